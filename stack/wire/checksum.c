@@ -1,0 +1,117 @@
+/* The Internet checksum, RFC 1071 (see wire/checksum.h). */
+#include "wire/checksum.h"
+
+#include <string.h>
+
+/* Fold a wide one's complement sum to 16 bits (RFC 1071 section 4.1: add the
+ * carries back in until none is left). */
+static uint32_t fold(uint64_t s) {
+    while (s >> 16) {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    return (uint32_t)s;
+}
+
+static uint32_t swap16(uint32_t s) {
+    return ((s & 0xff) << 8) | ((s >> 8) & 0xff);
+}
+
+static int host_is_little_endian(void) {
+    const uint16_t one = 1;
+    uint8_t first;
+    memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+/*
+ * The sum is taken over 32-bit words loaded in host order with memcpy (no
+ * unaligned access, no aliasing): RFC 1071 section 2 (B) shows the one's
+ * complement sum is byte-order independent, so a little-endian sum is the
+ * big-endian one with its bytes swapped once at the end. A 64-bit
+ * accumulator cannot overflow before 2^32 words, far beyond any packet.
+ */
+static uint32_t sum_chunk(const uint8_t *data, size_t len) {
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 16 <= len; i += 16) {
+        uint32_t w[4];
+        memcpy(w, data + i, 16);
+        acc += (uint64_t)w[0] + w[1] + w[2] + w[3];
+    }
+    for (; i + 4 <= len; i += 4) {
+        uint32_t w;
+        memcpy(&w, data + i, 4);
+        acc += w;
+    }
+    uint32_t s = fold(acc);
+    if (host_is_little_endian()) {
+        s = swap16(s);
+    }
+    /* The last 0-3 bytes, read big-endian explicitly. */
+    uint64_t tail = 0;
+    for (; i + 2 <= len; i += 2) {
+        tail += (uint32_t)data[i] << 8 | data[i + 1];
+    }
+    if (i < len) {
+        tail += (uint32_t)data[i] << 8; /* odd byte padded with zero */
+    }
+    return fold((uint64_t)s + tail);
+}
+
+uint32_t tern_csum_add(uint32_t sum, const uint8_t *data, size_t len) {
+    if (len == 0) {
+        return fold(sum);
+    }
+    return fold((uint64_t)sum + sum_chunk(data, len));
+}
+
+uint32_t tern_csum_add_at(uint32_t sum, const uint8_t *data, size_t len, size_t offset) {
+    if (len == 0) {
+        return fold(sum);
+    }
+    uint32_t s = sum_chunk(data, len);
+    if (offset & 1) {
+        s = swap16(s);
+    }
+    return fold((uint64_t)sum + s);
+}
+
+uint32_t tern_csum_add_u16(uint32_t sum, uint16_t v) {
+    return fold((uint64_t)sum + v);
+}
+
+uint16_t tern_csum_finish(uint32_t sum) {
+    return (uint16_t)~fold(sum);
+}
+
+uint16_t tern_csum(const uint8_t *data, size_t len) {
+    return tern_csum_finish(tern_csum_add(0, data, len));
+}
+
+uint32_t tern_csum_pseudo_v4(const uint8_t src[4], const uint8_t dst[4], uint8_t protocol,
+                             uint16_t length) {
+    uint32_t s = tern_csum_add(0, src, 4);
+    s = tern_csum_add(s, dst, 4);
+    s = tern_csum_add_u16(s, protocol);
+    return tern_csum_add_u16(s, length);
+}
+
+uint32_t tern_csum_pseudo(const tern_addr *src, const tern_addr *dst, uint8_t protocol,
+                          uint32_t length) {
+    if (src->family != dst->family) {
+        return 0;
+    }
+    if (src->family == TERN_AF_INET) {
+        return tern_csum_pseudo_v4(src->bytes, dst->bytes, protocol, (uint16_t)length);
+    }
+    if (src->family == TERN_AF_INET6) {
+        /* RFC 8200 section 8.1: 32-bit upper-layer length, 24 zero bits,
+         * next header. */
+        uint32_t s = tern_csum_add(0, src->bytes, 16);
+        s = tern_csum_add(s, dst->bytes, 16);
+        s = tern_csum_add_u16(s, (uint16_t)(length >> 16));
+        s = tern_csum_add_u16(s, (uint16_t)length);
+        return tern_csum_add_u16(s, protocol);
+    }
+    return 0;
+}
