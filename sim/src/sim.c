@@ -1,0 +1,359 @@
+/*
+ * The simulation: virtual clock, run loop, nodes and error messages.
+ *
+ * Time only moves forward, and only here (DESIGN.md §2): sim_run pops the
+ * earliest event, sets the clock to its time and dispatches it. Nodes are
+ * driven by deadlines: after every input and poll the simulator asks the node
+ * for its next deadline and keeps exactly one live poll event per node
+ * (older ones are recognised as stale by their generation).
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+tern_err sim_fail(sim *s, tern_err code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void sim_ok(sim *s) {
+    s->err[0] = '\0';
+}
+
+void sim_schedule(sim *s, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg, void *ptr) {
+    assert(time >= s->now);
+    if (!sim_eq_push(&s->q, time, kind, target, arg, ptr)) {
+        /* Losing an event would silently break determinism; there is no way
+         * to continue a simulation that cannot hold its own future. */
+        fprintf(stderr, "tern sim: out of memory growing the event queue (%zu events)\n",
+                sim_eq_len(&s->q));
+        abort();
+    }
+}
+
+tern_err sim_create(uint64_t seed, sim **out) {
+    sim *s = calloc(1, sizeof *s);
+    if (!s) {
+        return TERN_ERR_NO_MEMORY;
+    }
+    s->seed = seed;
+    sim_eq_init(&s->q);
+    *out = s;
+    return TERN_OK;
+}
+
+void sim_destroy(sim *s) {
+    if (!s) {
+        return;
+    }
+    /* Frames in flight are owned by their delivery events. */
+    sim_event ev;
+    while (sim_eq_pop(&s->q, &ev)) {
+        if (ev.kind == EV_LINK_DELIVER) {
+            sim_frame_free(s, ev.ptr);
+        }
+    }
+    sim_eq_free(&s->q);
+    for (uint32_t i = 0; i < s->nlinks; i++) {
+        sim_capture_close_link(&s->links[i]);
+        sim_linkdir_destroy(s, &s->links[i].d[0]);
+        sim_linkdir_destroy(s, &s->links[i].d[1]);
+    }
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        sim_node *n = &s->nodes[i];
+        if (n->type == NODE_PEER) {
+            sim_peer_destroy_state(s, n->state);
+        } else if (n->type == NODE_SWITCH) {
+            sim_switch_destroy_state(n->state);
+        } else if (n->ops.destroy) {
+            n->ops.destroy(n->state);
+        }
+        free(n->port_link);
+    }
+    free(s->nodes);
+    free(s->links);
+    sim_frame_pool_destroy(&s->pool);
+    free(s);
+}
+
+const char *sim_last_error(const sim *s) {
+    return s->err;
+}
+
+uint64_t sim_now(const sim *s) {
+    return s->now;
+}
+
+uint64_t sim_seed(const sim *s) {
+    return s->seed;
+}
+
+uint64_t sim_events_processed(const sim *s) {
+    return s->events;
+}
+
+/* ---- nodes ------------------------------------------------------------- */
+
+sim_node *sim_get_node(sim *s, sim_node_id id) {
+    return id < s->nnodes ? &s->nodes[id] : NULL;
+}
+
+sim_link *sim_get_link(sim *s, sim_link_id id) {
+    return id < s->nlinks ? &s->links[id] : NULL;
+}
+
+tern_err sim_node_add(sim *s, const char *name, const char *kind, uint32_t nports,
+                      const sim_node_ops *ops, void *state, sim_node_id *out) {
+    if (!name || !*name) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "node name: must not be empty");
+    }
+    if (strlen(name) >= sizeof s->nodes[0].name) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "node name '%.80s...': longer than %zu bytes",
+                        name, sizeof s->nodes[0].name - 1);
+    }
+    sim_node_id existing;
+    if (sim_node_find(s, name, &existing) == TERN_OK) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "node name '%s': already used by node %u",
+                        name, existing);
+    }
+    if (nports < 1 || nports > 1024) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "node '%s' ports=%u: must be 1..1024", name,
+                        nports);
+    }
+    if (!ops) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "node '%s': ops must not be NULL", name);
+    }
+    if (s->nnodes == s->nodes_cap) {
+        uint32_t ncap = s->nodes_cap ? s->nodes_cap * 2 : 16;
+        sim_node *nn = realloc(s->nodes, ncap * sizeof *nn);
+        if (!nn) {
+            return sim_fail(s, TERN_ERR_NO_MEMORY, "node '%s': out of memory", name);
+        }
+        s->nodes = nn;
+        s->nodes_cap = ncap;
+    }
+    sim_link_id *ports = calloc(nports, sizeof *ports);
+    if (!ports) {
+        return sim_fail(s, TERN_ERR_NO_MEMORY, "node '%s': out of memory", name);
+    }
+    sim_node *n = &s->nodes[s->nnodes];
+    memset(n, 0, sizeof *n);
+    snprintf(n->name, sizeof n->name, "%s", name);
+    snprintf(n->kind, sizeof n->kind, "%s", kind ? kind : "node");
+    n->type = NODE_GENERIC;
+    n->nports = nports;
+    n->port_link = ports;
+    n->ops = *ops;
+    n->state = state;
+    n->scheduled_at = SIM_NEVER;
+    n->idle_time = SIM_NEVER;
+    *out = s->nnodes++;
+    sim_node_reschedule(s, n);
+    sim_ok(s);
+    return TERN_OK;
+}
+
+tern_err sim_node_find(const sim *s, const char *name, sim_node_id *out) {
+    for (uint32_t i = 0; i < s->nnodes; i++) {
+        if (strcmp(s->nodes[i].name, name) == 0) {
+            *out = i;
+            return TERN_OK;
+        }
+    }
+    return TERN_ERR_UNKNOWN_NODE;
+}
+
+const char *sim_node_name(const sim *s, sim_node_id node) {
+    return node < s->nnodes ? s->nodes[node].name : NULL;
+}
+
+void *sim_node_state(const sim *s, sim_node_id node) {
+    return node < s->nnodes ? s->nodes[node].state : NULL;
+}
+
+tern_err sim_node_get_counters(const sim *s, sim_node_id node, sim_node_counters *out) {
+    if (node >= s->nnodes) {
+        return TERN_ERR_UNKNOWN_NODE;
+    }
+    *out = s->nodes[node].c;
+    return TERN_OK;
+}
+
+void sim_node_reschedule(sim *s, sim_node *n) {
+    uint64_t t = n->ops.poll_at ? n->ops.poll_at(n->state) : SIM_NEVER;
+    if (t < s->now) {
+        t = s->now;
+    }
+    if (t == n->scheduled_at) {
+        return;
+    }
+    n->gen++;
+    n->scheduled_at = t;
+    if (t != SIM_NEVER) {
+        sim_schedule(s, t, EV_NODE_POLL, (uint32_t)(n - s->nodes), n->gen, NULL);
+    }
+}
+
+tern_err sim_node_wake(sim *s, sim_node_id node) {
+    sim_node *n = sim_get_node(s, node);
+    if (!n) {
+        return sim_fail(s, TERN_ERR_UNKNOWN_NODE, "node id %u: no such node", node);
+    }
+    sim_node_reschedule(s, n);
+    return TERN_OK;
+}
+
+tern_err sim_node_send(sim *s, sim_node_id node, uint32_t port, const uint8_t *frame, size_t len) {
+    sim_node *n = sim_get_node(s, node);
+    if (!n) {
+        return sim_fail(s, TERN_ERR_UNKNOWN_NODE, "node id %u: no such node", node);
+    }
+    if (port >= n->nports) {
+        return sim_fail(s, TERN_ERR_UNKNOWN_PORT, "node '%s' port=%u: it has ports 0..%u", n->name,
+                        port, n->nports - 1);
+    }
+    if (len == 0 || len > SIM_MAX_FRAME) {
+        return sim_fail(s, TERN_ERR_FRAME_SIZE, "node '%s' frame length=%zu: must be 1..%d",
+                        n->name, len, SIM_MAX_FRAME);
+    }
+    n->progressed = true;
+    n->c.tx_frames++;
+    n->c.tx_bytes += len;
+    if (!n->port_link[port]) {
+        n->c.tx_no_link++;
+        return TERN_OK;
+    }
+    sim_link *l = &s->links[n->port_link[port] - 1];
+    uint32_t dir = (l->node[0] == node && l->port[0] == port) ? 0 : 1;
+    sim_linkdir_enter(s, &l->d[dir], frame, len);
+    return TERN_OK;
+}
+
+/* ---- the run loop ------------------------------------------------------ */
+
+static tern_err poll_node(sim *s, sim_node_id id, uint64_t gen) {
+    sim_node *n = &s->nodes[id];
+    if (gen != n->gen) {
+        return TERN_OK; /* stale: the node was rescheduled since */
+    }
+    n->scheduled_at = SIM_NEVER;
+    n->progressed = false;
+    n->c.polls++;
+    if (n->ops.poll) {
+        n->ops.poll(n->state, s->now);
+    }
+    sim_node_reschedule(s, n);
+    /* Livelock guard (DESIGN.md §2): asking to run at this same instant again
+     * is fine while the node makes progress (sends or receives frames); many
+     * times in a row without progress means it will never stop asking. */
+    if (n->scheduled_at == s->now && !n->progressed) {
+        if (n->idle_time == s->now) {
+            n->idle_polls++;
+        } else {
+            n->idle_time = s->now;
+            n->idle_polls = 1;
+        }
+        if (n->idle_polls >= SIM_LIVELOCK_POLLS) {
+            n->idle_polls = 0;
+            return sim_fail(s, TERN_ERR_LIVELOCK,
+                            "livelock: node '%s' (%s) asked to run again at t=%llu ns %u times "
+                            "without sending or receiving a frame",
+                            n->name, n->kind, (unsigned long long)s->now, SIM_LIVELOCK_POLLS);
+        }
+    } else {
+        n->idle_polls = 0;
+    }
+    return TERN_OK;
+}
+
+static void set_link_state(sim *s, sim_link *l, bool up) {
+    (void)s;
+    l->up = up;
+}
+
+static tern_err dispatch(sim *s, const sim_event *ev) {
+    switch (ev->kind) {
+    case EV_NODE_POLL:
+        return poll_node(s, ev->target, ev->arg);
+    case EV_LINK_SERVICE: {
+        sim_linkdir *ld = &s->links[ev->target >> 1].d[ev->target & 1];
+        if (ld->wake_at == ev->time) {
+            ld->wake_at = SIM_NEVER;
+            sim_linkdir_service(s, ld);
+        }
+        return TERN_OK;
+    }
+    case EV_LINK_DELIVER:
+        sim_linkdir_deliver(s, &s->links[ev->target >> 1].d[ev->target & 1], ev->ptr);
+        return TERN_OK;
+    case EV_LINK_STATE:
+        set_link_state(s, &s->links[ev->target], ev->arg != 0);
+        return TERN_OK;
+    default:
+        return TERN_OK;
+    }
+}
+
+tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why) {
+    if (until < s->now) {
+        return sim_fail(s, TERN_ERR_TIME_BACKWARDS, "run until=%llu ns: before now=%llu ns",
+                        (unsigned long long)until, (unsigned long long)s->now);
+    }
+    s->peer_rx_flag = false;
+    sim_event ev;
+    while (sim_eq_peek_time(&s->q) <= until && sim_eq_pop(&s->q, &ev)) {
+        assert(ev.time >= s->now); /* time never goes backwards */
+        s->now = ev.time;
+        s->events++;
+        tern_err err = dispatch(s, &ev);
+        if (err != TERN_OK) {
+            return err;
+        }
+        if ((flags & SIM_RUN_STOP_ON_PEER_RX) && s->peer_rx_flag) {
+            if (why) {
+                *why = SIM_STOP_PEER_RX;
+            }
+            sim_ok(s);
+            return TERN_OK;
+        }
+    }
+    if (until != SIM_NEVER) {
+        s->now = until;
+    }
+    if (why) {
+        *why = SIM_STOP_TIME;
+    }
+    sim_ok(s);
+    return TERN_OK;
+}
+
+tern_err sim_link_set_up(sim *s, sim_link_id link, bool up) {
+    sim_link *l = sim_get_link(s, link);
+    if (!l) {
+        return sim_fail(s, TERN_ERR_UNKNOWN_LINK, "link id %u: no such link", link);
+    }
+    set_link_state(s, l, up);
+    sim_ok(s);
+    return TERN_OK;
+}
+
+tern_err sim_link_schedule_state(sim *s, sim_link_id link, uint64_t at, bool up) {
+    sim_link *l = sim_get_link(s, link);
+    if (!l) {
+        return sim_fail(s, TERN_ERR_UNKNOWN_LINK, "link id %u: no such link", link);
+    }
+    if (at < s->now) {
+        return sim_fail(s, TERN_ERR_TIME_BACKWARDS,
+                        "link %u state change at=%llu ns: before now=%llu ns", link,
+                        (unsigned long long)at, (unsigned long long)s->now);
+    }
+    sim_schedule(s, at, EV_LINK_STATE, link, up ? 1 : 0, NULL);
+    sim_ok(s);
+    return TERN_OK;
+}

@@ -1,0 +1,204 @@
+/*
+ * The simulator's internal structures, shared by its modules:
+ *   sim.c          simulation, clock, run loop, nodes, errors
+ *   frame_pool.c   frame buffers
+ *   peer.c         scripted peer node
+ *   switch.c       learning switch node
+ *   link.c         links and their configuration (validation)
+ *   link_pipeline.c the per-direction pipeline a frame goes through
+ *   fault.c        scripted faults
+ *   capture.c      pcap capture
+ */
+#ifndef TERN_SIM_INTERNAL_H
+#define TERN_SIM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event_queue.h"
+#include "loss.h"
+#include "rng.h"
+#include "tbf.h"
+#include "tern/sim.h"
+
+/* ---- frames ------------------------------------------------------------ */
+
+/* A frame travelling through a link. Allocated from the simulation's pool. */
+typedef struct sim_frame {
+    struct sim_frame *next; /* FIFO link */
+    uint64_t extra_delay;   /* added by a scripted delay fault */
+    int64_t jitter;         /* this frame's jitter offset, drawn when it entered */
+    uint64_t time;          /* peer receive queue: arrival time */
+    uint32_t len;
+    uint32_t cap;
+    uint32_t port; /* peer receive queue: arrival port */
+    uint8_t size_class;
+    bool reorder;        /* skips the propagation delay */
+    bool shaper_counted; /* already counted in shaper_delayed */
+    uint8_t data[];
+} sim_frame;
+
+#define SIM_FRAME_CLASSES 10 /* 128 B .. 64 KiB, powers of two */
+
+typedef struct sim_frame_pool {
+    sim_frame *free[SIM_FRAME_CLASSES];
+} sim_frame_pool;
+
+sim_frame *sim_frame_alloc(sim *s, const uint8_t *data, size_t len);
+void sim_frame_free(sim *s, sim_frame *f);
+void sim_frame_pool_destroy(sim_frame_pool *p);
+
+/* ---- scripted faults --------------------------------------------------- */
+
+typedef enum fault_selector { FAULT_NTH, FAULT_FILTER, FAULT_WINDOW } fault_selector;
+
+typedef struct sim_fault {
+    uint32_t id;
+    fault_selector selector;
+    sim_fault_action action;
+    uint64_t delay_ns;
+    uint64_t nth;        /* FAULT_NTH */
+    uint64_t remaining;  /* FAULT_FILTER: matches still to hit */
+    uint64_t start, end; /* FAULT_WINDOW */
+    uint64_t hits;
+    void *bpf; /* FAULT_FILTER: compiled struct bpf_program */
+} sim_fault;
+
+/* ---- links ------------------------------------------------------------- */
+
+/* One direction of a link: its configuration, random streams, queue and counters. */
+typedef struct sim_linkdir {
+    struct sim_link *link;
+    uint32_t dir; /* 0 = a->b, 1 = b->a */
+    sim_node_id to_node;
+    uint32_t to_port;
+
+    /* configuration */
+    uint64_t rate_bps; /* line rate, 0 = unlimited */
+    uint64_t delay_ns;
+    uint64_t jitter_ns;
+    bool jitter_reorders;
+    sim_loss loss;
+    sim_prob duplicate;
+    sim_prob corrupt;
+    sim_prob reorder;
+    uint64_t queue_limit; /* frames; 0 = default sizing */
+    uint64_t size_limit;  /* bytes; 0 = none */
+    bool has_tbf;
+    sim_tbf tbf;
+
+    /* random streams, one per impairment (notes/link-models.md) */
+    sim_rng rng_duplicate, rng_loss, rng_corrupt, rng_jitter, rng_reorder, rng_fault, rng_copy;
+
+    /* scripted faults, in the order they were added */
+    sim_fault *faults;
+    uint32_t nfaults, faults_cap, next_fault_id;
+
+    /* queue in front of the shaper and the line */
+    sim_frame *q_head, *q_tail;
+    uint64_t q_len;
+    uint64_t wire_free;    /* when the transmitter is free again */
+    uint64_t wake_at;      /* pending dequeue event time, SIM_NEVER if none */
+    uint64_t last_arrival; /* for in-order delivery */
+    uint64_t frames_entered;
+
+    sim_link_counters c;
+} sim_linkdir;
+
+typedef struct sim_link {
+    sim_link_id id;
+    sim_node_id node[2];
+    uint32_t port[2];
+    bool up;
+    sim_linkdir d[2];
+    void *capture;      /* pcap_dumper_t*, or NULL */
+    void *capture_pcap; /* pcap_t* the dumper belongs to */
+    uint32_t capture_side;
+} sim_link;
+
+/* ---- nodes ------------------------------------------------------------- */
+
+typedef enum node_type { NODE_GENERIC, NODE_PEER, NODE_SWITCH } node_type;
+
+typedef struct sim_node {
+    char name[64];
+    char kind[32];
+    node_type type;
+    uint32_t nports;
+    sim_link_id *port_link; /* per port: link id + 1, 0 = none */
+    sim_node_ops ops;
+    void *state;
+    uint64_t scheduled_at; /* time of the pending poll event, SIM_NEVER if none */
+    uint64_t gen;          /* poll events of older generations are stale */
+    /* livelock guard */
+    uint64_t idle_time;
+    uint32_t idle_polls;
+    bool progressed;
+    sim_node_counters c;
+} sim_node;
+
+/* ---- simulation -------------------------------------------------------- */
+
+enum sim_event_kind {
+    EV_NODE_POLL = 1, /* target node, arg generation */
+    EV_LINK_SERVICE,  /* target link*2+dir: try to dequeue */
+    EV_LINK_DELIVER,  /* target link*2+dir, ptr frame */
+    EV_LINK_STATE,    /* target link, arg 1 = up */
+    EV_BENCH,         /* used by benchmarks of the bare queue */
+};
+
+struct sim {
+    uint64_t seed;
+    uint64_t now;
+    uint64_t events;
+    sim_event_queue q;
+    sim_node *nodes;
+    uint32_t nnodes, nodes_cap;
+    sim_link *links;
+    uint32_t nlinks, links_cap;
+    sim_frame_pool pool;
+    bool peer_rx_flag; /* a peer received a frame during sim_run */
+    char err[512];
+};
+
+/* Record a failure's message and return its code. */
+tern_err sim_fail(sim *s, tern_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Clear the message (on success of a call that may fail). */
+void sim_ok(sim *s);
+
+sim_node *sim_get_node(sim *s, sim_node_id id);
+sim_link *sim_get_link(sim *s, sim_link_id id);
+
+/* Re-ask a node's poll_at and (re)schedule its poll event. */
+void sim_node_reschedule(sim *s, sim_node *n);
+
+/* Schedule an event; on allocation failure the simulation aborts (no event may be lost). */
+void sim_schedule(sim *s, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg, void *ptr);
+
+/* link_pipeline.c */
+void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir);
+void sim_linkdir_enter(sim *s, sim_linkdir *ld, const uint8_t *data, size_t len);
+void sim_linkdir_service(sim *s, sim_linkdir *ld);
+void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f);
+void sim_linkdir_destroy(sim *s, sim_linkdir *ld);
+
+/* fault.c */
+/* Compile a libpcap filter for Ethernet frames into *prog (a struct bpf_program). */
+tern_err sim_fault_compile(sim *s, const char *where, const char *bpf, void **prog);
+void sim_fault_free(sim_fault *f);
+/* Apply the faults to the frame entering as number `index`; returns false when it is dropped. */
+bool sim_faults_apply(sim *s, sim_linkdir *ld, uint64_t index, uint8_t *data, size_t len,
+                      bool *duplicate, uint64_t *extra_delay);
+
+/* capture.c */
+void sim_capture_write(sim *s, sim_link *l, uint64_t time, const uint8_t *data, size_t len);
+void sim_capture_close_link(sim_link *l);
+
+/* peer.c / switch.c: per-type cleanup of the state behind a node */
+void sim_peer_destroy_state(sim *s, void *state);
+void sim_switch_destroy_state(void *state);
+
+#endif /* TERN_SIM_INTERNAL_H */

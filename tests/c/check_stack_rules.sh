@@ -1,0 +1,23 @@
+#!/bin/sh
+# DESIGN.md section 3, checked on the built stack library: no heap, no clock,
+# no unseeded randomness, and no writable globals.
+#   usage: check_stack_rules.sh path/to/libternstack.a
+set -eu
+lib="$1"
+status=0
+forbidden='malloc|calloc|realloc|free|aligned_alloc|posix_memalign|clock_gettime|gettimeofday|time|rand|random|srand|srandom|getrandom'
+bad=$(nm -u "$lib" | awk '{print $NF}' | grep -Ex "($forbidden)" | sort -u || true)
+if [ -n "$bad" ]; then
+    echo "libternstack calls functions the stack must not use (heap, clock or unseeded randomness):"
+    echo "$bad"
+    status=1
+fi
+# Writable data: D/d (.data), B/b (.bss), C (common), G/g and S/s (small data).
+writable=$(nm "$lib" | awk 'NF==3 && $2 ~ /^[DdBbCGgSs]$/ {print $3}' | sort -u || true)
+if [ -n "$writable" ]; then
+    echo "libternstack has writable globals (all state must live in the instance):"
+    echo "$writable"
+    status=1
+fi
+[ $status -eq 0 ] && echo "libternstack: no heap, no clock, no writable globals"
+exit $status
