@@ -1,0 +1,25 @@
+"""Lazy access to the few scapy names pyharness needs.
+
+Importing scapy costs a noticeable fraction of a second, so nothing imports it
+until a frame is actually sent or received.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+
+@lru_cache(maxsize=None)
+def scapy() -> Any:
+    """The scapy names pyharness uses, as a namespace (Ether, Packet, ...)."""
+    import types
+
+    from scapy.layers import inet, l2  # noqa: F401  (registers IPv4/ARP bindings under Ether)
+    from scapy.packet import Packet
+
+    try:  # IPv6 dissection, when available
+        from scapy.layers import inet6  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+    return types.SimpleNamespace(Ether=l2.Ether, Packet=Packet)

@@ -1,0 +1,337 @@
+"""Links between node ports: impairments, link state, scripted faults, counters, capture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+
+from ._lib import ffi, lib
+from .errors import ConfigError
+from .impairments import Bernoulli, GilbertElliott, Markov4, Tbf
+from .units import TimeLike, parse_count, parse_probability, parse_rate, parse_size, parse_time
+
+if TYPE_CHECKING:
+    from .network import Network
+    from .nodes import Node
+
+DIRECTIONS = {"a_to_b": 0, "b_to_a": 1, "both": 2}
+ACTIONS = {"drop": 0, "delay": 1, "duplicate": 2, "corrupt": 3}
+
+#: The keyword arguments of ``Network.link`` and ``Link.configure``.
+IMPAIRMENTS = (
+    "rate",
+    "delay",
+    "jitter",
+    "jitter_reorders",
+    "loss",
+    "duplicate",
+    "corrupt",
+    "reorder",
+    "queue_limit",
+    "size_limit",
+    "tbf",
+)
+
+
+@dataclass(frozen=True)
+class LinkCounters:
+    """What one direction of a link did, stage by stage (sim_link_counters)."""
+
+    frames_in: int
+    bytes_in: int
+    delivered: int
+    bytes_delivered: int
+    dropped_down: int
+    dropped_fault: int
+    dropped_loss: int
+    dropped_size: int
+    dropped_queue: int
+    dropped_shaper_limit: int
+    dropped_shaper_oversize: int
+    duplicated: int
+    corrupted: int
+    reordered: int
+    shaper_delayed: int
+    fault_delayed: int
+    fault_duplicated: int
+    fault_corrupted: int
+    queue_max: int
+
+
+def _direction(value: str, allow_both: bool, name: str = "direction") -> int:
+    allowed = list(DIRECTIONS) if allow_both else ["a_to_b", "b_to_a"]
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return DIRECTIONS[value]
+
+
+class Fault:
+    """A scripted fault on one direction of a link; ``hits`` counts the frames it hit."""
+
+    def __init__(self, link: "Link", direction: str, action: str, fault_id: int, description: str):
+        self.link = link
+        self.direction = direction
+        self.action = action
+        self._id = fault_id
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"<Fault {self.action} {self.description} on {self.link.name} {self.direction}>"
+
+    @property
+    def hits(self) -> int:
+        """How many frames this fault has hit so far."""
+        out = ffi.new("uint64_t *")
+        d = DIRECTIONS[self.direction]
+        self.link._net._call(lib.sim_link_fault_hits, self.link._id, d, self._id, out, context=f"{self!r}.hits")
+        return int(out[0])
+
+
+class Link:
+    """A full-duplex link between port ``port_a`` of ``a`` and port ``port_b`` of ``b``.
+
+    Direction "a_to_b" carries what ``a`` sends. Impairments (see
+    :meth:`configure`) apply per direction, in the documented pipeline order.
+    """
+
+    def __init__(self, net: "Network", link_id: int, a: "Node", port_a: int, b: "Node", port_b: int):
+        self._net = net
+        self._id = link_id
+        self.a, self.port_a, self.b, self.port_b = a, port_a, b, port_b
+        self.name = f"{a.name}-{b.name}"
+        # Delay, jitter and their reordering flag are one C call: keep what is set.
+        self._delay = [[0, 0, False], [0, 0, False]]
+
+    def __repr__(self) -> str:
+        return f"<Link {self.a.name}:{self.port_a} <-> {self.b.name}:{self.port_b}>"
+
+    @property
+    def net(self) -> "Network":
+        """The network this link belongs to."""
+        return self._net
+
+    # -- impairments ------------------------------------------------------
+
+    def configure(self, direction: str = "both", **impairments: Any) -> "Link":
+        """Set impairments on one direction ("a_to_b", "b_to_a") or "both".
+
+        Keywords (each optional; None turns the impairment off):
+
+        - ``rate``: line rate, bits/s ("10Mbit"); frames take len*8/rate on the wire.
+        - ``delay``, ``jitter``: propagation delay and its jitter (times);
+          ``jitter_reorders=True`` lets jitter reorder frames (netem's behaviour).
+        - ``loss``: a probability (Bernoulli), or :class:`Bernoulli`,
+          :class:`GilbertElliott`, :class:`Markov4`.
+        - ``duplicate``, ``corrupt``, ``reorder``: probabilities.
+        - ``queue_limit``: frames waiting for the shaper and the line (None: the default).
+        - ``size_limit``: frames longer than this size are dropped.
+        - ``tbf``: a :class:`Tbf` shaper.
+
+        Everything is checked before anything is changed. Returns the link.
+        """
+        d = _direction(direction, allow_both=True)
+        unknown = [k for k in impairments if k not in IMPAIRMENTS]
+        if unknown:
+            raise ConfigError(
+                f"link {self.name}: unknown impairment {unknown[0]!r}; known: {', '.join(IMPAIRMENTS)}"
+            )
+        ops = self._plan(d, impairments)
+        for fn, args, what in ops:
+            self._net._call(fn, self._id, *args, context=f"link {self.name} {what}")
+        return self
+
+    def _plan(self, d: int, kw: dict[str, Any]) -> list[tuple[Callable[..., int], tuple, str]]:
+        ops: list[tuple[Callable[..., int], tuple, str]] = []
+        if "rate" in kw:
+            if kw["rate"] is None:
+                ops.append((lib.sim_link_clear_rate, (d,), "rate=None"))
+            else:
+                bps = parse_rate(kw["rate"], "rate")
+                if bps == 0:
+                    raise ConfigError(f"rate must be > 0 (use rate=None for an unlimited line), got {kw['rate']!r}")
+                ops.append((lib.sim_link_set_rate, (d, bps), f"rate={kw['rate']!r}"))
+        if {"delay", "jitter", "jitter_reorders"} & kw.keys():
+            for one in (0, 1) if d == 2 else (d,):
+                cur = list(self._delay[one])
+                if "delay" in kw:
+                    cur[0] = 0 if kw["delay"] is None else parse_time(kw["delay"], "delay")
+                if "jitter" in kw:
+                    cur[1] = 0 if kw["jitter"] is None else parse_time(kw["jitter"], "jitter")
+                if "jitter_reorders" in kw:
+                    cur[2] = bool(kw["jitter_reorders"])
+                if cur[1] > cur[0]:
+                    raise ConfigError(
+                        f"jitter must not exceed delay: jitter={kw.get('jitter', cur[1])!r} ({cur[1]} ns) "
+                        f"> delay={kw.get('delay', cur[0])!r} ({cur[0]} ns)"
+                    )
+                ops.append((self._set_delay(one, cur), (), f"delay={cur[0]}ns jitter={cur[1]}ns"))
+        if "loss" in kw:
+            ops.append(self._loss_op(d, kw["loss"]))
+        for key, fn in (
+            ("duplicate", lib.sim_link_set_duplicate),
+            ("corrupt", lib.sim_link_set_corrupt),
+            ("reorder", lib.sim_link_set_reorder),
+        ):
+            if key in kw:
+                p = 0.0 if kw[key] is None else parse_probability(kw[key], key)
+                ops.append((fn, (d, p), f"{key}={kw[key]!r}"))
+        if "queue_limit" in kw:
+            v = kw["queue_limit"]
+            n = 0 if v is None else parse_count(v, "queue_limit", minimum=1)
+            ops.append((lib.sim_link_set_queue_limit, (d, n), f"queue_limit={v!r}"))
+        if "size_limit" in kw:
+            v = kw["size_limit"]
+            n = 0 if v is None else parse_size(v, "size_limit")
+            if v is not None and n == 0:
+                raise ConfigError(f"size_limit must be >= 1 byte (None removes it), got {v!r}")
+            ops.append((lib.sim_link_set_size_limit, (d, n), f"size_limit={v!r}"))
+        if "tbf" in kw:
+            t = kw["tbf"]
+            if t is None:
+                ops.append((lib.sim_link_clear_tbf, (d,), "tbf=None"))
+            elif isinstance(t, Tbf):
+                params = ffi.new("sim_tbf_params *", t.params("tbf"))
+                ops.append((lib.sim_link_set_tbf, (d, params), f"tbf={t!r}"))
+            else:
+                raise ConfigError(f"tbf must be a Tbf(...) or None, got {t!r}")
+        return ops
+
+    def _set_delay(self, one: int, cur: list) -> Callable[..., int]:
+        def call(s: Any, link_id: int) -> int:
+            rc = lib.sim_link_set_delay(s, link_id, one, cur[0], cur[1], cur[2])
+            if rc == 0:
+                self._delay[one] = cur
+            return rc
+
+        return call
+
+    def _loss_op(self, d: int, loss: Any) -> tuple[Callable[..., int], tuple, str]:
+        if loss is None:
+            return (lib.sim_link_clear_loss, (d,), "loss=None")
+        if isinstance(loss, (int, float, str)) and not isinstance(loss, bool):
+            loss = Bernoulli(loss)
+        if isinstance(loss, Bernoulli):
+            return (lib.sim_link_set_loss_bernoulli, (d, *loss.resolve("loss")), f"loss={loss!r}")
+        if isinstance(loss, GilbertElliott):
+            return (lib.sim_link_set_loss_gilbert_elliott, (d, *loss.resolve("loss")), f"loss={loss!r}")
+        if isinstance(loss, Markov4):
+            return (lib.sim_link_set_loss_markov4, (d, *loss.resolve("loss")), f"loss={loss!r}")
+        raise ConfigError(
+            f"loss must be a probability, Bernoulli(p), GilbertElliott(...), Markov4(...) or None, got {loss!r}"
+        )
+
+    # -- state ------------------------------------------------------------
+
+    def down(self, at: Optional[TimeLike] = None) -> None:
+        """Take the link down now, or at virtual time ``at`` (both directions)."""
+        self._state(False, at)
+
+    def up(self, at: Optional[TimeLike] = None) -> None:
+        """Bring the link up now, or at virtual time ``at`` (both directions)."""
+        self._state(True, at)
+
+    def _state(self, up: bool, at: Optional[TimeLike]) -> None:
+        what = "up" if up else "down"
+        if at is None:
+            self._net._call(lib.sim_link_set_up, self._id, up, context=f"link {self.name}.{what}()")
+        else:
+            t = parse_time(at, "at")
+            self._net._call(lib.sim_link_schedule_state, self._id, t, up, context=f"link {self.name}.{what}(at={at!r})")
+
+    # -- scripted faults --------------------------------------------------
+
+    def fault(
+        self,
+        action: str = "drop",
+        *,
+        nth: Optional[int] = None,
+        bpf: Optional[str] = None,
+        count: int = 1,
+        window: Optional[tuple[TimeLike, TimeLike]] = None,
+        delay: Optional[TimeLike] = None,
+        direction: str = "a_to_b",
+    ) -> Fault:
+        """Script a fault on one direction: "drop", "delay", "duplicate" or "corrupt".
+
+        Select the frames with exactly one of: ``nth`` (the nth frame to enter
+        the direction, 1-based), ``bpf`` (the next ``count`` frames matching a
+        libpcap filter expression), ``window=(start, end)`` (every frame
+        entering during [start, end), virtual times). ``delay`` (a time) is
+        required for "delay" and refused otherwise. Returns the :class:`Fault`.
+        """
+        d = _direction(direction, allow_both=False)
+        if action not in ACTIONS:
+            raise ConfigError(f"action must be one of {', '.join(map(repr, ACTIONS))}, got {action!r}")
+        a = ACTIONS[action]
+        chosen = [k for k, v in (("nth", nth), ("bpf", bpf), ("window", window)) if v is not None]
+        if len(chosen) != 1:
+            raise ConfigError(f"fault needs exactly one of nth=, bpf=, window=; got {chosen or 'none'}")
+        if action == "delay":
+            if delay is None:
+                raise ConfigError("fault(action='delay') needs delay=, got None")
+            delay_ns = parse_time(delay, "delay")
+        elif delay is not None:
+            raise ConfigError(f"delay= is only for action='delay', got delay={delay!r} with action={action!r}")
+        else:
+            delay_ns = 0
+        fid = ffi.new("uint32_t *")
+        ctx = f"link {self.name}.fault({action!r})"
+        if nth is not None:
+            n = parse_count(nth, "nth", minimum=1)
+            self._net._call(lib.sim_link_fault_nth, self._id, d, n, a, delay_ns, fid, context=ctx)
+            desc = f"nth={n}"
+        elif bpf is not None:
+            if not isinstance(bpf, str):
+                raise ConfigError(f"bpf must be a filter expression string, got {bpf!r}")
+            c = parse_count(count, "count", minimum=1)
+            self._net._call(lib.sim_link_fault_filter, self._id, d, bpf.encode(), c, a, delay_ns, fid, context=ctx)
+            desc = f"bpf={bpf!r} count={c}"
+        else:
+            try:
+                start, end = window  # type: ignore[misc]
+            except (TypeError, ValueError):
+                raise ConfigError(f"window must be (start, end), got {window!r}") from None
+            s_ns, e_ns = parse_time(start, "window.start"), parse_time(end, "window.end")
+            if e_ns <= s_ns:
+                raise ConfigError(f"window end must be after its start, got {window!r}")
+            self._net._call(lib.sim_link_fault_window, self._id, d, s_ns, e_ns, a, delay_ns, fid, context=ctx)
+            desc = f"window={window!r}"
+        return Fault(self, direction, action, int(fid[0]), desc)
+
+    # -- counters and capture --------------------------------------------
+
+    def counters(self, direction: str = "a_to_b") -> LinkCounters:
+        """One direction's counters ("a_to_b" or "b_to_a")."""
+        d = _direction(direction, allow_both=False)
+        out = ffi.new("sim_link_counters *")
+        self._net._call(lib.sim_link_get_counters, self._id, d, out, context=f"link {self.name}.counters()")
+        return LinkCounters(**{f.name: int(getattr(out, f.name)) for f in fields(LinkCounters)})
+
+    def capture(self, path: Union[str, Path, None] = None, side: str = "a") -> Path:
+        """Write what crosses the link, as seen at end ``side`` ("a" or "b"), to a pcap.
+
+        Nanosecond timestamps are virtual time. The default path is
+        ``<artifacts dir>/<a>-<b>.pcap`` (``<b>-<a>.pcap`` for side "b").
+        The file is complete after :meth:`stop_capture` or ``Network.close()``.
+        Returns the path.
+        """
+        if side not in ("a", "b"):
+            raise ConfigError(f"side must be 'a' or 'b', got {side!r}")
+        if path is None:
+            first, second = (self.a, self.b) if side == "a" else (self.b, self.a)
+            path = self._net.artifacts_dir / f"{first.name}-{second.name}.pcap"
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        self._net._call(
+            lib.sim_link_capture, self._id, 0 if side == "a" else 1, str(p).encode(),
+            context=f"link {self.name}.capture({str(p)!r})",
+        )
+        return p
+
+    def stop_capture(self) -> None:
+        """Flush and close this link's capture, if any."""
+        self._net._call(lib.sim_link_capture_close, self._id, context=f"link {self.name}.stop_capture()")
+
+
+__all__ = ["Link", "LinkCounters", "Fault", "IMPAIRMENTS", "DIRECTIONS", "ACTIONS"]

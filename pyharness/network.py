@@ -1,0 +1,241 @@
+"""The simulated network: nodes, links and the virtual clock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+from ._lib import ffi, lib
+from .errors import ConfigError, StateError, raise_error
+from .link import Link
+from .nodes import Node, Peer, Switch, default_mac, format_mac, parse_mac
+from .units import NS_PER_S, SizeLike, TimeLike, parse_count, parse_time
+
+NodeRef = Union[Node, str]
+MAX_SEED = 2**64 - 1
+
+
+class Network:
+    """One deterministic simulation: build nodes and links, then run virtual time.
+
+    ``seed`` (0..2**64-1) decides every random choice. ``artifacts`` is the
+    directory for captures made without an explicit path (default: the
+    ``TERN_ARTIFACTS`` environment variable, else ``./artifacts``).
+
+    The network owns the C simulation. :meth:`close` (or leaving a ``with``
+    block, or garbage collection) frees it; afterwards every object of the
+    network raises :class:`~pyharness.errors.StateError`.
+    """
+
+    def __init__(self, seed: int, *, artifacts: Union[str, os.PathLike, None] = None):
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise ConfigError(f"seed must be an integer in 0..2**64-1, got {seed!r}")
+        out = ffi.new("sim **")
+        rc = lib.sim_create(seed, out)
+        if rc != 0:
+            raise_error(rc, context=f"Network(seed={seed})")
+        self._sim: Any = ffi.gc(out[0], lib.sim_destroy)
+        self._seed = seed
+        self._nodes: dict[str, Node] = {}
+        self._links: list[Link] = []
+        self._why = ffi.new("sim_stop *")
+        if artifacts is None:
+            artifacts = os.environ.get("TERN_ARTIFACTS", "artifacts")
+        self.artifacts_dir = Path(artifacts)
+
+    # -- plumbing ---------------------------------------------------------
+
+    def _handle(self) -> Any:
+        if self._sim is None:
+            raise StateError(f"the network (seed {self._seed}) is closed")
+        return self._sim
+
+    def _check(self, rc: int, context: str) -> None:
+        if rc != 0:
+            raise_error(rc, ffi.string(lib.sim_last_error(self._sim)).decode(errors="replace"), context)
+
+    def _call(self, fn: Callable[..., int], *args: Any, context: str) -> None:
+        self._check(fn(self._handle(), *args), context)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._sim is None else f"now={self.now_ns}ns"
+        return f"<Network seed={self._seed} {state} nodes={len(self._nodes)} links={len(self._links)}>"
+
+    def __enter__(self) -> "Network":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- clock ------------------------------------------------------------
+
+    @property
+    def seed(self) -> int:
+        """The seed every random stream of the simulation derives from."""
+        return self._seed
+
+    @property
+    def now_ns(self) -> int:
+        """The current virtual time, integer nanoseconds."""
+        return int(lib.sim_now(self._handle()))
+
+    @property
+    def now(self) -> float:
+        """The current virtual time, seconds."""
+        return self.now_ns / NS_PER_S
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has freed the simulation."""
+        return self._sim is None
+
+    def run(
+        self,
+        for_: Optional[TimeLike] = None,
+        until: Union[TimeLike, Callable[[], bool], None] = None,
+    ) -> Optional[bool]:
+        """Run virtual time: ``for_`` a duration, or ``until`` a virtual time.
+
+        Give exactly one of them; times take units ("10ms") or seconds. Every
+        event due up to that time runs, then the clock is set to it.
+
+        ``until`` may also be a predicate (no argument, returns bool), checked
+        whenever a scripted peer receives a frame; ``for_`` then bounds the
+        run (without it, the run goes on while events are left). Returns
+        whether the predicate held; returns None for time runs.
+        """
+        s = self._handle()
+        if callable(until):
+            limit = lib.SIM_NEVER if for_ is None else self.now_ns + parse_time(for_, "for_")
+            return self._run_predicate(until, limit)
+        if (for_ is None) == (until is None):
+            raise ConfigError(f"run() needs exactly one of for_= and until=, got for_={for_!r}, until={until!r}")
+        target = self.now_ns + parse_time(for_, "for_") if for_ is not None else parse_time(until, "until")  # type: ignore[arg-type]
+        self._check(lib.sim_run(s, target, 0, self._why), f"run(until={target}ns)")
+        return None
+
+    def _run_predicate(self, pred: Callable[[], bool], limit: int) -> bool:
+        if pred():
+            return True
+        while True:
+            self._check(lib.sim_run(self._handle(), limit, lib.SIM_RUN_STOP_ON_PEER_RX, self._why), "run(until=predicate)")
+            if pred():
+                return True
+            if self._why[0] != lib.SIM_STOP_PEER_RX:
+                return False
+
+    def _run_to(self, until_ns: int, stop_on_rx: bool = False) -> bool:
+        """Run to ``until_ns``; with ``stop_on_rx`` stop early when a peer receives. True if it stopped early."""
+        flags = lib.SIM_RUN_STOP_ON_PEER_RX if stop_on_rx else 0
+        self._check(lib.sim_run(self._handle(), until_ns, flags, self._why), f"run(until={until_ns}ns)")
+        return bool(self._why[0] == lib.SIM_STOP_PEER_RX)
+
+    @property
+    def events_processed(self) -> int:
+        """How many events the simulation has dispatched so far."""
+        return int(lib.sim_events_processed(self._handle()))
+
+    # -- building ---------------------------------------------------------
+
+    @property
+    def nodes(self) -> list[Node]:
+        """Every node, in creation order."""
+        return list(self._nodes.values())
+
+    @property
+    def links(self) -> list[Link]:
+        """Every link, in creation order."""
+        return list(self._links)
+
+    def node(self, name: str) -> Node:
+        """The node called ``name``."""
+        self._handle()
+        try:
+            return self._nodes[name]
+        except KeyError:
+            raise ConfigError(f"unknown node {name!r}; nodes: {', '.join(self._nodes) or 'none'}") from None
+
+    def _check_name(self, name: object) -> str:
+        if not isinstance(name, str):
+            raise ConfigError(f"name must be a string, got {name!r}")
+        return name
+
+    def peer(self, name: str, ports: int = 1, mac: Optional[str] = None, rx_limit: int = 0) -> Peer:
+        """A scripted peer with ``ports`` ports.
+
+        ``mac`` (default: a locally administered MAC derived from the name) is
+        the Ethernet source of frames sent without one. Received frames wait
+        in a queue of ``rx_limit`` frames (0: 65536).
+        """
+        self._check_name(name)
+        parse_count(ports, "ports", minimum=1)
+        parse_count(rx_limit, "rx_limit")
+        mac_s = default_mac(name) if mac is None else format_mac(parse_mac(mac))
+        out = ffi.new("sim_node_id *")
+        self._call(lib.sim_peer_add, name.encode(), ports, rx_limit, out, context=f"peer({name!r}, ports={ports})")
+        node = Peer(self, name, int(out[0]), ports, mac_s)
+        self._nodes[name] = node
+        return node
+
+    def switch(self, name: str, ports: int = 8, ageing: TimeLike = "300s", table_size: int = 4096) -> Switch:
+        """A learning Ethernet switch with ``ports`` ports, MAC ``ageing`` time and ``table_size`` entries."""
+        self._check_name(name)
+        parse_count(ports, "ports", minimum=1)
+        age = parse_time(ageing, "ageing")
+        if age == 0:
+            raise ConfigError(f"ageing must be > 0, got {ageing!r}")
+        parse_count(table_size, "table_size", minimum=1)
+        out = ffi.new("sim_node_id *")
+        self._call(lib.sim_switch_add, name.encode(), ports, age, table_size, out,
+                   context=f"switch({name!r}, ports={ports})")
+        node = Switch(self, name, int(out[0]), ports)
+        self._nodes[name] = node
+        return node
+
+    def _resolve(self, ref: NodeRef, name: str) -> Node:
+        if isinstance(ref, str):
+            return self.node(ref)
+        if isinstance(ref, Node):
+            if ref._net is not self:
+                raise ConfigError(f"{name}: node {ref.name!r} belongs to another network")
+            return ref
+        raise ConfigError(f"{name} must be a node or a node name, got {ref!r}")
+
+    def link(
+        self,
+        a: NodeRef,
+        b: NodeRef,
+        port_a: Optional[int] = None,
+        port_b: Optional[int] = None,
+        **impairments: Any,
+    ) -> Link:
+        """A full-duplex link between ``a`` and ``b`` (nodes or names).
+
+        Ports default to each node's lowest free port. Impairment keywords
+        (see :meth:`Link.configure`) apply to both directions.
+        """
+        self._handle()
+        na, nb = self._resolve(a, "a"), self._resolve(b, "b")
+        pa, pb = na._take_port(port_a), nb._take_port(port_b)
+        out = ffi.new("sim_link_id *")
+        self._call(lib.sim_link_add, na._id, pa, nb._id, pb, out,
+                   context=f"link({na.name}:{pa}, {nb.name}:{pb})")
+        na._used_ports.add(pa)
+        nb._used_ports.add(pb)
+        link = Link(self, int(out[0]), na, pa, nb, pb)
+        self._links.append(link)
+        if impairments:
+            link.configure("both", **impairments)
+        return link
+
+    # -- end --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Free the simulation (captures are flushed and closed). Idempotent."""
+        if self._sim is not None:
+            sim, self._sim = self._sim, None
+            ffi.release(sim)
+
+
+__all__ = ["Network"]
