@@ -12,8 +12,12 @@ if [ -n "$bad" ]; then
     echo "$bad"
     status=1
 fi
-# Writable data: D/d (.data), B/b (.bss), C (common), G/g and S/s (small data).
-writable=$(nm "$lib" | awk 'NF==3 && $2 ~ /^[DdBbCGgSs]$/ {print $3}' | sort -u || true)
+# Writable data: objects in .data/.bss (and their per-symbol sections) or
+# COMMON. Constant tables that hold pointers live in .data.rel.ro, which is
+# read-only after relocation, and are allowed.
+writable=$(objdump -t "$lib" | awk '$0 ~ / O / {
+        for (i = 1; i <= NF; i++) if ($i ~ /^(\.data|\.bss|\*COM\*)/) sec = $i;
+        if (sec != "" && sec !~ /^\.data\.rel\.ro/) print sec, $NF; sec = "" }' | sort -u || true)
 if [ -n "$writable" ]; then
     echo "libternstack has writable globals (all state must live in the instance):"
     echo "$writable"

@@ -1,0 +1,214 @@
+/* The simulator core: event ordering (with ties), node scheduling, the livelock guard, bad
+ * configuration. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "event_queue.h"
+#include "tern/sim.h"
+
+static void test_queue_orders_by_time_then_insertion(void) {
+    sim_event_queue q;
+    sim_eq_init(&q);
+    /* Many ties at a handful of times, inserted in a scrambled time order. */
+    uint64_t times[] = {50, 10, 50, 30, 10, 10, 50, 30, 0, 0};
+    for (uint32_t i = 0; i < 10; i++) {
+        CHECK(sim_eq_push(&q, times[i], 1, i, 0, NULL));
+    }
+    uint64_t last_t = 0;
+    int64_t last_target_at_t = -1;
+    sim_event ev;
+    int n = 0;
+    while (sim_eq_pop(&q, &ev)) {
+        CHECK(ev.time >= last_t);
+        if (ev.time != last_t) {
+            last_target_at_t = -1;
+        }
+        /* Targets were pushed in increasing order, so ties come out increasing. */
+        CHECK((int64_t)ev.target > last_target_at_t);
+        last_target_at_t = ev.target;
+        last_t = ev.time;
+        n++;
+    }
+    CHECK_EQ_U64(n, 10);
+    sim_eq_free(&q);
+}
+
+static void test_queue_large_random(void) {
+    sim_event_queue q;
+    sim_eq_init(&q);
+    uint64_t x = 12345;
+    for (uint32_t i = 0; i < 100000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        CHECK(sim_eq_push(&q, (x >> 33) % 1000, 1, i, 0, NULL));
+    }
+    sim_event prev = {0}, ev;
+    bool first = true, ok = true;
+    while (sim_eq_pop(&q, &ev)) {
+        if (!first && (ev.time < prev.time || (ev.time == prev.time && ev.seq < prev.seq))) {
+            ok = false;
+        }
+        prev = ev;
+        first = false;
+    }
+    CHECK(ok);
+    sim_eq_free(&q);
+}
+
+/* A node that wants to run at a list of times and records when it ran. */
+typedef struct timed_node {
+    sim *s;
+    sim_node_id id;
+    uint64_t want[8];
+    int nwant, next;
+    uint64_t *log;
+    int *nlog;
+    int tag;
+} timed_node;
+
+static int order_log[64];
+static int order_n;
+
+static void timed_poll(void *state, uint64_t now) {
+    timed_node *t = state;
+    CHECK_EQ_U64(now, t->want[t->next]);
+    t->next++;
+    order_log[order_n++] = t->tag;
+}
+
+static uint64_t timed_poll_at(void *state) {
+    timed_node *t = state;
+    return t->next < t->nwant ? t->want[t->next] : SIM_NEVER;
+}
+
+static const sim_node_ops timed_ops = {NULL, timed_poll, timed_poll_at, NULL};
+
+static void test_nodes_run_at_their_deadlines_ties_in_order(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    timed_node a = {.want = {100, 200, 300}, .nwant = 3, .tag = 1};
+    timed_node b = {.want = {200, 300, 1000}, .nwant = 3, .tag = 2};
+    CHECK(sim_node_add(s, "a", "test", 1, &timed_ops, &a, &a.id) == TERN_OK);
+    CHECK(sim_node_add(s, "b", "test", 1, &timed_ops, &b, &b.id) == TERN_OK);
+    order_n = 0;
+    sim_stop why;
+    CHECK(sim_run(s, 250, 0, &why) == TERN_OK);
+    CHECK_EQ_U64(sim_now(s), 250);
+    CHECK(why == SIM_STOP_TIME);
+    CHECK_EQ_U64(a.next, 2);
+    CHECK_EQ_U64(b.next, 1);
+    CHECK(sim_run(s, SIM_NEVER, 0, NULL) == TERN_OK);
+    CHECK_EQ_U64(sim_now(s), 1000); /* stays at the last event */
+    /* a@100 (rescheduled for 200 then). At the tie at 200, b's event was
+     * inserted at creation, before a's rescheduling, so b runs first, and is
+     * rescheduled for 300 before a is: b again first at 300. */
+    int expect[] = {1, 2, 1, 2, 1, 2};
+    CHECK_EQ_U64(order_n, 6);
+    for (int i = 0; i < 6 && i < order_n; i++) {
+        CHECK_EQ_U64(order_log[i], expect[i]);
+    }
+    CHECK(sim_run(s, 10, 0, NULL) == TERN_ERR_TIME_BACKWARDS);
+    CHECK_CONTAINS(sim_last_error(s), "until=10");
+    sim_destroy(s);
+}
+
+/* A node that always asks to run now and never does anything. */
+static uint64_t stuck_poll_at(void *state) {
+    return *(uint64_t *)state;
+}
+static void stuck_poll(void *state, uint64_t now) {
+    *(uint64_t *)state = now;
+}
+static const sim_node_ops stuck_ops = {NULL, stuck_poll, stuck_poll_at, NULL};
+
+static void test_livelock_guard_reports_the_node(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    uint64_t when = 5000;
+    sim_node_id id;
+    CHECK(sim_node_add(s, "spinner", "test", 1, &stuck_ops, &when, &id) == TERN_OK);
+    tern_err err = sim_run(s, 1000000, 0, NULL);
+    CHECK(err == TERN_ERR_LIVELOCK);
+    CHECK_CONTAINS(sim_last_error(s), "spinner");
+    CHECK_CONTAINS(sim_last_error(s), "t=5000");
+    CHECK_EQ_U64(sim_now(s), 5000);
+    sim_destroy(s);
+}
+
+/* A node that asks to run now again but sends a frame each time: progress, no livelock. */
+typedef struct busy_node {
+    sim *s;
+    sim_node_id id;
+    int left;
+} busy_node;
+static uint64_t busy_poll_at(void *state) {
+    busy_node *b = state;
+    return b->left > 0 ? 7 : SIM_NEVER;
+}
+static void busy_poll(void *state, uint64_t now) {
+    busy_node *b = state;
+    (void)now;
+    uint8_t frame[60] = {0};
+    sim_node_send(b->s, b->id, 0, frame, sizeof frame);
+    b->left--;
+}
+static const sim_node_ops busy_ops = {NULL, busy_poll, busy_poll_at, NULL};
+
+static void test_progress_is_not_livelock(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    busy_node b = {.s = s, .left = 5 * SIM_LIVELOCK_POLLS};
+    CHECK(sim_node_add(s, "busy", "test", 1, &busy_ops, &b, &b.id) == TERN_OK);
+    CHECK(sim_run(s, 100, 0, NULL) == TERN_OK);
+    CHECK_EQ_U64(b.left, 0);
+    sim_node_counters c;
+    CHECK(sim_node_get_counters(s, b.id, &c) == TERN_OK);
+    CHECK_EQ_U64(c.tx_frames, 5 * SIM_LIVELOCK_POLLS);
+    CHECK_EQ_U64(c.tx_no_link, 5 * SIM_LIVELOCK_POLLS);
+    sim_destroy(s);
+}
+
+static void test_bad_node_configuration(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_node_id a, b, x;
+    CHECK(sim_peer_add(s, "a", 1, 0, &a) == TERN_OK);
+    CHECK(sim_peer_add(s, "b", 2, 0, &b) == TERN_OK);
+    CHECK(sim_peer_add(s, "a", 1, 0, &x) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(sim_last_error(s), "'a'");
+    CHECK(sim_peer_add(s, "", 1, 0, &x) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK(sim_peer_add(s, "z", 0, 0, &x) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(sim_last_error(s), "ports=0");
+    CHECK(sim_switch_add(s, "sw", 2000, 0, 0, &x) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(sim_last_error(s), "ports=2000");
+    sim_link_id l;
+    CHECK(sim_link_add(s, a, 0, 99, 0, &l) == TERN_ERR_UNKNOWN_NODE);
+    CHECK_CONTAINS(sim_last_error(s), "b=99");
+    CHECK(sim_link_add(s, a, 3, b, 0, &l) == TERN_ERR_UNKNOWN_PORT);
+    CHECK_CONTAINS(sim_last_error(s), "port_a=3");
+    CHECK(sim_link_add(s, a, 0, b, 0, &l) == TERN_OK);
+    CHECK(sim_link_add(s, b, 1, a, 0, &l) == TERN_ERR_PORT_IN_USE);
+    CHECK_CONTAINS(sim_last_error(s), "port_b=0");
+    CHECK_CONTAINS(sim_last_error(s), "'a'");
+    CHECK(sim_link_add(s, b, 1, b, 1, &l) == TERN_ERR_INVALID_ARGUMENT);
+    uint8_t f[2000] = {0};
+    CHECK(sim_peer_send(s, a, 5, f, 60) == TERN_ERR_UNKNOWN_PORT);
+    CHECK(sim_peer_send(s, a, 0, f, 0) == TERN_ERR_FRAME_SIZE);
+    CHECK(sim_peer_send(s, 42, 0, f, 60) == TERN_ERR_UNKNOWN_NODE);
+    sim_node_id sw;
+    CHECK(sim_switch_add(s, "sw", 4, 0, 0, &sw) == TERN_OK);
+    CHECK(sim_peer_send(s, sw, 0, f, 60) == TERN_ERR_WRONG_KIND);
+    CHECK_CONTAINS(sim_last_error(s), "not a peer");
+    size_t len;
+    CHECK(sim_peer_recv(s, a, f, sizeof f, &len, NULL, NULL) == TERN_ERR_EMPTY);
+    sim_destroy(s);
+}
+
+int main(void) {
+    RUN(test_queue_orders_by_time_then_insertion);
+    RUN(test_queue_large_random);
+    RUN(test_nodes_run_at_their_deadlines_ties_in_order);
+    RUN(test_livelock_guard_reports_the_node);
+    RUN(test_progress_is_not_livelock);
+    RUN(test_bad_node_configuration);
+    return check_summary();
+}
