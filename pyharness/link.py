@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from ._lib import ffi, lib
-from .errors import ConfigError
+from .errors import ConfigError, TernIOError
 from .impairments import Bernoulli, GilbertElliott, Markov4, Tbf
 from .units import TimeLike, parse_count, parse_probability, parse_rate, parse_size, parse_time
 
@@ -322,7 +322,10 @@ class Link:
             first, second = (self.a, self.b) if side == "a" else (self.b, self.a)
             path = self._net.artifacts_dir / f"{first.name}-{second.name}.pcap"
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TernIOError(f"link {self.name}.capture({str(p)!r}): cannot create {str(p.parent)!r}: {exc.strerror}") from None
         self._net._call(
             lib.sim_link_capture, self._id, 0 if side == "a" else 1, str(p).encode(),
             context=f"link {self.name}.capture({str(p)!r})",
