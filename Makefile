@@ -1,0 +1,150 @@
+# Tern: the three entry points are
+#   make run     the demonstration scenario (later: the conformance suites)
+#   make test    everything CI runs: C tests, the same under ASan+UBSan, pytest, a short fuzz run
+#   make bench   the benchmarks, as "BENCH <name> <value> <unit>" lines
+# Each one first installs what is missing (as root on Debian: apt-get; then a
+# .venv with the pyharness package and its test extras).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+BUILD := build
+GEN := -G Ninja
+FUZZ_RUNS ?= 2000
+DEMO_OUT ?= out/demo
+
+# What the CFFI extension is built from: a change here rebuilds it (incrementally).
+PYEXT_INPUTS := CMakeLists.txt pyproject.toml $(wildcard pyharness/CMakeLists.txt pyharness/_ffi_build.py pyharness/_cdef.h) \
+	$(shell find sim stack -name '*.c' -o -name '*.h' -o -name CMakeLists.txt 2>/dev/null)
+
+.PHONY: help run test bench format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
+
+help:
+	@echo "make run     run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
+	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
+	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
+	@echo "make format  clang-format the C sources"
+	@echo "make clean   remove build/, .venv/, out/, artifacts/"
+
+# ---------------------------------------------------------------------------
+# System packages: check, then install (root) or explain (not root).
+# ---------------------------------------------------------------------------
+deps:
+	@missing=""; \
+	have() { command -v "$$1" >/dev/null 2>&1; }; \
+	pkg() { dpkg -s "$$1" >/dev/null 2>&1; }; \
+	{ have cc && [ -f /usr/include/stdio.h ]; } || missing="$$missing build-essential"; \
+	pkg libpcap-dev || [ -f /usr/include/pcap/pcap.h ] || missing="$$missing libpcap-dev"; \
+	have cmake || missing="$$missing cmake"; \
+	have ninja || missing="$$missing ninja-build"; \
+	have clang || missing="$$missing clang"; \
+	have $(PYTHON) || missing="$$missing python3"; \
+	if have $(PYTHON); then \
+	  $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	  $(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+	    || missing="$$missing python3-dev"; \
+	fi; \
+	have tshark || missing="$$missing tshark"; \
+	have ip || missing="$$missing iproute2"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
+	    echo "deps: installing$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "deps: missing package(s):$$missing"; \
+	    echo "deps: install them with: sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+# ---------------------------------------------------------------------------
+# Python: .venv with pyharness installed editable (+ test extras).
+# ---------------------------------------------------------------------------
+$(VENV)/.stamp-install: pyproject.toml | deps
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q 'scikit-build-core>=0.10' 'cffi>=1.15'
+	$(VPY) -m pip install -q --no-build-isolation -e '.[test]'
+	@touch $@
+
+# Rebuild the extension when the C sources or the binding change (incremental).
+$(VENV)/.stamp-pyext: $(VENV)/.stamp-install $(PYEXT_INPUTS)
+	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
+	@touch $@
+
+venv: $(VENV)/.stamp-install
+pyext: $(VENV)/.stamp-pyext
+
+# ---------------------------------------------------------------------------
+# run
+# ---------------------------------------------------------------------------
+run: pyext
+	@if [ -d scenarios ] && [ -n "$$(find scenarios -name 'test_*.py' -print -quit)" ]; then \
+	  $(VPY) -m pytest scenarios -q --artifacts out/artifacts; \
+	fi
+	$(VENV)/bin/pyharness demo --out $(DEMO_OUT)
+
+# ---------------------------------------------------------------------------
+# test
+# ---------------------------------------------------------------------------
+test: c-test asan-test py-test fuzz-test
+	@echo "make test: all passed"
+
+c-test: deps
+	cmake -S . -B $(BUILD) $(GEN) -DTERN_BUILD_TESTS=ON -DTERN_BUILD_BENCH=OFF
+	cmake --build $(BUILD)
+	ctest --test-dir $(BUILD) --output-on-failure -j $$(nproc)
+
+asan-test: deps
+	cmake -S . -B $(BUILD)/asan $(GEN) -DCMAKE_BUILD_TYPE=Debug -DTERN_SANITIZE=ON -DTERN_BUILD_TESTS=ON -DTERN_BUILD_BENCH=OFF
+	cmake --build $(BUILD)/asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(BUILD)/asan --output-on-failure -j $$(nproc)
+
+py-test: pyext
+	$(VPY) -m pytest tests/py $(wildcard scenarios) -q
+
+fuzz-test: deps
+	@if [ ! -f fuzz/CMakeLists.txt ]; then echo "fuzz: no fuzz/CMakeLists.txt yet, skipped"; exit 0; fi; \
+	set -e; \
+	cmake -S . -B $(BUILD)/fuzz $(GEN) -DCMAKE_C_COMPILER=clang -DTERN_FUZZ=ON -DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=OFF; \
+	cmake --build $(BUILD)/fuzz; \
+	targets=$$(find $(BUILD)/fuzz/fuzz -maxdepth 1 -type f -perm -u+x | sort); \
+	[ -n "$$targets" ] || { echo "fuzz: no targets built"; exit 1; }; \
+	for t in $$targets; do \
+	  name=$$(basename $$t); work=$(BUILD)/fuzz/corpus-run/$$name; mkdir -p $$work; \
+	  corpus=""; [ -d fuzz/corpus/$$name ] && corpus=fuzz/corpus/$$name; \
+	  echo "fuzz: $$name, $(FUZZ_RUNS) runs on $${corpus:-an empty corpus}"; \
+	  $$t -runs=$(FUZZ_RUNS) -seed=1 -print_final_stats=0 $$work $$corpus 2>$$work.log \
+	    || { tail -n 50 $$work.log; echo "fuzz: $$name FAILED (log: $$work.log)"; exit 1; }; \
+	done
+
+# ---------------------------------------------------------------------------
+# bench
+# ---------------------------------------------------------------------------
+bench: deps
+	cmake -S . -B $(BUILD)/bench $(GEN) -DCMAKE_BUILD_TYPE=Release -DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=ON
+	cmake --build $(BUILD)/bench
+	@for b in $$(find $(BUILD)/bench/bench -maxdepth 1 -type f -name 'bench_*' -perm -u+x | sort); do $$b || exit 1; done
+	@if ls bench/*.py >/dev/null 2>&1; then $(MAKE) --no-print-directory pyext >/dev/null && \
+	  for p in bench/*.py; do $(VPY) $$p || exit 1; done; fi
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+C_SOURCES = $$(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -v '^build')
+
+format:
+	@command -v clang-format >/dev/null || { echo "format: install clang-format (apt-get install -y clang-format)"; exit 1; }
+	clang-format -i $(C_SOURCES)
+
+format-check:
+	clang-format --dry-run -Werror $(C_SOURCES)
+
+clean:
+	rm -rf $(BUILD) $(VENV) out artifacts pyharness/_ternffi*.so
