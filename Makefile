@@ -118,7 +118,7 @@ fuzz-test: deps
 	[ -n "$$targets" ] || { echo "fuzz: no targets built"; exit 1; }; \
 	for t in $$targets; do \
 	  name=$$(basename $$t); work=$(BUILD)/fuzz/corpus-run/$$name; mkdir -p $$work; \
-	  corpus=""; [ -d fuzz/corpus/$$name ] && corpus=fuzz/corpus/$$name; \
+	  corpus=""; for c in fuzz/corpus/$$name fuzz/corpus/$${name#fuzz_}; do [ -d $$c ] && { corpus=$$c; break; }; done; \
 	  echo "fuzz: $$name, $(FUZZ_RUNS) runs on $${corpus:-an empty corpus}"; \
 	  $$t -runs=$(FUZZ_RUNS) -seed=1 -print_final_stats=0 $$work $$corpus 2>$$work.log \
 	    || { tail -n 50 $$work.log; echo "fuzz: $$name FAILED (log: $$work.log)"; exit 1; }; \
