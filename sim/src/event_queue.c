@@ -1,81 +1,194 @@
-/* A 4-ary min-heap of events keyed by (time, seq). See event_queue.h. */
+/* A radix heap of (time, seq) keys with payloads on the side. See event_queue.h. */
 #include "event_queue.h"
 
+#include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* Four children per node halves the depth of a binary heap; the children of
- * one node share a cache line or two, which is what makes pop cheap. */
-#define ARITY 4
-
-static inline bool earlier(const sim_event *a, const sim_event *b) {
-    return a->time < b->time || (a->time == b->time && a->seq < b->seq);
-}
+#define SLOT_BITS 24
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+#define SEQ_LIMIT (1ull << (64 - SLOT_BITS))
+#define NO_SLOT UINT32_MAX
 
 void sim_eq_init(sim_event_queue *q) {
-    q->heap = NULL;
-    q->len = 0;
-    q->cap = 0;
-    q->next_seq = 0;
+    memset(q, 0, sizeof *q);
+    q->free_slot = NO_SLOT;
 }
 
 void sim_eq_free(sim_event_queue *q) {
-    free(q->heap);
+    for (int i = 0; i < SIM_EQ_BUCKETS; i++) {
+        free(q->b[i].v);
+    }
+    free(q->slots);
     sim_eq_init(q);
+}
+
+/* The bucket of a time relative to the last time taken out. */
+static inline unsigned bucket_of(uint64_t last, uint64_t time) {
+    uint64_t x = time ^ last;
+    return x ? 64u - (unsigned)__builtin_clzll(x) : 0u;
+}
+
+static bool append(sim_eq_bucket *b, sim_eq_key key) {
+    if (b->len == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 16;
+        sim_eq_key *nv = realloc(b->v, ncap * sizeof *nv);
+        if (!nv) {
+            return false;
+        }
+        b->v = nv;
+        b->cap = ncap;
+    }
+    b->v[b->len++] = key;
+    return true;
+}
+
+static int cmp_tag(const void *pa, const void *pb) {
+    const sim_eq_key *a = pa, *b = pb;
+    return (a->tag > b->tag) - (a->tag < b->tag);
+}
+
+/*
+ * Make bucket 0 hold the earliest events: when it is used up, take the lowest
+ * non-empty bucket, advance `last` to its earliest time and spread it over
+ * the lower buckets. Returns false when the queue is empty.
+ */
+static bool refill(sim_event_queue *q) {
+    sim_eq_bucket *b0 = &q->b[0];
+    if (q->head0 < b0->len) {
+        return true;
+    }
+    b0->len = 0;
+    q->head0 = 0;
+    unsigned i = 1;
+    while (i < SIM_EQ_BUCKETS && q->b[i].len == 0) {
+        i++;
+    }
+    if (i == SIM_EQ_BUCKETS) {
+        return false;
+    }
+    sim_eq_bucket *bi = &q->b[i];
+    uint64_t m = UINT64_MAX;
+    for (size_t k = 0; k < bi->len; k++) {
+        m = bi->v[k].time < m ? bi->v[k].time : m;
+    }
+    q->last = m;
+    for (size_t k = 0; k < bi->len; k++) {
+        unsigned j = bucket_of(m, bi->v[k].time);
+        assert(j < i);
+        /* Lower buckets only ever grow to what bucket i held: cannot fail
+         * after the first growth, and the first growth failing is fatal. */
+        if (!append(&q->b[j], bi->v[k])) {
+            abort();
+        }
+    }
+    bi->len = 0;
+    /* Bucket 0 was empty: what it holds now came from bucket i, in no
+     * particular order. Put it in insertion order. */
+    if (b0->len > 1) {
+        qsort(b0->v, b0->len, sizeof *b0->v, cmp_tag);
+    }
+    return true;
+}
+
+uint64_t sim_eq_peek_time(sim_event_queue *q) {
+    if (q->head0 < q->b[0].len) {
+        return q->last;
+    }
+    if (!q->min_valid) {
+        /* The earliest pending time lies in the lowest non-empty bucket. */
+        uint64_t m = UINT64_MAX;
+        for (unsigned i = 1; i < SIM_EQ_BUCKETS; i++) {
+            sim_eq_bucket *bi = &q->b[i];
+            if (bi->len) {
+                for (size_t k = 0; k < bi->len; k++) {
+                    m = bi->v[k].time < m ? bi->v[k].time : m;
+                }
+                break;
+            }
+        }
+        q->min_time = m;
+        q->min_valid = true;
+    }
+    return q->min_time;
+}
+
+/* Renumber pending events 0..len-1 in their order, after 2^40 insertions. */
+static void renumber(sim_event_queue *q) {
+    size_t n = q->len, k = 0;
+    sim_eq_key *all = malloc(n * sizeof *all + 1);
+    if (!all) {
+        abort(); /* cannot keep the order without it; happens once per 10^12 events */
+    }
+    while (refill(q)) {
+        all[k++] = q->b[0].v[q->head0++];
+    }
+    for (size_t i = 0; i < n; i++) {
+        all[i].tag = ((uint64_t)i << SLOT_BITS) | (all[i].tag & SLOT_MASK);
+        append(&q->b[bucket_of(q->last, all[i].time)], all[i]);
+    }
+    q->next_seq = n;
+    q->min_valid = false;
+    free(all);
 }
 
 bool sim_eq_push(sim_event_queue *q, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg,
                  void *ptr) {
-    if (q->len == q->cap) {
-        size_t ncap = q->cap ? q->cap * 2 : 256;
-        sim_event *nh = realloc(q->heap, ncap * sizeof *nh);
-        if (!nh) {
+    assert(time >= q->last);
+    if (q->free_slot == NO_SLOT) {
+        if (q->nslots >= SIM_EQ_MAX_PENDING) {
             return false;
         }
-        q->heap = nh;
-        q->cap = ncap;
-    }
-    sim_event ev = {time, q->next_seq++, kind, target, arg, ptr};
-    size_t i = q->len++;
-    while (i > 0) {
-        size_t parent = (i - 1) / ARITY;
-        if (!earlier(&ev, &q->heap[parent])) {
-            break;
+        uint32_t ncap = q->nslots ? q->nslots * 2 : 256;
+        sim_eq_payload *ns = realloc(q->slots, (size_t)ncap * sizeof *ns);
+        if (!ns) {
+            return false;
         }
-        q->heap[i] = q->heap[parent];
-        i = parent;
+        for (uint32_t i = q->nslots; i < ncap; i++) {
+            ns[i].target = i + 1 < ncap ? i + 1 : NO_SLOT;
+        }
+        q->free_slot = q->nslots;
+        q->slots = ns;
+        q->nslots = ncap;
     }
-    q->heap[i] = ev;
+    if (q->next_seq == SEQ_LIMIT) {
+        renumber(q);
+    }
+    uint32_t slot = q->free_slot;
+    sim_eq_key key = {time, (q->next_seq << SLOT_BITS) | slot};
+    if (!append(&q->b[bucket_of(q->last, time)], key)) {
+        return false;
+    }
+    q->next_seq++;
+    sim_eq_payload *p = &q->slots[slot];
+    q->free_slot = p->target;
+    p->kind = kind;
+    p->target = target;
+    p->arg = arg;
+    p->ptr = ptr;
+    q->len++;
+    if (q->min_valid && time < q->min_time) {
+        q->min_time = time;
+    }
     return true;
 }
 
 bool sim_eq_pop(sim_event_queue *q, sim_event *out) {
-    if (q->len == 0) {
+    if (!refill(q)) {
         return false;
     }
-    *out = q->heap[0];
-    sim_event last = q->heap[--q->len];
-    size_t n = q->len;
-    size_t i = 0;
-    for (;;) {
-        size_t first = i * ARITY + 1;
-        if (first >= n) {
-            break;
-        }
-        size_t best = first;
-        size_t end = first + ARITY < n ? first + ARITY : n;
-        for (size_t c = first + 1; c < end; c++) {
-            if (earlier(&q->heap[c], &q->heap[best])) {
-                best = c;
-            }
-        }
-        if (!earlier(&q->heap[best], &last)) {
-            break;
-        }
-        q->heap[i] = q->heap[best];
-        i = best;
-    }
-    if (n > 0) {
-        q->heap[i] = last;
-    }
+    sim_eq_key top = q->b[0].v[q->head0++];
+    q->min_valid = false;
+    q->len--;
+    uint32_t slot = (uint32_t)(top.tag & SLOT_MASK);
+    sim_eq_payload *p = &q->slots[slot];
+    out->time = top.time;
+    out->seq = top.tag >> SLOT_BITS;
+    out->kind = p->kind;
+    out->target = p->target;
+    out->arg = p->arg;
+    out->ptr = p->ptr;
+    p->target = q->free_slot;
+    q->free_slot = slot;
     return true;
 }

@@ -1,10 +1,23 @@
 /*
- * The event queue (internal to libternsim): a 4-ary min-heap ordered by
- * (time, insertion sequence), so events at the same virtual time run in the
- * order they were scheduled, never in pointer or hash order (DESIGN.md §4).
+ * The event queue (internal to libternsim), ordered by (time, insertion
+ * sequence): events at the same virtual time run in the order they were
+ * scheduled, never in pointer or hash order (DESIGN.md §4).
  *
- * Keys are kept apart from payloads so the sift loops touch one dense array
- * of 16-byte keys; the payload moves along with its key.
+ * It is a radix heap, which fits a simulator because time never goes
+ * backwards: no event is ever scheduled before the last one taken out.
+ * Bucket i holds the events whose time first differs from that last time at
+ * bit i-1 (bucket 0: equal to it). Taking out the earliest event empties only
+ * the lowest non-empty bucket, spreading it over lower buckets; each event
+ * moves down at most 64 times in its life, through sequential arrays, which
+ * is far kinder to caches than a comparison heap. Ties: an event scheduled
+ * directly into bucket 0 is newer than every pending one, and the events a
+ * spread brings into bucket 0 are sorted by sequence, so bucket 0 is always
+ * in insertion order.
+ *
+ * Keys are 16 bytes: the time, and a tag packing the insertion sequence (high
+ * 40 bits) above the index of the event's payload slot (low 24 bits), so
+ * comparing tags compares sequences. When the sequence would overflow 40
+ * bits (after 10^12 events) the pending events are renumbered in order.
  */
 #ifndef TERN_SIM_EVENT_QUEUE_H
 #define TERN_SIM_EVENT_QUEUE_H
@@ -13,7 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What an event does; `target` and `arg` are interpreted per kind by sim.c. */
+/* At most this many events pending at once (the payload index has 24 bits). */
+#define SIM_EQ_MAX_PENDING (1u << 24)
+
+/* What an event does; `target`, `arg` and `ptr` are interpreted per kind by sim.c. */
 typedef struct sim_event {
     uint64_t time;
     uint64_t seq; /* insertion sequence, assigned by the queue */
@@ -23,24 +39,52 @@ typedef struct sim_event {
     void *ptr;
 } sim_event;
 
-typedef struct sim_event_queue {
-    sim_event *heap;
+typedef struct sim_eq_key {
+    uint64_t time;
+    uint64_t tag; /* seq << 24 | slot */
+} sim_eq_key;
+
+typedef struct sim_eq_payload {
+    uint32_t kind;
+    uint32_t target; /* on the free list: the next free slot */
+    uint64_t arg;
+    void *ptr;
+} sim_eq_payload;
+
+typedef struct sim_eq_bucket {
+    sim_eq_key *v;
     size_t len;
     size_t cap;
+} sim_eq_bucket;
+
+#define SIM_EQ_BUCKETS 65
+
+typedef struct sim_event_queue {
+    sim_eq_bucket b[SIM_EQ_BUCKETS];
+    size_t head0;      /* next key to take from bucket 0 */
+    uint64_t last;     /* time of the last event taken out; nothing pending is earlier */
+    uint64_t min_time; /* earliest pending time, valid when min_valid */
+    bool min_valid;
+    size_t len;
+    sim_eq_payload *slots;
+    uint32_t nslots;    /* slots allocated */
+    uint32_t free_slot; /* head of the free list, UINT32_MAX if empty */
     uint64_t next_seq;
 } sim_event_queue;
 
 void sim_eq_init(sim_event_queue *q);
 void sim_eq_free(sim_event_queue *q);
 
-/* sim_eq_push: add an event (its seq is assigned here). Returns false when out of memory. */
+/*
+ * sim_eq_push: add an event (its seq is assigned here). `time` must not be
+ * earlier than the last event taken out. Returns false when out of memory or
+ * when SIM_EQ_MAX_PENDING events are already pending.
+ */
 bool sim_eq_push(sim_event_queue *q, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg,
                  void *ptr);
 
 /* sim_eq_peek_time: time of the earliest event, or UINT64_MAX when empty. */
-static inline uint64_t sim_eq_peek_time(const sim_event_queue *q) {
-    return q->len ? q->heap[0].time : UINT64_MAX;
-}
+uint64_t sim_eq_peek_time(sim_event_queue *q);
 
 /* sim_eq_pop: remove the earliest event into *out. Returns false when empty. */
 bool sim_eq_pop(sim_event_queue *q, sim_event *out);

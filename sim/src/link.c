@@ -43,7 +43,7 @@ static const char *describe(sim *s, const sim_link *l, sim_dir dir, char *buf, s
 
 #define RESOLVE(allow_both)                                                                        \
     sim_link *l;                                                                                   \
-    uint32_t lo, hi;                                                                               \
+    uint32_t lo = 0, hi = 0;                                                                       \
     char where[200];                                                                               \
     do {                                                                                           \
         tern_err rerr_ = resolve(s, link, dir, allow_both, &l, &lo, &hi);                          \

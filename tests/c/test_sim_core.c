@@ -54,6 +54,40 @@ static void test_queue_large_random(void) {
     sim_eq_free(&q);
 }
 
+/* Pops interleaved with pushes (the hold model), with many ties at each
+ * time, including pushes at exactly the time just popped: the order out is
+ * always (time, insertion). */
+static void test_queue_hold_model_with_ties(void) {
+    sim_event_queue q;
+    sim_eq_init(&q);
+    uint64_t x = 99;
+    for (uint32_t i = 0; i < 1000; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        CHECK(sim_eq_push(&q, (x >> 33) % 50, 1, i, 0, NULL));
+    }
+    sim_event prev = {0}, ev;
+    bool ok = true;
+    for (uint32_t i = 0; i < 200000; i++) {
+        uint64_t peek = sim_eq_peek_time(&q);
+        if (!sim_eq_pop(&q, &ev)) {
+            ok = false;
+            break;
+        }
+        if (ev.time != peek ||
+            (i && (ev.time < prev.time || (ev.time == prev.time && ev.seq <= prev.seq)))) {
+            ok = false;
+        }
+        prev = ev;
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        /* Half the new events land on the current time (ties), the rest later. */
+        uint64_t delta = (x >> 62) < 2 ? 0 : (x >> 33) % 7;
+        CHECK(sim_eq_push(&q, ev.time + delta, 1, i, 0, NULL));
+    }
+    CHECK(ok);
+    CHECK_EQ_U64(sim_eq_len(&q), 1000);
+    sim_eq_free(&q);
+}
+
 /* A node that wants to run at a list of times and records when it ran. */
 typedef struct timed_node {
     sim *s;
@@ -206,6 +240,7 @@ static void test_bad_node_configuration(void) {
 int main(void) {
     RUN(test_queue_orders_by_time_then_insertion);
     RUN(test_queue_large_random);
+    RUN(test_queue_hold_model_with_ties);
     RUN(test_nodes_run_at_their_deadlines_ties_in_order);
     RUN(test_livelock_guard_reports_the_node);
     RUN(test_progress_is_not_livelock);
