@@ -38,8 +38,8 @@ typedef struct sim_loss {
  * its value ("loss p13=1.5: probability must be in [0, 1]") in msg.
  */
 tern_err sim_loss_check_bernoulli(double p, char *msg, size_t cap);
-tern_err sim_loss_check_gilbert_elliott(double p, double r, double one_minus_h,
-                                        double one_minus_k, char *msg, size_t cap);
+tern_err sim_loss_check_gilbert_elliott(double p, double r, double one_minus_h, double one_minus_k,
+                                        char *msg, size_t cap);
 tern_err sim_loss_check_markov4(double p13, double p31, double p32, double p23, double p14,
                                 char *msg, size_t cap);
 
@@ -48,8 +48,7 @@ void sim_loss_init_none(sim_loss *l);
 void sim_loss_init_bernoulli(sim_loss *l, double p);
 void sim_loss_init_gilbert_elliott(sim_loss *l, double p, double r, double one_minus_h,
                                    double one_minus_k);
-void sim_loss_init_markov4(sim_loss *l, double p13, double p31, double p32, double p23,
-                           double p14);
+void sim_loss_init_markov4(sim_loss *l, double p13, double p31, double p32, double p23, double p14);
 
 /* sim_loss_draws: values one frame draws from the stream (0 for NONE). */
 unsigned sim_loss_draws(const sim_loss *l);

@@ -63,7 +63,8 @@ enum sim_stream_kind {
     SIM_STREAM_JITTER = 4,
     SIM_STREAM_REORDER = 5,
     SIM_STREAM_FAULT = 6,
-    SIM_STREAM_COPY = 7, /* draws for duplicate copies, so copies never shift the originals' pattern */
+    SIM_STREAM_COPY =
+        7, /* draws for duplicate copies, so copies never shift the originals' pattern */
 };
 
 static inline uint64_t sim_stream_id(uint32_t link, uint32_t dir, enum sim_stream_kind kind) {

@@ -15,17 +15,17 @@
 #include "tern/sim.h"
 
 typedef struct sim_tbf {
-    int64_t rate;      /* bytes per second, > 0 */
-    int64_t peak;      /* bytes per second, 0 = no peak bucket */
-    int64_t buffer;    /* ns: ceil(burst * 1e9 / rate); overhead/mpu charge frames only */
-    int64_t pbuffer;   /* ns: ceil(mtu * 1e9 / peak), 0 without peak */
-    int64_t tokens;    /* ns */
-    int64_t ptokens;   /* ns */
-    uint64_t t_c;      /* time of the last send (or of init) */
-    int64_t overhead;  /* bytes added to each frame for the computation */
-    int64_t mpu;       /* minimum bytes charged per frame */
-    uint64_t limit;    /* backlog limit, bytes */
-    uint64_t backlog;  /* bytes admitted and not yet sent */
+    int64_t rate;     /* bytes per second, > 0 */
+    int64_t peak;     /* bytes per second, 0 = no peak bucket */
+    int64_t buffer;   /* ns: ceil(burst * 1e9 / rate); overhead/mpu charge frames only */
+    int64_t pbuffer;  /* ns: ceil(mtu * 1e9 / peak), 0 without peak */
+    int64_t tokens;   /* ns */
+    int64_t ptokens;  /* ns */
+    uint64_t t_c;     /* time of the last send (or of init) */
+    int64_t overhead; /* bytes added to each frame for the computation */
+    int64_t mpu;      /* minimum bytes charged per frame */
+    uint64_t limit;   /* backlog limit, bytes */
+    uint64_t backlog; /* bytes admitted and not yet sent */
 } sim_tbf;
 
 /* Why sim_tbf_admit refused a frame. */
@@ -50,7 +50,8 @@ tern_err sim_tbf_validate(const sim_tbf_params *p, char *msg, size_t cap);
  */
 void sim_tbf_init(sim_tbf *t, const sim_tbf_params *p, uint64_t now);
 
-/* sim_tbf_cost: ns a frame of len bytes costs at rate r (bytes/s): ceil(max(len+overhead, mpu, 1) * 1e9 / r). */
+/* sim_tbf_cost: ns a frame of len bytes costs at rate r (bytes/s): ceil(max(len+overhead, mpu, 1) *
+ * 1e9 / r). */
 int64_t sim_tbf_cost(const sim_tbf *t, int64_t r, uint32_t len);
 
 /* sim_tbf_admit: on enqueue; on SIM_TBF_ADMITTED adds len to the backlog. */
@@ -63,7 +64,8 @@ sim_tbf_verdict sim_tbf_admit(sim_tbf *t, uint32_t len);
  */
 uint64_t sim_tbf_try_send(sim_tbf *t, uint64_t now, uint32_t len);
 
-/* sim_tbf_forget: a queued frame of len bytes left the queue without being sent (backlog reduced). */
+/* sim_tbf_forget: a queued frame of len bytes left the queue without being sent (backlog reduced).
+ */
 void sim_tbf_forget(sim_tbf *t, uint32_t len);
 
 #endif /* TERN_SIM_TBF_H */
