@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Regenerate the seed corpus of fuzz_wire (fuzz/corpus/wire/) with scapy.
+
+The seeds are the packets of the wire-layer unit tests (tests/c/test_wire_*.c),
+each on its own (so every parser starts from a valid input) and wrapped in
+full Ethernet frames (so the chained parse reaches every layer).
+
+    pip install scapy && python3 fuzz/make_corpus.py
+"""
+from pathlib import Path
+
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_Router_Alert, Raw
+
+OUT = Path(__file__).resolve().parent / "corpus" / "wire"
+M1, M2 = "02:00:00:00:00:01", "02:00:00:00:00:02"
+A1, A2 = "10.0.0.1", "10.0.0.2"
+
+
+def seeds():
+    orig = IP(src=A1, dst="10.9.9.9", id=0x55, flags="DF", ttl=63, proto=17) / UDP(
+        sport=40000, dport=33434) / Raw(b"x" * 1400)
+    quote = bytes(orig)[:28]
+    ip = lambda **kw: IP(src=A1, dst=A2, **kw)  # noqa: E731
+    l4 = {
+        "arp_request": ARP(op=1, hwsrc=M1, psrc=A1, pdst=A2),
+        "arp_reply": ARP(op=2, hwsrc=M2, psrc=A2, hwdst=M1, pdst=A1),
+        "ipv4_opts": IP(src="192.168.1.10", dst="224.0.0.22", id=0xBEEF, ttl=1, tos=0xB9, proto=2,
+                        options=[IPOption_Router_Alert()]) / Raw(b"\x22\x00\xfa\x02"),
+        "ipv4_frag": IP(src="10.1.2.3", dst="10.3.2.1", id=7, flags="MF", frag=185, ttl=255,
+                        proto=1) / Raw(b"\x11" * 16),
+        "icmp_echo": ip() / ICMP(type=8, id=0x4242, seq=7) / Raw(b"abcdefghijklmnopqrstuvwABCDEFGHI"),
+        "icmp_frag_needed": ip() / ICMP(type=3, code=4, nexthopmtu=1400) / Raw(quote),
+        "icmp_time_exceeded": ip() / ICMP(type=11) / Raw(bytes(orig)[:36]),
+        "udp_dns": ip(id=0x1234, flags="DF") / UDP(sport=12345, dport=53) / Raw(b"tern-udp!"),
+        "udp_nocsum": ip() / UDP(sport=7, dport=7, chksum=0) / Raw(b"echo"),
+        "tcp_syn": ip() / TCP(sport=40000, dport=80, seq=0x01020304, flags="S", window=64240,
+                              options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (0x11223344, 0)),
+                                       ("NOP", None), ("WScale", 7)]),
+        "tcp_data_ts": ip() / TCP(sport=40000, dport=80, seq=0x01020305, ack=0xA0B0C0D1, flags="PA",
+                                  window=502, options=[("NOP", None), ("NOP", None),
+                                                       ("Timestamp", (0x11223399, 0x55667788))])
+        / Raw(b"GET / HTTP/1.0\r\n\r\n"),
+        "tcp_sack3_ts": IP(src=A2, dst=A1) / TCP(sport=80, dport=40000, seq=0xA0B0C0D1, ack=0x01020317,
+                                                 flags="A", window=1000,
+                                                 options=[("NOP", None), ("NOP", None), ("Timestamp", (5, 6)),
+                                                          ("NOP", None), ("NOP", None),
+                                                          ("SAck", (0x1000, 0x2000, 0x3000, 0x4000, 0x5000,
+                                                                    0x6000))]),
+        "tcp_urg": ip() / TCP(sport=1, dport=2, seq=1, ack=2, flags="UPA", window=3, urgptr=5) / Raw(b"urgent"),
+    }
+    for name, pkt in l4.items():
+        raw = bytes(pkt)
+        yield name + ".bin", raw
+        # The layer above IP on its own, for the UDP/TCP/ICMP parsers.
+        if isinstance(pkt, IP) or pkt.haslayer(IP):
+            ihl = (raw[0] & 0x0F) * 4
+            yield name + ".l4.bin", raw[ihl:]
+        yield name + ".eth.bin", bytes(Ether(dst=M2, src=M1) / pkt)
+    yield "vlan_arp.eth.bin", bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=M1) / Dot1Q(prio=5, dei=1, vlan=100)
+                                    / l4["arp_request"])
+    yield "vlan_icmp.eth.bin", bytes(Ether(dst=M2, src=M1) / Dot1Q(vlan=7) / l4["icmp_echo"])
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, data in seeds():
+        (OUT / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()
