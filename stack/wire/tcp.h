@@ -112,7 +112,8 @@ struct tern_tcp_repr {
  * the data offset says, are present; TERN_ERR_MALFORMED when the data offset
  * is below 5 or the option list breaks the rules above;
  * TERN_ERR_BAD_CHECKSUM when the checksum does not verify (RFC 9293 section
- * 3.10.7.4 first check: discard). On error *out is unspecified.
+ * 3.1, MUST-3: checked on every segment; the segment is dropped). On error
+ * *out is unspecified.
  */
 tern_err tern_tcp_parse(const uint8_t *buf, size_t len, const tern_addr *src, const tern_addr *dst,
                         struct tern_tcp_repr *out);
