@@ -41,7 +41,7 @@ deps:
 	have cmake || missing="$$missing cmake"; \
 	have ninja || missing="$$missing ninja-build"; \
 	have clang || missing="$$missing clang"; \
-	have $(PYTHON) || missing="$$missing python3"; \
+	have $(PYTHON) || missing="$$missing python3 python3-venv python3-dev"; \
 	if have $(PYTHON); then \
 	  $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	  $(PYTHON) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
