@@ -1,0 +1,395 @@
+/*
+ * libternstack: the Tern TCP/IP stack, sans-I/O (DESIGN.md §3).
+ *
+ * One tern_stack is one host: its interfaces, addresses, routes, caches,
+ * timers and sockets. The caller provides its memory (tern_stack_memory_size
+ * tells how much, from the configuration); the stack never allocates, never
+ * reads a clock and keeps no global state, so many instances live in one
+ * process.
+ *
+ * The driver calls, always with the current time in nanoseconds:
+ *   tern_stack_input    one received Ethernet frame;
+ *   tern_stack_poll     run due timers and send what is waiting;
+ *   tern_stack_poll_at  the next time poll is needed (TERN_NEVER if none).
+ * Frames leave through the output callback of the configuration, called
+ * synchronously from input and poll. Socket calls never send by themselves:
+ * they queue, and poll_at then asks for a poll "now".
+ *
+ * Errors: functions return a tern_err (tern/errors.h). Configuration errors
+ * leave a message naming the parameter and value in tern_stack_last_error.
+ */
+#ifndef TERN_STACK_H
+#define TERN_STACK_H
+
+#ifndef TERN_CDEF
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/addr.h"
+#include "tern/errors.h"
+#endif
+
+#define TERN_NEVER 0xffffffffffffffffULL
+#define TERN_MAX_IFACES 8
+#define TERN_MAX_IFACE_ADDRS 4
+
+typedef struct tern_stack tern_stack;
+
+/* Called for every frame the stack sends, on interface `iface`. */
+typedef void (*tern_output_fn)(void *ctx, uint32_t iface, const uint8_t *frame, size_t len);
+
+typedef struct tern_iface_config {
+    uint8_t mac[6];
+    uint32_t mtu;    /* IP MTU in bytes, 68..9000; 0 means 1500 */
+    uint32_t naddrs; /* IPv4 addresses on this interface, 0..TERN_MAX_IFACE_ADDRS */
+    tern_addr addr[TERN_MAX_IFACE_ADDRS];
+    uint8_t prefix_len[TERN_MAX_IFACE_ADDRS];
+    bool accept_vlan; /* 802.1Q-tagged frames: processed as untagged (true) or dropped (false) */
+} tern_iface_config;
+
+/* TCP defaults for new sockets (RFC values unless noted). */
+typedef struct tern_tcp_config {
+    uint32_t rx_buffer;        /* bytes per socket; 0 means 65536 */
+    uint32_t tx_buffer;        /* bytes per socket; 0 means 65536 */
+    uint32_t backlog_max;      /* largest listen backlog; 0 means 128 */
+    uint32_t ooo_max_holes;    /* out-of-order segments kept; 0 means 32 */
+    uint64_t rto_min_ns;       /* 0 means 1 s (RFC 6298 (2.4)) */
+    uint64_t rto_max_ns;       /* 0 means 60 s (RFC 6298 (2.5)) */
+    uint64_t rto_initial_ns;   /* 0 means 1 s (RFC 6298 (2.1)) */
+    uint64_t delack_ns;        /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
+    uint64_t msl_ns;           /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
+    uint32_t syn_retries;      /* 0 means 6 */
+    uint32_t data_retries;     /* 0 means 15 */
+    uint32_t initial_window;   /* segments (RFC 6928); 0 means 10 */
+    uint64_t keepalive_idle_ns;     /* 0 means 2 h (RFC 1122 4.2.3.6) */
+    uint64_t keepalive_interval_ns; /* 0 means 75 s */
+    uint32_t keepalive_count;       /* 0 means 9 */
+    uint32_t challenge_ack_limit;   /* per connection per second (RFC 5961 §7); 0 means 10 */
+    bool sack;                 /* offer/accept SACK (RFC 2018) */
+    bool timestamps;           /* offer/accept timestamps (RFC 7323) */
+    bool window_scaling;       /* offer/accept window scaling (RFC 7323) */
+} tern_tcp_config;
+
+typedef struct tern_stack_config {
+    uint64_t seed; /* randomness: ISN key, ephemeral ports, IP ids */
+    uint32_t niface;
+    tern_iface_config iface[TERN_MAX_IFACES];
+
+    /* pool sizes (0 means the default in brackets) */
+    uint32_t arp_entries;        /* ARP cache entries [64] */
+    uint32_t arp_queue;          /* packets waiting for resolution, in all [16] */
+    uint32_t routes;             /* route table capacity [16] */
+    uint32_t reasm_slots;        /* datagrams being reassembled at once [4] */
+    uint32_t reasm_max_bytes;    /* largest datagram reassembled [65535] */
+    uint32_t packet_buffers;     /* shared buffers for queued packets (UDP, ICMP, ARP queue) [64] */
+    uint32_t udp_sockets;        /* [16] */
+    uint32_t udp_queue;          /* datagrams queued per UDP/ping socket and direction [16] */
+    uint32_t ping_sockets;       /* ICMP echo sockets [4] */
+    uint32_t tcp_sockets;        /* [16] */
+
+    /* behaviour (0 means the default in brackets) */
+    uint8_t ttl;                 /* default TTL [64] */
+    bool forwarding;             /* route datagrams between interfaces (a router) */
+    uint64_t arp_timeout_ns;     /* lifetime of a cache entry [60 s] */
+    uint64_t arp_retry_ns;       /* interval between requests for one address [1 s] */
+    uint32_t arp_retries;        /* requests before resolution fails [3] */
+    uint64_t reasm_timeout_ns;   /* RFC 791 reassembly timeout [30 s] */
+    uint32_t icmp_rate;          /* ICMP errors per second (RFC 1122 3.2.2) [100] */
+    uint32_t icmp_burst;         /* and burst [10] */
+    uint16_t ephemeral_low;      /* ephemeral port range [49152] */
+    uint16_t ephemeral_high;     /* [65535] */
+    tern_tcp_config tcp;
+
+    tern_output_fn output;
+    void *output_ctx;
+} tern_stack_config;
+
+/* tern_stack_config_default: zero the configuration (every default) and set the seed. */
+void tern_stack_config_default(tern_stack_config *cfg, uint64_t seed);
+
+/*
+ * tern_stack_memory_size: bytes of memory an instance with this configuration
+ * needs (0 if the configuration is invalid).
+ */
+size_t tern_stack_memory_size(const tern_stack_config *cfg);
+
+/*
+ * tern_stack_validate: check a configuration.
+ * Returns TERN_OK or TERN_ERR_INVALID_ARGUMENT with a message naming the
+ * parameter and value in msg (cap bytes).
+ */
+tern_err tern_stack_validate(const tern_stack_config *cfg, char *msg, size_t cap);
+
+/*
+ * tern_stack_init: build an instance in caller memory.
+ *   mem, len  at least tern_stack_memory_size(cfg) bytes, 16-byte aligned.
+ *   cfg       copied.
+ *   out       receives the instance (which lives inside mem).
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (cfg invalid, or mem misaligned:
+ * msg, if not NULL, says which); TERN_ERR_BUFFER_TOO_SMALL.
+ */
+tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, tern_stack **out,
+                         char *msg, size_t cap);
+
+/* tern_stack_last_error: the message of the last failing call on st ("" if none). */
+const char *tern_stack_last_error(const tern_stack *st);
+
+/* tern_stack_input: one received frame on interface `iface`. Any bytes are accepted. */
+void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *frame,
+                      size_t len);
+
+/* tern_stack_poll: run what is due at `now` and send what is queued. */
+void tern_stack_poll(tern_stack *st, uint64_t now);
+
+/* tern_stack_poll_at: the earliest time poll is needed, TERN_NEVER if none; may be in the past (= now). */
+uint64_t tern_stack_poll_at(const tern_stack *st);
+
+/* ---- run-time configuration -------------------------------------------- */
+
+/*
+ * Routes: longest prefix wins; among equal prefixes the first added. A route
+ * with an unspecified gateway is on-link. The addresses of an interface add
+ * their on-link prefixes implicitly. The default route is 0.0.0.0/0.
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (prefix > 32, unknown iface,
+ * gateway not IPv4); TERN_ERR_NO_BUFFER (table full); tern_route_del
+ * TERN_ERR_EMPTY if no such route.
+ */
+tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len,
+                        const tern_addr *gateway, uint32_t iface);
+tern_err tern_route_del(tern_stack *st, const tern_addr *dst, uint8_t prefix_len);
+
+/* Add or remove an address of an interface. TERN_ERR_NO_BUFFER when it has TERN_MAX_IFACE_ADDRS. */
+tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *addr,
+                             uint8_t prefix_len);
+tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *addr);
+/* Change an interface's MTU (68..9000). */
+tern_err tern_iface_set_mtu(tern_stack *st, uint32_t iface, uint32_t mtu);
+/* Turn IPv4 forwarding on or off. */
+void tern_stack_set_forwarding(tern_stack *st, bool on);
+
+/*
+ * tern_arp_lookup: the MAC cached for an IPv4 neighbour.
+ * Returns TERN_OK; TERN_ERR_EMPTY if not resolved (or expired).
+ */
+tern_err tern_arp_lookup(const tern_stack *st, uint64_t now, const tern_addr *ip, uint8_t mac[6]);
+
+/* ---- counters ---------------------------------------------------------- */
+
+typedef struct tern_counters {
+    uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    /* Ethernet */
+    uint64_t eth_truncated;      /* too short or malformed */
+    uint64_t eth_not_for_us;     /* unicast to another MAC */
+    uint64_t eth_vlan_dropped;   /* tagged, and the interface does not accept tags */
+    uint64_t eth_unknown_type;   /* EtherType we do not speak */
+    uint64_t bad_iface;          /* input on an interface that does not exist */
+    /* ARP */
+    uint64_t arp_in, arp_malformed, arp_requests_sent, arp_replies_sent;
+    uint64_t arp_gratuitous;     /* gratuitous announcements seen */
+    uint64_t arp_resolution_failed; /* packets dropped after the retries */
+    uint64_t arp_queue_full;     /* packets dropped: no room to wait */
+    uint64_t arp_rate_limited;   /* requests held back by the 1/s limit */
+    /* IPv4 */
+    uint64_t ip_in, ip_delivered, ip_out;
+    uint64_t ip_truncated, ip_malformed, ip_bad_checksum, ip_bad_version;
+    uint64_t ip_not_for_us;      /* not ours, not forwarding */
+    uint64_t ip_no_route;
+    uint64_t ip_forwarded, ip_ttl_exceeded;
+    uint64_t ip_frag_needed;     /* DF set, too big for the next hop */
+    uint64_t ip_fragments_out, ip_fragments_in;
+    uint64_t ip_reassembled, ip_reasm_timeout, ip_reasm_dropped; /* overlap/no slot/too big */
+    uint64_t ip_unknown_protocol;
+    uint64_t ip_options;         /* datagrams with options (skipped) */
+    /* ICMPv4 */
+    uint64_t icmp_in, icmp_malformed, icmp_bad_checksum;
+    uint64_t icmp_echo_requests, icmp_echo_replies_sent;
+    uint64_t icmp_errors_in, icmp_errors_sent, icmp_rate_limited;
+    /* UDP */
+    uint64_t udp_in, udp_malformed, udp_bad_checksum, udp_no_port, udp_queue_full, udp_out;
+    /* TCP */
+    uint64_t tcp_in, tcp_malformed, tcp_bad_checksum, tcp_no_socket, tcp_out;
+    uint64_t tcp_rst_sent, tcp_retransmits, tcp_challenge_acks;
+    /* resources */
+    uint64_t no_buffer;          /* packet buffer pool exhausted */
+} tern_counters;
+
+/* tern_stack_get_counters: copy the counters. */
+void tern_stack_get_counters(const tern_stack *st, tern_counters *out);
+
+/* ---- sockets: common ---------------------------------------------------- */
+
+/*
+ * A socket handle. Handles are never reused while the instance lives... almost:
+ * a generation counter in the high bits makes a stale handle fail with
+ * TERN_ERR_CLOSED instead of reaching another socket.
+ */
+typedef uint32_t tern_sock;
+
+/* The last ICMP error a socket received (RFC 1122 4.1.3.3, RFC 5927). */
+typedef struct tern_sock_error {
+    uint8_t icmp_type;
+    uint8_t icmp_code;
+    uint16_t mtu;   /* fragmentation needed: next-hop MTU */
+    tern_addr from; /* who sent the ICMP error */
+    tern_addr dst;  /* destination of the datagram it is about */
+    uint64_t time;
+} tern_sock_error;
+
+/* ---- UDP ----------------------------------------------------------------- */
+
+/* Open a UDP socket. TERN_ERR_NO_BUFFER when all are in use. */
+tern_err tern_udp_open(tern_stack *st, tern_sock *out);
+/*
+ * Bind to a local address (unspecified = any) and port (0 = a random
+ * ephemeral port). TERN_ERR_ADDR_IN_USE; TERN_ERR_INVALID_ARGUMENT (an address
+ * that is not ours); TERN_ERR_BAD_STATE (already bound).
+ */
+tern_err tern_udp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port);
+/* The bound address and port. */
+tern_err tern_udp_local(const tern_stack *st, tern_sock s, tern_addr *addr, uint16_t *port);
+/*
+ * Queue a datagram to dst:port (binds an ephemeral port first if unbound).
+ * Returns TERN_OK; TERN_ERR_WOULD_BLOCK (queue full); TERN_ERR_MSG_TOO_LONG
+ * (above 65507 bytes, or above the path MTU with DF set);
+ * TERN_ERR_NO_ROUTE; TERN_ERR_INVALID_ARGUMENT (broadcast without the
+ * broadcast option); TERN_ERR_NO_BUFFER.
+ */
+tern_err tern_udp_sendto(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t port,
+                         const uint8_t *data, size_t len);
+/*
+ * Take the oldest received datagram. `src`, `sport`, `dst` (the address it
+ * was sent to) and `time` (arrival) may be NULL. A datagram longer than cap
+ * is truncated (*len tells its full length).
+ * Returns TERN_OK or TERN_ERR_WOULD_BLOCK (nothing received).
+ */
+tern_err tern_udp_recvfrom(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *len,
+                           tern_addr *src, uint16_t *sport, tern_addr *dst, uint64_t *time);
+/* Datagrams waiting to be read. */
+size_t tern_udp_pending(const tern_stack *st, tern_sock s);
+/* Socket options: TTL of sent datagrams (1..255), permission to send broadcast, DF bit. */
+tern_err tern_udp_set_ttl(tern_stack *st, tern_sock s, uint8_t ttl);
+tern_err tern_udp_set_broadcast(tern_stack *st, tern_sock s, bool on);
+tern_err tern_udp_set_dont_fragment(tern_stack *st, tern_sock s, bool on);
+/* The last ICMP error for this socket, and clear it. TERN_ERR_EMPTY if none. */
+tern_err tern_udp_take_error(tern_stack *st, tern_sock s, tern_sock_error *out);
+/* Close; queued datagrams are discarded. */
+tern_err tern_udp_close(tern_stack *st, tern_sock s);
+
+/* ---- ICMP echo (ping) sockets -------------------------------------------- */
+
+/* Open an echo socket with its identifier. */
+tern_err tern_ping_open(tern_stack *st, uint16_t ident, tern_sock *out);
+/*
+ * Queue an echo request to dst with sequence `seq` and `len` payload bytes
+ * (copied from data, or a repeating pattern if data is NULL), TTL 0 = default,
+ * dont_fragment sets DF. Large requests are fragmented.
+ * Returns TERN_OK; TERN_ERR_WOULD_BLOCK; TERN_ERR_MSG_TOO_LONG (len > 65507, or DF and
+ * too big); TERN_ERR_NO_ROUTE; TERN_ERR_NO_BUFFER.
+ */
+tern_err tern_ping_send(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t seq,
+                        const uint8_t *data, size_t len, uint8_t ttl, bool dont_fragment);
+/* A received echo reply. */
+typedef struct tern_ping_reply {
+    tern_addr from;
+    uint16_t seq;
+    uint8_t ttl;
+    size_t len;  /* payload bytes */
+    uint64_t time;
+} tern_ping_reply;
+/* Take the oldest reply; payload copied into buf (cap bytes, may be NULL). TERN_ERR_WOULD_BLOCK if none. */
+tern_err tern_ping_recv(tern_stack *st, tern_sock s, tern_ping_reply *out, uint8_t *buf,
+                        size_t cap);
+tern_err tern_ping_take_error(tern_stack *st, tern_sock s, tern_sock_error *out);
+tern_err tern_ping_close(tern_stack *st, tern_sock s);
+
+/* ---- TCP ------------------------------------------------------------------ */
+
+/* RFC 9293 §3.3.2 states. */
+typedef enum tern_tcp_state {
+    TERN_TCP_CLOSED = 0,
+    TERN_TCP_LISTEN,
+    TERN_TCP_SYN_SENT,
+    TERN_TCP_SYN_RECEIVED,
+    TERN_TCP_ESTABLISHED,
+    TERN_TCP_FIN_WAIT_1,
+    TERN_TCP_FIN_WAIT_2,
+    TERN_TCP_CLOSE_WAIT,
+    TERN_TCP_CLOSING,
+    TERN_TCP_LAST_ACK,
+    TERN_TCP_TIME_WAIT,
+} tern_tcp_state;
+
+/* Options for tern_tcp_set_option. */
+typedef enum tern_tcp_option {
+    TERN_TCP_OPT_NODELAY = 1,         /* 0/1: disable Nagle */
+    TERN_TCP_OPT_KEEPALIVE,           /* 0/1 */
+    TERN_TCP_OPT_KEEPIDLE_NS,
+    TERN_TCP_OPT_KEEPINTVL_NS,
+    TERN_TCP_OPT_KEEPCNT,
+    TERN_TCP_OPT_RX_BUFFER,           /* bytes, before connect/listen */
+    TERN_TCP_OPT_TX_BUFFER,           /* bytes */
+    TERN_TCP_OPT_CONGESTION,          /* enum tern_tcp_cc */
+    TERN_TCP_OPT_SYN_RETRIES,
+    TERN_TCP_OPT_DATA_RETRIES,
+    TERN_TCP_OPT_USER_TIMEOUT_NS,     /* RFC 9293 §3.8.3 user timeout, 0 = none */
+    TERN_TCP_OPT_MSS,                 /* clamp the MSS we announce */
+    TERN_TCP_OPT_TTL,
+    TERN_TCP_OPT_SACK,                /* 0/1 */
+    TERN_TCP_OPT_TIMESTAMPS,          /* 0/1 */
+    TERN_TCP_OPT_WINDOW_SCALING,      /* 0/1 */
+    TERN_TCP_OPT_DELACK_NS,
+    TERN_TCP_OPT_RTO_MIN_NS,
+    TERN_TCP_OPT_INITIAL_WINDOW,      /* segments */
+} tern_tcp_option;
+
+typedef enum tern_tcp_cc { TERN_TCP_CC_NEWRENO = 0, TERN_TCP_CC_CUBIC = 1 } tern_tcp_cc;
+
+/* Like Linux's struct tcp_info: what conformance tests assert on. */
+typedef struct tern_tcp_info {
+    tern_tcp_state state;
+    tern_addr local, remote;
+    uint16_t local_port, remote_port;
+    uint64_t srtt_ns, rttvar_ns, rto_ns;
+    uint32_t snd_mss, rcv_mss;
+    uint32_t cwnd, ssthresh; /* bytes */
+    uint32_t iss, irs;
+    uint32_t snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
+    uint8_t snd_wscale, rcv_wscale;
+    bool sack_ok, ts_ok;
+    uint32_t retransmits;    /* consecutive timeouts now */
+    uint64_t total_retransmits;
+    uint64_t segs_in, segs_out, bytes_acked, bytes_received;
+    uint64_t fast_retransmits, rto_timeouts, dup_acks_in, sack_blocks_in, ooo_segments;
+    uint64_t zero_window_probes, keepalives_sent, challenge_acks;
+    uint32_t unacked, sacked, lost, in_flight;
+    tern_err error;          /* why the connection ended, TERN_OK while it lives */
+} tern_tcp_info;
+
+tern_err tern_tcp_open(tern_stack *st, tern_sock *out);
+tern_err tern_tcp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port);
+tern_err tern_tcp_listen(tern_stack *st, tern_sock s, uint32_t backlog);
+/* Take an established connection from a listener: TERN_ERR_WOULD_BLOCK if none. */
+tern_err tern_tcp_accept(tern_stack *st, tern_sock listener, tern_sock *out);
+/* Start an active open (SYN queued for the next poll). */
+tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t port);
+/* Queue up to len bytes; *sent tells how many fit. TERN_ERR_WOULD_BLOCK if none fit. */
+tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t len,
+                       size_t *sent);
+/* Read up to cap bytes; *got = 0 with TERN_OK means end of stream (FIN received). TERN_ERR_WOULD_BLOCK if none yet. */
+tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *got);
+/* Shut down sending (how 1), receiving (0) or both (2). */
+tern_err tern_tcp_shutdown(tern_stack *st, tern_sock s, int how);
+/* Graceful close (FIN after queued data); the handle is released. */
+tern_err tern_tcp_close(tern_stack *st, tern_sock s);
+/* Abort: send RST, drop everything, release the handle. */
+tern_err tern_tcp_abort(tern_stack *st, tern_sock s);
+tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, int64_t value);
+tern_err tern_tcp_get_info(const tern_stack *st, tern_sock s, tern_tcp_info *out);
+/* Bytes readable now / bytes of send buffer free now. */
+size_t tern_tcp_readable(const tern_stack *st, tern_sock s);
+size_t tern_tcp_writable(const tern_stack *st, tern_sock s);
+/* A listener's accept queue length. */
+size_t tern_tcp_accept_pending(const tern_stack *st, tern_sock s);
+
+#endif /* TERN_STACK_H */

@@ -1,0 +1,290 @@
+/*
+ * The Tern stack's internal contract between its modules:
+ *   stack.c      instance, memory layout, input dispatch, poll, poll_at, config
+ *   iface.c      Ethernet in and out
+ *   arp.c        ARP cache, requests, the queue of packets waiting for resolution
+ *   route.c      route table, source address selection
+ *   ipv4.c       IPv4 input, output (fragmentation), forwarding
+ *   reasm.c      IPv4 reassembly
+ *   icmpv4.c     echo, error generation (rate limited), error delivery, ping sockets
+ *   udp.c        UDP sockets
+ *   pktq.c       queued packets in chains of fixed chunks from a shared pool
+ *   rand.c       the instance's random generator and RFC 6528 ISNs
+ *   tcp*.c       TCP (owns its memory, sockets and timers)
+ * Every function here is internal but, being in a static library, carries
+ * the tern_ prefix.
+ */
+#ifndef TERN_STACK_INTERNAL_H
+#define TERN_STACK_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/stack.h"
+#include "wire/ipv4.h"
+
+/* Largest frame the stack builds: Ethernet header + the largest MTU. */
+#define TERN_MAX_MTU 9000
+#define TERN_ETH_HDR 14
+#define TERN_TX_HEADROOM (TERN_ETH_HDR + 20) /* Ethernet + IPv4 without options */
+#define TERN_FRAME_MAX (TERN_ETH_HDR + TERN_MAX_MTU)
+/* A datagram's payload can be as large as IPv4 allows. */
+#define TERN_IP_PAYLOAD_MAX (65535 - 20)
+
+/* ---- random ------------------------------------------------------------ */
+
+typedef struct tern_rng {
+    uint64_t s[4];
+} tern_rng;
+
+void tern_rng_seed(tern_rng *r, uint64_t seed, uint64_t stream);
+uint64_t tern_rng_next(tern_rng *r);
+/* Uniform in [0, n), n >= 1. */
+uint64_t tern_rng_below(tern_rng *r, uint64_t n);
+/* SipHash-2-4 of `len` bytes under a 128-bit key (for RFC 6528 ISNs). */
+uint64_t tern_siphash(const uint8_t key[16], const uint8_t *data, size_t len);
+/*
+ * RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey),
+ * M a 4-microsecond timer (virtual time), F SipHash under the instance's key
+ * (derived from the seed).
+ */
+uint32_t tern_isn(const tern_stack *st, uint64_t now, const tern_addr *laddr, uint16_t lport,
+                  const tern_addr *raddr, uint16_t rport);
+
+/* ---- packet chunks and queues ------------------------------------------ */
+
+#define TERN_CHUNK_DATA 2032 /* payload bytes per chunk; a chunk is 2048 bytes */
+#define TERN_NO_CHUNK UINT32_MAX
+
+typedef struct tern_chunk {
+    uint32_t next; /* next chunk of the same packet, TERN_NO_CHUNK at the end */
+    uint32_t len;  /* bytes used in data */
+    uint32_t pad[2];
+    uint8_t data[TERN_CHUNK_DATA];
+} tern_chunk;
+
+/* What travels with a queued packet. */
+typedef struct tern_pkt_meta {
+    tern_addr src, dst;   /* addresses (UDP: remote/local; ARP queue: next hop in dst) */
+    uint16_t sport, dport;
+    uint32_t iface;
+    uint32_t len;         /* total bytes */
+    uint64_t time;        /* when it was queued/received */
+    uint8_t ttl;
+    uint8_t protocol;
+    bool df;
+    uint16_t ident, seq;  /* ping */
+} tern_pkt_meta;
+
+/* A queued packet: its metadata and the first chunk of its bytes. */
+typedef struct tern_pkt {
+    tern_pkt_meta meta;
+    uint32_t chunk;       /* first chunk */
+    uint32_t next;        /* next packet in its queue (index), TERN_NO_CHUNK at the end */
+} tern_pkt;
+
+/* A FIFO of packets (indices into the instance's packet table). */
+typedef struct tern_pktq {
+    uint32_t head, tail, count, limit;
+} tern_pktq;
+
+void tern_pktq_init(tern_pktq *q, uint32_t limit);
+/*
+ * Copy `len` bytes (the concatenation of a and b, either may be empty) into
+ * a new packet at the tail. Returns TERN_OK, TERN_ERR_WOULD_BLOCK (queue at
+ * its limit), or TERN_ERR_NO_BUFFER (pool exhausted; counted).
+ */
+tern_err tern_pktq_push(tern_stack *st, tern_pktq *q, const tern_pkt_meta *meta,
+                        const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+/* The head packet's metadata, or NULL. */
+const tern_pkt_meta *tern_pktq_peek(const tern_stack *st, const tern_pktq *q);
+/* Copy up to cap bytes of the head packet into buf (returns bytes copied) and drop it. */
+size_t tern_pktq_pop(tern_stack *st, tern_pktq *q, uint8_t *buf, size_t cap);
+/* Drop the head packet. */
+void tern_pktq_drop(tern_stack *st, tern_pktq *q);
+/* Drop everything. */
+void tern_pktq_clear(tern_stack *st, tern_pktq *q);
+
+/* ---- interfaces, routes ------------------------------------------------ */
+
+typedef struct tern_iface {
+    uint8_t mac[6];
+    uint32_t mtu;
+    uint32_t naddrs;
+    tern_addr addr[TERN_MAX_IFACE_ADDRS];
+    uint8_t prefix_len[TERN_MAX_IFACE_ADDRS];
+    bool accept_vlan;
+} tern_iface;
+
+typedef struct tern_route {
+    tern_addr dst;
+    uint8_t prefix_len;
+    tern_addr gateway; /* unspecified: on-link */
+    uint32_t iface;
+} tern_route;
+
+/* The result of routing a destination. */
+typedef struct tern_route_result {
+    uint32_t iface;
+    tern_addr src;      /* the source address to use (the interface's address) */
+    tern_addr next_hop; /* the gateway, or the destination itself on-link */
+    uint32_t mtu;       /* the interface MTU */
+    bool broadcast;     /* limited or directed broadcast on that interface */
+} tern_route_result;
+
+/*
+ * Route dst. If src is given and not unspecified it must be one of ours and
+ * is kept as the source. Returns TERN_OK or TERN_ERR_NO_ROUTE.
+ */
+tern_err tern_route_lookup(const tern_stack *st, const tern_addr *dst, const tern_addr *src,
+                           tern_route_result *out);
+/* Is addr one of our addresses? (*iface receives which interface, if not NULL.) */
+bool tern_is_local_addr(const tern_stack *st, const tern_addr *addr, uint32_t *iface);
+/* Is addr a broadcast (limited, or directed for one of our prefixes) as seen on iface? */
+bool tern_is_broadcast_addr(const tern_stack *st, const tern_addr *addr, uint32_t iface);
+
+/* ---- IPv4 output --------------------------------------------------------- */
+
+typedef struct tern_ip_tx {
+    tern_addr src, dst; /* src unspecified: chosen by the route */
+    uint8_t protocol;
+    uint8_t ttl;        /* 0: the default */
+    uint8_t dscp;
+    bool df;
+} tern_ip_tx;
+
+/*
+ * The transmit scratch buffer: an upper layer writes its header and payload
+ * at tern_ip_tx_payload(st) (up to TERN_IP_PAYLOAD_MAX bytes) and then calls
+ * tern_ip_send with the length; IP and Ethernet headers are written in front
+ * (or the datagram is fragmented from it).
+ */
+uint8_t *tern_ip_tx_payload(tern_stack *st);
+
+/*
+ * Send the datagram whose payload is at tern_ip_tx_payload(st). The L4
+ * checksum must already be right for tx->src (route first with
+ * tern_route_lookup when src is unspecified). Resolves the next hop (queueing
+ * the packet while ARP works), fragments when above the MTU.
+ * Returns TERN_OK (sent or queued); TERN_ERR_NO_ROUTE; TERN_ERR_MSG_TOO_LONG
+ * (DF and above the MTU); TERN_ERR_NO_BUFFER (could not queue for ARP).
+ */
+tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len);
+
+/* ---- ICMP errors ----------------------------------------------------------- */
+
+/*
+ * Send an ICMP error about the datagram `ip` (parsed; its header bytes at
+ * ip_bytes) unless RFC 1122 §3.2.2 forbids it (about an ICMP error, a
+ * broadcast or multicast, a non-first fragment, a non-unicast source) or the
+ * rate limit holds it back (counted).
+ */
+void tern_icmp_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t code,
+                          uint16_t mtu, const struct tern_ipv4_repr *ip, const uint8_t *ip_bytes,
+                          size_t ip_len, bool link_broadcast);
+
+/* ---- the TCP module (tcp*.c) ------------------------------------------------ */
+
+/* Bytes of memory TCP needs (control blocks and buffers). */
+size_t tern_tcp_memory_size(const tern_stack_config *cfg);
+/* Lay TCP out in `mem` (tern_tcp_memory_size bytes, 16-byte aligned). */
+void tern_tcp_init(tern_stack *st, uint8_t *mem);
+/* A segment for us: ip->payload/payload_len is the TCP segment (checksum not yet verified). */
+void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface);
+/* An ICMP error about a segment we sent: `quoted` is the quoted IP header, `l4` its first bytes. */
+void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
+                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len);
+void tern_tcp_poll(tern_stack *st, uint64_t now);
+uint64_t tern_tcp_poll_at(const tern_stack *st);
+/* Is a local TCP port in use (for ephemeral port choice)? */
+bool tern_tcp_port_in_use(const tern_stack *st, uint16_t port);
+
+/* ---- UDP / ICMP modules ------------------------------------------------------ */
+
+void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface,
+                    bool link_broadcast);
+void tern_udp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
+                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len);
+void tern_udp_poll(tern_stack *st, uint64_t now);
+bool tern_udp_has_output(const tern_stack *st);
+void tern_icmp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface,
+                     bool link_broadcast);
+void tern_ping_poll(tern_stack *st, uint64_t now);
+bool tern_ping_has_output(const tern_stack *st);
+
+/* ---- ARP ------------------------------------------------------------------- */
+
+/*
+ * Resolve next_hop on iface for an IP datagram of len bytes at ip; if resolved
+ * the frame is sent at once, else the datagram is queued (bounded) and a
+ * request is sent subject to the 1/s rate limit.
+ */
+tern_err tern_arp_output(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                         const uint8_t *ip, size_t len);
+void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len);
+void tern_arp_poll(tern_stack *st, uint64_t now);
+uint64_t tern_arp_poll_at(const tern_stack *st);
+
+/* Send an Ethernet frame: header written in front of `payload` (which must have 14 bytes of room before it). */
+void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint16_t ethertype,
+                     uint8_t *payload, size_t len);
+
+/* ---- IPv4 input and reassembly ----------------------------------------------- */
+
+void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
+                     bool link_broadcast);
+void tern_reasm_poll(tern_stack *st, uint64_t now);
+uint64_t tern_reasm_poll_at(const tern_stack *st);
+
+/* ---- the instance ------------------------------------------------------------- */
+
+typedef struct tern_arp_entry tern_arp_entry;
+typedef struct tern_reasm_slot tern_reasm_slot;
+typedef struct tern_udp_sock tern_udp_sock;
+typedef struct tern_ping_sock tern_ping_sock;
+typedef struct tern_tcp_state tern_tcp_state; /* private to tcp*.c */
+
+struct tern_stack {
+    tern_stack_config cfg; /* with every default filled in */
+    tern_counters c;
+    char err[256];
+    tern_rng rng;
+    uint8_t isn_key[16];
+    uint16_t ip_id;
+
+    uint32_t niface;
+    tern_iface iface[TERN_MAX_IFACES];
+    tern_route *routes;
+    uint32_t nroutes;
+
+    tern_arp_entry *arp;
+    tern_pktq arp_waiting; /* packets waiting for resolution (meta.dst = next hop) */
+
+    tern_chunk *chunks;
+    uint32_t free_chunk;
+    tern_pkt *pkts;
+    uint32_t free_pkt;
+
+    tern_reasm_slot *reasm;
+
+    /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
+    uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */
+    uint64_t icmp_last;
+
+    tern_udp_sock *udp;
+    tern_ping_sock *ping;
+    tern_tcp_state *tcp;
+
+    /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
+    uint8_t tx[TERN_TX_HEADROOM + 65536];
+    uint8_t tx2[TERN_FRAME_MAX + 64];
+};
+
+/* ---- errors ------------------------------------------------------------------ */
+
+tern_err tern_fail(tern_stack *st, tern_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* TERN_STACK_INTERNAL_H */
