@@ -18,7 +18,16 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Network": "network",
-    "Peer": "nodes",
+    "Peer": "peer",
+    "Frame": "frames",
+    "ANY": "template",
+    "pred": "template",
+    "one_of": "template",
+    "between": "template",
+    "has_flags": "template",
+    "lacks_flags": "template",
+    "ExpectationError": "expect",
+    "TCPConn": "tcpconn",
     "Switch": "nodes",
     "Node": "nodes",
     "NodeCounters": "nodes",

@@ -22,4 +22,4 @@ def scapy() -> Any:
         from scapy.layers import inet6  # noqa: F401
     except ImportError:  # pragma: no cover
         pass
-    return types.SimpleNamespace(Ether=l2.Ether, Packet=Packet)
+    return types.SimpleNamespace(Ether=l2.Ether, Packet=Packet, IP=inet.IP, TCP=inet.TCP, UDP=inet.UDP, ICMP=inet.ICMP, ARP=l2.ARP)

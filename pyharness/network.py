@@ -9,7 +9,8 @@ from typing import Any, Callable, Optional, Union
 from ._lib import ffi, lib
 from .errors import ConfigError, StateError, raise_error
 from .link import Link
-from .nodes import Node, Peer, Switch, default_mac, format_mac, parse_mac
+from .nodes import Node, Switch, default_mac, format_mac, parse_mac
+from .peer import Peer
 from .units import NS_PER_S, SizeLike, TimeLike, parse_count, parse_time
 
 NodeRef = Union[Node, str]
@@ -40,6 +41,8 @@ class Network:
         self._nodes: dict[str, Node] = {}
         self._links: list[Link] = []
         self._why = ffi.new("sim_stop *")
+        self._serviced: list[Peer] = []  # peers that must see frames as they arrive (ARP)
+        self._ip_owner: dict[str, Node] = {}
         if artifacts is None:
             artifacts = os.environ.get("TERN_ARTIFACTS", "artifacts")
         self.artifacts_dir = Path(artifacts)
@@ -105,31 +108,53 @@ class Network:
         run (without it, the run goes on while events are left). Returns
         whether the predicate held; returns None for time runs.
         """
-        s = self._handle()
+        self._handle()
         if callable(until):
             limit = lib.SIM_NEVER if for_ is None else self.now_ns + parse_time(for_, "for_")
             return self._run_predicate(until, limit)
         if (for_ is None) == (until is None):
             raise ConfigError(f"run() needs exactly one of for_= and until=, got for_={for_!r}, until={until!r}")
         target = self.now_ns + parse_time(for_, "for_") if for_ is not None else parse_time(until, "until")  # type: ignore[arg-type]
-        self._check(lib.sim_run(s, target, 0, self._why), f"run(until={target}ns)")
+        self._advance(target)
         return None
 
     def _run_predicate(self, pred: Callable[[], bool], limit: int) -> bool:
         if pred():
             return True
         while True:
-            self._check(lib.sim_run(self._handle(), limit, lib.SIM_RUN_STOP_ON_PEER_RX, self._why), "run(until=predicate)")
+            stopped = self._advance(limit, until_rx=True)
             if pred():
                 return True
-            if self._why[0] != lib.SIM_STOP_PEER_RX:
+            if not stopped:
                 return False
+
+    def _advance(self, target: int, until_rx: bool = False) -> bool:
+        """Run to ``target`` (ns). Peers that answer ARP are served as frames arrive.
+
+        With ``until_rx``, return as soon as a peer received a frame (True);
+        otherwise run to the target (False).
+        """
+        s = self._handle()
+        serviced = self._serviced
+        flags = lib.SIM_RUN_STOP_ON_PEER_RX if (serviced or until_rx) else 0
+        why = self._why
+        while True:
+            self._check(lib.sim_run(s, target, flags, why), f"run(until={target}ns)")
+            if why[0] != lib.SIM_STOP_PEER_RX:
+                return False
+            for p in serviced:
+                p._drain()
+            if until_rx:
+                return True
 
     def _run_to(self, until_ns: int, stop_on_rx: bool = False) -> bool:
         """Run to ``until_ns``; with ``stop_on_rx`` stop early when a peer receives. True if it stopped early."""
-        flags = lib.SIM_RUN_STOP_ON_PEER_RX if stop_on_rx else 0
-        self._check(lib.sim_run(self._handle(), until_ns, flags, self._why), f"run(until={until_ns}ns)")
-        return bool(self._why[0] == lib.SIM_STOP_PEER_RX)
+        return self._advance(until_ns, until_rx=stop_on_rx)
+
+    def _mac_of_ip(self, ip: str) -> Optional[str]:
+        """The MAC of the node of this network that owns ``ip`` (a peer's or a host's address)."""
+        node = self._ip_owner.get(ip)
+        return getattr(node, "mac", None) if node is not None else None
 
     @property
     def events_processed(self) -> int:
@@ -161,22 +186,39 @@ class Network:
             raise ConfigError(f"name must be a string, got {name!r}")
         return name
 
-    def peer(self, name: str, ports: int = 1, mac: Optional[str] = None, rx_limit: int = 0) -> Peer:
+    def peer(self, name: str, ports: int = 1, mac: Optional[str] = None, rx_limit: int = 0,
+             ipv4: Optional[str] = None, arp: bool = True) -> Peer:
         """A scripted peer with ``ports`` ports.
 
         ``mac`` (default: a locally administered MAC derived from the name) is
-        the Ethernet source of frames sent without one. Received frames wait
-        in a queue of ``rx_limit`` frames (0: 65536).
+        the Ethernet source of frames sent without one. ``ipv4``
+        ("10.0.0.2/24") is the peer's address: the IP source of packets sent
+        without one, and the address it answers ARP for (unless
+        ``arp=False``). Received frames wait in a queue of ``rx_limit``
+        frames (0: 65536).
         """
         self._check_name(name)
         parse_count(ports, "ports", minimum=1)
         parse_count(rx_limit, "rx_limit")
         mac_s = default_mac(name) if mac is None else format_mac(parse_mac(mac))
+        from .peer import parse_ipv4_iface
+
+        if ipv4 is not None:
+            parse_ipv4_iface(ipv4)
         out = ffi.new("sim_node_id *")
         self._call(lib.sim_peer_add, name.encode(), ports, rx_limit, out, context=f"peer({name!r}, ports={ports})")
-        node = Peer(self, name, int(out[0]), ports, mac_s)
+        node = Peer(self, name, int(out[0]), ports, mac_s, ipv4=ipv4, arp=arp)
         self._nodes[name] = node
+        if node.ip:
+            self._ip_owner.setdefault(node.ip, node)
+        self._update_service(node)
         return node
+
+    def _update_service(self, peer: Peer) -> None:
+        if peer.needs_service and peer not in self._serviced:
+            self._serviced.append(peer)
+        elif not peer.needs_service and peer in self._serviced:
+            self._serviced.remove(peer)
 
     def switch(self, name: str, ports: int = 8, ageing: TimeLike = "300s", table_size: int = 4096) -> Switch:
         """A learning Ethernet switch with ``ports`` ports, MAC ``ageing`` time and ``table_size`` entries."""

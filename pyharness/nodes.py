@@ -1,4 +1,4 @@
-"""Nodes of a :class:`~pyharness.network.Network`: scripted peers and switches."""
+"""Nodes of a :class:`~pyharness.network.Network`: the node base class and switches (peers: :mod:`pyharness.peer`, hosts: :mod:`pyharness.host`)."""
 
 from __future__ import annotations
 
@@ -114,92 +114,6 @@ class Node:
         return port
 
 
-class Peer(Node):
-    """A scripted peer: the test sends and receives its frames as scapy packets.
-
-    Frames sent leave at the current virtual time. Frames received wait in a
-    queue until :meth:`recv` or :meth:`received` takes them.
-    """
-
-    kind = "peer"
-
-    def __init__(self, net: "Network", name: str, node_id: int, ports: int, mac: str):
-        super().__init__(net, name, node_id, ports)
-        self.mac = mac
-        self._buf = ffi.new("uint8_t[]", lib.SIM_MAX_FRAME)
-        self._len = ffi.new("size_t *")
-        self._port = ffi.new("uint32_t *")
-        self._time = ffi.new("uint64_t *")
-
-    def counters(self) -> NodeCounters:
-        """Frames and bytes this peer received and sent so far."""
-        return self.node_counters()
-
-    def _frame_bytes(self, pkt: Any) -> bytes:
-        if isinstance(pkt, (bytes, bytearray, memoryview)):
-            return bytes(pkt)
-        sc = _scapy()
-        if not isinstance(pkt, sc.Packet):
-            raise ConfigError(f"{self.name}.send(): expected a scapy packet or bytes, got {type(pkt).__name__}")
-        if not isinstance(pkt, sc.Ether):
-            pkt = sc.Ether(src=self.mac, dst=BROADCAST) / pkt
-        elif "src" not in pkt.fields or "dst" not in pkt.fields:
-            # Never let scapy fill these from the real machine (its interfaces, its ARP).
-            pkt = pkt.copy()
-            if "src" not in pkt.fields:
-                pkt.src = self.mac
-            if "dst" not in pkt.fields:
-                pkt.dst = BROADCAST
-        return bytes(pkt)
-
-    def send(self, pkt: Any, port: int = 0) -> None:
-        """Send a frame out of ``port`` now.
-
-        ``pkt`` is a scapy packet or bytes. A packet without an Ethernet
-        header gets one; an unset Ethernet source is this peer's MAC and an
-        unset destination is broadcast (scapy would otherwise ask the real
-        machine). Other fields scapy fills by itself (an IP source, for
-        instance) come from scapy: set them in tests.
-        """
-        data = self._frame_bytes(pkt)
-        self._net._call(lib.sim_peer_send, self._id, port, data, len(data), context=f"{self.name}.send(port={port!r})")
-
-    @property
-    def pending(self) -> int:
-        """Frames waiting to be received."""
-        return int(lib.sim_peer_pending(self._net._handle(), self._id))
-
-    @property
-    def rx_dropped(self) -> int:
-        """Frames dropped because the receive queue was full."""
-        return int(lib.sim_peer_rx_dropped(self._net._handle(), self._id))
-
-    def recv(self) -> Optional[Any]:
-        """The oldest received frame as a scapy ``Ether`` packet, or None.
-
-        The packet's ``.time`` is its virtual arrival time in seconds (float),
-        ``.time_ns`` the exact nanoseconds and ``.port`` the port it came in on.
-        """
-        s = self._net._handle()
-        rc = lib.sim_peer_recv(s, self._id, self._buf, lib.SIM_MAX_FRAME, self._len, self._port, self._time)
-        if rc == lib.TERN_ERR_EMPTY:
-            return None
-        self._net._check(rc, f"{self.name}.recv()")
-        pkt = _scapy().Ether(bytes(ffi.buffer(self._buf, self._len[0])))
-        pkt.time_ns = int(self._time[0])
-        pkt.time = pkt.time_ns / 1e9
-        pkt.port = int(self._port[0])
-        pkt.sniffed_on = f"{self.name}:{pkt.port}"
-        return pkt
-
-    def received(self) -> list[Any]:
-        """Take every frame waiting, oldest first (see :meth:`recv`)."""
-        out = []
-        while (pkt := self.recv()) is not None:
-            out.append(pkt)
-        return out
-
-
 class Switch(Node):
     """A learning Ethernet switch (immediate forwarding, MAC ageing)."""
 
@@ -222,10 +136,13 @@ class Switch(Node):
         return int(port[0])
 
 
-def _scapy() -> Any:
-    from ._scapy import scapy
+def __getattr__(name: str) -> Any:
+    # Peer moved to pyharness.peer; keep "from pyharness.nodes import Peer" working.
+    if name == "Peer":
+        from .peer import Peer
 
-    return scapy()
+        return Peer
+    raise AttributeError(name)
 
 
-__all__ = ["Node", "Peer", "Switch", "NodeCounters", "SwitchCounters", "parse_mac", "format_mac", "default_mac"]
+__all__ = ["Node", "Switch", "NodeCounters", "SwitchCounters", "parse_mac", "format_mac", "default_mac"]

@@ -1,0 +1,200 @@
+"""Expectations on what a scripted peer receives: ``expect`` and ``expect_nothing``.
+
+The simulation runs only as far as needed: it stops each time a peer
+receives a frame (``SIM_RUN_STOP_ON_PEER_RX``), the new frames are checked,
+and it goes on until a match or the end of the window.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+
+from .errors import ConfigError
+from .frames import Frame, seconds_text
+from .units import TimeLike, parse_time
+
+if TYPE_CHECKING:
+    from .peer import Peer
+    from .template import Match, Pred
+
+DEFAULT_WITHIN = "1s"
+DEFAULT_TOLERANCE = "1ms"
+MAX_LISTED = 30
+
+
+class ExpectationError(AssertionError):
+    """An expectation on a peer failed.
+
+    ``closest`` is the frame that came nearest (or None), ``frames`` the
+    frames seen in the window, ``seed`` the network's seed. The message shows
+    all of it.
+    """
+
+    def __init__(self, message: str, closest: Optional[Frame] = None, frames: Iterable[Frame] = (),
+                 seed: Optional[int] = None):
+        super().__init__(message)
+        self.closest = closest
+        self.frames = list(frames)
+        self.seed = seed
+
+
+def _window(net: Any, within: Optional[TimeLike], at: Optional[TimeLike],
+            tolerance: Optional[TimeLike]) -> tuple[Optional[int], int, str]:
+    """(low bound or None, high bound, description) of an expectation window, ns."""
+    if within is not None and at is not None:
+        raise ConfigError(f"expect() takes within= or at=, not both (within={within!r}, at={at!r})")
+    if at is not None:
+        t = parse_time(at, "at")
+        tol = parse_time(DEFAULT_TOLERANCE if tolerance is None else tolerance, "tolerance")
+        lo, hi = max(t - tol, 0), t + tol
+        return lo, hi, f"at {seconds_text(t)}s ± {seconds_text(tol)}s"
+    if tolerance is not None:
+        raise ConfigError(f"tolerance= goes with at=, got tolerance={tolerance!r} without at")
+    w = parse_time(DEFAULT_WITHIN if within is None else within, "within")
+    now = net.now_ns
+    return None, now + w, f"within {seconds_text(w)}s of {seconds_text(now)}s"
+
+
+def _seen(peer: "Peer", lo: int, hi: int, extra: Iterable[Frame] = ()) -> list[Frame]:
+    by_index = {f.index: f for f in extra}
+    for f in peer._history:
+        if lo <= f.time_ns <= hi:
+            by_index[f.index] = f
+    return [by_index[i] for i in sorted(by_index)]
+
+
+def _listing(frames: list[Frame]) -> str:
+    if not frames:
+        return "  frames seen in the window: none"
+    lines = [f"  frames seen in the window ({len(frames)}):"]
+    for f in frames[:MAX_LISTED]:
+        lines.append(f"    {f.summary()}")
+    if len(frames) > MAX_LISTED:
+        lines.append(f"    ... and {len(frames) - MAX_LISTED} more")
+    return "\n".join(lines)
+
+
+def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: Optional[TimeLike] = None,
+           tolerance: Optional[TimeLike] = None, port: Optional[int] = None,
+           extra: Iterable[tuple[str, "Pred"]] = (), what: Optional[str] = None) -> Any:
+    """Wait for a frame matching ``template`` at ``peer`` (see :meth:`Peer.expect`)."""
+    from .template import describe, match
+
+    net = peer.net
+    extra = list(extra)
+    lo, hi, when = _window(net, within, at, tolerance)
+    start = net.now_ns
+    peer._drain()
+    looked: list[tuple[Frame, "Match"]] = []
+    checked = 0
+    while True:
+        inbox = peer._inbox
+        for i in range(checked, len(inbox)):
+            f = inbox[i]
+            if port is not None and f.port != port:
+                continue
+            m = match(template, f.pkt, extra)
+            if f.time_ns > hi:
+                continue
+            if m.ok:
+                if lo is not None and f.time_ns < lo:
+                    looked.append((f, m))
+                    _fail(peer, template, what, when, lo, hi, start, looked,
+                          f"a matching frame arrived too early, at {seconds_text(f.time_ns)}s", f)
+                del inbox[i]
+                return f.pkt
+            looked.append((f, m))
+        checked = len(inbox)
+        if net.now_ns >= hi:
+            break
+        net._advance(hi, until_rx=True)
+        peer._drain()
+    _fail(peer, template, what, when, lo, hi, start, looked, "no frame matched", None)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fail(peer: "Peer", template: Any, what: Optional[str], when: str, lo: Optional[int], hi: int, start: int,
+          looked: list, headline: str, culprit: Optional[Frame]) -> None:
+    from .template import describe, diff_table
+
+    net = peer.net
+    desc = what or describe(template)
+    msg = [f"{peer.name}: expected {desc} {when}: {headline} (seed {net.seed}, now {seconds_text(net.now_ns)}s)"]
+    closest = None
+    if culprit is not None:
+        closest = next((fm for fm in looked if fm[0] is culprit), None)
+    elif looked:
+        closest = max(looked, key=lambda fm: (fm[1].score, -fm[0].index))
+    if closest is not None:
+        f, m = closest
+        label = "the frame" if culprit is not None else "closest frame"
+        msg.append(f"  {label}: #{f.index} at {seconds_text(f.time_ns)}s on port {f.port}, "
+                   f"{sum(c.ok for c in m.fields)} of {len(m.fields)} checks match:")
+        msg.append(diff_table(m))
+    else:
+        msg.append("  no candidate frame arrived")
+    window_lo = lo if lo is not None else min([start] + [f.time_ns for f, _ in looked])
+    frames = _seen(peer, window_lo, max(hi if hi < 2**63 else net.now_ns, net.now_ns), [f for f, _ in looked])
+    msg.append(_listing(frames))
+    raise ExpectationError("\n".join(msg), closest[0] if closest else None, frames, net.seed)
+
+
+def expect_nothing(peer: "Peer", for_: TimeLike, matching: Any = None, port: Optional[int] = None,
+                   extra: Iterable[tuple[str, "Pred"]] = (), what: Optional[str] = None) -> None:
+    """Run ``for_`` and fail at the first frame (matching ``matching``) that arrives meanwhile."""
+    from .template import describe, diff_table, match
+
+    net = peer.net
+    start = net.now_ns
+    hi = start + parse_time(for_, "for_")
+    extra = list(extra)
+    peer._drain()
+    checked = len(peer._inbox)
+    while True:
+        inbox = peer._inbox
+        for i in range(checked, len(inbox)):
+            f = inbox[i]
+            if port is not None and f.port != port:
+                continue
+            if f.time_ns < start:
+                continue
+            if matching is None and not extra:
+                ok, table = True, ""
+            else:
+                m = match(matching, f.pkt, extra)
+                ok, table = m.ok, diff_table(m)
+            if ok:
+                desc = what or (describe(matching) if matching is not None else "any frame")
+                msg = [f"{peer.name}: expected nothing ({desc}) for {seconds_text(hi - start)}s from "
+                       f"{seconds_text(start)}s, but frame #{f.index} arrived at {seconds_text(f.time_ns)}s "
+                       f"(seed {net.seed}):", f"    {f.summary()}"]
+                if table:
+                    msg.append(table)
+                frames = _seen(peer, start, net.now_ns)
+                msg.append(_listing(frames))
+                raise ExpectationError("\n".join(msg), f, frames, net.seed)
+        checked = len(inbox)
+        if net.now_ns >= hi:
+            return
+        net._advance(hi, until_rx=True)
+        peer._drain()
+
+
+def expect_until(peer: "Peer", cond: Callable[[], bool], within: TimeLike, what: str) -> None:
+    """Run until ``cond()`` holds (checked as ``peer`` receives), at most ``within``."""
+    net = peer.net
+    start = net.now_ns
+    hi = start + parse_time(within, "within")
+    while True:
+        peer._drain()
+        if cond():
+            return
+        if net.now_ns >= hi:
+            frames = _seen(peer, start, hi)
+            raise ExpectationError(
+                f"{peer.name}: expected {what} within {seconds_text(hi - start)}s of {seconds_text(start)}s "
+                f"(seed {net.seed})\n{_listing(frames)}", None, frames, net.seed)
+        net._advance(hi, until_rx=True)
+
+
+__all__ = ["ExpectationError", "expect", "expect_nothing", "expect_until", "DEFAULT_WITHIN", "DEFAULT_TOLERANCE"]
