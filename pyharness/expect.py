@@ -15,7 +15,7 @@ from .units import TimeLike, parse_time
 
 if TYPE_CHECKING:
     from .peer import Peer
-    from .template import Match, Pred
+    from .template import Check, Match
 
 DEFAULT_WITHIN = "1s"
 DEFAULT_TOLERANCE = "1ms"
@@ -76,7 +76,7 @@ def _listing(frames: list[Frame]) -> str:
 
 def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: Optional[TimeLike] = None,
            tolerance: Optional[TimeLike] = None, port: Optional[int] = None,
-           extra: Iterable[tuple[str, "Pred"]] = (), what: Optional[str] = None) -> Any:
+           extra: Iterable["Check"] = (), what: Optional[str] = None) -> Any:
     """Wait for a frame matching ``template`` at ``peer`` (see :meth:`Peer.expect`)."""
     from .template import describe, match
 
@@ -140,7 +140,7 @@ def _fail(peer: "Peer", template: Any, what: Optional[str], when: str, lo: Optio
 
 
 def expect_nothing(peer: "Peer", for_: TimeLike, matching: Any = None, port: Optional[int] = None,
-                   extra: Iterable[tuple[str, "Pred"]] = (), what: Optional[str] = None) -> None:
+                   extra: Iterable["Check"] = (), what: Optional[str] = None) -> None:
     """Run ``for_`` and fail at the first frame (matching ``matching``) that arrives meanwhile."""
     from .template import describe, diff_table, match
 

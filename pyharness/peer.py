@@ -239,11 +239,17 @@ class Peer(Node):
 
         expect_nothing(self, for_=for_, matching=matching, port=port)
 
-    def tcp(self, remote: Any, dport: int, sport: Optional[int] = None, **options: Any) -> "TCPConn":
-        """A :class:`~pyharness.tcpconn.TCPConn` from this peer to ``remote`` (a host, peer or IP) port ``dport``."""
+    def tcp(self, remote: Any, port: Optional[int] = None, local_port: Optional[int] = None,
+            **options: Any) -> "TCPConn":
+        """A :class:`~pyharness.tcpconn.TCPConn` between this peer and ``remote`` (a host, peer or IP).
+
+        ``port`` is the remote's port (None when the remote connects to us:
+        :meth:`TCPConn.accept` learns it). Keywords: ``isn``, ``window``,
+        ``mss``, ``wscale``, ``sack``, ``ts``.
+        """
         from .tcpconn import TCPConn
 
-        return TCPConn(self, remote, dport, sport=sport, **options)
+        return TCPConn(self, remote, port, local_port, **options)
 
 
 __all__ = ["Peer", "parse_ipv4_iface", "HISTORY"]

@@ -166,12 +166,16 @@ def check_value(expected: Any, actual: Any) -> bool:
     return _equal(actual, expected)
 
 
-def match(template: Packet | None, pkt: Packet, extra: Iterable[tuple[str, Pred]] = ()) -> Match:
+#: A whole-packet check: label ("TCP.payload"), predicate on the packet, and what to show as the actual value.
+Check = tuple[str, Pred, Callable[[Packet], Any]]
+
+
+def match(template: Packet | None, pkt: Packet, extra: Iterable[Check] = ()) -> Match:
     """Compare ``pkt`` with ``template``.
 
     Each template layer is looked for in the frame, in order, after the layer
     the previous one matched. ``extra`` adds named whole-packet checks
-    (``("TCP.options", pred)``, used by the TCP connection helper).
+    (:data:`Check`, used by the TCP connection helper for payloads and options).
     """
     result = Match(ok=True)
     layers = _frame_layers(pkt)
@@ -199,13 +203,14 @@ def match(template: Packet | None, pkt: Packet, extra: Iterable[tuple[str, Pred]
             result.ok &= ok
         if not names:
             result.fields.append(FieldCheck(cls.__name__, "(layer)", "present", "present", True))
-    for path, p in extra:
-        lname, _, fname = path.partition(".")
-        layer = pkt.getlayer(lname) if lname else pkt
-        present = layer is not None
-        act = layer.getfieldval(fname) if present and fname else layer
-        ok = present and p(act)
-        result.fields.append(FieldCheck(lname, fname, p, act, ok, present=present))
+    for label, p, actual in extra:
+        layer, _, name = label.partition(".")
+        ok = p(pkt)
+        try:
+            act = actual(pkt)
+        except Exception:
+            act = None
+        result.fields.append(FieldCheck(layer, name, p, act, ok))
         result.ok &= ok
     return result
 

@@ -1,0 +1,352 @@
+"""A TCP connection played by a scripted peer, in the style of gVisor's packetimpact.
+
+The helper tracks both sequence spaces, so tests never do arithmetic::
+
+    conn = peer.tcp(dut, 80)              # the peer's side of a connection to dut:80
+    conn.connect()                        # SYN, expect SYN-ACK (ack=ISS+1), ACK
+    conn.send(flags="PA", payload=b"x")   # seq and ack filled in; snd_nxt advances
+    conn.expect(flags="A", ack=conn.snd_nxt)
+
+Names follow RFC 9293 from the peer's point of view: ``iss``, ``snd_una``,
+``snd_nxt`` (our sequence space), ``irs``, ``rcv_nxt`` (the remote's),
+``snd_wnd`` (the window the remote offers us, scaled).
+
+Options: ``mss``, ``wscale``, ``sack`` and ``ts`` (timestamps) go in our SYN
+(or SYN-ACK, when the remote offered them). When both sides sent TSopt every
+segment carries one (TSval = virtual milliseconds + 1, TSecr = the last TSval
+received); with window scaling the window field is scaled.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any, Optional
+
+from .errors import ConfigError
+from .template import Pred
+from .units import TimeLike
+
+if TYPE_CHECKING:
+    from .peer import Peer
+
+MOD = 2**32
+_ports = itertools.count(0)
+
+
+def seq_add(a: int, n: int) -> int:
+    """``a + n`` modulo 2**32."""
+    return (a + n) % MOD
+
+
+def seq_lt(a: int, b: int) -> bool:
+    """``a < b`` in sequence space (RFC 9293 §3.4, modulo 2**32)."""
+    return 0 < (b - a) % MOD < 2**31
+
+
+def tcp_payload(pkt: Any) -> bytes:
+    """The TCP payload of a frame, without Ethernet padding."""
+    from scapy.layers.inet import IP, TCP
+
+    ip, tcp = pkt.getlayer(IP), pkt.getlayer(TCP)
+    if tcp is None:
+        return b""
+    data = bytes(tcp.payload)
+    if ip is not None and ip.len is not None:
+        n = max(int(ip.len) - int(ip.ihl or 5) * 4 - int(tcp.dataofs or 5) * 4, 0)
+        data = data[:n]
+    return data
+
+
+def tcp_option(pkt: Any, name: str) -> Any:
+    """The value of TCP option ``name`` ("MSS", "WScale", "SAckOK", "Timestamp", "SAck"), or None."""
+    from scapy.layers.inet import TCP
+
+    tcp = pkt.getlayer(TCP)
+    for opt in (tcp.options if tcp is not None else []):
+        if isinstance(opt, tuple) and opt[0] == name:
+            return opt[1] if opt[1] is not None else True
+    return None
+
+
+def _short(data: bytes) -> str:
+    return f"{data[:32]!r}{'...' if len(data) > 32 else ''} ({len(data)} bytes)"
+
+
+def _remote_addr(peer: "Peer", remote: Any) -> str:
+    ip = getattr(remote, "ip", remote)
+    if not isinstance(ip, str):
+        raise ConfigError(f"remote must be a node with an IPv4 address or an address string, got {remote!r}")
+    return ip
+
+
+class TCPConn:
+    """One TCP connection between a scripted peer and a remote (host, peer or address).
+
+    ``remote_port`` may be None for a connection the remote opens (learned
+    from its SYN by :meth:`accept`). ``local_port`` defaults to a fixed
+    sequence from 40000. ``isn`` (default 1000) is our initial sequence
+    number, ``window`` the receive window we advertise (bytes).
+    """
+
+    def __init__(self, peer: "Peer", remote: Any, remote_port: Optional[int] = None,
+                 local_port: Optional[int] = None, *, isn: int = 1000, window: int = 65535,
+                 mss: Optional[int] = None, wscale: Optional[int] = None, sack: bool = False,
+                 ts: bool = False):
+        if peer.ip is None:
+            raise ConfigError(f"{peer.name}.tcp(): the peer needs an IPv4 address (give ipv4=)")
+        self.peer = peer
+        self.remote = remote
+        self.remote_ip = _remote_addr(peer, remote)
+        self.remote_port = remote_port
+        self.local_port = 40000 + next(_ports) % 20000 if local_port is None else local_port
+        self.iss = isn % MOD
+        self.snd_una = self.iss
+        self.snd_nxt = self.iss
+        self.irs: Optional[int] = None
+        self.rcv_nxt: Optional[int] = None
+        self.window = window
+        self.snd_wnd = 0
+        # what we offer
+        self.mss, self.wscale, self.sack, self.ts = mss, wscale, sack, ts
+        # what the remote offered
+        self.remote_mss: Optional[int] = None
+        self.remote_wscale: Optional[int] = None
+        self.remote_sack = False
+        self.remote_ts = False
+        self.ts_recent = 0
+        self.last: Any = None  # the last segment received
+
+    def __repr__(self) -> str:
+        return (f"<TCPConn {self.peer.ip}:{self.local_port} <-> {self.remote_ip}:{self.remote_port} "
+                f"snd_una={self.snd_una} snd_nxt={self.snd_nxt} rcv_nxt={self.rcv_nxt}>")
+
+    # -- negotiated state ----------------------------------------------------
+
+    @property
+    def ts_ok(self) -> bool:
+        """Timestamps in use (both sides sent TSopt in their SYN)."""
+        return self.ts and self.remote_ts
+
+    @property
+    def wscale_ok(self) -> bool:
+        """Window scaling in use (both sides sent the option)."""
+        return self.wscale is not None and self.remote_wscale is not None
+
+    def _tsval(self) -> int:
+        return (self.peer.net.now_ns // 1_000_000 + 1) % MOD
+
+    def _syn_options(self, answering: bool) -> list:
+        opts: list = []
+        if self.mss is not None:
+            opts.append(("MSS", self.mss))
+        if self.sack and (not answering or self.remote_sack):
+            opts.append(("SAckOK", b""))
+        if self.ts and (not answering or self.remote_ts):
+            opts.append(("Timestamp", (self._tsval(), self.ts_recent if answering else 0)))
+        if self.wscale is not None and (not answering or self.remote_wscale is not None):
+            opts += [("NOP", None), ("WScale", self.wscale)]
+        return opts
+
+    # -- sending ----------------------------------------------------------------
+
+    def segment(self, flags: str = "A", payload: bytes = b"", seq: Optional[int] = None,
+                ack: Optional[int] = None, window: Optional[int] = None, options: Optional[list] = None,
+                **tcp_fields: Any) -> Any:
+        """Build (without sending) the IP/TCP segment :meth:`send` would send."""
+        from scapy.layers.inet import IP, TCP
+        from scapy.packet import Raw
+
+        if self.remote_port is None:
+            raise ConfigError("the remote port is not known yet (accept() learns it from the SYN)")
+        syn = "S" in flags
+        if seq is None:
+            seq = self.snd_nxt
+        if ack is None:
+            ack = self.rcv_nxt if ("A" in flags and self.rcv_nxt is not None) else 0
+        if options is None:
+            if syn:
+                options = self._syn_options(answering="A" in flags)
+            elif self.ts_ok:
+                options = [("NOP", None), ("NOP", None), ("Timestamp", (self._tsval(), self.ts_recent))]
+            else:
+                options = []
+        if window is None:
+            window = self.window if syn or not self.wscale_ok else self.window >> self.wscale  # type: ignore[operator]
+            window = min(window, 65535)
+        seg = IP(src=self.peer.ip, dst=self.remote_ip) / TCP(
+            sport=self.local_port, dport=self.remote_port, flags=flags, seq=seq, ack=ack,
+            window=window, options=options, **tcp_fields)
+        if payload:
+            seg = seg / Raw(payload)
+        return seg
+
+    def send(self, flags: str = "A", payload: bytes = b"", seq: Optional[int] = None,
+             ack: Optional[int] = None, window: Optional[int] = None, options: Optional[list] = None,
+             **tcp_fields: Any) -> Any:
+        """Send a segment now; return it.
+
+        ``seq`` defaults to ``snd_nxt`` and ``ack`` to ``rcv_nxt`` (when
+        ``flags`` has A). A segment sent at ``snd_nxt`` advances it by its
+        length (SYN and FIN count one). ``window`` is in the header's units
+        (default: our window, scaled once scaling is in use). Other keywords
+        are TCP header fields (``urgptr``, ``dataofs``, ``chksum``...).
+        """
+        seg = self.segment(flags, payload, seq, ack, window, options, **tcp_fields)
+        self.peer.send(seg)
+        from scapy.layers.inet import TCP
+
+        t = seg[TCP]
+        length = len(payload) + ("S" in flags) + ("F" in flags)
+        end = seq_add(int(t.seq), length)
+        if seq_lt(self.snd_nxt, end):
+            self.snd_nxt = end
+        return seg
+
+    def send_data(self, payload: bytes, flags: str = "PA") -> Any:
+        """Send ``payload`` at ``snd_nxt`` with ``flags`` (default PSH+ACK)."""
+        return self.send(flags=flags, payload=payload)
+
+    # -- receiving ----------------------------------------------------------------
+
+    def _template(self, flags: Optional[str], seq: Optional[int], ack: Optional[int], window: Any,
+                  **tcp_fields: Any) -> Any:
+        from scapy.layers.inet import IP, TCP
+
+        fields: dict[str, Any] = {"sport": self.remote_port, "dport": self.local_port}
+        if self.remote_port is None:
+            del fields["sport"]
+        for name, value in (("flags", flags), ("seq", seq), ("ack", ack), ("window", window)):
+            if value is not None:
+                fields[name] = value
+        fields.update(tcp_fields)
+        return IP(src=self.remote_ip, dst=self.peer.ip) / TCP(**fields)
+
+    def expect(self, flags: Optional[str] = None, seq: Optional[int] = None, ack: Optional[int] = None,
+               payload: Optional[bytes] = None, window: Any = None, *, within: Optional[TimeLike] = None,
+               at: Optional[TimeLike] = None, tolerance: Optional[TimeLike] = None,
+               mss: Any = None, wscale: Any = None, sack_ok: Optional[bool] = None, ts: Optional[bool] = None,
+               **tcp_fields: Any) -> Any:
+        """Wait for a segment of this connection; check what is given; update the state; return it.
+
+        Values may be predicates or ``ANY`` as in templates. ``payload``
+        (bytes) is the exact payload (``b""``: none). ``mss``/``wscale``
+        check those options' values; ``sack_ok``/``ts`` their presence.
+        Window, MSS, scaling, SACK and timestamps the remote announces are
+        recorded; ``rcv_nxt`` advances over in-order data, SYN and FIN, and
+        ``snd_una`` over what it acknowledges.
+        """
+        extra: list = []
+        if payload is not None:
+            want = bytes(payload)
+            extra.append(("TCP.payload", Pred(lambda p: tcp_payload(p) == want, _short(want)),
+                          lambda p: _short(tcp_payload(p))))
+        for name, opt, value in (("mss", "MSS", mss), ("wscale", "WScale", wscale)):
+            if value is not None:
+                from .template import check_value
+
+                extra.append((f"TCP.{name}", Pred(lambda p, o=opt, v=value: check_value(v, tcp_option(p, o)),
+                                                  repr(value)), lambda p, o=opt: tcp_option(p, o)))
+        for name, opt, value in (("sack_ok", "SAckOK", sack_ok), ("ts", "Timestamp", ts)):
+            if value is not None:
+                extra.append((f"TCP.{name}", Pred(lambda p, o=opt, v=value: (tcp_option(p, o) is not None) == v,
+                                                  "present" if value else "absent"),
+                              lambda p, o=opt: "present" if tcp_option(p, o) is not None else "absent"))
+        from .expect import expect
+
+        what = self._describe(flags, seq, ack, payload, window, mss, wscale, sack_ok, ts, tcp_fields)
+        pkt = expect(self.peer, self._template(flags, seq, ack, window, **tcp_fields), within=within, at=at,
+                     tolerance=tolerance, extra=extra, what=what)
+        self._received(pkt)
+        return pkt
+
+    def _describe(self, flags: Any, seq: Any, ack: Any, payload: Any, window: Any, mss: Any, wscale: Any,
+                  sack_ok: Any, ts: Any, tcp_fields: dict) -> str:
+        parts = [f"{k}={v!r}" if not isinstance(v, (int, str)) or isinstance(v, bool) else f"{k}={v}"
+                 for k, v in (("flags", flags), ("seq", seq), ("ack", ack), ("window", window), ("mss", mss),
+                              ("wscale", wscale), ("sack_ok", sack_ok), ("ts", ts), *tcp_fields.items())
+                 if v is not None]
+        if payload is not None:
+            parts.append(f"payload={bytes(payload)[:32]!r} ({len(payload)} bytes)")
+        return (f"segment {self.remote_ip}:{self.remote_port if self.remote_port is not None else '*'} > "
+                f"{self.peer.ip}:{self.local_port} [{' '.join(parts)}]")
+
+    def _received(self, pkt: Any) -> None:
+        from scapy.layers.inet import TCP
+
+        t = pkt[TCP]
+        flags = str(t.flags)
+        self.last = pkt
+        if self.remote_port is None:
+            self.remote_port = int(t.sport)
+        seq = int(t.seq)
+        if "S" in flags:
+            self.irs = seq
+            self.rcv_nxt = seq_add(seq, 1)
+            self.remote_mss = tcp_option(pkt, "MSS")
+            self.remote_wscale = tcp_option(pkt, "WScale")
+            self.remote_sack = tcp_option(pkt, "SAckOK") is not None
+            self.remote_ts = tcp_option(pkt, "Timestamp") is not None
+        elif self.rcv_nxt is not None and seq == self.rcv_nxt:
+            self.rcv_nxt = seq_add(self.rcv_nxt, len(tcp_payload(pkt)) + ("F" in flags))
+        tsopt = tcp_option(pkt, "Timestamp")
+        if tsopt is not None and tsopt is not True:
+            self.ts_recent = int(tsopt[0])
+        if "A" in flags:
+            ack = int(t.ack)
+            if seq_lt(self.snd_una, ack) and not seq_lt(self.snd_nxt, ack):
+                self.snd_una = ack
+            shift = self.remote_wscale if (self.wscale_ok and "S" not in flags) else 0
+            self.snd_wnd = int(t.window) << (shift or 0)
+
+    def expect_data(self, data: bytes, within: TimeLike = "1s", ack: bool = False) -> bytes:
+        """Receive exactly ``data`` in order (over one or more segments); ACK each segment if ``ack``."""
+        from scapy.layers.inet import TCP
+
+        from .template import ANY
+
+        got = b""
+        while len(got) < len(data):
+            pkt = self.expect(seq=self.rcv_nxt if self.rcv_nxt is not None else ANY, within=within)
+            chunk = tcp_payload(pkt)
+            if not chunk and "F" not in str(pkt[TCP].flags):
+                continue
+            got += chunk
+            if data[: len(got)] != got:
+                raise AssertionError(f"{self.peer.name}: expected data {data!r}, received {got!r} so far")
+            if ack:
+                self.send(flags="A")
+        return got
+
+    def expect_nothing(self, for_: TimeLike, flags: Optional[str] = None, **tcp_fields: Any) -> None:
+        """Fail if a segment of this connection (with ``flags``...) arrives within ``for_``."""
+        from .expect import expect_nothing
+
+        expect_nothing(self.peer, for_=for_, matching=self._template(flags, None, None, None, **tcp_fields))
+
+    # -- handshakes ---------------------------------------------------------------
+
+    def connect(self, within: TimeLike = "1s") -> Any:
+        """Active open from the peer: send SYN, expect SYN-ACK acknowledging it, send ACK. Returns the SYN-ACK."""
+        self.send(flags="S")
+        synack = self.expect(flags="SA", ack=self.snd_nxt, within=within)
+        self.send(flags="A")
+        return synack
+
+    def accept(self, within: TimeLike = "1s") -> Any:
+        """Passive open: expect the remote's SYN, send SYN-ACK, expect the ACK. Returns the SYN."""
+        syn = self.expect(flags="S", within=within)
+        self.send(flags="SA")
+        self.expect(flags="A", ack=self.snd_nxt, within=within)
+        return syn
+
+    def close(self, within: TimeLike = "1s") -> None:
+        """Send FIN+ACK and expect it acknowledged."""
+        self.send(flags="FA")
+        self.expect(flags=Pred(lambda f: "A" in str(f), "has A"), ack=self.snd_nxt, within=within)
+
+    def reset(self) -> Any:
+        """Send RST at ``snd_nxt``."""
+        return self.send(flags="R", ack=0)
+
+
+__all__ = ["TCPConn", "seq_add", "seq_lt", "tcp_payload", "tcp_option"]
