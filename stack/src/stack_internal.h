@@ -67,22 +67,22 @@ typedef struct tern_chunk {
 
 /* What travels with a queued packet. */
 typedef struct tern_pkt_meta {
-    tern_addr src, dst;   /* addresses (UDP: remote/local; ARP queue: next hop in dst) */
+    tern_addr src, dst; /* addresses (UDP: remote/local; ARP queue: next hop in dst) */
     uint16_t sport, dport;
     uint32_t iface;
-    uint32_t len;         /* total bytes */
-    uint64_t time;        /* when it was queued/received */
+    uint32_t len;  /* total bytes */
+    uint64_t time; /* when it was queued/received */
     uint8_t ttl;
     uint8_t protocol;
     bool df;
-    uint16_t ident, seq;  /* ping */
+    uint16_t ident, seq; /* ping */
 } tern_pkt_meta;
 
 /* A queued packet: its metadata and the first chunk of its bytes. */
 typedef struct tern_pkt {
     tern_pkt_meta meta;
-    uint32_t chunk;       /* first chunk */
-    uint32_t next;        /* next packet in its queue (index), TERN_NO_CHUNK at the end */
+    uint32_t chunk; /* first chunk */
+    uint32_t next;  /* next packet in its queue (index), TERN_NO_CHUNK at the end */
 } tern_pkt;
 
 /* A FIFO of packets (indices into the instance's packet table). */
@@ -96,8 +96,8 @@ void tern_pktq_init(tern_pktq *q, uint32_t limit);
  * a new packet at the tail. Returns TERN_OK, TERN_ERR_WOULD_BLOCK (queue at
  * its limit), or TERN_ERR_NO_BUFFER (pool exhausted; counted).
  */
-tern_err tern_pktq_push(tern_stack *st, tern_pktq *q, const tern_pkt_meta *meta,
-                        const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+tern_err tern_pktq_push(tern_stack *st, tern_pktq *q, const tern_pkt_meta *meta, const uint8_t *a,
+                        size_t alen, const uint8_t *b, size_t blen);
 /* The head packet's metadata, or NULL. */
 const tern_pkt_meta *tern_pktq_peek(const tern_stack *st, const tern_pktq *q);
 /* Copy up to cap bytes of the head packet into buf (returns bytes copied) and drop it. */
@@ -150,7 +150,7 @@ bool tern_is_broadcast_addr(const tern_stack *st, const tern_addr *addr, uint32_
 typedef struct tern_ip_tx {
     tern_addr src, dst; /* src unspecified: chosen by the route */
     uint8_t protocol;
-    uint8_t ttl;        /* 0: the default */
+    uint8_t ttl; /* 0: the default */
     uint8_t dscp;
     bool df;
 } tern_ip_tx;
@@ -176,14 +176,15 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
 /* ---- ICMP errors ----------------------------------------------------------- */
 
 /*
- * Send an ICMP error about the datagram `ip` (parsed; its header bytes at
- * ip_bytes) unless RFC 1122 §3.2.2 forbids it (about an ICMP error, a
- * broadcast or multicast, a non-first fragment, a non-unicast source) or the
- * rate limit holds it back (counted).
+ * Send an ICMP error about the datagram `ip` (parsed; hdr_bytes holds its
+ * ip->header_len original header bytes; the quote is that header and as much
+ * of the payload as keeps the error within 576 bytes, RFC 1812 §4.3.2.3) unless RFC 1122 §3.2.2
+ * forbids it (about an ICMP error, a broadcast or multicast, a non-first fragment, a non-unicast
+ * source) or the rate limit holds it back (counted).
  */
-void tern_icmp_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t code,
-                          uint16_t mtu, const struct tern_ipv4_repr *ip, const uint8_t *ip_bytes,
-                          size_t ip_len, bool link_broadcast);
+void tern_icmp_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t code, uint16_t mtu,
+                          const struct tern_ipv4_repr *ip, const uint8_t *hdr_bytes,
+                          bool link_broadcast);
 
 /* ---- the TCP module (tcp*.c) ------------------------------------------------ */
 
@@ -203,14 +204,16 @@ bool tern_tcp_port_in_use(const tern_stack *st, uint16_t port);
 
 /* ---- UDP / ICMP modules ------------------------------------------------------ */
 
-void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface,
-                    bool link_broadcast);
+/* UDP and ICMP input: hdr holds the datagram's original ip->header_len header bytes (for quotes).
+ */
+void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                    const uint8_t *hdr, bool link_broadcast);
 void tern_udp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
                          const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len);
 void tern_udp_poll(tern_stack *st, uint64_t now);
 bool tern_udp_has_output(const tern_stack *st);
-void tern_icmp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface,
-                     bool link_broadcast);
+void tern_icmp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                     const uint8_t *hdr, bool link_broadcast);
 void tern_ping_poll(tern_stack *st, uint64_t now);
 bool tern_ping_has_output(const tern_stack *st);
 
@@ -227,7 +230,8 @@ void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
 void tern_arp_poll(tern_stack *st, uint64_t now);
 uint64_t tern_arp_poll_at(const tern_stack *st);
 
-/* Send an Ethernet frame: header written in front of `payload` (which must have 14 bytes of room before it). */
+/* Send an Ethernet frame: header written in front of `payload` (which must have 14 bytes of room
+ * before it). */
 void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint16_t ethertype,
                      uint8_t *payload, size_t len);
 
@@ -235,6 +239,8 @@ void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint1
 
 void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
                      bool link_broadcast);
+/* Deliver datagrams sent to ourselves (queued by tern_ip_send). */
+void tern_ipv4_poll(tern_stack *st, uint64_t now);
 void tern_reasm_poll(tern_stack *st, uint64_t now);
 uint64_t tern_reasm_poll_at(const tern_stack *st);
 
@@ -244,7 +250,8 @@ typedef struct tern_arp_entry tern_arp_entry;
 typedef struct tern_reasm_slot tern_reasm_slot;
 typedef struct tern_udp_sock tern_udp_sock;
 typedef struct tern_ping_sock tern_ping_sock;
-typedef struct tern_tcp_state tern_tcp_state; /* private to tcp*.c */
+/* TCP's own state, private to tcp*.c (not "tern_tcp_state": that is the public enum). */
+typedef struct tern_tcp_module tern_tcp_module;
 
 struct tern_stack {
     tern_stack_config cfg; /* with every default filled in */
@@ -261,6 +268,7 @@ struct tern_stack {
 
     tern_arp_entry *arp;
     tern_pktq arp_waiting; /* packets waiting for resolution (meta.dst = next hop) */
+    tern_pktq loopback;    /* datagrams we sent to one of our own addresses */
 
     tern_chunk *chunks;
     uint32_t free_chunk;
@@ -275,12 +283,40 @@ struct tern_stack {
 
     tern_udp_sock *udp;
     tern_ping_sock *ping;
-    tern_tcp_state *tcp;
+    tern_tcp_module *tcp;
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
     uint8_t tx[TERN_TX_HEADROOM + 65536];
     uint8_t tx2[TERN_FRAME_MAX + 64];
+    uint8_t loop_rx[65536]; /* a looped-back datagram being delivered */
 };
+
+/* ---- per-module memory: each module sizes and lays out its own pools ------- */
+
+size_t tern_arp_memory_size(const tern_stack_config *cfg);
+void tern_arp_init(tern_stack *st, uint8_t *mem);
+size_t tern_reasm_memory_size(const tern_stack_config *cfg);
+void tern_reasm_init(tern_stack *st, uint8_t *mem);
+size_t tern_udp_memory_size(const tern_stack_config *cfg);
+void tern_udp_init(tern_stack *st, uint8_t *mem);
+size_t tern_ping_memory_size(const tern_stack_config *cfg);
+void tern_ping_init(tern_stack *st, uint8_t *mem);
+
+/*
+ * Reassembly (RFC 791 §3.2, RFC 815): feed a fragment. When it completes a
+ * datagram, returns true and fills *whole (payload in the slot's memory) and
+ * *hdr (the first fragment's header bytes); the caller delivers it and then
+ * calls tern_reasm_release(st, *slot).
+ */
+bool tern_reasm_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *frag,
+                      const uint8_t *frag_hdr, uint32_t iface, struct tern_ipv4_repr *whole,
+                      const uint8_t **hdr, uint32_t *slot);
+void tern_reasm_release(tern_stack *st, uint32_t slot);
+
+/* A random free ephemeral port for `protocol` (RFC 6056 §3.3.1-style random probe). */
+tern_err tern_ephemeral_port(tern_stack *st, uint8_t protocol, uint16_t *out);
+/* Is a local UDP port in use? */
+bool tern_udp_port_in_use(const tern_stack *st, uint16_t port);
 
 /* ---- errors ------------------------------------------------------------------ */
 

@@ -1,0 +1,97 @@
+/*
+ * A Tern stack host as a simulator node (tern/sim_host.h). The simulator
+ * owns the instance's memory (the stack itself never allocates); the
+ * stack's output callback hands frames to sim_node_send on the port of the
+ * same number as the interface.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+#include "tern/sim_host.h"
+
+typedef struct host_state {
+    sim *s;
+    sim_node_id id;
+    tern_stack *stack;
+    void *mem;
+} host_state;
+
+static void host_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t len) {
+    host_state *h = ctx;
+    sim_node_send(h->s, h->id, iface, frame, len);
+}
+
+static void host_input(void *state, uint64_t now, uint32_t port, const uint8_t *frame, size_t len) {
+    host_state *h = state;
+    tern_stack_input(h->stack, now, port, frame, len);
+}
+
+static void host_poll(void *state, uint64_t now) {
+    host_state *h = state;
+    tern_stack_poll(h->stack, now);
+}
+
+static uint64_t host_poll_at(void *state) {
+    host_state *h = state;
+    return tern_stack_poll_at(h->stack);
+}
+
+static void host_destroy(void *state) {
+    host_state *h = state;
+    free(h->mem);
+    free(h);
+}
+
+static const sim_node_ops host_ops = {host_input, host_poll, host_poll_at, host_destroy};
+
+tern_err sim_host_add(sim *s, const char *name, const tern_stack_config *cfg, sim_node_id *out) {
+    const char *who = name ? name : "";
+    if (!cfg) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "host '%s': configuration must not be NULL",
+                        who);
+    }
+    if (cfg->niface == 0) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT,
+                        "host '%s' niface=0: a host needs at least one interface", who);
+    }
+    char msg[256];
+    if (tern_stack_validate(cfg, msg, sizeof msg) != TERN_OK) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "host '%s' %s", who, msg);
+    }
+    host_state *h = calloc(1, sizeof *h);
+    if (!h) {
+        return sim_fail(s, TERN_ERR_NO_MEMORY, "host '%s': out of memory", who);
+    }
+    tern_stack_config c = *cfg;
+    c.output = host_output;
+    c.output_ctx = h;
+    size_t size = tern_stack_memory_size(&c);
+    h->mem = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    if (!h->mem) {
+        free(h);
+        return sim_fail(s, TERN_ERR_NO_MEMORY, "host '%s': out of memory for %zu bytes", who, size);
+    }
+    tern_err err = tern_stack_init(h->mem, size, &c, &h->stack, msg, sizeof msg);
+    if (err != TERN_OK) {
+        host_destroy(h);
+        return sim_fail(s, err, "host '%s' %s", who, msg);
+    }
+    h->s = s;
+    err = sim_node_add(s, name, "tern-host", cfg->niface, &host_ops, h, &h->id);
+    if (err != TERN_OK) {
+        host_destroy(h);
+        return err;
+    }
+    *out = h->id;
+    return TERN_OK;
+}
+
+tern_stack *sim_host_stack(sim *s, sim_node_id node) {
+    sim_node *n = sim_get_node(s, node);
+    if (!n || n->ops.input != host_input) {
+        return NULL;
+    }
+    return ((host_state *)n->state)->stack;
+}

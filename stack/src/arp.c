@@ -1,0 +1,276 @@
+/*
+ * ARP (RFC 826, with RFC 1122 §2.3.2 and RFC 5227 where they refine it):
+ * the neighbour cache with expiry, requests limited to one per second per
+ * address, packets waiting (bounded) for resolution, and ICMP host
+ * unreachable for them when resolution fails after the retries.
+ */
+#include <string.h>
+
+#include "stack_internal.h"
+#include "wire/arp.h"
+#include "wire/ethernet.h"
+
+enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_REACHABLE };
+
+struct tern_arp_entry {
+    tern_addr ip;
+    uint8_t mac[6];
+    uint8_t state;
+    uint32_t iface;
+    uint64_t expires;      /* REACHABLE: valid until */
+    uint64_t next_request; /* INCOMPLETE: when to send the next request */
+    uint64_t last_request; /* when a request for this address last left (rate limit) */
+    uint64_t updated;      /* for eviction: oldest goes first */
+    uint32_t requests;     /* sent in this resolution */
+};
+
+size_t tern_arp_memory_size(const tern_stack_config *cfg) {
+    return (size_t)cfg->arp_entries * sizeof(tern_arp_entry);
+}
+
+void tern_arp_init(tern_stack *st, uint8_t *mem) {
+    st->arp = (tern_arp_entry *)mem;
+}
+
+static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) {
+    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+        tern_arp_entry *e = &st->arp[i];
+        if (e->state != ARP_FREE && e->iface == iface && tern_addr_eq(&e->ip, ip)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* A free entry, else the least recently updated resolved one (never one resolving). */
+static tern_arp_entry *allocate(tern_stack *st) {
+    tern_arp_entry *victim = NULL;
+    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+        tern_arp_entry *e = &st->arp[i];
+        if (e->state == ARP_FREE) {
+            return e;
+        }
+        if (e->state == ARP_REACHABLE && (!victim || e->updated < victim->updated)) {
+            victim = e;
+        }
+    }
+    return victim;
+}
+
+static void send_arp(tern_stack *st, uint32_t iface, uint16_t op, const uint8_t eth_dst[6],
+                     const uint8_t tha[6], const tern_addr *tpa, const tern_addr *spa) {
+    uint8_t frame[TERN_ETH_HDR + 64];
+    struct tern_arp_repr r;
+    memset(&r, 0, sizeof r);
+    r.op = op;
+    memcpy(r.sha.b, st->iface[iface].mac, 6);
+    r.spa = *spa;
+    memcpy(r.tha.b, tha, 6);
+    r.tpa = *tpa;
+    size_t n;
+    if (tern_arp_emit(&r, frame + TERN_ETH_HDR, sizeof frame - TERN_ETH_HDR, &n) != TERN_OK) {
+        return;
+    }
+    tern_eth_output(st, iface, eth_dst, TERN_ETHERTYPE_ARP, frame + TERN_ETH_HDR, n);
+}
+
+static void send_request(tern_stack *st, uint64_t now, tern_arp_entry *e) {
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t zero[6] = {0};
+    tern_route_result rr;
+    tern_addr spa = tern_addr_v4(0, 0, 0, 0);
+    /* Our address on that interface that shares the longest prefix with the target. */
+    if (tern_route_lookup(st, &e->ip, NULL, &rr) == TERN_OK && rr.iface == e->iface) {
+        spa = rr.src;
+    } else if (st->iface[e->iface].naddrs) {
+        spa = st->iface[e->iface].addr[0];
+    }
+    send_arp(st, e->iface, TERN_ARP_OP_REQUEST, bcast, zero, &e->ip, &spa);
+    st->c.arp_requests_sent++;
+    e->requests++;
+    e->last_request = now;
+    e->next_request = now + st->cfg.arp_retry_ns;
+}
+
+tern_err tern_arp_lookup(const tern_stack *st, uint64_t now, const tern_addr *ip, uint8_t mac[6]) {
+    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+        const tern_arp_entry *e = &st->arp[i];
+        if (e->state == ARP_REACHABLE && now < e->expires && tern_addr_eq(&e->ip, ip)) {
+            memcpy(mac, e->mac, 6);
+            return TERN_OK;
+        }
+    }
+    return TERN_ERR_EMPTY;
+}
+
+tern_err tern_arp_output(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                         const uint8_t *ip, size_t len) {
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    /* The caller's buffer always has Ethernet headroom; eth_output writes in front of it. */
+    uint8_t *payload = (uint8_t *)ip;
+    if (tern_is_broadcast_addr(st, next_hop, iface)) {
+        tern_eth_output(st, iface, bcast, TERN_ETHERTYPE_IPV4, payload, len);
+        return TERN_OK;
+    }
+    if (tern_addr_is_multicast(next_hop)) {
+        tern_mac m = tern_mac_ipv4_multicast(next_hop);
+        tern_eth_output(st, iface, m.b, TERN_ETHERTYPE_IPV4, payload, len);
+        return TERN_OK;
+    }
+    tern_arp_entry *e = find(st, iface, next_hop);
+    if (e && e->state == ARP_REACHABLE && now < e->expires) {
+        tern_eth_output(st, iface, e->mac, TERN_ETHERTYPE_IPV4, payload, len);
+        return TERN_OK;
+    }
+    /* Not resolved (or expired): wait in the bounded queue and resolve. */
+    tern_pkt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.dst = *next_hop;
+    meta.iface = iface;
+    meta.time = now;
+    tern_err err = tern_pktq_push(st, &st->arp_waiting, &meta, ip, len, NULL, 0);
+    if (err != TERN_OK) {
+        st->c.arp_queue_full++;
+        return TERN_ERR_NO_BUFFER;
+    }
+    if (!e || e->state == ARP_REACHABLE) {
+        uint64_t last = e ? e->last_request : 0;
+        bool had_request = e != NULL;
+        if (!e) {
+            e = allocate(st);
+            if (!e) {
+                /* Every entry is resolving: the packet waits and is dropped if
+                 * its address never gets an entry (poll treats it as failed). */
+                st->c.arp_queue_full++;
+                return TERN_OK;
+            }
+            memset(e, 0, sizeof *e);
+            e->ip = *next_hop;
+            e->iface = iface;
+        }
+        e->state = ARP_INCOMPLETE;
+        e->requests = 0;
+        e->updated = now;
+        /* One request per second per address (RFC 1122 §2.3.2.1). */
+        if (had_request && now < last + st->cfg.arp_retry_ns) {
+            st->c.arp_rate_limited++;
+            e->next_request = last + st->cfg.arp_retry_ns;
+        } else {
+            send_request(st, now, e);
+        }
+    }
+    return TERN_OK;
+}
+
+/* Send (or drop, when resolution failed) the packets waiting for `ip` on iface. */
+static void flush_waiting(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *ip,
+                          const uint8_t *mac) {
+    uint32_t n = st->arp_waiting.count;
+    for (uint32_t i = 0; i < n; i++) {
+        const tern_pkt_meta *m = tern_pktq_peek(st, &st->arp_waiting);
+        if (m->iface != iface || !tern_addr_eq(&m->dst, ip)) {
+            /* Not for this neighbour: rotate it to the back, order kept among its own. */
+            tern_pkt_meta keep = *m;
+            size_t len = tern_pktq_pop(st, &st->arp_waiting, st->tx2 + TERN_ETH_HDR, 65535);
+            tern_pktq_push(st, &st->arp_waiting, &keep, st->tx2 + TERN_ETH_HDR, len, NULL, 0);
+            continue;
+        }
+        size_t len = tern_pktq_pop(st, &st->arp_waiting, st->tx2 + TERN_ETH_HDR,
+                                   sizeof st->tx2 - TERN_ETH_HDR);
+        if (mac) {
+            tern_eth_output(st, iface, mac, TERN_ETHERTYPE_IPV4, st->tx2 + TERN_ETH_HDR, len);
+        } else {
+            /* RFC 1122 §2.3.2.2: resolution failed; tell the source (ourselves
+             * or, when forwarding, the sender) the host is unreachable. */
+            st->c.arp_resolution_failed++;
+            struct tern_ipv4_repr ipr;
+            if (tern_ipv4_parse(st->tx2 + TERN_ETH_HDR, len, &ipr) == TERN_OK) {
+                /* The quote is built from a copy: the error is built in tx/tx2. */
+                uint8_t copy[TERN_ETH_HDR + 60 + 576];
+                size_t clen = len < sizeof copy - TERN_ETH_HDR ? len : sizeof copy - TERN_ETH_HDR;
+                memcpy(copy + TERN_ETH_HDR, st->tx2 + TERN_ETH_HDR, clen);
+                struct tern_ipv4_repr q = ipr;
+                q.payload = copy + TERN_ETH_HDR + ipr.header_len;
+                q.payload_len = clen > ipr.header_len ? clen - ipr.header_len : 0;
+                tern_icmp_send_error(st, now, 3, 1, 0, &q, copy + TERN_ETH_HDR, false);
+            }
+        }
+    }
+}
+
+void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len) {
+    st->c.arp_in++;
+    struct tern_arp_repr r;
+    if (tern_arp_parse(buf, len, &r) != TERN_OK) {
+        st->c.arp_malformed++;
+        return;
+    }
+    if (r.sha.b[0] & 1) {
+        st->c.arp_malformed++; /* a multicast sender hardware address is bogus */
+        return;
+    }
+    bool for_us = false;
+    const tern_iface *f = &st->iface[iface];
+    for (uint32_t a = 0; a < f->naddrs; a++) {
+        if (tern_addr_eq(&f->addr[a], &r.tpa)) {
+            for_us = true;
+        }
+    }
+    if (tern_addr_eq(&r.spa, &r.tpa)) {
+        st->c.arp_gratuitous++; /* RFC 5227 §3 announcement */
+    }
+    bool probe = tern_addr_is_unspecified(&r.spa); /* RFC 5227 §2.1.1: never cache 0.0.0.0 */
+    /* RFC 826 "Packet Reception": update an existing entry; add one only if
+     * the packet is for us. */
+    tern_arp_entry *e = probe ? NULL : find(st, iface, &r.spa);
+    bool was_resolving = e && e->state == ARP_INCOMPLETE;
+    if (!e && for_us && !probe) {
+        e = allocate(st);
+        if (e) {
+            memset(e, 0, sizeof *e);
+            e->ip = r.spa;
+            e->iface = iface;
+        }
+    }
+    if (e) {
+        memcpy(e->mac, r.sha.b, 6);
+        e->state = ARP_REACHABLE;
+        e->expires = now + st->cfg.arp_timeout_ns;
+        e->updated = now;
+    }
+    if (for_us && r.op == TERN_ARP_OP_REQUEST) {
+        send_arp(st, iface, TERN_ARP_OP_REPLY, r.sha.b, r.sha.b, &r.spa, &r.tpa);
+        st->c.arp_replies_sent++;
+    }
+    if (e && (was_resolving || st->arp_waiting.count)) {
+        flush_waiting(st, now, iface, &e->ip, e->mac);
+    }
+}
+
+void tern_arp_poll(tern_stack *st, uint64_t now) {
+    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+        tern_arp_entry *e = &st->arp[i];
+        if (e->state != ARP_INCOMPLETE || e->next_request > now) {
+            continue;
+        }
+        if (e->requests >= st->cfg.arp_retries) {
+            tern_addr ip = e->ip;
+            uint32_t iface = e->iface;
+            e->state = ARP_FREE;
+            flush_waiting(st, now, iface, &ip, NULL);
+        } else {
+            send_request(st, now, e);
+        }
+    }
+}
+
+uint64_t tern_arp_poll_at(const tern_stack *st) {
+    uint64_t t = TERN_NEVER;
+    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+        const tern_arp_entry *e = &st->arp[i];
+        if (e->state == ARP_INCOMPLETE && e->next_request < t) {
+            t = e->next_request;
+        }
+    }
+    return t;
+}

@@ -1,0 +1,287 @@
+/*
+ * IPv4 (RFC 791, RFC 1122 §3.3, RFC 1812 for forwarding): input checks and
+ * local delivery, output with routing and fragmentation, forwarding with TTL
+ * and path-MTU signalling, and the loopback of datagrams to ourselves.
+ */
+#include <string.h>
+
+#include "stack_internal.h"
+#include "wire/icmpv4.h"
+#include "wire/ipv4.h"
+
+uint8_t *tern_ip_tx_payload(tern_stack *st) {
+    return st->tx + TERN_TX_HEADROOM;
+}
+
+/*
+ * Options to repeat in every fragment after the first: those with the copy
+ * flag set (RFC 791 §3.1 "copied flag"). Writes them into out (4-byte
+ * padded) and returns the length.
+ */
+static size_t copied_options(const uint8_t *opt, size_t len, uint8_t *out) {
+    size_t n = 0;
+    for (size_t i = 0; i < len;) {
+        uint8_t type = opt[i];
+        if (type == 0) { /* end of option list */
+            break;
+        }
+        if (type == 1) { /* no-operation */
+            i++;
+            continue;
+        }
+        if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len) {
+            break; /* malformed: copy nothing more */
+        }
+        uint8_t olen = opt[i + 1];
+        if (type & 0x80) {
+            memcpy(out + n, opt + i, olen);
+            n += olen;
+        }
+        i += olen;
+    }
+    while (n % 4) {
+        out[n++] = 0;
+    }
+    return n;
+}
+
+/*
+ * Send one IP datagram given as header fields + payload, fragmenting into
+ * tx2 when it exceeds the MTU. `payload` must have TERN_TX_HEADROOM bytes of
+ * room in front when it fits in one frame.
+ */
+static tern_err output_datagram(tern_stack *st, uint64_t now, const tern_route_result *rr,
+                                const struct tern_ipv4_repr *hdr, uint8_t *payload, size_t len) {
+    size_t hlen = TERN_IPV4_MIN_HDR_LEN + hdr->options_len;
+    if (hlen + len <= rr->mtu) {
+        uint8_t *ip = payload - hlen;
+        struct tern_ipv4_repr r = *hdr;
+        r.payload = NULL; /* in place */
+        r.payload_len = len;
+        size_t w;
+        if (tern_ipv4_emit(&r, ip, hlen + len, &w) != TERN_OK) {
+            return TERN_ERR_MALFORMED;
+        }
+        st->c.ip_out++;
+        return tern_arp_output(st, now, rr->iface, &rr->next_hop, ip, w);
+    }
+    if (hdr->df) {
+        return TERN_ERR_MSG_TOO_LONG;
+    }
+    /* RFC 791 §3.2 fragmentation: every fragment but the last carries a
+     * multiple of 8 data bytes; the first keeps all options, the others only
+     * the copied ones. */
+    uint8_t later_opts[40];
+    size_t later_opts_len = copied_options(hdr->options, hdr->options_len, later_opts);
+    size_t off = 0;
+    bool first = true;
+    while (off < len) {
+        size_t ohl = TERN_IPV4_MIN_HDR_LEN + (first ? hdr->options_len : later_opts_len);
+        size_t room = (rr->mtu - ohl) & ~(size_t)7;
+        if (room == 0) {
+            return TERN_ERR_MSG_TOO_LONG;
+        }
+        size_t chunk = len - off < room ? len - off : room;
+        struct tern_ipv4_repr f = *hdr;
+        if (!first) {
+            f.options = later_opts_len ? later_opts : NULL;
+            f.options_len = later_opts_len;
+        }
+        f.frag_offset = (uint16_t)(hdr->frag_offset + off);
+        f.mf = hdr->mf || off + chunk < len;
+        f.payload = payload + off;
+        f.payload_len = chunk;
+        uint8_t *ip = st->tx2 + TERN_ETH_HDR;
+        size_t w;
+        if (tern_ipv4_emit(&f, ip, sizeof st->tx2 - TERN_ETH_HDR, &w) != TERN_OK) {
+            return TERN_ERR_MALFORMED;
+        }
+        st->c.ip_out++;
+        st->c.ip_fragments_out++;
+        tern_err err = tern_arp_output(st, now, rr->iface, &rr->next_hop, ip, w);
+        if (err != TERN_OK) {
+            return err;
+        }
+        off += chunk;
+        first = false;
+    }
+    return TERN_OK;
+}
+
+tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len) {
+    if (payload_len > TERN_IP_PAYLOAD_MAX) {
+        return TERN_ERR_MSG_TOO_LONG;
+    }
+    tern_route_result rr;
+    if (tern_route_lookup(st, &tx->dst, &tx->src, &rr) != TERN_OK) {
+        st->c.ip_no_route++;
+        return TERN_ERR_NO_ROUTE;
+    }
+    struct tern_ipv4_repr h;
+    memset(&h, 0, sizeof h);
+    h.dscp = tx->dscp;
+    h.id = st->ip_id++;
+    h.df = tx->df;
+    h.ttl = tx->ttl ? tx->ttl : st->cfg.ttl;
+    h.protocol = tx->protocol;
+    h.src = rr.src;
+    h.dst = tx->dst;
+    uint8_t *payload = tern_ip_tx_payload(st);
+    if (tern_is_local_addr(st, &tx->dst, NULL)) {
+        /* To ourselves: delivered on the next poll, never re-entering input now. */
+        struct tern_ipv4_repr r = h;
+        r.payload = NULL; /* in place */
+        r.payload_len = payload_len;
+        uint8_t *ip = payload - TERN_IPV4_MIN_HDR_LEN;
+        size_t w;
+        if (tern_ipv4_emit(&r, ip, TERN_IPV4_MIN_HDR_LEN + payload_len, &w) != TERN_OK) {
+            return TERN_ERR_MALFORMED;
+        }
+        tern_pkt_meta meta;
+        memset(&meta, 0, sizeof meta);
+        meta.time = now;
+        st->c.ip_out++;
+        return tern_pktq_push(st, &st->loopback, &meta, ip, w, NULL, 0);
+    }
+    return output_datagram(st, now, &rr, &h, payload, payload_len);
+}
+
+void tern_ipv4_poll(tern_stack *st, uint64_t now) {
+    /* Deliver what we sent to ourselves, from a buffer of its own: replies
+     * are built in tx and fragments in tx2 while the datagram is read. */
+    while (st->loopback.count) {
+        size_t len = tern_pktq_pop(st, &st->loopback, st->loop_rx, sizeof st->loop_rx);
+        uint32_t iface = 0;
+        struct tern_ipv4_repr ip;
+        if (tern_ipv4_parse(st->loop_rx, len, &ip) == TERN_OK) {
+            tern_is_local_addr(st, &ip.dst, &iface);
+        }
+        tern_ipv4_input(st, now, iface, st->loop_rx, len, false);
+    }
+}
+
+/* ---- input --------------------------------------------------------------------- */
+
+static void deliver(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                    const uint8_t *hdr, uint32_t iface, bool link_broadcast) {
+    st->c.ip_delivered++;
+    switch (ip->protocol) {
+    case TERN_IPPROTO_ICMP:
+        tern_icmp_input(st, now, ip, hdr, link_broadcast);
+        break;
+    case TERN_IPPROTO_UDP:
+        tern_udp_input(st, now, ip, hdr, link_broadcast);
+        break;
+    case TERN_IPPROTO_TCP:
+        /* TCP is unicast only (RFC 9293 §3.9.1). */
+        if (!link_broadcast && !tern_is_broadcast_addr(st, &ip->dst, iface) &&
+            !tern_addr_is_multicast(&ip->dst)) {
+            tern_tcp_input(st, now, ip, iface);
+        }
+        break;
+    default:
+        /* RFC 1122 §3.2.2.1: protocol unreachable. */
+        st->c.ip_unknown_protocol++;
+        tern_icmp_send_error(st, now, TERN_ICMPV4_DEST_UNREACH, TERN_ICMPV4_UNREACH_PROTOCOL, 0, ip,
+                             hdr, link_broadcast);
+        break;
+    }
+}
+
+static void forward(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                    const uint8_t *hdr, bool link_broadcast) {
+    /* RFC 1812 §5.3.1: a router does not forward link-layer broadcasts. */
+    if (link_broadcast) {
+        st->c.ip_not_for_us++;
+        return;
+    }
+    /* RFC 1812 §5.3.1: TTL expires in transit: time exceeded. */
+    if (ip->ttl <= 1) {
+        st->c.ip_ttl_exceeded++;
+        tern_icmp_send_error(st, now, TERN_ICMPV4_TIME_EXCEEDED, TERN_ICMPV4_EXCEEDED_TTL, 0, ip,
+                             hdr, false);
+        return;
+    }
+    tern_route_result rr;
+    if (tern_route_lookup(st, &ip->dst, NULL, &rr) != TERN_OK) {
+        st->c.ip_no_route++;
+        tern_icmp_send_error(st, now, TERN_ICMPV4_DEST_UNREACH, TERN_ICMPV4_UNREACH_NET, 0, ip, hdr,
+                             false);
+        return;
+    }
+    size_t total = ip->header_len + ip->payload_len;
+    if (total > rr.mtu && ip->df) {
+        /* RFC 1191 §4: fragmentation needed, with the next-hop MTU. */
+        st->c.ip_frag_needed++;
+        tern_icmp_send_error(st, now, TERN_ICMPV4_DEST_UNREACH, TERN_ICMPV4_UNREACH_FRAG_NEEDED,
+                             (uint16_t)rr.mtu, ip, hdr, false);
+        return;
+    }
+    st->c.ip_forwarded++;
+    struct tern_ipv4_repr h = *ip;
+    h.ttl = (uint8_t)(ip->ttl - 1);
+    /* The payload moves into the transmit buffer, headers are rebuilt in front. */
+    uint8_t *payload = tern_ip_tx_payload(st) + 40; /* room for up to 60 header bytes */
+    memmove(payload, ip->payload, ip->payload_len);
+    h.payload = NULL;
+    if (output_datagram(st, now, &rr, &h, payload, ip->payload_len) == TERN_ERR_MSG_TOO_LONG) {
+        st->c.ip_frag_needed++;
+    }
+}
+
+void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
+                     bool link_broadcast) {
+    st->c.ip_in++;
+    struct tern_ipv4_repr ip;
+    tern_err err = tern_ipv4_parse(buf, len, &ip);
+    switch (err) {
+    case TERN_OK:
+        break;
+    case TERN_ERR_TRUNCATED:
+        st->c.ip_truncated++;
+        return;
+    case TERN_ERR_BAD_CHECKSUM:
+        st->c.ip_bad_checksum++;
+        return;
+    case TERN_ERR_UNSUPPORTED:
+        st->c.ip_bad_version++;
+        return;
+    default:
+        st->c.ip_malformed++;
+        return;
+    }
+    if (ip.options_len) {
+        st->c.ip_options++; /* parsed for length only, then ignored (RFC 1122 §3.2.1.8 allows) */
+    }
+    /* RFC 1122 §3.2.1.3: discard a datagram whose source is a broadcast or multicast. */
+    if (tern_addr_is_limited_broadcast(&ip.src) || tern_addr_is_multicast(&ip.src) ||
+        tern_is_broadcast_addr(st, &ip.src, iface)) {
+        st->c.ip_malformed++;
+        return;
+    }
+    bool local =
+        tern_is_local_addr(st, &ip.dst, NULL) || tern_is_broadcast_addr(st, &ip.dst, iface) ||
+        /* all-hosts (RFC 1112 §4): every host belongs to 224.0.0.1 */
+        tern_addr_eq(&ip.dst, &(tern_addr){.family = TERN_AF_INET, .bytes = {224, 0, 0, 1}});
+    if (!local) {
+        if (st->cfg.forwarding) {
+            forward(st, now, &ip, buf, link_broadcast);
+        } else {
+            st->c.ip_not_for_us++;
+        }
+        return;
+    }
+    if (ip.mf || ip.frag_offset) {
+        st->c.ip_fragments_in++;
+        struct tern_ipv4_repr whole;
+        const uint8_t *hdr;
+        uint32_t slot;
+        if (tern_reasm_input(st, now, &ip, buf, iface, &whole, &hdr, &slot)) {
+            st->c.ip_reassembled++;
+            deliver(st, now, &whole, hdr, iface, link_broadcast);
+            tern_reasm_release(st, slot);
+        }
+        return;
+    }
+    deliver(st, now, &ip, buf, iface, link_broadcast);
+}

@@ -1,0 +1,375 @@
+/*
+ * The instance: configuration (defaults, validation), memory layout in the
+ * caller's block, the driver entry points (input, poll, poll_at), run-time
+ * configuration and counters.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "stack_internal.h"
+#include "wire/ethernet.h"
+
+#define NS_PER_SEC 1000000000ull
+#define ALIGN16(x) (((x) + 15) & ~(size_t)15)
+
+tern_err tern_fail(tern_stack *st, tern_err code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->err, sizeof st->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *tern_stack_last_error(const tern_stack *st) {
+    return st->err;
+}
+
+void tern_stack_config_default(tern_stack_config *cfg, uint64_t seed) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->seed = seed;
+}
+
+/* Fill every zero with its documented default. */
+static void apply_defaults(tern_stack_config *c) {
+#define DEFAULT(field, value)                                                                      \
+    if (!c->field)                                                                                 \
+    c->field = (value)
+    DEFAULT(arp_entries, 64);
+    DEFAULT(arp_queue, 16);
+    DEFAULT(routes, 16);
+    DEFAULT(reasm_slots, 4);
+    DEFAULT(reasm_max_bytes, 65535);
+    DEFAULT(packet_buffers, 128);
+    DEFAULT(udp_sockets, 16);
+    DEFAULT(udp_queue, 16);
+    DEFAULT(ping_sockets, 4);
+    DEFAULT(tcp_sockets, 16);
+    DEFAULT(ttl, 64);
+    DEFAULT(arp_timeout_ns, 60 * NS_PER_SEC);
+    DEFAULT(arp_retry_ns, 1 * NS_PER_SEC);
+    DEFAULT(arp_retries, 3);
+    DEFAULT(reasm_timeout_ns, 30 * NS_PER_SEC);
+    DEFAULT(icmp_rate, 100);
+    DEFAULT(icmp_burst, 10);
+    DEFAULT(ephemeral_low, 49152);
+    DEFAULT(ephemeral_high, 65535);
+    for (uint32_t i = 0; i < c->niface && i < TERN_MAX_IFACES; i++) {
+        DEFAULT(iface[i].mtu, 1500);
+    }
+#undef DEFAULT
+}
+
+tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap) {
+    tern_stack_config c = *in;
+    apply_defaults(&c);
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        if (msg && cap) {                                                                          \
+            snprintf(msg, cap, __VA_ARGS__);                                                       \
+        }                                                                                          \
+        return TERN_ERR_INVALID_ARGUMENT;                                                          \
+    } while (0)
+    if (c.niface > TERN_MAX_IFACES) {
+        BAD("niface=%u: at most %d interfaces", c.niface, TERN_MAX_IFACES);
+    }
+    for (uint32_t i = 0; i < c.niface; i++) {
+        const tern_iface_config *f = &c.iface[i];
+        if (f->mtu < 68 || f->mtu > TERN_MAX_MTU) {
+            BAD("iface[%u].mtu=%u: must be 68..%d (RFC 791 minimum 68)", i, f->mtu, TERN_MAX_MTU);
+        }
+        if (f->naddrs > TERN_MAX_IFACE_ADDRS) {
+            BAD("iface[%u].naddrs=%u: at most %d", i, f->naddrs, TERN_MAX_IFACE_ADDRS);
+        }
+        if (f->mac[0] & 1) {
+            BAD("iface[%u].mac=%02x:%02x:%02x:%02x:%02x:%02x: a multicast MAC cannot be an "
+                "interface's address",
+                i, f->mac[0], f->mac[1], f->mac[2], f->mac[3], f->mac[4], f->mac[5]);
+        }
+        for (uint32_t a = 0; a < f->naddrs; a++) {
+            if (!tern_addr_is_v4(&f->addr[a])) {
+                BAD("iface[%u].addr[%u]: not an IPv4 address", i, a);
+            }
+            if (f->prefix_len[a] > 32) {
+                BAD("iface[%u].prefix_len[%u]=%u: must be 0..32", i, a, f->prefix_len[a]);
+            }
+        }
+    }
+    if (c.arp_entries > 65536) {
+        BAD("arp_entries=%u: at most 65536", c.arp_entries);
+    }
+    if (c.reasm_max_bytes < 576 || c.reasm_max_bytes > 65535) {
+        BAD("reasm_max_bytes=%u: must be 576..65535 (RFC 791 requires 576)", c.reasm_max_bytes);
+    }
+    if (c.reasm_slots > 1024) {
+        BAD("reasm_slots=%u: at most 1024", c.reasm_slots);
+    }
+    if (c.packet_buffers > (1u << 20)) {
+        BAD("packet_buffers=%u: at most 2^20", c.packet_buffers);
+    }
+    if (c.udp_sockets > 65535 || c.ping_sockets > 65535 || c.tcp_sockets > (1u << 20)) {
+        BAD("udp_sockets=%u ping_sockets=%u tcp_sockets=%u: too many", c.udp_sockets,
+            c.ping_sockets, c.tcp_sockets);
+    }
+    if (c.ephemeral_low > c.ephemeral_high || c.ephemeral_low < 1024) {
+        BAD("ephemeral ports %u..%u: need 1024 <= low <= high", c.ephemeral_low, c.ephemeral_high);
+    }
+    if (c.icmp_rate > 1000000000u) {
+        BAD("icmp_rate=%u: at most 10^9 per second", c.icmp_rate);
+    }
+#undef BAD
+    return TERN_OK;
+}
+
+/* Where each part of the instance lives in the caller's block. */
+typedef struct layout {
+    size_t routes, chunks, pkts, arp, reasm, udp, ping, tcp, total;
+} layout;
+
+static void compute_layout(const tern_stack_config *c, layout *l) {
+    size_t off = ALIGN16(sizeof(tern_stack));
+    l->routes = off;
+    off = ALIGN16(off + (size_t)c->routes * sizeof(tern_route));
+    l->chunks = off;
+    off = ALIGN16(off + (size_t)c->packet_buffers * sizeof(tern_chunk));
+    l->pkts = off;
+    off = ALIGN16(off + (size_t)c->packet_buffers * sizeof(tern_pkt));
+    l->arp = off;
+    off = ALIGN16(off + tern_arp_memory_size(c));
+    l->reasm = off;
+    off = ALIGN16(off + tern_reasm_memory_size(c));
+    l->udp = off;
+    off = ALIGN16(off + tern_udp_memory_size(c));
+    l->ping = off;
+    off = ALIGN16(off + tern_ping_memory_size(c));
+    l->tcp = off;
+    off = ALIGN16(off + tern_tcp_memory_size(c));
+    l->total = off;
+}
+
+size_t tern_stack_memory_size(const tern_stack_config *cfg) {
+    if (tern_stack_validate(cfg, NULL, 0) != TERN_OK) {
+        return 0;
+    }
+    tern_stack_config c = *cfg;
+    apply_defaults(&c);
+    layout l;
+    compute_layout(&c, &l);
+    return l.total;
+}
+
+tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, tern_stack **out,
+                         char *msg, size_t cap) {
+    tern_err err = tern_stack_validate(cfg, msg, cap);
+    if (err != TERN_OK) {
+        return err;
+    }
+    if ((uintptr_t)mem % 16) {
+        if (msg && cap) {
+            snprintf(msg, cap, "memory at %p: must be 16-byte aligned", mem);
+        }
+        return TERN_ERR_INVALID_ARGUMENT;
+    }
+    tern_stack_config c = *cfg;
+    apply_defaults(&c);
+    layout l;
+    compute_layout(&c, &l);
+    if (len < l.total) {
+        if (msg && cap) {
+            snprintf(msg, cap, "memory len=%zu: this configuration needs %zu bytes", len, l.total);
+        }
+        return TERN_ERR_BUFFER_TOO_SMALL;
+    }
+    uint8_t *base = mem;
+    memset(base, 0, l.total);
+    tern_stack *st = (tern_stack *)base;
+    st->cfg = c;
+    tern_rng_seed(&st->rng, c.seed, 1);
+    uint64_t k0 = tern_rng_next(&st->rng), k1 = tern_rng_next(&st->rng);
+    for (int i = 0; i < 8; i++) {
+        st->isn_key[i] = (uint8_t)(k0 >> (8 * i));
+        st->isn_key[8 + i] = (uint8_t)(k1 >> (8 * i));
+    }
+    st->ip_id = (uint16_t)tern_rng_next(&st->rng);
+    st->niface = c.niface;
+    for (uint32_t i = 0; i < c.niface; i++) {
+        tern_iface *f = &st->iface[i];
+        memcpy(f->mac, c.iface[i].mac, 6);
+        f->mtu = c.iface[i].mtu;
+        f->naddrs = c.iface[i].naddrs;
+        memcpy(f->addr, c.iface[i].addr, sizeof f->addr);
+        memcpy(f->prefix_len, c.iface[i].prefix_len, sizeof f->prefix_len);
+        f->accept_vlan = c.iface[i].accept_vlan;
+    }
+    st->routes = (tern_route *)(base + l.routes);
+    st->chunks = (tern_chunk *)(base + l.chunks);
+    st->pkts = (tern_pkt *)(base + l.pkts);
+    for (uint32_t i = 0; i < c.packet_buffers; i++) {
+        st->chunks[i].next = i + 1 < c.packet_buffers ? i + 1 : TERN_NO_CHUNK;
+        st->pkts[i].next = i + 1 < c.packet_buffers ? i + 1 : TERN_NO_CHUNK;
+    }
+    st->free_chunk = c.packet_buffers ? 0 : TERN_NO_CHUNK;
+    st->free_pkt = c.packet_buffers ? 0 : TERN_NO_CHUNK;
+    tern_pktq_init(&st->arp_waiting, c.arp_queue);
+    tern_pktq_init(&st->loopback, c.packet_buffers);
+    /* The ICMP error bucket starts full. */
+    st->icmp_tokens_ns = (uint64_t)c.icmp_burst * (NS_PER_SEC / c.icmp_rate);
+    tern_arp_init(st, base + l.arp);
+    tern_reasm_init(st, base + l.reasm);
+    tern_udp_init(st, base + l.udp);
+    tern_ping_init(st, base + l.ping);
+    tern_tcp_init(st, base + l.tcp);
+    *out = st;
+    return TERN_OK;
+}
+
+/* ---- driver ---------------------------------------------------------------- */
+
+void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *frame,
+                      size_t len) {
+    st->c.frames_in++;
+    st->c.bytes_in += len;
+    if (iface >= st->niface) {
+        st->c.bad_iface++;
+        return;
+    }
+    struct tern_eth_repr eth;
+    tern_err err = tern_eth_parse(frame, len, &eth);
+    if (err == TERN_ERR_UNSUPPORTED) {
+        st->c.eth_unknown_type++; /* IEEE 802.3 length field, or stacked VLAN tags */
+        return;
+    }
+    if (err != TERN_OK) {
+        st->c.eth_truncated++;
+        return;
+    }
+    if (eth.has_vlan && !st->iface[iface].accept_vlan) {
+        st->c.eth_vlan_dropped++;
+        return;
+    }
+    const tern_iface *f = &st->iface[iface];
+    bool broadcast = tern_mac_is_broadcast(&eth.dst);
+    /* We listen to our MAC, broadcast, and the IPv4 multicast range (RFC 1112 §6.4). */
+    bool ipv4_multicast = eth.dst.b[0] == 0x01 && eth.dst.b[1] == 0x00 && eth.dst.b[2] == 0x5e;
+    if (!broadcast && !ipv4_multicast && memcmp(eth.dst.b, f->mac, 6) != 0) {
+        st->c.eth_not_for_us++;
+        return;
+    }
+    switch (eth.ethertype) {
+    case TERN_ETHERTYPE_ARP:
+        tern_arp_input(st, now, iface, eth.payload, eth.payload_len);
+        break;
+    case TERN_ETHERTYPE_IPV4:
+        tern_ipv4_input(st, now, iface, eth.payload, eth.payload_len, broadcast || ipv4_multicast);
+        break;
+    default:
+        st->c.eth_unknown_type++;
+        break;
+    }
+}
+
+void tern_stack_poll(tern_stack *st, uint64_t now) {
+    tern_ipv4_poll(st, now);
+    tern_arp_poll(st, now);
+    tern_reasm_poll(st, now);
+    tern_udp_poll(st, now);
+    tern_ping_poll(st, now);
+    tern_tcp_poll(st, now);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b) {
+    return a < b ? a : b;
+}
+
+uint64_t tern_stack_poll_at(const tern_stack *st) {
+    if (st->loopback.count || tern_udp_has_output(st) || tern_ping_has_output(st)) {
+        return 0; /* now */
+    }
+    uint64_t t = tern_arp_poll_at(st);
+    t = min_u64(t, tern_reasm_poll_at(st));
+    t = min_u64(t, tern_tcp_poll_at(st));
+    return t;
+}
+
+void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint16_t ethertype,
+                     uint8_t *payload, size_t len) {
+    uint8_t *frame = payload - TERN_ETH_HDR;
+    memcpy(frame, dst, 6);
+    memcpy(frame + 6, st->iface[iface].mac, 6);
+    frame[12] = (uint8_t)(ethertype >> 8);
+    frame[13] = (uint8_t)ethertype;
+    size_t flen = len + TERN_ETH_HDR;
+    /* IEEE 802.3 minimum frame: pad with zeros, never with stale bytes (DESIGN.md §6). */
+    if (flen < 60) {
+        memset(frame + flen, 0, 60 - flen);
+        flen = 60;
+    }
+    st->c.frames_out++;
+    st->c.bytes_out += flen;
+    if (st->cfg.output) {
+        st->cfg.output(st->cfg.output_ctx, iface, frame, flen);
+    }
+}
+
+void tern_stack_get_counters(const tern_stack *st, tern_counters *out) {
+    *out = st->c;
+}
+
+/* ---- run-time configuration --------------------------------------------------- */
+
+tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *addr,
+                             uint8_t prefix_len) {
+    if (iface >= st->niface) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface=%u: the host has %u interfaces",
+                         iface, st->niface);
+    }
+    if (!tern_addr_is_v4(addr) || prefix_len > 32) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "iface %u address: must be IPv4 with prefix 0..32 (prefix_len=%u)", iface,
+                         prefix_len);
+    }
+    tern_iface *f = &st->iface[iface];
+    if (f->naddrs >= TERN_MAX_IFACE_ADDRS) {
+        return tern_fail(st, TERN_ERR_NO_BUFFER, "iface %u: already has %d addresses", iface,
+                         TERN_MAX_IFACE_ADDRS);
+    }
+    f->addr[f->naddrs] = *addr;
+    f->prefix_len[f->naddrs] = prefix_len;
+    f->naddrs++;
+    return TERN_OK;
+}
+
+tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *addr) {
+    if (iface >= st->niface) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface=%u: the host has %u interfaces",
+                         iface, st->niface);
+    }
+    tern_iface *f = &st->iface[iface];
+    for (uint32_t i = 0; i < f->naddrs; i++) {
+        if (tern_addr_eq(&f->addr[i], addr)) {
+            for (uint32_t j = i + 1; j < f->naddrs; j++) {
+                f->addr[j - 1] = f->addr[j];
+                f->prefix_len[j - 1] = f->prefix_len[j];
+            }
+            f->naddrs--;
+            return TERN_OK;
+        }
+    }
+    return tern_fail(st, TERN_ERR_EMPTY, "iface %u: no such address", iface);
+}
+
+tern_err tern_iface_set_mtu(tern_stack *st, uint32_t iface, uint32_t mtu) {
+    if (iface >= st->niface) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface=%u: the host has %u interfaces",
+                         iface, st->niface);
+    }
+    if (mtu < 68 || mtu > TERN_MAX_MTU) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface %u mtu=%u: must be 68..%d", iface,
+                         mtu, TERN_MAX_MTU);
+    }
+    st->iface[iface].mtu = mtu;
+    return TERN_OK;
+}
+
+void tern_stack_set_forwarding(tern_stack *st, bool on) {
+    st->cfg.forwarding = on;
+}

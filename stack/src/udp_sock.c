@@ -1,0 +1,345 @@
+/*
+ * UDP (RFC 768, RFC 1122 §4.1): sockets bound to a port (or a random
+ * ephemeral one), sendto/recvfrom with addresses, checksum always generated
+ * and verified (a zero checksum means "none" and is accepted, RFC 768),
+ * broadcast send (when allowed) and receive, port unreachable for closed
+ * ports, and ICMP errors delivered to the socket that sent the datagram.
+ */
+#include <string.h>
+
+#include "sock_handle.h"
+#include "stack_internal.h"
+#include "wire/icmpv4.h"
+#include "wire/udp.h"
+
+#define UDP_MAX_PAYLOAD (65535 - 20 - 8)
+
+struct tern_udp_sock {
+    bool used;
+    bool bound;
+    bool broadcast;
+    bool df;
+    uint16_t gen;
+    uint16_t lport;
+    uint8_t ttl;
+    tern_addr laddr; /* unspecified: any */
+    tern_pktq rxq, txq;
+    bool has_error;
+    tern_sock_error error;
+};
+
+size_t tern_udp_memory_size(const tern_stack_config *cfg) {
+    return (size_t)cfg->udp_sockets * sizeof(tern_udp_sock);
+}
+
+void tern_udp_init(tern_stack *st, uint8_t *mem) {
+    st->udp = (tern_udp_sock *)mem;
+}
+
+static tern_udp_sock *get(const tern_stack *st, tern_sock s) {
+    uint32_t i;
+    if (!tern_handle_decode(s, TERN_HANDLE_UDP, &i) || i >= st->cfg.udp_sockets) {
+        return NULL;
+    }
+    tern_udp_sock *u = &st->udp[i];
+    return u->used && u->gen == tern_handle_gen(s) ? u : NULL;
+}
+
+#define GET_OR_FAIL(u, st, s)                                                                      \
+    tern_udp_sock *u = get(st, s);                                                                 \
+    if (!u) {                                                                                      \
+        return tern_fail(st, TERN_ERR_CLOSED, "udp socket %#x: closed or not a UDP socket", s);    \
+    }
+
+bool tern_udp_port_in_use(const tern_stack *st, uint16_t port) {
+    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
+        if (st->udp[i].used && st->udp[i].bound && st->udp[i].lport == port) {
+            return true;
+        }
+    }
+    return false;
+}
+
+tern_err tern_udp_open(tern_stack *st, tern_sock *out) {
+    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
+        tern_udp_sock *u = &st->udp[i];
+        if (!u->used) {
+            uint16_t gen = (uint16_t)(u->gen + 1);
+            memset(u, 0, sizeof *u);
+            u->used = true;
+            u->gen = gen & TERN_HANDLE_GEN_MASK;
+            u->laddr = tern_addr_v4(0, 0, 0, 0);
+            tern_pktq_init(&u->rxq, st->cfg.udp_queue);
+            tern_pktq_init(&u->txq, st->cfg.udp_queue);
+            *out = tern_handle_encode(TERN_HANDLE_UDP, u->gen, i);
+            return TERN_OK;
+        }
+    }
+    return tern_fail(st, TERN_ERR_NO_BUFFER, "udp: all %u sockets are open", st->cfg.udp_sockets);
+}
+
+tern_err tern_udp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port) {
+    GET_OR_FAIL(u, st, s);
+    if (u->bound) {
+        return tern_fail(st, TERN_ERR_BAD_STATE, "udp bind: socket already bound to port %u",
+                         u->lport);
+    }
+    tern_addr any = tern_addr_v4(0, 0, 0, 0);
+    if (!addr) {
+        addr = &any;
+    }
+    if (!tern_addr_is_unspecified(addr) && !tern_is_local_addr(st, addr, NULL)) {
+        char text[TERN_ADDR_STRLEN];
+        tern_addr_format(addr, text, sizeof text);
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "udp bind address=%s: not ours", text);
+    }
+    if (port == 0) {
+        tern_err err = tern_ephemeral_port(st, TERN_IPPROTO_UDP, &port);
+        if (err != TERN_OK) {
+            return err;
+        }
+    } else if (tern_udp_port_in_use(st, port)) {
+        return tern_fail(st, TERN_ERR_ADDR_IN_USE, "udp bind port=%u: already in use", port);
+    }
+    u->laddr = *addr;
+    u->lport = port;
+    u->bound = true;
+    return TERN_OK;
+}
+
+tern_err tern_udp_local(const tern_stack *st, tern_sock s, tern_addr *addr, uint16_t *port) {
+    tern_udp_sock *u = get(st, s);
+    if (!u) {
+        return TERN_ERR_CLOSED;
+    }
+    if (addr) {
+        *addr = u->laddr;
+    }
+    if (port) {
+        *port = u->lport;
+    }
+    return TERN_OK;
+}
+
+tern_err tern_udp_sendto(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t port,
+                         const uint8_t *data, size_t len) {
+    GET_OR_FAIL(u, st, s);
+    if (!dst || !tern_addr_is_v4(dst)) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "udp sendto: destination must be IPv4");
+    }
+    if (port == 0) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "udp sendto port=0: not a valid port");
+    }
+    if (len > UDP_MAX_PAYLOAD) {
+        return tern_fail(st, TERN_ERR_MSG_TOO_LONG, "udp sendto len=%zu: at most %d bytes", len,
+                         UDP_MAX_PAYLOAD);
+    }
+    tern_route_result rr;
+    if (tern_route_lookup(st, dst, &u->laddr, &rr) != TERN_OK) {
+        char text[TERN_ADDR_STRLEN];
+        tern_addr_format(dst, text, sizeof text);
+        return tern_fail(st, TERN_ERR_NO_ROUTE, "udp sendto %s: no route", text);
+    }
+    if (rr.broadcast && !u->broadcast) {
+        /* RFC 1122 §4.1.3.5 lets the stack refuse; Linux says EACCES without SO_BROADCAST. */
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "udp sendto: broadcast destination needs the broadcast option");
+    }
+    if (u->df && len + 8 + 20 > rr.mtu) {
+        return tern_fail(st, TERN_ERR_MSG_TOO_LONG,
+                         "udp sendto len=%zu: above the path MTU %u with don't-fragment set", len,
+                         rr.mtu);
+    }
+    if (!u->bound) {
+        tern_err err = tern_udp_bind(st, s, NULL, 0);
+        if (err != TERN_OK) {
+            return err;
+        }
+    }
+    tern_pkt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.dst = *dst;
+    meta.dport = port;
+    tern_err err = tern_pktq_push(st, &u->txq, &meta, data, len, NULL, 0);
+    if (err == TERN_ERR_WOULD_BLOCK) {
+        return tern_fail(st, err, "udp sendto: the send queue is full (%u datagrams)",
+                         st->cfg.udp_queue);
+    }
+    if (err != TERN_OK) {
+        return tern_fail(st, err, "udp sendto: no packet buffer for %zu bytes", len);
+    }
+    return TERN_OK;
+}
+
+bool tern_udp_has_output(const tern_stack *st) {
+    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
+        if (st->udp[i].used && st->udp[i].txq.count) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void tern_udp_poll(tern_stack *st, uint64_t now) {
+    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
+        tern_udp_sock *u = &st->udp[i];
+        while (u->used && u->txq.count) {
+            tern_pkt_meta m = *tern_pktq_peek(st, &u->txq);
+            uint8_t *p = tern_ip_tx_payload(st);
+            size_t len = tern_pktq_pop(st, &u->txq, p + TERN_UDP_HDR_LEN, UDP_MAX_PAYLOAD);
+            tern_route_result rr;
+            if (tern_route_lookup(st, &m.dst, &u->laddr, &rr) != TERN_OK) {
+                st->c.ip_no_route++;
+                continue;
+            }
+            struct tern_udp_repr r = {.src_port = u->lport, .dst_port = m.dport};
+            r.payload = NULL; /* in place */
+            r.payload_len = len;
+            size_t w;
+            if (tern_udp_emit(&r, &rr.src, &m.dst, p, TERN_UDP_HDR_LEN + len, &w) != TERN_OK) {
+                continue;
+            }
+            tern_ip_tx tx = {.src = rr.src,
+                             .dst = m.dst,
+                             .protocol = TERN_IPPROTO_UDP,
+                             .ttl = u->ttl,
+                             .df = u->df};
+            st->c.udp_out++;
+            tern_ip_send(st, now, &tx, w);
+        }
+    }
+}
+
+void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                    const uint8_t *hdr, bool link_broadcast) {
+    st->c.udp_in++;
+    struct tern_udp_repr r;
+    tern_err err = tern_udp_parse(ip->payload, ip->payload_len, &ip->src, &ip->dst, &r);
+    if (err == TERN_ERR_BAD_CHECKSUM) {
+        st->c.udp_bad_checksum++;
+        return;
+    }
+    if (err != TERN_OK) {
+        st->c.udp_malformed++;
+        return;
+    }
+    /* The most specific socket: bound to this address, else bound to any. */
+    tern_udp_sock *match = NULL;
+    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
+        tern_udp_sock *u = &st->udp[i];
+        if (!u->used || !u->bound || u->lport != r.dst_port) {
+            continue;
+        }
+        if (tern_addr_eq(&u->laddr, &ip->dst)) {
+            match = u;
+            break;
+        }
+        if (tern_addr_is_unspecified(&u->laddr) && !match) {
+            match = u;
+        }
+    }
+    if (!match) {
+        st->c.udp_no_port++;
+        /* RFC 1122 §4.1.3.1: port unreachable (icmp decides about broadcasts). */
+        tern_icmp_send_error(st, now, TERN_ICMPV4_DEST_UNREACH, TERN_ICMPV4_UNREACH_PORT, 0, ip,
+                             hdr, link_broadcast);
+        return;
+    }
+    tern_pkt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.src = ip->src;
+    meta.dst = ip->dst;
+    meta.sport = r.src_port;
+    meta.dport = r.dst_port;
+    meta.time = now;
+    meta.ttl = ip->ttl;
+    if (tern_pktq_push(st, &match->rxq, &meta, r.payload, r.payload_len, NULL, 0) != TERN_OK) {
+        st->c.udp_queue_full++;
+    }
+}
+
+tern_err tern_udp_recvfrom(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *len,
+                           tern_addr *src, uint16_t *sport, tern_addr *dst, uint64_t *time) {
+    GET_OR_FAIL(u, st, s);
+    const tern_pkt_meta *m = tern_pktq_peek(st, &u->rxq);
+    if (!m) {
+        return TERN_ERR_WOULD_BLOCK;
+    }
+    if (src) {
+        *src = m->src;
+    }
+    if (sport) {
+        *sport = m->sport;
+    }
+    if (dst) {
+        *dst = m->dst;
+    }
+    if (time) {
+        *time = m->time;
+    }
+    *len = m->len;
+    tern_pktq_pop(st, &u->rxq, buf, cap);
+    return TERN_OK;
+}
+
+size_t tern_udp_pending(const tern_stack *st, tern_sock s) {
+    tern_udp_sock *u = get(st, s);
+    return u ? u->rxq.count : 0;
+}
+
+tern_err tern_udp_set_ttl(tern_stack *st, tern_sock s, uint8_t ttl) {
+    GET_OR_FAIL(u, st, s);
+    if (ttl == 0) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "udp ttl=0: must be 1..255");
+    }
+    u->ttl = ttl;
+    return TERN_OK;
+}
+
+tern_err tern_udp_set_broadcast(tern_stack *st, tern_sock s, bool on) {
+    GET_OR_FAIL(u, st, s);
+    u->broadcast = on;
+    return TERN_OK;
+}
+
+tern_err tern_udp_set_dont_fragment(tern_stack *st, tern_sock s, bool on) {
+    GET_OR_FAIL(u, st, s);
+    u->df = on;
+    return TERN_OK;
+}
+
+tern_err tern_udp_take_error(tern_stack *st, tern_sock s, tern_sock_error *out) {
+    GET_OR_FAIL(u, st, s);
+    if (!u->has_error) {
+        return TERN_ERR_EMPTY;
+    }
+    *out = u->error;
+    u->has_error = false;
+    return TERN_OK;
+}
+
+tern_err tern_udp_close(tern_stack *st, tern_sock s) {
+    GET_OR_FAIL(u, st, s);
+    tern_pktq_clear(st, &u->rxq);
+    tern_pktq_clear(st, &u->txq);
+    u->used = false;
+    return TERN_OK;
+}
+
+void tern_udp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
+                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len) {
+    (void)now;
+    if (l4_len < 4) {
+        return;
+    }
+    uint16_t sport = (uint16_t)((l4[0] << 8) | l4[1]);
+    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
+        tern_udp_sock *u = &st->udp[i];
+        if (u->used && u->bound && u->lport == sport &&
+            (tern_addr_is_unspecified(&u->laddr) || tern_addr_eq(&u->laddr, &quoted->src))) {
+            u->error = *err;
+            u->has_error = true;
+            return;
+        }
+    }
+}
