@@ -102,6 +102,8 @@ class Link:
         self.name = f"{a.name}-{b.name}"
         # Delay, jitter and their reordering flag are one C call: keep what is set.
         self._delay = [[0, 0, False], [0, 0, False]]
+        #: The pcap this link is writing (None when not capturing).
+        self.capture_path: Optional[Path] = None
 
     def __repr__(self) -> str:
         return f"<Link {self.a.name}:{self.port_a} <-> {self.b.name}:{self.port_b}>"
@@ -330,11 +332,13 @@ class Link:
             lib.sim_link_capture, self._id, 0 if side == "a" else 1, str(p).encode(),
             context=f"link {self.name}.capture({str(p)!r})",
         )
+        self.capture_path = p
         return p
 
     def stop_capture(self) -> None:
         """Flush and close this link's capture, if any."""
         self._net._call(lib.sim_link_capture_close, self._id, context=f"link {self.name}.stop_capture()")
+        self.capture_path = None
 
 
 __all__ = ["Link", "LinkCounters", "Fault", "IMPAIRMENTS", "DIRECTIONS", "ACTIONS"]

@@ -22,14 +22,15 @@ class Network:
 
     ``seed`` (0..2**64-1) decides every random choice. ``artifacts`` is the
     directory for captures made without an explicit path (default: the
-    ``TERN_ARTIFACTS`` environment variable, else ``./artifacts``).
+    ``TERN_ARTIFACTS`` environment variable, else ``./artifacts``). With
+    ``capture=True`` every link is captured there (see :meth:`capture`).
 
     The network owns the C simulation. :meth:`close` (or leaving a ``with``
     block, or garbage collection) frees it; afterwards every object of the
     network raises :class:`~pyharness.errors.StateError`.
     """
 
-    def __init__(self, seed: int, *, artifacts: Union[str, os.PathLike, None] = None):
+    def __init__(self, seed: int, *, artifacts: Union[str, os.PathLike, None] = None, capture: bool = False):
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
             raise ConfigError(f"seed must be an integer in 0..2**64-1, got {seed!r}")
         out = ffi.new("sim **")
@@ -46,6 +47,9 @@ class Network:
         if artifacts is None:
             artifacts = os.environ.get("TERN_ARTIFACTS", "artifacts")
         self.artifacts_dir = Path(artifacts)
+        self._capture_all = False
+        if capture:
+            self.capture()
 
     # -- plumbing ---------------------------------------------------------
 
@@ -269,13 +273,34 @@ class Network:
         self._links.append(link)
         if impairments:
             link.configure("both", **impairments)
+        if self._capture_all:
+            link.capture()
         return link
+
+    def capture(self) -> list[Path]:
+        """Capture every link, now and to come, into ``<artifacts dir>/<a>-<b>.pcap``. Returns the paths."""
+        self._handle()
+        self._capture_all = True
+        return [link.capture() if link.capture_path is None else link.capture_path for link in self._links]
+
+    def flush_captures(self) -> list[Path]:
+        """Close every capture so the pcaps are complete; returns their paths. Frames after this are not captured."""
+        paths = []
+        for link in self._links:
+            if link.capture_path is not None:
+                p = link.capture_path
+                link.stop_capture()
+                paths.append(p)
+        self._capture_all = False
+        return paths
 
     # -- end --------------------------------------------------------------
 
     def close(self) -> None:
         """Free the simulation (captures are flushed and closed). Idempotent."""
         if self._sim is not None:
+            for link in self._links:
+                link.capture_path = None
             sim, self._sim = self._sim, None
             ffi.release(sim)
 

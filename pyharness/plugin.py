@@ -1,13 +1,23 @@
 """The pytest plugin of pyharness (entry point ``pytest11: pyharness``).
 
-Options: ``--seed N`` (the run's seed, default 1 or ``$TERN_SEED``) and
-``--artifacts DIR`` (default ``artifacts``). The session header prints the
-seed. The ``net`` fixture is a :class:`~pyharness.Network` seeded from the
-run's seed and the test's node id, so tests are independent of each other and
-of their order; its captures go to ``DIR/<test id>/``.
+Options:
 
-Loading the plugin imports nothing heavy: the C extension and scapy are
-loaded when a test first uses ``net``.
+- ``--seed N``: the run's seed (default 1 or ``$TERN_SEED``); each test's
+  network seed derives from it and the test id, so tests are independent and
+  reorderable, and give the same results under ``pytest-xdist``.
+- ``--artifacts DIR``: where failing tests leave pcaps, seed, replay command
+  and plots (default ``$TERN_ARTIFACTS`` or ``./artifacts``), one directory
+  per test.
+- ``--keep-artifacts``: keep the artifacts of passing tests too.
+- ``--golden-update``: rewrite the golden traces checked (the tests still fail).
+
+Fixtures: ``net`` (a :class:`~pyharness.Network`, every link captured) and
+``golden`` (a :class:`~pyharness.golden.Golden`). Markers: ``rfc("9293
+3.10.7.4")``, ``dut("tern", ...)``, ``area("tcp")``, validated at collection.
+
+The session header prints the seed; a failing test prints where its
+artifacts are and one command that replays it. Loading the plugin imports
+nothing heavy: the C extension and scapy load when a test first uses ``net``.
 """
 
 from __future__ import annotations
@@ -15,27 +25,38 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import pytest
 
+from .artifacts import artifact_dir_name, replay_command  # noqa: F401  (artifact_dir_name: public here too)
+
 if TYPE_CHECKING:
+    from .golden import Golden
     from .network import Network
 
 DEFAULT_SEED = 1
+GOLDEN_DIR = "golden-pcaps"
+#: DUT kinds the ``dut`` marker accepts.
+DUTS = ("tern", "linux", "any")
+RFC_RE = re.compile(r"^(RFC ?)?\d{3,5}( +§?[A-Za-z0-9][A-Za-z0-9.()\-]*)*$")
+AREA_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+_net_key = pytest.StashKey["Network"]()
+
+MARKERS = {
+    "rfc": 'rfc("9293 3.10.7.4", ...): the RFC sections the test checks (number, then section)',
+    "dut": f"dut(kind, ...): the devices under test the scenario applies to ({', '.join(DUTS)})",
+    "area": 'area("tcp"): the protocol area of a scenario for reports (default: its directory)',
+}
 
 
 def derive_seed(run_seed: int, nodeid: str) -> int:
     """A test's 64-bit seed from the run's seed and the test's node id."""
     h = hashlib.sha256(f"{run_seed}\0{nodeid}".encode()).digest()
     return int.from_bytes(h[:8], "big")
-
-
-def artifact_dir_name(nodeid: str) -> str:
-    """A file-system-safe directory name for a test id."""
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.replace("::", "."))
-    return name.strip("_")[:150] or "test"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -53,6 +74,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="directory for captures and other artifacts (default: $TERN_ARTIFACTS or ./artifacts)",
     )
+    group.addoption("--keep-artifacts", action="store_true", default=False,
+                    help="keep the artifacts (pcaps) of passing tests too")
+    group.addoption("--golden-update", action="store_true", default=False,
+                    help="rewrite the golden traces the tests check (those tests still fail)")
+    group.addoption("--no-capture-links", action="store_true", default=False,
+                    help="do not capture every link of the net fixture")
+    parser.addini("golden_dir", f"directory of golden traces, relative to the rootdir (default {GOLDEN_DIR})",
+                  default=GOLDEN_DIR)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
 
 
 def run_seed(config: pytest.Config) -> int:
@@ -65,25 +99,186 @@ def run_seed(config: pytest.Config) -> int:
 
 
 def artifacts_root(config: pytest.Config) -> Path:
-    """The artifacts directory of this pytest run."""
+    """The artifacts directory of this pytest run (absolute, so xdist workers agree)."""
     opt = config.getoption("artifacts") or os.environ.get("TERN_ARTIFACTS") or "artifacts"
-    return Path(opt)
+    p = Path(opt)
+    return p if p.is_absolute() else Path(config.invocation_params.dir) / p
+
+
+def artifacts_dir_for(config: pytest.Config, nodeid: str) -> Path:
+    """Where the artifacts of test ``nodeid`` go."""
+    return artifacts_root(config) / artifact_dir_name(nodeid)
+
+
+def golden_root(config: pytest.Config) -> Path:
+    """The golden traces directory."""
+    return Path(config.rootpath) / config.getini("golden_dir")
+
+
+def golden_dir_for(config: pytest.Config, path: Path) -> Path:
+    """``golden-pcaps/<scenario file>/`` for a test file (``scenarios/`` and ``.py`` dropped)."""
+    try:
+        rel = Path(path).resolve().relative_to(Path(config.rootpath).resolve())
+    except ValueError:
+        rel = Path(Path(path).name)
+    parts = list(rel.with_suffix("").parts)
+    if parts and parts[0] == "scenarios":
+        parts = parts[1:]
+    return golden_root(config).joinpath(*parts)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"pyharness: seed {run_seed(config)} (replay with --seed {run_seed(config)}), artifacts in {artifacts_root(config)}/"
 
 
+def _marker_errors(item: pytest.Item) -> list[str]:
+    errs = []
+    for m in item.iter_markers("rfc"):
+        if not m.args or m.kwargs:
+            errs.append(f'{item.nodeid}: rfc marker needs references like rfc("9293 3.10.7.4"), got {m}')
+        for ref in m.args:
+            if not isinstance(ref, str) or not RFC_RE.match(ref.strip()):
+                errs.append(f'{item.nodeid}: rfc marker: {ref!r} is not "<RFC number> <section>" (e.g. "9293 3.10.7.4")')
+    for m in item.iter_markers("dut"):
+        if not m.args or m.kwargs:
+            errs.append(f'{item.nodeid}: dut marker needs kinds like dut("tern"), got {m}')
+        for kind in m.args:
+            if kind not in DUTS:
+                errs.append(f"{item.nodeid}: dut marker: unknown kind {kind!r}; known: {', '.join(DUTS)}")
+    for m in item.iter_markers("area"):
+        if len(m.args) != 1 or m.kwargs or not isinstance(m.args[0], str) or not AREA_RE.match(m.args[0]):
+            errs.append(f'{item.nodeid}: area marker takes one lower-case name like area("tcp"), got {m}')
+    return errs
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    errs = [e for item in items for e in _marker_errors(item)]
+    if errs:
+        raise pytest.UsageError("pyharness: invalid markers:\n  " + "\n  ".join(errs))
+
+
+def rfc_refs(item: Any) -> list[str]:
+    """The RFC references of a test item, from its ``rfc`` markers."""
+    return [ref for m in item.iter_markers("rfc") for ref in m.args]
+
+
 @pytest.fixture
 def net(request: pytest.FixtureRequest) -> Iterator["Network"]:
-    """A fresh Network seeded from the run's seed and this test's node id."""
+    """A fresh Network seeded from the run's seed and this test's node id; every link is captured."""
     from .network import Network
 
-    seed = derive_seed(run_seed(request.config), request.node.nodeid)
-    network = Network(seed=seed, artifacts=artifacts_root(request.config) / artifact_dir_name(request.node.nodeid))
+    config = request.config
+    seed = derive_seed(run_seed(config), request.node.nodeid)
+    adir = artifacts_dir_for(config, request.node.nodeid)
+    if adir.exists():
+        shutil.rmtree(adir, ignore_errors=True)
+    network = Network(seed=seed, artifacts=adir, capture=not config.getoption("no_capture_links"))
+    request.node.stash[_net_key] = network
     try:
         yield network
     finally:
+        pcaps = [link.capture_path for link in network.links if link.capture_path is not None] \
+            if not network.closed else []
         network.close()
+        _after_test(request.node, adir, seed, pcaps)
 
 
+def _after_test(item: pytest.Item, adir: Path, net_seed: int, pcaps: list) -> None:
+    reports = getattr(item, "_pyharness_reports", {})
+    failed = any(r.failed for r in reports.values())
+    config = item.config
+    if failed:
+        from .artifacts import write_failure_artifacts
+
+        replay = replay_command(item.nodeid, run_seed(config), Path(config.rootpath))
+        pcaps = sorted(adir.glob("*.pcap")) if adir.exists() else pcaps
+        write_failure_artifacts(adir, run_seed(config), net_seed, replay, pcaps)
+    elif not config.getoption("keep_artifacts") and adir.exists():
+        shutil.rmtree(adir, ignore_errors=True)
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> "Golden":
+    """Golden traces of this test: ``golden.check(link)`` (see :class:`pyharness.golden.Golden`)."""
+    from .golden import Golden
+
+    config = request.config
+    replay = replay_command(request.node.nodeid, run_seed(config), Path(config.rootpath))
+    g = Golden(golden_dir_for(config, request.node.path), request.node.name,
+               update=config.getoption("golden_update"), replay=replay)
+    request.node._pyharness_golden = g  # type: ignore[attr-defined]
+    return g
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    rep = outcome.get_result()
+    if not hasattr(item, "_pyharness_reports"):
+        item._pyharness_reports = {}  # type: ignore[attr-defined]
+    item._pyharness_reports[rep.when] = rep  # type: ignore[attr-defined]
+    g = getattr(item, "_pyharness_golden", None)
+    if g is not None and rep.when == "call":
+        for p in g.used:
+            rep.user_properties.append(("pyharness_golden", str(p)))
+    if rep.failed:
+        config = item.config
+        replay = replay_command(item.nodeid, run_seed(config), Path(config.rootpath))
+        lines = [f"replay: {replay}"]
+        if _net_key in item.stash:
+            adir = artifacts_dir_for(config, item.nodeid)
+            lines.insert(0, f"artifacts: {adir}/ (pcaps, seed.txt, replay.txt, time-sequence plots)")
+            rep.user_properties.append(("pyharness_artifacts", str(adir)))
+        rep.user_properties.append(("pyharness_replay", replay))
+        rfcs = rfc_refs(item)
+        if rfcs:
+            rep.user_properties.append(("pyharness_rfc", ", ".join(rfcs)))
+        rep.sections.append(("pyharness", "\n".join(lines)))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    stats = terminalreporter.stats
+    failed = [r for key in ("failed", "error") for r in stats.get(key, [])]
+    lines = []
+    used: set[str] = set()
+    modules: set[str] = set()
+    for key, reps in stats.items():
+        for r in reps:
+            if not hasattr(r, "user_properties"):
+                continue
+            modules.add(r.nodeid.split("::")[0])
+            for k, v in r.user_properties:
+                if k == "pyharness_golden":
+                    used.add(v)
+    for r in failed:
+        props = dict(getattr(r, "user_properties", []))
+        if "pyharness_replay" in props:
+            lines.append(f"{r.nodeid}")
+            if "pyharness_artifacts" in props:
+                lines.append(f"    artifacts: {props['pyharness_artifacts']}/")
+            lines.append(f"    replay:    {props['pyharness_replay']}")
+    if lines:
+        terminalreporter.section("pyharness: failures (artifacts and replay)")
+        for line in lines:
+            terminalreporter.write_line(line)
+    unused = _unused_goldens(config, modules, used)
+    if unused:
+        terminalreporter.section("pyharness: unused goldens")
+        terminalreporter.write_line("no test of this session checked these golden traces:")
+        for p in unused:
+            terminalreporter.write_line(f"    {p}")
+
+
+def _unused_goldens(config: pytest.Config, modules: set[str], used: set[str]) -> list[str]:
+    """Goldens of the scenario files that ran entirely (no -k/-m, no test ids) that no test checked."""
+    if config.option.keyword or config.option.markexpr or any("::" in a for a in config.args):
+        return []
+    out = []
+    for mod in sorted(modules):
+        d = golden_dir_for(config, Path(config.rootpath) / mod)
+        if d.is_dir():
+            for p in sorted(d.glob("*.pcap")):
+                if str(p) not in used:
+                    out.append(str(p))
+    return out

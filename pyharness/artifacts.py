@@ -1,0 +1,68 @@
+"""What a failing test leaves behind: pcaps, seed, replay command, time-sequence plots.
+
+Layout, per test, under the artifacts directory::
+
+    <artifacts>/<test dir>/
+        <a>-<b>.pcap          every link of the test (captured by default under pytest)
+        <a>-<b>.tsplot.png    time-sequence plot, when the link carried TCP
+        seed.txt              the run's seed and the test's network seed
+        replay.txt            one command that replays exactly this test
+
+Directory names come from the test id, so no two tests (nor two xdist
+workers) ever write to the same place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Iterable, Optional
+
+
+def artifact_dir_name(nodeid: str) -> str:
+    """A file-system-safe, collision-free directory name for a test id."""
+    lossless = nodeid.replace("::", ".")
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", lossless).strip("_")
+    if readable == lossless and len(readable) <= 150:
+        return readable
+    # Sanitising lost information: a hash of the id tells apart ids that map to the same text.
+    return f"{readable[:150] or 'test'}-{hashlib.sha256(nodeid.encode()).hexdigest()[:8]}"
+
+
+def replay_command(nodeid: str, run_seed: int, rootdir: Optional[Path] = None, extra: Iterable[str] = ()) -> str:
+    """One shell line that runs exactly this test again with the same seed."""
+    cmd = [sys.executable, "-m", "pytest", nodeid, "--seed", str(run_seed), "-p", "no:xdist", *extra]
+    line = " ".join(shlex.quote(c) for c in cmd)
+    return f"cd {shlex.quote(str(rootdir))} && {line}" if rootdir is not None else line
+
+
+def write_failure_artifacts(directory: Path, run_seed: int, net_seed: Optional[int], replay: str,
+                            pcaps: Iterable[Path], plots: bool = True) -> list[Path]:
+    """Write seed.txt, replay.txt and a time-sequence plot per pcap that carries TCP. Returns the files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    seed = directory / "seed.txt"
+    seed.write_text(f"run seed: {run_seed}\n" + (f"network seed: {net_seed}\n" if net_seed is not None else ""))
+    out.append(seed)
+    rp = directory / "replay.txt"
+    rp.write_text(replay + "\n")
+    out.append(rp)
+    if plots:
+        from .plot import plot_pcap
+
+        for pcap in pcaps:
+            if pcap.exists() and pcap.stat().st_size > 24:
+                try:
+                    png = plot_pcap(pcap, pcap.with_suffix(".tsplot.png"), title=pcap.name)
+                except Exception as exc:  # a plot must never hide the real failure
+                    (directory / f"{pcap.stem}.plot-error.txt").write_text(f"{type(exc).__name__}: {exc}\n")
+                    continue
+                if png is not None:
+                    out.append(png)
+    return out
+
+
+__all__ = ["artifact_dir_name", "replay_command", "write_failure_artifacts"]
