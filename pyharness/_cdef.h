@@ -1,7 +1,11 @@
 /*
  * The C API that pyharness binds, as one header. pyharness/_ffi_build.py runs
  * the C preprocessor on it with TERN_CDEF defined (so the public headers skip
- * their system includes) and hands the result to cffi as its cdef.
+ * their system includes; headers without that guard find the empty stubs in
+ * _cdef_stubs/) and hands the result to cffi as its cdef.
  */
 #include "tern/errors.h"
+#include "tern/addr.h"
 #include "tern/sim.h"
+#include "tern/stack.h"
+#include "tern/sim_host.h"
