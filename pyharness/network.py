@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from ._lib import ffi, lib
 from .errors import ConfigError, StateError, raise_error
@@ -12,6 +12,9 @@ from .link import Link
 from .nodes import Node, Switch, default_mac, format_mac, parse_mac
 from .peer import Peer
 from .units import NS_PER_S, SizeLike, TimeLike, parse_count, parse_time
+
+if TYPE_CHECKING:
+    from .host import Host
 
 NodeRef = Union[Node, str]
 MAX_SEED = 2**64 - 1
@@ -223,6 +226,63 @@ class Network:
             self._serviced.append(peer)
         elif not peer.needs_service and peer in self._serviced:
             self._serviced.remove(peer)
+
+    def host(
+        self,
+        name: str,
+        ipv4: Union[str, list, None] = None,
+        mac: Optional[str] = None,
+        mtu: int = 1500,
+        gateway: Optional[str] = None,
+        routes: Optional[list] = None,
+        forwarding: bool = False,
+        tcp: Optional[dict] = None,
+        ifaces: Optional[list] = None,
+        **options: Any,
+    ) -> "Host":
+        """A Tern stack host.
+
+        One interface (node port 0) with ``ipv4`` ("10.0.0.1/24", or a list),
+        ``mac`` (default: derived from the name) and ``mtu``; or several with
+        ``ifaces=[{"ipv4": ..., "mac": ..., "mtu": ...}, ...]`` (interface i
+        is port i). ``gateway`` adds a default route; ``routes`` is a list of
+        ``(prefix, gateway or None[, iface])``. ``forwarding`` makes it a
+        router. ``tcp`` sets TCP defaults (``sack``, ``timestamps``,
+        ``window_scaling``, ``rx_buffer``, ``rto_min``, ``delack``...); other
+        keywords set stack options (``ttl``, ``arp_timeout``, pool sizes...).
+        The stack's seed derives from the network's seed and the name.
+        """
+        import hashlib
+
+        from .host import Host, Interface, _iface, build_config
+
+        self._check_name(name)
+        if ifaces is None:
+            ifaces = [{"ipv4": ipv4, "mac": mac, "mtu": mtu}]
+        elif ipv4 is not None or mac is not None:
+            raise ConfigError(f"host({name!r}): give ipv4=/mac= or ifaces=, not both")
+        built = []
+        for i, spec in enumerate(ifaces):
+            unknown = set(spec) - {"ipv4", "mac", "mtu"}
+            if unknown:
+                raise ConfigError(f"host({name!r}) ifaces[{i}]: unknown key {sorted(unknown)[0]!r}; known: ipv4, mac, mtu")
+            m = spec.get("mac") or default_mac(name if i == 0 else f"{name}/{i}")
+            built.append(Interface(format_mac(parse_mac(m)), tuple(_iface(spec.get("ipv4"), "ipv4")),
+                                   parse_count(spec.get("mtu", 1500) or 1500, "mtu")))
+        seed = int.from_bytes(hashlib.sha256(f"{self._seed}\0host\0{name}".encode()).digest()[:8], "big")
+        cfg = build_config(name, seed, built, forwarding, dict(tcp or {}), options)
+        out = ffi.new("sim_node_id *")
+        self._call(lib.sim_host_add, name.encode(), cfg, out, context=f"host({name!r})")
+        node = Host(self, name, int(out[0]), built, forwarding)
+        self._nodes[name] = node
+        for itf in built:
+            for ip, _ in itf.addresses:
+                self._ip_owner.setdefault(ip, node)
+        if gateway is not None:
+            node.add_route("0.0.0.0/0", gateway)
+        for r in routes or []:
+            node.add_route(*r)
+        return node
 
     def switch(self, name: str, ports: int = 8, ageing: TimeLike = "300s", table_size: int = 4096) -> Switch:
         """A learning Ethernet switch with ``ports`` ports, MAC ``ageing`` time and ``table_size`` entries."""

@@ -1,0 +1,315 @@
+"""Hosts: a Tern stack instance as a node, with its configuration, sockets and counters.
+
+>>> dut = net.host("dut", ipv4="10.0.0.1/24", gateway="10.0.0.254", tcp={"sack": True})
+>>> s = dut.udp_socket(port=7)
+>>> s.sendto(b"hi", ("10.0.0.2", 9))
+
+Every socket call is followed by a wake of the host node, so the simulator
+asks the stack for its next deadline again (the stack queues; it sends on its
+next poll, at the current virtual time).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, fields, make_dataclass
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
+
+from ._lib import ffi, lib
+from .errors import ConfigError, StateError, raise_error
+from .nodes import Node, format_mac
+from .sockets import PingSocket, TcpSocket, UdpSocket
+from .units import parse_count, parse_size, parse_time
+
+if TYPE_CHECKING:
+    from .network import Network
+
+#: tern_tcp_config fields that are times (ns in C, time units in Python).
+_TCP_TIMES = ("rto_min", "rto_max", "rto_initial", "delack", "msl", "keepalive_idle", "keepalive_interval")
+_TCP_SIZES = ("rx_buffer", "tx_buffer")
+_TCP_COUNTS = ("backlog_max", "ooo_max_holes", "syn_retries", "data_retries", "initial_window",
+               "keepalive_count", "challenge_ack_limit")
+_TCP_BOOLS = ("sack", "timestamps", "window_scaling")
+#: Stack-wide keywords of Network.host, with their C field.
+_STACK_COUNTS = ("arp_entries", "arp_queue", "routes", "reasm_slots", "packet_buffers", "udp_sockets", "udp_queue",
+                 "ping_sockets", "tcp_sockets", "arp_retries", "icmp_rate", "icmp_burst", "ttl",
+                 "ephemeral_low", "ephemeral_high")
+_STACK_TIMES = ("arp_timeout", "arp_retry", "reasm_timeout")
+_STACK_SIZES = ("reasm_max_bytes",)
+HOST_OPTIONS = (*_STACK_COUNTS, *_STACK_TIMES, *_STACK_SIZES)
+TCP_OPTIONS = (*_TCP_TIMES, *_TCP_SIZES, *_TCP_COUNTS, *_TCP_BOOLS)
+
+
+def make_addr(ip: str, name: str = "address") -> Any:
+    """A ``tern_addr *`` for an IPv4 address string."""
+    try:
+        packed = ipaddress.IPv4Address(ip).packed
+    except (ValueError, ipaddress.AddressValueError):
+        raise ConfigError(f"{name}: not an IPv4 address: {ip!r}") from None
+    a = ffi.new("tern_addr *")
+    a.family = lib.TERN_AF_INET
+    ffi.memmove(a.bytes, packed, 4)
+    return a
+
+
+def addr_text(a: Any) -> Optional[str]:
+    """The text of a ``tern_addr`` (None for an unset one)."""
+    if a.family == lib.TERN_AF_INET:
+        return str(ipaddress.IPv4Address(bytes(ffi.buffer(a.bytes, 4))))
+    if a.family == lib.TERN_AF_INET6:
+        return str(ipaddress.IPv6Address(bytes(ffi.buffer(a.bytes, 16))))
+    return None
+
+
+def _iface(value: Union[str, Iterable[str], None], name: str) -> list[tuple[str, int]]:
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    out = []
+    for v in items:
+        try:
+            iface = ipaddress.IPv4Interface(v)
+        except (ValueError, TypeError):
+            raise ConfigError(f"{name}: not an IPv4 address with a prefix: {v!r}") from None
+        out.append((str(iface.ip), int(iface.network.prefixlen)))
+    return out
+
+
+def _prefix(value: str, name: str) -> tuple[str, int]:
+    try:
+        n = ipaddress.IPv4Network(value, strict=False)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{name}: not an IPv4 prefix like '10.1.0.0/16': {value!r}") from None
+    return str(n.network_address), int(n.prefixlen)
+
+
+_counters_cls: Any = None
+
+
+def _counters_class() -> Any:
+    global _counters_cls
+    if _counters_cls is None:
+        names = [n for n, _ in ffi.typeof("tern_counters").fields]
+        _counters_cls = make_dataclass("HostCounters", [(n, int) for n in names], frozen=True)
+        _counters_cls.__doc__ = "The stack's counters (tern_counters): frames, ARP, IPv4, ICMP, UDP, TCP, resources."
+    return _counters_cls
+
+
+@dataclass(frozen=True)
+class Interface:
+    """One configured interface of a host."""
+
+    mac: str
+    addresses: tuple[tuple[str, int], ...]
+    mtu: int
+
+
+class Host(Node):
+    """A Tern stack host. Interface ``i`` is node port ``i``.
+
+    Create it with :meth:`Network.host`. Configuration changes at run time:
+    :meth:`add_route`, :meth:`del_route`, :meth:`add_address`,
+    :meth:`del_address`, :meth:`set_mtu`, :attr:`forwarding`.
+    """
+
+    kind = "host"
+
+    def __init__(self, net: "Network", name: str, node_id: int, ifaces: list[Interface], forwarding: bool):
+        super().__init__(net, name, node_id, len(ifaces))
+        self.interfaces = ifaces
+        self._forwarding = forwarding
+        self._cached_stack: Any = None
+
+    def __repr__(self) -> str:
+        addrs = ", ".join(f"{a}/{p}" for i in self.interfaces for a, p in i.addresses)
+        return f"<Host {self.name!r} {addrs}>"
+
+    @property
+    def mac(self) -> str:
+        """The MAC of interface 0."""
+        return self.interfaces[0].mac
+
+    @property
+    def ip(self) -> Optional[str]:
+        """The first IPv4 address of interface 0 (None if it has none)."""
+        addrs = self.interfaces[0].addresses
+        return addrs[0][0] if addrs else None
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _st(self) -> Any:
+        self._net._handle()
+        if self._cached_stack is None:
+            st = lib.sim_host_stack(self._net._sim, self._id)
+            if st == ffi.NULL:
+                raise StateError(f"host {self.name!r}: no stack instance")
+            self._cached_stack = st
+        return self._cached_stack
+
+    def _wake(self) -> None:
+        rc = lib.sim_node_wake(self._net._sim, self._id)
+        if rc != 0:
+            raise_error(rc, context=f"{self.name}: wake")
+
+    def _check(self, rc: int, context: str) -> None:
+        if rc != 0:
+            msg = ffi.string(lib.tern_stack_last_error(self._st())).decode(errors="replace")
+            raise_error(rc, msg if rc == lib.TERN_ERR_INVALID_ARGUMENT else "", f"{self.name}.{context}")
+
+    def _fn(self, name: str) -> Any:
+        fn = getattr(lib, name, None)
+        if fn is None:
+            raise StateError(f"{self.name}: {name}() is not in this build of the stack yet")
+        return fn
+
+    # -- counters -----------------------------------------------------------------
+
+    def counters(self) -> Any:
+        """The stack's counters, as a frozen dataclass (``HostCounters``)."""
+        out = ffi.new("tern_counters *")
+        lib.tern_stack_get_counters(self._st(), out)
+        cls = _counters_class()
+        return cls(**{f.name: int(getattr(out, f.name)) for f in fields(cls)})
+
+    # -- run-time configuration ---------------------------------------------------
+
+    def add_route(self, prefix: str, gateway: Optional[str] = None, iface: int = 0) -> None:
+        """Route ``prefix`` ("10.1.0.0/16", "0.0.0.0/0") via ``gateway`` (None: on-link) out of ``iface``."""
+        dst, plen = _prefix(prefix, "prefix")
+        gw = make_addr(gateway, "gateway") if gateway is not None else ffi.new("tern_addr *")
+        self._check(lib.tern_route_add(self._st(), make_addr(dst), plen, gw, iface),
+                    f"add_route({prefix!r}, gateway={gateway!r}, iface={iface})")
+        self._wake()
+
+    def del_route(self, prefix: str) -> None:
+        """Remove the route for ``prefix``."""
+        dst, plen = _prefix(prefix, "prefix")
+        self._check(lib.tern_route_del(self._st(), make_addr(dst), plen), f"del_route({prefix!r})")
+        self._wake()
+
+    def add_address(self, ipv4: str, iface: int = 0) -> None:
+        """Add an address ("10.0.0.5/24") to an interface."""
+        ((ip, plen),) = _iface(ipv4, "ipv4")
+        self._check(lib.tern_iface_add_addr(self._st(), iface, make_addr(ip), plen), f"add_address({ipv4!r})")
+        self._net._ip_owner.setdefault(ip, self)
+        self._wake()
+
+    def del_address(self, ip: str, iface: int = 0) -> None:
+        """Remove an address (without prefix) from an interface."""
+        self._check(lib.tern_iface_del_addr(self._st(), iface, make_addr(ip.split("/")[0])), f"del_address({ip!r})")
+        self._wake()
+
+    def set_mtu(self, mtu: int, iface: int = 0) -> None:
+        """Change an interface's IP MTU (68..9000)."""
+        self._check(lib.tern_iface_set_mtu(self._st(), iface, parse_count(mtu, "mtu")), f"set_mtu({mtu!r})")
+        self._wake()
+
+    @property
+    def forwarding(self) -> bool:
+        """IPv4 forwarding between interfaces (settable at run time)."""
+        return self._forwarding
+
+    @forwarding.setter
+    def forwarding(self, on: bool) -> None:
+        lib.tern_stack_set_forwarding(self._st(), bool(on))
+        self._forwarding = bool(on)
+        self._wake()
+
+    def arp_lookup(self, ip: str) -> Optional[str]:
+        """The MAC the host has cached for ``ip``, or None."""
+        mac = ffi.new("uint8_t[6]")
+        rc = lib.tern_arp_lookup(self._st(), self._net.now_ns, make_addr(ip), mac)
+        if rc == lib.TERN_ERR_EMPTY:
+            return None
+        self._check(rc, f"arp_lookup({ip!r})")
+        return format_mac(bytes(mac))
+
+    # -- sockets ---------------------------------------------------------------------
+
+    def udp_socket(self, port: Optional[int] = None, addr: Optional[str] = None) -> UdpSocket:
+        """A UDP socket, bound to ``port`` (0: ephemeral) if given."""
+        out = ffi.new("tern_sock *")
+        self._check(lib.tern_udp_open(self._st(), out), "udp_socket()")
+        s = UdpSocket(self, int(out[0]))
+        if port is not None:
+            s.bind(port, addr)
+        return s
+
+    def ping_socket(self, ident: int = 1) -> PingSocket:
+        """An ICMP echo socket with identifier ``ident``."""
+        out = ffi.new("tern_sock *")
+        self._check(lib.tern_ping_open(self._st(), ident, out), f"ping_socket({ident})")
+        return PingSocket(self, int(out[0]))
+
+    def tcp_socket(self, **options: Any) -> TcpSocket:
+        """A TCP socket; keywords are socket options (see :meth:`TcpSocket.set_option`)."""
+        out = ffi.new("tern_sock *")
+        self._check(self._fn("tern_tcp_open")(self._st(), out), "tcp_socket()")
+        s = TcpSocket(self, int(out[0]))
+        for k, v in options.items():
+            s.set_option(k, v)
+        return s
+
+    def tcp_connect(self, ip: str, port: int, local_port: int = 0, **options: Any) -> TcpSocket:
+        """Open a TCP socket and start connecting to ``ip:port`` (the SYN leaves on the next poll)."""
+        s = self.tcp_socket(**options)
+        if local_port:
+            s.bind(local_port)
+        s.connect(ip, port)
+        return s
+
+    def tcp_listen(self, port: int, backlog: int = 8, addr: Optional[str] = None, **options: Any) -> TcpSocket:
+        """A listening TCP socket on ``port``."""
+        s = self.tcp_socket(**options)
+        s.bind(port, addr)
+        s.listen(backlog)
+        return s
+
+
+def build_config(name: str, seed: int, ifaces: list[Interface], forwarding: bool, tcp: dict,
+                 options: dict) -> Any:
+    """A ``tern_stack_config *`` from Python values (validated, units parsed)."""
+    cfg = ffi.new("tern_stack_config *")
+    lib.tern_stack_config_default(cfg, seed)
+    if not 1 <= len(ifaces) <= lib.TERN_MAX_IFACES:
+        raise ConfigError(f"host {name!r}: 1..{lib.TERN_MAX_IFACES} interfaces, got {len(ifaces)}")
+    cfg.niface = len(ifaces)
+    for i, itf in enumerate(ifaces):
+        c = cfg.iface[i]
+        ffi.memmove(c.mac, bytes(int(x, 16) for x in itf.mac.split(":")), 6)
+        c.mtu = itf.mtu
+        if len(itf.addresses) > lib.TERN_MAX_IFACE_ADDRS:
+            raise ConfigError(f"host {name!r}: at most {lib.TERN_MAX_IFACE_ADDRS} addresses per interface")
+        c.naddrs = len(itf.addresses)
+        for j, (ip, plen) in enumerate(itf.addresses):
+            c.addr[j] = make_addr(ip)[0]
+            c.prefix_len[j] = plen
+    cfg.forwarding = bool(forwarding)
+    for k, v in options.items():
+        if k in _STACK_TIMES:
+            setattr(cfg, f"{k}_ns", parse_time(v, k))
+        elif k in _STACK_SIZES:
+            setattr(cfg, k, parse_size(v, k))
+        elif k in _STACK_COUNTS:
+            setattr(cfg, k, parse_count(v, k))
+        else:
+            raise ConfigError(f"host {name!r}: unknown option {k!r}; known: {', '.join(HOST_OPTIONS)}")
+    for k, v in tcp.items():
+        if k in _TCP_TIMES:
+            setattr(cfg.tcp, f"{k}_ns", parse_time(v, f"tcp.{k}"))
+        elif k in _TCP_SIZES:
+            setattr(cfg.tcp, k, parse_size(v, f"tcp.{k}"))
+        elif k in _TCP_COUNTS:
+            setattr(cfg.tcp, k, parse_count(v, f"tcp.{k}"))
+        elif k in _TCP_BOOLS:
+            setattr(cfg.tcp, k, bool(v))
+        else:
+            raise ConfigError(f"host {name!r}: unknown TCP option {k!r}; known: {', '.join(TCP_OPTIONS)}")
+    msg = ffi.new("char[]", 256)
+    rc = lib.tern_stack_validate(cfg, msg, 256)
+    if rc != 0:
+        raise_error(rc, ffi.string(msg).decode(errors="replace"), f"host({name!r})")
+    return cfg
+
+
+__all__ = ["Host", "Interface", "build_config", "make_addr", "addr_text", "HOST_OPTIONS", "TCP_OPTIONS"]

@@ -1,0 +1,386 @@
+"""Sockets of a host: UDP, ICMP echo (ping) and TCP, non-blocking, BSD-shaped.
+
+Receiving returns None (or raises :class:`~pyharness.errors.WouldBlockError`
+where a return value would be ambiguous) when nothing is there yet; run the
+network to let things arrive. Every call wakes the host so that what it
+queued leaves at the current virtual time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from ._lib import ffi, lib
+from .errors import ConfigError, raise_error
+from .units import parse_time
+
+if TYPE_CHECKING:
+    from .host import Host
+
+RECV_MAX = 65536
+_TCP_STATES = ("CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+               "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT")
+
+
+@dataclass(frozen=True)
+class SockError:
+    """The last ICMP error a socket received."""
+
+    icmp_type: int
+    icmp_code: int
+    mtu: int
+    sender: Optional[str]
+    dst: Optional[str]
+    time_ns: int
+
+
+@dataclass(frozen=True)
+class PingReply:
+    """An ICMP echo reply a ping socket received."""
+
+    src: str
+    seq: int
+    ttl: int
+    len: int
+    time_ns: int
+    payload: bytes
+
+
+class _Socket:
+    proto = "socket"
+
+    def __init__(self, host: "Host", handle: int):
+        self.host = host
+        self._h = handle
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self.host.name} #{self._h:#x}{' closed' if self.closed else ''}>"
+
+    def _call(self, fn: Any, *args: Any, context: str) -> int:
+        rc = fn(self.host._st(), self._h, *args)
+        self.host._wake()
+        return rc
+
+    def _ok(self, rc: int, context: str) -> None:
+        if rc != 0:
+            self.host._check(rc, f"{self.proto}.{context}")
+
+    def _take_error(self, fn: Any) -> Optional[SockError]:
+        from .host import addr_text
+
+        out = ffi.new("tern_sock_error *")
+        rc = fn(self.host._st(), self._h, out)
+        if rc == lib.TERN_ERR_EMPTY:
+            return None
+        self._ok(rc, "take_error()")
+        return SockError(out.icmp_type, out.icmp_code, out.mtu, addr_text(getattr(out, "from")),
+                         addr_text(out.dst), int(out.time))
+
+
+class UdpSocket(_Socket):
+    """A UDP socket of a host."""
+
+    proto = "udp"
+
+    def bind(self, port: int = 0, addr: Optional[str] = None) -> None:
+        """Bind to ``addr`` (None: any) and ``port`` (0: ephemeral)."""
+        from .host import make_addr
+
+        a = make_addr(addr) if addr else ffi.new("tern_addr *")
+        self._ok(self._call(lib.tern_udp_bind, a, port, context="bind"), f"bind({port})")
+
+    @property
+    def local(self) -> tuple[Optional[str], int]:
+        """The bound (address, port)."""
+        from .host import addr_text
+
+        a, p = ffi.new("tern_addr *"), ffi.new("uint16_t *")
+        self._ok(lib.tern_udp_local(self.host._st(), self._h, a, p), "local")
+        return addr_text(a), int(p[0])
+
+    def sendto(self, data: bytes, dest: tuple[str, int]) -> None:
+        """Queue a datagram to ``(ip, port)``; it leaves on the host's next poll (now)."""
+        from .host import make_addr
+
+        ip, port = dest
+        self._ok(self._call(lib.tern_udp_sendto, make_addr(ip), port, data, len(data), context="sendto"),
+                 f"sendto({len(data)} bytes, {dest!r})")
+
+    def recvfrom(self) -> Optional[tuple[bytes, tuple[str, int]]]:
+        """The oldest datagram as ``(data, (ip, port))``, or None if none waits."""
+        from .host import addr_text
+
+        st = self.host._st()
+        buf = ffi.new("uint8_t[]", RECV_MAX)
+        n, src, sport = ffi.new("size_t *"), ffi.new("tern_addr *"), ffi.new("uint16_t *")
+        rc = lib.tern_udp_recvfrom(st, self._h, buf, RECV_MAX, n, src, sport, ffi.NULL, ffi.NULL)
+        if rc == lib.TERN_ERR_WOULD_BLOCK:
+            return None
+        self._ok(rc, "recvfrom()")
+        self.host._wake()
+        return bytes(ffi.buffer(buf, min(n[0], RECV_MAX))), (addr_text(src) or "", int(sport[0]))
+
+    @property
+    def pending(self) -> int:
+        """Datagrams waiting to be read."""
+        return int(lib.tern_udp_pending(self.host._st(), self._h))
+
+    def set_ttl(self, ttl: int) -> None:
+        """TTL of sent datagrams (1..255)."""
+        self._ok(self._call(lib.tern_udp_set_ttl, ttl, context="ttl"), f"set_ttl({ttl})")
+
+    def set_broadcast(self, on: bool) -> None:
+        """Allow sending to broadcast addresses."""
+        self._ok(self._call(lib.tern_udp_set_broadcast, bool(on), context="bc"), f"set_broadcast({on})")
+
+    def set_dont_fragment(self, on: bool) -> None:
+        """Set DF on sent datagrams."""
+        self._ok(self._call(lib.tern_udp_set_dont_fragment, bool(on), context="df"), f"set_dont_fragment({on})")
+
+    def take_error(self) -> Optional[SockError]:
+        """The last ICMP error for this socket (and clear it), or None."""
+        return self._take_error(lib.tern_udp_take_error)
+
+    def close(self) -> None:
+        """Close; queued datagrams are discarded."""
+        if not self.closed:
+            self._ok(self._call(lib.tern_udp_close, context="close"), "close()")
+            self.closed = True
+
+
+class PingSocket(_Socket):
+    """An ICMP echo socket of a host."""
+
+    proto = "ping"
+
+    def send(self, dst: str, seq: int = 1, payload: Union[bytes, int] = 56, ttl: int = 0,
+             dont_fragment: bool = False) -> None:
+        """Queue an echo request to ``dst``; ``payload`` is bytes or a length (a pattern)."""
+        from .host import make_addr
+
+        data, n = (ffi.NULL, payload) if isinstance(payload, int) else (payload, len(payload))
+        self._ok(self._call(lib.tern_ping_send, make_addr(dst), seq, data, n, ttl, dont_fragment, context="send"),
+                 f"send({dst!r}, seq={seq})")
+
+    def recv(self) -> Optional[PingReply]:
+        """The oldest echo reply, or None."""
+        from .host import addr_text
+
+        out = ffi.new("tern_ping_reply *")
+        buf = ffi.new("uint8_t[]", RECV_MAX)
+        rc = lib.tern_ping_recv(self.host._st(), self._h, out, buf, RECV_MAX)
+        if rc == lib.TERN_ERR_WOULD_BLOCK:
+            return None
+        self._ok(rc, "recv()")
+        n = int(out.len)
+        return PingReply(addr_text(getattr(out, "from")) or "", int(out.seq), int(out.ttl), n, int(out.time),
+                         bytes(ffi.buffer(buf, min(n, RECV_MAX))))
+
+    def take_error(self) -> Optional[SockError]:
+        """The last ICMP error for this socket (and clear it), or None."""
+        return self._take_error(lib.tern_ping_take_error)
+
+    def close(self) -> None:
+        """Close the socket."""
+        if not self.closed:
+            self._ok(self._call(lib.tern_ping_close, context="close"), "close()")
+            self.closed = True
+
+
+_TCP_OPTIONS = {
+    "nodelay": ("NODELAY", bool), "keepalive": ("KEEPALIVE", bool), "keepidle": ("KEEPIDLE_NS", "time"),
+    "keepintvl": ("KEEPINTVL_NS", "time"), "keepcnt": ("KEEPCNT", int), "rx_buffer": ("RX_BUFFER", int),
+    "tx_buffer": ("TX_BUFFER", int), "congestion": ("CONGESTION", "cc"), "syn_retries": ("SYN_RETRIES", int),
+    "data_retries": ("DATA_RETRIES", int), "user_timeout": ("USER_TIMEOUT_NS", "time"), "mss": ("MSS", int),
+    "ttl": ("TTL", int), "sack": ("SACK", bool), "timestamps": ("TIMESTAMPS", bool),
+    "window_scaling": ("WINDOW_SCALING", bool), "delack": ("DELACK_NS", "time"), "rto_min": ("RTO_MIN_NS", "time"),
+    "initial_window": ("INITIAL_WINDOW", int),
+}
+
+
+@dataclass(frozen=True)
+class TcpInfo:
+    """A TCP connection's state, like Linux's ``struct tcp_info`` (``tern_tcp_info``)."""
+
+    state: str
+    local: Optional[str]
+    remote: Optional[str]
+    local_port: int
+    remote_port: int
+    srtt_ns: int
+    rttvar_ns: int
+    rto_ns: int
+    snd_mss: int
+    rcv_mss: int
+    cwnd: int
+    ssthresh: int
+    iss: int
+    irs: int
+    snd_una: int
+    snd_nxt: int
+    snd_wnd: int
+    rcv_nxt: int
+    rcv_wnd: int
+    snd_wscale: int
+    rcv_wscale: int
+    sack_ok: bool
+    ts_ok: bool
+    retransmits: int
+    total_retransmits: int
+    segs_in: int
+    segs_out: int
+    bytes_acked: int
+    bytes_received: int
+    fast_retransmits: int
+    rto_timeouts: int
+    dup_acks_in: int
+    sack_blocks_in: int
+    ooo_segments: int
+    zero_window_probes: int
+    keepalives_sent: int
+    challenge_acks: int
+    unacked: int
+    sacked: int
+    lost: int
+    in_flight: int
+    error: Optional[str]
+
+
+class TcpSocket(_Socket):
+    """A TCP socket of a host."""
+
+    proto = "tcp"
+
+    def _f(self, name: str) -> Any:
+        return self.host._fn(name)
+
+    def bind(self, port: int = 0, addr: Optional[str] = None) -> None:
+        """Bind to ``addr`` (None: any) and ``port``."""
+        from .host import make_addr
+
+        a = make_addr(addr) if addr else ffi.new("tern_addr *")
+        self._ok(self._call(self._f("tern_tcp_bind"), a, port, context="bind"), f"bind({port})")
+
+    def listen(self, backlog: int = 8) -> None:
+        """Listen for connections."""
+        self._ok(self._call(self._f("tern_tcp_listen"), backlog, context="listen"), f"listen({backlog})")
+
+    def accept(self) -> Optional["TcpSocket"]:
+        """An established connection from the accept queue, or None."""
+        out = ffi.new("tern_sock *")
+        rc = self._call(self._f("tern_tcp_accept"), out, context="accept")
+        if rc == lib.TERN_ERR_WOULD_BLOCK:
+            return None
+        self._ok(rc, "accept()")
+        return TcpSocket(self.host, int(out[0]))
+
+    def connect(self, ip: str, port: int) -> None:
+        """Start an active open to ``ip:port``."""
+        from .host import make_addr
+
+        self._ok(self._call(self._f("tern_tcp_connect"), make_addr(ip), port, context="connect"),
+                 f"connect({ip!r}, {port})")
+
+    def send(self, data: bytes) -> int:
+        """Queue as much of ``data`` as fits; returns how many bytes (0 if none fit)."""
+        sent = ffi.new("size_t *")
+        rc = self._call(self._f("tern_tcp_send"), data, len(data), sent, context="send")
+        if rc == lib.TERN_ERR_WOULD_BLOCK:
+            return 0
+        self._ok(rc, f"send({len(data)} bytes)")
+        return int(sent[0])
+
+    def recv(self, n: int = RECV_MAX) -> Optional[bytes]:
+        """Up to ``n`` bytes; ``b""`` at end of stream; None if nothing yet."""
+        buf = ffi.new("uint8_t[]", n)
+        got = ffi.new("size_t *")
+        rc = self._call(self._f("tern_tcp_recv"), buf, n, got, context="recv")
+        if rc == lib.TERN_ERR_WOULD_BLOCK:
+            return None
+        self._ok(rc, "recv()")
+        return bytes(ffi.buffer(buf, got[0]))
+
+    def shutdown(self, how: Union[str, int] = "wr") -> None:
+        """Shut down sending ("wr"), receiving ("rd") or both ("rdwr")."""
+        h = {"rd": 0, "wr": 1, "rdwr": 2}.get(how, how) if isinstance(how, str) else how
+        if h not in (0, 1, 2):
+            raise ConfigError(f"shutdown how must be 'rd', 'wr' or 'rdwr', got {how!r}")
+        self._ok(self._call(self._f("tern_tcp_shutdown"), h, context="shutdown"), f"shutdown({how!r})")
+
+    def close(self) -> None:
+        """Graceful close (FIN after queued data); the handle is released."""
+        if not self.closed:
+            self._ok(self._call(self._f("tern_tcp_close"), context="close"), "close()")
+            self.closed = True
+
+    def abort(self) -> None:
+        """Send RST and drop everything; the handle is released."""
+        if not self.closed:
+            self._ok(self._call(self._f("tern_tcp_abort"), context="abort"), "abort()")
+            self.closed = True
+
+    def set_option(self, name: str, value: Any) -> None:
+        """Set a socket option: ``nodelay``, ``keepalive``, ``rx_buffer``, ``mss``, ``sack``, ``rto_min``..."""
+        if name not in _TCP_OPTIONS:
+            raise ConfigError(f"unknown TCP socket option {name!r}; known: {', '.join(_TCP_OPTIONS)}")
+        cname, kind = _TCP_OPTIONS[name]
+        if kind == "time":
+            v = parse_time(value, name)
+        elif kind == "cc":
+            ccs = {"newreno": lib.TERN_TCP_CC_NEWRENO, "cubic": lib.TERN_TCP_CC_CUBIC}
+            if value not in ccs:
+                raise ConfigError(f"congestion must be one of {', '.join(ccs)}, got {value!r}")
+            v = ccs[value]
+        else:
+            v = int(value)
+        opt = getattr(lib, f"TERN_TCP_OPT_{cname}")
+        self._ok(self._call(self._f("tern_tcp_set_option"), opt, v, context="set_option"),
+                 f"set_option({name!r}, {value!r})")
+
+    def info(self) -> TcpInfo:
+        """The connection's :class:`TcpInfo`."""
+        from .errors import error_name
+        from .host import addr_text
+
+        out = ffi.new("tern_tcp_info *")
+        self._ok(self._f("tern_tcp_get_info")(self.host._st(), self._h, out), "info()")
+        vals: dict[str, Any] = {}
+        for f in TcpInfo.__dataclass_fields__:
+            v = getattr(out, f)
+            if f == "state":
+                v = _TCP_STATES[int(v)] if 0 <= int(v) < len(_TCP_STATES) else str(int(v))
+            elif f in ("local", "remote"):
+                v = addr_text(v)
+            elif f == "error":
+                v = None if int(v) == 0 else error_name(int(v))
+            elif f in ("sack_ok", "ts_ok"):
+                v = bool(v)
+            else:
+                v = int(v)
+            vals[f] = v
+        return TcpInfo(**vals)
+
+    @property
+    def state(self) -> str:
+        """The RFC 9293 state name ("ESTABLISHED")."""
+        return self.info().state
+
+    @property
+    def readable(self) -> int:
+        """Bytes readable now."""
+        return int(self._f("tern_tcp_readable")(self.host._st(), self._h))
+
+    @property
+    def writable(self) -> int:
+        """Bytes of send buffer free now."""
+        return int(self._f("tern_tcp_writable")(self.host._st(), self._h))
+
+    @property
+    def accept_pending(self) -> int:
+        """A listener's accept queue length."""
+        return int(self._f("tern_tcp_accept_pending")(self.host._st(), self._h))
+
+
+__all__ = ["UdpSocket", "PingSocket", "TcpSocket", "TcpInfo", "PingReply", "SockError"]
