@@ -48,7 +48,8 @@
     X(TIMED_OUT, -27, NetworkError, "connection timed out")                                        \
     X(HOST_UNREACHABLE, -28, NetworkError, "host unreachable")                                     \
     X(BAD_STATE, -29, StateError, "operation not allowed in the current state")                    \
-    X(CLOSED, -30, StateError, "object already closed")
+    X(CLOSED, -30, StateError, "object already closed")                                            \
+    X(USER_TIMEOUT, -31, NetworkError, "user timeout: sent data not acknowledged in time")
 
 typedef enum tern_err {
 #define TERN_ERR_ENUM_(name, value, pyclass, text) TERN_ERR_##name = value,

@@ -1,0 +1,708 @@
+/*
+ * TCP input: RFC 9293 §3.10.7 "SEGMENT ARRIVES", state by state, with
+ *   - RFC 5961 (RST and SYN in synchronized states, the ACK range, throttled
+ *     challenge ACKs),
+ *   - RFC 7323 (window scale, timestamps, PAWS),
+ *   - RFC 2018 / RFC 6675 (SACK scoreboard and loss recovery),
+ *   - RFC 5681 / RFC 6582 (duplicate ACKs, fast retransmit, NewReno),
+ *   - RFC 6298 (RTT samples, Karn's rule),
+ *   - RFC 6093 (the urgent pointer is ignored whatever its value),
+ * and ICMP errors about our segments (RFC 5927, RFC 1191, RFC 1122 §4.2.3.9).
+ * Every path does bounded work: no loop depends on values from the segment
+ * beyond the (at most 4) SACK blocks and the bounded range lists.
+ */
+#include <string.h>
+
+#include "tcp_cc.h"
+#include "tcp_private.h"
+
+static void process_syn_options(tcp_pcb *p, const struct tern_tcp_repr *seg, uint64_t now) {
+    const struct tern_tcp_options *o = &seg->opt;
+    /* RFC 9293 §3.7.1: no MSS option means 536. */
+    p->peer_mss = o->has_mss ? o->mss : TCP_DEFAULT_MSS;
+    /* RFC 7323 §2.2: scaling only when both SYNs carry the option; a shift
+     * above 14 is used as 14 (§2.3). */
+    if ((p->flags & TCPF_WANT_WS) && o->has_wscale) {
+        p->flags |= TCPF_WS_OK;
+        p->snd_wscale = o->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o->wscale;
+    } else {
+        p->flags &= ~(uint32_t)TCPF_WS_OK;
+        p->snd_wscale = 0;
+        p->rcv_wscale = 0;
+    }
+    if ((p->flags & TCPF_WANT_SACK) && o->sack_permitted) { /* RFC 2018 §2 */
+        p->flags |= TCPF_SACK_OK;
+    }
+    if ((p->flags & TCPF_WANT_TS) && o->has_timestamps) { /* RFC 7323 §3.2 */
+        p->flags |= TCPF_TS_OK;
+        p->ts_recent = o->ts_val;
+        p->ts_recent_time = now;
+    }
+    tcp_update_snd_mss(p);
+}
+
+/* The connection is established (RFC 9293 §3.10.7.3 / §3.10.7.4 fifth). */
+static void established(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    (void)st;
+    tcp_set_state(st, p, TERN_TCP_ESTABLISHED);
+    if ((p->flags & TCPF_RTT_TIMING) && !(p->flags & TCPF_SYN_RETRANSMITTED)) {
+        tcp_rtt_sample(&p->rtt, now - p->rtt_time);
+    }
+    p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
+    if (p->flags & TCPF_RTO_SYN_TIMEOUT) {
+        tcp_rtt_syn_timed_out_established(&p->rtt); /* RFC 6298 (5.7) */
+    }
+    p->retries = 0;
+    p->t_rexmt = TERN_NEVER;
+    p->last_rcv = now;
+    tcp_cc_init(p);
+}
+
+/* RFC 9293 §3.10.7.4 first check: is the segment acceptable? */
+static bool acceptable(const tcp_pcb *p, uint32_t seq, uint32_t seglen) {
+    uint32_t wnd = seq_gt(p->rcv_adv, p->rcv_nxt) ? p->rcv_adv - p->rcv_nxt : 0;
+    if (seglen == 0) {
+        return wnd == 0 ? seq == p->rcv_nxt : seq_in(seq, p->rcv_nxt, p->rcv_nxt + wnd);
+    }
+    if (wnd == 0) {
+        return false;
+    }
+    return seq_in(seq, p->rcv_nxt, p->rcv_nxt + wnd) ||
+           seq_in(seq + seglen - 1, p->rcv_nxt, p->rcv_nxt + wnd);
+}
+
+static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    p->fast_retransmits++;
+    tcp_cc_on_loss(p, now, false);
+    p->recover = p->snd_nxt; /* RFC 6582 recover, RFC 6675 RecoveryPoint */
+    p->ca_state = TCP_CA_RECOVERY;
+    p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
+    p->high_rxt = p->snd_una;
+    if (p->flags & TCPF_SACK_OK) {
+        /* RFC 6675 §5 (4.1-4.3): cwnd = ssthresh, retransmit the first segment. */
+        p->cwnd = p->ssthresh;
+        uint32_t b = tcp_sack_lost_boundary(st, p);
+        p->lost_to = seq_max(b, p->snd_una + 1);
+        uint32_t s, l;
+        if (tcp_next_rexmit(st, p, &s, &l)) {
+            tcp_send_range(st, p, now, s, l, true);
+            p->high_rxt = s + l;
+        }
+    } else {
+        /* RFC 6582 §3.2 steps 2-3 / RFC 5681 §3.2 steps 2-4. */
+        p->lost_to = p->snd_una;
+        tcp_retransmit_first(st, p, now);
+        p->cwnd = p->ssthresh + 3u * p->snd_mss;
+    }
+}
+
+/* RFC 9293 §3.10.7.4 fifth (ESTABLISHED and later): an acceptable ACK. */
+static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg,
+                        uint32_t dlen) {
+    uint32_t ack = seg->ack;
+    uint32_t wnd = (uint32_t)seg->window << p->snd_wscale;
+    if ((p->flags & TCPF_SACK_OK) && seg->opt.sack_count) {
+        p->sack_blocks_in += tcp_sack_update(st, p, &seg->opt);
+    }
+    if (seq_gt(ack, p->snd_una)) {
+        uint32_t acked = ack - p->snd_una;
+        if (seq_gt(ack, p->snd_buf_seq)) {
+            uint32_t n = ack - p->snd_buf_seq;
+            if (n > p->tx_len) {
+                n = p->tx_len;
+            }
+            p->tx_head = (p->tx_head + n) % p->tx_cap;
+            p->tx_len -= n;
+            p->snd_buf_seq += n;
+        }
+        /* RFC 6298 §3 with Karn's algorithm: only a segment never retransmitted. */
+        if ((p->flags & TCPF_RTT_TIMING) && seq_gt(ack, p->rtt_seq)) {
+            tcp_rtt_sample(&p->rtt, now - p->rtt_time);
+            p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
+        }
+        p->retries = 0;
+        p->soft_err = 0;
+        p->snd_una = ack;
+        p->bytes_acked += acked;
+        tcp_ranges_trim(tcp_sack_ranges(st, p), &p->sack_n, ack);
+        if (seq_lt(p->high_rxt, ack))
+            p->high_rxt = ack;
+        if (seq_lt(p->lost_to, ack))
+            p->lost_to = ack;
+        p->flags &= ~(uint32_t)TCPF_ZWP_OUT;
+        switch (p->ca_state) {
+        case TCP_CA_OPEN:
+            tcp_cc_on_ack(p, acked, now);
+            break;
+        case TCP_CA_RECOVERY:
+            if (seq_geq(ack, p->recover)) {
+                /* full ACK: leave fast recovery (RFC 6582 §3.2 step 6, option 1) */
+                if (p->flags & TCPF_SACK_OK) {
+                    p->cwnd = p->ssthresh;
+                } else {
+                    uint32_t f = tcp_flight(p), m = p->snd_mss;
+                    uint32_t w = (f > m ? f : m) + m;
+                    p->cwnd = p->ssthresh < w ? p->ssthresh : w;
+                }
+                p->ca_state = TCP_CA_OPEN;
+                tcp_cc_recovery_done(p, now);
+            } else if (p->flags & TCPF_SACK_OK) {
+                p->lost_to = seq_max(p->lost_to, tcp_sack_lost_boundary(st, p));
+            } else {
+                /* partial ACK (RFC 6582 §3.2 step 5): retransmit the next
+                 * segment, deflate by the amount acked, add back one SMSS. */
+                tcp_retransmit_first(st, p, now);
+                p->cwnd = p->cwnd > acked ? p->cwnd - acked : p->snd_mss;
+                if (acked >= p->snd_mss) {
+                    p->cwnd += p->snd_mss;
+                }
+            }
+            break;
+        case TCP_CA_LOSS:
+            tcp_cc_on_ack(p, acked, now);
+            if (seq_geq(ack, p->recover)) {
+                p->ca_state = TCP_CA_OPEN;
+            }
+            break;
+        }
+        p->dupacks = 0;
+        /* RFC 6298 (5.2)/(5.3) */
+        if (p->snd_una == p->snd_nxt) {
+            if (!(p->flags & TCPF_PERSIST)) {
+                p->t_rexmt = TERN_NEVER;
+            }
+            p->t_user = TERN_NEVER;
+        } else {
+            if (!(p->flags & TCPF_PERSIST)) {
+                p->t_rexmt = now + p->rtt.rto;
+            }
+            p->t_user = p->user_timeout_ns ? now + p->user_timeout_ns : TERN_NEVER;
+        }
+    } else if (ack == p->snd_una && dlen == 0 && !(seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)) &&
+               tcp_flight(p) > 0 && wnd == p->snd_wnd) {
+        /* RFC 5681 §2: a duplicate acknowledgment. */
+        if (p->dupacks < 255) {
+            p->dupacks++;
+        }
+        p->dup_acks_in++;
+        if (p->ca_state == TCP_CA_OPEN) {
+            bool lost =
+                (p->flags & TCPF_SACK_OK) && seq_gt(tcp_sack_lost_boundary(st, p), p->snd_una);
+            /* RFC 6582 §3.2 step 2: not again for data sent before the last recovery. */
+            if ((p->dupacks >= TCP_DUPTHRESH || lost) && seq_geq(p->snd_una, p->recover)) {
+                enter_recovery(st, p, now);
+            }
+        } else if (p->ca_state == TCP_CA_RECOVERY) {
+            if (p->flags & TCPF_SACK_OK) {
+                p->lost_to = seq_max(p->lost_to, tcp_sack_lost_boundary(st, p));
+            } else {
+                p->cwnd += p->snd_mss; /* RFC 6582 step 4: inflate */
+            }
+        }
+    } else if (p->ca_state == TCP_CA_RECOVERY && (p->flags & TCPF_SACK_OK)) {
+        p->lost_to = seq_max(p->lost_to, tcp_sack_lost_boundary(st, p));
+    }
+    /* RFC 9293 §3.10.7.4 fifth: update the send window from the newest segment. */
+    if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, ack))) {
+        p->snd_wnd = wnd;
+        p->snd_wl1 = seg->seq;
+        p->snd_wl2 = ack;
+        if (wnd > p->max_snd_wnd) {
+            p->max_snd_wnd = wnd;
+        }
+    }
+    if (p->flags & TCPF_PERSIST) {
+        p->retries = 0; /* the peer answers: probing goes on (RFC 9293 §3.8.6.1) */
+        if (p->snd_wnd > 0) {
+            p->flags &= ~(uint32_t)TCPF_PERSIST;
+            p->t_rexmt = TERN_NEVER;
+            if ((p->flags & TCPF_ZWP_OUT) && p->snd_nxt != p->snd_una &&
+                !(p->flags & TCPF_FIN_SENT)) {
+                p->snd_nxt = p->snd_una; /* the probe byte was not taken: send it normally */
+            }
+            p->flags &= ~(uint32_t)TCPF_ZWP_OUT;
+            if (p->snd_una != p->snd_nxt) {
+                p->t_rexmt = now + p->rtt.rto;
+            }
+        }
+    }
+}
+
+static void process_fin(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    /* RFC 9293 §3.10.7.4 eighth */
+    p->flags &= ~(uint32_t)TCPF_OOO_FIN;
+    if (p->flags & TCPF_FIN_RCVD) {
+        p->flags |= TCPF_ACK_NOW;
+        if (p->state == TERN_TCP_TIME_WAIT) {
+            tcp_enter_time_wait(st, p, now); /* restart the 2 MSL timeout */
+        }
+        return;
+    }
+    p->rcv_nxt += 1;
+    p->flags |= TCPF_FIN_RCVD | TCPF_ACK_NOW;
+    switch (p->state) {
+    case TERN_TCP_SYN_RECEIVED:
+    case TERN_TCP_ESTABLISHED:
+        tcp_set_state(st, p, TERN_TCP_CLOSE_WAIT);
+        break;
+    case TERN_TCP_FIN_WAIT_1:
+        if ((p->flags & TCPF_FIN_SENT) && p->snd_una == p->snd_nxt) {
+            tcp_enter_time_wait(st, p, now);
+        } else {
+            tcp_set_state(st, p, TERN_TCP_CLOSING);
+        }
+        break;
+    case TERN_TCP_FIN_WAIT_2:
+        tcp_enter_time_wait(st, p, now);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Seventh and eighth: text and FIN. seq/data/dlen already trimmed to start at or after RCV.NXT. */
+static bool process_text(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq,
+                         const uint8_t *data, uint32_t dlen, bool fin, uint32_t fin_seq) {
+    bool text_state = p->state == TERN_TCP_ESTABLISHED || p->state == TERN_TCP_FIN_WAIT_1 ||
+                      p->state == TERN_TCP_FIN_WAIT_2;
+    if (dlen > 0 && text_state) {
+        if (!(p->flags & TCPF_HANDLE) && (p->flags & TCPF_RCV_SHUT)) {
+            /* RFC 1122 §4.2.2.13: data after CLOSE is lost: tell the peer with a RST. */
+            tcp_send_rst(st, p, now);
+            tcp_close_conn(st, p, TERN_ERR_CONN_RESET);
+            return false;
+        }
+        bool had_ooo = p->ooo_n > 0;
+        bool ooo;
+        uint32_t adv = tcp_ooo_receive(st, p, seq, data, dlen, &ooo);
+        p->bytes_received += adv;
+        if (p->flags & TCPF_RCV_SHUT) {
+            p->rx_head = (p->rx_head + p->rx_len) % p->rx_cap;
+            p->rx_len = 0;
+        }
+        if (ooo || had_ooo || adv != dlen) {
+            /* RFC 5681 §4.2 / RFC 9293 §3.8.6.3: out-of-order data and gap
+             * filling are acknowledged at once. */
+            p->flags |= TCPF_ACK_NOW;
+        } else if (++p->segs_unacked >= 2 || p->delack_ns == 0) {
+            /* RFC 5681 §4.2: an ACK at least every second full-sized segment */
+            p->flags |= TCPF_ACK_NOW;
+        } else if (p->t_delack == TERN_NEVER) {
+            p->t_delack = now + p->delack_ns; /* RFC 9293 §3.8.6.3 (MUST-40: < 0.5 s) */
+        }
+    } else if (dlen > 0) {
+        p->flags |= TCPF_ACK_NOW; /* text after the peer's FIN: ignored, acknowledged */
+    }
+    if (fin && p->state != TERN_TCP_CLOSED) {
+        if (seq_gt(fin_seq, p->rcv_nxt)) {
+            if (text_state) {
+                p->flags |= TCPF_OOO_FIN | TCPF_ACK_NOW;
+                p->rcv_fin_seq = fin_seq;
+            }
+        } else if (fin_seq == p->rcv_nxt || (p->flags & TCPF_FIN_RCVD)) {
+            process_fin(st, p, now);
+        }
+    }
+    if ((p->flags & TCPF_OOO_FIN) && p->rcv_nxt == p->rcv_fin_seq) {
+        process_fin(st, p, now);
+    }
+    return true;
+}
+
+/* SYN-SENT (RFC 9293 §3.10.7.3). */
+static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
+                           const struct tern_ipv4_repr *ip, const struct tern_tcp_repr *seg) {
+    uint8_t f = seg->flags;
+    bool ack_ok = false;
+    if (f & TERN_TCP_ACK) {
+        /* first: an ACK outside (ISS, SND.NXT] gets a RST (unless it is one) */
+        if (seq_leq(seg->ack, p->iss) || seq_gt(seg->ack, p->snd_nxt)) {
+            tcp_send_rst_reply(st, now, ip, seg);
+            return;
+        }
+        ack_ok = true;
+    }
+    if (f & TERN_TCP_RST) {
+        /* second: RST with an acceptable ACK resets; RFC 5961 §3.2 keeps this. */
+        if (ack_ok) {
+            tcp_close_conn(st, p, TERN_ERR_CONN_REFUSED);
+        }
+        return;
+    }
+    if (!(f & TERN_TCP_SYN)) {
+        return; /* fifth: neither SYN nor RST: drop */
+    }
+    /* fourth: SYN */
+    p->irs = seg->seq;
+    p->rcv_nxt = seg->seq + 1;
+    p->rcv_adv = p->rcv_nxt;
+    p->last_ack_sent = p->rcv_nxt;
+    process_syn_options(p, seg, now);
+    p->snd_wnd = seg->window; /* RFC 7323 §2.2: a SYN's window is not scaled */
+    p->max_snd_wnd = p->snd_wnd;
+    p->snd_wl1 = seg->seq;
+    p->snd_wl2 = seg->ack;
+    p->last_rcv = now;
+    if (ack_ok) {
+        p->snd_una = seg->ack;
+    }
+    if (seq_gt(p->snd_una, p->iss)) {
+        established(st, p, now);
+        p->flags |= TCPF_ACK_NOW;
+        uint32_t dlen = (uint32_t)seg->payload_len;
+        bool fin = (f & TERN_TCP_FIN) != 0;
+        process_text(st, p, now, seg->seq + 1, seg->payload, dlen, fin, seg->seq + 1 + dlen);
+    } else {
+        /* simultaneous open (RFC 9293 §3.5, Figure 8): SYN-RECEIVED, SYN-ACK with our ISS */
+        tcp_set_state(st, p, TERN_TCP_SYN_RECEIVED);
+        p->flags |= TCPF_ACK_NOW;
+    }
+}
+
+/* LISTEN (RFC 9293 §3.10.7.2). */
+static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                         const struct tern_tcp_repr *seg) {
+    if (seg->flags & TERN_TCP_RST) {
+        return; /* first: ignore a RST */
+    }
+    if (seg->flags & TERN_TCP_ACK) {
+        tcp_send_rst_reply(st, now, ip, seg); /* second: <SEQ=SEG.ACK><CTL=RST> */
+        return;
+    }
+    if (!(seg->flags & TERN_TCP_SYN)) {
+        return; /* fourth: drop */
+    }
+    if (l->synq_len >= l->backlog) {
+        st->c.tcp_no_socket++; /* SYN queue full: drop (documented in tcp_socket.c) */
+        return;
+    }
+    tcp_pcb *c = tcp_pcb_alloc(st);
+    if (!c) {
+        st->c.tcp_no_socket++;
+        return;
+    }
+    c->laddr = ip->dst;
+    c->raddr = ip->src;
+    c->lport = seg->dst_port;
+    c->rport = seg->src_port;
+    c->parent = tcp_index(st, l);
+    /* the child inherits the listener's settings */
+    const uint32_t inherit =
+        TCPF_NODELAY | TCPF_KEEPALIVE | TCPF_WANT_SACK | TCPF_WANT_TS | TCPF_WANT_WS;
+    c->flags = (c->flags & TCPF_DIRTY) | (l->flags & inherit) | TCPF_PASSIVE;
+    c->rx_cap = l->rx_cap;
+    c->tx_cap = l->tx_cap;
+    c->ttl = l->ttl;
+    c->cc_id = l->cc_id;
+    c->syn_retries = l->syn_retries;
+    c->data_retries = l->data_retries;
+    c->keep_cnt = l->keep_cnt;
+    c->iw = l->iw;
+    c->mss_clamp = l->mss_clamp;
+    c->delack_ns = l->delack_ns;
+    c->user_timeout_ns = l->user_timeout_ns;
+    c->keep_idle_ns = l->keep_idle_ns;
+    c->keep_intvl_ns = l->keep_intvl_ns;
+    c->rtt = l->rtt;
+    tern_route_result rr;
+    uint32_t mtu = 1500;
+    if (tern_route_lookup(st, &ip->src, &ip->dst, &rr) == TERN_OK) {
+        mtu = rr.mtu;
+    }
+    tcp_setup_local_options(st, c, mtu);
+    process_syn_options(c, seg, now);
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    c->last_ack_sent = c->rcv_nxt;
+    /* RFC 9293 §3.10.7.2: data on the SYN is not queued here; the peer sends it
+     * again after the handshake (our SYN-ACK acknowledges only the SYN). */
+    c->iss = tern_isn(st, now, &c->laddr, c->lport, &c->raddr, c->rport);
+    c->snd_una = c->snd_nxt = c->iss;
+    c->snd_buf_seq = c->iss + 1;
+    c->recover = c->high_rxt = c->lost_to = c->iss;
+    c->snd_wnd = seg->window;
+    c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = c->iss;
+    c->ts_offset = (uint32_t)tern_rng_next(&st->rng);
+    c->last_rcv = now;
+    c->segs_in = 1;
+    tcp_set_state(st, c, TERN_TCP_SYN_RECEIVED);
+    l->synq_len++;
+    tcp_hash_insert(st, c);
+    tcp_output(st, c, now); /* SYN-ACK */
+    tcp_timers_update(st, c);
+}
+
+/* Returns true when the segment should go to a listener instead (TIME-WAIT reuse). */
+static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_ipv4_repr *ip,
+                       const struct tern_tcp_repr *seg) {
+    uint8_t f = seg->flags;
+    p->segs_in++;
+    if (p->state == TERN_TCP_SYN_SENT) {
+        syn_sent_input(st, p, now, ip, seg);
+        return false;
+    }
+    uint32_t dlen = (uint32_t)seg->payload_len;
+    uint32_t seglen = dlen + ((f & TERN_TCP_SYN) ? 1 : 0) + ((f & TERN_TCP_FIN) ? 1 : 0);
+    /* RFC 7323 §3.2 and §5.3 (PAWS) */
+    if (p->flags & TCPF_TS_OK) {
+        if (!seg->opt.has_timestamps) {
+            if (!(f & TERN_TCP_RST)) {
+                return false; /* a non-RST segment without TSopt is dropped */
+            }
+        } else if (!(f & TERN_TCP_RST) && seq_lt(seg->opt.ts_val, p->ts_recent)) {
+            if (now - p->ts_recent_time > TCP_PAWS_IDLE_NS) {
+                p->ts_recent = seg->opt.ts_val; /* §5.5: TS.Recent too old to trust */
+            } else {
+                tcp_send_ack(st, p, now);
+                return false;
+            }
+        }
+    }
+    bool ok = acceptable(p, seg->seq, seglen);
+    bool zero_wnd_only = false;
+    if (!ok && seg->seq == p->rcv_nxt && !seq_gt(p->rcv_adv, p->rcv_nxt)) {
+        /* RFC 9293 §3.10.7.4: with a zero window, ACKs and RSTs at RCV.NXT
+         * are still processed (the text is dropped). */
+        ok = true;
+        zero_wnd_only = true;
+    }
+    if (!ok) {
+        if (f & TERN_TCP_RST) {
+            return false; /* RFC 5961 §3.2: outside the window: silently dropped */
+        }
+        if (p->state == TERN_TCP_SYN_RECEIVED && (f & TERN_TCP_SYN) && !(f & TERN_TCP_ACK) &&
+            seg->seq == p->irs) {
+            tcp_send_syn(st, p, now); /* the peer's SYN again: our SYN-ACK was lost */
+            return false;
+        }
+        if ((f & TERN_TCP_SYN) && p->state == TERN_TCP_TIME_WAIT && seq_gt(seg->seq, p->rcv_nxt) &&
+            tcp_lookup_listener(st, &ip->dst, seg->dst_port)) {
+            tcp_close_conn(st, p, TERN_OK); /* RFC 9293 §3.10.7.4 fourth / RFC 6191 */
+            return true;
+        }
+        if (f & TERN_TCP_SYN) {
+            tcp_send_challenge_ack(st, p, now); /* RFC 5961 §4.2 */
+            return false;
+        }
+        if (p->state == TERN_TCP_TIME_WAIT && (f & TERN_TCP_FIN)) {
+            tcp_enter_time_wait(st, p, now); /* a retransmitted FIN restarts 2 MSL */
+        }
+        tcp_send_ack(st, p, now); /* first check: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+        return false;
+    }
+    /* RFC 7323 §4.3: TS.Recent follows the segment that covers Last.ACK.sent. */
+    if ((p->flags & TCPF_TS_OK) && seg->opt.has_timestamps &&
+        seq_geq(seg->opt.ts_val, p->ts_recent) && seq_leq(seg->seq, p->last_ack_sent)) {
+        p->ts_recent = seg->opt.ts_val;
+        p->ts_recent_time = now;
+    }
+    /* second: RST (RFC 5961 §3.2) */
+    if (f & TERN_TCP_RST) {
+        if (seg->seq != p->rcv_nxt) {
+            tcp_send_challenge_ack(st, p, now);
+            return false;
+        }
+        switch (p->state) {
+        case TERN_TCP_SYN_RECEIVED:
+            tcp_close_conn(st, p, (p->flags & TCPF_PASSIVE) ? TERN_OK : TERN_ERR_CONN_REFUSED);
+            break;
+        case TERN_TCP_ESTABLISHED:
+        case TERN_TCP_FIN_WAIT_1:
+        case TERN_TCP_FIN_WAIT_2:
+        case TERN_TCP_CLOSE_WAIT:
+            tcp_close_conn(st, p, TERN_ERR_CONN_RESET);
+            break;
+        default:
+            tcp_close_conn(st, p, TERN_OK);
+            break;
+        }
+        return false;
+    }
+    /* fourth: SYN in a synchronized state or SYN-RECEIVED (RFC 5961 §4.2) */
+    if (f & TERN_TCP_SYN) {
+        if (p->state == TERN_TCP_TIME_WAIT && seq_gt(seg->seq, p->rcv_nxt) &&
+            tcp_lookup_listener(st, &ip->dst, seg->dst_port)) {
+            tcp_close_conn(st, p, TERN_OK);
+            return true;
+        }
+        tcp_send_challenge_ack(st, p, now);
+        return false;
+    }
+    /* fifth: ACK */
+    if (!(f & TERN_TCP_ACK)) {
+        return false;
+    }
+    if (p->state == TERN_TCP_SYN_RECEIVED) {
+        if (!(seq_gt(seg->ack, p->snd_una) && seq_leq(seg->ack, p->snd_nxt))) {
+            tcp_send_rst_reply(st, now, ip, seg);
+            return false;
+        }
+        if (!tcp_child_established(st, p)) {
+            return false; /* accept queue full: dropped (see tcp_socket.c) */
+        }
+        established(st, p, now);
+        p->snd_wnd = (uint32_t)seg->window << p->snd_wscale;
+        p->max_snd_wnd = p->snd_wnd;
+        p->snd_wl1 = seg->seq;
+        p->snd_wl2 = seg->ack;
+    }
+    /* RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT]. */
+    uint32_t maxwnd = p->max_snd_wnd > 65535 ? p->max_snd_wnd : 65535;
+    if (seq_gt(seg->ack, p->snd_nxt) || seq_lt(seg->ack, p->snd_una - maxwnd)) {
+        tcp_send_challenge_ack(st, p, now);
+        return false;
+    }
+    p->last_rcv = now;
+    p->ka_probes = 0;
+    if (p->state == TERN_TCP_TIME_WAIT) {
+        /* only a retransmitted FIN matters here (handled below) */
+    } else {
+        process_ack(st, p, now, seg, zero_wnd_only ? 0 : dlen);
+    }
+    bool fin_acked = (p->flags & TCPF_FIN_SENT) && p->snd_una == p->snd_nxt;
+    switch (p->state) {
+    case TERN_TCP_FIN_WAIT_1:
+        if (fin_acked) {
+            tcp_set_state(st, p, TERN_TCP_FIN_WAIT_2);
+        }
+        break;
+    case TERN_TCP_CLOSING:
+        if (fin_acked) {
+            tcp_enter_time_wait(st, p, now);
+        }
+        break;
+    case TERN_TCP_LAST_ACK:
+        if (fin_acked) {
+            tcp_close_conn(st, p, TERN_OK);
+            return false;
+        }
+        break;
+    default:
+        break;
+    }
+    /* sixth: URG is ignored (RFC 6093 §3: the urgent pointer is accepted and ignored). */
+    if (zero_wnd_only) {
+        if (dlen > 0 || (f & TERN_TCP_FIN)) {
+            p->flags |= TCPF_ACK_NOW;
+        }
+        return false;
+    }
+    /* seventh/eighth, after trimming what lies before RCV.NXT */
+    uint32_t seq = seg->seq;
+    const uint8_t *data = seg->payload;
+    uint32_t fin_seq = seg->seq + dlen;
+    if (seq_lt(seq, p->rcv_nxt)) {
+        uint32_t skip = p->rcv_nxt - seq;
+        if (skip > dlen) {
+            skip = dlen;
+        }
+        data += skip;
+        dlen -= skip;
+        seq += skip;
+        if (dlen == 0) {
+            seq = p->rcv_nxt;
+        }
+    }
+    /* the part beyond the window is cut by the ring's free space */
+    return process_text(st, p, now, seq, data, dlen, (f & TERN_TCP_FIN) != 0, fin_seq) && false;
+}
+
+void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface) {
+    (void)iface;
+    st->c.tcp_in++;
+    struct tern_tcp_repr seg;
+    tern_err e = tern_tcp_parse(ip->payload, ip->payload_len, &ip->src, &ip->dst, &seg);
+    if (e == TERN_ERR_BAD_CHECKSUM) {
+        st->c.tcp_bad_checksum++;
+        return;
+    }
+    if (e != TERN_OK || seg.src_port == 0 || seg.dst_port == 0) {
+        st->c.tcp_malformed++;
+        return;
+    }
+    /* RFC 9293 §3.9.2.? / RFC 1122 §4.2.3.10: no connections with broadcast or multicast. */
+    if (tern_addr_is_multicast(&ip->dst) || tern_addr_is_limited_broadcast(&ip->dst) ||
+        tern_addr_is_multicast(&ip->src) || tern_addr_is_limited_broadcast(&ip->src) ||
+        tern_addr_is_unspecified(&ip->src)) {
+        st->c.tcp_malformed++;
+        return;
+    }
+    tcp_pcb *p = tcp_lookup(st, &ip->dst, seg.dst_port, &ip->src, seg.src_port);
+    if (p) {
+        bool to_listener = conn_input(st, p, now, ip, &seg);
+        if (p->kind == TCP_SOCKET && p->state != TERN_TCP_CLOSED && !to_listener) {
+            tcp_output(st, p, now);
+        }
+        tcp_timers_update(st, p);
+        if (!to_listener) {
+            return;
+        }
+    }
+    tcp_pcb *l = tcp_lookup_listener(st, &ip->dst, seg.dst_port);
+    if (l) {
+        listen_input(st, l, now, ip, &seg);
+        return;
+    }
+    /* RFC 9293 §3.10.7.1: CLOSED (no such connection) */
+    st->c.tcp_no_socket++;
+    tcp_send_rst_reply(st, now, ip, &seg);
+}
+
+void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
+                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len) {
+    if (l4_len < 8) {
+        return; /* RFC 792: 8 bytes of the original data: ports and sequence number */
+    }
+    uint16_t sport = (uint16_t)(l4[0] << 8 | l4[1]);
+    uint16_t dport = (uint16_t)(l4[2] << 8 | l4[3]);
+    uint32_t seq = (uint32_t)l4[4] << 24 | (uint32_t)l4[5] << 16 | (uint32_t)l4[6] << 8 | l4[7];
+    tcp_pcb *p = tcp_lookup(st, &quoted->src, sport, &quoted->dst, dport);
+    if (!p || p->state == TERN_TCP_LISTEN || p->state == TERN_TCP_CLOSED) {
+        return;
+    }
+    /* RFC 5927 §4.1: the quoted sequence number must be one in flight. */
+    if (!(seq_geq(seq, p->snd_una) && seq_leq(seq, p->snd_nxt))) {
+        return;
+    }
+    if (err->icmp_type == 3 && err->icmp_code == 4) {
+        /* RFC 1191 §6: fragmentation needed: lower the path MTU, resend at once. */
+        uint32_t mtu = err->mtu;
+        if (mtu == 0 || mtu >= p->pmtu) {
+            /* RFC 1191 §5: an old router: guess the next plateau down */
+            mtu = p->pmtu > 1492 ? 1492 : p->pmtu > 1006 ? 1006 : p->pmtu > 576 ? 576 : 296;
+        }
+        if (mtu < 68) {
+            mtu = 68;
+        }
+        if (mtu < p->pmtu) {
+            p->pmtu = (uint16_t)mtu;
+            tcp_update_snd_mss(p);
+            if (tcp_synchronized(p) && tcp_flight(p) > 0) {
+                /* the too-big segments are lost; not a congestion signal */
+                p->ca_state = TCP_CA_LOSS;
+                p->recover = p->snd_nxt;
+                p->lost_to = p->snd_nxt;
+                p->high_rxt = p->snd_una;
+                p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
+                tcp_output(st, p, now);
+                tcp_timers_update(st, p);
+            }
+        }
+        return;
+    }
+    bool hard = err->icmp_type == 3 && (err->icmp_code == 2 || err->icmp_code == 3);
+    if (p->state == TERN_TCP_SYN_SENT && hard) {
+        /* RFC 1122 §4.2.3.9: protocol/port unreachable are hard errors: the
+         * connect fails. */
+        tcp_close_conn(st, p, TERN_ERR_CONN_REFUSED);
+        return;
+    }
+    /* RFC 5927 §4 / RFC 1122 §4.2.3.9: everything else is a soft error: kept,
+     * reported if the connection later times out, never an abort. */
+    if (err->icmp_type == 3 || err->icmp_type == 11) {
+        p->soft_err = (int8_t)TERN_ERR_HOST_UNREACHABLE;
+    }
+}

@@ -1,0 +1,449 @@
+/*
+ * TCP output: building segments (options per RFC 9293 §3.7.1, RFC 7323,
+ * RFC 2018), the send loop (windows: RFC 9293 §3.8.6; Nagle: RFC 9293
+ * §3.7.4 / RFC 1122 §4.2.3.4; sender SWS avoidance: RFC 9293 §3.8.6.2.1;
+ * limited transmit: RFC 3042; loss recovery sends: RFC 6675 §5, RFC 6582),
+ * window announcements (receiver SWS avoidance, RFC 9293 §3.8.6.2.2) and the
+ * RST/ACK replies.
+ *
+ * Segments are written zero-copy into the IP layer's transmit scratch: header
+ * by tern_tcp_emit, payload copied once from the send ring.
+ */
+#include <string.h>
+
+#include "tcp_cc.h"
+#include "tcp_private.h"
+
+static uint32_t ts_now(const tcp_pcb *p, uint64_t now) {
+    /* RFC 7323 §5.4: a 1 ms timestamp clock with a random per-connection offset. */
+    return (uint32_t)(now / 1000000ULL) + p->ts_offset;
+}
+
+uint32_t tcp_rcv_window(const tcp_pcb *p) {
+    uint32_t room = p->rx_cap - p->rx_len;
+    if (p->flags & TCPF_RCV_SHUT) {
+        room = p->rx_cap; /* data is discarded as it arrives */
+    }
+    uint32_t cur = seq_gt(p->rcv_adv, p->rcv_nxt) ? p->rcv_adv - p->rcv_nxt : 0;
+    /* RFC 9293 §3.8.6.2.2: move the right edge only by min(buffer/2, MSS) steps
+     * (receiver SWS avoidance), and never back (RFC 9293 §3.8.6 MUST-? "SHOULD
+     * NOT shrink"). */
+    uint32_t step = p->rx_cap / 2 < p->rcv_mss ? p->rx_cap / 2 : p->rcv_mss;
+    uint32_t w = room >= cur + step ? room : cur;
+    uint32_t maxw = (uint32_t)(65535u << p->rcv_wscale);
+    if (w > maxw) {
+        w = maxw;
+    }
+    return w;
+}
+
+static void add_ts(const tcp_pcb *p, uint64_t now, struct tern_tcp_options *o) {
+    o->has_timestamps = true;
+    o->ts_val = ts_now(p, now);
+    o->ts_ecr = p->ts_recent;
+}
+
+static void copy_out(const tern_stack *st, const tcp_pcb *p, uint32_t off, uint8_t *dst,
+                     uint32_t len) {
+    const uint8_t *base = tcp_tx_base(st, p);
+    uint32_t pos = (p->tx_head + off) % p->tx_cap;
+    uint32_t first = p->tx_cap - pos < len ? p->tx_cap - pos : len;
+    memcpy(dst, base + pos, first);
+    if (len > first) {
+        memcpy(dst + first, base, len - first);
+    }
+}
+
+tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len,
+                          uint8_t flags) {
+    struct tern_tcp_repr r;
+    memset(&r, 0, sizeof r);
+    r.src_port = p->lport;
+    r.dst_port = p->rport;
+    r.seq = seq;
+    r.flags = flags;
+    uint32_t wnd = 0;
+    if (flags & TERN_TCP_ACK) {
+        r.ack = p->rcv_nxt;
+    }
+    if (!(flags & TERN_TCP_RST)) {
+        wnd = tcp_rcv_window(p);
+        if (flags & TERN_TCP_SYN) {
+            /* RFC 7323 §2.2: the window of a SYN is never scaled. */
+            r.window = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+            wnd = r.window;
+        } else {
+            r.window = (uint16_t)(wnd >> p->rcv_wscale);
+            wnd = (uint32_t)r.window << p->rcv_wscale;
+        }
+    }
+    if (flags & TERN_TCP_SYN) {
+        r.opt.has_mss = true;
+        r.opt.mss = p->rcv_mss;
+        bool synack = (flags & TERN_TCP_ACK) != 0;
+        if (synack ? (p->flags & TCPF_WS_OK) : (p->flags & TCPF_WANT_WS)) {
+            r.opt.has_wscale = true;
+            r.opt.wscale = p->rcv_wscale;
+        }
+        if (synack ? (p->flags & TCPF_SACK_OK) : (p->flags & TCPF_WANT_SACK)) {
+            r.opt.sack_permitted = true;
+        }
+        if (synack ? (p->flags & TCPF_TS_OK) : (p->flags & TCPF_WANT_TS)) {
+            add_ts(p, now, &r.opt);
+            if (!synack) {
+                r.opt.ts_ecr = 0; /* RFC 7323 §3.2 */
+            }
+        }
+    } else if (!(flags & TERN_TCP_RST) || (p->flags & TCPF_TS_OK)) {
+        if (p->flags & TCPF_TS_OK) {
+            add_ts(p, now, &r.opt);
+        }
+        if ((p->flags & TCPF_SACK_OK) && p->ooo_n > 0 && (flags & TERN_TCP_ACK) &&
+            !(flags & TERN_TCP_RST)) {
+            /* RFC 2018 §4: SACK blocks on every ACK while data is out of order. */
+            r.opt.sack_count = tcp_ooo_sack_blocks(st, p, r.opt.sack, TERN_TCP_MAX_SACK_BLOCKS);
+            r.opt.sack_count = tern_tcp_sack_blocks_fit(&r.opt);
+        }
+    }
+    uint8_t *buf = tern_ip_tx_payload(st);
+    size_t hlen = tern_tcp_header_len(&r);
+    if (len > 0) {
+        copy_out(st, p, seq - p->snd_buf_seq, buf + hlen, len);
+    }
+    r.payload = NULL;
+    r.payload_len = len;
+    size_t written;
+    tern_err e = tern_tcp_emit(&r, &p->laddr, &p->raddr, buf, TERN_IP_PAYLOAD_MAX, &written);
+    if (e) {
+        return e;
+    }
+    tern_ip_tx tx = {.src = p->laddr,
+                     .dst = p->raddr,
+                     .protocol = TERN_IPPROTO_TCP,
+                     .ttl = p->ttl,
+                     .df = true /* RFC 1191 path MTU discovery */};
+    st->c.tcp_out++;
+    p->segs_out++;
+    if (flags & TERN_TCP_RST) {
+        st->c.tcp_rst_sent++;
+    }
+    if ((flags & TERN_TCP_ACK) && !(flags & TERN_TCP_RST)) {
+        p->last_ack_sent = p->rcv_nxt;
+        p->rcv_wnd_ann = wnd;
+        if (seq_gt(p->rcv_nxt + wnd, p->rcv_adv)) {
+            p->rcv_adv = p->rcv_nxt + wnd;
+        }
+        if (seq_lt(p->rcv_adv, p->rcv_nxt)) {
+            p->rcv_adv = p->rcv_nxt;
+        }
+        p->flags &= ~(uint32_t)TCPF_ACK_NOW;
+        p->segs_unacked = 0;
+        p->t_delack = TERN_NEVER;
+    }
+    e = tern_ip_send(st, now, &tx, written);
+    if (e == TERN_ERR_MSG_TOO_LONG) {
+        /* The interface MTU is below our segment size: follow it (RFC 1191). */
+        tern_route_result rr;
+        if (tern_route_lookup(st, &p->raddr, &p->laddr, &rr) == TERN_OK && rr.mtu < p->pmtu) {
+            p->pmtu = (uint16_t)rr.mtu;
+            tcp_update_snd_mss(p);
+        }
+    }
+    return e;
+}
+
+void tcp_send_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    tcp_send_segment(st, p, now, p->snd_nxt, 0, TERN_TCP_ACK);
+}
+
+void tcp_send_challenge_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    /* RFC 5961 §7: at most challenge_ack_limit per second, per connection. */
+    if (now - p->chal_start >= 1000000000ULL || p->chal_start == 0) {
+        p->chal_start = now ? now : 1;
+        p->chal_count = 0;
+    }
+    if (p->chal_count >= st->tcp->cfg.challenge_ack_limit) {
+        return;
+    }
+    p->chal_count++;
+    p->challenge_acks++;
+    st->c.tcp_challenge_acks++;
+    tcp_send_ack(st, p, now);
+}
+
+void tcp_send_rst(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    tcp_send_segment(st, p, now, p->snd_nxt, 0, TERN_TCP_RST);
+}
+
+void tcp_send_rst_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                        const struct tern_tcp_repr *seg) {
+    /* RFC 9293 §3.10.7.1: never a RST in answer to a RST; otherwise
+     *   ACK set:   <SEQ=SEG.ACK><CTL=RST>
+     *   ACK clear: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. */
+    if (seg->flags & TERN_TCP_RST) {
+        return;
+    }
+    if (tern_addr_is_multicast(&ip->dst) || tern_addr_is_limited_broadcast(&ip->dst) ||
+        tern_addr_is_multicast(&ip->src) || tern_addr_is_limited_broadcast(&ip->src) ||
+        tern_addr_is_unspecified(&ip->src)) {
+        return;
+    }
+    struct tern_tcp_repr r;
+    memset(&r, 0, sizeof r);
+    r.src_port = seg->dst_port;
+    r.dst_port = seg->src_port;
+    if (seg->flags & TERN_TCP_ACK) {
+        r.seq = seg->ack;
+        r.flags = TERN_TCP_RST;
+    } else {
+        uint32_t seglen = (uint32_t)seg->payload_len + ((seg->flags & TERN_TCP_SYN) ? 1 : 0) +
+                          ((seg->flags & TERN_TCP_FIN) ? 1 : 0);
+        r.seq = 0;
+        r.ack = seg->seq + seglen;
+        r.flags = TERN_TCP_RST | TERN_TCP_ACK;
+    }
+    uint8_t *buf = tern_ip_tx_payload(st);
+    size_t written;
+    if (tern_tcp_emit(&r, &ip->dst, &ip->src, buf, TERN_IP_PAYLOAD_MAX, &written) != TERN_OK) {
+        return;
+    }
+    tern_ip_tx tx = {.src = ip->dst, .dst = ip->src, .protocol = TERN_IPPROTO_TCP, .df = true};
+    st->c.tcp_out++;
+    st->c.tcp_rst_sent++;
+    tern_ip_send(st, now, &tx, written);
+}
+
+void tcp_arm_rexmt(tcp_pcb *p, uint64_t now) {
+    if (p->t_rexmt == TERN_NEVER && !(p->flags & TCPF_PERSIST)) {
+        p->t_rexmt = now + p->rtt.rto; /* RFC 6298 (5.1) */
+    }
+    if (p->user_timeout_ns && p->t_user == TERN_NEVER) {
+        p->t_user = now + p->user_timeout_ns; /* RFC 9293 §3.8.3 */
+    }
+}
+
+/* Send [seq, seq+n) of the sequence space again; it may end with our FIN. */
+void tcp_send_range(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t n,
+                    bool rexmit) {
+    uint32_t data_end = p->snd_buf_seq + p->tx_len;
+    uint32_t dlen = 0;
+    if (seq_lt(seq, data_end)) {
+        dlen = data_end - seq;
+        if (dlen > n) {
+            dlen = n;
+        }
+    }
+    uint8_t flags = TERN_TCP_ACK;
+    if ((p->flags & TCPF_FIN_SENT) && seq + dlen == data_end && seq_gt(seq + n, data_end)) {
+        flags |= TERN_TCP_FIN;
+    }
+    if (dlen > 0 && seq + dlen == data_end) {
+        flags |= TERN_TCP_PSH;
+    }
+    tcp_send_segment(st, p, now, seq, dlen, flags);
+    if (rexmit) {
+        p->total_retransmits++;
+        st->c.tcp_retransmits++;
+        p->flags &= ~(uint32_t)TCPF_RTT_TIMING; /* Karn's algorithm */
+    }
+    tcp_arm_rexmt(p, now);
+}
+
+void tcp_retransmit_first(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    uint32_t n = tcp_flight(p);
+    if (n == 0) {
+        return;
+    }
+    if (n > p->snd_mss) {
+        n = p->snd_mss;
+    }
+    tcp_send_range(st, p, now, p->snd_una, n, true);
+    p->high_rxt = seq_max(p->high_rxt, p->snd_una + n);
+}
+
+/* SYN or SYN-ACK (RFC 9293 §3.5). */
+void tcp_send_syn(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    uint8_t flags = TERN_TCP_SYN;
+    if (p->state == TERN_TCP_SYN_RECEIVED) {
+        flags |= TERN_TCP_ACK;
+    }
+    tcp_send_segment(st, p, now, p->iss, 0, flags);
+    if (p->snd_nxt == p->iss) {
+        p->snd_nxt = p->iss + 1;
+        p->rtt_seq = p->iss;
+        p->rtt_time = now;
+        p->flags |= TCPF_RTT_TIMING;
+    }
+    if (p->t_rexmt == TERN_NEVER) {
+        p->t_rexmt = now + p->rtt.rto;
+    }
+}
+
+/* How many bytes congestion control lets us put in flight beyond what is there. */
+static uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
+    uint64_t allowed = p->cwnd;
+    uint32_t used;
+    if (p->ca_state == TCP_CA_OPEN) {
+        /* RFC 3042 limited transmit: up to 2 segments beyond cwnd on the first
+         * two duplicate ACKs. */
+        uint32_t lt = p->dupacks < 2 ? p->dupacks : 2;
+        allowed += (uint64_t)lt * p->snd_mss;
+        used = tcp_flight(p);
+    } else if (p->ca_state == TCP_CA_RECOVERY && !(p->flags & TCPF_SACK_OK)) {
+        used = tcp_flight(p); /* RFC 6582: cwnd is inflated instead */
+    } else {
+        used = tcp_pipe(st, p); /* RFC 6675 §5 / after an RTO */
+    }
+    return allowed > used ? (uint32_t)(allowed - used) : 0;
+}
+
+static void keepalive_arm(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    (void)st;
+    bool ka_state = p->state == TERN_TCP_ESTABLISHED || p->state == TERN_TCP_CLOSE_WAIT;
+    if ((p->flags & TCPF_KEEPALIVE) && ka_state) {
+        if (p->t_keep == TERN_NEVER) {
+            p->t_keep = (p->last_rcv ? p->last_rcv : now) + p->keep_idle_ns;
+        }
+    } else if (ka_state) {
+        p->t_keep = TERN_NEVER;
+    }
+    if (p->state == TERN_TCP_FIN_WAIT_2 && !(p->flags & TCPF_HANDLE) && p->t_keep == TERN_NEVER) {
+        p->t_keep = now + 2 * st->tcp->cfg.msl_ns; /* orphan FIN-WAIT-2 limit */
+    }
+}
+
+void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (p->kind != TCP_SOCKET) {
+        return;
+    }
+    if (p->state == TERN_TCP_SYN_SENT) {
+        if (p->flags & TCPF_NEED_ISS) {
+            /* RFC 9293 §3.4.1, RFC 6528: ISN = M + F(4-tuple, key). */
+            p->flags &= ~(uint32_t)TCPF_NEED_ISS;
+            p->iss = tern_isn(st, now, &p->laddr, p->lport, &p->raddr, p->rport);
+            p->snd_una = p->snd_nxt = p->iss;
+            p->snd_buf_seq = p->iss + 1;
+            p->recover = p->high_rxt = p->lost_to = p->iss;
+        }
+        if (p->snd_nxt == p->iss) {
+            tcp_send_syn(st, p, now);
+        }
+        return;
+    }
+    if (p->state == TERN_TCP_SYN_RECEIVED) {
+        if (p->snd_nxt == p->iss || (p->flags & TCPF_ACK_NOW)) {
+            p->flags &= ~(uint32_t)TCPF_ACK_NOW;
+            tcp_send_syn(st, p, now);
+        }
+        return;
+    }
+    if (!tcp_synchronized(p)) {
+        return;
+    }
+    keepalive_arm(st, p, now);
+    if (p->state == TERN_TCP_TIME_WAIT || p->state == TERN_TCP_CLOSED) {
+        if (p->flags & TCPF_ACK_NOW) {
+            tcp_send_ack(st, p, now);
+        }
+        return;
+    }
+    bool sent = false;
+    uint32_t guard = 0;
+    for (;;) {
+        if (++guard > 100000) {
+            break; /* bounded work; the next poll continues */
+        }
+        /* 1. Retransmissions of lost data (RFC 6675 §5 NextSeg rule 1; after an
+         *    RTO everything below `recover` is lost). */
+        if (p->ca_state != TCP_CA_OPEN &&
+            (p->ca_state == TCP_CA_LOSS || (p->flags & TCPF_SACK_OK))) {
+            uint32_t rseq, rlen;
+            if (tcp_next_rexmit(st, p, &rseq, &rlen)) {
+                /* RFC 6675 §5 (C): send while cwnd - pipe >= 1 SMSS */
+                uint32_t room = cwnd_room(st, p);
+                if (room < rlen && room < p->snd_mss) {
+                    break;
+                }
+                tcp_send_range(st, p, now, rseq, rlen, true);
+                p->high_rxt = rseq + rlen;
+                sent = true;
+                continue;
+            }
+        }
+        /* 2. New data. */
+        if (p->flags & TCPF_FIN_SENT) {
+            break;
+        }
+        uint32_t off = p->snd_nxt - p->snd_buf_seq;
+        uint32_t avail = p->tx_len > off ? p->tx_len - off : 0;
+        bool fin_wanted = (p->flags & TCPF_FIN_QUEUED) != 0;
+        int64_t usable = (int64_t)(uint32_t)(p->snd_una + p->snd_wnd - p->snd_nxt);
+        if (seq_lt(p->snd_una + p->snd_wnd, p->snd_nxt)) {
+            usable = 0;
+        }
+        uint32_t room = cwnd_room(st, p);
+        uint32_t len = avail;
+        if (len > p->snd_mss)
+            len = p->snd_mss;
+        if ((int64_t)len > usable)
+            len = (uint32_t)usable;
+        if (len > room)
+            len = room;
+        bool fin = fin_wanted && len == avail;
+        if (len == 0 && !fin) {
+            break;
+        }
+        if (len == 0 && fin && (avail > 0)) {
+            break;
+        }
+        if (len < p->snd_mss && len < avail) {
+            /* RFC 9293 §3.8.6.2.1 sender SWS avoidance: a short segment only when
+             * it is at least half the largest window the peer offered. */
+            if (!(len >= p->max_snd_wnd / 2 && len > 0)) {
+                break;
+            }
+        } else if (len < p->snd_mss && len == avail && len > 0 && !fin &&
+                   !(p->flags & TCPF_NODELAY) && tcp_flight(p) > 0) {
+            /* RFC 9293 §3.7.4 Nagle: a short segment waits while data is unacknowledged. */
+            break;
+        }
+        uint8_t flags = TERN_TCP_ACK;
+        if (len > 0 && len == avail) {
+            flags |= TERN_TCP_PSH;
+        }
+        if (fin) {
+            flags |= TERN_TCP_FIN;
+        }
+        bool new_data = seq_geq(p->snd_nxt, p->high_rxt);
+        tcp_send_segment(st, p, now, p->snd_nxt, len, flags);
+        if (!(p->flags & TCPF_RTT_TIMING) && len > 0) {
+            p->rtt_seq = p->snd_nxt;
+            p->rtt_time = now;
+            p->flags |= TCPF_RTT_TIMING;
+        }
+        (void)new_data;
+        p->snd_nxt += len + (fin ? 1 : 0);
+        if (fin) {
+            p->flags |= TCPF_FIN_SENT;
+        }
+        if (seq_lt(p->high_rxt, p->snd_una)) {
+            p->high_rxt = p->snd_una;
+        }
+        tcp_arm_rexmt(p, now);
+        sent = true;
+        if (fin) {
+            break;
+        }
+    }
+    if (!sent && (p->flags & TCPF_ACK_NOW)) {
+        tcp_send_ack(st, p, now);
+    }
+    /* RFC 9293 §3.8.6.1: data waiting, a zero window, nothing in flight: persist. */
+    uint32_t off = p->snd_nxt - p->snd_buf_seq;
+    bool waiting =
+        (p->tx_len > off) || ((p->flags & TCPF_FIN_QUEUED) && !(p->flags & TCPF_FIN_SENT));
+    if (waiting && tcp_flight(p) == 0 && p->snd_wnd == 0 && !(p->flags & TCPF_PERSIST)) {
+        p->flags |= TCPF_PERSIST;
+        p->t_rexmt = now + p->rtt.rto;
+    }
+}

@@ -1,0 +1,311 @@
+/*
+ * TCP's private structures: the control block (RFC 9293 §3.3.1 names), the
+ * module state laid out in the memory the core gives (no malloc), and the
+ * functions the tcp_*.c files share.
+ *
+ * Memory (tern_tcp_memory_size): [tern_tcp_module][pcb x N][aux x N]
+ * [timer heap x N][hash buckets][port owners x 65536][buffers x N]. Each
+ * socket has its receive and transmit ring buffers at a fixed place; the aux
+ * block holds its out-of-order ranges and SACK scoreboard.
+ *
+ * Sockets are found by 4-tuple through a hash table (chained by index), and
+ * timers through a binary min-heap of the sockets' next deadlines, so that
+ * input, poll and poll_at stay O(log N) with 100,000 connections.
+ */
+#ifndef TERN_TCP_PRIVATE_H
+#define TERN_TCP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stack_internal.h"
+#include "tcp_ranges.h"
+#include "tcp_rtt.h"
+#include "tcp_seq.h"
+#include "wire/tcp.h"
+
+#define TCP_NONE UINT32_MAX
+#define TCP_HANDLE_INDEX_BITS 20 /* up to 2^20 - 1 sockets */
+#define TCP_HANDLE_INDEX_MASK ((1u << TCP_HANDLE_INDEX_BITS) - 1)
+#define TCP_MAX_SOCKETS (TCP_HANDLE_INDEX_MASK - 1)
+#define TCP_SACK_SCOREBOARD 16 /* SACKed ranges remembered by the sender */
+#define TCP_DEFAULT_MSS 536    /* RFC 9293 §3.7.1: absent MSS option */
+#define TCP_MIN_MSS 64         /* a peer's tiny MSS is raised to this (never 0-size segments) */
+#define TCP_DUPTHRESH 3        /* RFC 5681 §3.2, RFC 6675 DupThresh */
+#define TCP_MAX_WSCALE 14      /* RFC 7323 §2.3 */
+#define TCP_PAWS_IDLE_NS (24ULL * 24 * 3600 * 1000000000ULL) /* RFC 7323 §5.5: 24 days */
+
+/* kinds of pool entries */
+enum { TCP_FREE = 0, TCP_SOCKET = 1 };
+
+/* congestion-avoidance state (RFC 5681 / 6582 / 6675) */
+enum {
+    TCP_CA_OPEN = 0,     /* no loss being repaired */
+    TCP_CA_RECOVERY = 1, /* fast recovery (NewReno RFC 6582, or SACK RFC 6675) */
+    TCP_CA_LOSS = 2,     /* after a retransmission timeout: everything below recover is lost */
+};
+
+/* pcb flags */
+enum {
+    TCPF_HANDLE = 1u << 0,     /* a user handle refers to it (not orphaned) */
+    TCPF_DIRTY = 1u << 1,      /* on the output list */
+    TCPF_ACK_NOW = 1u << 2,    /* send an ACK at the next output */
+    TCPF_FIN_QUEUED = 1u << 3, /* the user shut down sending: FIN after the data */
+    TCPF_FIN_SENT = 1u << 4,   /* our FIN has a sequence number (snd_nxt covers it) */
+    TCPF_RCV_SHUT = 1u << 5,   /* shutdown(0): received data discarded */
+    TCPF_FIN_RCVD = 1u << 6,   /* the peer's FIN was processed (end of stream) */
+    TCPF_NODELAY = 1u << 7,    /* no Nagle */
+    TCPF_KEEPALIVE = 1u << 8,  /* keep-alive on */
+    TCPF_SACK_OK = 1u << 9,    /* negotiated */
+    TCPF_TS_OK = 1u << 10,     /* negotiated */
+    TCPF_WS_OK = 1u << 11,     /* negotiated */
+    TCPF_WANT_SACK = 1u << 12, /* offer/accept */
+    TCPF_WANT_TS = 1u << 13,   /* offer/accept */
+    TCPF_WANT_WS = 1u << 14,   /* offer/accept */
+    TCPF_SYN_RETRANSMITTED = 1u << 15,
+    TCPF_PERSIST = 1u << 16,         /* t_rexmt is the persist timer (RFC 9293 §3.8.6.1) */
+    TCPF_RTT_TIMING = 1u << 17,      /* rtt_seq/rtt_time measure one segment */
+    TCPF_SEND_RST = 1u << 18,        /* aborted: send RST at the next output, then free */
+    TCPF_PASSIVE = 1u << 19,         /* created by a listener */
+    TCPF_IN_ACCEPTQ = 1u << 20,      /* on its listener's accept queue */
+    TCPF_BOUND = 1u << 21,           /* owns its local port (counted in port_owners) */
+    TCPF_OOO_FIN = 1u << 22,         /* a FIN beyond a hole: rcv_fin_seq */
+    TCPF_HASHED = 1u << 23,          /* in the 4-tuple table */
+    TCPF_ZWP_OUT = 1u << 24,         /* a zero-window probe byte is outstanding */
+    TCPF_CC_INIT = 1u << 25,         /* the congestion window has been initialised */
+    TCPF_NEED_ISS = 1u << 26,        /* connect called: ISN and SYN at the next output */
+    TCPF_RTO_SYN_TIMEOUT = 1u << 27, /* a SYN timed out: RFC 6298 (5.7) */
+};
+
+/* CUBIC's state (RFC 9438 §4), in bytes and nanoseconds. */
+typedef struct tcp_cubic {
+    uint32_t w_max;      /* W_max, bytes */
+    uint32_t w_last_max; /* for fast convergence (§4.7) */
+    uint32_t k_ms;       /* K in milliseconds */
+    uint32_t origin;     /* W_max at the epoch, bytes */
+    uint32_t w_est;      /* Reno-friendly estimate (§4.3), bytes */
+    uint32_t est_acc;    /* remainder for W_est growth */
+    uint64_t epoch;      /* start of the congestion-avoidance epoch, ns (0 = none) */
+} tcp_cubic;
+
+typedef struct tcp_pcb {
+    /* --- identity and lists --- */
+    tern_addr laddr, raddr;
+    uint16_t lport, rport;
+    uint16_t gen; /* handle generation */
+    uint8_t kind;
+    uint8_t state; /* tern_tcp_module */
+    uint32_t flags;
+    uint32_t hash_next;  /* 4-tuple chain; free list */
+    uint32_t heap_pos;   /* in the timer heap, TCP_NONE if not there */
+    uint32_t dirty_next; /* output list */
+    uint32_t parent;     /* listener of a passive child */
+    uint32_t q_next;     /* accept queue / listener list link */
+
+    /* --- listener --- */
+    uint32_t backlog, synq_len, acceptq_len, acceptq_head, acceptq_tail;
+
+    /* --- send sequence space (RFC 9293 §3.3.1) --- */
+    uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
+    uint32_t max_snd_wnd; /* largest window the peer offered (RFC 5961 §5.2, SWS) */
+    uint32_t snd_buf_seq; /* sequence number of the first byte in the send buffer */
+    uint32_t recover;     /* RFC 6582 "recover", RFC 6675 RecoveryPoint */
+    uint32_t high_rxt;    /* RFC 6675 HighRxt: below it, unSACKed data was retransmitted */
+    uint32_t lost_to;     /* unSACKed data below lost_to counts as lost */
+    /* --- receive sequence space --- */
+    uint32_t irs, rcv_nxt, rcv_adv, rcv_up;
+    uint32_t rcv_fin_seq;   /* TCPF_OOO_FIN */
+    uint32_t last_ack_sent; /* RFC 7323 Last.ACK.sent */
+    uint32_t rcv_wnd_ann;   /* window last announced (bytes) */
+    uint16_t snd_mss;       /* data bytes per segment we send (options excluded) */
+    uint16_t peer_mss;      /* the peer's MSS option (536 absent) */
+    uint16_t rcv_mss;       /* the MSS we announce */
+    uint16_t mss_clamp;     /* user clamp (0 none) */
+    uint16_t pmtu;          /* path MTU (RFC 1191) */
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t ttl;
+    uint8_t cc_id;     /* tern_tcp_cc */
+    uint8_t ca_state;  /* TCP_CA_* */
+    uint8_t dupacks;   /* consecutive duplicate ACKs */
+    uint8_t retries;   /* consecutive expiries of t_rexmt */
+    uint8_t ka_probes; /* unanswered keep-alive probes */
+    uint8_t syn_retries, data_retries, keep_cnt, iw;
+    uint8_t segs_unacked; /* full-size segments received since our last ACK */
+    uint8_t ooo_last;     /* index of the most recently changed OOO range (RFC 2018 §4) */
+    int8_t err;           /* tern_err: why the connection ended */
+    int8_t soft_err;      /* last ICMP soft error (RFC 5927), reported on timeout */
+
+    /* --- timestamps (RFC 7323) --- */
+    uint32_t ts_recent, ts_offset;
+    uint64_t ts_recent_time;
+
+    /* --- RTT (RFC 6298) --- */
+    tcp_rtt rtt;
+    uint32_t rtt_seq;
+    uint64_t rtt_time;
+
+    /* --- congestion control --- */
+    uint32_t cwnd, ssthresh, bytes_acked_ca;
+    tcp_cubic cubic;
+
+    /* --- timers (absolute ns, TERN_NEVER when off) --- */
+    uint64_t t_rexmt;  /* RTO, SYN retransmission, or persist */
+    uint64_t t_delack; /* delayed ACK */
+    uint64_t t_keep;   /* keep-alive; TIME-WAIT and FIN-WAIT-2 (orphan) expiry */
+    uint64_t t_user;   /* user timeout (RFC 9293 §3.8.3) */
+    uint64_t deadline; /* min of the above, the heap key */
+    uint64_t last_rcv; /* time of the last segment received (keep-alive idleness) */
+    uint64_t chal_start;
+    uint32_t chal_count; /* RFC 5961 §7 challenge ACKs in the current second */
+
+    /* --- per-socket settings --- */
+    uint64_t delack_ns, user_timeout_ns, keep_idle_ns, keep_intvl_ns;
+
+    /* --- buffers (rings at fixed places, see tcp_rx_base/tcp_tx_base) --- */
+    uint32_t rx_head, rx_len, rx_cap; /* rx_len: in-order bytes not yet read */
+    uint32_t tx_head, tx_len, tx_cap; /* tx_len: bytes from snd_buf_seq on */
+    uint32_t ooo_n, sack_n;           /* ranges in aux */
+
+    /* --- statistics (tern_tcp_info) --- */
+    uint64_t bytes_acked, bytes_received;
+    uint32_t segs_in, segs_out;
+    uint32_t total_retransmits, fast_retransmits, rto_timeouts, dup_acks_in, sack_blocks_in;
+    uint32_t ooo_segments, zero_window_probes, keepalives_sent, challenge_acks;
+} tcp_pcb;
+
+/* The module's state. */
+struct tern_tcp_module {
+    uint32_t nsock;
+    uint32_t ooo_cap; /* OOO ranges per socket */
+    uint32_t rx_cap, tx_cap;
+    uint32_t hash_mask;
+    uint32_t free_head;
+    uint32_t dirty_head, dirty_tail;
+    uint32_t listeners; /* list of listeners through q_next */
+    uint32_t heap_len;
+    tcp_pcb *pcb;
+    tcp_range *aux; /* per socket: ooo_cap OOO ranges, then TCP_SACK_SCOREBOARD */
+    uint32_t *heap;
+    uint32_t *hash;
+    uint32_t *port_owners; /* 65536 counters */
+    uint8_t *buffers;      /* per socket: rx_cap + tx_cap bytes */
+    tern_tcp_config cfg;   /* defaults filled in */
+};
+
+/* ---- helpers (tcp_socket.c) ---- */
+
+static inline uint32_t tcp_index(const tern_stack *st, const tcp_pcb *p) {
+    return (uint32_t)(p - st->tcp->pcb);
+}
+static inline uint8_t *tcp_rx_base(const tern_stack *st, const tcp_pcb *p) {
+    const tern_tcp_module *t = st->tcp;
+    return t->buffers + (size_t)tcp_index(st, p) * (t->rx_cap + t->tx_cap);
+}
+static inline uint8_t *tcp_tx_base(const tern_stack *st, const tcp_pcb *p) {
+    return tcp_rx_base(st, p) + st->tcp->rx_cap;
+}
+static inline tcp_range *tcp_ooo_ranges(const tern_stack *st, const tcp_pcb *p) {
+    return st->tcp->aux + (size_t)tcp_index(st, p) * (st->tcp->ooo_cap + TCP_SACK_SCOREBOARD);
+}
+static inline tcp_range *tcp_sack_ranges(const tern_stack *st, const tcp_pcb *p) {
+    return tcp_ooo_ranges(st, p) + st->tcp->ooo_cap;
+}
+static inline bool tcp_synchronized(const tcp_pcb *p) {
+    return p->state >= TERN_TCP_ESTABLISHED;
+}
+
+/* the pool, lookups, lists */
+tcp_pcb *tcp_pcb_alloc(tern_stack *st);
+void tcp_pcb_free(tern_stack *st, tcp_pcb *p);
+void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p);
+void tcp_hash_insert(tern_stack *st, tcp_pcb *p);
+void tcp_hash_remove(tern_stack *st, tcp_pcb *p);
+tcp_pcb *tcp_lookup(tern_stack *st, const tern_addr *laddr, uint16_t lport, const tern_addr *raddr,
+                    uint16_t rport);
+tcp_pcb *tcp_lookup_listener(tern_stack *st, const tern_addr *laddr, uint16_t lport);
+void tcp_mark_dirty(tern_stack *st, tcp_pcb *p);
+void tcp_timers_update(tern_stack *st, tcp_pcb *p);
+void tcp_set_state(tern_stack *st, tcp_pcb *p, uint8_t state);
+/* The connection ends with `err` (TERN_OK for a normal close): to CLOSED, freed if orphaned. */
+void tcp_close_conn(tern_stack *st, tcp_pcb *p, tern_err err);
+/* Enter TIME-WAIT: 2 x MSL (RFC 9293 §3.10.7.4). */
+void tcp_enter_time_wait(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* Choose our window scale and MSS for a new connection (RFC 7323 §2.2, RFC 9293 §3.7.1). */
+void tcp_setup_local_options(tern_stack *st, tcp_pcb *p, uint32_t mtu);
+/* Recompute snd_mss from peer_mss, the path MTU and the options in use. */
+void tcp_update_snd_mss(tcp_pcb *p);
+/* A passive child became ESTABLISHED: move it to the accept queue. */
+bool tcp_child_established(tern_stack *st, tcp_pcb *child);
+
+/* ---- input (tcp_input.c) ---- */
+/* ---- output (tcp_output.c) ---- */
+/* Send what the windows allow, plus any pending ACK. */
+void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* Send one segment: [seq, seq+len) of the send buffer (len 0: none) with flags. */
+tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len,
+                          uint8_t flags);
+/* Send an ACK now (RFC 9293: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>). */
+void tcp_send_ack(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* An ACK in answer to an unacceptable segment, throttled per RFC 5961 §7 when challenge is set. */
+void tcp_send_challenge_ack(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* RST for a segment that has no connection (RFC 9293 §3.10.7.1). */
+void tcp_send_rst_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                        const struct tern_tcp_repr *seg);
+/* RST on a connection: <SEQ=SND.NXT><CTL=RST> (abort). */
+void tcp_send_rst(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* The window we would announce now, in bytes (receiver SWS avoidance, never shrinking). */
+uint32_t tcp_rcv_window(const tcp_pcb *p);
+/* Retransmit the first unacknowledged segment (fast retransmit). */
+void tcp_retransmit_first(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* Send [seq, seq+n) of the sequence space (it may end with our FIN); rexmit counts it. */
+void tcp_send_range(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t n,
+                    bool rexmit);
+/* Send our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) with seq ISS. */
+void tcp_send_syn(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* Arm the retransmission timer if data is outstanding and it is off (RFC 6298 (5.1)). */
+void tcp_arm_rexmt(tcp_pcb *p, uint64_t now);
+
+/* ---- timers (tcp_timer.c) ---- */
+void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
+
+/* ---- receive reassembly (tcp_ooo.c) ---- */
+/*
+ * Place a segment's data at seq (after trimming to the window) into the
+ * receive ring. Returns the bytes by which rcv_nxt advanced (0 for data kept
+ * out of order or dropped). *ooo tells whether the segment was out of order.
+ */
+uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t *data,
+                         uint32_t len, bool *ooo);
+/* Fill SACK blocks for an outgoing ACK (RFC 2018 §4). */
+uint8_t tcp_ooo_sack_blocks(const tern_stack *st, const tcp_pcb *p, struct tern_tcp_sack_block *out,
+                            uint8_t max);
+
+/* ---- SACK scoreboard (tcp_sack.c) ---- */
+/* Record the SACK blocks of an ACK; returns the number of valid blocks. */
+uint32_t tcp_sack_update(tern_stack *st, tcp_pcb *p, const struct tern_tcp_options *opt);
+/* RFC 6675 IsLost boundary: unSACKed data below the returned sequence is lost. */
+uint32_t tcp_sack_lost_boundary(const tern_stack *st, const tcp_pcb *p);
+/* RFC 6675 §4 SetPipe (with lost_to and high_rxt). */
+uint32_t tcp_pipe(const tern_stack *st, const tcp_pcb *p);
+/* Bytes SACKed above snd_una. */
+uint32_t tcp_sacked_bytes(const tern_stack *st, const tcp_pcb *p);
+/*
+ * RFC 6675 NextSeg rule (1): the next unSACKed range at or above
+ * max(high_rxt, snd_una) and below lost_to, at most mss long. Returns false if none.
+ */
+bool tcp_next_rexmit(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len);
+
+/* ---- congestion control (tcp_cc*.c) ---- */
+void tcp_cc_init(tcp_pcb *p);
+void tcp_cc_on_ack(tcp_pcb *p, uint32_t acked, uint64_t now);
+/* A loss was detected (fast retransmit or RTO): ssthresh per the algorithm. */
+void tcp_cc_on_loss(tcp_pcb *p, uint64_t now, bool rto);
+/* Fast recovery ended (full ACK). */
+void tcp_cc_recovery_done(tcp_pcb *p, uint64_t now);
+
+/* flight size (RFC 5681): data sent but not cumulatively acknowledged */
+static inline uint32_t tcp_flight(const tcp_pcb *p) {
+    return p->snd_nxt - p->snd_una;
+}
+
+#endif /* TERN_TCP_PRIVATE_H */

@@ -1,0 +1,63 @@
+/* RFC 6298 retransmission-timeout estimator (see tcp_rtt.h). */
+#include "tcp_rtt.h"
+
+static uint64_t clamp_rto(const tcp_rtt *r, uint64_t rto) {
+    if (rto < r->rto_min) { /* RFC 6298 (2.4) */
+        rto = r->rto_min;
+    }
+    if (rto > r->rto_max) { /* RFC 6298 (2.5) */
+        rto = r->rto_max;
+    }
+    return rto;
+}
+
+static void compute(tcp_rtt *r) {
+    uint64_t k = 4 * r->rttvar; /* RFC 6298 §2: K = 4 */
+    r->rto = clamp_rto(r, r->srtt + (k > TCP_RTT_CLOCK_G_NS ? k : TCP_RTT_CLOCK_G_NS));
+}
+
+void tcp_rtt_init(tcp_rtt *r, uint64_t initial, uint64_t rto_min, uint64_t rto_max) {
+    r->srtt = 0;
+    r->rttvar = 0;
+    r->rto_min = rto_min;
+    r->rto_max = rto_max;
+    r->have_sample = false;
+    /* RFC 6298 (2.1): the initial RTO is not subject to the minimum. */
+    r->rto = initial > rto_max ? rto_max : initial;
+}
+
+void tcp_rtt_sample(tcp_rtt *r, uint64_t sample) {
+    if (!r->have_sample) {
+        /* RFC 6298 (2.2) */
+        r->srtt = sample;
+        r->rttvar = sample / 2;
+        r->have_sample = true;
+    } else {
+        /* RFC 6298 (2.3): RTTVAR first, with the old SRTT. */
+        uint64_t delta = r->srtt > sample ? r->srtt - sample : sample - r->srtt;
+        r->rttvar = (3 * r->rttvar + delta) / 4;
+        r->srtt = (7 * r->srtt + sample) / 8;
+    }
+    compute(r);
+}
+
+void tcp_rtt_backoff(tcp_rtt *r) {
+    /* RFC 6298 (5.5), with the upper bound of (2.5). */
+    r->rto = r->rto >= r->rto_max / 2 ? r->rto_max : r->rto * 2;
+}
+
+void tcp_rtt_syn_timed_out_established(tcp_rtt *r) {
+    if (!r->have_sample) { /* RFC 6298 (5.7) */
+        r->rto = TCP_RTT_AFTER_SYN_TIMEOUT_NS;
+        if (r->rto > r->rto_max) {
+            r->rto = r->rto_max;
+        }
+    }
+}
+
+void tcp_rtt_set_min(tcp_rtt *r, uint64_t rto_min) {
+    r->rto_min = rto_min;
+    if (r->have_sample) {
+        compute(r);
+    }
+}

@@ -1,0 +1,88 @@
+/*
+ * The sender's SACK scoreboard (RFC 2018 §3, RFC 6675 §3-4): the ranges above
+ * SND.UNA the peer has selectively acknowledged, at most TCP_SACK_SCOREBOARD
+ * of them (a block that would need one more is ignored; that only delays
+ * recovery). RFC 6675's IsLost, SetPipe and NextSeg (rule 1) work on them.
+ */
+#include "tcp_private.h"
+
+uint32_t tcp_sack_update(tern_stack *st, tcp_pcb *p, const struct tern_tcp_options *opt) {
+    tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t valid = 0;
+    for (uint8_t i = 0; i < opt->sack_count && i < TERN_TCP_MAX_SACK_BLOCKS; i++) {
+        uint32_t l = opt->sack[i].left, h = opt->sack[i].right;
+        /* RFC 2018 §3 / RFC 6675: only blocks inside [SND.UNA, SND.NXT] count;
+         * a D-SACK (RFC 2883) below SND.UNA and nonsense blocks are ignored. */
+        if (!seq_lt(l, h) || !seq_gt(h, p->snd_una) || seq_gt(h, p->snd_nxt) ||
+            seq_lt(l, p->snd_una) || (uint32_t)(h - l) > p->snd_nxt - p->snd_una) {
+            continue;
+        }
+        tcp_ranges_add(r, &p->sack_n, TCP_SACK_SCOREBOARD, l, h);
+        valid++;
+    }
+    return valid;
+}
+
+uint32_t tcp_sacked_bytes(const tern_stack *st, const tcp_pcb *p) {
+    return tcp_ranges_total(tcp_sack_ranges(st, p), p->sack_n);
+}
+
+uint32_t tcp_sack_lost_boundary(const tern_stack *st, const tcp_pcb *p) {
+    /* RFC 6675 §4 IsLost(SeqNum): DupThresh discontiguous SACKed ranges, or
+     * more than (DupThresh - 1) * SMSS SACKed bytes, above SeqNum. Every hole
+     * below the first range (from the top) where that becomes true is lost. */
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t bytes = 0;
+    for (uint32_t k = p->sack_n; k > 0; k--) {
+        const tcp_range *x = &r[k - 1];
+        bytes += x->end - x->start;
+        uint32_t count = p->sack_n - (k - 1);
+        if (count >= TCP_DUPTHRESH || bytes > (uint32_t)(TCP_DUPTHRESH - 1) * p->snd_mss) {
+            return x->start;
+        }
+    }
+    return p->snd_una;
+}
+
+static uint32_t unsacked(const tern_stack *st, const tcp_pcb *p, uint32_t a, uint32_t b) {
+    if (!seq_lt(a, b)) {
+        return 0;
+    }
+    return (b - a) - tcp_ranges_covered(tcp_sack_ranges(st, p), p->sack_n, a, b);
+}
+
+uint32_t tcp_pipe(const tern_stack *st, const tcp_pcb *p) {
+    /* RFC 6675 §4 SetPipe: each unSACKed octet counts once if not lost, and
+     * once more if it was retransmitted (below HighRxt). */
+    uint32_t lost = seq_max(p->lost_to, p->snd_una);
+    uint32_t pipe = unsacked(st, p, seq_min(lost, p->snd_nxt), p->snd_nxt);
+    pipe += unsacked(st, p, p->snd_una, seq_min(seq_max(p->high_rxt, p->snd_una), p->snd_nxt));
+    return pipe;
+}
+
+bool tcp_next_rexmit(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len) {
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t s = seq_max(p->high_rxt, p->snd_una);
+    for (uint32_t i = 0; i < p->sack_n; i++) {
+        if (seq_in(s, r[i].start, r[i].end)) {
+            s = r[i].end;
+        }
+    }
+    if (!seq_lt(s, p->lost_to) || !seq_lt(s, p->snd_nxt)) {
+        return false;
+    }
+    uint32_t end = p->snd_nxt;
+    for (uint32_t i = 0; i < p->sack_n; i++) {
+        if (seq_gt(r[i].start, s)) {
+            end = seq_min(end, r[i].start);
+            break;
+        }
+    }
+    uint32_t n = end - s;
+    if (n > p->snd_mss) {
+        n = p->snd_mss;
+    }
+    *seq = s;
+    *len = n;
+    return true;
+}

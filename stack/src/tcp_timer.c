@@ -1,0 +1,206 @@
+/*
+ * TCP timers, all deadline-driven (DESIGN.md §2): each control block has
+ *   t_rexmt  retransmission (RFC 6298 §5), SYN retransmission, or persist
+ *            (zero-window probes, RFC 9293 §3.8.6.1) with exponential backoff;
+ *   t_delack delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2);
+ *   t_keep   keep-alive (RFC 1122 §4.2.3.6), TIME-WAIT 2 x MSL (RFC 9293
+ *            §3.10.7.4), and the orphan FIN-WAIT-2 limit (2 x MSL);
+ *   t_user   the user timeout (RFC 9293 §3.8.3, RFC 5482).
+ * The earliest is the block's key in a min-heap; poll runs what is due and
+ * poll_at reads the top.
+ */
+#include "tcp_cc.h"
+#include "tcp_private.h"
+
+static tern_err timeout_error(const tcp_pcb *p) {
+    /* a soft ICMP error seen meanwhile explains the timeout better (RFC 5927 §4) */
+    return p->soft_err ? (tern_err)p->soft_err : TERN_ERR_TIMED_OUT;
+}
+
+static void persist_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (p->snd_wnd != 0) {
+        p->flags &= ~(uint32_t)TCPF_PERSIST;
+        tcp_output(st, p, now);
+        return;
+    }
+    if (++p->retries > p->data_retries) {
+        tcp_close_conn(st, p, timeout_error(p));
+        return;
+    }
+    /* RFC 9293 §3.8.6.1 (MUST-36): probe the zero window with one octet of new data. */
+    uint32_t off = p->snd_una - p->snd_buf_seq;
+    if (p->tx_len > off) {
+        tcp_send_segment(st, p, now, p->snd_una, 1, TERN_TCP_ACK);
+        if (p->snd_nxt == p->snd_una) {
+            p->snd_nxt = p->snd_una + 1;
+        }
+        p->flags |= TCPF_ZWP_OUT;
+        p->zero_window_probes++;
+    }
+    tcp_rtt_backoff(&p->rtt); /* exponential backoff, capped at the RTO maximum */
+    p->t_rexmt = now + p->rtt.rto;
+}
+
+static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (p->flags & TCPF_PERSIST) {
+        persist_fire(st, p, now);
+        return;
+    }
+    if (p->state == TERN_TCP_SYN_SENT || p->state == TERN_TCP_SYN_RECEIVED) {
+        if (++p->retries > p->syn_retries) {
+            bool passive = (p->flags & TCPF_PASSIVE) != 0;
+            tcp_close_conn(st, p, passive ? TERN_OK : timeout_error(p));
+            return;
+        }
+        p->flags |= TCPF_SYN_RETRANSMITTED | TCPF_RTO_SYN_TIMEOUT;
+        p->flags &= ~(uint32_t)TCPF_RTT_TIMING; /* Karn */
+        tcp_rtt_backoff(&p->rtt);               /* RFC 6298 (5.5) */
+        p->t_rexmt = now + p->rtt.rto;          /* (5.6) */
+        p->total_retransmits++;
+        st->c.tcp_retransmits++;
+        tcp_send_syn(st, p, now);
+        return;
+    }
+    if (!tcp_synchronized(p) || tcp_flight(p) == 0 || p->state == TERN_TCP_TIME_WAIT) {
+        return;
+    }
+    /* RFC 6298 §5 (5.4)-(5.6) */
+    if (++p->retries > p->data_retries) {
+        tcp_close_conn(st, p, timeout_error(p));
+        return;
+    }
+    p->rto_timeouts++;
+    if (p->retries == 1) {
+        /* RFC 5681 §3.1: ssthresh from the first timeout only; cwnd = 1 SMSS. */
+        tcp_cc_on_loss(p, now, true);
+    } else {
+        p->cwnd = p->snd_mss;
+    }
+    /* everything outstanding is presumed lost; the SACK scoreboard is
+     * cleared (RFC 2018 §8: the receiver may have reneged) */
+    p->ca_state = TCP_CA_LOSS;
+    p->recover = p->snd_nxt;
+    p->lost_to = p->snd_nxt;
+    p->high_rxt = p->snd_una;
+    p->sack_n = 0;
+    p->dupacks = 0;
+    p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
+    tcp_rtt_backoff(&p->rtt);
+    p->t_rexmt = now + p->rtt.rto;
+    tcp_output(st, p, now);
+}
+
+static void keep_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    switch (p->state) {
+    case TERN_TCP_TIME_WAIT:
+    case TERN_TCP_FIN_WAIT_2:
+        tcp_close_conn(st, p, TERN_OK);
+        return;
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_CLOSE_WAIT:
+        break;
+    default:
+        return;
+    }
+    if (!(p->flags & TCPF_KEEPALIVE)) {
+        return;
+    }
+    if (p->ka_probes == 0 && p->last_rcv + p->keep_idle_ns > now) {
+        p->t_keep = p->last_rcv + p->keep_idle_ns; /* traffic since: idle again from then */
+        return;
+    }
+    if (tcp_flight(p) > 0 && p->ka_probes == 0) {
+        p->t_keep = now + p->keep_idle_ns; /* the retransmission timer covers it */
+        return;
+    }
+    if (p->ka_probes >= p->keep_cnt) {
+        tcp_close_conn(st, p, timeout_error(p)); /* RFC 1122 §4.2.3.6: peer dead */
+        return;
+    }
+    /* RFC 1122 §4.2.3.6: <SEQ=SND.UNA-1><ACK=RCV.NXT>, no data. */
+    tcp_send_segment(st, p, now, p->snd_una - 1, 0, TERN_TCP_ACK);
+    p->ka_probes++;
+    p->keepalives_sent++;
+    p->t_keep = now + p->keep_intvl_ns;
+}
+
+void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (p->t_user <= now) {
+        p->t_user = TERN_NEVER;
+        if (tcp_flight(p) > 0 || p->state == TERN_TCP_SYN_SENT) {
+            tcp_close_conn(st, p, TERN_ERR_USER_TIMEOUT);
+            return;
+        }
+    }
+    if (p->t_delack <= now) {
+        p->t_delack = TERN_NEVER;
+        if (tcp_synchronized(p) && p->state != TERN_TCP_CLOSED) {
+            tcp_send_ack(st, p, now);
+        }
+    }
+    if (p->kind == TCP_SOCKET && p->t_keep <= now) {
+        p->t_keep = TERN_NEVER;
+        keep_fire(st, p, now);
+    }
+    if (p->kind == TCP_SOCKET && p->t_rexmt <= now) {
+        p->t_rexmt = TERN_NEVER;
+        rexmt_fire(st, p, now);
+    }
+}
+
+void tern_tcp_poll(tern_stack *st, uint64_t now) {
+    tern_tcp_module *t = st->tcp;
+    /* 1. sockets with something queued by a user call */
+    uint32_t budget = t->nsock + 1;
+    while (t->dirty_head != TCP_NONE && budget-- > 0) {
+        tcp_pcb *p = &t->pcb[t->dirty_head];
+        t->dirty_head = p->dirty_next;
+        if (t->dirty_head == TCP_NONE) {
+            t->dirty_tail = TCP_NONE;
+        }
+        p->dirty_next = TCP_NONE;
+        p->flags &= ~(uint32_t)TCPF_DIRTY;
+        if (p->kind != TCP_SOCKET) {
+            continue;
+        }
+        if (p->flags & TCPF_SEND_RST) {
+            tcp_send_rst(st, p, now); /* RFC 9293 §3.10.5 ABORT */
+            p->flags &= ~(uint32_t)TCPF_SEND_RST;
+            tcp_close_conn(st, p, TERN_ERR_CONN_RESET);
+            continue;
+        }
+        tcp_output(st, p, now);
+        tcp_timers_update(st, p);
+    }
+    /* 2. due timers; each firing moves the block's deadline past now or off */
+    uint32_t guard = 4 * t->nsock + 16;
+    while (t->heap_len > 0 && guard-- > 0) {
+        tcp_pcb *p = &t->pcb[t->heap[0]];
+        if (p->deadline > now) {
+            break;
+        }
+        tcp_timer_fire(st, p, now);
+        if (p->kind == TCP_SOCKET) {
+            if (p->t_rexmt <= now)
+                p->t_rexmt = now + 1;
+            if (p->t_delack <= now)
+                p->t_delack = TERN_NEVER;
+            if (p->t_keep <= now)
+                p->t_keep = now + 1;
+            if (p->t_user <= now)
+                p->t_user = TERN_NEVER;
+            tcp_timers_update(st, p);
+        }
+    }
+}
+
+uint64_t tern_tcp_poll_at(const tern_stack *st) {
+    const tern_tcp_module *t = st->tcp;
+    if (t->dirty_head != TCP_NONE) {
+        return 0;
+    }
+    if (t->heap_len == 0) {
+        return TERN_NEVER;
+    }
+    return t->pcb[t->heap[0]].deadline;
+}
