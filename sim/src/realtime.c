@@ -1,0 +1,222 @@
+/*
+ * The real-time driver (tern/sim_realtime.h): the one place of libternsim
+ * that reads a clock (DESIGN.md §2). Virtual time is the anchor plus the
+ * CLOCK_MONOTONIC time elapsed since it was taken; each round of the loop
+ * dispatches what is due up to the wall clock, reads what the kernel sent on
+ * the TAP nodes, and sleeps in ppoll(2) until the next event or a readable
+ * device, whichever comes first.
+ */
+#define _GNU_SOURCE /* ppoll */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim_internal.h"
+#include "tern/sim_realtime.h"
+#include "tern/sim_tap.h"
+
+/* Frames read from one device per round, so that one busy device cannot starve the timers. */
+#define RT_TAP_BATCH 256
+
+struct sim_realtime {
+    sim *s;
+    bool anchored;
+    uint64_t anchor_mono; /* CLOCK_MONOTONIC at the anchor, ns */
+    uint64_t anchor_virt; /* virtual time at the anchor, ns */
+    sim_realtime_stats st;
+    struct pollfd *fds;
+    sim_node_id *fd_node;
+    uint32_t nfds, fds_cap;
+};
+
+static uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+tern_err sim_realtime_create(sim *s, sim_realtime **out) {
+    sim_realtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        return TERN_ERR_NO_MEMORY;
+    }
+    rt->s = s;
+    *out = rt;
+    return TERN_OK;
+}
+
+void sim_realtime_destroy(sim_realtime *rt) {
+    if (!rt) {
+        return;
+    }
+    free(rt->fds);
+    free(rt->fd_node);
+    free(rt);
+}
+
+uint64_t sim_realtime_now(sim_realtime *rt) {
+    uint64_t m = mono_ns();
+    uint64_t sim_t = rt->s->now;
+    if (!rt->anchored) {
+        rt->anchored = true;
+        rt->anchor_mono = m;
+        rt->anchor_virt = sim_t;
+    }
+    uint64_t v = rt->anchor_virt + (m - rt->anchor_mono);
+    if (v < sim_t) {
+        /* Virtual time was run ahead (sim_run) since: slide the anchor. */
+        rt->anchor_virt += sim_t - v;
+        v = sim_t;
+    }
+    return v;
+}
+
+void sim_realtime_get_stats(const sim_realtime *rt, sim_realtime_stats *out) {
+    *out = rt->st;
+}
+
+/* The descriptors of the simulation's TAP nodes, taken afresh at each run. */
+static tern_err collect_taps(sim_realtime *rt) {
+    sim *s = rt->s;
+    rt->nfds = 0;
+    for (sim_node_id i = 0; i < s->nnodes; i++) {
+        int fd;
+        if (sim_tap_fd(s, i, &fd) != TERN_OK) {
+            continue;
+        }
+        if (rt->nfds == rt->fds_cap) {
+            uint32_t ncap = rt->fds_cap ? rt->fds_cap * 2 : 4;
+            struct pollfd *nf = realloc(rt->fds, ncap * sizeof *nf);
+            if (!nf) {
+                return sim_fail(s, TERN_ERR_NO_MEMORY, "realtime: out of memory");
+            }
+            rt->fds = nf;
+            sim_node_id *nn = realloc(rt->fd_node, ncap * sizeof *nn);
+            if (!nn) {
+                return sim_fail(s, TERN_ERR_NO_MEMORY, "realtime: out of memory");
+            }
+            rt->fd_node = nn;
+            rt->fds_cap = ncap;
+        }
+        rt->fds[rt->nfds].fd = fd;
+        rt->fds[rt->nfds].events = POLLIN;
+        rt->fds[rt->nfds].revents = 0;
+        rt->fd_node[rt->nfds] = i;
+        rt->nfds++;
+    }
+    return TERN_OK;
+}
+
+/* Read what every device has (a batch each). */
+static tern_err service_taps(sim_realtime *rt, size_t *total) {
+    *total = 0;
+    for (uint32_t i = 0; i < rt->nfds; i++) {
+        size_t n = 0;
+        tern_err err = sim_tap_service(rt->s, rt->fd_node[i], RT_TAP_BATCH, &n);
+        *total += n;
+        if (err != TERN_OK) {
+            return err;
+        }
+    }
+    rt->st.tap_frames += *total;
+    return TERN_OK;
+}
+
+/* Sleep until virtual time `until` (by the wall clock) or until a device is readable. */
+static tern_err wait_until(sim_realtime *rt, uint64_t until) {
+    uint64_t now = sim_realtime_now(rt);
+    if (until <= now) {
+        return TERN_OK;
+    }
+    uint64_t d = until - now;
+    struct timespec ts = {(time_t)(d / 1000000000ull), (long)(d % 1000000000ull)};
+    rt->st.sleeps++;
+    int r = ppoll(rt->nfds ? rt->fds : NULL, rt->nfds, &ts, NULL);
+    if (r < 0 && errno != EINTR) {
+        return sim_fail(rt->s, TERN_ERR_IO, "realtime: ppoll on %u TAP device(s): %s", rt->nfds,
+                        strerror(errno));
+    }
+    return TERN_OK;
+}
+
+static tern_err finish(sim_realtime *rt, sim_realtime_stop reason, sim_realtime_stop *why) {
+    if (why) {
+        *why = reason;
+    }
+    sim_ok(rt->s);
+    return TERN_OK;
+}
+
+tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags,
+                          sim_realtime_step_fn step, void *ctx, sim_realtime_stop *why) {
+    sim *s = rt->s;
+    if (duration_ns == SIM_NEVER && !step &&
+        !(flags & (SIM_RT_STOP_ON_PEER_RX | SIM_RT_STOP_ON_TAP_RX))) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT,
+                        "realtime run duration=never: needs a stop flag or a step callback");
+    }
+    tern_err err = collect_taps(rt);
+    if (err != TERN_OK) {
+        return err;
+    }
+    rt->st.runs++;
+    uint64_t start = sim_realtime_now(rt);
+    rt->st.catchup_ns += start - s->now;
+    uint64_t deadline = duration_ns >= SIM_NEVER - start ? SIM_NEVER : start + duration_ns;
+    unsigned run_flags = (flags & SIM_RT_STOP_ON_PEER_RX) ? SIM_RUN_STOP_ON_PEER_RX : 0;
+    for (;;) {
+        rt->st.rounds++;
+        uint64_t now = sim_realtime_now(rt);
+        uint64_t target = now < deadline ? now : deadline;
+        uint64_t next = sim_eq_peek_time(&s->q);
+        if (next <= target && target - next > rt->st.max_late_ns) {
+            rt->st.max_late_ns = target - next;
+        }
+        sim_stop stopped;
+        err = sim_run(s, target, run_flags, &stopped);
+        if (err != TERN_OK) {
+            return err;
+        }
+        if (stopped == SIM_STOP_PEER_RX) {
+            return finish(rt, SIM_RT_STOP_PEER_RX, why);
+        }
+        size_t got;
+        err = service_taps(rt, &got);
+        if (err != TERN_OK) {
+            return err;
+        }
+        if (got) {
+            /* Deliver at once what needs no time (a link without delay). */
+            err = sim_run(s, s->now, run_flags, &stopped);
+            if (err != TERN_OK) {
+                return err;
+            }
+            if (stopped == SIM_STOP_PEER_RX) {
+                return finish(rt, SIM_RT_STOP_PEER_RX, why);
+            }
+            if (flags & SIM_RT_STOP_ON_TAP_RX) {
+                return finish(rt, SIM_RT_STOP_TAP_RX, why);
+            }
+        }
+        if (step && step(ctx, s, s->now)) {
+            return finish(rt, SIM_RT_STOP_CALLBACK, why);
+        }
+        if (target >= deadline) {
+            return finish(rt, SIM_RT_STOP_TIME, why);
+        }
+        if (got) {
+            continue; /* a device may hold more than a batch */
+        }
+        next = sim_eq_peek_time(&s->q);
+        if (next <= s->now) {
+            continue; /* the step callback woke a node: run it now */
+        }
+        err = wait_until(rt, next < deadline ? next : deadline);
+        if (err != TERN_OK) {
+            return err;
+        }
+    }
+}
