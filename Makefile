@@ -49,6 +49,7 @@ deps:
 	fi; \
 	have tshark || missing="$$missing tshark"; \
 	have ip || missing="$$missing iproute2"; \
+	have ping || missing="$$missing iputils-ping"; have curl || missing="$$missing curl"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \

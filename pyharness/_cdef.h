@@ -9,3 +9,6 @@
 #include "tern/sim.h"
 #include "tern/stack.h"
 #include "tern/sim_host.h"
+/* the real-time bridge (issue 7) */
+#include "tern/sim_realtime.h"
+#include "tern/sim_tap.h"

@@ -46,7 +46,8 @@ def find_header(name: str, include_dirs: list[str]) -> Path:
     raise SystemExit(f"_ffi_build: {name} not found in {include_dirs}")
 
 
-HEADERS = ("tern/errors.h", "tern/addr.h", "tern/sim.h", "tern/stack.h", "tern/sim_host.h")
+HEADERS = ("tern/errors.h", "tern/addr.h", "tern/sim.h", "tern/stack.h", "tern/sim_host.h",
+           "tern/sim_realtime.h", "tern/sim_tap.h")  # real-time bridge (issue 7)
 _FUNC = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
