@@ -442,7 +442,11 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
     uint32_t off = p->snd_nxt - p->snd_buf_seq;
     bool waiting =
         (p->tx_len > off) || ((p->flags & TCPF_FIN_QUEUED) && !(p->flags & TCPF_FIN_SENT));
-    if (waiting && tcp_flight(p) == 0 && p->snd_wnd == 0 && !(p->flags & TCPF_PERSIST)) {
+    /* ...and with a window too small to use (sender SWS avoidance holding
+     * back): the persist timer is also the "override timeout" of RFC 9293
+     * §3.8.6.2.1, so a lost window update never stalls the connection. */
+    if (waiting && tcp_flight(p) == 0 && !(p->flags & TCPF_PERSIST) &&
+        p->state != TERN_TCP_CLOSED) {
         p->flags |= TCPF_PERSIST;
         p->t_rexmt = now + p->rtt.rto;
     }

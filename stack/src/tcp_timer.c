@@ -18,8 +18,22 @@ static tern_err timeout_error(const tcp_pcb *p) {
 }
 
 static void persist_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    uint32_t off = p->snd_nxt - p->snd_buf_seq;
     if (p->snd_wnd != 0) {
+        /* RFC 9293 §3.8.6.2.1: the override timeout: send what the window takes. */
         p->flags &= ~(uint32_t)TCPF_PERSIST;
+        uint32_t avail = p->tx_len > off ? p->tx_len - off : 0;
+        uint32_t usable =
+            seq_gt(p->snd_una + p->snd_wnd, p->snd_nxt) ? p->snd_una + p->snd_wnd - p->snd_nxt : 0;
+        uint32_t len = avail < usable ? avail : usable;
+        if (len > p->snd_mss) {
+            len = p->snd_mss;
+        }
+        if (len > 0) {
+            tcp_send_segment(st, p, now, p->snd_nxt, len, TERN_TCP_ACK | TERN_TCP_PSH);
+            p->snd_nxt += len;
+            tcp_arm_rexmt(p, now);
+        }
         tcp_output(st, p, now);
         return;
     }
@@ -28,7 +42,7 @@ static void persist_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         return;
     }
     /* RFC 9293 §3.8.6.1 (MUST-36): probe the zero window with one octet of new data. */
-    uint32_t off = p->snd_una - p->snd_buf_seq;
+    off = p->snd_una - p->snd_buf_seq;
     if (p->tx_len > off) {
         tcp_send_segment(st, p, now, p->snd_una, 1, TERN_TCP_ACK);
         if (p->snd_nxt == p->snd_una) {
