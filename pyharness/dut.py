@@ -1,0 +1,143 @@
+"""The device under test (DUT) of the conformance scenarios.
+
+A scenario talks to the DUT only through socket-level operations (open,
+bind, listen, accept, connect, send, recv, shutdown, close, options, and
+``tcp_info`` where the DUT has it) and plays the remote side itself as a
+scripted peer. Nothing in a scenario reaches into the Tern stack, so the same
+scenario runs against another DUT backend (the Linux kernel, later).
+
+Values that legitimately differ between stacks (minimum RTO, initial window,
+delayed-ACK timer, TIME-WAIT length, ARP timings, ICMP rate limit...) come
+from the DUT's :class:`DutProfile`, never from literals in a scenario.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from .network import Network
+
+__all__ = ["DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut"]
+
+MS = 1_000_000
+SEC = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class DutProfile:
+    """What a DUT does where the RFCs leave a choice. Times in nanoseconds.
+
+    The Tern values are the stack's defaults (stack/include/tern/stack.h);
+    each field says which RFC leaves the choice open.
+    """
+
+    name: str
+    #: IP TTL of datagrams the DUT originates (RFC 1122 §3.2.1.7: "SHOULD" be configurable, 64 common).
+    ttl: int = 64
+    #: ARP cache lifetime (RFC 1122 §2.3.2.1 leaves the timeout to the implementation).
+    arp_timeout: int = 60 * SEC
+    #: Interval between ARP requests for one address (RFC 1122 §2.3.2.1: at most one per second).
+    arp_retry: int = 1 * SEC
+    #: ARP requests before the DUT gives up on an address.
+    arp_retries: int = 3
+    #: Whether the DUT reports a failed resolution with ICMP host unreachable to itself/the source.
+    arp_failure_icmp: bool = True
+    #: IPv4 reassembly timeout (RFC 791 suggests 15 s as a lower bound; RFC 1122 §3.3.2: 60 s to 120 s; Linux 30 s).
+    reasm_timeout: int = 30 * SEC
+    #: ICMP error rate limit: tokens per second and burst (RFC 1122 §3.2.2, RFC 1812 §4.3.2.8).
+    icmp_rate: int = 100
+    icmp_burst: int = 10
+    #: Whether echo requests to broadcast addresses are answered (RFC 1122 §3.2.2.6 MAY ignore).
+    echo_broadcast: bool = False
+    #: Interface MTU of the DUT in the scenarios.
+    mtu: int = 1500
+    #: TCP: initial RTO, minimum RTO, maximum RTO (RFC 6298 §2 and (2.4): minimum 1 s "SHOULD").
+    rto_initial: int = 1 * SEC
+    rto_min: int = 1 * SEC
+    rto_max: int = 60 * SEC
+    #: TCP: SYN retransmissions before the connect fails.
+    syn_retries: int = 6
+    #: TCP: initial window in segments (RFC 6928).
+    initial_window: int = 10
+    #: TCP: delayed-ACK timer (RFC 9293 §3.8.6.3: under 0.5 s; RFC 1122 §4.2.3.2).
+    delack: int = 200 * MS
+    #: TCP: TIME-WAIT duration, 2 x MSL (RFC 9293 §3.4.2 MSL 2 minutes; many stacks use less).
+    time_wait: int = 60 * SEC
+    #: TCP: keep-alive idle, interval and count (RFC 1122 §4.2.3.6: idle at least 2 hours by default).
+    keepalive_idle: int = 7200 * SEC
+    keepalive_interval: int = 75 * SEC
+    keepalive_count: int = 9
+    #: TCP: challenge ACKs per second per connection (RFC 5961 §7).
+    challenge_ack_limit: int = 10
+    #: TCP: what a full listen queue does with a new SYN: "drop" (silence) or "rst".
+    backlog_full: str = "drop"
+    #: Extra, backend-specific notes.
+    notes: dict = field(default_factory=dict)
+
+
+#: The Tern stack's profile: its documented defaults.
+TERN_PROFILE = DutProfile(name="tern")
+
+DUT_IP = "10.0.0.1"
+PEER_IP = "10.0.0.2"
+PREFIX = 24
+
+
+class TernDut:
+    """A Tern stack host as the DUT, with one scripted peer on a link.
+
+    Socket operations are those of :class:`pyharness.host.Host`; ``profile``
+    holds the values scenarios compare against.
+    """
+
+    kind = "tern"
+
+    def __init__(self, net: "Network", profile: DutProfile = TERN_PROFILE, **host_options: Any):
+        self.net = net
+        self.profile = profile
+        self.ip = DUT_IP
+        self.host = net.host("dut", ipv4=f"{DUT_IP}/{PREFIX}", mtu=profile.mtu, **host_options)
+        self.mac = self.host.mac
+
+    # Socket-level operations: what every DUT backend offers.
+    def udp_socket(self, port: Optional[int] = None, addr: Optional[str] = None) -> Any:
+        """A UDP socket, bound to ``port`` if given."""
+        return self.host.udp_socket(port=port, addr=addr)
+
+    def ping_socket(self, ident: int = 1) -> Any:
+        """An ICMP echo socket with identifier ``ident``."""
+        return self.host.ping_socket(ident)
+
+    def tcp_socket(self, **options: Any) -> Any:
+        """An unconnected TCP socket with options."""
+        return self.host.tcp_socket(**options)
+
+    def tcp_listen(self, port: int, backlog: int = 8, **options: Any) -> Any:
+        """A listening TCP socket."""
+        return self.host.tcp_listen(port, backlog=backlog, **options)
+
+    def tcp_connect(self, ip: str, port: int, **options: Any) -> Any:
+        """Start an active open to ``ip:port``."""
+        return self.host.tcp_connect(ip, port, **options)
+
+    def add_route(self, prefix: str, gateway: Optional[str] = None) -> None:
+        """A route on the DUT (for scenarios about routing)."""
+        self.host.add_route(prefix, gateway)
+
+    def counters(self) -> Any:
+        """The DUT's counters where it has them (the Tern stack's)."""
+        return self.host.counters()
+
+
+def make_tern_dut(net: "Network", peer_arp: bool = True, **host_options: Any) -> tuple[TernDut, Any, Any]:
+    """The standard bench: the DUT (10.0.0.1/24), a scripted peer (10.0.0.2/24) and the link between them.
+
+    ``peer_arp=False`` makes a peer that does not answer ARP by itself (the
+    scenario answers, or not).
+    """
+    dut = TernDut(net, **host_options)
+    peer = net.peer("peer", ipv4=f"{PEER_IP}/{PREFIX}", arp=peer_arp)
+    link = net.link(dut.host, peer)
+    return dut, peer, link
