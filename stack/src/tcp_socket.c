@@ -703,8 +703,9 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
     p->raddr = *dst;
     p->rport = port;
     if (!(p->flags & TCPF_BOUND)) {
-        /* An ephemeral port (randomised start, RFC 6056 §3.3.1 style): first one
-         * nobody owns; with all owned, the first whose 4-tuple is free. */
+        /* An ephemeral port (randomised start, RFC 6056 §3.3.1 style): among
+         * the next 1024, the first nobody owns; failing that, the first whose
+         * 4-tuple is free (ports are shared between destinations). */
         uint32_t lo = st->cfg.ephemeral_low ? st->cfg.ephemeral_low : 49152;
         uint32_t hi = st->cfg.ephemeral_high ? st->cfg.ephemeral_high : 65535;
         if (hi < lo) {
@@ -713,7 +714,7 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
         uint32_t range = hi - lo + 1;
         uint32_t start = (uint32_t)tern_rng_below(&st->rng, range);
         uint16_t chosen = 0;
-        for (uint32_t i = 0; i < range && !chosen; i++) {
+        for (uint32_t i = 0; i < range && i < 1024 && !chosen; i++) {
             uint16_t cand = (uint16_t)(lo + (start + i) % range);
             if (st->tcp->port_owners[cand] == 0) {
                 chosen = cand;

@@ -1,0 +1,205 @@
+/*
+ * TCP benchmarks (make bench). Prints, medians of several runs:
+ *   BENCH tcp_bulk_gbps      payload bits per CPU second, one connection
+ *                            between two Tern hosts, unlimited link, MTU 1500
+ *   BENCH tcp_lossy_speedup  100 MB over 100 Mbit/s, 20 ms RTT, 1% loss:
+ *                            virtual seconds per wall second
+ *   BENCH tcp_pcb_bytes      TCP state per connection, buffers excluded
+ *                            (control block, SACK/OOO ranges, heap and hash
+ *                            slots), from tern_stack_memory_size
+ *   BENCH tcp_connections    established connections held at once in one
+ *                            simulation with 4 KB buffers (client + server
+ *                            ends both counted once per connection)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tern/sim.h"
+#include "tern/sim_host.h"
+#include "tern/stack.h"
+
+#define MS 1000000ull
+#define SEC 1000000000ull
+
+static double clock_s(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void host_config(tern_stack_config *cfg, uint8_t last, uint32_t sockets, uint32_t buf) {
+    tern_stack_config_default(cfg, last);
+    cfg->niface = 1;
+    uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
+    memcpy(cfg->iface[0].mac, mac, 6);
+    cfg->iface[0].naddrs = 1;
+    cfg->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
+    cfg->iface[0].prefix_len[0] = 24;
+    cfg->tcp_sockets = sockets;
+    cfg->tcp.rx_buffer = buf;
+    cfg->tcp.tx_buffer = buf;
+    cfg->tcp.sack = cfg->tcp.timestamps = cfg->tcp.window_scaling = true;
+}
+
+static void die(const char *what, sim *s) {
+    fprintf(stderr, "bench_tcp: %s (%s)\n", what, s ? sim_last_error(s) : "");
+    exit(1);
+}
+
+/*
+ * One bulk transfer of `bytes` from host a to host b. Returns the virtual
+ * seconds it took; *cpu and *wall receive the CPU and wall seconds.
+ */
+static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, uint32_t buf,
+                   uint64_t seed, double *cpu, double *wall) {
+    sim *s;
+    if (sim_create(seed, &s)) die("sim_create", NULL);
+    tern_stack_config ca, cb;
+    host_config(&ca, 1, 4, buf);
+    host_config(&cb, 2, 4, buf);
+    sim_node_id a, b;
+    sim_link_id l;
+    if (sim_host_add(s, "a", &ca, &a) || sim_host_add(s, "b", &cb, &b) ||
+        sim_link_add(s, a, 0, b, 0, &l))
+        die("setup", s);
+    if (rate) sim_link_set_rate(s, l, SIM_DIR_BOTH, rate);
+    if (delay) sim_link_set_delay(s, l, SIM_DIR_BOTH, (int64_t)delay, 0, false);
+    if (loss > 0) sim_link_set_loss_bernoulli(s, l, SIM_DIR_BOTH, loss);
+    tern_stack *sa = sim_host_stack(s, a), *sb = sim_host_stack(s, b);
+    tern_sock lis, cl, sv = 0;
+    tern_tcp_open(sb, &lis);
+    tern_tcp_bind(sb, lis, NULL, 5001);
+    tern_tcp_listen(sb, lis, 8);
+    tern_tcp_open(sa, &cl);
+    tern_tcp_set_option(sa, cl, TERN_TCP_OPT_CONGESTION, TERN_TCP_CC_CUBIC);
+    tern_addr dst = tern_addr_v4(10, 0, 0, 2);
+    if (tern_tcp_connect(sa, cl, &dst, 5001)) die("connect", s);
+    static uint8_t data[1 << 20], sink[1 << 20];
+    memset(data, 0x5a, sizeof data);
+    uint64_t sent = 0, got = 0, now = 0;
+    uint64_t step = delay ? 2 * MS : 50000; /* app wake-up period, virtual */
+    double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
+    while (got < bytes) {
+        if (!sv && tern_tcp_accept(sb, lis, &sv) != TERN_OK) sv = 0;
+        while (sent < bytes) {
+            size_t n = bytes - sent < sizeof data ? (size_t)(bytes - sent) : sizeof data, w = 0;
+            if (tern_tcp_send(sa, cl, data, n, &w) != TERN_OK || w == 0) break;
+            sent += w;
+        }
+        if (sv) {
+            size_t n;
+            while (tern_tcp_recv(sb, sv, sink, sizeof sink, &n) == TERN_OK && n > 0) got += n;
+        }
+        sim_node_wake(s, a);
+        sim_node_wake(s, b);
+        now += step;
+        if (sim_run(s, now, 0, NULL)) die("sim_run", s);
+        if (now > 100000 * SEC) die("transfer did not finish", s);
+    }
+    *cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    *wall = clock_s(CLOCK_MONOTONIC) - w0;
+    sim_destroy(s);
+    return (double)now / 1e9;
+}
+
+static double bulk_gbps(void) {
+    const uint64_t bytes = 400ull << 20;
+    double cpu, wall;
+    bulk(bytes, 0, 0, 0, 1 << 20, 1, &cpu, &wall);
+    return (double)bytes * 8 / cpu / 1e9;
+}
+
+static double lossy_speedup(uint64_t seed) {
+    const uint64_t bytes = 100ull << 20;
+    double cpu, wall;
+    double v = bulk(bytes, 100000000, 10 * MS, 0.01, 4 << 20, seed, &cpu, &wall);
+    return v / wall;
+}
+
+static double pcb_bytes(void) {
+    tern_stack_config c1, c2;
+    host_config(&c1, 1, 1000, 4096);
+    host_config(&c2, 1, 2000, 4096);
+    size_t a = tern_stack_memory_size(&c1), b = tern_stack_memory_size(&c2);
+    return (double)(b - a) / 1000.0 - 2 * 4096.0;
+}
+
+static double connections(uint32_t target) {
+    sim *s;
+    if (sim_create(3, &s)) die("sim_create", NULL);
+    tern_stack_config ca, cb;
+    host_config(&ca, 1, target + 16, 4096);
+    host_config(&cb, 2, target + 16, 4096);
+    ca.ephemeral_low = 1024;
+    cb.tcp.backlog_max = 65535;
+    sim_node_id a, b;
+    sim_link_id l;
+    if (sim_host_add(s, "a", &ca, &a) || sim_host_add(s, "b", &cb, &b) ||
+        sim_link_add(s, a, 0, b, 0, &l))
+        die("setup", s);
+    sim_link_set_delay(s, l, SIM_DIR_BOTH, (int64_t)(1 * MS), 0, false);
+    tern_stack *sa = sim_host_stack(s, a), *sb = sim_host_stack(s, b);
+    enum { PORTS = 4 };
+    tern_sock lis[PORTS];
+    for (int i = 0; i < PORTS; i++) {
+        tern_tcp_open(sb, &lis[i]);
+        tern_tcp_bind(sb, lis[i], NULL, (uint16_t)(5001 + i));
+        tern_tcp_listen(sb, lis[i], 65535);
+    }
+    tern_sock *cl = calloc(target, sizeof *cl);
+    tern_addr dst = tern_addr_v4(10, 0, 0, 2);
+    uint32_t opened = 0, accepted = 0;
+    uint64_t now = 0;
+    while (opened < target || accepted < target) {
+        for (uint32_t k = 0; k < 2000 && opened < target; k++, opened++) {
+            if (tern_tcp_open(sa, &cl[opened]) ||
+                tern_tcp_connect(sa, cl[opened], &dst, (uint16_t)(5001 + opened % PORTS))) {
+                fprintf(stderr, "bench_tcp: connect %u: %s\n", opened, tern_stack_last_error(sa));
+                exit(1);
+            }
+        }
+        sim_node_wake(s, a);
+        now += 5 * MS;
+        if (sim_run(s, now, 0, NULL)) die("sim_run", s);
+        for (int i = 0; i < PORTS; i++) {
+            tern_sock c;
+            while (tern_tcp_accept(sb, lis[i], &c) == TERN_OK) accepted++;
+        }
+        if (now > 600 * SEC) break;
+    }
+    sim_run(s, now + 10 * MS, 0, NULL);
+    uint32_t established = 0;
+    for (uint32_t i = 0; i < opened; i++) {
+        tern_tcp_info info;
+        if (tern_tcp_get_info(sa, cl[i], &info) == TERN_OK && info.state == TERN_TCP_ESTABLISHED)
+            established++;
+    }
+    free(cl);
+    sim_destroy(s);
+    return established < accepted ? established : accepted;
+}
+
+int main(int argc, char **argv) {
+    int runs = argc > 1 ? atoi(argv[1]) : 3;
+    if (runs < 1) runs = 1;
+    double v[9];
+    for (int i = 0; i < runs; i++) v[i] = bulk_gbps();
+    qsort(v, (size_t)runs, sizeof v[0], cmp_double);
+    printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", v[runs / 2]);
+    fflush(stdout);
+    for (int i = 0; i < runs; i++) v[i] = lossy_speedup((uint64_t)i + 1);
+    qsort(v, (size_t)runs, sizeof v[0], cmp_double);
+    printf("BENCH tcp_lossy_speedup %.0f x\n", v[runs / 2]);
+    fflush(stdout);
+    printf("BENCH tcp_pcb_bytes %.0f bytes\n", pcb_bytes());
+    fflush(stdout);
+    printf("BENCH tcp_connections %.0f connections\n", connections(100000));
+    return 0;
+}
