@@ -60,7 +60,8 @@ static void die(const char *what, sim *s) {
 static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, uint32_t buf,
                    uint64_t seed, double *cpu, double *wall) {
     sim *s;
-    if (sim_create(seed, &s)) die("sim_create", NULL);
+    if (sim_create(seed, &s))
+        die("sim_create", NULL);
     tern_stack_config ca, cb;
     host_config(&ca, 1, 4, buf);
     host_config(&cb, 2, 4, buf);
@@ -69,9 +70,12 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     if (sim_host_add(s, "a", &ca, &a) || sim_host_add(s, "b", &cb, &b) ||
         sim_link_add(s, a, 0, b, 0, &l))
         die("setup", s);
-    if (rate) sim_link_set_rate(s, l, SIM_DIR_BOTH, rate);
-    if (delay) sim_link_set_delay(s, l, SIM_DIR_BOTH, (int64_t)delay, 0, false);
-    if (loss > 0) sim_link_set_loss_bernoulli(s, l, SIM_DIR_BOTH, loss);
+    if (rate)
+        sim_link_set_rate(s, l, SIM_DIR_BOTH, rate);
+    if (delay)
+        sim_link_set_delay(s, l, SIM_DIR_BOTH, (int64_t)delay, 0, false);
+    if (loss > 0)
+        sim_link_set_loss_bernoulli(s, l, SIM_DIR_BOTH, loss);
     tern_stack *sa = sim_host_stack(s, a), *sb = sim_host_stack(s, b);
     tern_sock lis, cl, sv = 0;
     tern_tcp_open(sb, &lis);
@@ -80,28 +84,34 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     tern_tcp_open(sa, &cl);
     tern_tcp_set_option(sa, cl, TERN_TCP_OPT_CONGESTION, TERN_TCP_CC_CUBIC);
     tern_addr dst = tern_addr_v4(10, 0, 0, 2);
-    if (tern_tcp_connect(sa, cl, &dst, 5001)) die("connect", s);
+    if (tern_tcp_connect(sa, cl, &dst, 5001))
+        die("connect", s);
     static uint8_t data[1 << 20], sink[1 << 20];
     memset(data, 0x5a, sizeof data);
     uint64_t sent = 0, got = 0, now = 0;
     uint64_t step = delay ? 2 * MS : 50000; /* app wake-up period, virtual */
     double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
     while (got < bytes) {
-        if (!sv && tern_tcp_accept(sb, lis, &sv) != TERN_OK) sv = 0;
+        if (!sv && tern_tcp_accept(sb, lis, &sv) != TERN_OK)
+            sv = 0;
         while (sent < bytes) {
             size_t n = bytes - sent < sizeof data ? (size_t)(bytes - sent) : sizeof data, w = 0;
-            if (tern_tcp_send(sa, cl, data, n, &w) != TERN_OK || w == 0) break;
+            if (tern_tcp_send(sa, cl, data, n, &w) != TERN_OK || w == 0)
+                break;
             sent += w;
         }
         if (sv) {
             size_t n;
-            while (tern_tcp_recv(sb, sv, sink, sizeof sink, &n) == TERN_OK && n > 0) got += n;
+            while (tern_tcp_recv(sb, sv, sink, sizeof sink, &n) == TERN_OK && n > 0)
+                got += n;
         }
         sim_node_wake(s, a);
         sim_node_wake(s, b);
         now += step;
-        if (sim_run(s, now, 0, NULL)) die("sim_run", s);
-        if (now > 100000 * SEC) die("transfer did not finish", s);
+        if (sim_run(s, now, 0, NULL))
+            die("sim_run", s);
+        if (now > 100000 * SEC)
+            die("transfer did not finish", s);
     }
     *cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     *wall = clock_s(CLOCK_MONOTONIC) - w0;
@@ -133,7 +143,8 @@ static double pcb_bytes(void) {
 
 static double connections(uint32_t target) {
     sim *s;
-    if (sim_create(3, &s)) die("sim_create", NULL);
+    if (sim_create(3, &s))
+        die("sim_create", NULL);
     tern_stack_config ca, cb;
     host_config(&ca, 1, target + 16, 4096);
     host_config(&cb, 2, target + 16, 4096);
@@ -167,12 +178,15 @@ static double connections(uint32_t target) {
         }
         sim_node_wake(s, a);
         now += 5 * MS;
-        if (sim_run(s, now, 0, NULL)) die("sim_run", s);
+        if (sim_run(s, now, 0, NULL))
+            die("sim_run", s);
         for (int i = 0; i < PORTS; i++) {
             tern_sock c;
-            while (tern_tcp_accept(sb, lis[i], &c) == TERN_OK) accepted++;
+            while (tern_tcp_accept(sb, lis[i], &c) == TERN_OK)
+                accepted++;
         }
-        if (now > 600 * SEC) break;
+        if (now > 600 * SEC)
+            break;
     }
     sim_run(s, now + 10 * MS, 0, NULL);
     uint32_t established = 0;
@@ -188,13 +202,31 @@ static double connections(uint32_t target) {
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 3;
-    if (runs < 1) runs = 1;
+    const char *only = argc > 2 ? argv[2] : NULL; /* run one figure: bulk, lossy, pcb, conn */
+    if (runs < 1)
+        runs = 1;
+    if (runs > 9)
+        runs = 9;
     double v[9];
-    for (int i = 0; i < runs; i++) v[i] = bulk_gbps();
+    if (only && strcmp(only, "bulk") == 0) {
+        printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", bulk_gbps());
+        return 0;
+    }
+    if (only && strcmp(only, "conn") == 0) {
+        printf("BENCH tcp_connections %.0f connections\n", connections(100000));
+        return 0;
+    }
+    if (only && strcmp(only, "lossy") == 0) {
+        printf("BENCH tcp_lossy_speedup %.0f x\n", lossy_speedup(1));
+        return 0;
+    }
+    for (int i = 0; i < runs; i++)
+        v[i] = bulk_gbps();
     qsort(v, (size_t)runs, sizeof v[0], cmp_double);
     printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", v[runs / 2]);
     fflush(stdout);
-    for (int i = 0; i < runs; i++) v[i] = lossy_speedup((uint64_t)i + 1);
+    for (int i = 0; i < runs; i++)
+        v[i] = lossy_speedup((uint64_t)i + 1);
     qsort(v, (size_t)runs, sizeof v[0], cmp_double);
     printf("BENCH tcp_lossy_speedup %.0f x\n", v[runs / 2]);
     fflush(stdout);
