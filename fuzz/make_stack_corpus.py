@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Regenerate the seed corpus of fuzz_stack (fuzz/corpus/stack/) with scapy.
+
+Each seed is a short conversation with the fuzzed host (see fuzz_stack.c for
+the record format): ARP, pings (whole and fragmented), UDP to the echo port
+and to a closed one, forwarding, TCP handshakes, and time passing.
+
+    python3 fuzz/make_stack_corpus.py
+"""
+from pathlib import Path
+
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw, fragment
+
+OUT = Path(__file__).resolve().parent / "corpus" / "stack"
+HOST0, HOST1 = "02:00:00:00:00:01", "02:00:00:00:01:01"
+PEER = "02:00:00:00:00:02"
+
+
+def rec(frame, advance=0, iface=0, poll=True):
+    data = bytes(frame)
+    flags = (advance & 0x3F) | (iface << 6) | (0x80 if poll else 0)
+    return bytes([flags, len(data) >> 8, len(data) & 0xFF]) + data
+
+
+def eth(payload, dst=HOST0):
+    return Ether(dst=dst, src=PEER) / payload
+
+
+def ip(**kw):
+    return IP(src="10.0.0.2", dst="10.0.0.1", **kw)
+
+
+def seeds():
+    arp = rec(eth(ARP(op=1, hwsrc=PEER, psrc="10.0.0.2", pdst="10.0.0.1"), "ff:ff:ff:ff:ff:ff"))
+    yield "arp_request", arp
+    yield "ping", arp + rec(eth(ip() / ICMP(id=1, seq=1) / Raw(b"x" * 56)))
+    big = ip(id=77) / ICMP(id=1, seq=2) / Raw(bytes(range(256)) * 12)
+    yield "ping_fragments", arp + b"".join(rec(eth(f)) for f in fragment(big, 1000))
+    yield "ping_fragments_reversed", arp + b"".join(rec(eth(f)) for f in reversed(fragment(big, 600)))
+    yield "first_fragment_timeout", arp + rec(eth(fragment(big, 1000)[0])) + rec(eth(ip() / UDP()), 63)
+    yield "udp_echo", arp + rec(eth(ip() / UDP(sport=9, dport=7) / Raw(b"hello")))
+    yield "udp_closed", arp + rec(eth(ip() / UDP(sport=9, dport=9) / Raw(b"hello")))
+    yield "forward", arp + rec(eth(IP(src="10.0.0.2", dst="10.0.1.9", ttl=5) / UDP() / Raw(b"f" * 800)))
+    yield "forward_ttl1", arp + rec(eth(IP(src="10.0.0.2", dst="10.0.1.9", ttl=1) / UDP()))
+    yield "unknown_proto", arp + rec(eth(ip(proto=253) / Raw(b"abcd")))
+    syn = ip() / TCP(sport=40000, dport=80, seq=1000, flags="S",
+                     options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1, 0)), ("WScale", 7)])
+    ack = ip() / TCP(sport=40000, dport=80, seq=1001, ack=0, flags="A")
+    yield "tcp_syn", arp + rec(eth(syn))
+    yield "tcp_handshake_data", arp + rec(eth(syn)) + rec(eth(ack)) + rec(
+        eth(ip() / TCP(sport=40000, dport=80, seq=1001, flags="PA") / Raw(b"GET / HTTP/1.0\r\n\r\n")))
+    yield "tcp_rst", arp + rec(eth(ip() / TCP(sport=40000, dport=80, seq=5, flags="R")))
+    yield "arp_unanswered", rec(eth(IP(src="10.0.0.2", dst="10.0.0.1") / UDP(dport=7) / Raw(b"q")))
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, data in seeds():
+        (OUT / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()
