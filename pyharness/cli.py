@@ -1,8 +1,9 @@
 """The ``pyharness`` command.
 
+    pyharness run [PATHS...] [--seed N] [--out DIR] [-- PYTEST ARGS]
+    pyharness show FILE.pcap [--absolute-seq] [--mask KEY ...]
+    pyharness plot FILE.pcap -o FILE.png
     pyharness demo [--out DIR] [--seed N] [--count N]
-
-(``run``, ``show`` and ``plot`` arrive with the full API.)
 """
 
 from __future__ import annotations
@@ -12,16 +13,80 @@ import sys
 from pathlib import Path
 
 
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
+    import pytest
+
+    from .report import ReportPlugin
+
+    paths = args.paths or ["scenarios"]
+    missing = [p for p in paths if not Path(p.split("::")[0]).exists()]
+    if missing:
+        print(f"pyharness run: no such path: {', '.join(missing)}", file=sys.stderr)
+        return 4
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    plugin = ReportPlugin(out=out, seed=args.seed)
+    pytest_args = [*paths, "--seed", str(args.seed), "--artifacts", str(out / "artifacts"), "--keep-artifacts",
+                   f"--junitxml={out / 'junit.xml'}", *extra]
+    rc = int(pytest.main(pytest_args, plugins=[plugin]))
+    print(f"pyharness run: report {out / 'report.md'}, junit {out / 'junit.xml'}, pcaps under {out / 'artifacts'}/")
+    return rc
+
+
+def _show(args: argparse.Namespace) -> int:
+    from .canonical import canonical_lines
+    from .pcap import parsed, read_pcap
+
+    for line in canonical_lines(parsed(read_pcap(args.pcap)), relative_seq=not args.absolute_seq, mask=args.mask):
+        print(line)
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .plot import plot_pcap
+
+    out = plot_pcap(args.pcap, args.output, title=Path(args.pcap).name)
+    if out is None:
+        print(f"pyharness plot: {args.pcap} holds no TCP segment; nothing drawn", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pyharness`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
     ap = argparse.ArgumentParser(prog="pyharness", description="Tern's deterministic network lab.")
     sub = ap.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run scenarios; write report.md, junit.xml and pcaps")
+    run.add_argument("paths", nargs="*", help="test files or directories (default: scenarios/)")
+    run.add_argument("--seed", type=int, default=1, help="seed of the run (default 1)")
+    run.add_argument("--out", type=Path, default=Path("out/run"), help="output directory (default out/run)")
+    show = sub.add_parser("show", help="print the canonical text of a pcap, one line per frame")
+    show.add_argument("pcap", type=Path)
+    show.add_argument("--absolute-seq", action="store_true", help="absolute TCP sequence numbers")
+    show.add_argument("--mask", action="append", default=[], help="mask a field (ip.id, chksum, ts, time...)")
+    plot = sub.add_parser("plot", help="draw the time-sequence plot of the TCP connections of a pcap")
+    plot.add_argument("pcap", type=Path)
+    plot.add_argument("-o", "--output", type=Path, required=True, help="PNG file to write")
     demo = sub.add_parser("demo", help="run the bundled demonstration scenario and write its pcaps")
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="directory for the pcaps (default: out/demo)")
     demo.add_argument("--seed", type=int, default=42, help="simulation seed (default: 42)")
     demo.add_argument("--count", type=int, default=50, help="number of pings (default: 50)")
     args = ap.parse_args(argv)
+    if extra and args.command != "run":
+        ap.error("arguments after -- are for pyharness run only")
 
+    if args.command == "run":
+        return _run(args, extra)
+    if args.command == "show":
+        return _show(args)
+    if args.command == "plot":
+        return _plot(args)
     if args.command == "demo":
         from .demo import run_demo
 

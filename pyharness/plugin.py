@@ -78,6 +78,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="keep the artifacts (pcaps) of passing tests too")
     group.addoption("--golden-update", action="store_true", default=False,
                     help="rewrite the golden traces the tests check (those tests still fail)")
+    group.addoption("--no-plots", action="store_true", default=False,
+                    help="do not draw time-sequence plots for failing tests (saves the matplotlib import)")
     group.addoption("--no-capture-links", action="store_true", default=False,
                     help="do not capture every link of the net fixture")
     parser.addini("golden_dir", f"directory of golden traces, relative to the rootdir (default {GOLDEN_DIR})",
@@ -192,7 +194,8 @@ def _after_test(item: pytest.Item, adir: Path, net_seed: int, pcaps: list) -> No
 
         replay = replay_command(item.nodeid, run_seed(config), Path(config.rootpath))
         pcaps = sorted(adir.glob("*.pcap")) if adir.exists() else pcaps
-        write_failure_artifacts(adir, run_seed(config), net_seed, replay, pcaps)
+        write_failure_artifacts(adir, run_seed(config), net_seed, replay, pcaps,
+                                plots=not config.getoption("no_plots"))
     elif not config.getoption("keep_artifacts") and adir.exists():
         shutil.rmtree(adir, ignore_errors=True)
 
