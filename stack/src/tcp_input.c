@@ -179,8 +179,9 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
             p->t_user = p->user_timeout_ns ? now + p->user_timeout_ns : TERN_NEVER;
         }
     } else if (ack == p->snd_una && dlen == 0 && !(seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)) &&
-               tcp_flight(p) > 0 && wnd == p->snd_wnd) {
-        /* RFC 5681 §2: a duplicate acknowledgment. */
+               tcp_flight(p) > 0 && wnd == p->snd_wnd && wnd != 0 && !(p->flags & TCPF_PERSIST)) {
+        /* RFC 5681 §2: a duplicate acknowledgment (answers to zero-window
+         * probes are not: the window is zero). */
         if (p->dupacks < 255) {
             p->dupacks++;
         }

@@ -74,6 +74,7 @@ static inline void h_cfg_default(tern_stack_config *cfg) {
     cfg->iface[0].naddrs = 1;
     cfg->iface[0].addr[0] = tern_addr_v4(10, 0, 0, 1);
     cfg->iface[0].prefix_len[0] = 24;
+    cfg->arp_timeout_ns = 1000000 * SEC; /* the peer's MAC stays known */
     cfg->tcp.sack = true;
     cfg->tcp.timestamps = true;
     cfg->tcp.window_scaling = true;
