@@ -5,14 +5,13 @@
  */
 #include "tcp_cc.h"
 
-static const tcp_cc_ops *const tcp_cc_table[] = {
-    [TERN_TCP_CC_NEWRENO] = &tcp_cc_newreno,
-    [TERN_TCP_CC_CUBIC] = &tcp_cc_cubic,
-};
-
 static const tcp_cc_ops *ops(const tcp_pcb *p) {
-    return p->cc_id < sizeof tcp_cc_table / sizeof tcp_cc_table[0] ? tcp_cc_table[p->cc_id]
-                                                                   : &tcp_cc_newreno;
+    switch (p->cc_id) {
+    case TERN_TCP_CC_CUBIC:
+        return tcp_cc_cubic_ops();
+    default:
+        return tcp_cc_newreno_ops();
+    }
 }
 
 uint32_t tcp_cc_initial_window(uint32_t iw, uint32_t mss) {

@@ -4,7 +4,7 @@
  * retransmit, NewReno and SACK recovery, RTO) is shared and lives in
  * tcp_input.c/tcp_timer.c; an algorithm only decides how cwnd grows and what
  * ssthresh becomes after a loss. To add one: write tcp_cc_<name>.c with a
- * const tcp_cc_ops, add it to tcp_cc_table in tcp_cc.c and to enum tern_tcp_cc.
+ * const tcp_cc_ops, add a case to ops() in tcp_cc.c and to enum tern_tcp_cc.
  */
 #ifndef TERN_TCP_CC_H
 #define TERN_TCP_CC_H
@@ -23,8 +23,9 @@ typedef struct tcp_cc_ops {
     void (*recovery_done)(tcp_pcb *p, uint64_t now);
 } tcp_cc_ops;
 
-extern const tcp_cc_ops tcp_cc_newreno;
-extern const tcp_cc_ops tcp_cc_cubic;
+/* The algorithms (functions, not extern objects: no exported data symbols). */
+const tcp_cc_ops *tcp_cc_newreno_ops(void);
+const tcp_cc_ops *tcp_cc_cubic_ops(void);
 
 /* The initial window per RFC 6928 §2 for `iw` segments. */
 uint32_t tcp_cc_initial_window(uint32_t iw, uint32_t mss);

@@ -115,10 +115,14 @@ static void cubic_recovery_done(tcp_pcb *p, uint64_t now) {
     p->cubic.epoch = 0;
 }
 
-const tcp_cc_ops tcp_cc_cubic = {
+static const tcp_cc_ops ops_cubic = {
     .name = "cubic",
     .init = cubic_init,
     .cong_avoid = cubic_cong_avoid,
     .ssthresh = cubic_ssthresh,
     .recovery_done = cubic_recovery_done,
 };
+
+const tcp_cc_ops *tcp_cc_cubic_ops(void) {
+    return &ops_cubic;
+}

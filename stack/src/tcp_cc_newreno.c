@@ -36,10 +36,14 @@ static void reno_recovery_done(tcp_pcb *p, uint64_t now) {
     (void)now;
 }
 
-const tcp_cc_ops tcp_cc_newreno = {
+static const tcp_cc_ops ops_newreno = {
     .name = "newreno",
     .init = reno_init,
     .cong_avoid = reno_cong_avoid,
     .ssthresh = reno_ssthresh,
     .recovery_done = reno_recovery_done,
 };
+
+const tcp_cc_ops *tcp_cc_newreno_ops(void) {
+    return &ops_newreno;
+}
