@@ -103,97 +103,100 @@ tern_err tern_arp_lookup(const tern_stack *st, uint64_t now, const tern_addr *ip
     return TERN_ERR_EMPTY;
 }
 
-tern_err tern_arp_output(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
-                         const uint8_t *ip, size_t len) {
-    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    /* The caller's buffer always has Ethernet headroom; eth_output writes in front of it. */
-    uint8_t *payload = (uint8_t *)ip;
+tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                          uint8_t mac[6]) {
     if (tern_is_broadcast_addr(st, next_hop, iface)) {
-        tern_eth_output(st, iface, bcast, TERN_ETHERTYPE_IPV4, payload, len);
+        memset(mac, 0xff, 6);
         return TERN_OK;
     }
     if (tern_addr_is_multicast(next_hop)) {
         tern_mac m = tern_mac_ipv4_multicast(next_hop);
-        tern_eth_output(st, iface, m.b, TERN_ETHERTYPE_IPV4, payload, len);
+        memcpy(mac, m.b, 6);
         return TERN_OK;
     }
     tern_arp_entry *e = find(st, iface, next_hop);
     if (e && e->state == ARP_REACHABLE && now < e->expires) {
-        tern_eth_output(st, iface, e->mac, TERN_ETHERTYPE_IPV4, payload, len);
+        memcpy(mac, e->mac, 6);
         return TERN_OK;
     }
-    /* Not resolved (or expired): wait in the bounded queue and resolve. */
+    if (e && e->state == ARP_INCOMPLETE) {
+        return TERN_ERR_WOULD_BLOCK; /* a request is out; retries come from poll */
+    }
+    /* Unknown, or expired: start resolving. */
+    uint64_t last = e ? e->last_request : 0;
+    bool had_request = e != NULL;
+    if (!e) {
+        e = allocate(st);
+        if (!e) {
+            /* Every entry is resolving: the datagram waits (if it can) and
+             * fails with its neighbour's entry, or never gets one. */
+            st->c.arp_queue_full++;
+            return TERN_ERR_NO_BUFFER;
+        }
+        memset(e, 0, sizeof *e);
+        e->ip = *next_hop;
+        e->iface = iface;
+    }
+    e->state = ARP_INCOMPLETE;
+    e->requests = 0;
+    e->updated = now;
+    /* One request per second per address (RFC 1122 §2.3.2.1). */
+    if (had_request && now < last + st->cfg.arp_retry_ns) {
+        st->c.arp_rate_limited++;
+        e->next_request = last + st->cfg.arp_retry_ns;
+    } else {
+        send_request(st, now, e);
+    }
+    return TERN_ERR_WOULD_BLOCK;
+}
+
+tern_err tern_arp_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                       const uint8_t *ip, size_t len) {
     tern_pkt_meta meta;
     memset(&meta, 0, sizeof meta);
     meta.dst = *next_hop;
     meta.iface = iface;
     meta.time = now;
-    tern_err err = tern_pktq_push(st, &st->arp_waiting, &meta, ip, len, NULL, 0);
-    if (err != TERN_OK) {
+    if (tern_pktq_push(st, &st->arp_waiting, &meta, ip, len, NULL, 0) != TERN_OK) {
         st->c.arp_queue_full++;
         return TERN_ERR_NO_BUFFER;
-    }
-    if (!e || e->state == ARP_REACHABLE) {
-        uint64_t last = e ? e->last_request : 0;
-        bool had_request = e != NULL;
-        if (!e) {
-            e = allocate(st);
-            if (!e) {
-                /* Every entry is resolving: the packet waits and is dropped if
-                 * its address never gets an entry (poll treats it as failed). */
-                st->c.arp_queue_full++;
-                return TERN_OK;
-            }
-            memset(e, 0, sizeof *e);
-            e->ip = *next_hop;
-            e->iface = iface;
-        }
-        e->state = ARP_INCOMPLETE;
-        e->requests = 0;
-        e->updated = now;
-        /* One request per second per address (RFC 1122 §2.3.2.1). */
-        if (had_request && now < last + st->cfg.arp_retry_ns) {
-            st->c.arp_rate_limited++;
-            e->next_request = last + st->cfg.arp_retry_ns;
-        } else {
-            send_request(st, now, e);
-        }
     }
     return TERN_OK;
 }
 
-/* Send (or drop, when resolution failed) the packets waiting for `ip` on iface. */
+/*
+ * Send (or, when resolution failed, answer with host unreachable) the
+ * datagrams held for `ip` on iface, in the order they were held. Each is
+ * taken into the transmit buffer with room for headers in front.
+ */
 static void flush_waiting(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *ip,
-                          const uint8_t *mac) {
+                          bool resolved) {
     uint32_t n = st->arp_waiting.count;
     for (uint32_t i = 0; i < n; i++) {
         const tern_pkt_meta *m = tern_pktq_peek(st, &st->arp_waiting);
         if (m->iface != iface || !tern_addr_eq(&m->dst, ip)) {
-            /* Not for this neighbour: rotate it to the back, order kept among its own. */
-            tern_pkt_meta keep = *m;
-            size_t len = tern_pktq_pop(st, &st->arp_waiting, st->tx2 + TERN_ETH_HDR, 65535);
-            tern_pktq_push(st, &st->arp_waiting, &keep, st->tx2 + TERN_ETH_HDR, len, NULL, 0);
+            tern_pktq_rotate(st, &st->arp_waiting); /* another neighbour's; order kept */
             continue;
         }
-        size_t len = tern_pktq_pop(st, &st->arp_waiting, st->tx2 + TERN_ETH_HDR,
-                                   sizeof st->tx2 - TERN_ETH_HDR);
-        if (mac) {
-            tern_eth_output(st, iface, mac, TERN_ETHERTYPE_IPV4, st->tx2 + TERN_ETH_HDR, len);
-        } else {
-            /* RFC 1122 §2.3.2.2: resolution failed; tell the source (ourselves
-             * or, when forwarding, the sender) the host is unreachable. */
-            st->c.arp_resolution_failed++;
-            struct tern_ipv4_repr ipr;
-            if (tern_ipv4_parse(st->tx2 + TERN_ETH_HDR, len, &ipr) == TERN_OK) {
-                /* The quote is built from a copy: the error is built in tx/tx2. */
-                uint8_t copy[TERN_ETH_HDR + 60 + 576];
-                size_t clen = len < sizeof copy - TERN_ETH_HDR ? len : sizeof copy - TERN_ETH_HDR;
-                memcpy(copy + TERN_ETH_HDR, st->tx2 + TERN_ETH_HDR, clen);
-                struct tern_ipv4_repr q = ipr;
-                q.payload = copy + TERN_ETH_HDR + ipr.header_len;
-                q.payload_len = clen > ipr.header_len ? clen - ipr.header_len : 0;
-                tern_icmp_send_error(st, now, 3, 1, 0, &q, copy + TERN_ETH_HDR, false);
-            }
+        uint8_t *buf = st->tx + TERN_TX_HEADROOM + 40;
+        size_t len =
+            tern_pktq_pop(st, &st->arp_waiting, buf, sizeof st->tx - (size_t)(buf - st->tx));
+        if (resolved) {
+            tern_ipv4_output_resolved(st, now, iface, ip, buf, len);
+            continue;
+        }
+        /* RFC 1122 §2.3.2.2: resolution failed; tell the source (ourselves
+         * or, when forwarding, the sender) that the host is unreachable. The
+         * error is built in tx too: quote from a copy. */
+        st->c.arp_resolution_failed++;
+        struct tern_ipv4_repr ipr;
+        if (tern_ipv4_parse(buf, len, &ipr) == TERN_OK) {
+            uint8_t copy[60 + 576];
+            size_t clen = len < sizeof copy ? len : sizeof copy;
+            memcpy(copy, buf, clen);
+            ipr.payload = copy + ipr.header_len;
+            ipr.payload_len = clen > ipr.header_len ? clen - ipr.header_len : 0;
+            tern_icmp_send_error(st, now, 3, 1, 0, &ipr, copy, false);
         }
     }
 }
@@ -243,7 +246,7 @@ void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
         st->c.arp_replies_sent++;
     }
     if (e && (was_resolving || st->arp_waiting.count)) {
-        flush_waiting(st, now, iface, &e->ip, e->mac);
+        flush_waiting(st, now, iface, &e->ip, true);
     }
 }
 
@@ -257,7 +260,7 @@ void tern_arp_poll(tern_stack *st, uint64_t now) {
             tern_addr ip = e->ip;
             uint32_t iface = e->iface;
             e->state = ARP_FREE;
-            flush_waiting(st, now, iface, &ip, NULL);
+            flush_waiting(st, now, iface, &ip, false);
         } else {
             send_request(st, now, e);
         }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "stack_internal.h"
+#include "wire/ethernet.h"
 #include "wire/icmpv4.h"
 #include "wire/ipv4.h"
 
@@ -46,13 +47,31 @@ static size_t copied_options(const uint8_t *opt, size_t len, uint8_t *out) {
 }
 
 /*
- * Send one IP datagram given as header fields + payload, fragmenting into
- * tx2 when it exceeds the MTU. `payload` must have TERN_TX_HEADROOM bytes of
- * room in front when it fits in one frame.
+ * Send one IP datagram given as header fields + payload: resolve the next hop
+ * first, then send it whole or in fragments (built in tx2). A datagram whose
+ * next hop is not resolved yet is held whole, before fragmentation, so that
+ * one large datagram takes one place in the ARP queue. `payload` must have
+ * TERN_TX_HEADROOM + options bytes of room in front.
  */
 static tern_err output_datagram(tern_stack *st, uint64_t now, const tern_route_result *rr,
                                 const struct tern_ipv4_repr *hdr, uint8_t *payload, size_t len) {
     size_t hlen = TERN_IPV4_MIN_HDR_LEN + hdr->options_len;
+    if (hlen + len > rr->mtu && hdr->df) {
+        return TERN_ERR_MSG_TOO_LONG;
+    }
+    uint8_t mac[6];
+    tern_err err = tern_arp_resolve(st, now, rr->iface, &rr->next_hop, mac);
+    if (err != TERN_OK) {
+        uint8_t *ip = payload - hlen;
+        struct tern_ipv4_repr r = *hdr;
+        r.payload = NULL; /* in place */
+        r.payload_len = len;
+        size_t w;
+        if (tern_ipv4_emit(&r, ip, hlen + len, &w) != TERN_OK) {
+            return TERN_ERR_MALFORMED;
+        }
+        return tern_arp_hold(st, now, rr->iface, &rr->next_hop, ip, w);
+    }
     if (hlen + len <= rr->mtu) {
         uint8_t *ip = payload - hlen;
         struct tern_ipv4_repr r = *hdr;
@@ -63,10 +82,8 @@ static tern_err output_datagram(tern_stack *st, uint64_t now, const tern_route_r
             return TERN_ERR_MALFORMED;
         }
         st->c.ip_out++;
-        return tern_arp_output(st, now, rr->iface, &rr->next_hop, ip, w);
-    }
-    if (hdr->df) {
-        return TERN_ERR_MSG_TOO_LONG;
+        tern_eth_output(st, rr->iface, mac, TERN_ETHERTYPE_IPV4, ip, w);
+        return TERN_OK;
     }
     /* RFC 791 §3.2 fragmentation: every fragment but the last carries a
      * multiple of 8 data bytes; the first keeps all options, the others only
@@ -98,14 +115,27 @@ static tern_err output_datagram(tern_stack *st, uint64_t now, const tern_route_r
         }
         st->c.ip_out++;
         st->c.ip_fragments_out++;
-        tern_err err = tern_arp_output(st, now, rr->iface, &rr->next_hop, ip, w);
-        if (err != TERN_OK) {
-            return err;
-        }
+        tern_eth_output(st, rr->iface, mac, TERN_ETHERTYPE_IPV4, ip, w);
         off += chunk;
         first = false;
     }
     return TERN_OK;
+}
+
+void tern_ipv4_output_resolved(tern_stack *st, uint64_t now, uint32_t iface,
+                               const tern_addr *next_hop, uint8_t *ip, size_t len) {
+    struct tern_ipv4_repr h;
+    if (tern_ipv4_parse(ip, len, &h) != TERN_OK) {
+        return; /* we built it: cannot happen */
+    }
+    tern_route_result rr;
+    memset(&rr, 0, sizeof rr);
+    rr.iface = iface;
+    rr.next_hop = *next_hop;
+    rr.mtu = st->iface[iface].mtu;
+    uint8_t *payload = (uint8_t *)h.payload;
+    h.payload = NULL;
+    output_datagram(st, now, &rr, &h, payload, h.payload_len);
 }
 
 tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len) {

@@ -139,6 +139,17 @@ size_t tern_pktq_pop(tern_stack *st, tern_pktq *q, uint8_t *buf, size_t cap) {
     return n;
 }
 
+void tern_pktq_rotate(tern_stack *st, tern_pktq *q) {
+    uint32_t p = q->head;
+    if (p == TERN_NO_CHUNK || p == q->tail) {
+        return;
+    }
+    q->head = st->pkts[p].next;
+    st->pkts[p].next = TERN_NO_CHUNK;
+    st->pkts[q->tail].next = p;
+    q->tail = p;
+}
+
 void tern_pktq_clear(tern_stack *st, tern_pktq *q) {
     while (q->head != TERN_NO_CHUNK) {
         tern_pktq_drop(st, q);

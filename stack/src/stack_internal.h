@@ -104,6 +104,8 @@ const tern_pkt_meta *tern_pktq_peek(const tern_stack *st, const tern_pktq *q);
 size_t tern_pktq_pop(tern_stack *st, tern_pktq *q, uint8_t *buf, size_t cap);
 /* Drop the head packet. */
 void tern_pktq_drop(tern_stack *st, tern_pktq *q);
+/* Move the head packet to the tail (no copy). */
+void tern_pktq_rotate(tern_stack *st, tern_pktq *q);
 /* Drop everything. */
 void tern_pktq_clear(tern_stack *st, tern_pktq *q);
 
@@ -220,12 +222,20 @@ bool tern_ping_has_output(const tern_stack *st);
 /* ---- ARP ------------------------------------------------------------------- */
 
 /*
- * Resolve next_hop on iface for an IP datagram of len bytes at ip; if resolved
- * the frame is sent at once, else the datagram is queued (bounded) and a
- * request is sent subject to the 1/s rate limit.
+ * The MAC for next_hop on iface: broadcast and multicast map directly, a
+ * cached neighbour is returned; otherwise resolution starts (a request now,
+ * or when the one-per-second limit allows) and TERN_ERR_WOULD_BLOCK says so.
  */
-tern_err tern_arp_output(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
-                         const uint8_t *ip, size_t len);
+tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                          uint8_t mac[6]);
+/*
+ * Hold a whole IP datagram (header and payload, before fragmentation) until
+ * next_hop resolves; it is then sent with tern_ipv4_output_resolved, or, if
+ * resolution fails, answered with ICMP host unreachable. Bounded: returns
+ * TERN_ERR_NO_BUFFER (counted) when the queue or the pool is full.
+ */
+tern_err tern_arp_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                       const uint8_t *ip, size_t len);
 void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len);
 void tern_arp_poll(tern_stack *st, uint64_t now);
 uint64_t tern_arp_poll_at(const tern_stack *st);
@@ -239,6 +249,10 @@ void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint1
 
 void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
                      bool link_broadcast);
+/* Send a held datagram (ip, len bytes, in a buffer with TERN_TX_HEADROOM bytes before it) now that
+ * next_hop resolved. */
+void tern_ipv4_output_resolved(tern_stack *st, uint64_t now, uint32_t iface,
+                               const tern_addr *next_hop, uint8_t *ip, size_t len);
 /* Deliver datagrams sent to ourselves (queued by tern_ip_send). */
 void tern_ipv4_poll(tern_stack *st, uint64_t now);
 void tern_reasm_poll(tern_stack *st, uint64_t now);
@@ -286,7 +300,9 @@ struct tern_stack {
     tern_tcp_module *tcp;
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
-    uint8_t tx[TERN_TX_HEADROOM + 65536];
+    /* tx: headers in front of a payload of up to 64 KiB; held datagrams are taken
+     * back at TERN_TX_HEADROOM + 40 (room for options), hence the margin. */
+    uint8_t tx[TERN_TX_HEADROOM + 40 + 65536];
     uint8_t tx2[TERN_FRAME_MAX + 64];
     uint8_t loop_rx[65536]; /* a looped-back datagram being delivered */
 };
