@@ -14,11 +14,13 @@
 #ifndef TERN_ADDR_H
 #define TERN_ADDR_H
 
+#ifndef TERN_CDEF
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tern/errors.h"
+#endif
 
 /* Address family of a tern_addr. NONE is the all-zero value ("no address"). */
 enum tern_addr_family {
