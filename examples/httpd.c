@@ -1,0 +1,215 @@
+/*
+ * tern-httpd: a minimal HTTP/1.1 server (GET and HEAD, keep-alive) on a Tern
+ * host on a TAP interface, serving the files of a directory.
+ *   tern-httpd [options] [--port 80] [--root DIR]
+ *   curl http://192.168.69.1/index.html
+ * Paths with ".." are refused; a directory serves its index.html.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "common.h"
+
+#define MAXCONN 16
+
+typedef struct hconn {
+    bool used;
+    tern_sock s;
+    char req[8192];
+    size_t req_len;
+    char out[65536];
+    size_t out_len, out_off;
+    FILE *file;
+    bool responding;
+    bool close_after;
+} hconn;
+
+typedef struct httpd {
+    ex_net *n;
+    const char *root;
+    tern_sock listener;
+    hconn c[MAXCONN];
+    uint64_t served;
+} httpd;
+
+static void finish(httpd *h, hconn *c) {
+    if (c->file) {
+        fclose(c->file);
+    }
+    if (tern_tcp_close(h->n->st, c->s) != TERN_OK) {
+        tern_tcp_abort(h->n->st, c->s);
+    }
+    c->used = false;
+}
+
+static void respond(httpd *h, hconn *c, char *head_end) {
+    char method[16], path[1024], version[16];
+    *head_end = '\0';
+    if (sscanf(c->req, "%15s %1023s %15s", method, path, version) != 3) {
+        c->out_len = (size_t)snprintf(c->out, sizeof c->out,
+                                      "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                      "Connection: close\r\n\r\n");
+        c->close_after = true;
+        return;
+    }
+    c->close_after = strcmp(version, "HTTP/1.1") != 0 || strcasestr(c->req, "connection: close");
+    bool head = strcmp(method, "HEAD") == 0;
+    char *q = strchr(path, '?');
+    if (q) {
+        *q = '\0';
+    }
+    char file[2048];
+    int status = 200;
+    struct stat sb;
+    if (strcmp(method, "GET") != 0 && !head) {
+        status = 405;
+    } else if (path[0] != '/' || strstr(path, "..")) {
+        status = 403;
+    } else {
+        snprintf(file, sizeof file, "%s%s", h->root, path);
+        if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            strncat(file, "/index.html", sizeof file - strlen(file) - 1);
+        }
+        if (stat(file, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            status = 404;
+        } else if (!head && !(c->file = fopen(file, "rb"))) {
+            status = 403;
+        }
+    }
+    const char *reason = status == 200   ? "OK"
+                         : status == 403 ? "Forbidden"
+                         : status == 404 ? "Not Found"
+                                         : "Method Not Allowed";
+    long long length = status == 200 ? (long long)sb.st_size : 0;
+    c->out_len =
+        (size_t)snprintf(c->out, sizeof c->out,
+                         "HTTP/1.1 %d %s\r\nServer: tern-httpd\r\nContent-Length: %lld\r\n"
+                         "Content-Type: application/octet-stream\r\n%s\r\n",
+                         status, reason, length, c->close_after ? "Connection: close\r\n" : "");
+    c->out_off = 0;
+    c->responding = true;
+    h->served++;
+    fprintf(stderr, "tern-httpd: %s %s -> %d\n", method, path, status);
+}
+
+static void serve(httpd *h, hconn *c) {
+    tern_stack *st = h->n->st;
+    for (;;) {
+        /* Send what is pending, refilling from the file. */
+        while (c->out_off < c->out_len || c->file) {
+            if (c->out_off == c->out_len) {
+                c->out_len = fread(c->out, 1, sizeof c->out, c->file);
+                c->out_off = 0;
+                if (c->out_len == 0) {
+                    fclose(c->file);
+                    c->file = NULL;
+                    break;
+                }
+            }
+            size_t sent;
+            if (tern_tcp_send(st, c->s, (const uint8_t *)c->out + c->out_off,
+                              c->out_len - c->out_off, &sent) != TERN_OK) {
+                return; /* buffer full: later */
+            }
+            c->out_off += sent;
+        }
+        if (c->responding) {
+            c->responding = false;
+            if (c->close_after) {
+                finish(h, c);
+                return;
+            }
+        }
+        c->out_len = c->out_off = 0;
+        char *end = c->req_len ? strstr(c->req, "\r\n\r\n") : NULL;
+        if (end) {
+            size_t used = (size_t)(end + 4 - c->req);
+            char copy[sizeof c->req];
+            memcpy(copy, c->req, used);
+            memmove(c->req, c->req + used, c->req_len - used + 1);
+            c->req_len -= used;
+            respond(h, c, strstr(copy, "\r\n\r\n"));
+            /* respond() parsed a copy; the request is consumed. */
+            continue;
+        }
+        size_t got;
+        tern_err err = tern_tcp_recv(st, c->s, (uint8_t *)c->req + c->req_len,
+                                     sizeof c->req - 1 - c->req_len, &got);
+        if (err == TERN_ERR_WOULD_BLOCK) {
+            return;
+        }
+        if (err != TERN_OK || got == 0 || c->req_len + got >= sizeof c->req - 1) {
+            finish(h, c);
+            return;
+        }
+        c->req_len += got;
+        c->req[c->req_len] = '\0';
+    }
+}
+
+static bool step(void *ctx, sim *s, uint64_t now) {
+    (void)s;
+    (void)now;
+    httpd *h = ctx;
+    tern_sock ns;
+    while (tern_tcp_accept(h->n->st, h->listener, &ns) == TERN_OK) {
+        hconn *c = NULL;
+        for (int i = 0; i < MAXCONN && !c; i++) {
+            if (!h->c[i].used) {
+                c = &h->c[i];
+            }
+        }
+        if (!c) {
+            tern_tcp_abort(h->n->st, ns);
+            continue;
+        }
+        c->used = true;
+        c->s = ns;
+        c->req_len = c->out_len = c->out_off = 0;
+        c->req[0] = '\0';
+        c->file = NULL;
+        c->responding = false;
+        c->close_after = false;
+    }
+    for (int i = 0; i < MAXCONN; i++) {
+        if (h->c[i].used) {
+            serve(h, &h->c[i]);
+        }
+    }
+    ex_wake(h->n);
+    return false;
+}
+
+int main(int argc, char **argv) {
+    ex_options o;
+    ex_parse(&argc, argv, &o, "[options] [--port PORT] [--root DIR]");
+    static httpd h;
+    h.root = ".";
+    int port = 80;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+            port = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+            h.root = argv[++i];
+        } else {
+            ex_die("unexpected argument '%s'", argv[i]);
+        }
+    }
+    ex_net n;
+    ex_setup(&n, &o);
+    h.n = &n;
+    tern_addr any = tern_addr_v4(0, 0, 0, 0);
+    if (tern_tcp_open(n.st, &h.listener) != TERN_OK ||
+        tern_tcp_bind(n.st, h.listener, &any, (uint16_t)port) != TERN_OK ||
+        tern_tcp_listen(n.st, h.listener, 16) != TERN_OK) {
+        ex_die("TCP port %d: cannot listen", port);
+    }
+    fprintf(stderr, "tern-httpd: serving %s on http://%s:%d/\n", h.root, o.ip, port);
+    ex_run(&n, SIM_NEVER, step, &h);
+    ex_teardown(&n);
+    return 0;
+}

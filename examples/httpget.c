@@ -1,0 +1,125 @@
+/*
+ * tern-httpget: a Tern host on a TAP interface fetches http://ADDRESS[:PORT]/PATH
+ * with an HTTP/1.1 GET and writes the body to standard output (the status
+ * line and headers to standard error). Exits 0 on a 2xx status.
+ *   tern-httpget [options] http://192.168.69.100:8000/index.html
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+typedef struct getter {
+    ex_net *n;
+    tern_sock s;
+    char req[1024];
+    size_t req_len, req_off;
+    char head[16384];
+    size_t head_len;
+    bool in_body;
+    int status;
+    uint64_t body;
+    bool failed;
+} getter;
+
+static void take(getter *g, const uint8_t *d, size_t n) {
+    if (g->in_body) {
+        fwrite(d, 1, n, stdout);
+        g->body += n;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (g->head_len + 1 < sizeof g->head) {
+            g->head[g->head_len++] = (char)d[i];
+            g->head[g->head_len] = '\0';
+        }
+        char *end = strstr(g->head, "\r\n\r\n");
+        if (end) {
+            g->in_body = true;
+            fwrite(g->head, 1, g->head_len, stderr);
+            sscanf(g->head, "HTTP/%*s %d", &g->status);
+            take(g, d + i + 1, n - i - 1);
+            return;
+        }
+    }
+}
+
+static bool step(void *ctx, sim *s, uint64_t now) {
+    (void)s;
+    (void)now;
+    getter *g = ctx;
+    tern_stack *st = g->n->st;
+    size_t sent, got;
+    if (g->req_off < g->req_len && tern_tcp_send(st, g->s, (const uint8_t *)g->req + g->req_off,
+                                                 g->req_len - g->req_off, &sent) == TERN_OK) {
+        g->req_off += sent;
+    }
+    uint8_t buf[65536];
+    tern_err err;
+    while ((err = tern_tcp_recv(st, g->s, buf, sizeof buf, &got)) == TERN_OK && got > 0) {
+        take(g, buf, got);
+    }
+    ex_wake(g->n);
+    if (err == TERN_OK) {
+        return true; /* end of stream: Connection: close */
+    }
+    if (err != TERN_ERR_WOULD_BLOCK) {
+        fprintf(stderr, "tern-httpget: %s\n", tern_strerror(err));
+        g->failed = true;
+        return true;
+    }
+    return false;
+}
+
+int main(int argc, char **argv) {
+    ex_options o;
+    ex_parse(&argc, argv, &o, "[options] http://ADDRESS[:PORT]/PATH");
+    if (argc != 2 || strncmp(argv[1], "http://", 7) != 0) {
+        ex_die("give one http://ADDRESS[:PORT]/PATH URL");
+    }
+    char hostport[128];
+    const char *rest = argv[1] + 7;
+    const char *path = strchr(rest, '/');
+    size_t hl = path ? (size_t)(path - rest) : strlen(rest);
+    if (hl >= sizeof hostport) {
+        ex_die("URL host too long");
+    }
+    memcpy(hostport, rest, hl);
+    hostport[hl] = '\0';
+    uint16_t port = 80;
+    char *colon = strchr(hostport, ':');
+    if (colon) {
+        *colon = '\0';
+        port = (uint16_t)atoi(colon + 1);
+    }
+    tern_addr dst;
+    if (!ex_addr(hostport, &dst)) {
+        ex_die("%s: only IPv4 addresses (no DNS yet)", hostport);
+    }
+    static getter g;
+    g.req_len = (size_t)snprintf(g.req, sizeof g.req,
+                                 "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tern-httpget\r\n"
+                                 "Connection: close\r\n\r\n",
+                                 path ? path : "/", hostport);
+    ex_net n;
+    ex_setup(&n, &o);
+    g.n = &n;
+    if (tern_tcp_open(n.st, &g.s) != TERN_OK ||
+        tern_tcp_connect(n.st, g.s, &dst, port) != TERN_OK) {
+        ex_die("cannot connect");
+    }
+    ex_wake(&n);
+    bool done = ex_run(&n, 30000000000ull, step, &g);
+    fflush(stdout);
+    tern_tcp_close(n.st, g.s);
+    ex_wake(&n);
+    ex_run(&n, 100000000ull, NULL, NULL);
+    ex_teardown(&n);
+    if (!done || g.failed) {
+        return 1;
+    }
+    fprintf(stderr, "tern-httpget: status %d, %llu body bytes\n", g.status,
+            (unsigned long long)g.body);
+    return g.status >= 200 && g.status < 300 ? 0 : 1;
+}
