@@ -46,17 +46,16 @@ static void finish(httpd *h, hconn *c) {
     c->used = false;
 }
 
-static void respond(httpd *h, hconn *c, char *head_end) {
+static void respond(httpd *h, hconn *c, const char *req) {
     char method[16], path[1024], version[16];
-    *head_end = '\0';
-    if (sscanf(c->req, "%15s %1023s %15s", method, path, version) != 3) {
+    if (sscanf(req, "%15s %1023s %15s", method, path, version) != 3) {
         c->out_len = (size_t)snprintf(c->out, sizeof c->out,
                                       "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
                                       "Connection: close\r\n\r\n");
         c->close_after = true;
         return;
     }
-    c->close_after = strcmp(version, "HTTP/1.1") != 0 || strcasestr(c->req, "connection: close");
+    c->close_after = strcmp(version, "HTTP/1.1") != 0 || strcasestr(req, "connection: close");
     bool head = strcmp(method, "HEAD") == 0;
     char *q = strchr(path, '?');
     if (q) {
@@ -130,10 +129,10 @@ static void serve(httpd *h, hconn *c) {
             size_t used = (size_t)(end + 4 - c->req);
             char copy[sizeof c->req];
             memcpy(copy, c->req, used);
+            copy[used] = '\0';
             memmove(c->req, c->req + used, c->req_len - used + 1);
             c->req_len -= used;
-            respond(h, c, strstr(copy, "\r\n\r\n"));
-            /* respond() parsed a copy; the request is consumed. */
+            respond(h, c, copy); /* the request is consumed */
             continue;
         }
         size_t got;
