@@ -17,6 +17,11 @@ SIZE = 10 * 1024 * 1024
 SEED = 7
 CHUNK = 256 * 1024
 TCP = {"rx_buffer": 1 << 20, "tx_buffer": 1 << 20, "rto_min": "200ms"}
+TCP_SACK = {**TCP, "sack": True, "timestamps": True, "window_scaling": True}
+# The Tern sender runs without SACK: at 5 % loss (both directions, ~0.1 ms RTT)
+# its SACK recovery currently takes ~110 RTOs per 10 MiB (~26 s) against ~56
+# (~13 s) without, while the kernel sending to a SACK-enabled Tern receiver
+# needs under 1 s. Switch to TCP_SACK once the sender's SACK recovery improves.
 
 CONDITIONS = {
     "clean": {},
@@ -33,7 +38,7 @@ def _data() -> bytes:
 @pytest.mark.parametrize("cond", list(CONDITIONS))
 def test_kernel_sends_to_tern(make_bridge, cond: str) -> None:
     """A kernel client's 10 MiB reach a Tern listener byte-exact; both close with FINs."""
-    b = make_bridge(capture=False, tcp=TCP, **CONDITIONS[cond])
+    b = make_bridge(capture=False, tcp=TCP_SACK, **CONDITIONS[cond])
     ls = b.dut.tcp_listen(6970)
     conn = None
     h = hashlib.sha256()
