@@ -69,8 +69,12 @@ static bool refill(sim_event_queue *q) {
     }
     sim_eq_bucket *bi = &q->b[i];
     uint64_t m = UINT64_MAX;
-    for (size_t k = 0; k < bi->len; k++) {
-        m = bi->v[k].time < m ? bi->v[k].time : m;
+    if (q->min_valid) {
+        m = q->min_time; /* peek already found it */
+    } else {
+        for (size_t k = 0; k < bi->len; k++) {
+            m = bi->v[k].time < m ? bi->v[k].time : m;
+        }
     }
     q->last = m;
     for (size_t k = 0; k < bi->len; k++) {

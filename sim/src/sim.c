@@ -193,6 +193,14 @@ void sim_node_reschedule(sim *s, sim_node *n) {
     if (t == n->scheduled_at) {
         return;
     }
+    /* A later deadline keeps the earlier wake-up already queued: when it
+     * fires, the node is polled (finding nothing due) and rescheduled. Only
+     * an earlier deadline queues a new event. Otherwise every re-armed timer
+     * (an RTO pushed back by each ACK) would leave a stale event behind, and
+     * a bulk transfer would fill the queue with them. */
+    if (t > n->scheduled_at) {
+        return;
+    }
     n->gen++;
     n->scheduled_at = t;
     if (t != SIM_NEVER) {

@@ -32,6 +32,18 @@ void tern_arp_init(tern_stack *st, uint8_t *mem) {
     st->arp = (tern_arp_entry *)mem;
 }
 
+/* State changes go through here so the count of entries resolving stays right
+ * (poll_at needs no scan while nothing resolves, the common case). */
+static void set_state(tern_stack *st, tern_arp_entry *e, uint8_t state) {
+    if (e->state == ARP_INCOMPLETE) {
+        st->arp_resolving--;
+    }
+    if (state == ARP_INCOMPLETE) {
+        st->arp_resolving++;
+    }
+    e->state = state;
+}
+
 static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) {
     for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
         tern_arp_entry *e = &st->arp[i];
@@ -137,7 +149,7 @@ tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const te
         e->ip = *next_hop;
         e->iface = iface;
     }
-    e->state = ARP_INCOMPLETE;
+    set_state(st, e, ARP_INCOMPLETE);
     e->requests = 0;
     e->updated = now;
     /* One request per second per address (RFC 1122 §2.3.2.1). */
@@ -237,7 +249,7 @@ void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
     }
     if (e) {
         memcpy(e->mac, r.sha.b, 6);
-        e->state = ARP_REACHABLE;
+        set_state(st, e, ARP_REACHABLE);
         e->expires = now + st->cfg.arp_timeout_ns;
         e->updated = now;
     }
@@ -251,6 +263,9 @@ void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
 }
 
 void tern_arp_poll(tern_stack *st, uint64_t now) {
+    if (st->arp_resolving == 0) {
+        return;
+    }
     for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
         tern_arp_entry *e = &st->arp[i];
         if (e->state != ARP_INCOMPLETE || e->next_request > now) {
@@ -259,7 +274,7 @@ void tern_arp_poll(tern_stack *st, uint64_t now) {
         if (e->requests >= st->cfg.arp_retries) {
             tern_addr ip = e->ip;
             uint32_t iface = e->iface;
-            e->state = ARP_FREE;
+            set_state(st, e, ARP_FREE);
             flush_waiting(st, now, iface, &ip, false);
         } else {
             send_request(st, now, e);
@@ -269,6 +284,9 @@ void tern_arp_poll(tern_stack *st, uint64_t now) {
 
 uint64_t tern_arp_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
+    if (st->arp_resolving == 0) {
+        return t;
+    }
     for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
         const tern_arp_entry *e = &st->arp[i];
         if (e->state == ARP_INCOMPLETE && e->next_request < t) {

@@ -281,8 +281,9 @@ struct tern_stack {
     uint32_t nroutes;
 
     tern_arp_entry *arp;
-    tern_pktq arp_waiting; /* packets waiting for resolution (meta.dst = next hop) */
-    tern_pktq loopback;    /* datagrams we sent to one of our own addresses */
+    uint32_t arp_resolving; /* entries in the INCOMPLETE state */
+    tern_pktq arp_waiting;  /* packets waiting for resolution (meta.dst = next hop) */
+    tern_pktq loopback;     /* datagrams we sent to one of our own addresses */
 
     tern_chunk *chunks;
     uint32_t free_chunk;
