@@ -1,0 +1,113 @@
+"""Helpers of the TCP scenarios (imported by the test files as ``tcpkit``): connections in a known state, built only from
+socket-level operations on the DUT and segments from the scripted peer.
+
+- :func:`passive` — the DUT listens, the peer connects (DUT is the server);
+- :func:`active` — the DUT connects, the peer accepts (DUT is the client);
+- :func:`drain` — read what the DUT's socket has received;
+- :func:`to_state` — drive a connection into a named RFC 9293 state.
+
+The peer's local port is always given explicitly so that captures (and
+golden traces) do not depend on which tests ran before.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from scapy.layers.inet import IP, TCP
+
+from pyharness.dut import DUT_IP, PEER_IP
+from pyharness.tcpconn import seq_add, tcp_option, tcp_payload
+
+SERVER_PORT = 80  # the DUT's listening port in passive scenarios
+PEER_PORT = 7000  # the peer's listening port in active scenarios
+CLIENT_PORT = 40001  # the peer's port when it connects to the DUT
+
+__all__ = ["SERVER_PORT", "PEER_PORT", "CLIENT_PORT", "passive", "active", "drain", "to_state", "seq_add",
+           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "wire_tcp"]
+
+
+def ns(pkt: Any) -> int:
+    """A received frame's exact virtual arrival time (ns)."""
+    return int(pkt.time_ns) if hasattr(pkt, "time_ns") else int(round(float(pkt.time) * 1e9))
+
+
+def T(t_ns: int) -> str:
+    """A virtual time in ns as a time argument for ``at=`` / ``within=`` ("1000000000ns")."""
+    return f"{int(t_ns)}ns"
+
+
+def passive(dut: Any, peer: Any, *, port: int = SERVER_PORT, local_port: int = CLIENT_PORT,
+            backlog: int = 8, peer_opts: Optional[dict] = None, **sockopts: Any) -> tuple[Any, Any, Any]:
+    """The DUT listens on ``port`` and the peer connects: (peer conn, DUT socket, DUT listener)."""
+    listener = dut.tcp_listen(port, backlog=backlog, **sockopts)
+    conn = peer.tcp(dut, port, local_port=local_port, **(peer_opts or {}))
+    conn.connect(within="100ms")
+    dut.net.run(for_="1ms")
+    sock = listener.accept()
+    assert sock is not None, "the DUT's listener has no established connection after the handshake"
+    return conn, sock, listener
+
+
+def active(dut: Any, peer: Any, *, port: int = PEER_PORT, peer_opts: Optional[dict] = None,
+           **sockopts: Any) -> tuple[Any, Any]:
+    """The DUT connects to the peer's ``port``, the peer accepts: (peer conn, DUT socket)."""
+    sock = dut.tcp_connect(PEER_IP, port, **sockopts)
+    conn = peer.tcp(dut, local_port=port, isn=(peer_opts or {}).pop("isn", 5000), **(peer_opts or {}))
+    conn.accept(within="100ms")
+    assert sock.state == "ESTABLISHED", f"DUT socket in {sock.state} after the handshake"
+    return conn, sock
+
+
+def drain(sock: Any) -> bytes:
+    """Everything the DUT's socket has received so far (b"" if nothing)."""
+    out = b""
+    while True:
+        chunk = sock.recv()
+        if not chunk:
+            return out
+        out += chunk
+
+
+def wire_tcp(pkt: Any) -> Any:
+    """The TCP layer of a frame."""
+    return pkt[TCP]
+
+
+def to_state(dut: Any, peer: Any, state: str) -> tuple[Any, Any]:
+    """(peer conn, DUT socket) with the DUT's connection in ``state`` (a synchronized state).
+
+    ESTABLISHED, FIN_WAIT_1 (DUT closed, its FIN unacknowledged), FIN_WAIT_2
+    (FIN acknowledged), CLOSE_WAIT (peer's FIN received), LAST_ACK (then DUT
+    closed), CLOSING (both FINs crossed, neither acknowledged), TIME_WAIT.
+    The DUT socket is returned even when closed (info() still works until
+    the connection is gone; None for states reached by close()).
+    """
+    conn, sock, _ = passive(dut, peer)
+    if state == "ESTABLISHED":
+        pass
+    elif state in ("FIN_WAIT_1", "FIN_WAIT_2", "TIME_WAIT"):
+        sock.shutdown("wr")
+        conn.expect(flags="FA", seq=conn.rcv_nxt, within="10ms")
+        if state != "FIN_WAIT_1":
+            conn.send(flags="A")
+        if state == "TIME_WAIT":
+            conn.send(flags="FA")
+            conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
+    elif state in ("CLOSE_WAIT", "LAST_ACK"):
+        conn.send(flags="FA")
+        conn.expect(flags="A", ack=conn.snd_nxt, within=dut.profile.delack + 10_000_000)
+        if state == "LAST_ACK":
+            sock.shutdown("wr")
+            conn.expect(flags="FA", seq=conn.rcv_nxt, within="10ms")
+    elif state == "CLOSING":
+        sock.shutdown("wr")
+        conn.expect(flags="FA", within="10ms")
+        conn.send(flags="FA", ack=seq_add(conn.rcv_nxt, -1))
+        conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
+    else:
+        raise ValueError(f"to_state: unsupported state {state!r}")
+    dut.net.run(for_="1ms")
+    got = sock.state
+    assert got == state, f"to_state({state}): DUT socket is in {got}"
+    return conn, sock
