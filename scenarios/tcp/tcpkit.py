@@ -24,7 +24,7 @@ PEER_PORT = 7000  # the peer's listening port in active scenarios
 CLIENT_PORT = 40001  # the peer's port when it connects to the DUT
 
 __all__ = ["SERVER_PORT", "PEER_PORT", "CLIENT_PORT", "passive", "active", "drain", "to_state", "seq_add",
-           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "wire_tcp"]
+           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "wire_tcp", "inject"]
 
 
 def ns(pkt: Any) -> int:
@@ -111,3 +111,12 @@ def to_state(dut: Any, peer: Any, state: str) -> tuple[Any, Any]:
     got = sock.state
     assert got == state, f"to_state({state}): DUT socket is in {got}"
     return conn, sock
+
+
+def inject(conn: Any, **fields: Any) -> Any:
+    """Send a segment without moving the helper's ``snd_nxt`` (for out-of-window and attack segments)."""
+    saved = conn.snd_nxt
+    try:
+        return conn.send(**fields)
+    finally:
+        conn.snd_nxt = saved

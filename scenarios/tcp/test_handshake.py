@@ -166,7 +166,7 @@ def test_syn_sent_rst_with_acceptable_ack_refuses(dut, peer):
     conn.send(flags="RA", seq=0, ack=seq_add(syn[TCP].seq, 1))
     dut.net.run(for_="1ms")
     info = sock.info()
-    assert info.state == "CLOSED" and info.error is not None
+    assert info.state == "CLOSED" and info.error == "CONN_REFUSED"
     conn.expect_nothing(for_="3s")  # no SYN retransmission after the refusal
 
 

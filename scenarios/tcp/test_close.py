@@ -1,0 +1,204 @@
+"""Closing a TCP connection (RFC 9293 §3.6): active, passive and simultaneous
+close, half-close in both directions, data queued before the FIN, the FIN
+retransmitted, and what the socket reports."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet import TCP
+
+from pyharness import ANY
+from tcpkit import T, active, drain, ns, passive, seq_add, tcp_payload, to_state
+
+pytestmark = pytest.mark.area("tcp")
+
+
+@pytest.mark.rfc("9293 3.6", "9293 3.10.4")
+@pytest.mark.parametrize("opener", ["passive", "active"])
+def test_active_close(dut, peer, profile, opener):
+    """DUT closes first: FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT, and the last ACK."""
+    conn, sock = (passive(dut, peer)[:2] if opener == "passive" else active(dut, peer))
+    sock.shutdown("wr")
+    fin = conn.expect(flags="FA", seq=conn.rcv_nxt, ack=conn.snd_nxt, payload=b"", within="10ms")
+    assert sock.state == "FIN_WAIT_1"
+    conn.send(flags="A")
+    dut.net.run(for_="1ms")
+    assert sock.state == "FIN_WAIT_2"
+    conn.send(flags="FA")
+    conn.expect(flags="A", seq=seq_add(fin[TCP].seq, 1), ack=conn.snd_nxt, within="10ms")
+    assert sock.state == "TIME_WAIT"
+
+
+@pytest.mark.rfc("9293 3.6", "9293 3.10.7.4")
+@pytest.mark.parametrize("opener", ["passive", "active"])
+def test_passive_close(dut, peer, opener):
+    """Peer closes first: CLOSE-WAIT (recv() reports end of stream), then LAST-ACK -> CLOSED."""
+    conn, sock = (passive(dut, peer)[:2] if opener == "passive" else active(dut, peer))
+    conn.send(flags="FA")
+    conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
+    assert sock.state == "CLOSE_WAIT"
+    assert sock.recv() == b""
+    sock.send(b"still allowed to send")
+    conn.expect_data(b"still allowed to send", within="10ms", ack=True)
+    sock.shutdown("wr")
+    conn.expect(flags="FA", seq=conn.rcv_nxt, within="10ms")
+    assert sock.state == "LAST_ACK"
+    conn.send(flags="A")
+    dut.net.run(for_="1ms")
+    assert sock.state == "CLOSED"
+    assert sock.info().error is None
+    conn.expect_nothing(for_=dut.profile.rto_max * 2 / 1e9)
+
+
+@pytest.mark.rfc("9293 3.6", "9293 3.10.7.4")
+def test_simultaneous_close(dut, peer):
+    """Both FINs cross: FIN-WAIT-1 -> CLOSING -> TIME-WAIT (RFC 9293 figure 13)."""
+    conn, sock, _ = passive(dut, peer)
+    sock.shutdown("wr")
+    fin = conn.expect(flags="FA", within="10ms")
+    conn.send(flags="FA", ack=fin[TCP].seq)  # our FIN, sent before theirs arrived
+    conn.expect(flags="A", seq=seq_add(fin[TCP].seq, 1), ack=conn.snd_nxt, within="10ms")
+    assert sock.state == "CLOSING"
+    conn.send(flags="A")
+    dut.net.run(for_="1ms")
+    assert sock.state == "TIME_WAIT"
+
+
+@pytest.mark.rfc("9293 3.10.7.4")
+def test_fin_with_ack_of_fin_goes_straight_to_time_wait(dut, peer):
+    conn, sock, _ = passive(dut, peer)
+    sock.shutdown("wr")
+    conn.expect(flags="FA", within="10ms")
+    conn.send(flags="FA")
+    conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
+    assert sock.state == "TIME_WAIT"
+
+
+@pytest.mark.rfc("9293 3.6", "9293 3.10.4")
+def test_half_close_dut_keeps_receiving(dut, peer):
+    """After its FIN the DUT still receives and acknowledges data (FIN-WAIT-2 is half-open for reading)."""
+    conn, sock, _ = passive(dut, peer)
+    sock.shutdown("wr")
+    conn.expect(flags="FA", within="10ms")
+    conn.send(flags="A")
+    for i in range(3):
+        conn.send(flags="PA", payload=b"more-%d" % i)
+    dut.net.run(for_="1ms")
+    assert sock.state == "FIN_WAIT_2"
+    conn.expect(flags="A", ack=conn.snd_nxt, within=dut.profile.delack + 1_000_000)
+    assert drain(sock) == b"more-0more-1more-2"
+
+
+@pytest.mark.rfc("9293 3.6", "9293 3.10.7.4")
+def test_half_close_peer_keeps_receiving(dut, peer):
+    """The peer's FIN ends only its direction: the DUT sends a large reply in CLOSE-WAIT."""
+    conn, sock, _ = passive(dut, peer)
+    conn.send(flags="FA")
+    conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
+    data = bytes(range(256)) * 40
+    assert sock.send(data) == len(data)
+    conn.expect_data(data, within="10ms", ack=True)
+    assert sock.state == "CLOSE_WAIT"
+
+
+@pytest.mark.rfc("9293 3.10.4", "9293 3.6")
+def test_close_sends_queued_data_before_fin(dut, peer):
+    conn, sock, _ = passive(dut, peer)
+    data = b"z" * 3000
+    sock.send(data)
+    sock.close()
+    got = b""
+    while True:
+        seg = conn.expect(seq=conn.rcv_nxt, within="10ms")
+        got += tcp_payload(seg)
+        if "F" in str(seg[TCP].flags):
+            break
+    assert got == data
+    conn.send(flags="A")
+
+
+@pytest.mark.rfc("9293 3.10.4")
+def test_shutdown_write_then_send_fails(dut, peer):
+    conn, sock, _ = passive(dut, peer)
+    sock.shutdown("wr")
+    conn.expect(flags="FA", within="10ms")
+    with pytest.raises(Exception):
+        sock.send(b"after FIN")
+    conn.expect_nothing(for_="300ms", flags="PA")
+
+
+@pytest.mark.rfc("9293 3.10.4")
+def test_second_shutdown_sends_no_second_fin(dut, peer):
+    conn, sock, _ = passive(dut, peer)
+    sock.shutdown("wr")
+    conn.expect(flags="FA", within="10ms")
+    conn.send(flags="A")
+    try:
+        sock.shutdown("wr")
+    except Exception:
+        pass
+    conn.expect_nothing(for_="2s")
+
+
+@pytest.mark.rfc("9293 3.10.8", "6298 5")
+def test_fin_retransmitted_with_backoff(dut, peer, profile):
+    conn, sock, _ = passive(dut, peer)
+    sock.shutdown("wr")
+    fin = conn.expect(flags="FA", within="10ms")
+    t0, seq = ns(fin), fin[TCP].seq
+    conn.expect(flags="FA", seq=seq, at=T(t0 + profile.rto_initial), tolerance=0)
+    conn.expect(flags="FA", seq=seq, at=T(t0 + 3 * profile.rto_initial), tolerance=0)
+    conn.expect(flags="FA", seq=seq, at=T(t0 + 7 * profile.rto_initial), tolerance=0)
+
+
+@pytest.mark.rfc("9293 3.10.7.4")
+def test_last_ack_retransmits_fin_until_acknowledged(dut, peer, profile):
+    conn, sock = to_state(dut, peer, "LAST_ACK")
+    fin_seq = seq_add(conn.rcv_nxt, -1)
+    conn.expect(flags="FA", seq=fin_seq, within=profile.rto_initial / 1e9 + 0.01)
+    conn.send(flags="A")
+    dut.net.run(for_="1ms")
+    assert sock.state == "CLOSED"
+
+
+@pytest.mark.rfc("9293 3.10.7.4")
+def test_retransmitted_peer_fin_in_time_wait_is_acked(dut, peer):
+    conn, sock = to_state(dut, peer, "TIME_WAIT")
+    conn.send(flags="FA", seq=seq_add(conn.snd_nxt, -1))
+    conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
+    assert sock.state == "TIME_WAIT"
+
+
+@pytest.mark.rfc("9293 3.10.7.4")
+def test_closing_retransmits_fin(dut, peer, profile):
+    conn, sock = to_state(dut, peer, "CLOSING")
+    conn.expect(flags="FA", seq=seq_add(conn.rcv_nxt, -1), within=profile.rto_initial / 1e9 + 0.01)
+
+
+@pytest.mark.rfc("9293 3.10.4", "9293 3.6")
+def test_close_in_syn_sent_sends_nothing(dut, peer):
+    sock = dut.tcp_connect("10.0.0.2", 7000)
+    conn = peer.tcp(dut, local_port=7000)
+    conn.expect(flags="S", within="10ms")
+    sock.close()
+    conn.expect_nothing(for_="5s")
+
+
+@pytest.mark.rfc("9293 3.10.4")
+def test_close_listener_refuses_new_syns(dut, peer):
+    listener = dut.tcp_listen(80)
+    listener.close()
+    conn = peer.tcp(dut, 80, local_port=40001, isn=1000)
+    conn.send(flags="S")
+    conn.expect(flags="RA", ack=1001, within="10ms")
+
+
+@pytest.mark.rfc("9293 3.10.4", "9293 3.6")
+def test_close_with_unread_data_sends_rst(dut, peer):
+    """Closing with received data unread: RST instead of FIN (RFC 9293 §3.6 SHLD-3, RFC 2525 §2.17)."""
+    conn, sock, _ = passive(dut, peer)
+    conn.send(flags="PA", payload=b"unread")
+    dut.net.run(for_="1ms")
+    sock.close()
+    conn.expect(flags=ANY, seq=conn.rcv_nxt, within="10ms")
+    assert "R" in str(conn.last[TCP].flags)
