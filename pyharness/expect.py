@@ -77,15 +77,22 @@ def _listing(frames: list[Frame]) -> str:
 def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: Optional[TimeLike] = None,
            tolerance: Optional[TimeLike] = None, port: Optional[int] = None,
            extra: Iterable["Check"] = (), what: Optional[str] = None) -> Any:
-    """Wait for a frame matching ``template`` at ``peer`` (see :meth:`Peer.expect`)."""
-    from .template import describe, match
+    """Wait for a frame matching ``template`` at ``peer`` (see :meth:`Peer.expect`).
+
+    Each frame is first judged on its bytes by the template's compiled
+    pre-filter (:func:`~pyharness.template.compile_template`); only frames it
+    cannot decide are dissected with scapy. Frames that did not match keep
+    no :class:`Match` until a failure message needs one.
+    """
+    from .template import match
 
     net = peer.net
     extra = list(extra)
     lo, hi, when = _window(net, within, at, tolerance)
     start = net.now_ns
+    raw = _compiled(template, not extra)
     peer._drain()
-    looked: list[tuple[Frame, "Match"]] = []
+    looked: list[tuple[Frame, Optional["Match"]]] = []
     checked = 0
     while True:
         inbox = peer._inbox
@@ -93,14 +100,18 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
             f = inbox[i]
             if port is not None and f.port != port:
                 continue
-            m = match(template, f.pkt, extra)
             if f.time_ns > hi:
                 continue
-            if m.ok:
+            ok = raw(f.data) if raw is not None else None
+            m = None
+            if ok is None:
+                m = match(template, f.pkt, extra)
+                ok = m.ok
+            if ok:
                 if lo is not None and f.time_ns < lo:
                     looked.append((f, m))
                     _fail(peer, template, what, when, lo, hi, start, looked,
-                          f"a matching frame arrived too early, at {seconds_text(f.time_ns)}s", f)
+                          f"a matching frame arrived too early, at {seconds_text(f.time_ns)}s", f, extra)
                 del inbox[i]
                 return f.pkt
             looked.append((f, m))
@@ -109,15 +120,37 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
             break
         net._advance(hi, until_rx=True)
         peer._drain()
-    _fail(peer, template, what, when, lo, hi, start, looked, "no frame matched", None)
+    _fail(peer, template, what, when, lo, hi, start, looked, "no frame matched", None, extra)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+_COMPILED: dict[int, tuple[Any, Any, Any]] = {}
+
+
+def _compiled(template: Any, exact: bool) -> Any:
+    """The raw matcher of ``template`` (cached by identity while the template lives), or None."""
+    from .template import compile_template
+
+    if template is None:
+        return None
+    key = id(template)
+    hit = _COMPILED.get(key)
+    if hit is not None and hit[0] is template:
+        return hit[1] if exact else hit[2]
+    exact_m, loose_m = compile_template(template, True), compile_template(template, False)
+    if len(_COMPILED) > 256:
+        _COMPILED.clear()
+    _COMPILED[key] = (template, exact_m, loose_m)
+    return exact_m if exact else loose_m
+
+
 def _fail(peer: "Peer", template: Any, what: Optional[str], when: str, lo: Optional[int], hi: int, start: int,
-          looked: list, headline: str, culprit: Optional[Frame]) -> None:
-    from .template import describe, diff_table
+          looked: list, headline: str, culprit: Optional[Frame], extra: Iterable["Check"] = ()) -> None:
+    from .template import describe, diff_table, match
 
     net = peer.net
+    extra = list(extra)
+    looked = [(f, m if m is not None else match(template, f.pkt, extra)) for f, m in looked]
     desc = what or describe(template)
     msg = [f"{peer.name}: expected {desc} {when}: {headline} (seed {net.seed}, now {seconds_text(net.now_ns)}s)"]
     closest = None
@@ -148,6 +181,7 @@ def expect_nothing(peer: "Peer", for_: TimeLike, matching: Any = None, port: Opt
     start = net.now_ns
     hi = start + parse_time(for_, "for_")
     extra = list(extra)
+    raw = _compiled(matching, not extra) if matching is not None else None
     peer._drain()
     checked = len(peer._inbox)
     while True:
@@ -161,8 +195,11 @@ def expect_nothing(peer: "Peer", for_: TimeLike, matching: Any = None, port: Opt
             if matching is None and not extra:
                 ok, table = True, ""
             else:
-                m = match(matching, f.pkt, extra)
-                ok, table = m.ok, diff_table(m)
+                ok = raw(f.data) if raw is not None else None
+                table = ""
+                if ok is not False:
+                    m = match(matching, f.pkt, extra)
+                    ok, table = m.ok, diff_table(m)
             if ok:
                 desc = what or (describe(matching) if matching is not None else "any frame")
                 msg = [f"{peer.name}: expected nothing ({desc}) for {seconds_text(hi - start)}s from "

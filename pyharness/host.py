@@ -40,12 +40,20 @@ HOST_OPTIONS = (*_STACK_COUNTS, *_STACK_TIMES, *_STACK_SIZES)
 TCP_OPTIONS = (*_TCP_TIMES, *_TCP_SIZES, *_TCP_COUNTS, *_TCP_BOOLS)
 
 
+_PACKED: dict[str, bytes] = {}
+_TEXT: dict[bytes, str] = {}
+
+
 def make_addr(ip: str, name: str = "address") -> Any:
     """A ``tern_addr *`` for an IPv4 address string."""
-    try:
-        packed = ipaddress.IPv4Address(ip).packed
-    except (ValueError, ipaddress.AddressValueError):
-        raise ConfigError(f"{name}: not an IPv4 address: {ip!r}") from None
+    packed = _PACKED.get(ip) if type(ip) is str else None
+    if packed is None:
+        try:
+            packed = ipaddress.IPv4Address(ip).packed
+        except (ValueError, ipaddress.AddressValueError):
+            raise ConfigError(f"{name}: not an IPv4 address: {ip!r}") from None
+        if type(ip) is str and len(_PACKED) < 4096:
+            _PACKED[ip] = packed
     a = ffi.new("tern_addr *")
     a.family = lib.TERN_AF_INET
     ffi.memmove(a.bytes, packed, 4)
@@ -55,7 +63,13 @@ def make_addr(ip: str, name: str = "address") -> Any:
 def addr_text(a: Any) -> Optional[str]:
     """The text of a ``tern_addr`` (None for an unset one)."""
     if a.family == lib.TERN_AF_INET:
-        return str(ipaddress.IPv4Address(bytes(ffi.buffer(a.bytes, 4))))
+        raw = bytes(ffi.buffer(a.bytes, 4))
+        text = _TEXT.get(raw)
+        if text is None:
+            text = "%d.%d.%d.%d" % tuple(raw)
+            if len(_TEXT) < 4096:
+                _TEXT[raw] = text
+        return text
     if a.family == lib.TERN_AF_INET6:
         return str(ipaddress.IPv6Address(bytes(ffi.buffer(a.bytes, 16))))
     return None

@@ -113,8 +113,11 @@ class UdpSocket(_Socket):
         from .host import addr_text
 
         st = self.host._st()
-        buf = ffi.new("uint8_t[]", RECV_MAX)
-        n, src, sport = ffi.new("size_t *"), ffi.new("tern_addr *"), ffi.new("uint16_t *")
+        scratch = self.__dict__.get("_scratch")
+        if scratch is None:  # one receive buffer per socket, not 64 KiB zeroed per call
+            scratch = self._scratch = (ffi.new("uint8_t[]", RECV_MAX), ffi.new("size_t *"), ffi.new("tern_addr *"),
+                                       ffi.new("uint16_t *"))
+        buf, n, src, sport = scratch
         rc = lib.tern_udp_recvfrom(st, self._h, buf, RECV_MAX, n, src, sport, ffi.NULL, ffi.NULL)
         if rc == lib.TERN_ERR_WOULD_BLOCK:
             return None

@@ -22,7 +22,7 @@ A field value may be:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 from scapy.fields import RawVal
 from scapy.packet import NoPayload, Packet
@@ -215,6 +215,187 @@ def match(template: Packet | None, pkt: Packet, extra: Iterable[Check] = ()) -> 
     return result
 
 
+# ---------------------------------------------------------------------------
+# Matching on raw bytes: a pre-filter compiled from the template
+# ---------------------------------------------------------------------------
+#
+# Dissecting a frame with scapy costs tens of microseconds; reading a few
+# header fields from the bytes costs well under one. compile_template() turns
+# a template into a function of the frame's bytes that answers True (the
+# frame matches: exactly what match() would say), False (it does not), or
+# None (undecidable from the bytes: ask match()). It decides only where it
+# can mirror scapy exactly: Ethernet II, IPv4 (any IHL), TCP, UDP, ICMP
+# type/code/checksum, Ethernet/IPv4 ARP; fields whose template value is a
+# plain int, flag value or string. Layers are located as match() finds them
+# (first occurrence, in order); where scapy might dissect further layers the
+# bytes do not show (UDP payloads, ICMP errors, other protocols) an absent
+# layer gives None rather than False.
+
+_u16 = __import__("struct").Struct("!H").unpack_from
+_u32 = __import__("struct").Struct("!I").unpack_from
+_ICMP_ERRORS = frozenset((3, 4, 5, 11, 12))
+
+
+def _mac_at(off: int) -> Callable[[bytes, int], str]:
+    return lambda d, o: d[o + off:o + off + 6].hex(":")
+
+
+def _ip_at(off: int) -> Callable[[bytes, int], str]:
+    return lambda d, o: "%d.%d.%d.%d" % (d[o + off], d[o + off + 1], d[o + off + 2], d[o + off + 3])
+
+
+def _u8_at(off: int, shift: int = 0, mask: int = 0xFF) -> Callable[[bytes, int], int]:
+    return lambda d, o: (d[o + off] >> shift) & mask
+
+
+def _u16_at(off: int, shift: int = 0, mask: int = 0xFFFF) -> Callable[[bytes, int], int]:
+    return lambda d, o: (_u16(d, o + off)[0] >> shift) & mask
+
+
+def _u32_at(off: int) -> Callable[[bytes, int], int]:
+    return lambda d, o: _u32(d, o + off)[0]
+
+
+#: layer name -> field name -> (kind, extractor(data, layer offset)); kind "i" (int-like) or "s" (string).
+_RAW_FIELDS: dict[str, dict[str, tuple[str, Callable[[bytes, int], Any]]]] = {
+    "Ether": {"dst": ("s", _mac_at(0)), "src": ("s", _mac_at(6)), "type": ("i", _u16_at(12))},
+    "IP": {"version": ("i", _u8_at(0, 4, 0xF)), "ihl": ("i", _u8_at(0, 0, 0xF)), "tos": ("i", _u8_at(1)),
+           "len": ("i", _u16_at(2)), "id": ("i", _u16_at(4)), "flags": ("i", _u16_at(6, 13, 0x7)),
+           "frag": ("i", _u16_at(6, 0, 0x1FFF)), "ttl": ("i", _u8_at(8)), "proto": ("i", _u8_at(9)),
+           "chksum": ("i", _u16_at(10)), "src": ("s", _ip_at(12)), "dst": ("s", _ip_at(16)),
+           # IP() templates carry options=[]: no options is IHL 5; with options, scapy decides.
+           "options": ("e", lambda d, o: True if d[o] & 0xF == 5 else None)},
+    "TCP": {"sport": ("i", _u16_at(0)), "dport": ("i", _u16_at(2)), "seq": ("i", _u32_at(4)),
+            "ack": ("i", _u32_at(8)), "dataofs": ("i", _u8_at(12, 4, 0xF)), "reserved": ("i", _u8_at(12, 1, 0x7)),
+            "flags": ("i", _u16_at(12, 0, 0x1FF)), "window": ("i", _u16_at(14)), "chksum": ("i", _u16_at(16)),
+            "urgptr": ("i", _u16_at(18))},
+    "UDP": {"sport": ("i", _u16_at(0)), "dport": ("i", _u16_at(2)), "len": ("i", _u16_at(4)),
+            "chksum": ("i", _u16_at(6))},
+    "ICMP": {"type": ("i", _u8_at(0)), "code": ("i", _u8_at(1)), "chksum": ("i", _u16_at(2))},
+    "ARP": {"hwtype": ("i", _u16_at(0)), "ptype": ("i", _u16_at(2)), "hwlen": ("i", _u8_at(4)),
+            "plen": ("i", _u8_at(5)), "op": ("i", _u16_at(6)), "hwsrc": ("s", _mac_at(8)), "psrc": ("s", _ip_at(14)),
+            "hwdst": ("s", _mac_at(18)), "pdst": ("s", _ip_at(24))},
+}
+_ORDER = ("Ether", "IP", "TCP", "UDP", "ICMP", "ARP")
+
+
+def raw_layout(data: bytes) -> tuple[tuple[tuple[str, int], ...], bool]:
+    """Where the layers scapy would dissect first sit in ``data``.
+
+    Returns ``(((layer name, offset), ...), opaque)``; ``opaque`` is True when
+    scapy may dissect more layers than listed (then an absent layer is
+    undecided, not absent). ``((), True)`` when the frame is not one of the
+    shapes mirrored here.
+    """
+    n = len(data)
+    if n < 14:
+        return (), True
+    et = data[12] << 8 | data[13]
+    if et == 0x0800:
+        if n < 34 or data[14] >> 4 != 4:
+            return (("Ether", 0),), True
+        ihl = (data[14] & 0xF) * 4
+        if ihl < 20 or n < 14 + ihl:
+            return (("Ether", 0),), True
+        o = 14 + ihl
+        iplen = data[16] << 8 | data[17]
+        # What scapy hands the transport layer: the IP length cuts the payload (unless it is below the header).
+        avail = n - o if iplen < ihl else min(n - o, iplen - ihl)
+        if (data[20] << 8 | data[21]) & 0x1FFF:  # a later fragment: scapy keeps the payload raw
+            return (("Ether", 0), ("IP", 14)), False
+        proto = data[23]
+        if proto == 6 and avail >= 20:
+            return (("Ether", 0), ("IP", 14), ("TCP", o)), bool(_tcp_bindings())
+        if proto == 17 and avail >= 8:
+            return (("Ether", 0), ("IP", 14), ("UDP", o)), True
+        if proto == 1 and avail >= 8:
+            return (("Ether", 0), ("IP", 14), ("ICMP", o)), data[o] in _ICMP_ERRORS
+        return (("Ether", 0), ("IP", 14)), True
+    if et == 0x0806:
+        if n >= 42 and data[14:20] == b"\x00\x01\x08\x00\x06\x04":
+            return (("Ether", 0), ("ARP", 14)), False
+        return (("Ether", 0),), True
+    if et <= 1500:  # 802.3: scapy dissects a Dot3, not an Ether
+        return (), True
+    return (("Ether", 0),), True
+
+
+_TCP: Any = None
+
+
+def _tcp_bindings() -> list:
+    """TCP's payload bindings (usually none: then nothing follows a TCP layer but Raw)."""
+    global _TCP
+    if _TCP is None:
+        from scapy.layers.inet import TCP
+
+        _TCP = TCP
+    return _TCP.payload_guess
+
+
+#: A compiled template: bytes -> True / False / None (undecided).
+RawMatcher = Callable[[bytes], Optional[bool]]
+
+
+def compile_template(template: Packet | None, exact: bool = True) -> Optional[RawMatcher]:
+    """A raw-bytes matcher for ``template`` (see above), or None if none of it can be compiled.
+
+    With ``exact=False`` (other checks come on top, such as ``extra`` of
+    :func:`match`) the matcher never answers True, only False or None.
+    """
+    if template is None:
+        return None
+    from scapy.fields import FlagValue
+
+    plan: list[tuple[str, list[tuple[Callable[[bytes, int], Any], Any]]]] = []
+    complete = exact
+    for tl in template_layers(template):
+        lname = type(tl).__name__
+        table = _RAW_FIELDS.get(lname)
+        if table is None or type(tl).__module__ not in ("scapy.layers.l2", "scapy.layers.inet"):
+            return None  # a layer we do not locate: the bytes cannot say where it is
+        checks = []
+        for name, exp in tl.fields.items():
+            spec = table.get(name)
+            if spec is None or isinstance(exp, Pred) or callable(exp):
+                complete = False
+                continue
+            kind, get = spec
+            if kind == "i" and (type(exp) is int or isinstance(exp, FlagValue)):
+                checks.append((get, int(exp)))
+            elif kind == "s" and isinstance(exp, str):  # str, or scapy's scoped address (a str)
+                checks.append((get, exp))
+            elif kind == "e" and isinstance(exp, list) and not exp:
+                checks.append((get, True))
+            else:
+                complete = False
+        plan.append((lname, checks))
+
+    def matcher(data: bytes) -> Optional[bool]:
+        layout, opaque = raw_layout(data)
+        if not layout:
+            return None
+        pos = 0
+        undecided = False
+        for lname, checks in plan:
+            for i in range(pos, len(layout)):
+                if layout[i][0] == lname:
+                    off = layout[i][1]
+                    pos = i + 1
+                    break
+            else:
+                return None if opaque else False
+            for get, want in checks:
+                v = get(data, off)
+                if v is None:
+                    undecided = True
+                elif not v == want:  # the comparison match() makes first (a scoped address compares itself)
+                    return False
+        return True if complete and not undecided else None
+
+    return matcher
+
+
 def show_value(layer: str, name: str, value: Any) -> str:
     """A field value as failure messages show it (flags as letters, options compactly)."""
     if value is None:
@@ -252,5 +433,5 @@ def diff_table(m: Match) -> str:
 
 __all__ = [
     "ANY", "Pred", "pred", "one_of", "between", "has_flags", "lacks_flags",
-    "Match", "FieldCheck", "match", "describe", "diff_table", "template_layers", "check_value", "show_value",
+    "Match", "FieldCheck", "match", "compile_template", "raw_layout", "describe", "diff_table", "template_layers", "check_value", "show_value",
 ]

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from typing import Union
+from typing import Any, Union
 
 from .errors import ConfigError
 
@@ -130,8 +130,27 @@ def _round(q: Fraction) -> int:
     return round(q)  # Fraction rounds half to even
 
 
+_TIME_CACHE: dict[tuple[type, Any], int] = {}
+
+
 def parse_time(value: TimeLike, name: str = "time") -> int:
     """A time or duration in integer nanoseconds ("10ms", "1.5s", 0.25 → seconds)."""
+    key = (type(value), value)
+    try:
+        hit = _TIME_CACHE.get(key)
+    except TypeError:  # unhashable: the slow path reports it
+        hit = None
+    if hit is not None:
+        return hit
+    ns = _parse_time(value, name)
+    if type(value) in (str, int, float):  # values already read (errors are never cached)
+        if len(_TIME_CACHE) >= 4096:
+            _TIME_CACHE.clear()
+        _TIME_CACHE[key] = ns
+    return ns
+
+
+def _parse_time(value: TimeLike, name: str) -> int:
     if isinstance(value, str):
         known = list(TIME_UNITS)
         q, unit = _split(value, name, known)
