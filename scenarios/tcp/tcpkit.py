@@ -24,12 +24,17 @@ PEER_PORT = 7000  # the peer's listening port in active scenarios
 CLIENT_PORT = 40001  # the peer's port when it connects to the DUT
 
 __all__ = ["SERVER_PORT", "PEER_PORT", "CLIENT_PORT", "passive", "active", "drain", "to_state", "seq_add",
-           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "wire_tcp", "inject"]
+           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "EXACT", "wire_tcp", "inject", "warm_arp"]
 
 
 def ns(pkt: Any) -> int:
     """A received frame's exact virtual arrival time (ns)."""
     return int(pkt.time_ns) if hasattr(pkt, "time_ns") else int(round(float(pkt.time) * 1e9))
+
+
+#: The tolerance of an exact-time expectation: 1 ns, so that every event due at the instant runs
+#: (with 0, ``expect`` stops at the first frame of that instant, e.g. an ARP refresh before the segment).
+EXACT = "1ns"
 
 
 def T(t_ns: int) -> str:
@@ -42,7 +47,7 @@ def passive(dut: Any, peer: Any, *, port: int = SERVER_PORT, local_port: int = C
     """The DUT listens on ``port`` and the peer connects: (peer conn, DUT socket, DUT listener)."""
     listener = dut.tcp_listen(port, backlog=backlog, **sockopts)
     conn = peer.tcp(dut, port, local_port=local_port, **(peer_opts or {}))
-    conn.connect(within="100ms")
+    conn.connect(within="5s")
     dut.net.run(for_="1ms")
     sock = listener.accept()
     assert sock is not None, "the DUT's listener has no established connection after the handshake"
@@ -54,7 +59,7 @@ def active(dut: Any, peer: Any, *, port: int = PEER_PORT, peer_opts: Optional[di
     """The DUT connects to the peer's ``port``, the peer accepts: (peer conn, DUT socket)."""
     sock = dut.tcp_connect(PEER_IP, port, **sockopts)
     conn = peer.tcp(dut, local_port=port, isn=(peer_opts or {}).pop("isn", 5000), **(peer_opts or {}))
-    conn.accept(within="100ms")
+    conn.accept(within="5s")
     assert sock.state == "ESTABLISHED", f"DUT socket in {sock.state} after the handshake"
     return conn, sock
 
@@ -120,3 +125,13 @@ def inject(conn: Any, **fields: Any) -> Any:
         return conn.send(**fields)
     finally:
         conn.snd_nxt = saved
+
+
+def warm_arp(dut: Any, peer: Any) -> None:
+    """Let the DUT resolve the peer's address now (one UDP datagram), so that a later link delay
+    measures TCP round trips only, not an ARP exchange queued in front of a SYN."""
+    u = dut.udp_socket()
+    u.sendto(b"arp", (PEER_IP, 9))
+    dut.net.run(for_="1ms")
+    u.close()
+    peer.received()

@@ -8,7 +8,7 @@ import pytest
 from scapy.layers.inet import TCP
 
 from pyharness import ANY
-from tcpkit import T, active, drain, ns, passive, seq_add, tcp_payload, to_state
+from tcpkit import EXACT, T, active, drain, ns, passive, seq_add, tcp_payload, to_state
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -146,9 +146,9 @@ def test_fin_retransmitted_with_backoff(dut, peer, profile):
     sock.shutdown("wr")
     fin = conn.expect(flags="FA", within="10ms")
     t0, seq = ns(fin), fin[TCP].seq
-    conn.expect(flags="FA", seq=seq, at=T(t0 + profile.rto_initial), tolerance=0)
-    conn.expect(flags="FA", seq=seq, at=T(t0 + 3 * profile.rto_initial), tolerance=0)
-    conn.expect(flags="FA", seq=seq, at=T(t0 + 7 * profile.rto_initial), tolerance=0)
+    conn.expect(flags="FA", seq=seq, at=T(t0 + profile.rto_initial), tolerance=EXACT)
+    conn.expect(flags="FA", seq=seq, at=T(t0 + 3 * profile.rto_initial), tolerance=EXACT)
+    conn.expect(flags="FA", seq=seq, at=T(t0 + 7 * profile.rto_initial), tolerance=EXACT)
 
 
 @pytest.mark.rfc("9293 3.10.7.4")

@@ -8,7 +8,7 @@ import pytest
 from scapy.layers.inet import IP, TCP
 
 from pyharness import ANY
-from tcpkit import (CLIENT_PORT, T, ns, DUT_IP, PEER_IP, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
+from tcpkit import (EXACT, CLIENT_PORT, T, ns, DUT_IP, PEER_IP, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
                     tcp_option, tcp_payload)
 
 pytestmark = pytest.mark.area("tcp")
@@ -215,8 +215,8 @@ def test_syn_ack_retransmitted_when_final_ack_is_lost(dut, peer, profile):
     conn.send(flags="S")
     sa = conn.expect(flags="SA", within="10ms")
     t0 = ns(sa)
-    conn.expect(flags="SA", seq=sa[TCP].seq, ack=1001, at=T(t0 + profile.rto_initial), tolerance=0)
-    conn.expect(flags="SA", seq=sa[TCP].seq, ack=1001, at=T(t0 + 3 * profile.rto_initial), tolerance=0)
+    conn.expect(flags="SA", seq=sa[TCP].seq, ack=1001, at=T(t0 + profile.rto_initial), tolerance=EXACT)
+    conn.expect(flags="SA", seq=sa[TCP].seq, ack=1001, at=T(t0 + 3 * profile.rto_initial), tolerance=EXACT)
 
 
 @pytest.mark.rfc("9293 3.10.7.2")

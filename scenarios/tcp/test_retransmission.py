@@ -1,0 +1,270 @@
+"""Retransmission (RFC 6298, RFC 9293 §3.8.1, §3.8.3): the RTO's initial
+value, its computation from RTT samples, exponential backoff with its upper
+bound at exact virtual times, Karn's rule, the 3 s RTO after a timed-out SYN,
+retransmission limits and the user timeout with the error the socket sees."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet import TCP
+
+from tcpkit import EXACT, PEER_IP, PEER_PORT, T, active, ns, passive, seq_add, tcp_payload, warm_arp
+
+pytestmark = pytest.mark.area("tcp")
+
+SEC = 1_000_000_000
+MS = 1_000_000
+
+
+def ladder(profile, n, first=None):
+    """Offsets from the first transmission of the n retransmissions: RTO doubling, capped at rto_max."""
+    rto, t, out = first or profile.rto_initial, 0, []
+    for _ in range(n):
+        t += rto
+        out.append(t)
+        rto = min(rto * 2, profile.rto_max)
+    return out
+
+
+@pytest.mark.rfc("6298 2.1", "6298 5.5", "9293 3.8.1", "9293 MUST-18", "9293 MUST-22")
+def test_unanswered_syn_ladder(dut, peer, link, profile, golden):
+    """Golden trace: the SYN is retransmitted at 1, 3, 7, 15, 31, 63 s (RTO doubling from 1 s), then
+    connect() fails with a time-out once the last RTO expires."""
+    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45000)
+    conn = peer.tcp(dut, 45000, local_port=PEER_PORT)
+    syn = conn.expect(flags="S", within="10ms")
+    t0 = ns(syn)
+    times = ladder(profile, profile.syn_retries)
+    for dt in times:
+        conn.expect(flags="S", seq=syn[TCP].seq, at=T(t0 + dt), tolerance=EXACT)
+    end = t0 + times[-1] + min(profile.rto_initial << profile.syn_retries, profile.rto_max)
+    dut.net.run(until=T(end - 1))
+    assert sock.state == "SYN_SENT"
+    dut.net.run(until=T(end))
+    info = sock.info()
+    assert info.state == "CLOSED" and info.error == "TIMED_OUT"
+    conn.expect_nothing(for_="120s", flags="S")
+    golden.check(link, mask=("ip.id", "chksum"))
+
+
+@pytest.mark.rfc("9293 3.8.3", "9293 MUST-21")
+@pytest.mark.parametrize("retries", [1, 2, 4])
+def test_syn_retries_option_limits_the_ladder(dut, peer, profile, retries):
+    sock = dut.tcp_connect(PEER_IP, PEER_PORT, syn_retries=retries)
+    conn = peer.tcp(dut, local_port=PEER_PORT)
+    t0 = ns(conn.expect(flags="S", within="10ms"))
+    times = ladder(profile, retries)
+    for dt in times:
+        conn.expect(flags="S", at=T(t0 + dt), tolerance=EXACT)
+    conn.expect_nothing(for_="200s", flags="S")
+    assert sock.info().error == "TIMED_OUT"
+
+
+@pytest.mark.rfc("6298 5.7")
+def test_rto_is_3s_after_a_timed_out_syn(dut, peer, profile):
+    """The SYN timed out once: when data transmission begins the RTO is 3 s (RFC 6298 (5.7));
+    Karn's rule gives no sample from the retransmitted SYN."""
+    sock = dut.tcp_connect(PEER_IP, PEER_PORT)
+    conn = peer.tcp(dut, local_port=PEER_PORT, isn=5000)
+    first = conn.expect(flags="S", within="10ms")
+    conn.expect(flags="S", at=T(ns(first) + profile.rto_initial), tolerance=EXACT)
+    conn.send(flags="SA")
+    conn.expect(flags="A", within="10ms")
+    assert sock.info().rto_ns == max(3 * SEC, profile.rto_min)
+    sock.send(b"first data")
+    d = conn.expect(flags="PA", payload=b"first data", within="10ms")
+    conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + 3 * SEC), tolerance=EXACT)
+
+
+@pytest.mark.rfc("6298 2.1", "6298 2.4", "6298 5.5", "9293 MUST-18")
+def test_data_retransmission_ladder(dut, peer, profile):
+    """Unacknowledged data: retransmitted at RTO, 3 RTO, 7 RTO... (RTO = rto_min on a zero-delay link)."""
+    conn, sock, _ = passive(dut, peer)
+    sock.send(b"payload")
+    d = conn.expect(flags="PA", within="10ms")
+    t0 = ns(d)
+    rto = sock.info().rto_ns
+    assert rto == profile.rto_min
+    for dt in ladder(profile, 7, first=rto):
+        conn.expect(flags="PA", seq=d[TCP].seq, payload=b"payload", at=T(t0 + dt), tolerance=EXACT)
+    assert sock.info().rto_timeouts == 7
+
+
+@pytest.mark.rfc("6298 5.5", "6298 2.5")
+def test_backoff_is_capped_at_rto_max(dut, peer, profile):
+    conn, sock, _ = passive(dut, peer)
+    sock.send(b"x")
+    d = conn.expect(flags="PA", within="10ms")
+    t0 = ns(d)
+    times = ladder(profile, 9, first=sock.info().rto_ns)
+    for dt in times:
+        conn.expect(flags="PA", seq=d[TCP].seq, at=T(t0 + dt), tolerance=EXACT)
+    assert times[-1] - times[-2] == profile.rto_max
+    assert sock.info().rto_ns == profile.rto_max
+
+
+@pytest.mark.rfc("6298 2.2", "6298 2.3", "6298 2.4")
+@pytest.mark.parametrize("delay_ms", [50, 100, 200, 400])
+def test_rto_from_first_rtt_sample(dut, peer, link, delay_ms):
+    """First sample R: SRTT = R, RTTVAR = R/2, RTO = SRTT + 4 RTTVAR (here with rto_min lowered to 200 ms),
+    and the retransmission comes exactly RTO after the original left."""
+    warm_arp(dut, peer)
+    link.configure("both", delay=f"{delay_ms}ms")
+    conn, sock = active(dut, peer, rto_min="200ms")
+    r = 2 * delay_ms * MS
+    info = sock.info()
+    assert info.srtt_ns == r and info.rttvar_ns == r // 2
+    rto = max(r + 4 * (r // 2), 200 * MS)
+    assert info.rto_ns == rto
+    sock.send(b"probe-rto")
+    d = conn.expect(flags="PA", within="2s")
+    sent = ns(d) - delay_ms * MS
+    conn.expect(flags="PA", seq=d[TCP].seq, at=T(sent + rto + delay_ms * MS), tolerance=EXACT)
+
+
+@pytest.mark.rfc("6298 2.3", "6298 3")
+def test_rto_after_second_sample(dut, peer, link):
+    """Second sample R': RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R'|, SRTT = 7/8 SRTT + 1/8 R'."""
+    warm_arp(dut, peer)
+    link.configure("both", delay="100ms")
+    conn, sock = active(dut, peer, rto_min="100ms")
+    srtt, rttvar = sock.info().srtt_ns, sock.info().rttvar_ns
+    link.configure("both", delay="250ms")  # R' = 500 ms, inside the 600 ms RTO (no retransmission)
+    sock.send(b"sample")
+    conn.expect(flags="PA", within="2s")
+    conn.send(flags="A")
+    dut.net.run(for_="400ms")
+    r2 = 500 * MS
+    rttvar2 = (3 * rttvar + abs(srtt - r2)) // 4
+    srtt2 = (7 * srtt + r2) // 8
+    info = sock.info()
+    assert abs(info.rttvar_ns - rttvar2) <= 1 * MS and abs(info.srtt_ns - srtt2) <= 1 * MS
+    assert abs(info.rto_ns - max(srtt2 + 4 * rttvar2, 100 * MS)) <= 4 * MS
+
+
+@pytest.mark.rfc("6298 3", "9293 MUST-18")
+def test_karn_no_sample_from_retransmitted_segment(dut, peer, link):
+    """An ACK for a retransmitted segment gives no RTT sample (Karn): SRTT and RTTVAR stay."""
+    warm_arp(dut, peer)
+    link.configure("both", delay="50ms")
+    conn, sock = active(dut, peer, rto_min="200ms")
+    before = sock.info()
+    sock.send(b"lost once")
+    d = conn.expect(flags="PA", within="1s")
+    conn.expect(flags="PA", seq=d[TCP].seq, within="2s")
+    dut.net.run(for_="900ms")  # the ACK comes very late: a sample would be huge
+    conn.send(flags="A")
+    dut.net.run(for_="100ms")
+    after = sock.info()
+    assert (after.srtt_ns, after.rttvar_ns) == (before.srtt_ns, before.rttvar_ns)
+
+
+@pytest.mark.rfc("6298 5.5", "6298 5.3", "6298 3")
+def test_backed_off_rto_kept_until_a_new_sample(dut, peer, profile):
+    """After a timeout the backed-off RTO stays for the next segment (Karn's algorithm keeps the backoff
+    until an ACK for a segment that was not retransmitted)."""
+    conn, sock, _ = passive(dut, peer)
+    sock.send(b"one")
+    d = conn.expect(flags="PA", within="10ms")
+    conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + profile.rto_min), tolerance=EXACT)
+    conn.send(flags="A")
+    dut.net.run(for_="1ms")
+    sock.send(b"two")
+    d2 = conn.expect(flags="PA", payload=b"two", within="10ms")
+    conn.expect(flags="PA", seq=d2[TCP].seq, at=T(ns(d2) + 2 * profile.rto_min), tolerance=EXACT)
+
+
+@pytest.mark.rfc("6298 5.2", "6298 5.3")
+def test_timer_restarts_on_partial_ack(dut, peer, profile):
+    """An ACK of new data restarts the timer for the rest: the retransmission comes RTO after the ACK."""
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000})
+    sock.set_option("nodelay", True)
+    sock.send(b"a" * 1000)
+    sock.send(b"b" * 1000)
+    s1 = conn.expect(payload=b"a" * 1000, within="10ms")
+    s2 = conn.expect(payload=b"b" * 1000, within="10ms")
+    dut.net.run(until=T(ns(s1) + 500 * MS))
+    conn.send(flags="A", ack=s2[TCP].seq)
+    t_ack = dut.net.now_ns
+    conn.expect(seq=s2[TCP].seq, payload=b"b" * 1000, at=T(t_ack + sock.info().rto_ns), tolerance=EXACT)
+
+
+@pytest.mark.rfc("6298 5.1", "6298 5.2")
+def test_no_retransmission_once_everything_is_acked(dut, peer):
+    conn, sock, _ = passive(dut, peer)
+    sock.send(b"acked")
+    conn.expect(flags="PA", within="10ms")
+    conn.send(flags="A")
+    conn.expect_nothing(for_="130s")
+
+
+@pytest.mark.rfc("6298 5.4")
+def test_rto_retransmits_only_the_first_unacked_segment(dut, peer, profile):
+    """On timeout: retransmit the earliest unacknowledged segment (5.4); cwnd is one segment, so only that."""
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000})
+    sock.send(bytes(4000))
+    segs = [conn.expect(within="10ms") for _ in range(4)]
+    first = segs[0][TCP].seq
+    conn.expect(seq=first, at=T(ns(segs[0]) + profile.rto_min), tolerance=EXACT)
+    conn.expect_nothing(for_="500ms")
+
+
+@pytest.mark.rfc("9293 3.8.3", "9293 MUST-20", "9293 MUST-21")
+@pytest.mark.parametrize("retries", [1, 3, 5])
+def test_data_retries_limit_ends_connection(dut, peer, profile, retries):
+    """R2 as a count: after `retries` retransmissions and one more RTO the connection ends, TIMED_OUT."""
+    conn, sock, _ = passive(dut, peer, data_retries=retries)
+    sock.send(b"doomed")
+    d = conn.expect(flags="PA", within="10ms")
+    t0 = ns(d)
+    times = ladder(profile, retries + 1, first=sock.info().rto_ns)
+    for dt in times[:-1]:
+        conn.expect(flags="PA", seq=d[TCP].seq, at=T(t0 + dt), tolerance=EXACT)
+    dut.net.run(until=T(t0 + times[-1] - 1))
+    assert sock.state == "ESTABLISHED"
+    dut.net.run(until=T(t0 + times[-1]))
+    info = sock.info()
+    assert info.state == "CLOSED" and info.error == "TIMED_OUT"
+    conn.expect_nothing(for_="300s", flags="PA")
+
+
+@pytest.mark.rfc("9293 3.8.3", "9293 3.10.8", "5482 3")
+@pytest.mark.parametrize("timeout_s", [2, 5, 20])
+def test_user_timeout_ends_connection_with_distinct_error(dut, peer, timeout_s):
+    """User timeout: data unacknowledged for `timeout_s` ends the connection with USER_TIMEOUT, exactly then."""
+    conn, sock, _ = passive(dut, peer, user_timeout=f"{timeout_s}s")
+    sock.send(b"waiting")
+    d = conn.expect(flags="PA", within="10ms")
+    t0 = ns(d)
+    dut.net.run(until=T(t0 + timeout_s * SEC - 1))
+    assert sock.state == "ESTABLISHED"
+    dut.net.run(until=T(t0 + timeout_s * SEC))
+    info = sock.info()
+    assert info.state == "CLOSED" and info.error == "USER_TIMEOUT"
+
+
+@pytest.mark.rfc("9293 3.8.3", "9293 MUST-37")
+def test_user_timeout_not_triggered_while_acks_progress(dut, peer):
+    conn, sock, _ = passive(dut, peer, user_timeout="2s")
+    for i in range(5):
+        sock.send(b"chunk%d" % i)
+        conn.expect_data(b"chunk%d" % i, within="10ms")
+        dut.net.run(for_="1500ms")  # the DUT retransmits meanwhile; the ACK comes before 2 s pass
+        peer.received()
+        conn.send(flags="A")
+    dut.net.run(for_="1ms")
+    assert sock.state == "ESTABLISHED"
+
+
+@pytest.mark.rfc("9293 3.10.8")
+def test_retransmission_carries_current_ack_and_window(dut, peer, profile):
+    """A retransmitted segment acknowledges what has been received since the original."""
+    conn, sock, _ = passive(dut, peer)
+    sock.send(b"orig")
+    d = conn.expect(flags="PA", within="10ms")
+    inject_ack = d[TCP].seq  # the peer sends data without acknowledging "orig"
+    conn.send(flags="PA", payload=b"peer-data", ack=inject_ack)
+    dut.net.run(for_="1ms")
+    r = conn.expect(flags="PA", seq=d[TCP].seq, within="2s")
+    assert r[TCP].ack == conn.snd_nxt
+    assert tcp_payload(r) == b"orig"
