@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from .host import Host
 
 NodeRef = Union[Node, str]
+#: How often (virtual time) run(until=predicate) checks at least, by default.
+DEFAULT_STEP = "1ms"
+#: run(until=predicate) without for_ ends after this much virtual time without any event or host deadline.
+IDLE_END_NS = 60 * NS_PER_S
 MAX_SEED = 2**64 - 1
 
 
@@ -104,36 +108,101 @@ class Network:
         self,
         for_: Optional[TimeLike] = None,
         until: Union[TimeLike, Callable[[], bool], None] = None,
+        step: Optional[TimeLike] = None,
     ) -> Optional[bool]:
         """Run virtual time: ``for_`` a duration, or ``until`` a virtual time.
 
         Give exactly one of them; times take units ("10ms") or seconds. Every
         event due up to that time runs, then the clock is set to it.
 
-        ``until`` may also be a predicate (no argument, returns bool), checked
-        whenever a scripted peer receives a frame; ``for_`` then bounds the
-        run (without it, the run goes on while events are left). Returns
-        whether the predicate held; returns None for time runs.
+        ``until`` may also be a predicate (no argument, returns bool) on
+        anything: a peer's inbox, a host's socket state (``conn.state ==
+        "ESTABLISHED"``, ``sock.readable``), counters. ``for_`` then bounds
+        the run. The predicate is checked before running, then after
+
+        - every batch of events in which a scripted peer received a frame
+          (the clock is at that frame's arrival),
+        - every host deadline (a host's next timer, ``tern_stack_poll_at``:
+          retransmissions, delayed ACKs, TIME-WAIT... the clock is exactly
+          there),
+        - and at least every ``step`` of virtual time (default 1 ms), which
+          covers frames delivered to hosts: a predicate that becomes true
+          when a host receives a frame is seen at most ``step`` later.
+
+        The run stops at the first check where the predicate holds and
+        returns True; it returns False at the bound (the clock is then at
+        the bound). Without ``for_``, the run goes on while anything happens:
+        it ends when no event ran and no host had a deadline for 60 s of
+        virtual time. If the simulator exports ``sim_next_event_time`` every
+        event instant is a check and ``step`` is not needed. Returns None for
+        time runs.
         """
         self._handle()
         if callable(until):
             limit = lib.SIM_NEVER if for_ is None else self.now_ns + parse_time(for_, "for_")
-            return self._run_predicate(until, limit)
+            step_ns = parse_time(DEFAULT_STEP if step is None else step, "step")
+            if step_ns == 0:
+                raise ConfigError(f"step must be > 0, got {step!r}")
+            return self._run_predicate(until, limit, step_ns)
+        if step is not None:
+            raise ConfigError(f"step= goes with a predicate until=, got step={step!r} with until={until!r}")
         if (for_ is None) == (until is None):
             raise ConfigError(f"run() needs exactly one of for_= and until=, got for_={for_!r}, until={until!r}")
         target = self.now_ns + parse_time(for_, "for_") if for_ is not None else parse_time(until, "until")  # type: ignore[arg-type]
         self._advance(target)
         return None
 
-    def _run_predicate(self, pred: Callable[[], bool], limit: int) -> bool:
+    def _run_predicate(self, pred: Callable[[], bool], limit: int, step: int) -> bool:
         if pred():
             return True
+        s = self._handle()
+        never = lib.SIM_NEVER
+        next_event = getattr(lib, "sim_next_event_time", None)  # the exact hook, when the simulator has it
+        hosts = [n for n in self._nodes.values() if n.kind == "host"]
+        stacks = [h._st() for h in hosts]
+        poll_at = lib.tern_stack_poll_at
+        idle = 0
+        slice_ns = step
+        last_end = -1
         while True:
-            stopped = self._advance(limit, until_rx=True)
+            now = int(lib.sim_now(s))
+            if now >= limit:
+                return False
+            if next_event is not None:
+                t = int(next_event(s))
+                if t == never:  # nothing left to happen
+                    if limit != never:
+                        self._advance(limit)
+                        return bool(pred())
+                    return False
+                end = min(max(t, now), limit)
+            else:
+                end = now + slice_ns
+                deadline = never
+                for st in stacks:
+                    d = int(poll_at(st))
+                    if d < deadline:
+                        deadline = d
+                if deadline < end:
+                    end = max(deadline, now)
+                if end == now and last_end == now:  # the deadline at `now` has run: move on
+                    end = now + slice_ns
+                end = min(end, limit)
+            last_end = end
+            before = int(lib.sim_events_processed(s))
+            self._advance(end, until_rx=True)
             if pred():
                 return True
-            if not stopped:
-                return False
+            if next_event is None and limit == never:
+                # Unbounded: stop once nothing happens any more (no event, no host deadline).
+                busy = int(lib.sim_events_processed(s)) != before or any(int(poll_at(st)) != never for st in stacks)
+                if busy:
+                    idle, slice_ns = 0, step
+                else:
+                    idle += end - now
+                    if idle >= IDLE_END_NS:
+                        return False
+                    slice_ns = min(slice_ns * 2, NS_PER_S)
 
     def _advance(self, target: int, until_rx: bool = False) -> bool:
         """Run to ``target`` (ns). Peers that answer ARP are served as frames arrive.
