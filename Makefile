@@ -1,5 +1,5 @@
 # Tern: the three entry points are
-#   make run     the demonstration scenario (later: the conformance suites)
+#   make run     the conformance suite (scenarios/) against the Tern stack: out/report.md, out/junit.xml, pcaps
 #   make test    everything CI runs: C tests, the same under ASan+UBSan, pytest, a short fuzz run
 #   make bench   the benchmarks, as "BENCH <name> <value> <unit>" lines
 # Each one first installs what is missing (as root on Debian: apt-get; then a
@@ -15,15 +15,18 @@ BUILD := build
 GEN := -G Ninja
 FUZZ_RUNS ?= 2000
 DEMO_OUT ?= out/demo
+RUN_OUT ?= out
+SEED ?= 1
 
 # What the CFFI extension is built from: a change here rebuilds it (incrementally).
 PYEXT_INPUTS := CMakeLists.txt pyproject.toml $(wildcard pyharness/CMakeLists.txt pyharness/_ffi_build.py pyharness/_cdef.h) \
 	$(shell find sim stack -name '*.c' -o -name '*.h' -o -name CMakeLists.txt 2>/dev/null)
 
-.PHONY: help run test bench format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
+.PHONY: help run demo test bench format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
 
 help:
-	@echo "make run     run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
+	@echo "make run     run the conformance suite; report in $(RUN_OUT)/report.md, $(RUN_OUT)/junit.xml, pcaps in $(RUN_OUT)/artifacts/"
+	@echo "make demo    run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
 	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
 	@echo "make format  clang-format the C sources"
@@ -84,10 +87,13 @@ pyext: $(VENV)/.stamp-pyext
 # ---------------------------------------------------------------------------
 # run
 # ---------------------------------------------------------------------------
+# The conformance suite against the Tern stack. Exits non-zero if a scenario
+# fails (an xfail is not a failure). SEED=N picks the seed.
 run: pyext
-	@if [ -d scenarios ] && [ -n "$$(find scenarios -name 'test_*.py' -print -quit)" ]; then \
-	  $(VPY) -m pytest scenarios -q --artifacts out/artifacts; \
-	fi
+	@rm -rf $(RUN_OUT)/artifacts $(RUN_OUT)/report.md $(RUN_OUT)/junit.xml
+	$(VENV)/bin/pyharness run scenarios --seed $(SEED) --out $(RUN_OUT) -- -q -p no:cacheprovider
+
+demo: pyext
 	$(VENV)/bin/pyharness demo --out $(DEMO_OUT)
 
 # ---------------------------------------------------------------------------

@@ -29,6 +29,16 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     pytest_args = [*paths, "--seed", str(args.seed), "--artifacts", str(out / "artifacts"), "--keep-artifacts",
                    f"--junitxml={out / 'junit.xml'}", *extra]
     rc = int(pytest.main(pytest_args, plugins=[plugin]))
+    if plugin.results:
+        print()
+        print(f"pyharness run (seed {args.seed}):")
+        for line in plugin.summary_lines():
+            print("  " + line)
+        failed = [r for r in plugin.results.values() if r.outcome == "failed"]
+        for r in failed[:20]:
+            print(f"  FAILED {r.nodeid}" + (f" (RFC {r.rfc})" if r.rfc else ""))
+        if len(failed) > 20:
+            print(f"  ... and {len(failed) - 20} more failures (see the report)")
     print(f"pyharness run: report {out / 'report.md'}, junit {out / 'junit.xml'}, pcaps under {out / 'artifacts'}/")
     return rc
 

@@ -39,13 +39,28 @@ def area_of(nodeid: str, marker_area: str = "") -> str:
     return parts[-2] if len(parts) > 1 else "(top)"
 
 
-@dataclass
+OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed")
+MUST_RE = __import__("re").compile(r"^9293 (MUST-\d+)$")
+
+
+def outcome_of(report: Any) -> str:
+    """passed / failed / skipped / xfailed / xpassed for a test report (errors count as failures)."""
+    xfail = hasattr(report, "wasxfail")
+    if report.skipped:
+        return "xfailed" if xfail else "skipped"
+    if report.passed:
+        return "xpassed" if xfail else "passed"
+    return "failed"
+
+
+@dataclass(eq=False)  # hashable: pytest keeps plugins in sets
 class ReportPlugin:
     """Collects results during a pytest session and writes ``report.md`` at its end."""
 
     out: Path
     seed: int
     results: dict[str, Result] = field(default_factory=dict)
+    skip_reasons: dict[str, str] = field(default_factory=dict)
 
     def pytest_collection_modifyitems(self, items: list) -> None:
         for item in items:
@@ -60,9 +75,13 @@ class ReportPlugin:
         if props.get("pyharness_rfc"):
             r.rfc = props["pyharness_rfc"]
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            r.outcome = "skipped" if report.skipped else ("passed" if report.passed else "failed")
+            r.outcome = outcome_of(report)
         elif report.when == "teardown" and report.failed:
             r.outcome = "failed"
+        if report.skipped:
+            lr = report.longrepr
+            reason = getattr(report, "wasxfail", "") or (lr[2] if isinstance(lr, tuple) and len(lr) == 3 else str(lr or ""))
+            self.skip_reasons[report.nodeid] = str(reason).removeprefix("Skipped: ").strip()[:200]
         if report.failed:
             r.artifacts = props.get("pyharness_artifacts", r.artifacts)
             r.replay = props.get("pyharness_replay", r.replay)
@@ -73,38 +92,111 @@ class ReportPlugin:
     def pytest_sessionfinish(self, session: Any) -> None:
         self.write()
 
+    # -- figures --------------------------------------------------------------
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """area -> outcome -> count (tests that never ran are left out)."""
+        by: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
+        for r in self.results.values():
+            if r.outcome in OUTCOMES:
+                by[r.area][r.outcome] += 1
+        return dict(by)
+
+    def totals(self) -> dict[str, int]:
+        """outcome -> count over every area."""
+        t = dict.fromkeys(OUTCOMES, 0)
+        for c in self.counts().values():
+            for k in OUTCOMES:
+                t[k] += c[k]
+        return t
+
+    def must_coverage(self) -> dict[str, list[Result]]:
+        """RFC 9293 requirement id ("MUST-13") -> the scenarios that cite it."""
+        cov: dict[str, list[Result]] = defaultdict(list)
+        for r in self.results.values():
+            for ref in (x.strip() for x in r.rfc.split(",")):
+                m = MUST_RE.match(ref)
+                if m:
+                    cov[m.group(1)].append(r)
+        return dict(sorted(cov.items(), key=lambda kv: int(kv[0].split("-")[1])))
+
+    def summary_lines(self) -> list[str]:
+        """A short summary per area, for the terminal."""
+        counts = self.counts()
+        w = max([len(a) for a in counts] + [5])
+        lines = [f"{'area':<{w}}  " + "  ".join(f"{k:>7}" for k in OUTCOMES)]
+        for area in sorted(counts):
+            lines.append(f"{area:<{w}}  " + "  ".join(f"{counts[area][k]:>7}" for k in OUTCOMES))
+        t = self.totals()
+        lines.append(f"{'total':<{w}}  " + "  ".join(f"{t[k]:>7}" for k in OUTCOMES))
+        return lines
+
+    # -- report.md ------------------------------------------------------------
+
     def write(self) -> Path:
         """Write ``report.md``; returns its path."""
         by_area: dict[str, list[Result]] = defaultdict(list)
         for r in self.results.values():
             by_area[r.area].append(r)
-        total = defaultdict(int)
-        for r in self.results.values():
-            total[r.outcome] += 1
-        lines = ["# Tern scenario report", "",
-                 f"Seed {self.seed}. {total['passed']} passed, {total['failed']} failed, {total['skipped']} skipped.",
-                 "", "| area | passed | failed | skipped |", "|---|---|---|---|"]
-        for area in sorted(by_area):
-            rs = by_area[area]
-            c = {k: sum(r.outcome == k for r in rs) for k in ("passed", "failed", "skipped")}
-            lines.append(f"| {area} | {c['passed']} | {c['failed']} | {c['skipped']} |")
+        counts = self.counts()
+        t = self.totals()
+        verdict = "FAILED" if t["failed"] else "passed"
+        lines = ["# Tern conformance report", "",
+                 f"Seed {self.seed}: **{verdict}**. {t['passed']} passed, {t['failed']} failed, "
+                 f"{t['skipped']} skipped, {t['xfailed']} xfailed (known, expected failures), {t['xpassed']} xpassed.",
+                 "", "Replay any scenario with the command shown for it; pcaps of every scenario are under "
+                 f"`{self.out / 'artifacts'}/` (one folder per test), JUnit XML in `{self.out / 'junit.xml'}`.",
+                 "", "| area | passed | failed | skipped | xfailed | xpassed |", "|---|---:|---:|---:|---:|---:|"]
+        for area in sorted(counts):
+            c = counts[area]
+            lines.append(f"| {area} | " + " | ".join(str(c[k]) for k in OUTCOMES) + " |")
+        lines.append("| **total** | " + " | ".join(f"**{t[k]}**" for k in OUTCOMES) + " |")
         for area in sorted(by_area):
             failed = [r for r in by_area[area] if r.outcome == "failed"]
             if not failed:
                 continue
             lines += ["", f"## {area}: failures", ""]
             for r in failed:
-                lines.append(f"- `{r.nodeid}`" + (f" (RFC {r.rfc})" if r.rfc else ""))
+                lines.append(f"- `{r.nodeid}`" + (f" (RFC {r.rfc})" if r.rfc else " (no RFC reference)"))
                 if r.message:
                     lines.append(f"  - {r.message}")
                 if r.artifacts:
                     lines.append(f"  - artifacts: `{r.artifacts}/`")
                 if r.replay:
                     lines.append(f"  - replay: `{r.replay}`")
+        xfailed = [r for r in self.results.values() if r.outcome == "xfailed"]
+        if xfailed:
+            lines += ["", "## Expected failures (xfail)", ""]
+            for r in xfailed:
+                reason = self.skip_reasons.get(r.nodeid, "")
+                lines.append(f"- `{r.nodeid}`" + (f" (RFC {r.rfc})" if r.rfc else "") + (f": {reason}" if reason else ""))
+        skipped = defaultdict(list)
+        for r in self.results.values():
+            if r.outcome == "skipped":
+                skipped[self.skip_reasons.get(r.nodeid, "") or "(no reason given)"].append(r)
+        if skipped:
+            lines += ["", "## Skipped", "", "| reason | scenarios | area(s) |", "|---|---:|---|"]
+            for reason, rs in sorted(skipped.items(), key=lambda kv: -len(kv[1])):
+                areas = ", ".join(sorted({r.area for r in rs}))
+                lines.append(f"| {reason.replace('|', '/')} | {len(rs)} | {areas} |")
+        cov = self.must_coverage()
+        lines += ["", "## RFC 9293 requirement coverage", ""]
+        if cov:
+            lines += [f"{len(cov)} MUST requirement id(s) of RFC 9293 Appendix B have at least one scenario "
+                      "(cited as `rfc(\"9293 MUST-n\")`).", "",
+                      "| requirement | scenarios | passed | failed | other | result |", "|---|---:|---:|---:|---:|---|"]
+            for must, rs in cov.items():
+                p = sum(r.outcome in ("passed", "xpassed") for r in rs)
+                f = sum(r.outcome == "failed" for r in rs)
+                o = len(rs) - p - f
+                res = "FAIL" if f else ("pass" if p else "not run")
+                lines.append(f"| {must} | {len(rs)} | {p} | {f} | {o} | {res} |")
+        else:
+            lines.append("No scenario cites an RFC 9293 MUST id.")
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / "report.md"
         path.write_text("\n".join(lines) + "\n")
         return path
 
 
-__all__ = ["ReportPlugin", "Result", "area_of"]
+__all__ = ["ReportPlugin", "Result", "area_of", "outcome_of", "OUTCOMES"]

@@ -1,4 +1,4 @@
-"""The bundled demonstration (make run) and the pyharness command."""
+"""The bundled demonstration (make demo) and the pyharness command."""
 
 import io
 

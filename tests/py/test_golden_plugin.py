@@ -196,9 +196,25 @@ def test_cli_show_plot_and_run(pytester, capsys):
     (scen / "test_s.py").write_text(
         "import pytest\n\n@pytest.mark.rfc('9293 3.1')\ndef test_fails(net):\n    assert False, 'nope'\n\n"
         "def test_passes(net):\n    pass\n")
+    ok = pytester.path / "scenarios" / "udp"
+    ok.mkdir(parents=True)
+    (ok / "test_u.py").write_text(
+        "import pytest\n\n@pytest.mark.rfc('9293 MUST-13')\ndef test_passes(net):\n    pass\n\n"
+        "@pytest.mark.rfc('9293 MUST-13')\n@pytest.mark.xfail(reason='known: no PMTUD yet', strict=True)\n"
+        "def test_known(net):\n    assert False\n\n"
+        "def test_skip(net):\n    pytest.skip('needs root')\n")
     outdir = pytester.path / "out"
-    rc = main(["run", str(scen), "--out", str(outdir), "--", "-q", "-p", "no:cacheprovider"])
+    rc = main(["run", str(scen), str(ok), "--out", str(outdir), "--", "-q", "-p", "no:cacheprovider"])
     assert rc == 1
     report = (outdir / "report.md").read_text()
-    assert "| tcp | 1 | 1 | 0 |" in report and "(RFC 9293 3.1)" in report and "replay:" in report
+    assert "| tcp | 1 | 1 | 0 | 0 | 0 |" in report and "(RFC 9293 3.1)" in report and "replay:" in report
+    assert "| udp | 1 | 0 | 1 | 1 | 0 |" in report and "known: no PMTUD yet" in report
+    assert "| needs root | 1 | udp |" in report
+    assert "| MUST-13 | 2 | 1 | 0 | 1 | pass |" in report
+    assert (outdir / "pcaps").exists() or (outdir / "artifacts").exists()
     assert (outdir / "junit.xml").exists()
+    printed = capsys.readouterr().out
+    assert "FAILED" in printed and "report.md" in printed and "xfailed" in printed
+    # Expected failures are not failures: the run passes.
+    rc = main(["run", str(ok), "--out", str(pytester.path / "out2"), "--", "-q", "-p", "no:cacheprovider"])
+    assert rc == 0
