@@ -24,7 +24,7 @@ PEER_PORT = 7000  # the peer's listening port in active scenarios
 CLIENT_PORT = 40001  # the peer's port when it connects to the DUT
 
 __all__ = ["SERVER_PORT", "PEER_PORT", "CLIENT_PORT", "passive", "active", "drain", "to_state", "seq_add",
-           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "EXACT", "wire_tcp", "inject", "warm_arp"]
+           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "EXACT", "wire_tcp", "inject", "warm_arp", "send_raw_tcp"]
 
 
 def ns(pkt: Any) -> int:
@@ -135,3 +135,23 @@ def warm_arp(dut: Any, peer: Any) -> None:
     dut.net.run(for_="1ms")
     u.close()
     peer.received()
+
+
+def send_raw_tcp(peer: Any, header: bytes, options: bytes, payload: bytes = b"", dst: str = DUT_IP) -> None:
+    """Send a TCP segment built from raw bytes (20-byte ``header`` with any checksum, ``options`` padded
+    here to 4 bytes, ``payload``); data offset and checksum are computed, nothing is parsed by scapy."""
+    import struct
+
+    from scapy.layers.inet import IP
+    from scapy.packet import Raw
+    from scapy.utils import checksum
+
+    opts = options + b"\x00" * (-len(options) % 4)
+    hdr = bytearray(header[:20])
+    hdr[12] = ((20 + len(opts)) // 4) << 4 | (hdr[12] & 0x0F)
+    hdr[16:18] = b"\x00\x00"
+    seg = bytes(hdr) + opts + payload
+    pseudo = bytes(map(int, PEER_IP.split("."))) + bytes(map(int, dst.split("."))) + struct.pack("!BBH", 0, 6, len(seg))
+    c = checksum(pseudo + seg)
+    seg = seg[:16] + struct.pack("!H", c) + seg[18:]
+    peer.send(IP(src=PEER_IP, dst=dst, proto=6) / Raw(seg))
