@@ -368,7 +368,12 @@ class TcpSocket(_Socket):
     @property
     def state(self) -> str:
         """The RFC 9293 state name ("ESTABLISHED")."""
-        return self.info().state
+        out = self.__dict__.get("_state_buf")
+        if out is None:  # cheap enough for run(until=...) predicates: no TcpInfo built
+            out = self._state_buf = ffi.new("tern_tcp_info *")
+        self._ok(self._f("tern_tcp_get_info")(self.host._st(), self._h, out), "state")
+        v = int(out.state)
+        return _TCP_STATES[v] if 0 <= v < len(_TCP_STATES) else str(v)
 
     @property
     def readable(self) -> int:
