@@ -74,12 +74,14 @@ static bool acceptable(const tcp_pcb *p, uint32_t seq, uint32_t seglen) {
 static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->fast_retransmits++;
     tcp_cc_on_loss(p, now, false);
-    p->recover = p->snd_nxt; /* RFC 6582 recover, RFC 6675 RecoveryPoint */
+    p->recover = p->snd_nxt; /* RFC 6582 recover, RFC 6675 (4.1) RecoveryPoint */
     p->ca_state = TCP_CA_RECOVERY;
     p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
     p->high_rxt = p->snd_una;
+    p->flags &= ~(uint32_t)TCPF_RESCUE_SET;
     if (p->flags & TCPF_SACK_OK) {
-        /* RFC 6675 §5 (4.1-4.3): cwnd = ssthresh, retransmit the first segment. */
+        /* RFC 6675 §5 (4.2)-(4.3): cwnd = ssthresh, retransmit the first
+         * segment (HighACK + 1), HighRxt = RescueRxt = its last octet. */
         p->cwnd = p->ssthresh;
         uint32_t b = tcp_sack_lost_boundary(st, p);
         p->lost_to = seq_max(b, p->snd_una + 1);
@@ -87,7 +89,10 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
         if (tcp_next_rexmit(st, p, &s, &l)) {
             tcp_send_range(st, p, now, s, l, true);
             p->high_rxt = s + l;
+            p->rxt_mark = p->snd_nxt;
         }
+        p->rescue_rxt = p->high_rxt;
+        p->flags |= TCPF_RESCUE_SET;
     } else {
         /* RFC 6582 §3.2 steps 2-3 / RFC 5681 §3.2 steps 2-4. */
         p->lost_to = p->snd_una;
@@ -101,9 +106,18 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
                         uint32_t dlen) {
     uint32_t ack = seg->ack;
     uint32_t wnd = (uint32_t)seg->window << p->snd_wscale;
-    if ((p->flags & TCPF_SACK_OK) && seg->opt.sack_count) {
+    bool sack = (p->flags & TCPF_SACK_OK) != 0;
+    bool new_sack = false; /* the ACK SACKs octets not SACKed before */
+    if (sack && seg->opt.sack_count) {
+        uint32_t before = tcp_sacked_bytes(st, p);
         p->sack_blocks_in += tcp_sack_update(st, p, &seg->opt);
+        new_sack = tcp_sacked_bytes(st, p) != before;
     }
+    /* RFC 5681 §2: a duplicate acknowledgment (answers to zero-window
+     * probes are not: the window is zero). */
+    bool dup5681 = ack == p->snd_una && dlen == 0 &&
+                   !(seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)) && tcp_flight(p) > 0 &&
+                   wnd == p->snd_wnd && wnd != 0 && !(p->flags & TCPF_PERSIST);
     if (seq_gt(ack, p->snd_una)) {
         uint32_t acked = ack - p->snd_una;
         if (seq_gt(ack, p->snd_buf_seq)) {
@@ -178,30 +192,42 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
             }
             p->t_user = p->user_timeout_ns ? now + p->user_timeout_ns : TERN_NEVER;
         }
-    } else if (ack == p->snd_una && dlen == 0 && !(seg->flags & (TERN_TCP_SYN | TERN_TCP_FIN)) &&
-               tcp_flight(p) > 0 && wnd == p->snd_wnd && wnd != 0 && !(p->flags & TCPF_PERSIST)) {
-        /* RFC 5681 §2: a duplicate acknowledgment (answers to zero-window
-         * probes are not: the window is zero). */
+    }
+    /*
+     * RFC 6675 §2: with SACK, a duplicate acknowledgment is an ACK whose SACK
+     * blocks cover octets not SACKed before, even if it also moves SND.UNA or
+     * changes the window (a receiver whose window moves with every ACK, like
+     * the Linux one, would otherwise never produce "duplicates"). An ACK
+     * without SACK blocks falls back to RFC 5681's definition.
+     */
+    bool dup = sack ? (new_sack || (seg->opt.sack_count == 0 && dup5681)) : dup5681;
+    if (dup && tcp_flight(p) > 0) {
         if (p->dupacks < 255) {
             p->dupacks++;
         }
         p->dup_acks_in++;
         if (p->ca_state == TCP_CA_OPEN) {
-            bool lost =
-                (p->flags & TCPF_SACK_OK) && seq_gt(tcp_sack_lost_boundary(st, p), p->snd_una);
-            /* RFC 6582 §3.2 step 2: not again for data sent before the last recovery. */
+            /* RFC 6675 §5 (1)-(2): DupAcks >= DupThresh or IsLost(HighACK + 1);
+             * RFC 6582 §3.2 step 2 / RFC 6675 §5.1: not again for data sent
+             * before the last recovery or RTO (recover). */
+            bool lost = sack && seq_gt(tcp_sack_lost_boundary(st, p), p->snd_una);
             if ((p->dupacks >= TCP_DUPTHRESH || lost) && seq_geq(p->snd_una, p->recover)) {
                 enter_recovery(st, p, now);
             }
-        } else if (p->ca_state == TCP_CA_RECOVERY) {
-            if (p->flags & TCPF_SACK_OK) {
-                p->lost_to = seq_max(p->lost_to, tcp_sack_lost_boundary(st, p));
-            } else {
-                p->cwnd += p->snd_mss; /* RFC 6582 step 4: inflate */
-            }
+        } else if (p->ca_state == TCP_CA_RECOVERY && !sack) {
+            p->cwnd += p->snd_mss; /* RFC 6582 step 4: inflate */
         }
-    } else if (p->ca_state == TCP_CA_RECOVERY && (p->flags & TCPF_SACK_OK)) {
+    }
+    if (sack && p->ca_state == TCP_CA_RECOVERY) {
         p->lost_to = seq_max(p->lost_to, tcp_sack_lost_boundary(st, p));
+    }
+    if (sack && p->ca_state != TCP_CA_OPEN && tcp_sack_rexmit_lost(st, p)) {
+        /* A retransmission was lost (data sent after it is SACKed): send the
+         * unSACKed data below HighRxt again instead of waiting for the RTO
+         * (RFC 6675 §5.1: use all SACK information, also after an RTO). The
+         * window was already reduced for this episode. */
+        p->high_rxt = p->snd_una;
+        p->rxt_mark = p->snd_nxt;
     }
     /* RFC 9293 §3.10.7.4 fifth: update the send window from the newest segment. */
     if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, ack))) {
@@ -284,6 +310,13 @@ static bool process_text(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq,
         if (ooo || had_ooo || adv != dlen) {
             /* RFC 5681 §4.2 / RFC 9293 §3.8.6.3: out-of-order data and gap
              * filling are acknowledged at once. */
+            p->flags |= TCPF_ACK_NOW;
+            p->quick_acks = TCP_QUICK_ACKS;
+        } else if (p->quick_acks > 0) {
+            /* After a loss the sender's window is small: an ACK for every
+             * segment for a while (RFC 5681 §4.2 sets only the minimum), so
+             * that one lost ACK does not leave it waiting for its RTO. */
+            p->quick_acks--;
             p->flags |= TCPF_ACK_NOW;
         } else if (++p->segs_unacked >= 2 || p->delack_ns == 0) {
             /* RFC 5681 §4.2: an ACK at least every second full-sized segment */

@@ -283,7 +283,11 @@ void tcp_send_syn(tern_stack *st, tcp_pcb *p, uint64_t now) {
 static uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
     uint64_t allowed = p->cwnd;
     uint32_t used;
-    if (p->ca_state == TCP_CA_OPEN) {
+    if (p->ca_state == TCP_CA_OPEN && (p->flags & TCPF_SACK_OK) && p->dupacks > 0) {
+        /* RFC 6675 §5 (3): limited transmit governed by cwnd - pipe, with
+         * HighRxt = HighACK (SACKed octets have left the network). */
+        used = tcp_pipe(st, p);
+    } else if (p->ca_state == TCP_CA_OPEN) {
         /* RFC 3042 limited transmit: up to 2 segments beyond cwnd on the first
          * two duplicate ACKs. */
         uint32_t lt = p->dupacks < 2 ? p->dupacks : 2;
@@ -310,6 +314,85 @@ static void keepalive_arm(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (p->state == TERN_TCP_FIN_WAIT_2 && !(p->flags & TCPF_HANDLE) && p->t_keep == TERN_NEVER) {
         p->t_keep = now + 2 * st->tcp->cfg.msl_ns; /* orphan FIN-WAIT-2 limit */
     }
+}
+
+/* A retransmission from the scoreboard; high: HighRxt follows it (RFC 6675 (C.3)). */
+static void send_rexmit(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len,
+                        bool high) {
+    tcp_send_range(st, p, now, seq, len, true);
+    if (high && seq_gt(seq + len, p->high_rxt)) {
+        p->high_rxt = seq + len;
+    }
+    p->rxt_mark = p->snd_nxt;
+}
+
+/*
+ * One segment of new data (and/or our FIN) if the windows, Nagle and sender
+ * SWS avoidance allow. Returns 1 when a segment went out (and more may
+ * follow), -1 when nothing more may go this round because of the congestion
+ * window or because the FIN went out, 0 when there is nothing to send or the
+ * peer's window (or Nagle/SWS) holds it back.
+ */
+static int send_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (p->flags & TCPF_FIN_SENT) {
+        return 0;
+    }
+    uint32_t off = p->snd_nxt - p->snd_buf_seq;
+    uint32_t avail = p->tx_len > off ? p->tx_len - off : 0;
+    bool fin_wanted = (p->flags & TCPF_FIN_QUEUED) != 0;
+    int64_t usable = (int64_t)(uint32_t)(p->snd_una + p->snd_wnd - p->snd_nxt);
+    if (seq_lt(p->snd_una + p->snd_wnd, p->snd_nxt)) {
+        usable = 0;
+    }
+    uint32_t room = cwnd_room(st, p);
+    uint32_t len = avail;
+    if (len > p->snd_mss)
+        len = p->snd_mss;
+    if ((int64_t)len > usable)
+        len = (uint32_t)usable;
+    bool cwnd_limited = len > room;
+    if (len > room)
+        len = room;
+    bool fin = fin_wanted && len == avail;
+    if (len == 0 && !fin) {
+        return cwnd_limited ? -1 : 0;
+    }
+    if (len == 0 && fin && (avail > 0)) {
+        return cwnd_limited ? -1 : 0;
+    }
+    if (len < p->snd_mss && len < avail) {
+        /* RFC 9293 §3.8.6.2.1 sender SWS avoidance: a short segment only when
+         * it is at least half the largest window the peer offered. */
+        if (!(len >= p->max_snd_wnd / 2 && len > 0)) {
+            return cwnd_limited ? -1 : 0;
+        }
+    } else if (len < p->snd_mss && len == avail && len > 0 && !fin && !(p->flags & TCPF_NODELAY) &&
+               tcp_flight(p) > 0) {
+        /* RFC 9293 §3.7.4 Nagle: a short segment waits while data is unacknowledged. */
+        return 0;
+    }
+    uint8_t flags = TERN_TCP_ACK;
+    if (len > 0 && len == avail) {
+        flags |= TERN_TCP_PSH;
+    }
+    if (fin) {
+        flags |= TERN_TCP_FIN;
+    }
+    tcp_send_segment(st, p, now, p->snd_nxt, len, flags);
+    if (!(p->flags & TCPF_RTT_TIMING) && len > 0) {
+        p->rtt_seq = p->snd_nxt;
+        p->rtt_time = now;
+        p->flags |= TCPF_RTT_TIMING;
+    }
+    p->snd_nxt += len + (fin ? 1 : 0);
+    if (fin) {
+        p->flags |= TCPF_FIN_SENT;
+    }
+    if (seq_lt(p->high_rxt, p->snd_una)) {
+        p->high_rxt = p->snd_una;
+    }
+    tcp_arm_rexmt(p, now);
+    return fin ? -1 : 1;
 }
 
 void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
@@ -348,12 +431,13 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
         return;
     }
     bool sent = false;
+    bool sack_recovery = (p->flags & TCPF_SACK_OK) && p->ca_state == TCP_CA_RECOVERY;
     uint32_t guard = 0;
     for (;;) {
         if (++guard > 100000) {
             break; /* bounded work; the next poll continues */
         }
-        /* 1. Retransmissions of lost data (RFC 6675 §5 NextSeg rule 1; after an
+        /* 1. Retransmissions of lost data (RFC 6675 §4 NextSeg rule 1; after an
          *    RTO everything below `recover` is lost). */
         if (p->ca_state != TCP_CA_OPEN &&
             (p->ca_state == TCP_CA_LOSS || (p->flags & TCPF_SACK_OK))) {
@@ -364,76 +448,42 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
                 if (room < rlen && room < p->snd_mss) {
                     break;
                 }
-                tcp_send_range(st, p, now, rseq, rlen, true);
-                p->high_rxt = rseq + rlen;
+                send_rexmit(st, p, now, rseq, rlen, true);
                 sent = true;
                 continue;
             }
         }
-        /* 2. New data. */
-        if (p->flags & TCPF_FIN_SENT) {
-            break;
+        /* 2. New data (NextSeg rule 2). */
+        int r = send_new_data(st, p, now);
+        if (r > 0) {
+            sent = true;
+            continue;
         }
-        uint32_t off = p->snd_nxt - p->snd_buf_seq;
-        uint32_t avail = p->tx_len > off ? p->tx_len - off : 0;
-        bool fin_wanted = (p->flags & TCPF_FIN_QUEUED) != 0;
-        int64_t usable = (int64_t)(uint32_t)(p->snd_una + p->snd_wnd - p->snd_nxt);
-        if (seq_lt(p->snd_una + p->snd_wnd, p->snd_nxt)) {
-            usable = 0;
+        if (r < 0) {
+            break; /* FIN sent, or congestion window full */
         }
-        uint32_t room = cwnd_room(st, p);
-        uint32_t len = avail;
-        if (len > p->snd_mss)
-            len = p->snd_mss;
-        if ((int64_t)len > usable)
-            len = (uint32_t)usable;
-        if (len > room)
-            len = room;
-        bool fin = fin_wanted && len == avail;
-        if (len == 0 && !fin) {
-            break;
-        }
-        if (len == 0 && fin && (avail > 0)) {
-            break;
-        }
-        if (len < p->snd_mss && len < avail) {
-            /* RFC 9293 §3.8.6.2.1 sender SWS avoidance: a short segment only when
-             * it is at least half the largest window the peer offered. */
-            if (!(len >= p->max_snd_wnd / 2 && len > 0)) {
+        /* 3./4. No new data can go (none queued, or the peer's window is
+         *    full): NextSeg rules 3 and 4 (RFC 6675 §4). */
+        if (sack_recovery) {
+            uint32_t rseq, rlen;
+            if (cwnd_room(st, p) < p->snd_mss) {
                 break;
             }
-        } else if (len < p->snd_mss && len == avail && len > 0 && !fin &&
-                   !(p->flags & TCPF_NODELAY) && tcp_flight(p) > 0) {
-            /* RFC 9293 §3.7.4 Nagle: a short segment waits while data is unacknowledged. */
-            break;
+            if (tcp_next_rexmit_rule3(st, p, &rseq, &rlen)) {
+                send_rexmit(st, p, now, rseq, rlen, true); /* (C.3): HighRxt moves */
+                sent = true;
+                continue;
+            }
+            if (tcp_next_rescue(st, p, &rseq, &rlen)) {
+                /* RescueRxt = RecoveryPoint; HighRxt MUST NOT be updated */
+                send_rexmit(st, p, now, rseq, rlen, false);
+                p->rescue_rxt = p->recover;
+                p->flags |= TCPF_RESCUE_SET;
+                sent = true;
+                continue;
+            }
         }
-        uint8_t flags = TERN_TCP_ACK;
-        if (len > 0 && len == avail) {
-            flags |= TERN_TCP_PSH;
-        }
-        if (fin) {
-            flags |= TERN_TCP_FIN;
-        }
-        bool new_data = seq_geq(p->snd_nxt, p->high_rxt);
-        tcp_send_segment(st, p, now, p->snd_nxt, len, flags);
-        if (!(p->flags & TCPF_RTT_TIMING) && len > 0) {
-            p->rtt_seq = p->snd_nxt;
-            p->rtt_time = now;
-            p->flags |= TCPF_RTT_TIMING;
-        }
-        (void)new_data;
-        p->snd_nxt += len + (fin ? 1 : 0);
-        if (fin) {
-            p->flags |= TCPF_FIN_SENT;
-        }
-        if (seq_lt(p->high_rxt, p->snd_una)) {
-            p->high_rxt = p->snd_una;
-        }
-        tcp_arm_rexmt(p, now);
-        sent = true;
-        if (fin) {
-            break;
-        }
+        break;
     }
     if (!sent && (p->flags & TCPF_ACK_NOW)) {
         tcp_send_ack(st, p, now);

@@ -31,6 +31,7 @@
 #define TCP_SACK_SCOREBOARD 16 /* SACKed ranges remembered by the sender */
 #define TCP_DEFAULT_MSS 536    /* RFC 9293 §3.7.1: absent MSS option */
 #define TCP_MIN_MSS 64         /* a peer's tiny MSS is raised to this (never 0-size segments) */
+#define TCP_QUICK_ACKS 16      /* segments ACKed at once after out-of-order data */
 #define TCP_DUPTHRESH 3        /* RFC 5681 §3.2, RFC 6675 DupThresh */
 #define TCP_MAX_WSCALE 14      /* RFC 7323 §2.3 */
 #define TCP_PAWS_IDLE_NS (24ULL * 24 * 3600 * 1000000000ULL) /* RFC 7323 §5.5: 24 days */
@@ -75,6 +76,7 @@ enum {
     TCPF_CC_INIT = 1u << 25,         /* the congestion window has been initialised */
     TCPF_NEED_ISS = 1u << 26,        /* connect called: ISN and SYN at the next output */
     TCPF_RTO_SYN_TIMEOUT = 1u << 27, /* a SYN timed out: RFC 6298 (5.7) */
+    TCPF_RESCUE_SET = 1u << 28,      /* RFC 6675 RescueRxt is defined (rescue_rxt) */
 };
 
 /* CUBIC's state (RFC 9438 §4), in bytes and nanoseconds. */
@@ -112,6 +114,8 @@ typedef struct tcp_pcb {
     uint32_t recover;     /* RFC 6582 "recover", RFC 6675 RecoveryPoint */
     uint32_t high_rxt;    /* RFC 6675 HighRxt: below it, unSACKed data was retransmitted */
     uint32_t lost_to;     /* unSACKed data below lost_to counts as lost */
+    uint32_t rescue_rxt;  /* RFC 6675 RescueRxt (TCPF_RESCUE_SET) */
+    uint32_t rxt_mark;    /* SND.NXT when the latest retransmission was sent */
     /* --- receive sequence space --- */
     uint32_t irs, rcv_nxt, rcv_adv, rcv_up;
     uint32_t rcv_fin_seq;   /* TCPF_OOO_FIN */
@@ -132,6 +136,7 @@ typedef struct tcp_pcb {
     uint8_t syn_retries, data_retries, keep_cnt, iw;
     uint8_t segs_unacked; /* full-size segments received since our last ACK */
     uint8_t ooo_last;     /* index of the most recently changed OOO range (RFC 2018 §4) */
+    uint8_t quick_acks;   /* in-order segments still acknowledged at once after a hole */
     int8_t err;           /* tern_err: why the connection ended */
     int8_t soft_err;      /* last ICMP soft error (RFC 5927), reported on timeout */
 
@@ -294,6 +299,25 @@ uint32_t tcp_sacked_bytes(const tern_stack *st, const tcp_pcb *p);
  * max(high_rxt, snd_una) and below lost_to, at most mss long. Returns false if none.
  */
 bool tcp_next_rexmit(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len);
+/*
+ * RFC 6675 NextSeg rule (3): the next unSACKed range above max(high_rxt,
+ * snd_una) and below the highest SACKed octet, lost or not, at most mss long.
+ */
+bool tcp_next_rexmit_rule3(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len);
+/*
+ * RFC 6675 NextSeg rule (4), the rescue retransmission: once per recovery,
+ * when HighACK > RescueRxt (or RescueRxt is undefined), one segment of at
+ * most mss ending with the highest outstanding unSACKed octet.
+ */
+bool tcp_next_rescue(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len);
+/*
+ * Lost retransmissions: true when more than (DupThresh - 1) * SMSS octets or
+ * DupThresh ranges sent after the latest retransmission (above rxt_mark) are
+ * SACKed while retransmitted data (below high_rxt) is still unSACKed. Every
+ * retransmission is older than that data, so by the IsLost reasoning of
+ * RFC 6675 §4 all of them are presumed lost.
+ */
+bool tcp_sack_rexmit_lost(const tern_stack *st, const tcp_pcb *p);
 
 /* ---- congestion control (tcp_cc*.c) ---- */
 void tcp_cc_init(tcp_pcb *p);

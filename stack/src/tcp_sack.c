@@ -86,3 +86,73 @@ bool tcp_next_rexmit(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint
     *len = n;
     return true;
 }
+
+bool tcp_next_rexmit_rule3(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len) {
+    /* RFC 6675 §4 NextSeg (3): criteria (1.a) S3 > HighRxt and (1.b) S3 below
+     * the highest SACKed octet, without (1.c) IsLost. */
+    if (p->sack_n == 0) {
+        return false;
+    }
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t top = r[p->sack_n - 1].start; /* unSACKed data lies below the top range */
+    uint32_t s = seq_max(p->high_rxt, p->snd_una);
+    for (uint32_t i = 0; i < p->sack_n; i++) {
+        if (seq_in(s, r[i].start, r[i].end)) {
+            s = r[i].end;
+        }
+    }
+    if (!seq_lt(s, top)) {
+        return false;
+    }
+    uint32_t end = top;
+    for (uint32_t i = 0; i < p->sack_n; i++) {
+        if (seq_gt(r[i].start, s)) {
+            end = seq_min(end, r[i].start);
+            break;
+        }
+    }
+    uint32_t n = end - s;
+    *seq = s;
+    *len = n > p->snd_mss ? p->snd_mss : n;
+    return true;
+}
+
+bool tcp_next_rescue(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len) {
+    if ((p->flags & TCPF_RESCUE_SET) && !seq_gt(p->snd_una, p->rescue_rxt)) {
+        return false;
+    }
+    /* the highest outstanding unSACKed octet: below SND.NXT, under any SACKed top */
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t hi = p->snd_nxt;
+    for (uint32_t k = p->sack_n; k > 0; k--) {
+        if (r[k - 1].end == hi) {
+            hi = r[k - 1].start;
+        }
+    }
+    if (!seq_gt(hi, p->snd_una)) {
+        return false;
+    }
+    uint32_t n = hi - p->snd_una;
+    if (n > p->snd_mss) {
+        n = p->snd_mss;
+    }
+    *seq = hi - n;
+    *len = n;
+    return true;
+}
+
+bool tcp_sack_rexmit_lost(const tern_stack *st, const tcp_pcb *p) {
+    if (!seq_gt(p->high_rxt, p->snd_una) || !seq_lt(p->rxt_mark, p->snd_nxt) ||
+        unsacked(st, p, p->snd_una, p->high_rxt) == 0) {
+        return false;
+    }
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t ranges = 0;
+    for (uint32_t i = 0; i < p->sack_n; i++) {
+        if (seq_gt(r[i].end, p->rxt_mark)) {
+            ranges++;
+        }
+    }
+    uint32_t bytes = tcp_ranges_covered(r, p->sack_n, p->rxt_mark, p->snd_nxt);
+    return ranges >= TCP_DUPTHRESH || bytes > (uint32_t)(TCP_DUPTHRESH - 1) * p->snd_mss;
+}
