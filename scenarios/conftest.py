@@ -8,9 +8,18 @@ DUT's socket-level operations and its profile (``dut.profile``).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The scenario folders are packages (so test files in different folders may
+# share a name); helper modules next to the tests (tcp/tcpkit.py) are imported
+# by their plain name, so their folders go on the path.
+for _helpers in sorted(Path(__file__).parent.glob("*/")):
+    if any(p.name != "__init__.py" and not p.name.startswith(("test_", "conftest")) for p in _helpers.glob("*.py")):
+        sys.path.insert(0, str(_helpers))
 
 from pyharness.dut import PEER_IP, make_tern_dut
 
