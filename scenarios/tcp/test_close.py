@@ -202,3 +202,26 @@ def test_close_with_unread_data_sends_rst(dut, peer):
     sock.close()
     conn.expect(flags=ANY, seq=conn.rcv_nxt, within="10ms")
     assert "R" in str(conn.last[TCP].flags)
+
+
+@pytest.mark.rfc("9293 3.5", "9293 3.6", "9293 3.8.6.3")
+def test_golden_handshake_transfer_close(dut, peer, link, golden):
+    """Golden trace: the canonical flow. Passive open, a request, a 3 kB response, the DUT closes."""
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000})
+    conn.send(flags="PA", payload=b"GET / HTTP/1.0\r\n\r\n")
+    dut.net.run(for_="1ms")
+    assert sock.recv() == b"GET / HTTP/1.0\r\n\r\n"
+    body = bytes((i * 31) & 0xFF for i in range(3000))
+    sock.send(body)
+    sock.close()
+    got = b""
+    while True:
+        seg = conn.expect(seq=conn.rcv_nxt, within="1s")
+        got += tcp_payload(seg)
+        conn.send(flags="A")
+        if "F" in str(seg[TCP].flags):
+            break
+    assert got == body
+    conn.send(flags="FA")
+    dut.net.run(for_="10ms")
+    golden.check(link, mask=("ip.id", "chksum"))

@@ -1,0 +1,101 @@
+"""The urgent pointer, accepted and ignored safely whatever its value
+(RFC 6093, RFC 9293 §3.8.5), and initial sequence numbers (RFC 9293 §3.4.1,
+RFC 6528): different per 4-tuple, clock-driven, unpredictable."""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet import TCP
+
+from tcpkit import CLIENT_PORT, PEER_IP, SERVER_PORT, drain, passive, seq_add
+
+pytestmark = pytest.mark.area("tcp")
+
+
+@pytest.mark.rfc("6093 5", "9293 3.8.5", "9293 MUST-30", "9293 MUST-31")
+@pytest.mark.parametrize("urgptr", [0, 1, 5, 6, 100, 65535])
+def test_urgent_data_delivered_inline(dut, peer, urgptr):
+    """URG with any pointer (inside the data, at its end, past it, 0): the bytes arrive in order, once,
+    and the connection goes on."""
+    conn, sock, _ = passive(dut, peer)
+    conn.send(flags="PAU", payload=b"urgent", urgptr=urgptr)
+    conn.send(flags="PA", payload=b"-normal")
+    dut.net.run(for_="300ms")
+    assert drain(sock) == b"urgent-normal"
+    assert sock.state == "ESTABLISHED"
+
+
+@pytest.mark.rfc("6093 5", "9293 3.8.5")
+@pytest.mark.parametrize("urgptr", [0, 1, 65535])
+def test_urgent_pointer_without_urg_flag_ignored(dut, peer, urgptr):
+    conn, sock, _ = passive(dut, peer)
+    conn.send(flags="PA", payload=b"plain", urgptr=urgptr)
+    dut.net.run(for_="300ms")
+    assert drain(sock) == b"plain"
+
+
+@pytest.mark.rfc("6093 5", "9293 MUST-66")
+def test_urg_on_pure_ack_and_zero_window(dut, peer):
+    conn, sock, _ = passive(dut, peer, rx_buffer=1000)
+    conn.send(flags="AU", urgptr=500)
+    conn.send(flags="PA", payload=bytes(1000))
+    conn.expect(flags="A", ack=conn.snd_nxt, window=0, within="1s")
+    from tcpkit import inject
+
+    inject(conn, flags="PAU", payload=b"u", urgptr=1)
+    conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
+    assert len(drain(sock)) == 1000 and sock.state == "ESTABLISHED"
+
+
+@pytest.mark.rfc("9293 3.4.1", "6528 3", "9293 MUST-8", "9293 SHLD-1")
+def test_isn_differs_per_four_tuple(dut, peer):
+    dut.tcp_listen(SERVER_PORT)
+    isns = []
+    for i in range(8):
+        c = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT + i, isn=1000)
+        c.send(flags="S")
+        isns.append(c.expect(flags="SA", within="10ms")[TCP].seq)
+    assert len(set(isns)) == len(isns)
+    # Not a simple increment either: consecutive ports do not give consecutive numbers.
+    diffs = {(b - a) % 2**32 for a, b in zip(isns, isns[1:])}
+    assert len(diffs) > 1
+
+
+@pytest.mark.rfc("9293 3.4.1", "6528 3", "9293 MUST-8")
+def test_isn_for_same_tuple_advances_with_the_clock(dut, peer):
+    """Same 4-tuple later: ISN = M + F(tuple), M a 4 us clock: the difference follows elapsed time."""
+    dut.tcp_listen(SERVER_PORT)
+    c = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT, isn=1000)
+    c.send(flags="S")
+    a = c.expect(flags="SA", within="10ms")
+    c.send(flags="R", seq=1001, ack=0)
+    dut.net.run(for_="4s")
+    c2 = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT, isn=90000)
+    c2.send(flags="S")
+    b = c2.expect(flags="SA", within="10ms")
+    elapsed_us = (float(b.time) - float(a.time)) * 1e6
+    delta = (b[TCP].seq - a[TCP].seq) % 2**32
+    assert abs(delta - elapsed_us / 4) <= 2, f"ISN advanced by {delta} in {elapsed_us} us"
+
+
+@pytest.mark.rfc("6528 3", "9293 MUST-9")
+def test_isn_of_active_opens_unpredictable(dut, peer):
+    """Active opens to different ports: their ISNs do not follow from each other."""
+    isns = []
+    for port in (7001, 7002, 7003, 7004):
+        dut.tcp_connect(PEER_IP, port)
+        c = peer.tcp(dut, local_port=port)
+        isns.append(c.expect(flags="S", within="10ms")[TCP].seq)
+    assert len(set(isns)) == 4
+    assert len({(b - a) % 2**32 for a, b in zip(isns, isns[1:])}) > 1
+
+
+@pytest.mark.rfc("6056 3", "9293 3.9.1.1")
+def test_ephemeral_ports_randomised(dut, peer):
+    ports = []
+    for port in (7001, 7002, 7003, 7004, 7005):
+        dut.tcp_connect(PEER_IP, port)
+        c = peer.tcp(dut, local_port=port)
+        ports.append(c.expect(flags="S", within="10ms")[TCP].sport)
+    assert len(set(ports)) == 5
+    assert len({b - a for a, b in zip(ports, ports[1:])}) > 1, f"sequential ephemeral ports {ports}"
