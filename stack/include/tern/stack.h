@@ -50,25 +50,25 @@ typedef struct tern_iface_config {
 
 /* TCP defaults for new sockets (RFC values unless noted). */
 typedef struct tern_tcp_config {
-    uint32_t rx_buffer;        /* bytes per socket; 0 means 65536 */
-    uint32_t tx_buffer;        /* bytes per socket; 0 means 65536 */
-    uint32_t backlog_max;      /* largest listen backlog; 0 means 128 */
-    uint32_t ooo_max_holes;    /* out-of-order segments kept; 0 means 32 */
-    uint64_t rto_min_ns;       /* 0 means 1 s (RFC 6298 (2.4)) */
-    uint64_t rto_max_ns;       /* 0 means 60 s (RFC 6298 (2.5)) */
-    uint64_t rto_initial_ns;   /* 0 means 1 s (RFC 6298 (2.1)) */
-    uint64_t delack_ns;        /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
-    uint64_t msl_ns;           /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
-    uint32_t syn_retries;      /* 0 means 6 */
-    uint32_t data_retries;     /* 0 means 15 */
-    uint32_t initial_window;   /* segments (RFC 6928); 0 means 10 */
+    uint32_t rx_buffer;             /* bytes per socket; 0 means 65536 */
+    uint32_t tx_buffer;             /* bytes per socket; 0 means 65536 */
+    uint32_t backlog_max;           /* largest listen backlog; 0 means 128 */
+    uint32_t ooo_max_holes;         /* out-of-order segments kept; 0 means 32 */
+    uint64_t rto_min_ns;            /* 0 means 1 s (RFC 6298 (2.4)) */
+    uint64_t rto_max_ns;            /* 0 means 60 s (RFC 6298 (2.5)) */
+    uint64_t rto_initial_ns;        /* 0 means 1 s (RFC 6298 (2.1)) */
+    uint64_t delack_ns;             /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
+    uint64_t msl_ns;                /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
+    uint32_t syn_retries;           /* 0 means 6 */
+    uint32_t data_retries;          /* 0 means 15 */
+    uint32_t initial_window;        /* segments (RFC 6928); 0 means 10 */
     uint64_t keepalive_idle_ns;     /* 0 means 2 h (RFC 1122 4.2.3.6) */
     uint64_t keepalive_interval_ns; /* 0 means 75 s */
     uint32_t keepalive_count;       /* 0 means 9 */
     uint32_t challenge_ack_limit;   /* per connection per second (RFC 5961 §7); 0 means 10 */
-    bool sack;                 /* offer/accept SACK (RFC 2018) */
-    bool timestamps;           /* offer/accept timestamps (RFC 7323) */
-    bool window_scaling;       /* offer/accept window scaling (RFC 7323) */
+    bool sack;                      /* offer/accept SACK (RFC 2018) */
+    bool timestamps;                /* offer/accept timestamps (RFC 7323) */
+    bool window_scaling;            /* offer/accept window scaling (RFC 7323) */
 } tern_tcp_config;
 
 typedef struct tern_stack_config {
@@ -77,28 +77,28 @@ typedef struct tern_stack_config {
     tern_iface_config iface[TERN_MAX_IFACES];
 
     /* pool sizes (0 means the default in brackets) */
-    uint32_t arp_entries;        /* ARP cache entries [64] */
-    uint32_t arp_queue;          /* packets waiting for resolution, in all [16] */
-    uint32_t routes;             /* route table capacity [16] */
-    uint32_t reasm_slots;        /* datagrams being reassembled at once [4] */
-    uint32_t reasm_max_bytes;    /* largest datagram reassembled [65535] */
-    uint32_t packet_buffers;     /* shared buffers for queued packets (UDP, ICMP, ARP queue) [64] */
-    uint32_t udp_sockets;        /* [16] */
-    uint32_t udp_queue;          /* datagrams queued per UDP/ping socket and direction [16] */
-    uint32_t ping_sockets;       /* ICMP echo sockets [4] */
-    uint32_t tcp_sockets;        /* [16] */
+    uint32_t arp_entries;     /* ARP cache entries [64] */
+    uint32_t arp_queue;       /* packets waiting for resolution, in all [16] */
+    uint32_t routes;          /* route table capacity [16] */
+    uint32_t reasm_slots;     /* datagrams being reassembled at once [4] */
+    uint32_t reasm_max_bytes; /* largest datagram reassembled [65535] */
+    uint32_t packet_buffers;  /* shared buffers for queued packets (UDP, ICMP, ARP queue) [64] */
+    uint32_t udp_sockets;     /* [16] */
+    uint32_t udp_queue;       /* datagrams queued per UDP/ping socket and direction [16] */
+    uint32_t ping_sockets;    /* ICMP echo sockets [4] */
+    uint32_t tcp_sockets;     /* [16] */
 
     /* behaviour (0 means the default in brackets) */
-    uint8_t ttl;                 /* default TTL [64] */
-    bool forwarding;             /* route datagrams between interfaces (a router) */
-    uint64_t arp_timeout_ns;     /* lifetime of a cache entry [60 s] */
-    uint64_t arp_retry_ns;       /* interval between requests for one address [1 s] */
-    uint32_t arp_retries;        /* requests before resolution fails [3] */
-    uint64_t reasm_timeout_ns;   /* RFC 791 reassembly timeout [30 s] */
-    uint32_t icmp_rate;          /* ICMP errors per second (RFC 1122 3.2.2) [100] */
-    uint32_t icmp_burst;         /* and burst [10] */
-    uint16_t ephemeral_low;      /* ephemeral port range [49152] */
-    uint16_t ephemeral_high;     /* [65535] */
+    uint8_t ttl;               /* default TTL [64] */
+    bool forwarding;           /* route datagrams between interfaces (a router) */
+    uint64_t arp_timeout_ns;   /* lifetime of a cache entry [60 s] */
+    uint64_t arp_retry_ns;     /* interval between requests for one address [1 s] */
+    uint32_t arp_retries;      /* requests before resolution fails [3] */
+    uint64_t reasm_timeout_ns; /* RFC 791 reassembly timeout [30 s] */
+    uint32_t icmp_rate;        /* ICMP errors per second (RFC 1122 3.2.2) [100] */
+    uint32_t icmp_burst;       /* and burst [10] */
+    uint16_t ephemeral_low;    /* ephemeral port range [49152] */
+    uint16_t ephemeral_high;   /* [65535] */
     tern_tcp_config tcp;
 
     tern_output_fn output;
@@ -142,7 +142,8 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
 /* tern_stack_poll: run what is due at `now` and send what is queued. */
 void tern_stack_poll(tern_stack *st, uint64_t now);
 
-/* tern_stack_poll_at: the earliest time poll is needed, TERN_NEVER if none; may be in the past (= now). */
+/* tern_stack_poll_at: the earliest time poll is needed, TERN_NEVER if none; may be in the past (=
+ * now). */
 uint64_t tern_stack_poll_at(const tern_stack *st);
 
 /* ---- run-time configuration -------------------------------------------- */
@@ -179,28 +180,28 @@ tern_err tern_arp_lookup(const tern_stack *st, uint64_t now, const tern_addr *ip
 typedef struct tern_counters {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     /* Ethernet */
-    uint64_t eth_truncated;      /* too short or malformed */
-    uint64_t eth_not_for_us;     /* unicast to another MAC */
-    uint64_t eth_vlan_dropped;   /* tagged, and the interface does not accept tags */
-    uint64_t eth_unknown_type;   /* EtherType we do not speak */
-    uint64_t bad_iface;          /* input on an interface that does not exist */
+    uint64_t eth_truncated;    /* too short or malformed */
+    uint64_t eth_not_for_us;   /* unicast to another MAC */
+    uint64_t eth_vlan_dropped; /* tagged, and the interface does not accept tags */
+    uint64_t eth_unknown_type; /* EtherType we do not speak */
+    uint64_t bad_iface;        /* input on an interface that does not exist */
     /* ARP */
     uint64_t arp_in, arp_malformed, arp_requests_sent, arp_replies_sent;
-    uint64_t arp_gratuitous;     /* gratuitous announcements seen */
+    uint64_t arp_gratuitous;        /* gratuitous announcements seen */
     uint64_t arp_resolution_failed; /* packets dropped after the retries */
-    uint64_t arp_queue_full;     /* packets dropped: no room to wait */
-    uint64_t arp_rate_limited;   /* requests held back by the 1/s limit */
+    uint64_t arp_queue_full;        /* packets dropped: no room to wait */
+    uint64_t arp_rate_limited;      /* requests held back by the 1/s limit */
     /* IPv4 */
     uint64_t ip_in, ip_delivered, ip_out;
     uint64_t ip_truncated, ip_malformed, ip_bad_checksum, ip_bad_version;
-    uint64_t ip_not_for_us;      /* not ours, not forwarding */
+    uint64_t ip_not_for_us; /* not ours, not forwarding */
     uint64_t ip_no_route;
     uint64_t ip_forwarded, ip_ttl_exceeded;
-    uint64_t ip_frag_needed;     /* DF set, too big for the next hop */
+    uint64_t ip_frag_needed; /* DF set, too big for the next hop */
     uint64_t ip_fragments_out, ip_fragments_in;
     uint64_t ip_reassembled, ip_reasm_timeout, ip_reasm_dropped; /* overlap/no slot/too big */
     uint64_t ip_unknown_protocol;
-    uint64_t ip_options;         /* datagrams with options (skipped) */
+    uint64_t ip_options; /* datagrams with options (skipped) */
     /* ICMPv4 */
     uint64_t icmp_in, icmp_malformed, icmp_bad_checksum;
     uint64_t icmp_echo_requests, icmp_echo_replies_sent;
@@ -211,7 +212,7 @@ typedef struct tern_counters {
     uint64_t tcp_in, tcp_malformed, tcp_bad_checksum, tcp_no_socket, tcp_out;
     uint64_t tcp_rst_sent, tcp_retransmits, tcp_challenge_acks;
     /* resources */
-    uint64_t no_buffer;          /* packet buffer pool exhausted */
+    uint64_t no_buffer; /* packet buffer pool exhausted */
 } tern_counters;
 
 /* tern_stack_get_counters: copy the counters. */
@@ -294,10 +295,11 @@ typedef struct tern_ping_reply {
     tern_addr from;
     uint16_t seq;
     uint8_t ttl;
-    size_t len;  /* payload bytes */
+    size_t len; /* payload bytes */
     uint64_t time;
 } tern_ping_reply;
-/* Take the oldest reply; payload copied into buf (cap bytes, may be NULL). TERN_ERR_WOULD_BLOCK if none. */
+/* Take the oldest reply; payload copied into buf (cap bytes, may be NULL). TERN_ERR_WOULD_BLOCK if
+ * none. */
 tern_err tern_ping_recv(tern_stack *st, tern_sock s, tern_ping_reply *out, uint8_t *buf,
                         size_t cap);
 tern_err tern_ping_take_error(tern_stack *st, tern_sock s, tern_sock_error *out);
@@ -322,25 +324,25 @@ typedef enum tern_tcp_state {
 
 /* Options for tern_tcp_set_option. */
 typedef enum tern_tcp_option {
-    TERN_TCP_OPT_NODELAY = 1,         /* 0/1: disable Nagle */
-    TERN_TCP_OPT_KEEPALIVE,           /* 0/1 */
+    TERN_TCP_OPT_NODELAY = 1, /* 0/1: disable Nagle */
+    TERN_TCP_OPT_KEEPALIVE,   /* 0/1 */
     TERN_TCP_OPT_KEEPIDLE_NS,
     TERN_TCP_OPT_KEEPINTVL_NS,
     TERN_TCP_OPT_KEEPCNT,
-    TERN_TCP_OPT_RX_BUFFER,           /* bytes, before connect/listen */
-    TERN_TCP_OPT_TX_BUFFER,           /* bytes */
-    TERN_TCP_OPT_CONGESTION,          /* enum tern_tcp_cc */
+    TERN_TCP_OPT_RX_BUFFER,  /* bytes, before connect/listen */
+    TERN_TCP_OPT_TX_BUFFER,  /* bytes */
+    TERN_TCP_OPT_CONGESTION, /* enum tern_tcp_cc */
     TERN_TCP_OPT_SYN_RETRIES,
     TERN_TCP_OPT_DATA_RETRIES,
-    TERN_TCP_OPT_USER_TIMEOUT_NS,     /* RFC 9293 §3.8.3 user timeout, 0 = none */
-    TERN_TCP_OPT_MSS,                 /* clamp the MSS we announce */
+    TERN_TCP_OPT_USER_TIMEOUT_NS, /* RFC 9293 §3.8.3 user timeout, 0 = none */
+    TERN_TCP_OPT_MSS,             /* clamp the MSS we announce */
     TERN_TCP_OPT_TTL,
-    TERN_TCP_OPT_SACK,                /* 0/1 */
-    TERN_TCP_OPT_TIMESTAMPS,          /* 0/1 */
-    TERN_TCP_OPT_WINDOW_SCALING,      /* 0/1 */
+    TERN_TCP_OPT_SACK,           /* 0/1 */
+    TERN_TCP_OPT_TIMESTAMPS,     /* 0/1 */
+    TERN_TCP_OPT_WINDOW_SCALING, /* 0/1 */
     TERN_TCP_OPT_DELACK_NS,
     TERN_TCP_OPT_RTO_MIN_NS,
-    TERN_TCP_OPT_INITIAL_WINDOW,      /* segments */
+    TERN_TCP_OPT_INITIAL_WINDOW, /* segments */
 } tern_tcp_option;
 
 typedef enum tern_tcp_cc { TERN_TCP_CC_NEWRENO = 0, TERN_TCP_CC_CUBIC = 1 } tern_tcp_cc;
@@ -357,13 +359,13 @@ typedef struct tern_tcp_info {
     uint32_t snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
     uint8_t snd_wscale, rcv_wscale;
     bool sack_ok, ts_ok;
-    uint32_t retransmits;    /* consecutive timeouts now */
+    uint32_t retransmits; /* consecutive timeouts now */
     uint64_t total_retransmits;
     uint64_t segs_in, segs_out, bytes_acked, bytes_received;
     uint64_t fast_retransmits, rto_timeouts, dup_acks_in, sack_blocks_in, ooo_segments;
     uint64_t zero_window_probes, keepalives_sent, challenge_acks;
     uint32_t unacked, sacked, lost, in_flight;
-    tern_err error;          /* why the connection ended, TERN_OK while it lives */
+    tern_err error; /* why the connection ended, TERN_OK while it lives */
 } tern_tcp_info;
 
 tern_err tern_tcp_open(tern_stack *st, tern_sock *out);
@@ -374,9 +376,9 @@ tern_err tern_tcp_accept(tern_stack *st, tern_sock listener, tern_sock *out);
 /* Start an active open (SYN queued for the next poll). */
 tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t port);
 /* Queue up to len bytes; *sent tells how many fit. TERN_ERR_WOULD_BLOCK if none fit. */
-tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t len,
-                       size_t *sent);
-/* Read up to cap bytes; *got = 0 with TERN_OK means end of stream (FIN received). TERN_ERR_WOULD_BLOCK if none yet. */
+tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t len, size_t *sent);
+/* Read up to cap bytes; *got = 0 with TERN_OK means end of stream (FIN received).
+ * TERN_ERR_WOULD_BLOCK if none yet. */
 tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *got);
 /* Shut down sending (how 1), receiving (0) or both (2). */
 tern_err tern_tcp_shutdown(tern_stack *st, tern_sock s, int how);
