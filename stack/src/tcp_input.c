@@ -449,8 +449,23 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
     c->last_ack_sent = c->rcv_nxt;
-    /* RFC 9293 §3.10.7.2: data on the SYN is not queued here; the peer sends it
-     * again after the handshake (our SYN-ACK acknowledges only the SYN). */
+    /* RFC 9293 §3.10.7.2: "any other control or text should be queued for
+     * processing later": the SYN's text waits at the head of the receive
+     * ring, outside RCV.NXT (the SYN-ACK acknowledges only the SYN), and is
+     * delivered when the connection becomes established. A peer that sends
+     * it again after the handshake finds it a duplicate. */
+    if (seg->payload_len > 0 && c->rx_cap > 0) {
+        uint32_t n = (uint32_t)seg->payload_len;
+        if (n > c->rx_cap) {
+            n = c->rx_cap;
+        }
+        if (n > UINT16_MAX) {
+            n = UINT16_MAX;
+        }
+        memcpy(tcp_rx_base(st, c), seg->payload, n);
+        c->rx_head = 0;
+        c->syn_data = (uint16_t)n;
+    }
     c->iss = tern_isn(st, now, &c->laddr, c->lport, &c->raddr, c->rport);
     c->snd_una = c->snd_nxt = c->iss;
     c->snd_buf_seq = c->iss + 1;
@@ -578,6 +593,14 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
             return false; /* accept queue full: dropped (see tcp_socket.c) */
         }
         established(st, p, now);
+        if (p->syn_data > 0 && p->rx_len == 0) {
+            /* the SYN's queued text (RFC 9293 §3.10.7.2), in order now */
+            p->rcv_nxt += p->syn_data;
+            p->rx_len = p->syn_data;
+            p->bytes_received += p->syn_data;
+            p->flags |= TCPF_ACK_NOW;
+        }
+        p->syn_data = 0;
         p->snd_wnd = (uint32_t)seg->window << p->snd_wscale;
         p->max_snd_wnd = p->snd_wnd;
         p->snd_wl1 = seg->seq;

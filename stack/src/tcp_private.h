@@ -137,8 +137,9 @@ typedef struct tcp_pcb {
     uint8_t segs_unacked; /* full-size segments received since our last ACK */
     uint8_t ooo_last;     /* index of the most recently changed OOO range (RFC 2018 §4) */
     uint8_t quick_acks;   /* in-order segments still acknowledged at once after a hole */
-    int8_t err;           /* tern_err: why the connection ended */
-    int8_t soft_err;      /* last ICMP soft error (RFC 5927), reported on timeout */
+    uint16_t syn_data; /* octets of a SYN's text queued at the ring's head (RFC 9293 §3.10.7.2) */
+    int8_t err;        /* tern_err: why the connection ended */
+    int8_t soft_err;   /* last ICMP soft error (RFC 5927), reported on timeout */
 
     /* --- timestamps (RFC 7323) --- */
     uint32_t ts_recent, ts_offset;

@@ -368,6 +368,22 @@ typedef struct tern_tcp_info {
     tern_err error; /* why the connection ended, TERN_OK while it lives */
 } tern_tcp_info;
 
+/*
+ * Why a TCP connection ends (tern_tcp_info.error):
+ *   TERN_OK                closed normally (FINs both ways, or a RST in a closing state)
+ *   TERN_ERR_CONN_REFUSED  RST in answer to our SYN; ICMP port/protocol unreachable in SYN-SENT
+ *   TERN_ERR_CONN_RESET    RST from the peer while synchronized, or tern_tcp_abort
+ *   TERN_ERR_TIMED_OUT     either of two timeouts (Linux reports ETIMEDOUT for both):
+ *                          - the retransmission limit: SYN_RETRIES (SYN) or DATA_RETRIES
+ *                            (data, FIN, zero-window probes) RTO expiries without an
+ *                            acknowledgment (RFC 9293 §3.8.3 R2); tern_tcp_info.retransmits
+ *                            is then above 0;
+ *                          - keep-alive: KEEPCNT probes unanswered after KEEPIDLE_NS idle
+ *                            (RFC 1122 §4.2.3.6); keepalives_sent is above 0, retransmits 0.
+ *   TERN_ERR_HOST_UNREACHABLE  either timeout after an ICMP soft error (RFC 5927 §4)
+ *   TERN_ERR_USER_TIMEOUT  sent data unacknowledged for USER_TIMEOUT_NS (RFC 9293 §3.8.3)
+ */
+
 tern_err tern_tcp_open(tern_stack *st, tern_sock *out);
 tern_err tern_tcp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port);
 tern_err tern_tcp_listen(tern_stack *st, tern_sock s, uint32_t backlog);
