@@ -94,6 +94,11 @@ uint64_t sim_seed(const sim *s) {
     return s->seed;
 }
 
+uint64_t sim_next_event_time(sim *s) {
+    uint64_t t = sim_eq_peek_time(&s->q);
+    return t == UINT64_MAX ? SIM_NEVER : t;
+}
+
 uint64_t sim_events_processed(const sim *s) {
     return s->events;
 }

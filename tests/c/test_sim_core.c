@@ -124,6 +124,7 @@ static void test_nodes_run_at_their_deadlines_ties_in_order(void) {
     CHECK(sim_node_add(s, "a", "test", 1, &timed_ops, &a, &a.id) == TERN_OK);
     CHECK(sim_node_add(s, "b", "test", 1, &timed_ops, &b, &b.id) == TERN_OK);
     order_n = 0;
+    CHECK_EQ_U64(sim_next_event_time(s), 100);
     sim_stop why;
     CHECK(sim_run(s, 250, 0, &why) == TERN_OK);
     CHECK_EQ_U64(sim_now(s), 250);

@@ -63,6 +63,9 @@ uint64_t sim_now(const sim *s);
 /* sim_seed: the seed given to sim_create(). */
 uint64_t sim_seed(const sim *s);
 
+/* sim_next_event_time: the time of the earliest pending event, SIM_NEVER if none. */
+uint64_t sim_next_event_time(sim *s);
+
 /* sim_events_processed: how many events the simulation has dispatched so far. */
 uint64_t sim_events_processed(const sim *s);
 
