@@ -12,3 +12,5 @@
 /* the real-time bridge (issue 7) */
 #include "tern/sim_realtime.h"
 #include "tern/sim_tap.h"
+/* pcap files through libpcap */
+#include "tern/sim_pcap.h"

@@ -1,56 +1,73 @@
-"""Read and write pcap files with exact nanosecond timestamps (no scapy, no floats)."""
+"""Read and write pcap files with exact nanosecond timestamps, through libpcap (no floats)."""
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import Iterable, Union
 
 from .errors import TernIOError
 
-MAGIC_US = 0xA1B2C3D4
-MAGIC_NS = 0xA1B23C4D
-LINKTYPE_ETHERNET = 1
-
 PathLike = Union[str, Path]
 
 
+def _message(buf) -> str:
+    from ._lib import ffi
+
+    return ffi.string(buf).decode(errors="replace")
+
+
 def read_pcap(path: PathLike) -> list[tuple[int, bytes]]:
-    """The frames of a pcap file as ``(time_ns, bytes)``, in file order."""
+    """The frames of a pcap file as ``(time_ns, bytes)``, in file order.
+
+    Read through libpcap (``tern/sim_pcap.h``): microsecond and nanosecond
+    files alike, timestamps in nanoseconds. A missing, corrupt or truncated
+    file raises :class:`TernIOError` with libpcap's reason.
+    """
+    from ._lib import ffi, lib
+
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise TernIOError(f"read_pcap({str(p)!r}): {exc.strerror}") from None
-    if len(data) < 24:
-        raise TernIOError(f"read_pcap({str(p)!r}): not a pcap file (too short)")
-    for endian in "<>":
-        magic = struct.unpack(endian + "I", data[:4])[0]
-        if magic in (MAGIC_US, MAGIC_NS):
-            break
-    else:
-        raise TernIOError(f"read_pcap({str(p)!r}): not a pcap file (magic {data[:4].hex()})")
-    scale = 1 if magic == MAGIC_NS else 1000
-    rec = struct.Struct(endian + "IIII")
+    msg = ffi.new("char[]", 512)
+    reader = ffi.new("sim_pcap_reader **")
+    rc = lib.sim_pcap_reader_open(str(p).encode(), reader, ffi.NULL, msg, 512)
+    if rc != 0:
+        raise TernIOError(f"read_pcap({str(p)!r}): {_message(msg)}")
+    r = reader[0]
     out = []
-    off = 24
-    while off + 16 <= len(data):
-        sec, frac, caplen, _wirelen = rec.unpack_from(data, off)
-        off += 16
-        out.append((sec * 1_000_000_000 + frac * scale, data[off:off + caplen]))
-        off += caplen
+    data = ffi.new("const uint8_t **")
+    length = ffi.new("size_t *")
+    time_ns = ffi.new("uint64_t *")
+    try:
+        while True:
+            rc = lib.sim_pcap_reader_next(r, data, length, ffi.NULL, time_ns, msg, 512)
+            if rc == lib.TERN_ERR_EMPTY:
+                break
+            if rc != 0:
+                raise TernIOError(f"read_pcap({str(p)!r}): {_message(msg)}")
+            out.append((int(time_ns[0]), bytes(ffi.buffer(data[0], length[0]))))
+    finally:
+        lib.sim_pcap_reader_close(r)
     return out
 
 
 def write_pcap(path: PathLike, frames: Iterable[tuple[int, bytes]]) -> Path:
-    """Write ``(time_ns, bytes)`` frames to a nanosecond pcap (Ethernet). Returns the path."""
+    """Write ``(time_ns, bytes)`` frames to a nanosecond pcap (Ethernet) through libpcap. Returns the path."""
+    from ._lib import ffi, lib
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    parts = [struct.pack("<IHHiIII", MAGIC_NS, 2, 4, 0, 0, 65535, LINKTYPE_ETHERNET)]
-    for t, b in frames:
-        parts.append(struct.pack("<IIII", t // 1_000_000_000, t % 1_000_000_000, len(b), len(b)))
-        parts.append(bytes(b))
-    p.write_bytes(b"".join(parts))
+    msg = ffi.new("char[]", 512)
+    writer = ffi.new("sim_pcap_writer **")
+    rc = lib.sim_pcap_writer_open(str(p).encode(), writer, msg, 512)
+    if rc != 0:
+        raise TernIOError(f"write_pcap({str(p)!r}): {_message(msg)}")
+    w = writer[0]
+    try:
+        for t, b in frames:
+            b = bytes(b)
+            lib.sim_pcap_writer_write(w, int(t), b, len(b))
+    finally:
+        if lib.sim_pcap_writer_close(w) != 0:
+            raise TernIOError(f"write_pcap({str(p)!r}): flushing failed")
     return p
 
 
