@@ -44,6 +44,9 @@ deps:
 	have cmake || missing="$$missing cmake"; \
 	have ninja || missing="$$missing ninja-build"; \
 	have clang || missing="$$missing clang"; \
+	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 \
+	  || missing="$$missing libclang-rt-dev"; \
+	have clang-format || missing="$$missing clang-format"; \
 	have $(PYTHON) || missing="$$missing python3 python3-venv python3-dev"; \
 	if have $(PYTHON); then \
 	  $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
@@ -99,7 +102,7 @@ demo: pyext
 # ---------------------------------------------------------------------------
 # test
 # ---------------------------------------------------------------------------
-test: c-test asan-test py-test fuzz-test
+test: format-check c-test asan-test py-test fuzz-test
 	@echo "make test: all passed"
 
 c-test: deps
@@ -150,8 +153,8 @@ format:
 	@command -v clang-format >/dev/null || { echo "format: install clang-format (apt-get install -y clang-format)"; exit 1; }
 	clang-format -i $(C_SOURCES)
 
-format-check:
-	clang-format --dry-run -Werror $(C_SOURCES)
+format-check: deps
+	@clang-format --dry-run -Werror $(C_SOURCES) && echo "format-check: the C sources follow .clang-format"
 
 clean:
 	rm -rf $(BUILD) $(VENV) out artifacts pyharness/_ternffi*.so
