@@ -116,6 +116,7 @@ class Interface:
     mac: str
     addresses: tuple[tuple[str, int], ...]
     mtu: int
+    accept_vlan: bool = False
 
 
 class Host(Node):
@@ -292,6 +293,7 @@ def build_config(name: str, seed: int, ifaces: list[Interface], forwarding: bool
         c = cfg.iface[i]
         ffi.memmove(c.mac, bytes(int(x, 16) for x in itf.mac.split(":")), 6)
         c.mtu = itf.mtu
+        c.accept_vlan = itf.accept_vlan
         if len(itf.addresses) > lib.TERN_MAX_IFACE_ADDRS:
             raise ConfigError(f"host {name!r}: at most {lib.TERN_MAX_IFACE_ADDRS} addresses per interface")
         c.naddrs = len(itf.addresses)

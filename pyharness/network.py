@@ -307,14 +307,16 @@ class Network:
         forwarding: bool = False,
         tcp: Optional[dict] = None,
         ifaces: Optional[list] = None,
+        accept_vlan: bool = False,
         **options: Any,
     ) -> "Host":
         """A Tern stack host.
 
         One interface (node port 0) with ``ipv4`` ("10.0.0.1/24", or a list),
         ``mac`` (default: derived from the name) and ``mtu``; or several with
-        ``ifaces=[{"ipv4": ..., "mac": ..., "mtu": ...}, ...]`` (interface i
-        is port i). ``gateway`` adds a default route; ``routes`` is a list of
+        ``ifaces=[{"ipv4": ..., "mac": ..., "mtu": ..., "accept_vlan": ...}, ...]``
+        (interface i is port i). ``accept_vlan`` makes an interface process
+        802.1Q-tagged frames as untagged ones instead of dropping them. ``gateway`` adds a default route; ``routes`` is a list of
         ``(prefix, gateway or None[, iface])``. ``forwarding`` makes it a
         router. ``tcp`` sets TCP defaults (``sack``, ``timestamps``,
         ``window_scaling``, ``rx_buffer``, ``rto_min``, ``delack``...); other
@@ -327,17 +329,19 @@ class Network:
 
         self._check_name(name)
         if ifaces is None:
-            ifaces = [{"ipv4": ipv4, "mac": mac, "mtu": mtu}]
+            ifaces = [{"ipv4": ipv4, "mac": mac, "mtu": mtu, "accept_vlan": accept_vlan}]
         elif ipv4 is not None or mac is not None:
             raise ConfigError(f"host({name!r}): give ipv4=/mac= or ifaces=, not both")
         built = []
         for i, spec in enumerate(ifaces):
-            unknown = set(spec) - {"ipv4", "mac", "mtu"}
+            unknown = set(spec) - {"ipv4", "mac", "mtu", "accept_vlan"}
             if unknown:
-                raise ConfigError(f"host({name!r}) ifaces[{i}]: unknown key {sorted(unknown)[0]!r}; known: ipv4, mac, mtu")
+                raise ConfigError(f"host({name!r}) ifaces[{i}]: unknown key {sorted(unknown)[0]!r}; "
+                                  "known: ipv4, mac, mtu, accept_vlan")
             m = spec.get("mac") or default_mac(name if i == 0 else f"{name}/{i}")
             built.append(Interface(format_mac(parse_mac(m)), tuple(_iface(spec.get("ipv4"), "ipv4")),
-                                   parse_count(spec.get("mtu", 1500) or 1500, "mtu")))
+                                   parse_count(spec.get("mtu", 1500) or 1500, "mtu"),
+                                   bool(spec.get("accept_vlan", False))))
         seed = int.from_bytes(hashlib.sha256(f"{self._seed}\0host\0{name}".encode()).digest()[:8], "big")
         cfg = build_config(name, seed, built, forwarding, dict(tcp or {}), options)
         out = ffi.new("sim_node_id *")

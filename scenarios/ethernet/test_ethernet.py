@@ -80,3 +80,14 @@ def test_short_replies_are_padded_to_60_bytes(dut, peer):
     got = peer.expect(UDP(dport=9), within="10ms")
     assert len(bytes(got)) == 60
     assert bytes(got)[42:] == b"\x00" * 18  # padding is zeros, never stale bytes
+
+
+@pytest.mark.dut("tern")
+@pytest.mark.rfc("894 frame-format")
+def test_tagged_frames_are_processed_when_the_interface_accepts_them(net):
+    from pyharness.dut import make_tern_dut
+
+    dut, peer, _ = make_tern_dut(net, accept_vlan=True)
+    peer.send(Ether(dst=dut.mac) / Dot1Q(vlan=7) / echo(8))
+    reply = peer.expect(ICMP(type=0, id=8), within="10ms")
+    assert Dot1Q not in reply  # the host has no VLAN of its own: it answers untagged
