@@ -116,7 +116,7 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
                 return f.pkt
             looked.append((f, m))
         checked = len(inbox)
-        if net.now_ns >= hi:
+        if net._window_over(hi):
             break
         net._advance(hi, until_rx=True)
         peer._drain()
@@ -211,7 +211,7 @@ def expect_nothing(peer: "Peer", for_: TimeLike, matching: Any = None, port: Opt
                 msg.append(_listing(frames))
                 raise ExpectationError("\n".join(msg), f, frames, net.seed)
         checked = len(inbox)
-        if net.now_ns >= hi:
+        if net._window_over(hi):
             return
         net._advance(hi, until_rx=True)
         peer._drain()
@@ -226,7 +226,7 @@ def expect_until(peer: "Peer", cond: Callable[[], bool], within: TimeLike, what:
         peer._drain()
         if cond():
             return
-        if net.now_ns >= hi:
+        if net._window_over(hi):
             frames = _seen(peer, start, hi)
             raise ExpectationError(
                 f"{peer.name}: expected {what} within {seconds_text(hi - start)}s of {seconds_text(start)}s "

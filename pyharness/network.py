@@ -223,6 +223,15 @@ class Network:
             if until_rx:
                 return True
 
+    def _window_over(self, hi: int) -> bool:
+        """True once the clock reached ``hi`` and nothing else is due at or before it.
+
+        Reaching ``hi`` is not enough: a peer's answer (an ARP reply, say)
+        sent at ``hi`` itself schedules more events at ``hi``, and an
+        expectation with zero tolerance must see what they cause.
+        """
+        return self.now_ns >= hi and lib.sim_next_event_time(self._handle()) > hi
+
     def _run_to(self, until_ns: int, stop_on_rx: bool = False) -> bool:
         """Run to ``until_ns``; with ``stop_on_rx`` stop early when a peer receives. True if it stopped early."""
         return self._advance(until_ns, until_rx=stop_on_rx)
