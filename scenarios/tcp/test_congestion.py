@@ -69,18 +69,8 @@ def test_initial_window(dut, peer, profile):
     assert info.in_flight == profile.initial_window * MSS
 
 
-CWND_SYN_BUG = pytest.mark.xfail(
-    reason="RFC 5681 §3.1: 'the SYN/ACK and the acknowledgment of the SYN/ACK MUST NOT increase the size of the "
-           "congestion window'; after a passive open the DUT's cwnd is IW*SMSS + 1 (tcp_info cwnd 10001 with "
-           "SMSS 1000): the ACK of its SYN-ACK is counted as 1 byte of slow start", strict=True)
-LT_FLIGHTSIZE_BUG = pytest.mark.xfail(
-    reason="RFC 5681 §3.2 step 2: data sent by limited transmit 'MUST NOT be included' in FlightSize for ssthresh; "
-           "the DUT includes it (10 segments in flight + 2 limited-transmit segments -> ssthresh 6000, not 5000)",
-    strict=True)
-
-
 @pytest.mark.rfc("5681 3.1")
-@pytest.mark.parametrize("opener", [pytest.param("passive", marks=CWND_SYN_BUG), "active"])
+@pytest.mark.parametrize("opener", ["passive", "active"])
 def test_handshake_does_not_grow_cwnd(dut, peer, profile, opener):
     from tcpkit import active
 
@@ -159,7 +149,6 @@ def lose_and_dupack(conn, flight, lost_index, dupacks, sack=False):
 
 
 @pytest.mark.rfc("5681 3.2", "6582 3.2", "9293 MUST-19")
-@LT_FLIGHTSIZE_BUG
 def test_fast_retransmit_after_three_dup_acks(dut, peer, profile):
     conn, sock = bulk(dut, peer, 40 * MSS)
     flight = data_segs(conn)
@@ -198,7 +187,6 @@ def test_limited_transmit_sends_new_data_on_first_two_dup_acks(dut, peer, profil
 
 
 @pytest.mark.rfc("6582 3.2", "5681 3.2")
-@LT_FLIGHTSIZE_BUG
 def test_fast_recovery_inflates_then_deflates(dut, peer):
     conn, sock = bulk(dut, peer, 40 * MSS)
     flight = data_segs(conn)
@@ -319,9 +307,6 @@ def test_cubic_reduces_by_beta(dut, peer):
 
 
 @pytest.mark.rfc("5681 4.1")
-@pytest.mark.xfail(reason="RFC 5681 §4.1 (SHOULD): after 3 s idle (> RTO) the DUT sends 30 segments back to back "
-                          "with its grown cwnd instead of restarting from the restart window (at most IW=10)",
-                   strict=True)
 def test_restart_after_idle_uses_initial_window(dut, peer, profile):
     """After an idle period longer than the RTO, cwnd is reduced to the restart window (RFC 5681 §4.1)."""
     conn, sock = bulk(dut, peer, 40 * MSS)

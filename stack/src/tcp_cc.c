@@ -37,13 +37,16 @@ uint64_t tcp_cbrt_u64(uint64_t x) {
     return lo;
 }
 
-void tcp_cc_init(tcp_pcb *p) {
-    /* RFC 6928 §2: a lost SYN or SYN-ACK means an initial window of one segment. */
+/* The connection's IW: RFC 6928 §2, and one segment after a lost SYN or SYN-ACK. */
+static uint32_t connection_iw(const tcp_pcb *p) {
     if (p->flags & TCPF_SYN_RETRANSMITTED) {
-        p->cwnd = p->snd_mss;
-    } else {
-        p->cwnd = tcp_cc_initial_window(p->iw, p->snd_mss);
+        return p->snd_mss;
     }
+    return tcp_cc_initial_window(p->iw, p->snd_mss);
+}
+
+void tcp_cc_init(tcp_pcb *p) {
+    p->cwnd = connection_iw(p);
     p->ssthresh = UINT32_MAX / 2; /* RFC 5681 §3.1: arbitrarily high */
     p->bytes_acked_ca = 0;
     p->flags |= TCPF_CC_INIT;
@@ -72,4 +75,14 @@ void tcp_cc_on_loss(tcp_pcb *p, uint64_t now, bool rto) {
 
 void tcp_cc_recovery_done(tcp_pcb *p, uint64_t now) {
     ops(p)->recovery_done(p, now);
+}
+
+void tcp_cc_restart_after_idle(tcp_pcb *p) {
+    /* RFC 5681 §4.1: RW = min(IW, cwnd); ssthresh is kept. */
+    uint32_t rw = connection_iw(p);
+    if (p->cwnd > rw) {
+        p->cwnd = rw;
+    }
+    p->bytes_acked_ca = 0;
+    ops(p)->idle_restart(p);
 }

@@ -21,6 +21,8 @@ typedef struct tcp_cc_ops {
     uint32_t (*ssthresh)(tcp_pcb *p, uint64_t now, bool rto);
     /* Fast recovery ended. */
     void (*recovery_done)(tcp_pcb *p, uint64_t now);
+    /* cwnd went back to the restart window after an idle period (RFC 5681 §4.1). */
+    void (*idle_restart)(tcp_pcb *p);
 } tcp_cc_ops;
 
 /* The algorithms (functions, not extern objects: no exported data symbols). */

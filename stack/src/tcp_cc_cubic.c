@@ -115,12 +115,19 @@ static void cubic_recovery_done(tcp_pcb *p, uint64_t now) {
     p->cubic.epoch = 0;
 }
 
+/* RFC 9438 §5.8: the idle time is no part of the cubic function's t: a new
+ * epoch starts with the next congestion-avoidance ACK. */
+static void cubic_idle_restart(tcp_pcb *p) {
+    p->cubic.epoch = 0;
+}
+
 static const tcp_cc_ops ops_cubic = {
     .name = "cubic",
     .init = cubic_init,
     .cong_avoid = cubic_cong_avoid,
     .ssthresh = cubic_ssthresh,
     .recovery_done = cubic_recovery_done,
+    .idle_restart = cubic_idle_restart,
 };
 
 const tcp_cc_ops *tcp_cc_cubic_ops(void) {

@@ -22,11 +22,12 @@ static void reno_cong_avoid(tcp_pcb *p, uint32_t acked, uint64_t now) {
     }
 }
 
-/* RFC 5681 §3.1 equation (4): ssthresh = max(FlightSize / 2, 2 * SMSS). */
+/* RFC 5681 §3.1 equation (4): ssthresh = max(FlightSize / 2, 2 * SMSS), with
+ * FlightSize not counting limited-transmit data (RFC 5681 §3.2 step 2). */
 static uint32_t reno_ssthresh(tcp_pcb *p, uint64_t now, bool rto) {
     (void)now;
     (void)rto;
-    uint32_t half = tcp_flight(p) / 2, floor = 2u * p->snd_mss;
+    uint32_t half = tcp_flight_for_ssthresh(p) / 2, floor = 2u * p->snd_mss;
     p->bytes_acked_ca = 0;
     return half > floor ? half : floor;
 }
@@ -36,12 +37,17 @@ static void reno_recovery_done(tcp_pcb *p, uint64_t now) {
     (void)now;
 }
 
+static void reno_idle_restart(tcp_pcb *p) {
+    (void)p;
+}
+
 static const tcp_cc_ops ops_newreno = {
     .name = "newreno",
     .init = reno_init,
     .cong_avoid = reno_cong_avoid,
     .ssthresh = reno_ssthresh,
     .recovery_done = reno_recovery_done,
+    .idle_restart = reno_idle_restart,
 };
 
 const tcp_cc_ops *tcp_cc_newreno_ops(void) {

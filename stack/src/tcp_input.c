@@ -73,7 +73,8 @@ static bool acceptable(const tcp_pcb *p, uint32_t seq, uint32_t seglen) {
 
 static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->fast_retransmits++;
-    tcp_cc_on_loss(p, now, false);
+    tcp_cc_on_loss(p, now, false); /* ssthresh without the limited-transmit data */
+    p->lt_bytes = 0;
     p->recover = p->snd_nxt; /* RFC 6582 recover, RFC 6675 (4.1) RecoveryPoint */
     p->ca_state = TCP_CA_RECOVERY;
     p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
@@ -120,6 +121,11 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
                    wnd == p->snd_wnd && wnd != 0 && !(p->flags & TCPF_PERSIST);
     if (seq_gt(ack, p->snd_una)) {
         uint32_t acked = ack - p->snd_una;
+        /* RFC 5681 §3.1: "the SYN/ACK and the acknowledgment of the SYN/ACK
+         * MUST NOT increase the size of the congestion window". In
+         * SYN-RECEIVED (passive or simultaneous open) SND.UNA is still ISS:
+         * the octet this ACK covers first is our SYN, not data. */
+        uint32_t cc_acked = p->snd_una == p->iss ? acked - 1 : acked;
         if (seq_gt(ack, p->snd_buf_seq)) {
             uint32_t n = ack - p->snd_buf_seq;
             if (n > p->tx_len) {
@@ -146,7 +152,9 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         p->flags &= ~(uint32_t)TCPF_ZWP_OUT;
         switch (p->ca_state) {
         case TCP_CA_OPEN:
-            tcp_cc_on_ack(p, acked, now);
+            if (cc_acked > 0) {
+                tcp_cc_on_ack(p, cc_acked, now);
+            }
             break;
         case TCP_CA_RECOVERY:
             if (seq_geq(ack, p->recover)) {
@@ -180,6 +188,7 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
             break;
         }
         p->dupacks = 0;
+        p->lt_bytes = 0; /* new data acknowledged: a new limited-transmit episode */
         /* RFC 6298 (5.2)/(5.3) */
         if (p->snd_una == p->snd_nxt) {
             if (!(p->flags & TCPF_PERSIST)) {

@@ -152,6 +152,8 @@ typedef struct tcp_pcb {
 
     /* --- congestion control --- */
     uint32_t cwnd, ssthresh, bytes_acked_ca;
+    uint32_t lt_bytes; /* sent beyond cwnd by limited transmit since the first dup ACK (RFC 3042) */
+    uint64_t last_snd; /* when data was last sent (RFC 5681 §4.1 restart after idle), 0 never */
     tcp_cubic cubic;
 
     /* --- timers (absolute ns, TERN_NEVER when off) --- */
@@ -327,10 +329,22 @@ void tcp_cc_on_ack(tcp_pcb *p, uint32_t acked, uint64_t now);
 void tcp_cc_on_loss(tcp_pcb *p, uint64_t now, bool rto);
 /* Fast recovery ended (full ACK). */
 void tcp_cc_recovery_done(tcp_pcb *p, uint64_t now);
+/* Idle for longer than the RTO: cwnd to the restart window (RFC 5681 §4.1). */
+void tcp_cc_restart_after_idle(tcp_pcb *p);
 
 /* flight size (RFC 5681): data sent but not cumulatively acknowledged */
 static inline uint32_t tcp_flight(const tcp_pcb *p) {
     return p->snd_nxt - p->snd_una;
+}
+
+/*
+ * FlightSize for ssthresh (RFC 5681 §3.2 step 2, equation (4)): "additional
+ * data sent in limited transmit MUST NOT be included in this calculation"
+ * (RFC 3042 §2: those segments are sent beyond cwnd and leave it unchanged).
+ */
+static inline uint32_t tcp_flight_for_ssthresh(const tcp_pcb *p) {
+    uint32_t f = tcp_flight(p);
+    return f > p->lt_bytes ? f - p->lt_bytes : 0;
 }
 
 #endif /* TERN_TCP_PRIVATE_H */

@@ -98,6 +98,7 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->high_rxt = p->snd_una;
     p->sack_n = 0;
     p->dupacks = 0;
+    p->lt_bytes = 0;
     p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
     tcp_rtt_backoff(&p->rtt);
     p->t_rexmt = now + p->rtt.rto;

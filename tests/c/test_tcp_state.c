@@ -307,13 +307,17 @@ static void test_fast_retransmit(void) {
     CHECK(h_next(&h, &s)); /* fast retransmit */
     CHECK_EQ_U64(s.tcp.seq, iss + 1);
     tern_tcp_info i = h_info(&h, c);
-    CHECK_EQ_U64(i.ssthresh, 6000);        /* FlightSize 12000 / 2 */
-    CHECK_EQ_U64(i.cwnd, 6000 + 3 * 1000); /* RFC 6582 step 3 */
+    /* RFC 5681 §3.2 step 2: FlightSize 12000 less the 2000 of limited transmit, / 2 */
+    CHECK_EQ_U64(i.ssthresh, 5000);
+    CHECK_EQ_U64(i.cwnd, 5000 + 3 * 1000); /* RFC 6582 step 3 */
     CHECK_EQ_U64(i.fast_retransmits, 1);
     CHECK_EQ_U64(i.dup_acks_in, 3);
     /* more dup ACKs inflate cwnd; new data once cwnd > flight (12000) */
     for (int k = 0; k < 4; k++)
         h_send(&h, &a);
+    CHECK_EQ_U64(h_info(&h, c).cwnd, 12000);
+    CHECK(!h_next(&h, &s));
+    h_send(&h, &a);
     CHECK_EQ_U64(h_info(&h, c).cwnd, 13000);
     CHECK(h_next(&h, &s));
     CHECK_EQ_U64(s.tcp.seq, iss + 1 + 12000);
