@@ -1,6 +1,6 @@
 """The ``pyharness`` command.
 
-    pyharness run [PATHS...] [--seed N] [--out DIR] [-- PYTEST ARGS]
+    pyharness run [PATHS...] [--seed N] [--out DIR] [--dut tern|linux] [-- PYTEST ARGS]
     pyharness show FILE.pcap [--absolute-seq] [--mask KEY ...]
     pyharness plot FILE.pcap -o FILE.png
     pyharness demo [--out DIR] [--seed N] [--count N]
@@ -13,12 +13,16 @@ import sys
 from pathlib import Path
 
 
+#: The conformance areas run against Linux (scenarios/interop already runs Tern against the kernel).
+LINUX_DEFAULT_PATHS = [f"scenarios/{a}" for a in ("arp", "ethernet", "ipv4", "icmp", "udp", "tcp")]
+
+
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     import pytest
 
     from .report import ReportPlugin
 
-    paths = args.paths or ["scenarios"]
+    paths = args.paths or (["scenarios"] if args.dut == "tern" else LINUX_DEFAULT_PATHS)
     missing = [p for p in paths if not Path(p.split("::")[0]).exists()]
     if missing:
         print(f"pyharness run: no such path: {', '.join(missing)}", file=sys.stderr)
@@ -26,12 +30,12 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     plugin = ReportPlugin(out=out, seed=args.seed)
-    pytest_args = [*paths, "--seed", str(args.seed), "--artifacts", str(out / "artifacts"), "--keep-artifacts",
+    pytest_args = [*paths, "--seed", str(args.seed), "--dut", args.dut, "--artifacts", str(out / "artifacts"), "--keep-artifacts",
                    f"--junitxml={out / 'junit.xml'}", *extra]
     rc = int(pytest.main(pytest_args, plugins=[plugin]))
     if plugin.results:
         print()
-        print(f"pyharness run (seed {args.seed}):")
+        print(f"pyharness run (seed {args.seed}, DUT {args.dut}):")
         for line in plugin.summary_lines():
             print("  " + line)
         failed = [r for r in plugin.results.values() if r.outcome == "failed"]
@@ -76,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("paths", nargs="*", help="test files or directories (default: scenarios/)")
     run.add_argument("--seed", type=int, default=1, help="seed of the run (default 1)")
     run.add_argument("--out", type=Path, default=Path("out/run"), help="output directory (default out/run)")
+    run.add_argument("--dut", choices=("tern", "linux"), default="tern",
+                     help="device under test: tern (the Tern stack, virtual time) or linux (the kernel in a "
+                          "network namespace through TAP, real time; default paths: the conformance areas)")
     show = sub.add_parser("show", help="print the canonical text of a pcap, one line per frame")
     show.add_argument("pcap", type=Path)
     show.add_argument("--absolute-seq", action="store_true", help="absolute TCP sequence numbers")

@@ -73,6 +73,10 @@ class DutProfile:
     challenge_ack_limit: int = 10
     #: TCP: what a full listen queue does with a new SYN: "drop" (silence) or "rst".
     backlog_full: str = "drop"
+    #: Tolerance of exact-time checks (``expect(at=...)``): 0 in virtual time; a DUT in real time (Linux)
+    #: gets ``timing_tolerance + timing_tolerance_frac * (at - now)``, and ``within=`` windows grow by the former.
+    timing_tolerance: int = 0
+    timing_tolerance_frac: float = 0.0
     #: Extra, backend-specific notes.
     notes: dict = field(default_factory=dict)
 

@@ -46,11 +46,17 @@ def _window(net: Any, within: Optional[TimeLike], at: Optional[TimeLike],
     if at is not None:
         t = parse_time(at, "at")
         tol = parse_time(DEFAULT_TOLERANCE if tolerance is None else tolerance, "tolerance")
+        widen = getattr(net, "widen_tolerance", None)  # a network in real time (the Linux DUT)
+        if widen is not None:
+            tol = widen(t, tol)
         lo, hi = max(t - tol, 0), t + tol
         return lo, hi, f"at {seconds_text(t)}s ± {seconds_text(tol)}s"
     if tolerance is not None:
         raise ConfigError(f"tolerance= goes with at=, got tolerance={tolerance!r} without at")
     w = parse_time(DEFAULT_WITHIN if within is None else within, "within")
+    widen = getattr(net, "widen_within", None)
+    if widen is not None:
+        w = widen(w)
     now = net.now_ns
     return None, now + w, f"within {seconds_text(w)}s of {seconds_text(now)}s"
 

@@ -10,6 +10,12 @@ Options:
   per test.
 - ``--keep-artifacts``: keep the artifacts of passing tests too.
 - ``--golden-update``: rewrite the golden traces checked (the tests still fail).
+- ``--dut {tern,linux}``: the device under test of the conformance scenarios
+  (default ``$TERN_DUT`` or tern). With ``linux`` the ``net`` fixture is a
+  :class:`~pyharness.linux_dut.LinuxNetwork` (real time) and the scenarios'
+  ``bench`` is the Linux kernel in a namespace; scenarios marked
+  ``dut("tern")`` are skipped, and everything is skipped with the reason when
+  the machine has no /dev/net/tun or CAP_NET_ADMIN.
 
 Fixtures: ``net`` (a :class:`~pyharness.Network`, every link captured) and
 ``golden`` (a :class:`~pyharness.golden.Golden`). Markers: ``rfc("9293
@@ -82,6 +88,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="do not draw time-sequence plots for failing tests (saves the matplotlib import)")
     group.addoption("--no-capture-links", action="store_true", default=False,
                     help="do not capture every link of the net fixture")
+    group.addoption("--dut", choices=DUTS[:-1], default=None,
+                    help="device under test of the conformance scenarios: tern (default, or $TERN_DUT) or linux "
+                         "(the kernel in a network namespace, through TAP, in real time)")
     parser.addini("golden_dir", f"directory of golden traces, relative to the rootdir (default {GOLDEN_DIR})",
                   default=GOLDEN_DIR)
 
@@ -89,6 +98,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def dut_kind(config: pytest.Config) -> str:
+    """The DUT of this run: "tern" or "linux" (``--dut``, else ``$TERN_DUT``, else tern)."""
+    kind = config.getoption("dut", None) or os.environ.get("TERN_DUT") or "tern"
+    if kind not in DUTS[:-1]:
+        raise pytest.UsageError(f"--dut / TERN_DUT: unknown DUT {kind!r}; known: {', '.join(DUTS[:-1])}")
+    return kind
 
 
 def run_seed(config: pytest.Config) -> int:
@@ -130,6 +147,8 @@ def golden_dir_for(config: pytest.Config, path: Path) -> Path:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    if dut_kind(config) != "tern":
+        return (f"pyharness: DUT {dut_kind(config)}, seed {run_seed(config)}, artifacts in {artifacts_root(config)}/")
     return f"pyharness: seed {run_seed(config)} (replay with --seed {run_seed(config)}), artifacts in {artifacts_root(config)}/"
 
 
@@ -142,7 +161,7 @@ def _marker_errors(item: pytest.Item) -> list[str]:
             if not isinstance(ref, str) or not RFC_RE.match(ref.strip()):
                 errs.append(f'{item.nodeid}: rfc marker: {ref!r} is not "<RFC number> <section>" (e.g. "9293 3.10.7.4")')
     for m in item.iter_markers("dut"):
-        if not m.args or m.kwargs:
+        if not m.args or set(m.kwargs) - {"reason"}:
             errs.append(f'{item.nodeid}: dut marker needs kinds like dut("tern"), got {m}')
         for kind in m.args:
             if kind not in DUTS:
@@ -157,6 +176,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     errs = [e for item in items for e in _marker_errors(item)]
     if errs:
         raise pytest.UsageError("pyharness: invalid markers:\n  " + "\n  ".join(errs))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a scenario whose ``dut`` markers do not name this run's DUT (with the marker's reason)."""
+    kind = dut_kind(item.config)
+    marks = list(item.iter_markers("dut"))
+    if not marks:
+        return
+    kinds = {k for m in marks for k in m.args}
+    if kind in kinds or "any" in kinds:
+        return
+    reasons = [m.kwargs["reason"] for m in marks if "reason" in m.kwargs]
+    pytest.skip(f"scenario applies to DUT {', '.join(sorted(kinds))}, not {kind}"
+                + (f": {'; '.join(reasons)}" if reasons else ""))
 
 
 def rfc_refs(item: Any) -> list[str]:
@@ -174,7 +207,16 @@ def net(request: pytest.FixtureRequest) -> Iterator["Network"]:
     adir = artifacts_dir_for(config, request.node.nodeid)
     if adir.exists():
         shutil.rmtree(adir, ignore_errors=True)
-    network = Network(seed=seed, artifacts=adir, capture=not config.getoption("no_capture_links"))
+    capture = not config.getoption("no_capture_links")
+    if dut_kind(config) == "linux":
+        from .linux_dut import LinuxNetwork, linux_unavailable
+
+        reason = linux_unavailable()
+        if reason:
+            pytest.skip(f"the Linux DUT needs a TAP device in a network namespace: {reason}")
+        network: Network = LinuxNetwork(seed=seed, artifacts=adir, capture=capture)
+    else:
+        network = Network(seed=seed, artifacts=adir, capture=capture)
     request.node.stash[_net_key] = network
     try:
         yield network

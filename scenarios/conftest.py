@@ -22,12 +22,23 @@ for _helpers in sorted(Path(__file__).parent.glob("*/")):
         sys.path.insert(0, str(_helpers))
 
 from pyharness.dut import PEER_IP, make_tern_dut
+from pyharness.plugin import dut_kind
 
 
 @pytest.fixture
 def bench(request: pytest.FixtureRequest, net: Any) -> tuple[Any, Any, Any]:
-    """(dut, peer, link). A scenario marked ``silent_peer`` gets a peer that does not answer ARP."""
-    return make_tern_dut(net, peer_arp=request.node.get_closest_marker("silent_peer") is None)
+    """(dut, peer, link). A scenario marked ``silent_peer`` gets a peer that does not answer ARP.
+
+    The DUT is the run's (``--dut tern`` or ``--dut linux``): a Tern host, or
+    the Linux kernel in a network namespace reached through TAP
+    (:mod:`pyharness.linux_dut`; the ``net`` fixture is then in real time).
+    """
+    peer_arp = request.node.get_closest_marker("silent_peer") is None
+    if dut_kind(request.config) == "linux":
+        from pyharness.linux_dut import make_linux_dut
+
+        return make_linux_dut(net, peer_arp=peer_arp)
+    return make_tern_dut(net, peer_arp=peer_arp)
 
 
 @pytest.fixture

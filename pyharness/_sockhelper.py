@@ -1,0 +1,419 @@
+"""The socket helper of the Linux DUT: runs inside the DUT's network namespace and owns real kernel sockets.
+
+Started by :class:`pyharness.linux_dut.LinuxDut` as
+``ip netns exec <ns> python -m pyharness._sockhelper``. It reads one JSON
+command per line on stdin and answers one JSON line on stdout:
+``{"ok": result}``, ``{"errno": n, "msg": text}`` (an OSError of the kernel) or
+``{"error": text}`` (a bug or a bad command). Every socket is non-blocking;
+``EAGAIN`` comes back as ``{"ok": null}`` where the caller expects "nothing
+yet". Bytes travel as hex. Standard library only (no scapy, no extension), so
+it starts in a few tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import struct
+import sys
+from typing import Any, Optional
+
+# <linux/tcp.h> and <linux/in.h> constants Python's socket module may lack.
+TCP_INFO = 11
+TCP_USER_TIMEOUT = 18
+TCP_CONGESTION = 13
+TCP_SYNCNT = 7
+IP_RECVERR = 11
+IP_MTU_DISCOVER = 10
+IP_PMTUDISC_DONT = 0
+IP_PMTUDISC_DO = 2
+SIOCOUTQ = 0x5411
+FIONREAD = 0x541B
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_LOCAL = 1
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+INET_DIAG_INFO = 2
+
+#: struct tcp_info (linux/tcp.h), the prefix every kernel since 4.x fills.
+_TCP_INFO_FIELDS = (
+    ("state", "B"), ("ca_state", "B"), ("retransmits", "B"), ("probes", "B"), ("backoff", "B"),
+    ("options", "B"), ("wscale", "B"), ("flags", "B"),
+    ("rto", "I"), ("ato", "I"), ("snd_mss", "I"), ("rcv_mss", "I"),
+    ("unacked", "I"), ("sacked", "I"), ("lost", "I"), ("retrans", "I"), ("fackets", "I"),
+    ("last_data_sent", "I"), ("last_ack_sent", "I"), ("last_data_recv", "I"), ("last_ack_recv", "I"),
+    ("pmtu", "I"), ("rcv_ssthresh", "I"), ("rtt", "I"), ("rttvar", "I"), ("snd_ssthresh", "I"),
+    ("snd_cwnd", "I"), ("advmss", "I"), ("reordering", "I"), ("rcv_rtt", "I"), ("rcv_space", "I"),
+    ("total_retrans", "I"), ("pacing_rate", "Q"), ("max_pacing_rate", "Q"), ("bytes_acked", "Q"),
+    ("bytes_received", "Q"), ("segs_out", "I"), ("segs_in", "I"), ("notsent_bytes", "I"), ("min_rtt", "I"),
+    ("data_segs_in", "I"), ("data_segs_out", "I"), ("delivery_rate", "Q"), ("busy_time", "Q"),
+    ("rwnd_limited", "Q"), ("sndbuf_limited", "Q"), ("delivered", "I"), ("delivered_ce", "I"),
+    ("bytes_sent", "Q"), ("bytes_retrans", "Q"), ("dsack_dups", "I"), ("reord_seen", "I"),
+    ("rcv_ooopack", "I"), ("snd_wnd", "I"),
+)
+_TCP_INFO_FMT = "=" + "".join(f for _, f in _TCP_INFO_FIELDS)
+_TCP_INFO_LEN = struct.calcsize(_TCP_INFO_FMT)
+#: Linux TCP states (include/net/tcp_states.h) -> RFC 9293 names.
+LINUX_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECEIVED", 4: "FIN_WAIT_1", 5: "FIN_WAIT_2",
+                6: "TIME_WAIT", 7: "CLOSED", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
+                12: "SYN_RECEIVED"}
+
+
+def parse_tcp_info(raw: bytes) -> dict:
+    """struct tcp_info bytes -> dict (missing tail fields are 0)."""
+    raw = raw[:_TCP_INFO_LEN].ljust(_TCP_INFO_LEN, b"\0")
+    return dict(zip((n for n, _ in _TCP_INFO_FIELDS), struct.unpack(_TCP_INFO_FMT, raw)))
+
+
+class Helper:
+    def __init__(self) -> None:
+        self.socks: dict[int, dict] = {}
+        self.next_id = 1
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _add(self, s: socket.socket, kind: str, **extra: Any) -> int:
+        s.setblocking(False)
+        sid = self.next_id
+        self.next_id += 1
+        self.socks[sid] = {"s": s, "kind": kind, "err": 0, "tuple": None, **extra}
+        return sid
+
+    def _get(self, sid: int) -> dict:
+        try:
+            return self.socks[sid]
+        except KeyError:
+            raise OSError(errno.EBADF, f"socket {sid} is closed") from None
+
+    def _sticky(self, e: dict) -> int:
+        """Read SO_ERROR (which clears it) into the socket's sticky error."""
+        v = e["s"].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if v:
+            e["err"] = v
+        return e["err"]
+
+    # -- commands -----------------------------------------------------------------
+
+    def op_ping(self) -> str:
+        return "pong"
+
+    def op_sysctl(self, name: str, value: Any) -> None:
+        with open("/proc/sys/" + name.replace(".", "/"), "w") as f:
+            f.write(str(value))
+
+    def op_read_sysctl(self, name: str) -> str:
+        with open("/proc/sys/" + name.replace(".", "/")) as f:
+            return f.read().strip()
+
+    def op_open(self, kind: str, ident: int = 1) -> int:
+        if kind == "udp":
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+            return self._add(s, kind)
+        if kind == "tcp":
+            return self._add(socket.socket(socket.AF_INET, socket.SOCK_STREAM), kind)
+        if kind == "ping":
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+            return self._add(s, kind, ident=ident)
+        raise ValueError(f"unknown socket kind {kind!r}")
+
+    def op_bind(self, sid: int, addr: str, port: int) -> None:
+        self._get(sid)["s"].bind((addr or "0.0.0.0", port))
+
+    def op_local(self, sid: int) -> list:
+        return list(self._get(sid)["s"].getsockname())
+
+    def op_listen(self, sid: int, backlog: int) -> None:
+        self._get(sid)["s"].listen(backlog)
+
+    def op_accept(self, sid: int) -> Optional[int]:
+        try:
+            s, _ = self._get(sid)["s"].accept()
+        except BlockingIOError:
+            return None
+        return self._add(s, "tcp")
+
+    def op_connect(self, sid: int, ip: str, port: int) -> None:
+        e = self._get(sid)
+        try:
+            e["s"].connect((ip, port))
+        except BlockingIOError:
+            pass
+        e["tuple"] = (e["s"].getsockname(), (ip, port))
+
+    def op_send(self, sid: int, data: str) -> int:
+        e = self._get(sid)
+        try:
+            return e["s"].send(bytes.fromhex(data), socket.MSG_NOSIGNAL)
+        except BlockingIOError:
+            return 0
+        except OSError as x:
+            if x.errno == errno.EPIPE and self._sticky(e):
+                raise OSError(e["err"], os.strerror(e["err"])) from None
+            raise
+
+    def op_recv(self, sid: int, n: int) -> Optional[str]:
+        e = self._get(sid)
+        try:
+            data = e["s"].recv(n)
+        except BlockingIOError:
+            return None
+        except OSError as x:
+            e["err"] = x.errno or e["err"]
+            raise
+        if not data and self._sticky(e):
+            raise OSError(e["err"], os.strerror(e["err"]))
+        return data.hex()
+
+    def op_sendto(self, sid: int, data: str, ip: str, port: int) -> None:
+        e = self._get(sid)
+        payload = bytes.fromhex(data)
+        for attempt in range(2):
+            try:
+                e["s"].sendto(payload, (ip, port))
+                return
+            except OSError as x:
+                # An earlier ICMP error left on the socket (IP_RECVERR) makes the next call fail once; the error
+                # stays readable in the error queue (take_error), so send again.
+                if attempt == 0 and x.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH,
+                                                errno.EPROTO) and self._pending_errqueue(e):
+                    continue
+                raise
+
+    def _pending_errqueue(self, e: dict) -> bool:
+        return True
+
+    def op_recvfrom(self, sid: int) -> Optional[list]:
+        e = self._get(sid)
+        for _ in range(4):
+            try:
+                data, (ip, port) = e["s"].recvfrom(65536)
+                return [data.hex(), ip, port]
+            except BlockingIOError:
+                return None
+            except OSError as x:
+                if x.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EPROTO):
+                    continue  # an ICMP error reported through SO_ERROR; it stays in the error queue
+                raise
+        return None
+
+    def op_pending(self, sid: int) -> int:
+        """Datagrams waiting (UDP): 1 if one waits (Linux reports bytes of the first, not a count)."""
+        import fcntl
+
+        e = self._get(sid)
+        buf = fcntl.ioctl(e["s"].fileno(), FIONREAD, b"\0\0\0\0")
+        n = struct.unpack("i", buf)[0]
+        if e["kind"] == "udp":
+            try:
+                e["s"].recv(1, socket.MSG_PEEK)
+                return max(1, n and 1)
+            except (BlockingIOError, OSError):
+                return 0
+        return n
+
+    def op_readable(self, sid: int) -> int:
+        import fcntl
+
+        buf = fcntl.ioctl(self._get(sid)["s"].fileno(), FIONREAD, b"\0\0\0\0")
+        return struct.unpack("i", buf)[0]
+
+    def op_writable(self, sid: int) -> int:
+        import fcntl
+
+        s = self._get(sid)["s"]
+        buf = fcntl.ioctl(s.fileno(), SIOCOUTQ, b"\0\0\0\0")
+        used = struct.unpack("i", buf)[0]
+        return max(0, s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) // 2 - used)
+
+    def op_shutdown(self, sid: int, how: int) -> None:
+        self._get(sid)["s"].shutdown(how)
+
+    def op_close(self, sid: int) -> None:
+        e = self.socks.pop(sid)
+        e["s"].close()
+
+    def op_abort(self, sid: int) -> None:
+        e = self.socks.pop(sid)
+        e["s"].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        e["s"].close()
+
+    def op_setsockopt(self, sid: int, level: str, name: str, value: Any) -> None:
+        s = self._get(sid)["s"]
+        lvl = {"sol": socket.SOL_SOCKET, "ip": socket.IPPROTO_IP, "tcp": socket.IPPROTO_TCP}[level]
+        opt = {"TCP_NODELAY": socket.TCP_NODELAY, "SO_KEEPALIVE": socket.SO_KEEPALIVE,
+               "TCP_KEEPIDLE": socket.TCP_KEEPIDLE, "TCP_KEEPINTVL": socket.TCP_KEEPINTVL,
+               "TCP_KEEPCNT": socket.TCP_KEEPCNT, "SO_RCVBUF": socket.SO_RCVBUF, "SO_SNDBUF": socket.SO_SNDBUF,
+               "TCP_CONGESTION": TCP_CONGESTION, "TCP_SYNCNT": TCP_SYNCNT, "TCP_USER_TIMEOUT": TCP_USER_TIMEOUT,
+               "TCP_MAXSEG": socket.TCP_MAXSEG, "IP_TTL": socket.IP_TTL, "SO_BROADCAST": socket.SO_BROADCAST,
+               "IP_MTU_DISCOVER": IP_MTU_DISCOVER, "SO_REUSEADDR": socket.SO_REUSEADDR}[name]
+        s.setsockopt(lvl, opt, value.encode() if isinstance(value, str) else int(value))
+        if name == "TCP_USER_TIMEOUT":
+            self._get(sid)["user_timeout"] = int(value) > 0
+
+    def op_state(self, sid: int) -> str:
+        e = self._get(sid)
+        if e["kind"] != "tcp":
+            raise ValueError("state of a non-TCP socket")
+        raw = e["s"].getsockopt(socket.IPPROTO_TCP, TCP_INFO, _TCP_INFO_LEN)
+        self._sticky(e)
+        return LINUX_STATES.get(raw[0], str(raw[0]))
+
+    def op_info(self, sid: int) -> dict:
+        e = self._get(sid)
+        s = e["s"]
+        info = parse_tcp_info(s.getsockopt(socket.IPPROTO_TCP, TCP_INFO, _TCP_INFO_LEN))
+        info["state_name"] = LINUX_STATES.get(info["state"], str(info["state"]))
+        info["error"] = self._sticky(e)
+        info["user_timeout"] = bool(e.get("user_timeout"))
+        try:
+            info["local"] = list(s.getsockname())
+        except OSError:
+            info["local"] = None
+        try:
+            info["remote"] = list(s.getpeername())
+            e["tuple"] = (tuple(info["local"]), tuple(info["remote"]))
+        except OSError:
+            info["remote"] = list(e["tuple"][1]) if e.get("tuple") else None
+        return info
+
+    def op_tuple(self, sid: int) -> Optional[list]:
+        """The connection's (local, remote) as last known, for :meth:`op_diag` after close."""
+        e = self._get(sid)
+        if e.get("tuple") is None:
+            try:
+                e["tuple"] = (tuple(e["s"].getsockname()), tuple(e["s"].getpeername()))
+            except OSError:
+                return None
+        return [list(e["tuple"][0]), list(e["tuple"][1])]
+
+    def op_diag(self, lip: str, lport: int, rip: str, rport: int) -> Optional[dict]:
+        """The kernel's view of a connection by its 4-tuple (sock_diag), also after close(); None if gone."""
+        nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+        try:
+            # struct inet_diag_req_v2 + inet_diag_sockid
+            sockid = struct.pack("!HH", lport, rport) + socket.inet_aton(lip) + b"\0" * 12 + \
+                socket.inet_aton(rip) + b"\0" * 12 + struct.pack("=I", 0) + struct.pack("=II", 0xFFFFFFFF, 0xFFFFFFFF)
+            req = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0,
+                              0xFFFFFFFF) + sockid
+            hdr = struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 0x1 | 0x300, 1, 0)
+            nl.sendto(hdr + req, (0, 0))
+            out = None
+            while True:
+                data = nl.recv(65536)
+                off = 0
+                done = False
+                while off + 16 <= len(data):
+                    length, typ, _flags, _seq, _pid = struct.unpack_from("=IHHII", data, off)
+                    if typ == 3 or typ == 2:  # NLMSG_DONE, NLMSG_ERROR
+                        done = True
+                        break
+                    body = data[off + 16: off + length]
+                    # struct inet_diag_msg: family, state, timer, retrans, sockid(48), expires, rqueue, wqueue, uid, inode
+                    state = body[1]
+                    sport, dport = struct.unpack_from("!HH", body, 4)
+                    src, dst = socket.inet_ntoa(body[8:12]), socket.inet_ntoa(body[24:28])
+                    if (src, sport, dst, dport) == (lip, lport, rip, rport) and out is None:
+                        out = {"state": state, "state_name": LINUX_STATES.get(state, str(state))}
+                        a = 72
+                        while a + 4 <= len(body):
+                            alen, atype = struct.unpack_from("=HH", body, a)
+                            if alen < 4:
+                                break
+                            if atype == INET_DIAG_INFO:
+                                out.update(parse_tcp_info(body[a + 4: a + alen]))
+                                out["state_name"] = LINUX_STATES.get(state, str(state))
+                            a += (alen + 3) & ~3
+                    off += (length + 3) & ~3
+                if done:
+                    return out
+        finally:
+            nl.close()
+
+    def op_take_error(self, sid: int) -> Optional[dict]:
+        e = self._get(sid)
+        s = e["s"]
+        try:
+            _data, anc, _flags, addr = s.recvmsg(65536, 512, socket.MSG_ERRQUEUE)
+        except BlockingIOError:
+            return None
+        e["s"].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # reported here: clear it
+        for level, typ, cdata in anc:
+            if level == socket.IPPROTO_IP and typ == IP_RECVERR:
+                ee_errno, origin, itype, icode, _pad, info, _data2 = struct.unpack_from("=IBBBBII", cdata)
+                sender = None
+                if len(cdata) >= 16 + 8:
+                    fam = struct.unpack_from("=H", cdata, 16)[0]
+                    if fam == socket.AF_INET:
+                        sender = socket.inet_ntoa(cdata[20:24])
+                return {"errno": ee_errno, "origin": origin, "type": itype, "code": icode, "info": info,
+                        "sender": sender, "dst": addr[0] if addr else None}
+        return None
+
+    def op_ping_send(self, sid: int, dst: str, seq: int, payload: str, ttl: int, df: bool) -> None:
+        e = self._get(sid)
+        s = e["s"]
+        data = bytes.fromhex(payload)
+        if ttl:
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO if df else IP_PMTUDISC_DONT)
+        hdr = struct.pack("!BBHHH", 8, 0, 0, e["ident"], seq & 0xFFFF)
+        csum = _checksum(hdr + data)
+        s.sendto(hdr[:2] + struct.pack("!H", csum) + hdr[4:] + data, (dst, 0))
+
+    def op_ping_recv(self, sid: int) -> Optional[dict]:
+        e = self._get(sid)
+        while True:
+            try:
+                pkt, (src, _) = e["s"].recvfrom(65536)
+            except BlockingIOError:
+                return None
+            except OSError as x:
+                if x.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EPROTO):
+                    continue
+                raise
+            ihl = (pkt[0] & 0x0F) * 4
+            ttl = pkt[8]
+            icmp = pkt[ihl:]
+            if len(icmp) < 8 or icmp[0] != 0:
+                continue
+            ident, seq = struct.unpack("!HH", icmp[4:8])
+            if ident != e["ident"]:
+                continue
+            return {"src": src, "seq": seq, "ttl": ttl, "payload": icmp[8:].hex()}
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def main() -> int:
+    h = Helper()
+    out = sys.stdout
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            op = req.pop("op")
+            res: dict = {"ok": getattr(h, "op_" + op)(**req)}
+        except OSError as x:
+            res = {"errno": x.errno or 0, "msg": x.strerror or str(x)}
+        except Exception as x:  # noqa: BLE001 - reported to the caller
+            res = {"error": f"{type(x).__name__}: {x}"}
+        out.write(json.dumps(res) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

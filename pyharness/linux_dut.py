@@ -1,0 +1,853 @@
+"""The Linux kernel as the device under test (``pyharness run --dut linux``).
+
+The conformance scenarios talk to their DUT only through socket-level
+operations and play the remote side as a scripted peer. Here the DUT is the
+Linux kernel of a network namespace of our own:
+
+- :class:`LinuxNetwork` is a :class:`~pyharness.bridge.RealtimeNetwork` whose
+  clock is the wall clock. It overrides the primitives the peer, ``expect``,
+  ``expect_nothing`` and ``net.run`` use to advance time (``now_ns``,
+  ``_advance``, ``_run_predicate``), so scenarios run unmodified in real time;
+  ``at=`` checks get the profile's real-time tolerance (``widen_tolerance``).
+- The scripted peer (10.0.0.2/24) is linked to a TAP node; the TAP device is
+  moved into a fresh namespace and given the DUT's address 10.0.0.1/24 (and
+  a fixed MAC, the one a Tern DUT would have).
+- A helper process inside the namespace (``pyharness/_sockhelper.py``, run
+  with ``ip netns exec``) owns the kernel sockets and executes JSON-line
+  commands over a pipe. The socket classes here mirror the Tern socket
+  classes' methods and raise the same exceptions (errno -> Tern error code).
+- :data:`LINUX_PROFILE` holds Linux's values where the RFCs leave a choice;
+  the sysctls set in the namespace are the ones the profile states.
+
+A scenario that would have to wait more than :data:`REALTIME_BUDGET_S` of real
+time (a 60 s TIME-WAIT, a 2 h keep-alive) is skipped with that reason; a
+socket option Linux has no per-socket equivalent for skips the scenario too.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+from ._lib import ffi, lib
+from .bridge import RealtimeNetwork
+from .dut import DUT_IP, MS, PEER_IP, PREFIX, SEC, DutProfile
+from .errors import ConfigError, TernError, make_error
+from .netns import NetNamespace, unavailable
+from .nodes import default_mac
+from .peer import Peer
+from .sockets import PingReply, SockError, TcpInfo
+from .units import parse_time
+
+__all__ = ["LINUX_PROFILE", "LINUX_SYSCTLS", "LinuxNetwork", "LinuxDut", "make_linux_dut", "linux_unavailable",
+           "REALTIME_BUDGET_S", "HelperError"]
+
+#: A scenario may run this long in real time (from the network's creation); a wait beyond it skips the scenario.
+REALTIME_BUDGET_S = float(os.environ.get("TERN_LINUX_BUDGET", "20"))
+#: run(until=predicate) without for_: real-time bound (the virtual-time rule is "60 s of quiet").
+UNBOUNDED_RUN_S = 20.0
+
+#: Sysctls set inside the DUT's namespace before its interface comes up (values the profile below states).
+LINUX_SYSCTLS = {
+    "net.ipv6.conf.all.disable_ipv6": 1,  # no IPv6 router/neighbour solicitations on the scenarios' link
+    "net.ipv6.conf.default.disable_ipv6": 1,
+    "net.ipv4.ip_default_ttl": 64,
+    "net.ipv4.ipfrag_time": 30,
+    "net.ipv4.icmp_ratelimit": 1000,
+    "net.ipv4.icmp_echo_ignore_broadcasts": 1,
+    "net.ipv4.tcp_syn_retries": 6,
+    "net.ipv4.tcp_keepalive_time": 7200,
+    "net.ipv4.tcp_keepalive_intvl": 75,
+    "net.ipv4.tcp_keepalive_probes": 9,
+    "net.ipv4.tcp_abort_on_overflow": 0,
+    "net.ipv4.tcp_no_metrics_save": 1,
+}
+
+#: Linux's values where the RFCs leave a choice (kernel defaults; see LINUX_SYSCTLS).
+LINUX_PROFILE = DutProfile(
+    name="linux",
+    ttl=64,
+    # neigh: base_reachable_time 30 s (REACHABLE for a random 15..45 s, then STALE/DELAY/PROBE)
+    arp_timeout=30 * SEC,
+    arp_retry=1 * SEC,  # neigh retrans_time_ms 1000
+    arp_retries=3,  # neigh mcast_solicit 3
+    arp_failure_icmp=True,
+    reasm_timeout=30 * SEC,  # ipfrag_time 30
+    icmp_rate=1,  # icmp_ratelimit 1000 ms per destination, XRLIM_BURST_FACTOR 6
+    icmp_burst=6,
+    echo_broadcast=False,
+    mtu=1500,
+    rto_initial=1 * SEC,  # TCP_TIMEOUT_INIT
+    rto_min=200 * MS,  # TCP_RTO_MIN
+    rto_max=120 * SEC,  # TCP_RTO_MAX
+    syn_retries=6,
+    initial_window=10,
+    delack=40 * MS,  # TCP_DELACK_MIN (the ato grows towards 200 ms)
+    time_wait=60 * SEC,  # TCP_TIMEWAIT_LEN, not tunable
+    keepalive_idle=7200 * SEC,
+    keepalive_interval=75 * SEC,
+    keepalive_count=9,
+    challenge_ack_limit=1000,  # net.ipv4.tcp_challenge_ack_limit (per netns; INT_MAX on >= 6.0 unless set)
+    backlog_full="drop",  # tcp_abort_on_overflow 0
+    timing_tolerance=20 * MS,
+    timing_tolerance_frac=0.05,
+    notes={"kernel": os.uname().release},
+)
+
+_ERRNO_TO_TERN = {
+    _errno.ECONNREFUSED: "CONN_REFUSED", _errno.ECONNRESET: "CONN_RESET", _errno.ETIMEDOUT: "TIMED_OUT",
+    _errno.EHOSTUNREACH: "HOST_UNREACHABLE", _errno.ENETUNREACH: "NO_ROUTE", _errno.EMSGSIZE: "MSG_TOO_LONG",
+    _errno.EADDRINUSE: "ADDR_IN_USE", _errno.EAGAIN: "WOULD_BLOCK", _errno.ENOTCONN: "NOT_CONNECTED",
+    _errno.EPIPE: "NOT_CONNECTED", _errno.EBADF: "CLOSED", _errno.EINVAL: "INVALID_ARGUMENT",
+    _errno.EACCES: "INVALID_ARGUMENT", _errno.EISCONN: "BAD_STATE", _errno.EALREADY: "BAD_STATE",
+    _errno.ENOBUFS: "NO_BUFFER", _errno.EADDRNOTAVAIL: "INVALID_ARGUMENT", _errno.EOPNOTSUPP: "BAD_STATE",
+}
+_ERRNO_HINT = {_errno.EACCES: "sending to a broadcast address needs set_broadcast (SO_BROADCAST)",
+               _errno.EMSGSIZE: "datagram larger than the MTU with DF set",
+               _errno.ENETUNREACH: "no route to host"}
+
+
+def linux_unavailable() -> Optional[str]:
+    """Why the Linux DUT cannot run here (no /dev/net/tun, no CAP_NET_ADMIN...), or None."""
+    return unavailable()
+
+
+class HelperError(TernError):
+    """The socket helper failed (it died, or answered something unexpected)."""
+
+
+def _skip(reason: str) -> None:
+    import pytest
+
+    pytest.skip(reason)
+
+
+def _tern_code(name: str) -> int:
+    return int(getattr(lib, f"TERN_ERR_{name}"))
+
+
+def errno_error(err: int, msg: str, context: str) -> TernError:
+    """The exception a Tern socket would raise for the kernel's ``errno`` (NetworkError, WouldBlockError...)."""
+    name = _ERRNO_TO_TERN.get(err, "INVALID_ARGUMENT")
+    from .errors import _BY_CODE
+
+    code = _tern_code(name)
+    generic = _BY_CODE[code][2] if code in _BY_CODE else name
+    hint = _ERRNO_HINT.get(err)
+    text = f"{generic} ({_errno.errorcode.get(err, err)}: {msg}{'; ' + hint if hint else ''})"
+    return make_error(code, text, context)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The real-time network
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class _RealtimePeer(Peer):
+    """A scripted peer in real time: a frame it sends leaves now (the simulation catches up first and after)."""
+
+    def send(self, pkt: Any, port: int = 0) -> None:
+        net = self._net
+        net._sync()
+        super().send(pkt, port)
+        net._sync()
+
+    def expect(self, template: Any, within: Any = None, at: Any = None, tolerance: Any = None,
+               port: Optional[int] = None) -> Any:
+        return super().expect(template, within=within, at=at, tolerance=tolerance, port=port)
+
+
+class LinuxNetwork(RealtimeNetwork):
+    """A network whose virtual time is the wall clock, for a DUT outside the simulation.
+
+    ``now_ns`` catches the simulation up with the wall clock (frames from the
+    kernel enter at their arrival); ``run``/``expect``/``expect_nothing`` wait
+    in real time. ``profile`` gives the tolerance of exact-time checks.
+    """
+
+    def __init__(self, seed: int = 0, profile: DutProfile = LINUX_PROFILE, budget_s: float = REALTIME_BUDGET_S,
+                 **kw: Any):
+        super().__init__(seed, **kw)
+        self.profile = profile
+        self.budget_ns = int(budget_s * SEC)
+        self._t0: Optional[int] = None
+        self._closers: list[Callable[[], None]] = []
+
+    # -- clock --------------------------------------------------------------
+
+    def _sync(self) -> None:
+        """Dispatch what fell due and read the kernel's frames, up to the wall clock."""
+        if self._rt is None:
+            return
+        rc = lib.sim_realtime_run(self._rt, 0, 0, ffi.NULL, ffi.NULL, self._rt_why)
+        self._check(rc, "sync with the wall clock")
+        for p in self._serviced:
+            p._drain()
+
+    @property
+    def now_ns(self) -> int:  # type: ignore[override]
+        s = self._handle()
+        self._sync()
+        now = int(lib.sim_now(s))
+        if self._t0 is None:
+            self._t0 = now
+        return now
+
+    def _check_budget(self, target: int, what: str) -> None:
+        if self._t0 is None:
+            self._t0 = int(lib.sim_now(self._handle()))
+        if target != lib.SIM_NEVER and target - self._t0 > self.budget_ns:
+            _skip(f"Linux DUT: {what} would need {(target - self._t0) / SEC:.1f} s of real time "
+                  f"(limit {self.budget_ns / SEC:.0f} s per scenario; profile {self.profile.name})")
+
+    def _advance(self, target: int, until_rx: bool = False) -> bool:  # type: ignore[override]
+        """Run in real time until the wall clock reaches ``target``; with ``until_rx`` stop at a peer reception."""
+        self._check_budget(target, f"waiting until t={target / SEC:.3f} s")
+        why = self._rt_why
+        flags = lib.SIM_RT_STOP_ON_PEER_RX if (self._serviced or until_rx) else 0
+        while True:
+            now = int(lib.sim_realtime_now(self._rt))
+            if now >= target:
+                self._sync()
+                return False
+            rc = lib.sim_realtime_run(self._rt, target - now, flags, ffi.NULL, ffi.NULL, why)
+            self._check(rc, f"run(until={target}ns) in real time")
+            if why[0] == lib.SIM_RT_STOP_PEER_RX:
+                for p in self._serviced:
+                    p._drain()
+                if until_rx:
+                    return True
+
+    def _run_predicate(self, pred: Callable[[], bool], limit: int, step: int) -> bool:  # type: ignore[override]
+        if pred():
+            return True
+        if limit == lib.SIM_NEVER:
+            limit = self.now_ns + int(UNBOUNDED_RUN_S * SEC)
+        self._check_budget(limit, f"run(until=predicate) until t={limit / SEC:.3f} s")
+        step = max(step, 1 * MS)
+        while True:
+            now = self.now_ns
+            if now >= limit:
+                return bool(pred())
+            self._advance(min(now + step, limit), until_rx=True)
+            if pred():
+                return True
+
+    def widen_tolerance(self, at_ns: int, tolerance_ns: int) -> int:
+        """The tolerance of an ``at=`` check in real time: the profile's, and at least the scenario's."""
+        p = self.profile
+        span = max(at_ns - int(lib.sim_now(self._handle())), 0)
+        return max(tolerance_ns, p.timing_tolerance + int(span * p.timing_tolerance_frac))
+
+    def widen_within(self, within_ns: int) -> int:
+        """A ``within=`` bound in real time: the scenario's plus the profile's tolerance (kernel + Python lag)."""
+        return within_ns + self.profile.timing_tolerance
+
+    # -- building -------------------------------------------------------------
+
+    def peer(self, name: str, *args: Any, **kw: Any) -> Peer:  # type: ignore[override]
+        p = super().peer(name, *args, **kw)
+        p.__class__ = _RealtimePeer
+        return p
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when the network closes (before the simulation is freed)."""
+        self._closers.append(fn)
+
+    def close(self) -> None:
+        closers, self._closers = getattr(self, "_closers", []), []
+        for fn in reversed(closers):
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - cleanup goes on
+                pass
+        super().close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The helper process
+# ---------------------------------------------------------------------------------------------------------------
+
+HELPER = Path(__file__).with_name("_sockhelper.py")
+
+
+class SockHelper:
+    """The socket helper process inside the namespace: one JSON command per line, one answer per line."""
+
+    def __init__(self, ns: NetNamespace):
+        self.proc = ns.popen([sys.executable, "-u", str(HELPER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.call("ping")
+
+    def call(self, op: str, **args: Any) -> Any:
+        """Run ``op``; return its result or raise (``OSError``-like answers as :class:`_KernelErrno`)."""
+        p = self.proc
+        if p.poll() is not None:
+            raise HelperError(f"the socket helper exited ({p.returncode}): {p.stderr.read() if p.stderr else ''}")
+        p.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        p.stdin.flush()
+        line = p.stdout.readline()
+        if not line:
+            err = p.stderr.read() if p.stderr else ""
+            raise HelperError(f"the socket helper died during {op}: {err}")
+        res = json.loads(line)
+        if "ok" in res:
+            return res["ok"]
+        if "errno" in res:
+            raise _KernelErrno(res["errno"], res.get("msg", ""))
+        raise HelperError(f"socket helper: {op}({args}): {res.get('error')}")
+
+    def close(self) -> None:
+        p = self.proc
+        if p.poll() is None:
+            try:
+                p.stdin.close()
+                p.wait(timeout=2)
+            except Exception:  # noqa: BLE001
+                p.kill()
+
+
+class _KernelErrno(Exception):
+    def __init__(self, err: int, msg: str):
+        super().__init__(err, msg)
+        self.errno = err
+        self.msg = msg
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Sockets
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class _LinuxSocket:
+    proto = "socket"
+
+    def __init__(self, dut: "LinuxDut", sid: int):
+        self.dut = dut
+        self.host = dut  # what Tern sockets call their host
+        self._id = sid
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<Linux {type(self).__name__} #{self._id}{' closed' if self.closed else ''}>"
+
+    def _rpc(self, op: str, context: str, sync: bool = True, **args: Any) -> Any:
+        try:
+            return self.dut.helper.call(op, sid=self._id, **args)
+        except _KernelErrno as e:
+            raise errno_error(e.errno, e.msg, f"{self.proto}.{context}") from None
+        finally:
+            if sync:
+                self.dut.net._sync()
+
+
+class LinuxUdpSocket(_LinuxSocket):
+    """A UDP socket of the Linux DUT (same methods as :class:`pyharness.sockets.UdpSocket`)."""
+
+    proto = "udp"
+
+    def bind(self, port: int = 0, addr: Optional[str] = None) -> None:
+        self._rpc("bind", f"bind({port})", addr=addr or "", port=port)
+
+    @property
+    def local(self) -> tuple[Optional[str], int]:
+        ip, port = self._rpc("local", "local", sync=False)
+        return (None if ip == "0.0.0.0" else ip), int(port)
+
+    def sendto(self, data: bytes, dest: tuple[str, int]) -> None:
+        ip, port = dest
+        self._rpc("sendto", f"sendto({len(data)} bytes, {dest!r})", data=bytes(data).hex(), ip=ip, port=port)
+
+    def recvfrom(self) -> Optional[tuple[bytes, tuple[str, int]]]:
+        r = self._rpc("recvfrom", "recvfrom()", sync=False)
+        if r is None:
+            return None
+        return bytes.fromhex(r[0]), (r[1], int(r[2]))
+
+    @property
+    def pending(self) -> int:
+        return int(self._rpc("pending", "pending", sync=False))
+
+    def set_ttl(self, ttl: int) -> None:
+        self._rpc("setsockopt", f"set_ttl({ttl})", level="ip", name="IP_TTL", value=ttl)
+
+    def set_broadcast(self, on: bool) -> None:
+        self._rpc("setsockopt", f"set_broadcast({on})", level="sol", name="SO_BROADCAST", value=int(bool(on)))
+
+    def set_dont_fragment(self, on: bool) -> None:
+        self._rpc("setsockopt", f"set_dont_fragment({on})", level="ip", name="IP_MTU_DISCOVER",
+                  value=2 if on else 0)
+
+    def take_error(self) -> Optional[SockError]:
+        r = self._rpc("take_error", "take_error()", sync=False)
+        if r is None:
+            return None
+        return SockError(int(r["type"]), int(r["code"]), int(r["info"]) if r["type"] == 3 and r["code"] == 4 else 0,
+                         r["sender"], r["dst"], int(lib.sim_now(self.dut.net._handle())))
+
+    def close(self) -> None:
+        if not self.closed:
+            self._rpc("close", "close()")
+            self.closed = True
+
+
+class LinuxPingSocket(_LinuxSocket):
+    """An ICMP echo socket of the Linux DUT (a raw ICMP socket: echo requests with the given identifier)."""
+
+    proto = "ping"
+
+    def send(self, dst: str, seq: int = 1, payload: Union[bytes, int] = 56, ttl: int = 0,
+             dont_fragment: bool = False) -> None:
+        data = bytes(i & 0xFF for i in range(payload)) if isinstance(payload, int) else bytes(payload)
+        self._rpc("ping_send", f"send({dst!r}, seq={seq})", dst=dst, seq=seq, payload=data.hex(), ttl=ttl,
+                  df=bool(dont_fragment))
+
+    def recv(self) -> Optional[PingReply]:
+        r = self._rpc("ping_recv", "recv()", sync=False)
+        if r is None:
+            return None
+        data = bytes.fromhex(r["payload"])
+        return PingReply(r["src"], int(r["seq"]), int(r["ttl"]), len(data),
+                         int(lib.sim_now(self.dut.net._handle())), data)
+
+    def take_error(self) -> Optional[SockError]:
+        r = self._rpc("take_error", "take_error()", sync=False)
+        if r is None:
+            return None
+        return SockError(int(r["type"]), int(r["code"]), int(r["info"]), r["sender"], r["dst"],
+                         int(lib.sim_now(self.dut.net._handle())))
+
+    def close(self) -> None:
+        if not self.closed:
+            self._rpc("close", "close()")
+            self.closed = True
+
+
+def _secs(value: Any, name: str) -> int:
+    ns = parse_time(value, name)
+    return max(1, -(-ns // SEC))
+
+
+class LinuxTcpSocket(_LinuxSocket):
+    """A TCP socket of the Linux DUT (same methods as :class:`pyharness.sockets.TcpSocket`).
+
+    ``info()`` maps ``struct tcp_info`` onto :class:`~pyharness.sockets.TcpInfo`.
+    Linux does not report sequence numbers: ``iss``/``irs`` are read from the
+    DUT's SYN / SYN-ACK as the scripted peer received them, and ``snd_una`` =
+    ISS + ``tcpi_bytes_acked`` (the SYN counts one), ``snd_nxt`` = ``snd_una``
+    + bytes in flight (SIOCOUTQ - SIOCOUTQNSD, plus a FIN), ``rcv_nxt`` = IRS + 1
+    + ``tcpi_bytes_received``. Counters Linux keeps only per namespace
+    (RTO timeouts, fast retransmits, challenge ACKs) come from the namespace's
+    ``/proc/net/netstat``: each scenario has a namespace of its own.
+    After ``close()`` the connection is found by its 4-tuple (sock_diag).
+    """
+
+    proto = "tcp"
+
+    def __init__(self, dut: "LinuxDut", sid: int):
+        super().__init__(dut, sid)
+        self._tuple: Optional[tuple] = None
+        self._error: Optional[str] = None
+        self._user_timeout = False
+
+    # -- options --------------------------------------------------------------
+
+    def set_option(self, name: str, value: Any) -> None:
+        """Set a socket option; options Linux has only per namespace are set there (sysctl)."""
+        ctx = f"set_option({name!r}, {value!r})"
+        simple = {"nodelay": ("tcp", "TCP_NODELAY", lambda v: int(bool(v))),
+                  "keepalive": ("sol", "SO_KEEPALIVE", lambda v: int(bool(v))),
+                  "keepidle": ("tcp", "TCP_KEEPIDLE", lambda v: _secs(v, "keepidle")),
+                  "keepintvl": ("tcp", "TCP_KEEPINTVL", lambda v: _secs(v, "keepintvl")),
+                  "keepcnt": ("tcp", "TCP_KEEPCNT", int),
+                  "rx_buffer": ("sol", "SO_RCVBUF", int),
+                  "tx_buffer": ("sol", "SO_SNDBUF", int),
+                  "syn_retries": ("tcp", "TCP_SYNCNT", int),
+                  "user_timeout": ("tcp", "TCP_USER_TIMEOUT", lambda v: parse_time(v, "user_timeout") // MS),
+                  "mss": ("tcp", "TCP_MAXSEG", int),
+                  "ttl": ("ip", "IP_TTL", int),
+                  "congestion": ("tcp", "TCP_CONGESTION", lambda v: {"newreno": "reno"}.get(v, v))}
+        sysctl = {"sack": "net.ipv4.tcp_sack", "timestamps": "net.ipv4.tcp_timestamps",
+                  "window_scaling": "net.ipv4.tcp_window_scaling", "data_retries": "net.ipv4.tcp_retries2"}
+        if name in simple:
+            level, opt, conv = simple[name]
+            v = conv(value)
+            if name == "keepidle" and parse_time(value, name) % SEC:
+                _skip(f"Linux DUT: TCP_KEEPIDLE is in whole seconds, the scenario asks for {value!r}")
+            self._rpc("setsockopt", ctx, level=level, name=opt, value=v)
+            if name == "user_timeout":
+                self._user_timeout = v > 0
+        elif name in sysctl:
+            v = int(value) if name == "data_retries" else int(bool(value))
+            self.dut.sysctl(sysctl[name], v)
+        else:
+            if name not in ("delack", "rto_min", "initial_window"):
+                raise ConfigError(f"unknown TCP socket option {name!r}")
+            _skip(f"Linux DUT: no per-socket option for {name!r} (Linux sets it per route or not at all)")
+
+    # -- life -------------------------------------------------------------------
+
+    def bind(self, port: int = 0, addr: Optional[str] = None) -> None:
+        self._rpc("bind", f"bind({port})", addr=addr or "", port=port)
+
+    def listen(self, backlog: int = 8) -> None:
+        self._rpc("listen", f"listen({backlog})", backlog=backlog)
+
+    def accept(self) -> Optional["LinuxTcpSocket"]:
+        sid = self._rpc("accept", "accept()")
+        return None if sid is None else LinuxTcpSocket(self.dut, int(sid))
+
+    def connect(self, ip: str, port: int) -> None:
+        self._rpc("connect", f"connect({ip!r}, {port})", ip=ip, port=port)
+
+    def send(self, data: bytes) -> int:
+        return int(self._rpc("send", f"send({len(data)} bytes)", data=bytes(data).hex()))
+
+    def recv(self, n: int = 65536) -> Optional[bytes]:
+        r = self._rpc("recv", "recv()", n=n)
+        return None if r is None else bytes.fromhex(r)
+
+    def shutdown(self, how: Union[str, int] = "wr") -> None:
+        h = {"rd": 0, "wr": 1, "rdwr": 2}.get(how, how) if isinstance(how, str) else how
+        if h not in (0, 1, 2):
+            raise ConfigError(f"shutdown how must be 'rd', 'wr' or 'rdwr', got {how!r}")
+        self._rpc("shutdown", f"shutdown({how!r})", how=h)
+
+    def _remember(self) -> None:
+        if self._tuple is None:
+            try:
+                t = self.dut.helper.call("tuple", sid=self._id)
+            except (_KernelErrno, HelperError):
+                t = None
+            if t:
+                self._tuple = (t[0][0], int(t[0][1]), t[1][0], int(t[1][1]))
+        try:
+            self._raw_info()
+        except Exception:  # noqa: BLE001 - only to keep the last error
+            pass
+
+    def close(self) -> None:
+        if not self.closed:
+            self._remember()
+            self._rpc("close", "close()")
+            self.closed = True
+
+    def abort(self) -> None:
+        if not self.closed:
+            self._remember()
+            self._rpc("abort", "abort()")
+            self.closed = True
+
+    # -- state ------------------------------------------------------------------
+
+    def _raw_info(self) -> Optional[dict]:
+        if self.closed:
+            if self._tuple is None:
+                return None
+            lip, lport, rip, rport = self._tuple
+            r = self.dut.helper.call("diag", lip=lip, lport=lport, rip=rip, rport=rport)
+            return r
+        r = self._rpc("info", "info()", sync=False)
+        if r.get("remote") and r.get("local"):
+            self._tuple = (r["local"][0], int(r["local"][1]), r["remote"][0], int(r["remote"][1]))
+        if r.get("error"):
+            err = int(r["error"])
+            name = _ERRNO_TO_TERN.get(err, _errno.errorcode.get(err, str(err)))
+            if err == _errno.ETIMEDOUT and r.get("user_timeout"):
+                name = "USER_TIMEOUT"
+            self._error = name
+        return r
+
+    @property
+    def state(self) -> str:
+        if not self.closed:
+            return str(self._rpc("state", "state", sync=False))
+        r = self._raw_info()
+        return "CLOSED" if r is None else r["state_name"]
+
+    def info(self) -> TcpInfo:
+        """The connection's :class:`~pyharness.sockets.TcpInfo`, from ``struct tcp_info``."""
+        r = self._raw_info()
+        if r is None:
+            return _closed_info(self._tuple, self._error)
+        return self.dut._tcp_info(r, self._tuple, self._error)
+
+    @property
+    def readable(self) -> int:
+        return int(self._rpc("readable", "readable", sync=False))
+
+    @property
+    def writable(self) -> int:
+        return int(self._rpc("writable", "writable", sync=False))
+
+    @property
+    def accept_pending(self) -> int:
+        r = self._rpc("info", "accept_pending", sync=False)
+        return int(r["unacked"])  # for a listener, tcpi_unacked is the accept queue length
+
+
+def _closed_info(tup: Optional[tuple], error: Optional[str]) -> TcpInfo:
+    vals: dict[str, Any] = {f: 0 for f in TcpInfo.__dataclass_fields__}
+    vals.update(state="CLOSED", local=tup[0] if tup else None, remote=tup[2] if tup else None,
+                local_port=tup[1] if tup else 0, remote_port=tup[3] if tup else 0, sack_ok=False, ts_ok=False,
+                error=error)
+    return TcpInfo(**vals)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The DUT
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class LinuxDut:
+    """The Linux kernel of a namespace of our own as the DUT, reached through the TAP bridge.
+
+    Same socket-level operations as :class:`pyharness.dut.TernDut`;
+    ``profile`` is :data:`LINUX_PROFILE`. ``host`` and ``counters()`` (the
+    Tern stack's internals) do not exist: a scenario that needs them is marked
+    ``dut("tern")``.
+    """
+
+    kind = "linux"
+
+    def __init__(self, net: LinuxNetwork, profile: DutProfile = LINUX_PROFILE,
+                 sysctls: Optional[dict] = None):
+        self.net = net
+        self.profile = profile
+        self.ip = DUT_IP
+        self.mac = default_mac("dut")  # the MAC a Tern DUT would have: captures compare
+        self.ns = NetNamespace()
+        self.helper: Optional[SockHelper] = None
+        net.on_close(self.close)
+        self.ns.create()
+        try:
+            self.helper = SockHelper(self.ns)
+            for k, v in {**LINUX_SYSCTLS, **(sysctls or {})}.items():
+                self.sysctl(k, v)
+            self.tap = net.tap("dut")
+            dev = self.ifname = self.tap.ifname
+            self.ns.take(dev, None, up=False)
+            self.ns.ip("link", "set", "dev", dev, "address", self.mac, "mtu", str(profile.mtu))
+            self.ns.ip("addr", "add", f"{DUT_IP}/{PREFIX}", "dev", dev)
+            self.ns.ip("link", "set", "dev", dev, "up")
+        except BaseException:
+            self.close()
+            raise
+        # The peer addresses frames to the DUT by its IP: the TAP node stands for it.
+        self.tap.mac = self.mac  # type: ignore[attr-defined]
+        self.tap.ip = DUT_IP  # type: ignore[attr-defined]
+        net._ip_owner[DUT_IP] = self.tap
+
+    def __repr__(self) -> str:
+        return f"<LinuxDut {self.ns.name} {self.ifname} {DUT_IP}/{PREFIX}>"
+
+    @property
+    def host(self) -> Any:
+        _skip("Linux DUT: the scenario reaches into the Tern host (dut.host); mark it dut('tern')")
+
+    def counters(self) -> Any:
+        _skip("Linux DUT: the scenario reads the Tern stack's counters; mark it dut('tern')")
+
+    def sysctl(self, name: str, value: Any) -> None:
+        """Set a sysctl inside the DUT's namespace."""
+        assert self.helper is not None
+        self.helper.call("sysctl", name=name, value=value)
+
+    def netstat(self) -> dict[str, int]:
+        """The namespace's TcpExt/Tcp/Ip/Icmp counters (``/proc/net/netstat`` and ``/proc/net/snmp``)."""
+        out: dict[str, int] = {}
+        for path in ("/proc/net/netstat", "/proc/net/snmp"):
+            text = self.ns.run(["cat", path]).stdout.splitlines()
+            for names, values in zip(text[0::2], text[1::2]):
+                pre, *ks = names.split()
+                _, *vs = values.split()
+                for k, v in zip(ks, vs):
+                    try:
+                        out[pre.rstrip(":") + "." + k] = int(v)
+                    except ValueError:
+                        pass
+        return out
+
+    # -- sockets ------------------------------------------------------------------
+
+    def _open(self, kind: str, **kw: Any) -> int:
+        assert self.helper is not None
+        try:
+            return int(self.helper.call("open", kind=kind, **kw))
+        except _KernelErrno as e:
+            raise errno_error(e.errno, e.msg, f"{kind}_socket()") from None
+
+    def udp_socket(self, port: Optional[int] = None, addr: Optional[str] = None) -> LinuxUdpSocket:
+        s = LinuxUdpSocket(self, self._open("udp"))
+        if port is not None:
+            s.bind(port, addr)
+        return s
+
+    def ping_socket(self, ident: int = 1) -> LinuxPingSocket:
+        return LinuxPingSocket(self, self._open("ping", ident=ident))
+
+    def tcp_socket(self, **options: Any) -> LinuxTcpSocket:
+        s = LinuxTcpSocket(self, self._open("tcp"))
+        for k, v in options.items():
+            s.set_option(k, v)
+        return s
+
+    def tcp_listen(self, port: int, backlog: int = 8, addr: Optional[str] = None, **options: Any) -> LinuxTcpSocket:
+        s = self.tcp_socket(**options)
+        s.bind(port, addr)
+        s.listen(backlog)
+        return s
+
+    def tcp_connect(self, ip: str, port: int, local_port: int = 0, **options: Any) -> LinuxTcpSocket:
+        s = self.tcp_socket(**options)
+        if local_port:
+            s.bind(local_port)
+        s.connect(ip, port)
+        return s
+
+    def add_route(self, prefix: str, gateway: Optional[str] = None) -> None:
+        args = ["route", "add", prefix]
+        args += ["via", gateway] if gateway else ["dev", self.ifname]
+        self.ns.ip(*args)
+
+    # -- tcp_info -------------------------------------------------------------------
+
+    def _dut_segments(self, tup: Optional[tuple]) -> list:
+        """TCP segments the DUT sent on connection ``tup`` as the peer received them: (flags, seq, ack)."""
+        if tup is None:
+            return []
+        import struct
+
+        lip, lport, rip, rport = tup
+        out = []
+        for p in self.net.nodes:
+            if not isinstance(p, Peer):
+                continue
+            for f in p._history:
+                d = f.data
+                if len(d) < 54 or d[12:14] != b"\x08\x00" or d[23] != 6:
+                    continue
+                ihl = (d[14] & 0x0F) * 4
+                t = 14 + ihl
+                if len(d) < t + 20:
+                    continue
+                sport, dport, seq, ack = struct.unpack_from("!HHII", d, t)
+                if sport == lport and dport == rport:
+                    out.append((d[t + 13], seq, ack))
+        return out
+
+    def _tcp_info(self, r: dict, tup: Optional[tuple], error: Optional[str]) -> TcpInfo:
+        mss = int(r.get("snd_mss") or 0) or 1
+        segs = self._dut_segments(tup)
+        iss = irs = None
+        for flags, seq, ack in segs:
+            if flags & 0x02:  # SYN or SYN-ACK
+                iss = seq
+                if flags & 0x10:
+                    irs = (ack - 1) % 2**32
+            elif iss is not None and irs is None and flags & 0x10:
+                irs = (ack - 1) % 2**32
+        state = r["state_name"]
+        snd_una = snd_nxt = rcv_nxt = 0
+        if iss is not None:
+            snd_una = (iss + max(int(r.get("bytes_acked", 0)), 1 if state not in ("SYN_SENT", "SYN_RECEIVED") else 0)) % 2**32
+            # Linux does not report snd_nxt: the end of the highest segment the DUT sent (data, SYN, FIN).
+            snd_nxt = self._highest_sent(segs, snd_una, tup)
+            if snd_nxt is None:
+                snd_nxt = snd_una
+        if irs is not None:
+            rcv_nxt = (irs + 1 + int(r.get("bytes_received", 0))) % 2**32
+            if state in ("CLOSE_WAIT", "LAST_ACK", "CLOSING", "TIME_WAIT"):
+                rcv_nxt = (rcv_nxt + 1) % 2**32
+        ns_ctr = self._netstat_cached()
+        wscale = int(r.get("wscale", 0))
+        opts = int(r.get("options", 0))
+        local = tup[0] if tup else None
+        remote = tup[2] if tup else None
+        ssthresh = int(r.get("snd_ssthresh", 0))
+        vals = dict(
+            state=state, local=local, remote=remote, local_port=tup[1] if tup else 0,
+            remote_port=tup[3] if tup else 0,
+            srtt_ns=int(r.get("rtt", 0)) * 1000, rttvar_ns=int(r.get("rttvar", 0)) * 1000,
+            rto_ns=int(r.get("rto", 0)) * 1000, snd_mss=int(r.get("snd_mss", 0)), rcv_mss=int(r.get("rcv_mss", 0)),
+            cwnd=int(r.get("snd_cwnd", 0)) * mss,
+            ssthresh=(2**31 - 1) if ssthresh >= 0x7FFFFFFF else ssthresh * mss,
+            iss=iss or 0, irs=irs or 0, snd_una=snd_una, snd_nxt=snd_nxt,
+            snd_wnd=int(r.get("snd_wnd", 0)), rcv_wnd=int(r.get("rcv_space", 0)),
+            snd_wscale=wscale & 0x0F if opts & 4 else 0, rcv_wscale=wscale >> 4 if opts & 4 else 0,
+            sack_ok=bool(opts & 2), ts_ok=bool(opts & 1),
+            retransmits=int(r.get("retransmits", 0)), total_retransmits=int(r.get("total_retrans", 0)),
+            segs_in=int(r.get("segs_in", 0)), segs_out=int(r.get("segs_out", 0)),
+            bytes_acked=int(r.get("bytes_acked", 0)), bytes_received=int(r.get("bytes_received", 0)),
+            fast_retransmits=ns_ctr.get("TcpExt.TCPFastRetrans", 0),
+            rto_timeouts=ns_ctr.get("TcpExt.TCPTimeouts", 0),
+            dup_acks_in=0, sack_blocks_in=0, ooo_segments=int(r.get("rcv_ooopack", 0)),
+            zero_window_probes=int(r.get("probes", 0)) if state == "ESTABLISHED" else 0,
+            keepalives_sent=int(r.get("probes", 0)),
+            challenge_acks=ns_ctr.get("TcpExt.TCPChallengeACK", 0),
+            unacked=int(r.get("unacked", 0)), sacked=int(r.get("sacked", 0)), lost=int(r.get("lost", 0)),
+            in_flight=max(int(r.get("unacked", 0)) - int(r.get("sacked", 0)) - int(r.get("lost", 0))
+                          + int(r.get("retrans", 0)), 0),
+            error=error,
+        )
+        return TcpInfo(**vals)
+
+    def _highest_sent(self, segs: list, snd_una: int, tup: Optional[tuple]) -> Optional[int]:
+        """snd_nxt from what the DUT sent: the end of the highest segment seen (data and FIN), at least snd_una."""
+        if not segs or tup is None:
+            return None
+        import struct
+
+        from .tcpconn import seq_lt
+
+        best = snd_una
+        lip, lport, rip, rport = tup
+        for p in self.net.nodes:
+            if not isinstance(p, Peer):
+                continue
+            for f in p._history:
+                d = f.data
+                if len(d) < 54 or d[12:14] != b"\x08\x00" or d[23] != 6:
+                    continue
+                ihl = (d[14] & 0x0F) * 4
+                t = 14 + ihl
+                if len(d) < t + 20:
+                    continue
+                sport, dport, seq = struct.unpack_from("!HHI", d, t)
+                if sport != lport or dport != rport:
+                    continue
+                total = struct.unpack_from("!H", d, 16)[0]
+                doff = (d[t + 12] >> 4) * 4
+                flags = d[t + 13]
+                end = (seq + max(total - ihl - doff, 0) + (1 if flags & 0x01 else 0) + (1 if flags & 0x02 else 0)) % 2**32
+                if seq_lt(best, end):
+                    best = end
+        return best
+
+    def _netstat_cached(self) -> dict[str, int]:
+        try:
+            return self.netstat()
+        except Exception:  # noqa: BLE001
+            return {}
+
+    # -- end ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the helper and delete the namespace (idempotent; also run when the network closes)."""
+        if self.helper is not None:
+            self.helper.close()
+            self.helper = None
+        self.ns.close()
+
+
+def make_linux_dut(net: LinuxNetwork, peer_arp: bool = True, **kw: Any) -> tuple[LinuxDut, Any, Any]:
+    """The standard bench with the Linux kernel as the DUT: (dut, peer, link), the peer linked to the TAP node."""
+    dut = LinuxDut(net, **kw)
+    peer = net.peer("peer", ipv4=f"{PEER_IP}/{PREFIX}", arp=peer_arp)
+    link = net.link(dut.tap, peer)
+    return dut, peer, link
