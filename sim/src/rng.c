@@ -1,25 +1,13 @@
 /*
- * Seeded random streams: xoshiro256** (Blackman and Vigna), seeded through
- * splitmix64. Written from the published algorithm descriptions.
+ * Seeded random streams: the generator of tern/prng.h (xoshiro256** seeded
+ * through splitmix64), one state per stream.
  *
  * Each stream is a pure function of (seed, stream id), so a stream's values
  * never depend on which other streams exist or in which order they were made.
  */
 #include "rng.h"
 
-/* splitmix64's finaliser: a bijection on 64 bits with good avalanche. */
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-#define SPLITMIX_GAMMA 0x9e3779b97f4a7c15ULL
-
-static uint64_t splitmix64_next(uint64_t *x) {
-    *x += SPLITMIX_GAMMA;
-    return mix64(*x);
-}
+#include "tern/prng.h"
 
 void sim_rng_seed(sim_rng *r, uint64_t seed, uint64_t stream) {
     /*
@@ -28,33 +16,21 @@ void sim_rng_seed(sim_rng *r, uint64_t seed, uint64_t stream) {
      * starting point. A plain seed ^ stream would let (seed, stream) pairs
      * collide across seeds in an obvious pattern; hashing both avoids that.
      */
-    uint64_t x = mix64(seed + SPLITMIX_GAMMA) ^ mix64(stream + 2 * SPLITMIX_GAMMA);
-    x = mix64(x);
+    uint64_t x =
+        tern_mix64(seed + TERN_SPLITMIX_GAMMA) ^ tern_mix64(stream + 2 * TERN_SPLITMIX_GAMMA);
+    x = tern_mix64(x);
     /*
      * Four consecutive splitmix64 outputs come from four distinct counters
      * through a bijection, so at most one of them is zero and the xoshiro
      * state is never all zero (its one forbidden state).
      */
     for (int i = 0; i < 4; i++) {
-        r->s[i] = splitmix64_next(&x);
+        r->s[i] = tern_splitmix64_next(&x);
     }
 }
 
-static inline uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
 uint64_t sim_rng_next(sim_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return tern_xoshiro256ss_next(r->s);
 }
 
 uint32_t sim_rng_u32(sim_rng *r) {
@@ -68,8 +44,7 @@ uint64_t sim_rng_below(sim_rng *r, uint64_t n) {
      * loop, so every caller draws a fixed number of values per frame. The
      * bias is at most n / 2^64, far below anything a test can see.
      */
-    uint64_t x = sim_rng_next(r);
-    return (uint64_t)(((unsigned __int128)x * n) >> 64);
+    return tern_scale_below(sim_rng_next(r), n);
 }
 
 sim_prob sim_prob_from_double(double p) {

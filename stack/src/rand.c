@@ -6,59 +6,40 @@
 #include <string.h>
 
 #include "stack_internal.h"
-
-static uint64_t splitmix64(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
+#include "tern/prng.h"
 
 void tern_rng_seed(tern_rng *r, uint64_t seed, uint64_t stream) {
     uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ull);
     for (int i = 0; i < 4; i++) {
-        r->s[i] = splitmix64(&x);
+        r->s[i] = tern_splitmix64_next(&x);
     }
 }
 
-static inline uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
 uint64_t tern_rng_next(tern_rng *r) {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return tern_xoshiro256ss_next(r->s);
 }
 
 uint64_t tern_rng_below(tern_rng *r, uint64_t n) {
-    return (uint64_t)(((unsigned __int128)tern_rng_next(r) * n) >> 64);
+    return tern_scale_below(tern_rng_next(r), n);
 }
 
 /* SipHash-2-4 (Aumasson and Bernstein), the keyed hash RFC 6528 §3 suggests for F. */
 #define SIPROUND                                                                                   \
     do {                                                                                           \
         v0 += v1;                                                                                  \
-        v1 = rotl(v1, 13);                                                                         \
+        v1 = tern_rotl64(v1, 13);                                                                  \
         v1 ^= v0;                                                                                  \
-        v0 = rotl(v0, 32);                                                                         \
+        v0 = tern_rotl64(v0, 32);                                                                  \
         v2 += v3;                                                                                  \
-        v3 = rotl(v3, 16);                                                                         \
+        v3 = tern_rotl64(v3, 16);                                                                  \
         v3 ^= v2;                                                                                  \
         v0 += v3;                                                                                  \
-        v3 = rotl(v3, 21);                                                                         \
+        v3 = tern_rotl64(v3, 21);                                                                  \
         v3 ^= v0;                                                                                  \
         v2 += v1;                                                                                  \
-        v1 = rotl(v1, 17);                                                                         \
+        v1 = tern_rotl64(v1, 17);                                                                  \
         v1 ^= v2;                                                                                  \
-        v2 = rotl(v2, 32);                                                                         \
+        v2 = tern_rotl64(v2, 32);                                                                  \
     } while (0)
 
 static uint64_t load_le64(const uint8_t *p) {
