@@ -777,7 +777,7 @@ class LinuxDut:
             rto_ns=int(r.get("rto", 0)) * 1000, snd_mss=int(r.get("snd_mss", 0)), rcv_mss=int(r.get("rcv_mss", 0)),
             cwnd=int(r.get("snd_cwnd", 0)) * mss,
             ssthresh=(2**31 - 1) if ssthresh >= 0x7FFFFFFF else ssthresh * mss,
-            iss=iss or 0, irs=irs or 0, snd_una=snd_una, snd_nxt=snd_nxt,
+            iss=iss or 0, irs=irs or 0, snd_una=snd_una, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt,
             snd_wnd=int(r.get("snd_wnd", 0)), rcv_wnd=int(r.get("rcv_space", 0)),
             snd_wscale=wscale & 0x0F if opts & 4 else 0, rcv_wscale=wscale >> 4 if opts & 4 else 0,
             sack_ok=bool(opts & 2), ts_ok=bool(opts & 1),

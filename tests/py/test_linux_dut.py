@@ -1,0 +1,111 @@
+"""The Linux DUT backend (pyharness/linux_dut.py, pyharness/_sockhelper.py).
+
+The live tests need a TAP device in a network namespace (root, /dev/net/tun);
+elsewhere they are skipped with that reason. The rest runs everywhere.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from pyharness import _sockhelper
+from pyharness.dut import MS, SEC, TERN_PROFILE
+from pyharness.errors import NetworkError, WouldBlockError
+from pyharness.linux_dut import LINUX_PROFILE, LINUX_SYSCTLS, errno_error, linux_unavailable
+
+live = pytest.mark.skipif(linux_unavailable() is not None, reason=f"Linux DUT unavailable: {linux_unavailable()}")
+
+
+def test_profiles_differ_where_linux_differs():
+    assert LINUX_PROFILE.rto_min == 200 * MS and TERN_PROFILE.rto_min == 1 * SEC
+    assert LINUX_PROFILE.delack == 40 * MS
+    assert LINUX_PROFILE.time_wait == 60 * SEC
+    assert LINUX_PROFILE.timing_tolerance > 0 and TERN_PROFILE.timing_tolerance == 0
+    # the sysctls set in the namespace are the values the profile states
+    assert LINUX_SYSCTLS["net.ipv4.ipfrag_time"] * SEC == LINUX_PROFILE.reasm_timeout
+    assert LINUX_SYSCTLS["net.ipv4.tcp_keepalive_time"] * SEC == LINUX_PROFILE.keepalive_idle
+    assert LINUX_SYSCTLS["net.ipv4.tcp_syn_retries"] == LINUX_PROFILE.syn_retries
+
+
+def test_errno_maps_to_the_tern_exceptions():
+    e = errno_error(errno.ECONNREFUSED, "Connection refused", "tcp.connect")
+    assert isinstance(e, NetworkError) and e.error_name == "CONN_REFUSED"
+    assert isinstance(errno_error(errno.EAGAIN, "", "x"), WouldBlockError)
+    assert "in use" in str(errno_error(errno.EADDRINUSE, "", "udp.bind"))
+    assert "broadcast" in str(errno_error(errno.EACCES, "", "udp.sendto"))
+
+
+def test_tcp_info_parsing_pads_short_structs():
+    raw = struct.pack("=BBBBBBBB", 1, 0, 2, 0, 1, 7, 0x75, 0) + struct.pack("=I", 204000)
+    info = _sockhelper.parse_tcp_info(raw)
+    assert info["state"] == 1 and info["retransmits"] == 2 and info["rto"] == 204000
+    assert info["snd_wnd"] == 0  # beyond what the kernel gave
+
+
+def test_helper_speaks_json_lines_without_a_namespace():
+    p = subprocess.run([sys.executable, _sockhelper.__file__], input='{"op": "ping"}\n{"op": "nope"}\n'
+                       '{"op": "bind", "sid": 99, "addr": "", "port": 1}\n', capture_output=True, text=True, timeout=20)
+    lines = [json.loads(x) for x in p.stdout.splitlines()]
+    assert lines[0] == {"ok": "pong"}
+    assert "error" in lines[1]
+    assert lines[2]["errno"] == errno.EBADF
+
+
+def test_plugin_has_the_dut_option(pytester):
+    pytester.makepyfile("""
+        import pytest
+        @pytest.mark.dut("tern", reason="reads Tern counters")
+        def test_tern_only(): pass
+        def test_any(): pass
+    """)
+    r = pytester.runpytest("--dut", "linux", "-rs")
+    r.assert_outcomes(passed=1, skipped=1)
+    r.stdout.fnmatch_lines(["*applies to DUT tern, not linux: reads Tern counters*"])
+
+
+@live
+def test_udp_and_tcp_against_the_kernel(tmp_path):
+    from scapy.layers.inet import IP, TCP, UDP
+
+    from pyharness.linux_dut import LinuxNetwork, make_linux_dut
+
+    net = LinuxNetwork(seed=1, artifacts=tmp_path)
+    try:
+        dut, peer, _link = make_linux_dut(net)
+        s = dut.udp_socket(port=5000)
+        s.sendto(b"hello", ("10.0.0.2", 9))
+        got = peer.expect(IP(src="10.0.0.1") / UDP(sport=5000, dport=9), within="1s")
+        assert bytes(got[UDP].payload)[:5] == b"hello"
+        peer.send(IP(dst="10.0.0.1") / UDP(sport=9, dport=5000) / b"back")
+        assert net.run(until=lambda: s.pending > 0, for_="1s")
+        assert s.recvfrom() == (b"back", ("10.0.0.2", 9))
+        # TCP: passive open, data, tcp_info mapped onto TcpInfo
+        ls = dut.tcp_listen(80)
+        conn = peer.tcp(dut, 80, local_port=40001)
+        conn.connect(within="1s")
+        net.run(for_="5ms")
+        sock = ls.accept()
+        assert sock is not None and sock.state == "ESTABLISHED"
+        conn.send_data(b"abc")
+        conn.expect(flags="A", ack=conn.snd_nxt, within="300ms")
+        assert sock.recv() == b"abc"
+        info = sock.info()
+        assert info.rcv_nxt == conn.snd_nxt and info.snd_una == conn.rcv_nxt == info.snd_nxt
+        assert info.remote_port == 40001
+        # a real-time "at" check passes within the profile's tolerance
+        sock.send(b"xyz")
+        seg = conn.expect(flags="PA", payload=b"xyz", within="100ms")
+        rto = sock.info().rto_ns
+        assert rto >= LINUX_PROFILE.rto_min
+        conn.expect(flags="PA", payload=b"xyz", at=f"{seg.time_ns + rto}ns")  # the retransmission, unacknowledged
+        sock.abort()
+        conn.expect(flags="RA", within="100ms")  # Linux: RST with ACK
+        assert sock.state == "CLOSED"
+    finally:
+        net.close()
