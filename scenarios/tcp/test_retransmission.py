@@ -30,7 +30,8 @@ def ladder(profile, n, first=None):
 def test_unanswered_syn_ladder(dut, peer, link, profile, golden):
     """Golden trace: the SYN is retransmitted at 1, 3, 7, 15, 31, 63 s (RTO doubling from 1 s), then
     connect() fails with a time-out once the last RTO expires."""
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45000)
+    # the golden SYNs carry only MSS: the other options explicitly off
+    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45000, sack=False, timestamps=False, window_scaling=False)
     conn = peer.tcp(dut, 45000, local_port=PEER_PORT)
     syn = conn.expect(flags="S", within="10ms")
     t0 = ns(syn)

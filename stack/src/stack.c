@@ -27,6 +27,11 @@ const char *tern_stack_last_error(const tern_stack *st) {
 void tern_stack_config_default(tern_stack_config *cfg, uint64_t seed) {
     memset(cfg, 0, sizeof *cfg);
     cfg->seed = seed;
+    /* The TCP options a modern host offers (Linux does; RFC 2018 and RFC
+     * 7323 recommend them). A zeroed configuration still has them off. */
+    cfg->tcp.sack = true;
+    cfg->tcp.timestamps = true;
+    cfg->tcp.window_scaling = true;
 }
 
 /* Fill every zero with its documented default. */

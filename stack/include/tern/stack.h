@@ -66,9 +66,11 @@ typedef struct tern_tcp_config {
     uint64_t keepalive_interval_ns; /* 0 means 75 s */
     uint32_t keepalive_count;       /* 0 means 9 */
     uint32_t challenge_ack_limit;   /* per connection per second (RFC 5961 §7); 0 means 10 */
-    bool sack;                      /* offer/accept SACK (RFC 2018) */
-    bool timestamps;                /* offer/accept timestamps (RFC 7323) */
-    bool window_scaling;            /* offer/accept window scaling (RFC 7323) */
+    /* The options below are off in a zeroed configuration and on after
+     * tern_stack_config_default. */
+    bool sack;           /* offer/accept SACK-permitted and SACK blocks (RFC 2018) */
+    bool timestamps;     /* offer/accept timestamps and PAWS (RFC 7323) */
+    bool window_scaling; /* offer/accept window scaling (RFC 7323) */
 } tern_tcp_config;
 
 typedef struct tern_stack_config {
@@ -105,7 +107,14 @@ typedef struct tern_stack_config {
     void *output_ctx;
 } tern_stack_config;
 
-/* tern_stack_config_default: zero the configuration (every default) and set the seed. */
+/*
+ * tern_stack_config_default: zero the configuration (every default), set the
+ * seed, and turn on the TCP options SACK (RFC 2018), timestamps and window
+ * scaling (RFC 7323) in cfg->tcp, as a Linux host has them. Set those
+ * booleans to false afterwards to run without an option.
+ *   cfg   the configuration to fill
+ *   seed  the instance's randomness (ISN key, ephemeral ports, IP ids)
+ */
 void tern_stack_config_default(tern_stack_config *cfg, uint64_t seed);
 
 /*
