@@ -200,7 +200,7 @@ struct tern_tcp_module {
     tern_tcp_config cfg;   /* defaults filled in */
 };
 
-/* ---- helpers (tcp_socket.c) ---- */
+/* ---- helpers (tcp_socket.c, tcp_lookup.c, tcp_heap.c) ---- */
 
 static inline uint32_t tcp_index(const tern_stack *st, const tcp_pcb *p) {
     return (uint32_t)(p - st->tcp->pcb);
@@ -242,8 +242,24 @@ void tcp_enter_time_wait(tern_stack *st, tcp_pcb *p, uint64_t now);
 void tcp_setup_local_options(tern_stack *st, tcp_pcb *p, uint32_t mtu);
 /* Recompute snd_mss from peer_mss, the path MTU and the options in use. */
 void tcp_update_snd_mss(tcp_pcb *p);
-/* A passive child became ESTABLISHED: move it to the accept queue. */
+
+/* ---- handles (tcp_socket.c) ---- */
+/* The handle of p: its generation and index. */
+tern_sock tcp_handle_make(const tern_stack *st, const tcp_pcb *p);
+/* The socket of handle s: TERN_ERR_INVALID_ARGUMENT (no such slot) or TERN_ERR_CLOSED (stale). */
+tern_err tcp_handle_get(const tern_stack *st, tern_sock s, tcp_pcb **out);
+
+/* ---- timer heap (tcp_heap.c) ---- */
+/* Take p off the heap (it has no deadline any more, or is freed). */
+void tcp_heap_remove(tern_stack *st, tcp_pcb *p);
+
+/* ---- listen/accept (tcp_listen.c) ---- */
+/* A passive child became ESTABLISHED: move it to the accept queue (false: the queue is full). */
 bool tcp_child_established(tern_stack *st, tcp_pcb *child);
+/* A passive child leaves its listener's queues. */
+void tcp_detach_child(tern_stack *st, tcp_pcb *c);
+/* A listener closes: off the listener list, its children not yet accepted reset. */
+void tcp_close_listener(tern_stack *st, tcp_pcb *l);
 
 /* ---- input (tcp_input.c) ---- */
 /* ---- output (tcp_output.c) ---- */

@@ -1,20 +1,14 @@
 /*
- * TCP sockets: memory layout, the control-block pool, handles, the 4-tuple
- * table, the timer heap, and the user calls of RFC 9293 §3.9.1 (OPEN, SEND,
- * RECEIVE, CLOSE, ABORT, STATUS) in their BSD shape.
+ * TCP sockets: memory layout, the control-block pool, handles, the output
+ * list, a connection's life (states, close, TIME-WAIT, MSS and window
+ * scale), and the user calls of RFC 9293 §3.9.1 (OPEN, SEND, RECEIVE,
+ * CLOSE, ABORT) in their BSD shape. Elsewhere: the 4-tuple table
+ * (tcp_lookup.c), the timer heap (tcp_heap.c), listen/accept and the
+ * listener's queues (tcp_listen.c), options and status (tcp_sockopt.c).
  *
  * Handles: (generation << 20) | (index + 1). Closing a socket bumps its
  * generation, so an old handle fails with TERN_ERR_CLOSED rather than reaching
  * whatever reuses the slot (the 12-bit generation wraps after 4096 reuses).
- *
- * Listen backlog (RFC 9293 §3.10.1 leaves the queue to the implementation):
- * a listener with backlog B keeps at most B half-open children (SYN queue,
- * SYN-RECEIVED) and at most B established children waiting for accept
- * (accept queue). When the SYN queue is full, or no control block is free, a
- * new SYN is dropped silently (the peer retransmits it). When the accept
- * queue is full, the handshake-completing ACK is dropped and the child stays
- * in SYN-RECEIVED (its SYN-ACK is retransmitted, so the peer's next ACK
- * completes it once there is room); this is Linux's default behaviour.
  */
 #include <string.h>
 
@@ -186,8 +180,6 @@ tcp_pcb *tcp_pcb_alloc(tern_stack *st) {
     return p;
 }
 
-static void heap_remove(tern_stack *st, tcp_pcb *p);
-
 void tcp_pcb_free(tern_stack *st, tcp_pcb *p) {
     tern_tcp_module *t = st->tcp;
     if (p->kind != TCP_SOCKET) {
@@ -196,7 +188,7 @@ void tcp_pcb_free(tern_stack *st, tcp_pcb *p) {
     if (p->flags & TCPF_HASHED) {
         tcp_hash_remove(st, p);
     }
-    heap_remove(st, p);
+    tcp_heap_remove(st, p);
     if (p->flags & TCPF_BOUND) {
         t->port_owners[p->lport]--;
     }
@@ -205,89 +197,6 @@ void tcp_pcb_free(tern_stack *st, tcp_pcb *p) {
     p->gen = (uint16_t)((p->gen + 1) & 0xfff);
     p->hash_next = t->free_head;
     t->free_head = tcp_index(st, p);
-}
-
-/* ---- 4-tuple table ---- */
-
-static uint64_t load64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static uint32_t tuple_hash(const tern_addr *la, uint16_t lp, const tern_addr *ra, uint16_t rp) {
-    /* A multiply-xorshift mix of the tuple: deterministic (no per-run key is
-     * needed: chains are bounded by the pool), and cheap on the hot path. */
-    uint64_t h = ((uint64_t)lp << 16 | rp) * 0x9e3779b97f4a7c15ull;
-    h ^= load64(la->bytes) * 0xc2b2ae3d27d4eb4full;
-    h ^= load64(la->bytes + 8) * 0x165667b19e3779f9ull;
-    h ^= load64(ra->bytes) * 0xd6e8feb86659fd93ull;
-    h ^= load64(ra->bytes + 8) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    return (uint32_t)(h ^ (h >> 32));
-}
-
-static bool addr_same(const tern_addr *a, const tern_addr *b) {
-    return a->family == b->family && load64(a->bytes) == load64(b->bytes) &&
-           load64(a->bytes + 8) == load64(b->bytes + 8);
-}
-
-void tcp_hash_insert(tern_stack *st, tcp_pcb *p) {
-    tern_tcp_module *t = st->tcp;
-    uint32_t b = tuple_hash(&p->laddr, p->lport, &p->raddr, p->rport) & t->hash_mask;
-    p->hash_next = t->hash[b];
-    t->hash[b] = tcp_index(st, p);
-    p->flags |= TCPF_HASHED;
-}
-
-void tcp_hash_remove(tern_stack *st, tcp_pcb *p) {
-    tern_tcp_module *t = st->tcp;
-    uint32_t b = tuple_hash(&p->laddr, p->lport, &p->raddr, p->rport) & t->hash_mask;
-    uint32_t idx = tcp_index(st, p);
-    uint32_t *link = &t->hash[b];
-    while (*link != TCP_NONE) {
-        if (*link == idx) {
-            *link = p->hash_next;
-            break;
-        }
-        link = &t->pcb[*link].hash_next;
-    }
-    p->hash_next = TCP_NONE;
-    p->flags &= ~(uint32_t)TCPF_HASHED;
-}
-
-tcp_pcb *tcp_lookup(tern_stack *st, const tern_addr *laddr, uint16_t lport, const tern_addr *raddr,
-                    uint16_t rport) {
-    tern_tcp_module *t = st->tcp;
-    uint32_t i = t->hash[tuple_hash(laddr, lport, raddr, rport) & t->hash_mask];
-    while (i != TCP_NONE) {
-        tcp_pcb *p = &t->pcb[i];
-        if (p->lport == lport && p->rport == rport && addr_same(&p->raddr, raddr) &&
-            addr_same(&p->laddr, laddr)) {
-            return p;
-        }
-        i = p->hash_next;
-    }
-    return NULL;
-}
-
-tcp_pcb *tcp_lookup_listener(tern_stack *st, const tern_addr *laddr, uint16_t lport) {
-    tern_tcp_module *t = st->tcp;
-    tcp_pcb *wild = NULL;
-    for (uint32_t i = t->listeners; i != TCP_NONE; i = t->pcb[i].q_next) {
-        tcp_pcb *p = &t->pcb[i];
-        if (p->lport != lport) {
-            continue;
-        }
-        if (tern_addr_eq(&p->laddr, laddr)) {
-            return p;
-        }
-        if (tern_addr_is_unspecified(&p->laddr)) {
-            wild = p;
-        }
-    }
-    return wild;
 }
 
 /* ---- output list ---- */
@@ -308,99 +217,6 @@ void tcp_mark_dirty(tern_stack *st, tcp_pcb *p) {
     t->dirty_tail = idx;
 }
 
-/* ---- timer heap (min-heap on pcb.deadline, ties by index for determinism) ---- */
-
-static bool heap_less(const tern_tcp_module *t, uint32_t a, uint32_t b) {
-    const tcp_pcb *pa = &t->pcb[a], *pb = &t->pcb[b];
-    return pa->deadline < pb->deadline || (pa->deadline == pb->deadline && a < b);
-}
-
-static void heap_set(tern_tcp_module *t, uint32_t pos, uint32_t idx) {
-    t->heap[pos] = idx;
-    t->pcb[idx].heap_pos = pos;
-}
-
-static void heap_up(tern_tcp_module *t, uint32_t pos) {
-    uint32_t idx = t->heap[pos];
-    while (pos > 0) {
-        uint32_t parent = (pos - 1) / 2;
-        if (!heap_less(t, idx, t->heap[parent])) {
-            break;
-        }
-        heap_set(t, pos, t->heap[parent]);
-        pos = parent;
-    }
-    heap_set(t, pos, idx);
-}
-
-static void heap_down(tern_tcp_module *t, uint32_t pos) {
-    uint32_t idx = t->heap[pos];
-    for (;;) {
-        uint32_t l = 2 * pos + 1, best = pos;
-        uint32_t best_idx = idx;
-        if (l < t->heap_len && heap_less(t, t->heap[l], best_idx)) {
-            best = l;
-            best_idx = t->heap[l];
-        }
-        if (l + 1 < t->heap_len && heap_less(t, t->heap[l + 1], best_idx)) {
-            best = l + 1;
-            best_idx = t->heap[l + 1];
-        }
-        if (best == pos) {
-            break;
-        }
-        heap_set(t, pos, best_idx);
-        pos = best;
-    }
-    heap_set(t, pos, idx);
-}
-
-static void heap_remove(tern_stack *st, tcp_pcb *p) {
-    tern_tcp_module *t = st->tcp;
-    uint32_t pos = p->heap_pos;
-    if (pos == TCP_NONE) {
-        return;
-    }
-    p->heap_pos = TCP_NONE;
-    uint32_t last = t->heap[--t->heap_len];
-    if (pos == t->heap_len) {
-        return;
-    }
-    heap_set(t, pos, last);
-    heap_up(t, pos);
-    heap_down(t, t->pcb[last].heap_pos);
-}
-
-void tcp_timers_update(tern_stack *st, tcp_pcb *p) {
-    tern_tcp_module *t = st->tcp;
-    if (p->kind != TCP_SOCKET) {
-        return;
-    }
-    uint64_t d = p->t_rexmt;
-    if (p->t_delack < d)
-        d = p->t_delack;
-    if (p->t_keep < d)
-        d = p->t_keep;
-    if (p->t_user < d)
-        d = p->t_user;
-    if (d == p->deadline && (d == TERN_NEVER) == (p->heap_pos == TCP_NONE)) {
-        return;
-    }
-    p->deadline = d;
-    if (d == TERN_NEVER) {
-        heap_remove(st, p);
-        return;
-    }
-    if (p->heap_pos == TCP_NONE) {
-        uint32_t pos = t->heap_len++;
-        heap_set(t, pos, tcp_index(st, p));
-        heap_up(t, pos);
-    } else {
-        heap_up(t, p->heap_pos);
-        heap_down(t, p->heap_pos);
-    }
-}
-
 /* ---- connection life ---- */
 
 void tcp_set_state(tern_stack *st, tcp_pcb *p, uint8_t state) {
@@ -408,47 +224,11 @@ void tcp_set_state(tern_stack *st, tcp_pcb *p, uint8_t state) {
     p->state = state;
 }
 
-static void acceptq_remove(tern_stack *st, tcp_pcb *l, tcp_pcb *c) {
-    tern_tcp_module *t = st->tcp;
-    uint32_t idx = tcp_index(st, c), prev = TCP_NONE;
-    for (uint32_t i = l->acceptq_head; i != TCP_NONE; prev = i, i = t->pcb[i].q_next) {
-        if (i != idx) {
-            continue;
-        }
-        if (prev == TCP_NONE) {
-            l->acceptq_head = c->q_next;
-        } else {
-            t->pcb[prev].q_next = c->q_next;
-        }
-        if (l->acceptq_tail == idx) {
-            l->acceptq_tail = prev;
-        }
-        l->acceptq_len--;
-        break;
-    }
-    c->q_next = TCP_NONE;
-    c->flags &= ~(uint32_t)TCPF_IN_ACCEPTQ;
-}
-
-/* A passive child leaves its listener's queues. */
-static void detach_child(tern_stack *st, tcp_pcb *c) {
-    if (c->parent == TCP_NONE) {
-        return;
-    }
-    tcp_pcb *l = &st->tcp->pcb[c->parent];
-    if (c->flags & TCPF_IN_ACCEPTQ) {
-        acceptq_remove(st, l, c);
-    } else if (c->state == TERN_TCP_SYN_RECEIVED && l->synq_len > 0) {
-        l->synq_len--;
-    }
-    c->parent = TCP_NONE;
-}
-
 void tcp_close_conn(tern_stack *st, tcp_pcb *p, tern_err err) {
     if (p->err == TERN_OK) {
         p->err = (int8_t)err;
     }
-    detach_child(st, p);
+    tcp_detach_child(st, p);
     if (p->flags & TCPF_HASHED) {
         tcp_hash_remove(st, p);
     }
@@ -519,38 +299,13 @@ void tcp_update_snd_mss(tcp_pcb *p) {
     p->snd_mss = (uint16_t)mss;
 }
 
-bool tcp_child_established(tern_stack *st, tcp_pcb *c) {
-    tern_tcp_module *t = st->tcp;
-    if (c->parent == TCP_NONE) {
-        return true;
-    }
-    tcp_pcb *l = &t->pcb[c->parent];
-    if (l->acceptq_len >= l->backlog) {
-        return false; /* accept queue full: stay in SYN-RECEIVED (see the header comment) */
-    }
-    if (l->synq_len > 0) {
-        l->synq_len--;
-    }
-    uint32_t idx = tcp_index(st, c);
-    c->q_next = TCP_NONE;
-    if (l->acceptq_tail == TCP_NONE) {
-        l->acceptq_head = idx;
-    } else {
-        t->pcb[l->acceptq_tail].q_next = idx;
-    }
-    l->acceptq_tail = idx;
-    l->acceptq_len++;
-    c->flags |= TCPF_IN_ACCEPTQ;
-    return true;
-}
-
 /* ---- handles ---- */
 
-static tern_sock make_handle(const tern_stack *st, const tcp_pcb *p) {
+tern_sock tcp_handle_make(const tern_stack *st, const tcp_pcb *p) {
     return ((tern_sock)p->gen << TCP_HANDLE_INDEX_BITS) | (tcp_index(st, p) + 1);
 }
 
-static tern_err get(const tern_stack *st, tern_sock s, tcp_pcb **out) {
+tern_err tcp_handle_get(const tern_stack *st, tern_sock s, tcp_pcb **out) {
     const tern_tcp_module *t = st->tcp;
     uint32_t idx = (s & TCP_HANDLE_INDEX_MASK);
     if (idx == 0 || idx > t->nsock) {
@@ -580,7 +335,7 @@ tern_err tern_tcp_open(tern_stack *st, tern_sock *out) {
                          st->tcp->nsock);
     }
     p->flags |= TCPF_HANDLE;
-    *out = make_handle(st, p);
+    *out = tcp_handle_make(st, p);
     return TERN_OK;
 }
 
@@ -596,7 +351,7 @@ static void own_port(tern_stack *st, tcp_pcb *p, uint16_t port) {
 
 tern_err tern_tcp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port) {
     tcp_pcb *p;
-    tern_err e = get(st, s, &p);
+    tern_err e = tcp_handle_get(st, s, &p);
     if (e) {
         return e;
     }
@@ -633,61 +388,9 @@ tern_err tern_tcp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint1
     return TERN_OK;
 }
 
-tern_err tern_tcp_listen(tern_stack *st, tern_sock s, uint32_t backlog) {
-    tcp_pcb *p;
-    tern_err e = get(st, s, &p);
-    if (e) {
-        return e;
-    }
-    if (p->state == TERN_TCP_LISTEN) {
-        p->backlog = backlog ? backlog : 1;
-        if (p->backlog > st->tcp->cfg.backlog_max)
-            p->backlog = st->tcp->cfg.backlog_max;
-        return TERN_OK;
-    }
-    if (p->state != TERN_TCP_CLOSED || p->err) {
-        return tern_fail(st, TERN_ERR_BAD_STATE, "tcp_listen: socket is not closed");
-    }
-    if (!(p->flags & TCPF_BOUND)) {
-        e = tern_tcp_bind(st, s, NULL, 0);
-        if (e) {
-            return e;
-        }
-    }
-    /* backlog 0 means 1 (like BSD); at most backlog_max */
-    p->backlog = backlog ? backlog : 1;
-    if (p->backlog > st->tcp->cfg.backlog_max) {
-        p->backlog = st->tcp->cfg.backlog_max;
-    }
-    tcp_set_state(st, p, TERN_TCP_LISTEN);
-    p->q_next = st->tcp->listeners;
-    st->tcp->listeners = tcp_index(st, p);
-    return TERN_OK;
-}
-
-tern_err tern_tcp_accept(tern_stack *st, tern_sock listener, tern_sock *out) {
-    tcp_pcb *l;
-    tern_err e = get(st, listener, &l);
-    if (e) {
-        return e;
-    }
-    if (l->state != TERN_TCP_LISTEN) {
-        return tern_fail(st, TERN_ERR_BAD_STATE, "tcp_accept: socket is not listening");
-    }
-    if (l->acceptq_head == TCP_NONE) {
-        return TERN_ERR_WOULD_BLOCK;
-    }
-    tcp_pcb *c = &st->tcp->pcb[l->acceptq_head];
-    acceptq_remove(st, l, c);
-    c->parent = TCP_NONE;
-    c->flags |= TCPF_HANDLE;
-    *out = make_handle(st, c);
-    return TERN_OK;
-}
-
 tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t port) {
     tcp_pcb *p;
-    tern_err e = get(st, s, &p);
+    tern_err e = tcp_handle_get(st, s, &p);
     if (e) {
         return e;
     }
@@ -759,7 +462,7 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
 
 tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t len, size_t *sent) {
     tcp_pcb *p;
-    tern_err e = get(st, s, &p);
+    tern_err e = tcp_handle_get(st, s, &p);
     if (sent) {
         *sent = 0;
     }
@@ -810,7 +513,7 @@ tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
 
 tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *got) {
     tcp_pcb *p;
-    tern_err e = get(st, s, &p);
+    tern_err e = tcp_handle_get(st, s, &p);
     if (got) {
         *got = 0;
     }
@@ -859,7 +562,7 @@ tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, si
 
 tern_err tern_tcp_shutdown(tern_stack *st, tern_sock s, int how) {
     tcp_pcb *p;
-    tern_err e = get(st, s, &p);
+    tern_err e = tcp_handle_get(st, s, &p);
     if (e) {
         return e;
     }
@@ -887,43 +590,15 @@ tern_err tern_tcp_shutdown(tern_stack *st, tern_sock s, int how) {
     return TERN_OK;
 }
 
-static void close_listener(tern_stack *st, tcp_pcb *l) {
-    tern_tcp_module *t = st->tcp;
-    /* unlink from the listener list */
-    uint32_t idx = tcp_index(st, l);
-    for (uint32_t *link = &t->listeners; *link != TCP_NONE; link = &t->pcb[*link].q_next) {
-        if (*link == idx) {
-            *link = l->q_next;
-            break;
-        }
-    }
-    l->q_next = TCP_NONE;
-    /* children not yet accepted are reset (RFC 9293 §3.10.4: a listener's
-     * CLOSE deletes its pending connections) */
-    for (uint32_t i = 0; i < t->nsock; i++) {
-        tcp_pcb *c = &t->pcb[i];
-        if (c->kind == TCP_SOCKET && c->parent == idx) {
-            detach_child(st, c);
-            c->flags |= TCPF_SEND_RST;
-            if (c->flags & TCPF_HASHED) {
-                tcp_hash_remove(st, c);
-            }
-            c->t_rexmt = c->t_delack = c->t_keep = c->t_user = TERN_NEVER;
-            tcp_timers_update(st, c);
-            tcp_mark_dirty(st, c);
-        }
-    }
-}
-
 tern_err tern_tcp_close(tern_stack *st, tern_sock s) {
     tcp_pcb *p;
-    tern_err e = get(st, s, &p);
+    tern_err e = tcp_handle_get(st, s, &p);
     if (e) {
         return e;
     }
     switch (p->state) {
     case TERN_TCP_LISTEN:
-        close_listener(st, p);
+        tcp_close_listener(st, p);
         orphan(p);
         tcp_close_conn(st, p, TERN_OK);
         return TERN_OK;
@@ -960,7 +635,7 @@ tern_err tern_tcp_close(tern_stack *st, tern_sock s) {
 
 tern_err tern_tcp_abort(tern_stack *st, tern_sock s) {
     tcp_pcb *p;
-    tern_err e = get(st, s, &p);
+    tern_err e = tcp_handle_get(st, s, &p);
     if (e) {
         return e;
     }
@@ -977,7 +652,7 @@ tern_err tern_tcp_abort(tern_stack *st, tern_sock s) {
         tcp_close_conn(st, p, TERN_OK);
         return TERN_OK;
     }
-    detach_child(st, p);
+    tcp_detach_child(st, p);
     if (p->flags & TCPF_HASHED) {
         tcp_hash_remove(st, p);
     }
@@ -988,215 +663,14 @@ tern_err tern_tcp_abort(tern_stack *st, tern_sock s) {
     return TERN_OK;
 }
 
-tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, int64_t value) {
-    tcp_pcb *p;
-    tern_err e = get(st, s, &p);
-    if (e) {
-        return e;
-    }
-    bool before_open = p->state == TERN_TCP_CLOSED && !(p->flags & TCPF_HASHED);
-#define FLAG(f)                                                                                    \
-    do {                                                                                           \
-        if (value)                                                                                 \
-            p->flags |= (f);                                                                       \
-        else                                                                                       \
-            p->flags &= ~(uint32_t)(f);                                                            \
-    } while (0)
-    switch (opt) {
-    case TERN_TCP_OPT_NODELAY:
-        FLAG(TCPF_NODELAY);
-        tcp_mark_dirty(st, p);
-        return TERN_OK;
-    case TERN_TCP_OPT_KEEPALIVE:
-        FLAG(TCPF_KEEPALIVE);
-        tcp_mark_dirty(st, p); /* output arms or stops the timer */
-        return TERN_OK;
-    case TERN_TCP_OPT_KEEPIDLE_NS:
-        if (value <= 0)
-            break;
-        p->keep_idle_ns = (uint64_t)value;
-        tcp_mark_dirty(st, p);
-        return TERN_OK;
-    case TERN_TCP_OPT_KEEPINTVL_NS:
-        if (value <= 0)
-            break;
-        p->keep_intvl_ns = (uint64_t)value;
-        return TERN_OK;
-    case TERN_TCP_OPT_KEEPCNT:
-        if (value <= 0 || value > 255)
-            break;
-        p->keep_cnt = (uint8_t)value;
-        return TERN_OK;
-    case TERN_TCP_OPT_RX_BUFFER:
-        if (!before_open || p->state == TERN_TCP_LISTEN) {
-            return tern_fail(st, TERN_ERR_BAD_STATE,
-                             "tcp_set_option: buffer sizes are set before connect/listen");
-        }
-        if (value < 1 || value > st->tcp->rx_cap) {
-            return tern_fail(
-                st, TERN_ERR_INVALID_ARGUMENT,
-                "tcp_set_option: RX_BUFFER %lld outside 1..%u (the configured rx_buffer)",
-                (long long)value, st->tcp->rx_cap);
-        }
-        p->rx_cap = (uint32_t)value;
-        return TERN_OK;
-    case TERN_TCP_OPT_TX_BUFFER:
-        if (!before_open) {
-            return tern_fail(st, TERN_ERR_BAD_STATE,
-                             "tcp_set_option: buffer sizes are set before connect/listen");
-        }
-        if (value < 1 || value > st->tcp->tx_cap) {
-            return tern_fail(
-                st, TERN_ERR_INVALID_ARGUMENT,
-                "tcp_set_option: TX_BUFFER %lld outside 1..%u (the configured tx_buffer)",
-                (long long)value, st->tcp->tx_cap);
-        }
-        p->tx_cap = (uint32_t)value;
-        return TERN_OK;
-    case TERN_TCP_OPT_CONGESTION:
-        if (value != TERN_TCP_CC_NEWRENO && value != TERN_TCP_CC_CUBIC)
-            break;
-        p->cc_id = (uint8_t)value;
-        if (p->flags & TCPF_CC_INIT) {
-            p->cubic = (tcp_cubic){0};
-        }
-        return TERN_OK;
-    case TERN_TCP_OPT_SYN_RETRIES:
-        if (value < 1 || value > 255)
-            break;
-        p->syn_retries = (uint8_t)value;
-        return TERN_OK;
-    case TERN_TCP_OPT_DATA_RETRIES:
-        if (value < 1 || value > 255)
-            break;
-        p->data_retries = (uint8_t)value;
-        return TERN_OK;
-    case TERN_TCP_OPT_USER_TIMEOUT_NS:
-        if (value < 0)
-            break;
-        p->user_timeout_ns = (uint64_t)value;
-        if (value == 0) {
-            p->t_user = TERN_NEVER;
-        } else if (p->t_user != TERN_NEVER) {
-            p->t_user = TERN_NEVER; /* re-armed from the next transmission */
-        }
-        tcp_timers_update(st, p);
-        tcp_mark_dirty(st, p);
-        return TERN_OK;
-    case TERN_TCP_OPT_MSS:
-        if (value < TCP_MIN_MSS || value > 65535)
-            break;
-        p->mss_clamp = (uint16_t)value;
-        if (!before_open) {
-            return tern_fail(st, TERN_ERR_BAD_STATE,
-                             "tcp_set_option: MSS is set before connect/listen");
-        }
-        return TERN_OK;
-    case TERN_TCP_OPT_TTL:
-        if (value < 0 || value > 255)
-            break;
-        p->ttl = (uint8_t)value;
-        return TERN_OK;
-    case TERN_TCP_OPT_SACK:
-    case TERN_TCP_OPT_TIMESTAMPS:
-    case TERN_TCP_OPT_WINDOW_SCALING:
-        if (!before_open && p->state != TERN_TCP_LISTEN) {
-            return tern_fail(st, TERN_ERR_BAD_STATE,
-                             "tcp_set_option: options are negotiated before connect");
-        }
-        FLAG(opt == TERN_TCP_OPT_SACK         ? TCPF_WANT_SACK
-             : opt == TERN_TCP_OPT_TIMESTAMPS ? TCPF_WANT_TS
-                                              : TCPF_WANT_WS);
-        return TERN_OK;
-    case TERN_TCP_OPT_DELACK_NS:
-        if (value < 0)
-            break;
-        p->delack_ns = (uint64_t)value;
-        return TERN_OK;
-    case TERN_TCP_OPT_RTO_MIN_NS:
-        if (value <= 0)
-            break;
-        tcp_rtt_set_min(&p->rtt, (uint64_t)value);
-        return TERN_OK;
-    case TERN_TCP_OPT_INITIAL_WINDOW:
-        if (value < 1 || value > 255)
-            break;
-        p->iw = (uint8_t)value;
-        return TERN_OK;
-    default:
-        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "tcp_set_option: unknown option %d",
-                         (int)opt);
-    }
-#undef FLAG
-    return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "tcp_set_option: option %d: bad value %lld",
-                     (int)opt, (long long)value);
-}
-
-tern_err tern_tcp_get_info(const tern_stack *st, tern_sock s, tern_tcp_info *out) {
-    tcp_pcb *p;
-    tern_err e = get(st, s, &p);
-    if (e) {
-        return e;
-    }
-    memset(out, 0, sizeof *out);
-    out->state = (tern_tcp_state)p->state;
-    out->local = p->laddr;
-    out->remote = p->raddr;
-    out->local_port = p->lport;
-    out->remote_port = p->rport;
-    out->srtt_ns = p->rtt.srtt;
-    out->rttvar_ns = p->rtt.rttvar;
-    out->rto_ns = p->rtt.rto;
-    out->snd_mss = p->snd_mss;
-    out->rcv_mss = p->rcv_mss;
-    out->cwnd = p->cwnd;
-    out->ssthresh = p->ssthresh;
-    out->iss = p->iss;
-    out->irs = p->irs;
-    out->snd_una = p->snd_una;
-    out->snd_nxt = p->snd_nxt;
-    out->snd_wnd = p->snd_wnd;
-    out->rcv_nxt = p->rcv_nxt;
-    out->rcv_wnd = seq_gt(p->rcv_adv, p->rcv_nxt) ? p->rcv_adv - p->rcv_nxt : 0;
-    out->snd_wscale = p->snd_wscale;
-    out->rcv_wscale = p->rcv_wscale;
-    out->sack_ok = (p->flags & TCPF_SACK_OK) != 0;
-    out->ts_ok = (p->flags & TCPF_TS_OK) != 0;
-    out->retransmits = p->retries;
-    out->total_retransmits = p->total_retransmits;
-    out->segs_in = p->segs_in;
-    out->segs_out = p->segs_out;
-    out->bytes_acked = p->bytes_acked;
-    out->bytes_received = p->bytes_received;
-    out->fast_retransmits = p->fast_retransmits;
-    out->rto_timeouts = p->rto_timeouts;
-    out->dup_acks_in = p->dup_acks_in;
-    out->sack_blocks_in = p->sack_blocks_in;
-    out->ooo_segments = p->ooo_segments;
-    out->zero_window_probes = p->zero_window_probes;
-    out->keepalives_sent = p->keepalives_sent;
-    out->challenge_acks = p->challenge_acks;
-    out->unacked = tcp_flight(p);
-    out->sacked = tcp_sacked_bytes(st, p);
-    out->lost = 0;
-    if (seq_gt(p->lost_to, p->snd_una)) {
-        uint32_t lt = seq_min(p->lost_to, p->snd_nxt);
-        out->lost = (lt - p->snd_una) -
-                    tcp_ranges_covered(tcp_sack_ranges(st, p), p->sack_n, p->snd_una, lt);
-    }
-    out->in_flight = tcp_synchronized(p) ? tcp_pipe(st, p) : tcp_flight(p);
-    out->error = (tern_err)p->err;
-    return TERN_OK;
-}
-
 size_t tern_tcp_readable(const tern_stack *st, tern_sock s) {
     tcp_pcb *p;
-    return get(st, s, &p) ? 0 : p->rx_len;
+    return tcp_handle_get(st, s, &p) ? 0 : p->rx_len;
 }
 
 size_t tern_tcp_writable(const tern_stack *st, tern_sock s) {
     tcp_pcb *p;
-    if (get(st, s, &p)) {
+    if (tcp_handle_get(st, s, &p)) {
         return 0;
     }
     bool can = p->state == TERN_TCP_ESTABLISHED || p->state == TERN_TCP_CLOSE_WAIT ||
@@ -1205,12 +679,4 @@ size_t tern_tcp_writable(const tern_stack *st, tern_sock s) {
         return 0;
     }
     return p->tx_cap - p->tx_len;
-}
-
-size_t tern_tcp_accept_pending(const tern_stack *st, tern_sock s) {
-    tcp_pcb *p;
-    if (get(st, s, &p) || p->state != TERN_TCP_LISTEN) {
-        return 0;
-    }
-    return p->acceptq_len;
 }
