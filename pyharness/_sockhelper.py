@@ -113,7 +113,11 @@ class Helper:
             s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
             return self._add(s, kind)
         if kind == "tcp":
-            return self._add(socket.socket(socket.AF_INET, socket.SOCK_STREAM), kind)
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # Urgent data stays in the stream (RFC 6093 section 6: applications SHOULD use SO_OOBINLINE);
+            # Linux otherwise takes the last urgent byte out of band.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+            return self._add(s, kind)
         if kind == "ping":
             s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
             s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
@@ -131,10 +135,12 @@ class Helper:
 
     def op_accept(self, sid: int) -> Optional[int]:
         try:
-            s, _ = self._get(sid)["s"].accept()
+            s, peer = self._get(sid)["s"].accept()
         except BlockingIOError:
             return None
-        return self._add(s, "tcp")
+        sid = self._add(s, "tcp")
+        self.socks[sid]["tuple"] = (tuple(s.getsockname()), tuple(peer))
+        return sid
 
     def op_connect(self, sid: int, ip: str, port: int) -> None:
         e = self._get(sid)

@@ -53,6 +53,10 @@ class DutProfile:
     echo_broadcast: bool = False
     #: Interface MTU of the DUT in the scenarios.
     mtu: int = 1500
+    #: Ephemeral port range (RFC 6056 §3.2 leaves it open: SHOULD be 1024-65535; IANA's dynamic range
+    #: 49152-65535 [RFC 6335 §6] is Tern's; Linux uses 32768-60999, ip_local_port_range).
+    ephemeral_low: int = 49152
+    ephemeral_high: int = 65535
     #: TCP: initial RTO, minimum RTO, maximum RTO (RFC 6298 §2 and (2.4): minimum 1 s "SHOULD").
     rto_initial: int = 1 * SEC
     rto_min: int = 1 * SEC

@@ -82,6 +82,8 @@ LINUX_PROFILE = DutProfile(
     icmp_burst=6,
     echo_broadcast=False,
     mtu=1500,
+    ephemeral_low=32768,  # net.ipv4.ip_local_port_range
+    ephemeral_high=60999,
     rto_initial=1 * SEC,  # TCP_TIMEOUT_INIT
     rto_min=200 * MS,  # TCP_RTO_MIN
     rto_max=120 * SEC,  # TCP_RTO_MAX
@@ -149,7 +151,23 @@ def errno_error(err: int, msg: str, context: str) -> TernError:
 
 
 class _RealtimePeer(Peer):
-    """A scripted peer in real time: a frame it sends leaves now (the simulation catches up first and after)."""
+    """A scripted peer in real time: a frame it sends leaves now (the simulation catches up first and after).
+
+    Frames from the kernel come through TAP without the padding an Ethernet
+    NIC adds in hardware; they are padded to the 60-byte minimum (RFC 894)
+    as they arrive, as they would be on a wire.
+    """
+
+    def _drain(self) -> int:
+        n = super()._drain()
+        if n:
+            hist = self._history
+            for i in range(max(len(hist) - n, 0), len(hist)):
+                f = hist[i]
+                if len(f.data) < 60:
+                    f.data = f.data + b"\0" * (60 - len(f.data))
+                    f._pkt = None
+        return n
 
     def send(self, pkt: Any, port: int = 0) -> None:
         net = self._net
@@ -563,10 +581,24 @@ class LinuxTcpSocket(_LinuxSocket):
             self._error = name
         return r
 
+    def _timewait(self) -> Optional[dict]:
+        """The TIME-WAIT sock of this connection, if any: Linux moves it off the descriptor (which reads CLOSE)."""
+        if self._tuple is None or self._error:
+            return None
+        lip, lport, rip, rport = self._tuple
+        r = self.dut.helper.call("diag", lip=lip, lport=lport, rip=rip, rport=rport)
+        return r if r is not None and r["state_name"] == "TIME_WAIT" else None
+
     @property
     def state(self) -> str:
         if not self.closed:
-            return str(self._rpc("state", "state", sync=False))
+            st = str(self._rpc("state", "state", sync=False))
+            if st == "CLOSED":
+                if self._tuple is None:
+                    self._raw_info()
+                if self._timewait() is not None:
+                    return "TIME_WAIT"
+            return st
         r = self._raw_info()
         return "CLOSED" if r is None else r["state_name"]
 
@@ -575,6 +607,10 @@ class LinuxTcpSocket(_LinuxSocket):
         r = self._raw_info()
         if r is None:
             return _closed_info(self._tuple, self._error)
+        if r["state_name"] == "CLOSED" and not self.closed:
+            tw = self._timewait()
+            if tw is not None:
+                r = {**r, "state": tw["state"], "state_name": "TIME_WAIT"}
         return self.dut._tcp_info(r, self._tuple, self._error)
 
     @property
@@ -635,6 +671,9 @@ class LinuxDut:
             self.ns.ip("link", "set", "dev", dev, "address", self.mac, "mtu", str(profile.mtu))
             self.ns.ip("addr", "add", f"{DUT_IP}/{PREFIX}", "dev", dev)
             self.ns.ip("link", "set", "dev", dev, "up")
+            # The limited broadcast leaves by the only interface, as on a one-interface Tern host (without a
+            # route Linux refuses 255.255.255.255 with ENETUNREACH; the bench has no default route on purpose).
+            self.ns.ip("route", "add", "255.255.255.255/32", "dev", dev)
         except BaseException:
             self.close()
             raise
@@ -761,9 +800,7 @@ class LinuxDut:
             if snd_nxt is None:
                 snd_nxt = snd_una
         if irs is not None:
-            rcv_nxt = (irs + 1 + int(r.get("bytes_received", 0))) % 2**32
-            if state in ("CLOSE_WAIT", "LAST_ACK", "CLOSING", "TIME_WAIT"):
-                rcv_nxt = (rcv_nxt + 1) % 2**32
+            rcv_nxt = (irs + 1 + int(r.get("bytes_received", 0))) % 2**32  # bytes_received counts a FIN
         ns_ctr = self._netstat_cached()
         wscale = int(r.get("wscale", 0))
         opts = int(r.get("options", 0))
@@ -778,7 +815,7 @@ class LinuxDut:
             cwnd=int(r.get("snd_cwnd", 0)) * mss,
             ssthresh=(2**31 - 1) if ssthresh >= 0x7FFFFFFF else ssthresh * mss,
             iss=iss or 0, irs=irs or 0, snd_una=snd_una, snd_nxt=snd_nxt, rcv_nxt=rcv_nxt,
-            snd_wnd=int(r.get("snd_wnd", 0)), rcv_wnd=int(r.get("rcv_space", 0)),
+            snd_wnd=int(r.get("snd_wnd", 0)), rcv_wnd=self._last_window(tup, wscale >> 4 if opts & 4 else 0),
             snd_wscale=wscale & 0x0F if opts & 4 else 0, rcv_wscale=wscale >> 4 if opts & 4 else 0,
             sack_ok=bool(opts & 2), ts_ok=bool(opts & 1),
             retransmits=int(r.get("retransmits", 0)), total_retransmits=int(r.get("total_retrans", 0)),
@@ -796,6 +833,29 @@ class LinuxDut:
             error=error,
         )
         return TcpInfo(**vals)
+
+    def _last_window(self, tup: Optional[tuple], shift: int) -> int:
+        """The receive window the DUT offered in its last segment of ``tup`` (scaled), as the peer received it."""
+        if tup is None:
+            return 0
+        import struct
+
+        lip, lport, rip, rport = tup
+        for p in self.net.nodes:
+            if not isinstance(p, Peer):
+                continue
+            for f in reversed(p._history):
+                d = f.data
+                if len(d) < 54 or d[12:14] != b"\x08\x00" or d[23] != 6:
+                    continue
+                t = 14 + (d[14] & 0x0F) * 4
+                if len(d) < t + 20:
+                    continue
+                sport, dport = struct.unpack_from("!HH", d, t)
+                if sport == lport and dport == rport:
+                    win = struct.unpack_from("!H", d, t + 14)[0]
+                    return win if d[t + 13] & 0x02 else win << shift
+        return 0
 
     def _highest_sent(self, segs: list, snd_una: int, tup: Optional[tuple]) -> Optional[int]:
         """snd_nxt from what the DUT sent: the end of the highest segment seen (data and FIN), at least snd_una."""

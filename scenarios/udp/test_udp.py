@@ -145,14 +145,14 @@ def test_broadcast_send_needs_permission(dut, peer):
 
 
 @pytest.mark.rfc("6056 3.3.1", "1122 4.1.3.4")
-def test_ephemeral_ports_are_in_range_and_distinct(dut, peer):
+def test_ephemeral_ports_are_in_range_and_distinct(dut, peer, profile):
     ports = []
     for _ in range(8):
         s = dut.udp_socket()
         s.sendto(b"x", (PEER_IP, 9))
         got = peer.expect(UDP(dport=9), within="10ms")
         ports.append(got[UDP].sport)
-    assert all(49152 <= p <= 65535 for p in ports)
+    assert all(profile.ephemeral_low <= p <= profile.ephemeral_high for p in ports)
     assert len(set(ports)) == len(ports)
     # Randomised, not sequential from the bottom of the range.
     assert sorted(ports) != list(range(ports[0], ports[0] + 8))
