@@ -827,9 +827,11 @@ class LinuxDut:
             zero_window_probes=int(r.get("probes", 0)) if state == "ESTABLISHED" else 0,
             keepalives_sent=int(r.get("probes", 0)),
             challenge_acks=ns_ctr.get("TcpExt.TCPChallengeACK", 0),
-            unacked=int(r.get("unacked", 0)), sacked=int(r.get("sacked", 0)), lost=int(r.get("lost", 0)),
+            # Linux counts these in segments; TcpInfo (tern_tcp_info) in bytes
+            unacked=int(r.get("unacked", 0)) * mss, sacked=int(r.get("sacked", 0)) * mss,
+            lost=int(r.get("lost", 0)) * mss,
             in_flight=max(int(r.get("unacked", 0)) - int(r.get("sacked", 0)) - int(r.get("lost", 0))
-                          + int(r.get("retrans", 0)), 0),
+                          + int(r.get("retrans", 0)), 0) * mss,
             error=error,
         )
         return TcpInfo(**vals)
