@@ -159,6 +159,8 @@ class Helper:
         except OSError as x:
             if x.errno == errno.EPIPE and self._sticky(e):
                 raise OSError(e["err"], os.strerror(e["err"])) from None
+            if x.errno in (errno.ECONNRESET, errno.ECONNREFUSED, errno.ETIMEDOUT):
+                e["err"] = x.errno  # Linux reports it once; a Tern socket keeps reporting it (sticky)
             raise
 
     def op_recv(self, sid: int, n: int) -> Optional[str]:

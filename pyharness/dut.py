@@ -49,6 +49,8 @@ class DutProfile:
     #: ICMP error rate limit: tokens per second and burst (RFC 1122 §3.2.2, RFC 1812 §4.3.2.8).
     icmp_rate: int = 100
     icmp_burst: int = 10
+    #: IP protocols the DUT implements (RFC 1122 §3.2.2.1: protocol unreachable for the others).
+    ip_protocols: tuple = (1, 6, 17)
     #: Whether echo requests to broadcast addresses are answered (RFC 1122 §3.2.2.6 MAY ignore).
     echo_broadcast: bool = False
     #: Interface MTU of the DUT in the scenarios.

@@ -81,6 +81,7 @@ LINUX_PROFILE = DutProfile(
     icmp_rate=1,  # icmp_ratelimit 1000 ms per destination, XRLIM_BURST_FACTOR 6
     icmp_burst=6,
     echo_broadcast=False,
+    ip_protocols=(1, 2, 6, 17),  # ICMP, IGMP, TCP, UDP
     mtu=1500,
     ephemeral_low=32768,  # net.ipv4.ip_local_port_range
     ephemeral_high=60999,
@@ -94,7 +95,8 @@ LINUX_PROFILE = DutProfile(
     keepalive_idle=7200 * SEC,
     keepalive_interval=75 * SEC,
     keepalive_count=9,
-    challenge_ack_limit=1000,  # net.ipv4.tcp_challenge_ack_limit (per netns; INT_MAX on >= 6.0 unless set)
+    # one challenge ACK per tcp_invalid_ratelimit (500 ms) per connection: a burst gets 1
+    challenge_ack_limit=1,
     backlog_full="drop",  # tcp_abort_on_overflow 0
     timing_tolerance=20 * MS,
     timing_tolerance_frac=0.05,
