@@ -79,6 +79,8 @@ void tcp_timers_update(tern_stack *st, tcp_pcb *p) {
         d = p->t_keep;
     if (p->t_user < d)
         d = p->t_user;
+    if (p->t_tlp < d)
+        d = p->t_tlp;
     if (d == p->deadline && (d == TERN_NEVER) == (p->heap_pos == TCP_NONE)) {
         return;
     }

@@ -114,6 +114,10 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         p->sack_blocks_in += tcp_sack_update(st, p, &seg->opt);
         new_sack = tcp_sacked_bytes(st, p) != before;
     }
+    /* RFC 8985 §7.4 episode end; RFC 2883 §4: a D-SACK is a first block
+     * at or below the cumulative ACK. */
+    bool dsack = sack && seg->opt.sack_count && seq_leq(seg->opt.sack[0].right, ack);
+    tcp_tlp_on_ack(p, now, ack, new_sack || seq_gt(ack, p->snd_una), dsack);
     /* RFC 5681 §2: a duplicate acknowledgment (answers to zero-window
      * probes are not: the window is zero). */
     bool dup5681 = ack == p->snd_una && dlen == 0 &&
@@ -431,7 +435,7 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     c->parent = tcp_index(st, l);
     /* the child inherits the listener's settings */
     const uint32_t inherit =
-        TCPF_NODELAY | TCPF_KEEPALIVE | TCPF_WANT_SACK | TCPF_WANT_TS | TCPF_WANT_WS;
+        TCPF_NODELAY | TCPF_KEEPALIVE | TCPF_WANT_SACK | TCPF_WANT_TS | TCPF_WANT_WS | TCPF_TLP;
     c->flags = (c->flags & TCPF_DIRTY) | (l->flags & inherit) | TCPF_PASSIVE;
     c->rx_cap = l->rx_cap;
     c->tx_cap = l->tx_cap;

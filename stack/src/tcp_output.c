@@ -408,6 +408,7 @@ static int send_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
         count_limited_transmit(p, len);
     }
     tcp_send_segment(st, p, now, p->snd_nxt, len, flags);
+    p->tlp |= TCP_TLP_RESTART; /* RFC 8985 §7.2: new data restarts the PTO */
     if (!(p->flags & TCPF_RTT_TIMING) && len > 0) {
         p->rtt_seq = p->snd_nxt;
         p->rtt_time = now;
@@ -533,5 +534,8 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
         p->state != TERN_TCP_CLOSED) {
         p->flags |= TCPF_PERSIST;
         p->t_rexmt = now + p->rtt.rto;
+    }
+    if (p->flags & TCPF_TLP) {
+        tcp_tlp_schedule(p, now); /* RFC 8985 §7.2 */
     }
 }

@@ -77,6 +77,14 @@ enum {
     TCPF_NEED_ISS = 1u << 26,        /* connect called: ISN and SYN at the next output */
     TCPF_RTO_SYN_TIMEOUT = 1u << 27, /* a SYN timed out: RFC 6298 (5.7) */
     TCPF_RESCUE_SET = 1u << 28,      /* RFC 6675 RescueRxt is defined (rescue_rxt) */
+    TCPF_TLP = 1u << 29,             /* tail loss probes on (RFC 8985 §7) */
+};
+
+/* tail loss probe state (tcp_pcb.tlp, RFC 8985 §7) */
+enum {
+    TCP_TLP_OUT = 1u << 0,     /* a probe went out and no ACK has made progress since */
+    TCP_TLP_RXT = 1u << 1,     /* that probe was a retransmission ending at tlp_end (§7.4) */
+    TCP_TLP_RESTART = 1u << 2, /* new data sent or ACK progress: restart the PTO (§7.2) */
 };
 
 /* CUBIC's state (RFC 9438 §4), in bytes and nanoseconds. */
@@ -116,6 +124,7 @@ typedef struct tcp_pcb {
     uint32_t lost_to;     /* unSACKed data below lost_to counts as lost */
     uint32_t rescue_rxt;  /* RFC 6675 RescueRxt (TCPF_RESCUE_SET) */
     uint32_t rxt_mark;    /* SND.NXT when the latest retransmission was sent */
+    uint32_t tlp_end;     /* RFC 8985 TLP.end_seq: SND.NXT after the probe */
     /* --- receive sequence space --- */
     uint32_t irs, rcv_nxt, rcv_adv, rcv_up;
     uint32_t rcv_fin_seq;   /* TCPF_OOO_FIN */
@@ -137,6 +146,7 @@ typedef struct tcp_pcb {
     uint8_t segs_unacked; /* full-size segments received since our last ACK */
     uint8_t ooo_last;     /* index of the most recently changed OOO range (RFC 2018 §4) */
     uint8_t quick_acks;   /* in-order segments still acknowledged at once after a hole */
+    uint8_t tlp;          /* TCP_TLP_* */
     uint16_t syn_data; /* octets of a SYN's text queued at the ring's head (RFC 9293 §3.10.7.2) */
     int8_t err;        /* tern_err: why the connection ended */
     int8_t soft_err;   /* last ICMP soft error (RFC 5927), reported on timeout */
@@ -161,6 +171,7 @@ typedef struct tcp_pcb {
     uint64_t t_delack; /* delayed ACK */
     uint64_t t_keep;   /* keep-alive; TIME-WAIT and FIN-WAIT-2 (orphan) expiry */
     uint64_t t_user;   /* user timeout (RFC 9293 §3.8.3) */
+    uint64_t t_tlp;    /* tail loss probe timeout, PTO (RFC 8985 §7.2) */
     uint64_t deadline; /* min of the above, the heap key */
     uint64_t last_rcv; /* time of the last segment received (keep-alive idleness) */
     uint64_t chal_start;
@@ -179,6 +190,7 @@ typedef struct tcp_pcb {
     uint32_t segs_in, segs_out;
     uint32_t total_retransmits, fast_retransmits, rto_timeouts, dup_acks_in, sack_blocks_in;
     uint32_t ooo_segments, zero_window_probes, keepalives_sent, challenge_acks;
+    uint32_t tlp_probes;
 } tcp_pcb;
 
 /* The module's state. */
@@ -291,6 +303,19 @@ void tcp_arm_rexmt(tcp_pcb *p, uint64_t now);
 
 /* ---- timers (tcp_timer.c) ---- */
 void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
+
+/* ---- tail loss probe (tcp_tlp.c, RFC 8985 §7) ---- */
+/* (Re)arm or stop the PTO timer after output (RFC 8985 §7.2). */
+void tcp_tlp_schedule(tcp_pcb *p, uint64_t now);
+/* The PTO timer expired: send a probe if one is still due (RFC 8985 §7.3). */
+void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
+/*
+ * An acceptable ACK: progress (SND.UNA advanced or new SACK information)
+ * ends a probe episode and restarts the PTO; an ACK covering a probe that
+ * was a retransmission, with no D-SACK (dsack) for it, means the probe
+ * repaired a loss: congestion control responds (RFC 8985 §7.4).
+ */
+void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack);
 
 /* ---- receive reassembly (tcp_ooo.c) ---- */
 /*

@@ -151,6 +151,8 @@ void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p) {
         p->flags |= TCPF_WANT_TS;
     if (c->window_scaling)
         p->flags |= TCPF_WANT_WS;
+    if (c->tail_loss_probe)
+        p->flags |= TCPF_TLP;
     p->cc_id = TERN_TCP_CC_NEWRENO;
 }
 
@@ -175,7 +177,7 @@ tcp_pcb *tcp_pcb_alloc(tern_stack *st) {
     p->parent = TCP_NONE;
     p->q_next = TCP_NONE;
     p->acceptq_head = p->acceptq_tail = TCP_NONE;
-    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->deadline = TERN_NEVER;
+    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = p->deadline = TERN_NEVER;
     tcp_pcb_defaults(st, p);
     return p;
 }
@@ -236,7 +238,7 @@ void tcp_close_conn(tern_stack *st, tcp_pcb *p, tern_err err) {
         st->tcp->port_owners[p->lport]--;
         p->flags &= ~(uint32_t)TCPF_BOUND;
     }
-    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = TERN_NEVER;
+    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = TERN_NEVER;
     p->flags &= ~(uint32_t)(TCPF_ACK_NOW | TCPF_PERSIST);
     tcp_set_state(st, p, TERN_TCP_CLOSED);
     if (!(p->flags & TCPF_HANDLE)) {
@@ -249,7 +251,7 @@ void tcp_close_conn(tern_stack *st, tcp_pcb *p, tern_err err) {
 void tcp_enter_time_wait(tern_stack *st, tcp_pcb *p, uint64_t now) {
     tcp_set_state(st, p, TERN_TCP_TIME_WAIT);
     /* RFC 9293 §3.10.7.4: the 2 MSL timer; nothing else runs in TIME-WAIT. */
-    p->t_rexmt = p->t_user = TERN_NEVER;
+    p->t_rexmt = p->t_user = p->t_tlp = TERN_NEVER;
     p->flags &= ~(uint32_t)TCPF_PERSIST;
     p->t_keep = now + 2 * st->tcp->cfg.msl_ns;
 }
@@ -656,7 +658,7 @@ tern_err tern_tcp_abort(tern_stack *st, tern_sock s) {
     if (p->flags & TCPF_HASHED) {
         tcp_hash_remove(st, p);
     }
-    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = TERN_NEVER;
+    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = TERN_NEVER;
     tcp_timers_update(st, p);
     p->flags |= TCPF_SEND_RST;
     tcp_mark_dirty(st, p);

@@ -128,6 +128,14 @@ tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, i
              : opt == TERN_TCP_OPT_TIMESTAMPS ? TCPF_WANT_TS
                                               : TCPF_WANT_WS);
         return TERN_OK;
+    case TERN_TCP_OPT_TAIL_LOSS_PROBE:
+        FLAG(TCPF_TLP);
+        if (!value) {
+            p->t_tlp = TERN_NEVER;
+            p->tlp = 0;
+            tcp_timers_update(st, p);
+        }
+        return TERN_OK;
     case TERN_TCP_OPT_DELACK_NS:
         if (value < 0)
             break;
@@ -196,6 +204,7 @@ tern_err tern_tcp_get_info(const tern_stack *st, tern_sock s, tern_tcp_info *out
     out->zero_window_probes = p->zero_window_probes;
     out->keepalives_sent = p->keepalives_sent;
     out->challenge_acks = p->challenge_acks;
+    out->tlp_probes = p->tlp_probes;
     out->unacked = tcp_flight(p);
     out->sacked = tcp_sacked_bytes(st, p);
     out->lost = 0;

@@ -5,7 +5,8 @@
  *   t_delack delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2);
  *   t_keep   keep-alive (RFC 1122 §4.2.3.6), TIME-WAIT 2 x MSL (RFC 9293
  *            §3.10.7.4), and the orphan FIN-WAIT-2 limit (2 x MSL);
- *   t_user   the user timeout (RFC 9293 §3.8.3, RFC 5482).
+ *   t_user   the user timeout (RFC 9293 §3.8.3, RFC 5482);
+ *   t_tlp    the tail loss probe timeout, PTO (RFC 8985 §7.2, tcp_tlp.c).
  * The earliest is the block's key in a min-heap; poll runs what is due and
  * poll_at reads the top.
  */
@@ -99,6 +100,8 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->sack_n = 0;
     p->dupacks = 0;
     p->lt_bytes = 0;
+    p->tlp = 0; /* RFC 8985 §7.2: no probe during RTO recovery */
+    p->t_tlp = TERN_NEVER;
     p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
     tcp_rtt_backoff(&p->rtt);
     p->t_rexmt = now + p->rtt.rto;
@@ -161,6 +164,10 @@ void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         p->t_rexmt = TERN_NEVER;
         rexmt_fire(st, p, now);
     }
+    if (p->kind == TCP_SOCKET && p->t_tlp <= now) {
+        p->t_tlp = TERN_NEVER;
+        tcp_tlp_fire(st, p, now);
+    }
 }
 
 void tern_tcp_poll(tern_stack *st, uint64_t now) {
@@ -204,6 +211,8 @@ void tern_tcp_poll(tern_stack *st, uint64_t now) {
                 p->t_keep = now + 1;
             if (p->t_user <= now)
                 p->t_user = TERN_NEVER;
+            if (p->t_tlp <= now)
+                p->t_tlp = TERN_NEVER;
             tcp_timers_update(st, p);
         }
     }

@@ -41,6 +41,7 @@ typedef struct pair_cfg {
     uint64_t delack_ns;            /* 0: the stack's default */
     uint64_t step_ns;              /* application wake-up period; 0: 1 ms */
     uint64_t limit_ns;             /* give up after this much virtual time; 0: 1 h */
+    bool tlp;                      /* the sender's tail loss probe (RFC 8985 §7) */
 } pair_cfg;
 
 typedef struct pair_result {
@@ -109,6 +110,7 @@ static inline pair_result pair_run(const pair_cfg *o) {
     CHECK(tern_tcp_listen(sb, lis, 8) == TERN_OK);
     CHECK(tern_tcp_open(sa, &cl) == TERN_OK);
     CHECK(tern_tcp_set_option(sa, cl, TERN_TCP_OPT_CONGESTION, o->cc) == TERN_OK);
+    CHECK(tern_tcp_set_option(sa, cl, TERN_TCP_OPT_TAIL_LOSS_PROBE, o->tlp) == TERN_OK);
     tern_addr dst = tern_addr_v4(10, 0, 0, 2);
     CHECK(tern_tcp_connect(sa, cl, &dst, 5001) == TERN_OK);
     static uint8_t buf[1 << 18];

@@ -121,6 +121,7 @@ static pair_cfg interop_like(uint64_t seed, bool with_sack, int cc) {
     o.tx_buffer = 1u << 20;
     o.rto_min_ns = 200 * MS; /* as the interop scenario */
     o.step_ns = 100000;
+    o.tlp = true; /* RFC 8985 §7 tail loss probe */
     return o;
 }
 

@@ -71,6 +71,11 @@ typedef struct tern_tcp_config {
     bool sack;           /* offer/accept SACK-permitted and SACK blocks (RFC 2018) */
     bool timestamps;     /* offer/accept timestamps and PAWS (RFC 7323) */
     bool window_scaling; /* offer/accept window scaling (RFC 7323) */
+    /* Off unless set (also after tern_stack_config_default): the tail loss
+     * probe of RFC 8985 §7 on SACK connections. It adds probe segments to
+     * the wire that an RFC 6298 / RFC 6675 timeline does not have; see
+     * TERN_TCP_OPT_TAIL_LOSS_PROBE. */
+    bool tail_loss_probe;
 } tern_tcp_config;
 
 typedef struct tern_stack_config {
@@ -352,6 +357,12 @@ typedef enum tern_tcp_option {
     TERN_TCP_OPT_DELACK_NS,
     TERN_TCP_OPT_RTO_MIN_NS,
     TERN_TCP_OPT_INITIAL_WINDOW, /* segments */
+    /* 0/1: RFC 8985 §7 tail loss probe on a SACK connection: after about
+     * 2 x SRTT without ACK progress, one probe segment (new data if the
+     * peer's window allows, else the highest unSACKed segment) draws the
+     * ACK that lets RFC 6675 loss detection repair small-window and tail
+     * losses without waiting for the RTO. Default: tern_tcp_config. */
+    TERN_TCP_OPT_TAIL_LOSS_PROBE,
 } tern_tcp_option;
 
 typedef enum tern_tcp_cc { TERN_TCP_CC_NEWRENO = 0, TERN_TCP_CC_CUBIC = 1 } tern_tcp_cc;
@@ -373,6 +384,7 @@ typedef struct tern_tcp_info {
     uint64_t segs_in, segs_out, bytes_acked, bytes_received;
     uint64_t fast_retransmits, rto_timeouts, dup_acks_in, sack_blocks_in, ooo_segments;
     uint64_t zero_window_probes, keepalives_sent, challenge_acks;
+    uint64_t tlp_probes; /* tail loss probes sent (RFC 8985 §7.3) */
     uint32_t unacked, sacked, lost, in_flight;
     tern_err error; /* why the connection ended, TERN_OK while it lives */
 } tern_tcp_info;

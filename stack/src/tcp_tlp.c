@@ -1,0 +1,163 @@
+/*
+ * Tail loss probe (RFC 8985 §7), on SACK connections, when TCPF_TLP is set.
+ *
+ * With a small window (after a loss with 5 % loss both ways, ssthresh and
+ * cwnd may be two or three segments) RFC 6675 loss detection often lacks the
+ * duplicate ACKs or SACKed octets it needs (DupThresh, IsLost), and cwnd -
+ * pipe stays below one SMSS: nothing is sent until the RTO. A probe segment
+ * after about two round trips of silence draws an ACK whose SACK information
+ * lets RFC 6675 repair the loss (RFC 8985 §7: "trigger ACK feedback to avoid
+ * retransmission timeout events").
+ *
+ * RFC 8985 pairs TLP with RACK's time-based loss detection, and §7.2 does not
+ * arm the PTO during fast recovery or while segments are SACKed because
+ * RACK's reordering timer covers those cases. This stack detects losses with
+ * RFC 6675 (DupThresh, IsLost), which has no such timer: here the PTO is also
+ * armed in those cases, and a probe is one more ACK-clocked segment (at most
+ * one per episode; an episode ends only with ACK progress).
+ */
+#include "tcp_cc.h"
+#include "tcp_private.h"
+
+#define TLP_WCDELACKT_NS 200000000ULL /* RFC 8985 §7.2 WCDelAckT: 200 ms */
+#define TLP_NO_SRTT_NS 1000000000ULL  /* RFC 8985 §7.2: PTO of 1 s without an SRTT */
+
+/* Is a probe allowed now (RFC 8985 §7.2-§7.3, adapted as above)? */
+static bool tlp_allowed(const tcp_pcb *p) {
+    if ((p->flags & (TCPF_TLP | TCPF_SACK_OK)) != (TCPF_TLP | TCPF_SACK_OK) ||
+        (p->flags & TCPF_PERSIST) || tcp_flight(p) == 0 || (p->tlp & TCP_TLP_OUT)) {
+        return false;
+    }
+    if (p->ca_state == TCP_CA_LOSS) {
+        return false; /* RTO recovery: not again (RFC 8985 §7.2) */
+    }
+    switch (p->state) {
+    case TERN_TCP_ESTABLISHED:
+    case TERN_TCP_CLOSE_WAIT:
+    case TERN_TCP_FIN_WAIT_1:
+    case TERN_TCP_CLOSING:
+    case TERN_TCP_LAST_ACK:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void tcp_tlp_schedule(tcp_pcb *p, uint64_t now) {
+    if (!tlp_allowed(p)) {
+        p->t_tlp = TERN_NEVER;
+        p->tlp &= (uint8_t)~TCP_TLP_RESTART;
+        return;
+    }
+    if (!(p->tlp & TCP_TLP_RESTART)) {
+        return; /* armed or not, nothing has happened that restarts it */
+    }
+    p->tlp &= (uint8_t)~TCP_TLP_RESTART;
+    /* RFC 8985 §7.2: PTO = 2 * SRTT, plus WCDelAckT when FlightSize is one
+     * segment (its ACK may be delayed); 1 s without an RTT sample; never
+     * later than the RTO: then the RTO comes first and no probe is armed. */
+    uint64_t pto = TLP_NO_SRTT_NS;
+    if (p->rtt.srtt) {
+        pto = 2 * p->rtt.srtt;
+        if (tcp_flight(p) <= p->snd_mss) {
+            pto += TLP_WCDELACKT_NS;
+        }
+    }
+    if (p->t_rexmt != TERN_NEVER && now + pto >= p->t_rexmt) {
+        p->t_tlp = TERN_NEVER;
+        return;
+    }
+    p->t_tlp = now + pto;
+}
+
+/* The highest outstanding unSACKed octet + 1 (RFC 6675's "highest outstanding
+ * unSACKed" of NextSeg rule 4): below SND.NXT, under any SACKed top. */
+static uint32_t highest_unsacked(const tern_stack *st, const tcp_pcb *p) {
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t hi = p->snd_nxt;
+    for (uint32_t k = p->sack_n; k > 0; k--) {
+        if (r[k - 1].end == hi) {
+            hi = r[k - 1].start;
+        }
+    }
+    return hi;
+}
+
+/* RFC 8985 §7.3 (1): a previously unsent segment, if the peer's window
+ * allows; cwnd is not consulted (a probe is one segment beyond it, like an
+ * RFC 3042 limited transmit). Returns false if none can go. */
+static bool probe_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (p->flags & TCPF_FIN_SENT) {
+        return false;
+    }
+    uint32_t off = p->snd_nxt - p->snd_buf_seq;
+    uint32_t avail = p->tx_len > off ? p->tx_len - off : 0;
+    uint32_t usable =
+        seq_gt(p->snd_una + p->snd_wnd, p->snd_nxt) ? p->snd_una + p->snd_wnd - p->snd_nxt : 0;
+    uint32_t len = avail < usable ? avail : usable;
+    if (len > p->snd_mss) {
+        len = p->snd_mss;
+    }
+    if (len == 0) {
+        return false;
+    }
+    uint8_t flags = TERN_TCP_ACK | (len == avail ? TERN_TCP_PSH : 0);
+    tcp_send_segment(st, p, now, p->snd_nxt, len, flags);
+    if (!(p->flags & TCPF_RTT_TIMING)) {
+        p->rtt_seq = p->snd_nxt;
+        p->rtt_time = now;
+        p->flags |= TCPF_RTT_TIMING;
+    }
+    p->snd_nxt += len;
+    return true;
+}
+
+void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (!tlp_allowed(p)) {
+        return;
+    }
+    p->tlp_probes++;
+    if (probe_new_data(st, p, now)) {
+        p->tlp = TCP_TLP_OUT;
+    } else {
+        /* RFC 8985 §7.3 (2): retransmit the last segment: the one ending
+         * with the highest unSACKed octet (a SACKed one would tell nothing). */
+        uint32_t hi = highest_unsacked(st, p);
+        uint32_t n = hi - p->snd_una;
+        if (n == 0) {
+            return;
+        }
+        if (n > p->snd_mss) {
+            n = p->snd_mss;
+        }
+        tcp_send_range(st, p, now, hi - n, n, true);
+        p->tlp = TCP_TLP_OUT | TCP_TLP_RXT;
+        p->tlp_end = p->snd_nxt; /* TLP.end_seq */
+    }
+    /* RFC 8985 §7.3: after a probe the RTO timer, not the PTO, is re-armed. */
+    p->t_rexmt = now + p->rtt.rto;
+    p->t_tlp = TERN_NEVER;
+}
+
+void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack) {
+    if (!(p->flags & TCPF_TLP)) {
+        return;
+    }
+    if ((p->tlp & TCP_TLP_RXT) && seq_geq(ack, p->tlp_end)) {
+        /* RFC 8985 §7.4: the episode ends. Without a D-SACK (RFC 2883)
+         * saying the probe was a duplicate, either the original or the
+         * probe was lost: respond as to any loss (RFC 5681 §3.2 equation
+         * (4), cwnd = ssthresh as on entering RFC 6675 recovery), unless
+         * recovery or an RTO has already reduced the window. */
+        p->tlp &= (uint8_t)~TCP_TLP_RXT;
+        if (!dsack && p->ca_state == TCP_CA_OPEN) {
+            tcp_cc_on_loss(p, now, false);
+            p->cwnd = p->ssthresh;
+            p->lt_bytes = 0;
+        }
+    }
+    if (progress) {
+        p->tlp &= (uint8_t)~TCP_TLP_OUT;
+        p->tlp |= TCP_TLP_RESTART; /* RFC 8985 §7.2: restart on ACK progress */
+    }
+}
