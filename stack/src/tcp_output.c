@@ -399,12 +399,10 @@ static int send_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (fin) {
         flags |= TERN_TCP_FIN;
     }
-    if (p->ca_state == TCP_CA_OPEN && p->dupacks > 0 && !(p->flags & TCPF_SACK_OK)) {
-        /* Only RFC 3042's limited transmit is counted. With SACK the sends
-         * of RFC 6675 §5 (3) are governed by pipe; RFC 6675 (4.2) asks to
-         * leave them out of FlightSize too, but the lower ssthresh raises
-         * the RTOs of test_tcp_sack_recovery (5 % loss, 0.1 ms RTT, seeds
-         * 7 and 8) from 1-2 to 10 per 10 MiB: left for a decision. */
+    if (p->ca_state == TCP_CA_OPEN && p->dupacks > 0) {
+        /* Limited transmit: RFC 3042 without SACK, RFC 6675 §5 (3) with it.
+         * Either way the data it takes beyond cwnd is left out of FlightSize
+         * when ssthresh is computed (RFC 5681 §3.2 step 2, RFC 6675 §5 (4.2)). */
         count_limited_transmit(p, len);
     }
     tcp_send_segment(st, p, now, p->snd_nxt, len, flags);
