@@ -421,7 +421,7 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
     if (!(p->flags & TCPF_BOUND)) {
         /* An ephemeral port (randomised start, RFC 6056 §3.3.1 style): among
          * the next 1024, the first nobody owns; failing that, the first whose
-         * 4-tuple is free (ports are shared between destinations). */
+         * 4-tuple is unused (ports are shared between destinations). */
         uint32_t lo = st->cfg.ephemeral_low ? st->cfg.ephemeral_low : 49152;
         uint32_t hi = st->cfg.ephemeral_high ? st->cfg.ephemeral_high : 65535;
         if (hi < lo) {
