@@ -135,6 +135,23 @@ class Match:
         return [f for f in self.fields if not f.ok]
 
 
+_IMPLICIT: dict = {}
+
+
+def set_fields(layer: Any) -> dict:
+    """The fields a template layer really sets: its ``fields`` minus those scapy
+    fills in by itself on construction (``IP()`` carries ``options=[]``)."""
+    cls = type(layer)
+    implicit = _IMPLICIT.get(cls)
+    if implicit is None:
+        try:
+            implicit = dict(cls().fields)
+        except Exception:  # a layer that cannot be built bare: nothing implicit
+            implicit = {}
+        _IMPLICIT[cls] = implicit
+    return {k: v for k, v in layer.fields.items() if not (k in implicit and implicit[k] == v)}
+
+
 def template_layers(template: Packet) -> list[Packet]:
     """The layers of a template, outermost first (each without its payload)."""
     out = []
@@ -187,16 +204,17 @@ def match(template: Packet | None, pkt: Packet, extra: Iterable[Check] = ()) -> 
             if isinstance(layers[i], cls):
                 found, pos = layers[i], i + 1
                 break
-        names = list(tl.fields)
+        wanted = set_fields(tl)
+        names = list(wanted)
         if found is None:
             # The whole layer is missing: every field it asks for fails (one check if it asks none).
             for name in names or ["(layer)"]:
-                exp = tl.fields.get(name, "present")
+                exp = wanted.get(name, "present")
                 result.fields.append(FieldCheck(cls.__name__, name, exp, None, False, present=False))
             result.ok = False
             continue
         for name in names:
-            exp = tl.fields[name]
+            exp = wanted[name]
             act = found.getfieldval(name)
             ok = check_value(exp, act)
             result.fields.append(FieldCheck(cls.__name__, name, exp, act, ok))
@@ -355,7 +373,7 @@ def compile_template(template: Packet | None, exact: bool = True) -> Optional[Ra
         if table is None or type(tl).__module__ not in ("scapy.layers.l2", "scapy.layers.inet"):
             return None  # a layer we do not locate: the bytes cannot say where it is
         checks = []
-        for name, exp in tl.fields.items():
+        for name, exp in set_fields(tl).items():
             spec = table.get(name)
             if spec is None or isinstance(exp, Pred) or callable(exp):
                 complete = False
@@ -413,7 +431,7 @@ def describe(template: Packet) -> str:
     """A template in one line, with only its set fields: ``IP(dst=10.0.0.1)/TCP(flags=S)``."""
     parts = []
     for tl in template_layers(template):
-        args = " ".join(f"{k}={show_value(type(tl).__name__, k, v)}" for k, v in tl.fields.items())
+        args = " ".join(f"{k}={show_value(type(tl).__name__, k, v)}" for k, v in set_fields(tl).items())
         parts.append(f"{type(tl).__name__}({args})")
     return "/".join(parts)
 

@@ -227,3 +227,30 @@ def test_time_exceeded_reaches_the_ping_socket(dut, peer):
     dut.net.run(for_="1ms")
     err = ps.take_error()
     assert err is not None and (err.icmp_type, err.icmp_code) == (11, 0)
+
+
+@pytest.mark.rfc("1122 3.2.2.6", "791 3.1")
+def test_echo_reply_carries_the_record_route_with_our_address(dut, peer):
+    from scapy.all import IPOption_RR
+
+    peer.send(IP(dst=DUT_IP, options=[IPOption_RR(routers=["0.0.0.0"] * 3)]) / ICMP(type=8, id=21, seq=1))
+    reply = peer.expect(IP(src=DUT_IP) / ICMP(type=0, id=21), within="10ms")
+    rr = [o for o in reply[IP].options if o.option == 7]
+    assert rr, "the reply dropped the Record Route option"
+    assert rr[0].pointer == 8 and rr[0].routers[0] == DUT_IP
+
+
+@pytest.mark.rfc("1122 3.2.2.6", "791 3.1")
+def test_echo_reply_carries_the_timestamp_option_stamped(dut, peer):
+    from scapy.all import IPOption
+
+    dut.net.run(until="1.5s")
+    # Timestamp option, flag 0 (timestamps only), room for two.
+    ts = IPOption(b"\x44\x0c\x05\x00" + b"\x00" * 8)
+    peer.send(IP(dst=DUT_IP, options=[ts]) / ICMP(type=8, id=22, seq=1))
+    reply = peer.expect(IP(src=DUT_IP) / ICMP(type=0, id=22), within="10ms")
+    raw = bytes(reply[IP])
+    opts = raw[20:reply[IP].ihl * 4]
+    assert opts[0] == 0x44 and opts[2] == 9, f"pointer not advanced: {opts.hex()}"
+    stamp = int.from_bytes(opts[4:8], "big")
+    assert stamp == 1500  # milliseconds since midnight, of virtual time

@@ -110,6 +110,75 @@ void tern_icmp_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t co
 
 /* ---- input ------------------------------------------------------------------- */
 
+/*
+ * The options of an echo reply (RFC 1122 §3.2.2.6): a Record Route or
+ * Timestamp option of the request SHOULD be updated to include this host and
+ * returned without truncation. Other options are not returned (a source
+ * route would have to be reversed; Tern does not source-route). Writes the
+ * reply's options into out (a multiple of 4 bytes) and returns their length.
+ */
+static size_t echo_reply_options(uint64_t now, const struct tern_ipv4_repr *ip, uint8_t *out) {
+    const uint8_t *opt = ip->options;
+    size_t len = ip->options_len, n = 0;
+    const uint8_t *me = ip->dst.bytes;
+    for (size_t i = 0; i < len;) {
+        uint8_t type = opt[i];
+        if (type == 0) {
+            break;
+        }
+        if (type == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len || opt[i + 1] < 4 || i + opt[i + 1] > len) {
+            break; /* malformed: return what came before */
+        }
+        uint8_t olen = opt[i + 1];
+        uint8_t *o = out + n;
+        if (type == 7) { /* Record Route (RFC 791 §3.1): add our address if there is room */
+            memcpy(o, opt + i, olen);
+            uint8_t ptr = o[2];
+            if (ptr >= 4 && ptr + 3 <= olen) {
+                memcpy(o + ptr - 1, me, 4);
+                o[2] = (uint8_t)(ptr + 4);
+            }
+            n += olen;
+        } else if (type == 68 && olen >= 5) { /* Timestamp (RFC 791 §3.1) */
+            memcpy(o, opt + i, olen);
+            uint8_t ptr = o[2], flag = o[3] & 0x0f;
+            /* Milliseconds since midnight UT, here of virtual time. */
+            uint32_t ms = (uint32_t)((now / 1000000u) % 86400000u);
+            size_t need = flag == 0 ? 4 : 8;
+            bool ours =
+                flag != 3 || (ptr >= 5 && ptr + 7 <= olen && memcmp(o + ptr - 1, me, 4) == 0);
+            if (ptr >= 5 && ptr + need - 1 <= olen && ours) {
+                uint8_t *slot = o + ptr - 1;
+                if (flag != 0) {
+                    memcpy(slot, me, 4);
+                    slot += 4;
+                }
+                slot[0] = (uint8_t)(ms >> 24);
+                slot[1] = (uint8_t)(ms >> 16);
+                slot[2] = (uint8_t)(ms >> 8);
+                slot[3] = (uint8_t)ms;
+                o[2] = (uint8_t)(ptr + need);
+            } else if (ptr + need - 1 > olen) {
+                /* No room: count the overflow (RFC 791), saturating at 15. */
+                uint8_t oflw = o[3] >> 4;
+                if (oflw < 15) {
+                    o[3] = (uint8_t)(((oflw + 1) << 4) | flag);
+                }
+            }
+            n += olen;
+        }
+        i += olen;
+    }
+    while (n % 4) {
+        out[n++] = 0; /* end of option list, then padding */
+    }
+    return n;
+}
+
 static void echo_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                        const struct tern_icmpv4_repr *req) {
     uint8_t *p = tern_ip_tx_payload(st);
@@ -124,7 +193,12 @@ static void echo_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_repr
     if (tern_icmpv4_emit(&r, p, TERN_IP_PAYLOAD_MAX, &w) != TERN_OK) {
         return;
     }
+    uint8_t options[TERN_IPV4_MAX_HDR_LEN - TERN_IPV4_MIN_HDR_LEN];
     tern_ip_tx tx = {.src = ip->dst, .dst = ip->src, .protocol = TERN_IPPROTO_ICMP};
+    if (ip->options_len) {
+        tx.options = options;
+        tx.options_len = (uint8_t)echo_reply_options(now, ip, options);
+    }
     st->c.icmp_echo_replies_sent++;
     tern_ip_send(st, now, &tx, w);
 }

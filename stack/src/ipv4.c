@@ -156,15 +156,20 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
     h.protocol = tx->protocol;
     h.src = rr.src;
     h.dst = tx->dst;
+    if (tx->options_len) {
+        h.options = tx->options;
+        h.options_len = tx->options_len;
+    }
     uint8_t *payload = tern_ip_tx_payload(st);
     if (tern_is_local_addr(st, &tx->dst, NULL)) {
         /* To ourselves: delivered on the next poll, never re-entering input now. */
         struct tern_ipv4_repr r = h;
         r.payload = NULL; /* in place */
         r.payload_len = payload_len;
-        uint8_t *ip = payload - TERN_IPV4_MIN_HDR_LEN;
+        size_t hlen = TERN_IPV4_MIN_HDR_LEN + h.options_len;
+        uint8_t *ip = payload - hlen;
         size_t w;
-        if (tern_ipv4_emit(&r, ip, TERN_IPV4_MIN_HDR_LEN + payload_len, &w) != TERN_OK) {
+        if (tern_ipv4_emit(&r, ip, hlen + payload_len, &w) != TERN_OK) {
             return TERN_ERR_MALFORMED;
         }
         tern_pkt_meta meta;

@@ -28,7 +28,7 @@
 /* Largest frame the stack builds: Ethernet header + the largest MTU. */
 #define TERN_MAX_MTU 9000
 #define TERN_ETH_HDR 14
-#define TERN_TX_HEADROOM (TERN_ETH_HDR + 20) /* Ethernet + IPv4 without options */
+#define TERN_TX_HEADROOM (TERN_ETH_HDR + 60) /* Ethernet + the largest IPv4 header */
 #define TERN_FRAME_MAX (TERN_ETH_HDR + TERN_MAX_MTU)
 /* A datagram's payload can be as large as IPv4 allows. */
 #define TERN_IP_PAYLOAD_MAX (65535 - 20)
@@ -155,6 +155,8 @@ typedef struct tern_ip_tx {
     uint8_t ttl; /* 0: the default */
     uint8_t dscp;
     bool df;
+    const uint8_t *options; /* IPv4 options, a multiple of 4 bytes, at most 40 (or NULL) */
+    uint8_t options_len;
 } tern_ip_tx;
 
 /*
@@ -301,8 +303,8 @@ struct tern_stack {
     tern_tcp_module *tcp;
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
-    /* tx: headers in front of a payload of up to 64 KiB; held datagrams are taken
-     * back at TERN_TX_HEADROOM + 40 (room for options), hence the margin. */
+    /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to
+     * 64 KiB; held datagrams are taken back at TERN_TX_HEADROOM + 40, hence the margin. */
     uint8_t tx[TERN_TX_HEADROOM + 40 + 65536];
     uint8_t tx2[TERN_FRAME_MAX + 64];
     uint8_t loop_rx[65536]; /* a looped-back datagram being delivered */
