@@ -9,7 +9,7 @@ and to a closed one, forwarding, TCP handshakes, and time passing.
 """
 from pathlib import Path
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw, fragment
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, IPOption, IPOption_RR, Raw, fragment
 
 OUT = Path(__file__).resolve().parent / "corpus" / "stack"
 HOST0, HOST1 = "02:00:00:00:00:01", "02:00:00:00:01:01"
@@ -34,6 +34,8 @@ def seeds():
     arp = rec(eth(ARP(op=1, hwsrc=PEER, psrc="10.0.0.2", pdst="10.0.0.1"), "ff:ff:ff:ff:ff:ff"))
     yield "arp_request", arp
     yield "ping", arp + rec(eth(ip() / ICMP(id=1, seq=1) / Raw(b"x" * 56)))
+    yield "ping_record_route", arp + rec(eth(ip(options=[IPOption_RR(routers=["0.0.0.0"] * 4)]) / ICMP(id=1, seq=3)))
+    yield "ping_timestamp", arp + rec(eth(ip(options=[IPOption(b"\x44\x0c\x05\x01" + b"\x00" * 8)]) / ICMP(id=1, seq=4)))
     big = ip(id=77) / ICMP(id=1, seq=2) / Raw(bytes(range(256)) * 12)
     yield "ping_fragments", arp + b"".join(rec(eth(f)) for f in fragment(big, 1000))
     yield "ping_fragments_reversed", arp + b"".join(rec(eth(f)) for f in reversed(fragment(big, 600)))
