@@ -19,10 +19,23 @@ from typing import TYPE_CHECKING, Any, Optional
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut"]
+__all__ = ["DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut", "linux_deviation"]
 
 MS = 1_000_000
 SEC = 1_000_000_000
+
+
+def linux_deviation(reason: str) -> Any:
+    """Mark a scenario (or a ``pytest.param``) where the Linux kernel deviates from an RFC MUST/SHOULD.
+
+    ``reason`` quotes the RFC text. Under ``--dut linux`` the scenario is an
+    expected failure (``xfail(strict=False)``, so the run stays green and a
+    lucky real-time pass is not an error); under the Tern DUT nothing changes:
+    the scenario runs and must pass (plugin: the ``deviation`` marker).
+    """
+    import pytest
+
+    return pytest.mark.deviation("linux", reason=reason)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,22 @@ class DutProfile:
     ip_protocols: tuple = (1, 6, 17)
     #: Whether echo requests to broadcast addresses are answered (RFC 1122 §3.2.2.6 MAY ignore).
     echo_broadcast: bool = False
+    #: Overlapping IPv4 fragments: "reassemble" (RFC 791 §3.2: later data may overwrite) or "drop" the whole
+    #: datagram (RFC 1858 §4 recommends it against filter evasion; RFC 5722 makes it a MUST for IPv6 only).
+    frag_overlap: str = "reassemble"
+    #: Whether an ICMP error is matched to a socket only when the datagram it quotes could have come from us
+    #: (its source address is ours): RFC 5927 §4.1 recommends it, RFC 1122 §4.1.3.3 does not say how to match.
+    icmp_error_checks_source: bool = True
+    #: Datagrams queued for one unresolved neighbour (RFC 1122 §2.3.2.2: "SHOULD save ... at least one");
+    #: None: bounded in bytes (``arp_queue_bytes``), not datagrams. ``arp_queue_keeps``: "oldest" (new ones
+    #: are dropped when full) or "newest" (the oldest are dropped; RFC 1122 says "(the latest)").
+    arp_queue: Optional[int] = 16
+    arp_queue_bytes: int = 0
+    arp_queue_keeps: str = "oldest"
+    #: UDP receive queue of a socket, in datagrams (RFC 768/1122 say nothing); None: bounded in bytes of
+    #: buffer (``udp_rx_bytes``, kernel overhead included), not datagrams.
+    udp_rx_queue: Optional[int] = 16
+    udp_rx_bytes: int = 0
     #: Interface MTU of the DUT in the scenarios.
     mtu: int = 1500
     #: Ephemeral port range (RFC 6056 §3.2 leaves it open: SHOULD be 1024-65535; IANA's dynamic range
@@ -63,6 +92,20 @@ class DutProfile:
     rto_initial: int = 1 * SEC
     rto_min: int = 1 * SEC
     rto_max: int = 60 * SEC
+    #: TCP: how the data retransmission limit R2 is counted: "count" of retransmissions, or "time"
+    #: (RFC 1122 §4.2.3.5: "measured in time units or as a count of retransmissions").
+    data_retries_unit: str = "count"
+    #: TCP: loss recovery: "newreno" (RFC 5681 §3.2 / RFC 6582, SACK per RFC 6675) or "rack" (RACK-TLP,
+    #: RFC 8985, with PRR, RFC 6937: the standards-track alternatives Linux uses).
+    loss_recovery: str = "newreno"
+    #: TCP: data segments ACKed at once at the start of a connection before delayed ACKs begin (Linux's
+    #: quick-ACK mode; RFC 9293 §3.8.6.3 "SHOULD implement a delayed ACK" allows it).
+    quickacks: int = 0
+    #: TCP: whether the receive buffer size asked for (``rx_buffer``) is the window advertised (Tern), or the
+    #: kernel's buffer that also pays for overhead (Linux: SO_RCVBUF doubled, about 3/4 of it advertised).
+    rx_buffer_is_window: bool = True
+    #: TCP: connections an accept queue holds beyond the listen() backlog (RFC 9293 does not define the backlog).
+    backlog_extra: int = 0
     #: TCP: SYN retransmissions before the connect fails.
     syn_retries: int = 6
     #: TCP: initial window in segments (RFC 6928).

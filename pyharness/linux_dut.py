@@ -76,7 +76,15 @@ LINUX_PROFILE = DutProfile(
     arp_timeout=30 * SEC,
     arp_retry=1 * SEC,  # neigh retrans_time_ms 1000
     arp_retries=3,  # neigh mcast_solicit 3
-    arp_failure_icmp=True,
+    # a failed resolution drops the queued datagrams; EHOSTUNREACH goes only to connected sockets
+    arp_failure_icmp=False,
+    frag_overlap="drop",  # ip_fragment.c: any overlap drops the whole datagram (since 3.x, RFC 5722 spirit)
+    icmp_error_checks_source=False,  # unconnected UDP sockets are matched by port only
+    arp_queue=None,  # neigh unres_qlen_bytes 212992 (truesize), oldest dropped first
+    arp_queue_bytes=212992,
+    arp_queue_keeps="newest",
+    udp_rx_queue=None,  # SO_RCVBUF (rmem_default 212992, truesize), new datagrams dropped when full
+    udp_rx_bytes=212992,
     reasm_timeout=30 * SEC,  # ipfrag_time 30
     icmp_rate=1,  # icmp_ratelimit 1000 ms per destination, XRLIM_BURST_FACTOR 6
     icmp_burst=6,
@@ -89,6 +97,11 @@ LINUX_PROFILE = DutProfile(
     rto_min=200 * MS,  # TCP_RTO_MIN
     rto_max=120 * SEC,  # TCP_RTO_MAX
     syn_retries=6,
+    data_retries_unit="time",  # tcp_retries2 -> a time (retransmits_timed_out), not a count
+    loss_recovery="rack",  # tcp_recovery 1 (RACK-TLP) + PRR
+    quickacks=16,  # TCP_MAX_QUICKACKS: quick-ACK mode at the start of a connection
+    backlog_extra=1,
+    rx_buffer_is_window=False,  # SO_RCVBUF 4096 advertises 2920 (tcp_adv_win_scale)  # sk_acceptq_is_full: ack backlog > sk_max_ack_backlog
     initial_window=10,
     delack=40 * MS,  # TCP_DELACK_MIN (the ato grows towards 200 ms)
     time_wait=60 * SEC,  # TCP_TIMEWAIT_LEN, not tunable
@@ -505,10 +518,21 @@ class LinuxTcpSocket(_LinuxSocket):
         elif name in sysctl:
             v = int(value) if name == "data_retries" else int(bool(value))
             self.dut.sysctl(sysctl[name], v)
+        elif name in ("delack", "rto_min", "initial_window"):
+            # Linux has these per route only: set on the route to the scenario's subnet (the namespace is the
+            # scenario's own, so "per socket" and "per route" agree). ip route: rto_min (locked), initcwnd,
+            # quickack (no delayed ACK at all); a delayed-ACK timer of another length has no knob.
+            if name == "rto_min":
+                self.dut.route_metric("rto_min", f"{max(1, parse_time(value, name) // MS)}ms")
+            elif name == "initial_window":
+                self.dut.route_metric("initcwnd", str(int(value)))
+            elif parse_time(value, name) == 0:
+                self.dut.route_metric("quickack", "1")
+            else:
+                _skip(f"Linux DUT: no knob for a delayed-ACK timer of {value!r} (only per-route quickack, "
+                      "and the ato Linux computes itself)")
         else:
-            if name not in ("delack", "rto_min", "initial_window"):
-                raise ConfigError(f"unknown TCP socket option {name!r}")
-            _skip(f"Linux DUT: no per-socket option for {name!r} (Linux sets it per route or not at all)")
+            raise ConfigError(f"unknown TCP socket option {name!r}")
 
     # -- life -------------------------------------------------------------------
 
@@ -661,6 +685,7 @@ class LinuxDut:
         self.mac = default_mac("dut")  # the MAC a Tern DUT would have: captures compare
         self.ns = NetNamespace()
         self.helper: Optional[SockHelper] = None
+        self._metrics: dict[str, str] = {}
         net.on_close(self.close)
         self.ns.create()
         try:
@@ -693,6 +718,15 @@ class LinuxDut:
 
     def counters(self) -> Any:
         _skip("Linux DUT: the scenario reads the Tern stack's counters; mark it dut('tern')")
+
+    def route_metric(self, name: str, value: str) -> None:
+        """Set a metric (rto_min, initcwnd, quickack...) on the route to the DUT's subnet (``ip route replace``)."""
+        self._metrics[name] = value
+        args = ["route", "replace", f"{DUT_IP.rsplit('.', 1)[0]}.0/{PREFIX}", "dev", self.ifname, "proto", "kernel",
+                "scope", "link", "src", DUT_IP]
+        for k, v in self._metrics.items():
+            args += [k, v]
+        self.ns.ip(*args)
 
     def sysctl(self, name: str, value: Any) -> None:
         """Set a sysctl inside the DUT's namespace."""

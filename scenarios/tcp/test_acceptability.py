@@ -19,13 +19,16 @@ def immediate(dut):
 @pytest.mark.rfc("9293 3.4", "9293 3.10.7.4")
 @pytest.mark.parametrize("offset,accepted", [(-1, False), (0, True), ("wnd-1", True), ("wnd", False),
                                              ("wnd+1000", False), (-70000, False)])
-def test_one_byte_segment_at_window_edges(dut, peer, offset, accepted):
+def test_one_byte_segment_at_window_edges(dut, peer, offset, accepted, profile):
     """A 1-byte segment is acceptable iff RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND. Unacceptable: an ACK
     <SEQ=SND.NXT><ACK=RCV.NXT> and nothing delivered. In-window but beyond RCV.NXT: kept (it counts once
     the hole is filled)."""
     conn, sock, _ = passive(dut, peer, rx_buffer=4096)
     wnd = sock.info().rcv_wnd
-    assert wnd == 4096
+    if profile.rx_buffer_is_window:
+        assert wnd == 4096
+    else:  # the buffer also pays for overhead: a smaller window, whatever the DUT offered
+        assert 0 < wnd <= 4096
     off = {"wnd-1": wnd - 1, "wnd": wnd, "wnd+1000": wnd + 1000}.get(offset, offset)
     base = conn.snd_nxt
     inject(conn, flags="PA", seq=seq_add(base, off), payload=b"Z")

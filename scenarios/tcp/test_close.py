@@ -208,6 +208,7 @@ def test_close_with_unread_data_sends_rst(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.5", "9293 3.6", "9293 3.8.6.3")
+@pytest.mark.dut("tern", reason="a golden trace is the Tern stack's canonical bytes (ISN, windows, options, timing)")
 def test_golden_handshake_transfer_close(dut, peer, link, golden):
     """Golden trace: the canonical flow. Passive open, a request, a 3 kB response, the DUT closes."""
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000})

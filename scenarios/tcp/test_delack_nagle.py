@@ -16,6 +16,10 @@ MSS = 1000
 @pytest.mark.rfc("9293 3.8.6.3", "9293 MUST-40", "1122 4.2.3.2")
 def test_single_segment_acked_after_delack_timer(dut, peer, profile):
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS})
+    # A DUT that starts in quick-ACK mode (Linux) ACKs its first segments at once; then delays.
+    for _ in range(profile.quickacks):
+        conn.send(flags="PA", payload=b"q")
+        conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
     conn.send(flags="PA", payload=b"one")
     t0 = dut.net.now_ns
     conn.expect(flags="A", ack=conn.snd_nxt, at=T(t0 + profile.delack), tolerance=EXACT)

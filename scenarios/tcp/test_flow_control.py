@@ -5,11 +5,15 @@ avoidance on both sides, window updates."""
 from __future__ import annotations
 
 import pytest
+
+from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
 from tcpkit import EXACT, T, drain, ns, passive, seq_add, tcp_payload
 
 pytestmark = pytest.mark.area("tcp")
+
+RFC6298_24 = 'RFC 6298 (2.4): "Whenever RTO is computed, if it is less than 1 second, then the RTO SHOULD be rounded up to 1 second"; Linux: RTO = SRTT + max(4*RTTVAR, 200 ms), restarted on every ACK (RFC 6298 (5.3) restarts it only when new data is acknowledged)'
 
 MSS = 1000
 
@@ -80,6 +84,7 @@ def test_dut_scales_its_advertised_window(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.8.6.1", "9293 MUST-36", "1122 4.2.2.17")
+@linux_deviation(RFC6298_24)
 def test_zero_window_probes_with_backoff(dut, peer, link, profile, golden):
     """Golden trace: the peer closes its window; the DUT probes at RTO, 2 RTO, 4 RTO... and the
     connection stays open while the probes are answered (MUST-37); a window update resumes the transfer."""

@@ -298,16 +298,21 @@ def test_listen_queue_full_behaviour(dut, peer, profile):
     """Backlog 1: one connection waits for accept(); a second handshake cannot complete; a third
     SYN finds the SYN queue full. The profile says what a full queue does with a SYN."""
     listener = dut.tcp_listen(SERVER_PORT, backlog=1)
-    first = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT, isn=1000)
-    first.connect(within="10ms")
+    held = 1 + profile.backlog_extra  # what the queue holds for backlog 1 (Linux: backlog + 1)
+    for i in range(held):
+        first = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT + (10 + i if i else 0), isn=1000 + 100 * i)
+        first.connect(within="10ms")
     dut.net.run(for_="1ms")
-    assert listener.accept_pending == 1
+    assert listener.accept_pending == held
+    if profile.backlog_extra:
+        pytest.skip(f"the {profile.name} profile drops SYNs while the accept queue is full (no SYN-ACK); the rest "
+                    "of the scenario assumes a SYN-ACK whose ACK is ignored (RFC 9293 does not define the backlog)")
     second = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT + 1, isn=2000)
     second.send(flags="S")
     sa = second.expect(flags="SA", ack=2001, within="10ms")
     second.send(flags="A")
     dut.net.run(for_="1ms")
-    assert listener.accept_pending == 1, "a handshake completed into a full accept queue"
+    assert listener.accept_pending == held, "a handshake completed into a full accept queue"
     third = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT + 2, isn=3000)
     third.send(flags="S")
     if profile.backlog_full == "drop":

@@ -5,11 +5,15 @@ zero-delay link (every segment the peer "loses" is one it ignores)."""
 from __future__ import annotations
 
 import pytest
+
+from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
 from tcpkit import CLIENT_PORT, EXACT, SERVER_PORT, T, ns, passive, seq_add, tcp_payload
 
 pytestmark = pytest.mark.area("tcp")
+
+RFC6298_24 = 'RFC 6298 (2.4): "Whenever RTO is computed, if it is less than 1 second, then the RTO SHOULD be rounded up to 1 second"; Linux: RTO = SRTT + max(4*RTTVAR, 200 ms), restarted on every ACK (RFC 6298 (5.3) restarts it only when new data is acknowledged)'
 
 S = 1_000_000_000
 MSS = 1000
@@ -52,6 +56,7 @@ def test_lost_syn_ack(dut, peer, profile):
 
 
 @pytest.mark.rfc("9293 3.8.6.1", "1122 4.2.2.17", "9293 MUST-35")
+@linux_deviation(RFC6298_24)
 def test_lost_window_update(dut, peer, profile):
     """The peer's window was zero; its window update is lost. The DUT's persist timer sends a probe at
     exactly RTO; the answer carries the open window and the transfer resumes at once."""
@@ -72,6 +77,7 @@ def test_lost_window_update(dut, peer, profile):
 
 
 @pytest.mark.rfc("6298 5.5", "6298 2.5", "9293 MUST-18")
+@linux_deviation(RFC6298_24)
 def test_rto_backs_off(dut, peer, profile):
     """An RTO that never backs off floods a dead path. The ladder: 1, 2, 4, 8, 16, 32, 60, 60 s
     between retransmissions (doubling, capped at rto_max), exactly."""
@@ -91,6 +97,7 @@ def test_rto_backs_off(dut, peer, profile):
 
 
 @pytest.mark.rfc("6298 5.5", "6298 5.3")
+@linux_deviation(RFC6298_24)
 def test_backoff_survives_ack_of_retransmission_then_resets_on_fresh_sample(dut, peer, profile):
     """After the ACK of a retransmitted segment the RTO stays backed off (no sample, Karn); an ACK of a
     segment sent once gives a sample and the RTO comes back to its computed value."""

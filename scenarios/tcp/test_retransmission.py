@@ -6,11 +6,17 @@ retransmission limits and the user timeout with the error the socket sees."""
 from __future__ import annotations
 
 import pytest
+
+from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
 from tcpkit import EXACT, PEER_IP, PEER_PORT, T, active, ns, passive, seq_add, tcp_payload, warm_arp
 
 pytestmark = pytest.mark.area("tcp")
+
+RFC6298_24 = 'RFC 6298 (2.4): "Whenever RTO is computed, if it is less than 1 second, then the RTO SHOULD be rounded up to 1 second"; Linux: RTO = SRTT + max(4*RTTVAR, 200 ms), restarted on every ACK (RFC 6298 (5.3) restarts it only when new data is acknowledged)'
+RTO3S = 'RFC 6298 (5.7): "If the timer expires awaiting the ACK of a SYN segment and the TCP implementation is using an RTO less than 3 seconds, the RTO MUST be re-initialized to 3 seconds when data transmission begins"; Linux starts data at 1 s'
+SYNLIN = 'RFC 6298 (5.5): "The host MUST set RTO <- RTO * 2 (back off the timer)", applied to the SYN by (5.7); Linux retransmits the first SYNs 1 s apart (net.ipv4.tcp_syn_linear_timeouts = 4)'
 
 SEC = 1_000_000_000
 MS = 1_000_000
@@ -27,6 +33,7 @@ def ladder(profile, n, first=None):
 
 
 @pytest.mark.rfc("6298 2.1", "6298 5.5", "9293 3.8.1", "9293 MUST-18", "9293 MUST-22")
+@linux_deviation(SYNLIN)
 def test_unanswered_syn_ladder(dut, peer, link, profile, golden):
     """Golden trace: the SYN is retransmitted at 1, 3, 7, 15, 31, 63 s (RTO doubling from 1 s), then
     connect() fails with a time-out once the last RTO expires."""
@@ -50,6 +57,7 @@ def test_unanswered_syn_ladder(dut, peer, link, profile, golden):
 
 @pytest.mark.rfc("9293 3.8.3", "9293 MUST-21")
 @pytest.mark.parametrize("retries", [1, 2, 4])
+@linux_deviation(SYNLIN)
 def test_syn_retries_option_limits_the_ladder(dut, peer, profile, retries):
     sock = dut.tcp_connect(PEER_IP, PEER_PORT, syn_retries=retries)
     conn = peer.tcp(dut, local_port=PEER_PORT)
@@ -62,6 +70,7 @@ def test_syn_retries_option_limits_the_ladder(dut, peer, profile, retries):
 
 
 @pytest.mark.rfc("6298 5.7")
+@linux_deviation(RTO3S)
 def test_rto_is_3s_after_a_timed_out_syn(dut, peer, profile):
     """The SYN timed out once: when data transmission begins the RTO is 3 s (RFC 6298 (5.7));
     Karn's rule gives no sample from the retransmitted SYN."""
@@ -78,6 +87,7 @@ def test_rto_is_3s_after_a_timed_out_syn(dut, peer, profile):
 
 
 @pytest.mark.rfc("6298 2.1", "6298 2.4", "6298 5.5", "9293 MUST-18")
+@linux_deviation(RFC6298_24)
 def test_data_retransmission_ladder(dut, peer, profile):
     """Unacknowledged data: retransmitted at RTO, 3 RTO, 7 RTO... (RTO = rto_min on a zero-delay link)."""
     conn, sock, _ = passive(dut, peer)
@@ -92,6 +102,7 @@ def test_data_retransmission_ladder(dut, peer, profile):
 
 
 @pytest.mark.rfc("6298 5.5", "6298 2.5")
+@linux_deviation(RFC6298_24)
 def test_backoff_is_capped_at_rto_max(dut, peer, profile):
     conn, sock, _ = passive(dut, peer)
     sock.send(b"x")
@@ -176,6 +187,7 @@ def test_backed_off_rto_kept_until_a_new_sample(dut, peer, profile):
 
 
 @pytest.mark.rfc("6298 5.2", "6298 5.3")
+@linux_deviation(RFC6298_24)
 def test_timer_restarts_on_partial_ack(dut, peer, profile):
     """An ACK of new data restarts the timer for the rest: the retransmission comes RTO after the ACK."""
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000})
@@ -200,6 +212,7 @@ def test_no_retransmission_once_everything_is_acked(dut, peer):
 
 
 @pytest.mark.rfc("6298 5.4")
+@linux_deviation(RFC6298_24)
 def test_rto_retransmits_only_the_first_unacked_segment(dut, peer, profile):
     """On timeout: retransmit the earliest unacknowledged segment (5.4); cwnd is one segment, so only that."""
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000})
@@ -214,6 +227,8 @@ def test_rto_retransmits_only_the_first_unacked_segment(dut, peer, profile):
 @pytest.mark.parametrize("retries", [1, 3, 5])
 def test_data_retries_limit_ends_connection(dut, peer, profile, retries):
     """R2 as a count: after `retries` retransmissions and one more RTO the connection ends, TIMED_OUT."""
+    if profile.data_retries_unit != "count":
+        pytest.skip(f"the {profile.name} profile counts the retransmission limit R2 as a time, not a count of retransmissions (RFC 1122 4.2.3.5 allows both)")
     conn, sock, _ = passive(dut, peer, data_retries=retries)
     sock.send(b"doomed")
     d = conn.expect(flags="PA", within="10ms")
@@ -231,15 +246,17 @@ def test_data_retries_limit_ends_connection(dut, peer, profile, retries):
 
 @pytest.mark.rfc("9293 3.8.3", "9293 3.10.8", "5482 3")
 @pytest.mark.parametrize("timeout_s", [2, 5, 20])
-def test_user_timeout_ends_connection_with_distinct_error(dut, peer, timeout_s):
-    """User timeout: data unacknowledged for `timeout_s` ends the connection with USER_TIMEOUT, exactly then."""
+def test_user_timeout_ends_connection_with_distinct_error(dut, peer, timeout_s, profile):
+    """User timeout: data unacknowledged for `timeout_s` ends the connection with USER_TIMEOUT, exactly then
+    (a DUT in real time: within its profile's tolerance; 0 in virtual time)."""
     conn, sock, _ = passive(dut, peer, user_timeout=f"{timeout_s}s")
     sock.send(b"waiting")
     d = conn.expect(flags="PA", within="10ms")
     t0 = ns(d)
-    dut.net.run(until=T(t0 + timeout_s * SEC - 1))
+    tol = profile.timing_tolerance + int(timeout_s * SEC * profile.timing_tolerance_frac)
+    dut.net.run(until=T(t0 + timeout_s * SEC - 1 - tol))
     assert sock.state == "ESTABLISHED"
-    dut.net.run(until=T(t0 + timeout_s * SEC))
+    dut.net.run(until=T(t0 + timeout_s * SEC + tol))
     info = sock.info()
     assert info.state == "CLOSED" and info.error == "USER_TIMEOUT"
 
