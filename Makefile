@@ -96,6 +96,10 @@ run: pyext
 	@rm -rf $(RUN_OUT)/artifacts $(RUN_OUT)/report.md $(RUN_OUT)/junit.xml
 	$(VENV)/bin/pyharness run scenarios --seed $(SEED) --out $(RUN_OUT) -- -q -p no:cacheprovider
 
+# The suite against the Linux kernel (root: TAP + netns), ~3 min; see docs/linux-differences.md.
+run-linux: pyext
+	$(VENV)/bin/pyharness run --dut linux --seed $(SEED) --out $(RUN_OUT)/linux -- -q -p no:cacheprovider -n 2
+
 demo: pyext
 	$(VENV)/bin/pyharness demo --out $(DEMO_OUT)
 

@@ -69,6 +69,30 @@ def test_plugin_has_the_dut_option(pytester):
     r.stdout.fnmatch_lines(["*applies to DUT tern, not linux: reads Tern counters*"])
 
 
+def test_linux_deviation_is_xfail_under_linux_only(pytester):
+    pytester.makepyfile("""
+        import pytest
+        from pyharness.dut import linux_deviation
+        @linux_deviation('RFC 0000 1: "MUST"')
+        def test_deviates(): assert False
+        @pytest.mark.parametrize("x", [1, pytest.param(2, marks=linux_deviation("RFC 0000 2"))])
+        def test_param(x): assert x == 1
+    """)
+    r = pytester.runpytest("--dut", "linux", "-rx")
+    r.assert_outcomes(passed=1, xfailed=2)
+    r.stdout.fnmatch_lines(["*linux deviates: RFC 0000 1*"])
+    r = pytester.runpytest("--dut", "tern")
+    r.assert_outcomes(passed=1, failed=2)
+
+
+def test_linux_profile_states_the_open_choices():
+    assert (TERN_PROFILE.loss_recovery, LINUX_PROFILE.loss_recovery) == ("newreno", "rack")
+    assert (TERN_PROFILE.frag_overlap, LINUX_PROFILE.frag_overlap) == ("reassemble", "drop")
+    assert TERN_PROFILE.backlog_extra == 0 and LINUX_PROFILE.backlog_extra == 1
+    assert TERN_PROFILE.quickacks == 0 and LINUX_PROFILE.quickacks > 0
+    assert LINUX_PROFILE.arp_queue is None and LINUX_PROFILE.udp_rx_queue is None
+
+
 @live
 def test_udp_and_tcp_against_the_kernel(tmp_path):
     from scapy.layers.inet import IP, TCP, UDP
