@@ -126,8 +126,30 @@ class DutProfile:
     #: gets ``timing_tolerance + timing_tolerance_frac * (at - now)``, and ``within=`` windows grow by the former.
     timing_tolerance: int = 0
     timing_tolerance_frac: float = 0.0
+    #: Timer tick of a DUT whose timers run on a timer wheel (Linux: CONFIG_HZ); 0: exact timers (virtual time).
+    #: A wheel timer of n ticks fires up to one bucket late (Linux kernel/time/timer.c: 64..503 ticks -> 8 ticks,
+    #: 504..4031 -> 64 ticks, 4032.. -> 512 ticks), which :meth:`tolerance` adds.
+    timer_hz: int = 0
+    #: Entries an echo reply's Record Route / Timestamp option gains at this host (RFC 1122 §3.2.2.6: "updated to
+    #: include the current host" does not say how often; Tern once, Linux on input and again on output).
+    echo_option_entries: int = 1
+    #: Whether the DUT's clock is the simulation's (IP timestamps are then exact), or the wall clock (Linux).
+    clock_is_virtual: bool = True
+    #: TCP: where the user timeout (RFC 5482 §3, RFC 9293 §3.10.8) starts: "send" (the first transmission of the
+    #: unacknowledged data) or "first_retransmission" (Linux: tp->retrans_stamp).
+    user_timeout_from: str = "send"
     #: Extra, backend-specific notes.
     notes: dict = field(default_factory=dict)
+
+    def tolerance(self, interval_ns: int) -> int:
+        """Tolerance of a time check on a timer of ``interval_ns``: 0 in virtual time; in real time the profile's
+        fixed and proportional tolerance plus the timer wheel's bucket (the timer may fire that much late)."""
+        tol = self.timing_tolerance + int(max(interval_ns, 0) * self.timing_tolerance_frac)
+        if self.timer_hz:
+            ticks = max(interval_ns, 0) * self.timer_hz // SEC
+            gran = 1 if ticks < 63 else 8 if ticks < 504 else 64 if ticks < 4032 else 512
+            tol += gran * SEC // self.timer_hz
+        return tol
 
 
 #: The Tern stack's profile: its documented defaults.

@@ -68,6 +68,23 @@ LINUX_SYSCTLS = {
     "net.ipv4.tcp_no_metrics_save": 1,
 }
 
+def _config_hz() -> int:
+    """The kernel's CONFIG_HZ (timer wheel tick), from /proc/config.gz or /boot/config-*; 250 if unknown."""
+    import gzip
+    import re as _re
+
+    for path in ("/proc/config.gz", f"/boot/config-{os.uname().release}"):
+        try:
+            opener = gzip.open if path.endswith(".gz") else open
+            with opener(path, "rt") as f:
+                m = _re.search(r"^CONFIG_HZ=(\d+)$", f.read(), _re.M)
+            if m:
+                return int(m.group(1))
+        except OSError:
+            continue
+    return 250
+
+
 #: Linux's values where the RFCs leave a choice (kernel defaults; see LINUX_SYSCTLS).
 LINUX_PROFILE = DutProfile(
     name="linux",
@@ -113,6 +130,10 @@ LINUX_PROFILE = DutProfile(
     backlog_full="drop",  # tcp_abort_on_overflow 0
     timing_tolerance=20 * MS,
     timing_tolerance_frac=0.05,
+    timer_hz=_config_hz(),  # timer wheel: a 1 s timer (250 ticks at HZ 250) may fire up to 32 ms late
+    echo_option_entries=2,  # ip_options_compile records on input (spec_dst), ip_options_build again on output
+    clock_is_virtual=False,  # IP timestamps: ms since midnight UT of the wall clock
+    user_timeout_from="first_retransmission",  # retransmits_timed_out(): from tp->retrans_stamp
     notes={"kernel": os.uname().release},
 )
 
@@ -273,9 +294,8 @@ class LinuxNetwork(RealtimeNetwork):
 
     def widen_tolerance(self, at_ns: int, tolerance_ns: int) -> int:
         """The tolerance of an ``at=`` check in real time: the profile's, and at least the scenario's."""
-        p = self.profile
         span = max(at_ns - int(lib.sim_now(self._handle())), 0)
-        return max(tolerance_ns, p.timing_tolerance + int(span * p.timing_tolerance_frac))
+        return max(tolerance_ns, self.profile.tolerance(span))
 
     def widen_within(self, within_ns: int) -> int:
         """A ``within=`` bound in real time: the scenario's plus the profile's tolerance (kernel + Python lag)."""

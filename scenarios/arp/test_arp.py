@@ -81,11 +81,13 @@ def test_requests_limited_to_one_per_second_then_failure(dut, peer, profile):
     s.sendto(b"y", (PEER_IP, 9))
     s.sendto(b"z", (PEER_IP, 9))
     prev = t0
+    # 0 in virtual time; a real-time DUT: its tolerance for a timer of one retry interval (timer wheel included).
+    tol = profile.tolerance(profile.arp_retry)
     for k in range(1, profile.arp_retries):
-        quiet_until = prev + profile.arp_retry - 1 - profile.timing_tolerance
+        quiet_until = prev + profile.arp_retry - 1 - tol
         peer.expect_nothing(for_=quiet_until / 1e9 - peer.net.now, matching=ARP())
         # Exactly one retry interval after the previous request (a real-time DUT: within its profile's tolerance).
-        prev = peer.expect(ARP(op=1, pdst=PEER_IP), at=(prev + profile.arp_retry) / 1e9, tolerance=0).time_ns
+        prev = peer.expect(ARP(op=1, pdst=PEER_IP), at=(prev + profile.arp_retry) / 1e9, tolerance=tol / 1e9).time_ns
     peer.expect_nothing(for_="5s", matching=ARP())
 
 
