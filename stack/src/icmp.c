@@ -378,6 +378,9 @@ tern_err tern_ping_send(tern_stack *st, tern_sock s, const tern_addr *dst, uint1
     meta.ttl = ttl;
     meta.df = dont_fragment;
     tern_err err = tern_pktq_push(st, &p->txq, &meta, data, len, NULL, 0);
+    if (err == TERN_OK) {
+        st->ping_tx_queued++;
+    }
     if (err != TERN_OK) {
         return tern_fail(st, err, "ping: %s",
                          err == TERN_ERR_WOULD_BLOCK ? "the send queue is full"
@@ -387,21 +390,20 @@ tern_err tern_ping_send(tern_stack *st, tern_sock s, const tern_addr *dst, uint1
 }
 
 bool tern_ping_has_output(const tern_stack *st) {
-    for (uint32_t i = 0; i < st->cfg.ping_sockets; i++) {
-        if (st->ping[i].used && st->ping[i].txq.count) {
-            return true;
-        }
-    }
-    return false;
+    return st->ping_tx_queued != 0;
 }
 
 void tern_ping_poll(tern_stack *st, uint64_t now) {
+    if (!st->ping_tx_queued) {
+        return;
+    }
     for (uint32_t i = 0; i < st->cfg.ping_sockets; i++) {
         tern_ping_sock *p = &st->ping[i];
         while (p->used && p->txq.count) {
             tern_pkt_meta m = *tern_pktq_peek(st, &p->txq);
             uint8_t *buf = tern_ip_tx_payload(st);
             size_t len = tern_pktq_pop(st, &p->txq, buf + TERN_ICMPV4_HDR_LEN, PING_MAX_PAYLOAD);
+            st->ping_tx_queued--;
             struct tern_icmpv4_repr r;
             memset(&r, 0, sizeof r);
             r.type = TERN_ICMPV4_ECHO_REQUEST;
@@ -452,6 +454,7 @@ tern_err tern_ping_take_error(tern_stack *st, tern_sock s, tern_sock_error *out)
 tern_err tern_ping_close(tern_stack *st, tern_sock s) {
     GET_OR_FAIL(p, st, s);
     tern_pktq_clear(st, &p->rxq);
+    st->ping_tx_queued -= p->txq.count;
     tern_pktq_clear(st, &p->txq);
     p->used = false;
     return TERN_OK;

@@ -48,22 +48,25 @@ bool tern_is_broadcast_addr(const tern_stack *st, const tern_addr *addr, uint32_
     return false;
 }
 
+/* Bits two IPv4 addresses share from the top (32 when equal). */
+static unsigned common_prefix_v4(const tern_addr *a, const tern_addr *b) {
+    uint32_t x = tern_addr_v4_to_u32(a) ^ tern_addr_v4_to_u32(b);
+    return x ? (unsigned)__builtin_clz(x) : 32u;
+}
+
 /* The interface address sharing the longest prefix with `to`. */
 static bool pick_source(const tern_iface *f, const tern_addr *to, tern_addr *out) {
-    int best = -1;
-    unsigned best_len = 0;
-    for (uint32_t a = 0; a < f->naddrs; a++) {
-        unsigned n = 0;
-        while (n < 32 && tern_addr_prefix_match(&f->addr[a], to, n + 1)) {
-            n++;
-        }
-        if (best < 0 || n > best_len) {
-            best = (int)a;
+    if (f->naddrs == 0) {
+        return false;
+    }
+    uint32_t best = 0;
+    unsigned best_len = common_prefix_v4(&f->addr[0], to);
+    for (uint32_t a = 1; a < f->naddrs; a++) {
+        unsigned n = common_prefix_v4(&f->addr[a], to);
+        if (n > best_len) {
+            best = a;
             best_len = n;
         }
-    }
-    if (best < 0) {
-        return false;
     }
     *out = f->addr[best];
     return true;

@@ -300,6 +300,8 @@ struct tern_stack {
 
     tern_udp_sock *udp;
     tern_ping_sock *ping;
+    uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
+    uint32_t ping_tx_queued; /* echo requests waiting in ping send queues */
     tern_tcp_module *tcp;
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */

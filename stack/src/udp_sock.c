@@ -161,6 +161,9 @@ tern_err tern_udp_sendto(tern_stack *st, tern_sock s, const tern_addr *dst, uint
     meta.dst = *dst;
     meta.dport = port;
     tern_err err = tern_pktq_push(st, &u->txq, &meta, data, len, NULL, 0);
+    if (err == TERN_OK) {
+        st->udp_tx_queued++;
+    }
     if (err == TERN_ERR_WOULD_BLOCK) {
         return tern_fail(st, err, "udp sendto: the send queue is full (%u datagrams)",
                          st->cfg.udp_queue);
@@ -172,21 +175,20 @@ tern_err tern_udp_sendto(tern_stack *st, tern_sock s, const tern_addr *dst, uint
 }
 
 bool tern_udp_has_output(const tern_stack *st) {
-    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
-        if (st->udp[i].used && st->udp[i].txq.count) {
-            return true;
-        }
-    }
-    return false;
+    return st->udp_tx_queued != 0;
 }
 
 void tern_udp_poll(tern_stack *st, uint64_t now) {
+    if (!st->udp_tx_queued) {
+        return;
+    }
     for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
         tern_udp_sock *u = &st->udp[i];
         while (u->used && u->txq.count) {
             tern_pkt_meta m = *tern_pktq_peek(st, &u->txq);
             uint8_t *p = tern_ip_tx_payload(st);
             size_t len = tern_pktq_pop(st, &u->txq, p + TERN_UDP_HDR_LEN, UDP_MAX_PAYLOAD);
+            st->udp_tx_queued--;
             tern_route_result rr;
             if (tern_route_lookup(st, &m.dst, &u->laddr, &rr) != TERN_OK) {
                 st->c.ip_no_route++;
@@ -321,6 +323,7 @@ tern_err tern_udp_take_error(tern_stack *st, tern_sock s, tern_sock_error *out) 
 tern_err tern_udp_close(tern_stack *st, tern_sock s) {
     GET_OR_FAIL(u, st, s);
     tern_pktq_clear(st, &u->rxq);
+    st->udp_tx_queued -= u->txq.count;
     tern_pktq_clear(st, &u->txq);
     u->used = false;
     return TERN_OK;
