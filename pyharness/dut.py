@@ -138,6 +138,19 @@ class DutProfile:
     #: TCP: where the user timeout (RFC 5482 §3, RFC 9293 §3.10.8) starts: "send" (the first transmission of the
     #: unacknowledged data) or "first_retransmission" (Linux: tp->retrans_stamp).
     user_timeout_from: str = "send"
+    #: TCP: the error a connection ended by its user timeout reports (RFC 9293 §3.10.8: "error: connection
+    #: aborted due to user timeout", with no MUST/SHOULD on telling it apart): Tern USER_TIMEOUT, Linux ETIMEDOUT
+    #: (TIMED_OUT, the same as the R2 limit).
+    user_timeout_error: str = "USER_TIMEOUT"
+    #: TCP: the smallest usable window (bytes) the DUT sends into at once when it is all the peer ever offered
+    #: (RFC 9293 §3.8.6.2.1 sender SWS avoidance (3): Fs = 1/2 of the largest window can be sent). Smaller
+    #: windows wait for the persist/probe timer (the algorithm's override timeout (4)). Tern 1; Linux 48: its
+    #: send MSS is at least 68 - 20 header bytes (tcp_bound_to_half_wnd()), and tcp_snd_wnd_test() wants one.
+    min_send_window: int = 1
+    #: TCP: how the DUT puts its receive window into a scaled window field (RFC 7323 §2.3 only says it is
+    #: shifted right by Rcv.Wind.Shift): "down" (truncated: Tern) or "up" (Linux __tcp_select_window():
+    #: ALIGN(window, 1 << rcv_wscale), so that a small window is not scaled away to 0).
+    window_scale_rounding: str = "down"
     #: Extra, backend-specific notes.
     notes: dict = field(default_factory=dict)
 

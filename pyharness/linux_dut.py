@@ -134,6 +134,9 @@ LINUX_PROFILE = DutProfile(
     echo_option_entries=2,  # ip_options_compile records on input (spec_dst), ip_options_build again on output
     clock_is_virtual=False,  # IP timestamps: ms since midnight UT of the wall clock
     user_timeout_from="first_retransmission",  # retransmits_timed_out(): from tp->retrans_stamp
+    user_timeout_error="TIMED_OUT",  # tcp_write_err(): ETIMEDOUT, as for R2 (tcp_retries2)
+    window_scale_rounding="up",  # __tcp_select_window(): ALIGN(window, 1 << rcv_wscale)
+    min_send_window=48,  # tcp_bound_to_half_wnd(): MSS >= 68 - 20; smaller windows: tcp_write_wakeup() (persist)
     notes={"kernel": os.uname().release},
 )
 
@@ -492,7 +495,8 @@ class LinuxTcpSocket(_LinuxSocket):
     ``info()`` maps ``struct tcp_info`` onto :class:`~pyharness.sockets.TcpInfo`.
     Linux does not report sequence numbers: ``iss``/``irs`` are read from the
     DUT's SYN / SYN-ACK as the scripted peer received them, and ``snd_una`` =
-    ISS + ``tcpi_bytes_acked`` (the SYN counts one), ``snd_nxt`` = ``snd_una``
+    ISS + ``tcpi_bytes_acked`` (which counts the SYN of an active open; a passive open adds the
+    SYN-ACK's 1 itself, Linux does not count it), ``snd_nxt`` = ``snd_una``
     + bytes in flight (SIOCOUTQ - SIOCOUTQNSD, plus a FIN), ``rcv_nxt`` = IRS + 1
     + ``tcpi_bytes_received``. Counters Linux keeps only per namespace
     (RTO timeouts, fast retransmits, challenge ACKs) come from the namespace's
@@ -622,8 +626,8 @@ class LinuxTcpSocket(_LinuxSocket):
         if r.get("error"):
             err = int(r["error"])
             name = _ERRNO_TO_TERN.get(err, _errno.errorcode.get(err, str(err)))
-            if err == _errno.ETIMEDOUT and r.get("user_timeout"):
-                name = "USER_TIMEOUT"
+            # ETIMEDOUT stays TIMED_OUT, also for a user timeout: Linux reports both the same way
+            # (profile.user_timeout_error)
             self._error = name
         return r
 
@@ -840,9 +844,11 @@ class LinuxDut:
         mss = int(r.get("snd_mss") or 0) or 1
         segs = self._dut_segments(tup)
         iss = irs = None
+        passive_open = False
         for flags, seq, ack in segs:
             if flags & 0x02:  # SYN or SYN-ACK
                 iss = seq
+                passive_open = bool(flags & 0x10)
                 if flags & 0x10:
                     irs = (ack - 1) % 2**32
             elif iss is not None and irs is None and flags & 0x10:
@@ -850,7 +856,15 @@ class LinuxDut:
         state = r["state_name"]
         snd_una = snd_nxt = rcv_nxt = 0
         if iss is not None:
-            snd_una = (iss + max(int(r.get("bytes_acked", 0)), 1 if state not in ("SYN_SENT", "SYN_RECEIVED") else 0)) % 2**32
+            # tcpi_bytes_acked counts the SYN of an active open (tcp_ack() moves snd_una over it) but not the
+            # SYN-ACK of a passive open (the child socket starts with snd_una = ISS + 1; "SYN-ACK delivery
+            # isn't tracked in tcp_ack", tcp_rcv_state_process()).
+            acked = int(r.get("bytes_acked", 0))
+            synchronized = state not in ("SYN_SENT", "SYN_RECEIVED")
+            if passive_open:
+                snd_una = (iss + (1 if synchronized else 0) + acked) % 2**32
+            else:
+                snd_una = (iss + max(acked, 1 if synchronized else 0)) % 2**32
             # Linux does not report snd_nxt: the end of the highest segment the DUT sent (data, SYN, FIN).
             snd_nxt = self._highest_sent(segs, snd_una, tup)
             if snd_nxt is None:

@@ -24,7 +24,8 @@ PEER_PORT = 7000  # the peer's listening port in active scenarios
 CLIENT_PORT = 40001  # the peer's port when it connects to the DUT
 
 __all__ = ["SERVER_PORT", "PEER_PORT", "CLIENT_PORT", "passive", "active", "drain", "to_state", "seq_add",
-           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "EXACT", "wire_tcp", "inject", "warm_arp", "send_raw_tcp"]
+           "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "EXACT", "wire_tcp", "inject", "warm_arp", "send_raw_tcp",
+           "fill_window"]
 
 
 def ns(pkt: Any) -> int:
@@ -52,6 +53,29 @@ def passive(dut: Any, peer: Any, *, port: int = SERVER_PORT, local_port: int = C
     sock = listener.accept()
     assert sock is not None, "the DUT's listener has no established connection after the handshake"
     return conn, sock, listener
+
+
+def fill_window(conn: Any, seg_size: Optional[int] = None, within: Any = "1s", rounds: int = 8) -> tuple[int, Any]:
+    """Fill the DUT's receive window: send exactly the window it advertised (``conn.snd_wnd``: its last segment
+    as the peer received it, scaled), in segments of ``seg_size`` bytes (None: one segment), wait for the ACK
+    of all of it, and go on while that ACK still offers a window. Returns (bytes sent, the zero-window ACK).
+
+    RFC 9293 leaves the buffer behind the window to the implementation: the Tern stack advertises the
+    ``rx_buffer`` asked for (one round, that many bytes); Linux advertises less than SO_RCVBUF (its buffer
+    also pays for overhead) and may open more as it goes: the scenario fills whatever was offered.
+    """
+    total = 0
+    for _ in range(rounds):
+        wnd = conn.snd_wnd
+        assert wnd > 0, "the DUT offers no window to fill"
+        step = seg_size or wnd
+        for i in range(0, wnd, step):
+            conn.send(flags="PA", payload=bytes(min(step, wnd - i)))
+        total += wnd
+        ack = conn.expect(flags="A", ack=conn.snd_nxt, within=within)
+        if ack[TCP].window == 0:
+            return total, ack
+    raise AssertionError(f"the DUT still offers a window after {total} bytes in {rounds} rounds")
 
 
 def active(dut: Any, peer: Any, *, port: int = PEER_PORT, peer_opts: Optional[dict] = None,

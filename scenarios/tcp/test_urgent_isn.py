@@ -39,16 +39,17 @@ def test_urgent_pointer_without_urg_flag_ignored(dut, peer, urgptr):
 
 
 @pytest.mark.rfc("6093 5", "9293 MUST-66")
-def test_urg_on_pure_ack_and_zero_window(dut, peer):
+def test_urg_on_pure_ack_and_zero_window(dut, peer, profile):
     conn, sock, _ = passive(dut, peer, rx_buffer=1000)
     conn.send(flags="AU", urgptr=500)
-    conn.send(flags="PA", payload=bytes(1000))
-    conn.expect(flags="A", ack=conn.snd_nxt, window=0, within="1s")
-    from tcpkit import inject
+    from tcpkit import fill_window, inject
 
+    filled, _ = fill_window(conn)  # Tern: the 1000 asked for, one segment; Linux: what it advertised
+    if profile.rx_buffer_is_window:
+        assert filled == 1000
     inject(conn, flags="PAU", payload=b"u", urgptr=1)
     conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
-    assert len(drain(sock)) == 1000 and sock.state == "ESTABLISHED"
+    assert len(drain(sock)) == filled and sock.state == "ESTABLISHED"
 
 
 @pytest.mark.rfc("9293 3.4.1", "6528 3", "9293 MUST-8", "9293 SHLD-1")
