@@ -93,6 +93,57 @@ def test_linux_profile_states_the_open_choices():
     assert LINUX_PROFILE.arp_queue is None and LINUX_PROFILE.udp_rx_queue is None
 
 
+def test_tolerance_is_zero_in_virtual_time():
+    assert TERN_PROFILE.tolerance(1 * SEC) == 0 and TERN_PROFILE.tolerance(0) == 0
+
+
+def test_tolerance_adds_the_timer_wheel_bucket():
+    from pyharness.dut import DutProfile
+
+    fixed = DutProfile(name="rt", timing_tolerance=20 * MS, timing_tolerance_frac=0.05)
+    assert fixed.tolerance(1 * SEC) == 20 * MS + 50 * MS
+    assert fixed.tolerance(-5 * SEC) == 20 * MS  # a negative interval counts as 0
+    hz250 = DutProfile(name="hz250", timer_hz=250)  # 4 ms ticks
+    assert hz250.tolerance(100 * MS) == 4 * MS  # 25 ticks: level 0, one tick
+    assert hz250.tolerance(1 * SEC) == 32 * MS  # 250 ticks: 8-tick buckets
+    assert hz250.tolerance(10 * SEC) == 256 * MS  # 2500 ticks: 64-tick buckets
+    assert hz250.tolerance(20 * SEC) == 2048 * MS  # 5000 ticks: 512-tick buckets
+    hz1000 = DutProfile(name="hz1000", timer_hz=1000, timing_tolerance=20 * MS, timing_tolerance_frac=0.05)
+    assert hz1000.tolerance(1 * SEC) == 20 * MS + 50 * MS + 64 * MS  # 1000 ticks: 64-tick buckets
+
+
+def test_profile_values_of_the_window_and_user_timeout_choices():
+    assert (TERN_PROFILE.user_timeout_error, LINUX_PROFILE.user_timeout_error) == ("USER_TIMEOUT", "TIMED_OUT")
+    assert (TERN_PROFILE.min_send_window, LINUX_PROFILE.min_send_window) == (1, 48)
+    assert (TERN_PROFILE.window_scale_rounding, LINUX_PROFILE.window_scale_rounding) == ("down", "up")
+    assert TERN_PROFILE.rx_buffer_is_window and not LINUX_PROFILE.rx_buffer_is_window
+
+
+def _info_from(segs, r):
+    """LinuxTcpSocket._tcp_info on canned segments (flags, seq, ack) and a canned tcp_info dict."""
+    from pyharness.linux_dut import LinuxDut
+
+    s = LinuxDut.__new__(LinuxDut)
+    s._dut_segments = lambda tup: segs
+    s._highest_sent = lambda segs, una, tup: una
+    s._netstat_cached = lambda: {}
+    s._last_window = lambda tup, shift: 0
+    return s._tcp_info(dict(r), ("10.0.0.1", 80, "10.0.0.2", 40001), None)
+
+
+def test_snd_una_counts_the_syn_once_for_either_open():
+    est = {"state_name": "ESTABLISHED"}
+    # passive open: Linux's bytes_acked does not count the SYN-ACK
+    passive = [(0x12, 1000, 5001)]
+    assert _info_from(passive, {**est, "bytes_acked": 0}).snd_una == 1001
+    assert _info_from(passive, {**est, "bytes_acked": 8000}).snd_una == 9001
+    # active open: it counts the SYN
+    active = [(0x02, 1000, 0), (0x10, 1001, 5001)]
+    assert _info_from(active, {**est, "bytes_acked": 1}).snd_una == 1001
+    assert _info_from(active, {**est, "bytes_acked": 8001}).snd_una == 9001
+    assert _info_from(active, {"state_name": "SYN_SENT", "bytes_acked": 0}).snd_una == 1000
+
+
 @live
 def test_udp_and_tcp_against_the_kernel(tmp_path):
     from scapy.layers.inet import IP, TCP, UDP
