@@ -46,6 +46,12 @@ class Network:
             raise_error(rc, context=f"Network(seed={seed})")
         self._sim: Any = ffi.gc(out[0], lib.sim_destroy)
         self._seed = seed
+        # scapy draws the defaults it randomises (RandShort fields...) from
+        # Python's global generator; seeding it here makes those bytes follow
+        # the network's seed too (DESIGN.md §6).
+        import random
+
+        random.seed(seed)
         self._nodes: dict[str, Node] = {}
         self._links: list[Link] = []
         self._why = ffi.new("sim_stop *")

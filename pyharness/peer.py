@@ -179,6 +179,9 @@ class Peer(Node):
                 pkt = pkt.copy()
                 ip = pkt.payload
             ip.src = self.ip
+        from .reproducible import check_reproducible
+
+        check_reproducible(pkt, f"{self.name}.send()")
         return bytes(pkt)
 
     def _dst_mac(self, l3: Any) -> str:
