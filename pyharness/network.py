@@ -48,9 +48,13 @@ class Network:
         self._seed = seed
         # scapy draws the defaults it randomises (RandShort fields...) from
         # Python's global generator; seeding it here makes those bytes follow
-        # the network's seed too (DESIGN.md §6).
+        # the network's seed too (DESIGN.md §6). scapy is imported first,
+        # because its import itself draws from that generator.
         import random
 
+        from ._scapy import scapy
+
+        scapy()
         random.seed(seed)
         self._nodes: dict[str, Node] = {}
         self._links: list[Link] = []
