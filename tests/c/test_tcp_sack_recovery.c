@@ -25,28 +25,7 @@
 
 /* ---- scoreboard units ---------------------------------------------------- */
 
-static struct {
-    tern_stack st;
-    tern_tcp_module m;
-    tcp_pcb pcb[1];
-    tcp_range aux[4 + TCP_SACK_SCOREBOARD];
-} fake;
-
-static tcp_pcb *fake_pcb(void) {
-    memset(&fake, 0, sizeof fake);
-    fake.st.tcp = &fake.m;
-    fake.m.pcb = fake.pcb;
-    fake.m.aux = fake.aux;
-    fake.m.ooo_cap = 4;
-    fake.m.nsock = 1;
-    tcp_pcb *p = &fake.pcb[0];
-    p->snd_mss = 1000;
-    p->snd_una = 1000;
-    p->snd_nxt = 11000; /* ten segments out */
-    p->high_rxt = p->lost_to = p->snd_una;
-    p->flags = TCPF_SACK_OK;
-    return p;
-}
+#include "tcp_fake_pcb.h"
 
 static void sack(tcp_pcb *p, uint32_t l, uint32_t r) {
     struct tern_tcp_options o;
