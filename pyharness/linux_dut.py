@@ -529,7 +529,7 @@ class LinuxTcpSocket(_LinuxSocket):
                   "mss": ("tcp", "TCP_MAXSEG", int),
                   "ttl": ("ip", "IP_TTL", int),
                   "congestion": ("tcp", "TCP_CONGESTION", lambda v: {"newreno": "reno"}.get(v, v))}
-        sysctl = {"sack": "net.ipv4.tcp_sack", "timestamps": "net.ipv4.tcp_timestamps",
+        sysctl = {"sack": "net.ipv4.tcp_sack", "timestamps": "net.ipv4.tcp_timestamps", "dsack": "net.ipv4.tcp_dsack",
                   "window_scaling": "net.ipv4.tcp_window_scaling", "data_retries": "net.ipv4.tcp_retries2"}
         if name in simple:
             level, opt, conv = simple[name]
@@ -897,6 +897,10 @@ class LinuxDut:
             zero_window_probes=int(r.get("probes", 0)) if state == "ESTABLISHED" else 0,
             keepalives_sent=int(r.get("probes", 0)),
             challenge_acks=ns_ctr.get("TcpExt.TCPChallengeACK", 0),
+            # D-SACK: blocks received and undos per namespace; tcpi_dsack_dups counts the D-SACKed segments
+            dsack_blocks_in=ns_ctr.get("TcpExt.TCPDSACKRecv", 0) + ns_ctr.get("TcpExt.TCPDSACKOfoRecv", 0),
+            spurious_retransmits=int(r.get("dsack_dups", 0)),
+            dsack_undos=ns_ctr.get("TcpExt.TCPDSACKUndo", 0),
             # Linux counts these in segments; TcpInfo (tern_tcp_info) in bytes
             unacked=int(r.get("unacked", 0)) * mss, sacked=int(r.get("sacked", 0)) * mss,
             lost=int(r.get("lost", 0)) * mss,

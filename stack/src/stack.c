@@ -31,6 +31,7 @@ void tern_stack_config_default(tern_stack_config *cfg, uint64_t seed) {
      * 7323 recommend them). A zeroed configuration still has them off. */
     cfg->tcp.sack = true;
     cfg->tcp.timestamps = true;
+    cfg->tcp.dsack = true;
     cfg->tcp.window_scaling = true;
 }
 

@@ -65,6 +65,7 @@ void tcp_cc_on_ack(tcp_pcb *p, uint32_t acked, uint64_t now) {
 }
 
 void tcp_cc_on_loss(tcp_pcb *p, uint64_t now, bool rto) {
+    tcp_undo_begin(p); /* RFC 3708: the window before, in case the loss was spurious */
     p->ssthresh = ops(p)->ssthresh(p, now, rto);
     if (rto) {
         /* RFC 5681 §3.1: after an RTO cwnd is the loss window, 1 SMSS. */

@@ -206,6 +206,7 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
             p->t_user = p->user_timeout_ns ? now + p->user_timeout_ns : TERN_NEVER;
         }
     }
+    tcp_undo_on_ack(p, &seg->opt, ack); /* RFC 3708: D-SACKs, spurious reductions undone */
     /*
      * RFC 6675 §2: with SACK, a duplicate acknowledgment is an ACK whose SACK
      * blocks cover octets not SACKed before, even if it also moves SND.UNA or
@@ -450,6 +451,7 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     c->user_timeout_ns = l->user_timeout_ns;
     c->keep_idle_ns = l->keep_idle_ns;
     c->keep_intvl_ns = l->keep_intvl_ns;
+    c->dsack_on = l->dsack_on;
     c->rtt = l->rtt;
     tern_route_result rr;
     uint32_t mtu = 1500;
@@ -502,6 +504,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
                        const struct tern_tcp_repr *seg) {
     uint8_t f = seg->flags;
     p->segs_in++;
+    p->dsack_pending = 0; /* RFC 2883 §4 (1): only a duplicate in the most recent packet */
     if (p->state == TERN_TCP_SYN_SENT) {
         syn_sent_input(st, p, now, ip, seg);
         return false;
@@ -551,6 +554,9 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
         }
         if (p->state == TERN_TCP_TIME_WAIT && (f & TERN_TCP_FIN)) {
             tcp_enter_time_wait(st, p, now); /* a retransmitted FIN restarts 2 MSL */
+        }
+        if (dlen > 0 && seq_leq(seg->seq + dlen, p->rcv_nxt) && tcp_synchronized(p)) {
+            tcp_dsack_note(p, seg->seq, seg->seq + dlen); /* RFC 2883 §4: all of it a duplicate */
         }
         tcp_send_ack(st, p, now); /* first check: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
         return false;
@@ -668,6 +674,9 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
         uint32_t skip = p->rcv_nxt - seq;
         if (skip > dlen) {
             skip = dlen;
+        }
+        if (skip > 0) {
+            tcp_dsack_note(p, seq, seq + skip); /* RFC 2883 §4: the part received before */
         }
         data += skip;
         dlen -= skip;

@@ -33,6 +33,7 @@ uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t
         len = free_space - off;
     }
     tcp_range *r = tcp_ooo_ranges(st, p);
+    tcp_dsack_note_ooo(st, p, seq, len); /* RFC 2883 §4: data queued already */
     if (off > 0) {
         int idx = tcp_ranges_add(r, &p->ooo_n, st->tcp->ooo_cap, seq, seq + len);
         *ooo = true;
@@ -40,7 +41,7 @@ uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t
             return 0; /* too many holes: dropped, bounded memory */
         }
         ring_write(tcp_rx_base(st, p), p->rx_cap, p->rx_head + p->rx_len + off, data, len);
-        p->ooo_last = (uint8_t)(idx < 255 ? idx : 255);
+        tcp_sack_note_ooo(st, p, seq); /* RFC 2018 §4: its block goes first */
         p->ooo_segments++;
         return 0;
     }
@@ -58,31 +59,6 @@ uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t
             advanced += more;
             tcp_ranges_trim(r, &p->ooo_n, p->rcv_nxt);
         }
-        p->ooo_last = 0;
     }
     return advanced;
-}
-
-uint8_t tcp_ooo_sack_blocks(const tern_stack *st, const tcp_pcb *p, struct tern_tcp_sack_block *out,
-                            uint8_t max) {
-    /* RFC 2018 §4: the first block holds the most recently received segment;
-     * the others follow in sequence order. */
-    const tcp_range *r = tcp_ooo_ranges(st, p);
-    uint8_t n = 0;
-    uint32_t first = p->ooo_last < p->ooo_n ? p->ooo_last : 0;
-    if (p->ooo_n == 0 || max == 0) {
-        return 0;
-    }
-    out[n].left = r[first].start;
-    out[n].right = r[first].end;
-    n++;
-    for (uint32_t i = 0; i < p->ooo_n && n < max; i++) {
-        if (i == first) {
-            continue;
-        }
-        out[n].left = r[i].start;
-        out[n].right = r[i].end;
-        n++;
-    }
-    return n;
 }

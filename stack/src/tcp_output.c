@@ -98,11 +98,13 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
         if (p->flags & TCPF_TS_OK) {
             add_ts(p, now, &r.opt);
         }
-        if ((p->flags & TCPF_SACK_OK) && p->ooo_n > 0 && (flags & TERN_TCP_ACK) &&
-            !(flags & TERN_TCP_RST)) {
-            /* RFC 2018 §4: SACK blocks on every ACK while data is out of order. */
-            r.opt.sack_count = tcp_ooo_sack_blocks(st, p, r.opt.sack, TERN_TCP_MAX_SACK_BLOCKS);
+        if ((p->flags & TCPF_SACK_OK) && (p->ooo_n > 0 || p->dsack_pending) &&
+            (flags & TERN_TCP_ACK) && !(flags & TERN_TCP_RST)) {
+            /* RFC 2018 §4: SACK blocks on every ACK while data is out of
+             * order; RFC 2883 §4: a D-SACK block first, in one ACK only. */
+            r.opt.sack_count = tcp_sack_blocks_out(st, p, r.opt.sack, TERN_TCP_MAX_SACK_BLOCKS);
             r.opt.sack_count = tern_tcp_sack_blocks_fit(&r.opt);
+            p->dsack_pending = 0;
         }
     }
     uint8_t *buf = tern_ip_tx_payload(st);
@@ -245,6 +247,9 @@ void tcp_send_range(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint
     }
     tcp_send_segment(st, p, now, seq, dlen, flags);
     if (rexmit) {
+        if (p->ca_state != TCP_CA_OPEN) {
+            tcp_undo_rexmit(p, seq, n); /* RFC 3708 §3 */
+        }
         p->total_retransmits++;
         st->c.tcp_retransmits++;
         p->flags &= ~(uint32_t)TCPF_RTT_TIMING; /* Karn's algorithm */

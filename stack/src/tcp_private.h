@@ -46,6 +46,13 @@ enum {
     TCP_CA_LOSS = 2,     /* after a retransmission timeout: everything below recover is lost */
 };
 
+/* tcp_pcb.undo_state (RFC 3708 §3 per loss episode, tcp_undo.c) */
+enum {
+    TCP_UNDO_NONE = 0,  /* no episode tracked */
+    TCP_UNDO_ARMED = 1, /* retransmissions counted, D-SACKs awaited */
+    TCP_UNDO_OFF = 2,   /* some data went out more than twice: no undo this episode */
+};
+
 /* pcb flags */
 enum {
     TCPF_HANDLE = 1u << 0,     /* a user handle refers to it (not orphaned) */
@@ -144,7 +151,6 @@ typedef struct tcp_pcb {
     uint8_t ka_probes; /* unanswered keep-alive probes */
     uint8_t syn_retries, data_retries, keep_cnt, iw;
     uint8_t segs_unacked; /* full-size segments received since our last ACK */
-    uint8_t ooo_last;     /* index of the most recently changed OOO range (RFC 2018 §4) */
     uint8_t quick_acks;   /* in-order segments still acknowledged at once after a hole */
     uint8_t tlp;          /* TCP_TLP_* */
     uint16_t syn_data; /* octets of a SYN's text queued at the ring's head (RFC 9293 §3.10.7.2) */
@@ -191,6 +197,24 @@ typedef struct tcp_pcb {
     uint32_t total_retransmits, fast_retransmits, rto_timeouts, dup_acks_in, sack_blocks_in;
     uint32_t ooo_segments, zero_window_probes, keepalives_sent, challenge_acks;
     uint32_t tlp_probes;
+
+    /* --- SACK blocks sent (RFC 2018 §4, RFC 2883) and D-SACKs received
+     *     (RFC 3708): tcp_sack_out.c and tcp_undo.c --- */
+    /* One sequence number inside each of the blocks most recently reported
+     * first, newest first (RFC 2018 §4: later blocks repeat them). */
+    uint32_t sack_recent[TERN_TCP_MAX_SACK_BLOCKS];
+    uint8_t sack_recent_n;
+    uint8_t dsack_on;      /* report duplicates with D-SACK (TERN_TCP_OPT_DSACK) */
+    uint8_t dsack_pending; /* dsack_left..dsack_right goes first in the next ACK */
+    uint8_t undo_state;    /* TCP_UNDO_* */
+    uint32_t dsack_left, dsack_right;
+    /* RFC 3708 §3 on one loss episode: the window before the reduction,
+     * the retransmitted range [undo_una, undo_high) and its bytes, and the
+     * bytes of it the peer reported as duplicates. */
+    uint32_t undo_cwnd, undo_ssthresh;
+    uint32_t undo_una, undo_high, undo_recover;
+    uint32_t undo_rexmit_bytes, undo_dsacked_bytes;
+    uint32_t dsack_blocks_in, spurious_rexmits, dsack_undos;
 } tcp_pcb;
 
 /* The module's state. */
@@ -325,9 +349,26 @@ void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool 
  */
 uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t *data,
                          uint32_t len, bool *ooo);
-/* Fill SACK blocks for an outgoing ACK (RFC 2018 §4). */
-uint8_t tcp_ooo_sack_blocks(const tern_stack *st, const tcp_pcb *p, struct tern_tcp_sack_block *out,
+
+/* ---- SACK blocks we send (tcp_sack_out.c, RFC 2018 §4, RFC 2883 §4) ---- */
+/* Data at seq was queued out of order: its block is reported first from now on. */
+void tcp_sack_note_ooo(tern_stack *st, tcp_pcb *p, uint32_t seq);
+/* Received [left, right) again: a D-SACK block in the next ACK (if D-SACK is on). */
+void tcp_dsack_note(tcp_pcb *p, uint32_t left, uint32_t right);
+/* The segment [seq, seq+len) at or above RCV.NXT: D-SACK what is queued already. */
+void tcp_dsack_note_ooo(tern_stack *st, tcp_pcb *p, uint32_t seq, uint32_t len);
+/* Fill at most max SACK blocks for an outgoing ACK: the D-SACK block, the
+ * block of the latest segment, the most recently reported ones, the others. */
+uint8_t tcp_sack_blocks_out(const tern_stack *st, const tcp_pcb *p, struct tern_tcp_sack_block *out,
                             uint8_t max);
+
+/* ---- D-SACKs received (tcp_undo.c, RFC 3708, RFC 4015) ---- */
+/* A loss episode starts (before cwnd and ssthresh are reduced). */
+void tcp_undo_begin(tcp_pcb *p);
+/* [seq, seq+len) was retransmitted during the episode. */
+void tcp_undo_rexmit(tcp_pcb *p, uint32_t seq, uint32_t len);
+/* After an ACK was processed: count its D-SACK, undo a spurious reduction. */
+void tcp_undo_on_ack(tcp_pcb *p, const struct tern_tcp_options *opt, uint32_t ack);
 
 /* ---- SACK scoreboard (tcp_sack.c) ---- */
 /* Record the SACK blocks of an ACK; returns the number of valid blocks. */

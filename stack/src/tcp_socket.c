@@ -153,6 +153,7 @@ void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p) {
         p->flags |= TCPF_WANT_WS;
     if (c->tail_loss_probe)
         p->flags |= TCPF_TLP;
+    p->dsack_on = c->dsack ? 1 : 0; /* RFC 2883 */
     p->cc_id = TERN_TCP_CC_NEWRENO;
 }
 

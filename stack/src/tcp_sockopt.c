@@ -136,6 +136,9 @@ tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, i
             tcp_timers_update(st, p);
         }
         return TERN_OK;
+    case TERN_TCP_OPT_DSACK:
+        p->dsack_on = value ? 1 : 0; /* RFC 2883 */
+        return TERN_OK;
     case TERN_TCP_OPT_DELACK_NS:
         if (value < 0)
             break;
@@ -205,6 +208,9 @@ tern_err tern_tcp_get_info(const tern_stack *st, tern_sock s, tern_tcp_info *out
     out->keepalives_sent = p->keepalives_sent;
     out->challenge_acks = p->challenge_acks;
     out->tlp_probes = p->tlp_probes;
+    out->dsack_blocks_in = p->dsack_blocks_in;
+    out->spurious_retransmits = p->spurious_rexmits;
+    out->dsack_undos = p->dsack_undos;
     out->unacked = tcp_flight(p);
     out->sacked = tcp_sacked_bytes(st, p);
     out->lost = 0;

@@ -76,6 +76,10 @@ typedef struct tern_tcp_config {
      * the wire that an RFC 6298 / RFC 6675 timeline does not have; see
      * TERN_TCP_OPT_TAIL_LOSS_PROBE. */
     bool tail_loss_probe;
+    /* Off in a zeroed configuration, on after tern_stack_config_default (as
+     * Linux's net.ipv4.tcp_dsack): report duplicate segments with D-SACK
+     * blocks (RFC 2883); see TERN_TCP_OPT_DSACK. */
+    bool dsack;
 } tern_tcp_config;
 
 typedef struct tern_stack_config {
@@ -114,7 +118,7 @@ typedef struct tern_stack_config {
 
 /*
  * tern_stack_config_default: zero the configuration (every default), set the
- * seed, and turn on the TCP options SACK (RFC 2018), timestamps and window
+ * seed, and turn on the TCP options SACK (RFC 2018) with D-SACK (RFC 2883), timestamps and window
  * scaling (RFC 7323) in cfg->tcp, as a Linux host has them. Set those
  * booleans to false afterwards to run without an option.
  *   cfg   the configuration to fill
@@ -363,6 +367,10 @@ typedef enum tern_tcp_option {
      * ACK that lets RFC 6675 loss detection repair small-window and tail
      * losses without waiting for the RTO. Default: tern_tcp_config. */
     TERN_TCP_OPT_TAIL_LOSS_PROBE,
+    /* 0/1: on a SACK connection, report a duplicate segment with a D-SACK
+     * block first in its ACK (RFC 2883 §4). Default: tern_tcp_config.dsack.
+     * Any time; a listener passes it on to its connections. */
+    TERN_TCP_OPT_DSACK,
 } tern_tcp_option;
 
 typedef enum tern_tcp_cc { TERN_TCP_CC_NEWRENO = 0, TERN_TCP_CC_CUBIC = 1 } tern_tcp_cc;
@@ -385,6 +393,11 @@ typedef struct tern_tcp_info {
     uint64_t fast_retransmits, rto_timeouts, dup_acks_in, sack_blocks_in, ooo_segments;
     uint64_t zero_window_probes, keepalives_sent, challenge_acks;
     uint64_t tlp_probes; /* tail loss probes sent (RFC 8985 §7.3) */
+    /* D-SACK blocks received (RFC 2883 §4); of them, those reporting data
+     * retransmitted in a loss episode (RFC 3708 §2: spurious retransmissions);
+     * loss episodes found spurious and whose cwnd/ssthresh reduction was
+     * undone (RFC 3708 §3). */
+    uint64_t dsack_blocks_in, spurious_retransmits, dsack_undos;
     uint32_t unacked, sacked, lost, in_flight;
     tern_err error; /* why the connection ended, TERN_OK while it lives */
 } tern_tcp_info;
