@@ -2,6 +2,8 @@
  * A fake stack instance holding one TCP control block with ten 1000-byte
  * segments in flight and SACK on: enough for unit tests of the scoreboard
  * and recovery functions, which touch no more of the instance than this.
+ * fake_receiver() makes it a receiver instead: eight out-of-order ranges and
+ * a 4096-byte receive ring, for the reassembly and SACK-block functions.
  */
 #ifndef TERN_TEST_TCP_FAKE_PCB_H
 #define TERN_TEST_TCP_FAKE_PCB_H
@@ -10,11 +12,15 @@
 
 #include "tcp_private.h"
 
+#define FAKE_OOO_MAX 8
+#define FAKE_RX_CAP 4096
+
 static struct {
     tern_stack st;
     tern_tcp_module m;
     tcp_pcb pcb[1];
-    tcp_range aux[4 + TCP_SACK_SCOREBOARD];
+    tcp_range aux[FAKE_OOO_MAX + TCP_SACK_SCOREBOARD];
+    uint8_t buffers[FAKE_RX_CAP];
 } fake;
 
 static tcp_pcb *fake_pcb(void) {
@@ -30,6 +36,20 @@ static tcp_pcb *fake_pcb(void) {
     p->snd_nxt = 11000; /* ten segments out */
     p->high_rxt = p->lost_to = p->snd_una;
     p->flags = TCPF_SACK_OK;
+    return p;
+}
+
+/* A receiver: RCV.NXT 5000, SACK negotiated, D-SACK on, an empty 4096-byte ring. */
+static inline tcp_pcb *fake_receiver(void) {
+    tcp_pcb *p = fake_pcb();
+    fake.m.ooo_cap = FAKE_OOO_MAX;
+    fake.m.rx_cap = FAKE_RX_CAP;
+    fake.m.tx_cap = 0;
+    fake.m.buffers = fake.buffers;
+    p->state = TERN_TCP_ESTABLISHED;
+    p->rx_cap = FAKE_RX_CAP;
+    p->rcv_nxt = 5000;
+    p->dsack_on = 1;
     return p;
 }
 
