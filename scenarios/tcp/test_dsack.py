@@ -120,3 +120,21 @@ def test_no_dsack_without_sack_permitted(dut, peer):
     send_at(conn, base, 0)
     a = conn.expect(flags="A", ack=seq_add(base, SEG), within="1ms")
     assert tcp_option(a, "SAck") is None
+
+
+@pytest.mark.rfc("2883 4")
+@pytest.mark.dut("tern", reason="the host configuration (tern_tcp_config.dsack) is the Tern stack's; Linux has the "
+                 "net.ipv4.tcp_dsack sysctl, which the socket option of test_dsack_option sets")
+@pytest.mark.parametrize("dsack", [True, False], ids=["on", "off"])
+def test_dsack_host_default(net, dsack):
+    """The host-wide default (``tcp={"dsack": ...}``) reaches new connections: off, the duplicate draws a plain
+    ACK; on (the positive control), a D-SACK block."""
+    from pyharness.dut import make_tern_dut
+
+    dut, peer, _ = make_tern_dut(net, tcp={"dsack": dsack})
+    conn, sock, base = connect(dut, peer)
+    send_at(conn, base, 0)
+    conn.expect(flags="A", ack=seq_add(base, SEG), within="1s")
+    send_at(conn, base, 0)
+    a = conn.expect(flags="A", ack=seq_add(base, SEG), within="1ms")
+    assert blocks(a, base) == ([(0, SEG)] if dsack else [])

@@ -118,9 +118,10 @@ typedef struct tern_stack_config {
 
 /*
  * tern_stack_config_default: zero the configuration (every default), set the
- * seed, and turn on the TCP options SACK (RFC 2018) with D-SACK (RFC 2883), timestamps and window
- * scaling (RFC 7323) in cfg->tcp, as a Linux host has them. Set those
- * booleans to false afterwards to run without an option.
+ * seed, and turn on the TCP options SACK (RFC 2018) with D-SACK (RFC
+ * 2883), timestamps and window scaling (RFC 7323) in cfg->tcp, as a Linux
+ * host has them. Set those booleans to false afterwards to run without an
+ * option.
  *   cfg   the configuration to fill
  *   seed  the instance's randomness (ISN key, ephemeral ports, IP ids)
  */
