@@ -677,6 +677,12 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
         }
         if (skip > 0) {
             tcp_dsack_note(p, seq, seq + skip); /* RFC 2883 §4: the part received before */
+            if (p->dsack_pending) {
+                /* At once, not delayed: RFC 2883 §4 (1) lets the D-SACK ride
+                 * only on the ACK of this packet, and the sender needs it to
+                 * undo a spurious retransmission. */
+                p->flags |= TCPF_ACK_NOW;
+            }
         }
         data += skip;
         dlen -= skip;

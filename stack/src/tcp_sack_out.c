@@ -65,9 +65,6 @@ void tcp_dsack_note(tcp_pcb *p, uint32_t left, uint32_t right) {
     p->dsack_left = left;
     p->dsack_right = right;
     p->dsack_pending = 1;
-    /* At once, not delayed: (1) above lets it ride only on the ACK of this
-     * packet, and the sender needs it to undo a spurious retransmission. */
-    p->flags |= TCPF_ACK_NOW;
 }
 
 void tcp_dsack_note_ooo(tern_stack *st, tcp_pcb *p, uint32_t seq, uint32_t len) {
