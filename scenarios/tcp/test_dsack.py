@@ -14,6 +14,8 @@ D-SACK is on by default (as ``net.ipv4.tcp_dsack`` on Linux) and a socket option
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tcpkit import inject, passive, seq_add, tcp_option
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.area("tcp")
 SEG = 100
 
 
-def blocks(ack, base: int) -> list[tuple[int, int]]:
+def blocks(ack: Any, base: int) -> list[tuple[int, int]]:
     """The SACK blocks of a segment in bytes relative to ``base`` ([] without a SACK option)."""
     opt = tcp_option(ack, "SAck")
     if not opt:
@@ -32,7 +34,7 @@ def blocks(ack, base: int) -> list[tuple[int, int]]:
     return [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
 
 
-def connect(dut, peer, ts=False, **sockopts):
+def connect(dut: Any, peer: Any, ts: bool = False, **sockopts: Any) -> tuple[Any, Any, int]:
     """A connection with SACK (and timestamps if ``ts``) whose DUT socket came from a listener with ``sockopts``;
     returns (conn, sock, base) with ``base`` the DUT's RCV.NXT."""
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000, "sack": True, "ts": ts}, sack=True, timestamps=ts,
@@ -40,7 +42,8 @@ def connect(dut, peer, ts=False, **sockopts):
     return conn, sock, conn.snd_nxt
 
 
-def send_at(conn, base: int, off: int, n: int = SEG) -> None:
+def send_at(conn: Any, base: int, off: int, n: int = SEG) -> None:
+    """Send ``n`` bytes at ``base + off`` without moving the peer's ``snd_nxt``."""
     inject(conn, flags="PA", seq=seq_add(base, off), payload=bytes([off // SEG & 0xFF]) * n)
 
 

@@ -14,6 +14,8 @@ exchange where the retransmission was needed (the final ACK carries no D-SACK) k
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import pytest
 
 from pyharness.expect import ExpectationError
@@ -29,14 +31,14 @@ NEWRENO_ONLY = ("the {} profile recovers losses with RACK-TLP (RFC 8985) and PRR
                 "recovery, and so the burst sizes this scenario counts, follow other arithmetic")
 
 
-def bulk(dut, peer, nbytes=60 * MSS):
+def bulk(dut: Any, peer: Any, nbytes: int = 60 * MSS) -> tuple[Any, Any]:
     """A SACK connection (peer MSS 1000, no timestamps) with ``nbytes`` queued on the DUT; (conn, sock)."""
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS, "sack": True}, sack=True, nodelay=True)
     assert sock.send(bytes(nbytes)) == nbytes
     return conn, sock
 
 
-def data_segs(conn, within="1ms"):
+def data_segs(conn: Any, within: str = "1ms") -> list[Any]:
     """Every data segment of the connection that arrives now (until ``within`` of silence)."""
     out = []
     while True:
@@ -48,7 +50,7 @@ def data_segs(conn, within="1ms"):
             out.append(p)
 
 
-def end(segs, hi):
+def end(segs: list[Any], hi: int) -> int:
     """The highest sequence number any of ``segs`` reaches, or ``hi`` if higher."""
     for s in segs:
         e = seq_add(s[TCP].seq, len(tcp_payload(s)))
@@ -57,7 +59,8 @@ def end(segs, hi):
     return hi
 
 
-def ack(conn, upto, sack=None):
+def ack(conn: Any, upto: int, sack: Optional[list[tuple[int, int]]] = None) -> Any:
+    """A pure ACK up to ``upto``, with the SACK blocks ``sack`` (none if None)."""
     opts = []
     if sack:
         opts = [("NOP", None), ("NOP", None), ("SAck", tuple(x for blk in sack for x in blk))]
@@ -115,7 +118,7 @@ def test_spurious_timeout_is_undone(dut, peer, profile, dsack):
     base = flight[0][TCP].seq
     hi = end(flight, base)
     # the ACKs are late: the RTO fires and segment 0 goes again with cwnd = 1 SMSS (RFC 5681 §3.1)
-    conn.expect(seq=base, at=T(ns(flight[-1]) + profile.rto_initial), tolerance=EXACT)
+    conn.expect(seq=base, at=T(ns(flight[-1]) + profile.rto_min), tolerance=EXACT)
     info = sock.info()
     assert info.rto_timeouts == 1 and info.cwnd == MSS and info.ssthresh == IW // 2
     # the ACK of the originals: loss recovery ends, slow start from 1 SMSS: two segments

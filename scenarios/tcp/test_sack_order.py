@@ -14,6 +14,8 @@ timestamps four blocks fit in the option space, with them three (10 bytes of TSo
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pyharness.dut import linux_deviation
@@ -49,7 +51,7 @@ SIX_HOLES = [
 ]
 
 
-def blocks(ack, base: int) -> list[tuple[int, int]]:
+def blocks(ack: Any, base: int) -> list[tuple[int, int]]:
     """The SACK blocks of a segment in segment units relative to ``base`` ([] without a SACK option)."""
     opt = tcp_option(ack, "SAck")
     if not opt:
