@@ -733,8 +733,12 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
     if (!p || p->state == TERN_TCP_LISTEN || p->state == TERN_TCP_CLOSED) {
         return;
     }
-    /* RFC 5927 §4.1: the quoted sequence number must be one in flight. */
-    if (!(seq_geq(seq, p->snd_una) && seq_leq(seq, p->snd_nxt))) {
+    /* RFC 5927 §4.1: "These implementations check that the TCP sequence
+     * number contained in the payload of the ICMP error message is within
+     * the range SND.UNA =< SEG.SEQ < SND.NXT." SND.NXT itself is excluded:
+     * no octet in flight has it, so in SYN-SENT only the ISN (the SYN)
+     * qualifies, and with nothing in flight no error is taken at all. */
+    if (!(seq_geq(seq, p->snd_una) && seq_lt(seq, p->snd_nxt))) {
         return;
     }
     if (err->icmp_type == 3 && err->icmp_code == 4) {
@@ -765,13 +769,18 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
     }
     bool hard = err->icmp_type == 3 && (err->icmp_code == 2 || err->icmp_code == 3);
     if (p->state == TERN_TCP_SYN_SENT && hard) {
-        /* RFC 1122 §4.2.3.9: protocol/port unreachable are hard errors: the
-         * connect fails. */
+        /* RFC 9293 §3.9.2.2: "Hard Errors: For ICMP these include Destination
+         * Unreachable -- codes 2-4. These are hard error conditions, so TCP
+         * implementations SHOULD abort the connection (SHLD-26)." Code 4 is
+         * path MTU discovery (above); in the synchronized states a hard error
+         * is kept like a soft one (RFC 5927 §4, RFC 1122 §4.2.3.9). */
         tcp_close_conn(st, p, TERN_ERR_CONN_REFUSED);
         return;
     }
-    /* RFC 5927 §4 / RFC 1122 §4.2.3.9: everything else is a soft error: kept,
-     * reported if the connection later times out, never an abort. */
+    /* RFC 9293 §3.9.2.2: soft errors: "a TCP implementation MUST NOT abort
+     * the connection (MUST-56), and it SHOULD make the information available
+     * to the application (SHLD-25)": kept, and reported as the reason if the
+     * connection later times out. */
     if (err->icmp_type == 3 || err->icmp_type == 11) {
         p->soft_err = (int8_t)TERN_ERR_HOST_UNREACHABLE;
     }
