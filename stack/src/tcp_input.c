@@ -356,6 +356,29 @@ static bool process_text(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq,
     return true;
 }
 
+/*
+ * A SYN's text that cannot be processed yet (LISTEN, RFC 9293 §3.10.7.2, and
+ * SYN-SENT entering SYN-RECEIVED, §3.10.7.3) waits at the head of the empty
+ * receive ring, outside RCV.NXT (our SYN-ACK acknowledges only the SYN), and
+ * is delivered when the connection becomes established (conn_input). A peer
+ * that sends it again after the handshake finds it a duplicate.
+ */
+static void queue_syn_text(tern_stack *st, tcp_pcb *p, const struct tern_tcp_repr *seg) {
+    if (seg->payload_len == 0 || p->rx_cap == 0 || p->rx_len != 0) {
+        return;
+    }
+    uint32_t n = (uint32_t)seg->payload_len;
+    if (n > p->rx_cap) {
+        n = p->rx_cap;
+    }
+    if (n > UINT16_MAX) {
+        n = UINT16_MAX;
+    }
+    memcpy(tcp_rx_base(st, p), seg->payload, n);
+    p->rx_head = 0;
+    p->syn_data = (uint16_t)n;
+}
+
 /* SYN-SENT (RFC 9293 §3.10.7.3). */
 static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
                            const struct tern_ipv4_repr *ip, const struct tern_tcp_repr *seg) {
@@ -403,6 +426,10 @@ static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
         /* simultaneous open (RFC 9293 §3.5, Figure 8): SYN-RECEIVED, SYN-ACK with our ISS */
         tcp_set_state(st, p, TERN_TCP_SYN_RECEIVED);
         p->flags |= TCPF_ACK_NOW;
+        /* RFC 9293 §3.10.7.3: "If there are other controls or text in the
+         * segment, queue them for processing after the ESTABLISHED state has
+         * been reached". */
+        queue_syn_text(st, p, seg);
     }
 }
 
@@ -463,22 +490,8 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     c->rcv_adv = c->rcv_nxt;
     c->last_ack_sent = c->rcv_nxt;
     /* RFC 9293 §3.10.7.2: "any other control or text should be queued for
-     * processing later": the SYN's text waits at the head of the receive
-     * ring, outside RCV.NXT (the SYN-ACK acknowledges only the SYN), and is
-     * delivered when the connection becomes established. A peer that sends
-     * it again after the handshake finds it a duplicate. */
-    if (seg->payload_len > 0 && c->rx_cap > 0) {
-        uint32_t n = (uint32_t)seg->payload_len;
-        if (n > c->rx_cap) {
-            n = c->rx_cap;
-        }
-        if (n > UINT16_MAX) {
-            n = UINT16_MAX;
-        }
-        memcpy(tcp_rx_base(st, c), seg->payload, n);
-        c->rx_head = 0;
-        c->syn_data = (uint16_t)n;
-    }
+     * processing later". */
+    queue_syn_text(st, c, seg);
     c->iss = tern_isn(st, now, &c->laddr, c->lport, &c->raddr, c->rport);
     c->snd_una = c->snd_nxt = c->iss;
     c->snd_buf_seq = c->iss + 1;
