@@ -35,6 +35,9 @@
 #define TCP_DUPTHRESH 3        /* RFC 5681 §3.2, RFC 6675 DupThresh */
 #define TCP_MAX_WSCALE 14      /* RFC 7323 §2.3 */
 #define TCP_PAWS_IDLE_NS (24ULL * 24 * 3600 * 1000000000ULL) /* RFC 7323 §5.5: 24 days */
+/* RFC 9293 §3.8.3: "R2 for a SYN segment MUST be set large enough to provide
+ * retransmission of the segment for at least 3 minutes (MUST-23)." */
+#define TCP_SYN_R2_MIN_NS (180ULL * 1000000000ULL)
 
 /* kinds of pool entries */
 enum { TCP_FREE = 0, TCP_SOCKET = 1 };

@@ -50,16 +50,21 @@ typedef struct tern_iface_config {
 
 /* TCP defaults for new sockets (RFC values unless noted). */
 typedef struct tern_tcp_config {
-    uint32_t rx_buffer;             /* bytes per socket; 0 means 65536 */
-    uint32_t tx_buffer;             /* bytes per socket; 0 means 65536 */
-    uint32_t backlog_max;           /* largest listen backlog; 0 means 128 */
-    uint32_t ooo_max_holes;         /* out-of-order segments kept; 0 means 32 */
-    uint64_t rto_min_ns;            /* 0 means 1 s (RFC 6298 (2.4)) */
-    uint64_t rto_max_ns;            /* 0 means 60 s (RFC 6298 (2.5)) */
-    uint64_t rto_initial_ns;        /* 0 means 1 s (RFC 6298 (2.1)) */
-    uint64_t delack_ns;             /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
-    uint64_t msl_ns;                /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
-    uint32_t syn_retries;           /* 0 means 6 */
+    uint32_t rx_buffer;      /* bytes per socket; 0 means 65536 */
+    uint32_t tx_buffer;      /* bytes per socket; 0 means 65536 */
+    uint32_t backlog_max;    /* largest listen backlog; 0 means 128 */
+    uint32_t ooo_max_holes;  /* out-of-order segments kept; 0 means 32 */
+    uint64_t rto_min_ns;     /* 0 means 1 s (RFC 6298 (2.4)) */
+    uint64_t rto_max_ns;     /* 0 means 60 s (RFC 6298 (2.5)) */
+    uint64_t rto_initial_ns; /* 0 means 1 s (RFC 6298 (2.1)) */
+    uint64_t delack_ns;      /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
+    uint64_t msl_ns;         /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
+    /* SYN (and SYN-ACK) retransmissions before the open fails (R2 for a SYN as
+     * a count). 0 means the fewest that keep the SYN retransmitted for at
+     * least 3 minutes with the RTOs above (RFC 9293 §3.8.3 MUST-23): 8 with
+     * the default RTOs, SYNs at 0, 1, 3, 7, 15, 31, 63, 123 and 183 s and
+     * the connect failing at 243 s. */
+    uint32_t syn_retries;
     uint32_t data_retries;          /* 0 means 15 */
     uint32_t initial_window;        /* segments (RFC 6928); 0 means 10 */
     uint64_t keepalive_idle_ns;     /* 0 means 2 h (RFC 1122 4.2.3.6) */
