@@ -6,7 +6,7 @@
  *   - RFC 2018 / RFC 6675 (SACK scoreboard and loss recovery),
  *   - RFC 5681 / RFC 6582 (duplicate ACKs, fast retransmit, NewReno),
  *   - RFC 6298 (RTT samples, Karn's rule),
- *   - RFC 6093 (the urgent pointer is ignored whatever its value),
+ *   - RFC 9293 §3.8.5 (the urgent pointer, tcp_urgent.c),
  * and ICMP errors about our segments (RFC 5927, RFC 1191, RFC 1122 §4.2.3.9).
  * Every path does bounded work: no loop depends on values from the segment
  * beyond the (at most 4) SACK blocks and the bounded range lists.
@@ -419,6 +419,9 @@ static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
     if (seq_gt(p->snd_una, p->iss)) {
         established(st, p, now);
         p->flags |= TCPF_ACK_NOW;
+        /* RFC 9293 §3.10.7.3: "continue processing at the sixth step under
+         * Section 3.10.7.4 where the URG bit is checked" */
+        tcp_urg_input(p, seg);
         uint32_t dlen = (uint32_t)seg->payload_len;
         bool fin = (f & TERN_TCP_FIN) != 0;
         process_text(st, p, now, seg->seq + 1, seg->payload, dlen, fin, seg->seq + 1 + dlen);
@@ -666,7 +669,10 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
     default:
         break;
     }
-    /* sixth: URG is ignored (RFC 6093 §3: the urgent pointer is accepted and ignored). */
+    /* sixth: the URG bit (RFC 9293 §3.10.7.4), also when the window is zero:
+     * "A TCP receiver MUST process the RST and URG fields of all incoming
+     * segments, even when the receive window is zero (MUST-66)." */
+    tcp_urg_input(p, seg);
     if (zero_wnd_only) {
         if (dlen > 0 || (f & TERN_TCP_FIN)) {
             p->flags |= TCPF_ACK_NOW;
