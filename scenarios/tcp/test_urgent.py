@@ -310,3 +310,29 @@ def test_urgent_data_between_two_tern_hosts(net):
     assert server.recv() == b"data-INTERRUPT"
     assert not server.urgent_pending
     assert server.recv() == b"-more"
+
+
+@pytest.mark.rfc("9293 3.8.5", "9293 3.10.7.2", "9293 3.10.7.3")
+@pytest.mark.dut("tern", reason=TERN_ONLY)
+@pytest.mark.parametrize("open_", ["passive", "simultaneous"])
+def test_urgent_pointer_of_a_syn_with_text_waits_for_established(dut, peer, open_):
+    """A SYN carrying "URGrest" with URG and pointer 4 (the first 3 octets urgent), to a listener or crossing the
+    DUT's own SYN: its text and its urgent pointer are "queued for processing" (RFC 9293 §3.10.7.2 and
+    §3.10.7.3); once ESTABLISHED the text is delivered, and urgent mode starts with the mark at 3."""
+    listener = sock = None
+    if open_ == "passive":
+        listener = dut.tcp_listen(80)
+        conn = peer.tcp(dut, 80, local_port=40500, isn=1000)
+    else:
+        sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45500)
+        conn = peer.tcp(dut, 45500, local_port=PEER_PORT, isn=1000)
+        conn.expect(flags="S", within="10ms")
+    conn.send(flags="SU", payload=b"URGrest", urgptr=4)
+    synack = conn.expect(flags="SA", ack=1001, within="10ms")
+    conn.send(flags="A", seq=1008, ack=seq_add(synack[TCP].seq, 1))
+    conn.expect(flags="A", ack=1008, within="10ms")
+    if listener is not None:
+        sock = listener.accept()
+    assert urgent_state(sock) == (True, 3, 1)
+    assert sock.recv() == b"URG" and not sock.urgent_pending
+    assert sock.recv() == b"rest"

@@ -377,6 +377,7 @@ static void queue_syn_text(tern_stack *st, tcp_pcb *p, const struct tern_tcp_rep
     memcpy(tcp_rx_base(st, p), seg->payload, n);
     p->rx_head = 0;
     p->syn_data = (uint16_t)n;
+    tcp_urg_syn_text(p, seg);
 }
 
 /* SYN-SENT (RFC 9293 §3.10.7.3). */
@@ -628,6 +629,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
             p->rx_len = p->syn_data;
             p->bytes_received += p->syn_data;
             p->flags |= TCPF_ACK_NOW;
+            tcp_urg_established(p);
         }
         p->syn_data = 0;
         p->snd_wnd = (uint32_t)seg->window << p->snd_wscale;

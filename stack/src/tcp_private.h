@@ -92,10 +92,14 @@ enum {
 
 /* urgent mechanism state (tcp_pcb.urg, RFC 9293 §3.8.5, tcp_urgent.c) */
 enum {
-    TCP_URG_RCV = 1u << 0, /* RCV.UP is ahead of what the user read: urgent mode */
-    TCP_URG_SND = 1u << 1, /* SND.UP is ahead of SND.UNA: our segments carry URG */
-    TCP_URG_SND_OFF =
-        1u << 2, /* before the ISS is chosen, snd_up is an offset into the send buffer */
+    /* RCV.UP is ahead of what the user read: urgent mode */
+    TCP_URG_RCV = 1u << 0,
+    /* SND.UP is ahead of SND.UNA: our segments carry URG */
+    TCP_URG_SND = 1u << 1,
+    /* before the ISS is chosen, snd_up is an offset into the send buffer */
+    TCP_URG_SND_OFF = 1u << 2,
+    /* rcv_up came with a SYN's queued text: in force once ESTABLISHED */
+    TCP_URG_SYN = 1u << 3,
 };
 
 /* CUBIC's state (RFC 9438 §4), in bytes and nanoseconds. */
@@ -333,6 +337,10 @@ void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool 
 /* ---- urgent data (tcp_urgent.c, RFC 9293 §3.8.5, RFC 6093) ---- */
 /* Sixth step of SEGMENT ARRIVES: the URG bit and urgent pointer of an acceptable segment. */
 void tcp_urg_input(tcp_pcb *p, const struct tern_tcp_repr *seg);
+/* A SYN's text is queued (RFC 9293 §3.10.7.2/3): keep its urgent pointer for later. */
+void tcp_urg_syn_text(tcp_pcb *p, const struct tern_tcp_repr *seg);
+/* The queued SYN text was delivered: its urgent pointer takes effect. */
+void tcp_urg_established(tcp_pcb *p);
 /* The user read or discarded data: leave urgent mode once the urgent data is consumed. */
 void tcp_urg_consumed(tcp_pcb *p);
 /* Bytes the user may read in one call without crossing the end of urgent data (max when none). */

@@ -62,6 +62,26 @@ void tcp_urg_input(tcp_pcb *p, const struct tern_tcp_repr *seg) {
     }
 }
 
+void tcp_urg_syn_text(tcp_pcb *p, const struct tern_tcp_repr *seg) {
+    /* RFC 9293 §3.10.7.2 / §3.10.7.3: "other controls or text" of a SYN wait
+     * for ESTABLISHED: so does its urgent pointer (RCV.UP, not yet in force). */
+    if (seg->flags & TERN_TCP_URG) {
+        p->rcv_up = seg->seq + seg->urgent;
+        p->urg |= TCP_URG_SYN;
+    }
+}
+
+void tcp_urg_established(tcp_pcb *p) {
+    if (!(p->urg & TCP_URG_SYN)) {
+        return;
+    }
+    p->urg &= (uint8_t)~TCP_URG_SYN;
+    if (!(p->flags & TCPF_RCV_SHUT) && seq_gt(p->rcv_up, read_seq(p))) {
+        p->urg |= TCP_URG_RCV;
+        p->urg_signals++; /* MUST-32 */
+    }
+}
+
 void tcp_urg_consumed(tcp_pcb *p) {
     if ((p->urg & TCP_URG_RCV) && ((p->flags & TCPF_RCV_SHUT) || seq_geq(read_seq(p), p->rcv_up))) {
         p->urg &= (uint8_t)~TCP_URG_RCV; /* back to "normal mode" */
