@@ -24,7 +24,7 @@ MUST32 = ('RFC 9293 §3.8.5: "A TCP implementation MUST (MUST-32) inform the app
 MUST33 = ('RFC 9293 §3.8.5: "The TCP implementation MUST (MUST-33) provide a way for the application to learn how '
           'much urgent data remains to be read from the connection, or at least to determine whether more urgent '
           'data remains to be read"')
-MUST66 = ('RFC 9293 §3.3.2 (MUST-66): "A TCP receiver MUST process the RST and URG fields of all incoming segments, '
+MUST66 = ('RFC 9293 §3.4 (MUST-66): "A TCP receiver MUST process the RST and URG fields of all incoming segments, '
           'even when the receive window is zero"')
 TERN_ONLY = "the urgent mark and notification count are the Tern socket API's (Linux has SIOCATMARK and SIGURG)"
 
