@@ -41,16 +41,16 @@ def urgent_state(sock) -> tuple:
 
 @pytest.mark.rfc("9293 3.8.5", "9293 3.10.2", "9293 MUST-30", "9293 MUST-62")
 def test_sender_points_after_the_urgent_data(dut, peer):
-    """"normal-" then "URGENT" sent urgent: one segment of 13 octets with URG, urgent pointer 13 (the octet after
-    the last urgent one: SND.UP <- SND.NXT). Once it is acknowledged, later data has no URG."""
+    """"URGENT" sent urgent: one segment of 6 octets with URG and urgent pointer 6, the octet after the last urgent
+    one (SND.UP <- SND.NXT), not 5 (the last urgent octet, RFC 1122's reading that RFC 9293 replaced). Once it is
+    acknowledged, later data has no URG."""
     conn, sock = active(dut, peer)
-    sock.send(b"normal-")
     sock.send(b"URGENT", urgent=True)
-    d = conn.expect(flags="PAU", payload=b"normal-URGENT", urgptr=13, within="10ms")
+    d = conn.expect(flags="PAU", payload=b"URGENT", urgptr=6, within="10ms")
     conn.send(flags="A")
     dut.net.run(for_="1ms")
     sock.send(b"after")
-    conn.expect(flags="PA", seq=seq_add(d[TCP].seq, 13), payload=b"after", urgptr=0, within="10ms")
+    conn.expect(flags="PA", seq=seq_add(d[TCP].seq, 6), payload=b"after", urgptr=0, within="10ms")
 
 
 @pytest.mark.rfc("9293 3.8.5", "9293 MUST-31", "9293 MUST-62")
