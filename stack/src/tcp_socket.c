@@ -534,59 +534,6 @@ tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
     return TERN_OK;
 }
 
-tern_err tern_tcp_send_urgent(tern_stack *st, tern_sock s, const uint8_t *data, size_t len,
-                              size_t *sent) {
-    if (sent) {
-        *sent = 0;
-    }
-    if (len == 0) {
-        /* RFC 9293 §3.8.5: "To send an urgent indication, the user must also
-         * send at least one data octet." */
-        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
-                         "tcp_send_urgent: urgent data needs at least one octet (len is 0)");
-    }
-    size_t n = 0;
-    tern_err e = tern_tcp_send(st, s, data, len, &n);
-    if (sent) {
-        *sent = n;
-    }
-    if (e != TERN_OK || n == 0) {
-        return e;
-    }
-    tcp_pcb *p;
-    tcp_handle_get(st, s, &p);
-    /* RFC 9293 §3.10.2: "If the URGENT flag is set, then SND.UP <- SND.NXT":
-     * the octet after the last one of this send, queued just now. Before the
-     * ISS is chosen the send buffer has no sequence numbers yet: keep the
-     * offset (tcp_urg_iss_chosen). */
-    if (p->flags & TCPF_NEED_ISS) {
-        p->snd_up = p->tx_len;
-        p->urg |= TCP_URG_SND | TCP_URG_SND_OFF;
-    } else {
-        p->snd_up = p->snd_buf_seq + p->tx_len;
-        p->urg = (uint8_t)((p->urg & ~TCP_URG_SND_OFF) | TCP_URG_SND);
-    }
-    return TERN_OK;
-}
-
-tern_err tern_tcp_get_urgent(const tern_stack *st, tern_sock s, tern_tcp_urgent_info *out) {
-    tcp_pcb *p;
-    tern_err e = tcp_handle_get(st, s, &p);
-    if (e) {
-        return e;
-    }
-    memset(out, 0, sizeof *out);
-    out->pending = (p->urg & TCP_URG_RCV) != 0;
-    out->mark = tcp_urg_read_limit(p, UINT32_MAX);
-    if (!out->pending) {
-        out->mark = 0;
-    }
-    out->signals = p->urg_signals;
-    out->sending =
-        (p->urg & TCP_URG_SND) && !(p->urg & TCP_URG_SND_OFF) && seq_lt(p->snd_una, p->snd_up);
-    return TERN_OK;
-}
-
 tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *got) {
     tcp_pcb *p;
     tern_err e = tcp_handle_get(st, s, &p);

@@ -24,6 +24,8 @@
  * 65535 (the field's range: a longer stretch of urgent data, MUST-31, is
  * announced 65535 octets at a time), until SND.UNA reaches SND.UP.
  */
+#include <string.h>
+
 #include "tcp_private.h"
 
 /* The sequence number of the next octet the user reads (a received FIN takes
@@ -117,4 +119,59 @@ void tcp_urg_output(tcp_pcb *p, struct tern_tcp_repr *r) {
     uint32_t off = p->snd_up - r->seq;
     r->flags |= TERN_TCP_URG;
     r->urgent = (uint16_t)(off > 0xffffu ? 0xffffu : off);
+}
+
+/* ---- the socket calls (tern/stack.h) ---- */
+
+tern_err tern_tcp_send_urgent(tern_stack *st, tern_sock s, const uint8_t *data, size_t len,
+                              size_t *sent) {
+    if (sent) {
+        *sent = 0;
+    }
+    if (len == 0) {
+        /* RFC 9293 §3.8.5: "To send an urgent indication, the user must also
+         * send at least one data octet." */
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "tcp_send_urgent: urgent data needs at least one octet (len is 0)");
+    }
+    size_t n = 0;
+    tern_err e = tern_tcp_send(st, s, data, len, &n);
+    if (sent) {
+        *sent = n;
+    }
+    if (e != TERN_OK || n == 0) {
+        return e;
+    }
+    tcp_pcb *p;
+    tcp_handle_get(st, s, &p);
+    /* RFC 9293 §3.10.2: "If the URGENT flag is set, then SND.UP <- SND.NXT":
+     * the octet after the last one of this send, queued just now. Before the
+     * ISS is chosen the send buffer has no sequence numbers yet: keep the
+     * offset (tcp_urg_iss_chosen). */
+    if (p->flags & TCPF_NEED_ISS) {
+        p->snd_up = p->tx_len;
+        p->urg |= TCP_URG_SND | TCP_URG_SND_OFF;
+    } else {
+        p->snd_up = p->snd_buf_seq + p->tx_len;
+        p->urg = (uint8_t)((p->urg & ~TCP_URG_SND_OFF) | TCP_URG_SND);
+    }
+    return TERN_OK;
+}
+
+tern_err tern_tcp_get_urgent(const tern_stack *st, tern_sock s, tern_tcp_urgent_info *out) {
+    tcp_pcb *p;
+    tern_err e = tcp_handle_get(st, s, &p);
+    if (e) {
+        return e;
+    }
+    memset(out, 0, sizeof *out);
+    out->pending = (p->urg & TCP_URG_RCV) != 0;
+    out->mark = tcp_urg_read_limit(p, UINT32_MAX);
+    if (!out->pending) {
+        out->mark = 0;
+    }
+    out->signals = p->urg_signals;
+    out->sending =
+        (p->urg & TCP_URG_SND) && !(p->urg & TCP_URG_SND_OFF) && seq_lt(p->snd_una, p->snd_up);
+    return TERN_OK;
 }
