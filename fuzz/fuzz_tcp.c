@@ -276,8 +276,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             static uint8_t buf[4096];
             size_t n;
             if (a) {
-                tern_tcp_send(f.st, a, buf, rd16(&rd) % sizeof buf, &n);
+                size_t len = rd16(&rd) % sizeof buf;
+                if (op & 8) {
+                    tern_tcp_send_urgent(f.st, a, buf, len, &n); /* RFC 9293 §3.8.5 */
+                } else {
+                    tern_tcp_send(f.st, a, buf, len, &n);
+                }
                 tern_tcp_recv(f.st, a, buf, rd16(&rd) % sizeof buf, &n);
+                /* oracle: in urgent mode some octets are always left up to the mark */
+                tern_tcp_urgent_info u;
+                if (tern_tcp_get_urgent(f.st, a, &u) == TERN_OK) {
+                    REQUIRE(u.pending == (u.mark > 0));
+                }
             }
             poll_until(&f, f.now);
             break;

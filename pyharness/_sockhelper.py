@@ -150,10 +150,10 @@ class Helper:
             pass
         e["tuple"] = (e["s"].getsockname(), (ip, port))
 
-    def op_send(self, sid: int, data: str) -> int:
+    def op_send(self, sid: int, data: str, oob: bool = False) -> int:
         e = self._get(sid)
         try:
-            return e["s"].send(bytes.fromhex(data), socket.MSG_NOSIGNAL)
+            return e["s"].send(bytes.fromhex(data), socket.MSG_NOSIGNAL | (socket.MSG_OOB if oob else 0))
         except BlockingIOError:
             return 0
         except OSError as x:

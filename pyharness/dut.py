@@ -106,8 +106,10 @@ class DutProfile:
     rx_buffer_is_window: bool = True
     #: TCP: connections an accept queue holds beyond the listen() backlog (RFC 9293 does not define the backlog).
     backlog_extra: int = 0
-    #: TCP: SYN retransmissions before the connect fails.
-    syn_retries: int = 6
+    #: TCP: SYN retransmissions before the connect fails (R2 for a SYN as a count). RFC 9293 §3.8.3 MUST-23: "R2
+    #: for a SYN segment MUST be set large enough to provide retransmission of the segment for at least 3 minutes";
+    #: Tern's 8 retransmits at 1, 3, 7, 15, 31, 63, 123 and 183 s (Linux: tcp_syn_retries 6).
+    syn_retries: int = 8
     #: TCP: initial window in segments (RFC 6928).
     initial_window: int = 10
     #: TCP: delayed-ACK timer (RFC 9293 §3.8.6.3: under 0.5 s; RFC 1122 §4.2.3.2).

@@ -573,8 +573,20 @@ class LinuxTcpSocket(_LinuxSocket):
     def connect(self, ip: str, port: int) -> None:
         self._rpc("connect", f"connect({ip!r}, {port})", ip=ip, port=port)
 
-    def send(self, data: bytes) -> int:
+    def send(self, data: bytes, urgent: bool = False) -> int:
+        """Queue ``data``; ``urgent=True`` sends it with MSG_OOB (Linux's urgent pointer: after its last octet)."""
+        if urgent:
+            return int(self._rpc("send", f"send({len(data)} bytes, urgent)", data=bytes(data).hex(), oob=True))
         return int(self._rpc("send", f"send({len(data)} bytes)", data=bytes(data).hex()))
+
+    def _no_urgent_state(self) -> Any:
+        _skip("Linux DUT: the socket API has no urgent mark or notification count to read (SIOCATMARK tells only "
+              "whether the read position is at the urgent octet, SIGURG needs a signal owner)")
+
+    urgent_pending = property(_no_urgent_state, doc="Not readable on Linux: the scenario is skipped.")
+    urgent_mark = property(_no_urgent_state, doc="Not readable on Linux: the scenario is skipped.")
+    urgent_signals = property(_no_urgent_state, doc="Not readable on Linux: the scenario is skipped.")
+    urgent_sending = property(_no_urgent_state, doc="Not readable on Linux: the scenario is skipped.")
 
     def recv(self, n: int = 65536) -> Optional[bytes]:
         r = self._rpc("recv", "recv()", n=n)

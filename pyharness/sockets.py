@@ -292,13 +292,19 @@ class TcpSocket(_Socket):
         self._ok(self._call(self._f("tern_tcp_connect"), make_addr(ip), port, context="connect"),
                  f"connect({ip!r}, {port})")
 
-    def send(self, data: bytes) -> int:
-        """Queue as much of ``data`` as fits; returns how many bytes (0 if none fit)."""
+    def send(self, data: bytes, urgent: bool = False) -> int:
+        """Queue as much of ``data`` as fits; returns how many bytes (0 if none fit).
+
+        ``urgent=True`` marks the queued bytes as urgent data (RFC 9293 §3.8.5): the urgent pointer is set after
+        the last of them, and the segments carrying them have URG set (``tern_tcp_send_urgent``). Urgent data
+        stays in the stream: the peer reads it inline, in order.
+        """
         sent = ffi.new("size_t *")
-        rc = self._call(self._f("tern_tcp_send"), data, len(data), sent, context="send")
+        fn = "tern_tcp_send_urgent" if urgent else "tern_tcp_send"
+        rc = self._call(self._f(fn), data, len(data), sent, context="send")
         if rc == lib.TERN_ERR_WOULD_BLOCK:
             return 0
-        self._ok(rc, f"send({len(data)} bytes)")
+        self._ok(rc, f"send({len(data)} bytes{', urgent' if urgent else ''})")
         return int(sent[0])
 
     def recv(self, n: int = RECV_MAX) -> Optional[bytes]:
@@ -385,6 +391,35 @@ class TcpSocket(_Socket):
     def readable(self) -> int:
         """Bytes readable now."""
         return int(self._f("tern_tcp_readable")(self.host._st(), self._h))
+
+    def _urgent(self) -> Any:
+        out = ffi.new("tern_tcp_urgent_info *")
+        self._ok(self._f("tern_tcp_get_urgent")(self.host._st(), self._h, out), "urgent")
+        return out
+
+    @property
+    def urgent_pending(self) -> bool:
+        """Urgent mode (RFC 9293 §3.8.5): the peer's urgent pointer is ahead of what has been read."""
+        return bool(self._urgent().pending)
+
+    @property
+    def urgent_mark(self) -> Optional[int]:
+        """In urgent mode, the bytes left to read up to the end of the urgent data (some may not have arrived
+        yet); None when no urgent data is pending. ``recv`` stops there: urgent and normal bytes never come
+        back from one call."""
+        u = self._urgent()
+        return int(u.mark) if u.pending else None
+
+    @property
+    def urgent_signals(self) -> int:
+        """How many times the stack has signalled urgent data (RFC 9293 MUST-32): it grows when urgent data
+        becomes pending and whenever the urgent pointer advances."""
+        return int(self._urgent().signals)
+
+    @property
+    def urgent_sending(self) -> bool:
+        """Urgent data of ours is not yet acknowledged: our segments carry URG."""
+        return bool(self._urgent().sending)
 
     @property
     def writable(self) -> int:

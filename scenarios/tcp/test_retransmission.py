@@ -16,6 +16,8 @@ pytestmark = pytest.mark.area("tcp")
 
 RFC6298_24 = 'RFC 6298 (2.4): "Whenever RTO is computed, if it is less than 1 second, then the RTO SHOULD be rounded up to 1 second"; Linux: RTO = SRTT + max(4*RTTVAR, 200 ms), restarted on every ACK (RFC 6298 (5.3) restarts it only when new data is acknowledged)'
 RTO3S = 'RFC 6298 (5.7): "If the timer expires awaiting the ACK of a SYN segment and the TCP implementation is using an RTO less than 3 seconds, the RTO MUST be re-initialized to 3 seconds when data transmission begins"; Linux starts data at 1 s'
+MUST23 = 'RFC 9293 §3.8.3: "R2 for a SYN segment MUST be set large enough to provide retransmission of the segment for at least 3 minutes (MUST-23)"; Linux (tcp_syn_retries 6) sends its last SYN about 1 minute after the first'
+SYN_R2_MIN = 180 * 1_000_000_000  # MUST-23's "at least 3 minutes", in ns
 SYNLIN = 'RFC 6298 (5.5): "The host MUST set RTO <- RTO * 2 (back off the timer)", applied to the SYN by (5.7); Linux retransmits the first SYNs 1 s apart (net.ipv4.tcp_syn_linear_timeouts = 4)'
 
 SEC = 1_000_000_000
@@ -32,19 +34,25 @@ def ladder(profile, n, first=None):
     return out
 
 
-@pytest.mark.rfc("6298 2.1", "6298 5.5", "9293 3.8.1", "9293 MUST-18", "9293 MUST-22")
-@linux_deviation(SYNLIN)
+@pytest.mark.rfc("6298 2.1", "6298 5.5", "9293 3.8.1", "9293 3.8.3", "9293 MUST-18", "9293 MUST-22",
+                 "9293 MUST-23")
+@linux_deviation(SYNLIN + "; " + MUST23)
 def test_unanswered_syn_ladder(dut, peer, link, profile, golden):
-    """Golden trace: the SYN is retransmitted at 1, 3, 7, 15, 31, 63 s (RTO doubling from 1 s), then
-    connect() fails with a time-out once the last RTO expires."""
+    """Golden trace: the SYN is retransmitted at 1, 3, 7, 15, 31, 63, 123, 183 s (RTO doubling from 1 s, capped
+    at 60 s), so for at least the 3 minutes MUST-23 asks; connect() fails with a time-out once the last RTO
+    expires."""
     # the golden SYNs carry only MSS: the other options explicitly off
     sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45000, sack=False, timestamps=False, window_scaling=False)
     conn = peer.tcp(dut, 45000, local_port=PEER_PORT)
     syn = conn.expect(flags="S", within="10ms")
     t0 = ns(syn)
     times = ladder(profile, profile.syn_retries)
+    last = syn
     for dt in times:
-        conn.expect(flags="S", seq=syn[TCP].seq, at=T(t0 + dt), tolerance=EXACT)
+        last = conn.expect(flags="S", seq=syn[TCP].seq, at=T(t0 + dt), tolerance=EXACT)
+    # MUST-23 against the RFC's own figure, measured on the wire: the last retransmission of the SYN leaves at
+    # least 3 minutes after the first transmission.
+    assert ns(last) - t0 >= SYN_R2_MIN, MUST23
     end = t0 + times[-1] + min(profile.rto_initial << profile.syn_retries, profile.rto_max)
     dut.net.run(until=T(end - 1))
     assert sock.state == "SYN_SENT"

@@ -6,7 +6,7 @@
  *   - RFC 2018 / RFC 6675 (SACK scoreboard and loss recovery),
  *   - RFC 5681 / RFC 6582 (duplicate ACKs, fast retransmit, NewReno),
  *   - RFC 6298 (RTT samples, Karn's rule),
- *   - RFC 6093 (the urgent pointer is ignored whatever its value),
+ *   - RFC 9293 §3.8.5 (the urgent pointer, tcp_urgent.c),
  * and ICMP errors about our segments (RFC 5927, RFC 1191, RFC 1122 §4.2.3.9).
  * Every path does bounded work: no loop depends on values from the segment
  * beyond the (at most 4) SACK blocks and the bounded range lists.
@@ -357,6 +357,30 @@ static bool process_text(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq,
     return true;
 }
 
+/*
+ * A SYN's text that cannot be processed yet (LISTEN, RFC 9293 §3.10.7.2, and
+ * SYN-SENT entering SYN-RECEIVED, §3.10.7.3) waits at the head of the empty
+ * receive ring, outside RCV.NXT (our SYN-ACK acknowledges only the SYN), and
+ * is delivered when the connection becomes established (conn_input). A peer
+ * that sends it again after the handshake finds it a duplicate.
+ */
+static void queue_syn_text(tern_stack *st, tcp_pcb *p, const struct tern_tcp_repr *seg) {
+    if (seg->payload_len == 0 || p->rx_cap == 0 || p->rx_len != 0) {
+        return;
+    }
+    uint32_t n = (uint32_t)seg->payload_len;
+    if (n > p->rx_cap) {
+        n = p->rx_cap;
+    }
+    if (n > UINT16_MAX) {
+        n = UINT16_MAX;
+    }
+    memcpy(tcp_rx_base(st, p), seg->payload, n);
+    p->rx_head = 0;
+    p->syn_data = (uint16_t)n;
+    tcp_urg_syn_text(p, seg);
+}
+
 /* SYN-SENT (RFC 9293 §3.10.7.3). */
 static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
                            const struct tern_ipv4_repr *ip, const struct tern_tcp_repr *seg) {
@@ -397,6 +421,9 @@ static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
     if (seq_gt(p->snd_una, p->iss)) {
         established(st, p, now);
         p->flags |= TCPF_ACK_NOW;
+        /* RFC 9293 §3.10.7.3: "continue processing at the sixth step under
+         * Section 3.10.7.4 where the URG bit is checked" */
+        tcp_urg_input(p, seg);
         uint32_t dlen = (uint32_t)seg->payload_len;
         bool fin = (f & TERN_TCP_FIN) != 0;
         process_text(st, p, now, seg->seq + 1, seg->payload, dlen, fin, seg->seq + 1 + dlen);
@@ -404,6 +431,10 @@ static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
         /* simultaneous open (RFC 9293 §3.5, Figure 8): SYN-RECEIVED, SYN-ACK with our ISS */
         tcp_set_state(st, p, TERN_TCP_SYN_RECEIVED);
         p->flags |= TCPF_ACK_NOW;
+        /* RFC 9293 §3.10.7.3: "If there are other controls or text in the
+         * segment, queue them for processing after the ESTABLISHED state has
+         * been reached". */
+        queue_syn_text(st, p, seg);
     }
 }
 
@@ -465,22 +496,8 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     c->rcv_adv = c->rcv_nxt;
     c->last_ack_sent = c->rcv_nxt;
     /* RFC 9293 §3.10.7.2: "any other control or text should be queued for
-     * processing later": the SYN's text waits at the head of the receive
-     * ring, outside RCV.NXT (the SYN-ACK acknowledges only the SYN), and is
-     * delivered when the connection becomes established. A peer that sends
-     * it again after the handshake finds it a duplicate. */
-    if (seg->payload_len > 0 && c->rx_cap > 0) {
-        uint32_t n = (uint32_t)seg->payload_len;
-        if (n > c->rx_cap) {
-            n = c->rx_cap;
-        }
-        if (n > UINT16_MAX) {
-            n = UINT16_MAX;
-        }
-        memcpy(tcp_rx_base(st, c), seg->payload, n);
-        c->rx_head = 0;
-        c->syn_data = (uint16_t)n;
-    }
+     * processing later". */
+    queue_syn_text(st, c, seg);
     c->iss = tern_isn(st, now, &c->laddr, c->lport, &c->raddr, c->rport);
     c->snd_una = c->snd_nxt = c->iss;
     c->snd_buf_seq = c->iss + 1;
@@ -618,6 +635,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
             p->rx_len = p->syn_data;
             p->bytes_received += p->syn_data;
             p->flags |= TCPF_ACK_NOW;
+            tcp_urg_established(p);
         }
         p->syn_data = 0;
         p->snd_wnd = (uint32_t)seg->window << p->snd_wscale;
@@ -659,7 +677,10 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
     default:
         break;
     }
-    /* sixth: URG is ignored (RFC 6093 §3: the urgent pointer is accepted and ignored). */
+    /* sixth: the URG bit (RFC 9293 §3.10.7.4), also when the window is zero:
+     * "A TCP receiver MUST process the RST and URG fields of all incoming
+     * segments, even when the receive window is zero (MUST-66)." */
+    tcp_urg_input(p, seg);
     if (zero_wnd_only) {
         if (dlen > 0 || (f & TERN_TCP_FIN)) {
             p->flags |= TCPF_ACK_NOW;
@@ -748,8 +769,12 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
     if (!p || p->state == TERN_TCP_LISTEN || p->state == TERN_TCP_CLOSED) {
         return;
     }
-    /* RFC 5927 §4.1: the quoted sequence number must be one in flight. */
-    if (!(seq_geq(seq, p->snd_una) && seq_leq(seq, p->snd_nxt))) {
+    /* RFC 5927 §4.1: "These implementations check that the TCP sequence
+     * number contained in the payload of the ICMP error message is within
+     * the range SND.UNA =< SEG.SEQ < SND.NXT." SND.NXT itself is excluded:
+     * no octet in flight has it, so in SYN-SENT only the ISN (the SYN)
+     * qualifies, and with nothing in flight no error is taken at all. */
+    if (!(seq_geq(seq, p->snd_una) && seq_lt(seq, p->snd_nxt))) {
         return;
     }
     if (err->icmp_type == 3 && err->icmp_code == 4) {
@@ -780,13 +805,18 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
     }
     bool hard = err->icmp_type == 3 && (err->icmp_code == 2 || err->icmp_code == 3);
     if (p->state == TERN_TCP_SYN_SENT && hard) {
-        /* RFC 1122 §4.2.3.9: protocol/port unreachable are hard errors: the
-         * connect fails. */
+        /* RFC 9293 §3.9.2.2: "Hard Errors: For ICMP these include Destination
+         * Unreachable -- codes 2-4. These are hard error conditions, so TCP
+         * implementations SHOULD abort the connection (SHLD-26)." Code 4 is
+         * path MTU discovery (above); in the synchronized states a hard error
+         * is kept like a soft one (RFC 5927 §4, RFC 1122 §4.2.3.9). */
         tcp_close_conn(st, p, TERN_ERR_CONN_REFUSED);
         return;
     }
-    /* RFC 5927 §4 / RFC 1122 §4.2.3.9: everything else is a soft error: kept,
-     * reported if the connection later times out, never an abort. */
+    /* RFC 9293 §3.9.2.2: soft errors: "a TCP implementation MUST NOT abort
+     * the connection (MUST-56), and it SHOULD make the information available
+     * to the application (SHLD-25)": kept, and reported as the reason if the
+     * connection later times out. */
     if (err->icmp_type == 3 || err->icmp_type == 11) {
         p->soft_err = (int8_t)TERN_ERR_HOST_UNREACHABLE;
     }

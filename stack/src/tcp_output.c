@@ -107,6 +107,7 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
             p->dsack_pending = 0;
         }
     }
+    tcp_urg_output(p, &r); /* RFC 9293 §3.8.5: URG while SND.UP is ahead */
     uint8_t *buf = tern_ip_tx_payload(st);
     size_t hlen = tern_tcp_header_len(&r);
     if (len > 0) {
@@ -393,8 +394,10 @@ static int send_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
             return cwnd_limited ? -1 : 0;
         }
     } else if (len < p->snd_mss && len == avail && len > 0 && !fin && !(p->flags & TCPF_NODELAY) &&
-               tcp_flight(p) > 0) {
-        /* RFC 9293 §3.7.4 Nagle: a short segment waits while data is unacknowledged. */
+               !(p->urg & TCP_URG_SND) && tcp_flight(p) > 0) {
+        /* RFC 9293 §3.7.4 Nagle: a short segment waits while data is
+         * unacknowledged; not urgent data, whose point is to "stimulate the
+         * receiving user" at once (RFC 9293 §3.8.5). */
         return 0;
     }
     uint8_t flags = TERN_TCP_ACK;
@@ -440,6 +443,7 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
             p->snd_una = p->snd_nxt = p->iss;
             p->snd_buf_seq = p->iss + 1;
             p->recover = p->high_rxt = p->lost_to = p->iss;
+            tcp_urg_iss_chosen(p);
         }
         if (p->snd_nxt == p->iss) {
             tcp_send_syn(st, p, now);

@@ -35,6 +35,9 @@
 #define TCP_DUPTHRESH 3        /* RFC 5681 §3.2, RFC 6675 DupThresh */
 #define TCP_MAX_WSCALE 14      /* RFC 7323 §2.3 */
 #define TCP_PAWS_IDLE_NS (24ULL * 24 * 3600 * 1000000000ULL) /* RFC 7323 §5.5: 24 days */
+/* RFC 9293 §3.8.3: "R2 for a SYN segment MUST be set large enough to provide
+ * retransmission of the segment for at least 3 minutes (MUST-23)." */
+#define TCP_SYN_R2_MIN_NS (180ULL * 1000000000ULL)
 
 /* kinds of pool entries */
 enum { TCP_FREE = 0, TCP_SOCKET = 1 };
@@ -92,6 +95,18 @@ enum {
     TCP_TLP_OUT = 1u << 0,     /* a probe went out and no ACK has made progress since */
     TCP_TLP_RXT = 1u << 1,     /* that probe was a retransmission ending at tlp_end (§7.4) */
     TCP_TLP_RESTART = 1u << 2, /* new data sent or ACK progress: restart the PTO (§7.2) */
+};
+
+/* urgent mechanism state (tcp_pcb.urg, RFC 9293 §3.8.5, tcp_urgent.c) */
+enum {
+    /* RCV.UP is ahead of what the user read: urgent mode */
+    TCP_URG_RCV = 1u << 0,
+    /* SND.UP is ahead of SND.UNA: our segments carry URG */
+    TCP_URG_SND = 1u << 1,
+    /* before the ISS is chosen, snd_up is an offset into the send buffer */
+    TCP_URG_SND_OFF = 1u << 2,
+    /* rcv_up came with a SYN's queued text: in force once ESTABLISHED */
+    TCP_URG_SYN = 1u << 3,
 };
 
 /* CUBIC's state (RFC 9438 §4), in bytes and nanoseconds. */
@@ -153,6 +168,8 @@ typedef struct tcp_pcb {
     uint8_t segs_unacked; /* full-size segments received since our last ACK */
     uint8_t quick_acks;   /* in-order segments still acknowledged at once after a hole */
     uint8_t tlp;          /* TCP_TLP_* */
+    uint8_t urg;          /* TCP_URG_* */
+    uint32_t urg_signals; /* urgent notifications given to the user (RFC 9293 MUST-32) */
     uint16_t syn_data; /* octets of a SYN's text queued at the ring's head (RFC 9293 §3.10.7.2) */
     int8_t err;        /* tern_err: why the connection ended */
     int8_t soft_err;   /* last ICMP soft error (RFC 5927), reported on timeout */
@@ -340,6 +357,22 @@ void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
  * repaired a loss: congestion control responds (RFC 8985 §7.4).
  */
 void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack);
+
+/* ---- urgent data (tcp_urgent.c, RFC 9293 §3.8.5, RFC 6093) ---- */
+/* Sixth step of SEGMENT ARRIVES: the URG bit and urgent pointer of an acceptable segment. */
+void tcp_urg_input(tcp_pcb *p, const struct tern_tcp_repr *seg);
+/* A SYN's text is queued (RFC 9293 §3.10.7.2/3): keep its urgent pointer for later. */
+void tcp_urg_syn_text(tcp_pcb *p, const struct tern_tcp_repr *seg);
+/* The queued SYN text was delivered: its urgent pointer takes effect. */
+void tcp_urg_established(tcp_pcb *p);
+/* The user read or discarded data: leave urgent mode once the urgent data is consumed. */
+void tcp_urg_consumed(tcp_pcb *p);
+/* Bytes the user may read in one call without crossing the end of urgent data (max when none). */
+uint32_t tcp_urg_read_limit(const tcp_pcb *p, uint32_t max);
+/* The ISS was chosen: urgent data queued before it gets its sequence number. */
+void tcp_urg_iss_chosen(tcp_pcb *p);
+/* Set URG and the urgent pointer of an outgoing segment while SND.UP is ahead of it. */
+void tcp_urg_output(tcp_pcb *p, struct tern_tcp_repr *r);
 
 /* ---- receive reassembly (tcp_ooo.c) ---- */
 /*

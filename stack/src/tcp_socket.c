@@ -19,6 +19,27 @@
 
 /* ---- configuration and memory ---- */
 
+/*
+ * The default R2 for a SYN, as a count of retransmissions: the fewest whose
+ * RTO ladder (RFC 6298 (5.5) doubling from the initial RTO, capped at the
+ * maximum: the same tcp_rtt code the timer runs) puts the last
+ * retransmission at least TCP_SYN_R2_MIN_NS after the first SYN (RFC 9293
+ * §3.8.3 MUST-23). With the defaults (1 s, 60 s): 8, SYNs at 0, 1, 3, 7, 15,
+ * 31, 63, 123 and 183 s, and the connect fails at 243 s.
+ */
+static uint32_t syn_retries_for_must23(const tern_tcp_config *c) {
+    tcp_rtt r;
+    tcp_rtt_init(&r, c->rto_initial_ns, c->rto_min_ns, c->rto_max_ns);
+    uint64_t span = 0;
+    uint32_t n = 0;
+    while (span < TCP_SYN_R2_MIN_NS && n < 255) {
+        span = r.rto > UINT64_MAX - span ? UINT64_MAX : span + r.rto;
+        n++;
+        tcp_rtt_backoff(&r);
+    }
+    return n;
+}
+
 static void fill_defaults(tern_tcp_config *c) {
     if (!c->rx_buffer)
         c->rx_buffer = 65536;
@@ -39,7 +60,7 @@ static void fill_defaults(tern_tcp_config *c) {
     if (!c->msl_ns)
         c->msl_ns = 30000000000ULL;
     if (!c->syn_retries)
-        c->syn_retries = 6;
+        c->syn_retries = syn_retries_for_must23(c); /* after the RTO fields */
     if (!c->data_retries)
         c->data_retries = 15;
     if (!c->initial_window)
@@ -536,6 +557,8 @@ tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, si
         return TERN_ERR_WOULD_BLOCK;
     }
     uint32_t n = cap < p->rx_len ? (uint32_t)cap : p->rx_len;
+    /* urgent and non-urgent octets never share one read (RFC 9293 §3.9.1.3) */
+    n = tcp_urg_read_limit(p, n);
     const uint8_t *base = tcp_rx_base(st, p);
     uint32_t first = p->rx_cap - p->rx_head < n ? p->rx_cap - p->rx_head : n;
     if (buf) {
@@ -546,6 +569,7 @@ tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, si
     }
     p->rx_head = (p->rx_head + n) % p->rx_cap;
     p->rx_len -= n;
+    tcp_urg_consumed(p); /* the end of the urgent data read: "normal mode" */
     if (got) {
         *got = n;
     }
@@ -579,6 +603,7 @@ tern_err tern_tcp_shutdown(tern_stack *st, tern_sock s, int how) {
         p->flags |= TCPF_RCV_SHUT;
         p->rx_head = (p->rx_head + p->rx_len) % p->rx_cap;
         p->rx_len = 0;
+        tcp_urg_consumed(p);
     }
     if (how != 0 && !(p->flags & TCPF_FIN_QUEUED)) {
         /* RFC 9293 §3.10.4 CLOSE: the FIN follows the queued data. */

@@ -62,6 +62,8 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         return;
     }
     if (p->state == TERN_TCP_SYN_SENT || p->state == TERN_TCP_SYN_RECEIVED) {
+        /* R2 for the SYN as a count (RFC 9293 §3.8.3 MUST-23: its default,
+         * from tcp_socket.c, retransmits the SYN for at least 3 minutes). */
         if (++p->retries > p->syn_retries) {
             bool passive = (p->flags & TCPF_PASSIVE) != 0;
             tcp_close_conn(st, p, passive ? TERN_OK : timeout_error(p));

@@ -164,6 +164,43 @@ static tern_sock active_open(harness *h, uint32_t *iss, uint16_t *lport, uint16_
     return c;
 }
 
+/* RFC 9293 §3.8.3 MUST-23: "R2 for a SYN segment MUST be set large enough to
+ * provide retransmission of the segment for at least 3 minutes." The default
+ * R2 follows the RTO settings: with a 10 s maximum RTO the SYN goes at 1, 3,
+ * 7, 15, 25, 35 ... 185 s (21 retransmissions, the fewest reaching 180 s). */
+static void test_syn_r2_default_follows_the_rto_settings(void) {
+    tern_stack_config cfg;
+    h_cfg_default(&cfg);
+    cfg.tcp.rto_max_ns = 10 * SEC;
+    harness h;
+    h_init_cfg(&h, &cfg);
+    tern_sock c;
+    CHECK(tern_tcp_open(h.st, &c) == TERN_OK);
+    tern_addr dst = tern_addr_v4(10, 0, 0, 2);
+    CHECK(tern_tcp_connect(h.st, c, &dst, 80) == TERN_OK);
+    uint64_t t0 = h.now;
+    h_poll(&h);
+    h_seg s;
+    CHECK(h_next(&h, &s));
+    uint64_t last = s.time, prev = 0;
+    int n = 0;
+    h_run_until(&h, t0 + 400 * SEC);
+    while (h_next(&h, &s)) {
+        CHECK_EQ_U64(s.tcp.flags, TERN_TCP_SYN);
+        prev = last;
+        last = s.time;
+        n++;
+    }
+    CHECK_EQ_I64(n, 21);
+    CHECK(last - t0 >= 180 * SEC);
+    CHECK(prev - t0 < 180 * SEC);
+    CHECK_EQ_U64(last - t0, 185 * SEC);
+    tern_tcp_info i = h_info(&h, c);
+    CHECK_EQ_U64(i.state, TERN_TCP_CLOSED);
+    CHECK_EQ_I64(i.error, TERN_ERR_TIMED_OUT);
+    h_free(&h);
+}
+
 static void test_syn_ladder(void) {
     harness h;
     h_init(&h);
@@ -177,18 +214,19 @@ static void test_syn_ladder(void) {
     CHECK(h_next(&h, &s));
     uint32_t iss = s.tcp.seq;
     /* RFC 6298 (2.1), (5.5): 1 s, then doubling: 1, 3, 7, 15, 31, 63; the next
-     * RTO would be 64 s but (2.5) caps it at 60 s: fail at 123 s */
-    uint64_t at[] = {1, 3, 7, 15, 31, 63};
-    for (int i = 0; i < 6; i++) {
+     * RTOs would be 64 s and more but (2.5) caps them at 60 s: 123, 183 (RFC
+     * 9293 MUST-23: at least 3 minutes of SYN retransmissions), fail at 243 s */
+    uint64_t at[] = {1, 3, 7, 15, 31, 63, 123, 183};
+    for (int i = 0; i < 8; i++) {
         h_run_until(&h, t0 + at[i] * SEC);
         CHECK(h_next(&h, &s));
         CHECK_EQ_U64(s.time, t0 + at[i] * SEC);
         CHECK_EQ_U64(s.tcp.flags, TERN_TCP_SYN);
         CHECK_EQ_U64(s.tcp.seq, iss);
     }
-    h_run_until(&h, t0 + 123 * SEC - 1);
+    h_run_until(&h, t0 + 243 * SEC - 1);
     CHECK_EQ_U64(h_info(&h, c).state, TERN_TCP_SYN_SENT);
-    h_run_until(&h, t0 + 123 * SEC);
+    h_run_until(&h, t0 + 243 * SEC);
     CHECK(!h_next(&h, &s));
     tern_tcp_info i = h_info(&h, c);
     CHECK_EQ_U64(i.state, TERN_TCP_CLOSED);
@@ -831,6 +869,7 @@ int main(void) {
     RUN(test_passive_open_and_data);
     RUN(test_active_open);
     RUN(test_syn_ladder);
+    RUN(test_syn_r2_default_follows_the_rto_settings);
     RUN(test_syn_timeout_then_rto_3s);
     RUN(test_data_rto_and_cwnd);
     RUN(test_fast_retransmit);

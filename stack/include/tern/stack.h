@@ -50,16 +50,21 @@ typedef struct tern_iface_config {
 
 /* TCP defaults for new sockets (RFC values unless noted). */
 typedef struct tern_tcp_config {
-    uint32_t rx_buffer;             /* bytes per socket; 0 means 65536 */
-    uint32_t tx_buffer;             /* bytes per socket; 0 means 65536 */
-    uint32_t backlog_max;           /* largest listen backlog; 0 means 128 */
-    uint32_t ooo_max_holes;         /* out-of-order segments kept; 0 means 32 */
-    uint64_t rto_min_ns;            /* 0 means 1 s (RFC 6298 (2.4)) */
-    uint64_t rto_max_ns;            /* 0 means 60 s (RFC 6298 (2.5)) */
-    uint64_t rto_initial_ns;        /* 0 means 1 s (RFC 6298 (2.1)) */
-    uint64_t delack_ns;             /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
-    uint64_t msl_ns;                /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
-    uint32_t syn_retries;           /* 0 means 6 */
+    uint32_t rx_buffer;      /* bytes per socket; 0 means 65536 */
+    uint32_t tx_buffer;      /* bytes per socket; 0 means 65536 */
+    uint32_t backlog_max;    /* largest listen backlog; 0 means 128 */
+    uint32_t ooo_max_holes;  /* out-of-order segments kept; 0 means 32 */
+    uint64_t rto_min_ns;     /* 0 means 1 s (RFC 6298 (2.4)) */
+    uint64_t rto_max_ns;     /* 0 means 60 s (RFC 6298 (2.5)) */
+    uint64_t rto_initial_ns; /* 0 means 1 s (RFC 6298 (2.1)) */
+    uint64_t delack_ns;      /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
+    uint64_t msl_ns;         /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
+    /* SYN (and SYN-ACK) retransmissions before the open fails (R2 for a SYN as
+     * a count). 0 means the fewest that keep the SYN retransmitted for at
+     * least 3 minutes with the RTOs above (RFC 9293 §3.8.3 MUST-23): 8 with
+     * the default RTOs, SYNs at 0, 1, 3, 7, 15, 31, 63, 123 and 183 s and
+     * the connect failing at 243 s. */
+    uint32_t syn_retries;
     uint32_t data_retries;          /* 0 means 15 */
     uint32_t initial_window;        /* segments (RFC 6928); 0 means 10 */
     uint64_t keepalive_idle_ns;     /* 0 means 2 h (RFC 1122 4.2.3.6) */
@@ -429,8 +434,62 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
 /* Queue up to len bytes; *sent tells how many fit. TERN_ERR_WOULD_BLOCK if none fit. */
 tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t len, size_t *sent);
 /* Read up to cap bytes; *got = 0 with TERN_OK means end of stream (FIN received).
- * TERN_ERR_WOULD_BLOCK if none yet. */
+ * TERN_ERR_WOULD_BLOCK if none yet. In urgent mode (tern_tcp_get_urgent) one
+ * read stops at the end of the urgent data: urgent and non-urgent octets are
+ * never returned together (RFC 9293 §3.9.1.3). */
 tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *got);
+
+/*
+ * The urgent mechanism (RFC 9293 §3.8.5). Urgent data is part of the stream:
+ * it is sent and received in order, inline (as RFC 6093 advises), and the
+ * urgent pointer marks where it ends ("the octet following the urgent data",
+ * MUST-62). New applications should not use it (SHLD-13); it exists for the
+ * ones that do (Telnet, FTP ABOR) and for conformance (MUST-30).
+ *
+ * tern_tcp_send_urgent: like tern_tcp_send, and the octets queued by this call
+ * end the urgent data: SND.UP is set after the last of them (RFC 9293 §3.10.2),
+ * and every segment sent from before that point carries URG and the urgent
+ * pointer until the peer acknowledges it. Urgent data of any length (MUST-31):
+ * successive calls extend it; a stretch longer than 65535 octets is
+ * announced 65535 at a time. Nagle does not hold urgent data back. Allowed in
+ * the states tern_tcp_send allows (before ESTABLISHED it is queued, and
+ * marked, like other data).
+ *   data, len  the urgent octets, len >= 1
+ *   sent       receives how many were queued (may be fewer than len: the
+ *              urgent pointer then ends after those; send the rest urgent too)
+ * Returns what tern_tcp_send returns, or TERN_ERR_INVALID_ARGUMENT when len is
+ * 0 (RFC 9293 §3.8.5: "the user must also send at least one data octet").
+ */
+tern_err tern_tcp_send_urgent(tern_stack *st, tern_sock s, const uint8_t *data, size_t len,
+                              size_t *sent);
+
+/* The urgent state of a connection (tern_tcp_get_urgent). */
+typedef struct tern_tcp_urgent_info {
+    /* Receiving. "urgent mode": the peer's urgent pointer (RCV.UP) is ahead of
+     * what the application has read. */
+    bool pending;
+    /* In urgent mode, the octets left to read up to the end of the urgent data
+     * (RCV.UP minus the read position; some may not have arrived yet, and it
+     * may exceed tern_tcp_readable): "how much urgent data remains to be read"
+     * (MUST-33). 0 when not pending. */
+    uint32_t mark;
+    /* Notifications so far (MUST-32): it increases when urgent data becomes
+     * pending and whenever the urgent pointer advances. The stack makes no
+     * calls into the application: compare it with the value last seen (after
+     * tern_stack_input or tern_stack_poll) to be told asynchronously,
+     * without reading the stream. */
+    uint32_t signals;
+    /* Sending: urgent data of ours is not yet acknowledged (SND.UP > SND.UNA),
+     * so our segments carry URG. */
+    bool sending;
+} tern_tcp_urgent_info;
+
+/*
+ * tern_tcp_get_urgent: the urgent state of connection s into *out.
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT or TERN_ERR_CLOSED for a bad or
+ * stale handle.
+ */
+tern_err tern_tcp_get_urgent(const tern_stack *st, tern_sock s, tern_tcp_urgent_info *out);
 /* Shut down sending (how 1), receiving (0) or both (2). */
 tern_err tern_tcp_shutdown(tern_stack *st, tern_sock s, int how);
 /* Graceful close (FIN after queued data); the handle is released. */
