@@ -17,6 +17,10 @@ from pathlib import Path
 LINUX_DEFAULT_PATHS = [f"scenarios/{a}" for a in ("arp", "ethernet", "ipv4", "icmp", "udp", "tcp")]
 
 
+#: pip's editable install imports pyharness before pytest could rewrite it; harmless, and noise to a user.
+EDITABLE_WARNING = "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning"
+
+
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     import pytest
 
@@ -30,8 +34,11 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     plugin = ReportPlugin(out=out, seed=args.seed)
-    pytest_args = [*paths, "--seed", str(args.seed), "--dut", args.dut, "--artifacts", str(out / "artifacts"), "--keep-artifacts",
-                   f"--junitxml={out / 'junit.xml'}", *extra]
+    # Every option value is glued to its option ("--artifacts=DIR"): pytest picks its rootdir before our
+    # plugin's options are known, so a separate word that names an existing folder would count as a test
+    # path and move the rootdir (and with it the golden traces) on the second run.
+    pytest_args = [*paths, f"--seed={args.seed}", f"--dut={args.dut}", f"--artifacts={out / 'artifacts'}",
+                   "--keep-artifacts", f"--junitxml={out / 'junit.xml'}", "-W", EDITABLE_WARNING, *extra]
     rc = int(pytest.main(pytest_args, plugins=[plugin]))
     if plugin.results:
         print()
