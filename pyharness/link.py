@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -64,6 +65,56 @@ def _direction(value: str, allow_both: bool, name: str = "direction") -> int:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return DIRECTIONS[value]
+
+
+#: Field names of Wireshark display filters ("tcp.flags.syn", "ip.src"): a BPF expression never has them.
+_DISPLAY_FILTER = re.compile(r"\b(eth|ip|ipv6|tcp|udp|icmp|arp|frame|vlan|sll)\.[a-z_][a-z0-9_.]*", re.I)
+
+
+def _bpf_compiles(expr: str) -> Optional[str]:
+    """None if libpcap compiles ``expr`` for Ethernet, else libpcap's message."""
+    from scapy.arch.common import compile_filter
+
+    try:
+        compile_filter(expr, linktype=1)  # DLT_EN10MB, what every link carries
+    except Exception as exc:  # scapy wraps libpcap's message in Scapy_Exception
+        text = str(exc)
+        inner = re.search(r"\((.*)\)\s*$", text)
+        return inner.group(1) if inner else text
+    return None
+
+
+def bpf_problem(expr: str) -> Optional[str]:
+    """Why a BPF expression does not compile, in words a user can act on; None if it compiles.
+
+    libpcap says only "syntax error". This names the word where the longest
+    compiling prefix ends, and says so when the text looks like a Wireshark
+    display filter (``tcp.flags.syn == 1``) rather than a capture filter.
+    """
+    error = _bpf_compiles(expr)
+    if error is None:
+        return None
+    words = expr.split()
+    good = 0  # the longest prefix of whole words that compiles
+    for i in range(1, len(words)):
+        if _bpf_compiles(" ".join(words[:i])) is None:
+            good = i
+    named = re.search(r"'([^']+)'", error)  # libpcap quotes the word it could not use ("unknown port 'x'")
+    if named and named.group(1) in words:
+        good = words.index(named.group(1))
+        where = f"at word {good + 1} ({words[good]!r})"
+    elif good < len(words):
+        where = (f"at word {good + 1} ({words[good]!r})" if good == 0 else
+                 f"at word {good + 1} ({words[good]!r}), after {' '.join(words[:good])!r} which compiles")
+    else:
+        where = "at the end"
+    msg = f"is not a valid BPF capture filter ({error}), {where}"
+    m = _DISPLAY_FILTER.search(expr)
+    if m:
+        msg += (f"; {m.group(0)!r} looks like a Wireshark display filter field: link faults take libpcap "
+                f"capture filters, e.g. \"tcp[tcpflags] & tcp-syn != 0\", \"src host 10.0.0.1\", "
+                f"\"tcp dst port 80\" (see pcap-filter(7))")
+    return msg
 
 
 class Fault:
@@ -287,7 +338,12 @@ class Link:
             if not isinstance(bpf, str):
                 raise ConfigError(f"bpf must be a filter expression string, got {bpf!r}")
             c = parse_count(count, "count", minimum=1)
-            self._net._call(lib.sim_link_fault_filter, self._id, d, bpf.encode(), c, a, delay_ns, fid, context=ctx)
+            rc = lib.sim_link_fault_filter(self._net._handle(), self._id, d, bpf.encode(), c, a, delay_ns, fid)
+            if rc == lib.TERN_ERR_BAD_FILTER:
+                # The simulator (libpcap) decides; the message is said again in Python terms, with where.
+                problem = bpf_problem(bpf) or "is not a valid BPF capture filter"
+                raise ConfigError(f"{ctx}: bpf={bpf!r} {problem}", code=rc, error_name="BAD_FILTER")
+            self._net._check(rc, ctx)
             desc = f"bpf={bpf!r} count={c}"
         else:
             try:

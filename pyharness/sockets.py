@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from ._lib import ffi, lib
 from .errors import ConfigError, raise_error
 from .units import parse_time
+from .validate import check_port
 
 if TYPE_CHECKING:
     from .host import Host
@@ -88,6 +89,7 @@ class UdpSocket(_Socket):
         """Bind to ``addr`` (None: any) and ``port`` (0: ephemeral)."""
         from .host import make_addr
 
+        port = check_port(port)
         a = make_addr(addr) if addr else ffi.new("tern_addr *")
         self._ok(self._call(lib.tern_udp_bind, a, port, context="bind"), f"bind({port})")
 
@@ -104,7 +106,11 @@ class UdpSocket(_Socket):
         """Queue a datagram to ``(ip, port)``; it leaves on the host's next poll (now)."""
         from .host import make_addr
 
-        ip, port = dest
+        try:
+            ip, port = dest
+        except (TypeError, ValueError):
+            raise ConfigError(f"dest must be an (ip, port) pair, got {dest!r}") from None
+        port = check_port(port, "dest port", allow_zero=False)
         self._ok(self._call(lib.tern_udp_sendto, make_addr(ip), port, data, len(data), context="sendto"),
                  f"sendto({len(data)} bytes, {dest!r})")
 
@@ -263,6 +269,7 @@ class TcpSocket(_Socket):
         """Bind to ``addr`` (None: any) and ``port``."""
         from .host import make_addr
 
+        port = check_port(port)
         a = make_addr(addr) if addr else ffi.new("tern_addr *")
         self._ok(self._call(self._f("tern_tcp_bind"), a, port, context="bind"), f"bind({port})")
 
@@ -283,6 +290,7 @@ class TcpSocket(_Socket):
         """Start an active open to ``ip:port``."""
         from .host import make_addr
 
+        port = check_port(port, allow_zero=False)
         self._ok(self._call(self._f("tern_tcp_connect"), make_addr(ip), port, context="connect"),
                  f"connect({ip!r}, {port})")
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .errors import ConfigError
 from .template import Pred
 from .units import TimeLike
+from .validate import check_port, check_uint
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -97,8 +98,14 @@ class TCPConn:
         self.peer = peer
         self.remote = remote
         self.remote_ip = _remote_addr(peer, remote)
-        self.remote_port = remote_port
-        self.local_port = 40000 + next(_ports) % 20000 if local_port is None else local_port
+        self.remote_port = None if remote_port is None else check_port(remote_port, "port", allow_zero=False)
+        self.local_port = (40000 + next(_ports) % 20000 if local_port is None
+                           else check_port(local_port, "local_port", allow_zero=False))
+        check_uint(window, "window", 32, what="the advertised receive window in bytes")
+        if mss is not None:
+            check_uint(mss, "mss", 16, what="the MSS option's 16-bit value")
+        if wscale is not None:  # a one-byte field: a test may well send a shift above 14 on purpose
+            check_uint(wscale, "wscale", 8, what="the window scale option's one-byte shift")
         self.iss = isn % MOD
         self.snd_una = self.iss
         self.snd_nxt = self.iss
