@@ -45,7 +45,11 @@ def write_failure_artifacts(directory: Path, run_seed: int, net_seed: Optional[i
     directory.mkdir(parents=True, exist_ok=True)
     out = []
     seed = directory / "seed.txt"
-    seed.write_text(f"run seed: {run_seed}\n" + (f"network seed: {net_seed}\n" if net_seed is not None else ""))
+    seed.write_text(f"run seed: {run_seed}\n"
+                    f"replay: pytest --seed {run_seed} (the whole command is in replay.txt)\n"
+                    + (f"network seed: {net_seed} (derived from the run seed and the test id; what "
+                       f"Network(seed={net_seed}) would use outside pytest, not a --seed value)\n"
+                       if net_seed is not None else ""))
     out.append(seed)
     rp = directory / "replay.txt"
     rp.write_text(replay + "\n")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from .errors import ConfigError
 from .frames import Frame, seconds_text
 from .units import TimeLike, parse_time
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -158,7 +159,7 @@ def _fail(peer: "Peer", template: Any, what: Optional[str], when: str, lo: Optio
     extra = list(extra)
     looked = [(f, m if m is not None else match(template, f.pkt, extra)) for f, m in looked]
     desc = what or describe(template)
-    msg = [f"{peer.name}: expected {desc} {when}: {headline} (seed {net.seed}, now {seconds_text(net.now_ns)}s)"]
+    msg = [f"{peer.name}: expected {desc} {when}: {headline} ({net.seed_text}, now {seconds_text(net.now_ns)}s)"]
     closest = None
     if culprit is not None:
         closest = next((fm for fm in looked if fm[0] is culprit), None)
@@ -210,7 +211,7 @@ def expect_nothing(peer: "Peer", for_: TimeLike, matching: Any = None, port: Opt
                 desc = what or (describe(matching) if matching is not None else "any frame")
                 msg = [f"{peer.name}: expected nothing ({desc}) for {seconds_text(hi - start)}s from "
                        f"{seconds_text(start)}s, but frame #{f.index} arrived at {seconds_text(f.time_ns)}s "
-                       f"(seed {net.seed}):", f"    {f.summary()}"]
+                       f"({net.seed_text}):", f"    {f.summary()}"]
                 if table:
                     msg.append(table)
                 frames = _seen(peer, start, net.now_ns)
@@ -236,7 +237,7 @@ def expect_until(peer: "Peer", cond: Callable[[], bool], within: TimeLike, what:
             frames = _seen(peer, start, hi)
             raise ExpectationError(
                 f"{peer.name}: expected {what} within {seconds_text(hi - start)}s of {seconds_text(start)}s "
-                f"(seed {net.seed})\n{_listing(frames)}", None, frames, net.seed)
+                f"({net.seed_text})\n{_listing(frames)}", None, frames, net.seed)
         net._advance(hi, until_rx=True)
 
 

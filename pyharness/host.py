@@ -21,6 +21,7 @@ from .nodes import Node, format_mac
 from .sockets import PingSocket, TcpSocket, UdpSocket
 from .units import parse_count, parse_size, parse_time
 from .validate import check_port
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .network import Network

@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 from .errors import ConfigError
 from .units import RateLike, SizeLike, TimeLike, parse_probability, parse_rate, parse_size, parse_time
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 Prob = Union[float, str]
 

@@ -11,6 +11,7 @@ from ._lib import ffi, lib
 from .errors import ConfigError, TernIOError
 from .impairments import Bernoulli, GilbertElliott, Markov4, Tbf
 from .units import TimeLike, parse_count, parse_probability, parse_rate, parse_size, parse_time
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .network import Network

@@ -229,6 +229,8 @@ def net(request: pytest.FixtureRequest) -> Iterator["Network"]:
         network: Network = LinuxNetwork(seed=seed, artifacts=adir, capture=capture)
     else:
         network = Network(seed=seed, artifacts=adir, capture=capture)
+    # One seed in messages, the one to paste: the run's (this network's seed derives from it and the test id).
+    network.seed_text = f"replay with --seed {run_seed(config)}"
     request.node.stash[_net_key] = network
     try:
         yield network

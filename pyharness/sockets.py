@@ -15,6 +15,7 @@ from ._lib import ffi, lib
 from .errors import ConfigError, raise_error
 from .units import parse_time
 from .validate import check_port
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .host import Host

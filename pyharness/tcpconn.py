@@ -26,6 +26,7 @@ from .errors import ConfigError
 from .template import Pred
 from .units import TimeLike
 from .validate import check_port, check_uint
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .peer import Peer

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Optional
 from .errors import ConfigError
 from .units import TimeLike, parse_time
 from .validate import check_port
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .host import Host

@@ -8,6 +8,7 @@ a packet.
 from __future__ import annotations
 
 from .errors import ConfigError
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 PORT_MAX = 65535
 

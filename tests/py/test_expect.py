@@ -61,7 +61,7 @@ def test_failure_shows_closest_frame_field_by_field_the_seed_and_the_window(pair
     with pytest.raises(ExpectationError) as ei:
         b.expect(TCP(flags="SA", dport=80), within="20ms")
     msg = str(ei.value)
-    assert f"seed {net.seed}" in msg
+    assert f"({net.seed_text}, now" in msg
     assert "expected TCP(dport=80 flags=SA) within 0.020000000s" in msg
     assert "closest frame: #1 at 0.005000000s" in msg
     assert "TCP.flags  SA        S       MISMATCH" in msg
