@@ -38,7 +38,12 @@ IMPAIRMENTS = (
 
 @dataclass(frozen=True)
 class LinkCounters:
-    """What one direction of a link did, stage by stage (sim_link_counters)."""
+    """What one direction of a link did, stage by stage (sim_link_counters).
+
+    ``reordered`` counts only the frames ``reorder=`` picked; frames reordered by
+    ``jitter_reorders=True`` or overtaking a scripted delay are not counted there.
+    docs/links.md describes every counter.
+    """
 
     frames_in: int
     bytes_in: int
@@ -173,12 +178,16 @@ class Link:
         Keywords (each optional; None turns the impairment off):
 
         - ``rate``: line rate, bits/s ("10Mbit"); frames take len*8/rate on the wire.
-        - ``delay``, ``jitter``: propagation delay and its jitter (times);
-          ``jitter_reorders=True`` lets jitter reorder frames (netem's behaviour).
+        - ``delay``, ``jitter``: propagation delay and its jitter (times). Jitter is
+          uniform in [-jitter, +jitter]; by default it never reorders (a frame is held
+          behind the one before it, which raises the mean delay above ``delay`` for
+          closely spaced frames); ``jitter_reorders=True`` lets jitter reorder frames
+          (netem's behaviour, mean delay ``delay``).
         - ``loss``: a probability (Bernoulli), or :class:`Bernoulli`,
           :class:`GilbertElliott`, :class:`Markov4`.
         - ``duplicate``, ``corrupt``, ``reorder``: probabilities.
-        - ``queue_limit``: frames waiting for the shaper and the line (None: the default).
+        - ``queue_limit``: frames waiting for the shaper and the line (None: the default,
+          1000 frames or twice the bandwidth-delay product in 1514-byte frames if larger).
         - ``size_limit``: frames longer than this size are dropped.
         - ``tbf``: a :class:`Tbf` shaper.
 
@@ -309,7 +318,8 @@ class Link:
         """Script a fault on one direction: "drop", "delay", "duplicate" or "corrupt".
 
         Select the frames with exactly one of: ``nth`` (the nth frame to enter
-        the direction, 1-based), ``bpf`` (the next ``count`` frames matching a
+        the direction since the link was created, 1-based, counting every
+        frame: ARP, handshakes and retransmissions too), ``bpf`` (the next ``count`` frames matching a
         libpcap filter expression), ``window=(start, end)`` (every frame
         entering during [start, end), virtual times). ``delay`` (a time) is
         required for "delay" and refused otherwise. Returns the :class:`Fault`.

@@ -341,11 +341,33 @@ class TCPConn:
         return synack
 
     def accept(self, within: TimeLike = "1s") -> Any:
-        """Passive open: expect the remote's SYN, send SYN-ACK, expect the ACK. Returns the SYN."""
+        """Passive open: expect the remote's SYN, send SYN-ACK, expect the ACK. Returns the SYN.
+
+        While waiting for the ACK (``within`` in all), a retransmitted SYN
+        (the same sequence number: our SYN-ACK was lost) is answered with
+        the same SYN-ACK again, as a TCP in SYN-RECEIVED does, so the
+        handshake survives loss on the link.
+        """
+        from .units import parse_time
+
         syn = self.expect(flags="S", within=within)
+        irs = self.irs
         self.send(flags="SA")
-        self.expect(flags="A", ack=self.snd_nxt, within=within)
-        return syn
+        net = self.peer.net
+        end = net.now_ns + parse_time(within, "within")
+        syn_or_ack = Pred(lambda f: str(f) in ("S", "A"), "S (a retransmitted SYN) or A")
+        while True:
+            pkt = self.expect(flags=syn_or_ack, within=f"{max(0, end - net.now_ns)}ns")
+            t = pkt["TCP"]
+            if str(t.flags) == "A":
+                if int(t.ack) != self.snd_nxt:
+                    raise AssertionError(f"{self.peer.name}: expected the ACK of our SYN-ACK (ack={self.snd_nxt}), "
+                                         f"got ack={int(t.ack)} at {pkt.time_ns / 1e9:.9f}s")
+                return syn
+            if int(t.seq) != irs:
+                raise AssertionError(f"{self.peer.name}: a SYN with a new sequence number {int(t.seq)} "
+                                     f"(the first had {irs}) during the handshake")
+            self.send(flags="SA", seq=self.iss)  # the same SYN-ACK again
 
     def close(self, within: TimeLike = "1s") -> None:
         """Send FIN+ACK and expect it acknowledged."""
