@@ -54,12 +54,26 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     return rc
 
 
+def read_events(pcap: Path) -> dict[int, list[str]]:
+    """What the link did to each frame of a capture (frame number from 1 -> events), from ``<pcap>.events``."""
+    events: dict[int, list[str]] = {}
+    path = Path(f"{pcap}.events")
+    if path.exists():
+        for line in path.read_text().splitlines():
+            n, _, what = line.split(" ", 2)
+            events.setdefault(int(n), []).append(what)
+    return events
+
+
 def _show(args: argparse.Namespace) -> int:
     from .canonical import canonical_lines
     from .pcap import parsed, read_pcap
 
-    for line in canonical_lines(parsed(read_pcap(args.pcap)), relative_seq=not args.absolute_seq, mask=args.mask):
-        print(line)
+    events = read_events(args.pcap)
+    lines = canonical_lines(parsed(read_pcap(args.pcap)), relative_seq=not args.absolute_seq, mask=args.mask)
+    for i, line in enumerate(lines, 1):
+        marks = events.get(i)
+        print(line + (f"  << {'; '.join(marks)}" if marks else ""))
     return 0
 
 
@@ -90,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dut", choices=("tern", "linux"), default="tern",
                      help="device under test: tern (the Tern stack, virtual time) or linux (the kernel in a "
                           "network namespace through TAP, real time; default paths: the conformance areas)")
-    show = sub.add_parser("show", help="print the canonical text of a pcap, one line per frame")
+    show = sub.add_parser("show", help="print the canonical text of a pcap, one line per frame, with what the "
+                                       "link did to it (from FILE.pcap.events: '<< dropped loss')")
     show.add_argument("pcap", type=Path)
     show.add_argument("--absolute-seq", action="store_true", help="absolute TCP sequence numbers")
     show.add_argument("--mask", action="append", default=[], help="mask a field (ip.id, chksum, ts, time...)")

@@ -159,8 +159,19 @@ class Link:
         self.name = f"{a.name}-{b.name}"
         # Delay, jitter and their reordering flag are one C call: keep what is set.
         self._delay = [[0, 0, False], [0, 0, False]]
-        #: The pcap this link is writing (None when not capturing).
-        self.capture_path: Optional[Path] = None
+        #: The pcaps this link is writing, by end ("a", "b"); empty when not capturing.
+        self.capture_paths: dict[str, Path] = {}
+
+    @property
+    def capture_path(self) -> Optional[Path]:
+        """The pcap of end "a" if captured, else of end "b", else None."""
+        return self.capture_paths.get("a") or self.capture_paths.get("b")
+
+    @capture_path.setter
+    def capture_path(self, value: None) -> None:
+        if value is not None:
+            raise ConfigError("capture_path is set by capture(); only None (forget the captures) may be assigned")
+        self.capture_paths = {}
 
     def __repr__(self) -> str:
         return f"<Link {self.a.name}:{self.port_a} <-> {self.b.name}:{self.port_b}>"
@@ -382,15 +393,28 @@ class Link:
 
         Nanosecond timestamps are virtual time. The default path is
         ``<artifacts dir>/<a>-<b>.pcap`` (``<b>-<a>.pcap`` for side "b").
-        The file is complete after :meth:`stop_capture` or ``Network.close()``.
-        Returns the path.
+        Each end has its own capture: capturing the other end too adds a
+        second file (see :meth:`capture_both`); capturing the same end again
+        replaces that end's file.
+
+        Beside the pcap, ``<path>.events`` lists what the link did to the
+        frames this end sent, one ``<frame number> <time ns> <what>`` line
+        each ("dropped loss", "corrupted", "duplicated", "dropped fault"...);
+        ``pyharness show`` prints them next to the frames. (A pcap has no
+        per-frame comments, and libpcap cannot write pcapng, which has.)
+        The files are complete after :meth:`stop_capture` or
+        ``Network.close()``. Returns the pcap's path.
         """
         if side not in ("a", "b"):
-            raise ConfigError(f"side must be 'a' or 'b', got {side!r}")
+            raise ConfigError(f"side must be 'a' or 'b' (capture_both() captures both ends), got {side!r}")
         if path is None:
             first, second = (self.a, self.b) if side == "a" else (self.b, self.a)
             path = self._net.artifacts_dir / f"{first.name}-{second.name}.pcap"
         p = Path(path)
+        other = self.capture_paths.get("b" if side == "a" else "a")
+        if other is not None and other.resolve() == p.resolve():
+            raise ConfigError(f"link {self.name}.capture({str(p)!r}, side={side!r}): the other end is already "
+                              f"captured to that file; give each end its own path")
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -399,13 +423,30 @@ class Link:
             lib.sim_link_capture, self._id, 0 if side == "a" else 1, str(p).encode(),
             context=f"link {self.name}.capture({str(p)!r})",
         )
-        self.capture_path = p
+        self.capture_paths[side] = p
         return p
 
+    def capture_both(self, directory: Union[str, Path, None] = None) -> tuple[Path, Path]:
+        """Capture both ends at once: ``<a>-<b>.pcap`` (end a) and ``<b>-<a>.pcap`` (end b).
+
+        In ``directory`` (default: the network's artifacts directory). A frame
+        the link dropped is in the sender's file only, with its fate in that
+        file's ``.events``; comparing the two files shows what each end saw.
+        Returns (path of end a, path of end b).
+        """
+        d = self._net.artifacts_dir if directory is None else Path(directory)
+        return (self.capture(d / f"{self.a.name}-{self.b.name}.pcap", side="a"),
+                self.capture(d / f"{self.b.name}-{self.a.name}.pcap", side="b"))
+
+    @staticmethod
+    def events_path(pcap: Union[str, Path]) -> Path:
+        """The events file written beside a capture: ``<pcap>.events``."""
+        return Path(f"{pcap}.events")
+
     def stop_capture(self) -> None:
-        """Flush and close this link's capture, if any."""
+        """Flush and close this link's captures (both ends), if any."""
         self._net._call(lib.sim_link_capture_close, self._id, context=f"link {self.name}.stop_capture()")
-        self.capture_path = None
+        self.capture_paths = {}
 
 
 __all__ = ["Link", "LinkCounters", "Fault", "IMPAIRMENTS", "DIRECTIONS", "ACTIONS"]

@@ -444,10 +444,9 @@ class Network:
         """Close every capture so the pcaps are complete; returns their paths. Frames after this are not captured."""
         paths = []
         for link in self._links:
-            if link.capture_path is not None:
-                p = link.capture_path
+            if link.capture_paths:
+                paths.extend(link.capture_paths.values())
                 link.stop_capture()
-                paths.append(p)
         self._capture_all = False
         return paths
 
