@@ -33,7 +33,12 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         return 4
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    plugin = ReportPlugin(out=out, seed=args.seed)
+    # On a terminal pytest's own progress is enough; in a log (CI) each area also gets one line as it
+    # completes, and pytest counts tests instead of percentages.
+    tty = sys.stdout.isatty()
+    plugin = ReportPlugin(out=out, seed=args.seed, progress=not tty)
+    if not tty:
+        extra = ["-o", "console_output_style=count", *extra]
     # Every option value is glued to its option ("--artifacts=DIR"): pytest picks its rootdir before our
     # plugin's options are known, so a separate word that names an existing folder would count as a test
     # path and move the rootdir (and with it the golden traces) on the second run.
@@ -50,7 +55,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
             print(f"  FAILED {r.nodeid}" + (f" (RFC {r.rfc})" if r.rfc else ""))
         if len(failed) > 20:
             print(f"  ... and {len(failed) - 20} more failures (see the report)")
-    print(f"pyharness run: report {out / 'report.md'}, junit {out / 'junit.xml'}, pcaps under {out / 'artifacts'}/")
+    print(f"pyharness run: report {out / 'report.md'} and {out / 'report.html'}, junit {out / 'junit.xml'}, "
+          f"pcaps under {out / 'artifacts'}/")
     return rc
 
 

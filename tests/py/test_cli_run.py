@@ -48,3 +48,18 @@ def test_second_run_with_the_same_out_dir_finds_the_same_goldens(tmp_path):
         assert now == goldens, f"run {i} created goldens elsewhere: {now} (first run: {goldens})"
     assert goldens == [Path("mine/golden-pcaps/scn/test_g/test_golden.pcap")]
     assert (tmp_path / "ci-out" / "artifacts").is_dir()
+
+
+def test_progress_in_a_log_is_one_line_per_area(tmp_path):
+    """Not a terminal (CI): pytest counts tests, and each area says when it is done."""
+    proj = tmp_path / "p"
+    for area, n in (("arp", 2), ("udp", 3)):
+        (proj / "scenarios" / area).mkdir(parents=True)
+        body = "".join(f"def test_{i}():\n    pass\n\n" for i in range(n))
+        (proj / "scenarios" / area / f"test_{area}.py").write_text(body + "def test_bad():\n    assert False\n")
+    r = run_cli(proj, "run", "scenarios", "--out", "out", "--", "-p", "no:cacheprovider", "--no-plots")
+    assert r.returncode == 1
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("pyharness: ") and " done: " in ln]
+    assert lines == ["pyharness: arp done: 2 passed, 1 failed [3/7 tests, 42%]",
+                     "pyharness: udp done: 3 passed, 1 failed [7/7 tests, 100%]"], r.stdout
+    assert "[7/7]" in r.stdout  # pytest's own count style
