@@ -96,7 +96,7 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
     Each frame is first judged on its bytes by the template's compiled
     pre-filter (:func:`~pyharness.template.compile_template`); only frames it
     cannot decide are dissected with scapy. Frames that did not match keep
-    no :class:`Match` until a failure message needs one.
+    no :class:`~pyharness.template.Match` until a failure message needs one.
     """
     from .template import match
 
