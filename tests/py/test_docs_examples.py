@@ -117,13 +117,24 @@ def test_shell_example_names_real_commands(block):
 
 
 def test_the_docs_do_not_point_outside_the_repository():
-    """Issue 18 item 12: links resolve inside the repository; nothing points at ../shared."""
+    """Issue 18 item 12: links resolve inside the repository; nothing in it points at ../shared.
+
+    Source comments cite "DESIGN.md §N": that is docs/DESIGN.md, which must exist.
+    """
+    assert (ROOT / "docs" / "DESIGN.md").exists()
     bad = []
-    for path in [*DOCS, *(ROOT / "pyharness").rglob("*.py")]:
-        text = path.read_text()
-        if re.search(r"\.\./shared|/work/shared", text):
-            bad.append(f"{path.relative_to(ROOT)}: mentions a document outside the repository")
-        if path.suffix == ".md":
+    skip = {".git", ".venv", "build", "out", "artifacts", "node_modules", ".hypothesis"}
+    suffixes = {".c", ".h", ".py", ".md", ".txt", ".toml", ".sh", ".cmake", ".cfg", ".ini", ".yml", ".yaml"}
+    files = []
+    for folder, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in skip and not d.startswith("build")]
+        files += [Path(folder) / n for n in names
+                  if Path(n).suffix in suffixes or n in ("Makefile", "CMakeLists.txt")]
+    for path in files:
+        text = path.read_text(errors="replace")
+        if path != Path(__file__) and re.search(r"\.\./shared|/work/shared", text):
+            bad.append(f"{path.relative_to(ROOT)}: points outside the repository (../shared)")
+        if path.suffix == ".md" and path in DOCS:
             for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
                 if re.match(r"[a-z]+:", target):
                     continue
