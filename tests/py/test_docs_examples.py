@@ -141,3 +141,13 @@ def test_the_docs_do_not_point_outside_the_repository():
                 if not (path.parent / target).exists():
                     bad.append(f"{path.relative_to(ROOT)}: link to {target} does not resolve")
     assert not bad, "\n".join(bad)
+
+
+def test_docstring_examples_of_the_new_helpers_run(tmp_path, monkeypatch):
+    import doctest
+
+    import pyharness.transfer
+
+    monkeypatch.chdir(tmp_path)
+    result = doctest.testmod(pyharness.transfer)
+    assert result.attempted >= 3 and result.failed == 0

@@ -29,6 +29,14 @@ SCENARIO = textwrap.dedent("""
 
     def test_passes(net):
         pass
+
+    def test_expectation(net):
+        from scapy.layers.inet import IP, UDP
+        a = net.peer("a", ipv4="10.0.0.1/24")
+        b = net.peer("b", ipv4="10.0.0.2/24")
+        net.link(a, b, delay="1ms")
+        a.send(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(dport=5))
+        b.expect(UDP(dport=7), within="10ms")
 """)
 
 # Put at the top of a copy of the report: records every error and what the plot images became.
@@ -64,7 +72,10 @@ def test_report_html_is_self_contained_and_complete(run_out):
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert page.count('src="data:image/png;base64,') == 1              # the failing test's plot, embedded
     assert "deliberately failing after a transfer" in page
-    assert "RFC 9293 3.10.7.4" in page and "closest frame" not in page  # (no expectation failed here)
+    assert "RFC 9293 3.10.7.4" in page
+    # The expectation's closest-frame table is shown apart, field by field.
+    assert re.search(r"<h4>closest frame</h4><pre>\s*closest frame: #1 at 0.001000000s.*UDP.dport\s+7\s+5\s+MISMATCH",
+                     page, re.S)
     m = re.search(r'<a href="([^"]+a-b\.pcap)">a-b.pcap</a>', page)
     assert m and not m.group(1).startswith("/") and (proj / "out" / m.group(1)).exists()
     assert "python3 -m pytest scn/test_r.py::test_fails --seed 1 -p no:xdist" in page   # relative replay
@@ -87,7 +98,7 @@ def test_report_html_opens_in_headless_chromium(run_out, tmp_path):
     m = re.search(r'data-probe="([^"]*)"', r.stdout)
     assert m, f"the page did not finish loading:\n{r.stderr[-2000:]}"
     got = json.loads(m.group(1).replace("&quot;", '"'))
-    assert got == {"plots": 1, "shown": 1, "failures": 1, "errors": []}, got
+    assert got == {"plots": 1, "shown": 1, "failures": 2, "errors": []}, got
     assert "Uncaught" not in r.stderr
 
 
