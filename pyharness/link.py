@@ -328,11 +328,18 @@ class Link:
     ) -> Fault:
         """Script a fault on one direction: "drop", "delay", "duplicate" or "corrupt".
 
-        Select the frames with exactly one of: ``nth`` (the nth frame to enter
-        the direction since the link was created, 1-based, counting every
-        frame: ARP, handshakes and retransmissions too), ``bpf`` (the next ``count`` frames matching a
-        libpcap filter expression), ``window=(start, end)`` (every frame
-        entering during [start, end), virtual times). ``delay`` (a time) is
+        Select the frames with exactly one of:
+
+        - ``nth``: the nth frame to enter the direction since the link was
+          created, 1-based, counting every frame: ARP, handshakes and
+          retransmissions too;
+        - ``bpf``: the next ``count`` frames matching a libpcap capture filter
+          expression; with ``nth=`` too, from the nth matching frame on,
+          counting matching frames only ("the 3rd data segment":
+          ``bpf="tcp[tcpflags] & tcp-push != 0", nth=3``);
+        - ``window=(start, end)``: every frame entering during [start, end),
+          virtual times.
+ ``delay`` (a time) is
         required for "delay" and refused otherwise. Returns the :class:`Fault`.
         """
         d = _direction(direction, allow_both=False)
@@ -340,8 +347,11 @@ class Link:
             raise ConfigError(f"action must be one of {', '.join(map(repr, ACTIONS))}, got {action!r}")
         a = ACTIONS[action]
         chosen = [k for k, v in (("nth", nth), ("bpf", bpf), ("window", window)) if v is not None]
+        if chosen == ["nth", "bpf"]:
+            chosen = ["bpf"]  # nth counts the frames that match
         if len(chosen) != 1:
-            raise ConfigError(f"fault needs exactly one of nth=, bpf=, window=; got {chosen or 'none'}")
+            raise ConfigError(f"fault needs exactly one of nth=, bpf= (optionally with nth=), window=; "
+                              f"got {chosen or 'none'}")
         if action == "delay":
             if delay is None:
                 raise ConfigError("fault(action='delay') needs delay=, got None")
@@ -352,7 +362,7 @@ class Link:
             delay_ns = 0
         fid = ffi.new("uint32_t *")
         ctx = f"link {self.name}.fault({action!r})"
-        if nth is not None:
+        if nth is not None and bpf is None:
             n = parse_count(nth, "nth", minimum=1)
             self._net._call(lib.sim_link_fault_nth, self._id, d, n, a, delay_ns, fid, context=ctx)
             desc = f"nth={n}"
@@ -360,13 +370,15 @@ class Link:
             if not isinstance(bpf, str):
                 raise ConfigError(f"bpf must be a filter expression string, got {bpf!r}")
             c = parse_count(count, "count", minimum=1)
-            rc = lib.sim_link_fault_filter(self._net._handle(), self._id, d, bpf.encode(), c, a, delay_ns, fid)
+            first = 1 if nth is None else parse_count(nth, "nth", minimum=1)
+            rc = lib.sim_link_fault_filter_nth(self._net._handle(), self._id, d, bpf.encode(), first, c, a,
+                                               delay_ns, fid)
             if rc == lib.TERN_ERR_BAD_FILTER:
                 # The simulator (libpcap) decides; the message is said again in Python terms, with where.
                 problem = bpf_problem(bpf) or "is not a valid BPF capture filter"
                 raise ConfigError(f"{ctx}: bpf={bpf!r} {problem}", code=rc, error_name="BAD_FILTER")
             self._net._check(rc, ctx)
-            desc = f"bpf={bpf!r} count={c}"
+            desc = f"bpf={bpf!r} count={c}" + (f" nth={first}" if first != 1 else "")
         else:
             try:
                 start, end = window  # type: ignore[misc]

@@ -62,6 +62,7 @@ typedef struct sim_fault {
     uint64_t delay_ns;
     uint64_t nth;        /* FAULT_NTH */
     uint64_t remaining;  /* FAULT_FILTER: matches still to hit */
+    uint64_t skip;       /* FAULT_FILTER: matches still to let through before the first hit */
     uint64_t start, end; /* FAULT_WINDOW */
     uint64_t hits;
     void *bpf; /* FAULT_FILTER: compiled struct bpf_program */

@@ -49,3 +49,27 @@ def test_nth_counts_every_frame_from_link_creation(lan):
     dut.tcp_connect("10.0.0.2", 80)
     syn = peer.expect(TCP(flags="S"), within="2s")
     assert f.hits == 1 and syn.time_ns == 1_005_000_000  # the first SYN was the one dropped
+
+
+def test_bpf_with_nth_counts_matching_frames_only(lan):
+    """The 3rd data segment, whatever ARP and the handshake did before it (docs/links.md)."""
+    from pyharness.tcpconn import tcp_payload
+
+    net, dut, peer, link = lan
+    data = "tcp[tcpflags] & tcp-push != 0"
+    third = link.fault("drop", bpf=data, nth=3)
+    every = link.fault("duplicate", bpf=data, count=100)  # positive control: every data segment, from the 1st
+    sock = dut.tcp_connect("10.0.0.2", 80, nodelay=True)
+    conn = peer.tcp(dut, local_port=80)
+    conn.accept()
+    got = []
+    for chunk in (b"one", b"two", b"three", b"four"):
+        sock.send(chunk)
+        net.run(for_="50ms")
+        for p in peer.received():
+            if tcp_payload(p):
+                got.append(tcp_payload(p))
+                conn.send(flags="A", ack=(p[TCP].seq + len(tcp_payload(p))) % 2**32)
+    assert (third.hits, every.hits) == (1, 3), got   # the dropped one is not duplicated: drops come first
+    # "three" (the 3rd segment with PSH; ARP, SYN and ACKs before it do not count) never arrived.
+    assert got == [b"one", b"one", b"two", b"two", b"four", b"four"]

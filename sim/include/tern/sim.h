@@ -372,6 +372,9 @@ typedef enum sim_fault_action {
  *   sim_link_fault_nth     the nth frame (1-based) to enter the direction.
  *   sim_link_fault_filter  the next `count` (>= 1) frames that match the
  *                          libpcap filter expression `bpf` (Ethernet link type).
+ *   sim_link_fault_filter_nth  the same from the `nth` (>= 1) matching frame on:
+ *                          frames are counted among the matches only, so "the
+ *                          3rd data segment" does not depend on ARP or handshakes.
  *   sim_link_fault_window  every frame entering during [start_ns, end_ns).
  * dir must be one direction (not SIM_DIR_BOTH). delay_ns (>= 0) is used by
  * SIM_FAULT_DELAY only and must be 0 otherwise. `id` (optional) receives the
@@ -384,6 +387,9 @@ tern_err sim_link_fault_nth(sim *s, sim_link_id link, sim_dir dir, uint64_t n,
 tern_err sim_link_fault_filter(sim *s, sim_link_id link, sim_dir dir, const char *bpf,
                                uint64_t count, sim_fault_action action, int64_t delay_ns,
                                uint32_t *id);
+tern_err sim_link_fault_filter_nth(sim *s, sim_link_id link, sim_dir dir, const char *bpf,
+                                   uint64_t nth, uint64_t count, sim_fault_action action,
+                                   int64_t delay_ns, uint32_t *id);
 tern_err sim_link_fault_window(sim *s, sim_link_id link, sim_dir dir, uint64_t start_ns,
                                uint64_t end_ns, sim_fault_action action, int64_t delay_ns,
                                uint32_t *id);
