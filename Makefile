@@ -22,13 +22,14 @@ SEED ?= 1
 PYEXT_INPUTS := CMakeLists.txt pyproject.toml $(wildcard pyharness/CMakeLists.txt pyharness/_ffi_build.py pyharness/_cdef.h) \
 	$(shell find sim stack -name '*.c' -o -name '*.h' -o -name CMakeLists.txt 2>/dev/null)
 
-.PHONY: help run demo test bench format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
+.PHONY: help run demo test bench docs format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
 
 help:
 	@echo "make run     run the conformance suite; report in $(RUN_OUT)/report.md, $(RUN_OUT)/junit.xml, pcaps in $(RUN_OUT)/artifacts/"
 	@echo "make demo    run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
 	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
+	@echo "make docs    the API reference of pyharness (pdoc), in $(BUILD)/docs/index.html"
 	@echo "make format  clang-format the C sources"
 	@echo "make clean   remove build/, .venv/, out/, artifacts/"
 
@@ -56,6 +57,7 @@ deps:
 	have tshark || missing="$$missing tshark"; \
 	have ip || missing="$$missing iproute2"; \
 	have ping || missing="$$missing iputils-ping"; have curl || missing="$$missing curl"; \
+	have chromium || have chromium-browser || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \
@@ -99,6 +101,10 @@ run: pyext
 # The suite against the Linux kernel (root: TAP + netns), ~3 min; see docs/linux-differences.md.
 run-linux: pyext
 	$(VENV)/bin/pyharness run --dut linux --seed $(SEED) --out $(RUN_OUT)/linux -- -q -p no:cacheprovider -n 2
+
+# The API reference: every docstring reference checked, then pdoc writes $(BUILD)/docs/.
+docs: pyext
+	$(VPY) -m pyharness.apidoc $(BUILD)/docs
 
 demo: pyext
 	$(VENV)/bin/pyharness demo --out $(DEMO_OUT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from typing import Optional
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 ETH_P_ARP = 0x0806
 ETH_MIN = 60  # an Ethernet frame without FCS is at least 60 bytes; shorter ones are padded

@@ -17,6 +17,10 @@ from pathlib import Path
 LINUX_DEFAULT_PATHS = [f"scenarios/{a}" for a in ("arp", "ethernet", "ipv4", "icmp", "udp", "tcp")]
 
 
+#: pip's editable install imports pyharness before pytest could rewrite it; harmless, and noise to a user.
+EDITABLE_WARNING = "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning"
+
+
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     import pytest
 
@@ -29,9 +33,17 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         return 4
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    plugin = ReportPlugin(out=out, seed=args.seed)
-    pytest_args = [*paths, "--seed", str(args.seed), "--dut", args.dut, "--artifacts", str(out / "artifacts"), "--keep-artifacts",
-                   f"--junitxml={out / 'junit.xml'}", *extra]
+    # On a terminal pytest's own progress is enough; in a log (CI) each area also gets one line as it
+    # completes, and pytest counts tests instead of percentages.
+    tty = sys.stdout.isatty()
+    plugin = ReportPlugin(out=out, seed=args.seed, progress=not tty)
+    if not tty:
+        extra = ["-o", "console_output_style=count", *extra]
+    # Every option value is glued to its option ("--artifacts=DIR"): pytest picks its rootdir before our
+    # plugin's options are known, so a separate word that names an existing folder would count as a test
+    # path and move the rootdir (and with it the golden traces) on the second run.
+    pytest_args = [*paths, f"--seed={args.seed}", f"--dut={args.dut}", f"--artifacts={out / 'artifacts'}",
+                   "--keep-artifacts", f"--junitxml={out / 'junit.xml'}", "-W", EDITABLE_WARNING, *extra]
     rc = int(pytest.main(pytest_args, plugins=[plugin]))
     if plugin.results:
         print()
@@ -43,16 +55,31 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
             print(f"  FAILED {r.nodeid}" + (f" (RFC {r.rfc})" if r.rfc else ""))
         if len(failed) > 20:
             print(f"  ... and {len(failed) - 20} more failures (see the report)")
-    print(f"pyharness run: report {out / 'report.md'}, junit {out / 'junit.xml'}, pcaps under {out / 'artifacts'}/")
+    print(f"pyharness run: report {out / 'report.md'} and {out / 'report.html'}, junit {out / 'junit.xml'}, "
+          f"pcaps under {out / 'artifacts'}/")
     return rc
+
+
+def read_events(pcap: Path) -> dict[int, list[str]]:
+    """What the link did to each frame of a capture (frame number from 1 -> events), from ``<pcap>.events``."""
+    events: dict[int, list[str]] = {}
+    path = Path(f"{pcap}.events")
+    if path.exists():
+        for line in path.read_text().splitlines():
+            n, _, what = line.split(" ", 2)
+            events.setdefault(int(n), []).append(what)
+    return events
 
 
 def _show(args: argparse.Namespace) -> int:
     from .canonical import canonical_lines
     from .pcap import parsed, read_pcap
 
-    for line in canonical_lines(parsed(read_pcap(args.pcap)), relative_seq=not args.absolute_seq, mask=args.mask):
-        print(line)
+    events = read_events(args.pcap)
+    lines = canonical_lines(parsed(read_pcap(args.pcap)), relative_seq=not args.absolute_seq, mask=args.mask)
+    for i, line in enumerate(lines, 1):
+        marks = events.get(i)
+        print(line + (f"  << {'; '.join(marks)}" if marks else ""))
     return 0
 
 
@@ -83,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dut", choices=("tern", "linux"), default="tern",
                      help="device under test: tern (the Tern stack, virtual time) or linux (the kernel in a "
                           "network namespace through TAP, real time; default paths: the conformance areas)")
-    show = sub.add_parser("show", help="print the canonical text of a pcap, one line per frame")
+    show = sub.add_parser("show", help="print the canonical text of a pcap, one line per frame, with what the "
+                                       "link did to it (from FILE.pcap.events: '<< dropped loss')")
     show.add_argument("pcap", type=Path)
     show.add_argument("--absolute-seq", action="store_true", help="absolute TCP sequence numbers")
     show.add_argument("--mask", action="append", default=[], help="mask a field (ip.id, chksum, ts, time...)")

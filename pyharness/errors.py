@@ -62,6 +62,22 @@ class StateError(TernError):
     """The operation is not allowed in the object's state (for example after close)."""
 
 
+def hide_from_traceback(excinfo: object) -> bool:
+    """pytest's ``__tracebackhide__`` for pyharness's modules (each sets it at module level).
+
+    A test that fails on one of our errors (a :class:`TernError`, or an
+    ``AssertionError`` such as a failed expectation or golden check) shows
+    the test's own line and our message, not the library frames in between.
+    Any other exception is a bug in pyharness: its frames stay visible.
+    ``pytest --fulltrace`` shows everything.
+    """
+    errisinstance = getattr(excinfo, "errisinstance", None)
+    return bool(errisinstance and errisinstance((TernError, AssertionError)))
+
+
+__tracebackhide__ = hide_from_traceback
+
+
 # code -> (class, symbolic name, generic message); filled from the C list below.
 _BY_CODE: dict[int, tuple[type[TernError], str, str]] = {}
 
@@ -133,6 +149,7 @@ __all__ = [
     "error_name",
     "make_error",
     "raise_error",
+    "hide_from_traceback",
 ]
 
 _load_table()

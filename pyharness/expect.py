@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from .errors import ConfigError
 from .frames import Frame, seconds_text
-from .units import TimeLike, parse_time
+from .units import TimeLike, format_time, parse_time
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 DEFAULT_WITHIN = "1s"
 DEFAULT_TOLERANCE = "1ms"
 MAX_LISTED = 30
+#: A failed at= expectation runs on at least this long (ns) past its window, to say when the frame came.
+LOOK_AHEAD_NS = 1_000_000_000
 
 
 class ExpectationError(AssertionError):
@@ -85,10 +88,15 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
            extra: Iterable["Check"] = (), what: Optional[str] = None) -> Any:
     """Wait for a frame matching ``template`` at ``peer`` (see :meth:`Peer.expect`).
 
+    With ``at=``, a frame that matches outside the window fails at once
+    when it came early; when none came in the window, the simulation runs on
+    (up to 1 s, or ten windows, past it) to say when the matching frame did
+    arrive. The message then lists only the frames inside the window.
+
     Each frame is first judged on its bytes by the template's compiled
     pre-filter (:func:`~pyharness.template.compile_template`); only frames it
     cannot decide are dissected with scapy. Frames that did not match keep
-    no :class:`Match` until a failure message needs one.
+    no :class:`~pyharness.template.Match` until a failure message needs one.
     """
     from .template import match
 
@@ -117,7 +125,8 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
                 if lo is not None and f.time_ns < lo:
                     looked.append((f, m))
                     _fail(peer, template, what, when, lo, hi, start, looked,
-                          f"a matching frame arrived too early, at {seconds_text(f.time_ns)}s", f, extra)
+                          f"the matching frame arrived too early, at {seconds_text(f.time_ns)}s "
+                          f"({format_time(lo - f.time_ns)} before the window opened)", f, extra)
                 del inbox[i]
                 return f.pkt
             looked.append((f, m))
@@ -126,8 +135,45 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
             break
         net._advance(hi, until_rx=True)
         peer._drain()
-    _fail(peer, template, what, when, lo, hi, start, looked, "no frame matched", None, extra)
+    if lo is None:
+        _fail(peer, template, what, when, lo, hi, start, looked, "no frame matched", None, extra)
+    # A timed expectation: say when the matching frame did arrive. Run on a little to find out.
+    ahead = hi + max(LOOK_AHEAD_NS, 10 * (hi - lo))
+    late = _first_match(peer, template, raw, extra, port, hi, ahead)
+    if late is not None:
+        looked.append((late, None))
+        headline = (f"the matching frame arrived late, at {seconds_text(late.time_ns)}s "
+                    f"({format_time(late.time_ns - hi)} after the window closed)")
+    else:
+        headline = (f"no matching frame arrived before the window closed at {seconds_text(hi)}s "
+                    f"(nor in the {format_time(ahead - hi)} after it)")
+    _fail(peer, template, what, when, lo, hi, start, looked, headline, late, extra)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _first_match(peer: "Peer", template: Any, raw: Any, extra: list, port: Optional[int], after: int,
+                 until: int) -> Optional[Frame]:
+    """Run up to ``until`` and return the first frame later than ``after`` that matches (left in the inbox)."""
+    from .template import match
+
+    net = peer.net
+    checked = 0
+    while True:
+        peer._drain()
+        inbox = peer._inbox
+        for i in range(checked, len(inbox)):
+            f = inbox[i]
+            if f.time_ns <= after or f.time_ns > until or (port is not None and f.port != port):
+                continue
+            ok = raw(f.data) if raw is not None else None
+            if ok is None:
+                ok = match(template, f.pkt, extra).ok
+            if ok:
+                return f
+        checked = len(inbox)
+        if net._window_over(until):
+            return None
+        net._advance(until, until_rx=True)
 
 
 _COMPILED: dict[int, tuple[Any, Any, Any]] = {}
@@ -158,22 +204,30 @@ def _fail(peer: "Peer", template: Any, what: Optional[str], when: str, lo: Optio
     extra = list(extra)
     looked = [(f, m if m is not None else match(template, f.pkt, extra)) for f, m in looked]
     desc = what or describe(template)
-    msg = [f"{peer.name}: expected {desc} {when}: {headline} (seed {net.seed}, now {seconds_text(net.now_ns)}s)"]
+    msg = [f"{peer.name}: expected {desc} {when}: {headline} ({net.seed_text}, now {seconds_text(net.now_ns)}s)"]
     closest = None
     if culprit is not None:
         closest = next((fm for fm in looked if fm[0] is culprit), None)
     elif looked:
-        closest = max(looked, key=lambda fm: (fm[1].score, -fm[0].index))
+        def distance(f: Frame) -> int:  # how far outside the window (0 inside it)
+            return max(0, (lo or 0) - f.time_ns, f.time_ns - hi)
+
+        # By fields first, then by time (nearest the window), then the earliest.
+        closest = max(looked, key=lambda fm: (fm[1].score, -distance(fm[0]), -fm[0].index))
     if closest is not None:
         f, m = closest
-        label = "the frame" if culprit is not None else "closest frame"
+        label = "the matching frame" if culprit is not None else "closest frame"
         msg.append(f"  {label}: #{f.index} at {seconds_text(f.time_ns)}s on port {f.port}, "
                    f"{sum(c.ok for c in m.fields)} of {len(m.fields)} checks match:")
         msg.append(diff_table(m))
     else:
         msg.append("  no candidate frame arrived")
-    window_lo = lo if lo is not None else min([start] + [f.time_ns for f, _ in looked])
-    frames = _seen(peer, window_lo, max(hi if hi < 2**63 else net.now_ns, net.now_ns), [f for f, _ in looked])
+    if lo is not None:
+        # A timed window: list only what arrived inside it.
+        frames = [f for f in _seen(peer, lo, hi, [f for f, _ in looked]) if lo <= f.time_ns <= hi]
+    else:
+        window_lo = min([start] + [f.time_ns for f, _ in looked])
+        frames = _seen(peer, window_lo, max(hi if hi < 2**63 else net.now_ns, net.now_ns), [f for f, _ in looked])
     msg.append(_listing(frames))
     raise ExpectationError("\n".join(msg), closest[0] if closest else None, frames, net.seed)
 
@@ -210,7 +264,7 @@ def expect_nothing(peer: "Peer", for_: TimeLike, matching: Any = None, port: Opt
                 desc = what or (describe(matching) if matching is not None else "any frame")
                 msg = [f"{peer.name}: expected nothing ({desc}) for {seconds_text(hi - start)}s from "
                        f"{seconds_text(start)}s, but frame #{f.index} arrived at {seconds_text(f.time_ns)}s "
-                       f"(seed {net.seed}):", f"    {f.summary()}"]
+                       f"({net.seed_text}):", f"    {f.summary()}"]
                 if table:
                     msg.append(table)
                 frames = _seen(peer, start, net.now_ns)
@@ -236,7 +290,7 @@ def expect_until(peer: "Peer", cond: Callable[[], bool], within: TimeLike, what:
             frames = _seen(peer, start, hi)
             raise ExpectationError(
                 f"{peer.name}: expected {what} within {seconds_text(hi - start)}s of {seconds_text(start)}s "
-                f"(seed {net.seed})\n{_listing(frames)}", None, frames, net.seed)
+                f"({net.seed_text})\n{_listing(frames)}", None, frames, net.seed)
         net._advance(hi, until_rx=True)
 
 

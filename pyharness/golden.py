@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 from .canonical import canonical_lines, parse_line
 from .errors import ConfigError
 from .pcap import parsed, read_pcap, write_pcap
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .link import Link

@@ -20,6 +20,8 @@ from .errors import ConfigError, StateError, raise_error
 from .nodes import Node, format_mac
 from .sockets import PingSocket, TcpSocket, UdpSocket
 from .units import parse_count, parse_size, parse_time
+from .validate import check_port
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .network import Network
@@ -243,6 +245,8 @@ class Host(Node):
 
     def udp_socket(self, port: Optional[int] = None, addr: Optional[str] = None) -> UdpSocket:
         """A UDP socket, bound to ``port`` (0: ephemeral) if given."""
+        if port is not None:
+            check_port(port)
         out = ffi.new("tern_sock *")
         self._check(lib.tern_udp_open(self._st(), out), "udp_socket()")
         s = UdpSocket(self, int(out[0]))
@@ -267,6 +271,9 @@ class Host(Node):
 
     def tcp_connect(self, ip: str, port: int, local_port: int = 0, **options: Any) -> TcpSocket:
         """Open a TCP socket and start connecting to ``ip:port`` (the SYN leaves on the next poll)."""
+        check_port(port, allow_zero=False)
+        check_port(local_port, "local_port")
+        make_addr(ip, "ip")
         s = self.tcp_socket(**options)
         if local_port:
             s.bind(local_port)
@@ -275,6 +282,8 @@ class Host(Node):
 
     def tcp_listen(self, port: int, backlog: int = 8, addr: Optional[str] = None, **options: Any) -> TcpSocket:
         """A listening TCP socket on ``port``."""
+        check_port(port)
+        parse_count(backlog, "backlog", minimum=1)
         s = self.tcp_socket(**options)
         s.bind(port, addr)
         s.listen(backlog)

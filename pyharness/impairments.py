@@ -11,6 +11,7 @@ from typing import Optional, Union
 
 from .errors import ConfigError
 from .units import RateLike, SizeLike, TimeLike, parse_probability, parse_rate, parse_size, parse_time
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 Prob = Union[float, str]
 
@@ -115,6 +116,13 @@ class Tbf:
         """The shaper's integer parameters (sim_tbf_params field names)."""
         if isinstance(self.overhead, bool) or not isinstance(self.overhead, int):
             raise ConfigError(f"{name}.overhead must be an integer number of bytes, got {self.overhead!r}")
+        if (self.limit is None) == (self.latency is None):
+            got = "neither" if self.limit is None else f"both (limit={self.limit!r}, latency={self.latency!r})"
+            raise ConfigError(f"{name}=Tbf(...) needs exactly one of limit= (the queue size, \"15KB\") or "
+                              f"latency= (the longest a frame may wait, \"50ms\"), as Linux tbf does; got {got}")
+        if (self.peak is None) != (self.mtu is None):
+            raise ConfigError(f"{name}=Tbf(...): peak= and mtu= go together (the peak-rate bucket), "
+                              f"got peak={self.peak!r}, mtu={self.mtu!r}")
         return {
             "rate": _bytes_per_sec(self.rate, f"{name}.rate"),
             "burst": parse_size(self.burst, f"{name}.burst"),

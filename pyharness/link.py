@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Union
@@ -10,6 +11,7 @@ from ._lib import ffi, lib
 from .errors import ConfigError, TernIOError
 from .impairments import Bernoulli, GilbertElliott, Markov4, Tbf
 from .units import TimeLike, parse_count, parse_probability, parse_rate, parse_size, parse_time
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .network import Network
@@ -36,7 +38,12 @@ IMPAIRMENTS = (
 
 @dataclass(frozen=True)
 class LinkCounters:
-    """What one direction of a link did, stage by stage (sim_link_counters)."""
+    """What one direction of a link did, stage by stage (sim_link_counters).
+
+    ``reordered`` counts only the frames ``reorder=`` picked; frames reordered by
+    ``jitter_reorders=True`` or overtaking a scripted delay are not counted there.
+    docs/links.md describes every counter.
+    """
 
     frames_in: int
     bytes_in: int
@@ -64,6 +71,56 @@ def _direction(value: str, allow_both: bool, name: str = "direction") -> int:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return DIRECTIONS[value]
+
+
+#: Field names of Wireshark display filters ("tcp.flags.syn", "ip.src"): a BPF expression never has them.
+_DISPLAY_FILTER = re.compile(r"\b(eth|ip|ipv6|tcp|udp|icmp|arp|frame|vlan|sll)\.[a-z_][a-z0-9_.]*", re.I)
+
+
+def _bpf_compiles(expr: str) -> Optional[str]:
+    """None if libpcap compiles ``expr`` for Ethernet, else libpcap's message."""
+    from scapy.arch.common import compile_filter
+
+    try:
+        compile_filter(expr, linktype=1)  # DLT_EN10MB, what every link carries
+    except Exception as exc:  # scapy wraps libpcap's message in Scapy_Exception
+        text = str(exc)
+        inner = re.search(r"\((.*)\)\s*$", text)
+        return inner.group(1) if inner else text
+    return None
+
+
+def bpf_problem(expr: str) -> Optional[str]:
+    """Why a BPF expression does not compile, in words a user can act on; None if it compiles.
+
+    libpcap says only "syntax error". This names the word where the longest
+    compiling prefix ends, and says so when the text looks like a Wireshark
+    display filter (``tcp.flags.syn == 1``) rather than a capture filter.
+    """
+    error = _bpf_compiles(expr)
+    if error is None:
+        return None
+    words = expr.split()
+    good = 0  # the longest prefix of whole words that compiles
+    for i in range(1, len(words)):
+        if _bpf_compiles(" ".join(words[:i])) is None:
+            good = i
+    named = re.search(r"'([^']+)'", error)  # libpcap quotes the word it could not use ("unknown port 'x'")
+    if named and named.group(1) in words:
+        good = words.index(named.group(1))
+        where = f"at word {good + 1} ({words[good]!r})"
+    elif good < len(words):
+        where = (f"at word {good + 1} ({words[good]!r})" if good == 0 else
+                 f"at word {good + 1} ({words[good]!r}), after {' '.join(words[:good])!r} which compiles")
+    else:
+        where = "at the end"
+    msg = f"is not a valid BPF capture filter ({error}), {where}"
+    m = _DISPLAY_FILTER.search(expr)
+    if m:
+        msg += (f"; {m.group(0)!r} looks like a Wireshark display filter field: link faults take libpcap "
+                f"capture filters, e.g. \"tcp[tcpflags] & tcp-syn != 0\", \"src host 10.0.0.1\", "
+                f"\"tcp dst port 80\" (see pcap-filter(7))")
+    return msg
 
 
 class Fault:
@@ -102,8 +159,19 @@ class Link:
         self.name = f"{a.name}-{b.name}"
         # Delay, jitter and their reordering flag are one C call: keep what is set.
         self._delay = [[0, 0, False], [0, 0, False]]
-        #: The pcap this link is writing (None when not capturing).
-        self.capture_path: Optional[Path] = None
+        #: The pcaps this link is writing, by end ("a", "b"); empty when not capturing.
+        self.capture_paths: dict[str, Path] = {}
+
+    @property
+    def capture_path(self) -> Optional[Path]:
+        """The pcap of end "a" if captured, else of end "b", else None."""
+        return self.capture_paths.get("a") or self.capture_paths.get("b")
+
+    @capture_path.setter
+    def capture_path(self, value: None) -> None:
+        if value is not None:
+            raise ConfigError("capture_path is set by capture(); only None (forget the captures) may be assigned")
+        self.capture_paths = {}
 
     def __repr__(self) -> str:
         return f"<Link {self.a.name}:{self.port_a} <-> {self.b.name}:{self.port_b}>"
@@ -121,12 +189,16 @@ class Link:
         Keywords (each optional; None turns the impairment off):
 
         - ``rate``: line rate, bits/s ("10Mbit"); frames take len*8/rate on the wire.
-        - ``delay``, ``jitter``: propagation delay and its jitter (times);
-          ``jitter_reorders=True`` lets jitter reorder frames (netem's behaviour).
+        - ``delay``, ``jitter``: propagation delay and its jitter (times). Jitter is
+          uniform in [-jitter, +jitter]; by default it never reorders (a frame is held
+          behind the one before it, which raises the mean delay above ``delay`` for
+          closely spaced frames); ``jitter_reorders=True`` lets jitter reorder frames
+          (netem's behaviour, mean delay ``delay``).
         - ``loss``: a probability (Bernoulli), or :class:`Bernoulli`,
           :class:`GilbertElliott`, :class:`Markov4`.
         - ``duplicate``, ``corrupt``, ``reorder``: probabilities.
-        - ``queue_limit``: frames waiting for the shaper and the line (None: the default).
+        - ``queue_limit``: frames waiting for the shaper and the line (None: the default,
+          1000 frames or twice the bandwidth-delay product in 1514-byte frames if larger).
         - ``size_limit``: frames longer than this size are dropped.
         - ``tbf``: a :class:`Tbf` shaper.
 
@@ -256,10 +328,18 @@ class Link:
     ) -> Fault:
         """Script a fault on one direction: "drop", "delay", "duplicate" or "corrupt".
 
-        Select the frames with exactly one of: ``nth`` (the nth frame to enter
-        the direction, 1-based), ``bpf`` (the next ``count`` frames matching a
-        libpcap filter expression), ``window=(start, end)`` (every frame
-        entering during [start, end), virtual times). ``delay`` (a time) is
+        Select the frames with exactly one of:
+
+        - ``nth``: the nth frame to enter the direction since the link was
+          created, 1-based, counting every frame: ARP, handshakes and
+          retransmissions too;
+        - ``bpf``: the next ``count`` frames matching a libpcap capture filter
+          expression; with ``nth=`` too, from the nth matching frame on,
+          counting matching frames only ("the 3rd data segment":
+          ``bpf="tcp[tcpflags] & tcp-push != 0", nth=3``);
+        - ``window=(start, end)``: every frame entering during [start, end),
+          virtual times.
+ ``delay`` (a time) is
         required for "delay" and refused otherwise. Returns the :class:`Fault`.
         """
         d = _direction(direction, allow_both=False)
@@ -267,8 +347,11 @@ class Link:
             raise ConfigError(f"action must be one of {', '.join(map(repr, ACTIONS))}, got {action!r}")
         a = ACTIONS[action]
         chosen = [k for k, v in (("nth", nth), ("bpf", bpf), ("window", window)) if v is not None]
+        if chosen == ["nth", "bpf"]:
+            chosen = ["bpf"]  # nth counts the frames that match
         if len(chosen) != 1:
-            raise ConfigError(f"fault needs exactly one of nth=, bpf=, window=; got {chosen or 'none'}")
+            raise ConfigError(f"fault needs exactly one of nth=, bpf= (optionally with nth=), window=; "
+                              f"got {chosen or 'none'}")
         if action == "delay":
             if delay is None:
                 raise ConfigError("fault(action='delay') needs delay=, got None")
@@ -279,7 +362,7 @@ class Link:
             delay_ns = 0
         fid = ffi.new("uint32_t *")
         ctx = f"link {self.name}.fault({action!r})"
-        if nth is not None:
+        if nth is not None and bpf is None:
             n = parse_count(nth, "nth", minimum=1)
             self._net._call(lib.sim_link_fault_nth, self._id, d, n, a, delay_ns, fid, context=ctx)
             desc = f"nth={n}"
@@ -287,8 +370,15 @@ class Link:
             if not isinstance(bpf, str):
                 raise ConfigError(f"bpf must be a filter expression string, got {bpf!r}")
             c = parse_count(count, "count", minimum=1)
-            self._net._call(lib.sim_link_fault_filter, self._id, d, bpf.encode(), c, a, delay_ns, fid, context=ctx)
-            desc = f"bpf={bpf!r} count={c}"
+            first = 1 if nth is None else parse_count(nth, "nth", minimum=1)
+            rc = lib.sim_link_fault_filter_nth(self._net._handle(), self._id, d, bpf.encode(), first, c, a,
+                                               delay_ns, fid)
+            if rc == lib.TERN_ERR_BAD_FILTER:
+                # The simulator (libpcap) decides; the message is said again in Python terms, with where.
+                problem = bpf_problem(bpf) or "is not a valid BPF capture filter"
+                raise ConfigError(f"{ctx}: bpf={bpf!r} {problem}", code=rc, error_name="BAD_FILTER")
+            self._net._check(rc, ctx)
+            desc = f"bpf={bpf!r} count={c}" + (f" nth={first}" if first != 1 else "")
         else:
             try:
                 start, end = window  # type: ignore[misc]
@@ -315,15 +405,28 @@ class Link:
 
         Nanosecond timestamps are virtual time. The default path is
         ``<artifacts dir>/<a>-<b>.pcap`` (``<b>-<a>.pcap`` for side "b").
-        The file is complete after :meth:`stop_capture` or ``Network.close()``.
-        Returns the path.
+        Each end has its own capture: capturing the other end too adds a
+        second file (see :meth:`capture_both`); capturing the same end again
+        replaces that end's file.
+
+        Beside the pcap, ``<path>.events`` lists what the link did to the
+        frames this end sent, one ``<frame number> <time ns> <what>`` line
+        each ("dropped loss", "corrupted", "duplicated", "dropped fault"...);
+        ``pyharness show`` prints them next to the frames. (A pcap has no
+        per-frame comments, and libpcap cannot write pcapng, which has.)
+        The files are complete after :meth:`stop_capture` or
+        ``Network.close()``. Returns the pcap's path.
         """
         if side not in ("a", "b"):
-            raise ConfigError(f"side must be 'a' or 'b', got {side!r}")
+            raise ConfigError(f"side must be 'a' or 'b' (capture_both() captures both ends), got {side!r}")
         if path is None:
             first, second = (self.a, self.b) if side == "a" else (self.b, self.a)
             path = self._net.artifacts_dir / f"{first.name}-{second.name}.pcap"
         p = Path(path)
+        other = self.capture_paths.get("b" if side == "a" else "a")
+        if other is not None and other.resolve() == p.resolve():
+            raise ConfigError(f"link {self.name}.capture({str(p)!r}, side={side!r}): the other end is already "
+                              f"captured to that file; give each end its own path")
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -332,13 +435,30 @@ class Link:
             lib.sim_link_capture, self._id, 0 if side == "a" else 1, str(p).encode(),
             context=f"link {self.name}.capture({str(p)!r})",
         )
-        self.capture_path = p
+        self.capture_paths[side] = p
         return p
 
+    def capture_both(self, directory: Union[str, Path, None] = None) -> tuple[Path, Path]:
+        """Capture both ends at once: ``<a>-<b>.pcap`` (end a) and ``<b>-<a>.pcap`` (end b).
+
+        In ``directory`` (default: the network's artifacts directory). A frame
+        the link dropped is in the sender's file only, with its fate in that
+        file's ``.events``; comparing the two files shows what each end saw.
+        Returns (path of end a, path of end b).
+        """
+        d = self._net.artifacts_dir if directory is None else Path(directory)
+        return (self.capture(d / f"{self.a.name}-{self.b.name}.pcap", side="a"),
+                self.capture(d / f"{self.b.name}-{self.a.name}.pcap", side="b"))
+
+    @staticmethod
+    def events_path(pcap: Union[str, Path]) -> Path:
+        """The events file written beside a capture: ``<pcap>.events``."""
+        return Path(f"{pcap}.events")
+
     def stop_capture(self) -> None:
-        """Flush and close this link's capture, if any."""
+        """Flush and close this link's captures (both ends), if any."""
         self._net._call(lib.sim_link_capture_close, self._id, context=f"link {self.name}.stop_capture()")
-        self.capture_path = None
+        self.capture_paths = {}
 
 
 __all__ = ["Link", "LinkCounters", "Fault", "IMPAIRMENTS", "DIRECTIONS", "ACTIONS"]

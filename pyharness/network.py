@@ -12,6 +12,7 @@ from .link import Link
 from .nodes import Node, Switch, default_mac, format_mac, parse_mac
 from .peer import Peer
 from .units import NS_PER_S, SizeLike, TimeLike, parse_count, parse_time
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .host import Host
@@ -46,6 +47,10 @@ class Network:
             raise_error(rc, context=f"Network(seed={seed})")
         self._sim: Any = ffi.gc(out[0], lib.sim_destroy)
         self._seed = seed
+        #: How failure messages name the seed: one thing a user can paste to replay. Outside pytest,
+        #: ``Network(seed=N)``; the pytest plugin sets it to the run's ``--seed`` (which the test's
+        #: network seed derives from), so no second, unusable number is printed.
+        self.seed_text = f"seed={seed}"
         # scapy draws the defaults it randomises (RandShort fields...) from
         # Python's global generator; seeding it here makes those bytes follow
         # the network's seed too (DESIGN.md §6). scapy is imported first,
@@ -84,7 +89,7 @@ class Network:
 
     def __repr__(self) -> str:
         state = "closed" if self._sim is None else f"now={self.now_ns}ns"
-        return f"<Network seed={self._seed} {state} nodes={len(self._nodes)} links={len(self._links)}>"
+        return f"<Network {self.seed_text} {state} nodes={len(self._nodes)} links={len(self._links)}>"
 
     def __enter__(self) -> "Network":
         return self
@@ -439,10 +444,9 @@ class Network:
         """Close every capture so the pcaps are complete; returns their paths. Frames after this are not captured."""
         paths = []
         for link in self._links:
-            if link.capture_path is not None:
-                p = link.capture_path
+            if link.capture_paths:
+                paths.extend(link.capture_paths.values())
                 link.stop_capture()
-                paths.append(p)
         self._capture_all = False
         return paths
 

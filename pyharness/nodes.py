@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ._lib import ffi, lib
 from .errors import ConfigError
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .network import Network

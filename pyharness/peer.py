@@ -12,6 +12,7 @@ from .errors import ConfigError
 from .frames import Frame
 from .nodes import BROADCAST, Node, NodeCounters, format_mac, parse_mac
 from .units import TimeLike
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .network import Network

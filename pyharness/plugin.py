@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import pytest
 
-from .artifacts import artifact_dir_name, replay_command  # noqa: F401  (artifact_dir_name: public here too)
+from .artifacts import artifact_dir_name, project_relative, replay_command  # noqa: F401  (artifact_dir_name: public)
 
 if TYPE_CHECKING:
     from .golden import Golden
@@ -229,14 +229,27 @@ def net(request: pytest.FixtureRequest) -> Iterator["Network"]:
         network: Network = LinuxNetwork(seed=seed, artifacts=adir, capture=capture)
     else:
         network = Network(seed=seed, artifacts=adir, capture=capture)
+    # One seed in messages, the one to paste: the run's (this network's seed derives from it and the test id).
+    network.seed_text = f"replay with --seed {run_seed(config)}"
     request.node.stash[_net_key] = network
     try:
         yield network
     finally:
         pcaps = [link.capture_path for link in network.links if link.capture_path is not None] \
             if not network.closed else []
+        if not network.closed and _failed(request.node):
+            from .artifacts import write_counters
+
+            write_counters(adir, network)
         network.close()
         _after_test(request.node, adir, seed, pcaps)
+        if adir.exists():
+            # On the teardown report, hence in junit.xml: where this test's pcaps are.
+            request.node.user_properties.append(("pyharness_artifacts", project_relative(adir, config.rootpath)))
+
+
+def _failed(item: pytest.Item) -> bool:
+    return any(r.failed for r in getattr(item, "_pyharness_reports", {}).values())
 
 
 def _after_test(item: pytest.Item, adir: Path, net_seed: int, pcaps: list) -> None:
@@ -278,6 +291,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if g is not None and rep.when == "call":
         for p in g.used:
             rep.user_properties.append(("pyharness_golden", str(p)))
+    if rep.when == "setup":
+        # Every test's JUnit record carries its seed and replay command (pytest writes the
+        # properties of the item, as they are at teardown, into junit.xml).
+        config = item.config
+        item.user_properties.append(("pyharness_seed", str(run_seed(config))))
+        item.user_properties.append(("pyharness_replay",
+                                     replay_command(item.nodeid, run_seed(config), Path(config.rootpath),
+                                                    relative=True)))
     if rep.failed:
         config = item.config
         replay = replay_command(item.nodeid, run_seed(config), Path(config.rootpath))
@@ -285,8 +306,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         if _net_key in item.stash:
             adir = artifacts_dir_for(config, item.nodeid)
             lines.insert(0, f"artifacts: {adir}/ (pcaps, seed.txt, replay.txt, time-sequence plots)")
-            rep.user_properties.append(("pyharness_artifacts", str(adir)))
-        rep.user_properties.append(("pyharness_replay", replay))
+            rep.user_properties.append(("pyharness_artifacts_here", str(adir)))
+        rep.user_properties.append(("pyharness_replay_here", replay))
         rfcs = rfc_refs(item)
         if rfcs:
             rep.user_properties.append(("pyharness_rfc", ", ".join(rfcs)))
@@ -310,11 +331,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                     used.add(v)
     for r in failed:
         props = dict(getattr(r, "user_properties", []))
-        if "pyharness_replay" in props:
+        if "pyharness_replay_here" in props:
             lines.append(f"{r.nodeid}")
-            if "pyharness_artifacts" in props:
-                lines.append(f"    artifacts: {props['pyharness_artifacts']}/")
-            lines.append(f"    replay:    {props['pyharness_replay']}")
+            if "pyharness_artifacts_here" in props:
+                lines.append(f"    artifacts: {props['pyharness_artifacts_here']}/")
+            lines.append(f"    replay:    {props['pyharness_replay_here']}")
     if lines:
         terminalreporter.section("pyharness: failures (artifacts and replay)")
         for line in lines:

@@ -25,6 +25,10 @@ class Result:
     artifacts: str = ""
     replay: str = ""
     message: str = ""
+    #: the whole failure text (traceback, message, closest-frame table, golden diff)
+    longrepr: str = ""
+    #: seconds, all phases
+    duration: float = 0.0
 
 
 def area_of(nodeid: str, marker_area: str = "") -> str:
@@ -60,7 +64,18 @@ class ReportPlugin:
     out: Path
     seed: int
     results: dict[str, Result] = field(default_factory=dict)
+    #: the project's folder (pytest's rootdir), which the paths in the results are relative to
+    root: Path = field(default_factory=Path.cwd)
     skip_reasons: dict[str, str] = field(default_factory=dict)
+
+    #: one line per protocol area as it completes (for logs: when the output is not a terminal)
+    progress: bool = False
+    _left: dict[str, int] = field(default_factory=dict)
+    _done: int = 0
+    _config: Any = None
+
+    def pytest_configure(self, config: Any) -> None:
+        self._config = config
 
     def pytest_collection_modifyitems(self, items: list) -> None:
         for item in items:
@@ -69,8 +84,28 @@ class ReportPlugin:
             self.results.setdefault(item.nodeid, Result(item.nodeid, area_of(item.nodeid, m.args[0] if m else ""),
                                                         "not run", rfc=rfc))
 
+    def pytest_collection_finish(self, session: Any) -> None:
+        self._left = {}
+        for r in self.results.values():
+            self._left[r.area] = self._left.get(r.area, 0) + 1
+
+    def _progress(self, r: Result) -> None:
+        """After a test's last phase: count it, and report its area when the area is complete."""
+        self._done += 1
+        left = self._left.get(r.area, 0) - 1
+        self._left[r.area] = left
+        reporter = self._config.pluginmanager.get_plugin("terminalreporter") if self._config else None
+        if left == 0 and self.progress and reporter is not None:
+            c = self.counts().get(r.area, {})
+            what = ", ".join(f"{c[k]} {k}" for k in OUTCOMES if c.get(k))
+            total = len(self.results)
+            reporter.write_line(f"pyharness: {r.area} done: {what} "
+                                      f"[{self._done}/{total} tests, {100 * self._done // max(total, 1)}%]")
+
     def pytest_runtest_logreport(self, report: Any) -> None:
         r = self.results.setdefault(report.nodeid, Result(report.nodeid, area_of(report.nodeid), "not run"))
+        if report.when == "teardown":
+            self._progress(r)
         props = dict(getattr(report, "user_properties", []))
         if props.get("pyharness_rfc"):
             r.rfc = props["pyharness_rfc"]
@@ -82,15 +117,22 @@ class ReportPlugin:
             lr = report.longrepr
             reason = getattr(report, "wasxfail", "") or (lr[2] if isinstance(lr, tuple) and len(lr) == 3 else str(lr or ""))
             self.skip_reasons[report.nodeid] = str(reason).removeprefix("Skipped: ").strip()[:200]
+        r.duration += float(getattr(report, "duration", 0.0) or 0.0)
+        # Relative to the project (set on every phase's report from setup on; artifacts at teardown).
+        r.artifacts = props.get("pyharness_artifacts", r.artifacts)
+        r.replay = props.get("pyharness_replay", r.replay)
         if report.failed:
-            r.artifacts = props.get("pyharness_artifacts", r.artifacts)
-            r.replay = props.get("pyharness_replay", r.replay)
             text = str(getattr(report, "longreprtext", "") or "")
+            r.longrepr = (r.longrepr + "\n\n" + text).strip() if r.longrepr else text
             lines = [ln for ln in text.splitlines() if ln.startswith("E ")]
             r.message = (lines[0][1:].strip() if lines else text.strip().splitlines()[-1:][0] if text.strip() else "")[:200]
 
     def pytest_sessionfinish(self, session: Any) -> None:
+        self.root = Path(session.config.rootpath)
         self.write()
+        from .report_html import write_html
+
+        write_html(self)
 
     # -- figures --------------------------------------------------------------
 
@@ -144,8 +186,10 @@ class ReportPlugin:
         lines = ["# Tern conformance report", "",
                  f"Seed {self.seed}: **{verdict}**. {t['passed']} passed, {t['failed']} failed, "
                  f"{t['skipped']} skipped, {t['xfailed']} xfailed (known, expected failures), {t['xpassed']} xpassed.",
-                 "", "Replay any scenario with the command shown for it; pcaps of every scenario are under "
-                 f"`{self.out / 'artifacts'}/` (one folder per test), JUnit XML in `{self.out / 'junit.xml'}`.",
+                 "", "Replay any scenario with the command shown for it, from the project's folder; pcaps of "
+                 "every scenario are under "
+                 f"`{self.out / 'artifacts'}/` (one folder per test), JUnit XML in `{self.out / 'junit.xml'}`, "
+                 "this report with plots in `report.html`.",
                  "", "| area | passed | failed | skipped | xfailed | xpassed |", "|---|---:|---:|---:|---:|---:|"]
         for area in sorted(counts):
             c = counts[area]

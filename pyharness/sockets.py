@@ -8,12 +8,14 @@ queued leaves at the current virtual time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 from ._lib import ffi, lib
-from .errors import ConfigError, raise_error
+from .errors import ConfigError, TernError, raise_error
 from .units import parse_time
+from .validate import check_port
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .host import Host
@@ -88,6 +90,7 @@ class UdpSocket(_Socket):
         """Bind to ``addr`` (None: any) and ``port`` (0: ephemeral)."""
         from .host import make_addr
 
+        port = check_port(port)
         a = make_addr(addr) if addr else ffi.new("tern_addr *")
         self._ok(self._call(lib.tern_udp_bind, a, port, context="bind"), f"bind({port})")
 
@@ -104,7 +107,11 @@ class UdpSocket(_Socket):
         """Queue a datagram to ``(ip, port)``; it leaves on the host's next poll (now)."""
         from .host import make_addr
 
-        ip, port = dest
+        try:
+            ip, port = dest
+        except (TypeError, ValueError):
+            raise ConfigError(f"dest must be an (ip, port) pair, got {dest!r}") from None
+        port = check_port(port, "dest port", allow_zero=False)
         self._ok(self._call(lib.tern_udp_sendto, make_addr(ip), port, data, len(data), context="sendto"),
                  f"sendto({len(data)} bytes, {dest!r})")
 
@@ -269,6 +276,7 @@ class TcpSocket(_Socket):
         """Bind to ``addr`` (None: any) and ``port``."""
         from .host import make_addr
 
+        port = check_port(port)
         a = make_addr(addr) if addr else ffi.new("tern_addr *")
         self._ok(self._call(self._f("tern_tcp_bind"), a, port, context="bind"), f"bind({port})")
 
@@ -289,6 +297,7 @@ class TcpSocket(_Socket):
         """Start an active open to ``ip:port``."""
         from .host import make_addr
 
+        port = check_port(port, allow_zero=False)
         self._ok(self._call(self._f("tern_tcp_connect"), make_addr(ip), port, context="connect"),
                  f"connect({ip!r}, {port})")
 
@@ -325,14 +334,30 @@ class TcpSocket(_Socket):
         self._ok(self._call(self._f("tern_tcp_shutdown"), h, context="shutdown"), f"shutdown({how!r})")
 
     def close(self) -> None:
-        """Graceful close (FIN after queued data); the handle is released."""
+        """Graceful close (FIN after queued data); the handle is released.
+
+        The stack goes on with the connection (FIN-WAIT-1...), but this
+        object no longer reaches it: :attr:`state` and :meth:`info` then
+        return what they were just before the close (``last_info``).
+        """
         if not self.closed:
+            last = self._snapshot()
             self._ok(self._call(self._f("tern_tcp_close"), context="close"), "close()")
+            self.last_info = last
             self.closed = True
 
     def abort(self) -> None:
-        """Send RST and drop everything; the handle is released."""
+        """Send RST and drop everything; the handle is released.
+
+        Afterwards :attr:`state` is "CLOSED" and :meth:`info` the last
+        information with ``state="CLOSED"`` (and ``error="CONN_RESET"`` if
+        the connection had no error yet), as the stack leaves it.
+        """
         if not self.closed:
+            last = self._snapshot()
+            if last is not None:
+                last = replace(last, state="CLOSED", error=last.error or "CONN_RESET")
+            self.last_info = last
             self._ok(self._call(self._f("tern_tcp_abort"), context="abort"), "abort()")
             self.closed = True
 
@@ -354,9 +379,21 @@ class TcpSocket(_Socket):
         self._ok(self._call(self._f("tern_tcp_set_option"), opt, v, context="set_option"),
                  f"set_option({name!r}, {value!r})")
 
+    #: A closed socket's last :class:`TcpInfo` (None while open, or if it could not be read).
+    last_info: Optional[TcpInfo] = None
+
+    def _snapshot(self) -> Optional[TcpInfo]:
+        try:
+            return self.info()
+        except TernError:
+            return None
+
     def info(self) -> TcpInfo:
-        """The connection's :class:`TcpInfo`."""
+        """The connection's :class:`TcpInfo` (after close or abort: the last one, see :meth:`close`)."""
         from .errors import error_name
+
+        if self.closed and self.last_info is not None:
+            return self.last_info
         from .host import addr_text
 
         out = ffi.new("tern_tcp_info *")
@@ -379,7 +416,9 @@ class TcpSocket(_Socket):
 
     @property
     def state(self) -> str:
-        """The RFC 9293 state name ("ESTABLISHED")."""
+        """The RFC 9293 state name ("ESTABLISHED"); after close or abort, the last one (see :meth:`close`)."""
+        if self.closed and self.last_info is not None:
+            return self.last_info.state
         out = self.__dict__.get("_state_buf")
         if out is None:  # cheap enough for run(until=...) predicates: no TcpInfo built
             out = self._state_buf = ffi.new("tern_tcp_info *")

@@ -4,18 +4,25 @@ A failing property shrinks towards fewer, earlier drops and shorter delays,
 so the example Hypothesis reports is the smallest set of network events that
 still breaks the system under test.
 
->>> from hypothesis import given
->>> @given(cond=conditions(max_frames=20))
-... def test_transfer_survives(cond):
-...     net = Network(seed=1); ...; cond.apply(link, "a_to_b"); ...
+Two levels:
+
+- :func:`conditions` draws *scripted* events (drop, delay or duplicate the
+  nth frame) as a :class:`Conditions`;
+- :func:`link_conditions` draws a whole link direction as a
+  :class:`LinkConditions`: line rate, propagation delay, a random loss rate
+  and scripted events, shrinking towards a perfect link.
+
+``apply(link, direction)`` puts either on a link. docs/property-testing.md
+has a complete TCP transfer property to copy.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from hypothesis import strategies as st
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .link import Link
@@ -75,6 +82,67 @@ def loss_rates(max_rate: float = 0.3) -> st.SearchStrategy[float]:
     return st.sampled_from([0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3]).filter(lambda p: p <= max_rate)
 
 
+@dataclass(frozen=True)
+class LinkConditions:
+    """One link direction's conditions: line rate, delay, random loss and scripted events.
+
+    ``rate`` is bits/s (None: unlimited), ``delay_ns`` the propagation delay,
+    ``loss`` a Bernoulli probability, ``scripted`` the :class:`Conditions`
+    (drops, delays, duplicates of the nth frame, counted from the link's
+    creation, ARP and handshake frames included).
+    """
+
+    rate: Optional[int] = None
+    delay_ns: int = 0
+    loss: float = 0.0
+    scripted: Conditions = Conditions()
+
+    def apply(self, link: "Link", direction: str = "a_to_b") -> list[Any]:
+        """Configure ``link``'s ``direction`` and script the events; returns the scripted faults."""
+        link.configure(direction, rate=self.rate, delay=f"{self.delay_ns}ns", loss=self.loss or None)
+        return self.scripted.apply(link, direction)
+
+    def __str__(self) -> str:
+        parts = [f"rate {self.rate / 1e6:g} Mbit/s" if self.rate else "unlimited rate",
+                 f"delay {self.delay_ns / 1e6:g} ms"]
+        if self.loss:
+            parts.append(f"loss {self.loss:g}")
+        if str(self.scripted) != "a perfect link":
+            parts.append(str(self.scripted))
+        return ", ".join(parts)
+
+
+#: Line rates :func:`link_conditions` draws from (bits/s); None (unlimited) first, so it shrinks there.
+RATES: tuple[Optional[int], ...] = (None, 100_000_000, 10_000_000, 1_000_000, 256_000)
+
+
+def rates(choices: tuple[Optional[int], ...] = RATES) -> st.SearchStrategy[Optional[int]]:
+    """A line rate in bits/s from ``choices`` (None: unlimited); shrinks to the first choice."""
+    return st.sampled_from(choices)
+
+
+def delays(max_delay_ms: int = 100) -> st.SearchStrategy[int]:
+    """A propagation delay in ns, whole milliseconds from 0 to ``max_delay_ms``; shrinks to 0."""
+    return st.integers(0, max_delay_ms).map(lambda ms: ms * 1_000_000)
+
+
+def link_conditions(max_frames: int = 50, max_drops: int = 3, max_delayed: int = 2, max_delay_ms: int = 100,
+                    max_loss: float = 0.05, rate_choices: tuple[Optional[int], ...] = RATES,
+                    duplicates: bool = False) -> st.SearchStrategy[LinkConditions]:
+    """Whole link-direction conditions: rate, delay, random loss up to ``max_loss`` and scripted events.
+
+    Shrinks towards an unlimited, zero-delay, loss-free link with no scripted event, so a failing
+    property reports only the conditions it needs.
+    """
+    return st.builds(
+        LinkConditions,
+        rate=rates(rate_choices),
+        delay_ns=delays(max_delay_ms),
+        loss=loss_rates(max_loss),
+        scripted=conditions(max_frames, max_drops, max_delayed, duplicates=duplicates),
+    )
+
+
 def conditions(max_frames: int = 50, max_drops: int = 5, max_delayed: int = 3, duplicates: bool = False,
                loss: bool = False) -> st.SearchStrategy[Conditions]:
     """Network conditions for one link direction: drops, delays (reordering), optionally duplicates and loss."""
@@ -87,4 +155,4 @@ def conditions(max_frames: int = 50, max_drops: int = 5, max_delayed: int = 3, d
     )
 
 
-__all__ = ["Conditions", "conditions", "drop_lists", "delay_lists", "reorderings", "loss_rates"]
+__all__ = ["Conditions", "LinkConditions", "conditions", "link_conditions", "rates", "delays", "drop_lists", "delay_lists", "reorderings", "loss_rates"]

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Optional
 from .errors import ConfigError
 from .template import Pred
 from .units import TimeLike
+from .validate import check_port, check_uint
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .peer import Peer
@@ -97,8 +99,14 @@ class TCPConn:
         self.peer = peer
         self.remote = remote
         self.remote_ip = _remote_addr(peer, remote)
-        self.remote_port = remote_port
-        self.local_port = 40000 + next(_ports) % 20000 if local_port is None else local_port
+        self.remote_port = None if remote_port is None else check_port(remote_port, "port", allow_zero=False)
+        self.local_port = (40000 + next(_ports) % 20000 if local_port is None
+                           else check_port(local_port, "local_port", allow_zero=False))
+        check_uint(window, "window", 32, what="the advertised receive window in bytes")
+        if mss is not None:
+            check_uint(mss, "mss", 16, what="the MSS option's 16-bit value")
+        if wscale is not None:  # a one-byte field: a test may well send a shift above 14 on purpose
+            check_uint(wscale, "wscale", 8, what="the window scale option's one-byte shift")
         self.iss = isn % MOD
         self.snd_una = self.iss
         self.snd_nxt = self.iss
@@ -333,11 +341,33 @@ class TCPConn:
         return synack
 
     def accept(self, within: TimeLike = "1s") -> Any:
-        """Passive open: expect the remote's SYN, send SYN-ACK, expect the ACK. Returns the SYN."""
+        """Passive open: expect the remote's SYN, send SYN-ACK, expect the ACK. Returns the SYN.
+
+        While waiting for the ACK (``within`` in all), a retransmitted SYN
+        (the same sequence number: our SYN-ACK was lost) is answered with
+        the same SYN-ACK again, as a TCP in SYN-RECEIVED does, so the
+        handshake survives loss on the link.
+        """
+        from .units import parse_time
+
         syn = self.expect(flags="S", within=within)
+        irs = self.irs
         self.send(flags="SA")
-        self.expect(flags="A", ack=self.snd_nxt, within=within)
-        return syn
+        net = self.peer.net
+        end = net.now_ns + parse_time(within, "within")
+        syn_or_ack = Pred(lambda f: str(f) in ("S", "A"), "S (a retransmitted SYN) or A")
+        while True:
+            pkt = self.expect(flags=syn_or_ack, within=f"{max(0, end - net.now_ns)}ns")
+            t = pkt["TCP"]
+            if str(t.flags) == "A":
+                if int(t.ack) != self.snd_nxt:
+                    raise AssertionError(f"{self.peer.name}: expected the ACK of our SYN-ACK (ack={self.snd_nxt}), "
+                                         f"got ack={int(t.ack)} at {pkt.time_ns / 1e9:.9f}s")
+                return syn
+            if int(t.seq) != irs:
+                raise AssertionError(f"{self.peer.name}: a SYN with a new sequence number {int(t.seq)} "
+                                     f"(the first had {irs}) during the handshake")
+            self.send(flags="SA", seq=self.iss)  # the same SYN-ACK again
 
     def close(self, within: TimeLike = "1s") -> None:
         """Send FIN+ACK and expect it acknowledged."""

@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from scapy.fields import RawVal
 from scapy.packet import NoPayload, Packet
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 
 class Pred(RawVal):

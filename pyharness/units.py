@@ -47,6 +47,7 @@ from fractions import Fraction
 from typing import Any, Union
 
 from .errors import ConfigError
+from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 Number = Union[int, float]
 TimeLike = Union[int, float, str]

@@ -57,6 +57,10 @@ static bool selects(sim *s, sim_fault *f, uint64_t index, const uint8_t *data, s
         if (pcap_offline_filter(f->bpf, &h, data) == 0) {
             return false;
         }
+        if (f->skip) { /* counting matches only: the nth match is the first hit */
+            f->skip--;
+            return false;
+        }
         f->remaining--;
         return true;
     }

@@ -37,6 +37,7 @@ sim_frame *sim_frame_alloc(sim *s, const uint8_t *data, size_t len) {
     f->jitter = 0;
     f->time = 0;
     f->port = 0;
+    f->cap_no = 0;
     f->reorder = false;
     f->shaper_counted = false;
     f->len = (uint32_t)len;

@@ -401,6 +401,16 @@ tern_err sim_link_fault_window(sim *s, sim_link_id link, sim_dir dir, uint64_t s
 tern_err sim_link_fault_filter(sim *s, sim_link_id link, sim_dir dir, const char *bpf,
                                uint64_t count, sim_fault_action action, int64_t delay_ns,
                                uint32_t *id) {
+    return sim_link_fault_filter_nth(s, link, dir, bpf, 1, count, action, delay_ns, id);
+}
+
+tern_err sim_link_fault_filter_nth(sim *s, sim_link_id link, sim_dir dir, const char *bpf,
+                                   uint64_t nth, uint64_t count, sim_fault_action action,
+                                   int64_t delay_ns, uint32_t *id) {
+    if (nth == 0) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT,
+                        "link %u fault nth=0: the first matching frame is 1", link);
+    }
     if (count == 0) {
         return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "link %u fault count=0: must be >= 1", link);
     }
@@ -418,6 +428,7 @@ tern_err sim_link_fault_filter(sim *s, sim_link_id link, sim_dir dir, const char
     f.selector = FAULT_FILTER;
     f.action = action;
     f.remaining = count;
+    f.skip = nth - 1;
     tern_err err = sim_fault_compile(s, where, bpf, &f.bpf);
     if (err != TERN_OK) {
         return err;

@@ -147,9 +147,15 @@ void sim_linkdir_service(sim *s, sim_linkdir *ld) {
 }
 
 /* Size limit, queue limit and shaper admission, then the queue (or straight on). */
+/* Note in the sender's capture what happened to frame f (if it was captured there). */
+static void note(sim *s, sim_linkdir *ld, const sim_frame *f, const char *what) {
+    sim_capture_note(s, ld->link, ld->dir, f->cap_no, what);
+}
+
 static void admit(sim *s, sim_linkdir *ld, sim_frame *f) {
     if (ld->size_limit && f->len > ld->size_limit) {
         ld->c.dropped_size++;
+        note(s, ld, f, "dropped size-limit");
         sim_frame_free(s, f);
         return;
     }
@@ -159,6 +165,7 @@ static void admit(sim *s, sim_linkdir *ld, sim_frame *f) {
     }
     if (ld->q_len >= queue_limit(ld)) {
         ld->c.dropped_queue++;
+        note(s, ld, f, "dropped queue-full");
         sim_frame_free(s, f);
         return;
     }
@@ -167,8 +174,10 @@ static void admit(sim *s, sim_linkdir *ld, sim_frame *f) {
         if (v != SIM_TBF_ADMITTED) {
             if (v == SIM_TBF_OVERSIZE) {
                 ld->c.dropped_shaper_oversize++;
+                note(s, ld, f, "dropped shaper-oversize");
             } else {
                 ld->c.dropped_shaper_limit++;
+                note(s, ld, f, "dropped shaper-limit");
             }
             sim_frame_free(s, f);
             return;
@@ -216,12 +225,14 @@ static void draw_fate(sim_linkdir *ld, size_t len, sim_rng *corrupt_rng, sim_rng
 static void apply_fate(sim *s, sim_linkdir *ld, sim_frame *f, const frame_fate *fate) {
     if (fate->lost) {
         ld->c.dropped_loss++;
+        note(s, ld, f, "dropped loss");
         sim_frame_free(s, f);
         return;
     }
     if (fate->corrupt) {
         f->data[fate->corrupt_bit / 8] ^= (uint8_t)(1u << (fate->corrupt_bit % 8));
         ld->c.corrupted++;
+        note(s, ld, f, "corrupted");
     }
     f->jitter = fate->jitter;
     f->reorder = fate->reorder;
@@ -232,9 +243,8 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, const uint8_t *data, size_t len)
     sim_link *l = ld->link;
     ld->c.frames_in++;
     ld->c.bytes_in += len;
-    if (l->capture && l->capture_side == ld->dir) {
-        sim_capture_write(s, l, s->now, data, len);
-    }
+    /* The sender's end sees the frame as it leaves; ld->dir is also the sender's side. */
+    uint64_t cap_no = sim_capture_write(s, l, ld->dir, s->now, data, len);
     uint64_t index = ++ld->frames_entered;
 
     bool duplicate = ld->duplicate && sim_prob_hit(ld->duplicate, sim_rng_u32(&ld->rng_duplicate));
@@ -244,20 +254,32 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, const uint8_t *data, size_t len)
 
     if (!l->up) {
         ld->c.dropped_down++;
+        sim_capture_note(s, l, ld->dir, cap_no, "dropped link-down");
         return;
     }
     sim_frame *f = alloc_or_die(s, data, len);
+    f->cap_no = cap_no;
     bool fault_duplicate = false;
+    uint64_t fault_corrupted = ld->c.fault_corrupted;
     if (ld->nfaults &&
         !sim_faults_apply(s, ld, index, f->data, len, &fault_duplicate, &f->extra_delay)) {
         ld->c.dropped_fault++;
+        note(s, ld, f, "dropped fault");
         sim_frame_free(s, f);
         return;
+    }
+    if (ld->c.fault_corrupted != fault_corrupted) {
+        note(s, ld, f, "corrupted fault");
+    }
+    if (f->extra_delay) {
+        note(s, ld, f, "delayed fault");
     }
     sim_frame *copy = NULL;
     if (duplicate || fault_duplicate) {
         copy = alloc_or_die(s, f->data, len);
         copy->extra_delay = f->extra_delay;
+        copy->cap_no = cap_no;
+        note(s, ld, f, duplicate ? "duplicated" : "duplicated fault");
         if (duplicate) {
             ld->c.duplicated++;
         }
@@ -277,14 +299,14 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
     sim_link *l = ld->link;
     if (!l->up) {
         ld->c.dropped_down++;
+        note(s, ld, f, "dropped link-down");
         sim_frame_free(s, f);
         return;
     }
     ld->c.delivered++;
     ld->c.bytes_delivered += f->len;
-    if (l->capture && l->capture_side != ld->dir) {
-        sim_capture_write(s, l, s->now, f->data, f->len);
-    }
+    /* The receiver's end sees it as it arrives. */
+    (void)sim_capture_write(s, l, 1u - ld->dir, s->now, f->data, f->len);
     sim_node_id to = ld->to_node;
     sim_node *n = &s->nodes[to];
     n->progressed = true;

@@ -35,6 +35,7 @@ typedef struct sim_frame {
     uint32_t cap;
     uint32_t port; /* peer receive queue: arrival port */
     uint8_t size_class;
+    uint64_t cap_no;     /* its number in the sender's capture (0: not captured) */
     bool reorder;        /* skips the propagation delay */
     bool shaper_counted; /* already counted in shaper_delayed */
     uint8_t data[];
@@ -61,6 +62,7 @@ typedef struct sim_fault {
     uint64_t delay_ns;
     uint64_t nth;        /* FAULT_NTH */
     uint64_t remaining;  /* FAULT_FILTER: matches still to hit */
+    uint64_t skip;       /* FAULT_FILTER: matches still to let through before the first hit */
     uint64_t start, end; /* FAULT_WINDOW */
     uint64_t hits;
     void *bpf; /* FAULT_FILTER: compiled struct bpf_program */
@@ -113,9 +115,12 @@ typedef struct sim_link {
     uint32_t port[2];
     bool up;
     sim_linkdir d[2];
-    void *capture;      /* pcap_dumper_t*, or NULL */
-    void *capture_pcap; /* pcap_t* the dumper belongs to */
-    uint32_t capture_side;
+    /* One capture per end (index = side: 0 a, 1 b), each with its events file. */
+    void *capture[2];        /* pcap_dumper_t*, or NULL */
+    void *capture_pcap[2];   /* pcap_t* the dumper belongs to */
+    void *capture_events[2]; /* FILE* of "<frame> <time> <what>" lines, opened at the first one */
+    char *capture_events_path[2]; /* where that file goes (malloc'd), or NULL */
+    uint64_t capture_count[2];    /* frames written to each capture so far */
 } sim_link;
 
 /* ---- nodes ------------------------------------------------------------- */
@@ -194,7 +199,12 @@ bool sim_faults_apply(sim *s, sim_linkdir *ld, uint64_t index, uint8_t *data, si
                       bool *duplicate, uint64_t *extra_delay);
 
 /* capture.c */
-void sim_capture_write(sim *s, sim_link *l, uint64_t time, const uint8_t *data, size_t len);
+/* Write a frame to the capture of `side` if there is one; returns its number there, 0 if none. */
+uint64_t sim_capture_write(sim *s, sim_link *l, uint32_t side, uint64_t time, const uint8_t *data,
+                           size_t len);
+/* Note what the link did to frame `cap_no` of the capture of `side` (no-op without one, or for 0).
+ */
+void sim_capture_note(sim *s, sim_link *l, uint32_t side, uint64_t cap_no, const char *what);
 void sim_capture_close_link(sim_link *l);
 
 /* peer.c / switch.c: per-type cleanup of the state behind a node */

@@ -108,7 +108,8 @@ def test_bad_filter_is_a_config_error(net):
     [
         (dict(action="explode", nth=1), ["action", "explode"]),
         (dict(), ["exactly one"]),
-        (dict(nth=1, bpf="udp"), ["exactly one"]),
+        (dict(nth=1, window=("0s", "1s")), ["exactly one"]),
+        (dict(nth=0, bpf="udp"), ["nth", "0"]),
         (dict(nth=0), ["nth", "0"]),
         (dict(bpf="udp", count=0), ["count", "0"]),
         (dict(action="delay", nth=1), ["delay"]),

@@ -96,7 +96,7 @@ def test_failure_leaves_artifacts_and_a_replay_command(pytester):
     dirs = list(arts.iterdir())
     assert len(dirs) == 1 and dirs[0].name.startswith("test_f.py.test_bad_1-")
     names = sorted(p.name for p in dirs[0].iterdir())
-    assert names == ["a-b.pcap", "a-b.tsplot.png", "replay.txt", "seed.txt"]
+    assert names == ["a-b.pcap", "a-b.tsplot.png", "counters.json", "replay.txt", "seed.txt"]
     assert "run seed: 7" in (dirs[0] / "seed.txt").read_text()
     replay = (dirs[0] / "replay.txt").read_text().strip()
     assert "'test_f.py::test_bad[1]' --seed 7" in replay
@@ -171,7 +171,7 @@ def test_xdist_results_and_artifacts_do_not_depend_on_the_worker(pytester):
     parallel.stdout.fnmatch_lines(["*test_x.py::test_seed[[]3[]]*", "*replay:*'test_x.py::test_seed[[]3[]]' --seed 1*"])
     names = [p.name for p in (arts / "x").iterdir()]
     assert len(names) == 1 and names[0].startswith("test_x.py.test_seed_3-")
-    assert sorted(p.name for p in (arts / "x" / names[0]).iterdir()) == ["replay.txt", "seed.txt"]
+    assert sorted(p.name for p in (arts / "x" / names[0]).iterdir()) == ["counters.json", "replay.txt", "seed.txt"]
     assert len(re.findall(r"SEED \d \d+", serial.stdout.str())) == 6
 
 

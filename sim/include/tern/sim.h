@@ -372,6 +372,9 @@ typedef enum sim_fault_action {
  *   sim_link_fault_nth     the nth frame (1-based) to enter the direction.
  *   sim_link_fault_filter  the next `count` (>= 1) frames that match the
  *                          libpcap filter expression `bpf` (Ethernet link type).
+ *   sim_link_fault_filter_nth  the same from the `nth` (>= 1) matching frame on:
+ *                          frames are counted among the matches only, so "the
+ *                          3rd data segment" does not depend on ARP or handshakes.
  *   sim_link_fault_window  every frame entering during [start_ns, end_ns).
  * dir must be one direction (not SIM_DIR_BOTH). delay_ns (>= 0) is used by
  * SIM_FAULT_DELAY only and must be 0 otherwise. `id` (optional) receives the
@@ -384,6 +387,9 @@ tern_err sim_link_fault_nth(sim *s, sim_link_id link, sim_dir dir, uint64_t n,
 tern_err sim_link_fault_filter(sim *s, sim_link_id link, sim_dir dir, const char *bpf,
                                uint64_t count, sim_fault_action action, int64_t delay_ns,
                                uint32_t *id);
+tern_err sim_link_fault_filter_nth(sim *s, sim_link_id link, sim_dir dir, const char *bpf,
+                                   uint64_t nth, uint64_t count, sim_fault_action action,
+                                   int64_t delay_ns, uint32_t *id);
 tern_err sim_link_fault_window(sim *s, sim_link_id link, sim_dir dir, uint64_t start_ns,
                                uint64_t end_ns, sim_fault_action action, int64_t delay_ns,
                                uint32_t *id);
@@ -427,14 +433,22 @@ tern_err sim_link_get_counters(const sim *s, sim_link_id link, sim_dir dir, sim_
  * libpcap (Ethernet link type, nanosecond timestamps of virtual time), as a
  * capture at one end of it would see: frames that end sends, at the time it
  * sends them, and frames delivered to it, at the time they arrive.
+ * Beside it, "<path>.events" (created at the first event; an old one is
+ * removed when the capture starts) gets one line per thing the link did to a frame
+ * that end sent: "<frame number in the pcap, from 1> <virtual time ns> <what>",
+ * what being "dropped loss|fault|queue-full|size-limit|shaper-limit|
+ * shaper-oversize|link-down", "corrupted", "corrupted fault", "duplicated",
+ * "duplicated fault" or "delayed fault". (A pcap savefile has no per-frame
+ * comment, and libpcap cannot write pcapng, which has.)
  *   side  0 for node a's end, 1 for node b's end.
- *   path  file to create (truncated if it exists).
- * A link has at most one capture; a new one replaces the old (which is closed).
+ *   path  file to create (truncated if it exists), and path + ".events".
+ * Each end has at most one capture: a new capture of the same end replaces
+ * the old one (which is closed); the other end's capture goes on.
  * Returns TERN_OK; TERN_ERR_UNKNOWN_LINK; TERN_ERR_INVALID_ARGUMENT (side);
  * TERN_ERR_IO (the message names the path and the reason).
  */
 tern_err sim_link_capture(sim *s, sim_link_id link, uint32_t side, const char *path);
-/* sim_link_capture_close: flush and close the link's capture, if any. */
+/* sim_link_capture_close: flush and close the link's captures (both ends), if any. */
 tern_err sim_link_capture_close(sim *s, sim_link_id link);
 
 /* sim_link_endpoint: the node and port at one end (side 0 = a, 1 = b). */
