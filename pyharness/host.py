@@ -32,7 +32,7 @@ _TCP_COUNTS = ("backlog_max", "ooo_max_holes", "syn_retries", "data_retries", "i
 _TCP_BOOLS = ("sack", "timestamps", "window_scaling", "tail_loss_probe")
 #: Stack-wide keywords of Network.host, with their C field.
 _STACK_COUNTS = ("arp_entries", "arp_queue", "routes", "reasm_slots", "packet_buffers", "udp_sockets", "udp_queue",
-                 "ping_sockets", "tcp_sockets", "arp_retries", "icmp_rate", "icmp_burst", "ttl",
+                 "ping_sockets", "tcp_sockets", "tcp_timewait", "arp_retries", "icmp_rate", "icmp_burst", "ttl",
                  "ephemeral_low", "ephemeral_high")
 _STACK_TIMES = ("arp_timeout", "arp_retry", "reasm_timeout")
 _STACK_SIZES = ("reasm_max_bytes",)

@@ -425,7 +425,11 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     }
     tcp_pcb *c = tcp_pcb_alloc(st);
     if (!c) {
-        st->c.tcp_no_socket++;
+        /* No socket free: a RST the peer's user sees at once ("connection
+         * refused"), rather than silence until its SYN retries run out; the
+         * next SYN after a socket is freed is served (issue 21). */
+        st->c.tcp_no_pcb_rst++;
+        tcp_send_rst_reply(st, now, ip, seg);
         return;
     }
     c->laddr = ip->dst;
@@ -479,7 +483,7 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
         c->rx_head = 0;
         c->syn_data = (uint16_t)n;
     }
-    c->iss = tern_isn(st, now, &c->laddr, c->lport, &c->raddr, c->rport);
+    c->iss = tcp_tw_new_iss(st, tern_isn(st, now, &c->laddr, c->lport, &c->raddr, c->rport));
     c->snd_una = c->snd_nxt = c->iss;
     c->snd_buf_seq = c->iss + 1;
     c->recover = c->high_rxt = c->lost_to = c->iss;
@@ -495,6 +499,27 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     tcp_hash_insert(st, c);
     tcp_output(st, c, now); /* SYN-ACK */
     tcp_timers_update(st, c);
+}
+
+/* A SYN for a socket in TIME-WAIT that may open a new incarnation (RFC 6191
+ * §2, tcp_tw_syn_acceptable): the old one ends and the SYN goes to the
+ * listener with an ISN above the old SND.NXT. */
+static bool time_wait_reopens(tern_stack *st, tcp_pcb *p, const struct tern_ipv4_repr *ip,
+                              const struct tern_tcp_repr *seg) {
+    if (p->state != TERN_TCP_TIME_WAIT || (seg->flags & (TERN_TCP_ACK | TERN_TCP_RST))) {
+        return false;
+    }
+    tcp_pcb *l = tcp_lookup_listener(st, &ip->dst, seg->dst_port);
+    bool ts_new = l && (l->flags & TCPF_WANT_TS) && seg->opt.has_timestamps;
+    if (!l || !tcp_tw_syn_acceptable(p->rcv_nxt, (p->flags & TCPF_TS_OK) != 0, p->ts_recent, ts_new,
+                                     seg)) {
+        return false;
+    }
+    st->tcp->tw_reopen = true;
+    st->tcp->tw_reopen_snd_nxt = p->snd_nxt;
+    st->c.tcp_timewait_reused++;
+    tcp_close_conn(st, p, TERN_OK);
+    return true;
 }
 
 /* Returns true when the segment should go to a listener instead (TIME-WAIT reuse). */
@@ -540,10 +565,8 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
             tcp_send_syn(st, p, now); /* the peer's SYN again: our SYN-ACK was lost */
             return false;
         }
-        if ((f & TERN_TCP_SYN) && p->state == TERN_TCP_TIME_WAIT && seq_gt(seg->seq, p->rcv_nxt) &&
-            tcp_lookup_listener(st, &ip->dst, seg->dst_port)) {
-            tcp_close_conn(st, p, TERN_OK); /* RFC 9293 §3.10.7.4 fourth / RFC 6191 */
-            return true;
+        if ((f & TERN_TCP_SYN) && time_wait_reopens(st, p, ip, seg)) {
+            return true; /* RFC 9293 §3.10.7.4 fourth / RFC 6191 */
         }
         if (f & TERN_TCP_SYN) {
             tcp_send_challenge_ack(st, p, now); /* RFC 5961 §4.2 */
@@ -585,9 +608,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
     }
     /* fourth: SYN in a synchronized state or SYN-RECEIVED (RFC 5961 §4.2) */
     if (f & TERN_TCP_SYN) {
-        if (p->state == TERN_TCP_TIME_WAIT && seq_gt(seg->seq, p->rcv_nxt) &&
-            tcp_lookup_listener(st, &ip->dst, seg->dst_port)) {
-            tcp_close_conn(st, p, TERN_OK);
+        if (time_wait_reopens(st, p, ip, seg)) {
             return true;
         }
         tcp_send_challenge_ack(st, p, now);
@@ -707,13 +728,20 @@ void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
             tcp_output(st, p, now);
         }
         tcp_timers_update(st, p);
+        tcp_tw_absorb(st, p, now); /* an orphan entered TIME-WAIT: to the compact table */
         if (!to_listener) {
+            return;
+        }
+    } else {
+        tcp_tw *tw = tcp_tw_lookup(st, &ip->dst, seg.dst_port, &ip->src, seg.src_port);
+        if (tw && !tcp_tw_input(st, tw, now, ip, &seg)) {
             return;
         }
     }
     tcp_pcb *l = tcp_lookup_listener(st, &ip->dst, seg.dst_port);
     if (l) {
         listen_input(st, l, now, ip, &seg);
+        st->tcp->tw_reopen = false;
         return;
     }
     /* RFC 9293 §3.10.7.1: CLOSED (no such connection) */

@@ -22,6 +22,7 @@
 #include "tcp_ranges.h"
 #include "tcp_rtt.h"
 #include "tcp_seq.h"
+#include "tcp_timewait.h"
 #include "wire/tcp.h"
 
 #define TCP_NONE UINT32_MAX
@@ -210,6 +211,12 @@ struct tern_tcp_module {
     uint32_t *port_owners; /* 65536 counters */
     uint8_t *buffers;      /* per socket: rx_cap + tx_cap bytes */
     tern_tcp_config cfg;   /* defaults filled in */
+    /* TIME-WAIT table (tcp_timewait.c) */
+    tcp_tw *tw;
+    uint32_t *tw_hash;
+    uint32_t tw_cap, tw_hash_mask, tw_free, tw_oldest, tw_newest, tw_count;
+    bool tw_reopen;             /* a SYN reopened a TIME-WAIT tuple: next passive ISN above */
+    uint32_t tw_reopen_snd_nxt; /* the old incarnation's SND.NXT */
 };
 
 /* ---- helpers (tcp_socket.c, tcp_lookup.c, tcp_heap.c) ---- */
@@ -238,6 +245,8 @@ static inline bool tcp_synchronized(const tcp_pcb *p) {
 tcp_pcb *tcp_pcb_alloc(tern_stack *st);
 void tcp_pcb_free(tern_stack *st, tcp_pcb *p);
 void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p);
+/* The 4-tuple hash shared by the connection and TIME-WAIT tables. */
+uint32_t tcp_tuple_hash(const tern_addr *la, uint16_t lp, const tern_addr *ra, uint16_t rp);
 void tcp_hash_insert(tern_stack *st, tcp_pcb *p);
 void tcp_hash_remove(tern_stack *st, tcp_pcb *p);
 tcp_pcb *tcp_lookup(tern_stack *st, const tern_addr *laddr, uint16_t lport, const tern_addr *raddr,

@@ -193,7 +193,9 @@ void tern_tcp_poll(tern_stack *st, uint64_t now) {
         }
         tcp_output(st, p, now);
         tcp_timers_update(st, p);
+        tcp_tw_absorb(st, p, now); /* closed in TIME-WAIT: no socket needed any more */
     }
+    tcp_tw_poll(st, now);
     /* 2. due timers; each firing moves the block's deadline past now or off */
     uint32_t guard = 4 * t->nsock + 16;
     while (t->heap_len > 0 && guard-- > 0) {
@@ -223,8 +225,10 @@ uint64_t tern_tcp_poll_at(const tern_stack *st) {
     if (t->dirty_head != TCP_NONE) {
         return 0;
     }
+    uint64_t tw = tcp_tw_poll_at(st);
     if (t->heap_len == 0) {
-        return TERN_NEVER;
+        return tw;
     }
-    return t->pcb[t->heap[0]].deadline;
+    uint64_t d = t->pcb[t->heap[0]].deadline;
+    return d < tw ? d : tw;
 }

@@ -58,7 +58,7 @@ typedef struct tern_tcp_config {
     uint64_t rto_max_ns;            /* 0 means 60 s (RFC 6298 (2.5)) */
     uint64_t rto_initial_ns;        /* 0 means 1 s (RFC 6298 (2.1)) */
     uint64_t delack_ns;             /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
-    uint64_t msl_ns;                /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
+    uint64_t msl_ns;                /* TIME-WAIT lasts 2 x MSL; 0 means 120 s (RFC 9293) */
     uint32_t syn_retries;           /* 0 means 6 */
     uint32_t data_retries;          /* 0 means 15 */
     uint32_t initial_window;        /* segments (RFC 6928); 0 means 10 */
@@ -94,6 +94,9 @@ typedef struct tern_stack_config {
     uint32_t udp_queue;       /* datagrams queued per UDP/ping socket and direction [16] */
     uint32_t ping_sockets;    /* ICMP echo sockets [4] */
     uint32_t tcp_sockets;     /* [16] */
+    /* TIME-WAIT connections kept without a socket (a few dozen bytes each;
+     * the oldest is recycled when full) [4 x tcp_sockets, at least 64] */
+    uint32_t tcp_timewait;
 
     /* behaviour (0 means the default in brackets) */
     uint8_t ttl;               /* default TTL [64] */
@@ -225,6 +228,11 @@ typedef struct tern_counters {
     /* TCP */
     uint64_t tcp_in, tcp_malformed, tcp_bad_checksum, tcp_no_socket, tcp_out;
     uint64_t tcp_rst_sent, tcp_retransmits, tcp_challenge_acks;
+    /* TCP resource exhaustion (issue 21) */
+    uint64_t tcp_timewait_entered;  /* connections moved to the TIME-WAIT table */
+    uint64_t tcp_timewait_reused;   /* SYNs that reopened a TIME-WAIT 4-tuple (RFC 6191) */
+    uint64_t tcp_timewait_recycled; /* TIME-WAIT entries ended early: the table was full */
+    uint64_t tcp_no_pcb_rst;        /* SYNs answered with RST: no socket free */
     /* resources */
     uint64_t no_buffer; /* packet buffer pool exhausted */
 } tern_counters;
