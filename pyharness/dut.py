@@ -122,8 +122,9 @@ class DutProfile:
     keepalive_count: int = 9
     #: TCP: challenge ACKs per second per connection (RFC 5961 §7).
     challenge_ack_limit: int = 10
-    #: TCP: what a full listen queue does with a new SYN: "drop" (silence) or "rst".
-    backlog_full: str = "drop"
+    #: TCP: what a full SYN queue does with a new SYN: "drop" (silence), "rst", or "syncookie" (a SYN-ACK whose
+    #: sequence number is a SYN cookie, RFC 4987 §3.6: no state until the ACK comes back; Tern).
+    backlog_full: str = "syncookie"
     #: Tolerance of exact-time checks (``expect(at=...)``): 0 in virtual time; a DUT in real time (Linux)
     #: gets ``timing_tolerance + timing_tolerance_frac * (at - now)``, and ``within=`` windows grow by the former.
     timing_tolerance: int = 0

@@ -406,6 +406,9 @@ static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
     }
 }
 
+static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_ipv4_repr *ip,
+                       const struct tern_tcp_repr *seg);
+
 /* LISTEN (RFC 9293 §3.10.7.2). */
 static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
                          const struct tern_tcp_repr *seg) {
@@ -413,6 +416,24 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
         return; /* first: ignore a RST */
     }
     if (seg->flags & TERN_TCP_ACK) {
+        if (!(seg->flags & TERN_TCP_SYN)) {
+            /* the third segment of a handshake answered with a SYN cookie */
+            tcp_pcb *c = NULL;
+            int r = tcp_syncookie_ack(st, l, now, ip, seg, &c);
+            if (r > 0) {
+                conn_input(st, c, now, ip, seg);
+                if (c->kind == TCP_SOCKET && c->state == TERN_TCP_SYN_RECEIVED) {
+                    tcp_close_conn(st, c, TERN_OK); /* not completed: no half-open left behind */
+                } else if (c->kind == TCP_SOCKET && c->state != TERN_TCP_CLOSED) {
+                    tcp_output(st, c, now);
+                    tcp_timers_update(st, c);
+                }
+                return;
+            }
+            if (r == 0) {
+                return; /* a valid cookie the accept queue has no room for: dropped, counted */
+            }
+        }
         tcp_send_rst_reply(st, now, ip, seg); /* second: <SEQ=SEG.ACK><CTL=RST> */
         return;
     }
@@ -420,10 +441,13 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
         return; /* fourth: drop */
     }
     if (l->synq_len >= l->backlog) {
-        st->c.tcp_no_socket++; /* SYN queue full: drop (documented in tcp_socket.c) */
+        /* SYN queue full (a flood of spoofed SYNs, or many clients at
+         * once): answer with a SYN cookie instead of keeping state
+         * (RFC 4987 §3.6, tcp_syncookie.c). */
+        tcp_syncookie_send(st, l, now, ip, seg);
         return;
     }
-    tcp_pcb *c = tcp_pcb_alloc(st);
+    tcp_pcb *c = tcp_listen_child(st, l, now, ip, seg);
     if (!c) {
         /* No socket free: a RST the peer's user sees at once ("connection
          * refused"), rather than silence until its SYN retries run out; the
@@ -431,6 +455,25 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
         st->c.tcp_no_pcb_rst++;
         tcp_send_rst_reply(st, now, ip, seg);
         return;
+    }
+    tcp_set_state(st, c, TERN_TCP_SYN_RECEIVED);
+    l->synq_len++;
+    tcp_hash_insert(st, c);
+    tcp_output(st, c, now); /* SYN-ACK */
+    tcp_timers_update(st, c);
+}
+
+/*
+ * A passive child for a SYN (or the SYN a valid cookie stands for): its
+ * settings from the listener, the SYN's options, ISN and sequence spaces.
+ * It is not yet in SYN-RECEIVED, hashed or counted in the SYN queue.
+ * Returns NULL when no socket is free.
+ */
+tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                          const struct tern_tcp_repr *seg) {
+    tcp_pcb *c = tcp_pcb_alloc(st);
+    if (!c) {
+        return NULL;
     }
     c->laddr = ip->dst;
     c->raddr = ip->src;
@@ -494,11 +537,7 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     c->ts_offset = (uint32_t)tern_rng_next(&st->rng);
     c->last_rcv = now;
     c->segs_in = 1;
-    tcp_set_state(st, c, TERN_TCP_SYN_RECEIVED);
-    l->synq_len++;
-    tcp_hash_insert(st, c);
-    tcp_output(st, c, now); /* SYN-ACK */
-    tcp_timers_update(st, c);
+    return c;
 }
 
 /* A SYN for a socket in TIME-WAIT that may open a new incarnation (RFC 6191
@@ -624,7 +663,8 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
             return false;
         }
         if (!tcp_child_established(st, p)) {
-            return false; /* accept queue full: dropped (see tcp_socket.c) */
+            st->c.tcp_listen_overflow++;
+            return false; /* accept queue full: dropped (see tcp_listen.c) */
         }
         established(st, p, now);
         if (p->syn_data > 0 && p->rx_len == 0) {

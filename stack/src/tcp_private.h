@@ -115,6 +115,7 @@ typedef struct tcp_pcb {
 
     /* --- listener --- */
     uint32_t backlog, synq_len, acceptq_len, acceptq_head, acceptq_tail;
+    uint64_t cookie_time; /* when the listener last answered with a SYN cookie, 0 never */
 
     /* --- send sequence space (RFC 9293 §3.3.1) --- */
     uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
@@ -283,6 +284,26 @@ void tcp_detach_child(tern_stack *st, tcp_pcb *c);
 void tcp_close_listener(tern_stack *st, tcp_pcb *l);
 
 /* ---- input (tcp_input.c) ---- */
+/*
+ * A passive child for a SYN (or the SYN a valid cookie stands for): the
+ * listener's settings, the SYN's options, ISN. Not yet in SYN-RECEIVED,
+ * hashed or counted in the SYN queue. NULL when no socket is free.
+ */
+tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                          const struct tern_tcp_repr *seg);
+
+/* ---- SYN cookies (tcp_syncookie.c, RFC 4987 §3.6) ---- */
+/* Answer a SYN that finds the listener's SYN queue full with a cookie SYN-ACK. */
+void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                        const struct tern_tcp_repr *seg);
+/*
+ * An ACK for a listener: if it carries a valid cookie, create the child
+ * (SYN-RECEIVED, hashed, *child) for the caller to process the ACK with.
+ * Returns 1 (child made), 0 (valid, but the accept queue is full or no
+ * socket is free: dropped, counted), -1 (no valid cookie).
+ */
+int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                      const struct tern_tcp_repr *seg, tcp_pcb **child);
 /* ---- output (tcp_output.c) ---- */
 /* Send what the windows allow, plus any pending ACK. */
 void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now);

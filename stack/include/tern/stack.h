@@ -233,6 +233,10 @@ typedef struct tern_counters {
     uint64_t tcp_timewait_reused;   /* SYNs that reopened a TIME-WAIT 4-tuple (RFC 6191) */
     uint64_t tcp_timewait_recycled; /* TIME-WAIT entries ended early: the table was full */
     uint64_t tcp_no_pcb_rst;        /* SYNs answered with RST: no socket free */
+    uint64_t tcp_syncookies_sent;   /* SYN-ACKs with a cookie: the SYN queue was full (RFC 4987) */
+    uint64_t tcp_syncookies_ok;     /* connections made from a valid cookie */
+    uint64_t tcp_syncookies_failed; /* ACKs to a listener with an invalid or stale cookie */
+    uint64_t tcp_listen_overflow;   /* handshake-completing ACKs dropped: accept queue full */
     /* resources */
     uint64_t no_buffer; /* packet buffer pool exhausted */
 } tern_counters;
