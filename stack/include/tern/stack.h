@@ -208,6 +208,8 @@ typedef struct tern_counters {
     uint64_t arp_resolution_failed; /* packets dropped after the retries */
     uint64_t arp_queue_full;        /* packets dropped: no room to wait */
     uint64_t arp_rate_limited;      /* requests held back by the 1/s limit */
+    uint64_t arp_evicted;           /* entries taken for another neighbour (never one in use) */
+    uint64_t arp_table_full;        /* packets dropped: every entry in use */
     /* IPv4 */
     uint64_t ip_in, ip_delivered, ip_out;
     uint64_t ip_truncated, ip_malformed, ip_bad_checksum, ip_bad_version;
