@@ -5,7 +5,8 @@
  *   t_delack delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2);
  *   t_keep   keep-alive (RFC 1122 §4.2.3.6), TIME-WAIT 2 x MSL (RFC 9293
  *            §3.10.7.4), and the orphan FIN-WAIT-2 limit (2 x MSL);
- *   t_user   the user timeout (RFC 9293 §3.8.3, RFC 5482);
+ *   t_user   the user timeout (RFC 9293 §3.8.3, RFC 5482): unacknowledged
+ *            data, and unanswered keep-alive probes (as Linux's TCP_USER_TIMEOUT);
  *   t_tlp    the tail loss probe timeout, PTO (RFC 8985 §7.2, tcp_tlp.c).
  * The earliest is the block's key in a min-heap; poll runs what is due and
  * poll_at reads the top.
@@ -140,12 +141,29 @@ static void keep_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->ka_probes++;
     p->keepalives_sent++;
     p->t_keep = now + p->keep_intvl_ns;
+    if (p->user_timeout_ns && p->ka_probes == 1) {
+        /* RFC 5482 §3 / Linux TCP_USER_TIMEOUT: the user timeout also
+         * bounds how long keep-alive probes go unanswered: the connection
+         * ends when nothing was received for that long. If that moment is
+         * already past, the probe just sent gets one interval. */
+        uint64_t end = p->last_rcv + p->user_timeout_ns;
+        p->t_user = end > now ? end : now + p->keep_intvl_ns;
+    }
 }
 
 void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (p->t_user <= now) {
         p->t_user = TERN_NEVER;
         if (tcp_flight(p) > 0 || p->state == TERN_TCP_SYN_SENT) {
+            tcp_close_conn(st, p, TERN_ERR_USER_TIMEOUT);
+            return;
+        }
+        if (p->ka_probes > 0 &&
+            (p->state == TERN_TCP_ESTABLISHED || p->state == TERN_TCP_CLOSE_WAIT)) {
+            /* keep-alive probes unanswered for the user timeout: abort,
+             * telling the peer with a RST (as Linux does, RFC 9293 §3.10.5),
+             * and the user with USER_TIMEOUT */
+            tcp_send_rst(st, p, now);
             tcp_close_conn(st, p, TERN_ERR_USER_TIMEOUT);
             return;
         }

@@ -416,7 +416,9 @@ typedef struct tern_tcp_info {
  *                          - keep-alive: KEEPCNT probes unanswered after KEEPIDLE_NS idle
  *                            (RFC 1122 §4.2.3.6); keepalives_sent is above 0, retransmits 0.
  *   TERN_ERR_HOST_UNREACHABLE  either timeout after an ICMP soft error (RFC 5927 §4)
- *   TERN_ERR_USER_TIMEOUT  sent data unacknowledged for USER_TIMEOUT_NS (RFC 9293 §3.8.3)
+ *   TERN_ERR_USER_TIMEOUT  sent data unacknowledged for USER_TIMEOUT_NS (RFC 9293 §3.8.3), or
+ *                          keep-alive probes unanswered until USER_TIMEOUT_NS after the last
+ *                          segment received (RFC 5482, Linux TCP_USER_TIMEOUT; a RST is sent)
  */
 
 tern_err tern_tcp_open(tern_stack *st, tern_sock *out);
