@@ -109,3 +109,34 @@ def test_unrelated_arp_traffic_creates_no_entry(net):
     peer.send(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=peer.mac, psrc=PEER, pdst=DUT))
     net.run(for_="1ms")
     assert dut.arp_lookup(PEER) == peer.mac
+
+
+@pytest.mark.rfc("1122 2.3.2.1")
+def test_table_of_entries_in_use_refuses_a_new_resolution_counted(net):
+    """A 4-entry table whose 4 neighbours are all in use: a datagram to a fifth address is dropped and counted
+    (arp_table_full), no entry in use is touched; once the neighbours fall idle, the fifth resolves (control)."""
+    dut = net.host("dut", ipv4=f"{DUT}/16", arp_entries=4)
+    peer = net.peer("peer", ipv4=f"{PEER}/16", arp=False)
+    net.link(dut, peer)
+    macs = {f"10.0.0.{10 + k}": f"02:00:00:00:00:{10 + k:02x}" for k in range(4)}
+    for ip, mac in macs.items():  # each asks for the DUT: RFC 826 merges it (the packet is for us)
+        peer.send(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=mac, psrc=ip, pdst=DUT))
+    net.run(for_="1ms")
+    u = dut.udp_socket()
+
+    def use_all():
+        for ip in macs:
+            u.sendto(b"in use", (ip, 9))
+        net.run(for_="100ms")
+
+    use_all()
+    u.sendto(b"fifth", ("10.0.0.99", 9))
+    net.run(for_="1ms")
+    assert dut.counters().arp_table_full == 1
+    assert all(dut.arp_lookup(ip) == mac for ip, mac in macs.items())
+    peer.received()
+    net.run(for_="4s")  # idle for longer than a resolution takes
+    u.sendto(b"fifth", ("10.0.0.99", 9))
+    net.run(for_="1ms")
+    assert any(p.haslayer(ARP) and p[ARP].pdst == "10.0.0.99" for p in peer.received())
+    assert dut.counters().arp_table_full == 1

@@ -296,3 +296,24 @@ def test_ack_with_a_forged_cookie_gets_rst(dut, peer):
     conn.send(flags="A")
     dut.net.run(for_="1ms")
     assert listener.accept() is not None
+
+
+@pytest.mark.rfc("9293 3.10.7.2")
+def test_full_accept_queue_drops_the_ack_counted_and_recovers(dut, peer):
+    """Backlog 1 with one connection waiting for accept(): a second handshake's ACK is dropped (counted in
+    tcp_listen_overflow, the child stays half-open); once accept() makes room, the SYN-ACK retransmission
+    and the peer's next ACK complete it."""
+    listener = dut.tcp_listen(SERVER_PORT, backlog=1)
+    first = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT, isn=1000)
+    first.connect(within="10ms")
+    second = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT + 1, isn=2000)
+    sa = second.connect(within="10ms")
+    dut.net.run(for_="1ms")
+    assert listener.accept_pending == 1
+    assert dut.counters().tcp_listen_overflow == 1
+    assert listener.accept() is not None
+    second.expect(flags="SA", seq=sa["TCP"].seq, within="2s")
+    second.send(flags="A")
+    dut.net.run(for_="1ms")
+    assert listener.accept() is not None
+    assert dut.counters().tcp_listen_overflow == 1
