@@ -116,6 +116,7 @@ typedef struct sim_link {
     void *capture;      /* pcap_dumper_t*, or NULL */
     void *capture_pcap; /* pcap_t* the dumper belongs to */
     uint32_t capture_side;
+    uint64_t capture_epoch; /* added to virtual time in capture timestamps */
 } sim_link;
 
 /* ---- nodes ------------------------------------------------------------- */
