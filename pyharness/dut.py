@@ -116,6 +116,9 @@ class DutProfile:
     #: can exist in the internetwork system. Arbitrarily defined to be 2 minutes." (§3.4.2 takes MSL to be 2
     #: minutes), so 4 minutes: Tern's default. Many stacks use less (Linux 60 s, TCP_TIMEWAIT_LEN).
     time_wait: int = 240 * SEC
+    #: TCP: how long a closed (orphan) socket waits in FIN-WAIT-2 for the peer's FIN (RFC 9293 sets no limit;
+    #: Linux's tcp_fin_timeout and Tern's fin_wait2_timeout: 60 s).
+    fin_wait2_timeout: int = 60 * SEC
     #: TCP: keep-alive idle, interval and count (RFC 1122 §4.2.3.6: idle at least 2 hours by default).
     keepalive_idle: int = 7200 * SEC
     keepalive_interval: int = 75 * SEC

@@ -17,7 +17,7 @@ import struct
 import pytest
 from pyharness.dut import TERN_PROFILE
 
-from tcpkit import CLIENT_PORT, SERVER_PORT, inject, seq_add
+from tcpkit import CLIENT_PORT, SERVER_PORT, inject, passive, seq_add
 
 pytestmark = [pytest.mark.area("tcp"),
               pytest.mark.dut("tern", reason="two Tern hosts, and the Tern stack's resource counters")]
@@ -317,3 +317,21 @@ def test_full_accept_queue_drops_the_ack_counted_and_recovers(dut, peer):
     dut.net.run(for_="1ms")
     assert listener.accept() is not None
     assert dut.counters().tcp_listen_overflow == 1
+
+
+@pytest.mark.rfc("9293 3.10.4")
+def test_orphan_fin_wait_2_ends_at_its_timeout_counted(dut, peer, profile):
+    """The DUT closes and the peer acknowledges the FIN but never sends its own: the socket is held exactly
+    ``fin_wait2_timeout`` (60 s; not 2 x MSL, which is now 4 minutes), then freed and counted; the peer's next
+    segment gets a RST (the control that the connection is gone)."""
+    conn, sock, _ = passive(dut, peer)
+    sock.close()
+    fin = conn.expect(flags="FA", within="10ms")
+    conn.send(flags="A", ack=seq_add(fin["TCP"].seq, 1))
+    t0 = dut.net.now_ns
+    dut.net.run(until=f"{t0 + profile.fin_wait2_timeout - 1}ns")
+    assert dut.counters().tcp_fin_wait2_timeouts == 0
+    dut.net.run(until=f"{t0 + profile.fin_wait2_timeout}ns")
+    assert dut.counters().tcp_fin_wait2_timeouts == 1
+    conn.send(flags="A")
+    conn.expect(flags="R", within="1ms")

@@ -687,6 +687,9 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
         return false;
     }
     p->last_rcv = now;
+    if (p->ka_probes > 0 && tcp_flight(p) == 0) {
+        p->t_user = TERN_NEVER; /* the keep-alive probes were answered (tcp_timer.c) */
+    }
     p->ka_probes = 0;
     if (p->state == TERN_TCP_TIME_WAIT) {
         /* only a retransmitted FIN matters here (handled below) */

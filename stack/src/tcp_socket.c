@@ -38,6 +38,8 @@ static void fill_defaults(tern_tcp_config *c) {
         c->delack_ns = 200000000ULL;
     if (!c->msl_ns)
         c->msl_ns = 120000000000ULL; /* RFC 9293 §3.4.2 / §4 "MSL ... 2 minutes" */
+    if (!c->fin_wait2_timeout_ns)
+        c->fin_wait2_timeout_ns = 60000000000ULL; /* Linux's tcp_fin_timeout */
     if (!c->syn_retries)
         c->syn_retries = 6;
     if (!c->data_retries)

@@ -4,7 +4,8 @@
  *            (zero-window probes, RFC 9293 §3.8.6.1) with exponential backoff;
  *   t_delack delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2);
  *   t_keep   keep-alive (RFC 1122 §4.2.3.6), TIME-WAIT 2 x MSL (RFC 9293
- *            §3.10.7.4), and the orphan FIN-WAIT-2 limit (2 x MSL);
+ *            §3.10.7.4) while the user holds the socket, and the orphan
+ *            FIN-WAIT-2 limit (fin_wait2_timeout);
  *   t_user   the user timeout (RFC 9293 §3.8.3, RFC 5482): unacknowledged
  *            data, and unanswered keep-alive probes (as Linux's TCP_USER_TIMEOUT);
  *   t_tlp    the tail loss probe timeout, PTO (RFC 8985 §7.2, tcp_tlp.c).
@@ -112,7 +113,10 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
 static void keep_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     switch (p->state) {
     case TERN_TCP_TIME_WAIT:
+        tcp_close_conn(st, p, TERN_OK);
+        return;
     case TERN_TCP_FIN_WAIT_2:
+        st->c.tcp_fin_wait2_timeouts++;
         tcp_close_conn(st, p, TERN_OK);
         return;
     case TERN_TCP_ESTABLISHED:

@@ -59,6 +59,8 @@ typedef struct tern_tcp_config {
     uint64_t rto_initial_ns;        /* 0 means 1 s (RFC 6298 (2.1)) */
     uint64_t delack_ns;             /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
     uint64_t msl_ns;                /* TIME-WAIT lasts 2 x MSL; 0 means 120 s (RFC 9293) */
+    uint64_t fin_wait2_timeout_ns;  /* an orphan (closed) socket waits this long in FIN-WAIT-2
+                                     * for the peer's FIN; 0 means 60 s (as Linux) */
     uint32_t syn_retries;           /* 0 means 6 */
     uint32_t data_retries;          /* 0 means 15 */
     uint32_t initial_window;        /* segments (RFC 6928); 0 means 10 */
@@ -231,14 +233,15 @@ typedef struct tern_counters {
     uint64_t tcp_in, tcp_malformed, tcp_bad_checksum, tcp_no_socket, tcp_out;
     uint64_t tcp_rst_sent, tcp_retransmits, tcp_challenge_acks;
     /* TCP resource exhaustion (issue 21) */
-    uint64_t tcp_timewait_entered;  /* connections moved to the TIME-WAIT table */
-    uint64_t tcp_timewait_reused;   /* SYNs that reopened a TIME-WAIT 4-tuple (RFC 6191) */
-    uint64_t tcp_timewait_recycled; /* TIME-WAIT entries ended early: the table was full */
-    uint64_t tcp_no_pcb_rst;        /* SYNs answered with RST: no socket free */
-    uint64_t tcp_syncookies_sent;   /* SYN-ACKs with a cookie: the SYN queue was full (RFC 4987) */
-    uint64_t tcp_syncookies_ok;     /* connections made from a valid cookie */
-    uint64_t tcp_syncookies_failed; /* ACKs to a listener with an invalid or stale cookie */
-    uint64_t tcp_listen_overflow;   /* handshake-completing ACKs dropped: accept queue full */
+    uint64_t tcp_timewait_entered;   /* connections moved to the TIME-WAIT table */
+    uint64_t tcp_timewait_reused;    /* SYNs that reopened a TIME-WAIT 4-tuple (RFC 6191) */
+    uint64_t tcp_timewait_recycled;  /* TIME-WAIT entries ended early: the table was full */
+    uint64_t tcp_no_pcb_rst;         /* SYNs answered with RST: no socket free */
+    uint64_t tcp_syncookies_sent;    /* SYN-ACKs with a cookie: the SYN queue was full (RFC 4987) */
+    uint64_t tcp_syncookies_ok;      /* connections made from a valid cookie */
+    uint64_t tcp_syncookies_failed;  /* ACKs to a listener with an invalid or stale cookie */
+    uint64_t tcp_listen_overflow;    /* handshake-completing ACKs dropped: accept queue full */
+    uint64_t tcp_fin_wait2_timeouts; /* orphans that waited fin_wait2_timeout for the peer's FIN */
     /* resources */
     uint64_t no_buffer; /* packet buffer pool exhausted */
 } tern_counters;
