@@ -1,7 +1,7 @@
 /*
  * tern-benchmark: TCP throughput between a Tern host and the Linux kernel
  * over TAP, the measurement of smoltcp's benchmark example.
- *   tern-benchmark [options] [--amount BYTES] [--kernel-ip ADDR] reader|writer
+ *   tern-benchmark [options] [--amount BYTES] reader|writer
  * reader: a kernel socket connects to the Tern host's port 1234 and reads
  *         --amount bytes that the Tern host writes;
  * writer: a kernel socket connects to port 1235 and writes them; the Tern
@@ -106,22 +106,30 @@ static bool step(void *ctx, sim *s, uint64_t now) {
 }
 
 int main(int argc, char **argv) {
+    int64_t amount = 1000000000;
+    const ex_opt opts[] = {
+        {"--amount", "BYTES", "bytes to transfer, 1..10^15 (default 1000000000)", EX_OPT_INT, 1,
+         1000000000000000ll, &amount},
+    };
+    const ex_program prog = {
+        "TCP throughput between a Tern host and the Linux kernel over TAP, as smoltcp's\n"
+        "benchmark measures it. reader: a kernel socket connects to port 1234 and reads\n"
+        "what the Tern host writes; writer: it connects to port 1235 and writes. The\n"
+        "kernel side runs in a child process in this network namespace (where the TAP\n"
+        "interface is, addressed and up). Prints \"throughput: X Gbit/s\".",
+        "reader|writer",
+        1,
+        1,
+        opts,
+        sizeof opts / sizeof opts[0],
+        "The default --buffer here is 4194304."};
     ex_options o;
-    ex_parse(&argc, argv, &o, "[options] [--amount BYTES] [--kernel-ip ADDR] reader|writer");
+    ex_parse(&argc, argv, &o, &prog);
     static bench b;
-    b.amount = 1000000000ull;
-    const char *mode = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--amount") && i + 1 < argc) {
-            b.amount = strtoull(argv[++i], NULL, 10);
-        } else if (!strcmp(argv[i], "--kernel-ip") && i + 1 < argc) {
-            i++; /* the kernel side connects from whatever address routes there */
-        } else {
-            mode = argv[i];
-        }
-    }
-    if (!mode || (strcmp(mode, "reader") && strcmp(mode, "writer"))) {
-        ex_die("give the mode: reader or writer");
+    b.amount = (uint64_t)amount;
+    const char *mode = argv[1];
+    if (strcmp(mode, "reader") && strcmp(mode, "writer")) {
+        ex_usage_error("mode '%s': must be reader or writer", mode);
     }
     b.reader = !strcmp(mode, "reader");
     if (o.buffer == 256 * 1024) {
@@ -138,12 +146,8 @@ int main(int argc, char **argv) {
         tern_tcp_listen(n.st, b.listener, 1) != TERN_OK) {
         ex_die("TCP port %u: cannot listen", port);
     }
-    char ip[32];
-    snprintf(ip, sizeof ip, "%s", o.ip);
-    char *slash = strchr(ip, '/');
-    if (slash) {
-        *slash = '\0';
-    }
+    char ip[TERN_ADDR_STRLEN];
+    tern_addr_format(&o.addr, ip, sizeof ip);
     fflush(stdout);
     b.child = fork();
     if (b.child == 0) {

@@ -70,19 +70,30 @@ static bool step(void *ctx, sim *s, uint64_t now) {
 }
 
 int main(int argc, char **argv) {
+    const ex_program prog = {
+        "Connect from a Tern host on a TAP interface to ADDRESS:PORT over TCP, send\n"
+        "standard input (then shut down sending) and print what comes back until the\n"
+        "peer closes, like nc(1). Exits 0 when the peer closed, 1 on an error.",
+        "ADDRESS PORT",
+        2,
+        2,
+        NULL,
+        0,
+        NULL};
     ex_options o;
-    ex_parse(&argc, argv, &o, "[options] ADDRESS PORT");
+    ex_parse(&argc, argv, &o, &prog);
     tern_addr dst;
-    if (argc != 3 || !ex_addr(argv[1], &dst)) {
-        ex_die("give ADDRESS PORT");
+    if (!ex_addr(argv[1], &dst)) {
+        ex_usage_error("ADDRESS '%s': not an IPv4 address A.B.C.D", argv[1]);
     }
+    uint16_t port = ex_port(argv[2], "PORT");
     static client c;
     fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
     ex_net n;
     ex_setup(&n, &o);
     c.n = &n;
     if (tern_tcp_open(n.st, &c.s) != TERN_OK ||
-        tern_tcp_connect(n.st, c.s, &dst, (uint16_t)atoi(argv[2])) != TERN_OK) {
+        tern_tcp_connect(n.st, c.s, &dst, port) != TERN_OK) {
         ex_die("cannot connect");
     }
     ex_wake(&n);

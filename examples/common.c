@@ -3,11 +3,14 @@
  */
 #include "common.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *prog = "tern-example";
 static volatile sig_atomic_t interrupted;
@@ -33,87 +36,194 @@ bool ex_addr(const char *text, tern_addr *out) {
     return true;
 }
 
-static void usage_exit(const char *usage) {
-    fprintf(stderr,
-            "usage: %s %s\n"
-            "common options:\n"
-            "  --tap IFNAME            TAP interface (default tap0; created if missing)\n"
-            "  --ip A.B.C.D/P          the Tern host's address (default 192.168.69.1/24)\n"
-            "  --gateway A.B.C.D       default route\n"
-            "  --pcap FILE             capture the link between the TAP and the host\n"
-            "  --drop-chance PCT       drop this percentage of frames (both directions)\n"
-            "  --corrupt-chance PCT    flip one bit in this percentage of frames\n"
-            "  --size-limit BYTES      drop frames longer than this\n"
-            "  --rate-limit BITS/S     line rate of the link\n"
-            "  --buffer BYTES          TCP socket buffers (default 262144)\n"
-            "  --seed N                seed of the impairments and the stack\n",
-            prog, usage);
+void ex_usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry '%s --help' for the options.\n", prog);
+    va_end(ap);
     exit(2);
 }
 
-static double parse_pct(const char *v, const char *name) {
-    char *end;
-    double p = strtod(v, &end);
-    if (*end || p < 0 || p > 100) {
-        ex_die("%s %s: a percentage 0..100", name, v);
+static const char common_help[] =
+    "common options:\n"
+    "  --tap IFNAME            TAP interface (default tap0; created if missing)\n"
+    "  --ip A.B.C.D[/P]        the Tern host's address and prefix (default 192.168.69.1/24)\n"
+    "  --gateway A.B.C.D       default route (default none)\n"
+    "  --pcap FILE             capture the link between the TAP and the host; timestamps are\n"
+    "                          the wall clock (from the start of the program)\n"
+    "  --drop-chance PCT       drop this percentage (0..100) of frames, both directions\n"
+    "  --corrupt-chance PCT    flip one bit in this percentage (0..100) of frames\n"
+    "  --size-limit BYTES      drop frames longer than this (0..65535, 0: no limit)\n"
+    "  --rate-limit BITS/S     line rate of the link (0: unlimited)\n"
+    "  --buffer BYTES          TCP socket buffers (1024..1073741824, default 262144)\n"
+    "  --seed N                seed of the impairments and the stack (default 0)\n"
+    "  -h, --help              this help, to standard output\n";
+
+static void help_exit(const ex_program *p) {
+    printf("usage: %s [options]%s%s\n\n%s\n\n", prog, p->args[0] ? " " : "", p->args, p->summary);
+    if (p->nopts) {
+        printf("%s options:\n", prog);
+        for (size_t i = 0; i < p->nopts; i++) {
+            char left[64];
+            snprintf(left, sizeof left, "%s %s", p->opts[i].name, p->opts[i].metavar);
+            printf("  %-22s  %s\n", left, p->opts[i].help);
+        }
     }
-    return p / 100.0;
+    printf("%s", common_help);
+    if (p->notes) {
+        printf("\n%s\n", p->notes);
+    }
+    exit(0);
 }
 
-static int64_t parse_int(const char *v, const char *name) {
+/* A decimal integer in [min, max], the whole text (no sign for unsigned ranges). */
+static int64_t parse_int(const char *v, const char *name, int64_t min, int64_t max) {
     char *end;
+    errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (*end || x < 0) {
-        ex_die("%s %s: a non-negative integer", name, v);
+    if (!*v || *end || errno == ERANGE || x < min || x > max || isspace((unsigned char)*v)) {
+        ex_usage_error("%s '%s': not an integer in %lld..%lld", name, v, (long long)min,
+                       (long long)max);
     }
     return x;
 }
 
-void ex_parse(int *argc, char **argv, ex_options *o, const char *usage) {
+static double parse_pct(const char *v, const char *name) {
+    char *end;
+    errno = 0;
+    double p = strtod(v, &end);
+    if (!*v || *end || end == v || errno == ERANGE || !(p >= 0 && p <= 100) ||
+        isspace((unsigned char)*v)) {
+        ex_usage_error("%s '%s': not a percentage 0..100", name, v);
+    }
+    return p / 100.0;
+}
+
+uint16_t ex_port(const char *text, const char *what) {
+    return (uint16_t)parse_int(text, what, 1, 65535);
+}
+
+/* --ip A.B.C.D[/P] */
+static void parse_ip(const char *v, ex_options *o) {
+    char ip[32];
+    if (strlen(v) >= sizeof ip) {
+        ex_usage_error("--ip '%s': not an IPv4 address A.B.C.D[/P]", v);
+    }
+    snprintf(ip, sizeof ip, "%s", v);
+    char *slash = strchr(ip, '/');
+    unsigned prefix = 24;
+    if (slash) {
+        *slash = '\0';
+        const char *d = slash + 1;
+        if (!*d || strlen(d) > 2 || strspn(d, "0123456789") != strlen(d) ||
+            (prefix = (unsigned)atoi(d)) > 32) {
+            ex_usage_error("--ip '%s': the prefix length must be 0..32", v);
+        }
+    }
+    if (!ex_addr(ip, &o->addr)) {
+        ex_usage_error("--ip '%s': not an IPv4 address A.B.C.D[/P]", v);
+    }
+    o->prefix = (uint8_t)prefix;
+    o->ip = v;
+}
+
+static const char *nonempty(const char *v, const char *name) {
+    if (!*v) {
+        ex_usage_error("%s: the value must not be empty", name);
+    }
+    return v;
+}
+
+void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
     const char *slash = strrchr(argv[0], '/');
     prog = slash ? slash + 1 : argv[0];
     memset(o, 0, sizeof *o);
     o->tap = "tap0";
-    o->ip = "192.168.69.1/24";
+    parse_ip("192.168.69.1/24", o);
     o->buffer = 256 * 1024;
     int out = 1;
+    bool only_args = false;
     for (int i = 1; i < *argc; i++) {
         const char *a = argv[i];
-        const char *v = i + 1 < *argc ? argv[i + 1] : NULL;
-        bool takes = true;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage_exit(usage);
-        } else if (!strcmp(a, "--tap") && v) {
-            o->tap = v;
-        } else if (!strcmp(a, "--ip") && v) {
-            o->ip = v;
-        } else if (!strcmp(a, "--gateway") && v) {
-            o->gateway = v;
-        } else if (!strcmp(a, "--pcap") && v) {
-            o->pcap = v;
-        } else if (!strcmp(a, "--drop-chance") && v) {
-            o->drop_chance = parse_pct(v, a);
-        } else if (!strcmp(a, "--corrupt-chance") && v) {
-            o->corrupt_chance = parse_pct(v, a);
-        } else if (!strcmp(a, "--size-limit") && v) {
-            o->size_limit = parse_int(v, a);
-        } else if (!strcmp(a, "--rate-limit") && v) {
-            o->rate_limit = parse_int(v, a);
-        } else if (!strcmp(a, "--buffer") && v) {
-            o->buffer = (uint32_t)parse_int(v, a);
-        } else if (!strcmp(a, "--seed") && v) {
-            o->seed = (uint64_t)parse_int(v, a);
-        } else {
-            takes = false;
+        if (only_args || a[0] != '-' || !a[1]) {
+            argv[out++] = argv[i]; /* positional ("-" alone too) */
+            continue;
         }
-        if (takes) {
-            i++;
-        } else {
-            argv[out++] = argv[i];
+        if (!strcmp(a, "--")) {
+            only_args = true;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            help_exit(p);
+        }
+        const ex_opt *own = NULL;
+        for (size_t k = 0; k < p->nopts; k++) {
+            if (!strcmp(a, p->opts[k].name)) {
+                own = &p->opts[k];
+            }
+        }
+        static const char *const common[] = {"--tap",        "--ip",          "--gateway",
+                                             "--pcap",       "--drop-chance", "--corrupt-chance",
+                                             "--size-limit", "--rate-limit",  "--buffer",
+                                             "--seed"};
+        bool is_common = false;
+        for (size_t k = 0; k < sizeof common / sizeof common[0]; k++) {
+            is_common |= !strcmp(a, common[k]);
+        }
+        if (!own && !is_common) {
+            ex_usage_error("unknown option '%s'", a);
+        }
+        if (i + 1 >= *argc) {
+            ex_usage_error("option %s needs a value", a);
+        }
+        const char *v = argv[++i];
+        if (own) {
+            if (own->kind == EX_OPT_STRING) {
+                *(const char **)own->out = nonempty(v, a);
+            } else {
+                *(int64_t *)own->out = parse_int(v, a, own->min, own->max);
+            }
+        } else if (!strcmp(a, "--tap")) {
+            o->tap = nonempty(v, a);
+            if (strlen(v) >= 16) {
+                ex_usage_error("--tap '%s': an interface name is at most 15 characters", v);
+            }
+        } else if (!strcmp(a, "--ip")) {
+            parse_ip(v, o);
+        } else if (!strcmp(a, "--gateway")) {
+            tern_addr gw;
+            if (!ex_addr(v, &gw)) {
+                ex_usage_error("--gateway '%s': not an IPv4 address A.B.C.D", v);
+            }
+            o->gateway = v;
+        } else if (!strcmp(a, "--pcap")) {
+            o->pcap = nonempty(v, a);
+        } else if (!strcmp(a, "--drop-chance")) {
+            o->drop_chance = parse_pct(v, a);
+        } else if (!strcmp(a, "--corrupt-chance")) {
+            o->corrupt_chance = parse_pct(v, a);
+        } else if (!strcmp(a, "--size-limit")) {
+            o->size_limit = parse_int(v, a, 0, 65535);
+        } else if (!strcmp(a, "--rate-limit")) {
+            o->rate_limit = parse_int(v, a, 0, INT64_MAX);
+        } else if (!strcmp(a, "--buffer")) {
+            o->buffer = (uint32_t)parse_int(v, a, 1024, 1 << 30);
+        } else if (!strcmp(a, "--seed")) {
+            o->seed = (uint64_t)parse_int(v, a, 0, INT64_MAX);
         }
     }
     *argc = out;
     argv[out] = NULL;
+    int n = out - 1;
+    if (n < p->min_args || n > p->max_args) {
+        if (n > p->max_args) {
+            ex_usage_error("unexpected argument '%s' (usage: %s [options]%s%s)",
+                           argv[1 + p->max_args], prog, p->args[0] ? " " : "", p->args);
+        }
+        ex_usage_error("missing argument (usage: %s [options] %s)", prog, p->args);
+    }
 }
 
 static void on_signal(int sig) {
@@ -134,24 +244,16 @@ void ex_setup(ex_net *n, const ex_options *o) {
     }
     check(n, sim_tap_add(n->s, "kernel", o->tap, &n->tap), "TAP");
 
-    char ip[32];
-    snprintf(ip, sizeof ip, "%s", o->ip);
-    char *slash = strchr(ip, '/');
-    unsigned prefix = 24;
-    if (slash) {
-        *slash = '\0';
-        prefix = (unsigned)atoi(slash + 1);
-    }
     tern_stack_config cfg;
     tern_stack_config_default(&cfg, o->seed);
     cfg.niface = 1;
     uint8_t mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
     memcpy(cfg.iface[0].mac, mac, 6);
     cfg.iface[0].naddrs = 1;
-    if (!ex_addr(ip, &cfg.iface[0].addr[0]) || prefix > 32) {
-        ex_die("--ip %s: not an IPv4 address with a prefix", o->ip);
-    }
-    cfg.iface[0].prefix_len[0] = (uint8_t)prefix;
+    cfg.iface[0].addr[0] = o->addr;
+    cfg.iface[0].prefix_len[0] = o->prefix;
+    cfg.tcp_sockets = o->tcp_sockets;
+    cfg.tcp_timewait = o->tcp_timewait;
     cfg.arp_queue = 64;
     cfg.packet_buffers = 256;
     cfg.tcp.rx_buffer = o->buffer;
@@ -190,6 +292,13 @@ void ex_setup(ex_net *n, const ex_options *o) {
     }
     if (o->pcap) {
         check(n, sim_link_capture(n->s, n->link, 0, o->pcap), "--pcap");
+        /* Virtual time starts at 0 with the real-time run; a capture a user
+         * opens in tcpdump or Wireshark shows wall-clock times from the
+         * start of the program. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t epoch = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        check(n, sim_link_capture_set_epoch(n->s, n->link, epoch), "--pcap");
     }
     if (sim_realtime_create(n->s, &n->rt) != TERN_OK) {
         ex_die("out of memory");

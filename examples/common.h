@@ -19,6 +19,8 @@
 typedef struct ex_options {
     const char *tap;       /* --tap IFNAME (default tap0) */
     const char *ip;        /* --ip A.B.C.D/P (default 192.168.69.1/24) */
+    tern_addr addr;        /* the address of --ip */
+    uint8_t prefix;        /* and its prefix length */
     const char *gateway;   /* --gateway A.B.C.D (default none) */
     const char *pcap;      /* --pcap FILE */
     double drop_chance;    /* --drop-chance PERCENT, both directions */
@@ -27,7 +29,35 @@ typedef struct ex_options {
     int64_t rate_limit;    /* --rate-limit BITS_PER_SECOND (0: none) */
     uint64_t seed;         /* --seed N */
     uint32_t buffer;       /* --buffer BYTES: TCP socket buffers (default 256 KiB) */
+    /* set by the program before ex_setup (0: the stack's defaults) */
+    uint32_t tcp_sockets;  /* TCP sockets (listeners and connections) */
+    uint32_t tcp_timewait; /* TIME-WAIT entries (kept without a socket) */
 } ex_options;
+
+/* A program's own option (ex_program.opts). */
+typedef enum ex_opt_kind {
+    EX_OPT_STRING, /* out: const char ** (a non-empty string) */
+    EX_OPT_INT,    /* out: int64_t *, a decimal integer in [min, max] */
+} ex_opt_kind;
+
+typedef struct ex_opt {
+    const char *name;    /* "--port" */
+    const char *metavar; /* "PORT" */
+    const char *help;    /* one line, with the default */
+    ex_opt_kind kind;
+    int64_t min, max; /* EX_OPT_INT: the accepted range */
+    void *out;
+} ex_opt;
+
+/* What a program says about itself, for parsing and --help. */
+typedef struct ex_program {
+    const char *summary; /* what the program does (a few lines, for --help) */
+    const char *args;    /* positional arguments in the usage line ("ADDRESS"), "" for none */
+    int min_args, max_args;
+    const ex_opt *opts; /* the program's own options */
+    size_t nopts;
+    const char *notes; /* limits and remarks printed at the end of --help, or NULL */
+} ex_program;
 
 typedef struct ex_net {
     sim *s;
@@ -38,11 +68,21 @@ typedef struct ex_net {
 } ex_net;
 
 /*
- * ex_parse: parse the common options out of argv; the rest (positional
- * arguments and options the program knows) are left in argv[1..*argc-1].
- * `usage` is the program's own usage line. Exits with a message on a bad option.
+ * ex_parse: parse the common options and the program's own (`p->opts`) out of
+ * argv, strictly: an unknown option, a missing or malformed value, or the
+ * wrong number of positional arguments prints a message naming the option
+ * and value and exits with status 2. -h/--help prints the usage, every
+ * option and p->notes to standard output and exits 0. On return the
+ * positional arguments are argv[1..*argc-1].
  */
-void ex_parse(int *argc, char **argv, ex_options *o, const char *usage);
+void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p);
+
+/* ex_usage_error: print "program: message" and a hint to --help, exit(2). */
+void ex_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* ex_port: parse a TCP/UDP port 1..65535 for `what` (an option or argument name); exits 2 if not.
+ */
+uint16_t ex_port(const char *text, const char *what);
 
 /* ex_setup: the simulation, the TAP node, the host and the impaired link. Exits on failure. */
 void ex_setup(ex_net *n, const ex_options *o);

@@ -3,7 +3,9 @@
  * host on a TAP interface, serving the files of a directory.
  *   tern-httpd [options] [--port 80] [--root DIR]
  *   curl http://192.168.69.1/index.html
- * Paths with ".." are refused; a directory serves its index.html.
+ * The path is percent-decoded (RFC 3986 §2.1); a path with ".." or a NUL,
+ * or whose file resolves (symbolic links followed) outside the root, is
+ * refused with 403; a directory serves its index.html.
  */
 #define _GNU_SOURCE /* strcasestr */
 #include <stdio.h>
@@ -14,7 +16,9 @@
 
 #include "common.h"
 
-#define MAXCONN 16
+#define MAXCONN 64 /* connections served at once; more are reset */
+#define TCP_SOCKETS (1 + MAXCONN + 16)
+#define TCP_TIMEWAIT 1024
 
 typedef struct hconn {
     bool used;
@@ -31,6 +35,7 @@ typedef struct hconn {
 typedef struct httpd {
     ex_net *n;
     const char *root;
+    char root_real[4096]; /* realpath of root: nothing outside it is served */
     tern_sock listener;
     hconn c[MAXCONN];
     uint64_t served;
@@ -44,6 +49,45 @@ static void finish(httpd *h, hconn *c) {
         tern_tcp_abort(h->n->st, c->s);
     }
     c->used = false;
+}
+
+static int hexval(char ch) {
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* RFC 3986 §2.1 percent-decoding in place; false for a malformed escape or %00. */
+static bool percent_decode(char *p) {
+    char *w = p;
+    for (const char *r = p; *r; r++) {
+        if (*r == '%') {
+            int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                return false;
+            }
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return true;
+}
+
+/* Is the file `path` (symbolic links resolved) inside the root? */
+static bool inside_root(const httpd *h, const char *path) {
+    char real[4096];
+    if (!realpath(path, real)) {
+        return false;
+    }
+    size_t n = strlen(h->root_real);
+    if (strcmp(h->root_real, "/") == 0) {
+        return true;
+    }
+    return strncmp(real, h->root_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
 }
 
 static void respond(httpd *h, hconn *c, const char *req) {
@@ -66,7 +110,7 @@ static void respond(httpd *h, hconn *c, const char *req) {
     struct stat sb;
     if (strcmp(method, "GET") != 0 && !head) {
         status = 405;
-    } else if (path[0] != '/' || strstr(path, "..")) {
+    } else if (path[0] != '/' || !percent_decode(path) || strstr(path, "..")) {
         status = 403;
     } else {
         snprintf(file, sizeof file, "%s%s", h->root, path);
@@ -75,6 +119,8 @@ static void respond(httpd *h, hconn *c, const char *req) {
         }
         if (stat(file, &sb) != 0 || !S_ISREG(sb.st_mode)) {
             status = 404;
+        } else if (!inside_root(h, file)) {
+            status = 403; /* a symbolic link out of the root */
         } else if (!head && !(c->file = fopen(file, "rb"))) {
             status = 403;
         }
@@ -184,19 +230,34 @@ static bool step(void *ctx, sim *s, uint64_t now) {
 }
 
 int main(int argc, char **argv) {
+    int64_t port = 80;
+    static const char *root = ".";
+    const ex_opt opts[] = {
+        {"--port", "PORT", "TCP port to listen on, 1..65535 (default 80)", EX_OPT_INT, 1, 65535,
+         &port},
+        {"--root", "DIR", "directory whose files are served (default .)", EX_OPT_STRING, 0, 0,
+         &root},
+    };
+    const ex_program prog = {
+        "A minimal HTTP/1.1 server (GET and HEAD, keep-alive) on a Tern host on a TAP\n"
+        "interface, serving the files under --root. Paths are percent-decoded; \"..\",\n"
+        "and files that resolve (through symbolic links) outside the root, get 403.",
+        "",
+        0,
+        0,
+        opts,
+        sizeof opts / sizeof opts[0],
+        "limits: 64 connections at once (more are reset), 81 TCP sockets, 1024\n"
+        "TIME-WAIT entries (kept without a socket), a listen backlog of 16 (SYN cookies\n"
+        "beyond it)."};
     ex_options o;
-    ex_parse(&argc, argv, &o, "[options] [--port PORT] [--root DIR]");
+    ex_parse(&argc, argv, &o, &prog);
+    o.tcp_sockets = TCP_SOCKETS;
+    o.tcp_timewait = TCP_TIMEWAIT;
     static httpd h;
-    h.root = ".";
-    int port = 80;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-            port = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--root") && i + 1 < argc) {
-            h.root = argv[++i];
-        } else {
-            ex_die("unexpected argument '%s'", argv[i]);
-        }
+    h.root = root;
+    if (!realpath(root, h.root_real)) {
+        ex_usage_error("--root '%s': not a directory that can be read", root);
     }
     ex_net n;
     ex_setup(&n, &o);
@@ -205,9 +266,11 @@ int main(int argc, char **argv) {
     if (tern_tcp_open(n.st, &h.listener) != TERN_OK ||
         tern_tcp_bind(n.st, h.listener, &any, (uint16_t)port) != TERN_OK ||
         tern_tcp_listen(n.st, h.listener, 16) != TERN_OK) {
-        ex_die("TCP port %d: cannot listen", port);
+        ex_die("TCP port %d: cannot listen", (int)port);
     }
-    fprintf(stderr, "tern-httpd: serving %s on http://%s:%d/\n", h.root, o.ip, port);
+    char ip[TERN_ADDR_STRLEN];
+    tern_addr_format(&o.addr, ip, sizeof ip);
+    fprintf(stderr, "tern-httpd: serving %s on http://%s:%d/\n", h.root, ip, (int)port);
     ex_run(&n, SIM_NEVER, step, &h);
     ex_teardown(&n);
     return 0;

@@ -73,17 +73,27 @@ static bool step(void *ctx, sim *s, uint64_t now) {
 }
 
 int main(int argc, char **argv) {
+    const ex_program prog = {
+        "Fetch URL with an HTTP/1.1 GET from a Tern host on a TAP interface; the body\n"
+        "goes to standard output, the status line and headers to standard error. Gives\n"
+        "up after 30 s. Exits 0 on a 2xx status, 1 otherwise (with a message).",
+        "http://ADDRESS[:PORT]/PATH",
+        1,
+        1,
+        NULL,
+        0,
+        NULL};
     ex_options o;
-    ex_parse(&argc, argv, &o, "[options] http://ADDRESS[:PORT]/PATH");
-    if (argc != 2 || strncmp(argv[1], "http://", 7) != 0) {
-        ex_die("give one http://ADDRESS[:PORT]/PATH URL");
+    ex_parse(&argc, argv, &o, &prog);
+    if (strncmp(argv[1], "http://", 7) != 0) {
+        ex_usage_error("URL '%s': must start with http://", argv[1]);
     }
     char hostport[128];
     const char *rest = argv[1] + 7;
     const char *path = strchr(rest, '/');
     size_t hl = path ? (size_t)(path - rest) : strlen(rest);
     if (hl >= sizeof hostport) {
-        ex_die("URL host too long");
+        ex_usage_error("URL '%s': the host is too long", argv[1]);
     }
     memcpy(hostport, rest, hl);
     hostport[hl] = '\0';
@@ -91,11 +101,11 @@ int main(int argc, char **argv) {
     char *colon = strchr(hostport, ':');
     if (colon) {
         *colon = '\0';
-        port = (uint16_t)atoi(colon + 1);
+        port = ex_port(colon + 1, "URL port");
     }
     tern_addr dst;
     if (!ex_addr(hostport, &dst)) {
-        ex_die("%s: only IPv4 addresses (no DNS yet)", hostport);
+        ex_usage_error("URL host '%s': only IPv4 addresses (no DNS yet)", hostport);
     }
     static getter g;
     g.req_len = (size_t)snprintf(g.req, sizeof g.req,
@@ -112,11 +122,22 @@ int main(int argc, char **argv) {
     ex_wake(&n);
     bool done = ex_run(&n, 30000000000ull, step, &g);
     fflush(stdout);
+    tern_tcp_info info;
+    const char *why = "no answer";
+    if (tern_tcp_get_info(n.st, g.s, &info) == TERN_OK && info.error != TERN_OK) {
+        why = tern_strerror(info.error);
+    }
     tern_tcp_close(n.st, g.s);
     ex_wake(&n);
     ex_run(&n, 100000000ull, NULL, NULL);
+    if (!done) {
+        fprintf(stderr, "tern-httpget: %s:%u: %s within 30 s\n", hostport, port,
+                g.head_len ? "the response did not end" : why);
+        ex_teardown(&n);
+        return 1;
+    }
     ex_teardown(&n);
-    if (!done || g.failed) {
+    if (g.failed) {
         return 1;
     }
     fprintf(stderr, "tern-httpget: status %d, %llu body bytes\n", g.status,

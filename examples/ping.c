@@ -1,6 +1,7 @@
 /*
  * tern-ping: a Tern host on a TAP interface pings an address, like ping(8):
  *   tern-ping [options] [--count N] [--interval MS] [--size BYTES] ADDRESS
+ * (--help lists every option)
  * Exits 0 when at least one reply came.
  */
 #include <stdio.h>
@@ -48,26 +49,33 @@ static bool step(void *ctx, sim *s, uint64_t now) {
 }
 
 int main(int argc, char **argv) {
+    int64_t count = 4, interval_ms = 1000, size = 56;
+    static const char *target;
+    const ex_opt opts[] = {
+        {"--count", "N", "echo requests to send, 1..65535 (default 4)", EX_OPT_INT, 1, 65535,
+         &count},
+        {"--interval", "MS", "milliseconds between requests, 1..3600000 (default 1000)", EX_OPT_INT,
+         1, 3600000, &interval_ms},
+        {"--size", "BYTES", "echo data bytes, 0..65507 (default 56)", EX_OPT_INT, 0, 65507, &size},
+    };
+    const ex_program prog = {
+        "Ping ADDRESS from a Tern host on a TAP interface, like ping(8); each reply is\n"
+        "printed with its round-trip time. Exits 0 when at least one reply came, 1 if none.",
+        "ADDRESS",
+        1,
+        1,
+        opts,
+        sizeof opts / sizeof opts[0],
+        NULL};
     ex_options o;
-    ex_parse(&argc, argv, &o, "[options] [--count N] [--interval MS] [--size BYTES] ADDRESS");
+    ex_parse(&argc, argv, &o, &prog);
     static pinger p;
-    p.count = 4;
-    p.size = 56;
-    p.interval = 1000000000ull;
-    const char *target = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--count") && i + 1 < argc) {
-            p.count = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
-            p.interval = (uint64_t)atoll(argv[++i]) * 1000000ull;
-        } else if (!strcmp(argv[i], "--size") && i + 1 < argc) {
-            p.size = (size_t)atoll(argv[++i]);
-        } else {
-            target = argv[i];
-        }
-    }
-    if (!target || !ex_addr(target, &p.dst) || p.count < 1 || p.count > 65535) {
-        ex_die("give one IPv4 ADDRESS (and --count 1..65535)");
+    p.count = (int)count;
+    p.size = (size_t)size;
+    p.interval = (uint64_t)interval_ms * 1000000ull;
+    target = argv[1];
+    if (!ex_addr(target, &p.dst)) {
+        ex_usage_error("ADDRESS '%s': not an IPv4 address A.B.C.D", target);
     }
     ex_net n;
     ex_setup(&n, &o);

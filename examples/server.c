@@ -15,8 +15,12 @@
 
 #include "common.h"
 
-#define MAXCONN 16
+#define MAXCONN 64 /* connections served at once; more are reset */
 #define MS 1000000ll
+/* TCP sockets: the 4 listeners and MAXCONN connections, with room for
+ * connections being closed; TIME-WAIT is kept without a socket. */
+#define TCP_SOCKETS (4 + MAXCONN + 16)
+#define TCP_TIMEWAIT 1024
 
 enum service { HELLO = 0, ECHO_REVERSED, SINK, SOURCE, NSERVICES };
 static const uint16_t PORTS[NSERVICES] = {6969, 6970, 6971, 6972};
@@ -60,11 +64,13 @@ static void accept_all(server *sv) {
                 tern_tcp_abort(st, s);
                 continue;
             }
-            memset(c, 0, sizeof *c - sizeof c->out);
+            /* every field of the slot starts afresh (the byte counter of
+             * 6972's pattern too: each connection's stream starts at 'a') */
             c->used = true;
             c->kind = (enum service)k;
             c->s = s;
             c->out_len = 0;
+            c->bytes = 0;
             if (k == HELLO) {
                 size_t sent;
                 tern_tcp_send(st, s, (const uint8_t *)"hello\n", 6, &sent);
@@ -94,10 +100,16 @@ static void serve_conn(server *sv, conn *c) {
             }
         }
         if (c->kind == SOURCE) {
-            for (size_t i = 0; i < sizeof sv->buf; i++) {
-                sv->buf[i] = (uint8_t)('a' + (c->bytes + i) % 26);
-            }
-            while (tern_tcp_send(st, c->s, sv->buf, sizeof sv->buf, &sent) == TERN_OK) {
+            /* 'a'..'z' repeated, continuing from the last byte the stack took
+             * (a send may take part of the buffer: the next one starts there) */
+            for (;;) {
+                for (size_t i = 0; i < sizeof sv->buf; i++) {
+                    sv->buf[i] = (uint8_t)('a' + (c->bytes + i) % 26);
+                }
+                if (tern_tcp_send(st, c->s, sv->buf, sizeof sv->buf, &sent) != TERN_OK ||
+                    sent == 0) {
+                    break;
+                }
                 c->bytes += sent;
             }
         }
@@ -146,11 +158,24 @@ static bool step(void *ctx, sim *s, uint64_t now) {
 }
 
 int main(int argc, char **argv) {
+    const ex_program prog = {
+        "A Tern host on a TAP interface, in the spirit of smoltcp's server example: it\n"
+        "answers ping; UDP 6969 answers each datagram with \"hello\\n\"; TCP 6969 says\n"
+        "\"hello\\n\" and closes; 6970 echoes each chunk reversed; 6971 sinks data with\n"
+        "keep-alive every 1 s and a user timeout of 2 s; 6972 sends 'a'..'z' repeated\n"
+        "until the peer closes.",
+        "",
+        0,
+        0,
+        NULL,
+        0,
+        "limits: 64 TCP connections at once (more are reset), 84 TCP sockets, 1024\n"
+        "TIME-WAIT entries (kept without a socket; the oldest is recycled when full),\n"
+        "a listen backlog of 8 per port (SYN cookies beyond it)."};
     ex_options o;
-    ex_parse(&argc, argv, &o, "[options]");
-    if (argc != 1) {
-        ex_die("unexpected argument '%s'", argv[1]);
-    }
+    ex_parse(&argc, argv, &o, &prog);
+    o.tcp_sockets = TCP_SOCKETS;
+    o.tcp_timewait = TCP_TIMEWAIT;
     static server sv;
     ex_net n;
     ex_setup(&n, &o);
@@ -167,7 +192,9 @@ int main(int argc, char **argv) {
             ex_die("TCP port %u: cannot listen", PORTS[k]);
         }
     }
-    fprintf(stderr, "tern-server: %s on %s; ping, UDP 6969, TCP 6969-6972\n", o.ip, o.tap);
+    char ip[TERN_ADDR_STRLEN];
+    tern_addr_format(&o.addr, ip, sizeof ip);
+    fprintf(stderr, "tern-server: %s on %s; ping, UDP 6969, TCP 6969-6972\n", ip, o.tap);
     ex_run(&n, SIM_NEVER, step, &sv);
     ex_teardown(&n);
     return 0;

@@ -115,16 +115,22 @@ class DutProfile:
     initial_window: int = 10
     #: TCP: delayed-ACK timer (RFC 9293 §3.8.6.3: under 0.5 s; RFC 1122 §4.2.3.2).
     delack: int = 200 * MS
-    #: TCP: TIME-WAIT duration, 2 x MSL (RFC 9293 §3.4.2 MSL 2 minutes; many stacks use less).
-    time_wait: int = 60 * SEC
+    #: TCP: TIME-WAIT duration, 2 x MSL. RFC 9293 §4: "MSL: Maximum Segment Lifetime, the time a TCP segment
+    #: can exist in the internetwork system. Arbitrarily defined to be 2 minutes." (§3.4.2 takes MSL to be 2
+    #: minutes), so 4 minutes: Tern's default. Many stacks use less (Linux 60 s, TCP_TIMEWAIT_LEN).
+    time_wait: int = 240 * SEC
+    #: TCP: how long a closed (orphan) socket waits in FIN-WAIT-2 for the peer's FIN (RFC 9293 sets no limit;
+    #: Linux's tcp_fin_timeout and Tern's fin_wait2_timeout: 60 s).
+    fin_wait2_timeout: int = 60 * SEC
     #: TCP: keep-alive idle, interval and count (RFC 1122 §4.2.3.6: idle at least 2 hours by default).
     keepalive_idle: int = 7200 * SEC
     keepalive_interval: int = 75 * SEC
     keepalive_count: int = 9
     #: TCP: challenge ACKs per second per connection (RFC 5961 §7).
     challenge_ack_limit: int = 10
-    #: TCP: what a full listen queue does with a new SYN: "drop" (silence) or "rst".
-    backlog_full: str = "drop"
+    #: TCP: what a full SYN queue does with a new SYN: "drop" (silence), "rst", or "syncookie" (a SYN-ACK whose
+    #: sequence number is a SYN cookie, RFC 4987 §3.6: no state until the ACK comes back; Tern).
+    backlog_full: str = "syncookie"
     #: Tolerance of exact-time checks (``expect(at=...)``): 0 in virtual time; a DUT in real time (Linux)
     #: gets ``timing_tolerance + timing_tolerance_frac * (at - now)``, and ``within=`` windows grow by the former.
     timing_tolerance: int = 0

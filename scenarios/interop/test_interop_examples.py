@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket  # noqa: F401  (used inside the namespace through helpers)
 import subprocess
 import sys
@@ -140,3 +141,209 @@ c.sendall(data.upper()); c.close()
     r = tapns.run([str(example("tern-client")), "--tap", "tap0", KERNEL_IP, "7001"], input="hello kernel\n", timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "HELLO KERNEL\n"
+
+
+# ---- issue 21: the examples' edges, and resource exhaustion under kernel tools ------------------------
+
+BAD_USAGE = [
+    ("tern-ping", ["--bogus", "1.2.3.4"], "unknown option '--bogus'"),
+    ("tern-ping", ["--interval", "-5", "1.2.3.4"], "--interval '-5'"),
+    ("tern-ping", ["--count", "0", "1.2.3.4"], "--count '0'"),
+    ("tern-ping", [], "missing argument"),
+    ("tern-benchmark", ["--bogus", "reader"], "unknown option '--bogus'"),
+    ("tern-benchmark", ["--amount", "abc", "reader"], "--amount 'abc'"),
+    ("tern-benchmark", ["sideways"], "mode 'sideways'"),
+    ("tern-httpd", ["--port", "99999"], "--port '99999'"),
+    ("tern-httpd", ["--port", "abc"], "--port 'abc'"),
+    ("tern-httpd", ["--ip", "10.0.0.1/abc"], "--ip '10.0.0.1/abc'"),
+    ("tern-httpd", ["--drop-chance", ""], "--drop-chance ''"),
+    ("tern-httpd", ["--port"], "option --port needs a value"),
+    ("tern-server", ["--size-limit", "1e3"], "--size-limit '1e3'"),
+    ("tern-server", ["extra"], "unexpected argument 'extra'"),
+    ("tern-client", ["1.2.3.4", "70000"], "PORT '70000'"),
+    ("tern-httpget", ["http://10.0.0.1:0/"], "URL port '0'"),
+]
+
+
+@pytest.mark.parametrize("prog,args,message", BAD_USAGE, ids=[f"{p}-{' '.join(a) or 'none'}" for p, a, _ in BAD_USAGE])
+def test_bad_usage_is_named_and_exits_2(prog: str, args: list, message: str) -> None:
+    """Every option is parsed strictly: the message names the option and the value, the status is 2, nothing
+    starts (no TAP device is touched: the check comes before any set-up)."""
+    r = subprocess.run([str(example(prog)), *args], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert message in r.stderr and r.stderr.startswith(prog + ":"), r.stderr
+    assert r.stdout == ""
+
+
+HELP = {
+    "tern-ping": ["--count", "--interval", "--size", "ADDRESS"],
+    "tern-httpd": ["--port", "--root", "64 connections", "TIME-WAIT"],
+    "tern-server": ["6972", "64 TCP connections", "84 TCP sockets", "SYN cookies"],
+    "tern-client": ["ADDRESS PORT"],
+    "tern-httpget": ["http://ADDRESS[:PORT]/PATH"],
+    "tern-benchmark": ["--amount", "reader|writer"],
+}
+
+
+@pytest.mark.parametrize("prog", sorted(HELP))
+def test_help_goes_to_stdout_and_describes_the_programs_own_options(prog: str) -> None:
+    r = subprocess.run([str(example(prog)), "--help"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.startswith(f"usage: {prog} [options]")
+    for word in [*HELP[prog], "--tap", "--pcap", "--help"]:
+        assert word in r.stdout, f"{prog} --help does not mention {word!r}"
+
+
+def _python(tapns: NetNamespace, script: str, timeout: float = 30) -> str:
+    r = tapns.run([sys.executable, "-c", script], timeout=timeout)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_source_6972_pattern_restarts_per_connection_and_never_breaks(tapns: NetNamespace) -> None:
+    """Two connections to 6972 one after the other on the same slot: each stream is 'a'..'z' repeated from 'a',
+    unbroken over 300,000 bytes (it broke every 64 KiB, and the second continued the first's counter)."""
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0"], text=True)
+    _wait_ready(srv, "tern-server")
+    out = _python(tapns, f"""
+import socket
+want = bytes(ord("a") + i % 26 for i in range(300000))
+for k in range(2):
+    c = socket.create_connection(("{TERN_IP}", 6972), timeout=5); got = b""
+    while len(got) < len(want): got += c.recv(65536)
+    c.close()
+    assert got[:len(want)] == want, (k, next(i for i in range(len(want)) if got[i] != want[i]))
+print("ok")
+""")
+    assert out == "ok"
+
+
+def test_httpd_banner_percent_decoding_and_symlinks(tapns: NetNamespace, tmp_path: Path) -> None:
+    """tern-httpd prints its URL without the prefix length, serves "a b.txt" as /a%20b.txt, and never serves a
+    file outside its root through a symbolic link (403), while a link inside the root works (the control)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "a b.txt").write_text("spaced\n")
+    (root / "inside.txt").write_text("inside\n")
+    (tmp_path / "secret.txt").write_text("secret\n")
+    (root / "out").symlink_to(tmp_path / "secret.txt")
+    (root / "outdir").symlink_to(tmp_path)
+    (root / "in").symlink_to(root / "inside.txt")
+    srv = tapns.popen([str(example("tern-httpd")), "--tap", "tap0", "--port", "8080", "--root", str(root)], text=True)
+    line = srv.stderr.readline()
+    assert f"http://{TERN_IP}:8080/" in line, line
+    time.sleep(0.05)
+
+    def get(path: str) -> tuple[str, str]:
+        r = tapns.run(["curl", "-s", "--max-time", "10", "-w", "\n%{http_code}", f"http://{TERN_IP}:8080{path}"])
+        body, _, code = r.stdout.rpartition("\n")
+        return code, body
+
+    assert get("/a%20b.txt") == ("200", "spaced\n")
+    assert get("/out")[0] == "403"
+    assert get("/outdir/secret.txt")[0] == "403"
+    assert get("/%2e%2e/secret.txt")[0] == "403"
+    assert get("/in") == ("200", "inside\n")
+
+
+def test_pcap_timestamps_are_wall_clock(tapns: NetNamespace, tmp_path: Path) -> None:
+    """A real-time example's capture starts at the wall clock of its start, not at 1970."""
+    from scapy.utils import rdpcap
+
+    pcap = tmp_path / "server.pcap"
+    start = time.time()
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(pcap)], text=True)
+    _wait_ready(srv, "tern-server")
+    r = tapns.run(["ping", "-n", "-c", "1", "-W", "2", TERN_IP])
+    assert r.returncode == 0, r.stdout
+    srv.send_signal(signal.SIGINT)
+    srv.wait(timeout=10)
+    end = time.time()
+    frames = rdpcap(str(pcap))
+    assert len(frames) >= 2
+    for f in frames:
+        assert start - 1 <= float(f.time) <= end + 1, (float(f.time), start, end)
+
+
+def test_server_keeps_serving_connections_it_closes_first(tapns: NetNamespace) -> None:
+    """TCP 6969 says hello and closes first, so each connection leaves TIME-WAIT at the Tern side: 200 of them
+    in a row are all served (with 16 sockets holding TIME-WAIT, the port fell silent after about 15)."""
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0"], text=True)
+    _wait_ready(srv, "tern-server")
+    out = _python(tapns, f"""
+import socket
+for k in range(200):
+    c = socket.create_connection(("{TERN_IP}", 6969), timeout=3)
+    got = b""
+    while True:
+        d = c.recv(100)
+        if not d: break
+        got += d
+    assert got == b"hello\\n", (k, got)
+    c.close()
+print("ok")
+""", timeout=60)
+    assert out == "ok"
+
+
+def test_spoofed_syns_do_not_close_a_port(tapns: NetNamespace) -> None:
+    """200 SYNs from spoofed on-link sources (as hping3 -S --rand-source sends them), written to tap0 as raw
+    frames, then a real connection to the same port: it is served at once (SYN cookies beyond the backlog of
+    8; it used to be blocked for 2 minutes)."""
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0"], text=True)
+    _wait_ready(srv, "tern-server")
+    out = _python(tapns, f"""
+import socket, struct
+def csum(b):
+    if len(b) % 2: b += b"\\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+c = socket.create_connection(("{TERN_IP}", 6970), timeout=3); c.sendall(b"ab"); assert c.recv(10) == b"ba"; c.close()
+mac = open("/sys/class/net/tap0/address").read().strip()
+tern_mac = bytes.fromhex(open("/proc/net/arp").read().split("{TERN_IP} ")[1].split()[2].replace(":", ""))
+raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); raw.bind(("tap0", 0))
+dst = socket.inet_aton("{TERN_IP}")
+for i in range(200):
+    src = bytes([192, 168, 69, 150 + i % 100])
+    tcp = struct.pack("!HHIIBBHHH", 20000 + i, 6970, i * 7919, 0, 5 << 4, 2, 1024, 0, 0)
+    tcp = tcp[:16] + struct.pack("!H", csum(src + dst + struct.pack("!BBH", 0, 6, len(tcp)) + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i, 0, 64, 6, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    raw.send(tern_mac + bytes.fromhex(mac.replace(":", "")) + b"\\x08\\x00" + ip + tcp)
+c = socket.create_connection(("{TERN_IP}", 6970), timeout=3); c.sendall(b"abc"); assert c.recv(10) == b"cba"; c.close()
+print("ok")
+""")
+    assert out == "ok"
+
+
+def test_keepalive_port_aborts_at_its_user_timeout(tapns: NetNamespace, tmp_path: Path) -> None:
+    """6971 promises keep-alive every 1 s and a user timeout of 2 s: with the kernel side gone silent (its
+    interface down), the Tern host sends one probe 1 s after the last segment it received and a RST 2 s after
+    it (it used to send 9 probes and give up silently 10 s later)."""
+    from scapy.layers.inet import TCP
+    from scapy.utils import rdpcap
+
+    pcap = tmp_path / "server.pcap"
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(pcap)], text=True)
+    _wait_ready(srv, "tern-server")
+    holder = tapns.popen([sys.executable, "-c", f"""
+import socket, time
+c = socket.create_connection(("{TERN_IP}", 6971), timeout=3); c.sendall(b"x"); print("up", flush=True)
+time.sleep(30)
+"""], text=True)
+    assert holder.stdout.readline().strip() == "up"
+    time.sleep(0.2)
+    tapns.ip("link", "set", "tap0", "down")
+    time.sleep(3.5)
+    srv.send_signal(signal.SIGINT)
+    srv.wait(timeout=10)
+    segs = [p for p in rdpcap(str(pcap)) if p.haslayer(TCP) and 6971 in (p[TCP].sport, p[TCP].dport)]
+    from_kernel = [p for p in segs if p[TCP].dport == 6971]
+    from_tern = [p for p in segs if p[TCP].sport == 6971]
+    last_in = float(from_kernel[-1].time)
+    rst = [p for p in from_tern if "R" in str(p[TCP].flags)]
+    probes = [p for p in from_tern if float(p.time) > last_in + 0.5 and "R" not in str(p[TCP].flags)]
+    assert len(rst) == 1 and len(probes) == 1, [(float(p.time) - last_in, str(p[TCP].flags)) for p in from_tern]
+    assert abs(float(probes[0].time) - last_in - 1.0) < 0.15
+    assert abs(float(rst[0].time) - last_in - 2.0) < 0.15

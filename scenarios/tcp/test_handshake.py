@@ -317,6 +317,8 @@ def test_listen_queue_full_behaviour(dut, peer, profile):
     third.send(flags="S")
     if profile.backlog_full == "drop":
         third.expect_nothing(for_="100ms")
+    elif profile.backlog_full == "syncookie":
+        third.expect(flags="SA", ack=3001, within="10ms")  # RFC 4987 §3.6: no state kept for it
     else:
         third.expect(flags="RA", ack=3001, within="10ms")
     assert listener.accept() is not None

@@ -101,3 +101,42 @@ def test_dut_answers_peer_keepalive(dut, peer):
     conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
     inject(conn, flags="A", seq=seq_add(conn.snd_nxt, -1))
     conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
+
+
+# ---- the user timeout covers keep-alive (issue 21) -----------------------------------------------------
+
+#: RFC 5482 §1: "The TCP user timeout controls how long transmitted data may remain unacknowledged before a
+#: connection is forcefully closed." A keep-alive probe is transmitted and acknowledged like data; Linux's
+#: TCP_USER_TIMEOUT (tcp(7)) applies it to unanswered probes too, and sends a RST.
+LINUX_UT_ERROR = "Linux reports ETIMEDOUT for a user timeout (profile.user_timeout_error)"
+
+
+@pytest.mark.rfc("5482 1", "9293 3.8.3", "1122 4.2.3.6")
+@pytest.mark.parametrize("user_timeout,probes", [(2, 1), (5, 4)])
+def test_user_timeout_ends_unanswered_keepalive(dut, peer, profile, user_timeout, probes):
+    """Keep-alive every 1 s after 1 s idle, user timeout of ``user_timeout`` s, peer gone: probes at exactly 1, 2...
+    s after the last segment received, then at exactly ``user_timeout`` s a RST (SEQ=SND.NXT) and the
+    application sees USER_TIMEOUT; keep-alive's own count (9) is never reached."""
+    conn, sock, _ = passive(dut, peer, keepalive=True, keepidle="1s", keepintvl="1s", keepcnt=9,
+                            user_timeout=f"{user_timeout}s")
+    t0 = dut.net.now_ns - 1_000_000  # the peer's ACK of the handshake
+    snd_nxt = sock.info().snd_nxt
+    for k in range(1, probes + 1):
+        conn.expect(flags="A", seq=seq_add(snd_nxt, -1), at=T(t0 + k * S), tolerance=EXACT)
+    conn.expect(flags="R", seq=snd_nxt, at=T(t0 + user_timeout * S), tolerance=EXACT)
+    info = sock.info()
+    assert info.state == "CLOSED" and info.error == profile.user_timeout_error
+    assert info.keepalives_sent == probes
+
+
+@pytest.mark.rfc("5482 1", "9293 3.8.3")
+def test_answered_keepalive_is_not_a_user_timeout(dut, peer):
+    """The control: the same settings with every probe answered: the connection lives on past many user
+    timeouts, and no RST is sent."""
+    conn, sock, _ = passive(dut, peer, keepalive=True, keepidle="1s", keepintvl="1s", keepcnt=9,
+                            user_timeout="2s")
+    for _ in range(8):
+        conn.expect(flags="A", within="1100ms")
+        conn.send(flags="A")
+    conn.expect_nothing(for_="900ms", flags="R")
+    assert sock.state == "ESTABLISHED"

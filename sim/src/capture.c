@@ -84,6 +84,16 @@ tern_err sim_link_capture(sim *s, sim_link_id link, uint32_t side, const char *p
     return TERN_OK;
 }
 
+tern_err sim_link_capture_set_epoch(sim *s, sim_link_id link, uint64_t epoch_ns) {
+    sim_link *l = sim_get_link(s, link);
+    if (!l) {
+        return sim_fail(s, TERN_ERR_UNKNOWN_LINK, "link id %u: no such link", link);
+    }
+    l->capture_epoch = epoch_ns;
+    sim_ok(s);
+    return TERN_OK;
+}
+
 tern_err sim_link_capture_close(sim *s, sim_link_id link) {
     sim_link *l = sim_get_link(s, link);
     if (!l) {
@@ -103,6 +113,7 @@ uint64_t sim_capture_write(sim *s, sim_link *l, uint32_t side, uint64_t time, co
     struct pcap_pkthdr h;
     memset(&h, 0, sizeof h);
     /* With nanosecond precision libpcap stores tv_usec as nanoseconds. */
+    time += l->capture_epoch; /* 0 unless sim_link_capture_set_epoch */
     h.ts.tv_sec = (time_t)(time / 1000000000ull);
     h.ts.tv_usec = (suseconds_t)(time % 1000000000ull);
     h.caplen = (bpf_u_int32)len;

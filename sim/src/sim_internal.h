@@ -121,6 +121,7 @@ typedef struct sim_link {
     void *capture_events[2]; /* FILE* of "<frame> <time> <what>" lines, opened at the first one */
     char *capture_events_path[2]; /* where that file goes (malloc'd), or NULL */
     uint64_t capture_count[2];    /* frames written to each capture so far */
+    uint64_t capture_epoch;       /* added to virtual time in capture timestamps */
 } sim_link;
 
 /* ---- nodes ------------------------------------------------------------- */

@@ -20,7 +20,8 @@ struct tern_arp_entry {
     uint64_t expires;      /* REACHABLE: valid until */
     uint64_t next_request; /* INCOMPLETE: when to send the next request */
     uint64_t last_request; /* when a request for this address last left (rate limit) */
-    uint64_t updated;      /* for eviction: oldest goes first */
+    uint64_t updated;      /* when it was created or confirmed */
+    uint64_t used;         /* when a packet last went out through it (REACHABLE) */
     uint32_t requests;     /* sent in this resolution */
 };
 
@@ -54,19 +55,55 @@ static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip)
     return NULL;
 }
 
-/* A free entry, else the least recently updated resolved one (never one resolving). */
-static tern_arp_entry *allocate(tern_stack *st) {
-    tern_arp_entry *victim = NULL;
+/*
+ * Room for a new neighbour (issue 21: a stream of datagrams from spoofed
+ * on-link sources makes us resolve each of them for its ICMP error, and
+ * must not push out the neighbours we talk to). In order of preference:
+ *   - a free entry;
+ *   - a resolved entry not in use: expired, or that no packet went through
+ *     for the time a resolution takes (arp_retries x arp_retry), the least
+ *     recently used first;
+ *   - the oldest entry still resolving (its waiting datagrams are dropped,
+ *     counted in arp_evicted): unanswered requests churn among themselves.
+ * An entry in use is never taken; NULL when every entry is in use.
+ */
+static tern_arp_entry *allocate(tern_stack *st, uint64_t now) {
+    tern_arp_entry *idle = NULL, *resolving = NULL;
+    uint64_t busy = st->cfg.arp_retry_ns * (st->cfg.arp_retries ? st->cfg.arp_retries : 1);
     for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
         tern_arp_entry *e = &st->arp[i];
         if (e->state == ARP_FREE) {
             return e;
         }
-        if (e->state == ARP_REACHABLE && (!victim || e->updated < victim->updated)) {
-            victim = e;
+        if (e->state == ARP_REACHABLE) {
+            uint64_t last = e->used > e->updated ? e->used : e->updated;
+            bool in_use = now < e->expires && now < last + busy;
+            if (!in_use &&
+                (!idle || last < (idle->used > idle->updated ? idle->used : idle->updated))) {
+                idle = e;
+            }
+        } else if (e->state == ARP_INCOMPLETE && (!resolving || e->updated < resolving->updated)) {
+            resolving = e;
         }
     }
-    return victim;
+    return idle ? idle : resolving;
+}
+
+static void drop_waiting(tern_stack *st, uint32_t iface, const tern_addr *ip);
+
+/* Take `e` for a new neighbour, evicting what it held (counted). */
+static void take(tern_stack *st, tern_arp_entry *e) {
+    if (e->state == ARP_INCOMPLETE) {
+        tern_addr old = e->ip;
+        uint32_t iface = e->iface;
+        set_state(st, e, ARP_FREE);
+        drop_waiting(st, iface, &old);
+        st->c.arp_evicted++;
+    } else if (e->state == ARP_REACHABLE) {
+        set_state(st, e, ARP_FREE);
+        st->c.arp_evicted++;
+    }
+    memset(e, 0, sizeof *e);
 }
 
 static void send_arp(tern_stack *st, uint32_t iface, uint16_t op, const uint8_t eth_dst[6],
@@ -129,6 +166,7 @@ tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const te
     tern_arp_entry *e = find(st, iface, next_hop);
     if (e && e->state == ARP_REACHABLE && now < e->expires) {
         memcpy(mac, e->mac, 6);
+        e->used = now;
         return TERN_OK;
     }
     if (e && e->state == ARP_INCOMPLETE) {
@@ -138,14 +176,14 @@ tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const te
     uint64_t last = e ? e->last_request : 0;
     bool had_request = e != NULL;
     if (!e) {
-        e = allocate(st);
+        e = allocate(st, now);
         if (!e) {
-            /* Every entry is resolving: the datagram waits (if it can) and
-             * fails with its neighbour's entry, or never gets one. */
-            st->c.arp_queue_full++;
+            /* Every entry is in use: this datagram is dropped (counted);
+             * the neighbours we talk to keep their entries. */
+            st->c.arp_table_full++;
             return TERN_ERR_NO_BUFFER;
         }
-        memset(e, 0, sizeof *e);
+        take(st, e);
         e->ip = *next_hop;
         e->iface = iface;
     }
@@ -213,6 +251,20 @@ static void flush_waiting(tern_stack *st, uint64_t now, uint32_t iface, const te
     }
 }
 
+/* Discard the datagrams held for a neighbour whose entry was evicted. */
+static void drop_waiting(tern_stack *st, uint32_t iface, const tern_addr *ip) {
+    uint32_t n = st->arp_waiting.count;
+    for (uint32_t i = 0; i < n; i++) {
+        const tern_pkt_meta *m = tern_pktq_peek(st, &st->arp_waiting);
+        if (m->iface != iface || !tern_addr_eq(&m->dst, ip)) {
+            tern_pktq_rotate(st, &st->arp_waiting);
+            continue;
+        }
+        tern_pktq_drop(st, &st->arp_waiting); /* no copy: tx may hold a datagram being sent */
+        st->c.arp_resolution_failed++;
+    }
+}
+
 void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len) {
     st->c.arp_in++;
     struct tern_arp_repr r;
@@ -240,9 +292,9 @@ void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
     tern_arp_entry *e = probe ? NULL : find(st, iface, &r.spa);
     bool was_resolving = e && e->state == ARP_INCOMPLETE;
     if (!e && for_us && !probe) {
-        e = allocate(st);
+        e = allocate(st, now);
         if (e) {
-            memset(e, 0, sizeof *e);
+            take(st, e);
             e->ip = r.spa;
             e->iface = iface;
         }

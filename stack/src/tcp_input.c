@@ -438,6 +438,9 @@ static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
     }
 }
 
+static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_ipv4_repr *ip,
+                       const struct tern_tcp_repr *seg);
+
 /* LISTEN (RFC 9293 §3.10.7.2). */
 static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
                          const struct tern_tcp_repr *seg) {
@@ -445,6 +448,24 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
         return; /* first: ignore a RST */
     }
     if (seg->flags & TERN_TCP_ACK) {
+        if (!(seg->flags & TERN_TCP_SYN)) {
+            /* the third segment of a handshake answered with a SYN cookie */
+            tcp_pcb *c = NULL;
+            int r = tcp_syncookie_ack(st, l, now, ip, seg, &c);
+            if (r > 0) {
+                conn_input(st, c, now, ip, seg);
+                if (c->kind == TCP_SOCKET && c->state == TERN_TCP_SYN_RECEIVED) {
+                    tcp_close_conn(st, c, TERN_OK); /* not completed: no half-open left behind */
+                } else if (c->kind == TCP_SOCKET && c->state != TERN_TCP_CLOSED) {
+                    tcp_output(st, c, now);
+                    tcp_timers_update(st, c);
+                }
+                return;
+            }
+            if (r == 0) {
+                return; /* a valid cookie the accept queue has no room for: dropped, counted */
+            }
+        }
         tcp_send_rst_reply(st, now, ip, seg); /* second: <SEQ=SEG.ACK><CTL=RST> */
         return;
     }
@@ -452,13 +473,39 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
         return; /* fourth: drop */
     }
     if (l->synq_len >= l->backlog) {
-        st->c.tcp_no_socket++; /* SYN queue full: drop (documented in tcp_socket.c) */
+        /* SYN queue full (a flood of spoofed SYNs, or many clients at
+         * once): answer with a SYN cookie instead of keeping state
+         * (RFC 4987 §3.6, tcp_syncookie.c). */
+        tcp_syncookie_send(st, l, now, ip, seg);
         return;
     }
+    tcp_pcb *c = tcp_listen_child(st, l, now, ip, seg);
+    if (!c) {
+        /* No socket free: a RST the peer's user sees at once ("connection
+         * refused"), rather than silence until its SYN retries run out; the
+         * next SYN after a socket is freed is served (issue 21). */
+        st->c.tcp_no_pcb_rst++;
+        tcp_send_rst_reply(st, now, ip, seg);
+        return;
+    }
+    tcp_set_state(st, c, TERN_TCP_SYN_RECEIVED);
+    l->synq_len++;
+    tcp_hash_insert(st, c);
+    tcp_output(st, c, now); /* SYN-ACK */
+    tcp_timers_update(st, c);
+}
+
+/*
+ * A passive child for a SYN (or the SYN a valid cookie stands for): its
+ * settings from the listener, the SYN's options, ISN and sequence spaces.
+ * It is not yet in SYN-RECEIVED, hashed or counted in the SYN queue.
+ * Returns NULL when no socket is free.
+ */
+tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                          const struct tern_tcp_repr *seg) {
     tcp_pcb *c = tcp_pcb_alloc(st);
     if (!c) {
-        st->c.tcp_no_socket++;
-        return;
+        return NULL;
     }
     c->laddr = ip->dst;
     c->raddr = ip->src;
@@ -498,7 +545,7 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     /* RFC 9293 §3.10.7.2: "any other control or text should be queued for
      * processing later". */
     queue_syn_text(st, c, seg);
-    c->iss = tern_isn(st, now, &c->laddr, c->lport, &c->raddr, c->rport);
+    c->iss = tcp_tw_new_iss(st, tern_isn(st, now, &c->laddr, c->lport, &c->raddr, c->rport));
     c->snd_una = c->snd_nxt = c->iss;
     c->snd_buf_seq = c->iss + 1;
     c->recover = c->high_rxt = c->lost_to = c->iss;
@@ -509,11 +556,28 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
     c->ts_offset = (uint32_t)tern_rng_next(&st->rng);
     c->last_rcv = now;
     c->segs_in = 1;
-    tcp_set_state(st, c, TERN_TCP_SYN_RECEIVED);
-    l->synq_len++;
-    tcp_hash_insert(st, c);
-    tcp_output(st, c, now); /* SYN-ACK */
-    tcp_timers_update(st, c);
+    return c;
+}
+
+/* A SYN for a socket in TIME-WAIT that may open a new incarnation (RFC 6191
+ * §2, tcp_tw_syn_acceptable): the old one ends and the SYN goes to the
+ * listener with an ISN above the old SND.NXT. */
+static bool time_wait_reopens(tern_stack *st, tcp_pcb *p, const struct tern_ipv4_repr *ip,
+                              const struct tern_tcp_repr *seg) {
+    if (p->state != TERN_TCP_TIME_WAIT || (seg->flags & (TERN_TCP_ACK | TERN_TCP_RST))) {
+        return false;
+    }
+    tcp_pcb *l = tcp_lookup_listener(st, &ip->dst, seg->dst_port);
+    bool ts_new = l && (l->flags & TCPF_WANT_TS) && seg->opt.has_timestamps;
+    if (!l || !tcp_tw_syn_acceptable(p->rcv_nxt, (p->flags & TCPF_TS_OK) != 0, p->ts_recent, ts_new,
+                                     seg)) {
+        return false;
+    }
+    st->tcp->tw_reopen = true;
+    st->tcp->tw_reopen_snd_nxt = p->snd_nxt;
+    st->c.tcp_timewait_reused++;
+    tcp_close_conn(st, p, TERN_OK);
+    return true;
 }
 
 /* Returns true when the segment should go to a listener instead (TIME-WAIT reuse). */
@@ -560,10 +624,8 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
             tcp_send_syn(st, p, now); /* the peer's SYN again: our SYN-ACK was lost */
             return false;
         }
-        if ((f & TERN_TCP_SYN) && p->state == TERN_TCP_TIME_WAIT && seq_gt(seg->seq, p->rcv_nxt) &&
-            tcp_lookup_listener(st, &ip->dst, seg->dst_port)) {
-            tcp_close_conn(st, p, TERN_OK); /* RFC 9293 §3.10.7.4 fourth / RFC 6191 */
-            return true;
+        if ((f & TERN_TCP_SYN) && time_wait_reopens(st, p, ip, seg)) {
+            return true; /* RFC 9293 §3.10.7.4 fourth / RFC 6191 */
         }
         if (f & TERN_TCP_SYN) {
             tcp_send_challenge_ack(st, p, now); /* RFC 5961 §4.2 */
@@ -608,9 +670,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
     }
     /* fourth: SYN in a synchronized state or SYN-RECEIVED (RFC 5961 §4.2) */
     if (f & TERN_TCP_SYN) {
-        if (p->state == TERN_TCP_TIME_WAIT && seq_gt(seg->seq, p->rcv_nxt) &&
-            tcp_lookup_listener(st, &ip->dst, seg->dst_port)) {
-            tcp_close_conn(st, p, TERN_OK);
+        if (time_wait_reopens(st, p, ip, seg)) {
             return true;
         }
         tcp_send_challenge_ack(st, p, now);
@@ -626,7 +686,8 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
             return false;
         }
         if (!tcp_child_established(st, p)) {
-            return false; /* accept queue full: dropped (see tcp_socket.c) */
+            st->c.tcp_listen_overflow++;
+            return false; /* accept queue full: dropped (see tcp_listen.c) */
         }
         established(st, p, now);
         if (p->syn_data > 0 && p->rx_len == 0) {
@@ -650,6 +711,9 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
         return false;
     }
     p->last_rcv = now;
+    if (p->ka_probes > 0 && tcp_flight(p) == 0) {
+        p->t_user = TERN_NEVER; /* the keep-alive probes were answered (tcp_timer.c) */
+    }
     p->ka_probes = 0;
     if (p->state == TERN_TCP_TIME_WAIT) {
         /* only a retransmitted FIN matters here (handled below) */
@@ -743,13 +807,20 @@ void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
             tcp_output(st, p, now);
         }
         tcp_timers_update(st, p);
+        tcp_tw_absorb(st, p, now); /* an orphan entered TIME-WAIT: to the compact table */
         if (!to_listener) {
+            return;
+        }
+    } else {
+        tcp_tw *tw = tcp_tw_lookup(st, &ip->dst, seg.dst_port, &ip->src, seg.src_port);
+        if (tw && !tcp_tw_input(st, tw, now, ip, &seg)) {
             return;
         }
     }
     tcp_pcb *l = tcp_lookup_listener(st, &ip->dst, seg.dst_port);
     if (l) {
         listen_input(st, l, now, ip, &seg);
+        st->tcp->tw_reopen = false;
         return;
     }
     /* RFC 9293 §3.10.7.1: CLOSED (no such connection) */

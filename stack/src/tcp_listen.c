@@ -4,11 +4,15 @@
  * Listen backlog (RFC 9293 §3.10.1 leaves the queue to the implementation):
  * a listener with backlog B keeps at most B half-open children (SYN queue,
  * SYN-RECEIVED) and at most B established children waiting for accept
- * (accept queue). When the SYN queue is full, or no control block is free, a
- * new SYN is dropped silently (the peer retransmits it). When the accept
- * queue is full, the handshake-completing ACK is dropped and the child stays
- * in SYN-RECEIVED (its SYN-ACK is retransmitted, so the peer's next ACK
- * completes it once there is room); this is Linux's default behaviour.
+ * (accept queue). When the SYN queue is full, a new SYN is answered with a
+ * SYN cookie and no state (RFC 4987 §3.6, tcp_syncookie.c), so a flood of
+ * spoofed SYNs does not close the port; a half-open child lives only as long
+ * as its SYN-ACK retransmissions. When no control block is free, the SYN gets
+ * a RST at once (counted in tcp_no_pcb_rst). When the accept queue is full,
+ * the handshake-completing ACK is dropped (counted in tcp_listen_overflow)
+ * and the child stays in SYN-RECEIVED (its SYN-ACK is retransmitted, so the
+ * peer's next ACK completes it once there is room); this is Linux's default
+ * behaviour.
  */
 #include "tcp_private.h"
 

@@ -14,7 +14,7 @@ static uint64_t load64(const uint8_t *p) {
     return v;
 }
 
-static uint32_t tuple_hash(const tern_addr *la, uint16_t lp, const tern_addr *ra, uint16_t rp) {
+uint32_t tcp_tuple_hash(const tern_addr *la, uint16_t lp, const tern_addr *ra, uint16_t rp) {
     /* A multiply-xorshift mix of the tuple: deterministic (no per-run key is
      * needed: chains are bounded by the pool), and cheap on the hot path. */
     uint64_t h = ((uint64_t)lp << 16 | rp) * 0x9e3779b97f4a7c15ull;
@@ -34,7 +34,7 @@ static bool addr_same(const tern_addr *a, const tern_addr *b) {
 
 void tcp_hash_insert(tern_stack *st, tcp_pcb *p) {
     tern_tcp_module *t = st->tcp;
-    uint32_t b = tuple_hash(&p->laddr, p->lport, &p->raddr, p->rport) & t->hash_mask;
+    uint32_t b = tcp_tuple_hash(&p->laddr, p->lport, &p->raddr, p->rport) & t->hash_mask;
     p->hash_next = t->hash[b];
     t->hash[b] = tcp_index(st, p);
     p->flags |= TCPF_HASHED;
@@ -42,7 +42,7 @@ void tcp_hash_insert(tern_stack *st, tcp_pcb *p) {
 
 void tcp_hash_remove(tern_stack *st, tcp_pcb *p) {
     tern_tcp_module *t = st->tcp;
-    uint32_t b = tuple_hash(&p->laddr, p->lport, &p->raddr, p->rport) & t->hash_mask;
+    uint32_t b = tcp_tuple_hash(&p->laddr, p->lport, &p->raddr, p->rport) & t->hash_mask;
     uint32_t idx = tcp_index(st, p);
     uint32_t *link = &t->hash[b];
     while (*link != TCP_NONE) {
@@ -59,7 +59,7 @@ void tcp_hash_remove(tern_stack *st, tcp_pcb *p) {
 tcp_pcb *tcp_lookup(tern_stack *st, const tern_addr *laddr, uint16_t lport, const tern_addr *raddr,
                     uint16_t rport) {
     tern_tcp_module *t = st->tcp;
-    uint32_t i = t->hash[tuple_hash(laddr, lport, raddr, rport) & t->hash_mask];
+    uint32_t i = t->hash[tcp_tuple_hash(laddr, lport, raddr, rport) & t->hash_mask];
     while (i != TCP_NONE) {
         tcp_pcb *p = &t->pcb[i];
         if (p->lport == lport && p->rport == rport && addr_same(&p->raddr, raddr) &&

@@ -325,7 +325,9 @@ static void keepalive_arm(tern_stack *st, tcp_pcb *p, uint64_t now) {
         p->t_keep = TERN_NEVER;
     }
     if (p->state == TERN_TCP_FIN_WAIT_2 && !(p->flags & TCPF_HANDLE) && p->t_keep == TERN_NEVER) {
-        p->t_keep = now + 2 * st->tcp->cfg.msl_ns; /* orphan FIN-WAIT-2 limit */
+        /* orphan FIN-WAIT-2 limit (Linux tcp_fin_timeout): a peer that never
+         * sends its FIN holds the socket only this long (issue 21) */
+        p->t_keep = now + st->tcp->cfg.fin_wait2_timeout_ns;
     }
 }
 

@@ -22,6 +22,7 @@
 #include "tcp_ranges.h"
 #include "tcp_rtt.h"
 #include "tcp_seq.h"
+#include "tcp_timewait.h"
 #include "wire/tcp.h"
 
 #define TCP_NONE UINT32_MAX
@@ -136,6 +137,7 @@ typedef struct tcp_pcb {
 
     /* --- listener --- */
     uint32_t backlog, synq_len, acceptq_len, acceptq_head, acceptq_tail;
+    uint64_t cookie_time; /* when the listener last answered with a SYN cookie, 0 never */
 
     /* --- send sequence space (RFC 9293 §3.3.1) --- */
     uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
@@ -251,6 +253,12 @@ struct tern_tcp_module {
     uint32_t *port_owners; /* 65536 counters */
     uint8_t *buffers;      /* per socket: rx_cap + tx_cap bytes */
     tern_tcp_config cfg;   /* defaults filled in */
+    /* TIME-WAIT table (tcp_timewait.c) */
+    tcp_tw *tw;
+    uint32_t *tw_hash;
+    uint32_t tw_cap, tw_hash_mask, tw_free, tw_oldest, tw_newest, tw_count;
+    bool tw_reopen;             /* a SYN reopened a TIME-WAIT tuple: next passive ISN above */
+    uint32_t tw_reopen_snd_nxt; /* the old incarnation's SND.NXT */
 };
 
 /* ---- helpers (tcp_socket.c, tcp_lookup.c, tcp_heap.c) ---- */
@@ -279,6 +287,8 @@ static inline bool tcp_synchronized(const tcp_pcb *p) {
 tcp_pcb *tcp_pcb_alloc(tern_stack *st);
 void tcp_pcb_free(tern_stack *st, tcp_pcb *p);
 void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p);
+/* The 4-tuple hash shared by the connection and TIME-WAIT tables. */
+uint32_t tcp_tuple_hash(const tern_addr *la, uint16_t lp, const tern_addr *ra, uint16_t rp);
 void tcp_hash_insert(tern_stack *st, tcp_pcb *p);
 void tcp_hash_remove(tern_stack *st, tcp_pcb *p);
 tcp_pcb *tcp_lookup(tern_stack *st, const tern_addr *laddr, uint16_t lport, const tern_addr *raddr,
@@ -315,6 +325,26 @@ void tcp_detach_child(tern_stack *st, tcp_pcb *c);
 void tcp_close_listener(tern_stack *st, tcp_pcb *l);
 
 /* ---- input (tcp_input.c) ---- */
+/*
+ * A passive child for a SYN (or the SYN a valid cookie stands for): the
+ * listener's settings, the SYN's options, ISN. Not yet in SYN-RECEIVED,
+ * hashed or counted in the SYN queue. NULL when no socket is free.
+ */
+tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                          const struct tern_tcp_repr *seg);
+
+/* ---- SYN cookies (tcp_syncookie.c, RFC 4987 §3.6) ---- */
+/* Answer a SYN that finds the listener's SYN queue full with a cookie SYN-ACK. */
+void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                        const struct tern_tcp_repr *seg);
+/*
+ * An ACK for a listener: if it carries a valid cookie, create the child
+ * (SYN-RECEIVED, hashed, *child) for the caller to process the ACK with.
+ * Returns 1 (child made), 0 (valid, but the accept queue is full or no
+ * socket is free: dropped, counted), -1 (no valid cookie).
+ */
+int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+                      const struct tern_tcp_repr *seg, tcp_pcb **child);
 /* ---- output (tcp_output.c) ---- */
 /* Send what the windows allow, plus any pending ACK. */
 void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now);

@@ -58,7 +58,9 @@ static void fill_defaults(tern_tcp_config *c) {
     if (!c->delack_ns)
         c->delack_ns = 200000000ULL;
     if (!c->msl_ns)
-        c->msl_ns = 30000000000ULL;
+        c->msl_ns = 120000000000ULL; /* RFC 9293 §3.4.2 / §4 "MSL ... 2 minutes" */
+    if (!c->fin_wait2_timeout_ns)
+        c->fin_wait2_timeout_ns = 60000000000ULL; /* Linux's tcp_fin_timeout */
     if (!c->syn_retries)
         c->syn_retries = syn_retries_for_must23(c); /* after the RTO fields */
     if (!c->data_retries)
@@ -92,6 +94,14 @@ static uint32_t nsockets(const tern_stack_config *cfg) {
     return n > TCP_MAX_SOCKETS ? TCP_MAX_SOCKETS : n;
 }
 
+static uint32_t ntimewait(const tern_stack_config *cfg) {
+    if (cfg->tcp_timewait) {
+        return cfg->tcp_timewait > TCP_MAX_SOCKETS ? TCP_MAX_SOCKETS : cfg->tcp_timewait;
+    }
+    uint32_t n = 4 * nsockets(cfg);
+    return n < 64 ? 64 : n > TCP_MAX_SOCKETS ? TCP_MAX_SOCKETS : n;
+}
+
 size_t tern_tcp_memory_size(const tern_stack_config *cfg) {
     tern_tcp_config c = cfg->tcp;
     fill_defaults(&c);
@@ -102,7 +112,8 @@ size_t tern_tcp_memory_size(const tern_stack_config *cfg) {
     sz += align16(n * sizeof(uint32_t));                      /* heap */
     sz += align16(hash_size((uint32_t)n) * sizeof(uint32_t)); /* buckets */
     sz += align16(TCP_PORTS * sizeof(uint32_t));
-    sz += n * ((size_t)c.rx_buffer + c.tx_buffer);
+    sz += align16(n * ((size_t)c.rx_buffer + c.tx_buffer));
+    sz += tcp_tw_memory_size(ntimewait(cfg));
     return sz;
 }
 
@@ -132,6 +143,7 @@ void tern_tcp_init(tern_stack *st, uint8_t *mem) {
     t->port_owners = (uint32_t *)(void *)(mem + off);
     off += align16(TCP_PORTS * sizeof(uint32_t));
     t->buffers = mem + off;
+    off += align16((size_t)n * ((size_t)c.rx_buffer + c.tx_buffer));
     memset(t->pcb, 0, n * sizeof(tcp_pcb));
     memset(t->hash, 0xff, hs * sizeof(uint32_t));
     memset(t->port_owners, 0, TCP_PORTS * sizeof(uint32_t));
@@ -145,6 +157,7 @@ void tern_tcp_init(tern_stack *st, uint8_t *mem) {
     t->listeners = TCP_NONE;
     t->heap_len = 0;
     st->tcp = t;
+    tcp_tw_init(st, mem + off, ntimewait(&st->cfg));
 }
 
 bool tern_tcp_port_in_use(const tern_stack *st, uint16_t port) {
@@ -454,13 +467,14 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
         uint16_t chosen = 0;
         for (uint32_t i = 0; i < range && i < 1024 && !chosen; i++) {
             uint16_t cand = (uint16_t)(lo + (start + i) % range);
-            if (st->tcp->port_owners[cand] == 0) {
+            if (st->tcp->port_owners[cand] == 0 && !tcp_tw_lookup(st, &p->laddr, cand, dst, port)) {
                 chosen = cand;
             }
         }
         for (uint32_t i = 0; i < range && !chosen; i++) {
             uint16_t cand = (uint16_t)(lo + (start + i) % range);
             if (!tcp_lookup(st, &p->laddr, cand, dst, port) &&
+                !tcp_tw_lookup(st, &p->laddr, cand, dst, port) &&
                 !tcp_lookup_listener(st, &p->laddr, cand)) {
                 chosen = cand;
             }
@@ -469,7 +483,8 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
             return tern_fail(st, TERN_ERR_ADDR_IN_USE, "tcp_connect: no free ephemeral port");
         }
         own_port(st, p, chosen);
-    } else if (tcp_lookup(st, &p->laddr, p->lport, dst, port)) {
+    } else if (tcp_lookup(st, &p->laddr, p->lport, dst, port) ||
+               tcp_tw_lookup(st, &p->laddr, p->lport, dst, port)) {
         return tern_fail(st, TERN_ERR_ADDR_IN_USE, "tcp_connect: 4-tuple already in use");
     }
     tcp_setup_local_options(st, p, rr.mtu);

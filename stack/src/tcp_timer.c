@@ -4,8 +4,10 @@
  *            (zero-window probes, RFC 9293 §3.8.6.1) with exponential backoff;
  *   t_delack delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2);
  *   t_keep   keep-alive (RFC 1122 §4.2.3.6), TIME-WAIT 2 x MSL (RFC 9293
- *            §3.10.7.4), and the orphan FIN-WAIT-2 limit (2 x MSL);
- *   t_user   the user timeout (RFC 9293 §3.8.3, RFC 5482);
+ *            §3.10.7.4) while the user holds the socket, and the orphan
+ *            FIN-WAIT-2 limit (fin_wait2_timeout);
+ *   t_user   the user timeout (RFC 9293 §3.8.3, RFC 5482): unacknowledged
+ *            data, and unanswered keep-alive probes (as Linux's TCP_USER_TIMEOUT);
  *   t_tlp    the tail loss probe timeout, PTO (RFC 8985 §7.2, tcp_tlp.c).
  * The earliest is the block's key in a min-heap; poll runs what is due and
  * poll_at reads the top.
@@ -113,7 +115,10 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
 static void keep_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     switch (p->state) {
     case TERN_TCP_TIME_WAIT:
+        tcp_close_conn(st, p, TERN_OK);
+        return;
     case TERN_TCP_FIN_WAIT_2:
+        st->c.tcp_fin_wait2_timeouts++;
         tcp_close_conn(st, p, TERN_OK);
         return;
     case TERN_TCP_ESTABLISHED:
@@ -142,12 +147,29 @@ static void keep_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->ka_probes++;
     p->keepalives_sent++;
     p->t_keep = now + p->keep_intvl_ns;
+    if (p->user_timeout_ns && p->ka_probes == 1) {
+        /* RFC 5482 §3 / Linux TCP_USER_TIMEOUT: the user timeout also
+         * bounds how long keep-alive probes go unanswered: the connection
+         * ends when nothing was received for that long. If that moment is
+         * already past, the probe just sent gets one interval. */
+        uint64_t end = p->last_rcv + p->user_timeout_ns;
+        p->t_user = end > now ? end : now + p->keep_intvl_ns;
+    }
 }
 
 void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (p->t_user <= now) {
         p->t_user = TERN_NEVER;
         if (tcp_flight(p) > 0 || p->state == TERN_TCP_SYN_SENT) {
+            tcp_close_conn(st, p, TERN_ERR_USER_TIMEOUT);
+            return;
+        }
+        if (p->ka_probes > 0 &&
+            (p->state == TERN_TCP_ESTABLISHED || p->state == TERN_TCP_CLOSE_WAIT)) {
+            /* keep-alive probes unanswered for the user timeout: abort,
+             * telling the peer with a RST (as Linux does, RFC 9293 §3.10.5),
+             * and the user with USER_TIMEOUT */
+            tcp_send_rst(st, p, now);
             tcp_close_conn(st, p, TERN_ERR_USER_TIMEOUT);
             return;
         }
@@ -195,7 +217,9 @@ void tern_tcp_poll(tern_stack *st, uint64_t now) {
         }
         tcp_output(st, p, now);
         tcp_timers_update(st, p);
+        tcp_tw_absorb(st, p, now); /* closed in TIME-WAIT: no socket needed any more */
     }
+    tcp_tw_poll(st, now);
     /* 2. due timers; each firing moves the block's deadline past now or off */
     uint32_t guard = 4 * t->nsock + 16;
     while (t->heap_len > 0 && guard-- > 0) {
@@ -225,8 +249,10 @@ uint64_t tern_tcp_poll_at(const tern_stack *st) {
     if (t->dirty_head != TCP_NONE) {
         return 0;
     }
+    uint64_t tw = tcp_tw_poll_at(st);
     if (t->heap_len == 0) {
-        return TERN_NEVER;
+        return tw;
     }
-    return t->pcb[t->heap[0]].deadline;
+    uint64_t d = t->pcb[t->heap[0]].deadline;
+    return d < tw ? d : tw;
 }

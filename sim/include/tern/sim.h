@@ -448,6 +448,13 @@ tern_err sim_link_get_counters(const sim *s, sim_link_id link, sim_dir dir, sim_
  * TERN_ERR_IO (the message names the path and the reason).
  */
 tern_err sim_link_capture(sim *s, sim_link_id link, uint32_t side, const char *path);
+/*
+ * sim_link_capture_set_epoch: capture timestamps become epoch_ns + virtual
+ * time (default 0: virtual time, so that the same seed gives the same file).
+ * A real-time program passes the wall clock at its start, as tcpdump users
+ * expect. Returns TERN_OK, or TERN_ERR_UNKNOWN_LINK.
+ */
+tern_err sim_link_capture_set_epoch(sim *s, sim_link_id link, uint64_t epoch_ns);
 /* sim_link_capture_close: flush and close the link's captures (both ends), if any. */
 tern_err sim_link_capture_close(sim *s, sim_link_id link);
 

@@ -50,15 +50,17 @@ typedef struct tern_iface_config {
 
 /* TCP defaults for new sockets (RFC values unless noted). */
 typedef struct tern_tcp_config {
-    uint32_t rx_buffer;      /* bytes per socket; 0 means 65536 */
-    uint32_t tx_buffer;      /* bytes per socket; 0 means 65536 */
-    uint32_t backlog_max;    /* largest listen backlog; 0 means 128 */
-    uint32_t ooo_max_holes;  /* out-of-order segments kept; 0 means 32 */
-    uint64_t rto_min_ns;     /* 0 means 1 s (RFC 6298 (2.4)) */
-    uint64_t rto_max_ns;     /* 0 means 60 s (RFC 6298 (2.5)) */
-    uint64_t rto_initial_ns; /* 0 means 1 s (RFC 6298 (2.1)) */
-    uint64_t delack_ns;      /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
-    uint64_t msl_ns;         /* TIME-WAIT lasts 2 x MSL; 0 means 30 s */
+    uint32_t rx_buffer;            /* bytes per socket; 0 means 65536 */
+    uint32_t tx_buffer;            /* bytes per socket; 0 means 65536 */
+    uint32_t backlog_max;          /* largest listen backlog; 0 means 128 */
+    uint32_t ooo_max_holes;        /* out-of-order segments kept; 0 means 32 */
+    uint64_t rto_min_ns;           /* 0 means 1 s (RFC 6298 (2.4)) */
+    uint64_t rto_max_ns;           /* 0 means 60 s (RFC 6298 (2.5)) */
+    uint64_t rto_initial_ns;       /* 0 means 1 s (RFC 6298 (2.1)) */
+    uint64_t delack_ns;            /* delayed-ACK timer, 40..200 ms; 0 means 200 ms */
+    uint64_t msl_ns;               /* TIME-WAIT lasts 2 x MSL; 0 means 120 s (RFC 9293) */
+    uint64_t fin_wait2_timeout_ns; /* an orphan (closed) socket waits this long in FIN-WAIT-2
+                                    * for the peer's FIN; 0 means 60 s (as Linux) */
     /* SYN (and SYN-ACK) retransmissions before the open fails (R2 for a SYN as
      * a count). 0 means the fewest that keep the SYN retransmitted for at
      * least 3 minutes with the RTOs above (RFC 9293 §3.8.3 MUST-23): 8 with
@@ -103,6 +105,9 @@ typedef struct tern_stack_config {
     uint32_t udp_queue;       /* datagrams queued per UDP/ping socket and direction [16] */
     uint32_t ping_sockets;    /* ICMP echo sockets [4] */
     uint32_t tcp_sockets;     /* [16] */
+    /* TIME-WAIT connections kept without a socket (a few dozen bytes each;
+     * the oldest is recycled when full) [4 x tcp_sockets, at least 64] */
+    uint32_t tcp_timewait;
 
     /* behaviour (0 means the default in brackets) */
     uint8_t ttl;               /* default TTL [64] */
@@ -215,6 +220,8 @@ typedef struct tern_counters {
     uint64_t arp_resolution_failed; /* packets dropped after the retries */
     uint64_t arp_queue_full;        /* packets dropped: no room to wait */
     uint64_t arp_rate_limited;      /* requests held back by the 1/s limit */
+    uint64_t arp_evicted;           /* entries taken for another neighbour (never one in use) */
+    uint64_t arp_table_full;        /* packets dropped: every entry in use */
     /* IPv4 */
     uint64_t ip_in, ip_delivered, ip_out;
     uint64_t ip_truncated, ip_malformed, ip_bad_checksum, ip_bad_version;
@@ -235,6 +242,16 @@ typedef struct tern_counters {
     /* TCP */
     uint64_t tcp_in, tcp_malformed, tcp_bad_checksum, tcp_no_socket, tcp_out;
     uint64_t tcp_rst_sent, tcp_retransmits, tcp_challenge_acks;
+    /* TCP resource exhaustion (issue 21) */
+    uint64_t tcp_timewait_entered;   /* connections moved to the TIME-WAIT table */
+    uint64_t tcp_timewait_reused;    /* SYNs that reopened a TIME-WAIT 4-tuple (RFC 6191) */
+    uint64_t tcp_timewait_recycled;  /* TIME-WAIT entries ended early: the table was full */
+    uint64_t tcp_no_pcb_rst;         /* SYNs answered with RST: no socket free */
+    uint64_t tcp_syncookies_sent;    /* SYN-ACKs with a cookie: the SYN queue was full (RFC 4987) */
+    uint64_t tcp_syncookies_ok;      /* connections made from a valid cookie */
+    uint64_t tcp_syncookies_failed;  /* ACKs to a listener with an invalid or stale cookie */
+    uint64_t tcp_listen_overflow;    /* handshake-completing ACKs dropped: accept queue full */
+    uint64_t tcp_fin_wait2_timeouts; /* orphans that waited fin_wait2_timeout for the peer's FIN */
     /* resources */
     uint64_t no_buffer; /* packet buffer pool exhausted */
 } tern_counters;
@@ -421,7 +438,9 @@ typedef struct tern_tcp_info {
  *                          - keep-alive: KEEPCNT probes unanswered after KEEPIDLE_NS idle
  *                            (RFC 1122 §4.2.3.6); keepalives_sent is above 0, retransmits 0.
  *   TERN_ERR_HOST_UNREACHABLE  either timeout after an ICMP soft error (RFC 5927 §4)
- *   TERN_ERR_USER_TIMEOUT  sent data unacknowledged for USER_TIMEOUT_NS (RFC 9293 §3.8.3)
+ *   TERN_ERR_USER_TIMEOUT  sent data unacknowledged for USER_TIMEOUT_NS (RFC 9293 §3.8.3), or
+ *                          keep-alive probes unanswered until USER_TIMEOUT_NS after the last
+ *                          segment received (RFC 5482, Linux TCP_USER_TIMEOUT; a RST is sent)
  */
 
 tern_err tern_tcp_open(tern_stack *st, tern_sock *out);
