@@ -120,6 +120,9 @@ class DutProfile:
     keepalive_count: int = 9
     #: TCP: challenge ACKs per second per connection (RFC 5961 §7).
     challenge_ack_limit: int = 10
+    #: TCP: at most one ACK per this interval in answer to unacceptable segments without data, per
+    #: connection (RFC 5961 §7 throttling; Tern's default and Linux's tcp_invalid_ratelimit: 500 ms).
+    invalid_ack_interval: int = 500 * MS
     #: TCP: what a full listen queue does with a new SYN: "drop" (silence) or "rst".
     backlog_full: str = "drop"
     #: Tolerance of exact-time checks (``expect(at=...)``): 0 in virtual time; a DUT in real time (Linux)
