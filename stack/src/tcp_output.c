@@ -160,9 +160,10 @@ void tcp_send_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
 }
 
 void tcp_send_challenge_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
-    /* RFC 5961 §7: at most challenge_ack_limit per second, per connection. */
-    if (now - p->chal_start >= 1000000000ULL || p->chal_start == 0) {
-        p->chal_start = now ? now : 1;
+    /* RFC 5961 §7: at most challenge_ack_limit per second, per connection.
+     * (A period starts with its first challenge ACK, at any time, 0 too.) */
+    if (p->chal_count == 0 || now - p->chal_start >= 1000000000ULL) {
+        p->chal_start = now;
         p->chal_count = 0;
     }
     if (p->chal_count >= st->tcp->cfg.challenge_ack_limit) {
@@ -188,11 +189,12 @@ void tcp_send_oow_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct ter
      * answered, or its sender would retransmit until it gives up. */
     bool dataless = seg->payload_len == 0 && !(seg->flags & TERN_TCP_FIN);
     if (dataless || (seg->flags & TERN_TCP_SYN)) {
-        if (p->oow_ack_time != 0 && now - p->oow_ack_time < st->tcp->cfg.invalid_ack_interval_ns) {
+        if (now < p->oow_ack_next) {
             st->c.tcp_acks_rate_limited++;
             return;
         }
-        p->oow_ack_time = now ? now : 1;
+        uint64_t iv = st->tcp->cfg.invalid_ack_interval_ns;
+        p->oow_ack_next = now > UINT64_MAX - iv ? UINT64_MAX : now + iv;
     }
     tcp_send_ack(st, p, now);
 }

@@ -176,7 +176,7 @@ typedef struct tcp_pcb {
     uint64_t last_rcv; /* time of the last segment received (keep-alive idleness) */
     uint64_t chal_start;
     uint32_t chal_count;   /* RFC 5961 §7 challenge ACKs in the current second */
-    uint64_t oow_ack_time; /* last ACK to an unacceptable data-less segment, 0 never */
+    uint64_t oow_ack_next; /* no ACK to an unacceptable data-less segment before (0: any time) */
 
     /* --- per-socket settings --- */
     uint64_t delack_ns, user_timeout_ns, keep_idle_ns, keep_intvl_ns;
