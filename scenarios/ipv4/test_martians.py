@@ -26,11 +26,20 @@ from __future__ import annotations
 import pytest
 from scapy.all import ICMP, IP, UDP, Ether, Raw
 
-from pyharness.dut import DUT_IP, PEER_IP
+from pyharness.dut import DUT_IP, PEER_IP, linux_deviation
 
 pytestmark = pytest.mark.area("ipv4")
 
 PORT = 7
+
+
+def linux_accepts(what: str):
+    """The Linux kernel (measured, --dut linux) delivers datagrams from these sources."""
+    return linux_deviation(
+        'RFC 1122 3.2.1.3: "A host MUST silently discard an incoming datagram containing an IP source address '
+        f'that is invalid by the rules of this section"; Linux accepts {what} as a source (and answers a SYN '
+        'from it with a SYN-ACK)')
+
 
 #: Sources no datagram from a link may carry, each with the rule that forbids it.
 MARTIANS = [
@@ -38,13 +47,15 @@ MARTIANS = [
     pytest.param("127.0.0.1", id="loopback"),  # 1122 3.2.1.3 (g)
     pytest.param("127.200.1.9", id="loopback-net"),  # (g): all of 127/8
     pytest.param("0.0.0.0", id="this-host"),  # (a), to a unicast destination
-    pytest.param("0.10.0.2", id="this-network-host"),  # (b)
+    pytest.param("0.10.0.2", id="this-network-host",  # (b)
+                 marks=linux_accepts("0/8 other than 0.0.0.0")),
     pytest.param("255.255.255.255", id="limited-broadcast"),  # (c)
-    pytest.param("10.0.0.255", id="directed-broadcast"),  # (d)/(e): the DUT's subnet
+    pytest.param("10.0.0.255", id="directed-broadcast",  # (d)/(e): the DUT's subnet
+                 marks=linux_accepts("the directed broadcast of its own subnet")),
     pytest.param("224.0.0.5", id="multicast"),  # 3.2.2: "a multicast address"
     pytest.param("239.1.2.3", id="multicast-admin"),
-    pytest.param("240.0.0.1", id="class-e"),  # 3.2.2: "a Class E address"
-    pytest.param("254.1.2.3", id="class-e-high"),
+    pytest.param("240.0.0.1", id="class-e", marks=linux_accepts("class E (240/4)")),  # 3.2.2: "a Class E address"
+    pytest.param("254.1.2.3", id="class-e-high", marks=linux_accepts("class E (240/4)")),
 ]
 
 
