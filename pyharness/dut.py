@@ -128,6 +128,9 @@ class DutProfile:
     keepalive_count: int = 9
     #: TCP: challenge ACKs per second per connection (RFC 5961 §7).
     challenge_ack_limit: int = 10
+    #: TCP: at most one ACK per this interval in answer to unacceptable segments without data, per
+    #: connection (RFC 5961 §7 throttling; Tern's default and Linux's tcp_invalid_ratelimit: 500 ms).
+    invalid_ack_interval: int = 500 * MS
     #: TCP: what a full SYN queue does with a new SYN: "drop" (silence), "rst", or "syncookie" (a SYN-ACK whose
     #: sequence number is a SYN cookie, RFC 4987 §3.6: no state until the ACK comes back; Tern).
     backlog_full: str = "syncookie"

@@ -39,7 +39,8 @@ class TernIOError(TernError, OSError):
 
 
 class LivelockError(TernError):
-    """A node asked to run again at the same instant without making progress."""
+    """A node asked to run again at the same instant without making progress, or sent an
+    unbounded number of frames at one instant; the message names the node and the time."""
 
 
 class FrameError(TernError):

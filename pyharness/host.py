@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 #: tern_tcp_config fields that are times (ns in C, time units in Python).
 _TCP_TIMES = ("rto_min", "rto_max", "rto_initial", "delack", "msl", "fin_wait2_timeout", "keepalive_idle",
-              "keepalive_interval")
+              "keepalive_interval", "invalid_ack_interval")
 _TCP_SIZES = ("rx_buffer", "tx_buffer")
 _TCP_COUNTS = ("backlog_max", "ooo_max_holes", "syn_retries", "data_retries", "initial_window",
                "keepalive_count", "challenge_ack_limit")

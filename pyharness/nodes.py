@@ -54,6 +54,9 @@ class NodeCounters:
     tx_bytes: int
     tx_no_link: int
     polls: int
+    #: the most frames the node sent at one virtual instant (the simulator stops a run past
+    #: SIM_LIVELOCK_FRAMES with :class:`~pyharness.errors.LivelockError`)
+    max_burst_frames: int
 
 
 @dataclass(frozen=True)

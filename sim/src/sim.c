@@ -14,6 +14,9 @@
 
 #include "sim_internal.h"
 
+/* Other nodes a flood error names besides the one over the limit. */
+#define SIM_FLOOD_LIST 3
+
 tern_err sim_fail(sim *s, tern_err code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -235,6 +238,25 @@ tern_err sim_node_send(sim *s, sim_node_id node, uint32_t port, const uint8_t *f
         return sim_fail(s, TERN_ERR_FRAME_SIZE, "node '%s' frame length=%zu: must be 1..%d",
                         n->name, len, SIM_MAX_FRAME);
     }
+    /* Livelock guard, second half (DESIGN.md §7): a bounded number of
+     * frames per node and instant. */
+    if (n->burst_time != s->now) {
+        n->burst_time = s->now;
+        n->burst_frames = 0;
+    }
+    if (n->burst_frames >= SIM_LIVELOCK_FRAMES) {
+        if (s->running && !s->flooded) {
+            s->flooded = true;
+            s->flood_node = node;
+        }
+        return sim_fail(s, TERN_ERR_LIVELOCK,
+                        "livelock: node '%s' (%s) sent more than %u frames at t=%llu ns", n->name,
+                        n->kind, (unsigned)SIM_LIVELOCK_FRAMES, (unsigned long long)s->now);
+    }
+    n->burst_frames++;
+    if (n->burst_frames > n->c.max_burst_frames) {
+        n->c.max_burst_frames = n->burst_frames;
+    }
     n->progressed = true;
     n->c.tx_frames++;
     n->c.tx_bytes += len;
@@ -313,22 +335,79 @@ static tern_err dispatch(sim *s, const sim_event *ev) {
     }
 }
 
+/*
+ * The error of a node that went over SIM_LIVELOCK_FRAMES: it, and the nodes
+ * that sent most at this instant besides (a switch between two hosts that
+ * answer each other reaches the limit first; the hosts are the cause).
+ */
+static tern_err flood_error(sim *s) {
+    const sim_node *n = &s->nodes[s->flood_node];
+    char others[256] = "";
+    size_t len = 0;
+    uint32_t pick[SIM_FLOOD_LIST];
+    uint32_t npick = 0;
+    for (; npick < SIM_FLOOD_LIST; npick++) { /* the busiest others, most first, ties by id */
+        uint32_t best = UINT32_MAX;
+        for (uint32_t i = 0; i < s->nnodes; i++) {
+            const sim_node *m = &s->nodes[i];
+            bool taken = i == s->flood_node;
+            for (uint32_t k = 0; k < npick; k++) {
+                taken = taken || pick[k] == i;
+            }
+            if (taken || m->burst_time != s->now || m->burst_frames == 0) {
+                continue;
+            }
+            if (best == UINT32_MAX || m->burst_frames > s->nodes[best].burst_frames) {
+                best = i;
+            }
+        }
+        if (best == UINT32_MAX) {
+            break;
+        }
+        pick[npick] = best;
+    }
+    for (uint32_t k = 0; k < npick && len < sizeof others; k++) {
+        const sim_node *m = &s->nodes[pick[k]];
+        int w = snprintf(others + len, sizeof others - len, "%s'%s' %llu",
+                         k ? ", " : "; also at this instant: ", m->name,
+                         (unsigned long long)m->burst_frames);
+        if (w < 0) {
+            break;
+        }
+        len += (size_t)w;
+    }
+    return sim_fail(s, TERN_ERR_LIVELOCK,
+                    "livelock: node '%s' (%s) sent more than %u frames at t=%llu ns "
+                    "(SIM_LIVELOCK_FRAMES; the frames beyond were not sent)%s",
+                    n->name, n->kind, (unsigned)SIM_LIVELOCK_FRAMES, (unsigned long long)s->now,
+                    others);
+}
+
 tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why) {
     if (until < s->now) {
         return sim_fail(s, TERN_ERR_TIME_BACKWARDS, "run until=%llu ns: before now=%llu ns",
                         (unsigned long long)until, (unsigned long long)s->now);
     }
     s->peer_rx_flag = false;
+    s->running = true;
     sim_event ev;
     while (sim_eq_peek_time(&s->q) <= until && sim_eq_pop(&s->q, &ev)) {
         assert(ev.time >= s->now); /* time never goes backwards */
         s->now = ev.time;
         s->events++;
         tern_err err = dispatch(s, &ev);
+        if (err == TERN_OK && s->flooded) {
+            /* A node's own callbacks ignore what sim_node_send returns: the
+             * run stops here instead, with the message naming the node. */
+            s->flooded = false;
+            err = flood_error(s);
+        }
         if (err != TERN_OK) {
+            s->running = false;
             return err;
         }
         if ((flags & SIM_RUN_STOP_ON_PEER_RX) && s->peer_rx_flag) {
+            s->running = false;
             if (why) {
                 *why = SIM_STOP_PEER_RX;
             }
@@ -336,6 +415,7 @@ tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why) {
             return TERN_OK;
         }
     }
+    s->running = false;
     if (until != SIM_NEVER) {
         s->now = until;
     }

@@ -142,6 +142,8 @@ typedef struct sim_node {
     uint64_t idle_time;
     uint32_t idle_polls;
     bool progressed;
+    uint64_t burst_time;   /* the instant burst_frames counts for */
+    uint64_t burst_frames; /* frames sent at burst_time */
     sim_node_counters c;
 } sim_node;
 
@@ -166,6 +168,9 @@ struct sim {
     uint32_t nlinks, links_cap;
     sim_frame_pool pool;
     bool peer_rx_flag; /* a peer received a frame during sim_run */
+    bool running;      /* inside sim_run */
+    bool flooded;      /* a node went over SIM_LIVELOCK_FRAMES during sim_run (flood_node) */
+    sim_node_id flood_node;
     char err[512];
 };
 

@@ -399,7 +399,8 @@ void tern_ping_poll(tern_stack *st, uint64_t now) {
     }
     for (uint32_t i = 0; i < st->cfg.ping_sockets; i++) {
         tern_ping_sock *p = &st->ping[i];
-        while (p->used && p->txq.count) {
+        /* bounded per call (TERN_CALL_FRAMES_MAX): the rest on the next poll */
+        while (p->used && p->txq.count && !tern_call_budget_spent(st)) {
             tern_pkt_meta m = *tern_pktq_peek(st, &p->txq);
             uint8_t *buf = tern_ip_tx_payload(st);
             size_t len = tern_pktq_pop(st, &p->txq, buf + TERN_ICMPV4_HDR_LEN, PING_MAX_PAYLOAD);

@@ -181,17 +181,29 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
     return output_datagram(st, now, &rr, &h, payload, payload_len);
 }
 
+static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
+                    bool link_broadcast, bool from_link);
+
 void tern_ipv4_poll(tern_stack *st, uint64_t now) {
     /* Deliver what we sent to ourselves, from a buffer of its own: replies
-     * are built in tx and fragments in tx2 while the datagram is read. */
-    while (st->loopback.count) {
+     * are built in tx and fragments in tx2 while the datagram is read.
+     * Bounded (DESIGN.md §7): only datagrams queued before this poll, and at
+     * most TERN_POLL_LOOPBACK_MAX of them. What a delivery sends to ourselves
+     * in turn waits for the next poll (tern_stack_poll_at then says "now"),
+     * so two ends of a connection to ourselves that answer each other for
+     * ever show up as polls at one instant, where the simulator's livelock
+     * guard sees them, instead of one call that never returns. */
+    uint32_t n =
+        st->loopback.count < TERN_POLL_LOOPBACK_MAX ? st->loopback.count : TERN_POLL_LOOPBACK_MAX;
+    for (uint32_t i = 0; i < n && st->loopback.count; i++) {
         size_t len = tern_pktq_pop(st, &st->loopback, st->loop_rx, sizeof st->loop_rx);
         uint32_t iface = 0;
         struct tern_ipv4_repr ip;
         if (tern_ipv4_parse(st->loop_rx, len, &ip) == TERN_OK) {
             tern_is_local_addr(st, &ip.dst, &iface);
         }
-        tern_ipv4_input(st, now, iface, st->loop_rx, len, false);
+        st->c.ip_loopback_in++;
+        receive(st, now, iface, st->loop_rx, len, false, false);
     }
 }
 
@@ -264,8 +276,61 @@ static void forward(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
     }
 }
 
+/*
+ * Is `src`, the source of a datagram that arrived from a link, one no host
+ * may send from? RFC 1122 §3.2.1.3: "A host MUST silently discard an
+ * incoming datagram containing an IP source address that is invalid by the
+ * rules of this section." The forms it names:
+ *   (a) { 0, 0 } "This host on this network.  MUST NOT be sent, except as a
+ *       source address as part of an initialization procedure by which the
+ *       host learns its own IP address."  (b) { 0, <Host-number> } likewise;
+ *   (c) { -1, -1 } and (d), (e) directed broadcasts: "It MUST NOT be used as
+ *       a source address.";
+ *   (g) { 127, <any> } "Internal host loopback address.  Addresses of this
+ *       form MUST NOT appear outside a host."
+ * RFC 1122 §3.2.2 names the rest of a source that "does not define a single
+ * host -- e.g., a zero address, a loopback address, a broadcast address, a
+ * multicast address, or a Class E address." And one of our own addresses
+ * coming back from a link is a spoof (the "land" attack: RFC 9293 §3.9.2.3,
+ * "An incoming SYN with an invalid source address MUST be ignored either by
+ * TCP or by the IP layer (MUST-63)"); what we send ourselves never crosses a
+ * link (tern_ip_send loops it back), so no genuine datagram is lost.
+ *
+ * The one exception is 0.0.0.0 as the source of a UDP datagram to the
+ * limited broadcast: RFC 2131 §4.1, "DHCP messages broadcast by a client
+ * prior to that client obtaining its IP address must have the source address
+ * field in the IP header set to 0", and a DHCP server on this host must hear
+ * them. (Linux accepts 0.0.0.0 towards the limited broadcast for any protocol.)
+ */
+static bool martian_source(const tern_stack *st, const struct tern_ipv4_repr *ip) {
+    const tern_addr *src = &ip->src;
+    uint8_t first = src->bytes[0];
+    if (first == 0) {
+        return !(tern_addr_is_unspecified(src) && tern_addr_is_limited_broadcast(&ip->dst) &&
+                 ip->protocol == TERN_IPPROTO_UDP);
+    }
+    if (first == 127 || first >= 224) { /* loopback; multicast (224/4) and class E (240/4) */
+        return true;
+    }
+    if (tern_is_local_addr(st, src, NULL)) {
+        return true;
+    }
+    for (uint32_t i = 0; i < st->niface; i++) {
+        if (tern_is_broadcast_addr(st, src, i)) { /* a directed broadcast of one of our subnets */
+            return true;
+        }
+    }
+    return false;
+}
+
 void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
                      bool link_broadcast) {
+    receive(st, now, iface, buf, len, link_broadcast, true);
+}
+
+/* A datagram from a link (from_link) or looped back to ourselves. */
+static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
+                    bool link_broadcast, bool from_link) {
     st->c.ip_in++;
     struct tern_ipv4_repr ip;
     tern_err err = tern_ipv4_parse(buf, len, &ip);
@@ -288,10 +353,8 @@ void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t
     if (ip.options_len) {
         st->c.ip_options++; /* parsed for length only, then ignored (RFC 1122 §3.2.1.8 allows) */
     }
-    /* RFC 1122 §3.2.1.3: discard a datagram whose source is a broadcast or multicast. */
-    if (tern_addr_is_limited_broadcast(&ip.src) || tern_addr_is_multicast(&ip.src) ||
-        tern_is_broadcast_addr(st, &ip.src, iface)) {
-        st->c.ip_malformed++;
+    if (from_link && martian_source(st, &ip)) {
+        st->c.ip_martian_src++; /* RFC 1122 §3.2.1.3: silently discarded */
         return;
     }
     bool local =

@@ -232,6 +232,7 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
 
 void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *frame,
                       size_t len) {
+    st->call_frames = 0;
     st->c.frames_in++;
     st->c.bytes_in += len;
     if (iface >= st->niface) {
@@ -274,6 +275,7 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
 }
 
 void tern_stack_poll(tern_stack *st, uint64_t now) {
+    st->call_frames = 0;
     tern_ipv4_poll(st, now);
     tern_arp_poll(st, now);
     tern_reasm_poll(st, now);
@@ -311,6 +313,7 @@ void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint1
     }
     st->c.frames_out++;
     st->c.bytes_out += flen;
+    st->call_frames++;
     if (st->cfg.output) {
         st->cfg.output(st->cfg.output_ctx, iface, frame, flen);
     }

@@ -286,6 +286,7 @@ struct tern_stack {
     uint32_t arp_resolving; /* entries in the INCOMPLETE state */
     tern_pktq arp_waiting;  /* packets waiting for resolution (meta.dst = next hop) */
     tern_pktq loopback;     /* datagrams we sent to one of our own addresses */
+    uint32_t call_frames;   /* frames sent by the current input or poll (TERN_CALL_FRAMES_MAX) */
 
     tern_chunk *chunks;
     uint32_t free_chunk;
@@ -311,6 +312,15 @@ struct tern_stack {
     uint8_t tx2[TERN_FRAME_MAX + 64];
     uint8_t loop_rx[65536]; /* a looped-back datagram being delivered */
 };
+
+/*
+ * Has the current input or poll call sent its TERN_CALL_FRAMES_MAX frames?
+ * Senders of queued work (TCP output, UDP and ping send queues) stop then and
+ * leave the rest for the next poll, which poll_at asks for at once.
+ */
+static inline bool tern_call_budget_spent(const tern_stack *st) {
+    return st->call_frames >= TERN_CALL_FRAMES_MAX;
+}
 
 /* ---- per-module memory: each module sizes and lays out its own pools ------- */
 

@@ -602,7 +602,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
             if (now - p->ts_recent_time > TCP_PAWS_IDLE_NS) {
                 p->ts_recent = seg->opt.ts_val; /* §5.5: TS.Recent too old to trust */
             } else {
-                tcp_send_ack(st, p, now);
+                tcp_send_oow_ack(st, p, now, seg); /* RFC 7323 §5.3 (PAWS), throttled */
                 return false;
             }
         }
@@ -637,7 +637,8 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
         if (dlen > 0 && seq_leq(seg->seq + dlen, p->rcv_nxt) && tcp_synchronized(p)) {
             tcp_dsack_note(p, seg->seq, seg->seq + dlen); /* RFC 2883 §4: all of it a duplicate */
         }
-        tcp_send_ack(st, p, now); /* first check: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+        /* first check: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, throttled (RFC 5961 §7) */
+        tcp_send_oow_ack(st, p, now, seg);
         return false;
     }
     /* RFC 7323 §4.3: TS.Recent follows the segment that covers Last.ACK.sent. */

@@ -163,17 +163,42 @@ void tcp_send_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
 }
 
 void tcp_send_challenge_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
-    /* RFC 5961 §7: at most challenge_ack_limit per second, per connection. */
-    if (now - p->chal_start >= 1000000000ULL || p->chal_start == 0) {
-        p->chal_start = now ? now : 1;
+    /* RFC 5961 §7: at most challenge_ack_limit per second, per connection.
+     * (A period starts with its first challenge ACK, at any time, 0 too.) */
+    if (p->chal_count == 0 || now - p->chal_start >= 1000000000ULL) {
+        p->chal_start = now;
         p->chal_count = 0;
     }
     if (p->chal_count >= st->tcp->cfg.challenge_ack_limit) {
+        st->c.tcp_acks_rate_limited++;
         return;
     }
     p->chal_count++;
     p->challenge_acks++;
     st->c.tcp_challenge_acks++;
+    tcp_send_ack(st, p, now);
+}
+
+void tcp_send_oow_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg) {
+    /* RFC 9293 §3.10.7.4: "If an incoming segment is not acceptable, an
+     * acknowledgment should be sent in reply". Two ends that disagree on the
+     * sequence space (a host talking to itself, a desynchronised pair) answer
+     * each other's answer for ever, at line rate; RFC 9293 points to "RFC 5961
+     * and Errata ID 4772" for "additional ACK throttling notes", and RFC 5961
+     * §7 says "an ACK throttling mechanism is suggested". Such a loop is made
+     * of segments without data, so only those are throttled, to one answer
+     * per invalid_ack_interval_ns per connection (as Linux does); a segment
+     * with data or FIN (a retransmission whose ACK was lost) is always
+     * answered, or its sender would retransmit until it gives up. */
+    bool dataless = seg->payload_len == 0 && !(seg->flags & TERN_TCP_FIN);
+    if (dataless || (seg->flags & TERN_TCP_SYN)) {
+        if (now < p->oow_ack_next) {
+            st->c.tcp_acks_rate_limited++;
+            return;
+        }
+        uint64_t iv = st->tcp->cfg.invalid_ack_interval_ns;
+        p->oow_ack_next = now > UINT64_MAX - iv ? UINT64_MAX : now + iv;
+    }
     tcp_send_ack(st, p, now);
 }
 
@@ -476,10 +501,10 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
     bool sent = false;
     bool sack_recovery = (p->flags & TCPF_SACK_OK) && p->ca_state == TCP_CA_RECOVERY;
-    uint32_t guard = 0;
     for (;;) {
-        if (++guard > 100000) {
-            break; /* bounded work; the next poll continues */
+        if (tern_call_budget_spent(st)) {
+            tcp_mark_dirty(st, p); /* bounded work per call: the next poll continues */
+            break;
         }
         /* 1. Retransmissions of lost data (RFC 6675 §4 NextSeg rule 1; after an
          *    RTO everything below `recover` is lost). */

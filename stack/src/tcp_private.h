@@ -200,7 +200,8 @@ typedef struct tcp_pcb {
     uint64_t deadline; /* min of the above, the heap key */
     uint64_t last_rcv; /* time of the last segment received (keep-alive idleness) */
     uint64_t chal_start;
-    uint32_t chal_count; /* RFC 5961 §7 challenge ACKs in the current second */
+    uint32_t chal_count;   /* RFC 5961 §7 challenge ACKs in the current second */
+    uint64_t oow_ack_next; /* no ACK to an unacceptable data-less segment before (0: any time) */
 
     /* --- per-socket settings --- */
     uint64_t delack_ns, user_timeout_ns, keep_idle_ns, keep_intvl_ns;
@@ -355,6 +356,9 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
 void tcp_send_ack(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* An ACK in answer to an unacceptable segment, throttled per RFC 5961 §7 when challenge is set. */
 void tcp_send_challenge_ack(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* The ACK in answer to an unacceptable segment (RFC 9293 §3.10.7.4 first check, RFC 7323 §5.3
+ * PAWS), throttled to one per invalid_ack_interval_ns when the segment carries no data. */
+void tcp_send_oow_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg);
 /* RST for a segment that has no connection (RFC 9293 §3.10.7.1). */
 void tcp_send_rst_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                         const struct tern_tcp_repr *seg);

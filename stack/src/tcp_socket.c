@@ -75,6 +75,8 @@ static void fill_defaults(tern_tcp_config *c) {
         c->keepalive_count = 9;
     if (!c->challenge_ack_limit)
         c->challenge_ack_limit = 10;
+    if (!c->invalid_ack_interval_ns)
+        c->invalid_ack_interval_ns = 500000000ULL;
 }
 
 static size_t align16(size_t n) {

@@ -184,7 +184,8 @@ void tern_udp_poll(tern_stack *st, uint64_t now) {
     }
     for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
         tern_udp_sock *u = &st->udp[i];
-        while (u->used && u->txq.count) {
+        /* bounded per call (TERN_CALL_FRAMES_MAX): the rest on the next poll */
+        while (u->used && u->txq.count && !tern_call_budget_spent(st)) {
             tern_pkt_meta m = *tern_pktq_peek(st, &u->txq);
             uint8_t *p = tern_ip_tx_payload(st);
             size_t len = tern_pktq_pop(st, &u->txq, p + TERN_UDP_HDR_LEN, UDP_MAX_PAYLOAD);

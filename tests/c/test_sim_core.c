@@ -1,5 +1,5 @@
-/* The simulator core: event ordering (with ties), node scheduling, the livelock guard, bad
- * configuration. */
+/* The simulator core: event ordering (with ties), node scheduling, the livelock guard (polls
+ * without progress, frames at one instant), bad configuration. */
 #include <stdlib.h>
 
 #include "check.h"
@@ -202,6 +202,126 @@ static void test_progress_is_not_livelock(void) {
     sim_destroy(s);
 }
 
+/* A node that sends `per_poll` frames (out of a port without a link) on every poll, at `at`,
+ * for ever or `left` polls. */
+typedef struct flood_node {
+    sim *s;
+    sim_node_id id;
+    uint64_t at;
+    uint32_t per_poll;
+    int64_t left; /* polls still to run; -1: for ever */
+} flood_node;
+static uint64_t flood_poll_at(void *state) {
+    flood_node *f = state;
+    return f->left != 0 ? f->at : SIM_NEVER;
+}
+static void flood_poll(void *state, uint64_t now) {
+    flood_node *f = state;
+    uint8_t frame[60] = {0};
+    for (uint32_t i = 0; i < f->per_poll; i++) {
+        sim_node_send(f->s, f->id, 0, frame, sizeof frame); /* the result ignored, as nodes do */
+    }
+    if (f->left > 0) {
+        f->left--;
+        if (f->left == 0 && now < 2) {
+            f->at = 2; /* ...and once more at the next instant */
+            f->left = (int64_t)(SIM_LIVELOCK_FRAMES / f->per_poll);
+        }
+    }
+}
+static const sim_node_ops flood_ops = {NULL, flood_poll, flood_poll_at, NULL};
+
+/* Sending is progress for the poll guard, so a node that sends without end at one instant was
+ * never stopped: the run never returned. The frame guard stops it and names it. */
+static void test_livelock_guard_stops_a_node_flooding_one_instant(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    flood_node f = {.s = s, .at = 9, .per_poll = 1000, .left = -1};
+    CHECK(sim_node_add(s, "flooder", "test", 1, &flood_ops, &f, &f.id) == TERN_OK);
+    CHECK(sim_run(s, 100, 0, NULL) == TERN_ERR_LIVELOCK);
+    CHECK_CONTAINS(sim_last_error(s), "'flooder'");
+    CHECK_CONTAINS(sim_last_error(s), "t=9 ");
+    CHECK_EQ_U64(sim_now(s), 9);
+    sim_node_counters c;
+    CHECK(sim_node_get_counters(s, f.id, &c) == TERN_OK);
+    CHECK_EQ_U64(c.tx_frames, SIM_LIVELOCK_FRAMES); /* the frames beyond were not sent */
+    CHECK_EQ_U64(c.max_burst_frames, SIM_LIVELOCK_FRAMES);
+    sim_destroy(s);
+}
+
+/* The positive control: SIM_LIVELOCK_FRAMES at one instant, and as many at the next, are fine. */
+static void test_livelock_frame_limit_is_per_instant(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    flood_node f = {.s = s, .at = 1, .per_poll = 1000, .left = SIM_LIVELOCK_FRAMES / 1000};
+    CHECK(sim_node_add(s, "bulk", "test", 1, &flood_ops, &f, &f.id) == TERN_OK);
+    CHECK(sim_run(s, 100, 0, NULL) == TERN_OK);
+    sim_node_counters c;
+    CHECK(sim_node_get_counters(s, f.id, &c) == TERN_OK);
+    CHECK_EQ_U64(c.tx_frames, 2 * (uint64_t)SIM_LIVELOCK_FRAMES);
+    CHECK_EQ_U64(c.max_burst_frames, SIM_LIVELOCK_FRAMES);
+    /* A peer sending past the limit outside sim_run is refused at once, by name, and the next
+     * run is not charged with it. */
+    sim_node_id p;
+    CHECK(sim_peer_add(s, "talker", 1, 0, &p) == TERN_OK);
+    uint8_t frame[60] = {0};
+    tern_err last = TERN_OK;
+    for (uint64_t i = 0; i <= SIM_LIVELOCK_FRAMES && last == TERN_OK; i++) {
+        last = sim_peer_send(s, p, 0, frame, sizeof frame);
+    }
+    CHECK(last == TERN_ERR_LIVELOCK);
+    CHECK_CONTAINS(sim_last_error(s), "'talker'");
+    CHECK(sim_run(s, 200, 0, NULL) == TERN_OK);
+    sim_destroy(s);
+}
+
+/* Two nodes that answer every frame with a frame, over a link without delay: an ACK ping-pong
+ * between two ends that disagree, at one instant, without end. */
+typedef struct echo_node {
+    sim *s;
+    sim_node_id id;
+    bool start; /* sends the first frame */
+} echo_node;
+static void echo_input(void *state, uint64_t now, uint32_t port, const uint8_t *frame, size_t len) {
+    echo_node *e = state;
+    (void)now;
+    sim_node_send(e->s, e->id, port, frame, len);
+}
+static uint64_t echo_poll_at(void *state) {
+    echo_node *e = state;
+    return e->start ? 4 : SIM_NEVER;
+}
+static void echo_poll(void *state, uint64_t now) {
+    echo_node *e = state;
+    (void)now;
+    uint8_t frame[60] = {0};
+    e->start = false;
+    sim_node_send(e->s, e->id, 0, frame, sizeof frame);
+}
+static const sim_node_ops echo_ops = {echo_input, echo_poll, echo_poll_at, NULL};
+
+static void test_livelock_guard_stops_a_ping_pong(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    echo_node a = {.s = s, .start = true}, b = {.s = s};
+    CHECK(sim_node_add(s, "ping", "test", 1, &echo_ops, &a, &a.id) == TERN_OK);
+    CHECK(sim_node_add(s, "pong", "test", 1, &echo_ops, &b, &b.id) == TERN_OK);
+    sim_link_id l;
+    CHECK(sim_link_add(s, a.id, 0, b.id, 0, &l) == TERN_OK);
+    CHECK(sim_run(s, SIM_NEVER, 0, NULL) == TERN_ERR_LIVELOCK);
+    CHECK_CONTAINS(sim_last_error(s), "'ping'"); /* it sent first, so it reaches the limit first */
+    char pong[64];
+    snprintf(pong, sizeof pong, "also at this instant: 'pong' %u", (unsigned)SIM_LIVELOCK_FRAMES);
+    CHECK_CONTAINS(sim_last_error(s), pong);
+    CHECK_EQ_U64(sim_now(s), 4);
+    sim_node_counters ca, cb;
+    CHECK(sim_node_get_counters(s, a.id, &ca) == TERN_OK);
+    CHECK(sim_node_get_counters(s, b.id, &cb) == TERN_OK);
+    CHECK_EQ_U64(ca.tx_frames, SIM_LIVELOCK_FRAMES);
+    CHECK_EQ_U64(cb.tx_frames, SIM_LIVELOCK_FRAMES);
+    sim_destroy(s);
+}
+
 static void test_bad_node_configuration(void) {
     sim *s;
     CHECK(sim_create(1, &s) == TERN_OK);
@@ -245,6 +365,9 @@ int main(void) {
     RUN(test_nodes_run_at_their_deadlines_ties_in_order);
     RUN(test_livelock_guard_reports_the_node);
     RUN(test_progress_is_not_livelock);
+    RUN(test_livelock_guard_stops_a_node_flooding_one_instant);
+    RUN(test_livelock_frame_limit_is_per_instant);
+    RUN(test_livelock_guard_stops_a_ping_pong);
     RUN(test_bad_node_configuration);
     return check_summary();
 }

@@ -34,6 +34,18 @@
 /* Number of consecutive polls at one instant without progress that the livelock guard allows. */
 #define SIM_LIVELOCK_POLLS 1000
 
+/*
+ * Frames one node may send at one virtual instant. Sending frames is progress
+ * for SIM_LIVELOCK_POLLS, so two nodes that answer each other for ever over a
+ * link without delay (an ACK ping-pong) would run without end at one instant;
+ * this second guard stops them. Generous: ten times the largest burst any
+ * test or scenario of the project sends at one instant (10000 frames, a
+ * scripted peer; a Tern host's bulk transfer is clocked by its windows and
+ * stays under 200); sim_node_counters.max_burst_frames tells a node's
+ * largest burst.
+ */
+#define SIM_LIVELOCK_FRAMES 100000
+
 typedef struct sim sim;
 typedef uint32_t sim_node_id;
 typedef uint32_t sim_link_id;
@@ -87,8 +99,10 @@ typedef enum sim_stop {
  *   why    if not NULL, receives the reason for returning.
  * Returns TERN_OK; TERN_ERR_TIME_BACKWARDS if until < sim_now();
  * TERN_ERR_LIVELOCK if a node asked to run again at the same instant
- * SIM_LIVELOCK_POLLS times without sending or receiving a frame (the message
- * names the node and the time; the clock stays at that time).
+ * SIM_LIVELOCK_POLLS times without sending or receiving a frame, or sent more
+ * than SIM_LIVELOCK_FRAMES frames at one instant (the frames beyond are not
+ * sent); the message names the node and the time; the clock stays at that
+ * time.
  */
 tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why);
 
@@ -158,12 +172,13 @@ void *sim_node_state(const sim *s, sim_node_id node);
 
 /* Per-node frame counters. */
 typedef struct sim_node_counters {
-    uint64_t rx_frames;  /* frames delivered to the node */
-    uint64_t rx_bytes;   /* their bytes */
-    uint64_t tx_frames;  /* frames the node sent */
-    uint64_t tx_bytes;   /* their bytes */
-    uint64_t tx_no_link; /* frames sent out of a port that has no link */
-    uint64_t polls;      /* times poll() was called */
+    uint64_t rx_frames;        /* frames delivered to the node */
+    uint64_t rx_bytes;         /* their bytes */
+    uint64_t tx_frames;        /* frames the node sent */
+    uint64_t tx_bytes;         /* their bytes */
+    uint64_t tx_no_link;       /* frames sent out of a port that has no link */
+    uint64_t polls;            /* times poll() was called */
+    uint64_t max_burst_frames; /* the most frames it sent at one virtual instant */
 } sim_node_counters;
 
 /* sim_node_get_counters: copy the node's counters. Returns TERN_OK or TERN_ERR_UNKNOWN_NODE. */

@@ -34,6 +34,29 @@
 #define TERN_MAX_IFACES 8
 #define TERN_MAX_IFACE_ADDRS 4
 
+/*
+ * Work bounds of one call (DESIGN.md §7: one input or poll "does a bounded
+ * amount of work and sends a bounded number of frames, whatever arrived"):
+ *
+ * TERN_POLL_LOOPBACK_MAX  datagrams sent to one of the host's own addresses
+ *     that one tern_stack_poll delivers: only those queued before the poll
+ *     began, and at most this many. What their delivery sends to the host
+ *     itself (a connection to itself answering itself) waits for the next
+ *     poll.
+ * TERN_CALL_FRAMES_MAX  frames after which one tern_stack_input or
+ *     tern_stack_poll starts no further TCP segment, queued UDP datagram or
+ *     echo request; they go out on the next poll. The other frames of a call
+ *     are bounded by the input or the configuration: the answer to the one
+ *     input frame, the datagrams the ARP queue held (arp_queue), the fragments
+ *     of one datagram (at most 65535 / 8).
+ *
+ * Whatever is deferred makes tern_stack_poll_at return a time at or before
+ * now: the driver polls again at the same instant, where a simulator sees a
+ * host that never stops (its livelock guard).
+ */
+#define TERN_POLL_LOOPBACK_MAX 64
+#define TERN_CALL_FRAMES_MAX 1024
+
 typedef struct tern_stack tern_stack;
 
 /* Called for every frame the stack sends, on interface `iface`. */
@@ -73,6 +96,12 @@ typedef struct tern_tcp_config {
     uint64_t keepalive_interval_ns; /* 0 means 75 s */
     uint32_t keepalive_count;       /* 0 means 9 */
     uint32_t challenge_ack_limit;   /* per connection per second (RFC 5961 §7); 0 means 10 */
+    /* Per connection, at most one ACK per this interval in answer to unacceptable segments that
+     * carry no data (pure ACKs, SYNs: what an ACK loop between two ends that disagree is made
+     * of); segments with data or FIN are always answered. 0 means 500 ms (Linux's
+     * tcp_invalid_ratelimit). RFC 9293 §3.10.7.4 "should" send the ACK; RFC 5961 §7 and its
+     * Errata ID 4772 ask for throttling. */
+    uint64_t invalid_ack_interval_ns;
     /* The options below are off in a zeroed configuration and on after
      * tern_stack_config_default. */
     bool sack;           /* offer/accept SACK-permitted and SACK blocks (RFC 2018) */
@@ -164,11 +193,14 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
 /* tern_stack_last_error: the message of the last failing call on st ("" if none). */
 const char *tern_stack_last_error(const tern_stack *st);
 
-/* tern_stack_input: one received frame on interface `iface`. Any bytes are accepted. */
+/* tern_stack_input: one received frame on interface `iface`. Any bytes are accepted; the work is
+ * bounded (TERN_CALL_FRAMES_MAX). */
 void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *frame,
                       size_t len);
 
-/* tern_stack_poll: run what is due at `now` and send what is queued. */
+/* tern_stack_poll: run what is due at `now` and send what is queued, within the bounds
+ * TERN_POLL_LOOPBACK_MAX and TERN_CALL_FRAMES_MAX (the rest on the next poll, which
+ * tern_stack_poll_at then asks for at once). */
 void tern_stack_poll(tern_stack *st, uint64_t now);
 
 /* tern_stack_poll_at: the earliest time poll is needed, TERN_NEVER if none; may be in the past (=
@@ -233,6 +265,13 @@ typedef struct tern_counters {
     uint64_t ip_reassembled, ip_reasm_timeout, ip_reasm_dropped; /* overlap/no slot/too big */
     uint64_t ip_unknown_protocol;
     uint64_t ip_options; /* datagrams with options (skipped) */
+    /* datagrams from a link with a source no host may send from, silently discarded (RFC 1122
+     * §3.2.1.3): one of our own addresses, 0/8 (0.0.0.0 allowed only for UDP to 255.255.255.255,
+     * as DHCP clients send), 127/8, a limited or directed broadcast of one of our subnets,
+     * multicast (224/4) or class E (240/4) */
+    uint64_t ip_martian_src;
+    uint64_t ip_loopback_in; /* datagrams sent to ourselves and delivered (at most
+                                TERN_POLL_LOOPBACK_MAX per poll) */
     /* ICMPv4 */
     uint64_t icmp_in, icmp_malformed, icmp_bad_checksum;
     uint64_t icmp_echo_requests, icmp_echo_replies_sent;
@@ -252,6 +291,10 @@ typedef struct tern_counters {
     uint64_t tcp_syncookies_failed;  /* ACKs to a listener with an invalid or stale cookie */
     uint64_t tcp_listen_overflow;    /* handshake-completing ACKs dropped: accept queue full */
     uint64_t tcp_fin_wait2_timeouts; /* orphans that waited fin_wait2_timeout for the peer's FIN */
+    /* ACKs not sent in answer to unacceptable segments or as challenge ACKs, held back by the
+     * per-connection rate limits (RFC 5961 §7; tern_tcp_config.challenge_ack_limit and
+     * invalid_ack_interval_ns) */
+    uint64_t tcp_acks_rate_limited;
     /* resources */
     uint64_t no_buffer; /* packet buffer pool exhausted */
 } tern_counters;
