@@ -28,6 +28,7 @@ nothing heavy: the C extension and scapy load when a test first uses ``net``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -51,6 +52,7 @@ RFC_RE = re.compile(r"^(RFC ?)?\d{3,5}( +§?[A-Za-z0-9][A-Za-z0-9.()\-]*)*$")
 AREA_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 _net_key = pytest.StashKey["Network"]()
+_adir_key = pytest.StashKey[Path]()
 
 MARKERS = {
     "rfc": 'rfc("9293 3.10.7.4", ...): the RFC sections the test checks (number, then section)',
@@ -254,6 +256,26 @@ def _after_test(item: pytest.Item, adir: Path, net_seed: int, pcaps: list) -> No
         shutil.rmtree(adir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def failure_artifacts(request: pytest.FixtureRequest) -> Iterator[tuple[Path, int]]:
+    """For fixtures that build their own network (the interop bridge): this test's artifacts directory and seed.
+
+    Yields ``(directory, network seed)``: the directory is emptied first; put the test's pcaps there. When
+    the test fails, the directory keeps them and gets seed.txt, replay.txt and plots, as with ``net``;
+    when it passes, the directory goes (unless ``--keep-artifacts``). Close the network inside the block.
+    """
+    config = request.config
+    seed = derive_seed(run_seed(config), request.node.nodeid)
+    adir = artifacts_dir_for(config, request.node.nodeid)
+    if adir.exists():
+        shutil.rmtree(adir, ignore_errors=True)
+    request.node.stash[_adir_key] = adir
+    try:
+        yield adir, seed
+    finally:
+        _after_test(request.node, adir, seed, [])
+
+
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> "Golden":
     """Golden traces of this test: ``golden.check(link)`` (see :class:`pyharness.golden.Golden`)."""
@@ -282,7 +304,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         config = item.config
         replay = replay_command(item.nodeid, run_seed(config), Path(config.rootpath))
         lines = [f"replay: {replay}"]
-        if _net_key in item.stash:
+        if _net_key in item.stash or _adir_key in item.stash:
             adir = artifacts_dir_for(config, item.nodeid)
             lines.insert(0, f"artifacts: {adir}/ (pcaps, seed.txt, replay.txt, time-sequence plots)")
             rep.user_properties.append(("pyharness_artifacts", str(adir)))

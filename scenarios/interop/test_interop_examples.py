@@ -62,9 +62,11 @@ def _wait_ready(proc: subprocess.Popen, word: str) -> None:
     time.sleep(0.05)
 
 
-def test_server_answers_ping_udp_and_tcp(tapns: NetNamespace, tmp_path: Path) -> None:
+def test_server_answers_ping_udp_and_tcp(tapns: NetNamespace, interop_artifacts: tuple[Path, int]) -> None:
     """examples/server: ping, UDP 6969 "hello", TCP 6969 hello+close, 6970 reversed echo, 6972 source."""
-    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(tmp_path / "server.pcap")], text=True)
+    adir, _ = interop_artifacts
+    adir.mkdir(parents=True, exist_ok=True)
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(adir / "server.pcap")], text=True)
     _wait_ready(srv, "tern-server")
     r = tapns.run(["ping", "-n", "-c", "2", "-i", "0.05", "-W", "2", "-s", "3000", TERN_IP])
     assert r.returncode == 0, r.stdout
