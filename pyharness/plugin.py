@@ -59,7 +59,7 @@ MARKERS = {
     "dut": f"dut(kind, ...): the devices under test the scenario applies to ({', '.join(DUTS)})",
     "area": 'area("tcp"): the protocol area of a scenario for reports (default: its directory)',
     "deviation": 'deviation(kind, reason="RFC text"): the DUT kind deviates from the RFC here; under that DUT '
-                 'the scenario is an expected failure (xfail, not strict); under any other DUT it is unchanged',
+                 'the scenario is an expected failure (xfail, strict: a pass fails); under any other DUT it is unchanged',
 }
 
 
@@ -187,9 +187,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for item in items:
         reasons = [m.kwargs["reason"] for m in item.iter_markers("deviation") if m.args[0] == kind]
         if reasons:
-            # A documented deviation of this DUT from an RFC: reported as xfail, never makes the run red;
-            # not strict, since a real-time DUT may still pass now and then.
-            item.add_marker(pytest.mark.xfail(strict=False, reason=f"{kind} deviates: {'; '.join(reasons)}"))
+            # A documented deviation of this DUT from an RFC: an expected failure. Strict: a pass under this
+            # DUT shows the marker's claim false (or the scenario too weak to see it), and fails the run.
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"{kind} deviates: {'; '.join(reasons)}"))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
