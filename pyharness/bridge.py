@@ -10,8 +10,11 @@ In real time, virtual time follows CLOCK_MONOTONIC (sim/src/realtime.c):
 :meth:`RealtimeNetwork.run_realtime` runs the simulation in slices of wall
 time and checks its predicate between slices, so a test can interleave its
 own work (socket calls, subprocesses) with the running network. Wall time
-that passes between runs passes in the simulation too. Real-time runs are
-not reproducible; captures still carry the virtual (= wall-clock) times.
+that passes between runs passes in the simulation too. A frame from the
+kernel enters virtual time when the driver reads it, never before it really
+arrived, so a link's delay is never shortened by a late test process (a
+late process only adds to it). Real-time runs are not reproducible;
+captures still carry the virtual (= wall-clock) times.
 """
 
 from __future__ import annotations

@@ -30,9 +30,11 @@ def linux_deviation(reason: str) -> Any:
     """Mark a scenario (or a ``pytest.param``) where the Linux kernel deviates from an RFC MUST/SHOULD.
 
     ``reason`` quotes the RFC text. Under ``--dut linux`` the scenario is an
-    expected failure (``xfail(strict=False)``, so the run stays green and a
-    lucky real-time pass is not an error); under the Tern DUT nothing changes:
-    the scenario runs and must pass (plugin: the ``deviation`` marker).
+    expected failure, strict (``xfail(strict=True)``): a pass under Linux
+    fails the run, since it shows the reason false or the scenario unable to
+    see the deviation, so the scenario must fail on every run against Linux.
+    Under the Tern DUT nothing changes: the scenario runs and must pass
+    (plugin: the ``deviation`` marker).
     """
     import pytest
 

@@ -28,6 +28,7 @@ nothing heavy: the C extension and scapy load when a test first uses ``net``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -51,13 +52,14 @@ RFC_RE = re.compile(r"^(RFC ?)?\d{3,5}( +§?[A-Za-z0-9][A-Za-z0-9.()\-]*)*$")
 AREA_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 _net_key = pytest.StashKey["Network"]()
+_adir_key = pytest.StashKey[Path]()
 
 MARKERS = {
     "rfc": 'rfc("9293 3.10.7.4", ...): the RFC sections the test checks (number, then section)',
     "dut": f"dut(kind, ...): the devices under test the scenario applies to ({', '.join(DUTS)})",
     "area": 'area("tcp"): the protocol area of a scenario for reports (default: its directory)',
     "deviation": 'deviation(kind, reason="RFC text"): the DUT kind deviates from the RFC here; under that DUT '
-                 'the scenario is an expected failure (xfail, not strict); under any other DUT it is unchanged',
+                 'the scenario is an expected failure (xfail, strict: a pass fails); under any other DUT it is unchanged',
 }
 
 
@@ -185,9 +187,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for item in items:
         reasons = [m.kwargs["reason"] for m in item.iter_markers("deviation") if m.args[0] == kind]
         if reasons:
-            # A documented deviation of this DUT from an RFC: reported as xfail, never makes the run red;
-            # not strict, since a real-time DUT may still pass now and then.
-            item.add_marker(pytest.mark.xfail(strict=False, reason=f"{kind} deviates: {'; '.join(reasons)}"))
+            # A documented deviation of this DUT from an RFC: an expected failure. Strict: a pass under this
+            # DUT shows the marker's claim false (or the scenario too weak to see it), and fails the run.
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"{kind} deviates: {'; '.join(reasons)}"))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -267,6 +269,26 @@ def _after_test(item: pytest.Item, adir: Path, net_seed: int, pcaps: list) -> No
         shutil.rmtree(adir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def failure_artifacts(request: pytest.FixtureRequest) -> Iterator[tuple[Path, int]]:
+    """For fixtures that build their own network (the interop bridge): this test's artifacts directory and seed.
+
+    Yields ``(directory, network seed)``: the directory is emptied first; put the test's pcaps there. When
+    the test fails, the directory keeps them and gets seed.txt, replay.txt and plots, as with ``net``;
+    when it passes, the directory goes (unless ``--keep-artifacts``). Close the network inside the block.
+    """
+    config = request.config
+    seed = derive_seed(run_seed(config), request.node.nodeid)
+    adir = artifacts_dir_for(config, request.node.nodeid)
+    if adir.exists():
+        shutil.rmtree(adir, ignore_errors=True)
+    request.node.stash[_adir_key] = adir
+    try:
+        yield adir, seed
+    finally:
+        _after_test(request.node, adir, seed, [])
+
+
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> "Golden":
     """Golden traces of this test: ``golden.check(link)`` (see :class:`pyharness.golden.Golden`)."""
@@ -303,7 +325,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         config = item.config
         replay = replay_command(item.nodeid, run_seed(config), Path(config.rootpath))
         lines = [f"replay: {replay}"]
-        if _net_key in item.stash:
+        if _net_key in item.stash or _adir_key in item.stash:
             adir = artifacts_dir_for(config, item.nodeid)
             lines.insert(0, f"artifacts: {adir}/ (pcaps, seed.txt, replay.txt, time-sequence plots)")
             rep.user_properties.append(("pyharness_artifacts_here", str(adir)))

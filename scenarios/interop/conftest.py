@@ -6,11 +6,16 @@ on a simulated link from the TAP node (impairments go on that link). The
 namespace, the TAP device and the programs started in it are removed when the
 test ends, also when it fails. Without /dev/net/tun or CAP_NET_ADMIN every
 test here is skipped with that reason.
+
+Like every test of the suite, an interop test that fails leaves its pcaps,
+its seed and a replay line in its artifacts directory (``--artifacts``; the
+plugin's :func:`~pyharness.plugin.failure_artifacts`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +26,23 @@ import pytest
 from pyharness.bridge import KernelLink, RealtimeNetwork
 from pyharness.host import Host
 from pyharness.netns import unavailable
+from pyharness.plugin import failure_artifacts
 
 KERNEL_IP = "10.77.0.1"
 TERN_IP = "10.77.0.2"
 HELPERS = Path(__file__).resolve().parent / "helpers"
+
+
+@dataclass
+class PingResult:
+    """What iputils ping reported."""
+
+    status: int
+    transmitted: int
+    received: int
+    rtt_min_ms: Optional[float]
+    rtt_max_ms: Optional[float]
+    output: str
 
 
 @dataclass
@@ -67,6 +85,28 @@ class Bridge:
         out, err = p.communicate()
         return p.returncode, out, err
 
+    def kernel_ping(self, count: int = 3, size: int = 56, interval: float = 0.01, deadline: int = 10,
+                    service: Optional[Callable[[], None]] = None) -> PingResult:
+        """The kernel pings the Tern host until ``count`` replies came, or ``deadline`` seconds passed.
+
+        Deadline mode (``-w``): without it, iputils ping waits after its last
+        request only max(2 x the largest round trip so far, the interval)
+        once a reply came (ping_common.c), so a reply held up by a loaded
+        machine counted as lost ("2 received" of 3). With ``-w`` it ends as
+        soon as ``count`` replies arrived and sends a request every
+        ``interval`` until then, so ``transmitted`` (and ``received``: it reads
+        every reply already queued) may exceed ``count``.
+        ``service`` as in :meth:`run_process`.
+        """
+        status, out, err = self.run_process(
+            ["ping", "-n", "-c", str(count), "-i", str(interval), "-w", str(deadline), "-s", str(size),
+             self.tern_ip], timeout=deadline + 10, service=service)
+        m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+        assert m, f"ping: no summary line\n{out}\n{err}"
+        rtt = re.search(r"rtt min/avg/max/mdev = ([\d.]+)/([\d.]+)/([\d.]+)/", out)
+        return PingResult(status, int(m.group(1)), int(m.group(2)), float(rtt.group(1)) if rtt else None,
+                          float(rtt.group(3)) if rtt else None, out + err)
+
     def helper(self, name: str, *args: str) -> list[str]:
         """The argv of a helper script of scenarios/interop/helpers, run with this Python."""
         return [sys.executable, str(HELPERS / name), *args]
@@ -77,26 +117,36 @@ def _skip_reason(programs: tuple[str, ...]) -> Optional[str]:
 
 
 @pytest.fixture
-def make_bridge(tmp_path: Path) -> Iterator[Callable[..., Bridge]]:
+def interop_artifacts(request: pytest.FixtureRequest) -> Iterator[tuple[Path, int]]:
+    """This test's artifacts directory and network seed; a failing test leaves its pcaps, seed and replay line there."""
+    with failure_artifacts(request) as (adir, seed):
+        yield adir, seed
+
+
+@pytest.fixture
+def make_bridge(interop_artifacts: tuple[Path, int]) -> Iterator[Callable[..., Bridge]]:
     """A factory: ``make_bridge(loss=0.01, tcp={...}, capture=True, programs=("ping",))`` -> :class:`Bridge`.
 
-    Keywords other than ``tcp``, ``capture``, ``programs``, ``mtu`` and
-    ``host`` (extra Network.host options) are link impairments.
+    Keywords other than ``tcp``, ``capture``, ``programs``, ``mtu``,
+    ``host`` (extra Network.host options) and ``seed`` (default: the test's
+    seed, derived from ``--seed``) are link impairments. The capture goes to
+    the test's artifacts directory as ``bridge.pcap``.
     """
+    adir, test_seed = interop_artifacts
     stack = contextlib.ExitStack()
 
     def make(capture: bool = True, programs: tuple[str, ...] = (), tcp: Optional[dict] = None,
-             host: Optional[dict] = None, seed: int = 1, **impairments: Any) -> Bridge:
+             host: Optional[dict] = None, seed: Optional[int] = None, **impairments: Any) -> Bridge:
         reason = _skip_reason(programs)
         if reason:
             pytest.skip(f"interop with the Linux kernel needs privileges: {reason}")
-        net = RealtimeNetwork(seed=seed, artifacts=tmp_path)
+        net = RealtimeNetwork(seed=test_seed if seed is None else seed, artifacts=adir)
         stack.callback(net.close)
         dut = net.host("tern", ipv4=f"{TERN_IP}/24", tcp=tcp or {}, **(host or {}))
         k = stack.enter_context(net.kernel(dut, f"{KERNEL_IP}/24", **impairments))
         pcap = None
         if capture:
-            pcap = k.link.capture(tmp_path / "bridge.pcap")
+            pcap = k.link.capture(adir / "bridge.pcap")
         return Bridge(net, dut, k, pcap)
 
     with stack:

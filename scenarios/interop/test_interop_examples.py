@@ -63,27 +63,30 @@ def _wait_ready(proc: subprocess.Popen, word: str) -> None:
     time.sleep(0.05)
 
 
-def test_server_answers_ping_udp_and_tcp(tapns: NetNamespace, tmp_path: Path) -> None:
+def test_server_answers_ping_udp_and_tcp(tapns: NetNamespace, interop_artifacts: tuple[Path, int]) -> None:
     """examples/server: ping, UDP 6969 "hello", TCP 6969 hello+close, 6970 reversed echo, 6972 source."""
-    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(tmp_path / "server.pcap")], text=True)
+    adir, _ = interop_artifacts
+    adir.mkdir(parents=True, exist_ok=True)
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(adir / "server.pcap")], text=True)
     _wait_ready(srv, "tern-server")
     r = tapns.run(["ping", "-n", "-c", "2", "-i", "0.05", "-W", "2", "-s", "3000", TERN_IP])
     assert r.returncode == 0, r.stdout
     script = f"""
 import socket
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
 s.sendto(b"x", ("{TERN_IP}", 6969)); assert s.recv(100) == b"hello\\n"
-c = socket.create_connection(("{TERN_IP}", 6969), timeout=2)
+c = socket.create_connection(("{TERN_IP}", 6969), timeout=10)
 assert c.recv(100) == b"hello\\n" and c.recv(100) == b""
-c = socket.create_connection(("{TERN_IP}", 6970), timeout=2); c.sendall(b"abcdef")
+c = socket.create_connection(("{TERN_IP}", 6970), timeout=10); c.sendall(b"abcdef")
 assert c.recv(100) == b"fedcba"; c.close()
-c = socket.create_connection(("{TERN_IP}", 6972), timeout=2); n = 0
+c = socket.create_connection(("{TERN_IP}", 6972), timeout=10); n = 0
 while n < 1000000: n += len(c.recv(65536))
 c.close()
-c = socket.create_connection(("{TERN_IP}", 6971), timeout=2); c.sendall(b"z" * 1000000); c.close()
+c = socket.create_connection(("{TERN_IP}", 6971), timeout=10); c.sendall(b"z" * 1000000); c.close()
 print("ok")
 """
-    r = tapns.run([sys.executable, "-c", script], timeout=20)
+    # Wall-clock timeouts are generous: on a busy machine a process may wait its turn for seconds.
+    r = tapns.run([sys.executable, "-c", script], timeout=60)
     assert r.stdout.strip() == "ok", r.stderr
 
 
@@ -109,9 +112,10 @@ def test_httpget_and_ping_against_the_kernel(tapns: NetNamespace, tmp_path: Path
     """examples/httpget fetches from a kernel HTTP server; examples/ping pings the kernel."""
     (tmp_path / "hello.txt").write_text("hello from the kernel\n")
     httpd = tapns.popen([sys.executable, "-m", "http.server", "--bind", KERNEL_IP, "8000"], cwd=tmp_path, text=True)
-    deadline = time.time() + 5
-    while time.time() < deadline and "8000" not in tapns.run(["ss", "-ltn"]).stdout:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and f"{KERNEL_IP}:8000" not in tapns.run(["ss", "-ltn"]).stdout:
         time.sleep(0.05)
+    assert f"{KERNEL_IP}:8000" in tapns.run(["ss", "-ltn"]).stdout, "the kernel's HTTP server did not start listening"
     r = tapns.run([str(example("tern-httpget")), "--tap", "tap0", f"http://{KERNEL_IP}:8000/hello.txt"], timeout=30)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "hello from the kernel\n"

@@ -5,6 +5,13 @@
  * dispatches what is due up to the wall clock, reads what the kernel sent on
  * the TAP nodes, and sleeps in ppoll(2) until the next event or a readable
  * device, whichever comes first.
+ *
+ * A frame from the kernel must never enter virtual time before it really
+ * arrived, or a link's delay would shrink by the difference (the kernel
+ * would measure less than the configured delay). The clock read at the top
+ * of a round is already old when the devices are read (sim_run and the
+ * scheduler take their time), so the clock is read again after each frame
+ * is read, and virtual time is brought to it before the frame goes in.
  */
 #define _GNU_SOURCE /* ppoll */
 #include <errno.h>
@@ -30,6 +37,7 @@ struct sim_realtime {
     struct pollfd *fds;
     sim_node_id *fd_node;
     uint32_t nfds, fds_cap;
+    bool peer_rx; /* a scripted peer received a frame while frames from a device were clocked in */
 };
 
 static uint64_t mono_ns(void) {
@@ -110,12 +118,38 @@ static tern_err collect_taps(sim_realtime *rt) {
     return TERN_OK;
 }
 
-/* Read what every device has (a batch each). */
+/* Dispatch what is due up to virtual time `target`, noting how late the oldest due event runs. */
+static tern_err run_to(sim_realtime *rt, uint64_t target, unsigned run_flags, sim_stop *stopped) {
+    sim *s = rt->s;
+    uint64_t next = sim_eq_peek_time(&s->q);
+    if (next <= target && target - next > rt->st.max_late_ns) {
+        rt->st.max_late_ns = target - next;
+    }
+    return sim_run(s, target, run_flags, stopped);
+}
+
+/* sim_tap_arrival_fn: a frame was just read; bring virtual time to the wall clock of this moment.
+ */
+static tern_err clock_in(void *ctx, sim *s) {
+    sim_realtime *rt = ctx;
+    uint64_t t = sim_realtime_now(rt); /* read after the frame was: t >= its arrival */
+    if (t <= s->now) {
+        return TERN_OK;
+    }
+    sim_stop stopped;
+    tern_err err = run_to(rt, t, 0, &stopped);
+    /* No stop here (the frame must go in first); the round reports it after. */
+    rt->peer_rx |= s->peer_rx_flag;
+    return err;
+}
+
+/* Read what every device has (a batch each), each frame entering at its time of reading. */
 static tern_err service_taps(sim_realtime *rt, size_t *total) {
     *total = 0;
     for (uint32_t i = 0; i < rt->nfds; i++) {
         size_t n = 0;
-        tern_err err = sim_tap_service(rt->s, rt->fd_node[i], RT_TAP_BATCH, &n);
+        tern_err err =
+            sim_tap_service_clocked(rt->s, rt->fd_node[i], RT_TAP_BATCH, clock_in, rt, &n);
         *total += n;
         if (err != TERN_OK) {
             return err;
@@ -169,14 +203,11 @@ tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags
     unsigned run_flags = (flags & SIM_RT_STOP_ON_PEER_RX) ? SIM_RUN_STOP_ON_PEER_RX : 0;
     for (;;) {
         rt->st.rounds++;
+        /* Up to the wall clock, also past the deadline when the process was
+         * late: what is due by now has happened in the real world. */
         uint64_t now = sim_realtime_now(rt);
-        uint64_t target = now < deadline ? now : deadline;
-        uint64_t next = sim_eq_peek_time(&s->q);
-        if (next <= target && target - next > rt->st.max_late_ns) {
-            rt->st.max_late_ns = target - next;
-        }
         sim_stop stopped;
-        err = sim_run(s, target, run_flags, &stopped);
+        err = run_to(rt, now, run_flags, &stopped);
         if (err != TERN_OK) {
             return err;
         }
@@ -184,6 +215,7 @@ tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags
             return finish(rt, SIM_RT_STOP_PEER_RX, why);
         }
         size_t got;
+        rt->peer_rx = false;
         err = service_taps(rt, &got);
         if (err != TERN_OK) {
             return err;
@@ -194,7 +226,7 @@ tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags
             if (err != TERN_OK) {
                 return err;
             }
-            if (stopped == SIM_STOP_PEER_RX) {
+            if (stopped == SIM_STOP_PEER_RX || (rt->peer_rx && (flags & SIM_RT_STOP_ON_PEER_RX))) {
                 return finish(rt, SIM_RT_STOP_PEER_RX, why);
             }
             if (flags & SIM_RT_STOP_ON_TAP_RX) {
@@ -204,13 +236,13 @@ tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags
         if (step && step(ctx, s, s->now)) {
             return finish(rt, SIM_RT_STOP_CALLBACK, why);
         }
-        if (target >= deadline) {
+        if (now >= deadline) {
             return finish(rt, SIM_RT_STOP_TIME, why);
         }
         if (got) {
             continue; /* a device may hold more than a batch */
         }
-        next = sim_eq_peek_time(&s->q);
+        uint64_t next = sim_eq_peek_time(&s->q);
         if (next <= s->now) {
             continue; /* the step callback woke a node: run it now */
         }

@@ -140,6 +140,11 @@ tern_err sim_tap_fd(const sim *s, sim_node_id node, int *fd) {
 }
 
 tern_err sim_tap_service(sim *s, sim_node_id node, size_t max_frames, size_t *frames) {
+    return sim_tap_service_clocked(s, node, max_frames, NULL, NULL, frames);
+}
+
+tern_err sim_tap_service_clocked(sim *s, sim_node_id node, size_t max_frames,
+                                 sim_tap_arrival_fn arrived, void *ctx, size_t *frames) {
     tern_err err = TERN_OK;
     tap_state *t = tap_of(s, node, &err);
     size_t n = 0;
@@ -174,8 +179,18 @@ tern_err sim_tap_service(sim *s, sim_node_id node, size_t max_frames, size_t *fr
         n++;
         t->c.from_kernel_frames++;
         t->c.from_kernel_bytes += (uint64_t)r;
-        /* The kernel's frames enter the simulation at the current virtual
-         * time, which the real-time driver keeps at the wall clock. */
+        if (arrived) {
+            /* The frame was in the device before read() returned: the clock
+             * brought to "now" after the read is at or past its arrival, so
+             * it never enters the simulation earlier than it really came. */
+            err = arrived(ctx, s);
+            if (err != TERN_OK) {
+                if (frames) {
+                    *frames = n;
+                }
+                return err;
+            }
+        }
         sim_node_send(s, t->id, 0, t->buf, (size_t)r);
     }
     if (frames) {

@@ -3,15 +3,22 @@
  * clock, events run at their own times, stop conditions, bad arguments; and,
  * where the process may create a network namespace and a TAP device (root,
  * /dev/net/tun), the Linux kernel's ping to a Tern host and a Tern host's
- * ping to the kernel, over a TAP interface in a private network namespace.
+ * ping to the kernel, over a TAP interface in a private network namespace,
+ * and frames from the kernel entering virtual time no earlier than they
+ * really arrived, however late the driver runs.
  * Without those privileges the kernel part prints why it is skipped.
  */
 #define _GNU_SOURCE /* unshare */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -288,10 +295,245 @@ static void test_kernel_ping(void) {
     sim_destroy(s);
 }
 
+/* ---- a frame from the kernel enters no earlier than it arrived ------------------------------ */
+
+#define PROBE_ETHERTYPE                                                                            \
+    0x88b5 /* IEEE 802 local experimental: nothing else in the namespace sends it */
+
+/* Why the kernel tests cannot run here (a message), or NULL; on NULL the process is in a fresh
+ * private network namespace (gone with the process). */
+static const char *enter_private_netns(void) {
+    static char why[160];
+    if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+        snprintf(why, sizeof why, "no /dev/net/tun (%s)", strerror(errno));
+        return why;
+    }
+    if (unshare(CLONE_NEWNET) != 0) {
+        snprintf(why, sizeof why, "cannot create a network namespace: %s", strerror(errno));
+        return why;
+    }
+    return NULL;
+}
+
+/* The kernel's side: a packet socket that sends raw frames out of the TAP interface. */
+typedef struct kernel_side {
+    sim_realtime *rt;
+    int fd;
+    int ifindex;
+    uint64_t
+        sent_at; /* virtual time of the wall clock just before the probe was sent (0: not yet) */
+} kernel_side;
+
+static bool kernel_side_open(kernel_side *k, sim_realtime *rt, const char *ifname) {
+    memset(k, 0, sizeof *k);
+    k->rt = rt;
+    k->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (k->fd < 0) {
+        printf("kernel_side_open: packet socket: %s\n", strerror(errno));
+        return false;
+    }
+    /* Straight to the device, not through a qdisc: the frame is in the TAP queue when sendto
+     * returns. */
+    int one = 1;
+    CHECK(setsockopt(k->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) == 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    CHECK(ioctl(k->fd, SIOCGIFFLAGS, &ifr) == 0);
+    ifr.ifr_flags |= IFF_UP;
+    CHECK(ioctl(k->fd, SIOCSIFFLAGS, &ifr) == 0);
+    k->ifindex = (int)if_nametoindex(ifname);
+    CHECK(k->ifindex > 0);
+    return true;
+}
+
+/* Sleep `ms` of wall time (a process the scheduler put aside, as on a busy machine). */
+static void stall_ms(uint64_t ms) {
+    uint64_t until = wall_ns() + ms * MS;
+    while (wall_ns() < until) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* The kernel sends the probe now; sent_at is the virtual time of the wall clock just before. */
+static void kernel_send_probe(kernel_side *k) {
+    uint8_t f[60];
+    memset(f, 0, sizeof f);
+    memset(f, 0xff, 6);                                        /* broadcast */
+    memcpy(f + 6, (uint8_t[6]){0x02, 0, 0, 0, 0x77, 0x99}, 6); /* a local address */
+    f[12] = PROBE_ETHERTYPE >> 8;
+    f[13] = PROBE_ETHERTYPE & 0xff;
+    memcpy(f + 14, "tern realtime probe", 19);
+    struct sockaddr_ll to;
+    memset(&to, 0, sizeof to);
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = k->ifindex;
+    to.sll_halen = 6;
+    memset(to.sll_addr, 0xff, 6);
+    k->sent_at = sim_realtime_now(k->rt);
+    CHECK(sendto(k->fd, f, sizeof f, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)sizeof f);
+}
+
+/* The virtual time the peer received the probe at, or SIM_NEVER; other frames (the kernel's
+ * IPv6 chatter on a new interface) are skipped. */
+static uint64_t probe_arrival(sim *s, sim_node_id peer) {
+    static uint8_t buf[SIM_MAX_FRAME];
+    size_t len;
+    uint64_t t;
+    uint64_t found = SIM_NEVER;
+    while (sim_peer_recv(s, peer, buf, sizeof buf, &len, NULL, &t) == TERN_OK) {
+        if (len >= 14 && ((buf[12] << 8) | buf[13]) == PROBE_ETHERTYPE && found == SIM_NEVER) {
+            found = t;
+        }
+    }
+    return found;
+}
+
+/* A simulation of a TAP node linked (no delay) to a scripted peer; the kernel side opened. */
+typedef struct probe_bench {
+    sim *s;
+    sim_realtime *rt;
+    sim_node_id tap, peer;
+    kernel_side k;
+} probe_bench;
+
+static bool probe_bench_open(probe_bench *b, const char *test) {
+    const char *why = enter_private_netns();
+    if (why) {
+        printf("%s: skipped: %s\n", test, why);
+        return false;
+    }
+    CHECK(sim_create(5, &b->s) == TERN_OK);
+    if (sim_tap_add(b->s, "kernel", "ternprobe%d", &b->tap) != TERN_OK) {
+        printf("%s: skipped: %s\n", test, sim_last_error(b->s));
+        sim_destroy(b->s);
+        return false;
+    }
+    CHECK(sim_peer_add(b->s, "peer", 1, 0, &b->peer) == TERN_OK);
+    sim_link_id l;
+    CHECK(sim_link_add(b->s, b->tap, 0, b->peer, 0, &l) == TERN_OK);
+    CHECK(sim_realtime_create(b->s, &b->rt) == TERN_OK);
+    if (!kernel_side_open(&b->k, b->rt, sim_tap_ifname(b->s, b->tap))) {
+        sim_realtime_destroy(b->rt);
+        sim_destroy(b->s);
+        return false;
+    }
+    /* Anchor, and let the kernel's own frames of a new interface pass. */
+    CHECK(sim_realtime_run(b->rt, 20 * MS, 0, NULL, NULL, NULL) == TERN_OK);
+    probe_arrival(b->s, b->peer);
+    return true;
+}
+
+static void probe_bench_close(probe_bench *b) {
+    close(b->k.fd);
+    sim_realtime_destroy(b->rt);
+    sim_destroy(b->s);
+}
+
+typedef struct late_step {
+    kernel_side *k;
+    int calls;
+} late_step;
+
+/* After the first round, the process is held up past the end of the run (250 ms), then the kernel
+ * sends. */
+static bool late_send_step(void *ctx, sim *s, uint64_t now) {
+    (void)s;
+    late_step *l = ctx;
+    if (l->calls++ == 0) {
+        while (sim_realtime_now(l->k->rt) < now + 250 * MS) {
+            stall_ms(1);
+        }
+        kernel_send_probe(l->k);
+    }
+    return false;
+}
+
+/* The round after a late one reads a frame that came after the run's deadline: it enters at its
+ * arrival, not at the deadline. */
+static void test_frame_after_the_deadline_enters_at_its_arrival(void) {
+    probe_bench b;
+    if (!probe_bench_open(&b, "test_frame_after_the_deadline_enters_at_its_arrival")) {
+        return;
+    }
+    late_step l = {&b.k, 0};
+    uint64_t v0 = sim_now(b.s);
+    sim_realtime_stop why;
+    /* The first round comes well within the 200 ms (the stall then ends 250 ms after it), so the
+     * next round is past the deadline and reads the probe. */
+    CHECK(sim_realtime_run(b.rt, 200 * MS, 0, late_send_step, &l, &why) == TERN_OK);
+    CHECK(why == SIM_RT_STOP_TIME);
+    CHECK(b.k.sent_at >= v0 + 250 * MS);
+    if (l.calls < 2) {
+        /* The machine held the process up past the deadline before the first round: the probe
+         * waits for the next run (which must not stamp it early either). */
+        CHECK(sim_realtime_run(b.rt, 0, 0, NULL, NULL, &why) == TERN_OK);
+    }
+    uint64_t at = probe_arrival(b.s, b.peer);
+    CHECK(at != SIM_NEVER);
+    if (at < b.k.sent_at) {
+        printf("probe sent at virtual %llu ns entered at %llu ns (%llu ns early)\n",
+               (unsigned long long)b.k.sent_at, (unsigned long long)at,
+               (unsigned long long)(b.k.sent_at - at));
+    }
+    CHECK(at >= b.k.sent_at);
+    CHECK(sim_now(b.s) >= at);
+    probe_bench_close(&b);
+}
+
+/* A node that, when its time comes, takes `stall` of wall time and has the kernel send the probe
+ * meanwhile: the frame arrives after the round read the clock, before the round reads the
+ * devices. */
+typedef struct slow_node {
+    kernel_side *k;
+    uint64_t at;
+} slow_node;
+
+static void slow_poll(void *state, uint64_t now) {
+    slow_node *n = state;
+    if (now >= n->at) {
+        n->at = SIM_NEVER;
+        stall_ms(3);
+        kernel_send_probe(n->k);
+        stall_ms(2);
+    }
+}
+
+static uint64_t slow_poll_at(void *state) {
+    return ((slow_node *)state)->at;
+}
+
+static void test_frame_during_a_round_enters_at_its_arrival(void) {
+    probe_bench b;
+    if (!probe_bench_open(&b, "test_frame_during_a_round_enters_at_its_arrival")) {
+        return;
+    }
+    static const sim_node_ops slow_ops = {NULL, slow_poll, slow_poll_at, NULL};
+    slow_node n = {&b.k, sim_realtime_now(b.rt) + 5 * MS};
+    sim_node_id id;
+    CHECK(sim_node_add(b.s, "slow", "test", 1, &slow_ops, &n, &id) == TERN_OK);
+    CHECK(sim_node_wake(b.s, id) == TERN_OK);
+    CHECK(sim_realtime_run(b.rt, 40 * MS, 0, NULL, NULL, NULL) == TERN_OK);
+    CHECK(n.at == SIM_NEVER);
+    CHECK(b.k.sent_at != 0);
+    uint64_t at = probe_arrival(b.s, b.peer);
+    CHECK(at != SIM_NEVER);
+    if (at < b.k.sent_at) {
+        printf("probe sent at virtual %llu ns entered at %llu ns (%llu ns early)\n",
+               (unsigned long long)b.k.sent_at, (unsigned long long)at,
+               (unsigned long long)(b.k.sent_at - at));
+    }
+    CHECK(at >= b.k.sent_at);
+    probe_bench_close(&b);
+}
+
 int main(void) {
     RUN(test_clock_follows_wall);
     RUN(test_anchor_slides);
     RUN(test_bad_arguments);
     RUN(test_kernel_ping);
+    RUN(test_frame_after_the_deadline_enters_at_its_arrival);
+    RUN(test_frame_during_a_round_enters_at_its_arrival);
     return check_summary();
 }

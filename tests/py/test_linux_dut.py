@@ -85,6 +85,27 @@ def test_linux_deviation_is_xfail_under_linux_only(pytester):
     r.assert_outcomes(passed=1, failed=2)
 
 
+def test_linux_deviation_is_strict_an_unexpected_pass_fails(pytester):
+    """A scenario marked as a Linux deviation that passes under Linux fails the run (XPASS(strict)): the marker
+    claims the kernel breaks the RFC there, and a pass shows the claim is false (or the scenario too weak)."""
+    pytester.makepyfile("""
+        import pytest
+        from pyharness.dut import linux_deviation
+        @linux_deviation('RFC 0000 1: "MUST"')
+        def test_marked_but_passes(): assert True
+        @linux_deviation('RFC 0000 2: "MUST"')
+        def test_marked_and_fails(): assert False
+        @pytest.mark.parametrize("x", [1, pytest.param(2, marks=linux_deviation("RFC 0000 3"))])
+        def test_param(x): assert x in (1, 2)
+    """)
+    r = pytester.runpytest("--dut", "linux", "-rfx")
+    r.assert_outcomes(failed=2, xfailed=1, passed=1)
+    r.stdout.fnmatch_lines(["*XPASS(strict)*linux deviates: RFC 0000 1*"])
+    r = pytester.runpytest("--dut", "tern")
+    r.assert_outcomes(passed=3, failed=1)
+    assert r.ret != 0
+
+
 def test_linux_profile_states_the_open_choices():
     assert (TERN_PROFILE.loss_recovery, LINUX_PROFILE.loss_recovery) == ("newreno", "rack")
     assert (TERN_PROFILE.frag_overlap, LINUX_PROFILE.frag_overlap) == ("reassemble", "drop")

@@ -15,7 +15,11 @@
  * During a run the driver dispatches each event when its time comes, and
  * sleeps in ppoll(2) on the descriptors of the simulation's TAP nodes with a
  * timeout to the next event, so frames from the kernel enter the simulation
- * as they come, at the current virtual time.
+ * as they come. Each one enters at the virtual time of the wall clock read
+ * just after the frame was read from its device (what fell due before is
+ * dispatched first): never earlier than the frame really arrived, so the
+ * delay a link adds between the kernel and a node is at least the one it
+ * was given, however late the process runs.
  *
  * This module is the one place of libternsim that reads a clock. Real-time
  * runs are, by nature, not reproducible; everything else stays deterministic.
@@ -76,8 +80,9 @@ void sim_realtime_destroy(sim_realtime *rt);
  *   flags  0, or SIM_RT_STOP_ON_PEER_RX and/or SIM_RT_STOP_ON_TAP_RX.
  *   step   optional callback after each round (may be NULL); ctx is its argument.
  *   why    if not NULL, receives the reason for returning.
- * On return sim_now() is the virtual time the wall clock had reached (at most
- * the end of the duration).
+ * On return sim_now() is the virtual time the wall clock had reached in the
+ * last round: when the process ran late, it may lie past the end of the
+ * duration (what was due by then has already happened in the real world).
  * Returns TERN_OK; TERN_ERR_LIVELOCK (as sim_run); TERN_ERR_IO when waiting on
  * or reading a TAP device fails (the message names the device and the errno
  * text); TERN_ERR_INVALID_ARGUMENT for a duration of SIM_NEVER with no way to

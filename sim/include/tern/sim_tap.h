@@ -4,9 +4,10 @@
  *
  * Frames the simulation delivers to the node are written to the kernel at
  * once, at the virtual time of their delivery. Frames the kernel sends are
- * read by sim_tap_service(), which the real-time driver
+ * read by sim_tap_service_clocked(), which the real-time driver
  * (tern/sim_realtime.h) calls whenever the device's descriptor is readable;
- * each one enters the node's link at the current virtual time. Any link
+ * after each read the driver brings virtual time to the wall clock, so each
+ * frame enters the node's link no earlier than it really arrived. Any link
  * impairment can sit between a TAP node and a Tern host: it is just a link.
  *
  * The interface is created in the network namespace of the calling process,
@@ -63,6 +64,26 @@ tern_err sim_tap_fd(const sim *s, sim_node_id node, int *fd);
  * the node stays usable).
  */
 tern_err sim_tap_service(sim *s, sim_node_id node, size_t max_frames, size_t *frames);
+
+/*
+ * A clock for sim_tap_service_clocked(): called after each frame is read from
+ * the device and before it enters the simulation. It must bring the
+ * simulation's clock (sim_now) to the moment of the call or later, running
+ * what falls due meanwhile (sim_run): the frame then enters at a virtual time
+ * no earlier than its real arrival. ctx is the caller's argument.
+ * Returns TERN_OK, or an error (from sim_run) that ends the service.
+ */
+typedef tern_err (*sim_tap_arrival_fn)(void *ctx, sim *s);
+
+/*
+ * sim_tap_service_clocked: sim_tap_service(), but `arrived` (if not NULL) is
+ * called after each read, before the frame is sent out of the node's port at
+ * the then current virtual time (see sim_tap_arrival_fn).
+ * Returns what sim_tap_service() returns, or the error `arrived` returned
+ * (the frame it was called for is then dropped; *frames counts it).
+ */
+tern_err sim_tap_service_clocked(sim *s, sim_node_id node, size_t max_frames,
+                                 sim_tap_arrival_fn arrived, void *ctx, size_t *frames);
 
 /* What a TAP node moved. */
 typedef struct sim_tap_counters {
