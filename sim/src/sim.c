@@ -22,6 +22,17 @@ tern_err sim_fail(sim *s, tern_err code, const char *fmt, ...) {
     return code;
 }
 
+void sim_fail_later(sim *s, tern_err code, const char *fmt, ...) {
+    if (s->pending != TERN_OK) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    s->pending = code;
+}
+
 void sim_ok(sim *s) {
     s->err[0] = '\0';
 }
@@ -325,7 +336,11 @@ tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why) {
         s->now = ev.time;
         s->events++;
         tern_err err = dispatch(s, &ev);
+        if (err == TERN_OK && s->pending != TERN_OK) {
+            err = s->pending; /* a node's callback failed (its message is in s->err) */
+        }
         if (err != TERN_OK) {
+            s->pending = TERN_OK;
             return err;
         }
         if ((flags & SIM_RUN_STOP_ON_PEER_RX) && s->peer_rx_flag) {
