@@ -43,7 +43,7 @@ def test_keepalive_probe_at_exact_idle_time(dut, peer, link, golden):
     assert info.state == "CLOSED" and info.error == "TIMED_OUT"
     assert info.keepalives_sent == 4
     dut.net.run(for_="10ms")
-    golden.check(link, mask=("ip.id", "chksum"))
+    golden.check(link, mask=("ip.id",))
 
 
 @pytest.mark.rfc("9293 3.8.4", "9293 MUST-27", "1122 4.2.3.6")
