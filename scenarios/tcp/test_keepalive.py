@@ -20,6 +20,9 @@ def test_keepalive_off_by_default(dut, peer, profile):
     assert profile.keepalive_idle >= 7200 * S
     conn.expect_nothing(for_=T(profile.keepalive_idle + profile.keepalive_interval * 2))
     assert sock.state == "ESTABLISHED"
+    # positive control: the connection is alive: data now is acknowledged
+    conn.send(flags="PA", payload=b"still there?")
+    conn.expect(flags="A", ack=conn.snd_nxt, within="1s")
 
 
 @pytest.mark.rfc("9293 3.8.4", "9293 MUST-24", "9293 MUST-26", "9293 SHLD-12")
