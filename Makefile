@@ -123,7 +123,7 @@ asan-test: deps
 py-test: pyext
 	$(VPY) -m pytest tests/py $(wildcard scenarios) -q
 
-FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_BUILD ?= $(BUILD)/fuzz
 FUZZ_CONFIGURE = cmake -S . -B $(FUZZ_BUILD) $(GEN) -DCMAKE_C_COMPILER=clang -DTERN_FUZZ=ON \
 	-DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=OFF -DTERN_BUILD_EXAMPLES=OFF
 

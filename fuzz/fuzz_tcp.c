@@ -86,15 +86,15 @@ static uint8_t stream_byte(uint32_t s) {
 typedef struct fz {
     tern_stack *st;
     uint64_t now;
-    uint32_t host_seq;     /* what the host last sent on 80 -> 4000: its seq end */
-    uint32_t host_ack;     /* and its ack */
-    uint32_t conn_irs;     /* irs of the newest connection (from the host's SYN-ACK) */
-    uint32_t max_ack;      /* the highest ACK the host sent on it */
-    bool have_conn;        /* a SYN-ACK was seen */
-    uint32_t read_irs;     /* irs of the accepted socket whose bytes we read */
-    uint64_t read_total;   /* bytes read from it */
-    bool read_shut;        /* its receive side was shut down (data discarded) */
-    bool read_eof;         /* recv reported the end of stream */
+    uint32_t host_seq;   /* what the host last sent on 80 -> 4000: its seq end */
+    uint32_t host_ack;   /* and its ack */
+    uint32_t conn_irs;   /* irs of the newest connection (from the host's SYN-ACK) */
+    uint32_t max_ack;    /* the highest ACK the host sent on it */
+    bool have_conn;      /* a SYN-ACK was seen */
+    uint32_t read_irs;   /* irs of the accepted socket whose bytes we read */
+    uint64_t read_total; /* bytes read from it */
+    bool read_shut;      /* its receive side was shut down (data discarded) */
+    bool read_eof;       /* recv reported the end of stream */
 } fz;
 
 static void output(void *ctx, uint32_t iface, const uint8_t *frame, size_t len) {
@@ -140,8 +140,8 @@ static void normalize_segment(uint8_t *seg, size_t len, const tern_addr *src, co
         return;
     size_t hl = (size_t)(seg[12] >> 4) * 4;
     if (hl >= 20 && hl <= len) {
-        uint32_t seq = (uint32_t)seg[4] << 24 | (uint32_t)seg[5] << 16 | (uint32_t)seg[6] << 8 |
-                       seg[7];
+        uint32_t seq =
+            (uint32_t)seg[4] << 24 | (uint32_t)seg[5] << 16 | (uint32_t)seg[6] << 8 | seg[7];
         if (seg[13] & TERN_TCP_SYN)
             seq++; /* a SYN's text starts after the SYN */
         for (size_t k = hl; k < len; k++)
@@ -182,8 +182,8 @@ static void send_tcp_bytes(fz *f, const tern_addr *src, uint8_t *seg, size_t len
     oracle_input(f->st, f->now, 0, frame, fw);
 }
 
-static void send_repr(fz *f, const tern_addr *src, const struct tern_tcp_repr *r,
-                      const uint8_t *xr, size_t nxor) {
+static void send_repr(fz *f, const tern_addr *src, const struct tern_tcp_repr *r, const uint8_t *xr,
+                      size_t nxor) {
     static uint8_t seg[2200];
     tern_addr dst = tern_addr_v4(10, 0, 0, 1);
     size_t w;
