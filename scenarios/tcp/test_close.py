@@ -9,7 +9,8 @@ from scapy.layers.inet import TCP
 
 from pyharness import ANY
 from pyharness.errors import NetworkError, StateError
-from tcpkit import EXACT, T, active, drain, ns, passive, seq_add, tcp_payload, to_state
+from tcpkit import EXACT, T, active, drain, inject, ns, passive, seq_add, tcp_payload, to_state
+from pyharness.tcpconn import tcp_option
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -232,3 +233,21 @@ def test_golden_handshake_transfer_close(dut, peer, link, golden):
     conn.send(flags="FA")
     dut.net.run(for_="10ms")
     golden.check(link, mask=("ip.id",))
+
+
+@pytest.mark.rfc("9293 3.10.7.4", "2018 4")
+def test_text_beyond_the_fin_is_ignored(dut, peer):
+    """RFC 9293 §3.10.7.4, seventh, in CLOSE-WAIT: "This should not occur since a FIN has been
+    received from the remote side. Ignore the segment text." Text queued out of order beyond a
+    FIN is no part of the stream: once the FIN is processed no SACK block reports it. (Found by
+    fuzz_tcp: the stale out-of-order range stayed at RCV.NXT after the FIN.)"""
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000, "sack": True}, sack=True)
+    base = conn.snd_nxt
+    inject(conn, flags="PA", seq=seq_add(base, 101), payload=b"x" * 100)  # beyond the FIN to come
+    a = conn.expect(flags="A", ack=base, within="10ms")
+    assert tcp_option(a, "SAck") is not None  # queued out of order, and reported
+    conn.send(flags="FPA", payload=b"a" * 100)  # the stream ends: 100 bytes, FIN at base+100
+    a = conn.expect(flags="A", ack=seq_add(base, 101), within="10ms")
+    assert tcp_option(a, "SAck") is None, f"SACK blocks for text beyond the FIN: {tcp_option(a, 'SAck')}"
+    assert drain(sock) == b"a" * 100
+    assert sock.recv() == b""  # end of stream, and nothing after it
