@@ -13,7 +13,6 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 BUILD := build
 GEN := -G Ninja
-FUZZ_RUNS ?= 2000
 DEMO_OUT ?= out/demo
 RUN_OUT ?= out
 SEED ?= 1
@@ -22,7 +21,7 @@ SEED ?= 1
 PYEXT_INPUTS := CMakeLists.txt pyproject.toml $(wildcard pyharness/CMakeLists.txt pyharness/_ffi_build.py pyharness/_cdef.h) \
 	$(shell find sim stack -name '*.c' -o -name '*.h' -o -name CMakeLists.txt 2>/dev/null)
 
-.PHONY: help run demo test bench docs format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
+.PHONY: help run demo test bench docs fuzz format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
 
 help:
 	@echo "make run     run the conformance suite; report in $(RUN_OUT)/report.md, $(RUN_OUT)/junit.xml, pcaps in $(RUN_OUT)/artifacts/"
@@ -30,6 +29,7 @@ help:
 	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
 	@echo "make docs    the API reference of pyharness (pdoc), in $(BUILD)/docs/index.html"
+	@echo "make fuzz    each fuzz target FUZZ_TIME seconds (default 600), new corpus entries kept"
 	@echo "make format  clang-format the C sources"
 	@echo "make clean   remove build/, .venv/, out/, artifacts/"
 
@@ -129,20 +129,26 @@ asan-test: deps
 py-test: pyext
 	$(VPY) -m pytest tests/py $(wildcard scenarios) -q
 
+FUZZ_BUILD ?= $(BUILD)/fuzz
+FUZZ_CONFIGURE = cmake -S . -B $(FUZZ_BUILD) $(GEN) -DCMAKE_C_COMPILER=clang -DTERN_FUZZ=ON \
+	-DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=OFF -DTERN_BUILD_EXAMPLES=OFF
+
+# The short fuzz runs (ctest label fuzz-short: a fixed number of inputs per target).
 fuzz-test: deps
-	@if [ ! -f fuzz/CMakeLists.txt ]; then echo "fuzz: no fuzz/CMakeLists.txt yet, skipped"; exit 0; fi; \
-	set -e; \
-	cmake -S . -B $(BUILD)/fuzz $(GEN) -DCMAKE_C_COMPILER=clang -DTERN_FUZZ=ON -DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=OFF; \
-	cmake --build $(BUILD)/fuzz; \
-	targets=$$(find $(BUILD)/fuzz/fuzz -maxdepth 1 -type f -perm -u+x | sort); \
-	[ -n "$$targets" ] || { echo "fuzz: no targets built"; exit 1; }; \
-	for t in $$targets; do \
-	  name=$$(basename $$t); work=$(BUILD)/fuzz/corpus-run/$$name; mkdir -p $$work; \
-	  corpus=""; for c in fuzz/corpus/$$name fuzz/corpus/$${name#fuzz_}; do [ -d $$c ] && { corpus=$$c; break; }; done; \
-	  echo "fuzz: $$name, $(FUZZ_RUNS) runs on $${corpus:-an empty corpus}"; \
-	  $$t -runs=$(FUZZ_RUNS) -seed=1 -print_final_stats=0 $$work $$corpus 2>$$work.log \
-	    || { tail -n 50 $$work.log; echo "fuzz: $$name FAILED (log: $$work.log)"; exit 1; }; \
-	done
+	$(FUZZ_CONFIGURE)
+	cmake --build $(FUZZ_BUILD)
+	ctest --test-dir $(FUZZ_BUILD) -L fuzz-short --output-on-failure -j 2
+
+# The long fuzz runs (ctest label fuzz-long): each target FUZZ_TIME seconds (default
+# 600), one at a time, then what it found merged, minimised, into fuzz/corpus/<target>.
+# A finding fails the run and names the reproducer. FUZZ_TARGET=fuzz_tcp runs one.
+FUZZ_TIME ?= 600
+FUZZ_TARGET ?=
+fuzz: deps
+	$(FUZZ_CONFIGURE) -DTERN_FUZZ_TIME=$(FUZZ_TIME)
+	cmake --build $(FUZZ_BUILD)
+	ctest --test-dir $(FUZZ_BUILD) -L fuzz-long $(if $(FUZZ_TARGET),-R '^$(FUZZ_TARGET)_long$$') \
+	  --output-on-failure -V -j 1
 
 # ---------------------------------------------------------------------------
 # bench

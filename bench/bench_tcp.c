@@ -6,16 +6,27 @@
  *                            virtual seconds per wall second
  *   BENCH tcp_pcb_bytes      TCP state per connection, buffers excluded
  *                            (control block, SACK/OOO ranges, heap and hash
- *                            slots), from tern_stack_memory_size
- *   BENCH tcp_connections    established connections held at once in one
- *                            simulation with 4 KB buffers (client + server
- *                            ends both counted once per connection)
+ *                            slots, port table), measured on the server of
+ *                            tcp_connections once its connections are open:
+ *                            the TCP pools' bytes over the control blocks in use
+ *   BENCH tcp_pcb_bytes_formula  the same from tern_stack_memory_size: the
+ *                            marginal bytes of one more socket, buffers excluded
+ *   BENCH tcp_connections    connections held at once in one simulation with
+ *                            4 KB buffers, each of which exchanged data: the
+ *                            client sends its number, the server echoes it,
+ *                            the client reads it back
+ *
+ * The data is checked, and a mismatch fails the run (exit 1), whatever the
+ * figure: the bulk transfer carries a pattern of the stream offset that the
+ * receiver compares byte for byte, and its byte count; every connection's
+ * echo is compared.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "tcp_private.h" /* the TCP pools, for tcp_pcb_bytes (white box) */
 #include "tern/sim.h"
 #include "tern/sim_host.h"
 #include "tern/stack.h"
@@ -53,6 +64,36 @@ static void die(const char *what, sim *s) {
     exit(1);
 }
 
+/* The bulk stream: byte i is stream_byte(i), repeating every STREAM_PERIOD bytes. */
+#define STREAM_PERIOD (1u << 20)
+static uint8_t stream[STREAM_PERIOD];
+
+static void make_stream(void) {
+    for (uint32_t i = 0; i < STREAM_PERIOD; i++) {
+        stream[i] = (uint8_t)((i * 2654435761u) >> 13 ^ i >> 8);
+    }
+}
+
+/* The n bytes received at stream offset off are the stream's; else the run fails. */
+static void check_stream(const uint8_t *got, size_t n, uint64_t off) {
+    size_t done = 0;
+    while (done < n) {
+        size_t at = (size_t)((off + done) % STREAM_PERIOD);
+        size_t k = n - done < STREAM_PERIOD - at ? n - done : STREAM_PERIOD - at;
+        if (memcmp(got + done, stream + at, k) != 0) {
+            size_t i = 0;
+            while (got[done + i] == stream[at + i])
+                i++;
+            fprintf(stderr,
+                    "bench_tcp: tcp_bulk_gbps: byte %llu of the stream arrived as 0x%02x, sent as "
+                    "0x%02x\n",
+                    (unsigned long long)(off + done + i), got[done + i], stream[at + i]);
+            exit(1);
+        }
+        done += k;
+    }
+}
+
 /*
  * One bulk transfer of `bytes` from host a to host b. Returns the virtual
  * seconds it took; *cpu and *wall receive the CPU and wall seconds.
@@ -86,8 +127,8 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     tern_addr dst = tern_addr_v4(10, 0, 0, 2);
     if (tern_tcp_connect(sa, cl, &dst, 5001))
         die("connect", s);
-    static uint8_t data[1 << 20], sink[1 << 20];
-    memset(data, 0x5a, sizeof data);
+    static uint8_t sink[1 << 20];
+    make_stream();
     uint64_t sent = 0, got = 0, now = 0;
     uint64_t step = delay ? 2 * MS : 50000; /* app wake-up period, virtual */
     double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
@@ -95,15 +136,20 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
         if (!sv && tern_tcp_accept(sb, lis, &sv) != TERN_OK)
             sv = 0;
         while (sent < bytes) {
-            size_t n = bytes - sent < sizeof data ? (size_t)(bytes - sent) : sizeof data, w = 0;
-            if (tern_tcp_send(sa, cl, data, n, &w) != TERN_OK || w == 0)
+            size_t at = (size_t)(sent % STREAM_PERIOD), w = 0;
+            size_t n = STREAM_PERIOD - at;
+            if (bytes - sent < n)
+                n = (size_t)(bytes - sent);
+            if (tern_tcp_send(sa, cl, stream + at, n, &w) != TERN_OK || w == 0)
                 break;
             sent += w;
         }
         if (sv) {
             size_t n;
-            while (tern_tcp_recv(sb, sv, sink, sizeof sink, &n) == TERN_OK && n > 0)
+            while (tern_tcp_recv(sb, sv, sink, sizeof sink, &n) == TERN_OK && n > 0) {
+                check_stream(sink, n, got);
                 got += n;
+            }
         }
         sim_node_wake(s, a);
         sim_node_wake(s, b);
@@ -115,6 +161,11 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     }
     *cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     *wall = clock_s(CLOCK_MONOTONIC) - w0;
+    if (got != bytes) {
+        fprintf(stderr, "bench_tcp: bulk: %llu bytes arrived, %llu were sent\n",
+                (unsigned long long)got, (unsigned long long)bytes);
+        exit(1);
+    }
     sim_destroy(s);
     return (double)now / 1e9;
 }
@@ -133,7 +184,7 @@ static double lossy_speedup(uint64_t seed) {
     return v / wall;
 }
 
-static double pcb_bytes(void) {
+static double pcb_bytes_formula(void) {
     tern_stack_config c1, c2;
     host_config(&c1, 1, 1000, 4096);
     host_config(&c2, 1, 2000, 4096);
@@ -141,7 +192,24 @@ static double pcb_bytes(void) {
     return (double)(b - a) / 1000.0 - 2 * 4096.0;
 }
 
-static double connections(uint32_t target) {
+/*
+ * The TCP state a host really holds per connection, buffers excluded: the
+ * bytes of its TCP pools (module, control blocks, SACK/OOO ranges, timer heap,
+ * hash buckets, port table: everything before the buffers) over the control
+ * blocks in use (listeners and connections).
+ */
+static double pcb_bytes_measured(const tern_stack *st, uint32_t *in_use) {
+    const tern_tcp_module *t = st->tcp;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < t->nsock; i++)
+        used += t->pcb[i].kind == TCP_SOCKET;
+    *in_use = used;
+    size_t state = (size_t)(t->buffers - (const uint8_t *)t);
+    return used ? (double)state / used : 0;
+}
+
+/* tcp_connections: held and exchanged; *pcb receives tcp_pcb_bytes measured on the server. */
+static double connections(uint32_t target, double *pcb) {
     sim *s;
     if (sim_create(3, &s))
         die("sim_create", NULL);
@@ -164,7 +232,7 @@ static double connections(uint32_t target) {
         tern_tcp_bind(sb, lis[i], NULL, (uint16_t)(5001 + i));
         tern_tcp_listen(sb, lis[i], 65535);
     }
-    tern_sock *cl = calloc(target, sizeof *cl);
+    tern_sock *cl = calloc(target, sizeof *cl), *sv = calloc(target + 16, sizeof *sv);
     tern_addr dst = tern_addr_v4(10, 0, 0, 2);
     uint32_t opened = 0, accepted = 0;
     uint64_t now = 0;
@@ -182,22 +250,72 @@ static double connections(uint32_t target) {
             die("sim_run", s);
         for (int i = 0; i < PORTS; i++) {
             tern_sock c;
-            while (tern_tcp_accept(sb, lis[i], &c) == TERN_OK)
-                accepted++;
+            while (tern_tcp_accept(sb, lis[i], &c) == TERN_OK && accepted < target + 16)
+                sv[accepted++] = c;
         }
         if (now > 600 * SEC)
             break;
     }
-    sim_run(s, now + 10 * MS, 0, NULL);
-    uint32_t established = 0;
+    now += 10 * MS;
+    sim_run(s, now, 0, NULL);
+    uint32_t in_use;
+    *pcb = pcb_bytes_measured(sb, &in_use);
+    /* Every connection exchanges data: client i sends its number, the server echoes
+     * what it reads, the client reads its number back. */
     for (uint32_t i = 0; i < opened; i++) {
-        tern_tcp_info info;
-        if (tern_tcp_get_info(sa, cl[i], &info) == TERN_OK && info.state == TERN_TCP_ESTABLISHED)
-            established++;
+        uint8_t m[4] = {(uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+        size_t w;
+        if (tern_tcp_send(sa, cl[i], m, sizeof m, &w) != TERN_OK || w != sizeof m)
+            die("send on an open connection failed", s);
     }
+    uint32_t echoed = 0, exchanged = 0;
+    uint8_t *done = calloc(opened ? opened : 1, 1);
+    for (int round = 0; round < 40 && exchanged < opened; round++) {
+        sim_node_wake(s, a);
+        now += 5 * MS;
+        if (sim_run(s, now, 0, NULL))
+            die("sim_run", s);
+        for (uint32_t j = 0; j < accepted; j++) {
+            uint8_t m[4];
+            size_t n, w;
+            if (sv[j] && tern_tcp_recv(sb, sv[j], m, sizeof m, &n) == TERN_OK && n == sizeof m) {
+                if (tern_tcp_send(sb, sv[j], m, n, &w) != TERN_OK || w != n)
+                    die("echo on an open connection failed", s);
+                sv[j] = 0; /* a 4-byte message arrives whole here: its segment carried it */
+                echoed++;
+            }
+        }
+        sim_node_wake(s, b);
+        now += 5 * MS;
+        if (sim_run(s, now, 0, NULL))
+            die("sim_run", s);
+        for (uint32_t i = 0; i < opened; i++) {
+            uint8_t m[4];
+            size_t n;
+            if (done[i] || tern_tcp_recv(sa, cl[i], m, sizeof m, &n) != TERN_OK || n == 0)
+                continue;
+            uint32_t v = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+            if (n != sizeof m || v != i) {
+                fprintf(stderr,
+                        "bench_tcp: tcp_connections: connection %u read back %zu bytes (%u)\n", i,
+                        n, v);
+                exit(1);
+            }
+            done[i] = 1;
+            exchanged++;
+        }
+    }
+    if (exchanged != opened) {
+        fprintf(stderr,
+                "bench_tcp: tcp_connections: %u of %u connections exchanged data (%u echoed)\n",
+                exchanged, opened, echoed);
+        exit(1);
+    }
+    free(done);
     free(cl);
+    free(sv);
     sim_destroy(s);
-    return established < accepted ? established : accepted;
+    return exchanged;
 }
 
 int main(int argc, char **argv) {
@@ -212,8 +330,11 @@ int main(int argc, char **argv) {
         printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", bulk_gbps());
         return 0;
     }
+    double pcb;
     if (only && strcmp(only, "conn") == 0) {
-        printf("BENCH tcp_connections %.0f connections\n", connections(100000));
+        printf("BENCH tcp_connections %.0f connections\n", connections(100000, &pcb));
+        printf("BENCH tcp_pcb_bytes %.0f bytes\n", pcb);
+        printf("BENCH tcp_pcb_bytes_formula %.0f bytes\n", pcb_bytes_formula());
         return 0;
     }
     if (only && strcmp(only, "lossy") == 0) {
@@ -230,8 +351,8 @@ int main(int argc, char **argv) {
     qsort(v, (size_t)runs, sizeof v[0], cmp_double);
     printf("BENCH tcp_lossy_speedup %.0f x\n", v[runs / 2]);
     fflush(stdout);
-    printf("BENCH tcp_pcb_bytes %.0f bytes\n", pcb_bytes());
-    fflush(stdout);
-    printf("BENCH tcp_connections %.0f connections\n", connections(100000));
+    printf("BENCH tcp_connections %.0f connections\n", connections(100000, &pcb));
+    printf("BENCH tcp_pcb_bytes %.0f bytes\n", pcb);
+    printf("BENCH tcp_pcb_bytes_formula %.0f bytes\n", pcb_bytes_formula());
     return 0;
 }

@@ -52,6 +52,15 @@ def seeds():
     yield "tcp_handshake_data", arp + rec(eth(syn)) + rec(eth(ack)) + rec(
         eth(ip() / TCP(sport=40000, dport=80, seq=1001, flags="PA") / Raw(b"GET / HTTP/1.0\r\n\r\n")))
     yield "tcp_rst", arp + rec(eth(ip() / TCP(sport=40000, dport=80, seq=5, flags="R")))
+    # Frames whose source is the host's own address (RFC 1122 §3.2.1.3 says to discard
+    # them), or a loopback one, and the land SYN itself (own address and port 80 both
+    # ways), which looped the host for ever before the hardening fix (fuzz/README.md).
+    own = lambda **kw: IP(src="10.0.0.1", dst="10.0.0.1", **kw)  # noqa: E731
+    yield "land_syn", arp + rec(eth(own() / TCP(sport=80, dport=80, seq=9, flags="S")))
+    yield "own_source_ping", arp + rec(eth(own() / ICMP(id=1, seq=9) / Raw(b"o" * 8)))
+    yield "own_source_udp", arp + rec(eth(own() / UDP(sport=7, dport=7) / Raw(b"own")))
+    yield "own_source_syn_other_port", arp + rec(eth(own() / TCP(sport=4000, dport=80, seq=9, flags="S")))
+    yield "loopback_source_ping", arp + rec(eth(IP(src="127.0.0.1", dst="10.0.0.1") / ICMP(id=1, seq=8)))
     yield "arp_unanswered", rec(eth(IP(src="10.0.0.2", dst="10.0.0.1") / UDP(dport=7) / Raw(b"q")))
 
 

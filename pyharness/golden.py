@@ -119,8 +119,11 @@ class Golden:
         A link's capture is closed first so that the pcap is complete.
         ``name`` tells several goldens of one test apart. ``mask`` lists
         volatile fields (see :data:`pyharness.canonical.MASKABLE`: "ip.id",
-        "chksum", "ts", "time"...); ``relative_seq`` shows TCP numbers
-        relative to each direction's first one.
+        "ts", "time"...); ``relative_seq`` shows TCP numbers relative to
+        each direction's first one. Checksums are compared: a Tern trace is
+        deterministic, checksums included, and a wrong checksum is a bug the
+        golden must show ("chksum" stays maskable for devices under test
+        whose checksums vary, e.g. with offloading).
         """
         gp = self.path(name)
         if gp in self.used:

@@ -32,6 +32,9 @@ def test_request_for_our_address_is_answered(dut, peer):
 def test_request_for_another_address_is_ignored(dut, peer, target):
     peer.send(Ether(dst=BCAST) / ARP(op=1, hwsrc=peer.mac, psrc=PEER_IP, pdst=target))
     peer.expect_nothing(for_="100ms")
+    # positive control: the same request for the DUT's own address is answered
+    peer.send(Ether(dst=BCAST) / ARP(op=1, hwsrc=peer.mac, psrc=PEER_IP, pdst=DUT_IP))
+    peer.expect(ARP(op=2, psrc=DUT_IP, pdst=PEER_IP), within="1ms")
 
 
 @pytest.mark.silent_peer
@@ -170,6 +173,9 @@ def test_malformed_arp_is_ignored(dut, peer, mangle):
         frame = frame[:14 + 20]
     peer.send(frame)
     peer.expect_nothing(for_="100ms")
+    # positive control: the same request, well formed, is answered
+    peer.send(Ether(dst=BCAST, src=peer.mac) / ARP(op=1, hwsrc=peer.mac, psrc=PEER_IP, pdst=DUT_IP))
+    peer.expect(ARP(op=2, psrc=DUT_IP, pdst=PEER_IP), within="1ms")
 
 
 @pytest.mark.silent_peer

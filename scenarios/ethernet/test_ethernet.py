@@ -28,6 +28,9 @@ def test_frame_for_our_mac_is_taken(dut, peer):
 def test_frame_for_another_mac_is_dropped(dut, peer, mac):
     peer.send(Ether(dst=mac) / echo(2))
     peer.expect_nothing(for_="100ms")
+    # positive control: the same echo request in a plain frame for the DUT's MAC is answered
+    peer.send(Ether(dst=dut.mac) / echo(2))
+    peer.expect(ICMP(type=0, id=2), within="10ms")
 
 
 @pytest.mark.rfc("1112 6.4")
@@ -45,6 +48,9 @@ def test_ipv4_multicast_mac_reaches_ip(dut, peer):
 def test_tagged_frames_are_dropped_by_default(dut, peer, vlan):
     peer.send(Ether(dst=dut.mac) / Dot1Q(vlan=vlan) / echo(3))
     peer.expect_nothing(for_="100ms")
+    # positive control: the same echo request in a plain frame for the DUT's MAC is answered
+    peer.send(Ether(dst=dut.mac) / echo(3))
+    peer.expect(ICMP(type=0, id=3), within="10ms")
 
 
 @pytest.mark.rfc("894 frame-format")
@@ -53,6 +59,9 @@ def test_ieee_802_3_length_frames_are_ignored(dut, peer, length):
     frame = bytes(Ether(dst=dut.mac, src=peer.mac, type=length)) + bytes(echo(4))
     peer.send(frame)
     peer.expect_nothing(for_="100ms")
+    # positive control: the same echo request in a plain frame for the DUT's MAC is answered
+    peer.send(Ether(dst=dut.mac) / echo(4))
+    peer.expect(ICMP(type=0, id=4), within="10ms")
 
 
 @pytest.mark.rfc("894 frame-format")
@@ -60,6 +69,9 @@ def test_ieee_802_3_length_frames_are_ignored(dut, peer, length):
 def test_unknown_ethertype_is_ignored(dut, peer, ethertype):
     peer.send(Ether(dst=dut.mac, type=ethertype) / Raw(b"\x00" * 46))
     peer.expect_nothing(for_="100ms")
+    # positive control: the same echo request in a plain frame for the DUT's MAC is answered
+    peer.send(Ether(dst=dut.mac) / echo(5))
+    peer.expect(ICMP(type=0, id=5), within="10ms")
 
 
 @pytest.mark.rfc("894 frame-format")

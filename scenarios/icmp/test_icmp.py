@@ -90,6 +90,9 @@ def test_echo_to_broadcast(dut, peer, profile, dst):
 def test_echo_with_bad_checksum_is_dropped(dut, peer):
     peer.send(IP(dst=DUT_IP) / ICMP(type=8, id=3, seq=3, chksum=0x1234) / Raw(b"x"))
     peer.expect_nothing(for_="100ms", matching=ICMP())
+    # positive control: the same request with its checksum right is answered
+    peer.send(IP(dst=DUT_IP) / ICMP(type=8, id=3, seq=3) / Raw(b"x"))
+    peer.expect(IP(src=DUT_IP) / ICMP(type=0, id=3, seq=3), within="10ms")
 
 
 @pytest.mark.rfc("1122 3.2.2")
@@ -99,6 +102,9 @@ def test_unknown_or_unanswered_types_are_silently_discarded(dut, peer, icmp_type
     # with the wall clock, and the run would stop being reproducible.
     peer.send(IP(dst=DUT_IP) / ICMP(type=icmp_type, code=0, ts_ori=0, ts_rx=0, ts_tx=0) / Raw(b"\x00" * 12))
     peer.expect_nothing(for_="100ms")
+    # positive control: an echo request (type 8) the same way is answered
+    peer.send(IP(dst=DUT_IP) / ICMP(type=8, id=9, seq=1) / Raw(b"\x00" * 12))
+    peer.expect(IP(src=DUT_IP) / ICMP(type=0, id=9), within="10ms")
 
 
 @pytest.mark.rfc("1122 4.1.3.1", "792 destination-unreachable")
@@ -128,12 +134,18 @@ def test_no_error_about_an_error(dut, peer, about):
     # An ICMP error to a protocol-unreachable destination: still no error back.
     peer.send(IP(dst=DUT_IP) / ICMP(type=types[about], code=0) / Raw(inner))
     peer.expect_nothing(for_="100ms")
+    # positive control: a datagram for an unimplemented protocol, not inside an error, gets one
+    peer.send(IP(dst=DUT_IP, proto=253) / Raw(b"abcdefgh"))
+    peer.expect(IP(src=DUT_IP) / ICMP(type=3, code=2), within="10ms")
 
 
 @pytest.mark.rfc("1122 3.2.2")
 def test_no_error_about_a_non_first_fragment(dut, peer):
     peer.send(IP(dst=DUT_IP, proto=253, id=5, frag=100, flags=0) / Raw(b"x" * 16))
     peer.expect_nothing(for_="100ms")
+    # positive control: the same datagram unfragmented gets its protocol unreachable
+    peer.send(IP(dst=DUT_IP, proto=253, id=6) / Raw(b"x" * 16))
+    peer.expect(IP(src=DUT_IP) / ICMP(type=3, code=2), within="10ms")
 
 
 @pytest.mark.rfc("1122 3.2.2")
@@ -142,12 +154,18 @@ def test_no_error_about_a_broadcast_or_multicast(dut, peer, dst):
     mac = "01:00:5e:00:00:01" if dst.startswith("224.") else "ff:ff:ff:ff:ff:ff"
     peer.send(Ether(dst=mac) / IP(dst=dst) / UDP(sport=1, dport=9) / Raw(b"b"))
     peer.expect_nothing(for_="100ms")
+    # positive control: the same datagram to the DUT's unicast address gets its port unreachable
+    peer.send(IP(dst=DUT_IP) / UDP(sport=1, dport=9) / Raw(b"b"))
+    peer.expect(IP(src=DUT_IP) / ICMP(type=3, code=3), within="10ms")
 
 
 @pytest.mark.rfc("1122 3.2.2")
 def test_no_error_about_a_link_broadcast(dut, peer):
     peer.send(Ether(dst="ff:ff:ff:ff:ff:ff") / IP(dst=DUT_IP) / UDP(sport=1, dport=9) / Raw(b"b"))
     peer.expect_nothing(for_="100ms")
+    # positive control: the same datagram in a unicast frame gets its port unreachable
+    peer.send(Ether(dst=dut.mac) / IP(dst=DUT_IP) / UDP(sport=1, dport=9) / Raw(b"b"))
+    peer.expect(IP(src=DUT_IP) / ICMP(type=3, code=3), within="10ms")
 
 
 @pytest.mark.rfc("1122 3.2.2", "1812 4.3.2.8")

@@ -34,6 +34,9 @@ def ip_data(p):
 def test_bad_header_checksum_is_dropped(dut, peer):
     peer.send(IP(dst=DUT_IP, chksum=0xDEAD) / echo())
     peer.expect_nothing(for_="100ms", matching=ICMP())
+    # positive control: the same echo request in a well-formed datagram is answered
+    peer.send(IP(dst=DUT_IP) / echo(ident=11))
+    expect_echo_reply(peer, ident=11)
 
 
 @pytest.mark.rfc("1122 3.2.1.1")
@@ -41,6 +44,9 @@ def test_bad_header_checksum_is_dropped(dut, peer):
 def test_wrong_version_is_dropped(dut, peer, version):
     peer.send(IP(dst=DUT_IP, version=version) / echo())
     peer.expect_nothing(for_="100ms", matching=ICMP())
+    # positive control: the same echo request in a well-formed datagram is answered
+    peer.send(IP(dst=DUT_IP) / echo(ident=12))
+    expect_echo_reply(peer, ident=12)
 
 
 @pytest.mark.rfc("791 3.1")
@@ -48,6 +54,9 @@ def test_wrong_version_is_dropped(dut, peer, version):
 def test_header_length_below_five_words_is_dropped(dut, peer, ihl):
     peer.send(IP(dst=DUT_IP, ihl=ihl) / echo())
     peer.expect_nothing(for_="100ms", matching=ICMP())
+    # positive control: the same echo request in a well-formed datagram is answered
+    peer.send(IP(dst=DUT_IP) / echo(ident=13))
+    expect_echo_reply(peer, ident=13)
 
 
 @pytest.mark.rfc("791 3.1")
@@ -56,6 +65,9 @@ def test_inconsistent_total_length_is_dropped(dut, peer, total):
     # Shorter than its header and ICMP header, or longer than the frame.
     peer.send(IP(dst=DUT_IP, len=total) / echo(data=b"x" * 20))
     peer.expect_nothing(for_="100ms", matching=ICMP())
+    # positive control: the same echo request in a well-formed datagram is answered
+    peer.send(IP(dst=DUT_IP) / echo(ident=14))
+    expect_echo_reply(peer, ident=14)
 
 
 @pytest.mark.rfc("791 3.1", "1122 2.3.3")
@@ -73,6 +85,9 @@ def test_ethernet_padding_beyond_total_length_is_ignored(dut, peer):
 def test_datagram_from_a_broadcast_or_multicast_source_is_dropped(dut, peer, src):
     peer.send(IP(src=src, dst=DUT_IP) / echo())
     peer.expect_nothing(for_="100ms", matching=ICMP())
+    # positive control: the same request from the peer's unicast address is answered
+    peer.send(IP(src=PEER_IP, dst=DUT_IP) / echo(ident=15))
+    expect_echo_reply(peer, ident=15)
 
 
 @pytest.mark.rfc("1122 3.3.6")
@@ -82,6 +97,13 @@ def test_datagram_for_another_host_is_not_delivered(dut, peer):
     dut.net.run(for_="1ms")
     assert s.recvfrom() is None
     peer.expect_nothing(for_="50ms")
+    # positive control: the same datagram for the DUT's address reaches the socket, and an
+    # echo request for it is answered
+    peer.send(Ether(dst=dut.mac) / IP(dst=DUT_IP) / UDP(sport=9, dport=7) / Raw(b"x"))
+    dut.net.run(for_="1ms")
+    assert s.recvfrom() is not None
+    peer.send(Ether(dst=dut.mac) / IP(dst=DUT_IP) / echo(ident=16))
+    expect_echo_reply(peer, ident=16)
 
 
 # ---- TTL and options ---------------------------------------------------------------
@@ -236,6 +258,11 @@ def test_overlapping_fragments_that_disagree_are_discarded(dut, peer):
     peer.send(a)
     peer.send(b)
     peer.expect_nothing(for_="100ms", matching=ICMP())
+    # positive control: the same two overlapping fragments, agreeing, are reassembled and answered
+    b_ok = IP(src=PEER_IP, dst=DUT_IP, id=93, frag=100, proto=1) / Raw(bytes(whole[800:]))
+    peer.send(IP(src=PEER_IP, dst=DUT_IP, id=93, flags="MF", frag=0, proto=1) / Raw(bytes(whole[:1200])))
+    peer.send(b_ok)
+    peer.expect(IP(src=DUT_IP) / ICMP(type=0), within="10ms")
 
 
 @pytest.mark.rfc("791 3.2", "1122 3.3.2")
@@ -259,6 +286,9 @@ def test_reassembly_timeout_without_the_first_fragment_is_silent(dut, peer, prof
     peer.send(frags[1])
     peer.send(frags[2])
     peer.expect_nothing(for_=(profile.reasm_timeout + 1_000_000_000) / 1e9)
+    # positive control: with the first fragment there, the timeout is reported (RFC 1122 §3.3.2)
+    peer.send(frags[0])
+    peer.expect(IP(src=DUT_IP) / ICMP(type=11, code=1), within=(profile.reasm_timeout + 1_000_000_000) / 1e9)
 
 
 @pytest.mark.rfc("1122 3.3.2")
@@ -298,6 +328,11 @@ def test_fragment_beyond_65535_bytes_is_dropped(dut, peer):
     peer.send(IP(src=PEER_IP, dst=DUT_IP, id=5, flags="MF", frag=0, proto=1) / Raw(bytes(echo())))
     peer.send(IP(src=PEER_IP, dst=DUT_IP, id=5, frag=8189, proto=1) / Raw(b"x" * 100))
     peer.expect_nothing(for_="100ms", matching=ICMP(type=0))
+    # positive control: the same first fragment with a last fragment that fits is answered
+    head = bytes(echo())
+    peer.send(IP(src=PEER_IP, dst=DUT_IP, id=6, flags="MF", frag=0, proto=1) / Raw(head[:8]))
+    peer.send(IP(src=PEER_IP, dst=DUT_IP, id=6, frag=1, proto=1) / Raw(head[8:]))
+    expect_echo_reply(peer)
 
 
 # ---- routing and broadcast -------------------------------------------------------------

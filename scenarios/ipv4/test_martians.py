@@ -93,6 +93,9 @@ def test_datagram_from_a_martian_source_is_discarded(dut, peer, src):
     assert s.recvfrom() is None
     if is_tern(dut):
         assert martians(dut) == before + 1
+    # ... and the host answers it over the wire: it heard the genuine source, and only it
+    s.sendto(b"answer", got[1])
+    peer.expect(IP(src=DUT_IP, dst=PEER_IP) / UDP(sport=PORT, dport=5000) / Raw(b"answer"), within="10ms")
 
 
 @pytest.mark.rfc("1122 3.2.1.3")

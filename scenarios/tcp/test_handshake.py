@@ -8,6 +8,7 @@ import pytest
 from scapy.layers.inet import IP, TCP
 
 from pyharness import ANY
+from pyharness.errors import ConfigError, NetworkError
 from tcpkit import (EXACT, CLIENT_PORT, T, ns, DUT_IP, PEER_IP, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
                     tcp_option, tcp_payload)
 
@@ -118,6 +119,9 @@ def test_rst_to_closed_port_gets_nothing(dut, peer):
     conn.send(flags="R")
     conn.send(flags="RA", ack=5)
     conn.expect_nothing(for_="1s")
+    # positive control: a SYN to the same closed port is answered with a RST
+    conn.send(flags="S")
+    conn.expect(flags="RA", within="10ms")
 
 
 @pytest.mark.rfc("9293 3.10.7.2")
@@ -145,6 +149,7 @@ def test_listen_drops_segment_without_syn_ack_or_rst(dut, peer):
     conn.send(flags="P", payload=b"x")
     conn.expect_nothing(for_="500ms")
     assert listener.accept() is None
+    conn.connect(within="10ms")  # positive control: a SYN to the same listener is answered
 
 
 @pytest.mark.rfc("9293 3.10.7.3", "5961 3.2")
@@ -277,10 +282,18 @@ def test_mss_socket_option_clamps_announced_mss(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.9.1.2", "9293 MUST-46")
-def test_connect_to_broadcast_is_refused(dut, peer):
-    with pytest.raises(Exception):
-        dut.tcp_connect("10.0.0.255", PEER_PORT)
+def test_connect_to_broadcast_is_refused(dut, peer, profile):
+    # Tern refuses the address itself (ConfigError naming it); Linux answers ENETUNREACH.
+    if profile.name == "tern":
+        with pytest.raises(ConfigError, match="broadcast address"):
+            dut.tcp_connect("10.0.0.255", PEER_PORT)
+    else:
+        with pytest.raises(NetworkError, match="ENETUNREACH"):
+            dut.tcp_connect("10.0.0.255", PEER_PORT)
     peer.expect_nothing(for_="100ms", matching=TCP())
+    # positive control: a connection to the peer's unicast address sends its SYN
+    dut.tcp_connect(PEER_IP, PEER_PORT)
+    peer.expect(TCP(flags="S", dport=PEER_PORT), within="1s")
 
 
 @pytest.mark.rfc("9293 3.9.2.2", "9293 MUST-57")
@@ -291,6 +304,10 @@ def test_syn_to_broadcast_address_is_discarded(dut, peer):
     peer.send(Ether(dst="ff:ff:ff:ff:ff:ff") / IP(src=PEER_IP, dst="10.0.0.255") /
               TCP(sport=CLIENT_PORT, dport=SERVER_PORT, flags="S", seq=1))
     peer.expect_nothing(for_="200ms", matching=TCP())
+    # positive control: the same SYN to the DUT's unicast address gets its SYN-ACK
+    peer.send(Ether(dst=dut.mac) / IP(src=PEER_IP, dst=DUT_IP) /
+              TCP(sport=CLIENT_PORT, dport=SERVER_PORT, flags="S", seq=1))
+    peer.expect(TCP(flags="SA", sport=SERVER_PORT, dport=CLIENT_PORT, ack=2), within="10ms")
 
 
 @pytest.mark.rfc("9293 3.10.7.2", "9293 3.10.1")

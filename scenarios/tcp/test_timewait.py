@@ -37,6 +37,10 @@ def test_time_wait_is_silent(dut, peer, profile):
     """Nothing leaves the DUT during TIME-WAIT, nor when it ends."""
     conn, sock, t0, _ = enter_time_wait(dut, peer)
     conn.expect_nothing(for_=T(profile.time_wait + 1_000_000_000))
+    # positive control: TIME-WAIT is over, the tuple is free: a segment for the old
+    # connection reaches the listener and gets a RST (§3.10.7.2)
+    conn.send(flags="A")
+    conn.expect(flags="R", within="10ms")
 
 
 @pytest.mark.rfc("9293 3.10.7.4", "9293 MUST-13")

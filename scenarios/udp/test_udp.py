@@ -8,7 +8,7 @@ import pytest
 from scapy.all import ICMP, IP, UDP, Ether, Raw, fragment
 
 from pyharness.dut import DUT_IP, PEER_IP
-from pyharness.errors import NetworkError
+from pyharness.errors import ConfigError, NetworkError
 
 pytestmark = pytest.mark.area("udp")
 
@@ -66,6 +66,14 @@ def test_bad_checksum_is_dropped(dut, peer):
     dut.net.run(for_="1ms")
     assert s.recvfrom() is None
     peer.expect_nothing(for_="50ms")  # and no port unreachable either
+    # positive controls: the same datagram with its checksum right is delivered, and
+    # sent to a closed port it gets its port unreachable
+    peer.send(IP(dst=DUT_IP) / UDP(sport=1, dport=7) / Raw(b"bad"))
+    dut.net.run(for_="1ms")
+    got = s.recvfrom()
+    assert got is not None and got[0] == b"bad"
+    peer.send(IP(dst=DUT_IP) / UDP(sport=1, dport=9) / Raw(b"bad"))
+    peer.expect(IP(src=DUT_IP) / ICMP(type=3, code=3), within="10ms")
 
 
 @pytest.mark.rfc("768 fields", "1122 4.1.3.4")
@@ -130,12 +138,15 @@ def test_closed_port_answers_port_unreachable(dut, peer, port):
 def test_closed_port_broadcast_is_silent(dut, peer, dst):
     peer.send(Ether(dst="ff:ff:ff:ff:ff:ff") / IP(dst=dst) / UDP(sport=4242, dport=9) / Raw(b"?"))
     peer.expect_nothing(for_="100ms")
+    # positive control: the same datagram to the DUT's unicast address gets its port unreachable
+    peer.send(IP(dst=DUT_IP) / UDP(sport=4242, dport=9) / Raw(b"?"))
+    peer.expect(IP(src=DUT_IP) / ICMP(type=3, code=3), within="10ms")
 
 
 @pytest.mark.rfc("1122 4.1.3.5")
-def test_broadcast_send_needs_permission(dut, peer):
+def test_broadcast_send_needs_permission(dut, peer, profile):
     s = dut.udp_socket()
-    with pytest.raises(Exception, match="broadcast"):
+    with pytest.raises(ConfigError if profile.name == "tern" else NetworkError, match="broadcast"):
         s.sendto(b"hello all", ("255.255.255.255", 9))
     s.set_broadcast(True)
     s.sendto(b"hello all", ("255.255.255.255", 9))

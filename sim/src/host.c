@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame_check.h"
 #include "sim_internal.h"
 #include "tern/sim_host.h"
 
@@ -16,10 +17,27 @@ typedef struct host_state {
     sim_node_id id;
     tern_stack *stack;
     void *mem;
+    uint64_t sent; /* frames sent so far: the number of the next one is sent + 1 */
 } host_state;
 
+/*
+ * Every frame leaves through here: its checksums are verified before a link
+ * sees it (frame_check.h), so a link's deliberate corruption never counts
+ * against the host. A wrong one fails the simulation run (FrameError in
+ * Python), naming the host, the frame's number, port, time and the field.
+ */
 static void host_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t len) {
     host_state *h = ctx;
+    h->sent++;
+    char why[160];
+    if (!sim_frame_check(frame, len, why, sizeof why)) {
+        sim_node *n = sim_get_node(h->s, h->id);
+        sim_fail_later(h->s, TERN_ERR_BAD_CHECKSUM,
+                       "host '%s' sent a frame with a wrong checksum: frame #%llu out of port %u "
+                       "at t=%llu ns, %zu bytes: %s",
+                       n ? n->name : "?", (unsigned long long)h->sent, iface,
+                       (unsigned long long)h->s->now, len, why);
+    }
     sim_node_send(h->s, h->id, iface, frame, len);
 }
 

@@ -25,6 +25,17 @@ tern_err sim_fail(sim *s, tern_err code, const char *fmt, ...) {
     return code;
 }
 
+void sim_fail_later(sim *s, tern_err code, const char *fmt, ...) {
+    if (s->pending != TERN_OK) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    s->pending = code;
+}
+
 void sim_ok(sim *s) {
     s->err[0] = '\0';
 }
@@ -402,7 +413,11 @@ tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why) {
             s->flooded = false;
             err = flood_error(s);
         }
+        if (err == TERN_OK && s->pending != TERN_OK) {
+            err = s->pending; /* a node's callback failed (its message is in s->err) */
+        }
         if (err != TERN_OK) {
+            s->pending = TERN_OK;
             s->running = false;
             return err;
         }

@@ -171,11 +171,17 @@ struct sim {
     bool running;      /* inside sim_run */
     bool flooded;      /* a node went over SIM_LIVELOCK_FRAMES during sim_run (flood_node) */
     sim_node_id flood_node;
+    tern_err pending; /* a failure a node reported (sim_fail_later): sim_run returns it */
     char err[512];
 };
 
 /* Record a failure's message and return its code. */
 tern_err sim_fail(sim *s, tern_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Record a failure found inside a node's callback (which returns nothing): the
+ * message now, the code returned by sim_run once the current event is done.
+ * Only the first one counts until sim_run has returned it. */
+void sim_fail_later(sim *s, tern_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Clear the message (on success of a call that may fail). */
 void sim_ok(sim *s);

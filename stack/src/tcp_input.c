@@ -281,6 +281,10 @@ static void process_fin(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
     p->rcv_nxt += 1;
     p->flags |= TCPF_FIN_RCVD | TCPF_ACK_NOW;
+    /* The stream ends here: text queued out of order beyond the FIN is no part of
+     * it (§3.10.7.4 seventh, after a FIN: "Ignore the segment text"), and is
+     * neither delivered nor reported in SACK blocks. */
+    p->ooo_n = 0;
     switch (p->state) {
     case TERN_TCP_SYN_RECEIVED:
     case TERN_TCP_ESTABLISHED:

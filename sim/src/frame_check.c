@@ -1,0 +1,119 @@
+/* Checksums of a frame from its raw bytes (frame_check.h). */
+#include "frame_check.h"
+
+#include <stdio.h>
+
+/* RFC 1071: the 16-bit one's-complement sum of data, folded, added to sum. */
+static uint32_t ones_sum(uint32_t sum, const uint8_t *p, size_t n) {
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    }
+    if (n & 1) {
+        sum += (uint32_t)p[n - 1] << 8;
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum;
+}
+
+static uint16_t get16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* What the field should hold: the complement of the sum with the field taken as zero. */
+static uint16_t expected(uint32_t sum_with_field, uint16_t field) {
+    uint32_t s = sum_with_field + (uint16_t)~field; /* subtract the field (one's complement) */
+    while (s >> 16) {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    return (uint16_t)~s;
+}
+
+bool sim_frame_check(const uint8_t *frame, size_t len, char *why, size_t cap) {
+    if (len < 14) {
+        return true;
+    }
+    size_t off = 12;
+    uint16_t type = get16(frame + off);
+    if (type == 0x8100 && len >= 18) {
+        off += 4;
+        type = get16(frame + off);
+    }
+    off += 2;
+    if (type != 0x0800) {
+        return true;
+    }
+    const uint8_t *ip = frame + off;
+    size_t avail = len - off;
+    size_t ihl = avail ? (size_t)(ip[0] & 0x0f) * 4 : 0;
+    if (avail < 20 || (ip[0] >> 4) != 4 || ihl < 20 || ihl > avail) {
+        snprintf(why, cap, "an IPv4 header that does not fit (version/IHL byte 0x%02x, %zu bytes)",
+                 avail ? ip[0] : 0, avail);
+        return false;
+    }
+    size_t total = get16(ip + 2);
+    if (total < ihl || total > avail) {
+        snprintf(why, cap, "IPv4 total length %zu outside %zu..%zu", total, ihl, avail);
+        return false;
+    }
+    uint32_t hs = ones_sum(0, ip, ihl);
+    if (hs != 0xffff) {
+        snprintf(why, cap, "IPv4 header checksum 0x%04x, should be 0x%04x", get16(ip + 10),
+                 expected(hs, get16(ip + 10)));
+        return false;
+    }
+    if ((get16(ip + 6) & 0x3fff) != 0) {
+        return true; /* a fragment (MF or offset): its transport checksum spans the datagram */
+    }
+    uint8_t proto = ip[9];
+    const uint8_t *l4 = ip + ihl;
+    size_t l4len = total - ihl;
+    uint32_t s;
+    const char *name;
+    size_t field;
+    switch (proto) {
+    case 1: /* ICMP: over the message alone */
+        name = "ICMP";
+        field = 2;
+        if (l4len < 4) {
+            snprintf(why, cap, "an ICMP message of %zu bytes (under 4)", l4len);
+            return false;
+        }
+        s = ones_sum(0, l4, l4len);
+        break;
+    case 6:
+    case 17: { /* TCP, UDP: with the pseudo-header (RFC 9293 §3.1, RFC 768) */
+        name = proto == 6 ? "TCP" : "UDP";
+        field = proto == 6 ? 16 : 6;
+        if (l4len < (proto == 6 ? 20u : 8u)) {
+            snprintf(why, cap, "a %s header cut short (%zu bytes)", name, l4len);
+            return false;
+        }
+        if (proto == 17 && get16(l4 + 6) == 0) {
+            return true; /* RFC 768: zero, no checksum was computed */
+        }
+        uint8_t pseudo[12];
+        for (int i = 0; i < 8; i++) {
+            pseudo[i] = ip[12 + i];
+        }
+        pseudo[8] = 0;
+        pseudo[9] = proto;
+        pseudo[10] = (uint8_t)(l4len >> 8);
+        pseudo[11] = (uint8_t)l4len;
+        s = ones_sum(ones_sum(0, pseudo, sizeof pseudo), l4, l4len);
+        break;
+    }
+    default:
+        return true;
+    }
+    if (s != 0xffff) {
+        uint16_t want = expected(s, get16(l4 + field));
+        if (proto == 17 && want == 0) {
+            want = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+        }
+        snprintf(why, cap, "%s checksum 0x%04x, should be 0x%04x", name, get16(l4 + field), want);
+        return false;
+    }
+    return true;
+}
