@@ -131,6 +131,9 @@ class PluginNode(Node):
     def __init__(self, net: "Network", name: str, node_id: int, ports: int, path: str):
         super().__init__(net, name, node_id, ports)
         self.path = path
+        #: the node's IPv4 address and MAC, when given to :func:`plugin_node`
+        self.ip: Optional[str] = None
+        self.mac: Optional[str] = None
 
     @property
     def state(self) -> int:
@@ -146,10 +149,12 @@ class PluginNode(Node):
 
 
 def plugin_node(net: "Network", name: str, path: "str | os.PathLike[str]", config: str = "",
-                entry: Optional[str] = None, ports: int = 1) -> PluginNode:
+                entry: Optional[str] = None, ports: int = 1, ip: Optional[str] = None,
+                mac: Optional[str] = None) -> PluginNode:
     """Add node ``name`` from the shared library at ``path`` (its entry function ``entry``, default
     ``tern_node_create``) with the plugin's ``config`` text; ``ports`` is the number of ports the plugin
-    gives ``node_add``. The library is loaded once per process (dlopen).
+    gives ``node_add``. The library is loaded once per process (dlopen). ``ip`` and ``mac``: the node's
+    address and MAC (as its config gives them to the stack), so that scripted peers address it by IP.
 
     Raises :class:`~pyharness.errors.TernIOError` if the library or its entry function cannot be found, or
     the error the entry function returns, with its message.
@@ -162,5 +167,8 @@ def plugin_node(net: "Network", name: str, path: "str | os.PathLike[str]", confi
     net._call(lib.sim_node_add_plugin, p.encode(), entry.encode() if entry else ffi.NULL, name.encode(),
               config.encode(), out, context=f"plugin_node({name!r}, {p!r})")
     node = PluginNode(net, name, int(out[0]), ports, p)
+    node.ip, node.mac = ip, mac
     net._nodes[name] = node
+    if ip is not None:
+        net._ip_owner.setdefault(ip, node)
     return node

@@ -237,7 +237,7 @@ class SmoltcpDut:
         self._ffi, self._lib = _binding()
         seed = int.from_bytes(hashlib.sha256(f"{net.seed}\0smoltcp".encode()).digest()[:8], "big")
         cfg = f"mac={self.mac} ip={DUT_IP}/{PREFIX} mtu={profile.mtu} seed={seed} timestamps={int(timestamps)}"
-        self.node = plugin_node(net, "dut", library_path(), config=cfg)
+        self.node = plugin_node(net, "dut", library_path(), config=cfg, ip=DUT_IP, mac=self.mac)
         self.host = self.node
         self._st = self._ffi.cast("void *", self.node.state)
 
