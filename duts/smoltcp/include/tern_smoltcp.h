@@ -31,7 +31,7 @@ int32_t smol_tcp_listen(void *st, int32_t h, uint16_t port, uint32_t backlog);
 int32_t smol_tcp_accept(void *st, int32_t h);
 /* Established connections of listener h not yet accepted. */
 int32_t smol_tcp_accept_pending(void *st, int32_t h);
-/* Active open to ip (host byte order):port from local_port (0: next ephemeral port from 49152). */
+/* Active open to ip (host byte order):port from local_port (0: an ephemeral port in 49152..65535, drawn from the seed). */
 int32_t smol_tcp_connect(void *st, int32_t h, uint32_t ip, uint16_t port, uint16_t local_port);
 /* Queue up to len bytes: how many (0: buffer full), or an error. */
 int64_t smol_tcp_send(void *st, int32_t h, const uint8_t *data, size_t len);

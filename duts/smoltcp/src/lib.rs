@@ -121,7 +121,8 @@ pub struct Node {
     /// Our socket handles (index) -> smoltcp's; listeners are several smoltcp sockets (see smol_tcp_listen).
     socks: Vec<Sock>,
     now_ns: u64,
-    next_port: u16,
+    /// splitmix64 state of the ephemeral port choice (from the config's seed)
+    port_state: u64,
     timestamps: bool,
     rx_buffer: usize,
     tx_buffer: usize,
@@ -334,7 +335,7 @@ pub extern "C" fn tern_node_create(
         sockets: SocketSet::new(vec![]),
         socks: Vec::new(),
         now_ns: now,
-        next_port: 49152,
+        port_state: cfg.seed,
         timestamps: cfg.timestamps,
         rx_buffer: cfg.rx_buffer,
         tx_buffer: cfg.tx_buffer,
@@ -445,9 +446,14 @@ pub extern "C" fn smol_tcp_connect(st: *mut c_void, h: i32, ip: u32, port: u16, 
     let lp = if local_port != 0 {
         local_port
     } else {
-        let p = n.next_port;
-        n.next_port = if p == 65535 { 49152 } else { p + 1 };
-        p
+        // smoltcp leaves the local port to the application. RFC 6056 §3.2: ephemeral ports "SHOULD" be
+        // chosen at random; from the node's seed (splitmix64), so the same seed gives the same ports.
+        n.port_state = n.port_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = n.port_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        49152 + (z % 16384) as u16
     };
     let remote = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::from_bits(ip)), port);
     let Some(Sock::Conn(sh)) = n.socks.get(h as usize) else { return TERN_ERR_BAD_STATE };
