@@ -59,6 +59,7 @@ def test_new_stale_unknown_and_unquoted_differences_are_reported() -> None:
     both = Outcomes(passed=set(), failed=set(listed), skipped=set())
     assert check(DOC, both) == []
     assert check(unquoted, both) == ["scenarios/tcp/test_a.py::test_two: the row quotes no RFC text"]
+    assert check(DOC.replace('RFC 9293: "reset"', "No RFC requirement: both are allowed"), both) == []
     undefined = DOC.replace("### [rst]", "### [other]")
     assert check(undefined, both) == ["scenarios/tcp/test_a.py::test_two: cause [rst] has no section "
                                       "'### [rst] ...' in the document"]
