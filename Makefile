@@ -27,6 +27,7 @@ help:
 	@echo "make run     run the conformance suite; report in $(RUN_OUT)/report.md, $(RUN_OUT)/junit.xml, pcaps in $(RUN_OUT)/artifacts/"
 	@echo "make demo    run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
 	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
+	@echo "make run-smoltcp  the suite against smoltcp 0.12 (cargo fetches it); compared with docs/smoltcp-differences.md"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
 	@echo "make docs    the API reference of pyharness (pdoc), in $(BUILD)/docs/index.html"
 	@echo "make fuzz    each fuzz target FUZZ_TIME seconds (default 600), new corpus entries kept"
@@ -98,6 +99,39 @@ run: pyext
 	@rm -rf $(RUN_OUT)/artifacts $(RUN_OUT)/report.md $(RUN_OUT)/junit.xml
 	$(VENV)/bin/pyharness run scenarios --seed $(SEED) --out $(RUN_OUT) -- -q -p no:cacheprovider
 
+# ---------------------------------------------------------------------------
+# Bring your own stack (issue 17): third-party stacks as DUTs, their sources fetched from their registries
+# at build time (never committed). See docs/dut-contract.md and docs/smoltcp-differences.md.
+# ---------------------------------------------------------------------------
+SMOLTCP_LIB := duts/smoltcp/target/release/libtern_smoltcp.so
+BYOS_SUBSET := scenarios/tcp/test_handshake.py scenarios/tcp/test_close.py scenarios/tcp/test_rst.py \
+	scenarios/tcp/test_retransmission.py scenarios/tcp/test_options.py
+
+$(SMOLTCP_LIB): duts/smoltcp/Cargo.toml duts/smoltcp/Cargo.lock duts/smoltcp/src/lib.rs
+	@command -v cargo >/dev/null 2>&1 || { echo "smoltcp: cargo is missing (install it with rustup: https://rustup.rs)"; exit 1; }
+	cd duts/smoltcp && cargo fetch --locked && cargo build --release --offline --locked -j 2
+
+# The DUT's Python side is a distribution of its own: pip registers its entry point (pyharness.duts: smoltcp).
+$(VENV)/.stamp-smoltcp: duts/smoltcp/pyproject.toml | pyext
+	$(VPY) -m pip install -q --no-deps -e duts/smoltcp
+	@touch $@
+
+.PHONY: smoltcp run-smoltcp byos-test
+smoltcp: $(SMOLTCP_LIB) $(VENV)/.stamp-smoltcp
+
+# The whole suite against smoltcp; the run fails if its results differ from docs/smoltcp-differences.md.
+run-smoltcp: smoltcp
+	@rm -rf $(RUN_OUT)/smoltcp
+	-$(VENV)/bin/pyharness run --dut smoltcp --seed $(SEED) --out $(RUN_OUT)/smoltcp -- -q -p no:cacheprovider
+	$(VPY) -m pyharness.differences docs/smoltcp-differences.md $(RUN_OUT)/smoltcp/junit.xml
+
+# In make test: the handshake, close, RST, retransmission and options files against each third-party DUT,
+# compared with its difference document (a new difference fails until the document says why).
+byos-test: smoltcp
+	@rm -rf $(RUN_OUT)/byos-smoltcp
+	-$(VENV)/bin/pyharness run $(BYOS_SUBSET) --dut smoltcp --seed $(SEED) --out $(RUN_OUT)/byos-smoltcp -- -q -p no:cacheprovider
+	$(VPY) -m pyharness.differences docs/smoltcp-differences.md $(RUN_OUT)/byos-smoltcp/junit.xml --subset
+
 # The suite against the Linux kernel (root: TAP + netns), ~3 min; see docs/linux-differences.md.
 run-linux: pyext
 	$(VENV)/bin/pyharness run --dut linux --seed $(SEED) --out $(RUN_OUT)/linux -- -q -p no:cacheprovider -n 2
@@ -112,7 +146,7 @@ demo: pyext
 # ---------------------------------------------------------------------------
 # test
 # ---------------------------------------------------------------------------
-test: format-check c-test asan-test py-test fuzz-test
+test: format-check c-test asan-test py-test fuzz-test byos-test
 	@echo "make test: all passed"
 
 c-test: deps
@@ -173,4 +207,4 @@ format-check: deps
 	@clang-format --dry-run -Werror $(C_SOURCES) && echo "format-check: the C sources follow .clang-format"
 
 clean:
-	rm -rf $(BUILD) $(VENV) out artifacts pyharness/_ternffi*.so
+	rm -rf $(BUILD) $(VENV) out artifacts pyharness/_ternffi*.so duts/smoltcp/target

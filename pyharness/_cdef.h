@@ -14,3 +14,5 @@
 #include "tern/sim_tap.h"
 /* pcap files through libpcap */
 #include "tern/sim_pcap.h"
+/* stacks from a user's shared library (issue 17) */
+#include "tern/sim_plugin.h"

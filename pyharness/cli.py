@@ -1,6 +1,6 @@
 """The ``pyharness`` command.
 
-    pyharness run [PATHS...] [--seed N] [--out DIR] [--dut tern|linux] [-- PYTEST ARGS]
+    pyharness run [PATHS...] [--seed N] [--out DIR] [--dut tern|linux|NAME|module:Class] [-- PYTEST ARGS]
     pyharness show FILE.pcap [--absolute-seq] [--mask KEY ...]
     pyharness plot FILE.pcap -o FILE.png
     pyharness demo [--out DIR] [--seed N] [--count N]
@@ -26,6 +26,15 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
 
     from .report import ReportPlugin
 
+    if args.dut not in ("tern", "linux"):
+        from .duts import load_dut
+        from .errors import ConfigError
+
+        try:
+            load_dut(args.dut)
+        except ConfigError as e:
+            print(f"pyharness run: --dut: {e}", file=sys.stderr)
+            return 4
     paths = args.paths or (["scenarios"] if args.dut == "tern" else LINUX_DEFAULT_PATHS)
     missing = [p for p in paths if not Path(p.split("::")[0]).exists()]
     if missing:
@@ -107,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("paths", nargs="*", help="test files or directories (default: scenarios/)")
     run.add_argument("--seed", type=int, default=1, help="seed of the run (default 1)")
     run.add_argument("--out", type=Path, default=Path("out/run"), help="output directory (default out/run)")
-    run.add_argument("--dut", choices=("tern", "linux"), default="tern",
-                     help="device under test: tern (the Tern stack, virtual time) or linux (the kernel in a "
-                          "network namespace through TAP, real time; default paths: the conformance areas)")
+    run.add_argument("--dut", default="tern",
+                     help="device under test: tern (the Tern stack, virtual time), linux (the kernel in a "
+                          "network namespace through TAP, real time), a DUT registered in the entry point group "
+                          "pyharness.duts, or package.module:Class (docs/dut-contract.md); for all but tern the "
+                          "default paths are the conformance areas")
     show = sub.add_parser("show", help="print the canonical text of a pcap, one line per frame, with what the "
                                        "link did to it (from FILE.pcap.events: '<< dropped loss')")
     show.add_argument("pcap", type=Path)

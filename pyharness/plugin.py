@@ -58,6 +58,8 @@ MARKERS = {
     "rfc": 'rfc("9293 3.10.7.4", ...): the RFC sections the test checks (number, then section)',
     "dut": f"dut(kind, ...): the devices under test the scenario applies to ({', '.join(DUTS)})",
     "area": 'area("tcp"): the protocol area of a scenario for reports (default: its directory)',
+    "needs": 'needs("tcp_info", ...): optional DUT capabilities the scenario needs (pyharness.duts.CAPABILITIES); '
+             'under a DUT without one it is skipped with the capability named',
     "deviation": 'deviation(kind, reason="RFC text"): the DUT kind deviates from the RFC here; under that DUT '
                  'the scenario is an expected failure (xfail, strict: a pass fails); under any other DUT it is unchanged',
 }
@@ -92,9 +94,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="do not draw time-sequence plots for failing tests (saves the matplotlib import)")
     group.addoption("--no-capture-links", action="store_true", default=False,
                     help="do not capture every link of the net fixture")
-    group.addoption("--dut", choices=DUTS[:-1], default=None,
-                    help="device under test of the conformance scenarios: tern (default, or $TERN_DUT) or linux "
-                         "(the kernel in a network namespace, through TAP, in real time)")
+    group.addoption("--dut", default=None,
+                    help="device under test of the conformance scenarios: tern (default, or $TERN_DUT), linux "
+                         "(the kernel in a network namespace, through TAP, in real time), a name registered in "
+                         "the entry point group pyharness.duts, or package.module:Class (docs/dut-contract.md)")
     parser.addini("golden_dir", f"directory of golden traces, relative to the rootdir (default {GOLDEN_DIR})",
                   default=GOLDEN_DIR)
 
@@ -108,8 +111,20 @@ def dut_kind(config: pytest.Config) -> str:
     """The DUT of this run: "tern" or "linux" (``--dut``, else ``$TERN_DUT``, else tern)."""
     kind = config.getoption("dut", None) or os.environ.get("TERN_DUT") or "tern"
     if kind not in DUTS[:-1]:
-        raise pytest.UsageError(f"--dut / TERN_DUT: unknown DUT {kind!r}; known: {', '.join(DUTS[:-1])}")
+        from .duts import load_dut
+        from .errors import ConfigError
+
+        try:
+            load_dut(kind)  # a third-party DUT (docs/dut-contract.md)
+        except ConfigError as e:
+            raise pytest.UsageError(f"--dut / TERN_DUT: {e}") from None
     return kind
+
+
+def _dut_class(config: pytest.Config) -> Any:
+    from .duts import load_dut
+
+    return load_dut(dut_kind(config))
 
 
 def run_seed(config: pytest.Config) -> int:
@@ -173,6 +188,12 @@ def _marker_errors(item: pytest.Item) -> list[str]:
     for m in item.iter_markers("deviation"):
         if len(m.args) != 1 or m.args[0] not in DUTS[:-1] or not m.kwargs.get("reason") or set(m.kwargs) != {"reason"}:
             errs.append(f'{item.nodeid}: deviation marker takes one DUT kind and reason="<RFC text>", got {m}')
+    for m in item.iter_markers("needs"):
+        from .duts import CAPABILITIES
+
+        bad = [c for c in m.args if c not in CAPABILITIES]
+        if not m.args or m.kwargs or bad:
+            errs.append(f"{item.nodeid}: needs marker takes capabilities among {', '.join(CAPABILITIES)}, got {m}")
     for m in item.iter_markers("area"):
         if len(m.args) != 1 or m.kwargs or not isinstance(m.args[0], str) or not AREA_RE.match(m.args[0]):
             errs.append(f'{item.nodeid}: area marker takes one lower-case name like area("tcp"), got {m}')
@@ -195,6 +216,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip a scenario whose ``dut`` markers do not name this run's DUT (with the marker's reason)."""
     kind = dut_kind(item.config)
+    needed = [c for m in item.iter_markers("needs") for c in m.args]
+    if needed and kind not in DUTS:
+        from .duts import dut_capabilities, unsupported
+
+        lacking = [c for c in needed if c not in dut_capabilities(kind)]
+        if lacking:
+            unsupported(lacking[0], kind)
     marks = list(item.iter_markers("dut"))
     if not marks:
         return
@@ -229,6 +257,8 @@ def net(request: pytest.FixtureRequest) -> Iterator["Network"]:
         if reason:
             pytest.skip(f"the Linux DUT needs a TAP device in a network namespace: {reason}")
         network: Network = LinuxNetwork(seed=seed, artifacts=adir, capture=capture)
+    elif dut_kind(config) != "tern" and hasattr(_dut_class(config), "network"):
+        network = _dut_class(config).network(seed=seed, artifacts=adir, capture=capture)
     else:
         network = Network(seed=seed, artifacts=adir, capture=capture)
     # One seed in messages, the one to paste: the run's (this network's seed derives from it and the test id).

@@ -38,6 +38,10 @@ def bench(request: pytest.FixtureRequest, net: Any) -> tuple[Any, Any, Any]:
         from pyharness.linux_dut import make_linux_dut
 
         return make_linux_dut(net, peer_arp=peer_arp)
+    if dut_kind(request.config) != "tern":  # a third-party DUT (docs/dut-contract.md)
+        from pyharness.duts import load_dut
+
+        return load_dut(dut_kind(request.config)).bench(net, peer_arp=peer_arp)
     return make_tern_dut(net, peer_arp=peer_arp)
 
 

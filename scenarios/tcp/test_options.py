@@ -35,6 +35,19 @@ def test_segments_never_exceed_peer_mss_or_mtu(dut, peer, profile, mss):
     assert first_data_len(conn, sock, 20000) == min(mss, profile.mtu - 40)
 
 
+@pytest.mark.rfc("6691 2", "9293 3.7.1", "7323 3")
+def test_full_segments_with_timestamps_fit_the_mtu(dut, peer, profile):
+    """RFC 6691 §2: "the sender MUST reduce the TCP data length to account for any IP or TCP options that it is
+    including in the packets that it sends." With timestamps (a 12-byte option on every segment, RFC 7323 §3)
+    and an MSS of MTU - 40 from the peer, a full segment carries MTU - 52 bytes and its datagram is the MTU."""
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": profile.mtu - 40, "ts": True}, timestamps=True)
+    sock.set_option("nodelay", True)
+    sock.send(bytes(3 * profile.mtu))
+    seg = conn.expect(seq=conn.rcv_nxt, ts=True, within="10ms")
+    assert len(seg[IP]) <= profile.mtu, f"a {len(seg[IP])}-byte datagram on a {profile.mtu}-byte MTU"
+    assert len(tcp_payload(seg)) == profile.mtu - 52
+
+
 @pytest.mark.rfc("9293 3.7.1", "9293 MUST-16")
 @pytest.mark.parametrize("mss", [0, 1, 8])
 def test_tiny_or_zero_mss_is_clamped_never_zero_size(dut, peer, mss):
