@@ -17,6 +17,9 @@
  * status 1 (the run fails, not the figure). Usage:
  *   bench_tcp_loss [seeds [setting]]     seeds 1..15 (default 5), setting
  *                                        one of the <p> names above
+ * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
+ * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO,
+ * BENCH_VERBOSE=1 prints every run.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +73,11 @@ static void host_config(tern_stack_config *c, uint8_t last, uint64_t seed) {
     c->tcp.rx_buffer = 1 << 20;
     c->tcp.tx_buffer = 1 << 20;
     c->tcp.sack = c->tcp.timestamps = c->tcp.window_scaling = true;
+    /* Knobs for comparisons; the figures are for the defaults. */
+    if (getenv("BENCH_TLP"))
+        c->tcp.tail_loss_probe = atoi(getenv("BENCH_TLP")) != 0;
+    if (getenv("BENCH_RTO_MIN_MS"))
+        c->tcp.rto_min_ns = (uint64_t)atoi(getenv("BENCH_RTO_MIN_MS")) * MS;
 }
 
 static run_result run(const setting *st, uint64_t seed) {

@@ -102,6 +102,31 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
 }
 
+/*
+ * RFC 7323 §4.1, the RTTM rule: "A TSecr value received in a segment MAY be
+ * used to update the averaged RTT measurement only if the segment advances
+ * the left edge of the send window, i.e., SND.UNA is increased." The caller
+ * calls this only for such ACKs. The echoed TSval is that of the segment
+ * that made the receiver acknowledge (RFC 7323 §4.3: the one that filled a
+ * hole, or the earliest one of a delayed ACK), so a retransmission is timed
+ * without ambiguity: Karn's rule is needed only without timestamps, and the
+ * RTO leaves its backoff on the first ACK of a retransmission instead of
+ * staying backed off until a fresh segment survives a round trip. A sample
+ * of 0 ticks (the data and its ACK in one tick) counts as one tick; an echo
+ * from the future or older than RTO.max is ignored (a corrupt or foreign
+ * TSecr).
+ */
+static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_options *o) {
+    if (!(p->flags & TCPF_TS_OK) || !o->has_timestamps) {
+        return;
+    }
+    uint32_t ticks = tcp_ts_clock(p, now) - o->ts_ecr;
+    if (ticks > p->rtt.rto_max / TCP_RTT_CLOCK_G_NS) {
+        return;
+    }
+    tcp_rtt_sample(&p->rtt, (uint64_t)(ticks ? ticks : 1) * TCP_RTT_CLOCK_G_NS);
+}
+
 /* RFC 9293 §3.10.7.4 fifth (ESTABLISHED and later): an acceptable ACK. */
 static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg,
                         uint32_t dlen) {
@@ -139,10 +164,14 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
             p->tx_len -= n;
             p->snd_buf_seq += n;
         }
-        /* RFC 6298 §3 with Karn's algorithm: only a segment never retransmitted. */
+        /* RFC 6298 §3 with Karn's algorithm: the timed segment, if it was
+         * never retransmitted (nanosecond precision, preferred); otherwise,
+         * with timestamps, the echoed TSval (RFC 7323 §4). */
         if ((p->flags & TCPF_RTT_TIMING) && seq_gt(ack, p->rtt_seq)) {
             tcp_rtt_sample(&p->rtt, now - p->rtt_time);
             p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
+        } else {
+            ts_rtt_sample(p, now, &seg->opt);
         }
         p->retries = 0;
         p->soft_err = 0;

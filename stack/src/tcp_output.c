@@ -14,7 +14,7 @@
 #include "tcp_cc.h"
 #include "tcp_private.h"
 
-static uint32_t ts_now(const tcp_pcb *p, uint64_t now) {
+uint32_t tcp_ts_clock(const tcp_pcb *p, uint64_t now) {
     /* RFC 7323 §5.4: a 1 ms timestamp clock with a random per-connection offset. */
     return (uint32_t)(now / 1000000ULL) + p->ts_offset;
 }
@@ -39,7 +39,7 @@ uint32_t tcp_rcv_window(const tcp_pcb *p) {
 
 static void add_ts(const tcp_pcb *p, uint64_t now, struct tern_tcp_options *o) {
     o->has_timestamps = true;
-    o->ts_val = ts_now(p, now);
+    o->ts_val = tcp_ts_clock(p, now);
     o->ts_ecr = p->ts_recent;
 }
 

@@ -366,6 +366,9 @@ void tcp_send_rst_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_rep
 void tcp_send_rst(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* The window we would announce now, in bytes (receiver SWS avoidance, never shrinking). */
 uint32_t tcp_rcv_window(const tcp_pcb *p);
+/* The connection's timestamp clock at `now` (RFC 7323 §5.4: 1 ms ticks plus
+ * a random per-connection offset): the TSval we send. */
+uint32_t tcp_ts_clock(const tcp_pcb *p, uint64_t now);
 /* Retransmit the first unacknowledged segment (fast retransmit). */
 void tcp_retransmit_first(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* Send [seq, seq+n) of the sequence space (it may end with our FIN); rexmit counts it. */
