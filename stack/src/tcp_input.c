@@ -56,6 +56,7 @@ static void established(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->t_rexmt = TERN_NEVER;
     p->last_rcv = now;
     tcp_cc_init(p);
+    tcp_rack_reset(p);
 }
 
 /* RFC 9293 §3.10.7.4 first check: is the segment acceptable? */
@@ -85,7 +86,7 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
          * segment (HighACK + 1), HighRxt = RescueRxt = its last octet. */
         p->cwnd = p->ssthresh;
         uint32_t b = tcp_sack_lost_boundary(st, p);
-        p->lost_to = seq_max(b, p->snd_una + 1);
+        p->lost_to = seq_max(p->lost_to, seq_max(b, p->snd_una + 1)); /* and RACK's */
         uint32_t s, l;
         if (tcp_next_rexmit(st, p, &s, &l)) {
             tcp_send_range(st, p, now, s, l, true);
@@ -125,6 +126,26 @@ static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_option
         return;
     }
     tcp_rtt_sample(&p->rtt, (uint64_t)(ticks ? ticks : 1) * TCP_RTT_CLOCK_G_NS);
+}
+
+/* RFC 8985 §6.2 Step 5, and fast recovery when it finds a loss while the
+ * window is open (RACK starts fast recovery; the congestion response is
+ * RFC 6675's here). */
+static void rack_step(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (!tcp_rack_detect(st, p, now)) {
+        return;
+    }
+    if (p->ca_state == TCP_CA_OPEN && seq_geq(p->snd_una, p->recover)) {
+        enter_recovery(st, p, now);
+    }
+}
+
+void tcp_rack_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (!tcp_synchronized(p) || tcp_flight(p) == 0) {
+        return;
+    }
+    rack_step(st, p, now); /* RFC 8985 §6.3: the reordering timer expired */
+    tcp_output(st, p, now);
 }
 
 /* RFC 9293 §3.10.7.4 fifth (ESTABLISHED and later): an acceptable ACK. */
@@ -236,6 +257,10 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         }
     }
     tcp_undo_on_ack(p, &seg->opt, ack); /* RFC 3708: D-SACKs, spurious reductions undone */
+    if (sack && p->rack_on) {
+        tcp_rack_on_ack(st, p, now); /* RFC 8985 §6.2 Steps 1-3 */
+        rack_step(st, p, now);
+    }
     /*
      * RFC 6675 §2: with SACK, a duplicate acknowledgment is an ACK whose SACK
      * blocks cover octets not SACKed before, even if it also moves SND.UNA or
@@ -559,6 +584,7 @@ tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct
     c->keep_idle_ns = l->keep_idle_ns;
     c->keep_intvl_ns = l->keep_intvl_ns;
     c->dsack_on = l->dsack_on;
+    c->rack_on = l->rack_on;
     c->rtt = l->rtt;
     tern_route_result rr;
     uint32_t mtu = 1500;
