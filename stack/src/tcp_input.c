@@ -85,6 +85,9 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
         /* RFC 6675 §5 (4.2)-(4.3): cwnd = ssthresh, retransmit the first
          * segment (HighACK + 1), HighRxt = RescueRxt = its last octet. */
         p->cwnd = p->ssthresh;
+        /* RFC 6937 §3: on entering recovery */
+        p->prr_delivered = p->prr_out = 0;
+        p->prr_recover_fs = p->snd_nxt - p->snd_una;
         uint32_t b = tcp_sack_lost_boundary(st, p);
         p->lost_to = seq_max(p->lost_to, seq_max(b, p->snd_una + 1)); /* and RACK's */
         uint32_t s, l;
@@ -131,6 +134,41 @@ static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_option
 /* RFC 8985 §6.2 Step 5, and fast recovery when it finds a loss while the
  * window is open (RACK starts fast recovery; the congestion response is
  * RFC 6675's here). */
+/*
+ * PRR (RFC 6937 §3) sets cwnd on each ACK of a RACK connection's fast
+ * recovery so that the data sent during recovery follows the data delivered
+ * (scaled by ssthresh / RecoverFS) while pipe is above ssthresh, and grows
+ * back towards ssthresh no faster than slow start when pipe has fallen below
+ * it (the slow-start reduction bound, PRR-SSRB). enter_recovery() started
+ * the counters and sent the fast retransmit (counted in prr_out).
+ */
+static void prr_on_ack(const tern_stack *st, tcp_pcb *p, uint32_t delivered) {
+    if (p->ca_state != TCP_CA_RECOVERY || !p->rack_on || !(p->flags & TCPF_SACK_OK)) {
+        return;
+    }
+    p->prr_delivered += delivered;
+    uint32_t pipe = tcp_pipe(st, p);
+    int64_t sndcnt;
+    if (pipe > p->ssthresh) {
+        uint64_t fs = p->prr_recover_fs ? p->prr_recover_fs : 1;
+        uint64_t want = ((uint64_t)p->prr_delivered * p->ssthresh + fs - 1) / fs; /* CEIL */
+        sndcnt = (int64_t)want - (int64_t)p->prr_out;
+    } else {
+        int64_t gap = (int64_t)p->prr_delivered - (int64_t)p->prr_out;
+        int64_t limit = (gap > (int64_t)delivered ? gap : (int64_t)delivered) + p->snd_mss;
+        int64_t room = (int64_t)p->ssthresh - (int64_t)pipe;
+        sndcnt = room < limit ? room : limit;
+    }
+    if (sndcnt < 0) {
+        sndcnt = 0;
+    }
+    /* Whole segments, as Linux counts PRR (in packets, rounded up): a
+     * fraction of a segment would be held back by sender SWS avoidance
+     * (RFC 9293 §3.8.6.2.1) and the ACK's share lost. */
+    sndcnt = (sndcnt + p->snd_mss - 1) / p->snd_mss * p->snd_mss;
+    p->cwnd = pipe + (uint32_t)sndcnt;
+}
+
 static void rack_step(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (!tcp_rack_detect(st, p, now)) {
         return;
@@ -145,6 +183,7 @@ void tcp_rack_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         return;
     }
     rack_step(st, p, now); /* RFC 8985 §6.3: the reordering timer expired */
+    prr_on_ack(st, p, 0);
     tcp_output(st, p, now);
 }
 
@@ -155,6 +194,9 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
     uint32_t wnd = (uint32_t)seg->window << p->snd_wscale;
     bool sack = (p->flags & TCPF_SACK_OK) != 0;
     bool new_sack = false; /* the ACK SACKs octets not SACKed before */
+    /* RFC 6937 DeliveredData: the change in SND.UNA plus the change in
+     * SACKed octets (above SND.UNA) this ACK makes */
+    uint32_t una0 = p->snd_una, sacked0 = sack ? tcp_sacked_bytes(st, p) : 0;
     if (sack && seg->opt.sack_count) {
         uint32_t before = tcp_sacked_bytes(st, p);
         p->sack_blocks_in += tcp_sack_update(st, p, &seg->opt);
@@ -260,6 +302,8 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
     if (sack && p->rack_on) {
         tcp_rack_on_ack(st, p, now); /* RFC 8985 §6.2 Steps 1-3 */
         rack_step(st, p, now);
+        uint32_t delivered = (p->snd_una - una0) + tcp_sacked_bytes(st, p) - sacked0;
+        prr_on_ack(st, p, delivered);
     }
     /*
      * RFC 6675 §2: with SACK, a duplicate acknowledgment is an ACK whose SACK

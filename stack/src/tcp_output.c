@@ -130,6 +130,9 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
     if (len > 0) {
         p->last_snd = now; /* RFC 5681 §4.1: idle is measured from the last data sent */
     }
+    if (len > 0 && p->ca_state == TCP_CA_RECOVERY) {
+        p->prr_out += len; /* RFC 6937 §3: data sent during recovery */
+    }
     if ((len > 0 || (flags & TERN_TCP_FIN)) && !(flags & (TERN_TCP_SYN | TERN_TCP_RST))) {
         /* RFC 8985 §6.1: every transmission's time, for RACK */
         tcp_rack_sent(st, p, now, seq, len + ((flags & TERN_TCP_FIN) ? 1u : 0u));

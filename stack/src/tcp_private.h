@@ -243,6 +243,9 @@ typedef struct tcp_pcb {
     uint64_t rack_xmit, rack_rtt, rack_min_rtt;
     uint64_t t_rack;
     uint8_t rack_on, rack_reord;
+    /* PRR (RFC 6937) during a RACK connection's fast recovery: data
+     * delivered and sent since it began, and the flight then (RecoverFS) */
+    uint32_t prr_delivered, prr_out, prr_recover_fs;
 } tcp_pcb;
 
 /* One segment sent, in the RACK transmission log (tcp_rack.c). */
