@@ -98,9 +98,13 @@ class DutProfile:
     #: TCP: how the data retransmission limit R2 is counted: "count" of retransmissions, or "time"
     #: (RFC 1122 §4.2.3.5: "measured in time units or as a count of retransmissions").
     data_retries_unit: str = "count"
-    #: TCP: loss recovery: "newreno" (RFC 5681 §3.2 / RFC 6582, SACK per RFC 6675) or "rack" (RACK-TLP,
-    #: RFC 8985, with PRR, RFC 6937: the standards-track alternatives Linux uses).
-    loss_recovery: str = "newreno"
+    #: TCP: loss recovery by default: "newreno" (RFC 5681 §3.2 / RFC 6582, SACK per RFC 6675) or "rack"
+    #: (RACK-TLP, RFC 8985: the standards-track alternative Linux uses). Tern: RACK-TLP beside RFC 6675's
+    #: DupThresh rules (tern_tcp_config.rack and .tail_loss_probe).
+    loss_recovery: str = "rack"
+    #: TCP: the socket options that select the classic RFC 5681 / 6582 / 6675 loss recovery on this DUT (for
+    #: scenarios that check its exact timelines), or None when the DUT cannot select it per socket.
+    classic_recovery: Optional[dict] = field(default_factory=lambda: {"rack": False, "tail_loss_probe": False})
     #: TCP: data segments ACKed at once at the start of a connection before delayed ACKs begin (Linux's
     #: quick-ACK mode; RFC 9293 §3.8.6.3 "SHOULD implement a delayed ACK" allows it).
     quickacks: int = 0

@@ -206,7 +206,7 @@ _TCP_OPTIONS = {
     "data_retries": ("DATA_RETRIES", int), "user_timeout": ("USER_TIMEOUT_NS", "time"), "mss": ("MSS", int),
     "ttl": ("TTL", int), "sack": ("SACK", bool), "timestamps": ("TIMESTAMPS", bool),
     "window_scaling": ("WINDOW_SCALING", bool), "delack": ("DELACK_NS", "time"), "rto_min": ("RTO_MIN_NS", "time"),
-    "initial_window": ("INITIAL_WINDOW", int), "tail_loss_probe": ("TAIL_LOSS_PROBE", bool),
+    "initial_window": ("INITIAL_WINDOW", int), "tail_loss_probe": ("TAIL_LOSS_PROBE", bool), "rack": ("RACK", bool),
     "dsack": ("DSACK", bool),
 }
 

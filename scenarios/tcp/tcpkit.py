@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import pytest
+
 from scapy.layers.inet import IP, TCP
 
 from pyharness.dut import DUT_IP, PEER_IP
@@ -41,6 +43,18 @@ EXACT = "1ns"
 def T(t_ns: int) -> str:
     """A virtual time in ns as a time argument for ``at=`` / ``within=`` ("1000000000ns")."""
     return f"{int(t_ns)}ns"
+
+
+def classic_recovery(profile: Any) -> dict:
+    """The DUT socket options that select the classic RFC 5681 / 6582 / 6675 loss recovery, for scenarios that
+    check its exact timelines (the default may be RACK-TLP, RFC 8985); skips the test when the DUT cannot
+    select it and does not use it by default."""
+    if profile.classic_recovery is not None:
+        return dict(profile.classic_recovery)
+    if profile.loss_recovery != "newreno":
+        pytest.skip(f"the {profile.name} profile recovers losses with RACK-TLP (RFC 8985) and cannot select the "
+                    "RFC 5681/6582/6675 recovery this scenario checks per socket")
+    return {}
 
 
 def passive(dut: Any, peer: Any, *, port: int = SERVER_PORT, local_port: int = CLIENT_PORT,

@@ -11,7 +11,7 @@ import pytest
 from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, ns, passive, seq_add, tcp_payload
+from tcpkit import EXACT, T, classic_recovery, ns, passive, seq_add, tcp_payload
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -158,9 +158,8 @@ def lose_and_dupack(conn, flight, lost_index, dupacks, sack=False):
 
 @pytest.mark.rfc("5681 3.2", "6582 3.2", "9293 MUST-19")
 def test_fast_retransmit_after_three_dup_acks(dut, peer, profile):
-    if profile.loss_recovery != "newreno":
-        pytest.skip(f"the {profile.name} profile recovers losses with RACK-TLP (RFC 8985) and PRR (RFC 6937), not the RFC 5681/6582/6675 NewReno arithmetic this scenario checks")
-    conn, sock = bulk(dut, peer, 40 * MSS)
+    classic = classic_recovery(profile)  # the exact RFC 5681/6582/6675 timeline
+    conn, sock = bulk(dut, peer, 40 * MSS, **classic)
     flight = data_segs(conn)
     hole = flight[2][TCP].seq
     for s in flight[:2]:
@@ -183,9 +182,8 @@ def test_fast_retransmit_after_three_dup_acks(dut, peer, profile):
 
 @pytest.mark.rfc("3042 2", "5681 3.2")
 def test_limited_transmit_sends_new_data_on_first_two_dup_acks(dut, peer, profile):
-    if profile.loss_recovery != "newreno":
-        pytest.skip(f"the {profile.name} profile recovers losses with RACK-TLP (RFC 8985) and PRR (RFC 6937), not the RFC 5681/6582/6675 NewReno arithmetic this scenario checks")
-    conn, sock = bulk(dut, peer, 40 * MSS, initial_window=4)
+    classic = classic_recovery(profile)  # the exact RFC 5681/6582/6675 timeline
+    conn, sock = bulk(dut, peer, 40 * MSS, initial_window=4, **classic)
     flight = data_segs(conn)
     assert len(flight) == 4
     hole = flight[0][TCP].seq
@@ -200,9 +198,8 @@ def test_limited_transmit_sends_new_data_on_first_two_dup_acks(dut, peer, profil
 
 @pytest.mark.rfc("6582 3.2", "5681 3.2")
 def test_fast_recovery_inflates_then_deflates(dut, peer, profile):
-    if profile.loss_recovery != "newreno":
-        pytest.skip(f"the {profile.name} profile recovers losses with RACK-TLP (RFC 8985) and PRR (RFC 6937), not the RFC 5681/6582/6675 NewReno arithmetic this scenario checks")
-    conn, sock = bulk(dut, peer, 40 * MSS)
+    classic = classic_recovery(profile)  # the exact RFC 5681/6582/6675 timeline
+    conn, sock = bulk(dut, peer, 40 * MSS, **classic)
     flight = data_segs(conn)
     hole = flight[0][TCP].seq
     for _ in range(3):
@@ -247,9 +244,8 @@ def test_newreno_partial_ack_retransmits_next_hole(dut, peer):
 def test_sack_recovery_retransmits_every_hole_without_partial_acks(dut, peer, profile):
     """With SACK, after three duplicate ACKs the DUT retransmits the first hole and, while the
     cumulative ACK has not moved, the second hole too (RFC 6675 NextSeg)."""
-    if profile.loss_recovery != "newreno":
-        pytest.skip(f"the {profile.name} profile recovers losses with RACK-TLP (RFC 8985) and PRR (RFC 6937), not the RFC 5681/6582/6675 NewReno arithmetic this scenario checks")
-    conn, sock = bulk(dut, peer, 40 * MSS, sack=True)
+    classic = classic_recovery(profile)  # the exact RFC 5681/6582/6675 timeline
+    conn, sock = bulk(dut, peer, 40 * MSS, sack=True, **classic)
     assert sock.info().sack_ok
     flight = data_segs(conn)
     h1, h2 = flight[1][TCP].seq, flight[5][TCP].seq
@@ -286,9 +282,8 @@ def test_sack_recovery_retransmits_every_hole_without_partial_acks(dut, peer, pr
 @pytest.mark.rfc("5681 3.1", "5681 4.1", "6298 5.5")
 def test_cwnd_after_rto_is_one_segment(dut, peer, profile):
     """After a timeout: ssthresh = max(FlightSize / 2, 2 SMSS), cwnd = 1 SMSS (RFC 5681 (4), (5))."""
-    if profile.loss_recovery != "newreno":
-        pytest.skip(f"the {profile.name} profile recovers losses with RACK-TLP (RFC 8985) and PRR (RFC 6937), not the RFC 5681/6582/6675 NewReno arithmetic this scenario checks")
-    conn, sock = bulk(dut, peer, 30 * MSS)
+    classic = classic_recovery(profile)  # the exact RFC 5681/6582/6675 timeline
+    conn, sock = bulk(dut, peer, 30 * MSS, **classic)
     flight = data_segs(conn)
     flight_size = len(flight) * MSS
     r = conn.expect(seq=flight[0][TCP].seq, at=T(ns(flight[0]) + profile.rto_min), tolerance=EXACT)
@@ -303,9 +298,8 @@ def test_cwnd_after_rto_is_one_segment(dut, peer, profile):
 @pytest.mark.rfc("5681 3.1")
 def test_slow_start_after_rto_until_ssthresh_then_avoidance(dut, peer, profile):
     """After the RTO: slow start from one segment up to ssthresh, then roughly one SMSS per round trip."""
-    if profile.loss_recovery != "newreno":
-        pytest.skip(f"the {profile.name} profile recovers losses with RACK-TLP (RFC 8985) and PRR (RFC 6937), not the RFC 5681/6582/6675 NewReno arithmetic this scenario checks")
-    conn, sock = bulk(dut, peer, 60 * MSS)
+    classic = classic_recovery(profile)  # the exact RFC 5681/6582/6675 timeline
+    conn, sock = bulk(dut, peer, 60 * MSS, **classic)
     flight = data_segs(conn)
     conn.expect(seq=flight[0][TCP].seq, within="2s")
     ssthresh = sock.info().ssthresh

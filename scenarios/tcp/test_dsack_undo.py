@@ -21,19 +21,17 @@ import pytest
 from pyharness.expect import ExpectationError
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, ns, passive, seq_add, tcp_payload
+from tcpkit import EXACT, T, classic_recovery, ns, passive, seq_add, tcp_payload
 
 pytestmark = pytest.mark.area("tcp")
 
 MSS = 1000
 IW = 10 * MSS
-NEWRENO_ONLY = ("the {} profile recovers losses with RACK-TLP (RFC 8985) and PRR (RFC 6937): the window during "
-                "recovery, and so the burst sizes this scenario counts, follow other arithmetic")
 
 
-def bulk(dut: Any, peer: Any, nbytes: int = 60 * MSS) -> tuple[Any, Any]:
+def bulk(dut: Any, peer: Any, nbytes: int = 60 * MSS, **sockopts: Any) -> tuple[Any, Any]:
     """A SACK connection (peer MSS 1000, no timestamps) with ``nbytes`` queued on the DUT; (conn, sock)."""
-    conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS, "sack": True}, sack=True, nodelay=True)
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS, "sack": True}, sack=True, nodelay=True, **sockopts)
     assert sock.send(bytes(nbytes)) == nbytes
     return conn, sock
 
@@ -70,9 +68,8 @@ def ack(conn: Any, upto: int, sack: Optional[list[tuple[int, int]]] = None) -> A
 @pytest.mark.rfc("3708 3", "3708 2", "2883 4", "6675 5")
 @pytest.mark.parametrize("dsack", [True, False], ids=["spurious-dsack", "genuine-no-dsack"])
 def test_spurious_fast_retransmit_is_undone(dut, peer, profile, dsack):
-    if profile.loss_recovery != "newreno":
-        pytest.skip(NEWRENO_ONLY.format(profile.name))
-    conn, sock = bulk(dut, peer)
+    classic = classic_recovery(profile)  # the exact RFC 5681/6582/6675 timeline
+    conn, sock = bulk(dut, peer, **classic)
     flight = data_segs(conn)
     assert len(flight) == IW // MSS
     before = sock.info()
@@ -110,9 +107,8 @@ def test_spurious_fast_retransmit_is_undone(dut, peer, profile, dsack):
 @pytest.mark.rfc("3708 3", "3708 2", "2883 4", "5681 3.1")
 @pytest.mark.parametrize("dsack", [True, False], ids=["spurious-dsack", "genuine-no-dsack"])
 def test_spurious_timeout_is_undone(dut, peer, profile, dsack):
-    if profile.loss_recovery != "newreno":
-        pytest.skip(NEWRENO_ONLY.format(profile.name))
-    conn, sock = bulk(dut, peer)
+    classic = classic_recovery(profile)  # the exact RFC 5681/6582/6675 timeline
+    conn, sock = bulk(dut, peer, **classic)
     flight = data_segs(conn)
     before = sock.info()
     base = flight[0][TCP].seq

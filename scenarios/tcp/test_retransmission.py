@@ -302,3 +302,58 @@ def test_retransmission_carries_current_ack_and_window(dut, peer, profile):
     r = conn.expect(flags="PA", seq=d[TCP].seq, within="2s")
     assert r[TCP].ack == conn.snd_nxt
     assert tcp_payload(r) == b"orig"
+
+
+RTTM = ('RFC 7323 §4.1: "A TSecr value received in a segment MAY be used to update the averaged RTT '
+        'measurement only if the segment advances the left edge of the send window, i.e., SND.UNA is increased."')
+
+
+@pytest.mark.rfc("7323 4.1", "6298 5.5", "6298 2.3")
+def test_timestamp_sample_ends_the_backoff(dut, peer, link, profile):
+    """With timestamps, the ACK of a retransmission is an RTT sample (the TSecr it echoes is the
+    retransmission's TSval, RFC 7323 §4.1's RTTM rule): the RTO is computed again from it and leaves its
+    backoff at once, so the next loss is retransmitted one (unbacked-off) RTO after it left, not 4 RTOs."""
+    warm_arp(dut, peer)
+    link.configure("both", delay="50ms")
+    conn, sock = active(dut, peer, rto_min="200ms", peer_opts={"ts": True})
+    assert conn.ts_ok and sock.info().ts_ok
+    rto0 = sock.info().rto_ns
+    sock.send(b"lost twice")
+    d = conn.expect(flags="PA", within="1s")
+    sent = ns(d) - 50 * MS
+    conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + rto0), tolerance=EXACT)
+    r2 = conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + 3 * rto0), tolerance=EXACT)
+    assert sock.info().rto_ns == 4 * rto0  # backed off twice (RFC 6298 (5.5))
+    conn.send(flags="A")  # echoes r2's TSval: a 100 ms sample, 1 ms clock ticks (RFC 7323 §5.4)
+    dut.net.run(for_="60ms")
+    info = sock.info()
+    assert info.snd_una == info.snd_nxt
+    # SRTT was 100 ms from the handshake; one more 100 ms sample: RTTVAR = 3/4 * 50 ms, RTO = max(200 ms, ...)
+    assert info.srtt_ns == 100 * MS and info.rttvar_ns == 3 * 50 * MS // 4, RTTM
+    rto1 = max(100 * MS + 4 * info.rttvar_ns, 200 * MS)
+    assert info.rto_ns == rto1 < 4 * rto0, RTTM
+    sock.send(b"lost once")
+    d2 = conn.expect(flags="PA", payload=b"lost once", within="1s")
+    conn.expect(flags="PA", seq=d2[TCP].seq, at=T(ns(d2) + rto1), tolerance=EXACT)
+    assert sent < ns(d2)
+
+
+@pytest.mark.rfc("6298 5.5", "6298 3")
+def test_backoff_stays_without_timestamps(dut, peer, link, profile):
+    """Positive control of the test above: without timestamps the ACK of a retransmission is no sample
+    (Karn's rule, RFC 6298 §3), so the RTO keeps its backoff (RFC 6298 (5.5)) for the next segment."""
+    warm_arp(dut, peer)
+    link.configure("both", delay="50ms")
+    conn, sock = active(dut, peer, rto_min="200ms", timestamps=False, peer_opts={"ts": True})
+    assert not sock.info().ts_ok
+    rto0 = sock.info().rto_ns
+    sock.send(b"lost twice")
+    d = conn.expect(flags="PA", within="1s")
+    conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + rto0), tolerance=EXACT)
+    conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + 3 * rto0), tolerance=EXACT)
+    conn.send(flags="A")
+    dut.net.run(for_="60ms")
+    assert sock.info().rto_ns == 4 * rto0
+    sock.send(b"lost once")
+    d2 = conn.expect(flags="PA", payload=b"lost once", within="1s")
+    conn.expect(flags="PA", seq=d2[TCP].seq, at=T(ns(d2) + 4 * rto0), tolerance=EXACT)

@@ -32,6 +32,8 @@ void tern_stack_config_default(tern_stack_config *cfg, uint64_t seed) {
     cfg->tcp.sack = true;
     cfg->tcp.timestamps = true;
     cfg->tcp.dsack = true;
+    cfg->tcp.tail_loss_probe = true;
+    cfg->tcp.rack = true;
     cfg->tcp.window_scaling = true;
 }
 

@@ -81,6 +81,8 @@ void tcp_timers_update(tern_stack *st, tcp_pcb *p) {
         d = p->t_user;
     if (p->t_tlp < d)
         d = p->t_tlp;
+    if (p->t_rack < d)
+        d = p->t_rack;
     if (d == p->deadline && (d == TERN_NEVER) == (p->heap_pos == TCP_NONE)) {
         return;
     }

@@ -56,6 +56,7 @@ static void established(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->t_rexmt = TERN_NEVER;
     p->last_rcv = now;
     tcp_cc_init(p);
+    tcp_rack_reset(p);
 }
 
 /* RFC 9293 §3.10.7.4 first check: is the segment acceptable? */
@@ -84,8 +85,11 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
         /* RFC 6675 §5 (4.2)-(4.3): cwnd = ssthresh, retransmit the first
          * segment (HighACK + 1), HighRxt = RescueRxt = its last octet. */
         p->cwnd = p->ssthresh;
+        /* RFC 6937 §3: on entering recovery */
+        p->prr_delivered = p->prr_out = 0;
+        p->prr_recover_fs = p->snd_nxt - p->snd_una;
         uint32_t b = tcp_sack_lost_boundary(st, p);
-        p->lost_to = seq_max(b, p->snd_una + 1);
+        p->lost_to = seq_max(p->lost_to, seq_max(b, p->snd_una + 1)); /* and RACK's */
         uint32_t s, l;
         if (tcp_next_rexmit(st, p, &s, &l)) {
             tcp_send_range(st, p, now, s, l, true);
@@ -102,6 +106,87 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
 }
 
+/*
+ * RFC 7323 §4.1, the RTTM rule: "A TSecr value received in a segment MAY be
+ * used to update the averaged RTT measurement only if the segment advances
+ * the left edge of the send window, i.e., SND.UNA is increased." The caller
+ * calls this only for such ACKs. The echoed TSval is that of the segment
+ * that made the receiver acknowledge (RFC 7323 §4.3: the one that filled a
+ * hole, or the earliest one of a delayed ACK), so a retransmission is timed
+ * without ambiguity: Karn's rule is needed only without timestamps, and the
+ * RTO leaves its backoff on the first ACK of a retransmission instead of
+ * staying backed off until a fresh segment survives a round trip. A sample
+ * of 0 ticks (the data and its ACK in one tick) counts as one tick; an echo
+ * from the future or older than RTO.max is ignored (a corrupt or foreign
+ * TSecr).
+ */
+static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_options *o) {
+    if (!(p->flags & TCPF_TS_OK) || !o->has_timestamps) {
+        return;
+    }
+    uint32_t ticks = tcp_ts_clock(p, now) - o->ts_ecr;
+    if (ticks > p->rtt.rto_max / TCP_RTT_CLOCK_G_NS) {
+        return;
+    }
+    tcp_rtt_sample(&p->rtt, (uint64_t)(ticks ? ticks : 1) * TCP_RTT_CLOCK_G_NS);
+}
+
+/* RFC 8985 §6.2 Step 5, and fast recovery when it finds a loss while the
+ * window is open (RACK starts fast recovery; the congestion response is
+ * RFC 6675's here). */
+/*
+ * PRR (RFC 6937 §3) sets cwnd on each ACK of a RACK connection's fast
+ * recovery so that the data sent during recovery follows the data delivered
+ * (scaled by ssthresh / RecoverFS) while pipe is above ssthresh, and grows
+ * back towards ssthresh no faster than slow start when pipe has fallen below
+ * it (the slow-start reduction bound, PRR-SSRB). enter_recovery() started
+ * the counters and sent the fast retransmit (counted in prr_out).
+ */
+static void prr_on_ack(const tern_stack *st, tcp_pcb *p, uint32_t delivered) {
+    if (p->ca_state != TCP_CA_RECOVERY || !p->rack_on || !(p->flags & TCPF_SACK_OK)) {
+        return;
+    }
+    p->prr_delivered += delivered;
+    uint32_t pipe = tcp_pipe(st, p);
+    int64_t sndcnt;
+    if (pipe > p->ssthresh) {
+        uint64_t fs = p->prr_recover_fs ? p->prr_recover_fs : 1;
+        uint64_t want = ((uint64_t)p->prr_delivered * p->ssthresh + fs - 1) / fs; /* CEIL */
+        sndcnt = (int64_t)want - (int64_t)p->prr_out;
+    } else {
+        int64_t gap = (int64_t)p->prr_delivered - (int64_t)p->prr_out;
+        int64_t limit = (gap > (int64_t)delivered ? gap : (int64_t)delivered) + p->snd_mss;
+        int64_t room = (int64_t)p->ssthresh - (int64_t)pipe;
+        sndcnt = room < limit ? room : limit;
+    }
+    if (sndcnt < 0) {
+        sndcnt = 0;
+    }
+    /* Whole segments, as Linux counts PRR (in packets, rounded up): a
+     * fraction of a segment would be held back by sender SWS avoidance
+     * (RFC 9293 §3.8.6.2.1) and the ACK's share lost. */
+    sndcnt = (sndcnt + p->snd_mss - 1) / p->snd_mss * p->snd_mss;
+    p->cwnd = pipe + (uint32_t)sndcnt;
+}
+
+static void rack_step(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (!tcp_rack_detect(st, p, now)) {
+        return;
+    }
+    if (p->ca_state == TCP_CA_OPEN && seq_geq(p->snd_una, p->recover)) {
+        enter_recovery(st, p, now);
+    }
+}
+
+void tcp_rack_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (!tcp_synchronized(p) || tcp_flight(p) == 0) {
+        return;
+    }
+    rack_step(st, p, now); /* RFC 8985 §6.3: the reordering timer expired */
+    prr_on_ack(st, p, 0);
+    tcp_output(st, p, now);
+}
+
 /* RFC 9293 §3.10.7.4 fifth (ESTABLISHED and later): an acceptable ACK. */
 static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg,
                         uint32_t dlen) {
@@ -109,6 +194,9 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
     uint32_t wnd = (uint32_t)seg->window << p->snd_wscale;
     bool sack = (p->flags & TCPF_SACK_OK) != 0;
     bool new_sack = false; /* the ACK SACKs octets not SACKed before */
+    /* RFC 6937 DeliveredData: the change in SND.UNA plus the change in
+     * SACKed octets (above SND.UNA) this ACK makes */
+    uint32_t una0 = p->snd_una, sacked0 = sack ? tcp_sacked_bytes(st, p) : 0;
     if (sack && seg->opt.sack_count) {
         uint32_t before = tcp_sacked_bytes(st, p);
         p->sack_blocks_in += tcp_sack_update(st, p, &seg->opt);
@@ -139,10 +227,14 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
             p->tx_len -= n;
             p->snd_buf_seq += n;
         }
-        /* RFC 6298 §3 with Karn's algorithm: only a segment never retransmitted. */
+        /* RFC 6298 §3 with Karn's algorithm: the timed segment, if it was
+         * never retransmitted (nanosecond precision, preferred); otherwise,
+         * with timestamps, the echoed TSval (RFC 7323 §4). */
         if ((p->flags & TCPF_RTT_TIMING) && seq_gt(ack, p->rtt_seq)) {
             tcp_rtt_sample(&p->rtt, now - p->rtt_time);
             p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
+        } else {
+            ts_rtt_sample(p, now, &seg->opt);
         }
         p->retries = 0;
         p->soft_err = 0;
@@ -207,6 +299,12 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         }
     }
     tcp_undo_on_ack(p, &seg->opt, ack); /* RFC 3708: D-SACKs, spurious reductions undone */
+    if (sack && p->rack_on) {
+        tcp_rack_on_ack(st, p, now); /* RFC 8985 §6.2 Steps 1-3 */
+        rack_step(st, p, now);
+        uint32_t delivered = (p->snd_una - una0) + tcp_sacked_bytes(st, p) - sacked0;
+        prr_on_ack(st, p, delivered);
+    }
     /*
      * RFC 6675 §2: with SACK, a duplicate acknowledgment is an ACK whose SACK
      * blocks cover octets not SACKed before, even if it also moves SND.UNA or
@@ -534,6 +632,7 @@ tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct
     c->keep_idle_ns = l->keep_idle_ns;
     c->keep_intvl_ns = l->keep_intvl_ns;
     c->dsack_on = l->dsack_on;
+    c->rack_on = l->rack_on;
     c->rtt = l->rtt;
     tern_route_result rr;
     uint32_t mtu = 1500;

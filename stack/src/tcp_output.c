@@ -14,7 +14,7 @@
 #include "tcp_cc.h"
 #include "tcp_private.h"
 
-static uint32_t ts_now(const tcp_pcb *p, uint64_t now) {
+uint32_t tcp_ts_clock(const tcp_pcb *p, uint64_t now) {
     /* RFC 7323 §5.4: a 1 ms timestamp clock with a random per-connection offset. */
     return (uint32_t)(now / 1000000ULL) + p->ts_offset;
 }
@@ -39,7 +39,7 @@ uint32_t tcp_rcv_window(const tcp_pcb *p) {
 
 static void add_ts(const tcp_pcb *p, uint64_t now, struct tern_tcp_options *o) {
     o->has_timestamps = true;
-    o->ts_val = ts_now(p, now);
+    o->ts_val = tcp_ts_clock(p, now);
     o->ts_ecr = p->ts_recent;
 }
 
@@ -129,6 +129,13 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
     p->segs_out++;
     if (len > 0) {
         p->last_snd = now; /* RFC 5681 §4.1: idle is measured from the last data sent */
+    }
+    if (len > 0 && p->ca_state == TCP_CA_RECOVERY) {
+        p->prr_out += len; /* RFC 6937 §3: data sent during recovery */
+    }
+    if ((len > 0 || (flags & TERN_TCP_FIN)) && !(flags & (TERN_TCP_SYN | TERN_TCP_RST))) {
+        /* RFC 8985 §6.1: every transmission's time, for RACK */
+        tcp_rack_sent(st, p, now, seq, len + ((flags & TERN_TCP_FIN) ? 1u : 0u));
     }
     if (flags & TERN_TCP_RST) {
         st->c.tcp_rst_sent++;

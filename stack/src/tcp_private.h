@@ -29,12 +29,11 @@
 #define TCP_HANDLE_INDEX_BITS 20 /* up to 2^20 - 1 sockets */
 #define TCP_HANDLE_INDEX_MASK ((1u << TCP_HANDLE_INDEX_BITS) - 1)
 #define TCP_MAX_SOCKETS (TCP_HANDLE_INDEX_MASK - 1)
-#define TCP_SACK_SCOREBOARD 16 /* SACKed ranges remembered by the sender */
-#define TCP_DEFAULT_MSS 536    /* RFC 9293 §3.7.1: absent MSS option */
-#define TCP_MIN_MSS 64         /* a peer's tiny MSS is raised to this (never 0-size segments) */
-#define TCP_QUICK_ACKS 16      /* segments ACKed at once after out-of-order data */
-#define TCP_DUPTHRESH 3        /* RFC 5681 §3.2, RFC 6675 DupThresh */
-#define TCP_MAX_WSCALE 14      /* RFC 7323 §2.3 */
+#define TCP_DEFAULT_MSS 536 /* RFC 9293 §3.7.1: absent MSS option */
+#define TCP_MIN_MSS 64      /* a peer's tiny MSS is raised to this (never 0-size segments) */
+#define TCP_QUICK_ACKS 16   /* segments ACKed at once after out-of-order data */
+#define TCP_DUPTHRESH 3     /* RFC 5681 §3.2, RFC 6675 DupThresh */
+#define TCP_MAX_WSCALE 14   /* RFC 7323 §2.3 */
 #define TCP_PAWS_IDLE_NS (24ULL * 24 * 3600 * 1000000000ULL) /* RFC 7323 §5.5: 24 days */
 /* RFC 9293 §3.8.3: "R2 for a SYN segment MUST be set large enough to provide
  * retransmission of the segment for at least 3 minutes (MUST-23)." */
@@ -235,7 +234,26 @@ typedef struct tcp_pcb {
     uint32_t undo_una, undo_high, undo_recover;
     uint32_t undo_rexmit_bytes, undo_dsacked_bytes;
     uint32_t dsack_blocks_in, spurious_rexmits, dsack_undos;
+
+    /* --- RACK (RFC 8985 §6, tcp_rack.c): the transmission log's ring
+     *     [rack_head, rack_head + rack_n), RACK.xmit_ts / end_seq / fack /
+     *     rtt / min_RTT / reord, and the reordering timer --- */
+    uint32_t rack_head, rack_n;
+    uint32_t rack_end, rack_fack;
+    uint64_t rack_xmit, rack_rtt, rack_min_rtt;
+    uint64_t t_rack;
+    uint8_t rack_on, rack_reord;
+    /* PRR (RFC 6937) during a RACK connection's fast recovery: data
+     * delivered and sent since it began, and the flight then (RecoverFS) */
+    uint32_t prr_delivered, prr_out, prr_recover_fs;
 } tcp_pcb;
+
+/* One segment sent, in the RACK transmission log (tcp_rack.c). */
+typedef struct tcp_xmit {
+    uint32_t seq, end; /* [seq, end): data (and FIN) it carried */
+    uint64_t xmit;     /* when it was sent */
+    uint32_t flags;    /* RACK_* in tcp_rack.c */
+} tcp_xmit;
 
 /* The module's state. */
 struct tern_tcp_module {
@@ -248,7 +266,10 @@ struct tern_tcp_module {
     uint32_t listeners; /* list of listeners through q_next */
     uint32_t heap_len;
     tcp_pcb *pcb;
-    tcp_range *aux; /* per socket: ooo_cap OOO ranges, then TCP_SACK_SCOREBOARD */
+    uint32_t sack_cap; /* SACK scoreboard ranges per socket (tcp_sack_cap) */
+    uint32_t rack_cap; /* RACK transmission log records per socket (tcp_rack_log_cap) */
+    tcp_range *aux;    /* per socket: ooo_cap OOO ranges, then sack_cap scoreboard ranges */
+    tcp_xmit *xlog;    /* per socket: rack_cap records */
     uint32_t *heap;
     uint32_t *hash;
     uint32_t *port_owners; /* 65536 counters */
@@ -275,7 +296,10 @@ static inline uint8_t *tcp_tx_base(const tern_stack *st, const tcp_pcb *p) {
     return tcp_rx_base(st, p) + st->tcp->rx_cap;
 }
 static inline tcp_range *tcp_ooo_ranges(const tern_stack *st, const tcp_pcb *p) {
-    return st->tcp->aux + (size_t)tcp_index(st, p) * (st->tcp->ooo_cap + TCP_SACK_SCOREBOARD);
+    return st->tcp->aux + (size_t)tcp_index(st, p) * (st->tcp->ooo_cap + st->tcp->sack_cap);
+}
+static inline tcp_xmit *tcp_rack_log(const tern_stack *st, const tcp_pcb *p) {
+    return st->tcp->xlog + (size_t)tcp_index(st, p) * st->tcp->rack_cap;
 }
 static inline tcp_range *tcp_sack_ranges(const tern_stack *st, const tcp_pcb *p) {
     return tcp_ooo_ranges(st, p) + st->tcp->ooo_cap;
@@ -366,6 +390,9 @@ void tcp_send_rst_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_rep
 void tcp_send_rst(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* The window we would announce now, in bytes (receiver SWS avoidance, never shrinking). */
 uint32_t tcp_rcv_window(const tcp_pcb *p);
+/* The connection's timestamp clock at `now` (RFC 7323 §5.4: 1 ms ticks plus
+ * a random per-connection offset): the TSval we send. */
+uint32_t tcp_ts_clock(const tcp_pcb *p, uint64_t now);
 /* Retransmit the first unacknowledged segment (fast retransmit). */
 void tcp_retransmit_first(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* Send [seq, seq+n) of the sequence space (it may end with our FIN); rexmit counts it. */
@@ -439,7 +466,28 @@ void tcp_undo_on_ack(tcp_pcb *p, const struct tern_tcp_options *opt, uint32_t ac
 
 /* ---- SACK scoreboard (tcp_sack.c) ---- */
 /* Record the SACK blocks of an ACK; returns the number of valid blocks. */
+/* SACK scoreboard ranges per socket for a send buffer of tx_cap bytes: one
+ * per hole a full buffer of segments of at least 536 octets (RFC 9293's
+ * default MSS) can have, at least 16. */
+uint32_t tcp_sack_cap(uint32_t tx_cap);
 uint32_t tcp_sack_update(tern_stack *st, tcp_pcb *p, const struct tern_tcp_options *opt);
+/* RACK (RFC 8985 §6), tcp_rack.c. */
+/* Records in the transmission log for a send buffer of tx_cap bytes: a full
+ * buffer of 536-octet segments, half of them retransmitted once, plus 8. */
+uint32_t tcp_rack_log_cap(uint32_t tx_cap);
+/* tcp_rack_reset: empty log, no RACK state (connection start, option change). */
+void tcp_rack_reset(tcp_pcb *p);
+/* tcp_rack_sent: log a segment of len sequence octets (data and FIN) sent now. */
+void tcp_rack_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len);
+/* tcp_rack_on_ack: after an ACK updated SND.UNA and the scoreboard: RACK.rtt,
+ * RACK.xmit_ts, RACK.fack, reordering (RFC 8985 §6.2 Steps 1-3). */
+void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* tcp_rack_detect: RFC 8985 §6.2 Step 5: mark lost segments (moves lost_to,
+ * pulls HighRxt back over lost retransmissions), arm or stop the reordering
+ * timer t_rack. Returns true if it marked a segment lost. */
+bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* tcp_rack_timer_fire: t_rack expired: detect again, recover, send. */
+void tcp_rack_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* RFC 6675 IsLost boundary: unSACKed data below the returned sequence is lost. */
 uint32_t tcp_sack_lost_boundary(const tern_stack *st, const tcp_pcb *p);
 /* RFC 6675 §4 SetPipe (with lost_to and high_rxt). */

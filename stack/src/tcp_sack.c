@@ -1,10 +1,18 @@
 /*
  * The sender's SACK scoreboard (RFC 2018 §3, RFC 6675 §3-4): the ranges above
- * SND.UNA the peer has selectively acknowledged, at most TCP_SACK_SCOREBOARD
- * of them (a block that would need one more is ignored; that only delays
- * recovery). RFC 6675's IsLost, SetPipe and NextSeg (rule 1) work on them.
+ * SND.UNA the peer has selectively acknowledged, at most tcp_sack_cap of
+ * them: every hole a full send buffer of segments of at least 536 octets can
+ * have (a block that would need one more, possible only with smaller
+ * segments, is ignored; that only delays recovery). RFC 6675's IsLost, SetPipe and NextSeg (rule 1)
+ * work on them.
  */
 #include "tcp_private.h"
+
+uint32_t tcp_sack_cap(uint32_t tx_cap) {
+    /* n segments have at most n/2 + 1 holes between SACKed ranges */
+    uint32_t n = tx_cap / (2 * TCP_DEFAULT_MSS) + 1;
+    return n < 16 ? 16 : n;
+}
 
 uint32_t tcp_sack_update(tern_stack *st, tcp_pcb *p, const struct tern_tcp_options *opt) {
     tcp_range *r = tcp_sack_ranges(st, p);
@@ -17,7 +25,7 @@ uint32_t tcp_sack_update(tern_stack *st, tcp_pcb *p, const struct tern_tcp_optio
             seq_lt(l, p->snd_una) || (uint32_t)(h - l) > p->snd_nxt - p->snd_una) {
             continue;
         }
-        tcp_ranges_add(r, &p->sack_n, TCP_SACK_SCOREBOARD, l, h);
+        tcp_ranges_add(r, &p->sack_n, st->tcp->sack_cap, l, h);
         valid++;
     }
     return valid;

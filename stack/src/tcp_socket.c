@@ -110,7 +110,8 @@ size_t tern_tcp_memory_size(const tern_stack_config *cfg) {
     size_t n = nsockets(cfg);
     size_t sz = align16(sizeof(struct tern_tcp_module));
     sz += align16(n * sizeof(tcp_pcb));
-    sz += align16(n * (c.ooo_max_holes + TCP_SACK_SCOREBOARD) * sizeof(tcp_range));
+    sz += align16(n * (c.ooo_max_holes + tcp_sack_cap(c.tx_buffer)) * sizeof(tcp_range));
+    sz += align16(n * tcp_rack_log_cap(c.tx_buffer) * sizeof(tcp_xmit));
     sz += align16(n * sizeof(uint32_t));                      /* heap */
     sz += align16(hash_size((uint32_t)n) * sizeof(uint32_t)); /* buckets */
     sz += align16(TCP_PORTS * sizeof(uint32_t));
@@ -135,7 +136,11 @@ void tern_tcp_init(tern_stack *st, uint8_t *mem) {
     t->pcb = (tcp_pcb *)(void *)(mem + off);
     off += align16(n * sizeof(tcp_pcb));
     t->aux = (tcp_range *)(void *)(mem + off);
-    off += align16((size_t)n * (c.ooo_max_holes + TCP_SACK_SCOREBOARD) * sizeof(tcp_range));
+    t->sack_cap = tcp_sack_cap(c.tx_buffer);
+    t->rack_cap = tcp_rack_log_cap(c.tx_buffer);
+    off += align16((size_t)n * (c.ooo_max_holes + t->sack_cap) * sizeof(tcp_range));
+    t->xlog = (tcp_xmit *)(void *)(mem + off);
+    off += align16((size_t)n * t->rack_cap * sizeof(tcp_xmit));
     t->heap = (uint32_t *)(void *)(mem + off);
     off += align16(n * sizeof(uint32_t));
     uint32_t hs = hash_size(n);
@@ -190,6 +195,7 @@ void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p) {
     if (c->tail_loss_probe)
         p->flags |= TCPF_TLP;
     p->dsack_on = c->dsack ? 1 : 0; /* RFC 2883 */
+    p->rack_on = c->rack ? 1 : 0;   /* RFC 8985 */
     p->cc_id = TERN_TCP_CC_NEWRENO;
 }
 
@@ -214,7 +220,8 @@ tcp_pcb *tcp_pcb_alloc(tern_stack *st) {
     p->parent = TCP_NONE;
     p->q_next = TCP_NONE;
     p->acceptq_head = p->acceptq_tail = TCP_NONE;
-    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = p->deadline = TERN_NEVER;
+    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = p->t_rack = p->deadline =
+        TERN_NEVER;
     tcp_pcb_defaults(st, p);
     return p;
 }
@@ -275,7 +282,7 @@ void tcp_close_conn(tern_stack *st, tcp_pcb *p, tern_err err) {
         st->tcp->port_owners[p->lport]--;
         p->flags &= ~(uint32_t)TCPF_BOUND;
     }
-    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = TERN_NEVER;
+    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = p->t_rack = TERN_NEVER;
     p->flags &= ~(uint32_t)(TCPF_ACK_NOW | TCPF_PERSIST);
     tcp_set_state(st, p, TERN_TCP_CLOSED);
     if (!(p->flags & TCPF_HANDLE)) {
@@ -288,7 +295,7 @@ void tcp_close_conn(tern_stack *st, tcp_pcb *p, tern_err err) {
 void tcp_enter_time_wait(tern_stack *st, tcp_pcb *p, uint64_t now) {
     tcp_set_state(st, p, TERN_TCP_TIME_WAIT);
     /* RFC 9293 §3.10.7.4: the 2 MSL timer; nothing else runs in TIME-WAIT. */
-    p->t_rexmt = p->t_user = p->t_tlp = TERN_NEVER;
+    p->t_rexmt = p->t_user = p->t_tlp = p->t_rack = TERN_NEVER;
     p->flags &= ~(uint32_t)TCPF_PERSIST;
     p->t_keep = now + 2 * st->tcp->cfg.msl_ns;
 }
@@ -701,7 +708,7 @@ tern_err tern_tcp_abort(tern_stack *st, tern_sock s) {
     if (p->flags & TCPF_HASHED) {
         tcp_hash_remove(st, p);
     }
-    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = TERN_NEVER;
+    p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = p->t_rack = TERN_NEVER;
     tcp_timers_update(st, p);
     p->flags |= TCPF_SEND_RST;
     tcp_mark_dirty(st, p);

@@ -136,6 +136,13 @@ tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, i
             tcp_timers_update(st, p);
         }
         return TERN_OK;
+    case TERN_TCP_OPT_RACK:
+        if ((value != 0) != (p->rack_on != 0)) {
+            tcp_rack_reset(p);
+            tcp_timers_update(st, p);
+        }
+        p->rack_on = value ? 1 : 0; /* RFC 8985 §6 */
+        return TERN_OK;
     case TERN_TCP_OPT_DSACK:
         p->dsack_on = value ? 1 : 0; /* RFC 2883 */
         return TERN_OK;

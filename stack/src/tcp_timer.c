@@ -95,13 +95,19 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     } else {
         p->cwnd = p->snd_mss;
     }
-    /* everything outstanding is presumed lost; the SACK scoreboard is
-     * cleared (RFC 2018 §8: the receiver may have reneged) */
+    /* everything outstanding and not SACKed is presumed lost. Without
+     * RACK the SACK scoreboard is cleared (RFC 2018 §8: the receiver may
+     * have reneged); with RACK it is kept on the first timeout (RFC 8985
+     * §6.3 marks on an RTO only unSACKed segments lost), so what the peer
+     * holds is not sent again, and cleared on the second consecutive one,
+     * which a reneging receiver causes. */
     p->ca_state = TCP_CA_LOSS;
     p->recover = p->snd_nxt;
     p->lost_to = p->snd_nxt;
     p->high_rxt = p->snd_una;
-    p->sack_n = 0;
+    if (!p->rack_on || p->retries > 1) {
+        p->sack_n = 0;
+    }
     p->dupacks = 0;
     p->lt_bytes = 0;
     p->tlp = 0; /* RFC 8985 §7.2: no probe during RTO recovery */
@@ -192,6 +198,10 @@ void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         p->t_tlp = TERN_NEVER;
         tcp_tlp_fire(st, p, now);
     }
+    if (p->kind == TCP_SOCKET && p->t_rack <= now) {
+        p->t_rack = TERN_NEVER;
+        tcp_rack_timer_fire(st, p, now);
+    }
 }
 
 void tern_tcp_poll(tern_stack *st, uint64_t now) {
@@ -239,6 +249,8 @@ void tern_tcp_poll(tern_stack *st, uint64_t now) {
                 p->t_user = TERN_NEVER;
             if (p->t_tlp <= now)
                 p->t_tlp = TERN_NEVER;
+            if (p->t_rack <= now)
+                p->t_rack = TERN_NEVER;
             tcp_timers_update(st, p);
         }
     }

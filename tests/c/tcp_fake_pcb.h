@@ -14,12 +14,13 @@
 
 #define FAKE_OOO_MAX 8
 #define FAKE_RX_CAP 4096
+#define FAKE_SACK_CAP 16 /* the scoreboard's smallest capacity (tcp_sack_cap) */
 
 static struct {
     tern_stack st;
     tern_tcp_module m;
     tcp_pcb pcb[1];
-    tcp_range aux[FAKE_OOO_MAX + TCP_SACK_SCOREBOARD];
+    tcp_range aux[FAKE_OOO_MAX + FAKE_SACK_CAP];
     uint8_t buffers[FAKE_RX_CAP];
 } fake;
 
@@ -29,6 +30,7 @@ static tcp_pcb *fake_pcb(void) {
     fake.m.pcb = fake.pcb;
     fake.m.aux = fake.aux;
     fake.m.ooo_cap = 4;
+    fake.m.sack_cap = FAKE_SACK_CAP;
     fake.m.nsock = 1;
     tcp_pcb *p = &fake.pcb[0];
     p->snd_mss = 1000;

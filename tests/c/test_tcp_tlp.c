@@ -9,7 +9,8 @@
  *   - an ACK covering a retransmitted probe without a D-SACK is a loss the
  *     probe repaired: ssthresh and cwnd are reduced (§7.4);
  *   - with one segment in flight the PTO adds WCDelAckT (200 ms);
- *   - off (the default), the same flight waits for the RTO.
+ *   - off (the default of a zeroed configuration; tern_stack_config_default
+ *     turns it on), the same flight waits for the RTO.
  */
 #include "tcp_harness.h"
 
@@ -23,6 +24,9 @@ static tern_sock accept_one(harness *h, uint32_t *hiss, bool tlp) {
     CHECK(tern_tcp_set_option(h->st, l, TERN_TCP_OPT_TIMESTAMPS, 0) == TERN_OK);
     CHECK(tern_tcp_set_option(h->st, l, TERN_TCP_OPT_WINDOW_SCALING, 0) == TERN_OK);
     CHECK(tern_tcp_set_option(h->st, l, TERN_TCP_OPT_TAIL_LOSS_PROBE, tlp) == TERN_OK);
+    /* the probe with RFC 6675 loss detection only: RACK (on by default)
+     * would mark the flight lost from the probe's SACK (test_tcp_rack.c) */
+    CHECK(tern_tcp_set_option(h->st, l, TERN_TCP_OPT_RACK, 0) == TERN_OK);
     CHECK(tern_tcp_bind(h->st, l, NULL, HPORT) == TERN_OK);
     CHECK(tern_tcp_listen(h->st, l, 4) == TERN_OK);
     struct tern_tcp_repr syn = h_mk(PPORT, HPORT, PISS, 0, TERN_TCP_SYN, 65535);
@@ -175,7 +179,7 @@ static void test_single_segment_waits_for_delayed_ack(void) {
     h_free(&h);
 }
 
-static void test_off_by_default(void) {
+static void test_off_waits_for_the_rto(void) {
     harness h;
     h_init(&h);
     uint32_t hiss;
@@ -191,10 +195,13 @@ static void test_off_by_default(void) {
     CHECK_EQ_U64(s.time, t0 + SEC);
     CHECK_EQ_U64(s.tcp.seq, hiss + 1);
     CHECK_EQ_U64(h_info(&h, c).tlp_probes, 0);
-    /* and a zeroed or default configuration leaves it off */
+    /* a zeroed configuration leaves it off; the default turns it on, with
+     * RACK (RFC 8985: RACK-TLP as Linux's default) */
     tern_stack_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    CHECK(!cfg.tcp.tail_loss_probe && !cfg.tcp.rack);
     tern_stack_config_default(&cfg, 1);
-    CHECK(!cfg.tcp.tail_loss_probe);
+    CHECK(cfg.tcp.tail_loss_probe && cfg.tcp.rack);
     h_free(&h);
 }
 
@@ -203,6 +210,6 @@ int main(void) {
     RUN(test_sack_progress_allows_another_probe);
     RUN(test_repaired_loss_reduces_cwnd);
     RUN(test_single_segment_waits_for_delayed_ack);
-    RUN(test_off_by_default);
+    RUN(test_off_waits_for_the_rto);
     return check_summary();
 }

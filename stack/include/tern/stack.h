@@ -107,11 +107,18 @@ typedef struct tern_tcp_config {
     bool sack;           /* offer/accept SACK-permitted and SACK blocks (RFC 2018) */
     bool timestamps;     /* offer/accept timestamps and PAWS (RFC 7323) */
     bool window_scaling; /* offer/accept window scaling (RFC 7323) */
-    /* Off unless set (also after tern_stack_config_default): the tail loss
-     * probe of RFC 8985 §7 on SACK connections. It adds probe segments to
-     * the wire that an RFC 6298 / RFC 6675 timeline does not have; see
-     * TERN_TCP_OPT_TAIL_LOSS_PROBE. */
+    /* Off in a zeroed configuration, on after tern_stack_config_default:
+     * the tail loss probe of RFC 8985 §7 on SACK connections. It adds probe
+     * segments to the wire that an RFC 6298 / RFC 6675 timeline does not
+     * have; see TERN_TCP_OPT_TAIL_LOSS_PROBE. */
     bool tail_loss_probe;
+    /* Off in a zeroed configuration, on after tern_stack_config_default
+     * (as Linux's net.ipv4.tcp_recovery 1): RACK time-based loss detection
+     * (RFC 8985 §6) on SACK connections, beside RFC 6675's DupThresh rules;
+     * it marks segments lost (also retransmissions) before an RFC 6675
+     * timeline would. Off, with tail_loss_probe off, gives the classic RFC
+     * 5681 / 6582 / 6675 timelines. See TERN_TCP_OPT_RACK. */
+    bool rack;
     /* Off in a zeroed configuration, on after tern_stack_config_default (as
      * Linux's net.ipv4.tcp_dsack): report duplicate segments with D-SACK
      * blocks (RFC 2883); see TERN_TCP_OPT_DSACK. */
@@ -437,6 +444,12 @@ typedef enum tern_tcp_option {
      * block first in its ACK (RFC 2883 §4). Default: tern_tcp_config.dsack.
      * Any time; a listener passes it on to its connections. */
     TERN_TCP_OPT_DSACK,
+    /* 0/1: RACK loss detection (RFC 8985 §6) on a SACK connection: a
+     * segment is lost once a segment sent after it was delivered and
+     * RACK.rtt + RACK.reo_wnd has passed since it was sent. Default:
+     * tern_tcp_config.rack. Set it before data flows (switching it on
+     * starts with an empty transmission log). */
+    TERN_TCP_OPT_RACK,
 } tern_tcp_option;
 
 typedef enum tern_tcp_cc { TERN_TCP_CC_NEWRENO = 0, TERN_TCP_CC_CUBIC = 1 } tern_tcp_cc;

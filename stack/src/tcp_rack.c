@@ -1,0 +1,187 @@
+/*
+ * RACK loss detection (RFC 8985 §6), on SACK connections when p->rack_on.
+ *
+ * RACK decides by time, not by counting duplicate ACKs: a segment is lost
+ * when a segment sent after it has been delivered (cumulatively ACKed or
+ * SACKed) and more than RACK.rtt + RACK.reo_wnd has passed since it was
+ * sent. That needs the transmission time of every segment in flight, which
+ * the byte ring of the send buffer does not keep: the transmission log below
+ * does. It is a ring, in send (= time) order, of one record per segment sent
+ * with data or FIN: its range, its time, and whether it was a retransmission.
+ * A retransmission appends a new record and marks the older ones for that
+ * range stale (RACK uses the latest transmission of each segment). Records
+ * leave at the head once cumulatively acknowledged. The ring's capacity
+ * (tcp_rack_log_cap) covers a full send buffer of full-size segments plus
+ * retransmissions; when it is full, further segments are not logged and only
+ * the RFC 6675 rules (which stay on beside RACK) and the RTO cover them.
+ *
+ * The result feeds the RFC 6675 machinery this stack already has: a lost
+ * original moves the lost boundary (lost_to) over it, so NextSeg rule 1
+ * retransmits it; a lost retransmission also pulls HighRxt back to it, so it
+ * is sent again (RFC 8985 §6.2: RACK detects lost retransmissions). The
+ * reordering timer (RFC 8985 §6.3) re-runs the detection when the earliest
+ * candidate's time is up. Work per ACK is O(records in flight), bounded by
+ * the ring's capacity.
+ *
+ * Simplifications, each on the safe side: RACK.min_RTT is the minimum over
+ * the connection (not a windowed filter); RACK.reo_wnd_mult stays 1 (the
+ * D-SACK driven growth of RFC 8985 §6.2 Step 4 is not implemented).
+ */
+#include "tcp_private.h"
+
+#define RACK_RXT 1u       /* the record is a retransmission */
+#define RACK_DELIVERED 2u /* cumulatively ACKed or SACKed */
+#define RACK_STALE 4u     /* the range was sent again later: a newer record speaks for it */
+#define RACK_LOST 8u      /* marked lost (and its range handed to NextSeg) */
+
+uint32_t tcp_rack_log_cap(uint32_t tx_cap) {
+    uint32_t n = tx_cap / TCP_DEFAULT_MSS;
+    return n + n / 2 + 8;
+}
+
+static tcp_xmit *rec_at(const tern_stack *st, const tcp_pcb *p, uint32_t i) {
+    return tcp_rack_log(st, p) + (p->rack_head + i) % st->tcp->rack_cap;
+}
+
+void tcp_rack_reset(tcp_pcb *p) {
+    p->rack_head = p->rack_n = 0;
+    p->rack_xmit = 0;
+    p->rack_end = p->rack_fack = p->snd_una;
+    p->rack_rtt = p->rack_min_rtt = 0;
+    p->rack_reord = 0;
+    p->t_rack = TERN_NEVER;
+}
+
+void tcp_rack_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len) {
+    if (!p->rack_on || !(p->flags & TCPF_SACK_OK) || len == 0) {
+        return;
+    }
+    bool rxt = seq_lt(seq, p->snd_nxt);
+    if (rxt) {
+        /* RFC 8985 §6.1: the latest transmission of a segment counts. */
+        for (uint32_t i = 0; i < p->rack_n; i++) {
+            tcp_xmit *x = rec_at(st, p, i);
+            if (!(x->flags & (RACK_DELIVERED | RACK_STALE)) && seq_lt(x->seq, seq + len) &&
+                seq_gt(x->end, seq)) {
+                x->flags |= RACK_STALE;
+            }
+        }
+    }
+    if (p->rack_n == st->tcp->rack_cap) {
+        return; /* full: this segment is left to RFC 6675 and the RTO */
+    }
+    tcp_xmit *x = rec_at(st, p, p->rack_n++);
+    x->seq = seq;
+    x->end = seq + len;
+    x->xmit = now;
+    x->flags = rxt ? RACK_RXT : 0;
+}
+
+/* RFC 8985 §6.2 Step 2: is (t1, e1) sent after (t2, e2)? Ties in time are
+ * broken by the end sequence. */
+static bool sent_after(uint64_t t1, uint32_t e1, uint64_t t2, uint32_t e2) {
+    return t1 > t2 || (t1 == t2 && seq_gt(e1, e2));
+}
+
+void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    if (!p->rack_on || !(p->flags & TCPF_SACK_OK)) {
+        return;
+    }
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    for (uint32_t i = 0; i < p->rack_n; i++) {
+        tcp_xmit *x = rec_at(st, p, i);
+        if (x->flags & (RACK_DELIVERED | RACK_STALE)) {
+            continue;
+        }
+        bool acked = seq_leq(x->end, p->snd_una);
+        if (!acked && tcp_ranges_covered(r, p->sack_n, x->seq, x->end) != x->end - x->seq) {
+            continue;
+        }
+        x->flags |= RACK_DELIVERED;
+        uint64_t rtt = now - x->xmit;
+        /* RFC 8985 §6.2 Step 2: a retransmission delivered sooner than
+         * RACK.min_RTT after it left may be the original's ACK: its time
+         * tells nothing. */
+        if ((x->flags & RACK_RXT) && rtt < p->rack_min_rtt) {
+            continue;
+        }
+        if (p->rack_min_rtt == 0 || rtt < p->rack_min_rtt) {
+            p->rack_min_rtt = rtt ? rtt : 1;
+        }
+        if (sent_after(x->xmit, x->end, p->rack_xmit, p->rack_end)) {
+            p->rack_rtt = rtt;
+            p->rack_xmit = x->xmit;
+            p->rack_end = x->end;
+        }
+        /* RFC 8985 §6.2 Step 3: an original delivered below the highest
+         * delivered sequence was reordered. */
+        if (!(x->flags & RACK_RXT) && seq_lt(x->end, p->rack_fack)) {
+            p->rack_reord = 1;
+        }
+        p->rack_fack = seq_max(p->rack_fack, x->end);
+    }
+    /* the acknowledged head leaves the log */
+    while (p->rack_n > 0) {
+        tcp_xmit *x = rec_at(st, p, 0);
+        if (!seq_leq(x->end, p->snd_una) &&
+            !((x->flags & RACK_STALE) && seq_leq(x->seq, p->snd_una))) {
+            break;
+        }
+        p->rack_head = (p->rack_head + 1) % st->tcp->rack_cap;
+        p->rack_n--;
+    }
+}
+
+/* RFC 8985 §6.2 Step 4: the reordering window. */
+static uint64_t reo_wnd(const tern_stack *st, const tcp_pcb *p) {
+    if (!p->rack_reord) {
+        /* No reordering seen so far: in recovery, or with DupThresh or
+         * more segments SACKed, the window is 0 (segments SACKed counted
+         * in bytes, as RFC 6675's IsLost does). */
+        if (p->ca_state != TCP_CA_OPEN ||
+            tcp_sacked_bytes(st, p) > (uint32_t)(TCP_DUPTHRESH - 1) * p->snd_mss) {
+            return 0;
+        }
+    }
+    uint64_t w = p->rack_min_rtt / 4;
+    if (p->rtt.srtt && w > p->rtt.srtt) {
+        w = p->rtt.srtt;
+    }
+    return w;
+}
+
+bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    p->t_rack = TERN_NEVER;
+    if (!p->rack_on || !(p->flags & TCPF_SACK_OK) || p->rack_xmit == 0) {
+        return false;
+    }
+    uint64_t wnd = reo_wnd(st, p), timeout = 0;
+    bool lost = false;
+    for (uint32_t i = 0; i < p->rack_n; i++) {
+        tcp_xmit *x = rec_at(st, p, i);
+        if ((x->flags & (RACK_DELIVERED | RACK_STALE | RACK_LOST)) || seq_leq(x->end, p->snd_una)) {
+            continue;
+        }
+        if (!sent_after(p->rack_xmit, p->rack_end, x->xmit, x->end)) {
+            continue; /* sent after the latest delivered segment: no evidence yet */
+        }
+        /* RFC 8985 §6.2 Step 5: lost once RACK.rtt + RACK.reo_wnd has
+         * passed since the segment was sent */
+        uint64_t due = x->xmit + p->rack_rtt + wnd;
+        if (due <= now) {
+            x->flags |= RACK_LOST;
+            p->lost_to = seq_max(p->lost_to, x->end);
+            if (x->flags & RACK_RXT) {
+                /* a lost retransmission: NextSeg sends it again */
+                p->high_rxt = seq_max(p->snd_una, seq_min(p->high_rxt, x->seq));
+            }
+            lost = true;
+        } else if (due - now > timeout) {
+            timeout = due - now;
+        }
+    }
+    if (timeout) {
+        p->t_rack = now + timeout; /* RFC 8985 §6.3: the reordering timer */
+    }
+    return lost;
+}
