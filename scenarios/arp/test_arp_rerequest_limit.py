@@ -1,0 +1,45 @@
+"""The one-request-per-second limit holds across resolutions, not only within one (RFC 1122 §2.3.2.1).
+
+RFC 1122 §2.3.2.1: "A mechanism to prevent ARP flooding (repeatedly sending an ARP Request for the same
+IP address, at a high rate) MUST be included. The recommended maximum rate is 1 per second per
+destination." A cache entry that expires less than a second after its request left (here the cache
+lifetime is set to 500 ms) is resolved again, but its new request waits until one second after the
+previous one: exactly then it leaves (the positive control), and not before.
+"""
+
+from __future__ import annotations
+
+import pytest
+from scapy.all import ARP, UDP, Ether
+
+from pyharness.dut import PEER_IP, make_tern_dut
+
+pytestmark = pytest.mark.area("arp")
+
+SEC = 1_000_000_000
+
+
+def answer(peer, req):
+    """The peer's reply to an ARP request it received."""
+    peer.send(Ether(dst=req[Ether].src) / ARP(op=2, hwsrc=peer.mac, psrc=req[ARP].pdst,
+                                                hwdst=req[ARP].hwsrc, pdst=req[ARP].psrc))
+
+
+@pytest.mark.dut("tern", reason="sets the cache lifetime below the request interval (a stack option)")
+@pytest.mark.rfc("1122 2.3.2.1")
+@pytest.mark.parametrize("resend_ms", [501, 600, 999])
+def test_rerequest_after_a_short_lived_entry_waits_a_second(net, resend_ms):
+    dut, peer, _ = make_tern_dut(net, peer_arp=False, arp_timeout="500ms", arp_retry="1s")
+    s = dut.udp_socket()
+    s.sendto(b"1", (PEER_IP, 9))
+    req = peer.expect(ARP(op=1, pdst=PEER_IP), within="1ms")
+    t0 = req.time_ns
+    answer(peer, req)
+    peer.expect(UDP(dport=9), within="1ms")
+    # The entry has expired (500 ms after the reply); the next datagram starts a new resolution.
+    net.run(until=(t0 + resend_ms * 1_000_000) / 1e9)
+    s.sendto(b"2", (PEER_IP, 9))
+    peer.expect_nothing(for_=(t0 + SEC - 1 - net.now_ns) / 1e9, matching=ARP())
+    again = peer.expect(ARP(op=1, pdst=PEER_IP), at=(t0 + SEC) / 1e9, tolerance="1ns")
+    answer(peer, again)
+    peer.expect(UDP(dport=9), within="1ms")
