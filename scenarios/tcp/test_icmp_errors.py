@@ -94,7 +94,8 @@ def test_fragmentation_needed_quoting_data_not_in_flight_is_ignored(dut, peer, w
 SOFT_REPORTED = [(3, 0), (3, 1), (3, 5), (11, 0), (11, 1)]
 
 
-@pytest.mark.rfc("9293 3.9.2.2", "9293 MUST-54", "9293 MUST-56", "9293 SHLD-25", "1122 4.2.3.9")
+@pytest.mark.rfc("9293 3.9.2.2", "9293 MUST-54", "9293 MUST-56", "9293 SHLD-25", "9293 3.9.1.8", "9293 MUST-47",
+                 "1122 4.2.3.9")
 @pytest.mark.parametrize("type_,code", SOFT_REPORTED)
 def test_soft_error_does_not_abort_and_is_reported_at_the_timeout(dut, peer, profile, type_, code):
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS}, data_retries=1)

@@ -39,6 +39,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -174,10 +175,23 @@ def make_scratch(root: Path, base: Path) -> Path:
     return tree
 
 
+_RUNNING: set[int] = set()  # process groups of the commands running now (killed on an interrupt)
+
+
+def kill_running() -> None:
+    """Kill every command still running (their whole process groups)."""
+    for pgid in list(_RUNNING):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def run(cmd: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None) -> tuple[int | None, str]:
     """Run a command in its own process group; (exit code or None on timeout, combined output)."""
     p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          start_new_session=True)
+    _RUNNING.add(p.pid)
     try:
         out, _ = p.communicate(timeout=max(timeout, 1))
         return p.returncode, out
@@ -189,6 +203,8 @@ def run(cmd: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = 
         os.killpg(p.pid, signal.SIGKILL)
         p.communicate()
         raise
+    finally:
+        _RUNNING.discard(p.pid)
 
 
 class Runner:
@@ -216,9 +232,11 @@ class Runner:
         if code != 0:
             raise SystemExit(f"mutate: cmake configure failed:\n{out[-3000:]}")
 
-    def rebuild(self, timeout: float) -> tuple[bool, str]:
-        """Incremental build; copies the extension into the scratch package. (ok, output)."""
-        code, out = run(["cmake", "--build", str(self.build), "-j", str(self.jobs)], self.tree, timeout)
+    def rebuild(self, timeout: float, target: str = "") -> tuple[bool, str]:
+        """Incremental build (of ``target`` only, if given); copies the extension into the scratch package.
+        (ok, output)."""
+        cmd = ["cmake", "--build", str(self.build), "-j", str(self.jobs)] + (["--target", target] if target else [])
+        code, out = run(cmd, self.tree, timeout)
         if code != 0:
             return False, out
         exts = list((self.build / "pyharness").glob("_ternffi*.so"))
@@ -249,7 +267,7 @@ class Runner:
         if not paths:
             return None, ""
         cmd = [sys.executable, "-m", "pytest", *paths, "-x", "-q", "-rf", "-p", "no:cacheprovider",
-               "--no-plots", "--no-capture-links", "--tb=no"]
+               "--no-plots", "--tb=no"]
         if workers > 1:
             cmd += ["-n", str(workers)]
         code, out = run(cmd, self.tree, timeout, self.env)
@@ -272,33 +290,65 @@ def apply(tree: Path, m: Mutant) -> str:
 
 
 def test_mutant(r: Runner, ml: MutantList, m: Mutant, hint: str, workers: int) -> Outcome:
-    """Apply, build, test, restore one mutant."""
+    """Apply, build, test, restore one mutant.
+
+    Order, cheapest kill first: the extension alone is rebuilt and the test that killed this mutant in
+    the last run (``hint``) runs alone; then the scenarios of the area, stopping at the first failure;
+    then the rest of the build (the C tests) and the C tests of the area.
+    """
     t0 = time.monotonic()
     path = r.tree / m.file
     original = apply(r.tree, m)
+
+    def left() -> float:
+        return r.per_mutant - (time.monotonic() - t0)
+
+    def done(status: str, by: str = "", detail: str = "") -> Outcome:
+        return Outcome(m, status, by, time.monotonic() - t0, detail)
+
     try:
-        left = lambda: r.per_mutant - (time.monotonic() - t0)  # noqa: E731
-        ok, out = r.rebuild(min(left(), 300))
+        ok, out = r.rebuild(min(left(), 300), target="_ternffi")
         if not ok:
-            return Outcome(m, "stillborn", detail=out.strip().splitlines()[-1][:200] if out.strip() else "build failed")
+            return done("stillborn", detail=out.strip().splitlines()[-1][:200] if out.strip() else "build failed")
         area = ml.area_of(m.file)
-        # The test that killed this mutant last time first: it usually kills it again, alone, in seconds.
         if hint and not hint.startswith("ctest"):
             r.log(f"{m.id}: last killer first: {hint}")
             by, _ = r.pytest([hint], left(), 1)
             if by:
-                return Outcome(m, "killed", by, time.monotonic() - t0)
+                return done("killed", by)
+        r.log(f"{m.id}: pytest {' '.join(area.pytest)}")
+        by, _ = r.pytest(area.pytest, left(), workers)
+        if by:
+            return done("killed", by)
+        ok, out = r.rebuild(min(left(), 300))
+        if not ok:
+            return done("stillborn", detail="the C tests do not build: " + out.strip().splitlines()[-1][:200])
         r.log(f"{m.id}: ctest -R '{area.ctest}'")
         by, _ = r.ctest(area.ctest, left())
         if by:
-            return Outcome(m, "killed", by, time.monotonic() - t0)
-        r.log(f"{m.id}: pytest {' '.join(area.pytest)}")
-        by, out = r.pytest(area.pytest, left(), workers)
-        if by:
-            return Outcome(m, "killed", by, time.monotonic() - t0)
-        return Outcome(m, "SURVIVED", seconds=time.monotonic() - t0)
+            return done("killed", by)
+        if left() <= 0:
+            return done("killed", "timeout (the tests did not finish in the time per mutant)")
+        return done("SURVIVED")
     finally:
         path.write_text(original)
+
+
+def baseline(r: Runner, ml: MutantList, mutants: list[Mutant], workers: int) -> None:
+    """Run the tests of every selected area on the unmutated tree: a test that fails there would kill
+    every mutant and prove nothing."""
+    areas = {ml.area_of(m.file).prefix: ml.area_of(m.file) for m in mutants}
+    ctests = sorted({a.ctest for a in areas.values() if a.ctest})
+    paths = sorted({p for a in areas.values() for p in a.pytest})
+    print(f"mutate: baseline: ctest ({len(ctests)} patterns) and pytest {' '.join(paths)} on the unmutated tree",
+          flush=True)
+    for regex in ctests:
+        by, out = r.ctest(regex, 900)
+        if by:
+            raise SystemExit(f"mutate: baseline: {by} fails without any mutant:\n{out[-3000:]}")
+    by, out = r.pytest(paths, 1800, workers)
+    if by:
+        raise SystemExit(f"mutate: baseline: {by} fails without any mutant:\n{out[-3000:]}")
 
 
 def reason_of(o: Outcome) -> str:
@@ -331,6 +381,19 @@ def killed_pct(outcomes: list[Outcome]) -> tuple[int, int, float]:
     return k, len(counted), (100.0 * k / len(counted) if counted else 0.0)
 
 
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def useful(orig: str, mutated: str) -> bool:
+    """Whether a universalmutator line change is worth a build: it keeps every identifier (the tool's
+    rules also rewrite digits inside type names, ``uint32_t`` -> ``uint(32-1)_t``, which never compile),
+    or it deletes a whole statement (not a line that opens or closes a block)."""
+    o, m = orig.strip(), mutated.strip()
+    if m == f"/*{o}*/":
+        return o.endswith(";") and not o.startswith(("return", "break", "continue"))
+    return sorted(_IDENT.findall(o)) == sorted(_IDENT.findall(m))
+
+
 def generate(path: Path, count: int, seed: int) -> int:
     """Print ``count`` universalmutator candidates for ``path`` in the list's format."""
     exe = shutil.which("mutate") or str(Path(sys.executable).with_name("mutate"))
@@ -338,7 +401,8 @@ def generate(path: Path, count: int, seed: int) -> int:
         print("mutate: universalmutator is not installed (pip install universalmutator)", file=sys.stderr)
         return 2
     rel = path.resolve().relative_to(ROOT)
-    src_lines = path.read_text().splitlines()
+    text = path.read_text()
+    src_lines = text.splitlines()
     with tempfile.TemporaryDirectory(prefix="tern-um-") as d:
         shutil.copy2(path, Path(d) / path.name)
         run([exe, path.name, "--noCheck"], Path(d), 600)
@@ -354,10 +418,12 @@ def generate(path: Path, count: int, seed: int) -> int:
             s = src_lines[i].strip()
             if not s or s.startswith(("/*", "*", "//", "#")):
                 continue  # comments and preprocessor lines
+            if not useful(src_lines[i], mlines[i]) or text.count(s) != 1:
+                continue
             cands.append((i, src_lines[i], mlines[i]))
     random.Random(seed).shuffle(cands)
-    for i, a, b in cands[:count]:
-        print(f'[[mutant]]\nid = "{path.stem}-um{i + 1}"\nfile = "{rel}"\nfind = {json.dumps(a.strip())}\n'
+    for k, (i, a, b) in enumerate(cands[:count]):
+        print(f'[[mutant]]\nid = "{path.stem}-um{i + 1}-{k}"\nfile = "{rel}"\nfind = {json.dumps(a.strip())}\n'
               f'replace = {json.dumps(b.strip())}\ndesc = "universalmutator, line {i + 1}"\n')
     print(f"# {len(cands)} candidates in {rel}, {min(count, len(cands))} shown", file=sys.stderr)
     return 0
@@ -374,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=44 * 60, help="seconds for the whole run; later mutants are not run")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "mutate", help="where the table and results go")
     ap.add_argument("--no-hints", action="store_true", help="do not run the last run's killer first")
+    ap.add_argument("--trees", type=int, default=2, help="scratch trees testing mutants side by side")
+    ap.add_argument("--killers", type=Path, default=Path(__file__).resolve().parent / "killers.json",
+                    help="which test killed each mutant last time (read first, rewritten after the run)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the run of the tests on the unmutated tree")
     ap.add_argument("--generate", type=Path, metavar="FILE", help="print universalmutator candidates for FILE")
     ap.add_argument("--count", type=int, default=20, help="with --generate: how many candidates")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -382,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         return generate(args.generate, args.count, 1)
     if args.jobs < 1 or args.jobs > 2:
         ap.error(f"--jobs {args.jobs}: must be 1 or 2 (the machine has 2 cores)")
+    if args.trees < 1 or args.trees > args.jobs:
+        ap.error(f"--trees {args.trees}: must be between 1 and --jobs ({args.jobs})")
     try:
         ml = load_list(args.list)
     except ListError as e:
@@ -400,48 +472,85 @@ def main(argv: list[str] | None = None) -> int:
         print("mutate: no mutant selected", file=sys.stderr)
         return 2
     hints: dict[str, str] = {}
-    results_path = args.out / "results.json"
-    if results_path.exists() and not args.no_hints:
-        hints = {k: v for k, v in json.loads(results_path.read_text()).items() if v}
+    if args.killers.exists() and not args.no_hints:
+        hints = {k: v for k, v in json.loads(args.killers.read_text()).items() if v}
+    signal.signal(signal.SIGTERM, _interrupt)  # a background job has SIGINT ignored: SIGTERM stops it cleanly
     start = time.monotonic()
-    outcomes: list[Outcome] = []
+    outcomes: dict[str, Outcome] = {}
     base = Path(tempfile.mkdtemp(prefix="tern-mutate-"))
+    jobs = max(1, args.jobs // args.trees)  # build jobs and pytest workers per tree: args.jobs in all
     try:
-        tree = make_scratch(ROOT, base)
-        r = Runner(tree, base / "site", args.jobs, args.per_mutant, args.verbose)
-        print(f"mutate: scratch tree {tree}; building it once", flush=True)
-        r.configure()
-        ok, out = r.rebuild(900)
-        if not ok:
-            raise SystemExit(f"mutate: the unmutated tree does not build:\n{out[-3000:]}")
-        for i, m in enumerate(mutants):
-            if time.monotonic() - start > args.budget:
-                outcomes.append(Outcome(m, "not run", detail="time budget used up"))
-                continue
-            o = test_mutant(r, ml, m, hints.get(m.id, ""), args.jobs)
-            outcomes.append(o)
-            print(f"[{i + 1}/{len(mutants)}] {m.id} ({m.file}:{m.line}): {o.status} {reason_of(o)} "
-                  f"({o.seconds:.0f}s)", flush=True)
+        print(f"mutate: {len(mutants)} mutants, {args.trees} scratch tree(s) under {base}; building", flush=True)
+        runners = []
+        for k in range(args.trees):
+            tree = make_scratch(ROOT, base / f"t{k}")
+            runners.append(Runner(tree, base / f"t{k}" / "site", jobs, args.per_mutant, args.verbose))
+        for r in runners:
+            r.configure()
+            ok, out = r.rebuild(1800)
+            if not ok:
+                raise SystemExit(f"mutate: the unmutated tree does not build:\n{out[-3000:]}")
+        if not args.no_baseline:
+            baseline(runners[0], ml, mutants, args.jobs)
+        queue = list(enumerate(mutants))
+        lock = threading.Lock()
+
+        def worker(r: Runner) -> None:
+            while True:
+                with lock:
+                    if not queue or stop.is_set():
+                        return
+                    i, m = queue.pop(0)
+                if time.monotonic() - start > args.budget:
+                    o = Outcome(m, "not run", detail="time budget used up")
+                else:
+                    o = test_mutant(r, ml, m, hints.get(m.id, ""), jobs)
+                with lock:
+                    outcomes[m.id] = o
+                    print(f"[{len(outcomes)}/{len(mutants)}] {m.id} ({m.file}:{m.line}): {o.status} {reason_of(o)} "
+                          f"({o.seconds:.0f}s)", flush=True)
+
+        stop = threading.Event()
+        threads = [threading.Thread(target=worker, args=(r,), daemon=True) for r in runners]
+        for t in threads:
+            t.start()
+        try:
+            while any(t.is_alive() for t in threads):
+                for t in threads:
+                    t.join(timeout=0.5)
+        except KeyboardInterrupt:
+            stop.set()  # no new mutant; the running commands die, each thread restores its file
+            kill_running()
+            for t in threads:
+                t.join(timeout=30)
+            raise
     except KeyboardInterrupt:
-        print("mutate: interrupted; the scratch tree is removed, the source tree was never written", file=sys.stderr)
+        print("mutate: interrupted; the scratch trees are removed, the source tree was never written", file=sys.stderr)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    k, n, pct = killed_pct(outcomes)
-    lines = table(outcomes)
-    survivors = [o for o in outcomes if o.status == "SURVIVED"]
+    ordered = [outcomes.get(m.id) or Outcome(m, "not run", detail="interrupted") for m in mutants]
+    k, n, pct = killed_pct(ordered)
+    lines = table(ordered)
+    survivors = [o for o in ordered if o.status == "SURVIVED"]
     summary = (f"{k} of {n} mutants killed ({pct:.1f} %), {len(survivors)} survived, "
-               f"{sum(o.status == 'stillborn' for o in outcomes)} did not build, "
-               f"{sum(o.status == 'not run' for o in outcomes)} not run; {time.monotonic() - start:.0f} s")
+               f"{sum(o.status == 'stillborn' for o in ordered)} did not build, "
+               f"{sum(o.status == 'not run' for o in ordered)} not run; {time.monotonic() - start:.0f} s")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "mutants.md").write_text("# Mutation testing\n\n" + summary + "\n\n" + "\n".join(lines) + "\n")
-    merged = dict(hints)
-    merged.update({o.mutant.id: (o.by if o.status == "killed" else "") for o in outcomes if o.status != "not run"})
-    results_path.write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
+    if not args.no_hints:
+        merged = dict(hints)
+        merged.update({o.mutant.id: (o.by if o.status == "killed" and not o.by.startswith(("pytest (", "timeout"))
+                                     else "") for o in ordered if o.status in ("killed", "SURVIVED")})
+        args.killers.write_text(json.dumps({k: v for k, v in sorted(merged.items()) if v}, indent=1) + "\n")
     print("\n".join(lines))
     print(summary)
     print(f"table: {args.out / 'mutants.md'}")
     print(f"BENCH mutants_killed_pct {pct:.1f} %")
     return 0
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
