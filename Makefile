@@ -22,13 +22,14 @@ SEED ?= 1
 PYEXT_INPUTS := CMakeLists.txt pyproject.toml $(wildcard pyharness/CMakeLists.txt pyharness/_ffi_build.py pyharness/_cdef.h) \
 	$(shell find sim stack -name '*.c' -o -name '*.h' -o -name CMakeLists.txt 2>/dev/null)
 
-.PHONY: help run demo test bench format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
+.PHONY: help run demo test bench mutate format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
 
 help:
 	@echo "make run     run the conformance suite; report in $(RUN_OUT)/report.md, $(RUN_OUT)/junit.xml, pcaps in $(RUN_OUT)/artifacts/"
 	@echo "make demo    run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
 	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
+	@echo "make mutate  mutation testing of stack/ and the link code (not in make test; under 45 min)"
 	@echo "make format  clang-format the C sources"
 	@echo "make clean   remove build/, .venv/, out/, artifacts/"
 
@@ -147,6 +148,16 @@ bench: deps
 	@for b in $$(find $(BUILD)/bench/bench -maxdepth 1 -type f -name 'bench_*' -perm -u+x | sort); do $$b || exit 1; done
 	@if ls bench/*.py >/dev/null 2>&1; then $(MAKE) --no-print-directory pyext >/dev/null && \
 	  for p in bench/*.py; do $(VPY) $$p || exit 1; done; fi
+
+# ---------------------------------------------------------------------------
+# mutate
+# ---------------------------------------------------------------------------
+# Each mutant of tools/mutate/mutants.toml in a scratch copy of the tree, its
+# area's scenarios and C tests run against it; table in out/mutate/mutants.md,
+# last line "BENCH mutants_killed_pct <value> %". MUTATE_ARGS="--only ID -v" etc.
+MUTATE_ARGS ?=
+mutate: pyext
+	$(VPY) tools/mutate/mutate.py $(MUTATE_ARGS)
 
 # ---------------------------------------------------------------------------
 # helpers
