@@ -165,3 +165,21 @@ def test_source_quench_is_silently_discarded(dut, peer):
     quenched = burst_lengths(dut, peer, 82, quench=True)
     assert len(control) > 4, f"the control connection sent no burst: {control}"
     assert quenched == control
+
+
+@pytest.mark.rfc("9293 3.9.2.2", "1122 4.2.3.9", "5927 4")
+def test_soft_error_forgotten_once_data_is_acknowledged(dut, peer):
+    """A soft error explains a later timeout only while nothing got through since: after the peer
+    acknowledges the data the error was about, a timeout of later data reports TIMED_OUT (the positive
+    control, with the error still standing, is test_soft_error_does_not_abort_and_is_reported_at_the_timeout)."""
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS}, data_retries=1)
+    sock.send(b"first")
+    d = conn.expect(flags="PA", within="10ms")
+    peer.send(icmp_error(d, 3, 1))
+    dut.net.run(for_="10ms")
+    conn.send(flags="A")  # acknowledges "first": the path works
+    sock.send(b"second")
+    conn.expect(flags="PA", payload=b"second", within="10ms")
+    dut.net.run(for_="10s")
+    info = sock.info()
+    assert info.state == "CLOSED" and info.error == "TIMED_OUT"
