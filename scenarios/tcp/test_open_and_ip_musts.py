@@ -253,3 +253,28 @@ def test_acks_of_back_to_back_segments_are_aggregated(dut, peer, profile):
     acks = [p for p in peer.received() if TCP in p and p[TCP].sport == SERVER_PORT]
     assert len(acks) == 2, f"{len(acks)} ACKs for 4 segments: {[p[TCP].ack for p in acks]}"
     assert acks[-1][TCP].ack == conn.snd_nxt
+
+
+@pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-57")
+@pytest.mark.parametrize("dst", ["10.0.0.255", DUT_IP], ids=["subnet_broadcast", "control"])
+def test_syn_to_the_subnet_broadcast_leaves_no_half_open_connection(dut, peer, dst):
+    """§3.9.2.3: "A TCP implementation MUST silently discard an incoming SYN segment that is addressed to a
+    broadcast or multicast address (MUST-57)." Silently means no state either: with a backlog of one, a
+    SYN to 10.0.0.255 takes no place in the SYN queue, and a real handshake right after completes. The
+    control: a SYN to the DUT's own address does take the one place."""
+    from scapy.layers.l2 import Ether
+
+    listener = dut.tcp_listen(SERVER_PORT, backlog=1)
+    eth = "ff:ff:ff:ff:ff:ff" if dst != DUT_IP else dut.mac
+    peer.send(Ether(dst=eth) / IP(src=PEER_IP, dst=dst) / TCP(sport=CLIENT_PORT + 7, dport=SERVER_PORT, flags="S",
+                                                              seq=1))
+    dut.net.run(for_="1ms")
+    conn = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT)
+    conn.send(flags="S")
+    if dst != DUT_IP:
+        conn.expect(flags="SA", ack=conn.snd_nxt, within="10ms")
+        conn.send(flags="A")
+        dut.net.run(for_="1ms")
+        assert listener.accept() is not None
+    else:
+        conn.expect_nothing(for_="100ms", flags="SA")
