@@ -54,3 +54,21 @@ def test_no_error_to_a_source_that_is_not_one_host(net, src, answered):
         peer.expect(IP(src=DUT_IP, dst=src) / ICMP(type=3, code=3), within="10ms")
     else:
         peer.expect_nothing(for_="100ms", matching=ICMP())
+
+
+@pytest.mark.dut("tern", reason="the Tern profile returns a full Timestamp option with its overflow counted")
+@pytest.mark.rfc("791 3.1", "1122 3.2.2.6")
+@pytest.mark.parametrize("oflw,expected", [(0, 1), (14, 15)])
+def test_full_timestamp_option_counts_the_overflow(dut, peer, oflw, expected):
+    """RFC 791 §3.1 (Internet Timestamp): "If the timestamp data area is already full (the pointer exceeds
+    the length) the datagram is forwarded without inserting the timestamp, but the overflow count is
+    incremented by one." An echo request whose option is full comes back with the count one higher, up to
+    15. (A count of 15 that would overflow: "the original datagram is considered to be in error and is
+    discarded"; Tern keeps it at 15 and answers: not checked here.)"""
+    from scapy.all import IPOption
+
+    ts = IPOption(bytes([0x44, 0x08, 0x09, oflw << 4]) + bytes(4))
+    peer.send(IP(dst=DUT_IP, options=[ts]) / ICMP(type=8, id=31, seq=1))
+    reply = peer.expect(IP(src=DUT_IP) / ICMP(type=0, id=31), within="10ms")
+    opts = bytes(reply[IP])[20:reply[IP].ihl * 4]
+    assert opts[0] == 0x44 and opts[3] >> 4 == expected, opts.hex()
