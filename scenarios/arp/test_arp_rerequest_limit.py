@@ -67,3 +67,24 @@ def test_probe_for_our_address_takes_no_cache_entry(net, sender):
         peer.expect(UDP(dport=9), within="1ms")
     else:
         peer.expect(ARP(op=1, pdst=PEER_IP), within="1ms")
+
+
+@pytest.mark.silent_peer
+@pytest.mark.rfc("1122 2.3.2.2")
+def test_datagrams_for_another_neighbour_keep_waiting(dut, peer):
+    """RFC 1122 §2.3.2.2: a datagram held while its neighbour is resolved is sent when the reply comes. Two
+    neighbours resolving at once (the peer and 10.0.0.9, whose replies the peer sends for it): the peer's
+    reply releases the peer's datagram and leaves 10.0.0.9's waiting; 10.0.0.9's reply releases it."""
+    s = dut.udp_socket()
+    s.sendto(b"to-9", ("10.0.0.9", 9))
+    s.sendto(b"to-peer", (PEER_IP, 9))
+    reqs = {r[ARP].pdst: r for r in (peer.expect(ARP(op=1), within="1ms"), peer.expect(ARP(op=1), within="1ms"))}
+    answer(peer, reqs[PEER_IP])
+    got = peer.expect(UDP(dport=9), within="1ms")
+    assert bytes(got[UDP].payload)[:7] == b"to-peer"  # (Ethernet pads short frames)
+    peer.expect_nothing(for_="100ms", matching=UDP())
+    nine = reqs["10.0.0.9"]
+    peer.send(Ether(dst=nine[Ether].src) / ARP(op=2, hwsrc="02:00:00:00:00:09", psrc="10.0.0.9",
+                                                 hwdst=nine[ARP].hwsrc, pdst=nine[ARP].psrc))
+    late = peer.expect(Ether(dst="02:00:00:00:00:09") / UDP(dport=9), within="1ms")
+    assert bytes(late[UDP].payload)[:4] == b"to-9"
