@@ -6,6 +6,8 @@ marker (``@pytest.mark.rfc("9293 MUST-13")``); the table combines the two:
 
 - **covered, passing**: every scenario citing it that ran passed (at least one ran);
 - **covered, FAILING**: at least one scenario citing it failed;
+- **covered, known failure (xfail)**: none failed, at least one is an expected failure (a documented
+  deviation of the DUT);
 - **covered, not run**: scenarios cite it, none ran (all skipped, e.g. for another DUT);
 - **not implemented** / **untestable**: the data file says so, with the reason;
 - **NOT COVERED**: testable, implemented, and no scenario cites it (a gap in the suite).
@@ -89,6 +91,8 @@ def verdict(must: Must, cited: list[CitingResult]) -> str:
     if cited:
         if any(r.outcome in FAILED for r in cited):
             return "covered, FAILING"
+        if any(r.outcome == "xfailed" for r in cited):
+            return "covered, known failure (xfail)"
         if any(r.outcome in PASSED for r in cited):
             return "covered, passing"
         return "covered, not run"
@@ -119,8 +123,8 @@ def must_section(results: Iterable[CitingResult], musts: list[Must] | None = Non
     counts: dict[str, int] = defaultdict(int)
     for _, v, _ in rows:
         counts[v] += 1
-    order = ("covered, passing", "covered, FAILING", "covered, not run", "not implemented", "untestable",
-             "NOT COVERED")
+    order = ("covered, passing", "covered, FAILING", "covered, known failure (xfail)", "covered, not run",
+             "not implemented", "untestable", "NOT COVERED")
     lines = ["## RFC 9293 MUST requirements (Appendix B)", "",
              f"{len(rows)} MUST ids: " + ", ".join(f"{counts[k]} {k}" for k in order if counts[k]) + ".",
              "A scenario covers an id by citing it (`rfc(\"9293 MUST-n\")`); ids that are not implemented or "
