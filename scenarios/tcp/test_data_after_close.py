@@ -34,3 +34,17 @@ def test_data_after_shutdown_of_the_write_side_is_received(dut, peer):
     conn.send(flags="PA", payload=b"still wanted")
     conn.expect(flags="A", ack=conn.snd_nxt, within="1s")
     assert drain(sock) == b"still wanted"
+
+
+@pytest.mark.rfc("9293 3.6.1", "1122 4.2.2.13")
+def test_shutdown_of_the_read_side_discards_what_arrives(dut, peer):
+    """shutdown("rd") is accepted; data arriving afterwards is acknowledged and discarded (the window stays
+    open), and the DUT can still send."""
+    conn, sock, _ = passive(dut, peer)
+    sock.shutdown("rd")
+    conn.send(flags="PA", payload=b"x" * 100)
+    ack = conn.expect(flags="A", ack=conn.snd_nxt, within="1s")
+    assert drain(sock) == b""
+    assert ack["TCP"].window > 0
+    sock.send(b"still talking")
+    conn.expect(flags="PA", payload=b"still talking", within="10ms")

@@ -9,7 +9,8 @@ and the CFFI extension there incrementally, runs the tests of the mutated area
 (first the C tests, then the scenarios, each stopping at the first failure),
 restores the file, and prints one line per mutant: killed by which test, or
 SURVIVED with the reason the list gives for it. The last line is
-``BENCH mutants_killed_pct <value> %``.
+``BENCH mutants_killed_pct <value> %``: killed / (run - stillborn - equivalent), the usual mutation
+score (a survivor the list shows to be equivalent cannot be killed by any test).
 
 The source tree is never written: the scratch copy lives under a temporary
 directory and is removed at the end (also on Ctrl-C or a crash).
@@ -375,8 +376,11 @@ def table(outcomes: list[Outcome]) -> list[str]:
 
 
 def killed_pct(outcomes: list[Outcome]) -> tuple[int, int, float]:
-    """(killed, counted, percent). Stillborn and not-run mutants are not counted."""
-    counted = [o for o in outcomes if o.status in ("killed", "SURVIVED")]
+    """(killed, counted, percent): the mutation score. Stillborn and not-run mutants are not counted, nor
+    are survivors the list shows to be equivalent (no test can tell them from the original; each says
+    why in the table)."""
+    counted = [o for o in outcomes
+               if o.status == "killed" or (o.status == "SURVIVED" and not o.mutant.equivalent)]
     k = sum(o.status == "killed" for o in counted)
     return k, len(counted), (100.0 * k / len(counted) if counted else 0.0)
 
@@ -532,7 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     k, n, pct = killed_pct(ordered)
     lines = table(ordered)
     survivors = [o for o in ordered if o.status == "SURVIVED"]
-    summary = (f"{k} of {n} mutants killed ({pct:.1f} %), {len(survivors)} survived, "
+    equivalent = sum(bool(o.mutant.equivalent) for o in survivors)
+    summary = (f"{k} of {n} mutants killed ({pct:.1f} %; equivalent survivors not counted), {len(survivors)} "
+               f"survived ({equivalent} equivalent, {len(survivors) - equivalent} not), "
                f"{sum(o.status == 'stillborn' for o in ordered)} did not build, "
                f"{sum(o.status == 'not run' for o in ordered)} not run; {time.monotonic() - start:.0f} s")
     args.out.mkdir(parents=True, exist_ok=True)
