@@ -22,16 +22,16 @@ SEED ?= 1
 PYEXT_INPUTS := CMakeLists.txt pyproject.toml $(wildcard pyharness/CMakeLists.txt pyharness/_ffi_build.py pyharness/_cdef.h) \
 	$(shell find sim stack -name '*.c' -o -name '*.h' -o -name CMakeLists.txt 2>/dev/null)
 
-.PHONY: help run demo test bench mutate format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
+.PHONY: help run demo test bench format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
 
 help:
 	@echo "make run     run the conformance suite; report in $(RUN_OUT)/report.md, $(RUN_OUT)/junit.xml, pcaps in $(RUN_OUT)/artifacts/"
 	@echo "make demo    run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
 	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
-	@echo "make mutate  mutation testing of stack/ and the link code (not in make test; under 45 min)"
 	@echo "make format  clang-format the C sources"
 	@echo "make clean   remove build/, .venv/, out/, artifacts/"
+	@echo "make mutate  mutation testing of stack/ and the link code (not in make test; under 45 min)"
 
 # ---------------------------------------------------------------------------
 # System packages: check, then install (root) or explain (not root).
@@ -156,6 +156,7 @@ bench: deps
 # area's scenarios and C tests run against it; table in out/mutate/mutants.md,
 # last line "BENCH mutants_killed_pct <value> %". MUTATE_ARGS="--only ID -v" etc.
 MUTATE_ARGS ?=
+.PHONY: mutate
 mutate: pyext
 	$(VPY) tools/mutate/mutate.py $(MUTATE_ARGS)
 
