@@ -87,8 +87,11 @@ def test_datagram_larger_than_the_reassembly_limit_is_dropped(net, size, answere
         peer.send(frag(23, data, off, 1480, mf=off + 1480 < size))
     if answered:
         peer.expect(IP(src=DUT_IP) / ICMP(type=0, id=23), within="10ms")
+        assert dut.counters().ip_reasm_dropped == 0
     else:
         peer.expect_nothing(for_="100ms", matching=ICMP(type=0))
+        # Dropped at the first fragment that reaches past the limit, not kept (beyond the slot's buffer).
+        assert dut.counters().ip_reasm_dropped >= 1
 
 
 @pytest.mark.rfc("791 3.2", "815 3")
