@@ -45,28 +45,30 @@ def test_rerequest_after_a_short_lived_entry_waits_a_second(net, resend_ms):
     peer.expect(UDP(dport=9), within="1ms")
 
 
-@pytest.mark.dut("tern", reason="sets the ARP cache to one entry (a stack option)")
+@pytest.mark.dut("tern", reason="sets the ARP cache to two entries (a stack option)")
 @pytest.mark.rfc("5227 2.1.1", "826 packet-reception")
-@pytest.mark.parametrize("sender", ["0.0.0.0", "10.0.0.7"], ids=["probe", "control"])
-def test_probe_for_our_address_takes_no_cache_entry(net, sender):
+def test_probe_for_our_address_takes_no_cache_entry(net):
     """RFC 5227 §2.1.1: a probe's sender address is 0.0.0.0 and must not be cached (a probe only asks
-    whether the address is in use). With a one-entry cache holding the peer, a probe for the DUT's
-    address leaves the entry alone: the next datagram to the peer needs no request. The control: a
-    request from a real address (10.0.0.7) for the DUT's address is cached (RFC 826) and takes the one
-    entry, so the next datagram to the peer needs a request again."""
-    dut, peer, _ = make_tern_dut(net, peer_arp=False, arp_entries=1)
+    whether the address is in use). A two-entry cache holds the peer; a probe for the DUT's address, then
+    a request for it from a real address (10.0.0.7, cached as RFC 826 says: the positive control) fill
+    the second entry with 10.0.0.7 alone: datagrams to both the peer and 10.0.0.7 then leave without a
+    request."""
+    dut, peer, _ = make_tern_dut(net, peer_arp=False, arp_entries=2)
     s = dut.udp_socket()
     s.sendto(b"1", (PEER_IP, 9))
     answer(peer, peer.expect(ARP(op=1, pdst=PEER_IP), within="1ms"))
     peer.expect(UDP(dport=9), within="1ms")
-    peer.send(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc="02:00:00:00:00:07", psrc=sender, pdst="10.0.0.1"))
-    net.run(for_="1ms")
+    for sender in ("0.0.0.0", "10.0.0.7"):
+        peer.send(Ether(dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc="02:00:00:00:00:07", psrc=sender,
+                                                       pdst="10.0.0.1"))
+        net.run(for_="1ms")
     peer.received()
     s.sendto(b"2", (PEER_IP, 9))
-    if sender == "0.0.0.0":
-        peer.expect(UDP(dport=9), within="1ms")
-    else:
-        peer.expect(ARP(op=1, pdst=PEER_IP), within="1ms")
+    s.sendto(b"3", ("10.0.0.7", 9))
+    net.run(for_="1ms")
+    got = peer.received()
+    assert not [p for p in got if ARP in p], f"a request was needed: {[p.summary() for p in got]}"
+    assert len([p for p in got if UDP in p]) == 2
 
 
 @pytest.mark.silent_peer
