@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", action="append", default=[], help="run only the mutants of this source file")
     ap.add_argument("--check", action="store_true", help="check the list against the sources and exit")
     ap.add_argument("--jobs", type=int, default=2, help="build jobs and pytest workers (at most 2 on this machine)")
-    ap.add_argument("--per-mutant", type=float, default=240, help="seconds one mutant may take (build + tests)")
+    ap.add_argument("--per-mutant", type=float, default=150, help="seconds one mutant may take (build + tests)")
     ap.add_argument("--budget", type=float, default=44 * 60, help="seconds for the whole run; later mutants are not run")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "mutate", help="where the table and results go")
     ap.add_argument("--no-hints", action="store_true", help="do not run the last run's killer first")
