@@ -33,6 +33,7 @@ help:
 	@echo "make fuzz    each fuzz target FUZZ_TIME seconds (default 600), new corpus entries kept"
 	@echo "make format  clang-format the C sources"
 	@echo "make clean   remove build/, .venv/, out/, artifacts/"
+	@echo "make mutate  mutation testing of stack/ and the link code (not in make test; under 45 min)"
 
 # ---------------------------------------------------------------------------
 # System packages: check, then install (root) or explain (not root).
@@ -193,6 +194,17 @@ bench: deps
 	@for b in $$(find $(BUILD)/bench/bench -maxdepth 1 -type f -name 'bench_*' -perm -u+x | sort); do $$b || exit 1; done
 	@if ls bench/*.py >/dev/null 2>&1; then $(MAKE) --no-print-directory pyext >/dev/null && \
 	  for p in bench/*.py; do $(VPY) $$p || exit 1; done; fi
+
+# ---------------------------------------------------------------------------
+# mutate
+# ---------------------------------------------------------------------------
+# Each mutant of tools/mutate/mutants.toml in a scratch copy of the tree, its
+# area's scenarios and C tests run against it; table in out/mutate/mutants.md,
+# last line "BENCH mutants_killed_pct <value> %". MUTATE_ARGS="--only ID -v" etc.
+MUTATE_ARGS ?=
+.PHONY: mutate
+mutate: pyext
+	$(VPY) tools/mutate/mutate.py $(MUTATE_ARGS)
 
 # ---------------------------------------------------------------------------
 # helpers

@@ -223,20 +223,9 @@ class ReportPlugin:
             for reason, rs in sorted(skipped.items(), key=lambda kv: -len(kv[1])):
                 areas = ", ".join(sorted({r.area for r in rs}))
                 lines.append(f"| {reason.replace('|', '/')} | {len(rs)} | {areas} |")
-        cov = self.must_coverage()
-        lines += ["", "## RFC 9293 requirement coverage", ""]
-        if cov:
-            lines += [f"{len(cov)} MUST requirement id(s) of RFC 9293 Appendix B have at least one scenario "
-                      "(cited as `rfc(\"9293 MUST-n\")`).", "",
-                      "| requirement | scenarios | passed | failed | other | result |", "|---|---:|---:|---:|---:|---|"]
-            for must, rs in cov.items():
-                p = sum(r.outcome in ("passed", "xpassed") for r in rs)
-                f = sum(r.outcome == "failed" for r in rs)
-                o = len(rs) - p - f
-                res = "FAIL" if f else ("pass" if p else "not run")
-                lines.append(f"| {must} | {len(rs)} | {p} | {f} | {o} | {res} |")
-        else:
-            lines.append("No scenario cites an RFC 9293 MUST id.")
+        from .musts import must_section
+
+        lines += [""] + must_section(self.results.values())
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / "report.md"
         path.write_text("\n".join(lines) + "\n")

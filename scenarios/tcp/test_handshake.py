@@ -189,7 +189,7 @@ def test_syn_sent_rst_with_bad_or_no_ack_is_dropped(dut, peer, ack_off):
     assert sock.state == "SYN_SENT"
 
 
-@pytest.mark.rfc("9293 3.10.7.4", "9293 3.5")
+@pytest.mark.rfc("9293 3.10.7.4", "9293 3.5", "9293 MUST-11")
 def test_syn_received_rst_returns_passive_open_to_listen(dut, peer):
     listener = dut.tcp_listen(SERVER_PORT)
     conn = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT, isn=1000)

@@ -141,7 +141,7 @@ def test_active_open_refused_by_rst(dut, peer):
     assert sock.info().error == "CONN_REFUSED"
 
 
-@pytest.mark.rfc("9293 3.10.7.4", "9293 3.5.2")
+@pytest.mark.rfc("9293 3.10.7.4", "9293 3.5.2", "9293 MUST-11")
 @linux_deviation(REFUSED)
 def test_rst_in_syn_received_from_active_open_refuses(dut, peer):
     """SYN-RECEIVED reached by an active open (simultaneous open): RST -> CLOSED, "connection refused"."""

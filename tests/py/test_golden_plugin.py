@@ -210,7 +210,7 @@ def test_cli_show_plot_and_run(pytester, capsys):
     assert "| tcp | 1 | 1 | 0 | 0 | 0 |" in report and "(RFC 9293 3.1)" in report and "replay:" in report
     assert "| udp | 1 | 0 | 1 | 1 | 0 |" in report and "known: no PMTUD yet" in report
     assert "| needs root | 1 | udp |" in report
-    assert "| MUST-13 | 2 | 1 | 0 | 1 | pass |" in report
+    assert "| MUST-13 | 3.6.1 | In TIME-WAIT state for 2MSL seconds | covered, known failure (xfail) |" in report
     assert (outdir / "pcaps").exists() or (outdir / "artifacts").exists()
     assert (outdir / "junit.xml").exists()
     printed = capsys.readouterr().out
