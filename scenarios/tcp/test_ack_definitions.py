@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import drain, passive, seq_add
+from tcpkit import classic_recovery, drain, passive, seq_add
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -28,10 +28,8 @@ MSS = 1000
 
 @pytest.mark.rfc("5681 2", "5681 3.2")
 def test_data_segments_repeating_snd_una_are_not_duplicate_acks(dut, peer, profile):
-    if profile.loss_recovery != "newreno":
-        pytest.skip(f"the {profile.name} profile recovers losses with RACK-TLP (RFC 8985), not by counting "
-                    "duplicate ACKs")
-    conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS}, nodelay=True)
+    classic = classic_recovery(profile)  # RFC 5681 counts duplicate ACKs; RACK-TLP (RFC 8985) does not
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS}, nodelay=True, **classic)
     sock.send(bytes(4 * MSS))
     segs = [conn.expect(seq=conn.rcv_nxt, within="10ms") for _ in range(4)]
     first = segs[0][TCP].seq
