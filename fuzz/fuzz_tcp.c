@@ -243,7 +243,7 @@ static void check_pcbs(const tern_stack *st) {
                 "buffer holds more than its capacity");
         REQUIRE(p->rx_cap == 0 || (p->rx_head < p->rx_cap && p->tx_head < p->tx_cap),
                 "ring head outside its buffer");
-        REQUIRE(p->ooo_n <= t->ooo_cap && p->sack_n <= TCP_SACK_SCOREBOARD,
+        REQUIRE(p->ooo_n <= t->ooo_cap && p->sack_n <= t->sack_cap,
                 "more out-of-order or SACK ranges than their arrays hold");
         REQUIRE(p->snd_wscale <= TCP_MAX_WSCALE && p->rcv_wscale <= TCP_MAX_WSCALE,
                 "window scale above 14 (RFC 7323 §2.3)");
