@@ -8,6 +8,7 @@ block, naming it and the line.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from .errors import PktError
@@ -50,7 +51,7 @@ def run_code(runner: Any, ev: Any, text: str, info: Any) -> None:
     """Run the block's statements (assertions) with the tcpi_* names; a failure names the line."""
     names = tcpi_names(info)
     try:
-        code = compile(text, f"{runner.path}:{ev.line}", "exec")
+        code = compile(textwrap.dedent(text).strip(), f"{runner.path}:{ev.line}", "exec")
     except SyntaxError as e:
         raise PktError(runner.path, ev.line, f"%{{ }}% block: Python syntax error: {e.msg}") from None
     for n in code.co_names:
