@@ -107,6 +107,8 @@ class Runner:
         self.last_event: Optional[A.Event] = None
         self.last_script_us = 0
         self.ts_map: dict[int, int] = {}
+        #: A RST went either way: the next SYN starts a new connection with a new ISS.
+        self.reset_seen = False
         self.event: Optional[A.Event] = None
 
     # -- time ---------------------------------------------------------------
@@ -283,6 +285,12 @@ class Runner:
             return [("not a TCP segment", "TCP", frame.summary())]
         out = []
         flags = int(tcp.flags)
+        if flags & 0x02 and (self.local_isn is None or self.reset_seen):
+            # A new connection (the first SYN, or one after a reset): the DUT picks a new ISS (RFC 9293 §3.4.1).
+            self.local_isn = None
+            self.reset_seen = False
+        if flags & 0x04:
+            self.reset_seen = True
         if flags & 0x02 and self.local_isn is None:
             self.local_isn = int(tcp.seq) - want.seq if "S" in want.flags else int(tcp.seq)
             self.dut_port = int(tcp.sport)
@@ -385,14 +393,15 @@ class Runner:
     def _inbound_tcp(self, p: A.TcpPacket) -> None:
         from scapy.layers.inet import IP, TCP
 
-        if p.flags.count("S") and "." not in p.flags and self.dut_port is None:
+        if "R" in p.flags:
+            self.reset_seen = True
+        if self.dut_port is None and ("S" in p.flags and "." not in p.flags or not self.fds or
+                                      all(not f.connecting for f in self.fds.values())):
             self.dut_port = self.bind_port
         if self.dut_port is None:
             raise self.fail("inbound packet before the connection's ports are known (no inbound SYN and no "
                             "outbound SYN yet)")
-        if "." in p.flags and self.local_isn is None:
-            raise self.fail("inbound packet with an ack before the DUT's initial sequence number is known "
-                            "(no outbound SYN or SYN-ACK yet)")
+        # An ack before the DUT's ISN is known (a segment to a closed port): absolute, as the DUT sees it.
         opts = []
         for o in p.options or ():
             if o.kind == "nop":
