@@ -40,6 +40,17 @@ LOOK_AHEAD_NS = 10 * 1_000_000_000
 #: The remote port of connections the script's peer opens (packetdrill picks an ephemeral one).
 REMOTE_PORT = 48879
 
+#: ICMP types of inbound packets: name -> (type, {code name: code}).
+ICMP_TYPES = {
+    "unreachable": (3, {"net_unreachable": 0, "host_unreachable": 1, "protocol_unreachable": 2,
+                        "port_unreachable": 3, "frag_needed": 4, "source_route_failed": 5,
+                        "net_unknown": 6, "host_unknown": 7, "net_prohibited": 9, "host_prohibited": 10,
+                        "admin_prohibited": 13}),
+    "time_exceeded": (11, {"ttl_exceeded": 0, "reassembly_time_exceeded": 1}),
+    "source_quench": (4, {}),
+    "parameter_problem": (12, {}),
+}
+
 #: Registered handlers of back-quoted commands: (compiled pattern, handler(runner, match)).
 _COMMANDS: list[tuple[re.Pattern, Callable[["Runner", re.Match], None]]] = []
 
@@ -195,9 +206,10 @@ class Runner:
                     self._command(ev, act)
                 elif isinstance(act, A.Code):
                     self._code(ev, act)
+                elif isinstance(act, A.IcmpPacket):
+                    self._inbound_icmp(act)
                 else:
-                    kind = "UDP" if isinstance(act, A.UdpPacket) else "ICMP"
-                    raise PktUnsupported(self.path, ev.line, f"unsupported feature: inbound {kind} packets")
+                    raise PktUnsupported(self.path, ev.line, "unsupported feature: inbound UDP packets")
             self.last_event = ev
             self.last_script_us = exp if exp is not None else self.now_us
         self._finish()
@@ -432,6 +444,28 @@ class Runner:
             window=p.win if p.win is not None else 65535, urgptr=p.urg or 0, options=opts)
         payload = bytes(p.length)
         self.peer.send(seg / payload if payload else seg)
+
+    def _inbound_icmp(self, p: A.IcmpPacket) -> None:
+        """An ICMP error quoting the DUT's segment ``[s:e(l)]`` of the connection (IP header and 8 bytes of TCP)."""
+        from scapy.layers.inet import ICMP, IP, TCP
+
+        if p.type not in ICMP_TYPES:
+            raise PktUnsupported(self.path, p.line, f"unsupported feature: ICMP type {p.type!r} "
+                                                    f"(known: {', '.join(ICMP_TYPES)})")
+        typ, codes = ICMP_TYPES[p.type]
+        code = 0
+        if p.code is not None:
+            if p.code not in codes:
+                raise PktUnsupported(self.path, p.line, f"unsupported feature: ICMP {p.type} code {p.code!r} "
+                                                        f"(known: {', '.join(codes)})")
+            code = codes[p.code]
+        if p.quoted is None or self.dut_port is None:
+            raise self.fail("an inbound ICMP error needs the quoted segment [start:end(len)] of a known connection")
+        seq = ((self.local_isn or 0) + p.quoted[0]) % MOD
+        quoted = bytes(IP(src=self.dut.ip, dst=self.peer.ip, id=0, ttl=64) /
+                       TCP(sport=self.dut_port, dport=self.remote_port, seq=seq, flags="A"))[:28]
+        icmp = ICMP(type=typ, code=code, nexthopmtu=p.mtu or 0) if typ == 3 else ICMP(type=typ, code=code)
+        self.peer.send(IP(src=self.peer.ip, dst=self.dut.ip, id=0) / icmp / quoted)
 
     # -- commands and code --------------------------------------------------
 
