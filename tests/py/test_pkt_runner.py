@@ -117,3 +117,41 @@ def test_code_block_on_tcp_info(net):
     run(net, PASSIVE + "+0 %{ assert tcpi_state == TCP_ESTABLISHED }%\n")
     with pytest.raises(PktError, match=r"t.pkt:8: assertion failed in %\{ \}% block"):
         run(net, PASSIVE + "+0 %{ assert tcpi_state == TCP_CLOSE_WAIT }%\n")
+
+
+ACTIVE = """0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 1>
+"""
+
+
+def test_inbound_icmp_quotes_the_segment(net):
+    run(net, ACTIVE + "+.1 < icmp unreachable port_unreachable [0:0(0)]\n"
+                      "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0\n")
+    # Quoting ISN+1 (never sent) is ignored: the connect is still under way (the SO_ERROR check fails).
+    with pytest.raises(PktError, match=r"t.pkt:6: getsockopt SO_ERROR: expected .* but the socket's error is 0"):
+        run(net, ACTIVE + "+.1 < icmp unreachable port_unreachable [1:1(0)]\n"
+                          "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0\n")
+
+
+def test_udp_packets_refused_naming_feature_and_line(net):
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: inbound UDP packets"):
+        run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < udp (10)\n")
+
+
+def test_unsupported_option_refused(net):
+    with pytest.raises(PktUnsupported, match=r"unsupported option --ip_version=ipv6"):
+        run(net, "--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
+
+
+def test_unknown_tcpi_name_refused(net):
+    with pytest.raises(PktError, match=r"t.pkt:8: unsupported feature: tcpi_unacked"):
+        run(net, PASSIVE + "+0 %{ assert tcpi_unacked == 0 }%\n")
+
+
+def test_wrong_seq_of_outbound_fails(net):
+    """A positive control for the corpus's seq checks: the DUT's data at 1, the script says 2."""
+    run(net, PASSIVE + "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1 win 32767\n")
+    with pytest.raises(PktError, match=r"bad outbound TCP packet: seq"):
+        run(net, PASSIVE + "+0 write(4, ..., 10) = 10\n+0 > P. 2:12(10) ack 1 win 32767\n")
