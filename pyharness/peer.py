@@ -230,7 +230,7 @@ class Peer(Node):
                strict: Optional[bool] = None) -> Any:
         """Wait for a frame matching ``template`` and return it (a scapy packet with ``.time``).
 
-        ``strict`` (default: the peer's :attr:`strict`): the matching frame must
+        ``strict`` (default: the peer's ``strict`` attribute): the matching frame must
         be the next one received; any other frame before it fails, named.
 
         ``within`` (default 1 s) bounds the wait from now; frames already

@@ -245,7 +245,7 @@ class TCPConn:
         Window, MSS, scaling, SACK and timestamps the remote announces are
         recorded; ``rcv_nxt`` advances over in-order data, SYN and FIN, and
         ``snd_una`` over what it acknowledges. ``strict`` (default: the
-        connection's :attr:`strict`): any other segment of this connection
+        connection's ``strict`` attribute): any other segment of this connection
         arriving first fails the expectation, naming it.
         """
         extra: list = []
