@@ -59,7 +59,10 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
             fd = 3
             while fd in r.fds:
                 fd += 1
-            r.fds[fd] = Fd(r.dut.tcp_socket(), nonblock="SOCK_NONBLOCK" in kinds)
+            sock = r.dut.tcp_socket()
+            for opt, value in r.socket_defaults.items():
+                sock.set_option(opt, value)
+            r.fds[fd] = Fd(sock, nonblock="SOCK_NONBLOCK" in kinds)
             r.last_fd = fd
             return (fd, None)
 

@@ -63,6 +63,21 @@ def register_command(pattern: str, handler: Callable[["Runner", re.Match], None]
     _COMMANDS.append((re.compile(pattern), handler))
 
 
+#: sysctl names of common packetdrill settings -> the DUT socket option they set on every new socket.
+SYSCTLS = {"tcp_sack": "sack", "tcp_timestamps": "timestamps", "tcp_window_scaling": "window_scaling",
+           "tcp_syn_retries": "syn_retries", "tcp_dsack": "dsack"}
+
+
+def _sysctl(runner: "Runner", m: re.Match) -> None:
+    """``sysctl -q net.ipv4.tcp_sack=0``: later sockets get the DUT option (the stack's default stays)."""
+    name, value = m.group(1), int(m.group(2))
+    opt = SYSCTLS.get(name)
+    if opt is None:
+        raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
+                             f"unsupported feature: sysctl net.ipv4.{name} (known: {', '.join(SYSCTLS)})")
+    runner.socket_defaults[opt] = value if opt == "syn_retries" else bool(value)
+
+
 def _fmt_us(us: int) -> str:
     sign = "-" if us < 0 else ""
     us = abs(us)
@@ -118,6 +133,8 @@ class Runner:
         self.last_event: Optional[A.Event] = None
         self.last_script_us = 0
         self.ts_map: dict[int, int] = {}
+        #: Socket options every socket the script creates gets (from sysctl commands: :func:`register_command`).
+        self.socket_defaults: dict[str, Any] = {}
         #: A RST went either way: the next SYN starts a new connection with a new ISS.
         self.reset_seen = False
         self.event: Optional[A.Event] = None
@@ -568,5 +585,7 @@ def run_script(script: A.Script, dut: Any, peer: Any, net: Any) -> Runner:
     r.run()
     return r
 
+
+register_command(r"sysctl\s+(?:-q\s+)?(?:-w\s+)?net\.ipv4\.(\w+)\s*=\s*(\d+)", _sysctl)
 
 __all__ = ["Runner", "run_script", "register_command", "flags_value", "flags_text", "REMOTE_PORT"]

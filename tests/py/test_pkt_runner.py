@@ -155,3 +155,14 @@ def test_wrong_seq_of_outbound_fails(net):
     run(net, PASSIVE + "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1 win 32767\n")
     with pytest.raises(PktError, match=r"bad outbound TCP packet: seq"):
         run(net, PASSIVE + "+0 write(4, ..., 10) = 10\n+0 > P. 2:12(10) ack 1 win 32767\n")
+
+
+def test_sysctl_maps_to_socket_options(net):
+    syn = "+0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>\n"
+    listen = "+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
+    run(net, "0 `sysctl -q net.ipv4.tcp_sack=0`\n" + listen + syn + "+0 > S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 1>\n")
+    # The positive control: without the sysctl the SYN-ACK permits SACK.
+    with pytest.raises(PktError, match="bad outbound TCP packet: options"):
+        run(net, "0 close(9) = -1 EBADF\n" + listen + syn + "+0 > S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 1>\n")
+    with pytest.raises(PktUnsupported, match=r"t.pkt:1: unsupported feature: sysctl net.ipv4.tcp_ecn"):
+        run(net, "0 `sysctl -q net.ipv4.tcp_ecn=1`\n")
