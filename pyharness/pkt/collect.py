@@ -17,6 +17,7 @@ from typing import Any, Optional
 import pytest
 
 _HEADER = re.compile(r"^\s*//\s*(rfc|deviation linux|dut)\s*:\s*(.+?)\s*$")
+_DUT_REASON = "the script's windows, options and timers are the Tern DUT's values (docs/packetdrill.md)"
 
 
 def _markers(path: Path) -> list:
@@ -31,7 +32,7 @@ def _markers(path: Path) -> list:
         elif key == "deviation linux":
             marks.append(pytest.mark.deviation("linux", reason=value))
         else:
-            marks.append(pytest.mark.dut(*[v.strip() for v in value.split(",")]))
+            marks.append(pytest.mark.dut(*[v.strip() for v in value.split(",")], reason=_DUT_REASON))
     return marks
 
 
