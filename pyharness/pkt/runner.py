@@ -118,6 +118,7 @@ class Runner:
                 raise PktUnsupported(self.path, 1, f"unsupported option --{k} (known: {', '.join(sorted(known))})")
         if opts.get("ip_version", "ipv4") != "ipv4":
             raise PktUnsupported(self.path, 1, f"unsupported option --ip_version={opts['ip_version']} (only ipv4)")
+        self.realtime = realtime
         self.tol_us = int(opts.get("tolerance_usecs", REALTIME_TOLERANCE_USECS if realtime else 0))
         self.tol_pct = int(opts.get("tolerance_percent", 0))
         self.bind_port = int(opts.get("bind_port", SCRIPT_PORT))
@@ -152,9 +153,12 @@ class Runner:
 
     def _tolerance(self, script_us: int) -> int:
         tol = self.tol_us
+        span = max(script_us - self.last_script_us, 0)
         if self.tol_pct:
-            dyn = self.tol_pct * max(script_us - self.last_script_us, 0) // 100
-            tol = max(tol, dyn)
+            tol = max(tol, self.tol_pct * span // 100)
+        if self.realtime:
+            # A DUT in real time: at least its profile's tolerance (kernel timers, Python's lag on a busy machine).
+            tol = max(tol, self.dut.profile.tolerance(span * 1000) // 1000)
         return tol
 
     def _script_time(self, ev: A.Event) -> tuple[Optional[int], Optional[int]]:
