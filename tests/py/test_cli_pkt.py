@@ -43,3 +43,15 @@ def test_pkt_command_refuses_other_files(tmp_path):
     (tmp_path / "x.txt").write_text("")
     r = run_cli(tmp_path, "pkt", "x.txt")
     assert r.returncode == 4 and "not a .pkt script: x.txt" in r.stderr
+
+
+def test_header_comments_become_markers(tmp_path):
+    from pyharness.pkt.collect import _markers
+
+    p = tmp_path / "x.pkt"
+    p.write_text("// what it checks\n// rfc: 9293 3.5, 5961 3.2\n// dut: tern\n// deviation linux: \"quoted RFC text\"\n"
+                 "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
+    marks = {m.name: m for m in (mk.mark for mk in _markers(p))}
+    assert marks["rfc"].args == ("9293 3.5", "5961 3.2")
+    assert marks["dut"].args == ("tern",) and "Tern DUT's values" in marks["dut"].kwargs["reason"]
+    assert marks["deviation"].args == ("linux",) and marks["deviation"].kwargs == {"reason": '"quoted RFC text"'}
