@@ -14,7 +14,11 @@ if TYPE_CHECKING:
 Result = Optional[tuple[int, Optional[str]]]
 
 SOCKET_CALLS = ("socket", "bind", "listen", "accept", "connect", "read", "write", "send", "recv", "close",
-                "shutdown", "setsockopt", "getsockopt", "fcntl")
+                "shutdown", "setsockopt", "getsockopt", "fcntl", "poll", "getsockname", "getpeername")
+POLL_BITS = {"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10, "POLLRDNORM": 0x40,
+             "POLLWRNORM": 0x100, "POLLRDHUP": 0x2000}
+#: States after the peer's FIN: reading returns end of stream.
+EOF_STATES = ("CLOSE_WAIT", "LAST_ACK", "CLOSING", "TIME_WAIT", "CLOSED")
 SHUT = {"SHUT_RD": "rd", "SHUT_WR": "wr", "SHUT_RDWR": "rdwr", 0: "rd", 1: "wr", 2: "rdwr"}
 STATE_ERR = {None: 0, "CONN_RESET": "ECONNRESET", "CONN_REFUSED": "ECONNREFUSED", "TIMED_OUT": "ETIMEDOUT",
              "USER_TIMEOUT": "ETIMEDOUT"}
@@ -67,6 +71,8 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
             return (fd, None)
 
         return _guard(do_socket), False
+    if name == "poll":
+        return _poll(r, call, line, path)
     need(1)
     fdn = arg_int(args[0], f"{name}() file descriptor", line, path)
     if fdn not in r.fds:
@@ -74,6 +80,17 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
     fd = r.fds[fdn]
     r.last_fd = fdn
     s = fd.sock
+    if name in ("getsockname", "getpeername"):
+        want_port = _sockaddr_port(args[1], -1) if len(args) > 1 else -1
+
+        def do_getname() -> Result:
+            info = s.info()
+            port = info.local_port if name == "getsockname" else info.remote_port
+            if want_port >= 0 and port != want_port:
+                raise PktError(path, line, f"{name}: expected sin_port {want_port} but the socket's is {port}")
+            return (0, None)
+
+        return _guard(do_getname), False
     if name == "bind":
         port = _sockaddr_port(args[1] if len(args) > 1 else A.Ellipsis_(), r.bind_port)
 
@@ -223,6 +240,73 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
         return (0, None)
 
     return _guard(do_setsockopt), False
+
+
+def _poll_bits(e: A.Expr, line: int, path: str) -> int:
+    names = flag_names(e)
+    bits = 0
+    for n in names:
+        if n in POLL_BITS:
+            bits |= POLL_BITS[n]
+        elif n.isdigit():
+            bits |= int(n)
+        else:
+            raise PktError(path, line, f"poll: unknown event {n!r} (known: {', '.join(POLL_BITS)})")
+    return bits
+
+
+def _revents(fd: Fd) -> int:
+    """What poll() reports for a socket now."""
+    s = fd.sock
+    out = 0
+    if fd.listening:
+        return 0x1 if s.accept_pending else 0
+    state = s.state
+    err = None if state in ("SYN_SENT",) else s.info().error
+    if s.readable or state in EOF_STATES:
+        out |= 0x1 | 0x40
+    if state in ("ESTABLISHED", "CLOSE_WAIT") and s.writable:
+        out |= 0x4 | 0x100
+    if err:
+        out |= 0x8
+    if state == "CLOSED" or (state in EOF_STATES and state != "CLOSE_WAIT"):
+        out |= 0x10
+    return out
+
+
+def _poll(r: "Runner", call: A.Syscall, line: int, path: str) -> tuple[Callable[[], Result], bool]:
+    """``poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, timeout_ms)``: revents are checked where given."""
+    args = call.args
+    if len(args) < 3 or not isinstance(args[0], A.ListExpr):
+        raise PktError(path, line, "poll() takes ([{fd=N, events=..., revents=...}, ...], nfds, timeout_ms)")
+    entries = []
+    for item in args[0].items:
+        if not isinstance(item, A.StructExpr):
+            raise PktError(path, line, f"poll: expected {{fd=N, events=...}}, got {item!r}")
+        f = dict(item.fields)
+        fdn = arg_int(f.get("fd"), "poll fd", line, path)
+        events = _poll_bits(f["events"], line, path) if "events" in f else 0
+        revents = _poll_bits(f["revents"], line, path) if "revents" in f else None
+        entries.append((fdn, events, revents))
+    timeout = arg_int(args[2], "poll timeout", line, path)
+    deadline = r.net.now_ns + timeout * 1_000_000 if timeout > 0 else None
+
+    def do_poll() -> Result:
+        got = []
+        for fdn, events, _ in entries:
+            fd = r.fds.get(fdn)
+            got.append(0x20 if fd is None else _revents(fd) & (events | 0x8 | 0x10))  # POLLNVAL for a bad fd
+        ready = sum(1 for g in got if g)
+        if not ready and timeout != 0 and (deadline is None or r.net.now_ns < deadline):
+            return None
+        for (fdn, _, want), g in zip(entries, got):
+            if want is not None and want != g:
+                names = [n for n, b in POLL_BITS.items() if g & b] or ["0"]
+                raise PktError(path, line, f"poll: fd {fdn}: expected revents {want:#x} but got {g:#x} "
+                                           f"({'|'.join(names)})")
+        return (ready, None)
+
+    return do_poll, timeout != 0
 
 
 def _sockaddr_port(e: A.Expr, default: int) -> int:

@@ -166,3 +166,14 @@ def test_sysctl_maps_to_socket_options(net):
         run(net, "0 close(9) = -1 EBADF\n" + listen + syn + "+0 > S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 1>\n")
     with pytest.raises(PktUnsupported, match=r"t.pkt:1: unsupported feature: sysctl net.ipv4.tcp_ecn"):
         run(net, "0 `sysctl -q net.ipv4.tcp_ecn=1`\n")
+
+
+def test_poll_revents_checked(net):
+    run(net, PASSIVE + "+0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLOUT}], 1, 0) = 1\n")
+    with pytest.raises(PktError, match=r"t.pkt:8: poll: fd 4: expected revents 0x1 but got 0x0"):
+        run(net, PASSIVE + "+0 poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, 0) = 1\n")
+
+
+def test_getpeername_port_checked(net):
+    with pytest.raises(PktError, match=r"getpeername: expected sin_port 1 but the socket's is 48879"):
+        run(net, PASSIVE + "+0 getpeername(4, {sa_family=AF_INET, sin_port=htons(1)}, [16]) = 0\n")
