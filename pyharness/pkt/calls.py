@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import ast as A
 from .errors import PktError, PktUnsupported
-from .syscalls import BLOCKING, SOCKOPTS, Fd, arg_int, flag_names, tern_errno
+from .syscalls import SOCKOPTS, Fd, arg_int, flag_names, tern_errno
 
 if TYPE_CHECKING:
     from .runner import Runner
@@ -223,7 +223,7 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
                 item = want.items[0]
                 exp = ERRNO_NUM.get(item.name, -2) if isinstance(item, A.Name) else item
                 if isinstance(exp, int) and exp != num:
-                    raise PktError(path, line, f"getsockopt SO_ERROR: expected {A.option_text if False else item!r} "
+                    raise PktError(path, line, f"getsockopt SO_ERROR: expected {item!r} "
                                                f"but the socket's error is {code or 0}")
             return (0, None)
 

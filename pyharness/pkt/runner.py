@@ -28,7 +28,7 @@ from typing import Any, Callable, Optional
 
 from . import ast as A
 from .errors import PktError, PktUnsupported
-from .syscalls import BLOCKING, SCRIPT_PORT, SOCKOPTS, Fd, arg_int, flag_names, tern_errno
+from .syscalls import SCRIPT_PORT, Fd
 
 MOD = 2**32
 #: packetdrill's default tolerance for a DUT in real time (its --tolerance_usecs default).
