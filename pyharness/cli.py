@@ -4,6 +4,7 @@
     pyharness show FILE.pcap [--absolute-seq] [--mask KEY ...]
     pyharness plot FILE.pcap -o FILE.png
     pyharness demo [--out DIR] [--seed N] [--count N]
+    pyharness pkt FILE.pkt... [--dut tern|linux] [--seed N] [--out DIR]
 """
 
 from __future__ import annotations
@@ -67,6 +68,16 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     print(f"pyharness run: report {out / 'report.md'} and {out / 'report.html'}, junit {out / 'junit.xml'}, "
           f"pcaps under {out / 'artifacts'}/")
     return rc
+
+
+def _pkt(args: argparse.Namespace, extra: list[str]) -> int:
+    """Run packetdrill scripts: each file is a pytest item (pyharness/pkt/collect.py), with seeds and artifacts."""
+    bad = [str(p) for p in args.scripts if p.suffix != ".pkt" or not p.is_file()]
+    if bad:
+        print(f"pyharness pkt: not a .pkt script: {', '.join(bad)}", file=sys.stderr)
+        return 4
+    args.paths = [str(p) for p in args.scripts]
+    return _run(args, extra)
 
 
 def read_events(pcap: Path) -> dict[int, list[str]]:
@@ -133,12 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="directory for the pcaps (default: out/demo)")
     demo.add_argument("--seed", type=int, default=42, help="simulation seed (default: 42)")
     demo.add_argument("--count", type=int, default=50, help="number of pings (default: 50)")
+    pkt = sub.add_parser("pkt", help="run packetdrill scripts (.pkt) against the DUT in virtual time")
+    pkt.add_argument("scripts", nargs="+", type=Path, help=".pkt files")
+    pkt.add_argument("--seed", type=int, default=1, help="seed of the run (default 1)")
+    pkt.add_argument("--out", type=Path, default=Path("out/pkt"), help="output directory (default out/pkt)")
+    pkt.add_argument("--dut", choices=("tern", "linux"), default="tern", help="device under test (default tern)")
     args = ap.parse_args(argv)
-    if extra and args.command != "run":
+    if extra and args.command not in ("run", "pkt"):
         ap.error("arguments after -- are for pyharness run only")
 
     if args.command == "run":
         return _run(args, extra)
+    if args.command == "pkt":
+        return _pkt(args, extra)
     if args.command == "show":
         return _show(args)
     if args.command == "plot":

@@ -85,8 +85,14 @@ def _listing(frames: list[Frame]) -> str:
 
 def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: Optional[TimeLike] = None,
            tolerance: Optional[TimeLike] = None, port: Optional[int] = None,
-           extra: Iterable["Check"] = (), what: Optional[str] = None) -> Any:
+           extra: Iterable["Check"] = (), what: Optional[str] = None, strict: bool = False,
+           scope: Any = None) -> Any:
     """Wait for a frame matching ``template`` at ``peer`` (see :meth:`Peer.expect`).
+
+    ``strict``: the matching frame must be the next one received (of those
+    ``scope`` matches, a template or predicate on the scapy packet; all
+    frames without it). A frame in between fails at once, naming it, where
+    the lenient default skips it.
 
     With ``at=``, a frame that matches outside the window fails at once
     when it came early; when none came in the window, the simulation runs on
@@ -121,6 +127,11 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
             if ok is None:
                 m = match(template, f.pkt, extra)
                 ok = m.ok
+            if not ok and strict and _in_scope(scope, f):
+                looked.append((f, m))
+                _fail(peer, template, what, when, lo, hi, start, looked,
+                      f"strict: unexpected frame #{f.index} at {seconds_text(f.time_ns)}s before the expected one: "
+                      f"{f.summary()}", f, extra)
             if ok:
                 if lo is not None and f.time_ns < lo:
                     looked.append((f, m))
@@ -149,6 +160,17 @@ def expect(peer: "Peer", template: Any, within: Optional[TimeLike] = None, at: O
                     f"(nor in the {format_time(ahead - hi)} after it)")
     _fail(peer, template, what, when, lo, hi, start, looked, headline, late, extra)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _in_scope(scope: Any, f: Frame) -> bool:
+    """Whether a strict expectation answers for frame ``f``: every frame, or those ``scope`` accepts."""
+    if scope is None:
+        return True
+    if callable(scope):
+        return bool(scope(f.pkt))
+    from .template import match
+
+    return match(scope, f.pkt, []).ok
 
 
 def _first_match(peer: "Peer", template: Any, raw: Any, extra: list, port: Optional[int], after: int,

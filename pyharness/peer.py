@@ -67,6 +67,9 @@ class Peer(Node):
         self._port = ffi.new("uint32_t *")
         self._time = ffi.new("uint64_t *")
         self._listeners: list[Callable[[Frame], bool]] = []
+        #: Strict expectations by default (:meth:`expect` with ``strict=True``): any frame received before
+        #: the expected one fails the test, naming it.
+        self.strict = False
 
     def __repr__(self) -> str:
         ip = f" {self.ip}/{self.prefix_len}" if self.ip else ""
@@ -223,8 +226,12 @@ class Peer(Node):
     # -- expectations --------------------------------------------------------
 
     def expect(self, template: Any, within: Optional[TimeLike] = None, at: Optional[TimeLike] = None,
-               tolerance: Optional[TimeLike] = None, port: Optional[int] = None) -> Any:
+               tolerance: Optional[TimeLike] = None, port: Optional[int] = None,
+               strict: Optional[bool] = None) -> Any:
         """Wait for a frame matching ``template`` and return it (a scapy packet with ``.time``).
+
+        ``strict`` (default: the peer's ``strict`` attribute): the matching frame must
+        be the next one received; any other frame before it fails, named.
 
         ``within`` (default 1 s) bounds the wait from now; frames already
         received count too. ``at`` (a virtual time) asks for the frame at that
@@ -235,7 +242,8 @@ class Peer(Node):
         """
         from .expect import expect
 
-        return expect(self, template, within=within, at=at, tolerance=tolerance, port=port)
+        return expect(self, template, within=within, at=at, tolerance=tolerance, port=port,
+                      strict=self.strict if strict is None else bool(strict))
 
     def expect_nothing(self, for_: TimeLike, matching: Any = None, port: Optional[int] = None) -> None:
         """Run ``for_`` and fail if a frame (matching ``matching``, if given) arrives meanwhile."""

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 import pytest
 
 from .artifacts import artifact_dir_name, project_relative, replay_command  # noqa: F401  (artifact_dir_name: public)
+from .pkt.collect import pytest_collect_file  # noqa: F401,E402  (.pkt scripts are tests: pyharness/pkt/collect.py)
 
 if TYPE_CHECKING:
     from .golden import Golden

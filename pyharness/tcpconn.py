@@ -93,7 +93,7 @@ class TCPConn:
     def __init__(self, peer: "Peer", remote: Any, remote_port: Optional[int] = None,
                  local_port: Optional[int] = None, *, isn: int = 1000, window: int = 65535,
                  mss: Optional[int] = None, wscale: Optional[int] = None, sack: bool = False,
-                 ts: bool = False):
+                 ts: bool = False, strict: bool = False):
         if peer.ip is None:
             raise ConfigError(f"{peer.name}.tcp(): the peer needs an IPv4 address (give ipv4=)")
         self.peer = peer
@@ -123,6 +123,9 @@ class TCPConn:
         self.remote_ts = False
         self.ts_recent = 0
         self.last: Any = None  # the last segment received
+        #: Strict expectations: the segment :meth:`expect` waits for must be this connection's next one; any
+        #: other segment of the connection before it fails, named (frames of other connections are left alone).
+        self.strict = bool(strict)
 
     def __repr__(self) -> str:
         return (f"<TCPConn {self.peer.ip}:{self.local_port} <-> {self.remote_ip}:{self.remote_port} "
@@ -233,7 +236,7 @@ class TCPConn:
                payload: Optional[bytes] = None, window: Any = None, *, within: Optional[TimeLike] = None,
                at: Optional[TimeLike] = None, tolerance: Optional[TimeLike] = None,
                mss: Any = None, wscale: Any = None, sack_ok: Optional[bool] = None, ts: Optional[bool] = None,
-               **tcp_fields: Any) -> Any:
+               strict: Optional[bool] = None, **tcp_fields: Any) -> Any:
         """Wait for a segment of this connection; check what is given; update the state; return it.
 
         Values may be predicates or ``ANY`` as in templates. ``payload``
@@ -241,7 +244,9 @@ class TCPConn:
         check those options' values; ``sack_ok``/``ts`` their presence.
         Window, MSS, scaling, SACK and timestamps the remote announces are
         recorded; ``rcv_nxt`` advances over in-order data, SYN and FIN, and
-        ``snd_una`` over what it acknowledges.
+        ``snd_una`` over what it acknowledges. ``strict`` (default: the
+        connection's ``strict`` attribute): any other segment of this connection
+        arriving first fails the expectation, naming it.
         """
         extra: list = []
         if payload is not None:
@@ -262,8 +267,10 @@ class TCPConn:
         from .expect import expect
 
         what = self._describe(flags, seq, ack, payload, window, mss, wscale, sack_ok, ts, tcp_fields)
+        strict = self.strict if strict is None else bool(strict)
         pkt = expect(self.peer, self._template(flags, seq, ack, window, **tcp_fields), within=within, at=at,
-                     tolerance=tolerance, extra=extra, what=what)
+                     tolerance=tolerance, extra=extra, what=what, strict=strict,
+                     scope=self._template(None, None, None, None) if strict else None)
         self._received(pkt)
         return pkt
 
@@ -334,9 +341,12 @@ class TCPConn:
     # -- handshakes ---------------------------------------------------------------
 
     def connect(self, within: TimeLike = "1s") -> Any:
-        """Active open from the peer: send SYN, expect SYN-ACK acknowledging it, send ACK. Returns the SYN-ACK."""
+        """Active open from the peer: send SYN, expect SYN-ACK acknowledging it, send ACK. Returns the SYN-ACK.
+
+        Strict: the SYN-ACK must be the connection's next segment (a RST or anything else first fails, named).
+        """
         self.send(flags="S")
-        synack = self.expect(flags="SA", ack=self.snd_nxt, within=within)
+        synack = self.expect(flags="SA", ack=self.snd_nxt, within=within, strict=True)
         self.send(flags="A")
         return synack
 

@@ -1,0 +1,51 @@
+"""The packetdrill runner against the Linux DUT (real time, TAP): the portable scripts of the corpus pass unchanged,
+and a Linux-valued RTO (about 300 ms here, where Tern waits 1 s) is seen in a time range."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pyharness.linux_dut import linux_unavailable
+from pyharness.pkt import PktError, parse, parse_file, run_script
+
+live = pytest.mark.skipif(linux_unavailable() is not None, reason=f"Linux DUT unavailable: {linux_unavailable()}")
+CORPUS = Path(__file__).resolve().parents[2] / "scenarios" / "pkt"
+
+RTO = """--tolerance_usecs=20000
+0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    bind(3, ..., ...) = 0
++0    listen(3, 1) = 0
++0    < S 0:0(0) win 32792 <mss 1000,nop,nop,sackOK>
++0    > S. 0:0(0) ack 1 <...>
++.1   < . 1:1(0) ack 1 win 32792
++0    accept(3, ..., ...) = 4
++0    write(4, ..., 100) = 100
++0    > P. 1:101(100) ack 1
+"""
+
+
+def _linux(tmp_path: Path, script) -> None:
+    from pyharness.linux_dut import LinuxNetwork, make_linux_dut
+
+    net = LinuxNetwork(seed=1, artifacts=tmp_path)
+    try:
+        dut, peer, _link = make_linux_dut(net)
+        run_script(script, dut, peer, net)
+    finally:
+        net.close()
+
+
+@live
+@pytest.mark.parametrize("name", ["portable_handshake_data_close.pkt", "portable_syn_to_closed_port.pkt"])
+def test_portable_scripts_pass_against_linux(tmp_path, name):
+    _linux(tmp_path, parse_file(CORPUS / name))
+
+
+@live
+def test_linux_rto_in_a_range_and_tern_value_refused(tmp_path):
+    _linux(tmp_path / "a", parse(RTO + "+.25~+.8 > P. 1:101(100) ack 1\n", "rto.pkt"))
+    # The positive control: Tern's 1 s RTO is not what Linux does.
+    with pytest.raises(PktError, match=r"rto.pkt:11: timing error: expected outbound packet at"):
+        _linux(tmp_path / "b", parse(RTO + "+1 > P. 1:101(100) ack 1\n", "rto.pkt"))

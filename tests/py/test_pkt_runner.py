@@ -1,0 +1,179 @@
+"""The packetdrill-script runner: strict outbound matching, exact timing, errors as packetdrill writes them.
+
+Each failing script has a passing twin (its positive control) that differs only in the line under test.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pyharness.dut import make_tern_dut
+from pyharness.network import Network
+from pyharness.pkt import PktError, PktUnsupported, parse, register_command, run_script
+
+PASSIVE = """0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0    bind(3, ..., ...) = 0
++0    listen(3, 1) = 0
++0    < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
++0    > S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 1>
++.1   < . 1:1(0) ack 1 win 257
++0    accept(3, ..., ...) = 4
+"""
+
+
+def run(net, text: str) -> None:
+    """Run ``text`` on a fresh bench (``net`` is the test's network; a second run gets a network of its own)."""
+    if net.nodes:
+        with Network(seed=net.seed) as other:
+            return run(other, text)
+    dut, peer, _ = make_tern_dut(net)
+    run_script(parse(text, "t.pkt"), dut, peer, net)
+
+
+def test_positive_control_delayed_ack(net):
+    run(net, PASSIVE + "+0 < P. 1:101(100) ack 1 win 257\n+.2 > . 1:1(0) ack 101 win 32717\n")
+
+
+def test_unexpected_outbound_packet_fails_naming_it(net):
+    # The delayed ACK at 0.300 is not in the script: the read at 0.5 must not hide it.
+    with pytest.raises(PktError) as e:
+        run(net, PASSIVE + "+0 < P. 1:101(100) ack 1 win 257\n+.4 read(4, ..., 1000) = 100\n")
+    msg = str(e.value)
+    assert msg.startswith("t.pkt:9: unexpected outbound packet at 0.300000 sec")
+    assert "actual packet: 0.300000 . 1:1(0) ack 101 win 32717" in msg
+
+
+def test_unexpected_packet_at_end_of_script(net):
+    # The SYN-ACK is never listed: the end of the script still checks what came.
+    with pytest.raises(PktError, match=r"t.pkt:4: unexpected outbound packet at 0.000000 sec"):
+        run(net, "\n".join(PASSIVE.splitlines()[:4]) + "\n")
+
+
+def test_timing_error_as_packetdrill_writes_it(net):
+    with pytest.raises(PktError) as e:
+        run(net, PASSIVE + "+0 < P. 1:101(100) ack 1 win 257\n+.1 > . 1:1(0) ack 101 win 32717\n")
+    msg = str(e.value)
+    assert msg.splitlines()[0] == ("t.pkt:9: timing error: expected outbound packet at 0.200000 sec but happened at "
+                                   "0.300000 sec; tolerance 0.000000 sec")
+    assert "script packet: 0.200000 . 1:1(0) ack 101 win 32717" in msg
+    assert "actual packet: 0.300000 . 1:1(0) ack 101 win 32717" in msg
+
+
+def test_early_packet_is_a_timing_error(net):
+    with pytest.raises(PktError, match=r"expected outbound packet at 0.400000 sec but happened at 0.300000 sec"):
+        run(net, PASSIVE + "+0 < P. 1:101(100) ack 1 win 257\n+.3 > . 1:1(0) ack 101 win 32717\n")
+
+
+def test_tolerance_option_is_honoured(net):
+    run(net, "--tolerance_usecs=100000\n" + PASSIVE
+        + "+0 < P. 1:101(100) ack 1 win 257\n+.1 > . 1:1(0) ack 101 win 32717\n")
+
+
+def test_field_diff(net):
+    with pytest.raises(PktError) as e:
+        run(net, PASSIVE + "+0 < P. 1:101(100) ack 1 win 257\n+.2 > . 1:1(0) ack 100 win 32717\n")
+    msg = str(e.value)
+    assert "bad outbound TCP packet: ack" in msg
+    assert re.search(r"ack\s+100\s+->\s+101", msg)
+
+
+def test_syscall_result_and_errno(net):
+    run(net, PASSIVE + "+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = -1 EAGAIN\n")
+    with pytest.raises(PktError, match=r"t.pkt:9: read: expected result 5 but got -1 \(EAGAIN\)"):
+        run(net, PASSIVE + "+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+0 read(4, ..., 10) = 5\n")
+
+
+def test_blocking_read_returns_at_the_data(net):
+    run(net, PASSIVE + "+0...0.2 read(4, ..., 1000) = 100\n+.2 < P. 1:101(100) ack 1 win 257\n"
+                       "+.2 > . 1:1(0) ack 101 win 32717\n")
+
+
+def test_blocking_read_wrong_end_time(net):
+    with pytest.raises(PktError, match=r"expected read to return at 0.400000 sec but it returned at 0.300000 sec"):
+        run(net, PASSIVE + "+0...0.3 read(4, ..., 1000) = 100\n+.2 < P. 1:101(100) ack 1 win 257\n"
+                           "+.2 > . 1:1(0) ack 101 win 32717\n")
+
+
+def test_backticks_refused_naming_the_line(net):
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: back-quoted shell command `sysctl x`"):
+        run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 `sysctl x`\n")
+
+
+def test_backticks_with_a_handler(net):
+    seen = []
+    register_command(r"echo (\w+)", lambda r, m: seen.append(m.group(1)))
+    run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 `echo hi`\n")
+    assert seen == ["hi"]
+
+
+def test_unsupported_syscall_names_feature_and_line(net):
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: system call sendmsg\(\)"):
+        run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, ..., 0) = 0\n")
+
+
+def test_code_block_on_tcp_info(net):
+    run(net, PASSIVE + "+0 %{ assert tcpi_state == TCP_ESTABLISHED }%\n")
+    with pytest.raises(PktError, match=r"t.pkt:8: assertion failed in %\{ \}% block"):
+        run(net, PASSIVE + "+0 %{ assert tcpi_state == TCP_CLOSE_WAIT }%\n")
+
+
+ACTIVE = """0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) win 65535 <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 1>
+"""
+
+
+def test_inbound_icmp_quotes_the_segment(net):
+    run(net, ACTIVE + "+.1 < icmp unreachable port_unreachable [0:0(0)]\n"
+                      "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0\n")
+    # Quoting ISN+1 (never sent) is ignored: the connect is still under way (the SO_ERROR check fails).
+    with pytest.raises(PktError, match=r"t.pkt:6: getsockopt SO_ERROR: expected .* but the socket's error is 0"):
+        run(net, ACTIVE + "+.1 < icmp unreachable port_unreachable [1:1(0)]\n"
+                          "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0\n")
+
+
+def test_udp_packets_refused_naming_feature_and_line(net):
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: inbound UDP packets"):
+        run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < udp (10)\n")
+
+
+def test_unsupported_option_refused(net):
+    with pytest.raises(PktUnsupported, match=r"unsupported option --ip_version=ipv6"):
+        run(net, "--ip_version=ipv6\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n")
+
+
+def test_unknown_tcpi_name_refused(net):
+    with pytest.raises(PktError, match=r"t.pkt:8: unsupported feature: tcpi_unacked"):
+        run(net, PASSIVE + "+0 %{ assert tcpi_unacked == 0 }%\n")
+
+
+def test_wrong_seq_of_outbound_fails(net):
+    """A positive control for the corpus's seq checks: the DUT's data at 1, the script says 2."""
+    run(net, PASSIVE + "+0 write(4, ..., 10) = 10\n+0 > P. 1:11(10) ack 1 win 32767\n")
+    with pytest.raises(PktError, match=r"bad outbound TCP packet: seq"):
+        run(net, PASSIVE + "+0 write(4, ..., 10) = 10\n+0 > P. 2:12(10) ack 1 win 32767\n")
+
+
+def test_sysctl_maps_to_socket_options(net):
+    syn = "+0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>\n"
+    listen = "+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 bind(3, ..., ...) = 0\n+0 listen(3, 1) = 0\n"
+    run(net, "0 `sysctl -q net.ipv4.tcp_sack=0`\n" + listen + syn + "+0 > S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 1>\n")
+    # The positive control: without the sysctl the SYN-ACK permits SACK.
+    with pytest.raises(PktError, match="bad outbound TCP packet: options"):
+        run(net, "0 close(9) = -1 EBADF\n" + listen + syn + "+0 > S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 1>\n")
+    with pytest.raises(PktUnsupported, match=r"t.pkt:1: unsupported feature: sysctl net.ipv4.tcp_ecn"):
+        run(net, "0 `sysctl -q net.ipv4.tcp_ecn=1`\n")
+
+
+def test_poll_revents_checked(net):
+    run(net, PASSIVE + "+0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLOUT}], 1, 0) = 1\n")
+    with pytest.raises(PktError, match=r"t.pkt:8: poll: fd 4: expected revents 0x1 but got 0x0"):
+        run(net, PASSIVE + "+0 poll([{fd=4, events=POLLIN, revents=POLLIN}], 1, 0) = 1\n")
+
+
+def test_getpeername_port_checked(net):
+    with pytest.raises(PktError, match=r"getpeername: expected sin_port 1 but the socket's is 48879"):
+        run(net, PASSIVE + "+0 getpeername(4, {sa_family=AF_INET, sin_port=htons(1)}, [16]) = 0\n")
