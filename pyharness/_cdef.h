@@ -14,3 +14,5 @@
 #include "tern/sim_tap.h"
 /* pcap files through libpcap */
 #include "tern/sim_pcap.h"
+/* network services (issue 13) */
+#include "tern/dhcp.h"

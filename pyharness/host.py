@@ -180,6 +180,33 @@ class Host(Node):
             raise StateError(f"{self.name}: {name}() is not in this build of the stack yet")
         return fn
 
+    # -- DHCPv4 client (pyharness/dhcp.py) ----------------------------------------
+
+    def dhcp_start(self, iface: int = 0, **options: Any) -> None:
+        """Start the DHCPv4 client on ``iface`` now (``hostname``, ``client_id``, ``previous_address``, ``probe``)."""
+        from .dhcp import client_config
+
+        cfg = client_config(f"{self.name}.dhcp_start()", options)
+        self._check(lib.tern_dhcp_start(self._st(), iface, self._net.now_ns, cfg), f"dhcp_start(iface={iface})")
+        self._wake()
+
+    def dhcp_release(self, iface: int = 0) -> None:
+        """Release the lease (DHCPRELEASE) and stop the client on ``iface``."""
+        self._check(lib.tern_dhcp_release(self._st(), iface, self._net.now_ns), f"dhcp_release(iface={iface})")
+        self._wake()
+
+    def dhcp_lease(self, iface: int = 0) -> Any:
+        """The client's state and lease on ``iface`` (a :class:`pyharness.dhcp.DhcpLease`)."""
+        from .dhcp import lease_of
+
+        return lease_of(self, iface)
+
+    def dhcp_events(self, iface: int = 0) -> list:
+        """Take the client's pending events on ``iface`` (:class:`pyharness.dhcp.DhcpEvent`, oldest first)."""
+        from .dhcp import events_of
+
+        return events_of(self, iface)
+
     # -- counters -----------------------------------------------------------------
 
     def counters(self) -> Any:

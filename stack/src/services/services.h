@@ -1,0 +1,47 @@
+/*
+ * The services folder's one private header (DESIGN.md section 1): the
+ * per-interface DHCPv4 client state the instance embeds, and the hooks the
+ * rest of the stack calls.
+ */
+#ifndef TERN_SERVICES_H
+#define TERN_SERVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tern/dhcp.h"
+
+struct tern_stack;
+struct tern_ipv4_repr;
+struct tern_udp_repr;
+struct tern_arp_repr;
+
+#define TERN_DHCP_EVENTS 16
+
+typedef struct tern_dhcp_client {
+    tern_dhcp_client_config cfg;
+    tern_dhcp_lease lease;  /* state and lease as reported */
+    uint64_t started_at;    /* of the current acquisition (for secs) */
+    uint64_t next_at;       /* the one timer: retransmission, probe, T1/T2/expiry */
+    uint32_t tries;         /* transmissions in this state */
+    uint32_t offered;       /* SELECTING: the address offered; CHECKING: being probed */
+    uint32_t offer_server;  /* the server id of the chosen offer */
+    uint8_t probes_sent;    /* CHECKING */
+    uint8_t announces_left; /* after BOUND: RFC 5227 announcements still to send */
+    uint64_t announce_at;   /* when the next announcement goes */
+    bool addr_installed;    /* the address (and route) are on the interface */
+    bool had_lease;         /* RENEWED rather than BOUND when re-acknowledged */
+    tern_dhcp_event ev[TERN_DHCP_EVENTS];
+    uint32_t ev_head, ev_count;
+} tern_dhcp_client;
+
+/* A UDP datagram to port 68 (or 67): true when a service took it. */
+bool tern_services_udp_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                             const struct tern_udp_repr *udp);
+/* Every valid ARP packet received on iface (conflict detection, RFC 5227). */
+void tern_services_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
+                             const struct tern_arp_repr *arp);
+void tern_services_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_services_poll_at(const struct tern_stack *st);
+
+#endif /* TERN_SERVICES_H */
