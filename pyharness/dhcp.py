@@ -113,3 +113,106 @@ def events_of(host: "Host", iface: int = 0) -> list[DhcpEvent]:
 
 
 __all__ = ["DhcpEvent", "DhcpLease", "client_config", "lease_of", "events_of"]
+
+
+SERVER_KEYS = {"ranges", "reservations", "router", "dns", "lease", "t1", "t2", "mtu", "offer_hold",
+               "server_ip", "subnet_mask", "iface"}
+LEASE_STATES = {0: "free", 1: "offered", 2: "bound", 3: "released", 4: "declined"}
+
+
+def _v4(name: str, key: str, value: Any) -> int:
+    try:
+        return int(ipaddress.IPv4Address(value))
+    except ValueError as e:
+        raise ConfigError(f"{name}: dhcp_server {key} {value!r} is not an IPv4 address") from e
+
+
+def _seconds(name: str, key: str, value: Any) -> int:
+    from .units import parse_time
+
+    ns = parse_time(value, key) if isinstance(value, str) else int(value) * 1_000_000_000
+    if ns % 1_000_000_000 or not 0 < ns // 1_000_000_000 <= 0xFFFFFFFF:
+        raise ConfigError(f"{name}: dhcp_server {key} must be a whole number of seconds > 0, got {value!r}")
+    return ns // 1_000_000_000
+
+
+def server_config(name: str, opts: dict[str, Any]) -> Any:
+    """A ``tern_dhcp_server_config`` from keyword options.
+
+    ``ranges``: list of ``(first, last)``; ``reservations``: ``{mac or bytes client id: address}``;
+    ``router``, ``dns`` (list), ``lease``/``t1``/``t2``/``offer_hold`` (seconds or "10min"), ``mtu``,
+    ``server_ip``, ``subnet_mask``, ``iface``.
+    """
+    unknown = set(opts) - SERVER_KEYS
+    if unknown:
+        raise ConfigError(f"{name}: unknown dhcp_server option {sorted(unknown)[0]!r}; "
+                          f"known: {', '.join(sorted(SERVER_KEYS))}")
+    cfg = ffi.new("tern_dhcp_server_config *")
+    cfg.iface = int(opts.get("iface", 0))
+    ranges = list(opts.get("ranges") or [])
+    if not 1 <= len(ranges) <= lib.TERN_DHCPS_RANGES:
+        raise ConfigError(f"{name}: dhcp_server needs 1..{lib.TERN_DHCPS_RANGES} ranges, got {len(ranges)}")
+    for i, (first, last) in enumerate(ranges):
+        cfg.ranges[i].first = _v4(name, "range", first)
+        cfg.ranges[i].last = _v4(name, "range", last)
+    cfg.n_ranges = len(ranges)
+    res = dict(opts.get("reservations") or {})
+    if len(res) > lib.TERN_DHCPS_RESERVATIONS:
+        raise ConfigError(f"{name}: at most {lib.TERN_DHCPS_RESERVATIONS} dhcp_server reservations, got {len(res)}")
+    from .nodes import parse_mac
+
+    for i, (who, addr) in enumerate(res.items()):
+        r = cfg.reservations[i]
+        if isinstance(who, (bytes, bytearray)):
+            if not 2 <= len(who) <= lib.TERN_DHCP_CLIENT_ID_MAX:
+                raise ConfigError(f"{name}: reservation client id {bytes(who)!r} must be 2..32 bytes")
+            ffi.memmove(r.client_id, bytes(who), len(who))
+            r.client_id_len = len(who)
+        else:
+            ffi.memmove(r.mac, parse_mac(who), 6)
+        r.address = _v4(name, "reservation", addr)
+    cfg.n_reservations = len(res)
+    for key in ("router", "server_ip", "subnet_mask"):
+        if opts.get(key) is not None:
+            setattr(cfg, key, _v4(name, key, opts[key]))
+    dns = list(opts.get("dns") or [])
+    if len(dns) > lib.TERN_DHCP_LEASE_DNS_MAX:
+        raise ConfigError(f"{name}: at most {lib.TERN_DHCP_LEASE_DNS_MAX} dhcp_server dns servers, got {len(dns)}")
+    for i, d in enumerate(dns):
+        cfg.dns[i] = _v4(name, "dns", d)
+    cfg.n_dns = len(dns)
+    for key, field_name in (("lease", "lease_secs"), ("t1", "t1_secs"), ("t2", "t2_secs"),
+                            ("offer_hold", "offer_hold_secs")):
+        if opts.get(key) is not None:
+            setattr(cfg, field_name, _seconds(name, key, opts[key]))
+    if opts.get("mtu") is not None:
+        cfg.mtu = int(opts["mtu"])
+    return cfg
+
+
+def server_leases(host: "Host") -> list[dict[str, Any]]:
+    """The server's lease table entries in use: state, address, mac, client_id, expires_at (ns or None)."""
+    cap = lib.TERN_DHCPS_LEASES
+    out = ffi.new("tern_dhcps_lease[]", cap)
+    n = ffi.new("uint32_t *")
+    host._check(lib.tern_dhcp_server_leases(host._st(), host._net.now_ns, out, cap, n), "dhcp_server_leases()")
+    rows = []
+    for i in range(min(int(n[0]), cap)):
+        le = out[i]
+        rows.append({"state": LEASE_STATES.get(le.state, str(le.state)), "address": _ip(le.address),
+                     "mac": ":".join(f"{b:02x}" for b in bytes(ffi.buffer(le.mac, 6))),
+                     "client_id": bytes(ffi.buffer(le.client_id, le.client_id_len)),
+                     "expires_at": None if le.expires_at == lib.TERN_NEVER else int(le.expires_at)})
+    return rows
+
+
+def server_counters(host: "Host") -> dict[str, int]:
+    """The server's counters (discovers, requests, ..., offers, acks, naks, ignored, exhausted)."""
+    c = ffi.new("tern_dhcps_counters *")
+    lib.tern_dhcp_server_counters(host._st(), c)
+    names = ("discovers", "requests", "declines", "releases", "informs", "offers", "acks", "naks", "ignored",
+             "exhausted")
+    return {k: int(getattr(c, k)) for k in names}
+
+
+__all__ += ["server_config", "server_leases", "server_counters"]

@@ -207,6 +207,26 @@ class Host(Node):
 
         return events_of(self, iface)
 
+    def dhcp_server_start(self, **options: Any) -> None:
+        """Start the DHCPv4 server (options: see :func:`pyharness.dhcp.server_config`)."""
+        from .dhcp import server_config
+
+        cfg = server_config(f"{self.name}.dhcp_server_start()", options)
+        self._check(lib.tern_dhcp_server_start(self._st(), cfg), "dhcp_server_start()")
+        self._wake()
+
+    def dhcp_server_leases(self) -> list:
+        """The DHCP server's leases in use (dicts: state, address, mac, client_id, expires_at)."""
+        from .dhcp import server_leases
+
+        return server_leases(self)
+
+    def dhcp_server_counters(self) -> dict:
+        """The DHCP server's counters."""
+        from .dhcp import server_counters
+
+        return server_counters(self)
+
     # -- counters -----------------------------------------------------------------
 
     def counters(self) -> Any:

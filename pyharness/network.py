@@ -333,6 +333,7 @@ class Network:
         ifaces: Optional[list] = None,
         accept_vlan: bool = False,
         dhcp: Union[bool, dict, None] = None,
+        dhcp_server: Optional[dict] = None,
         **options: Any,
     ) -> "Host":
         """A Tern stack host.
@@ -347,7 +348,8 @@ class Network:
         ``window_scaling``, ``rx_buffer``, ``rto_min``, ``delack``...); other
         keywords set stack options (``ttl``, ``arp_timeout``, pool sizes...).
         ``dhcp=True`` (or a dict of client options, see :mod:`pyharness.dhcp`)
-        starts the DHCPv4 client on interface 0 at once.
+        starts the DHCPv4 client on interface 0 at once; ``dhcp_server={...}``
+        starts the DHCPv4 server (see :func:`pyharness.dhcp.server_config`).
         The stack's seed derives from the network's seed and the name.
         """
         import hashlib
@@ -382,6 +384,8 @@ class Network:
             node.add_route("0.0.0.0/0", gateway)
         for r in routes or []:
             node.add_route(*r)
+        if dhcp_server is not None:
+            node.dhcp_server_start(**dhcp_server)
         if dhcp:
             node.dhcp_start(**(dhcp if isinstance(dhcp, dict) else {}))
         return node

@@ -144,4 +144,96 @@ tern_err tern_dhcp_next_event(tern_stack *st, uint32_t iface, tern_dhcp_event *o
 /* tern_dhcp_state_name: "BOUND", "RENEWING" ...; "?" for an unknown value. */
 const char *tern_dhcp_state_name(int state);
 
+/* ---- the DHCPv4 server ----------------------------------------------------------
+ *
+ * One server per instance, on one interface, answering on port 67 (RFC 2131
+ * section 4.3). Its lease table has TERN_DHCPS_LEASES entries; a lease whose
+ * time ran out is reused only when no free address is left, so a client
+ * that comes back soon gets its address again. Leases expire by time
+ * (compared with `now` when an address is chosen), without timers.
+ */
+
+#define TERN_DHCPS_RANGES 4
+#define TERN_DHCPS_RESERVATIONS 8
+#define TERN_DHCPS_LEASES 64
+
+/* A static reservation: the client with this MAC (or, when client_id_len is
+ * non-zero, this client identifier) always gets `address`. */
+typedef struct tern_dhcps_reservation {
+    uint8_t mac[6];
+    uint8_t client_id[TERN_DHCP_CLIENT_ID_MAX];
+    uint8_t client_id_len;
+    uint32_t address;
+} tern_dhcps_reservation;
+
+typedef struct tern_dhcp_server_config {
+    uint32_t iface;
+    uint32_t server_ip;   /* 0: the interface's first IPv4 address */
+    uint32_t subnet_mask; /* 0: from that address's prefix */
+    uint32_t router;      /* 0: none sent */
+    uint32_t dns[TERN_DHCP_LEASE_DNS_MAX];
+    uint32_t n_dns;
+    uint16_t mtu;             /* option 26; 0: none sent */
+    uint32_t lease_secs;      /* 0: 3600 */
+    uint32_t t1_secs;         /* 0: not sent (the client takes 0.5 of the lease) */
+    uint32_t t2_secs;         /* 0: not sent (the client takes 0.875 of the lease) */
+    uint32_t offer_hold_secs; /* how long an offered address stays reserved; 0: 60 */
+    struct {
+        uint32_t first, last; /* inclusive, host order */
+    } ranges[TERN_DHCPS_RANGES];
+    uint32_t n_ranges;
+    tern_dhcps_reservation reservations[TERN_DHCPS_RESERVATIONS];
+    uint32_t n_reservations;
+} tern_dhcp_server_config;
+
+typedef enum tern_dhcps_lease_state {
+    TERN_DHCPS_FREE = 0,
+    TERN_DHCPS_OFFERED = 1,
+    TERN_DHCPS_BOUND = 2,
+    TERN_DHCPS_RELEASED = 3, /* given back (RELEASE) or expired: free, client remembered */
+    TERN_DHCPS_DECLINED = 4  /* a client found it in use (DECLINE): not offered until expiry */
+} tern_dhcps_lease_state;
+
+typedef struct tern_dhcps_lease {
+    tern_dhcps_lease_state state;
+    uint32_t address;
+    uint8_t mac[6];
+    uint8_t client_id[TERN_DHCP_CLIENT_ID_MAX];
+    uint8_t client_id_len;
+    uint64_t expires_at; /* ns; TERN_NEVER for an infinite lease */
+} tern_dhcps_lease;
+
+typedef struct tern_dhcps_counters {
+    uint32_t discovers, requests, declines, releases, informs;
+    uint32_t offers, acks, naks;
+    uint32_t ignored;   /* malformed, not for us, or answered by silence (RFC 2131 4.3.2) */
+    uint32_t exhausted; /* a DISCOVER found no address to offer */
+} tern_dhcps_counters;
+
+/*
+ * tern_dhcp_server_start: configure and start the server.
+ *   cfg  the configuration (copied)
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (message in
+ * tern_stack_last_error) for an unknown interface, no server address, no
+ * range, a range with first > last or outside the subnet, more than
+ * TERN_DHCPS_RANGES ranges or TERN_DHCPS_RESERVATIONS reservations, a
+ * reservation of address 0, or t1 >= t2 or t2 >= lease when given;
+ * TERN_ERR_BAD_STATE when a server already runs.
+ */
+tern_err tern_dhcp_server_start(tern_stack *st, const tern_dhcp_server_config *cfg);
+
+/*
+ * tern_dhcp_server_leases: copy the lease table entries in use (not FREE),
+ * in table order.
+ *   out, cap  where to put them; n receives how many there are (may be
+ *             more than cap: only cap are copied)
+ *   now       for the state of expired leases (reported RELEASED)
+ * Returns TERN_OK or TERN_ERR_BAD_STATE when no server runs.
+ */
+tern_err tern_dhcp_server_leases(const tern_stack *st, uint64_t now, tern_dhcps_lease *out,
+                                 uint32_t cap, uint32_t *n);
+
+/* tern_dhcp_server_counters: the server's counters (zero when none runs). */
+void tern_dhcp_server_counters(const tern_stack *st, tern_dhcps_counters *out);
+
 #endif /* TERN_DHCP_H */

@@ -101,62 +101,22 @@ static uint64_t backoff(tern_stack *st, uint32_t tries) {
 
 /* ---- output ---------------------------------------------------------------- */
 
-/* Send a DHCP message m from src:68 to dst:67; dst_mac NULL means resolve
- * (unicast from a configured address, through tern_ip_send). */
+/* Send a DHCP message m from src:68 to dst:67: unicast from a configured
+ * address through the routing layer, broadcast in a frame built here. */
 static void send_msg(tern_stack *st, uint64_t now, uint32_t iface, struct tern_dhcpv4_repr *m,
                      uint32_t src, uint32_t dst) {
-    tern_addr s = v4(src), d = v4(dst);
-    if (src != 0 && dst != 0xffffffffu) {
-        /* RENEWING (and RELEASE): an ordinary unicast from our address. */
-        uint8_t *p = tern_ip_tx_payload(st);
-        size_t n = 0;
-        if (tern_dhcpv4_emit(m, p + TERN_UDP_HDR_LEN, TERN_IP_PAYLOAD_MAX - TERN_UDP_HDR_LEN, &n) !=
-            TERN_OK) {
-            return;
-        }
-        struct tern_udp_repr u = {.src_port = TERN_DHCP_CLIENT_PORT,
-                                  .dst_port = TERN_DHCP_SERVER_PORT,
-                                  .payload = NULL,
-                                  .payload_len = n};
-        size_t w = 0;
-        if (tern_udp_emit(&u, &s, &d, p, TERN_IP_PAYLOAD_MAX, &w) != TERN_OK) {
-            return;
-        }
-        tern_ip_tx tx = {.src = s, .dst = d, .protocol = TERN_IPPROTO_UDP};
-        (void)tern_ip_send(st, now, &tx, w);
-        return;
-    }
-    /* Broadcast, possibly from 0.0.0.0: the frame is built here. */
-    uint8_t *ip = st->tx2 + TERN_ETH_HDR;
-    size_t cap = sizeof st->tx2 - TERN_ETH_HDR;
-    uint8_t *udp = ip + 20;
+    uint8_t buf[1024];
     size_t n = 0;
-    if (tern_dhcpv4_emit(m, udp + TERN_UDP_HDR_LEN, cap - 20 - TERN_UDP_HDR_LEN, &n) != TERN_OK) {
+    if (tern_dhcpv4_emit(m, buf, sizeof buf, &n) != TERN_OK) {
         return;
     }
-    struct tern_udp_repr u = {.src_port = TERN_DHCP_CLIENT_PORT,
-                              .dst_port = TERN_DHCP_SERVER_PORT,
-                              .payload = NULL,
-                              .payload_len = n};
-    size_t w = 0;
-    if (tern_udp_emit(&u, &s, &d, udp, cap - 20, &w) != TERN_OK) {
-        return;
+    if (src != 0 && dst != 0xffffffffu) {
+        tern_services_send_udp_routed(st, now, src, dst, TERN_DHCP_CLIENT_PORT,
+                                      TERN_DHCP_SERVER_PORT, buf, n);
+    } else {
+        tern_services_send_udp(st, iface, bcast_mac, src, dst, TERN_DHCP_CLIENT_PORT,
+                               TERN_DHCP_SERVER_PORT, buf, n);
     }
-    struct tern_ipv4_repr h;
-    memset(&h, 0, sizeof h);
-    h.id = st->ip_id++;
-    h.ttl = st->cfg.ttl;
-    h.protocol = TERN_IPPROTO_UDP;
-    h.src = s;
-    h.dst = d;
-    h.payload = NULL;
-    h.payload_len = w;
-    size_t total = 0;
-    if (tern_ipv4_emit(&h, ip, cap, &total) != TERN_OK) {
-        return;
-    }
-    st->c.udp_out++;
-    tern_eth_output(st, iface, bcast_mac, TERN_ETHERTYPE_IPV4, ip, total);
 }
 
 /* The fields every client message shares (RFC 2131 section 4.4.1 table 5). */
@@ -466,7 +426,9 @@ static void client_input(tern_stack *st, uint64_t now, uint32_t iface, tern_dhcp
 
 bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                              const struct tern_udp_repr *udp) {
-    (void)ip;
+    if (udp->dst_port == TERN_DHCP_SERVER_PORT && st->dhcps.running) {
+        return tern_dhcp_server_input(st, now, ip, udp);
+    }
     if (udp->dst_port != TERN_DHCP_CLIENT_PORT || udp->src_port != TERN_DHCP_SERVER_PORT) {
         return false;
     }

@@ -7,6 +7,7 @@
 #define TERN_SERVICES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tern/dhcp.h"
@@ -34,6 +35,26 @@ typedef struct tern_dhcp_client {
     tern_dhcp_event ev[TERN_DHCP_EVENTS];
     uint32_t ev_head, ev_count;
 } tern_dhcp_client;
+
+typedef struct tern_dhcp_server {
+    bool running;
+    tern_dhcp_server_config cfg; /* defaults filled in */
+    tern_dhcps_lease leases[TERN_DHCPS_LEASES];
+    tern_dhcps_counters c;
+} tern_dhcp_server;
+
+/* Send a UDP datagram in an Ethernet frame built here (no routing, no ARP):
+ * for DHCP, whose ends may have no address yet (RFC 2131 section 4.1). */
+void tern_services_send_udp(struct tern_stack *st, uint32_t iface, const uint8_t dst_mac[6],
+                            uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                            const uint8_t *payload, size_t len);
+/* The same through tern_ip_send (routed, ARP-resolved) from a configured address. */
+void tern_services_send_udp_routed(struct tern_stack *st, uint64_t now, uint32_t src, uint32_t dst,
+                                   uint16_t sport, uint16_t dport, const uint8_t *payload,
+                                   size_t len);
+/* The server's side of tern_services_udp_input (port 67). */
+bool tern_dhcp_server_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                            const struct tern_udp_repr *udp);
 
 /* A UDP datagram to port 68 (or 67): true when a service took it. */
 bool tern_services_udp_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
