@@ -16,3 +16,4 @@
 #include "tern/sim_pcap.h"
 /* network services (issue 13) */
 #include "tern/dhcp.h"
+#include "tern/dns.h"

@@ -227,6 +227,33 @@ class Host(Node):
 
         return server_counters(self)
 
+    # -- DNS resolver (pyharness/dns.py) -------------------------------------------
+
+    def resolve(self, name: str, within: Any = "60s") -> list:
+        """Resolve ``name`` to IPv4 addresses, running virtual time (at most ``within``).
+
+        Raises :class:`pyharness.dns.ResolveError` (with ``.answer``) when the name does not resolve;
+        :meth:`resolve_answer` returns the whole answer instead.
+        """
+        from .dns import ResolveError, resolve
+
+        a = resolve(self, name, within)
+        if a.status != "ok":
+            raise ResolveError(f"{self.name}.resolve({name!r}): {a.status}", a)
+        return a.addresses
+
+    def resolve_answer(self, name: str, within: Any = "60s") -> Any:
+        """Resolve ``name`` and return the :class:`pyharness.dns.DnsAnswer` whatever its status."""
+        from .dns import resolve
+
+        return resolve(self, name, within)
+
+    def dns_counters(self) -> dict:
+        """The DNS resolver's counters."""
+        from .dns import counters
+
+        return counters(self)
+
     # -- counters -----------------------------------------------------------------
 
     def counters(self) -> Any:

@@ -334,6 +334,7 @@ class Network:
         accept_vlan: bool = False,
         dhcp: Union[bool, dict, None] = None,
         dhcp_server: Optional[dict] = None,
+        dns: Optional[list] = None,
         **options: Any,
     ) -> "Host":
         """A Tern stack host.
@@ -349,7 +350,8 @@ class Network:
         keywords set stack options (``ttl``, ``arp_timeout``, pool sizes...).
         ``dhcp=True`` (or a dict of client options, see :mod:`pyharness.dhcp`)
         starts the DHCPv4 client on interface 0 at once; ``dhcp_server={...}``
-        starts the DHCPv4 server (see :func:`pyharness.dhcp.server_config`).
+        starts the DHCPv4 server (see :func:`pyharness.dhcp.server_config`);
+        ``dns=[servers]`` sets the resolver's servers (see :mod:`pyharness.dns`).
         The stack's seed derives from the network's seed and the name.
         """
         import hashlib
@@ -386,6 +388,10 @@ class Network:
             node.add_route(*r)
         if dhcp_server is not None:
             node.dhcp_server_start(**dhcp_server)
+        if dns is not None:
+            from .dns import configure
+
+            configure(node, list(dns))
         if dhcp:
             node.dhcp_start(**(dhcp if isinstance(dhcp, dict) else {}))
         return node

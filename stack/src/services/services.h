@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "tern/dhcp.h"
+#include "tern/dns.h"
 
 struct tern_stack;
 struct tern_ipv4_repr;
@@ -42,6 +43,42 @@ typedef struct tern_dhcp_server {
     tern_dhcps_lease leases[TERN_DHCPS_LEASES];
     tern_dhcps_counters c;
 } tern_dhcp_server;
+
+/* One resolver query in flight (services/dns.c). */
+typedef struct tern_dns_query_slot {
+    bool used;
+    char name[TERN_DNS_NAME_MAX + 1]; /* the name asked now (changes along a CNAME chain) */
+    uint32_t servers[TERN_DNS_MAX_SERVERS];
+    uint32_t n_servers;
+    uint32_t server; /* index of the server asked */
+    uint32_t round;
+    uint64_t wait;    /* this round's timeout */
+    uint64_t next_at; /* send (sent false) or give up on the server (sent true) */
+    bool sent;
+    uint16_t id, port;
+    uint32_t links; /* CNAME links followed */
+    tern_dns_answer ans;
+} tern_dns_query_slot;
+
+typedef struct tern_dns_cache_entry {
+    bool used;
+    char name[TERN_DNS_NAME_MAX + 1];
+    uint64_t expires_at;
+    tern_dns_answer ans;
+} tern_dns_cache_entry;
+
+typedef struct tern_dns_resolver {
+    tern_dns_config cfg;
+    tern_dns_query_slot q[TERN_DNS_MAX_QUERIES];
+    tern_dns_cache_entry cache[TERN_DNS_CACHE_ENTRIES];
+    tern_dns_counters c;
+} tern_dns_resolver;
+
+/* A UDP datagram from port 53: true when it was for a resolver query's port. */
+bool tern_dns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                    const struct tern_udp_repr *udp);
+void tern_dns_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_dns_poll_at(const struct tern_stack *st);
 
 /* Send a UDP datagram in an Ethernet frame built here (no routing, no ARP):
  * for DHCP, whose ends may have no address yet (RFC 2131 section 4.1). */
