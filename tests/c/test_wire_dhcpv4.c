@@ -87,6 +87,8 @@ static void test_round_trip(void) {
     size_t n = 0;
     CHECK_EQ_I64(tern_dhcpv4_emit(&r, buf, sizeof buf, &n), TERN_OK);
     CHECK_EQ_I64(wire_parse_exact(parse_dhcp, buf, n, &p), TERN_OK);
+    /* Again in place: the pointer fields point into the buffer parsed. */
+    CHECK_EQ_I64(tern_dhcpv4_parse(buf, n, &p), TERN_OK);
     CHECK_EQ_U64(p.op, 2);
     CHECK_EQ_U64(p.xid, 0x12345678);
     CHECK_EQ_U64(p.flags, 0x8000);
