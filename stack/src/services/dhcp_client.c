@@ -18,7 +18,6 @@
 #include "wire/arp.h"
 #include "wire/bytes.h"
 #include "wire/dhcpv4.h"
-#include "wire/dns.h"
 #include "wire/ethernet.h"
 #include "wire/udp.h"
 
@@ -425,14 +424,7 @@ static void client_input(tern_stack *st, uint64_t now, uint32_t iface, tern_dhcp
     }
 }
 
-bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
-                             const struct tern_udp_repr *udp) {
-    if (udp->src_port == TERN_DNS_PORT && tern_dns_input(st, now, ip, udp)) {
-        return true;
-    }
-    if (udp->dst_port == TERN_DHCP_SERVER_PORT && st->dhcps.running) {
-        return tern_dhcp_server_input(st, now, ip, udp);
-    }
+bool tern_dhcp_client_input(tern_stack *st, uint64_t now, const struct tern_udp_repr *udp) {
     if (udp->dst_port != TERN_DHCP_CLIENT_PORT || udp->src_port != TERN_DHCP_SERVER_PORT) {
         return false;
     }
@@ -459,8 +451,8 @@ bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv
     return false;
 }
 
-void tern_services_arp_input(tern_stack *st, uint64_t now, uint32_t iface,
-                             const struct tern_arp_repr *arp) {
+void tern_dhcp_client_arp_input(tern_stack *st, uint64_t now, uint32_t iface,
+                                const struct tern_arp_repr *arp) {
     if (iface >= st->niface) {
         return;
     }
@@ -597,7 +589,7 @@ static void client_timer(tern_stack *st, uint32_t iface, tern_dhcp_client *c, ui
     }
 }
 
-void tern_services_poll(tern_stack *st, uint64_t now) {
+void tern_dhcp_client_poll(tern_stack *st, uint64_t now) {
     for (uint32_t i = 0; i < st->niface; i++) {
         tern_dhcp_client *c = &st->dhcpc[i];
         if (c->lease.state == TERN_DHCP_OFF) {
@@ -613,11 +605,10 @@ void tern_services_poll(tern_stack *st, uint64_t now) {
             client_timer(st, i, c, now);
         }
     }
-    tern_dns_poll(st, now);
 }
 
-uint64_t tern_services_poll_at(const tern_stack *st) {
-    uint64_t t = tern_dns_poll_at(st);
+uint64_t tern_dhcp_client_poll_at(const tern_stack *st) {
+    uint64_t t = TERN_NEVER;
     for (uint32_t i = 0; i < st->niface; i++) {
         const tern_dhcp_client *c = &st->dhcpc[i];
         if (c->lease.state == TERN_DHCP_OFF) {

@@ -89,6 +89,13 @@ void tern_services_send_udp(struct tern_stack *st, uint32_t iface, const uint8_t
 void tern_services_send_udp_routed(struct tern_stack *st, uint64_t now, uint32_t src, uint32_t dst,
                                    uint16_t sport, uint16_t dport, const uint8_t *payload,
                                    size_t len);
+/* The client's side of tern_services_udp_input (68 from 67), of the ARP
+ * hook, and its timers (services/dhcp_client.c). */
+bool tern_dhcp_client_input(struct tern_stack *st, uint64_t now, const struct tern_udp_repr *udp);
+void tern_dhcp_client_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
+                                const struct tern_arp_repr *arp);
+void tern_dhcp_client_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_dhcp_client_poll_at(const struct tern_stack *st);
 /* The server's side of tern_services_udp_input (port 67). */
 bool tern_dhcp_server_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                             const struct tern_udp_repr *udp);
