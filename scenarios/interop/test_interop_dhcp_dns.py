@@ -62,3 +62,37 @@ def test_lease_from_dnsmasq_then_resolve(make_bridge) -> None:
             out, err = server.communicate(timeout=10)
     log = out + err  # --log-facility=- logs to stderr
     assert "DHCPACK" in log and "tern" in log, log
+
+
+# udhcpc's event script: report what it got (the interface is left as it is).
+SCRIPT = """#!/bin/sh
+echo "event=$1 ip=$ip subnet=$subnet router=$router dns=$dns lease=$lease serverid=$serverid"
+"""
+
+
+@pytest.mark.area("dhcp")
+@pytest.mark.rfc("2131 4.3.1", "2131 4.3.2", "2131 4.1")
+@pytest.mark.parametrize("broadcast", [False, True], ids=["unicast_replies", "broadcast_flag"])
+def test_udhcpc_gets_lease_from_tern_server(make_bridge, broadcast: bool) -> None:
+    """busybox udhcpc (Debian) in the namespace gets a lease from the Tern DHCP server, with its options;
+    without -B the server answers unicast to chaddr/yiaddr (RFC 2131 4.1), with -B by broadcast.
+    The server's table then holds the lease, bound to udhcpc's MAC."""
+    pool = {"ranges": [("10.77.0.100", "10.77.0.110")], "router": "10.77.0.2", "dns": ["10.77.0.2"],
+            "lease": 600}
+    b = make_bridge(programs=("busybox",), host={"dhcp_server": pool})
+    with tempfile.TemporaryDirectory() as d:
+        script = Path(d) / "script.sh"
+        script.write_text(SCRIPT)
+        script.chmod(0o755)
+        argv = ["busybox", "udhcpc", "-f", "-q", "-n", "-t", "5", "-T", "1", "-i", b.kernel.ifname,
+                "-s", str(script)] + (["-B"] if broadcast else [])
+        status, out, err = b.run_process(argv, timeout=30)
+    assert status == 0, f"{out}\n{err}"
+    assert "event=bound ip=10.77.0.100 subnet=255.255.255.0 router=10.77.0.2 dns=10.77.0.2 lease=600 " \
+           "serverid=10.77.0.2" in out, out
+    c = b.dut.dhcp_server_counters()
+    assert c["offers"] >= 1 and c["acks"] >= 1 and c["naks"] == 0, c
+    (le,) = b.dut.dhcp_server_leases()
+    assert le["address"] == "10.77.0.100" and le["state"] == "bound"
+    kernel_mac = b.ns.run(["cat", f"/sys/class/net/{b.kernel.ifname}/address"]).stdout.strip()
+    assert le["mac"] == kernel_mac
