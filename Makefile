@@ -60,6 +60,7 @@ deps:
 	have ip || missing="$$missing iproute2"; \
 	have ping || missing="$$missing iputils-ping"; have curl || missing="$$missing curl"; \
 	have chromium || have chromium-browser || missing="$$missing chromium"; \
+	have dnsmasq || missing="$$missing dnsmasq-base"; have busybox || missing="$$missing busybox"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \

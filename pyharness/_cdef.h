@@ -16,3 +16,6 @@
 #include "tern/sim_pcap.h"
 /* stacks from a user's shared library (issue 17) */
 #include "tern/sim_plugin.h"
+/* network services (issue 13) */
+#include "tern/dhcp.h"
+#include "tern/dns.h"

@@ -180,6 +180,80 @@ class Host(Node):
             raise StateError(f"{self.name}: {name}() is not in this build of the stack yet")
         return fn
 
+    # -- DHCPv4 client (pyharness/dhcp.py) ----------------------------------------
+
+    def dhcp_start(self, iface: int = 0, **options: Any) -> None:
+        """Start the DHCPv4 client on ``iface`` now (``hostname``, ``client_id``, ``previous_address``, ``probe``)."""
+        from .dhcp import client_config
+
+        cfg = client_config(f"{self.name}.dhcp_start()", options)
+        self._check(lib.tern_dhcp_start(self._st(), iface, self._net.now_ns, cfg), f"dhcp_start(iface={iface})")
+        self._wake()
+
+    def dhcp_release(self, iface: int = 0) -> None:
+        """Release the lease (DHCPRELEASE) and stop the client on ``iface``."""
+        self._check(lib.tern_dhcp_release(self._st(), iface, self._net.now_ns), f"dhcp_release(iface={iface})")
+        self._wake()
+
+    def dhcp_lease(self, iface: int = 0) -> Any:
+        """The client's state and lease on ``iface`` (a :class:`pyharness.dhcp.DhcpLease`)."""
+        from .dhcp import lease_of
+
+        return lease_of(self, iface)
+
+    def dhcp_events(self, iface: int = 0) -> list:
+        """Take the client's pending events on ``iface`` (:class:`pyharness.dhcp.DhcpEvent`, oldest first)."""
+        from .dhcp import events_of
+
+        return events_of(self, iface)
+
+    def dhcp_server_start(self, **options: Any) -> None:
+        """Start the DHCPv4 server (options: see :func:`pyharness.dhcp.server_config`)."""
+        from .dhcp import server_config
+
+        cfg = server_config(f"{self.name}.dhcp_server_start()", options)
+        self._check(lib.tern_dhcp_server_start(self._st(), cfg), "dhcp_server_start()")
+        self._wake()
+
+    def dhcp_server_leases(self) -> list:
+        """The DHCP server's leases in use (dicts: state, address, mac, client_id, expires_at)."""
+        from .dhcp import server_leases
+
+        return server_leases(self)
+
+    def dhcp_server_counters(self) -> dict:
+        """The DHCP server's counters."""
+        from .dhcp import server_counters
+
+        return server_counters(self)
+
+    # -- DNS resolver (pyharness/dns.py) -------------------------------------------
+
+    def resolve(self, name: str, within: Any = "60s") -> list:
+        """Resolve ``name`` to IPv4 addresses, running virtual time (at most ``within``).
+
+        Raises :class:`pyharness.dns.ResolveError` (with ``.answer``) when the name does not resolve;
+        :meth:`resolve_answer` returns the whole answer instead.
+        """
+        from .dns import ResolveError, resolve
+
+        a = resolve(self, name, within)
+        if a.status != "ok":
+            raise ResolveError(f"{self.name}.resolve({name!r}): {a.status}", a)
+        return a.addresses
+
+    def resolve_answer(self, name: str, within: Any = "60s") -> Any:
+        """Resolve ``name`` and return the :class:`pyharness.dns.DnsAnswer` whatever its status."""
+        from .dns import resolve
+
+        return resolve(self, name, within)
+
+    def dns_counters(self) -> dict:
+        """The DNS resolver's counters."""
+        from .dns import counters
+
+        return counters(self)
+
     # -- counters -----------------------------------------------------------------
 
     def counters(self) -> Any:

@@ -332,6 +332,9 @@ class Network:
         tcp: Optional[dict] = None,
         ifaces: Optional[list] = None,
         accept_vlan: bool = False,
+        dhcp: Union[bool, dict, None] = None,
+        dhcp_server: Optional[dict] = None,
+        dns: Optional[list] = None,
         **options: Any,
     ) -> "Host":
         """A Tern stack host.
@@ -345,6 +348,10 @@ class Network:
         router. ``tcp`` sets TCP defaults (``sack``, ``timestamps``,
         ``window_scaling``, ``rx_buffer``, ``rto_min``, ``delack``...); other
         keywords set stack options (``ttl``, ``arp_timeout``, pool sizes...).
+        ``dhcp=True`` (or a dict of client options, see :mod:`pyharness.dhcp`)
+        starts the DHCPv4 client on interface 0 at once; ``dhcp_server={...}``
+        starts the DHCPv4 server (see :func:`pyharness.dhcp.server_config`);
+        ``dns=[servers]`` sets the resolver's servers (see :mod:`pyharness.dns`).
         The stack's seed derives from the network's seed and the name.
         """
         import hashlib
@@ -379,6 +386,14 @@ class Network:
             node.add_route("0.0.0.0/0", gateway)
         for r in routes or []:
             node.add_route(*r)
+        if dhcp_server is not None:
+            node.dhcp_server_start(**dhcp_server)
+        if dns is not None:
+            from .dns import configure
+
+            configure(node, list(dns))
+        if dhcp:
+            node.dhcp_start(**(dhcp if isinstance(dhcp, dict) else {}))
         return node
 
     def switch(self, name: str, ports: int = 8, ageing: TimeLike = "300s", table_size: int = 4096) -> Switch:

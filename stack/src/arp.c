@@ -276,6 +276,7 @@ void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
         st->c.arp_malformed++; /* a multicast sender hardware address is bogus */
         return;
     }
+    tern_services_arp_input(st, now, iface, &r); /* RFC 5227 conflict detection */
     bool for_us = false;
     const tern_iface *f = &st->iface[iface];
     for (uint32_t a = 0; a < f->naddrs; a++) {

@@ -284,6 +284,7 @@ void tern_stack_poll(tern_stack *st, uint64_t now) {
     tern_udp_poll(st, now);
     tern_ping_poll(st, now);
     tern_tcp_poll(st, now);
+    tern_services_poll(st, now);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b) {
@@ -297,6 +298,7 @@ uint64_t tern_stack_poll_at(const tern_stack *st) {
     uint64_t t = tern_arp_poll_at(st);
     t = min_u64(t, tern_reasm_poll_at(st));
     t = min_u64(t, tern_tcp_poll_at(st));
+    t = min_u64(t, tern_services_poll_at(st));
     return t;
 }
 

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "services/services.h"
 #include "tern/stack.h"
 #include "wire/ipv4.h"
 
@@ -304,6 +305,9 @@ struct tern_stack {
     uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
     uint32_t ping_tx_queued; /* echo requests waiting in ping send queues */
     tern_tcp_module *tcp;
+    tern_dhcp_client dhcpc[TERN_MAX_IFACES]; /* services/dhcp_client.c */
+    tern_dhcp_server dhcps;                  /* services/dhcp_server.c */
+    tern_dns_resolver dns;                   /* services/dns.c */
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
     /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to

@@ -226,6 +226,10 @@ void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
         st->c.udp_malformed++;
         return;
     }
+    /* DHCP replies for a running client (services/dhcp_client.c). */
+    if (tern_services_udp_input(st, now, ip, &r)) {
+        return;
+    }
     /* The most specific socket: bound to this address, else bound to any. */
     tern_udp_sock *match = NULL;
     for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {

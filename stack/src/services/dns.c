@@ -1,0 +1,421 @@
+/*
+ * The DNS stub resolver (RFC 1035, RFC 5452); the API is in tern/dns.h.
+ */
+#include <string.h>
+
+#include "stack_internal.h"
+#include "wire/dns.h"
+#include "wire/udp.h"
+
+#define SEC 1000000000ULL
+#define DEFAULT_TIMEOUT (2 * SEC)
+#define DEFAULT_ROUNDS 3
+/* Records of one answer looked at, at most: bounded work per datagram. */
+#define MAX_RECORDS 64
+
+static tern_addr v4(uint32_t a) {
+    return tern_addr_v4((uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a);
+}
+
+/* ---- cache ------------------------------------------------------------------ */
+
+static tern_dns_cache_entry *cache_find(tern_dns_resolver *r, const char *name, uint64_t now) {
+    for (uint32_t i = 0; i < TERN_DNS_CACHE_ENTRIES; i++) {
+        tern_dns_cache_entry *e = &r->cache[i];
+        if (e->used && now >= e->expires_at) {
+            e->used = false; /* the TTL ran out */
+        }
+        if (e->used && tern_dns_name_eq(e->name, name)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void cache_put(tern_dns_resolver *r, const char *name, const tern_dns_answer *a,
+                      uint64_t now) {
+    if (a->ttl == 0) {
+        return; /* RFC 1035 section 3.2.1: "Zero values are interpreted to mean that the RR can
+                   only be used for the transaction in progress, and should not be cached." */
+    }
+    tern_dns_cache_entry *slot = NULL;
+    for (uint32_t i = 0; i < TERN_DNS_CACHE_ENTRIES; i++) {
+        tern_dns_cache_entry *e = &r->cache[i];
+        if (!e->used || now >= e->expires_at || tern_dns_name_eq(e->name, name)) {
+            slot = e;
+            break;
+        }
+        if (!slot || e->expires_at < slot->expires_at) {
+            slot = e; /* else replace the entry that expires first */
+        }
+    }
+    slot->used = true;
+    memcpy(slot->name, name, strlen(name) + 1);
+    slot->ans = *a;
+    slot->expires_at = now + (uint64_t)a->ttl * SEC;
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+static void new_transaction(tern_stack *st, tern_dns_query_slot *q) {
+    /* RFC 5452 section 9.2: "Resolver implementations MUST: Use an
+     * unpredictable source port for outgoing queries from the range of
+     * available ports (53, or 1024 and above) ... Use an unpredictable
+     * query ID for outgoing queries, utilizing the full range available
+     * (0-65535)." */
+    q->id = (uint16_t)tern_rng_next(&st->rng);
+    uint16_t port = 0;
+    if (tern_ephemeral_port(st, TERN_IPPROTO_UDP, &port) != TERN_OK) {
+        port = (uint16_t)(49152 + tern_rng_below(&st->rng, 16384));
+    }
+    q->port = port;
+    q->server = 0;
+    q->round = 0;
+    q->wait = st->dns.cfg.timeout_ns;
+    q->sent = false;
+}
+
+static void send_query(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
+    uint8_t buf[TERN_DNS_HDR_LEN + TERN_DNS_MAX_NAME_WIRE + 4];
+    size_t n = 0;
+    if (tern_dns_query_emit(q->id, true, q->name, TERN_DNS_TYPE_A, buf, sizeof buf, &n) !=
+        TERN_OK) {
+        return;
+    }
+    tern_addr dst = v4(q->servers[q->server]);
+    tern_route_result rr;
+    if (tern_route_lookup(st, &dst, NULL, &rr) != TERN_OK) {
+        return; /* no route: the wait runs out and the next server is tried */
+    }
+    st->dns.c.queries_sent++;
+    tern_services_send_udp_routed(st, now, tern_addr_v4_to_u32(&rr.src), q->servers[q->server],
+                                  q->port, TERN_DNS_PORT, buf, n);
+}
+
+static void finish(tern_dns_query_slot *q, tern_dns_status s) {
+    q->ans.status = s;
+    q->next_at = TERN_NEVER;
+}
+
+/* Give up on the current server: the next one now, or the next round with
+ * the wait doubled, or the end. */
+static void next_server(tern_stack *st, uint64_t now, tern_dns_query_slot *q, tern_dns_status end) {
+    q->server++;
+    if (q->server >= q->n_servers) {
+        q->server = 0;
+        q->round++;
+        q->wait *= 2;
+        if (q->round >= st->dns.cfg.rounds) {
+            finish(q, end);
+            return;
+        }
+    }
+    send_query(st, now, q);
+    q->sent = true;
+    q->next_at = now + q->wait;
+}
+
+/* ---- answers --------------------------------------------------------------------- */
+
+/* Walk the answer section: follow CNAMEs from q->name, collect the A
+ * records of the last name. Returns TERN_OK or a parse error. */
+static tern_err read_answer(const uint8_t *msg, size_t len, size_t an_off, unsigned ancount,
+                            tern_dns_query_slot *q, tern_dns_answer *a, bool *chain_stops) {
+    char cur[TERN_DNS_NAME_TEXT_CAP];
+    memcpy(cur, q->name, strlen(q->name) + 1);
+    uint32_t ttl = UINT32_MAX;
+    uint32_t links = q->links;
+    if (ancount > MAX_RECORDS) {
+        ancount = MAX_RECORDS;
+    }
+    /* Each pass finds at most one CNAME for cur; TERN_DNS_MAX_CNAME + 1
+     * passes bound the work. */
+    for (;;) {
+        size_t off = an_off;
+        bool moved = false;
+        for (unsigned i = 0; i < ancount; i++) {
+            struct tern_dns_rr rr;
+            tern_err err = tern_dns_rr_parse(msg, len, &off, &rr);
+            if (err != TERN_OK) {
+                return err;
+            }
+            if (rr.klass != TERN_DNS_CLASS_IN || rr.type != TERN_DNS_TYPE_CNAME ||
+                !tern_dns_name_eq(rr.name, cur)) {
+                continue;
+            }
+            char target[TERN_DNS_NAME_TEXT_CAP];
+            size_t roff = rr.rdata_off;
+            err = tern_dns_name_read(msg, len, &roff, target, sizeof target);
+            if (err != TERN_OK) {
+                return err;
+            }
+            if (roff != rr.rdata_off + rr.rdlength) {
+                return TERN_ERR_MALFORMED; /* RDATA longer or shorter than its name */
+            }
+            if (++links > TERN_DNS_MAX_CNAME) {
+                a->status = TERN_DNS_CNAME_LOOP;
+                return TERN_OK;
+            }
+            memcpy(cur, target, strlen(target) + 1);
+            ttl = rr.ttl < ttl ? rr.ttl : ttl;
+            moved = true;
+            break;
+        }
+        if (!moved) {
+            break;
+        }
+    }
+    size_t off = an_off;
+    a->n_addrs = 0;
+    for (unsigned i = 0; i < ancount; i++) {
+        struct tern_dns_rr rr;
+        tern_err err = tern_dns_rr_parse(msg, len, &off, &rr);
+        if (err != TERN_OK) {
+            return err;
+        }
+        if (rr.klass != TERN_DNS_CLASS_IN || rr.type != TERN_DNS_TYPE_A ||
+            !tern_dns_name_eq(rr.name, cur)) {
+            continue;
+        }
+        if (rr.rdlength != 4) {
+            return TERN_ERR_MALFORMED; /* RFC 1035 section 3.4.1: "A 32 bit Internet address" */
+        }
+        if (a->n_addrs < TERN_DNS_MAX_ADDRS) {
+            a->addrs[a->n_addrs++] = (uint32_t)rr.rdata[0] << 24 | (uint32_t)rr.rdata[1] << 16 |
+                                     rr.rdata[2] << 8 | rr.rdata[3];
+        }
+        ttl = rr.ttl < ttl ? rr.ttl : ttl;
+    }
+    q->links = links;
+    memcpy(a->canonical, cur, strlen(cur) + 1);
+    a->ttl = ttl == UINT32_MAX ? 0 : ttl;
+    *chain_stops = a->n_addrs == 0 && !tern_dns_name_eq(cur, q->name);
+    return TERN_OK;
+}
+
+static void on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, const uint8_t *msg,
+                      size_t len) {
+    tern_dns_resolver *r = &st->dns;
+    struct tern_dns_header h;
+    struct tern_dns_question qu;
+    size_t off = TERN_DNS_HDR_LEN;
+    if (tern_dns_header_parse(msg, len, &h) != TERN_OK) {
+        r->c.malformed++;
+        return;
+    }
+    /* RFC 5452 section 9.1: accept only an answer that matches the
+     * question, the ID, and the addresses and ports of the query. */
+    if (h.id != q->id || !(h.flags & TERN_DNS_FLAG_QR) || TERN_DNS_OPCODE(h.flags) != 0 ||
+        h.qdcount != 1) {
+        r->c.rejected++;
+        return;
+    }
+    if (tern_dns_question_parse(msg, len, &off, &qu) != TERN_OK) {
+        r->c.malformed++;
+        return;
+    }
+    if (!tern_dns_name_eq(qu.name, q->name) || qu.type != TERN_DNS_TYPE_A ||
+        qu.klass != TERN_DNS_CLASS_IN) {
+        r->c.rejected++;
+        return;
+    }
+    uint8_t rcode = TERN_DNS_RCODE(h.flags);
+    if ((h.flags & TERN_DNS_FLAG_TC) || (rcode != 0 && rcode != 3)) {
+        /* SERVFAIL, REFUSED, ...: this server cannot help; truncated: no TCP yet. */
+        r->c.answers++;
+        next_server(st, now, q, TERN_DNS_FAILED);
+        return;
+    }
+    if (rcode == 3) {
+        r->c.answers++;
+        finish(q, TERN_DNS_NXDOMAIN);
+        return;
+    }
+    tern_dns_answer a;
+    memset(&a, 0, sizeof a);
+    bool chain_stops = false;
+    uint32_t links_before = q->links;
+    if (read_answer(msg, len, off, h.ancount, q, &a, &chain_stops) != TERN_OK) {
+        q->links = links_before;
+        r->c.malformed++; /* ignored: the query keeps waiting for a good answer */
+        return;
+    }
+    r->c.answers++;
+    if (a.status == TERN_DNS_CNAME_LOOP) {
+        finish(q, TERN_DNS_CNAME_LOOP);
+        return;
+    }
+    if (chain_stops) {
+        /* The answer ends at a CNAME: ask for its target (same bound). */
+        memcpy(q->name, a.canonical, strlen(a.canonical) + 1);
+        new_transaction(st, q);
+        q->next_at = now;
+        return;
+    }
+    if (a.n_addrs == 0) {
+        finish(q, TERN_DNS_NODATA);
+        return;
+    }
+    a.status = TERN_DNS_OK;
+    char asked[TERN_DNS_NAME_MAX + 1];
+    memcpy(asked, q->ans.canonical, sizeof asked); /* the original name, kept there */
+    q->ans = a;
+    q->next_at = TERN_NEVER;
+    cache_put(r, asked, &a, now);
+}
+
+bool tern_dns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                    const struct tern_udp_repr *udp) {
+    tern_dns_resolver *r = &st->dns;
+    for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
+        tern_dns_query_slot *q = &r->q[i];
+        if (!q->used || q->ans.status != TERN_DNS_PENDING || !q->sent || udp->dst_port != q->port) {
+            continue;
+        }
+        if (tern_addr_v4_to_u32(&ip->src) != q->servers[q->server]) {
+            r->c.rejected++; /* RFC 5452 9.1: from the server asked */
+            return true;
+        }
+        on_answer(st, now, q, udp->payload, udp->payload_len);
+        return true;
+    }
+    return false;
+}
+
+/* ---- timers -------------------------------------------------------------------- */
+
+void tern_dns_poll(tern_stack *st, uint64_t now) {
+    tern_dns_resolver *r = &st->dns;
+    for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
+        tern_dns_query_slot *q = &r->q[i];
+        if (!q->used || q->ans.status != TERN_DNS_PENDING || now < q->next_at) {
+            continue;
+        }
+        if (q->sent) {
+            r->c.timeouts++;
+            next_server(st, now, q, TERN_DNS_TIMEOUT);
+            continue;
+        }
+        send_query(st, now, q);
+        q->sent = true;
+        q->next_at = now + q->wait;
+    }
+}
+
+uint64_t tern_dns_poll_at(const tern_stack *st) {
+    uint64_t t = TERN_NEVER;
+    for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
+        const tern_dns_query_slot *q = &st->dns.q[i];
+        if (q->used && q->ans.status == TERN_DNS_PENDING && q->next_at < t) {
+            t = q->next_at;
+        }
+    }
+    return t;
+}
+
+/* ---- API ------------------------------------------------------------------------ */
+
+tern_err tern_dns_configure(tern_stack *st, const tern_dns_config *cfg) {
+    if (cfg->n_servers > TERN_DNS_MAX_SERVERS) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dns: %u servers (at most %d)",
+                         cfg->n_servers, TERN_DNS_MAX_SERVERS);
+    }
+    for (uint32_t i = 0; i < cfg->n_servers; i++) {
+        if (cfg->servers[i] == 0 || cfg->servers[i] == 0xffffffffu) {
+            return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dns: server %u is 0x%08x", i,
+                             cfg->servers[i]);
+        }
+    }
+    st->dns.cfg = *cfg;
+    if (st->dns.cfg.timeout_ns == 0) {
+        st->dns.cfg.timeout_ns = DEFAULT_TIMEOUT;
+    }
+    if (st->dns.cfg.rounds == 0) {
+        st->dns.cfg.rounds = DEFAULT_ROUNDS;
+    }
+    return TERN_OK;
+}
+
+tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32_t *id) {
+    tern_dns_resolver *r = &st->dns;
+    uint8_t wire[TERN_DNS_MAX_NAME_WIRE];
+    size_t wlen = 0;
+    if (strlen(name) > TERN_DNS_NAME_MAX + 1 ||
+        tern_dns_name_encode(name, wire, sizeof wire, &wlen) != TERN_OK || wlen <= 1) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "dns: name is empty, has an empty label or a label over 63 octets, or "
+                         "is over 255 octets");
+    }
+    if (r->cfg.timeout_ns == 0) {
+        r->cfg.timeout_ns = DEFAULT_TIMEOUT;
+        r->cfg.rounds = r->cfg.rounds ? r->cfg.rounds : DEFAULT_ROUNDS;
+    }
+    tern_dns_query_slot *q = NULL;
+    uint32_t k = 0;
+    for (; k < TERN_DNS_MAX_QUERIES; k++) {
+        if (!r->q[k].used) {
+            q = &r->q[k];
+            break;
+        }
+    }
+    if (!q) {
+        return tern_fail(st, TERN_ERR_NO_BUFFER, "dns: %d queries pending or unclaimed",
+                         TERN_DNS_MAX_QUERIES);
+    }
+    memset(q, 0, sizeof *q);
+    q->used = true;
+    size_t n = strlen(name);
+    if (n > 0 && name[n - 1] == '.') {
+        n--;
+    }
+    memcpy(q->name, name, n);
+    q->name[n] = '\0';
+    memcpy(q->ans.canonical, q->name, n + 1);
+    *id = k;
+    tern_dns_cache_entry *e = cache_find(r, q->name, now);
+    if (e) {
+        r->c.cache_hits++;
+        q->ans = e->ans;
+        q->ans.from_cache = true;
+        /* What is left of the TTL, rounded down. */
+        q->ans.ttl = (uint32_t)((e->expires_at - now) / SEC);
+        q->next_at = TERN_NEVER;
+        return TERN_OK;
+    }
+    if (r->cfg.n_servers) {
+        memcpy(q->servers, r->cfg.servers, sizeof q->servers);
+        q->n_servers = r->cfg.n_servers;
+    } else if (st->niface > 0 && st->dhcpc[0].lease.n_dns) {
+        const tern_dhcp_lease *l = &st->dhcpc[0].lease;
+        for (uint32_t i = 0; i < l->n_dns && i < TERN_DNS_MAX_SERVERS; i++) {
+            q->servers[q->n_servers++] = l->dns[i];
+        }
+    }
+    if (q->n_servers == 0) {
+        finish(q, TERN_DNS_FAILED);
+        return TERN_OK;
+    }
+    new_transaction(st, q);
+    q->next_at = now;
+    return TERN_OK;
+}
+
+tern_err tern_dns_result(tern_stack *st, uint32_t id, tern_dns_answer *out) {
+    if (id >= TERN_DNS_MAX_QUERIES || !st->dns.q[id].used) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dns: no query %u", id);
+    }
+    tern_dns_query_slot *q = &st->dns.q[id];
+    *out = q->ans;
+    if (q->ans.status != TERN_DNS_PENDING) {
+        q->used = false;
+    }
+    return TERN_OK;
+}
+
+void tern_dns_get_counters(const tern_stack *st, tern_dns_counters *out) {
+    *out = st->dns.c;
+}
+
+void tern_dns_flush_cache(tern_stack *st) {
+    memset(st->dns.cache, 0, sizeof st->dns.cache);
+}

@@ -1,0 +1,36 @@
+/*
+ * The services' entry points for the rest of the stack (services.h): UDP
+ * datagrams for the DNS resolver (from port 53), the DHCP server (to 67) and
+ * the DHCP client (68 from 67); ARP packets for the client's conflict
+ * detection; poll and poll_at of all three.
+ */
+#include "stack_internal.h"
+#include "wire/dhcpv4.h"
+#include "wire/dns.h"
+#include "wire/udp.h"
+
+bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                             const struct tern_udp_repr *udp) {
+    if (udp->src_port == TERN_DNS_PORT && tern_dns_input(st, now, ip, udp)) {
+        return true;
+    }
+    if (udp->dst_port == TERN_DHCP_SERVER_PORT && st->dhcps.running) {
+        return tern_dhcp_server_input(st, now, ip, udp);
+    }
+    return tern_dhcp_client_input(st, now, udp);
+}
+
+void tern_services_arp_input(tern_stack *st, uint64_t now, uint32_t iface,
+                             const struct tern_arp_repr *arp) {
+    tern_dhcp_client_arp_input(st, now, iface, arp);
+}
+
+void tern_services_poll(tern_stack *st, uint64_t now) {
+    tern_dhcp_client_poll(st, now);
+    tern_dns_poll(st, now);
+}
+
+uint64_t tern_services_poll_at(const tern_stack *st) {
+    uint64_t a = tern_dhcp_client_poll_at(st), b = tern_dns_poll_at(st);
+    return a < b ? a : b;
+}

@@ -1,0 +1,112 @@
+/*
+ * The services folder's one private header (DESIGN.md section 1): the
+ * per-interface DHCPv4 client state the instance embeds, and the hooks the
+ * rest of the stack calls.
+ */
+#ifndef TERN_SERVICES_H
+#define TERN_SERVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/dhcp.h"
+#include "tern/dns.h"
+
+struct tern_stack;
+struct tern_ipv4_repr;
+struct tern_udp_repr;
+struct tern_arp_repr;
+
+#define TERN_DHCP_EVENTS 16
+
+typedef struct tern_dhcp_client {
+    tern_dhcp_client_config cfg;
+    tern_dhcp_lease lease;  /* state and lease as reported */
+    uint64_t started_at;    /* of the current acquisition (for secs) */
+    uint64_t next_at;       /* the one timer: retransmission, probe, T1/T2/expiry */
+    uint32_t tries;         /* transmissions in this state */
+    uint32_t offered;       /* SELECTING: the address offered; CHECKING: being probed */
+    uint32_t offer_server;  /* the server id of the chosen offer */
+    uint8_t probes_sent;    /* CHECKING */
+    uint8_t announces_left; /* after BOUND: RFC 5227 announcements still to send */
+    uint64_t announce_at;   /* when the next announcement goes */
+    bool addr_installed;    /* the address (and route) are on the interface */
+    bool had_lease;         /* RENEWED rather than BOUND when re-acknowledged */
+    tern_dhcp_event ev[TERN_DHCP_EVENTS];
+    uint32_t ev_head, ev_count;
+} tern_dhcp_client;
+
+typedef struct tern_dhcp_server {
+    bool running;
+    tern_dhcp_server_config cfg; /* defaults filled in */
+    tern_dhcps_lease leases[TERN_DHCPS_LEASES];
+    tern_dhcps_counters c;
+} tern_dhcp_server;
+
+/* One resolver query in flight (services/dns.c). */
+typedef struct tern_dns_query_slot {
+    bool used;
+    char name[TERN_DNS_NAME_MAX + 1]; /* the name asked now (changes along a CNAME chain) */
+    uint32_t servers[TERN_DNS_MAX_SERVERS];
+    uint32_t n_servers;
+    uint32_t server; /* index of the server asked */
+    uint32_t round;
+    uint64_t wait;    /* this round's timeout */
+    uint64_t next_at; /* send (sent false) or give up on the server (sent true) */
+    bool sent;
+    uint16_t id, port;
+    uint32_t links; /* CNAME links followed */
+    tern_dns_answer ans;
+} tern_dns_query_slot;
+
+typedef struct tern_dns_cache_entry {
+    bool used;
+    char name[TERN_DNS_NAME_MAX + 1];
+    uint64_t expires_at;
+    tern_dns_answer ans;
+} tern_dns_cache_entry;
+
+typedef struct tern_dns_resolver {
+    tern_dns_config cfg;
+    tern_dns_query_slot q[TERN_DNS_MAX_QUERIES];
+    tern_dns_cache_entry cache[TERN_DNS_CACHE_ENTRIES];
+    tern_dns_counters c;
+} tern_dns_resolver;
+
+/* A UDP datagram from port 53: true when it was for a resolver query's port. */
+bool tern_dns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                    const struct tern_udp_repr *udp);
+void tern_dns_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_dns_poll_at(const struct tern_stack *st);
+
+/* Send a UDP datagram in an Ethernet frame built here (no routing, no ARP):
+ * for DHCP, whose ends may have no address yet (RFC 2131 section 4.1). */
+void tern_services_send_udp(struct tern_stack *st, uint32_t iface, const uint8_t dst_mac[6],
+                            uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                            const uint8_t *payload, size_t len);
+/* The same through tern_ip_send (routed, ARP-resolved) from a configured address. */
+void tern_services_send_udp_routed(struct tern_stack *st, uint64_t now, uint32_t src, uint32_t dst,
+                                   uint16_t sport, uint16_t dport, const uint8_t *payload,
+                                   size_t len);
+/* The client's side of tern_services_udp_input (68 from 67), of the ARP
+ * hook, and its timers (services/dhcp_client.c). */
+bool tern_dhcp_client_input(struct tern_stack *st, uint64_t now, const struct tern_udp_repr *udp);
+void tern_dhcp_client_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
+                                const struct tern_arp_repr *arp);
+void tern_dhcp_client_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_dhcp_client_poll_at(const struct tern_stack *st);
+/* The server's side of tern_services_udp_input (port 67). */
+bool tern_dhcp_server_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                            const struct tern_udp_repr *udp);
+
+/* A UDP datagram to port 68 (or 67): true when a service took it. */
+bool tern_services_udp_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                             const struct tern_udp_repr *udp);
+/* Every valid ARP packet received on iface (conflict detection, RFC 5227). */
+void tern_services_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
+                             const struct tern_arp_repr *arp);
+void tern_services_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_services_poll_at(const struct tern_stack *st);
+
+#endif /* TERN_SERVICES_H */
