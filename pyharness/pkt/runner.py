@@ -65,7 +65,14 @@ def register_command(pattern: str, handler: Callable[["Runner", re.Match], None]
 
 #: sysctl names of common packetdrill settings -> the DUT socket option they set on every new socket.
 SYSCTLS = {"tcp_sack": "sack", "tcp_timestamps": "timestamps", "tcp_window_scaling": "window_scaling",
-           "tcp_syn_retries": "syn_retries", "tcp_dsack": "dsack"}
+           "tcp_syn_retries": "syn_retries", "tcp_dsack": "dsack",
+           # Linux's loss-detection knobs: tcp_recovery bit 0x1 is RACK (RFC 8985); tcp_early_retrans 3 or 4
+           # turns the tail loss probe on, 0-2 off. Scripts of classic RTO ladders turn both off.
+           "tcp_recovery": "rack", "tcp_early_retrans": "tail_loss_probe"}
+
+#: How a sysctl's number becomes the socket option's value (default: non-zero is on).
+_SYSCTL_VALUE: dict[str, Callable[[int], object]] = {
+    "tcp_syn_retries": int, "tcp_recovery": lambda v: bool(v & 1), "tcp_early_retrans": lambda v: v >= 3}
 
 
 def _sysctl(runner: "Runner", m: re.Match) -> None:
@@ -75,7 +82,7 @@ def _sysctl(runner: "Runner", m: re.Match) -> None:
     if opt is None:
         raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
                              f"unsupported feature: sysctl net.ipv4.{name} (known: {', '.join(SYSCTLS)})")
-    runner.socket_defaults[opt] = value if opt == "syn_retries" else bool(value)
+    runner.socket_defaults[opt] = _SYSCTL_VALUE.get(name, bool)(value)
 
 
 def _fmt_us(us: int) -> str:

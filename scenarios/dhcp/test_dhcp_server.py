@@ -164,11 +164,14 @@ def test_renewing_unicast_ack(srv):
 
 @pytest.mark.rfc("2131 4.3.2")
 def test_rebinding_unknown_client_silent(srv):
-    """REBINDING from a client the server has no record of: silence."""
+    """REBINDING from a client the server has no record of: silence; the control: the same client's
+    DISCOVER right after it gets its OFFER."""
     net, host, peer = srv
     peer.send(client_msg("request", ciaddr="10.0.0.77", src="10.0.0.77"))
     peer.expect_nothing(for_="1s", matching=SERVER_MSG)
     assert host.dhcp_server_counters()["ignored"] == 1
+    peer.send(client_msg("discover", xid=2))
+    assert expect_reply(peer, 2)[BOOTP].yiaddr == "10.0.0.100"
 
 
 @pytest.mark.rfc("2131 4.3.3")
