@@ -346,6 +346,24 @@ static void on_discover(tern_stack *st, uint64_t now, const struct tern_dhcpv4_r
     send_reply(st, now, req, &m);
 }
 
+/* A REQUEST in INIT-REBOOT, RENEWING or REBINDING for address a (RFC 2131
+ * §4.3.2): a client we have no record of gets silence ("If the DHCP server has
+ * no record of this client, then it MUST remain silent"); a client whose
+ * lease is a, and a still free for it, gets an ACK; anything else a NAK. */
+static void confirm_lease(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req,
+                          tern_dhcps_lease *l, uint32_t a, const client_key *k) {
+    tern_dhcp_server *s = &st->dhcps;
+    if (!l) {
+        s->c.ignored++;
+        return;
+    }
+    if (l->address == a && available(s, a, k, now)) {
+        ack(st, now, req, l, a, k);
+    } else {
+        nak(st, now, req);
+    }
+}
+
 static void on_request(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req) {
     tern_dhcp_server *s = &st->dhcps;
     client_key k = key_of(req);
@@ -386,30 +404,14 @@ static void on_request(tern_stack *st, uint64_t now, const struct tern_dhcpv4_re
             nak(st, now, req);
             return;
         }
-        if (!l) {
-            s->c.ignored++;
-            return;
-        }
-        if (l->address == a && available(s, a, &k, now)) {
-            ack(st, now, req, l, a, &k);
-        } else {
-            nak(st, now, req);
-        }
+        confirm_lease(st, now, req, l, a, &k);
         return;
     }
     if (req->ciaddr) {
         /* RENEWING or REBINDING: "'ciaddr' MUST be filled in with client's
          * IP address"; the server "SHOULD check 'ciaddr' for correctness". */
         uint32_t a = req->ciaddr;
-        if (!l) {
-            s->c.ignored++;
-            return;
-        }
-        if (l->address == a && available(s, a, &k, now)) {
-            ack(st, now, req, l, a, &k);
-        } else {
-            nak(st, now, req);
-        }
+        confirm_lease(st, now, req, l, a, &k);
         return;
     }
     s->c.ignored++; /* neither: not a request we can interpret */
