@@ -98,7 +98,7 @@ static uint64_t three_dupacks(bool sack, uint32_t behind, int *rexmits) {
     tern_sock c = accept_one(&h, sack, &hiss);
     tcp_pcb *p;
     CHECK(tcp_handle_get(h.st, c, &p) == TERN_OK);
-    CHECK_EQ_U64(p->recover, hiss); /* RFC 6582 §3.2 step 1 */
+    /* as after 2^31 - `behind` octets sent and acknowledged without a loss */
     p->recover = p->snd_una - behind;
     size_t sent;
     CHECK(tern_tcp_send(h.st, c, data, 20 * 1000, &sent) == TERN_OK);
