@@ -154,8 +154,79 @@ static void test_sack_fast_retransmit_after_2g(void) {
     CHECK_EQ_I64(rx, 1);
 }
 
+/*
+ * RFC 3708 undo (tcp_undo.c) keeps the last loss episode armed until the
+ * next one starts: an episode of a genuine loss (one retransmission, never
+ * reported as a duplicate) stays armed, its markers fixed, while SND.UNA
+ * moves on. A new episode 2^31 octets later must still be judged on its own:
+ * here a spurious fast retransmit (the "lost" segment was only delayed and
+ * comes back as a D-SACK with the full ACK) is undone. With the old
+ * episode's undo_recover 2^31 behind, "SND.UNA below the old recovery
+ * point" read true and the new episode was given up as undecidable.
+ * `behind` 0: no old episode. Returns the undos counted.
+ */
+static uint64_t spurious_episode(uint32_t behind, uint32_t *cwnd_before, uint32_t *cwnd_after) {
+    harness h;
+    h_init(&h);
+    uint32_t hiss;
+    tern_sock c = accept_one(&h, true, &hiss);
+    tcp_pcb *p;
+    CHECK(tcp_handle_get(h.st, c, &p) == TERN_OK);
+    if (behind) {
+        /* an old episode: 1000 octets retransmitted, no D-SACK for them */
+        p->undo_state = TCP_UNDO_ARMED;
+        p->undo_recover = p->snd_una - behind;
+        p->undo_una = p->undo_recover - 5000;
+        p->undo_high = p->undo_una + 1000;
+        p->undo_rexmit_bytes = 1000;
+        p->undo_dsacked_bytes = 0;
+    }
+    size_t sent;
+    CHECK(tern_tcp_send(h.st, c, data, 20 * 1000, &sent) == TERN_OK);
+    h_poll(&h);
+    uint32_t first = 0;
+    CHECK_EQ_I64(drain(&h, &first), 10);
+    h.now += 10 * MS;
+    uint32_t hole = hiss + 1 + 3000;
+    peer_ack(&h, hole, 0, 0);
+    *cwnd_before = h_info(&h, c).cwnd;
+    for (uint32_t i = 1; i <= 3; i++) {
+        peer_ack(&h, hole, hole + 1000, hole + 1000 + i * 1000);
+    }
+    tern_tcp_info i = h_info(&h, c);
+    CHECK_EQ_U64(i.fast_retransmits, 1);
+    CHECK(i.cwnd < *cwnd_before); /* the reduction */
+    /* the delayed original arrives; the retransmission is a duplicate:
+     * RFC 2883 §4, a first SACK block below the cumulative ACK */
+    h.now += 1 * MS;
+    uint32_t all = i.snd_nxt;
+    peer_ack(&h, all, hole, hole + 1000);
+    i = h_info(&h, c);
+    CHECK_EQ_U64(i.snd_una, all);
+    CHECK_EQ_U64(i.dsack_blocks_in, 1);
+    *cwnd_after = i.cwnd;
+    h_free(&h);
+    return i.dsack_undos;
+}
+
+static void test_undo_after_2g(void) {
+    uint32_t before, after;
+    /* positive control: no old episode */
+    CHECK_EQ_U64(spurious_episode(0, &before, &after), 1);
+    CHECK(after >= before);
+    /* the old episode's recovery point 2^31 - 2000 behind, 2^31 + 1000
+     * after the first ACK */
+    CHECK_EQ_U64(spurious_episode(HALF - 2000, &before, &after), 1);
+    CHECK(after >= before);
+    /* and an old episode just over (a window behind at most): still armed,
+     * it does not make the new one undecidable either */
+    CHECK_EQ_U64(spurious_episode(1000, &before, &after), 1);
+    CHECK(after >= before);
+}
+
 int main(void) {
     RUN(test_newreno_fast_retransmit_after_2g);
     RUN(test_sack_fast_retransmit_after_2g);
+    RUN(test_undo_after_2g);
     return check_summary();
 }
