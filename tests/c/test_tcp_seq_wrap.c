@@ -89,7 +89,7 @@ static int drain(harness *h, uint32_t *first_seq) {
  * lost by time, so the duplicate count decides). Before the first ACK,
  * `recover` is put `behind` octets below SND.UNA. Returns the fast
  * retransmissions counted; *rexmits is how many times the lost segment was
- * sent again (at once, on the third duplicate ACK: RFC 5681 §3.2 step 2).
+ * sent again (at once, on the third duplicate ACK, not on a timer).
  */
 static uint64_t three_dupacks(bool sack, uint32_t behind, int *rexmits) {
     harness h;
