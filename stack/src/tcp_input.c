@@ -248,6 +248,15 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         p->flags &= ~(uint32_t)TCPF_ZWP_OUT;
         switch (p->ca_state) {
         case TCP_CA_OPEN:
+            /* RFC 6582 §3.2 step 2 enters fast retransmit only "if the
+             * Cumulative Acknowledgment field covers more than recover".
+             * Outside recovery SND.UNA is never below recover (OPEN is
+             * re-entered only once an ACK reaches it), so recover follows
+             * SND.UNA here: left at its last value (the ISS at first), it
+             * would fall 2^31 octets behind after a long loss-free transfer,
+             * where sequence arithmetic (RFC 9293 §3.4) reads it as ahead and
+             * fast retransmit would stay off until the next RTO. */
+            p->recover = ack;
             if (cc_acked > 0) {
                 tcp_cc_on_ack(p, cc_acked, now);
             }

@@ -73,6 +73,17 @@ void tcp_undo_on_ack(tcp_pcb *p, const struct tern_tcp_options *opt, uint32_t ac
     if (!(p->flags & TCPF_SACK_OK)) {
         return;
     }
+    /* An episode over (outside recovery SND.UNA is at or past its recovery
+     * point) by more than the largest window the peer offered can no longer
+     * be told a duplicate: the receiver reports one when the copy arrives,
+     * within a window. It is dropped before its markers fall 2^31 behind,
+     * where sequence arithmetic (RFC 9293 §3.4) would read them as ahead:
+     * tcp_undo_begin() would take a new episode for part of the old one and
+     * give it up, and D-SACKs of new data could count for the old one. */
+    if (p->undo_state == TCP_UNDO_ARMED && p->ca_state == TCP_CA_OPEN &&
+        p->snd_una - p->undo_recover > p->max_snd_wnd) {
+        p->undo_state = TCP_UNDO_NONE;
+    }
     if (is_dsack(opt, ack)) {
         p->dsack_blocks_in++;
         uint32_t s = seq_max(opt->sack[0].left, p->undo_una);
