@@ -37,7 +37,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         except ConfigError as e:
             print(f"pyharness run: --dut: {e}", file=sys.stderr)
             return 4
-    compare_with, differences_doc = args.compare_with, args.differences
+    # `pyharness pkt` runs through here too, without these options.
+    compare_with, differences_doc = getattr(args, "compare_with", None), getattr(args, "differences", None)
     if compare_with is not None and not compare_with.is_file():
         print(f"pyharness run: --compare-with: no such file {compare_with} (give the junit.xml of a Tern run, "
               f"e.g. out/junit.xml from 'make run')", file=sys.stderr)
