@@ -122,9 +122,11 @@ $(VENV)/.stamp-smoltcp: duts/smoltcp/pyproject.toml | pyext
 smoltcp: $(SMOLTCP_LIB) $(VENV)/.stamp-smoltcp
 
 # The whole suite against smoltcp; the run fails if its results differ from docs/smoltcp-differences.md.
+# After `make run` (Tern's junit.xml in $(RUN_OUT)), its report compares each scenario with Tern's result.
 run-smoltcp: smoltcp
 	@rm -rf $(RUN_OUT)/smoltcp
-	-$(VENV)/bin/pyharness run --dut smoltcp --seed $(SEED) --out $(RUN_OUT)/smoltcp -- -q -p no:cacheprovider
+	-$(VENV)/bin/pyharness run --dut smoltcp --seed $(SEED) --out $(RUN_OUT)/smoltcp \
+	  $(if $(wildcard $(RUN_OUT)/junit.xml),--compare-with $(RUN_OUT)/junit.xml) -- -q -p no:cacheprovider
 	$(VPY) -m pyharness.differences docs/smoltcp-differences.md $(RUN_OUT)/smoltcp/junit.xml
 
 # In make test: the handshake, close, RST, retransmission and options files against each third-party DUT,

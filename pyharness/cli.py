@@ -1,6 +1,7 @@
 """The ``pyharness`` command.
 
-    pyharness run [PATHS...] [--seed N] [--out DIR] [--dut tern|linux|NAME|module:Class] [-- PYTEST ARGS]
+    pyharness run [PATHS...] [--seed N] [--out DIR] [--dut tern|linux|NAME|module:Class]
+                  [--compare-with TERN-JUNIT [--differences DOC]] [-- PYTEST ARGS]
     pyharness show FILE.pcap [--absolute-seq] [--mask KEY ...]
     pyharness plot FILE.pcap -o FILE.png
     pyharness demo [--out DIR] [--seed N] [--count N]
@@ -36,6 +37,17 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         except ConfigError as e:
             print(f"pyharness run: --dut: {e}", file=sys.stderr)
             return 4
+    # `pyharness pkt` runs through here too, without these options.
+    compare_with, differences_doc = getattr(args, "compare_with", None), getattr(args, "differences", None)
+    if compare_with is not None and not compare_with.is_file():
+        print(f"pyharness run: --compare-with: no such file {compare_with} (give the junit.xml of a Tern run, "
+              f"e.g. out/junit.xml from 'make run')", file=sys.stderr)
+        return 4
+    if differences_doc is not None and not differences_doc.is_file():
+        print(f"pyharness run: --differences: no such file {differences_doc}", file=sys.stderr)
+        return 4
+    if compare_with is not None and differences_doc is None and Path(f"docs/{args.dut}-differences.md").is_file():
+        differences_doc = Path(f"docs/{args.dut}-differences.md")
     paths = args.paths or (["scenarios"] if args.dut == "tern" else LINUX_DEFAULT_PATHS)
     missing = [p for p in paths if not Path(p.split("::")[0]).exists()]
     if missing:
@@ -46,7 +58,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     # On a terminal pytest's own progress is enough; in a log (CI) each area also gets one line as it
     # completes, and pytest counts tests instead of percentages.
     tty = sys.stdout.isatty()
-    plugin = ReportPlugin(out=out, seed=args.seed, progress=not tty)
+    plugin = ReportPlugin(out=out, seed=args.seed, progress=not tty, dut=args.dut, compare_with=compare_with,
+                          differences_doc=differences_doc)
     if not tty:
         extra = ["-o", "console_output_style=count", *extra]
     # Every option value is glued to its option ("--artifacts=DIR"): pytest picks its rootdir before our
@@ -132,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
                           "network namespace through TAP, real time), a DUT registered in the entry point group "
                           "pyharness.duts, or package.module:Class (docs/dut-contract.md); for all but tern the "
                           "default paths are the conformance areas")
+    run.add_argument("--compare-with", type=Path, metavar="JUNIT",
+                     help="junit.xml of a Tern run (e.g. out/junit.xml from 'make run'): report.md gets a section "
+                          "listing each scenario whose result differs from Tern's, with its cause")
+    run.add_argument("--differences", type=Path, metavar="DOC",
+                     help="the DUT's difference document giving each known difference's cause (default "
+                          "docs/<dut>-differences.md when it exists)")
     show = sub.add_parser("show", help="print the canonical text of a pcap, one line per frame, with what the "
                                        "link did to it (from FILE.pcap.events: '<< dropped loss')")
     show.add_argument("pcap", type=Path)

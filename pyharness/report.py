@@ -8,6 +8,7 @@ marker), its artifacts directory and its replay command.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,12 @@ class ReportPlugin:
     #: the project's folder (pytest's rootdir), which the paths in the results are relative to
     root: Path = field(default_factory=Path.cwd)
     skip_reasons: dict[str, str] = field(default_factory=dict)
+    #: name of the DUT the run tested (the report's title and the comparison name it)
+    dut: str = "tern"
+    #: junit.xml of a Tern run: the report gets a section comparing this run with it (:func:`comparison_section`)
+    compare_with: Path | None = None
+    #: the DUT's difference document (docs/<dut>-differences.md), naming the cause of each known difference
+    differences_doc: Path | None = None
 
     #: one line per protocol area as it completes (for logs: when the output is not a terminal)
     progress: bool = False
@@ -226,10 +233,72 @@ class ReportPlugin:
         from .musts import must_section
 
         lines += [""] + must_section(self.results.values())
+        if self.compare_with is not None:
+            from .differences import read_junit
+
+            doc = self.differences_doc.read_text() if self.differences_doc else None
+            lines += [""] + comparison_section(self.dut, self.results.values(), self.skip_reasons,
+                                               read_junit(self.compare_with), doc,
+                                               str(self.differences_doc) if self.differences_doc else "")
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / "report.md"
         path.write_text("\n".join(lines) + "\n")
         return path
 
 
-__all__ = ["ReportPlugin", "Result", "area_of", "outcome_of", "OUTCOMES"]
+def _kind(outcome: str) -> str:
+    """An outcome reduced to what two runs can share: junit.xml writes an xfail as a skip."""
+    return {"xfailed": "skipped", "xpassed": "passed"}.get(outcome, outcome)
+
+
+def comparison_section(dut: str, results: Any, skip_reasons: dict[str, str], tern: Any,
+                       doc: str | None = None, doc_name: str = "") -> list[str]:
+    """The report's "Compared with Tern" section: one row per scenario whose result differs.
+
+    ``results`` are this run's :class:`Result` objects, ``tern`` the :class:`pyharness.differences.Outcomes`
+    of a Tern run (its junit.xml), ``doc`` the text of the DUT's difference document, whose table gives the
+    cause of each known difference (its ``[key]`` and that section's heading). Scenarios that only one run
+    holds are counted, not listed; so are scenarios Tern passes and the DUT skips (a capability it lacks,
+    listed under "Skipped" with the reason). Every other difference is a row, failures first.
+    """
+    from .differences import _causes, listed_differences
+
+    listed = listed_differences(doc) if doc else {}
+    headings = {}
+    for key, body in (_causes(doc) if doc else {}).items():
+        headings[key] = body.strip().splitlines()[0].strip() if body.strip() else ""
+    tern_of = {n: "failed" for n in tern.failed}
+    tern_of.update({n: "skipped" for n in tern.skipped})
+    tern_of.update({n: "passed" for n in tern.passed})
+    rows, only_here, skipped_here = [], 0, 0
+    for r in sorted(results, key=lambda r: r.nodeid):
+        if r.nodeid not in tern_of:
+            only_here += 1
+            continue
+        ours, theirs = _kind(r.outcome), tern_of[r.nodeid]
+        if ours == theirs:
+            continue
+        if ours == "skipped" and theirs == "passed":
+            skipped_here += 1
+            continue
+        cause = listed.get(r.nodeid, "").strip()
+        for key in re.findall(r"\[([a-z0-9-]+)\]", cause):
+            if headings.get(key):
+                cause = cause.replace(f"[{key}]", f"[{key}] {headings[key]}", 1)
+        if not cause and ours == "skipped":
+            cause = skip_reasons.get(r.nodeid, "")
+        rows.append((ours != "failed", r.nodeid, theirs, r.outcome, cause or "(not in the difference document)"))
+    ran = {r.nodeid for r in results}
+    lines = ["## Compared with Tern", "",
+             f"{len(rows)} scenarios differ from Tern's run"
+             + (f" (causes from `{doc_name}`)" if doc_name else "")
+             + f"; {skipped_here} that Tern passes are skipped against {dut} (see Skipped); "
+             f"{only_here} ran only here, {len(set(tern_of) - ran)} only in Tern's run.", ""]
+    if rows:
+        lines += [f"| scenario | Tern | {dut} | cause |", "|---|---|---|---|"]
+        for _, nid, theirs, ours, cause in sorted(rows):
+            lines.append(f"| `{nid}` | {theirs} | {ours} | {cause.replace('|', '/')} |")
+    return lines
+
+
+__all__ = ["ReportPlugin", "Result", "area_of", "comparison_section", "outcome_of", "OUTCOMES"]

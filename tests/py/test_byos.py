@@ -50,12 +50,13 @@ def _toy_package(root: Path, entry_point: bool) -> Path:
     return root
 
 
-def _run(dut: str, pythonpath: Path, out: Path, *paths: str, extra: tuple = ()) -> subprocess.CompletedProcess:
+def _run(dut: str, pythonpath: Path, out: Path, *paths: str, extra: tuple = (),
+         opts: tuple = ()) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(pythonpath), TERN_ARTIFACTS="")
     env.pop("PYTEST_ADDOPTS", None)
     env.pop("TERN_DUT", None)
     return subprocess.run([sys.executable, "-m", "pyharness.cli", "run", *paths, "--dut", dut, "--out", str(out),
-                           "--", "-p", "no:cacheprovider", "--no-plots", *extra],
+                           *opts, "--", "-p", "no:cacheprovider", "--no-plots", *extra],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -188,3 +189,33 @@ def test_plugin_errors_say_what_is_wrong(echo_lib: Path, tmp_path: Path) -> None
         plugin_node(net, "e5", echo_lib, config="1")
         with pytest.raises(TernError, match="already used"):
             plugin_node(net, "e5", echo_lib, config="1")
+
+
+def test_run_compares_with_a_tern_run(tmp_path: Path) -> None:
+    """``pyharness run --dut toy --compare-with TERN-JUNIT --differences DOC``: report.md lists each scenario whose
+    result differs from Tern's, with the cause the difference document gives. The Tern junit.xml here is written by
+    hand so that the handshake failed under Tern (a difference) and the UDP scenario passed (toy skips it)."""
+    pkg = _toy_package(tmp_path / "site", entry_point=True)
+    tern = tmp_path / "tern-junit.xml"
+    tern.write_text('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">'
+                    '<testcase classname="scenarios.tcp.test_handshake" name="test_passive_open_three_way_handshake">'
+                    '<failure message="x">boom</failure></testcase>'
+                    '<testcase classname="scenarios.udp.test_udp" name="test_bad_checksum_is_dropped" />'
+                    '</testsuite></testsuites>')
+    doc = tmp_path / "toy-differences.md"
+    doc.write_text("### [why] The reason\nNo RFC requirement.\n\n<!-- differences -->\n| Scenario | Cause |\n|---|---|\n"
+                   "| `scenarios/tcp/test_handshake.py::test_passive_open_three_way_handshake` | [why] |\n"
+                   "<!-- /differences -->\n")
+    r = _run("toy", pkg, tmp_path / "out", "scenarios/tcp/test_handshake.py::test_passive_open_three_way_handshake",
+             "scenarios/udp/test_udp.py::test_bad_checksum_is_dropped",
+             opts=("--compare-with", str(tern), "--differences", str(doc)))
+    assert r.returncode == 0, r.stdout + r.stderr
+    report = (tmp_path / "out" / "report.md").read_text()
+    section = report[report.index("## Compared with Tern"):]
+    assert "1 scenarios differ from Tern's run" in section and "1 that Tern passes are skipped against toy" in section
+    assert ("| `scenarios/tcp/test_handshake.py::test_passive_open_three_way_handshake` | failed | passed | "
+            "[why] The reason |") in section, section
+    missing = subprocess.run([sys.executable, "-m", "pyharness.cli", "run", "--dut", "toy", "--compare-with",
+                              str(tmp_path / "nope.xml")], cwd=REPO, env=dict(os.environ, PYTHONPATH=str(pkg)),
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 4 and "--compare-with: no such file" in missing.stderr, missing.stderr
