@@ -90,7 +90,7 @@ def test_syn_ack_with_data_in_syn_sent(dut, peer):
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=5000)
     conn.expect(flags="S", within="10ms")
     conn.send(flags="SA", payload=b"banner")
-    conn.expect(flags="A", ack=5007, within=dut.profile.delack + 10_000_000)
+    conn.expect(flags="A", ack=5007, within=f"{dut.profile.delack + 10_000_000}ns")
     assert drain(sock) == b"banner"
 
 
