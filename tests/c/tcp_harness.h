@@ -179,6 +179,18 @@ static inline struct tern_tcp_repr h_mk(uint16_t pport, uint16_t hport, uint32_t
     return r;
 }
 
+/* The peer's pure ACK of everything below `ack` (window 65535), with one SACK
+ * block [l, r) unless l == r. */
+static inline void h_send_ack_sack(harness *h, uint16_t pport, uint16_t hport, uint32_t seq,
+                                   uint32_t ack, uint32_t l, uint32_t r) {
+    struct tern_tcp_repr a = h_mk(pport, hport, seq, ack, TERN_TCP_ACK, 65535);
+    if (l != r) {
+        a.opt.sack_count = 1;
+        a.opt.sack[0] = (struct tern_tcp_sack_block){l, r};
+    }
+    h_send(h, &a);
+}
+
 /* Run the stack's timers up to time t (inclusive), polling at each deadline. */
 static inline void h_run_until(harness *h, uint64_t t) {
     for (int guard = 0; guard < 100000; guard++) {

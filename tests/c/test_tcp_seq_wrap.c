@@ -59,12 +59,7 @@ static tern_sock accept_one(harness *h, bool sack, uint32_t *hiss) {
 
 /* The peer's ACK of everything below `ack`, with one SACK block [l, r) if r != l. */
 static void peer_ack(harness *h, uint32_t ack, uint32_t l, uint32_t r) {
-    struct tern_tcp_repr a = h_mk(PPORT, HPORT, PISS + 1, ack, TERN_TCP_ACK, 65535);
-    if (l != r) {
-        a.opt.sack_count = 1;
-        a.opt.sack[0] = (struct tern_tcp_sack_block){l, r};
-    }
-    h_send(h, &a);
+    h_send_ack_sack(h, PPORT, HPORT, PISS + 1, ack, l, r);
 }
 
 /* Data segments the host sent since the last look. */

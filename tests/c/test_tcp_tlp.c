@@ -50,12 +50,7 @@ static tern_sock accept_one(harness *h, uint32_t *hiss, bool tlp) {
 
 /* The peer's ACK of `ack`, with one SACK block [l, r) unless l == r. */
 static void peer_ack(harness *h, uint32_t ack, uint32_t l, uint32_t r) {
-    struct tern_tcp_repr a = h_mk(PPORT, HPORT, PISS + 1, ack, TERN_TCP_ACK, 65535);
-    if (l != r) {
-        a.opt.sack_count = 1;
-        a.opt.sack[0] = (struct tern_tcp_sack_block){l, r};
-    }
-    h_send(h, &a);
+    h_send_ack_sack(h, PPORT, HPORT, PISS + 1, ack, l, r);
 }
 
 static uint8_t data[8000];
