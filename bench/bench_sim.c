@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "event_queue.h"
+#include "core/event_queue.h"
 #include "tern/sim.h"
 
 static void bench_fail(const char *fmt, unsigned long long a, unsigned long long b) {

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tcp_private.h" /* the TCP pools, for tcp_pcb_bytes (white box) */
+#include "tcp/tcp_private.h" /* the TCP pools, for tcp_pcb_bytes (white box) */
 #include "tern/sim.h"
 #include "tern/sim_host.h"
 #include "tern/stack.h"

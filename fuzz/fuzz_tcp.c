@@ -51,7 +51,7 @@
 #include <string.h>
 
 #include "oracle.h"
-#include "src/tcp_private.h"
+#include "tcp/tcp_private.h"
 #include "tern/stack.h"
 #include "wire/arp.h"
 #include "wire/checksum.h"

@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "src/stack_internal.h"
+#include "core/stack_internal.h"
 
 /*
  * The most a host may send or queue in one call. The largest legitimate burst

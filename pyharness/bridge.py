@@ -6,7 +6,7 @@
 ...     ping = k.ns.popen(["ping", "-c", "3", "10.77.0.2"])
 ...     net.run_realtime(for_="10s", until=lambda: ping.poll() is not None)
 
-In real time, virtual time follows CLOCK_MONOTONIC (sim/src/realtime.c):
+In real time, virtual time follows CLOCK_MONOTONIC (sim/src/nodes/realtime.c):
 :meth:`RealtimeNetwork.run_realtime` runs the simulation in slices of wall
 time and checks its predicate between slices, so a test can interleave its
 own work (socket calls, subprocesses) with the running network. Wall time

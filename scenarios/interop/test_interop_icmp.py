@@ -87,7 +87,7 @@ def test_tern_pings_kernel(make_bridge, size: int) -> None:
 def test_delay_on_the_link_is_what_the_kernel_measures(make_bridge) -> None:
     """An impairment between the TAP node and the host is seen by the kernel: 2 x 20 ms of delay.
 
-    Frames from the kernel enter virtual time no earlier than they arrived (sim/src/realtime.c), and frames
+    Frames from the kernel enter virtual time no earlier than they arrived (sim/src/nodes/realtime.c), and frames
     to it leave no earlier than their virtual time, so no round trip is shorter than 40 ms, however late
     the test process runs."""
     b = make_bridge(programs=("ping",), delay="20ms")

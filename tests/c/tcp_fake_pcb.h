@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "tcp_private.h"
+#include "tcp/tcp_private.h"
 
 #define FAKE_OOO_MAX 8
 #define FAKE_RX_CAP 4096

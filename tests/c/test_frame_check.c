@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "frame_check.h"
-#include "src/stack_internal.h"
+#include "core/frame_check.h"
+#include "core/stack_internal.h"
 #include "tern/sim.h"
 #include "tern/sim_host.h"
 #include "wire/ethernet.h"

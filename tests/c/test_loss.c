@@ -1,5 +1,5 @@
 /*
- * Unit tests of the loss models (sim/src/loss.c) against
+ * Unit tests of the loss models (sim/src/link/loss.c) against
  * notes/link-models.md.
  *
  * Two kinds of checks. Exact ones replay the stream on a twin generator and
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "loss.h"
+#include "link/loss.h"
 
 #define MAXS 4
 #define Z 5.0 /* standard errors of tolerance */

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the seeded random streams (sim/src/rng.c).
+ * Unit tests of the seeded random streams (sim/src/core/rng.c).
  *
  * The pinned values make any change to the generator or to the seeding
  * visible: such a change silently changes every loss pattern and every
@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "check.h"
-#include "rng.h"
+#include "core/rng.h"
 
 /* The xoshiro256** core, checked on the state {1, 2, 3, 4} against the published outputs. */
 static void test_xoshiro_core_vectors(void) {

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "event_queue.h"
+#include "core/event_queue.h"
 #include "tern/sim.h"
 
 static void test_queue_orders_by_time_then_insertion(void) {

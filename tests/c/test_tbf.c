@@ -1,5 +1,5 @@
 /*
- * Unit tests of the token-bucket shaper (sim/src/tbf.c) against
+ * Unit tests of the token-bucket shaper (sim/src/link/tbf.c) against
  * notes/link-models.md, driven as a link drives it: a FIFO of frames fed by
  * a saturating source, a loop that tries the head frame and, when refused,
  * comes back exactly at the wake-up time it was given, and optionally a line
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "tbf.h"
+#include "link/tbf.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL

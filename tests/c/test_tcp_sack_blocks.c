@@ -8,7 +8,7 @@
  * reduction, none for a genuine one.
  */
 #include "check.h"
-#include "tcp_private.h"
+#include "tcp/tcp_private.h"
 #include "tcp_fake_pcb.h"
 
 static const uint8_t payload[1000];

@@ -20,7 +20,7 @@
  *
  * Also unit checks of the new scoreboard functions.
  */
-#include "tcp_private.h"
+#include "tcp/tcp_private.h"
 #include "test_tcp_pair.h"
 
 /* ---- scoreboard units ---------------------------------------------------- */

@@ -20,7 +20,7 @@
  * arithmetic: fast retransmit would be off until the next RTO.
  */
 #include "tcp_harness.h"
-#include "tcp_private.h"
+#include "tcp/tcp_private.h"
 
 #define PPORT 41000
 #define HPORT 8080

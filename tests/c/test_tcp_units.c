@@ -4,8 +4,8 @@
  * 6675 IsLost/SetPipe/NextSeg, and the congestion-control algorithms.
  */
 #include "check.h"
-#include "tcp_cc.h"
-#include "tcp_private.h"
+#include "tcp/tcp_cc.h"
+#include "tcp/tcp_private.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull

@@ -14,7 +14,7 @@
  */
 #include <string.h>
 
-#include "stack_internal.h"
+#include "core/stack_internal.h"
 #include "wire/arp.h"
 #include "wire/bytes.h"
 #include "wire/dhcpv4.h"

@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "stack_internal.h"
+#include "core/stack_internal.h"
 #include "wire/dhcpv4.h"
 #include "wire/udp.h"
 

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "stack_internal.h"
+#include "core/stack_internal.h"
 #include "wire/dns.h"
 #include "wire/udp.h"
 

@@ -4,7 +4,7 @@
  * the DHCP client (68 from 67); ARP packets for the client's conflict
  * detection; poll and poll_at of all three.
  */
-#include "stack_internal.h"
+#include "core/stack_internal.h"
 #include "wire/dhcpv4.h"
 #include "wire/dns.h"
 #include "wire/udp.h"

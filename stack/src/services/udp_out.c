@@ -4,7 +4,8 @@
  */
 #include <string.h>
 
-#include "stack_internal.h"
+#include "ipv4/ipv4.h"
+#include "core/stack_internal.h"
 #include "wire/ethernet.h"
 #include "wire/udp.h"
 

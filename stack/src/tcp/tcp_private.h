@@ -18,12 +18,28 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "stack_internal.h"
+#include "core/stack_internal.h"
 #include "tcp_ranges.h"
 #include "tcp_rtt.h"
 #include "tcp_seq.h"
 #include "tcp_timewait.h"
 #include "wire/tcp.h"
+
+/* ---- what the other layers see of TCP ------------------------------------------- */
+
+/* Bytes of memory TCP needs (control blocks and buffers). */
+size_t tern_tcp_memory_size(const tern_stack_config *cfg);
+/* Lay TCP out in `mem` (tern_tcp_memory_size bytes, 16-byte aligned). */
+void tern_tcp_init(tern_stack *st, uint8_t *mem);
+/* A segment for us: ip->payload/payload_len is the TCP segment (checksum not yet verified). */
+void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface);
+/* An ICMP error about a segment we sent: `quoted` is the quoted IP header, `l4` its first bytes. */
+void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
+                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len);
+void tern_tcp_poll(tern_stack *st, uint64_t now);
+uint64_t tern_tcp_poll_at(const tern_stack *st);
+/* Is a local TCP port in use (for ephemeral port choice)? */
+bool tern_tcp_port_in_use(const tern_stack *st, uint16_t port);
 
 #define TCP_NONE UINT32_MAX
 #define TCP_HANDLE_INDEX_BITS 20 /* up to 2^20 - 1 sockets */

@@ -16,7 +16,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 #include "tern/sim_tap.h"
 
 typedef struct tap_state {

@@ -5,7 +5,10 @@
  */
 #include <string.h>
 
-#include "stack_internal.h"
+#include "ipv4.h"
+#include "tcp/tcp_private.h"
+#include "udp/udp.h"
+#include "core/stack_internal.h"
 #include "wire/ethernet.h"
 #include "wire/icmpv4.h"
 #include "wire/ipv4.h"

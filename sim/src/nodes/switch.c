@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 
 typedef struct mac_entry {
     uint8_t mac[6];

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 
 static void close_side(sim_link *l, uint32_t side) {
     if (l->capture[side]) {

@@ -7,6 +7,8 @@
  */
 #include <string.h>
 
+#include "tcp/tcp_private.h"
+#include "udp/udp.h"
 #include "stack_internal.h"
 
 static bool local_on(const tern_iface *f, const tern_addr *addr) {

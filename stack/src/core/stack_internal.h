@@ -1,18 +1,17 @@
 /*
- * The Tern stack's internal contract between its modules:
- *   stack.c      instance, memory layout, input dispatch, poll, poll_at, config
- *   iface.c      Ethernet in and out
- *   arp.c        ARP cache, requests, the queue of packets waiting for resolution
- *   route.c      route table, source address selection
- *   ipv4.c       IPv4 input, output (fragmentation), forwarding
- *   reasm.c      IPv4 reassembly
- *   icmpv4.c     echo, error generation (rate limited), error delivery, ping sockets
- *   udp.c        UDP sockets
- *   pktq.c       queued packets in chains of fixed chunks from a shared pool
- *   rand.c       the instance's random generator and RFC 6528 ISNs
- *   tcp*.c       TCP (owns its memory, sockets and timers)
- * Every function here is internal but, being in a static library, carries
- * the tern_ prefix.
+ * The core's private header (core/): what every layer of the Tern stack
+ * shares. The instance (struct tern_stack), its random generator and ISNs,
+ * packet queues, interfaces, routes and source address choice, Ethernet
+ * output, ephemeral ports and errors.
+ *   core/      stack.c (instance, memory layout, input dispatch, poll,
+ *              poll_at), route.c, addr.c, pktq.c, rand.c, errors.c
+ *   ipv4/      ipv4.h: ARP, IPv4 in and out, reassembly, ICMPv4
+ *   tcp/       tcp_private.h: TCP (owns its memory, sockets and timers)
+ *   udp/       udp.h: UDP and ping sockets
+ *   services/  services.h: DHCPv4 client and server, DNS resolver
+ * A layer's files include each other freely; across layers only through the
+ * layer's private header. Every function here is internal but, being in a
+ * static library, carries the tern_ prefix.
  */
 #ifndef TERN_STACK_INTERNAL_H
 #define TERN_STACK_INTERNAL_H
@@ -148,118 +147,10 @@ bool tern_is_local_addr(const tern_stack *st, const tern_addr *addr, uint32_t *i
 /* Is addr a broadcast (limited, or directed for one of our prefixes) as seen on iface? */
 bool tern_is_broadcast_addr(const tern_stack *st, const tern_addr *addr, uint32_t iface);
 
-/* ---- IPv4 output --------------------------------------------------------- */
-
-typedef struct tern_ip_tx {
-    tern_addr src, dst; /* src unspecified: chosen by the route */
-    uint8_t protocol;
-    uint8_t ttl; /* 0: the default */
-    uint8_t dscp;
-    bool df;
-    const uint8_t *options; /* IPv4 options, a multiple of 4 bytes, at most 40 (or NULL) */
-    uint8_t options_len;
-} tern_ip_tx;
-
-/*
- * The transmit scratch buffer: an upper layer writes its header and payload
- * at tern_ip_tx_payload(st) (up to TERN_IP_PAYLOAD_MAX bytes) and then calls
- * tern_ip_send with the length; IP and Ethernet headers are written in front
- * (or the datagram is fragmented from it).
- */
-uint8_t *tern_ip_tx_payload(tern_stack *st);
-
-/*
- * Send the datagram whose payload is at tern_ip_tx_payload(st). The L4
- * checksum must already be right for tx->src (route first with
- * tern_route_lookup when src is unspecified). Resolves the next hop (queueing
- * the packet while ARP works), fragments when above the MTU.
- * Returns TERN_OK (sent or queued); TERN_ERR_NO_ROUTE; TERN_ERR_MSG_TOO_LONG
- * (DF and above the MTU); TERN_ERR_NO_BUFFER (could not queue for ARP).
- */
-tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len);
-
-/* ---- ICMP errors ----------------------------------------------------------- */
-
-/*
- * Send an ICMP error about the datagram `ip` (parsed; hdr_bytes holds its
- * ip->header_len original header bytes; the quote is that header and as much
- * of the payload as keeps the error within 576 bytes, RFC 1812 §4.3.2.3) unless RFC 1122 §3.2.2
- * forbids it (about an ICMP error, a broadcast or multicast, a non-first fragment, a non-unicast
- * source) or the rate limit holds it back (counted).
- */
-void tern_icmp_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t code, uint16_t mtu,
-                          const struct tern_ipv4_repr *ip, const uint8_t *hdr_bytes,
-                          bool link_broadcast);
-
-/* ---- the TCP module (tcp*.c) ------------------------------------------------ */
-
-/* Bytes of memory TCP needs (control blocks and buffers). */
-size_t tern_tcp_memory_size(const tern_stack_config *cfg);
-/* Lay TCP out in `mem` (tern_tcp_memory_size bytes, 16-byte aligned). */
-void tern_tcp_init(tern_stack *st, uint8_t *mem);
-/* A segment for us: ip->payload/payload_len is the TCP segment (checksum not yet verified). */
-void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface);
-/* An ICMP error about a segment we sent: `quoted` is the quoted IP header, `l4` its first bytes. */
-void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
-                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len);
-void tern_tcp_poll(tern_stack *st, uint64_t now);
-uint64_t tern_tcp_poll_at(const tern_stack *st);
-/* Is a local TCP port in use (for ephemeral port choice)? */
-bool tern_tcp_port_in_use(const tern_stack *st, uint16_t port);
-
-/* ---- UDP / ICMP modules ------------------------------------------------------ */
-
-/* UDP and ICMP input: hdr holds the datagram's original ip->header_len header bytes (for quotes).
- */
-void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
-                    const uint8_t *hdr, bool link_broadcast);
-void tern_udp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
-                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len);
-void tern_udp_poll(tern_stack *st, uint64_t now);
-bool tern_udp_has_output(const tern_stack *st);
-void tern_icmp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
-                     const uint8_t *hdr, bool link_broadcast);
-void tern_ping_poll(tern_stack *st, uint64_t now);
-bool tern_ping_has_output(const tern_stack *st);
-
-/* ---- ARP ------------------------------------------------------------------- */
-
-/*
- * The MAC for next_hop on iface: broadcast and multicast map directly, a
- * cached neighbour is returned; otherwise resolution starts (a request now,
- * or when the one-per-second limit allows) and TERN_ERR_WOULD_BLOCK says so.
- */
-tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
-                          uint8_t mac[6]);
-/*
- * Hold a whole IP datagram (header and payload, before fragmentation) until
- * next_hop resolves; it is then sent with tern_ipv4_output_resolved, or, if
- * resolution fails, answered with ICMP host unreachable. Bounded: returns
- * TERN_ERR_NO_BUFFER (counted) when the queue or the pool is full.
- */
-tern_err tern_arp_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
-                       const uint8_t *ip, size_t len);
-void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len);
-void tern_arp_poll(tern_stack *st, uint64_t now);
-uint64_t tern_arp_poll_at(const tern_stack *st);
-
 /* Send an Ethernet frame: header written in front of `payload` (which must have 14 bytes of room
  * before it). */
 void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint16_t ethertype,
                      uint8_t *payload, size_t len);
-
-/* ---- IPv4 input and reassembly ----------------------------------------------- */
-
-void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
-                     bool link_broadcast);
-/* Send a held datagram (ip, len bytes, in a buffer with TERN_TX_HEADROOM bytes before it) now that
- * next_hop resolved. */
-void tern_ipv4_output_resolved(tern_stack *st, uint64_t now, uint32_t iface,
-                               const tern_addr *next_hop, uint8_t *ip, size_t len);
-/* Deliver datagrams sent to ourselves (queued by tern_ip_send). */
-void tern_ipv4_poll(tern_stack *st, uint64_t now);
-void tern_reasm_poll(tern_stack *st, uint64_t now);
-uint64_t tern_reasm_poll_at(const tern_stack *st);
 
 /* ---- the instance ------------------------------------------------------------- */
 
@@ -326,32 +217,10 @@ static inline bool tern_call_budget_spent(const tern_stack *st) {
     return st->call_frames >= TERN_CALL_FRAMES_MAX;
 }
 
-/* ---- per-module memory: each module sizes and lays out its own pools ------- */
-
-size_t tern_arp_memory_size(const tern_stack_config *cfg);
-void tern_arp_init(tern_stack *st, uint8_t *mem);
-size_t tern_reasm_memory_size(const tern_stack_config *cfg);
-void tern_reasm_init(tern_stack *st, uint8_t *mem);
-size_t tern_udp_memory_size(const tern_stack_config *cfg);
-void tern_udp_init(tern_stack *st, uint8_t *mem);
-size_t tern_ping_memory_size(const tern_stack_config *cfg);
-void tern_ping_init(tern_stack *st, uint8_t *mem);
-
-/*
- * Reassembly (RFC 791 §3.2, RFC 815): feed a fragment. When it completes a
- * datagram, returns true and fills *whole (payload in the slot's memory) and
- * *hdr (the first fragment's header bytes); the caller delivers it and then
- * calls tern_reasm_release(st, *slot).
- */
-bool tern_reasm_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *frag,
-                      const uint8_t *frag_hdr, uint32_t iface, struct tern_ipv4_repr *whole,
-                      const uint8_t **hdr, uint32_t *slot);
-void tern_reasm_release(tern_stack *st, uint32_t slot);
+/* ---- ports ------------------------------------------------------------------ */
 
 /* A random free ephemeral port for `protocol` (RFC 6056 §3.3.1-style random probe). */
 tern_err tern_ephemeral_port(tern_stack *st, uint8_t protocol, uint16_t *out);
-/* Is a local UDP port in use? */
-bool tern_udp_port_in_use(const tern_stack *st, uint16_t port);
 
 /* ---- errors ------------------------------------------------------------------ */
 

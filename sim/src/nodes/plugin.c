@@ -5,7 +5,7 @@
 
 #include <tern/sim_plugin.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 
 /* Read-only: the functions a plugin calls, the same for every simulation. */
 static const sim_plugin_api plugin_api = {

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame_check.h"
-#include "sim_internal.h"
+#include "core/frame_check.h"
+#include "core/sim_internal.h"
 #include "tern/sim_host.h"
 
 typedef struct host_state {

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ipv4/ipv4.h"
+#include "tcp/tcp_private.h"
+#include "udp/udp.h"
 #include "stack_internal.h"
 #include "wire/ethernet.h"
 

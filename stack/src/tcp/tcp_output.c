@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "ipv4/ipv4.h"
 #include "tcp_cc.h"
 #include "tcp_private.h"
 

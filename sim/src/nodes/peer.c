@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 
 typedef struct peer_state {
     sim *s;

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "stack_internal.h"
+#include "core/stack_internal.h"
 #include "wire/tcp.h"
 
 struct tcp_pcb;

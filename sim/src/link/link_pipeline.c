@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 
 #define NS_PER_SEC 1000000000ull
 

@@ -6,7 +6,8 @@
  */
 #include <string.h>
 
-#include "stack_internal.h"
+#include "ipv4.h"
+#include "core/stack_internal.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 

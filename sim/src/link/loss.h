@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "rng.h"
+#include "core/rng.h"
 #include "tern/errors.h"
 
 typedef enum sim_loss_kind {

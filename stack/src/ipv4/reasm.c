@@ -19,7 +19,8 @@
  */
 #include <string.h>
 
-#include "stack_internal.h"
+#include "ipv4.h"
+#include "core/stack_internal.h"
 #include "wire/icmpv4.h"
 
 struct tern_reasm_slot {

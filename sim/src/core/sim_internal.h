@@ -18,9 +18,9 @@
 #include <stdint.h>
 
 #include "event_queue.h"
-#include "loss.h"
+#include "link/loss.h"
 #include "rng.h"
-#include "tbf.h"
+#include "link/tbf.h"
 #include "tern/sim.h"
 
 /* ---- frames ------------------------------------------------------------ */

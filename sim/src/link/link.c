@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 
 static const char *const dir_names[] = {"a_to_b", "b_to_a", "both"};
 

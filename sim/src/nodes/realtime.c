@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 #include "tern/sim_realtime.h"
 #include "tern/sim_tap.h"
 

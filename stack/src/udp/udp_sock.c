@@ -7,8 +7,10 @@
  */
 #include <string.h>
 
-#include "sock_handle.h"
-#include "stack_internal.h"
+#include "core/sock_handle.h"
+#include "ipv4/ipv4.h"
+#include "udp.h"
+#include "core/stack_internal.h"
 #include "wire/icmpv4.h"
 #include "wire/udp.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_internal.h"
+#include "core/sim_internal.h"
 
 tern_err sim_fault_compile(sim *s, const char *where, const char *bpf, void **prog) {
     pcap_t *p = pcap_open_dead(DLT_EN10MB, SIM_MAX_FRAME);

@@ -1,0 +1,109 @@
+/*
+ * The IPv4 layer's private header (ipv4/): IPv4 output and input, ICMPv4,
+ * ARP and reassembly, as the other layers of the stack see them.
+ */
+#ifndef TERN_IPV4_H
+#define TERN_IPV4_H
+
+#include "core/stack_internal.h"
+
+/* ---- IPv4 output --------------------------------------------------------- */
+
+typedef struct tern_ip_tx {
+    tern_addr src, dst; /* src unspecified: chosen by the route */
+    uint8_t protocol;
+    uint8_t ttl; /* 0: the default */
+    uint8_t dscp;
+    bool df;
+    const uint8_t *options; /* IPv4 options, a multiple of 4 bytes, at most 40 (or NULL) */
+    uint8_t options_len;
+} tern_ip_tx;
+
+/*
+ * The transmit scratch buffer: an upper layer writes its header and payload
+ * at tern_ip_tx_payload(st) (up to TERN_IP_PAYLOAD_MAX bytes) and then calls
+ * tern_ip_send with the length; IP and Ethernet headers are written in front
+ * (or the datagram is fragmented from it).
+ */
+uint8_t *tern_ip_tx_payload(tern_stack *st);
+
+/*
+ * Send the datagram whose payload is at tern_ip_tx_payload(st). The L4
+ * checksum must already be right for tx->src (route first with
+ * tern_route_lookup when src is unspecified). Resolves the next hop (queueing
+ * the packet while ARP works), fragments when above the MTU.
+ * Returns TERN_OK (sent or queued); TERN_ERR_NO_ROUTE; TERN_ERR_MSG_TOO_LONG
+ * (DF and above the MTU); TERN_ERR_NO_BUFFER (could not queue for ARP).
+ */
+tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len);
+
+/* ---- ICMP errors ----------------------------------------------------------- */
+
+/*
+ * Send an ICMP error about the datagram `ip` (parsed; hdr_bytes holds its
+ * ip->header_len original header bytes; the quote is that header and as much
+ * of the payload as keeps the error within 576 bytes, RFC 1812 §4.3.2.3) unless RFC 1122 §3.2.2
+ * forbids it (about an ICMP error, a broadcast or multicast, a non-first fragment, a non-unicast
+ * source) or the rate limit holds it back (counted).
+ */
+void tern_icmp_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t code, uint16_t mtu,
+                          const struct tern_ipv4_repr *ip, const uint8_t *hdr_bytes,
+                          bool link_broadcast);
+
+/* ICMP input: hdr holds the datagram's original ip->header_len header bytes. */
+void tern_icmp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                     const uint8_t *hdr, bool link_broadcast);
+
+/* ---- ARP ------------------------------------------------------------------- */
+
+/*
+ * The MAC for next_hop on iface: broadcast and multicast map directly, a
+ * cached neighbour is returned; otherwise resolution starts (a request now,
+ * or when the one-per-second limit allows) and TERN_ERR_WOULD_BLOCK says so.
+ */
+tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                          uint8_t mac[6]);
+/*
+ * Hold a whole IP datagram (header and payload, before fragmentation) until
+ * next_hop resolves; it is then sent with tern_ipv4_output_resolved, or, if
+ * resolution fails, answered with ICMP host unreachable. Bounded: returns
+ * TERN_ERR_NO_BUFFER (counted) when the queue or the pool is full.
+ */
+tern_err tern_arp_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                       const uint8_t *ip, size_t len);
+void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len);
+void tern_arp_poll(tern_stack *st, uint64_t now);
+uint64_t tern_arp_poll_at(const tern_stack *st);
+
+/* ---- IPv4 input and reassembly ----------------------------------------------- */
+
+void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
+                     bool link_broadcast);
+/* Send a held datagram (ip, len bytes, in a buffer with TERN_TX_HEADROOM bytes before it) now that
+ * next_hop resolved. */
+void tern_ipv4_output_resolved(tern_stack *st, uint64_t now, uint32_t iface,
+                               const tern_addr *next_hop, uint8_t *ip, size_t len);
+/* Deliver datagrams sent to ourselves (queued by tern_ip_send). */
+void tern_ipv4_poll(tern_stack *st, uint64_t now);
+void tern_reasm_poll(tern_stack *st, uint64_t now);
+uint64_t tern_reasm_poll_at(const tern_stack *st);
+
+/* ---- memory ---------------------------------------------------------------- */
+
+size_t tern_arp_memory_size(const tern_stack_config *cfg);
+void tern_arp_init(tern_stack *st, uint8_t *mem);
+size_t tern_reasm_memory_size(const tern_stack_config *cfg);
+void tern_reasm_init(tern_stack *st, uint8_t *mem);
+
+/*
+ * Reassembly (RFC 791 §3.2, RFC 815): feed a fragment. When it completes a
+ * datagram, returns true and fills *whole (payload in the slot's memory) and
+ * *hdr (the first fragment's header bytes); the caller delivers it and then
+ * calls tern_reasm_release(st, *slot).
+ */
+bool tern_reasm_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *frag,
+                      const uint8_t *frag_hdr, uint32_t iface, struct tern_ipv4_repr *whole,
+                      const uint8_t **hdr, uint32_t *slot);
+void tern_reasm_release(tern_stack *st, uint32_t slot);
+
+#endif /* TERN_IPV4_H */
