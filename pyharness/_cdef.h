@@ -19,3 +19,5 @@
 /* network services (issue 13) */
 #include "tern/dhcp.h"
 #include "tern/dns.h"
+/* virtio-net device, split virtqueues, ping responder (issue 15) */
+#include "tern/sim_virtio.h"

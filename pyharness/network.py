@@ -411,6 +411,23 @@ class Network:
         self._nodes[name] = node
         return node
 
+    def virtio_net(self, name: str, guest: NodeRef, **options: Any) -> Any:
+        """Put ``guest`` behind a virtio-net device (a :class:`~pyharness.virtio.VirtioNet`, ports 0 guest, 1 wire).
+
+        Options: see :func:`pyharness.virtio.add_virtio_net`.
+        """
+        from .virtio import add_virtio_net
+
+        self._check_name(name)
+        return add_virtio_net(self, name, self._resolve(guest, "guest"), **options)
+
+    def ping_responder(self, name: str, ipv4: str, mac: Optional[str] = None, log_limit: int = 0) -> Any:
+        """The native ping responder of the seL4 demo (a :class:`~pyharness.virtio.PingResponder`)."""
+        from .virtio import add_ping_responder
+
+        self._check_name(name)
+        return add_ping_responder(self, name, ipv4, mac=mac, log_limit=log_limit)
+
     def _resolve(self, ref: NodeRef, name: str) -> Node:
         if isinstance(ref, str):
             return self.node(ref)
