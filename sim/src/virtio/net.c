@@ -310,79 +310,21 @@ static void dev_tx(vnet *v) {
     dev_notify(v, TXQ);
 }
 
-/* Place one received frame into receive buffers (§5.1.6.3, §5.1.6.4.1). Returns false when the
- * driver has not supplied enough buffers yet (nothing consumed). */
+/* Place one received frame into receive buffers; the counters follow what happened. Returns
+ * false when the driver has not supplied enough buffers yet (nothing consumed). */
 static bool dev_place_rx(vnet *v, const uint8_t *frame, uint32_t len) {
-    vnet_q *q = &v->q[RXQ];
-    uint16_t saved = q->dev.last_avail;
-    uint64_t saved_popped = q->dev.popped;
-    uint64_t need = SIM_VIRTIO_NET_HDR_LEN + (uint64_t)len;
-    uint16_t heads[64];
-    uint32_t lens[64];
     uint32_t nbuf = 0;
-    uint64_t off = 0; /* bytes of header+frame placed */
-    bool mrg = has(v, SIM_VIRTIO_NET_F_MRG_RXBUF);
-    uint8_t hdr[SIM_VIRTIO_NET_HDR_LEN] = {0};
-    /* where the first buffer's 12 header bytes are (at most 12 pieces) */
-    sim_vq_seg hdr_at[SIM_VIRTIO_NET_HDR_LEN];
-    uint32_t nhdr = 0;
-    while (off < need) {
-        sim_vq_chain c;
-        int r = sim_vq_dev_pop(&q->dev, &c);
-        if (r < 0) {
-            dev_fault(v, RXQ);
-            return true; /* consumed: the device is broken, the frame is lost */
-        }
-        if (r == 0 || nbuf == 64) {
-            q->dev.last_avail = saved; /* not used: the chains stay available */
-            q->dev.popped = saved_popped;
-            return false;
-        }
-        if (nbuf == 0 && c.writable < SIM_VIRTIO_NET_HDR_LEN) {
-            /* a buffer too small for the header cannot take a packet: return it empty */
-            sim_vq_dev_push(&q->dev, c.head, 0);
-            v->c.rx_dropped++;
-            return true;
-        }
-        uint64_t take = need - off < c.writable ? need - off : c.writable;
-        if (!mrg && take < need) {
-            /* without MRG_RXBUF the whole packet must fit one buffer: drop it */
-            sim_vq_dev_push(&q->dev, c.head, 0);
-            v->c.rx_dropped++;
-            return true;
-        }
-        /* data of this buffer: after the header in the first one */
-        uint64_t hdr_here = nbuf == 0 ? SIM_VIRTIO_NET_HDR_LEN : 0;
-        uint64_t data_off = off < SIM_VIRTIO_NET_HDR_LEN ? 0 : off - SIM_VIRTIO_NET_HDR_LEN;
-        if (take > hdr_here) {
-            sim_vq_dev_write(&q->dev, &c, hdr_here, frame + data_off, take - hdr_here);
-        }
-        if (nbuf == 0) {
-            uint32_t left = SIM_VIRTIO_NET_HDR_LEN;
-            for (uint32_t i = 0; i < c.nseg && left > 0; i++) {
-                if (c.seg[i].write && c.seg[i].len > 0) {
-                    uint32_t k = c.seg[i].len < left ? c.seg[i].len : left;
-                    hdr_at[nhdr++] = (sim_vq_seg){c.seg[i].addr, k, true};
-                    left -= k;
-                }
-            }
-        }
-        heads[nbuf] = c.head;
-        lens[nbuf] = (uint32_t)take;
-        nbuf++;
-        off += take;
-    }
-    /* header last, now that num_buffers is known (§5.1.6.4.1: "the device MUST set num_buffers
-     * to indicate the number of buffers the packet (including the header) is spread over") */
-    hdr[10] = (uint8_t)nbuf;
-    hdr[11] = (uint8_t)(nbuf >> 8);
-    for (uint32_t i = 0, done = 0; i < nhdr; i++) {
-        sim_vmem_write(&v->mem, hdr_at[i].addr, hdr + done, hdr_at[i].len);
-        done += hdr_at[i].len;
-    }
-    /* §5.1.6.4.1: all buffers but the last used completely; used together */
-    for (uint32_t i = 0; i < nbuf; i++) {
-        sim_vq_dev_push(&q->dev, heads[i], lens[i]);
+    switch (vnet_rx_place(&v->q[RXQ].dev, has(v, SIM_VIRTIO_NET_F_MRG_RXBUF), frame, len, &nbuf)) {
+    case VNET_RX_WAIT:
+        return false;
+    case VNET_RX_FAULT:
+        dev_fault(v, RXQ);
+        return true; /* the device is broken, the frame is lost */
+    case VNET_RX_DROPPED:
+        v->c.rx_dropped++;
+        return true;
+    case VNET_RX_PLACED:
+        break;
     }
     if (nbuf > 1) {
         v->c.rx_merged++;

@@ -49,4 +49,18 @@ static inline bool vq_need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 bool vq_check_layout(const sim_vmem *m, uint32_t size, uint64_t desc, uint64_t avail, uint64_t used,
                      char *why, size_t cap, bool *ring_addr);
 
+/* What became of a received frame offered to the receive queue (net_rx.c). */
+typedef enum vnet_rx_result {
+    VNET_RX_PLACED,  /* in the buffers, used ring written; *nbuf_out buffers */
+    VNET_RX_WAIT,    /* too few buffers available: nothing consumed, try again after a kick */
+    VNET_RX_DROPPED, /* the frame cannot be placed (no MRG_RXBUF and too big, or a buffer too
+                        small for the header, returned empty) */
+    VNET_RX_FAULT,   /* the queue broke (q->fault, q->why) */
+} vnet_rx_result;
+
+/* vnet_rx_place: place one frame with its 12-byte virtio_net_hdr (num_buffers set) into the
+ * receive queue q (§5.1.6.3, §5.1.6.4). */
+vnet_rx_result vnet_rx_place(sim_vq_dev *q, bool mrg, const uint8_t *frame, uint32_t len,
+                             uint32_t *nbuf_out);
+
 #endif /* TERN_SIM_VIRTIO_PRIVATE_H */
