@@ -250,6 +250,70 @@ class PingResponder(Node):
         return PingCounters(**{f.name: int(getattr(c, f.name)) for f in fields(PingCounters)})
 
 
+@dataclass(frozen=True)
+class VhostUserStats:
+    """What the vhost-user back-end did (sim_vhost_user_stats); per-ring values are (rx, tx)."""
+
+    connections: int
+    disconnects: int
+    messages: int
+    unknown: int
+    features: int
+    mem_regions: int
+    kicks: tuple
+    calls: tuple
+    rx_frames: int
+    tx_frames: int
+    rx_dropped: int
+    tx_dropped: int
+    connected: bool
+    started: tuple
+
+
+class VhostUser(Node):
+    """A vhost-user back-end: QEMU's virtio-net device attaches to it through ``socket_path``; port 0 is the wire."""
+
+    kind = "vhost-user"
+
+    def __init__(self, net: "Network", name: str, node_id: int, socket_path: str):
+        super().__init__(net, name, node_id, 1)
+        self.socket_path = socket_path
+
+    def stats(self) -> VhostUserStats:
+        """Connections, messages, negotiated features, kicks and calls per ring, frames each way."""
+        c = ffi.new("sim_vhost_user_stats *")
+        self._net._call(lib.sim_vhost_user_get_stats, self._id, c, context=f"{self.name}.stats()")
+        vals: dict[str, Any] = {}
+        for f in fields(VhostUserStats):
+            v = getattr(c, f.name)
+            if f.type == "tuple":
+                vals[f.name] = (type(v[0])(v[0]), type(v[1])(v[1]))
+            else:
+                vals[f.name] = bool(v) if f.type == "bool" else int(v)
+        return VhostUserStats(**vals)
+
+    def events(self) -> list[VirtioEvent]:
+        """Faults and protocol problems recorded, oldest first."""
+        out = []
+        e = ffi.new("sim_virtio_event *")
+        i = 0
+        while lib.sim_vhost_user_event(self._net._handle(), self._id, i, e) == 0:
+            out.append(VirtioEvent(int(e.time), int(e.queue), ffi.string(lib.sim_virtio_fault_name(e.fault)).decode(),
+                                   ffi.string(e.why).decode()))
+            i += 1
+        return out
+
+
+def add_vhost_user(net: "Network", name: str, socket_path: str, poll_interval: TimeLike = "100us") -> VhostUser:
+    """Create a vhost-user back-end listening on ``socket_path`` (for a :class:`~pyharness.bridge.RealtimeNetwork`)."""
+    out = ffi.new("sim_node_id *")
+    net._call(lib.sim_vhost_user_add, name.encode(), str(socket_path).encode(), parse_time(poll_interval, "poll_interval"),
+              out, context=f"vhost_user({name!r}, {socket_path!r})")
+    node = VhostUser(net, name, int(out[0]), str(socket_path))
+    net._nodes[name] = node
+    return node
+
+
 def add_virtio_net(net: "Network", name: str, guest: Node, *, mac: Optional[MacLike] = None, mtu: int = 1500,
                    queue_size: int = 256, features: Optional[Iterable[str]] = None,
                    driver_features: Optional[Iterable[str]] = None, rx_buf_size: int = 0,
@@ -307,5 +371,5 @@ def add_ping_responder(net: "Network", name: str, ipv4: str, mac: Optional[MacLi
     return node
 
 
-__all__ = ["VirtioNet", "PingResponder", "VirtioNetCounters", "VirtioEvent", "PingRecord", "PingCounters",
+__all__ = ["VirtioNet", "PingResponder", "VhostUser", "VhostUserStats", "add_vhost_user", "VirtioNetCounters", "VirtioEvent", "PingRecord", "PingCounters",
            "FEATURES", "DRIVER_MODES", "RECEIVEQ", "TRANSMITQ", "feature_names"]

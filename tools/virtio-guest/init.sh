@@ -5,8 +5,9 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
-for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
-    [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+# dependency order (modinfo -F depends): virtio_ring first
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
+    [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko || echo "TERN-GUEST-INSMOD-FAILED $m"
 done
 ip=$(sed -n 's/.*tern\.ip=\([^ ]*\).*/\1/p' /proc/cmdline)
 peer=$(sed -n 's/.*tern\.peer=\([^ ]*\).*/\1/p' /proc/cmdline)

@@ -472,6 +472,52 @@ tern_err sim_virtio_net_mem_read(sim *s, sim_node_id node, uint64_t gpa, uint8_t
 tern_err sim_virtio_net_kick(sim *s, sim_node_id node, uint32_t q);
 
 /* ------------------------------------------------------------------------ */
+/* vhost-user back-end (QEMU's docs/interop/vhost-user.rst)                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A node (kind "vhost-user", one port: the wire) that serves the virtio-net queues of a real
+ * guest: QEMU started with "-chardev socket,id=c,path=PATH -netdev vhost-user,id=n,chardev=c
+ * -device virtio-net-pci,netdev=n" and its memory in a shared memfd ("-object
+ * memory-backend-memfd,id=mem,size=...,share=on -machine memory-backend=mem") connects to PATH.
+ * The guest memory regions are mapped, the rings served with the device side of sim_vq_dev: every
+ * rule of §2.7 is checked as for the simulated device, and a broken ring is stopped and recorded
+ * as an event. Features offered: VERSION_1, EVENT_IDX, INDIRECT_DESC, MRG_RXBUF (QEMU adds MAC,
+ * STATUS... itself). For the real-time mode (tern/sim_realtime.h): while the node listens it asks
+ * to be polled every poll_ns, and each poll services the socket and the kick eventfds without
+ * blocking.
+ */
+
+typedef struct sim_vhost_user_stats {
+    uint64_t connections, disconnects, messages, unknown;
+    uint64_t features;    /* what the front-end set (SET_FEATURES) */
+    uint64_t mem_regions; /* regions mapped */
+    uint64_t kicks[2], calls[2];
+    uint64_t rx_frames, tx_frames, rx_dropped, tx_dropped;
+    bool connected;
+    bool started[2]; /* rings 0 (receiveq1) and 1 (transmitq1) */
+} sim_vhost_user_stats;
+
+/*
+ * sim_vhost_user_add: listen on the UNIX socket `socket_path` (an existing file there is
+ * replaced; the socket is removed when the simulation is destroyed).
+ *   poll_ns  service interval while listening (0: 100 us).
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT for a path of 0 or more than 107 bytes;
+ * TERN_ERR_IO when the socket cannot be made (the message has the errno text); what sim_node_add
+ * returns; TERN_ERR_NO_MEMORY.
+ */
+tern_err sim_vhost_user_add(sim *s, const char *name, const char *socket_path, uint64_t poll_ns,
+                            sim_node_id *out);
+
+/* sim_vhost_user_get_stats: copy the node's statistics. Returns TERN_OK, UNKNOWN_NODE, WRONG_KIND.
+ */
+tern_err sim_vhost_user_get_stats(sim *s, sim_node_id node, sim_vhost_user_stats *out);
+
+/* sim_vhost_user_event: the i-th fault or protocol problem recorded. Returns TERN_OK,
+ * TERN_ERR_EMPTY (no such event), UNKNOWN_NODE, WRONG_KIND. */
+tern_err sim_vhost_user_event(sim *s, sim_node_id node, uint32_t i, sim_virtio_event *out);
+
+/* ------------------------------------------------------------------------ */
 /* The native ping responder                                                 */
 /* ------------------------------------------------------------------------ */
 
