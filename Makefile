@@ -26,6 +26,7 @@ PYEXT_INPUTS := CMakeLists.txt pyproject.toml $(wildcard pyharness/CMakeLists.tx
 help:
 	@echo "make run     run the conformance suite; report in $(RUN_OUT)/report.md, $(RUN_OUT)/junit.xml, pcaps in $(RUN_OUT)/artifacts/"
 	@echo "make demo    run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
+	@echo "make demo-virtio  a Linux guest in QEMU pings Tern's ping responder through vhost-user (docs/virtio.md)"
 	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
 	@echo "make run-smoltcp  the suite against smoltcp 0.12 (cargo fetches it); compared with docs/smoltcp-differences.md"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
@@ -60,7 +61,9 @@ deps:
 	have ip || missing="$$missing iproute2"; \
 	have ping || missing="$$missing iputils-ping"; have curl || missing="$$missing curl"; \
 	have chromium || have chromium-browser || missing="$$missing chromium"; \
-	have dnsmasq || missing="$$missing dnsmasq-base"; have busybox || missing="$$missing busybox"; \
+	have dnsmasq || missing="$$missing dnsmasq-base"; \
+	{ have busybox && ! ldd "$$(command -v busybox)" >/dev/null 2>&1; } || missing="$$missing busybox-static"; \
+	have qemu-system-x86_64 || missing="$$missing qemu-system-x86"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \
@@ -146,6 +149,12 @@ docs: pyext
 
 demo: pyext
 	$(VENV)/bin/pyharness demo --out $(DEMO_OUT)
+
+# The seL4 virtio-net ping demo with a real Linux guest (QEMU, TCG) on Tern's vhost-user back-end
+# (docs/virtio.md); the guest image is built once into ~/.cache/tern/virtio-guest.
+.PHONY: demo-virtio
+demo-virtio: pyext
+	$(VPY) -m pyharness.virtio_demo --out out/demo-virtio
 
 # ---------------------------------------------------------------------------
 # test

@@ -258,3 +258,45 @@ def test_impairments_and_capture_work_behind_the_device(net):
     # the capture at the device's end shows the three frames the device sent onto the wire
     seen = [sorted(p[UDP].sport for p in rdpcap(str(path)) if UDP in p) for path in paths]
     assert seen == [[4000, 4001, 4002]]
+
+
+def break_tx_ring(vn, descs, head=0):
+    """Write descriptors into the transmit table and offer `head`, as a buggy driver would, and kick."""
+    desc, avail, _ = vn.queue_gpa(TRANSMITQ)
+    for i, (addr, ln, flags, nxt) in enumerate(descs):
+        vn.mem_write(desc + 16 * i, struct.pack("<QIHH", addr, ln, flags, nxt))
+    idx = int.from_bytes(vn.mem_read(avail + 2, 2), "little")
+    vn.mem_write(avail + 4 + 2 * (idx % 256), struct.pack("<H", head))
+    vn.mem_write(avail + 2, struct.pack("<H", (idx + 1) & 0xFFFF))
+    vn.kick(TRANSMITQ)
+
+
+@pytest.mark.parametrize("case", ["loop", "outside", "head", "order"])
+def test_malformed_ring_needs_reset(net, case):
+    """A driver that breaks §2.7 (a loop, a buffer outside its memory, a head out of range, a readable
+    descriptor after a writable one): the device stops, sets DEVICE_NEEDS_RESET (§2.1.2: "The device
+    SHOULD set DEVICE_NEEDS_RESET when it enters an error state that a reset is needed") and records
+    what it found; it never reads outside the guest memory."""
+    guest, vn, wire = rig(net, **LAT)
+    # positive control: the queue works before
+    guest.send(udp(guest, wire, 64))
+    wire.expect(UDP(dport=9), within="1ms")
+    assert not vn.needs_reset and vn.events() == []
+    buf, _, _ = vn.queue_gpa(RECEIVEQ)  # inside the guest memory
+    t_kick = net.now_ns
+    cases = {
+        "loop": ([(buf, 64, 1, 1), (buf, 64, 1, 0)], 0, "LOOP"),
+        "outside": ([(0xDEAD0000000, 64, 0, 0)], 0, "DESC_ADDR"),
+        "head": ([], 300, "DESC_INDEX"),
+        "order": ([(buf, 64, 1 | 2, 1), (buf, 64, 0, 0)], 0, "WRITE_ORDER"),
+    }
+    descs, head, fault = cases[case]
+    break_tx_ring(vn, descs, head)
+    net.run(for_="1ms")
+    ev = vn.events()
+    assert [e.fault for e in ev] == [fault] and ev[0].queue == TRANSMITQ
+    assert ev[0].time_ns == t_kick + 2 * US + 3 * US  # the kick's notify latency, then device work
+    assert vn.needs_reset
+    # from then on nothing crosses
+    guest.send(udp(guest, wire, 64, sport=5))
+    wire.expect_nothing("10ms")
