@@ -26,7 +26,10 @@ from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_GUEST = ROOT / "tools" / "virtio-guest" / "build-guest.sh"
-GUEST_IP, RESPONDER_IP = "192.168.1.1", "192.168.1.2"
+GUEST_IP, RESPONDER_IP, SERVER_IP = "192.168.1.1", "192.168.1.2", "192.168.1.3"
+SERVER_PORT = 8080
+#: What the Tern host serves over TCP to the guest (HTTP/1.0 through busybox nc).
+SERVED = b"".join(b"line %04d: served by a Tern host over TCP through vhost-user\n" % i for i in range(200))
 GUEST_MAC = "52:54:00:12:34:56"
 
 
@@ -55,9 +58,12 @@ def unavailable() -> Optional[str]:
 
 
 def build_guest() -> Path:
-    """Build (or reuse) the guest image; returns its folder."""
+    """Build (or reuse) the guest image; returns its folder. The initramfs is rebuilt when its inputs changed."""
     out = cache_dir()
-    if not (out / "initramfs.cpio.gz").exists() or not (out / "vmlinuz").exists():
+    initrd = out / "initramfs.cpio.gz"
+    inputs = [BUILD_GUEST.parent / n for n in ("init.sh", "mkinitramfs.py", "build-guest.sh")]
+    stale = initrd.exists() and any(p.stat().st_mtime > initrd.stat().st_mtime for p in inputs)
+    if not initrd.exists() or not (out / "vmlinuz").exists() or stale:
         subprocess.run(["sh", str(BUILD_GUEST), str(out)], check=True, stdout=subprocess.DEVNULL)
     return out
 
@@ -75,21 +81,41 @@ class DemoResult:
     qemu_rc: Optional[int] = None
     wall_s: float = 0.0
 
+    served: int = 0
+
+    @property
+    def host_ping_ok(self) -> bool:
+        """The guest's ping of the Tern host exited 0."""
+        return "TERN-GUEST-HOST-PING-RC 0" in self.console
+
+    @property
+    def fetched(self) -> Optional[bytes]:
+        """The body of the HTTP response the guest printed between the markers, or None if it failed."""
+        if "TERN-GUEST-FETCH-END 0" not in self.console:
+            return None
+        reply = self.console.split("TERN-GUEST-FETCH-BEGIN", 1)[1].split("TERN-GUEST-FETCH-END", 1)[0]
+        # the serial console turns each "\n" into "\r\n": HTTP's "\r\n" arrives as "\r\r\n"
+        reply = reply.replace("\r", "").lstrip("\n")
+        if not reply.startswith("HTTP/1.0 200") or "\n\n" not in reply:
+            return None
+        return reply.split("\n\n", 1)[1].rstrip("\n").encode() + b"\n"
+
     @property
     def ping_ok(self) -> bool:
         """The guest's ping exited 0 (every request answered)."""
         return "TERN-GUEST-PING-RC 0" in self.console
 
 
-def qemu_command(guest: Path, sock: str, count: int, mem_mb: int = 256) -> list[str]:
+def qemu_command(guest: Path, sock: str, count: int, mem_mb: int = 256, with_host: bool = False) -> list[str]:
     """The QEMU command line: TCG, shared memfd memory, virtio-net-pci on the vhost-user socket."""
+    extra = f" tern.host={SERVER_IP} tern.port={SERVER_PORT} tern.url=/hello.txt" if with_host else ""
     kernel = guest / "vmlinux" if (guest / "vmlinux").exists() else guest / "vmlinuz"
     return [
         qemu_binary() or "qemu-system-x86_64", "-accel", "tcg", "-m", f"{mem_mb}M", "-smp", "1",
         "-object", f"memory-backend-memfd,id=mem,size={mem_mb}M,share=on", "-machine", "q35,memory-backend=mem",
         "-kernel", str(kernel), "-initrd", str(guest / "initramfs.cpio.gz"),
         "-append", ("console=ttyS0 " + os.environ.get("TERN_GUEST_KARGS", "quiet loglevel=3") +
-                    f" panic=-1 tern.ip={GUEST_IP}/24 tern.peer={RESPONDER_IP} tern.count={count}"),
+                    f" panic=-1 tern.ip={GUEST_IP}/24 tern.peer={RESPONDER_IP} tern.count={count}" + extra),
         "-chardev", f"socket,id=chr0,path={sock}",
         "-netdev", "vhost-user,id=net0,chardev=chr0",
         "-device", f"virtio-net-pci,netdev=net0,mac={GUEST_MAC},mrg_rxbuf=on,vectors=0",
@@ -97,8 +123,41 @@ def qemu_command(guest: Path, sock: str, count: int, mem_mb: int = 256) -> list[
     ]
 
 
-def run_demo(out_dir: Path, count: int = 5, delay: str = "1ms", timeout: float = 120.0) -> DemoResult:
-    """Boot the guest on Tern's vhost-user back-end and let it ping the responder ``count`` times."""
+class FileServer:
+    """A one-file HTTP/1.0 server on a Tern host's TCP socket, served from the real-time loop."""
+
+    def __init__(self, host, port: int, body: bytes):
+        self.listener = host.tcp_listen(port)
+        self.body = body
+        self.conns: list = []
+        self.served = 0
+
+    def step(self) -> None:
+        """Accept, read a request to its blank line, send the response, close."""
+        while (c := self.listener.accept()) is not None:
+            self.conns.append([c, b"", False])
+        for entry in self.conns:
+            c, req, done = entry
+            if done:
+                continue
+            data = c.recv()
+            if data:
+                entry[1] = req = req + data
+            if b"\r\n\r\n" in req:
+                c.send(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % len(self.body)
+                       + self.body)
+                c.close()
+                entry[2] = True
+                self.served += 1
+
+
+def run_demo(out_dir: Path, count: int = 5, delay: str = "1ms", timeout: float = 120.0,
+             with_host: bool = False) -> DemoResult:
+    """Boot the guest on Tern's vhost-user back-end and let it ping the responder ``count`` times.
+
+    With ``with_host``, a switch joins the back-end, the responder and a Tern host (192.168.1.3) that
+    serves :data:`SERVED` over TCP (port 8080): the guest pings it and fetches the file (HTTP/1.0 over nc).
+    """
     import time
 
     from .bridge import RealtimeNetwork
@@ -113,12 +172,21 @@ def run_demo(out_dir: Path, count: int = 5, delay: str = "1ms", timeout: float =
     try:
         vh = add_vhost_user(net, "vhost0", sock)
         responder = net.ping_responder("pingclient", ipv4=RESPONDER_IP)
-        link = net.link(vh, responder, delay=delay)
+        server = None
+        if with_host:
+            sw = net.switch("switch", ports=3)
+            link = net.link(vh, sw, delay=delay)
+            net.link(sw, responder)
+            host = net.host("server", ipv4=f"{SERVER_IP}/24")
+            net.link(sw, host)
+            server = FileServer(host, SERVER_PORT, SERVED)
+        else:
+            link = net.link(vh, responder, delay=delay)
         pcap = link.capture(out_dir / "demo-virtio.pcap")
         console: list[str] = []
         t0 = time.monotonic()
         wrapper = os.environ.get("TERN_QEMU_WRAPPER", "").split()  # e.g. "gdb -batch -ex run -ex bt --args"
-        proc = subprocess.Popen(wrapper + qemu_command(guest, sock, count), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(wrapper + qemu_command(guest, sock, count, with_host=with_host), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
         def reader() -> None:
@@ -129,7 +197,12 @@ def run_demo(out_dir: Path, count: int = 5, delay: str = "1ms", timeout: float =
         th = threading.Thread(target=reader, daemon=True)
         th.start()
         try:
-            net.run_realtime(until=lambda: proc.poll() is not None, for_=f"{timeout}s", slice="10ms")
+            def done() -> bool:
+                if server is not None:
+                    server.step()
+                return proc.poll() is not None
+
+            net.run_realtime(until=done, for_=f"{timeout}s", slice="5ms")
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -137,7 +210,7 @@ def run_demo(out_dir: Path, count: int = 5, delay: str = "1ms", timeout: float =
             th.join(5)
         net.flush_captures()
         res = DemoResult("".join(console), responder.transcript(), responder.records(), vh.stats(), vh.events(),
-                         Path(pcap), proc.returncode, time.monotonic() - t0)
+                         Path(pcap), proc.returncode, time.monotonic() - t0, server.served if server else 0)
         (out_dir / "guest-console.txt").write_text(res.console)
         (out_dir / "responder-transcript.txt").write_text(res.transcript)
         return res
@@ -151,18 +224,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--out", default="out/demo-virtio")
     ap.add_argument("--count", type=int, default=5)
     ap.add_argument("--delay", default="1ms")
+    ap.add_argument("--with-host", action="store_true", help="also ping a Tern host and fetch a file from it over TCP")
     a = ap.parse_args(argv)
     why = unavailable()
     if why:
         print(f"demo-virtio: cannot run: {why}", file=sys.stderr)
         return 2
-    res = run_demo(Path(a.out), count=a.count, delay=a.delay)
+    res = run_demo(Path(a.out), count=a.count, delay=a.delay, with_host=a.with_host)
     print(res.console)
     print("---- Tern ping responder ----")
     print(res.transcript)
     print(f"vhost-user: {res.stats}")
     print(f"boot to poweroff: {res.wall_s:.1f} s; capture: {res.pcap}")
-    return 0 if res.ping_ok and len(res.records) == a.count else 1
+    ok = res.ping_ok and len(res.records) == a.count
+    if a.with_host:
+        ok = ok and res.host_ping_ok and res.fetched == SERVED
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

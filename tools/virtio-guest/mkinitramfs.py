@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-APPLETS = ["sh", "mount", "insmod", "ip", "ping", "poweroff", "sleep", "cat", "echo", "wget", "ls", "ifconfig",
+APPLETS = ["sh", "mount", "insmod", "ip", "ping", "poweroff", "sleep", "cat", "echo", "nc", "printf", "sed", "ls", "ifconfig",
            "dmesg", "sync", "mkdir", "uname", "true"]
 
 
