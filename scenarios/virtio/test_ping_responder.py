@@ -173,3 +173,29 @@ def test_arp_only_for_its_address(net):
     r = peer.expect(ARP(op=2), within="10ms")
     assert (r[ARP].hwsrc, r[ARP].psrc, r[ARP].hwdst, r[ARP].pdst) == (responder.mac, RESPONDER_IP, peer.mac, GUEST_IP)
     assert r[Ether].src == responder.mac and r[Ether].dst == peer.mac
+
+
+def test_same_seed_same_bytes(tmp_path):
+    """DESIGN §6: the demo twice with one seed gives byte-identical captures and transcripts."""
+    from pyharness import Network
+
+    def once(tag):
+        net = Network(seed=42, artifacts=tmp_path / tag)
+        guest = net.host("guest", ipv4=f"{GUEST_IP}/24")
+        vguest = net.virtio_net("guest-virtio", guest, **LAT)
+        responder = net.ping_responder("pingclient", ipv4=RESPONDER_IP)
+        vmm = net.virtio_net("vmm-virtio", responder, **LAT, indirect=True)
+        link = net.link(vguest, vmm, delay="5ms", jitter="1ms")
+        pcap = link.capture(tmp_path / f"{tag}.pcap")
+        sock = guest.ping_socket(ident=9)
+        for seq in range(3):
+            sock.send(RESPONDER_IP, seq=seq, payload=100 + seq)
+            net.run(for_="100ms")
+        net.flush_captures()
+        out = (pcap.read_bytes(), responder.transcript(), vguest.counters(), vmm.counters())
+        net.close()
+        return out
+
+    a, b = once("a"), once("b")
+    assert a == b
+    assert len(a[0]) > 24 * 3 and a[1].count("Packet Contents:") == 3

@@ -141,8 +141,15 @@ def test_feature_negotiation_and_config(net):
                         driver_features=["version_1", "mac", "status", "mrg_rxbuf", "mtu"])
     assert vn.features == {"version_1", "mac", "status"}
     cfg = vn.config()
-    assert cfg["mac"] == guest.mac and cfg["status"] == 1  # VIRTIO_NET_S_LINK_UP with STATUS
+    assert cfg["mac"] == guest.mac and cfg["status"] == 0  # no link on the wire side yet
     assert vn.status == 1 | 2 | 8 | 4  # ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK
+    wire = net.peer("wire", arp=False)
+    link = net.link(vn, wire)
+    assert vn.config()["status"] == 1
+    link.down()  # LINK_UP follows the wire
+    assert vn.config()["status"] == 0
+    link.up()
+    assert vn.config()["status"] == 1
     vn2 = net.virtio_net("v2", net.peer("g2", arp=False), driver_features=["version_1"])
     assert vn2.config()["status"] == 0  # no STATUS: the field is not there
     with pytest.raises(ConfigError, match="VIRTIO_F_VERSION_1"):

@@ -435,7 +435,8 @@ uint8_t sim_virtio_net_status(sim *s, sim_node_id node);
 
 /*
  * sim_virtio_net_get_config: copy the device configuration space (§5.1.4: mac[6], le16 status,
- * le16 max_virtqueue_pairs, le16 mtu; 12 bytes) into buf.
+ * le16 max_virtqueue_pairs, le16 mtu; 12 bytes) into buf. With VIRTIO_NET_F_STATUS, status has
+ * VIRTIO_NET_S_LINK_UP while the link on port 1 exists and is up; without it, status is 0.
  * Returns TERN_OK; TERN_ERR_UNKNOWN_NODE; TERN_ERR_WRONG_KIND; TERN_ERR_BUFFER_TOO_SMALL (cap <
  * 12).
  */

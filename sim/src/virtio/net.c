@@ -632,7 +632,14 @@ tern_err sim_virtio_net_get_config(sim *s, sim_node_id node, uint8_t *buf, size_
         return sim_fail(s, TERN_ERR_BUFFER_TOO_SMALL, "config space is 12 bytes, cap=%zu", cap);
     }
     memcpy(buf, v->cfg.mac, 6);
-    uint16_t st = has(v, SIM_VIRTIO_NET_F_STATUS) ? SIM_VIRTIO_NET_S_LINK_UP : 0;
+    /* §5.1.4: status exists only with VIRTIO_NET_F_STATUS; its LINK_UP bit follows the wire (a
+     * link on port 1 that is up) */
+    uint16_t st = 0;
+    sim_node *n = sim_get_node(s, node);
+    if (has(v, SIM_VIRTIO_NET_F_STATUS) && n->port_link[1] != 0) {
+        sim_link *l = sim_get_link(s, n->port_link[1] - 1);
+        st = l && l->up ? SIM_VIRTIO_NET_S_LINK_UP : 0;
+    }
     buf[6] = (uint8_t)st;
     buf[7] = (uint8_t)(st >> 8);
     buf[8] = 1; /* max_virtqueue_pairs: one pair (no MQ) */
