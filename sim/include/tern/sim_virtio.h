@@ -369,7 +369,8 @@ bool sim_vq_drv_has_used(const sim_vq_drv *drv);
  *                             + irq_ns; the driver takes the frames (out of port 0) and, after
  *                             driver_ns, enables interrupts again (and re-checks)
  * Frames arriving while no receive buffer is free wait in the device (up to 256) until the driver
- * adds buffers and kicks.
+ * adds buffers and kicks. The driver posts min(queue size, 1024) receive buffers and keeps as many
+ * transmit buffers; every descriptor of the queue is still usable by a test writing the rings.
  */
 
 #define SIM_VIRTIO_NET_GPA_BASE 0x10000000ULL
