@@ -262,6 +262,13 @@ typedef struct tcp_pcb {
     /* PRR (RFC 6937) during a RACK connection's fast recovery: data
      * delivered and sent since it began, and the flight then (RecoverFS) */
     uint32_t prr_delivered, prr_out, prr_recover_fs;
+    /* Spurious RTOs (tcp_frto.c): F-RTO's step (RFC 5682 §3.1) and
+     * "recover", Eifel's RetransmitTS (RFC 3522 §3.2), the window before
+     * the RTO, and the undos done */
+    uint8_t frto, eifel;
+    uint32_t frto_recover, frto_sacked, eifel_ts;
+    uint32_t frto_cwnd, frto_ssthresh;
+    uint32_t spurious_rtos;
 } tcp_pcb;
 
 /* One segment sent, in the RACK transmission log (tcp_rack.c). */
@@ -434,6 +441,19 @@ void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
  * repaired a loss: congestion control responds (RFC 8985 §7.4).
  */
 void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack);
+/* One new segment (at most SMSS, within the peer's window, cwnd not
+ * consulted): a probe, or F-RTO's new data. False when none can go. */
+bool tcp_tlp_new_segment(tern_stack *st, tcp_pcb *p, uint64_t now);
+
+/* ---- spurious RTOs (tcp_frto.c, RFC 5682 F-RTO, RFC 3522 Eifel, RFC 4015) ---- */
+/* The retransmission timer expired (before cwnd and ssthresh are reduced;
+ * p->retries counts this expiry): arm the detection. */
+void tcp_frto_on_rto(tcp_pcb *p, uint64_t now);
+/* After an acceptable ACK updated SND.UNA (from una0) and the scoreboard
+ * (new_sack: it SACKed new octets): detect a spurious RTO and undo it, or
+ * take F-RTO's next step (new data in step 2 b). */
+void tcp_frto_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_options *opt,
+                     uint32_t una0, bool new_sack);
 
 /* ---- urgent data (tcp_urgent.c, RFC 9293 §3.8.5, RFC 6093) ---- */
 /* Sixth step of SEGMENT ARRIVES: the URG bit and urgent pointer of an acceptable segment. */
