@@ -43,14 +43,18 @@ def sack(conn: Any, upto: int, blocks: list) -> Any:
                      options=[("NOP", None), ("NOP", None), ("SAck", tuple(x for b in blocks for x in b))])
 
 
-def hole_round(conn: Any, sock: Any) -> int:
+def hole_round(conn: Any, sock: Any, dsacks_first: int = 0) -> int:
     """Two segments; the peer SACKs the second; returns the time from the first's arrival to its
-    retransmission's (= RACK.rtt + RACK.reo_wnd, both sent together); then the peer acknowledges both."""
+    retransmission's (= RACK.rtt + RACK.reo_wnd, both sent together); then the peer acknowledges both.
+    ``dsacks_first``: that many duplicate ACKs reporting the previous round's retransmission with a D-SACK
+    come first, while the two segments are outstanding (one round trip: RACK.dsack_round is SND.NXT)."""
     sock.send(bytes(2 * MSS))
     s1 = conn.expect(flags="A", within="100ms")
     s2 = conn.expect(flags="PA", within="1ms")
     assert ns(s1) == ns(s2)
     hole = s1[TCP].seq
+    for _ in range(dsacks_first):
+        sack(conn, hole, [(seq_add(hole, -MSS), hole)])
     sack(conn, hole, [(seq_add(hole, MSS), seq_add(hole, 2 * MSS))])
     r = conn.expect(seq=hole, within="300ms")
     assert len(tcp_payload(r)) == MSS
@@ -81,6 +85,16 @@ def test_dsack_rounds_grow_the_reordering_window(dut, peer, link, profile, dsack
     assert sock.info().dsack_blocks_in == dsacks
 
 
+@pytest.mark.rfc("8985 6.2", "2883 4")
+def test_dsacks_of_one_round_trip_grow_the_window_once(dut, peer, link, profile):
+    """Two D-SACKs in one round trip (both arrive while the same two segments are outstanding, before
+    SND.UNA reaches RACK.dsack_round) raise RACK.reo_wnd_mult once: 30 ms, not 35 ms."""
+    conn, sock = rack_conn(dut, peer, link, profile)
+    assert hole_round(conn, sock) == 25 * MS
+    assert hole_round(conn, sock, dsacks_first=2) == 30 * MS
+    assert sock.info().dsack_blocks_in == 2
+
+
 @pytest.mark.rfc("8985 6.2")
 def test_the_grown_window_lasts_sixteen_recoveries(dut, peer, link, profile):
     """One D-SACK: RACK.reo_wnd_mult 2, RACK.reo_wnd_persist 16. The next sixteen recoveries use the 10 ms
@@ -96,22 +110,29 @@ def test_the_grown_window_lasts_sixteen_recoveries(dut, peer, link, profile):
 
 @pytest.mark.rfc("8985 6.2")
 def test_min_rtt_is_a_windowed_minimum(dut, peer, link, profile):
-    """The path grows from 20 ms to 100 ms of RTT. Right after, RACK.min_RTT is still the old path's 20 ms
-    (reo_wnd 5 ms: the hole goes again 100 + 5 ms after it left); after a segment every 20 s for 320 s
-    the old samples are out of the window: RACK.min_RTT is 100 ms and reo_wnd 25 ms (100 + 25 ms)."""
+    """The path grows from 20 ms to 100 ms of RTT. Right after, and 200 s later, RACK.min_RTT is still the old
+    path's 20 ms (reo_wnd 5 ms: the hole goes again 100 + 5 ms after it left); after a segment every 20 s
+    for 320 s the old samples are out of the window: RACK.min_RTT is 100 ms and reo_wnd 25 ms (100 + 25 ms)."""
     conn, sock = rack_conn(dut, peer, link, profile, tail_loss_probe=False)  # no probe before RACK's timer
     assert hole_round(conn, sock) == 25 * MS
     link.configure("both", delay="50ms")
     early = hole_round(conn, sock)
     start = peer.net.now_ns
-    while peer.net.now_ns - start < 320 * 1000 * MS:
-        peer.net.run(for_="20s")
-        sock.send(bytes(MSS))
-        s = conn.expect(flags="PA", seq=sock.info().snd_una, within="200ms")
-        conn.send(flags="A", ack=seq_add(s[TCP].seq, MSS))
-        peer.net.run(for_="100ms")  # the ACK arrives before the next send
+
+    def samples_until(t_s: int) -> None:
+        while peer.net.now_ns - start < t_s * 1000 * MS:
+            peer.net.run(for_="20s")
+            sock.send(bytes(MSS))
+            s = conn.expect(flags="PA", seq=sock.info().snd_una, within="200ms")
+            conn.send(flags="A", ack=seq_add(s[TCP].seq, MSS))
+            peer.net.run(for_="100ms")  # the ACK arrives before the next send
+
+    # at 200 s the first epoch (with the 20 ms samples) is the previous one: still in the window
+    samples_until(200)
+    middle = hole_round(conn, sock)
+    samples_until(320)
     late = hole_round(conn, sock)
-    assert (early, late) == (105 * MS, 125 * MS)
+    assert (early, middle, late) == (105 * MS, 105 * MS, 125 * MS)
 
 
 @pytest.mark.rfc("8985 6.2", "6675 5")
