@@ -39,16 +39,17 @@ def tsopt(pkt: Any) -> tuple[int, int]:
     raise AssertionError("the segment has no timestamps option")
 
 
-def timed_out_flight(dut: Any, peer: Any, link: Any, profile: Any, ts: bool) -> tuple[Any, Any, Any, list, Any]:
-    """A SACK connection (timestamps if ``ts``) over 10 ms + 10 ms whose initial window times out: returns
-    (conn, sock, info before the RTO, the flight, the RTO retransmission as the peer received it)."""
+def timed_out_flight(dut: Any, peer: Any, link: Any, profile: Any, ts: bool,
+                     sack: bool = True) -> tuple[Any, Any, Any, list, Any]:
+    """A connection (SACK if ``sack``, timestamps if ``ts``) over 10 ms + 10 ms whose initial window times out:
+    returns (conn, sock, info before the RTO, the flight, the RTO retransmission as the peer received it)."""
     if profile.loss_recovery != "rack":
         pytest.skip(f"the {profile.name} profile has no spurious-RTO detection")
     warm_arp(dut, peer)
     link.configure("both", delay="10ms")
-    conn, sock = active(dut, peer, peer_opts={"mss": MSS, "sack": True, "ts": ts}, sack=True, timestamps=ts,
+    conn, sock = active(dut, peer, peer_opts={"mss": MSS, "sack": sack, "ts": ts}, sack=sack, timestamps=ts,
                         nodelay=True, tail_loss_probe=False)
-    assert sock.info().ts_ok == ts
+    assert (sock.info().ts_ok, sock.info().sack_ok) == (ts, sack)
     sock.send(bytes(60 * MSS))
     flight = data_segs(conn, within="15ms")
     assert len(flight) == IW_SEGS and len({ns(s) for s in flight}) == 1
@@ -99,14 +100,18 @@ def sack_ack(conn: Any, upto: int, blocks: list[tuple[int, int]] = ()) -> Any:
 
 
 @pytest.mark.rfc("5682 3.1", "4015 3")
-@pytest.mark.parametrize("second", ["advances", "sacks-original", "dupack"], ids=["spurious", "spurious-sack", "genuine"])
+@pytest.mark.parametrize("second", ["advances", "sacks-original", "dupack", "dupack-nosack"],
+                         ids=["spurious", "spurious-sack", "genuine", "genuine-nosack"])
 def test_frto_detects_a_spurious_rto_without_timestamps(dut, peer, link, profile, second):
     """F-RTO, no timestamps. Step 2: the first ACK after the RTO acknowledges the retransmitted segment only,
     below "recover": the DUT sends two NEW segments (from the highest sequence sent), not the next
     retransmissions, 20 ms after the ACK left the peer. Step 3: the second ACK acknowledges (or SACKs) a
     segment that was sent once only: spurious, cwnd/ssthresh restored and new data goes on; or it is a
-    duplicate ACK SACKing the new segments: genuine, the RTO recovery retransmits the second segment."""
-    conn, sock, before, flight, rx = timed_out_flight(dut, peer, link, profile, ts=False)
+    duplicate ACK SACKing the new segments: genuine, the RTO recovery retransmits the second segment at once.
+    Without SACK (F-RTO needs none) the duplicate ACK carries no news of the new segments: the RTO recovery
+    still retransmits the second segment at once (the two new segments do not hold it back)."""
+    conn, sock, before, flight, rx = timed_out_flight(dut, peer, link, profile, ts=False,
+                                                      sack=second != "dupack-nosack")
     smss = before.snd_mss
     base = flight[0][TCP].seq
     hi = end(flight, base)
@@ -123,13 +128,15 @@ def test_frto_detects_a_spurious_rto_without_timestamps(dut, peer, link, profile
         # two segments sent once only are SACKed: with the restored window of ten segments and eleven in
         # flight, two SACKed, one new segment fits (and no DupThresh: RFC 6675 recovery does not start)
         sack_ack(conn, seq_add(base, smss), [(seq_add(base, 3 * smss), seq_add(base, 5 * smss))])
-    else:
+    elif second == "dupack":
         sack_ack(conn, seq_add(base, smss), [(hi, seq_add(hi, smss))])
+    else:
+        sack_ack(conn, seq_add(base, smss))
     first = conn.expect(flags="A", at=T(t2 + 20 * MS), tolerance=EXACT)
     burst = [first] + data_segs(conn, within="1ms")
     burst = [s for s in burst if tcp_payload(s)]
     info = sock.info()
-    if second == "dupack":
+    if second.startswith("dupack"):
         assert info.spurious_rtos == 0 and info.ssthresh < before.ssthresh
         # RTO recovery goes on: the next unacknowledged segment of the flight is retransmitted
         assert burst[0][TCP].seq == seq_add(base, smss)
