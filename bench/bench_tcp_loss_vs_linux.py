@@ -82,10 +82,13 @@ else:
 
 
 def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float,
-            linux_cc: str = "cubic") -> tuple[float, bool]:
+            linux_cc: str = "cubic", tern_rto_min_ms: int = 0) -> tuple[float, bool]:
     """One transfer; returns (goodput in Mbit/s, finished)."""
     net = RealtimeNetwork(seed=seed)
-    tern = net.host("tern", ipv4=f"{TERN_IP}/24", tcp={"rx_buffer": 1 << 20, "tx_buffer": 1 << 20})
+    tcp: dict[str, Any] = {"rx_buffer": 1 << 20, "tx_buffer": 1 << 20}
+    if tern_rto_min_ms:
+        tcp["rto_min"] = f"{tern_rto_min_ms}ms"
+    tern = net.host("tern", ipv4=f"{TERN_IP}/24", tcp=tcp)
     with net.kernel(tern, f"{KERNEL_IP}/24", rate="100Mbit", delay="10ms", loss=SETTINGS[setting]) as k:
         st: dict[str, Any] = {"t0": None, "t1": None, "moved": 0}
         if sender == "linux":
@@ -159,6 +162,8 @@ def main() -> int:
     ap.add_argument("--linux-cc", default="cubic",
                     help="the kernel sender's congestion control (TCP_CONGESTION; default cubic, as Tern's sender: "
                     "a machine's default may be bbr, which does not answer loss with a smaller window)")
+    ap.add_argument("--tern-rto-min-ms", type=int, default=0,
+                    help="the Tern host's RTO.min (default: the stack's, RFC 6298's 1 s; Linux uses 200 ms)")
     ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated subset of " + ",".join(SETTINGS))
     args = ap.parse_args()
     reason = unavailable()
@@ -176,7 +181,8 @@ def main() -> int:
         for sender in ("tern", "linux"):
             runs = []
             for seed in range(1, args.seeds + 1):
-                mbps, done = one_run(name, seed, sender, args.amount, args.limit, args.linux_cc)
+                mbps, done = one_run(name, seed, sender, args.amount, args.limit, args.linux_cc,
+                                     args.tern_rto_min_ms)
                 if not done:
                     print(f"bench_tcp_loss_vs_linux: {sender} sender unfinished after {args.limit:.0f} s "
                           f"(setting {name}, seed {seed})", file=sys.stderr)
