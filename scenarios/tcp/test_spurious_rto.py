@@ -10,7 +10,9 @@ Each test has its control: the same exchange where the ACKs show the retransmiss
 reduction and the RTO recovery.
 
 RFC 3522 (abstract): "Based on the timestamp of the first acceptable ACK that arrives during loss recovery, it
-decides whether loss recovery was entered unnecessarily." The classic profile (tcpkit.classic_recovery) runs
+decides whether loss recovery was entered unnecessarily." RFC 4015 §1: the response "can avoid the often
+unnecessary go-back-N retransmits that would otherwise be sent" (the tests check that nothing of the flight is
+sent again). The restoration is Linux's: cwnd and ssthresh exactly as before the RTO. The classic profile (tcpkit.classic_recovery) runs
 neither: test_dsack_undo.py has its exact RFC 5681 timeline.
 """
 
@@ -61,7 +63,7 @@ def timed_out_flight(dut: Any, peer: Any, link: Any, profile: Any, ts: bool,
     return conn, sock, before, flight, rx
 
 
-@pytest.mark.rfc("3522 3.2", "4015 3", "7323 4.3")
+@pytest.mark.rfc("3522 3.2", "4015 1", "7323 4.3")
 @pytest.mark.parametrize("echo", ["original", "retransmission"], ids=["spurious", "genuine"])
 def test_eifel_detects_a_spurious_rto_and_restores_the_window(dut, peer, link, profile, echo):
     """The ACK of the whole flight echoes the TSval of the original segment (it was delayed: spurious) or of
@@ -99,7 +101,7 @@ def sack_ack(conn: Any, upto: int, blocks: list[tuple[int, int]] = ()) -> Any:
     return conn.send(flags="A", ack=upto, options=opts)
 
 
-@pytest.mark.rfc("5682 3.1", "4015 3")
+@pytest.mark.rfc("5682 3.1", "4015 1")
 @pytest.mark.parametrize("second", ["advances", "sacks-original", "dupack", "dupack-nosack"],
                          ids=["spurious", "spurious-sack", "genuine", "genuine-nosack"])
 def test_frto_detects_a_spurious_rto_without_timestamps(dut, peer, link, profile, second):

@@ -10,6 +10,13 @@
  * net.ipv4.tcp_recovery 1 and tcp_frto 2); the classic RFC 5681 / 6298
  * profile keeps the plain RTO recovery timeline.
  *
+ * RFC 4015 (§1): the response "can avoid the often unnecessary go-back-N
+ * retransmits that would otherwise be sent. In addition, the Eifel response
+ * algorithm restores the congestion control state in such a way that packet
+ * bursts are avoided." Here the restoration is Linux's (cwnd and ssthresh
+ * back to at least their values before the RTO; the window may go out as a
+ * burst), and the RTO is not adapted beyond the new RTT sample the ACK gives.
+ *
  * A timeout is spurious when the segments were only delayed, not lost: the
  * ACKs of the originals arrive after the RTO. Going back to slow start from
  * one segment, and retransmitting the whole window, halves the window and
@@ -79,8 +86,8 @@ static void undo_rto(tcp_pcb *p) {
     }
     p->bytes_acked_ca = 0;
     p->ca_state = TCP_CA_OPEN;
-    /* nothing outstanding is presumed lost any more: no retransmission of
-     * the rest of the window (RFC 4015 §4: "go-forward") */
+    /* nothing outstanding is presumed lost any more: transmission goes on
+     * with new data, no go-back-N (RFC 4015 §1, above) */
     p->lost_to = p->snd_una;
     p->high_rxt = p->snd_una;
     p->recover = p->snd_una;
