@@ -914,6 +914,7 @@ class LinuxDut:
             dsack_blocks_in=ns_ctr.get("TcpExt.TCPDSACKRecv", 0) + ns_ctr.get("TcpExt.TCPDSACKOfoRecv", 0),
             spurious_retransmits=int(r.get("dsack_dups", 0)),
             dsack_undos=ns_ctr.get("TcpExt.TCPDSACKUndo", 0),
+            spurious_rtos=ns_ctr.get("TcpExt.TCPSpuriousRTOs", 0),
             # Linux counts these in segments; TcpInfo (tern_tcp_info) in bytes
             unacked=int(r.get("unacked", 0)) * mss, sacked=int(r.get("sacked", 0)) * mss,
             lost=int(r.get("lost", 0)) * mss,

@@ -257,6 +257,8 @@ class TcpInfo:
     dsack_blocks_in: int
     spurious_retransmits: int
     dsack_undos: int
+    #: retransmission timeouts found spurious (Eifel, RFC 3522; F-RTO, RFC 5682) and undone (RFC 4015).
+    spurious_rtos: int
     unacked: int
     sacked: int
     lost: int

@@ -477,6 +477,11 @@ typedef struct tern_tcp_info {
      * loss episodes found spurious and whose cwnd/ssthresh reduction was
      * undone (RFC 3708 §3). */
     uint64_t dsack_blocks_in, spurious_retransmits, dsack_undos;
+    /* retransmission timeouts found spurious, by Eifel (RFC 3522: the ACK
+     * echoes the original's timestamp) or F-RTO (RFC 5682: data sent only
+     * once is acknowledged after the timeout), whose reduction of cwnd and
+     * ssthresh was undone (RFC 4015) */
+    uint64_t spurious_rtos;
     uint32_t unacked, sacked, lost, in_flight;
     tern_err error; /* why the connection ended, TERN_OK while it lives */
 } tern_tcp_info;

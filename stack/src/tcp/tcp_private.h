@@ -259,9 +259,27 @@ typedef struct tcp_pcb {
     uint64_t rack_xmit, rack_rtt, rack_min_rtt;
     uint64_t t_rack;
     uint8_t rack_on, rack_reord;
+    /* RACK.min_RTT as a windowed minimum (RFC 8985 §6.2 Step 2): the
+     * minimum of the current epoch (started at rack_epoch) and of the one
+     * before, each half of TCP_RACK_MIN_RTT_WIN_NS long */
+    uint64_t rack_min_cur, rack_min_prev, rack_epoch;
+    /* RFC 8985 §6.2 Step 4: RACK.reo_wnd_mult, RACK.reo_wnd_persist,
+     * RACK.dsack_round (rack_dsack_round_on: not "None"); D-SACKs already
+     * seen (dsack_blocks_in then); in fast or RTO recovery at the last ACK,
+     * and the recovery episodes counted then */
+    uint8_t rack_reo_mult, rack_reo_persist, rack_dsack_round_on, rack_in_recovery;
+    uint32_t rack_dsack_round, rack_dsack_seen;
+    uint32_t rack_episodes; /* fast_retransmits + rto_timeouts at the last ACK */
     /* PRR (RFC 6937) during a RACK connection's fast recovery: data
      * delivered and sent since it began, and the flight then (RecoverFS) */
     uint32_t prr_delivered, prr_out, prr_recover_fs;
+    /* Spurious RTOs (tcp_frto.c): F-RTO's step (RFC 5682 §3.1) and
+     * "recover", Eifel's RetransmitTS (RFC 3522 §3.2), the window before
+     * the RTO, and the undos done */
+    uint8_t frto, eifel;
+    uint32_t frto_recover, frto_sacked, eifel_ts;
+    uint32_t frto_cwnd, frto_ssthresh;
+    uint32_t spurious_rtos;
 } tcp_pcb;
 
 /* One segment sent, in the RACK transmission log (tcp_rack.c). */
@@ -434,6 +452,19 @@ void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
  * repaired a loss: congestion control responds (RFC 8985 §7.4).
  */
 void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack);
+/* One new segment (at most SMSS, within the peer's window, cwnd not
+ * consulted): a probe, or F-RTO's new data. False when none can go. */
+bool tcp_tlp_new_segment(tern_stack *st, tcp_pcb *p, uint64_t now);
+
+/* ---- spurious RTOs (tcp_frto.c, RFC 5682 F-RTO, RFC 3522 Eifel, RFC 4015) ---- */
+/* The retransmission timer expired (before cwnd and ssthresh are reduced;
+ * p->retries counts this expiry): arm the detection. */
+void tcp_frto_on_rto(tcp_pcb *p, uint64_t now);
+/* After an acceptable ACK updated SND.UNA (from una0) and the scoreboard
+ * (new_sack: it SACKed new octets): detect a spurious RTO and undo it, or
+ * take F-RTO's next step (new data in step 2 b). */
+void tcp_frto_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_options *opt,
+                     uint32_t una0, bool new_sack);
 
 /* ---- urgent data (tcp_urgent.c, RFC 9293 §3.8.5, RFC 6093) ---- */
 /* Sixth step of SEGMENT ARRIVES: the URG bit and urgent pointer of an acceptable segment. */
@@ -491,6 +522,11 @@ uint32_t tcp_sack_update(tern_stack *st, tcp_pcb *p, const struct tern_tcp_optio
 /* Records in the transmission log for a send buffer of tx_cap bytes: a full
  * buffer of 536-octet segments, half of them retransmitted once, plus 8. */
 uint32_t tcp_rack_log_cap(uint32_t tx_cap);
+/* RACK.min_RTT's window (RFC 8985 §6.2 Step 2 asks for a windowed minimum
+ * without a length): 300 s, as Linux's net.ipv4.tcp_min_rtt_wlen. */
+#define TCP_RACK_MIN_RTT_WIN_NS (300ULL * 1000000000ULL)
+/* RFC 8985 §6.2 Step 4: recoveries without a D-SACK before reo_wnd_mult falls back to 1 */
+#define TCP_RACK_REO_PERSIST 16
 /* tcp_rack_reset: empty log, no RACK state (connection start, option change). */
 void tcp_rack_reset(tcp_pcb *p);
 /* tcp_rack_sent: log a segment of len sequence octets (data and FIN) sent now. */

@@ -23,9 +23,14 @@
  * candidate's time is up. Work per ACK is O(records in flight), bounded by
  * the ring's capacity.
  *
- * Simplifications, each on the safe side: RACK.min_RTT is the minimum over
- * the connection (not a windowed filter); RACK.reo_wnd_mult stays 1 (the
- * D-SACK driven growth of RFC 8985 §6.2 Step 4 is not implemented).
+ * RACK.min_RTT is a windowed minimum (RFC 8985 §6.2 Step 2), so that it
+ * follows the connection to a longer path: the minimum over the last 150 to
+ * 300 s (two epochs of half TCP_RACK_MIN_RTT_WIN_NS each; the older epoch
+ * is forgotten when a sample starts a new one). The reordering window
+ * grows with D-SACKs (RFC 8985 §6.2 Step 4): each round trip in which the
+ * peer reports a duplicate (a sign that a retransmission was spurious, the
+ * original only reordered) adds RACK.min_RTT / 4 to it, and it returns to
+ * RACK.min_RTT / 4 after 16 recoveries without one.
  */
 #include "tcp_private.h"
 
@@ -48,8 +53,68 @@ void tcp_rack_reset(tcp_pcb *p) {
     p->rack_xmit = 0;
     p->rack_end = p->rack_fack = p->snd_una;
     p->rack_rtt = p->rack_min_rtt = 0;
+    p->rack_min_cur = p->rack_min_prev = p->rack_epoch = 0;
     p->rack_reord = 0;
+    p->rack_reo_mult = 1;
+    p->rack_reo_persist = 0;
+    p->rack_dsack_round_on = 0;
+    p->rack_in_recovery = 0;
+    p->rack_episodes = p->fast_retransmits + p->rto_timeouts;
+    p->rack_dsack_seen = p->dsack_blocks_in;
     p->t_rack = TERN_NEVER;
+}
+
+/* RFC 8985 §6.2 Step 2: RACK.min_RTT over a window. A sample that comes
+ * half a window after the current epoch began starts a new epoch; the
+ * minimum is that of the current and the previous epoch. */
+static void min_rtt_sample(tcp_pcb *p, uint64_t now, uint64_t rtt) {
+    if (rtt == 0) {
+        rtt = 1;
+    }
+    if (p->rack_min_cur == 0) {
+        p->rack_min_cur = p->rack_min_prev = rtt;
+        p->rack_epoch = now;
+    } else if (now - p->rack_epoch >= TCP_RACK_MIN_RTT_WIN_NS / 2) {
+        /* an epoch with no sample at all (idle for a whole window) leaves
+         * nothing of the older one */
+        bool gap = now - p->rack_epoch >= TCP_RACK_MIN_RTT_WIN_NS;
+        p->rack_min_prev = gap ? rtt : p->rack_min_cur;
+        p->rack_min_cur = rtt;
+        p->rack_epoch = now;
+    } else if (rtt < p->rack_min_cur) {
+        p->rack_min_cur = rtt;
+    }
+    p->rack_min_rtt = p->rack_min_cur < p->rack_min_prev ? p->rack_min_cur : p->rack_min_prev;
+}
+
+/* RFC 8985 §6.2 Step 4, the part that runs on every ACK: RACK.dsack_round
+ * ends when SND.UNA reaches it; a D-SACK on this ACK outside such a round
+ * grows the multiplier and starts one; leaving fast or RTO recovery
+ * without one counts down reo_wnd_persist. */
+static void reo_wnd_update(tcp_pcb *p) {
+    if (p->rack_dsack_round_on && seq_geq(p->snd_una, p->rack_dsack_round)) {
+        p->rack_dsack_round_on = 0;
+    }
+    bool dsack = p->dsack_blocks_in != p->rack_dsack_seen;
+    p->rack_dsack_seen = p->dsack_blocks_in;
+    /* recovery may also have begun after the previous ACK's call (RACK or
+     * DupThresh start it later in the ACK's processing): the count of
+     * episodes tells */
+    uint32_t episodes = p->fast_retransmits + p->rto_timeouts;
+    bool in_recovery = p->ca_state != TCP_CA_OPEN;
+    bool exited = (p->rack_in_recovery || episodes != p->rack_episodes) && !in_recovery;
+    p->rack_in_recovery = in_recovery;
+    p->rack_episodes = episodes;
+    if (!p->rack_dsack_round_on && dsack) {
+        p->rack_dsack_round_on = 1;
+        p->rack_dsack_round = p->snd_nxt;
+        if (p->rack_reo_mult < UINT8_MAX) {
+            p->rack_reo_mult++;
+        }
+        p->rack_reo_persist = TCP_RACK_REO_PERSIST;
+    } else if (exited && p->rack_reo_persist > 0 && --p->rack_reo_persist == 0) {
+        p->rack_reo_mult = 1;
+    }
 }
 
 void tcp_rack_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len) {
@@ -87,6 +152,7 @@ void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (!p->rack_on || !(p->flags & TCPF_SACK_OK)) {
         return;
     }
+    reo_wnd_update(p);
     const tcp_range *r = tcp_sack_ranges(st, p);
     for (uint32_t i = 0; i < p->rack_n; i++) {
         tcp_xmit *x = rec_at(st, p, i);
@@ -105,9 +171,7 @@ void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
         if ((x->flags & RACK_RXT) && rtt < p->rack_min_rtt) {
             continue;
         }
-        if (p->rack_min_rtt == 0 || rtt < p->rack_min_rtt) {
-            p->rack_min_rtt = rtt ? rtt : 1;
-        }
+        min_rtt_sample(p, now, rtt);
         if (sent_after(x->xmit, x->end, p->rack_xmit, p->rack_end)) {
             p->rack_rtt = rtt;
             p->rack_xmit = x->xmit;
@@ -143,7 +207,8 @@ static uint64_t reo_wnd(const tern_stack *st, const tcp_pcb *p) {
             return 0;
         }
     }
-    uint64_t w = p->rack_min_rtt / 4;
+    /* RACK.reo_wnd = min(RACK.reo_wnd_mult * RACK.min_RTT / 4, SRTT) */
+    uint64_t w = (uint64_t)p->rack_reo_mult * (p->rack_min_rtt / 4);
     if (p->rtt.srtt && w > p->rtt.srtt) {
         w = p->rtt.srtt;
     }

@@ -218,6 +218,7 @@ tern_err tern_tcp_get_info(const tern_stack *st, tern_sock s, tern_tcp_info *out
     out->dsack_blocks_in = p->dsack_blocks_in;
     out->spurious_retransmits = p->spurious_rexmits;
     out->dsack_undos = p->dsack_undos;
+    out->spurious_rtos = p->spurious_rtos;
     out->unacked = tcp_flight(p);
     out->sacked = tcp_sacked_bytes(st, p);
     out->lost = 0;

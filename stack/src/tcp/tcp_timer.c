@@ -89,6 +89,7 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         return;
     }
     p->rto_timeouts++;
+    tcp_frto_on_rto(p, now); /* RFC 5682 step 1, RFC 3522: the state a spurious RTO restores */
     if (p->retries == 1) {
         /* RFC 5681 §3.1: ssthresh from the first timeout only; cwnd = 1 SMSS. */
         tcp_cc_on_loss(p, now, true);

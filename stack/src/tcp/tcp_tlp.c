@@ -85,8 +85,9 @@ static uint32_t highest_unsacked(const tern_stack *st, const tcp_pcb *p) {
 
 /* RFC 8985 §7.3 (1): a previously unsent segment, if the peer's window
  * allows; cwnd is not consulted (a probe is one segment beyond it, like an
- * RFC 3042 limited transmit). Returns false if none can go. */
-static bool probe_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
+ * RFC 3042 limited transmit). Returns false if none can go. Also F-RTO's
+ * new segments (RFC 5682 §3.1 step 2 b), tcp_frto.c). */
+bool tcp_tlp_new_segment(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (p->flags & TCPF_FIN_SENT) {
         return false;
     }
@@ -117,7 +118,7 @@ void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         return;
     }
     p->tlp_probes++;
-    if (probe_new_data(st, p, now)) {
+    if (tcp_tlp_new_segment(st, p, now)) {
         p->tlp = TCP_TLP_OUT;
     } else {
         /* RFC 8985 §7.3 (2): retransmit the last segment: the one ending

@@ -1,0 +1,46 @@
+"""tern-httpd sends 10 MiB to curl (the kernel's TCP) through 15 % frame loss, and through 15 % corruption.
+
+Issue 22: under 15 % drop the Tern sender spent most of its time in backed-off retransmission timeouts and did
+not finish 10 MiB in 120 s. The example's link drops (or flips one bit in) 15 % of the frames in each direction
+(examples/common.c --drop-chance / --corrupt-chance, seeded); curl downloads the file and the test checks every
+byte (SHA-256). It runs in real time with the other core possibly busy, so it asserts that the transfer
+completes, byte-exact, within a generous limit, never a speed; the time it took is printed for the record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from pyharness.netns import NetNamespace
+
+from .test_interop_examples import TERN_IP, _wait_ready, example, tapns  # noqa: F401 (tapns is a fixture)
+
+SIZE = 10 * 1024 * 1024
+LIMIT_S = 300  # the issue's goal is 30 s; real time on a shared machine gets ten times that before it fails
+
+
+@pytest.mark.parametrize("fault", ["drop", "corrupt"])
+def test_httpd_sends_10_mib_through_15_percent_faults(tapns: NetNamespace, tmp_path: Path, fault: str) -> None:
+    root = tmp_path / "www"
+    root.mkdir()
+    body = random.Random(22).randbytes(SIZE)
+    (root / "blob.bin").write_bytes(body)
+    srv = tapns.popen([str(example("tern-httpd")), "--tap", "tap0", "--port", "8080", "--root", str(root),
+                       f"--{fault}-chance", "15", "--seed", "22"], text=True)
+    _wait_ready(srv, "tern-httpd")
+    out = tmp_path / "got"
+    t0 = time.monotonic()
+    # --connect-timeout: the SYN and SYN-ACK see the faults too (1 s, 2 s, 4 s... retries)
+    r = tapns.run(["curl", "-sS", "--fail", "--connect-timeout", "60", "--max-time", str(LIMIT_S),
+                   "-o", str(out), f"http://{TERN_IP}:8080/blob.bin"], timeout=LIMIT_S + 30)
+    took = time.monotonic() - t0
+    srv.kill()
+    print(f"tern-httpd -> curl, 10 MiB, {fault} 15 %: {took:.1f} s")
+    assert r.returncode == 0, f"curl failed after {took:.1f} s: {r.stderr}"
+    assert out.stat().st_size == SIZE
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == hashlib.sha256(body).hexdigest()

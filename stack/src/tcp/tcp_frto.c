@@ -1,0 +1,175 @@
+/*
+ * Spurious retransmission timeouts (RTOs): detected with Eifel (RFC 3522,
+ * timestamps) or F-RTO (RFC 5682 §3, the SACK-enhanced algorithm, which also
+ * works without SACK), and answered by restoring the congestion state the
+ * timeout reduced (the response of RFC 4015 as Linux does it: cwnd and
+ * ssthresh back to their values before the RTO, transmission goes on with
+ * new data instead of the rest of the window again).
+ *
+ * Both run on connections of the RACK profile (p->rack_on, as Linux with
+ * net.ipv4.tcp_recovery 1 and tcp_frto 2); the classic RFC 5681 / 6298
+ * profile keeps the plain RTO recovery timeline.
+ *
+ * RFC 4015 (§1): the response "can avoid the often unnecessary go-back-N
+ * retransmits that would otherwise be sent. In addition, the Eifel response
+ * algorithm restores the congestion control state in such a way that packet
+ * bursts are avoided." Here the restoration is Linux's (cwnd and ssthresh
+ * back to at least their values before the RTO; the window may go out as a
+ * burst), and the RTO is not adapted beyond the new RTT sample the ACK gives.
+ *
+ * A timeout is spurious when the segments were only delayed, not lost: the
+ * ACKs of the originals arrive after the RTO. Going back to slow start from
+ * one segment, and retransmitting the whole window, halves the window and
+ * doubles the traffic for nothing.
+ *
+ * Eifel, RFC 3522 (abstract): "Based on the timestamp of the first
+ * acceptable ACK that arrives during loss recovery, it decides whether loss
+ * recovery was entered unnecessarily." The retransmission carries the TSval
+ * RetransmitTS; the receiver echoes the TSval of the segment that made it
+ * advance its cumulative ACK (RFC 7323 §4.3). An echo older than
+ * RetransmitTS was caused by the original: the RTO was spurious. The
+ * timestamp clock ticks every millisecond and the retransmission leaves at
+ * least RTO.min after the original, so the two TSvals always differ.
+ *
+ * F-RTO, RFC 5682 §3.1 (SACK-enhanced), when the ACKs carry no timestamps:
+ *   step 1: at the RTO (no recovery under way), retransmit the first
+ *           unacknowledged segment; "recover" = SND.NXT;
+ *   step 2: the first ACK after it: if it is a duplicate ACK or acknowledges
+ *           up to "recover", the RTO recovery goes on as usual. If it
+ *           advances SND.UNA below "recover", send up to two new segments
+ *           (none available: as usual) and go to step 3;
+ *   step 3: the next ACK: if it acknowledges data never retransmitted
+ *           (SND.UNA advances again, or SACKs data below "recover" that was
+ *           sent only once), the RTO was spurious. A duplicate ACK, or one
+ *           that only SACKs the new data, says the window was lost: the
+ *           RTO recovery goes on, retransmitting in slow start.
+ *
+ * State is a few words in the control block; work per ACK is O(1) plus one
+ * scoreboard walk (bounded by its capacity).
+ */
+#include "tcp_private.h"
+
+/* tcp_pcb.frto: F-RTO's step */
+enum {
+    FRTO_OFF = 0,
+    FRTO_STEP2 = 1, /* the RTO retransmission is out; awaiting the first ACK */
+    FRTO_STEP3 = 2, /* new data sent; awaiting the second ACK */
+};
+
+void tcp_frto_on_rto(tcp_pcb *p, uint64_t now) {
+    p->frto = FRTO_OFF;
+    p->eifel = 0;
+    if (!p->rack_on || p->retries != 1 || p->ca_state != TCP_CA_OPEN) {
+        /* RFC 5682 §3.1 step 1: not when a loss recovery is already under
+         * way; a second timeout keeps the state of the first (its
+         * reduction is the one an undo restores). */
+        return;
+    }
+    p->frto_cwnd = p->cwnd;
+    p->frto_ssthresh = p->ssthresh;
+    p->frto_recover = p->snd_nxt;
+    if (p->flags & TCPF_TS_OK) {
+        p->eifel = 1;
+        p->eifel_ts = tcp_ts_clock(p, now); /* RetransmitTS: the TSval the retransmission carries */
+    }
+    p->frto = FRTO_STEP2;
+}
+
+/* The RTO was spurious: back to the congestion state before it (RFC 4015's
+ * response as Linux applies it) and on with new data. */
+static void undo_rto(tcp_pcb *p) {
+    if (p->cwnd < p->frto_cwnd) {
+        p->cwnd = p->frto_cwnd;
+    }
+    if (p->ssthresh < p->frto_ssthresh) {
+        p->ssthresh = p->frto_ssthresh;
+    }
+    p->bytes_acked_ca = 0;
+    p->ca_state = TCP_CA_OPEN;
+    /* nothing outstanding is presumed lost any more: transmission goes on
+     * with new data, no go-back-N (RFC 4015 §1, above) */
+    p->lost_to = p->snd_una;
+    p->high_rxt = p->snd_una;
+    p->recover = p->snd_una;
+    p->undo_state = TCP_UNDO_NONE; /* this episode is settled; no second undo by D-SACK */
+    p->frto = FRTO_OFF;
+    p->eifel = 0;
+    p->spurious_rtos++;
+}
+
+/* Octets SACKed between SND.UNA and "recover": in step 3 only the segment
+ * at SND.UNA had been retransmitted, and it is acknowledged, so any of them
+ * SACKed by the step-3 ACK were sent only once. */
+static uint32_t sacked_below_recover(const tern_stack *st, const tcp_pcb *p) {
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->sack_n; i++) {
+        uint32_t s = seq_max(r[i].start, p->snd_una), e = seq_min(r[i].end, p->frto_recover);
+        if (seq_lt(s, e)) {
+            n += e - s;
+        }
+    }
+    return n;
+}
+
+/* Step 3 a): the window was lost. The RTO recovery goes on: everything below
+ * "recover" not SACKed is lost, retransmitted in slow start. The two new
+ * segments of step 2 b) must not hold the first retransmission back. */
+static void genuine(const tern_stack *st, tcp_pcb *p) {
+    p->frto = FRTO_OFF;
+    uint32_t pipe = tcp_pipe(st, p);
+    if (p->cwnd < pipe + p->snd_mss) {
+        p->cwnd = pipe + p->snd_mss;
+    }
+}
+
+void tcp_frto_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_options *opt,
+                     uint32_t una0, bool new_sack) {
+    bool advanced = seq_gt(p->snd_una, una0);
+    /* a duplicate ACK: no progress, and new SACK information or none at all */
+    bool dup = !advanced && (new_sack || opt->sack_count == 0);
+    if (p->eifel && advanced) {
+        /* RFC 3522 §3.2: the first acceptable ACK decides. */
+        p->eifel = 0;
+        if (opt->has_timestamps && seq_lt(opt->ts_ecr, p->eifel_ts)) {
+            undo_rto(p);
+            return;
+        }
+        if (opt->has_timestamps) {
+            p->frto = FRTO_OFF; /* the retransmission was needed: a genuine RTO */
+            return;
+        }
+    }
+    switch (p->frto) {
+    case FRTO_STEP2:
+        if (dup) {
+            p->frto = FRTO_OFF; /* 2 a): a duplicate ACK */
+            return;
+        }
+        if (!advanced) {
+            return;
+        }
+        if (!seq_lt(p->snd_una, p->frto_recover)) {
+            p->frto = FRTO_OFF; /* 2 a): all acknowledged up to "recover" */
+            return;
+        }
+        /* 2 b): up to two new segments, within the peer's window */
+        if (!tcp_tlp_new_segment(st, p, now)) {
+            p->frto = FRTO_OFF;
+            return;
+        }
+        (void)tcp_tlp_new_segment(st, p, now);
+        p->frto_sacked = sacked_below_recover(st, p);
+        p->frto = FRTO_STEP3;
+        return;
+    case FRTO_STEP3:
+        if (advanced || sacked_below_recover(st, p) > p->frto_sacked) {
+            undo_rto(p); /* 3 b): data sent only once was delivered */
+        } else if (dup) {
+            genuine(st, p); /* 3 a) */
+        }
+        return;
+    default:
+        return;
+    }
+}
