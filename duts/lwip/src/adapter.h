@@ -44,6 +44,7 @@ typedef struct lw_sock {
     int32_t error;   /* why the connection ended (Tern error code), 0 if not */
     uint8_t last_state;
     bool listening;
+    bool unlisted; /* a pcb from tcp_new, in no lwIP list until bind, listen or connect */
     int32_t acceptq[LW_ACCEPT_MAX];
     uint32_t naccept;
     struct lw_sock *listener; /* a connection not yet accepted: its listener */

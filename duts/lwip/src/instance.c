@@ -128,12 +128,15 @@ static void flush(lwip_inst *inst) {
  * poll a call from Python asked for), in the order lwIP made them. */
 static err_t linkoutput(struct netif *nif, struct pbuf *p) {
     lwip_inst *inst = nif->state;
-    lw_frame *f = malloc(sizeof *f + p->tot_len);
+    /* The Ethernet MAC pads a frame to the 60-byte minimum (IEEE 802.3 §4.2.3.3): lwIP leaves that
+     * to the hardware, so the adapter, as the driver, does it. */
+    size_t len = p->tot_len < 60 ? 60 : p->tot_len;
+    lw_frame *f = calloc(1, sizeof *f + len);
     if (!f) {
         return ERR_MEM;
     }
-    f->next = NULL;
-    f->len = pbuf_copy_partial(p, f->data, p->tot_len, 0);
+    pbuf_copy_partial(p, f->data, p->tot_len, 0);
+    f->len = len;
     if (inst->out_tail) {
         inst->out_tail->next = f;
     } else {
@@ -338,6 +341,10 @@ TERN_LWIP_API tern_err tern_node_create(const sim_plugin_api *api, sim *s, const
     netif_set_default(&inst->netif);
     netif_set_link_up(&inst->netif);
     netif_set_up(&inst->netif);
+    /* lwIP announces its address when the netif comes up (etharp_gratuitous). The node is created
+     * before anything is linked to it, so the announcement goes out now, into an unplugged port (the
+     * simulator counts it in tx_no_link), like a device that boots before its cable is connected. */
+    flush(inst);
     *out = inst->id;
     return TERN_OK;
 }

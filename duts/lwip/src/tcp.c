@@ -99,10 +99,41 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
     return ERR_OK;
 }
 
+static bool in_list(const struct tcp_pcb *list, const struct tcp_pcb *pcb) {
+    for (; list; list = list->next) {
+        if (list == pcb) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* lwIP frees some pcbs without calling tcp_err: a TIME-WAIT pcb when 2 x MSL is over, and a
+ * closing pcb whose receive side the application shut. A handle trusts its pcb only while the pcb
+ * is in one of lwIP's lists and still carries the handle as its argument (a freed pcb's memory may
+ * hold a new connection); otherwise the connection is gone, without an error. */
+static void check_alive(lw_sock *sk) {
+    struct tcp_pcb *pcb = sk->pcb;
+    if (!pcb || sk->unlisted) {
+        return;
+    }
+    bool found = in_list(tcp_active_pcbs, pcb) || in_list(tcp_tw_pcbs, pcb) ||
+                 in_list(tcp_bound_pcbs, pcb) ||
+                 in_list((struct tcp_pcb *)tcp_listen_pcbs.pcbs, pcb);
+    if (!found || pcb->callback_arg != sk) {
+        sk->pcb = NULL;
+        sk->last_state = CLOSED;
+    }
+}
+
 static lw_sock *get(void *st, int32_t h) {
     lwip_inst *inst = st;
     lw_enter(inst);
-    return lw_sock_get(inst, h, SK_TCP);
+    lw_sock *sk = lw_sock_get(inst, h, SK_TCP);
+    if (sk) {
+        check_alive(sk);
+    }
+    return sk;
 }
 
 TERN_LWIP_API int32_t lw_tcp_open(void *st) {
@@ -118,6 +149,7 @@ TERN_LWIP_API int32_t lw_tcp_open(void *st) {
         return TERN_ERR_NO_MEMORY;
     }
     attach(sk, pcb);
+    sk->unlisted = true;
     return sk->handle;
 }
 
@@ -130,6 +162,9 @@ TERN_LWIP_API int32_t lw_tcp_bind(void *st, int32_t h, uint16_t port) {
         return conn_error(sk);
     }
     err_t e = tcp_bind(sk->pcb, IP4_ADDR_ANY, port);
+    if (e == ERR_OK) {
+        sk->unlisted = false;
+    }
     return e == ERR_OK ? 0 : e == ERR_USE ? TERN_ERR_ADDR_IN_USE : TERN_ERR_BAD_STATE;
 }
 
@@ -147,6 +182,7 @@ TERN_LWIP_API int32_t lw_tcp_listen(void *st, int32_t h, uint32_t backlog) {
         return e == ERR_USE ? TERN_ERR_ADDR_IN_USE : TERN_ERR_NO_MEMORY;
     }
     sk->pcb = l; /* lwIP freed the old pcb and made a smaller listening one */
+    sk->unlisted = false;
     sk->last_state = LISTEN;
     sk->listening = true;
     tcp_arg(l, sk);
@@ -197,6 +233,7 @@ TERN_LWIP_API int32_t lw_tcp_connect(void *st, int32_t h, uint32_t ip, uint16_t 
     err_t e = tcp_connect(sk->pcb, &a, port, on_connected);
     lw_wake(sk->inst);
     if (e == ERR_OK) {
+        sk->unlisted = false;
         sk->last_state = SYN_SENT;
         return 0;
     }

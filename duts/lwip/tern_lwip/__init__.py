@@ -374,15 +374,17 @@ class LwipDut:
     kind = "lwip"
     capabilities = CAPABILITIES
 
-    def __init__(self, net: Any, profile: DutProfile = LWIP_PROFILE):
+    def __init__(self, net: Any, profile: DutProfile = LWIP_PROFILE, name: str = "dut", ip: str = DUT_IP,
+                 mac: str = "02:00:00:00:00:01"):
+        """lwIP node ``name`` at ``ip``/24 with ``mac`` (defaults: the contract's DUT); several may share ``net``."""
         self.net = net
         self.profile = profile
-        self.ip = DUT_IP
-        self.mac = "02:00:00:00:00:01"
+        self.ip = ip
+        self.mac = mac
         self._ffi, self._lib = _binding()
-        seed = int.from_bytes(hashlib.sha256(f"{net.seed}\0lwip".encode()).digest()[:8], "big") or 1
-        cfg = f"mac={self.mac} ip={DUT_IP}/{PREFIX} mtu={profile.mtu} seed={seed}"
-        self.node = plugin_node(net, "dut", library_path(), config=cfg, ip=DUT_IP, mac=self.mac)
+        seed = int.from_bytes(hashlib.sha256(f"{net.seed}\0lwip\0{name}".encode()).digest()[:8], "big") or 1
+        cfg = f"mac={mac} ip={ip}/{PREFIX} mtu={profile.mtu} seed={seed}"
+        self.node = plugin_node(net, name, library_path(), config=cfg, ip=ip, mac=mac)
         self.host = self.node
         self._st = self._ffi.cast("void *", self.node.state)
         self._assertions = int(self._lib.lw_assertions())
