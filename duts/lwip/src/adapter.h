@@ -44,7 +44,11 @@ typedef struct lw_sock {
     int32_t error;   /* why the connection ended (Tern error code), 0 if not */
     uint8_t last_state;
     bool listening;
-    bool unlisted; /* a pcb from tcp_new, in no lwIP list until bind, listen or connect */
+    bool unlisted;
+    /* Options set on the socket (bit n-1: option n of lw_tcp_set_option is set): a listener's apply
+     * to each connection it accepts, as BSD sockets inherit them (lwIP copies only so_options). */
+    uint32_t opt_mask;
+    uint64_t opt_value[6]; /* a pcb from tcp_new, in no lwIP list until bind, listen or connect */
     int32_t acceptq[LW_ACCEPT_MAX];
     uint32_t naccept;
     struct lw_sock *listener; /* a connection not yet accepted: its listener */

@@ -166,6 +166,15 @@ static void op_input(void *st, uint64_t now, uint32_t port, const uint8_t *frame
     (void)port;
     lwip_inst *inst = st;
     lw_enter(inst);
+    /* The NIC's address filter (lwIP's ethernet_input leaves it to the hardware): frames to our MAC,
+     * broadcast, and IPv4 multicast MACs 01:00:5e:00:00:00/25 (RFC 1112 §6.4), which lwIP's IP layer
+     * then judges; other multicast (IPv6, bridge protocols) and other unicast are not for us. */
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t ipv4_mcast[3] = {0x01, 0x00, 0x5e};
+    if (len < 14 || (memcmp(frame, inst->mac, 6) != 0 && memcmp(frame, bcast, 6) != 0 &&
+                     (memcmp(frame, ipv4_mcast, 3) != 0 || (frame[3] & 0x80)))) {
+        return;
+    }
     if (len <= 0xffff) {
         /* The frame is valid only during this call: lwIP gets a copy in a pool pbuf chain. */
         struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);

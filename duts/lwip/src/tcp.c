@@ -79,6 +79,8 @@ static void attach(lw_sock *sk, struct tcp_pcb *pcb) {
     tcp_err(pcb, on_err);
 }
 
+static int32_t apply_option(struct tcp_pcb *pcb, int32_t opt, uint64_t value);
+
 /* A listener's new connection (established): a handle in the listener's queue. */
 static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
     lw_sock *l = arg;
@@ -93,6 +95,11 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
         return ERR_MEM;
     }
     attach(sk, newpcb);
+    for (int32_t opt = 1; opt <= 5; opt++) {
+        if (l->opt_mask & (1u << (opt - 1))) {
+            apply_option(newpcb, opt, l->opt_value[opt - 1]);
+        }
+    }
     sk->listener = l;
     tcp_backlog_delayed(newpcb); /* counts against the backlog until accept() */
     l->acceptq[l->naccept++] = sk->handle;
@@ -424,18 +431,9 @@ TERN_LWIP_API int32_t lw_tcp_get_info(void *st, int32_t h, lw_tcp_info *out) {
     return 0;
 }
 
-TERN_LWIP_API int32_t lw_tcp_set_option(void *st, int32_t h, int32_t opt, uint64_t value) {
-    lw_sock *sk = get(st, h);
-    if (!sk) {
-        return TERN_ERR_CLOSED;
-    }
-    struct tcp_pcb *pcb = sk->pcb;
-    if (!pcb) {
-        return conn_error(sk);
-    }
-    if (pcb->state == LISTEN && opt != 1 && opt != 2) {
-        return TERN_ERR_BAD_STATE; /* a tcp_pcb_listen has no keep-alive timers */
-    }
+/* Apply option opt (1..5, see tern_lwip.h) to a connection's pcb (not a listener's: a
+ * tcp_pcb_listen has no flags or keep-alive fields). */
+static int32_t apply_option(struct tcp_pcb *pcb, int32_t opt, uint64_t value) {
     switch (opt) {
     case 1:
         if (value) {
@@ -452,26 +450,37 @@ TERN_LWIP_API int32_t lw_tcp_set_option(void *st, int32_t h, int32_t opt, uint64
         }
         return 0;
     case 3:
-        if (value > 0xffffffffu) {
-            return TERN_ERR_INVALID_ARGUMENT;
-        }
         pcb->keep_idle = (u32_t)value;
         return 0;
 #if LWIP_TCP_KEEPALIVE
     case 4:
-        if (value > 0xffffffffu) {
-            return TERN_ERR_INVALID_ARGUMENT;
-        }
         pcb->keep_intvl = (u32_t)value;
         return 0;
     case 5:
-        if (value > 0xffffffffu) {
-            return TERN_ERR_INVALID_ARGUMENT;
-        }
         pcb->keep_cnt = (u32_t)value;
         return 0;
 #endif
     default:
         return TERN_ERR_INVALID_ARGUMENT;
     }
+}
+
+TERN_LWIP_API int32_t lw_tcp_set_option(void *st, int32_t h, int32_t opt, uint64_t value) {
+    lw_sock *sk = get(st, h);
+    if (!sk) {
+        return TERN_ERR_CLOSED;
+    }
+    if (opt < 1 || opt > 5 || value > 0xffffffffu) {
+        return TERN_ERR_INVALID_ARGUMENT;
+    }
+    struct tcp_pcb *pcb = sk->pcb;
+    if (!pcb) {
+        return conn_error(sk);
+    }
+    sk->opt_mask |= 1u << (opt - 1);
+    sk->opt_value[opt - 1] = value;
+    if (sk->listening) {
+        return 0; /* applied to each accepted connection */
+    }
+    return apply_option(pcb, opt, value);
 }
