@@ -53,7 +53,9 @@ LWIP_PROFILE = dataclasses.replace(
     ephemeral_low=0xC000,  # TCP_LOCAL_PORT_RANGE_START
     ephemeral_high=0xFFFF,  # TCP_LOCAL_PORT_RANGE_END
     rto_initial=3 * SEC,  # tcp_alloc: rto = 3000 / TCP_SLOW_INTERVAL ticks
-    rto_min=500 * MS,  # one TCP_SLOW_INTERVAL tick: the RTO is counted in 500 ms ticks, no lower clamp
+    # tcp_receive's estimator in 500 ms ticks: with round trips under a tick, sv shrinks 6 -> 5 -> 4 -> 3 and
+    # stays (sv >> 2 is 0), so the RTO settles at 3 ticks; there is no explicit lower clamp.
+    rto_min=1500 * MS,
     rto_max=0x7FFF * 500 * MS,  # tcp_slowtmr caps the backed-off RTO at 0x7FFF ticks
     loss_recovery="newreno",  # fast retransmit / fast recovery (RFC 5681), no RACK, no SACK-based recovery
     classic_recovery={},  # nothing to select: lwIP has only the classic recovery
