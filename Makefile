@@ -62,6 +62,8 @@ deps:
 	have ping || missing="$$missing iputils-ping"; have curl || missing="$$missing curl"; \
 	have chromium || have chromium-browser || missing="$$missing chromium"; \
 	have dnsmasq || missing="$$missing dnsmasq-base"; have busybox || missing="$$missing busybox"; \
+	have dpkg-source || missing="$$missing dpkg-dev"; \
+	[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing="$$missing debian-archive-keyring"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \
@@ -144,7 +146,7 @@ byos-test: smoltcp
 LWIP_LIB := duts/lwip/build/libtern_lwip.so
 
 .PHONY: lwip lwip-lib run-lwip byos-test-lwip
-lwip-lib:
+lwip-lib: deps
 	$(MAKE) -C duts/lwip -j 2
 
 $(VENV)/.stamp-lwip: duts/lwip/pyproject.toml | pyext
@@ -160,6 +162,7 @@ run-lwip: lwip
 	$(VPY) -m pyharness.differences docs/lwip-differences.md $(RUN_OUT)/lwip/junit.xml
 
 byos-test-lwip: lwip
+	$(VENV)/bin/pytest duts/lwip/tests -q -p no:cacheprovider
 	@rm -rf $(RUN_OUT)/byos-lwip
 	-$(VENV)/bin/pyharness run $(BYOS_SUBSET) $(BYOS_LWIP_EXTRA) --dut lwip --seed $(SEED) --out $(RUN_OUT)/byos-lwip -- -q -p no:cacheprovider
 	$(VPY) -m pyharness.differences docs/lwip-differences.md $(RUN_OUT)/byos-lwip/junit.xml --subset

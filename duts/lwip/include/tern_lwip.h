@@ -32,16 +32,16 @@ typedef struct lw_tcp_info {
     uint32_t readable; /* bytes received, not yet read */
     uint32_t writable; /* free bytes in the send buffer (tcp_sndbuf) */
     uint8_t fin_received;
-    uint8_t ts_ok;     /* timestamps negotiated (TF_TIMESTAMP) */
-    uint32_t snd_una;  /* pcb->lastack */
+    uint8_t ts_ok;    /* timestamps negotiated (TF_TIMESTAMP) */
+    uint32_t snd_una; /* pcb->lastack */
     uint32_t snd_nxt;
     uint32_t rcv_nxt;
-    uint32_t snd_wnd;  /* the peer's window */
-    uint32_t rcv_wnd;  /* the window announced */
+    uint32_t snd_wnd; /* the peer's window */
+    uint32_t rcv_wnd; /* the window announced */
     uint32_t cwnd;
     uint32_t ssthresh;
-    uint32_t snd_mss;  /* pcb->mss */
-    uint64_t rto_ns;   /* pcb->rto ticks x 500 ms */
+    uint32_t snd_mss;     /* pcb->mss */
+    uint64_t rto_ns;      /* pcb->rto ticks x 500 ms */
     uint32_t retransmits; /* pcb->nrtx */
 } lw_tcp_info;
 
@@ -95,13 +95,14 @@ typedef struct lw_ping_reply {
     uint32_t src; /* host byte order */
     uint16_t seq;
     uint8_t ttl;
-    uint32_t len; /* payload bytes */
+    uint32_t len;  /* payload bytes */
     uint64_t time; /* virtual ns when it arrived */
 } lw_ping_reply;
 
 /* A new ICMP echo socket with identifier ident (a raw ICMP pcb). */
 int32_t lw_ping_open(void *st, uint16_t ident);
-/* Send an echo request: payload data (or len bytes of a pattern when data is NULL), ttl 0: default. */
+/* Send an echo request: payload data (or len bytes of a pattern when data is NULL), ttl 0: default.
+ */
 int32_t lw_ping_send(void *st, int32_t h, uint32_t dst, uint16_t seq, const uint8_t *data,
                      size_t len, uint8_t ttl);
 /* The oldest echo reply and its payload (up to cap bytes), or -23 WOULD_BLOCK. */

@@ -14,7 +14,8 @@
 #define LWIP_SOCKET 0
 
 /* Static heap and pools only (MEM_LIBC_MALLOC 0, MEMP_MEM_MALLOC 0): all of lwIP's memory is in its
- * writable data, which the adapter swaps per instance (docs/lwip.md). 64-bit host: 8-byte alignment. */
+ * writable data, which the adapter swaps per instance (docs/lwip.md). 64-bit host: 8-byte
+ * alignment. */
 #define MEM_ALIGNMENT 8
 #define MEM_SIZE (1024 * 1024)
 #define MEMP_NUM_PBUF 64
@@ -61,7 +62,8 @@
 #define LWIP_STATS 1
 #define LWIP_STATS_DISPLAY 0
 
-/* Random numbers (initial local ports) from the instance's seeded generator: same seed, same bytes. */
+/* Random numbers (initial local ports) from the instance's seeded generator: same seed, same bytes.
+ */
 #define LWIP_RAND() tern_lwip_rand()
 
 /* Checksums computed and checked in software (the simulated link does no offload). */

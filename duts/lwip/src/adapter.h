@@ -18,7 +18,8 @@
 #define TERN_LWIP_API __attribute__((visibility("default")))
 #define LW_MAX_SOCKS 256
 #define LW_ACCEPT_MAX 64
-#define LW_UDP_QUEUE 16 /* datagrams a UDP socket holds (the adapter's choice: the raw API has none) */
+#define LW_UDP_QUEUE                                                                               \
+    16 /* datagrams a UDP socket holds (the adapter's choice: the raw API has none) */
 
 typedef enum { SK_FREE, SK_TCP, SK_UDP, SK_PING } sk_kind;
 

@@ -1,8 +1,8 @@
 /*
  * UDP and ICMP echo sockets of the lwIP DUT. lwIP's raw API hands each datagram to a callback and
  * keeps nothing: the adapter copies datagrams into a per-socket queue of LW_UDP_QUEUE entries (the
- * newest is dropped when it is full), as a socket layer would. An echo socket is a raw ICMP pcb that
- * sends requests built here and reads the replies lwIP's own ICMP ignores.
+ * newest is dropped when it is full), as a socket layer would. An echo socket is a raw ICMP pcb
+ * that sends requests built here and reads the replies lwIP's own ICMP ignores.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +50,8 @@ static lw_dgram *copy_pbuf(struct pbuf *p, u16_t offset) {
 
 /* ---- UDP ---- */
 
-static void on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port) {
+static void on_udp(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                   u16_t port) {
     lw_sock *sk = arg;
     (void)pcb;
     if (sk && sk->q_len < LW_UDP_QUEUE) {
@@ -130,8 +131,10 @@ TERN_LWIP_API int32_t lw_udp_sendto(void *st, int32_t h, uint32_t ip, uint16_t p
     pbuf_free(p);
     lw_wake(sk->inst);
     /* ERR_RTE: no netif for the destination; an ARP miss is not an error (the datagram waits). */
-    return e == ERR_OK ? 0 : e == ERR_RTE ? TERN_ERR_NO_ROUTE : e == ERR_MEM ? TERN_ERR_WOULD_BLOCK
-                                                                           : TERN_ERR_INVALID_ARGUMENT;
+    return e == ERR_OK    ? 0
+           : e == ERR_RTE ? TERN_ERR_NO_ROUTE
+           : e == ERR_MEM ? TERN_ERR_WOULD_BLOCK
+                          : TERN_ERR_INVALID_ARGUMENT;
 }
 
 TERN_LWIP_API int64_t lw_udp_recvfrom(void *st, int32_t h, uint8_t *out, size_t cap, uint32_t *ip,

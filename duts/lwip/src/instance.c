@@ -5,10 +5,10 @@
  * table, statistics). The build puts every writable section of lwIP (and of port/tern_port.c) into
  * two named sections, lwip_data and lwip_bss, whose bounds the linker gives as __start_/__stop_
  * symbols (duts/lwip/Makefile checks that nothing escaped). A node keeps a copy of those bytes; the
- * node whose copy is in place is "current", and lw_enter() swaps copies when another node is called.
- * The sections never move, so pointers inside lwIP's state (a pcb in a list, a pbuf in a pool) stay
- * valid in every copy. Each node starts from the image the library had when it was loaded, before
- * lwip_init() ever ran. docs/lwip.md compares this with one process per node.
+ * node whose copy is in place is "current", and lw_enter() swaps copies when another node is
+ * called. The sections never move, so pointers inside lwIP's state (a pcb in a list, a pbuf in a
+ * pool) stay valid in every copy. Each node starts from the image the library had when it was
+ * loaded, before lwip_init() ever ran. docs/lwip.md compares this with one process per node.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -166,9 +166,10 @@ static void op_input(void *st, uint64_t now, uint32_t port, const uint8_t *frame
     (void)port;
     lwip_inst *inst = st;
     lw_enter(inst);
-    /* The NIC's address filter (lwIP's ethernet_input leaves it to the hardware): frames to our MAC,
-     * broadcast, and IPv4 multicast MACs 01:00:5e:00:00:00/25 (RFC 1112 §6.4), which lwIP's IP layer
-     * then judges; other multicast (IPv6, bridge protocols) and other unicast are not for us. */
+    /* The NIC's address filter (lwIP's ethernet_input leaves it to the hardware): frames to our
+     * MAC, broadcast, and IPv4 multicast MACs 01:00:5e:00:00:00/25 (RFC 1112 §6.4), which lwIP's IP
+     * layer then judges; other multicast (IPv6, bridge protocols) and other unicast are not for us.
+     */
     static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     static const uint8_t ipv4_mcast[3] = {0x01, 0x00, 0x5e};
     if (len < 14 || (memcmp(frame, inst->mac, 6) != 0 && memcmp(frame, bcast, 6) != 0 &&
@@ -235,7 +236,8 @@ static const sim_node_ops ops = {op_input, op_poll, op_poll_at, op_destroy};
 static int parse_mac(const char *v, uint8_t mac[6]) {
     unsigned b[6];
     char tail;
-    if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6) {
+    if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) !=
+        6) {
         return -1;
     }
     for (int i = 0; i < 6; i++) {
@@ -275,7 +277,8 @@ TERN_LWIP_API tern_err tern_node_create(const sim_plugin_api *api, sim *s, const
         return TERN_ERR_INVALID_ARGUMENT;
     }
     strcpy(buf, config);
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok;
+         tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');
         if (!eq) {
             snprintf(err, errlen, "config item '%s' is not key=value", tok);
@@ -316,7 +319,8 @@ TERN_LWIP_API tern_err tern_node_create(const sim_plugin_api *api, sim *s, const
         return TERN_ERR_INVALID_ARGUMENT;
     }
     if (!pristine) {
-        /* First node of the process: no lwIP code has run yet, so lwIP's state is its load image. */
+        /* First node of the process: no lwIP code has run yet, so lwIP's state is its load image.
+         */
         pristine = malloc(data_len() + bss_len());
         if (!pristine) {
             return TERN_ERR_NO_MEMORY;
@@ -351,8 +355,9 @@ TERN_LWIP_API tern_err tern_node_create(const sim_plugin_api *api, sim *s, const
     netif_set_link_up(&inst->netif);
     netif_set_up(&inst->netif);
     /* lwIP announces its address when the netif comes up (etharp_gratuitous). The node is created
-     * before anything is linked to it, so the announcement goes out now, into an unplugged port (the
-     * simulator counts it in tx_no_link), like a device that boots before its cable is connected. */
+     * before anything is linked to it, so the announcement goes out now, into an unplugged port
+     * (the simulator counts it in tx_no_link), like a device that boots before its cable is
+     * connected. */
     flush(inst);
     *out = inst->id;
     return TERN_OK;

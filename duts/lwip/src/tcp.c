@@ -244,8 +244,8 @@ TERN_LWIP_API int32_t lw_tcp_connect(void *st, int32_t h, uint32_t ip, uint16_t 
         sk->last_state = SYN_SENT;
         return 0;
     }
-    return e == ERR_USE ? TERN_ERR_ADDR_IN_USE
-           : e == ERR_RTE ? TERN_ERR_NO_ROUTE
+    return e == ERR_USE                      ? TERN_ERR_ADDR_IN_USE
+           : e == ERR_RTE                    ? TERN_ERR_NO_ROUTE
            : e == ERR_ISCONN || e == ERR_VAL ? TERN_ERR_BAD_STATE
                                              : TERN_ERR_NO_MEMORY;
 }
@@ -267,7 +267,8 @@ TERN_LWIP_API int64_t lw_tcp_send(void *st, int32_t h, const uint8_t *data, size
     if (n > 0xffff) {
         n = 0xffff;
     }
-    /* tcp_write refuses (ERR_MEM) when the segment queue is full too: then take less, or nothing. */
+    /* tcp_write refuses (ERR_MEM) when the segment queue is full too: then take less, or nothing.
+     */
     while (n > 0 && tcp_write(pcb, data, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK) {
         n /= 2;
     }
