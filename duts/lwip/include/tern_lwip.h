@@ -107,6 +107,18 @@ int32_t lw_ping_send(void *st, int32_t h, uint32_t dst, uint16_t seq, const uint
                      size_t len, uint8_t ttl);
 /* The oldest echo reply and its payload (up to cap bytes), or -23 WOULD_BLOCK. */
 int32_t lw_ping_recv(void *st, int32_t h, lw_ping_reply *out, uint8_t *payload, size_t cap);
+/* The last ICMP error about one of the socket's echo requests (and clear it). */
+typedef struct lw_ping_error {
+    uint8_t type; /* ICMP type: 3, 11 or 12 */
+    uint8_t code;
+    uint16_t mtu;  /* next-hop MTU of a fragmentation needed (type 3 code 4), else 0 */
+    uint32_t from; /* the error's sender, host byte order */
+    uint32_t dst;  /* the request's destination (from the quoted header) */
+    uint64_t time; /* virtual ns when it arrived */
+} lw_ping_error;
+
+/* 0 and *out, or -23 WOULD_BLOCK when there is none. */
+int32_t lw_ping_take_error(void *st, int32_t h, lw_ping_error *out);
 /* Close. */
 int32_t lw_ping_close(void *st, int32_t h);
 

@@ -57,6 +57,11 @@ typedef struct lw_sock {
     lw_dgram *q_head, *q_tail;
     uint32_t q_len;
     uint16_t ident;
+    bool has_error; /* ping: an ICMP error about one of our requests waits in err */
+    uint8_t err_type, err_code;
+    uint16_t err_mtu;
+    uint32_t err_from, err_dst;
+    uint64_t err_time;
 } lw_sock;
 
 /* Outgoing frames made outside a node operation wait here for the next poll. */

@@ -181,6 +181,34 @@ TERN_LWIP_API int32_t lw_udp_close(void *st, int32_t h) {
 
 /* ---- ICMP echo ---- */
 
+/* An ICMP error (its header e at offset hl of p) that quotes one of sk's echo requests: the IP
+ * header and the first 8 octets of the request (RFC 792), so the request's type and identifier. */
+static void note_error(lw_sock *sk, struct pbuf *p, u16_t hl, const struct icmp_echo_hdr *e,
+                       const ip_addr_t *from) {
+    struct ip_hdr q;
+    u16_t qoff = (u16_t)(hl + 8);
+    if (p->tot_len < qoff + IP_HLEN || pbuf_copy_partial(p, &q, IP_HLEN, qoff) != IP_HLEN ||
+        IPH_PROTO(&q) != IP_PROTO_ICMP) {
+        return;
+    }
+    u16_t qhl = (u16_t)(IPH_HL(&q) * 4);
+    struct icmp_echo_hdr qe;
+    if (p->tot_len < qoff + qhl + sizeof qe ||
+        pbuf_copy_partial(p, &qe, sizeof qe, (u16_t)(qoff + qhl)) != sizeof qe ||
+        qe.type != ICMP_ECHO || lwip_ntohs(qe.id) != sk->ident) {
+        return;
+    }
+    sk->has_error = true;
+    sk->err_type = e->type;
+    sk->err_code = e->code;
+    /* Fragmentation needed (RFC 1191 §4): the next-hop MTU is the low 16 bits of the second word.
+     */
+    sk->err_mtu = (e->type == ICMP_DUR && e->code == 4) ? lwip_ntohs(e->seqno) : 0;
+    sk->err_from = lwip_ntohl(ip4_addr_get_u32(ip_2_ip4(from)));
+    sk->err_dst = lwip_ntohl(q.dest.addr);
+    sk->err_time = lw_now_ns(sk->inst);
+}
+
 /* raw_recv: every ICMP datagram, its payload at the IP header. Echo replies with our identifier are
  * taken (eaten: 1); everything else goes on to lwIP's ICMP (0). */
 static u8_t on_icmp(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr) {
@@ -193,8 +221,14 @@ static u8_t on_icmp(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_add
     pbuf_copy_partial(p, &iph, IP_HLEN, 0);
     u16_t hl = (u16_t)(IPH_HL(&iph) * 4);
     struct icmp_echo_hdr e;
-    if (p->tot_len < hl + sizeof e || pbuf_copy_partial(p, &e, sizeof e, hl) != sizeof e ||
-        e.type != ICMP_ER || lwip_ntohs(e.id) != sk->ident) {
+    if (p->tot_len < hl + sizeof e || pbuf_copy_partial(p, &e, sizeof e, hl) != sizeof e) {
+        return 0;
+    }
+    if (e.type == ICMP_DUR || e.type == ICMP_TE || e.type == ICMP_PP) {
+        note_error(sk, p, hl, &e, addr);
+        return 0; /* lwIP's ICMP sees it too (and drops it) */
+    }
+    if (e.type != ICMP_ER || lwip_ntohs(e.id) != sk->ident) {
         return 0;
     }
     if (sk->q_len < LW_UDP_QUEUE) {
@@ -291,6 +325,24 @@ TERN_LWIP_API int32_t lw_ping_recv(void *st, int32_t h, lw_ping_reply *out, uint
     out->time = d->time;
     memcpy(payload, d->data, d->len < cap ? d->len : cap);
     free(d);
+    return 0;
+}
+
+TERN_LWIP_API int32_t lw_ping_take_error(void *st, int32_t h, lw_ping_error *out) {
+    lw_sock *sk = get(st, h, SK_PING);
+    if (!sk) {
+        return TERN_ERR_CLOSED;
+    }
+    if (!sk->has_error) {
+        return TERN_ERR_WOULD_BLOCK;
+    }
+    out->type = sk->err_type;
+    out->code = sk->err_code;
+    out->mtu = sk->err_mtu;
+    out->from = sk->err_from;
+    out->dst = sk->err_dst;
+    out->time = sk->err_time;
+    sk->has_error = false;
     return 0;
 }
 

@@ -27,7 +27,7 @@ from cffi import FFI
 from pyharness.dut import MS, PEER_IP, PREFIX, SEC, TERN_PROFILE, DutProfile
 from pyharness.duts import plugin_node, unsupported
 from pyharness.errors import ConfigError, make_error
-from pyharness.sockets import _TCP_STATES, PingReply
+from pyharness.sockets import _TCP_STATES, PingReply, SockError
 
 __all__ = ["LwipDut", "LwipTcpSocket", "LwipUdpSocket", "LwipPingSocket", "LWIP_PROFILE", "library_path"]
 
@@ -359,9 +359,16 @@ class LwipPingSocket(_Sock):
         return PingReply(_ip_text(out.src) or "", int(out.seq), int(out.ttl), n, int(out.time),
                          bytes(ffi.buffer(buf, min(n, 65536))))
 
-    def take_error(self) -> None:
-        """lwIP reports no ICMP error to a raw pcb: always None."""
-        return None
+    def take_error(self) -> Optional[SockError]:
+        """The last ICMP error (destination unreachable, time exceeded, parameter problem) quoting one of this
+        socket's echo requests, as the raw ICMP pcb saw it (and clear it), or None."""
+        out = self.dut._ffi.new("lw_ping_error *")
+        rc = self._call("take_error", out)
+        if rc == WOULD_BLOCK:
+            return None
+        self._ok(rc, "take_error()")
+        return SockError(int(out.type), int(out.code), int(out.mtu), _ip_text(getattr(out, "from")),
+                         _ip_text(out.dst), int(out.time))
 
     def close(self) -> None:
         """Close (raw_remove)."""
