@@ -29,6 +29,7 @@ help:
 	@echo "make demo-virtio  a Linux guest in QEMU pings Tern's ping responder through vhost-user (docs/virtio.md)"
 	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
 	@echo "make run-smoltcp  the suite against smoltcp 0.12 (cargo fetches it); compared with docs/smoltcp-differences.md"
+	@echo "make run-lwip     the suite against lwIP 2.1 (apt-get source fetches it); compared with docs/lwip-differences.md"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
 	@echo "make docs    the API reference of pyharness (pdoc), in $(BUILD)/docs/index.html"
 	@echo "make fuzz    each fuzz target FUZZ_TIME seconds (default 600), new corpus entries kept"
@@ -64,6 +65,8 @@ deps:
 	have dnsmasq || missing="$$missing dnsmasq-base"; \
 	{ have busybox && ! ldd "$$(command -v busybox)" >/dev/null 2>&1; } || missing="$$missing busybox-static"; \
 	have qemu-system-x86_64 || missing="$$missing qemu-system-x86"; \
+	have dpkg-source || missing="$$missing dpkg-dev"; \
+	[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing="$$missing debian-archive-keyring"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \
@@ -109,6 +112,8 @@ run: pyext
 # at build time (never committed). See docs/dut-contract.md and docs/smoltcp-differences.md.
 # ---------------------------------------------------------------------------
 SMOLTCP_LIB := duts/smoltcp/target/release/libtern_smoltcp.so
+# lwIP also has UDP and ICMP echo sockets: their files join its subset.
+BYOS_LWIP_EXTRA := scenarios/udp/test_udp.py scenarios/icmp/test_icmp.py scenarios/arp/test_arp.py
 BYOS_SUBSET := scenarios/tcp/test_handshake.py scenarios/tcp/test_close.py scenarios/tcp/test_rst.py \
 	scenarios/tcp/test_retransmission.py scenarios/tcp/test_options.py
 
@@ -139,6 +144,32 @@ byos-test: smoltcp
 	-$(VENV)/bin/pyharness run $(BYOS_SUBSET) --dut smoltcp --seed $(SEED) --out $(RUN_OUT)/byos-smoltcp -- -q -p no:cacheprovider
 	$(VPY) -m pyharness.differences docs/smoltcp-differences.md $(RUN_OUT)/byos-smoltcp/junit.xml --subset
 
+# lwIP 2.1 from Debian's source package, built by duts/lwip/Makefile (apt-get source with a private
+# deb-src configuration: no root, no change to /etc/apt). See docs/lwip.md and docs/lwip-differences.md.
+LWIP_LIB := duts/lwip/build/libtern_lwip.so
+
+.PHONY: lwip lwip-lib run-lwip byos-test-lwip
+lwip-lib: deps
+	$(MAKE) -C duts/lwip -j 2
+
+$(VENV)/.stamp-lwip: duts/lwip/pyproject.toml | pyext
+	$(VPY) -m pip install -q --no-deps -e duts/lwip
+	@touch $@
+
+lwip: lwip-lib $(VENV)/.stamp-lwip
+
+run-lwip: lwip
+	@rm -rf $(RUN_OUT)/lwip
+	-$(VENV)/bin/pyharness run --dut lwip --seed $(SEED) --out $(RUN_OUT)/lwip \
+	  $(if $(wildcard $(RUN_OUT)/junit.xml),--compare-with $(RUN_OUT)/junit.xml) -- -q -p no:cacheprovider
+	$(VPY) -m pyharness.differences docs/lwip-differences.md $(RUN_OUT)/lwip/junit.xml
+
+byos-test-lwip: lwip
+	$(VENV)/bin/pytest duts/lwip/tests -q -p no:cacheprovider
+	@rm -rf $(RUN_OUT)/byos-lwip
+	-$(VENV)/bin/pyharness run $(BYOS_SUBSET) $(BYOS_LWIP_EXTRA) --dut lwip --seed $(SEED) --out $(RUN_OUT)/byos-lwip -- -q -p no:cacheprovider
+	$(VPY) -m pyharness.differences docs/lwip-differences.md $(RUN_OUT)/byos-lwip/junit.xml --subset
+
 # The suite against the Linux kernel (root: TAP + netns), ~3 min; see docs/linux-differences.md.
 run-linux: pyext
 	$(VENV)/bin/pyharness run --dut linux --seed $(SEED) --out $(RUN_OUT)/linux -- -q -p no:cacheprovider -n 2
@@ -159,7 +190,7 @@ demo-virtio: pyext
 # ---------------------------------------------------------------------------
 # test
 # ---------------------------------------------------------------------------
-test: format-check c-test asan-test py-test fuzz-test byos-test
+test: format-check c-test asan-test py-test fuzz-test byos-test byos-test-lwip
 	@echo "make test: all passed"
 
 c-test: deps
@@ -231,4 +262,4 @@ format-check: deps
 	@clang-format --dry-run -Werror $(C_SOURCES) && echo "format-check: the C sources follow .clang-format"
 
 clean:
-	rm -rf $(BUILD) $(VENV) out artifacts pyharness/_ternffi*.so duts/smoltcp/target
+	rm -rf $(BUILD) $(VENV) out artifacts pyharness/_ternffi*.so duts/smoltcp/target duts/lwip/build

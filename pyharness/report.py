@@ -169,6 +169,16 @@ class ReportPlugin:
                     cov[m.group(1)].append(r)
         return dict(sorted(cov.items(), key=lambda kv: int(kv[0].split("-")[1])))
 
+    def comparison(self) -> "tuple[str, list[tuple[str, str, str, str]]] | None":
+        """The comparison with Tern's run (``--compare-with``): :func:`comparison_rows`, or None without one."""
+        if self.compare_with is None:
+            return None
+        from .differences import read_junit
+
+        doc = self.differences_doc.read_text() if self.differences_doc else None
+        return comparison_rows(self.dut, self.results.values(), self.skip_reasons, read_junit(self.compare_with),
+                               doc, str(self.differences_doc) if self.differences_doc else "")
+
     def summary_lines(self) -> list[str]:
         """A short summary per area, for the terminal."""
         counts = self.counts()
@@ -233,13 +243,9 @@ class ReportPlugin:
         from .musts import must_section
 
         lines += [""] + must_section(self.results.values())
-        if self.compare_with is not None:
-            from .differences import read_junit
-
-            doc = self.differences_doc.read_text() if self.differences_doc else None
-            lines += [""] + comparison_section(self.dut, self.results.values(), self.skip_reasons,
-                                               read_junit(self.compare_with), doc,
-                                               str(self.differences_doc) if self.differences_doc else "")
+        comparison = self.comparison()
+        if comparison is not None:
+            lines += [""] + _comparison_md(self.dut, *comparison)
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / "report.md"
         path.write_text("\n".join(lines) + "\n")
@@ -253,7 +259,23 @@ def _kind(outcome: str) -> str:
 
 def comparison_section(dut: str, results: Any, skip_reasons: dict[str, str], tern: Any,
                        doc: str | None = None, doc_name: str = "") -> list[str]:
-    """The report's "Compared with Tern" section: one row per scenario whose result differs.
+    """The report's "Compared with Tern" section (Markdown lines): :func:`comparison_rows` as a table."""
+    return _comparison_md(dut, *comparison_rows(dut, results, skip_reasons, tern, doc, doc_name))
+
+
+def _comparison_md(dut: str, summary: str, rows: list) -> list[str]:
+    lines = ["## Compared with Tern", "", summary, ""]
+    if rows:
+        lines += [f"| scenario | Tern | {dut} | cause |", "|---|---|---|---|"]
+        for nid, theirs, ours, cause in rows:
+            lines.append(f"| `{nid}` | {theirs} | {ours} | {cause.replace('|', '/')} |")
+    return lines
+
+
+def comparison_rows(dut: str, results: Any, skip_reasons: dict[str, str], tern: Any,
+                    doc: str | None = None, doc_name: str = "") -> tuple[str, list[tuple[str, str, str, str]]]:
+    """The comparison with Tern: a summary sentence and one row (scenario, Tern's result, the DUT's, cause)
+    per scenario whose result differs.
 
     ``results`` are this run's :class:`Result` objects, ``tern`` the :class:`pyharness.differences.Outcomes`
     of a Tern run (its junit.xml), ``doc`` the text of the DUT's difference document, whose table gives the
@@ -289,16 +311,11 @@ def comparison_section(dut: str, results: Any, skip_reasons: dict[str, str], ter
             cause = skip_reasons.get(r.nodeid, "")
         rows.append((ours != "failed", r.nodeid, theirs, r.outcome, cause or "(not in the difference document)"))
     ran = {r.nodeid for r in results}
-    lines = ["## Compared with Tern", "",
-             f"{len(rows)} scenarios differ from Tern's run"
-             + (f" (causes from `{doc_name}`)" if doc_name else "")
-             + f"; {skipped_here} that Tern passes are skipped against {dut} (see Skipped); "
-             f"{only_here} ran only here, {len(set(tern_of) - ran)} only in Tern's run.", ""]
-    if rows:
-        lines += [f"| scenario | Tern | {dut} | cause |", "|---|---|---|---|"]
-        for _, nid, theirs, ours, cause in sorted(rows):
-            lines.append(f"| `{nid}` | {theirs} | {ours} | {cause.replace('|', '/')} |")
-    return lines
+    summary = (f"{len(rows)} scenarios differ from Tern's run"
+               + (f" (causes from `{doc_name}`)" if doc_name else "")
+               + f"; {skipped_here} that Tern passes are skipped against {dut} (see Skipped); "
+               f"{only_here} ran only here, {len(set(tern_of) - ran)} only in Tern's run.")
+    return summary, [(nid, theirs, ours, cause) for _, nid, theirs, ours, cause in sorted(rows)]
 
 
-__all__ = ["ReportPlugin", "Result", "area_of", "comparison_section", "outcome_of", "OUTCOMES"]
+__all__ = ["ReportPlugin", "Result", "area_of", "comparison_rows", "comparison_section", "outcome_of", "OUTCOMES"]

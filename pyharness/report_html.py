@@ -120,6 +120,20 @@ def _failure(plugin: "ReportPlugin", r: "Result", out: Path) -> str:
     return "\n".join(body)
 
 
+def comparison_html(dut: str, summary: str, rows: list) -> list[str]:
+    """The "Compared with Tern" section (``pyharness run --compare-with``): the summary, and a table of the
+    scenarios whose result differs from Tern's, each failure linked to its details below."""
+    h = ['<h2 id="compared">Compared with Tern</h2>', f"<p>{_e(summary)}</p>"]
+    if rows:
+        h.append(f"<table><tr><th>scenario</th><th>Tern</th><th>{_e(dut)}</th><th>cause</th></tr>")
+        for nid, theirs, ours, cause in rows:
+            name = f'<a href="#{_e(nid)}">{_e(nid)}</a>' if ours == "failed" else _e(nid)
+            h.append(f'<tr><td>{name}</td><td class="{_e(theirs)}">{_e(theirs)}</td>'
+                     f'<td class="{_e(ours)}">{_e(ours)}</td><td>{_e(cause)}</td></tr>')
+        h.append("</table>")
+    return h
+
+
 def render(plugin: "ReportPlugin") -> str:
     """The report page as a string."""
     from .report import OUTCOMES
@@ -141,6 +155,9 @@ def render(plugin: "ReportPlugin") -> str:
         h.append(f'<tr><td><a href="#area-{_e(area)}">{_e(area)}</a></td>'
                  + "".join(f'<td class="n">{counts[area][k]}</td>' for k in OUTCOMES) + "</tr>")
     h.append("<tr><th>total</th>" + "".join(f'<th class="n">{t[k]}</th>' for k in OUTCOMES) + "</tr></table>")
+    comparison = plugin.comparison()
+    if comparison is not None:
+        h += comparison_html(plugin.dut, *comparison)
     failed = [r for r in plugin.results.values() if r.outcome == "failed"]
     if failed:
         h.append(f'<h2 id="failures">Failures ({len(failed)})</h2>')
@@ -166,4 +183,4 @@ def write_html(plugin: "ReportPlugin") -> Path:
     return path
 
 
-__all__ = ["render", "write_html"]
+__all__ = ["comparison_html", "render", "write_html"]

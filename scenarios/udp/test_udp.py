@@ -197,7 +197,7 @@ def test_specific_address_binding_wins_over_any(dut, peer):
     any_s = dut.udp_socket(port=8000)
     del any_s
     # One socket bound to the DUT's address receives what is sent to it.
-    s = dut.host.udp_socket()
+    s = dut.udp_socket()
     with pytest.raises(NetworkError):
         s.bind(8000, DUT_IP)  # the port is taken by the wildcard socket
 

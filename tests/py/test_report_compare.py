@@ -55,3 +55,20 @@ def test_no_difference_no_table() -> None:
                                Outcomes({"scenarios/tcp/test_a.py::test_same"}, set(), set()))
     assert lines[2].startswith("0 scenarios differ from Tern's run;")
     assert not [line for line in lines if line.startswith("|")]
+
+
+def test_html_section_lists_the_same_rows_with_links_to_failures() -> None:
+    from pyharness.report import comparison_rows
+    from pyharness.report_html import comparison_html
+
+    results = [_r("scenarios/tcp/test_a.py::test_rst", "failed"), _r("scenarios/tcp/test_a.py::test_ok", "passed")]
+    tern = Outcomes(passed={"scenarios/tcp/test_a.py::test_rst"}, failed={"scenarios/tcp/test_a.py::test_ok"},
+                    skipped=set())
+    summary, rows = comparison_rows("toy", results, {}, tern, DOC, "docs/toy-differences.md")
+    html = "\n".join(comparison_html("toy", summary, rows))
+    assert '<h2 id="compared">Compared with Tern</h2>' in html
+    assert "2 scenarios differ from Tern&#x27;s run" in html or "2 scenarios differ from Tern's run" in html
+    assert ('<tr><td><a href="#scenarios/tcp/test_a.py::test_rst">scenarios/tcp/test_a.py::test_rst</a></td>'
+            '<td class="passed">passed</td><td class="failed">failed</td><td>[rst] RSTs are not sent</td></tr>') in html
+    assert ('<tr><td>scenarios/tcp/test_a.py::test_ok</td><td class="failed">failed</td>'
+            '<td class="passed">passed</td><td>(not in the difference document)</td></tr>') in html
