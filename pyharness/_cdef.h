@@ -19,3 +19,4 @@
 /* network services (issue 13) */
 #include "tern/dhcp.h"
 #include "tern/dns.h"
+#include "tern/igmp.h"

@@ -254,6 +254,31 @@ class Host(Node):
 
         return counters(self)
 
+    # -- IGMP (pyharness/igmp.py) ---------------------------------------------------
+
+    def igmp_set_version(self, version: int, iface: int = 0) -> None:
+        """Run IGMPv2 or IGMPv3 (the default) on ``iface``."""
+        self._check(lib.tern_igmp_set_version(self._st(), iface, version), f"igmp_set_version({version})")
+        self._wake()
+
+    def igmp_state(self, iface: int = 0) -> Any:
+        """The interface's IGMP state (:class:`pyharness.igmp.IgmpState`: mode, robustness...)."""
+        from .igmp import state_of
+
+        return state_of(self, iface)
+
+    def igmp_groups(self, iface: int = 0) -> list:
+        """The groups ``iface`` is a member of (224.0.0.1 not listed), in the order joined."""
+        from .igmp import groups_of
+
+        return groups_of(self, iface)
+
+    def igmp_counters(self) -> dict:
+        """The host's IGMP counters."""
+        from .igmp import counters
+
+        return counters(self)
+
     # -- counters -----------------------------------------------------------------
 
     def counters(self) -> Any:
