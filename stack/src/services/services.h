@@ -58,6 +58,11 @@ typedef struct tern_dns_query_slot {
     uint16_t id, port;
     uint32_t links; /* CNAME links followed */
     tern_dns_answer ans;
+    /* TCP after a truncated answer (RFC 7766 section 5) */
+    bool tcp;
+    uint32_t tcp_sock;
+    uint32_t tcp_have; /* bytes of tcp_buf filled: the 2-byte length, then the message */
+    uint8_t tcp_buf[2 + TERN_DNS_TCP_MAX];
 } tern_dns_query_slot;
 
 typedef struct tern_dns_cache_entry {
