@@ -20,3 +20,4 @@
 #include "tern/dhcp.h"
 #include "tern/dns.h"
 #include "tern/igmp.h"
+#include "tern/mdns.h"

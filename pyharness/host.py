@@ -254,6 +254,25 @@ class Host(Node):
 
         return counters(self)
 
+    # -- mDNS responder (pyharness/mdns.py) -----------------------------------------
+
+    def mdns_start(self, label: str, iface: int = 0) -> None:
+        """Claim ``<label>.local`` on ``iface`` with mDNS (probe, announce, answer; RFC 6762)."""
+        self._check(lib.tern_mdns_start(self._st(), iface, label.encode(), self._net.now_ns),
+                    f"mdns_start({label!r})")
+        self._wake()
+
+    def mdns_stop(self) -> None:
+        """Stop the mDNS responder."""
+        self._check(lib.tern_mdns_stop(self._st()), "mdns_stop()")
+        self._wake()
+
+    def mdns_info(self) -> Any:
+        """The responder's state, name and counters (:class:`pyharness.mdns.MdnsInfo`)."""
+        from .mdns import info_of
+
+        return info_of(self)
+
     # -- IGMP (pyharness/igmp.py) ---------------------------------------------------
 
     def igmp_set_version(self, version: int, iface: int = 0) -> None:

@@ -201,6 +201,7 @@ struct tern_stack {
     tern_dhcp_client dhcpc[TERN_MAX_IFACES]; /* services/dhcp_client.c */
     tern_dhcp_server dhcps;                  /* services/dhcp_server.c */
     tern_dns_resolver dns;                   /* services/dns.c */
+    tern_mdns_responder mdns;                /* services/mdns.c */
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
     /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to

@@ -60,6 +60,21 @@ static void cache_put(tern_dns_resolver *r, const char *name, const tern_dns_ans
 
 /* ---- sending ------------------------------------------------------------------- */
 
+/* A ".local" name is asked of 224.0.0.251 port 5353: a one-shot Multicast DNS query (RFC 6762
+ * section 5.1, "...a simple one-shot query ... sends its query to 224.0.0.251:5353 and accepts
+ * the first response"; section 3: "any DNS query for a name ending with \".local.\" MUST be
+ * sent to the mDNS IPv4 link-local multicast address 224.0.0.251"). */
+#define MDNS_GROUP 0xe00000fbu
+
+static bool is_local_name(const char *name) {
+    size_t n = strlen(name);
+    return n > 6 && tern_dns_name_eq(name + n - 6, ".local");
+}
+
+static uint16_t server_port(uint32_t server) {
+    return server == MDNS_GROUP ? TERN_MDNS_PORT : TERN_DNS_PORT;
+}
+
 static void new_transaction(tern_stack *st, tern_dns_query_slot *q) {
     /* RFC 5452 section 9.2: "Resolver implementations MUST: Use an
      * unpredictable source port for outgoing queries from the range of
@@ -92,7 +107,7 @@ static void send_query(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     }
     st->dns.c.queries_sent++;
     tern_services_send_udp_routed(st, now, tern_addr_v4_to_u32(&rr.src), q->servers[q->server],
-                                  q->port, TERN_DNS_PORT, buf, n);
+                                  q->port, server_port(q->servers[q->server]), buf, n);
 }
 
 static void finish(tern_dns_query_slot *q, tern_dns_status s) {
@@ -272,7 +287,7 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
         return false;
     }
     uint8_t rcode = TERN_DNS_RCODE(h.flags);
-    if ((h.flags & TERN_DNS_FLAG_TC) && !over_tcp) {
+    if ((h.flags & TERN_DNS_FLAG_TC) && !over_tcp && q->servers[q->server] != MDNS_GROUP) {
         /* RFC 1035 section 4.2.2 / RFC 7766 section 5: "If the resolver receives a
          * response with the TC bit set, it SHOULD ... retry the query using TCP" —
          * the same server, now. */
@@ -334,8 +349,12 @@ bool tern_dns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
             udp->dst_port != q->port) {
             continue;
         }
-        if (tern_addr_v4_to_u32(&ip->src) != q->servers[q->server]) {
-            r->c.rejected++; /* RFC 5452 9.1: from the server asked */
+        uint32_t server = q->servers[q->server];
+        if (udp->src_port != server_port(server) ||
+            (server != MDNS_GROUP && tern_addr_v4_to_u32(&ip->src) != server)) {
+            /* RFC 5452 9.1: from the server asked (any host of the link answers a multicast
+             * one-shot query, from port 5353) */
+            r->c.rejected++;
             return true;
         }
         on_answer(st, now, q, udp->payload, udp->payload_len, false);
@@ -543,7 +562,10 @@ tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32
         q->next_at = TERN_NEVER;
         return TERN_OK;
     }
-    if (r->cfg.n_servers) {
+    if (is_local_name(q->name)) {
+        q->servers[0] = MDNS_GROUP;
+        q->n_servers = 1;
+    } else if (r->cfg.n_servers) {
         memcpy(q->servers, r->cfg.servers, sizeof q->servers);
         q->n_servers = r->cfg.n_servers;
     } else if (st->niface > 0 && st->dhcpc[0].lease.n_dns) {

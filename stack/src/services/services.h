@@ -12,6 +12,7 @@
 
 #include "tern/dhcp.h"
 #include "tern/dns.h"
+#include "tern/mdns.h"
 
 struct tern_stack;
 struct tern_ipv4_repr;
@@ -78,6 +79,27 @@ typedef struct tern_dns_resolver {
     tern_dns_cache_entry cache[TERN_DNS_CACHE_ENTRIES];
     tern_dns_counters c;
 } tern_dns_resolver;
+
+/* The mDNS responder (services/mdns.c). */
+typedef struct tern_mdns_responder {
+    tern_mdns_state state;
+    uint32_t iface;
+    char label[TERN_MDNS_LABEL_MAX + 1];
+    char name[TERN_MDNS_LABEL_MAX + 12]; /* label[-N].local */
+    uint32_t renames;
+    uint32_t addr;           /* the A record's address (host order) */
+    uint8_t sent;            /* probes or announcements sent in this state */
+    uint64_t next_at;        /* next probe / announcement / end of probing */
+    uint64_t last_multicast; /* when the A record was last multicast (section 6 rate limit) */
+    bool multicast_once;     /* last_multicast is meaningful */
+    tern_mdns_counters c;
+} tern_mdns_responder;
+
+/* A UDP datagram to port 5353 (mDNS): true when the responder took it. */
+bool tern_mdns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                     const struct tern_udp_repr *udp);
+void tern_mdns_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_mdns_poll_at(const struct tern_stack *st);
 
 /* A UDP datagram from port 53: true when it was for a resolver query's port. */
 bool tern_dns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
