@@ -61,6 +61,7 @@ deps:
 	have ping || missing="$$missing iputils-ping"; have curl || missing="$$missing curl"; \
 	have chromium || have chromium-browser || missing="$$missing chromium"; \
 	have dnsmasq || missing="$$missing dnsmasq-base"; have busybox || missing="$$missing busybox"; \
+	have dhclient || missing="$$missing isc-dhcp-client"; have dig || missing="$$missing bind9-dnsutils"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \
