@@ -310,3 +310,87 @@ def test_malformed_soa_not_cached(two):
     assert result(host, qid).status == "nxdomain"
     start(host, NAME)
     p1.expect(QUERY1, within="10ms")
+
+
+@pytest.mark.rfc("1035 4.2.2")
+def test_tcp_answer_longer_than_the_resolver_takes_fails_that_server(two):
+    """An answer announced longer than the resolver's TCP buffer (4096 octets) is not read: that
+    server fails at once (bounded memory), the next one is asked."""
+    net, host, p1, p2 = two
+    qid = start(host, NAME)
+    q = p1.expect(QUERY1, within="10ms")
+    reply_udp(p1, q, truncated(q))
+    conn, _, tq = tcp_accept(p1)
+    conn.send_data(struct.pack("!H", 5000) + b"\0" * 100)
+    q2 = p2.expect(QUERY2, within="10ms")
+    reply_udp(p2, q2, a_answer(q2[DNS], "192.0.2.11"))
+    net.run(for_="5ms")
+    assert result(host, qid).addresses == ["192.0.2.11"]
+    assert host.dns_counters()["tcp_failed"] == 1
+
+
+@pytest.mark.rfc("7766 5")
+def test_tcp_server_closing_early_fails_that_server(two):
+    """A server that closes the connection (FIN) before the whole answer came: the next server."""
+    net, host, p1, p2 = two
+    qid = start(host, NAME)
+    q = p1.expect(QUERY1, within="10ms")
+    reply_udp(p1, q, truncated(q))
+    conn, _, tq = tcp_accept(p1)
+    body = a_answer(tq, "6.6.6.6")
+    conn.send_data(struct.pack("!H", len(body)) + body[:5])
+    conn.send(flags="FA")
+    q2 = p2.expect(QUERY2, within="10ms")
+    reply_udp(p2, q2, a_answer(q2[DNS], "192.0.2.12"))
+    net.run(for_="5ms")
+    assert result(host, qid).addresses == ["192.0.2.12"]
+
+
+@pytest.mark.rfc("2308 5")
+def test_negative_cache_entry_counts_down(two):
+    """A negative answer from the cache reports what is left of its TTL (RFC 2308 §5: the negative
+    TTL is a time to live like any other): 60 s at first, 20 s left after 40 s."""
+    net, host, p1, _ = two
+    qid = start(host, NAME)
+    q = p1.expect(QUERY1, within="10ms")
+    negative(p1, q, 3, soa(300, 60))
+    net.run(for_="1ms")
+    assert result(host, qid).ttl == 60
+    net.run(until=lambda: False, for_="40s")
+    a = host.resolve_answer(NAME)
+    assert a.status == "nxdomain" and a.from_cache and a.ttl in (19, 20)
+
+
+@pytest.mark.rfc("6762 5.1", "5452 9.1")
+def test_one_shot_answer_must_come_from_port_5353(two):
+    """The one-shot mDNS query takes an answer from any host of the link, but only from port 5353
+    (RFC 6762 §5.1 one-shot answers come from the responder's port): one from port 53 is
+    rejected, the same from 5353 accepted."""
+    net, host, p1, _ = two
+    qid = start(host, "printer.local")
+    q = p1.expect(IP(dst="224.0.0.251") / UDP(dport=5353), within="10ms")
+    body = DNS(id=q[DNS].id, qr=1, aa=1, qd=q[DNS].qd, an=DNSRR(rrname="printer.local", type="A",
+                                                                 rdata="10.0.0.77", ttl=10))
+    p1.send(IP(dst="10.0.0.1") / UDP(sport=53, dport=q[UDP].sport) / body)
+    net.run(for_="1ms")
+    assert result(host, qid).status == "pending" and host.dns_counters()["rejected"] == 1
+    p1.send(IP(dst="10.0.0.1") / UDP(sport=5353, dport=q[UDP].sport) / body)
+    net.run(for_="1ms")
+    assert result(host, qid).addresses == ["10.0.0.77"]
+
+
+@pytest.mark.rfc("6762 5.1", "1035 4.2.1")
+def test_one_shot_query_retransmitted_then_times_out(two):
+    """Nobody answers printer.local: the one-shot query is sent again after 2 s and 4 s more
+    (the resolver's wait, doubled per round), and the query times out 8 s after the third, at
+    14 s — the configured DNS servers are never asked for a .local name (RFC 6762 §3)."""
+    net, host, p1, p2 = two
+    qid = start(host, "printer.local")
+    qs = [p1.expect(IP(dst="224.0.0.251") / UDP(dport=5353), within="10s") for _ in range(3)]
+    t0 = qs[0].time_ns
+    assert [q.time_ns - t0 for q in qs] == [0, 2 * S, 6 * S]
+    net.run(until=lambda: False, for_=(t0 + 14 * S - 1 - net.now_ns) / S)
+    assert result(host, qid).status == "pending"
+    net.run(for_="1ms")
+    assert result(host, qid).status == "timeout"
+    assert not [p for p in p1.received() + p2.received() if UDP in p and p[UDP].dport == 53]

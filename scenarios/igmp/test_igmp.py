@@ -467,3 +467,142 @@ def test_join_errors(pair):
         s.join(GROUP_A)
     with pytest.raises(TernError):
         s.leave(GROUP_B)
+
+
+# ---- more timing and compatibility ------------------------------------------------------
+
+
+@pytest.mark.rfc("2236 2.5", "2236 3")
+def test_v2_host_treats_v3_query_as_v2(pair):
+    """RFC 2236 §2.5: "As long as the Type is one that is recognized, an IGMPv2 implementation
+    MUST ignore anything past the first 8 octets while processing the packet." A v2 host answers
+    a 12-byte v3 query with a v2 report within the Max Response Time byte (20: 2 s)."""
+    net, host, peer = pair
+    joined(net, host, peer, GROUP_A, version=2)
+    t0 = net.now_ns
+    send_igmp(peer, v3_query(20))
+    r = expect_report(peer, within="2s")
+    assert r.type == 0x16 and r.group == GROUP_A and t0 < r.time_ns <= t0 + 2 * S
+    assert host.igmp_state().mode == 2
+
+
+@pytest.mark.rfc("3376 8.12", "3376 4.1.7")
+def test_older_querier_timeout_follows_the_learned_query_interval(pair):
+    """RFC 3376 §8.12 uses "the Query Interval in the last Query received": a v3 query with QQIC
+    60 first, then a v2 query with Max Resp 10 s: v2 compatibility lasts 2 * 60 + 10 = 130 s."""
+    net, host, peer = pair
+    joined(net, host, peer, GROUP_A)
+    send_igmp(peer, v3_query(10, qqic=60))
+    net.run(for_="2s")
+    assert host.igmp_state().query_interval == 60
+    t0 = net.now_ns
+    send_igmp(peer, v2_message(0x11, 100, "0.0.0.0"))
+    net.run(until=lambda: False, for_=(t0 + 130 * S - 1 - net.now_ns) / S)
+    assert host.igmp_state().mode == 2
+    net.run(for_="1ms")
+    assert host.igmp_state().mode == 3
+
+
+@pytest.mark.rfc("2236 4", "2236 8.11")
+def test_v2_host_v1_router_present_for_400_seconds(pair):
+    """RFC 2236 §4: the v1/v2 state "MUST be based upon whether or not an IGMPv1 query was heard
+    in the last [Version 1 Router Present Timeout] seconds" (§8.11: 400 s): a v2 host sends v1
+    reports until 400 s after the v1 query, v2 reports after."""
+    net, host, peer = pair
+    joined(net, host, peer, GROUP_A, version=2)
+    t0 = net.now_ns
+    send_igmp(peer, v2_message(0x11, 0, "0.0.0.0"))
+    r = expect_report(peer, within="10s")
+    assert r.type == 0x12
+    net.run(until=lambda: False, for_=(t0 + 400 * S - 1 - net.now_ns) / S)
+    assert host.igmp_state().mode == 1
+    net.run(for_="1ms")
+    assert host.igmp_state().mode == 2
+    send_igmp(peer, v2_message(0x11, 10, "0.0.0.0"))
+    assert expect_report(peer, within="1s").type == 0x16
+
+
+@pytest.mark.rfc("3376 5.2")
+def test_v3_pending_general_response_sooner_absorbs_group_query(pair):
+    """RFC 3376 §5.2 rule 1: "If there is a pending response to a previous General Query
+    scheduled sooner than the selected delay, no additional response needs to be scheduled." A
+    general query with Max Resp 0.1 s, then a group query with 25 s: one report only, within
+    0.1 s, listing the group."""
+    net, host, peer = pair
+    joined(net, host, peer, GROUP_A)
+    t0 = net.now_ns
+    send_igmp(peer, v3_query(1))
+    send_igmp(peer, v3_query(250, group=GROUP_A), dst=GROUP_A)
+    net.run(for_="30s")
+    rs = reports(peer)
+    assert len(rs) == 1 and rs[0].time_ns - t0 <= S // 10
+    assert [(x.rtype, x.group) for x in rs[0].records] == [(IS_EX, GROUP_A)]
+
+
+@pytest.mark.rfc("3376 4.1.1", "3376 5.2")
+def test_v3_max_resp_code_zero_answers_at_once(pair):
+    """RFC 3376 §4.1.1: the Max Resp Code gives "the maximum time allowed before sending a
+    responding report"; 0 leaves no room for a delay: the report goes at the query's instant."""
+    net, host, peer = pair
+    joined(net, host, peer, GROUP_A)
+    send_igmp(peer, v3_query(0))
+    t0 = net.now_ns
+    r = expect_report(peer, within="10ms")
+    assert r.time_ns - t0 < 1_000_000 and r.records[0].rtype == IS_EX
+
+
+@pytest.mark.rfc("3376 5.1")
+def test_v3_two_joins_at_one_instant_share_one_report(pair):
+    """Two groups joined at the same instant: one State-Change Report carries both records (RFC
+    3376 §5.1 sends the changes of the interface state; pending records go out together)."""
+    net, host, peer = pair
+    s = host.udp_socket(5000)
+    s.join(GROUP_A)
+    s.join(GROUP_B)
+    r = expect_report(peer, within="1ms")
+    assert sorted((x.rtype, x.group) for x in r.records) == [(TO_EX, GROUP_A), (TO_EX, GROUP_B)]
+
+
+@pytest.mark.rfc("3376 5.1")
+def test_v3_rejoin_during_leave_retransmissions(pair):
+    """RFC 3376 §5.1: a new change of state while reports of the previous one are pending takes
+    their place: a leave sends TO_IN, a join 1 ms later sends TO_EX at once, and the pending TO_IN
+    retransmission never goes — only one more TO_EX, within 1 s."""
+    net, host, peer = pair
+    s = joined(net, host, peer, GROUP_A)
+    s.leave(GROUP_A)
+    net.run(for_="1ms")
+    t_join = net.now_ns
+    s.join(GROUP_A)
+    net.run(for_="5s")
+    rs = reports(peer)
+    kinds = [(r.records[0].rtype, r.time_ns) for r in rs]
+    assert [k for k, _ in kinds] == [TO_IN, TO_EX, TO_EX]
+    assert kinds[1][1] == t_join and 0 < kinds[2][1] - t_join <= S
+    assert host.igmp_groups() == [GROUP_A]
+
+
+@pytest.mark.rfc("3376 4.1.6")
+def test_v3_qrv_zero_keeps_robustness(pair):
+    """RFC 3376 §4.1.6: "If non-zero, the QRV field contains the [Robustness Variable] value used
+    by the querier" — a QRV of 0 leaves the host's robustness at 2 (a QRV of 3 sets it:
+    the positive control)."""
+    net, host, peer = pair
+    send_igmp(peer, v3_query(10, qrv=0))
+    net.run(for_="1s")
+    assert host.igmp_state().robustness == 2
+    send_igmp(peer, v3_query(10, qrv=3))
+    net.run(for_="1s")
+    assert host.igmp_state().robustness == 3
+
+
+@pytest.mark.rfc("1112 6.1")
+def test_socket_ttl_overrides_multicast_default(pair):
+    """RFC 1112 §6.1: the default TTL of 1 applies "if the upper-layer protocol chooses not to
+    specify a time-to-live": a socket with TTL 8 sends its multicast with 8."""
+    net, host, peer = pair
+    s = host.udp_socket(5000)
+    s.set_ttl(8)
+    s.sendto(b"x", (GROUP_A, 6000))
+    d = peer.expect(IP(dst=GROUP_A) / UDP(dport=6000), within="1ms")
+    assert d[IP].ttl == 8

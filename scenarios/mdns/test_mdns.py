@@ -370,3 +370,100 @@ def test_two_tern_hosts_same_label_one_renames(net):
     ia, ib = a.mdns_info(), b.mdns_info()
     assert ia.state == ib.state == "ready"
     assert ia.name == "tern.local" and ib.name == "tern-2.local"
+
+
+# ---- more responder behaviour ------------------------------------------------------------------
+
+
+@pytest.mark.rfc("6762 6", "6762 8.1")
+def test_probe_for_our_name_defended_within_a_second(pair):
+    """RFC 6762 §6: the one-second rate limit has "the one special case of answering probe
+    queries"; a probe for the host's name 500 ms after an answer was multicast is answered at once
+    (a plain query at that moment would be rate-limited: test_record_not_multicast_twice_within_a_
+    second)."""
+    net, host, peer = pair
+    claimed(net, host, peer)
+    net.run(for_="2s")
+    send_mdns(peer, DNS(qd=DNSQR(qname=NAME, qtype="A")))
+    mdns_out(peer, within="10ms")
+    net.run(for_="500ms")
+    send_mdns(peer, DNS(qd=DNSQR(qname=NAME, qtype="ALL", unicastresponse=1),
+                        ns=DNSRR(rrname=NAME, type="A", rdata="10.0.0.5", ttl=120)))
+    r = mdns_out(peer, within="10ms")
+    assert r[DNS].qr == 1 and a_record(r[DNS])[0].rdata == "10.0.0.1"
+
+
+@pytest.mark.rfc("6762 6.7", "1035 2.3.3")
+def test_legacy_answer_repeats_the_question_as_asked(pair):
+    """RFC 6762 §6.7 "MUST repeat ... the question given in the query message": asked in capitals
+    (names compare without case, RFC 1035 §2.3.3), the question comes back in capitals."""
+    net, host, peer = pair
+    claimed(net, host, peer)
+    send_mdns(peer, DNS(id=7, qd=DNSQR(qname="TERN.Local", qtype="A")), sport=41000)
+    r = peer.expect(IP(dst="10.0.0.2") / UDP(sport=5353, dport=41000), within="10ms")
+    assert r[DNS].id == 7 and r[DNS].qd[0].qname == b"TERN.Local."
+
+
+@pytest.mark.rfc("6762 18.1", "1035 4.1.1")
+def test_malformed_query_survived(pair):
+    """A query whose question runs past the end of the message, or whose name points forward, is
+    dropped (counted); the responder still answers the next good query (the positive control)."""
+    net, host, peer = pair
+    claimed(net, host, peer)
+    net.run(for_="2s")
+    hdr = bytes([0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])
+    send_mdns(peer, hdr + b"\x04tern\x05loc")  # truncated name
+    send_mdns(peer, hdr + b"\xc0\x20\x00\x01\x00\x01")  # forward pointer
+    peer.expect_nothing(for_="1s", matching=MDNS)
+    assert host.mdns_info().counters["malformed"] == 2
+    send_mdns(peer, DNS(qd=DNSQR(qname=NAME, qtype="A")))
+    mdns_out(peer, within="10ms")
+
+
+@pytest.mark.rfc("6762 5.4")
+def test_qu_probe_like_query_without_authority_is_a_question(pair):
+    """A QU question for the name with no authority section is an ordinary question (not a
+    probe): with the record multicast within a quarter of its TTL it is answered by unicast."""
+    net, host, peer = pair
+    claimed(net, host, peer)
+    send_mdns(peer, DNS(qd=DNSQR(qname=NAME, qtype="ALL", unicastresponse=1)))
+    r = peer.expect(IP(dst="10.0.0.2") / UDP(dport=5353), within="10ms")
+    assert a_record(r[DNS])[0].rdata == "10.0.0.1"
+
+
+def test_stop_leaves_the_group_and_stops_answering(pair):
+    """mdns_stop: an IGMPv3 CHANGE_TO_INCLUDE({}) report for 224.0.0.251 (RFC 3376 §5.1), and no
+    answers afterwards (a datagram to the group is no longer the host's)."""
+    net, host, peer = pair
+    claimed(net, host, peer)
+    host.mdns_stop()
+    r = peer.expect(IP(proto=2, dst="224.0.0.22"), within="1ms")
+    assert r is not None and host.igmp_groups() == []
+    send_mdns(peer, DNS(qd=DNSQR(qname=NAME, qtype="A")))
+    peer.expect_nothing(for_="2s", matching=MDNS)
+    assert host.mdns_info().state == "off"
+
+
+def test_start_needs_an_address(net):
+    """Without an IPv4 address there is no A record to claim: the start is refused, named."""
+    from pyharness.errors import TernError
+
+    host = net.host("dut")
+    peer = net.peer("peer", ipv4="10.0.0.2/24")
+    net.link(host, peer)
+    with pytest.raises(TernError, match="no IPv4 address"):
+        host.mdns_start("tern")
+
+
+@pytest.mark.rfc("6762 8.1")
+def test_renamed_twice_on_two_conflicts(pair):
+    """Each conflict while probing picks the next name: tern.local, tern-2.local, tern-3.local."""
+    net, host, peer = pair
+    host.mdns_start("tern")
+    for name in ("tern.local", "tern-2.local"):
+        p = mdns_out(peer, within="1s")
+        assert p[DNS].qd[0].qname == (name + ".").encode()
+        send_mdns(peer, DNS(qr=1, aa=1, an=DNSRR(rrname=name, type="A", rdata="10.0.0.7", ttl=120)))
+    p = mdns_out(peer, within="1s")
+    assert p[DNS].qd[0].qname == b"tern-3.local."
+    assert host.mdns_info().renames == 2
