@@ -211,11 +211,11 @@ void tern_udp_poll(tern_stack *st, uint64_t now) {
             tern_ip_tx tx = {.src = rr.src,
                              .dst = m.dst,
                              .protocol = TERN_IPPROTO_UDP,
-                             /* RFC 1112 §6.1: multicasts default to TTL 1 */
-                             .ttl = u->ttl                           ? u->ttl
-                                    : tern_addr_is_multicast(&m.dst) ? 1
-                                                                     : 0,
+                             .ttl = u->ttl,
                              .df = u->df};
+            if (tx.ttl == 0 && tern_addr_is_multicast(&m.dst)) {
+                tx.ttl = 1; /* RFC 1112 §6.1: a multicast's TTL "should default to 1" */
+            }
             st->c.udp_out++;
             tern_ip_send(st, now, &tx, w);
         }
@@ -254,7 +254,7 @@ static void deliver_multicast(tern_stack *st, uint64_t now, const struct tern_ip
         }
     }
     if (!any) {
-        st->c.udp_no_port++; /* no ICMP error about a multicast (RFC 1122 §3.2.2) */
+        st->c.udp_no_port += 1; /* no ICMP error about a multicast (RFC 1122 §3.2.2) */
     }
 }
 
