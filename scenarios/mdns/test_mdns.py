@@ -467,3 +467,16 @@ def test_renamed_twice_on_two_conflicts(pair):
     p = mdns_out(peer, within="1s")
     assert p[DNS].qd[0].qname == b"tern-3.local."
     assert host.mdns_info().renames == 2
+
+
+def test_host_hostname_and_mdns_options(net):
+    """``net.host(..., hostname="printer", mdns=True)`` claims printer.local at once; a second host
+    resolves it (the harness options of the issue: hostname=)."""
+    sw = net.switch("sw", ports=2)
+    a = net.host("a", ipv4="10.0.0.1/24", hostname="printer", mdns=True)
+    b = net.host("b", ipv4="10.0.0.2/24")
+    net.link(a, sw)
+    net.link(b, sw)
+    net.run(for_="3s")
+    assert a.mdns_info().name == "printer.local"
+    assert b.resolve("printer.local", within="5s") == ["10.0.0.1"]
