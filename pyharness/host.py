@@ -262,6 +262,19 @@ class Host(Node):
                     f"mdns_start({label!r})")
         self._wake()
 
+    def mdns_add_service(self, instance: str, type: str, port: int, txt: Any = None) -> None:
+        """Register a DNS-SD service instance ``<instance>.<type>.local`` (RFC 6763) on the responder.
+
+        ``type`` is like "_http._tcp"; ``txt`` a dict (``key=value`` strings), a list of strings,
+        or the raw TXT bytes (see :func:`pyharness.mdns.txt_bytes`).
+        """
+        from .mdns import txt_bytes
+
+        data = txt_bytes(txt)
+        self._check(lib.tern_mdns_add_service(self._st(), instance.encode(), type.encode(), port, data, len(data),
+                                              self._net.now_ns), f"mdns_add_service({instance!r}, {type!r})")
+        self._wake()
+
     def mdns_stop(self) -> None:
         """Stop the mDNS responder."""
         self._check(lib.tern_mdns_stop(self._st()), "mdns_stop()")

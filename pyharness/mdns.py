@@ -7,7 +7,7 @@ one-shot multicast query.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._lib import ffi, lib
 
@@ -22,12 +22,35 @@ COUNTERS = ("probes_sent", "announcements_sent", "queries_in", "answers_multicas
 @dataclass(frozen=True)
 class MdnsInfo:
     """``state`` ("off", "probing", "announcing", "ready"), the ``name`` claimed, ``renames`` after
-    conflicts, and the ``counters``."""
+    conflicts, the DNS-SD ``service`` instance name ("" without one) and its ``service_renames``,
+    and the ``counters``."""
 
     state: str
     name: str
     renames: int
+    service: str = ""
+    service_renames: int = 0
     counters: dict = field(default_factory=dict)
+
+
+def txt_bytes(txt: Any) -> bytes:
+    """The TXT RDATA for ``txt``: None (empty), bytes (as is), a list of strings, or a dict whose
+    items become ``key=value`` strings (RFC 6763 section 6.3; a value of None gives ``key``)."""
+    from .errors import ConfigError
+
+    if txt is None:
+        return b""
+    if isinstance(txt, (bytes, bytearray)):
+        return bytes(txt)
+    if isinstance(txt, dict):
+        txt = [k if v is None else f"{k}={v}" for k, v in txt.items()]
+    out = b""
+    for item in txt:
+        b = item.encode() if isinstance(item, str) else bytes(item)
+        if len(b) > 255:
+            raise ConfigError(f"txt string {item!r}: at most 255 octets")
+        out += bytes([len(b)]) + b
+    return out
 
 
 def info_of(host: "Host") -> MdnsInfo:
@@ -35,7 +58,8 @@ def info_of(host: "Host") -> MdnsInfo:
     out = ffi.new("tern_mdns_info *")
     lib.tern_mdns_get_info(host._st(), out)
     return MdnsInfo(STATES.get(out.state, str(out.state)), ffi.string(out.name).decode(), int(out.renames),
+                    ffi.string(out.service).decode(), int(out.service_renames),
                     {k: int(getattr(out.c, k)) for k in COUNTERS})
 
 
-__all__ = ["MdnsInfo", "info_of", "STATES", "COUNTERS"]
+__all__ = ["MdnsInfo", "info_of", "txt_bytes", "STATES", "COUNTERS"]

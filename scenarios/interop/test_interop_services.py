@@ -171,6 +171,25 @@ def test_dig_to_the_mdns_group(make_bridge) -> None:
     assert b.dut.mdns_info().counters["answers_legacy"] >= 1
 
 
+@pytest.mark.area("mdns")
+@pytest.mark.rfc("6763 4.1", "6763 12.1", "6762 6.7")
+def test_dig_browses_the_dnssd_service(make_bridge) -> None:
+    """dig -p 5353 @10.77.0.2 _http._tcp.local PTR: the Tern responder's DNS-SD instance comes
+    back as a PTR, with its SRV (port 8080, target tern.local), TXT and A records in the
+    additional section (RFC 6763 §12.1), as dig prints them."""
+    b = make_bridge(programs=("dig",))
+    b.dut.mdns_start("tern")
+    b.dut.mdns_add_service("Web", "_http._tcp", 8080, {"path": "/"})
+    assert b.run_until(lambda: b.dut.mdns_info().state == "ready", 10), b.dut.mdns_info()
+    status, out, err = b.run_process(["dig", "+tries=3", "+time=2", "-p", "5353", "@10.77.0.2",
+                                      "_http._tcp.local", "PTR"], timeout=30)
+    assert status == 0, f"{out}\n{err}"
+    assert re.search(r"^_http\._tcp\.local\.\s+\d+\s+IN\s+PTR\s+Web\._http\._tcp\.local\.$", out, re.M), out
+    assert re.search(r"^Web\._http\._tcp\.local\.\s+\d+\s+IN\s+SRV\s+0 0 8080 tern\.local\.$", out, re.M), out
+    assert re.search(r'IN\s+TXT\s+"path=/"', out), out
+    assert re.search(r"^tern\.local\.\s+\d+\s+IN\s+A\s+10\.77\.0\.2$", out, re.M), out
+
+
 def test_avahi_resolve() -> None:
     """avahi-resolve needs avahi-daemon on a system D-Bus: not something a test can start in a namespace."""
     if unavailable(("avahi-resolve",)):

@@ -1,6 +1,6 @@
 /*
  * The Multicast DNS responder of the Tern stack (RFC 6762) for the host's own
- * name, "<label>.local", type A, on one interface.
+ * name, "<label>.local", type A, on one interface, and DNS-SD (RFC 6763).
  *
  * tern_mdns_start joins 224.0.0.251 (IGMP) and claims the name: after a random
  * delay of 0 to 250 ms, three probes 250 ms apart (queries for the name, type
@@ -20,6 +20,8 @@
  * the name is defended at once; a conflicting record heard later sends the name
  * back to probing (section 9).
  *
+ * One DNS-SD service instance can be registered (tern_mdns_add_service).
+ *
  * One-shot queries for names under ".local" go through the DNS resolver
  * (tern/dns.h): they are sent to 224.0.0.251 port 5353 and the first
  * matching unicast answer from any host of the link is taken (section 5.1).
@@ -36,8 +38,13 @@
 #endif
 
 #define TERN_MDNS_PORT 5353
-#define TERN_MDNS_LABEL_MAX 60 /* room left for "-NN" in the 63-octet label */
-#define TERN_MDNS_TTL 120      /* seconds, for the host's A record (RFC 6762 section 10) */
+#define TERN_MDNS_LABEL_MAX 60    /* room left for "-NN" in the 63-octet label */
+#define TERN_MDNS_TTL 120         /* seconds, for the host's A record (RFC 6762 section 10) */
+#define TERN_MDNS_TTL_OTHER 4500  /* seconds, for records without a host name (section 10) */
+#define TERN_MDNS_INSTANCE_MAX 63 /* octets of a service instance name (RFC 6763 section 4.1.1) */
+#define TERN_MDNS_TYPE_MAX 22     /* "_" + 15-octet service name + "._tcp" */
+#define TERN_MDNS_TXT_MAX 255     /* octets of the TXT record's RDATA */
+#define TERN_MDNS_RECORDS 5       /* A, SRV, TXT, service PTR, services-enumeration PTR */
 
 typedef enum tern_mdns_state {
     TERN_MDNS_OFF = 0,
@@ -55,6 +62,9 @@ typedef struct tern_mdns_info {
     tern_mdns_state state;
     char name[TERN_MDNS_LABEL_MAX + 12]; /* "<label>[-N].local" */
     uint32_t renames;                    /* conflicts that changed the name */
+    /* "" or the service instance's full name, "<instance>[ (N)].<type>.local" */
+    char service[TERN_MDNS_INSTANCE_MAX + TERN_MDNS_TYPE_MAX + 16];
+    uint32_t service_renames; /* conflicts that changed the instance name */
     tern_mdns_counters c;
 } tern_mdns_info;
 
@@ -68,6 +78,30 @@ typedef struct tern_mdns_info {
  * (already running); the errors of joining 224.0.0.251 (tern/igmp.h).
  */
 tern_err tern_mdns_start(tern_stack *st, uint32_t iface, const char *label, uint64_t now);
+
+/*
+ * tern_mdns_add_service: register one DNS-SD service instance (RFC 6763):
+ * "<instance>.<type>.local" with SRV (port, target the host's name, TTL 120),
+ * TXT (TTL 4500), the PTR "<type>.local" -> instance (shared, TTL 4500) and
+ * "_services._dns-sd._udp.local" -> "<type>.local" (section 9). The records
+ * are probed with the host's name (the responder goes back to probing), then
+ * announced; a conflict on the instance name renames it "<instance> (2)",
+ * "(3)"... A PTR question (browsing) is answered after 20-120 ms (shared
+ * record, RFC 6762 section 6) with the SRV, TXT and A records as additional
+ * records (RFC 6763 section 12.1).
+ *   instance  1 to TERN_MDNS_INSTANCE_MAX - 5 octets, no '.' or backslash
+ *   type      "_name._tcp" or "_name._udp", the name 1 to 15 octets of letters,
+ *             digits and '-' (RFC 6335 section 5.1)
+ *   port      the service's port, 1..65535
+ *   txt, txt_len  the TXT RDATA: length-prefixed strings; empty gives the single
+ *             zero octet RFC 6763 section 6.1 asks for
+ *   now       the current time (ns)
+ * Returns TERN_OK; TERN_ERR_BAD_STATE (responder not running, or a service is
+ * already registered: one per host); TERN_ERR_INVALID_ARGUMENT naming the bad
+ * argument.
+ */
+tern_err tern_mdns_add_service(tern_stack *st, const char *instance, const char *type,
+                               uint16_t port, const uint8_t *txt, size_t txt_len, uint64_t now);
 
 /* tern_mdns_stop: stop answering and leave 224.0.0.251. TERN_ERR_BAD_STATE if not running. */
 tern_err tern_mdns_stop(tern_stack *st);

@@ -87,11 +87,25 @@ typedef struct tern_mdns_responder {
     char label[TERN_MDNS_LABEL_MAX + 1];
     char name[TERN_MDNS_LABEL_MAX + 12]; /* label[-N].local */
     uint32_t renames;
-    uint32_t addr;           /* the A record's address (host order) */
-    uint8_t sent;            /* probes or announcements sent in this state */
-    uint64_t next_at;        /* next probe / announcement / end of probing */
-    uint64_t last_multicast; /* when the A record was last multicast (section 6 rate limit) */
-    bool multicast_once;     /* last_multicast is meaningful */
+    uint32_t addr;    /* the A record's address (host order) */
+    uint8_t sent;     /* probes or announcements sent in this state */
+    uint64_t next_at; /* next probe / announcement / end of probing */
+    /* the records (services/mdns.c: R_A ... R_ENUM): when each was last multicast */
+    uint64_t last_mc[TERN_MDNS_RECORDS];
+    uint8_t mc_once; /* bit i: last_mc[i] is meaningful */
+    /* a response with shared records waiting its 20-120 ms (RFC 6762 section 6) */
+    uint8_t pending;
+    uint64_t pending_at;
+    /* DNS-SD (RFC 6763): one service instance */
+    bool svc;
+    char svc_instance[TERN_MDNS_INSTANCE_MAX + 1];
+    char svc_type[TERN_MDNS_TYPE_MAX + 1];
+    char svc_name[TERN_MDNS_INSTANCE_MAX + TERN_MDNS_TYPE_MAX + 16]; /* instance[ (N)].type.local */
+    char svc_ptr[TERN_MDNS_TYPE_MAX + 8];                            /* type.local */
+    uint16_t svc_port;
+    uint8_t svc_txt[TERN_MDNS_TXT_MAX];
+    uint16_t svc_txt_len;
+    uint32_t svc_renames;
     tern_mdns_counters c;
 } tern_mdns_responder;
 
