@@ -607,3 +607,19 @@ def test_socket_ttl_overrides_multicast_default(pair):
     s.sendto(b"x", (GROUP_A, 6000))
     d = peer.expect(IP(dst=GROUP_A) / UDP(dport=6000), within="1ms")
     assert d[IP].ttl == 8
+
+
+@pytest.mark.rfc("2236 4", "3376 7.2.1")
+def test_version_change_after_an_expired_v1_querier(pair):
+    """An IGMPv1 querier heard long ago no longer counts (RFC 2236 §4: "...whether or not an
+    IGMPv1 query was heard in the last [Version 1 Router Present Timeout] seconds"): setting the
+    version to 3 500 s after it gives IGMPv3 at once, and a join reports in v3."""
+    net, host, peer = pair
+    joined(net, host, peer, GROUP_A, version=2)
+    send_igmp(peer, v2_message(0x11, 0, "0.0.0.0"))
+    assert expect_report(peer, within="10s").type == 0x12
+    net.run(for_="500s")
+    host.igmp_set_version(3)
+    assert host.igmp_state().mode == 3
+    host.udp_socket(5001).join(GROUP_B)
+    assert expect_report(peer, within="1ms").type == 0x22

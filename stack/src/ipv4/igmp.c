@@ -88,6 +88,7 @@ typedef struct igmp_iface {
 } igmp_iface;
 
 struct tern_igmp {
+    uint64_t now; /* the time of the last input or poll (for calls that take no time) */
     igmp_iface ifs[TERN_MAX_IFACES];
     igmp_group groups[TERN_IGMP_GROUPS];
     igmp_member members[TERN_IGMP_MEMBERSHIPS];
@@ -403,7 +404,7 @@ tern_err tern_igmp_set_version(tern_stack *st, uint32_t iface, uint8_t version) 
     }
     igmp_iface *f = &st->igmp->ifs[iface];
     f->configured = version;
-    uint8_t m = mode_at(f, 0);
+    uint8_t m = mode_at(f, st->igmp->now);
     if (m != f->mode) {
         f->mode = m;
         cancel_timers(st->igmp, iface);
@@ -590,6 +591,7 @@ void tern_igmp_input(tern_stack *st, uint64_t now, uint32_t iface,
                      const struct tern_ipv4_repr *ip) {
     tern_igmp *g = st->igmp;
     g->c.in++;
+    g->now = now;
     if (iface >= st->niface) {
         return;
     }
@@ -719,6 +721,7 @@ static void poll_v12(tern_stack *st, uint64_t now, uint32_t iface, uint8_t mode)
 }
 
 void tern_igmp_poll(tern_stack *st, uint64_t now) {
+    st->igmp->now = now;
     for (uint32_t i = 0; i < st->niface; i++) {
         if (tern_call_budget_spent(st)) {
             return; /* the rest on the next poll (poll_at stays due) */
