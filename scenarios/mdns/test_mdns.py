@@ -431,12 +431,19 @@ def test_qu_probe_like_query_without_authority_is_a_question(pair):
     assert a_record(r[DNS])[0].rdata == "10.0.0.1"
 
 
-def test_stop_leaves_the_group_and_stops_answering(pair):
-    """mdns_stop: an IGMPv3 CHANGE_TO_INCLUDE({}) report for 224.0.0.251 (RFC 3376 §5.1), and no
-    answers afterwards (a datagram to the group is no longer the host's)."""
+@pytest.mark.rfc("6762 10.1", "3376 5.1")
+def test_stop_says_goodbye_leaves_the_group_and_stops_answering(pair):
+    """mdns_stop: RFC 6762 §10.1 "the host SHOULD send an unsolicited Multicast DNS response
+    packet, giving the same resource record name, rrtype, rrclass, and rdata, but an RR TTL of
+    zero" (a goodbye), then an IGMPv3 CHANGE_TO_INCLUDE({}) report for 224.0.0.251 (RFC 3376
+    §5.1), and no answers afterwards (a datagram to the group is no longer the host's)."""
     net, host, peer = pair
     claimed(net, host, peer)
+    t = net.now_ns
     host.mdns_stop()
+    bye = mdns_out(peer, within="1ms")
+    rr = a_record(bye[DNS])[0]
+    assert bye.time_ns == t and bye[DNS].qr == 1 and rr.ttl == 0 and rr.rdata == "10.0.0.1"
     r = peer.expect(IP(proto=2, dst="224.0.0.22"), within="1ms")
     assert r is not None and host.igmp_groups() == []
     send_mdns(peer, DNS(qd=DNSQR(qname=NAME, qtype="A")))
@@ -480,3 +487,37 @@ def test_host_hostname_and_mdns_options(net):
     net.run(for_="3s")
     assert a.mdns_info().name == "printer.local"
     assert b.resolve("printer.local", within="5s") == ["10.0.0.1"]
+
+
+@pytest.mark.rfc("6762 10.1")
+def test_no_goodbye_when_stopped_while_probing(pair):
+    """Nothing was announced while probing, so a stop then says no goodbye: only the IGMP leave
+    goes (the positive control is the goodbye after a claim, above)."""
+    net, host, peer = pair
+    host.mdns_start("tern")
+    mdns_out(peer, within="1s")
+    host.mdns_stop()
+    peer.expect(IP(proto=2, dst="224.0.0.22"), within="1ms")
+    peer.expect_nothing(for_="2s", matching=MDNS)
+
+
+@pytest.mark.rfc("6762 8.1")
+def test_fifteen_conflicts_in_ten_seconds_slow_probing_to_five_seconds(pair):
+    """RFC 6762 §8.1: "If fifteen conflicts occur within any ten-second period, then the host MUST
+    wait at least five seconds before each successive additional probe attempt." Every probe is
+    answered with a conflicting record: the first 15 renames probe again within 250 ms, the 16th
+    probe waits at least 5 s after the 15th conflict."""
+    net, host, peer = pair
+    host.mdns_start("tern")
+    gaps = []
+    for k in range(16):
+        p = mdns_out(peer, within="10s")
+        if k:
+            gaps.append(p.time_ns - t_conflict)
+        name = p[DNS].qd[0].qname.decode().rstrip(".")
+        send_mdns(peer, DNS(qr=1, aa=1, an=DNSRR(rrname=name, type="A", rdata="10.0.0.7", ttl=120)))
+        t_conflict = net.now_ns
+    assert all(g <= 250 * MS for g in gaps[:14])
+    assert gaps[14] >= 5 * S
+    net.run(for_="1ms")
+    assert host.mdns_info().counters["conflicts"] == 16

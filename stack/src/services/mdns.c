@@ -168,10 +168,11 @@ static void put_rdata(msgbuf *m, const tern_mdns_responder *r, int i) {
 }
 
 /* Record i; `legacy`: no cache-flush bit and the TTL capped (section 6.7); `probe`: the
- * proposed record of a probe's authority section (no cache-flush bit either). */
+ * proposed record of a probe's authority section (no cache-flush bit either); a goodbye
+ * (r->goodbye) has TTL 0. */
 static void put_rec(msgbuf *m, const tern_mdns_responder *r, int i, bool legacy, bool probe) {
     bool flush = (UNIQUE & BIT(i)) && !legacy && !probe;
-    uint32_t ttl = rec_ttl(i);
+    uint32_t ttl = r->goodbye ? 0 : rec_ttl(i);
     put_name(m, rec_name(r, i));
     put16(m, rec_type(i));
     put16(m, (uint16_t)(TERN_DNS_CLASS_IN | (flush ? CLASS_TOP : 0)));
@@ -323,6 +324,18 @@ static void set_service_name(tern_mdns_responder *r) {
     snprintf(r->svc_ptr, sizeof r->svc_ptr, "%s.local", r->svc_type);
 }
 
+/* A conflict at `now`: counted, and the extra wait before probing again. Section 8.1: "If
+ * fifteen conflicts occur within any ten-second period, then the host MUST wait at least five
+ * seconds before each successive additional probe attempt." */
+static uint64_t conflict(tern_mdns_responder *r, uint64_t now) {
+    r->c.conflicts++;
+    r->conflict_at[r->conflict_next % 15] = now;
+    r->conflict_next++;
+    /* the ring holds the last 15 conflicts, this one included; the oldest is next to go */
+    uint64_t oldest = r->conflict_at[r->conflict_next % 15];
+    return r->conflict_next >= 15 && now - oldest < 10 * SEC ? 5 * SEC : 0;
+}
+
 /* Section 8.1: "When the host is ready to send its probe packets, it should first wait for a
  * short random delay time, uniformly distributed in the range 0-250 ms." */
 static void begin_probing(tern_stack *st, uint64_t now, uint64_t extra) {
@@ -349,6 +362,10 @@ tern_err tern_mdns_start(tern_stack *st, uint32_t iface, const char *label, uint
                          "mdns iface=%u: no such interface, or it has no IPv4 address yet", iface);
     }
     tern_addr group = v4(GROUP);
+    if (r->goodbye) { /* stopped and started again before the goodbye went: it never goes */
+        tern_igmp_leave(st, r->iface, &group);
+        r->goodbye = false;
+    }
     tern_err err = tern_igmp_join(st, iface, &group);
     if (err != TERN_OK) {
         return err;
@@ -442,12 +459,20 @@ tern_err tern_mdns_stop(tern_stack *st) {
     if (r->state == TERN_MDNS_OFF) {
         return tern_fail(st, TERN_ERR_BAD_STATE, "mdns: not running");
     }
-    tern_addr group = v4(GROUP);
-    tern_igmp_leave(st, r->iface, &group);
+    /* Section 10.1: "...the host SHOULD send an unsolicited Multicast DNS response packet,
+     * giving the same resource record name, rrtype, rrclass, and rdata, but an RR TTL of zero"
+     * — for records it announced; on the next poll, then the group is left. */
+    bool announced = r->state == TERN_MDNS_ANNOUNCING || r->state == TERN_MDNS_READY;
     r->state = TERN_MDNS_OFF;
     r->next_at = TERN_NEVER;
     r->pending = 0;
-    r->svc = false;
+    if (announced) {
+        r->goodbye = true;
+    } else {
+        tern_addr group = v4(GROUP);
+        tern_igmp_leave(st, r->iface, &group);
+        r->svc = false;
+    }
     return TERN_OK;
 }
 
@@ -548,7 +573,7 @@ static void input_response(tern_stack *st, uint64_t now, const uint8_t *msg, siz
         if (r->state == TERN_MDNS_PROBING) {
             /* Section 8.1: "If any conflicting Multicast DNS response is received, then the
              * probing host MUST defer to the existing host, and MUST choose new names". */
-            r->c.conflicts++;
+            uint64_t wait = conflict(r, now);
             if (host) {
                 r->renames++;
                 set_name(r);
@@ -556,7 +581,7 @@ static void input_response(tern_stack *st, uint64_t now, const uint8_t *msg, siz
                 r->svc_renames++;
                 set_service_name(r);
             }
-            begin_probing(st, now, 0);
+            begin_probing(st, now, wait);
             return;
         }
         bool ours_type =
@@ -564,8 +589,7 @@ static void input_response(tern_stack *st, uint64_t now, const uint8_t *msg, siz
         if (ours_type) {
             /* Section 9: "...the host MUST immediately reset its conflicted unique record to
              * probing state". */
-            r->c.conflicts++;
-            begin_probing(st, now, 0);
+            begin_probing(st, now, conflict(r, now));
             return;
         }
     }
@@ -644,8 +668,7 @@ static void input_query(tern_stack *st, uint64_t now, const struct tern_ipv4_rep
         /* Section 8.2: a probe for the same name at the same time: the lexicographically later
          * data wins; the loser waits one second and probes again. */
         if (probe && tiebreak > 0) {
-            r->c.conflicts++;
-            begin_probing(st, now, DEFER);
+            begin_probing(st, now, DEFER + conflict(r, now));
         }
         return; /* the names are not ours yet: no answers */
     }
@@ -743,6 +766,14 @@ static uint8_t all_records(const tern_mdns_responder *r) {
 
 void tern_mdns_poll(tern_stack *st, uint64_t now) {
     tern_mdns_responder *r = &st->mdns;
+    if (r->goodbye) {
+        send_answer(st, now, GROUP, all_records(r), 0); /* TTL 0: put_rec reads r->goodbye */
+        r->goodbye = false;
+        r->svc = false;
+        tern_addr group = v4(GROUP);
+        tern_igmp_leave(st, r->iface, &group);
+        return;
+    }
     if (r->state == TERN_MDNS_OFF) {
         return;
     }
@@ -781,6 +812,9 @@ void tern_mdns_poll(tern_stack *st, uint64_t now) {
 
 uint64_t tern_mdns_poll_at(const tern_stack *st) {
     const tern_mdns_responder *r = &st->mdns;
+    if (r->goodbye) {
+        return 0;
+    }
     if (r->state == TERN_MDNS_OFF) {
         return TERN_NEVER;
     }

@@ -106,6 +106,10 @@ typedef struct tern_mdns_responder {
     uint8_t svc_txt[TERN_MDNS_TXT_MAX];
     uint16_t svc_txt_len;
     uint32_t svc_renames;
+    /* RFC 6762 section 8.1 conflict rate limit: the times of the last 15 conflicts */
+    uint64_t conflict_at[15];
+    uint32_t conflict_next;
+    bool goodbye; /* stopped: records with TTL 0 go on the next poll, then 224.0.0.251 is left */
     tern_mdns_counters c;
 } tern_mdns_responder;
 
