@@ -623,3 +623,28 @@ def test_version_change_after_an_expired_v1_querier(pair):
     assert host.igmp_state().mode == 3
     host.udp_socket(5001).join(GROUP_B)
     assert expect_report(peer, within="1ms").type == 0x22
+
+
+def _second_report_delay(seed: int) -> int:
+    from pyharness import Network
+
+    net = Network(seed=seed)
+    host = net.host("dut", ipv4="10.0.0.1/24")
+    peer = net.peer("peer", ipv4="10.0.0.2/24")
+    net.link(host, peer)
+    host.udp_socket(5000).join(GROUP_A)
+    a = expect_report(peer, within="1ms")
+    b = expect_report(peer, within="1s")
+    return b.time_ns - a.time_ns
+
+
+@pytest.mark.rfc("3376 5.1")
+def test_report_delays_come_from_the_seeded_generator():
+    """The random retransmission delay (RFC 3376 §5.1, "chosen at random from the range (0,
+    [Unsolicited Report Interval])") comes from the host's seeded generator: the same seed gives
+    the same nanosecond, other seeds other delays, all within (0, 1 s]."""
+    d1 = [_second_report_delay(1) for _ in range(2)]
+    others = {_second_report_delay(s) for s in (2, 3, 4)}
+    assert d1[0] == d1[1]
+    assert all(0 < d <= S for d in others | {d1[0]})
+    assert len(others | {d1[0]}) == 4
