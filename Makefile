@@ -67,6 +67,7 @@ deps:
 	have qemu-system-x86_64 || missing="$$missing qemu-system-x86"; \
 	have dpkg-source || missing="$$missing dpkg-dev"; \
 	[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing="$$missing debian-archive-keyring"; \
+	have dhclient || missing="$$missing isc-dhcp-client"; have dig || missing="$$missing bind9-dnsutils"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \

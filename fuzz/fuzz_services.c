@@ -6,7 +6,9 @@
  * questions, records, and every name found inside CNAME RDATA). What parses
  * as DHCP is emitted again and re-parsed: it must parse to the same
  * representation. Every DNS question name must encode again and, as a
- * query, parse back to the same name. Any disagreement aborts.
+ * query, parse back to the same name. IGMP (wire/igmp.h): a v3 report's
+ * records are walked to the end and emitted again to the same bytes. Any
+ * disagreement aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 
 #include "wire/dhcpv4.h"
 #include "wire/dns.h"
+#include "wire/igmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -103,8 +106,29 @@ static void fuzz_dns(const uint8_t *data, size_t size) {
     }
 }
 
+static void fuzz_igmp(const uint8_t *data, size_t size) {
+    struct tern_igmp_repr r;
+    if (tern_igmp_parse(data, size, &r) != TERN_OK || r.type != TERN_IGMP_V3_REPORT) {
+        return;
+    }
+    struct tern_igmp_record recs[64];
+    size_t off = 0;
+    uint16_t n = 0;
+    while (n < 64 && tern_igmp_record_at(&r, &off, &recs[n]) == TERN_OK) {
+        n++;
+    }
+    REQUIRE(n == r.nrecords || n == 64);
+    if (n == r.nrecords && off == r.records_len) {
+        size_t w;
+        if (tern_igmp_emit_v3_report(recs, n, out, sizeof out, &w) == TERN_OK) {
+            same_bytes(out + 6, w - 6, data + 6, 2 + r.records_len); /* reserved bytes: 0 */
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_dhcp(data, size);
+    fuzz_igmp(data, size);
     fuzz_dns(data, size);
     /* Names anywhere in the input, not only where the header says. */
     for (size_t start = 0; start < size && start < 64; start++) {

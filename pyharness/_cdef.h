@@ -21,3 +21,6 @@
 #include "tern/dns.h"
 /* virtio-net device, split virtqueues, ping responder (issue 15) */
 #include "tern/sim_virtio.h"
+/* IGMP and mDNS (issue 13) */
+#include "tern/igmp.h"
+#include "tern/mdns.h"

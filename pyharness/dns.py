@@ -103,7 +103,8 @@ def counters(host: "Host") -> dict[str, int]:
     c = ffi.new("tern_dns_counters *")
     lib.tern_dns_get_counters(host._st(), c)
     return {k: int(getattr(c, k)) for k in ("queries_sent", "answers", "rejected", "malformed", "cache_hits",
-                                             "timeouts")}
+                                             "timeouts", "truncated", "tcp_queries", "tcp_failed",
+                                             "negative_cached")}
 
 
 __all__ = ["DnsAnswer", "ResolveError", "configure", "start", "result", "resolve", "counters"]

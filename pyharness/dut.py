@@ -184,7 +184,7 @@ class DutProfile:
 
 
 #: The Tern stack's profile: its documented defaults.
-TERN_PROFILE = DutProfile(name="tern")
+TERN_PROFILE = DutProfile(name="tern", ip_protocols=(1, 2, 6, 17))  # ICMP, IGMP, TCP, UDP
 
 DUT_IP = "10.0.0.1"
 PEER_IP = "10.0.0.2"

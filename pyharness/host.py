@@ -254,6 +254,63 @@ class Host(Node):
 
         return counters(self)
 
+    # -- mDNS responder (pyharness/mdns.py) -----------------------------------------
+
+    def mdns_start(self, label: str, iface: int = 0) -> None:
+        """Claim ``<label>.local`` on ``iface`` with mDNS (probe, announce, answer; RFC 6762)."""
+        self._check(lib.tern_mdns_start(self._st(), iface, label.encode(), self._net.now_ns),
+                    f"mdns_start({label!r})")
+        self._wake()
+
+    def mdns_add_service(self, instance: str, type: str, port: int, txt: Any = None) -> None:
+        """Register a DNS-SD service instance ``<instance>.<type>.local`` (RFC 6763) on the responder.
+
+        ``type`` is like "_http._tcp"; ``txt`` a dict (``key=value`` strings), a list of strings,
+        or the raw TXT bytes (see :func:`pyharness.mdns.txt_bytes`).
+        """
+        from .mdns import txt_bytes
+
+        data = txt_bytes(txt)
+        self._check(lib.tern_mdns_add_service(self._st(), instance.encode(), type.encode(), port, data, len(data),
+                                              self._net.now_ns), f"mdns_add_service({instance!r}, {type!r})")
+        self._wake()
+
+    def mdns_stop(self) -> None:
+        """Stop the mDNS responder."""
+        self._check(lib.tern_mdns_stop(self._st()), "mdns_stop()")
+        self._wake()
+
+    def mdns_info(self) -> Any:
+        """The responder's state, name and counters (:class:`pyharness.mdns.MdnsInfo`)."""
+        from .mdns import info_of
+
+        return info_of(self)
+
+    # -- IGMP (pyharness/igmp.py) ---------------------------------------------------
+
+    def igmp_set_version(self, version: int, iface: int = 0) -> None:
+        """Run IGMPv2 or IGMPv3 (the default) on ``iface``."""
+        self._check(lib.tern_igmp_set_version(self._st(), iface, version), f"igmp_set_version({version})")
+        self._wake()
+
+    def igmp_state(self, iface: int = 0) -> Any:
+        """The interface's IGMP state (:class:`pyharness.igmp.IgmpState`: mode, robustness...)."""
+        from .igmp import state_of
+
+        return state_of(self, iface)
+
+    def igmp_groups(self, iface: int = 0) -> list:
+        """The groups ``iface`` is a member of (224.0.0.1 not listed), in the order joined."""
+        from .igmp import groups_of
+
+        return groups_of(self, iface)
+
+    def igmp_counters(self) -> dict:
+        """The host's IGMP counters."""
+        from .igmp import counters
+
+        return counters(self)
+
     # -- counters -----------------------------------------------------------------
 
     def counters(self) -> Any:

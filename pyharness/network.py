@@ -335,6 +335,8 @@ class Network:
         dhcp: Union[bool, dict, None] = None,
         dhcp_server: Optional[dict] = None,
         dns: Optional[list] = None,
+        hostname: Optional[str] = None,
+        mdns: bool = False,
         **options: Any,
     ) -> "Host":
         """A Tern stack host.
@@ -352,6 +354,9 @@ class Network:
         starts the DHCPv4 client on interface 0 at once; ``dhcp_server={...}``
         starts the DHCPv4 server (see :func:`pyharness.dhcp.server_config`);
         ``dns=[servers]`` sets the resolver's servers (see :mod:`pyharness.dns`).
+        ``hostname`` is the name the DHCP client sends (option 12) and, with
+        ``mdns=True``, the label the mDNS responder claims as ``<hostname>.local``
+        at once (the host needs an address; see :mod:`pyharness.mdns`).
         The stack's seed derives from the network's seed and the name.
         """
         import hashlib
@@ -392,8 +397,15 @@ class Network:
             from .dns import configure
 
             configure(node, list(dns))
+        if mdns and not hostname:
+            raise ConfigError(f"host({name!r}): mdns=True needs hostname= (the label to claim)")
         if dhcp:
-            node.dhcp_start(**(dhcp if isinstance(dhcp, dict) else {}))
+            opts = dict(dhcp) if isinstance(dhcp, dict) else {}
+            if hostname is not None:
+                opts.setdefault("hostname", hostname)
+            node.dhcp_start(**opts)
+        if mdns:
+            node.mdns_start(str(hostname))
         return node
 
     def switch(self, name: str, ports: int = 8, ageing: TimeLike = "300s", table_size: int = 4096) -> Switch:

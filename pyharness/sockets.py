@@ -149,6 +149,19 @@ class UdpSocket(_Socket):
         """Set DF on sent datagrams."""
         self._ok(self._call(lib.tern_udp_set_dont_fragment, bool(on), context="df"), f"set_dont_fragment({on})")
 
+    def join(self, group: str, iface: int = 0) -> None:
+        """Join the IPv4 multicast ``group`` on interface ``iface`` (IP_ADD_MEMBERSHIP; IGMP reports it)."""
+        from .host import make_addr
+
+        self._ok(self._call(lib.tern_udp_join, make_addr(group), iface, context="join"), f"join({group!r}, {iface})")
+
+    def leave(self, group: str, iface: int = 0) -> None:
+        """Leave ``group`` on ``iface`` (IP_DROP_MEMBERSHIP)."""
+        from .host import make_addr
+
+        self._ok(self._call(lib.tern_udp_leave, make_addr(group), iface, context="leave"),
+                 f"leave({group!r}, {iface})")
+
     def take_error(self) -> Optional[SockError]:
         """The last ICMP error for this socket (and clear it), or None."""
         return self._take_error(lib.tern_udp_take_error)

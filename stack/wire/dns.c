@@ -127,6 +127,27 @@ tern_err tern_dns_rr_parse(const uint8_t *msg, size_t len, size_t *off, struct t
     return TERN_OK;
 }
 
+tern_err tern_dns_soa_minimum(const uint8_t *msg, size_t len, const struct tern_dns_rr *rr,
+                              uint32_t *minimum) {
+    size_t end = rr->rdata_off + rr->rdlength;
+    if (end > len) {
+        return TERN_ERR_TRUNCATED;
+    }
+    size_t p = rr->rdata_off;
+    char name[TERN_DNS_NAME_TEXT_CAP];
+    for (int i = 0; i < 2; i++) { /* MNAME, RNAME */
+        tern_err err = tern_dns_name_read(msg, end, &p, name, sizeof name);
+        if (err != TERN_OK) {
+            return err;
+        }
+    }
+    if (end - p != 20) {
+        return TERN_ERR_MALFORMED;
+    }
+    *minimum = tern_get_u32(msg + p + 16);
+    return TERN_OK;
+}
+
 static char ascii_lower(char c) {
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }

@@ -48,6 +48,7 @@
 
 #define TERN_DNS_TYPE_A 1
 #define TERN_DNS_TYPE_CNAME 5
+#define TERN_DNS_TYPE_SOA 6
 #define TERN_DNS_TYPE_AAAA 28
 #define TERN_DNS_CLASS_IN 1
 
@@ -116,6 +117,18 @@ tern_err tern_dns_question_parse(const uint8_t *msg, size_t len, size_t *off,
  * fields or RDLENGTH bytes of RDATA are not all present.
  */
 tern_err tern_dns_rr_parse(const uint8_t *msg, size_t len, size_t *off, struct tern_dns_rr *out);
+
+/*
+ * tern_dns_soa_minimum: the MINIMUM field of an SOA record's RDATA (RFC 1035
+ * section 3.3.13: MNAME, RNAME, then SERIAL, REFRESH, RETRY, EXPIRE, MINIMUM,
+ * 32 bits each), the two names read (compression allowed) within the RDATA.
+ *   msg, len  the whole message; rr a record parsed from it with type SOA
+ *   minimum   receives MINIMUM
+ * Returns TERN_OK; the errors of tern_dns_name_read; TERN_ERR_MALFORMED
+ * when the names and the five fields do not fill RDLENGTH exactly.
+ */
+tern_err tern_dns_soa_minimum(const uint8_t *msg, size_t len, const struct tern_dns_rr *rr,
+                              uint32_t *minimum);
 
 /*
  * tern_dns_name_eq: whether two dotted names are equal, ASCII letters

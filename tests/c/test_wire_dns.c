@@ -241,7 +241,38 @@ static void test_query_emit(void) {
     CHECK(!tern_dns_name_eq("www.example.org", "www.example.or"));
 }
 
+/* An SOA record after a 12-byte header: owner "org" (compressed names inside the RDATA point back
+ * at it), MNAME "ns.org" as a label and a pointer, RNAME a pointer, then the five fields. */
+static void test_soa_minimum(void) {
+    uint8_t msg[] = {
+        0,    0,   0,   0,    0,  0, 0,    0,    0, 0,  0, 0, /* header (not read) */
+        3,    'o', 'r', 'g',  0,                              /* owner at 12 */
+        0,    6,   0,   1,    0,  0, 0x0e, 0x10, 0, 27,       /* SOA IN TTL 3600 RDLENGTH 27 */
+        2,    'n', 's', 0xc0, 12,                             /* MNAME ns.org */
+        0xc0, 12,                                             /* RNAME org */
+        0,    0,   0,   1,    0,  0, 0,    2,    0, 0,  0, 3,
+        0,    0,   0,   4,  /* serial refresh retry expire */
+        0,    0,   0,   60, /* MINIMUM */
+    };
+    size_t off = 12;
+    struct tern_dns_rr rr;
+    CHECK_EQ_I64(tern_dns_rr_parse(msg, sizeof msg, &off, &rr), TERN_OK);
+    CHECK_EQ_U64(rr.type, TERN_DNS_TYPE_SOA);
+    uint32_t minimum = 0;
+    CHECK_EQ_I64(tern_dns_soa_minimum(msg, sizeof msg, &rr, &minimum), TERN_OK);
+    CHECK_EQ_U64(minimum, 60);
+    /* RDATA one byte short of the fields, or one byte long: malformed, never read past */
+    rr.rdlength = 26;
+    CHECK(tern_dns_soa_minimum(msg, sizeof msg, &rr, &minimum) != TERN_OK);
+    rr.rdlength = 28;
+    CHECK(tern_dns_soa_minimum(msg, sizeof msg, &rr, &minimum) != TERN_OK);
+    /* a name running past the RDATA */
+    rr.rdlength = 3;
+    CHECK(tern_dns_soa_minimum(msg, sizeof msg, &rr, &minimum) != TERN_OK);
+}
+
 int main(void) {
+    RUN(test_soa_minimum);
     RUN(test_response);
     RUN(test_truncations);
     RUN(test_name_wreck);

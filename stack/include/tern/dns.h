@@ -20,8 +20,18 @@
  * record may be cached before the source of the information should again
  * be consulted").
  *
- * Not done: AAAA (no IPv6 yet), TCP after a truncated answer (TC set is
- * treated as a failure of that server), negative caching (RFC 2308).
+ * An answer with TC set is asked again over TCP, of the same server, at once
+ * (RFC 1035 section 4.2.2, RFC 7766 section 5): one connection per query, the
+ * query with its two-octet length prefix, an answer of up to
+ * TERN_DNS_TCP_MAX octets read whole, the connection then closed. A refused or
+ * reset connection, an unacceptable answer, or no answer within the query's
+ * current wait fails that server (the next is asked, over UDP).
+ *
+ * NXDOMAIN and NODATA answers with an SOA in the authority section are cached
+ * for min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5), under the name asked;
+ * without an SOA they are not cached (RFC 2308 section 5 "SHOULD NOT").
+ *
+ * Not done: AAAA (no IPv6 yet).
  */
 #ifndef TERN_DNS_H
 #define TERN_DNS_H
@@ -41,6 +51,7 @@
 #define TERN_DNS_CACHE_ENTRIES 8
 #define TERN_DNS_MAX_CNAME 8
 #define TERN_DNS_NAME_MAX 253 /* characters of a dotted name */
+#define TERN_DNS_TCP_MAX 4096 /* the largest answer taken over TCP (longer: that server fails) */
 
 /* Resolver configuration (zero it, then set what you need). */
 typedef struct tern_dns_config {
@@ -76,7 +87,11 @@ typedef struct tern_dns_counters {
     uint32_t rejected;     /* datagrams from port 53 that failed the RFC 5452 match */
     uint32_t malformed;    /* answers that matched but did not parse */
     uint32_t cache_hits;
-    uint32_t timeouts; /* waits that ended without an answer */
+    uint32_t timeouts;    /* waits that ended without an answer */
+    uint32_t truncated;   /* UDP answers with TC set: retried over TCP */
+    uint32_t tcp_queries; /* queries sent over TCP */
+    uint32_t tcp_failed;  /* TCP exchanges that ended without an answer (reset, closed, too long) */
+    uint32_t negative_cached; /* NXDOMAIN / NODATA answers cached (RFC 2308) */
 } tern_dns_counters;
 
 /*

@@ -102,8 +102,14 @@ tern_err tern_route_lookup(const tern_stack *st, const tern_addr *dst, const ter
             gateway = rt->gateway;
         }
     }
-    /* The limited broadcast goes out of the first interface (RFC 1122 §3.3.6). */
-    if (best_len < 0 && tern_addr_is_limited_broadcast(dst) && st->niface) {
+    /* The limited broadcast goes out of the first interface (RFC 1122 §3.3.6), and so does a
+     * multicast without a route of its own; a multicast goes straight to the group, never
+     * through a gateway (RFC 1112 §6.4: the group maps to an Ethernet address). */
+    bool multicast = tern_addr_is_multicast(dst);
+    if (multicast) {
+        have_gateway = false;
+    }
+    if (best_len < 0 && (tern_addr_is_limited_broadcast(dst) || multicast) && st->niface) {
         best_len = 0;
         best_iface = 0;
     }

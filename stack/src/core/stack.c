@@ -133,7 +133,7 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
 
 /* Where each part of the instance lives in the caller's block. */
 typedef struct layout {
-    size_t routes, chunks, pkts, arp, reasm, udp, ping, tcp, total;
+    size_t routes, chunks, pkts, arp, reasm, igmp, udp, ping, tcp, total;
 } layout;
 
 static void compute_layout(const tern_stack_config *c, layout *l) {
@@ -148,6 +148,8 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     off = ALIGN16(off + tern_arp_memory_size(c));
     l->reasm = off;
     off = ALIGN16(off + tern_reasm_memory_size(c));
+    l->igmp = off;
+    off = ALIGN16(off + tern_igmp_memory_size());
     l->udp = off;
     off = ALIGN16(off + tern_udp_memory_size(c));
     l->ping = off;
@@ -226,6 +228,7 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     st->icmp_tokens_ns = (uint64_t)c.icmp_burst * (NS_PER_SEC / c.icmp_rate);
     tern_arp_init(st, base + l.arp);
     tern_reasm_init(st, base + l.reasm);
+    tern_igmp_init(st, base + l.igmp);
     tern_udp_init(st, base + l.udp);
     tern_ping_init(st, base + l.ping);
     tern_tcp_init(st, base + l.tcp);
@@ -284,6 +287,7 @@ void tern_stack_poll(tern_stack *st, uint64_t now) {
     tern_ipv4_poll(st, now);
     tern_arp_poll(st, now);
     tern_reasm_poll(st, now);
+    tern_igmp_poll(st, now);
     tern_udp_poll(st, now);
     tern_ping_poll(st, now);
     tern_tcp_poll(st, now);
@@ -300,6 +304,7 @@ uint64_t tern_stack_poll_at(const tern_stack *st) {
     }
     uint64_t t = tern_arp_poll_at(st);
     t = min_u64(t, tern_reasm_poll_at(st));
+    t = min_u64(t, tern_igmp_poll_at(st));
     t = min_u64(t, tern_tcp_poll_at(st));
     t = min_u64(t, tern_services_poll_at(st));
     return t;

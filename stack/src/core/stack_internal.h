@@ -156,6 +156,7 @@ void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint1
 
 typedef struct tern_arp_entry tern_arp_entry;
 typedef struct tern_reasm_slot tern_reasm_slot;
+typedef struct tern_igmp tern_igmp; /* ipv4/igmp.c */
 typedef struct tern_udp_sock tern_udp_sock;
 typedef struct tern_ping_sock tern_ping_sock;
 /* TCP's own state, private to tcp*.c (not "tern_tcp_state": that is the public enum). */
@@ -186,6 +187,7 @@ struct tern_stack {
     uint32_t free_pkt;
 
     tern_reasm_slot *reasm;
+    tern_igmp *igmp;
 
     /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
     uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */
@@ -199,6 +201,7 @@ struct tern_stack {
     tern_dhcp_client dhcpc[TERN_MAX_IFACES]; /* services/dhcp_client.c */
     tern_dhcp_server dhcps;                  /* services/dhcp_server.c */
     tern_dns_resolver dns;                   /* services/dns.c */
+    tern_mdns_responder mdns;                /* services/mdns.c */
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
     /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to

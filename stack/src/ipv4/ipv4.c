@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ipv4.h"
+#include "wire/igmp.h"
 #include "tcp/tcp_private.h"
 #include "udp/udp.h"
 #include "core/stack_internal.h"
@@ -222,6 +223,9 @@ static void deliver(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
     case TERN_IPPROTO_UDP:
         tern_udp_input(st, now, ip, hdr, link_broadcast);
         break;
+    case TERN_IPPROTO_IGMP:
+        tern_igmp_input(st, now, iface, ip);
+        break;
     case TERN_IPPROTO_TCP:
         /* TCP is unicast only (RFC 9293 §3.9.1). */
         if (!link_broadcast && !tern_is_broadcast_addr(st, &ip->dst, iface) &&
@@ -360,10 +364,11 @@ static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
         st->c.ip_martian_src++; /* RFC 1122 §3.2.1.3: silently discarded */
         return;
     }
-    bool local =
-        tern_is_local_addr(st, &ip.dst, NULL) || tern_is_broadcast_addr(st, &ip.dst, iface) ||
-        /* all-hosts (RFC 1112 §4): every host belongs to 224.0.0.1 */
-        tern_addr_eq(&ip.dst, &(tern_addr){.family = TERN_AF_INET, .bytes = {224, 0, 0, 1}});
+    bool local = tern_is_local_addr(st, &ip.dst, NULL) ||
+                 tern_is_broadcast_addr(st, &ip.dst, iface) ||
+                 /* the groups joined on this interface, and all-hosts: every host belongs to
+                    224.0.0.1 (RFC 1112 §4) */
+                 (tern_addr_is_multicast(&ip.dst) && tern_igmp_is_member(st, iface, &ip.dst));
     if (!local) {
         if (st->cfg.forwarding) {
             forward(st, now, &ip, buf, link_broadcast);

@@ -88,12 +88,31 @@ void tern_ipv4_poll(tern_stack *st, uint64_t now);
 void tern_reasm_poll(tern_stack *st, uint64_t now);
 uint64_t tern_reasm_poll_at(const tern_stack *st);
 
+/* ---- IGMP (igmp.c; the public side is tern/igmp.h) ---------------------------- */
+
+/* An IGMP message (IP protocol 2) that arrived on iface for us. */
+void tern_igmp_input(tern_stack *st, uint64_t now, uint32_t iface, const struct tern_ipv4_repr *ip);
+/* Is iface a member of group (224.0.0.1 always)? Decides whether a datagram to the group is ours.
+ */
+bool tern_igmp_is_member(const tern_stack *st, uint32_t iface, const tern_addr *group);
+/* Has UDP socket s joined group (on any interface)? Decides which sockets get a copy. */
+bool tern_igmp_sock_joined(const tern_stack *st, tern_sock s, const tern_addr *group);
+/* UDP socket s closed: leave all its groups. */
+void tern_igmp_sock_closed(tern_stack *st, tern_sock s);
+/* Joins by the stack itself (mDNS): as tern_udp_join/leave for an owner that is no socket. */
+tern_err tern_igmp_join(tern_stack *st, uint32_t iface, const tern_addr *group);
+tern_err tern_igmp_leave(tern_stack *st, uint32_t iface, const tern_addr *group);
+void tern_igmp_poll(tern_stack *st, uint64_t now);
+uint64_t tern_igmp_poll_at(const tern_stack *st);
+
 /* ---- memory ---------------------------------------------------------------- */
 
 size_t tern_arp_memory_size(const tern_stack_config *cfg);
 void tern_arp_init(tern_stack *st, uint8_t *mem);
 size_t tern_reasm_memory_size(const tern_stack_config *cfg);
 void tern_reasm_init(tern_stack *st, uint8_t *mem);
+size_t tern_igmp_memory_size(void);
+void tern_igmp_init(tern_stack *st, uint8_t *mem);
 
 /*
  * Reassembly (RFC 791 §3.2, RFC 815): feed a fragment. When it completes a

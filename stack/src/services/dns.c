@@ -1,9 +1,12 @@
 /*
  * The DNS stub resolver (RFC 1035, RFC 5452); the API is in tern/dns.h.
+ * Truncated answers are asked again over TCP (RFC 7766 section 5), negative
+ * answers cached for the SOA's negative TTL (RFC 2308 section 5).
  */
 #include <string.h>
 
 #include "core/stack_internal.h"
+#include "wire/bytes.h"
 #include "wire/dns.h"
 #include "wire/udp.h"
 
@@ -57,6 +60,21 @@ static void cache_put(tern_dns_resolver *r, const char *name, const tern_dns_ans
 
 /* ---- sending ------------------------------------------------------------------- */
 
+/* A ".local" name is asked of 224.0.0.251 port 5353: a one-shot Multicast DNS query (RFC 6762
+ * section 5.1, "...a simple one-shot query ... sends its query to 224.0.0.251:5353 and accepts
+ * the first response"; section 3: "any DNS query for a name ending with \".local.\" MUST be
+ * sent to the mDNS IPv4 link-local multicast address 224.0.0.251"). */
+#define MDNS_GROUP 0xe00000fbu
+
+static bool is_local_name(const char *name) {
+    size_t n = strlen(name);
+    return n > 6 && tern_dns_name_eq(name + n - 6, ".local");
+}
+
+static uint16_t server_port(uint32_t server) {
+    return server == MDNS_GROUP ? TERN_MDNS_PORT : TERN_DNS_PORT;
+}
+
 static void new_transaction(tern_stack *st, tern_dns_query_slot *q) {
     /* RFC 5452 section 9.2: "Resolver implementations MUST: Use an
      * unpredictable source port for outgoing queries from the range of
@@ -89,7 +107,7 @@ static void send_query(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     }
     st->dns.c.queries_sent++;
     tern_services_send_udp_routed(st, now, tern_addr_v4_to_u32(&rr.src), q->servers[q->server],
-                                  q->port, TERN_DNS_PORT, buf, n);
+                                  q->port, server_port(q->servers[q->server]), buf, n);
 }
 
 static void finish(tern_dns_query_slot *q, tern_dns_status s) {
@@ -193,43 +211,100 @@ static tern_err read_answer(const uint8_t *msg, size_t len, size_t an_off, unsig
     return TERN_OK;
 }
 
-static void on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, const uint8_t *msg,
-                      size_t len) {
+/*
+ * The negative TTL of an NXDOMAIN or NODATA answer (RFC 2308 section 5):
+ * "the TTL of this record is set from the minimum of the MINIMUM field of
+ * the SOA record and the TTL of the SOA itself", the SOA being in the
+ * authority section. Returns false without an SOA there (section 5: "Negative
+ * responses without SOA records SHOULD NOT be cached").
+ */
+static bool negative_ttl(const uint8_t *msg, size_t len, size_t an_off,
+                         const struct tern_dns_header *h, uint32_t *ttl) {
+    size_t off = an_off;
+    unsigned n = (unsigned)h->ancount + h->nscount;
+    if (n > MAX_RECORDS) {
+        n = MAX_RECORDS;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct tern_dns_rr rr;
+        if (tern_dns_rr_parse(msg, len, &off, &rr) != TERN_OK) {
+            return false;
+        }
+        uint32_t minimum;
+        if (i >= h->ancount && rr.type == TERN_DNS_TYPE_SOA && rr.klass == TERN_DNS_CLASS_IN &&
+            tern_dns_soa_minimum(msg, len, &rr, &minimum) == TERN_OK) {
+            *ttl = rr.ttl < minimum ? rr.ttl : minimum;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Finish a query with a negative answer, cached under the name first asked when the authority
+ * section gives its TTL. */
+static void finish_negative(tern_stack *st, uint64_t now, tern_dns_query_slot *q,
+                            tern_dns_status status, const uint8_t *msg, size_t len, size_t an_off,
+                            const struct tern_dns_header *h) {
+    uint32_t ttl = 0;
+    bool cacheable = negative_ttl(msg, len, an_off, h, &ttl);
+    finish(q, status);
+    q->ans.ttl = ttl;
+    q->ans.n_addrs = 0;
+    if (cacheable && ttl) {
+        st->dns.c.negative_cached++;
+        cache_put(&st->dns, q->ans.canonical, &q->ans, now);
+    }
+}
+
+static void start_tcp(tern_stack *st, uint64_t now, tern_dns_query_slot *q);
+
+/* An answer to query q (from the server asked, over UDP or TCP). Returns false when it was not
+ * acceptable (not the query's, malformed): the query goes on waiting. */
+static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, const uint8_t *msg,
+                      size_t len, bool over_tcp) {
     tern_dns_resolver *r = &st->dns;
     struct tern_dns_header h;
     struct tern_dns_question qu;
     size_t off = TERN_DNS_HDR_LEN;
     if (tern_dns_header_parse(msg, len, &h) != TERN_OK) {
         r->c.malformed++;
-        return;
+        return false;
     }
     /* RFC 5452 section 9.1: accept only an answer that matches the
      * question, the ID, and the addresses and ports of the query. */
     if (h.id != q->id || !(h.flags & TERN_DNS_FLAG_QR) || TERN_DNS_OPCODE(h.flags) != 0 ||
         h.qdcount != 1) {
         r->c.rejected++;
-        return;
+        return false;
     }
     if (tern_dns_question_parse(msg, len, &off, &qu) != TERN_OK) {
         r->c.malformed++;
-        return;
+        return false;
     }
     if (!tern_dns_name_eq(qu.name, q->name) || qu.type != TERN_DNS_TYPE_A ||
         qu.klass != TERN_DNS_CLASS_IN) {
         r->c.rejected++;
-        return;
+        return false;
     }
     uint8_t rcode = TERN_DNS_RCODE(h.flags);
+    if ((h.flags & TERN_DNS_FLAG_TC) && !over_tcp && q->servers[q->server] != MDNS_GROUP) {
+        /* RFC 1035 section 4.2.2 / RFC 7766 section 5: "If the resolver receives a
+         * response with the TC bit set, it SHOULD ... retry the query using TCP" —
+         * the same server, now. */
+        r->c.truncated++;
+        start_tcp(st, now, q);
+        return true;
+    }
     if ((h.flags & TERN_DNS_FLAG_TC) || (rcode != 0 && rcode != 3)) {
-        /* SERVFAIL, REFUSED, ...: this server cannot help; truncated: no TCP yet. */
+        /* SERVFAIL, REFUSED, ...: this server cannot help (nor can a truncated TCP answer). */
         r->c.answers++;
         next_server(st, now, q, TERN_DNS_FAILED);
-        return;
+        return true;
     }
     if (rcode == 3) {
         r->c.answers++;
-        finish(q, TERN_DNS_NXDOMAIN);
-        return;
+        finish_negative(st, now, q, TERN_DNS_NXDOMAIN, msg, len, off, &h);
+        return true;
     }
     tern_dns_answer a;
     memset(&a, 0, sizeof a);
@@ -238,23 +313,23 @@ static void on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
     if (read_answer(msg, len, off, h.ancount, q, &a, &chain_stops) != TERN_OK) {
         q->links = links_before;
         r->c.malformed++; /* ignored: the query keeps waiting for a good answer */
-        return;
+        return false;
     }
     r->c.answers++;
     if (a.status == TERN_DNS_CNAME_LOOP) {
         finish(q, TERN_DNS_CNAME_LOOP);
-        return;
+        return true;
     }
     if (chain_stops) {
         /* The answer ends at a CNAME: ask for its target (same bound). */
         memcpy(q->name, a.canonical, strlen(a.canonical) + 1);
         new_transaction(st, q);
         q->next_at = now;
-        return;
+        return true;
     }
     if (a.n_addrs == 0) {
-        finish(q, TERN_DNS_NODATA);
-        return;
+        finish_negative(st, now, q, TERN_DNS_NODATA, msg, len, off, &h);
+        return true;
     }
     a.status = TERN_DNS_OK;
     char asked[TERN_DNS_NAME_MAX + 1];
@@ -262,6 +337,7 @@ static void on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
     q->ans = a;
     q->next_at = TERN_NEVER;
     cache_put(r, asked, &a, now);
+    return true;
 }
 
 bool tern_dns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
@@ -269,17 +345,105 @@ bool tern_dns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
     tern_dns_resolver *r = &st->dns;
     for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
         tern_dns_query_slot *q = &r->q[i];
-        if (!q->used || q->ans.status != TERN_DNS_PENDING || !q->sent || udp->dst_port != q->port) {
+        if (!q->used || q->ans.status != TERN_DNS_PENDING || !q->sent || q->tcp ||
+            udp->dst_port != q->port) {
             continue;
         }
-        if (tern_addr_v4_to_u32(&ip->src) != q->servers[q->server]) {
-            r->c.rejected++; /* RFC 5452 9.1: from the server asked */
+        uint32_t server = q->servers[q->server];
+        if (udp->src_port != server_port(server) ||
+            (server != MDNS_GROUP && tern_addr_v4_to_u32(&ip->src) != server)) {
+            /* RFC 5452 9.1: from the server asked (any host of the link answers a multicast
+             * one-shot query, from port 5353) */
+            r->c.rejected++;
             return true;
         }
-        on_answer(st, now, q, udp->payload, udp->payload_len);
+        on_answer(st, now, q, udp->payload, udp->payload_len, false);
         return true;
     }
     return false;
+}
+
+/* ---- TCP (RFC 7766) ------------------------------------------------------------- */
+
+/* RFC 1035 section 4.2.2: "The message is prefixed with a two byte length field which gives the
+ * message length, excluding the two byte length field." The query goes to the server that sent
+ * the truncated answer, from a new connection, with the same ID. */
+static void start_tcp(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
+    tern_dns_resolver *r = &st->dns;
+    uint8_t buf[2 + TERN_DNS_HDR_LEN + TERN_DNS_MAX_NAME_WIRE + 4];
+    size_t n = 0, sent = 0;
+    tern_sock s = 0;
+    tern_addr dst = v4(q->servers[q->server]);
+    if (tern_dns_query_emit(q->id, true, q->name, TERN_DNS_TYPE_A, buf + 2, sizeof buf - 2, &n) !=
+            TERN_OK ||
+        tern_tcp_open(st, &s) != TERN_OK) {
+        r->c.tcp_failed++;
+        next_server(st, now, q, TERN_DNS_FAILED);
+        return;
+    }
+    tern_put_u16(buf, (uint16_t)n);
+    if (tern_tcp_connect(st, s, &dst, TERN_DNS_PORT) != TERN_OK ||
+        tern_tcp_send(st, s, buf, n + 2, &sent) != TERN_OK || sent != n + 2) {
+        tern_tcp_abort(st, s);
+        r->c.tcp_failed++;
+        next_server(st, now, q, TERN_DNS_FAILED);
+        return;
+    }
+    r->c.tcp_queries++;
+    q->tcp = true;
+    q->tcp_sock = s;
+    q->tcp_have = 0;
+    q->next_at = now + q->wait; /* the same wait as over UDP for the whole exchange */
+}
+
+/* Give up the TCP exchange: abort the connection, next server. */
+static void tcp_fail(tern_stack *st, uint64_t now, tern_dns_query_slot *q, bool timeout) {
+    tern_tcp_abort(st, q->tcp_sock);
+    q->tcp = false;
+    if (timeout) {
+        st->dns.c.timeouts++;
+    } else {
+        st->dns.c.tcp_failed++;
+    }
+    next_server(st, now, q, timeout ? TERN_DNS_TIMEOUT : TERN_DNS_FAILED);
+}
+
+static void poll_tcp(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
+    bool ended = false;
+    while (q->tcp_have < sizeof q->tcp_buf) {
+        size_t got = 0;
+        tern_err e = tern_tcp_recv(st, q->tcp_sock, q->tcp_buf + q->tcp_have,
+                                   sizeof q->tcp_buf - q->tcp_have, &got);
+        if (e == TERN_ERR_WOULD_BLOCK) {
+            break;
+        }
+        if (e != TERN_OK || got == 0) {
+            ended = true; /* reset, refused, or the server closed before the whole answer */
+            break;
+        }
+        q->tcp_have += (uint32_t)got;
+    }
+    if (q->tcp_have >= 2) {
+        size_t need = tern_get_u16(q->tcp_buf);
+        if (need > TERN_DNS_TCP_MAX) {
+            tcp_fail(st, now, q, false); /* larger than we take */
+            return;
+        }
+        if (q->tcp_have >= 2 + need) {
+            tern_tcp_close(st, q->tcp_sock); /* RFC 7766 section 6.2.1: one query, then close */
+            q->tcp = false;
+            if (!on_answer(st, now, q, q->tcp_buf + 2, need, true)) {
+                st->dns.c.tcp_failed++;
+                next_server(st, now, q, TERN_DNS_FAILED);
+            }
+            return;
+        }
+    }
+    if (ended) {
+        tcp_fail(st, now, q, false);
+    } else if (now >= q->next_at) {
+        tcp_fail(st, now, q, true);
+    }
 }
 
 /* ---- timers -------------------------------------------------------------------- */
@@ -288,6 +452,10 @@ void tern_dns_poll(tern_stack *st, uint64_t now) {
     tern_dns_resolver *r = &st->dns;
     for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
         tern_dns_query_slot *q = &r->q[i];
+        if (q->used && q->ans.status == TERN_DNS_PENDING && q->tcp) {
+            poll_tcp(st, now, q);
+            continue;
+        }
         if (!q->used || q->ans.status != TERN_DNS_PENDING || now < q->next_at) {
             continue;
         }
@@ -306,7 +474,19 @@ uint64_t tern_dns_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
     for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
         const tern_dns_query_slot *q = &st->dns.q[i];
-        if (q->used && q->ans.status == TERN_DNS_PENDING && q->next_at < t) {
+        if (!q->used || q->ans.status != TERN_DNS_PENDING) {
+            continue;
+        }
+        if (q->tcp) {
+            /* Bytes to read, or the connection ended: now. */
+            tern_tcp_info info;
+            if (tern_tcp_readable(st, q->tcp_sock) ||
+                tern_tcp_get_info(st, q->tcp_sock, &info) != TERN_OK ||
+                info.state == TERN_TCP_CLOSED || info.state == TERN_TCP_CLOSE_WAIT) {
+                return 0;
+            }
+        }
+        if (q->next_at < t) {
             t = q->next_at;
         }
     }
@@ -382,7 +562,10 @@ tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32
         q->next_at = TERN_NEVER;
         return TERN_OK;
     }
-    if (r->cfg.n_servers) {
+    if (is_local_name(q->name)) {
+        q->servers[0] = MDNS_GROUP;
+        q->n_servers = 1;
+    } else if (r->cfg.n_servers) {
         memcpy(q->servers, r->cfg.servers, sizeof q->servers);
         q->n_servers = r->cfg.n_servers;
     } else if (st->niface > 0 && st->dhcpc[0].lease.n_dns) {

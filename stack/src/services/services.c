@@ -1,8 +1,8 @@
 /*
  * The services' entry points for the rest of the stack (services.h): UDP
  * datagrams for the DNS resolver (from port 53), the DHCP server (to 67) and
- * the DHCP client (68 from 67); ARP packets for the client's conflict
- * detection; poll and poll_at of all three.
+ * the DHCP client (68 from 67), the mDNS responder (to 5353); ARP packets for
+ * the client's conflict detection; poll and poll_at of them all.
  */
 #include "core/stack_internal.h"
 #include "wire/dhcpv4.h"
@@ -11,7 +11,12 @@
 
 bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                              const struct tern_udp_repr *udp) {
-    if (udp->src_port == TERN_DNS_PORT && tern_dns_input(st, now, ip, udp)) {
+    /* answers to the resolver: from 53, or from 5353 to a one-shot mDNS query (RFC 6762 5.1) */
+    if ((udp->src_port == TERN_DNS_PORT || udp->src_port == TERN_MDNS_PORT) &&
+        tern_dns_input(st, now, ip, udp)) {
+        return true;
+    }
+    if (udp->dst_port == TERN_MDNS_PORT && tern_mdns_input(st, now, ip, udp)) {
         return true;
     }
     if (udp->dst_port == TERN_DHCP_SERVER_PORT && st->dhcps.running) {
@@ -28,9 +33,11 @@ void tern_services_arp_input(tern_stack *st, uint64_t now, uint32_t iface,
 void tern_services_poll(tern_stack *st, uint64_t now) {
     tern_dhcp_client_poll(st, now);
     tern_dns_poll(st, now);
+    tern_mdns_poll(st, now);
 }
 
 uint64_t tern_services_poll_at(const tern_stack *st) {
-    uint64_t a = tern_dhcp_client_poll_at(st), b = tern_dns_poll_at(st);
-    return a < b ? a : b;
+    uint64_t a = tern_dhcp_client_poll_at(st), b = tern_dns_poll_at(st), c = tern_mdns_poll_at(st);
+    a = a < b ? a : b;
+    return a < c ? a : c;
 }

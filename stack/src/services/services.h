@@ -12,6 +12,7 @@
 
 #include "tern/dhcp.h"
 #include "tern/dns.h"
+#include "tern/mdns.h"
 
 struct tern_stack;
 struct tern_ipv4_repr;
@@ -58,6 +59,11 @@ typedef struct tern_dns_query_slot {
     uint16_t id, port;
     uint32_t links; /* CNAME links followed */
     tern_dns_answer ans;
+    /* TCP after a truncated answer (RFC 7766 section 5) */
+    bool tcp;
+    uint32_t tcp_sock;
+    uint32_t tcp_have; /* bytes of tcp_buf filled: the 2-byte length, then the message */
+    uint8_t tcp_buf[2 + TERN_DNS_TCP_MAX];
 } tern_dns_query_slot;
 
 typedef struct tern_dns_cache_entry {
@@ -73,6 +79,45 @@ typedef struct tern_dns_resolver {
     tern_dns_cache_entry cache[TERN_DNS_CACHE_ENTRIES];
     tern_dns_counters c;
 } tern_dns_resolver;
+
+/* The mDNS responder (services/mdns.c). */
+typedef struct tern_mdns_responder {
+    tern_mdns_state state;
+    uint32_t iface;
+    char label[TERN_MDNS_LABEL_MAX + 1];
+    char name[TERN_MDNS_LABEL_MAX + 12]; /* label[-N].local */
+    uint32_t renames;
+    uint32_t addr;    /* the A record's address (host order) */
+    uint8_t sent;     /* probes or announcements sent in this state */
+    uint64_t next_at; /* next probe / announcement / end of probing */
+    /* the records (services/mdns.c: R_A ... R_ENUM): when each was last multicast */
+    uint64_t last_mc[TERN_MDNS_RECORDS];
+    uint8_t mc_once; /* bit i: last_mc[i] is meaningful */
+    /* a response with shared records waiting its 20-120 ms (RFC 6762 section 6) */
+    uint8_t pending;
+    uint64_t pending_at;
+    /* DNS-SD (RFC 6763): one service instance */
+    bool svc;
+    char svc_instance[TERN_MDNS_INSTANCE_MAX + 1];
+    char svc_type[TERN_MDNS_TYPE_MAX + 1];
+    char svc_name[TERN_MDNS_INSTANCE_MAX + TERN_MDNS_TYPE_MAX + 16]; /* instance[ (N)].type.local */
+    char svc_ptr[TERN_MDNS_TYPE_MAX + 8];                            /* type.local */
+    uint16_t svc_port;
+    uint8_t svc_txt[TERN_MDNS_TXT_MAX];
+    uint16_t svc_txt_len;
+    uint32_t svc_renames;
+    /* RFC 6762 section 8.1 conflict rate limit: the times of the last 15 conflicts */
+    uint64_t conflict_at[15];
+    uint32_t conflict_next;
+    bool goodbye; /* stopped: records with TTL 0 go on the next poll, then 224.0.0.251 is left */
+    tern_mdns_counters c;
+} tern_mdns_responder;
+
+/* A UDP datagram to port 5353 (mDNS): true when the responder took it. */
+bool tern_mdns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                     const struct tern_udp_repr *udp);
+void tern_mdns_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_mdns_poll_at(const struct tern_stack *st);
 
 /* A UDP datagram from port 53: true when it was for a resolver query's port. */
 bool tern_dns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,

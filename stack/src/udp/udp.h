@@ -33,6 +33,8 @@ void tern_udp_init(tern_stack *st, uint8_t *mem);
 size_t tern_ping_memory_size(const tern_stack_config *cfg);
 void tern_ping_init(tern_stack *st, uint8_t *mem);
 
+/* Is s an open UDP socket? */
+bool tern_udp_is_open(const tern_stack *st, tern_sock s);
 /* Is a local UDP port in use? */
 bool tern_udp_port_in_use(const tern_stack *st, uint16_t port);
 

@@ -53,6 +53,10 @@ static tern_udp_sock *get(const tern_stack *st, tern_sock s) {
         return tern_fail(st, TERN_ERR_CLOSED, "udp socket %#x: closed or not a UDP socket", s);    \
     }
 
+bool tern_udp_is_open(const tern_stack *st, tern_sock s) {
+    return get(st, s) != NULL;
+}
+
 bool tern_udp_port_in_use(const tern_stack *st, uint16_t port) {
     for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
         if (st->udp[i].used && st->udp[i].bound && st->udp[i].lport == port) {
@@ -209,9 +213,48 @@ void tern_udp_poll(tern_stack *st, uint64_t now) {
                              .protocol = TERN_IPPROTO_UDP,
                              .ttl = u->ttl,
                              .df = u->df};
+            if (tx.ttl == 0 && tern_addr_is_multicast(&m.dst)) {
+                tx.ttl = 1; /* RFC 1112 §6.1: a multicast's TTL "should default to 1" */
+            }
             st->c.udp_out++;
             tern_ip_send(st, now, &tx, w);
         }
+    }
+}
+
+static void queue_rx(tern_stack *st, uint64_t now, tern_udp_sock *u,
+                     const struct tern_ipv4_repr *ip, const struct tern_udp_repr *r) {
+    tern_pkt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.src = ip->src;
+    meta.dst = ip->dst;
+    meta.sport = r->src_port;
+    meta.dport = r->dst_port;
+    meta.time = now;
+    meta.ttl = ip->ttl;
+    if (tern_pktq_push(st, &u->rxq, &meta, r->payload, r->payload_len, NULL, 0) != TERN_OK) {
+        st->c.udp_queue_full++;
+    }
+}
+
+static void deliver_multicast(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+                              const struct tern_udp_repr *r) {
+    bool all_hosts = tern_addr_v4_to_u32(&ip->dst) == 0xe0000001u;
+    bool any = false;
+    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
+        tern_udp_sock *u = &st->udp[i];
+        if (!u->used || !u->bound || u->lport != r->dst_port ||
+            !(tern_addr_is_unspecified(&u->laddr) || tern_addr_eq(&u->laddr, &ip->dst))) {
+            continue;
+        }
+        tern_sock h = tern_handle_encode(TERN_HANDLE_UDP, u->gen, i);
+        if (all_hosts || tern_igmp_sock_joined(st, h, &ip->dst)) {
+            queue_rx(st, now, u, ip, r);
+            any = true;
+        }
+    }
+    if (!any) {
+        st->c.udp_no_port += 1; /* no ICMP error about a multicast (RFC 1122 §3.2.2) */
     }
 }
 
@@ -230,6 +273,14 @@ void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
     }
     /* DHCP replies for a running client (services/dhcp_client.c). */
     if (tern_services_udp_input(st, now, ip, &r)) {
+        return;
+    }
+    /* A datagram to a group joined here goes to every socket bound to the port that joined the
+     * group, a copy each (RFC 1112 §6.2: delivered "to all members of the destination host
+     * group"; a socket's membership is what IP_ADD_MEMBERSHIP asked for); 224.0.0.1, joined by
+     * every host, to every socket bound to the port. */
+    if (tern_addr_is_multicast(&ip->dst)) {
+        deliver_multicast(st, now, ip, &r);
         return;
     }
     /* The most specific socket: bound to this address, else bound to any. */
@@ -329,6 +380,7 @@ tern_err tern_udp_take_error(tern_stack *st, tern_sock s, tern_sock_error *out) 
 
 tern_err tern_udp_close(tern_stack *st, tern_sock s) {
     GET_OR_FAIL(u, st, s);
+    tern_igmp_sock_closed(st, s);
     tern_pktq_clear(st, &u->rxq);
     st->udp_tx_queued -= u->txq.count;
     tern_pktq_clear(st, &u->txq);
