@@ -19,3 +19,5 @@
 /* network services (issue 13) */
 #include "tern/dhcp.h"
 #include "tern/dns.h"
+/* the gateway node (issue 14) */
+#include "tern/sim_gateway.h"

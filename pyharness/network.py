@@ -396,6 +396,24 @@ class Network:
             node.dhcp_start(**(dhcp if isinstance(dhcp, dict) else {}))
         return node
 
+    def gateway(self, name: str, profile: str = "fvp", **options: Any) -> Any:
+        """A gateway node: router, NAT, DHCP and DNS server (see :mod:`pyharness.gateway`).
+
+        ``profile`` is "fvp", "slirp" or "sel4"; keywords override it (:func:`pyharness.gateway.plan`).
+        The whole configuration is checked first; a mistake raises
+        :class:`~pyharness.gateway.GatewayConfigError` naming the field and the reason.
+        Port 0 is the inside segment, port 1 the outside one.
+        """
+        from .gateway import make_gateway
+
+        self._check_name(name)
+        node = make_gateway(self, name, profile, **options)
+        self._nodes[name] = node
+        for ip in (node.ip, node.dns_ip, node.outside_ip):
+            if ip is not None:
+                self._ip_owner.setdefault(ip, node)
+        return node
+
     def switch(self, name: str, ports: int = 8, ageing: TimeLike = "300s", table_size: int = 4096) -> Switch:
         """A learning Ethernet switch with ``ports`` ports, MAC ``ageing`` time and ``table_size`` entries."""
         self._check_name(name)
