@@ -44,3 +44,25 @@ def bound(net: Any, guest: Any, within: str = "30s") -> Any:
 def echo_server(net: Any, host: Any, port: int) -> Any:
     """A UDP socket on ``host`` that the test drains and answers by hand."""
     return host.udp_socket(port=port)
+
+
+def nat_bench(net: Any, guests: int = 1, **gw_options: Any) -> tuple[Any, list[Any], Any]:
+    """(gateway, static guests .1, .2 ..., a scripted Internet peer at WWW on the outside port)."""
+    gw = net.gateway("gw", profile="fvp", dhcp=False, **gw_options)
+    sw = net.switch("lan", ports=guests + 1)
+    net.link(gw, sw, port_a=gw.inside_port)
+    hosts = []
+    for i in range(guests):
+        h = net.host(f"g{i + 1}", ipv4=f"172.20.51.{i + 1}/24", gateway="172.20.51.254")
+        net.link(h, sw)
+        hosts.append(h)
+    www = net.peer("www", ipv4=f"{WWW}/24")
+    net.link(gw, www, port_a=gw.outside_port)
+    return gw, hosts, www
+
+
+def udp_out(net: Any, host: Any, sport: int, dst: str = WWW, dport: int = 7, data: bytes = b"x") -> Any:
+    """Send one datagram from ``host``:``sport`` and run until it is out (no delay links)."""
+    s = host.udp_socket(port=sport)
+    s.sendto(data, (dst, dport))
+    return s

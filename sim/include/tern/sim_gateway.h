@@ -88,7 +88,7 @@ typedef struct sim_gw_config {
                                       * (RFC 4787 REQ-5) */
     uint64_t nat_tcp_established_ns; /* [7440 s] at least 2 h 4 min (RFC 5382 REQ-5) */
     uint64_t nat_tcp_transitory_ns;  /* [240 s] at least 4 min (RFC 5382 REQ-5) */
-    uint64_t nat_icmp_timeout_ns;    /* ICMP query mapping [60 s] at least 60 s (RFC 5508 REQ-1) */
+    uint64_t nat_icmp_timeout_ns;    /* ICMP query mapping [60 s] at least 60 s (RFC 5508 REQ-2) */
     sim_gw_filtering nat_filtering;  /* [endpoint-independent] */
     bool nat_inbound_refresh;        /* inbound UDP packets refresh the mapping too */
     uint32_t nat_max_mappings;       /* table size [1024] */

@@ -183,7 +183,7 @@ tern_err sim_gateway_validate(const sim_gw_config *c, char *msg, size_t cap) {
                        "RFC 5382 REQ-5", msg, cap)) ||
         (e = check_min(c, "nat.tcp_transitory_timeout", c->nat_tcp_transitory_ns, 240 * GW_SEC,
                        "RFC 5382 REQ-5", msg, cap)) ||
-        (e = check_min(c, "nat.icmp_timeout", c->nat_icmp_timeout_ns, 60 * GW_SEC, "RFC 5508 REQ-1",
+        (e = check_min(c, "nat.icmp_timeout", c->nat_icmp_timeout_ns, 60 * GW_SEC, "RFC 5508 REQ-2",
                        msg, cap))) {
         return e;
     }
