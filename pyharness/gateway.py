@@ -565,6 +565,17 @@ class Gateway(Node):
     def __repr__(self) -> str:
         return f"<Gateway {self.name!r} profile={self.profile} inside={self.plan.inside} outside={self.outside_ip}>"
 
+    def mac_of_ip(self, ip: str) -> Optional[str]:
+        """The MAC of the port that owns ``ip`` (an address of the gateway), else None."""
+        if ip in (self.ip, self.dns_ip):
+            return self.macs[0]
+        if ip == self.outside_ip:
+            return self.macs[1]
+        for k, seg in enumerate(self.plan.segments):
+            if ip == str(seg.ip):
+                return self.macs[k + 1 + (self.outside_ip is not None)]
+        return None
+
     # -- plumbing --
     def _st(self) -> Any:
         st = lib.sim_gateway_stack(self._net._handle(), self._id)

@@ -254,6 +254,8 @@ class Network:
     def _mac_of_ip(self, ip: str) -> Optional[str]:
         """The MAC of the node of this network that owns ``ip`` (a peer's or a host's address)."""
         node = self._ip_owner.get(ip)
+        if node is not None and hasattr(node, "mac_of_ip"):  # a node with a MAC per port (a gateway)
+            return node.mac_of_ip(ip)
         return getattr(node, "mac", None) if node is not None else None
 
     @property
