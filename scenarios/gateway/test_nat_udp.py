@@ -174,3 +174,15 @@ def test_udp_checksums_stay_valid(net):
     del raw[UDP].chksum
     again = IP(bytes(raw))
     assert (q[IP].chksum, q[UDP].chksum) == (again.chksum, again[UDP].chksum)
+
+
+@pytest.mark.rfc("4787 4.2.1")
+def test_low_ports_stay_low(net):
+    """REQ-3a: "If the host's source port was in the range 0-1023, it is RECOMMENDED the NAT's source port be in the
+    same range." Port 123 is preserved for the first guest; the second guest's 123 becomes port 1."""
+    gw, (g1, g2), www = nat_bench(net, guests=2)
+    g1.udp_socket(port=123).sendto(b"ntp", (WWW, 123))
+    a = www.expect(IP(src=OUT) / UDP(dport=123), within="1s")
+    g2.udp_socket(port=123).sendto(b"ntp", (WWW, 123))
+    b = www.expect(IP(src=OUT) / UDP(dport=123), within="1s")
+    assert (a[UDP].sport, b[UDP].sport) == (123, 1)

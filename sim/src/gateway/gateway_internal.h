@@ -68,6 +68,7 @@ typedef struct gw_state {
     sim_gw_nat_entry *nat;
     uint32_t nnat;
     uint16_t next_port[3]; /* per protocol (0 TCP, 1 UDP, 2 ICMP): where the search starts */
+    uint16_t next_low[3];  /* the same for inside ports below 1024 (RFC 4787 REQ-3a) */
 
     /* DNS */
     uint16_t ip_id; /* IP identification of the DNS answers built here */

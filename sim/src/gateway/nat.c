@@ -211,20 +211,31 @@ static int proto_index(uint8_t proto) {
     return proto == P_TCP ? 0 : proto == P_UDP ? 1 : 2;
 }
 
-/* An external port for a new mapping of inside port `want` (port preservation first). */
+/*
+ * An external port for a new mapping of inside port `want`: the port itself when free ("port
+ * preservation"), else the next free one from a moving cursor, in the same class as `want`.
+ * RFC 4787 REQ-3a: "If the host's source port was in the range 0-1023, it is RECOMMENDED the
+ * NAT's source port be in the same range. If the host's source port was in the range
+ * 1024-65535, it is RECOMMENDED that the NAT's source port be in that range." Low ports are
+ * taken from 1..1023 (port 53 left to the gateway's DNS server), the others from the NAT range.
+ */
 static bool pick_port(gw_state *g, uint8_t proto, uint16_t want, uint16_t *out) {
-    uint16_t lo = g->cfg.nat_port_low, hi = g->cfg.nat_port_high;
-    bool in_range = proto == P_ICMP || (want >= lo && want <= hi);
-    if (in_range && !by_outside(g, proto, want)) {
+    bool low = proto != P_ICMP && want < 1024;
+    uint16_t lo = low ? 1 : g->cfg.nat_port_low, hi = low ? 1023 : g->cfg.nat_port_high;
+    bool usable = proto == P_ICMP || (want >= lo && want <= hi && !(g->dns_up && want == 53));
+    if (usable && !by_outside(g, proto, want)) {
         *out = want;
         return true;
     }
     uint32_t n = (uint32_t)(hi - lo) + 1;
-    uint16_t *cur = &g->next_port[proto_index(proto)];
+    uint16_t *cur = low ? &g->next_low[proto_index(proto)] : &g->next_port[proto_index(proto)];
+    if (*cur < lo || *cur > hi) {
+        *cur = lo;
+    }
     for (uint32_t i = 0; i < n; i++) {
         uint16_t c = *cur;
         *cur = c == hi ? lo : (uint16_t)(c + 1);
-        if (!by_outside(g, proto, c)) {
+        if (!by_outside(g, proto, c) && !(g->dns_up && c == 53)) {
             *out = c;
             return true;
         }
