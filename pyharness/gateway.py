@@ -168,7 +168,10 @@ def _seconds_ns(field_name: str, value: Any) -> int:
     try:
         ns = parse_time(value, field_name)
     except ConfigError as e:
-        raise GatewayConfigError(field_name, str(e)) from None
+        reason = str(e)
+        if reason.startswith(field_name):
+            reason = reason[len(field_name):].lstrip(": ")
+        raise GatewayConfigError(field_name, reason) from None
     if ns <= 0:
         raise GatewayConfigError(field_name, f"must be above 0, got {value!r}")
     return ns
