@@ -186,3 +186,20 @@ def test_low_ports_stay_low(net):
     g2.udp_socket(port=123).sendto(b"ntp", (WWW, 123))
     b = www.expect(IP(src=OUT) / UDP(dport=123), within="1s")
     assert (a[UDP].sport, b[UDP].sport) == (123, 1)
+
+
+def test_corrupt_datagram_not_forwarded(net):
+    """A datagram with a wrong UDP checksum is dropped at the gateway (as Linux conntrack marks it invalid) instead of
+    being translated; the same datagram with its right checksum goes out (the positive control)."""
+    from scapy.all import Ether
+
+    gw = net.gateway("gw", profile="fvp", dhcp=False)
+    guest = net.peer("guest", ipv4="172.20.51.1/24")
+    net.link(gw, guest)
+    www = net.peer("www", ipv4=f"{WWW}/24")
+    net.link(gw, www)
+    guest.send(Ether(dst=gw.macs[0]) / IP(dst=WWW) / UDP(sport=5000, dport=7, chksum=0xbad) / b"payload")
+    www.expect_nothing("100ms", matching=UDP())
+    assert gw.counters()["transit_bad_checksum"] == 1
+    guest.send(Ether(dst=gw.macs[0]) / IP(dst=WWW) / UDP(sport=5000, dport=7) / b"payload")
+    www.expect(IP(src=OUT) / UDP(sport=5000, dport=7), within="1s")

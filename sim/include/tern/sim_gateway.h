@@ -267,6 +267,8 @@ typedef struct sim_gw_counters {
     uint64_t dns_refused;          /* pending table full: REFUSED */
     /* DHCP host names learned */
     uint64_t hostnames_learned;
+    /* datagrams in transit (not to the gateway) with a wrong checksum, dropped */
+    uint64_t transit_bad_checksum;
 } sim_gw_counters;
 
 /* sim_gateway_get_counters: copy the counters. Returns TERN_OK; TERN_ERR_UNKNOWN_NODE;

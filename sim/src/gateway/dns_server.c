@@ -160,8 +160,11 @@ static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s) {
 /* Answer a client: Ethernet, IPv4 (TTL 64, DF clear) and UDP from our port 53, checksums done. */
 static void send_to_client(gw_state *g, const gw_client *c, const uint8_t *msg, size_t len) {
     uint8_t f[14 + 20 + 8 + 512];
-    if (len > 512) {
-        len = 512; /* RFC 1035 4.2.1: UDP messages are 512 octets or less (TC would be set) */
+    /* RFC 1035 4.2.1: "Messages carried by UDP are restricted to 512 bytes"; a longer upstream
+     * answer is cut there with TC set ("this message was truncated", section 4.1.1). */
+    bool truncated = len > 512;
+    if (truncated) {
+        len = 512;
     }
     memcpy(f, c->mac, 6);
     memcpy(f + 6, g->cfg.port[c->port].mac, 6);
@@ -182,6 +185,9 @@ static void send_to_client(gw_state *g, const gw_client *c, const uint8_t *msg, 
     gw_put16(udp + 4, (uint16_t)(8 + len));
     gw_put16(udp + 6, 0);
     memcpy(udp + 8, msg, len);
+    if (truncated) {
+        udp[8 + 2] |= (uint8_t)(TERN_DNS_FLAG_TC >> 8);
+    }
     uint32_t sum = sum16(ip + 12, 8, 0) + 17 + (uint32_t)(8 + len);
     uint16_t ck = (uint16_t)~fold16(sum16(udp, 8 + len, sum));
     gw_put16(udp + 6, ck ? ck : 0xffff);

@@ -41,9 +41,39 @@ void gw_send_frame(gw_state *g, uint32_t iface, const uint8_t *out, size_t len) 
     sim_node_send(g->s, g->id, iface, out, len);
 }
 
+/*
+ * A frame whose checksums are wrong (a link corrupted it) and which the gateway would pass on
+ * (an IPv4 datagram to another host): dropped here, as Linux's connection tracking marks such
+ * datagrams invalid (nf_conntrack_checksum). Translated, it would leave with a checksum as wrong
+ * as it came and fail the output check that holds the gateway to the frames it makes itself.
+ * Datagrams to the gateway's own addresses go to the stack, which counts and drops them.
+ */
+static bool corrupt_transit(const gw_state *g, const uint8_t *frame, size_t len) {
+    if (len < 14 + 20 || frame[12] != 0x08 || frame[13] != 0x00 ||
+        sim_frame_check(frame, len, NULL, 0)) {
+        return false;
+    }
+    uint32_t dst = gw_get32(frame + 14 + 16);
+    if (dst == 0xffffffffu || (dst >> 28) == 14) {
+        return false;
+    }
+    for (uint32_t i = 0; i < g->cfg.nports; i++) {
+        for (uint32_t k = 0; k < g->cfg.port[i].naddrs; k++) {
+            if (g->cfg.port[i].addr[k] == dst) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *frame, size_t len) {
     gw_state *g = state;
     g->now = now;
+    if (corrupt_transit(g, frame, len)) {
+        g->c.transit_bad_checksum++;
+        return;
+    }
     if (g->outside >= 0 && port == (uint32_t)g->outside && len <= SIM_MAX_FRAME) {
         /* A copy of its own: the stack may send (gw_output uses g->buf) while it reads this. */
         memcpy(g->inbuf, frame, len);
