@@ -15,6 +15,7 @@ from gwkit import S
 
 pytestmark = pytest.mark.area("gateway")
 UPSTREAM = "198.51.100.53"
+OUT_ADDR = "198.51.100.2"
 
 
 @pytest.fixture
@@ -165,3 +166,27 @@ def test_dns_on_outside_address(dns_lab):
     gw, guest, isp = dns_lab()
     assert isp.dns_lookup("www.example.com") == ["93.184.216.34", "93.184.216.35"]
     assert isp.dns_lookup("example.org") is None
+
+
+@pytest.mark.rfc("1035 4.2.1")
+def test_long_upstream_answer_truncated_with_tc(net):
+    """RFC 1035 4.2.1: "Messages carried by UDP are restricted to 512 bytes". A 40-record upstream answer reaches the
+    guest cut to 512 bytes with TC set; a short one (the control) arrives whole without TC."""
+    gw = net.gateway("gw", profile="fvp", dhcp=False, dns={"upstream": [UPSTREAM]})
+    guest = net.peer("guest", ipv4="172.20.51.9/24")
+    net.link(gw, guest)
+    up = net.peer("up", ipv4=f"{UPSTREAM}/24")
+    net.link(gw, up)
+    for count, id_ in ((2, 1), (40, 2)):
+        ask(guest, gw.ip, "many.example", id_=id_)
+        q = up.expect(IP(dst=UPSTREAM) / UDP(dport=53) / DNS(qr=0), within="1s")
+        rrs = [DNSRR(rrname="many.example", type="A", ttl=60, rdata=f"192.0.2.{i + 1}") for i in range(count)]
+        up.send(IP(dst=OUT_ADDR) / UDP(sport=53, dport=q[UDP].sport) /
+                DNS(id=q[DNS].id, qr=1, rd=1, ra=1, qd=q[DNS].qd, an=rrs))
+        a = answer_of(guest, gw.ip)
+        raw = bytes(a[UDP].payload)
+        if count == 2:
+            assert (a[DNS].tc, a[DNS].ancount, a[DNS].id) == (0, 2, 1)
+        else:
+            assert (a[DNS].tc, len(a[UDP]) - 8, a[DNS].id) == (1, 512, 2)
+            assert raw[:2] == b"\x00\x02"
