@@ -12,7 +12,7 @@ idle-timeout" MUST NOT be less than 2 hours 4 minutes. The value of the
 from __future__ import annotations
 
 import pytest
-from scapy.all import ICMP, IP, TCP, UDP, IPerror, UDPerror
+from scapy.all import ICMP, IP, TCP, UDP, IPerror, TCPerror, UDPerror
 
 from gwkit import S, WWW, nat_bench
 
@@ -168,3 +168,44 @@ def test_outbound_port_unreachable_translated(net):
     assert err[IPerror].src == WWW and err[IPerror].dst == OUT
     assert (err[UDPerror].sport, err[UDPerror].dport) == (4444, 6000)
     assert gw.counters()["nat_icmp_errors_out"] == 1
+
+
+@pytest.mark.rfc("5382 5")
+def test_unsolicited_syn_answered_after_6s(net):
+    """RFC 5382 REQ-4: "A NAT MUST NOT respond to an unsolicited inbound SYN packet for at least 6 seconds after the
+    packet is received. [...] Otherwise, the NAT SHOULD send an ICMP Port Unreachable error (Type 3, Code 3) for the
+    original SYN". Nothing for 6 s, then the error quoting the SYN, at exactly 6 s."""
+    gw, (g,), www = nat_bench(net)
+    www.resolve(OUT)
+    t0 = net.now_ns
+    www.send(IP(dst=OUT) / TCP(sport=5555, dport=40000, flags="S", seq=42))
+    www.expect_nothing("5999ms")
+    e = www.expect(IP(src=OUT, dst=WWW) / ICMP(type=3, code=3), within="10ms")
+    assert e.time_ns == t0 + 6 * S
+    assert (e[IPerror].src, e[TCPerror].sport, e[TCPerror].dport, e[TCPerror].seq) == (WWW, 5555, 40000, 42)
+    assert gw.counters()["nat_syn_refused"] == 1
+
+
+@pytest.mark.rfc("5382 5")
+def test_simultaneous_open_drops_held_syn(net):
+    """RFC 5382 REQ-4: "If during this interval the NAT receives and translates an outbound SYN for the connection the
+    NAT MUST silently drop the original unsolicited inbound SYN packet." The guest's own SYN to the remote 1 s later
+    goes out (the positive control) and no error ever follows."""
+    gw, (g,), www = nat_bench(net)
+    www.resolve(OUT)
+    www.send(IP(dst=OUT) / TCP(sport=5555, dport=40000, flags="S", seq=42))
+    net.run(for_="1s")
+    g.tcp_connect(WWW, 5555, local_port=40000)
+    www.expect(IP(src=OUT) / TCP(sport=40000, dport=5555, flags="S"), within="10ms")
+    www.expect_nothing("6s", matching=ICMP())
+    assert (gw.counters()["nat_syn_dropped"], gw.counters()["nat_syn_refused"]) == (1, 0)
+
+
+def test_tcp_to_mapped_port_not_held(net):
+    """A SYN-ACK to a live mapping is not unsolicited: it is translated at once (the held path is only for SYNs)."""
+    gw, (g,), www = nat_bench(net)
+    c = g.tcp_connect(WWW, 80, local_port=40004)
+    syn = www.expect(IP(src=OUT) / TCP(flags="S"), within="1s")
+    www.send(IP(dst=OUT) / TCP(sport=80, dport=40004, flags="SA", seq=1, ack=syn[TCP].seq + 1))
+    assert net.run(until=lambda: c.state == "ESTABLISHED", for_="1ms")
+    assert gw.counters()["nat_syn_held"] == 0

@@ -256,6 +256,10 @@ typedef struct sim_gw_counters {
     uint64_t nat_ports_exhausted;  /* no free external port in the range */
     uint64_t nat_unsupported;      /* outbound datagrams of another protocol, dropped */
     uint64_t nat_fragments_out;    /* non-first fragments whose source was rewritten */
+    uint64_t nat_syn_held;         /* unsolicited inbound SYNs held 6 s (RFC 5382 REQ-4) */
+    uint64_t nat_syn_dropped;      /* of those, dropped: an outbound SYN of the connection came */
+    uint64_t nat_syn_refused;      /* of those, answered with port unreachable after 6 s */
+    uint64_t nat_syn_overflow;     /* not held: no room (dropped silently) */
     /* DNS */
     uint64_t dns_queries;          /* queries received */
     uint64_t dns_local;            /* answered from local data (NOERROR) */

@@ -93,6 +93,7 @@ static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *fr
 static void gw_poll(void *state, uint64_t now) {
     gw_state *g = state;
     g->now = now;
+    gw_nat_poll(g, now);
     if (g->dns_up) {
         gw_dns_service(g, now);
     }
@@ -102,6 +103,10 @@ static void gw_poll(void *state, uint64_t now) {
 static uint64_t gw_poll_at(void *state) {
     gw_state *g = state;
     uint64_t t = tern_stack_poll_at(g->stack);
+    uint64_t h = gw_nat_poll_at(g);
+    if (h < t) {
+        t = h;
+    }
     if (g->dns_up) {
         uint64_t d = gw_dns_poll_at(g);
         if (d < t) {

@@ -54,6 +54,19 @@ typedef struct gw_pending {
     uint8_t query[512]; /* the query as received (resent to the next upstream) */
 } gw_pending;
 
+/* An unsolicited inbound SYN held for RFC 5382 REQ-4 (nat.c). */
+#define GW_HELD_SYNS 16
+typedef struct gw_held_syn {
+    bool used;
+    uint8_t mac[6];  /* the sender's MAC: the ICMP error goes back to it */
+    uint32_t remote; /* its source address and port */
+    uint16_t remote_port;
+    uint16_t port;         /* the outside port it was sent to */
+    uint64_t deadline;     /* 6 s after it arrived */
+    uint8_t quote[60 + 8]; /* its IP header and the first 8 bytes of TCP */
+    uint8_t quote_len;
+} gw_held_syn;
+
 typedef struct gw_state {
     sim *s;
     sim_node_id id;
@@ -69,6 +82,9 @@ typedef struct gw_state {
     uint32_t nnat;
     uint16_t next_port[3]; /* per protocol (0 TCP, 1 UDP, 2 ICMP): where the search starts */
     uint16_t next_low[3];  /* the same for inside ports below 1024 (RFC 4787 REQ-3a) */
+    gw_held_syn held[GW_HELD_SYNS];
+    uint64_t icmp_tokens_at; /* the gateway's own ICMP errors: token bucket, as the stack's */
+    uint16_t ip_id_nat;      /* IP identification of those errors */
 
     /* DNS */
     uint16_t ip_id; /* IP identification of the DNS answers built here */
@@ -105,6 +121,9 @@ bool gw_is_inside_host(const gw_state *g, uint32_t addr);
 tern_err gw_nat_forward_add(gw_state *g, uint8_t proto, uint16_t oport, uint32_t iaddr,
                             uint16_t iport);
 tern_err gw_nat_forward_del(gw_state *g, uint8_t proto, uint16_t oport);
+/* Answer held SYNs whose 6 s are over; the earliest deadline left (SIM_NEVER if none). */
+void gw_nat_poll(gw_state *g, uint64_t now);
+uint64_t gw_nat_poll_at(const gw_state *g);
 uint32_t gw_outside_addr(const gw_state *g);
 
 /* dns_server.c */

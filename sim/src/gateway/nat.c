@@ -438,6 +438,120 @@ static uint8_t *quote_csum(const quoted *q) {
     return q->elen >= q->eihl + off + 2 ? q->el4 + off : NULL;
 }
 
+/*
+ * RFC 5382 REQ-4: "A NAT MUST NOT respond to an unsolicited inbound SYN packet for at least 6
+ * seconds after the packet is received. If during this interval the NAT receives and translates
+ * an outbound SYN for the connection the NAT MUST silently drop the original unsolicited inbound
+ * SYN packet. Otherwise, the NAT SHOULD send an ICMP Port Unreachable error (Type 3, Code 3) for
+ * the original SYN". This is what lets two guests behind NATs open a connection to each other
+ * (simultaneous open); a RST from the gateway's stack would end the attempt at once.
+ */
+#define SYN_HOLD_NS (6 * GW_SEC)
+
+static void hold_syn(gw_state *g, const uint8_t *frame, const pkt *p, uint16_t sport,
+                     uint16_t dport) {
+    gw_held_syn *h = NULL;
+    for (uint32_t i = 0; i < GW_HELD_SYNS; i++) {
+        gw_held_syn *c = &g->held[i];
+        if (c->used && c->remote == p->src && c->remote_port == sport && c->port == dport) {
+            g->c.nat_syn_held++; /* a retransmission of a SYN held already: one answer */
+            return;
+        }
+        if (!c->used && !h) {
+            h = c;
+        }
+    }
+    if (!h) {
+        g->c.nat_syn_overflow++;
+        return;
+    }
+    h->used = true;
+    memcpy(h->mac, frame + 6, 6);
+    h->remote = p->src;
+    h->remote_port = sport;
+    h->port = dport;
+    h->deadline = g->now + SYN_HOLD_NS;
+    h->quote_len = (uint8_t)(p->ihl + 8);
+    memcpy(h->quote, p->ip, h->quote_len);
+    g->c.nat_syn_held++;
+}
+
+static void drop_held_syn(gw_state *g, uint32_t remote, uint16_t rport, uint16_t oport) {
+    for (uint32_t i = 0; i < GW_HELD_SYNS; i++) {
+        gw_held_syn *h = &g->held[i];
+        if (h->used && h->remote == remote && h->remote_port == rport && h->port == oport) {
+            h->used = false;
+            g->c.nat_syn_dropped++;
+        }
+    }
+}
+
+/* The stack's ICMP error limit, the same token bucket for the gateway's own errors
+ * (RFC 1122 3.2.2: a host "SHOULD" limit them; rate per second, burst). */
+static bool icmp_allowed(gw_state *g, uint64_t now) {
+    uint32_t rate = g->cfg.icmp_rate ? g->cfg.icmp_rate : 100;
+    uint32_t burst = g->cfg.icmp_burst ? g->cfg.icmp_burst : 10;
+    uint64_t cost = GW_SEC / rate, full = cost * burst;
+    if (g->icmp_tokens_at + full < now || g->icmp_tokens_at == 0) {
+        g->icmp_tokens_at = now > full ? now - full : 0;
+    }
+    if (g->icmp_tokens_at + cost > now) {
+        return false;
+    }
+    g->icmp_tokens_at += cost;
+    return true;
+}
+
+static void refuse_syn(gw_state *g, const gw_held_syn *h, uint64_t now) {
+    if (!icmp_allowed(g, now)) {
+        return;
+    }
+    uint8_t f[14 + 20 + 8 + sizeof h->quote];
+    const sim_gw_port_config *out = &g->cfg.port[g->outside];
+    memcpy(f, h->mac, 6);
+    memcpy(f + 6, out->mac, 6);
+    gw_put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    size_t icmp_len = 8 + h->quote_len;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    gw_put16(ip + 2, (uint16_t)(20 + icmp_len));
+    gw_put16(ip + 4, g->ip_id_nat++);
+    ip[8] = 64;
+    ip[9] = P_ICMP;
+    gw_put32(ip + 12, out->addr[0]);
+    gw_put32(ip + 16, h->remote);
+    ip_header_checksum(ip, 20);
+    uint8_t *icmp = ip + 20;
+    memset(icmp, 0, 8);
+    icmp[0] = 3;
+    icmp[1] = 3;
+    memcpy(icmp + 8, h->quote, h->quote_len);
+    gw_put16(icmp + 2, csum_full(icmp, icmp_len));
+    g->c.nat_syn_refused++;
+    gw_send_frame(g, (uint32_t)g->outside, f, 14 + 20 + icmp_len);
+}
+
+void gw_nat_poll(gw_state *g, uint64_t now) {
+    for (uint32_t i = 0; i < GW_HELD_SYNS; i++) {
+        gw_held_syn *h = &g->held[i];
+        if (h->used && h->deadline <= now) {
+            h->used = false;
+            refuse_syn(g, h, now);
+        }
+    }
+}
+
+uint64_t gw_nat_poll_at(const gw_state *g) {
+    uint64_t t = SIM_NEVER;
+    for (uint32_t i = 0; i < GW_HELD_SYNS; i++) {
+        if (g->held[i].used && g->held[i].deadline < t) {
+            t = g->held[i].deadline;
+        }
+    }
+    return t;
+}
+
 /* An ICMP error arriving from outside about a datagram a mapping sent (RFC 5508 section 4). */
 static bool error_inbound(gw_state *g, pkt *p) {
     quoted q;
@@ -482,14 +596,22 @@ bool gw_nat_inbound(gw_state *g, uint8_t *frame, size_t len) {
         }
         uint16_t sport = gw_get16(p.l4), dport = gw_get16(p.l4 + 2);
         sim_gw_nat_entry *e = by_outside(g, p.proto, dport);
+        bool bare_syn = p.proto == P_TCP && (p.l4[13] & 0x16) == 0x02; /* SYN, no ACK or RST */
         if (!e) {
             if (dport >= g->cfg.nat_port_low && dport <= g->cfg.nat_port_high) {
                 g->c.nat_no_mapping++;
+            }
+            if (bare_syn) {
+                hold_syn(g, frame, &p, sport, dport);
+                return false;
             }
             return true;
         }
         if (!filter_allows(g, e, p.src, sport)) {
             g->c.nat_filtered++;
+            if (bare_syn) {
+                hold_syn(g, frame, &p, sport, dport);
+            }
             return false;
         }
         sim_gw_nat_session *s = session(g, e, p.src, sport, true);
@@ -598,6 +720,9 @@ bool gw_nat_outbound(gw_state *g, uint8_t *frame, size_t len) {
         }
         sim_gw_nat_session *s = session(g, e, p.dst, dport, true);
         touch(g, e, s, true, p.proto == P_TCP ? p.l4[13] : 0);
+        if (p.proto == P_TCP && (p.l4[13] & 0x02)) {
+            drop_held_syn(g, p.dst, dport, e->outside_port);
+        }
         bool udp = p.proto == P_UDP;
         uint8_t *ck = p.l4 + l4_csum_off(p.proto);
         rewrite_addr(p.ip + 12, e->outside_addr, ck, udp);
