@@ -613,6 +613,8 @@ class Gateway(Node):
         """The DHCP lease table now: state, address, mac, client_id, expires_at (ns, None: never), hostname."""
         from .dhcp import server_leases
 
+        if self.plan.dhcp is None:
+            return []
         rows = server_leases(self)  # type: ignore[arg-type]  (it needs _st, _check and _net)
         buf = ffi.new("char[64]")
         for row in rows:
