@@ -101,3 +101,42 @@ def test_ping_gateway(fvp):
     r = replies[-1]
     assert (r.src, r.seq, r.len) == ("172.20.51.254", 1, 56)
     assert r.time_ns == t0, "a link without delay: the reply at the same instant"
+
+
+def test_fvp_flow_golden(net, golden):
+    """Golden traces of the whole flow, inside and outside: DHCP (DISCOVER/OFFER/REQUEST/ACK, the RFC 5227 probes and
+    announcements), DNS, TCP through NAT, UDP through NAT, ping of the gateway."""
+    gw = net.gateway("gw", profile="fvp")
+    guest = net.host("zephyr", dhcp={"hostname": "zephyr"})
+    inside = net.link(gw, guest, delay="1ms")
+    www = net.host("www", ipv4=f"{WWW}/24")
+    outside = net.link(gw, www, delay="5ms")
+    inside.capture()
+    outside.capture()
+    gw.dns_add("www.example", WWW)
+    bound(net, guest)
+    assert guest.resolve("www.example") == [WWW]
+    lst = www.tcp_listen(80)
+    c = guest.tcp_connect(WWW, 80, local_port=40000)
+    assert net.run(until=lambda: lst.accept_pending, for_="2s")
+    srv = lst.accept()
+    c.send(b"GET / HTTP/1.0\r\n\r\n")
+    assert net.run(until=lambda: srv.readable, for_="2s")
+    srv.recv()
+    srv.send(b"HTTP/1.0 200 OK\r\n\r\nhello")
+    srv.close()
+    assert net.run(until=lambda: c.readable, for_="2s")
+    assert c.recv() == b"HTTP/1.0 200 OK\r\n\r\nhello"
+    c.close()
+    u = guest.udp_socket(port=5000)
+    echo = www.udp_socket(port=7)
+    u.sendto(b"ping", (WWW, 7))
+    assert net.run(until=lambda: echo.pending, for_="1s")
+    data, src = echo.recvfrom()
+    echo.sendto(data, src)
+    assert net.run(until=lambda: u.pending, for_="1s")
+    p = guest.ping_socket(ident=1)
+    p.send("172.20.51.254", seq=1)
+    net.run(for_="1s")
+    golden.check(inside, name="inside")
+    golden.check(outside, name="outside")
