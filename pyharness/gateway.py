@@ -711,6 +711,16 @@ class Gateway(Node):
         self._check(rc, f"dns_lookup({name!r})")
         return [str(IPv4(int(out[i]))) for i in range(min(16, int(n[0])))]
 
+    def dns_cache(self) -> list[dict[str, Any]]:
+        """The forwarder's cache now, oldest first: name, qtype, rcode, ancount, stored_at, expires_at (ns), hits."""
+        n = ffi.new("uint32_t *")
+        cap = lib.SIM_GW_DNS_CACHE
+        out = ffi.new("sim_gw_dns_cache_entry[]", cap)
+        self._check(lib.sim_gateway_dns_cache(self._net._handle(), self._id, out, cap, n), "dns_cache()")
+        return [{"name": ffi.string(e.name).decode(), "qtype": int(e.qtype), "rcode": int(e.rcode),
+                 "ancount": int(e.ancount), "stored_at": int(e.stored_at), "expires_at": int(e.expires_at),
+                 "hits": int(e.hits)} for e in (out[i] for i in range(min(cap, int(n[0]))))]
+
     # -- introspection --
     def counters(self) -> dict[str, int]:
         """The gateway's NAT and DNS counters (sim_gw_counters)."""

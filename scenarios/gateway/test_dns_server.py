@@ -178,10 +178,10 @@ def test_long_upstream_answer_truncated_with_tc(net):
     net.link(gw, guest)
     up = net.peer("up", ipv4=f"{UPSTREAM}/24")
     net.link(gw, up)
-    for count, id_ in ((2, 1), (40, 2)):
-        ask(guest, gw.ip, "many.example", id_=id_)
+    for count, id_, name in ((2, 1, "few.example"), (40, 2, "many.example")):
+        ask(guest, gw.ip, name, id_=id_)
         q = up.expect(IP(dst=UPSTREAM) / UDP(dport=53) / DNS(qr=0), within="1s")
-        rrs = [DNSRR(rrname="many.example", type="A", ttl=60, rdata=f"192.0.2.{i + 1}") for i in range(count)]
+        rrs = [DNSRR(rrname=name, type="A", ttl=60, rdata=f"192.0.2.{i + 1}") for i in range(count)]
         up.send(IP(dst=OUT_ADDR) / UDP(sport=53, dport=q[UDP].sport) /
                 DNS(id=q[DNS].id, qr=1, rd=1, ra=1, qd=q[DNS].qd, an=rrs))
         a = answer_of(guest, gw.ip)
@@ -191,3 +191,41 @@ def test_long_upstream_answer_truncated_with_tc(net):
         else:
             assert (a[DNS].tc, len(a[UDP]) - 8, a[DNS].id) == (1, 512, 2)
             assert raw[:2] == b"\x00\x02"
+
+
+@pytest.mark.rfc("1035 3.2.1")
+def test_answer_cached_for_its_ttl(net):
+    """RFC 1035 3.2.1: TTL "specifies the time interval that the resource record may be cached before the source of the
+    information should again be consulted". The upstream's answer (TTL 100) is asked once; 30 s later the same name
+    (in other letter case) comes from the cache with TTL 70, the client's ID and its own question; at 100 s the
+    upstream is asked again (the positive control of the silence before)."""
+    gw = net.gateway("gw", profile="fvp", dhcp=False, dns={"upstream": [UPSTREAM]})
+    guest = net.peer("guest", ipv4="172.20.51.9/24")
+    net.link(gw, guest)
+    up = net.peer("up", ipv4=f"{UPSTREAM}/24")
+    net.link(gw, up)
+
+    def serve():
+        q = up.expect(IP(dst=UPSTREAM) / UDP(dport=53) / DNS(qr=0), within="10ms")
+        up.send(IP(dst=OUT_ADDR) / UDP(sport=53, dport=q[UDP].sport) /
+                DNS(id=q[DNS].id, qr=1, rd=1, ra=1, qd=q[DNS].qd,
+                    an=[DNSRR(rrname="cdn.example", type="A", ttl=100, rdata="192.0.2.10")]))
+        return q
+
+    ask(guest, gw.ip, "cdn.example", id_=1)
+    serve()
+    assert answer_of(guest, gw.ip)[DNSRR].ttl == 100
+    net.run(for_="30s")
+    ask(guest, gw.ip, "CDN.Example", id_=2)
+    a = answer_of(guest, gw.ip)
+    up.expect_nothing("10ms", matching=DNS())
+    assert (a[DNS].id, a[DNSRR].ttl, a[DNSRR].rdata, a[DNS].qd[0].qname) == (2, 70, "192.0.2.10", b"CDN.Example.")
+    (entry,) = gw.dns_cache()
+    assert (entry["name"], entry["qtype"], entry["hits"], entry["expires_at"] - entry["stored_at"]) == (
+        "cdn.example", 1, 1, 100 * S)
+    net.run(until=f"{entry['expires_at']}ns")
+    assert gw.dns_cache() == []
+    ask(guest, gw.ip, "cdn.example", id_=3)
+    serve()
+    assert answer_of(guest, gw.ip)[DNS].id == 3
+    assert gw.counters()["dns_cache_hits"] == 1

@@ -240,6 +240,27 @@ tern_err sim_gateway_dns_lookup(sim *s, sim_node_id gw, const char *name, uint32
  */
 tern_err sim_gateway_hostname(sim *s, sim_node_id gw, const uint8_t mac[6], char *out, size_t cap);
 
+/* One answer the DNS forwarder keeps (sim_gateway_dns_cache). */
+#define SIM_GW_DNS_CACHE 64
+typedef struct sim_gw_dns_cache_entry {
+    char name[SIM_GW_NAME_MAX + 1]; /* the question's name, as asked */
+    uint16_t qtype;
+    uint16_t rcode;      /* of the upstream answer (0 NOERROR) */
+    uint16_t ancount;    /* answer records */
+    uint64_t stored_at;  /* virtual time the answer came */
+    uint64_t expires_at; /* stored_at + the smallest TTL of its records */
+    uint32_t hits;       /* queries answered from it */
+} sim_gw_dns_cache_entry;
+
+/*
+ * sim_gateway_dns_cache: copy the live entries of the forwarder's cache
+ * (expires_at > now), oldest first.
+ *   out, cap, n  as sim_gateway_nat_table
+ * Returns TERN_OK; TERN_ERR_UNKNOWN_NODE; TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_dns_cache(sim *s, sim_node_id gw, sim_gw_dns_cache_entry *out, uint32_t cap,
+                               uint32_t *n);
+
 /* ---- counters --------------------------------------------------------------- */
 
 typedef struct sim_gw_counters {
@@ -269,6 +290,7 @@ typedef struct sim_gw_counters {
     uint64_t dns_servfail;         /* SERVFAIL sent: no upstream, or all timed out */
     uint64_t dns_malformed;        /* queries that did not parse, dropped */
     uint64_t dns_refused;          /* pending table full: REFUSED */
+    uint64_t dns_cache_hits;       /* queries answered from the cache */
     /* DHCP host names learned */
     uint64_t hostnames_learned;
     /* datagrams in transit (not to the gateway) with a wrong checksum, dropped */

@@ -253,6 +253,11 @@ static void answer_query(gw_state *g, const gw_client *cl, const uint8_t *msg, s
         send_to_client(g, cl, out, w);
         return;
     }
+    size_t cached = gw_dns_cache_answer(g, now, msg, off, &q, out, sizeof out);
+    if (cached) {
+        send_to_client(g, cl, out, cached);
+        return;
+    }
     if (g->cfg.n_upstream == 0) {
         g->c.dns_servfail++;
         size_t w = reply_head(out, msg, off, h.flags, RCODE_SERVFAIL, false, 0);
@@ -293,6 +298,7 @@ static void relay_answer(gw_state *g, uint8_t *msg, size_t len, uint32_t src, ui
     for (uint32_t i = 0; i < SIM_GW_DNS_PENDING; i++) {
         gw_pending *p = &g->pending[i];
         if (p->used && p->upstream_id == h.id && g->cfg.upstream[p->server] == src) {
+            gw_dns_cache_store(g, g->now, msg, len);
             gw_put16(msg, p->client_id);
             g->c.dns_upstream_answers++;
             send_to_client(g, &p->client, msg, len);

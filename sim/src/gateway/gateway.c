@@ -374,3 +374,15 @@ tern_err sim_gateway_hostname(sim *s, sim_node_id gw, const uint8_t mac[6], char
     }
     return TERN_ERR_EMPTY;
 }
+
+tern_err sim_gateway_dns_cache(sim *s, sim_node_id gw, sim_gw_dns_cache_entry *out, uint32_t cap,
+                               uint32_t *n) {
+    tern_err err;
+    gw_state *g = gw_of(s, gw, &err);
+    if (!g) {
+        return err;
+    }
+    *n = gw_dns_cache_list(g, s->now, out, cap);
+    sim_ok(s);
+    return TERN_OK;
+}

@@ -67,6 +67,14 @@ typedef struct gw_held_syn {
     uint8_t quote_len;
 } gw_held_syn;
 
+/* A cached upstream answer (dns_cache.c). */
+typedef struct gw_cache_slot {
+    sim_gw_dns_cache_entry e;
+    uint64_t seq; /* order stored */
+    uint16_t len;
+    uint8_t msg[512];
+} gw_cache_slot;
+
 typedef struct gw_state {
     sim *s;
     sim_node_id id;
@@ -93,6 +101,8 @@ typedef struct gw_state {
     gw_record *records;
     uint32_t nrecords;
     gw_pending pending[SIM_GW_DNS_PENDING];
+    gw_cache_slot cache[SIM_GW_DNS_CACHE];
+    uint64_t cache_seq;
     uint64_t rng; /* DNS IDs towards upstreams (xorshift, seeded) */
 
     gw_hostname names[SIM_GW_HOSTNAMES];
@@ -136,6 +146,16 @@ uint64_t gw_dns_poll_at(const gw_state *g);
 /* Local answer for name: TERN_OK with *n addresses, TERN_ERR_EMPTY when not local. */
 tern_err gw_dns_local(gw_state *g, uint64_t now, const char *name, uint32_t *addrs, uint32_t cap,
                       uint32_t *n, uint32_t *ttl, bool *exists);
+
+/* dns_cache.c */
+struct tern_dns_question;
+void gw_dns_cache_store(gw_state *g, uint64_t now, const uint8_t *msg, size_t len);
+/* The cached answer to the client's query (its ID, question and RD bit), TTLs aged; its length,
+ * or 0 when nothing is cached. qend: end of the query's question. */
+size_t gw_dns_cache_answer(gw_state *g, uint64_t now, const uint8_t *query, size_t qend,
+                           const struct tern_dns_question *q, uint8_t *out, size_t cap);
+uint32_t gw_dns_cache_list(const gw_state *g, uint64_t now, sim_gw_dns_cache_entry *out,
+                           uint32_t cap);
 
 /* names.c */
 /* An inside frame: learn the sender's host name when it is a DHCP client message. */
