@@ -7,6 +7,7 @@
  * checksum (its output is checked) or never stopped at one instant.
  * Also: the configuration messages name the field.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,10 +121,20 @@ static void build(void) {
     CHECK(sim_link_add(s, gw, 1, out_peer, 0, &l) == TERN_OK);
 }
 
+/* The last DNS query the gateway forwarded upstream: its UDP source port and ID. */
+static uint16_t up_port, up_id;
+static int up_seen;
+
 static void drain(sim_node_id p) {
     uint8_t buf[SIM_MAX_FRAME];
     size_t n;
     while (sim_peer_recv(s, p, buf, sizeof buf, &n, NULL, NULL) == TERN_OK) {
+        if (p == out_peer && n >= 14 + 20 + 8 + 12 && buf[12] == 8 && buf[13] == 0 &&
+            buf[23] == 17 && buf[36] == 0 && buf[37] == 53) {
+            up_port = (uint16_t)(buf[34] << 8 | buf[35]);
+            up_id = (uint16_t)(buf[42] << 8 | buf[43]);
+            up_seen++;
+        }
         if (p == out_peer && n >= 42 && buf[12] == 8 && buf[13] == 6 && buf[21] == 1) {
             /* answer the gateway's ARP request for the remote */
             uint8_t r[42];
@@ -247,6 +258,104 @@ static void test_random_frames(void) {
     sim_destroy(s);
 }
 
+/* Upstream answers of any shape to queries the gateway forwarded: the relay and the cache parse
+ * them (records, TTLs, compression) without reading past them. */
+static void test_random_upstream_answers(void) {
+    check_current = "random upstream answers";
+    build();
+    uint8_t f[700];
+    for (int i = 0; i < 3000; i++) {
+        char name[32];
+        int nl = snprintf(name, sizeof name, "q%d.example", i % 50);
+        uint8_t q[64];
+        memset(q, 0, 12);
+        put16(q, (uint16_t)i);
+        q[2] = 1; /* RD */
+        put16(q + 4, 1);
+        size_t w = 12;
+        const char *lab = name;
+        while (*lab) {
+            const char *dot = strchr(lab, '.');
+            size_t ll = dot ? (size_t)(dot - lab) : strlen(lab);
+            q[w++] = (uint8_t)ll;
+            memcpy(q + w, lab, ll);
+            w += ll;
+            lab += ll + (dot ? 1 : 0);
+        }
+        q[w++] = 0;
+        put16(q + w, 1);
+        put16(q + w + 2, 1);
+        w += 4;
+        (void)nl;
+        size_t o = ip_head(f, GW_IN_MAC, GUEST_MAC, GUEST, IN_ADDR, 17, 8 + w);
+        put16(f + o, 5353);
+        put16(f + o + 2, 53);
+        put16(f + o + 4, (uint16_t)(8 + w));
+        memcpy(f + o + 8, q, w);
+        fix(f, o + 8 + w);
+        int before = up_seen;
+        CHECK(sim_peer_send(s, in_peer, 0, f, o + 8 + w) == TERN_OK);
+        run_ms(1);
+        run_ms(1);
+        if (up_seen == before) {
+            continue; /* answered from the cache */
+        }
+        /* The answer: the query's header and question, then random records. */
+        size_t alen = w + next() % 400;
+        o = ip_head(f, GW_OUT_MAC, REMOTE_MAC, 0xc6336435u, OUT_ADDR, 17, 8 + alen);
+        uint8_t *a = f + o + 8;
+        memcpy(a, q, w);
+        for (size_t k = w; k < alen; k++) {
+            a[k] = (uint8_t)next();
+        }
+        put16(a, up_id);
+        a[2] = (uint8_t)(0x80 | (next() & 0x7f));
+        a[3] = (uint8_t)(next() & 0x8f);
+        put16(a + 6, (uint16_t)(next() % 40));
+        put16(a + 8, (uint16_t)(next() % 4));
+        put16(a + 10, (uint16_t)(next() % 4));
+        for (size_t k = w; k + 1 < alen; k += 1 + next() % 24) {
+            if (next() % 3 == 0) {
+                a[k] = 0xc0; /* a compression pointer somewhere */
+                a[k + 1] = (uint8_t)(next() % (alen + 8));
+            }
+        }
+        if (i % 2 == 0) {
+            /* Well-formed: NOERROR with 1..5 A records (cached), TTLs up to 2^32-1. */
+            uint16_t an = (uint16_t)(1 + next() % 5);
+            alen = w + 16u * an;
+            a[2] = 0x81;
+            a[3] = 0x80;
+            put16(a + 6, an);
+            put16(a + 8, 0);
+            put16(a + 10, 0);
+            for (uint16_t r = 0; r < an; r++) {
+                uint8_t *rr = a + w + 16u * r;
+                put16(rr, 0xc00c);
+                put16(rr + 2, 1);
+                put16(rr + 4, 1);
+                put32(rr + 6, next() % 3 ? next() % 600 : 0xffffffffu);
+                put16(rr + 10, 4);
+                put32(rr + 12, next());
+            }
+            o = ip_head(f, GW_OUT_MAC, REMOTE_MAC, 0xc6336435u, OUT_ADDR, 17, 8 + alen);
+        }
+        put16(f + o, 53);
+        put16(f + o + 2, up_port);
+        put16(f + o + 4, (uint16_t)(8 + alen));
+        fix(f, o + 8 + alen);
+        CHECK(sim_peer_send(s, out_peer, 0, f, o + 8 + alen) == TERN_OK);
+        run_ms(1);
+    }
+    run_ms(5000);
+    sim_gw_counters c;
+    CHECK(sim_gateway_get_counters(s, gw, &c) == TERN_OK);
+    CHECK(c.dns_forwarded > 100);
+    CHECK(c.dns_upstream_answers > 100);
+    CHECK(c.dns_cache_hits > 100);
+    sim_destroy(s);
+}
+
 static void test_messages(void) {
     check_current = "configuration messages";
     sim_gw_config c;
@@ -284,5 +393,6 @@ int main(void) {
     test_messages();
     test_truncated_icmp_errors();
     test_random_frames();
+    test_random_upstream_answers();
     return check_summary();
 }
