@@ -203,3 +203,34 @@ def test_corrupt_datagram_not_forwarded(net):
     assert gw.counters()["transit_bad_checksum"] == 1
     guest.send(Ether(dst=gw.macs[0]) / IP(dst=WWW) / UDP(sport=5000, dport=7) / b"payload")
     www.expect(IP(src=OUT) / UDP(sport=5000, dport=7), within="1s")
+
+
+@pytest.mark.rfc("4787 6")
+def test_hairpinning(net):
+    """RFC 4787 REQ-9: "A NAT MUST support "Hairpinning"." Guest a sends to the outside address and the port forwarded
+    to guest b; b receives it from a's outside address and port (REQ-9 b, "External source IP address and port"), and
+    its answer to that address and port comes back to a."""
+    gw, (a, b), www = nat_bench(net, guests=2)
+    gw.forward("udp", host_port=6000, guest="172.20.51.2", port=6000)
+    rb = b.udp_socket(port=6000)
+    b.ping_socket(ident=1).send("172.20.51.254")  # b speaks once: the gateway knows its MAC
+    net.run(for_="10ms")
+    sa = a.udp_socket(port=5000)
+    sa.sendto(b"hi", (OUT, 6000))
+    assert net.run(until=lambda: rb.pending, for_="1s")
+    assert rb.recvfrom() == (b"hi", (OUT, 5000))
+    rb.sendto(b"back", (OUT, 5000))
+    assert net.run(until=lambda: sa.pending, for_="1s")
+    assert sa.recvfrom() == (b"back", (OUT, 6000))
+    assert gw.counters()["nat_hairpinned"] == 2
+
+
+def test_hairpin_to_unmapped_port_reaches_gateway(net):
+    """To the outside address and a port nobody maps, the datagram is the gateway's own: port unreachable from it."""
+    gw, (a,), www = nat_bench(net)
+    s = a.udp_socket(port=5000)
+    s.sendto(b"?", (OUT, 7777))
+    errs = []
+    assert net.run(until=lambda: errs.append(s.take_error()) or errs[-1] is not None, for_="1s")
+    assert (errs[-1].icmp_type, errs[-1].icmp_code, errs[-1].sender) == (3, 3, OUT)
+    assert gw.counters()["nat_hairpinned"] == 0

@@ -270,17 +270,19 @@ typedef struct sim_gw_counters {
     uint64_t nat_icmp_errors_in;  /* ICMP errors about a mapping, translated inward */
     uint64_t nat_icmp_errors_out; /* ICMP errors about a mapping, translated outward */
     uint64_t nat_mappings_created;
-    uint64_t nat_mappings_expired; /* found expired and reused */
-    uint64_t nat_filtered;         /* inbound datagrams dropped by the filtering behaviour */
-    uint64_t nat_no_mapping;       /* inbound to a NAT port without a mapping (to the stack) */
-    uint64_t nat_table_full;       /* outbound datagrams dropped: no mapping could be made */
-    uint64_t nat_ports_exhausted;  /* no free external port in the range */
-    uint64_t nat_unsupported;      /* outbound datagrams of another protocol, dropped */
-    uint64_t nat_fragments_out;    /* non-first fragments whose source was rewritten */
-    uint64_t nat_syn_held;         /* unsolicited inbound SYNs held 6 s (RFC 5382 REQ-4) */
-    uint64_t nat_syn_dropped;      /* of those, dropped: an outbound SYN of the connection came */
-    uint64_t nat_syn_refused;      /* of those, answered with port unreachable after 6 s */
-    uint64_t nat_syn_overflow;     /* not held: no room (dropped silently) */
+    uint64_t nat_mappings_expired;   /* found expired and reused */
+    uint64_t nat_filtered;           /* inbound datagrams dropped by the filtering behaviour */
+    uint64_t nat_no_mapping;         /* inbound to a NAT port without a mapping (to the stack) */
+    uint64_t nat_table_full;         /* outbound datagrams dropped: no mapping could be made */
+    uint64_t nat_ports_exhausted;    /* no free external port in the range */
+    uint64_t nat_unsupported;        /* outbound datagrams of another protocol, dropped */
+    uint64_t nat_fragments_out;      /* non-first fragments whose source was rewritten */
+    uint64_t nat_syn_held;           /* unsolicited inbound SYNs held 6 s (RFC 5382 REQ-4) */
+    uint64_t nat_syn_dropped;        /* of those, dropped: an outbound SYN of the connection came */
+    uint64_t nat_syn_refused;        /* of those, answered with port unreachable after 6 s */
+    uint64_t nat_syn_overflow;       /* not held: no room (dropped silently) */
+    uint64_t nat_hairpinned;         /* inside to the outside address, sent to another guest */
+    uint64_t nat_hairpin_unresolved; /* of those, dropped: the guest's MAC not in the ARP cache */
     /* DNS */
     uint64_t dns_queries;          /* queries received */
     uint64_t dns_local;            /* answered from local data (NOERROR) */

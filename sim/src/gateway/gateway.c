@@ -81,6 +81,9 @@ static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *fr
             !(g->dns_up && gw_dns_intercept(g, port, g->inbuf, len, now))) {
             tern_stack_input(g->stack, now, port, g->inbuf, len);
         }
+    } else if (g->outside >= 0 && len <= SIM_MAX_FRAME &&
+               (memcpy(g->inbuf, frame, len), gw_nat_hairpin(g, g->inbuf, len))) {
+        /* RFC 4787 REQ-9: hairpinned to another guest (nat.c) */
     } else if (!(g->dns_up && gw_dns_intercept(g, port, frame, len, now))) {
         gw_names_snoop(g, frame, len);
         tern_stack_input(g->stack, now, port, frame, len);

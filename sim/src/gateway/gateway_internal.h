@@ -131,6 +131,9 @@ bool gw_is_inside_host(const gw_state *g, uint32_t addr);
 tern_err gw_nat_forward_add(gw_state *g, uint8_t proto, uint16_t oport, uint32_t iaddr,
                             uint16_t iport);
 tern_err gw_nat_forward_del(gw_state *g, uint8_t proto, uint16_t oport);
+/* An inside frame to the outside address and a mapped port: hairpinned to the guest behind it.
+ * Returns true when the frame was taken (sent or dropped); frame is modified then. */
+bool gw_nat_hairpin(gw_state *g, uint8_t *frame, size_t len);
 /* Answer held SYNs whose 6 s are over; the earliest deadline left (SIM_NEVER if none). */
 void gw_nat_poll(gw_state *g, uint64_t now);
 uint64_t gw_nat_poll_at(const gw_state *g);

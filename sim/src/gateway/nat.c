@@ -819,3 +819,72 @@ tern_err gw_nat_forward_del(gw_state *g, uint8_t proto, uint16_t oport) {
     }
     return sim_fail(g->s, TERN_ERR_EMPTY, "port forward %u/%u: none", proto, oport);
 }
+
+/* ---- hairpinning ------------------------------------------------------------------ */
+
+/*
+ * RFC 4787 REQ-9: "A NAT MUST support "Hairpinning"." and b) "A NAT that supports hairpinning
+ * SHOULD... " have an "External source IP address and port" behaviour: a guest that sends to the
+ * outside address and a port mapped to another guest reaches it, seen from its own mapping's
+ * outside address and port. The stack cannot route this (the destination is one of its own
+ * addresses, and the translated source would be too), so the gateway sends the translated
+ * frame itself to the other guest's MAC, from the stack's ARP cache; a guest not in the cache
+ * (it never spoke on its segment within the ARP timeout) is counted and the datagram dropped.
+ */
+bool gw_nat_hairpin(gw_state *g, uint8_t *frame, size_t len) {
+    pkt p;
+    uint32_t out_addr = gw_outside_addr(g);
+    if (!parse(frame, len, &p) || p.dst != out_addr || p.frag_off || p.mf ||
+        (p.proto != P_TCP && p.proto != P_UDP) || p.l4len < (p.proto == P_TCP ? 20u : 8u) ||
+        !gw_is_inside_host(g, p.src)) {
+        return false;
+    }
+    uint16_t sport = gw_get16(p.l4), dport = gw_get16(p.l4 + 2);
+    sim_gw_nat_entry *to = by_outside(g, p.proto, dport);
+    if (!to) {
+        return false; /* the gateway's own port: the stack answers */
+    }
+    if (p.ip[8] <= 1) {
+        g->c.nat_unsupported++;
+        return true;
+    }
+    sim_gw_nat_entry *from = by_inside(g, p.proto, p.src, sport);
+    if (!from && !(from = create(g, p.proto, p.src, sport))) {
+        return true;
+    }
+    to = by_outside(g, p.proto, dport); /* create() may have compacted the table */
+    if (!to || !filter_allows(g, to, out_addr, from->outside_port)) {
+        g->c.nat_filtered++;
+        return true;
+    }
+    uint8_t flags = p.proto == P_TCP ? p.l4[13] : 0;
+    touch(g, from, session(g, from, out_addr, to->outside_port, true), true, flags);
+    touch(g, to, session(g, to, out_addr, from->outside_port, true), false, flags);
+    tern_addr dst = tern_addr_v4_from_u32(to->inside_addr);
+    uint8_t mac[6];
+    uint32_t port = 0;
+    for (uint32_t i = 0; i < g->cfg.nports; i++) {
+        const sim_gw_port_config *pc = &g->cfg.port[i];
+        uint32_t m = mask_of(pc->prefix_len);
+        if (!pc->outside && (to->inside_addr & m) == (pc->addr[0] & m)) {
+            port = i;
+        }
+    }
+    if (tern_arp_lookup(g->stack, g->now, &dst, mac) != TERN_OK) {
+        g->c.nat_hairpin_unresolved++;
+        return true;
+    }
+    bool udp = p.proto == P_UDP;
+    uint8_t *ck = p.l4 + l4_csum_off(p.proto);
+    rewrite_addr(p.ip + 12, out_addr, ck, udp);
+    rewrite_port(p.l4, from->outside_port, ck, udp);
+    rewrite_addr(p.ip + 16, to->inside_addr, ck, udp);
+    rewrite_port(p.l4 + 2, to->inside_port, ck, udp);
+    p.ip[8]--;
+    ip_header_checksum(p.ip, p.ihl);
+    memcpy(frame, mac, 6);
+    memcpy(frame + 6, g->cfg.port[port].mac, 6);
+    g->c.nat_hairpinned++;
+    gw_send_frame(g, port, frame, len);
+    return true;
+}
