@@ -234,3 +234,22 @@ def test_hairpin_to_unmapped_port_reaches_gateway(net):
     assert net.run(until=lambda: errs.append(s.take_error()) or errs[-1] is not None, for_="1s")
     assert (errs[-1].icmp_type, errs[-1].icmp_code, errs[-1].sender) == (3, 3, OUT)
     assert gw.counters()["nat_hairpinned"] == 0
+
+
+def test_port_range_exhausted(net):
+    """nat ports (1024, 1025): two guests' mappings take both ports; a third guest's datagram cannot be mapped and is
+    dropped, counted; once a mapping expires (120 s) its port serves the third guest."""
+    gw, (g1, g2, g3), www = nat_bench(net, guests=3, nat={"ports": (1024, 1025), "udp_timeout": "120s"})
+    for g in (g1, g2):
+        g.udp_socket(port=5000).sendto(b"x", (WWW, 7))
+        www.expect(IP(src=OUT) / UDP(dport=7), within="1s")
+    s3 = g3.udp_socket(port=5000)
+    s3.sendto(b"x", (WWW, 7))
+    www.expect_nothing("100ms", matching=UDP())
+    assert (gw.counters()["nat_ports_exhausted"], gw.counters()["nat_table_full"]) == (1, 1)
+    assert sorted(m.outside_port for m in gw.nat_table()) == [1024, 1025]
+    net.run(for_="120s")
+    s3.sendto(b"y", (WWW, 7))
+    r = www.expect(IP(src=OUT) / UDP(dport=7), within="1s")
+    assert r[UDP].sport in (1024, 1025)
+    assert [m.inside for m in gw.nat_table()] == ["172.20.51.3"]
