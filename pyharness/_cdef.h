@@ -24,3 +24,5 @@
 /* IGMP and mDNS (issue 13) */
 #include "tern/igmp.h"
 #include "tern/mdns.h"
+/* the gateway node (issue 14) */
+#include "tern/sim_gateway.h"

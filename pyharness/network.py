@@ -254,6 +254,8 @@ class Network:
     def _mac_of_ip(self, ip: str) -> Optional[str]:
         """The MAC of the node of this network that owns ``ip`` (a peer's or a host's address)."""
         node = self._ip_owner.get(ip)
+        if node is not None and hasattr(node, "mac_of_ip"):  # a node with a MAC per port (a gateway)
+            return node.mac_of_ip(ip)
         return getattr(node, "mac", None) if node is not None else None
 
     @property
@@ -406,6 +408,24 @@ class Network:
             node.dhcp_start(**opts)
         if mdns:
             node.mdns_start(str(hostname))
+        return node
+
+    def gateway(self, name: str, profile: str = "fvp", **options: Any) -> Any:
+        """A gateway node: router, NAT, DHCP and DNS server (see :mod:`pyharness.gateway`).
+
+        ``profile`` is "fvp", "slirp" or "sel4"; keywords override it (:func:`pyharness.gateway.plan`).
+        The whole configuration is checked first; a mistake raises
+        :class:`~pyharness.gateway.GatewayConfigError` naming the field and the reason.
+        Port 0 is the inside segment, port 1 the outside one.
+        """
+        from .gateway import make_gateway
+
+        self._check_name(name)
+        node = make_gateway(self, name, profile, **options)
+        self._nodes[name] = node
+        for ip in (node.ip, node.dns_ip, node.outside_ip):
+            if ip is not None:
+                self._ip_owner.setdefault(ip, node)
         return node
 
     def switch(self, name: str, ports: int = 8, ageing: TimeLike = "300s", table_size: int = 4096) -> Switch:

@@ -1,0 +1,175 @@
+/*
+ * The gateway node's parts (tern/sim_gateway.h):
+ *   gateway.c     the node: configuration, the stack inside, frame paths
+ *   config.c      validation of a configuration
+ *   nat.c         NAT mappings and header translation
+ *   dns_server.c  the authoritative DNS server and forwarder
+ *   names.c       guest host names learned from DHCP messages
+ */
+#ifndef TERN_SIM_GATEWAY_INTERNAL_H
+#define TERN_SIM_GATEWAY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/sim_internal.h"
+#include "tern/sim_gateway.h"
+#include "tern/stack.h"
+
+#define GW_SEC 1000000000ULL
+
+/* A user DNS record. */
+typedef struct gw_record {
+    char name[SIM_GW_NAME_MAX + 1];
+    uint32_t addr;
+    uint32_t ttl;
+} gw_record;
+
+/* A guest's host name from its DHCP messages (option 12). */
+typedef struct gw_hostname {
+    uint8_t mac[6];
+    char name[64];
+    bool used;
+} gw_hostname;
+
+/* Where a DNS query came from: the answer goes back the same way. */
+typedef struct gw_client {
+    uint8_t mac[6];
+    uint32_t port; /* node port */
+    uint32_t addr; /* host order */
+    uint16_t udp_port;
+    uint32_t server_addr; /* the gateway address it was sent to */
+} gw_client;
+
+/* A query forwarded upstream, waiting for the answer. */
+typedef struct gw_pending {
+    bool used;
+    uint16_t client_id;   /* the client's query ID */
+    uint16_t upstream_id; /* the ID sent upstream */
+    gw_client client;
+    uint32_t server; /* index of the upstream asked */
+    uint64_t deadline;
+    uint16_t len;
+    uint8_t query[512]; /* the query as received (resent to the next upstream) */
+} gw_pending;
+
+/* An unsolicited inbound SYN held for RFC 5382 REQ-4 (nat.c). */
+#define GW_HELD_SYNS 16
+typedef struct gw_held_syn {
+    bool used;
+    uint8_t mac[6];  /* the sender's MAC: the ICMP error goes back to it */
+    uint32_t remote; /* its source address and port */
+    uint16_t remote_port;
+    uint16_t port;         /* the outside port it was sent to */
+    uint64_t deadline;     /* 6 s after it arrived */
+    uint8_t quote[60 + 8]; /* its IP header and the first 8 bytes of TCP */
+    uint8_t quote_len;
+} gw_held_syn;
+
+/* A cached upstream answer (dns_cache.c). */
+typedef struct gw_cache_slot {
+    sim_gw_dns_cache_entry e;
+    uint64_t seq; /* order stored */
+    uint16_t len;
+    uint8_t msg[512];
+} gw_cache_slot;
+
+typedef struct gw_state {
+    sim *s;
+    sim_node_id id;
+    sim_gw_config cfg;
+    tern_stack *stack;
+    void *mem;
+    uint64_t sent;
+    int outside; /* index of the outside port, -1 if none */
+    uint64_t now;
+
+    /* NAT */
+    sim_gw_nat_entry *nat;
+    uint32_t nnat;
+    uint16_t next_port[3]; /* per protocol (0 TCP, 1 UDP, 2 ICMP): where the search starts */
+    uint16_t next_low[3];  /* the same for inside ports below 1024 (RFC 4787 REQ-3a) */
+    gw_held_syn held[GW_HELD_SYNS];
+    uint64_t icmp_tokens_at; /* the gateway's own ICMP errors: token bucket, as the stack's */
+    uint16_t ip_id_nat;      /* IP identification of those errors */
+
+    /* DNS */
+    uint16_t ip_id; /* IP identification of the DNS answers built here */
+    tern_sock up_sock;
+    bool dns_up;
+    gw_record *records;
+    uint32_t nrecords;
+    gw_pending pending[SIM_GW_DNS_PENDING];
+    gw_cache_slot cache[SIM_GW_DNS_CACHE];
+    uint64_t cache_seq;
+    uint64_t rng; /* DNS IDs towards upstreams (xorshift, seeded) */
+
+    gw_hostname names[SIM_GW_HOSTNAMES];
+    uint32_t names_next;
+
+    sim_gw_counters c;
+    uint8_t buf[SIM_MAX_FRAME];   /* outbound translation */
+    uint8_t inbuf[SIM_MAX_FRAME]; /* inbound translation */
+} gw_state;
+
+/* gateway.c: send a frame the gateway built itself (checked like the stack's). */
+void gw_send_frame(gw_state *g, uint32_t port, const uint8_t *frame, size_t len);
+
+/* config.c */
+void gw_fill_defaults(sim_gw_config *cfg);
+
+/* nat.c */
+/* A frame from the outside port: translate it inward in place when it belongs to a
+ * mapping. Returns false when it must be dropped (filtered). */
+bool gw_nat_inbound(gw_state *g, uint8_t *frame, size_t len);
+/* A frame the stack sends out of the outside port: translate it outward in place.
+ * Returns false when it must be dropped. */
+bool gw_nat_outbound(gw_state *g, uint8_t *frame, size_t len);
+/* Is addr (host order) on an inside segment and not the gateway's own? */
+bool gw_is_inside_host(const gw_state *g, uint32_t addr);
+tern_err gw_nat_forward_add(gw_state *g, uint8_t proto, uint16_t oport, uint32_t iaddr,
+                            uint16_t iport);
+tern_err gw_nat_forward_del(gw_state *g, uint8_t proto, uint16_t oport);
+/* An inside frame to the outside address and a mapped port: hairpinned to the guest behind it.
+ * Returns true when the frame was taken (sent or dropped); frame is modified then. */
+bool gw_nat_hairpin(gw_state *g, uint8_t *frame, size_t len);
+/* Answer held SYNs whose 6 s are over; the earliest deadline left (SIM_NEVER if none). */
+void gw_nat_poll(gw_state *g, uint64_t now);
+uint64_t gw_nat_poll_at(const gw_state *g);
+uint32_t gw_outside_addr(const gw_state *g);
+
+/* dns_server.c */
+tern_err gw_dns_start(gw_state *g);
+/* A frame arriving on `port`: answer it when it is a DNS query to one of our addresses there;
+ * returns true when it was taken (answered or dropped). */
+bool gw_dns_intercept(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, uint64_t now);
+void gw_dns_service(gw_state *g, uint64_t now);
+uint64_t gw_dns_poll_at(const gw_state *g);
+/* Local answer for name: TERN_OK with *n addresses, TERN_ERR_EMPTY when not local. */
+tern_err gw_dns_local(gw_state *g, uint64_t now, const char *name, uint32_t *addrs, uint32_t cap,
+                      uint32_t *n, uint32_t *ttl, bool *exists);
+
+/* dns_cache.c */
+struct tern_dns_question;
+void gw_dns_cache_store(gw_state *g, uint64_t now, const uint8_t *msg, size_t len);
+/* The cached answer to the client's query (its ID, question and RD bit), TTLs aged; its length,
+ * or 0 when nothing is cached. qend: end of the query's question. */
+size_t gw_dns_cache_answer(gw_state *g, uint64_t now, const uint8_t *query, size_t qend,
+                           const struct tern_dns_question *q, uint8_t *out, size_t cap);
+uint32_t gw_dns_cache_list(const gw_state *g, uint64_t now, sim_gw_dns_cache_entry *out,
+                           uint32_t cap);
+
+/* names.c */
+/* An inside frame: learn the sender's host name when it is a DHCP client message. */
+void gw_names_snoop(gw_state *g, const uint8_t *frame, size_t len);
+/* The bound lease address of the guest called `label` now, or 0. */
+uint32_t gw_names_lookup(gw_state *g, uint64_t now, const char *label);
+
+/* checksum helpers (nat.c) */
+uint16_t gw_get16(const uint8_t *p);
+uint32_t gw_get32(const uint8_t *p);
+void gw_put16(uint8_t *p, uint16_t v);
+void gw_put32(uint8_t *p, uint32_t v);
+
+#endif /* TERN_SIM_GATEWAY_INTERNAL_H */
