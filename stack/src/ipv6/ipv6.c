@@ -79,9 +79,11 @@ static size_t unfrag_ext_len(const uint8_t *ip, size_t len) {
 }
 
 /*
- * RFC 8200 section 4.5: "the unfragmentable part consists of the IPv6 header plus any extension
- * headers that must be processed by nodes en route to the destination"; each fragment carries it,
- * a Fragment header, and a multiple of 8 octets of the fragmentable part (the last one, the rest).
+ * RFC 8200 section 4.5: "The Per-Fragment headers must consist of the IPv6 header plus any
+ * extension headers that must be processed by nodes en route to the destination" (for what we
+ * send, the hop-by-hop header if any); each fragment carries them, a Fragment header, and "Each
+ * complete fragment, except possibly the last ("rightmost") one, is an integer multiple of 8
+ * octets long."
  */
 static tern_err fragment(tern_stack *st, uint32_t iface, const uint8_t mac[6], const uint8_t *ip,
                          size_t len, uint32_t mtu) {
@@ -422,8 +424,10 @@ static void process(tern_stack *st, uint64_t now, uint32_t iface, const struct t
                 return;
             }
             if (fr.frag_offset == 0) {
-                /* RFC 7112 section 5: the first fragment carries the whole chain and the
-                 * upper-layer header. */
+                /* RFC 8200 section 4.5 (from RFC 7112): "If the first fragment does not include
+                 * all headers through an Upper-Layer header, then that fragment should be
+                 * discarded and an ICMP Parameter Problem, Code 3, message should be sent to the
+                 * source of the fragment, with the Pointer field set to zero." */
                 struct tern_ipv6_chain ch;
                 tern_err w = tern_ipv6_walk(fr.next_header, pkt + data_off, dlen, &ch);
                 if (w != TERN_OK || !upper_header_complete(ch.upper, dlen - ch.upper_offset)) {

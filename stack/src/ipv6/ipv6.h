@@ -167,8 +167,8 @@ tern_err tern_nd_resolve(tern_stack *st, uint64_t now, uint32_t iface, const ter
  * tern_nd_hold: keep a whole IPv6 packet (ip[0..len), from its header, before
  * fragmentation) until next_hop resolves. Bounded: at most nd_queue packets in
  * all; when a neighbour already has TERN_ND_QUEUE_PER_NEIGHBOR waiting, the new
- * one replaces its oldest (RFC 4861 section 7.2.2 "the new arrival SHOULD
- * replace the oldest entry"). Returns TERN_OK or TERN_ERR_NO_BUFFER (counted).
+ * one replaces its oldest (RFC 4861 section 7.2.2 "When a queue overflows, the new
+ * arrival SHOULD replace the oldest entry."). Returns TERN_OK or TERN_ERR_NO_BUFFER (counted).
  */
 #define TERN_ND_QUEUE_PER_NEIGHBOR 3
 tern_err tern_nd_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,

@@ -179,7 +179,7 @@ tern_err tern_nd_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_a
         return TERN_ERR_NO_BUFFER;
     }
     if (e->queued >= TERN_ND_QUEUE_PER_NEIGHBOR) {
-        /* RFC 4861 section 7.2.2: "If the queue overflows, the new arrival SHOULD replace the
+        /* RFC 4861 section 7.2.2: "When a queue overflows, the new arrival SHOULD replace the
          * oldest entry." One pass over the queue keeps the others' order. */
         bool dropped = false;
         for (uint32_t n = m->nd_waiting.count; n > 0; n--) {

@@ -51,8 +51,8 @@ void tern_nd_router_advert_input(tern_stack *st, uint64_t now, uint32_t iface,
 
 void tern_nd_router_solicit_input(tern_stack *st, uint64_t now, uint32_t iface,
                                   const struct tern_ipv6_repr *ip, const struct tern_ndp_repr *rs) {
-    /* Section 6.2.6 is for routers; a host "MUST silently discard any received Router
-     * Solicitation messages" (section 6.1.1). hook: a router role would answer here. */
+    /* RFC 4861 section 6.2.6: "A host MUST silently discard any received Router Solicitation
+     * messages." hook: a router role would answer here. */
     (void)st;
     (void)now;
     (void)iface;

@@ -7,7 +7,8 @@
  *   - fragments belong together by source, destination and identification;
  *   - an overlap drops the whole datagram, and the slot stays "poisoned" until
  *     the timeout so that its fragments still to come are dropped too (RFC
- *     5722 section 4, "including those not yet received"); an exact duplicate
+ *     8200 appendix B, summing up RFC 5722: "the entire datagram (and any
+ *     constituent fragments) must be silently discarded"); an exact duplicate
  *     is dropped alone (RFC 8200 section 4.5 allows it);
  *   - the unfragmentable part and the Next Header come from the offset-zero
  *     fragment;
@@ -104,11 +105,11 @@ bool tern_reasm6_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8
         s->ident = fr.ident;
         s->iface = iface;
         /* RFC 8200 section 4.5: "within 60 seconds of the reception of the first-arriving
-         * fragment of that packet". */
+         * fragment of that packet" */
         s->deadline = now + TERN_IPV6_REASM_TIMEOUT_NS;
     }
     if (s->poisoned) {
-        return false; /* RFC 5722 section 4: silently discarded */
+        return false; /* a constituent fragment of a discarded datagram (RFC 5722) */
     }
     size_t data_off = frag_off + TERN_IPV6_FRAG_HDR_LEN;
     uint32_t start = fr.frag_offset;
@@ -138,8 +139,10 @@ bool tern_reasm6_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8
             return false; /* an exact duplicate: dropped alone */
         }
         if (start < s->end[r] && s->start[r] < end) {
-            /* RFC 5722 section 4: "the entire datagram (and any constituent fragments, including
-             * those not yet received) MUST be silently discarded." */
+            /* RFC 8200 section 4.5: "If any of the fragments being reassembled overlap with any
+             * other fragments being reassembled for the same packet, reassembly of that packet
+             * must be abandoned and all the fragments that have been received for that packet
+             * must be discarded, and no ICMP error messages should be sent." */
             st->c.ip6_reasm_overlap++;
             s->poisoned = true;
             return false;
