@@ -52,8 +52,9 @@
 #define TERN_IPV6_OPT_SKIP 0         /* 00: skip over this option */
 #define TERN_IPV6_OPT_DISCARD 1      /* 01: discard the packet */
 #define TERN_IPV6_OPT_DISCARD_ICMP 2 /* 10: discard, Parameter Problem code 2 even if multicast */
-#define TERN_IPV6_OPT_DISCARD_ICMP_UC 3 /* 11: discard, Parameter Problem code 2 unless multicast  \
-                                         */
+#define TERN_IPV6_OPT_DISCARD_ICMP_UC                                                              \
+    3 /* 11: discard, Parameter Problem code 2 unless multicast                                    \
+       */
 
 /* One IPv6 header and the payload it delimits. */
 struct tern_ipv6_repr {
