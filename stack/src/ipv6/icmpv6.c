@@ -41,6 +41,10 @@ static bool is_icmp_error_or_redirect(const uint8_t *pkt, size_t len) {
     if (ch.upper != TERN_IPPROTO_ICMPV6) {
         return false;
     }
+    if (ch.count && ch.ext[ch.count - 1].type == TERN_IPPROTO_FRAGMENT &&
+        (tern_get_u16(ch.ext[ch.count - 1].data + 2) & 0xfff8) != 0) {
+        return false; /* a later fragment: what follows is data, not an ICMPv6 header */
+    }
     size_t at = TERN_IPV6_HDR_LEN + ch.upper_offset;
     if (at >= len) {
         return true; /* an ICMPv6 message we cannot see: assume the worst */
