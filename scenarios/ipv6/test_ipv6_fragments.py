@@ -62,7 +62,7 @@ def test_fragments_in_order_are_reassembled(dut, peer):
 @pytest.mark.rfc("8200 4.5")
 @pytest.mark.parametrize("order", [[2, 1, 0], [1, 2, 0], [2, 0, 1]])
 def test_fragments_out_of_order_are_reassembled(dut, peer, order):
-    """"its relative position in Fragmentable Part is computed from its Fragment Offset value": the
+    """"relative position in Fragmentable Part is computed from its Fragment Offset value": the
     order of arrival does not matter."""
     body = echo_bytes(2, 1200)
     send_all(dut, peer, body, 456, ident=0x200, order=order)
