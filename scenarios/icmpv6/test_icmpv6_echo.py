@@ -21,11 +21,6 @@ from v6kit import ALL_NODES, DUT6, PEER6, dut, peer, to_dut, v6  # noqa: F401  (
 pytestmark = [pytest.mark.area("icmpv6"), pytest.mark.dut("tern")]
 
 
-def control(dut, peer, ident: int) -> None:
-    peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=ident, seq=9)))
-    peer.expect(ICMPv6EchoReply(id=ident, seq=9), within="1ms")
-
-
 @pytest.mark.rfc("4443 4.2")
 def test_echo_request_is_answered(dut, peer):
     """The reply carries the request's identifier, sequence number and data, from the address the
@@ -71,7 +66,9 @@ def test_echo_with_a_bad_checksum_is_discarded(dut, peer):
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=5, cksum=0x1234)))
     peer.expect_nothing(for_="100ms")
     assert dut.counters().icmp6_bad_checksum == 1
-    control(dut, peer, 5)
+    # positive control: a plain echo request is answered
+    peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=5, seq=9)))
+    peer.expect(ICMPv6EchoReply(id=5, seq=9), within="1ms")
 
 
 @pytest.mark.rfc("4443 2.3")
@@ -81,7 +78,9 @@ def test_checksum_covers_the_pseudo_header(dut, peer):
     peer.send(to_dut(dut, peer, IPv6(src=PEER6, dst=DUT6, nh=58) / Raw(good_elsewhere)))
     peer.expect_nothing(for_="100ms")
     assert dut.counters().icmp6_bad_checksum == 1
-    control(dut, peer, 6)
+    # positive control: a plain echo request is answered
+    peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=6, seq=9)))
+    peer.expect(ICMPv6EchoReply(id=6, seq=9), within="1ms")
 
 
 @pytest.mark.rfc("4443 4.1")
@@ -91,7 +90,9 @@ def test_truncated_echo_request_is_discarded(dut, peer):
     peer.send(to_dut(dut, peer, IPv6(src=PEER6, dst=DUT6, nh=58) / Raw(msg)))
     peer.expect_nothing(for_="100ms")
     assert dut.counters().icmp6_malformed + dut.counters().icmp6_bad_checksum == 1
-    control(dut, peer, 7)
+    # positive control: a plain echo request is answered
+    peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=7, seq=9)))
+    peer.expect(ICMPv6EchoReply(id=7, seq=9), within="1ms")
 
 
 @pytest.mark.rfc("4443 2.4")
@@ -102,7 +103,9 @@ def test_informational_message_of_unknown_type_is_discarded(dut, peer, mtype):
     peer.send(to_dut(dut, peer, ICMPv6Unknown(type=mtype, msgbody=b"\0" * 8)))
     peer.expect_nothing(for_="100ms")
     assert dut.counters().icmp6_unknown_type == 1
-    control(dut, peer, 8)
+    # positive control: a plain echo request is answered
+    peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=8, seq=9)))
+    peer.expect(ICMPv6EchoReply(id=8, seq=9), within="1ms")
 
 
 @pytest.mark.rfc("4443 2.4")
@@ -114,7 +117,9 @@ def test_error_message_of_unknown_type_goes_up_and_draws_no_answer(dut, peer):
     peer.send(to_dut(dut, peer, ICMPv6Unknown(type=100, code=0, msgbody=b"\0\0\0\0" + quote)))
     peer.expect_nothing(for_="100ms")
     assert dut.counters().icmp6_errors_in == 1
-    control(dut, peer, 9)
+    # positive control: a plain echo request is answered
+    peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=9, seq=9)))
+    peer.expect(ICMPv6EchoReply(id=9, seq=9), within="1ms")
 
 
 @pytest.mark.rfc("4443 4.2")
@@ -122,4 +127,6 @@ def test_unsolicited_echo_reply_draws_nothing(dut, peer):
     """An echo reply nobody asked for goes to the ping sockets (none here) and is never answered."""
     peer.send(to_dut(dut, peer, ICMPv6EchoReply(id=10, seq=1)))
     peer.expect_nothing(for_="100ms")
-    control(dut, peer, 10)
+    # positive control: a plain echo request is answered
+    peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=10, seq=9)))
+    peer.expect(ICMPv6EchoReply(id=10, seq=9), within="1ms")
