@@ -48,18 +48,22 @@ _TEXT: dict[bytes, str] = {}
 
 
 def make_addr(ip: str, name: str = "address") -> Any:
-    """A ``tern_addr *`` for an IPv4 address string."""
+    """A ``tern_addr *`` for an IPv4 or IPv6 address string ("10.0.0.1", "fd00::1").
+
+    An IPv4-mapped IPv6 address (``::ffff:10.0.0.1``, RFC 4291 §2.5.5.2) is passed as written: the
+    stack's socket calls take it for the IPv4 address it maps.
+    """
     packed = _PACKED.get(ip) if type(ip) is str else None
     if packed is None:
         try:
-            packed = ipaddress.IPv4Address(ip).packed
-        except (ValueError, ipaddress.AddressValueError):
-            raise ConfigError(f"{name}: not an IPv4 address: {ip!r}") from None
+            packed = ipaddress.ip_address(ip).packed
+        except (ValueError, TypeError):
+            raise ConfigError(f"{name}: not an IPv4 or IPv6 address: {ip!r}") from None
         if type(ip) is str and len(_PACKED) < 4096:
             _PACKED[ip] = packed
     a = ffi.new("tern_addr *")
-    a.family = lib.TERN_AF_INET
-    ffi.memmove(a.bytes, packed, 4)
+    a.family = lib.TERN_AF_INET if len(packed) == 4 else lib.TERN_AF_INET6
+    ffi.memmove(a.bytes, packed, len(packed))
     return a
 
 
