@@ -65,10 +65,10 @@ def test_port_unreachable_quoting_isn_plus_one_is_ignored_in_syn_sent(dut, peer)
 
 
 @pytest.mark.rfc("5927 4.1", "9293 3.9.2.2", "9293 MUST-54", "1122 4.2.3.9")
-def test_port_unreachable_quoting_the_isn_fails_the_connect(dut, peer):
+def test_port_unreachable_quoting_the_isn_fails_the_connect(dut, peer, peer_ip):
     """Positive control of the test above: the same error quoting the SYN's own sequence number (ISS) is a hard
     error about our SYN: the connect fails at once with "connection refused" and no SYN follows."""
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45100)
+    sock = dut.tcp_connect(peer_ip, PEER_PORT, local_port=45100)
     conn = peer.tcp(dut, 45100, local_port=PEER_PORT, isn=9000)
     syn = conn.expect(flags="S", within="10ms")
     peer.send(icmp_about(syn, syn[TCP].seq))

@@ -60,16 +60,16 @@ def bad_syn_then_control(dut, peer, src: str, sport: int) -> None:
 
 
 @pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-63", "1122 3.2.1.3")
-def test_land_syn_is_ignored(dut, peer):
+def test_land_syn_is_ignored(dut, peer, dut_ip):
     """Source address and port equal to the destination's (the DUT's own): the host survives, no
     connection, no segment sent."""
-    bad_syn_then_control(dut, peer, DUT_IP, SERVER_PORT)
+    bad_syn_then_control(dut, peer, dut_ip, SERVER_PORT)
 
 
 @pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-63", "1122 3.2.1.3")
-def test_syn_from_own_address_with_another_port_is_ignored(dut, peer):
+def test_syn_from_own_address_with_another_port_is_ignored(dut, peer, dut_ip):
     """The DUT's own address with another port: still a spoof, no connection."""
-    bad_syn_then_control(dut, peer, DUT_IP, 40000)
+    bad_syn_then_control(dut, peer, dut_ip, 40000)
 
 
 @pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-63", "1122 3.2.1.3", "1122 3.2.2")
