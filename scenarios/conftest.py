@@ -40,7 +40,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if metafunc.definition.get_closest_marker("ipv4_only") is not None:
         return
-    metafunc.parametrize("family", FAMILIES, ids=FAMILIES)
+    only6 = metafunc.definition.get_closest_marker("ipv6_only") is not None
+    metafunc.parametrize("family", ("ipv6",) if only6 else FAMILIES, ids=("ipv6",) if only6 else FAMILIES)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,8 +53,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         marker = item.get_closest_marker("ipv4_only")
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if marker is not None and (len(marker.args) != 1 or not str(marker.args[0]).strip()):
-            errs.append(f"{item.nodeid}: ipv4_only needs one reason, e.g. ipv4_only(\"IPv4 options (RFC 791 §3.1)\")")
+        for name in ("ipv4_only", "ipv6_only"):
+            m = item.get_closest_marker(name)
+            if m is not None and (len(m.args) != 1 or not str(m.args[0]).strip()):
+                errs.append(f"{item.nodeid}: {name} needs one reason, e.g. {name}(\"... (RFC 791 §3.1)\")")
         if marker is None and "family" not in params:
             errs.append(f"{item.nodeid}: runs over IPv4 only but does not say why: use the bench (dut, peer) or the "
                         f"family fixture, or mark it ipv4_only(reason)")
@@ -132,3 +135,5 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "silent_peer: the scripted peer does not answer ARP by itself")
     config.addinivalue_line("markers", "ipv4_only(reason): a scenario of a dual-family area (TCP, UDP) that is about "
                                        "IPv4 itself and runs over IPv4 only; the reason says why")
+    config.addinivalue_line("markers", "ipv6_only(reason): a scenario of a dual-family area about a rule of IPv6 that "
+                                       "has no IPv4 counterpart; runs over IPv6 only; the reason says why")

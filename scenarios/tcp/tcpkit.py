@@ -28,7 +28,7 @@ CLIENT_PORT = 40001  # the peer's port when it connects to the DUT
 
 __all__ = ["SERVER_PORT", "PEER_PORT", "CLIENT_PORT", "passive", "active", "drain", "to_state", "seq_add",
            "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "EXACT", "wire_tcp", "inject", "warm_arp", "send_raw_tcp",
-           "fill_window", "peer_ip_of", "ip", "ip_of", "ttl_of", "addr", "host_ifaces", "port_unreachable"]
+           "fill_window", "family_of", "peer_ip_of", "ip", "ip_of", "ttl_of", "addr", "host_ifaces", "port_unreachable"]
 
 
 def ns(pkt: Any) -> int:
@@ -91,6 +91,11 @@ def fill_window(conn: Any, seg_size: Optional[int] = None, within: Any = "1s", r
         if ack[TCP].window == 0:
             return total, ack
     raise AssertionError(f"the DUT still offers a window after {total} bytes in {rounds} rounds")
+
+
+def family_of(dut: Any) -> str:
+    """The IP family the scenario runs over ("ipv4", "ipv6"): ``dut.family``; "ipv4" for a DUT without one."""
+    return getattr(dut, "family", "ipv4")
 
 
 def peer_ip_of(dut: Any) -> str:

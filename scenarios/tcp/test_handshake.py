@@ -9,7 +9,7 @@ from scapy.layers.inet import IP, TCP
 
 from pyharness import ANY
 from pyharness.errors import ConfigError, NetworkError
-from pyharness.ipkit import default_mss, tcp_overhead
+from pyharness.ipkit import default_mss, ip, tcp_overhead
 from tcpkit import (EXACT, CLIENT_PORT, T, ns, DUT_IP, PEER_IP, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
                     tcp_option, tcp_payload)
 
@@ -286,14 +286,17 @@ def test_mss_socket_option_clamps_announced_mss(dut, peer, peer_ip):
 
 
 @pytest.mark.rfc("9293 3.9.1.2", "9293 MUST-46")
-def test_connect_to_broadcast_is_refused(dut, peer, profile, peer_ip):
+def test_connect_to_broadcast_is_refused(dut, peer, profile, peer_ip, family):
+    """Over IPv6, which has no broadcast, the all-nodes multicast group ff02::1: MUST-46 covers "a broadcast or
+    multicast" foreign socket alike."""
     # Tern refuses the address itself (ConfigError naming it); Linux answers ENETUNREACH.
+    group = "10.0.0.255" if family == "ipv4" else "ff02::1"
     if profile.name == "tern":
-        with pytest.raises(ConfigError, match="broadcast address"):
-            dut.tcp_connect("10.0.0.255", PEER_PORT)
+        with pytest.raises(ConfigError, match="broadcast address" if family == "ipv4" else "unicast"):
+            dut.tcp_connect(group, PEER_PORT)
     else:
         with pytest.raises(NetworkError, match="ENETUNREACH"):
-            dut.tcp_connect("10.0.0.255", PEER_PORT)
+            dut.tcp_connect(group, PEER_PORT)
     peer.expect_nothing(for_="100ms", matching=TCP())
     # positive control: a connection to the peer's unicast address sends its SYN
     dut.tcp_connect(peer_ip, PEER_PORT)
@@ -301,15 +304,17 @@ def test_connect_to_broadcast_is_refused(dut, peer, profile, peer_ip):
 
 
 @pytest.mark.rfc("9293 3.9.2.2", "9293 MUST-57")
-def test_syn_to_broadcast_address_is_discarded(dut, peer, dut_ip, peer_ip):
+def test_syn_to_broadcast_address_is_discarded(dut, peer, dut_ip, peer_ip, family):
+    """Over IPv6 (no broadcast) the SYN goes to the all-nodes group ff02::1 in a multicast frame."""
     from scapy.layers.l2 import Ether
 
     dut.tcp_listen(SERVER_PORT)
-    peer.send(Ether(dst="ff:ff:ff:ff:ff:ff") / IP(src=peer_ip, dst="10.0.0.255") /
+    dst, mac = ("10.0.0.255", "ff:ff:ff:ff:ff:ff") if family == "ipv4" else ("ff02::1", "33:33:00:00:00:01")
+    peer.send(Ether(dst=mac) / ip(family, src=peer_ip, dst=dst) /
               TCP(sport=CLIENT_PORT, dport=SERVER_PORT, flags="S", seq=1))
     peer.expect_nothing(for_="200ms", matching=TCP())
     # positive control: the same SYN to the DUT's unicast address gets its SYN-ACK
-    peer.send(Ether(dst=dut.mac) / IP(src=peer_ip, dst=dut_ip) /
+    peer.send(Ether(dst=dut.mac) / ip(family, src=peer_ip, dst=dut_ip) /
               TCP(sport=CLIENT_PORT, dport=SERVER_PORT, flags="S", seq=1))
     peer.expect(TCP(flags="SA", sport=SERVER_PORT, dport=CLIENT_PORT, ack=2), within="10ms")
 

@@ -362,8 +362,8 @@ typedef struct tern_sock_error {
 tern_err tern_udp_open(tern_stack *st, tern_sock *out);
 /*
  * Bind to a local address (NULL, family NONE or ::: any of either family;
- * 0.0.0.0: any IPv4; see "Families") and port (0 = a random ephemeral port). TERN_ERR_ADDR_IN_USE; TERN_ERR_INVALID_ARGUMENT (an address
- * that is not ours); TERN_ERR_BAD_STATE (already bound).
+ * 0.0.0.0: any IPv4; see "Families") and port (0 = a random ephemeral port). TERN_ERR_ADDR_IN_USE;
+ * TERN_ERR_INVALID_ARGUMENT (an address that is not ours); TERN_ERR_BAD_STATE (already bound).
  */
 tern_err tern_udp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port);
 /* The bound address and port. */

@@ -968,10 +968,11 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
          * path MTU, resend at once. */
         uint32_t mtu = err->mtu;
         if (v6) {
-            /* RFC 8201 §4: "A node MUST NOT reduce its estimate of the Path MTU below the
-             * IPv6 minimum link MTU." (1280, RFC 8200 §5) */
+            /* RFC 8201 §4: "If a node receives a Packet Too Big message reporting a next-hop
+             * MTU that is less than the IPv6 minimum link MTU, it MUST discard it." (1280, RFC
+             * 8200 §5) */
             if (mtu < 1280) {
-                mtu = 1280;
+                return;
             }
         } else if (mtu == 0 || mtu >= p->pmtu) {
             /* RFC 1191 §5: an old router: guess the next plateau down */
