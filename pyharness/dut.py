@@ -267,7 +267,7 @@ def make_tern_dut(net: "Network", peer_arp: bool = True, family: str = "ipv4",
     scenario talks over those (``dut.ip``, ``dut.peer_ip``).
     """
     dut = TernDut(net, family=family, **host_options)
-    peer_v6 = {"ipv6": f"{PEER_IP6}/{PREFIX6}"} if family == "ipv6" else {}
+    peer_v6 = {"ipv6": f"{PEER_IP6}/{PREFIX6}", "nd": peer_arp} if family == "ipv6" else {}
     peer = net.peer("peer", ipv4=f"{PEER_IP}/{PREFIX}", arp=peer_arp, **peer_v6)
     link = net.link(dut.host, peer)
     return dut, peer, link

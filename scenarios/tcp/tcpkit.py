@@ -28,7 +28,7 @@ CLIENT_PORT = 40001  # the peer's port when it connects to the DUT
 
 __all__ = ["SERVER_PORT", "PEER_PORT", "CLIENT_PORT", "passive", "active", "drain", "to_state", "seq_add",
            "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "EXACT", "wire_tcp", "inject", "warm_arp", "send_raw_tcp",
-           "fill_window", "family_of", "peer_ip_of", "ip", "ip_of", "ttl_of", "addr", "host_ifaces", "port_unreachable"]
+           "fill_window", "family_of", "ipv6_layer_gap", "peer_ip_of", "ip", "ip_of", "ttl_of", "addr", "host_ifaces", "port_unreachable"]
 
 
 def ns(pkt: Any) -> int:
@@ -96,6 +96,14 @@ def fill_window(conn: Any, seg_size: Optional[int] = None, within: Any = "1s", r
 def family_of(dut: Any) -> str:
     """The IP family the scenario runs over ("ipv4", "ipv6"): ``dut.family``; "ipv4" for a DUT without one."""
     return getattr(dut, "family", "ipv4")
+
+
+def ipv6_layer_gap(request: Any, family: str, reason: str) -> None:
+    """Mark this run an expected failure (strict) when it runs over IPv6 and the IPv6 layer (stack/src/ipv6/, not
+    TCP's) lacks what ``reason`` names: the scenario stays, fails visibly when the gap is closed (XPASS is a
+    failure) and then loses this call."""
+    if family == "ipv6":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=f"IPv6 layer: {reason}"))
 
 
 def peer_ip_of(dut: Any) -> str:

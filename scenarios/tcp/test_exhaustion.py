@@ -169,7 +169,7 @@ class SpoofedSyns:
 
 
 def flood_network(net, family):
-    gateway = {"gateway": "10.0.0.2"} if family == "ipv4" else {"gateway6": addr(family, 2)}
+    gateway = {"gateway": "10.0.0.2"} if family == "ipv4" else {"routes": [("::/0", addr(family, 2))]}
     dut = net.host("dut", **host_ifaces(family, 1), **gateway, tcp_sockets=16)
     flooder = net.peer("flooder", **host_ifaces(family, 2), rx_limit=64)
     cli = net.host("cli", **host_ifaces(family, 3))

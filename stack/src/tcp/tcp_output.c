@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "ipv6/ipv6.h"
 #include "tcp_cc.h"
 #include "tcp_private.h"
 
@@ -155,11 +156,18 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
     }
     e = tern_l4_send(st, now, &tx, written);
     if (e == TERN_ERR_MSG_TOO_LONG) {
-        /* The interface MTU is below our segment size: follow it (RFC 1191). */
+        /* The interface MTU (over IPv6 the path MTU IPv6 keeps per destination, RFC 8201 §5.2)
+         * is below our segment size: follow it (RFC 1191). */
         tern_route_result rr;
-        if (tern_route_lookup(st, &p->raddr, &p->laddr, &rr) == TERN_OK && rr.mtu < p->pmtu) {
-            p->pmtu = (uint16_t)rr.mtu;
-            tcp_update_snd_mss(p);
+        if (tern_route_lookup(st, &p->raddr, &p->laddr, &rr) == TERN_OK) {
+            uint32_t mtu = rr.mtu;
+            if (p->raddr.family == TERN_AF_INET6) {
+                mtu = tern_ipv6_path_mtu(st, now, &p->raddr, mtu);
+            }
+            if (mtu < p->pmtu) {
+                p->pmtu = (uint16_t)mtu;
+                tcp_update_snd_mss(p);
+            }
         }
     }
     return e;

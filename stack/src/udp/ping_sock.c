@@ -7,13 +7,11 @@
 
 #include "core/sock_handle.h"
 #include "udp.h"
-#include "wire/bytes.h"
-#include "wire/checksum.h"
 #include "wire/icmpv4.h"
+#include "wire/icmpv6.h"
+#include "wire/ipv6.h"
 
 #define PING_MAX_PAYLOAD (65535 - 20 - 8)
-#define PING_ICMPV6_ECHO_REQUEST 128 /* RFC 4443 §4.1 */
-#define PING_IPPROTO_ICMPV6 58       /* RFC 4443 §2.1: the Next Header of ICMPv6 */
 
 struct tern_ping_sock {
     bool used;
@@ -176,23 +174,25 @@ void tern_ping_poll(tern_stack *st, uint64_t now) {
             size_t w;
             tern_ip_tx tx = {.dst = m.dst, .protocol = TERN_IPPROTO_ICMP, .ttl = m.ttl, .df = m.df};
             if (m.dst.family == TERN_AF_INET6) {
-                /* ICMPv6 Echo Request (RFC 4443 §4.1): the ICMPv4 layout with type 128, and a
-                 * checksum over the IPv6 pseudo-header (RFC 4443 §2.3), so the source is
-                 * chosen here. */
+                /* ICMPv6 Echo Request (RFC 4443 §4.1), its checksum over the IPv6
+                 * pseudo-header (RFC 4443 §2.3): the source is chosen here. */
                 tern_route_result rr;
                 if (tern_route_lookup(st, &m.dst, NULL, &rr) != TERN_OK) {
                     st->c.ip_no_route++;
                     continue;
                 }
-                r.type = PING_ICMPV6_ECHO_REQUEST;
-                if (tern_icmpv4_emit(&r, buf, TERN_ICMPV4_HDR_LEN + len, &w) != TERN_OK) {
+                struct tern_icmpv6_repr r6;
+                memset(&r6, 0, sizeof r6);
+                r6.type = TERN_ICMPV6_ECHO_REQUEST;
+                r6.echo_id = p->ident;
+                r6.echo_seq = m.seq;
+                r6.payload = NULL; /* in place, at buf + 8 as for ICMPv4 */
+                r6.payload_len = len;
+                if (tern_icmpv6_emit(&r6, &rr.src, &m.dst, buf, 8 + len, &w) != TERN_OK) {
                     continue;
                 }
-                tern_put_u16(buf + 2, 0);
-                uint32_t sum = tern_csum_pseudo(&rr.src, &m.dst, PING_IPPROTO_ICMPV6, (uint32_t)w);
-                tern_put_u16(buf + 2, tern_csum_finish(tern_csum_add(sum, buf, w)));
                 tx.src = rr.src;
-                tx.protocol = PING_IPPROTO_ICMPV6;
+                tx.protocol = TERN_IPPROTO_ICMPV6;
             } else if (tern_icmpv4_emit(&r, buf, TERN_ICMPV4_HDR_LEN + len, &w) != TERN_OK) {
                 continue;
             }
