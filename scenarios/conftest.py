@@ -38,7 +38,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every scenario of :data:`FAMILY_AREAS` that uses the bench (or asks for ``family``) once per family."""
     if "family" not in metafunc.fixturenames or _area(metafunc.definition.path) not in FAMILY_AREAS:
         return
-    if metafunc.definition.get_closest_marker("ipv4_only") is not None:
+    if any(metafunc.definition.get_closest_marker(m) is not None for m in ("ipv4_only", "both_families")):
         return
     only6 = metafunc.definition.get_closest_marker("ipv6_only") is not None
     metafunc.parametrize("family", ("ipv6",) if only6 else FAMILIES, ids=("ipv6",) if only6 else FAMILIES)
@@ -53,11 +53,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         marker = item.get_closest_marker("ipv4_only")
         params = getattr(getattr(item, "callspec", None), "params", {})
-        for name in ("ipv4_only", "ipv6_only"):
+        for name in ("ipv4_only", "ipv6_only", "both_families"):
             m = item.get_closest_marker(name)
             if m is not None and (len(m.args) != 1 or not str(m.args[0]).strip()):
                 errs.append(f"{item.nodeid}: {name} needs one reason, e.g. {name}(\"... (RFC 791 §3.1)\")")
-        if marker is None and "family" not in params:
+        if marker is None and "family" not in params and item.get_closest_marker("both_families") is None:
             errs.append(f"{item.nodeid}: runs over IPv4 only but does not say why: use the bench (dut, peer) or the "
                         f"family fixture, or mark it ipv4_only(reason)")
     if errs:
@@ -135,5 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "silent_peer: the scripted peer does not answer ARP by itself")
     config.addinivalue_line("markers", "ipv4_only(reason): a scenario of a dual-family area (TCP, UDP) that is about "
                                        "IPv4 itself and runs over IPv4 only; the reason says why")
+    config.addinivalue_line("markers", "both_families(reason): a scenario of a dual-family area that uses IPv4 and "
+                                       "IPv6 at once (dual stack) and so runs once; the reason says why")
     config.addinivalue_line("markers", "ipv6_only(reason): a scenario of a dual-family area about a rule of IPv6 that "
                                        "has no IPv4 counterpart; runs over IPv6 only; the reason says why")

@@ -1,0 +1,128 @@
+"""UDP and ping sockets with both families at once (issue 12; stack.h "Families").
+
+A UDP socket bound to no address takes datagrams of both families and answers each in its own
+(RFC 3493 §5.3: with IPV6_V6ONLY off "IPv6 sockets support IPv4 communication"); bound to 0.0.0.0 it is
+IPv4's, and an IPv6 datagram to its port finds no socket: ICMPv6 port unreachable (RFC 4443 §3.1, code 4).
+An IPv4-mapped destination (RFC 4291 §2.5.5.2) is reached over IPv4. A ping socket sends ICMPv6 Echo
+Requests (RFC 4443 §4.1) to an IPv6 destination and takes the Echo Replies (§4.2) that answer them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from scapy.layers.inet import ICMP, UDP
+from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest
+from scapy.packet import Raw
+
+from pyharness.ipkit import ip, ip_of, port_unreachable, ttl_of
+
+pytestmark = [pytest.mark.area("udp"),
+              pytest.mark.both_families("each scenario sends over IPv4 and IPv6 at once"),
+              pytest.mark.dut("tern", reason="the dual-stack choice is the Tern stack's (Linux: net.ipv6.bindv6only)")]
+
+V4, V6 = ("10.0.0.1", "10.0.0.2"), ("fd00::1", "fd00::2")
+
+
+@pytest.fixture
+def dual(net):
+    """The DUT with 10.0.0.1/24 and fd00::1/64, the peer with 10.0.0.2/24 and fd00::2/64."""
+    from pyharness.dut import make_tern_dut
+
+    return make_tern_dut(net, family="ipv6")
+
+
+@pytest.mark.rfc("3493 5.3", "768 fields")
+def test_unbound_address_takes_both_families_and_answers_in_each(dual):
+    dut, peer, _ = dual
+    s = dut.udp_socket(port=7000)
+    peer.send(ip("ipv4", src=V4[1], dst=V4[0]) / UDP(sport=1111, dport=7000) / Raw(b"four"))
+    peer.send(ip("ipv6", src=V6[1], dst=V6[0]) / UDP(sport=2222, dport=7000) / Raw(b"six"))
+    dut.net.run(for_="1ms")
+    assert s.recvfrom() == (b"four", (V4[1], 1111))
+    assert s.recvfrom() == (b"six", (V6[1], 2222))
+    s.sendto(b"to six", (V6[1], 2222))
+    s.sendto(b"to four", (V4[1], 1111))
+    six = peer.expect(ip("ipv6", src=V6[0], dst=V6[1]) / UDP(sport=7000, dport=2222), within="10ms")
+    four = peer.expect(ip("ipv4", src=V4[0], dst=V4[1]) / UDP(sport=7000, dport=1111), within="10ms")
+    # (the UDP length ends the datagram: a short IPv4 frame carries Ethernet padding after it)
+    assert bytes(six[UDP].payload) == b"to six" and bytes(four[UDP].payload)[:four[UDP].len - 8] == b"to four"
+
+
+@pytest.mark.rfc("3493 5.3", "4443 3.1")
+def test_socket_bound_to_ipv4_any_is_ipv4_only(dual):
+    """Bound to 0.0.0.0: an IPv6 datagram to its port is answered with ICMPv6 port unreachable and not delivered;
+    the control: an IPv4 datagram is delivered."""
+    dut, peer, _ = dual
+    s = dut.udp_socket(port=7001, addr="0.0.0.0")
+    peer.send(ip("ipv6", src=V6[1], dst=V6[0]) / UDP(sport=2222, dport=7001) / Raw(b"six"))
+    err = peer.expect(ip("ipv6", src=V6[0]) / port_unreachable("ipv6"), within="10ms")
+    assert err[ICMPv6DestUnreach].code == 4
+    assert s.recvfrom() is None
+    peer.send(ip("ipv4", src=V4[1], dst=V4[0]) / UDP(sport=1111, dport=7001) / Raw(b"four"))
+    dut.net.run(for_="1ms")
+    assert s.recvfrom() == (b"four", (V4[1], 1111))
+
+
+@pytest.mark.rfc("4291 2.5.5.2")
+def test_sendto_an_ipv4_mapped_address_goes_over_ipv4(dual):
+    dut, peer, _ = dual
+    s = dut.udp_socket(port=7002)
+    s.sendto(b"mapped", ("::ffff:10.0.0.2", 9))
+    got = peer.expect(UDP(sport=7002, dport=9), within="10ms")
+    assert type(ip_of(got)).__name__ == "IP" and (ip_of(got).src, ip_of(got).dst) == V4
+    # the control: the IPv6 address itself goes over IPv6
+    s.sendto(b"six", (V6[1], 9))
+    got6 = peer.expect(UDP(sport=7002, dport=9), within="10ms")
+    assert type(ip_of(got6)).__name__ == "IPv6" and (ip_of(got6).src, ip_of(got6).dst) == V6
+
+
+@pytest.mark.rfc("3493 5.3")
+def test_socket_bound_to_an_ipv6_address_refuses_an_ipv4_destination(dual):
+    """Bound to fd00::1, the socket cannot send to 10.0.0.2 (its source would be of the other family): refused with
+    a message, nothing sent; the control: the same socket sends to fd00::2."""
+    dut, peer, _ = dual
+    s = dut.udp_socket(port=7003, addr=V6[0])
+    with pytest.raises(Exception, match="other family"):
+        s.sendto(b"four", (V4[1], 9))
+    peer.expect_nothing(for_="50ms", matching=UDP())
+    s.sendto(b"six", (V6[1], 9))
+    peer.expect(ip("ipv6", src=V6[0], dst=V6[1]) / UDP(sport=7003, dport=9), within="10ms")
+
+
+@pytest.mark.rfc("4443 4.1", "4443 4.2", "4443 2.3")
+def test_ping_socket_sends_icmpv6_echo_and_takes_its_reply(dual):
+    """An echo to fd00::2 leaves as an ICMPv6 Echo Request (type 128) with the socket's identifier, the sequence
+    number, the payload and the hop limit asked for, its checksum right over the IPv6 pseudo-header (scapy
+    verifies it as the peer parses); the Echo Reply the peer sends back is the socket's, with its source and
+    hop limit. The same socket then pings 10.0.0.2 with ICMPv4."""
+    dut, peer, _ = dual
+    ping = dut.ping_socket(ident=0x4242)
+    ping.send(V6[1], seq=7, payload=b"hello six", ttl=33)
+    req = peer.expect(ip("ipv6", src=V6[0], dst=V6[1]) / ICMPv6EchoRequest(id=0x4242, seq=7), within="10ms")
+    assert bytes(req[ICMPv6EchoRequest].data) == b"hello six" and ttl_of(req) == 33
+    sent = req[ICMPv6EchoRequest].cksum
+    clone = type(ip_of(req))(bytes(ip_of(req)))
+    del clone[ICMPv6EchoRequest].cksum
+    assert type(ip_of(req))(bytes(clone))[ICMPv6EchoRequest].cksum == sent
+    peer.send(ip("ipv6", src=V6[1], dst=V6[0], ttl=61) / ICMPv6EchoReply(id=0x4242, seq=7, data=b"hello six"))
+    dut.net.run(for_="1ms")
+    reply = ping.recv()
+    assert reply is not None and (reply.src, reply.seq, reply.ttl, reply.payload) == (V6[1], 7, 61, b"hello six")
+    ping.send(V4[1], seq=8, payload=b"hello four")
+    req4 = peer.expect(ip("ipv4", src=V4[0], dst=V4[1]) / ICMP(type=8, id=0x4242, seq=8), within="10ms")
+    assert bytes(req4[ICMP].payload)[:ip_of(req4).len - 28] == b"hello four"  # Ethernet padding after it
+
+
+@pytest.mark.rfc("4443 4.2")
+def test_echo_reply_for_another_identifier_is_not_taken(dual):
+    """An ICMPv6 Echo Reply with another identifier is not this socket's; the control: its own identifier is."""
+    dut, peer, _ = dual
+    ping = dut.ping_socket(ident=0x4242)
+    ping.send(V6[1], seq=1, payload=b"x")
+    peer.expect(ICMPv6EchoRequest(id=0x4242), within="10ms")
+    peer.send(ip("ipv6", src=V6[1], dst=V6[0]) / ICMPv6EchoReply(id=0x4243, seq=1, data=b"x"))
+    dut.net.run(for_="1ms")
+    assert ping.recv() is None
+    peer.send(ip("ipv6", src=V6[1], dst=V6[0]) / ICMPv6EchoReply(id=0x4242, seq=1, data=b"x"))
+    dut.net.run(for_="1ms")
+    assert ping.recv() is not None
