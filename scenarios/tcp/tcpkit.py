@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import pytest
 
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import TCP
 
 from pyharness.dut import DUT_IP, PEER_IP
 from pyharness.ipkit import addr, host_ifaces, ip, ip_of, port_unreachable, ttl_of

@@ -7,7 +7,7 @@ import pytest
 from scapy.layers.inet import TCP
 
 from pyharness.ipkit import tcp_overhead
-from tcpkit import CLIENT_PORT, PEER_IP, PEER_PORT, SERVER_PORT, passive, tcp_option
+from tcpkit import CLIENT_PORT, PEER_PORT, SERVER_PORT, passive, tcp_option
 
 pytestmark = pytest.mark.area("tcp")
 

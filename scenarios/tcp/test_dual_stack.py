@@ -2,7 +2,7 @@
 
 The Tern stack's choice (stack.h, "Families"): a listener bound to no address, or to the IPv6
 unspecified address ::, takes connections of both families, as a BSD socket with IPV6_V6ONLY off
-(RFC 3493 §5.3: "By default, IPv6 sockets support IPv4 communication"); one bound to 0.0.0.0 takes
+(RFC 3493 §5.3: the IPV6_V6ONLY option is off by default, and an AF_INET6 socket then serves IPv4 too); one bound to 0.0.0.0 takes
 IPv4 only; a port has one owner, so separate IPv4 and IPv6 listeners on one port are refused. The
 addresses the stack reports are in their own family: an IPv4 client is 10.0.0.2, never ::ffff:10.0.0.2.
 An IPv4-mapped address given to connect (RFC 4291 §2.5.5.2: "This address type is used to represent

@@ -5,12 +5,12 @@ handshake segments that do not belong to a connection."""
 from __future__ import annotations
 
 import pytest
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import TCP
 
 from pyharness import ANY
 from pyharness.errors import ConfigError, NetworkError
 from pyharness.ipkit import default_mss, ip, tcp_overhead
-from tcpkit import (EXACT, CLIENT_PORT, T, ns, DUT_IP, PEER_IP, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
+from tcpkit import (EXACT, CLIENT_PORT, T, ns, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
                     tcp_option, tcp_payload)
 
 pytestmark = pytest.mark.area("tcp")

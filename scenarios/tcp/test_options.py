@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 from pyharness import has_flags
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import TCP
 
 from pyharness.ipkit import default_mss, tcp_overhead
-from tcpkit import ip_of, peer_ip_of, send_raw_tcp, CLIENT_PORT, PEER_IP, PEER_PORT, SERVER_PORT, active, drain, inject, passive, seq_add, \
-    tcp_option, tcp_payload
+from tcpkit import (ip_of, peer_ip_of, send_raw_tcp, CLIENT_PORT, PEER_PORT, SERVER_PORT, active, drain, inject,
+                    passive, seq_add, tcp_option, tcp_payload)
 
 pytestmark = pytest.mark.area("tcp")
 

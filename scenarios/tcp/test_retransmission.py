@@ -10,7 +10,7 @@ import pytest
 from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, PEER_IP, PEER_PORT, T, active, ns, passive, seq_add, tcp_payload, warm_arp
+from tcpkit import EXACT, PEER_PORT, T, active, ns, passive, seq_add, tcp_payload, warm_arp
 
 pytestmark = pytest.mark.area("tcp")
 

@@ -11,7 +11,7 @@ from scapy.layers.inet import TCP
 
 from pyharness import has_flags
 from pyharness.errors import NetworkError
-from tcpkit import PEER_IP, PEER_PORT, active, passive, seq_add, to_state
+from tcpkit import PEER_PORT, active, passive, seq_add, to_state
 
 pytestmark = pytest.mark.area("tcp")
 

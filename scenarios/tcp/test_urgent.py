@@ -10,7 +10,7 @@ from pyharness.ipkit import addr, host_ifaces, tcp_overhead
 from scapy.layers.inet import TCP
 
 from pyharness.dut import make_tern_dut
-from tcpkit import EXACT, PEER_IP, PEER_PORT, T, active, drain, ns, passive, seq_add, tcp_payload
+from tcpkit import EXACT, PEER_PORT, T, active, drain, ns, passive, seq_add, tcp_payload
 
 pytestmark = pytest.mark.area("tcp")
 

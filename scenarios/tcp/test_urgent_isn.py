@@ -10,7 +10,7 @@ import pytest
 from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
-from tcpkit import CLIENT_PORT, PEER_IP, SERVER_PORT, drain, passive, seq_add
+from tcpkit import CLIENT_PORT, SERVER_PORT, drain, passive, seq_add
 
 pytestmark = pytest.mark.area("tcp")
 

@@ -1,7 +1,7 @@
 """UDP and ping sockets with both families at once (issue 12; stack.h "Families").
 
 A UDP socket bound to no address takes datagrams of both families and answers each in its own
-(RFC 3493 §5.3: with IPV6_V6ONLY off "IPv6 sockets support IPv4 communication"); bound to 0.0.0.0 it is
+(RFC 3493 §5.3: with the IPV6_V6ONLY option off, its default, an AF_INET6 socket serves IPv4 too); bound to 0.0.0.0 it is
 IPv4's, and an IPv6 datagram to its port finds no socket: ICMPv6 port unreachable (RFC 4443 §3.1, code 4).
 An IPv4-mapped destination (RFC 4291 §2.5.5.2) is reached over IPv4. A ping socket sends ICMPv6 Echo
 Requests (RFC 4443 §4.1) to an IPv6 destination and takes the Echo Replies (§4.2) that answer them.
