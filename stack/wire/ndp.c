@@ -98,6 +98,7 @@ tern_err tern_ndp_parse(const struct tern_icmpv6_repr *icmp, struct tern_ndp_rep
         out->cur_hop_limit = b[0];
         out->managed = (b[1] & 0x80) != 0;
         out->other = (b[1] & 0x40) != 0;
+        out->ra_flags = b[1];
         out->router_lifetime = tern_get_u16(b + 2);
         out->reachable_time = tern_get_u32(b + 4);
         out->retrans_timer = tern_get_u32(b + 8);
@@ -192,7 +193,7 @@ tern_err tern_ndp_emit(const struct tern_ndp_repr *r, const tern_addr *src, cons
     switch (r->type) {
     case TERN_ICMPV6_RA:
         b[0] = r->cur_hop_limit;
-        b[1] = (uint8_t)((r->managed ? 0x80 : 0) | (r->other ? 0x40 : 0));
+        b[1] = (uint8_t)((r->ra_flags & 0x3f) | (r->managed ? 0x80 : 0) | (r->other ? 0x40 : 0));
         tern_put_u16(b + 2, r->router_lifetime);
         tern_put_u32(b + 4, r->reachable_time);
         tern_put_u32(b + 8, r->retrans_timer);

@@ -59,7 +59,10 @@ struct tern_ndp_repr {
     uint8_t code;
     /* RA (section 4.2) */
     uint8_t cur_hop_limit;
-    bool managed, other;      /* M, O */
+    bool managed, other; /* M, O */
+    /* The RA's whole flags byte as received (other bits: RFC 4191's router preference...); emit
+     * writes it with M and O set from the booleans above. */
+    uint8_t ra_flags;
     uint16_t router_lifetime; /* seconds */
     uint32_t reachable_time;  /* milliseconds */
     uint32_t retrans_timer;   /* milliseconds */

@@ -294,9 +294,10 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
     const tern_iface *f = &st->iface[iface];
     bool broadcast = tern_mac_is_broadcast(&eth.dst);
     /* We listen to our MAC, broadcast, the IPv4 multicast range (RFC 1112 §6.4), and the IPv6
-     * groups we belong to (33:33 + the group's low 32 bits, RFC 2464 §7). */
+     * groups we belong to (33:33 + the group's low 32 bits, RFC 2464 §7) for IPv6 only. */
     bool ipv4_multicast = eth.dst.b[0] == 0x01 && eth.dst.b[1] == 0x00 && eth.dst.b[2] == 0x5e;
-    bool ipv6_multicast = tern_ipv6_wants_mac(st, iface, eth.dst.b);
+    bool ipv6_multicast =
+        eth.ethertype == TERN_ETHERTYPE_IPV6 && tern_ipv6_wants_mac(st, iface, eth.dst.b);
     if (!broadcast && !ipv4_multicast && !ipv6_multicast && memcmp(eth.dst.b, f->mac, 6) != 0) {
         st->c.eth_not_for_us++;
         return;
