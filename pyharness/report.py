@@ -30,6 +30,8 @@ class Result:
     longrepr: str = ""
     #: seconds, all phases
     duration: float = 0.0
+    #: the IP family the scenario ran over ("ipv4", "ipv6": its ``family`` parameter), "" when it has none
+    family: str = ""
 
 
 def area_of(nodeid: str, marker_area: str = "") -> str:
@@ -88,8 +90,10 @@ class ReportPlugin:
         for item in items:
             m = item.get_closest_marker("area")
             rfc = ", ".join(r for mk in item.iter_markers("rfc") for r in mk.args)
+            from .plugin import node_family
+
             self.results.setdefault(item.nodeid, Result(item.nodeid, area_of(item.nodeid, m.args[0] if m else ""),
-                                                        "not run", rfc=rfc))
+                                                        "not run", rfc=rfc, family=node_family(item) or ""))
 
     def pytest_collection_finish(self, session: Any) -> None:
         self._left = {}
@@ -151,6 +155,14 @@ class ReportPlugin:
                 by[r.area][r.outcome] += 1
         return dict(by)
 
+    def family_counts(self) -> dict[tuple[str, str], dict[str, int]]:
+        """(area, family) -> outcome -> count, for the areas whose scenarios run per IP family."""
+        by: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
+        for r in self.results.values():
+            if r.family and r.outcome in OUTCOMES:
+                by[(r.area, r.family)][r.outcome] += 1
+        return dict(by)
+
     def totals(self) -> dict[str, int]:
         """outcome -> count over every area."""
         t = dict.fromkeys(OUTCOMES, 0)
@@ -178,6 +190,12 @@ class ReportPlugin:
             lines.append(f"{area:<{w}}  " + "  ".join(f"{counts[area][k]:>7}" for k in OUTCOMES))
         t = self.totals()
         lines.append(f"{'total':<{w}}  " + "  ".join(f"{t[k]:>7}" for k in OUTCOMES))
+        fam = self.family_counts()
+        if fam:
+            lines.append("by IP family (scenarios run over each):")
+            for (area, family) in sorted(fam):
+                label = f"{area} {family}"
+                lines.append(f"{label:<{w}}  " + "  ".join(f"{fam[(area, family)][k]:>7}" for k in OUTCOMES))
         return lines
 
     # -- report.md ------------------------------------------------------------
@@ -202,6 +220,15 @@ class ReportPlugin:
             c = counts[area]
             lines.append(f"| {area} | " + " | ".join(str(c[k]) for k in OUTCOMES) + " |")
         lines.append("| **total** | " + " | ".join(f"**{t[k]}**" for k in OUTCOMES) + " |")
+        fam = self.family_counts()
+        if fam:
+            lines += ["", "Scenarios run over each IP family (the `family` parameter; the others are single-family "
+                      "or use both families at once):", "",
+                      "| area | family | passed | failed | skipped | xfailed | xpassed |",
+                      "|---|---|---:|---:|---:|---:|---:|"]
+            for (area, family) in sorted(fam):
+                c = fam[(area, family)]
+                lines.append(f"| {area} | {family} | " + " | ".join(str(c[k]) for k in OUTCOMES) + " |")
         for area in sorted(by_area):
             failed = [r for r in by_area[area] if r.outcome == "failed"]
             if not failed:
