@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 from scapy.layers.inet import ICMP, UDP
-from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest
+from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6PacketTooBig,
+                               ICMPv6TimeExceeded)
 from scapy.packet import Raw
 
 from pyharness.ipkit import ip, ip_of, port_unreachable, ttl_of
@@ -126,3 +127,54 @@ def test_echo_reply_for_another_identifier_is_not_taken(dual):
     peer.send(ip("ipv6", src=V6[1], dst=V6[0]) / ICMPv6EchoReply(id=0x4242, seq=1, data=b"x"))
     dut.net.run(for_="1ms")
     assert ping.recv() is not None
+
+
+@pytest.mark.rfc("1122 4.1.3.3", "4443 3.1")
+def test_icmpv6_port_unreachable_reaches_the_udp_socket(dual):
+    """RFC 1122 §4.1.3.3: "UDP MUST pass to the application layer all ICMP error messages that it receives from the
+    IP layer", over IPv6 ICMPv6's: the socket that sent to fd00::2 gets type 1 code 4 from fd00::2; the control, an
+    IPv4 port unreachable to a second socket, arrives as ICMP 3/3 (the type follows the error's family, stack.h
+    tern_sock_error)."""
+    dut, peer, _ = dual
+    s6 = dut.udp_socket(port=7010)
+    s6.sendto(b"hello?", (V6[1], 4444))
+    sent = peer.expect(ip("ipv6", src=V6[0]) / UDP(dport=4444), within="10ms")
+    peer.send(ip("ipv6", src=V6[1], dst=V6[0]) / ICMPv6DestUnreach(code=4) / Raw(bytes(ip_of(sent))[:48]))
+    dut.net.run(for_="1ms")
+    err = s6.take_error()
+    assert err is not None and (err.icmp_type, err.icmp_code) == (1, 4)
+    assert (err.sender, err.dst) == (V6[1], V6[1])
+    s4 = dut.udp_socket(port=7011)
+    s4.sendto(b"hello?", (V4[1], 4444))
+    sent4 = peer.expect(ip("ipv4", src=V4[0]) / UDP(dport=4444), within="10ms")
+    peer.send(ip("ipv4", src=V4[1], dst=V4[0]) / ICMP(type=3, code=3) / Raw(bytes(ip_of(sent4))[:28]))
+    dut.net.run(for_="1ms")
+    err4 = s4.take_error()
+    assert err4 is not None and (err4.icmp_type, err4.icmp_code, err4.sender) == (3, 3, V4[1])
+    assert s6.take_error() is None  # taken once
+
+
+@pytest.mark.rfc("4443 3.2", "8201 4")
+def test_packet_too_big_reaches_the_udp_socket_with_the_mtu(dual):
+    """An ICMPv6 Packet Too Big (type 2) about a datagram the socket sent arrives with its MTU (1280)."""
+    dut, peer, _ = dual
+    s = dut.udp_socket(port=7012)
+    s.sendto(b"x" * 1400, (V6[1], 4444))
+    sent = peer.expect(ip("ipv6", src=V6[0]) / UDP(dport=4444), within="10ms")
+    peer.send(ip("ipv6", src=V6[1], dst=V6[0]) / ICMPv6PacketTooBig(mtu=1280) / Raw(bytes(ip_of(sent))[:1232]))
+    dut.net.run(for_="1ms")
+    err = s.take_error()
+    assert err is not None and (err.icmp_type, err.mtu) == (2, 1280)
+
+
+@pytest.mark.rfc("4443 3.3", "4443 2.4")
+def test_time_exceeded_reaches_the_ping_socket(dual):
+    """An ICMPv6 Time Exceeded (type 3, hop limit) quoting the socket's Echo Request reaches that ping socket."""
+    dut, peer, _ = dual
+    ps = dut.ping_socket(ident=0x55)
+    ps.send(V6[1], seq=1, payload=8, ttl=1)
+    sent = peer.expect(ip("ipv6", ttl=1) / ICMPv6EchoRequest(id=0x55), within="10ms")
+    peer.send(ip("ipv6", src=V6[1], dst=V6[0]) / ICMPv6TimeExceeded(code=0) / Raw(bytes(ip_of(sent))))
+    dut.net.run(for_="1ms")
+    err = ps.take_error()
+    assert err is not None and (err.icmp_type, err.icmp_code, err.sender) == (3, 0, V6[1])
