@@ -316,7 +316,8 @@ void tcp_setup_local_options(tern_stack *st, tcp_pcb *p, uint32_t mtu) {
     }
     p->pmtu = (uint16_t)mtu;
     /* RFC 9293 §3.7.1 / RFC 6691: MSS = MTU - the fixed IP and TCP headers without options:
-     * 40 over IPv4, 60 over IPv6 (RFC 8200 §8.3 "the IPv6 header is 20 bytes larger"). */
+     * 40 over IPv4, 60 over IPv6 (RFC 8200 §8.3: "an upper-layer protocol must take into
+     * account the larger size of the IPv6 header relative to the IPv4 header"). */
     uint32_t hdrs = tcp_hdrs(p);
     uint32_t mss = mtu > hdrs + TCP_MIN_MSS ? mtu - hdrs : TCP_MIN_MSS;
     if (p->mss_clamp && p->mss_clamp < mss) {
