@@ -288,7 +288,7 @@ def comparison_section(dut: str, results: Any, skip_reasons: dict[str, str], ter
     holds are counted, not listed; so are scenarios Tern passes and the DUT skips (a capability it lacks,
     listed under "Skipped" with the reason). Every other difference is a row, failures first.
     """
-    from .differences import _causes, listed_differences
+    from .differences import _causes, listed_differences, scenario_key
 
     listed = listed_differences(doc) if doc else {}
     headings = {}
@@ -299,23 +299,24 @@ def comparison_section(dut: str, results: Any, skip_reasons: dict[str, str], ter
     tern_of.update({n: "passed" for n in tern.passed})
     rows, only_here, skipped_here = [], 0, 0
     for r in sorted(results, key=lambda r: r.nodeid):
-        if r.nodeid not in tern_of:
+        sid = scenario_key(r.nodeid)
+        if sid not in tern_of:
             only_here += 1
             continue
-        ours, theirs = _kind(r.outcome), tern_of[r.nodeid]
+        ours, theirs = _kind(r.outcome), tern_of[sid]
         if ours == theirs:
             continue
         if ours == "skipped" and theirs == "passed":
             skipped_here += 1
             continue
-        cause = listed.get(r.nodeid, "").strip()
+        cause = listed.get(sid, "").strip()
         for key in re.findall(r"\[([a-z0-9-]+)\]", cause):
             if headings.get(key):
                 cause = cause.replace(f"[{key}]", f"[{key}] {headings[key]}", 1)
         if not cause and ours == "skipped":
             cause = skip_reasons.get(r.nodeid, "")
-        rows.append((ours != "failed", r.nodeid, theirs, r.outcome, cause or "(not in the difference document)"))
-    ran = {r.nodeid for r in results}
+        rows.append((ours != "failed", sid, theirs, r.outcome, cause or "(not in the difference document)"))
+    ran = {scenario_key(r.nodeid) for r in results}
     lines = ["## Compared with Tern", "",
              f"{len(rows)} scenarios differ from Tern's run"
              + (f" (causes from `{doc_name}`)" if doc_name else "")

@@ -101,10 +101,16 @@ def test_zero_checksum_means_none_over_ipv4_and_is_dropped_over_ipv6(dut, peer, 
         return
     assert s.recvfrom() is None
     assert dut.counters().udp_bad_checksum == 1
-    peer.expect_nothing(for_="50ms")  # dropped, not answered
+    # to a closed port: dropped before the port is looked at, so not even a port unreachable
+    peer.send(ip(family, dst=dut_ip) / UDP(sport=1, dport=9, chksum=0) / Raw(b"no-checksum"))
+    peer.expect_nothing(for_="50ms")
+    assert dut.counters().udp_bad_checksum == 2
+    # the controls: with its checksum the datagram is delivered, and to the closed port it is answered
     peer.send(ip(family, dst=dut_ip) / UDP(sport=1, dport=7) / Raw(b"checksum"))
     dut.net.run(for_="1ms")
     assert s.recvfrom() == (b"checksum", (peer_ip, 1))
+    peer.send(ip(family, dst=dut_ip) / UDP(sport=1, dport=9) / Raw(b"checksum"))
+    peer.expect(ip(family, src=dut_ip) / port_unreachable(family), within="10ms")
 
 
 def pseudo_header_words(src: str, dst: str, proto: int, length: int) -> list[int]:

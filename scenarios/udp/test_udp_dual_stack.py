@@ -15,6 +15,7 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                ICMPv6TimeExceeded)
 from scapy.packet import Raw
 
+from pyharness.errors import ConfigError
 from pyharness.ipkit import ip, ip_of, port_unreachable, ttl_of
 
 pytestmark = [pytest.mark.area("udp"),
@@ -83,7 +84,7 @@ def test_socket_bound_to_an_ipv6_address_refuses_an_ipv4_destination(dual):
     a message, nothing sent; the control: the same socket sends to fd00::2."""
     dut, peer, _ = dual
     s = dut.udp_socket(port=7003, addr=V6[0])
-    with pytest.raises(Exception, match="other family"):
+    with pytest.raises(ConfigError, match="other family"):
         s.sendto(b"four", (V4[1], 9))
     peer.expect_nothing(for_="50ms", matching=UDP())
     s.sendto(b"six", (V6[1], 9))

@@ -75,3 +75,22 @@ def test_ipkit_maps_ipv4_field_names_and_refuses_ipv4_only_ones():
     assert (addr("ipv4", 3), addr("ipv6", 254)) == ("10.0.0.3", "fd00::fe")
     assert host_ifaces("ipv4", 1) == {"ipv4": "10.0.0.1/24"}
     assert host_ifaces("ipv6", 1) == {"ipv4": "10.0.0.1/24", "ipv6": "fd00::1/64"}
+
+
+def test_differences_compare_ipv4_runs_under_their_old_ids(tmp_path):
+    """A DUT's difference document names scenarios as they were before the family parameter: the IPv4 run of
+    test_x (test_x[ipv4], test_x[on-ipv4]) is read as test_x (test_x[on]); the IPv6 run keeps its own id."""
+    from pyharness.differences import read_junit, scenario_key
+
+    junit = tmp_path / "junit.xml"
+    junit.write_text('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">'
+                     '<testcase classname="scenarios.tcp.test_a" name="test_x[ipv4]" />'
+                     '<testcase classname="scenarios.tcp.test_a" name="test_y[on-ipv4]"><failure message="m">f'
+                     '</failure></testcase>'
+                     '<testcase classname="scenarios.tcp.test_a" name="test_x[ipv6]"><skipped message="s" />'
+                     '</testcase></testsuite></testsuites>')
+    out = read_junit(junit)
+    assert out.passed == {"scenarios/tcp/test_a.py::test_x"}
+    assert out.failed == {"scenarios/tcp/test_a.py::test_y[on]"}
+    assert out.skipped == {"scenarios/tcp/test_a.py::test_x[ipv6]"}
+    assert scenario_key("a.py::test_z") == "a.py::test_z"
