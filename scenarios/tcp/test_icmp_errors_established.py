@@ -111,10 +111,11 @@ def test_fragmentation_needed_lowers_the_segment_size_and_resends_at_once(dut, p
 def test_fragmentation_needed_quoting_data_not_in_flight_is_ignored(dut, peer, where, request):
     """Positive control in the same test: the same error quoting the first segment's sequence number works."""
     ipv6_layer_gap(request, family_of(dut), "a Packet Too Big lowers the IPv6 path MTU cache before TCP checks the "
-                   "quoted sequence number (icmpv6.c error_received calls pmtu_lower first), so a segment of the "
-                   "old size is then refused by IPv6 output and TCP follows the lowered MTU: RFC 5927 §4.1's check "
-                   "is bypassed (RFC 8201 §4: \"Nodes should appropriately validate the payload of ICMPv6 PTB "
-                   "messages to ensure these are received in response to transmitted traffic\")")
+                   "quoted sequence number (icmpv6.c error_received calls pmtu_lower for every one), so a segment of "
+                   "the old size is then refused by IPv6 output and TCP follows the lowered MTU: RFC 5927 §4.1's "
+                   "check is bypassed (RFC 8201 §4: \"Nodes should appropriately validate the payload of ICMPv6 PTB "
+                   "messages to ensure these are received in response to transmitted traffic\"). TCP calls "
+                   "tern_ipv6_pmtu_update itself once the check passes: error_received can leave TCP's to it")
     conn, sock, first = flight(dut, peer)
     snd_una = first[TCP].seq
     snd_nxt = seq_add(snd_una, 3 * MSS)

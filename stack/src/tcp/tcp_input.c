@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "ipv6/ipv6.h"
 #include "tcp_cc.h"
 #include "tcp_private.h"
 
@@ -974,6 +975,9 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
             if (mtu < 1280) {
                 return;
             }
+            /* The error quotes a segment in flight (checked above, RFC 5927 §4.1): the path
+             * MTU towards the peer is lowered for every socket (RFC 8201 §4, §5.2). */
+            tern_ipv6_pmtu_update(st, now, &p->raddr, mtu);
         } else if (mtu == 0 || mtu >= p->pmtu) {
             /* RFC 1191 §5: an old router: guess the next plateau down */
             mtu = p->pmtu > 1492 ? 1492 : p->pmtu > 1006 ? 1006 : p->pmtu > 576 ? 576 : 296;
