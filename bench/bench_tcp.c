@@ -2,6 +2,12 @@
  * TCP benchmarks (make bench). Prints, medians of several runs:
  *   BENCH tcp_bulk_gbps      payload bits per CPU second, one connection
  *                            between two Tern hosts, unlimited link, MTU 1500
+ *   BENCH tcp6_bulk_gbps     the same over IPv6 (fd00::1 to fd00::2, MSS
+ *                            1440 instead of 1460), its runs interleaved
+ *                            with tcp_bulk_gbps's so that both see the same
+ *                            machine load
+ *   BENCH tcp6_bulk_ratio    tcp6_bulk_gbps / tcp_bulk_gbps (issue 12: IPv6
+ *                            within 5 % of IPv4)
  *   BENCH tcp_lossy_speedup  100 MB over 100 Mbit/s, 20 ms RTT, 1% loss:
  *                            virtual seconds per wall second
  *   BENCH tcp_pcb_bytes      TCP state per connection, buffers excluded
@@ -21,6 +27,7 @@
  * receiver compares byte for byte, and its byte count; every connection's
  * echo is compared.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +52,24 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* fd00::last, the host's IPv6 address (a unique local prefix, RFC 4193). */
+static tern_addr addr6(uint8_t last) {
+    uint8_t b[16] = {0xfd, 0};
+    b[15] = last;
+    return tern_addr_v6_from_bytes(b);
+}
+
 static void host_config(tern_stack_config *cfg, uint8_t last, uint32_t sockets, uint32_t buf) {
     tern_stack_config_default(cfg, last);
     cfg->niface = 1;
     uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
     memcpy(cfg->iface[0].mac, mac, 6);
-    cfg->iface[0].naddrs = 1;
+    /* dual stack: 10.0.0.last/24 and fd00::last/64 */
+    cfg->iface[0].naddrs = 2;
     cfg->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
     cfg->iface[0].prefix_len[0] = 24;
+    cfg->iface[0].addr[1] = addr6(last);
+    cfg->iface[0].prefix_len[1] = 64;
     cfg->tcp_sockets = sockets;
     cfg->tcp.rx_buffer = buf;
     cfg->tcp.tx_buffer = buf;
@@ -99,7 +116,7 @@ static void check_stream(const uint8_t *got, size_t n, uint64_t off) {
  * seconds it took; *cpu and *wall receive the CPU and wall seconds.
  */
 static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, uint32_t buf,
-                   uint64_t seed, double *cpu, double *wall) {
+                   uint64_t seed, bool v6, double *cpu, double *wall) {
     sim *s;
     if (sim_create(seed, &s))
         die("sim_create", NULL);
@@ -124,9 +141,9 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     tern_tcp_listen(sb, lis, 8);
     tern_tcp_open(sa, &cl);
     tern_tcp_set_option(sa, cl, TERN_TCP_OPT_CONGESTION, TERN_TCP_CC_CUBIC);
-    tern_addr dst = tern_addr_v4(10, 0, 0, 2);
+    tern_addr dst = v6 ? addr6(2) : tern_addr_v4(10, 0, 0, 2);
     if (tern_tcp_connect(sa, cl, &dst, 5001))
-        die("connect", s);
+        die(tern_stack_last_error(sa), s);
     static uint8_t sink[1 << 20];
     make_stream();
     uint64_t sent = 0, got = 0, now = 0;
@@ -170,17 +187,17 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     return (double)now / 1e9;
 }
 
-static double bulk_gbps(void) {
+static double bulk_gbps(bool v6) {
     const uint64_t bytes = 400ull << 20;
     double cpu, wall;
-    bulk(bytes, 0, 0, 0, 1 << 20, 1, &cpu, &wall);
+    bulk(bytes, 0, 0, 0, 1 << 20, 1, v6, &cpu, &wall);
     return (double)bytes * 8 / cpu / 1e9;
 }
 
 static double lossy_speedup(uint64_t seed) {
     const uint64_t bytes = 100ull << 20;
     double cpu, wall;
-    double v = bulk(bytes, 100000000, 10 * MS, 0.01, 4 << 20, seed, &cpu, &wall);
+    double v = bulk(bytes, 100000000, 10 * MS, 0.01, 4 << 20, seed, false, &cpu, &wall);
     return v / wall;
 }
 
@@ -320,14 +337,26 @@ static double connections(uint32_t target, double *pcb) {
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 3;
-    const char *only = argc > 2 ? argv[2] : NULL; /* run one figure: bulk, lossy, pcb, conn */
+    const char *only = argc > 2 ? argv[2] : NULL; /* one figure: bulk, bulk6, lossy, pcb, conn */
     if (runs < 1)
         runs = 1;
     if (runs > 9)
         runs = 9;
-    double v[9];
+    double v[9], v6[9];
     if (only && strcmp(only, "bulk") == 0) {
-        printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", bulk_gbps());
+        printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", bulk_gbps(false));
+        return 0;
+    }
+    if (only && strcmp(only, "bulk6") == 0) {
+        for (int i = 0; i < runs; i++) {
+            v[i] = bulk_gbps(false);
+            v6[i] = bulk_gbps(true);
+        }
+        qsort(v, (size_t)runs, sizeof v[0], cmp_double);
+        qsort(v6, (size_t)runs, sizeof v6[0], cmp_double);
+        printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", v[runs / 2]);
+        printf("BENCH tcp6_bulk_gbps %.2f Gbit/s\n", v6[runs / 2]);
+        printf("BENCH tcp6_bulk_ratio %.3f x\n", v6[runs / 2] / v[runs / 2]);
         return 0;
     }
     double pcb;
@@ -341,10 +370,16 @@ int main(int argc, char **argv) {
         printf("BENCH tcp_lossy_speedup %.0f x\n", lossy_speedup(1));
         return 0;
     }
-    for (int i = 0; i < runs; i++)
-        v[i] = bulk_gbps();
+    /* IPv4 and IPv6 alternate, so that both medians see the same machine load. */
+    for (int i = 0; i < runs; i++) {
+        v[i] = bulk_gbps(false);
+        v6[i] = bulk_gbps(true);
+    }
     qsort(v, (size_t)runs, sizeof v[0], cmp_double);
+    qsort(v6, (size_t)runs, sizeof v6[0], cmp_double);
     printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", v[runs / 2]);
+    printf("BENCH tcp6_bulk_gbps %.2f Gbit/s\n", v6[runs / 2]);
+    printf("BENCH tcp6_bulk_ratio %.3f x\n", v6[runs / 2] / v[runs / 2]);
     fflush(stdout);
     for (int i = 0; i < runs; i++)
         v[i] = lossy_speedup((uint64_t)i + 1);

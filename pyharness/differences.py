@@ -57,13 +57,22 @@ def listed_differences(doc: str) -> dict[str, str]:
     return out
 
 
+def scenario_key(nodeid: str) -> str:
+    """The id a scenario is compared and listed under: its node id, the IPv4 run of a dual-family scenario without
+    its family id ("test_x[ipv4]" -> "test_x", as it was named before it ran over both families); an IPv6 run
+    keeps it ("test_x[ipv6]")."""
+    from .plugin import without_family
+
+    return without_family(nodeid, "ipv4")
+
+
 def _nodeid(case: ET.Element) -> str:
     cls, name = case.get("classname", ""), case.get("name", "")
     parts = cls.split(".")
     # pytest's classname: the module path with dots, then any test classes (capitalised by convention).
     mods = [p for p in parts if not p[:1].isupper()]
     classes = parts[len(mods):]
-    return "::".join(["/".join(mods) + ".py", *classes, name])
+    return scenario_key("::".join(["/".join(mods) + ".py", *classes, name]))
 
 
 def read_junit(path: Path) -> Outcomes:

@@ -20,7 +20,7 @@ from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pyt
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut", "linux_deviation"]
+__all__ = ["DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut", "linux_deviation", "family_addrs", "FAMILIES"]
 
 MS = 1_000_000
 SEC = 1_000_000_000
@@ -189,6 +189,21 @@ TERN_PROFILE = DutProfile(name="tern", ip_protocols=(1, 2, 6, 17))  # ICMP, IGMP
 DUT_IP = "10.0.0.1"
 PEER_IP = "10.0.0.2"
 PREFIX = 24
+#: The bench's IPv6 addresses (a unique local prefix, RFC 4193) for scenarios run over IPv6.
+DUT_IP6 = "fd00::1"
+PEER_IP6 = "fd00::2"
+PREFIX6 = 64
+#: The IP families a scenario may run over (the ``family`` parameter of the TCP and UDP areas).
+FAMILIES = ("ipv4", "ipv6")
+
+
+def family_addrs(family: str) -> tuple[str, str]:
+    """(DUT address, peer address) of the bench for ``family`` ("ipv4" or "ipv6")."""
+    if family == "ipv4":
+        return DUT_IP, PEER_IP
+    if family == "ipv6":
+        return DUT_IP6, PEER_IP6
+    raise ValueError(f"family: {family!r} is not one of {', '.join(FAMILIES)}")
 
 
 class TernDut:
@@ -200,10 +215,16 @@ class TernDut:
 
     kind = "tern"
 
-    def __init__(self, net: "Network", profile: DutProfile = TERN_PROFILE, **host_options: Any):
+    def __init__(self, net: "Network", profile: DutProfile = TERN_PROFILE, family: str = "ipv4",
+                 **host_options: Any):
         self.net = net
         self.profile = profile
-        self.ip = DUT_IP
+        #: The family the scenario runs over; ``ip`` and ``peer_ip`` are the bench's addresses in it.
+        self.family = family
+        self.ip, self.peer_ip = family_addrs(family)
+        if family == "ipv6":
+            # Dual stack: the IPv4 address stays (scenarios over IPv6 see no IPv4 traffic).
+            host_options.setdefault("ipv6", f"{DUT_IP6}/{PREFIX6}")
         self.host = net.host("dut", ipv4=f"{DUT_IP}/{PREFIX}", mtu=profile.mtu, **host_options)
         self.mac = self.host.mac
 
@@ -237,13 +258,16 @@ class TernDut:
         return self.host.counters()
 
 
-def make_tern_dut(net: "Network", peer_arp: bool = True, **host_options: Any) -> tuple[TernDut, Any, Any]:
+def make_tern_dut(net: "Network", peer_arp: bool = True, family: str = "ipv4",
+                  **host_options: Any) -> tuple[TernDut, Any, Any]:
     """The standard bench: the DUT (10.0.0.1/24), a scripted peer (10.0.0.2/24) and the link between them.
 
-    ``peer_arp=False`` makes a peer that does not answer ARP by itself (the
-    scenario answers, or not).
+    ``peer_arp=False`` makes a peer that does not answer ARP (nor, over IPv6, neighbour solicitations) by
+    itself (the scenario answers, or not). ``family="ipv6"`` adds fd00::1/64 and fd00::2/64, and the
+    scenario talks over those (``dut.ip``, ``dut.peer_ip``).
     """
-    dut = TernDut(net, **host_options)
-    peer = net.peer("peer", ipv4=f"{PEER_IP}/{PREFIX}", arp=peer_arp)
+    dut = TernDut(net, family=family, **host_options)
+    peer_v6 = {"ipv6": f"{PEER_IP6}/{PREFIX6}", "nd": peer_arp} if family == "ipv6" else {}
+    peer = net.peer("peer", ipv4=f"{PEER_IP}/{PREFIX}", arp=peer_arp, **peer_v6)
     link = net.link(dut.host, peer)
     return dut, peer, link

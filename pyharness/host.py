@@ -48,7 +48,11 @@ _TEXT: dict[bytes, str] = {}
 
 
 def make_addr(ip: str, name: str = "address") -> Any:
-    """A ``tern_addr *`` for an IPv4 or IPv6 address string."""
+    """A ``tern_addr *`` for an IPv4 or IPv6 address string ("10.0.0.1", "fd00::1").
+
+    An IPv4-mapped IPv6 address (``::ffff:10.0.0.1``, RFC 4291 §2.5.5.2) is passed as written: the
+    stack's socket calls take it for the IPv4 address it maps.
+    """
     packed = _PACKED.get(ip) if type(ip) is str else None
     if packed is None:
         try:

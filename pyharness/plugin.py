@@ -72,6 +72,49 @@ def derive_seed(run_seed: int, nodeid: str) -> int:
     return int.from_bytes(h[:8], "big")
 
 
+#: The parameter that runs a scenario over each IP family (``family``: "ipv4" or "ipv6", ids alike).
+FAMILY_PARAM = "family"
+
+
+def without_family(text: str, family: Optional[str]) -> str:
+    """A node id or test name without the id of its ``family`` parameter ("t[ipv4]" -> "t", "t[x-ipv6]" -> "t[x]").
+
+    The family parameter is transparent to seeds: both families of a scenario run with the seed the
+    scenario had before it was parametrized, so its IPv4 run (and golden trace) is unchanged and the two
+    runs differ by the family alone.
+    """
+    if not family or not text.endswith("]") or "[" not in text:
+        return text
+    head, ids = text[:-1].split("[", 1)
+    parts = ids.split("-")
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == family:
+            del parts[i]
+            break
+    else:
+        return text
+    return f"{head}[{'-'.join(parts)}]" if parts else head
+
+
+def node_family(node: Any) -> Optional[str]:
+    """The value of a test's ``family`` parameter, None when it has none."""
+    callspec = getattr(node, "callspec", None)
+    value = callspec.params.get(FAMILY_PARAM) if callspec is not None else None
+    return value if isinstance(value, str) else None
+
+
+def seed_id(node: Any) -> str:
+    """The id a test's seed derives from: its node id without the family parameter (:func:`without_family`)."""
+    return without_family(node.nodeid, node_family(node))
+
+
+def golden_name(node: Any) -> str:
+    """The name of a test's golden traces: the test's name, the IPv4 family's id left out (its goldens predate the
+    family parameter); an IPv6 run has goldens of its own ("test_x[ipv6]")."""
+    family = node_family(node)
+    return without_family(node.name, family) if family == "ipv4" else node.name
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("pyharness", "Tern network simulation")
     group.addoption(
@@ -246,7 +289,7 @@ def net(request: pytest.FixtureRequest) -> Iterator["Network"]:
     from .network import Network
 
     config = request.config
-    seed = derive_seed(run_seed(config), request.node.nodeid)
+    seed = derive_seed(run_seed(config), seed_id(request.node))
     adir = artifacts_dir_for(config, request.node.nodeid)
     if adir.exists():
         shutil.rmtree(adir, ignore_errors=True)
@@ -309,7 +352,7 @@ def failure_artifacts(request: pytest.FixtureRequest) -> Iterator[tuple[Path, in
     when it passes, the directory goes (unless ``--keep-artifacts``). Close the network inside the block.
     """
     config = request.config
-    seed = derive_seed(run_seed(config), request.node.nodeid)
+    seed = derive_seed(run_seed(config), seed_id(request.node))
     adir = artifacts_dir_for(config, request.node.nodeid)
     if adir.exists():
         shutil.rmtree(adir, ignore_errors=True)
@@ -327,7 +370,7 @@ def golden(request: pytest.FixtureRequest) -> "Golden":
 
     config = request.config
     replay = replay_command(request.node.nodeid, run_seed(config), Path(config.rootpath))
-    g = Golden(golden_dir_for(config, request.node.path), request.node.name,
+    g = Golden(golden_dir_for(config, request.node.path), golden_name(request.node),
                update=config.getoption("golden_update"), replay=replay)
     request.node._pyharness_golden = g  # type: ignore[attr-defined]
     return g

@@ -30,6 +30,8 @@ class Result:
     longrepr: str = ""
     #: seconds, all phases
     duration: float = 0.0
+    #: the IP family the scenario ran over ("ipv4", "ipv6": its ``family`` parameter), "" when it has none
+    family: str = ""
 
 
 def area_of(nodeid: str, marker_area: str = "") -> str:
@@ -88,8 +90,10 @@ class ReportPlugin:
         for item in items:
             m = item.get_closest_marker("area")
             rfc = ", ".join(r for mk in item.iter_markers("rfc") for r in mk.args)
+            from .plugin import node_family
+
             self.results.setdefault(item.nodeid, Result(item.nodeid, area_of(item.nodeid, m.args[0] if m else ""),
-                                                        "not run", rfc=rfc))
+                                                        "not run", rfc=rfc, family=node_family(item) or ""))
 
     def pytest_collection_finish(self, session: Any) -> None:
         self._left = {}
@@ -151,6 +155,14 @@ class ReportPlugin:
                 by[r.area][r.outcome] += 1
         return dict(by)
 
+    def family_counts(self) -> dict[tuple[str, str], dict[str, int]]:
+        """(area, family) -> outcome -> count, for the areas whose scenarios run per IP family."""
+        by: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
+        for r in self.results.values():
+            if r.family and r.outcome in OUTCOMES:
+                by[(r.area, r.family)][r.outcome] += 1
+        return dict(by)
+
     def totals(self) -> dict[str, int]:
         """outcome -> count over every area."""
         t = dict.fromkeys(OUTCOMES, 0)
@@ -188,6 +200,12 @@ class ReportPlugin:
             lines.append(f"{area:<{w}}  " + "  ".join(f"{counts[area][k]:>7}" for k in OUTCOMES))
         t = self.totals()
         lines.append(f"{'total':<{w}}  " + "  ".join(f"{t[k]:>7}" for k in OUTCOMES))
+        fam = self.family_counts()
+        if fam:
+            lines.append("by IP family (scenarios run over each):")
+            for (area, family) in sorted(fam):
+                label = f"{area} {family}"
+                lines.append(f"{label:<{w}}  " + "  ".join(f"{fam[(area, family)][k]:>7}" for k in OUTCOMES))
         return lines
 
     # -- report.md ------------------------------------------------------------
@@ -212,6 +230,15 @@ class ReportPlugin:
             c = counts[area]
             lines.append(f"| {area} | " + " | ".join(str(c[k]) for k in OUTCOMES) + " |")
         lines.append("| **total** | " + " | ".join(f"**{t[k]}**" for k in OUTCOMES) + " |")
+        fam = self.family_counts()
+        if fam:
+            lines += ["", "Scenarios run over each IP family (the `family` parameter; the others are single-family "
+                      "or use both families at once):", "",
+                      "| area | family | passed | failed | skipped | xfailed | xpassed |",
+                      "|---|---|---:|---:|---:|---:|---:|"]
+            for (area, family) in sorted(fam):
+                c = fam[(area, family)]
+                lines.append(f"| {area} | {family} | " + " | ".join(str(c[k]) for k in OUTCOMES) + " |")
         for area in sorted(by_area):
             failed = [r for r in by_area[area] if r.outcome == "failed"]
             if not failed:
@@ -283,7 +310,7 @@ def comparison_rows(dut: str, results: Any, skip_reasons: dict[str, str], tern: 
     holds are counted, not listed; so are scenarios Tern passes and the DUT skips (a capability it lacks,
     listed under "Skipped" with the reason). Every other difference is a row, failures first.
     """
-    from .differences import _causes, listed_differences
+    from .differences import _causes, listed_differences, scenario_key
 
     listed = listed_differences(doc) if doc else {}
     headings = {}
@@ -294,23 +321,24 @@ def comparison_rows(dut: str, results: Any, skip_reasons: dict[str, str], tern: 
     tern_of.update({n: "passed" for n in tern.passed})
     rows, only_here, skipped_here = [], 0, 0
     for r in sorted(results, key=lambda r: r.nodeid):
-        if r.nodeid not in tern_of:
+        sid = scenario_key(r.nodeid)
+        if sid not in tern_of:
             only_here += 1
             continue
-        ours, theirs = _kind(r.outcome), tern_of[r.nodeid]
+        ours, theirs = _kind(r.outcome), tern_of[sid]
         if ours == theirs:
             continue
         if ours == "skipped" and theirs == "passed":
             skipped_here += 1
             continue
-        cause = listed.get(r.nodeid, "").strip()
+        cause = listed.get(sid, "").strip()
         for key in re.findall(r"\[([a-z0-9-]+)\]", cause):
             if headings.get(key):
                 cause = cause.replace(f"[{key}]", f"[{key}] {headings[key]}", 1)
         if not cause and ours == "skipped":
             cause = skip_reasons.get(r.nodeid, "")
-        rows.append((ours != "failed", r.nodeid, theirs, r.outcome, cause or "(not in the difference document)"))
-    ran = {r.nodeid for r in results}
+        rows.append((ours != "failed", sid, theirs, r.outcome, cause or "(not in the difference document)"))
+    ran = {scenario_key(r.nodeid) for r in results}
     summary = (f"{len(rows)} scenarios differ from Tern's run"
                + (f" (causes from `{doc_name}`)" if doc_name else "")
                + f"; {skipped_here} that Tern passes are skipped against {dut} (see Skipped); "

@@ -19,6 +19,8 @@ received); with window scaling the window field is scaled.
 
 from __future__ import annotations
 
+import ipaddress
+
 import itertools
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -46,7 +48,7 @@ def seq_lt(a: int, b: int) -> bool:
 
 
 def tcp_payload(pkt: Any) -> bytes:
-    """The TCP payload of a frame, without Ethernet padding."""
+    """The TCP payload of a frame (IPv4 or IPv6), without Ethernet padding."""
     from scapy.layers.inet import IP, TCP
 
     ip, tcp = pkt.getlayer(IP), pkt.getlayer(TCP)
@@ -56,6 +58,8 @@ def tcp_payload(pkt: Any) -> bytes:
     if ip is not None and ip.len is not None:
         n = max(int(ip.len) - int(ip.ihl or 5) * 4 - int(tcp.dataofs or 5) * 4, 0)
         data = data[:n]
+    # Over IPv6 there is no padding to cut: the smallest frame with a TCP header (74 bytes) is above
+    # Ethernet's minimum of 60.
     return data
 
 
@@ -77,7 +81,7 @@ def _short(data: bytes) -> str:
 def _remote_addr(peer: "Peer", remote: Any) -> str:
     ip = getattr(remote, "ip", remote)
     if not isinstance(ip, str):
-        raise ConfigError(f"remote must be a node with an IPv4 address or an address string, got {remote!r}")
+        raise ConfigError(f"remote must be a node with an IP address or an address string, got {remote!r}")
     return ip
 
 
@@ -94,11 +98,22 @@ class TCPConn:
                  local_port: Optional[int] = None, *, isn: int = 1000, window: int = 65535,
                  mss: Optional[int] = None, wscale: Optional[int] = None, sack: bool = False,
                  ts: bool = False, strict: bool = False):
-        if peer.ip is None:
-            raise ConfigError(f"{peer.name}.tcp(): the peer needs an IPv4 address (give ipv4=)")
         self.peer = peer
         self.remote = remote
         self.remote_ip = _remote_addr(peer, remote)
+        try:
+            self.v6 = ipaddress.ip_address(self.remote_ip).version == 6
+        except ValueError:
+            raise ConfigError(f"{peer.name}.tcp(): remote address {self.remote_ip!r} is not an IP address") from None
+        #: The peer's end of the connection: its IPv4 address, or over IPv6 the address it sends from to the remote.
+        self.local_ip: Optional[str] = peer.ip
+        if self.v6:
+            if not getattr(peer, "ip6", None):
+                raise ConfigError(f"{peer.name}.tcp(): the peer needs an IPv6 address (give ipv6=) to reach "
+                                  f"{self.remote_ip}")
+            self.local_ip = peer._src6_for(self.remote_ip)
+        elif peer.ip is None:
+            raise ConfigError(f"{peer.name}.tcp(): the peer needs an IPv4 address (give ipv4=)")
         self.remote_port = None if remote_port is None else check_port(remote_port, "port", allow_zero=False)
         self.local_port = (40000 + next(_ports) % 20000 if local_port is None
                            else check_port(local_port, "local_port", allow_zero=False))
@@ -128,7 +143,7 @@ class TCPConn:
         self.strict = bool(strict)
 
     def __repr__(self) -> str:
-        return (f"<TCPConn {self.peer.ip}:{self.local_port} <-> {self.remote_ip}:{self.remote_port} "
+        return (f"<TCPConn {self.local_ip}:{self.local_port} <-> {self.remote_ip}:{self.remote_port} "
                 f"snd_una={self.snd_una} snd_nxt={self.snd_nxt} rcv_nxt={self.rcv_nxt}>")
 
     # -- negotiated state ----------------------------------------------------
@@ -160,11 +175,21 @@ class TCPConn:
 
     # -- sending ----------------------------------------------------------------
 
+    def _ip(self, src: Any, dst: Any) -> Any:
+        """The IP layer of this connection's family."""
+        if self.v6:
+            from scapy.layers.inet6 import IPv6
+
+            return IPv6(src=src, dst=dst)
+        from scapy.layers.inet import IP
+
+        return IP(src=src, dst=dst)
+
     def segment(self, flags: str = "A", payload: bytes = b"", seq: Optional[int] = None,
                 ack: Optional[int] = None, window: Optional[int] = None, options: Optional[list] = None,
                 **tcp_fields: Any) -> Any:
         """Build (without sending) the IP/TCP segment :meth:`send` would send."""
-        from scapy.layers.inet import IP, TCP
+        from scapy.layers.inet import TCP
         from scapy.packet import Raw
 
         if self.remote_port is None:
@@ -184,7 +209,7 @@ class TCPConn:
         if window is None:
             window = self.window if syn or not self.wscale_ok else self.window >> self.wscale  # type: ignore[operator]
             window = min(window, 65535)
-        seg = IP(src=self.peer.ip, dst=self.remote_ip) / TCP(
+        seg = self._ip(self.local_ip, self.remote_ip) / TCP(
             sport=self.local_port, dport=self.remote_port, flags=flags, seq=seq, ack=ack,
             window=window, options=options, **tcp_fields)
         if payload:
@@ -221,7 +246,7 @@ class TCPConn:
 
     def _template(self, flags: Optional[str], seq: Optional[int], ack: Optional[int], window: Any,
                   **tcp_fields: Any) -> Any:
-        from scapy.layers.inet import IP, TCP
+        from scapy.layers.inet import TCP
 
         fields: dict[str, Any] = {"sport": self.remote_port, "dport": self.local_port}
         if self.remote_port is None:
@@ -230,7 +255,7 @@ class TCPConn:
             if value is not None:
                 fields[name] = value
         fields.update(tcp_fields)
-        return IP(src=self.remote_ip, dst=self.peer.ip) / TCP(**fields)
+        return self._ip(self.remote_ip, self.local_ip) / TCP(**fields)
 
     def expect(self, flags: Optional[str] = None, seq: Optional[int] = None, ack: Optional[int] = None,
                payload: Optional[bytes] = None, window: Any = None, *, within: Optional[TimeLike] = None,
@@ -283,7 +308,7 @@ class TCPConn:
         if payload is not None:
             parts.append(f"payload={bytes(payload)[:32]!r} ({len(payload)} bytes)")
         return (f"segment {self.remote_ip}:{self.remote_port if self.remote_port is not None else '*'} > "
-                f"{self.peer.ip}:{self.local_port} [{' '.join(parts)}]")
+                f"{self.local_ip}:{self.local_port} [{' '.join(parts)}]")
 
     def _received(self, pkt: Any) -> None:
         from scapy.layers.inet import TCP

@@ -15,9 +15,9 @@ carries data (a retransmission whose ACK was lost must get its ACK).
 from __future__ import annotations
 
 import pytest
-from scapy.all import IP, TCP, Ether, Raw
+from scapy.all import TCP, Ether, Raw
 
-from tcpkit import T, inject, passive, seq_add
+from tcpkit import T, addr, host_ifaces, inject, ip, passive, seq_add
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -69,33 +69,33 @@ def test_unacceptable_segments_with_data_are_always_answered(dut, peer, profile)
 
 @pytest.mark.dut("tern", reason="two Tern hosts made to disagree; reads their node counters")
 @pytest.mark.rfc("9293 3.10.7.4", "5961 7")
-def test_two_desynchronised_tern_hosts_do_not_ping_pong(net):
+def test_two_desynchronised_tern_hosts_do_not_ping_pong(net, family):
     """Hosts a and b, connected, each told by a third party that the other sent 100 bytes it never
     sent: each one's ACKs now lie outside the other's window, and each answers the other's answer.
     Without throttling that is an endless ACK ping-pong (about 500 ACKs a second each over 1 ms
     links; without delay, without end at one instant). With it, each sends at most one such ACK per
     invalid_ack_interval (500 ms): over 4 s, a handful."""
     opts = {"timestamps": False}  # the injected segments carry no TSopt (RFC 7323 §3.2 would drop them)
-    a = net.host("a", ipv4="10.0.0.1/24", tcp=opts)
-    b = net.host("b", ipv4="10.0.0.2/24", tcp=opts)
-    inj = net.peer("inj", ipv4="10.0.0.3/24")
+    a = net.host("a", **host_ifaces(family, 1), tcp=opts)
+    b = net.host("b", **host_ifaces(family, 2), tcp=opts)
+    inj = net.peer("inj", **host_ifaces(family, 3))
     sw = net.switch("sw", ports=3)
     for n in (a, b, inj):
         net.link(n, sw, delay="1ms")
     listener = a.tcp_listen(80)
-    cb = b.tcp_connect("10.0.0.1", 80, local_port=40000)
+    cb = b.tcp_connect(addr(family, 1), 80, local_port=40000)
     net.run(for_="100ms")
     ca = listener.accept()
     assert ca is not None and ca.state == "ESTABLISHED" and cb.state == "ESTABLISHED"
     ia, ib = ca.info(), cb.info()
 
     def forged(dst, src_ip, dst_ip, sport, dport, seq, ack):
-        return (Ether(dst=dst.mac) / IP(src=src_ip, dst=dst_ip)
+        return (Ether(dst=dst.mac) / ip(family, src=src_ip, dst=dst_ip)
                 / TCP(sport=sport, dport=dport, flags="PA", seq=seq, ack=ack, window=65535) / Raw(b"z" * 100))
 
     # a believes b sent 100 more bytes, b believes a did
-    inj.send(forged(a, "10.0.0.2", "10.0.0.1", 40000, 80, ia.rcv_nxt, ia.snd_nxt))
-    inj.send(forged(b, "10.0.0.1", "10.0.0.2", 80, 40000, ib.rcv_nxt, ib.snd_nxt))
+    inj.send(forged(a, addr(family, 2), addr(family, 1), 40000, 80, ia.rcv_nxt, ia.snd_nxt))
+    inj.send(forged(b, addr(family, 1), addr(family, 2), 80, 40000, ib.rcv_nxt, ib.snd_nxt))
     a0, b0 = a.node_counters().tx_frames, b.node_counters().tx_frames
     net.run(for_="4s")
     sent_a = a.node_counters().tx_frames - a0
@@ -111,26 +111,26 @@ def test_two_desynchronised_tern_hosts_do_not_ping_pong(net):
 
 @pytest.mark.dut("tern", reason="two Tern hosts made to disagree")
 @pytest.mark.rfc("9293 3.10.7.4", "5961 7")
-def test_desynchronised_hosts_on_a_link_without_delay_stop(net):
+def test_desynchronised_hosts_on_a_link_without_delay_stop(net, family):
     """The same disagreement over links without delay: unthrottled, the ping-pong runs at one virtual
     instant without end (the simulator's frame guard would stop it with LivelockError). Throttled,
     the run completes and each host's largest burst at one instant is a few frames."""
     opts = {"timestamps": False}
-    a = net.host("a", ipv4="10.0.0.1/24", tcp=opts)
-    b = net.host("b", ipv4="10.0.0.2/24", tcp=opts)
-    inj = net.peer("inj", ipv4="10.0.0.3/24")
+    a = net.host("a", **host_ifaces(family, 1), tcp=opts)
+    b = net.host("b", **host_ifaces(family, 2), tcp=opts)
+    inj = net.peer("inj", **host_ifaces(family, 3))
     sw = net.switch("sw", ports=3)
     for n in (a, b, inj):
         net.link(n, sw)
     listener = a.tcp_listen(80)
-    cb = b.tcp_connect("10.0.0.1", 80, local_port=40000)
+    cb = b.tcp_connect(addr(family, 1), 80, local_port=40000)
     net.run(for_="10ms")
     ca = listener.accept()
     assert ca is not None
     ia, ib = ca.info(), cb.info()
-    inj.send(Ether(dst=a.mac) / IP(src="10.0.0.2", dst="10.0.0.1")
+    inj.send(Ether(dst=a.mac) / ip(family, src=addr(family, 2), dst=addr(family, 1))
              / TCP(sport=40000, dport=80, flags="PA", seq=ia.rcv_nxt, ack=ia.snd_nxt) / Raw(b"z" * 100))
-    inj.send(Ether(dst=b.mac) / IP(src="10.0.0.1", dst="10.0.0.2")
+    inj.send(Ether(dst=b.mac) / ip(family, src=addr(family, 1), dst=addr(family, 2))
              / TCP(sport=80, dport=40000, flags="PA", seq=ib.rcv_nxt, ack=ib.snd_nxt) / Raw(b"z" * 100))
     net.run(for_="2s")
     assert a.node_counters().max_burst_frames <= 4

@@ -185,8 +185,8 @@ def test_closing_retransmits_fin(dut, peer, profile):
 
 
 @pytest.mark.rfc("9293 3.10.4", "9293 3.6")
-def test_close_in_syn_sent_sends_nothing(dut, peer):
-    sock = dut.tcp_connect("10.0.0.2", 7000)
+def test_close_in_syn_sent_sends_nothing(dut, peer, peer_ip):
+    sock = dut.tcp_connect(peer_ip, 7000)
     conn = peer.tcp(dut, local_port=7000)
     conn.expect(flags="S", within="10ms")
     sock.close()

@@ -89,11 +89,11 @@ def test_handshake_does_not_grow_cwnd(dut, peer, profile, opener):
 
 @pytest.mark.rfc("5681 3.1", "6928 2")
 @linux_deviation(IW1)
-def test_initial_window_is_one_segment_after_lost_syn(dut, peer):
+def test_initial_window_is_one_segment_after_lost_syn(dut, peer, peer_ip):
     """RFC 5681 §3.1: if the SYN or SYN/ACK is lost, the initial window is one segment."""
-    from tcpkit import PEER_IP, PEER_PORT
+    from tcpkit import PEER_PORT
 
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, nodelay=True)
+    sock = dut.tcp_connect(peer_ip, PEER_PORT, nodelay=True)
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=5000, mss=MSS)
     conn.expect(flags="S", within="10ms")
     conn.expect(flags="S", within="2s")  # the first SYN was "lost"

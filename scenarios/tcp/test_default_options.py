@@ -6,17 +6,18 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import CLIENT_PORT, PEER_IP, PEER_PORT, SERVER_PORT, passive, tcp_option
+from pyharness.ipkit import tcp_overhead
+from tcpkit import CLIENT_PORT, PEER_PORT, SERVER_PORT, passive, tcp_option
 
 pytestmark = pytest.mark.area("tcp")
 
 
 @pytest.mark.rfc("9293 3.7.1", "2018 2", "7323 2.2", "7323 3.2")
-def test_syn_offers_every_option_by_default(dut, peer, profile):
-    dut.tcp_connect(PEER_IP, PEER_PORT)
+def test_syn_offers_every_option_by_default(dut, peer, profile, peer_ip, family):
+    dut.tcp_connect(peer_ip, PEER_PORT)
     conn = peer.tcp(dut, local_port=PEER_PORT)
     syn = conn.expect(flags="S", within="10ms")
-    assert tcp_option(syn, "MSS") == profile.mtu - 40
+    assert tcp_option(syn, "MSS") == profile.mtu - tcp_overhead(family)  # RFC 9293 §3.7.1: MTU - 40 / 60
     assert tcp_option(syn, "SAckOK") is not None
     assert tcp_option(syn, "WScale") is not None
     ts = tcp_option(syn, "Timestamp")

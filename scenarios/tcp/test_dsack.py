@@ -129,12 +129,12 @@ def test_no_dsack_without_sack_permitted(dut, peer):
 @pytest.mark.dut("tern", reason="the host configuration (tern_tcp_config.dsack) is the Tern stack's; Linux has the "
                  "net.ipv4.tcp_dsack sysctl, which the socket option of test_dsack_option sets")
 @pytest.mark.parametrize("dsack", [True, False], ids=["on", "off"])
-def test_dsack_host_default(net, dsack):
+def test_dsack_host_default(net, dsack, family):
     """The host-wide default (``tcp={"dsack": ...}``) reaches new connections: off, the duplicate draws a plain
     ACK; on (the positive control), a D-SACK block."""
     from pyharness.dut import make_tern_dut
 
-    dut, peer, _ = make_tern_dut(net, tcp={"dsack": dsack})
+    dut, peer, _ = make_tern_dut(net, tcp={"dsack": dsack}, family=family)
     conn, sock, base = connect(dut, peer)
     send_at(conn, base, 0)
     conn.expect(flags="A", ack=seq_add(base, SEG), within="1s")

@@ -5,22 +5,23 @@ handshake segments that do not belong to a connection."""
 from __future__ import annotations
 
 import pytest
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import TCP
 
 from pyharness import ANY
 from pyharness.errors import ConfigError, NetworkError
-from tcpkit import (EXACT, CLIENT_PORT, T, ns, DUT_IP, PEER_IP, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
+from pyharness.ipkit import default_mss, ip, tcp_overhead
+from tcpkit import (EXACT, CLIENT_PORT, T, ns, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
                     tcp_option, tcp_payload)
 
 pytestmark = pytest.mark.area("tcp")
 
 
 @pytest.mark.rfc("9293 3.5", "9293 3.10.7.2")
-def test_passive_open_three_way_handshake(dut, peer, profile):
+def test_passive_open_three_way_handshake(dut, peer, profile, peer_ip, family):
     listener = dut.tcp_listen(SERVER_PORT)
     conn = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT, isn=1000)
     conn.send(flags="S")
-    synack = conn.expect(flags="SA", ack=1001, within="10ms", mss=profile.mtu - 40)
+    synack = conn.expect(flags="SA", ack=1001, within="10ms", mss=profile.mtu - tcp_overhead(family))
     assert listener.accept() is None, "accept() returned a connection before the final ACK"
     conn.send(flags="A")
     dut.net.run(for_="1ms")
@@ -29,14 +30,14 @@ def test_passive_open_three_way_handshake(dut, peer, profile):
     info = sock.info()
     assert info.irs == 1000 and info.rcv_nxt == 1001
     assert info.iss == synack[TCP].seq and info.snd_nxt == seq_add(info.iss, 1)
-    assert (info.remote, info.remote_port, info.local_port) == (PEER_IP, CLIENT_PORT, SERVER_PORT)
+    assert (info.remote, info.remote_port, info.local_port) == (peer_ip, CLIENT_PORT, SERVER_PORT)
 
 
 @pytest.mark.rfc("9293 3.5", "9293 3.10.1", "9293 3.10.7.3")
-def test_active_open_three_way_handshake(dut, peer, profile):
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT)
+def test_active_open_three_way_handshake(dut, peer, profile, peer_ip, family):
+    sock = dut.tcp_connect(peer_ip, PEER_PORT)
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=5000)
-    syn = conn.expect(flags="S", ack=0, within="10ms", dport=PEER_PORT, mss=profile.mtu - 40)
+    syn = conn.expect(flags="S", ack=0, within="10ms", dport=PEER_PORT, mss=profile.mtu - tcp_overhead(family))
     assert sock.state == "SYN_SENT"
     assert not tcp_payload(syn)
     conn.send(flags="SA")
@@ -47,9 +48,9 @@ def test_active_open_three_way_handshake(dut, peer, profile):
 
 
 @pytest.mark.rfc("9293 3.5", "9293 MUST-10")
-def test_simultaneous_open(dut, peer):
+def test_simultaneous_open(dut, peer, peer_ip):
     """Both ends send SYN: SYN-SENT -> SYN-RECEIVED -> ESTABLISHED (RFC 9293 figure 7)."""
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45000)
+    sock = dut.tcp_connect(peer_ip, PEER_PORT, local_port=45000)
     conn = peer.tcp(dut, 45000, local_port=PEER_PORT, isn=7000)
     syn = conn.expect(flags="S", within="10ms")
     conn.send(flags="S", ack=0)  # our own SYN crosses theirs
@@ -85,8 +86,8 @@ def test_syn_with_data_is_delivered_after_the_handshake(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.10.7.3")
-def test_syn_ack_with_data_in_syn_sent(dut, peer):
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT)
+def test_syn_ack_with_data_in_syn_sent(dut, peer, peer_ip):
+    sock = dut.tcp_connect(peer_ip, PEER_PORT)
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=5000)
     conn.expect(flags="S", within="10ms")
     conn.send(flags="SA", payload=b"banner")
@@ -153,8 +154,8 @@ def test_listen_drops_segment_without_syn_ack_or_rst(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.10.7.3", "5961 3.2")
-def test_syn_sent_unacceptable_ack_gets_rst(dut, peer):
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT)
+def test_syn_sent_unacceptable_ack_gets_rst(dut, peer, peer_ip):
+    sock = dut.tcp_connect(peer_ip, PEER_PORT)
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=5000)
     syn = conn.expect(flags="S", within="10ms")
     bad = seq_add(syn[TCP].seq, 1000)
@@ -164,8 +165,8 @@ def test_syn_sent_unacceptable_ack_gets_rst(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.10.7.3")
-def test_syn_sent_rst_with_acceptable_ack_refuses(dut, peer):
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT)
+def test_syn_sent_rst_with_acceptable_ack_refuses(dut, peer, peer_ip):
+    sock = dut.tcp_connect(peer_ip, PEER_PORT)
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=0)
     syn = conn.expect(flags="S", within="10ms")
     conn.send(flags="RA", seq=0, ack=seq_add(syn[TCP].seq, 1))
@@ -177,8 +178,8 @@ def test_syn_sent_rst_with_acceptable_ack_refuses(dut, peer):
 
 @pytest.mark.rfc("9293 3.10.7.3")
 @pytest.mark.parametrize("ack_off", [0, 2])
-def test_syn_sent_rst_with_bad_or_no_ack_is_dropped(dut, peer, ack_off):
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT)
+def test_syn_sent_rst_with_bad_or_no_ack_is_dropped(dut, peer, ack_off, peer_ip):
+    sock = dut.tcp_connect(peer_ip, PEER_PORT)
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=0)
     syn = conn.expect(flags="S", within="10ms")
     if ack_off:
@@ -251,7 +252,7 @@ OPTION_SETS = {
 
 @pytest.mark.rfc("9293 3.7.1", "7323 2.2", "7323 3.2", "2018 2", "9293 MUST-14")
 @pytest.mark.parametrize("name", list(OPTION_SETS))
-def test_syn_ack_answers_only_options_offered(dut, peer, name):
+def test_syn_ack_answers_only_options_offered(dut, peer, profile, name, family):
     """A SYN-ACK carries window scale, SACK-permitted and timestamps only if the SYN did (RFC 7323 §1.3, RFC 2018 §2)."""
     offered = OPTION_SETS[name]
     conn, sock, _ = passive(dut, peer, peer_opts=offered, sack=True, timestamps=True, window_scaling=True)
@@ -261,51 +262,59 @@ def test_syn_ack_answers_only_options_offered(dut, peer, name):
     assert (conn.remote_wscale is not None) == ("wscale" in offered)
     assert conn.remote_sack == bool(offered.get("sack"))
     assert conn.remote_ts == bool(offered.get("ts"))
-    # Effective send MSS: the peer's MSS (536 if absent) less the TCP options every segment carries.
-    assert info.snd_mss == offered.get("mss", 536) - (12 if offered.get("ts") else 0)
+    # Effective send MSS: the peer's MSS (536 if absent, 1220 over IPv6), at most what the MTU leaves, less the
+    # TCP options every segment carries (RFC 9293 §3.7.1, RFC 6691 §2).
+    mss = min(offered.get("mss", default_mss(family)), profile.mtu - tcp_overhead(family))
+    assert info.snd_mss == mss - (12 if offered.get("ts") else 0)
 
 
 @pytest.mark.rfc("9293 3.7.1", "7323 2.2", "2018 2")
-def test_active_open_offers_configured_options(dut, peer):
-    dut.tcp_connect(PEER_IP, PEER_PORT, sack=True, timestamps=True, window_scaling=True)
+def test_active_open_offers_configured_options(dut, peer, profile, peer_ip, family):
+    dut.tcp_connect(peer_ip, PEER_PORT, sack=True, timestamps=True, window_scaling=True)
     conn = peer.tcp(dut, local_port=PEER_PORT)
-    syn = conn.expect(flags="S", within="10ms", mss=1460, sack_ok=True, ts=True, wscale=ANY)
+    syn = conn.expect(flags="S", within="10ms", mss=profile.mtu - tcp_overhead(family), sack_ok=True, ts=True,
+                      wscale=ANY)
     tsval, tsecr = tcp_option(syn, "Timestamp")
     assert tsecr == 0
 
 
 @pytest.mark.rfc("9293 3.7.1", "9293 MUST-67")
-def test_mss_socket_option_clamps_announced_mss(dut, peer):
-    dut.tcp_connect(PEER_IP, PEER_PORT, mss=800)
+def test_mss_socket_option_clamps_announced_mss(dut, peer, peer_ip):
+    dut.tcp_connect(peer_ip, PEER_PORT, mss=800)
     conn = peer.tcp(dut, local_port=PEER_PORT)
     conn.expect(flags="S", within="10ms", mss=800)
 
 
 @pytest.mark.rfc("9293 3.9.1.2", "9293 MUST-46")
-def test_connect_to_broadcast_is_refused(dut, peer, profile):
+def test_connect_to_broadcast_is_refused(dut, peer, profile, peer_ip, family):
+    """Over IPv6, which has no broadcast, the all-nodes multicast group ff02::1: MUST-46 covers "a broadcast or
+    multicast" foreign socket alike."""
     # Tern refuses the address itself (ConfigError naming it); Linux answers ENETUNREACH.
+    group = "10.0.0.255" if family == "ipv4" else "ff02::1"
     if profile.name == "tern":
-        with pytest.raises(ConfigError, match="broadcast address"):
-            dut.tcp_connect("10.0.0.255", PEER_PORT)
+        with pytest.raises(ConfigError, match="broadcast address" if family == "ipv4" else "unicast"):
+            dut.tcp_connect(group, PEER_PORT)
     else:
         with pytest.raises(NetworkError, match="ENETUNREACH"):
-            dut.tcp_connect("10.0.0.255", PEER_PORT)
+            dut.tcp_connect(group, PEER_PORT)
     peer.expect_nothing(for_="100ms", matching=TCP())
     # positive control: a connection to the peer's unicast address sends its SYN
-    dut.tcp_connect(PEER_IP, PEER_PORT)
+    dut.tcp_connect(peer_ip, PEER_PORT)
     peer.expect(TCP(flags="S", dport=PEER_PORT), within="1s")
 
 
 @pytest.mark.rfc("9293 3.9.2.2", "9293 MUST-57")
-def test_syn_to_broadcast_address_is_discarded(dut, peer):
+def test_syn_to_broadcast_address_is_discarded(dut, peer, dut_ip, peer_ip, family):
+    """Over IPv6 (no broadcast) the SYN goes to the all-nodes group ff02::1 in a multicast frame."""
     from scapy.layers.l2 import Ether
 
     dut.tcp_listen(SERVER_PORT)
-    peer.send(Ether(dst="ff:ff:ff:ff:ff:ff") / IP(src=PEER_IP, dst="10.0.0.255") /
+    dst, mac = ("10.0.0.255", "ff:ff:ff:ff:ff:ff") if family == "ipv4" else ("ff02::1", "33:33:00:00:00:01")
+    peer.send(Ether(dst=mac) / ip(family, src=peer_ip, dst=dst) /
               TCP(sport=CLIENT_PORT, dport=SERVER_PORT, flags="S", seq=1))
     peer.expect_nothing(for_="200ms", matching=TCP())
     # positive control: the same SYN to the DUT's unicast address gets its SYN-ACK
-    peer.send(Ether(dst=dut.mac) / IP(src=PEER_IP, dst=DUT_IP) /
+    peer.send(Ether(dst=dut.mac) / ip(family, src=peer_ip, dst=dut_ip) /
               TCP(sport=CLIENT_PORT, dport=SERVER_PORT, flags="S", seq=1))
     peer.expect(TCP(flags="SA", sport=SERVER_PORT, dport=CLIENT_PORT, ack=2), within="10ms")
 

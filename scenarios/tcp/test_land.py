@@ -16,10 +16,10 @@ from the peer as the positive control.
 from __future__ import annotations
 
 import pytest
-from scapy.all import IP, TCP, Ether
+from scapy.all import TCP, Ether
 
-from pyharness.dut import DUT_IP, PEER_IP, linux_deviation
-from tcpkit import CLIENT_PORT, SERVER_PORT
+from pyharness.dut import linux_deviation
+from tcpkit import CLIENT_PORT, SERVER_PORT, family_of, ip, peer_ip_of
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -38,18 +38,23 @@ def is_tern(dut) -> bool:
 def bad_syn_then_control(dut, peer, src: str, sport: int) -> None:
     """Send a SYN from src:sport to the DUT's listener; expect nothing and no connection for 3 s
     (SYN-ACK retransmissions included); then a SYN from the peer is answered and accepted."""
+    family = family_of(dut)
     listener = dut.tcp_listen(SERVER_PORT)
     # A default route through the peer: a SYN-ACK towards an off-link source would leave by it.
-    dut.add_route("0.0.0.0/0", PEER_IP)
+    dut.add_route("0.0.0.0/0" if family == "ipv4" else "::/0", peer_ip_of(dut))
     before = dut.counters() if is_tern(dut) else None
-    peer.send(Ether(dst=dut.mac) / IP(src=src, dst=DUT_IP) / TCP(sport=sport, dport=SERVER_PORT, flags="S",
-                                                                seq=1000, window=8192))
+    peer.send(Ether(dst=dut.mac) / ip(family, src=src, dst=dut.ip) / TCP(sport=sport, dport=SERVER_PORT, flags="S",
+                                                                         seq=1000, window=8192))
     peer.expect_nothing(for_="3s")
     assert listener.accept() is None
     if is_tern(dut):
         after = dut.counters()
-        assert after.ip_martian_src == before.ip_martian_src + 1
-        assert after.tcp_in == before.tcp_in  # dropped by IP: TCP never saw it
+        if family == "ipv4":
+            assert after.ip_martian_src == before.ip_martian_src + 1
+            assert after.tcp_in == before.tcp_in  # dropped by IP: TCP never saw it
+        else:
+            dropped = (after.ip6_bad_src - before.ip6_bad_src) + (after.tcp_malformed - before.tcp_malformed)
+            assert dropped == 1, "the SYN from an invalid source was not counted as dropped"
     # positive control: a genuine SYN gets its SYN-ACK and the connection is accepted
     conn = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT)
     conn.connect(within="10ms")
@@ -60,18 +65,20 @@ def bad_syn_then_control(dut, peer, src: str, sport: int) -> None:
 
 
 @pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-63", "1122 3.2.1.3")
-def test_land_syn_is_ignored(dut, peer):
+def test_land_syn_is_ignored(dut, peer, dut_ip):
     """Source address and port equal to the destination's (the DUT's own): the host survives, no
     connection, no segment sent."""
-    bad_syn_then_control(dut, peer, DUT_IP, SERVER_PORT)
+    bad_syn_then_control(dut, peer, dut_ip, SERVER_PORT)
 
 
 @pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-63", "1122 3.2.1.3")
-def test_syn_from_own_address_with_another_port_is_ignored(dut, peer):
+def test_syn_from_own_address_with_another_port_is_ignored(dut, peer, dut_ip):
     """The DUT's own address with another port: still a spoof, no connection."""
-    bad_syn_then_control(dut, peer, DUT_IP, 40000)
+    bad_syn_then_control(dut, peer, dut_ip, 40000)
 
 
+@pytest.mark.ipv4_only("IPv4's invalid source classes (RFC 1122 §3.2.1.3: 0/8, 127/8, class E, broadcast); "
+                      "IPv6's (multicast, loopback: RFC 4291 §2.7, §2.5.3) are the ipv6 area's")
 @pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-63", "1122 3.2.1.3", "1122 3.2.2")
 @pytest.mark.parametrize("src", [
     pytest.param("127.0.0.1", id="loopback"),

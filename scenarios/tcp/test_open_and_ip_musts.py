@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import IP, TCP, IPOption, IPOption_NOP, IPOption_Router_Alert
 
-from pyharness.dut import DUT_IP, PEER_IP
 from pyharness.errors import TernError
-from tcpkit import CLIENT_PORT, PEER_PORT, SERVER_PORT, drain, passive, seq_add, tcp_payload
+from tcpkit import (CLIENT_PORT, PEER_PORT, SERVER_PORT, addr, drain, host_ifaces, ip, ip_of, passive, seq_add,
+                    tcp_payload, ttl_of)
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -81,7 +81,7 @@ def padding_after_eol(opts: bytes) -> bytes:
 @pytest.mark.parametrize("peer_opts", [{"mss": 1000}, {"mss": 1000, "wscale": 2}, {"mss": 1000, "sack": True},
                                        {"mss": 1000, "ts": True, "sack": True, "wscale": 7}],
                          ids=["mss", "mss_ws", "mss_sack", "all"])
-def test_option_list_padding_is_zero(dut, peer, peer_opts):
+def test_option_list_padding_is_zero(dut, peer, peer_opts, dut_ip, peer_ip, family):
     """§3.1: "The content of the header beyond the End of Option List Option MUST be header padding of zeros
     (MUST-69)." The SYN-ACK, a data segment and the DUT's own SYN, whatever the options in use: the bytes
     after an EOL up to the data offset are zero, and the list ends exactly at the data offset."""
@@ -92,8 +92,8 @@ def test_option_list_padding_is_zero(dut, peer, peer_opts):
     sock = listener.accept()
     sock.send(b"hello")
     segs.append(conn.expect(flags="PA", within="10ms"))
-    dut.tcp_connect(PEER_IP, PEER_PORT)
-    segs.append(peer.expect(IP(src=DUT_IP) / TCP(flags="S", dport=PEER_PORT), within="10ms"))
+    dut.tcp_connect(peer_ip, PEER_PORT)
+    segs.append(peer.expect(ip(family, src=dut_ip) / TCP(flags="S", dport=PEER_PORT), within="10ms"))
     for p in segs:
         pad = padding_after_eol(option_bytes(p))
         assert pad == bytes(len(pad)), f"non-zero padding {pad.hex()} after EOL in {p.summary()}"
@@ -118,84 +118,91 @@ def test_passive_open_leaves_existing_connections_alone(dut, peer):
     assert drain(sock) == b"and here"
 
 
-def two_address_bench(net):
-    """A DUT with two addresses on one link (10.0.0.1 and 10.0.0.3) and the scripted peer."""
-    dut = net.host("dut", ipv4=[f"{DUT_IP}/24", "10.0.0.3/24"])
-    peer = net.peer("peer", ipv4=f"{PEER_IP}/24")
+def two_address_bench(net, family):
+    """A DUT with two addresses on one link (10.0.0.1 and 10.0.0.3; over IPv6 fd00::1 and fd00::3 besides) and the
+    scripted peer."""
+    ifaces = host_ifaces(family, 1)
+    ifaces[family] = [ifaces[family], f"{addr(family, 3)}/{24 if family == 'ipv4' else 64}"]
+    dut = net.host("dut", **ifaces)
+    peer = net.peer("peer", **host_ifaces(family, 2))
     net.link(dut, peer)
     return dut, peer
 
 
 @pytest.mark.dut("tern", reason="a DUT with two addresses is built here")
 @pytest.mark.rfc("9293 3.9.1.1", "9293 MUST-43", "9293 MUST-45")
-def test_active_open_from_a_chosen_local_address(net):
+def test_active_open_from_a_chosen_local_address(net, peer_ip, family):
     """§3.9.1.1: "The optional "local IP address" parameter MUST be supported to allow the specification of
     the local IP address (MUST-43)" and "TCP implementations MUST use the same local address that was used
-    in those previous segments (MUST-45)": the SYN and every later segment leave from 10.0.0.3."""
-    dut, peer = two_address_bench(net)
+    in those previous segments (MUST-45)": the SYN and every later segment leave from 10.0.0.3 (fd00::3)."""
+    dut, peer = two_address_bench(net, family)
+    three = addr(family, 3)
     s = dut.tcp_socket()
-    s.bind(45000, "10.0.0.3")
-    s.connect(PEER_IP, PEER_PORT)
-    conn = peer.tcp("10.0.0.3", local_port=PEER_PORT, isn=5000)
+    s.bind(45000, three)
+    s.connect(peer_ip, PEER_PORT)
+    conn = peer.tcp(three, local_port=PEER_PORT, isn=5000)
     syn = conn.accept(within="10ms")
-    assert syn[IP].src == "10.0.0.3"
+    assert ip_of(syn).src == three
     s.send(b"from three")
     d = conn.expect(flags="PA", within="10ms")
-    assert d[IP].src == "10.0.0.3" and tcp_payload(d) == b"from three"
+    assert ip_of(d).src == three and tcp_payload(d) == b"from three"
     conn.close(within="10ms")
 
 
 @pytest.mark.dut("tern", reason="a DUT with two addresses is built here")
 @pytest.mark.rfc("9293 3.9.1.1", "9293 MUST-44", "9293 MUST-45")
-def test_active_open_without_local_address_asks_ip(net):
+def test_active_open_without_local_address_asks_ip(net, dut_ip, peer_ip, family):
     """§3.9.1.1: without a local address the TCP implementation "MUST ask the IP layer to select a local IP
     address before sending the (first) SYN (MUST-44)", then keeps it (MUST-45): one of the interface's
     addresses (RFC 1122 §3.3.4.2 leaves which to the host) on the SYN, its retransmission and the data."""
-    dut, peer = two_address_bench(net)
-    s = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45001)
-    first = peer.expect(IP(dst=PEER_IP) / TCP(flags="S", dport=PEER_PORT), within="10ms")
-    src = first[IP].src
-    assert src in (DUT_IP, "10.0.0.3"), f"the SYN left from {src}, not an address of the DUT"
+    dut, peer = two_address_bench(net, family)
+    s = dut.tcp_connect(peer_ip, PEER_PORT, local_port=45001)
+    first = peer.expect(ip(family, dst=peer_ip) / TCP(flags="S", dport=PEER_PORT), within="10ms")
+    src = ip_of(first).src
+    assert src in (dut_ip, addr(family, 3)), f"the SYN left from {src}, not an address of the DUT"
     # The first SYN goes unanswered; the connection opens on its retransmission, from the same address.
     conn = peer.tcp(src, local_port=PEER_PORT, isn=5000)
     syn = conn.accept(within="2s")
-    assert syn[IP].src == src
+    assert ip_of(syn).src == src
     s.send(b"x")
-    assert conn.expect(flags="PA", within="10ms")[IP].src == src
+    assert ip_of(conn.expect(flags="PA", within="10ms")).src == src
 
 
 @pytest.mark.rfc("9293 3.9.1.1", "9293 MUST-45")
-def test_passive_open_answers_from_the_address_it_was_reached_at(net):
+def test_passive_open_answers_from_the_address_it_was_reached_at(net, family):
     """§3.9.1.1: a passive OPEN without a local address binds "the local IP address of the connection to the
     particular address that is used" and keeps it (MUST-45): a SYN to the second address is answered, and
     the connection goes on, from that address."""
-    dut, peer = two_address_bench(net)
+    dut, peer = two_address_bench(net, family)
+    three = addr(family, 3)
     listener = dut.tcp_listen(SERVER_PORT)
-    conn = peer.tcp("10.0.0.3", SERVER_PORT, local_port=CLIENT_PORT)
+    conn = peer.tcp(three, SERVER_PORT, local_port=CLIENT_PORT)
     synack = conn.connect(within="10ms")
-    assert synack[IP].src == "10.0.0.3"
+    assert ip_of(synack).src == three
     dut.net.run(for_="1ms")
     sock = listener.accept()
     sock.send(b"three")
-    assert conn.expect(flags="PA", within="10ms")[IP].src == "10.0.0.3"
+    assert ip_of(conn.expect(flags="PA", within="10ms")).src == three
 
 
 @pytest.mark.rfc("9293 3.9.1", "9293 MUST-49")
 @pytest.mark.parametrize("ttl", [1, 17, 255])
-def test_ttl_of_tcp_segments_is_configurable(dut, peer, ttl):
+def test_ttl_of_tcp_segments_is_configurable(dut, peer, ttl, dut_ip, peer_ip, family):
     """§3.9.1: "The TTL value used to send TCP segments MUST be configurable (MUST-49)": a listener's TTL on
-    its SYN-ACK and data, a connecting socket's on its SYN."""
+    its SYN-ACK and data, a connecting socket's on its SYN (over IPv6 the Hop Limit)."""
     conn, sock, _ = passive(dut, peer, ttl=ttl)
     assert conn.last is not None
     sock.send(b"t")
     d = conn.expect(flags="PA", within="10ms")
-    assert d[IP].ttl == ttl
-    s2 = dut.tcp_connect(PEER_IP, PEER_PORT, ttl=ttl)
-    syn = peer.expect(IP(src=DUT_IP) / TCP(flags="S", dport=PEER_PORT), within="10ms")
-    assert syn[IP].ttl == ttl
+    assert ttl_of(d) == ttl
+    s2 = dut.tcp_connect(peer_ip, PEER_PORT, ttl=ttl)
+    syn = peer.expect(ip(family, src=dut_ip) / TCP(flags="S", dport=PEER_PORT), within="10ms")
+    assert ttl_of(syn) == ttl
     s2.abort()
 
 
+@pytest.mark.ipv4_only("IPv4 header options (RFC 791 §3.1); IPv6 carries options in extension headers, which the "
+                      "ipv6 area checks")
 @pytest.mark.rfc("9293 3.9.2", "9293 MUST-50")
 def test_ip_options_tcp_does_not_understand_are_ignored(dut, peer):
     """§3.9.2: "a TCP implementation MUST ignore options that it does not understand (MUST-50)": a SYN
@@ -256,20 +263,26 @@ def test_acks_of_back_to_back_segments_are_aggregated(dut, peer, profile):
 
 
 @pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-57")
-@pytest.mark.parametrize("dst", ["10.0.0.255", DUT_IP], ids=["subnet_broadcast", "control"])
-def test_syn_to_the_subnet_broadcast_leaves_no_half_open_connection(dut, peer, dst):
+@pytest.mark.parametrize("to", ["subnet_broadcast", "control"])
+def test_syn_to_the_subnet_broadcast_leaves_no_half_open_connection(dut, peer, to, dut_ip, peer_ip, family):
     """§3.9.2.3: "A TCP implementation MUST silently discard an incoming SYN segment that is addressed to a
     broadcast or multicast address (MUST-57)." Silently means no answer and no state: a SYN to 10.0.0.255
-    draws nothing, and with a backlog of one it takes no place in the SYN queue: a real handshake right
-    after completes. The control: the same SYN to the DUT's own address is answered."""
+    (over IPv6, which has no broadcast, the all-nodes group ff02::1) draws nothing, and with a backlog of one it
+    takes no place in the SYN queue: a real handshake right after completes. The control: the same SYN to the
+    DUT's own address is answered."""
     from scapy.layers.l2 import Ether
 
     listener = dut.tcp_listen(SERVER_PORT, backlog=1)
-    eth = "ff:ff:ff:ff:ff:ff" if dst != DUT_IP else dut.mac
-    peer.send(Ether(dst=eth) / IP(src=PEER_IP, dst=dst) / TCP(sport=CLIENT_PORT + 7, dport=SERVER_PORT, flags="S",
-                                                              seq=1))
-    if dst == DUT_IP:
-        peer.expect(IP(src=DUT_IP) / TCP(flags="SA", dport=CLIENT_PORT + 7, ack=2), within="10ms")
+    if to == "control":
+        dst, eth = dut_ip, dut.mac
+    elif family == "ipv4":
+        dst, eth = "10.0.0.255", "ff:ff:ff:ff:ff:ff"
+    else:
+        dst, eth = "ff02::1", "33:33:00:00:00:01"
+    peer.send(Ether(dst=eth) / ip(family, src=peer_ip, dst=dst) / TCP(sport=CLIENT_PORT + 7, dport=SERVER_PORT,
+                                                                      flags="S", seq=1))
+    if to == "control":
+        peer.expect(ip(family, src=dut_ip) / TCP(flags="SA", dport=CLIENT_PORT + 7, ack=2), within="10ms")
         return
     peer.expect_nothing(for_="100ms", matching=TCP())
     conn = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 from pyharness import has_flags
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import TCP
 
-from tcpkit import send_raw_tcp, CLIENT_PORT, PEER_IP, PEER_PORT, SERVER_PORT, active, drain, inject, passive, seq_add, \
-    tcp_option, tcp_payload
+from pyharness.ipkit import default_mss, tcp_overhead
+from tcpkit import (ip_of, peer_ip_of, send_raw_tcp, CLIENT_PORT, PEER_PORT, SERVER_PORT, active, drain, inject,
+                    passive, seq_add, tcp_option, tcp_payload)
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -22,30 +23,36 @@ def first_data_len(conn, sock, n=5000):
 
 
 @pytest.mark.rfc("9293 3.7.1", "9293 MUST-15")
-def test_mss_absent_means_536(dut, peer):
+def test_mss_absent_means_536(dut, peer, family):
+    """RFC 9293 §3.7.1: "If an MSS Option is not received at connection setup, TCP implementations MUST assume a
+    default send MSS of 536 (576 - 40) for IPv4 or 1220 (1280 - 60) for IPv6 (MUST-15)."
+    """
     conn, sock, _ = passive(dut, peer)
-    assert sock.info().snd_mss == 536
-    assert first_data_len(conn, sock) == 536
+    assert sock.info().snd_mss == default_mss(family)
+    assert first_data_len(conn, sock) == default_mss(family)
 
 
 @pytest.mark.rfc("9293 3.7.1", "9293 MUST-14", "9293 MUST-16")
 @pytest.mark.parametrize("mss", [88, 536, 1000, 1460, 8960, 65535])
-def test_segments_never_exceed_peer_mss_or_mtu(dut, peer, profile, mss):
+def test_segments_never_exceed_peer_mss_or_mtu(dut, peer, profile, mss, family):
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": mss})
-    assert first_data_len(conn, sock, 20000) == min(mss, profile.mtu - 40)
+    assert first_data_len(conn, sock, 20000) == min(mss, profile.mtu - tcp_overhead(family))
 
 
 @pytest.mark.rfc("6691 2", "9293 3.7.1", "7323 3")
-def test_full_segments_with_timestamps_fit_the_mtu(dut, peer, profile):
+def test_full_segments_with_timestamps_fit_the_mtu(dut, peer, profile, family):
     """RFC 6691 §2: "the sender MUST reduce the TCP data length to account for any IP or TCP options that it is
     including in the packets that it sends." With timestamps (a 12-byte option on every segment, RFC 7323 §3)
-    and an MSS of MTU - 40 from the peer, a full segment carries MTU - 52 bytes and its datagram is the MTU."""
-    conn, sock, _ = passive(dut, peer, peer_opts={"mss": profile.mtu - 40, "ts": True}, timestamps=True)
+    and an MSS of MTU - 40 from the peer (MTU - 60 over IPv6), a full segment carries 12 bytes less and its
+    datagram is the MTU."""
+    hdrs = tcp_overhead(family)
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": profile.mtu - hdrs, "ts": True}, timestamps=True)
     sock.set_option("nodelay", True)
     sock.send(bytes(3 * profile.mtu))
     seg = conn.expect(seq=conn.rcv_nxt, ts=True, within="10ms")
-    assert len(seg[IP]) <= profile.mtu, f"a {len(seg[IP])}-byte datagram on a {profile.mtu}-byte MTU"
-    assert len(tcp_payload(seg)) == profile.mtu - 52
+    size = len(ip_of(seg))
+    assert size <= profile.mtu, f"a {size}-byte datagram on a {profile.mtu}-byte MTU"
+    assert len(tcp_payload(seg)) == profile.mtu - hdrs - 12
 
 
 @pytest.mark.rfc("9293 3.7.1", "9293 MUST-16")
@@ -59,11 +66,12 @@ def test_tiny_or_zero_mss_is_clamped_never_zero_size(dut, peer, mss):
 
 
 @pytest.mark.rfc("9293 3.7.1", "9293 MUST-67")
-def test_announced_mss_is_mtu_minus_40(dut, peer, profile):
+def test_announced_mss_is_mtu_minus_40(dut, peer, profile, family):
+    """RFC 9293 §3.7.1: the MSS announced is the MTU less the fixed headers: 40 bytes over IPv4, 60 over IPv6."""
     dut.tcp_listen(SERVER_PORT)
     conn = peer.tcp(dut, SERVER_PORT, local_port=CLIENT_PORT)
     conn.send(flags="S")
-    conn.expect(flags="SA", mss=profile.mtu - 40, within="10ms")
+    conn.expect(flags="SA", mss=profile.mtu - tcp_overhead(family), within="10ms")
 
 
 @pytest.mark.rfc("9293 3.2", "9293 MUST-65")
@@ -180,7 +188,7 @@ def test_no_sack_blocks_without_sack_permitted(dut, peer):
 def test_unknown_options_are_skipped(dut, peer, opt):
     conn, sock, _ = passive(dut, peer)
     seg = conn.segment(flags="PA", payload=b"after-unknown")
-    send_raw_tcp(peer, bytes(seg[TCP])[:20], opt, b"after-unknown")
+    send_raw_tcp(peer, bytes(seg[TCP])[:20], opt, b"after-unknown", dst=dut.ip, src=peer_ip_of(dut))
     conn.snd_nxt = seq_add(conn.snd_nxt, len(b"after-unknown"))
     conn.expect(flags="A", ack=conn.snd_nxt, within="1s")
     assert drain(sock) == b"after-unknown"
@@ -203,7 +211,7 @@ def test_malformed_option_list_in_data_segment(dut, peer, name):
     MUST-7), and the DUT keeps working (a new connection completes)."""
     conn, sock, listener = passive(dut, peer)
     seg = conn.segment(flags="PA", payload=b"payload")
-    send_raw_tcp(peer, bytes(seg[TCP])[:20], MALFORMED[name], b"payload")
+    send_raw_tcp(peer, bytes(seg[TCP])[:20], MALFORMED[name], b"payload", dst=dut.ip, src=peer_ip_of(dut))
     dut.net.run(for_="300ms")
     got = drain(sock) if sock.info().state == "ESTABLISHED" else b""
     assert got in (b"", b"payload")
@@ -216,7 +224,7 @@ def test_malformed_option_list_in_data_segment(dut, peer, name):
 def test_malformed_option_list_in_syn(dut, peer, name):
     listener = dut.tcp_listen(SERVER_PORT)
     hdr = bytes(TCP(sport=CLIENT_PORT, dport=SERVER_PORT, flags="S", seq=1000, window=65535))[:20]
-    send_raw_tcp(peer, hdr, MALFORMED[name])
+    send_raw_tcp(peer, hdr, MALFORMED[name], dst=dut.ip, src=peer_ip_of(dut))
     dut.net.run(for_="300ms")
     for p in peer.received():
         if p.haslayer(TCP) and "S" in str(p[TCP].flags):
@@ -231,6 +239,6 @@ def test_options_need_not_be_aligned(dut, peer):
     dut.tcp_listen(SERVER_PORT, sack=True)
     opts = b"\x01\x02\x04\x03\xe8\x01\x01\x01\x04\x02\x00\x00"
     send_raw_tcp(peer, bytes(TCP(sport=CLIENT_PORT, dport=SERVER_PORT, flags="S", seq=1000, window=65535))[:20],
-                 opts)
+                 opts, dst=dut.ip, src=peer_ip_of(dut))
     sa = peer.expect(TCP(flags="SA", dport=CLIENT_PORT), within="10ms")
     assert tcp_option(sa, "SAckOK") is not None

@@ -10,7 +10,7 @@ import pytest
 from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, PEER_IP, PEER_PORT, T, active, ns, passive, seq_add, tcp_payload, warm_arp
+from tcpkit import EXACT, PEER_PORT, T, active, ns, passive, seq_add, tcp_payload, warm_arp
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -36,12 +36,12 @@ def ladder(profile, n, first=None):
 @pytest.mark.rfc("6298 2.1", "6298 5.5", "9293 3.8.1", "9293 3.8.3", "9293 MUST-18", "9293 MUST-22",
                  "9293 MUST-23")
 @linux_deviation(SYNLIN + "; " + MUST23)
-def test_unanswered_syn_ladder(dut, peer, link, profile, golden):
+def test_unanswered_syn_ladder(dut, peer, link, profile, golden, peer_ip):
     """Golden trace: the SYN is retransmitted at 1, 3, 7, 15, 31, 63, 123, 183 s (RTO doubling from 1 s, capped
     at 60 s), so for at least the 3 minutes MUST-23 asks; connect() fails with a time-out once the last RTO
     expires."""
     # the golden SYNs carry only MSS: the other options explicitly off
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45000, sack=False, timestamps=False, window_scaling=False)
+    sock = dut.tcp_connect(peer_ip, PEER_PORT, local_port=45000, sack=False, timestamps=False, window_scaling=False)
     conn = peer.tcp(dut, 45000, local_port=PEER_PORT)
     syn = conn.expect(flags="S", within="10ms")
     t0 = ns(syn)
@@ -65,8 +65,8 @@ def test_unanswered_syn_ladder(dut, peer, link, profile, golden):
 @pytest.mark.rfc("9293 3.8.3", "9293 MUST-21")
 @pytest.mark.parametrize("retries", [1, 2, 4])
 @linux_deviation(SYNLIN)
-def test_syn_retries_option_limits_the_ladder(dut, peer, profile, retries):
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, syn_retries=retries)
+def test_syn_retries_option_limits_the_ladder(dut, peer, profile, retries, peer_ip):
+    sock = dut.tcp_connect(peer_ip, PEER_PORT, syn_retries=retries)
     conn = peer.tcp(dut, local_port=PEER_PORT)
     t0 = ns(conn.expect(flags="S", within="10ms"))
     times = ladder(profile, retries)
@@ -77,11 +77,11 @@ def test_syn_retries_option_limits_the_ladder(dut, peer, profile, retries):
 
 
 @pytest.mark.rfc("6298 5.7")
-def test_rto_is_3s_after_a_timed_out_syn(dut, peer, profile):
+def test_rto_is_3s_after_a_timed_out_syn(dut, peer, profile, peer_ip):
     """The SYN timed out once: when data transmission begins the RTO is 3 s (RFC 6298 (5.7));
     Karn's rule gives no sample from the retransmitted SYN. Linux does the same (tcp_init_metrics():
     no RTT sample from the handshake, RTO back to TCP_TIMEOUT_FALLBACK, 3 s), so it is no deviation."""
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT)
+    sock = dut.tcp_connect(peer_ip, PEER_PORT)
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=5000)
     first = conn.expect(flags="S", within="10ms")
     conn.expect(flags="S", at=T(ns(first) + profile.rto_initial), tolerance=EXACT)

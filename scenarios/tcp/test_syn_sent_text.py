@@ -8,7 +8,7 @@ import pytest
 from scapy.layers.inet import TCP
 
 from pyharness.dut import linux_deviation
-from tcpkit import PEER_IP, PEER_PORT, drain, seq_add, tcp_payload
+from tcpkit import PEER_PORT, drain, peer_ip_of, seq_add, tcp_payload
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -21,7 +21,7 @@ TEXT = b"text-in-the-syn"
 
 def crossing_syns(dut, peer):
     """The DUT connects; the peer's own SYN, carrying TEXT, crosses the DUT's: (socket, peer side, DUT's ISS)."""
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45200)
+    sock = dut.tcp_connect(peer_ip_of(dut), PEER_PORT, local_port=45200)
     conn = peer.tcp(dut, 45200, local_port=PEER_PORT, isn=7000)
     syn = conn.expect(flags="S", within="10ms")
     conn.send(flags="S", payload=TEXT)  # seq 7000; the text is 7001..7015

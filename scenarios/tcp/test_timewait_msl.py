@@ -21,8 +21,8 @@ SEC = 1_000_000_000
 @pytest.mark.dut("tern", reason="sets the MSL, a stack option")
 @pytest.mark.rfc("9293 3.6.1", "9293 3.4.2", "9293 MUST-13")
 @pytest.mark.parametrize("msl_s", [7, 120])
-def test_time_wait_lasts_twice_the_configured_msl(net, msl_s):
-    dut, peer, _ = make_tern_dut(net, tcp={"msl": f"{msl_s}s"})
+def test_time_wait_lasts_twice_the_configured_msl(net, msl_s, family):
+    dut, peer, _ = make_tern_dut(net, tcp={"msl": f"{msl_s}s"}, family=family)
     conn, sock, _ = passive(dut, peer)
     sock.shutdown("wr")
     conn.expect(flags="FA", within="10ms")

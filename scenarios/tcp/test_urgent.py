@@ -5,10 +5,12 @@ RCV.UP, tells the application that urgent data is pending and where it ends, and
 from __future__ import annotations
 
 import pytest
+
+from pyharness.ipkit import addr, host_ifaces, tcp_overhead
 from scapy.layers.inet import TCP
 
 from pyharness.dut import make_tern_dut
-from tcpkit import EXACT, PEER_IP, PEER_PORT, T, active, drain, ns, passive, seq_add, tcp_payload
+from tcpkit import EXACT, PEER_PORT, T, active, drain, ns, passive, seq_add, tcp_payload
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -54,10 +56,11 @@ def test_sender_points_after_the_urgent_data(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.8.5", "9293 MUST-31", "9293 MUST-62")
-def test_urgent_data_spanning_several_segments(dut, peer):
+def test_urgent_data_spanning_several_segments(dut, peer, family):
     """2000 urgent octets in 536-octet segments: every segment carries URG, and its pointer, an offset from its own
     sequence number, names the same octet, the one after the urgent data (ISS + 1 + 2000)."""
-    conn, sock = active(dut, peer)  # the peer announces no MSS: 536
+    # The peer announces no MSS: 536 over IPv4; over IPv6 (where no MSS means 1220) it announces 536.
+    conn, sock = active(dut, peer, peer_opts={"mss": 536} if family == "ipv6" else None)
     data = bytes(range(256)) * 7 + bytes(208)
     assert len(data) == 2000
     sock.send(data, urgent=True)
@@ -76,26 +79,27 @@ def test_urgent_data_spanning_several_segments(dut, peer):
 
 @pytest.mark.rfc("9293 3.8.5", "9293 MUST-31")
 @pytest.mark.dut("tern", reason="a send buffer above 64 KiB is a Tern host setting")
-def test_urgent_data_longer_than_the_pointer_field(net):
+def test_urgent_data_longer_than_the_pointer_field(net, family):
     """70000 urgent octets: the 16-bit pointer cannot reach the end from the first segments, which carry 65535
     (still inside the urgent data); from the first segment within 65535 octets of the end, the exact offset."""
-    dut, peer, _ = make_tern_dut(net, tcp={"tx_buffer": 131072})
+    dut, peer, _ = make_tern_dut(net, tcp={"tx_buffer": 131072}, family=family)
     conn, sock = active(dut, peer, peer_opts={"mss": 1460})
+    mss = min(1460, dut.profile.mtu - tcp_overhead(family))
     sock.send(bytes(70000), urgent=True)
     start = sock.info().snd_una
     for i in range(10):  # the initial window: 10 segments
-        off = 1460 * i
+        off = mss * i
         conn.expect(flags="AU", seq=seq_add(start, off), urgptr=min(65535, 70000 - off), within="10ms")
 
 
 @pytest.mark.rfc("9293 3.8.5", "9293 3.10.2")
 @pytest.mark.dut("tern", reason="sending in SYN-SENT queues the data on Tern (RFC 9293 §3.10.2); a non-blocking "
                  "Linux socket refuses it until ESTABLISHED (EAGAIN)")
-def test_urgent_data_queued_before_the_open_is_marked(dut, peer):
+def test_urgent_data_queued_before_the_open_is_marked(dut, peer, peer_ip):
     """Urgent data sent while the connection is still in SYN-SENT: after the handshake it leaves with URG and the
     pointer after its last octet (RFC 9293 §3.10.2: "The urgent bit if requested in the command must be sent
     with the data segments sent as a result of this command")."""
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45300)
+    sock = dut.tcp_connect(peer_ip, PEER_PORT, local_port=45300)
     sock.send(b"hello ")
     sock.send(b"!!", urgent=True)
     conn = peer.tcp(dut, 45300, local_port=PEER_PORT, isn=5000)
@@ -274,10 +278,10 @@ def test_urgent_pointer_in_a_zero_window(dut, peer):
 
 @pytest.mark.rfc("9293 3.8.5", "9293 3.10.7.3")
 @pytest.mark.dut("tern", reason=TERN_ONLY)
-def test_urgent_data_on_the_syn_ack(dut, peer):
+def test_urgent_data_on_the_syn_ack(dut, peer, peer_ip):
     """A SYN-ACK carrying text with URG (pointer 4 from the SYN's sequence number: the first 3 octets are urgent):
     SYN-SENT continues "at the sixth step ... where the URG bit is checked" (RFC 9293 §3.10.7.3)."""
-    sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45400)
+    sock = dut.tcp_connect(peer_ip, PEER_PORT, local_port=45400)
     conn = peer.tcp(dut, 45400, local_port=PEER_PORT, isn=5000)
     conn.expect(flags="S", within="10ms")
     conn.send(flags="SAU", payload=b"URGrest", urgptr=4)
@@ -290,14 +294,14 @@ def test_urgent_data_on_the_syn_ack(dut, peer):
 
 @pytest.mark.rfc("9293 3.8.5", "9293 MUST-30")
 @pytest.mark.dut("tern", reason="two Tern hosts talk to each other")
-def test_urgent_data_between_two_tern_hosts(net):
+def test_urgent_data_between_two_tern_hosts(net, family):
     """Two Tern hosts: urgent data sent by one is reported, marked and delivered inline by the other; the
     sender is in urgent mode until the urgent data is acknowledged."""
-    a = net.host("a", ipv4="10.0.0.1/24")
-    b = net.host("b", ipv4="10.0.0.2/24")
+    a = net.host("a", **host_ifaces(family, 1))
+    b = net.host("b", **host_ifaces(family, 2))
     net.link(a, b)
     listener = b.tcp_listen(80)
-    client = a.tcp_connect("10.0.0.2", 80)
+    client = a.tcp_connect(addr(family, 2), 80)
     net.run(until=lambda: listener.accept_pending > 0, for_="1s")
     server = listener.accept()
     client.send(b"data-")
@@ -315,7 +319,7 @@ def test_urgent_data_between_two_tern_hosts(net):
 @pytest.mark.rfc("9293 3.8.5", "9293 3.10.7.2", "9293 3.10.7.3")
 @pytest.mark.dut("tern", reason=TERN_ONLY)
 @pytest.mark.parametrize("open_", ["passive", "simultaneous"])
-def test_urgent_pointer_of_a_syn_with_text_waits_for_established(dut, peer, open_):
+def test_urgent_pointer_of_a_syn_with_text_waits_for_established(dut, peer, open_, peer_ip):
     """A SYN carrying "URGrest" with URG and pointer 4 (the first 3 octets urgent), to a listener or crossing the
     DUT's own SYN: its text and its urgent pointer are "queued for processing" (RFC 9293 §3.10.7.2 and
     §3.10.7.3); once ESTABLISHED the text is delivered, and urgent mode starts with the mark at 3."""
@@ -324,7 +328,7 @@ def test_urgent_pointer_of_a_syn_with_text_waits_for_established(dut, peer, open
         listener = dut.tcp_listen(80)
         conn = peer.tcp(dut, 80, local_port=40500, isn=1000)
     else:
-        sock = dut.tcp_connect(PEER_IP, PEER_PORT, local_port=45500)
+        sock = dut.tcp_connect(peer_ip, PEER_PORT, local_port=45500)
         conn = peer.tcp(dut, 45500, local_port=PEER_PORT, isn=1000)
         conn.expect(flags="S", within="10ms")
     conn.send(flags="SU", payload=b"URGrest", urgptr=4)

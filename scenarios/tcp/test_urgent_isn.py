@@ -10,7 +10,7 @@ import pytest
 from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
-from tcpkit import CLIENT_PORT, PEER_IP, SERVER_PORT, drain, passive, seq_add
+from tcpkit import CLIENT_PORT, SERVER_PORT, drain, passive, seq_add
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -88,11 +88,11 @@ def test_isn_for_same_tuple_advances_with_the_clock(dut, peer):
 
 
 @pytest.mark.rfc("6528 3", "9293 MUST-9")
-def test_isn_of_active_opens_unpredictable(dut, peer):
+def test_isn_of_active_opens_unpredictable(dut, peer, peer_ip):
     """Active opens to different ports: their ISNs do not follow from each other."""
     isns = []
     for port in (7001, 7002, 7003, 7004):
-        dut.tcp_connect(PEER_IP, port)
+        dut.tcp_connect(peer_ip, port)
         c = peer.tcp(dut, local_port=port)
         isns.append(c.expect(flags="S", within="10ms")[TCP].seq)
     assert len(set(isns)) == 4
@@ -100,10 +100,10 @@ def test_isn_of_active_opens_unpredictable(dut, peer):
 
 
 @pytest.mark.rfc("6056 3", "9293 3.9.1.1")
-def test_ephemeral_ports_randomised(dut, peer):
+def test_ephemeral_ports_randomised(dut, peer, peer_ip):
     ports = []
     for port in (7001, 7002, 7003, 7004, 7005):
-        dut.tcp_connect(PEER_IP, port)
+        dut.tcp_connect(peer_ip, port)
         c = peer.tcp(dut, local_port=port)
         ports.append(c.expect(flags="S", within="10ms")[TCP].sport)
     assert len(set(ports)) == 5

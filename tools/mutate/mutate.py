@@ -315,7 +315,8 @@ def test_mutant(r: Runner, ml: MutantList, m: Mutant, hint: str, workers: int) -
         if hint and not hint.startswith("ctest"):
             r.log(f"{m.id}: last killer first: {hint}")
             by, _ = r.pytest([hint], left(), 1)
-            if by:
+            # exit 4: pytest found no such test (a renamed scenario): a stale hint, not a kill
+            if by and not by.startswith("pytest (exit 4"):
                 return done("killed", by)
         r.log(f"{m.id}: pytest {' '.join(area.pytest)}")
         by, _ = r.pytest(area.pytest, left(), workers)

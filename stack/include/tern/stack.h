@@ -403,6 +403,34 @@ void tern_stack_get_counters(const tern_stack *st, tern_counters *out);
 /* ---- sockets: common ---------------------------------------------------- */
 
 /*
+ * Families. Every socket call takes an IPv4 or an IPv6 address (tern_addr
+ * carries either); a connection or datagram uses the family of its peer.
+ *   - An IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) given
+ *     to bind, connect, sendto or ping_send stands for the IPv4 address
+ *     a.b.c.d: the peer is reached over IPv4, and addresses the stack
+ *     reports (accept, recvfrom, tern_tcp_info) are always in their own
+ *     family, never mapped.
+ *   - Dual stack (one socket for both families): a TCP listener or UDP
+ *     socket bound to no address (addr NULL or family TERN_AF_NONE) or to
+ *     the IPv6 unspecified address :: takes connections and datagrams of
+ *     both families, as a BSD socket with IPV6_V6ONLY off (RFC 3493 §5.3);
+ *     one bound to 0.0.0.0 takes IPv4 only, one bound to an address only
+ *     that address. A port has one owner whatever the address, so separate
+ *     IPv4 and IPv6 listeners on one port are refused (TERN_ERR_ADDR_IN_USE):
+ *     one listener serves both.
+ *   - A socket bound to an address of one family refuses a peer of the other
+ *     (TERN_ERR_INVALID_ARGUMENT).
+ *   - TCP's MSS follows the family (RFC 9293 §3.7.1): the MTU less 40 bytes
+ *     over IPv4 and 60 over IPv6; without the peer's MSS option 536 and
+ *     1220. UDP over IPv6 always carries a checksum and drops datagrams
+ *     without one (RFC 8200 §8.1). Ping sockets send ICMPv6 Echo Requests
+ *     (RFC 4443 §4.1) to an IPv6 destination. The ttl options set the IPv6
+ *     Hop Limit; don't-fragment (UDP, ping) refuses datagrams above the MTU
+ *     over both families. ICMPv6 errors reach the sockets as ICMP errors do
+ *     (tern_sock_error: the types are ICMPv6's when `from` is IPv6).
+ */
+
+/*
  * A socket handle. Handles are never reused while the instance lives... almost:
  * a generation counter in the high bits makes a stale handle fail with
  * TERN_ERR_CLOSED instead of reaching another socket.
@@ -413,8 +441,8 @@ typedef uint32_t tern_sock;
 typedef struct tern_sock_error {
     uint8_t icmp_type;
     uint8_t icmp_code;
-    uint16_t mtu;   /* fragmentation needed: next-hop MTU */
-    tern_addr from; /* who sent the ICMP error */
+    uint16_t mtu;   /* fragmentation needed (ICMPv6: packet too big): next-hop MTU */
+    tern_addr from; /* who sent the ICMP error; IPv6: type and code are ICMPv6's (RFC 4443) */
     tern_addr dst;  /* destination of the datagram it is about */
     uint64_t time;
 } tern_sock_error;
@@ -424,9 +452,9 @@ typedef struct tern_sock_error {
 /* Open a UDP socket. TERN_ERR_NO_BUFFER when all are in use. */
 tern_err tern_udp_open(tern_stack *st, tern_sock *out);
 /*
- * Bind to a local address (unspecified = any) and port (0 = a random
- * ephemeral port). TERN_ERR_ADDR_IN_USE; TERN_ERR_INVALID_ARGUMENT (an address
- * that is not ours); TERN_ERR_BAD_STATE (already bound).
+ * Bind to a local address (NULL, family NONE or ::: any of either family;
+ * 0.0.0.0: any IPv4; see "Families") and port (0 = a random ephemeral port). TERN_ERR_ADDR_IN_USE;
+ * TERN_ERR_INVALID_ARGUMENT (an address that is not ours); TERN_ERR_BAD_STATE (already bound).
  */
 tern_err tern_udp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port);
 /* The bound address and port. */
@@ -596,11 +624,19 @@ typedef struct tern_tcp_info {
  */
 
 tern_err tern_tcp_open(tern_stack *st, tern_sock *out);
+/*
+ * Bind to addr (NULL, family NONE or ::: any of either family; 0.0.0.0: any IPv4; an IPv4-mapped
+ * address: its IPv4 address; see "Families") and port (0: ephemeral).
+ * TERN_ERR_INVALID_ARGUMENT (an address that is not ours); TERN_ERR_ADDR_IN_USE;
+ * TERN_ERR_BAD_STATE (already bound or used).
+ */
 tern_err tern_tcp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port);
 tern_err tern_tcp_listen(tern_stack *st, tern_sock s, uint32_t backlog);
 /* Take an established connection from a listener: TERN_ERR_WOULD_BLOCK if none. */
 tern_err tern_tcp_accept(tern_stack *st, tern_sock listener, tern_sock *out);
-/* Start an active open (SYN queued for the next poll). */
+/* Start an active open to dst (IPv4 or IPv6, an IPv4-mapped address meaning its IPv4 address)
+ * and port (SYN queued for the next poll). TERN_ERR_INVALID_ARGUMENT (dst not unicast, port 0,
+ * or a bound address of the other family); TERN_ERR_NO_ROUTE; TERN_ERR_ADDR_IN_USE. */
 tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t port);
 /* Queue up to len bytes; *sent tells how many fit. TERN_ERR_WOULD_BLOCK if none fit. */
 tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t len, size_t *sent);

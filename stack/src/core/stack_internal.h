@@ -177,6 +177,97 @@ bool tern_is_broadcast_addr(const tern_stack *st, const tern_addr *addr, uint32_
 void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint16_t ethertype,
                      uint8_t *payload, size_t len);
 
+/* ---- the transport layers' view of IP (either family) ------------------------ */
+
+/*
+ * What TCP, UDP and ping see of a received datagram, whichever IP family
+ * carried it: the IPv4 and IPv6 layers fill one in and hand it up, so that
+ * the transport code has one path for both families (issue 12; DESIGN §3
+ * "addresses are dual-stack").
+ */
+typedef struct tern_ip_rx {
+    tern_addr src, dst;     /* the same family (IPv4 or IPv6) */
+    const uint8_t *payload; /* the upper-layer datagram (TCP segment, UDP datagram) */
+    size_t payload_len;
+    uint8_t ttl;      /* IPv4 TTL or IPv6 Hop Limit */
+    uint8_t protocol; /* IPv4 protocol or the IPv6 upper-layer Next Header */
+    uint32_t iface;
+    bool link_broadcast; /* arrived in a link-layer broadcast or multicast frame */
+    /* For ICMP errors about this datagram, exactly one of: */
+    const struct tern_ipv4_repr *v4; /* IPv4: the parsed header ... */
+    const uint8_t *v4_hdr;           /* ... and its v4->header_len original bytes */
+    const uint8_t *v6_pkt;           /* IPv6: the datagram from its IPv6 header on ... */
+    size_t v6_pkt_len;               /* ... (the ICMPv6 quote, RFC 4443 §2.4 (c)) */
+} tern_ip_rx;
+
+/* Bytes of the IP header without options or extension headers: 20 for IPv4
+ * (RFC 791 §3.1), 40 for IPv6 (RFC 8200 §3). TCP's MSS is the MTU minus this
+ * and the 20-byte TCP header (RFC 9293 §3.7.1, RFC 8200 §8.3). */
+static inline uint32_t tern_ip_hdr_len(uint8_t family) {
+    return family == TERN_AF_INET6 ? 40u : 20u;
+}
+
+/* What an upper layer asks the IP layer of either family to send. */
+typedef struct tern_ip_tx {
+    tern_addr src, dst; /* src unspecified: chosen by the route */
+    uint8_t protocol;   /* IPv4 protocol / IPv6 Next Header of the payload */
+    uint8_t ttl;        /* TTL or Hop Limit; 0: the default */
+    uint8_t dscp;
+    bool df;                /* IPv4 only: IPv6 routers never fragment (RFC 8200 §5) */
+    const uint8_t *options; /* IPv4 options, a multiple of 4 bytes, at most 40 (or NULL) */
+    uint8_t options_len;
+} tern_ip_tx;
+
+/*
+ * The transmit scratch buffer: an upper layer writes its header and payload
+ * at tern_ip_tx_payload(st) (up to TERN_IP_PAYLOAD_MAX bytes) and then calls
+ * tern_l4_send (or the family's own output) with the length; IP and Ethernet headers are written in
+ * front (or the datagram is fragmented from it).
+ */
+uint8_t *tern_ip_tx_payload(tern_stack *st);
+
+/*
+ * tern_l4_send: send the datagram whose payload (an upper-layer header and
+ * data, its checksum already right for tx->src and tx->dst) is at
+ * tern_ip_tx_payload(st), over IPv4 or IPv6 by the family of tx->dst.
+ * Returns what the family's output returns (TERN_OK when sent or queued for
+ * address resolution; TERN_ERR_NO_ROUTE; TERN_ERR_MSG_TOO_LONG;
+ * TERN_ERR_NO_BUFFER), or TERN_ERR_INVALID_ARGUMENT for a destination of no
+ * IP family.
+ */
+tern_err tern_l4_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len);
+
+/*
+ * tern_l4_port_unreachable: the ICMP error for a datagram no socket wants
+ * (RFC 1122 §4.1.3.1 over IPv4: Destination Unreachable, port; RFC 4443
+ * §3.1 over IPv6: Destination Unreachable, code 4 "port unreachable"), sent
+ * subject to each family's rules on when not to send one and its rate limit.
+ */
+void tern_l4_port_unreachable(tern_stack *st, uint64_t now, const tern_ip_rx *rx);
+
+/*
+ * tern_wildcard_accepts: does a socket bound to the unspecified address
+ * `bound` take a datagram or connection for `dst`? The stack's dual-stack
+ * choice (stack.h "families"): a socket bound to no address (family NONE)
+ * or to :: takes both families, as one socket (RFC 3493 §5.3's default of
+ * IPV6_V6ONLY off, with IPv4 peers kept as IPv4 addresses rather than
+ * ::ffff:a.b.c.d); one bound to 0.0.0.0 takes IPv4 only.
+ */
+static inline bool tern_wildcard_accepts(const tern_addr *bound, const tern_addr *dst) {
+    if (bound->family == TERN_AF_INET) {
+        return dst->family == TERN_AF_INET;
+    }
+    return true;
+}
+
+/*
+ * tern_addr_unmap: an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291
+ * §2.5.5.2) as the IPv4 address a.b.c.d; any other address unchanged. The
+ * socket calls take either form for an IPv4 peer and always use the IPv4
+ * one: an IPv4 node is reached over IPv4 (see stack.h "families").
+ */
+tern_addr tern_addr_unmap(const tern_addr *a);
+
 /* ---- the instance ------------------------------------------------------------- */
 
 typedef struct tern_arp_entry tern_arp_entry;

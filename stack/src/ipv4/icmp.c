@@ -226,12 +226,19 @@ static void error_received(tern_stack *st, uint64_t now, const struct tern_ipv4_
     e.from = ip->src;
     e.dst = q.dst;
     e.time = now;
+    /* the quoted datagram as the transport layers see one */
+    const tern_ip_rx quoted = {.src = q.src,
+                               .dst = q.dst,
+                               .payload = q.payload,
+                               .payload_len = q.payload_len,
+                               .ttl = q.ttl,
+                               .protocol = q.protocol};
     switch (q.protocol) {
     case TERN_IPPROTO_UDP:
-        tern_udp_icmp_error(st, now, &e, &q, q.payload, q.payload_len);
+        tern_udp_icmp_error(st, now, &e, &quoted, q.payload, q.payload_len);
         break;
     case TERN_IPPROTO_TCP:
-        tern_tcp_icmp_error(st, now, &e, &q, q.payload, q.payload_len);
+        tern_tcp_icmp_error(st, now, &e, &quoted, q.payload, q.payload_len);
         break;
     case TERN_IPPROTO_ICMP:
         /* About one of our echo requests: identifier at bytes 4..5. */

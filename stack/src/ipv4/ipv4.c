@@ -15,10 +15,6 @@
 #include "wire/icmpv4.h"
 #include "wire/ipv4.h"
 
-uint8_t *tern_ip_tx_payload(tern_stack *st) {
-    return st->tx + TERN_TX_HEADROOM;
-}
-
 /*
  * Options to repeat in every fragment after the first: those with the copy
  * flag set (RFC 791 §3.1 "copied flag"). Writes them into out (4-byte
@@ -233,12 +229,22 @@ void tern_ipv4_poll(tern_stack *st, uint64_t now) {
 static void deliver(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                     const uint8_t *hdr, uint32_t iface, bool link_broadcast) {
     st->c.ip_delivered++;
+    const tern_ip_rx rx = {.src = ip->src,
+                           .dst = ip->dst,
+                           .payload = ip->payload,
+                           .payload_len = ip->payload_len,
+                           .ttl = ip->ttl,
+                           .protocol = ip->protocol,
+                           .iface = iface,
+                           .link_broadcast = link_broadcast,
+                           .v4 = ip,
+                           .v4_hdr = hdr};
     switch (ip->protocol) {
     case TERN_IPPROTO_ICMP:
         tern_icmp_input(st, now, ip, hdr, link_broadcast);
         break;
     case TERN_IPPROTO_UDP:
-        tern_udp_input(st, now, ip, hdr, link_broadcast);
+        tern_udp_input(st, now, &rx);
         break;
     case TERN_IPPROTO_IGMP:
         tern_igmp_input(st, now, iface, ip);
@@ -247,7 +253,7 @@ static void deliver(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
         /* TCP is unicast only (RFC 9293 §3.9.1). */
         if (!link_broadcast && !tern_is_broadcast_addr(st, &ip->dst, iface) &&
             !tern_addr_is_multicast(&ip->dst)) {
-            tern_tcp_input(st, now, ip, iface);
+            tern_tcp_input(st, now, &rx, iface);
         }
         break;
     default:

@@ -9,23 +9,7 @@
 
 /* ---- IPv4 output --------------------------------------------------------- */
 
-typedef struct tern_ip_tx {
-    tern_addr src, dst; /* src unspecified: chosen by the route */
-    uint8_t protocol;
-    uint8_t ttl; /* 0: the default */
-    uint8_t dscp;
-    bool df;
-    const uint8_t *options; /* IPv4 options, a multiple of 4 bytes, at most 40 (or NULL) */
-    uint8_t options_len;
-} tern_ip_tx;
-
-/*
- * The transmit scratch buffer: an upper layer writes its header and payload
- * at tern_ip_tx_payload(st) (up to TERN_IP_PAYLOAD_MAX bytes) and then calls
- * tern_ip_send with the length; IP and Ethernet headers are written in front
- * (or the datagram is fragmented from it).
- */
-uint8_t *tern_ip_tx_payload(tern_stack *st);
+/* tern_ip_tx is the family-neutral request of core/stack_internal.h. */
 
 /*
  * Send the datagram whose payload is at tern_ip_tx_payload(st). An IPv6

@@ -215,11 +215,18 @@ static void error_received(tern_stack *st, uint64_t now, const struct tern_ipv6_
             st->c.icmp6_malformed++;
             return;
         }
-        pmtu_lower(st, now, &q.dst, r->word);
     }
     struct tern_ipv6_chain ch;
     tern_ipv6_walk(q.next_header, q.payload, present, &ch);
-    if (ch.upper_offset > present) {
+    bool whole_chain = ch.upper_offset <= present;
+    /* A Packet Too Big about a TCP segment lowers the path MTU only once TCP has checked that the
+     * quoted sequence number is in flight (RFC 5927 section 4.1; RFC 8201 section 4: "Nodes
+     * should appropriately validate the payload of ICMPv6 PTB messages to ensure these are
+     * received in response to transmitted traffic"): TCP then calls tern_ipv6_pmtu_update. */
+    if (r->type == TERN_ICMPV6_PKT_TOO_BIG && !(whole_chain && ch.upper == TERN_IPPROTO_TCP)) {
+        pmtu_lower(st, now, &q.dst, r->word);
+    }
+    if (!whole_chain) {
         return;
     }
     const uint8_t *l4 = q.payload + ch.upper_offset;
@@ -234,14 +241,13 @@ static void error_received(tern_stack *st, uint64_t now, const struct tern_ipv6_
     e.from = ip->src;
     e.dst = q.dst;
     e.time = now;
-    struct tern_ipv4_repr v; /* the family-neutral view (ipv6.h) */
-    memset(&v, 0, sizeof v);
-    v.src = q.src;
-    v.dst = q.dst;
-    v.ttl = q.hop_limit;
-    v.protocol = ch.upper;
-    v.payload = l4;
-    v.payload_len = l4_len;
+    /* the quoted packet as the transport layers see one (core/stack_internal.h) */
+    const tern_ip_rx v = {.src = q.src,
+                          .dst = q.dst,
+                          .payload = l4,
+                          .payload_len = l4_len,
+                          .ttl = q.hop_limit,
+                          .protocol = ch.upper};
     switch (ch.upper) {
     case TERN_IPPROTO_UDP:
         tern_udp_icmp_error(st, now, &e, &v, l4, l4_len);

@@ -311,24 +311,24 @@ static void deliver(tern_stack *st, uint64_t now, uint32_t iface, const struct t
     m->rx_pkt = pkt;
     m->rx_len = len;
     m->rx_mcast = link_mcast;
-    /* The family-neutral view the upper layers take (see ipv6.h). */
-    struct tern_ipv4_repr v;
-    memset(&v, 0, sizeof v);
-    v.src = ip->src;
-    v.dst = ip->dst;
-    v.ttl = ip->hop_limit;
-    v.protocol = nh;
-    v.dscp = ip->traffic_class >> 2;
-    v.ecn = ip->traffic_class & 3;
-    v.payload = pkt + off;
-    v.payload_len = len - off;
+    /* The family-neutral view the upper layers take (core/stack_internal.h). */
     bool mcast = link_mcast || tern_addr_is_multicast(&ip->dst);
+    const tern_ip_rx v = {.src = ip->src,
+                          .dst = ip->dst,
+                          .payload = pkt + off,
+                          .payload_len = len - off,
+                          .ttl = ip->hop_limit,
+                          .protocol = nh,
+                          .iface = iface,
+                          .link_broadcast = mcast,
+                          .v6_pkt = pkt,
+                          .v6_pkt_len = len};
     switch (nh) {
     case TERN_IPPROTO_ICMPV6:
         tern_icmpv6_input(st, now, iface, ip, pkt + off, len - off, link_mcast);
         break;
     case TERN_IPPROTO_UDP:
-        tern_udp_input(st, now, &v, pkt, mcast);
+        tern_udp_input(st, now, &v);
         break;
     case TERN_IPPROTO_TCP:
         if (!mcast) { /* TCP is unicast only (RFC 9293 section 3.9.1) */

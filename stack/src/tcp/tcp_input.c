@@ -13,13 +13,14 @@
  */
 #include <string.h>
 
+#include "ipv6/ipv6.h"
 #include "tcp_cc.h"
 #include "tcp_private.h"
 
 static void process_syn_options(tcp_pcb *p, const struct tern_tcp_repr *seg, uint64_t now) {
     const struct tern_tcp_options *o = &seg->opt;
-    /* RFC 9293 §3.7.1: no MSS option means 536. */
-    p->peer_mss = o->has_mss ? o->mss : TCP_DEFAULT_MSS;
+    /* RFC 9293 §3.7.1: no MSS option means 536 over IPv4, 1220 over IPv6 (MUST-15). */
+    p->peer_mss = o->has_mss ? o->mss : tcp_default_mss(p);
     /* RFC 7323 §2.2: scaling only when both SYNs carry the option; a shift
      * above 14 is used as 14 (§2.3). */
     if ((p->flags & TCPF_WANT_WS) && o->has_wscale) {
@@ -494,8 +495,8 @@ static void queue_syn_text(tern_stack *st, tcp_pcb *p, const struct tern_tcp_rep
 }
 
 /* SYN-SENT (RFC 9293 §3.10.7.3). */
-static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
-                           const struct tern_ipv4_repr *ip, const struct tern_tcp_repr *seg) {
+static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
+                           const struct tern_tcp_repr *seg) {
     uint8_t f = seg->flags;
     bool ack_ok = false;
     if (f & TERN_TCP_ACK) {
@@ -550,11 +551,11 @@ static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now,
     }
 }
 
-static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_ipv4_repr *ip,
+static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
                        const struct tern_tcp_repr *seg);
 
 /* LISTEN (RFC 9293 §3.10.7.2). */
-static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx *ip,
                          const struct tern_tcp_repr *seg) {
     if (seg->flags & TERN_TCP_RST) {
         return; /* first: ignore a RST */
@@ -613,7 +614,7 @@ static void listen_input(tern_stack *st, tcp_pcb *l, uint64_t now, const struct 
  * It is not yet in SYN-RECEIVED, hashed or counted in the SYN queue.
  * Returns NULL when no socket is free.
  */
-tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx *ip,
                           const struct tern_tcp_repr *seg) {
     tcp_pcb *c = tcp_pcb_alloc(st);
     if (!c) {
@@ -675,7 +676,7 @@ tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct
 /* A SYN for a socket in TIME-WAIT that may open a new incarnation (RFC 6191
  * §2, tcp_tw_syn_acceptable): the old one ends and the SYN goes to the
  * listener with an ISN above the old SND.NXT. */
-static bool time_wait_reopens(tern_stack *st, tcp_pcb *p, const struct tern_ipv4_repr *ip,
+static bool time_wait_reopens(tern_stack *st, tcp_pcb *p, const tern_ip_rx *ip,
                               const struct tern_tcp_repr *seg) {
     if (p->state != TERN_TCP_TIME_WAIT || (seg->flags & (TERN_TCP_ACK | TERN_TCP_RST))) {
         return false;
@@ -694,7 +695,7 @@ static bool time_wait_reopens(tern_stack *st, tcp_pcb *p, const struct tern_ipv4
 }
 
 /* Returns true when the segment should go to a listener instead (TIME-WAIT reuse). */
-static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_ipv4_repr *ip,
+static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
                        const struct tern_tcp_repr *seg) {
     uint8_t f = seg->flags;
     p->segs_in++;
@@ -894,7 +895,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const struct te
     return process_text(st, p, now, seq, data, dlen, (f & TERN_TCP_FIN) != 0, fin_seq) && false;
 }
 
-void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface) {
+void tern_tcp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip, uint32_t iface) {
     (void)iface;
     st->c.tcp_in++;
     struct tern_tcp_repr seg;
@@ -943,7 +944,7 @@ void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
 }
 
 void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
-                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len) {
+                         const tern_ip_rx *quoted, const uint8_t *l4, size_t l4_len) {
     if (l4_len < 8) {
         return; /* RFC 792: 8 bytes of the original data: ports and sequence number */
     }
@@ -962,10 +963,23 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
     if (!(seq_geq(seq, p->snd_una) && seq_lt(seq, p->snd_nxt))) {
         return;
     }
-    if (err->icmp_type == 3 && err->icmp_code == 4) {
-        /* RFC 1191 §6: fragmentation needed: lower the path MTU, resend at once. */
+    bool v6 = err->from.family == TERN_AF_INET6;
+    bool too_big = v6 ? err->icmp_type == 2 : err->icmp_type == 3 && err->icmp_code == 4;
+    if (too_big) {
+        /* RFC 1191 §6: fragmentation needed (ICMPv6 Packet Too Big, RFC 8201 §4): lower the
+         * path MTU, resend at once. */
         uint32_t mtu = err->mtu;
-        if (mtu == 0 || mtu >= p->pmtu) {
+        if (v6) {
+            /* RFC 8201 §4: "If a node receives a Packet Too Big message reporting a next-hop
+             * MTU that is less than the IPv6 minimum link MTU, it MUST discard it." (1280, RFC
+             * 8200 §5) */
+            if (mtu < 1280) {
+                return;
+            }
+            /* The error quotes a segment in flight (checked above, RFC 5927 §4.1): the path
+             * MTU towards the peer is lowered for every socket (RFC 8201 §4, §5.2). */
+            tern_ipv6_pmtu_update(st, now, &p->raddr, mtu);
+        } else if (mtu == 0 || mtu >= p->pmtu) {
             /* RFC 1191 §5: an old router: guess the next plateau down */
             mtu = p->pmtu > 1492 ? 1492 : p->pmtu > 1006 ? 1006 : p->pmtu > 576 ? 576 : 296;
         }
@@ -988,7 +1002,12 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
         }
         return;
     }
-    bool hard = err->icmp_type == 3 && (err->icmp_code == 2 || err->icmp_code == 3);
+    /* ICMPv6 (RFC 4443 §3.1): Destination Unreachable codes 1 (administratively prohibited)
+     * and 4 (port unreachable) are the hard ones, the counterparts of ICMPv4's protocol and
+     * port unreachable (as Linux classes them); no route, beyond scope and address
+     * unreachable (codes 0, 2, 3) are soft. */
+    bool hard = v6 ? err->icmp_type == 1 && (err->icmp_code == 1 || err->icmp_code == 4)
+                   : err->icmp_type == 3 && (err->icmp_code == 2 || err->icmp_code == 3);
     if (p->state == TERN_TCP_SYN_SENT && hard) {
         /* RFC 9293 §3.9.2.2: "Hard Errors: For ICMP these include Destination
          * Unreachable -- codes 2-4. These are hard error conditions, so TCP
@@ -1002,7 +1021,8 @@ void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
      * the connection (MUST-56), and it SHOULD make the information available
      * to the application (SHLD-25)": kept, and reported as the reason if the
      * connection later times out. */
-    if (err->icmp_type == 3 || err->icmp_type == 11) {
+    if (v6 ? err->icmp_type == 1 || err->icmp_type == 3
+           : err->icmp_type == 3 || err->icmp_type == 11) {
         p->soft_err = (int8_t)TERN_ERR_HOST_UNREACHABLE;
     }
 }

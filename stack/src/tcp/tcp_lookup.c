@@ -82,7 +82,7 @@ tcp_pcb *tcp_lookup_listener(tern_stack *st, const tern_addr *laddr, uint16_t lp
         if (tern_addr_eq(&p->laddr, laddr)) {
             return p;
         }
-        if (tern_addr_is_unspecified(&p->laddr)) {
+        if (tern_addr_is_unspecified(&p->laddr) && tern_wildcard_accepts(&p->laddr, laddr)) {
             wild = p;
         }
     }

@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "ipv4/ipv4.h"
+#include "ipv6/ipv6.h"
 #include "tcp_cc.h"
 #include "tcp_private.h"
 
@@ -154,13 +154,20 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
         p->segs_unacked = 0;
         p->t_delack = TERN_NEVER;
     }
-    e = tern_ip_send(st, now, &tx, written);
+    e = tern_l4_send(st, now, &tx, written);
     if (e == TERN_ERR_MSG_TOO_LONG) {
-        /* The interface MTU is below our segment size: follow it (RFC 1191). */
+        /* The interface MTU (over IPv6 the path MTU IPv6 keeps per destination, RFC 8201 §5.2)
+         * is below our segment size: follow it (RFC 1191). */
         tern_route_result rr;
-        if (tern_route_lookup(st, &p->raddr, &p->laddr, &rr) == TERN_OK && rr.mtu < p->pmtu) {
-            p->pmtu = (uint16_t)rr.mtu;
-            tcp_update_snd_mss(p);
+        if (tern_route_lookup(st, &p->raddr, &p->laddr, &rr) == TERN_OK) {
+            uint32_t mtu = rr.mtu;
+            if (p->raddr.family == TERN_AF_INET6) {
+                mtu = tern_ipv6_path_mtu(st, now, &p->raddr, mtu);
+            }
+            if (mtu < p->pmtu) {
+                p->pmtu = (uint16_t)mtu;
+                tcp_update_snd_mss(p);
+            }
         }
     }
     return e;
@@ -214,7 +221,7 @@ void tcp_send_rst(tern_stack *st, tcp_pcb *p, uint64_t now) {
     tcp_send_segment(st, p, now, p->snd_nxt, 0, TERN_TCP_RST);
 }
 
-void tcp_send_rst_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+void tcp_send_rst_reply(tern_stack *st, uint64_t now, const tern_ip_rx *ip,
                         const struct tern_tcp_repr *seg) {
     /* RFC 9293 §3.10.7.1: never a RST in answer to a RST; otherwise
      *   ACK set:   <SEQ=SEG.ACK><CTL=RST>
@@ -249,7 +256,7 @@ void tcp_send_rst_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_rep
     tern_ip_tx tx = {.src = ip->dst, .dst = ip->src, .protocol = TERN_IPPROTO_TCP, .df = true};
     st->c.tcp_out++;
     st->c.tcp_rst_sent++;
-    tern_ip_send(st, now, &tx, written);
+    tern_l4_send(st, now, &tx, written);
 }
 
 void tcp_arm_rexmt(tcp_pcb *p, uint64_t now) {

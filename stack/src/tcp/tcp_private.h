@@ -32,10 +32,10 @@ size_t tern_tcp_memory_size(const tern_stack_config *cfg);
 /* Lay TCP out in `mem` (tern_tcp_memory_size bytes, 16-byte aligned). */
 void tern_tcp_init(tern_stack *st, uint8_t *mem);
 /* A segment for us: ip->payload/payload_len is the TCP segment (checksum not yet verified). */
-void tern_tcp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip, uint32_t iface);
+void tern_tcp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip, uint32_t iface);
 /* An ICMP error about a segment we sent: `quoted` is the quoted IP header, `l4` its first bytes. */
 void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
-                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len);
+                         const tern_ip_rx *quoted, const uint8_t *l4, size_t l4_len);
 void tern_tcp_poll(tern_stack *st, uint64_t now);
 uint64_t tern_tcp_poll_at(const tern_stack *st);
 /* Is a local TCP port in use (for ephemeral port choice)? */
@@ -45,11 +45,12 @@ bool tern_tcp_port_in_use(const tern_stack *st, uint16_t port);
 #define TCP_HANDLE_INDEX_BITS 20 /* up to 2^20 - 1 sockets */
 #define TCP_HANDLE_INDEX_MASK ((1u << TCP_HANDLE_INDEX_BITS) - 1)
 #define TCP_MAX_SOCKETS (TCP_HANDLE_INDEX_MASK - 1)
-#define TCP_DEFAULT_MSS 536 /* RFC 9293 §3.7.1: absent MSS option */
-#define TCP_MIN_MSS 64      /* a peer's tiny MSS is raised to this (never 0-size segments) */
-#define TCP_QUICK_ACKS 16   /* segments ACKed at once after out-of-order data */
-#define TCP_DUPTHRESH 3     /* RFC 5681 §3.2, RFC 6675 DupThresh */
-#define TCP_MAX_WSCALE 14   /* RFC 7323 §2.3 */
+#define TCP_DEFAULT_MSS 536   /* RFC 9293 §3.7.1: absent MSS option, IPv4 */
+#define TCP_DEFAULT_MSS6 1220 /* RFC 9293 §3.7.1: absent MSS option, IPv6 (1280 - 60) */
+#define TCP_MIN_MSS 64        /* a peer's tiny MSS is raised to this (never 0-size segments) */
+#define TCP_QUICK_ACKS 16     /* segments ACKed at once after out-of-order data */
+#define TCP_DUPTHRESH 3       /* RFC 5681 §3.2, RFC 6675 DupThresh */
+#define TCP_MAX_WSCALE 14     /* RFC 7323 §2.3 */
 #define TCP_PAWS_IDLE_NS (24ULL * 24 * 3600 * 1000000000ULL) /* RFC 7323 §5.5: 24 days */
 /* RFC 9293 §3.8.3: "R2 for a SYN segment MUST be set large enough to provide
  * retransmission of the segment for at least 3 minutes (MUST-23)." */
@@ -338,6 +339,15 @@ static inline tcp_xmit *tcp_rack_log(const tern_stack *st, const tcp_pcb *p) {
 static inline tcp_range *tcp_sack_ranges(const tern_stack *st, const tcp_pcb *p) {
     return tcp_ooo_ranges(st, p) + st->tcp->ooo_cap;
 }
+/* The fixed IP and TCP headers of the connection's family: 40 bytes over IPv4, 60 over IPv6. */
+static inline uint32_t tcp_hdrs(const tcp_pcb *p) {
+    return tern_ip_hdr_len(p->raddr.family) + 20u;
+}
+/* RFC 9293 §3.7.1: the send MSS assumed without an MSS option: 536 over IPv4, 1220 over IPv6
+ * (MUST-15). */
+static inline uint16_t tcp_default_mss(const tcp_pcb *p) {
+    return p->raddr.family == TERN_AF_INET6 ? TCP_DEFAULT_MSS6 : TCP_DEFAULT_MSS;
+}
 static inline bool tcp_synchronized(const tcp_pcb *p) {
     return p->state >= TERN_TCP_ESTABLISHED;
 }
@@ -389,12 +399,12 @@ void tcp_close_listener(tern_stack *st, tcp_pcb *l);
  * listener's settings, the SYN's options, ISN. Not yet in SYN-RECEIVED,
  * hashed or counted in the SYN queue. NULL when no socket is free.
  */
-tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx *ip,
                           const struct tern_tcp_repr *seg);
 
 /* ---- SYN cookies (tcp_syncookie.c, RFC 4987 §3.6) ---- */
 /* Answer a SYN that finds the listener's SYN queue full with a cookie SYN-ACK. */
-void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx *ip,
                         const struct tern_tcp_repr *seg);
 /*
  * An ACK for a listener: if it carries a valid cookie, create the child
@@ -402,7 +412,7 @@ void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const struct t
  * Returns 1 (child made), 0 (valid, but the accept queue is full or no
  * socket is free: dropped, counted), -1 (no valid cookie).
  */
-int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx *ip,
                       const struct tern_tcp_repr *seg, tcp_pcb **child);
 /* ---- output (tcp_output.c) ---- */
 /* Send what the windows allow, plus any pending ACK. */
@@ -418,7 +428,7 @@ void tcp_send_challenge_ack(tern_stack *st, tcp_pcb *p, uint64_t now);
  * PAWS), throttled to one per invalid_ack_interval_ns when the segment carries no data. */
 void tcp_send_oow_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg);
 /* RST for a segment that has no connection (RFC 9293 §3.10.7.1). */
-void tcp_send_rst_reply(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+void tcp_send_rst_reply(tern_stack *st, uint64_t now, const tern_ip_rx *ip,
                         const struct tern_tcp_repr *seg);
 /* RST on a connection: <SEQ=SND.NXT><CTL=RST> (abort). */
 void tcp_send_rst(tern_stack *st, tcp_pcb *p, uint64_t now);

@@ -315,15 +315,18 @@ void tcp_setup_local_options(tern_stack *st, tcp_pcb *p, uint32_t mtu) {
         mtu = 1500;
     }
     p->pmtu = (uint16_t)mtu;
-    /* RFC 9293 §3.7.1 / RFC 6691: MSS = MTU - 40 (IPv4 and TCP headers without options). */
-    uint32_t mss = mtu > 40 + TCP_MIN_MSS ? mtu - 40 : TCP_MIN_MSS;
+    /* RFC 9293 §3.7.1 / RFC 6691: MSS = MTU - the fixed IP and TCP headers without options:
+     * 40 over IPv4, 60 over IPv6 (RFC 8200 §8.3: "an upper-layer protocol must take into
+     * account the larger size of the IPv6 header relative to the IPv4 header"). */
+    uint32_t hdrs = tcp_hdrs(p);
+    uint32_t mss = mtu > hdrs + TCP_MIN_MSS ? mtu - hdrs : TCP_MIN_MSS;
     if (p->mss_clamp && p->mss_clamp < mss) {
         mss = p->mss_clamp < TCP_MIN_MSS ? TCP_MIN_MSS : p->mss_clamp;
     }
     p->rcv_mss = (uint16_t)mss;
     p->rcv_wscale = (p->flags & TCPF_WANT_WS) ? wscale_for(p->rx_cap) : 0;
-    p->peer_mss = TCP_DEFAULT_MSS;
-    p->snd_mss = TCP_DEFAULT_MSS;
+    p->peer_mss = tcp_default_mss(p);
+    p->snd_mss = p->peer_mss;
 }
 
 void tcp_update_snd_mss(tcp_pcb *p) {
@@ -334,7 +337,8 @@ void tcp_update_snd_mss(tcp_pcb *p) {
     if (peer < TCP_MIN_MSS) {
         peer = TCP_MIN_MSS;
     }
-    uint32_t path = p->pmtu > 40 ? p->pmtu - 40u : TCP_MIN_MSS;
+    uint32_t hdrs = tcp_hdrs(p);
+    uint32_t path = p->pmtu > hdrs ? p->pmtu - hdrs : TCP_MIN_MSS;
     uint32_t mss = peer < path ? peer : path;
     if (p->flags & TCPF_TS_OK) {
         mss = mss > 12 + TCP_MIN_MSS ? mss - 12 : TCP_MIN_MSS;
@@ -404,7 +408,8 @@ tern_err tern_tcp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint1
     if (p->state != TERN_TCP_CLOSED || (p->flags & TCPF_BOUND) || p->err) {
         return tern_fail(st, TERN_ERR_BAD_STATE, "tcp_bind: socket already bound or used");
     }
-    if (addr && !tern_addr_is_unspecified(addr) && !tern_is_local_addr(st, addr, NULL)) {
+    tern_addr a = addr ? tern_addr_unmap(addr) : (tern_addr){0};
+    if (!tern_addr_is_unspecified(&a) && !tern_is_local_addr(st, &a, NULL)) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "tcp_bind: addr is not a local address");
     }
     if (port == 0) {
@@ -427,9 +432,7 @@ tern_err tern_tcp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint1
     } else if (!port_free_for_bind(st, port)) {
         return tern_fail(st, TERN_ERR_ADDR_IN_USE, "tcp_bind: port %u is in use", port);
     }
-    if (addr) {
-        p->laddr = *addr;
-    }
+    p->laddr = a;
     own_port(st, p, port);
     return TERN_OK;
 }
@@ -446,10 +449,20 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
     if (p->state != TERN_TCP_CLOSED || p->err) {
         return tern_fail(st, TERN_ERR_BAD_STATE, "tcp_connect: socket already connected");
     }
-    if (!dst || !tern_addr_is_v4(dst) || tern_addr_is_unspecified(dst) ||
+    tern_addr d = dst ? tern_addr_unmap(dst) : (tern_addr){0};
+    dst = &d;
+    if ((!tern_addr_is_v4(dst) && !tern_addr_is_v6(dst)) || tern_addr_is_unspecified(dst) ||
         tern_addr_is_multicast(dst) || tern_addr_is_limited_broadcast(dst) || port == 0) {
+        return tern_fail(
+            st, TERN_ERR_INVALID_ARGUMENT,
+            "tcp_connect: dst must be a unicast IPv4 or IPv6 address and port non-zero");
+    }
+    if (!tern_addr_is_unspecified(&p->laddr) && p->laddr.family != dst->family) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
-                         "tcp_connect: dst must be a unicast IPv4 address and port non-zero");
+                         "tcp_connect: the socket is bound to an address of the other family");
+    }
+    if (tern_addr_is_unspecified(&p->laddr)) {
+        p->laddr = (tern_addr){0}; /* the route chooses the source, of dst's family */
     }
     tern_route_result rr;
     e = tern_route_lookup(st, dst, &p->laddr, &rr);

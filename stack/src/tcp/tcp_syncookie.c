@@ -28,9 +28,15 @@
 #define TS_OPT_WSCALE_NONE 0xfu
 #define TS_OPT_SACK 0x10u
 
-/* MSS values a cookie can name (Linux's table). */
-static const uint16_t mss_table[] = {536, 1300, 1440, 1460};
-#define MSS_N (sizeof mss_table / sizeof mss_table[0])
+/* MSS values a cookie can name (Linux's tables): over IPv4, and over IPv6 the MTUs 1280 (the
+ * IPv6 minimum, RFC 8200 §5), 1480, 1500 and 9000 less 60 bytes of headers. */
+static const uint16_t mss_table4[] = {536, 1300, 1440, 1460};
+static const uint16_t mss_table6[] = {1220, 1420, 1440, 8940};
+#define MSS_N (sizeof mss_table4 / sizeof mss_table4[0])
+
+static const uint16_t *mss_table(const tern_ip_rx *ip) {
+    return ip->src.family == TERN_AF_INET6 ? mss_table6 : mss_table4;
+}
 
 static uint64_t keyed(const tern_stack *st, const tern_addr *la, uint16_t lp, const tern_addr *ra,
                       uint16_t rp, uint32_t a, uint32_t b, uint8_t domain) {
@@ -55,7 +61,7 @@ static uint64_t keyed(const tern_stack *st, const tern_addr *la, uint16_t lp, co
 /* The low 24 bits of a cookie: 22 bits of keyed hash over everything the
  * cookie stands for (MSS index included, so that a neighbouring value is
  * not another valid cookie), then the MSS index. */
-static uint32_t cookie_low(const tern_stack *st, const struct tern_ipv4_repr *ip,
+static uint32_t cookie_low(const tern_stack *st, const tern_ip_rx *ip,
                            const struct tern_tcp_repr *seg, uint32_t peer_isn, uint32_t count,
                            uint32_t idx) {
     uint32_t h = (uint32_t)keyed(st, &ip->dst, seg->dst_port, &ip->src, seg->src_port, peer_isn,
@@ -65,24 +71,27 @@ static uint32_t cookie_low(const tern_stack *st, const struct tern_ipv4_repr *ip
 
 /* The timestamp offset of a cookie connection: a keyed hash of the 4-tuple
  * (no state to keep it in; RFC 7323 §5.4 allows any per-connection offset). */
-static uint32_t cookie_ts_offset(const tern_stack *st, const struct tern_ipv4_repr *ip,
+static uint32_t cookie_ts_offset(const tern_stack *st, const tern_ip_rx *ip,
                                  const struct tern_tcp_repr *seg) {
     return (uint32_t)keyed(st, &ip->dst, seg->dst_port, &ip->src, seg->src_port, 0, 0, 0xc1);
 }
 
-static uint32_t mss_index(uint32_t peer_mss) {
+static uint32_t mss_index(const uint16_t *table, uint32_t peer_mss) {
     uint32_t i = MSS_N - 1;
-    while (i > 0 && mss_table[i] > peer_mss) {
+    while (i > 0 && table[i] > peer_mss) {
         i--;
     }
     return i;
 }
 
-void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx *ip,
                         const struct tern_tcp_repr *seg) {
     const struct tern_tcp_options *o = &seg->opt;
     uint32_t count = (uint32_t)(now / COOKIE_TICK_NS);
-    uint32_t idx = mss_index(o->has_mss ? o->mss : TCP_DEFAULT_MSS);
+    /* RFC 9293 §3.7.1: no MSS option means 536 over IPv4, 1220 over IPv6. */
+    uint32_t idx = mss_index(mss_table(ip), o->has_mss                        ? o->mss
+                                            : ip->src.family == TERN_AF_INET6 ? TCP_DEFAULT_MSS6
+                                                                              : TCP_DEFAULT_MSS);
     uint32_t cookie = (count & 0xffu) << 24 | cookie_low(st, ip, seg, seg->seq, count, idx);
     /* the SYN-ACK, built on a scratch control block as the child would be */
     tcp_pcb s;
@@ -136,7 +145,7 @@ void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const struct t
     st->c.tcp_syncookies_sent++;
 }
 
-int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const struct tern_ipv4_repr *ip,
+int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx *ip,
                       const struct tern_tcp_repr *seg, tcp_pcb **child) {
     if (l->cookie_time == 0 || now > l->cookie_time + (COOKIE_MAX_AGE + 1) * COOKIE_TICK_NS ||
         (seg->flags & (TERN_TCP_RST | TERN_TCP_SYN))) {
@@ -168,7 +177,7 @@ int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const struct ter
     syn.payload = NULL;
     syn.payload_len = 0;
     syn.opt.has_mss = true;
-    syn.opt.mss = mss_table[idx];
+    syn.opt.mss = mss_table(ip)[idx];
     bool ts = (l->flags & TCPF_WANT_TS) && seg->opt.has_timestamps;
     if (ts) {
         uint32_t opts = seg->opt.ts_ecr & TS_OPT_MASK;

@@ -263,7 +263,7 @@ static bool in_window(const tcp_tw *tw, uint32_t seq, uint32_t seglen) {
            seq_in(seq + seglen - 1, tw->rcv_nxt, tw->rcv_nxt + wnd);
 }
 
-bool tcp_tw_input(tern_stack *st, tcp_tw *tw, uint64_t now, const struct tern_ipv4_repr *ip,
+bool tcp_tw_input(tern_stack *st, tcp_tw *tw, uint64_t now, const tern_ip_rx *ip,
                   const struct tern_tcp_repr *seg) {
     uint8_t f = seg->flags;
     bool ts = (tw->flags & TCP_TW_TS) != 0;

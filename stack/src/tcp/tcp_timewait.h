@@ -56,7 +56,7 @@ tcp_tw *tcp_tw_lookup(tern_stack *st, const tern_addr *laddr, uint16_t lport,
  * Returns true when the segment is a SYN that opens a new incarnation: the
  * entry is gone and the caller hands the SYN to the listener.
  */
-bool tcp_tw_input(tern_stack *st, tcp_tw *tw, uint64_t now, const struct tern_ipv4_repr *ip,
+bool tcp_tw_input(tern_stack *st, tcp_tw *tw, uint64_t now, const tern_ip_rx *ip,
                   const struct tern_tcp_repr *seg);
 /*
  * RFC 6191 §2 with RFC 9293 §3.10.7.4: may a SYN (seq, timestamps) reopen

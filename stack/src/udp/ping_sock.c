@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "core/sock_handle.h"
-#include "ipv4/ipv4.h"
 #include "udp.h"
 #include "wire/icmpv4.h"
+#include "wire/icmpv6.h"
+#include "wire/ipv6.h"
 
 #define PING_MAX_PAYLOAD (65535 - 20 - 8)
 
@@ -103,8 +104,11 @@ tern_err tern_ping_open(tern_stack *st, uint16_t ident, tern_sock *out) {
 tern_err tern_ping_send(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t seq,
                         const uint8_t *data, size_t len, uint8_t ttl, bool dont_fragment) {
     GET_OR_FAIL(p, st, s);
-    if (!dst || !tern_addr_is_v4(dst)) {
-        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "ping: destination must be IPv4");
+    tern_addr d = dst ? tern_addr_unmap(dst) : (tern_addr){0};
+    dst = &d;
+    if (!tern_addr_is_v4(dst) && !tern_addr_is_v6(dst)) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "ping: destination must be an IPv4 or IPv6 address");
     }
     if (len > PING_MAX_PAYLOAD) {
         return tern_fail(st, TERN_ERR_MSG_TOO_LONG, "ping len=%zu: at most %d bytes", len,
@@ -114,7 +118,7 @@ tern_err tern_ping_send(tern_stack *st, tern_sock s, const tern_addr *dst, uint1
     if (tern_route_lookup(st, dst, NULL, &rr) != TERN_OK) {
         return tern_fail(st, TERN_ERR_NO_ROUTE, "ping: no route to the destination");
     }
-    if (dont_fragment && len + 28 > rr.mtu) {
+    if (dont_fragment && len + 8 + tern_ip_hdr_len(dst->family) > rr.mtu) {
         return tern_fail(st, TERN_ERR_MSG_TOO_LONG,
                          "ping len=%zu: above the MTU %u with don't-fragment set", len, rr.mtu);
     }
@@ -168,11 +172,31 @@ void tern_ping_poll(tern_stack *st, uint64_t now) {
             r.payload = NULL; /* in place */
             r.payload_len = len;
             size_t w;
-            if (tern_icmpv4_emit(&r, buf, TERN_ICMPV4_HDR_LEN + len, &w) != TERN_OK) {
+            tern_ip_tx tx = {.dst = m.dst, .protocol = TERN_IPPROTO_ICMP, .ttl = m.ttl, .df = m.df};
+            if (m.dst.family == TERN_AF_INET6) {
+                /* ICMPv6 Echo Request (RFC 4443 §4.1), its checksum over the IPv6
+                 * pseudo-header (RFC 4443 §2.3): the source is chosen here. */
+                tern_route_result rr;
+                if (tern_route_lookup(st, &m.dst, NULL, &rr) != TERN_OK) {
+                    st->c.ip_no_route++;
+                    continue;
+                }
+                struct tern_icmpv6_repr r6;
+                memset(&r6, 0, sizeof r6);
+                r6.type = TERN_ICMPV6_ECHO_REQUEST;
+                r6.echo_id = p->ident;
+                r6.echo_seq = m.seq;
+                r6.payload = NULL; /* in place, at buf + 8 as for ICMPv4 */
+                r6.payload_len = len;
+                if (tern_icmpv6_emit(&r6, &rr.src, &m.dst, buf, 8 + len, &w) != TERN_OK) {
+                    continue;
+                }
+                tx.src = rr.src;
+                tx.protocol = TERN_IPPROTO_ICMPV6;
+            } else if (tern_icmpv4_emit(&r, buf, TERN_ICMPV4_HDR_LEN + len, &w) != TERN_OK) {
                 continue;
             }
-            tern_ip_tx tx = {.dst = m.dst, .protocol = TERN_IPPROTO_ICMP, .ttl = m.ttl, .df = m.df};
-            tern_ip_send(st, now, &tx, w);
+            tern_l4_send(st, now, &tx, w);
         }
     }
 }

@@ -9,12 +9,12 @@
 
 /* ---- UDP and ping sockets ------------------------------------------------- */
 
-/* UDP input: hdr holds the datagram's original ip->header_len header bytes (for quotes).
+/* UDP input, over either family: ip->payload is the UDP datagram (checksum not yet verified). */
+void tern_udp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip);
+/* An ICMP or ICMPv6 error about a datagram we sent: `quoted` its IP header, `l4` its first bytes.
  */
-void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
-                    const uint8_t *hdr, bool link_broadcast);
 void tern_udp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
-                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len);
+                         const tern_ip_rx *quoted, const uint8_t *l4, size_t l4_len);
 void tern_udp_poll(tern_stack *st, uint64_t now);
 bool tern_udp_has_output(const tern_stack *st);
 void tern_ping_poll(tern_stack *st, uint64_t now);

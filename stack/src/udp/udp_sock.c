@@ -74,7 +74,7 @@ tern_err tern_udp_open(tern_stack *st, tern_sock *out) {
             memset(u, 0, sizeof *u);
             u->used = true;
             u->gen = gen & TERN_HANDLE_GEN_MASK;
-            u->laddr = tern_addr_v4(0, 0, 0, 0);
+            u->laddr = (tern_addr){0}; /* no address: either family (tern_wildcard_accepts) */
             tern_pktq_init(&u->rxq, st->cfg.udp_queue);
             tern_pktq_init(&u->txq, st->cfg.udp_queue);
             *out = tern_handle_encode(TERN_HANDLE_UDP, u->gen, i);
@@ -90,10 +90,10 @@ tern_err tern_udp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint1
         return tern_fail(st, TERN_ERR_BAD_STATE, "udp bind: socket already bound to port %u",
                          u->lport);
     }
-    tern_addr any = tern_addr_v4(0, 0, 0, 0);
-    if (!addr) {
-        addr = &any;
-    }
+    /* No address: any, of either family; an IPv4-mapped one is the IPv4 address (RFC 4291
+     * §2.5.5.2). */
+    tern_addr a = addr ? tern_addr_unmap(addr) : (tern_addr){0};
+    addr = &a;
     if (!tern_addr_is_unspecified(addr) && !tern_is_local_addr(st, addr, NULL)) {
         char text[TERN_ADDR_STRLEN];
         tern_addr_format(addr, text, sizeof text);
@@ -130,8 +130,15 @@ tern_err tern_udp_local(const tern_stack *st, tern_sock s, tern_addr *addr, uint
 tern_err tern_udp_sendto(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t port,
                          const uint8_t *data, size_t len) {
     GET_OR_FAIL(u, st, s);
-    if (!dst || !tern_addr_is_v4(dst)) {
-        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "udp sendto: destination must be IPv4");
+    tern_addr d = dst ? tern_addr_unmap(dst) : (tern_addr){0};
+    dst = &d;
+    if (!tern_addr_is_v4(dst) && !tern_addr_is_v6(dst)) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "udp sendto: destination must be an IPv4 or IPv6 address");
+    }
+    if (!tern_addr_is_unspecified(&u->laddr) && u->laddr.family != dst->family) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "udp sendto: the socket is bound to an address of the other family");
     }
     if (port == 0) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "udp sendto port=0: not a valid port");
@@ -151,7 +158,7 @@ tern_err tern_udp_sendto(tern_stack *st, tern_sock s, const tern_addr *dst, uint
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
                          "udp sendto: broadcast destination needs the broadcast option");
     }
-    if (u->df && len + 8 + 20 > rr.mtu) {
+    if (u->df && len + 8 + tern_ip_hdr_len(dst->family) > rr.mtu) {
         return tern_fail(st, TERN_ERR_MSG_TOO_LONG,
                          "udp sendto len=%zu: above the path MTU %u with don't-fragment set", len,
                          rr.mtu);
@@ -217,13 +224,13 @@ void tern_udp_poll(tern_stack *st, uint64_t now) {
                 tx.ttl = 1; /* RFC 1112 §6.1: a multicast's TTL "should default to 1" */
             }
             st->c.udp_out++;
-            tern_ip_send(st, now, &tx, w);
+            tern_l4_send(st, now, &tx, w);
         }
     }
 }
 
-static void queue_rx(tern_stack *st, uint64_t now, tern_udp_sock *u,
-                     const struct tern_ipv4_repr *ip, const struct tern_udp_repr *r) {
+static void queue_rx(tern_stack *st, uint64_t now, tern_udp_sock *u, const tern_ip_rx *ip,
+                     const struct tern_udp_repr *r) {
     tern_pkt_meta meta;
     memset(&meta, 0, sizeof meta);
     meta.src = ip->src;
@@ -237,7 +244,7 @@ static void queue_rx(tern_stack *st, uint64_t now, tern_udp_sock *u,
     }
 }
 
-static void deliver_multicast(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+static void deliver_multicast(tern_stack *st, uint64_t now, const tern_ip_rx *ip,
                               const struct tern_udp_repr *r) {
     bool all_hosts = tern_addr_v4_to_u32(&ip->dst) == 0xe0000001u;
     bool any = false;
@@ -258,8 +265,7 @@ static void deliver_multicast(tern_stack *st, uint64_t now, const struct tern_ip
     }
 }
 
-void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
-                    const uint8_t *hdr, bool link_broadcast) {
+void tern_udp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
     st->c.udp_in++;
     struct tern_udp_repr r;
     tern_err err = tern_udp_parse(ip->payload, ip->payload_len, &ip->src, &ip->dst, &r);
@@ -271,15 +277,15 @@ void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
         st->c.udp_malformed++;
         return;
     }
-    /* DHCP replies for a running client (services/dhcp_client.c). */
-    if (tern_services_udp_input(st, now, ip, &r)) {
+    /* DHCP replies for a running client (services/dhcp_client.c), DNS: IPv4 services. */
+    if (ip->v4 && tern_services_udp_input(st, now, ip->v4, &r)) {
         return;
     }
     /* A datagram to a group joined here goes to every socket bound to the port that joined the
      * group, a copy each (RFC 1112 §6.2: delivered "to all members of the destination host
      * group"; a socket's membership is what IP_ADD_MEMBERSHIP asked for); 224.0.0.1, joined by
      * every host, to every socket bound to the port. */
-    if (tern_addr_is_multicast(&ip->dst)) {
+    if (ip->v4 && tern_addr_is_multicast(&ip->dst)) {
         deliver_multicast(st, now, ip, &r);
         return;
     }
@@ -294,28 +300,19 @@ void tern_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
             match = u;
             break;
         }
-        if (tern_addr_is_unspecified(&u->laddr) && !match) {
+        if (tern_addr_is_unspecified(&u->laddr) && tern_wildcard_accepts(&u->laddr, &ip->dst) &&
+            !match) {
             match = u;
         }
     }
     if (!match) {
         st->c.udp_no_port++;
-        /* RFC 1122 §4.1.3.1: port unreachable (icmp decides about broadcasts). */
-        tern_icmp_send_error(st, now, TERN_ICMPV4_DEST_UNREACH, TERN_ICMPV4_UNREACH_PORT, 0, ip,
-                             hdr, link_broadcast);
+        /* RFC 1122 §4.1.3.1, RFC 4443 §3.1: port unreachable (the ICMP layer of the family
+         * decides about broadcasts and multicasts). */
+        tern_l4_port_unreachable(st, now, ip);
         return;
     }
-    tern_pkt_meta meta;
-    memset(&meta, 0, sizeof meta);
-    meta.src = ip->src;
-    meta.dst = ip->dst;
-    meta.sport = r.src_port;
-    meta.dport = r.dst_port;
-    meta.time = now;
-    meta.ttl = ip->ttl;
-    if (tern_pktq_push(st, &match->rxq, &meta, r.payload, r.payload_len, NULL, 0) != TERN_OK) {
-        st->c.udp_queue_full++;
-    }
+    queue_rx(st, now, match, ip, &r);
 }
 
 tern_err tern_udp_recvfrom(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *len,
@@ -389,7 +386,7 @@ tern_err tern_udp_close(tern_stack *st, tern_sock s) {
 }
 
 void tern_udp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,
-                         const struct tern_ipv4_repr *quoted, const uint8_t *l4, size_t l4_len) {
+                         const tern_ip_rx *quoted, const uint8_t *l4, size_t l4_len) {
     (void)now;
     if (l4_len < 4) {
         return;
@@ -398,7 +395,9 @@ void tern_udp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
     for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
         tern_udp_sock *u = &st->udp[i];
         if (u->used && u->bound && u->lport == sport &&
-            (tern_addr_is_unspecified(&u->laddr) || tern_addr_eq(&u->laddr, &quoted->src))) {
+            ((tern_addr_is_unspecified(&u->laddr) &&
+              tern_wildcard_accepts(&u->laddr, &quoted->src)) ||
+             tern_addr_eq(&u->laddr, &quoted->src))) {
             u->error = *err;
             u->has_error = true;
             return;
