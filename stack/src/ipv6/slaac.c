@@ -452,7 +452,7 @@ bool tern_slaac_next_event(struct tern_slaac *s, uint64_t now, struct tern_slaac
         }
         ev->addr = a->addr;
         ev->addr_kind = a->kind;
-        if (a->valid_until <= now) {
+        if (a->valid_until != TERN_SLAAC_NEVER && a->valid_until <= now) {
             /* RFC 4862 section 5.5.4: "An address (and its association with
              * an interface) becomes invalid when its valid lifetime expires." */
             ev->kind = TERN_SLAAC_EV_REMOVED;
@@ -475,12 +475,13 @@ bool tern_slaac_next_event(struct tern_slaac *s, uint64_t now, struct tern_slaac
             ev->kind = TERN_SLAAC_EV_READY;
             return true;
         }
-        if (a->state == TERN_SLAAC_PREFERRED && a->preferred_until <= now) {
+        if (a->state == TERN_SLAAC_PREFERRED && a->preferred_until != TERN_SLAAC_NEVER &&
+            a->preferred_until <= now) {
             a->state = TERN_SLAAC_DEPRECATED;
             ev->kind = TERN_SLAAC_EV_DEPRECATED;
             return true;
         }
-        if (regen_at(s, a) <= now) {
+        if (regen_at(s, a) != TERN_SLAAC_NEVER && regen_at(s, a) <= now) {
             /* RFC 8981 section 3.5: REGEN_ADVANCE before a temporary address
              * is deprecated, a new one is made while the prefix is preferred. */
             a->regen_done = true;
