@@ -2,8 +2,9 @@
  * libFuzzer target for the wire layer (stack/wire/).
  *
  * Every parser runs on the input as it is, and the input also goes down the
- * chain a received frame takes (Ethernet -> ARP or IPv4 -> ICMP/UDP/TCP, and
- * IPv4 -> the layers above directly). Whatever parses is emitted again and
+ * chain a received frame takes (Ethernet -> ARP, IPv4 -> ICMP/UDP/TCP, IPv6
+ * -> extension header chain and options -> ICMPv6 -> Neighbor Discovery /
+ * UDP / TCP, and IPv4 -> the layers above directly). Whatever parses is emitted again and
  * the result re-parsed: it must parse, and to the same representation
  * (DESIGN.md section 3: parsing any byte string is safe and bounded; emit
  * and parse agree). Any disagreement aborts, so libFuzzer reports it.
@@ -15,7 +16,10 @@
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 #include "wire/icmpv4.h"
+#include "wire/icmpv6.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
+#include "wire/ndp.h"
 #include "wire/tcp.h"
 #include "wire/udp.h"
 
@@ -180,6 +184,121 @@ static void ipv4(const uint8_t *buf, size_t len) {
     }
 }
 
+static void roundtrip_icmpv6(const struct tern_icmpv6_repr *r, const tern_addr *src,
+                             const tern_addr *dst) {
+    size_t w = 0, w2;
+    REQUIRE(tern_icmpv6_emit(r, src, dst, out, sizeof out, &w) == TERN_OK);
+    REQUIRE(tern_icmpv6_emit(r, src, dst, out, w - 1, &w2) == TERN_ERR_BUFFER_TOO_SMALL);
+    struct tern_icmpv6_repr p;
+    REQUIRE(tern_icmpv6_parse(out, w, src, dst, &p) == TERN_OK);
+    REQUIRE(p.type == r->type && p.code == r->code);
+    if (tern_icmpv6_has_word(r->type)) {
+        REQUIRE(p.word == r->word);
+    }
+    same_payload(p.payload, p.payload_len, r->payload, r->payload_len);
+}
+
+static void roundtrip_ndp(const struct tern_ndp_repr *r, const tern_addr *src,
+                          const tern_addr *dst) {
+    size_t w = 0, w2;
+    /* The redirected packet may point into out: emit from a copy of it. */
+    static uint8_t red[65536];
+    struct tern_ndp_repr c = *r;
+    if (c.opts.redirected) {
+        memcpy(red, c.opts.redirected, c.opts.redirected_len);
+        c.opts.redirected = red;
+    }
+    if (tern_ndp_emit(&c, src, dst, out, sizeof out, &w) != TERN_OK) {
+        return;
+    }
+    REQUIRE(tern_ndp_emit(&c, src, dst, out, w - 1, &w2) == TERN_ERR_BUFFER_TOO_SMALL);
+    struct tern_icmpv6_repr icmp;
+    REQUIRE(tern_icmpv6_parse(out, w, src, dst, &icmp) == TERN_OK);
+    struct tern_ndp_repr p;
+    REQUIRE(tern_ndp_parse(&icmp, &p) == TERN_OK);
+    REQUIRE(p.type == r->type && tern_addr_eq(&p.target, &r->target));
+    REQUIRE(p.opts.has_sll == r->opts.has_sll && p.opts.has_tll == r->opts.has_tll);
+    REQUIRE(p.opts.nprefix == r->opts.nprefix && p.opts.has_mtu == r->opts.has_mtu);
+    REQUIRE(p.cur_hop_limit == r->cur_hop_limit && p.router_lifetime == r->router_lifetime);
+    REQUIRE(p.solicited == r->solicited && p.override == r->override && p.router == r->router);
+}
+
+/* ICMPv6, and the ND message it may carry, between src and dst (NULL: no checksum). */
+static void icmpv6(const uint8_t *buf, size_t len, const tern_addr *src, const tern_addr *dst) {
+    tern_addr fs, fd;
+    tern_addr_parse("fd00::1", &fs);
+    tern_addr_parse("fd00::2", &fd);
+    const tern_addr *esrc = src ? src : &fs, *edst = dst ? dst : &fd;
+    struct tern_icmpv6_repr r;
+    if (tern_icmpv6_parse(buf, len, src, dst, &r) != TERN_OK) {
+        return;
+    }
+    REQUIRE(r.payload + r.payload_len == buf + len);
+    roundtrip_icmpv6(&r, esrc, edst);
+    struct tern_ndp_repr nd;
+    if (tern_ndp_parse(&r, &nd) == TERN_OK) {
+        REQUIRE(nd.opts.nprefix <= TERN_NDP_MAX_PREFIXES);
+        REQUIRE(!nd.opts.redirected ||
+                nd.opts.redirected + nd.opts.redirected_len <= r.payload + r.payload_len);
+        roundtrip_ndp(&nd, esrc, edst);
+    }
+    if (tern_icmpv6_is_error(r.type)) {
+        struct tern_ipv6_repr q;
+        size_t present;
+        if (tern_ipv6_parse_quoted(r.payload, r.payload_len, &q, &present) == TERN_OK) {
+            REQUIRE(q.payload + present <= r.payload + r.payload_len);
+        }
+    }
+}
+
+static void ipv6(const uint8_t *buf, size_t len) {
+    struct tern_ipv6_repr r;
+    if (tern_ipv6_parse(buf, len, &r) != TERN_OK) {
+        return;
+    }
+    REQUIRE(r.payload + r.payload_len <= buf + len);
+    size_t w = 0, w2;
+    REQUIRE(tern_ipv6_emit(&r, r.payload_len, out, sizeof out, &w) == TERN_OK);
+    REQUIRE(w == (size_t)TERN_IPV6_HDR_LEN + r.payload_len && memcmp(out, buf, w) == 0);
+    REQUIRE(tern_ipv6_emit(&r, r.payload_len, out, w - 1, &w2) == TERN_ERR_BUFFER_TOO_SMALL);
+    struct tern_ipv6_chain ch;
+    tern_err e = tern_ipv6_walk(r.next_header, r.payload, r.payload_len, &ch);
+    REQUIRE(ch.count <= TERN_IPV6_MAX_EXT_HEADERS);
+    for (uint8_t i = 0; i < ch.count; i++) {
+        const struct tern_ipv6_ext *x = &ch.ext[i];
+        REQUIRE(x->data == r.payload + x->offset && x->offset + x->len <= r.payload_len);
+        if (x->type == TERN_IPPROTO_HOPOPTS || x->type == TERN_IPPROTO_DSTOPTS) {
+            size_t pos = 2, steps = 0;
+            struct tern_ipv6_opt o;
+            while (tern_ipv6_opt_next(x->data, x->len, &pos, &o) == TERN_OK) {
+                REQUIRE(pos <= x->len && ++steps <= x->len);
+            }
+        } else if (x->type == TERN_IPPROTO_FRAGMENT) {
+            struct tern_ipv6_frag_repr f;
+            REQUIRE(tern_ipv6_frag_parse(x->data, x->len, &f) == TERN_OK);
+            uint8_t fb[8];
+            REQUIRE(tern_ipv6_frag_emit(&f, fb, sizeof fb, &w) == TERN_OK);
+            REQUIRE(memcmp(fb, x->data, 8) == 0 || x->data[1] != 0 || (x->data[3] & 6) != 0);
+        } else if (x->type == TERN_IPPROTO_ROUTING) {
+            struct tern_ipv6_rh_repr rh;
+            REQUIRE(tern_ipv6_rh_parse(x->data, x->len, &rh) == TERN_OK);
+        }
+    }
+    if (e == TERN_OK && ch.upper_offset <= r.payload_len) {
+        const uint8_t *l4 = r.payload + ch.upper_offset;
+        size_t l4len = r.payload_len - ch.upper_offset;
+        if (ch.upper == TERN_IPPROTO_ICMPV6) {
+            icmpv6(l4, l4len, &r.src, &r.dst);
+        } else {
+            upper(ch.upper, l4, l4len, &r.src, &r.dst);
+        }
+    }
+    size_t present;
+    if (tern_ipv6_parse_quoted(buf, len, &r, &present) == TERN_OK) {
+        REQUIRE(r.payload + present <= buf + len);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Each parser on the raw input. */
     struct tern_arp_repr arp;
@@ -187,6 +306,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         roundtrip_arp(&arp, data);
     }
     ipv4(data, size);
+    ipv6(data, size);
+    icmpv6(data, size, NULL, NULL);
     upper(TERN_IPPROTO_ICMP, data, size, NULL, NULL);
     upper(TERN_IPPROTO_UDP, data, size, NULL, NULL);
     upper(TERN_IPPROTO_TCP, data, size, NULL, NULL);
@@ -204,6 +325,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             roundtrip_arp(&arp, eth.payload);
         } else if (eth.ethertype == TERN_ETHERTYPE_IPV4) {
             ipv4(eth.payload, eth.payload_len);
+        } else if (eth.ethertype == TERN_ETHERTYPE_IPV6) {
+            ipv6(eth.payload, eth.payload_len);
         }
     }
     return 0;

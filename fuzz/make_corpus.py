@@ -59,6 +59,52 @@ def seeds():
     yield "vlan_arp.eth.bin", bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=M1) / Dot1Q(prio=5, dei=1, vlan=100)
                                     / l4["arp_request"])
     yield "vlan_icmp.eth.bin", bytes(Ether(dst=M2, src=M1) / Dot1Q(vlan=7) / l4["icmp_echo"])
+    yield from seeds_v6()
+
+
+def seeds_v6():
+    """IPv6 frames: extension header chains, fragments, ICMPv6 errors and echo, every ND message."""
+    from scapy.layers import inet6 as s6
+
+    B1, B2 = "fd00::1", "fd00::2"
+    ip6 = lambda **kw: s6.IPv6(src=B1, dst=B2, **kw)  # noqa: E731
+    big = ip6() / UDP(sport=5, dport=6) / Raw(b"z" * 1600)
+    frags = s6.fragment6(s6.IPv6(src=B1, dst=B2) / s6.IPv6ExtHdrFragment(id=0x1234) / UDP(sport=5, dport=6)
+                         / Raw(b"z" * 1600), 1280)
+    v6 = {
+        "ipv6_chain": ip6(tc=0xB8, fl=0x12345) / s6.IPv6ExtHdrHopByHop(options=[s6.RouterAlert(value=0)])
+        / s6.IPv6ExtHdrDestOpt(options=[s6.PadN(optdata=b"\0\0\0\0")])
+        / s6.IPv6ExtHdrFragment(offset=0, m=0, id=0xDEADBEEF) / UDP(sport=1000, dport=2000) / Raw(b"abcd"),
+        "ipv6_unknown_opt": ip6() / s6.IPv6ExtHdrDestOpt(options=[s6.HBHOptUnknown(otype=0x9E, optdata=b"ab")])
+        / s6.ICMPv6EchoRequest(),
+        "ipv6_rh0": ip6() / s6.IPv6ExtHdrRouting(type=0, segleft=1, addresses=["fd00::3"]) / s6.ICMPv6EchoRequest(),
+        "ipv6_frag_first": frags[0],
+        "ipv6_frag_last": frags[1],
+        "ipv6_tcp_syn": ip6() / TCP(sport=40000, dport=80, flags="S", options=[("MSS", 1440)]),
+        "icmpv6_echo": ip6(hlim=64) / s6.ICMPv6EchoRequest(id=0x4242, seq=7, data=b"hello"),
+        "icmpv6_param_problem": ip6() / s6.ICMPv6ParamProblem(code=1, ptr=6) / Raw(bytes(big)[:200]),
+        "icmpv6_too_big": ip6() / s6.ICMPv6PacketTooBig(mtu=1280) / Raw(bytes(big)[:1232]),
+        "icmpv6_unreach": ip6() / s6.ICMPv6DestUnreach(code=4) / Raw(bytes(big)[:64]),
+        "nd_ns": s6.IPv6(src=B1, dst="ff02::1:ff00:2", hlim=255) / s6.ICMPv6ND_NS(tgt=B2)
+        / s6.ICMPv6NDOptSrcLLAddr(lladdr=M1),
+        "nd_ns_dad": s6.IPv6(src="::", dst="ff02::1:ff00:2", hlim=255) / s6.ICMPv6ND_NS(tgt=B2),
+        "nd_na": s6.IPv6(src=B2, dst=B1, hlim=255) / s6.ICMPv6ND_NA(tgt=B2, R=0, S=1, O=1)
+        / s6.ICMPv6NDOptDstLLAddr(lladdr=M2),
+        "nd_rs": s6.IPv6(src="fe80::2", dst="ff02::2", hlim=255) / s6.ICMPv6ND_RS() / s6.ICMPv6NDOptSrcLLAddr(lladdr=M2),
+        "nd_ra": s6.IPv6(src="fe80::1", dst="ff02::1", hlim=255)
+        / s6.ICMPv6ND_RA(chlim=64, M=1, routerlifetime=1800, reachabletime=30000, retranstimer=1000)
+        / s6.ICMPv6NDOptSrcLLAddr(lladdr=M1) / s6.ICMPv6NDOptMTU(mtu=1400)
+        / s6.ICMPv6NDOptPrefixInfo(prefixlen=64, L=1, A=1, validlifetime=86400, preferredlifetime=14400,
+                                   prefix="2001:db8:1::"),
+        "nd_redirect": s6.IPv6(src="fe80::1", dst=B1, hlim=255)
+        / s6.ICMPv6ND_Redirect(tgt="fe80::9", dst="2001:db8::5") / s6.ICMPv6NDOptDstLLAddr(lladdr=M2)
+        / s6.ICMPv6NDOptRedirectedHdr(pkt=bytes(s6.IPv6(src=B1, dst="2001:db8::5") / UDP(sport=1, dport=2))),
+    }
+    for name, pkt in v6.items():
+        raw = bytes(pkt)
+        yield name + ".bin", raw
+        yield name + ".l4.bin", raw[40:]
+        yield name + ".eth.bin", bytes(Ether(dst=M2, src=M1) / pkt)
 
 
 def main():

@@ -18,8 +18,7 @@ def scapy() -> Any:
     from scapy.layers import inet, l2  # noqa: F401  (registers IPv4/ARP bindings under Ether)
     from scapy.packet import Packet
 
-    try:  # IPv6 dissection, when available
-        from scapy.layers import inet6  # noqa: F401
-    except ImportError:  # pragma: no cover
-        pass
-    return types.SimpleNamespace(Ether=l2.Ether, Packet=Packet, IP=inet.IP, TCP=inet.TCP, UDP=inet.UDP, ICMP=inet.ICMP, ARP=l2.ARP)
+    from scapy.layers import inet6
+
+    return types.SimpleNamespace(Ether=l2.Ether, Packet=Packet, IP=inet.IP, TCP=inet.TCP, UDP=inet.UDP, ICMP=inet.ICMP,
+                                 ARP=l2.ARP, IPv6=inet6.IPv6)

@@ -37,6 +37,10 @@ MASKABLE = {
     "tcp.sport": "TCP source port (e.g. an ephemeral port)",
     "udp.chksum": "UDP checksum",
     "icmp.chksum": "ICMP checksum",
+    "ip6.hlim": "IPv6 hop limit",
+    "ip6.fl": "IPv6 flow label",
+    "ip6.frag.id": "IPv6 fragment identification (random by design, RFC 7739)",
+    "icmp6.chksum": "ICMPv6 checksum",
     "chksum": "every checksum",
     "ts": "TCP timestamp values",
 }
@@ -59,7 +63,7 @@ class CanonicalOptions:
 
             raise ConfigError(f"mask: unknown field {unknown[0]!r}; maskable: {', '.join(MASKABLE)}")
         if "chksum" in mask:
-            mask |= {"ip.chksum", "tcp.chksum", "udp.chksum", "icmp.chksum"}
+            mask |= {"ip.chksum", "tcp.chksum", "udp.chksum", "icmp.chksum", "icmp6.chksum"}
         if "ts" in mask:
             mask.add("tcp.ts")
         self.mask = frozenset(mask)
@@ -131,6 +135,10 @@ def frame_tokens(pkt: Any, time_ns: Optional[int], options: CanonicalOptions, fl
         else:
             toks.append(("arp", f"arp {op} {a.psrc}>{a.pdst}"))
         return toks
+    from scapy.layers.inet6 import IPv6
+
+    if isinstance(payload, IPv6):
+        return toks + _ipv6_tokens(payload, options, flows)
     if not isinstance(payload, IP):
         toks.append(("eth.type", f"type=0x{int(pkt.type):04x} len={len(bytes(payload))}"))
         return toks
@@ -153,34 +161,9 @@ def frame_tokens(pkt: Any, time_ns: Optional[int], options: CanonicalOptions, fl
         toks.append(("len", f"len={max(int(ip.len or 0) - int(ip.ihl or 5) * 4, 0)}"))
         return toks
     if isinstance(l4, TCP):
-        t = l4
-        key = (ip.src, t.sport, ip.dst, t.dport)
-        rkey = (ip.dst, t.dport, ip.src, t.sport)
-        seq, ack = int(t.seq), int(t.ack)
-        ack_base = None
-        if options.relative_seq and flows is not None:
-            base = flows.base(key, seq, "S" in str(t.flags))
-            seq = (seq - base) % 2**32
-            if rkey in flows.isn:
-                ack_base = flows.isn[rkey]
-                if "A" in str(t.flags):
-                    ack = (ack - ack_base) % 2**32
-        toks.append(("tcp", f"tcp {t.sport}>{t.dport}"))
-        toks.append(("tcp.flags", f"tcp.flags={t.flags or '-'}"))
-        toks.append(("tcp.seq", f"tcp.seq={seq}"))
-        toks.append(("tcp.ack", f"tcp.ack={ack}"))
-        toks.append(("tcp.win", f"tcp.win={t.window}"))
-        if t.options:
-            toks.append(("tcp.opts", "tcp.opts=" + _tcp_options(t.options, None, "tcp.ts" in options.mask, ack_base)))
-        if int(t.urgptr):
-            toks.append(("tcp.urp", f"tcp.urp={t.urgptr}"))
-        toks.append(("tcp.chksum", f"tcp.chksum=0x{int(t.chksum):04x}"))
-        toks.append(("len", f"len={_payload_len(t, ip)}"))
+        toks += _tcp_tokens(l4, ip.src, ip.dst, _payload_len(l4, ip), options, flows)
     elif isinstance(l4, UDP):
-        u = l4
-        toks.append(("udp", f"udp {u.sport}>{u.dport}"))
-        toks.append(("udp.chksum", f"udp.chksum=0x{int(u.chksum):04x}"))
-        toks.append(("len", f"len={max(int(u.len or 8) - 8, 0)}"))
+        toks += _udp_tokens(l4)
     elif isinstance(l4, ICMP):
         c = l4
         toks.append(("icmp", f"icmp type={c.type} code={c.code}"))
@@ -195,6 +178,184 @@ def frame_tokens(pkt: Any, time_ns: Optional[int], options: CanonicalOptions, fl
     else:
         toks.append(("ip.proto", f"ip.proto={ip.proto}"))
         toks.append(("len", f"len={len(bytes(l4)) if not isinstance(l4, Raw) else len(l4.load)}"))
+    return toks
+
+
+def _tcp_tokens(t: Any, src: str, dst: str, plen: int, options: CanonicalOptions, flows: Optional[_Flows]) -> list[Token]:
+    """The TCP tokens of a segment between src and dst carrying plen payload bytes."""
+    toks: list[Token] = []
+    key = (src, t.sport, dst, t.dport)
+    rkey = (dst, t.dport, src, t.sport)
+    seq, ack = int(t.seq), int(t.ack)
+    ack_base = None
+    if options.relative_seq and flows is not None:
+        base = flows.base(key, seq, "S" in str(t.flags))
+        seq = (seq - base) % 2**32
+        if rkey in flows.isn:
+            ack_base = flows.isn[rkey]
+            if "A" in str(t.flags):
+                ack = (ack - ack_base) % 2**32
+    toks.append(("tcp", f"tcp {t.sport}>{t.dport}"))
+    toks.append(("tcp.flags", f"tcp.flags={t.flags or '-'}"))
+    toks.append(("tcp.seq", f"tcp.seq={seq}"))
+    toks.append(("tcp.ack", f"tcp.ack={ack}"))
+    toks.append(("tcp.win", f"tcp.win={t.window}"))
+    if t.options:
+        toks.append(("tcp.opts", "tcp.opts=" + _tcp_options(t.options, None, "tcp.ts" in options.mask, ack_base)))
+    if int(t.urgptr):
+        toks.append(("tcp.urp", f"tcp.urp={t.urgptr}"))
+    toks.append(("tcp.chksum", f"tcp.chksum=0x{int(t.chksum):04x}"))
+    toks.append(("len", f"len={plen}"))
+    return toks
+
+
+def _udp_tokens(u: Any) -> list[Token]:
+    return [("udp", f"udp {u.sport}>{u.dport}"), ("udp.chksum", f"udp.chksum=0x{int(u.chksum):04x}"),
+            ("len", f"len={max(int(u.len or 8) - 8, 0)}")]
+
+
+#: ICMPv6 types shown by name (RFC 4443, RFC 4861, RFC 3810).
+_ICMP6_NAMES = {1: "unreach", 2: "too-big", 3: "time-exceeded", 4: "param-problem", 128: "echo-request",
+                129: "echo-reply", 130: "mld-query", 131: "mld-report", 132: "mld-done", 133: "rs", 134: "ra",
+                135: "ns", 136: "na", 137: "redirect", 143: "mld2-report"}
+
+
+def _nd_options(opts: bytes) -> str:
+    """ND options (RFC 4861 section 4.6) compactly: sll:MAC, tll:MAC, mtu:N, prefix:P/L:flags:valid:pref,
+    redirected:LEN, type:LEN for others."""
+    out = []
+    i = 0
+    while i + 2 <= len(opts):
+        t, n = opts[i], opts[i + 1] * 8
+        if n == 0 or i + n > len(opts):
+            out.append("malformed")
+            break
+        o = opts[i:i + n]
+        if t in (1, 2) and n == 8:
+            out.append(("sll:" if t == 1 else "tll:") + o[2:8].hex(":"))
+        elif t == 5 and n == 8:
+            out.append(f"mtu:{int.from_bytes(o[4:8], 'big')}")
+        elif t == 3 and n == 32:
+            import ipaddress
+
+            flags = ("L" if o[3] & 0x80 else "") + ("A" if o[3] & 0x40 else "")
+            out.append(f"prefix:{ipaddress.IPv6Address(o[16:32])}/{o[2]}:{flags or '-'}:"
+                       f"{int.from_bytes(o[4:8], 'big')}:{int.from_bytes(o[8:12], 'big')}")
+        elif t == 4:
+            out.append(f"redirected:{n - 8}")
+        else:
+            out.append(f"{t}:{n}")
+        i += n
+    return ",".join(out) or "-"
+
+
+def _ipv6_tokens(ip: Any, options: CanonicalOptions, flows: Optional[_Flows]) -> list[Token]:
+    """The tokens of an IPv6 packet: header, extension headers, upper layer (read from the bytes
+    where scapy's dissection would hide what matters, e.g. in ND messages)."""
+    raw = bytes(ip)
+    toks: list[Token] = [("ip6", f"ip6 {ip.src}>{ip.dst}"), ("ip6.hlim", f"ip6.hlim={ip.hlim}")]
+    if int(ip.tc):
+        toks.append(("ip6.tc", f"ip6.tc=0x{int(ip.tc):02x}"))
+    if int(ip.fl):
+        toks.append(("ip6.fl", f"ip6.fl={int(ip.fl)}"))
+    plen = min(int.from_bytes(raw[4:6], "big"), len(raw) - 40)
+    end = 40 + plen
+    nh, off = raw[6], 40
+    exts = []
+    frag_later = False
+    for _ in range(16):
+        if nh in (0, 43, 60) and off + 2 <= end:
+            hl = (raw[off + 1] + 1) * 8
+            name = {0: "hbh", 43: "rh", 60: "dst"}[nh]
+            if nh == 43 and off + 4 <= end:
+                name += f":type={raw[off + 2]}:left={raw[off + 3]}"
+            else:
+                opts = []
+                j = off + 2
+                while j < min(off + hl, end):
+                    if raw[j] == 0:
+                        j += 1
+                        continue
+                    if j + 1 >= end:
+                        break
+                    if raw[j] != 1:
+                        opts.append(f"0x{raw[j]:02x}")
+                    j += 2 + raw[j + 1]
+                if opts:
+                    name += ":" + "+".join(opts)
+            exts.append(name)
+            nh, off = raw[off], off + hl
+        elif nh == 44 and off + 8 <= end:
+            fo = int.from_bytes(raw[off + 2:off + 4], "big")
+            ident = int.from_bytes(raw[off + 4:off + 8], "big")
+            exts.append(f"frag:off={fo & 0xFFF8}:m={fo & 1}")
+            toks_id = ("ip6.frag.id", f"ip6.frag.id={ident}")
+            nh, off = raw[off], off + 8
+            frag_later = (fo & 0xFFF8) != 0
+            exts_id = toks_id
+            if frag_later:
+                break
+        else:
+            break
+    if exts:
+        toks.append(("ip6.ext", "ip6.ext=" + ",".join(exts)))
+        if any(e.startswith("frag") for e in exts):
+            toks.append(exts_id)
+    if frag_later or off > end:
+        toks.append(("ip6.nh", f"ip6.nh={nh}"))
+        toks.append(("len", f"len={max(end - off, 0)}"))
+        return toks
+    body = raw[off:end]
+    if nh == 6 and len(body) >= 20:
+        from scapy.layers.inet import TCP
+
+        t = TCP(body)
+        toks += _tcp_tokens(t, str(ip.src), str(ip.dst), len(body) - (body[12] >> 4) * 4, options, flows)
+    elif nh == 17 and len(body) >= 8:
+        from scapy.layers.inet import UDP
+
+        toks += _udp_tokens(UDP(body))
+    elif nh == 58 and len(body) >= 4:
+        t, code = body[0], body[1]
+        toks.append(("icmp6", f"icmp6 {_ICMP6_NAMES.get(t, 'type=' + str(t))} code={code}"))
+        if t in (128, 129) and len(body) >= 8:
+            toks.append(("icmp6.echo", f"icmp6.id={int.from_bytes(body[4:6], 'big')} "
+                                       f"icmp6.seq={int.from_bytes(body[6:8], 'big')}"))
+            toks.append(("len", f"len={len(body) - 8}"))
+        elif t < 128 and len(body) >= 8:
+            word = int.from_bytes(body[4:8], "big")
+            if t in (2, 4):
+                toks.append(("icmp6.param", f"{'mtu' if t == 2 else 'ptr'}={word}"))
+            q = body[8:]
+            if len(q) >= 40:
+                import ipaddress
+
+                toks.append(("icmp6.quote", f"quote={ipaddress.IPv6Address(q[8:24])}>"
+                                            f"{ipaddress.IPv6Address(q[24:40])}/{q[6]} qlen={len(q)}"))
+        elif t in (135, 136, 137) and len(body) >= 24:
+            import ipaddress
+
+            if t == 136:
+                fl = "".join(c for c, bit in (("R", 0x80), ("S", 0x40), ("O", 0x20)) if body[4] & bit)
+                toks.append(("nd.flags", f"nd.flags={fl or '-'}"))
+            toks.append(("nd.target", f"nd.target={ipaddress.IPv6Address(body[8:24])}"))
+            first_opt = 24
+            if t == 137 and len(body) >= 40:
+                toks.append(("nd.dest", f"nd.dest={ipaddress.IPv6Address(body[24:40])}"))
+                first_opt = 40
+            toks.append(("nd.opts", "nd.opts=" + _nd_options(body[first_opt:])))
+        elif t == 134 and len(body) >= 16:
+            toks.append(("nd.ra", f"nd.ra=hlim:{body[4]}:flags:0x{body[5]:02x}:life:{int.from_bytes(body[6:8], 'big')}"
+                                  f":reach:{int.from_bytes(body[8:12], 'big')}:retrans:{int.from_bytes(body[12:16], 'big')}"))
+            toks.append(("nd.opts", "nd.opts=" + _nd_options(body[16:])))
+        elif t == 133:
+            toks.append(("nd.opts", "nd.opts=" + _nd_options(body[8:])))
+        else:
+            toks.append(("len", f"len={len(body) - 4}"))
+        toks.append(("icmp6.chksum", f"icmp6.chksum=0x{int.from_bytes(body[2:4], 'big'):04x}"))
+    else:
+        toks.append(("ip6.nh", f"ip6.nh={nh}"))
+        toks.append(("len", f"len={len(body)}"))
     return toks
 
 
@@ -242,7 +403,7 @@ def parse_line(line: str) -> list[tuple[str, str]]:
             k, _, v = w.partition("=")
             out.append((k, v))
             i += 1
-        elif w in ("eth", "ip", "tcp", "udp") and i + 1 < len(words):
+        elif w in ("eth", "ip", "ip6", "tcp", "udp") and i + 1 < len(words):
             out.append((w, words[i + 1]))
             i += 2
         elif w == "arp":

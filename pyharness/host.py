@@ -36,7 +36,7 @@ _TCP_BOOLS = ("sack", "timestamps", "window_scaling", "tail_loss_probe", "dsack"
 #: Stack-wide keywords of Network.host, with their C field.
 _STACK_COUNTS = ("arp_entries", "arp_queue", "routes", "reasm_slots", "packet_buffers", "udp_sockets", "udp_queue",
                  "ping_sockets", "tcp_sockets", "tcp_timewait", "arp_retries", "icmp_rate", "icmp_burst", "ttl",
-                 "ephemeral_low", "ephemeral_high")
+                 "ephemeral_low", "ephemeral_high", "nd_entries", "nd_queue")
 _STACK_TIMES = ("arp_timeout", "arp_retry", "reasm_timeout")
 _STACK_SIZES = ("reasm_max_bytes",)
 HOST_OPTIONS = (*_STACK_COUNTS, *_STACK_TIMES, *_STACK_SIZES)
@@ -48,18 +48,18 @@ _TEXT: dict[bytes, str] = {}
 
 
 def make_addr(ip: str, name: str = "address") -> Any:
-    """A ``tern_addr *`` for an IPv4 address string."""
+    """A ``tern_addr *`` for an IPv4 or IPv6 address string."""
     packed = _PACKED.get(ip) if type(ip) is str else None
     if packed is None:
         try:
-            packed = ipaddress.IPv4Address(ip).packed
-        except (ValueError, ipaddress.AddressValueError):
-            raise ConfigError(f"{name}: not an IPv4 address: {ip!r}") from None
+            packed = ipaddress.ip_address(ip).packed
+        except (ValueError, TypeError):
+            raise ConfigError(f"{name}: not an IPv4 or IPv6 address: {ip!r}") from None
         if type(ip) is str and len(_PACKED) < 4096:
             _PACKED[ip] = packed
     a = ffi.new("tern_addr *")
-    a.family = lib.TERN_AF_INET
-    ffi.memmove(a.bytes, packed, 4)
+    a.family = lib.TERN_AF_INET if len(packed) == 4 else lib.TERN_AF_INET6
+    ffi.memmove(a.bytes, packed, len(packed))
     return a
 
 
@@ -79,25 +79,35 @@ def addr_text(a: Any) -> Optional[str]:
 
 
 def _iface(value: Union[str, Iterable[str], None], name: str) -> list[tuple[str, int]]:
+    """Addresses with prefixes: ``name`` "ipv4" ("10.0.0.1/24") or "ipv6" ("fd00::1/64"; no prefix: /128)."""
     if value is None:
         return []
     items = [value] if isinstance(value, str) else list(value)
+    kind = ipaddress.IPv6Interface if name == "ipv6" else ipaddress.IPv4Interface
     out = []
     for v in items:
         try:
-            iface = ipaddress.IPv4Interface(v)
+            iface = kind(v)
         except (ValueError, TypeError):
-            raise ConfigError(f"{name}: not an IPv4 address with a prefix: {v!r}") from None
+            what = "IPv6" if name == "ipv6" else "IPv4"
+            raise ConfigError(f"{name}: not an {what} address with a prefix: {v!r}") from None
+        if name == "ipv6" and (iface.ip.is_multicast or iface.ip.is_unspecified):
+            raise ConfigError(f"{name}: an interface address must be unicast: {v!r}")
         out.append((str(iface.ip), int(iface.network.prefixlen)))
     return out
 
 
 def _prefix(value: str, name: str) -> tuple[str, int]:
     try:
-        n = ipaddress.IPv4Network(value, strict=False)
+        n = ipaddress.ip_network(value, strict=False)
     except (ValueError, TypeError):
-        raise ConfigError(f"{name}: not an IPv4 prefix like '10.1.0.0/16': {value!r}") from None
+        raise ConfigError(f"{name}: not an IPv4 or IPv6 prefix like '10.1.0.0/16' or 'fd00:1::/64': "
+                          f"{value!r}") from None
     return str(n.network_address), int(n.prefixlen)
+
+
+#: IPv6 neighbour cache states (RFC 4861 section 7.3.2), as :meth:`Host.nd_lookup` names them.
+ND_STATES = ("NONE", "INCOMPLETE", "REACHABLE", "STALE", "DELAY", "PROBE")
 
 
 _counters_cls: Any = None
@@ -150,8 +160,14 @@ class Host(Node):
     @property
     def ip(self) -> Optional[str]:
         """The first IPv4 address of interface 0 (None if it has none)."""
-        addrs = self.interfaces[0].addresses
-        return addrs[0][0] if addrs else None
+        addrs = [a for a, _ in self.interfaces[0].addresses if ":" not in a]
+        return addrs[0] if addrs else None
+
+    @property
+    def ip6(self) -> Optional[str]:
+        """The first static IPv6 address of interface 0 (None if it has none; see :attr:`link_local`)."""
+        addrs = [a for a, _ in self.interfaces[0].addresses if ":" in a]
+        return addrs[0] if addrs else None
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -266,7 +282,8 @@ class Host(Node):
     # -- run-time configuration ---------------------------------------------------
 
     def add_route(self, prefix: str, gateway: Optional[str] = None, iface: int = 0) -> None:
-        """Route ``prefix`` ("10.1.0.0/16", "0.0.0.0/0") via ``gateway`` (None: on-link) out of ``iface``."""
+        """Route ``prefix`` ("10.1.0.0/16", "0.0.0.0/0", "fd00:9::/64", "::/0") via ``gateway`` (None:
+        on-link) out of ``iface``. An IPv6 gateway should be the router's link-local address."""
         dst, plen = _prefix(prefix, "prefix")
         gw = make_addr(gateway, "gateway") if gateway is not None else ffi.new("tern_addr *")
         self._check(lib.tern_route_add(self._st(), make_addr(dst), plen, gw, iface),
@@ -280,11 +297,41 @@ class Host(Node):
         self._wake()
 
     def add_address(self, ipv4: str, iface: int = 0) -> None:
-        """Add an address ("10.0.0.5/24") to an interface."""
-        ((ip, plen),) = _iface(ipv4, "ipv4")
+        """Add an address ("10.0.0.5/24", or IPv6 "fd00::5/64") to an interface."""
+        ((ip, plen),) = _iface(ipv4, "ipv6" if ":" in ipv4 else "ipv4")
         self._check(lib.tern_iface_add_addr(self._st(), iface, make_addr(ip), plen), f"add_address({ipv4!r})")
         self._net._ip_owner.setdefault(ip, self)
         self._wake()
+
+    def ipv6_addresses(self, iface: int = 0) -> list[tuple[str, int, str]]:
+        """The interface's IPv6 addresses as ``(address, prefix_len, state)``, the link-local one first;
+        state is "preferred", "tentative" or "deprecated"."""
+        out = []
+        a = ffi.new("tern_addr *")
+        plen = ffi.new("uint8_t *")
+        state = ffi.new("int *")
+        i = 0
+        while True:
+            rc = lib.tern_iface_ipv6_addr(self._st(), iface, i, a, plen, state)
+            if rc == lib.TERN_ERR_EMPTY:
+                return out
+            self._check(rc, f"ipv6_addresses(iface={iface})")
+            out.append((addr_text(a), int(plen[0]), ("preferred", "tentative", "deprecated")[state[0]]))
+            i += 1
+
+    @property
+    def link_local(self) -> str:
+        """The link-local IPv6 address of interface 0 (fe80:: + the modified EUI-64 of its MAC)."""
+        return self.ipv6_addresses(0)[0][0]
+
+    def nd_lookup(self, ip: str) -> tuple[Optional[str], str]:
+        """The IPv6 neighbour cache entry for ``ip``: ``(MAC or None, state)``, state one of
+        :data:`ND_STATES` ("NONE" when there is no entry)."""
+        mac = ffi.new("uint8_t[6]")
+        state = ffi.new("int *")
+        rc = lib.tern_nd_lookup(self._st(), make_addr(ip, "ip"), mac, state)
+        st = ND_STATES[state[0]]
+        return (format_mac(bytes(mac)) if rc == 0 else None), st
 
     def del_address(self, ip: str, iface: int = 0) -> None:
         """Remove an address (without prefix) from an interface."""
@@ -412,4 +459,4 @@ def build_config(name: str, seed: int, ifaces: list[Interface], forwarding: bool
     return cfg
 
 
-__all__ = ["Host", "Interface", "build_config", "make_addr", "addr_text", "HOST_OPTIONS", "TCP_OPTIONS"]
+__all__ = ["Host", "Interface", "build_config", "make_addr", "addr_text", "HOST_OPTIONS", "TCP_OPTIONS", "ND_STATES"]

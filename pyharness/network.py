@@ -251,6 +251,16 @@ class Network:
         """Run to ``until_ns``; with ``stop_on_rx`` stop early when a peer receives. True if it stopped early."""
         return self._advance(until_ns, until_rx=stop_on_rx)
 
+    def _mac_of_link_local(self, ip: str) -> Optional[str]:
+        """The MAC of the node whose interface 0 has link-local address ``ip`` (from its MAC)."""
+        from .nd import link_local
+
+        for node in self._nodes.values():
+            mac = getattr(node, "mac", None)
+            if isinstance(mac, str) and link_local(parse_mac(mac)) == ip:
+                return mac
+        return None
+
     def _mac_of_ip(self, ip: str) -> Optional[str]:
         """The MAC of the node of this network that owns ``ip`` (a peer's or a host's address)."""
         node = self._ip_owner.get(ip)
@@ -287,30 +297,38 @@ class Network:
         return name
 
     def peer(self, name: str, ports: int = 1, mac: Optional[str] = None, rx_limit: int = 0,
-             ipv4: Optional[str] = None, arp: bool = True) -> Peer:
+             ipv4: Optional[str] = None, arp: bool = True, ipv6: Any = None, nd: bool = True) -> Peer:
         """A scripted peer with ``ports`` ports.
 
         ``mac`` (default: a locally administered MAC derived from the name) is
         the Ethernet source of frames sent without one. ``ipv4``
         ("10.0.0.2/24") is the peer's address: the IP source of packets sent
         without one, and the address it answers ARP for (unless
-        ``arp=False``). Received frames wait in a queue of ``rx_limit``
-        frames (0: 65536).
+        ``arp=False``). ``ipv6`` ("fd00::2", "fd00::2/64" or a list) are its
+        IPv6 addresses: the IPv6 source of packets sent without one (the
+        link-local address fe80::+EUI-64 towards link-scoped destinations), and
+        the addresses it answers Neighbor Solicitations for, with its
+        link-local one (unless ``nd=False``). Received frames wait in a queue
+        of ``rx_limit`` frames (0: 65536).
         """
         self._check_name(name)
         parse_count(ports, "ports", minimum=1)
         parse_count(rx_limit, "rx_limit")
         mac_s = default_mac(name) if mac is None else format_mac(parse_mac(mac))
-        from .peer import parse_ipv4_iface
+        from .peer import parse_ipv4_iface, parse_ipv6_addrs
 
         if ipv4 is not None:
             parse_ipv4_iface(ipv4)
+        if ipv6 is not None:
+            parse_ipv6_addrs(ipv6)
         out = ffi.new("sim_node_id *")
         self._call(lib.sim_peer_add, name.encode(), ports, rx_limit, out, context=f"peer({name!r}, ports={ports})")
-        node = Peer(self, name, int(out[0]), ports, mac_s, ipv4=ipv4, arp=arp)
+        node = Peer(self, name, int(out[0]), ports, mac_s, ipv4=ipv4, arp=arp, ipv6=ipv6, nd=nd)
         self._nodes[name] = node
         if node.ip:
             self._ip_owner.setdefault(node.ip, node)
+        for a, _ in node.ipv6_addresses:
+            self._ip_owner.setdefault(a, node)
         self._update_service(node)
         return node
 
@@ -324,6 +342,7 @@ class Network:
         self,
         name: str,
         ipv4: Union[str, list, None] = None,
+        ipv6: Union[str, list, None] = None,
         mac: Optional[str] = None,
         mtu: int = 1500,
         gateway: Optional[str] = None,
@@ -340,6 +359,8 @@ class Network:
         """A Tern stack host.
 
         One interface (node port 0) with ``ipv4`` ("10.0.0.1/24", or a list),
+        ``ipv6`` (static IPv6 addresses, "fd00::1/64" or a list; every interface
+        also has its link-local address from the MAC),
         ``mac`` (default: derived from the name) and ``mtu``; or several with
         ``ifaces=[{"ipv4": ..., "mac": ..., "mtu": ..., "accept_vlan": ...}, ...]``
         (interface i is port i). ``accept_vlan`` makes an interface process
@@ -360,17 +381,18 @@ class Network:
 
         self._check_name(name)
         if ifaces is None:
-            ifaces = [{"ipv4": ipv4, "mac": mac, "mtu": mtu, "accept_vlan": accept_vlan}]
-        elif ipv4 is not None or mac is not None:
-            raise ConfigError(f"host({name!r}): give ipv4=/mac= or ifaces=, not both")
+            ifaces = [{"ipv4": ipv4, "ipv6": ipv6, "mac": mac, "mtu": mtu, "accept_vlan": accept_vlan}]
+        elif ipv4 is not None or ipv6 is not None or mac is not None:
+            raise ConfigError(f"host({name!r}): give ipv4=/ipv6=/mac= or ifaces=, not both")
         built = []
         for i, spec in enumerate(ifaces):
-            unknown = set(spec) - {"ipv4", "mac", "mtu", "accept_vlan"}
+            unknown = set(spec) - {"ipv4", "ipv6", "mac", "mtu", "accept_vlan"}
             if unknown:
                 raise ConfigError(f"host({name!r}) ifaces[{i}]: unknown key {sorted(unknown)[0]!r}; "
-                                  "known: ipv4, mac, mtu, accept_vlan")
+                                  "known: ipv4, ipv6, mac, mtu, accept_vlan")
             m = spec.get("mac") or default_mac(name if i == 0 else f"{name}/{i}")
-            built.append(Interface(format_mac(parse_mac(m)), tuple(_iface(spec.get("ipv4"), "ipv4")),
+            addrs = _iface(spec.get("ipv4"), "ipv4") + _iface(spec.get("ipv6"), "ipv6")
+            built.append(Interface(format_mac(parse_mac(m)), tuple(addrs),
                                    parse_count(spec.get("mtu", 1500) or 1500, "mtu"),
                                    bool(spec.get("accept_vlan", False))))
         seed = int.from_bytes(hashlib.sha256(f"{self._seed}\0host\0{name}".encode()).digest()[:8], "big")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._lib import ffi, lib
 from .arp import arp_reply, arp_request, ip_bytes, parse_arp
+from .nd import ALL_NODES, link_local, multicast_mac, neighbor_advert, neighbor_solicit, parse_nd
 from .errors import ConfigError
 from .frames import Frame
 from .nodes import BROADCAST, Node, NodeCounters, format_mac, parse_mac
@@ -33,6 +34,23 @@ def parse_ipv4_iface(value: str, name: str = "ipv4") -> tuple[str, int]:
     return str(iface.ip), int(iface.network.prefixlen)
 
 
+def parse_ipv6_addrs(value: Any, name: str = "ipv6") -> list[tuple[str, int]]:
+    """``"fd00::2/64"`` or a list of them → ``[("fd00::2", 64)]``; without a prefix, /64."""
+    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    if items is None:
+        raise ConfigError(f"{name} must be a string like 'fd00::2/64' or a list of them, got {value!r}")
+    out = []
+    for v in items:
+        try:
+            iface = ipaddress.IPv6Interface(v if "/" in str(v) else f"{v}/64")
+        except (ValueError, TypeError):
+            raise ConfigError(f"{name}: not an IPv6 address with an optional prefix: {v!r}") from None
+        if iface.ip.is_multicast or iface.ip.is_unspecified:
+            raise ConfigError(f"{name}: a peer's address must be unicast: {v!r}")
+        out.append((str(iface.ip), int(iface.network.prefixlen)))
+    return out
+
+
 class Peer(Node):
     """A scripted peer: the test sends and receives its frames as scapy packets.
 
@@ -40,12 +58,17 @@ class Peer(Node):
     inbox until :meth:`recv`, :meth:`expect` (or a TCP connection helper)
     takes them. A peer with an ``ipv4`` address answers ARP requests for it
     at once (unless ``arp=False``); those requests do not reach the inbox.
+    Likewise a peer answers IPv6 Neighbor Solicitations for its ``ipv6``
+    addresses and its link-local address (fe80:: + the modified EUI-64 of its
+    MAC) at once, unless ``nd=False``; it learns neighbours' MACs from every NS
+    and NA it sees (those other than the solicitations it answers do reach the
+    inbox).
     """
 
     kind = "peer"
 
     def __init__(self, net: "Network", name: str, node_id: int, ports: int, mac: str,
-                 ipv4: Optional[str] = None, arp: bool = True):
+                 ipv4: Optional[str] = None, arp: bool = True, ipv6: Any = None, nd: bool = True):
         super().__init__(net, name, node_id, ports)
         self.mac = mac
         self._mac_b = parse_mac(mac)
@@ -55,6 +78,15 @@ class Peer(Node):
             self.ip, self.prefix_len = parse_ipv4_iface(ipv4)
         self._ip_b = ip_bytes(self.ip) if self.ip else b""
         self.arp = bool(arp)
+        #: The peer's IPv6 addresses ("fd00::2") with their prefixes; the first is :attr:`ip6`.
+        self.ipv6_addresses: list[tuple[str, int]] = parse_ipv6_addrs(ipv6) if ipv6 is not None else []
+        self.ip6: Optional[str] = self.ipv6_addresses[0][0] if self.ipv6_addresses else None
+        #: The link-local address formed from the MAC (always answered for, like the others).
+        self.link_local: str = link_local(self._mac_b)
+        self._ip6_set = {a for a, _ in self.ipv6_addresses} | {self.link_local}
+        self.nd = bool(nd)
+        #: Neighbor Solicitations answered so far.
+        self.nd_answered = 0
         #: IPv4 address → MAC, learned from every ARP frame the peer saw.
         self.neighbors: dict[str, str] = {}
         #: ARP requests answered so far.
@@ -78,7 +110,7 @@ class Peer(Node):
     @property
     def needs_service(self) -> bool:
         """True when the peer must see frames as they arrive (to answer ARP)."""
-        return bool(self.arp and self.ip) or bool(self._listeners)
+        return bool(self.arp and self.ip) or bool(self.nd and self.ipv6_addresses) or bool(self._listeners)
 
     def counters(self) -> NodeCounters:
         """Frames and bytes this peer received and sent so far."""
@@ -108,10 +140,10 @@ class Peer(Node):
         return n
 
     def _on_frame(self, f: Frame) -> bool:
-        """ARP: learn the sender, answer a request for our address. True if consumed."""
+        """ARP and ND: learn the sender, answer a request for our address. True if consumed."""
         arp = parse_arp(f.data)
         if arp is None:
-            return False
+            return self._on_nd(f)
         op, sha, spa, _tha, tpa = arp
         if spa != b"\0\0\0\0":
             self.neighbors[str(ipaddress.IPv4Address(spa))] = format_mac(sha)
@@ -121,6 +153,26 @@ class Peer(Node):
             self.arp_answered += 1
             return True
         return False
+
+    def _on_nd(self, f: Frame) -> bool:
+        nd = parse_nd(f.data)
+        if nd is None:
+            return False
+        if nd.lladdr is not None:
+            # NS: the source's link-layer address; NA: the target's.
+            who = nd.src if nd.type == 135 else nd.target
+            if who != "::":
+                self.neighbors[who] = format_mac(nd.lladdr)
+        if nd.type != 135 or not self.nd or nd.target not in self._ip6_set or nd.hop_limit != 255:
+            return False
+        if nd.src == "::":
+            # RFC 4861 section 7.2.4: from the unspecified address (DAD), multicast to all-nodes, S=0.
+            na = neighbor_advert(self._mac_b, nd.target, multicast_mac(ALL_NODES), ALL_NODES, solicited=False)
+        else:
+            na = neighbor_advert(self._mac_b, nd.target, nd.lladdr or nd.eth_src, nd.src, solicited=True)
+        self._net._call(lib.sim_peer_send, self._id, f.port, na, len(na), context=f"{self.name}: NA")
+        self.nd_answered += 1
+        return True
 
     @property
     def pending(self) -> int:
@@ -183,13 +235,41 @@ class Peer(Node):
                 pkt = pkt.copy()
                 ip = pkt.payload
             ip.src = self.ip
+        ip6 = pkt.getlayer(sc.IPv6)
+        if ip6 is not None and "src" not in ip6.fields:
+            if ip6 is pkt.payload:
+                pkt = pkt.copy()
+                ip6 = pkt.payload
+            ip6.src = self._src6_for(str(ip6.dst))
         from .reproducible import check_reproducible
 
         check_reproducible(pkt, f"{self.name}.send()")
         return bytes(pkt)
 
+    def _src6_for(self, dst: str) -> str:
+        """The IPv6 source for a packet without one: the link-local address towards link-local and
+        link-scoped multicast destinations (or when the peer has no other), else the first address."""
+        try:
+            d = ipaddress.IPv6Address(dst)
+        except ValueError:
+            d = None
+        scoped = d is not None and (d.is_link_local or (d.is_multicast and (d.packed[1] & 0xF) <= 2))
+        return self.link_local if scoped or not self.ip6 else self.ip6
+
     def _dst_mac(self, l3: Any) -> str:
         """The Ethernet destination for a packet without one: the IP destination's MAC if known."""
+        if hasattr(l3, "fields") and type(l3).__name__ == "IPv6":
+            dst = str(l3.fields.get("dst", "::1"))
+            try:
+                d = ipaddress.IPv6Address(dst)
+            except ValueError:
+                return BROADCAST
+            if d.is_multicast:
+                return format_mac(multicast_mac(str(d)))
+            mac = self.neighbors.get(str(d)) or self._net._mac_of_ip(str(d))
+            if mac is None and d.is_link_local:
+                mac = self._net._mac_of_link_local(str(d))
+            return mac or format_mac(multicast_mac(ALL_NODES))
         dst = l3.fields.get("dst") if hasattr(l3, "fields") and type(l3).__name__ == "IP" else None
         if isinstance(dst, str):
             mac = self.neighbors.get(dst) or self._net._mac_of_ip(dst)
@@ -209,6 +289,18 @@ class Peer(Node):
         """
         data = self._frame_bytes(pkt)
         self._net._call(lib.sim_peer_send, self._id, port, data, len(data), context=f"{self.name}.send(port={port!r})")
+
+    def resolve6(self, ip: str, within: TimeLike = "1s", port: int = 0) -> str:
+        """The MAC of IPv6 ``ip``: known already, or asked with a Neighbor Solicitation (from the
+        peer's link-local address). Raises if nobody answers."""
+        ip = str(ipaddress.IPv6Address(ip))
+        if ip in self.neighbors:
+            return self.neighbors[ip]
+        self.send(neighbor_solicit(self._mac_b, self._src6_for(ip), ip), port)
+        from .expect import expect_until
+
+        expect_until(self, lambda: ip in self.neighbors, within, f"Neighbor Advertisement for {ip}")
+        return self.neighbors[ip]
 
     def resolve(self, ip: str, within: TimeLike = "1s", port: int = 0) -> str:
         """The MAC of ``ip``: known already, or asked with an ARP request. Raises if nobody answers."""
@@ -264,4 +356,4 @@ class Peer(Node):
         return TCPConn(self, remote, port, local_port, **options)
 
 
-__all__ = ["Peer", "parse_ipv4_iface", "HISTORY"]
+__all__ = ["Peer", "parse_ipv4_iface", "parse_ipv6_addrs", "HISTORY"]

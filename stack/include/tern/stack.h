@@ -64,8 +64,11 @@ typedef void (*tern_output_fn)(void *ctx, uint32_t iface, const uint8_t *frame, 
 
 typedef struct tern_iface_config {
     uint8_t mac[6];
-    uint32_t mtu;    /* IP MTU in bytes, 68..9000; 0 means 1500 */
-    uint32_t naddrs; /* IPv4 addresses on this interface, 0..TERN_MAX_IFACE_ADDRS */
+    uint32_t mtu; /* IP MTU in bytes, 68..9000; 0 means 1500 */
+    /* Addresses on this interface, 0..TERN_MAX_IFACE_ADDRS, IPv4 (prefix 0..32) or IPv6 (prefix
+     * 0..128). Every interface also gets an IPv6 link-local address fe80::/64 formed from its
+     * MAC (modified EUI-64, RFC 4291 appendix A) at init. */
+    uint32_t naddrs;
     tern_addr addr[TERN_MAX_IFACE_ADDRS];
     uint8_t prefix_len[TERN_MAX_IFACE_ADDRS];
     bool accept_vlan; /* 802.1Q-tagged frames: processed as untagged (true) or dropped (false) */
@@ -144,18 +147,21 @@ typedef struct tern_stack_config {
     /* TIME-WAIT connections kept without a socket (a few dozen bytes each;
      * the oldest is recycled when full) [4 x tcp_sockets, at least 64] */
     uint32_t tcp_timewait;
+    uint32_t nd_entries; /* IPv6 neighbour cache entries [64] */
+    uint32_t nd_queue;   /* IPv6 packets waiting for neighbour resolution, in all [16] */
 
     /* behaviour (0 means the default in brackets) */
-    uint8_t ttl;               /* default TTL [64] */
+    uint8_t ttl;               /* default TTL, and IPv6 CurHopLimit until an RA says [64] */
     bool forwarding;           /* route datagrams between interfaces (a router) */
     uint64_t arp_timeout_ns;   /* lifetime of a cache entry [60 s] */
     uint64_t arp_retry_ns;     /* interval between requests for one address [1 s] */
     uint32_t arp_retries;      /* requests before resolution fails [3] */
-    uint64_t reasm_timeout_ns; /* RFC 791 reassembly timeout [30 s] */
-    uint32_t icmp_rate;        /* ICMP errors per second (RFC 1122 3.2.2) [100] */
-    uint32_t icmp_burst;       /* and burst [10] */
-    uint16_t ephemeral_low;    /* ephemeral port range [49152] */
-    uint16_t ephemeral_high;   /* [65535] */
+    uint64_t reasm_timeout_ns; /* RFC 791 reassembly timeout [30 s]; IPv6 always 60 s (RFC 8200) */
+    uint32_t icmp_rate;      /* ICMP errors per second (RFC 1122 3.2.2), and ICMPv6 errors (a bucket
+                              * of their own, RFC 4443 2.4 (f)) [100] */
+    uint32_t icmp_burst;     /* and burst [10] */
+    uint16_t ephemeral_low;  /* ephemeral port range [49152] */
+    uint16_t ephemeral_high; /* [65535] */
     tern_tcp_config tcp;
 
     tern_output_fn output;
@@ -219,16 +225,22 @@ uint64_t tern_stack_poll_at(const tern_stack *st);
 /*
  * Routes: longest prefix wins; among equal prefixes the first added. A route
  * with an unspecified gateway is on-link. The addresses of an interface add
- * their on-link prefixes implicitly. The default route is 0.0.0.0/0.
- * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (prefix > 32, unknown iface,
- * gateway not IPv4); TERN_ERR_NO_BUFFER (table full); tern_route_del
+ * their on-link prefixes implicitly. The default route is 0.0.0.0/0, or ::/0
+ * for IPv6: dst and gateway are of one family (IPv4 prefix 0..32, IPv6
+ * 0..128). An IPv6 gateway should be the router's link-local address (RFC
+ * 4861 section 8: Redirects come from it).
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (prefix too long, unknown iface,
+ * gateway of the other family); TERN_ERR_NO_BUFFER (table full); tern_route_del
  * TERN_ERR_EMPTY if no such route.
  */
 tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len,
                         const tern_addr *gateway, uint32_t iface);
 tern_err tern_route_del(tern_stack *st, const tern_addr *dst, uint8_t prefix_len);
 
-/* Add or remove an address of an interface. TERN_ERR_NO_BUFFER when it has TERN_MAX_IFACE_ADDRS. */
+/* Add or remove an address of an interface: IPv4 (prefix 0..32; TERN_ERR_NO_BUFFER when it has
+ * TERN_MAX_IFACE_ADDRS) or IPv6 (a static address, prefix 0..128, usable at once; at most 8 IPv6
+ * addresses per interface with the link-local one: TERN_ERR_NO_BUFFER;
+ * TERN_ERR_ADDR_IN_USE when present already). */
 tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *addr,
                              uint8_t prefix_len);
 tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *addr);
@@ -242,6 +254,36 @@ void tern_stack_set_forwarding(tern_stack *st, bool on);
  * Returns TERN_OK; TERN_ERR_EMPTY if not resolved (or expired).
  */
 tern_err tern_arp_lookup(const tern_stack *st, uint64_t now, const tern_addr *ip, uint8_t mac[6]);
+
+/* IPv6 neighbour cache states (RFC 4861 §7.3.2), as tern_nd_lookup reports them. */
+enum tern_nd_state_public {
+    TERN_ND_STATE_NONE = 0,
+    TERN_ND_STATE_INCOMPLETE = 1,
+    TERN_ND_STATE_REACHABLE = 2,
+    TERN_ND_STATE_STALE = 3,
+    TERN_ND_STATE_DELAY = 4,
+    TERN_ND_STATE_PROBE = 5,
+};
+
+/*
+ * tern_nd_lookup: the IPv6 neighbour cache entry for ip.
+ *   mac    receives the cached link-layer address (may be NULL)
+ *   state  receives the entry's state, TERN_ND_STATE_* (may be NULL)
+ * Returns TERN_OK when the entry has a link-layer address (any state but
+ * INCOMPLETE); TERN_ERR_EMPTY otherwise (*state still says NONE or INCOMPLETE).
+ */
+tern_err tern_nd_lookup(const tern_stack *st, const tern_addr *ip, uint8_t mac[6], int *state);
+
+/*
+ * tern_iface_ipv6_addr: the index-th IPv6 address of an interface (index 0 is
+ * the link-local address formed from the MAC).
+ *   addr, prefix_len  receive it (either may be NULL)
+ *   state             receives 0 preferred, 1 tentative, 2 deprecated (may be NULL)
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT for an unknown interface;
+ * TERN_ERR_EMPTY when index is past the last address.
+ */
+tern_err tern_iface_ipv6_addr(const tern_stack *st, uint32_t iface, uint32_t index, tern_addr *addr,
+                              uint8_t *prefix_len, int *state);
 
 /* ---- counters ---------------------------------------------------------- */
 
@@ -304,6 +346,42 @@ typedef struct tern_counters {
     uint64_t tcp_acks_rate_limited;
     /* resources */
     uint64_t no_buffer; /* packet buffer pool exhausted */
+    /* IPv6 (RFC 8200): packets in, delivered to an upper layer, sent (fragments included) */
+    uint64_t ip6_in, ip6_delivered, ip6_out;
+    uint64_t ip6_truncated;   /* shorter than 40 bytes or than the payload length says */
+    uint64_t ip6_bad_version; /* version is not 6 */
+    uint64_t ip6_bad_src;     /* from a link with a multicast or loopback source (RFC 4291) */
+    uint64_t ip6_bad_dst;     /* from a link to :: or ::1 */
+    uint64_t ip6_not_for_us;  /* not one of our addresses, nor a group we listen to */
+    uint64_t ip6_no_route;
+    uint64_t ip6_ext_truncated;       /* an extension header runs past the packet */
+    uint64_t ip6_ext_too_long;        /* more than TERN_IPV6_MAX_EXT_HEADERS extension headers */
+    uint64_t ip6_unknown_next_header; /* Parameter Problem code 1 (incl. misplaced hop-by-hop) */
+    uint64_t ip6_option_discard;      /* an unrecognised option whose type says discard */
+    uint64_t ip6_option_malformed;    /* an option runs past its header */
+    uint64_t ip6_rh_refused;          /* routing header with segments left (RH0: RFC 5095) */
+    uint64_t ip6_no_next_header;      /* Next Header 59: nothing follows */
+    uint64_t ip6_fragments_in, ip6_fragments_out;
+    uint64_t ip6_atomic_fragments;      /* offset 0 and M 0: processed in isolation (RFC 6946) */
+    uint64_t ip6_frag_bad_length;       /* M set and a length not a multiple of 8, or past 65535 */
+    uint64_t ip6_first_frag_incomplete; /* first fragment without the whole chain (RFC 7112) */
+    uint64_t ip6_reassembled, ip6_reasm_timeout;
+    uint64_t ip6_reasm_overlap; /* datagrams dropped for an overlap (RFC 5722) */
+    uint64_t ip6_reasm_dropped; /* no slot, too big, inconsistent last fragment */
+    uint64_t ip6_loopback_in;   /* packets sent to ourselves and delivered */
+    /* ICMPv6 (RFC 4443) */
+    uint64_t icmp6_in, icmp6_malformed, icmp6_bad_checksum;
+    uint64_t icmp6_echo_requests, icmp6_echo_replies_sent;
+    uint64_t icmp6_errors_in, icmp6_errors_sent, icmp6_rate_limited;
+    uint64_t icmp6_unknown_type; /* informational types we do not handle: discarded (2.4 (b)) */
+    /* Neighbor Discovery (RFC 4861) */
+    uint64_t nd_invalid; /* ND messages failing the validity checks (sections 6.1, 7.1) */
+    uint64_t nd_ns_in, nd_na_in, nd_rs_in, nd_ra_in, nd_redirects_in;
+    uint64_t nd_ns_sent, nd_na_sent;
+    uint64_t nd_resolution_failed; /* packets dropped: no answer after MAX_MULTICAST_SOLICIT */
+    uint64_t nd_queue_full;        /* packets dropped or replaced: no room to wait */
+    uint64_t nd_table_full;        /* packets dropped: every cache entry in use */
+    uint64_t nd_unreachable;       /* entries deleted after MAX_UNICAST_SOLICIT probes (NUD) */
 } tern_counters;
 
 /* tern_stack_get_counters: copy the counters. */

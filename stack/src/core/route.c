@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "ipv6/ipv6.h"
 #include "tcp/tcp_private.h"
 #include "udp/udp.h"
 #include "stack_internal.h"
@@ -21,6 +22,9 @@ static bool local_on(const tern_iface *f, const tern_addr *addr) {
 }
 
 bool tern_is_local_addr(const tern_stack *st, const tern_addr *addr, uint32_t *iface) {
+    if (tern_addr_is_v6(addr)) {
+        return tern_ipv6_is_local(st, addr, iface);
+    }
     for (uint32_t i = 0; i < st->niface; i++) {
         if (local_on(&st->iface[i], addr)) {
             if (iface) {
@@ -76,6 +80,9 @@ static bool pick_source(const tern_iface *f, const tern_addr *to, tern_addr *out
 
 tern_err tern_route_lookup(const tern_stack *st, const tern_addr *dst, const tern_addr *src,
                            tern_route_result *out) {
+    if (tern_addr_is_v6(dst)) {
+        return tern_ipv6_route_lookup(st, dst, src, 0, out);
+    }
     int best_len = -1;
     uint32_t best_iface = 0;
     tern_addr gateway = {0};
@@ -126,13 +133,18 @@ tern_err tern_route_lookup(const tern_stack *st, const tern_addr *dst, const ter
 
 tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len,
                         const tern_addr *gateway, uint32_t iface) {
-    if (!tern_addr_is_v4(dst) || prefix_len > 32) {
+    bool v6 = tern_addr_is_v6(dst);
+    unsigned width = v6 ? 128 : 32;
+    if ((!v6 && !tern_addr_is_v4(dst)) || prefix_len > width) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
-                         "route: destination must be IPv4 with prefix 0..32 (prefix_len=%u)",
+                         "route: destination must be IPv4 with prefix 0..32 or IPv6 with prefix "
+                         "0..128 (prefix_len=%u)",
                          prefix_len);
     }
-    if (gateway && !tern_addr_is_unspecified(gateway) && !tern_addr_is_v4(gateway)) {
-        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "route gateway: must be IPv4");
+    if (gateway && !tern_addr_is_unspecified(gateway) && gateway->family != dst->family) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "route gateway: must be of the destination's family (%s)",
+                         v6 ? "IPv6" : "IPv4");
     }
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
@@ -146,12 +158,14 @@ tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len
     memset(r, 0, sizeof *r);
     /* Keep the destination masked so that lookups compare prefixes only. */
     r->dst = *dst;
-    for (unsigned b = prefix_len; b < 32; b++) {
+    for (unsigned b = prefix_len; b < width; b++) {
         r->dst.bytes[b / 8] &= (uint8_t) ~(0x80u >> (b % 8));
     }
     r->prefix_len = prefix_len;
     if (gateway && !tern_addr_is_unspecified(gateway)) {
         r->gateway = *gateway;
+    } else if (v6) {
+        r->gateway = tern_addr_v6_from_bytes((const uint8_t[16]){0});
     } else {
         r->gateway = tern_addr_v4(0, 0, 0, 0);
     }
@@ -162,7 +176,8 @@ tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len
 tern_err tern_route_del(tern_stack *st, const tern_addr *dst, uint8_t prefix_len) {
     for (uint32_t i = 0; i < st->nroutes; i++) {
         tern_route *r = &st->routes[i];
-        if (r->prefix_len == prefix_len && tern_addr_prefix_match(&r->dst, dst, prefix_len)) {
+        if (r->prefix_len == prefix_len && r->dst.family == dst->family &&
+            tern_addr_prefix_match(&r->dst, dst, prefix_len)) {
             memmove(r, r + 1, (st->nroutes - i - 1) * sizeof *r);
             st->nroutes--;
             return TERN_OK;

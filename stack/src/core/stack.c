@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ipv4/ipv4.h"
+#include "ipv6/ipv6.h"
 #include "tcp/tcp_private.h"
 #include "udp/udp.h"
 #include "stack_internal.h"
@@ -64,6 +65,8 @@ static void apply_defaults(tern_stack_config *c) {
     DEFAULT(icmp_burst, 10);
     DEFAULT(ephemeral_low, 49152);
     DEFAULT(ephemeral_high, 65535);
+    DEFAULT(nd_entries, 64);
+    DEFAULT(nd_queue, 16);
     for (uint32_t i = 0; i < c->niface && i < TERN_MAX_IFACES; i++) {
         DEFAULT(iface[i].mtu, 1500);
     }
@@ -97,13 +100,26 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
                 i, f->mac[0], f->mac[1], f->mac[2], f->mac[3], f->mac[4], f->mac[5]);
         }
         for (uint32_t a = 0; a < f->naddrs; a++) {
+            if (tern_addr_is_v6(&f->addr[a])) {
+                if (f->prefix_len[a] > 128) {
+                    BAD("iface[%u].prefix_len[%u]=%u: must be 0..128 for IPv6", i, a,
+                        f->prefix_len[a]);
+                }
+                if (tern_addr_is_multicast(&f->addr[a]) || tern_addr_is_unspecified(&f->addr[a])) {
+                    BAD("iface[%u].addr[%u]: an IPv6 interface address must be unicast", i, a);
+                }
+                continue;
+            }
             if (!tern_addr_is_v4(&f->addr[a])) {
-                BAD("iface[%u].addr[%u]: not an IPv4 address", i, a);
+                BAD("iface[%u].addr[%u]: not an IPv4 or IPv6 address", i, a);
             }
             if (f->prefix_len[a] > 32) {
                 BAD("iface[%u].prefix_len[%u]=%u: must be 0..32", i, a, f->prefix_len[a]);
             }
         }
+    }
+    if (c.nd_entries > 65536) {
+        BAD("nd_entries=%u: at most 65536", c.nd_entries);
     }
     if (c.arp_entries > 65536) {
         BAD("arp_entries=%u: at most 65536", c.arp_entries);
@@ -133,7 +149,7 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
 
 /* Where each part of the instance lives in the caller's block. */
 typedef struct layout {
-    size_t routes, chunks, pkts, arp, reasm, udp, ping, tcp, total;
+    size_t routes, chunks, pkts, arp, reasm, ip6, udp, ping, tcp, total;
 } layout;
 
 static void compute_layout(const tern_stack_config *c, layout *l) {
@@ -148,6 +164,8 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     off = ALIGN16(off + tern_arp_memory_size(c));
     l->reasm = off;
     off = ALIGN16(off + tern_reasm_memory_size(c));
+    l->ip6 = off;
+    off = ALIGN16(off + tern_ipv6_memory_size(c));
     l->udp = off;
     off = ALIGN16(off + tern_udp_memory_size(c));
     l->ping = off;
@@ -206,9 +224,23 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
         tern_iface *f = &st->iface[i];
         memcpy(f->mac, c.iface[i].mac, 6);
         f->mtu = c.iface[i].mtu;
-        f->naddrs = c.iface[i].naddrs;
-        memcpy(f->addr, c.iface[i].addr, sizeof f->addr);
-        memcpy(f->prefix_len, c.iface[i].prefix_len, sizeof f->prefix_len);
+        /* IPv4 addresses in addr[], IPv6 ones in the IPv6 table (static: usable at once). */
+        for (uint32_t a = 0; a < c.iface[i].naddrs; a++) {
+            const tern_addr *x = &c.iface[i].addr[a];
+            if (tern_addr_is_v6(x)) {
+                tern_ifaddr6 *y = &f->addr6[f->naddrs6++];
+                y->addr = *x;
+                y->prefix_len = c.iface[i].prefix_len[a];
+                y->state = TERN_ADDR6_PREFERRED;
+                y->origin = TERN_ADDR6_STATIC;
+                y->preferred_until = TERN_NEVER;
+                y->valid_until = TERN_NEVER;
+            } else {
+                f->addr[f->naddrs] = *x;
+                f->prefix_len[f->naddrs] = c.iface[i].prefix_len[a];
+                f->naddrs++;
+            }
+        }
         f->accept_vlan = c.iface[i].accept_vlan;
     }
     st->routes = (tern_route *)(base + l.routes);
@@ -226,6 +258,7 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     st->icmp_tokens_ns = (uint64_t)c.icmp_burst * (NS_PER_SEC / c.icmp_rate);
     tern_arp_init(st, base + l.arp);
     tern_reasm_init(st, base + l.reasm);
+    tern_ipv6_init(st, base + l.ip6);
     tern_udp_init(st, base + l.udp);
     tern_ping_init(st, base + l.ping);
     tern_tcp_init(st, base + l.tcp);
@@ -260,9 +293,12 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
     }
     const tern_iface *f = &st->iface[iface];
     bool broadcast = tern_mac_is_broadcast(&eth.dst);
-    /* We listen to our MAC, broadcast, and the IPv4 multicast range (RFC 1112 §6.4). */
+    /* We listen to our MAC, broadcast, the IPv4 multicast range (RFC 1112 §6.4), and the IPv6
+     * groups we belong to (33:33 + the group's low 32 bits, RFC 2464 §7) for IPv6 only. */
     bool ipv4_multicast = eth.dst.b[0] == 0x01 && eth.dst.b[1] == 0x00 && eth.dst.b[2] == 0x5e;
-    if (!broadcast && !ipv4_multicast && memcmp(eth.dst.b, f->mac, 6) != 0) {
+    bool ipv6_multicast =
+        eth.ethertype == TERN_ETHERTYPE_IPV6 && tern_ipv6_wants_mac(st, iface, eth.dst.b);
+    if (!broadcast && !ipv4_multicast && !ipv6_multicast && memcmp(eth.dst.b, f->mac, 6) != 0) {
         st->c.eth_not_for_us++;
         return;
     }
@@ -272,6 +308,10 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
         break;
     case TERN_ETHERTYPE_IPV4:
         tern_ipv4_input(st, now, iface, eth.payload, eth.payload_len, broadcast || ipv4_multicast);
+        break;
+    case TERN_ETHERTYPE_IPV6:
+        tern_ipv6_input(st, now, iface, eth.payload, eth.payload_len,
+                        tern_mac_is_multicast(&eth.dst));
         break;
     default:
         st->c.eth_unknown_type++;
@@ -284,6 +324,7 @@ void tern_stack_poll(tern_stack *st, uint64_t now) {
     tern_ipv4_poll(st, now);
     tern_arp_poll(st, now);
     tern_reasm_poll(st, now);
+    tern_ipv6_poll(st, now);
     tern_udp_poll(st, now);
     tern_ping_poll(st, now);
     tern_tcp_poll(st, now);
@@ -300,6 +341,7 @@ uint64_t tern_stack_poll_at(const tern_stack *st) {
     }
     uint64_t t = tern_arp_poll_at(st);
     t = min_u64(t, tern_reasm_poll_at(st));
+    t = min_u64(t, tern_ipv6_poll_at(st));
     t = min_u64(t, tern_tcp_poll_at(st));
     t = min_u64(t, tern_services_poll_at(st));
     return t;
@@ -338,10 +380,15 @@ tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface=%u: the host has %u interfaces",
                          iface, st->niface);
     }
+    if (tern_addr_is_v6(addr)) {
+        return tern_ipv6_add_addr(st, iface, addr, prefix_len, TERN_ADDR6_PREFERRED,
+                                  TERN_ADDR6_STATIC);
+    }
     if (!tern_addr_is_v4(addr) || prefix_len > 32) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
-                         "iface %u address: must be IPv4 with prefix 0..32 (prefix_len=%u)", iface,
-                         prefix_len);
+                         "iface %u address: must be IPv4 with prefix 0..32 or IPv6 with prefix "
+                         "0..128 (prefix_len=%u)",
+                         iface, prefix_len);
     }
     tern_iface *f = &st->iface[iface];
     if (f->naddrs >= TERN_MAX_IFACE_ADDRS) {
@@ -358,6 +405,9 @@ tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface=%u: the host has %u interfaces",
                          iface, st->niface);
+    }
+    if (tern_addr_is_v6(addr)) {
+        return tern_ipv6_del_addr(st, iface, addr);
     }
     tern_iface *f = &st->iface[iface];
     for (uint32_t i = 0; i < f->naddrs; i++) {

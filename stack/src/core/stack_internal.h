@@ -8,6 +8,8 @@
  *   ipv4/      ipv4.h: ARP, IPv4 in and out, reassembly, ICMPv4
  *   tcp/       tcp_private.h: TCP (owns its memory, sockets and timers)
  *   udp/       udp.h: UDP and ping sockets
+ *   ipv6/      ipv6.h: IPv6 in and out, extension headers, reassembly,
+ *              ICMPv6, Neighbor Discovery (and the hooks SLAAC/MLD fill)
  *   services/  services.h: DHCPv4 client and server, DNS resolver
  * A layer's files include each other freely; across layers only through the
  * layer's private header. Every function here is internal but, being in a
@@ -111,13 +113,36 @@ void tern_pktq_clear(tern_stack *st, tern_pktq *q);
 
 /* ---- interfaces, routes ------------------------------------------------ */
 
+/* IPv6 addresses of an interface (RFC 4862 section 2 states). */
+#define TERN_MAX_IFACE_ADDRS6 8
+enum tern_addr6_state {
+    TERN_ADDR6_PREFERRED = 0, /* assigned, usable */
+    TERN_ADDR6_TENTATIVE,     /* being checked by DAD: not ours for delivery yet */
+    TERN_ADDR6_DEPRECATED,    /* assigned; not chosen as a source for new communication */
+};
+enum tern_addr6_origin {
+    TERN_ADDR6_STATIC = 0, /* configured */
+    TERN_ADDR6_LINK_LOCAL, /* formed from the MAC (modified EUI-64) at start */
+    TERN_ADDR6_SLAAC,      /* autoconfigured from an RA prefix */
+    TERN_ADDR6_TEMPORARY,  /* RFC 8981 */
+};
+typedef struct tern_ifaddr6 {
+    tern_addr addr;
+    uint8_t prefix_len;
+    uint8_t state;                         /* enum tern_addr6_state */
+    uint8_t origin;                        /* enum tern_addr6_origin */
+    uint64_t preferred_until, valid_until; /* TERN_NEVER for static addresses */
+} tern_ifaddr6;
+
 typedef struct tern_iface {
     uint8_t mac[6];
     uint32_t mtu;
-    uint32_t naddrs;
+    uint32_t naddrs; /* IPv4 addresses */
     tern_addr addr[TERN_MAX_IFACE_ADDRS];
     uint8_t prefix_len[TERN_MAX_IFACE_ADDRS];
     bool accept_vlan;
+    uint32_t naddrs6; /* IPv6 addresses, the link-local one first */
+    tern_ifaddr6 addr6[TERN_MAX_IFACE_ADDRS6];
 } tern_iface;
 
 typedef struct tern_route {
@@ -160,6 +185,8 @@ typedef struct tern_udp_sock tern_udp_sock;
 typedef struct tern_ping_sock tern_ping_sock;
 /* TCP's own state, private to tcp*.c (not "tern_tcp_state": that is the public enum). */
 typedef struct tern_tcp_module tern_tcp_module;
+/* IPv6's own state (neighbour cache, reassembly, ICMPv6 bucket...), private to ipv6/. */
+typedef struct tern_ipv6_module tern_ipv6_module;
 
 struct tern_stack {
     tern_stack_config cfg; /* with every default filled in */
@@ -186,6 +213,7 @@ struct tern_stack {
     uint32_t free_pkt;
 
     tern_reasm_slot *reasm;
+    tern_ipv6_module *ip6; /* ipv6/ */
 
     /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
     uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */

@@ -7,6 +7,7 @@
 
 #include "core/sock_handle.h"
 #include "ipv4.h"
+#include "ipv6/ipv6.h"
 #include "tcp/tcp_private.h"
 #include "udp/udp.h"
 #include "core/stack_internal.h"
@@ -45,6 +46,20 @@ static bool rate_limit_allows(tern_stack *st, uint64_t now) {
 void tern_icmp_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t code, uint16_t mtu,
                           const struct tern_ipv4_repr *ip, const uint8_t *hdr_bytes,
                           bool link_broadcast) {
+    if (tern_addr_is_v6(&ip->src)) {
+        /* An upper layer's error about an IPv6 packet (the family-neutral view): ICMPv6. */
+        size_t len;
+        bool mcast;
+        const uint8_t *pkt = tern_ipv6_current_packet(st, &len, &mcast);
+        if (!pkt || type != TERN_ICMPV4_DEST_UNREACH) {
+            return;
+        }
+        if (code == TERN_ICMPV4_UNREACH_PORT) {
+            tern_icmpv6_send_error(st, now, TERN_ICMPV6_DEST_UNREACH, TERN_ICMPV6_UNREACH_PORT, 0,
+                                   pkt, len, mcast);
+        }
+        return;
+    }
     /* RFC 1122 §3.2.2: never about an ICMP error, a broadcast or multicast, a
      * fragment other than the first, or a source that is not one host. */
     if (ip->protocol == TERN_IPPROTO_ICMP &&

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ipv4.h"
+#include "ipv6/ipv6.h"
 #include "tcp/tcp_private.h"
 #include "udp/udp.h"
 #include "core/stack_internal.h"
@@ -142,6 +143,18 @@ void tern_ipv4_output_resolved(tern_stack *st, uint64_t now, uint32_t iface,
 }
 
 tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len) {
+    if (tern_addr_is_v6(&tx->dst)) {
+        /* Family-neutral callers (TCP, UDP): an IPv6 destination goes to IPv6 output. */
+        tern_ip6_tx t6;
+        memset(&t6, 0, sizeof t6);
+        t6.src = tx->src;
+        t6.dst = tx->dst;
+        t6.next_header = tx->protocol;
+        t6.hop_limit = tx->ttl;
+        t6.traffic_class = (uint8_t)(tx->dscp << 2);
+        t6.dontfrag = tx->df;
+        return tern_ipv6_send(st, now, &t6, payload_len);
+    }
     if (payload_len > TERN_IP_PAYLOAD_MAX) {
         return TERN_ERR_MSG_TOO_LONG;
     }
@@ -200,6 +213,10 @@ void tern_ipv4_poll(tern_stack *st, uint64_t now) {
         st->loopback.count < TERN_POLL_LOOPBACK_MAX ? st->loopback.count : TERN_POLL_LOOPBACK_MAX;
     for (uint32_t i = 0; i < n && st->loopback.count; i++) {
         size_t len = tern_pktq_pop(st, &st->loopback, st->loop_rx, sizeof st->loop_rx);
+        if (len && st->loop_rx[0] >> 4 == 6) {
+            tern_ipv6_loopback_input(st, now, st->loop_rx, len);
+            continue;
+        }
         uint32_t iface = 0;
         struct tern_ipv4_repr ip;
         if (tern_ipv4_parse(st->loop_rx, len, &ip) == TERN_OK) {

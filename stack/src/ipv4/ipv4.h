@@ -28,7 +28,11 @@ typedef struct tern_ip_tx {
 uint8_t *tern_ip_tx_payload(tern_stack *st);
 
 /*
- * Send the datagram whose payload is at tern_ip_tx_payload(st). The L4
+ * Send the datagram whose payload is at tern_ip_tx_payload(st). An IPv6
+ * destination goes to tern_ipv6_send (ipv6/ipv6.h) with protocol as the Next
+ * Header, ttl as the Hop Limit (0: the default), dscp as the traffic class's
+ * upper 6 bits and df as "do not fragment at the source"; options are not
+ * used then. The L4
  * checksum must already be right for tx->src (route first with
  * tern_route_lookup when src is unspecified). Resolves the next hop (queueing
  * the packet while ARP works), fragments when above the MTU.
@@ -45,6 +49,10 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
  * of the payload as keeps the error within 576 bytes, RFC 1812 §4.3.2.3) unless RFC 1122 §3.2.2
  * forbids it (about an ICMP error, a broadcast or multicast, a non-first fragment, a non-unicast
  * source) or the rate limit holds it back (counted).
+ * Given the family-neutral view of an IPv6 packet (IPv6 addresses, see
+ * ipv6/ipv6.h) during its delivery, it sends the ICMPv6 equivalent instead:
+ * port unreachable becomes Destination Unreachable code 4 (RFC 4443 §3.1);
+ * nothing else is sent (IPv6 input sends its own Parameter Problems).
  */
 void tern_icmp_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t code, uint16_t mtu,
                           const struct tern_ipv4_repr *ip, const uint8_t *hdr_bytes,
