@@ -67,6 +67,9 @@ static void apply_defaults(tern_stack_config *c) {
     DEFAULT(ephemeral_high, 65535);
     DEFAULT(nd_entries, 64);
     DEFAULT(nd_queue, 16);
+    DEFAULT(ipv6_dad_transmits, 1);
+    DEFAULT(ipv6_temp_valid_s, 2 * 86400);
+    DEFAULT(ipv6_temp_preferred_s, 86400);
     for (uint32_t i = 0; i < c->niface && i < TERN_MAX_IFACES; i++) {
         DEFAULT(iface[i].mtu, 1500);
     }
@@ -139,6 +142,14 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
     }
     if (c.ephemeral_low > c.ephemeral_high || c.ephemeral_low < 1024) {
         BAD("ephemeral ports %u..%u: need 1024 <= low <= high", c.ephemeral_low, c.ephemeral_high);
+    }
+    if (c.ipv6_temp_preferred_s > c.ipv6_temp_valid_s) {
+        BAD("ipv6_temp_preferred_s=%u: must not exceed ipv6_temp_valid_s=%u (RFC 8981 section 3.8)",
+            c.ipv6_temp_preferred_s, c.ipv6_temp_valid_s);
+    }
+    if (c.ipv6_dad_transmits > 10 && c.ipv6_dad_transmits != TERN_DAD_OFF) {
+        BAD("ipv6_dad_transmits=%u: 1..10, or TERN_DAD_OFF (%d)", c.ipv6_dad_transmits,
+            TERN_DAD_OFF);
     }
     if (c.icmp_rate > 1000000000u) {
         BAD("icmp_rate=%u: at most 10^9 per second", c.icmp_rate);

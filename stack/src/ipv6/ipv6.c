@@ -56,16 +56,19 @@ void tern_ipv6_init(tern_stack *st, uint8_t *mem) {
         f->addr6[0].valid_until = TERN_NEVER;
         f->naddrs6++;
     }
+    tern_ac_init(st); /* DAD, SLAAC, MLD, Router Solicitations (ipv6/autoconf.c) */
 }
 
 void tern_ipv6_poll(tern_stack *st, uint64_t now) {
     tern_nd_poll(st, now);
     tern_reasm6_poll(st, now);
+    tern_ac_poll(st, now);
 }
 
 uint64_t tern_ipv6_poll_at(const tern_stack *st) {
-    uint64_t a = tern_nd_poll_at(st), b = tern_reasm6_poll_at(st);
-    return a < b ? a : b;
+    uint64_t a = tern_nd_poll_at(st), b = tern_reasm6_poll_at(st), c = tern_ac_poll_at(st);
+    a = a < b ? a : b;
+    return a < c ? a : c;
 }
 
 /* ---- output ------------------------------------------------------------------------- */

@@ -91,6 +91,18 @@ bool tern_mld_join(struct tern_mld *m, uint64_t now, const tern_addr *group) {
     return true;
 }
 
+bool tern_mld_join_silent(struct tern_mld *m, const tern_addr *group) {
+    if (!tern_mld_join(m, 0, group)) {
+        return false;
+    }
+    struct tern_mld_group *g = find(m, group);
+    if (g != NULL && g->refs == 1) {
+        g->change_left = 0;
+        g->change_at = TERN_MLD_NEVER;
+    }
+    return true;
+}
+
 bool tern_mld_leave(struct tern_mld *m, uint64_t now, const tern_addr *group) {
     struct tern_mld_group *g = find(m, group);
     if (g == NULL || g->refs == 0) {

@@ -97,6 +97,12 @@ bool tern_mld_reportable(const tern_addr *group);
 bool tern_mld_join(struct tern_mld *m, uint64_t now, const tern_addr *group);
 
 /*
+ * tern_mld_join_silent: like tern_mld_join without the State Change Report
+ * (for a host that does not announce itself: it still answers queries).
+ */
+bool tern_mld_join_silent(struct tern_mld *m, const tern_addr *group);
+
+/*
  * tern_mld_leave: drop one reference; the last one leaves the group with
  * CHANGE_TO_INCLUDE_MODE {} reports (or an MLDv1 Done). Returns false when
  * the group was not joined.

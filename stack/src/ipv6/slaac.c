@@ -241,6 +241,30 @@ bool tern_slaac_start(struct tern_slaac *s, uint64_t now) {
     return true;
 }
 
+bool tern_slaac_add_static(struct tern_slaac *s, uint64_t now, const tern_addr *addr,
+                           uint8_t prefix_len) {
+    uint64_t first = now;
+    for (size_t i = 0; i < TERN_SLAAC_MAX_ADDRS; i++) {
+        const struct tern_slaac_addr *ll = &s->a[i];
+        if (ll->kind == TERN_SLAAC_LINK_LOCAL && ll->state == TERN_SLAAC_TENTATIVE &&
+            ll->dad_left == s->cfg.dad_transmits && ll->dad_at > now) {
+            first = ll->dad_at;
+        }
+    }
+    struct tern_slaac_addr *a = free_slot(s);
+    if (a == NULL) {
+        return false;
+    }
+    memset(a, 0, sizeof *a);
+    a->addr = *addr;
+    a->prefix_len = prefix_len;
+    a->kind = TERN_SLAAC_STATIC;
+    a->created = now;
+    a->preferred_until = a->valid_until = TERN_SLAAC_NEVER;
+    dad_begin(s, a, now, first);
+    return true;
+}
+
 /* A temporary address beside public address pub (RFC 8981 section 3.4). */
 static void make_temporary(struct tern_slaac *s, const struct tern_slaac_addr *pub, uint64_t now,
                            uint64_t first_probe) {

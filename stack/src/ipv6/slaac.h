@@ -52,6 +52,7 @@ enum tern_slaac_kind {
     TERN_SLAAC_LINK_LOCAL = 1, /* fe80::/64 */
     TERN_SLAAC_PUBLIC,         /* from a Prefix Information option (RFC 4862 section 5.5.3) */
     TERN_SLAAC_TEMPORARY,      /* RFC 8981 */
+    TERN_SLAAC_STATIC,         /* configured by hand: DAD only (RFC 4862 section 5.4) */
 };
 
 /* One autoconfigured address. Times are absolute virtual nanoseconds. */
@@ -153,6 +154,17 @@ void tern_slaac_init(struct tern_slaac *s, const struct tern_slaac_config *cfg);
  * RetransTimer after the last probe. Returns false when no slot is free.
  */
 bool tern_slaac_start(struct tern_slaac *s, uint64_t now);
+
+/*
+ * tern_slaac_add_static: a configured address (infinite lifetimes) to check
+ * with DAD: RFC 4862 section 5.4 asks it "regardless of whether they are
+ * obtained through stateless autoconfiguration, DHCPv6, or manual
+ * configuration". Its probe goes with the link-local address's first one
+ * (after the same random delay) when that is still to come, else now.
+ * Returns false when no slot is free.
+ */
+bool tern_slaac_add_static(struct tern_slaac *s, uint64_t now, const tern_addr *addr,
+                           uint8_t prefix_len);
 
 /*
  * tern_slaac_prefix: process one Prefix Information option of a Router
