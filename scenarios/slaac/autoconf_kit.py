@@ -115,3 +115,29 @@ def na_for(peer: Any, target: str, dst: str = "ff02::1") -> Any:
 
 
 __all__ = [n for n in dir() if not n.startswith("_")]
+
+
+def ready(peer: Any, dut: Any, within: str = "4.1s") -> Any:
+    """Wait for the DUT's link-local address to be assigned: its first Router Solicitation (sent
+    when DAD of the link-local address ends). Returns that solicitation."""
+    ll = eui64_addr("fe80::/64", dut.mac)
+    return peer.expect(rs(ll), within=within)
+
+
+def addr_state(dut: Any, addr: str) -> Any:
+    """The state of one of the DUT's IPv6 addresses ("preferred", "tentative", "deprecated"), or
+    None when it has no such address."""
+    for a, _, st in dut.ipv6_addresses():
+        if a == addr:
+            return st
+    return None
+
+
+def multicast_echo(src: str, seq: int = 1) -> Any:
+    """An Echo Request to all-nodes from ``src``: RFC 4443 section 4.2 has the reply come from "a
+    unicast address belonging to the interface", so its source is the DUT's source address choice
+    for the destination ``src`` (RFC 6724)."""
+    from scapy.layers.inet6 import ICMPv6EchoRequest
+
+    return Ether(dst="33:33:00:00:00:01") / IPv6(src=src, dst="ff02::1") / ICMPv6EchoRequest(
+        id=0x66, seq=seq, data=b"which source")
