@@ -206,6 +206,17 @@ static void sync_new(tern_stack *st, uint32_t iface) {
     }
 }
 
+/* Lifetimes and states changed by an RA (RFC 4862 5.5.3 (e)) reach the table. */
+static void sync_states(tern_stack *st, uint32_t iface) {
+    const struct tern_slaac *s = &ac_of(st, iface)->slaac;
+    for (size_t i = 0; i < TERN_SLAAC_MAX_ADDRS; i++) {
+        if (s->a[i].state != TERN_SLAAC_FREE && s->a[i].state != TERN_SLAAC_DUPLICATED &&
+            tern_ipv6_addr_index(st, iface, &s->a[i].addr) >= 0) {
+            put_addr(st, iface, &s->a[i]);
+        }
+    }
+}
+
 static void start_rs(tern_stack *st, uint64_t now, uint32_t iface, bool delayed) {
     tern_ac_iface *ac = ac_of(st, iface);
     if (ac->rs_sent > 0 || ac->rs_at != TERN_NEVER) {
@@ -523,6 +534,7 @@ void tern_ac_router_advert(tern_stack *st, uint64_t now, uint32_t iface,
         }
         sync_new(st, iface);
     }
+    sync_states(st, iface);
     handle_events(st, now, iface);
 }
 
