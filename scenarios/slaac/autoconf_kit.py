@@ -114,7 +114,6 @@ def na_for(peer: Any, target: str, dst: str = "ff02::1") -> Any:
     return pkt
 
 
-__all__ = [n for n in dir() if not n.startswith("_")]
 
 
 def ready(peer: Any, dut: Any, within: str = "4.1s") -> Any:
