@@ -49,7 +49,14 @@ def bench(net: Any, peer_ipv6: Any = None, peer_nd: bool = True, **host: Any) ->
     """(dut, peer, link): a Tern host ``dut`` (IPv6 autoconfiguration by default: no static
     address) and a scripted peer on one link."""
     dut = net.host("dut", **host)
-    peer = net.peer("peer", ipv6=peer_ipv6, nd=peer_nd)
+    # The peer always has an address so that it answers Neighbor Solicitations as they come (for
+    # its link-local address too): the host's NUD of its router then succeeds. Without one given,
+    # its link-local address is that address (and so the source of what it sends).
+    from pyharness.nd import link_local
+    from pyharness.nodes import default_mac, parse_mac
+
+    own = [f"{link_local(parse_mac(default_mac('peer')))}/64"]
+    peer = net.peer("peer", ipv6=peer_ipv6 or own, nd=peer_nd)
     link = net.link(dut, peer)
     return dut, peer, link
 
@@ -84,10 +91,27 @@ def has_sll(pkt: Any) -> bool:
     return pkt.haslayer(ICMPv6NDOptSrcLLAddr)
 
 
+def parse_records(raw: bytes) -> list[tuple[int, str, list[str]]]:
+    """(record type, group, sources) of the Multicast Address Records in raw (RFC 3810 5.2.4)."""
+    off, out = 0, []
+    while off + 20 <= len(raw):
+        rtype, aux, nsrc = raw[off], raw[off + 1], int.from_bytes(raw[off + 2:off + 4], "big")
+        group = str(ipaddress.IPv6Address(raw[off + 4:off + 20]))
+        srcs = [str(ipaddress.IPv6Address(raw[off + 20 + 16 * i:off + 36 + 16 * i])) for i in range(nsrc)]
+        out.append((rtype, group, srcs))
+        off += 20 + 16 * nsrc + 4 * aux
+    return out
+
+
 def records(pkt: Any) -> list[tuple[int, str, list[str]]]:
-    """(record type, group, sources) of each record of an MLDv2 report."""
-    rep = pkt[ICMPv6MLReport2]
-    return [(r.rtype, r.dst, list(r.sources)) for r in rep.records]
+    """(record type, group, sources) of each record of an MLDv2 report (RFC 3810 section 5.2),
+    read from the bytes: scapy's record list keeps only the first record of a multi-record
+    report (the others end up in its payload)."""
+    raw = bytes(pkt[ICMPv6MLReport2])
+    n = int.from_bytes(raw[6:8], "big")
+    recs = parse_records(raw[8:])
+    assert len(recs) == n, f"report says {n} records, holds {len(recs)}"
+    return recs
 
 
 def has_router_alert(pkt: Any) -> bool:

@@ -179,9 +179,11 @@ tern_err tern_ipv6_mcast_leave(tern_stack *st, uint32_t iface, const tern_addr *
     return tern_fail(st, TERN_ERR_EMPTY, "leave: iface %u is not in that group", iface);
 }
 
+/* Destinations whose next hop is themselves on an interface the caller names: link-local unicast,
+ * and every multicast group (RFC 4861 section 5.2: "For multicast packets, the next-hop is always
+ * the (multicast) destination address and is considered to be on-link."). */
 static bool link_scoped(const tern_addr *dst) {
-    return tern_ipv6_is_link_local(dst) ||
-           (tern_addr_is_multicast(dst) && tern_ipv6_mcast_scope(dst) <= 2);
+    return tern_ipv6_is_link_local(dst) || tern_addr_is_multicast(dst);
 }
 
 bool tern_ipv6_select_source(const tern_stack *st, uint32_t iface, const tern_addr *dst,
