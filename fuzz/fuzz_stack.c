@@ -8,11 +8,13 @@
  *              of 100 ms (so ARP retries, reassembly timeouts and TCP timers
  *              fire); bit 6: the interface (0 or 1); bit 7: poll after it
  *   bytes 1-2  frame length (big-endian), then the frame
- * The host has two interfaces (10.0.0.1/24, 10.0.1.1/24), forwarding on, a
+ * The host has two interfaces (10.0.0.1/24 and fd00::1/64, 10.0.1.1/24; each
+ * with its link-local IPv6 address), forwarding on, a
  * default route, a bound UDP socket (port 7) that echoes, a ping socket,
  * and whatever TCP listens on port 80 when TCP exists.
  *
- * Oracles: every frame the host sends parses (with valid IPv4 checksums);
+ * Oracles: every frame the host sends parses (with valid IPv4 checksums; an
+ * IPv6 packet's payload length matches the frame);
  * output and work per call are bounded, and the host does not livelock
  * (oracle.h: this is what finds a land SYN looping through the loopback).
  */
@@ -24,6 +26,7 @@
 #include "tern/stack.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
+#include "wire/ipv6.h"
 
 static _Alignas(16) uint8_t memory[4 << 20];
 
@@ -44,6 +47,13 @@ static void check_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t
             abort();
         }
     }
+    if (eth.ethertype == TERN_ETHERTYPE_IPV6) {
+        struct tern_ipv6_repr ip6;
+        if (tern_ipv6_parse(eth.payload, eth.payload_len, &ip6) != TERN_OK ||
+            (eth.payload_len > 46 && ip6.payload_len + 40u != eth.payload_len)) {
+            abort();
+        }
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,6 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         cfg.iface[i].addr[0] = tern_addr_v4(10, 0, (uint8_t)i, 1);
         cfg.iface[i].prefix_len[0] = 24;
     }
+    cfg.iface[0].naddrs = 2;
+    tern_addr_parse("fd00::1", &cfg.iface[0].addr[1]);
+    cfg.iface[0].prefix_len[1] = 64;
     cfg.iface[1].mtu = 576;
     cfg.reasm_slots = 2;
     cfg.tcp_sockets = 4;

@@ -62,6 +62,41 @@ def seeds():
     yield "own_source_syn_other_port", arp + rec(eth(own() / TCP(sport=4000, dport=80, seq=9, flags="S")))
     yield "loopback_source_ping", arp + rec(eth(IP(src="127.0.0.1", dst="10.0.0.1") / ICMP(id=1, seq=8)))
     yield "arp_unanswered", rec(eth(IP(src="10.0.0.2", dst="10.0.0.1") / UDP(dport=7) / Raw(b"q")))
+    yield from seeds_v6()
+
+
+def seeds_v6():
+    """IPv6: neighbour discovery, echo, fragments, extension headers, errors, RA and Redirect."""
+    from scapy.layers import inet6 as s6
+
+    P6, H6 = "fd00::2", "fd00::1"
+    ip6 = lambda **kw: s6.IPv6(src=P6, dst=H6, **kw)  # noqa: E731
+    ns = rec(eth(s6.IPv6(src=P6, dst="ff02::1:ff00:1", hlim=255) / s6.ICMPv6ND_NS(tgt=H6) /
+                 s6.ICMPv6NDOptSrcLLAddr(lladdr=PEER), "33:33:ff:00:00:01"))
+    yield "v6_ns", ns
+    yield "v6_ping", ns + rec(eth(ip6() / s6.ICMPv6EchoRequest(id=1, seq=1, data=b"x" * 56)))
+    yield "v6_ping_unresolved", rec(eth(ip6() / s6.ICMPv6EchoRequest(id=1, seq=2)), 0) + rec(
+        eth(s6.IPv6(src=P6, dst=H6, hlim=255) / s6.ICMPv6ND_NA(tgt=P6, S=1, O=1) /
+            s6.ICMPv6NDOptDstLLAddr(lladdr=PEER)), 5)
+    big = ip6() / s6.IPv6ExtHdrFragment(id=9) / s6.ICMPv6EchoRequest(id=1, seq=3, data=bytes(range(256)) * 12)
+    frags = s6.fragment6(big, 1280)
+    yield "v6_fragments", ns + b"".join(rec(eth(f)) for f in frags)
+    yield "v6_fragments_reversed", ns + b"".join(rec(eth(f)) for f in reversed(frags))
+    yield "v6_first_fragment_timeout", ns + rec(eth(frags[0])) + b"".join(rec(eth(ip6() / UDP()), 63)
+                                                                          for _ in range(10))
+    yield "v6_options", ns + rec(eth(ip6() / s6.IPv6ExtHdrHopByHop(options=[s6.RouterAlert()]) /
+                                     s6.IPv6ExtHdrDestOpt(options=[s6.HBHOptUnknown(otype=0x9E, optdata=b"ab")]) /
+                                     s6.ICMPv6EchoRequest()))
+    yield "v6_rh0", ns + rec(eth(ip6() / s6.IPv6ExtHdrRouting(type=0, segleft=1, addresses=["fd00::3"]) /
+                                 s6.ICMPv6EchoRequest()))
+    yield "v6_udp_echo", ns + rec(eth(ip6() / UDP(sport=9, dport=7) / Raw(b"hello6")))
+    yield "v6_udp_closed", ns + rec(eth(ip6() / UDP(sport=9, dport=9) / Raw(b"hello6")))
+    yield "v6_tcp_syn", ns + rec(eth(ip6() / TCP(sport=40000, dport=80, flags="S", options=[("MSS", 1440)])))
+    yield "v6_ra", rec(eth(s6.IPv6(src="fe80::2", dst="ff02::1", hlim=255) /
+                           s6.ICMPv6ND_RA(chlim=32, reachabletime=5000, retranstimer=500) /
+                           s6.ICMPv6NDOptSrcLLAddr(lladdr=PEER) / s6.ICMPv6NDOptMTU(mtu=1400), "33:33:00:00:00:01"))
+    yield "v6_too_big", ns + rec(eth(ip6() / s6.ICMPv6PacketTooBig(mtu=1280) /
+                                     Raw(bytes(s6.IPv6(src=H6, dst=P6) / UDP() / Raw(b"p" * 64)))))
 
 
 def main():

@@ -326,6 +326,15 @@ class Host(Node):
         """The link-local IPv6 address of interface 0 (fe80:: + the modified EUI-64 of its MAC)."""
         return self.ipv6_addresses(0)[0][0]
 
+    def nd_params(self, iface: int = 0) -> tuple[int, int, int]:
+        """The interface's Neighbor Discovery variables (RFC 4861 section 6.3.2):
+        ``(ReachableTime ns, RetransTimer ns, CurHopLimit)``; ReachableTime is the seeded random draw."""
+        r = ffi.new("uint64_t *")
+        t = ffi.new("uint64_t *")
+        h = ffi.new("uint8_t *")
+        self._check(lib.tern_nd_iface_params(self._st(), iface, r, t, h), f"nd_params(iface={iface})")
+        return int(r[0]), int(t[0]), int(h[0])
+
     def nd_lookup(self, ip: str) -> tuple[Optional[str], str]:
         """The IPv6 neighbour cache entry for ``ip``: ``(MAC or None, state)``, state one of
         :data:`ND_STATES` ("NONE" when there is no entry)."""

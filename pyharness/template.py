@@ -244,7 +244,7 @@ def match(template: Packet | None, pkt: Packet, extra: Iterable[Check] = ()) -> 
 # frame matches: exactly what match() would say), False (it does not), or
 # None (undecidable from the bytes: ask match()). It decides only where it
 # can mirror scapy exactly: Ethernet II, IPv4 (any IHL), TCP, UDP, ICMP
-# type/code/checksum, Ethernet/IPv4 ARP; fields whose template value is a
+# type/code/checksum, Ethernet/IPv4 ARP, the IPv6 fixed header's integer fields; fields whose template value is a
 # plain int, flag value or string. Layers are located as match() finds them
 # (first occurrence, in order); where scapy might dissect further layers the
 # bytes do not show (UDP payloads, ICMP errors, other protocols) an absent
@@ -275,6 +275,11 @@ def _u32_at(off: int) -> Callable[[bytes, int], int]:
     return lambda d, o: _u32(d, o + off)[0]
 
 
+def _fl6(d: bytes, o: int) -> int:
+    """The 20-bit IPv6 flow label."""
+    return _u32(d, o)[0] & 0xFFFFF
+
+
 #: layer name -> field name -> (kind, extractor(data, layer offset)); kind "i" (int-like) or "s" (string).
 _RAW_FIELDS: dict[str, dict[str, tuple[str, Callable[[bytes, int], Any]]]] = {
     "Ether": {"dst": ("s", _mac_at(0)), "src": ("s", _mac_at(6)), "type": ("i", _u16_at(12))},
@@ -291,11 +296,14 @@ _RAW_FIELDS: dict[str, dict[str, tuple[str, Callable[[bytes, int], Any]]]] = {
     "UDP": {"sport": ("i", _u16_at(0)), "dport": ("i", _u16_at(2)), "len": ("i", _u16_at(4)),
             "chksum": ("i", _u16_at(6))},
     "ICMP": {"type": ("i", _u8_at(0)), "code": ("i", _u8_at(1)), "chksum": ("i", _u16_at(2))},
+    # IPv6 (RFC 8200 section 3): the integer fields; addresses are left to scapy (textual forms vary).
+    "IPv6": {"version": ("i", _u8_at(0, 4, 0xF)), "tc": ("i", _u16_at(0, 4, 0xFF)), "fl": ("i", _fl6),
+             "plen": ("i", _u16_at(4)), "nh": ("i", _u8_at(6)), "hlim": ("i", _u8_at(7))},
     "ARP": {"hwtype": ("i", _u16_at(0)), "ptype": ("i", _u16_at(2)), "hwlen": ("i", _u8_at(4)),
             "plen": ("i", _u8_at(5)), "op": ("i", _u16_at(6)), "hwsrc": ("s", _mac_at(8)), "psrc": ("s", _ip_at(14)),
             "hwdst": ("s", _mac_at(18)), "pdst": ("s", _ip_at(24))},
 }
-_ORDER = ("Ether", "IP", "TCP", "UDP", "ICMP", "ARP")
+_ORDER = ("Ether", "IP", "IPv6", "TCP", "UDP", "ICMP", "ARP")
 
 
 def raw_layout(data: bytes) -> tuple[tuple[tuple[str, int], ...], bool]:
@@ -330,6 +338,11 @@ def raw_layout(data: bytes) -> tuple[tuple[tuple[str, int], ...], bool]:
         if proto == 1 and avail >= 8:
             return (("Ether", 0), ("IP", 14), ("ICMP", o)), data[o] in _ICMP_ERRORS
         return (("Ether", 0), ("IP", 14)), True
+    if et == 0x86DD:
+        if n < 54 or data[14] >> 4 != 6:
+            return (("Ether", 0),), True
+        # What follows the fixed header (extension headers, ICMPv6, TCP, UDP) is left to scapy.
+        return (("Ether", 0), ("IPv6", 14)), True
     if et == 0x0806:
         if n >= 42 and data[14:20] == b"\x00\x01\x08\x00\x06\x04":
             return (("Ether", 0), ("ARP", 14)), False
@@ -371,7 +384,7 @@ def compile_template(template: Packet | None, exact: bool = True) -> Optional[Ra
     for tl in template_layers(template):
         lname = type(tl).__name__
         table = _RAW_FIELDS.get(lname)
-        if table is None or type(tl).__module__ not in ("scapy.layers.l2", "scapy.layers.inet"):
+        if table is None or type(tl).__module__ not in ("scapy.layers.l2", "scapy.layers.inet", "scapy.layers.inet6"):
             return None  # a layer we do not locate: the bytes cannot say where it is
         checks = []
         for name, exp in set_fields(tl).items():

@@ -6,6 +6,7 @@ import random
 
 import pytest
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, UDPerror
+from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ND_NS, IPv6, IPv6ExtHdrDestOpt
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
@@ -29,6 +30,10 @@ def frames() -> list[bytes]:
         Ether(src="02:00:00:00:00:01", dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, psrc="10.0.0.1", pdst="10.0.0.2"),
         Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", type=0x86DD) / Raw(b"\x60" + b"\0" * 39),
         Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", type=100) / Raw(b"\0" * 40),
+        # IPv6: the fixed header's integer fields are read from the bytes, the rest is scapy's
+        e / IPv6(src="fd00::1", dst="fd00::2", tc=0xB8, fl=0x12345, hlim=9) / ICMPv6EchoRequest(id=3),
+        e / IPv6(src="fd00::1", dst="fd00::2") / IPv6ExtHdrDestOpt() / UDP(sport=7, dport=9) / b"v6",
+        e / IPv6(src="fe80::1", dst="ff02::1", hlim=255) / ICMPv6ND_NS(tgt="fd00::2"),
     ]
     data = [bytes(p) for p in out]
     data.append(bytes(out[0])[:40])  # truncated TCP
@@ -42,6 +47,8 @@ TEMPLATES = [
     ARP(pdst="10.0.0.2"), ARP(op=2), Ether(dst="ff:ff:ff:ff:ff:ff"), Ether(src="02:00:00:00:00:01"),
     Ether(type=0x86DD), Ether() / IP() / TCP(), TCP(flags=has_flags("S")), TCP(dport=ANY), TCP() / IP(),
     IP() / ICMP() / IP(), UDP(sport=9), IP(proto=6), IP(frag=10), Ether(dst="02:00:00:00:00:02") / ARP(),
+    IPv6(hlim=9), IPv6(hlim=255), IPv6(tc=0xB8, fl=0x12345), IPv6(nh=58), IPv6(nh=60) / UDP(dport=9),
+    IPv6(src="fd00::1"), Ether(type=0x86DD) / IPv6(plen=8), IPv6(version=6, hlim=64), IPv6() / ICMPv6ND_NS(),
 ]
 
 
@@ -69,6 +76,10 @@ def test_raw_prefilter_decides_the_common_cases() -> None:
     assert compile_template(TCP(flags=has_flags("S"), dport=80))(data[0]) is False
     assert compile_template(IP(src="10.0.0.9"))(data[0]) is False
     assert compile_template(UDP(), exact=False)(data[3]) is None
+    v6 = data[12]
+    assert compile_template(IPv6(hlim=9))(v6) is True
+    assert compile_template(IPv6(hlim=8))(v6) is False  # decided from the bytes
+    assert compile_template(IPv6(src="fd00::1"))(v6) is None  # addresses go to scapy
 
 
 def test_lazy_packet_matches_like_eager() -> None:

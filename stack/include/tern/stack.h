@@ -301,6 +301,18 @@ enum tern_nd_state_public {
 tern_err tern_nd_lookup(const tern_stack *st, const tern_addr *ip, uint8_t mac[6], int *state);
 
 /*
+ * tern_nd_iface_params: an interface's Neighbor Discovery variables (RFC 4861
+ * §6.3.2), each pointer may be NULL.
+ *   reachable_ns  ReachableTime: the random value in [0.5, 1.5] x
+ *                 BaseReachableTime drawn from the instance's seeded generator
+ *   retrans_ns    RetransTimer
+ *   hop_limit     CurHopLimit
+ * Returns TERN_OK or TERN_ERR_INVALID_ARGUMENT for an unknown interface.
+ */
+tern_err tern_nd_iface_params(const tern_stack *st, uint32_t iface, uint64_t *reachable_ns,
+                              uint64_t *retrans_ns, uint8_t *hop_limit);
+
+/*
  * tern_iface_ipv6_addr: the index-th IPv6 address of an interface (index 0 is
  * the link-local address formed from the MAC).
  *   addr, prefix_len  receive it (either may be NULL)

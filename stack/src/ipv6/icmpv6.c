@@ -41,6 +41,10 @@ static bool is_icmp_error_or_redirect(const uint8_t *pkt, size_t len) {
     if (ch.upper != TERN_IPPROTO_ICMPV6) {
         return false;
     }
+    if (ch.count && ch.ext[ch.count - 1].type == TERN_IPPROTO_FRAGMENT &&
+        (tern_get_u16(ch.ext[ch.count - 1].data + 2) & 0xfff8) != 0) {
+        return false; /* a later fragment: what follows is data, not an ICMPv6 header */
+    }
     size_t at = TERN_IPV6_HDR_LEN + ch.upper_offset;
     if (at >= len) {
         return true; /* an ICMPv6 message we cannot see: assume the worst */
@@ -126,17 +130,14 @@ uint32_t tern_ipv6_path_mtu(const tern_stack *st, uint64_t now, const tern_addr 
 
 static void pmtu_lower(tern_stack *st, uint64_t now, const tern_addr *dst, uint32_t mtu) {
     tern_ipv6_module *m = st->ip6;
-    /* RFC 8201 section 4: "A node MUST NOT reduce its estimate of the Path MTU below the IPv6
-     * minimum link MTU." */
-    if (mtu < TERN_IPV6_MIN_MTU) {
-        mtu = TERN_IPV6_MIN_MTU;
-    }
     tern_pmtu6 *slot = &m->pmtu[0];
     for (int i = 0; i < TERN_IPV6_PMTU_ENTRIES; i++) {
         tern_pmtu6 *e = &m->pmtu[i];
         if (e->used && tern_addr_eq(&e->dst, dst)) {
             if (now - e->time < TERN_IPV6_PMTU_AGE_NS && e->mtu <= mtu) {
-                return; /* "not increase its estimate" from a Packet Too Big */
+                /* RFC 8201 section 4: "A node must not increase its estimate of the Path MTU in
+                 * response to the contents of a Packet Too Big message." */
+                return;
             }
             slot = e;
             break;
@@ -200,6 +201,14 @@ static void error_received(tern_stack *st, uint64_t now, const struct tern_ipv6_
         return; /* not about a packet of ours */
     }
     if (r->type == TERN_ICMPV6_PKT_TOO_BIG) {
+        /* RFC 8201 section 4: "If a node receives a Packet Too Big message reporting a next-hop MTU
+         * that is less than the IPv6 minimum link MTU, it must discard it. A node must not reduce
+         * its estimate of the Path MTU below the IPv6 minimum link MTU on receipt of a Packet Too
+         * Big message." */
+        if (r->word < TERN_IPV6_MIN_MTU) {
+            st->c.icmp6_malformed++;
+            return;
+        }
         pmtu_lower(st, now, &q.dst, r->word);
     }
     struct tern_ipv6_chain ch;
@@ -214,8 +223,7 @@ static void error_received(tern_stack *st, uint64_t now, const struct tern_ipv6_
     e.icmp_type = r->type;
     e.icmp_code = r->code;
     if (r->type == TERN_ICMPV6_PKT_TOO_BIG) {
-        uint32_t mtu = r->word < TERN_IPV6_MIN_MTU ? TERN_IPV6_MIN_MTU : r->word;
-        e.mtu = (uint16_t)(mtu > 65535 ? 65535 : mtu);
+        e.mtu = (uint16_t)(r->word > 65535 ? 65535 : r->word);
     }
     e.from = ip->src;
     e.dst = q.dst;

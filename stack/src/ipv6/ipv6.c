@@ -400,8 +400,10 @@ static void process(tern_stack *st, uint64_t now, uint32_t iface, const struct t
                 return;
             }
             if (fr.frag_offset == 0 && !fr.more) {
-                /* RFC 6946 section 4: an atomic fragment is processed in isolation, "not
-                 * [subject to] any other fragments". */
+                /* RFC 8200 section 4.5 (from RFC 6946): "If the fragment is a whole datagram
+                 * (that is, both the Fragment Offset field and the M flag are zero), then it does
+                 * not need any further reassembly and should be processed as a fully reassembled
+                 * packet". Any pending reassembly with the same identification is untouched. */
                 st->c.ip6_atomic_fragments++;
                 break;
             }
@@ -495,8 +497,11 @@ static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
     len = TERN_IPV6_HDR_LEN + ip.payload_len; /* what follows is link padding */
     if (from_link) {
         /* RFC 4291 section 2.7: "Multicast addresses must not be used as source addresses in
-         * IPv6 packets"; section 2.5.3: the loopback address "must never be sent outside of a
-         * single node". */
+         * IPv6 packets"; section 2.5.3: "The loopback address must not be used as the source
+         * address in IPv6 packets that are sent outside of a single node." and "A packet received
+         * on an interface with a destination address of loopback must be dropped."; section
+         * 2.5.2: "The unspecified address must not be used as the destination address of IPv6
+         * packets". */
         if (tern_addr_is_multicast(&ip.src) || is_loopback(&ip.src)) {
             st->c.ip6_bad_src++;
             return;

@@ -635,3 +635,21 @@ void tern_nd_input(tern_stack *st, uint64_t now, uint32_t iface, const struct te
         break;
     }
 }
+
+tern_err tern_nd_iface_params(const tern_stack *st, uint32_t iface, uint64_t *reachable_ns,
+                              uint64_t *retrans_ns, uint8_t *hop_limit) {
+    if (iface >= st->niface) {
+        return TERN_ERR_INVALID_ARGUMENT;
+    }
+    const tern_nd_iface *n = &st->ip6->nd_if[iface];
+    if (reachable_ns) {
+        *reachable_ns = n->reachable_ns;
+    }
+    if (retrans_ns) {
+        *retrans_ns = n->retrans_ns;
+    }
+    if (hop_limit) {
+        *hop_limit = n->cur_hop_limit;
+    }
+    return TERN_OK;
+}
