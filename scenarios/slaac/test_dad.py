@@ -9,7 +9,7 @@ import pytest
 from scapy.layers.inet6 import ICMPv6MLReport2, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RS, IPv6
 from scapy.layers.l2 import Ether
 
-from autoconf_kit import (MAX_RTR_SOLICITATION_DELAY, T, PREFIX, RETRANS_TIMER, S, bench, dad_ns, echo, echo_reply,
+from autoconf_kit import (MAX_RTR_SOLICITATION_DELAY, T, ready, PREFIX, RETRANS_TIMER, S, bench, dad_ns, echo, echo_reply,
                           eui64_addr, first_probe, has_router_alert, has_sll, mld_report, na_for, records, rs,
                           solicited_node)
 
@@ -232,18 +232,51 @@ def test_static_address_checked_with_the_link_local_one(net):
 def test_duplicate_mac_derived_link_local_stops_ipv6(net):
     # "If the address is a link-local address formed from an interface identifier based on the
     # hardware address, which is supposed to be uniquely assigned (e.g., EUI-64 for an Ethernet
-    # interface), IP operation on the interface SHOULD be disabled." The host sends no Router
-    # Solicitation and forms nothing from a Router Advertisement afterwards.
-    dut, peer, _ = bench(net)
+    # interface), IP operation on the interface SHOULD be disabled. By disabling IP operation, the
+    # node will then: - not send any IP packets from the interface, - silently drop any IP packets
+    # received on the interface". The host sends no Router Solicitation, forms nothing from a
+    # Router Advertisement, and its configured address (whose own DAD passed) answers nothing.
+    dut, peer, _ = bench(net, ipv6="fd00::1/64", dad=True, slaac=True, peer_ipv6=["fd00::2/64"])
     ll = ll_of(dut)
     ns = first_probe(peer, ll)
     peer.send(na_for(peer, ll))
     peer.expect_nothing(for_="12s", matching=ICMPv6ND_RS())
     peer.router_advertisement(prefixes=[PREFIX])
     peer.expect_nothing(for_="2s", matching=ICMPv6ND_NS())
-    assert dut.counters().dad_duplicates == 1
+    peer.send(echo("fd00::1", src="fd00::2"))
+    peer.expect_nothing(for_="100ms", matching=echo_reply("fd00::1"))
+    assert dut.counters().dad_duplicates == 1 and dut.counters().ip6_iface_disabled >= 1
     assert ll not in [a for a, _, _ in dut.ipv6_addresses()]
     assert ns.time_ns <= MAX_RTR_SOLICITATION_DELAY
+
+
+@pytest.mark.rfc("4862 5.4.5")
+def test_no_duplicate_keeps_ipv6_running(net):
+    # The positive control of the test above: the same host without the conflicting advertisement
+    # answers on its configured address.
+    dut, peer, _ = bench(net, ipv6="fd00::1/64", dad=True, slaac=True, peer_ipv6=["fd00::2/64"])
+    ns = first_probe(peer, ll_of(dut))
+    net.run(until=T(ns.time_ns + RETRANS_TIMER))
+    peer.send(echo("fd00::1", src="fd00::2"))
+    peer.expect(echo_reply("fd00::1"), within="10ms")
+    assert dut.counters().ip6_iface_disabled == 0
+
+
+@pytest.mark.rfc("4862 5.4")
+def test_address_added_at_run_time_is_probed(net):
+    # DAD "regardless of whether they are obtained through stateless autoconfiguration, DHCPv6, or
+    # manual configuration": an address added to a running host is tentative, probed at once, and
+    # answers RetransTimer later.
+    dut, peer, _ = bench(net, peer_ipv6=["fd00::2/64"])
+    ready(peer, dut)
+    dut.add_address("fd00::5/64")
+    t = net.now_ns
+    peer.expect(dad_ns("fd00::5"), at=T(t), tolerance=0)
+    peer.send(echo("fd00::5", seq=1, src="fd00::2"))
+    peer.expect_nothing(for_="500ms", matching=echo_reply("fd00::5", seq=1))
+    net.run(until=T(t + RETRANS_TIMER))
+    peer.send(echo("fd00::5", seq=2, src="fd00::2"))
+    peer.expect(echo_reply("fd00::5", seq=2), within="10ms")
 
 
 @pytest.mark.rfc("4862 5.4.4")

@@ -447,6 +447,8 @@ typedef struct tern_counters {
     uint64_t mld_bad_queries;        /* queries not from a link-local source (RFC 3810 5.1.14) */
     uint64_t mld_malformed;          /* MLD messages that did not parse */
     uint64_t mld_reports_sent;       /* reports and dones sent */
+    uint64_t ip6_iface_disabled;     /* IPv6 packets dropped in or out: the interface's IPv6 is
+                                        off after a duplicate MAC-derived link-local address */
 } tern_counters;
 
 /* tern_stack_get_counters: copy the counters. */

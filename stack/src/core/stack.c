@@ -392,8 +392,12 @@ tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
                          iface, st->niface);
     }
     if (tern_addr_is_v6(addr)) {
-        return tern_ipv6_add_addr(st, iface, addr, prefix_len, TERN_ADDR6_PREFERRED,
-                                  TERN_ADDR6_STATIC);
+        tern_err err = tern_ipv6_add_addr(st, iface, addr, prefix_len, TERN_ADDR6_PREFERRED,
+                                          TERN_ADDR6_STATIC);
+        if (err == TERN_OK) {
+            tern_ipv6_addr_added(st, iface, addr, prefix_len); /* DAD, its group (RFC 4862 5.4) */
+        }
+        return err;
     }
     if (!tern_addr_is_v4(addr) || prefix_len > 32) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
@@ -418,7 +422,11 @@ tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
                          iface, st->niface);
     }
     if (tern_addr_is_v6(addr)) {
-        return tern_ipv6_del_addr(st, iface, addr);
+        tern_err err = tern_ipv6_del_addr(st, iface, addr);
+        if (err == TERN_OK) {
+            tern_ipv6_addr_removed(st, iface, addr);
+        }
+        return err;
     }
     tern_iface *f = &st->iface[iface];
     for (uint32_t i = 0; i < f->naddrs; i++) {

@@ -675,6 +675,30 @@ bool tern_ac_select_source(const tern_stack *st, uint32_t iface, const tern_addr
     return true;
 }
 
+/* ---- static addresses at run time ---------------------------------------------------------- */
+
+void tern_ipv6_addr_added(tern_stack *st, uint32_t iface, const tern_addr *addr,
+                          uint8_t prefix_len) {
+    tern_ac_iface *ac = ac_of(st, iface);
+    uint64_t now = st->ip6->ac_now;
+    if (!st->cfg.ipv6_autoconf) {
+        sn_join(st, now, iface, addr, false);
+        return;
+    }
+    /* RFC 4862 section 5.4: "Duplicate Address Detection MUST be performed on all unicast
+     * addresses prior to assigning them to an interface, regardless of whether they are obtained
+     * through stateless autoconfiguration, DHCPv6, or manual configuration". */
+    int ai = tern_ipv6_addr_index(st, iface, addr);
+    if (ai >= 0 && tern_slaac_add_static(&ac->slaac, now, addr, prefix_len)) {
+        st->iface[iface].addr6[ai].state = TERN_ADDR6_TENTATIVE;
+    }
+}
+
+void tern_ipv6_addr_removed(tern_stack *st, uint32_t iface, const tern_addr *addr) {
+    tern_slaac_forget(&ac_of(st, iface)->slaac, addr);
+    sn_leave(st, st->ip6->ac_now, iface, addr);
+}
+
 /* ---- public: joining groups ------------------------------------------------------------------ */
 
 tern_err tern_ipv6_join_group(tern_stack *st, uint32_t iface, const tern_addr *group) {

@@ -265,6 +265,16 @@ bool tern_slaac_add_static(struct tern_slaac *s, uint64_t now, const tern_addr *
     return true;
 }
 
+bool tern_slaac_forget(struct tern_slaac *s, const tern_addr *addr) {
+    for (size_t i = 0; i < TERN_SLAAC_MAX_ADDRS; i++) {
+        if (s->a[i].state != TERN_SLAAC_FREE && tern_addr_eq(&s->a[i].addr, addr)) {
+            s->a[i].state = TERN_SLAAC_FREE;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A temporary address beside public address pub (RFC 8981 section 3.4). */
 static void make_temporary(struct tern_slaac *s, const struct tern_slaac_addr *pub, uint64_t now,
                            uint64_t first_probe) {

@@ -166,6 +166,9 @@ bool tern_slaac_start(struct tern_slaac *s, uint64_t now);
 bool tern_slaac_add_static(struct tern_slaac *s, uint64_t now, const tern_addr *addr,
                            uint8_t prefix_len);
 
+/* tern_slaac_forget: drop addr from the table (no event); false when it is not there. */
+bool tern_slaac_forget(struct tern_slaac *s, const tern_addr *addr);
+
 /*
  * tern_slaac_prefix: process one Prefix Information option of a Router
  * Advertisement as RFC 4862 section 5.5.3 says. from_multicast: the RA was
