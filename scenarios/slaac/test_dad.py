@@ -245,6 +245,15 @@ def test_duplicate_mac_derived_link_local_stops_ipv6(net):
     peer.expect_nothing(for_="2s", matching=ICMPv6ND_NS())
     peer.send(echo("fd00::1", src="fd00::2"))
     peer.expect_nothing(for_="100ms", matching=echo_reply("fd00::1"))
+    # nothing received is processed: a solicitation for the configured address gets no answer
+    from pyharness.nd import neighbor_solicit
+    from pyharness.nodes import parse_mac
+
+    peer.send(neighbor_solicit(parse_mac(peer.mac), "fd00::2", "fd00::1"))
+    peer.expect_nothing(for_="100ms", matching=ICMPv6ND_NA())
+    # and nothing is sent: a join is not reported
+    dut.join_group("ff05::1:3")
+    peer.expect_nothing(for_="2s", matching=ICMPv6MLReport2())
     assert dut.counters().dad_duplicates == 1 and dut.counters().ip6_iface_disabled >= 1
     assert ll not in [a for a, _, _ in dut.ipv6_addresses()]
     assert ns.time_ns <= MAX_RTR_SOLICITATION_DELAY
@@ -259,6 +268,13 @@ def test_no_duplicate_keeps_ipv6_running(net):
     net.run(until=T(ns.time_ns + RETRANS_TIMER))
     peer.send(echo("fd00::1", src="fd00::2"))
     peer.expect(echo_reply("fd00::1"), within="10ms")
+    from pyharness.nd import neighbor_solicit
+    from pyharness.nodes import parse_mac
+
+    peer.send(neighbor_solicit(parse_mac(peer.mac), "fd00::2", "fd00::1"))
+    peer.expect(ICMPv6ND_NA(tgt="fd00::1"), within="1ms")
+    dut.join_group("ff05::1:3")
+    peer.expect(ICMPv6MLReport2(), within="1ms")
     assert dut.counters().ip6_iface_disabled == 0
 
 
