@@ -373,6 +373,10 @@ class Network:
         starts the DHCPv4 client on interface 0 at once; ``dhcp_server={...}``
         starts the DHCPv4 server (see :func:`pyharness.dhcp.server_config`);
         ``dns=[servers]`` sets the resolver's servers (see :mod:`pyharness.dns`).
+        IPv6 autoconfiguration (see :func:`pyharness.host._ipv6_autoconf`): ``slaac`` (on by
+        default for a host with no static address of either family), ``dad``, ``dad_transmits``,
+        ``stable_iid``, ``ipv6_secret``, ``temporary_addresses``, ``temp_valid_lifetime``,
+        ``temp_preferred_lifetime``, ``prefer_public``.
         The stack's seed derives from the network's seed and the name.
         """
         import hashlib
