@@ -126,6 +126,20 @@ def test_loopback_source_from_the_link_is_dropped(dut, peer):
     peer.expect(ICMPv6EchoReply(id=9, seq=9), within="1ms")
 
 
+@pytest.mark.rfc("9293 3.9.2.3", "9293 MUST-63")
+def test_our_own_address_as_source_from_the_link_is_dropped(dut, peer):
+    """A packet from the link claiming to come from the DUT itself is a spoof (the "land" attack): RFC
+    9293 section 3.9.2.3, "An incoming SYN with an invalid source address MUST be ignored either by TCP
+    or by the IP layer (MUST-63)"; the IP layer drops every such packet."""
+    peer.send(to_dut(dut, peer, echo(30), src=DUT6))
+    peer.send(to_dut(dut, peer, echo(31), src=dut.link_local, dst=dut.link_local))
+    peer.expect_nothing(for_="100ms")
+    assert dut.counters().ip6_bad_src == 2
+    # positive control: a plain echo request is answered
+    peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=30, seq=9)))
+    peer.expect(ICMPv6EchoReply(id=30, seq=9), within="1ms")
+
+
 @pytest.mark.rfc("4291 2.5.3")
 def test_loopback_destination_from_the_link_is_dropped(dut, peer):
     """RFC 4291 section 2.5.3: "A packet received on an interface with a destination address of

@@ -402,9 +402,10 @@ typedef struct tern_counters {
     uint64_t ip6_in, ip6_delivered, ip6_out;
     uint64_t ip6_truncated;   /* shorter than 40 bytes or than the payload length says */
     uint64_t ip6_bad_version; /* version is not 6 */
-    uint64_t ip6_bad_src;     /* from a link with a multicast or loopback source (RFC 4291) */
-    uint64_t ip6_bad_dst;     /* from a link to :: or ::1 */
-    uint64_t ip6_not_for_us;  /* not one of our addresses, nor a group we listen to */
+    uint64_t ip6_bad_src; /* from a link with a multicast or loopback source (RFC 4291), or one of
+                           * our own addresses (a spoof: RFC 9293 MUST-63) */
+    uint64_t ip6_bad_dst; /* from a link to :: or ::1 */
+    uint64_t ip6_not_for_us; /* not one of our addresses, nor a group we listen to */
     uint64_t ip6_no_route;
     uint64_t ip6_ext_truncated;       /* an extension header runs past the packet */
     uint64_t ip6_ext_too_long;        /* more than TERN_IPV6_MAX_EXT_HEADERS extension headers */

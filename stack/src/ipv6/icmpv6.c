@@ -152,6 +152,12 @@ static void pmtu_lower(tern_stack *st, uint64_t now, const tern_addr *dst, uint3
     slot->time = now;
 }
 
+void tern_ipv6_pmtu_update(tern_stack *st, uint64_t now, const tern_addr *dst, uint32_t mtu) {
+    if (mtu >= TERN_IPV6_MIN_MTU) {
+        pmtu_lower(st, now, dst, mtu);
+    }
+}
+
 /* ---- input ---------------------------------------------------------------------------- */
 
 static void echo_reply(tern_stack *st, uint64_t now, uint32_t iface,

@@ -521,6 +521,15 @@ static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
             st->c.ip6_bad_dst++;
             return;
         }
+        /* One of our own (assigned) addresses coming back from a link is a spoof, the "land"
+         * attack: RFC 9293 section 3.9.2.3, "An incoming SYN with an invalid source address MUST
+         * be ignored either by TCP or by the IP layer (MUST-63)". What we send ourselves never
+         * crosses a link (tern_ipv6_send loops it back). Tentative addresses are not ours yet:
+         * DAD must still hear a defender that uses one (RFC 4862 section 5.4.4). */
+        if (tern_ipv6_is_local(st, &ip.src, NULL)) {
+            st->c.ip6_bad_src++;
+            return;
+        }
     }
     bool ours = tern_addr_is_multicast(&ip.dst) ? tern_ipv6_is_member(st, iface, &ip.dst)
                                                 : tern_ipv6_is_local(st, &ip.dst, NULL);

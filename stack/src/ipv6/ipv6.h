@@ -145,6 +145,13 @@ void tern_icmpv6_send_error(tern_stack *st, uint64_t now, uint8_t type, uint8_t 
 void tern_icmpv6_input(tern_stack *st, uint64_t now, uint32_t iface,
                        const struct tern_ipv6_repr *ip, const uint8_t *msg, size_t len,
                        bool link_multicast);
+/*
+ * tern_ipv6_pmtu_update: lower the path MTU estimate towards dst to mtu (RFC 8201 section 4: never
+ * below 1280, never raised by a Packet Too Big; it ages back after 10 minutes). ICMPv6 input calls
+ * it for every Packet Too Big about a packet of ours; a transport that validates the quoted packet
+ * first (TCP's sequence check, RFC 5927) may call it itself.
+ */
+void tern_ipv6_pmtu_update(tern_stack *st, uint64_t now, const tern_addr *dst, uint32_t mtu);
 /* The path MTU towards dst (RFC 8201): the interface MTU unless a Packet Too Big lowered it. */
 uint32_t tern_ipv6_path_mtu(const tern_stack *st, uint64_t now, const tern_addr *dst,
                             uint32_t iface_mtu);
