@@ -190,7 +190,7 @@ def test_solicitation_before_our_own_probe_makes_a_duplicate(net):
     target = "fd00::1"
     peer.send(Ether(dst="33:33:ff:00:00:01") / dad_ns(target))
     ll = ll_of(dut)
-    first_probe(peer, ll)
+    first_probe(peer, ll, within="1.1s")
     peer.expect_nothing(for_="3s", matching=ICMPv6ND_NS(tgt=target))
     assert target not in [a for a, _, _ in dut.ipv6_addresses()]
     # positive control: the link-local address went through
@@ -202,7 +202,7 @@ def test_advertisement_for_tentative_address_makes_a_duplicate(net):
     # "If the target address is tentative, the tentative address is not unique."
     dut, peer, _ = bench(net, ipv6="fd00::1/64", dad=True)
     target = "fd00::1"
-    ns = first_probe(peer, target)
+    ns = first_probe(peer, target, within="1.1s")
     peer.send(na_for(peer, target))
     net.run(until=T(ns.time_ns + RETRANS_TIMER))
     assert target not in [a for a, _, _ in dut.ipv6_addresses()]
@@ -238,7 +238,7 @@ def test_duplicate_mac_derived_link_local_stops_ipv6(net):
     # Router Advertisement, and its configured address (whose own DAD passed) answers nothing.
     dut, peer, _ = bench(net, ipv6="fd00::1/64", dad=True, slaac=True, peer_ipv6=["fd00::2/64"])
     ll = ll_of(dut)
-    ns = first_probe(peer, ll)
+    ns = first_probe(peer, ll, within="1.1s")
     peer.send(na_for(peer, ll))
     peer.expect_nothing(for_="12s", matching=ICMPv6ND_RS())
     peer.router_advertisement(prefixes=[PREFIX])

@@ -69,7 +69,7 @@ def test_advertisement_stops_the_solicitations(net):
     # non-zero Router Lifetime, the host MUST desist from sending additional solicitations on that
     # interface". The control: test_three_solicitations_four_seconds_apart_then_none.
     dut, peer, _ = bench(net)
-    ready(peer, dut)
+    ready(peer, dut, within="4.1s")
     peer.router_advertisement(router_lifetime=1800)
     peer.expect_nothing(for_="20s", matching=ICMPv6ND_RS())
     assert dut.counters().nd_rs_sent == 1

@@ -31,9 +31,9 @@ def advertise(peer, dut, *prefixes, **fields):
     return peer.router_advertisement(dst=ll_of(dut), prefixes=list(prefixes), **fields)
 
 
-def assigned(net, peer, dut, addr):
-    """Wait for addr's DAD to end (its probe now, RetransTimer later)."""
-    ns = peer.expect(dad_ns(addr), within="1ms")
+def assigned(net, peer, dut, addr, within="1ms"):
+    """Wait for addr's DAD to end (its probe within `within`, RetransTimer later)."""
+    ns = peer.expect(dad_ns(addr), within=within)
     net.run(until=T(ns.time_ns + RETRANS_TIMER))
     return ns
 
@@ -125,6 +125,9 @@ def test_slaac_off(net):
     peer.router_advertisement(router_lifetime=0, prefixes=[PREFIX])
     peer.expect_nothing(for_="2s")
     assert [a for a, _, _ in dut.ipv6_addresses()] == [ll_of(dut)]
+    # positive control: the host is alive on its link-local address
+    peer.send(echo(ll_of(dut)))
+    peer.expect(echo_reply(ll_of(dut)), within="1ms")
 
 
 @pytest.mark.rfc("4862 5.5")
@@ -132,7 +135,7 @@ def test_slaac_off_but_dad_on(net):
     # slaac=False, dad=True: the link-local address is checked and the host solicits routers, but an
     # advertised prefix forms no address.
     dut, peer, _ = bench(net, slaac=False, dad=True)
-    ready(peer, dut)
+    ready(peer, dut, within="4.1s")
     advertise(peer, dut, PREFIX)
     peer.expect_nothing(for_="2s", matching=ICMPv6ND_NS())
     assert len(dut.ipv6_addresses()) == 1
@@ -207,7 +210,7 @@ def test_preferred_lifetime_reset_by_the_next_option(net):
     ready(peer, dut)
     advertise(peer, dut, {"prefix": PREFIX, "preferred": 10, "valid": 7200})
     g = g_of(dut)
-    assigned(net, peer, dut, g)
+    assigned(net, peer, dut, g, within="1ms")
     net.run(for_="15s")
     assert addr_state(dut, g) == "deprecated"
     advertise(peer, dut, {"prefix": PREFIX, "preferred": 60, "valid": 7200})
