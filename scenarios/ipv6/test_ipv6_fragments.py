@@ -108,6 +108,24 @@ def test_fragments_after_an_overlap_are_discarded_too(dut, peer):
     peer.expect(ICMPv6EchoReply(id=5), within="1ms")
 
 
+@pytest.mark.rfc("8200 4.5", "5722 4")
+def test_eight_byte_overlap_at_the_start_of_a_later_fragment_drops_the_datagram(dut, peer):
+    """The smallest overlap, 8 bytes, against the start of a fragment already held: the datagram is
+    dropped. Built so that an implementation that missed the overlap would complete it with the right
+    bytes (a gap of 8 zero bytes elsewhere makes the byte count come out) and answer."""
+    data = bytearray((i * 7 + 30) & 0xFF or 1 for i in range(800))
+    data[240:248] = bytes(8)  # message bytes 248..255: the gap the pieces below leave
+    body = bytes(IPv6(src=PEER6, dst=DUT6) / ICMPv6EchoRequest(id=30, seq=1, data=bytes(data)))[40:]
+    peer.send(frag(dut, peer, body[504:], 504, False, 0x3000))    # last: 504..808
+    peer.send(frag(dut, peer, body[256:512], 256, True, 0x3000))  # overlaps 504..511 of it
+    peer.send(frag(dut, peer, body[:248], 0, True, 0x3000))       # first: 0..247
+    peer.expect_nothing(for_="100ms", matching=ICMPv6EchoReply())
+    assert dut.counters().ip6_reasm_overlap == 1
+    # positive control: the datagram in two clean pieces
+    send_all(dut, peer, body, 504, ident=0x3001)
+    peer.expect(ICMPv6EchoReply(id=30), within="1ms")
+
+
 @pytest.mark.rfc("8200 4.5")
 def test_exact_duplicate_fragment_is_tolerated(dut, peer):
     """"Instead of treating these exact duplicate fragments as overlapping fragments, an

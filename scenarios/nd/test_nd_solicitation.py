@@ -199,6 +199,22 @@ def test_unicast_solicitation_is_answered(dut, peer):
     peer.expect(IPv6(dst=PEER6) / ICMPv6ND_NA(tgt=DUT6, S=1), within="1ms")
 
 
+@pytest.mark.rfc("4861 7.2.4")
+def test_unicast_solicitation_from_an_unknown_neighbour_is_answered_after_resolving_it(dut, peer):
+    """Section 7.2.4: "Because unicast Neighbor Solicitations are not required to include a Source
+    Link-Layer Address, it is possible that a node sending a solicited Neighbor Advertisement does not
+    have a corresponding link-layer address for its neighbor in its Neighbor Cache. In such situations,
+    a node will first have to use Neighbor Discovery to determine the link-layer address of its
+    neighbor (i.e., send out a multicast Neighbor Solicitation)." (the peer answers that one by
+    itself: the advertisement follows at once)."""
+    peer.send(ns(peer, dst=DUT6, mac=dut.mac, sll=False))
+    na = peer.expect(Ether(dst=peer.mac) / IPv6(src=DUT6, dst=PEER6, hlim=255) /
+                     ICMPv6ND_NA(tgt=DUT6, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr=dut.mac), within="1ms")
+    assert na is not None
+    assert peer.nd_answered == 1  # the DUT's own multicast solicitation for the peer came first
+    assert dut.counters().nd_ns_sent == 1
+
+
 @pytest.mark.rfc("4861 7.2.3")
 def test_learnt_neighbour_is_used_without_resolution(dut, peer):
     """The STALE entry a solicitation made carries traffic at once: an echo reply goes to the cached

@@ -174,6 +174,11 @@ static void test_bad_options(void) {
     m[25] = 0;
     CHECK_EQ_I64(tern_icmpv6_parse(m, sizeof m, NULL, NULL, &icmp), TERN_OK);
     CHECK_EQ_I64(tern_ndp_parse(&icmp, &r), TERN_ERR_MALFORMED);
+    /* An option of an unknown type with length zero: refused too (and the walk could not advance
+     * past it). */
+    m[24] = 99;
+    CHECK_EQ_I64(tern_icmpv6_parse(m, sizeof m, NULL, NULL, &icmp), TERN_OK);
+    CHECK_EQ_I64(tern_ndp_parse(&icmp, &r), TERN_ERR_MALFORMED);
     /* A link-layer address option of 16 bytes: not Ethernet's. */
     uint8_t big[sizeof nd_ns + 8];
     memcpy(big, nd_ns, sizeof nd_ns);

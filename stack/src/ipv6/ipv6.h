@@ -192,9 +192,10 @@ void tern_nd_confirm_reachable(tern_stack *st, uint64_t now, const tern_addr *ne
 void tern_nd_input(tern_stack *st, uint64_t now, uint32_t iface, const struct tern_ipv6_repr *ip,
                    const struct tern_icmpv6_repr *icmp);
 /*
- * tern_nd_update_from_router: record a router's link-layer address from an RA
- * or Redirect (RFC 4861 section 6.3.4/8.3): creates or updates the entry as
- * STALE when the address is new or changed, and sets its IsRouter flag.
+ * tern_nd_update_neighbor: record a neighbour's link-layer address learnt from
+ * an NS, an RA or a Redirect (RFC 4861 sections 7.2.3, 6.3.4, 8.3): creates or
+ * updates the entry as STALE when the address is new or changed (an INCOMPLETE
+ * entry sends its queued packets), and sets its IsRouter flag when is_router.
  */
 void tern_nd_update_neighbor(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *ip,
                              const uint8_t mac[6], bool is_router);

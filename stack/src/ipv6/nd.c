@@ -9,6 +9,7 @@
  */
 #include <string.h>
 
+#include "ipv4/ipv4.h"
 #include "ipv6_state.h"
 #include "wire/ethernet.h"
 
@@ -453,13 +454,43 @@ static void ns_input(tern_stack *st, uint64_t now, uint32_t iface, const struct 
         send_na(st, iface, &ns->target, &ip->src, ns->opts.sll, true);
         return;
     }
-    /* A unicast solicitation (NUD) without the option: answer the neighbour we know; if we do not
-     * know it, resolution would have to come first, and the solicitor will ask again. */
+    /* A unicast solicitation (NUD) without the option: answer the neighbour we know. Section
+     * 7.2.4: "Because unicast Neighbor Solicitations are not required to include a Source
+     * Link-Layer Address, it is possible that a node sending a solicited Neighbor Advertisement
+     * does not have a corresponding link-layer address for its neighbor in its Neighbor Cache. In
+     * such situations, a node will first have to use Neighbor Discovery to determine the link-layer
+     * address of its neighbor": the advertisement then goes out through IPv6 output, which resolves
+     * the solicitor and holds the advertisement meanwhile. */
     uint8_t mac[6];
     tern_nd_entry *e = find(st, iface, &ip->src);
     if (e && e->state != TERN_ND_INCOMPLETE) {
         memcpy(mac, e->mac, 6);
         send_na(st, iface, &ns->target, &ip->src, mac, true);
+        return;
+    }
+    struct tern_ndp_repr r;
+    memset(&r, 0, sizeof r);
+    r.type = TERN_ICMPV6_NA;
+    r.target = ns->target;
+    r.router = st->cfg.forwarding;
+    r.solicited = true;
+    r.override = true;
+    r.opts.has_tll = true;
+    memcpy(r.opts.tll, st->iface[iface].mac, 6);
+    size_t w;
+    if (tern_ndp_emit(&r, &ns->target, &ip->src, tern_ip_tx_payload(st), TERN_IP_PAYLOAD_MAX, &w) !=
+        TERN_OK) {
+        return;
+    }
+    tern_ip6_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.src = ns->target;
+    tx.dst = ip->src;
+    tx.next_header = TERN_IPPROTO_ICMPV6;
+    tx.hop_limit = 255;
+    tx.oif = iface + 1;
+    if (tern_ipv6_send(st, now, &tx, w) == TERN_OK) {
+        st->c.nd_na_sent++;
     }
 }
 
