@@ -223,6 +223,8 @@ static void roundtrip_ndp(const struct tern_ndp_repr *r, const tern_addr *src,
     REQUIRE(p.solicited == r->solicited && p.override == r->override && p.router == r->router);
 }
 
+#include "fuzz_mld.h"
+
 /* ICMPv6, and the ND message it may carry, between src and dst (NULL: no checksum). */
 static void icmpv6(const uint8_t *buf, size_t len, const tern_addr *src, const tern_addr *dst) {
     tern_addr fs, fd;
@@ -235,6 +237,7 @@ static void icmpv6(const uint8_t *buf, size_t len, const tern_addr *src, const t
     }
     REQUIRE(r.payload + r.payload_len == buf + len);
     roundtrip_icmpv6(&r, esrc, edst);
+    fuzz_mld(buf, len, src, dst, esrc, edst);
     struct tern_ndp_repr nd;
     if (tern_ndp_parse(&r, &nd) == TERN_OK) {
         REQUIRE(nd.opts.nprefix <= TERN_NDP_MAX_PREFIXES);

@@ -39,7 +39,9 @@ _STACK_COUNTS = ("arp_entries", "arp_queue", "routes", "reasm_slots", "packet_bu
                  "ephemeral_low", "ephemeral_high", "nd_entries", "nd_queue")
 _STACK_TIMES = ("arp_timeout", "arp_retry", "reasm_timeout")
 _STACK_SIZES = ("reasm_max_bytes",)
-HOST_OPTIONS = (*_STACK_COUNTS, *_STACK_TIMES, *_STACK_SIZES)
+HOST_OPTIONS = (*_STACK_COUNTS, *_STACK_TIMES, *_STACK_SIZES, "slaac", "dad", "dad_transmits", "stable_iid",
+                "ipv6_secret", "temporary_addresses", "temp_valid_lifetime", "temp_preferred_lifetime",
+                "prefer_public")
 TCP_OPTIONS = (*_TCP_TIMES, *_TCP_SIZES, *_TCP_COUNTS, *_TCP_BOOLS)
 
 
@@ -403,6 +405,19 @@ class Host(Node):
         st = ND_STATES[state[0]]
         return (format_mac(bytes(mac)) if rc == 0 else None), st
 
+    def join_group(self, group: str, iface: int = 0) -> None:
+        """Listen to the IPv6 multicast ``group`` on ``iface`` (reference counted); with IPv6
+        autoconfiguration on, the MLDv2 listener reports it (RFC 3810 section 6.1)."""
+        self._check(lib.tern_ipv6_join_group(self._st(), iface, make_addr(group, "group")),
+                    f"join_group({group!r})")
+        self._wake()
+
+    def leave_group(self, group: str, iface: int = 0) -> None:
+        """Stop listening to ``group`` (the last leave is reported)."""
+        self._check(lib.tern_ipv6_leave_group(self._st(), iface, make_addr(group, "group")),
+                    f"leave_group({group!r})")
+        self._wake()
+
     def del_address(self, ip: str, iface: int = 0) -> None:
         """Remove an address (without prefix) from an interface."""
         self._check(lib.tern_iface_del_addr(self._st(), iface, make_addr(ip.split("/")[0])), f"del_address({ip!r})")
@@ -482,6 +497,64 @@ class Host(Node):
         return s
 
 
+#: IPv6 autoconfiguration keywords of Network.host (see :func:`_ipv6_autoconf`).
+IPV6_OPTIONS = ("slaac", "dad", "dad_transmits", "stable_iid", "ipv6_secret", "temporary_addresses",
+                "temp_valid_lifetime", "temp_preferred_lifetime", "prefer_public")
+
+
+def _ipv6_autoconf(name: str, cfg: Any, ifaces: list[Interface], options: dict) -> dict:
+    """Apply the IPv6 autoconfiguration keywords to ``cfg``; return the other options.
+
+    ``slaac`` (form addresses from Router Advertisement prefixes, RFC 4862 section 5.5) defaults to
+    on for a host with no static address of either family, off otherwise: a host given only
+    ``ipv4=`` stays an IPv4 host that sends no IPv6 frame of its own, and one given ``ipv6=`` keeps
+    its addresses without autoconfiguration. ``dad`` (the IPv6 host start-up: Duplicate Address
+    Detection on every address, the link-local one first, MLDv2 reports, Router Solicitations)
+    defaults to ``slaac``'s value; ``dad=True`` with static addresses checks them too, and
+    ``dad=False`` with ``slaac=True`` forms addresses without checking them
+    (DupAddrDetectTransmits 0). ``dad_transmits`` is DupAddrDetectTransmits (1). ``stable_iid``
+    uses RFC 7217 identifiers (``ipv6_secret``: 16 bytes or 32 hex digits; default derived from
+    the seed); ``temporary_addresses`` adds RFC 8981 temporary addresses with
+    ``temp_valid_lifetime`` / ``temp_preferred_lifetime`` (2 days / 1 day); ``prefer_public``
+    reverses RFC 6724 rule 7.
+    """
+    has_static = any(itf.addresses for itf in ifaces)
+    slaac = options.pop("slaac", None)
+    dad = options.pop("dad", None)
+    slaac = (not has_static) if slaac is None else bool(slaac)
+    dad = slaac if dad is None else bool(dad)
+    cfg.ipv6_autoconf = slaac or dad
+    cfg.ipv6_no_slaac = not slaac
+    transmits = options.pop("dad_transmits", None)
+    if not dad and cfg.ipv6_autoconf:
+        cfg.ipv6_dad_transmits = lib.TERN_DAD_OFF
+    elif transmits is not None:
+        n = parse_count(transmits, "dad_transmits")
+        if n == 0:
+            cfg.ipv6_dad_transmits = lib.TERN_DAD_OFF
+        elif n > 10:
+            raise ConfigError(f"host {name!r}: dad_transmits={transmits!r}: at most 10")
+        else:
+            cfg.ipv6_dad_transmits = n
+    cfg.ipv6_stable_iid = bool(options.pop("stable_iid", False))
+    secret = options.pop("ipv6_secret", None)
+    if secret is not None:
+        raw = bytes.fromhex(secret) if isinstance(secret, str) else bytes(secret)
+        if len(raw) != 16:
+            raise ConfigError(f"host {name!r}: ipv6_secret must be 16 bytes (32 hex digits), got {secret!r}")
+        ffi.memmove(cfg.ipv6_secret, raw, 16)
+    cfg.ipv6_temporary = bool(options.pop("temporary_addresses", False))
+    for key, field in (("temp_valid_lifetime", "ipv6_temp_valid_s"),
+                       ("temp_preferred_lifetime", "ipv6_temp_preferred_s")):
+        if key in options:
+            ns = parse_time(options.pop(key), key)
+            if ns % 1_000_000_000 or ns == 0:
+                raise ConfigError(f"host {name!r}: {key} must be a whole number of seconds > 0")
+            setattr(cfg, field, ns // 1_000_000_000)
+    cfg.ipv6_prefer_public = bool(options.pop("prefer_public", False))
+    return options
+
+
 def build_config(name: str, seed: int, ifaces: list[Interface], forwarding: bool, tcp: dict,
                  options: dict) -> Any:
     """A ``tern_stack_config *`` from Python values (validated, units parsed)."""
@@ -502,6 +575,7 @@ def build_config(name: str, seed: int, ifaces: list[Interface], forwarding: bool
             c.addr[j] = make_addr(ip)[0]
             c.prefix_len[j] = plen
     cfg.forwarding = bool(forwarding)
+    options = _ipv6_autoconf(name, cfg, ifaces, dict(options))
     for k, v in options.items():
         if k in _STACK_TIMES:
             setattr(cfg, f"{k}_ns", parse_time(v, k))

@@ -380,6 +380,10 @@ class Network:
         ``hostname`` is the name the DHCP client sends (option 12) and, with
         ``mdns=True``, the label the mDNS responder claims as ``<hostname>.local``
         at once (the host needs an address; see :mod:`pyharness.mdns`).
+        IPv6 autoconfiguration (see :func:`pyharness.host._ipv6_autoconf`): ``slaac`` (on by
+        default for a host with no static address of either family), ``dad``, ``dad_transmits``,
+        ``stable_iid``, ``ipv6_secret``, ``temporary_addresses``, ``temp_valid_lifetime``,
+        ``temp_preferred_lifetime``, ``prefer_public``.
         The stack's seed derives from the network's seed and the name.
         """
         import hashlib

@@ -290,6 +290,27 @@ class Peer(Node):
         data = self._frame_bytes(pkt)
         self._net._call(lib.sim_peer_send, self._id, port, data, len(data), context=f"{self.name}.send(port={port!r})")
 
+    def router_advertisement(self, prefixes: Any = (), dst: str = "ff02::1", port: int = 0, **fields: Any) -> Any:
+        """Send a Router Advertisement from the peer's link-local address (the peer plays the
+        router): ``prefixes`` are Prefix Information options ("2001:db8:1::/64" or dicts, see
+        :func:`pyharness.ra.prefix_option`); other keywords (``router_lifetime``, ``hop_limit``,
+        ``reachable_time``, ``retrans_timer``, ``mtu``, ``managed``, ``other``, ``sll``) as
+        :func:`pyharness.ra.router_advertisement`. Returns the packet sent."""
+        from .ra import router_advertisement
+
+        pkt = router_advertisement(self.link_local, self.mac, dst=dst, prefixes=prefixes, **fields)
+        self.send(pkt, port)
+        return pkt
+
+    def mld_query(self, group: Optional[str] = None, port: int = 0, **fields: Any) -> Any:
+        """Send an MLD query from the peer's link-local address (the peer plays the querier):
+        a General Query, or one for ``group`` (see :func:`pyharness.ra.mld_query`). Returns it."""
+        from .ra import mld_query
+
+        pkt = mld_query(self.link_local, group, **fields)
+        self.send(pkt, port)
+        return pkt
+
     def resolve6(self, ip: str, within: TimeLike = "1s", port: int = 0) -> str:
         """The MAC of IPv6 ``ip``: known already, or asked with a Neighbor Solicitation (from the
         peer's link-local address). Raises if nobody answers."""

@@ -57,6 +57,10 @@
 #define TERN_POLL_LOOPBACK_MAX 64
 #define TERN_CALL_FRAMES_MAX 1024
 
+/* tern_stack_config.ipv6_dad_transmits: no Duplicate Address Detection (RFC 4862 section 5.1:
+ * DupAddrDetectTransmits zero). */
+#define TERN_DAD_OFF 255
+
 typedef struct tern_stack tern_stack;
 
 /* Called for every frame the stack sends, on interface `iface`. */
@@ -162,6 +166,28 @@ typedef struct tern_stack_config {
     uint32_t icmp_burst;     /* and burst [10] */
     uint16_t ephemeral_low;  /* ephemeral port range [49152] */
     uint16_t ephemeral_high; /* [65535] */
+
+    /* IPv6 host autoconfiguration, off in a zeroed configuration so that a host
+     * that does not use IPv6 sends no IPv6 frame of its own. On: Duplicate
+     * Address Detection on every address, the link-local one first, its first
+     * probe after a random delay in [0, 1 s] (RFC 4862 section 5.4); MLDv2
+     * State Change Reports for joined groups, the solicited-node ones of
+     * the addresses included (RFC 3810 section 6.1); Router Solicitations
+     * once the link-local address is ready (RFC 4861 section 6.3.7); and
+     * addresses formed from Router Advertisement prefixes (RFC 4862 section
+     * 5.5) unless ipv6_no_slaac. Off: addresses are usable at once, groups are
+     * joined without a report (queries are still answered), and Router
+     * Advertisements still fill the default router and prefix lists. */
+    bool ipv6_autoconf;
+    bool ipv6_no_slaac;         /* with ipv6_autoconf: no address from RA prefixes */
+    uint8_t ipv6_dad_transmits; /* DupAddrDetectTransmits [1]; TERN_DAD_OFF: no DAD */
+    bool ipv6_stable_iid;       /* RFC 7217 stable identifiers instead of modified EUI-64 */
+    uint8_t ipv6_secret[16];    /* RFC 7217 secret_key; all zero: derived from the seed */
+    bool ipv6_temporary;        /* RFC 8981 temporary addresses beside SLAAC ones */
+    uint32_t ipv6_temp_valid_s; /* TEMP_VALID_LIFETIME in seconds [172800, 2 days] */
+    uint32_t
+        ipv6_temp_preferred_s; /* TEMP_PREFERRED_LIFETIME [86400, 1 day]; at most the valid one */
+    bool ipv6_prefer_public;   /* RFC 6724 rule 7 reversed: public before temporary sources */
     tern_tcp_config tcp;
 
     tern_output_fn output;
@@ -297,6 +323,20 @@ tern_err tern_nd_iface_params(const tern_stack *st, uint32_t iface, uint64_t *re
 tern_err tern_iface_ipv6_addr(const tern_stack *st, uint32_t iface, uint32_t index, tern_addr *addr,
                               uint8_t *prefix_len, int *state);
 
+/*
+ * tern_ipv6_join_group / tern_ipv6_leave_group: listen (or stop listening) to
+ * an IPv6 multicast group on an interface; reference counted. With
+ * ipv6_autoconf the MLDv2 listener reports the change (RFC 3810 section 6.1:
+ * a State Change Report at once and Robustness - 1 more); queries are
+ * answered for joined groups either way.
+ *   iface  the interface; group  an IPv6 multicast address
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (unknown interface, not IPv6
+ * multicast); TERN_ERR_NO_BUFFER (too many groups); leave: TERN_ERR_EMPTY when
+ * the group was not joined.
+ */
+tern_err tern_ipv6_join_group(tern_stack *st, uint32_t iface, const tern_addr *group);
+tern_err tern_ipv6_leave_group(tern_stack *st, uint32_t iface, const tern_addr *group);
+
 /* ---- counters ---------------------------------------------------------- */
 
 typedef struct tern_counters {
@@ -395,6 +435,21 @@ typedef struct tern_counters {
     uint64_t nd_queue_full;        /* packets dropped or replaced: no room to wait */
     uint64_t nd_table_full;        /* packets dropped: every cache entry in use */
     uint64_t nd_unreachable;       /* entries deleted after MAX_UNICAST_SOLICIT probes (NUD) */
+    /* IPv6 autoconfiguration (RFC 4862, RFC 4861 section 6.3, RFC 3810) */
+    uint64_t nd_rs_sent;             /* Router Solicitations sent */
+    uint64_t nd_routers_expired;     /* Default Router List entries whose lifetime ran out */
+    uint64_t nd_routers_full;        /* routers not listed: the list was full */
+    uint64_t dad_probes_sent;        /* DAD Neighbor Solicitations */
+    uint64_t dad_duplicates;         /* addresses DAD found in use (never assigned) */
+    uint64_t slaac_addrs_formed;     /* prefixes that formed an address */
+    uint64_t slaac_prefixes_ignored; /* Prefix Information options SLAAC ignored (RFC 4862 5.5.3) */
+    uint64_t slaac_addrs_expired;    /* autoconfigured addresses whose valid lifetime ran out */
+    uint64_t mld_queries_in;         /* queries taken */
+    uint64_t mld_bad_queries;        /* queries not from a link-local source (RFC 3810 5.1.14) */
+    uint64_t mld_malformed;          /* MLD messages that did not parse */
+    uint64_t mld_reports_sent;       /* reports and dones sent */
+    uint64_t ip6_iface_disabled;     /* IPv6 packets dropped in or out: the interface's IPv6 is
+                                        off after a duplicate MAC-derived link-local address */
 } tern_counters;
 
 /* tern_stack_get_counters: copy the counters. */

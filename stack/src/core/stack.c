@@ -67,6 +67,9 @@ static void apply_defaults(tern_stack_config *c) {
     DEFAULT(ephemeral_high, 65535);
     DEFAULT(nd_entries, 64);
     DEFAULT(nd_queue, 16);
+    DEFAULT(ipv6_dad_transmits, 1);
+    DEFAULT(ipv6_temp_valid_s, 2 * 86400);
+    DEFAULT(ipv6_temp_preferred_s, 86400);
     for (uint32_t i = 0; i < c->niface && i < TERN_MAX_IFACES; i++) {
         DEFAULT(iface[i].mtu, 1500);
     }
@@ -139,6 +142,14 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
     }
     if (c.ephemeral_low > c.ephemeral_high || c.ephemeral_low < 1024) {
         BAD("ephemeral ports %u..%u: need 1024 <= low <= high", c.ephemeral_low, c.ephemeral_high);
+    }
+    if (c.ipv6_temp_preferred_s > c.ipv6_temp_valid_s) {
+        BAD("ipv6_temp_preferred_s=%u: must not exceed ipv6_temp_valid_s=%u (RFC 8981 section 3.8)",
+            c.ipv6_temp_preferred_s, c.ipv6_temp_valid_s);
+    }
+    if (c.ipv6_dad_transmits > 10 && c.ipv6_dad_transmits != TERN_DAD_OFF) {
+        BAD("ipv6_dad_transmits=%u: 1..10, or TERN_DAD_OFF (%d)", c.ipv6_dad_transmits,
+            TERN_DAD_OFF);
     }
     if (c.icmp_rate > 1000000000u) {
         BAD("icmp_rate=%u: at most 10^9 per second", c.icmp_rate);
@@ -386,8 +397,12 @@ tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
                          iface, st->niface);
     }
     if (tern_addr_is_v6(addr)) {
-        return tern_ipv6_add_addr(st, iface, addr, prefix_len, TERN_ADDR6_PREFERRED,
-                                  TERN_ADDR6_STATIC);
+        tern_err err = tern_ipv6_add_addr(st, iface, addr, prefix_len, TERN_ADDR6_PREFERRED,
+                                          TERN_ADDR6_STATIC);
+        if (err == TERN_OK) {
+            tern_ipv6_addr_added(st, iface, addr, prefix_len); /* DAD, its group (RFC 4862 5.4) */
+        }
+        return err;
     }
     if (!tern_addr_is_v4(addr) || prefix_len > 32) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
@@ -412,7 +427,11 @@ tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
                          iface, st->niface);
     }
     if (tern_addr_is_v6(addr)) {
-        return tern_ipv6_del_addr(st, iface, addr);
+        tern_err err = tern_ipv6_del_addr(st, iface, addr);
+        if (err == TERN_OK) {
+            tern_ipv6_addr_removed(st, iface, addr);
+        }
+        return err;
     }
     tern_iface *f = &st->iface[iface];
     for (uint32_t i = 0; i < f->naddrs; i++) {

@@ -179,56 +179,17 @@ tern_err tern_ipv6_mcast_leave(tern_stack *st, uint32_t iface, const tern_addr *
     return tern_fail(st, TERN_ERR_EMPTY, "leave: iface %u is not in that group", iface);
 }
 
-/* Bits two IPv6 addresses share from the top. */
-static unsigned common_prefix(const tern_addr *a, const tern_addr *b) {
-    unsigned n = 0;
-    for (int i = 0; i < 16; i++) {
-        uint8_t x = a->bytes[i] ^ b->bytes[i];
-        if (x == 0) {
-            n += 8;
-            continue;
-        }
-        while (!(x & 0x80)) {
-            n++;
-            x = (uint8_t)(x << 1);
-        }
-        return n;
-    }
-    return n;
-}
-
+/* Destinations whose next hop is themselves on an interface the caller names: link-local unicast,
+ * and every multicast group (RFC 4861 section 5.2: "For multicast packets, the next-hop is always
+ * the (multicast) destination address and is considered to be on-link."). */
 static bool link_scoped(const tern_addr *dst) {
-    return tern_ipv6_is_link_local(dst) ||
-           (tern_addr_is_multicast(dst) && tern_ipv6_mcast_scope(dst) <= 2);
+    return tern_ipv6_is_link_local(dst) || tern_addr_is_multicast(dst);
 }
 
 bool tern_ipv6_select_source(const tern_stack *st, uint32_t iface, const tern_addr *dst,
                              tern_addr *out) {
-    const tern_iface *f = &st->iface[iface];
-    bool want_ll = link_scoped(dst);
-    int best = -1;
-    int best_rank = -1;
-    unsigned best_len = 0;
-    for (uint32_t a = 0; a < f->naddrs6; a++) {
-        const tern_ifaddr6 *x = &f->addr6[a];
-        if (x->state == TERN_ADDR6_TENTATIVE) {
-            continue; /* RFC 4862 section 5.4: not usable yet */
-        }
-        bool ll = tern_ipv6_is_link_local(&x->addr);
-        /* RFC 6724 section 5 rule 2 (appropriate scope) and rule 3 (avoid deprecated). */
-        int rank = (ll == want_ll ? 2 : 0) + (x->state == TERN_ADDR6_PREFERRED ? 1 : 0);
-        unsigned len = common_prefix(&x->addr, dst);
-        if (rank > best_rank || (rank == best_rank && len > best_len)) {
-            best = (int)a;
-            best_rank = rank;
-            best_len = len;
-        }
-    }
-    if (best < 0) {
-        return false;
-    }
-    *out = f->addr6[best].addr;
-    return true;
+    /* RFC 6724 section 5 (ipv6/addrsel.c through ipv6/autoconf.c). */
+    return tern_ac_select_source(st, iface, dst, out);
 }
 
 tern_err tern_ipv6_route_lookup(const tern_stack *st, const tern_addr *dst, const tern_addr *src,
@@ -267,7 +228,9 @@ tern_err tern_ipv6_route_lookup(const tern_stack *st, const tern_addr *dst, cons
             const tern_iface *f = &st->iface[i];
             for (uint32_t a = 0; a < f->naddrs6; a++) {
                 int len = f->addr6[a].prefix_len;
-                if (f->addr6[a].origin == TERN_ADDR6_LINK_LOCAL) {
+                /* RFC 5942 section 4: an autoconfigured address says nothing of on-link
+                 * prefixes; the Prefix List does (below). */
+                if (f->addr6[a].origin != TERN_ADDR6_STATIC) {
                     continue;
                 }
                 if (len > best_len &&
@@ -277,6 +240,14 @@ tern_err tern_ipv6_route_lookup(const tern_stack *st, const tern_addr *dst, cons
                     have_gateway = false;
                 }
             }
+        }
+        unsigned plen;
+        uint32_t piface;
+        /* RFC 4861 section 5.2: the Prefix List's on-link prefixes (ipv6/autoconf.c). */
+        if (tern_ac_onlink(st, dst, &plen, &piface) && (int)plen > best_len) {
+            best_len = (int)plen;
+            best_iface = piface;
+            have_gateway = false;
         }
         for (uint32_t r = 0; r < st->nroutes; r++) {
             const tern_route *rt = &st->routes[r];

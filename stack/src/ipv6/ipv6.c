@@ -56,16 +56,19 @@ void tern_ipv6_init(tern_stack *st, uint8_t *mem) {
         f->addr6[0].valid_until = TERN_NEVER;
         f->naddrs6++;
     }
+    tern_ac_init(st); /* DAD, SLAAC, MLD, Router Solicitations (ipv6/autoconf.c) */
 }
 
 void tern_ipv6_poll(tern_stack *st, uint64_t now) {
     tern_nd_poll(st, now);
     tern_reasm6_poll(st, now);
+    tern_ac_poll(st, now);
 }
 
 uint64_t tern_ipv6_poll_at(const tern_stack *st) {
-    uint64_t a = tern_nd_poll_at(st), b = tern_reasm6_poll_at(st);
-    return a < b ? a : b;
+    uint64_t a = tern_nd_poll_at(st), b = tern_reasm6_poll_at(st), c = tern_ac_poll_at(st);
+    a = a < b ? a : b;
+    return a < c ? a : c;
 }
 
 /* ---- output ------------------------------------------------------------------------- */
@@ -172,6 +175,11 @@ tern_err tern_ipv6_send(tern_stack *st, uint64_t now, const tern_ip6_tx *tx, siz
         st->c.ip6_no_route++;
         return TERN_ERR_NO_ROUTE;
     }
+    if (st->ip6->ac[rr.iface].disabled) {
+        /* RFC 4862 section 5.4.5: "not send any IP packets from the interface". */
+        st->c.ip6_iface_disabled++;
+        return TERN_ERR_NO_ROUTE;
+    }
     if (tx->unspecified_src) {
         memset(rr.src.bytes, 0, 16);
         rr.src.family = TERN_AF_INET6;
@@ -222,6 +230,12 @@ static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
 
 void tern_ipv6_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
                      bool link_multicast) {
+    if (iface < st->niface && st->ip6->ac[iface].disabled) {
+        /* RFC 4862 section 5.4.5: IP operation disabled after a duplicate MAC-derived link-local
+         * address: "silently drop any IP packets received on the interface". */
+        st->c.ip6_iface_disabled++;
+        return;
+    }
     receive(st, now, iface, buf, len, link_multicast, true, false);
 }
 

@@ -242,6 +242,15 @@ void tern_nd_router_lost(tern_stack *st, uint64_t now, uint32_t iface, const ter
 void tern_mld_input(tern_stack *st, uint64_t now, uint32_t iface, const struct tern_ipv6_repr *ip,
                     const struct tern_icmpv6_repr *icmp);
 
+/*
+ * A static address added (or removed) at run time (tern_iface_add_addr): with autoconfiguration
+ * it is tentative until DAD (RFC 4862 section 5.4); its solicited-node group is joined (left).
+ * ipv6/autoconf.c.
+ */
+void tern_ipv6_addr_added(tern_stack *st, uint32_t iface, const tern_addr *addr,
+                          uint8_t prefix_len);
+void tern_ipv6_addr_removed(tern_stack *st, uint32_t iface, const tern_addr *addr);
+
 /* ---- addresses, membership, routes ----------------------------------------------------- */
 
 /* Is addr one of iface's IPv6 addresses (any state)? Returns its index or -1. */

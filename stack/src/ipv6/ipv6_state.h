@@ -7,6 +7,7 @@
 #define TERN_IPV6_STATE_H
 
 #include "ipv6.h"
+#include "ipv6/autoconf.h"
 
 /* A neighbour cache entry (RFC 4861 section 5.1 "Neighbor Cache"). */
 typedef struct tern_nd_entry {
@@ -55,6 +56,11 @@ struct tern_ipv6_module {
     size_t rx_len;
     bool rx_mcast;
     uint32_t rx_iface; /* the interface of the packet being processed (errors about it go there) */
+    /* Autoconfiguration (ipv6/autoconf.c): DAD, SLAAC, MLD, Router Discovery per interface,
+     * with a random stream of its own so that it never shifts ND's draws. */
+    tern_rng ac_rng;
+    uint64_t ac_now; /* the time of the current or last input/poll (for socket-side calls) */
+    tern_ac_iface ac[TERN_MAX_IFACES];
 };
 
 #endif /* TERN_IPV6_STATE_H */

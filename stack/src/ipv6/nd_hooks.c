@@ -46,7 +46,8 @@ void tern_nd_router_advert_input(tern_stack *st, uint64_t now, uint32_t iface,
         ra->opts.mtu <= st->iface[iface].mtu) {
         n->link_mtu = ra->opts.mtu;
     }
-    /* hook: the default router list and the prefix list (SLAAC). */
+    /* The default router list, the prefix list and SLAAC (ipv6/autoconf.c). */
+    tern_ac_router_advert(st, now, iface, ip, ra);
 }
 
 void tern_nd_router_solicit_input(tern_stack *st, uint64_t now, uint32_t iface,
@@ -62,39 +63,25 @@ void tern_nd_router_solicit_input(tern_stack *st, uint64_t now, uint32_t iface,
 
 void tern_nd_dad_input(tern_stack *st, uint64_t now, uint32_t iface, uint32_t ai, bool from_ns,
                        const struct tern_ipv6_repr *ip) {
-    /* hook: RFC 4862 sections 5.4.3 and 5.4.4. */
-    (void)st;
-    (void)now;
-    (void)iface;
-    (void)ai;
-    (void)from_ns;
-    (void)ip;
+    /* RFC 4862 sections 5.4.3 and 5.4.4 (ipv6/autoconf.c). */
+    tern_addr target = st->iface[iface].addr6[ai].addr;
+    tern_ac_dad_input(st, now, iface, &target, from_ns, ip);
 }
 
 bool tern_nd_default_router(const tern_stack *st, uint32_t iface_hint, uint32_t *iface,
                             tern_addr *router) {
-    /* hook: RFC 4861 section 6.3.6 default router selection. */
-    (void)st;
-    (void)iface_hint;
-    (void)iface;
-    (void)router;
-    return false;
+    /* RFC 4861 section 6.3.6 default router selection (ipv6/autoconf.c). */
+    return tern_ac_default_router(st, iface_hint, iface, router);
 }
 
 void tern_nd_router_lost(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *router) {
-    /* hook: section 7.2.5 "the node MUST remove that router from the Default Router List". */
-    (void)st;
+    /* Section 7.2.5 "the node MUST remove that router from the Default Router List". */
     (void)now;
-    (void)iface;
-    (void)router;
+    tern_ac_router_lost(st, iface, router);
 }
 
 void tern_mld_input(tern_stack *st, uint64_t now, uint32_t iface, const struct tern_ipv6_repr *ip,
                     const struct tern_icmpv6_repr *icmp) {
-    /* hook: RFC 3810 listener. */
-    (void)st;
-    (void)now;
-    (void)iface;
-    (void)ip;
-    (void)icmp;
+    /* RFC 3810 listener (ipv6/autoconf.c, ipv6/mld.c). */
+    tern_ac_mld_input(st, now, iface, ip, icmp);
 }
