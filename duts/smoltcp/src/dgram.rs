@@ -105,6 +105,9 @@ struct Quoted<'a> {
 impl Node {
     /// Collect what the datagram sockets received during the poll that just ended (time `now`).
     pub(crate) fn collect_dgrams(&mut self) {
+        if !self.socks.iter().any(|s| matches!(s, Sock::Udp(_) | Sock::Ping(_))) {
+            return; // a TCP-only node: nothing to collect
+        }
         let now = self.now_ns;
         let mut buf = vec![0u8; 65536];
         for s in self.socks.iter_mut() {
