@@ -7,9 +7,9 @@
  * config "mac=02:00:00:00:00:01 ip=10.0.0.1/24 mtu=1500 seed=N timestamps=0|1 rx_buffer=B
  * tx_buffer=B"; `st` below is its state, sim_node_state() of the node. Handles are small integers
  * >= 0; negative returns are Tern error codes (stack/include/tern/errors.h): -1 INVALID_ARGUMENT,
- * -19 NO_BUFFER, -21 MSG_TOO_LONG, -22 ADDR_IN_USE, -23 WOULD_BLOCK, -24 NOT_CONNECTED, -29 BAD_STATE,
- * -30 CLOSED. Every function
- * that changes a socket asks the simulator to poll the node again (node_wake).
+ * -19 NO_BUFFER, -21 MSG_TOO_LONG, -22 ADDR_IN_USE, -23 WOULD_BLOCK, -24 NOT_CONNECTED, -29
+ * BAD_STATE, -30 CLOSED. Every function that changes a socket asks the simulator to poll the node
+ * again (node_wake).
  */
 /* BEGIN CDEF */
 typedef struct smol_tcp_info {
@@ -61,23 +61,25 @@ typedef struct smol_dgram_error {
 
 /* A new unbound UDP socket (a smoltcp udp::Socket; 16 datagrams, 256 KiB each way): its handle. */
 int32_t smol_udp_open(void *st);
-/* Bind to ip (host byte order; 0: any) and port (0: an ephemeral port from the seed); -22 ADDR_IN_USE
- * when another UDP socket has the port, -29 BAD_STATE when bound already. */
+/* Bind to ip (host byte order; 0: any) and port (0: an ephemeral port from the seed); -22
+ * ADDR_IN_USE when another UDP socket has the port, -29 BAD_STATE when bound already. */
 int32_t smol_udp_bind(void *st, int32_t h, uint32_t ip, uint16_t port);
 /* The bound address (0: any) and port (0: unbound). */
 int32_t smol_udp_local(void *st, int32_t h, uint32_t *ip, uint16_t *port);
-/* Queue a datagram to ip:port (an unbound socket is bound to an ephemeral port first); -21 MSG_TOO_LONG
- * above 65507 bytes, -19 NO_BUFFER when the send buffer is full. */
+/* Queue a datagram to ip:port (an unbound socket is bound to an ephemeral port first); -21
+ * MSG_TOO_LONG above 65507 bytes, -19 NO_BUFFER when the send buffer is full. */
 int32_t smol_udp_sendto(void *st, int32_t h, uint32_t ip, uint16_t port, const uint8_t *data,
                         size_t len);
-/* The oldest datagram's length (up to cap bytes copied to out) and source; -23 WOULD_BLOCK if none. */
+/* The oldest datagram's length (up to cap bytes copied to out) and source; -23 WOULD_BLOCK if none.
+ */
 int64_t smol_udp_recvfrom(void *st, int32_t h, uint8_t *out, size_t cap, uint32_t *ip,
                           uint16_t *port);
 /* Datagrams waiting. */
 int32_t smol_udp_pending(void *st, int32_t h);
 /* TTL of later datagrams (0: smoltcp's default 64). */
 int32_t smol_udp_set_ttl(void *st, int32_t h, uint8_t ttl);
-/* The last ICMP error quoting one of the socket's datagrams (and clear it); -23 WOULD_BLOCK if none. */
+/* The last ICMP error quoting one of the socket's datagrams (and clear it); -23 WOULD_BLOCK if
+ * none. */
 int32_t smol_udp_take_error(void *st, int32_t h, smol_dgram_error *out);
 /* Close; queued datagrams are dropped. */
 int32_t smol_udp_close(void *st, int32_t h);
@@ -92,8 +94,8 @@ typedef struct smol_ping_reply {
 
 /* A new ICMP echo socket with identifier ident. */
 int32_t smol_ping_open(void *st, uint16_t ident);
-/* An echo request to dst: payload data, or len bytes of a pattern (byte i is i mod 256) when data is
- * NULL; ttl 0: smoltcp's default. */
+/* An echo request to dst: payload data, or len bytes of a pattern (byte i is i mod 256) when data
+ * is NULL; ttl 0: smoltcp's default. */
 int32_t smol_ping_send(void *st, int32_t h, uint32_t dst, uint16_t seq, const uint8_t *data,
                        size_t len, uint8_t ttl);
 /* The oldest echo reply and its payload (up to cap bytes); -23 WOULD_BLOCK if none. */
