@@ -113,12 +113,13 @@ run: pyext
 # at build time (never committed). See docs/dut-contract.md and docs/smoltcp-differences.md.
 # ---------------------------------------------------------------------------
 SMOLTCP_LIB := duts/smoltcp/target/release/libtern_smoltcp.so
-# lwIP also has UDP and ICMP echo sockets: their files join its subset.
+# lwIP also has UDP and ICMP echo sockets: their files join its subset; smoltcp's UDP and echo sockets likewise.
 BYOS_LWIP_EXTRA := scenarios/udp/test_udp.py scenarios/icmp/test_icmp.py scenarios/arp/test_arp.py
+BYOS_SMOLTCP_EXTRA := scenarios/udp/test_udp.py scenarios/icmp/test_icmp.py
 BYOS_SUBSET := scenarios/tcp/test_handshake.py scenarios/tcp/test_close.py scenarios/tcp/test_rst.py \
 	scenarios/tcp/test_retransmission.py scenarios/tcp/test_options.py
 
-$(SMOLTCP_LIB): duts/smoltcp/Cargo.toml duts/smoltcp/Cargo.lock duts/smoltcp/src/lib.rs
+$(SMOLTCP_LIB): duts/smoltcp/Cargo.toml duts/smoltcp/Cargo.lock $(wildcard duts/smoltcp/src/*.rs)
 	@command -v cargo >/dev/null 2>&1 || { echo "smoltcp: cargo is missing (install it with rustup: https://rustup.rs)"; exit 1; }
 	cd duts/smoltcp && cargo fetch --locked && cargo build --release --offline --locked -j 2
 
@@ -142,7 +143,7 @@ run-smoltcp: smoltcp
 # compared with its difference document (a new difference fails until the document says why).
 byos-test: smoltcp
 	@rm -rf $(RUN_OUT)/byos-smoltcp
-	-$(VENV)/bin/pyharness run $(BYOS_SUBSET) --dut smoltcp --seed $(SEED) --out $(RUN_OUT)/byos-smoltcp -- -q -p no:cacheprovider
+	-$(VENV)/bin/pyharness run $(BYOS_SUBSET) $(BYOS_SMOLTCP_EXTRA) --dut smoltcp --seed $(SEED) --out $(RUN_OUT)/byos-smoltcp -- -q -p no:cacheprovider
 	$(VPY) -m pyharness.differences docs/smoltcp-differences.md $(RUN_OUT)/byos-smoltcp/junit.xml --subset
 
 # lwIP 2.1 from Debian's source package, built by duts/lwip/Makefile (apt-get source with a private

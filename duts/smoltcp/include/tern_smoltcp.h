@@ -7,8 +7,9 @@
  * config "mac=02:00:00:00:00:01 ip=10.0.0.1/24 mtu=1500 seed=N timestamps=0|1 rx_buffer=B
  * tx_buffer=B"; `st` below is its state, sim_node_state() of the node. Handles are small integers
  * >= 0; negative returns are Tern error codes (stack/include/tern/errors.h): -1 INVALID_ARGUMENT,
- * -22 ADDR_IN_USE, -23 WOULD_BLOCK, -24 NOT_CONNECTED, -29 BAD_STATE, -30 CLOSED. Every function
- * that changes a socket asks the simulator to poll the node again (node_wake).
+ * -19 NO_BUFFER, -21 MSG_TOO_LONG, -22 ADDR_IN_USE, -23 WOULD_BLOCK, -24 NOT_CONNECTED, -29
+ * BAD_STATE, -30 CLOSED. Every function that changes a socket asks the simulator to poll the node
+ * again (node_wake).
  */
 /* BEGIN CDEF */
 typedef struct smol_tcp_info {
@@ -48,4 +49,60 @@ int32_t smol_tcp_get_info(void *st, int32_t h, smol_tcp_info *out);
 /* Options: 1 nodelay (value 1: Nagle off), 2 keep-alive interval ns (0 off), 3 delayed-ACK ns (0
    none), 4 timeout ns (0 none), 5 timestamps (0/1). 0 or an error. */
 int32_t smol_tcp_set_option(void *st, int32_t h, int32_t opt, uint64_t value);
+/* UDP and ICMP echo sockets (src/dgram.rs). An ICMP error a socket was told of: */
+typedef struct smol_dgram_error {
+    uint8_t icmp_type; /* 3 destination unreachable, 11 time exceeded, 12 parameter problem */
+    uint8_t code;
+    uint16_t mtu;  /* next-hop MTU of a fragmentation needed (type 3 code 4), else 0 */
+    uint32_t from; /* the error's sender, host byte order */
+    uint32_t dst;  /* the destination of the quoted datagram, host byte order */
+    uint64_t time; /* virtual ns of the poll that received it */
+} smol_dgram_error;
+
+/* A new unbound UDP socket (a smoltcp udp::Socket; 16 datagrams, 256 KiB each way): its handle. */
+int32_t smol_udp_open(void *st);
+/* Bind to ip (host byte order; 0: any) and port (0: an ephemeral port from the seed); -22
+ * ADDR_IN_USE when another UDP socket has the port, -29 BAD_STATE when bound already. */
+int32_t smol_udp_bind(void *st, int32_t h, uint32_t ip, uint16_t port);
+/* The bound address (0: any) and port (0: unbound). */
+int32_t smol_udp_local(void *st, int32_t h, uint32_t *ip, uint16_t *port);
+/* Queue a datagram to ip:port (an unbound socket is bound to an ephemeral port first); -21
+ * MSG_TOO_LONG above 65507 bytes, -19 NO_BUFFER when the send buffer is full. */
+int32_t smol_udp_sendto(void *st, int32_t h, uint32_t ip, uint16_t port, const uint8_t *data,
+                        size_t len);
+/* The oldest datagram's length (up to cap bytes copied to out) and source; -23 WOULD_BLOCK if none.
+ */
+int64_t smol_udp_recvfrom(void *st, int32_t h, uint8_t *out, size_t cap, uint32_t *ip,
+                          uint16_t *port);
+/* Datagrams waiting. */
+int32_t smol_udp_pending(void *st, int32_t h);
+/* TTL of later datagrams (0: smoltcp's default 64). */
+int32_t smol_udp_set_ttl(void *st, int32_t h, uint8_t ttl);
+/* The last ICMP error quoting one of the socket's datagrams (and clear it); -23 WOULD_BLOCK if
+ * none. */
+int32_t smol_udp_take_error(void *st, int32_t h, smol_dgram_error *out);
+/* Close; queued datagrams are dropped. */
+int32_t smol_udp_close(void *st, int32_t h);
+
+typedef struct smol_ping_reply {
+    uint32_t src; /* host byte order */
+    uint16_t seq;
+    uint8_t ttl;
+    uint32_t len;  /* payload bytes */
+    uint64_t time; /* virtual ns of the poll that received it */
+} smol_ping_reply;
+
+/* A new ICMP echo socket with identifier ident. */
+int32_t smol_ping_open(void *st, uint16_t ident);
+/* An echo request to dst: payload data, or len bytes of a pattern (byte i is i mod 256) when data
+ * is NULL; ttl 0: smoltcp's default. */
+int32_t smol_ping_send(void *st, int32_t h, uint32_t dst, uint16_t seq, const uint8_t *data,
+                       size_t len, uint8_t ttl);
+/* The oldest echo reply and its payload (up to cap bytes); -23 WOULD_BLOCK if none. */
+int32_t smol_ping_recv(void *st, int32_t h, smol_ping_reply *out, uint8_t *payload, size_t cap);
+/* The last destination unreachable, time exceeded or parameter problem quoting one of the socket's
+ * requests (and clear it); -23 WOULD_BLOCK if none. */
+int32_t smol_ping_take_error(void *st, int32_t h, smol_dgram_error *out);
+/* Close. */
+int32_t smol_ping_close(void *st, int32_t h);
 /* END CDEF */

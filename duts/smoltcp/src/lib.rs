@@ -5,7 +5,10 @@
 //! smoltcp's clock is the simulator's `now` (nanoseconds, given to every call; smoltcp counts
 //! microseconds), its timers become `poll_at`, and its device sends through `node_send`. The socket
 //! functions (`smol_tcp_*`, include/tern_smoltcp.h) map smoltcp's TCP sockets to the DUT contract
-//! (docs/dut-contract.md); Python binds them with CFFI (tern_smoltcp/__init__.py).
+//! (docs/dut-contract.md), and `dgram.rs` its UDP and ICMP echo sockets; Python binds them with CFFI
+//! (tern_smoltcp/__init__.py).
+
+mod dgram;
 
 use std::collections::VecDeque;
 use std::ffi::{c_char, c_void, CStr};
@@ -21,6 +24,8 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpo
 const TERN_OK: i32 = 0;
 const TERN_ERR_INVALID_ARGUMENT: i32 = -1;
 const TERN_ERR_UNSUPPORTED: i32 = -17;
+const TERN_ERR_NO_BUFFER: i32 = -19;
+const TERN_ERR_MSG_TOO_LONG: i32 = -21;
 const TERN_ERR_ADDR_IN_USE: i32 = -22;
 const TERN_ERR_WOULD_BLOCK: i32 = -23;
 const TERN_ERR_NOT_CONNECTED: i32 = -24;
@@ -83,8 +88,11 @@ impl phy::RxToken for RxTok {
 
 impl<'a> phy::TxToken for TxTok<'a> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut buf = vec![0u8; len];
-        let r = f(&mut buf);
+        // The device pads a short frame with zeros to the Ethernet minimum of 60 bytes (without FCS), as a
+        // MAC does; smoltcp leaves that to the device. RFC 894: "If necessary, the data field should be
+        // padded (with octets of zero) to meet the Ethernet minimum frame size."
+        let mut buf = vec![0u8; len.max(60)];
+        let r = f(&mut buf[..len]);
         let s = self.0;
         // SAFETY: api and sim are the simulator's, valid while the node exists.
         unsafe { ((*s.api).node_send)(s.sim, s.id, 0, buf.as_ptr(), buf.len()) };
@@ -133,6 +141,10 @@ enum Sock {
     /// A listener: smoltcp sockets listening on `port` (a SYN goes to the first that takes it; each serves
     /// one connection, so `backlog` of them make the accept queue).
     Listen { port: u16, pool: Vec<SocketHandle>, template: SocketHandle },
+    /// A UDP socket (dgram.rs).
+    Udp(dgram::UdpSock),
+    /// An ICMP echo socket (dgram.rs).
+    Ping(dgram::PingSock),
     Free,
 }
 
@@ -146,6 +158,19 @@ impl Node {
         TS_CLOCK_MS.store(now / 1_000_000, Ordering::Relaxed);
         // Bounded: smoltcp handles the frames queued and what its sockets have to send, then returns.
         self.iface.poll(instant(now), &mut self.dev, &mut self.sockets);
+        self.collect_dgrams();
+    }
+
+    /// The next ephemeral port (49152..65535) of the node's seeded sequence. smoltcp leaves the local port
+    /// to the application. RFC 6056 §3.2: ephemeral ports "SHOULD" be chosen at random; from the node's
+    /// seed (splitmix64), so the same seed gives the same ports.
+    fn ephemeral_port(&mut self) -> u16 {
+        self.port_state = self.port_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.port_state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        49152 + (z % 16384) as u16
     }
 
     fn poll_at(&mut self) -> u64 {
@@ -195,7 +220,7 @@ impl Node {
     fn conn(&mut self, h: i32) -> Result<&mut tcp::Socket<'static>, i32> {
         match self.socks.get(h as usize) {
             Some(Sock::Conn(sh)) => Ok(self.sockets.get_mut::<tcp::Socket>(*sh)),
-            Some(Sock::Listen { .. }) => Err(TERN_ERR_BAD_STATE),
+            Some(Sock::Listen { .. } | Sock::Udp(_) | Sock::Ping(_)) => Err(TERN_ERR_BAD_STATE),
             _ => Err(TERN_ERR_CLOSED),
         }
     }
@@ -443,18 +468,7 @@ pub extern "C" fn smol_tcp_accept_pending(st: *mut c_void, h: i32) -> i32 {
 #[no_mangle]
 pub extern "C" fn smol_tcp_connect(st: *mut c_void, h: i32, ip: u32, port: u16, local_port: u16) -> i32 {
     let n = node(st);
-    let lp = if local_port != 0 {
-        local_port
-    } else {
-        // smoltcp leaves the local port to the application. RFC 6056 §3.2: ephemeral ports "SHOULD" be
-        // chosen at random; from the node's seed (splitmix64), so the same seed gives the same ports.
-        n.port_state = n.port_state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = n.port_state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        49152 + (z % 16384) as u16
-    };
+    let lp = if local_port != 0 { local_port } else { n.ephemeral_port() };
     let remote = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::from_bits(ip)), port);
     let Some(Sock::Conn(sh)) = n.socks.get(h as usize) else { return TERN_ERR_BAD_STATE };
     let sh = *sh;

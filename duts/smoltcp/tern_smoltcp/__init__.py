@@ -5,8 +5,9 @@ attached to the simulation as a plugin node (:func:`pyharness.duts.plugin_node`)
 ABI (``include/tern_smoltcp.h``) with CFFI in ABI mode (the library is the user's, loaded by path, so there
 is no extension to compile) and maps its sockets to the DUT contract (``docs/dut-contract.md``).
 
-Capabilities: TCP only (no UDP/ping sockets, no routes, counters or tcp_info fields beyond the mandatory
-ones; smoltcp's TCP has no urgent data, shutdown or accept queue beyond the listener's pool).
+Capabilities: ``udp`` and ``icmp_echo`` (smoltcp's UDP and ICMP sockets, ``src/dgram.rs``). Not offered:
+routes, counters, tcp_info fields beyond the mandatory ones; smoltcp's TCP has no urgent data, shutdown or
+accept queue beyond the listener's pool; DF cannot be set on a datagram (smoltcp sets it on none).
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from cffi import FFI
 
 from pyharness.dut import MS, PEER_IP, PREFIX, SEC, TERN_PROFILE, DutProfile
 from pyharness.duts import plugin_node, unsupported
-from pyharness.errors import make_error
-from pyharness.sockets import _TCP_STATES
+from pyharness.errors import ConfigError, make_error
+from pyharness.sockets import _TCP_STATES, PingReply, SockError
 
-__all__ = ["SmoltcpDut", "SmoltcpTcpSocket", "SMOLTCP_PROFILE", "library_path"]
+__all__ = ["SmoltcpDut", "SmoltcpTcpSocket", "SmoltcpUdpSocket", "SmoltcpPingSocket", "SMOLTCP_PROFILE",
+           "library_path"]
 
 HERE = Path(__file__).resolve().parent.parent
 DUT_IP = "10.0.0.1"
@@ -42,11 +44,20 @@ SMOLTCP_PROFILE = dataclasses.replace(
     time_wait=10 * SEC,  # CLOSE_DELAY
     arp_timeout=60 * SEC,  # ENTRY_LIFETIME
     arp_retry=1 * SEC,  # SILENT_TIME
+    arp_failure_icmp=False,  # iface/interface: an unresolved neighbour is asked again while a socket waits; no ICMP
+    # socket/icmp.rs accepts_v4: an ICMP socket bound to a UDP port takes an error whose quoted UDP source port
+    # is the port, whoever the quoted source address was
+    icmp_error_checks_source=False,
+    # socket/tcp.rs: a retransmission timer and a fast retransmit after three duplicate ACKs; no RACK-TLP and
+    # no option to choose the recovery
+    loss_recovery="newreno",
+    classic_recovery={},
     notes={"source": "smoltcp 0.12.0 from crates.io", "syn_retries": "unbounded (no R2 for SYN)"},
 )
 
 #: Optional capabilities (pyharness.duts.CAPABILITIES) this DUT has.
-CAPABILITIES: frozenset = frozenset()
+CAPABILITIES: frozenset = frozenset({"udp", "icmp_echo"})
+WOULD_BLOCK = -23
 
 
 def library_path() -> Path:
@@ -223,6 +234,141 @@ class SmoltcpTcpSocket:
         raise AttributeError(name)
 
 
+def _sock_error(e: Any) -> SockError:
+    return SockError(int(e.icmp_type), int(e.code), int(e.mtu), _ip_text(getattr(e, "from")), _ip_text(e.dst),
+                     int(e.time))
+
+
+class _Dgram:
+    """What the smoltcp UDP and echo sockets share: the handle and the call of ``smol_<proto>_<fn>``."""
+
+    proto = ""
+
+    def __init__(self, dut: "SmoltcpDut", handle: int):
+        self.dut = dut
+        self._h = handle
+        self.closed = False
+
+    def _call(self, fn: str, *args: Any) -> int:
+        if self.closed:
+            raise make_error(-30, "", f"smoltcp {self.proto}.{fn}: the socket is closed")
+        return int(getattr(self.dut._lib, f"smol_{self.proto}_{fn}")(self.dut._st, self._h, *args))
+
+    def _ok(self, rc: int, what: str) -> int:
+        if rc < 0:
+            raise make_error(int(rc), "", f"smoltcp {self.proto}.{what}")
+        return int(rc)
+
+
+class SmoltcpUdpSocket(_Dgram):
+    """A smoltcp UDP socket through the DUT contract's UdpSocket operations."""
+
+    proto = "udp"
+
+    def bind(self, port: int = 0, addr: Optional[str] = None) -> None:
+        """Bind to ``addr`` (None: any) and ``port`` (0: ephemeral)."""
+        if addr not in (None, "0.0.0.0", DUT_IP):
+            raise ConfigError(f"smoltcp: bind to {addr!r}: the DUT has one address, {DUT_IP}")
+        ip = _ip_int(addr) if addr and addr != "0.0.0.0" else 0
+        self._ok(self._call("bind", ip, port), f"bind({port})")
+
+    @property
+    def local(self) -> tuple[Optional[str], int]:
+        """The bound (address, port)."""
+        ip, port = self.dut._ffi.new("uint32_t *"), self.dut._ffi.new("uint16_t *")
+        self._ok(self._call("local", ip, port), "local")
+        return _ip_text(ip[0]), int(port[0])
+
+    def sendto(self, data: bytes, dest: tuple[str, int]) -> None:
+        """Queue a datagram to ``(ip, port)``; it leaves at the node's poll at this instant."""
+        ip, port = dest
+        self._ok(self._call("sendto", _ip_int(ip), port, data, len(data)), f"sendto({len(data)} bytes, {dest!r})")
+
+    def recvfrom(self) -> Optional[tuple[bytes, tuple[str, int]]]:
+        """The oldest datagram as ``(data, (ip, port))``, or None."""
+        ffi = self.dut._ffi
+        buf, ip, port = ffi.new("uint8_t[]", 65536), ffi.new("uint32_t *"), ffi.new("uint16_t *")
+        rc = self._call("recvfrom", buf, 65536, ip, port)
+        if rc == WOULD_BLOCK:
+            return None
+        n = self._ok(rc, "recvfrom()")
+        return bytes(ffi.buffer(buf, min(n, 65536))), (_ip_text(ip[0]) or "0.0.0.0", int(port[0]))
+
+    @property
+    def pending(self) -> int:
+        """Datagrams waiting."""
+        return self._ok(self._call("pending"), "pending")
+
+    def set_ttl(self, ttl: int) -> None:
+        """TTL of the datagrams sent from now on."""
+        self._ok(self._call("set_ttl", ttl), f"set_ttl({ttl})")
+
+    def set_broadcast(self, on: bool) -> None:
+        """smoltcp sends to a broadcast address from any UDP socket: nothing to set."""
+
+    def set_dont_fragment(self, on: bool) -> None:
+        """smoltcp has no DF per socket: the scenario is skipped."""
+        if on:
+            unsupported("udp", "smoltcp")
+
+    def take_error(self) -> Optional[SockError]:
+        """The last ICMP error quoting one of this socket's datagrams (smoltcp's ICMP socket bound to the
+        UDP port), and clear it; or None."""
+        out = self.dut._ffi.new("smol_dgram_error *")
+        rc = self._call("take_error", out)
+        if rc == WOULD_BLOCK:
+            return None
+        self._ok(rc, "take_error()")
+        return _sock_error(out)
+
+    def close(self) -> None:
+        """Close; queued datagrams are dropped."""
+        if not self.closed:
+            self._ok(self._call("close"), "close()")
+            self.closed = True
+
+
+class SmoltcpPingSocket(_Dgram):
+    """ICMP echo over smoltcp: requests through its ICMP socket, replies and errors from a raw ICMP socket."""
+
+    proto = "ping"
+
+    def send(self, dst: str, seq: int = 1, payload: Union[bytes, int] = 56, ttl: int = 0,
+             dont_fragment: bool = False) -> None:
+        """An echo request to ``dst``; ``payload`` is bytes or a length (byte i is i mod 256)."""
+        if dont_fragment:
+            unsupported("icmp_echo", "smoltcp")
+        data, n = (self.dut._ffi.NULL, payload) if isinstance(payload, int) else (payload, len(payload))
+        self._ok(self._call("send", _ip_int(dst), seq, data, n, ttl), f"send({dst!r}, seq={seq})")
+
+    def recv(self) -> Optional[PingReply]:
+        """The oldest echo reply, or None."""
+        ffi = self.dut._ffi
+        out, buf = ffi.new("smol_ping_reply *"), ffi.new("uint8_t[]", 65536)
+        rc = self._call("recv", out, buf, 65536)
+        if rc == WOULD_BLOCK:
+            return None
+        self._ok(rc, "recv()")
+        n = int(out.len)
+        return PingReply(_ip_text(out.src) or "", int(out.seq), int(out.ttl), n, int(out.time),
+                         bytes(ffi.buffer(buf, min(n, 65536))))
+
+    def take_error(self) -> Optional[SockError]:
+        """The last ICMP error quoting one of this socket's echo requests (and clear it), or None."""
+        out = self.dut._ffi.new("smol_dgram_error *")
+        rc = self._call("take_error", out)
+        if rc == WOULD_BLOCK:
+            return None
+        self._ok(rc, "take_error()")
+        return _sock_error(out)
+
+    def close(self) -> None:
+        """Close."""
+        if not self.closed:
+            self._ok(self._call("close"), "close()")
+            self.closed = True
+
+
 class SmoltcpDut:
     """smoltcp 0.12 at 10.0.0.1/24, one plugin node in virtual time."""
 
@@ -272,11 +418,19 @@ class SmoltcpDut:
         s.connect(ip, port)
         return s
 
-    def udp_socket(self, port: Optional[int] = None, addr: Optional[str] = None) -> Any:
-        unsupported("udp", self.kind)
+    def udp_socket(self, port: Optional[int] = None, addr: Optional[str] = None) -> "SmoltcpUdpSocket":
+        """A UDP socket, bound when ``port`` is given."""
+        s = SmoltcpUdpSocket(self, int(self._lib.smol_udp_open(self._st)))
+        if port is not None:
+            s.bind(port, addr)
+        return s
 
-    def ping_socket(self, ident: int = 1) -> Any:
-        unsupported("icmp_echo", self.kind)
+    def ping_socket(self, ident: int = 1) -> "SmoltcpPingSocket":
+        """An ICMP echo socket with identifier ``ident``."""
+        h = int(self._lib.smol_ping_open(self._st, ident))
+        if h < 0:
+            raise make_error(h, "", f"smoltcp ping_socket(ident={ident})")
+        return SmoltcpPingSocket(self, h)
 
     def add_route(self, prefix: str, gateway: Optional[str] = None) -> None:
         unsupported("routes", self.kind)
