@@ -197,7 +197,8 @@ int main(int argc, char **argv) {
     while (!(server_eof && client_eof)) {
         uint64_t next = sim_next_event_time(s);
         if (next == SIM_NEVER || next > RUN_LIMIT_NS) {
-            fprintf(stderr, PROG ": the conversation did not finish within %llu s of virtual time\n",
+            fprintf(stderr,
+                    PROG ": the conversation did not finish within %llu s of virtual time\n",
                     (unsigned long long)(RUN_LIMIT_NS / 1000000000ull));
             return 1;
         }

@@ -45,8 +45,8 @@
 #define PROG "tern-tcpdump"
 
 static void usage_error(const char *what, const char *arg) {
-    fprintf(stderr, PROG ": %s%s%s\nTry '" PROG " --help' for the options.\n", what,
-            arg ? " " : "", arg ? arg : "");
+    fprintf(stderr, PROG ": %s%s%s\nTry '" PROG " --help' for the options.\n", what, arg ? " " : "",
+            arg ? arg : "");
     exit(2);
 }
 
