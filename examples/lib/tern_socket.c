@@ -35,6 +35,35 @@ static void sim_drv_wake(void *ctx) {
     sim_node_wake(ts->s, ts->node);
 }
 
+/* ---- the real-time driver: the wall clock ------------------------------------------ */
+
+static uint64_t rt_drv_now(void *ctx) {
+    return sim_now(((tern_sockets *)ctx)->s);
+}
+
+static int rt_drv_advance(void *ctx, uint64_t deadline) {
+    tern_sockets *ts = ctx;
+    uint64_t now = sim_now(ts->s);
+    /* Slices of at most 1 ms: a blocking call rechecks its condition after every
+     * frame from the kernel and at least every millisecond. */
+    uint64_t slice = 1000000ull;
+    if (deadline != TERN_NEVER && deadline > now && deadline - now < slice) {
+        slice = deadline - now;
+    }
+    return sim_realtime_run(ts->rt, slice, SIM_RT_STOP_ON_TAP_RX, NULL, NULL, NULL) == TERN_OK ? 0
+                                                                                               : -1;
+}
+
+int tern_sockets_init_realtime(tern_sockets *ts, sim *s, sim_realtime *rt, sim_node_id node) {
+    if (tern_sockets_init_sim(ts, s, node) != 0) {
+        return -1;
+    }
+    ts->drv.now = rt_drv_now;
+    ts->drv.advance = rt_drv_advance;
+    ts->rt = rt;
+    return 0;
+}
+
 void tern_sockets_init(tern_sockets *ts, tern_stack *st, const tern_sockets_driver *drv) {
     memset(ts, 0, sizeof *ts);
     ts->st = st;
@@ -637,6 +666,13 @@ int tern_close(tern_sockets *ts, int fd) {
     if (f->type == SOCK_STREAM) {
         err = f->linger0 ? tern_tcp_abort(ts->st, f->h) : tern_tcp_close(ts->st, f->h);
     } else {
+        /* The stack discards what a closed UDP socket still has queued; a kernel has
+         * sent a datagram when sendto returns. Let the host send it now (at this
+         * instant: time does not move). */
+        if (ts->s != NULL) {
+            ts->drv.wake(ts->drv.ctx);
+            sim_run(ts->s, sim_now(ts->s), 0, NULL);
+        }
         err = tern_udp_close(ts->st, f->h);
     }
     memset(f, 0, sizeof *f);

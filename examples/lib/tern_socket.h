@@ -43,6 +43,7 @@
 #include <sys/types.h>
 
 #include "tern/sim.h"
+#include "tern/sim_realtime.h"
 #include "tern/stack.h"
 
 #define TERN_SOCKETS_MAX 64
@@ -83,7 +84,8 @@ typedef struct tern_sockets_fd {
 typedef struct tern_sockets {
     tern_stack *st;
     tern_sockets_driver drv;
-    sim *s; /* the simulation driver's, else NULL */
+    sim *s;           /* the simulation (both drivers below), else NULL */
+    sim_realtime *rt; /* the real-time driver's, else NULL */
     sim_node_id node;
     tern_sockets_fd fd[TERN_SOCKETS_MAX];
 } tern_sockets;
@@ -101,6 +103,14 @@ void tern_sockets_init(tern_sockets *ts, tern_stack *st, const tern_sockets_driv
  * passes. Returns 0, or -1 with errno EINVAL if `node` is not a Tern host.
  */
 int tern_sockets_init_sim(tern_sockets *ts, sim *s, sim_node_id node);
+
+/*
+ * tern_sockets_init_realtime: like tern_sockets_init_sim, but blocking waits
+ * in real time: the driver `rt` runs the simulation against the wall clock
+ * (a TAP device, sim_tap.h) in slices of at most 1 ms, returning early when
+ * frames come from a TAP device. Returns 0, or -1 with errno EINVAL.
+ */
+int tern_sockets_init_realtime(tern_sockets *ts, sim *s, sim_realtime *rt, sim_node_id node);
 
 /* socket(2): domain AF_INET; type SOCK_STREAM or SOCK_DGRAM, optionally | SOCK_NONBLOCK;
  * protocol 0 or the matching IPPROTO_TCP/IPPROTO_UDP. Returns a descriptor or -1. */

@@ -370,6 +370,12 @@ static void program(const api *c, const api *sv, const char *client_ip, const ch
     c->setsockopt(c->env, uc, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     res(t, "udp recv after port unreachable", c->recv(c->env, uc, buf, sizeof buf, 0));
     res(t, "udp close", c->close(c->env, uc));
+    /* A datagram sent just before close still leaves. */
+    uc = fdres(t, "udp socket", c->socket(c->env, AF_INET, SOCK_DGRAM, 0));
+    res(t, "sendto then close", c->sendto(c->env, uc, "bye", 3, 0, SA(usrv), sizeof usrv));
+    res(t, "close at once", c->close(c->env, uc));
+    n = res(t, "recvfrom", sv->recvfrom(sv->env, us, buf, sizeof buf, 0, NULL, NULL));
+    out(t, "data '%.*s'\n", (int)(n > 0 ? n : 0), buf);
     res(t, "udp close server", sv->close(sv->env, us));
 }
 
@@ -522,6 +528,11 @@ static const char expected[] = "server socket -> fd\n"
                                "udp send -> 7\n"
                                "udp recv after port unreachable -> -1 ECONNREFUSED\n"
                                "udp close -> 0\n"
+                               "udp socket -> fd\n"
+                               "sendto then close -> 3\n"
+                               "close at once -> 0\n"
+                               "recvfrom -> 3\n"
+                               "data 'bye'\n"
                                "udp close server -> 0\n";
 
 int main(void) {
