@@ -2,6 +2,7 @@
  * The examples' shared set-up (common.h).
  */
 #include "common.h"
+#include "shell.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -63,6 +64,8 @@ static const char common_help[] =
     "                          shaping interval, the rest dropped (0..1000000, 0: none)\n"
     "  --rx-rate-limit N       the same for frames to the host\n"
     "  --shaping-interval MS   the buckets' refill interval (1..3600000, default 50)\n"
+    "  --shell                 network shell on standard input: iface, ipv4, route, arp,\n"
+    "                          conn, stats, ping ADDRESS [COUNT], help\n"
     "  --seed N                seed of the impairments and the stack (default 0)\n"
     "  -h, --help              this help, to standard output\n";
 
@@ -164,6 +167,10 @@ void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             help_exit(p);
         }
+        if (!strcmp(a, "--shell")) { /* a flag: no value */
+            o->shell = true;
+            continue;
+        }
         const ex_opt *own = NULL;
         for (size_t k = 0; k < p->nopts; k++) {
             if (!strcmp(a, p->opts[k].name)) {
@@ -260,6 +267,10 @@ static void check(ex_net *n, tern_err err, const char *what) {
 
 void ex_setup(ex_net *n, const ex_options *o) {
     memset(n, 0, sizeof *n);
+    if (o->shell) {
+        n->shell = true;
+        ex_shell_start();
+    }
     if (sim_create(o->seed, &n->s) != TERN_OK) {
         ex_die("out of memory");
     }
@@ -362,6 +373,7 @@ void ex_wake(ex_net *n) {
 }
 
 typedef struct run_ctx {
+    ex_net *n;
     sim_realtime_step_fn step;
     void *ctx;
 } run_ctx;
@@ -371,11 +383,14 @@ static bool run_step(void *ctx, sim *s, uint64_t now) {
     if (interrupted) {
         return true;
     }
+    if (r->n->shell) {
+        ex_shell_step(r->n, now);
+    }
     return r->step ? r->step(r->ctx, s, now) : false;
 }
 
 bool ex_run(ex_net *n, uint64_t timeout_ns, sim_realtime_step_fn step, void *ctx) {
-    run_ctx r = {step, ctx};
+    run_ctx r = {n, step, ctx};
     sim_realtime_stop why;
     /* Slices of 10 ms, so that a signal ends the run even when nothing happens. */
     uint64_t left = timeout_ns;

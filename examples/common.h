@@ -34,6 +34,7 @@ typedef struct ex_options {
     int64_t tx_rate_limit;       /* --tx-rate-limit PACKETS per bucket (smoltcp's; 0: none) */
     int64_t rx_rate_limit;       /* --rx-rate-limit PACKETS per bucket (0: none) */
     int64_t shaping_interval_ms; /* --shaping-interval MS: the buckets' refill interval */
+    bool shell;                  /* --shell: the network shell on standard input (shell.c) */
     /* set by the program before ex_setup (0: the stack's defaults) */
     uint32_t tcp_sockets;  /* TCP sockets (listeners and connections) */
     uint32_t tcp_timewait; /* TIME-WAIT entries (kept without a socket) */
@@ -71,6 +72,7 @@ typedef struct ex_net {
     sim_link_id link;
     tern_stack *st;
     ex_bucket *bucket; /* with --tx/--rx-rate-limit: between the link and the host, else NULL */
+    bool shell;        /* --shell */
 } ex_net;
 
 /*

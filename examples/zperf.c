@@ -43,6 +43,7 @@
 #include <time.h>
 
 #include "common.h"
+#include "shell.h"
 #include "tern_socket.h"
 
 #define UDP_DGRAM_LEN 16  /* UDP_datagram */
@@ -365,6 +366,12 @@ static void udp_upload(const struct sockaddr_in *to) {
     tern_close(&ts, s);
 }
 
+static bool shell_round(void *ctx, sim *s, uint64_t now) {
+    (void)s;
+    ex_shell_step(ctx, now);
+    return false;
+}
+
 int main(int argc, char **argv) {
     const ex_opt opts[] = {
         {"--port", "PORT", "server port (default 5001, as iperf 2)", EX_OPT_INT, 1, 65535,
@@ -413,6 +420,10 @@ int main(int argc, char **argv) {
     signal(SIGTERM, SIG_DFL);
     if (tern_sockets_init_realtime(&ts, n.s, n.rt, n.host) != 0) {
         ex_die("sockets");
+    }
+    if (n.shell) { /* the shell also runs while a socket call blocks */
+        ts.on_round = shell_round;
+        ts.on_round_ctx = &n;
     }
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);

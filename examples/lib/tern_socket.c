@@ -50,8 +50,13 @@ static int rt_drv_advance(void *ctx, uint64_t deadline) {
     if (deadline != TERN_NEVER && deadline > now && deadline - now < slice) {
         slice = deadline - now;
     }
-    return sim_realtime_run(ts->rt, slice, SIM_RT_STOP_ON_TAP_RX, NULL, NULL, NULL) == TERN_OK ? 0
-                                                                                               : -1;
+    tern_err err = sim_realtime_run(ts->rt, slice, SIM_RT_STOP_ON_TAP_RX, NULL, NULL, NULL);
+    /* Once per slice (at least every millisecond), whether or not an event or a frame
+     * came: a shell reading standard input must not wait for the network. */
+    if (ts->on_round != NULL) {
+        ts->on_round(ts->on_round_ctx, ts->s, sim_now(ts->s));
+    }
+    return err == TERN_OK ? 0 : -1;
 }
 
 int tern_sockets_init_realtime(tern_sockets *ts, sim *s, sim_realtime *rt, sim_node_id node) {

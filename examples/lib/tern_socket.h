@@ -86,6 +86,10 @@ typedef struct tern_sockets {
     tern_sockets_driver drv;
     sim *s;           /* the simulation (both drivers below), else NULL */
     sim_realtime *rt; /* the real-time driver's, else NULL */
+    /* real-time driver: called after each round while a call blocks (a shell), may be NULL;
+     * its return value is ignored */
+    sim_realtime_step_fn on_round;
+    void *on_round_ctx;
     sim_node_id node;
     tern_sockets_fd fd[TERN_SOCKETS_MAX];
 } tern_sockets;
