@@ -17,6 +17,9 @@
  *   ping A [N]   reply from A: seq S ttl T   (one per reply; 56-byte requests 1 s apart,
  *                                            replies awaited 1 s after the last) then
  *                ping A: N sent, M received
+ *   dns server A   use A as the DNS server           then "ok"
+ *   dns NAME       NAME A1 [A2 ...]                 (the addresses), or NAME STATUS: NXDOMAIN,
+ *                                                   NODATA, TIMEOUT, FAILED, CNAME-LOOP
  *   help     the commands
  */
 #include "shell.h"
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tern/dns.h"
 #include "tern/introspect.h"
 
 #define PING_INTERVAL_NS 1000000000ull
@@ -44,6 +48,10 @@ static struct {
     char target_text[16];
     uint32_t count, sent, received;
     uint64_t next_send, done_at;
+    /* a DNS query in progress */
+    bool resolving;
+    uint32_t dns_id;
+    char dns_name[TERN_DNS_NAME_MAX + 1];
 } sh;
 
 static void ip_text(char *out, const tern_addr *a) {
@@ -253,6 +261,10 @@ static void cmd_stats(tern_stack *st) {
     }
 }
 
+static const char *last_error(ex_net *n) {
+    return tern_stack_last_error(n->st);
+}
+
 static bool parse_ip(const char *t, tern_addr *out) {
     unsigned a, b, c, d;
     char extra;
@@ -312,6 +324,62 @@ static void ping_step(ex_net *n, uint64_t now) {
     fflush(stdout);
 }
 
+static void cmd_dns(ex_net *n, const char *arg, uint64_t now) {
+    char a[64], b[TERN_DNS_NAME_MAX + 2];
+    int k = sscanf(arg, "%63s %254s", a, b);
+    if (k == 2 && !strcmp(a, "server")) {
+        tern_addr srv;
+        tern_dns_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        if (!parse_ip(b, &srv)) {
+            printf("error: dns server '%s': not an IPv4 address\n", b);
+            return;
+        }
+        cfg.servers[0] = tern_addr_v4_to_u32(&srv);
+        cfg.n_servers = 1;
+        if (tern_dns_configure(n->st, &cfg) != TERN_OK) {
+            printf("error: dns server '%s': refused (%s)\n", b, last_error(n));
+            return;
+        }
+        printf("ok\n");
+        return;
+    }
+    if (k != 1) {
+        printf("error: dns NAME, or dns server ADDRESS\n");
+        return;
+    }
+    if (tern_dns_resolve(n->st, now, a, &sh.dns_id) != TERN_OK) {
+        printf("error: dns '%s': %s\n", a, last_error(n));
+        return;
+    }
+    snprintf(sh.dns_name, sizeof sh.dns_name, "%s", a);
+    sh.resolving = true;
+    ex_wake(n);
+}
+
+static void dns_step(ex_net *n) {
+    tern_dns_answer ans;
+    if (tern_dns_result(n->st, sh.dns_id, &ans) != TERN_OK || ans.status == TERN_DNS_PENDING) {
+        return;
+    }
+    static const char *const status[] = {"PENDING", "OK",     "NXDOMAIN",  "NODATA",
+                                         "TIMEOUT", "FAILED", "CNAME-LOOP"};
+    printf("%s", sh.dns_name);
+    if (ans.status == TERN_DNS_OK) {
+        for (uint32_t i = 0; i < ans.n_addrs; i++) {
+            tern_addr a = tern_addr_v4_from_u32(ans.addrs[i]);
+            char t[16];
+            ip_text(t, &a);
+            printf(" %s", t);
+        }
+    } else {
+        printf(" %s", (unsigned)ans.status < 7 ? status[ans.status] : "?");
+    }
+    printf("\nok\n");
+    fflush(stdout);
+    sh.resolving = false;
+}
+
 static void run_command(ex_net *n, char *line, uint64_t now) {
     char *cmd = line + strspn(line, " \t");
     char *arg = cmd + strcspn(cmd, " \t");
@@ -338,8 +406,13 @@ static void run_command(ex_net *n, char *line, uint64_t now) {
         cmd_ping(n, arg, now);
         fflush(stdout);
         return; /* "ok" when it is over (or the error line now) */
+    } else if (!strcmp(cmd, "dns")) {
+        cmd_dns(n, arg, now);
+        fflush(stdout);
+        return; /* "ok" with the answer (or the error line now) */
     } else if (!strcmp(cmd, "help")) {
-        printf("commands: iface, ipv4, route, arp, conn, stats, ping ADDRESS [COUNT], help\n");
+        printf("commands: iface, ipv4, route, arp, conn, stats, ping ADDRESS [COUNT], dns NAME, "
+               "dns server ADDRESS, help\n");
     } else {
         printf("error: unknown command '%s' (try help)\n", cmd);
         fflush(stdout);
@@ -363,7 +436,11 @@ void ex_shell_step(ex_net *n, uint64_t now) {
         ping_step(n, now);
         return; /* the next command waits for the ping */
     }
-    while (!sh.eof && !sh.pinging) {
+    if (sh.resolving) {
+        dns_step(n);
+        return; /* and for the DNS answer */
+    }
+    while (!sh.eof && !sh.pinging && !sh.resolving) {
         char c;
         ssize_t r = read(0, &c, 1);
         if (r == 0) {

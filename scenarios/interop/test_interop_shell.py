@@ -142,3 +142,23 @@ def test_shell_is_refused_where_stdin_is_data() -> None:
     r = subprocess.run([str(example("tern-client")), "--shell", "1.2.3.4", "80"], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 2 and "--shell: tern-client reads its data from standard input" in r.stderr
+
+
+def test_shell_dns_against_dnsmasq(quietns: NetNamespace, tmp_path) -> None:
+    """dns server / dns NAME through the stack's resolver, answered by dnsmasq on the kernel's side."""
+    if unavailable(("dnsmasq",)):
+        pytest.skip("needs dnsmasq")
+    quietns.popen(["dnsmasq", "--keep-in-foreground", "--port=53", f"--listen-address={KERNEL_IP}",
+                   "--bind-interfaces", "--no-resolv", "--no-hosts", "--address=/tern.test/10.1.2.3",
+                   f"--pid-file={tmp_path / 'dnsmasq.pid'}", "--user=root"])
+    for _ in range(100):
+        if quietns.run(["ss", "-lnuH", "sport", "= :53"]).stdout.strip():
+            break
+        time.sleep(0.05)
+    sh = _start(quietns, [str(example("tern-server")), "--tap", "tap0", "--shell"], "tern-server")
+    assert sh.run("dns server 0.0.0.0") == ["error: dns server '0.0.0.0': refused (dns: server 0 is 0x00000000)"]
+    assert sh.run(f"dns server {KERNEL_IP}") == ["ok"]
+    assert sh.run("dns www.tern.test") == ["www.tern.test 10.1.2.3", "ok"]
+    # dnsmasq without an upstream server answers REFUSED for other names: the resolver says FAILED
+    assert sh.run("dns nowhere.invalid") == ["nowhere.invalid FAILED", "ok"]
+    assert sh.run("dns") == ["error: dns NAME, or dns server ADDRESS"]
