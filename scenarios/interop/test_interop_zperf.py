@@ -72,7 +72,7 @@ def test_tcp_upload_to_iperf_server(tapns: NetNamespace) -> None:
                      r.stdout)
     assert m, r.stdout
     sent = int(m.group(1))
-    assert sent > 1_000_000 and 2.0 <= float(m.group(2)) < 4.0
+    assert sent > 1_000_000 and 2.0 <= float(m.group(2)) < 10.0
     # The control: a kernel client's 1000000 bytes, counted by the same server.
     ctl = tapns.run(["python3", "-c",
                      "import socket; s = socket.create_connection(('127.0.0.1', 5001)); "
