@@ -63,6 +63,7 @@ deps:
 	have ping || missing="$$missing iputils-ping"; have curl || missing="$$missing curl"; \
 	have chromium || have chromium-browser || missing="$$missing chromium"; \
 	have dnsmasq || missing="$$missing dnsmasq-base"; \
+	have iperf || missing="$$missing iperf"; \
 	{ have busybox && ! ldd "$$(command -v busybox)" >/dev/null 2>&1; } || missing="$$missing busybox-static"; \
 	have qemu-system-x86_64 || missing="$$missing qemu-system-x86"; \
 	have dpkg-source || missing="$$missing dpkg-dev"; \

@@ -82,6 +82,9 @@ int main(int argc, char **argv) {
         NULL};
     ex_options o;
     ex_parse(&argc, argv, &o, &prog);
+    if (o.shell) {
+        ex_usage_error("--shell: tern-client reads its data from standard input");
+    }
     tern_addr dst;
     if (!ex_addr(argv[1], &dst)) {
         ex_usage_error("ADDRESS '%s': not an IPv4 address A.B.C.D", argv[1]);

@@ -2,9 +2,11 @@
  * The examples' shared set-up (common.h).
  */
 #include "common.h"
+#include "shell.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +60,12 @@ static const char common_help[] =
     "  --size-limit BYTES      drop frames longer than this (0..65535, 0: no limit)\n"
     "  --rate-limit BITS/S     line rate of the link (0: unlimited)\n"
     "  --buffer BYTES          TCP socket buffers (1024..1073741824, default 262144)\n"
+    "  --tx-rate-limit N       smoltcp's token bucket: at most N frames from the host per\n"
+    "                          shaping interval, the rest dropped (0..1000000, 0: none)\n"
+    "  --rx-rate-limit N       the same for frames to the host\n"
+    "  --shaping-interval MS   the buckets' refill interval (1..3600000, default 50)\n"
+    "  --shell                 network shell on standard input: iface, ipv4, route, arp,\n"
+    "                          conn, stats, ping ADDRESS [COUNT], help\n"
     "  --seed N                seed of the impairments and the stack (default 0)\n"
     "  -h, --help              this help, to standard output\n";
 
@@ -143,6 +151,7 @@ void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
     o->tap = "tap0";
     parse_ip("192.168.69.1/24", o);
     o->buffer = 256 * 1024;
+    o->shaping_interval_ms = 50;
     int out = 1;
     bool only_args = false;
     for (int i = 1; i < *argc; i++) {
@@ -158,16 +167,29 @@ void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             help_exit(p);
         }
+        if (!strcmp(a, "--shell")) { /* a flag: no value */
+            o->shell = true;
+            continue;
+        }
         const ex_opt *own = NULL;
         for (size_t k = 0; k < p->nopts; k++) {
             if (!strcmp(a, p->opts[k].name)) {
                 own = &p->opts[k];
             }
         }
-        static const char *const common[] = {"--tap",        "--ip",          "--gateway",
-                                             "--pcap",       "--drop-chance", "--corrupt-chance",
-                                             "--size-limit", "--rate-limit",  "--buffer",
-                                             "--seed"};
+        static const char *const common[] = {"--tap",
+                                             "--ip",
+                                             "--gateway",
+                                             "--pcap",
+                                             "--drop-chance",
+                                             "--corrupt-chance",
+                                             "--size-limit",
+                                             "--rate-limit",
+                                             "--buffer",
+                                             "--seed",
+                                             "--tx-rate-limit",
+                                             "--rx-rate-limit",
+                                             "--shaping-interval"};
         bool is_common = false;
         for (size_t k = 0; k < sizeof common / sizeof common[0]; k++) {
             is_common |= !strcmp(a, common[k]);
@@ -210,6 +232,12 @@ void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
             o->rate_limit = parse_int(v, a, 0, INT64_MAX);
         } else if (!strcmp(a, "--buffer")) {
             o->buffer = (uint32_t)parse_int(v, a, 1024, 1 << 30);
+        } else if (!strcmp(a, "--tx-rate-limit")) {
+            o->tx_rate_limit = parse_int(v, a, 0, 1000000);
+        } else if (!strcmp(a, "--rx-rate-limit")) {
+            o->rx_rate_limit = parse_int(v, a, 0, 1000000);
+        } else if (!strcmp(a, "--shaping-interval")) {
+            o->shaping_interval_ms = parse_int(v, a, 1, 3600000);
         } else if (!strcmp(a, "--seed")) {
             o->seed = (uint64_t)parse_int(v, a, 0, INT64_MAX);
         }
@@ -239,6 +267,10 @@ static void check(ex_net *n, tern_err err, const char *what) {
 
 void ex_setup(ex_net *n, const ex_options *o) {
     memset(n, 0, sizeof *n);
+    if (o->shell) {
+        n->shell = true;
+        ex_shell_start();
+    }
     if (sim_create(o->seed, &n->s) != TERN_OK) {
         ex_die("out of memory");
     }
@@ -274,7 +306,20 @@ void ex_setup(ex_net *n, const ex_options *o) {
         }
     }
 
-    check(n, sim_link_add(n->s, n->tap, 0, n->host, 0, &n->link), "link");
+    if (o->tx_rate_limit > 0 || o->rx_rate_limit > 0) {
+        /* smoltcp's fault options: the bucket node between the link and the host. */
+        static ex_bucket bucket;
+        n->bucket = &bucket;
+        check(n,
+              ex_bucket_add(n->s, n->bucket, (uint32_t)o->tx_rate_limit, (uint32_t)o->rx_rate_limit,
+                            (uint64_t)o->shaping_interval_ms * 1000000ull),
+              "--tx/--rx-rate-limit");
+        sim_link_id inner;
+        check(n, sim_link_add(n->s, n->bucket->node, 1, n->host, 0, &inner), "link");
+        check(n, sim_link_add(n->s, n->tap, 0, n->bucket->node, 0, &n->link), "link");
+    } else {
+        check(n, sim_link_add(n->s, n->tap, 0, n->host, 0, &n->link), "link");
+    }
     if (o->drop_chance > 0) {
         check(n, sim_link_set_loss_bernoulli(n->s, n->link, SIM_DIR_BOTH, o->drop_chance),
               "--drop-chance");
@@ -311,6 +356,13 @@ void ex_setup(ex_net *n, const ex_options *o) {
 }
 
 void ex_teardown(ex_net *n) {
+    if (n->bucket != NULL) {
+        fprintf(stderr,
+                "%s: rate limit: %" PRIu64 " frames from the host passed, %" PRIu64
+                " dropped; %" PRIu64 " to the host passed, %" PRIu64 " dropped\n",
+                prog, n->bucket->passed[EX_BUCKET_TX], n->bucket->dropped[EX_BUCKET_TX],
+                n->bucket->passed[EX_BUCKET_RX], n->bucket->dropped[EX_BUCKET_RX]);
+    }
     sim_realtime_destroy(n->rt);
     sim_destroy(n->s);
     memset(n, 0, sizeof *n);
@@ -321,6 +373,7 @@ void ex_wake(ex_net *n) {
 }
 
 typedef struct run_ctx {
+    ex_net *n;
     sim_realtime_step_fn step;
     void *ctx;
 } run_ctx;
@@ -330,11 +383,14 @@ static bool run_step(void *ctx, sim *s, uint64_t now) {
     if (interrupted) {
         return true;
     }
+    if (r->n->shell) {
+        ex_shell_step(r->n, now);
+    }
     return r->step ? r->step(r->ctx, s, now) : false;
 }
 
 bool ex_run(ex_net *n, uint64_t timeout_ns, sim_realtime_step_fn step, void *ctx) {
-    run_ctx r = {step, ctx};
+    run_ctx r = {n, step, ctx};
     sim_realtime_stop why;
     /* Slices of 10 ms, so that a signal ends the run even when nothing happens. */
     uint64_t left = timeout_ns;

@@ -16,19 +16,25 @@
 #include "tern/sim_tap.h"
 #include "tern/stack.h"
 
+#include "bucket.h"
+
 typedef struct ex_options {
-    const char *tap;       /* --tap IFNAME (default tap0) */
-    const char *ip;        /* --ip A.B.C.D/P (default 192.168.69.1/24) */
-    tern_addr addr;        /* the address of --ip */
-    uint8_t prefix;        /* and its prefix length */
-    const char *gateway;   /* --gateway A.B.C.D (default none) */
-    const char *pcap;      /* --pcap FILE */
-    double drop_chance;    /* --drop-chance PERCENT, both directions */
-    double corrupt_chance; /* --corrupt-chance PERCENT */
-    int64_t size_limit;    /* --size-limit BYTES (0: none) */
-    int64_t rate_limit;    /* --rate-limit BITS_PER_SECOND (0: none) */
-    uint64_t seed;         /* --seed N */
-    uint32_t buffer;       /* --buffer BYTES: TCP socket buffers (default 256 KiB) */
+    const char *tap;             /* --tap IFNAME (default tap0) */
+    const char *ip;              /* --ip A.B.C.D/P (default 192.168.69.1/24) */
+    tern_addr addr;              /* the address of --ip */
+    uint8_t prefix;              /* and its prefix length */
+    const char *gateway;         /* --gateway A.B.C.D (default none) */
+    const char *pcap;            /* --pcap FILE */
+    double drop_chance;          /* --drop-chance PERCENT, both directions */
+    double corrupt_chance;       /* --corrupt-chance PERCENT */
+    int64_t size_limit;          /* --size-limit BYTES (0: none) */
+    int64_t rate_limit;          /* --rate-limit BITS_PER_SECOND (0: none) */
+    uint64_t seed;               /* --seed N */
+    uint32_t buffer;             /* --buffer BYTES: TCP socket buffers (default 256 KiB) */
+    int64_t tx_rate_limit;       /* --tx-rate-limit PACKETS per bucket (smoltcp's; 0: none) */
+    int64_t rx_rate_limit;       /* --rx-rate-limit PACKETS per bucket (0: none) */
+    int64_t shaping_interval_ms; /* --shaping-interval MS: the buckets' refill interval */
+    bool shell;                  /* --shell: the network shell on standard input (shell.c) */
     /* set by the program before ex_setup (0: the stack's defaults) */
     uint32_t tcp_sockets;  /* TCP sockets (listeners and connections) */
     uint32_t tcp_timewait; /* TIME-WAIT entries (kept without a socket) */
@@ -65,6 +71,8 @@ typedef struct ex_net {
     sim_node_id tap, host;
     sim_link_id link;
     tern_stack *st;
+    ex_bucket *bucket; /* with --tx/--rx-rate-limit: between the link and the host, else NULL */
+    bool shell;        /* --shell */
 } ex_net;
 
 /*

@@ -66,6 +66,17 @@ typedef struct tern_stack tern_stack;
 /* Called for every frame the stack sends, on interface `iface`. */
 typedef void (*tern_output_fn)(void *ctx, uint32_t iface, const uint8_t *frame, size_t len);
 
+/*
+ * Called with every datagram the host sent to one of its own addresses, at
+ * the poll that delivers it (the loopback never crosses a link; this is the
+ * place to capture it, as tcpdump -i lo does on Linux).
+ *   ctx       tern_stack_config.loopback_ctx
+ *   now       the time of the poll that delivers the datagram
+ *   datagram  the IPv4 datagram (no link-layer header), valid during the call
+ *   len       its length in bytes
+ */
+typedef void (*tern_loopback_fn)(void *ctx, uint64_t now, const uint8_t *datagram, size_t len);
+
 typedef struct tern_iface_config {
     uint8_t mac[6];
     uint32_t mtu; /* IP MTU in bytes, 68..9000; 0 means 1500 */
@@ -192,6 +203,9 @@ typedef struct tern_stack_config {
 
     tern_output_fn output;
     void *output_ctx;
+    /* Optional (NULL: none): sees each datagram delivered over the loopback. */
+    tern_loopback_fn loopback_tap;
+    void *loopback_ctx;
 } tern_stack_config;
 
 /*

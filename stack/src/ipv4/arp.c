@@ -8,6 +8,7 @@
 
 #include "ipv4.h"
 #include "core/stack_internal.h"
+#include "tern/introspect.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 
@@ -348,4 +349,25 @@ uint64_t tern_arp_poll_at(const tern_stack *st) {
         }
     }
     return t;
+}
+
+tern_err tern_arp_get(const tern_stack *st, uint32_t index, tern_arp_info *out) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+        const tern_arp_entry *e = &st->arp[i];
+        if (e->state == ARP_FREE || n++ != index) {
+            continue;
+        }
+        memset(out, 0, sizeof *out);
+        out->ip = e->ip;
+        out->resolved = e->state == ARP_REACHABLE;
+        if (out->resolved) {
+            memcpy(out->mac, e->mac, 6);
+            out->expires = e->expires;
+        }
+        out->iface = e->iface;
+        out->requests = e->requests;
+        return TERN_OK;
+    }
+    return TERN_ERR_EMPTY;
 }

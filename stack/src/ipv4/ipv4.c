@@ -220,6 +220,9 @@ void tern_ipv4_poll(tern_stack *st, uint64_t now) {
             tern_is_local_addr(st, &ip.dst, &iface);
         }
         st->c.ip_loopback_in++;
+        if (st->cfg.loopback_tap != NULL) {
+            st->cfg.loopback_tap(st->cfg.loopback_ctx, now, st->loop_rx, len);
+        }
         receive(st, now, iface, st->loop_rx, len, false, false);
     }
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/sock_handle.h"
+#include "tern/introspect.h"
 #include "ipv4/ipv4.h"
 #include "udp.h"
 #include "core/stack_internal.h"
@@ -403,4 +404,15 @@ void tern_udp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *er
             return;
         }
     }
+}
+
+tern_err tern_udp_socket_get(const tern_stack *st, uint32_t index, tern_sock *out) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
+        if (st->udp[i].used && n++ == index) {
+            *out = tern_handle_encode(TERN_HANDLE_UDP, st->udp[i].gen, i);
+            return TERN_OK;
+        }
+    }
+    return TERN_ERR_EMPTY;
 }

@@ -1,0 +1,35 @@
+/*
+ * What the files of the sockets layer share (tern_socket*.c); not for programs.
+ */
+#ifndef TERN_SOCKET_PRIVATE_H
+#define TERN_SOCKET_PRIVATE_H
+
+#include <stdbool.h>
+
+#include "tern_socket.h"
+
+/* errno for a stack error. */
+int tsk_errno_of(tern_err e);
+/* errno = e; return -1. */
+int tsk_fail(int e);
+/* The descriptor fd of ts, or NULL. */
+tern_sockets_fd *tsk_get(tern_sockets *ts, int fd);
+/* now + timeout_ns (TERN_NEVER for 0: no timeout). */
+uint64_t tsk_deadline_of(tern_sockets *ts, uint64_t timeout_ns);
+/* One wait of a blocking call: 0 to try again; -1 with EAGAIN (deadline passed) or EDEADLK. */
+int tsk_wait_step(tern_sockets *ts, uint64_t deadline);
+/* A struct sockaddr_in into an address and port; false with *err (EINVAL, EAFNOSUPPORT). */
+bool tsk_read_sockaddr(const struct sockaddr *sa, socklen_t len, tern_addr *addr, uint16_t *port,
+                       int *err);
+/* An address and port into sa (at most *len bytes); *len becomes the full size. */
+void tsk_write_sockaddr(struct sockaddr *sa, socklen_t *len, const tern_addr *addr, uint16_t port);
+/* The TCP connection's tern_tcp_info; false for a bad handle. */
+bool tsk_tcp_info(tern_sockets *ts, tern_sockets_fd *f, tern_tcp_info *info);
+/* A connection's end or a UDP socket's ICMP error into f->so_error (once). */
+void tsk_collect_error(tern_sockets *ts, tern_sockets_fd *f);
+/* f->so_error, cleared. */
+int tsk_take_error(tern_sockets_fd *f);
+/* ESTABLISHED or CLOSE-WAIT: a state where data may be sent. */
+bool tsk_tcp_established_enough(const tern_tcp_info *info);
+
+#endif /* TERN_SOCKET_PRIVATE_H */
