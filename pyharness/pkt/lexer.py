@@ -40,7 +40,7 @@ _SPEC = [
     ("INT", r"-?\d+(?![A-Za-z_])"),
     ("WORD", r"[A-Za-z0-9_]+"),
     ("STRING", r'"(?:\\.|[^"\\])*"'),
-    ("BACKTICK", r"`(?:\\.|[^`\\])*`"),
+    ("BACKTICK", r"`(?:\\[\s\S]|[^`\\])*`"),
     ("PUNCT", r"[^ \t\n]"),
 ]
 _RE = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _SPEC))

@@ -93,7 +93,18 @@ class _Parser:
             tok = self.next("option")
             name, _, value = str(tok.value)[2:].partition("=")
             s.options[name] = value
+        tok = self.peek()
+        if tok is not None and tok.kind == "BACKTICK":
+            self.i += 1
+            s.init_command = A.Command(str(tok.value))
+            s.init_line = tok.line
         while self.peek() is not None:
+            tok = self.peek()
+            if tok.kind == "BACKTICK" and self.peek(1) is None and s.events:  # type: ignore[union-attr]
+                self.i += 1
+                s.cleanup_command = A.Command(str(tok.value))  # type: ignore[union-attr]
+                s.cleanup_line = tok.line  # type: ignore[union-attr]
+                break
             s.events.append(self.event())
         return s
 
@@ -382,7 +393,24 @@ class _Parser:
         if a is not None and b is not None and a.kind == "WORD" and b.kind == "=":
             self.i += 2
             return (str(a.value), self.expr())
+        if a is not None and b is not None and a.kind == "WORD" and b.kind == "(":
+            # msghdr's sized fields: ``msg_iov(1)=[...]``, ``msg_name(...)=...`` (packetdrill's syntax).
+            start = self.i
+            self.i += 1
+            self.term_call_args()
+            if self.accept("="):
+                return (str(a.value), self.expr())
+            self.i = start
         return (None, self.expr())
+
+    def term_call_args(self) -> None:
+        """Skip ``( expr, ... )`` after a field name (its size, which the runner does not need)."""
+        self.expect("(", "'('")
+        if not self.accept(")"):
+            self.expr()
+            while self.accept(","):
+                self.expr()
+            self.expect(")", "')'")
 
 
 __all__ = ["parse", "parse_file", "parse_time_text"]

@@ -52,6 +52,7 @@ class Fd:
     bound: Optional[int] = None
     listening: bool = False
     connecting: bool = False
+    udp: bool = False
     extra: dict = field(default_factory=dict)
 
 
