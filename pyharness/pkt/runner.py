@@ -695,6 +695,22 @@ def _defaults_sh(runner: "Runner", m: re.Match) -> None:
     qdisc settings have no DUT option and stay the DUT's own (its windows and window scale differ)."""
     runner.socket_defaults.update({"timestamps": True, "sack": True, "dsack": True, "syn_retries": 5,
                                    "rack": True, "tail_loss_probe": True})
+    sysctl = getattr(runner.dut, "sysctl", None)
+    if sysctl is not None:
+        # A DUT with a kernel's sysctls (Linux): the rest of the file, as it sets them.
+        for name, value in LINUX_DEFAULTS_SH.items():
+            sysctl(name, value)
+
+
+#: The per-namespace settings of Linux packetdrill's common/defaults.sh a Linux DUT gets (buffer sizes give
+#: its window scale). tcp_congestion_control=cubic is left out: a namespace may not set it (EPERM) unless
+#: the host allows cubic.
+LINUX_DEFAULTS_SH = {
+    "net.ipv4.tcp_rmem": "4096 540000 15728640", "net.ipv4.tcp_wmem": "4096 262144 4194304",
+    "net.ipv4.tcp_synack_retries": 5, "net.ipv4.tcp_frto": 2, "net.ipv4.tcp_reordering": 3,
+    "net.ipv4.tcp_slow_start_after_idle": 0,
+    "net.ipv4.tcp_tso_win_divisor": 3, "net.ipv4.tcp_ecn": 0, "net.ipv4.tcp_syncookies": 1,
+}
 
 
 def _set_sysctls(runner: "Runner", m: re.Match) -> None:
