@@ -78,3 +78,43 @@ def test_linux_rto_in_a_range_and_tern_value_refused(tmp_path):
     # The positive control: Tern's 1 s RTO is not what Linux does.
     with pytest.raises(PktError, match=r"rto.pkt:11: timing error: expected outbound packet at"):
         _linux(tmp_path / "b", parse(RTO + "+1 > P. 1:101(100) ack 1\n", "rto.pkt"))
+
+
+#: Our own script in the style of Linux's packetdrill tests (gtests/net/tcp/shutdown): its init command, Linux's
+#: values (window scale 8 from defaults.sh's tcp_rmem), EPIPE after SHUT_WR. It runs unchanged against Linux.
+LINUX_STYLE = """// shutdown(SHUT_WR) sends FIN; a write after it fails with EPIPE; the peer's FIN is acknowledged.
+--tolerance_usecs=10000
+
+`../common/defaults.sh`
+
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+
+  +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+
+   +0 shutdown(4, SHUT_WR) = 0
+   +0 > F. 1:1(0) ack 1
+   +0 write(4, ..., 100) = -1 EPIPE (Broken pipe)
+  +.1 < . 1:1(0) ack 2 win 257
+  +.1 < F. 1:1(0) ack 2 win 257
+   +0 > . 2:2(0) ack 2
+"""
+
+
+@live
+def test_linux_style_script_runs_unchanged_against_linux(tmp_path):
+    _linux(tmp_path, parse(LINUX_STYLE, "linux_style.pkt"))
+
+
+def test_linux_style_script_has_linux_values(net):
+    # The control: against Tern the same script stops at the SYN-ACK (Tern's window scale is 1, not 8).
+    from pyharness.dut import make_tern_dut
+
+    dut, peer, _ = make_tern_dut(net)
+    with pytest.raises(PktError, match=r"linux_style.pkt:12: bad outbound TCP packet: options"):
+        run_script(parse(LINUX_STYLE, "linux_style.pkt"), dut, peer, net)
