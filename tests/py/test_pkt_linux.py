@@ -118,3 +118,29 @@ def test_linux_style_script_has_linux_values(net):
     dut, peer, _ = make_tern_dut(net)
     with pytest.raises(PktError, match=r"linux_style.pkt:12: bad outbound TCP packet: options"):
         run_script(parse(LINUX_STYLE, "linux_style.pkt"), dut, peer, net)
+
+
+@live
+def test_udp_script_runs_against_linux(tmp_path):
+    # The UDP socket calls (connect, write, sendto, sendmsg, read, recvmsg, recvfrom) and the outbound ICMP port
+    # unreachable once the socket is closed, on the kernel (tests/py/test_pkt_runner.py runs it against Tern).
+    _linux(tmp_path, parse(UDP + "+.1   < udp (8)\n+0    > icmp unreachable port_unreachable\n", "udp.pkt"))
+
+
+UDP = """0     socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3
++0    bind(3, ..., ...) = 0
++0    connect(3, ..., ...) = 0
++0    write(3, ..., 100) = 100
++0    > udp (100)
++.1   < udp (200)
++0    read(3, ..., 500) = 200
++0    sendto(3, ..., 10, 0, ..., ...) = 10
++0    > udp (10)
++0    sendmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 30}], msg_flags=0}, 0) = 30
++0    > udp (30)
++.1   < udp (40)
++0    recvmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 1000}], msg_flags=0}, 0) = 40
++.1   < udp (50)
++0    recvfrom(3, ..., 20, 0, ..., ...) = 20
++0    close(3) = 0
+"""
