@@ -543,6 +543,12 @@ class LinuxTcpSocket(_LinuxSocket):
         elif name in sysctl:
             v = int(value) if name == "data_retries" else int(bool(value))
             self.dut.sysctl(sysctl[name], v)
+        elif name == "rack":
+            # RACK (RFC 8985) is bit 0x1 of the per-namespace tcp_recovery.
+            self.dut.sysctl("net.ipv4.tcp_recovery", int(bool(value)))
+        elif name == "tail_loss_probe":
+            # tcp_early_retrans: 3 is the tail loss probe on (RFC 8985 section 7), 0 off.
+            self.dut.sysctl("net.ipv4.tcp_early_retrans", 3 if value else 0)
         elif name in ("delack", "rto_min", "initial_window"):
             # Linux has these per route only: set on the route to the scenario's subnet (the namespace is the
             # scenario's own, so "per socket" and "per route" agree). ip route: rto_min (locked), initcwnd,

@@ -83,6 +83,10 @@ class UdpPacket:
     length: int
     line: int = 0
 
+    def text(self) -> str:
+        """The packet in script syntax, as errors show it."""
+        return f"udp ({self.length})"
+
 
 @dataclass(frozen=True)
 class IcmpPacket:
@@ -95,6 +99,15 @@ class IcmpPacket:
     quoted: Optional[tuple[int, int, int]] = None
     mtu: Optional[int] = None
     line: int = 0
+
+    def text(self) -> str:
+        """The message in script syntax, as errors show it."""
+        out = "icmp " + self.type + (f" {self.code}" if self.code else "")
+        if self.mtu is not None:
+            out += f" mtu {self.mtu}"
+        if self.quoted is not None:
+            out += " [%d:%d(%d)]" % self.quoted
+        return out
 
 
 @dataclass(frozen=True)
@@ -188,3 +201,11 @@ class Script:
     path: str
     options: dict = field(default_factory=dict)
     events: list = field(default_factory=list)
+    #: The back-quoted command right after the options, without a time (packetdrill's init command:
+    #: ``\`../common/defaults.sh\```), with its line; run before the first event.
+    init_command: Optional[Command] = None
+    init_line: int = 0
+    #: The back-quoted command after the last event, without a time (packetdrill's cleanup command), run
+    #: after the end-of-script checks.
+    cleanup_command: Optional[Command] = None
+    cleanup_line: int = 0

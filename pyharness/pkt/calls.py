@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 Result = Optional[tuple[int, Optional[str]]]
 
 SOCKET_CALLS = ("socket", "bind", "listen", "accept", "connect", "read", "write", "send", "recv", "close",
-                "shutdown", "setsockopt", "getsockopt", "fcntl", "poll", "getsockname", "getpeername")
+                "shutdown", "setsockopt", "getsockopt", "fcntl", "poll", "getsockname", "getpeername",
+                "sendto", "recvfrom", "sendmsg", "recvmsg")
 POLL_BITS = {"POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10, "POLLRDNORM": 0x40,
              "POLLWRNORM": 0x100, "POLLRDHUP": 0x2000}
 #: States after the peer's FIN: reading returns end of stream.
@@ -56,17 +57,22 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
     if name == "socket":
         need(3)
         kinds = flag_names(args[1])
-        if "SOCK_STREAM" not in kinds:
-            raise PktUnsupported(path, line, f"unsupported feature: socket type {sorted(kinds)} (SOCK_STREAM only)")
+        udp = "SOCK_DGRAM" in kinds
+        if "SOCK_STREAM" not in kinds and not udp:
+            raise PktUnsupported(path, line, f"unsupported feature: socket type {sorted(kinds)} "
+                                             "(SOCK_STREAM, SOCK_DGRAM)")
 
         def do_socket() -> Result:
             fd = 3
             while fd in r.fds:
                 fd += 1
-            sock = r.dut.tcp_socket()
-            for opt, value in r.socket_defaults.items():
-                sock.set_option(opt, value)
-            r.fds[fd] = Fd(sock, nonblock="SOCK_NONBLOCK" in kinds)
+            if udp:
+                sock = r.dut.udp_socket()
+            else:
+                sock = r.dut.tcp_socket()
+                for opt, value in r.socket_defaults.items():
+                    sock.set_option(opt, value)
+            r.fds[fd] = Fd(sock, nonblock="SOCK_NONBLOCK" in kinds, udp=udp)
             r.last_fd = fd
             return (fd, None)
 
@@ -80,6 +86,15 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
     fd = r.fds[fdn]
     r.last_fd = fdn
     s = fd.sock
+    if fd.udp:
+        return _udp_call(r, fd, fdn, call, line, path)
+    if name in ("sendto", "sendmsg", "recvfrom", "recvmsg"):
+        # On a connected TCP socket the address is ignored: send/recv with the length of the buffer.
+        need(3)
+        n = _msg_len(args[1], line, path) if name.endswith("msg") else arg_int(args[2], f"{name}() length",
+                                                                              line, path)
+        name = "send" if name.startswith("send") else "recv"
+        args = (args[0], A.Ellipsis_(), n, *args[3:])
     if name in ("getsockname", "getpeername"):
         want_port = _sockaddr_port(args[1], -1) if len(args) > 1 else -1
 
@@ -307,6 +322,109 @@ def _poll(r: "Runner", call: A.Syscall, line: int, path: str) -> tuple[Callable[
         return (ready, None)
 
     return do_poll, timeout != 0
+
+
+def _msg_len(e: A.Expr, line: int, path: str) -> int:
+    """The total length of a msghdr's ``msg_iov`` (``{msg_iov(1)=[{..., 1000}]}``)."""
+    if isinstance(e, A.StructExpr):
+        for k, v in e.fields:
+            if k == "msg_iov" and isinstance(v, A.ListExpr):
+                total = 0
+                for iov in v.items:
+                    if isinstance(iov, A.StructExpr) and iov.fields and isinstance(iov.fields[-1][1], int):
+                        total += iov.fields[-1][1]
+                    else:
+                        raise PktError(path, line, f"msg_iov: expected {{..., LENGTH}} entries, got {iov!r}")
+                return total
+    raise PktError(path, line, "sendmsg/recvmsg: expected a msghdr {msg_name(...)=..., msg_iov(N)=[{..., LEN}], "
+                               "msg_flags=0}")
+
+
+def _msg_name_port(e: A.Expr, default: int) -> int:
+    """The port of a msghdr's ``msg_name`` sockaddr (``...`` -> the default)."""
+    if isinstance(e, A.StructExpr):
+        for k, v in e.fields:
+            if k == "msg_name":
+                return _sockaddr_port(v, default)
+    return default
+
+
+def _udp_call(r: "Runner", fd: Fd, fdn: int, call: A.Syscall, line: int,
+              path: str) -> tuple[Callable[[], Result], bool]:
+    """A call on a UDP socket (SOCK_DGRAM): bind, connect (records the destination), the send and receive
+    family (one datagram per call; a receive returns at most the buffer's length), close."""
+    name, args, s = call.name, call.args, fd.sock
+
+    def need(n: int) -> None:
+        if len(args) < n:
+            raise PktError(path, line, f"{name}() needs {n} arguments, got {len(args)}")
+
+    if name == "bind":
+        port = _sockaddr_port(args[1] if len(args) > 1 else A.Ellipsis_(), r.bind_port)
+
+        def do_bind() -> Result:
+            s.bind(port)
+            fd.bound = port
+            r.dut_port = port
+            return (0, None)
+
+        return _guard(do_bind), False
+    if name == "connect":
+        port = _sockaddr_port(args[1] if len(args) > 1 else A.Ellipsis_(), r.connect_port)
+
+        def do_connect() -> Result:
+            fd.extra["dest"] = (r.peer.ip, port)
+            r.remote_port = port
+            return (0, None)
+
+        return _guard(do_connect), False
+    if name in ("write", "send", "sendto", "sendmsg"):
+        need(2 if name == "sendmsg" else 3)
+        if name == "sendmsg":
+            n = _msg_len(args[1], line, path)
+            port = _msg_name_port(args[1], -1)
+        else:
+            n = arg_int(args[2], f"{name}() length", line, path)
+            port = _sockaddr_port(args[4], -1) if name == "sendto" and len(args) > 4 else -1
+        data = args[1].encode() if isinstance(args[1], str) else bytes(n)
+
+        def do_send() -> Result:
+            dest = fd.extra.get("dest")
+            if port >= 0 or (dest is None and name in ("sendto", "sendmsg")):
+                dest = (r.peer.ip, port if port >= 0 else r.remote_port)
+            if dest is None:
+                return (-1, "EDESTADDRREQ")
+            if fd.bound is None:
+                s.bind(r.bind_port)
+                fd.bound = r.bind_port
+                r.dut_port = r.bind_port
+            r.remote_port = dest[1]
+            s.sendto(data, dest)
+            return (len(data), None)
+
+        return _guard(do_send), False
+    if name in ("read", "recv", "recvfrom", "recvmsg"):
+        need(2 if name == "recvmsg" else 3)
+        n = _msg_len(args[1], line, path) if name == "recvmsg" else arg_int(args[2], f"{name}() length", line,
+                                                                            path)
+
+        def do_recv() -> Result:
+            got = s.recvfrom()
+            if got is None:
+                return (-1, "EAGAIN") if fd.nonblock else None
+            return (min(len(got[0]), n), None)
+
+        return _guard(do_recv), not fd.nonblock
+    if name == "close":
+        def do_close() -> Result:
+            s.close()
+            del r.fds[fdn]
+            return (0, None)
+
+        return _guard(do_close), False
+    if name == "fcntl" or name == "setsockopt" or name == "getsockopt":
+        raise PktUnsupported(path, line, f"unsupported feature: {name}() on a UDP socket")
+    raise PktUnsupported(path, line, f"unsupported feature: {name}() on a UDP socket")
 
 
 def _sockaddr_port(e: A.Expr, default: int) -> int:

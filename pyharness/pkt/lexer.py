@@ -37,10 +37,10 @@ _SPEC = [
     ("IPV4", r"\d+\.\d+\.\d+\.\d+"),
     ("HEX", r"0x[0-9a-fA-F]+"),
     ("FLOAT", r"-?\d*\.\d+"),
-    ("INT", r"-?\d+(?![A-Za-z_])"),
+    ("INT", r"-?\d+(?![A-Za-z_0-9])"),  # not the digits opening a word (a hex FO cookie: 1313a2da...)
     ("WORD", r"[A-Za-z0-9_]+"),
     ("STRING", r'"(?:\\.|[^"\\])*"'),
-    ("BACKTICK", r"`(?:\\.|[^`\\])*`"),
+    ("BACKTICK", r"`(?:\\[\s\S]|[^`\\])*`"),
     ("PUNCT", r"[^ \t\n]"),
 ]
 _RE = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _SPEC))

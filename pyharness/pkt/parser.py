@@ -6,6 +6,7 @@ errors must name the line); read :mod:`pyharness.pkt.ast` for the tree.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -79,6 +80,11 @@ class _Parser:
         return tok
 
     def integer(self, what: str) -> int:
+        tok = self.peek()
+        if tok is not None and tok.kind == "WORD" and re.fullmatch(r"[A-Z][A-Z0-9_]*", str(tok.value)):
+            # Linux's scripts take values such as MSS from the command line (packetdrill -D MSS=1000).
+            raise self.err(f"unsupported feature: symbol {tok.value} defined outside the script "
+                           f"(packetdrill's --define / -D) where {what} is due", tok)
         return int(self.expect("INT", what).value)  # type: ignore[arg-type]
 
     def is_word(self, value: str) -> bool:
@@ -93,7 +99,18 @@ class _Parser:
             tok = self.next("option")
             name, _, value = str(tok.value)[2:].partition("=")
             s.options[name] = value
+        tok = self.peek()
+        if tok is not None and tok.kind == "BACKTICK":
+            self.i += 1
+            s.init_command = A.Command(str(tok.value))
+            s.init_line = tok.line
         while self.peek() is not None:
+            tok = self.peek()
+            if tok.kind == "BACKTICK" and self.peek(1) is None and s.events:  # type: ignore[union-attr]
+                self.i += 1
+                s.cleanup_command = A.Command(str(tok.value))  # type: ignore[union-attr]
+                s.cleanup_line = tok.line  # type: ignore[union-attr]
+                break
             s.events.append(self.event())
         return s
 
@@ -238,8 +255,10 @@ class _Parser:
         tok = self.next("TCP flags")
         if tok.kind == ".":
             return "."
+        if tok.kind == "-":
+            return ""  # packetdrill's "no flags at all"
         if tok.kind != "WORD" or not set(str(tok.value)) <= TCP_FLAGS:
-            raise self.err(f"expected TCP flags (letters of FSRPUEW, '.' for ACK), got {tok.text!r}", tok)
+            raise self.err(f"expected TCP flags (letters of FSRPUEW, '.' for ACK, '-' for none), got {tok.text!r}", tok)
         flags = str(tok.value)
         if self.accept("."):
             flags += "."
@@ -317,20 +336,22 @@ class _Parser:
             while self.accept(","):
                 args.append(self.expr())
             self.expect(")", f"')' closing the arguments of {name_tok.value}")
-        self.expect("=", f"'= result' after {name_tok.value}(...)")
+        eq = self.expect("=", f"'= result' after {name_tok.value}(...)")
         result = self.expr()
         errno = note = None
+        # The errno and the note follow the result on its line (a call's arguments may span lines).
         tok = self.peek()
-        if tok is not None and tok.kind == "WORD" and tok.line == name_tok.line:
+        if tok is not None and tok.kind == "WORD" and tok.line == eq.line:
             errno = str(tok.value)
             self.i += 1
             tok = self.peek()
-            if tok is not None and tok.kind == "(" and tok.line == name_tok.line:
-                self.i += 1
-                words = []
-                while not self.accept(")"):
-                    words.append(self.next("')' closing the errno note").text)
-                note = " ".join(words)
+        if tok is not None and tok.kind == "(" and tok.line == eq.line:
+            # ``= -1 EAGAIN (Resource temporarily unavailable)``, ``= 0x2 (flags O_RDWR)``: a comment.
+            self.i += 1
+            words = []
+            while not self.accept(")"):
+                words.append(self.next("')' closing the note after the result").text)
+            note = " ".join(words)
         return A.Syscall(str(name_tok.value), tuple(args), result, errno, note, end)
 
     def expr(self) -> A.Expr:
@@ -382,7 +403,24 @@ class _Parser:
         if a is not None and b is not None and a.kind == "WORD" and b.kind == "=":
             self.i += 2
             return (str(a.value), self.expr())
+        if a is not None and b is not None and a.kind == "WORD" and b.kind == "(":
+            # msghdr's sized fields: ``msg_iov(1)=[...]``, ``msg_name(...)=...`` (packetdrill's syntax).
+            start = self.i
+            self.i += 1
+            self.term_call_args()
+            if self.accept("="):
+                return (str(a.value), self.expr())
+            self.i = start
         return (None, self.expr())
+
+    def term_call_args(self) -> None:
+        """Skip ``( expr, ... )`` after a field name (its size, which the runner does not need)."""
+        self.expect("(", "'('")
+        if not self.accept(")"):
+            self.expr()
+            while self.accept(","):
+                self.expr()
+            self.expect(")", "')'")
 
 
 __all__ = ["parse", "parse_file", "parse_time_text"]

@@ -217,6 +217,9 @@ class Runner:
 
     def run(self) -> None:
         """Run every event; raise :class:`PktError` at the first failure."""
+        if self.s.init_command is not None:
+            self.event = A.Event(A.Time(A.ABSOLUTE, 0), self.s.init_command, self.s.init_line)
+            self._command(self.event, self.s.init_command)
         for ev in self.s.events:
             self.event = ev
             exp, exp_end = self._script_time(ev)
@@ -237,10 +240,13 @@ class Runner:
                 elif isinstance(act, A.IcmpPacket):
                     self._inbound_icmp(act)
                 else:
-                    raise PktUnsupported(self.path, ev.line, "unsupported feature: inbound UDP packets")
+                    self._inbound_udp(act)
             self.last_event = ev
             self.last_script_us = exp if exp is not None else self.now_us
         self._finish()
+        if self.s.cleanup_command is not None:
+            self.event = A.Event(A.Time(A.ABSOLUTE, 0), self.s.cleanup_command, self.s.cleanup_line)
+            self._command(self.event, self.s.cleanup_command)
 
     def _wait_for(self, ev: A.Event, exp_us: int) -> None:
         target = self.start_ns + exp_us * 1000
@@ -274,9 +280,8 @@ class Runner:
     # -- outbound -----------------------------------------------------------
 
     def _outbound(self, ev: A.Event, pkt: Any, exp: Optional[int], exp_end: Optional[int]) -> None:
-        if not isinstance(pkt, A.TcpPacket):
-            kind = "UDP" if isinstance(pkt, A.UdpPacket) else "ICMP"
-            raise PktUnsupported(self.path, ev.line, f"unsupported feature: outbound {kind} packets")
+        if isinstance(pkt, A.IcmpPacket):
+            self._icmp_code(pkt)  # an unknown type or code fails before anything runs
         if exp is None:
             limit = self.net.now_ns + ANY_TIME_LIMIT_NS
         else:
@@ -298,10 +303,12 @@ class Runner:
                             f"script packet: {_fmt_us(exp)} {pkt.text()}")
         f = self.peer._inbox.popleft()
         at = (f.time_ns - self.start_ns) // 1000
-        diffs = self._match(pkt, f)
+        kind = "TCP" if isinstance(pkt, A.TcpPacket) else "UDP" if isinstance(pkt, A.UdpPacket) else "ICMP"
+        diffs = (self._match(pkt, f) if kind == "TCP" else self._match_udp(pkt, f) if kind == "UDP"
+                 else self._match_icmp(pkt, f))
         when = _fmt_us(exp) if exp is not None else "*"
         if diffs:
-            raise self.fail("bad outbound TCP packet: " + "; ".join(d[0] for d in diffs) + "\n"
+            raise self.fail(f"bad outbound {kind} packet: " + "; ".join(d[0] for d in diffs) + "\n"
                             f"script packet: {when} {pkt.text()}\n"
                             f"actual packet: {_fmt_us(at)} {self._actual_text(f)}\n" + _diff_table(diffs))
         if exp is not None:
@@ -408,9 +415,67 @@ class Runner:
                 out.append(A.TcpOption(f"opt{name}"))
         return out
 
+    def _match_udp(self, want: A.UdpPacket, frame: Any) -> list[tuple[str, str, str]]:
+        """Differences between the script's ``udp (N)`` and the frame: protocol, ports, payload length."""
+        from scapy.layers.inet import UDP
+
+        udp = frame.pkt.getlayer(UDP)
+        if udp is None or frame.pkt.haslayer("ICMP"):
+            return [("not a UDP datagram", "UDP", self._actual_text(frame))]
+        out = []
+        if self.dut_port is not None and int(udp.sport) != self.dut_port:
+            out.append(("source port", str(self.dut_port), str(int(udp.sport))))
+        if int(udp.dport) != self.remote_port:
+            out.append(("destination port", str(self.remote_port), str(int(udp.dport))))
+        n = int(udp.len) - 8  # the UDP length, not the Ethernet padding after it
+        if n != want.length:
+            out.append(("length", str(want.length), str(n)))
+        return out
+
+    def _icmp_code(self, p: A.IcmpPacket) -> tuple[int, Optional[int]]:
+        """The type and code numbers of a script ICMP message (code None: not written)."""
+        if p.type not in ICMP_TYPES:
+            raise PktUnsupported(self.path, p.line, f"unsupported feature: ICMP type {p.type!r} "
+                                                    f"(known: {', '.join(ICMP_TYPES)})")
+        typ, codes = ICMP_TYPES[p.type]
+        if p.code is None:
+            return typ, None
+        if p.code not in codes:
+            raise PktUnsupported(self.path, p.line, f"unsupported feature: ICMP {p.type} code {p.code!r} "
+                                                    f"(known: {', '.join(codes)})")
+        return typ, codes[p.code]
+
+    def _match_icmp(self, want: A.IcmpPacket, frame: Any) -> list[tuple[str, str, str]]:
+        """Differences between the script's ICMP message and the frame: type, code, next-hop MTU."""
+        from scapy.layers.inet import ICMP
+
+        icmp = frame.pkt.getlayer(ICMP)
+        if icmp is None:
+            return [("not an ICMP message", "ICMP", self._actual_text(frame))]
+        typ, code = self._icmp_code(want)
+        out = []
+        if int(icmp.type) != typ:
+            out.append(("type", want.type, _icmp_name(int(icmp.type), int(icmp.code))))
+        elif code is not None and int(icmp.code) != code:
+            out.append(("code", str(want.code), _icmp_name(int(icmp.type), int(icmp.code))))
+        if want.mtu is not None and typ == 3 and int(icmp.nexthopmtu) != want.mtu:
+            out.append(("mtu", str(want.mtu), str(int(icmp.nexthopmtu))))
+        return out
+
     def _actual_text(self, frame: Any) -> str:
+        from scapy.layers.inet import ICMP, UDP
+
         from ..tcpconn import tcp_payload
 
+        icmp = frame.pkt.getlayer(ICMP)
+        if icmp is not None:
+            out = "icmp " + _icmp_name(int(icmp.type), int(icmp.code))
+            if int(icmp.type) == 3 and int(icmp.code) == 4:
+                out += f" mtu {int(icmp.nexthopmtu)}"
+            return out
+        udp = frame.pkt.getlayer(UDP)
+        if udp is not None:
+            return f"udp ({int(udp.len) - 8})"
         ip, tcp = self._tcp_of(frame)
         if tcp is None:
             return frame.summary()
@@ -473,6 +538,14 @@ class Runner:
         payload = bytes(p.length)
         self.peer.send(seg / payload if payload else seg)
 
+    def _inbound_udp(self, p: A.UdpPacket) -> None:
+        """A datagram of ``length`` zero bytes from the script's remote port to the DUT's socket port."""
+        from scapy.layers.inet import IP, UDP
+
+        dport = self.dut_port if self.dut_port is not None else self.bind_port
+        self.peer.send(IP(src=self.peer.ip, dst=self.dut.ip, id=0) / UDP(sport=self.remote_port, dport=dport) /
+                       bytes(p.length))
+
     def _inbound_icmp(self, p: A.IcmpPacket) -> None:
         """An ICMP error quoting the DUT's segment ``[s:e(l)]`` of the connection (IP header and 8 bytes of TCP)."""
         from scapy.layers.inet import ICMP, IP, TCP
@@ -498,11 +571,19 @@ class Runner:
     # -- commands and code --------------------------------------------------
 
     def _command(self, ev: A.Event, c: A.Command) -> None:
+        # A command of several lines (``\``-continued or not) is several shell commands: each needs a handler.
+        for cmd in re.split(r"\n(?<!\\\n)", c.text):
+            self._one_command(ev, cmd.replace("\\\n", " "))
+
+    def _one_command(self, ev: A.Event, text: str) -> None:
+        if not text.strip():
+            return
         for pat, handler in _COMMANDS:
-            m = pat.fullmatch(c.text.strip())
+            m = pat.fullmatch(" ".join(text.split()))
             if m:
                 handler(self, m)
                 return
+        c = A.Command(" ".join(text.split()))
         raise PktUnsupported(self.path, ev.line, f"unsupported feature: back-quoted shell command `{c.text}` "
                                                  "(no handler registered; see pyharness.pkt.register_command)")
 
@@ -571,6 +652,17 @@ def _inbound(ev: A.Event) -> bool:
     return isinstance(ev.action, (A.TcpPacket, A.UdpPacket, A.IcmpPacket)) and ev.action.direction == "<"
 
 
+def _icmp_name(typ: int, code: int) -> str:
+    """``unreachable port_unreachable`` for (3, 3); numbers for what the table does not name."""
+    for name, (t, codes) in ICMP_TYPES.items():
+        if t == typ:
+            for cname, c in codes.items():
+                if c == code:
+                    return f"{name} {cname}"
+            return f"{name} code {code}" if codes else name
+    return f"type {typ} code {code}"
+
+
 def _describe(ev: A.Event) -> str:
     act = ev.action
     if isinstance(act, (A.TcpPacket, A.UdpPacket, A.IcmpPacket)):
@@ -597,6 +689,43 @@ def run_script(script: A.Script, dut: Any, peer: Any, net: Any) -> Runner:
     return r
 
 
+def _defaults_sh(runner: "Runner", m: re.Match) -> None:
+    """Linux packetdrill's ``common/defaults.sh``: the settings of it the DUT has as options (timestamps,
+    SACK, DSACK, SYN retries 5, RACK and the tail loss probe on). Its buffer sizes, congestion control and
+    qdisc settings have no DUT option and stay the DUT's own (its windows and window scale differ)."""
+    runner.socket_defaults.update({"timestamps": True, "sack": True, "dsack": True, "syn_retries": 5,
+                                   "rack": True, "tail_loss_probe": True})
+    sysctl = getattr(runner.dut, "sysctl", None)
+    if sysctl is not None:
+        # A DUT with a kernel's sysctls (Linux): the rest of the file, as it sets them.
+        for name, value in LINUX_DEFAULTS_SH.items():
+            sysctl(name, value)
+
+
+#: The per-namespace settings of Linux packetdrill's common/defaults.sh a Linux DUT gets (buffer sizes give
+#: its window scale). tcp_congestion_control=cubic is left out: a namespace may not set it (EPERM) unless
+#: the host allows cubic.
+LINUX_DEFAULTS_SH = {
+    "net.ipv4.tcp_rmem": "4096 540000 15728640", "net.ipv4.tcp_wmem": "4096 262144 4194304",
+    "net.ipv4.tcp_synack_retries": 5, "net.ipv4.tcp_frto": 2, "net.ipv4.tcp_reordering": 3,
+    "net.ipv4.tcp_slow_start_after_idle": 0,
+    "net.ipv4.tcp_tso_win_divisor": 3, "net.ipv4.tcp_ecn": 0, "net.ipv4.tcp_syncookies": 1,
+}
+
+
+def _set_sysctls(runner: "Runner", m: re.Match) -> None:
+    """``../common/set_sysctls.py /proc/sys/net/ipv4/tcp_sack=0 ...``: each setting as ``sysctl`` would."""
+    for name, value in re.findall(r"/proc/sys/net/ipv4/(\w+)=(\S+)", m.group(1)):
+        if not re.fullmatch(r"\d+", value):
+            raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
+                                 f"unsupported feature: set_sysctls.py net.ipv4.{name}={value}")
+        _sysctl(runner, re.match(r"(\w+)=(\d+)", f"{name}={value}"))  # type: ignore[arg-type]
+
+
+register_command(r"(?:\.\./)*common/defaults\.sh", _defaults_sh)
+register_command(r"(?:\.\./)*common/set_sysctls\.py((?:\s+/proc/sys/net/ipv4/\w+=\S+)+)", _set_sysctls)
+# The cleanup command of scripts that ran set_sysctls.py: each run has a DUT of its own, nothing to restore.
+register_command(r"/tmp/sysctl_restore_\$\{PPID\}\.sh", lambda runner, m: None)
 register_command(r"sysctl\s+(?:-q\s+)?(?:-w\s+)?net\.ipv4\.(\w+)\s*=\s*(\d+)", _sysctl)
 
 __all__ = ["Runner", "run_script", "register_command", "flags_value", "flags_text", "REMOTE_PORT"]

@@ -9,6 +9,7 @@ Script file descriptors start at 3, the lowest free one, as in a process.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -52,13 +53,19 @@ class Fd:
     bound: Optional[int] = None
     listening: bool = False
     connecting: bool = False
+    udp: bool = False
     extra: dict = field(default_factory=dict)
 
 
 def tern_errno(exc: Exception) -> Optional[str]:
     """The errno name of a Tern error (None if it is not one of the socket errors)."""
     name = getattr(exc, "error_name", None)
-    return ERRNO.get(name) if name else None
+    if not name:
+        return None
+    # A DUT with a kernel (Linux) names the errno it got, "... (EPIPE: Broken pipe)": that one, not the
+    # Tern error it was mapped to (EPIPE and ENOTCONN are both NOT_CONNECTED there).
+    m = re.search(r"\((E[A-Z0-9]+): ", str(exc))
+    return m.group(1) if m else ERRNO.get(name)
 
 
 def arg_int(e: A.Expr, what: str, line: int, path: str, names: Optional[dict] = None) -> int:

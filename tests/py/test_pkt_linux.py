@@ -37,10 +37,39 @@ def _linux(tmp_path: Path, script) -> None:
         net.close()
 
 
+#: Scripts of the corpus that run against Linux but wait on its timers for seconds of real time each (SYN-ACK
+#: ladders, keep-alive); `make run-linux` (pytest scenarios --dut linux) runs them, `make test` does not.
+SLOW = {"keepalive_per_connection.pkt": "15 s", "synack_long_ladder.pkt": "15 s",
+        "keepalive_answered_by_rst.pkt": "10 s", "synack_rto.pkt": "4 s", "fin_wait_1_rst.pkt": "2.5 s"}
+#: Every script without the ``// dut: tern`` marker runs against Linux; those with ``// deviation linux:`` fail
+#: there (a strict xfail under ``--dut linux``), the others pass.
+LINUX_SCRIPTS = sorted(p.name for p in CORPUS.glob("*.pkt")
+                       if "// dut: tern" not in p.read_text() and "// deviation linux:" not in p.read_text())
+DEVIATIONS = sorted(p.name for p in CORPUS.glob("*.pkt") if "// deviation linux:" in p.read_text())
+
+
 @live
-@pytest.mark.parametrize("name", ["portable_handshake_data_close.pkt", "portable_syn_to_closed_port.pkt"])
-def test_portable_scripts_pass_against_linux(tmp_path, name):
+@pytest.mark.parametrize("name", [n for n in LINUX_SCRIPTS if n not in SLOW])
+def test_corpus_scripts_pass_against_linux(tmp_path, name):
     _linux(tmp_path, parse_file(CORPUS / name))
+
+
+@live
+@pytest.mark.parametrize("name", DEVIATIONS)
+def test_deviation_scripts_fail_against_linux_for_the_marked_reason(tmp_path, name):
+    # The marked deviation is RFC 6298 (2.4)'s 1 s minimum RTO: Linux retransmits (or reports tcpi_rto) at a
+    # few hundred milliseconds where the script expects the 1 s of the RFC.
+    assert "RFC 6298 (2.4)" in (CORPUS / name).read_text()
+    with pytest.raises(PktError, match=r"timing error: expected outbound packet at 1\.\d+ sec but happened at "
+                                       r"0\.[2-7]\d+ sec|'tcpi_rto': [2-7]\d{5}\b"):
+        _linux(tmp_path, parse_file(CORPUS / name))
+
+
+def test_linux_subset_is_the_corpus_measured():
+    # The subset is the corpus minus Tern-valued scripts: if a script loses its marker it joins the subset.
+    assert len(LINUX_SCRIPTS) >= 48, LINUX_SCRIPTS
+    assert set(SLOW) <= set(LINUX_SCRIPTS)
+    assert len(DEVIATIONS) >= 11 and not set(DEVIATIONS) & set(LINUX_SCRIPTS)
 
 
 @live
@@ -49,3 +78,69 @@ def test_linux_rto_in_a_range_and_tern_value_refused(tmp_path):
     # The positive control: Tern's 1 s RTO is not what Linux does.
     with pytest.raises(PktError, match=r"rto.pkt:11: timing error: expected outbound packet at"):
         _linux(tmp_path / "b", parse(RTO + "+1 > P. 1:101(100) ack 1\n", "rto.pkt"))
+
+
+#: Our own script in the style of Linux's packetdrill tests (gtests/net/tcp/shutdown): its init command, Linux's
+#: values (window scale 8 from defaults.sh's tcp_rmem), EPIPE after SHUT_WR. It runs unchanged against Linux.
+LINUX_STYLE = """// shutdown(SHUT_WR) sends FIN; a write after it fails with EPIPE; the peer's FIN is acknowledged.
+--tolerance_usecs=10000
+
+`../common/defaults.sh`
+
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+
+  +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+
+   +0 shutdown(4, SHUT_WR) = 0
+   +0 > F. 1:1(0) ack 1
+   +0 write(4, ..., 100) = -1 EPIPE (Broken pipe)
+  +.1 < . 1:1(0) ack 2 win 257
+  +.1 < F. 1:1(0) ack 2 win 257
+   +0 > . 2:2(0) ack 2
+"""
+
+
+@live
+def test_linux_style_script_runs_unchanged_against_linux(tmp_path):
+    _linux(tmp_path, parse(LINUX_STYLE, "linux_style.pkt"))
+
+
+def test_linux_style_script_has_linux_values(net):
+    # The control: against Tern the same script stops at the SYN-ACK (Tern's window scale is 1, not 8).
+    from pyharness.dut import make_tern_dut
+
+    dut, peer, _ = make_tern_dut(net)
+    with pytest.raises(PktError, match=r"linux_style.pkt:12: bad outbound TCP packet: options"):
+        run_script(parse(LINUX_STYLE, "linux_style.pkt"), dut, peer, net)
+
+
+@live
+def test_udp_script_runs_against_linux(tmp_path):
+    # The UDP socket calls (connect, write, sendto, sendmsg, read, recvmsg, recvfrom) and the outbound ICMP port
+    # unreachable once the socket is closed, on the kernel (tests/py/test_pkt_runner.py runs it against Tern).
+    _linux(tmp_path, parse(UDP + "+.1   < udp (8)\n+0    > icmp unreachable port_unreachable\n", "udp.pkt"))
+
+
+UDP = """0     socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3
++0    bind(3, ..., ...) = 0
++0    connect(3, ..., ...) = 0
++0    write(3, ..., 100) = 100
++0    > udp (100)
++.1   < udp (200)
++0    read(3, ..., 500) = 200
++0    sendto(3, ..., 10, 0, ..., ...) = 10
++0    > udp (10)
++0    sendmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 30}], msg_flags=0}, 0) = 30
++0    > udp (30)
++.1   < udp (40)
++0    recvmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 1000}], msg_flags=0}, 0) = 40
++.1   < udp (50)
++0    recvfrom(3, ..., 20, 0, ..., ...) = 20
++0    close(3) = 0
+"""

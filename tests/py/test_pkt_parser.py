@@ -116,3 +116,39 @@ def test_errors_name_the_line(text, line, words):
     assert e.value.line == line
     assert str(e.value).startswith(f"x.pkt:{line}: ")
     assert words in str(e.value)
+
+
+# -- the syntax of Linux's own scripts (gtests/net/...), written here in the same style -----------------------
+
+
+def test_init_and_cleanup_commands_multi_line():
+    s = parse("--tolerance_usecs=10000\n\n`../common/defaults.sh\n../common/set_sysctls.py "
+              "/proc/sys/net/ipv4/tcp_sack=0 \\\n\t /proc/sys/net/ipv4/tcp_dsack=0`\n\n"
+              "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n`/tmp/sysctl_restore_${PPID}.sh`\n")
+    assert s.init_command is not None and s.init_line == 3
+    assert s.init_command.text.startswith("../common/defaults.sh\n../common/set_sysctls.py")
+    assert s.cleanup_command == A.Command("/tmp/sysctl_restore_${PPID}.sh")
+    assert len(s.events) == 1
+
+
+def test_hex_fast_open_cookie_is_one_value():
+    e = one("+0 > S. 0:0(0) ack 1 <mss 1460,sackOK,FOEXP 1313a2da994a0951>")
+    assert e.action.options[-1] == A.TcpOption("FOEXP", ("1313a2da994a0951",))
+
+
+def test_multi_line_call_errno_and_notes():
+    s = parse("0 fcntl(3, F_GETFL) = 0x2 (flags O_RDWR)\n"
+              "+1 recvmsg(3, {msg_name(...)=...,\n    msg_iov(1)=[{...,0}],\n    msg_flags=MSG_ERRQUEUE,\n"
+              "    msg_control=[]}, MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)\n")
+    a, b = s.events[0].action, s.events[1].action
+    assert (a.result, a.errno, a.note) == (2, None, "flags O_RDWR")
+    assert (b.name, b.result, b.errno) == ("recvmsg", -1, "EAGAIN")
+
+
+def test_no_flags_segment():
+    assert one("+.01 < - 1:1001(1000) win 20000").action.flags == ""
+
+
+def test_symbol_defined_on_the_command_line_is_named():
+    with pytest.raises(PktSyntaxError, match=r"<script>:2: unsupported feature: symbol MSS defined outside the script"):
+        parse("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < S 0:0(0) win 1000 <mss MSS>\n")

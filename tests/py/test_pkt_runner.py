@@ -109,8 +109,8 @@ def test_backticks_with_a_handler(net):
 
 
 def test_unsupported_syscall_names_feature_and_line(net):
-    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: system call sendmsg\(\)"):
-        run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 sendmsg(3, ..., 0) = 0\n")
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: system call writev\(\)"):
+        run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 writev(3, ..., 0) = 0\n")
 
 
 def test_code_block_on_tcp_info(net):
@@ -135,9 +135,63 @@ def test_inbound_icmp_quotes_the_segment(net):
                           "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0\n")
 
 
-def test_udp_packets_refused_naming_feature_and_line(net):
-    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: inbound UDP packets"):
-        run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 < udp (10)\n")
+UDP = """0     socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3
++0    bind(3, ..., ...) = 0
++0    connect(3, ..., ...) = 0
++0    write(3, ..., 100) = 100
++0    > udp (100)
++.1   < udp (200)
++0    read(3, ..., 500) = 200
++0    sendto(3, ..., 10, 0, ..., ...) = 10
++0    > udp (10)
++0    sendmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 30}], msg_flags=0}, 0) = 30
++0    > udp (30)
++.1   < udp (40)
++0    recvmsg(3, {msg_name(...)=..., msg_iov(1)=[{..., 1000}], msg_flags=0}, 0) = 40
++.1   < udp (50)
++0    recvfrom(3, ..., 20, 0, ..., ...) = 20
++0    close(3) = 0
+"""
+
+
+def test_udp_socket_datagrams_both_ways(net):
+    # A datagram to the closed port gets the ICMP port unreachable (RFC 1122 4.1.3.1), outbound in the script.
+    run(net, UDP + "+.1   < udp (8)\n+0    > icmp unreachable port_unreachable\n")
+
+
+def test_outbound_udp_length_checked(net):
+    with pytest.raises(PktError, match=r"t.pkt:5: bad outbound UDP packet: length\n"
+                                       r"script packet: 0.000000 udp \(99\)\nactual packet: 0.000000 udp \(100\)"):
+        run(net, UDP.replace("> udp (100)", "> udp (99)"))
+
+
+def test_outbound_icmp_type_checked_and_unexpected_icmp_named(net):
+    with pytest.raises(PktError, match=r"t.pkt:18: bad outbound ICMP packet: code\n.*\n"
+                                       r"actual packet: 0.400000 icmp unreachable port_unreachable"):
+        run(net, UDP + "+.1   < udp (8)\n+0    > icmp unreachable host_unreachable\n")
+    with pytest.raises(PktError, match=r"unexpected outbound packet at 0.400000 sec.*\n"
+                                       r"actual packet: 0.400000 icmp unreachable port_unreachable"):
+        run(net, UDP + "+.1   < udp (8)\n")
+
+
+def test_sendmsg_recvfrom_on_tcp(net):
+    run(net, PASSIVE + "+0 sendmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 10}], msg_flags=0}, 0) = 10\n"
+                       "+0 > P. 1:11(10) ack 1 win 32767\n"
+                       "+0 < P. 1:6(5) ack 11 win 257\n"
+                       "+0 recvfrom(4, ..., 100, 0, ..., ...) = 5\n"
+                       "+.2 > . 11:11(0) ack 6 win 32765\n")
+
+
+def test_init_and_cleanup_commands_of_linux_scripts(net):
+    # packetdrill's init command (no time, after the options) and cleanup command (after the last event);
+    # set_sysctls.py's tcp_sack=0 takes effect: no sackOK in the SYN-ACK.
+    run(net, "--tolerance_usecs=10000\n\n`../common/defaults.sh\n../common/set_sysctls.py "
+             "/proc/sys/net/ipv4/tcp_sack=0 \\\n /proc/sys/net/ipv4/tcp_timestamps=0`\n" +
+             PASSIVE.replace("<mss 1460,nop,nop,sackOK,nop,wscale 1>", "<mss 1460,nop,wscale 1>") +
+             "`/tmp/sysctl_restore_${PPID}.sh`\n")
+    with pytest.raises(PktUnsupported, match=r"t.pkt:1: unsupported feature: back-quoted shell command "
+                                             r"`ip tcp_metrics flush`"):
+        run(net, "`ip tcp_metrics flush`\n" + PASSIVE)
 
 
 def test_unsupported_option_refused(net):
