@@ -40,6 +40,7 @@ WOULD_BLOCK = -23
 LWIP_PROFILE = dataclasses.replace(
     TERN_PROFILE,
     name="lwip",
+    ip_protocols=(1, 6, 17),  # ICMP, TCP, UDP: LWIP_IGMP 0 in port/lwipopts.h
     ttl=255,  # IP_DEFAULT_TTL
     arp_timeout=300 * SEC,  # ARP_MAXAGE 300 ticks of ETHARP_TMR_INTERVAL 1 s
     arp_retry=1 * SEC,  # etharp_tmr re-sends a pending request every tick (1 s)

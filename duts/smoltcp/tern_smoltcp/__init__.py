@@ -37,6 +37,7 @@ DUT_IP = "10.0.0.1"
 SMOLTCP_PROFILE = dataclasses.replace(
     TERN_PROFILE,
     name="smoltcp",
+    ip_protocols=(1, 2, 6, 17),  # ICMP, IGMP (the multicast feature), TCP, UDP
     rto_initial=700 * MS,  # RTTE_INITIAL_RTT 300 ms + 4 x RTTE_INITIAL_DEV 100 ms
     rto_min=10 * MS,  # RTTE_MIN_RTO
     rto_max=10 * SEC,  # RTTE_MAX_RTO
