@@ -379,11 +379,12 @@ def add_ping_responder(net: "Network", name: str, ipv4: str, mac: Optional[MacLi
     out = ffi.new("sim_node_id *")
     net._call(lib.sim_ping_responder_add, name.encode(), parse_mac(mac_s), ipaddress.IPv4Address(ip).packed,
               log_limit, out, context=f"ping_responder({name!r})")
+    if ip6 is not None:  # the C side says what it refuses (::, multicast)
+        net._call(lib.sim_ping_responder_set_ipv6, int(out[0]), ipaddress.IPv6Address(ip6).packed,
+                  context=f"ping_responder({name!r}, ipv6={ipv6!r})")
     node = PingResponder(net, name, int(out[0]), mac_s, ip, ip6)
     net._nodes[name] = node
     if ip6 is not None:
-        net._call(lib.sim_ping_responder_set_ipv6, node._id, ipaddress.IPv6Address(ip6).packed,
-                  context=f"ping_responder({name!r}, ipv6={ipv6!r})")
         net._ip_owner.setdefault(ip6, node)
     net._ip_owner.setdefault(ip, node)
     return node
