@@ -177,7 +177,8 @@ def test_solicitations_it_must_not_answer(net):
 
 @pytest.mark.rfc("4443 4.2", "4443 2.3")
 def test_replies_only_to_echo_requests_addressed_to_it(net):
-    """Another IPv6 address (to its MAC), another MAC, its solicited-node group, an echo reply, a
+    """Another IPv6 address (to its MAC), another MAC, its solicited-node group (to the group's MAC
+    and to its own), an echo reply, a
     router solicitation, an unknown type, a bad checksum, a checksum right for another destination
     (the pseudo-header counts), a hop-by-hop header before the ICMPv6 (not read): all ignored and
     counted. The control: the same request, addressed to it, is answered."""
@@ -186,6 +187,7 @@ def test_replies_only_to_echo_requests_addressed_to_it(net):
         echo6(peer, responder, dst="fd00::3"),
         echo6(peer, responder, dst_mac="02:00:00:00:00:99"),
         echo6(peer, responder, dst=SN_RESPONDER, dst_mac=SN_MAC),
+        echo6(peer, responder, dst=SN_RESPONDER),                      # its group's address, to its MAC
         Ether(src=peer.mac, dst=responder.mac) / IPv6(src=GUEST6, dst=RESPONDER6) / ICMPv6EchoReply(id=7),
         Ether(src=peer.mac, dst=responder.mac) / IPv6(src=GUEST6, dst=RESPONDER6, hlim=255) / ICMPv6ND_RS(),
         Ether(src=peer.mac, dst=responder.mac) / IPv6(src=GUEST6, dst=RESPONDER6) / ICMPv6Unknown(type=200),
@@ -201,7 +203,7 @@ def test_replies_only_to_echo_requests_addressed_to_it(net):
     peer.send(Ether(src=peer.mac, dst=responder.mac) / IPv6(src=GUEST6, dst=RESPONDER6, nh=58) / Raw(good_elsewhere))
     peer.expect_nothing("100ms")
     c = responder.counters()
-    assert (c.requests, c.replies, c.ignored, c.bad_checksum) == (0, 0, 7, 2)
+    assert (c.requests, c.replies, c.ignored, c.bad_checksum) == (0, 0, 8, 2)
     assert responder.records() == []
     # positive control
     peer.send(echo6(peer, responder, id=0xBEEF, seq=9, data=b"xyz"))
