@@ -587,10 +587,9 @@ tern_err sim_ping_responder_record(sim *s, sim_node_id node, uint32_t i, sim_pin
 
 /*
  * sim_ping_responder_text: the transcript of the i-th request as the demo prints it (packet dump,
- * then the "IP Header" and "ICMP Header" lines, or for an IPv6 request the "IPv6 Header" and "ICMPv6
- * Header" lines), NUL-terminated, into buf.
- * Returns TERN_OK; TERN_ERR_BUFFER_TOO_SMALL (*len tells the size needed, NUL included);
- * TERN_ERR_EMPTY; UNKNOWN_NODE; WRONG_KIND.
+ * then the "IP Header" and "ICMP Header" lines, or for an IPv6 request the "IPv6 Header" and
+ * "ICMPv6 Header" lines), NUL-terminated, into buf. Returns TERN_OK; TERN_ERR_BUFFER_TOO_SMALL
+ * (*len tells the size needed, NUL included); TERN_ERR_EMPTY; UNKNOWN_NODE; WRONG_KIND.
  */
 tern_err sim_ping_responder_text(sim *s, sim_node_id node, uint32_t i, char *buf, size_t cap,
                                  size_t *len);

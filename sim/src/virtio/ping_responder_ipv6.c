@@ -32,8 +32,14 @@ enum {
  */
 static uint16_t icmp6_sum(const uint8_t src[16], const uint8_t dst[16], const uint8_t *m,
                           size_t len) {
-    uint8_t tail[8] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                       (uint8_t)len, 0, 0, 0, NH_ICMPV6};
+    uint8_t tail[8] = {(uint8_t)(len >> 24),
+                       (uint8_t)(len >> 16),
+                       (uint8_t)(len >> 8),
+                       (uint8_t)len,
+                       0,
+                       0,
+                       0,
+                       NH_ICMPV6};
     uint32_t sum = pr_sum_add(0, src, 16);
     sum = pr_sum_add(sum, dst, 16);
     sum = pr_sum_add(sum, tail, sizeof tail);

@@ -22,7 +22,7 @@ typedef struct responder {
     sim *s;
     sim_node_id id;
     uint8_t mac[6], ip[4];
-    bool has_ip6;   /* an IPv6 address was given (sim_ping_responder_set_ipv6) */
+    bool has_ip6; /* an IPv6 address was given (sim_ping_responder_set_ipv6) */
     uint8_t ip6[16];
     uint16_t ip_id; /* identification of the replies' fresh IPv4 headers */
     pr_entry *log;
