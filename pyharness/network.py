@@ -479,12 +479,14 @@ class Network:
         self._check_name(name)
         return add_virtio_net(self, name, self._resolve(guest, "guest"), **options)
 
-    def ping_responder(self, name: str, ipv4: str, mac: Optional[str] = None, log_limit: int = 0) -> Any:
-        """The native ping responder of the seL4 demo (a :class:`~pyharness.virtio.PingResponder`)."""
+    def ping_responder(self, name: str, ipv4: str, mac: Optional[str] = None, log_limit: int = 0,
+                       ipv6: Optional[str] = None) -> Any:
+        """The native ping responder of the seL4 demo (a :class:`~pyharness.virtio.PingResponder`);
+        ``ipv6`` ("fd00::2") gives it an IPv6 address too (Neighbor Solicitations, ICMPv6 echo)."""
         from .virtio import add_ping_responder
 
         self._check_name(name)
-        return add_ping_responder(self, name, ipv4, mac=mac, log_limit=log_limit)
+        return add_ping_responder(self, name, ipv4, mac=mac, log_limit=log_limit, ipv6=ipv6)
 
     def _resolve(self, ref: NodeRef, name: str) -> Node:
         if isinstance(ref, str):

@@ -111,6 +111,7 @@ class PingRecord:
     seq: int
     payload_len: int
     replied: bool
+    version: int = 4  #: 4 (ICMP echo) or 6 (ICMPv6 echo)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class PingCounters:
     arp_replies: int
     ignored: int
     bad_checksum: int
+    nd_replies: int = 0  #: Neighbor Advertisements sent
 
 
 class VirtioNet(Node):
@@ -209,10 +211,11 @@ class PingResponder(Node):
 
     kind = "ping-responder"
 
-    def __init__(self, net: "Network", name: str, node_id: int, mac: str, ip: str):
+    def __init__(self, net: "Network", name: str, node_id: int, mac: str, ip: str, ip6: Optional[str] = None):
         super().__init__(net, name, node_id, 1)
         self.mac = mac
         self.ip = ip
+        self.ip6 = ip6
 
     def records(self) -> list[PingRecord]:
         """Every logged echo request, oldest first."""
@@ -221,9 +224,12 @@ class PingResponder(Node):
         out = []
         for i in range(int(lib.sim_ping_responder_count(h, self._id))):
             self._net._call(lib.sim_ping_responder_record, self._id, i, r, context=f"{self.name}.records()")
-            out.append(PingRecord(int(r.time), str(ipaddress.IPv4Address(bytes(r.src_ip))),
-                                  str(ipaddress.IPv4Address(bytes(r.dst_ip))), int(r.ttl), int(r.ip_len),
-                                  int(r.ident), int(r.seq), int(r.payload_len), bool(r.replied)))
+            if int(r.version) == 6:
+                src, dst = (str(ipaddress.IPv6Address(bytes(a))) for a in (r.src_ip6, r.dst_ip6))
+            else:
+                src, dst = (str(ipaddress.IPv4Address(bytes(a))) for a in (r.src_ip, r.dst_ip))
+            out.append(PingRecord(int(r.time), src, dst, int(r.ttl), int(r.ip_len), int(r.ident), int(r.seq),
+                                  int(r.payload_len), bool(r.replied), int(r.version)))
         return out
 
     def texts(self) -> list[str]:
@@ -244,7 +250,7 @@ class PingResponder(Node):
         return "".join(self.texts())
 
     def counters(self) -> PingCounters:
-        """Requests, replies, ARP replies, ignored frames, bad checksums."""
+        """Requests, replies, ARP replies, ignored frames, bad checksums, Neighbor Advertisements sent."""
         c = ffi.new("sim_ping_counters *")
         self._net._call(lib.sim_ping_responder_get_counters, self._id, c, context=f"{self.name}.counters()")
         return PingCounters(**{f.name: int(getattr(c, f.name)) for f in fields(PingCounters)})
@@ -358,15 +364,28 @@ def add_virtio_net(net: "Network", name: str, guest: Node, *, mac: Optional[MacL
 
 
 def add_ping_responder(net: "Network", name: str, ipv4: str, mac: Optional[MacLike] = None,
-                       log_limit: int = 0) -> PingResponder:
-    """Create a ping responder answering for ``ipv4`` ("192.168.1.2", a prefix is ignored)."""
+                       log_limit: int = 0, ipv6: Optional[str] = None) -> PingResponder:
+    """Create a ping responder answering for ``ipv4`` ("192.168.1.2", a prefix is ignored) and, when
+    given, for the IPv6 address ``ipv6`` ("fd00::2", a prefix is ignored): Neighbor Solicitations and
+    ICMPv6 Echo Requests."""
     ip = str(ipaddress.IPv4Interface(ipv4).ip)
+    ip6 = None
+    if ipv6 is not None:
+        try:
+            ip6 = str(ipaddress.IPv6Interface(ipv6).ip)
+        except ValueError as e:
+            raise ConfigError(f"ping_responder({name!r}): ipv6={ipv6!r} is not an IPv6 address: {e}") from None
     mac_s = default_mac(name) if mac is None else format_mac(parse_mac(mac))
     out = ffi.new("sim_node_id *")
     net._call(lib.sim_ping_responder_add, name.encode(), parse_mac(mac_s), ipaddress.IPv4Address(ip).packed,
               log_limit, out, context=f"ping_responder({name!r})")
-    node = PingResponder(net, name, int(out[0]), mac_s, ip)
+    if ip6 is not None:  # the C side says what it refuses (::, multicast)
+        net._call(lib.sim_ping_responder_set_ipv6, int(out[0]), ipaddress.IPv6Address(ip6).packed,
+                  context=f"ping_responder({name!r}, ipv6={ipv6!r})")
+    node = PingResponder(net, name, int(out[0]), mac_s, ip, ip6)
     net._nodes[name] = node
+    if ip6 is not None:
+        net._ip_owner.setdefault(ip6, node)
     net._ip_owner.setdefault(ip, node)
     return node
 

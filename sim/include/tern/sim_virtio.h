@@ -528,26 +528,37 @@ tern_err sim_vhost_user_event(sim *s, sim_node_id node, uint32_t i, sim_virtio_e
  * answers ARP requests for its own IPv4 address only, and ICMP echo requests (type 8, code 0)
  * addressed to its MAC and IPv4 address whose IPv4 header and ICMP checksums verify, with an echo
  * reply carrying the same identifier, sequence number and whole payload, in a fresh IPv4 header
- * (TTL 64, its own address as source). Every other frame is ignored and counted. Each request is
- * logged as the demo does, with the bugs of the seed fixed: the dump's offsets and bytes both in
- * hex, identifier and sequence number in host order.
+ * (TTL 64, its own address as source). Given an IPv6 address too (sim_ping_responder_set_ipv6),
+ * it answers Neighbor Solicitations for that address (to the address itself or to its
+ * solicited-node group, RFC 4861 section 7.1.1's checks passed) with a Neighbor Advertisement
+ * (section 7.2.4: Solicited flag set unless the solicitation came from ::, Override set, hop
+ * limit 255, its MAC in a Target Link-Layer Address option), and ICMPv6 Echo Requests (type 128,
+ * code 0) addressed to its MAC and IPv6 address whose checksum over the IPv6 pseudo-header
+ * verifies (RFC 4443 section 2.3) with an Echo Reply (129) carrying the same identifier, sequence
+ * number and whole data, in a fresh IPv6 header (hop limit 64, its address as source). It reads
+ * no IPv6 extension header: ICMPv6 must follow the fixed header. Every other frame is ignored and
+ * counted. Each echo request is logged as the demo does, with the bugs of the seed fixed: the
+ * dump's offsets and bytes both in hex, identifier and sequence number in host order.
  */
 
 /* One logged request. */
 typedef struct sim_ping_record {
     uint64_t time;
-    uint8_t src_ip[4], dst_ip[4];
-    uint8_t ttl;
-    uint16_t ip_len; /* IPv4 total length */
+    uint8_t src_ip[4], dst_ip[4]; /* IPv4 requests */
+    uint8_t ttl;                  /* IPv4 TTL or IPv6 hop limit of the request */
+    uint16_t ip_len;              /* IPv4 total length; IPv6: 40 + payload length */
     uint16_t ident, seq;
     uint32_t payload_len;
     bool replied;
+    uint8_t version;                  /* 4 or 6 */
+    uint8_t src_ip6[16], dst_ip6[16]; /* IPv6 requests */
 } sim_ping_record;
 
 typedef struct sim_ping_counters {
     uint64_t requests, replies, arp_replies;
-    uint64_t ignored;      /* frames not for it, or not echo requests */
-    uint64_t bad_checksum; /* IPv4 header or ICMP checksum wrong */
+    uint64_t ignored;      /* frames not for it, or not echo requests (or solicitations) */
+    uint64_t bad_checksum; /* IPv4 header, ICMP or ICMPv6 checksum wrong */
+    uint64_t nd_replies;   /* Neighbor Advertisements sent */
 } sim_ping_counters;
 
 /*
@@ -558,6 +569,15 @@ typedef struct sim_ping_counters {
 tern_err sim_ping_responder_add(sim *s, const char *name, const uint8_t mac[6], const uint8_t ip[4],
                                 uint32_t log_limit, sim_node_id *out);
 
+/*
+ * sim_ping_responder_set_ipv6: give the responder the IPv6 address `ip6` (16 bytes, network
+ * order) it answers Neighbor Solicitations and ICMPv6 Echo Requests for, or none (NULL: it then
+ * ignores every IPv6 frame, as it does until an address is given).
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT for :: or a multicast address; UNKNOWN_NODE;
+ * WRONG_KIND.
+ */
+tern_err sim_ping_responder_set_ipv6(sim *s, sim_node_id node, const uint8_t ip6[16]);
+
 /* sim_ping_responder_count: requests in the log, 0 for a node that is not a ping responder. */
 uint32_t sim_ping_responder_count(sim *s, sim_node_id node);
 
@@ -567,9 +587,9 @@ tern_err sim_ping_responder_record(sim *s, sim_node_id node, uint32_t i, sim_pin
 
 /*
  * sim_ping_responder_text: the transcript of the i-th request as the demo prints it (packet dump,
- * then the "IP Header" and "ICMP Header" lines), NUL-terminated, into buf.
- * Returns TERN_OK; TERN_ERR_BUFFER_TOO_SMALL (*len tells the size needed, NUL included);
- * TERN_ERR_EMPTY; UNKNOWN_NODE; WRONG_KIND.
+ * then the "IP Header" and "ICMP Header" lines, or for an IPv6 request the "IPv6 Header" and
+ * "ICMPv6 Header" lines), NUL-terminated, into buf. Returns TERN_OK; TERN_ERR_BUFFER_TOO_SMALL
+ * (*len tells the size needed, NUL included); TERN_ERR_EMPTY; UNKNOWN_NODE; WRONG_KIND.
  */
 tern_err sim_ping_responder_text(sim *s, sim_node_id node, uint32_t i, char *buf, size_t cap,
                                  size_t *len);

@@ -10,34 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/sim_internal.h"
-#include "tern/sim_virtio.h"
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
-typedef struct pr_entry {
-    sim_ping_record rec;
-    char *text;
-} pr_entry;
-
-typedef struct responder {
-    sim *s;
-    sim_node_id id;
-    uint8_t mac[6], ip[4];
-    uint16_t ip_id; /* identification of the replies' fresh IPv4 headers */
-    pr_entry *log;
-    uint32_t log_limit, log_first, log_n;
-    uint64_t logged; /* requests logged in all */
-    sim_ping_counters c;
-    uint8_t out[SIM_MAX_FRAME];
-} responder;
-
-static uint16_t rd16(const uint8_t *p) {
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void wr16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
+#include "virtio/ping_responder_private.h"
 
 /* RFC 1071 Internet checksum over len bytes; 0 when a received header with its checksum
  * verifies. */
@@ -55,7 +31,7 @@ static uint16_t inet_sum(const uint8_t *p, size_t len) {
     return (uint16_t)~sum;
 }
 
-static void send_frame(responder *r, size_t len) {
+void pr_send_frame(responder *r, size_t len) {
     /* an Ethernet frame is at least 60 bytes before the FCS: pad with zeros */
     if (len < 60) {
         memset(r->out + len, 0, 60 - len);
@@ -87,12 +63,13 @@ static void on_arp(responder *r, const uint8_t *f, size_t len) {
     memcpy(p + 18, a + 8, 6);
     memcpy(p + 24, a + 14, 4);
     r->c.arp_replies++;
-    send_frame(r, 14 + 28);
+    pr_send_frame(r, 14 + 28);
 }
 
-/* The request as the demo prints it: dump, then the IP Header and ICMP Header lines. */
+/* The request as the demo prints it: dump, then the IP Header and ICMP Header lines (for an IPv6
+ * request, the IPv6 Header and ICMPv6 Header lines of the same layout). */
 static char *render(const uint8_t *ip, size_t ip_len, const sim_ping_record *rec) {
-    size_t cap = 64 + ip_len * 3 + (ip_len / 16 + 1) * 8 + 200;
+    size_t cap = 64 + ip_len * 3 + (ip_len / 16 + 1) * 8 + 320;
     char *t = malloc(cap);
     if (!t) {
         return NULL;
@@ -104,6 +81,19 @@ static char *render(const uint8_t *ip, size_t ip_len, const sim_ping_record *rec
         }
         n += (size_t)snprintf(t + n, cap - n, "%02x ", ip[i]);
     }
+    if (rec->version == 6) {
+        /* addresses in RFC 5952 text, as inet_ntop writes them */
+        char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
+        inet_ntop(AF_INET6, rec->src_ip6, src, sizeof src);
+        inet_ntop(AF_INET6, rec->dst_ip6, dst, sizeof dst);
+        n += (size_t)snprintf(t + n, cap - n,
+                              "\nIPv6 Header - Version: IPv6 next header: 58 | src address: %s | "
+                              "dest address: %s\n",
+                              src, dst);
+        snprintf(t + n, cap - n, "ICMPv6 Header - Type: 128 | id: %u | seq: %u\n\n", rec->ident,
+                 rec->seq);
+        return t;
+    }
     n += (size_t)snprintf(t + n, cap - n,
                           "\nIP Header - Version: IPv4 protocol: 1 | src address: %u.%u.%u.%u | "
                           "dest address: %u.%u.%u.%u\n",
@@ -113,8 +103,7 @@ static char *render(const uint8_t *ip, size_t ip_len, const sim_ping_record *rec
     return t;
 }
 
-static void log_request(responder *r, const sim_ping_record *rec, const uint8_t *ip,
-                        size_t ip_len) {
+void pr_log_request(responder *r, const sim_ping_record *rec, const uint8_t *ip, size_t ip_len) {
     if (r->log_n == r->log_limit) { /* forget the oldest */
         free(r->log[r->log_first].text);
         r->log_first = (r->log_first + 1) % r->log_limit;
@@ -165,6 +154,7 @@ static void on_ipv4(responder *r, uint64_t now, const uint8_t *f, size_t len) {
     r->c.requests++;
     sim_ping_record rec = {0};
     rec.time = now;
+    rec.version = 4;
     memcpy(rec.src_ip, ip + 12, 4);
     memcpy(rec.dst_ip, ip + 16, 4);
     rec.ttl = ip[8];
@@ -198,11 +188,11 @@ static void on_ipv4(responder *r, uint64_t now, const uint8_t *f, size_t len) {
         wr16(m + 2, inet_sum(m, icmp_len));
         rec.replied = true;
         r->c.replies++;
-        log_request(r, &rec, ip, tot);
-        send_frame(r, 14 + out_tot);
+        pr_log_request(r, &rec, ip, tot);
+        pr_send_frame(r, 14 + out_tot);
         return;
     }
-    log_request(r, &rec, ip, tot);
+    pr_log_request(r, &rec, ip, tot);
 }
 
 static void pr_input(void *state, uint64_t now, uint32_t port, const uint8_t *f, size_t len) {
@@ -219,6 +209,8 @@ static void pr_input(void *state, uint64_t now, uint32_t port, const uint8_t *f,
         on_arp(r, f, len);
     } else if (type == 0x0800 && to_us) {
         on_ipv4(r, now, f, len);
+    } else if (type == 0x86dd) { /* its own MAC or its solicited-node group's: pr_on_ipv6 looks */
+        pr_on_ipv6(r, now, f, len);
     } else {
         r->c.ignored++;
     }
@@ -279,6 +271,27 @@ static responder *get(sim *s, sim_node_id node, tern_err *err) {
         return NULL;
     }
     return n->state;
+}
+
+tern_err sim_ping_responder_set_ipv6(sim *s, sim_node_id node, const uint8_t ip6[16]) {
+    tern_err err = TERN_OK;
+    responder *r = get(s, node, &err);
+    if (!r) {
+        return err;
+    }
+    if (!ip6) {
+        r->has_ip6 = false;
+        memset(r->ip6, 0, sizeof r->ip6);
+        return TERN_OK;
+    }
+    static const uint8_t unspecified[16];
+    if (memcmp(ip6, unspecified, 16) == 0 || ip6[0] == 0xff) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT,
+                        "ping-responder: ipv6 must be a unicast address (not :: or multicast)");
+    }
+    memcpy(r->ip6, ip6, 16);
+    r->has_ip6 = true;
+    return TERN_OK;
 }
 
 uint32_t sim_ping_responder_count(sim *s, sim_node_id node) {
