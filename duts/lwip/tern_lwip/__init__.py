@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import ipaddress
 import os
 import re
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Optional, Union
 from cffi import FFI
 
 from pyharness.dut import MS, PEER_IP, PREFIX, SEC, TERN_PROFILE, DutProfile
+from pyharness.cabi import CAbiUdpSocket, ipv4_int, ipv4_text
 from pyharness.duts import plugin_node, unsupported
 from pyharness.errors import ConfigError, make_error
 from pyharness.sockets import _TCP_STATES, PingReply, SockError
@@ -98,15 +98,8 @@ def _binding() -> tuple[FFI, Any]:
     return _ffi, _lib
 
 
-def _ip_int(ip: str) -> int:
-    try:
-        return int(ipaddress.IPv4Address(ip))
-    except ValueError as e:
-        raise ConfigError(f"not an IPv4 address: {ip!r}") from e
-
-
-def _ip_text(v: int) -> Optional[str]:
-    return str(ipaddress.IPv4Address(v)) if v else None
+_ip_int = ipv4_int  # pyharness.cabi: host-order uint32 across the ABI
+_ip_text = ipv4_text
 
 
 _ERROR_NAMES = {-25: "CONN_REFUSED", -26: "CONN_RESET", -27: "TIMED_OUT"}
@@ -270,7 +263,7 @@ class LwipTcpSocket(_Sock):
         raise AttributeError(name)
 
 
-class LwipUdpSocket(_Sock):
+class LwipUdpSocket(_Sock, CAbiUdpSocket):
     """An lwIP udp_pcb with the adapter's receive queue, through the DUT contract's UdpSocket operations."""
 
     def _call(self, fn: str, *args: Any) -> int:
@@ -281,37 +274,6 @@ class LwipUdpSocket(_Sock):
     def bind(self, port: int = 0, addr: Optional[str] = None) -> None:
         """Bind to ``addr`` (None: any) and ``port`` (0: ephemeral)."""
         self._ok(self._call("bind", _ip_int(addr) if addr else 0, port), f"bind({port})")
-
-    @property
-    def local(self) -> tuple[Optional[str], int]:
-        """The bound (address, port)."""
-        ip, port = self.dut._ffi.new("uint32_t *"), self.dut._ffi.new("uint16_t *")
-        self._ok(self._call("local", ip, port), "local")
-        return _ip_text(ip[0]), int(port[0])
-
-    def sendto(self, data: bytes, dest: tuple[str, int]) -> None:
-        """Send a datagram to ``(ip, port)`` (udp_sendto); it leaves at the node's next poll (now)."""
-        ip, port = dest
-        self._ok(self._call("sendto", _ip_int(ip), port, data, len(data)), f"sendto({len(data)} bytes, {dest!r})")
-
-    def recvfrom(self) -> Optional[tuple[bytes, tuple[str, int]]]:
-        """The oldest datagram as ``(data, (ip, port))``, or None."""
-        ffi = self.dut._ffi
-        buf, ip, port = ffi.new("uint8_t[]", 65536), ffi.new("uint32_t *"), ffi.new("uint16_t *")
-        rc = self._call("recvfrom", buf, 65536, ip, port)
-        if rc == WOULD_BLOCK:
-            return None
-        n = self._ok(rc, "recvfrom()")
-        return bytes(ffi.buffer(buf, min(n, 65536))), (_ip_text(ip[0]) or "0.0.0.0", int(port[0]))
-
-    @property
-    def pending(self) -> int:
-        """Datagrams waiting."""
-        return self._ok(self._call("pending"), "pending")
-
-    def set_ttl(self, ttl: int) -> None:
-        """TTL of sent datagrams (the pcb's ttl)."""
-        self._ok(self._call("set_ttl", ttl), f"set_ttl({ttl})")
 
     def set_broadcast(self, on: bool) -> None:
         """lwIP built without IP_SOF_BROADCAST sends to broadcast addresses always: nothing to set."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import ipaddress
 import os
 import re
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Optional, Union
 from cffi import FFI
 
 from pyharness.dut import MS, PEER_IP, PREFIX, SEC, TERN_PROFILE, DutProfile
+from pyharness.cabi import CAbiUdpSocket, ipv4_int, ipv4_text
 from pyharness.duts import plugin_node, unsupported
 from pyharness.errors import ConfigError, make_error
 from pyharness.sockets import _TCP_STATES, PingReply, SockError
@@ -85,12 +85,8 @@ def _binding() -> tuple[FFI, Any]:
     return _ffi, _lib
 
 
-def _ip_int(ip: str) -> int:
-    return int(ipaddress.IPv4Address(ip))
-
-
-def _ip_text(v: int) -> Optional[str]:
-    return str(ipaddress.IPv4Address(v)) if v else None
+_ip_int = ipv4_int  # pyharness.cabi: host-order uint32 across the ABI
+_ip_text = ipv4_text
 
 
 class SmoltcpInfo:
@@ -261,7 +257,7 @@ class _Dgram:
         return int(rc)
 
 
-class SmoltcpUdpSocket(_Dgram):
+class SmoltcpUdpSocket(_Dgram, CAbiUdpSocket):
     """A smoltcp UDP socket through the DUT contract's UdpSocket operations."""
 
     proto = "udp"
@@ -272,37 +268,6 @@ class SmoltcpUdpSocket(_Dgram):
             raise ConfigError(f"smoltcp: bind to {addr!r}: the DUT has one address, {DUT_IP}")
         ip = _ip_int(addr) if addr and addr != "0.0.0.0" else 0
         self._ok(self._call("bind", ip, port), f"bind({port})")
-
-    @property
-    def local(self) -> tuple[Optional[str], int]:
-        """The bound (address, port)."""
-        ip, port = self.dut._ffi.new("uint32_t *"), self.dut._ffi.new("uint16_t *")
-        self._ok(self._call("local", ip, port), "local")
-        return _ip_text(ip[0]), int(port[0])
-
-    def sendto(self, data: bytes, dest: tuple[str, int]) -> None:
-        """Queue a datagram to ``(ip, port)``; it leaves at the node's poll at this instant."""
-        ip, port = dest
-        self._ok(self._call("sendto", _ip_int(ip), port, data, len(data)), f"sendto({len(data)} bytes, {dest!r})")
-
-    def recvfrom(self) -> Optional[tuple[bytes, tuple[str, int]]]:
-        """The oldest datagram as ``(data, (ip, port))``, or None."""
-        ffi = self.dut._ffi
-        buf, ip, port = ffi.new("uint8_t[]", 65536), ffi.new("uint32_t *"), ffi.new("uint16_t *")
-        rc = self._call("recvfrom", buf, 65536, ip, port)
-        if rc == WOULD_BLOCK:
-            return None
-        n = self._ok(rc, "recvfrom()")
-        return bytes(ffi.buffer(buf, min(n, 65536))), (_ip_text(ip[0]) or "0.0.0.0", int(port[0]))
-
-    @property
-    def pending(self) -> int:
-        """Datagrams waiting."""
-        return self._ok(self._call("pending"), "pending")
-
-    def set_ttl(self, ttl: int) -> None:
-        """TTL of the datagrams sent from now on."""
-        self._ok(self._call("set_ttl", ttl), f"set_ttl({ttl})")
 
     def set_broadcast(self, on: bool) -> None:
         """smoltcp sends to a broadcast address from any UDP socket: nothing to set."""
