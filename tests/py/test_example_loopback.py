@@ -61,9 +61,9 @@ def test_loopback_conversation_prints_and_captures_every_datagram(tmp_path: Path
     for f in frames:
         assert f[Ether].src == f[Ether].dst == "00:00:00:00:00:00" and f[Ether].type == 0x0800
         assert f[IP].src == f[IP].dst == "127.0.0.1"
-        assert 1234 in (f[TCP].sport, f[TCP].dport)
-        flags.append(str(f[TCP].flags))
-    assert flags == ["S", "SA", "A", "FPA", "A", "FA", "A"]
+        flags.append((str(f[TCP].flags), "to server" if f[TCP].dport == 1234 else "to client"))
+    assert flags == [("S", "to server"), ("SA", "to client"), ("A", "to server"), ("FPA", "to server"),
+                     ("A", "to client"), ("FA", "to client"), ("A", "to server")]
     assert bytes(frames[3][TCP].payload) == b"0123456789abcdef"
     assert frames[3][TCP].dport == 1234
 

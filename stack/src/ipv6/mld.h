@@ -92,7 +92,7 @@ bool tern_mld_reportable(const tern_addr *group);
  * tern_mld_join: listen to group (one more reference when already joined).
  * A new membership of a reportable group sends a State Change Report at
  * once and [Robustness Variable] - 1 more (RFC 3810 section 6.1), or an
- * MLDv1 report in MLDv1 mode. Returns false when no slot is free (counted).
+ * MLDv1 report in MLDv1 mode. Returns false when every membership slot is taken (counted).
  */
 bool tern_mld_join(struct tern_mld *m, uint64_t now, const tern_addr *group);
 

@@ -26,7 +26,8 @@ static tern_nd_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) 
 }
 
 /* A free entry, or the least recently used one that holds no packets (never an INCOMPLETE one). */
-static tern_nd_entry *alloc(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *ip) {
+static tern_nd_entry *take_entry(tern_stack *st, uint64_t now, uint32_t iface,
+                                 const tern_addr *ip) {
     tern_nd_entry *victim = NULL;
     for (uint32_t i = 0; i < st->cfg.nd_entries; i++) {
         tern_nd_entry *e = &st->ip6->nd[i];
@@ -267,7 +268,7 @@ tern_err tern_nd_resolve(tern_stack *st, uint64_t now, uint32_t iface, const ter
         memcpy(mac, e->mac, 6);
         return TERN_OK;
     }
-    e = alloc(st, now, iface, next_hop);
+    e = take_entry(st, now, iface, next_hop);
     if (!e) {
         st->c.nd_table_full++;
         return TERN_ERR_NO_BUFFER;
@@ -305,7 +306,7 @@ void tern_nd_update_neighbor(tern_stack *st, uint64_t now, uint32_t iface, const
                              const uint8_t mac[6], bool is_router) {
     tern_nd_entry *e = find(st, iface, ip);
     if (!e) {
-        e = alloc(st, now, iface, ip);
+        e = take_entry(st, now, iface, ip);
         if (!e) {
             st->c.nd_table_full++;
             return;

@@ -151,7 +151,7 @@ void tern_slaac_init(struct tern_slaac *s, const struct tern_slaac_config *cfg);
  * or RFC 7217 identifier) and begin its DAD: the first probe comes after a
  * random delay in [0, MAX_RTR_SOLICITATION_DELAY] (RFC 4862 section 5.4.2:
  * the first message after interface initialisation), the address is ready
- * RetransTimer after the last probe. Returns false when no slot is free.
+ * RetransTimer after the last probe. Returns false when every slot is taken.
  */
 bool tern_slaac_start(struct tern_slaac *s, uint64_t now);
 
@@ -161,7 +161,7 @@ bool tern_slaac_start(struct tern_slaac *s, uint64_t now);
  * obtained through stateless autoconfiguration, DHCPv6, or manual
  * configuration". Its probe goes with the link-local address's first one
  * (after the same random delay) when that is still to come, else now.
- * Returns false when no slot is free.
+ * Returns false when every slot is taken.
  */
 bool tern_slaac_add_static(struct tern_slaac *s, uint64_t now, const tern_addr *addr,
                            uint8_t prefix_len);
