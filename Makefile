@@ -31,6 +31,7 @@ help:
 	@echo "make run-smoltcp  the suite against smoltcp 0.12 (cargo fetches it); compared with docs/smoltcp-differences.md"
 	@echo "make run-lwip     the suite against lwIP 2.1 (apt-get source fetches it); compared with docs/lwip-differences.md"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
+	@echo "make bench-peers  Tern's bulk TCP figure beside smoltcp's and lwIP's, interleaved (ROUNDS=18)"
 	@echo "make docs    the API reference of pyharness (pdoc), in $(BUILD)/docs/index.html"
 	@echo "make fuzz    each fuzz target FUZZ_TIME seconds (default 600), new corpus entries kept"
 	@echo "make format  clang-format the C sources"
@@ -240,6 +241,18 @@ bench: deps
 	@for b in $$(find $(BUILD)/bench/bench -maxdepth 1 -type f -name 'bench_*' -perm -u+x | sort); do $$b || exit 1; done
 	@if ls bench/*.py >/dev/null 2>&1; then $(MAKE) --no-print-directory pyext >/dev/null && \
 	  for p in bench/*.py; do $(VPY) $$p || exit 1; done; fi
+
+# bench-peers: the bulk workload of bench_tcp written for smoltcp (cargo, the duts/smoltcp version) and
+# lwIP (Debian's source package through duts/lwip's private apt configuration), run side by side.
+ROUNDS ?= 18
+.PHONY: bench-peers
+bench-peers: deps
+	cmake -S . -B $(BUILD)/bench $(GEN) -DCMAKE_BUILD_TYPE=Release -DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=ON
+	cmake --build $(BUILD)/bench --target bench_tcp
+	@command -v cargo >/dev/null 2>&1 || { echo "bench-peers: cargo is missing (install it with rustup: https://rustup.rs)"; exit 1; }
+	cd bench/peers/smoltcp && cargo fetch --locked && cargo build --release --offline --locked -j 2
+	$(MAKE) -C bench/peers/lwip -j 2
+	$(PYTHON) bench/peers/bench_peers.py --rounds $(ROUNDS) --build $(BUILD)/bench
 
 # ---------------------------------------------------------------------------
 # mutate

@@ -1,7 +1,12 @@
 /*
  * TCP benchmarks (make bench). Prints, medians of several runs:
  *   BENCH tcp_bulk_gbps      payload bits per CPU second, one connection
- *                            between two Tern hosts, unlimited link, MTU 1500
+ *                            between two Tern hosts, unlimited link, MTU 1500,
+ *                            1 MiB socket buffers (400 MiB, or TERN_BENCH_BYTES)
+ *   BENCH tcp_bulk_gbps_64k  the same with 64 KiB socket buffers, its runs
+ *                            interleaved with tcp_bulk_gbps's
+ *   BENCH tcp_bulk_drop_1m   how much slower 1 MiB buffers are than 64 KiB
+ *                            ones (issue 19: at most 10 %)
  *   BENCH tcp6_bulk_gbps     the same over IPv6 (fd00::1 to fd00::2, MSS
  *                            1440 instead of 1460), its runs interleaved
  *                            with tcp_bulk_gbps's so that both see the same
@@ -187,11 +192,31 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     return (double)now / 1e9;
 }
 
-static double bulk_gbps(bool v6) {
-    const uint64_t bytes = 400ull << 20;
+/* The bulk transfer's size: 400 MiB, or TERN_BENCH_BYTES (a quick run, e.g. under perf). */
+static uint64_t bulk_bytes(void) {
+    const char *e = getenv("TERN_BENCH_BYTES");
+    if (!e)
+        return 400ull << 20;
+    char *end;
+    unsigned long long v = strtoull(e, &end, 10);
+    if (*end || v == 0) {
+        fprintf(stderr,
+                "bench_tcp: TERN_BENCH_BYTES must be a positive number of bytes, not \"%s\"\n", e);
+        exit(2);
+    }
+    return v;
+}
+
+/* Payload Gbit per CPU second of one bulk transfer with buf-byte socket buffers. */
+static double bulk_gbps_buf(bool v6, uint32_t buf) {
+    const uint64_t bytes = bulk_bytes();
     double cpu, wall;
-    bulk(bytes, 0, 0, 0, 1 << 20, 1, v6, &cpu, &wall);
+    bulk(bytes, 0, 0, 0, buf, 1, v6, &cpu, &wall);
     return (double)bytes * 8 / cpu / 1e9;
+}
+
+static double bulk_gbps(bool v6) {
+    return bulk_gbps_buf(v6, 1 << 20);
 }
 
 static double lossy_speedup(uint64_t seed) {
@@ -336,7 +361,7 @@ static double connections(uint32_t target, double *pcb) {
 }
 
 int main(int argc, char **argv) {
-    int runs = argc > 1 ? atoi(argv[1]) : 3;
+    int runs = argc > 1 ? atoi(argv[1]) : 5;      /* medians of 5 runs unless told */
     const char *only = argc > 2 ? argv[2] : NULL; /* one figure: bulk, bulk6, lossy, pcb, conn */
     if (runs < 1)
         runs = 1;
@@ -345,6 +370,22 @@ int main(int argc, char **argv) {
     double v[9], v6[9];
     if (only && strcmp(only, "bulk") == 0) {
         printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", bulk_gbps(false));
+        return 0;
+    }
+    /* bench/peers/bench_peers.py: one run at one buffer size (65536 or 1048576), named as the
+     * peers' programs name theirs. */
+    if (only && strcmp(only, "peer") == 0) {
+        long buf = argc > 3 ? atol(argv[3]) : 1 << 20;
+        if (buf < 4096 || buf > (64l << 20)) {
+            fprintf(stderr, "bench_tcp: the buffer size must be 4096 to 64 MiB bytes, not %s\n",
+                    argv[3]);
+            return 2;
+        }
+        double g = bulk_gbps_buf(false, (uint32_t)buf);
+        if (buf % (1 << 20) == 0)
+            printf("BENCH tcp_bulk_gbps_tern_%ldm %.2f Gbit/s\n", buf >> 20, g);
+        else
+            printf("BENCH tcp_bulk_gbps_tern_%ldk %.2f Gbit/s\n", buf >> 10, g);
         return 0;
     }
     if (only && strcmp(only, "bulk6") == 0) {
@@ -370,14 +411,20 @@ int main(int argc, char **argv) {
         printf("BENCH tcp_lossy_speedup %.0f x\n", lossy_speedup(1));
         return 0;
     }
-    /* IPv4 and IPv6 alternate, so that both medians see the same machine load. */
+    /* IPv4, IPv6 and the 64 KiB buffers alternate, so that the medians see the same machine load.
+     */
+    double v64[9];
     for (int i = 0; i < runs; i++) {
         v[i] = bulk_gbps(false);
         v6[i] = bulk_gbps(true);
+        v64[i] = bulk_gbps_buf(false, 64 << 10);
     }
     qsort(v, (size_t)runs, sizeof v[0], cmp_double);
     qsort(v6, (size_t)runs, sizeof v6[0], cmp_double);
+    qsort(v64, (size_t)runs, sizeof v64[0], cmp_double);
     printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", v[runs / 2]);
+    printf("BENCH tcp_bulk_gbps_64k %.2f Gbit/s\n", v64[runs / 2]);
+    printf("BENCH tcp_bulk_drop_1m %.1f %%\n", 100 * (1 - v[runs / 2] / v64[runs / 2]));
     printf("BENCH tcp6_bulk_gbps %.2f Gbit/s\n", v6[runs / 2]);
     printf("BENCH tcp6_bulk_ratio %.3f x\n", v6[runs / 2] / v[runs / 2]);
     fflush(stdout);
