@@ -260,6 +260,10 @@ typedef struct tcp_pcb {
     uint64_t rack_xmit, rack_rtt, rack_min_rtt;
     uint64_t t_rack;
     uint8_t rack_on, rack_reord;
+    /* retransmission records (RACK_RXT) in the log: with none, the log holds
+     * originals only, in sequence order as well as time order, and the
+     * per-ACK scans stop at the first record in flight (tcp_rack.c) */
+    uint32_t rack_rxt_n;
     /* RACK.min_RTT as a windowed minimum (RFC 8985 §6.2 Step 2): the
      * minimum of the current epoch (started at rack_epoch) and of the one
      * before, each half of TCP_RACK_MIN_RTT_WIN_NS long */

@@ -45,11 +45,17 @@ uint32_t tcp_rack_log_cap(uint32_t tx_cap) {
 }
 
 static tcp_xmit *rec_at(const tern_stack *st, const tcp_pcb *p, uint32_t i) {
-    return tcp_rack_log(st, p) + (p->rack_head + i) % st->tcp->rack_cap;
+    /* rack_head and i are below the capacity: one subtraction wraps, where a
+     * division per record made the per-ACK scans the bulk path's top cost */
+    uint32_t j = p->rack_head + i;
+    if (j >= st->tcp->rack_cap) {
+        j -= st->tcp->rack_cap;
+    }
+    return tcp_rack_log(st, p) + j;
 }
 
 void tcp_rack_reset(tcp_pcb *p) {
-    p->rack_head = p->rack_n = 0;
+    p->rack_head = p->rack_n = p->rack_rxt_n = 0;
     p->rack_xmit = 0;
     p->rack_end = p->rack_fack = p->snd_una;
     p->rack_rtt = p->rack_min_rtt = 0;
@@ -140,6 +146,7 @@ void tcp_rack_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint3
     x->end = seq + len;
     x->xmit = now;
     x->flags = rxt ? RACK_RXT : 0;
+    p->rack_rxt_n += rxt;
 }
 
 /* RFC 8985 §6.2 Step 2: is (t1, e1) sent after (t2, e2)? Ties in time are
@@ -154,12 +161,20 @@ void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
     reo_wnd_update(p);
     const tcp_range *r = tcp_sack_ranges(st, p);
+    /* Without SACKed ranges, only acknowledged records are delivered; without
+     * retransmissions in the log, records are in sequence order, so none
+     * after the first one still in flight is acknowledged: the scan ends
+     * there (the same result, without walking the whole window per ACK). */
+    bool in_order = p->sack_n == 0 && p->rack_rxt_n == 0;
     for (uint32_t i = 0; i < p->rack_n; i++) {
         tcp_xmit *x = rec_at(st, p, i);
         if (x->flags & (RACK_DELIVERED | RACK_STALE)) {
             continue;
         }
         bool acked = seq_leq(x->end, p->snd_una);
+        if (!acked && in_order) {
+            break;
+        }
         if (!acked && tcp_ranges_covered(r, p->sack_n, x->seq, x->end) != x->end - x->seq) {
             continue;
         }
@@ -191,6 +206,7 @@ void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
             !((x->flags & RACK_STALE) && seq_leq(x->seq, p->snd_una))) {
             break;
         }
+        p->rack_rxt_n -= (x->flags & RACK_RXT) != 0;
         p->rack_head = (p->rack_head + 1) % st->tcp->rack_cap;
         p->rack_n--;
     }
@@ -228,7 +244,13 @@ bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now) {
             continue;
         }
         if (!sent_after(p->rack_xmit, p->rack_end, x->xmit, x->end)) {
-            continue; /* sent after the latest delivered segment: no evidence yet */
+            /* sent after the latest delivered segment: no evidence yet. With
+             * originals only, later records are later in time and in
+             * sequence: none of them has any either. */
+            if (p->rack_rxt_n == 0) {
+                break;
+            }
+            continue;
         }
         /* RFC 8985 §6.2 Step 5: lost once RACK.rtt + RACK.reo_wnd has
          * passed since the segment was sent */
