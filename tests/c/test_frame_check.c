@@ -6,6 +6,7 @@
  * corrupt impairment) never fails the host, and a frame the host sent wrong
  * fails the run naming the frame.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,46 @@ static void test_each_protocol(void) {
     good_then_bad(f, n, 14 + 20 + 8, "UDP checksum");
     n = icmp_frame(f, sizeof f);
     good_then_bad(f, n, 14 + 20 + 5, "ICMP checksum");
+}
+
+/*
+ * Every payload length 0..1460 (each alignment of the 8-byte sum and its
+ * tail, odd lengths too), with bytes that carry out of every word (0xff
+ * runs) or not: the stack's frame checks out, one bit flipped in its last
+ * byte fails it, and a wrong checksum field is reported with the right value.
+ */
+static void test_every_length(void) {
+    static uint8_t data[1460], seg[1600], f[1700];
+    tern_addr a = tern_addr_v4(10, 0, 0, 1), b = tern_addr_v4(10, 0, 0, 2);
+    for (int pattern = 0; pattern < 2; pattern++) {
+        for (size_t i = 0; i < sizeof data; i++) {
+            data[i] = pattern ? 0xff : (uint8_t)(i * 37u + 11u);
+        }
+        for (size_t len = 0; len <= sizeof data; len++) {
+            struct tern_tcp_repr t;
+            memset(&t, 0, sizeof t);
+            t.src_port = 80;
+            t.dst_port = 4000;
+            t.seq = (uint32_t)len * 7919u;
+            t.flags = TERN_TCP_ACK;
+            t.window = 1000;
+            t.payload = data;
+            t.payload_len = len;
+            size_t w;
+            CHECK(tern_tcp_emit(&t, &a, &b, seg, sizeof seg, &w) == TERN_OK);
+            size_t n = ip_frame(f, sizeof f, TERN_IPPROTO_TCP, seg, w, 0);
+            char why[160] = "", want[16];
+            CHECK(sim_frame_check(f, n, why, sizeof why));
+            snprintf(want, sizeof want, "be 0x%02x%02x", f[14 + 20 + 16], f[14 + 20 + 17]);
+            f[14 + 20 + w - 1] ^= 0x01; /* the segment's last byte */
+            CHECK(!sim_frame_check(f, n, why, sizeof why));
+            CHECK_CONTAINS(why, "TCP checksum");
+            f[14 + 20 + w - 1] ^= 0x01;
+            f[14 + 20 + 16] ^= 0x01; /* the field itself: the right value is named */
+            CHECK(!sim_frame_check(f, n, why, sizeof why));
+            CHECK_CONTAINS(why, want);
+        }
+    }
 }
 
 static void test_what_is_not_checked(void) {
@@ -285,6 +326,7 @@ static void test_a_wrong_checksum_from_the_host_fails_the_run(void) {
 
 int main(void) {
     RUN(test_each_protocol);
+    RUN(test_every_length);
     RUN(test_what_is_not_checked);
     RUN(test_malformed_ipv4_is_reported);
     RUN(test_vlan);
