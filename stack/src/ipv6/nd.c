@@ -16,7 +16,7 @@
 /* ---- the cache -------------------------------------------------------------------- */
 
 static tern_nd_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) {
-    for (uint32_t i = 0; i < st->cfg.nd_entries; i++) {
+    for (uint32_t i = 0; i < st->ip6->nd_hi; i++) {
         tern_nd_entry *e = &st->ip6->nd[i];
         if (e->state != TERN_ND_FREE && e->iface == iface && tern_addr_eq(&e->ip, ip)) {
             return e;
@@ -42,6 +42,10 @@ static tern_nd_entry *take_entry(tern_stack *st, uint64_t now, uint32_t iface,
     }
     if (!victim) {
         return NULL;
+    }
+    uint32_t at = (uint32_t)(victim - st->ip6->nd);
+    if (at >= st->ip6->nd_hi) {
+        st->ip6->nd_hi = at + 1;
     }
     memset(victim, 0, sizeof *victim);
     victim->ip = *ip;
@@ -77,7 +81,7 @@ static void set_stale(tern_nd_entry *e) {
 }
 
 int tern_nd_state_of(const tern_stack *st, const tern_addr *ip, uint8_t mac[6]) {
-    for (uint32_t i = 0; i < st->cfg.nd_entries; i++) {
+    for (uint32_t i = 0; i < st->ip6->nd_hi; i++) {
         const tern_nd_entry *e = &st->ip6->nd[i];
         if (e->state != TERN_ND_FREE && tern_addr_eq(&e->ip, ip)) {
             if (mac) {
@@ -329,7 +333,7 @@ void tern_nd_update_neighbor(tern_stack *st, uint64_t now, uint32_t iface, const
 /* ---- timers ----------------------------------------------------------------------------- */
 
 void tern_nd_poll(tern_stack *st, uint64_t now) {
-    for (uint32_t i = 0; i < st->cfg.nd_entries; i++) {
+    for (uint32_t i = 0; i < st->ip6->nd_hi; i++) {
         tern_nd_entry *e = &st->ip6->nd[i];
         if (e->state == TERN_ND_FREE || e->timer > now) {
             continue;
@@ -385,7 +389,7 @@ void tern_nd_poll(tern_stack *st, uint64_t now) {
 
 uint64_t tern_nd_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
-    for (uint32_t i = 0; i < st->cfg.nd_entries; i++) {
+    for (uint32_t i = 0; i < st->ip6->nd_hi; i++) {
         const tern_nd_entry *e = &st->ip6->nd[i];
         if (e->state != TERN_ND_FREE && e->timer < t) {
             t = e->timer;
