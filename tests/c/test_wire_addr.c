@@ -144,9 +144,31 @@ static void test_mac(void) {
     CHECK(buf[0] == '\0');
 }
 
+/* IPv4 prefix matches and equality (word compares) against a bit-by-bit
+ * reference: every prefix length 0..32 for addresses that differ in one bit
+ * each, and bytes beyond an IPv4 address's four never counting. */
+static void test_v4_prefix_bits(void) {
+    tern_addr base = tern_addr_v4(192, 168, 37, 129);
+    for (unsigned bit = 0; bit < 32; bit++) {
+        tern_addr other = base;
+        other.bytes[bit / 8] ^= (uint8_t)(0x80u >> (bit % 8));
+        CHECK(!tern_addr_eq(&base, &other));
+        for (unsigned len = 0; len <= 33; len++) {
+            bool want = bit >= len; /* the differing bit lies outside the prefix */
+            CHECK(tern_addr_prefix_match(&base, &other, len) == want);
+        }
+    }
+    tern_addr junk = base;
+    junk.bytes[4] = 1;
+    junk.bytes[15] = 0xff;
+    CHECK(tern_addr_eq(&base, &junk));
+    CHECK(tern_addr_prefix_match(&base, &junk, 32));
+}
+
 int main(void) {
     RUN(test_v4_construct);
     RUN(test_compare);
+    RUN(test_v4_prefix_bits);
     RUN(test_classify);
     RUN(test_text);
     RUN(test_mac);

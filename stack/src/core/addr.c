@@ -59,7 +59,20 @@ int tern_addr_cmp(const tern_addr *a, const tern_addr *b) {
 }
 
 bool tern_addr_eq(const tern_addr *a, const tern_addr *b) {
-    return tern_addr_cmp(a, b) == 0;
+    /* Fixed-width compares, which the compiler turns into word compares
+     * (every received segment asks a few of these: a call to memcmp with a
+     * run-time length each time showed in the bulk profile). */
+    if (a->family != b->family) {
+        return false;
+    }
+    switch (a->family) {
+    case TERN_AF_INET:
+        return memcmp(a->bytes, b->bytes, 4) == 0;
+    case TERN_AF_INET6:
+        return memcmp(a->bytes, b->bytes, 16) == 0;
+    default:
+        return true;
+    }
 }
 
 bool tern_addr_is_v4(const tern_addr *a) {
@@ -102,6 +115,11 @@ bool tern_addr_prefix_match(const tern_addr *a, const tern_addr *b, unsigned pre
     size_t w = addr_width(a->family);
     if (prefix_len > w * 8) {
         prefix_len = (unsigned)(w * 8);
+    }
+    if (a->family == TERN_AF_INET) {
+        /* one masked 32-bit compare (route and local-address checks per datagram) */
+        uint32_t mask = prefix_len == 0 ? 0 : 0xffffffffu << (32 - prefix_len);
+        return ((tern_addr_v4_to_u32(a) ^ tern_addr_v4_to_u32(b)) & mask) == 0;
     }
     size_t full = prefix_len / 8;
     if (memcmp(a->bytes, b->bytes, full) != 0) {
