@@ -48,6 +48,8 @@ void tern_nd_router_advert_input(tern_stack *st, uint64_t now, uint32_t iface,
     }
     /* The default router list, the prefix list and SLAAC (ipv6/autoconf.c). */
     tern_ac_router_advert(st, now, iface, ip, ra);
+    /* The M and O flags start the DHCPv6 client when it waits for them (services/). */
+    tern_dhcpv6_router_advert(st, now, iface, ra->managed, ra->other);
 }
 
 void tern_nd_router_solicit_input(tern_stack *st, uint64_t now, uint32_t iface,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "tern/dhcp.h"
+#include "tern/dhcpv6.h"
 #include "tern/dns.h"
 #include "tern/mdns.h"
 
@@ -37,6 +38,26 @@ typedef struct tern_dhcp_client {
     tern_dhcp_event ev[TERN_DHCP_EVENTS];
     uint32_t ev_head, ev_count;
 } tern_dhcp_client;
+
+/* The DHCPv6 client of one interface (services/dhcpv6_client.c). */
+typedef struct tern_dhcpv6_client {
+    tern_dhcpv6_config cfg;
+    tern_dhcpv6_lease lease; /* state and lease as reported */
+    uint8_t msg_type;        /* the message of the exchange in progress */
+    uint64_t mrd_at;         /* the exchange fails at this time (MRD); TERN_NEVER: no limit */
+    uint32_t mrc;            /* the exchange fails after this many transmissions; 0: no limit */
+    bool first_rt_over;      /* Solicit: the first RT has elapsed (section 18.2.1) */
+    bool have_advert;        /* Solicit: a usable Advertise is held */
+    uint8_t adv_pref;
+    tern_addr adv_addr;
+    uint8_t adv_server[TERN_DHCPV6_SERVER_ID_MAX];
+    uint16_t adv_server_len;
+    bool addr_installed; /* the leased address is on the interface */
+    bool had_lease;      /* RENEWED rather than BOUND */
+    uint32_t sol_max_rt; /* seconds: SOL_MAX_RT, or the server's option */
+    tern_dhcpv6_event ev[TERN_DHCP_EVENTS];
+    uint32_t ev_head, ev_count;
+} tern_dhcpv6_client;
 
 typedef struct tern_dhcp_server {
     bool running;
@@ -141,6 +162,14 @@ void tern_dhcp_client_arp_input(struct tern_stack *st, uint64_t now, uint32_t if
                                 const struct tern_arp_repr *arp);
 void tern_dhcp_client_poll(struct tern_stack *st, uint64_t now);
 uint64_t tern_dhcp_client_poll_at(const struct tern_stack *st);
+/* A UDP datagram over IPv6 to port 546: true when a DHCPv6 client took it. */
+bool tern_dhcpv6_input(struct tern_stack *st, uint64_t now, uint32_t iface,
+                       const struct tern_udp_repr *udp);
+/* A valid Router Advertisement's M and O flags on iface (RFC 4861 section 4.2). */
+void tern_dhcpv6_router_advert(struct tern_stack *st, uint64_t now, uint32_t iface, bool managed,
+                               bool other);
+void tern_dhcpv6_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_dhcpv6_poll_at(const struct tern_stack *st);
 /* The server's side of tern_services_udp_input (port 67). */
 bool tern_dhcp_server_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                             const struct tern_udp_repr *udp);

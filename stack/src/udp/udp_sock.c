@@ -282,6 +282,10 @@ void tern_udp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
     if (ip->v4 && tern_services_udp_input(st, now, ip->v4, &r)) {
         return;
     }
+    /* DHCPv6 replies for a running client (services/dhcpv6_client.c). */
+    if (!ip->v4 && r.dst_port == 546 && tern_dhcpv6_input(st, now, ip->iface, &r)) {
+        return;
+    }
     /* A datagram to a group joined here goes to every socket bound to the port that joined the
      * group, a copy each (RFC 1112 §6.2: delivered "to all members of the destination host
      * group"; a socket's membership is what IP_ADD_MEMBERSHIP asked for); 224.0.0.1, joined by
