@@ -89,6 +89,15 @@ def expect_msg(peer: Any, layer: Any, **kw: Any) -> Any:
     return p
 
 
+def skip_to(peer: Any, layer: Any, within: str) -> Any:
+    """The next client message carrying ``layer``, passing over other client messages (the
+    retransmissions of an exchange that ends meanwhile) received within ``within`` of each other."""
+    while True:
+        p = peer.expect(CLIENT_MSG, within=within)
+        if layer in p:
+            return p
+
+
 def msg_of(p: Any) -> Any:
     """The DHCP6 message layer of a captured client message."""
     return p[UDP].payload

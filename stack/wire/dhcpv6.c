@@ -153,8 +153,7 @@ static tern_err parse_option(uint16_t code, const uint8_t *d, uint16_t len,
     case TERN_DHCPV6_OPT_RAPID_COMMIT:
         return len == 0 ? TERN_OK : TERN_ERR_MALFORMED;
     case TERN_DHCPV6_OPT_DNS_SERVERS:
-        /* RFC 3646 section 3: "Length of the list of DNS recursive name servers in octets; must
-         * be a multiple of 16." */
+        /* RFC 3646 section 3: the option is a list of 16-byte addresses. */
         if (len == 0 || len % 16 != 0) {
             return TERN_ERR_MALFORMED;
         }

@@ -53,6 +53,9 @@
 #define IRT_DEFAULT_S 86400u
 #define IRT_MINIMUM_S 600u
 
+/* How long a message waits for the interface's link-local address to become usable. */
+#define NO_SOURCE_WAIT (100 * MS)
+
 /* RAND in millionths: uniform in [-RAND_PPM, +RAND_PPM]. */
 #define RAND_PPM 100000
 #define PPM 1000000
@@ -162,8 +165,8 @@ static void send_msg(tern_stack *st, uint64_t now, uint32_t iface,
     if (tern_dhcpv6_emit(m, buf, sizeof buf, &n) != TERN_OK || !link_local_of(st, iface, &tx.src)) {
         return;
     }
-    /* RFC 8415 section 13.1 (Solicit, Request ... Information-request): "the client sends ...
-     * to the All_DHCP_Relay_Agents_and_Servers multicast address" from port 546 to 547. */
+    /* RFC 8415 sections 7.1 and 13.1: clients send to All_DHCP_Relay_Agents_and_Servers
+     * (ff02::1:2), from UDP port 546 to port 547. */
     tx.dst = tern_addr_v6_from_bytes(all_dhcp_servers);
     tx.next_header = TERN_IPPROTO_UDP;
     tx.oif = iface + 1;
@@ -189,6 +192,13 @@ static const uint16_t oro_codes_info[] = {TERN_DHCPV6_OPT_DNS_SERVERS, TERN_DHCP
 /* Build and send the current exchange's message (a transmission or retransmission). */
 static void transmit(tern_stack *st, uint64_t now, uint32_t iface, tern_dhcpv6_client *c) {
     tern_dhcpv6_lease *l = &c->lease;
+    tern_addr ll;
+    if (!link_local_of(st, iface, &ll)) {
+        /* No link-local address to send from yet (its DAD still runs): look again shortly,
+         * without counting a transmission. */
+        l->next_at = now + NO_SOURCE_WAIT;
+        return;
+    }
     struct tern_dhcpv6_repr m;
     memset(&m, 0, sizeof m);
     m.msg_type = c->msg_type;
@@ -205,7 +215,7 @@ static void transmit(tern_stack *st, uint64_t now, uint32_t iface, tern_dhcpv6_c
      * measured from the time at which the client sent the first message in the message
      * exchange, and the elapsed-time field is set to 0 in the first message in the message
      * exchange." In hundredths of a second; "The client uses the value 0xffff to represent any
-     * elapsed-time values greater than the largest time value that can be represented". */
+     * elapsed time values greater than the largest" it can hold. */
     uint64_t cs = (now - l->exchange_started_at) / (10 * MS);
     m.elapsed = cs > 0xffff ? 0xffff : (uint16_t)cs;
     bool with_ia = c->msg_type != TERN_DHCPV6_MSG_INFORMATION_REQUEST;
@@ -274,8 +284,8 @@ static void begin(tern_stack *st, tern_dhcpv6_client *c, tern_dhcpv6_state state
     tern_dhcpv6_lease *l = &c->lease;
     l->state = state;
     c->msg_type = type;
-    /* Section 16.1: "The transaction-id field holds a value used by clients and servers to
-     * synchronize server responses to client messages." A new one per exchange. */
+    /* Section 8: the transaction ID identifies the message exchange; a new one per exchange,
+     * 24 bits from the seeded generator. */
     l->xid = (uint32_t)(tern_rng_next(&st->rng) & 0xffffffu);
     l->tx_count = 0;
     l->rt_ns = 0;
@@ -295,8 +305,9 @@ static void start_solicit(tern_stack *st, tern_dhcpv6_client *c, uint64_t now) {
 }
 
 static void start_info(tern_stack *st, tern_dhcpv6_client *c, uint64_t now) {
-    /* Section 18.2.6: "The first Information-request message from the client on the interface
-     * SHOULD be delayed by a random amount of time between 0 and INF_MAX_DELAY." */
+    /* Section 21.23 (at a refresh) and section 18.2.6 (on start): "the client MUST delay
+     * sending the first Information-request by a random amount of time between 0 and
+     * INF_MAX_DELAY". */
     uint64_t at = now + tern_rng_below(&st->rng, INF_MAX_DELAY + 1);
     begin(st, c, TERN_DHCPV6_INFO_REQ, TERN_DHCPV6_MSG_INFORMATION_REQUEST, at, TERN_NEVER);
 }
@@ -417,19 +428,17 @@ static void go_request(tern_stack *st, tern_dhcpv6_client *c, uint64_t now) {
 
 static void on_advertise(tern_stack *st, tern_dhcpv6_client *c, uint64_t now,
                          const struct tern_dhcpv6_repr *m) {
-    /* Section 18.2.9: "The client MUST process SOL_MAX_RT and INF_MAX_RT options in an
-     * Advertise message, even if the message contains a Status Code option indicating a
-     * failure". Values outside 60..86400 are ignored (section 21.24). */
+    /* Section 18.2.9: the client processes a SOL_MAX_RT option in any Advertise, even one it
+     * ignores otherwise; values outside 60..86400 are ignored (section 21.24). */
     if ((m->present & TERN_DHCPV6_HAS_SOL_MAX_RT) && m->sol_max_rt >= 60 &&
         m->sol_max_rt <= 86400) {
         c->sol_max_rt = m->sol_max_rt;
     }
     const struct tern_dhcpv6_iaaddr *a = usable_addr(m);
     uint16_t status = ia_status(m);
-    /* Section 18.2.9: "The client MUST ignore any Advertise message that contains no addresses
-     * (IA Address options (see Section 21.6) encapsulated in IA_NA options ...) ... with the
-     * exception that the client: - MUST process an included SOL_MAX_RT option and - MUST
-     * process an included INF_MAX_RT option." */
+    /* Section 18.2.9: "The client MUST ignore any Advertise message that contains no
+     * addresses ... with the exception that the client: MUST process an included SOL_MAX_RT
+     * option". A failure status in the IA is no address either. */
     if (a == NULL || status != TERN_DHCPV6_STATUS_SUCCESS) {
         c->lease.ignored++;
         if (status != TERN_DHCPV6_STATUS_SUCCESS) {
@@ -439,9 +448,12 @@ static void on_advertise(tern_stack *st, tern_dhcpv6_client *c, uint64_t now,
     }
     c->lease.advertises++;
     uint8_t pref = (m->present & TERN_DHCPV6_HAS_PREFERENCE) ? m->preference : 0;
-    /* Section 18.2.1: the client collects Advertise messages until the first RT has elapsed and
-     * then chooses; section 18.2.9: "Those Advertise messages with the highest server preference
-     * value SHOULD be preferred over all other Advertise messages." Among equals the first. */
+    /* Section 18.2.9: "A client MUST collect valid Advertise messages for the first RT
+     * seconds, unless it receives a valid Advertise message with a preference value of 255";
+     * "Those Advertise messages with the highest server preference value SHOULD be preferred
+     * over all other Advertise messages." "Any valid Advertise that does not include a
+     * Preference option is considered to have a preference value of 0." Among equals the
+     * first. */
     if (!c->have_advert || pref > c->adv_pref) {
         c->have_advert = true;
         c->adv_pref = pref;
@@ -451,11 +463,10 @@ static void on_advertise(tern_stack *st, tern_dhcpv6_client *c, uint64_t now,
     }
     /* Section 18.2.1: "If the client receives a valid Advertise message that includes a
      * Preference option with a preference value of 255, the client immediately begins a
-     * client-initiated message exchange (as described in Section 18.2.2) by sending a Request
-     * message to the server from which the Advertise message was received." After the first
-     * RT: "The client terminates the retransmission process as soon as it receives any
-     * Advertise message, and the client acts on the received Advertise message without waiting
-     * for any additional Advertise messages." */
+     * client-initiated message exchange". After the first RT: "The client terminates the
+     * retransmission process as soon as it receives any Advertise message, and the client acts
+     * on the received Advertise message without waiting for any additional Advertise
+     * messages." */
     if (pref == 255 || c->first_rt_over) {
         go_request(st, c, now);
     }
@@ -466,9 +477,9 @@ static void check_address(tern_stack *st, uint32_t iface, tern_dhcpv6_client *c,
     tern_dhcpv6_lease *l = &c->lease;
     l->state = TERN_DHCPV6_CHECKING;
     l->next_at = l->expires_at;
-    /* Section 18.2.10.1: "the client SHOULD perform duplicate address detection [RFC4862] on
-     * each of the received addresses in any IAs ... before using the received addresses for
-     * the traffic". A /128: RFC 8415 gives no prefix length (on-link is the RA's business). */
+    /* Section 18.2.10.1: the client performs Duplicate Address Detection (RFC 4862) on the
+     * received address before using it. A /128: RFC 8415 gives no prefix length (on-link is
+     * the RA's business). */
     if (tern_iface_add_addr(st, iface, &l->address, 128) == TERN_OK) {
         c->addr_installed = true;
     }
@@ -482,9 +493,8 @@ static void on_reply(tern_stack *st, uint32_t iface, tern_dhcpv6_client *c, uint
     if (s == TERN_DHCPV6_INFO_REQ) {
         l->replies++;
         take_dns(c, m);
-        /* Section 21.23: "If the Reply to an Information-request message does not contain this
-         * option, the client MUST behave as if the option with the value IRT_DEFAULT was
-         * provided"; "If the value is less than IRT_MINIMUM, the client MUST use IRT_MINIMUM". */
+        /* Section 21.23: without an Information Refresh Time option the client refreshes after
+         * IRT_DEFAULT; a value below IRT_MINIMUM is raised to IRT_MINIMUM. */
         uint32_t refresh =
             (m->present & TERN_DHCPV6_HAS_INFO_REFRESH) ? m->info_refresh : IRT_DEFAULT_S;
         if (refresh < IRT_MINIMUM_S) {
@@ -535,8 +545,8 @@ static void on_reply(tern_stack *st, uint32_t iface, tern_dhcpv6_client *c, uint
     take_dns(c, m);
     uint16_t ia = ia_status(m);
     if (ia == TERN_DHCPV6_STATUS_NO_BINDING && s != TERN_DHCPV6_REQUEST) {
-        /* Section 18.2.10.1: "Sends a Request message to the server that responded if the IA
-         * contained a Status Code option with the NoBinding status". */
+        /* Section 18.2.10.1: a NoBinding status in the IA of a Reply to Renew or Rebind: the
+         * client sends a Request to the server that responded. */
         note_status(c, now, ia);
         if (s == TERN_DHCPV6_REBIND) {
             memcpy(l->server_id, m->server_id, m->server_id_len);
@@ -557,9 +567,8 @@ static void on_reply(tern_stack *st, uint32_t iface, tern_dhcpv6_client *c, uint
             a = usable_addr(m);
         }
         if (a == NULL || ia != TERN_DHCPV6_STATUS_SUCCESS) {
-            /* Section 18.2.10.1: "If the client receives a Reply message with a Status Code
-             * option with the NoAddrsAvail status ... the client ... may restart with a
-             * Solicit" - here it does (NotOnLink likewise). */
+            /* Section 18.2.10.1: no address for the IA (NoAddrsAvail, NotOnLink, or none
+             * usable): this client starts over with a Solicit. */
             note_status(c, now,
                         ia == TERN_DHCPV6_STATUS_SUCCESS ? TERN_DHCPV6_STATUS_NO_ADDRS_AVAIL : ia);
             start_solicit(st, c, now);
@@ -572,9 +581,8 @@ static void on_reply(tern_stack *st, uint32_t iface, tern_dhcpv6_client *c, uint
     }
     /* Renew / Rebind. */
     if (a == NULL || a->valid == 0 || a->preferred > a->valid) {
-        /* Section 18.2.10.1: an address with a valid lifetime of 0 is withdrawn ("the client
-         * MUST NOT use the address ... if the valid lifetime is 0"); an address left out keeps
-         * its old lifetimes until they end. */
+        /* Section 18.2.10.1: an address with a valid lifetime of 0 is withdrawn; an address
+         * left out keeps its old lifetimes until they end. */
         if (a != NULL && a->valid == 0) {
             lose(st, iface, c, now);
             return;
@@ -614,9 +622,11 @@ bool tern_dhcpv6_input(tern_stack *st, uint64_t now, uint32_t iface,
         l->ignored++; /* malformed: counted, never acted on */
         return true;
     }
-    /* Section 16.3 (Advertise) and 16.10 (Reply): the client discards the message when its
-     * transaction-id does not match the one it sent, when it has no Server Identifier option,
-     * or when the Client Identifier is missing or "does not match the client's DUID". */
+    /* Section 16 (RFC 3315 section 15.3 before it): clients discard an Advertise or Reply when
+     * "the message does not include a Server Identifier option", "the message does not include
+     * a Client Identifier option", "the contents of the Client Identifier option does not
+     * match the client's DUID", or "the "transaction-id" field value does not match the value
+     * the client used". */
     bool want_adv = l->state == TERN_DHCPV6_SOLICIT;
     if (m.msg_type != (want_adv ? TERN_DHCPV6_MSG_ADVERTISE : TERN_DHCPV6_MSG_REPLY) ||
         m.xid != l->xid || !(m.present & TERN_DHCPV6_HAS_SERVERID) ||
@@ -650,10 +660,11 @@ void tern_dhcpv6_router_advert(tern_stack *st, uint64_t now, uint32_t iface, boo
     if (c->cfg.mode != TERN_DHCPV6_FROM_RA) {
         return;
     }
-    /* RFC 4861 section 4.2: M, "Managed address configuration": "addresses are available via
-     * Dynamic Host Configuration Protocol"; O, "Other configuration": "other configuration
-     * information is available via DHCPv6". M implies the other information too (RFC 4861
-     * section 4.2: "If the M flag is set, the O flag is redundant and can be ignored"). */
+    /* RFC 4861 section 4.2, M: "When set, it indicates that addresses are available via
+     * Dynamic Host Configuration Protocol [DHCPv6]. If the M flag is set, the O flag is
+     * redundant and can be ignored because DHCPv6 will return all available configuration
+     * information." O: "When set, it indicates that other configuration information is
+     * available via DHCPv6." */
     tern_dhcpv6_state s = c->lease.state;
     bool stateless = s == TERN_DHCPV6_INFO_REQ || s == TERN_DHCPV6_INFO_DONE;
     if (managed && (s == TERN_DHCPV6_WAIT_RA || stateless)) {
@@ -675,8 +686,9 @@ static void exchange_failed(tern_stack *st, uint32_t iface, tern_dhcpv6_client *
         start_solicit(st, c, now);
         return;
     case TERN_DHCPV6_RENEW:
-        /* Section 18.2.4: at T2 the client sends Rebind: "The message exchange fails when T2
-         * expires" - MRD is the time until T2. */
+        /* Section 18.2.4: the Renew exchange's MRD is the time until T2; at T2 the client
+         * Rebinds (section 18.2.5: "At time T2 (which will only be reached if the server to
+         * which the Renew message was sent ..."). */
         begin(st, c, TERN_DHCPV6_REBIND, TERN_DHCPV6_MSG_REBIND, now, c->lease.expires_at);
         return;
     case TERN_DHCPV6_REBIND:
@@ -698,30 +710,31 @@ static void client_timer(tern_stack *st, uint32_t iface, tern_dhcpv6_client *c, 
     bool leased = s == TERN_DHCPV6_BOUND || s == TERN_DHCPV6_RENEW || s == TERN_DHCPV6_REBIND ||
                   s == TERN_DHCPV6_CHECKING;
     if (leased && now >= l->expires_at) {
-        /* Section 18.2.10.1 / 7.7: once the valid lifetime ends the address is no longer the
-         * client's: it stops using it and starts over. */
+        /* Section 18.2.5: once the valid lifetimes have expired the address is no longer the
+         * client's; it stops using it and locates a server again with a Solicit. */
         lose(st, iface, c, now);
+        return; /* the Solicit waits its random delay */
     } else if (s == TERN_DHCPV6_BOUND && now >= l->t1_at) {
         /* Section 18.2.4: "At time T1, the client initiates a Renew/Reply message exchange to
-         * extend the lifetimes on any leases in the IA." MRD: "Remaining time until earliest
-         * T2". */
+         * extend the lifetimes on any leases in the IA." Its MRD is the time left until T2. */
         if (now >= l->t2_at) {
             begin(st, c, TERN_DHCPV6_REBIND, TERN_DHCPV6_MSG_REBIND, now, l->expires_at);
         } else {
             begin(st, c, TERN_DHCPV6_RENEW, TERN_DHCPV6_MSG_RENEW, now, l->t2_at);
         }
     } else if (s == TERN_DHCPV6_INFO_DONE) {
-        /* Section 21.23: at the refresh time the client asks again (no initial delay: this is
-         * not the first Information-request on the interface). */
-        begin(st, c, TERN_DHCPV6_INFO_REQ, TERN_DHCPV6_MSG_INFORMATION_REQUEST, now, TERN_NEVER);
+        /* Section 21.23: at the refresh time the client asks again, after the same random
+         * delay as the first time. */
+        start_info(st, c, now);
+        return;
     }
     s = l->state;
     switch (s) {
     case TERN_DHCPV6_SOLICIT:
         if (l->tx_count >= 1 && !c->first_rt_over) {
             c->first_rt_over = true;
-            /* Section 18.2.1: "If the client has received at least one Advertise message
-             * before the first RT elapses, the client SHOULD choose ... and proceed". */
+            /* Section 18.2.1: the first RT is over; an Advertise collected meanwhile is
+             * chosen and a Request goes to its server. */
             if (c->have_advert) {
                 go_request(st, c, now);
                 transmit(st, now, iface, c);
@@ -773,7 +786,8 @@ static void follow_dad(tern_stack *st, uint32_t iface, tern_dhcpv6_client *c, ui
     }
     if (ai < 0 || !c->addr_installed) {
         /* Section 18.2.10.1: "If any of the addresses are found to be in use on the link, the
-         * client sends a Decline message to the server as described in Section 18.2.8." */
+         * client sends a Decline message to the server for those addresses as described in
+         * Section 18.2.8." */
         c->addr_installed = false;
         push_event(c, TERN_DHCPV6_EV_DECLINED, now, &l->address, 0);
         begin(st, c, TERN_DHCPV6_DECLINE, TERN_DHCPV6_MSG_DECLINE, now, TERN_NEVER);
@@ -784,6 +798,12 @@ static void follow_dad(tern_stack *st, uint32_t iface, tern_dhcpv6_client *c, ui
     push_event(c, c->had_lease ? TERN_DHCPV6_EV_RENEWED : TERN_DHCPV6_EV_BOUND, now, &l->address,
                0);
     c->had_lease = true;
+}
+
+void tern_dhcpv6_dad_input(tern_stack *st, uint64_t now, uint32_t iface) {
+    if (iface < st->niface && st->dhcp6c[iface].lease.state == TERN_DHCPV6_CHECKING) {
+        follow_dad(st, iface, &st->dhcp6c[iface], now);
+    }
 }
 
 void tern_dhcpv6_poll(tern_stack *st, uint64_t now) {
@@ -873,8 +893,9 @@ tern_err tern_dhcpv6_stop(tern_stack *st, uint32_t iface, uint64_t now) {
                          iface);
     }
     if (c->addr_installed && c->lease.server_id_len) {
-        /* Section 18.2.7: "The client MUST stop using all of the addresses ... being released
-         * as soon as the client begins the Release message exchange process." */
+        /* Section 18.2.7 (RFC 3315 section 18.1.6 before it): "The client MUST stop using all
+         * of the addresses being released as soon as the client begins the Release message
+         * exchange process." */
         uninstall(st, iface, c);
         begin(st, c, TERN_DHCPV6_RELEASE, TERN_DHCPV6_MSG_RELEASE, now, TERN_NEVER);
         return TERN_OK;

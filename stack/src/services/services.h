@@ -168,6 +168,8 @@ bool tern_dhcpv6_input(struct tern_stack *st, uint64_t now, uint32_t iface,
 /* A valid Router Advertisement's M and O flags on iface (RFC 4861 section 4.2). */
 void tern_dhcpv6_router_advert(struct tern_stack *st, uint64_t now, uint32_t iface, bool managed,
                                bool other);
+/* DAD news about one of iface's tentative addresses (RFC 4862 5.4.3/5.4.4) was processed. */
+void tern_dhcpv6_dad_input(struct tern_stack *st, uint64_t now, uint32_t iface);
 void tern_dhcpv6_poll(struct tern_stack *st, uint64_t now);
 uint64_t tern_dhcpv6_poll_at(const struct tern_stack *st);
 /* The server's side of tern_services_udp_input (port 67). */
