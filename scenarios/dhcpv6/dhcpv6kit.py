@@ -168,5 +168,5 @@ def acquire(net: Any, dut: Any, srv: Any, ia: Any = "default", opts: Optional[li
     return req, t
 
 
-__all__ = ["DHCP6", "DHCP6OptDNSDomains", "DHCP6OptDNSServers", "DHCP6OptInfoRefreshTime", "answer", "acquire",
+__all__ = ["DUID_LL", "DHCP6", "DHCP6OptDNSDomains", "DHCP6OptDNSServers", "DHCP6OptInfoRefreshTime", "answer", "acquire",
            "bench", "expect_msg", "ia_na", "msg_of", "elapsed", "server_duid", "ll_of", "T"]
