@@ -279,24 +279,26 @@ class Host(Node):
 
     # -- DNS resolver (pyharness/dns.py) -------------------------------------------
 
-    def resolve(self, name: str, within: Any = "60s") -> list:
-        """Resolve ``name`` to IPv4 addresses, running virtual time (at most ``within``).
+    def resolve(self, name: str, within: Any = "60s", family: int = 4) -> list:
+        """Resolve ``name`` to IPv4 addresses (``family=6``: IPv6 addresses from AAAA records, RFC 3596),
+        running virtual time (at most ``within``).
 
         Raises :class:`pyharness.dns.ResolveError` (with ``.answer``) when the name does not resolve;
         :meth:`resolve_answer` returns the whole answer instead.
         """
         from .dns import ResolveError, resolve
 
-        a = resolve(self, name, within)
+        a = resolve(self, name, within, family)
         if a.status != "ok":
             raise ResolveError(f"{self.name}.resolve({name!r}): {a.status}", a)
         return a.addresses
 
-    def resolve_answer(self, name: str, within: Any = "60s") -> Any:
-        """Resolve ``name`` and return the :class:`pyharness.dns.DnsAnswer` whatever its status."""
+    def resolve_answer(self, name: str, within: Any = "60s", family: int = 4) -> Any:
+        """Resolve ``name`` (``family`` 4: A, 6: AAAA) and return the :class:`pyharness.dns.DnsAnswer`
+        whatever its status."""
         from .dns import resolve
 
-        return resolve(self, name, within)
+        return resolve(self, name, within, family)
 
     def dns_counters(self) -> dict:
         """The DNS resolver's counters."""

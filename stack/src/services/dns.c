@@ -22,13 +22,14 @@ static tern_addr v4(uint32_t a) {
 
 /* ---- cache ------------------------------------------------------------------ */
 
-static tern_dns_cache_entry *cache_find(tern_dns_resolver *r, const char *name, uint64_t now) {
+static tern_dns_cache_entry *cache_find(tern_dns_resolver *r, const char *name, uint16_t qtype,
+                                        uint64_t now) {
     for (uint32_t i = 0; i < TERN_DNS_CACHE_ENTRIES; i++) {
         tern_dns_cache_entry *e = &r->cache[i];
         if (e->used && now >= e->expires_at) {
             e->used = false; /* the TTL ran out */
         }
-        if (e->used && tern_dns_name_eq(e->name, name)) {
+        if (e->used && e->ans.qtype == qtype && tern_dns_name_eq(e->name, name)) {
             return e;
         }
     }
@@ -44,7 +45,8 @@ static void cache_put(tern_dns_resolver *r, const char *name, const tern_dns_ans
     tern_dns_cache_entry *slot = NULL;
     for (uint32_t i = 0; i < TERN_DNS_CACHE_ENTRIES; i++) {
         tern_dns_cache_entry *e = &r->cache[i];
-        if (!e->used || now >= e->expires_at || tern_dns_name_eq(e->name, name)) {
+        if (!e->used || now >= e->expires_at ||
+            (e->ans.qtype == a->qtype && tern_dns_name_eq(e->name, name))) {
             slot = e;
             break;
         }
@@ -96,7 +98,7 @@ static void new_transaction(tern_stack *st, tern_dns_query_slot *q) {
 static void send_query(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     uint8_t buf[TERN_DNS_HDR_LEN + TERN_DNS_MAX_NAME_WIRE + 4];
     size_t n = 0;
-    if (tern_dns_query_emit(q->id, true, q->name, TERN_DNS_TYPE_A, buf, sizeof buf, &n) !=
+    if (tern_dns_query_emit(q->id, true, q->name, q->ans.qtype, buf, sizeof buf, &n) !=
         TERN_OK) {
         return;
     }
@@ -191,16 +193,28 @@ static tern_err read_answer(const uint8_t *msg, size_t len, size_t an_off, unsig
         if (err != TERN_OK) {
             return err;
         }
-        if (rr.klass != TERN_DNS_CLASS_IN || rr.type != TERN_DNS_TYPE_A ||
+        if (rr.klass != TERN_DNS_CLASS_IN || rr.type != q->ans.qtype ||
             !tern_dns_name_eq(rr.name, cur)) {
             continue;
         }
-        if (rr.rdlength != 4) {
-            return TERN_ERR_MALFORMED; /* RFC 1035 section 3.4.1: "A 32 bit Internet address" */
-        }
-        if (a->n_addrs < TERN_DNS_MAX_ADDRS) {
-            a->addrs[a->n_addrs++] = (uint32_t)rr.rdata[0] << 24 | (uint32_t)rr.rdata[1] << 16 |
-                                     rr.rdata[2] << 8 | rr.rdata[3];
+        if (rr.type == TERN_DNS_TYPE_AAAA) {
+            /* RFC 3596 section 2.2: "A 128 bit IPv6 address is encoded in the data portion of an
+             * AAAA resource record in network byte order (high-order byte first)." */
+            if (rr.rdlength != 16) {
+                return TERN_ERR_MALFORMED;
+            }
+            if (a->n_addrs < TERN_DNS_MAX_ADDRS) {
+                memcpy(a->addrs6[a->n_addrs++], rr.rdata, 16);
+            }
+        } else {
+            if (rr.rdlength != 4) {
+                return TERN_ERR_MALFORMED; /* RFC 1035 section 3.4.1: "A 32 bit Internet address" */
+            }
+            if (a->n_addrs < TERN_DNS_MAX_ADDRS) {
+                a->addrs[a->n_addrs++] = (uint32_t)rr.rdata[0] << 24 |
+                                         (uint32_t)rr.rdata[1] << 16 | rr.rdata[2] << 8 |
+                                         rr.rdata[3];
+            }
         }
         ttl = rr.ttl < ttl ? rr.ttl : ttl;
     }
@@ -281,7 +295,7 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
         r->c.malformed++;
         return false;
     }
-    if (!tern_dns_name_eq(qu.name, q->name) || qu.type != TERN_DNS_TYPE_A ||
+    if (!tern_dns_name_eq(qu.name, q->name) || qu.type != q->ans.qtype ||
         qu.klass != TERN_DNS_CLASS_IN) {
         r->c.rejected++;
         return false;
@@ -332,6 +346,7 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
         return true;
     }
     a.status = TERN_DNS_OK;
+    a.qtype = q->ans.qtype;
     char asked[TERN_DNS_NAME_MAX + 1];
     memcpy(asked, q->ans.canonical, sizeof asked); /* the original name, kept there */
     q->ans = a;
@@ -374,7 +389,7 @@ static void start_tcp(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     size_t n = 0, sent = 0;
     tern_sock s = 0;
     tern_addr dst = v4(q->servers[q->server]);
-    if (tern_dns_query_emit(q->id, true, q->name, TERN_DNS_TYPE_A, buf + 2, sizeof buf - 2, &n) !=
+    if (tern_dns_query_emit(q->id, true, q->name, q->ans.qtype, buf + 2, sizeof buf - 2, &n) !=
             TERN_OK ||
         tern_tcp_open(st, &s) != TERN_OK) {
         r->c.tcp_failed++;
@@ -517,7 +532,16 @@ tern_err tern_dns_configure(tern_stack *st, const tern_dns_config *cfg) {
 }
 
 tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32_t *id) {
+    return tern_dns_resolve_type(st, now, name, TERN_DNS_TYPE_A, id);
+}
+
+tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, uint16_t qtype,
+                               uint32_t *id) {
     tern_dns_resolver *r = &st->dns;
+    if (qtype != TERN_DNS_TYPE_A && qtype != TERN_DNS_TYPE_AAAA) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "dns: query type %u (1 A or 28 AAAA are supported)", qtype);
+    }
     uint8_t wire[TERN_DNS_MAX_NAME_WIRE];
     size_t wlen = 0;
     if (strlen(name) > TERN_DNS_NAME_MAX + 1 ||
@@ -551,8 +575,9 @@ tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32
     memcpy(q->name, name, n);
     q->name[n] = '\0';
     memcpy(q->ans.canonical, q->name, n + 1);
+    q->ans.qtype = qtype;
     *id = k;
-    tern_dns_cache_entry *e = cache_find(r, q->name, now);
+    tern_dns_cache_entry *e = cache_find(r, q->name, qtype, now);
     if (e) {
         r->c.cache_hits++;
         q->ans = e->ans;
