@@ -7,10 +7,9 @@
  * as DHCP is emitted again and re-parsed: it must parse to the same
  * representation. What parses as a DHCPv6 message (wire/dhcpv6.h) is
  * emitted again: the bytes must parse to the same representation, and the
- * Domain Search List's first name must stay within its bounds. Every DNS question name must encode again and, as a
- * query, parse back to the same name. IGMP (wire/igmp.h): a v3 report's
- * records are walked to the end and emitted again to the same bytes. Any
- * disagreement aborts.
+ * Domain Search List's first name must stay within its bounds. Every DNS question name must encode
+ * again and, as a query, parse back to the same name. IGMP (wire/igmp.h): a v3 report's records are
+ * walked to the end and emitted again to the same bytes. Any disagreement aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>

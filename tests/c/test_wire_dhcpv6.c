@@ -146,7 +146,7 @@ static void test_truncation_sweep(void) {
     CHECK_EQ_I64(tern_dhcpv6_emit(&r, buf, sizeof buf, &n), TERN_OK);
     int all = 1;
     for (size_t len = 0; len < n; len++) {
-        tern_err want = len < TERN_DHCPV6_HDR_LEN        ? TERN_ERR_TRUNCATED
+        tern_err want = len < TERN_DHCPV6_HDR_LEN  ? TERN_ERR_TRUNCATED
                         : at_boundary(buf, n, len) ? TERN_OK
                                                    : TERN_ERR_TRUNCATED;
         tern_err got = wire_parse_exact(parse6, buf, len, &p);

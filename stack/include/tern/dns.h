@@ -76,13 +76,13 @@ typedef enum tern_dns_status {
 
 typedef struct tern_dns_answer {
     tern_dns_status status;
-    uint16_t qtype;                     /* TERN_DNS_TYPE_A (1) or TERN_DNS_TYPE_AAAA (28) */
-    uint32_t addrs[TERN_DNS_MAX_ADDRS]; /* A: host order */
+    uint16_t qtype;                         /* TERN_DNS_TYPE_A (1) or TERN_DNS_TYPE_AAAA (28) */
+    uint32_t addrs[TERN_DNS_MAX_ADDRS];     /* A: host order */
     uint8_t addrs6[TERN_DNS_MAX_ADDRS][16]; /* AAAA: network order */
     uint32_t n_addrs;                       /* of addrs (A) or addrs6 (AAAA) */
-    uint32_t ttl;                          /* seconds the answer may be cached */
-    bool from_cache;                       /* answered from the cache, no query sent */
-    char canonical[TERN_DNS_NAME_MAX + 1]; /* the name at the end of the CNAME chain */
+    uint32_t ttl;                           /* seconds the answer may be cached */
+    bool from_cache;                        /* answered from the cache, no query sent */
+    char canonical[TERN_DNS_NAME_MAX + 1];  /* the name at the end of the CNAME chain */
 } tern_dns_answer;
 
 typedef struct tern_dns_counters {

@@ -98,8 +98,7 @@ static void new_transaction(tern_stack *st, tern_dns_query_slot *q) {
 static void send_query(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     uint8_t buf[TERN_DNS_HDR_LEN + TERN_DNS_MAX_NAME_WIRE + 4];
     size_t n = 0;
-    if (tern_dns_query_emit(q->id, true, q->name, q->ans.qtype, buf, sizeof buf, &n) !=
-        TERN_OK) {
+    if (tern_dns_query_emit(q->id, true, q->name, q->ans.qtype, buf, sizeof buf, &n) != TERN_OK) {
         return;
     }
     tern_addr dst = v4(q->servers[q->server]);
@@ -211,9 +210,8 @@ static tern_err read_answer(const uint8_t *msg, size_t len, size_t an_off, unsig
                 return TERN_ERR_MALFORMED; /* RFC 1035 section 3.4.1: "A 32 bit Internet address" */
             }
             if (a->n_addrs < TERN_DNS_MAX_ADDRS) {
-                a->addrs[a->n_addrs++] = (uint32_t)rr.rdata[0] << 24 |
-                                         (uint32_t)rr.rdata[1] << 16 | rr.rdata[2] << 8 |
-                                         rr.rdata[3];
+                a->addrs[a->n_addrs++] = (uint32_t)rr.rdata[0] << 24 | (uint32_t)rr.rdata[1] << 16 |
+                                         rr.rdata[2] << 8 | rr.rdata[3];
             }
         }
         ttl = rr.ttl < ttl ? rr.ttl : ttl;

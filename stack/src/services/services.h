@@ -108,7 +108,9 @@ typedef struct tern_mdns_responder {
     char label[TERN_MDNS_LABEL_MAX + 1];
     char name[TERN_MDNS_LABEL_MAX + 12]; /* label[-N].local */
     uint32_t renames;
-    uint32_t addr;    /* the A record's address (host order) */
+    uint32_t addr;                          /* the A record's address (host order) */
+    uint8_t addr6[TERN_MDNS_ADDR6_MAX][16]; /* the AAAA records' addresses (taken per query) */
+    uint8_t n_addr6;
     uint8_t sent;     /* probes or announcements sent in this state */
     uint64_t next_at; /* next probe / announcement / end of probing */
     /* the records (services/mdns.c: R_A ... R_ENUM): when each was last multicast */
