@@ -27,6 +27,8 @@ from pyharness.dhcpv6 import next_rt
 
 pytestmark = pytest.mark.area("dhcpv6")
 
+DHCP_OUT = IPv6() / UDP(dport=547)
+
 
 def rt_ok(dut, prev_rt: int, irt: int, mrt: int, first: bool) -> int:
     """The client's current RT, checked against RFC 8415 section 15 with its reported RAND."""
@@ -452,6 +454,24 @@ def test_infinite_t1_never_renews(net):
     assert lease.t1_at is None and lease.expires_at is None
     srv.expect_nothing(for_="86400s", matching=IPv6() / UDP(dport=547))
     assert dut.dhcpv6_lease().state == "BOUND"
+
+
+@pytest.mark.rfc("8415 7.7", "8415 18.2.5")
+def test_infinite_t1_with_finite_valid_lifetime_expires(net):
+    """T1 and T2 infinite, valid lifetime 300 s: RFC 8415 section 7.7, "A client will never attempt
+    to extend the lifetimes of any addresses in an IA with T1 set to 0xffffffff", so no Renew and
+    no Rebind; at exactly 300 s the address leaves and the client solicits again."""
+    dut, srv = bench(net)
+    inf = 0xFFFFFFFF
+    _, t = acquire(net, dut, srv, ia=ia_na(t1=inf, t2=inf, preferred=200, valid=300))
+    dut.dhcpv6_events()
+    srv.expect_nothing(for_=T(t + 300 * S - 1 - net.now_ns), matching=DHCP_OUT)
+    assert (ADDR, 128, "preferred") in dut.ipv6_addresses()
+    net.run(for_="1ns")
+    assert all(a[0] != ADDR for a in dut.ipv6_addresses())
+    assert [(e.kind, e.time) for e in dut.dhcpv6_events()] == [("lost", t + 300 * S)]
+    p = srv.expect(CLIENT_MSG, within=T(SOL_MAX_DELAY + 1))
+    assert DHCP6_Solicit in p, "no Renew or Rebind: the next message is a Solicit"
 
 
 @pytest.mark.rfc("8415 18.2.7")

@@ -205,3 +205,59 @@ def test_start_errors(net):
     dut.dhcpv6_start("stateless")
     with pytest.raises(StateError):
         dut.dhcpv6_start("stateful")
+
+
+@pytest.mark.rfc("3646 3", "8415 18.2.6", "3596 2.2")
+def test_dns_servers_from_dhcpv6_feed_the_resolver(net):
+    """RFC 3646 section 3: the DNS Recursive Name Server option's servers become the resolver's
+    (no servers configured and no DHCPv4 lease): a query for www.example.org goes to
+    2001:db8::53 over IPv6, and its AAAA answer resolves the name.
+    Before the Reply the resolver has no server at all (status "failed": the control)."""
+    from scapy.all import DNS, DNSQR, DNSRR
+
+    dut = net.host("dut", dhcpv6="stateless", ipv6="2001:db8::1/64")
+    srv = net.peer("srv", mac=SRV_MAC, ipv6=[f"{ll_of(SRV_MAC)}/64", f"{DNS1}/64"])
+    net.link(dut, srv)
+    assert dut.resolve_answer("www.example.org", family=6, within="10ms").status == "failed"
+    ir = expect_msg(srv, DHCP6_InfoRequest, within="1.1s")
+    info_reply(srv, ir)
+    net.run(for_="1ms")
+    from pyharness.dns import result, start
+
+    qid = start(dut, "www.example.org", 6)
+    q = srv.expect(IPv6(dst=DNS1) / UDP(dport=53), within="100ms")
+    assert q[IPv6].src == "2001:db8::1" and q[DNSQR].qtype == 28
+    srv.send(Ether(src=SRV_MAC, dst=dut.mac) / IPv6(src=DNS1, dst="2001:db8::1") /
+             UDP(sport=53, dport=q[UDP].sport) /
+             DNS(id=q[DNS].id, qr=1, rd=1, ra=1, qd=q[DNS].qd,
+                 an=DNSRR(rrname="www.example.org", type="AAAA", rdata="2001:db8::80", ttl=60)))
+    net.run(for_="1ms")
+    a = result(dut, qid)
+    assert a.status == "ok" and a.addresses == ["2001:db8::80"]
+
+
+def test_dns_answer_from_another_ipv6_source_rejected(net):
+    """An answer from an address other than the DHCPv6-given server is rejected (RFC 5452 9.1
+    match on the server asked); the server's own answer then resolves (positive control)."""
+    from scapy.all import DNS, DNSRR
+
+    dut = net.host("dut", dhcpv6="stateless", ipv6="2001:db8::1/64")
+    srv = net.peer("srv", mac=SRV_MAC, ipv6=[f"{ll_of(SRV_MAC)}/64", f"{DNS1}/64", "2001:db8::66/64"])
+    net.link(dut, srv)
+    ir = expect_msg(srv, DHCP6_InfoRequest, within="1.1s")
+    info_reply(srv, ir)
+    net.run(for_="1ms")
+    from pyharness.dns import result, start
+
+    qid = start(dut, "www.example.org", 6)
+    q = srv.expect(IPv6(dst=DNS1) / UDP(dport=53), within="100ms")
+    body = DNS(id=q[DNS].id, qr=1, rd=1, ra=1, qd=q[DNS].qd,
+               an=DNSRR(rrname="www.example.org", type="AAAA", rdata="2001:db8::80", ttl=60))
+    srv.send(Ether(src=SRV_MAC, dst=dut.mac) / IPv6(src="2001:db8::66", dst="2001:db8::1") /
+             UDP(sport=53, dport=q[UDP].sport) / body)
+    net.run(for_="1ms")
+    assert result(dut, qid).status == "pending" and dut.dns_counters()["rejected"] == 1
+    srv.send(Ether(src=SRV_MAC, dst=dut.mac) / IPv6(src=DNS1, dst="2001:db8::1") /
+             UDP(sport=53, dport=q[UDP].sport) / body)
+    net.run(for_="1ms")
+    assert result(dut, qid).addresses == ["2001:db8::80"]

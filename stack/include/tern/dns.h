@@ -58,9 +58,10 @@
 /* Resolver configuration (zero it, then set what you need). */
 typedef struct tern_dns_config {
     uint32_t servers[TERN_DNS_MAX_SERVERS]; /* IPv4, host order; tried in this order */
-    uint32_t n_servers;                     /* 0: the DNS servers of the interface 0 DHCP lease */
-    uint64_t timeout_ns;                    /* first wait for an answer; 0: 2 s */
-    uint32_t rounds;                        /* passes over all servers; 0: 3 */
+    uint32_t n_servers;  /* 0: the DNS servers of the interface 0 DHCP lease, else of its DHCPv6
+                            lease (RFC 3646; IPv6 servers) */
+    uint64_t timeout_ns; /* first wait for an answer; 0: 2 s */
+    uint32_t rounds;     /* passes over all servers; 0: 3 */
 } tern_dns_config;
 
 /* A query's outcome (tern_dns_result). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/stack_internal.h"
+#include "ipv4/ipv4.h"
 #include "wire/bytes.h"
 #include "wire/dns.h"
 #include "wire/udp.h"
@@ -77,6 +78,15 @@ static uint16_t server_port(uint32_t server) {
     return server == MDNS_GROUP ? TERN_MDNS_PORT : TERN_DNS_PORT;
 }
 
+/* The server the query asks now: IPv4 (servers) or, with servers from a DHCPv6 lease, IPv6. */
+static tern_addr server_addr(const tern_dns_query_slot *q) {
+    return q->v6 ? q->server6[q->server] : v4(q->servers[q->server]);
+}
+
+static uint16_t current_port(const tern_dns_query_slot *q) {
+    return q->v6 ? TERN_DNS_PORT : server_port(q->servers[q->server]);
+}
+
 static void new_transaction(tern_stack *st, tern_dns_query_slot *q) {
     /* RFC 5452 section 9.2: "Resolver implementations MUST: Use an
      * unpredictable source port for outgoing queries from the range of
@@ -101,14 +111,29 @@ static void send_query(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     if (tern_dns_query_emit(q->id, true, q->name, q->ans.qtype, buf, sizeof buf, &n) != TERN_OK) {
         return;
     }
-    tern_addr dst = v4(q->servers[q->server]);
+    tern_addr dst = server_addr(q);
     tern_route_result rr;
     if (tern_route_lookup(st, &dst, NULL, &rr) != TERN_OK) {
         return; /* no route: the wait runs out and the next server is tried */
     }
     st->dns.c.queries_sent++;
-    tern_services_send_udp_routed(st, now, tern_addr_v4_to_u32(&rr.src), q->servers[q->server],
-                                  q->port, server_port(q->servers[q->server]), buf, n);
+    if (!q->v6) {
+        tern_services_send_udp_routed(st, now, tern_addr_v4_to_u32(&rr.src), q->servers[q->server],
+                                      q->port, server_port(q->servers[q->server]), buf, n);
+        return;
+    }
+    /* An IPv6 server (RFC 3646: from DHCPv6): the same datagram through the IPv6 layer. */
+    uint8_t *p = tern_ip_tx_payload(st);
+    struct tern_udp_repr u = {
+        .src_port = q->port, .dst_port = TERN_DNS_PORT, .payload = buf, .payload_len = n};
+    size_t w = 0;
+    if (tern_udp_emit(&u, &rr.src, &dst, p, TERN_IP_PAYLOAD_MAX, &w) != TERN_OK) {
+        return;
+    }
+    tern_ip_tx tx = {.src = rr.src, .dst = dst, .protocol = TERN_IPPROTO_UDP};
+    if (tern_ip_send(st, now, &tx, w) == TERN_OK) {
+        st->c.udp_out++;
+    }
 }
 
 static void finish(tern_dns_query_slot *q, tern_dns_status s) {
@@ -299,7 +324,8 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
         return false;
     }
     uint8_t rcode = TERN_DNS_RCODE(h.flags);
-    if ((h.flags & TERN_DNS_FLAG_TC) && !over_tcp && q->servers[q->server] != MDNS_GROUP) {
+    if ((h.flags & TERN_DNS_FLAG_TC) && !over_tcp &&
+        (q->v6 || q->servers[q->server] != MDNS_GROUP)) {
         /* RFC 1035 section 4.2.2 / RFC 7766 section 5: "If the resolver receives a
          * response with the TC bit set, it SHOULD ... retry the query using TCP" —
          * the same server, now. */
@@ -353,7 +379,7 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
     return true;
 }
 
-bool tern_dns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+bool tern_dns_input(tern_stack *st, uint64_t now, const tern_addr *src,
                     const struct tern_udp_repr *udp) {
     tern_dns_resolver *r = &st->dns;
     for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
@@ -362,9 +388,9 @@ bool tern_dns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
             udp->dst_port != q->port) {
             continue;
         }
-        uint32_t server = q->servers[q->server];
-        if (udp->src_port != server_port(server) ||
-            (server != MDNS_GROUP && tern_addr_v4_to_u32(&ip->src) != server)) {
+        bool group = !q->v6 && q->servers[q->server] == MDNS_GROUP;
+        tern_addr server = server_addr(q);
+        if (udp->src_port != current_port(q) || (!group && !tern_addr_eq(src, &server))) {
             /* RFC 5452 9.1: from the server asked (any host of the link answers a multicast
              * one-shot query, from port 5353) */
             r->c.rejected++;
@@ -386,7 +412,7 @@ static void start_tcp(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     uint8_t buf[2 + TERN_DNS_HDR_LEN + TERN_DNS_MAX_NAME_WIRE + 4];
     size_t n = 0, sent = 0;
     tern_sock s = 0;
-    tern_addr dst = v4(q->servers[q->server]);
+    tern_addr dst = server_addr(q);
     if (tern_dns_query_emit(q->id, true, q->name, q->ans.qtype, buf + 2, sizeof buf - 2, &n) !=
             TERN_OK ||
         tern_tcp_open(st, &s) != TERN_OK) {
@@ -595,6 +621,14 @@ tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, u
         const tern_dhcp_lease *l = &st->dhcpc[0].lease;
         for (uint32_t i = 0; i < l->n_dns && i < TERN_DNS_MAX_SERVERS; i++) {
             q->servers[q->n_servers++] = l->dns[i];
+        }
+    } else if (st->niface > 0 && st->dhcp6c[0].lease.n_dns) {
+        /* RFC 3646 section 3: the DNS Recursive Name Server option of the interface 0 DHCPv6
+         * lease (stateful or stateless): IPv6 servers. */
+        const tern_dhcpv6_lease *l6 = &st->dhcp6c[0].lease;
+        q->v6 = true;
+        for (uint32_t i = 0; i < l6->n_dns && i < TERN_DNS_MAX_SERVERS; i++) {
+            q->server6[q->n_servers++] = l6->dns[i];
         }
     }
     if (q->n_servers == 0) {

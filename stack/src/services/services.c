@@ -13,7 +13,7 @@ bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv
                              const struct tern_udp_repr *udp) {
     /* answers to the resolver: from 53, or from 5353 to a one-shot mDNS query (RFC 6762 5.1) */
     if ((udp->src_port == TERN_DNS_PORT || udp->src_port == TERN_MDNS_PORT) &&
-        tern_dns_input(st, now, ip, udp)) {
+        tern_dns_input(st, now, &ip->src, udp)) {
         return true;
     }
     if (udp->dst_port == TERN_MDNS_PORT && tern_mdns_input(st, now, ip, udp)) {

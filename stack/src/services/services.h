@@ -71,6 +71,8 @@ typedef struct tern_dns_query_slot {
     bool used;
     char name[TERN_DNS_NAME_MAX + 1]; /* the name asked now (changes along a CNAME chain) */
     uint32_t servers[TERN_DNS_MAX_SERVERS];
+    tern_addr server6[TERN_DNS_MAX_SERVERS]; /* v6: IPv6 servers (from a DHCPv6 lease) instead */
+    bool v6;
     uint32_t n_servers;
     uint32_t server; /* index of the server asked */
     uint32_t round;
@@ -142,8 +144,9 @@ bool tern_mdns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4
 void tern_mdns_poll(struct tern_stack *st, uint64_t now);
 uint64_t tern_mdns_poll_at(const struct tern_stack *st);
 
-/* A UDP datagram from port 53: true when it was for a resolver query's port. */
-bool tern_dns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+/* A UDP datagram from port 53 (or 5353) from src (IPv4 or IPv6): true when it was for a resolver
+ * query's port. */
+bool tern_dns_input(struct tern_stack *st, uint64_t now, const tern_addr *src,
                     const struct tern_udp_repr *udp);
 void tern_dns_poll(struct tern_stack *st, uint64_t now);
 uint64_t tern_dns_poll_at(const struct tern_stack *st);

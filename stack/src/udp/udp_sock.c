@@ -282,6 +282,10 @@ void tern_udp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
     if (ip->v4 && tern_services_udp_input(st, now, ip->v4, &r)) {
         return;
     }
+    /* DNS answers over IPv6 (servers from a DHCPv6 lease, services/dns.c). */
+    if (!ip->v4 && r.src_port == 53 && tern_dns_input(st, now, &ip->src, &r)) {
+        return;
+    }
     /* DHCPv6 replies for a running client (services/dhcpv6_client.c). */
     if (!ip->v4 && r.dst_port == 546 && tern_dhcpv6_input(st, now, ip->iface, &r)) {
         return;
