@@ -216,6 +216,7 @@ typedef struct tern_ip_tx {
     bool df;                /* IPv4 only: IPv6 routers never fragment (RFC 8200 §5) */
     const uint8_t *options; /* IPv4 options, a multiple of 4 bytes, at most 40 (or NULL) */
     uint8_t options_len;
+    uint32_t mcast_oif; /* IPv4 multicast: the outgoing interface + 1 (IP_MULTICAST_IF); 0: route */
 } tern_ip_tx;
 
 /*
