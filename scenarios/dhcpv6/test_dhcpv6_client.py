@@ -454,6 +454,9 @@ def test_infinite_t1_never_renews(net):
     assert lease.t1_at is None and lease.expires_at is None
     srv.expect_nothing(for_="86400s", matching=IPv6() / UDP(dport=547))
     assert dut.dhcpv6_lease().state == "BOUND"
+    # positive control: the client still speaks - stopping it sends a Release at once
+    dut.dhcpv6_stop()
+    expect_msg(srv, DHCP6_Release, within="1ms")
 
 
 @pytest.mark.rfc("8415 7.7", "8415 18.2.5")

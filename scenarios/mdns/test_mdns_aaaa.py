@@ -88,7 +88,7 @@ def test_legacy_aaaa_question(pair):
     send_mdns(peer, DNS(id=0x4242, qd=DNSQR(qname=NAME, qtype="AAAA")), sport=53000)
     r = peer.expect(IP(dst="10.0.0.2") / UDP(sport=5353, dport=53000), within="10ms")
     d = r[DNS]
-    assert d.id == 0x4242 and d.qdcount == 1 and d.qd.qtype == TYPE_AAAA
+    assert d.id == 0x4242 and d.qdcount == 1 and d.qd[0].qtype == TYPE_AAAA
     recs = aaaa(d)
     assert [x.rdata for x in recs] == [host.link_local, "2001:db8::1"]
     assert all(x.ttl == 10 and x.cacheflush == 0 for x in recs)
