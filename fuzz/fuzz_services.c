@@ -5,20 +5,24 @@
  * Each input is parsed as a DHCP message and as a DNS message (header,
  * questions, records, and every name found inside CNAME RDATA). What parses
  * as DHCP is emitted again and re-parsed: it must parse to the same
- * representation. Every DNS question name must encode again and, as a
- * query, parse back to the same name. IGMP (wire/igmp.h): a v3 report's
- * records are walked to the end and emitted again to the same bytes. Any
- * disagreement aborts.
+ * representation. What parses as a DHCPv6 message (wire/dhcpv6.h) is
+ * emitted again: the bytes must parse to the same representation, and the
+ * Domain Search List's first name must stay within its bounds. Every DNS question name must encode
+ * again and, as a query, parse back to the same name. IGMP (wire/igmp.h): a v3 report's records are
+ * walked to the end and emitted again to the same bytes. Any disagreement aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wire/dhcpv4.h"
+#include "wire/dhcpv6.h"
 #include "wire/dns.h"
 #include "wire/igmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define TERN_DHCPV6_DOMAIN_TEXT 256
 
 #define REQUIRE(cond)                                                                              \
     do {                                                                                           \
@@ -60,6 +64,45 @@ static void fuzz_dhcp(const uint8_t *data, size_t size) {
     same_bytes(p.param_list, p.param_list_len, r.param_list, r.param_list_len);
     same_bytes(p.message, p.message_len, r.message, r.message_len);
     same_bytes(p.client_id, p.client_id_len, r.client_id, r.client_id_len);
+}
+
+static void same_dhcpv6(const struct tern_dhcpv6_repr *a, const struct tern_dhcpv6_repr *b) {
+    REQUIRE(a->msg_type == b->msg_type && a->xid == b->xid && a->present == b->present);
+    REQUIRE(a->iaid == b->iaid && a->t1 == b->t1 && a->t2 == b->t2 && a->naddrs == b->naddrs);
+    REQUIRE(a->preference == b->preference && a->elapsed == b->elapsed && a->status == b->status);
+    REQUIRE(a->ia_status == b->ia_status && a->n_dns == b->n_dns && a->n_oro == b->n_oro);
+    REQUIRE(a->info_refresh == b->info_refresh && a->sol_max_rt == b->sol_max_rt);
+    for (uint8_t i = 0; i < a->naddrs; i++) {
+        REQUIRE(memcmp(a->addrs[i].addr.bytes, b->addrs[i].addr.bytes, 16) == 0);
+        REQUIRE(a->addrs[i].preferred == b->addrs[i].preferred &&
+                a->addrs[i].valid == b->addrs[i].valid &&
+                a->addrs[i].has_status == b->addrs[i].has_status &&
+                a->addrs[i].status == b->addrs[i].status);
+    }
+    REQUIRE(memcmp(a->dns, b->dns, sizeof a->dns) == 0);
+    REQUIRE(memcmp(a->oro, b->oro, sizeof a->oro) == 0);
+    same_bytes(a->client_id, a->client_id_len, b->client_id, b->client_id_len);
+    same_bytes(a->server_id, a->server_id_len, b->server_id, b->server_id_len);
+    same_bytes(a->domains, a->domains_len, b->domains, b->domains_len);
+    same_bytes(a->status_msg, a->status_msg_len, b->status_msg, b->status_msg_len);
+}
+
+static void fuzz_dhcpv6(const uint8_t *data, size_t size) {
+    struct tern_dhcpv6_repr r, p;
+    if (tern_dhcpv6_parse(data, size, &r) != TERN_OK) {
+        return;
+    }
+    size_t w = 0;
+    REQUIRE(tern_dhcpv6_emit(&r, out, sizeof out, &w) == TERN_OK);
+    REQUIRE(w == tern_dhcpv6_emit_len(&r) && w <= size);
+    REQUIRE(tern_dhcpv6_parse(out, w, &p) == TERN_OK);
+    same_dhcpv6(&r, &p);
+    if (r.present & TERN_DHCPV6_HAS_DOMAINS) {
+        char name[TERN_DHCPV6_DOMAIN_TEXT];
+        if (tern_dhcpv6_domain_first(r.domains, r.domains_len, name, sizeof name) == TERN_OK) {
+            REQUIRE(strlen(name) < sizeof name);
+        }
+    }
 }
 
 static void name_roundtrip(const char *name) {
@@ -128,6 +171,7 @@ static void fuzz_igmp(const uint8_t *data, size_t size) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_dhcp(data, size);
+    fuzz_dhcpv6(data, size);
     fuzz_igmp(data, size);
     fuzz_dns(data, size);
     /* Names anywhere in the input, not only where the header says. */

@@ -2,13 +2,18 @@
 """Regenerate the seed corpus of fuzz_services (fuzz/corpus/services/) with scapy.
 
 Seeds: DHCP DISCOVER/OFFER/REQUEST/ACK/NAK messages with the options the stack
-acts on, and DNS queries and responses with compressed names and CNAMEs.
+acts on, DHCPv6 Solicit/Advertise/Reply messages (IA_NA with addresses and status
+codes, DNS options, preference, refresh time), and DNS queries and responses with compressed names and CNAMEs.
 
     pip install scapy && python3 fuzz/make_services_corpus.py
 """
 from pathlib import Path
 
 from scapy.all import BOOTP, DHCP, DNS, DNSQR, DNSRR
+from scapy.layers.dhcp6 import (DUID_LL, DHCP6_Advertise, DHCP6_Reply, DHCP6_Solicit, DHCP6OptClientId,
+                                DHCP6OptDNSDomains, DHCP6OptDNSServers, DHCP6OptElapsedTime, DHCP6OptIA_NA,
+                                DHCP6OptIAAddress, DHCP6OptInfoRefreshTime, DHCP6OptOptReq, DHCP6OptPref,
+                                DHCP6OptServerId, DHCP6OptStatusCode)
 
 OUT = Path(__file__).resolve().parent / "corpus" / "services"
 MAC = bytes.fromhex("020000000001") + bytes(10)
@@ -39,6 +44,27 @@ def seeds() -> dict[str, bytes]:
                                an=DNSRR(rrname="www.example.org", type="CNAME", rdata="web.example.org")
                                / DNSRR(rrname="web.example.org", type="A", ttl=60, rdata="192.0.2.7"))),
         "dns_loop": bytes.fromhex("000181800001000000000000c00c00010001"),
+        **dhcpv6_seeds(),
+    }
+
+
+def dhcpv6_seeds() -> dict[str, bytes]:
+    """DHCPv6 client/server messages (RFC 8415) the client sends and acts on."""
+    cid = DHCP6OptClientId(duid=DUID_LL(lladdr="02:00:00:00:00:01"))
+    sid = DHCP6OptServerId(duid=DUID_LL(lladdr="02:00:00:00:05:47"))
+    ia = DHCP6OptIA_NA(iaid=1, T1=1000, T2=1600, ianaopts=[
+        DHCP6OptIAAddress(addr="2001:db8::100", preflft=2000, validlft=3000),
+        DHCP6OptIAAddress(addr="2001:db8::200", preflft=1, validlft=2,
+                          iaaddropts=[DHCP6OptStatusCode(statuscode=4)])])
+    dns = DHCP6OptDNSServers(dnsservers=["2001:db8::53"]) / DHCP6OptDNSDomains(dnsdomains=["lab.example."])
+    return {
+        "dhcpv6_solicit": bytes(DHCP6_Solicit(trid=0x123456) / cid / DHCP6OptIA_NA(iaid=1)
+                                / DHCP6OptOptReq(reqopts=[23, 24]) / DHCP6OptElapsedTime()),
+        "dhcpv6_advertise": bytes(DHCP6_Advertise(trid=0x123456) / cid / sid / ia / DHCP6OptPref(prefval=255)),
+        "dhcpv6_reply": bytes(DHCP6_Reply(trid=0x654321) / cid / sid / ia / dns
+                              / DHCP6OptInfoRefreshTime(reftime=3600)),
+        "dhcpv6_noaddrs": bytes(DHCP6_Advertise(trid=1) / cid / sid
+                                / DHCP6OptIA_NA(iaid=1, ianaopts=[DHCP6OptStatusCode(statuscode=2)])),
     }
 
 

@@ -18,6 +18,7 @@
 #include "tern/sim_plugin.h"
 /* network services (issue 13) */
 #include "tern/dhcp.h"
+#include "tern/dhcpv6.h"
 #include "tern/dns.h"
 /* virtio-net device, split virtqueues, ping responder (issue 15) */
 #include "tern/sim_virtio.h"

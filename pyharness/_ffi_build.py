@@ -49,7 +49,7 @@ def find_header(name: str, include_dirs: list[str]) -> Path:
 HEADERS = ("tern/errors.h", "tern/addr.h", "tern/sim.h", "tern/stack.h", "tern/sim_host.h",
            "tern/sim_realtime.h", "tern/sim_tap.h", "tern/sim_pcap.h",  # real-time bridge (issue 7)
            "tern/sim_plugin.h",  # stacks from a user's shared library (issue 17)
-           "tern/dhcp.h", "tern/dns.h", "tern/igmp.h", "tern/mdns.h",  # network services (issue 13)
+           "tern/dhcp.h", "tern/dhcpv6.h", "tern/dns.h", "tern/igmp.h", "tern/mdns.h",  # network services (issue 13)
            "tern/sim_virtio.h",  # virtio-net and the ping responder (issue 15)
            "tern/sim_gateway.h")  # the gateway node (issue 14)
 _FUNC = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")

@@ -60,15 +60,26 @@ def configure(host: "Host", servers: list[str], timeout: Any = None, rounds: int
 
 
 def _answer(a: Any) -> DnsAnswer:
-    return DnsAnswer(STATUS.get(a.status, str(a.status)),
-                     [str(ipaddress.IPv4Address(a.addrs[i])) for i in range(a.n_addrs)],
+    if a.qtype == 28:
+        addrs = [str(ipaddress.IPv6Address(bytes(a.addrs6[i]))) for i in range(a.n_addrs)]
+    else:
+        addrs = [str(ipaddress.IPv4Address(a.addrs[i])) for i in range(a.n_addrs)]
+    return DnsAnswer(STATUS.get(a.status, str(a.status)), addrs,
                      int(a.ttl), ffi.string(a.canonical).decode(errors="replace"), bool(a.from_cache))
 
 
-def start(host: "Host", name: str) -> int:
-    """Start resolving ``name``; returns the query id for :func:`result`."""
+def _qtype(family: int) -> int:
+    if family not in (4, 6):
+        raise ConfigError(f"resolve: family must be 4 (A) or 6 (AAAA), got {family!r}")
+    return 1 if family == 4 else 28
+
+
+def start(host: "Host", name: str, family: int = 4) -> int:
+    """Start resolving ``name`` (``family`` 4: A records, 6: AAAA, RFC 3596); returns the query id for
+    :func:`result`."""
     out = ffi.new("uint32_t *")
-    host._check(lib.tern_dns_resolve(host._st(), host._net.now_ns, name.encode(), out), f"resolve({name!r})")
+    host._check(lib.tern_dns_resolve_type(host._st(), host._net.now_ns, name.encode(), _qtype(family), out),
+                f"resolve({name!r}, family={family})")
     host._wake()
     return int(out[0])
 
@@ -80,9 +91,10 @@ def result(host: "Host", qid: int) -> DnsAnswer:
     return _answer(a)
 
 
-def resolve(host: "Host", name: str, within: Any = "60s") -> DnsAnswer:
-    """Resolve ``name``, running virtual time until the answer is in (at most ``within``)."""
-    qid = start(host, name)
+def resolve(host: "Host", name: str, within: Any = "60s", family: int = 4) -> DnsAnswer:
+    """Resolve ``name`` (A, or AAAA with ``family=6``), running virtual time until the answer is in (at
+    most ``within``)."""
+    qid = start(host, name, family)
     box: list[DnsAnswer] = []
 
     def done() -> bool:

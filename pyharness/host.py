@@ -202,6 +202,34 @@ class Host(Node):
             raise StateError(f"{self.name}: {name}() is not in this build of the stack yet")
         return fn
 
+    # -- DHCPv6 client (pyharness/dhcpv6.py) --------------------------------------
+
+    def dhcpv6_start(self, mode: Any = "stateful", iface: int = 0, iaid: int = 0) -> None:
+        """Start the DHCPv6 client on ``iface`` now: ``mode`` "stateful", "stateless" or "ra"."""
+        from .dhcpv6 import client_config
+
+        cfg = client_config(f"{self.name}.dhcpv6_start()", mode, iaid)
+        self._check(lib.tern_dhcpv6_start(self._st(), iface, self._net.now_ns, cfg),
+                    f"dhcpv6_start(iface={iface})")
+        self._wake()
+
+    def dhcpv6_stop(self, iface: int = 0) -> None:
+        """Stop the DHCPv6 client on ``iface`` (a Release goes out when an address is held)."""
+        self._check(lib.tern_dhcpv6_stop(self._st(), iface, self._net.now_ns), f"dhcpv6_stop(iface={iface})")
+        self._wake()
+
+    def dhcpv6_lease(self, iface: int = 0) -> Any:
+        """The DHCPv6 client's state and lease on ``iface`` (a :class:`pyharness.dhcpv6.Dhcpv6Lease`)."""
+        from .dhcpv6 import lease_of
+
+        return lease_of(self, iface)
+
+    def dhcpv6_events(self, iface: int = 0) -> list:
+        """Take the DHCPv6 client's pending events (:class:`pyharness.dhcpv6.Dhcpv6Event`, oldest first)."""
+        from .dhcpv6 import events_of
+
+        return events_of(self, iface)
+
     # -- DHCPv4 client (pyharness/dhcp.py) ----------------------------------------
 
     def dhcp_start(self, iface: int = 0, **options: Any) -> None:
@@ -251,24 +279,26 @@ class Host(Node):
 
     # -- DNS resolver (pyharness/dns.py) -------------------------------------------
 
-    def resolve(self, name: str, within: Any = "60s") -> list:
-        """Resolve ``name`` to IPv4 addresses, running virtual time (at most ``within``).
+    def resolve(self, name: str, within: Any = "60s", family: int = 4) -> list:
+        """Resolve ``name`` to IPv4 addresses (``family=6``: IPv6 addresses from AAAA records, RFC 3596),
+        running virtual time (at most ``within``).
 
         Raises :class:`pyharness.dns.ResolveError` (with ``.answer``) when the name does not resolve;
         :meth:`resolve_answer` returns the whole answer instead.
         """
         from .dns import ResolveError, resolve
 
-        a = resolve(self, name, within)
+        a = resolve(self, name, within, family)
         if a.status != "ok":
             raise ResolveError(f"{self.name}.resolve({name!r}): {a.status}", a)
         return a.addresses
 
-    def resolve_answer(self, name: str, within: Any = "60s") -> Any:
-        """Resolve ``name`` and return the :class:`pyharness.dns.DnsAnswer` whatever its status."""
+    def resolve_answer(self, name: str, within: Any = "60s", family: int = 4) -> Any:
+        """Resolve ``name`` (``family`` 4: A, 6: AAAA) and return the :class:`pyharness.dns.DnsAnswer`
+        whatever its status."""
         from .dns import resolve
 
-        return resolve(self, name, within)
+        return resolve(self, name, within, family)
 
     def dns_counters(self) -> dict:
         """The DNS resolver's counters."""

@@ -355,6 +355,7 @@ class Network:
         accept_vlan: bool = False,
         dhcp: Union[bool, dict, None] = None,
         dhcp_server: Optional[dict] = None,
+        dhcpv6: Union[bool, str, None] = None,
         dns: Optional[list] = None,
         hostname: Optional[str] = None,
         mdns: bool = False,
@@ -376,6 +377,8 @@ class Network:
         ``dhcp=True`` (or a dict of client options, see :mod:`pyharness.dhcp`)
         starts the DHCPv4 client on interface 0 at once; ``dhcp_server={...}``
         starts the DHCPv4 server (see :func:`pyharness.dhcp.server_config`);
+        ``dhcpv6=True`` (or "stateful", "stateless", "ra": wait for an RA's M/O flag) starts the
+        DHCPv6 client on interface 0 at once (see :mod:`pyharness.dhcpv6`);
         ``dns=[servers]`` sets the resolver's servers (see :mod:`pyharness.dns`).
         ``hostname`` is the name the DHCP client sends (option 12) and, with
         ``mdns=True``, the label the mDNS responder claims as ``<hostname>.local``
@@ -432,6 +435,8 @@ class Network:
             if hostname is not None:
                 opts.setdefault("hostname", hostname)
             node.dhcp_start(**opts)
+        if dhcpv6:
+            node.dhcpv6_start(dhcpv6)
         if mdns:
             node.mdns_start(str(hostname))
         return node

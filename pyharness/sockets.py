@@ -149,18 +149,32 @@ class UdpSocket(_Socket):
         """Set DF on sent datagrams."""
         self._ok(self._call(lib.tern_udp_set_dont_fragment, bool(on), context="df"), f"set_dont_fragment({on})")
 
-    def join(self, group: str, iface: int = 0) -> None:
-        """Join the IPv4 multicast ``group`` on interface ``iface`` (IP_ADD_MEMBERSHIP; IGMP reports it)."""
+    def join(self, group: str, iface: Optional[int] = 0) -> None:
+        """Join the IPv4 multicast ``group`` on interface ``iface`` (IP_ADD_MEMBERSHIP; IGMP reports it);
+        ``iface=None``: the interface the route to the group names."""
         from .host import make_addr
 
-        self._ok(self._call(lib.tern_udp_join, make_addr(group), iface, context="join"), f"join({group!r}, {iface})")
+        i = lib.TERN_IFACE_BY_ROUTE if iface is None else iface
+        self._ok(self._call(lib.tern_udp_join, make_addr(group), i, context="join"), f"join({group!r}, {iface})")
 
-    def leave(self, group: str, iface: int = 0) -> None:
-        """Leave ``group`` on ``iface`` (IP_DROP_MEMBERSHIP)."""
+    def leave(self, group: str, iface: Optional[int] = 0) -> None:
+        """Leave ``group`` on ``iface`` (IP_DROP_MEMBERSHIP; None: by route, as for :meth:`join`)."""
         from .host import make_addr
 
-        self._ok(self._call(lib.tern_udp_leave, make_addr(group), iface, context="leave"),
+        i = lib.TERN_IFACE_BY_ROUTE if iface is None else iface
+        self._ok(self._call(lib.tern_udp_leave, make_addr(group), i, context="leave"),
                  f"leave({group!r}, {iface})")
+
+    def set_multicast_loop(self, on: bool) -> None:
+        """IP_MULTICAST_LOOP: a copy of this socket's multicasts to groups the host joined is delivered
+        locally (on by default, RFC 1112 section 6.1)."""
+        self._ok(self._call(lib.tern_udp_set_multicast_loop, bool(on), context="mloop"),
+                 f"set_multicast_loop({on})")
+
+    def set_multicast_if(self, iface: Optional[int]) -> None:
+        """IP_MULTICAST_IF: the interface this socket's IPv4 multicasts leave by (None: by route)."""
+        i = lib.TERN_IFACE_BY_ROUTE if iface is None else int(iface)
+        self._ok(self._call(lib.tern_udp_set_multicast_if, i, context="mif"), f"set_multicast_if({iface})")
 
     def take_error(self) -> Optional[SockError]:
         """The last ICMP error for this socket (and clear it), or None."""

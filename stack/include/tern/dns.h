@@ -31,7 +31,9 @@
  * for min(SOA TTL, SOA MINIMUM) (RFC 2308 section 5), under the name asked;
  * without an SOA they are not cached (RFC 2308 section 5 "SHOULD NOT").
  *
- * Not done: AAAA (no IPv6 yet).
+ * AAAA queries (RFC 3596) work the same way (tern_dns_resolve_type); the
+ * servers are reached over IPv4 (the query type says nothing of the
+ * transport), and A and AAAA answers are cached apart.
  */
 #ifndef TERN_DNS_H
 #define TERN_DNS_H
@@ -56,9 +58,10 @@
 /* Resolver configuration (zero it, then set what you need). */
 typedef struct tern_dns_config {
     uint32_t servers[TERN_DNS_MAX_SERVERS]; /* IPv4, host order; tried in this order */
-    uint32_t n_servers;                     /* 0: the DNS servers of the interface 0 DHCP lease */
-    uint64_t timeout_ns;                    /* first wait for an answer; 0: 2 s */
-    uint32_t rounds;                        /* passes over all servers; 0: 3 */
+    uint32_t n_servers;  /* 0: the DNS servers of the interface 0 DHCP lease, else of its DHCPv6
+                            lease (RFC 3646; IPv6 servers) */
+    uint64_t timeout_ns; /* first wait for an answer; 0: 2 s */
+    uint32_t rounds;     /* passes over all servers; 0: 3 */
 } tern_dns_config;
 
 /* A query's outcome (tern_dns_result). */
@@ -66,7 +69,7 @@ typedef enum tern_dns_status {
     TERN_DNS_PENDING = 0,
     TERN_DNS_OK = 1,        /* addrs holds 1..TERN_DNS_MAX_ADDRS addresses */
     TERN_DNS_NXDOMAIN = 2,  /* RCODE 3: the name does not exist */
-    TERN_DNS_NODATA = 3,    /* the name exists without an A record */
+    TERN_DNS_NODATA = 3,    /* the name exists without a record of the type asked */
     TERN_DNS_TIMEOUT = 4,   /* no acceptable answer from any server in all rounds */
     TERN_DNS_FAILED = 5,    /* every server failed (SERVFAIL, REFUSED, TC) or no server */
     TERN_DNS_CNAME_LOOP = 6 /* more than TERN_DNS_MAX_CNAME links */
@@ -74,11 +77,13 @@ typedef enum tern_dns_status {
 
 typedef struct tern_dns_answer {
     tern_dns_status status;
-    uint32_t addrs[TERN_DNS_MAX_ADDRS]; /* host order */
-    uint32_t n_addrs;
-    uint32_t ttl;                          /* seconds the answer may be cached */
-    bool from_cache;                       /* answered from the cache, no query sent */
-    char canonical[TERN_DNS_NAME_MAX + 1]; /* the name at the end of the CNAME chain */
+    uint16_t qtype;                         /* TERN_DNS_TYPE_A (1) or TERN_DNS_TYPE_AAAA (28) */
+    uint32_t addrs[TERN_DNS_MAX_ADDRS];     /* A: host order */
+    uint8_t addrs6[TERN_DNS_MAX_ADDRS][16]; /* AAAA: network order */
+    uint32_t n_addrs;                       /* of addrs (A) or addrs6 (AAAA) */
+    uint32_t ttl;                           /* seconds the answer may be cached */
+    bool from_cache;                        /* answered from the cache, no query sent */
+    char canonical[TERN_DNS_NAME_MAX + 1];  /* the name at the end of the CNAME chain */
 } tern_dns_answer;
 
 typedef struct tern_dns_counters {
@@ -112,6 +117,16 @@ tern_err tern_dns_configure(tern_stack *st, const tern_dns_config *cfg);
  * when TERN_DNS_MAX_QUERIES are pending or unclaimed.
  */
 tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32_t *id);
+
+/*
+ * tern_dns_resolve_type: as tern_dns_resolve, for the query type qtype:
+ * 1 (A: IPv4 addresses in addrs) or 28 (AAAA, RFC 3596: IPv6 addresses in
+ * addrs6).
+ * Returns what tern_dns_resolve returns, and TERN_ERR_INVALID_ARGUMENT for
+ * another qtype.
+ */
+tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, uint16_t qtype,
+                               uint32_t *id);
 
 /*
  * tern_dns_result: the outcome of query id. When it is no longer pending the

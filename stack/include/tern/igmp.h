@@ -34,6 +34,9 @@
 
 #define TERN_IGMP_GROUPS 16      /* groups joined (or being left) per instance, all interfaces */
 #define TERN_IGMP_MEMBERSHIPS 32 /* socket-group-interface memberships per instance */
+/* For tern_udp_join/leave and tern_udp_set_multicast_if: the interface the route to the group
+ * names (a multicast route, else interface 0). */
+#define TERN_IFACE_BY_ROUTE 0xffffffffu
 
 typedef struct tern_igmp_counters {
     uint64_t in, bad_checksum, malformed, queries_v1, queries_v2, queries_v3, queries_ignored,
@@ -50,7 +53,9 @@ typedef struct tern_igmp_iface_state {
 
 /*
  * tern_udp_join: the UDP socket s joins the IPv4 multicast group on
- * interface iface (IP_ADD_MEMBERSHIP).
+ * interface iface (IP_ADD_MEMBERSHIP); iface TERN_IFACE_BY_ROUTE: the
+ * interface the routing table gives for the group (as IP_ADD_MEMBERSHIP with
+ * INADDR_ANY does).
  * Returns TERN_OK; TERN_ERR_CLOSED (s is not an open UDP socket);
  * TERN_ERR_INVALID_ARGUMENT (group not an IPv4 multicast address, or
  * 224.0.0.0, or iface out of range); TERN_ERR_ADDR_IN_USE (s already joined
@@ -66,6 +71,26 @@ tern_err tern_udp_join(tern_stack *st, tern_sock s, const tern_addr *group, uint
  * group on iface).
  */
 tern_err tern_udp_leave(tern_stack *st, tern_sock s, const tern_addr *group, uint32_t iface);
+
+/*
+ * tern_udp_set_multicast_loop: IP_MULTICAST_LOOP. On (the default, RFC 1112
+ * section 6.1: "by default, a copy of the datagram is looped back"), a
+ * datagram this socket sends to an IPv4 group the host has joined on the
+ * outgoing interface is also delivered to the host's sockets that joined it
+ * (counted: udp_mcast_looped); off, it only leaves on the link.
+ * Returns TERN_OK or TERN_ERR_CLOSED.
+ */
+tern_err tern_udp_set_multicast_loop(tern_stack *st, tern_sock s, bool on);
+
+/*
+ * tern_udp_set_multicast_if: IP_MULTICAST_IF, the interface this socket's
+ * IPv4 multicasts leave by (their source is that interface's first address
+ * unless the socket is bound to one); TERN_IFACE_BY_ROUTE (the default): the
+ * interface the route to the group names.
+ * Returns TERN_OK; TERN_ERR_CLOSED; TERN_ERR_INVALID_ARGUMENT for an
+ * interface out of range.
+ */
+tern_err tern_udp_set_multicast_if(tern_stack *st, tern_sock s, uint32_t iface);
 
 /*
  * tern_igmp_set_version: the IGMP version interface iface runs: 2 (RFC 2236)

@@ -44,7 +44,9 @@
 #define TERN_MDNS_INSTANCE_MAX 63 /* octets of a service instance name (RFC 6763 section 4.1.1) */
 #define TERN_MDNS_TYPE_MAX 22     /* "_" + 15-octet service name + "._tcp" */
 #define TERN_MDNS_TXT_MAX 255     /* octets of the TXT record's RDATA */
-#define TERN_MDNS_RECORDS 5       /* A, SRV, TXT, service PTR, services-enumeration PTR */
+#define TERN_MDNS_RECORDS 6       /* A, SRV, TXT, service PTR, services-enumeration PTR, AAAA */
+#define TERN_MDNS_ADDR6_MAX                                                                        \
+    4 /* AAAA records answered: the interface's first usable IPv6 addresses */
 
 typedef enum tern_mdns_state {
     TERN_MDNS_OFF = 0,

@@ -393,6 +393,7 @@ typedef struct tern_counters {
     uint64_t icmp_errors_in, icmp_errors_sent, icmp_rate_limited;
     /* UDP */
     uint64_t udp_in, udp_malformed, udp_bad_checksum, udp_no_port, udp_queue_full, udp_out;
+    uint64_t udp_mcast_looped; /* our own multicasts delivered to our sockets (RFC 1112 6.2) */
     /* TCP */
     uint64_t tcp_in, tcp_malformed, tcp_bad_checksum, tcp_no_socket, tcp_out;
     uint64_t tcp_rst_sent, tcp_retransmits, tcp_challenge_acks;

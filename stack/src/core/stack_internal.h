@@ -216,6 +216,7 @@ typedef struct tern_ip_tx {
     bool df;                /* IPv4 only: IPv6 routers never fragment (RFC 8200 §5) */
     const uint8_t *options; /* IPv4 options, a multiple of 4 bytes, at most 40 (or NULL) */
     uint8_t options_len;
+    uint32_t mcast_oif; /* IPv4 multicast: the outgoing interface + 1 (IP_MULTICAST_IF); 0: route */
 } tern_ip_tx;
 
 /*
@@ -317,10 +318,11 @@ struct tern_stack {
     uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
     uint32_t ping_tx_queued; /* echo requests waiting in ping send queues */
     tern_tcp_module *tcp;
-    tern_dhcp_client dhcpc[TERN_MAX_IFACES]; /* services/dhcp_client.c */
-    tern_dhcp_server dhcps;                  /* services/dhcp_server.c */
-    tern_dns_resolver dns;                   /* services/dns.c */
-    tern_mdns_responder mdns;                /* services/mdns.c */
+    tern_dhcp_client dhcpc[TERN_MAX_IFACES];    /* services/dhcp_client.c */
+    tern_dhcp_server dhcps;                     /* services/dhcp_server.c */
+    tern_dhcpv6_client dhcp6c[TERN_MAX_IFACES]; /* services/dhcpv6_client.c */
+    tern_dns_resolver dns;                      /* services/dns.c */
+    tern_mdns_responder mdns;                   /* services/mdns.c */
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
     /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to

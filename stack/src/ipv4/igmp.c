@@ -340,19 +340,33 @@ static tern_err leave(tern_stack *st, tern_sock sock, const tern_addr *group, ui
     return tern_fail(st, TERN_ERR_EMPTY, "leave: not a member of that group on iface %u", iface);
 }
 
+/* TERN_IFACE_BY_ROUTE: the interface of the route to the group (RFC 1112 section 6.1: without
+ * an interface named, "a default interface should be used, preferably under the control of
+ * system management" - the routing table). A group without a route: interface 0. */
+static uint32_t iface_for(const tern_stack *st, const tern_addr *group, uint32_t iface) {
+    if (iface != TERN_IFACE_BY_ROUTE) {
+        return iface;
+    }
+    tern_route_result rr;
+    if (tern_addr_is_v4(group) && tern_route_lookup(st, group, NULL, &rr) == TERN_OK) {
+        return rr.iface;
+    }
+    return 0;
+}
+
 tern_err tern_udp_join(tern_stack *st, tern_sock s, const tern_addr *group, uint32_t iface) {
     uint32_t idx;
     if (!tern_handle_decode(s, TERN_HANDLE_UDP, &idx) || !tern_udp_is_open(st, s)) {
         return tern_fail(st, TERN_ERR_CLOSED, "udp socket %#x: closed or not a UDP socket", s);
     }
-    return join(st, s, group, iface);
+    return join(st, s, group, iface_for(st, group, iface));
 }
 
 tern_err tern_udp_leave(tern_stack *st, tern_sock s, const tern_addr *group, uint32_t iface) {
     if (!tern_udp_is_open(st, s)) {
         return tern_fail(st, TERN_ERR_CLOSED, "udp socket %#x: closed or not a UDP socket", s);
     }
-    return leave(st, s, group, iface);
+    return leave(st, s, group, iface_for(st, group, iface));
 }
 
 tern_err tern_igmp_join(tern_stack *st, uint32_t iface, const tern_addr *group) {

@@ -160,6 +160,16 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
         st->c.ip_no_route++;
         return TERN_ERR_NO_ROUTE;
     }
+    if (tx->mcast_oif && tx->mcast_oif <= st->niface && tern_addr_is_multicast(&tx->dst)) {
+        /* RFC 1112 section 6.1: "for hosts that may be attached to more than one network, the
+         * service interface should provide a way for the upper-layer protocol to identify the
+         * network interface to be used for the multicast transmission." The group is the next
+         * hop on that interface (section 6.2). */
+        rr.iface = tx->mcast_oif - 1;
+        rr.next_hop = tx->dst;
+        rr.mtu = st->iface[rr.iface].mtu;
+        rr.broadcast = false;
+    }
     struct tern_ipv4_repr h;
     memset(&h, 0, sizeof h);
     h.dscp = tx->dscp;

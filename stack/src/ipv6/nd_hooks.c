@@ -48,6 +48,8 @@ void tern_nd_router_advert_input(tern_stack *st, uint64_t now, uint32_t iface,
     }
     /* The default router list, the prefix list and SLAAC (ipv6/autoconf.c). */
     tern_ac_router_advert(st, now, iface, ip, ra);
+    /* The M and O flags start the DHCPv6 client when it waits for them (services/). */
+    tern_dhcpv6_router_advert(st, now, iface, ra->managed, ra->other);
 }
 
 void tern_nd_router_solicit_input(tern_stack *st, uint64_t now, uint32_t iface,
@@ -66,6 +68,8 @@ void tern_nd_dad_input(tern_stack *st, uint64_t now, uint32_t iface, uint32_t ai
     /* RFC 4862 sections 5.4.3 and 5.4.4 (ipv6/autoconf.c). */
     tern_addr target = st->iface[iface].addr6[ai].addr;
     tern_ac_dad_input(st, now, iface, &target, from_ns, ip);
+    /* A DHCPv6 address under DAD may just have been found duplicated (services/). */
+    tern_dhcpv6_dad_input(st, now, iface);
 }
 
 bool tern_nd_default_router(const tern_stack *st, uint32_t iface_hint, uint32_t *iface,

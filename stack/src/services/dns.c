@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/stack_internal.h"
+#include "ipv4/ipv4.h"
 #include "wire/bytes.h"
 #include "wire/dns.h"
 #include "wire/udp.h"
@@ -22,13 +23,14 @@ static tern_addr v4(uint32_t a) {
 
 /* ---- cache ------------------------------------------------------------------ */
 
-static tern_dns_cache_entry *cache_find(tern_dns_resolver *r, const char *name, uint64_t now) {
+static tern_dns_cache_entry *cache_find(tern_dns_resolver *r, const char *name, uint16_t qtype,
+                                        uint64_t now) {
     for (uint32_t i = 0; i < TERN_DNS_CACHE_ENTRIES; i++) {
         tern_dns_cache_entry *e = &r->cache[i];
         if (e->used && now >= e->expires_at) {
             e->used = false; /* the TTL ran out */
         }
-        if (e->used && tern_dns_name_eq(e->name, name)) {
+        if (e->used && e->ans.qtype == qtype && tern_dns_name_eq(e->name, name)) {
             return e;
         }
     }
@@ -44,7 +46,8 @@ static void cache_put(tern_dns_resolver *r, const char *name, const tern_dns_ans
     tern_dns_cache_entry *slot = NULL;
     for (uint32_t i = 0; i < TERN_DNS_CACHE_ENTRIES; i++) {
         tern_dns_cache_entry *e = &r->cache[i];
-        if (!e->used || now >= e->expires_at || tern_dns_name_eq(e->name, name)) {
+        if (!e->used || now >= e->expires_at ||
+            (e->ans.qtype == a->qtype && tern_dns_name_eq(e->name, name))) {
             slot = e;
             break;
         }
@@ -75,6 +78,15 @@ static uint16_t server_port(uint32_t server) {
     return server == MDNS_GROUP ? TERN_MDNS_PORT : TERN_DNS_PORT;
 }
 
+/* The server the query asks now: IPv4 (servers) or, with servers from a DHCPv6 lease, IPv6. */
+static tern_addr server_addr(const tern_dns_query_slot *q) {
+    return q->v6 ? q->server6[q->server] : v4(q->servers[q->server]);
+}
+
+static uint16_t current_port(const tern_dns_query_slot *q) {
+    return q->v6 ? TERN_DNS_PORT : server_port(q->servers[q->server]);
+}
+
 static void new_transaction(tern_stack *st, tern_dns_query_slot *q) {
     /* RFC 5452 section 9.2: "Resolver implementations MUST: Use an
      * unpredictable source port for outgoing queries from the range of
@@ -96,18 +108,32 @@ static void new_transaction(tern_stack *st, tern_dns_query_slot *q) {
 static void send_query(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     uint8_t buf[TERN_DNS_HDR_LEN + TERN_DNS_MAX_NAME_WIRE + 4];
     size_t n = 0;
-    if (tern_dns_query_emit(q->id, true, q->name, TERN_DNS_TYPE_A, buf, sizeof buf, &n) !=
-        TERN_OK) {
+    if (tern_dns_query_emit(q->id, true, q->name, q->ans.qtype, buf, sizeof buf, &n) != TERN_OK) {
         return;
     }
-    tern_addr dst = v4(q->servers[q->server]);
+    tern_addr dst = server_addr(q);
     tern_route_result rr;
     if (tern_route_lookup(st, &dst, NULL, &rr) != TERN_OK) {
         return; /* no route: the wait runs out and the next server is tried */
     }
     st->dns.c.queries_sent++;
-    tern_services_send_udp_routed(st, now, tern_addr_v4_to_u32(&rr.src), q->servers[q->server],
-                                  q->port, server_port(q->servers[q->server]), buf, n);
+    if (!q->v6) {
+        tern_services_send_udp_routed(st, now, tern_addr_v4_to_u32(&rr.src), q->servers[q->server],
+                                      q->port, server_port(q->servers[q->server]), buf, n);
+        return;
+    }
+    /* An IPv6 server (RFC 3646: from DHCPv6): the same datagram through the IPv6 layer. */
+    uint8_t *p = tern_ip_tx_payload(st);
+    struct tern_udp_repr u = {
+        .src_port = q->port, .dst_port = TERN_DNS_PORT, .payload = buf, .payload_len = n};
+    size_t w = 0;
+    if (tern_udp_emit(&u, &rr.src, &dst, p, TERN_IP_PAYLOAD_MAX, &w) != TERN_OK) {
+        return;
+    }
+    tern_ip_tx tx = {.src = rr.src, .dst = dst, .protocol = TERN_IPPROTO_UDP};
+    if (tern_ip_send(st, now, &tx, w) == TERN_OK) {
+        st->c.udp_out++;
+    }
 }
 
 static void finish(tern_dns_query_slot *q, tern_dns_status s) {
@@ -191,16 +217,27 @@ static tern_err read_answer(const uint8_t *msg, size_t len, size_t an_off, unsig
         if (err != TERN_OK) {
             return err;
         }
-        if (rr.klass != TERN_DNS_CLASS_IN || rr.type != TERN_DNS_TYPE_A ||
+        if (rr.klass != TERN_DNS_CLASS_IN || rr.type != q->ans.qtype ||
             !tern_dns_name_eq(rr.name, cur)) {
             continue;
         }
-        if (rr.rdlength != 4) {
-            return TERN_ERR_MALFORMED; /* RFC 1035 section 3.4.1: "A 32 bit Internet address" */
-        }
-        if (a->n_addrs < TERN_DNS_MAX_ADDRS) {
-            a->addrs[a->n_addrs++] = (uint32_t)rr.rdata[0] << 24 | (uint32_t)rr.rdata[1] << 16 |
-                                     rr.rdata[2] << 8 | rr.rdata[3];
+        if (rr.type == TERN_DNS_TYPE_AAAA) {
+            /* RFC 3596 section 2.2: "A 128 bit IPv6 address is encoded in the data portion of an
+             * AAAA resource record in network byte order (high-order byte first)." */
+            if (rr.rdlength != 16) {
+                return TERN_ERR_MALFORMED;
+            }
+            if (a->n_addrs < TERN_DNS_MAX_ADDRS) {
+                memcpy(a->addrs6[a->n_addrs++], rr.rdata, 16);
+            }
+        } else {
+            if (rr.rdlength != 4) {
+                return TERN_ERR_MALFORMED; /* RFC 1035 section 3.4.1: "A 32 bit Internet address" */
+            }
+            if (a->n_addrs < TERN_DNS_MAX_ADDRS) {
+                a->addrs[a->n_addrs++] = (uint32_t)rr.rdata[0] << 24 | (uint32_t)rr.rdata[1] << 16 |
+                                         rr.rdata[2] << 8 | rr.rdata[3];
+            }
         }
         ttl = rr.ttl < ttl ? rr.ttl : ttl;
     }
@@ -281,13 +318,14 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
         r->c.malformed++;
         return false;
     }
-    if (!tern_dns_name_eq(qu.name, q->name) || qu.type != TERN_DNS_TYPE_A ||
+    if (!tern_dns_name_eq(qu.name, q->name) || qu.type != q->ans.qtype ||
         qu.klass != TERN_DNS_CLASS_IN) {
         r->c.rejected++;
         return false;
     }
     uint8_t rcode = TERN_DNS_RCODE(h.flags);
-    if ((h.flags & TERN_DNS_FLAG_TC) && !over_tcp && q->servers[q->server] != MDNS_GROUP) {
+    if ((h.flags & TERN_DNS_FLAG_TC) && !over_tcp &&
+        (q->v6 || q->servers[q->server] != MDNS_GROUP)) {
         /* RFC 1035 section 4.2.2 / RFC 7766 section 5: "If the resolver receives a
          * response with the TC bit set, it SHOULD ... retry the query using TCP" —
          * the same server, now. */
@@ -332,6 +370,7 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
         return true;
     }
     a.status = TERN_DNS_OK;
+    a.qtype = q->ans.qtype;
     char asked[TERN_DNS_NAME_MAX + 1];
     memcpy(asked, q->ans.canonical, sizeof asked); /* the original name, kept there */
     q->ans = a;
@@ -340,7 +379,7 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
     return true;
 }
 
-bool tern_dns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+bool tern_dns_input(tern_stack *st, uint64_t now, const tern_addr *src,
                     const struct tern_udp_repr *udp) {
     tern_dns_resolver *r = &st->dns;
     for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
@@ -349,9 +388,9 @@ bool tern_dns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
             udp->dst_port != q->port) {
             continue;
         }
-        uint32_t server = q->servers[q->server];
-        if (udp->src_port != server_port(server) ||
-            (server != MDNS_GROUP && tern_addr_v4_to_u32(&ip->src) != server)) {
+        bool group = !q->v6 && q->servers[q->server] == MDNS_GROUP;
+        tern_addr server = server_addr(q);
+        if (udp->src_port != current_port(q) || (!group && !tern_addr_eq(src, &server))) {
             /* RFC 5452 9.1: from the server asked (any host of the link answers a multicast
              * one-shot query, from port 5353) */
             r->c.rejected++;
@@ -373,8 +412,8 @@ static void start_tcp(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
     uint8_t buf[2 + TERN_DNS_HDR_LEN + TERN_DNS_MAX_NAME_WIRE + 4];
     size_t n = 0, sent = 0;
     tern_sock s = 0;
-    tern_addr dst = v4(q->servers[q->server]);
-    if (tern_dns_query_emit(q->id, true, q->name, TERN_DNS_TYPE_A, buf + 2, sizeof buf - 2, &n) !=
+    tern_addr dst = server_addr(q);
+    if (tern_dns_query_emit(q->id, true, q->name, q->ans.qtype, buf + 2, sizeof buf - 2, &n) !=
             TERN_OK ||
         tern_tcp_open(st, &s) != TERN_OK) {
         r->c.tcp_failed++;
@@ -517,7 +556,16 @@ tern_err tern_dns_configure(tern_stack *st, const tern_dns_config *cfg) {
 }
 
 tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32_t *id) {
+    return tern_dns_resolve_type(st, now, name, TERN_DNS_TYPE_A, id);
+}
+
+tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, uint16_t qtype,
+                               uint32_t *id) {
     tern_dns_resolver *r = &st->dns;
+    if (qtype != TERN_DNS_TYPE_A && qtype != TERN_DNS_TYPE_AAAA) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "dns: query type %u (1 A or 28 AAAA are supported)", qtype);
+    }
     uint8_t wire[TERN_DNS_MAX_NAME_WIRE];
     size_t wlen = 0;
     if (strlen(name) > TERN_DNS_NAME_MAX + 1 ||
@@ -551,8 +599,9 @@ tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32
     memcpy(q->name, name, n);
     q->name[n] = '\0';
     memcpy(q->ans.canonical, q->name, n + 1);
+    q->ans.qtype = qtype;
     *id = k;
-    tern_dns_cache_entry *e = cache_find(r, q->name, now);
+    tern_dns_cache_entry *e = cache_find(r, q->name, qtype, now);
     if (e) {
         r->c.cache_hits++;
         q->ans = e->ans;
@@ -572,6 +621,14 @@ tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32
         const tern_dhcp_lease *l = &st->dhcpc[0].lease;
         for (uint32_t i = 0; i < l->n_dns && i < TERN_DNS_MAX_SERVERS; i++) {
             q->servers[q->n_servers++] = l->dns[i];
+        }
+    } else if (st->niface > 0 && st->dhcp6c[0].lease.n_dns) {
+        /* RFC 3646 section 3: the DNS Recursive Name Server option of the interface 0 DHCPv6
+         * lease (stateful or stateless): IPv6 servers. */
+        const tern_dhcpv6_lease *l6 = &st->dhcp6c[0].lease;
+        q->v6 = true;
+        for (uint32_t i = 0; i < l6->n_dns && i < TERN_DNS_MAX_SERVERS; i++) {
+            q->server6[q->n_servers++] = l6->dns[i];
         }
     }
     if (q->n_servers == 0) {

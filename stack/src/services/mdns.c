@@ -9,7 +9,10 @@
  * record, and with a service its SRV, TXT, the service-type PTR and the
  * services-enumeration PTR. A, SRV and TXT are unique (cache-flush bit,
  * probed, answered at once); the two PTRs are shared (answered after
- * 20-120 ms, RFC 6762 section 6).
+ * 20-120 ms, RFC 6762 section 6). A sixth, R_AAAA, stands for the host's
+ * AAAA records (one per usable IPv6 address of the interface, RFC 3596): they
+ * answer AAAA (and ANY) questions for the host name but are not probed or
+ * announced (the name is claimed through the A record).
  */
 #include <stdio.h>
 #include <string.h>
@@ -48,7 +51,9 @@
 /* Records looked at per message, at most: bounded work. */
 #define MAX_RECORDS 32
 
-enum { R_A, R_SRV, R_TXT, R_PTR, R_ENUM };
+enum { R_A, R_SRV, R_TXT, R_PTR, R_ENUM, R_AAAA };
+#define R_LAST R_AAAA
+#define TYPE_AAAA 28
 #define BIT(i) (uint8_t)(1u << (i))
 #define UNIQUE (BIT(R_A) | BIT(R_SRV) | BIT(R_TXT))
 #define SHARED (BIT(R_PTR) | BIT(R_ENUM))
@@ -62,12 +67,16 @@ static tern_addr v4(uint32_t a) {
 /* ---- the records ---------------------------------------------------------------------- */
 
 static bool rec_present(const tern_mdns_responder *r, int i) {
+    if (i == R_AAAA) {
+        return r->n_addr6 > 0;
+    }
     return i == R_A || r->svc;
 }
 
 static const char *rec_name(const tern_mdns_responder *r, int i) {
     switch (i) {
     case R_A:
+    case R_AAAA:
         return r->name;
     case R_SRV:
     case R_TXT:
@@ -80,7 +89,8 @@ static const char *rec_name(const tern_mdns_responder *r, int i) {
 }
 
 static uint16_t rec_type(int i) {
-    static const uint16_t types[] = {TERN_DNS_TYPE_A, TYPE_SRV, TYPE_TXT, TYPE_PTR, TYPE_PTR};
+    static const uint16_t types[] = {TERN_DNS_TYPE_A, TYPE_SRV, TYPE_TXT,
+                                     TYPE_PTR,        TYPE_PTR, TYPE_AAAA};
     return types[i];
 }
 
@@ -89,7 +99,7 @@ static uint16_t rec_type(int i) {
  * resource record's rdata (e.g., SRV, reverse mapping PTR record) SHOULD be 120 seconds. The
  * recommended TTL value for other Multicast DNS resource records is 75 minutes." */
 static uint32_t rec_ttl(int i) {
-    return (i == R_A || i == R_SRV) ? TERN_MDNS_TTL : TERN_MDNS_TTL_OTHER;
+    return (i == R_A || i == R_SRV || i == R_AAAA) ? TERN_MDNS_TTL : TERN_MDNS_TTL_OTHER;
 }
 
 /* ---- building messages ------------------------------------------------------------ */
@@ -143,11 +153,14 @@ static void put_header(msgbuf *m, uint16_t id, uint16_t flags, uint16_t qd, uint
     put16(m, ar);
 }
 
-/* The RDATA of record i. */
-static void put_rdata(msgbuf *m, const tern_mdns_responder *r, int i) {
+/* The RDATA of record i (for R_AAAA: of address k). */
+static void put_rdata(msgbuf *m, const tern_mdns_responder *r, int i, uint8_t k) {
     switch (i) {
     case R_A:
         put32(m, r->addr);
+        break;
+    case R_AAAA: /* RFC 3596 section 2.2: the 128-bit address in network byte order */
+        put(m, r->addr6[k], 16);
         break;
     case R_SRV: /* RFC 2782: priority, weight, port, target */
         put16(m, 0);
@@ -171,26 +184,35 @@ static void put_rdata(msgbuf *m, const tern_mdns_responder *r, int i) {
  * proposed record of a probe's authority section (no cache-flush bit either); a goodbye
  * (r->goodbye) has TTL 0. */
 static void put_rec(msgbuf *m, const tern_mdns_responder *r, int i, bool legacy, bool probe) {
-    bool flush = (UNIQUE & BIT(i)) && !legacy && !probe;
+    /* AAAA records are unique like A (RFC 6762 section 10.2: the cache-flush bit). */
+    bool flush = ((UNIQUE | BIT(R_AAAA)) & BIT(i)) && !legacy && !probe;
     uint32_t ttl = r->goodbye ? 0 : rec_ttl(i);
-    put_name(m, rec_name(r, i));
-    put16(m, rec_type(i));
-    put16(m, (uint16_t)(TERN_DNS_CLASS_IN | (flush ? CLASS_TOP : 0)));
-    put32(m, legacy && ttl > LEGACY_TTL ? LEGACY_TTL : ttl);
-    size_t at = m->len;
-    put16(m, 0);
-    put_rdata(m, r, i);
-    if (m->ok) {
-        tern_put_u16(m->p + at, (uint16_t)(m->len - at - 2));
+    uint8_t n = i == R_AAAA ? r->n_addr6 : 1;
+    for (uint8_t k = 0; k < n; k++) {
+        put_name(m, rec_name(r, i));
+        put16(m, rec_type(i));
+        put16(m, (uint16_t)(TERN_DNS_CLASS_IN | (flush ? CLASS_TOP : 0)));
+        put32(m, legacy && ttl > LEGACY_TTL ? LEGACY_TTL : ttl);
+        size_t at = m->len;
+        put16(m, 0);
+        put_rdata(m, r, i, k);
+        if (m->ok) {
+            tern_put_u16(m->p + at, (uint16_t)(m->len - at - 2));
+        }
     }
 }
 
-static uint16_t count(uint8_t mask) {
-    return (uint16_t)__builtin_popcount(mask);
+/* The number of resource records the records of mask make (R_AAAA: one per address). */
+static uint16_t count_of(const tern_mdns_responder *r, uint8_t mask) {
+    uint16_t n = (uint16_t)__builtin_popcount(mask);
+    if ((mask & BIT(R_AAAA)) && r->n_addr6 > 1) {
+        n = (uint16_t)(n + r->n_addr6 - 1);
+    }
+    return n;
 }
 
 static void put_recs(msgbuf *m, const tern_mdns_responder *r, uint8_t mask, bool legacy) {
-    for (int i = R_A; i <= R_ENUM; i++) {
+    for (int i = R_A; i <= R_LAST; i++) {
         if (mask & BIT(i)) {
             put_rec(m, r, i, legacy, false);
         }
@@ -229,7 +251,7 @@ static void send_probe(tern_stack *st, uint64_t now) {
     uint8_t buf[1024];
     msgbuf m = {buf, sizeof buf, 0, true};
     uint8_t mask = probed(r);
-    put_header(&m, 0, 0, r->svc ? 2 : 1, 0, count(mask), 0);
+    put_header(&m, 0, 0, r->svc ? 2 : 1, 0, count_of(r, mask), 0);
     put_name(&m, r->name);
     put16(&m, TYPE_ANY);
     put16(&m, CLASS_TOP | TERN_DNS_CLASS_IN);
@@ -255,11 +277,12 @@ static void send_answer(tern_stack *st, uint64_t now, uint32_t dst, uint8_t answ
     uint8_t buf[1400];
     msgbuf m = {buf, sizeof buf, 0, true};
     additional &= (uint8_t)~answers;
-    put_header(&m, 0, TERN_DNS_FLAG_QR | TERN_DNS_FLAG_AA, 0, count(answers), 0, count(additional));
+    put_header(&m, 0, TERN_DNS_FLAG_QR | TERN_DNS_FLAG_AA, 0, count_of(r, answers), 0,
+               count_of(r, additional));
     put_recs(&m, r, answers, false);
     put_recs(&m, r, additional, false);
     if (dst == GROUP) {
-        for (int i = R_A; i <= R_ENUM; i++) {
+        for (int i = R_A; i <= R_LAST; i++) {
             if (answers & BIT(i)) {
                 r->last_mc[i] = now;
                 r->mc_once |= BIT(i);
@@ -279,8 +302,8 @@ static void send_legacy(tern_stack *st, uint64_t now, uint32_t dst, uint16_t dpo
     uint8_t buf[1400];
     msgbuf m = {buf, sizeof buf, 0, true};
     additional &= (uint8_t)~answers;
-    put_header(&m, id, TERN_DNS_FLAG_QR | TERN_DNS_FLAG_AA, 1, count(answers), 0,
-               count(additional));
+    put_header(&m, id, TERN_DNS_FLAG_QR | TERN_DNS_FLAG_AA, 1, count_of(r, answers), 0,
+               count_of(r, additional));
     put_name(&m, q->name);
     put16(&m, q->type);
     put16(&m, q->klass);
@@ -491,6 +514,17 @@ void tern_mdns_get_info(const tern_stack *st, tern_mdns_info *out) {
 
 /* ---- input ------------------------------------------------------------------------- */
 
+/* The interface's IPv6 addresses that may be used (not tentative), for the AAAA records. */
+static void take_addr6(const tern_stack *st, tern_mdns_responder *r) {
+    const tern_iface *f = &st->iface[r->iface];
+    r->n_addr6 = 0;
+    for (uint32_t a = 0; a < f->naddrs6 && r->n_addr6 < TERN_MDNS_ADDR6_MAX; a++) {
+        if (f->addr6[a].state != TERN_ADDR6_TENTATIVE) {
+            memcpy(r->addr6[r->n_addr6++], f->addr6[a].addr.bytes, 16);
+        }
+    }
+}
+
 /* Does rr (in msg) carry exactly our record i: name, type, class IN, RDATA (names inside it
  * compared decoded, so compression does not matter)? */
 static bool rr_is_ours(const tern_mdns_responder *r, int i, const uint8_t *msg, size_t len,
@@ -508,6 +542,13 @@ static bool rr_is_ours(const tern_mdns_responder *r, int i, const uint8_t *msg, 
     switch (i) {
     case R_A:
         return rr->rdlength == 4 && tern_get_u32(rr->rdata) == r->addr;
+    case R_AAAA:
+        for (uint8_t k = 0; rr->rdlength == 16 && k < r->n_addr6; k++) {
+            if (memcmp(rr->rdata, r->addr6[k], 16) == 0) {
+                return true;
+            }
+        }
+        return false;
     case R_TXT:
         return rr->rdlength == r->svc_txt_len && memcmp(rr->rdata, r->svc_txt, rr->rdlength) == 0;
     case R_SRV:
@@ -540,7 +581,7 @@ static int compare_with_ours(const tern_mdns_responder *r, int i, const struct t
     }
     uint8_t ours[300];
     msgbuf m = {ours, sizeof ours, 0, true};
-    put_rdata(&m, r, i);
+    put_rdata(&m, r, i, 0);
     size_t n = rr->rdlength < m.len ? rr->rdlength : m.len;
     int c = memcmp(rr->rdata, ours, n);
     if (c != 0) {
@@ -614,7 +655,7 @@ static void input_query(tern_stack *st, uint64_t now, const struct tern_ipv4_rep
         if (klass != TERN_DNS_CLASS_IN && klass != TYPE_ANY) {
             continue;
         }
-        for (int i = R_A; i <= R_ENUM; i++) {
+        for (int i = R_A; i <= R_LAST; i++) {
             if (rec_present(r, i) && tern_dns_name_eq(q.name, rec_name(r, i)) &&
                 (q.type == rec_type(i) || q.type == TYPE_ANY)) {
                 answers |= BIT(i);
@@ -645,7 +686,7 @@ static void input_query(tern_stack *st, uint64_t now, const struct tern_ipv4_rep
             /* Section 7.1: "A Multicast DNS responder MUST NOT answer a Multicast DNS query if
              * the answer it would give is already included in the Answer Section with an RR
              * TTL at least half the correct value." */
-            for (int i = R_A; i <= R_ENUM; i++) {
+            for (int i = R_A; i <= R_LAST; i++) {
                 if ((answers & BIT(i)) && rr_is_ours(r, i, msg, len, &rr) &&
                     rr.ttl >= rec_ttl(i) / 2) {
                     known |= BIT(i);
@@ -685,7 +726,7 @@ static void input_query(tern_stack *st, uint64_t now, const struct tern_ipv4_rep
     /* Section 5.4: a QU question is answered by unicast, unless a record was not multicast
      * within a quarter of its TTL ("...the responder SHOULD instead multicast the response"). */
     bool recent = true;
-    for (int i = R_A; i <= R_ENUM; i++) {
+    for (int i = R_A; i <= R_LAST; i++) {
         if ((answers & BIT(i)) &&
             (!(r->mc_once & BIT(i)) || now - r->last_mc[i] >= (uint64_t)rec_ttl(i) * SEC / 4)) {
             recent = false;
@@ -701,7 +742,7 @@ static void input_query(tern_stack *st, uint64_t now, const struct tern_ipv4_rep
      * second has elapsed since the last time that record was multicast"; a probe is answered
      * if 250 ms passed. */
     uint64_t gap = probe ? PROBE_INTERVAL : SEC;
-    for (int i = R_A; i <= R_ENUM; i++) {
+    for (int i = R_A; i <= R_LAST; i++) {
         if ((answers & BIT(i)) && (r->mc_once & BIT(i)) && now - r->last_mc[i] < gap) {
             answers &= (uint8_t)~BIT(i);
         }
@@ -743,6 +784,7 @@ bool tern_mdns_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *
     }
     size_t off = TERN_DNS_HDR_LEN;
     if (!(h.flags & TERN_DNS_FLAG_QR)) {
+        take_addr6(st, r);
         input_query(st, now, ip, udp, msg, len, off, &h);
         return true;
     }

@@ -13,7 +13,7 @@ bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv
                              const struct tern_udp_repr *udp) {
     /* answers to the resolver: from 53, or from 5353 to a one-shot mDNS query (RFC 6762 5.1) */
     if ((udp->src_port == TERN_DNS_PORT || udp->src_port == TERN_MDNS_PORT) &&
-        tern_dns_input(st, now, ip, udp)) {
+        tern_dns_input(st, now, &ip->src, udp)) {
         return true;
     }
     if (udp->dst_port == TERN_MDNS_PORT && tern_mdns_input(st, now, ip, udp)) {
@@ -32,12 +32,15 @@ void tern_services_arp_input(tern_stack *st, uint64_t now, uint32_t iface,
 
 void tern_services_poll(tern_stack *st, uint64_t now) {
     tern_dhcp_client_poll(st, now);
+    tern_dhcpv6_poll(st, now);
     tern_dns_poll(st, now);
     tern_mdns_poll(st, now);
 }
 
 uint64_t tern_services_poll_at(const tern_stack *st) {
     uint64_t a = tern_dhcp_client_poll_at(st), b = tern_dns_poll_at(st), c = tern_mdns_poll_at(st);
+    uint64_t d = tern_dhcpv6_poll_at(st);
     a = a < b ? a : b;
+    a = a < d ? a : d;
     return a < c ? a : c;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "tern/dhcp.h"
+#include "tern/dhcpv6.h"
 #include "tern/dns.h"
 #include "tern/mdns.h"
 
@@ -38,6 +39,26 @@ typedef struct tern_dhcp_client {
     uint32_t ev_head, ev_count;
 } tern_dhcp_client;
 
+/* The DHCPv6 client of one interface (services/dhcpv6_client.c). */
+typedef struct tern_dhcpv6_client {
+    tern_dhcpv6_config cfg;
+    tern_dhcpv6_lease lease; /* state and lease as reported */
+    uint8_t msg_type;        /* the message of the exchange in progress */
+    uint64_t mrd_at;         /* the exchange fails at this time (MRD); TERN_NEVER: no limit */
+    uint32_t mrc;            /* the exchange fails after this many transmissions; 0: no limit */
+    bool first_rt_over;      /* Solicit: the first RT has elapsed (section 18.2.1) */
+    bool have_advert;        /* Solicit: a usable Advertise is held */
+    uint8_t adv_pref;
+    tern_addr adv_addr;
+    uint8_t adv_server[TERN_DHCPV6_SERVER_ID_MAX];
+    uint16_t adv_server_len;
+    bool addr_installed; /* the leased address is on the interface */
+    bool had_lease;      /* RENEWED rather than BOUND */
+    uint32_t sol_max_rt; /* seconds: SOL_MAX_RT, or the server's option */
+    tern_dhcpv6_event ev[TERN_DHCP_EVENTS];
+    uint32_t ev_head, ev_count;
+} tern_dhcpv6_client;
+
 typedef struct tern_dhcp_server {
     bool running;
     tern_dhcp_server_config cfg; /* defaults filled in */
@@ -50,6 +71,8 @@ typedef struct tern_dns_query_slot {
     bool used;
     char name[TERN_DNS_NAME_MAX + 1]; /* the name asked now (changes along a CNAME chain) */
     uint32_t servers[TERN_DNS_MAX_SERVERS];
+    tern_addr server6[TERN_DNS_MAX_SERVERS]; /* v6: IPv6 servers (from a DHCPv6 lease) instead */
+    bool v6;
     uint32_t n_servers;
     uint32_t server; /* index of the server asked */
     uint32_t round;
@@ -87,7 +110,9 @@ typedef struct tern_mdns_responder {
     char label[TERN_MDNS_LABEL_MAX + 1];
     char name[TERN_MDNS_LABEL_MAX + 12]; /* label[-N].local */
     uint32_t renames;
-    uint32_t addr;    /* the A record's address (host order) */
+    uint32_t addr;                          /* the A record's address (host order) */
+    uint8_t addr6[TERN_MDNS_ADDR6_MAX][16]; /* the AAAA records' addresses (taken per query) */
+    uint8_t n_addr6;
     uint8_t sent;     /* probes or announcements sent in this state */
     uint64_t next_at; /* next probe / announcement / end of probing */
     /* the records (services/mdns.c: R_A ... R_ENUM): when each was last multicast */
@@ -119,8 +144,9 @@ bool tern_mdns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4
 void tern_mdns_poll(struct tern_stack *st, uint64_t now);
 uint64_t tern_mdns_poll_at(const struct tern_stack *st);
 
-/* A UDP datagram from port 53: true when it was for a resolver query's port. */
-bool tern_dns_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+/* A UDP datagram from port 53 (or 5353) from src (IPv4 or IPv6): true when it was for a resolver
+ * query's port. */
+bool tern_dns_input(struct tern_stack *st, uint64_t now, const tern_addr *src,
                     const struct tern_udp_repr *udp);
 void tern_dns_poll(struct tern_stack *st, uint64_t now);
 uint64_t tern_dns_poll_at(const struct tern_stack *st);
@@ -141,6 +167,16 @@ void tern_dhcp_client_arp_input(struct tern_stack *st, uint64_t now, uint32_t if
                                 const struct tern_arp_repr *arp);
 void tern_dhcp_client_poll(struct tern_stack *st, uint64_t now);
 uint64_t tern_dhcp_client_poll_at(const struct tern_stack *st);
+/* A UDP datagram over IPv6 to port 546: true when a DHCPv6 client took it. */
+bool tern_dhcpv6_input(struct tern_stack *st, uint64_t now, uint32_t iface,
+                       const struct tern_udp_repr *udp);
+/* A valid Router Advertisement's M and O flags on iface (RFC 4861 section 4.2). */
+void tern_dhcpv6_router_advert(struct tern_stack *st, uint64_t now, uint32_t iface, bool managed,
+                               bool other);
+/* DAD news about one of iface's tentative addresses (RFC 4862 5.4.3/5.4.4) was processed. */
+void tern_dhcpv6_dad_input(struct tern_stack *st, uint64_t now, uint32_t iface);
+void tern_dhcpv6_poll(struct tern_stack *st, uint64_t now);
+uint64_t tern_dhcpv6_poll_at(const struct tern_stack *st);
 /* The server's side of tern_services_udp_input (port 67). */
 bool tern_dhcp_server_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                             const struct tern_udp_repr *udp);

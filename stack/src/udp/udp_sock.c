@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/sock_handle.h"
+#include "tern/igmp.h"
 #include "tern/introspect.h"
 #include "ipv4/ipv4.h"
 #include "udp.h"
@@ -25,7 +26,9 @@ struct tern_udp_sock {
     uint16_t gen;
     uint16_t lport;
     uint8_t ttl;
-    tern_addr laddr; /* unspecified: any */
+    tern_addr laddr;   /* unspecified: any */
+    bool mcast_noloop; /* IP_MULTICAST_LOOP off: no local copy of our multicasts */
+    uint32_t mcast_if; /* IP_MULTICAST_IF: the interface + 1; 0: the route's */
     tern_pktq rxq, txq;
     bool has_error;
     tern_sock_error error;
@@ -192,6 +195,15 @@ bool tern_udp_has_output(const tern_stack *st) {
     return st->udp_tx_queued != 0;
 }
 
+static bool deliver_multicast(tern_stack *st, uint64_t now, const tern_ip_rx *ip,
+                              const struct tern_udp_repr *r);
+
+/* The first IPv4 address of iface (0.0.0.0 when it has none). */
+static tern_addr iface_v4(const tern_stack *st, uint32_t iface) {
+    const tern_iface *f = &st->iface[iface];
+    return f->naddrs ? f->addr[0] : tern_addr_v4(0, 0, 0, 0);
+}
+
 void tern_udp_poll(tern_stack *st, uint64_t now) {
     if (!st->udp_tx_queued) {
         return;
@@ -209,6 +221,16 @@ void tern_udp_poll(tern_stack *st, uint64_t now) {
                 st->c.ip_no_route++;
                 continue;
             }
+            bool mc4 = tern_addr_is_v4(&m.dst) && tern_addr_is_multicast(&m.dst);
+            if (mc4 && u->mcast_if && u->mcast_if <= st->niface) {
+                /* IP_MULTICAST_IF; RFC 1112 section 6.2: "The IP source address of the
+                 * outgoing datagram must be one of the individual addresses corresponding to
+                 * the outgoing interface." */
+                rr.iface = u->mcast_if - 1;
+                if (tern_addr_is_unspecified(&u->laddr)) {
+                    rr.src = iface_v4(st, rr.iface);
+                }
+            }
             struct tern_udp_repr r = {.src_port = u->lport, .dst_port = m.dport};
             r.payload = NULL; /* in place */
             r.payload_len = len;
@@ -223,6 +245,30 @@ void tern_udp_poll(tern_stack *st, uint64_t now) {
                              .df = u->df};
             if (tx.ttl == 0 && tern_addr_is_multicast(&m.dst)) {
                 tx.ttl = 1; /* RFC 1112 §6.1: a multicast's TTL "should default to 1" */
+            }
+            if (mc4) {
+                tx.mcast_oif = rr.iface + 1;
+            }
+            if (mc4 && !u->mcast_noloop && tern_igmp_is_member(st, rr.iface, &m.dst)) {
+                /* RFC 1112 section 6.2: "If the sending host is itself a member of the
+                 * destination group on the outgoing interface, a copy of the outgoing datagram
+                 * must be looped-back for local delivery, unless inhibited by the sender."
+                 * Delivered now, before the datagram leaves, to the sockets that joined. */
+                tern_ip_rx lrx = {.src = rr.src,
+                                  .dst = m.dst,
+                                  .payload = p,
+                                  .payload_len = w,
+                                  .ttl = tx.ttl,
+                                  .protocol = TERN_IPPROTO_UDP,
+                                  .iface = rr.iface,
+                                  .link_broadcast = true};
+                struct tern_udp_repr lr = {.src_port = u->lport,
+                                           .dst_port = m.dport,
+                                           .payload = p + TERN_UDP_HDR_LEN,
+                                           .payload_len = len};
+                if (deliver_multicast(st, now, &lrx, &lr)) {
+                    st->c.udp_mcast_looped++;
+                }
             }
             st->c.udp_out++;
             tern_l4_send(st, now, &tx, w);
@@ -245,7 +291,9 @@ static void queue_rx(tern_stack *st, uint64_t now, tern_udp_sock *u, const tern_
     }
 }
 
-static void deliver_multicast(tern_stack *st, uint64_t now, const tern_ip_rx *ip,
+/* Deliver a datagram to a group to the sockets that joined it (RFC 1112 section 6.2); false when
+ * no socket took it. */
+static bool deliver_multicast(tern_stack *st, uint64_t now, const tern_ip_rx *ip,
                               const struct tern_udp_repr *r) {
     bool all_hosts = tern_addr_v4_to_u32(&ip->dst) == 0xe0000001u;
     bool any = false;
@@ -261,9 +309,7 @@ static void deliver_multicast(tern_stack *st, uint64_t now, const tern_ip_rx *ip
             any = true;
         }
     }
-    if (!any) {
-        st->c.udp_no_port += 1; /* no ICMP error about a multicast (RFC 1122 §3.2.2) */
-    }
+    return any;
 }
 
 void tern_udp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
@@ -282,12 +328,22 @@ void tern_udp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
     if (ip->v4 && tern_services_udp_input(st, now, ip->v4, &r)) {
         return;
     }
+    /* DNS answers over IPv6 (servers from a DHCPv6 lease, services/dns.c). */
+    if (!ip->v4 && r.src_port == 53 && tern_dns_input(st, now, &ip->src, &r)) {
+        return;
+    }
+    /* DHCPv6 replies for a running client (services/dhcpv6_client.c). */
+    if (!ip->v4 && r.dst_port == 546 && tern_dhcpv6_input(st, now, ip->iface, &r)) {
+        return;
+    }
     /* A datagram to a group joined here goes to every socket bound to the port that joined the
      * group, a copy each (RFC 1112 §6.2: delivered "to all members of the destination host
      * group"; a socket's membership is what IP_ADD_MEMBERSHIP asked for); 224.0.0.1, joined by
      * every host, to every socket bound to the port. */
     if (ip->v4 && tern_addr_is_multicast(&ip->dst)) {
-        deliver_multicast(st, now, ip, &r);
+        if (!deliver_multicast(st, now, ip, &r)) {
+            st->c.udp_no_port += 1; /* no ICMP error about a multicast (RFC 1122 §3.2.2) */
+        }
         return;
     }
     /* The most specific socket: bound to this address, else bound to any. */
@@ -357,6 +413,23 @@ tern_err tern_udp_set_ttl(tern_stack *st, tern_sock s, uint8_t ttl) {
 tern_err tern_udp_set_broadcast(tern_stack *st, tern_sock s, bool on) {
     GET_OR_FAIL(u, st, s);
     u->broadcast = on;
+    return TERN_OK;
+}
+
+tern_err tern_udp_set_multicast_loop(tern_stack *st, tern_sock s, bool on) {
+    GET_OR_FAIL(u, st, s);
+    u->mcast_noloop = !on;
+    return TERN_OK;
+}
+
+tern_err tern_udp_set_multicast_if(tern_stack *st, tern_sock s, uint32_t iface) {
+    GET_OR_FAIL(u, st, s);
+    if (iface != TERN_IFACE_BY_ROUTE && iface >= st->niface) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "udp multicast interface %u: the host has %u interfaces", iface,
+                         st->niface);
+    }
+    u->mcast_if = iface == TERN_IFACE_BY_ROUTE ? 0 : iface + 1;
     return TERN_OK;
 }
 
