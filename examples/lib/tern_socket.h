@@ -74,10 +74,12 @@ typedef struct tern_sockets_fd {
     uint8_t shut_rd, shut_wr;
     uint8_t linger0; /* SO_LINGER on with 0 s: close aborts (RST) */
     uint8_t reuseaddr, keepalive, nodelay, broadcast;
-    int so_error; /* pending error (SO_ERROR), 0 if none */
+    uint8_t family; /* AF_INET or AF_INET6 */
+    int so_error;   /* pending error (SO_ERROR), 0 if none */
     tern_sock h;
     uint64_t rcvtimeo_ns, sndtimeo_ns; /* 0: block for ever */
-    struct sockaddr_in peer;           /* UDP default peer */
+    tern_addr peer;                    /* UDP default peer */
+    uint16_t peer_port;
 } tern_sockets_fd;
 
 /* A host's descriptor table and its driver. Zero-initialise, then tern_sockets_init*. */
