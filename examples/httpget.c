@@ -98,14 +98,33 @@ int main(int argc, char **argv) {
     memcpy(hostport, rest, hl);
     hostport[hl] = '\0';
     uint16_t port = 80;
-    char *colon = strchr(hostport, ':');
-    if (colon) {
-        *colon = '\0';
-        port = ex_port(colon + 1, "URL port");
+    /* RFC 3986 §3.2.2: an IPv6 address in a URL is written in brackets, "[fd00::1]:8080". */
+    char host[128];
+    const char *after;
+    if (hostport[0] == '[') {
+        const char *close = strchr(hostport, ']');
+        if (close == NULL) {
+            ex_usage_error("URL host '%s': no ']' after the IPv6 address", hostport);
+        }
+        snprintf(host, sizeof host, "%.*s", (int)(close - hostport - 1), hostport + 1);
+        after = close + 1;
+        if (*after != '\0' && *after != ':') {
+            ex_usage_error("URL host '%s': ':PORT' or nothing may follow ']'", hostport);
+        }
+    } else {
+        const char *colon = strchr(hostport, ':');
+        size_t n = colon ? (size_t)(colon - hostport) : strlen(hostport);
+        snprintf(host, sizeof host, "%.*s", (int)n, hostport);
+        after = hostport + n;
+    }
+    if (*after == ':') {
+        port = ex_port(after + 1, "URL port");
     }
     tern_addr dst;
-    if (!ex_addr(hostport, &dst)) {
-        ex_usage_error("URL host '%s': only IPv4 addresses (no DNS yet)", hostport);
+    if (!ex_addr(host, &dst) || (hostport[0] == '[') != (dst.family == TERN_AF_INET6)) {
+        ex_usage_error("URL host '%s': an IPv4 address or an IPv6 address in brackets (no DNS "
+                       "yet)",
+                       hostport);
     }
     static getter g;
     g.req_len = (size_t)snprintf(g.req, sizeof g.req,

@@ -107,8 +107,9 @@ typedef struct tern_sockets {
     tern_sockets_driver drv;
     sim *s;           /* the simulation (both drivers below), else NULL */
     sim_realtime *rt; /* the real-time driver's, else NULL */
-    /* real-time driver: called after each round while a call blocks (a shell), may be NULL;
-     * its return value is ignored */
+    /* called after each round while a call blocks, may be NULL; its return value is ignored.
+     * Real-time driver: at least every millisecond (a shell). Simulation driver: after each
+     * instant of virtual time that had events (another host's non-blocking program). */
     sim_realtime_step_fn on_round;
     void *on_round_ctx;
     sim_node_id node;
@@ -137,8 +138,8 @@ int tern_sockets_init_sim(tern_sockets *ts, sim *s, sim_node_id node);
  */
 int tern_sockets_init_realtime(tern_sockets *ts, sim *s, sim_realtime *rt, sim_node_id node);
 
-/* socket(2): domain AF_INET or AF_INET6; type SOCK_STREAM or SOCK_DGRAM, optionally | SOCK_NONBLOCK;
- * protocol 0 or the matching IPPROTO_TCP/IPPROTO_UDP. Returns a descriptor or -1. */
+/* socket(2): domain AF_INET or AF_INET6; type SOCK_STREAM or SOCK_DGRAM, optionally |
+ * SOCK_NONBLOCK; protocol 0 or the matching IPPROTO_TCP/IPPROTO_UDP. Returns a descriptor or -1. */
 int tern_socket(tern_sockets *ts, int domain, int type, int protocol);
 /* bind(2): a struct sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6); port 0 picks an
  * ephemeral port. EAFNOSUPPORT for the other family's address, EINVAL for a short one. */
