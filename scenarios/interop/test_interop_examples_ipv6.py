@@ -12,6 +12,7 @@ kernel resolves the Tern host's address and the Tern host the kernel's).
 from __future__ import annotations
 
 import os
+import subprocess
 import re
 import shutil
 import sys
@@ -151,3 +152,48 @@ def test_zperf_and_iperf_v_both_ways(tapns6: NetNamespace) -> None:
                      r"\d+ kbit/s\n", out)
     assert m, out + err
     assert int(m[1]) == int(rows[-1][7]), (m[1], rows)
+
+
+def test_shell_ipv6_nbr_route_ping_and_conn(tapns6: NetNamespace) -> None:
+    """tern-server --shell --ip6 --gw6: the IPv6 addresses, the neighbour cache after the kernel
+    pinged (an entry for the kernel with its MAC: made from the kernel's solicitation, then moved
+    on by our reply; which of the states with a link-layer address it is in depends on wall-clock
+    time, so any of them), the IPv6 default route, a shell ping -6 of the kernel, and an IPv6
+    connection in conn."""
+    from .test_interop_shell import Shell
+
+    p = tapns6.popen([str(example("tern-server")), "--tap", "tap0", "--shell", "--ip6", f"{TERN_IP6}/64",
+                      "--gw6", KERNEL_IP6], stdin=subprocess.PIPE)
+    line = p.stderr.readline().decode()
+    assert "tern-server" in line, line
+    sh = Shell(p)
+    assert sh.run("ipv6") == [
+        "fe80::ff:fe00:1/64 iface 0 preferred link-local preferred-ms forever valid-ms forever",
+        f"{TERN_IP6}/64 iface 0 preferred static preferred-ms forever valid-ms forever", "ok"]
+    assert sh.run("route") == ["192.168.69.0/24 on-link iface 0", "fe80::/64 on-link iface 0",
+                               "fd00:69::/64 on-link iface 0", f"::/0 via {KERNEL_IP6} iface 0", "ok"]
+    assert sh.run("nbr") == ["ok"]  # positive control below: the same command after traffic
+    r = tapns6.run(["ping", "-6", "-n", "-c", "1", "-W", "5", TERN_IP6], timeout=30)
+    assert "1 received" in r.stdout, r.stdout
+    kmac = re.search(r"link/ether ([0-9a-f:]{17})", tapns6.ip("link", "show", "tap0"))[1]
+    nbr = sh.run("nbr")
+    assert len(nbr) == 2 and re.fullmatch(
+        rf"{re.escape(KERNEL_IP6)} at {kmac} iface 0 (REACHABLE|STALE|DELAY|PROBE) probes \d+ timer-ms (\d+|none)",
+        nbr[0]), nbr
+    assert sh.run(f"ping {KERNEL_IP6} 2") == [
+        f"reply from {KERNEL_IP6}: seq 1 ttl 64", f"reply from {KERNEL_IP6}: seq 2 ttl 64",
+        f"ping {KERNEL_IP6}: 2 sent, 2 received", "ok"]
+    client = tapns6.popen([sys.executable, "-c",
+                           f"import socket, time; s = socket.create_connection(('{TERN_IP6}', 6971)); "
+                           "print(s.getsockname()[1], flush=True); time.sleep(30)"], text=True)
+    try:
+        kport = int(client.stdout.readline())
+        est = [ln for ln in sh.run("conn") if " ESTABLISHED " in ln]
+        assert len(est) == 1 and est[0].startswith(
+            f"tcp [{TERN_IP6}]:6971 [{KERNEL_IP6}]:{kport} ESTABLISHED srtt-us "), est
+        # MSS over IPv6: the MTU less 60 (RFC 9293 §3.7.1 with the 40-byte IPv6 header), less the
+        # 12 bytes of the timestamp option.
+        assert est[0].endswith(" snd-mss 1428 retransmits 0 owner app"), est
+    finally:
+        client.kill()
+        p.kill()
