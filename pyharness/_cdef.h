@@ -26,3 +26,5 @@
 #include "tern/mdns.h"
 /* the gateway node (issue 14) */
 #include "tern/sim_gateway.h"
+/* the network shell's state commands (issue 20; examples/netshell) */
+#include "tern/netshell.h"

@@ -461,6 +461,15 @@ class Host(Node):
             s.bind(port, addr)
         return s
 
+    def shell(self, command: Optional[str] = None) -> Any:
+        """The network shell of this host (:class:`pyharness.shell.NetShell`), or with ``command``
+        its answer to that command line (the examples' ``--shell`` commands and formats; ``ping``
+        and ``dns`` run the network)."""
+        from .shell import NetShell
+
+        sh = NetShell(self)
+        return sh if command is None else sh.run(command)
+
     def ping_socket(self, ident: int = 1) -> PingSocket:
         """An ICMP echo socket with identifier ``ident``."""
         out = ffi.new("tern_sock *")

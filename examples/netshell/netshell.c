@@ -14,6 +14,11 @@
 #include "tern/dhcp.h"
 #include "tern/introspect.h"
 
+/* The commands, for help (ping and dns are the interactive shells' own). */
+#define NETSHELL_HELP                                                                              \
+    "iface, ipv4, ipv6, route, arp, nbr, conn, stats, dhcp, ping ADDRESS [COUNT], dns NAME, "      \
+    "dns server ADDRESS, help"
+
 /* The answer being written: never past cap, len counts what the whole answer needs. */
 typedef struct outbuf {
     char *p;
@@ -516,7 +521,7 @@ size_t tern_netshell_run(const tern_stack *st, uint64_t now, const char *line, c
     } else if (!strcmp(cmd, "dhcp")) {
         cmd_dhcp(st, now, &o);
     } else if (!strcmp(cmd, "help")) {
-        put(&o, "commands: %s\n", TERN_NETSHELL_HELP);
+        put(&o, "commands: %s\n", NETSHELL_HELP);
     } else if (!strcmp(cmd, "ping") || !strcmp(cmd, "dns")) {
         put(&o, "error: %s needs the network to run (the shell's driver answers it)\n", cmd);
         return o.len;

@@ -93,7 +93,8 @@ tern_err tern_tcp_conn_get(const tern_stack *st, uint32_t index, tern_tcp_conn_i
             continue;
         }
         out->owner = owner_of(p);
-        return tern_tcp_get_info(st, tcp_handle_make(st, p), &out->info);
+        tcp_fill_info(st, p, &out->info);
+        return TERN_OK;
     }
     /* The TIME-WAIT table, oldest (first to end) first. */
     for (uint32_t k = t->tw_oldest; k < t->tw_cap; k = t->tw[k].newer) {

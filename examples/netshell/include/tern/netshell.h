@@ -30,7 +30,7 @@
  *           application, still finishing), accept-queue (established, not yet accepted),
  *           syn-queue (half-open)
  *   stats   NAME VALUE                          every counter of struct tern_counters
- *   dhcp    dhcp iface I state S                per interface whose client ever started
+ *   dhcp    dhcp iface I state S                per interface (OFF: its client never started)
  *             server A xid 0xX                  (once a server answered)
  *             address A/P router R mtu N        (while holding a lease)
  *             dns D1 [D2 ...] | dns none
@@ -48,11 +48,6 @@
 
 #include "tern/stack.h"
 #endif
-
-/* The commands, for help lines (ping and dns are the interactive shells' own). */
-#define TERN_NETSHELL_HELP                                                                         \
-    "iface, ipv4, ipv6, route, arp, nbr, conn, stats, dhcp, ping ADDRESS [COUNT], dns NAME, "      \
-    "dns server ADDRESS, help"
 
 /*
  * tern_netshell_run: run one command line on host st at virtual time now.
