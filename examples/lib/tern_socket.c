@@ -236,11 +236,34 @@ bool tsk_tcp_established_enough(const tern_tcp_info *info) {
 /* ---- socket, bind, listen, accept, connect ------------------------------------ */
 
 int tern_socket(tern_sockets *ts, int domain, int type, int protocol) {
-    if (domain != AF_INET && domain != AF_INET6) {
+    if (domain != AF_INET && domain != AF_INET6 && domain != AF_PACKET) {
         return tsk_fail(EAFNOSUPPORT);
     }
     bool nonblock = (type & SOCK_NONBLOCK) != 0;
     type &= ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (domain == AF_PACKET) {
+        if (type != SOCK_RAW) {
+            return tsk_fail(ESOCKTNOSUPPORT); /* SOCK_DGRAM packet sockets are not there */
+        }
+        int pfd = 0;
+        while (pfd < TERN_SOCKETS_MAX && ts->fd[pfd].used) {
+            pfd++;
+        }
+        if (pfd == TERN_SOCKETS_MAX) {
+            return tsk_fail(EMFILE);
+        }
+        tern_sockets_fd *pf = &ts->fd[pfd];
+        memset(pf, 0, sizeof *pf);
+        int e = tsk_packet_open(ts, pf, protocol);
+        if (e != 0) {
+            return tsk_fail(e);
+        }
+        pf->used = 1;
+        pf->type = SOCK_RAW;
+        pf->nonblock = nonblock;
+        pf->family = AF_PACKET;
+        return pfd;
+    }
     if (type != SOCK_STREAM && type != SOCK_DGRAM) {
         return tsk_fail(EINVAL);
     }
@@ -273,6 +296,10 @@ int tern_bind(tern_sockets *ts, int fd, const struct sockaddr *sa, socklen_t len
     tern_sockets_fd *f = tsk_get(ts, fd);
     if (f == NULL) {
         return tsk_fail(EBADF);
+    }
+    if (f->family == AF_PACKET) {
+        int pe = tsk_packet_bind(ts, f, sa, len);
+        return pe == 0 ? 0 : tsk_fail(pe);
     }
     tern_addr addr;
     uint16_t port;
@@ -366,6 +393,9 @@ int tern_connect(tern_sockets *ts, int fd, const struct sockaddr *sa, socklen_t 
     if (f == NULL) {
         return tsk_fail(EBADF);
     }
+    if (f->type == SOCK_RAW) {
+        return tsk_fail(EOPNOTSUPP);
+    }
     if (f->type == SOCK_DGRAM) {
         if (sa != NULL && len >= (socklen_t)sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC) {
             f->connected = 0;
@@ -449,6 +479,9 @@ int tern_shutdown(tern_sockets *ts, int fd, int how) {
     if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) {
         return tsk_fail(EINVAL);
     }
+    if (f->type == SOCK_RAW) {
+        return tsk_fail(EOPNOTSUPP);
+    }
     if (!f->connected && !f->connecting) {
         return tsk_fail(ENOTCONN);
     }
@@ -475,7 +508,9 @@ int tern_close(tern_sockets *ts, int fd) {
         return tsk_fail(EBADF);
     }
     tern_err err;
-    if (f->type == SOCK_STREAM) {
+    if (f->type == SOCK_RAW) {
+        err = tern_packet_close(ts->st, f->h);
+    } else if (f->type == SOCK_STREAM) {
         err = f->linger0 ? tern_tcp_abort(ts->st, f->h) : tern_tcp_close(ts->st, f->h);
     } else {
         /* The stack discards what a closed UDP socket still has queued; a kernel has

@@ -63,6 +63,7 @@
 
 #include "tern/sim.h"
 #include "tern/sim_realtime.h"
+#include "tern/packet.h"
 #include "tern/stack.h"
 
 #define TERN_SOCKETS_MAX 64
@@ -93,8 +94,12 @@ typedef struct tern_sockets_fd {
     uint8_t shut_rd, shut_wr;
     uint8_t linger0; /* SO_LINGER on with 0 s: close aborts (RST) */
     uint8_t reuseaddr, keepalive, nodelay, broadcast;
-    uint8_t family; /* AF_INET or AF_INET6 */
-    int so_error;   /* pending error (SO_ERROR), 0 if none */
+    uint8_t family;                      /* AF_INET, AF_INET6 or AF_PACKET */
+    uint8_t pkt_rx_off;                  /* AF_PACKET with protocol 0: nothing received */
+    uint16_t pkt_proto;                  /* AF_PACKET: the EtherType (0: none yet) */
+    uint32_t pkt_iface;                  /* AF_PACKET: the bound interface, or every one */
+    uint64_t pkt_base_rx, pkt_base_drop; /* AF_PACKET: PACKET_STATISTICS read so far */
+    int so_error;                        /* pending error (SO_ERROR), 0 if none */
     tern_sock h;
     uint64_t rcvtimeo_ns, sndtimeo_ns; /* 0: block for ever */
     tern_addr peer;                    /* UDP default peer */

@@ -178,6 +178,9 @@ ssize_t tern_sendto(tern_sockets *ts, int fd, const void *buf, size_t len, int f
         return tsk_fail(EOPNOTSUPP);
     }
     bool nb = f->nonblock || (flags & MSG_DONTWAIT);
+    if (f->type == SOCK_RAW) {
+        return tsk_packet_sendto(ts, f, buf, len, nb, to, tolen);
+    }
     if (f->type == SOCK_STREAM) {
         if (f->listening || (!f->connected && !f->connecting)) {
             return tsk_fail(EPIPE); /* as Linux: sending on a stream that never connected */
@@ -201,6 +204,9 @@ ssize_t tern_recvfrom(tern_sockets *ts, int fd, void *buf, size_t len, int flags
         return tsk_fail(EOPNOTSUPP);
     }
     bool nb = f->nonblock || (flags & MSG_DONTWAIT);
+    if (f->type == SOCK_RAW) {
+        return tsk_packet_recvfrom(ts, f, buf, len, nb, from, fromlen);
+    }
     if (f->type == SOCK_STREAM) {
         if (f->listening || (!f->connected && !f->connecting)) {
             return tsk_fail(ENOTCONN);

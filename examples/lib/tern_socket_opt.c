@@ -4,6 +4,7 @@
 #include "tern_socket_private.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/time.h>
@@ -56,6 +57,9 @@ int tern_setsockopt(tern_sockets *ts, int fd, int level, int name, const void *v
         }
         f->linger0 = l.l_onoff != 0;
         return 0;
+    }
+    if (f->type == SOCK_RAW) {
+        return tsk_fail(ENOPROTOOPT); /* packet sockets: the timeouts only */
     }
     if (int_of(val, len, &v) != 0) {
         return -1;
@@ -145,6 +149,9 @@ int tern_getsockopt(tern_sockets *ts, int fd, int level, int name, void *val, so
     if (f == NULL) {
         return tsk_fail(EBADF);
     }
+    if (f->type == SOCK_RAW && level == SOL_PACKET && name == PACKET_STATISTICS) {
+        return tsk_packet_statistics(ts, f, val, len);
+    }
     if (level == SOL_SOCKET) {
         switch (name) {
         case SO_ERROR:
@@ -188,6 +195,18 @@ int tern_getsockname(tern_sockets *ts, int fd, struct sockaddr *sa, socklen_t *l
     if (f == NULL) {
         return tsk_fail(EBADF);
     }
+    if (f->type == SOCK_RAW) {
+        struct sockaddr_ll ll;
+        memset(&ll, 0, sizeof ll);
+        ll.sll_family = AF_PACKET;
+        ll.sll_protocol = htons(f->pkt_proto);
+        ll.sll_ifindex = f->pkt_iface == 0xffffffffu ? 0 : (int)f->pkt_iface + 1;
+        if (sa != NULL && len != NULL) {
+            memcpy(sa, &ll, *len < sizeof ll ? *len : sizeof ll);
+            *len = sizeof ll;
+        }
+        return 0;
+    }
     if (f->type == SOCK_STREAM) {
         tern_tcp_info info;
         if (!tsk_tcp_info(ts, f, &info)) {
@@ -207,6 +226,9 @@ int tern_getpeername(tern_sockets *ts, int fd, struct sockaddr *sa, socklen_t *l
     tern_sockets_fd *f = tsk_get(ts, fd);
     if (f == NULL) {
         return tsk_fail(EBADF);
+    }
+    if (f->type == SOCK_RAW) {
+        return tsk_fail(EOPNOTSUPP);
     }
     if (f->type == SOCK_DGRAM) {
         if (!f->connected) {

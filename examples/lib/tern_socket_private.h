@@ -44,4 +44,18 @@ int tsk_take_error(tern_sockets_fd *f);
 /* ESTABLISHED or CLOSE-WAIT: a state where data may be sent. */
 bool tsk_tcp_established_enough(const tern_tcp_info *info);
 
+/* ---- packet sockets (tern_socket_packet.c) ---- */
+/* Open f's stack packet socket for socket(AF_PACKET, SOCK_RAW, protocol): 0 or an errno. */
+int tsk_packet_open(tern_sockets *ts, tern_sockets_fd *f, int protocol);
+/* bind(2) with a struct sockaddr_ll: 0 or an errno (EINVAL, ENODEV). */
+int tsk_packet_bind(tern_sockets *ts, tern_sockets_fd *f, const struct sockaddr *sa, socklen_t len);
+ssize_t tsk_packet_sendto(tern_sockets *ts, tern_sockets_fd *f, const void *buf, size_t len,
+                          bool nonblock, const struct sockaddr *to, socklen_t tolen);
+ssize_t tsk_packet_recvfrom(tern_sockets *ts, tern_sockets_fd *f, void *buf, size_t len,
+                            bool nonblock, struct sockaddr *from, socklen_t *fromlen);
+/* A frame is waiting (poll's POLLIN). */
+bool tsk_packet_readable(tern_sockets *ts, tern_sockets_fd *f);
+/* getsockopt SOL_PACKET PACKET_STATISTICS. */
+int tsk_packet_statistics(tern_sockets *ts, tern_sockets_fd *f, void *val, socklen_t *len);
+
 #endif /* TERN_SOCKET_PRIVATE_H */
