@@ -98,7 +98,8 @@ int main(int argc, char **argv) {
     memcpy(hostport, rest, hl);
     hostport[hl] = '\0';
     uint16_t port = 80;
-    /* RFC 3986 §3.2.2: an IPv6 address in a URL is written in brackets, "[fd00::1]:8080". */
+    /* RFC 3986 §3.2.2: "A host identified by an IPv6 literal address is represented inside the
+     * square brackets without a preceding version flag": "[fd00::1]:8080". */
     char host[128];
     const char *after;
     if (hostport[0] == '[') {

@@ -77,8 +77,9 @@ int tsk_wait_step(tern_sockets *ts, uint64_t deadline) {
     return 0;
 }
 
-/* ::ffff:a.b.c.d (RFC 4291 §2.5.5.2): the IPv4 address an AF_INET6 socket shows for a peer of
- * the other family, as Linux does. */
+/* ::ffff:a.b.c.d, RFC 4291 §2.5.5.2: "This address type is used to represent the addresses of
+ * IPv4 nodes as IPv6 addresses" (80 zero bits, 16 one bits, the IPv4 address): how an AF_INET6
+ * socket shows a peer of the other family, as Linux does. */
 static void mapped_of(const tern_addr *v4, uint8_t out[16]) {
     memset(out, 0, 16);
     out[10] = 0xff;
@@ -203,7 +204,9 @@ void tsk_collect_error(tern_sockets *ts, tern_sockets_fd *f) {
         /* RFC 1122 4.1.3.3: ICMP errors are passed to the application; Linux reports
          * them on connected UDP sockets as these errno values. */
         if (e.from.family == TERN_AF_INET6) {
-            /* ICMPv6 (RFC 4443 §3.1): Destination Unreachable's codes as Linux maps them. */
+            /* RFC 4443 §3.1's Destination Unreachable codes ("0 - No route to destination",
+             * "1 - Communication with destination administratively prohibited", "4 - Port
+             * unreachable") as Linux maps them to errno. */
             if (e.icmp_type == 1 && e.icmp_code == 4) {
                 f->so_error = ECONNREFUSED; /* port unreachable */
             } else if (e.icmp_type == 1 && e.icmp_code == 0) {

@@ -54,7 +54,7 @@ def _listening(ns: NetNamespace, needle: str, udp: bool = False) -> None:
 
 
 def test_kernel_pings_and_talks_to_the_server_over_ipv6(tapns6: NetNamespace) -> None:
-    """tern-server --ip6: ping -6 of 3000 bytes (fragmented both ways, RFC 8200 §4.5), UDP 6969
+    """tern-server --ip6: ping -6 of 3000 bytes (fragmented both ways: beyond the 1500-byte MTU), UDP 6969
     and TCP 6969/6970 from Python over IPv6, and the same ports over IPv4 (one socket each)."""
     srv = tapns6.popen([str(example("tern-server")), "--tap", "tap0", "--ip6", f"{TERN_IP6}/64"], text=True)
     _wait_ready(srv, "tern-server")
@@ -191,8 +191,8 @@ def test_shell_ipv6_nbr_route_ping_and_conn(tapns6: NetNamespace) -> None:
         est = [ln for ln in sh.run("conn") if " ESTABLISHED " in ln]
         assert len(est) == 1 and est[0].startswith(
             f"tcp [{TERN_IP6}]:6971 [{KERNEL_IP6}]:{kport} ESTABLISHED srtt-us "), est
-        # MSS over IPv6: the MTU less 60 (RFC 9293 §3.7.1 with the 40-byte IPv6 header), less the
-        # 12 bytes of the timestamp option.
+        # MSS over IPv6: the MTU less 60 (the 40-byte IPv6 header and the 20-byte TCP header, as
+        # tern/stack.h says), less the 12 bytes of the timestamp option.
         assert est[0].endswith(" snd-mss 1428 retransmits 0 owner app"), est
     finally:
         client.kill()

@@ -110,7 +110,7 @@ def test_conn_lists_accept_queued_orphaned_and_time_wait_connections() -> None:
 def test_nbr_and_ping_over_ipv6_run_in_virtual_time() -> None:
     """ping runs the network: 2 requests 1 s apart, each answered 2 ms later; the answer is
     complete when the second reply arrives, at 1.002 s. The neighbour entry is REACHABLE with
-    ReachableTime left on its timer (RFC 4861 §6.3.2's random ReachableTime, the host's nd_params)."""
+    ReachableTime left on its timer (the random ReachableTime the host drew, its nd_params)."""
     net, h1, _ = two_hosts()
     assert h1.shell("nbr") == "ok\n"  # nothing yet (the positive control is just below)
     assert h1.shell("ping fd00::2 2").splitlines() == [

@@ -809,7 +809,7 @@ static int run_family(int fam, bool *skipped) {
                 tern.text);
         fails++;
     }
-    /* Virtual time: address resolution (ARP, or ND's NS and NA, RFC 4861 §7.2: 1 ms each way),
+    /* Virtual time: address resolution (ARP, or Neighbor Discovery's NS and NA: 1 ms each way),
      * then SYN and SYN-ACK: connect returns at 4 ms. */
     if (tern.t_connect_end - tern.t_connect_start != 4000000) {
         fprintf(stderr, "FAIL: %s: blocking connect took %llu ns of virtual time, expected 4 ms\n",
