@@ -771,7 +771,7 @@ static const char expected_dual[] = "dual listener socket -> fd\n"
  * could not run (no network namespace). */
 static int run_family(int fam, bool *skipped) {
     static transcript tern, lx;
-    static char want[sizeof expected + sizeof expected_dual];
+    static char want[sizeof expected + sizeof expected_dual + 16];
     memset(&tern, 0, sizeof tern);
     memset(&lx, 0, sizeof lx);
     const char *name = fam == AF_INET6 ? "IPv6" : "IPv4";
