@@ -21,14 +21,19 @@ static uint32_t iface_of_index(int ifindex) {
 
 static int reopen(tern_sockets *ts, tern_sockets_fd *f, uint32_t iface, uint16_t proto) {
     tern_sock h;
+    tern_iface_info fi;
+    if (iface != TERN_PACKET_ANY_IFACE && tern_iface_get(ts->st, iface, &fi) != TERN_OK) {
+        return ENODEV; /* checked first: a failed bind leaves the socket as it was */
+    }
+    /* The old socket goes first, so that rebinding works with every packet socket in use. */
+    if (f->used) {
+        tern_packet_close(ts->st, f->h);
+    }
     /* ETH_P_ALL (3, not an EtherType) is the stack's TERN_PACKET_ALL. */
     uint16_t filter = proto == 0 || proto == ETH_P_ALL ? TERN_PACKET_ALL : proto;
     tern_err err = tern_packet_open(ts->st, iface, filter, &h);
     if (err != TERN_OK) {
         return err == TERN_ERR_INVALID_ARGUMENT ? ENODEV : tsk_errno_of(err);
-    }
-    if (f->used) {
-        tern_packet_close(ts->st, f->h);
     }
     f->h = h;
     f->pkt_iface = iface;
