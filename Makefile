@@ -19,7 +19,7 @@ SEED ?= 1
 
 # What the CFFI extension is built from: a change here rebuilds it (incrementally).
 PYEXT_INPUTS := CMakeLists.txt pyproject.toml $(wildcard pyharness/CMakeLists.txt pyharness/_ffi_build.py pyharness/_cdef.h) \
-	$(shell find sim stack -name '*.c' -o -name '*.h' -o -name CMakeLists.txt 2>/dev/null)
+	$(shell find sim stack examples/netshell -name '*.c' -o -name '*.h' -o -name CMakeLists.txt 2>/dev/null)
 
 .PHONY: help run demo test bench docs fuzz format format-check deps venv pyext c-test asan-test py-test fuzz-test clean
 

@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
     }
     tern_addr dst;
     if (!ex_addr(argv[1], &dst)) {
-        ex_usage_error("ADDRESS '%s': not an IPv4 address A.B.C.D", argv[1]);
+        ex_usage_error("ADDRESS '%s': not an IPv4 (A.B.C.D) or IPv6 address", argv[1]);
     }
     uint16_t port = ex_port(argv[2], "PORT");
     static client c;

@@ -27,7 +27,7 @@ void ex_die(const char *fmt, ...) {
     exit(1);
 }
 
-bool ex_addr(const char *text, tern_addr *out) {
+bool ex_addr4(const char *text, tern_addr *out) {
     unsigned a, b, c, d;
     char extra;
     if (sscanf(text, "%u.%u.%u.%u%c", &a, &b, &c, &d, &extra) != 4 || a > 255 || b > 255 ||
@@ -35,6 +35,19 @@ bool ex_addr(const char *text, tern_addr *out) {
         return false;
     }
     *out = tern_addr_v4((uint8_t)a, (uint8_t)b, (uint8_t)c, (uint8_t)d);
+    return true;
+}
+
+bool ex_addr(const char *text, tern_addr *out) {
+    if (ex_addr4(text, out)) {
+        return true;
+    }
+    tern_addr a;
+    if (strchr(text, ':') == NULL || tern_addr_parse(text, &a) != TERN_OK ||
+        a.family != TERN_AF_INET6) {
+        return false;
+    }
+    *out = a;
     return true;
 }
 
@@ -53,6 +66,9 @@ static const char common_help[] =
     "  --tap IFNAME            TAP interface (default tap0; created if missing)\n"
     "  --ip A.B.C.D[/P]        the Tern host's address and prefix (default 192.168.69.1/24)\n"
     "  --gateway A.B.C.D       default route (default none)\n"
+    "  --ip6 ADDRESS[/P]       an IPv6 address and prefix beside the link-local one (default\n"
+    "                          none; prefix default 64)\n"
+    "  --gw6 ADDRESS           IPv6 default route (::/0) through this router (default none)\n"
     "  --pcap FILE             capture the link between the TAP and the host; timestamps are\n"
     "                          the wall clock (from the start of the program)\n"
     "  --drop-chance PCT       drop this percentage (0..100) of frames, both directions\n"
@@ -113,6 +129,30 @@ uint16_t ex_port(const char *text, const char *what) {
     return (uint16_t)parse_int(text, what, 1, 65535);
 }
 
+/* --ip6 ADDRESS[/P] (an IPv6 address; prefix 0..128, default 64) */
+static void parse_ip6(const char *v, ex_options *o) {
+    char ip[64];
+    if (strlen(v) >= sizeof ip) {
+        ex_usage_error("--ip6 '%s': not an IPv6 address ADDRESS[/P]", v);
+    }
+    snprintf(ip, sizeof ip, "%s", v);
+    char *slash = strchr(ip, '/');
+    unsigned prefix = 64;
+    if (slash) {
+        *slash = '\0';
+        const char *d = slash + 1;
+        if (!*d || strlen(d) > 3 || strspn(d, "0123456789") != strlen(d) ||
+            (prefix = (unsigned)atoi(d)) > 128) {
+            ex_usage_error("--ip6 '%s': the prefix length must be 0..128", v);
+        }
+    }
+    if (!ex_addr(ip, &o->addr6) || o->addr6.family != TERN_AF_INET6) {
+        ex_usage_error("--ip6 '%s': not an IPv6 address ADDRESS[/P]", v);
+    }
+    o->prefix6 = (uint8_t)prefix;
+    o->ip6 = v;
+}
+
 /* --ip A.B.C.D[/P] */
 static void parse_ip(const char *v, ex_options *o) {
     char ip[32];
@@ -130,7 +170,7 @@ static void parse_ip(const char *v, ex_options *o) {
             ex_usage_error("--ip '%s': the prefix length must be 0..32", v);
         }
     }
-    if (!ex_addr(ip, &o->addr)) {
+    if (!ex_addr4(ip, &o->addr)) {
         ex_usage_error("--ip '%s': not an IPv4 address A.B.C.D[/P]", v);
     }
     o->prefix = (uint8_t)prefix;
@@ -180,6 +220,8 @@ void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
         static const char *const common[] = {"--tap",
                                              "--ip",
                                              "--gateway",
+                                             "--ip6",
+                                             "--gw6",
                                              "--pcap",
                                              "--drop-chance",
                                              "--corrupt-chance",
@@ -214,9 +256,17 @@ void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
             }
         } else if (!strcmp(a, "--ip")) {
             parse_ip(v, o);
+        } else if (!strcmp(a, "--ip6")) {
+            parse_ip6(v, o);
+        } else if (!strcmp(a, "--gw6")) {
+            tern_addr gw;
+            if (!ex_addr(v, &gw) || gw.family != TERN_AF_INET6) {
+                ex_usage_error("--gw6 '%s': not an IPv6 address", v);
+            }
+            o->gw6 = v;
         } else if (!strcmp(a, "--gateway")) {
             tern_addr gw;
-            if (!ex_addr(v, &gw)) {
+            if (!ex_addr4(v, &gw)) {
                 ex_usage_error("--gateway '%s': not an IPv4 address A.B.C.D", v);
             }
             o->gateway = v;
@@ -284,6 +334,12 @@ void ex_setup(ex_net *n, const ex_options *o) {
     cfg.iface[0].naddrs = 1;
     cfg.iface[0].addr[0] = o->addr;
     cfg.iface[0].prefix_len[0] = o->prefix;
+    if (o->ip6 != NULL) {
+        /* Static: usable at once (no DAD with ipv6_autoconf off, tern/stack.h). */
+        cfg.iface[0].naddrs = 2;
+        cfg.iface[0].addr[1] = o->addr6;
+        cfg.iface[0].prefix_len[1] = o->prefix6;
+    }
     cfg.tcp_sockets = o->tcp_sockets;
     cfg.tcp_timewait = o->tcp_timewait;
     cfg.arp_queue = 64;
@@ -298,11 +354,19 @@ void ex_setup(ex_net *n, const ex_options *o) {
     n->st = sim_host_stack(n->s, n->host);
     if (o->gateway) {
         tern_addr gw, any = tern_addr_v4(0, 0, 0, 0);
-        if (!ex_addr(o->gateway, &gw)) {
+        if (!ex_addr4(o->gateway, &gw)) {
             ex_die("--gateway %s: not an IPv4 address", o->gateway);
         }
         if (tern_route_add(n->st, &any, 0, &gw, 0) != TERN_OK) {
             ex_die("--gateway %s: cannot add the default route", o->gateway);
+        }
+    }
+    if (o->gw6) {
+        tern_addr gw;
+        uint8_t zero[16] = {0};
+        tern_addr any6 = tern_addr_v6_from_bytes(zero);
+        if (!ex_addr(o->gw6, &gw) || tern_route_add(n->st, &any6, 0, &gw, 0) != TERN_OK) {
+            ex_die("--gw6 %s: cannot add the default route", o->gw6);
         }
     }
 

@@ -24,6 +24,10 @@ typedef struct ex_options {
     tern_addr addr;              /* the address of --ip */
     uint8_t prefix;              /* and its prefix length */
     const char *gateway;         /* --gateway A.B.C.D (default none) */
+    const char *ip6;             /* --ip6 ADDRESS[/P] (default none: link-local only) */
+    tern_addr addr6;             /* the address of --ip6 */
+    uint8_t prefix6;             /* and its prefix length (default 64) */
+    const char *gw6;             /* --gw6 ADDRESS: IPv6 default router (default none) */
     const char *pcap;            /* --pcap FILE */
     double drop_chance;          /* --drop-chance PERCENT, both directions */
     double corrupt_chance;       /* --corrupt-chance PERCENT */
@@ -108,8 +112,12 @@ bool ex_run(ex_net *n, uint64_t timeout_ns, sim_realtime_step_fn step, void *ctx
 /* ex_wake: tell the simulator the host has work (after socket calls). */
 void ex_wake(ex_net *n);
 
-/* ex_addr: parse "A.B.C.D" into *out. Returns false if it is not an IPv4 address. */
+/* ex_addr: parse an IPv4 "A.B.C.D" or an IPv6 address (RFC 4291 §2.2 forms 1 and 2, e.g.
+ * "fd00::1") into *out. Returns false if it is neither. */
 bool ex_addr(const char *text, tern_addr *out);
+
+/* ex_addr4: parse "A.B.C.D" into *out. Returns false if it is not an IPv4 address. */
+bool ex_addr4(const char *text, tern_addr *out);
 
 /* ex_die: print "program: message" to stderr and exit(1). */
 void ex_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

@@ -262,15 +262,19 @@ int main(int argc, char **argv) {
     ex_net n;
     ex_setup(&n, &o);
     h.n = &n;
-    tern_addr any = tern_addr_v4(0, 0, 0, 0);
+    /* No address: one listener for IPv4 and IPv6 (tern/stack.h "Families"). */
     if (tern_tcp_open(n.st, &h.listener) != TERN_OK ||
-        tern_tcp_bind(n.st, h.listener, &any, (uint16_t)port) != TERN_OK ||
+        tern_tcp_bind(n.st, h.listener, NULL, (uint16_t)port) != TERN_OK ||
         tern_tcp_listen(n.st, h.listener, 16) != TERN_OK) {
         ex_die("TCP port %d: cannot listen", (int)port);
     }
     char ip[TERN_ADDR_STRLEN];
     tern_addr_format(&o.addr, ip, sizeof ip);
     fprintf(stderr, "tern-httpd: serving %s on http://%s:%d/\n", h.root, ip, (int)port);
+    if (o.ip6 != NULL) {
+        tern_addr_format(&o.addr6, ip, sizeof ip);
+        fprintf(stderr, "tern-httpd: and on http://[%s]:%d/\n", ip, (int)port);
+    }
     ex_run(&n, SIM_NEVER, step, &h);
     ex_teardown(&n);
     return 0;

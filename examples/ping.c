@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     p.interval = (uint64_t)interval_ms * 1000000ull;
     target = argv[1];
     if (!ex_addr(target, &p.dst)) {
-        ex_usage_error("ADDRESS '%s': not an IPv4 address A.B.C.D", target);
+        ex_usage_error("ADDRESS '%s': not an IPv4 (A.B.C.D) or IPv6 address", target);
     }
     ex_net n;
     ex_setup(&n, &o);

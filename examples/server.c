@@ -180,14 +180,14 @@ int main(int argc, char **argv) {
     ex_net n;
     ex_setup(&n, &o);
     sv.n = &n;
-    tern_addr any = tern_addr_v4(0, 0, 0, 0);
+    /* No address: IPv4 and IPv6 on one socket each (tern/stack.h "Families"). */
     if (tern_udp_open(n.st, &sv.udp) != TERN_OK ||
-        tern_udp_bind(n.st, sv.udp, &any, 6969) != TERN_OK) {
+        tern_udp_bind(n.st, sv.udp, NULL, 6969) != TERN_OK) {
         ex_die("UDP port 6969: cannot bind");
     }
     for (int k = 0; k < NSERVICES; k++) {
         if (tern_tcp_open(n.st, &sv.listener[k]) != TERN_OK ||
-            tern_tcp_bind(n.st, sv.listener[k], &any, PORTS[k]) != TERN_OK ||
+            tern_tcp_bind(n.st, sv.listener[k], NULL, PORTS[k]) != TERN_OK ||
             tern_tcp_listen(n.st, sv.listener[k], 8) != TERN_OK) {
             ex_die("TCP port %u: cannot listen", PORTS[k]);
         }

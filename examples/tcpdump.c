@@ -4,6 +4,7 @@
  * socket and prints one line per frame, decoded with Tern's own wire parsers
  * (stack/wire/). Needs CAP_NET_RAW.
  *   tern-tcpdump [--count N] IFNAME
+ *   tern-tcpdump --sim-pings N       (no IFNAME: inside a simulation, see run_sim)
  *
  * Line format (stable; scenarios/interop/test_interop_tcpdump.py checks it):
  *   DIR SRCMAC > DSTMAC PROTOCOL...
@@ -35,6 +36,9 @@
 
 #include "tern/addr.h"
 #include "tern/errors.h"
+#include "tern/sim.h"
+#include "tern/sim_host.h"
+#include "tern_socket.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 #include "wire/icmpv4.h"
@@ -51,16 +55,22 @@ static void usage_error(const char *what, const char *arg) {
 }
 
 static void help(void) {
-    printf("usage: " PROG " [options] IFNAME\n\n"
-           "Print one line per frame of the host interface IFNAME (sent and received), decoded\n"
-           "with Tern's wire parsers: ARP, IPv4, ICMP, TCP, UDP. Needs CAP_NET_RAW.\n\n"
-           "options:\n"
-           "  --count N               exit after N frames (1..1000000000; default: until\n"
-           "                          SIGINT or SIGTERM)\n"
-           "  -h, --help              this help, to standard output\n\n"
-           "Line: DIR SRCMAC > DSTMAC then the decoded protocols, e.g.\n"
-           "  in 02:00:00:00:00:02 > 02:00:00:00:00:01 IPv4 10.0.0.2 > 10.0.0.1 ICMP echo reply "
-           "id 7 seq 1 len 64\n");
+    printf(
+        "usage: " PROG " [options] IFNAME\n"
+        "       " PROG " [--count N] --sim-pings N\n\n"
+        "Print one line per frame of the host interface IFNAME (sent and received), decoded\n"
+        "with Tern's wire parsers: ARP, IPv4, ICMP, TCP, UDP. Needs CAP_NET_RAW.\n\n"
+        "options:\n"
+        "  --count N               exit after N frames (1..1000000000; default: until\n"
+        "                          SIGINT or SIGTERM)\n"
+        "  --sim-pings N           no IFNAME: inside a simulation, host 10.0.0.2 pings host\n"
+        "                          10.0.0.1 N times (1..1000), 1 s apart, over a 1 ms link; the\n"
+        "                          frames of 10.0.0.1 come from its packet socket (the sockets\n"
+        "                          layer's AF_PACKET), each line after its virtual time in s\n"
+        "  -h, --help              this help, to standard output\n\n"
+        "Line: DIR SRCMAC > DSTMAC then the decoded protocols, e.g.\n"
+        "  in 02:00:00:00:00:02 > 02:00:00:00:00:01 IPv4 10.0.0.2 > 10.0.0.1 ICMP echo reply "
+        "id 7 seq 1 len 64\n");
     exit(0);
 }
 
@@ -218,8 +228,90 @@ static void on_signal(int sig) {
     stop = 1;
 }
 
+/*
+ * --sim-pings: two Tern hosts in virtual time, the frames of one read from its packet socket
+ * (tern/packet.h through the sockets layer), printed as on a host interface with the virtual
+ * time in front ("0.001000 in ..."): the same seed, the same lines.
+ */
+static int run_sim(long long pings, long long count) {
+    sim *s;
+    if (sim_create(1, &s) != TERN_OK) {
+        return 1;
+    }
+    sim_node_id id[2];
+    for (int i = 0; i < 2; i++) {
+        tern_stack_config cfg;
+        tern_stack_config_default(&cfg, (uint64_t)i + 1);
+        cfg.niface = 1;
+        uint8_t m[6] = {0x02, 0, 0, 0, 0, (uint8_t)(i + 1)};
+        memcpy(cfg.iface[0].mac, m, 6);
+        cfg.iface[0].naddrs = 1;
+        cfg.iface[0].addr[0] = tern_addr_v4(10, 0, 0, (uint8_t)(i + 1));
+        cfg.iface[0].prefix_len[0] = 24;
+        cfg.packet_sockets = i == 0 ? 1 : 0;
+        cfg.packet_queue = 64;
+        if (sim_host_add(s, i ? "b" : "a", &cfg, &id[i]) != TERN_OK) {
+            fprintf(stderr, PROG ": simulation: %s\n", sim_last_error(s));
+            return 1;
+        }
+    }
+    sim_link_id link;
+    static tern_sockets ts;
+    if (sim_link_add(s, id[0], 0, id[1], 0, &link) != TERN_OK ||
+        sim_link_set_delay(s, link, SIM_DIR_BOTH, 1000000, 0, false) != TERN_OK ||
+        tern_sockets_init_sim(&ts, s, id[0]) != 0) {
+        fprintf(stderr, PROG ": simulation: %s\n", sim_last_error(s));
+        return 1;
+    }
+    int fd = tern_socket(&ts, AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = 1};
+    if (fd < 0 || tern_bind(&ts, fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
+        fprintf(stderr, PROG ": packet socket: %s\n", strerror(errno));
+        return 1;
+    }
+    /* b's pings: echo requests queued on its stack, one a second, from time 0. */
+    tern_stack *b = sim_host_stack(s, id[1]);
+    tern_sock ps;
+    if (tern_ping_open(b, 0x7e57, &ps) != TERN_OK) {
+        return 1;
+    }
+    tern_addr dst = tern_addr_v4(10, 0, 0, 1);
+    long long sent = 0, seen = 0;
+    uint64_t next = 0;
+    static uint8_t frame[9022];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while (count == 0 || seen < count) {
+        if (sent < pings && sim_now(s) >= next) {
+            tern_ping_send(b, ps, &dst, (uint16_t)++sent, NULL, 56, 0, false);
+            sim_node_wake(s, id[1]);
+            next += 1000000000ull;
+        }
+        /* Wait for a frame until the next ping is due, or 1 s after the last one. */
+        uint64_t wait = sent < pings ? next - sim_now(s) : 1000000000ull;
+        struct timeval tv = {(time_t)(wait / 1000000000u),
+                             (suseconds_t)(wait % 1000000000u / 1000u)};
+        tern_setsockopt(&ts, fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        struct sockaddr_ll from;
+        socklen_t fl = sizeof from;
+        ssize_t n = tern_recvfrom(&ts, fd, frame, sizeof frame, 0, (struct sockaddr *)&from, &fl);
+        if (n < 0) {
+            if (errno == EAGAIN && sent < pings) {
+                continue; /* the next ping is due */
+            }
+            break; /* the pings are over and nothing more came for 1 s */
+        }
+        uint64_t t = sim_now(s);
+        printf("%llu.%06llu ", (unsigned long long)(t / 1000000000u),
+               (unsigned long long)(t % 1000000000u / 1000u));
+        print_frame(frame, (size_t)n, from.sll_pkttype == PACKET_OUTGOING, true);
+        seen++;
+    }
+    sim_destroy(s);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    long long count = 0;
+    long long count = 0, sim_pings = 0;
     const char *ifname = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -237,6 +329,18 @@ int main(int argc, char **argv) {
                 fprintf(stderr, PROG ": --count '%s': not an integer in 1..1000000000\n", v);
                 exit(2);
             }
+        } else if (!strcmp(a, "--sim-pings")) {
+            const char *v = i + 1 < argc ? argv[++i] : NULL;
+            char *end;
+            if (v == NULL) {
+                usage_error("option --sim-pings needs a value", NULL);
+            }
+            errno = 0;
+            sim_pings = strtoll(v, &end, 10);
+            if (!isdigit((unsigned char)*v) || *end || errno || sim_pings < 1 || sim_pings > 1000) {
+                fprintf(stderr, PROG ": --sim-pings '%s': not an integer in 1..1000\n", v);
+                exit(2);
+            }
         } else if (a[0] == '-') {
             fprintf(stderr, PROG ": unknown option '%s'\n", a);
             exit(2);
@@ -246,6 +350,13 @@ int main(int argc, char **argv) {
             fprintf(stderr, PROG ": unexpected argument '%s'\n", a);
             exit(2);
         }
+    }
+    if (sim_pings > 0) {
+        if (ifname != NULL) {
+            fprintf(stderr, PROG ": --sim-pings takes no IFNAME ('%s')\n", ifname);
+            exit(2);
+        }
+        return run_sim(sim_pings, count);
     }
     if (ifname == NULL) {
         usage_error("missing argument IFNAME", NULL);

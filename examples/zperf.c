@@ -90,60 +90,251 @@ static uint64_t kbits(uint64_t bytes, uint64_t ns) {
     return (uint64_t)((unsigned __int128)bytes * 8u * 1000000u / ns);
 }
 
-static const char *ip_of(const struct sockaddr_in *a, char *buf) {
-    inet_ntop(AF_INET, &a->sin_addr, buf, INET_ADDRSTRLEN);
+/* "A:P" for IPv4 (an IPv4-mapped address as its IPv4 address), "[A]:P" for IPv6. */
+static const char *peer_text(const struct sockaddr_storage *a, char *buf, size_t cap) {
+    char ip[INET6_ADDRSTRLEN];
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a;
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+            inet_ntop(AF_INET, s6->sin6_addr.s6_addr + 12, ip, sizeof ip);
+            snprintf(buf, cap, "%s:%u", ip, ntohs(s6->sin6_port));
+        } else {
+            inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+            snprintf(buf, cap, "[%s]:%u", ip, ntohs(s6->sin6_port));
+        }
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)a;
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+        snprintf(buf, cap, "%s:%u", ip, ntohs(s4->sin_port));
+    }
     return buf;
+}
+
+static socklen_t sa_len(const struct sockaddr_storage *a) {
+    return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
 static void sys_die(const char *what) {
     ex_die("%s: %s", what, strerror(errno));
 }
 
-static struct sockaddr_in any_port(uint16_t port) {
-    struct sockaddr_in a;
+/* ---- the server (download): non-blocking, one step at a time ------------------------------
+ *
+ * One AF_INET6 socket bound to [::]:PORT serves IPv4 and IPv6 clients (the sockets layer's
+ * dual-stack socket). zsrv_step does what can be done now and returns; on a TAP it runs
+ * between polls, inside a simulation after each instant of virtual time. */
+
+typedef struct udp_stats {
+    bool active;
+    struct sockaddr_storage peer;
+    uint64_t start, last, bytes, datagrams;
+    int64_t next_seq; /* the sequence number expected next */
+    uint64_t lost, outorder;
+    int64_t last_transit_ns;
+    uint64_t jitter_ns; /* RFC 3550 A.8 interarrival jitter estimator, in ns */
+} udp_stats;
+
+typedef struct zsrv {
+    tern_sockets *t;
+    bool udp;
+    int ls;   /* TCP listener, or the UDP socket */
+    int conn; /* the TCP connection being measured, or -1 */
+    struct sockaddr_storage peer;
+    uint64_t start, bytes;
+    udp_stats st;
+    int64_t done; /* tests reported */
+    uint8_t buf[65536];
+} zsrv;
+
+static void zsrv_open(zsrv *z, tern_sockets *t, bool udp) {
+    memset(z, 0, sizeof *z);
+    z->t = t;
+    z->udp = udp;
+    z->conn = -1;
+    struct sockaddr_in6 a;
     memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    return a;
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons((uint16_t)opt_port);
+    z->ls = tern_socket(t, AF_INET6, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
+    if (z->ls < 0 || tern_bind(t, z->ls, (struct sockaddr *)&a, sizeof a) != 0 ||
+        (!udp && tern_listen(t, z->ls, 4) != 0)) {
+        sys_die(udp ? "udp bind" : "tcp listen");
+    }
 }
 
-/* ---- TCP ------------------------------------------------------------------------------ */
-
-static void tcp_download(void) {
-    int ls = tern_socket(&ts, AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = any_port((uint16_t)opt_port);
-    if (ls < 0 || tern_bind(&ts, ls, (struct sockaddr *)&a, sizeof a) != 0 ||
-        tern_listen(&ts, ls, 4) != 0) {
-        sys_die("tcp listen");
-    }
-    fprintf(stderr, "tern-zperf: tcp download on port %" PRId64 "\n", opt_port);
-    static uint8_t buf[65536];
-    for (int64_t n = 0; opt_count == 0 || n < opt_count; n++) {
-        struct sockaddr_in peer;
-        socklen_t plen = sizeof peer;
-        int c = tern_accept(&ts, ls, (struct sockaddr *)&peer, &plen);
-        if (c < 0) {
-            sys_die("accept");
+static void tcp_step(zsrv *z, uint64_t now) {
+    for (;;) {
+        if (z->conn < 0) {
+            socklen_t plen = sizeof z->peer;
+            z->conn = tern_accept(z->t, z->ls, (struct sockaddr *)&z->peer, &plen);
+            if (z->conn < 0) {
+                if (errno != EAGAIN) {
+                    sys_die("accept");
+                }
+                return;
+            }
+            z->start = now;
+            z->bytes = 0;
         }
-        uint64_t start = now_ns(), bytes = 0;
         ssize_t r;
-        while ((r = tern_recv(&ts, c, buf, sizeof buf, 0)) > 0) {
-            bytes += (uint64_t)r;
+        while ((r = tern_recv(z->t, z->conn, z->buf, sizeof z->buf, MSG_DONTWAIT)) > 0) {
+            z->bytes += (uint64_t)r;
         }
-        uint64_t dur = now_ns() - start;
-        tern_close(&ts, c);
-        char ip[INET_ADDRSTRLEN], s[32];
+        if (r < 0 && errno == EAGAIN) {
+            return;
+        }
+        /* The end of the stream (or of the connection): the test is over. */
+        uint64_t dur = now - z->start;
+        tern_close(z->t, z->conn);
+        z->conn = -1;
+        char p[INET6_ADDRSTRLEN + 16], s[32];
         secs(s, sizeof s, dur);
-        printf("zperf: tcp download from %s:%u: %" PRIu64 " bytes in %s s, %" PRIu64 " kbit/s\n",
-               ip_of(&peer, ip), ntohs(peer.sin_port), bytes, s, kbits(bytes, dur));
+        printf("zperf: tcp download from %s: %" PRIu64 " bytes in %s s, %" PRIu64 " kbit/s\n",
+               peer_text(&z->peer, p, sizeof p), z->bytes, s, kbits(z->bytes, dur));
         fflush(stdout);
+        z->done++;
     }
-    tern_close(&ts, ls);
 }
 
-static void tcp_upload(const struct sockaddr_in *to) {
-    int c = tern_socket(&ts, AF_INET, SOCK_STREAM, 0);
-    if (c < 0 || tern_connect(&ts, c, (const struct sockaddr *)to, sizeof *to) != 0) {
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+    return a->ss_family == b->ss_family && memcmp(a, b, sa_len(a)) == 0;
+}
+
+static void udp_report(zsrv *z, const uint8_t *fin, size_t fin_len) {
+    udp_stats *st = &z->st;
+    uint8_t out[UDP_DGRAM_LEN + SERVER_HDR_LEN + 64];
+    size_t len = fin_len > sizeof out ? sizeof out : fin_len;
+    if (len < UDP_DGRAM_LEN + SERVER_HDR_LEN) {
+        len = UDP_DGRAM_LEN + SERVER_HDR_LEN;
+    }
+    memset(out, 0, sizeof out);
+    memcpy(out, fin, UDP_DGRAM_LEN);
+    uint8_t *h = out + UDP_DGRAM_LEN;
+    uint64_t dur = st->last - st->start;
+    put32(h + 0, HEADER_VERSION1);
+    put32(h + 4, (uint32_t)(st->bytes >> 32));
+    put32(h + 8, (uint32_t)st->bytes);
+    put32(h + 12, (uint32_t)(dur / 1000000000u));
+    put32(h + 16, (uint32_t)(dur % 1000000000u / 1000u));
+    put32(h + 20, (uint32_t)st->lost);
+    put32(h + 24, (uint32_t)st->outorder);
+    put32(h + 28, (uint32_t)(st->datagrams + st->lost));
+    put32(h + 32, (uint32_t)(st->jitter_ns / 1000000000u));
+    put32(h + 36, (uint32_t)(st->jitter_ns % 1000000000u / 1000u));
+    tern_sendto(z->t, z->ls, out, len, 0, (struct sockaddr *)&st->peer, sa_len(&st->peer));
+}
+
+static void udp_datagram(zsrv *z, const struct sockaddr_storage *from, size_t r, uint64_t now) {
+    udp_stats *st = &z->st;
+    const uint8_t *buf = z->buf;
+    int32_t seq = (int32_t)get32(buf);
+    uint64_t arrival = wall_ns();
+    if (seq < 0) {
+        if (st->active && same_peer(from, &st->peer)) {
+            /* The FIN carries -(its own sequence number): what came before it and never
+             * arrived was lost. */
+            int64_t fin_seq = -(int64_t)seq;
+            if (fin_seq > st->next_seq) {
+                st->lost += (uint64_t)(fin_seq - st->next_seq);
+                st->next_seq = fin_seq;
+            }
+            char p[INET6_ADDRSTRLEN + 16], sec[32];
+            secs(sec, sizeof sec, st->last - st->start);
+            printf("zperf: udp download from %s: %" PRIu64 " bytes, %" PRIu64 " datagrams, %" PRIu64
+                   " lost, %" PRIu64 " out of order, jitter %" PRIu64 " us, in %s s\n",
+                   peer_text(&st->peer, p, sizeof p), st->bytes, st->datagrams, st->lost,
+                   st->outorder, st->jitter_ns / 1000u, sec);
+            fflush(stdout);
+            udp_report(z, buf, r);
+            st->active = false;
+            z->done++;
+        } else if (!st->active) {
+            /* A repeated FIN (our report was lost): answer again with the last figures. */
+            udp_report(z, buf, r);
+        }
+        return;
+    }
+    if (!st->active) {
+        memset(st, 0, sizeof *st);
+        st->active = true;
+        st->peer = *from;
+        st->start = now;
+        st->next_seq = seq;
+    }
+    st->last = now;
+    st->bytes += (uint64_t)r;
+    st->datagrams++;
+    if (seq < st->next_seq) {
+        st->outorder++;
+        if (st->lost) {
+            st->lost--; /* counted lost when the gap appeared */
+        }
+    } else {
+        st->lost += (uint64_t)(seq - st->next_seq);
+        st->next_seq = (int64_t)seq + 1;
+    }
+    /* RFC 3550 A.8: D = difference of transit times, J += (|D| - J) / 16. */
+    uint64_t sent = (uint64_t)get32(buf + 4) * 1000000000u + (uint64_t)get32(buf + 8) * 1000u;
+    int64_t transit = (int64_t)(arrival - sent);
+    if (st->datagrams > 1) {
+        int64_t d = transit - st->last_transit_ns;
+        uint64_t ad = (uint64_t)(d < 0 ? -d : d);
+        st->jitter_ns = ad >= st->jitter_ns ? st->jitter_ns + (ad - st->jitter_ns) / 16
+                                            : st->jitter_ns - (st->jitter_ns - ad) / 16;
+    }
+    st->last_transit_ns = transit;
+}
+
+static void udp_step(zsrv *z, uint64_t now) {
+    for (;;) {
+        struct sockaddr_storage from;
+        socklen_t flen = sizeof from;
+        ssize_t r = tern_recvfrom(z->t, z->ls, z->buf, sizeof z->buf, MSG_DONTWAIT,
+                                  (struct sockaddr *)&from, &flen);
+        if (r < 0) {
+            if (errno != EAGAIN) {
+                sys_die("recvfrom");
+            }
+            return;
+        }
+        if ((size_t)r >= UDP_DGRAM_LEN) { /* shorter: not iPerf */
+            udp_datagram(z, &from, (size_t)r, now);
+        }
+    }
+}
+
+static void zsrv_step(zsrv *z) {
+    uint64_t now = sim_now(z->t->s);
+    if (z->udp) {
+        udp_step(z, now);
+    } else {
+        tcp_step(z, now);
+    }
+}
+
+/* On a TAP: step, then wait (poll, in real time) until a socket has something. */
+static void download(bool udp) {
+    static zsrv z;
+    zsrv_open(&z, &ts, udp);
+    fprintf(stderr, "tern-zperf: %s download on port %" PRId64 "\n", udp ? "udp" : "tcp", opt_port);
+    for (;;) {
+        zsrv_step(&z);
+        if (opt_count != 0 && z.done >= opt_count) {
+            break;
+        }
+        struct pollfd p[2] = {{z.ls, POLLIN, 0}, {z.conn, POLLIN, 0}};
+        if (tern_poll(&ts, p, z.conn >= 0 ? 2 : 1, -1) < 0) {
+            sys_die("poll");
+        }
+    }
+    tern_close(&ts, z.ls);
+}
+
+/* ---- the client (upload): blocking calls ---------------------------------------------- */
+
+static void tcp_upload(const struct sockaddr_storage *to) {
+    int c = tern_socket(&ts, to->ss_family, SOCK_STREAM, 0);
+    if (c < 0 || tern_connect(&ts, c, (const struct sockaddr *)to, sa_len(to)) != 0) {
         sys_die("tcp connect");
     }
     size_t len = opt_len ? (size_t)opt_len : 131072;
@@ -168,129 +359,10 @@ static void tcp_upload(const struct sockaddr_in *to) {
     }
     uint64_t dur = now_ns() - start;
     tern_close(&ts, c);
-    char ip[INET_ADDRSTRLEN], s[32];
+    char p[INET6_ADDRSTRLEN + 16], s[32];
     secs(s, sizeof s, dur);
-    printf("zperf: tcp upload to %s:%u: %" PRIu64 " bytes in %s s, %" PRIu64 " kbit/s\n",
-           ip_of(to, ip), ntohs(to->sin_port), bytes, s, kbits(bytes, dur));
-}
-
-/* ---- UDP ------------------------------------------------------------------------------ */
-
-typedef struct udp_stats {
-    bool active;
-    struct sockaddr_in peer;
-    uint64_t start, last, bytes, datagrams;
-    int64_t next_seq; /* the sequence number expected next */
-    uint64_t lost, outorder;
-    int64_t last_transit_ns;
-    uint64_t jitter_ns; /* RFC 3550 A.8 interarrival jitter estimator, in ns */
-} udp_stats;
-
-static void udp_report(int s, udp_stats *st, const uint8_t *fin, size_t fin_len) {
-    uint8_t out[UDP_DGRAM_LEN + SERVER_HDR_LEN + 64];
-    size_t len = fin_len > sizeof out ? sizeof out : fin_len;
-    if (len < UDP_DGRAM_LEN + SERVER_HDR_LEN) {
-        len = UDP_DGRAM_LEN + SERVER_HDR_LEN;
-    }
-    memset(out, 0, sizeof out);
-    memcpy(out, fin, UDP_DGRAM_LEN);
-    uint8_t *h = out + UDP_DGRAM_LEN;
-    uint64_t dur = st->last - st->start;
-    put32(h + 0, HEADER_VERSION1);
-    put32(h + 4, (uint32_t)(st->bytes >> 32));
-    put32(h + 8, (uint32_t)st->bytes);
-    put32(h + 12, (uint32_t)(dur / 1000000000u));
-    put32(h + 16, (uint32_t)(dur % 1000000000u / 1000u));
-    put32(h + 20, (uint32_t)st->lost);
-    put32(h + 24, (uint32_t)st->outorder);
-    put32(h + 28, (uint32_t)(st->datagrams + st->lost));
-    put32(h + 32, (uint32_t)(st->jitter_ns / 1000000000u));
-    put32(h + 36, (uint32_t)(st->jitter_ns % 1000000000u / 1000u));
-    tern_sendto(&ts, s, out, len, 0, (struct sockaddr *)&st->peer, sizeof st->peer);
-}
-
-static void udp_download(void) {
-    int s = tern_socket(&ts, AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = any_port((uint16_t)opt_port);
-    if (s < 0 || tern_bind(&ts, s, (struct sockaddr *)&a, sizeof a) != 0) {
-        sys_die("udp bind");
-    }
-    fprintf(stderr, "tern-zperf: udp download on port %" PRId64 "\n", opt_port);
-    static uint8_t buf[65536];
-    udp_stats st;
-    memset(&st, 0, sizeof st);
-    int64_t done = 0;
-    while (opt_count == 0 || done < opt_count) {
-        struct sockaddr_in from;
-        socklen_t flen = sizeof from;
-        ssize_t r = tern_recvfrom(&ts, s, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen);
-        if (r < 0) {
-            sys_die("recvfrom");
-        }
-        if ((size_t)r < UDP_DGRAM_LEN) {
-            continue; /* not iPerf */
-        }
-        int32_t seq = (int32_t)get32(buf);
-        uint64_t now = now_ns();
-        uint64_t arrival = wall_ns();
-        if (seq < 0) {
-            if (st.active && from.sin_addr.s_addr == st.peer.sin_addr.s_addr &&
-                from.sin_port == st.peer.sin_port) {
-                /* The FIN carries -(its own sequence number): what came before it and never
-                 * arrived was lost. */
-                int64_t fin_seq = -(int64_t)seq;
-                if (fin_seq > st.next_seq) {
-                    st.lost += (uint64_t)(fin_seq - st.next_seq);
-                    st.next_seq = fin_seq;
-                }
-                char ip[INET_ADDRSTRLEN], sec[32];
-                secs(sec, sizeof sec, st.last - st.start);
-                printf("zperf: udp download from %s:%u: %" PRIu64 " bytes, %" PRIu64
-                       " datagrams, %" PRIu64 " lost, %" PRIu64 " out of order, jitter %" PRIu64
-                       " us, in %s s\n",
-                       ip_of(&st.peer, ip), ntohs(st.peer.sin_port), st.bytes, st.datagrams,
-                       st.lost, st.outorder, st.jitter_ns / 1000u, sec);
-                fflush(stdout);
-                udp_report(s, &st, buf, (size_t)r);
-                st.active = false;
-                done++;
-            } else if (!st.active) {
-                /* A repeated FIN (our report was lost): answer again with the last figures. */
-                udp_report(s, &st, buf, (size_t)r);
-            }
-            continue;
-        }
-        if (!st.active) {
-            memset(&st, 0, sizeof st);
-            st.active = true;
-            st.peer = from;
-            st.start = now;
-            st.next_seq = seq;
-        }
-        st.last = now;
-        st.bytes += (uint64_t)r;
-        st.datagrams++;
-        if (seq < st.next_seq) {
-            st.outorder++;
-            if (st.lost) {
-                st.lost--; /* counted lost when the gap appeared */
-            }
-        } else {
-            st.lost += (uint64_t)(seq - st.next_seq);
-            st.next_seq = (int64_t)seq + 1;
-        }
-        /* RFC 3550 A.8: D = difference of transit times, J += (|D| - J) / 16. */
-        uint64_t sent = (uint64_t)get32(buf + 4) * 1000000000u + (uint64_t)get32(buf + 8) * 1000u;
-        int64_t transit = (int64_t)(arrival - sent);
-        if (st.datagrams > 1) {
-            int64_t d = transit - st.last_transit_ns;
-            uint64_t ad = (uint64_t)(d < 0 ? -d : d);
-            st.jitter_ns = ad >= st.jitter_ns ? st.jitter_ns + (ad - st.jitter_ns) / 16
-                                              : st.jitter_ns - (st.jitter_ns - ad) / 16;
-        }
-        st.last_transit_ns = transit;
-    }
-    tern_close(&ts, s);
+    printf("zperf: tcp upload to %s: %" PRIu64 " bytes in %s s, %" PRIu64 " kbit/s\n",
+           peer_text(to, p, sizeof p), bytes, s, kbits(bytes, dur));
 }
 
 static void udp_header(uint8_t *buf, int32_t seq, uint64_t now) {
@@ -300,9 +372,9 @@ static void udp_header(uint8_t *buf, int32_t seq, uint64_t now) {
     put32(buf + 12, 0); /* upper sequence bits */
 }
 
-static void udp_upload(const struct sockaddr_in *to) {
-    int s = tern_socket(&ts, AF_INET, SOCK_DGRAM, 0);
-    if (s < 0 || tern_connect(&ts, s, (const struct sockaddr *)to, sizeof *to) != 0) {
+static void udp_upload(const struct sockaddr_storage *to) {
+    int s = tern_socket(&ts, to->ss_family, SOCK_DGRAM, 0);
+    if (s < 0 || tern_connect(&ts, s, (const struct sockaddr *)to, sa_len(to)) != 0) {
         sys_die("udp connect");
     }
     size_t len = opt_len ? (size_t)opt_len : 1470;
@@ -338,10 +410,10 @@ static void udp_upload(const struct sockaddr_in *to) {
         tern_poll(&ts, NULL, 0, 1);
     }
     uint64_t dur = now_ns() - start;
-    char ip[INET_ADDRSTRLEN], sec[32];
+    char p[INET6_ADDRSTRLEN + 16], sec[32];
     secs(sec, sizeof sec, dur);
-    printf("zperf: udp upload to %s:%u: %" PRIu64 " bytes, %" PRId32 " datagrams in %s s\n",
-           ip_of(to, ip), ntohs(to->sin_port), bytes, seq, sec);
+    printf("zperf: udp upload to %s: %" PRIu64 " bytes, %" PRId32 " datagrams in %s s\n",
+           peer_text(to, p, sizeof p), bytes, seq, sec);
     fflush(stdout);
     /* The FIN: -(sequence number), up to FIN_TRIES times until the server's report. */
     struct timeval tv = {0, FIN_INTERVAL_MS * 1000};
@@ -372,6 +444,75 @@ static bool shell_round(void *ctx, sim *s, uint64_t now) {
     return false;
 }
 
+/* ---- inside a simulation: two Tern hosts in virtual time ----------------------------------- */
+
+static int64_t opt_sim_rate = 0, opt_sim_delay_us = 1000;
+
+static bool server_round(void *ctx, sim *s, uint64_t now) {
+    (void)s;
+    (void)now;
+    zsrv_step(ctx);
+    return false;
+}
+
+static sim_node_id sim_host(sim *s, const ex_options *o, const char *name, uint8_t last) {
+    tern_stack_config cfg;
+    tern_stack_config_default(&cfg, o->seed + last);
+    cfg.niface = 1;
+    uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
+    memcpy(cfg.iface[0].mac, mac, 6);
+    cfg.iface[0].naddrs = 2;
+    cfg.iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
+    cfg.iface[0].prefix_len[0] = 24;
+    uint8_t v6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last};
+    cfg.iface[0].addr[1] = tern_addr_v6_from_bytes(v6);
+    cfg.iface[0].prefix_len[1] = 64;
+    cfg.tcp.rx_buffer = o->buffer;
+    cfg.tcp.tx_buffer = o->buffer;
+    cfg.tcp.sack = true;
+    cfg.tcp.timestamps = true;
+    cfg.tcp.window_scaling = true;
+    sim_node_id id;
+    if (sim_host_add(s, name, &cfg, &id) != TERN_OK) {
+        ex_die("simulation: host %s: %s", name, sim_last_error(s));
+    }
+    return id;
+}
+
+/*
+ * --sim-rate: the client on host "client" (10.0.0.1, fd00::1) uploads to the server on host
+ * "server" (10.0.0.2, fd00::2) over a link of that rate and --sim-delay each way, in virtual
+ * time: the same seed gives the same figures to the byte.
+ */
+static void run_sim(const ex_options *o, bool udp, const struct sockaddr_storage *to) {
+    sim *s;
+    if (sim_create(o->seed, &s) != TERN_OK) {
+        ex_die("out of memory");
+    }
+    sim_node_id c = sim_host(s, o, "client", 1), sv = sim_host(s, o, "server", 2);
+    sim_link_id link;
+    if (sim_link_add(s, c, 0, sv, 0, &link) != TERN_OK ||
+        sim_link_set_rate(s, link, SIM_DIR_BOTH, (uint64_t)opt_sim_rate) != TERN_OK ||
+        sim_link_set_delay(s, link, SIM_DIR_BOTH, (uint64_t)opt_sim_delay_us * 1000u, 0, false) !=
+            TERN_OK ||
+        (o->drop_chance > 0 &&
+         sim_link_set_loss_bernoulli(s, link, SIM_DIR_BOTH, o->drop_chance) != TERN_OK)) {
+        ex_die("simulation: link: %s", sim_last_error(s));
+    }
+    static tern_sockets srv_ts;
+    static zsrv z;
+    if (tern_sockets_init_sim(&ts, s, c) != 0 || tern_sockets_init_sim(&srv_ts, s, sv) != 0) {
+        ex_die("sockets");
+    }
+    zsrv_open(&z, &srv_ts, udp);
+    ts.on_round = server_round;
+    ts.on_round_ctx = &z;
+    wall_epoch_ns = 0; /* datagram time stamps are virtual time too */
+    udp ? udp_upload(to) : tcp_upload(to);
+    fflush(stdout);
+    sim_destroy(s);
+}
+
 int main(int argc, char **argv) {
     const ex_opt opts[] = {
         {"--port", "PORT", "server port (default 5001, as iperf 2)", EX_OPT_INT, 1, 65535,
@@ -384,11 +525,19 @@ int main(int argc, char **argv) {
          10000000000ll, &opt_bandwidth},
         {"--count", "N", "download: exit after N tests (default 0: never)", EX_OPT_INT, 0, 1000000,
          &opt_count},
+        {"--sim-rate", "BITS/S",
+         "no TAP: client and server on two Tern hosts in virtual time, a link of this rate",
+         EX_OPT_INT, 1000, 100000000000ll, &opt_sim_rate},
+        {"--sim-delay", "US", "with --sim-rate: one-way delay of the link (default 1000)",
+         EX_OPT_INT, 0, 10000000, &opt_sim_delay_us},
     };
     const ex_program prog = {
         "iPerf 2 compatible throughput tests from a Tern host on a TAP interface (Zephyr's\n"
         "zperf): 'tcp download' / 'udp download' serve like iperf -s [-u]; 'tcp upload ADDRESS'\n"
-        "/ 'udp upload ADDRESS' send like iperf -c ADDRESS [-u]. One result line per test.",
+        "/ 'udp upload ADDRESS' send like iperf -c ADDRESS [-u] (ADDRESS IPv4 or IPv6; the\n"
+        "server takes both). One result line per test. With --sim-rate, no TAP: the upload\n"
+        "runs from 10.0.0.1/fd00::1 to a zperf server at 10.0.0.2/fd00::2 (ADDRESS) inside a\n"
+        "simulation, both result lines measured in virtual time.",
         "tcp|udp download|upload [ADDRESS]",
         2,
         3,
@@ -410,9 +559,27 @@ int main(int argc, char **argv) {
         ex_usage_error(upload ? "upload needs ADDRESS" : "unexpected argument '%s'",
                        upload ? "" : argv[3]);
     }
-    struct sockaddr_in to = any_port((uint16_t)opt_port);
-    if (upload && inet_pton(AF_INET, argv[3], &to.sin_addr) != 1) {
-        ex_usage_error("ADDRESS '%s': not an IPv4 address A.B.C.D", argv[3]);
+    struct sockaddr_storage to;
+    memset(&to, 0, sizeof to);
+    if (upload) {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&to;
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&to;
+        if (inet_pton(AF_INET, argv[3], &s4->sin_addr) == 1) {
+            s4->sin_family = AF_INET;
+            s4->sin_port = htons((uint16_t)opt_port);
+        } else if (inet_pton(AF_INET6, argv[3], &s6->sin6_addr) == 1) {
+            s6->sin6_family = AF_INET6;
+            s6->sin6_port = htons((uint16_t)opt_port);
+        } else {
+            ex_usage_error("ADDRESS '%s': not an IPv4 (A.B.C.D) or IPv6 address", argv[3]);
+        }
+    }
+    if (opt_sim_rate > 0) {
+        if (!upload) {
+            ex_usage_error("--sim-rate: give 'upload ADDRESS' (the simulation runs both ends)");
+        }
+        run_sim(&o, udp, &to);
+        return 0;
     }
     ex_net n;
     ex_setup(&n, &o);
@@ -428,10 +595,10 @@ int main(int argc, char **argv) {
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
     wall_epoch_ns = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec - now_ns();
-    if (udp) {
-        upload ? udp_upload(&to) : udp_download();
+    if (upload) {
+        udp ? udp_upload(&to) : tcp_upload(&to);
     } else {
-        upload ? tcp_upload(&to) : tcp_download();
+        download(udp);
     }
     fflush(stdout);
     ex_run(&n, 200000000ull, NULL, NULL); /* let the last segments go out */

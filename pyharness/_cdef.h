@@ -27,3 +27,7 @@
 #include "tern/mdns.h"
 /* the gateway node (issue 14) */
 #include "tern/sim_gateway.h"
+/* packet sockets: raw Ethernet frames in and out (issue 20) */
+#include "tern/packet.h"
+/* the network shell's state commands (issue 20; examples/netshell) */
+#include "tern/netshell.h"

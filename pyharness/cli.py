@@ -168,6 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     pkt.add_argument("--seed", type=int, default=1, help="seed of the run (default 1)")
     pkt.add_argument("--out", type=Path, default=Path("out/pkt"), help="output directory (default out/pkt)")
     pkt.add_argument("--dut", choices=("tern", "linux"), default="tern", help="device under test (default tern)")
+    shell = sub.add_parser("shell", help="the network shell (the examples' --shell commands) on a Tern host of a "
+                                         "scenario's network at a virtual time")
+    shell.add_argument("network", metavar="FILE.py:FUNCTION",
+                       help="a function taking no argument that builds (and may run) a Network; also "
+                            "package.module:FUNCTION")
+    shell.add_argument("--at", metavar="TIME", help="run the network until this virtual time first (\"2.5s\")")
+    shell.add_argument("--host", help="the Tern host (needed when the network has several)")
+    shell.add_argument("-c", "--command", dest="commands", action="append", default=[],
+                       help="a command to answer (repeatable); without, commands are read from standard input")
     args = ap.parse_args(argv)
     if extra and args.command not in ("run", "pkt"):
         ap.error("arguments after -- are for pyharness run only")
@@ -180,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         return _show(args)
     if args.command == "plot":
         return _plot(args)
+    if args.command == "shell":
+        from .shell import shell_main
+
+        return shell_main(args.network, args.at, args.host, args.commands, sys.stdin, sys.stdout)
     if args.command == "demo":
         from .demo import run_demo
 

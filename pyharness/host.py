@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
 from ._lib import ffi, lib
 from .errors import ConfigError, StateError, raise_error
 from .nodes import Node, format_mac
-from .sockets import PingSocket, TcpSocket, UdpSocket
+from .sockets import PacketSocket, PingSocket, TcpSocket, UdpSocket
 from .units import parse_count, parse_size, parse_time
 from .validate import check_port
 from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
@@ -36,7 +36,8 @@ _TCP_BOOLS = ("sack", "timestamps", "window_scaling", "tail_loss_probe", "dsack"
 #: Stack-wide keywords of Network.host, with their C field.
 _STACK_COUNTS = ("arp_entries", "arp_queue", "routes", "reasm_slots", "packet_buffers", "udp_sockets", "udp_queue",
                  "ping_sockets", "tcp_sockets", "tcp_timewait", "arp_retries", "icmp_rate", "icmp_burst", "ttl",
-                 "ephemeral_low", "ephemeral_high", "nd_entries", "nd_queue")
+                 "ephemeral_low", "ephemeral_high", "nd_entries", "nd_queue", "packet_sockets", "packet_queue",
+                 "packet_snaplen")
 _STACK_TIMES = ("arp_timeout", "arp_retry", "reasm_timeout")
 _STACK_SIZES = ("reasm_max_bytes",)
 HOST_OPTIONS = (*_STACK_COUNTS, *_STACK_TIMES, *_STACK_SIZES, "slaac", "dad", "dad_transmits", "stable_iid",
@@ -490,6 +491,25 @@ class Host(Node):
         if port is not None:
             s.bind(port, addr)
         return s
+
+    def shell(self, command: Optional[str] = None) -> Any:
+        """The network shell of this host (:class:`pyharness.shell.NetShell`), or with ``command``
+        its answer to that command line (the examples' ``--shell`` commands and formats; ``ping``
+        and ``dns`` run the network)."""
+        from .shell import NetShell
+
+        sh = NetShell(self)
+        return sh if command is None else sh.run(command)
+
+    def packet_socket(self, iface: Optional[int] = None, ethertype: int = 0) -> PacketSocket:
+        """A packet socket (:class:`pyharness.sockets.PacketSocket`) seeing the frames of
+        interface ``iface`` (None: every one) of EtherType ``ethertype`` (0: all). The host needs
+        ``packet_sockets=N`` among its options."""
+        out = ffi.new("tern_sock *")
+        where = lib.TERN_PACKET_ANY_IFACE if iface is None else iface
+        self._check(lib.tern_packet_open(self._st(), where, ethertype, out),
+                    f"packet_socket(iface={iface}, ethertype={ethertype:#06x})")
+        return PacketSocket(self, int(out[0]))
 
     def ping_socket(self, ident: int = 1) -> PingSocket:
         """An ICMP echo socket with identifier ``ident``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, TextIO, Union
 
 from ._lib import ffi, lib
 from .errors import ConfigError, StateError, raise_error
@@ -548,6 +548,20 @@ class Network:
         return paths
 
     # -- end --------------------------------------------------------------
+
+    def shell(self, host: Union[str, "Node"], commands: Optional[Iterable[str]] = None,
+              out: Optional[TextIO] = None) -> None:
+        """An interactive network shell on Tern host ``host`` at the current virtual time: each
+        line of ``commands`` (default: standard input) answered to ``out`` (default: standard
+        output), as the examples' ``--shell`` does (see :mod:`pyharness.shell`)."""
+        import sys
+
+        from .host import Host
+
+        node = self.node(host) if isinstance(host, str) else host
+        if not isinstance(node, Host):
+            raise ConfigError(f"shell({host!r}): not a Tern host")
+        node.shell().interact(sys.stdin if commands is None else commands, out or sys.stdout)
 
     def close(self) -> None:
         """Free the simulation (captures are flushed and closed). Idempotent."""

@@ -81,6 +81,68 @@ class _Socket:
                          addr_text(out.dst), int(out.time))
 
 
+@dataclass
+class PacketFrame:
+    """A frame a packet socket received: the bytes kept (``caplen``), its length on the wire,
+    the interface, ``"in"`` or ``"out"``, and the virtual time it went in or out."""
+
+    data: bytes
+    len: int
+    iface: int
+    dir: str
+    time_ns: int
+
+
+class PacketSocket(_Socket):
+    """A packet socket of a host (tern/packet.h): copies of whole Ethernet frames in and out,
+    and raw frames sent at the host's next poll. Needs ``net.host(..., packet_sockets=N)``."""
+
+    proto = "packet"
+
+    def recv(self) -> Optional[PacketFrame]:
+        """The oldest frame of the queue, or None."""
+        buf = ffi.new("uint8_t[]", 9022)
+        meta = ffi.new("tern_packet_meta *")
+        rc = lib.tern_packet_recv(self.host._st(), self._h, buf, 9022, meta)
+        if rc == lib.TERN_ERR_WOULD_BLOCK:
+            return None
+        self._ok(rc, "recv()")
+        return PacketFrame(bytes(ffi.buffer(buf, meta.caplen)), int(meta.len), int(meta.iface),
+                           "out" if meta.dir == lib.TERN_PACKET_OUT else "in", int(meta.time))
+
+    def frames(self) -> list[PacketFrame]:
+        """Every frame waiting, oldest first."""
+        out = []
+        while (f := self.recv()) is not None:
+            out.append(f)
+        return out
+
+    @property
+    def pending(self) -> int:
+        """Frames waiting in the queue."""
+        return int(lib.tern_packet_pending(self.host._st(), self._h))
+
+    def send(self, frame: Any, iface: Optional[int] = None) -> None:
+        """Queue a whole Ethernet frame (bytes, or a scapy packet from ``Ether`` on) for the next
+        poll, on ``iface`` (None: the socket's own interface)."""
+        data = bytes(frame)
+        where = lib.TERN_PACKET_ANY_IFACE if iface is None else iface
+        self._ok(self._call(lib.tern_packet_send, where, data, len(data), context="send"),
+                 f"send({len(data)} bytes)")
+
+    def stats(self) -> tuple[int, int]:
+        """(frames queued since the socket opened, copies dropped because the queue was full)."""
+        rx, drop = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+        self._ok(lib.tern_packet_stats(self.host._st(), self._h, rx, drop), "stats()")
+        return int(rx[0]), int(drop[0])
+
+    def close(self) -> None:
+        """Close the socket."""
+        if not self.closed:
+            self._ok(self._call(lib.tern_packet_close, context="close"), "close()")
+            self.closed = True
+
+
 class UdpSocket(_Socket):
     """A UDP socket of a host."""
 

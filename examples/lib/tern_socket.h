@@ -19,8 +19,27 @@
  * of virtual time later. One thread; no signals.
  *
  * Descriptors are small integers 0..TERN_SOCKETS_MAX-1 of one tern_sockets;
- * they are not kernel descriptors. IPv4 only (AF_INET), SOCK_STREAM (TCP) and
- * SOCK_DGRAM (UDP).
+ * they are not kernel descriptors. SOCK_STREAM (TCP) and SOCK_DGRAM (UDP) of
+ * AF_INET (struct sockaddr_in) and AF_INET6 (struct sockaddr_in6, at least
+ * 24 bytes as Linux asks).
+ *
+ * IPv6 as Linux gives it with IPV6_V6ONLY off (its default):
+ *   - An AF_INET6 socket bound to :: (or not bound) serves both families: the
+ *     stack's wildcard socket (tern/stack.h "Families"). It reports an IPv4
+ *     peer or local address as ::ffff:a.b.c.d (RFC 4291 §2.5.5.2) in accept,
+ *     recvfrom, getsockname and getpeername, and takes ::ffff:a.b.c.d in
+ *     bind, connect and sendto as a.b.c.d. Its UDP connect and sendto also
+ *     take a struct sockaddr_in, as Linux's do.
+ *   - The port of such a socket is taken for IPv4 too: binding an AF_INET
+ *     socket to it is EADDRINUSE.
+ *   - IPV6_V6ONLY reads 0; setting it to 1 is ENOPROTOOPT (the stack has no
+ *     IPv6-only wildcard socket); bind an IPv6 address instead.
+ *   - An AF_INET socket's implicit bind (UDP sendto/connect, TCP listen or
+ *     connect unbound) is 0.0.0.0: it never sees IPv6.
+ *   - ICMPv6 errors on a connected UDP socket, as Linux: port unreachable
+ *     ECONNREFUSED, no route ENETUNREACH, administratively prohibited EACCES,
+ *     Packet Too Big EMSGSIZE, the rest EHOSTUNREACH.
+ *   - IPPROTO_IPV6 IPV6_UNICAST_HOPS (set) is the Hop Limit (IP_TTL's twin).
  *
  * Errors (errno), as Linux gives them: EBADF (not a descriptor of this
  * tern_sockets), EMFILE (no descriptor free), ENOBUFS (the stack's socket pool
@@ -44,6 +63,7 @@
 
 #include "tern/sim.h"
 #include "tern/sim_realtime.h"
+#include "tern/packet.h"
 #include "tern/stack.h"
 
 #define TERN_SOCKETS_MAX 64
@@ -74,10 +94,16 @@ typedef struct tern_sockets_fd {
     uint8_t shut_rd, shut_wr;
     uint8_t linger0; /* SO_LINGER on with 0 s: close aborts (RST) */
     uint8_t reuseaddr, keepalive, nodelay, broadcast;
-    int so_error; /* pending error (SO_ERROR), 0 if none */
+    uint8_t family;                      /* AF_INET, AF_INET6 or AF_PACKET */
+    uint8_t pkt_rx_off;                  /* AF_PACKET with protocol 0: nothing received */
+    uint16_t pkt_proto;                  /* AF_PACKET: the EtherType (0: none yet) */
+    uint32_t pkt_iface;                  /* AF_PACKET: the bound interface, or every one */
+    uint64_t pkt_base_rx, pkt_base_drop; /* AF_PACKET: PACKET_STATISTICS read so far */
+    int so_error;                        /* pending error (SO_ERROR), 0 if none */
     tern_sock h;
     uint64_t rcvtimeo_ns, sndtimeo_ns; /* 0: block for ever */
-    struct sockaddr_in peer;           /* UDP default peer */
+    tern_addr peer;                    /* UDP default peer */
+    uint16_t peer_port;
 } tern_sockets_fd;
 
 /* A host's descriptor table and its driver. Zero-initialise, then tern_sockets_init*. */
@@ -86,8 +112,9 @@ typedef struct tern_sockets {
     tern_sockets_driver drv;
     sim *s;           /* the simulation (both drivers below), else NULL */
     sim_realtime *rt; /* the real-time driver's, else NULL */
-    /* real-time driver: called after each round while a call blocks (a shell), may be NULL;
-     * its return value is ignored */
+    /* called after each round while a call blocks, may be NULL; its return value is ignored.
+     * Real-time driver: at least every millisecond (a shell). Simulation driver: after each
+     * instant of virtual time that had events (another host's non-blocking program). */
     sim_realtime_step_fn on_round;
     void *on_round_ctx;
     sim_node_id node;
@@ -116,10 +143,11 @@ int tern_sockets_init_sim(tern_sockets *ts, sim *s, sim_node_id node);
  */
 int tern_sockets_init_realtime(tern_sockets *ts, sim *s, sim_realtime *rt, sim_node_id node);
 
-/* socket(2): domain AF_INET; type SOCK_STREAM or SOCK_DGRAM, optionally | SOCK_NONBLOCK;
- * protocol 0 or the matching IPPROTO_TCP/IPPROTO_UDP. Returns a descriptor or -1. */
+/* socket(2): domain AF_INET or AF_INET6; type SOCK_STREAM or SOCK_DGRAM, optionally |
+ * SOCK_NONBLOCK; protocol 0 or the matching IPPROTO_TCP/IPPROTO_UDP. Returns a descriptor or -1. */
 int tern_socket(tern_sockets *ts, int domain, int type, int protocol);
-/* bind(2): a struct sockaddr_in; port 0 picks an ephemeral port. */
+/* bind(2): a struct sockaddr_in (AF_INET) or sockaddr_in6 (AF_INET6); port 0 picks an
+ * ephemeral port. EAFNOSUPPORT for the other family's address, EINVAL for a short one. */
 int tern_bind(tern_sockets *ts, int fd, const struct sockaddr *addr, socklen_t len);
 /* listen(2): TCP only (EOPNOTSUPP otherwise). */
 int tern_listen(tern_sockets *ts, int fd, int backlog);
@@ -152,6 +180,7 @@ int tern_close(tern_sockets *ts, int fd);
  *   IPPROTO_TCP  TCP_NODELAY, TCP_KEEPIDLE, TCP_KEEPINTVL (s), TCP_KEEPCNT, TCP_USER_TIMEOUT
  *                (ms), TCP_MAXSEG (set only)
  *   IPPROTO_IP   IP_TTL (set only)
+ *   IPPROTO_IPV6 IPV6_V6ONLY (0 only, see above), IPV6_UNICAST_HOPS (set only; -1: 64)
  * Int options take an int; anything else is ENOPROTOOPT.
  */
 int tern_setsockopt(tern_sockets *ts, int fd, int level, int name, const void *val, socklen_t len);

@@ -25,7 +25,15 @@ static int sim_drv_advance(void *ctx, uint64_t deadline) {
     if (until < sim_now(ts->s)) {
         until = sim_now(ts->s);
     }
-    return sim_run(ts->s, until, 0, NULL) == TERN_OK ? 0 : -1;
+    if (sim_run(ts->s, until, 0, NULL) != TERN_OK) {
+        return -1;
+    }
+    /* After each instant: another program of the simulation (a server on another host,
+     * written non-blocking) gets its turn at the same virtual time. */
+    if (ts->on_round != NULL) {
+        ts->on_round(ts->on_round_ctx, ts->s, sim_now(ts->s));
+    }
+    return 0;
 }
 
 static void sim_drv_wake(void *ctx) {

@@ -97,8 +97,16 @@ static ssize_t udp_sendto(tern_sockets *ts, tern_sockets_fd *f, const uint8_t *b
         if (!f->connected) {
             return tsk_fail(EDESTADDRREQ);
         }
-        tsk_read_sockaddr((const struct sockaddr *)&f->peer, sizeof f->peer, &addr, &port, &e);
-    } else if (!tsk_read_sockaddr(to, tolen, &addr, &port, &e)) {
+        addr = f->peer;
+        port = f->peer_port;
+    } else if (to->sa_family == AF_UNSPEC && f->family == AF_INET6 && f->connected) {
+        addr = f->peer; /* Linux's udpv6 takes AF_UNSPEC as "no address" */
+        port = f->peer_port;
+    } else if (!tsk_read_sockaddr(f, to, tolen, true, &addr, &port, &e)) {
+        return tsk_fail(e);
+    }
+    e = tsk_udp_autobind(ts, f);
+    if (e != 0) {
         return tsk_fail(e);
     }
     uint64_t deadline = tsk_deadline_of(ts, f->sndtimeo_ns);
@@ -138,7 +146,7 @@ static ssize_t udp_recvfrom(tern_sockets *ts, tern_sockets_fd *f, uint8_t *buf, 
         uint16_t sport;
         tern_err err = tern_udp_recvfrom(ts->st, f->h, buf, len, &n, &src, &sport, NULL, NULL);
         if (err == TERN_OK) {
-            tsk_write_sockaddr(from, fromlen, &src, sport);
+            tsk_write_sockaddr(f, from, fromlen, &src, sport);
             return (ssize_t)(n < len ? n : len);
         }
         if (err != TERN_ERR_WOULD_BLOCK) {
@@ -170,6 +178,9 @@ ssize_t tern_sendto(tern_sockets *ts, int fd, const void *buf, size_t len, int f
         return tsk_fail(EOPNOTSUPP);
     }
     bool nb = f->nonblock || (flags & MSG_DONTWAIT);
+    if (f->type == SOCK_RAW) {
+        return tsk_packet_sendto(ts, f, buf, len, nb, to, tolen);
+    }
     if (f->type == SOCK_STREAM) {
         if (f->listening || (!f->connected && !f->connecting)) {
             return tsk_fail(EPIPE); /* as Linux: sending on a stream that never connected */
@@ -193,6 +204,9 @@ ssize_t tern_recvfrom(tern_sockets *ts, int fd, void *buf, size_t len, int flags
         return tsk_fail(EOPNOTSUPP);
     }
     bool nb = f->nonblock || (flags & MSG_DONTWAIT);
+    if (f->type == SOCK_RAW) {
+        return tsk_packet_recvfrom(ts, f, buf, len, nb, from, fromlen);
+    }
     if (f->type == SOCK_STREAM) {
         if (f->listening || (!f->connected && !f->connecting)) {
             return tsk_fail(ENOTCONN);
@@ -201,7 +215,7 @@ ssize_t tern_recvfrom(tern_sockets *ts, int fd, void *buf, size_t len, int flags
         if (r >= 0 && from != NULL && fromlen != NULL) {
             tern_tcp_info info;
             if (tsk_tcp_info(ts, f, &info)) {
-                tsk_write_sockaddr(from, fromlen, &info.remote, info.remote_port);
+                tsk_write_sockaddr(f, from, fromlen, &info.remote, info.remote_port);
             }
         }
         return r;

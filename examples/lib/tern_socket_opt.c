@@ -4,6 +4,7 @@
 #include "tern_socket_private.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/time.h>
@@ -57,6 +58,9 @@ int tern_setsockopt(tern_sockets *ts, int fd, int level, int name, const void *v
         f->linger0 = l.l_onoff != 0;
         return 0;
     }
+    if (f->type == SOCK_RAW) {
+        return tsk_fail(ENOPROTOOPT); /* packet sockets: the timeouts only */
+    }
     if (int_of(val, len, &v) != 0) {
         return -1;
     }
@@ -107,7 +111,19 @@ int tern_setsockopt(tern_sockets *ts, int fd, int level, int name, const void *v
             return tsk_fail(ENOPROTOOPT);
         }
     }
-    if (level == IPPROTO_IP && name == IP_TTL) {
+    if (level == IPPROTO_IPV6 && f->family != AF_INET6) {
+        return tsk_fail(ENOPROTOOPT);
+    }
+    if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+        /* The stack's wildcard socket serves both families (tern/stack.h "Families"):
+         * an IPv6-only wildcard socket is not there, so only "off" is taken. */
+        return v == 0 ? 0 : tsk_fail(ENOPROTOOPT);
+    }
+    if ((level == IPPROTO_IP && name == IP_TTL) ||
+        (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS)) {
+        if (level == IPPROTO_IPV6 && v == -1) {
+            v = 64; /* Linux: -1 is the route's default; the stack's config default is 64 */
+        }
         if (v < 1 || v > 255) {
             return tsk_fail(EINVAL);
         }
@@ -132,6 +148,9 @@ int tern_getsockopt(tern_sockets *ts, int fd, int level, int name, void *val, so
     tern_sockets_fd *f = tsk_get(ts, fd);
     if (f == NULL) {
         return tsk_fail(EBADF);
+    }
+    if (f->type == SOCK_RAW && level == SOL_PACKET && name == PACKET_STATISTICS) {
+        return tsk_packet_statistics(ts, f, val, len);
     }
     if (level == SOL_SOCKET) {
         switch (name) {
@@ -165,6 +184,9 @@ int tern_getsockopt(tern_sockets *ts, int fd, int level, int name, void *val, so
     if (level == IPPROTO_TCP && name == TCP_NODELAY && f->type == SOCK_STREAM) {
         return put_int(val, len, f->nodelay);
     }
+    if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && f->family == AF_INET6) {
+        return put_int(val, len, 0);
+    }
     return tsk_fail(ENOPROTOOPT);
 }
 
@@ -173,18 +195,30 @@ int tern_getsockname(tern_sockets *ts, int fd, struct sockaddr *sa, socklen_t *l
     if (f == NULL) {
         return tsk_fail(EBADF);
     }
+    if (f->type == SOCK_RAW) {
+        struct sockaddr_ll ll;
+        memset(&ll, 0, sizeof ll);
+        ll.sll_family = AF_PACKET;
+        ll.sll_protocol = htons(f->pkt_proto);
+        ll.sll_ifindex = f->pkt_iface == 0xffffffffu ? 0 : (int)f->pkt_iface + 1;
+        if (sa != NULL && len != NULL) {
+            memcpy(sa, &ll, *len < sizeof ll ? *len : sizeof ll);
+            *len = sizeof ll;
+        }
+        return 0;
+    }
     if (f->type == SOCK_STREAM) {
         tern_tcp_info info;
         if (!tsk_tcp_info(ts, f, &info)) {
             return tsk_fail(EBADF);
         }
-        tsk_write_sockaddr(sa, len, &info.local, info.local_port);
+        tsk_write_sockaddr(f, sa, len, &info.local, info.local_port);
         return 0;
     }
-    tern_addr a = tern_addr_v4(0, 0, 0, 0);
+    tern_addr a = tsk_any_of(f);
     uint16_t p = 0;
     tern_udp_local(ts->st, f->h, &a, &p);
-    tsk_write_sockaddr(sa, len, &a, p);
+    tsk_write_sockaddr(f, sa, len, &a, p);
     return 0;
 }
 
@@ -193,13 +227,14 @@ int tern_getpeername(tern_sockets *ts, int fd, struct sockaddr *sa, socklen_t *l
     if (f == NULL) {
         return tsk_fail(EBADF);
     }
+    if (f->type == SOCK_RAW) {
+        return tsk_fail(EOPNOTSUPP);
+    }
     if (f->type == SOCK_DGRAM) {
         if (!f->connected) {
             return tsk_fail(ENOTCONN);
         }
-        socklen_t n = *len < (socklen_t)sizeof f->peer ? *len : (socklen_t)sizeof f->peer;
-        memcpy(sa, &f->peer, n);
-        *len = sizeof f->peer;
+        tsk_write_sockaddr(f, sa, len, &f->peer, f->peer_port);
         return 0;
     }
     tern_tcp_info info;
@@ -207,6 +242,6 @@ int tern_getpeername(tern_sockets *ts, int fd, struct sockaddr *sa, socklen_t *l
         info.state == TERN_TCP_SYN_SENT) {
         return tsk_fail(ENOTCONN);
     }
-    tsk_write_sockaddr(sa, len, &info.remote, info.remote_port);
+    tsk_write_sockaddr(f, sa, len, &info.remote, info.remote_port);
     return 0;
 }

@@ -13,6 +13,9 @@ static short revents_of(tern_sockets *ts, int fd, short events) {
         return POLLNVAL;
     }
     short r = 0;
+    if (f->type == SOCK_RAW) {
+        return (short)((tsk_packet_readable(ts, f) ? POLLIN : 0) | POLLOUT) & (events | POLLERR);
+    }
     tsk_collect_error(ts, f);
     if (f->so_error) {
         r |= POLLERR;

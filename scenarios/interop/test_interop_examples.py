@@ -184,7 +184,7 @@ HELP = {
     "tern-httpd": ["--port", "--root", "64 connections", "TIME-WAIT"],
     "tern-server": ["6972", "64 TCP connections", "84 TCP sockets", "SYN cookies"],
     "tern-client": ["ADDRESS PORT"],
-    "tern-httpget": ["http://ADDRESS[:PORT]/PATH"],
+    "tern-httpget": ["http://HOST[:PORT]/PATH", "--dns"],
     "tern-benchmark": ["--amount", "reader|writer"],
 }
 

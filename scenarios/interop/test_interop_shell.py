@@ -84,14 +84,21 @@ def _kernel_mac(ns: NetNamespace) -> str:
 def test_shell_commands_on_tern_server(quietns: NetNamespace) -> None:
     sh = _start(quietns, [str(example("tern-server")), "--tap", "tap0", "--shell", "--gateway", KERNEL_IP],
                 "tern-server")
-    assert sh.run("iface") == ["iface 0 mac 02:00:00:00:00:01 mtu 1500", f"  ipv4 {TERN_IP}/24", "ok"]
+    # The link-local address from the MAC (RFC 4291 appendix A) is there whatever the kernel does.
+    assert sh.run("iface") == ["iface 0 mac 02:00:00:00:00:01 mtu 1500", f"  ipv4 {TERN_IP}/24",
+                               "  ipv6 fe80::ff:fe00:1/64", "ok"]
     assert sh.run("ipv4") == [f"{TERN_IP}/24 iface 0", "ok"]
-    assert sh.run("route") == ["192.168.69.0/24 on-link iface 0", f"0.0.0.0/0 via {KERNEL_IP} iface 0", "ok"]
+    assert sh.run("ipv6") == ["fe80::ff:fe00:1/64 iface 0 preferred link-local preferred-ms forever "
+                              "valid-ms forever", "ok"]
+    assert sh.run("route") == ["192.168.69.0/24 on-link iface 0", "fe80::/64 on-link iface 0",
+                               f"0.0.0.0/0 via {KERNEL_IP} iface 0", "ok"]
+    assert sh.run("nbr") == ["ok"]
     # Nothing has been said yet: an empty ARP cache ...
     assert sh.run("arp") == ["ok"]
-    listeners = [f"tcp 0.0.0.0:{p} 0.0.0.0:0 LISTEN srtt-us 0 rto-ms 1000 cwnd 0 snd-mss 0 retransmits 0"
+    # tern-server's sockets take both families: bound to no address ("*").
+    listeners = [f"tcp *:{p} *:0 LISTEN srtt-us 0 rto-ms 1000 cwnd 0 snd-mss 0 retransmits 0 owner app"
                  for p in (6969, 6970, 6971, 6972)]
-    assert sh.run("conn") == [*listeners, "udp 0.0.0.0:6969", "ok"]
+    assert sh.run("conn") == [*listeners, "udp *:6969", "ok"]
 
     # ... then the kernel pings twice and opens a connection to the sink (6971).
     r = quietns.run(["ping", "-c", "2", "-i", "0.2", "-W", "1", TERN_IP], timeout=20)
@@ -107,7 +114,7 @@ def test_shell_commands_on_tern_server(quietns: NetNamespace) -> None:
     conn = sh.run("conn")
     est = [ln for ln in conn if " ESTABLISHED " in ln]
     assert len(est) == 1 and est[0].startswith(f"tcp {TERN_IP}:6971 {KERNEL_IP}:{kport} ESTABLISHED srtt-us "), conn
-    assert re.search(r" snd-mss 1448 retransmits 0$", est[0]), est[0]
+    assert re.search(r" snd-mss 1448 retransmits 0 owner app$", est[0]), est[0]
 
     ping = sh.run(f"ping {KERNEL_IP} 2")
     assert ping == [f"reply from {KERNEL_IP}: seq 1 ttl 64", f"reply from {KERNEL_IP}: seq 2 ttl 64",
@@ -125,7 +132,8 @@ def test_shell_commands_on_tern_server(quietns: NetNamespace) -> None:
     assert int(values["arp_requests_sent"]) >= 1  # for .77
 
     assert sh.run("bogus") == ["error: unknown command 'bogus' (try help)"]
-    assert sh.run("ping 1.2.3") == ["error: ping ADDRESS [COUNT]: '1.2.3' is not an IPv4 address"]
+    assert sh.run("ping 1.2.3") == ["error: ping ADDRESS [COUNT]: '1.2.3' is not an IPv4 or IPv6 address"]
+    assert sh.run("conn extra") == ["error: conn takes no argument"]
     assert sh.run("help")[-1] == "ok"
     client.kill()
 
@@ -135,7 +143,8 @@ def test_shell_answers_while_zperf_blocks_in_accept(quietns: NetNamespace) -> No
     sh = _start(quietns, [str(example("tern-zperf")), "--tap", "tap0", "--shell", "--count", "1", "tcp", "download"],
                 "tcp download on port 5001")
     conn = sh.run("conn")
-    assert conn == ["tcp 0.0.0.0:5001 0.0.0.0:0 LISTEN srtt-us 0 rto-ms 1000 cwnd 0 snd-mss 0 retransmits 0", "ok"]
+    # tern-zperf's server is one AF_INET6 socket bound to [::] (both families).
+    assert conn == ["tcp [::]:5001 *:0 LISTEN srtt-us 0 rto-ms 1000 cwnd 0 snd-mss 0 retransmits 0 owner app", "ok"]
 
 
 def test_shell_is_refused_where_stdin_is_data() -> None:

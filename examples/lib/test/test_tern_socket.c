@@ -21,6 +21,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ typedef struct api {
     int (*setsockopt)(void *, int, int, int, const void *, socklen_t);
     int (*getsockopt)(void *, int, int, int, void *, socklen_t *);
     int (*getpeername)(void *, int, struct sockaddr *, socklen_t *);
+    int (*getsockname)(void *, int, struct sockaddr *, socklen_t *);
     int (*poll)(void *, struct pollfd *, nfds_t, int);
 } api;
 
@@ -113,14 +115,18 @@ static int lx_getpeername(void *e, int fd, struct sockaddr *a, socklen_t *l) {
     (void)e;
     return getpeername(fd, a, l);
 }
+static int lx_getsockname(void *e, int fd, struct sockaddr *a, socklen_t *l) {
+    (void)e;
+    return getsockname(fd, a, l);
+}
 static int lx_poll(void *e, struct pollfd *p, nfds_t n, int t) {
     (void)e;
     return poll(p, n, t);
 }
-static const api linux_api = {NULL,          lx_socket,     lx_bind,        lx_listen,
-                              lx_accept,     lx_connect,    lx_send,        lx_recv,
-                              lx_sendto,     lx_recvfrom,   lx_shutdown,    lx_close,
-                              lx_setsockopt, lx_getsockopt, lx_getpeername, lx_poll};
+static const api linux_api = {
+    NULL,          lx_socket,     lx_bind,        lx_listen,      lx_accept,   lx_connect,
+    lx_send,       lx_recv,       lx_sendto,      lx_recvfrom,    lx_shutdown, lx_close,
+    lx_setsockopt, lx_getsockopt, lx_getpeername, lx_getsockname, lx_poll};
 
 /* ---- Tern ------------------------------------------------------------------------- */
 static int t_socket(void *e, int d, int t, int p) {
@@ -167,6 +173,9 @@ static int t_getsockopt(void *e, int fd, int lv, int n, void *v, socklen_t *l) {
 static int t_getpeername(void *e, int fd, struct sockaddr *a, socklen_t *l) {
     return tern_getpeername(e, fd, a, l);
 }
+static int t_getsockname(void *e, int fd, struct sockaddr *a, socklen_t *l) {
+    return tern_getsockname(e, fd, a, l);
+}
 static int t_poll(void *e, struct pollfd *p, nfds_t n, int t) {
     return tern_poll(e, p, n, t);
 }
@@ -174,7 +183,7 @@ static int t_poll(void *e, struct pollfd *p, nfds_t n, int t) {
 /* ---- the program -------------------------------------------------------------------- */
 
 typedef struct transcript {
-    char text[8192];
+    char text[12288];
     size_t len;
     /* Tern only: virtual time at marks, to check blocking durations */
     sim *s;
@@ -211,6 +220,14 @@ static const char *ename(int e) {
         return "EADDRINUSE";
     case EDESTADDRREQ:
         return "EDESTADDRREQ";
+    case EAFNOSUPPORT:
+        return "EAFNOSUPPORT";
+    case EINVAL:
+        return "EINVAL";
+    case ENETUNREACH:
+        return "ENETUNREACH";
+    case EHOSTUNREACH:
+        return "EHOSTUNREACH";
     default:
         return "E?";
     }
@@ -236,13 +253,40 @@ static int fdres(transcript *t, const char *what, int r) {
     return r;
 }
 
-static struct sockaddr_in sin_of(const char *ip, uint16_t port) {
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, ip, &a.sin_addr);
-    return a;
+/* The socket address of ip (of family fam) and port; *len its size. */
+static struct sockaddr_storage sa_of(int fam, const char *ip, uint16_t port, socklen_t *len) {
+    struct sockaddr_storage st;
+    memset(&st, 0, sizeof st);
+    if (fam == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&st;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        inet_pton(AF_INET6, ip, &a->sin6_addr);
+        *len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&st;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        inet_pton(AF_INET, ip, &a->sin_addr);
+        *len = sizeof *a;
+    }
+    return st;
+}
+
+/* The text of a socket address's IP address (either family). */
+static const char *ip_text(const struct sockaddr_storage *st, char *buf, size_t cap) {
+    buf[0] = '\0';
+    if (st->ss_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)st)->sin6_addr, buf, (socklen_t)cap);
+    } else if (st->ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)st)->sin_addr, buf, (socklen_t)cap);
+    }
+    return buf;
+}
+
+static unsigned port_of(const struct sockaddr_storage *st) {
+    return st->ss_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)st)->sin6_port)
+                                     : ntohs(((const struct sockaddr_in *)st)->sin_port);
 }
 
 #define SA(x) ((struct sockaddr *)&(x))
@@ -256,39 +300,40 @@ static uint64_t vnow(transcript *t) {
  * a receive timeout, a refused connection), then UDP (sendto/recvfrom, a
  * connected socket getting the ICMP port unreachable as ECONNREFUSED).
  */
-static void program(const api *c, const api *sv, const char *client_ip, const char *server_ip,
-                    transcript *t) {
+static void program(const api *c, const api *sv, int fam, const char *client_ip,
+                    const char *server_ip, transcript *t) {
     char buf[256];
-    struct sockaddr_in srv = sin_of(server_ip, 5000);
+    socklen_t srvlen, closedlen, usrvlen, uclosedlen;
+    struct sockaddr_storage srv = sa_of(fam, server_ip, 5000, &srvlen);
     int one = 1;
 
-    int ls = fdres(t, "server socket", sv->socket(sv->env, AF_INET, SOCK_STREAM, 0));
+    int ls = fdres(t, "server socket", sv->socket(sv->env, fam, SOCK_STREAM, 0));
     res(t, "setsockopt SO_REUSEADDR",
         sv->setsockopt(sv->env, ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one));
-    res(t, "bind", sv->bind(sv->env, ls, SA(srv), sizeof srv));
+    res(t, "bind", sv->bind(sv->env, ls, SA(srv), srvlen));
     res(t, "listen", sv->listen(sv->env, ls, 4));
-    int cs = fdres(t, "client socket", c->socket(c->env, AF_INET, SOCK_STREAM, 0));
+    int cs = fdres(t, "client socket", c->socket(c->env, fam, SOCK_STREAM, 0));
     res(t, "send before connect", c->send(c->env, cs, "x", 1, MSG_NOSIGNAL));
     t->t_connect_start = vnow(t);
-    res(t, "connect", c->connect(c->env, cs, SA(srv), sizeof srv));
+    res(t, "connect", c->connect(c->env, cs, SA(srv), srvlen));
     t->t_connect_end = vnow(t);
-    res(t, "connect again", c->connect(c->env, cs, SA(srv), sizeof srv));
+    res(t, "connect again", c->connect(c->env, cs, SA(srv), srvlen));
     res(t, "send", c->send(c->env, cs, "hello, server", 13, 0));
 
     struct pollfd p = {ls, POLLIN, 0};
     res(t, "poll listener", sv->poll(sv->env, &p, 1, 1000));
     out(t, "revents POLLIN=%d\n", (p.revents & POLLIN) != 0);
-    struct sockaddr_in peer;
+    struct sockaddr_storage peer;
     socklen_t plen = sizeof peer;
     int conn = (int)sv->accept(sv->env, ls, SA(peer), &plen);
     out(t, "accept ok=%d\n", conn >= 0);
-    char pip[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &peer.sin_addr, pip, sizeof pip);
-    out(t, "peer is client=%d family=%d\n", strcmp(pip, client_ip) == 0, peer.sin_family);
-    struct sockaddr_in pn;
+    char pip[INET6_ADDRSTRLEN];
+    out(t, "peer is client=%d family=%d\n", strcmp(ip_text(&peer, pip, sizeof pip), client_ip) == 0,
+        peer.ss_family);
+    struct sockaddr_storage pn;
     socklen_t pnlen = sizeof pn;
     res(t, "getpeername", sv->getpeername(sv->env, conn, SA(pn), &pnlen));
-    out(t, "getpeername port matches=%d\n", pn.sin_port == peer.sin_port);
+    out(t, "getpeername port matches=%d\n", port_of(&pn) == port_of(&peer) && plen == pnlen);
 
     long n = res(t, "recv", sv->recv(sv->env, conn, buf, sizeof buf, 0));
     out(t, "data '%.*s'\n", (int)(n > 0 ? n : 0), buf);
@@ -323,14 +368,14 @@ static void program(const api *c, const api *sv, const char *client_ip, const ch
     res(t, "close again", sv->close(sv->env, conn));
 
     /* A refused connection: nothing listens on 5001. */
-    struct sockaddr_in closed = sin_of(server_ip, 5001);
-    cs = fdres(t, "socket", c->socket(c->env, AF_INET, SOCK_STREAM, 0));
-    res(t, "connect to a closed port", c->connect(c->env, cs, SA(closed), sizeof closed));
+    struct sockaddr_storage closed = sa_of(fam, server_ip, 5001, &closedlen);
+    cs = fdres(t, "socket", c->socket(c->env, fam, SOCK_STREAM, 0));
+    res(t, "connect to a closed port", c->connect(c->env, cs, SA(closed), closedlen));
     res(t, "close", c->close(c->env, cs));
 
     /* Non-blocking connect, then poll for POLLOUT and read SO_ERROR. */
-    cs = fdres(t, "socket nonblock", c->socket(c->env, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
-    res(t, "connect nonblock", c->connect(c->env, cs, SA(srv), sizeof srv));
+    cs = fdres(t, "socket nonblock", c->socket(c->env, fam, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    res(t, "connect nonblock", c->connect(c->env, cs, SA(srv), srvlen));
     p = (struct pollfd){cs, POLLOUT, 0};
     res(t, "poll POLLOUT", c->poll(c->env, &p, 1, 1000));
     out(t, "revents POLLOUT=%d POLLERR=%d\n", (p.revents & POLLOUT) != 0,
@@ -347,41 +392,156 @@ static void program(const api *c, const api *sv, const char *client_ip, const ch
     res(t, "close listener", sv->close(sv->env, ls));
 
     /* UDP */
-    struct sockaddr_in usrv = sin_of(server_ip, 5002);
-    int us = fdres(t, "udp server socket", sv->socket(sv->env, AF_INET, SOCK_DGRAM, 0));
-    res(t, "udp bind", sv->bind(sv->env, us, SA(usrv), sizeof usrv));
-    int uc = fdres(t, "udp client socket", c->socket(c->env, AF_INET, SOCK_DGRAM, 0));
+    struct sockaddr_storage usrv = sa_of(fam, server_ip, 5002, &usrvlen);
+    int us = fdres(t, "udp server socket", sv->socket(sv->env, fam, SOCK_DGRAM, 0));
+    res(t, "udp bind", sv->bind(sv->env, us, SA(usrv), usrvlen));
+    int uc = fdres(t, "udp client socket", c->socket(c->env, fam, SOCK_DGRAM, 0));
     res(t, "udp send unconnected", c->send(c->env, uc, "x", 1, 0));
-    res(t, "sendto", c->sendto(c->env, uc, "ping", 4, 0, SA(usrv), sizeof usrv));
-    struct sockaddr_in from;
+    res(t, "sendto", c->sendto(c->env, uc, "ping", 4, 0, SA(usrv), usrvlen));
+    struct sockaddr_storage from;
     socklen_t flen = sizeof from;
     n = res(t, "recvfrom", sv->recvfrom(sv->env, us, buf, sizeof buf, 0, SA(from), &flen));
-    inet_ntop(AF_INET, &from.sin_addr, pip, sizeof pip);
-    out(t, "data '%.*s' from client=%d\n", (int)(n > 0 ? n : 0), buf, strcmp(pip, client_ip) == 0);
+    out(t, "data '%.*s' from client=%d\n", (int)(n > 0 ? n : 0), buf,
+        strcmp(ip_text(&from, pip, sizeof pip), client_ip) == 0);
     res(t, "sendto reply", sv->sendto(sv->env, us, "pong", 4, 0, SA(from), flen));
     flen = sizeof from;
     n = res(t, "recvfrom reply", c->recvfrom(c->env, uc, buf, 2, 0, SA(from), &flen));
-    out(t, "data '%.*s' from port %u\n", (int)(n > 0 ? n : 0), buf, ntohs(from.sin_port));
+    out(t, "data '%.*s' from port %u\n", (int)(n > 0 ? n : 0), buf, port_of(&from));
     res(t, "recvfrom DONTWAIT", c->recvfrom(c->env, uc, buf, sizeof buf, MSG_DONTWAIT, NULL, NULL));
-    struct sockaddr_in uclosed = sin_of(server_ip, 5003);
-    res(t, "udp connect", c->connect(c->env, uc, SA(uclosed), sizeof uclosed));
+    struct sockaddr_storage uclosed = sa_of(fam, server_ip, 5003, &uclosedlen);
+    res(t, "udp connect", c->connect(c->env, uc, SA(uclosed), uclosedlen));
     res(t, "udp send", c->send(c->env, uc, "anyone?", 7, 0));
     tv = (struct timeval){1, 0};
     c->setsockopt(c->env, uc, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     res(t, "udp recv after port unreachable", c->recv(c->env, uc, buf, sizeof buf, 0));
     res(t, "udp close", c->close(c->env, uc));
     /* A datagram sent just before close still leaves. */
-    uc = fdres(t, "udp socket", c->socket(c->env, AF_INET, SOCK_DGRAM, 0));
-    res(t, "sendto then close", c->sendto(c->env, uc, "bye", 3, 0, SA(usrv), sizeof usrv));
+    uc = fdres(t, "udp socket", c->socket(c->env, fam, SOCK_DGRAM, 0));
+    res(t, "sendto then close", c->sendto(c->env, uc, "bye", 3, 0, SA(usrv), usrvlen));
     res(t, "close at once", c->close(c->env, uc));
     n = res(t, "recvfrom", sv->recvfrom(sv->env, us, buf, sizeof buf, 0, NULL, NULL));
     out(t, "data '%.*s'\n", (int)(n > 0 ? n : 0), buf);
     res(t, "udp close server", sv->close(sv->env, us));
 }
 
+/*
+ * Dual stack (run after the IPv6 program): an AF_INET6 socket bound to :: serves IPv4 peers too
+ * and shows them as ::ffff:a.b.c.d (RFC 4291 §2.5.5.2), the port is then taken for IPv4 as well,
+ * and each family's calls refuse the other family's socket address as Linux does.
+ */
+static void program_dual(const api *c, const api *sv, const char *client4, const char *server4,
+                         const char *server6, transcript *t) {
+    char buf[64], txt[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN + 8];
+    socklen_t l6, l4, ls4, ls6;
+    struct sockaddr_storage any6 = sa_of(AF_INET6, "::", 5010, &l6);
+    struct sockaddr_storage any4 = sa_of(AF_INET, "0.0.0.0", 5010, &l4);
+    struct sockaddr_storage s4 = sa_of(AF_INET, server4, 5010, &ls4);
+    struct sockaddr_storage s6 = sa_of(AF_INET6, server6, 5010, &ls6);
+    int zero = 0, v = -1;
+    socklen_t vlen = sizeof v;
+
+    int ls = fdres(t, "dual listener socket", sv->socket(sv->env, AF_INET6, SOCK_STREAM, 0));
+    res(t, "getsockopt IPV6_V6ONLY",
+        sv->getsockopt(sv->env, ls, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vlen));
+    out(t, "v6only=%d\n", v);
+    res(t, "setsockopt IPV6_V6ONLY 0",
+        sv->setsockopt(sv->env, ls, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero));
+    res(t, "bind [::]:5010", sv->bind(sv->env, ls, SA(any6), l6));
+    res(t, "listen", sv->listen(sv->env, ls, 4));
+    struct sockaddr_storage me;
+    socklen_t mlen = sizeof me;
+    res(t, "getsockname listener", sv->getsockname(sv->env, ls, SA(me), &mlen));
+    out(t, "listener %s port %u len %u\n", ip_text(&me, txt, sizeof txt), port_of(&me),
+        (unsigned)mlen);
+    int other = fdres(t, "ipv4 socket", sv->socket(sv->env, AF_INET, SOCK_STREAM, 0));
+    res(t, "bind 0.0.0.0:5010 as well", sv->bind(sv->env, other, SA(any4), l4));
+    res(t, "close", sv->close(sv->env, other));
+
+    /* An IPv4 client reaches the IPv6 listener. */
+    int cs = fdres(t, "ipv4 client socket", c->socket(c->env, AF_INET, SOCK_STREAM, 0));
+    res(t, "connect over IPv4", c->connect(c->env, cs, SA(s4), ls4));
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    int conn = sv->accept(sv->env, ls, SA(peer), &plen);
+    out(t, "accept ok=%d family=%d len=%u\n", conn >= 0, peer.ss_family, (unsigned)plen);
+    snprintf(want, sizeof want, "::ffff:%s", client4);
+    out(t, "peer is ::ffff:client=%d\n", strcmp(ip_text(&peer, txt, sizeof txt), want) == 0);
+    mlen = sizeof me;
+    res(t, "getsockname", sv->getsockname(sv->env, conn, SA(me), &mlen));
+    snprintf(want, sizeof want, "::ffff:%s", server4);
+    out(t, "local is ::ffff:server=%d port %u\n", strcmp(ip_text(&me, txt, sizeof txt), want) == 0,
+        port_of(&me));
+    mlen = sizeof me;
+    res(t, "client getpeername", c->getpeername(c->env, cs, SA(me), &mlen));
+    out(t, "client sees family=%d len=%u\n", me.ss_family, (unsigned)mlen);
+    res(t, "send", c->send(c->env, cs, "over v4", 7, 0));
+    long n = res(t, "recv", sv->recv(sv->env, conn, buf, sizeof buf, 0));
+    out(t, "data '%.*s'\n", (int)(n > 0 ? n : 0), buf);
+    res(t, "close", c->close(c->env, cs));
+    res(t, "close", sv->close(sv->env, conn));
+
+    /* And an IPv6 client the same listener. */
+    cs = fdres(t, "ipv6 client socket", c->socket(c->env, AF_INET6, SOCK_STREAM, 0));
+    res(t, "connect over IPv6", c->connect(c->env, cs, SA(s6), ls6));
+    plen = sizeof peer;
+    conn = sv->accept(sv->env, ls, SA(peer), &plen);
+    out(t, "accept ok=%d family=%d mapped=%d\n", conn >= 0, peer.ss_family,
+        strncmp(ip_text(&peer, txt, sizeof txt), "::ffff:", 7) == 0);
+    res(t, "close", c->close(c->env, cs));
+    res(t, "close", sv->close(sv->env, conn));
+    res(t, "close listener", sv->close(sv->env, ls));
+
+    /* One family's socket, the other family's address. */
+    cs = fdres(t, "ipv4 socket", c->socket(c->env, AF_INET, SOCK_STREAM, 0));
+    res(t, "bind a sockaddr_in6", c->bind(c->env, cs, SA(any6), l6));
+    res(t, "connect a sockaddr_in6", c->connect(c->env, cs, SA(s6), ls6));
+    res(t, "close", c->close(c->env, cs));
+    cs = fdres(t, "ipv6 socket", c->socket(c->env, AF_INET6, SOCK_STREAM, 0));
+    res(t, "connect a sockaddr_in", c->connect(c->env, cs, SA(s4), ls4));
+    res(t, "bind a short sockaddr_in6", c->bind(c->env, cs, SA(any6), 20));
+    res(t, "close", c->close(c->env, cs));
+
+    /* UDP: an IPv6 wildcard socket, an IPv4 client; a reply to the mapped address. */
+    socklen_t lu6, lu4;
+    struct sockaddr_storage u6 = sa_of(AF_INET6, "::", 5011, &lu6);
+    struct sockaddr_storage u4 = sa_of(AF_INET, server4, 5011, &lu4);
+    int us = fdres(t, "udp6 socket", sv->socket(sv->env, AF_INET6, SOCK_DGRAM, 0));
+    res(t, "bind [::]:5011", sv->bind(sv->env, us, SA(u6), lu6));
+    int uc = fdres(t, "udp4 client", c->socket(c->env, AF_INET, SOCK_DGRAM, 0));
+    res(t, "sendto over IPv4", c->sendto(c->env, uc, "four", 4, 0, SA(u4), lu4));
+    struct sockaddr_storage from;
+    socklen_t flen = sizeof from;
+    n = res(t, "recvfrom", sv->recvfrom(sv->env, us, buf, sizeof buf, 0, SA(from), &flen));
+    snprintf(want, sizeof want, "::ffff:%s", client4);
+    out(t, "data '%.*s' family=%d from ::ffff:client=%d\n", (int)(n > 0 ? n : 0), buf,
+        from.ss_family, strcmp(ip_text(&from, txt, sizeof txt), want) == 0);
+    res(t, "sendto the mapped address", sv->sendto(sv->env, us, "back", 4, 0, SA(from), flen));
+    flen = sizeof from;
+    n = res(t, "recvfrom", c->recvfrom(c->env, uc, buf, sizeof buf, 0, SA(from), &flen));
+    out(t, "data '%.*s' family=%d from server=%d\n", (int)(n > 0 ? n : 0), buf, from.ss_family,
+        strcmp(ip_text(&from, txt, sizeof txt), server4) == 0);
+    res(t, "close", c->close(c->env, uc));
+    /* An AF_INET6 UDP socket takes a struct sockaddr_in in sendto and connect, as Linux does. */
+    uc = fdres(t, "udp6 client", c->socket(c->env, AF_INET6, SOCK_DGRAM, 0));
+    res(t, "sendto a sockaddr_in", c->sendto(c->env, uc, "in4", 3, 0, SA(u4), lu4));
+    flen = sizeof from;
+    n = res(t, "recvfrom", sv->recvfrom(sv->env, us, buf, sizeof buf, 0, SA(from), &flen));
+    snprintf(want, sizeof want, "::ffff:%s", client4);
+    out(t, "data '%.*s' from ::ffff:client=%d\n", (int)(n > 0 ? n : 0), buf,
+        strcmp(ip_text(&from, txt, sizeof txt), want) == 0);
+    res(t, "connect a sockaddr_in", c->connect(c->env, uc, SA(u4), lu4));
+    mlen = sizeof me;
+    res(t, "getpeername", c->getpeername(c->env, uc, SA(me), &mlen));
+    snprintf(want, sizeof want, "::ffff:%s", server4);
+    out(t, "peer is ::ffff:server=%d family=%d\n", strcmp(ip_text(&me, txt, sizeof txt), want) == 0,
+        me.ss_family);
+    res(t, "close", c->close(c->env, uc));
+    res(t, "close", sv->close(sv->env, us));
+}
+
 /* ---- the two runs ------------------------------------------------------------------ */
 
-static int tern_run(transcript *t) {
+static int tern_run(transcript *t, int fam) {
     sim *s;
     if (sim_create(1, &s) != TERN_OK) {
         return -1;
@@ -393,9 +553,12 @@ static int tern_run(transcript *t) {
         cfg.niface = 1;
         uint8_t mac[6] = {0x02, 0, 0, 0, 0, (uint8_t)(i + 1)};
         memcpy(cfg.iface[0].mac, mac, 6);
-        cfg.iface[0].naddrs = 1;
+        cfg.iface[0].naddrs = 2;
         cfg.iface[0].addr[0] = tern_addr_v4(10, 0, 0, (uint8_t)(i + 1));
         cfg.iface[0].prefix_len[0] = 24;
+        uint8_t v6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (uint8_t)(i + 1)};
+        cfg.iface[0].addr[1] = tern_addr_v6_from_bytes(v6);
+        cfg.iface[0].prefix_len[1] = 64;
         if (sim_host_add(s, i ? "server" : "client", &cfg, &h[i]) != TERN_OK) {
             return -1;
         }
@@ -409,20 +572,25 @@ static int tern_run(transcript *t) {
     if (tern_sockets_init_sim(&cts, s, h[0]) != 0 || tern_sockets_init_sim(&sts, s, h[1]) != 0) {
         return -1;
     }
-    api c = {&cts,         t_socket,     t_bind,        t_listen,   t_accept,   t_connect,
-             t_send,       t_recv,       t_sendto,      t_recvfrom, t_shutdown, t_close,
-             t_setsockopt, t_getsockopt, t_getpeername, t_poll};
+    api c = {&cts,         t_socket,     t_bind,        t_listen,      t_accept,   t_connect,
+             t_send,       t_recv,       t_sendto,      t_recvfrom,    t_shutdown, t_close,
+             t_setsockopt, t_getsockopt, t_getpeername, t_getsockname, t_poll};
     api sv = c;
     sv.env = &sts;
     t->s = s;
-    program(&c, &sv, "10.0.0.1", "10.0.0.2", t);
+    if (fam == AF_INET6) {
+        program(&c, &sv, AF_INET6, "fd00::1", "fd00::2", t);
+        program_dual(&c, &sv, "10.0.0.1", "10.0.0.2", "fd00::2", t);
+    } else {
+        program(&c, &sv, AF_INET, "10.0.0.1", "10.0.0.2", t);
+    }
     t->s = NULL;
     sim_destroy(s);
     return 0;
 }
 
 /* In a child: a new network namespace with its loopback up, the program, the transcript to fd. */
-static int linux_run(transcript *t) {
+static int linux_run(transcript *t, int fam) {
     int pipefd[2];
     if (pipe(pipefd) != 0) {
         return -1;
@@ -446,7 +614,12 @@ static int linux_run(transcript *t) {
         }
         close(fd);
         static transcript lt;
-        program(&linux_api, &linux_api, "127.0.0.1", "127.0.0.1", &lt);
+        if (fam == AF_INET6) {
+            program(&linux_api, &linux_api, AF_INET6, "::1", "::1", &lt);
+            program_dual(&linux_api, &linux_api, "127.0.0.1", "127.0.0.1", "::1", &lt);
+        } else {
+            program(&linux_api, &linux_api, AF_INET, "127.0.0.1", "127.0.0.1", &lt);
+        }
         ssize_t w = write(pipefd[1], lt.text, lt.len);
         _exit(w == (ssize_t)lt.len ? 0 : 79);
     }
@@ -535,49 +708,133 @@ static const char expected[] = "server socket -> fd\n"
                                "data 'bye'\n"
                                "udp close server -> 0\n";
 
-int main(void) {
+/* What the dual-stack part must print after the IPv6 program (Linux's behaviour). */
+static const char expected_dual[] = "dual listener socket -> fd\n"
+                                    "getsockopt IPV6_V6ONLY -> 0\n"
+                                    "v6only=0\n"
+                                    "setsockopt IPV6_V6ONLY 0 -> 0\n"
+                                    "bind [::]:5010 -> 0\n"
+                                    "listen -> 0\n"
+                                    "getsockname listener -> 0\n"
+                                    "listener :: port 5010 len 28\n"
+                                    "ipv4 socket -> fd\n"
+                                    "bind 0.0.0.0:5010 as well -> -1 EADDRINUSE\n"
+                                    "close -> 0\n"
+                                    "ipv4 client socket -> fd\n"
+                                    "connect over IPv4 -> 0\n"
+                                    "accept ok=1 family=10 len=28\n"
+                                    "peer is ::ffff:client=1\n"
+                                    "getsockname -> 0\n"
+                                    "local is ::ffff:server=1 port 5010\n"
+                                    "client getpeername -> 0\n"
+                                    "client sees family=2 len=16\n"
+                                    "send -> 7\n"
+                                    "recv -> 7\n"
+                                    "data 'over v4'\n"
+                                    "close -> 0\n"
+                                    "close -> 0\n"
+                                    "ipv6 client socket -> fd\n"
+                                    "connect over IPv6 -> 0\n"
+                                    "accept ok=1 family=10 mapped=0\n"
+                                    "close -> 0\n"
+                                    "close -> 0\n"
+                                    "close listener -> 0\n"
+                                    "ipv4 socket -> fd\n"
+                                    "bind a sockaddr_in6 -> -1 EAFNOSUPPORT\n"
+                                    "connect a sockaddr_in6 -> -1 EAFNOSUPPORT\n"
+                                    "close -> 0\n"
+                                    "ipv6 socket -> fd\n"
+                                    "connect a sockaddr_in -> -1 EINVAL\n"
+                                    "bind a short sockaddr_in6 -> -1 EINVAL\n"
+                                    "close -> 0\n"
+                                    "udp6 socket -> fd\n"
+                                    "bind [::]:5011 -> 0\n"
+                                    "udp4 client -> fd\n"
+                                    "sendto over IPv4 -> 4\n"
+                                    "recvfrom -> 4\n"
+                                    "data 'four' family=10 from ::ffff:client=1\n"
+                                    "sendto the mapped address -> 4\n"
+                                    "recvfrom -> 4\n"
+                                    "data 'back' family=2 from server=1\n"
+                                    "close -> 0\n"
+                                    "udp6 client -> fd\n"
+                                    "sendto a sockaddr_in -> 3\n"
+                                    "recvfrom -> 3\n"
+                                    "data 'in4' from ::ffff:client=1\n"
+                                    "connect a sockaddr_in -> 0\n"
+                                    "getpeername -> 0\n"
+                                    "peer is ::ffff:server=1 family=10\n"
+                                    "close -> 0\n"
+                                    "close -> 0\n";
+
+/* One family's run against Tern and Linux: the number of failures; *skipped when Linux's half
+ * could not run (no network namespace). */
+static int run_family(int fam, bool *skipped) {
     static transcript tern, lx;
+    static char want[sizeof expected + sizeof expected_dual + 16];
+    memset(&tern, 0, sizeof tern);
+    memset(&lx, 0, sizeof lx);
+    const char *name = fam == AF_INET6 ? "IPv6" : "IPv4";
+    if (fam == AF_INET6) {
+        /* The IPv6 program prints what the IPv4 one does, its family AF_INET6 (10); then the
+         * dual-stack part. */
+        const char *mark = strstr(expected, "family=2\n");
+        size_t head = (size_t)(mark - expected);
+        snprintf(want, sizeof want, "%.*sfamily=10\n%s%s", (int)head, expected,
+                 mark + strlen("family=2\n"), expected_dual);
+    } else {
+        snprintf(want, sizeof want, "%s", expected);
+    }
     int fails = 0;
-    if (tern_run(&tern) != 0) {
+    if (tern_run(&tern, fam) != 0) {
         fprintf(stderr, "FAIL: the Tern simulation could not be set up\n");
         return 1;
     }
-    int lr = linux_run(&lx);
+    int lr = linux_run(&lx, fam);
+    *skipped = lr == 77;
     if (lr == 0) {
         lx.text[lx.len] = '\0';
-        if (strcmp(lx.text, expected) != 0) {
-            fprintf(stderr, "FAIL: Linux's transcript differs from the expected one:\n%s\n",
-                    lx.text);
+        if (strcmp(lx.text, want) != 0) {
+            fprintf(stderr, "FAIL: %s: Linux's transcript differs from the expected one:\n%s\n",
+                    name, lx.text);
             fails++;
         }
     } else if (lr != 77) {
-        fprintf(stderr, "FAIL: the Linux run failed (status %d)\n", lr);
+        fprintf(stderr, "FAIL: %s: the Linux run failed (status %d)\n", name, lr);
         fails++;
     }
     tern.text[tern.len] = '\0';
-    if (strcmp(tern.text, expected) != 0) {
-        fprintf(stderr, "FAIL: Tern's transcript differs from the expected one:\n%s\n", tern.text);
+    if (strcmp(tern.text, want) != 0) {
+        fprintf(stderr, "FAIL: %s: Tern's transcript differs from the expected one:\n%s\n", name,
+                tern.text);
         fails++;
     }
-    /* Virtual time: ARP (1 ms each way), then SYN and SYN-ACK: connect returns at 4 ms. */
+    /* Virtual time: address resolution (ARP, or Neighbor Discovery's NS and NA: 1 ms each way),
+     * then SYN and SYN-ACK: connect returns at 4 ms. */
     if (tern.t_connect_end - tern.t_connect_start != 4000000) {
-        fprintf(stderr, "FAIL: blocking connect took %llu ns of virtual time, expected 4 ms\n",
-                (unsigned long long)(tern.t_connect_end - tern.t_connect_start));
+        fprintf(stderr, "FAIL: %s: blocking connect took %llu ns of virtual time, expected 4 ms\n",
+                name, (unsigned long long)(tern.t_connect_end - tern.t_connect_start));
         fails++;
     }
     /* SO_RCVTIMEO of 200 ms ends exactly 200 ms later. */
     if (tern.t_timeo_end - tern.t_timeo_start != 200000000) {
-        fprintf(stderr, "FAIL: the 200 ms receive timeout took %llu ns of virtual time\n",
+        fprintf(stderr, "FAIL: %s: the 200 ms receive timeout took %llu ns of virtual time\n", name,
                 (unsigned long long)(tern.t_timeo_end - tern.t_timeo_start));
         fails++;
     }
+    if (fails == 0) {
+        printf("%s: %s\n", name,
+               *skipped ? "Tern transcript as expected; Linux half skipped: no network namespace"
+                        : "Tern and Linux transcripts equal");
+    }
+    return fails;
+}
+
+int main(void) {
+    bool skip4 = false, skip6 = false;
+    int fails = run_family(AF_INET, &skip4) + run_family(AF_INET6, &skip6);
     if (fails) {
         return 1;
     }
-    if (lr == 77) {
-        printf("Tern transcript as expected; Linux half skipped: no network namespace\n");
-        return 77;
-    }
-    printf("Tern and Linux transcripts equal (%zu bytes)\n", tern.len);
-    return 0;
+    return skip4 || skip6 ? 77 : 0;
 }

@@ -164,6 +164,11 @@ typedef struct tern_stack_config {
     uint32_t tcp_timewait;
     uint32_t nd_entries; /* IPv6 neighbour cache entries [64] */
     uint32_t nd_queue;   /* IPv6 packets waiting for neighbour resolution, in all [16] */
+    /* Packet sockets (tern/packet.h): how many [0: none, no memory], 0..64; frames queued
+     * per socket [32], 1..4096; bytes kept of each frame [1522], 64..9022 */
+    uint32_t packet_sockets;
+    uint32_t packet_queue;
+    uint32_t packet_snaplen;
 
     /* behaviour (0 means the default in brackets) */
     uint8_t ttl;               /* default TTL, and IPv6 CurHopLimit until an RA says [64] */

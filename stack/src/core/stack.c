@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/packet.h"
 #include "ipv4/ipv4.h"
 #include "ipv6/ipv6.h"
 #include "tcp/tcp_private.h"
@@ -67,6 +68,8 @@ static void apply_defaults(tern_stack_config *c) {
     DEFAULT(ephemeral_high, 65535);
     DEFAULT(nd_entries, 64);
     DEFAULT(nd_queue, 16);
+    DEFAULT(packet_queue, 32);
+    DEFAULT(packet_snaplen, 1522);
     DEFAULT(ipv6_dad_transmits, 1);
     DEFAULT(ipv6_temp_valid_s, 2 * 86400);
     DEFAULT(ipv6_temp_preferred_s, 86400);
@@ -124,6 +127,16 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
     if (c.nd_entries > 65536) {
         BAD("nd_entries=%u: at most 65536", c.nd_entries);
     }
+    if (c.packet_sockets > 64) {
+        BAD("packet_sockets=%u: at most 64", c.packet_sockets);
+    }
+    if (c.packet_queue > 4096) {
+        BAD("packet_queue=%u: at most 4096", c.packet_queue);
+    }
+    if (c.packet_snaplen != 0 && (c.packet_snaplen < 64 || c.packet_snaplen > 9022)) {
+        BAD("packet_snaplen=%u: must be 64..9022 (a jumbo frame of MTU 9000 with a VLAN tag)",
+            c.packet_snaplen);
+    }
     if (c.arp_entries > 65536) {
         BAD("arp_entries=%u: at most 65536", c.arp_entries);
     }
@@ -160,7 +173,7 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
 
 /* Where each part of the instance lives in the caller's block. */
 typedef struct layout {
-    size_t routes, chunks, pkts, arp, reasm, igmp, ip6, udp, ping, tcp, total;
+    size_t routes, chunks, pkts, arp, reasm, igmp, ip6, udp, ping, tcp, packet, total;
 } layout;
 
 static void compute_layout(const tern_stack_config *c, layout *l) {
@@ -185,6 +198,8 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     off = ALIGN16(off + tern_ping_memory_size(c));
     l->tcp = off;
     off = ALIGN16(off + tern_tcp_memory_size(c));
+    l->packet = off;
+    off = ALIGN16(off + tern_packet_memory_size(c));
     l->total = off;
 }
 
@@ -276,6 +291,7 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     tern_udp_init(st, base + l.udp);
     tern_ping_init(st, base + l.ping);
     tern_tcp_init(st, base + l.tcp);
+    tern_packet_init(st, base + l.packet);
     *out = st;
     return TERN_OK;
 }
@@ -285,11 +301,15 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
 void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *frame,
                       size_t len) {
     st->call_frames = 0;
+    st->call_now = now;
     st->c.frames_in++;
     st->c.bytes_in += len;
     if (iface >= st->niface) {
         st->c.bad_iface++;
         return;
+    }
+    if (st->cfg.packet_sockets) {
+        tern_packet_tap(st, now, iface, TERN_PACKET_IN, frame, len, NULL);
     }
     struct tern_eth_repr eth;
     tern_err err = tern_eth_parse(frame, len, &eth);
@@ -335,6 +355,8 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
 
 void tern_stack_poll(tern_stack *st, uint64_t now) {
     st->call_frames = 0;
+    st->call_now = now;
+    tern_packet_poll(st, now);
     tern_ipv4_poll(st, now);
     tern_arp_poll(st, now);
     tern_reasm_poll(st, now);
@@ -351,7 +373,8 @@ static uint64_t min_u64(uint64_t a, uint64_t b) {
 }
 
 uint64_t tern_stack_poll_at(const tern_stack *st) {
-    if (st->loopback.count || tern_udp_has_output(st) || tern_ping_has_output(st)) {
+    if (st->loopback.count || tern_udp_has_output(st) || tern_ping_has_output(st) ||
+        tern_packet_has_output(st)) {
         return 0; /* now */
     }
     uint64_t t = tern_arp_poll_at(st);
@@ -379,6 +402,9 @@ void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint1
     st->c.frames_out++;
     st->c.bytes_out += flen;
     st->call_frames++;
+    if (st->cfg.packet_sockets) {
+        tern_packet_tap(st, st->call_now, iface, TERN_PACKET_OUT, frame, flen, NULL);
+    }
     if (st->cfg.output) {
         st->cfg.output(st->cfg.output_ctx, iface, frame, flen);
     }

@@ -280,6 +280,8 @@ typedef struct tern_ping_sock tern_ping_sock;
 typedef struct tern_tcp_module tern_tcp_module;
 /* IPv6's own state (neighbour cache, reassembly, ICMPv6 bucket...), private to ipv6/. */
 typedef struct tern_ipv6_module tern_ipv6_module;
+/* A packet socket (core/packet.c). */
+typedef struct tern_packet_sock tern_packet_sock;
 
 struct tern_stack {
     tern_stack_config cfg; /* with every default filled in */
@@ -299,6 +301,8 @@ struct tern_stack {
     tern_pktq arp_waiting;  /* packets waiting for resolution (meta.dst = next hop) */
     tern_pktq loopback;     /* datagrams we sent to one of our own addresses */
     uint32_t call_frames;   /* frames sent by the current input or poll (TERN_CALL_FRAMES_MAX) */
+    uint64_t call_now;      /* the time of the current (or last) input or poll */
+    tern_packet_sock *pkt;  /* cfg.packet_sockets packet sockets (core/packet.c) */
 
     tern_chunk *chunks;
     uint32_t free_chunk;

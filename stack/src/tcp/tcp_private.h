@@ -384,6 +384,9 @@ void tcp_update_snd_mss(tcp_pcb *p);
 tern_sock tcp_handle_make(const tern_stack *st, const tcp_pcb *p);
 /* The socket of handle s: TERN_ERR_INVALID_ARGUMENT (no such slot) or TERN_ERR_CLOSED (stale). */
 tern_err tcp_handle_get(const tern_stack *st, tern_sock s, tcp_pcb **out);
+/* p's tern_tcp_info (tcp_sockopt.c; tern_tcp_get_info, and introspection of sockets no handle
+ * refers to). */
+void tcp_fill_info(const tern_stack *st, const tcp_pcb *p, tern_tcp_info *out);
 
 /* ---- timer heap (tcp_heap.c) ---- */
 /* Take p off the heap (it has no deadline any more, or is freed). */

@@ -176,6 +176,11 @@ tern_err tern_tcp_get_info(const tern_stack *st, tern_sock s, tern_tcp_info *out
     if (e) {
         return e;
     }
+    tcp_fill_info(st, p, out);
+    return TERN_OK;
+}
+
+void tcp_fill_info(const tern_stack *st, const tcp_pcb *p, tern_tcp_info *out) {
     memset(out, 0, sizeof *out);
     out->state = (tern_tcp_state)p->state;
     out->local = p->laddr;
@@ -229,5 +234,4 @@ tern_err tern_tcp_get_info(const tern_stack *st, tern_sock s, tern_tcp_info *out
     }
     out->in_flight = tcp_synchronized(p) ? tcp_pipe(st, p) : tcp_flight(p);
     out->error = (tern_err)p->err;
-    return TERN_OK;
 }
