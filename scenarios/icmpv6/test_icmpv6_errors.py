@@ -25,8 +25,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from v6kit import ALL_NODES, DUT6, PEER6, at, dut, exchange_nd, ns, peer, to_dut, v6  # noqa: F401  (fixtures)
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("icmpv6"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("icmpv6")
 
 BAD_NH = 253  # an unrecognised Next Header: Parameter Problem code 1, pointer 6
 
@@ -134,7 +135,8 @@ def test_errors_are_rate_limited_by_a_token_bucket(dut, peer, net):
     for _ in range(10):
         peer.expect(ICMPv6ParamProblem(code=1), at=at(t0), tolerance="1us")
     peer.expect_nothing(for_="9ms", matching=ICMPv6ParamProblem())
-    assert dut.counters().icmp6_rate_limited == 5
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().icmp6_rate_limited == 5
     net.run(until=at(t0 + ns(0.010)))
     peer.send(to_dut(dut, peer, bad()))
     peer.expect(ICMPv6ParamProblem(code=1), at=at(t0 + ns(0.010)), tolerance="1us")
@@ -155,7 +157,8 @@ def test_rate_limit_is_configurable(net):
     peer.expect(ICMPv6ParamProblem(code=1), within="1ms")
     peer.expect(ICMPv6ParamProblem(code=1), within="1ms")
     peer.expect_nothing(for_="5ms", matching=ICMPv6ParamProblem())
-    assert dut.counters().icmp6_rate_limited == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().icmp6_rate_limited == 1
 
 
 @pytest.mark.rfc("4443 3.1")

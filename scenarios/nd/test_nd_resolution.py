@@ -24,8 +24,9 @@ from scapy.layers.inet6 import (ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA,
 from scapy.layers.l2 import Ether
 
 from v6kit import DUT6, PEER6, at, bench6, ns, to_dut
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("nd"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("nd")
 
 SN_PEER = "ff02::1:ff00:2"
 NEW_MAC = "02:00:00:00:aa:bb"
@@ -98,7 +99,8 @@ def test_solicitations_are_retransmitted_every_second_three_times_then_resolutio
     for k in range(3):
         peer.expect(multicast_ns(), at=at(t0 + ns(k)), tolerance="1us")
     peer.expect_nothing(for_="5s", matching=ICMPv6ND_NS())
-    assert dut.counters().nd_resolution_failed == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_resolution_failed == 1
     assert dut.nd_lookup(PEER6) == (None, "NONE")
 
 
@@ -113,7 +115,8 @@ def test_one_solicitation_per_retrans_timer_whatever_the_traffic(silent, net):
         net.run(for_="100ms")
     peer.expect(multicast_ns(), at=at(t0), tolerance="1us")
     peer.expect(multicast_ns(), at=at(t0 + ns(1)), tolerance="1us")
-    assert dut.counters().nd_ns_sent == 2
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_ns_sent == 2
 
 
 @pytest.mark.rfc("4861 7.2.5")
@@ -167,7 +170,8 @@ def test_advertisement_to_multicast_with_solicited_flag_is_discarded(silent, net
     bad[Ether].dst = "33:33:00:00:00:01"
     peer.send(bad)
     peer.expect_nothing(for_="100ms", matching=ICMPv6EchoReply())
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     peer.send(na(dut, peer))
     peer.expect(ICMPv6EchoReply(id=7), within="1ms")
 
@@ -212,7 +216,8 @@ def test_queue_keeps_the_newest_packets(silent, net):
     got = [peer.expect(ICMPv6EchoReply(id=11), within="1ms")[ICMPv6EchoReply].seq for _ in range(3)]
     assert got == [3, 4, 5]
     peer.expect_nothing(for_="50ms", matching=ICMPv6EchoReply())
-    assert dut.counters().nd_queue_full == 2
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_queue_full == 2
 
 
 @pytest.mark.rfc("4861 6.3.2", "4861 10")
@@ -288,7 +293,8 @@ def test_unanswered_probes_delete_the_entry(silent, net):
     assert dut.nd_lookup(PEER6)[1] == "PROBE"
     net.run(until=at(t0 + ns(8)))
     assert dut.nd_lookup(PEER6) == (None, "NONE")
-    assert dut.counters().nd_unreachable == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_unreachable == 1
     # "Subsequent traffic to that neighbor will recreate the entry and perform address resolution again."
     ping(dut, peer, 14)
     peer.expect(Ether(dst="33:33:ff:00:00:02") / ICMPv6ND_NS(tgt=PEER6), within="1ms")

@@ -22,8 +22,9 @@ from scapy.packet import Raw
 from pyharness.nd import multicast_mac, solicited_node
 from pyharness.nodes import format_mac
 from v6kit import DUT6, PEER6, dut, peer, to_dut, v6  # noqa: F401  (fixtures)
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("nd"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("nd")
 
 SN_DUT = "ff02::1:ff00:1"  # the solicited-node group of fd00::1
 SN_MAC = "33:33:ff:00:00:01"
@@ -47,7 +48,8 @@ def test_solicitation_for_our_address_is_answered(dut, peer):
     na = peer.expect(Ether(src=dut.mac, dst=peer.mac) / IPv6(src=DUT6, dst=PEER6, hlim=255) /
                      ICMPv6ND_NA(tgt=DUT6, R=0, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr=dut.mac), within="1ms")
     assert na[ICMPv6ND_NA].code == 0
-    assert dut.counters().nd_na_sent == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_na_sent == 1
 
 
 @pytest.mark.rfc("4861 7.2.4")
@@ -110,7 +112,8 @@ def test_solicitation_with_hop_limit_below_255_is_discarded(dut, peer, hlim):
     forwarded by a router.\""""
     peer.send(ns(peer, hlim=hlim))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     # positive control: a valid solicitation for the DUT's address is answered
     peer.send(ns(peer))
     peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
@@ -131,7 +134,8 @@ def test_solicitation_for_a_multicast_target_is_discarded(dut, peer):
     """"Target Address is not a multicast address.\""""
     peer.send(ns(peer, target="ff02::1"))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     # positive control: a valid solicitation for the DUT's address is answered
     peer.send(ns(peer))
     peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
@@ -143,7 +147,8 @@ def test_solicitation_with_a_zero_length_option_is_discarded(dut, peer):
     silently discard an ND packet that contains an option with length zero.")"""
     peer.send(ns(peer, sll=False, opts=Raw(b"\x01\x00" + b"\0" * 6)))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     # positive control: a valid solicitation for the DUT's address is answered
     peer.send(ns(peer))
     peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
@@ -166,7 +171,8 @@ def test_unspecified_source_with_a_source_link_layer_option_is_discarded(dut, pe
     option in the message.\""""
     peer.send(ns(peer, src="::", sll=True))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     # positive control: a valid solicitation for the DUT's address is answered
     peer.send(ns(peer))
     peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
@@ -178,7 +184,8 @@ def test_unspecified_source_to_a_unicast_destination_is_discarded(dut, peer):
     solicited-node multicast address.\""""
     peer.send(ns(peer, src="::", dst=DUT6, mac=dut.mac, sll=False))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     # positive control: a valid solicitation for the DUT's address is answered
     peer.send(ns(peer))
     peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
@@ -212,7 +219,8 @@ def test_unicast_solicitation_from_an_unknown_neighbour_is_answered_after_resolv
                      ICMPv6ND_NA(tgt=DUT6, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr=dut.mac), within="1ms")
     assert na is not None
     assert peer.nd_answered == 1  # the DUT's own multicast solicitation for the peer came first
-    assert dut.counters().nd_ns_sent == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_ns_sent == 1
 
 
 @pytest.mark.rfc("4861 7.2.3")
@@ -223,4 +231,5 @@ def test_learnt_neighbour_is_used_without_resolution(dut, peer):
     peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=1)))
     peer.expect(ICMPv6EchoReply(id=1), within="1ms", strict=True)
-    assert dut.counters().nd_ns_sent == 0
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_ns_sent == 0

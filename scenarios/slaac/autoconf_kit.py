@@ -48,7 +48,23 @@ def solicited_node(addr: str) -> str:
 def bench(net: Any, peer_ipv6: Any = None, peer_nd: bool = True, **host: Any) -> tuple[Any, Any, Any]:
     """(dut, peer, link): a Tern host ``dut`` (IPv6 autoconfiguration by default: no static
     address) and a scripted peer on one link."""
-    dut = net.host("dut", **host)
+    from pyharness.linux_dut import LinuxNetwork
+
+    linux = isinstance(net, LinuxNetwork)
+    if linux:
+        # The kernel of a namespace, coming up as a Linux host does by default (DAD, Router Solicitations,
+        # SLAAC, MLDv2) once linked to the peer; Tern host options have no Linux equivalent.
+        import pytest
+
+        from pyharness.linux_dut import LinuxDut
+
+        static = host.pop("ipv6", None)
+        host.pop("ipv4", None)
+        if host:
+            pytest.skip(f"Linux DUT: Tern host options {sorted(host)} have no Linux equivalent")
+        dut = LinuxDut(net, ipv4=None, ipv6=static, autoconf=static is None, up=False)
+    else:
+        dut = net.host("dut", **host)
     # The peer always has an address so that it answers Neighbor Solicitations as they come (for
     # its link-local address too): the host's NUD of its router then succeeds. Without one given,
     # its link-local address is that address (and so the source of what it sends).
@@ -57,7 +73,9 @@ def bench(net: Any, peer_ipv6: Any = None, peer_nd: bool = True, **host: Any) ->
 
     own = [f"{link_local(parse_mac(default_mac('peer')))}/64"]
     peer = net.peer("peer", ipv6=peer_ipv6 or own, nd=peer_nd)
-    link = net.link(dut, peer)
+    link = net.link(dut.tap if linux else dut, peer)
+    if linux:
+        dut.up()
     return dut, peer, link
 
 

@@ -13,6 +13,7 @@ from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6ND_NS, IPv6
 
 from autoconf_kit import (PREFIX, RETRANS_TIMER, S, T, addr_state, bench, dad_ns, echo, echo_reply, eui64_addr,
                           first_probe, multicast_echo, na_for, ready)
+from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("slaac")
 
@@ -99,7 +100,8 @@ def test_stable_identifier_retried_after_a_duplicate(net):
         seen.append(g)
         peer.send(na_for(peer, g))
     peer.expect_nothing(for_="3s", matching=ICMPv6ND_NS())
-    assert dut.counters().dad_duplicates == 4
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().dad_duplicates == 4
     assert len(dut.ipv6_addresses()) == 1
 
 

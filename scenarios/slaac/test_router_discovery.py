@@ -12,6 +12,7 @@ from scapy.layers.l2 import Ether
 
 from autoconf_kit import (MAX_RTR_SOLICITATIONS, PREFIX, RETRANS_TIMER, RTR_SOLICITATION_INTERVAL, S, T, bench,
                           dad_ns, echo, echo_reply, eui64_addr, first_probe, has_sll, ready, rs)
+from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("slaac")
 
@@ -37,7 +38,8 @@ def test_three_solicitations_four_seconds_apart_then_none(net):
     for k in range(1, MAX_RTR_SOLICITATIONS):
         peer.expect(rs(ll_of(dut)), at=T(first.time_ns + k * RTR_SOLICITATION_INTERVAL), tolerance=0)
     peer.expect_nothing(for_="60s", matching=ICMPv6ND_RS())
-    assert dut.counters().nd_rs_sent == 3
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_rs_sent == 3
 
 
 @pytest.mark.rfc("4861 6.3.7", "4861 4.1")
@@ -72,7 +74,8 @@ def test_advertisement_stops_the_solicitations(net):
     ready(peer, dut, within="4.1s")
     peer.router_advertisement(router_lifetime=1800)
     peer.expect_nothing(for_="20s", matching=ICMPv6ND_RS())
-    assert dut.counters().nd_rs_sent == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_rs_sent == 1
 
 
 @pytest.mark.rfc("4861 6.3.7")
@@ -129,7 +132,8 @@ def test_router_forgotten_when_its_lifetime_ends(net):
     net.run(until=T(t0 + 5 * S))
     _offlink_echo(peer, "2001:db8:1::1", 2)
     peer.expect_nothing(for_="100ms", matching=ICMPv6EchoReply())
-    assert dut.counters().nd_routers_expired == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_routers_expired == 1
     assert ra is not None
 
 

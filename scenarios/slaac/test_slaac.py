@@ -10,6 +10,7 @@ from scapy.layers.l2 import Ether
 
 from autoconf_kit import (MAX_RTR_SOLICITATION_DELAY, PREFIX, RETRANS_TIMER, S, T, addr_state, bench, dad_ns, echo,
                           echo_reply, eui64_addr, multicast_echo, ready)
+from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("slaac")
 
@@ -50,7 +51,8 @@ def test_global_address_from_a_prefix(net):
     assigned(net, peer, dut, g)
     peer.send(echo(g))
     peer.expect(echo_reply(g), within="1ms")
-    assert dut.counters().slaac_addrs_formed == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().slaac_addrs_formed == 1
 
 
 @pytest.mark.rfc("4862 5.4")
@@ -108,7 +110,8 @@ def test_prefix_option_ignored(net, option, why):
     advertise(peer, dut, option)
     peer.expect_nothing(for_="2s", matching=ICMPv6ND_NS())
     assert len(dut.ipv6_addresses()) == 1, why
-    assert dut.counters().slaac_prefixes_ignored == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().slaac_prefixes_ignored == 1
     # positive control: a good option in the next RA forms an address
     advertise(peer, dut, "2001:db8:2::/64")
     peer.expect(dad_ns(g_of(dut, "2001:db8:2::/64")), within="1ms")
@@ -161,7 +164,8 @@ def test_lifetimes_from_the_option_deprecate_then_invalidate(net):
     assert addr_state(dut, g) == "deprecated"
     net.run(until=T(t + 200 * S))
     assert addr_state(dut, g) is None
-    assert dut.counters().slaac_addrs_expired == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().slaac_addrs_expired == 1
 
 
 @pytest.mark.rfc("4862 5.5.4")
@@ -318,5 +322,6 @@ def test_global_address_owned_by_another_node_is_not_assigned(net):
     advertise(peer, dut, PREFIX)
     net.run(for_="2s")
     assert addr_state(dut, g) is None
-    assert dut.counters().dad_duplicates == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().dad_duplicates == 1
     assert addr_state(dut, ll_of(dut)) == "preferred"
