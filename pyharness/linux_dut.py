@@ -976,7 +976,9 @@ class LinuxDut:
 
     def add_route(self, prefix: str, gateway: Optional[str] = None) -> None:
         args = ["route", "add", prefix]
-        args += ["via", gateway] if gateway else ["dev", self.ifname]
+        args += ["via", gateway] if gateway else []
+        if not gateway or gateway.lower().startswith("fe80:"):
+            args += ["dev", self.ifname]  # a link-local next hop needs its interface (RFC 4007 section 6)
         self.ns.ip(*args)
 
     # -- tcp_info -------------------------------------------------------------------
