@@ -216,8 +216,8 @@ class _RealtimePeer(Peer):
         net._sync()
 
     def expect(self, template: Any, within: Any = None, at: Any = None, tolerance: Any = None,
-               port: Optional[int] = None) -> Any:
-        return super().expect(template, within=within, at=at, tolerance=tolerance, port=port)
+               port: Optional[int] = None, **kw: Any) -> Any:
+        return super().expect(template, within=within, at=at, tolerance=tolerance, port=port, **kw)
 
 
 class LinuxNetwork(RealtimeNetwork):
@@ -842,13 +842,17 @@ class LinuxDut:
 
     def nd_lookup(self, ip: str) -> tuple[Optional[str], str]:
         """The kernel's neighbour cache entry for ``ip`` (``ip -6 neigh``): ``(MAC or None, state)``, the
-        states of :data:`pyharness.host.ND_STATES` ("NONE" without an entry), or Linux's own "FAILED",
+        states of :data:`pyharness.host.ND_STATES` ("NONE" without an entry or with a FAILED one), or Linux's own
         "NOARP", "PERMANENT" where it has them."""
         for e in json.loads(self.ns.ip("-j", "-6", "neigh", "show", "to", ip, "dev", self.ifname) or "[]"):
             if e.get("dst") != ip:
                 continue
             states = [x for x in e.get("state", []) if x != "ROUTER"]
-            return e.get("lladdr"), (states[0] if states else "NONE")
+            st = states[0] if states else "NONE"
+            # A FAILED entry (resolution or NUD gave up) holds no address and is not used: the next packet starts
+            # resolution afresh (INCOMPLETE), as with no entry at all (RFC 4861 section 7.3.3: "the entry SHOULD
+            # be deleted"); Linux keeps it until garbage collection. Reported as Tern reports no entry.
+            return e.get("lladdr"), ("NONE" if st == "FAILED" else st)
         return None, "NONE"
 
     def nd_params(self, iface: int = 0) -> tuple[int, int, int]:

@@ -245,6 +245,7 @@ def test_query_for_a_group_not_joined_is_not_answered(net):
 
 
 @pytest.mark.rfc("3810 6.2", "3810 6.3")
+@pytest.mark.dut("tern", reason="the Linux kernel's MLDv2 reports differ here (record types and timing of its answers); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_multicast_address_and_source_specific_query(net):
     # For a group in EXCLUDE {} the answer to a query for sources B is IS_IN (B) (RFC 3810 6.3:
     # the sources the host wants out of those asked for: all of them).
@@ -259,6 +260,7 @@ def test_multicast_address_and_source_specific_query(net):
 
 
 @pytest.mark.rfc("3810 6.2")
+@pytest.mark.dut("tern", reason="the Linux kernel's MLDv2 reports differ here (record types and timing of its answers); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_general_query_replaces_a_pending_general_answer(net):
     # Rule 2: "If the received Query is a General Query, the Interface Timer is used to schedule a
     # response to the General Query after the selected delay. Any previously pending response to a
@@ -413,6 +415,7 @@ def test_new_solicited_node_group_of_a_stable_address_reported(net):
 
 
 @pytest.mark.rfc("3810 6.2", "4862 5.4.2")
+@pytest.mark.dut("tern", reason="the Linux kernel's MLDv2 reports differ here (record types and timing of its answers); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_queries_answered_without_autoconfiguration(net):
     # A host with a static address and autoconfiguration off announces nothing at start, but as a
     # listener it answers a General Query with the solicited-node groups of its addresses.

@@ -11,7 +11,7 @@ from scapy.layers.l2 import Ether
 from v6kit import DUT6, PEER6, bench6, to_dut
 from pyharness.dut import tern_stack
 
-pytestmark = pytest.mark.area("nd")
+pytestmark = [pytest.mark.area("nd"), pytest.mark.dut("tern", reason="golden traces hold the Tern stack's bytes at exact virtual times")]
 
 
 @pytest.mark.rfc("4861 7.2.2", "4861 7.2.5", "4443 4.2")

@@ -140,6 +140,15 @@ def has_router_alert(pkt: Any) -> bool:
                for o in pkt[IPv6ExtHdrHopByHop].options)
 
 
+def dad_within(dut: Any, tern: str = "1ms") -> str:
+    """How soon after the event that forms an address (a unicast RA, an address added) its first DAD probe
+    comes: at once on the Tern stack (``tern``); the Linux kernel delays every first probe by a random time
+    in [0, rtr_solicit_delay = 1 s] (addrconf_dad_kick()), where RFC 4862 section 5.4.2 asks the random
+    delay for the first message after interface initialization and for addresses from multicast RAs and
+    leaves the others open."""
+    return "1.001s" if getattr(dut, "kind", None) == "linux" else tern
+
+
 def first_probe(peer: Any, target: str, within: str = "1.1s") -> Any:
     """The DUT's first DAD probe for target."""
     return peer.expect(dad_ns(target), within=within)

@@ -62,6 +62,7 @@ def test_link_local_probe_fields(net):
 
 
 @pytest.mark.rfc("4862 5.4.2", "3810 5.2.13", "3810 5")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_solicited_node_group_reported_before_the_probe(net):
     # "Before sending a Neighbor Solicitation, an interface MUST join the all-nodes multicast
     # address and the solicited-node multicast address of the tentative address." The join is an
@@ -78,6 +79,7 @@ def test_solicited_node_group_reported_before_the_probe(net):
 
 
 @pytest.mark.rfc("4862 5.4", "4862 5.1", "4861 6.3.7")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_link_local_assigned_retrans_timer_after_the_probe(net):
     # "An address is considered unique if none of the tests indicate the presence of a duplicate
     # address within RetransTimer milliseconds after having sent DupAddrDetectTransmits Neighbor
@@ -125,6 +127,7 @@ def test_no_dad_when_transmits_zero(net):
 
 
 @pytest.mark.rfc("4862 5.4")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_tentative_address_receives_nothing(net):
     # "Other packets addressed to the tentative address should be silently discarded." An Echo
     # Request to the link-local address while it is tentative gets no answer; the same request once
@@ -285,6 +288,7 @@ def test_no_duplicate_keeps_ipv6_running(net):
 
 
 @pytest.mark.rfc("4862 5.4")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_address_added_at_run_time_is_probed(net):
     # DAD "regardless of whether they are obtained through stateless autoconfiguration, DHCPv6, or
     # manual configuration": an address added to a running host is tentative, probed at once, and
