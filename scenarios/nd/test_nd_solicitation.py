@@ -21,7 +21,7 @@ from scapy.packet import Raw
 
 from pyharness.nd import multicast_mac, solicited_node
 from pyharness.nodes import format_mac
-from v6kit import DUT6, PEER6, dut, peer, to_dut, v6  # noqa: F401  (fixtures)
+from v6kit import DUT6, PEER6, at, dut, ns as seconds, peer, to_dut, v6  # noqa: F401  (fixtures)
 from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("nd")
@@ -71,6 +71,30 @@ def test_solicitation_creates_a_stale_entry_for_its_source(dut, peer):
     peer.send(ns(peer))
     peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
     assert dut.nd_lookup(PEER6) == (peer.mac, "DELAY")
+
+
+@pytest.mark.rfc("4861 7.3.3", "4861 10")
+def test_advertisement_to_a_new_neighbour_is_followed_by_a_probe(dut, peer, net):
+    """On the wire: the advertisement answering a solicitation is the first packet to the new STALE
+    neighbour, so the entry is in DELAY from then on, and with no reachability confirmation "If the entry
+    is still in the DELAY state when the timer expires, the entry's state changes to PROBE" and "Upon
+    entering the PROBE state, a node sends a unicast Neighbor Solicitation message to the neighbor using
+    the cached link-layer address": DELAY_FIRST_PROBE_TIME (5 s, section 10) after the advertisement.
+    Found against Linux; the Tern stack sent no probe (its entry stayed STALE). The peer answers the probe
+    by itself (it does not reach its inbox): counted in ``nd_answered``, found in its history."""
+    # Exact in virtual time; a real-time DUT (Linux) gets its profile's tolerance for a 5 s timer.
+    tol = dut.profile.tolerance(seconds(5)) if hasattr(dut, "profile") else 0
+    t0 = net.now_ns
+    peer.send(ns(peer))
+    peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
+    assert peer.nd_answered == 0
+    net.run(until=at(t0 + seconds(5) - tol - 1))
+    assert peer.nd_answered == 0, "a solicitation before DELAY_FIRST_PROBE_TIME"
+    net.run(until=at(t0 + seconds(5) + tol))
+    assert peer.nd_answered == 1, "no unicast probe DELAY_FIRST_PROBE_TIME after the advertisement"
+    probe = [f for f in peer.history() if f.pkt.haslayer(ICMPv6ND_NS)][-1]
+    assert probe.pkt[Ether].dst == peer.mac and probe.pkt[IPv6].dst == PEER6  # unicast, to the cached address
+    assert abs(probe.time_ns - (t0 + seconds(5))) <= tol
 
 
 @pytest.mark.rfc("4861 7.2.3")
