@@ -25,7 +25,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from v6kit import ALL_NODES, DUT6, PEER6, at, dut, exchange_nd, ns, peer, to_dut, v6  # noqa: F401  (fixtures)
-from pyharness.dut import tern_stack
+from pyharness.dut import linux_deviation, tern_stack
 
 pytestmark = pytest.mark.area("icmpv6")
 
@@ -241,9 +241,15 @@ def test_packet_too_big_never_raises_the_estimate(dut, peer):
 
 
 @pytest.mark.rfc("8201 4")
-@pytest.mark.dut("tern", reason="Tern checks that the quoted packet's source is its own; Linux lowers the path MTU of the quoted destination without that check (docs/linux-differences.md, IPv6)")
+@linux_deviation('RFC 8201 section 4: "Nodes should appropriately validate the payload of ICMPv6 PTB messages to '
+                 'ensure these are received in response to transmitted traffic (i.e., a reported error condition that '
+                 'corresponds to an IPv6 packet actually sent by the application) per [ICMPv6]." Linux lowers the '
+                 'path MTU of the quoted destination whatever the quoted source')
 def test_packet_too_big_about_someone_elses_packet_is_ignored(dut, peer):
-    """A Packet Too Big quoting a packet whose source is not ours concerns no path of ours."""
+    """A Packet Too Big quoting a packet whose source is not ours concerns no path of ours. RFC 8201 section
+    4: "Nodes should appropriately validate the payload of ICMPv6 PTB messages to ensure these are received
+    in response to transmitted traffic (i.e., a reported error condition that corresponds to an IPv6 packet
+    actually sent by the application) per [ICMPv6].""""
     frags = big_echo(dut, peer, 15)
     forged = bytearray(bytes(frags[0][IPv6])[:1232])
     forged[8:24] = bytes(16)  # source :: : not ours
