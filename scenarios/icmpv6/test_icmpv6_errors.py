@@ -249,7 +249,8 @@ def test_packet_too_big_about_someone_elses_packet_is_ignored(dut, peer):
     """A Packet Too Big quoting a packet whose source is not ours concerns no path of ours. RFC 8201 section
     4: "Nodes should appropriately validate the payload of ICMPv6 PTB messages to ensure these are received
     in response to transmitted traffic (i.e., a reported error condition that corresponds to an IPv6 packet
-    actually sent by the application) per [ICMPv6].""""
+    actually sent by the application) per [ICMPv6]."
+    """
     frags = big_echo(dut, peer, 15)
     forged = bytearray(bytes(frags[0][IPv6])[:1232])
     forged[8:24] = bytes(16)  # source :: : not ours
