@@ -219,7 +219,7 @@ def test_preferred_lifetime_reset_by_the_next_option(net):
     ready(peer, dut)
     advertise(peer, dut, {"prefix": PREFIX, "preferred": 10, "valid": 7200})
     g = g_of(dut)
-    assigned(net, peer, dut, g)
+    assigned(net, peer, dut, g, within=dad_within(dut))  # the positive control: its DAD probe
     net.run(for_="15s")
     assert addr_state(dut, g) == "deprecated"
     advertise(peer, dut, {"prefix": PREFIX, "preferred": 60, "valid": 7200})
