@@ -70,6 +70,7 @@ deps:
 	have dpkg-source || missing="$$missing dpkg-dev"; \
 	[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || missing="$$missing debian-archive-keyring"; \
 	have dhclient || missing="$$missing isc-dhcp-client"; have dig || missing="$$missing bind9-dnsutils"; \
+	have radvd || missing="$$missing radvd"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && have apt-get; then \
 	    echo "deps: installing$$missing"; \

@@ -29,6 +29,12 @@ IP_RECVERR = 11
 IP_MTU_DISCOVER = 10
 IP_PMTUDISC_DONT = 0
 IP_PMTUDISC_DO = 2
+IPV6_RECVERR = 25
+IPV6_MTU_DISCOVER = 23
+IPV6_RECVHOPLIMIT = 51
+IPV6_HOPLIMIT = 52
+IPV6_PMTUDISC_DONT = 0
+IPV6_PMTUDISC_DO = 2
 SIOCOUTQ = 0x5411
 FIONREAD = 0x541B
 SO_EE_ORIGIN_ICMP = 2
@@ -70,6 +76,7 @@ def parse_tcp_info(raw: bytes) -> dict:
 class Helper:
     def __init__(self) -> None:
         self.socks: dict[int, dict] = {}
+        self.groups: dict[str, list] = {}
         self.next_id = 1
 
     # -- plumbing ---------------------------------------------------------------
@@ -107,28 +114,62 @@ class Helper:
         with open("/proc/sys/" + name.replace(".", "/")) as f:
             return f.read().strip()
 
-    def op_open(self, kind: str, ident: int = 1) -> int:
+    def op_open(self, kind: str, ident: int = 1, family: str = "ipv4") -> int:
+        """A socket of ``kind`` (udp, tcp, ping) in ``family`` (ipv4: AF_INET, ipv6: AF_INET6, IPv6 only)."""
+        v6 = family == "ipv6"
+        af = socket.AF_INET6 if v6 else socket.AF_INET
         if kind == "udp":
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-            return self._add(s, kind)
+            s = socket.socket(af, socket.SOCK_DGRAM)
+            self._v6only(s, v6)
+            s.setsockopt(*((socket.IPPROTO_IPV6, IPV6_RECVERR) if v6 else (socket.IPPROTO_IP, IP_RECVERR)), 1)
+            return self._add(s, kind, v6=v6)
         if kind == "tcp":
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s = socket.socket(af, socket.SOCK_STREAM)
+            self._v6only(s, v6)
             # Urgent data stays in the stream (RFC 6093 section 6: applications SHOULD use SO_OOBINLINE);
             # Linux otherwise takes the last urgent byte out of band.
             s.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-            return self._add(s, kind)
+            return self._add(s, kind, v6=v6)
         if kind == "ping":
-            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-            s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-            return self._add(s, kind, ident=ident)
+            if v6:
+                # A raw ICMPv6 socket: the kernel fills in the checksum (RFC 3542 section 3.1) and
+                # delivers the ICMPv6 message without the IPv6 header; the hop limit comes as ancillary data.
+                s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1)
+            else:
+                s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+                s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+            return self._add(s, kind, ident=ident, v6=v6)
         raise ValueError(f"unknown socket kind {kind!r}")
 
+    @staticmethod
+    def _v6only(s: socket.socket, v6: bool) -> None:
+        if v6:
+            # The IPv6 bench's sockets talk IPv6 only (a Tern IPv6 socket does too).
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+
+    def op_join_group(self, group: str, ifname: str) -> None:
+        """Listen to the IPv6 multicast ``group`` on ``ifname`` (one membership socket per join, RFC 3493 section
+        5.2 IPV6_JOIN_GROUP); the kernel's MLD listener reports it."""
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        mreq = socket.inet_pton(socket.AF_INET6, group) + struct.pack("=I", socket.if_nametoindex(ifname))
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        self.groups.setdefault(group, []).append(s)
+
+    def op_leave_group(self, group: str, ifname: str) -> None:
+        """Drop one join of ``group`` (the last one leaves the group)."""
+        socks = self.groups.get(group)
+        if not socks:
+            raise OSError(errno.EADDRNOTAVAIL, f"{group} was not joined")
+        socks.pop().close()
+
     def op_bind(self, sid: int, addr: str, port: int) -> None:
-        self._get(sid)["s"].bind((addr or "0.0.0.0", port))
+        e = self._get(sid)
+        e["s"].bind((addr or ("::" if e.get("v6") else "0.0.0.0"), port))
 
     def op_local(self, sid: int) -> list:
-        return list(self._get(sid)["s"].getsockname())
+        return list(self._get(sid)["s"].getsockname())[:2]
 
     def op_listen(self, sid: int, backlog: int) -> None:
         self._get(sid)["s"].listen(backlog)
@@ -138,8 +179,8 @@ class Helper:
             s, peer = self._get(sid)["s"].accept()
         except BlockingIOError:
             return None
-        sid = self._add(s, "tcp")
-        self.socks[sid]["tuple"] = (tuple(s.getsockname()), tuple(peer))
+        sid = self._add(s, "tcp", v6=s.family == socket.AF_INET6)
+        self.socks[sid]["tuple"] = (tuple(s.getsockname()[:2]), tuple(peer[:2]))
         return sid
 
     def op_connect(self, sid: int, ip: str, port: int) -> None:
@@ -148,7 +189,7 @@ class Helper:
             e["s"].connect((ip, port))
         except BlockingIOError:
             pass
-        e["tuple"] = (e["s"].getsockname(), (ip, port))
+        e["tuple"] = (tuple(e["s"].getsockname()[:2]), (ip, port))
 
     def op_send(self, sid: int, data: str, oob: bool = False) -> int:
         e = self._get(sid)
@@ -198,8 +239,8 @@ class Helper:
         e = self._get(sid)
         for _ in range(4):
             try:
-                data, (ip, port) = e["s"].recvfrom(65536)
-                return [data.hex(), ip, port]
+                data, addr = e["s"].recvfrom(65536)
+                return [data.hex(), addr[0], addr[1]]
             except BlockingIOError:
                 return None
             except OSError as x:
@@ -251,13 +292,18 @@ class Helper:
 
     def op_setsockopt(self, sid: int, level: str, name: str, value: Any) -> None:
         s = self._get(sid)["s"]
-        lvl = {"sol": socket.SOL_SOCKET, "ip": socket.IPPROTO_IP, "tcp": socket.IPPROTO_TCP}[level]
+        if level == "ip" and self._get(sid).get("v6"):
+            # The IPv6 equivalents of the IPv4 options (RFC 3493 section 5.1: the unicast hop limit).
+            level, name = "ipv6", {"IP_TTL": "IPV6_UNICAST_HOPS", "IP_MTU_DISCOVER": "IPV6_MTU_DISCOVER"}.get(name, name)
+        lvl = {"sol": socket.SOL_SOCKET, "ip": socket.IPPROTO_IP, "tcp": socket.IPPROTO_TCP,
+               "ipv6": socket.IPPROTO_IPV6}[level]
         opt = {"TCP_NODELAY": socket.TCP_NODELAY, "SO_KEEPALIVE": socket.SO_KEEPALIVE,
                "TCP_KEEPIDLE": socket.TCP_KEEPIDLE, "TCP_KEEPINTVL": socket.TCP_KEEPINTVL,
                "TCP_KEEPCNT": socket.TCP_KEEPCNT, "SO_RCVBUF": socket.SO_RCVBUF, "SO_SNDBUF": socket.SO_SNDBUF,
                "TCP_CONGESTION": TCP_CONGESTION, "TCP_SYNCNT": TCP_SYNCNT, "TCP_USER_TIMEOUT": TCP_USER_TIMEOUT,
                "TCP_MAXSEG": socket.TCP_MAXSEG, "IP_TTL": socket.IP_TTL, "SO_BROADCAST": socket.SO_BROADCAST,
-               "IP_MTU_DISCOVER": IP_MTU_DISCOVER, "SO_REUSEADDR": socket.SO_REUSEADDR}[name]
+               "IP_MTU_DISCOVER": IP_MTU_DISCOVER, "SO_REUSEADDR": socket.SO_REUSEADDR,
+               "IPV6_UNICAST_HOPS": socket.IPV6_UNICAST_HOPS, "IPV6_MTU_DISCOVER": IPV6_MTU_DISCOVER}[name]
         s.setsockopt(lvl, opt, value.encode() if isinstance(value, str) else int(value))
         if name == "TCP_USER_TIMEOUT":
             self._get(sid)["user_timeout"] = int(value) > 0
@@ -278,11 +324,11 @@ class Helper:
         info["error"] = self._sticky(e)
         info["user_timeout"] = bool(e.get("user_timeout"))
         try:
-            info["local"] = list(s.getsockname())
+            info["local"] = list(s.getsockname())[:2]
         except OSError:
             info["local"] = None
         try:
-            info["remote"] = list(s.getpeername())
+            info["remote"] = list(s.getpeername())[:2]
             e["tuple"] = (tuple(info["local"]), tuple(info["remote"]))
         except OSError:
             info["remote"] = list(e["tuple"][1]) if e.get("tuple") else None
@@ -293,7 +339,7 @@ class Helper:
         e = self._get(sid)
         if e.get("tuple") is None:
             try:
-                e["tuple"] = (tuple(e["s"].getsockname()), tuple(e["s"].getpeername()))
+                e["tuple"] = (tuple(e["s"].getsockname()[:2]), tuple(e["s"].getpeername()[:2]))
             except OSError:
                 return None
         return [list(e["tuple"][0]), list(e["tuple"][1])]
@@ -303,9 +349,15 @@ class Helper:
         nl = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
         try:
             # struct inet_diag_req_v2 + inet_diag_sockid
-            sockid = struct.pack("!HH", lport, rport) + socket.inet_aton(lip) + b"\0" * 12 + \
-                socket.inet_aton(rip) + b"\0" * 12 + struct.pack("=I", 0) + struct.pack("=II", 0xFFFFFFFF, 0xFFFFFFFF)
-            req = struct.pack("=BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0,
+            v6 = ":" in lip
+            af = socket.AF_INET6 if v6 else socket.AF_INET
+
+            def raw(ip: str) -> bytes:
+                return socket.inet_pton(af, ip).ljust(16, b"\0")
+
+            sockid = struct.pack("!HH", lport, rport) + raw(lip) + raw(rip) + struct.pack("=I", 0) + \
+                struct.pack("=II", 0xFFFFFFFF, 0xFFFFFFFF)
+            req = struct.pack("=BBBBI", af, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0,
                               0xFFFFFFFF) + sockid
             hdr = struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 0x1 | 0x300, 1, 0)
             nl.sendto(hdr + req, (0, 0))
@@ -323,7 +375,9 @@ class Helper:
                     # struct inet_diag_msg: family, state, timer, retrans, sockid(48), expires, rqueue, wqueue, uid, inode
                     state = body[1]
                     sport, dport = struct.unpack_from("!HH", body, 4)
-                    src, dst = socket.inet_ntoa(body[8:12]), socket.inet_ntoa(body[24:28])
+                    alen_ = 16 if v6 else 4
+                    src = socket.inet_ntop(af, body[8:8 + alen_])
+                    dst = socket.inet_ntop(af, body[24:24 + alen_])
                     if (src, sport, dst, dport) == (lip, lport, rip, rport) and out is None:
                         out = {"state": state, "state_name": LINUX_STATES.get(state, str(state))}
                         a = 72
@@ -350,13 +404,15 @@ class Helper:
             return None
         e["s"].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)  # reported here: clear it
         for level, typ, cdata in anc:
-            if level == socket.IPPROTO_IP and typ == IP_RECVERR:
+            if (level, typ) in ((socket.IPPROTO_IP, IP_RECVERR), (socket.IPPROTO_IPV6, IPV6_RECVERR)):
                 ee_errno, origin, itype, icode, _pad, info, _data2 = struct.unpack_from("=IBBBBII", cdata)
                 sender = None
                 if len(cdata) >= 16 + 8:
                     fam = struct.unpack_from("=H", cdata, 16)[0]
                     if fam == socket.AF_INET:
                         sender = socket.inet_ntoa(cdata[20:24])
+                    elif fam == socket.AF_INET6 and len(cdata) >= 16 + 24:
+                        sender = socket.inet_ntop(socket.AF_INET6, cdata[24:40])
                 return {"errno": ee_errno, "origin": origin, "type": itype, "code": icode, "info": info,
                         "sender": sender, "dst": addr[0] if addr else None}
         return None
@@ -365,6 +421,13 @@ class Helper:
         e = self._get(sid)
         s = e["s"]
         data = bytes.fromhex(payload)
+        if e.get("v6"):
+            # ICMPv6 Echo Request (RFC 4443 section 4.1); the kernel computes the checksum of a raw ICMPv6 socket.
+            if ttl:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, ttl)
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO if df else IPV6_PMTUDISC_DONT)
+            s.sendto(struct.pack("!BBHHH", 128, 0, 0, e["ident"], seq & 0xFFFF) + data, (dst, 0))
+            return
         if ttl:
             s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
         s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO if df else IP_PMTUDISC_DONT)
@@ -374,6 +437,8 @@ class Helper:
 
     def op_ping_recv(self, sid: int) -> Optional[dict]:
         e = self._get(sid)
+        if e.get("v6"):
+            return self._ping6_recv(e)
         while True:
             try:
                 pkt, (src, _) = e["s"].recvfrom(65536)
@@ -392,6 +457,28 @@ class Helper:
             if ident != e["ident"]:
                 continue
             return {"src": src, "seq": seq, "ttl": ttl, "payload": icmp[8:].hex()}
+
+
+    def _ping6_recv(self, e: dict) -> Optional[dict]:
+        while True:
+            try:
+                icmp, anc, _flags, addr = e["s"].recvmsg(65536, 64)
+            except BlockingIOError:
+                return None
+            except OSError as x:
+                if x.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EPROTO, errno.EMSGSIZE):
+                    continue
+                raise
+            hops = 0
+            for level, typ, cdata in anc:
+                if level == socket.IPPROTO_IPV6 and typ == IPV6_HOPLIMIT:
+                    hops = struct.unpack("=i", cdata[:4])[0]
+            if len(icmp) < 8 or icmp[0] != 129:
+                continue
+            ident, seq = struct.unpack("!HH", icmp[4:8])
+            if ident != e["ident"]:
+                continue
+            return {"src": addr[0].split("%")[0], "seq": seq, "ttl": hops, "payload": icmp[8:].hex()}
 
 
 def _checksum(data: bytes) -> int:

@@ -20,7 +20,8 @@ from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pyt
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut", "linux_deviation", "family_addrs", "FAMILIES"]
+__all__ = ["DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut", "linux_deviation", "family_addrs", "FAMILIES",
+           "tern_stack"]
 
 MS = 1_000_000
 SEC = 1_000_000_000
@@ -39,6 +40,13 @@ def linux_deviation(reason: str) -> Any:
     import pytest
 
     return pytest.mark.deviation("linux", reason=reason)
+
+
+def tern_stack(dut: Any) -> bool:
+    """Whether ``dut`` is a Tern stack (a :class:`pyharness.host.Host` or :class:`TernDut`): its internal counters
+    and state can be read. A scenario checks the wire for every DUT and, under ``if tern_stack(dut):``, the Tern
+    stack's counters that say why (another DUT, the Linux kernel, has no such counters)."""
+    return getattr(dut, "kind", None) in ("host", "tern")
 
 
 @dataclass(frozen=True)

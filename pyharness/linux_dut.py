@@ -216,8 +216,8 @@ class _RealtimePeer(Peer):
         net._sync()
 
     def expect(self, template: Any, within: Any = None, at: Any = None, tolerance: Any = None,
-               port: Optional[int] = None) -> Any:
-        return super().expect(template, within=within, at=at, tolerance=tolerance, port=port)
+               port: Optional[int] = None, **kw: Any) -> Any:
+        return super().expect(template, within=within, at=at, tolerance=tolerance, port=port, **kw)
 
 
 class LinuxNetwork(RealtimeNetwork):
@@ -414,7 +414,7 @@ class LinuxUdpSocket(_LinuxSocket):
     @property
     def local(self) -> tuple[Optional[str], int]:
         ip, port = self._rpc("local", "local", sync=False)
-        return (None if ip == "0.0.0.0" else ip), int(port)
+        return (None if ip in ("0.0.0.0", "::") else ip), int(port)
 
     def sendto(self, data: bytes, dest: tuple[str, int]) -> None:
         ip, port = dest
@@ -696,6 +696,22 @@ class LinuxTcpSocket(_LinuxSocket):
         return int(r["unacked"])  # for a listener, tcpi_unacked is the accept queue length
 
 
+def _tcp_at(d: bytes) -> Optional[tuple[int, int]]:
+    """(offset of the TCP header, TCP header + data length) of an Ethernet frame carrying TCP over IPv4 or IPv6
+    (no extension headers), or None."""
+    import struct
+
+    if len(d) >= 54 and d[12:14] == b"\x08\x00" and d[23] == 6:
+        ihl = (d[14] & 0x0F) * 4
+        t = 14 + ihl
+        if len(d) < t + 20:
+            return None
+        return t, struct.unpack_from("!H", d, 16)[0] - ihl
+    if len(d) >= 74 and d[12:14] == b"\x86\xdd" and d[20] == 6:
+        return 54, struct.unpack_from("!H", d, 18)[0]
+    return None
+
+
 def _closed_info(tup: Optional[tuple], error: Optional[str]) -> TcpInfo:
     vals: dict[str, Any] = {f: 0 for f in TcpInfo.__dataclass_fields__}
     vals.update(state="CLOSED", local=tup[0] if tup else None, remote=tup[2] if tup else None,
@@ -721,29 +737,46 @@ class LinuxDut:
     kind = "linux"
 
     def __init__(self, net: LinuxNetwork, profile: DutProfile = LINUX_PROFILE,
-                 sysctls: Optional[dict] = None):
+                 sysctls: Optional[dict] = None, family: str = "ipv4", ipv6: Union[str, list, None] = None,
+                 ipv4: Optional[str] = f"{DUT_IP}/{PREFIX}", autoconf: bool = False, up: bool = True):
+        """``family`` is the bench's ("ipv6": the DUT also has fd00::1/64 and the scenario talks over it);
+        ``ipv6`` static IPv6 addresses (the interface then quiet like a Tern host given ``ipv6=``: no DAD,
+        no Router Solicitation, no SLAAC, its MLD reports within milliseconds of coming up); ``autoconf``
+        IPv6 the way a Linux host comes up by default (DAD, Router Solicitations, SLAAC from RAs, MLDv2
+        reports); ``up=False`` leaves the interface down until :meth:`up` (an autoconfiguring host is brought
+        up once linked, so that the peer sees its start-up)."""
+        from .dut import DUT_IP6, PREFIX6, family_addrs
+
         self.net = net
         self.profile = profile
-        self.ip = DUT_IP
+        self.family = family
+        self.ip, self.peer_ip = family_addrs(family)
         self.mac = default_mac("dut")  # the MAC a Tern DUT would have: captures compare
         self.ns = NetNamespace()
         self.helper: Optional[SockHelper] = None
         self._metrics: dict[str, str] = {}
+        v6addrs = [ipv6] if isinstance(ipv6, str) else list(ipv6 or [])
+        if family == "ipv6" and not v6addrs:
+            v6addrs = [f"{DUT_IP6}/{PREFIX6}"]
+        self._v6 = bool(v6addrs) or autoconf
+        self._autoconf = autoconf
         net.on_close(self.close)
         self.ns.create()
         try:
             self.helper = SockHelper(self.ns)
-            for k, v in {**LINUX_SYSCTLS, **(sysctls or {})}.items():
+            extra = _ipv6_sysctls(static=not autoconf) if self._v6 else {}
+            for k, v in {**LINUX_SYSCTLS, **extra, **(sysctls or {})}.items():
                 self.sysctl(k, v)
             self.tap = net.tap("dut")
             dev = self.ifname = self.tap.ifname
             self.ns.take(dev, None, up=False)
             self.ns.ip("link", "set", "dev", dev, "address", self.mac, "mtu", str(profile.mtu))
-            self.ns.ip("addr", "add", f"{DUT_IP}/{PREFIX}", "dev", dev)
-            self.ns.ip("link", "set", "dev", dev, "up")
-            # The limited broadcast leaves by the only interface, as on a one-interface Tern host (without a
-            # route Linux refuses 255.255.255.255 with ENETUNREACH; the bench has no default route on purpose).
-            self.ns.ip("route", "add", "255.255.255.255/32", "dev", dev)
+            if ipv4:
+                self.ns.ip("addr", "add", ipv4, "dev", dev)
+            for a in v6addrs:
+                self.ns.ip("-6", "addr", "add", a if "/" in a else f"{a}/64", "dev", dev, "nodad")
+            if up:
+                self.up()
         except BaseException:
             self.close()
             raise
@@ -751,9 +784,126 @@ class LinuxDut:
         self.tap.mac = self.mac  # type: ignore[attr-defined]
         self.tap.ip = DUT_IP  # type: ignore[attr-defined]
         net._ip_owner[DUT_IP] = self.tap
+        for a in v6addrs:
+            net._ip_owner[a.split("/")[0]] = self.tap
+
+    def up(self) -> None:
+        """Bring the interface up (done by the constructor unless ``up=False``)."""
+        dev = self.ifname
+        self.ns.ip("link", "set", "dev", dev, "up")
+        # The limited broadcast leaves by the only interface, as on a one-interface Tern host (without a
+        # route Linux refuses 255.255.255.255 with ENETUNREACH; the bench has no default route on purpose).
+        if not self.ns.ip("route", "show", "255.255.255.255/32").strip():
+            self.ns.ip("route", "add", "255.255.255.255/32", "dev", dev)
+        if self._v6 and not self._autoconf:
+            self._quiet()
+
+    def _quiet(self, settle_s: float = 0.03, limit_s: float = 1.0) -> None:
+        """Wait until the kernel sent nothing for ``settle_s`` (its MLD reports of a static interface come up
+        to a tick after it came up), reading what it sent before the peer is linked (so the peer never sees it)."""
+        import time
+
+        deadline = time.monotonic() + limit_s
+        last = -1
+        while time.monotonic() < deadline:
+            time.sleep(settle_s)
+            self.net._sync()
+            n = self.tap.counters().from_kernel_frames
+            if n == last:
+                return
+            last = n
 
     def __repr__(self) -> str:
         return f"<LinuxDut {self.ns.name} {self.ifname} {DUT_IP}/{PREFIX}>"
+
+    # -- IPv6 (the kernel's view, through iproute2 and /proc) -------------------------
+
+    @property
+    def link_local(self) -> str:
+        """The interface's link-local address (fe80:: + the modified EUI-64 of its MAC, addr_gen_mode 0)."""
+        from .nd import link_local
+        from .nodes import parse_mac
+
+        return link_local(parse_mac(self.mac))
+
+    def ipv6_addresses(self, iface: int = 0) -> list[tuple[str, int, str]]:
+        """The interface's IPv6 addresses as ``(address, prefix_len, state)`` (``ip -6 addr``), the link-local
+        one first; state "preferred", "tentative" or "deprecated" (as :meth:`pyharness.host.Host.ipv6_addresses`)."""
+        self._one_iface(iface)
+        out = []
+        for info in json.loads(self.ns.ip("-j", "-6", "addr", "show", "dev", self.ifname) or "[]"):
+            for a in info.get("addr_info", []):
+                if a.get("family") != "inet6":
+                    continue
+                state = "tentative" if a.get("tentative") else "deprecated" if a.get("deprecated") else "preferred"
+                out.append((a["local"], int(a["prefixlen"]), state))
+        out.sort(key=lambda t: not t[0].startswith("fe80:"))
+        return out
+
+    def nd_lookup(self, ip: str) -> tuple[Optional[str], str]:
+        """The kernel's neighbour cache entry for ``ip`` (``ip -6 neigh``): ``(MAC or None, state)``, the
+        states of :data:`pyharness.host.ND_STATES` ("NONE" without an entry or with a FAILED one), or Linux's own
+        "NOARP", "PERMANENT" where it has them."""
+        for e in json.loads(self.ns.ip("-j", "-6", "neigh", "show", "to", ip, "dev", self.ifname) or "[]"):
+            if e.get("dst") != ip:
+                continue
+            states = [x for x in e.get("state", []) if x != "ROUTER"]
+            st = states[0] if states else "NONE"
+            # A FAILED entry (resolution or NUD gave up) holds no address and is not used: the next packet starts
+            # resolution afresh (INCOMPLETE), as with no entry at all (RFC 4861 section 7.3.3: "the entry SHOULD
+            # be deleted"); Linux keeps it until garbage collection. Reported as Tern reports no entry.
+            return e.get("lladdr"), ("NONE" if st == "FAILED" else st)
+        return None, "NONE"
+
+    def nd_params(self, iface: int = 0) -> tuple[int, int, int]:
+        """``(ReachableTime ns, RetransTimer ns, CurHopLimit)`` of the interface (RFC 4861 section 6.3.2):
+        the random ReachableTime the kernel drew (``ip ntable``), retrans_time_ms and hop_limit."""
+        self._one_iface(iface)
+        out = self.ns.ip("-6", "ntable", "show", "dev", self.ifname)
+        import re
+
+        reach = re.search(r"\breachable (\d+)", out)
+        retrans = re.search(r"\bretrans (\d+)", out)
+        hops = self.helper.call("read_sysctl", name=f"net.ipv6.conf.{self.ifname}.hop_limit")
+        if not reach or not retrans:
+            raise HelperError(f"ip ntable: no reachable/retrans in {out!r}")
+        return int(reach.group(1)) * MS, int(retrans.group(1)) * MS, int(hops)
+
+    def join_group(self, group: str, iface: int = 0) -> None:
+        """Listen to the IPv6 multicast ``group`` (a socket's IPV6_JOIN_GROUP; the kernel's MLD reports it)."""
+        self._one_iface(iface)
+        self._helper_call("join_group", f"join_group({group!r})", group=group, ifname=self.ifname)
+
+    def leave_group(self, group: str, iface: int = 0) -> None:
+        """Stop listening to ``group`` (one join less)."""
+        self._one_iface(iface)
+        self._helper_call("leave_group", f"leave_group({group!r})", group=group, ifname=self.ifname)
+
+    def add_address(self, addr: str, iface: int = 0) -> None:
+        """Add an address ("10.0.0.5/24", "fd00::5/64") to the interface."""
+        self._one_iface(iface)
+        if ":" in addr:
+            self.ns.ip("-6", "addr", "add", addr, "dev", self.ifname, *(() if self._dad() else ("nodad",)))
+        else:
+            self.ns.ip("addr", "add", addr, "dev", self.ifname)
+        self.net._ip_owner.setdefault(addr.split("/")[0], self.tap)
+        self.net._sync()
+
+    def _dad(self) -> bool:
+        return self.helper.call("read_sysctl", name=f"net.ipv6.conf.{self.ifname}.accept_dad") != "0"
+
+    def _one_iface(self, iface: int) -> None:
+        if iface != 0:
+            _skip(f"Linux DUT: one interface (the scenario asks for interface {iface})")
+
+    def _helper_call(self, op: str, context: str, **args: Any) -> Any:
+        assert self.helper is not None
+        try:
+            return self.helper.call(op, **args)
+        except _KernelErrno as e:
+            raise errno_error(e.errno, e.msg, context) from None
+        finally:
+            self.net._sync()
 
     @property
     def host(self) -> Any:
@@ -796,7 +946,7 @@ class LinuxDut:
     def _open(self, kind: str, **kw: Any) -> int:
         assert self.helper is not None
         try:
-            return int(self.helper.call("open", kind=kind, **kw))
+            return int(self.helper.call("open", kind=kind, family="ipv6" if self.family == "ipv6" else "ipv4", **kw))
         except _KernelErrno as e:
             raise errno_error(e.errno, e.msg, f"{kind}_socket()") from None
 
@@ -830,7 +980,9 @@ class LinuxDut:
 
     def add_route(self, prefix: str, gateway: Optional[str] = None) -> None:
         args = ["route", "add", prefix]
-        args += ["via", gateway] if gateway else ["dev", self.ifname]
+        args += ["via", gateway] if gateway else []
+        if not gateway or gateway.lower().startswith("fe80:"):
+            args += ["dev", self.ifname]  # a link-local next hop needs its interface (RFC 4007 section 6)
         self.ns.ip(*args)
 
     # -- tcp_info -------------------------------------------------------------------
@@ -847,13 +999,10 @@ class LinuxDut:
             if not isinstance(p, Peer):
                 continue
             for f in p._history:
-                d = f.data
-                if len(d) < 54 or d[12:14] != b"\x08\x00" or d[23] != 6:
+                at = _tcp_at(f.data)
+                if at is None:
                     continue
-                ihl = (d[14] & 0x0F) * 4
-                t = 14 + ihl
-                if len(d) < t + 20:
-                    continue
+                d, t = f.data, at[0]
                 sport, dport, seq, ack = struct.unpack_from("!HHII", d, t)
                 if sport == lport and dport == rport:
                     out.append((d[t + 13], seq, ack))
@@ -941,12 +1090,10 @@ class LinuxDut:
             if not isinstance(p, Peer):
                 continue
             for f in reversed(p._history):
-                d = f.data
-                if len(d) < 54 or d[12:14] != b"\x08\x00" or d[23] != 6:
+                at = _tcp_at(f.data)
+                if at is None:
                     continue
-                t = 14 + (d[14] & 0x0F) * 4
-                if len(d) < t + 20:
-                    continue
+                d, t = f.data, at[0]
                 sport, dport = struct.unpack_from("!HH", d, t)
                 if sport == lport and dport == rport:
                     win = struct.unpack_from("!H", d, t + 14)[0]
@@ -967,20 +1114,16 @@ class LinuxDut:
             if not isinstance(p, Peer):
                 continue
             for f in p._history:
-                d = f.data
-                if len(d) < 54 or d[12:14] != b"\x08\x00" or d[23] != 6:
+                at = _tcp_at(f.data)
+                if at is None:
                     continue
-                ihl = (d[14] & 0x0F) * 4
-                t = 14 + ihl
-                if len(d) < t + 20:
-                    continue
+                d, (t, l4len) = f.data, at
                 sport, dport, seq = struct.unpack_from("!HHI", d, t)
                 if sport != lport or dport != rport:
                     continue
-                total = struct.unpack_from("!H", d, 16)[0]
                 doff = (d[t + 12] >> 4) * 4
                 flags = d[t + 13]
-                end = (seq + max(total - ihl - doff, 0) + (1 if flags & 0x01 else 0) + (1 if flags & 0x02 else 0)) % 2**32
+                end = (seq + max(l4len - doff, 0) + (1 if flags & 0x01 else 0) + (1 if flags & 0x02 else 0)) % 2**32
                 if seq_lt(best, end):
                     best = end
         return best
@@ -1001,9 +1144,39 @@ class LinuxDut:
         self.ns.close()
 
 
-def make_linux_dut(net: LinuxNetwork, peer_arp: bool = True, **kw: Any) -> tuple[LinuxDut, Any, Any]:
-    """The standard bench with the Linux kernel as the DUT: (dut, peer, link), the peer linked to the TAP node."""
-    dut = LinuxDut(net, **kw)
-    peer = net.peer("peer", ipv4=f"{PEER_IP}/{PREFIX}", arp=peer_arp)
+def _ipv6_sysctls(static: bool) -> dict:
+    """The namespace's IPv6 settings for an IPv6 DUT (``default.*``: the TAP device moved in takes them).
+
+    ``static``: the interface keeps its given addresses and says nothing by itself, as a Tern host with static
+    IPv6 addresses does: no DAD (accept_dad 0), no Router Solicitation (router_solicitations 0), no address
+    from an RA (autoconf 0; RAs are still processed: accept_ra 1, as Tern does), and its unsolicited MLD reports
+    within a tick of coming up (the interface is up before the peer is linked, so they are not seen).
+    Otherwise the kernel's own defaults of a host: DAD, 3 Router Solicitations, SLAAC, MLDv2 reports."""
+    conf: dict = {"disable_ipv6": 0, "accept_ra": 1, "forwarding": 0}
+    if static:
+        conf.update(accept_dad=0, router_solicitations=0, autoconf=0, mldv1_unsolicited_report_interval=1,
+                    mldv2_unsolicited_report_interval=1)
+    else:
+        conf.update(accept_dad=1, router_solicitations=3, autoconf=1)
+    out = {}
+    for scope in ("all", "default"):
+        for k, v in conf.items():
+            if scope == "all" and k not in ("disable_ipv6", "accept_dad", "forwarding"):
+                continue
+            out[f"net.ipv6.conf.{scope}.{k}"] = v
+    return out
+
+
+def make_linux_dut(net: LinuxNetwork, peer_arp: bool = True, family: str = "ipv4",
+                   **kw: Any) -> tuple[LinuxDut, Any, Any]:
+    """The standard bench with the Linux kernel as the DUT: (dut, peer, link), the peer linked to the TAP node.
+
+    ``family="ipv6"``: the DUT also has fd00::1/64 and the peer fd00::2/64 (answering neighbour solicitations
+    unless ``peer_arp=False``), as :func:`pyharness.dut.make_tern_dut` does."""
+    from .dut import PEER_IP6, PREFIX6
+
+    dut = LinuxDut(net, family=family, **kw)
+    peer_v6 = {"ipv6": f"{PEER_IP6}/{PREFIX6}", "nd": peer_arp} if family == "ipv6" else {}
+    peer = net.peer("peer", ipv4=f"{PEER_IP}/{PREFIX}", arp=peer_arp, **peer_v6)
     link = net.link(dut.tap, peer)
     return dut, peer, link

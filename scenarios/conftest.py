@@ -81,13 +81,13 @@ def bench(request: pytest.FixtureRequest, net: Any, family: str) -> tuple[Any, A
     (the ``dut_ip`` and ``peer_ip`` fixtures), its IPv6 addresses.
     """
     peer_arp = request.node.get_closest_marker("silent_peer") is None
-    if family != "ipv4" and dut_kind(request.config) != "tern":
-        pytest.skip(f"the {dut_kind(request.config)} DUT's bench is IPv4 only (pyharness.linux_dut, pyharness.duts): "
-                    f"this scenario's {family} run needs a Tern DUT")
+    if family != "ipv4" and dut_kind(request.config) not in ("tern", "linux"):
+        pytest.skip(f"the {dut_kind(request.config)} DUT's bench is IPv4 only (pyharness.duts): "
+                    f"this scenario's {family} run needs a Tern or Linux DUT")
     if dut_kind(request.config) == "linux":
         from pyharness.linux_dut import make_linux_dut
 
-        return make_linux_dut(net, peer_arp=peer_arp)
+        return make_linux_dut(net, peer_arp=peer_arp, family=family)
     if dut_kind(request.config) != "tern":  # a third-party DUT (docs/dut-contract.md)
         from pyharness.duts import load_dut
 

@@ -17,8 +17,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from v6kit import ALL_NODES, DUT6, PEER6, dut, peer, to_dut, v6  # noqa: F401  (fixtures)
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("icmpv6"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("icmpv6")
 
 
 @pytest.mark.rfc("4443 4.2")
@@ -29,7 +30,8 @@ def test_echo_request_is_answered(dut, peer):
     rep = peer.expect(Ether(src=dut.mac, dst=peer.mac) / IPv6(src=DUT6, dst=PEER6, hlim=64) /
                       ICMPv6EchoReply(id=0x4242, seq=7, data=b"tern echo"), within="1ms")
     assert rep[ICMPv6EchoReply].code == 0
-    assert dut.counters().icmp6_echo_replies_sent == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().icmp6_echo_replies_sent == 1
 
 
 @pytest.mark.rfc("4443 4.2", "4443 2.2")
@@ -65,7 +67,8 @@ def test_echo_with_a_bad_checksum_is_discarded(dut, peer):
     checksum does not verify is not one (counted)."""
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=5, cksum=0x1234)))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().icmp6_bad_checksum == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().icmp6_bad_checksum == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=5, seq=9)))
     peer.expect(ICMPv6EchoReply(id=5, seq=9), within="1ms")
@@ -77,7 +80,8 @@ def test_checksum_covers_the_pseudo_header(dut, peer):
     good_elsewhere = bytes(IPv6(src=PEER6, dst="fd00::99") / ICMPv6EchoRequest(id=6))[40:]
     peer.send(to_dut(dut, peer, IPv6(src=PEER6, dst=DUT6, nh=58) / Raw(good_elsewhere)))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().icmp6_bad_checksum == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().icmp6_bad_checksum == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=6, seq=9)))
     peer.expect(ICMPv6EchoReply(id=6, seq=9), within="1ms")
@@ -89,7 +93,8 @@ def test_truncated_echo_request_is_discarded(dut, peer):
     msg = bytes(IPv6(src=PEER6, dst=DUT6) / ICMPv6EchoRequest(id=7))[40:44]
     peer.send(to_dut(dut, peer, IPv6(src=PEER6, dst=DUT6, nh=58) / Raw(msg)))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().icmp6_malformed + dut.counters().icmp6_bad_checksum == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().icmp6_malformed + dut.counters().icmp6_bad_checksum == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=7, seq=9)))
     peer.expect(ICMPv6EchoReply(id=7, seq=9), within="1ms")
@@ -102,7 +107,8 @@ def test_informational_message_of_unknown_type_is_discarded(dut, peer, mtype):
     discarded.\""""
     peer.send(to_dut(dut, peer, ICMPv6Unknown(type=mtype, msgbody=b"\0" * 8)))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().icmp6_unknown_type == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().icmp6_unknown_type == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=8, seq=9)))
     peer.expect(ICMPv6EchoReply(id=8, seq=9), within="1ms")
@@ -116,7 +122,8 @@ def test_error_message_of_unknown_type_goes_up_and_draws_no_answer(dut, peer):
     quote = bytes(IPv6(src=DUT6, dst=PEER6) / ICMPv6EchoRequest(id=9))
     peer.send(to_dut(dut, peer, ICMPv6Unknown(type=100, code=0, msgbody=b"\0\0\0\0" + quote)))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().icmp6_errors_in == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().icmp6_errors_in == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=9, seq=9)))
     peer.expect(ICMPv6EchoReply(id=9, seq=9), within="1ms")

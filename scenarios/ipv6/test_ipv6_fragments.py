@@ -19,8 +19,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from v6kit import DUT6, PEER6, at, dut, ns, peer, to_dut, v6  # noqa: F401  (fixtures)
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("ipv6"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("ipv6")
 
 
 def echo_bytes(ident: int, size: int) -> bytes:
@@ -56,7 +57,8 @@ def test_fragments_in_order_are_reassembled(dut, peer):
     send_all(dut, peer, body, 512, ident=0x100)
     rep = peer.expect(ICMPv6EchoReply(id=1), within="1ms")
     assert rep[ICMPv6EchoReply].data == body[8:]
-    assert dut.counters().ip6_reassembled == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_reassembled == 1
 
 
 @pytest.mark.rfc("8200 4.5")
@@ -89,7 +91,8 @@ def test_overlapping_fragments_drop_the_datagram(dut, peer):
     peer.send(frag(dut, peer, body[:512], 0, True, 0x400))
     peer.send(frag(dut, peer, body[504:], 504, False, 0x400))  # overlaps bytes 504..511
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_reasm_overlap == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_reasm_overlap == 1
     # positive control: the same datagram without the overlap (another identification) completes
     send_all(dut, peer, body, 512, ident=0x401)
     peer.expect(ICMPv6EchoReply(id=4), within="1ms")
@@ -120,7 +123,8 @@ def test_eight_byte_overlap_at_the_start_of_a_later_fragment_drops_the_datagram(
     peer.send(frag(dut, peer, body[256:512], 256, True, 0x3000))  # overlaps 504..511 of it
     peer.send(frag(dut, peer, body[:248], 0, True, 0x3000))       # first: 0..247
     peer.expect_nothing(for_="100ms", matching=ICMPv6EchoReply())
-    assert dut.counters().ip6_reasm_overlap == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_reasm_overlap == 1
     # positive control: the datagram in two clean pieces
     send_all(dut, peer, body, 504, ident=0x3001)
     peer.expect(ICMPv6EchoReply(id=30), within="1ms")
@@ -146,8 +150,10 @@ def test_atomic_fragment_is_processed_as_a_whole_packet(dut, peer):
     reassembled packet\"."""
     peer.send(frag(dut, peer, echo_bytes(7, 100), 0, False, 0x700))
     peer.expect(ICMPv6EchoReply(id=7), within="1ms")
-    assert dut.counters().ip6_atomic_fragments == 1
-    assert dut.counters().ip6_fragments_in == 0
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_atomic_fragments == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_fragments_in == 0
 
 
 @pytest.mark.rfc("8200 4.5", "6946 4")
@@ -171,7 +177,8 @@ def test_reassembly_timeout_sends_time_exceeded_at_60_s(dut, peer, net):
                       tolerance="1us")
     quoted = bytes(err[ICMPv6TimeExceeded].payload)
     assert quoted[40] == 58 and quoted[6] == 44  # the first fragment as it came: Fragment header first
-    assert dut.counters().ip6_reasm_timeout == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_reasm_timeout == 1
     # the datagram is gone: its last fragment alone does not complete anything
     peer.send(frag(dut, peer, body[512:], 512, False, 0xA00))
     peer.expect_nothing(for_="100ms", matching=ICMPv6EchoReply())
@@ -183,7 +190,8 @@ def test_reassembly_timeout_without_first_fragment_sends_nothing(dut, peer, net)
     body = echo_bytes(11, 800)
     peer.send(frag(dut, peer, body[512:], 512, False, 0xB00))
     peer.expect_nothing(for_="61s")
-    assert dut.counters().ip6_reasm_timeout == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_reasm_timeout == 1
     # positive control: a complete datagram with that identification now reassembles afresh
     send_all(dut, peer, body, 512, ident=0xB00)
     peer.expect(ICMPv6EchoReply(id=11), within="1ms")
@@ -208,7 +216,8 @@ def test_fragment_not_a_multiple_of_8_gets_param_problem(dut, peer):
     body = echo_bytes(13, 800)
     peer.send(frag(dut, peer, body[:500], 0, True, 0xD00))
     peer.expect(ICMPv6ParamProblem(code=0, ptr=4), within="1ms")
-    assert dut.counters().ip6_frag_bad_length == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_frag_bad_length == 1
 
 
 @pytest.mark.rfc("8200 4.5")
@@ -230,7 +239,8 @@ def test_first_fragment_without_the_whole_chain_gets_param_problem_code_3(dut, p
     body = dst_opts + echo_bytes(14, 64)
     peer.send(frag(dut, peer, body[:8], 0, True, 0xF00, nh=60))  # half of the options header
     peer.expect(ICMPv6ParamProblem(code=3, ptr=0), within="1ms")
-    assert dut.counters().ip6_first_frag_incomplete == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_first_frag_incomplete == 1
 
 
 @pytest.mark.rfc("8200 4.5", "7112 5")
@@ -244,7 +254,8 @@ def test_first_fragment_with_a_cut_upper_layer_header_gets_param_problem_code_3(
     # positive control: a first fragment carrying the whole TCP header is taken (nothing sent yet)
     peer.send(frag(dut, peer, tcp[:32], 0, True, 0xF02, nh=60))
     peer.expect_nothing(for_="50ms", matching=ICMPv6ParamProblem())
-    assert dut.counters().ip6_first_frag_incomplete == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_first_frag_incomplete == 1
 
 
 @pytest.mark.rfc("8200 4.5")
@@ -270,7 +281,8 @@ def test_reply_above_the_mtu_is_fragmented_at_the_source(dut, peer):
         data += piece
         offset += len(piece)
     assert data[0] == 129 and data[8:] == body[8:]  # the whole echo reply, data unmodified
-    assert dut.counters().ip6_fragments_out == 3
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_fragments_out == 3
 
 
 @pytest.mark.rfc("8200 4.5")
@@ -283,6 +295,7 @@ def test_reassembly_slots_are_bounded(dut, peer):
     for i, b in enumerate(bodies[:4]):
         peer.send(frag(dut, peer, b[512:], 512, False, 0x2000 + i))
         peer.expect(ICMPv6EchoReply(id=20 + i), within="1ms")
-    assert dut.counters().ip6_reasm_dropped == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_reasm_dropped == 1
     peer.send(frag(dut, peer, bodies[4][512:], 512, False, 0x2004))
     peer.expect_nothing(for_="100ms", matching=ICMPv6EchoReply())

@@ -19,8 +19,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from v6kit import ALL_NODES, DUT6, PEER6, dut, peer, to_dut, v6  # noqa: F401  (fixtures)
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("ipv6"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("ipv6")
 
 
 def echo(ident: int = 1, data: bytes = b"hdr") -> ICMPv6EchoRequest:
@@ -49,7 +50,8 @@ def test_packet_for_another_address_is_not_ours(dut, peer):
     """A host that does not forward takes only packets for its own addresses."""
     peer.send(to_dut(dut, peer, echo(3), dst="fd00::99"))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_not_for_us == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_not_for_us == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=3, seq=9)))
     peer.expect(ICMPv6EchoReply(id=3, seq=9), within="1ms")
@@ -63,7 +65,8 @@ def test_version_other_than_6_is_dropped(dut, peer):
     raw[0] = (raw[0] & 0x0F) | 0x40
     peer.send(Ether(src=peer.mac, dst=dut.mac, type=0x86DD) / bytes(raw))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_bad_version == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_bad_version == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=4, seq=9)))
     peer.expect(ICMPv6EchoReply(id=4, seq=9), within="1ms")
@@ -78,7 +81,8 @@ def test_payload_length_beyond_the_frame_is_dropped(dut, peer):
     raw[5] += 20
     peer.send(Ether(src=peer.mac, dst=dut.mac, type=0x86DD) / bytes(raw))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_truncated == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_truncated == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=5, seq=9)))
     peer.expect(ICMPv6EchoReply(id=5, seq=9), within="1ms")
@@ -108,7 +112,8 @@ def test_multicast_source_is_dropped(dut, peer):
     packets or appear in any Routing header.\""""
     peer.send(to_dut(dut, peer, echo(8), src="ff02::1"))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_bad_src == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_bad_src == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=8, seq=9)))
     peer.expect(ICMPv6EchoReply(id=8, seq=9), within="1ms")
@@ -120,7 +125,8 @@ def test_loopback_source_from_the_link_is_dropped(dut, peer):
     packets that are sent outside of a single node.\""""
     peer.send(to_dut(dut, peer, echo(9), src="::1"))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_bad_src == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_bad_src == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=9, seq=9)))
     peer.expect(ICMPv6EchoReply(id=9, seq=9), within="1ms")
@@ -134,7 +140,8 @@ def test_our_own_address_as_source_from_the_link_is_dropped(dut, peer):
     peer.send(to_dut(dut, peer, echo(30), src=DUT6))
     peer.send(to_dut(dut, peer, echo(31), src=dut.link_local, dst=dut.link_local))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_bad_src == 2
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_bad_src == 2
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=30, seq=9)))
     peer.expect(ICMPv6EchoReply(id=30, seq=9), within="1ms")
@@ -146,7 +153,8 @@ def test_loopback_destination_from_the_link_is_dropped(dut, peer):
     loopback must be dropped.\""""
     peer.send(to_dut(dut, peer, echo(10), dst="::1"))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_bad_dst == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_bad_dst == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=10, seq=9)))
     peer.expect(ICMPv6EchoReply(id=10, seq=9), within="1ms")
@@ -158,7 +166,8 @@ def test_unspecified_destination_is_dropped(dut, peer):
     of IPv6 packets or in IPv6 Routing headers.\""""
     peer.send(to_dut(dut, peer, echo(11), dst="::"))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_bad_dst == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_bad_dst == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=11, seq=9)))
     peer.expect(ICMPv6EchoReply(id=11, seq=9), within="1ms")
@@ -200,7 +209,8 @@ def test_hop_by_hop_after_another_header_gets_param_problem(dut, peer):
                      echo(13)))
     peer.expect(ICMPv6ParamProblem(code=1, ptr=40), within="1ms")
     peer.expect_nothing(for_="50ms", matching=ICMPv6EchoReply())
-    assert dut.counters().ip6_unknown_next_header == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_unknown_next_header == 1
 
 
 @pytest.mark.rfc("8200 4.7")
@@ -209,7 +219,8 @@ def test_no_next_header_ends_processing_silently(dut, peer):
     extension header indicates that there is nothing following that header.\""""
     peer.send(to_dut(dut, peer, IPv6(src=PEER6, dst=DUT6, nh=59) / Raw(b"ignored bytes")))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_no_next_header == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_no_next_header == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=14, seq=9)))
     peer.expect(ICMPv6EchoReply(id=14, seq=9), within="1ms")
@@ -222,13 +233,15 @@ def test_truncated_extension_header_is_dropped(dut, peer):
     raw[41] = 5  # 48 bytes claimed, 8 present
     peer.send(Ether(src=peer.mac, dst=dut.mac, type=0x86DD) / bytes(raw))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_ext_truncated == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_ext_truncated == 1
     # positive control: a plain echo request is answered
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=15, seq=9)))
     peer.expect(ICMPv6EchoReply(id=15, seq=9), within="1ms")
 
 
 @pytest.mark.rfc("8200 4")
+@pytest.mark.dut("tern", reason="checks the Tern stack's own bound (16 extension headers, DESIGN.md section 7); the Linux kernel already drops the 16-header chain, and RFC 8200 sets no number")
 def test_extension_header_chain_is_bounded(dut, peer):
     """Bounded work per packet (DESIGN.md section 7): a chain of 16 destination options headers is
     processed, a 17th is too many and the packet is dropped."""
@@ -239,7 +252,8 @@ def test_extension_header_chain_is_bounded(dut, peer):
     peer.expect(ICMPv6EchoReply(id=16), within="1ms")
     peer.send(to_dut(dut, peer, IPv6ExtHdrDestOpt(options=[Pad1()]) / chain16 / echo(17)))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_ext_too_long == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_ext_too_long == 1
 
 
 @pytest.mark.rfc("8200 4.4", "5095 3")
@@ -254,7 +268,8 @@ def test_routing_header_type_0_with_segments_left_is_refused(dut, peer):
     peer.send(to_dut(dut, peer, IPv6ExtHdrRouting(type=0, segleft=1, addresses=["fd00::3"]) / echo(18)))
     peer.expect(ICMPv6ParamProblem(code=0, ptr=42), within="1ms")
     peer.expect_nothing(for_="50ms", matching=ICMPv6EchoReply())
-    assert dut.counters().ip6_rh_refused == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_rh_refused == 1
 
 
 @pytest.mark.rfc("8200 4.4")

@@ -22,8 +22,9 @@ from scapy.layers.inet6 import (HBHOptUnknown, ICMPv6EchoReply, ICMPv6EchoReques
 from scapy.layers.l2 import Ether
 
 from v6kit import ALL_NODES, DUT6, PEER6, dut, peer, to_dut, v6  # noqa: F401  (fixtures)
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("ipv6"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("ipv6")
 
 HBH_OPT_AT = 42  # the first option of a header right after the 40-byte IPv6 header
 
@@ -68,7 +69,8 @@ def test_unknown_option_01_discards_silently(dut, peer, hdr):
     """Type 0x5e: highest-order bits 01, "discard the packet" (and nothing is sent)."""
     send_with(dut, peer, hdr(options=[HBHOptUnknown(otype=0x5E, optdata=b"ab")]), 4)
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_option_discard == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_option_discard == 1
     # positive control: the same packet with a skippable option is answered
     send_with(dut, peer, hdr(options=[HBHOptUnknown(otype=0x1E, optdata=b"ab")]), 4)
     peer.expect(ICMPv6EchoReply(id=4), within="1ms")
@@ -141,7 +143,8 @@ def test_option_running_past_its_header_is_dropped(dut, peer):
     raw[43] = 200  # PadN's length: far past the 8-byte header
     peer.send(Ether(src=peer.mac, dst=dut.mac, type=0x86DD) / bytes(raw))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_option_malformed == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_option_malformed == 1
     # positive control: the packet as built is answered
     send_with(dut, peer, IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\0\0\0\0")]), 10)
     peer.expect(ICMPv6EchoReply(id=10), within="1ms")

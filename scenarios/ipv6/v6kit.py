@@ -30,8 +30,28 @@ def ns(seconds: float) -> int:
     return round(seconds * 1_000_000_000)
 
 
+def linux_bench(net: Any) -> bool:
+    """Whether ``net`` is the Linux DUT's real-time network (``--dut linux``)."""
+    from pyharness.linux_dut import LinuxNetwork
+
+    return isinstance(net, LinuxNetwork)
+
+
 def bench6(net: Any, nd: bool = True, **host_options: Any) -> tuple[Any, Any, Any]:
-    """(dut, peer, link): the DUT fd00::1/64 and the peer fd00::2/64 (answering ND unless nd=False)."""
+    """(dut, peer, link): the DUT fd00::1/64 and the peer fd00::2/64 (answering ND unless nd=False).
+
+    Under ``--dut linux`` the DUT is the kernel of a namespace with the same addresses and MAC
+    (:class:`pyharness.linux_dut.LinuxDut`, quiet like a Tern host with static addresses); Tern host options
+    (``host_options``) have no Linux equivalent, and a scenario that sets them is skipped there (mark it
+    ``dut("tern", reason=...)``)."""
+    if linux_bench(net):
+        from pyharness.linux_dut import LinuxDut
+
+        if host_options:
+            pytest.skip(f"Linux DUT: Tern host options {sorted(host_options)} have no Linux equivalent")
+        dut = LinuxDut(net, ipv6=f"{DUT6}/64")
+        peer = net.peer("peer", ipv4="10.0.0.2/24", ipv6=f"{PEER6}/64", nd=nd)
+        return dut, peer, net.link(dut.tap, peer)
     dut = net.host("dut", ipv4="10.0.0.1/24", ipv6=f"{DUT6}/64", **host_options)
     peer = net.peer("peer", ipv4="10.0.0.2/24", ipv6=f"{PEER6}/64", nd=nd)
     link = net.link(dut, peer)
@@ -74,5 +94,5 @@ def exchange_nd(dut: Any, peer: Any) -> None:
     peer.expect(ICMPv6ND_NA(tgt=DUT6), within="1ms")
 
 
-__all__ = ["DUT6", "PEER6", "OTHER6", "ALL_NODES", "at", "ns", "bench6", "v6", "dut", "peer", "to_dut",
+__all__ = ["linux_bench", "DUT6", "PEER6", "OTHER6", "ALL_NODES", "at", "ns", "bench6", "v6", "dut", "peer", "to_dut",
            "exchange_nd"]

@@ -12,6 +12,7 @@ from scapy.layers.l2 import Ether
 
 from autoconf_kit import (PREFIX, parse_records, RETRANS_TIMER, S, T, UNSOLICITED_REPORT_INTERVAL, bench, eui64_addr,
                           has_router_alert, mld_report, ready, records, solicited_node)
+from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("mld")
 
@@ -158,7 +159,8 @@ def test_general_query_answered_after_a_random_delay(net):
     assert sorted(records(rep)) == sorted([(IS_EX, solicited_node(ll_of(dut)), []), (IS_EX, G, [])])
     assert rep[IPv6].src == ll_of(dut)
     peer.expect_nothing(for_="12s", matching=ICMPv6MLReport2())
-    assert dut.counters().mld_queries_in == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().mld_queries_in == 1
 
 
 @pytest.mark.rfc("3810 6.2", "3810 5.1.3")
@@ -205,7 +207,8 @@ def test_query_from_non_link_local_source_discarded(net):
     for src in ("::", "2001:db8:1::99"):
         peer.send(mld_query(src, max_response="0s"))
         peer.expect_nothing(for_="100ms", matching=ICMPv6MLReport2())
-    assert dut.counters().mld_bad_queries == 2
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().mld_bad_queries == 2
     # positive control: from the link-local address it is answered
     peer.mld_query(max_response="0s")
     peer.expect(mld_report(), within="1ms")
@@ -242,6 +245,7 @@ def test_query_for_a_group_not_joined_is_not_answered(net):
 
 
 @pytest.mark.rfc("3810 6.2", "3810 6.3")
+@pytest.mark.dut("tern", reason="the Linux kernel's MLDv2 reports differ here (record types and timing of its answers); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_multicast_address_and_source_specific_query(net):
     # For a group in EXCLUDE {} the answer to a query for sources B is IS_IN (B) (RFC 3810 6.3:
     # the sources the host wants out of those asked for: all of them).
@@ -256,6 +260,7 @@ def test_multicast_address_and_source_specific_query(net):
 
 
 @pytest.mark.rfc("3810 6.2")
+@pytest.mark.dut("tern", reason="the Linux kernel's MLDv2 reports differ here (record types and timing of its answers); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_general_query_replaces_a_pending_general_answer(net):
     # Rule 2: "If the received Query is a General Query, the Interface Timer is used to schedule a
     # response to the General Query after the selected delay. Any previously pending response to a
@@ -314,7 +319,8 @@ def test_query_of_26_bytes_ignored(net):
         ICMPv6MLQuery(mrd=0, mladdr="::") / Raw(b"\x02\x7d")
     peer.send(q)
     peer.expect_nothing(for_="100ms", matching=ICMPv6MLReport2())
-    assert dut.counters().mld_malformed == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().mld_malformed == 1
     peer.mld_query(max_response="0s")  # positive control: 28 bytes
     peer.expect(mld_report(), within="1ms")
 
@@ -409,6 +415,7 @@ def test_new_solicited_node_group_of_a_stable_address_reported(net):
 
 
 @pytest.mark.rfc("3810 6.2", "4862 5.4.2")
+@pytest.mark.dut("tern", reason="the Linux kernel's MLDv2 reports differ here (record types and timing of its answers); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_queries_answered_without_autoconfiguration(net):
     # A host with a static address and autoconfiguration off announces nothing at start, but as a
     # listener it answers a General Query with the solicited-node groups of its addresses.

@@ -9,8 +9,9 @@ from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA, 
 from scapy.layers.l2 import Ether
 
 from v6kit import DUT6, PEER6, bench6, to_dut
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("nd"), pytest.mark.dut("tern")]
+pytestmark = [pytest.mark.area("nd"), pytest.mark.dut("tern", reason="golden traces hold the Tern stack's bytes at exact virtual times")]
 
 
 @pytest.mark.rfc("4861 7.2.2", "4861 7.2.5", "4443 4.2")
@@ -35,5 +36,6 @@ def test_golden_resolution_failure(net, golden):
     for _ in range(3):
         peer.expect(ICMPv6ND_NS(tgt=PEER6), within="1.1s")
     peer.expect_nothing(for_="5s", matching=ICMPv6ND_NS())
-    assert dut.counters().nd_resolution_failed == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_resolution_failed == 1
     golden.check(link)

@@ -18,8 +18,9 @@ from scapy.layers.inet6 import (ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NS,
 from scapy.layers.l2 import Ether
 
 from v6kit import DUT6, PEER6, bench6, to_dut
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("nd"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("nd")
 
 FAR = "2001:db8::5"
 NEW_ROUTER = "fe80::9"
@@ -62,7 +63,8 @@ def test_redirect_to_a_better_router(routed):
     ping_from_far(dut, peer, 2)
     peer.expect(Ether(dst=NEW_MAC) / IPv6(src=DUT6, dst=FAR) / ICMPv6EchoReply(id=2), within="1ms")
     assert dut.nd_lookup(NEW_ROUTER)[0] == NEW_MAC
-    assert dut.counters().nd_redirects_in == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_redirects_in == 1
 
 
 @pytest.mark.rfc("4861 8.3")
@@ -95,7 +97,8 @@ def test_redirect_from_another_than_the_first_hop_router_is_discarded(routed):
     through_router(dut, peer, 7)
     peer.send(redirect(dut, peer, src="fe80::77"))
     through_router(dut, peer, 8)
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     peer.send(redirect(dut, peer))  # positive control: from the router itself
     ping_from_far(dut, peer, 9)
     peer.expect(Ether(dst=NEW_MAC) / ICMPv6EchoReply(id=9), within="1ms")
@@ -109,7 +112,8 @@ def test_redirect_from_a_global_address_is_discarded(routed):
     dut, peer = routed
     peer.send(redirect(dut, peer, src=PEER6))
     through_router(dut, peer, 10)
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
 
 
 @pytest.mark.rfc("4861 8.1")
@@ -125,8 +129,10 @@ def test_invalid_redirects_are_discarded(routed, field):
           "global_target": {"target": "2001:db8::9"}}[field]
     peer.send(redirect(dut, peer, **kw))
     through_router(dut, peer, 12)
-    assert dut.counters().nd_invalid == 1
-    assert dut.counters().nd_redirects_in == 0
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_redirects_in == 0
 
 
 @pytest.mark.rfc("4861 8.1")
@@ -137,4 +143,5 @@ def test_redirect_for_an_on_link_destination_is_discarded(routed):
     peer.send(redirect(dut, peer, dest=PEER6))
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=13)))
     peer.expect(Ether(dst=peer.mac) / IPv6(dst=PEER6) / ICMPv6EchoReply(id=13), within="1ms")
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1

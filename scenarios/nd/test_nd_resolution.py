@@ -24,8 +24,9 @@ from scapy.layers.inet6 import (ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA,
 from scapy.layers.l2 import Ether
 
 from v6kit import DUT6, PEER6, at, bench6, ns, to_dut
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("nd"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("nd")
 
 SN_PEER = "ff02::1:ff00:2"
 NEW_MAC = "02:00:00:00:aa:bb"
@@ -98,7 +99,8 @@ def test_solicitations_are_retransmitted_every_second_three_times_then_resolutio
     for k in range(3):
         peer.expect(multicast_ns(), at=at(t0 + ns(k)), tolerance="1us")
     peer.expect_nothing(for_="5s", matching=ICMPv6ND_NS())
-    assert dut.counters().nd_resolution_failed == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_resolution_failed == 1
     assert dut.nd_lookup(PEER6) == (None, "NONE")
 
 
@@ -113,7 +115,8 @@ def test_one_solicitation_per_retrans_timer_whatever_the_traffic(silent, net):
         net.run(for_="100ms")
     peer.expect(multicast_ns(), at=at(t0), tolerance="1us")
     peer.expect(multicast_ns(), at=at(t0 + ns(1)), tolerance="1us")
-    assert dut.counters().nd_ns_sent == 2
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_ns_sent == 2
 
 
 @pytest.mark.rfc("4861 7.2.5")
@@ -167,7 +170,8 @@ def test_advertisement_to_multicast_with_solicited_flag_is_discarded(silent, net
     bad[Ether].dst = "33:33:00:00:00:01"
     peer.send(bad)
     peer.expect_nothing(for_="100ms", matching=ICMPv6EchoReply())
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     peer.send(na(dut, peer))
     peer.expect(ICMPv6EchoReply(id=7), within="1ms")
 
@@ -200,6 +204,7 @@ def test_advertisement_with_no_entry_creates_none(silent, net):
 
 
 @pytest.mark.rfc("4861 7.2.2")
+@pytest.mark.dut("tern", reason="Tern's queue of 3 packets per neighbour; Linux bounds it in bytes (unres_qlen_bytes), so five echo replies do not overflow it: RFC 4861 7.2.2 leaves the size open")
 def test_queue_keeps_the_newest_packets(silent, net):
     """"the number of queued packets per neighbor SHOULD be limited to some small value. When a queue
     overflows, the new arrival SHOULD replace the oldest entry." Three per neighbour here: of five
@@ -212,7 +217,8 @@ def test_queue_keeps_the_newest_packets(silent, net):
     got = [peer.expect(ICMPv6EchoReply(id=11), within="1ms")[ICMPv6EchoReply].seq for _ in range(3)]
     assert got == [3, 4, 5]
     peer.expect_nothing(for_="50ms", matching=ICMPv6EchoReply())
-    assert dut.counters().nd_queue_full == 2
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_queue_full == 2
 
 
 @pytest.mark.rfc("4861 6.3.2", "4861 10")
@@ -229,6 +235,7 @@ def test_reachable_time_is_the_random_factor_times_30_s(net):
 
 
 @pytest.mark.rfc("4861 7.3.3")
+@pytest.mark.dut("tern", reason="checks REACHABLE -> STALE at the nanosecond of the drawn ReachableTime; Linux's neighbour timer runs on the timer wheel (up to 2 s late at 30 s) and the wait exceeds the real-time budget")
 def test_reachable_becomes_stale_after_reachable_time(silent, net):
     """Section 7.3.3: "When ReachableTime milliseconds have passed since receipt of the last reachability
     confirmation for a neighbor, the Neighbor Cache entry's state changes from REACHABLE to STALE." At
@@ -257,17 +264,27 @@ def test_stale_entry_probes_after_delay_first_probe_time(silent, net):
     peer.send(Ether(src=peer.mac, dst=dut.mac) / IPv6(src=PEER6, dst=DUT6, hlim=255) / ICMPv6ND_NS(tgt=DUT6) /
               ICMPv6NDOptSrcLLAddr(lladdr=peer.mac))
     peer.expect(ICMPv6ND_NA(), within="1ms")
-    assert dut.nd_lookup(PEER6)[1] == "STALE"
+    # The entry is STALE, then DELAY (the advertisement was sent to it). An unsolicited advertisement with
+    # a new address makes it STALE again (section 7.2.5: "If the Solicited flag is zero and the link-layer
+    # address was updated with a different address, the state MUST be set to STALE"), with nothing sent.
+    peer.send(na(dut, peer, solicited=False, override=True, mac=NEW_MAC))
+    net.run(for_="1ms")
+    assert dut.nd_lookup(PEER6) == (NEW_MAC, "STALE")
     t0 = net.now_ns
     ping(dut, peer, 12)
-    peer.expect(ICMPv6EchoReply(id=12), at=at(t0), tolerance="1us")
+    peer.expect(Ether(dst=NEW_MAC) / IPv6(dst=PEER6) / ICMPv6EchoReply(id=12), at=at(t0), tolerance="1us")
     assert dut.nd_lookup(PEER6)[1] == "DELAY"
-    probe = peer.expect(Ether(dst=peer.mac) / IPv6(src=DUT6, dst=PEER6, hlim=255) / ICMPv6ND_NS(tgt=PEER6),
+    probe = peer.expect(Ether(dst=NEW_MAC) / IPv6(dst=PEER6, hlim=255) / ICMPv6ND_NS(tgt=PEER6),
                         at=at(t0 + ns(5)), tolerance="1us")
+    # From one of the DUT's addresses: section 7.2.2 names the prompting packet's source, "Otherwise, any one
+    # of the addresses assigned to the interface should be used"; a probe has no prompting packet queued (the
+    # Tern stack uses the global address, Linux the link-local one).
+    assert probe[IPv6].src in (DUT6, dut.link_local)
     assert probe is not None and dut.nd_lookup(PEER6)[1] == "PROBE"
 
 
 @pytest.mark.rfc("4861 7.3.3", "4861 10")
+@pytest.mark.dut("tern", reason="checks the entry's end at the nanosecond (+8 s); Linux's neighbour timers run on the timer wheel, hundreds of ms late at 5-8 s")
 def test_unanswered_probes_delete_the_entry(silent, net):
     """"While in the PROBE state, a node retransmits Neighbor Solicitation messages every RetransTimer
     milliseconds until reachability confirmation is obtained." and "If no response is received after
@@ -288,7 +305,8 @@ def test_unanswered_probes_delete_the_entry(silent, net):
     assert dut.nd_lookup(PEER6)[1] == "PROBE"
     net.run(until=at(t0 + ns(8)))
     assert dut.nd_lookup(PEER6) == (None, "NONE")
-    assert dut.counters().nd_unreachable == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_unreachable == 1
     # "Subsequent traffic to that neighbor will recreate the entry and perform address resolution again."
     ping(dut, peer, 14)
     peer.expect(Ether(dst="33:33:ff:00:00:02") / ICMPv6ND_NS(tgt=PEER6), within="1ms")

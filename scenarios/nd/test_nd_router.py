@@ -19,8 +19,9 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from v6kit import DUT6, OTHER6, PEER6, at, bench6, dut, ns, peer, to_dut, v6  # noqa: F401  (fixtures)
+from pyharness.dut import tern_stack
 
-pytestmark = [pytest.mark.area("nd"), pytest.mark.dut("tern")]
+pytestmark = pytest.mark.area("nd")
 
 
 def ra(dut, peer, src=None, hlim=255, **fields):
@@ -57,7 +58,8 @@ def test_invalid_advertisement_changes_nothing(dut, peer, bad):
     kw = {"global_source": {"src": PEER6}, "hop_limit": {"hlim": 254}}[bad]
     peer.send(ra(dut, peer, chlim=200, **kw))
     assert reply_hlim(dut, peer, 4) == 64
-    assert dut.counters().nd_invalid == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_invalid == 1
     peer.send(ra(dut, peer, chlim=200))  # positive control: the valid one is taken
     assert reply_hlim(dut, peer, 5) == 200
 
@@ -136,7 +138,8 @@ def test_off_link_destination_needs_a_route(dut, peer):
     route through the router's link-local address is configured."""
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=12), src="2001:db8::5"))
     peer.expect_nothing(for_="100ms")
-    assert dut.counters().ip6_no_route == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_no_route == 1
     dut.add_route("2001:db8::/32", peer.link_local)
     peer.send(to_dut(dut, peer, ICMPv6EchoRequest(id=13), src="2001:db8::5"))
     peer.expect(Ether(dst=peer.mac) / IPv6(src=DUT6, dst="2001:db8::5") / ICMPv6EchoReply(id=13), within="1ms")

@@ -48,7 +48,23 @@ def solicited_node(addr: str) -> str:
 def bench(net: Any, peer_ipv6: Any = None, peer_nd: bool = True, **host: Any) -> tuple[Any, Any, Any]:
     """(dut, peer, link): a Tern host ``dut`` (IPv6 autoconfiguration by default: no static
     address) and a scripted peer on one link."""
-    dut = net.host("dut", **host)
+    from pyharness.linux_dut import LinuxNetwork
+
+    linux = isinstance(net, LinuxNetwork)
+    if linux:
+        # The kernel of a namespace, coming up as a Linux host does by default (DAD, Router Solicitations,
+        # SLAAC, MLDv2) once linked to the peer; Tern host options have no Linux equivalent.
+        import pytest
+
+        from pyharness.linux_dut import LinuxDut
+
+        static = host.pop("ipv6", None)
+        host.pop("ipv4", None)
+        if host:
+            pytest.skip(f"Linux DUT: Tern host options {sorted(host)} have no Linux equivalent")
+        dut = LinuxDut(net, ipv4=None, ipv6=static, autoconf=static is None, up=False)
+    else:
+        dut = net.host("dut", **host)
     # The peer always has an address so that it answers Neighbor Solicitations as they come (for
     # its link-local address too): the host's NUD of its router then succeeds. Without one given,
     # its link-local address is that address (and so the source of what it sends).
@@ -57,7 +73,9 @@ def bench(net: Any, peer_ipv6: Any = None, peer_nd: bool = True, **host: Any) ->
 
     own = [f"{link_local(parse_mac(default_mac('peer')))}/64"]
     peer = net.peer("peer", ipv6=peer_ipv6 or own, nd=peer_nd)
-    link = net.link(dut, peer)
+    link = net.link(dut.tap if linux else dut, peer)
+    if linux:
+        dut.up()
     return dut, peer, link
 
 
@@ -120,6 +138,15 @@ def has_router_alert(pkt: Any) -> bool:
         return False
     return any(getattr(o, "otype", None) == 5 and getattr(o, "value", None) == 0
                for o in pkt[IPv6ExtHdrHopByHop].options)
+
+
+def dad_within(dut: Any, tern: str = "1ms") -> str:
+    """How soon after the event that forms an address (a unicast RA, an address added) its first DAD probe
+    comes: at once on the Tern stack (``tern``); the Linux kernel delays every first probe by a random time
+    in [0, rtr_solicit_delay = 1 s] (addrconf_dad_kick()), where RFC 4862 section 5.4.2 asks the random
+    delay for the first message after interface initialization and for addresses from multicast RAs and
+    leaves the others open."""
+    return "1.001s" if getattr(dut, "kind", None) == "linux" else tern
 
 
 def first_probe(peer: Any, target: str, within: str = "1.1s") -> Any:

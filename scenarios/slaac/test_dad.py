@@ -12,6 +12,7 @@ from scapy.layers.l2 import Ether
 from autoconf_kit import (MAX_RTR_SOLICITATION_DELAY, T, ready, PREFIX, RETRANS_TIMER, S, bench, dad_ns, echo, echo_reply,
                           eui64_addr, first_probe, has_router_alert, has_sll, mld_report, na_for, records, rs,
                           solicited_node)
+from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("slaac")
 
@@ -61,6 +62,7 @@ def test_link_local_probe_fields(net):
 
 
 @pytest.mark.rfc("4862 5.4.2", "3810 5.2.13", "3810 5")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_solicited_node_group_reported_before_the_probe(net):
     # "Before sending a Neighbor Solicitation, an interface MUST join the all-nodes multicast
     # address and the solicited-node multicast address of the tentative address." The join is an
@@ -77,6 +79,7 @@ def test_solicited_node_group_reported_before_the_probe(net):
 
 
 @pytest.mark.rfc("4862 5.4", "4862 5.1", "4861 6.3.7")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_link_local_assigned_retrans_timer_after_the_probe(net):
     # "An address is considered unique if none of the tests indicate the presence of a duplicate
     # address within RetransTimer milliseconds after having sent DupAddrDetectTransmits Neighbor
@@ -102,7 +105,8 @@ def test_three_transmits_one_retrans_timer_apart(net):
     for k in (1, 2):
         peer.expect(dad_ns(ll), at=T(first.time_ns + k * RETRANS_TIMER), tolerance=0)
     peer.expect(rs(ll), at=T(first.time_ns + 3 * RETRANS_TIMER), tolerance=0)
-    assert dut.counters().dad_probes_sent == 3
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().dad_probes_sent == 3
 
 
 @pytest.mark.rfc("4862 5.4", "4862 5.1", "4861 6.3.7")
@@ -118,10 +122,12 @@ def test_no_dad_when_transmits_zero(net):
     assert sol.time_ns <= MAX_RTR_SOLICITATION_DELAY
     peer.expect_nothing(for_="3.9s", matching=ICMPv6ND_NS())
     # positive control of the matcher: the default host probes
-    assert dut.counters().dad_probes_sent == 0
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().dad_probes_sent == 0
 
 
 @pytest.mark.rfc("4862 5.4")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_tentative_address_receives_nothing(net):
     # "Other packets addressed to the tentative address should be silently discarded." An Echo
     # Request to the link-local address while it is tentative gets no answer; the same request once
@@ -171,7 +177,8 @@ def test_solicitation_from_unspecified_source_makes_a_duplicate(net):
     peer.send(Ether(dst="33:33:ff:00:00:01") / dad_ns(target))
     net.run(until=T(ns.time_ns + 2 * RETRANS_TIMER))
     assert target not in [a for a, _, _ in dut.ipv6_addresses()]
-    assert dut.counters().dad_duplicates == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().dad_duplicates == 1
     peer.send(echo(target))
     peer.expect_nothing(for_="10ms", matching=echo_reply(target))
     # positive control: the link-local address, not duplicated, answers
@@ -254,7 +261,8 @@ def test_duplicate_mac_derived_link_local_stops_ipv6(net):
     # and nothing is sent: a join is not reported
     dut.join_group("ff05::1:3")
     peer.expect_nothing(for_="2s", matching=ICMPv6MLReport2())
-    assert dut.counters().dad_duplicates == 1 and dut.counters().ip6_iface_disabled >= 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().dad_duplicates == 1 and dut.counters().ip6_iface_disabled >= 1
     assert ll not in [a for a, _, _ in dut.ipv6_addresses()]
     assert ns.time_ns <= MAX_RTR_SOLICITATION_DELAY
 
@@ -275,10 +283,12 @@ def test_no_duplicate_keeps_ipv6_running(net):
     peer.expect(ICMPv6ND_NA(tgt="fd00::1"), within="1ms")
     dut.join_group("ff05::1:3")
     peer.expect(ICMPv6MLReport2(), within="1ms")
-    assert dut.counters().ip6_iface_disabled == 0
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().ip6_iface_disabled == 0
 
 
 @pytest.mark.rfc("4862 5.4")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_address_added_at_run_time_is_probed(net):
     # DAD "regardless of whether they are obtained through stateless autoconfiguration, DHCPv6, or
     # manual configuration": an address added to a running host is tentative, probed at once, and
@@ -304,4 +314,5 @@ def test_unrelated_advertisement_does_not_stop_dad(net):
     ns = first_probe(peer, ll)
     peer.send(na_for(peer, "fe80::1234"))
     peer.expect(rs(ll), at=T(ns.time_ns + RETRANS_TIMER), tolerance=0)
-    assert dut.counters().dad_duplicates == 0
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().dad_duplicates == 0

@@ -13,6 +13,7 @@ from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6ND_NS, IPv6
 
 from autoconf_kit import (PREFIX, RETRANS_TIMER, S, T, addr_state, bench, dad_ns, echo, echo_reply, eui64_addr,
                           first_probe, multicast_echo, na_for, ready)
+from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("slaac")
 
@@ -99,7 +100,8 @@ def test_stable_identifier_retried_after_a_duplicate(net):
         seen.append(g)
         peer.send(na_for(peer, g))
     peer.expect_nothing(for_="3s", matching=ICMPv6ND_NS())
-    assert dut.counters().dad_duplicates == 4
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().dad_duplicates == 4
     assert len(dut.ipv6_addresses()) == 1
 
 
@@ -162,6 +164,7 @@ def test_temporary_address_regenerated_before_deprecation(net):
 
 
 @pytest.mark.rfc("6724 5")
+@pytest.mark.dut("tern", reason="source address selection differs (RFC 6724 rules as Linux applies them to these addresses); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_link_local_source_for_link_local_destination(net):
     # Rule 2 (prefer appropriate scope): to a link-local requester the reply comes from the
     # link-local address, to a global one from the global address.
@@ -195,6 +198,7 @@ def test_deprecated_address_avoided_for_new_traffic(net):
 
 
 @pytest.mark.rfc("6724 5")
+@pytest.mark.dut("tern", reason="source address selection differs (RFC 6724 rules as Linux applies them to these addresses); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_longest_matching_prefix(net):
     # Rule 8: "If CommonPrefixLen(SA, D) > CommonPrefixLen(SB, D), then prefer SA."
     dut, peer, _ = bench(net, peer_ipv6=["2001:db8:2::99/64", "2001:db8:1::99/64"])
@@ -208,6 +212,7 @@ def test_longest_matching_prefix(net):
 
 
 @pytest.mark.rfc("6724 5", "4862 5.4")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_tentative_address_never_a_source(net):
     # RFC 4862 5.4: a tentative address "is not considered "assigned to an interface"": while the
     # global address is probed the reply to a global requester comes from the link-local address.

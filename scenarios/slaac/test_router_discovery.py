@@ -12,6 +12,7 @@ from scapy.layers.l2 import Ether
 
 from autoconf_kit import (MAX_RTR_SOLICITATIONS, PREFIX, RETRANS_TIMER, RTR_SOLICITATION_INTERVAL, S, T, bench,
                           dad_ns, echo, echo_reply, eui64_addr, first_probe, has_sll, ready, rs)
+from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("slaac")
 
@@ -27,6 +28,7 @@ def global_of(dut, prefix=PREFIX):
 
 
 @pytest.mark.rfc("4861 6.3.7", "4861 10")
+@pytest.mark.dut("tern", reason="Linux's Router Solicitation schedule (rtr_solicit_interval 4 s with the RFC 7559 exponential backoff, rtr_solicit_delay) differs from the RFC 4861 section 6.3.7 timeline the scenario checks exactly")
 def test_three_solicitations_four_seconds_apart_then_none(net):
     # "If a host sends MAX_RTR_SOLICITATIONS solicitations, and receives no Router Advertisements
     # after having waited MAX_RTR_SOLICITATION_DELAY seconds after sending the last solicitation,
@@ -37,7 +39,8 @@ def test_three_solicitations_four_seconds_apart_then_none(net):
     for k in range(1, MAX_RTR_SOLICITATIONS):
         peer.expect(rs(ll_of(dut)), at=T(first.time_ns + k * RTR_SOLICITATION_INTERVAL), tolerance=0)
     peer.expect_nothing(for_="60s", matching=ICMPv6ND_RS())
-    assert dut.counters().nd_rs_sent == 3
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_rs_sent == 3
 
 
 @pytest.mark.rfc("4861 6.3.7", "4861 4.1")
@@ -72,10 +75,12 @@ def test_advertisement_stops_the_solicitations(net):
     ready(peer, dut, within="4.1s")
     peer.router_advertisement(router_lifetime=1800)
     peer.expect_nothing(for_="20s", matching=ICMPv6ND_RS())
-    assert dut.counters().nd_rs_sent == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_rs_sent == 1
 
 
 @pytest.mark.rfc("4861 6.3.7")
+@pytest.mark.dut("tern", reason="Linux's Router Solicitation schedule (rtr_solicit_interval 4 s with the RFC 7559 exponential backoff, rtr_solicit_delay) differs from the RFC 4861 section 6.3.7 timeline the scenario checks exactly")
 def test_zero_lifetime_advertisement_does_not_stop_them(net):
     # Only "a valid Router Advertisement with a non-zero Router Lifetime" ends the solicitations.
     dut, peer, _ = bench(net)
@@ -85,6 +90,7 @@ def test_zero_lifetime_advertisement_does_not_stop_them(net):
 
 
 @pytest.mark.rfc("4861 6.3.7")
+@pytest.mark.dut("tern", reason="Linux's Router Solicitation schedule (rtr_solicit_interval 4 s with the RFC 7559 exponential backoff, rtr_solicit_delay) differs from the RFC 4861 section 6.3.7 timeline the scenario checks exactly")
 def test_advertisement_before_any_solicitation_still_gets_one(net):
     # "Moreover, a host SHOULD send at least one solicitation in the case where an advertisement is
     # received prior to having sent a solicitation."
@@ -117,6 +123,7 @@ def test_router_from_advertisement_carries_off_link_traffic(net):
 
 
 @pytest.mark.rfc("4861 6.3.5", "4861 6.3.4")
+@pytest.mark.dut("tern", reason="exact start-up timeline of the Tern host (DAD, RS, address states at RetransTimer); the Linux kernel runs the same steps with random delays and timer-wheel lateness beyond the real-time tolerance")
 def test_router_forgotten_when_its_lifetime_ends(net):
     # "Whenever the Lifetime of an entry in the Default Router List expires, that entry is
     # discarded." Router Lifetime 5 s: used until then, not after.
@@ -129,7 +136,8 @@ def test_router_forgotten_when_its_lifetime_ends(net):
     net.run(until=T(t0 + 5 * S))
     _offlink_echo(peer, "2001:db8:1::1", 2)
     peer.expect_nothing(for_="100ms", matching=ICMPv6EchoReply())
-    assert dut.counters().nd_routers_expired == 1
+    if tern_stack(dut):  # the Tern stack's own counters (a Linux DUT shows the same on the wire)
+        assert dut.counters().nd_routers_expired == 1
     assert ra is not None
 
 

@@ -143,6 +143,10 @@ def test_computed_zero_checksum_is_sent_as_all_ones(dut, peer, dut_ip, peer_ip):
 @pytest.mark.rfc("768 fields", "1122 4.1.3.4")
 @pytest.mark.parametrize("length", [0, 7, 10, 2000], ids=["zero", "below-header", "above-data", "beyond-ip"])
 def test_inconsistent_length_is_dropped(dut, peer, length, dut_ip, family):
+    if family == "ipv6" and length == 0 and getattr(dut, "kind", None) == "linux":
+        pytest.skip("Linux reads a UDP length of 0 over IPv6 as the jumbogram convention (RFC 2147 section 2: 'a "
+                    "length of zero is used to indicate that it is to be ignored'; RFC 2675) also in a datagram that "
+                    "is no jumbogram, and delivers it; Tern drops it (docs/linux-differences.md, IPv6)")
     s = dut.udp_socket(port=7)
     peer.send(ip(family, dst=dut_ip) / UDP(sport=1, dport=7, len=length) / Raw(b"x"))
     dut.net.run(for_="1ms")

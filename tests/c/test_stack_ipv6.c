@@ -92,7 +92,9 @@ static void test_reachability_hint(void) {
     send_ns(st, 0, &peer, PEER_MAC);
     int state;
     CHECK(tern_nd_lookup(st, &peer, NULL, &state) == TERN_OK);
-    CHECK_EQ_U64(state, TERN_ND_STATE_STALE);
+    /* STALE from the solicitation (section 7.2.3), then DELAY: the advertisement answering it is
+     * the first packet sent to the STALE neighbour (section 7.3.3). */
+    CHECK_EQ_U64(state, TERN_ND_STATE_DELAY);
     /* RFC 4861 section 7.3.1: forward progress reported by the upper layer confirms reachability.
      */
     tern_nd_confirm_reachable(st, 1 * SEC, &peer);

@@ -5,6 +5,7 @@ usage:
                                      prints "ready", then "<bytes> <sha256>"
   tcp_peer.py source HOST PORT N SEED connect, send N bytes of random.Random(SEED).randbytes,
                                      shut down writing, read to EOF, close; prints "sent <bytes>"
+ADDR and HOST are IPv4 or IPv6 addresses.
 Exit status: 0 on a clean close, 2 when the connection was reset.
 """
 
@@ -15,7 +16,7 @@ import sys
 
 
 def sink(addr: str, port: int) -> int:
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((addr, port))
     ls.listen(1)

@@ -74,6 +74,17 @@ static void set_reachable(tern_stack *st, tern_nd_entry *e, uint64_t now) {
     e->timer = now + st->ip6->nd_if[e->iface].reachable_ns;
 }
 
+/* A packet leaves for the neighbour of entry e. RFC 4861 section 7.3.3: "The first time a node
+ * sends a packet to a neighbor whose entry is STALE, the sender changes the state to DELAY and sets
+ * a timer to expire in DELAY_FIRST_PROBE_TIME seconds." Every packet counts, Neighbor
+ * Advertisements too (appendix C: STALE, "Sending packet", DELAY). */
+static void packet_sent(tern_nd_entry *e, uint64_t now) {
+    if (e->state == TERN_ND_STALE) {
+        e->state = TERN_ND_DELAY;
+        e->timer = now + TERN_ND_DELAY_FIRST_PROBE_TIME_NS;
+    }
+}
+
 static void set_stale(tern_nd_entry *e) {
     e->state = TERN_ND_STALE;
     e->probes = 0;
@@ -262,13 +273,7 @@ tern_err tern_nd_resolve(tern_stack *st, uint64_t now, uint32_t iface, const ter
         if (e->state == TERN_ND_REACHABLE && now >= e->timer) {
             set_stale(e); /* ReachableTime ran out before the poll saw it */
         }
-        if (e->state == TERN_ND_STALE) {
-            /* RFC 4861 section 7.3.3: "The first time a node sends a packet to a neighbor whose
-             * entry is STALE, the sender changes the state to DELAY and sets a timer to expire in
-             * DELAY_FIRST_PROBE_TIME seconds." */
-            e->state = TERN_ND_DELAY;
-            e->timer = now + TERN_ND_DELAY_FIRST_PROBE_TIME_NS;
-        }
+        packet_sent(e, now);
         memcpy(mac, e->mac, 6);
         return TERN_OK;
     }
@@ -457,6 +462,10 @@ static void ns_input(tern_stack *st, uint64_t now, uint32_t iface, const struct 
         /* Section 7.2.3: create or update the entry for the source, STALE when new or changed. */
         tern_nd_update_neighbor(st, now, iface, &ip->src, ns->opts.sll, false);
         send_na(st, iface, &ns->target, &ip->src, ns->opts.sll, true);
+        tern_nd_entry *learnt = find(st, iface, &ip->src);
+        if (learnt) {
+            packet_sent(learnt, now); /* the advertisement went to the (STALE) neighbour */
+        }
         return;
     }
     /* A unicast solicitation (NUD) without the option: answer the neighbour we know. Section
@@ -471,6 +480,7 @@ static void ns_input(tern_stack *st, uint64_t now, uint32_t iface, const struct 
     if (e && e->state != TERN_ND_INCOMPLETE) {
         memcpy(mac, e->mac, 6);
         send_na(st, iface, &ns->target, &ip->src, mac, true);
+        packet_sent(e, now);
         return;
     }
     struct tern_ndp_repr r;
