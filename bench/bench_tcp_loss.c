@@ -18,7 +18,8 @@
  *   bench_tcp_loss [seeds [setting]]     seeds 1..15 (default 5), setting
  *                                        one of the <p> names above
  * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
- * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO,
+ * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO, BENCH_ONE_WAY_US
+ * the link's one-way delay (10 ms by default),
  * BENCH_VERBOSE=1 prints every run.
  */
 #include <stdio.h>
@@ -47,7 +48,7 @@ static const setting SETTINGS[] = {
 
 typedef struct run_result {
     double mbps;
-    uint64_t rexmit, rto, tlp;
+    uint64_t rexmit, rto, tlp, spurious_rtos, srtt_ms;
 } run_result;
 
 static void fail(const char *what, const setting *st, uint64_t seed, sim *s) {
@@ -80,6 +81,13 @@ static void host_config(tern_stack_config *c, uint8_t last, uint64_t seed) {
         c->tcp.rto_min_ns = (uint64_t)atoi(getenv("BENCH_RTO_MIN_MS")) * MS;
 }
 
+/* BENCH_ONE_WAY_US: another one-way delay (e.g. 50 for a LAN like the TAP
+ * interop test's), for comparisons only. */
+static int64_t one_way_delay_ns(void) {
+    const char *e = getenv("BENCH_ONE_WAY_US");
+    return e ? (int64_t)atoi(e) * 1000 : (int64_t)(10 * MS);
+}
+
 static run_result run(const setting *st, uint64_t seed) {
     sim *s;
     if (sim_create(seed, &s))
@@ -91,7 +99,7 @@ static run_result run(const setting *st, uint64_t seed) {
     sim_link_id l;
     if (sim_host_add(s, "a", &ca, &a) || sim_host_add(s, "b", &cb, &b) ||
         sim_link_add(s, a, 0, b, 0, &l) || sim_link_set_rate(s, l, SIM_DIR_BOTH, 100000000) ||
-        sim_link_set_delay(s, l, SIM_DIR_BOTH, (int64_t)(10 * MS), 0, false))
+        sim_link_set_delay(s, l, SIM_DIR_BOTH, one_way_delay_ns(), 0, false))
         fail("setup", st, seed, s);
     tern_err e = st->gilbert
                      ? sim_link_set_loss_gilbert_elliott(s, l, SIM_DIR_BOTH, 0.01, 0.3, 0.5, 0.0)
@@ -166,8 +174,12 @@ static run_result run(const setting *st, uint64_t seed) {
     tern_tcp_info info;
     if (tern_tcp_get_info(sa, cl, &info))
         fail("get_info", st, seed, NULL);
-    run_result r = {(double)BYTES * 8 / ((double)done_at / 1e9) / 1e6, info.total_retransmits,
-                    info.rto_timeouts, info.tlp_probes};
+    run_result r = {(double)BYTES * 8 / ((double)done_at / 1e9) / 1e6,
+                    info.total_retransmits,
+                    info.rto_timeouts,
+                    info.tlp_probes,
+                    info.spurious_rtos,
+                    info.srtt_ns / MS};
     sim_destroy(s);
     return r;
 }
@@ -203,9 +215,12 @@ int main(int argc, char **argv) {
             rto[i] = (double)r.rto;
             tlp[i] = (double)r.tlp;
             if (getenv("BENCH_VERBOSE"))
-                fprintf(stderr, "  %s seed %d: %.2f Mbit/s rexmit %llu rto %llu tlp %llu\n",
+                fprintf(stderr,
+                        "  %s seed %d: %.2f Mbit/s rexmit %llu rto %llu (spurious %llu) tlp %llu "
+                        "srtt at the end %llu ms\n",
                         st->name, i + 1, r.mbps, (unsigned long long)r.rexmit,
-                        (unsigned long long)r.rto, (unsigned long long)r.tlp);
+                        (unsigned long long)r.rto, (unsigned long long)r.spurious_rtos,
+                        (unsigned long long)r.tlp, (unsigned long long)r.srtt_ms);
         }
         printf("BENCH tcp_loss_goodput_%s %.2f Mbit/s\n", st->name, median(mbps, seeds));
         printf("BENCH tcp_loss_rexmit_%s %.0f segments\n", st->name, median(rex, seeds));

@@ -8,6 +8,7 @@
  * refused with 403; a directory serves its index.html.
  */
 #define _GNU_SOURCE /* strcasestr */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,18 @@ typedef struct httpd {
 static void finish(httpd *h, hconn *c) {
     if (c->file) {
         fclose(c->file);
+    }
+    /* The sender's loss-recovery counters, for runs over a faulty link. */
+    tern_tcp_info i;
+    if (tern_tcp_get_info(h->n->st, c->s, &i) == TERN_OK) {
+        fprintf(stderr,
+                "tern-httpd: connection done: %" PRIu64 " octets acknowledged, %" PRIu64
+                " segments retransmitted (%" PRIu64 " fast retransmits, %" PRIu64
+                " timeouts of which %" PRIu64 " spurious, %" PRIu64
+                " tail loss probes), SRTT %.1f ms, RTO %.0f ms\n",
+                (uint64_t)i.bytes_acked, (uint64_t)i.total_retransmits,
+                (uint64_t)i.fast_retransmits, (uint64_t)i.rto_timeouts, (uint64_t)i.spurious_rtos,
+                (uint64_t)i.tlp_probes, (double)i.srtt_ns / 1e6, (double)i.rto_ns / 1e6);
     }
     if (tern_tcp_close(h->n->st, c->s) != TERN_OK) {
         tern_tcp_abort(h->n->st, c->s);

@@ -357,3 +357,41 @@ def test_backoff_stays_without_timestamps(dut, peer, link, profile):
     sock.send(b"lost once")
     d2 = conn.expect(flags="PA", payload=b"lost once", within="1s")
     conn.expect(flags="PA", seq=d2[TCP].seq, at=T(ns(d2) + 4 * rto0), tolerance=EXACT)
+
+
+KARN_TS = ('RFC 6298 §3: "RTT samples MUST NOT be made using segments that were retransmitted (and thus for which '
+           'it is ambiguous whether the reply was for the first instance of the packet or a later instance)."')
+
+
+@pytest.mark.rfc("6298 3", "7323 4.1", "7323 5.3", "6298 5.5")
+def test_ack_echoing_a_tsval_older_than_the_retransmission_gives_no_sample(dut, peer, link, profile):
+    """The twin of test_timestamp_sample_ends_the_backoff: the ACK after the second retransmission echoes the
+    TSval of the first one, as a receiver that got the first retransmission (and whose ACK was lost) answers
+    the second: a duplicate is not acceptable and leaves TS.Recent alone (RFC 7323 §5.3 R2 before R3), so
+    the ACK echoes the older TSval. Which instance made the peer acknowledge is ambiguous, and the echo would
+    measure an RTO, not the path: no sample. SRTT stays 100 ms and the RTO keeps its backoff (RFC 6298
+    (5.5)) for the next segment, whose retransmission comes 4 RTOs after it, not one computed RTO."""
+    from test_spurious_rto import tsopt
+
+    warm_arp(dut, peer)
+    link.configure("both", delay="50ms")
+    conn, sock = active(dut, peer, rto_min="200ms", peer_opts={"ts": True})
+    assert conn.ts_ok and sock.info().ts_ok
+    rto0 = sock.info().rto_ns
+    srtt0 = sock.info().srtt_ns
+    sock.send(b"ack lost")
+    d = conn.expect(flags="PA", within="1s")
+    r1 = conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + rto0), tolerance=EXACT)
+    r2 = conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + 3 * rto0), tolerance=EXACT)
+    assert tsopt(r1)[0] < tsopt(r2)[0]
+    assert sock.info().rto_ns == 4 * rto0  # backed off twice (RFC 6298 (5.5))
+    conn.send(flags="A", options=[("NOP", None), ("NOP", None),
+                                  ("Timestamp", (peer.net.now_ns // MS + 1, tsopt(r1)[0]))])
+    dut.net.run(for_="60ms")
+    info = sock.info()
+    assert info.snd_una == info.snd_nxt
+    assert info.srtt_ns == srtt0 == 100 * MS, KARN_TS
+    assert info.rto_ns == 4 * rto0, KARN_TS
+    sock.send(b"lost once")
+    d2 = conn.expect(flags="PA", payload=b"lost once", within="1s")
+    conn.expect(flags="PA", seq=d2[TCP].seq, at=T(ns(d2) + 4 * rto0), tolerance=EXACT)

@@ -120,10 +120,28 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
  * of 0 ticks (the data and its ACK in one tick) counts as one tick; an echo
  * from the future or older than RTO.max is ignored (a corrupt or foreign
  * TSecr).
+ *
+ * The echo names the instance that made the receiver acknowledge only when
+ * the receiver took that instance's TSval into TS.Recent. A retransmission of
+ * data the receiver already holds (its ACK was lost) is not acceptable there
+ * (RFC 9293 §3.10.7.4 first; RFC 7323 §5.3 R2 comes before R3's TS.Recent
+ * update) and is answered with an ACK echoing an older TSval: the TSval of a
+ * segment sent one or more RTOs ago. Taken as a sample, that ACK makes SRTT
+ * an RTO long (seen in bench_tcp_loss at 15 % loss: samples of 200 ms to 3 s
+ * on a 0.1 ms path, each right after a backed-off RTO). So an ACK whose TSecr
+ * is older than the TSval of the latest retransmission is ambiguous, as
+ * RFC 6298 §3 says of retransmissions without timestamps, and gives no
+ * sample; the backoff stays until an unambiguous sample (RFC 6298 (5.5)).
  */
 static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_options *o) {
     if (!(p->flags & TCPF_TS_OK) || !o->has_timestamps) {
         return;
+    }
+    if (p->flags & TCPF_RXT_TSVAL) {
+        if (seq_lt(o->ts_ecr, p->rxt_tsval)) {
+            return; /* which instance made the peer acknowledge is unknown: see above */
+        }
+        p->flags &= ~(uint32_t)TCPF_RXT_TSVAL; /* the echoes have passed the retransmission */
     }
     uint32_t ticks = tcp_ts_clock(p, now) - o->ts_ecr;
     if (ticks > p->rtt.rto_max / TCP_RTT_CLOCK_G_NS) {

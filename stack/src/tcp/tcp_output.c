@@ -294,6 +294,8 @@ void tcp_send_range(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint
         p->total_retransmits++;
         st->c.tcp_retransmits++;
         p->flags &= ~(uint32_t)TCPF_RTT_TIMING; /* Karn's algorithm */
+        p->rxt_tsval = tcp_ts_clock(p, now);    /* and its timestamps form (tcp_input.c) */
+        p->flags |= TCPF_RXT_TSVAL;
     }
     tcp_arm_rexmt(p, now);
 }

@@ -105,6 +105,7 @@ enum {
     TCPF_RTO_SYN_TIMEOUT = 1u << 27, /* a SYN timed out: RFC 6298 (5.7) */
     TCPF_RESCUE_SET = 1u << 28,      /* RFC 6675 RescueRxt is defined (rescue_rxt) */
     TCPF_TLP = 1u << 29,             /* tail loss probes on (RFC 8985 §7) */
+    TCPF_RXT_TSVAL = 1u << 30,       /* rxt_tsval: no ACK has echoed it or later yet */
 };
 
 /* tail loss probe state (tcp_pcb.tlp, RFC 8985 §7) */
@@ -195,6 +196,9 @@ typedef struct tcp_pcb {
     /* --- timestamps (RFC 7323) --- */
     uint32_t ts_recent, ts_offset;
     uint64_t ts_recent_time;
+    /* the TSval of the latest retransmission (tcp_send_range): an ACK echoing
+     * an older TSval gives no RTT sample (tcp_input.c ts_rtt_sample) */
+    uint32_t rxt_tsval;
 
     /* --- RTT (RFC 6298) --- */
     tcp_rtt rtt;
