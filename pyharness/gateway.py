@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
@@ -722,6 +723,26 @@ class Gateway(Node):
                  "hits": int(e.hits)} for e in (out[i] for i in range(min(cap, int(n[0]))))]
 
     # -- introspection --
+    def transcript(self, path: Union[str, "os.PathLike[str]", None] = None) -> list[str]:
+        """The decoded transcript: one line per DHCP, DNS and ICMP message the gateway received or sent.
+
+        Each line is ``<s>.<ns> <in|out> p<port> <message>`` (format in tern/sim_gateway.h), e.g.
+        ``0.001000000 in p0 DHCP DISCOVER xid 0x1a2b3c4d chaddr 02:00:00:00:00:01 0.0.0.0:68 >
+        255.255.255.255:67``. With ``path`` the text is also written to that file.
+        """
+        s = self._net._handle()
+        n = ffi.new("size_t *")
+        rc = lib.sim_gateway_transcript(s, self._id, ffi.NULL, 0, n)
+        if rc != lib.TERN_ERR_BUFFER_TOO_SMALL:
+            self._check(rc, "transcript()")
+        buf = ffi.new("char[]", int(n[0]) + 1)
+        self._check(lib.sim_gateway_transcript(s, self._id, buf, int(n[0]) + 1, n), "transcript()")
+        text = ffi.string(buf, int(n[0])).decode(errors="replace")
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        return text.splitlines()
+
     def counters(self) -> dict[str, int]:
         """The gateway's NAT and DNS counters (sim_gw_counters)."""
         c = ffi.new("sim_gw_counters *")

@@ -46,15 +46,16 @@
 #include "tern/stack.h"
 #endif
 
-#define SIM_GW_MAX_PORTS 8     /* = TERN_MAX_IFACES */
-#define SIM_GW_PORT_ADDRS 4    /* = TERN_MAX_IFACE_ADDRS */
-#define SIM_GW_MAX_UPSTREAMS 4 /* DNS upstream servers */
-#define SIM_GW_DOMAIN_MAX 63   /* bytes of the local DNS domain */
-#define SIM_GW_NAT_SESSIONS 8  /* remote endpoints remembered per mapping */
-#define SIM_GW_DNS_PENDING 32  /* forwarded queries waiting for an upstream answer */
-#define SIM_GW_DNS_RECORDS 256 /* user records */
-#define SIM_GW_HOSTNAMES 64    /* guest host names learned from DHCP messages */
-#define SIM_GW_NAME_MAX 253    /* characters of a DNS name */
+#define SIM_GW_MAX_PORTS 8               /* = TERN_MAX_IFACES */
+#define SIM_GW_PORT_ADDRS 4              /* = TERN_MAX_IFACE_ADDRS */
+#define SIM_GW_MAX_UPSTREAMS 4           /* DNS upstream servers */
+#define SIM_GW_DOMAIN_MAX 63             /* bytes of the local DNS domain */
+#define SIM_GW_NAT_SESSIONS 8            /* remote endpoints remembered per mapping */
+#define SIM_GW_DNS_PENDING 32            /* forwarded queries waiting for an upstream answer */
+#define SIM_GW_DNS_RECORDS 256           /* user records */
+#define SIM_GW_HOSTNAMES 64              /* guest host names learned from DHCP messages */
+#define SIM_GW_NAME_MAX 253              /* characters of a DNS name */
+#define SIM_GW_TRANSCRIPT_MAX (8u << 20) /* bytes of transcript kept; later lines are counted */
 
 /* NAT filtering behaviour (RFC 4787 section 5). */
 typedef enum sim_gw_filtering {
@@ -297,10 +298,45 @@ typedef struct sim_gw_counters {
     uint64_t hostnames_learned;
     /* datagrams in transit (not to the gateway) with a wrong checksum, dropped */
     uint64_t transit_bad_checksum;
+    /* decoded transcript (sim_gateway_transcript) */
+    uint64_t transcript_lines;   /* lines written */
+    uint64_t transcript_dropped; /* lines not kept: SIM_GW_TRANSCRIPT_MAX reached */
 } sim_gw_counters;
 
 /* sim_gateway_get_counters: copy the counters. Returns TERN_OK; TERN_ERR_UNKNOWN_NODE;
  * TERN_ERR_WRONG_KIND. */
 tern_err sim_gateway_get_counters(sim *s, sim_node_id gw, sim_gw_counters *out);
+
+/* ---- transcript -------------------------------------------------------------- */
+
+/*
+ * sim_gateway_transcript: the decoded transcript of the DHCP, DNS and ICMP
+ * messages the gateway received or sent on any port, one line each, in
+ * order, every line ending in '\n':
+ *
+ *   <seconds>.<ns, 9 digits> <in|out> p<port> <message>
+ *
+ * with <message> one of
+ *   DHCP <DISCOVER|OFFER|REQUEST|DECLINE|ACK|NAK|RELEASE|INFORM|BOOTP> xid 0x<8 hex>
+ *        chaddr <mac> [ciaddr A] [yiaddr A] [requested A] [server A] [lease S]
+ *        [hostname H] <src>:<port> > <dst>:<port>
+ *   DNS query id 0x<4 hex> <qtype> <name> <src>:<port> > <dst>:<port>
+ *   DNS answer id 0x<4 hex> <qtype> <name> <RCODE> an <n> [addresses or types]
+ *        <src>:<port> > <dst>:<port>
+ *   ICMP echo <request|reply> <src> > <dst> id 0x<4 hex> seq <n> len <payload bytes>
+ *   ICMP unreachable <net|host|protocol|port|frag needed|...> <src> > <dst> [mtu N]
+ *        about <proto> <src>[:port] > <dst>[:port]
+ *   ICMP time exceeded <ttl|reassembly> <src> > <dst> about ...
+ * (a message that does not parse: "<DHCP|DNS> malformed (<n> bytes)").
+ * Received frames are decoded as they arrived (before NAT), sent ones as
+ * they left (after NAT). Bounded by SIM_GW_TRANSCRIPT_MAX bytes; lines past
+ * it are counted in transcript_dropped.
+ *   out, cap  receive the text, NUL-terminated when cap > its length (out
+ *             may be NULL when cap is 0)
+ *   len       receives the text's length in bytes (without the NUL)
+ * Returns TERN_OK; TERN_ERR_BUFFER_TOO_SMALL when cap <= *len (nothing
+ * copied); TERN_ERR_UNKNOWN_NODE; TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_transcript(sim *s, sim_node_id gw, char *out, size_t cap, size_t *len);
 
 #endif /* TERN_SIM_GATEWAY_H */

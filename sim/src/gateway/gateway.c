@@ -29,6 +29,7 @@ static void gw_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t le
 
 void gw_send_frame(gw_state *g, uint32_t iface, const uint8_t *out, size_t len) {
     g->sent++;
+    gw_transcript_frame(g, g->s->now, iface, true, out, len);
     char why[160];
     if (!sim_frame_check(out, len, why, sizeof why)) {
         sim_node *n = sim_get_node(g->s, g->id);
@@ -70,6 +71,7 @@ static bool corrupt_transit(const gw_state *g, const uint8_t *frame, size_t len)
 static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *frame, size_t len) {
     gw_state *g = state;
     g->now = now;
+    gw_transcript_frame(g, now, port, false, frame, len);
     if (corrupt_transit(g, frame, len)) {
         g->c.transit_bad_checksum++;
         return;
@@ -124,6 +126,7 @@ static void gw_destroy(void *state) {
     free(g->mem);
     free(g->nat);
     free(g->records);
+    free(g->tr);
     free(g);
 }
 
@@ -386,6 +389,25 @@ tern_err sim_gateway_dns_cache(sim *s, sim_node_id gw, sim_gw_dns_cache_entry *o
         return err;
     }
     *n = gw_dns_cache_list(g, s->now, out, cap);
+    sim_ok(s);
+    return TERN_OK;
+}
+
+tern_err sim_gateway_transcript(sim *s, sim_node_id gw, char *out, size_t cap, size_t *len) {
+    tern_err err;
+    gw_state *g = gw_of(s, gw, &err);
+    if (!g) {
+        return err;
+    }
+    *len = g->tr_len;
+    if (cap <= g->tr_len) {
+        return sim_fail(s, TERN_ERR_BUFFER_TOO_SMALL,
+                        "transcript: %zu bytes and the NUL do not fit in %zu", g->tr_len, cap);
+    }
+    if (g->tr_len) {
+        memcpy(out, g->tr, g->tr_len);
+    }
+    out[g->tr_len] = 0;
     sim_ok(s);
     return TERN_OK;
 }

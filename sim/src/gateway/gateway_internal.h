@@ -5,6 +5,7 @@
  *   nat.c         NAT mappings and header translation
  *   dns_server.c  the authoritative DNS server and forwarder
  *   names.c       guest host names learned from DHCP messages
+ *   transcript.c  the decoded transcript of DHCP, DNS and ICMP messages
  */
 #ifndef TERN_SIM_GATEWAY_INTERNAL_H
 #define TERN_SIM_GATEWAY_INTERNAL_H
@@ -108,6 +109,10 @@ typedef struct gw_state {
     gw_hostname names[SIM_GW_HOSTNAMES];
     uint32_t names_next;
 
+    /* the decoded transcript (transcript.c) */
+    char *tr;
+    size_t tr_len, tr_cap;
+
     sim_gw_counters c;
     uint8_t buf[SIM_MAX_FRAME];   /* outbound translation */
     uint8_t inbuf[SIM_MAX_FRAME]; /* inbound translation */
@@ -165,6 +170,10 @@ uint32_t gw_dns_cache_list(const gw_state *g, uint64_t now, sim_gw_dns_cache_ent
 void gw_names_snoop(gw_state *g, const uint8_t *frame, size_t len);
 /* The bound lease address of the guest called `label` now, or 0. */
 uint32_t gw_names_lookup(gw_state *g, uint64_t now, const char *label);
+
+/* transcript.c: a line for the frame when it is DHCP, DNS or ICMP (out: sent, else received). */
+void gw_transcript_frame(gw_state *g, uint64_t now, uint32_t port, bool out, const uint8_t *frame,
+                         size_t len);
 
 /* checksum helpers (nat.c) */
 uint16_t gw_get16(const uint8_t *p);
