@@ -7,7 +7,9 @@
 >>> net.link(gw, www)                                # port 1: the outside ("sealed" Internet)
 
 A gateway routes between its segments, answers ARP and ICMP echo on its own
-addresses, serves DHCP on its first inside segment and DNS on each of its
+addresses, serves DHCP on its first inside segment and on every extra segment
+given a pool (``segments=[{"address": "10.1.0.1/24", "dhcp": {"pool": (first,
+last)}}]``: each its own pool, options and lease table), DNS on each of its
 addresses, and NATs the inside segments onto its outside address. The outside
 is sealed: other simulated nodes, in virtual time.
 
@@ -93,6 +95,7 @@ NAT_KEYS = {"udp_timeout", "tcp_established_timeout", "tcp_transitory_timeout", 
             "inbound_refresh", "ports", "max_mappings", "allow_short_timeouts"}
 DNS_KEYS = {"domain", "records", "upstream", "ttl", "upstream_timeout", "enabled"}
 DHCP_KEYS = {"pool", "lease", "reservations", "t1", "t2", "mtu", "offer_hold"}
+SEGMENT_KEYS = {"address", "dhcp"}
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,8 @@ class GatewayPlan:
     icmp_rate: int
     icmp_burst: int
     mtu: int
+    #: per extra segment (as ``segments``), its DHCP server's settings or None
+    segment_dhcp: list[Optional[dict[str, Any]]] = field(default_factory=list)
 
 
 def _check_forward(i: int, where: str, proto: str, haddr: str, hport: Any, gaddr: str, gport: Any,
@@ -300,6 +305,54 @@ def _check_forward(i: int, where: str, proto: str, haddr: str, hport: Any, gaddr
     return PortForward(proto, host_port, str(guest), port)
 
 
+def _dhcp_plan(where: str, d: dict[str, Any], net: Net4, gw_ip: IPv4, dns_ip: Optional[IPv4],
+               default_pool: Optional[tuple[str, str]], default_lease: int) -> dict[str, Any]:
+    """Validate one segment's DHCP options (``where``: "dhcp" or "segments[i].dhcp"); the server's settings."""
+    _unknown(where, d, DHCP_KEYS)
+    if "pool" in d:
+        pool = d["pool"]
+        if not (isinstance(pool, (tuple, list)) and len(pool) == 2):
+            raise GatewayConfigError(f"{where}.pool", f"{pool!r} is not (first, last)")
+        first, last = _addr(f"{where}.pool", pool[0]), _addr(f"{where}.pool", pool[1])
+    else:
+        assert default_pool is not None
+        first, last = IPv4(default_pool[0]), IPv4(default_pool[1])
+    if first > last:
+        raise GatewayConfigError(f"{where}.pool", f"first {first} is above last {last}")
+    for a in (first, last):
+        if a not in net or a in (net.network_address, net.broadcast_address):
+            raise GatewayConfigError(f"{where}.pool", f"{a} is not a host address of {net}")
+    for own, what in ((gw_ip, "the gateway address"), (dns_ip, "the DNS address")):
+        if own is not None and first <= own <= last:
+            raise GatewayConfigError(f"{where}.pool", f"overlaps {what} {own}")
+    lease = _whole_seconds(f"{where}.lease", d.get("lease", default_lease))
+    dhcp: dict[str, Any] = {"ranges": [(str(first), str(last))], "lease": lease, "router": str(gw_ip),
+                            "dns": [str(dns_ip)] if dns_ip is not None else [], "first": str(first),
+                            "server_ip": str(gw_ip), "subnet_mask": str(net.netmask)}
+    for key in ("t1", "t2", "offer_hold"):
+        if key in d:
+            dhcp[key] = _whole_seconds(f"{where}.{key}", d[key])
+    if "t1" in dhcp and "t2" in dhcp and not dhcp["t1"] < dhcp["t2"] < lease:
+        raise GatewayConfigError(f"{where}.t1", f"t1 {dhcp['t1']} s < t2 {dhcp['t2']} s < lease {lease} s "
+                                                "does not hold")
+    if "mtu" in d:
+        dhcp["mtu"] = int(d["mtu"])
+        if not 68 <= dhcp["mtu"] <= 9000:
+            raise GatewayConfigError(f"{where}.mtu", f"{d['mtu']} is outside 68..9000")
+    res = dict(d.get("reservations") or {})
+    for i, (mac, ip) in enumerate(res.items()):
+        try:
+            parse_mac(mac)
+        except ConfigError:
+            raise GatewayConfigError(f"{where}.reservations[{i}]", f"{mac!r} is not a MAC address") from None
+        a = _addr(f"{where}.reservations[{i}]", ip)
+        if a not in net or a in (gw_ip, dns_ip):
+            raise GatewayConfigError(f"{where}.reservations[{i}]", f"{a} is not a guest address of {net}")
+    if res:
+        dhcp["reservations"] = res
+    return dhcp
+
+
 def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     """Validate a whole gateway configuration; raise :class:`GatewayConfigError` at the first problem.
 
@@ -310,8 +363,10 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     ``filtering``, ``inbound_refresh``, ``ports``, ``max_mappings``, ``allow_short_timeouts``), ``dns``
     (``domain``, ``records`` {name: ip or [ips]}, ``upstream`` [ips], ``ttl``, ``upstream_timeout``,
     ``enabled``), ``port_forwards`` [{"protocol", "host_port", "guest", "port"}], ``hostfwd`` (QEMU rules,
-    a string or a list), ``user_net_ports`` (FVP's string), ``segments`` (more inside segments, the
-    gateway's address on each: "10.1.0.1/24"), ``icmp_rate``, ``icmp_burst``, ``mtu``.
+    a string or a list), ``user_net_ports`` (FVP's string), ``segments`` (more inside segments: the
+    gateway's address on each, "10.1.0.1/24", or ``{"address": "10.1.0.1/24", "dhcp": {...}}`` with
+    that segment's own DHCP server, the keys of ``dhcp`` with ``pool`` required; router and DNS are the
+    segment's gateway address), ``icmp_rate``, ``icmp_burst``, ``mtu``.
     """
     _unknown("", opts, GATEWAY_KEYS)
     if profile not in PROFILES:
@@ -352,8 +407,18 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
             raise GatewayConfigError("outside_router", f"{outside_router} is not another host of {outside.network}")
 
     segments = []
+    seg_dhcp_opts: list[Any] = []
     for i, seg in enumerate(opts.get("segments") or []):
-        s = _iface(f"segments[{i}]", seg)
+        if isinstance(seg, dict):
+            _unknown(f"segments[{i}]", seg, SEGMENT_KEYS)
+            if "address" not in seg:
+                raise GatewayConfigError(f"segments[{i}].address", "missing (the gateway's address on the "
+                                                                   "segment, like '10.1.0.1/24')")
+            s = _iface(f"segments[{i}].address", seg["address"])
+            seg_dhcp_opts.append(seg.get("dhcp"))
+        else:
+            s = _iface(f"segments[{i}]", seg)
+            seg_dhcp_opts.append(None)
         for other, what in [(inside, "the inside segment")] + ([(outside.network, "the outside segment")]
                                                                   if outside else []) + \
                 [(x.network, f"segments[{k}]") for k, x in enumerate(segments)]:
@@ -363,57 +428,31 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     if 1 + (outside is not None) + len(segments) > lib.SIM_GW_MAX_PORTS:
         raise GatewayConfigError("segments", f"a gateway has at most {lib.SIM_GW_MAX_PORTS} ports")
 
-    # DHCP
+    # DHCP: the first inside segment's server, then one per extra segment that asks for it
     dhcp_opt = opts.get("dhcp", True)
     dhcp: Optional[dict[str, Any]] = None
     if dhcp_opt not in (False, None):
         d = dict(dhcp_opt) if isinstance(dhcp_opt, dict) else {}
-        _unknown("dhcp", d, DHCP_KEYS)
         if "pool" in d:
-            pool = d["pool"]
-            if not (isinstance(pool, (tuple, list)) and len(pool) == 2):
-                raise GatewayConfigError("dhcp.pool", f"{pool!r} is not (first, last)")
-            first, last = _addr("dhcp.pool", pool[0]), _addr("dhcp.pool", pool[1])
+            dhcp = _dhcp_plan("dhcp", d, inside, gw_ip, dns_ip, None, prof.lease)
         elif prof.dhcp_first is not None and "inside" not in opts:
-            first, last = IPv4(prof.dhcp_first), IPv4(prof.dhcp_last)
+            dhcp = _dhcp_plan("dhcp", d, inside, gw_ip, dns_ip, (prof.dhcp_first, prof.dhcp_last), prof.lease)
         elif dhcp_opt is True and prof.dhcp_first is None and "inside" not in opts:
             dhcp = None
-            first = last = None
         else:
+            _unknown("dhcp", d, DHCP_KEYS)
             raise GatewayConfigError("dhcp.pool", "no pool: give dhcp={'pool': (first, last)} or dhcp=False")
-        if first is not None:
-            if first > last:
-                raise GatewayConfigError("dhcp.pool", f"first {first} is above last {last}")
-            for a in (first, last):
-                if a not in inside or a in (inside.network_address, inside.broadcast_address):
-                    raise GatewayConfigError("dhcp.pool", f"{a} is not a host address of {inside}")
-            for own, what in ((gw_ip, "the gateway address"), (dns_ip, "the DNS address")):
-                if own is not None and first <= own <= last:
-                    raise GatewayConfigError("dhcp.pool", f"overlaps {what} {own}")
-            lease = _whole_seconds("dhcp.lease", d.get("lease", prof.lease))
-            dhcp = {"ranges": [(str(first), str(last))], "lease": lease, "router": str(gw_ip),
-                    "dns": [str(dns_ip)] if dns_ip is not None else [], "first": str(first)}
-            for key in ("t1", "t2", "offer_hold"):
-                if key in d:
-                    dhcp[key] = _whole_seconds(f"dhcp.{key}", d[key])
-            if "t1" in dhcp and "t2" in dhcp and not dhcp["t1"] < dhcp["t2"] < lease:
-                raise GatewayConfigError("dhcp.t1", f"t1 {dhcp['t1']} s < t2 {dhcp['t2']} s < lease {lease} s "
-                                                    "does not hold")
-            if "mtu" in d:
-                dhcp["mtu"] = int(d["mtu"])
-                if not 68 <= dhcp["mtu"] <= 9000:
-                    raise GatewayConfigError("dhcp.mtu", f"{d['mtu']} is outside 68..9000")
-            res = dict(d.get("reservations") or {})
-            for i, (mac, ip) in enumerate(res.items()):
-                try:
-                    parse_mac(mac)
-                except ConfigError:
-                    raise GatewayConfigError(f"dhcp.reservations[{i}]", f"{mac!r} is not a MAC address") from None
-                a = _addr(f"dhcp.reservations[{i}]", ip)
-                if a not in inside or a in (gw_ip, dns_ip):
-                    raise GatewayConfigError(f"dhcp.reservations[{i}]", f"{a} is not a guest address of {inside}")
-            if res:
-                dhcp["reservations"] = res
+    segment_dhcp: list[Optional[dict[str, Any]]] = []
+    for i, (s, sd) in enumerate(zip(segments, seg_dhcp_opts)):
+        if sd in (None, False):
+            segment_dhcp.append(None)
+            continue
+        where = f"segments[{i}].dhcp"
+        if sd is True or not isinstance(sd, dict) or "pool" not in sd:
+            raise GatewayConfigError(f"{where}.pool", f"a segment's DHCP server needs a pool: "
+                                                      f"{{'pool': (first, last)}} inside {s.network}")
+        seg_dns = s.ip if dns_ip is not None else None
+        segment_dhcp.append(_dhcp_plan(where, dict(sd), s.network, s.ip, seg_dns, None, prof.lease))
 
     # NAT
     nat = dict(opts.get("nat") or {})
@@ -458,7 +497,7 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
         raise GatewayConfigError("mtu", f"{mtu} is outside 68..9000")
 
     p = GatewayPlan(prof, inside, gw_ip, dns_ip, outside, outside_router, segments, dhcp, nat_out, dns, [],
-                    icmp_rate, icmp_burst, mtu)
+                    icmp_rate, icmp_burst, mtu, segment_dhcp)
 
     # Port forwards: our dicts, QEMU's hostfwd rules, FVP's userNetPorts.
     default_guest = dhcp["first"] if dhcp else None
@@ -596,38 +635,46 @@ class Gateway(Node):
                         f"{self.name}.{context}")
 
     # -- DHCP --
-    def _dhcp_start(self, d: dict[str, Any]) -> None:
+    def segment_port(self, index: int) -> int:
+        """The node port of extra segment ``index`` (of ``segments``)."""
+        return index + 1 + (self.outside_ip is not None)
+
+    def _dhcp_start(self, d: dict[str, Any], port: int = 0, where: str = "dhcp") -> None:
         from .dhcp import server_config
 
         opts = {k: v for k, v in d.items() if k in ("ranges", "lease", "router", "dns", "t1", "t2", "mtu",
-                                                    "offer_hold", "reservations")}
-        opts["iface"] = 0
-        opts["server_ip"] = self.ip
-        opts["subnet_mask"] = str(self.plan.inside.netmask)
-        cfg = server_config(f"{self.name}.dhcp", opts)
+                                                    "offer_hold", "reservations", "server_ip", "subnet_mask")}
+        opts["iface"] = port
+        cfg = server_config(f"{self.name}.{where}", opts)
         rc = lib.tern_dhcp_server_start(self._st(), cfg)
         if rc != 0:
-            raise_error(rc, ffi.string(lib.tern_stack_last_error(self._st())).decode(), f"{self.name}.dhcp")
+            raise_error(rc, ffi.string(lib.tern_stack_last_error(self._st())).decode(), f"{self.name}.{where}")
         self._wake()
 
-    def leases(self) -> list[dict[str, Any]]:
-        """The DHCP lease table now: state, address, mac, client_id, expires_at (ns, None: never), hostname."""
+    def leases(self, port: Optional[int] = None) -> list[dict[str, Any]]:
+        """The DHCP lease tables now: state, address, mac, client_id, expires_at (ns, None: never), hostname and
+        port (the segment's node port), server by server; ``port`` keeps one segment's."""
         from .dhcp import server_leases
 
-        if self.plan.dhcp is None:
+        if self.plan.dhcp is None and not any(self.plan.segment_dhcp):
             return []
         rows = server_leases(self)  # type: ignore[arg-type]  (it needs _st, _check and _net)
+        for row in rows:
+            row["port"] = row.pop("iface")
+        if port is not None:
+            rows = [r for r in rows if r["port"] == port]
         buf = ffi.new("char[64]")
         for row in rows:
             rc = lib.sim_gateway_hostname(self._net._handle(), self._id, parse_mac(row["mac"]), buf, 64)
             row["hostname"] = ffi.string(buf).decode() if rc == 0 else None
         return rows
 
-    def dhcp_counters(self) -> dict[str, int]:
-        """The DHCP server's counters (discovers, offers, acks, naks, ...)."""
+    def dhcp_counters(self, port: Optional[int] = None) -> dict[str, int]:
+        """The DHCP servers' counters (discovers, offers, acks, naks, ...): of the server on node port ``port``,
+        or summed over all."""
         from .dhcp import server_counters
 
-        return server_counters(self)  # type: ignore[arg-type]
+        return server_counters(self, port)  # type: ignore[arg-type]
 
     # -- NAT --
     def nat_table(self) -> list[NatMapping]:
@@ -795,6 +842,9 @@ def make_gateway(net: "Network", name: str, profile: str = "fvp", **opts: Any) -
             gw.dns_add(rname, ip, p.dns["ttl"])
     if p.dhcp is not None:
         gw._dhcp_start(p.dhcp)
+    for i, d in enumerate(p.segment_dhcp):
+        if d is not None:
+            gw._dhcp_start(d, gw.segment_port(i), f"segments[{i}].dhcp")
     for f in p.forwards:
         gw.forward(f.protocol, f.host_port, f.guest, f.port)
     return gw

@@ -17,6 +17,7 @@ import re
 import pytest
 
 from gwkit import WWW, bound
+from pyharness.dns import ResolveError
 
 pytestmark = pytest.mark.area("gateway")
 
@@ -45,7 +46,7 @@ def test_transcript_of_a_session(lab):
     net, gw, guest, www = lab
     bound(net, guest)
     assert guest.resolve("www.example") == [WWW]
-    with pytest.raises(Exception, match="nxdomain"):
+    with pytest.raises(ResolveError, match="nxdomain"):
         guest.resolve("nope.tern")
     lines = gw.transcript()
     # What the guest chose at random (its DHCP xid, DNS IDs and ports) is read back from the lines.

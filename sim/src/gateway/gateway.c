@@ -190,6 +190,7 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
     sc.arp_queue = 64;
     sc.packet_buffers = 256;
     sc.udp_queue = 64;
+    sc.dhcp_servers = cfg->nports; /* one per inside segment at most */
     sc.output = gw_output;
     sc.output_ctx = g;
     size_t size = tern_stack_memory_size(&sc);

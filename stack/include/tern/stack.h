@@ -162,8 +162,10 @@ typedef struct tern_stack_config {
     /* TIME-WAIT connections kept without a socket (a few dozen bytes each;
      * the oldest is recycled when full) [4 x tcp_sockets, at least 64] */
     uint32_t tcp_timewait;
-    uint32_t nd_entries; /* IPv6 neighbour cache entries [64] */
-    uint32_t nd_queue;   /* IPv6 packets waiting for neighbour resolution, in all [16] */
+    uint32_t nd_entries;   /* IPv6 neighbour cache entries [64] */
+    uint32_t nd_queue;     /* IPv6 packets waiting for neighbour resolution, in all [16] */
+    uint32_t dhcp_servers; /* DHCPv4 servers (tern/dhcp.h), at most one per interface, up to
+                            * TERN_MAX_IFACES [1] */
 
     /* behaviour (0 means the default in brackets) */
     uint8_t ttl;               /* default TTL, and IPv6 CurHopLimit until an RA says [64] */
