@@ -90,12 +90,17 @@ DEFAULT_OUTSIDE = "198.51.100.2/24"
 
 GATEWAY_KEYS = {"inside", "gateway_ip", "dns_ip", "dhcp", "outside", "outside_router", "nat", "dns",
                 "port_forwards", "hostfwd", "user_net_ports", "segments", "icmp_rate", "icmp_burst", "mtu",
-                "mac", "seed"}
+                "mac", "seed", "ipv6"}
+IPV6_KEYS = {"inside", "outside", "segments", "outside_router", "ra"}
+RA_KEYS = {"max_interval", "min_interval", "lifetime", "valid", "preferred"}
+#: IPv6 of ``ipv6=True`` (RFC 3849 documentation prefix): one routed /64 per segment, no NAT66.
+DEFAULT_IPV6 = {"inside": "2001:db8:0:1::1/64", "outside": "2001:db8:ff::2/64"}
+IPv6Iface = ipaddress.IPv6Interface
 NAT_KEYS = {"udp_timeout", "tcp_established_timeout", "tcp_transitory_timeout", "icmp_timeout", "filtering",
             "inbound_refresh", "ports", "max_mappings", "allow_short_timeouts"}
 DNS_KEYS = {"domain", "records", "upstream", "ttl", "upstream_timeout", "enabled"}
 DHCP_KEYS = {"pool", "lease", "reservations", "t1", "t2", "mtu", "offer_hold"}
-SEGMENT_KEYS = {"address", "dhcp"}
+SEGMENT_KEYS = {"address", "dhcp", "mtu"}
 
 
 @dataclass(frozen=True)
@@ -275,6 +280,11 @@ class GatewayPlan:
     mtu: int
     #: per extra segment (as ``segments``), its DHCP server's settings or None
     segment_dhcp: list[Optional[dict[str, Any]]] = field(default_factory=list)
+    #: IPv6: {"inside": IPv6Interface, "outside": ..., "segments": [...], "outside_router": ..., "ra": {...}};
+    #: None without IPv6
+    ipv6: Optional[dict[str, Any]] = None
+    #: per extra segment, its port's MTU (``mtu`` unless the segment gives its own)
+    segment_mtu: list[int] = field(default_factory=list)
 
 
 def _check_forward(i: int, where: str, proto: str, haddr: str, hport: Any, gaddr: str, gport: Any,
@@ -353,6 +363,73 @@ def _dhcp_plan(where: str, d: dict[str, Any], net: Net4, gw_ip: IPv4, dns_ip: Op
     return dhcp
 
 
+def _iface6(field_name: str, value: Any) -> "ipaddress.IPv6Interface":
+    try:
+        itf = ipaddress.IPv6Interface(value)
+    except (ValueError, TypeError):
+        raise GatewayConfigError(field_name, f"{value!r} is not an IPv6 address with a prefix like "
+                                             "'2001:db8:0:1::1/64'") from None
+    if "/" not in str(value):
+        raise GatewayConfigError(field_name, f"{value!r} has no prefix length (write '{value}/64')")
+    if itf.ip.is_multicast or itf.ip.is_link_local or itf.ip.is_unspecified or itf.ip.is_loopback:
+        raise GatewayConfigError(field_name, f"{itf.ip} cannot be the gateway's global address")
+    return itf
+
+
+def _ipv6_plan(opt: Any, has_outside: bool, nseg: int) -> Optional[dict[str, Any]]:
+    """Validate ``ipv6=`` (True, or a dict of IPV6_KEYS): one routed prefix per segment (no NAT66)."""
+    if opt in (None, False):
+        return None
+    d = dict(DEFAULT_IPV6) if opt is True else dict(opt)
+    if not isinstance(opt, (bool, dict)):
+        raise GatewayConfigError("ipv6", f"{opt!r} is not True or a dict of {', '.join(sorted(IPV6_KEYS))}")
+    _unknown("ipv6", d, IPV6_KEYS)
+    inside = _iface6("ipv6.inside", d.get("inside", DEFAULT_IPV6["inside"]))
+    if inside.network.prefixlen != 64:
+        raise GatewayConfigError("ipv6.inside", f"{inside.network}: Router Advertisements for SLAAC need a /64 "
+                                                "(RFC 4862 5.5.3)")
+    outside = None
+    if has_outside:
+        outside = _iface6("ipv6.outside", d.get("outside", DEFAULT_IPV6["outside"]))
+    elif "outside" in d:
+        raise GatewayConfigError("ipv6.outside", "given, but the gateway has no outside port")
+    segs_raw = list(d.get("segments") or [f"2001:db8:0:{k + 2:x}::1/64" for k in range(nseg)])
+    if len(segs_raw) != nseg:
+        raise GatewayConfigError("ipv6.segments", f"{len(segs_raw)} prefixes for {nseg} segments")
+    segs = [_iface6(f"ipv6.segments[{k}]", v) for k, v in enumerate(segs_raw)]
+    named = [("ipv6.inside", inside)] + ([("ipv6.outside", outside)] if outside else []) + \
+        [(f"ipv6.segments[{k}]", x) for k, x in enumerate(segs)]
+    for i, (fa, a) in enumerate(named):
+        for fb, b in named[:i]:
+            if a.network.overlaps(b.network):
+                raise GatewayConfigError(fa, f"{a.network} overlaps {fb} {b.network}")
+    for k, x in enumerate(segs):
+        if x.network.prefixlen != 64:
+            raise GatewayConfigError(f"ipv6.segments[{k}]", f"{x.network}: Router Advertisements for SLAAC need "
+                                                            "a /64 (RFC 4862 5.5.3)")
+    router = None
+    if d.get("outside_router") is not None:
+        if outside is None:
+            raise GatewayConfigError("ipv6.outside_router", "given without an outside segment")
+        try:
+            router = ipaddress.IPv6Address(d["outside_router"])
+        except ValueError:
+            raise GatewayConfigError("ipv6.outside_router", f"{d['outside_router']!r} is not an IPv6 address") \
+                from None
+        if router not in outside.network and not router.is_link_local:
+            raise GatewayConfigError("ipv6.outside_router", f"{router} is not on {outside.network}")
+    ra = dict(d.get("ra") or {})
+    _unknown("ipv6.ra", ra, RA_KEYS)
+    ra_out = {}
+    for key in ("max_interval", "min_interval"):
+        if key in ra:
+            ra_out[key] = _seconds_ns(f"ipv6.ra.{key}", ra[key])
+    for key in ("lifetime", "valid", "preferred"):
+        if key in ra:
+            ra_out[key] = _whole_seconds(f"ipv6.ra.{key}", ra[key])
+    return {"inside": inside, "outside": outside, "segments": segs, "outside_router": router, "ra": ra_out}
+
+
 def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     """Validate a whole gateway configuration; raise :class:`GatewayConfigError` at the first problem.
 
@@ -408,6 +485,7 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
 
     segments = []
     seg_dhcp_opts: list[Any] = []
+    seg_mtus: dict[int, int] = {}
     for i, seg in enumerate(opts.get("segments") or []):
         if isinstance(seg, dict):
             _unknown(f"segments[{i}]", seg, SEGMENT_KEYS)
@@ -416,6 +494,11 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
                                                                    "segment, like '10.1.0.1/24')")
             s = _iface(f"segments[{i}].address", seg["address"])
             seg_dhcp_opts.append(seg.get("dhcp"))
+            if "mtu" in seg:
+                m = seg["mtu"]
+                if isinstance(m, bool) or not isinstance(m, int) or not 68 <= m <= 9000:
+                    raise GatewayConfigError(f"segments[{i}].mtu", f"{m!r} is outside 68..9000")
+                seg_mtus[i] = m
         else:
             s = _iface(f"segments[{i}]", seg)
             seg_dhcp_opts.append(None)
@@ -496,8 +579,10 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     if not 68 <= mtu <= 9000:
         raise GatewayConfigError("mtu", f"{mtu} is outside 68..9000")
 
+    ipv6 = _ipv6_plan(opts.get("ipv6"), outside is not None, len(segments))
     p = GatewayPlan(prof, inside, gw_ip, dns_ip, outside, outside_router, segments, dhcp, nat_out, dns, [],
-                    icmp_rate, icmp_burst, mtu, segment_dhcp)
+                    icmp_rate, icmp_burst, mtu, segment_dhcp, ipv6,
+                    [seg_mtus.get(i, mtu) for i in range(len(segments))])
 
     # Port forwards: our dicts, QEMU's hostfwd rules, FVP's userNetPorts.
     default_guest = dhcp["first"] if dhcp else None
@@ -540,6 +625,7 @@ def _build_c_config(name: str, p: GatewayPlan, seed: int, mac: Optional[str]) ->
         ports.append(([p.outside.ip], p.outside.network.prefixlen, True))
     for s in p.segments:
         ports.append(([s.ip], s.network.prefixlen, False))
+    first_seg = len(ports) - len(p.segments)
     cfg.nports = len(ports)
     for i, (addrs, plen, outside) in enumerate(ports):
         port = cfg.port[i]
@@ -549,7 +635,7 @@ def _build_c_config(name: str, p: GatewayPlan, seed: int, mac: Optional[str]) ->
         for k, a in enumerate(addrs):
             port.addr[k] = int(a)
         port.prefix_len = plen
-        port.mtu = p.mtu
+        port.mtu = p.segment_mtu[i - first_seg] if i >= first_seg and p.segment_mtu else p.mtu
         port.outside = outside
     if p.outside_router is not None:
         cfg.default_router = int(p.outside_router)
@@ -579,6 +665,22 @@ def _build_c_config(name: str, p: GatewayPlan, seed: int, mac: Optional[str]) ->
         cfg.upstream[i] = int(IPv4(u))
     cfg.n_upstream = len(d["upstream"])
     cfg.upstream_timeout_ns = d.get("upstream_timeout", 0)
+    v6 = p.ipv6
+    if v6 is not None:
+        ports6 = [(v6["inside"], True)] + ([(v6["outside"], False)] if p.outside is not None else []) + \
+            [(x, True) for x in v6["segments"]]
+        for i, (itf, ra) in enumerate(ports6):
+            ffi.memmove(cfg.port[i].addr6, itf.ip.packed, 16)
+            cfg.port[i].prefix6_len = itf.network.prefixlen
+            cfg.port[i].ra = ra
+        if v6["outside_router"] is not None:
+            ffi.memmove(cfg.default_router6, v6["outside_router"].packed, 16)
+        ra = v6["ra"]
+        cfg.ra_max_interval_ns = ra.get("max_interval", 0)
+        cfg.ra_min_interval_ns = ra.get("min_interval", 0)
+        cfg.ra_lifetime_s = ra.get("lifetime", 0)
+        cfg.ra_valid_s = ra.get("valid", 0)
+        cfg.ra_preferred_s = ra.get("preferred", 0)
     return cfg
 
 
@@ -603,6 +705,9 @@ class Gateway(Node):
         self.ip = str(p.gateway_ip)
         self.dns_ip = str(p.dns_ip) if p.dns_ip is not None else None
         self.outside_ip = str(p.outside.ip) if p.outside is not None else None
+        #: the gateway's global IPv6 address on the inside and outside segments (None without IPv6)
+        self.ip6 = str(p.ipv6["inside"].ip) if p.ipv6 else None
+        self.outside_ip6 = str(p.ipv6["outside"].ip) if p.ipv6 and p.ipv6["outside"] else None
         self._forwards: list[PortForward] = []
 
     def __repr__(self) -> str:
@@ -769,6 +874,19 @@ class Gateway(Node):
                  "ancount": int(e.ancount), "stored_at": int(e.stored_at), "expires_at": int(e.expires_at),
                  "hits": int(e.hits)} for e in (out[i] for i in range(min(cap, int(n[0]))))]
 
+    # -- IPv6 --
+    def ra_state(self, port: int = 0) -> dict[str, Any]:
+        """The Router Advertisement schedule of node port ``port`` now: enabled, next_at, last_at (ns; None: never),
+        sent, solicited, rs_received."""
+        out = ffi.new("sim_gw_ra_state *")
+        self._check(lib.sim_gateway_ra_state(self._net._handle(), self._id, port, out), f"ra_state({port})")
+
+        def t(v: int) -> Optional[int]:
+            return None if v == lib.SIM_NEVER else int(v)
+
+        return {"enabled": bool(out.enabled), "next_at": t(out.next_at), "last_at": t(out.last_at),
+                "sent": int(out.sent), "solicited": int(out.solicited), "rs_received": int(out.rs_received)}
+
     # -- introspection --
     def transcript(self, path: Union[str, "os.PathLike[str]", None] = None) -> list[str]:
         """The decoded transcript: one line per DHCP, DNS and ICMP message the gateway received or sent.
@@ -833,7 +951,10 @@ def make_gateway(net: "Network", name: str, profile: str = "fvp", **opts: Any) -
         msg = ffi.string(lib.sim_last_error(s)).decode(errors="replace")
         m = _C_FIELD.match(msg)
         if rc == lib.TERN_ERR_INVALID_ARGUMENT and m:
-            raise GatewayConfigError(m["field"], m["reason"])
+            fname = m["field"]
+            if fname.startswith("ra.") or fname == "default_router6":
+                fname = "ipv6." + ("outside_router" if fname == "default_router6" else fname)
+            raise GatewayConfigError(fname, m["reason"])
         raise_error(rc, msg, f"gateway({name!r})")
     macs = [format_mac(bytes(cfg.port[i].mac)) for i in range(cfg.nports)]
     gw = Gateway(net, name, int(out[0]), int(cfg.nports), p, macs)

@@ -133,7 +133,7 @@ def test_renewal_on_second_segment(net):
      "segments[0].dhcp.reservations[0]", "172.20.51.7 is not a guest address of 10.1.0.0/24"),
     ({"dhcp": {"pool": ("10.1.0.5", "10.1.0.9")}}, "segments[0].address",
      "missing (the gateway's address on the segment, like '10.1.0.1/24')"),
-    ({"address": "10.1.0.1/24", "vlan": 3}, "segments[0].vlan", "unknown key; known: address, dhcp"),
+    ({"address": "10.1.0.1/24", "vlan": 3}, "segments[0].vlan", "unknown key; known: address, dhcp, mtu"),
 ])
 def test_segment_dhcp_config_errors(net, seg, field, reason):
     """Every mistake in a segment's DHCP configuration is a GatewayConfigError naming the field, before anything

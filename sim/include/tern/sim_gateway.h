@@ -72,6 +72,14 @@ typedef struct sim_gw_port_config {
     uint8_t prefix_len;               /* 1..30 */
     uint32_t mtu;                     /* IP MTU, 68..9000; 0 means 1500 */
     bool outside;                     /* the NAT outside port (at most one port) */
+    /* IPv6 (optional): the gateway's global address on the port and the prefix routed to
+     * the segment, one prefix per segment and no NAT66 (the inside prefixes are routed, the
+     * outside knows them through the gateway). All zero: no global IPv6 address on the port. */
+    uint8_t addr6[16];
+    uint8_t prefix6_len; /* 1..128; 64 with `ra` (SLAAC forms 64-bit interface identifiers) */
+    /* Send Router Advertisements on this port (RFC 4861 section 6.2): the port's prefix
+     * (on-link, autonomous), the gateway as default router, the port's MTU. Not on the outside. */
+    bool ra;
 } sim_gw_port_config;
 
 typedef struct sim_gw_config {
@@ -106,6 +114,16 @@ typedef struct sim_gw_config {
     uint32_t upstream[SIM_GW_MAX_UPSTREAMS]; /* forwarders, host order, tried in order */
     uint32_t n_upstream;
     uint64_t upstream_timeout_ns; /* per upstream before the next [2 s] */
+
+    /* Router Advertisements (ports with `ra`), RFC 4861 section 6.2.1; zero: the default. */
+    uint64_t ra_max_interval_ns; /* MaxRtrAdvInterval, 4..1800 s [600 s] */
+    uint64_t ra_min_interval_ns; /* MinRtrAdvInterval, 3 s..0.75 x Max [0.33 x Max when Max >= 9 s,
+                                  * else 0.75 x Max] */
+    uint32_t ra_lifetime_s;      /* AdvDefaultLifetime, Max..9000 s [3 x Max] */
+    uint32_t ra_valid_s;         /* AdvValidLifetime of the prefixes [2592000: 30 days] */
+    uint32_t ra_preferred_s;     /* AdvPreferredLifetime [604800: 7 days], at most valid */
+    /* IPv6 next hop of the default route, on the outside port; all zero: none. */
+    uint8_t default_router6[16];
 } sim_gw_config;
 
 /*
@@ -306,6 +324,25 @@ typedef struct sim_gw_counters {
 /* sim_gateway_get_counters: copy the counters. Returns TERN_OK; TERN_ERR_UNKNOWN_NODE;
  * TERN_ERR_WRONG_KIND. */
 tern_err sim_gateway_get_counters(sim *s, sim_node_id gw, sim_gw_counters *out);
+
+/* ---- Router Advertisements ------------------------------------------------------- */
+
+/* The RA schedule of one port (sim_gateway_ra_state). */
+typedef struct sim_gw_ra_state {
+    bool enabled;       /* the port sends RAs */
+    uint64_t next_at;   /* when the next RA goes out (periodic, or an RS's answer) */
+    uint64_t last_at;   /* when the last one went out; SIM_NEVER before the first */
+    uint32_t sent;      /* RAs sent */
+    uint32_t solicited; /* of those, answers to a Router Solicitation */
+    uint32_t rs_received;
+} sim_gw_ra_state;
+
+/*
+ * sim_gateway_ra_state: the RA schedule of `port` now.
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (no such port); TERN_ERR_UNKNOWN_NODE;
+ * TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_state *out);
 
 /* ---- transcript -------------------------------------------------------------- */
 

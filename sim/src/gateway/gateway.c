@@ -72,6 +72,7 @@ static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *fr
     gw_state *g = state;
     g->now = now;
     gw_transcript_frame(g, now, port, false, frame, len);
+    gw_ra_input(g, port, frame, len, now);
     if (corrupt_transit(g, frame, len)) {
         g->c.transit_bad_checksum++;
         return;
@@ -98,6 +99,7 @@ static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *fr
 static void gw_poll(void *state, uint64_t now) {
     gw_state *g = state;
     g->now = now;
+    gw_ra_poll(g, now);
     gw_nat_poll(g, now);
     if (g->dns_up) {
         gw_dns_service(g, now);
@@ -109,6 +111,10 @@ static uint64_t gw_poll_at(void *state) {
     gw_state *g = state;
     uint64_t t = tern_stack_poll_at(g->stack);
     uint64_t h = gw_nat_poll_at(g);
+    if (h < t) {
+        t = h;
+    }
+    h = gw_ra_poll_at(g);
     if (h < t) {
         t = h;
     }
@@ -154,6 +160,8 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
     if (!g->rng) {
         g->rng = 1;
     }
+    g->ra_rng = (cfg->seed ^ 0xd1b54a32d192ed03ULL) | 1;
+    gw_ra_init(g);
     g->nat = calloc(g->cfg.nat_max_mappings, sizeof *g->nat);
     g->records = calloc(SIM_GW_DNS_RECORDS, sizeof *g->records);
     if (!g->nat || !g->records) {
@@ -175,6 +183,18 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
         for (uint32_t k = 0; k < p->naddrs; k++) {
             sc.iface[i].addr[k] = tern_addr_v4_from_u32(p->addr[k]);
             sc.iface[i].prefix_len[k] = p->prefix_len;
+        }
+        static const uint8_t none6[16] = {0};
+        if (memcmp(p->addr6, none6, 16) != 0) {
+            if (p->naddrs >= TERN_MAX_IFACE_ADDRS) {
+                gw_destroy(g);
+                return sim_fail(s, TERN_ERR_INVALID_ARGUMENT,
+                                "gateway '%s' port[%u].addr6: no room beside %u IPv4 addresses",
+                                who, i, p->naddrs);
+            }
+            sc.iface[i].addr[p->naddrs] = tern_addr_v6_from_bytes(p->addr6);
+            sc.iface[i].prefix_len[p->naddrs] = p->prefix6_len;
+            sc.iface[i].naddrs = p->naddrs + 1;
         }
         if (p->outside) {
             g->outside = (int)i;
@@ -214,6 +234,19 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
             return sim_fail(s, err, "gateway '%s' default_router: %s", who, msg);
         }
     }
+    static const uint8_t no_router6[16] = {0};
+    if (memcmp(cfg->default_router6, no_router6, 16) != 0) {
+        tern_addr any6;
+        memset(&any6, 0, sizeof any6);
+        any6.family = TERN_AF_INET6;
+        tern_addr via6 = tern_addr_v6_from_bytes(cfg->default_router6);
+        err = tern_route_add(g->stack, &any6, 0, &via6, (uint32_t)g->outside);
+        if (err != TERN_OK) {
+            snprintf(msg, sizeof msg, "%s", tern_stack_last_error(g->stack));
+            gw_destroy(g);
+            return sim_fail(s, err, "gateway '%s' default_router6: %s", who, msg);
+        }
+    }
     if (g->cfg.dns && (err = gw_dns_start(g)) != TERN_OK) {
         gw_destroy(g);
         return sim_fail(s, err, "gateway '%s' dns: cannot open its sockets (%s)", who,
@@ -227,6 +260,10 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
     *out = g->id;
     sim_ok(s);
     return TERN_OK;
+}
+
+gw_state *gw_state_of(sim_node *n) {
+    return n && n->ops.input == gw_input ? n->state : NULL;
 }
 
 static gw_state *gw_of(sim *s, sim_node_id node, tern_err *err) {

@@ -254,8 +254,107 @@ static void icmp_line(line *l, uint32_t src, uint32_t dst, const uint8_t *m, siz
     }
 }
 
-/* The line of one frame, or false when it is none of DHCP, DNS, ICMP. */
+/* What an ICMPv6 error quotes: "about udp 2001:db8::1:5 > ..." (addresses, then ports). */
+static void quote6_line(line *l, const uint8_t *q, size_t n) {
+    if (n < 40 || (q[0] >> 4) != 6) {
+        return;
+    }
+    uint8_t p = q[6];
+    const char *pn = p == 6 ? "tcp" : p == 17 ? "udp" : p == 58 ? "icmpv6" : NULL;
+    add(l, " about ");
+    if (pn) {
+        add(l, "%s ", pn);
+    } else {
+        add(l, "next header %u ", p);
+    }
+    bool ports = (p == 6 || p == 17) && n >= 44;
+    add(l, "[");
+    add_ip6(l, q + 8);
+    add(l, "]");
+    if (ports) {
+        add(l, ":%u", gw_get16(q + 40));
+    }
+    add(l, " > [");
+    add_ip6(l, q + 24);
+    add(l, "]");
+    if (ports) {
+        add(l, ":%u", gw_get16(q + 42));
+    }
+}
+
+static const char *unreach6_name(uint8_t code) {
+    static const char *const names[] = {"no route", "admin prohibited", "beyond scope", "address",
+                                        "port",     "policy",           "reject route"};
+    return code < sizeof names / sizeof names[0] ? names[code] : "code?";
+}
+
+/* ICMPv6 (RFC 4443, and RFC 4861's router messages): Neighbor Solicitations and Advertisements and
+ * MLD reports are left out, they are the link's housekeeping, not exchanges. */
+static bool icmp6_line(line *l, const uint8_t *ip, const uint8_t *m, size_t n) {
+    if (n < 8) {
+        return false;
+    }
+    uint8_t type = m[0], code = m[1];
+    switch (type) {
+    case 128:
+    case 129:
+        add(l, "ICMPv6 echo %s ", type == 128 ? "request" : "reply");
+        break;
+    case 1:
+        add(l, "ICMPv6 unreachable %s ", unreach6_name(code));
+        break;
+    case 2:
+        add(l, "ICMPv6 packet too big ");
+        break;
+    case 3:
+        add(l, "ICMPv6 time exceeded %s ", code == 0 ? "hop limit" : "reassembly");
+        break;
+    case 133:
+        add(l, "ICMPv6 router solicitation ");
+        break;
+    case 134:
+        add(l, "ICMPv6 router advertisement ");
+        break;
+    default:
+        return false;
+    }
+    add_ip6(l, ip + 8);
+    add(l, " > ");
+    add_ip6(l, ip + 24);
+    if (type == 128 || type == 129) {
+        add(l, " id 0x%04x seq %u len %zu", gw_get16(m + 4), gw_get16(m + 6), n - 8);
+    } else if (type == 2) {
+        add(l, " mtu %u", gw_get32(m + 4));
+        quote6_line(l, m + 8, n - 8);
+    } else if (type == 1 || type == 3) {
+        quote6_line(l, m + 8, n - 8);
+    } else if (type == 134 && n >= 16) {
+        add(l, " lifetime %u", gw_get16(m + 6));
+        for (size_t off = 16; off + 2 <= n && m[off + 1] != 0 && off + m[off + 1] * 8u <= n;
+             off += m[off + 1] * 8u) {
+            const uint8_t *o = m + off;
+            if (o[0] == 3 && o[1] == 4) {
+                add(l, " prefix ");
+                add_ip6(l, o + 16);
+                add(l, "/%u valid %u preferred %u", o[2], gw_get32(o + 4), gw_get32(o + 8));
+            } else if (o[0] == 5 && o[1] == 1) {
+                add(l, " mtu %u", gw_get32(o + 4));
+            }
+        }
+    }
+    return true;
+}
+
+/* The line of one frame, or false when it is none of DHCP, DNS, ICMP, ICMPv6. */
 static bool decode(line *l, const uint8_t *f, size_t len) {
+    if (len >= 14 + 40 && gw_get16(f + 12) == 0x86dd) {
+        const uint8_t *ip6 = f + 14;
+        size_t plen = gw_get16(ip6 + 4);
+        if ((ip6[0] >> 4) != 6 || ip6[6] != 58 || plen > len - 14 - 40) {
+            return false;
+        }
+        return icmp6_line(l, ip6, ip6 + 40, plen);
+    }
     if (len < 14 + 20 || gw_get16(f + 12) != 0x0800) {
         return false;
     }

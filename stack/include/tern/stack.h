@@ -438,6 +438,11 @@ typedef struct tern_counters {
     uint64_t ip6_reasm_overlap; /* datagrams dropped for an overlap (RFC 5722) */
     uint64_t ip6_reasm_dropped; /* no slot, too big, inconsistent last fragment */
     uint64_t ip6_loopback_in;   /* packets sent to ourselves and delivered */
+    /* forwarding (tern_stack_config.forwarding) */
+    uint64_t ip6_forwarded;          /* packets routed on */
+    uint64_t ip6_hop_limit_exceeded; /* Hop Limit 1 or 0: Time Exceeded (RFC 4443 3.3) */
+    uint64_t ip6_too_big_sent;       /* larger than the next link's MTU: Packet Too Big */
+    uint64_t ip6_fwd_unreachable;    /* no route, or a link-local source: Destination Unreachable */
     /* ICMPv6 (RFC 4443) */
     uint64_t icmp6_in, icmp6_malformed, icmp6_bad_checksum;
     uint64_t icmp6_echo_requests, icmp6_echo_replies_sent;
