@@ -31,7 +31,7 @@ def at(ns: int) -> str:
 @pytest.fixture
 def lab(net):
     gw = net.gateway("gw", profile="fvp")
-    guest = net.host("zephyr", dhcp={"hostname": "zephyr"})
+    guest = net.host("zephyr", dhcp={"hostname": "zephyr"}, slaac=False)  # IPv4 only: no Router Solicitation
     net.link(gw, guest, delay="1ms")
     www = net.host("www", ipv4=f"{WWW}/24")
     net.link(gw, www, delay="5ms")
