@@ -443,7 +443,9 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     a string or a list), ``user_net_ports`` (FVP's string), ``segments`` (more inside segments: the
     gateway's address on each, "10.1.0.1/24", or ``{"address": "10.1.0.1/24", "dhcp": {...}}`` with
     that segment's own DHCP server, the keys of ``dhcp`` with ``pool`` required; router and DNS are the
-    segment's gateway address), ``icmp_rate``, ``icmp_burst``, ``mtu``.
+    segment's gateway address; ``mtu``), ``ipv6`` (True, or ``inside``, ``outside``, ``segments`` /64s,
+    ``outside_router``, ``ra`` {``max_interval``, ``min_interval``, ``lifetime``, ``valid``, ``preferred``}:
+    one routed prefix per segment, no NAT66, Router Advertisements on the inside ports), ``icmp_rate``, ``icmp_burst``, ``mtu``.
     """
     _unknown("", opts, GATEWAY_KEYS)
     if profile not in PROFILES:

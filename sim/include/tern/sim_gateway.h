@@ -347,8 +347,8 @@ tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_s
 /* ---- transcript -------------------------------------------------------------- */
 
 /*
- * sim_gateway_transcript: the decoded transcript of the DHCP, DNS and ICMP
- * messages the gateway received or sent on any port, one line each, in
+ * sim_gateway_transcript: the decoded transcript of the DHCP, DNS, ICMP and
+ * ICMPv6 messages the gateway received or sent on any port, one line each, in
  * order, every line ending in '\n':
  *
  *   <seconds>.<ns, 9 digits> <in|out> p<port> <message>
@@ -364,7 +364,14 @@ tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_s
  *   ICMP unreachable <net|host|protocol|port|frag needed|...> <src> > <dst> [mtu N]
  *        about <proto> <src>[:port] > <dst>[:port]
  *   ICMP time exceeded <ttl|reassembly> <src> > <dst> about ...
- * (a message that does not parse: "<DHCP|DNS> malformed (<n> bytes)").
+ *   ICMPv6 echo <request|reply> <src> > <dst> id 0x<4 hex> seq <n> len <payload bytes>
+ *   ICMPv6 <unreachable CODE|packet too big|time exceeded hop limit|...> <src> > <dst> [mtu N]
+ *        about <proto> [<src>][:port] > [<dst>][:port]
+ *   ICMPv6 router solicitation <src> > <dst>
+ *   ICMPv6 router advertisement <src> > <dst> lifetime S [mtu N] [prefix P/len valid V
+ *        preferred P]
+ * (a message that does not parse: "<DHCP|DNS> malformed (<n> bytes)"; Neighbor Solicitations
+ * and Advertisements and MLD reports are left out).
  * Received frames are decoded as they arrived (before NAT), sent ones as
  * they left (after NAT). Bounded by SIM_GW_TRANSCRIPT_MAX bytes; lines past
  * it are counted in transcript_dropped.
