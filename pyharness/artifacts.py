@@ -90,6 +90,23 @@ def write_counters(directory: Path, network: object) -> Optional[Path]:
     return path
 
 
+def write_transcripts(directory: Path, network: object) -> list[Path]:
+    """``<gateway>.transcript.txt``: the decoded DHCP/DNS/ICMP transcript of every gateway node, before it closes."""
+    out = []
+    for node in getattr(network, "nodes", []):
+        transcript = getattr(node, "transcript", None)
+        if not callable(transcript):
+            continue
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{node.name}.transcript.txt"
+        try:
+            transcript(path)
+        except Exception as exc:  # an artifact must never hide the test's own outcome
+            path.write_text(f"(no transcript: {type(exc).__name__}: {exc})\n")
+        out.append(path)
+    return out
+
+
 def write_failure_artifacts(directory: Path, run_seed: int, net_seed: Optional[int], replay: str,
                             pcaps: Iterable[Path], plots: bool = True) -> list[Path]:
     """Write seed.txt, replay.txt and a time-sequence plot per pcap that carries TCP. Returns the files."""

@@ -120,11 +120,12 @@ class RealtimeNetwork(Network):
         return node
 
     @contextlib.contextmanager
-    def kernel(self, host: NodeRef, kernel_ip: str = "10.77.0.1/24", name: str = "kernel",
+    def kernel(self, host: NodeRef, kernel_ip: Optional[str] = "10.77.0.1/24", name: str = "kernel",
                ifname: str = "tern%d", mtu: Optional[int] = None, **impairments: Any) -> Iterator[KernelLink]:
         """Link ``host`` to the Linux kernel: a namespace of its own, a TAP node moved into it.
 
-        The TAP interface gets ``kernel_ip`` and is brought up inside a fresh
+        The TAP interface gets ``kernel_ip`` (None: no address, for a DHCP
+        client in the namespace to configure) and is brought up inside a fresh
         namespace (:class:`~pyharness.netns.NetNamespace`); ``impairments`` go
         on the simulated link between the TAP node and ``host`` (both
         directions). On exit the network is closed (the TAP device goes) and
@@ -136,7 +137,7 @@ class RealtimeNetwork(Network):
                 dev = tap.ifname
                 ns.take(dev, kernel_ip, mtu=mtu)
                 link = self.link(tap, host, **impairments)
-                yield KernelLink(ns, tap, link, kernel_ip.split("/")[0], dev)
+                yield KernelLink(ns, tap, link, kernel_ip.split("/")[0] if kernel_ip else "", dev)
             finally:
                 self.close()
 

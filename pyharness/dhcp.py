@@ -191,10 +191,12 @@ def server_config(name: str, opts: dict[str, Any]) -> Any:
 
 
 def server_leases(host: "Host") -> list[dict[str, Any]]:
-    """The server's lease table entries in use: state, address, mac, client_id, expires_at (ns or None)."""
-    cap = lib.TERN_DHCPS_LEASES
-    out = ffi.new("tern_dhcps_lease[]", cap)
+    """The servers' lease table entries in use: state, address, mac, client_id, expires_at (ns or None) and
+    iface (the interface of the server holding it), server by server."""
     n = ffi.new("uint32_t *")
+    host._check(lib.tern_dhcp_server_leases(host._st(), host._net.now_ns, ffi.NULL, 0, n), "dhcp_server_leases()")
+    cap = max(1, int(n[0]))
+    out = ffi.new("tern_dhcps_lease[]", cap)
     host._check(lib.tern_dhcp_server_leases(host._st(), host._net.now_ns, out, cap, n), "dhcp_server_leases()")
     rows = []
     for i in range(min(int(n[0]), cap)):
@@ -202,14 +204,19 @@ def server_leases(host: "Host") -> list[dict[str, Any]]:
         rows.append({"state": LEASE_STATES.get(le.state, str(le.state)), "address": _ip(le.address),
                      "mac": ":".join(f"{b:02x}" for b in bytes(ffi.buffer(le.mac, 6))),
                      "client_id": bytes(ffi.buffer(le.client_id, le.client_id_len)),
-                     "expires_at": None if le.expires_at == lib.TERN_NEVER else int(le.expires_at)})
+                     "expires_at": None if le.expires_at == lib.TERN_NEVER else int(le.expires_at),
+                     "iface": int(le.iface)})
     return rows
 
 
-def server_counters(host: "Host") -> dict[str, int]:
-    """The server's counters (discovers, requests, ..., offers, acks, naks, ignored, exhausted)."""
+def server_counters(host: "Host", iface: Optional[int] = None) -> dict[str, int]:
+    """The server's counters (discovers, requests, ..., offers, acks, naks, ignored, exhausted): of the server on
+    ``iface``, or summed over every server (None)."""
     c = ffi.new("tern_dhcps_counters *")
-    lib.tern_dhcp_server_counters(host._st(), c)
+    if iface is None:
+        lib.tern_dhcp_server_counters(host._st(), c)
+    else:
+        host._check(lib.tern_dhcp_server_counters_on(host._st(), iface, c), f"dhcp_server_counters({iface})")
     names = ("discovers", "requests", "declines", "releases", "informs", "offers", "acks", "naks", "ignored",
              "exhausted")
     return {k: int(getattr(c, k)) for k in names}

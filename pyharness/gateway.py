@@ -7,7 +7,9 @@
 >>> net.link(gw, www)                                # port 1: the outside ("sealed" Internet)
 
 A gateway routes between its segments, answers ARP and ICMP echo on its own
-addresses, serves DHCP on its first inside segment and DNS on each of its
+addresses, serves DHCP on its first inside segment and on every extra segment
+given a pool (``segments=[{"address": "10.1.0.1/24", "dhcp": {"pool": (first,
+last)}}]``: each its own pool, options and lease table), DNS on each of its
 addresses, and NATs the inside segments onto its outside address. The outside
 is sealed: other simulated nodes, in virtual time.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Union
@@ -87,11 +90,17 @@ DEFAULT_OUTSIDE = "198.51.100.2/24"
 
 GATEWAY_KEYS = {"inside", "gateway_ip", "dns_ip", "dhcp", "outside", "outside_router", "nat", "dns",
                 "port_forwards", "hostfwd", "user_net_ports", "segments", "icmp_rate", "icmp_burst", "mtu",
-                "mac", "seed"}
+                "mac", "seed", "ipv6"}
+IPV6_KEYS = {"inside", "outside", "segments", "outside_router", "ra"}
+RA_KEYS = {"max_interval", "min_interval", "lifetime", "valid", "preferred"}
+#: IPv6 of ``ipv6=True`` (RFC 3849 documentation prefix): one routed /64 per segment, no NAT66.
+DEFAULT_IPV6 = {"inside": "2001:db8:0:1::1/64", "outside": "2001:db8:ff::2/64"}
+IPv6Iface = ipaddress.IPv6Interface
 NAT_KEYS = {"udp_timeout", "tcp_established_timeout", "tcp_transitory_timeout", "icmp_timeout", "filtering",
             "inbound_refresh", "ports", "max_mappings", "allow_short_timeouts"}
 DNS_KEYS = {"domain", "records", "upstream", "ttl", "upstream_timeout", "enabled"}
 DHCP_KEYS = {"pool", "lease", "reservations", "t1", "t2", "mtu", "offer_hold"}
+SEGMENT_KEYS = {"address", "dhcp", "mtu"}
 
 
 @dataclass(frozen=True)
@@ -269,6 +278,13 @@ class GatewayPlan:
     icmp_rate: int
     icmp_burst: int
     mtu: int
+    #: per extra segment (as ``segments``), its DHCP server's settings or None
+    segment_dhcp: list[Optional[dict[str, Any]]] = field(default_factory=list)
+    #: IPv6: {"inside": IPv6Interface, "outside": ..., "segments": [...], "outside_router": ..., "ra": {...}};
+    #: None without IPv6
+    ipv6: Optional[dict[str, Any]] = None
+    #: per extra segment, its port's MTU (``mtu`` unless the segment gives its own)
+    segment_mtu: list[int] = field(default_factory=list)
 
 
 def _check_forward(i: int, where: str, proto: str, haddr: str, hport: Any, gaddr: str, gport: Any,
@@ -299,6 +315,121 @@ def _check_forward(i: int, where: str, proto: str, haddr: str, hport: Any, gaddr
     return PortForward(proto, host_port, str(guest), port)
 
 
+def _dhcp_plan(where: str, d: dict[str, Any], net: Net4, gw_ip: IPv4, dns_ip: Optional[IPv4],
+               default_pool: Optional[tuple[str, str]], default_lease: int) -> dict[str, Any]:
+    """Validate one segment's DHCP options (``where``: "dhcp" or "segments[i].dhcp"); the server's settings."""
+    _unknown(where, d, DHCP_KEYS)
+    if "pool" in d:
+        pool = d["pool"]
+        if not (isinstance(pool, (tuple, list)) and len(pool) == 2):
+            raise GatewayConfigError(f"{where}.pool", f"{pool!r} is not (first, last)")
+        first, last = _addr(f"{where}.pool", pool[0]), _addr(f"{where}.pool", pool[1])
+    else:
+        assert default_pool is not None
+        first, last = IPv4(default_pool[0]), IPv4(default_pool[1])
+    if first > last:
+        raise GatewayConfigError(f"{where}.pool", f"first {first} is above last {last}")
+    for a in (first, last):
+        if a not in net or a in (net.network_address, net.broadcast_address):
+            raise GatewayConfigError(f"{where}.pool", f"{a} is not a host address of {net}")
+    for own, what in ((gw_ip, "the gateway address"), (dns_ip, "the DNS address")):
+        if own is not None and first <= own <= last:
+            raise GatewayConfigError(f"{where}.pool", f"overlaps {what} {own}")
+    lease = _whole_seconds(f"{where}.lease", d.get("lease", default_lease))
+    dhcp: dict[str, Any] = {"ranges": [(str(first), str(last))], "lease": lease, "router": str(gw_ip),
+                            "dns": [str(dns_ip)] if dns_ip is not None else [], "first": str(first),
+                            "server_ip": str(gw_ip), "subnet_mask": str(net.netmask)}
+    for key in ("t1", "t2", "offer_hold"):
+        if key in d:
+            dhcp[key] = _whole_seconds(f"{where}.{key}", d[key])
+    if "t1" in dhcp and "t2" in dhcp and not dhcp["t1"] < dhcp["t2"] < lease:
+        raise GatewayConfigError(f"{where}.t1", f"t1 {dhcp['t1']} s < t2 {dhcp['t2']} s < lease {lease} s "
+                                                "does not hold")
+    if "mtu" in d:
+        dhcp["mtu"] = int(d["mtu"])
+        if not 68 <= dhcp["mtu"] <= 9000:
+            raise GatewayConfigError(f"{where}.mtu", f"{d['mtu']} is outside 68..9000")
+    res = dict(d.get("reservations") or {})
+    for i, (mac, ip) in enumerate(res.items()):
+        try:
+            parse_mac(mac)
+        except ConfigError:
+            raise GatewayConfigError(f"{where}.reservations[{i}]", f"{mac!r} is not a MAC address") from None
+        a = _addr(f"{where}.reservations[{i}]", ip)
+        if a not in net or a in (gw_ip, dns_ip):
+            raise GatewayConfigError(f"{where}.reservations[{i}]", f"{a} is not a guest address of {net}")
+    if res:
+        dhcp["reservations"] = res
+    return dhcp
+
+
+def _iface6(field_name: str, value: Any) -> "ipaddress.IPv6Interface":
+    try:
+        itf = ipaddress.IPv6Interface(value)
+    except (ValueError, TypeError):
+        raise GatewayConfigError(field_name, f"{value!r} is not an IPv6 address with a prefix like "
+                                             "'2001:db8:0:1::1/64'") from None
+    if "/" not in str(value):
+        raise GatewayConfigError(field_name, f"{value!r} has no prefix length (write '{value}/64')")
+    if itf.ip.is_multicast or itf.ip.is_link_local or itf.ip.is_unspecified or itf.ip.is_loopback:
+        raise GatewayConfigError(field_name, f"{itf.ip} cannot be the gateway's global address")
+    return itf
+
+
+def _ipv6_plan(opt: Any, has_outside: bool, nseg: int) -> Optional[dict[str, Any]]:
+    """Validate ``ipv6=`` (True, or a dict of IPV6_KEYS): one routed prefix per segment (no NAT66)."""
+    if opt in (None, False):
+        return None
+    d = dict(DEFAULT_IPV6) if opt is True else dict(opt)
+    if not isinstance(opt, (bool, dict)):
+        raise GatewayConfigError("ipv6", f"{opt!r} is not True or a dict of {', '.join(sorted(IPV6_KEYS))}")
+    _unknown("ipv6", d, IPV6_KEYS)
+    inside = _iface6("ipv6.inside", d.get("inside", DEFAULT_IPV6["inside"]))
+    if inside.network.prefixlen != 64:
+        raise GatewayConfigError("ipv6.inside", f"{inside.network}: Router Advertisements for SLAAC need a /64 "
+                                                "(RFC 4862 5.5.3)")
+    outside = None
+    if has_outside:
+        outside = _iface6("ipv6.outside", d.get("outside", DEFAULT_IPV6["outside"]))
+    elif "outside" in d:
+        raise GatewayConfigError("ipv6.outside", "given, but the gateway has no outside port")
+    segs_raw = list(d.get("segments") or [f"2001:db8:0:{k + 2:x}::1/64" for k in range(nseg)])
+    if len(segs_raw) != nseg:
+        raise GatewayConfigError("ipv6.segments", f"{len(segs_raw)} prefixes for {nseg} segments")
+    segs = [_iface6(f"ipv6.segments[{k}]", v) for k, v in enumerate(segs_raw)]
+    named = [("ipv6.inside", inside)] + ([("ipv6.outside", outside)] if outside else []) + \
+        [(f"ipv6.segments[{k}]", x) for k, x in enumerate(segs)]
+    for i, (fa, a) in enumerate(named):
+        for fb, b in named[:i]:
+            if a.network.overlaps(b.network):
+                raise GatewayConfigError(fa, f"{a.network} overlaps {fb} {b.network}")
+    for k, x in enumerate(segs):
+        if x.network.prefixlen != 64:
+            raise GatewayConfigError(f"ipv6.segments[{k}]", f"{x.network}: Router Advertisements for SLAAC need "
+                                                            "a /64 (RFC 4862 5.5.3)")
+    router = None
+    if d.get("outside_router") is not None:
+        if outside is None:
+            raise GatewayConfigError("ipv6.outside_router", "given without an outside segment")
+        try:
+            router = ipaddress.IPv6Address(d["outside_router"])
+        except ValueError:
+            raise GatewayConfigError("ipv6.outside_router", f"{d['outside_router']!r} is not an IPv6 address") \
+                from None
+        if router not in outside.network and not router.is_link_local:
+            raise GatewayConfigError("ipv6.outside_router", f"{router} is not on {outside.network}")
+    ra = dict(d.get("ra") or {})
+    _unknown("ipv6.ra", ra, RA_KEYS)
+    ra_out = {}
+    for key in ("max_interval", "min_interval"):
+        if key in ra:
+            ra_out[key] = _seconds_ns(f"ipv6.ra.{key}", ra[key])
+    for key in ("lifetime", "valid", "preferred"):
+        if key in ra:
+            ra_out[key] = _whole_seconds(f"ipv6.ra.{key}", ra[key])
+    return {"inside": inside, "outside": outside, "segments": segs, "outside_router": router, "ra": ra_out}
+
+
 def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     """Validate a whole gateway configuration; raise :class:`GatewayConfigError` at the first problem.
 
@@ -309,8 +440,12 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     ``filtering``, ``inbound_refresh``, ``ports``, ``max_mappings``, ``allow_short_timeouts``), ``dns``
     (``domain``, ``records`` {name: ip or [ips]}, ``upstream`` [ips], ``ttl``, ``upstream_timeout``,
     ``enabled``), ``port_forwards`` [{"protocol", "host_port", "guest", "port"}], ``hostfwd`` (QEMU rules,
-    a string or a list), ``user_net_ports`` (FVP's string), ``segments`` (more inside segments, the
-    gateway's address on each: "10.1.0.1/24"), ``icmp_rate``, ``icmp_burst``, ``mtu``.
+    a string or a list), ``user_net_ports`` (FVP's string), ``segments`` (more inside segments: the
+    gateway's address on each, "10.1.0.1/24", or ``{"address": "10.1.0.1/24", "dhcp": {...}}`` with
+    that segment's own DHCP server, the keys of ``dhcp`` with ``pool`` required; router and DNS are the
+    segment's gateway address; ``mtu``), ``ipv6`` (True, or ``inside``, ``outside``, ``segments`` /64s,
+    ``outside_router``, ``ra`` {``max_interval``, ``min_interval``, ``lifetime``, ``valid``, ``preferred``}:
+    one routed prefix per segment, no NAT66, Router Advertisements on the inside ports), ``icmp_rate``, ``icmp_burst``, ``mtu``.
     """
     _unknown("", opts, GATEWAY_KEYS)
     if profile not in PROFILES:
@@ -351,8 +486,24 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
             raise GatewayConfigError("outside_router", f"{outside_router} is not another host of {outside.network}")
 
     segments = []
+    seg_dhcp_opts: list[Any] = []
+    seg_mtus: dict[int, int] = {}
     for i, seg in enumerate(opts.get("segments") or []):
-        s = _iface(f"segments[{i}]", seg)
+        if isinstance(seg, dict):
+            _unknown(f"segments[{i}]", seg, SEGMENT_KEYS)
+            if "address" not in seg:
+                raise GatewayConfigError(f"segments[{i}].address", "missing (the gateway's address on the "
+                                                                   "segment, like '10.1.0.1/24')")
+            s = _iface(f"segments[{i}].address", seg["address"])
+            seg_dhcp_opts.append(seg.get("dhcp"))
+            if "mtu" in seg:
+                m = seg["mtu"]
+                if isinstance(m, bool) or not isinstance(m, int) or not 68 <= m <= 9000:
+                    raise GatewayConfigError(f"segments[{i}].mtu", f"{m!r} is outside 68..9000")
+                seg_mtus[i] = m
+        else:
+            s = _iface(f"segments[{i}]", seg)
+            seg_dhcp_opts.append(None)
         for other, what in [(inside, "the inside segment")] + ([(outside.network, "the outside segment")]
                                                                   if outside else []) + \
                 [(x.network, f"segments[{k}]") for k, x in enumerate(segments)]:
@@ -362,57 +513,31 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     if 1 + (outside is not None) + len(segments) > lib.SIM_GW_MAX_PORTS:
         raise GatewayConfigError("segments", f"a gateway has at most {lib.SIM_GW_MAX_PORTS} ports")
 
-    # DHCP
+    # DHCP: the first inside segment's server, then one per extra segment that asks for it
     dhcp_opt = opts.get("dhcp", True)
     dhcp: Optional[dict[str, Any]] = None
     if dhcp_opt not in (False, None):
         d = dict(dhcp_opt) if isinstance(dhcp_opt, dict) else {}
-        _unknown("dhcp", d, DHCP_KEYS)
         if "pool" in d:
-            pool = d["pool"]
-            if not (isinstance(pool, (tuple, list)) and len(pool) == 2):
-                raise GatewayConfigError("dhcp.pool", f"{pool!r} is not (first, last)")
-            first, last = _addr("dhcp.pool", pool[0]), _addr("dhcp.pool", pool[1])
+            dhcp = _dhcp_plan("dhcp", d, inside, gw_ip, dns_ip, None, prof.lease)
         elif prof.dhcp_first is not None and "inside" not in opts:
-            first, last = IPv4(prof.dhcp_first), IPv4(prof.dhcp_last)
+            dhcp = _dhcp_plan("dhcp", d, inside, gw_ip, dns_ip, (prof.dhcp_first, prof.dhcp_last), prof.lease)
         elif dhcp_opt is True and prof.dhcp_first is None and "inside" not in opts:
             dhcp = None
-            first = last = None
         else:
+            _unknown("dhcp", d, DHCP_KEYS)
             raise GatewayConfigError("dhcp.pool", "no pool: give dhcp={'pool': (first, last)} or dhcp=False")
-        if first is not None:
-            if first > last:
-                raise GatewayConfigError("dhcp.pool", f"first {first} is above last {last}")
-            for a in (first, last):
-                if a not in inside or a in (inside.network_address, inside.broadcast_address):
-                    raise GatewayConfigError("dhcp.pool", f"{a} is not a host address of {inside}")
-            for own, what in ((gw_ip, "the gateway address"), (dns_ip, "the DNS address")):
-                if own is not None and first <= own <= last:
-                    raise GatewayConfigError("dhcp.pool", f"overlaps {what} {own}")
-            lease = _whole_seconds("dhcp.lease", d.get("lease", prof.lease))
-            dhcp = {"ranges": [(str(first), str(last))], "lease": lease, "router": str(gw_ip),
-                    "dns": [str(dns_ip)] if dns_ip is not None else [], "first": str(first)}
-            for key in ("t1", "t2", "offer_hold"):
-                if key in d:
-                    dhcp[key] = _whole_seconds(f"dhcp.{key}", d[key])
-            if "t1" in dhcp and "t2" in dhcp and not dhcp["t1"] < dhcp["t2"] < lease:
-                raise GatewayConfigError("dhcp.t1", f"t1 {dhcp['t1']} s < t2 {dhcp['t2']} s < lease {lease} s "
-                                                    "does not hold")
-            if "mtu" in d:
-                dhcp["mtu"] = int(d["mtu"])
-                if not 68 <= dhcp["mtu"] <= 9000:
-                    raise GatewayConfigError("dhcp.mtu", f"{d['mtu']} is outside 68..9000")
-            res = dict(d.get("reservations") or {})
-            for i, (mac, ip) in enumerate(res.items()):
-                try:
-                    parse_mac(mac)
-                except ConfigError:
-                    raise GatewayConfigError(f"dhcp.reservations[{i}]", f"{mac!r} is not a MAC address") from None
-                a = _addr(f"dhcp.reservations[{i}]", ip)
-                if a not in inside or a in (gw_ip, dns_ip):
-                    raise GatewayConfigError(f"dhcp.reservations[{i}]", f"{a} is not a guest address of {inside}")
-            if res:
-                dhcp["reservations"] = res
+    segment_dhcp: list[Optional[dict[str, Any]]] = []
+    for i, (s, sd) in enumerate(zip(segments, seg_dhcp_opts)):
+        if sd in (None, False):
+            segment_dhcp.append(None)
+            continue
+        where = f"segments[{i}].dhcp"
+        if sd is True or not isinstance(sd, dict) or "pool" not in sd:
+            raise GatewayConfigError(f"{where}.pool", f"a segment's DHCP server needs a pool: "
+                                                      f"{{'pool': (first, last)}} inside {s.network}")
+        seg_dns = s.ip if dns_ip is not None else None
+        segment_dhcp.append(_dhcp_plan(where, dict(sd), s.network, s.ip, seg_dns, None, prof.lease))
 
     # NAT
     nat = dict(opts.get("nat") or {})
@@ -456,8 +581,10 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     if not 68 <= mtu <= 9000:
         raise GatewayConfigError("mtu", f"{mtu} is outside 68..9000")
 
+    ipv6 = _ipv6_plan(opts.get("ipv6"), outside is not None, len(segments))
     p = GatewayPlan(prof, inside, gw_ip, dns_ip, outside, outside_router, segments, dhcp, nat_out, dns, [],
-                    icmp_rate, icmp_burst, mtu)
+                    icmp_rate, icmp_burst, mtu, segment_dhcp, ipv6,
+                    [seg_mtus.get(i, mtu) for i in range(len(segments))])
 
     # Port forwards: our dicts, QEMU's hostfwd rules, FVP's userNetPorts.
     default_guest = dhcp["first"] if dhcp else None
@@ -500,6 +627,7 @@ def _build_c_config(name: str, p: GatewayPlan, seed: int, mac: Optional[str]) ->
         ports.append(([p.outside.ip], p.outside.network.prefixlen, True))
     for s in p.segments:
         ports.append(([s.ip], s.network.prefixlen, False))
+    first_seg = len(ports) - len(p.segments)
     cfg.nports = len(ports)
     for i, (addrs, plen, outside) in enumerate(ports):
         port = cfg.port[i]
@@ -509,7 +637,7 @@ def _build_c_config(name: str, p: GatewayPlan, seed: int, mac: Optional[str]) ->
         for k, a in enumerate(addrs):
             port.addr[k] = int(a)
         port.prefix_len = plen
-        port.mtu = p.mtu
+        port.mtu = p.segment_mtu[i - first_seg] if i >= first_seg and p.segment_mtu else p.mtu
         port.outside = outside
     if p.outside_router is not None:
         cfg.default_router = int(p.outside_router)
@@ -539,6 +667,22 @@ def _build_c_config(name: str, p: GatewayPlan, seed: int, mac: Optional[str]) ->
         cfg.upstream[i] = int(IPv4(u))
     cfg.n_upstream = len(d["upstream"])
     cfg.upstream_timeout_ns = d.get("upstream_timeout", 0)
+    v6 = p.ipv6
+    if v6 is not None:
+        ports6 = [(v6["inside"], True)] + ([(v6["outside"], False)] if p.outside is not None else []) + \
+            [(x, True) for x in v6["segments"]]
+        for i, (itf, ra) in enumerate(ports6):
+            ffi.memmove(cfg.port[i].addr6, itf.ip.packed, 16)
+            cfg.port[i].prefix6_len = itf.network.prefixlen
+            cfg.port[i].ra = ra
+        if v6["outside_router"] is not None:
+            ffi.memmove(cfg.default_router6, v6["outside_router"].packed, 16)
+        ra = v6["ra"]
+        cfg.ra_max_interval_ns = ra.get("max_interval", 0)
+        cfg.ra_min_interval_ns = ra.get("min_interval", 0)
+        cfg.ra_lifetime_s = ra.get("lifetime", 0)
+        cfg.ra_valid_s = ra.get("valid", 0)
+        cfg.ra_preferred_s = ra.get("preferred", 0)
     return cfg
 
 
@@ -563,6 +707,9 @@ class Gateway(Node):
         self.ip = str(p.gateway_ip)
         self.dns_ip = str(p.dns_ip) if p.dns_ip is not None else None
         self.outside_ip = str(p.outside.ip) if p.outside is not None else None
+        #: the gateway's global IPv6 address on the inside and outside segments (None without IPv6)
+        self.ip6 = str(p.ipv6["inside"].ip) if p.ipv6 else None
+        self.outside_ip6 = str(p.ipv6["outside"].ip) if p.ipv6 and p.ipv6["outside"] else None
         self._forwards: list[PortForward] = []
 
     def __repr__(self) -> str:
@@ -595,38 +742,46 @@ class Gateway(Node):
                         f"{self.name}.{context}")
 
     # -- DHCP --
-    def _dhcp_start(self, d: dict[str, Any]) -> None:
+    def segment_port(self, index: int) -> int:
+        """The node port of extra segment ``index`` (of ``segments``)."""
+        return index + 1 + (self.outside_ip is not None)
+
+    def _dhcp_start(self, d: dict[str, Any], port: int = 0, where: str = "dhcp") -> None:
         from .dhcp import server_config
 
         opts = {k: v for k, v in d.items() if k in ("ranges", "lease", "router", "dns", "t1", "t2", "mtu",
-                                                    "offer_hold", "reservations")}
-        opts["iface"] = 0
-        opts["server_ip"] = self.ip
-        opts["subnet_mask"] = str(self.plan.inside.netmask)
-        cfg = server_config(f"{self.name}.dhcp", opts)
+                                                    "offer_hold", "reservations", "server_ip", "subnet_mask")}
+        opts["iface"] = port
+        cfg = server_config(f"{self.name}.{where}", opts)
         rc = lib.tern_dhcp_server_start(self._st(), cfg)
         if rc != 0:
-            raise_error(rc, ffi.string(lib.tern_stack_last_error(self._st())).decode(), f"{self.name}.dhcp")
+            raise_error(rc, ffi.string(lib.tern_stack_last_error(self._st())).decode(), f"{self.name}.{where}")
         self._wake()
 
-    def leases(self) -> list[dict[str, Any]]:
-        """The DHCP lease table now: state, address, mac, client_id, expires_at (ns, None: never), hostname."""
+    def leases(self, port: Optional[int] = None) -> list[dict[str, Any]]:
+        """The DHCP lease tables now: state, address, mac, client_id, expires_at (ns, None: never), hostname and
+        port (the segment's node port), server by server; ``port`` keeps one segment's."""
         from .dhcp import server_leases
 
-        if self.plan.dhcp is None:
+        if self.plan.dhcp is None and not any(self.plan.segment_dhcp):
             return []
         rows = server_leases(self)  # type: ignore[arg-type]  (it needs _st, _check and _net)
+        for row in rows:
+            row["port"] = row.pop("iface")
+        if port is not None:
+            rows = [r for r in rows if r["port"] == port]
         buf = ffi.new("char[64]")
         for row in rows:
             rc = lib.sim_gateway_hostname(self._net._handle(), self._id, parse_mac(row["mac"]), buf, 64)
             row["hostname"] = ffi.string(buf).decode() if rc == 0 else None
         return rows
 
-    def dhcp_counters(self) -> dict[str, int]:
-        """The DHCP server's counters (discovers, offers, acks, naks, ...)."""
+    def dhcp_counters(self, port: Optional[int] = None) -> dict[str, int]:
+        """The DHCP servers' counters (discovers, offers, acks, naks, ...): of the server on node port ``port``,
+        or summed over all."""
         from .dhcp import server_counters
 
-        return server_counters(self)  # type: ignore[arg-type]
+        return server_counters(self, port)  # type: ignore[arg-type]
 
     # -- NAT --
     def nat_table(self) -> list[NatMapping]:
@@ -721,7 +876,40 @@ class Gateway(Node):
                  "ancount": int(e.ancount), "stored_at": int(e.stored_at), "expires_at": int(e.expires_at),
                  "hits": int(e.hits)} for e in (out[i] for i in range(min(cap, int(n[0]))))]
 
+    # -- IPv6 --
+    def ra_state(self, port: int = 0) -> dict[str, Any]:
+        """The Router Advertisement schedule of node port ``port`` now: enabled, next_at, last_at (ns; None: never),
+        sent, solicited, rs_received."""
+        out = ffi.new("sim_gw_ra_state *")
+        self._check(lib.sim_gateway_ra_state(self._net._handle(), self._id, port, out), f"ra_state({port})")
+
+        def t(v: int) -> Optional[int]:
+            return None if v == lib.SIM_NEVER else int(v)
+
+        return {"enabled": bool(out.enabled), "next_at": t(out.next_at), "last_at": t(out.last_at),
+                "sent": int(out.sent), "solicited": int(out.solicited), "rs_received": int(out.rs_received)}
+
     # -- introspection --
+    def transcript(self, path: Union[str, "os.PathLike[str]", None] = None) -> list[str]:
+        """The decoded transcript: one line per DHCP, DNS and ICMP message the gateway received or sent.
+
+        Each line is ``<s>.<ns> <in|out> p<port> <message>`` (format in tern/sim_gateway.h), e.g.
+        ``0.001000000 in p0 DHCP DISCOVER xid 0x1a2b3c4d chaddr 02:00:00:00:00:01 0.0.0.0:68 >
+        255.255.255.255:67``. With ``path`` the text is also written to that file.
+        """
+        s = self._net._handle()
+        n = ffi.new("size_t *")
+        rc = lib.sim_gateway_transcript(s, self._id, ffi.NULL, 0, n)
+        if rc != lib.TERN_ERR_BUFFER_TOO_SMALL:
+            self._check(rc, "transcript()")
+        buf = ffi.new("char[]", int(n[0]) + 1)
+        self._check(lib.sim_gateway_transcript(s, self._id, buf, int(n[0]) + 1, n), "transcript()")
+        text = ffi.string(buf, int(n[0])).decode(errors="replace")
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+        return text.splitlines()
+
     def counters(self) -> dict[str, int]:
         """The gateway's NAT and DNS counters (sim_gw_counters)."""
         c = ffi.new("sim_gw_counters *")
@@ -765,7 +953,10 @@ def make_gateway(net: "Network", name: str, profile: str = "fvp", **opts: Any) -
         msg = ffi.string(lib.sim_last_error(s)).decode(errors="replace")
         m = _C_FIELD.match(msg)
         if rc == lib.TERN_ERR_INVALID_ARGUMENT and m:
-            raise GatewayConfigError(m["field"], m["reason"])
+            fname = m["field"]
+            if fname.startswith("ra.") or fname == "default_router6":
+                fname = "ipv6." + ("outside_router" if fname == "default_router6" else fname)
+            raise GatewayConfigError(fname, m["reason"])
         raise_error(rc, msg, f"gateway({name!r})")
     macs = [format_mac(bytes(cfg.port[i].mac)) for i in range(cfg.nports)]
     gw = Gateway(net, name, int(out[0]), int(cfg.nports), p, macs)
@@ -774,6 +965,9 @@ def make_gateway(net: "Network", name: str, profile: str = "fvp", **opts: Any) -
             gw.dns_add(rname, ip, p.dns["ttl"])
     if p.dhcp is not None:
         gw._dhcp_start(p.dhcp)
+    for i, d in enumerate(p.segment_dhcp):
+        if d is not None:
+            gw._dhcp_start(d, gw.segment_port(i), f"segments[{i}].dhcp")
     for f in p.forwards:
         gw.forward(f.protocol, f.host_port, f.guest, f.port)
     return gw

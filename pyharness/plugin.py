@@ -313,6 +313,10 @@ def net(request: pytest.FixtureRequest) -> Iterator["Network"]:
     finally:
         pcaps = [link.capture_path for link in network.links if link.capture_path is not None] \
             if not network.closed else []
+        if not network.closed:
+            from .artifacts import write_transcripts
+
+            write_transcripts(adir, network)
         if not network.closed and _failed(request.node):
             from .artifacts import write_counters
 

@@ -45,7 +45,7 @@ CASES = [
     ("fvp", {"segments": ["172.20.51.1/25"]}, "segments[0]", "172.20.51.0/25 overlaps the inside segment 172.20.51.0/24"),
     ("fvp", {"segments": [f"10.{i}.0.1/24" for i in range(7)]}, "segments", "a gateway has at most 8 ports"),
     ("fvp", {"bogus": 1}, "bogus", "unknown key; known: dhcp, dns, dns_ip, gateway_ip, hostfwd, icmp_burst, icmp_rate, "
-                                   "inside, mac, mtu, nat, outside, outside_router, port_forwards, seed, segments, "
+                                   "inside, ipv6, mac, mtu, nat, outside, outside_router, port_forwards, seed, segments, "
                                    "user_net_ports"),
     ("fvp", {"nat": {"udp_timeot": 1}}, "nat.udp_timeot", "unknown key; known: allow_short_timeouts, filtering, "
                                                           "icmp_timeout, inbound_refresh, max_mappings, ports, "

@@ -46,15 +46,16 @@
 #include "tern/stack.h"
 #endif
 
-#define SIM_GW_MAX_PORTS 8     /* = TERN_MAX_IFACES */
-#define SIM_GW_PORT_ADDRS 4    /* = TERN_MAX_IFACE_ADDRS */
-#define SIM_GW_MAX_UPSTREAMS 4 /* DNS upstream servers */
-#define SIM_GW_DOMAIN_MAX 63   /* bytes of the local DNS domain */
-#define SIM_GW_NAT_SESSIONS 8  /* remote endpoints remembered per mapping */
-#define SIM_GW_DNS_PENDING 32  /* forwarded queries waiting for an upstream answer */
-#define SIM_GW_DNS_RECORDS 256 /* user records */
-#define SIM_GW_HOSTNAMES 64    /* guest host names learned from DHCP messages */
-#define SIM_GW_NAME_MAX 253    /* characters of a DNS name */
+#define SIM_GW_MAX_PORTS 8               /* = TERN_MAX_IFACES */
+#define SIM_GW_PORT_ADDRS 4              /* = TERN_MAX_IFACE_ADDRS */
+#define SIM_GW_MAX_UPSTREAMS 4           /* DNS upstream servers */
+#define SIM_GW_DOMAIN_MAX 63             /* bytes of the local DNS domain */
+#define SIM_GW_NAT_SESSIONS 8            /* remote endpoints remembered per mapping */
+#define SIM_GW_DNS_PENDING 32            /* forwarded queries waiting for an upstream answer */
+#define SIM_GW_DNS_RECORDS 256           /* user records */
+#define SIM_GW_HOSTNAMES 64              /* guest host names learned from DHCP messages */
+#define SIM_GW_NAME_MAX 253              /* characters of a DNS name */
+#define SIM_GW_TRANSCRIPT_MAX (8u << 20) /* bytes of transcript kept; later lines are counted */
 
 /* NAT filtering behaviour (RFC 4787 section 5). */
 typedef enum sim_gw_filtering {
@@ -71,6 +72,14 @@ typedef struct sim_gw_port_config {
     uint8_t prefix_len;               /* 1..30 */
     uint32_t mtu;                     /* IP MTU, 68..9000; 0 means 1500 */
     bool outside;                     /* the NAT outside port (at most one port) */
+    /* IPv6 (optional): the gateway's global address on the port and the prefix routed to
+     * the segment, one prefix per segment and no NAT66 (the inside prefixes are routed, the
+     * outside knows them through the gateway). All zero: no global IPv6 address on the port. */
+    uint8_t addr6[16];
+    uint8_t prefix6_len; /* 1..128; 64 with `ra` (SLAAC forms 64-bit interface identifiers) */
+    /* Send Router Advertisements on this port (RFC 4861 section 6.2): the port's prefix
+     * (on-link, autonomous), the gateway as default router, the port's MTU. Not on the outside. */
+    bool ra;
 } sim_gw_port_config;
 
 typedef struct sim_gw_config {
@@ -105,6 +114,16 @@ typedef struct sim_gw_config {
     uint32_t upstream[SIM_GW_MAX_UPSTREAMS]; /* forwarders, host order, tried in order */
     uint32_t n_upstream;
     uint64_t upstream_timeout_ns; /* per upstream before the next [2 s] */
+
+    /* Router Advertisements (ports with `ra`), RFC 4861 section 6.2.1; zero: the default. */
+    uint64_t ra_max_interval_ns; /* MaxRtrAdvInterval, 4..1800 s [600 s] */
+    uint64_t ra_min_interval_ns; /* MinRtrAdvInterval, 3 s..0.75 x Max [0.33 x Max when Max >= 9 s,
+                                  * else 0.75 x Max] */
+    uint32_t ra_lifetime_s;      /* AdvDefaultLifetime, Max..9000 s [3 x Max] */
+    uint32_t ra_valid_s;         /* AdvValidLifetime of the prefixes [2592000: 30 days] */
+    uint32_t ra_preferred_s;     /* AdvPreferredLifetime [604800: 7 days], at most valid */
+    /* IPv6 next hop of the default route, on the outside port; all zero: none. */
+    uint8_t default_router6[16];
 } sim_gw_config;
 
 /*
@@ -297,10 +316,71 @@ typedef struct sim_gw_counters {
     uint64_t hostnames_learned;
     /* datagrams in transit (not to the gateway) with a wrong checksum, dropped */
     uint64_t transit_bad_checksum;
+    /* decoded transcript (sim_gateway_transcript) */
+    uint64_t transcript_lines;   /* lines written */
+    uint64_t transcript_dropped; /* lines not kept: SIM_GW_TRANSCRIPT_MAX reached */
 } sim_gw_counters;
 
 /* sim_gateway_get_counters: copy the counters. Returns TERN_OK; TERN_ERR_UNKNOWN_NODE;
  * TERN_ERR_WRONG_KIND. */
 tern_err sim_gateway_get_counters(sim *s, sim_node_id gw, sim_gw_counters *out);
+
+/* ---- Router Advertisements ------------------------------------------------------- */
+
+/* The RA schedule of one port (sim_gateway_ra_state). */
+typedef struct sim_gw_ra_state {
+    bool enabled;       /* the port sends RAs */
+    uint64_t next_at;   /* when the next RA goes out (periodic, or an RS's answer) */
+    uint64_t last_at;   /* when the last one went out; SIM_NEVER before the first */
+    uint32_t sent;      /* RAs sent */
+    uint32_t solicited; /* of those, answers to a Router Solicitation */
+    uint32_t rs_received;
+} sim_gw_ra_state;
+
+/*
+ * sim_gateway_ra_state: the RA schedule of `port` now.
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (no such port); TERN_ERR_UNKNOWN_NODE;
+ * TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_state *out);
+
+/* ---- transcript -------------------------------------------------------------- */
+
+/*
+ * sim_gateway_transcript: the decoded transcript of the DHCP, DNS, ICMP and
+ * ICMPv6 messages the gateway received or sent on any port, one line each, in
+ * order, every line ending in '\n':
+ *
+ *   <seconds>.<ns, 9 digits> <in|out> p<port> <message>
+ *
+ * with <message> one of
+ *   DHCP <DISCOVER|OFFER|REQUEST|DECLINE|ACK|NAK|RELEASE|INFORM|BOOTP> xid 0x<8 hex>
+ *        chaddr <mac> [ciaddr A] [yiaddr A] [requested A] [server A] [lease S]
+ *        [hostname H] <src>:<port> > <dst>:<port>
+ *   DNS query id 0x<4 hex> <qtype> <name> <src>:<port> > <dst>:<port>
+ *   DNS answer id 0x<4 hex> <qtype> <name> <RCODE> an <n> [addresses or types]
+ *        <src>:<port> > <dst>:<port>
+ *   ICMP echo <request|reply> <src> > <dst> id 0x<4 hex> seq <n> len <payload bytes>
+ *   ICMP unreachable <net|host|protocol|port|frag needed|...> <src> > <dst> [mtu N]
+ *        about <proto> <src>[:port] > <dst>[:port]
+ *   ICMP time exceeded <ttl|reassembly> <src> > <dst> about ...
+ *   ICMPv6 echo <request|reply> <src> > <dst> id 0x<4 hex> seq <n> len <payload bytes>
+ *   ICMPv6 <unreachable CODE|packet too big|time exceeded hop limit|...> <src> > <dst> [mtu N]
+ *        about <proto> [<src>][:port] > [<dst>][:port]
+ *   ICMPv6 router solicitation <src> > <dst>
+ *   ICMPv6 router advertisement <src> > <dst> lifetime S [mtu N] [prefix P/len valid V
+ *        preferred P]
+ * (a message that does not parse: "<DHCP|DNS> malformed (<n> bytes)"; Neighbor Solicitations
+ * and Advertisements and MLD reports are left out).
+ * Received frames are decoded as they arrived (before NAT), sent ones as
+ * they left (after NAT). Bounded by SIM_GW_TRANSCRIPT_MAX bytes; lines past
+ * it are counted in transcript_dropped.
+ *   out, cap  receive the text, NUL-terminated when cap > its length (out
+ *             may be NULL when cap is 0)
+ *   len       receives the text's length in bytes (without the NUL)
+ * Returns TERN_OK; TERN_ERR_BUFFER_TOO_SMALL when cap <= *len (nothing
+ * copied); TERN_ERR_UNKNOWN_NODE; TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_transcript(sim *s, sim_node_id gw, char *out, size_t cap, size_t *len);
 
 #endif /* TERN_SIM_GATEWAY_H */

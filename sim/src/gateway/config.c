@@ -45,6 +45,41 @@ void gw_fill_defaults(sim_gw_config *c) {
     if (!c->upstream_timeout_ns) {
         c->upstream_timeout_ns = 2 * GW_SEC;
     }
+    /* RFC 4861 section 6.2.1 defaults. */
+    if (!c->ra_max_interval_ns) {
+        c->ra_max_interval_ns = 600 * GW_SEC;
+    }
+    if (!c->ra_min_interval_ns) {
+        c->ra_min_interval_ns = c->ra_max_interval_ns >= 9 * GW_SEC
+                                    ? c->ra_max_interval_ns * 33 / 100
+                                    : c->ra_max_interval_ns * 3 / 4;
+    }
+    if (!c->ra_lifetime_s) {
+        c->ra_lifetime_s = (uint32_t)(3 * (c->ra_max_interval_ns / GW_SEC));
+        if (c->ra_lifetime_s > 9000) {
+            c->ra_lifetime_s = 9000;
+        }
+    }
+    if (!c->ra_valid_s) {
+        c->ra_valid_s = 2592000;
+    }
+    if (!c->ra_preferred_s) {
+        c->ra_preferred_s = 604800;
+    }
+}
+
+static bool zero16(const uint8_t *a) {
+    static const uint8_t z[16] = {0};
+    return memcmp(a, z, 16) == 0;
+}
+
+static bool same_prefix6(const uint8_t *a, const uint8_t *b, unsigned len) {
+    for (unsigned i = 0; i < len; i++) {
+        if (((a[i / 8] ^ b[i / 8]) >> (7 - i % 8)) & 1) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static tern_err bad(char *msg, size_t cap, const char *fmt, ...)
@@ -89,6 +124,38 @@ tern_err sim_gateway_validate(const sim_gw_config *c, char *msg, size_t cap) {
     int outside = -1;
     for (uint32_t i = 0; i < c->nports; i++) {
         const sim_gw_port_config *p = &c->port[i];
+        if (!zero16(p->addr6)) {
+            if (p->prefix6_len < 1 || p->prefix6_len > 128) {
+                return bad(msg, cap, "port[%u].prefix6_len: %u, must be 1..128", i, p->prefix6_len);
+            }
+            if (p->addr6[0] == 0xff || (p->addr6[0] == 0xfe && (p->addr6[1] & 0xc0) == 0x80)) {
+                return bad(msg, cap,
+                           "port[%u].addr6: a multicast or link-local address cannot "
+                           "be the port's global address",
+                           i);
+            }
+            for (uint32_t j = 0; j < i; j++) {
+                const sim_gw_port_config *q = &c->port[j];
+                unsigned len = p->prefix6_len < q->prefix6_len ? p->prefix6_len : q->prefix6_len;
+                if (!zero16(q->addr6) && same_prefix6(p->addr6, q->addr6, len)) {
+                    return bad(msg, cap,
+                               "port[%u].addr6: its prefix overlaps the prefix of port[%u]", i, j);
+                }
+            }
+        }
+        if (p->ra) {
+            if (zero16(p->addr6)) {
+                return bad(msg, cap, "port[%u].ra: the port has no IPv6 prefix to advertise", i);
+            }
+            if (p->prefix6_len != 64) {
+                return bad(msg, cap,
+                           "port[%u].ra: prefix length %u; SLAAC needs a /64 (RFC 4862 5.5.3)", i,
+                           p->prefix6_len);
+            }
+            if (p->outside) {
+                return bad(msg, cap, "port[%u].ra: not on the outside port", i);
+            }
+        }
         if (p->prefix_len < 1 || p->prefix_len > 30) {
             return bad(msg, cap, "port[%u].prefix_len: %u, must be 1..30", i, p->prefix_len);
         }
@@ -230,6 +297,30 @@ tern_err sim_gateway_validate(const sim_gw_config *c, char *msg, size_t cap) {
     }
     if (c->n_upstream && !c->dns) {
         return bad(msg, cap, "dns.upstream: given, but the DNS server is off");
+    }
+    sim_gw_config d = *c;
+    gw_fill_defaults(&d);
+    /* RFC 4861 section 6.2.1: MaxRtrAdvInterval "MUST be no less than 4 seconds and no greater
+     * than 1800 seconds"; MinRtrAdvInterval "MUST be no less than 3 seconds and no greater than
+     * .75 * MaxRtrAdvInterval"; AdvDefaultLifetime "MUST be either zero or between
+     * MaxRtrAdvInterval and 9000 seconds". */
+    if (d.ra_max_interval_ns < 4 * GW_SEC || d.ra_max_interval_ns > 1800 * GW_SEC) {
+        return bad(msg, cap, "ra.max_interval: %llu ms, must be 4..1800 s",
+                   (unsigned long long)(d.ra_max_interval_ns / 1000000));
+    }
+    if (d.ra_min_interval_ns < 3 * GW_SEC || d.ra_min_interval_ns > d.ra_max_interval_ns * 3 / 4) {
+        return bad(msg, cap, "ra.min_interval: %llu ms, must be 3 s..0.75 x max_interval",
+                   (unsigned long long)(d.ra_min_interval_ns / 1000000));
+    }
+    if ((uint64_t)d.ra_lifetime_s * GW_SEC < d.ra_max_interval_ns || d.ra_lifetime_s > 9000) {
+        return bad(msg, cap, "ra.lifetime: %u s, must be max_interval..9000 s", d.ra_lifetime_s);
+    }
+    if (d.ra_preferred_s > d.ra_valid_s) {
+        return bad(msg, cap, "ra.preferred: %u s is above the valid lifetime %u s",
+                   d.ra_preferred_s, d.ra_valid_s);
+    }
+    if (!zero16(c->default_router6) && (outside < 0 || zero16(c->port[outside].addr6))) {
+        return bad(msg, cap, "default_router6: needs an outside port with an IPv6 address");
     }
     return TERN_OK;
 }

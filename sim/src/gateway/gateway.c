@@ -29,6 +29,7 @@ static void gw_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t le
 
 void gw_send_frame(gw_state *g, uint32_t iface, const uint8_t *out, size_t len) {
     g->sent++;
+    gw_transcript_frame(g, g->s->now, iface, true, out, len);
     char why[160];
     if (!sim_frame_check(out, len, why, sizeof why)) {
         sim_node *n = sim_get_node(g->s, g->id);
@@ -70,6 +71,8 @@ static bool corrupt_transit(const gw_state *g, const uint8_t *frame, size_t len)
 static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *frame, size_t len) {
     gw_state *g = state;
     g->now = now;
+    gw_transcript_frame(g, now, port, false, frame, len);
+    gw_ra_input(g, port, frame, len, now);
     if (corrupt_transit(g, frame, len)) {
         g->c.transit_bad_checksum++;
         return;
@@ -96,6 +99,7 @@ static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *fr
 static void gw_poll(void *state, uint64_t now) {
     gw_state *g = state;
     g->now = now;
+    gw_ra_poll(g, now);
     gw_nat_poll(g, now);
     if (g->dns_up) {
         gw_dns_service(g, now);
@@ -107,6 +111,10 @@ static uint64_t gw_poll_at(void *state) {
     gw_state *g = state;
     uint64_t t = tern_stack_poll_at(g->stack);
     uint64_t h = gw_nat_poll_at(g);
+    if (h < t) {
+        t = h;
+    }
+    h = gw_ra_poll_at(g);
     if (h < t) {
         t = h;
     }
@@ -124,6 +132,7 @@ static void gw_destroy(void *state) {
     free(g->mem);
     free(g->nat);
     free(g->records);
+    free(g->tr);
     free(g);
 }
 
@@ -151,6 +160,8 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
     if (!g->rng) {
         g->rng = 1;
     }
+    g->ra_rng = (cfg->seed ^ 0xd1b54a32d192ed03ULL) | 1;
+    gw_ra_init(g);
     g->nat = calloc(g->cfg.nat_max_mappings, sizeof *g->nat);
     g->records = calloc(SIM_GW_DNS_RECORDS, sizeof *g->records);
     if (!g->nat || !g->records) {
@@ -173,6 +184,18 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
             sc.iface[i].addr[k] = tern_addr_v4_from_u32(p->addr[k]);
             sc.iface[i].prefix_len[k] = p->prefix_len;
         }
+        static const uint8_t none6[16] = {0};
+        if (memcmp(p->addr6, none6, 16) != 0) {
+            if (p->naddrs >= TERN_MAX_IFACE_ADDRS) {
+                gw_destroy(g);
+                return sim_fail(s, TERN_ERR_INVALID_ARGUMENT,
+                                "gateway '%s' port[%u].addr6: no room beside %u IPv4 addresses",
+                                who, i, p->naddrs);
+            }
+            sc.iface[i].addr[p->naddrs] = tern_addr_v6_from_bytes(p->addr6);
+            sc.iface[i].prefix_len[p->naddrs] = p->prefix6_len;
+            sc.iface[i].naddrs = p->naddrs + 1;
+        }
         if (p->outside) {
             g->outside = (int)i;
         }
@@ -187,6 +210,7 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
     sc.arp_queue = 64;
     sc.packet_buffers = 256;
     sc.udp_queue = 64;
+    sc.dhcp_servers = cfg->nports; /* one per inside segment at most */
     sc.output = gw_output;
     sc.output_ctx = g;
     size_t size = tern_stack_memory_size(&sc);
@@ -210,6 +234,19 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
             return sim_fail(s, err, "gateway '%s' default_router: %s", who, msg);
         }
     }
+    static const uint8_t no_router6[16] = {0};
+    if (memcmp(cfg->default_router6, no_router6, 16) != 0) {
+        tern_addr any6;
+        memset(&any6, 0, sizeof any6);
+        any6.family = TERN_AF_INET6;
+        tern_addr via6 = tern_addr_v6_from_bytes(cfg->default_router6);
+        err = tern_route_add(g->stack, &any6, 0, &via6, (uint32_t)g->outside);
+        if (err != TERN_OK) {
+            snprintf(msg, sizeof msg, "%s", tern_stack_last_error(g->stack));
+            gw_destroy(g);
+            return sim_fail(s, err, "gateway '%s' default_router6: %s", who, msg);
+        }
+    }
     if (g->cfg.dns && (err = gw_dns_start(g)) != TERN_OK) {
         gw_destroy(g);
         return sim_fail(s, err, "gateway '%s' dns: cannot open its sockets (%s)", who,
@@ -223,6 +260,10 @@ tern_err sim_gateway_add(sim *s, const char *name, const sim_gw_config *cfg, sim
     *out = g->id;
     sim_ok(s);
     return TERN_OK;
+}
+
+gw_state *gw_state_of(sim_node *n) {
+    return n && n->ops.input == gw_input ? n->state : NULL;
 }
 
 static gw_state *gw_of(sim *s, sim_node_id node, tern_err *err) {
@@ -386,6 +427,25 @@ tern_err sim_gateway_dns_cache(sim *s, sim_node_id gw, sim_gw_dns_cache_entry *o
         return err;
     }
     *n = gw_dns_cache_list(g, s->now, out, cap);
+    sim_ok(s);
+    return TERN_OK;
+}
+
+tern_err sim_gateway_transcript(sim *s, sim_node_id gw, char *out, size_t cap, size_t *len) {
+    tern_err err;
+    gw_state *g = gw_of(s, gw, &err);
+    if (!g) {
+        return err;
+    }
+    *len = g->tr_len;
+    if (cap <= g->tr_len) {
+        return sim_fail(s, TERN_ERR_BUFFER_TOO_SMALL,
+                        "transcript: %zu bytes and the NUL do not fit in %zu", g->tr_len, cap);
+    }
+    if (g->tr_len) {
+        memcpy(out, g->tr, g->tr_len);
+    }
+    out[g->tr_len] = 0;
     sim_ok(s);
     return TERN_OK;
 }

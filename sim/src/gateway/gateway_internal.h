@@ -5,6 +5,8 @@
  *   nat.c         NAT mappings and header translation
  *   dns_server.c  the authoritative DNS server and forwarder
  *   names.c       guest host names learned from DHCP messages
+ *   transcript.c  the decoded transcript of DHCP, DNS and ICMP messages
+ *   ra.c          IPv6 Router Advertisements on the inside ports
  */
 #ifndef TERN_SIM_GATEWAY_INTERNAL_H
 #define TERN_SIM_GATEWAY_INTERNAL_H
@@ -75,6 +77,14 @@ typedef struct gw_cache_slot {
     uint8_t msg[512];
 } gw_cache_slot;
 
+/* The Router Advertisement schedule of a port (ra.c). */
+typedef struct gw_ra {
+    bool enabled;
+    bool rs_pending; /* next_at answers a solicitation */
+    uint64_t next_at, last_at;
+    uint32_t sent, solicited, rs_received;
+} gw_ra;
+
 typedef struct gw_state {
     sim *s;
     sim_node_id id;
@@ -107,6 +117,14 @@ typedef struct gw_state {
 
     gw_hostname names[SIM_GW_HOSTNAMES];
     uint32_t names_next;
+
+    /* Router Advertisements (ra.c) */
+    gw_ra ra[SIM_GW_MAX_PORTS];
+    uint64_t ra_rng;
+
+    /* the decoded transcript (transcript.c) */
+    char *tr;
+    size_t tr_len, tr_cap;
 
     sim_gw_counters c;
     uint8_t buf[SIM_MAX_FRAME];   /* outbound translation */
@@ -165,6 +183,21 @@ uint32_t gw_dns_cache_list(const gw_state *g, uint64_t now, sim_gw_dns_cache_ent
 void gw_names_snoop(gw_state *g, const uint8_t *frame, size_t len);
 /* The bound lease address of the guest called `label` now, or 0. */
 uint32_t gw_names_lookup(gw_state *g, uint64_t now, const char *label);
+
+/* transcript.c: a line for the frame when it is DHCP, DNS or ICMP (out: sent, else received). */
+void gw_transcript_frame(gw_state *g, uint64_t now, uint32_t port, bool out, const uint8_t *frame,
+                         size_t len);
+
+/* ra.c */
+void gw_ra_init(gw_state *g);
+void gw_ra_poll(gw_state *g, uint64_t now);
+uint64_t gw_ra_poll_at(const gw_state *g);
+/* A frame from `port`: a Router Solicitation schedules the answer (RFC 4861 6.2.6). */
+void gw_ra_input(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, uint64_t now);
+/* fe80::/64 with the modified EUI-64 of mac. */
+void gw_link_local(const uint8_t mac[6], uint8_t out[16]);
+/* gateway.c: the gateway behind a node, or NULL when the node is another kind. */
+gw_state *gw_state_of(sim_node *n);
 
 /* checksum helpers (nat.c) */
 uint16_t gw_get16(const uint8_t *p);

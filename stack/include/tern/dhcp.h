@@ -146,7 +146,7 @@ const char *tern_dhcp_state_name(int state);
 
 /* ---- the DHCPv4 server ----------------------------------------------------------
  *
- * One server per instance, on one interface, answering on port 67 (RFC 2131
+ * Servers (one per interface, up to tern_stack_config.dhcp_servers) answering on port 67 (RFC 2131
  * section 4.3). Its lease table has TERN_DHCPS_LEASES entries; a lease whose
  * time ran out is reused only when no free address is left, so a client
  * that comes back soon gets its address again. Leases expire by time
@@ -201,6 +201,7 @@ typedef struct tern_dhcps_lease {
     uint8_t client_id[TERN_DHCP_CLIENT_ID_MAX];
     uint8_t client_id_len;
     uint64_t expires_at; /* ns; TERN_NEVER for an infinite lease */
+    uint32_t iface;      /* the interface of the server that holds it (tern_dhcp_server_leases) */
 } tern_dhcps_lease;
 
 typedef struct tern_dhcps_counters {
@@ -211,20 +212,27 @@ typedef struct tern_dhcps_counters {
 } tern_dhcps_counters;
 
 /*
- * tern_dhcp_server_start: configure and start the server.
+ * tern_dhcp_server_start: configure and start a server on cfg->iface.
+ * A stack runs up to tern_stack_config.dhcp_servers servers, at most one per
+ * interface, each with its own pool, options, lease table and counters; a
+ * server answers what arrives on its interface, what a relay agent sends
+ * from its subnet (giaddr) and unicasts to its address (a renewing client),
+ * and nothing else, so two segments never get each other's addresses.
  *   cfg  the configuration (copied)
  * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (message in
  * tern_stack_last_error) for an unknown interface, no server address, no
  * range, a range with first > last or outside the subnet, more than
  * TERN_DHCPS_RANGES ranges or TERN_DHCPS_RESERVATIONS reservations, a
  * reservation of address 0, or t1 >= t2 or t2 >= lease when given;
- * TERN_ERR_BAD_STATE when a server already runs.
+ * TERN_ERR_BAD_STATE when a server already runs on that interface;
+ * TERN_ERR_NO_BUFFER when dhcp_servers servers run already.
  */
 tern_err tern_dhcp_server_start(tern_stack *st, const tern_dhcp_server_config *cfg);
 
 /*
- * tern_dhcp_server_leases: copy the lease table entries in use (not FREE),
- * in table order.
+ * tern_dhcp_server_leases: copy the lease table entries in use (not FREE)
+ * of every running server, server by server (in the order they were
+ * started), each in table order; a lease's `iface` says whose it is.
  *   out, cap  where to put them; n receives how many there are (may be
  *             more than cap: only cap are copied)
  *   now       for the state of expired leases (reported RELEASED)
@@ -233,7 +241,15 @@ tern_err tern_dhcp_server_start(tern_stack *st, const tern_dhcp_server_config *c
 tern_err tern_dhcp_server_leases(const tern_stack *st, uint64_t now, tern_dhcps_lease *out,
                                  uint32_t cap, uint32_t *n);
 
-/* tern_dhcp_server_counters: the server's counters (zero when none runs). */
+/* tern_dhcp_server_counters: the servers' counters, summed over every server (zero when none
+ * runs). */
 void tern_dhcp_server_counters(const tern_stack *st, tern_dhcps_counters *out);
+
+/*
+ * tern_dhcp_server_counters_on: the counters of the server on `iface`.
+ * Returns TERN_OK or TERN_ERR_BAD_STATE when no server runs there.
+ */
+tern_err tern_dhcp_server_counters_on(const tern_stack *st, uint32_t iface,
+                                      tern_dhcps_counters *out);
 
 #endif /* TERN_DHCP_H */

@@ -169,6 +169,8 @@ typedef struct tern_stack_config {
     uint32_t packet_sockets;
     uint32_t packet_queue;
     uint32_t packet_snaplen;
+    uint32_t dhcp_servers; /* DHCPv4 servers (tern/dhcp.h), at most one per interface, up to
+                            * TERN_MAX_IFACES [1] */
 
     /* behaviour (0 means the default in brackets) */
     uint8_t ttl;               /* default TTL, and IPv6 CurHopLimit until an RA says [64] */
@@ -442,6 +444,11 @@ typedef struct tern_counters {
     uint64_t ip6_reasm_overlap; /* datagrams dropped for an overlap (RFC 5722) */
     uint64_t ip6_reasm_dropped; /* no slot, too big, inconsistent last fragment */
     uint64_t ip6_loopback_in;   /* packets sent to ourselves and delivered */
+    /* forwarding (tern_stack_config.forwarding) */
+    uint64_t ip6_forwarded;          /* packets routed on */
+    uint64_t ip6_hop_limit_exceeded; /* Hop Limit 1 or 0: Time Exceeded (RFC 4443 3.3) */
+    uint64_t ip6_too_big_sent;       /* larger than the next link's MTU: Packet Too Big */
+    uint64_t ip6_fwd_unreachable;    /* no route, or a link-local source: Destination Unreachable */
     /* ICMPv6 (RFC 4443) */
     uint64_t icmp6_in, icmp6_malformed, icmp6_bad_checksum;
     uint64_t icmp6_echo_requests, icmp6_echo_replies_sent;

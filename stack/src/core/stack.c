@@ -57,6 +57,7 @@ static void apply_defaults(tern_stack_config *c) {
     DEFAULT(udp_queue, 16);
     DEFAULT(ping_sockets, 4);
     DEFAULT(tcp_sockets, 16);
+    DEFAULT(dhcp_servers, 1);
     DEFAULT(ttl, 64);
     DEFAULT(arp_timeout_ns, 60 * NS_PER_SEC);
     DEFAULT(arp_retry_ns, 1 * NS_PER_SEC);
@@ -91,6 +92,9 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
     } while (0)
     if (c.niface > TERN_MAX_IFACES) {
         BAD("niface=%u: at most %d interfaces", c.niface, TERN_MAX_IFACES);
+    }
+    if (c.dhcp_servers > TERN_MAX_IFACES) {
+        BAD("dhcp_servers=%u: at most %d (one per interface)", c.dhcp_servers, TERN_MAX_IFACES);
     }
     for (uint32_t i = 0; i < c.niface; i++) {
         const tern_iface_config *f = &c.iface[i];
@@ -173,7 +177,7 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
 
 /* Where each part of the instance lives in the caller's block. */
 typedef struct layout {
-    size_t routes, chunks, pkts, arp, reasm, igmp, ip6, udp, ping, tcp, packet, total;
+    size_t routes, chunks, pkts, arp, reasm, igmp, ip6, udp, ping, tcp, packet, dhcps, total;
 } layout;
 
 static void compute_layout(const tern_stack_config *c, layout *l) {
@@ -200,6 +204,8 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     off = ALIGN16(off + tern_tcp_memory_size(c));
     l->packet = off;
     off = ALIGN16(off + tern_packet_memory_size(c));
+    l->dhcps = off;
+    off = ALIGN16(off + (size_t)c->dhcp_servers * sizeof(tern_dhcp_server));
     l->total = off;
 }
 
@@ -272,6 +278,8 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
         f->accept_vlan = c.iface[i].accept_vlan;
     }
     st->routes = (tern_route *)(base + l.routes);
+    st->dhcps = (tern_dhcp_server *)(base + l.dhcps);
+    st->ndhcps = c.dhcp_servers;
     st->chunks = (tern_chunk *)(base + l.chunks);
     st->pkts = (tern_pkt *)(base + l.pkts);
     for (uint32_t i = 0; i < c.packet_buffers; i++) {

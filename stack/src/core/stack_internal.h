@@ -322,11 +322,12 @@ struct tern_stack {
     uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
     uint32_t ping_tx_queued; /* echo requests waiting in ping send queues */
     tern_tcp_module *tcp;
-    tern_dhcp_client dhcpc[TERN_MAX_IFACES];    /* services/dhcp_client.c */
-    tern_dhcp_server dhcps;                     /* services/dhcp_server.c */
+    tern_dhcp_client dhcpc[TERN_MAX_IFACES]; /* services/dhcp_client.c */
+    tern_dhcp_server *dhcps; /* services/dhcp_server.c: cfg.dhcp_servers of them, in the arena */
+    uint32_t ndhcps;
     tern_dhcpv6_client dhcp6c[TERN_MAX_IFACES]; /* services/dhcpv6_client.c */
-    tern_dns_resolver dns;                      /* services/dns.c */
-    tern_mdns_responder mdns;                   /* services/mdns.c */
+    tern_dns_resolver dns;    /* services/dns.c */
+    tern_mdns_responder mdns; /* services/mdns.c */
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
     /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to

@@ -149,6 +149,11 @@ static tern_err output_packet(tern_stack *st, uint64_t now, uint32_t iface,
     return fragment(st, iface, mac, ip, len, mtu);
 }
 
+tern_err tern_ipv6_output(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                          uint8_t *ip, size_t len, uint32_t mtu) {
+    return output_packet(st, now, iface, next_hop, ip, len, mtu, true);
+}
+
 void tern_ipv6_output_resolved(tern_stack *st, uint64_t now, uint32_t iface,
                                const tern_addr *next_hop, uint8_t *ip, size_t len) {
     struct tern_ipv6_repr h;
@@ -534,7 +539,11 @@ static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
     bool ours = tern_addr_is_multicast(&ip.dst) ? tern_ipv6_is_member(st, iface, &ip.dst)
                                                 : tern_ipv6_is_local(st, &ip.dst, NULL);
     if (!ours) {
-        st->c.ip6_not_for_us++;
+        if (st->cfg.forwarding && from_link && !reassembled) {
+            tern_ipv6_forward(st, now, iface, &ip, buf, len, link_mcast); /* forward6.c */
+        } else {
+            st->c.ip6_not_for_us++;
+        }
         return;
     }
     process(st, now, iface, &ip, buf, len, link_mcast, reassembled);

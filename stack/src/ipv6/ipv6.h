@@ -104,6 +104,18 @@ typedef struct tern_ip6_tx {
  */
 tern_err tern_ipv6_send(tern_stack *st, uint64_t now, const tern_ip6_tx *tx, size_t payload_len);
 
+/* Send a whole packet (ip, len: header and all; TERN_TX_HEADROOM - 40 bytes free before it) to
+ * next_hop out of iface, without fragmenting it (TERN_ERR_MSG_TOO_LONG above mtu); resolves the
+ * next hop with Neighbor Discovery, holding the packet meanwhile. */
+tern_err tern_ipv6_output(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
+                          uint8_t *ip, size_t len, uint32_t mtu);
+
+/* forward6.c: route on a packet from a link that is for nobody here (forwarding on): Hop Limit,
+ * MTU and route checked, the ICMPv6 error sent when one fails (RFC 4443). */
+void tern_ipv6_forward(tern_stack *st, uint64_t now, uint32_t iface,
+                       const struct tern_ipv6_repr *ip, const uint8_t *buf, size_t len,
+                       bool link_mcast);
+
 /* Send a packet held for resolution (ip[0..len) from its header, with TERN_TX_HEADROOM - 40 bytes
  * of room before it) now that next_hop resolved (nd.c calls it). */
 void tern_ipv6_output_resolved(tern_stack *st, uint64_t now, uint32_t iface,

@@ -212,9 +212,8 @@ static uint64_t lease_end(const tern_dhcp_server *s, uint64_t now) {
  * cases, when 'giaddr' is zero, the server broadcasts any DHCPNAK messages
  * to 0xffffffff."
  */
-static void send_reply(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req,
-                       struct tern_dhcpv4_repr *m) {
-    tern_dhcp_server *s = &st->dhcps;
+static void send_reply(tern_stack *st, tern_dhcp_server *s, uint64_t now,
+                       const struct tern_dhcpv4_repr *req, struct tern_dhcpv4_repr *m) {
     uint8_t buf[1024];
     size_t n = 0;
     if (tern_dhcpv4_emit(m, buf, sizeof buf, &n) != TERN_OK) {
@@ -288,9 +287,9 @@ static void add_params(const tern_dhcp_server *s, struct tern_dhcpv4_repr *m, bo
     }
 }
 
-static void ack(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req,
-                tern_dhcps_lease *l, uint32_t a, const client_key *k) {
-    tern_dhcp_server *s = &st->dhcps;
+static void ack(tern_stack *st, tern_dhcp_server *s, uint64_t now,
+                const struct tern_dhcpv4_repr *req, tern_dhcps_lease *l, uint32_t a,
+                const client_key *k) {
     bind_lease(l, TERN_DHCPS_BOUND, a, k, lease_end(s, now));
     struct tern_dhcpv4_repr m;
     base_reply(s, req, TERN_DHCP_ACK, &m);
@@ -298,18 +297,18 @@ static void ack(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req
     m.yiaddr = a;
     add_params(s, &m, true);
     s->c.acks++;
-    send_reply(st, now, req, &m);
+    send_reply(st, s, now, req, &m);
 }
 
-static void nak(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req) {
-    tern_dhcp_server *s = &st->dhcps;
+static void nak(tern_stack *st, tern_dhcp_server *s, uint64_t now,
+                const struct tern_dhcpv4_repr *req) {
     struct tern_dhcpv4_repr m;
     base_reply(s, req, TERN_DHCP_NAK, &m);
     /* Table 3: a DHCPNAK has yiaddr 0 and no configuration parameters; the
      * client is told by broadcast (send_reply). */
     m.flags = req->flags;
     s->c.naks++;
-    send_reply(st, now, req, &m);
+    send_reply(st, s, now, req, &m);
 }
 
 static bool on_subnet(const tern_dhcp_server *s, uint32_t a) {
@@ -318,8 +317,8 @@ static bool on_subnet(const tern_dhcp_server *s, uint32_t a) {
 
 /* ---- message handlers --------------------------------------------------------------- */
 
-static void on_discover(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req) {
-    tern_dhcp_server *s = &st->dhcps;
+static void on_discover(tern_stack *st, tern_dhcp_server *s, uint64_t now,
+                        const struct tern_dhcpv4_repr *req) {
     client_key k = key_of(req);
     s->c.discovers++;
     uint32_t requested = (req->present & TERN_DHCP_HAS_REQUESTED_IP) ? req->requested_ip : 0;
@@ -343,29 +342,29 @@ static void on_discover(tern_stack *st, uint64_t now, const struct tern_dhcpv4_r
     m.yiaddr = a;
     add_params(s, &m, true);
     s->c.offers++;
-    send_reply(st, now, req, &m);
+    send_reply(st, s, now, req, &m);
 }
 
 /* A REQUEST in INIT-REBOOT, RENEWING or REBINDING for address a (RFC 2131
  * §4.3.2): a client we have no record of gets silence ("If the DHCP server has
  * no record of this client, then it MUST remain silent"); a client whose
  * lease is a, and a still free for it, gets an ACK; anything else a NAK. */
-static void confirm_lease(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req,
-                          tern_dhcps_lease *l, uint32_t a, const client_key *k) {
-    tern_dhcp_server *s = &st->dhcps;
+static void confirm_lease(tern_stack *st, tern_dhcp_server *s, uint64_t now,
+                          const struct tern_dhcpv4_repr *req, tern_dhcps_lease *l, uint32_t a,
+                          const client_key *k) {
     if (!l) {
         s->c.ignored++;
         return;
     }
     if (l->address == a && available(s, a, k, now)) {
-        ack(st, now, req, l, a, k);
+        ack(st, s, now, req, l, a, k);
     } else {
-        nak(st, now, req);
+        nak(st, s, now, req);
     }
 }
 
-static void on_request(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req) {
-    tern_dhcp_server *s = &st->dhcps;
+static void on_request(tern_stack *st, tern_dhcp_server *s, uint64_t now,
+                       const struct tern_dhcpv4_repr *req) {
     client_key k = key_of(req);
     s->c.requests++;
     bool has_sid = req->present & TERN_DHCP_HAS_SERVER_ID;
@@ -386,9 +385,9 @@ static void on_request(tern_stack *st, uint64_t now, const struct tern_dhcpv4_re
         uint32_t a = has_req ? req->requested_ip : req->ciaddr;
         if (l && l->address == a && state_at(l, now) != TERN_DHCPS_DECLINED &&
             available(s, a, &k, now)) {
-            ack(st, now, req, l, a, &k);
+            ack(st, s, now, req, l, a, &k);
         } else {
-            nak(st, now, req);
+            nak(st, s, now, req);
         }
         return;
     }
@@ -401,24 +400,23 @@ static void on_request(tern_stack *st, uint64_t now, const struct tern_dhcpv4_re
          * server has no record of this client, then it MUST remain silent". */
         uint32_t a = req->requested_ip;
         if (req->giaddr == 0 && !on_subnet(s, a)) {
-            nak(st, now, req);
+            nak(st, s, now, req);
             return;
         }
-        confirm_lease(st, now, req, l, a, &k);
+        confirm_lease(st, s, now, req, l, a, &k);
         return;
     }
     if (req->ciaddr) {
         /* RENEWING or REBINDING: "'ciaddr' MUST be filled in with client's
          * IP address"; the server "SHOULD check 'ciaddr' for correctness". */
         uint32_t a = req->ciaddr;
-        confirm_lease(st, now, req, l, a, &k);
+        confirm_lease(st, s, now, req, l, a, &k);
         return;
     }
     s->c.ignored++; /* neither: not a request we can interpret */
 }
 
-static void on_decline(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req) {
-    tern_dhcp_server *s = &st->dhcps;
+static void on_decline(tern_dhcp_server *s, uint64_t now, const struct tern_dhcpv4_repr *req) {
     client_key k = key_of(req);
     s->c.declines++;
     /* Section 4.3.3: "If the server receives a DHCPDECLINE message, the
@@ -441,8 +439,7 @@ static void on_decline(tern_stack *st, uint64_t now, const struct tern_dhcpv4_re
     memset(l->mac, 0, 6);
 }
 
-static void on_release(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req) {
-    tern_dhcp_server *s = &st->dhcps;
+static void on_release(tern_dhcp_server *s, uint64_t now, const struct tern_dhcpv4_repr *req) {
     client_key k = key_of(req);
     s->c.releases++;
     (void)now;
@@ -459,8 +456,8 @@ static void on_release(tern_stack *st, uint64_t now, const struct tern_dhcpv4_re
     l->expires_at = now;
 }
 
-static void on_inform(tern_stack *st, uint64_t now, const struct tern_dhcpv4_repr *req) {
-    tern_dhcp_server *s = &st->dhcps;
+static void on_inform(tern_stack *st, tern_dhcp_server *s, uint64_t now,
+                      const struct tern_dhcpv4_repr *req) {
     s->c.informs++;
     /* Section 4.3.5: "The server responds to a DHCPINFORM message by sending
      * a DHCPACK message directly to the address given in the 'ciaddr' field
@@ -475,34 +472,67 @@ static void on_inform(tern_stack *st, uint64_t now, const struct tern_dhcpv4_rep
     m.ciaddr = req->ciaddr;
     add_params(s, &m, false);
     s->c.acks++;
-    send_reply(st, now, req, &m);
+    send_reply(st, s, now, req, &m);
 }
 
-bool tern_dhcp_server_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+/*
+ * The server a message is for. Each interface has at most one server and
+ * answers only what arrives on it, so that two segments get their own pools
+ * and options; a message relayed by a BOOTP relay agent (giaddr set, RFC
+ * 2131 section 4.1: "the server ... may use the 'giaddr' field to select
+ * the subnet") goes to the server whose subnet holds giaddr, whatever
+ * interface it came in on.
+ */
+static tern_dhcp_server *server_for(tern_stack *st, uint32_t iface, uint32_t dst, uint32_t giaddr) {
+    for (uint32_t i = 0; giaddr && i < st->ndhcps; i++) {
+        tern_dhcp_server *s = &st->dhcps[i];
+        if (s->running &&
+            (giaddr & s->cfg.subnet_mask) == (s->cfg.server_ip & s->cfg.subnet_mask)) {
+            return s;
+        }
+    }
+    for (uint32_t i = 0; i < st->ndhcps; i++) {
+        if (st->dhcps[i].running && st->dhcps[i].cfg.iface == iface) {
+            return &st->dhcps[i];
+        }
+    }
+    /* A client in RENEWING state unicasts to the server's address (section 4.4.5), also
+     * through routers: the server owning that address answers. */
+    for (uint32_t i = 0; i < st->ndhcps; i++) {
+        if (st->dhcps[i].running && st->dhcps[i].cfg.server_ip == dst) {
+            return &st->dhcps[i];
+        }
+    }
+    return NULL;
+}
+
+bool tern_dhcp_server_input(tern_stack *st, uint64_t now, uint32_t iface, uint32_t dst,
                             const struct tern_udp_repr *udp) {
-    (void)ip;
-    tern_dhcp_server *s = &st->dhcps;
     struct tern_dhcpv4_repr m;
-    if (tern_dhcpv4_parse(udp->payload, udp->payload_len, &m) != TERN_OK ||
-        m.op != TERN_DHCP_OP_REQUEST || m.hlen != 6 || m.htype != 1) {
+    tern_err perr = tern_dhcpv4_parse(udp->payload, udp->payload_len, &m);
+    tern_dhcp_server *s = server_for(st, iface, dst, perr == TERN_OK ? m.giaddr : 0);
+    if (!s) {
+        return false; /* no server for this segment: not ours */
+    }
+    if (perr != TERN_OK || m.op != TERN_DHCP_OP_REQUEST || m.hlen != 6 || m.htype != 1) {
         s->c.ignored++;
         return true;
     }
     switch (m.msg_type) {
     case TERN_DHCP_DISCOVER:
-        on_discover(st, now, &m);
+        on_discover(st, s, now, &m);
         break;
     case TERN_DHCP_REQUEST:
-        on_request(st, now, &m);
+        on_request(st, s, now, &m);
         break;
     case TERN_DHCP_DECLINE:
-        on_decline(st, now, &m);
+        on_decline(s, now, &m);
         break;
     case TERN_DHCP_RELEASE:
-        on_release(st, now, &m);
+        on_release(s, now, &m);
         break;
     case TERN_DHCP_INFORM:
-        on_inform(st, now, &m);
+        on_inform(st, s, now, &m);
         break;
     default:
         s->c.ignored++; /* BOOTP without a DHCP type, or a server's message */
@@ -514,12 +544,23 @@ bool tern_dhcp_server_input(tern_stack *st, uint64_t now, const struct tern_ipv4
 /* ---- API ------------------------------------------------------------------------ */
 
 tern_err tern_dhcp_server_start(tern_stack *st, const tern_dhcp_server_config *cfg) {
-    tern_dhcp_server *s = &st->dhcps;
-    if (s->running) {
-        return tern_fail(st, TERN_ERR_BAD_STATE, "dhcp server: already running");
-    }
     if (cfg->iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dhcp server: no interface %u", cfg->iface);
+    }
+    tern_dhcp_server *s = NULL;
+    for (uint32_t i = 0; i < st->ndhcps; i++) {
+        if (st->dhcps[i].running && st->dhcps[i].cfg.iface == cfg->iface) {
+            return tern_fail(st, TERN_ERR_BAD_STATE, "dhcp server: already running on interface %u",
+                             cfg->iface);
+        }
+        if (!st->dhcps[i].running && !s) {
+            s = &st->dhcps[i];
+        }
+    }
+    if (!s) {
+        return tern_fail(st, TERN_ERR_NO_BUFFER,
+                         "dhcp server: all %u servers run (tern_stack_config.dhcp_servers)",
+                         st->ndhcps);
     }
     tern_dhcp_server_config c = *cfg;
     const tern_iface *f = &st->iface[c.iface];
@@ -586,27 +627,59 @@ tern_err tern_dhcp_server_start(tern_stack *st, const tern_dhcp_server_config *c
 
 tern_err tern_dhcp_server_leases(const tern_stack *st, uint64_t now, tern_dhcps_lease *out,
                                  uint32_t cap, uint32_t *n) {
-    const tern_dhcp_server *s = &st->dhcps;
-    if (!s->running) {
-        return TERN_ERR_BAD_STATE;
-    }
     uint32_t k = 0;
-    for (uint32_t i = 0; i < TERN_DHCPS_LEASES; i++) {
-        const tern_dhcps_lease *l = &s->leases[i];
-        tern_dhcps_lease_state state = state_at(l, now);
-        if (l->state == TERN_DHCPS_FREE || state == TERN_DHCPS_FREE) {
+    bool any = false;
+    for (uint32_t j = 0; j < st->ndhcps; j++) {
+        const tern_dhcp_server *s = &st->dhcps[j];
+        if (!s->running) {
             continue;
         }
-        if (k < cap) {
-            out[k] = *l;
-            out[k].state = state;
+        any = true;
+        for (uint32_t i = 0; i < TERN_DHCPS_LEASES; i++) {
+            const tern_dhcps_lease *l = &s->leases[i];
+            tern_dhcps_lease_state state = state_at(l, now);
+            if (l->state == TERN_DHCPS_FREE || state == TERN_DHCPS_FREE) {
+                continue;
+            }
+            if (k < cap) {
+                out[k] = *l;
+                out[k].state = state;
+                out[k].iface = s->cfg.iface;
+            }
+            k++;
         }
-        k++;
+    }
+    if (!any) {
+        return TERN_ERR_BAD_STATE;
     }
     *n = k;
     return TERN_OK;
 }
 
 void tern_dhcp_server_counters(const tern_stack *st, tern_dhcps_counters *out) {
-    *out = st->dhcps.c;
+    memset(out, 0, sizeof *out);
+    for (uint32_t j = 0; j < st->ndhcps; j++) {
+        const tern_dhcps_counters *c = &st->dhcps[j].c;
+        out->discovers += c->discovers;
+        out->requests += c->requests;
+        out->declines += c->declines;
+        out->releases += c->releases;
+        out->informs += c->informs;
+        out->offers += c->offers;
+        out->acks += c->acks;
+        out->naks += c->naks;
+        out->ignored += c->ignored;
+        out->exhausted += c->exhausted;
+    }
+}
+
+tern_err tern_dhcp_server_counters_on(const tern_stack *st, uint32_t iface,
+                                      tern_dhcps_counters *out) {
+    for (uint32_t j = 0; j < st->ndhcps; j++) {
+        if (st->dhcps[j].running && st->dhcps[j].cfg.iface == iface) {
+            *out = st->dhcps[j].c;
+            return TERN_OK;
+        }
+    }
+    return TERN_ERR_BAD_STATE;
 }

@@ -9,8 +9,8 @@
 #include "wire/dns.h"
 #include "wire/udp.h"
 
-bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
-                             const struct tern_udp_repr *udp) {
+bool tern_services_udp_input(tern_stack *st, uint64_t now, uint32_t iface,
+                             const struct tern_ipv4_repr *ip, const struct tern_udp_repr *udp) {
     /* answers to the resolver: from 53, or from 5353 to a one-shot mDNS query (RFC 6762 5.1) */
     if ((udp->src_port == TERN_DNS_PORT || udp->src_port == TERN_MDNS_PORT) &&
         tern_dns_input(st, now, &ip->src, udp)) {
@@ -19,8 +19,9 @@ bool tern_services_udp_input(tern_stack *st, uint64_t now, const struct tern_ipv
     if (udp->dst_port == TERN_MDNS_PORT && tern_mdns_input(st, now, ip, udp)) {
         return true;
     }
-    if (udp->dst_port == TERN_DHCP_SERVER_PORT && st->dhcps.running) {
-        return tern_dhcp_server_input(st, now, ip, udp);
+    if (udp->dst_port == TERN_DHCP_SERVER_PORT &&
+        tern_dhcp_server_input(st, now, iface, tern_addr_v4_to_u32(&ip->dst), udp)) {
+        return true;
     }
     return tern_dhcp_client_input(st, now, udp);
 }

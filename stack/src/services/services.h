@@ -59,6 +59,8 @@ typedef struct tern_dhcpv6_client {
     uint32_t ev_head, ev_count;
 } tern_dhcpv6_client;
 
+/* One DHCPv4 server; a stack has tern_stack_config.dhcp_servers of them, at most one per
+ * interface. */
 typedef struct tern_dhcp_server {
     bool running;
     tern_dhcp_server_config cfg; /* defaults filled in */
@@ -177,13 +179,14 @@ void tern_dhcpv6_router_advert(struct tern_stack *st, uint64_t now, uint32_t ifa
 void tern_dhcpv6_dad_input(struct tern_stack *st, uint64_t now, uint32_t iface);
 void tern_dhcpv6_poll(struct tern_stack *st, uint64_t now);
 uint64_t tern_dhcpv6_poll_at(const struct tern_stack *st);
-/* The server's side of tern_services_udp_input (port 67). */
-bool tern_dhcp_server_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
+/* The server's side of tern_services_udp_input (port 67): the datagram arrived on `iface`
+ * addressed to `dst` (host order). False when no server is for it (dhcp_server.c). */
+bool tern_dhcp_server_input(struct tern_stack *st, uint64_t now, uint32_t iface, uint32_t dst,
                             const struct tern_udp_repr *udp);
 
-/* A UDP datagram to port 68 (or 67): true when a service took it. */
-bool tern_services_udp_input(struct tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
-                             const struct tern_udp_repr *udp);
+/* A UDP datagram to port 68 (or 67) that arrived on `iface`: true when a service took it. */
+bool tern_services_udp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
+                             const struct tern_ipv4_repr *ip, const struct tern_udp_repr *udp);
 /* Every valid ARP packet received on iface (conflict detection, RFC 5227). */
 void tern_services_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
                              const struct tern_arp_repr *arp);

@@ -325,7 +325,7 @@ void tern_udp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
         return;
     }
     /* DHCP replies for a running client (services/dhcp_client.c), DNS: IPv4 services. */
-    if (ip->v4 && tern_services_udp_input(st, now, ip->v4, &r)) {
+    if (ip->v4 && tern_services_udp_input(st, now, ip->iface, ip->v4, &r)) {
         return;
     }
     /* DNS answers over IPv6 (servers from a DHCPv6 lease, services/dns.c). */
