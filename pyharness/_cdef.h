@@ -26,3 +26,5 @@
 #include "tern/mdns.h"
 /* the gateway node (issue 14) */
 #include "tern/sim_gateway.h"
+/* its host bridge and journal (issue 14) */
+#include "tern/sim_hostbridge.h"

@@ -51,7 +51,8 @@ HEADERS = ("tern/errors.h", "tern/addr.h", "tern/sim.h", "tern/stack.h", "tern/s
            "tern/sim_plugin.h",  # stacks from a user's shared library (issue 17)
            "tern/dhcp.h", "tern/dns.h", "tern/igmp.h", "tern/mdns.h",  # network services (issue 13)
            "tern/sim_virtio.h",  # virtio-net and the ping responder (issue 15)
-           "tern/sim_gateway.h")  # the gateway node (issue 14)
+           "tern/sim_gateway.h",  # the gateway node (issue 14)
+           "tern/sim_hostbridge.h")  # its host bridge and journal (issue 14)
 _FUNC = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
 
 
