@@ -256,6 +256,10 @@ def test_host_bridge_live_then_replay(hostside: HostSide, artifacts: tuple[Path,
         assert hb.replaying
         check(scenario(net, gw, hb, guest, hostside, live=False), hostside, hb, live=False)
         net.close()
+        recorded = hostbridge.REPLAY_JOURNAL.parent
+        for name in ("gw-guest.pcap", "gw-host.pcap"):  # the recorded run's pcaps, beside its journal
+            if (recorded / name).exists():
+                assert (adir / name).read_bytes() == (recorded / name).read_bytes(), name
         return
     net, gw, hb, guest = build(adir / "live", seed, hostside.netns)
     out = scenario(net, gw, hb, guest, hostside, live=True)
