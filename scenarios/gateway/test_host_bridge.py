@@ -325,3 +325,56 @@ def test_ping_group_range_checked_at_start(artifacts: tuple[Path, int]) -> None:
         hb = net.host_bridge(gw, netns=f"/run/netns/{ns.name}")
         assert not hb.replaying
         net.close()
+
+
+RESET_SERVER = """
+import socket, struct, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", %d))
+s.listen(4)
+print("ready", flush=True)
+a, _ = s.accept()                      # 1: the host resets the connection it accepted
+a.recv(100)
+a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+a.close()
+b, _ = s.accept()                      # 2: the guest resets; the host sees ECONNRESET
+b.settimeout(60)
+try:
+    while b.recv(100):
+        pass
+    print("eof", flush=True)
+except ConnectionResetError:
+    print("reset", flush=True)
+"""
+RESET_PORT = 8181
+
+
+def test_resets_both_ways(artifacts: tuple[Path, int], tmp_path: Path) -> None:
+    """A host reset reaches the guest as a RST (its connection ends CONN_RESET); a guest's RST resets the host's
+    socket (the host sees ECONNRESET, not an orderly end)."""
+    if hostbridge.REPLAY_JOURNAL is not None:
+        pytest.skip("needs the host")
+    reason = unavailable(("ss", "sysctl"))
+    if reason:
+        pytest.skip(reason)
+    adir, seed = artifacts
+    with NetNamespace() as ns:
+        ns.run(["sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647"], check=True)
+        srv = ns.popen([sys.executable, "-c", RESET_SERVER % RESET_PORT], text=True)
+        _wait_port(ns, "tcp", RESET_PORT)
+        net, gw, hb, guest = build(adir, seed, f"/run/netns/{ns.name}")
+        c = guest.tcp_connect(hb.ip, RESET_PORT)
+        assert net.run_realtime(for_=WAIT, until=lambda: c.state == "ESTABLISHED")
+        c.send(b"x")
+        assert net.run_realtime(for_=WAIT, until=lambda: c.state == "CLOSED"), c.state
+        assert c.info().error == "CONN_RESET"
+        assert hb.counters()["tcp_resets"] == 1
+        d = guest.tcp_connect(hb.ip, RESET_PORT)
+        assert net.run_realtime(for_=WAIT, until=lambda: d.state == "ESTABLISHED")
+        d.send(b"y")
+        net.run_realtime(for_="100ms")
+        d.abort()
+        assert net.run_realtime(for_=WAIT, until=lambda: srv.poll() is not None)
+        assert srv.stdout.read().split() == ["ready", "reset"]
+        net.close()
