@@ -128,6 +128,12 @@ static void test_replayed_datagram(void) {
     CHECK(sim_journal_write(j, &d, (const uint8_t *)"hi") == TERN_OK);
     sim_journal_rec end = {.kind = SIM_JR_RUN, .t = 10 * MS, .arg = SIM_RT_STOP_TIME};
     CHECK(sim_journal_write(j, &end, NULL) == TERN_OK);
+    /* 331 s later the flow has been idle longer than HB_IDLE_NS (330 s): closed, the late datagram
+     * has nowhere to go */
+    d.t = 331000 * MS;
+    CHECK(sim_journal_write(j, &d, (const uint8_t *)"hi") == TERN_OK);
+    end.t = 332000 * MS;
+    CHECK(sim_journal_write(j, &end, NULL) == TERN_OK);
     sim_journal_close(j);
     CHECK(sim_journal_open(s, path, SIM_JOURNAL_REPLAY, &j) == TERN_OK);
 
@@ -181,6 +187,9 @@ static void test_replayed_datagram(void) {
     CHECK_EQ_U64(get16(buf + 34), 7007);
     CHECK_EQ_U64(get16(buf + 36), 1024);
     CHECK(memcmp(buf + 42, "hi", 2) == 0);
+    CHECK(sim_realtime_run(rt, 1000 * MS, 0, NULL, NULL, &why) == TERN_OK);
+    CHECK_EQ_U64(sim_now(s), 332000 * MS);
+    CHECK_EQ_U64(sim_peer_pending(s, peer), 0);
     /* the journal is used up: another run fails naming it, never runs on the wall clock */
     CHECK(sim_realtime_run(rt, 1000 * MS, 0, NULL, NULL, &why) == TERN_ERR_BAD_STATE);
     CHECK_CONTAINS(sim_last_error(s), "journal ends");
@@ -188,7 +197,7 @@ static void test_replayed_datagram(void) {
     CHECK(sim_hostbridge_get_counters(s, hb, &hc) == TERN_OK);
     CHECK_EQ_U64(hc.udp_out, 1);
     CHECK_EQ_U64(hc.udp_in, 1);
-    CHECK_EQ_U64(hc.events, 1);
+    CHECK_EQ_U64(hc.events, 2);
     sim_realtime_destroy(rt);
     sim_destroy(s);
     sim_journal_close(j);

@@ -274,15 +274,13 @@ static void tcp_in(hb_node *h, uint8_t *frame, size_t len, uint8_t *ip, size_t i
             return; /* a retransmitted SYN: the host connection is still under way */
         }
         tcp_rewrite(ip, true, h->cfg.addr, f->local_port);
-    } else if ((flags & 0x17) == 0x02 && dst != h->cfg.addr) {
-        goto new_flow;
-    } else if ((flags & 0x17) == 0x02 && dst == h->cfg.addr) {
-        /* a SYN to the host's loopback, unless it answers a connection of our own stack */
-        goto new_flow;
+    } else if ((flags & 0x17) != 0x02) {
+        /* Not a new connection: segments of the stack's own (inbound forward) connections, and
+         * strays, which the stack answers as any host does. The gateway never sends a bare SYN
+         * for those: the bridge's stack opens them. */
+        tern_stack_input(h->stack, h->now, 0, frame, len);
+        return;
     }
-    tern_stack_input(h->stack, h->now, 0, frame, len);
-    return;
-new_flow:
     f = hb_flow_new(h, HB_TCP_CONNECTING);
     if (!f) {
         return;
@@ -325,6 +323,7 @@ static void udp_in(hb_node *h, uint8_t *ip, size_t ihl, size_t total) {
         f->gw_addr = src;
         f->gw_port = sport;
     }
+    f->last_used = h->now;
     h->c.udp_out++;
     if (h->live) {
         hb_io_udp_send(h, f, host_of(h, dst), dport, l4 + 8, total - ihl - 8);
@@ -343,6 +342,7 @@ static void echo_in(hb_node *h, uint8_t *ip, size_t ihl, size_t total) {
         f->gw_addr = src;
         f->gw_port = ident;
     }
+    f->last_used = h->now;
     h->c.echo_out++;
     if (h->live) {
         hb_io_echo_send(h, f, host_of(h, dst), gw_get16(l4 + 6), l4 + 8, total - ihl - 8);
@@ -407,16 +407,34 @@ static void hb_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t le
     sim_node_send(h->s, h->id, 0, out, len);
 }
 
+/* UDP and echo flows idle for HB_IDLE_NS are closed (virtual time: the same live and on replay). */
+static void expire(hb_node *h) {
+    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+        hb_flow *f = &h->flows[i];
+        if ((f->state == HB_UDP || f->state == HB_ECHO) && f->last_used + HB_IDLE_NS <= h->now) {
+            flow_free(h, f, false);
+        }
+    }
+}
+
 static void hb_poll(void *state, uint64_t now) {
     hb_node *h = state;
     h->now = now;
+    expire(h);
     tern_stack_poll(h->stack, now);
     pump(h);
 }
 
 static uint64_t hb_poll_at(void *state) {
     hb_node *h = state;
-    return tern_stack_poll_at(h->stack);
+    uint64_t t = tern_stack_poll_at(h->stack);
+    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+        const hb_flow *f = &h->flows[i];
+        if ((f->state == HB_UDP || f->state == HB_ECHO) && f->last_used + HB_IDLE_NS < t) {
+            t = f->last_used + HB_IDLE_NS;
+        }
+    }
+    return t;
 }
 
 static void hb_destroy(void *state) {
@@ -494,6 +512,7 @@ void hb_apply(hb_node *h, const sim_journal_rec *r, const uint8_t *data) {
     if (!f) {
         return;
     }
+    f->last_used = h->now;
     switch ((sim_journal_kind)r->kind) {
     case SIM_JR_CONNECT:
         if (f->state == HB_TCP_CONNECTING) {

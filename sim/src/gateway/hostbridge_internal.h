@@ -17,6 +17,9 @@
 #include "tern/stack.h"
 
 #define HB_BUF 65536 /* relay buffer per direction of a TCP flow */
+/* A UDP or echo flow (and its host socket) unused this long is closed: longer than the
+ * gateway's default UDP mapping lifetime (300 s), so a live mapping keeps its socket. */
+#define HB_IDLE_NS (330ull * 1000000000ull)
 
 typedef enum hb_state {
     HB_FREE = 0,
@@ -47,7 +50,9 @@ typedef struct hb_flow {
     uint8_t *to_host, *to_guest;
     uint32_t th_len, tg_len;
     bool guest_eof, host_eof, host_shut, guest_shut;
-    int fd; /* live: the host socket, -1 when none */
+    int connect_err;    /* live: a connect that failed at once (errno), reported by the service */
+    uint64_t last_used; /* UDP and echo flows: virtual time of the last datagram either way */
+    int fd;             /* live: the host socket, -1 when none */
 } hb_flow;
 
 typedef struct hb_state_t {

@@ -117,13 +117,13 @@ void hb_io_tcp_connect(hb_node *h, hb_flow *f, uint32_t addr, uint16_t port) {
     f->fd = ns_socket(h, SOCK_STREAM, 0);
     if (f->fd < 0) {
         h->c.host_errors++;
-        f->host_port = 1; /* marks "failed at once": hb_io_service reports it */
+        f->connect_err = errno ? errno : EIO; /* hb_io_service reports it (a refusal) */
         return;
     }
     struct sockaddr_in a = sin_of(addr, port);
     if (connect(f->fd, (struct sockaddr *)&a, sizeof a) != 0 && errno != EINPROGRESS) {
         /* Refused at once (loopback): the socket polls ready and SO_ERROR is gone; keep errno. */
-        f->host_port = (uint16_t)(errno ? errno : ECONNREFUSED);
+        f->connect_err = errno ? errno : ECONNREFUSED;
     }
 }
 
@@ -231,7 +231,7 @@ uint32_t hb_io_pollfds(hb_node *h, struct pollfd *fds, uint32_t cap) {
     for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS && n < cap; i++) {
         const hb_flow *f = &h->flows[i];
         short ev = f->fd >= 0 ? want(f) : 0;
-        if (ev || (f->state == HB_TCP_CONNECTING && f->host_port)) {
+        if (ev) {
             fds[n].fd = f->fd;
             fds[n].events = ev;
             fds[n].revents = 0;
@@ -268,7 +268,7 @@ static tern_err service_flow(hb_node *h, hb_flow *f, short rev, sim_hostbridge_c
     ssize_t k;
     switch (f->state) {
     case HB_TCP_CONNECTING: {
-        int e = f->host_port;
+        int e = f->connect_err;
         if (!e && !(rev & (POLLOUT | POLLERR | POLLHUP))) {
             return TERN_OK;
         }
@@ -276,7 +276,7 @@ static tern_err service_flow(hb_node *h, hb_flow *f, short rev, sim_hostbridge_c
         if (!e && getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0) {
             e = errno;
         }
-        f->host_port = 0;
+        f->connect_err = 0;
         r.kind = SIM_JR_CONNECT;
         r.arg = e;
         (*n)++;
@@ -369,6 +369,16 @@ tern_err hb_io_service(hb_node *h, sim_hostbridge_clock_fn clock, void *ctx, siz
     struct pollfd fds[SIM_HB_MAX_FLOWS];
     uint32_t ids[SIM_HB_MAX_FLOWS];
     uint32_t k = 0;
+    /* A host connection that could not even get a socket: refused without waiting on anything. */
+    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+        hb_flow *f = &h->flows[i];
+        if (f->state == HB_TCP_CONNECTING && f->fd < 0 && f->connect_err) {
+            tern_err err = service_flow(h, f, 0, clock, ctx, n);
+            if (err != TERN_OK) {
+                return err;
+            }
+        }
+    }
     for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
         const hb_flow *f = &h->flows[i];
         short ev = f->fd >= 0 ? want(f) : 0;
