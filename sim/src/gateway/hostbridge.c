@@ -274,7 +274,10 @@ static void tcp_in(hb_node *h, uint8_t *frame, size_t len, uint8_t *ip, size_t i
             return; /* a retransmitted SYN: the host connection is still under way */
         }
         tcp_rewrite(ip, true, h->cfg.addr, f->local_port);
-    } else if ((flags & 0x17) != 0x02) {
+        tern_stack_input(h->stack, h->now, 0, frame, len);
+        return;
+    }
+    if ((flags & 0x17) != 0x02) {
         /* Not a new connection: segments of the stack's own (inbound forward) connections, and
          * strays, which the stack answers as any host does. The gateway never sends a bare SYN
          * for those: the bridge's stack opens them. */
