@@ -267,6 +267,9 @@ def test_host_bridge_live_then_replay(hostside: HostSide, artifacts: tuple[Path,
     c = hb.counters()
     assert (c["tcp_connects"], c["tcp_refused"], c["tcp_accepted"]) == (2, 1, 1)
     assert c["bytes_to_guest"] > len(hostside.data)
+    # what the host took: the guest's GET, and its answer to curl
+    assert c["bytes_to_host"] == len(b"GET /file.bin HTTP/1.0\r\nHost: host\r\n\r\n") + len(
+        b"HTTP/1.0 200 OK\r\nContent-Length: 21\r\n\r\nhello from the guest\n")
     journal = hb.journal_path
     net.close()
     hostside.stop_servers()
