@@ -273,6 +273,16 @@ def test_host_bridge_live_then_replay(hostside: HostSide, artifacts: tuple[Path,
     journal = hb.journal_path
     net.close()
     hostside.stop_servers()
+    # RFC 9293 3.6: the guest's FIN (it closed second, from CLOSE-WAIT) is acknowledged from the address
+    # and port it talked with (the flow's rewriting outlives the host side), so it leaves LAST-ACK
+    from scapy.all import TCP, rdpcap
+
+    segs = [p for p in rdpcap(str(adir / "live" / "gw-guest.pcap")) if p.haslayer(TCP)]
+    fins = [p[TCP] for p in segs if p[TCP].dport == HTTP_PORT and "F" in str(p[TCP].flags)]
+    assert fins, "the guest closed the fetch"
+    fin = fins[0]
+    assert any(p[TCP].sport == HTTP_PORT and p[TCP].dport == fin.sport and p[TCP].ack == fin.seq + 1
+               for p in segs), "the guest's FIN is acknowledged from 198.51.100.1:8080"
 
     net, gw, hb, guest = build(adir / "replay", seed, hostside.netns, replay=journal)
     assert hb.replaying
@@ -349,6 +359,11 @@ try:
     print("eof", flush=True)
 except ConnectionResetError:
     print("reset", flush=True)
+c, _ = s.accept()                      # 3: the guest closes first, then the host
+while c.recv(100):
+    pass
+c.close()
+print("closed", flush=True)
 """
 RESET_PORT = 8181
 
@@ -373,11 +388,24 @@ def test_resets_both_ways(artifacts: tuple[Path, int], tmp_path: Path) -> None:
         assert net.run_realtime(for_=WAIT, until=lambda: c.state == "CLOSED"), c.state
         assert c.info().error == "CONN_RESET"
         assert hb.counters()["tcp_resets"] == 1
+        first = c.info().local_port
+        net.flush_captures()
+        from scapy.all import TCP, rdpcap
+        segs = [p[TCP] for p in rdpcap(str(adir / "gw-guest.pcap"))
+                if p.haslayer(TCP) and p[TCP].sport == RESET_PORT and p[TCP].dport == first]
+        assert segs and "R" in str(segs[-1].flags), "the host's reset reaches the guest as a RST"
+        assert not any("F" in str(s.flags) for s in segs), "no FIN before it: an abort, not a close"
         d = guest.tcp_connect(hb.ip, RESET_PORT)
         assert net.run_realtime(for_=WAIT, until=lambda: d.state == "ESTABLISHED")
         d.send(b"y")
         net.run_realtime(for_="100ms")
         d.abort()
+        # the guest closes first; the host's FIN comes back from the port the guest used: TIME-WAIT
+        e = guest.tcp_connect(hb.ip, RESET_PORT)
+        assert net.run_realtime(for_=WAIT, until=lambda: e.state == "ESTABLISHED")
+        e.send(b"bye")
+        e.shutdown("wr")
+        assert net.run_realtime(for_=WAIT, until=lambda: e.state == "TIME_WAIT"), e.state
         assert net.run_realtime(for_=WAIT, until=lambda: srv.poll() is not None)
-        assert srv.stdout.read().split() == ["ready", "reset"]
+        assert srv.stdout.read().split() == ["ready", "reset", "closed"]
         net.close()

@@ -129,6 +129,31 @@ static void flow_free(hb_node *h, hb_flow *f, bool reset) {
     f->state = HB_FREE;
 }
 
+/*
+ * The host side of a TCP flow is done: its socket and buffers go. An outbound flow's rewriting
+ * stays (HB_TCP_TOMB) while the stack may still send for it: the RST of an abort, the ACK of a
+ * retransmitted FIN in TIME-WAIT. Without it they would leave from the bridge's own port.
+ */
+static void retire(hb_node *h, hb_flow *f, bool reset_host) {
+    if (h->live) {
+        hb_io_close(h, f, reset_host);
+    }
+    if (f->has_lsock) {
+        tern_tcp_close(h->stack, f->lsock);
+        f->has_lsock = false;
+    }
+    free(f->to_host);
+    free(f->to_guest);
+    f->to_host = f->to_guest = NULL;
+    f->has_sock = false;
+    if (f->inbound) {
+        f->state = HB_FREE;
+    } else {
+        f->state = HB_TCP_TOMB;
+        f->until = h->now + HB_TOMB_NS;
+    }
+}
+
 static hb_flow *find(hb_node *h, hb_state st, uint32_t gaddr, uint16_t gport) {
     for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
         hb_flow *f = &h->flows[i];
@@ -143,7 +168,7 @@ static hb_flow *find_tcp(hb_node *h, uint32_t gaddr, uint16_t gport, uint32_t ds
     for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
         hb_flow *f = &h->flows[i];
         if ((f->state == HB_TCP_CONNECTING || f->state == HB_TCP_ACCEPTING ||
-             f->state == HB_TCP_OPEN) &&
+             f->state == HB_TCP_OPEN || f->state == HB_TCP_CLOSING || f->state == HB_TCP_TOMB) &&
             !f->inbound && f->gw_addr == gaddr && f->gw_port == gport && f->dst == dst &&
             f->dport == dport) {
             return f;
@@ -190,6 +215,16 @@ static void tcp_rewrite(uint8_t *ip, bool dst_side, uint32_t addr, uint16_t port
 /* Move bytes between a TCP flow's stack socket and its relay buffers. */
 static void pump_tcp(hb_node *h, hb_flow *f) {
     tern_stack *st = h->stack;
+    if (f->state == HB_TCP_CLOSING) {
+        tern_tcp_info info;
+        if (tern_tcp_get_info(st, f->sock, &info) != TERN_OK || info.state == TERN_TCP_CLOSED ||
+            info.state == TERN_TCP_TIME_WAIT) {
+            tern_tcp_close(st, f->sock); /* released; TIME-WAIT goes on without the handle */
+            f->state = HB_TCP_TOMB;
+            f->until = h->now + HB_TOMB_NS;
+        }
+        return;
+    }
     if (f->state == HB_TCP_ACCEPTING) {
         tern_sock c;
         if (tern_tcp_accept(st, f->lsock, &c) != TERN_OK) {
@@ -210,7 +245,7 @@ static void pump_tcp(hb_node *h, hb_flow *f) {
         if (e != TERN_OK) {
             /* The guest's connection died (RST, refused, timed out): reset the host's. */
             tern_tcp_close(st, f->sock);
-            flow_free(h, f, true);
+            retire(h, f, true);
             return;
         }
         if (got == 0) {
@@ -236,16 +271,23 @@ static void pump_tcp(hb_node *h, hb_flow *f) {
         tern_tcp_shutdown(st, f->sock, 1);
     }
     if (f->host_shut && f->guest_shut) {
-        /* Both directions done: the stack finishes the close on its own. */
-        tern_tcp_close(st, f->sock);
-        flow_free(h, f, false);
+        /* Both directions done on the host: the stack's connection finishes its close. */
+        tern_sock sock = f->sock;
+        bool inbound = f->inbound;
+        retire(h, f, false);
+        if (inbound) {
+            tern_tcp_close(st, sock);
+        } else {
+            f->sock = sock;
+            f->state = HB_TCP_CLOSING;
+        }
     }
 }
 
 static void pump(hb_node *h) {
     for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
         hb_flow *f = &h->flows[i];
-        if (f->state == HB_TCP_ACCEPTING || f->state == HB_TCP_OPEN) {
+        if (f->state == HB_TCP_ACCEPTING || f->state == HB_TCP_OPEN || f->state == HB_TCP_CLOSING) {
             pump_tcp(h, f);
         }
     }
@@ -269,6 +311,10 @@ static void tcp_in(hb_node *h, uint8_t *frame, size_t len, uint8_t *ip, size_t i
     uint16_t sport = gw_get16(l4), dport = gw_get16(l4 + 2);
     uint8_t flags = l4[13];
     hb_flow *f = find_tcp(h, src, sport, dst, dport);
+    if (f && f->state == HB_TCP_TOMB && (flags & 0x17) == 0x02) {
+        f->state = HB_FREE; /* the guest reuses the 4-tuple: a new connection */
+        f = NULL;
+    }
     if (f) {
         if (f->state == HB_TCP_CONNECTING) {
             return; /* a retransmitted SYN: the host connection is still under way */
@@ -400,8 +446,9 @@ static void hb_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t le
         uint16_t sport = gw_get16(ip + ihl);
         for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
             hb_flow *f = &h->flows[i];
-            if ((f->state == HB_TCP_ACCEPTING || f->state == HB_TCP_OPEN) && !f->inbound &&
-                f->local_port == sport) {
+            if ((f->state == HB_TCP_ACCEPTING || f->state == HB_TCP_OPEN ||
+                 f->state == HB_TCP_CLOSING || f->state == HB_TCP_TOMB) &&
+                !f->inbound && f->local_port == sport) {
                 tcp_rewrite(ip, false, f->dst, f->dport);
                 break;
             }
@@ -416,6 +463,8 @@ static void expire(hb_node *h) {
         hb_flow *f = &h->flows[i];
         if ((f->state == HB_UDP || f->state == HB_ECHO) && f->last_used + HB_IDLE_NS <= h->now) {
             flow_free(h, f, false);
+        } else if (f->state == HB_TCP_TOMB && f->until <= h->now) {
+            f->state = HB_FREE;
         }
     }
 }
@@ -435,6 +484,8 @@ static uint64_t hb_poll_at(void *state) {
         const hb_flow *f = &h->flows[i];
         if ((f->state == HB_UDP || f->state == HB_ECHO) && f->last_used + HB_IDLE_NS < t) {
             t = f->last_used + HB_IDLE_NS;
+        } else if (f->state == HB_TCP_TOMB && f->until < t) {
+            t = f->until;
         }
     }
     return t;
@@ -536,10 +587,13 @@ void hb_apply(hb_node *h, const sim_journal_rec *r, const uint8_t *data) {
         h->c.tcp_resets++;
         if (f->state == HB_TCP_CONNECTING) {
             refuse(h, f);
-        } else if (f->has_sock) {
-            tern_tcp_abort(h->stack, f->sock); /* the host's reset, passed on as a RST */
+            flow_free(h, f, false);
+        } else {
+            if (f->has_sock) {
+                tern_tcp_abort(h->stack, f->sock); /* the host's reset, passed on as a RST */
+            }
+            retire(h, f, false);
         }
-        flow_free(h, f, false);
         break;
     case SIM_JR_DRAINED:
         if (r->arg > 0 && (uint32_t)r->arg <= f->th_len) {
@@ -661,6 +715,7 @@ tern_err sim_hostbridge_add(sim *s, const char *name, const sim_hostbridge_confi
     sc.iface[0].addr[0] = tern_addr_v4_from_u32(cfg->addr);
     sc.iface[0].prefix_len[0] = cfg->prefix_len;
     sc.tcp_sockets = SIM_HB_MAX_FLOWS;
+    sc.tcp.msl_ns = HB_MSL_NS;
     sc.ephemeral_low = 61000;
     sc.ephemeral_high = 65535;
     sc.output = hb_output;

@@ -20,12 +20,19 @@
 /* A UDP or echo flow (and its host socket) unused this long is closed: longer than the
  * gateway's default UDP mapping lifetime (300 s), so a live mapping keeps its socket. */
 #define HB_IDLE_NS (330ull * 1000000000ull)
+/* The bridge's stack keeps TIME-WAIT 2 x HB_MSL_NS; a closed flow's rewriting lives a second
+ * longer, so the last ACK of a retransmitted FIN still leaves from the address the guest used. */
+#define HB_MSL_NS (5ull * 1000000000ull)
+#define HB_TOMB_NS (2 * HB_MSL_NS + 1000000000ull)
 
 typedef enum hb_state {
     HB_FREE = 0,
     HB_TCP_CONNECTING, /* guest SYN held, host connect under way */
     HB_TCP_ACCEPTING,  /* SYN given to the stack's listener for this flow */
     HB_TCP_OPEN,       /* relaying */
+    HB_TCP_CLOSING,    /* host side done; the stack's connection still closing */
+    HB_TCP_TOMB,       /* the stack's socket released: its last segments (RST, TIME-WAIT
+                        * answers) still leave rewritten, until `until` */
     HB_UDP,            /* a UDP socket for one gateway-side source */
     HB_ECHO,           /* a ping socket for one echo identifier */
     HB_FWD_TCP,        /* an inbound TCP forward (host listener) */
@@ -51,6 +58,7 @@ typedef struct hb_flow {
     uint32_t th_len, tg_len;
     bool guest_eof, host_eof, host_shut, guest_shut;
     int connect_err;    /* live: a connect that failed at once (errno), reported by the service */
+    uint64_t until;     /* HB_TCP_TOMB: when the rewriting ends */
     uint64_t last_used; /* UDP and echo flows: virtual time of the last datagram either way */
     int fd;             /* live: the host socket, -1 when none */
 } hb_flow;
