@@ -46,7 +46,7 @@
 #include "tern/sim.h"
 #endif
 
-#define SIM_HB_MAX_FLOWS 256   /* connections, UDP sockets and ping sockets at once */
+#define SIM_HB_MAX_FLOWS 1024  /* flows (closing ones too): connections, UDP and ping sockets */
 #define SIM_HB_MAX_FORWARDS 16 /* inbound forwards */
 #define SIM_HB_NETNS_MAX 255   /* bytes of the namespace path */
 

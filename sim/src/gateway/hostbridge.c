@@ -714,7 +714,7 @@ tern_err sim_hostbridge_add(sim *s, const char *name, const sim_hostbridge_confi
     sc.iface[0].naddrs = 1;
     sc.iface[0].addr[0] = tern_addr_v4_from_u32(cfg->addr);
     sc.iface[0].prefix_len[0] = cfg->prefix_len;
-    sc.tcp_sockets = SIM_HB_MAX_FLOWS;
+    sc.tcp_sockets = 256; /* flows whose host side is done hold none */
     sc.tcp.msl_ns = HB_MSL_NS;
     sc.ephemeral_low = 61000;
     sc.ephemeral_high = 65535;
