@@ -52,13 +52,34 @@ class HostBridge(Node):
         #: True when the run is fed from a journal instead of the host
         self.replaying = replaying
 
+    def forward_range(self, protocol: str, host_ports: tuple[int, int], guest: Optional[str] = None,
+                      ports: Optional[tuple[int, int]] = None) -> list[int]:
+        """Forward a range: host ports ``host_ports`` = (first, last) to the guest's ``ports`` = (first, last).
+
+        Both ranges have the same length; host port 0 is not allowed in a
+        range (one forward with host_port=0 takes any free port). Returns the
+        host ports bound, in order. On an error the forwards made so far stay.
+        """
+        if (not isinstance(host_ports, tuple) or len(host_ports) != 2 or not isinstance(ports, tuple)
+                or len(ports) != 2):
+            raise ConfigError("forward_range: host_ports and ports are (first, last) pairs")
+        (hlo, hhi), (glo, ghi) = host_ports, ports
+        if not (isinstance(hlo, int) and isinstance(hhi, int) and 1 <= hlo <= hhi <= 65535):
+            raise ConfigError(f"forward_range host_ports: {host_ports!r} is not 1 <= first <= last <= 65535")
+        if not (isinstance(glo, int) and isinstance(ghi, int) and 1 <= glo <= ghi <= 65535):
+            raise ConfigError(f"forward_range ports: {ports!r} is not 1 <= first <= last <= 65535")
+        if hhi - hlo != ghi - glo:
+            raise ConfigError(f"forward_range: host_ports {host_ports!r} and ports {ports!r} differ in length")
+        return [self.forward(protocol, hlo + i, guest, glo + i) for i in range(hhi - hlo + 1)]
+
     def forward(self, protocol: str, host_port: int = 0, guest: Optional[str] = None,
                 port: Optional[int] = None) -> int:
         """Forward ``protocol`` ("tcp"/"udp") from host port ``host_port`` on 127.0.0.1 to ``guest``:``port``.
 
         The gateway gets a forward from a free outside port to the guest; the
         bridge binds the host port (0: any free one) to it. Returns the host
-        port bound (on replay, the one the journal recorded).
+        port bound (on replay, the one the journal recorded). Ranges:
+        :meth:`forward_range`.
         """
         if protocol not in PROTOCOLS:
             raise ConfigError(f"forward protocol: {protocol!r} is not tcp or udp")
@@ -115,6 +136,8 @@ def make_host_bridge(net: "RealtimeNetwork", gateway: "Gateway", name: str = "ho
     cfg.seed = (net.seed * 0x9E3779B97F4A7C15 + 1) % (1 << 64)
     mac = bytes([0x02, 0x68, 0x62]) + ipaddress.IPv4Address(ip).packed[1:]
     ffi.memmove(cfg.mac, mac, 6)
+    # the gateway's outside MAC: a host datagram for a forward may come before the gateway's first frame
+    ffi.memmove(cfg.gateway_mac, bytes.fromhex(gateway.macs[gateway.outside_port].replace(":", "")), 6)
     if netns is not None:
         text = os.fspath(netns).encode()
         if len(text) > lib.SIM_HB_NETNS_MAX:

@@ -409,3 +409,44 @@ def test_resets_both_ways(artifacts: tuple[Path, int], tmp_path: Path) -> None:
         assert net.run_realtime(for_=WAIT, until=lambda: srv.poll() is not None)
         assert srv.stdout.read().split() == ["ready", "reset", "closed"]
         net.close()
+
+
+UDP_RANGE_CLIENT = """
+import socket, sys
+for port in sys.argv[1:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"to-" + port.encode(), ("127.0.0.1", int(port)))
+"""
+
+
+def test_udp_forward_range(artifacts: tuple[Path, int]) -> None:
+    """A range of host UDP ports forwarded to a range of guest ports: each host port reaches its guest port;
+    ranges of different lengths are refused with both named."""
+    if hostbridge.REPLAY_JOURNAL is not None:
+        pytest.skip("needs the host")
+    reason = unavailable(("sysctl",))
+    if reason:
+        pytest.skip(reason)
+    adir, seed = artifacts
+    with NetNamespace() as ns:
+        ns.run(["sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647"], check=True)
+        net, gw, hb, guest = build(adir, seed, f"/run/netns/{ns.name}")
+        me = guest.dhcp_lease().address
+        with pytest.raises(Exception, match=r"host_ports \(41001, 41002\) and ports \(6001, 6003\) differ"):
+            hb.forward_range("udp", (41001, 41002), me, (6001, 6003))
+        socks = [guest.udp_socket(6001), guest.udp_socket(6002)]
+        bound = hb.forward_range("udp", (41001, 41002), me, (6001, 6002))
+        assert bound == [41001, 41002]
+        ns.run([sys.executable, "-c", UDP_RANGE_CLIENT, "41001", "41002"], check=True)
+        got: dict[int, bytes] = {}
+
+        def both() -> bool:
+            for i, u in enumerate(socks):
+                d = u.recvfrom()
+                if d:
+                    got[6001 + i] = d[0]
+            return len(got) == 2
+
+        assert net.run_realtime(for_=WAIT, until=both), got
+        assert got == {6001: b"to-41001", 6002: b"to-41002"}
+        net.close()

@@ -132,8 +132,11 @@ void sim_journal_next(sim_journal *j);
 typedef struct sim_hostbridge_config {
     uint8_t mac[6];
     uint32_t addr; /* IPv4, host order: the gateway's default router; also the host's loopback */
-    uint8_t prefix_len; /* of the outside segment, 1..30 */
-    uint32_t gateway;   /* the gateway's outside address (host order), where forwards go */
+    uint8_t prefix_len;     /* of the outside segment, 1..30 */
+    uint32_t gateway;       /* the gateway's outside address (host order), where forwards go */
+    uint8_t gateway_mac[6]; /* its MAC; all zero: learned from its first frame (a datagram from
+                             * the host for a forward before any frame of the gateway is dropped
+                             * and counted then) */
     char netns[SIM_HB_NETNS_MAX + 1]; /* "" (this process's namespace) or a netns path */
     uint64_t seed;                    /* of the node's stack */
 } sim_hostbridge_config;

@@ -697,6 +697,11 @@ tern_err sim_hostbridge_add(sim *s, const char *name, const sim_hostbridge_confi
     h->j = journal;
     h->live = sim_journal_get_mode(journal) == SIM_JOURNAL_RECORD;
     h->next_local = 20000;
+    static const uint8_t zero[6];
+    if (memcmp(cfg->gateway_mac, zero, 6) != 0) {
+        memcpy(h->gw_mac, cfg->gateway_mac, 6);
+        h->have_gw_mac = true;
+    }
     h->next_flow = 1;
     if (h->live) {
         tern_err err = hb_io_check_ping(h);
