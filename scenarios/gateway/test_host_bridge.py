@@ -30,7 +30,7 @@ import pytest
 
 from pyharness import hostbridge
 from pyharness.bridge import RealtimeNetwork
-from pyharness.errors import TernIOError
+from pyharness.errors import ConfigError, StateError, TernIOError
 from pyharness.netns import NetNamespace, unavailable
 from pyharness.plugin import failure_artifacts
 
@@ -309,7 +309,7 @@ def test_replay_needs_the_recorded_run(hostside: HostSide, artifacts: tuple[Path
     # the recorded run fetched; this one pings instead: the journal cannot feed it
     ping = guest.ping_socket(ident=1)
     ping.send(hb.ip, seq=1)
-    with pytest.raises(Exception, match="journal"):
+    with pytest.raises(StateError, match="journal"):
         for _ in range(1000):
             net.run_realtime(for_="1s", until=lambda: ping.recv() is not None)
     net.close()
@@ -432,7 +432,7 @@ def test_udp_forward_range(artifacts: tuple[Path, int]) -> None:
         ns.run(["sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647"], check=True)
         net, gw, hb, guest = build(adir, seed, f"/run/netns/{ns.name}")
         me = guest.dhcp_lease().address
-        with pytest.raises(Exception, match=r"host_ports \(41001, 41002\) and ports \(6001, 6003\) differ"):
+        with pytest.raises(ConfigError, match=r"host_ports \(41001, 41002\) and ports \(6001, 6003\) differ"):
             hb.forward_range("udp", (41001, 41002), me, (6001, 6003))
         socks = [guest.udp_socket(6001), guest.udp_socket(6002)]
         bound = hb.forward_range("udp", (41001, 41002), me, (6001, 6002))
