@@ -62,6 +62,7 @@ deps:
 	have tshark || missing="$$missing tshark"; \
 	have ip || missing="$$missing iproute2"; \
 	have ping || missing="$$missing iputils-ping"; have curl || missing="$$missing curl"; \
+	pkg libslirp-dev || missing="$$missing libslirp-dev"; \
 	have chromium || have chromium-browser || missing="$$missing chromium"; \
 	have dnsmasq || missing="$$missing dnsmasq-base"; \
 	have iperf || missing="$$missing iperf"; \

@@ -31,3 +31,5 @@
 #include "tern/packet.h"
 /* the network shell's state commands (issue 20; examples/netshell) */
 #include "tern/netshell.h"
+/* its host bridge and journal (issue 14) */
+#include "tern/sim_hostbridge.h"

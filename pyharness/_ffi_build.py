@@ -52,6 +52,7 @@ HEADERS = ("tern/errors.h", "tern/addr.h", "tern/sim.h", "tern/stack.h", "tern/s
            "tern/dhcp.h", "tern/dhcpv6.h", "tern/dns.h", "tern/igmp.h", "tern/mdns.h",  # network services (issue 13)
            "tern/sim_virtio.h",  # virtio-net and the ping responder (issue 15)
            "tern/sim_gateway.h",  # the gateway node (issue 14)
+           "tern/sim_hostbridge.h",  # its host bridge and journal (issue 14)
            "tern/packet.h",  # packet sockets (issue 20)
            "tern/netshell.h")  # the network shell's state commands (issue 20)
 _FUNC = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")

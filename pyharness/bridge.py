@@ -101,6 +101,8 @@ class RealtimeNetwork(Network):
             raise_error(rc, context="RealtimeNetwork: real-time driver")
         self._rt: Any = out[0]
         self._rt_why = ffi.new("sim_realtime_stop *")
+        self._rt_used = False  # a real-time run or clock read happened (a host bridge must come first)
+        self._journal: Any = None  # the host bridge's journal (pyharness.hostbridge)
 
     def tap(self, name: str, ifname: str = "tern%d") -> TapNode:
         """A TAP node: opens (or creates) the kernel interface ``ifname`` ("tern%d": the kernel numbers it).
@@ -141,11 +143,29 @@ class RealtimeNetwork(Network):
             finally:
                 self.close()
 
+    def host_bridge(self, gateway: Any, name: str = "host", netns: Any = None, journal: Any = None,
+                    replay: Any = None) -> Any:
+        """Make ``gateway``'s outside the real host (a :class:`~pyharness.hostbridge.HostBridge`).
+
+        Call it before the first :meth:`run_realtime`. ``netns`` (a path such
+        as /run/netns/NAME) puts every host socket in that namespace;
+        ``journal`` is where host events are recorded (default
+        ``<artifacts dir>/<name>.journal``); ``replay`` (or the pytest option
+        ``--replay-journal``) runs from a recorded journal instead of the host.
+        Raises :class:`~pyharness.errors.TernIOError` naming
+        ``net.ipv4.ping_group_range`` when ping sockets are not allowed.
+        """
+        from .hostbridge import make_host_bridge
+
+        self._check_name(name)
+        return make_host_bridge(self, gateway, name, netns=netns, journal=journal, replay=replay)
+
     # -- running --------------------------------------------------------------
 
     def realtime_now_ns(self) -> int:
         """The virtual time the wall clock corresponds to now (ns)."""
         self._handle()
+        self._rt_used = True
         return int(lib.sim_realtime_now(self._rt))
 
     def run_realtime(self, for_: Optional[TimeLike] = None, until: Optional[Callable[[], bool]] = None,
@@ -166,6 +186,7 @@ class RealtimeNetwork(Network):
         step = parse_time(slice, "slice")
         if step == 0:
             raise ConfigError("slice must be > 0")
+        self._rt_used = True
         limit = None if for_ is None else lib.sim_realtime_now(self._rt) + parse_time(for_, "for_")
         if until is not None and until():
             return True
@@ -199,6 +220,9 @@ class RealtimeNetwork(Network):
             rt, self._rt = self._rt, None
             lib.sim_realtime_destroy(rt)
         super().close()
+        if getattr(self, "_journal", None) is not None:
+            j, self._journal = self._journal, None
+            ffi.release(j)  # after the simulation: its host bridge writes into it until then
 
 
 def run_until(net: RealtimeNetwork, pred: Callable[[], bool], timeout: TimeLike = "10s",

@@ -10,6 +10,9 @@ Options:
   per test.
 - ``--keep-artifacts``: keep the artifacts of passing tests too.
 - ``--golden-update``: rewrite the golden traces checked (the tests still fail).
+- ``--replay-journal PATH``: host bridges (:mod:`pyharness.hostbridge`) replay this
+  journal instead of using the host: a test that used the real host reruns from
+  the journal its run left beside its pcaps, in virtual time, with no network.
 - ``--dut {tern,linux}``: the device under test of the conformance scenarios
   (default ``$TERN_DUT`` or tern). With ``linux`` the ``net`` fixture is a
   :class:`~pyharness.linux_dut.LinuxNetwork` (real time) and the scenarios'
@@ -142,6 +145,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="device under test of the conformance scenarios: tern (default, or $TERN_DUT), linux "
                          "(the kernel in a network namespace, through TAP, in real time), a name registered in "
                          "the entry point group pyharness.duts, or package.module:Class (docs/dut-contract.md)")
+    group.addoption("--replay-journal", default=None, metavar="PATH",
+                    help="run the host bridge of the selected test from this journal (left beside the pcaps of the "
+                         "run that recorded it) instead of the real host")
     parser.addini("golden_dir", f"directory of golden traces, relative to the rootdir (default {GOLDEN_DIR})",
                   default=GOLDEN_DIR)
 
@@ -259,6 +265,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip a scenario whose ``dut`` markers do not name this run's DUT (with the marker's reason)."""
+    _set_replay_journal(item.config)
     kind = dut_kind(item.config)
     needed = [c for m in item.iter_markers("needs") for c in m.args]
     if needed and kind not in DUTS:
@@ -276,6 +283,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reasons = [m.kwargs["reason"] for m in marks if "reason" in m.kwargs]
     pytest.skip(f"scenario applies to DUT {', '.join(sorted(kinds))}, not {kind}"
                 + (f": {'; '.join(reasons)}" if reasons else ""))
+
+
+def _set_replay_journal(config: pytest.Config) -> None:
+    """Hand ``--replay-journal`` to pyharness.hostbridge (imported only when the option is given)."""
+    path = config.getoption("replay_journal", None)
+    if path is None:
+        return
+    p = Path(path)
+    if not p.is_file():
+        raise pytest.UsageError(f"--replay-journal {path}: no such file")
+    from . import hostbridge
+
+    hostbridge.REPLAY_JOURNAL = p.resolve()
 
 
 def rfc_refs(item: Any) -> list[str]:

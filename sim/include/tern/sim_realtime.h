@@ -97,6 +97,18 @@ tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags
  */
 uint64_t sim_realtime_now(sim_realtime *rt);
 
+/*
+ * sim_realtime_set_journal: record into, or replay from, a host-bridge journal
+ * (tern/sim_hostbridge.h); NULL: neither. RECORD: every value
+ * sim_realtime_now returns, every run's end and every host event go into it.
+ * REPLAY: sim_realtime_now and sim_realtime_run read the clock and the host
+ * from it instead (no clock read, no host I/O, no waiting); a run that asks
+ * for something else than the journal's next record fails with
+ * TERN_ERR_BAD_STATE naming the record.
+ */
+struct sim_journal;
+void sim_realtime_set_journal(sim_realtime *rt, struct sim_journal *j);
+
 /* sim_realtime_get_stats: copy the driver's statistics. */
 void sim_realtime_get_stats(const sim_realtime *rt, sim_realtime_stats *out);
 

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "core/sim_internal.h"
+#include "tern/sim_hostbridge.h"
 #include "tern/sim_realtime.h"
 #include "tern/sim_tap.h"
 
@@ -38,6 +39,9 @@ struct sim_realtime {
     sim_node_id *fd_node;
     uint32_t nfds, fds_cap;
     bool peer_rx; /* a scripted peer received a frame while frames from a device were clocked in */
+    sim_journal *j;      /* the host bridge's journal: clock values and host events (NULL: none) */
+    struct pollfd *wfds; /* what a round waits on: the TAP devices and the host bridges' sockets */
+    uint32_t wcap;
 };
 
 static uint64_t mono_ns(void) {
@@ -62,10 +66,11 @@ void sim_realtime_destroy(sim_realtime *rt) {
     }
     free(rt->fds);
     free(rt->fd_node);
+    free(rt->wfds);
     free(rt);
 }
 
-uint64_t sim_realtime_now(sim_realtime *rt) {
+static uint64_t rt_now(sim_realtime *rt) {
     uint64_t m = mono_ns();
     uint64_t sim_t = rt->s->now;
     if (!rt->anchored) {
@@ -80,6 +85,54 @@ uint64_t sim_realtime_now(sim_realtime *rt) {
         v = sim_t;
     }
     return v;
+}
+
+static tern_err journal(sim_realtime *rt, sim_journal_kind kind, uint64_t t, int32_t arg) {
+    if (!rt->j || sim_journal_get_mode(rt->j) != SIM_JOURNAL_RECORD) {
+        return TERN_OK;
+    }
+    sim_journal_rec r = {.kind = kind, .t = t, .arg = arg};
+    return sim_journal_write(rt->j, &r, NULL);
+}
+
+static bool replaying(const sim_realtime *rt) {
+    return rt->j && sim_journal_get_mode(rt->j) == SIM_JOURNAL_REPLAY;
+}
+
+/* The next record of a replay, which must be of `kind`; consumed. */
+static tern_err expect(sim_realtime *rt, sim_journal_kind kind, sim_journal_rec *r) {
+    tern_err err = sim_journal_peek(rt->j, r, NULL);
+    if (err == TERN_ERR_EMPTY) {
+        return sim_fail(rt->s, TERN_ERR_BAD_STATE,
+                        "replay: the journal ends after %llu records, the run goes on",
+                        (unsigned long long)sim_journal_count(rt->j));
+    }
+    if (err != TERN_OK) {
+        return err;
+    }
+    if (r->kind != (uint32_t)kind) {
+        return sim_fail(rt->s, TERN_ERR_BAD_STATE,
+                        "replay: journal record %llu is of kind %u where the run asks for kind %u "
+                        "(the test does not repeat the recorded run)",
+                        (unsigned long long)sim_journal_count(rt->j), r->kind, (unsigned)kind);
+    }
+    sim_journal_next(rt->j);
+    return TERN_OK;
+}
+
+uint64_t sim_realtime_now(sim_realtime *rt) {
+    if (replaying(rt)) {
+        sim_journal_rec r;
+        /* On a journal that does not match, the error waits for the next run. */
+        return expect(rt, SIM_JR_NOW, &r) == TERN_OK ? r.t : rt->s->now;
+    }
+    uint64_t v = rt_now(rt);
+    journal(rt, SIM_JR_NOW, v, 0);
+    return v;
+}
+
+void sim_realtime_set_journal(sim_realtime *rt, sim_journal *j) {
+    rt->j = j;
 }
 
 void sim_realtime_get_stats(const sim_realtime *rt, sim_realtime_stats *out) {
@@ -132,7 +185,7 @@ static tern_err run_to(sim_realtime *rt, uint64_t target, unsigned run_flags, si
  */
 static tern_err clock_in(void *ctx, sim *s) {
     sim_realtime *rt = ctx;
-    uint64_t t = sim_realtime_now(rt); /* read after the frame was: t >= its arrival */
+    uint64_t t = rt_now(rt); /* read after the frame was: t >= its arrival */
     if (t <= s->now) {
         return TERN_OK;
     }
@@ -156,19 +209,53 @@ static tern_err service_taps(sim_realtime *rt, size_t *total) {
         }
     }
     rt->st.tap_frames += *total;
+    /* The host bridges' sockets: each event clocked in, journalled and applied the same way. */
+    for (sim_node_id i = 0; i < rt->s->nnodes; i++) {
+        size_t n = 0;
+        if (!sim_hostbridge_is(rt->s, i)) {
+            continue;
+        }
+        tern_err err = sim_hostbridge_service(rt->s, i, clock_in, rt, &n);
+        *total += n;
+        if (err != TERN_OK) {
+            return err;
+        }
+    }
     return TERN_OK;
 }
 
 /* Sleep until virtual time `until` (by the wall clock) or until a device is readable. */
 static tern_err wait_until(sim_realtime *rt, uint64_t until) {
-    uint64_t now = sim_realtime_now(rt);
+    uint64_t now = rt_now(rt);
     if (until <= now) {
         return TERN_OK;
     }
     uint64_t d = until - now;
     struct timespec ts = {(time_t)(d / 1000000000ull), (long)(d % 1000000000ull)};
     rt->st.sleeps++;
-    int r = ppoll(rt->nfds ? rt->fds : NULL, rt->nfds, &ts, NULL);
+    sim *s = rt->s;
+    uint32_t need = rt->nfds;
+    for (sim_node_id i = 0; i < s->nnodes; i++) {
+        need += sim_hostbridge_is(s, i) ? SIM_HB_MAX_FLOWS : 0;
+    }
+    if (need > rt->wcap) {
+        struct pollfd *w = realloc(rt->wfds, need * sizeof *w);
+        if (!w) {
+            return sim_fail(s, TERN_ERR_NO_MEMORY, "realtime: out of memory");
+        }
+        rt->wfds = w;
+        rt->wcap = need;
+    }
+    uint32_t n = rt->nfds;
+    if (n) {
+        memcpy(rt->wfds, rt->fds, n * sizeof *rt->fds);
+    }
+    for (sim_node_id i = 0; i < s->nnodes; i++) {
+        if (sim_hostbridge_is(s, i)) {
+            n += sim_hostbridge_pollfds(s, i, rt->wfds + n, rt->wcap - n);
+        }
+    }
+    int r = ppoll(n ? rt->wfds : NULL, n, &ts, NULL);
     if (r < 0 && errno != EINTR) {
         return sim_fail(rt->s, TERN_ERR_IO, "realtime: ppoll on %u TAP device(s): %s", rt->nfds,
                         strerror(errno));
@@ -177,6 +264,10 @@ static tern_err wait_until(sim_realtime *rt, uint64_t until) {
 }
 
 static tern_err finish(sim_realtime *rt, sim_realtime_stop reason, sim_realtime_stop *why) {
+    tern_err err = journal(rt, SIM_JR_RUN, rt->s->now, (int32_t)reason);
+    if (err != TERN_OK) {
+        return err;
+    }
     if (why) {
         *why = reason;
     }
@@ -184,9 +275,60 @@ static tern_err finish(sim_realtime *rt, sim_realtime_stop reason, sim_realtime_
     return TERN_OK;
 }
 
+/*
+ * A run fed from the journal: the recorded host events at their virtual times, the driver's
+ * deliveries after each batch, and the recorded end, with the same calls into the simulation
+ * that the live run made, so the run reproduces byte for byte.
+ */
+static tern_err replay_run(sim_realtime *rt, unsigned run_flags, sim_realtime_stop *why) {
+    sim *s = rt->s;
+    sim_stop stopped;
+    for (;;) {
+        sim_journal_rec r;
+        const uint8_t *data;
+        tern_err err = sim_journal_peek(rt->j, &r, &data);
+        if (err == TERN_ERR_EMPTY) {
+            return expect(rt, SIM_JR_RUN, &r);
+        }
+        if (err != TERN_OK) {
+            return err;
+        }
+        if (r.kind == SIM_JR_RUN) {
+            sim_journal_next(rt->j);
+            err = sim_run(s, r.t, run_flags, &stopped);
+            if (err != TERN_OK) {
+                return err;
+            }
+            if (why) {
+                *why = (sim_realtime_stop)r.arg;
+            }
+            sim_ok(s);
+            return TERN_OK;
+        }
+        if (r.kind == SIM_JR_SYNC) {
+            sim_journal_next(rt->j);
+            err = sim_run(s, r.t, run_flags, &stopped);
+        } else if (r.kind >= SIM_JR_CONNECT && r.kind != SIM_JR_BOUND) {
+            if (r.t > s->now && (err = sim_run(s, r.t, 0, &stopped)) != TERN_OK) {
+                return err;
+            }
+            err = sim_hostbridge_apply(s, &r, data);
+            sim_journal_next(rt->j);
+        } else {
+            return expect(rt, SIM_JR_RUN, &r);
+        }
+        if (err != TERN_OK) {
+            return err;
+        }
+    }
+}
+
 tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags,
                           sim_realtime_step_fn step, void *ctx, sim_realtime_stop *why) {
     sim *s = rt->s;
+    if (replaying(rt)) {
+        return replay_run(rt, (flags & SIM_RT_STOP_ON_PEER_RX) ? SIM_RUN_STOP_ON_PEER_RX : 0, why);
+    }
     if (duration_ns == SIM_NEVER && !step &&
         !(flags & (SIM_RT_STOP_ON_PEER_RX | SIM_RT_STOP_ON_TAP_RX))) {
         return sim_fail(s, TERN_ERR_INVALID_ARGUMENT,
@@ -197,7 +339,7 @@ tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags
         return err;
     }
     rt->st.runs++;
-    uint64_t start = sim_realtime_now(rt);
+    uint64_t start = rt_now(rt);
     rt->st.catchup_ns += start - s->now;
     uint64_t deadline = duration_ns >= SIM_NEVER - start ? SIM_NEVER : start + duration_ns;
     unsigned run_flags = (flags & SIM_RT_STOP_ON_PEER_RX) ? SIM_RUN_STOP_ON_PEER_RX : 0;
@@ -205,7 +347,7 @@ tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags
         rt->st.rounds++;
         /* Up to the wall clock, also past the deadline when the process was
          * late: what is due by now has happened in the real world. */
-        uint64_t now = sim_realtime_now(rt);
+        uint64_t now = rt_now(rt);
         sim_stop stopped;
         err = run_to(rt, now, run_flags, &stopped);
         if (err != TERN_OK) {
@@ -223,6 +365,9 @@ tern_err sim_realtime_run(sim_realtime *rt, uint64_t duration_ns, unsigned flags
         if (got) {
             /* Deliver at once what needs no time (a link without delay). */
             err = sim_run(s, s->now, run_flags, &stopped);
+            if (err == TERN_OK) {
+                err = journal(rt, SIM_JR_SYNC, s->now, 0);
+            }
             if (err != TERN_OK) {
                 return err;
             }

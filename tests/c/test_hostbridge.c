@@ -1,0 +1,214 @@
+/*
+ * The host bridge's journal and its replay, without the host: records
+ * written and read back, files that are not journals or are cut short, bad
+ * configurations, and a replayed host datagram leaving the bridge at its
+ * recorded virtual time as a UDP datagram from the bridge's address (the
+ * host's 127.0.0.1) to the NAT mapping that sent the first one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "core/frame_check.h"
+#include "tern/sim.h"
+#include "tern/sim_hostbridge.h"
+#include "tern/sim_realtime.h"
+
+#define MS 1000000ull
+#define BRIDGE 0xc6336401u /* 198.51.100.1 */
+#define GW 0xc6336402u     /* 198.51.100.2 */
+
+static char path[64];
+
+static void put16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static uint16_t get16(const uint8_t *p) {
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+static uint32_t get32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void test_round_trip(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_journal *j;
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_RECORD, &j) == TERN_OK);
+    sim_journal_rec r = {.kind = SIM_JR_DATA, .node = 3, .flow = 7, .t = 42, .len = 5};
+    CHECK(sim_journal_write(j, &r, (const uint8_t *)"hello") == TERN_OK);
+    sim_journal_rec r2 = {.kind = SIM_JR_EOF, .node = 3, .flow = 7, .t = 43};
+    CHECK(sim_journal_write(j, &r2, NULL) == TERN_OK);
+    CHECK(sim_journal_peek(j, &r, NULL) == TERN_ERR_BAD_STATE);
+    CHECK_EQ_U64(sim_journal_count(j), 2);
+    sim_journal_close(j);
+
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_REPLAY, &j) == TERN_OK);
+    const uint8_t *d;
+    sim_journal_rec got;
+    CHECK(sim_journal_peek(j, &got, &d) == TERN_OK);
+    CHECK(got.kind == SIM_JR_DATA && got.flow == 7 && got.t == 42 && got.len == 5);
+    CHECK(memcmp(d, "hello", 5) == 0);
+    CHECK(sim_journal_peek(j, &got, &d) == TERN_OK); /* peeking does not consume */
+    CHECK(got.kind == SIM_JR_DATA);
+    sim_journal_next(j);
+    CHECK(sim_journal_peek(j, &got, &d) == TERN_OK);
+    CHECK(got.kind == SIM_JR_EOF && got.t == 43);
+    sim_journal_next(j);
+    CHECK(sim_journal_peek(j, &got, &d) == TERN_ERR_EMPTY);
+    CHECK(sim_journal_write(j, &r, NULL) == TERN_ERR_BAD_STATE);
+    sim_journal_close(j);
+    sim_destroy(s);
+}
+
+static void test_bad_files(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_journal *j;
+    CHECK(sim_journal_open(s, "/nonexistent/dir/j", SIM_JOURNAL_RECORD, &j) == TERN_ERR_IO);
+    CHECK_CONTAINS(sim_last_error(s), "/nonexistent/dir/j");
+    CHECK(sim_journal_open(s, path, 3, &j) == TERN_ERR_INVALID_ARGUMENT);
+    FILE *f = fopen(path, "wb");
+    fputs("not a journal at all, really", f);
+    fclose(f);
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_REPLAY, &j) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(sim_last_error(s), "not a Tern host-bridge journal");
+    /* a record cut short */
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_RECORD, &j) == TERN_OK);
+    sim_journal_rec r = {.kind = SIM_JR_DATA, .len = 100};
+    uint8_t data[100] = {0};
+    CHECK(sim_journal_write(j, &r, data) == TERN_OK);
+    sim_journal_close(j);
+    CHECK(truncate(path, 16 + (off_t)sizeof r + 50) == 0);
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_REPLAY, &j) == TERN_OK);
+    sim_journal_rec got;
+    CHECK(sim_journal_peek(j, &got, NULL) == TERN_ERR_IO);
+    CHECK_CONTAINS(sim_last_error(s), "record 0 is truncated");
+    sim_journal_close(j);
+    sim_destroy(s);
+}
+
+static void test_bad_config(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_journal *j;
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_RECORD, &j) == TERN_OK);
+    sim_hostbridge_config c = {.addr = BRIDGE, .prefix_len = 24, .gateway = GW};
+    sim_node_id id;
+    CHECK(sim_hostbridge_add(s, "hb", &c, NULL, &id) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(sim_last_error(s), "journal");
+    c.gateway = 0x0a000002u;
+    CHECK(sim_hostbridge_add(s, "hb", &c, j, &id) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(sim_last_error(s), "gateway");
+    c.gateway = GW;
+    c.prefix_len = 31;
+    CHECK(sim_hostbridge_add(s, "hb", &c, j, &id) == TERN_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(sim_last_error(s), "prefix_len");
+    sim_journal_close(j);
+    sim_destroy(s);
+}
+
+/* Write a journal by hand: a datagram from the host's 127.0.0.1:7007 at 5 ms, the run's end at
+ * 10 ms. Replayed: the bridge sends it to the NAT endpoint 198.51.100.2:1024 at 5 ms. */
+static void test_replayed_datagram(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_journal *j;
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_RECORD, &j) == TERN_OK);
+    sim_journal_rec d = {.kind = SIM_JR_DGRAM,
+                         .node = 1, /* the bridge is the second node */
+                         .flow = 1,
+                         .t = 5 * MS,
+                         .addr = 0x7f000001u,
+                         .port = 7007,
+                         .len = 2};
+    CHECK(sim_journal_write(j, &d, (const uint8_t *)"hi") == TERN_OK);
+    sim_journal_rec end = {.kind = SIM_JR_RUN, .t = 10 * MS, .arg = SIM_RT_STOP_TIME};
+    CHECK(sim_journal_write(j, &end, NULL) == TERN_OK);
+    /* 331 s later the flow has been idle longer than HB_IDLE_NS (330 s): closed, the late datagram
+     * has nowhere to go */
+    d.t = 331000 * MS;
+    CHECK(sim_journal_write(j, &d, (const uint8_t *)"hi") == TERN_OK);
+    end.t = 332000 * MS;
+    CHECK(sim_journal_write(j, &end, NULL) == TERN_OK);
+    sim_journal_close(j);
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_REPLAY, &j) == TERN_OK);
+
+    sim_node_id peer, hb;
+    CHECK(sim_peer_add(s, "gw", 1, 0, &peer) == TERN_OK);
+    sim_hostbridge_config c = {
+        .mac = {2, 0, 0, 0, 0, 1}, .addr = BRIDGE, .prefix_len = 24, .gateway = GW};
+    CHECK(sim_hostbridge_add(s, "hb", &c, j, &hb) == TERN_OK);
+    CHECK(hb == 1);
+    sim_link_id l;
+    CHECK(sim_link_add(s, peer, 0, hb, 0, &l) == TERN_OK);
+    /* the NAT's first datagram: 198.51.100.2:1024 -> 198.51.100.1:7007 (UDP checksum 0: none) */
+    uint8_t f[14 + 28 + 3] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00};
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    put16(ip + 2, 28 + 3);
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12] = 198, ip[13] = 51, ip[14] = 100, ip[15] = 2;
+    ip[16] = 198, ip[17] = 51, ip[18] = 100, ip[19] = 1;
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) {
+        sum += get16(ip + i);
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    put16(ip + 10, (uint16_t)~sum);
+    put16(ip + 20, 1024);
+    put16(ip + 22, 7007);
+    put16(ip + 24, 11);
+    memcpy(ip + 28, "abc", 3);
+    CHECK(sim_peer_send(s, peer, 0, f, sizeof f) == TERN_OK);
+
+    sim_realtime *rt;
+    CHECK(sim_realtime_create(s, &rt) == TERN_OK);
+    sim_realtime_set_journal(rt, j);
+    sim_realtime_stop why = SIM_RT_STOP_CALLBACK;
+    CHECK(sim_realtime_run(rt, 1000 * MS, 0, NULL, NULL, &why) == TERN_OK);
+    CHECK(why == SIM_RT_STOP_TIME);
+    CHECK_EQ_U64(sim_now(s), 10 * MS);
+    uint8_t buf[2048];
+    size_t len;
+    uint32_t port;
+    uint64_t t;
+    CHECK(sim_peer_recv(s, peer, buf, sizeof buf, &len, &port, &t) == TERN_OK);
+    CHECK_EQ_U64(t, 5 * MS);
+    CHECK_EQ_U64(len, 14 + 28 + 2);
+    CHECK(sim_frame_check(buf, len, NULL, 0));
+    CHECK(memcmp(buf, "\x02\0\0\0\0\x02", 6) == 0); /* to the gateway's MAC, learned */
+    CHECK_EQ_U64(get32(buf + 14 + 12), BRIDGE);     /* 127.0.0.1 appears as the bridge */
+    CHECK_EQ_U64(get32(buf + 14 + 16), GW);
+    CHECK_EQ_U64(get16(buf + 34), 7007);
+    CHECK_EQ_U64(get16(buf + 36), 1024);
+    CHECK(memcmp(buf + 42, "hi", 2) == 0);
+    CHECK(sim_realtime_run(rt, 1000 * MS, 0, NULL, NULL, &why) == TERN_OK);
+    CHECK_EQ_U64(sim_now(s), 332000 * MS);
+    CHECK_EQ_U64(sim_peer_pending(s, peer), 0);
+    /* the journal is used up: another run fails naming it, never runs on the wall clock */
+    CHECK(sim_realtime_run(rt, 1000 * MS, 0, NULL, NULL, &why) == TERN_ERR_BAD_STATE);
+    CHECK_CONTAINS(sim_last_error(s), "journal ends");
+    sim_hostbridge_counters hc;
+    CHECK(sim_hostbridge_get_counters(s, hb, &hc) == TERN_OK);
+    CHECK_EQ_U64(hc.udp_out, 1);
+    CHECK_EQ_U64(hc.udp_in, 1);
+    CHECK_EQ_U64(hc.events, 2);
+    sim_realtime_destroy(rt);
+    sim_destroy(s);
+    sim_journal_close(j);
+}
+
+int main(void) {
+    snprintf(path, sizeof path, "hostbridge-test-%d.journal", (int)getpid());
+    RUN(test_round_trip);
+    RUN(test_bad_files);
+    RUN(test_bad_config);
+    RUN(test_replayed_datagram);
+    unlink(path);
+    return check_summary();
+}
