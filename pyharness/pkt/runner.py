@@ -140,7 +140,12 @@ class Runner:
         self.start_ns = net.now_ns
         self.last_event: Optional[A.Event] = None
         self.last_script_us = 0
+        #: packetdrill's outbound TS val mapping: each TS val the script wrote for an outbound packet -> the live
+        #: value the DUT sent there, and the first such pair (the baseline inbound echoes are interpolated from).
         self.ts_map: dict[int, int] = {}
+        self.ts_base: Optional[tuple[int, int]] = None
+        #: The live TS val of the DUT's latest segment the script matched with ``<...>`` (no script value to map).
+        self.ts_unnamed: Optional[int] = None
         #: Socket options every socket the script creates gets (from sysctl commands: :func:`register_command`).
         self.socket_defaults: dict[str, Any] = {}
         #: A RST went either way: the next SYN starts a new connection with a new ISS.
@@ -378,12 +383,45 @@ class Runner:
             if [A.option_text(o) for o in exp_opts] != [A.option_text(o) for o in actual]:
                 out.append(("options", ",".join(A.option_text(o) for o in exp_opts),
                             ",".join(A.option_text(o) for o in actual)))
-        for o in want.options or ():
-            if o.kind == "TS":
-                for a in self._options_of(tcp):
-                    if a.kind == "TS":
-                        self.ts_map[o.values[0]] = a.values[0]
+        if not out:
+            self._record_ts(want, tcp)
         return out
+
+    def _record_ts(self, want: A.TcpPacket, tcp: Any) -> None:
+        """Remember the live TS val of a matched outbound segment (packetdrill's ``set_outbound_ts_val_mapping``).
+
+        A script TS val names the live value: inbound ``TS ecr`` of that number echo it. ``<...>`` names none: the
+        live value is kept as the DUT's latest unnamed TS val, which an inbound echo of a number the script never
+        wrote stands for (see :meth:`_inbound_ecr`)."""
+        live = next((a.values[0] for a in self._options_of(tcp) if a.kind == "TS"), None)
+        if live is None:
+            return
+        script = next((o.values[0] for o in want.options or () if o.kind == "TS"), None)
+        if want.options is None:
+            self.ts_unnamed = live
+            return
+        if script is None:
+            return
+        self.ts_map[script] = live
+        if self.ts_base is None:
+            self.ts_base = (script, live)
+
+    def _inbound_ecr(self, ecr: int) -> int:
+        """The live value an inbound ``TS ecr`` stands for.
+
+        In packetdrill's order: a TS val the script wrote for an outbound segment -> the live value sent there;
+        else relative to the first such pair (packetdrill's ``--tcp_ts_ecr_scaled`` interpolation: the script's
+        TS values count the DUT's clock from its first one). Before any named value, an ecr of a number the
+        script never wrote echoes the live TS val of the DUT's latest ``<...>`` segment (the SYN or SYN-ACK whose
+        options differ per DUT): what a peer keeping TS.Recent (RFC 7323 4.3) echoes. Otherwise (0, or no TS
+        from the DUT yet) as written."""
+        if ecr in self.ts_map:
+            return self.ts_map[ecr]
+        if self.ts_base is not None:
+            return (self.ts_base[1] + ecr - self.ts_base[0]) % MOD
+        if self.ts_unnamed is not None and ecr != 0:
+            return self.ts_unnamed
+        return ecr
 
     def _expected_option(self, o: A.TcpOption, actual: list) -> A.TcpOption:
         """The script option as it must appear; the outbound TS val is not checked (no --tcp_ts_tick_usecs)."""
@@ -523,7 +561,7 @@ class Runner:
                 opts.append(("SAck", tuple((v + (self.local_isn or 0)) % MOD for v in o.values)))
             elif o.kind == "TS":
                 val, ecr = o.values
-                opts.append(("Timestamp", (val, self.ts_map.get(ecr, ecr))))
+                opts.append(("Timestamp", (val, self._inbound_ecr(ecr) if "." in p.flags else ecr)))
             else:
                 raise PktUnsupported(self.path, p.line, f"unsupported feature: TCP option {o.kind} in inbound packets")
         if p.options is None:

@@ -231,3 +231,51 @@ def test_poll_revents_checked(net):
 def test_getpeername_port_checked(net):
     with pytest.raises(PktError, match=r"getpeername: expected sin_port 1 but the socket's is 48879"):
         run(net, PASSIVE + "+0 getpeername(4, {sa_family=AF_INET, sin_port=htons(1)}, [16]) = 0\n")
+
+
+def _sent_ecrs(net, text: str) -> list[tuple[int, int]]:
+    """Run ``text`` and return (live TS val of the DUT's SYN, TS ecr of every segment the peer sent)."""
+    from scapy.layers.inet import TCP
+
+    dut, peer, _ = make_tern_dut(net)
+    sent: list = []
+    send = peer.send
+
+    def record(frame, *a, **kw):
+        sent.append(frame)
+        return send(frame, *a, **kw)
+
+    peer.send = record
+    r = run_script(parse(text, "t.pkt"), dut, peer, net)
+    ecrs = [dict(f[TCP].options).get("Timestamp", (0, None))[1] for f in sent if f.haslayer(TCP)]
+    return r, ecrs
+
+
+TS_ACTIVE = """0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <...>
++.1 < S. 0:0(0) ack 1 win 5792 <mss 1460,sackOK,TS val 700 ecr 12345,nop,wscale 7>
++0 > . 1:1(0) ack 1 <nop,nop,TS val 5000 ecr 700>
++.1 < P. 1:101(100) ack 1 win 46 <nop,nop,TS val 800 ecr 5000>
++0 < P. 101:201(100) ack 1 win 46 <nop,nop,TS val 800 ecr 5030>
++0 > . 1:1(0) ack 201 <nop,nop,TS val 5300 ecr 800>
+"""
+
+
+def test_inbound_ecr_echoes_the_live_ts_val_the_script_named(net):
+    # packetdrill's mapping: the SYN's options are <...> (they differ per DUT), so the SYN-ACK's ecr (a number the
+    # script never wrote for an outbound packet) is the SYN's live TS val; ecr 5000 is the live value of the ACK the
+    # script wrote as TS val 5000, and 5030 is 30 ticks after it (the interpolation of --tcp_ts_ecr_scaled).
+    r, ecrs = _sent_ecrs(net, TS_ACTIVE)
+    assert ecrs[0] != 12345 and ecrs[1] != 5000, ecrs  # not the script's numbers as written
+    syn_val = r.ts_unnamed
+    ack_val = r.ts_map[5000]
+    assert syn_val is not None and ecrs == [syn_val, ack_val, (ack_val + 30) % 2**32]
+    assert r.ts_base == (5000, ack_val) and 12345 not in (syn_val, ack_val)
+
+
+def test_outbound_ts_val_is_not_checked_but_ecr_is(net):
+    # The control: the DUT's TS val is whatever its clock says (script 5000), its ecr must be the peer's value.
+    with pytest.raises(PktError, match=r"t.pkt:6: bad outbound TCP packet: options"):
+        run(net, TS_ACTIVE.replace("TS val 5000 ecr 700", "TS val 5000 ecr 701"))
