@@ -6,6 +6,7 @@ Each failing script has a passing twin (its positive control) that differs only 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -279,3 +280,52 @@ def test_outbound_ts_val_is_not_checked_but_ecr_is(net):
     # The control: the DUT's TS val is whatever its clock says (script 5000), its ecr must be the peer's value.
     with pytest.raises(PktError, match=r"t.pkt:6: bad outbound TCP packet: options"):
         run(net, TS_ACTIVE.replace("TS val 5000 ecr 700", "TS val 5000 ecr 701"))
+
+
+UDP_OPTS = (Path(__file__).resolve().parents[2] / "scenarios" / "pkt" / "udp_socket_options.pkt").read_text()
+
+
+def test_udp_socket_options_trunc_and_quoted_datagram(net):
+    run(net, UDP_OPTS)
+
+
+@pytest.mark.parametrize("change, error", [
+    # The TTL IP_TTL set is checked on the wire: 5, not the script's 6.
+    (("> [ttl 5] udp (10)", "> [ttl 6] udp (10)"), r":17: bad outbound UDP packet: ttl"),
+    # Without MSG_TRUNC a receive returns at most the buffer's length (100 of the 300 bytes).
+    (("recvfrom(3, ..., 100, MSG_TRUNC, ..., ...) = 300", "recvfrom(3, ..., 100, 0, ..., ...) = 300"),
+     r":21: recvfrom: expected result 300 but got 100"),
+    # The quoted datagram is the script's 8-byte one: UDP length 16, not 17.
+    (("[udp (8)]", "[udp (9)]"), r":29: bad outbound ICMP packet: quoted UDP length"),
+    (("revents=POLLOUT}], 1, 0) = 1", "revents=POLLIN|POLLOUT}], 1, 0) = 1"), r":18: poll: fd 3: expected revents"),
+    (("[SOCK_DGRAM]", "[SOCK_STREAM]"), r":14: getsockopt SO_TYPE: expected"),
+])
+def test_udp_socket_checks_fail_on_wrong_values(net, change, error):
+    with pytest.raises(PktError, match=error):
+        run(net, UDP_OPTS.replace(*change))
+
+
+def test_outbound_icmp_quoting_a_tcp_segment_fails(net):
+    # The DUT's port unreachable quotes the script's UDP datagram, not a TCP segment [0:0(0)].
+    with pytest.raises(PktError, match=r"t.pkt:29: bad outbound ICMP packet: quoted protocol\n"
+                                       r"script packet: .* \[0:0\(0\)\]\n"
+                                       r"actual packet: .* \[udp \(8\)\]"):
+        run(net, UDP_OPTS.replace("[udp (8)]", "[0:0(0)]"))
+
+
+def test_udp_so_error_reports_the_icmp_error_once(net):
+    # An ICMP port unreachable quoting the DUT's datagram: SO_ERROR reports ECONNREFUSED, then 0 (taken).
+    text = ("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 bind(3, ..., ...) = 0\n"
+            "+0 sendto(3, ..., 10, 0, ..., ...) = 10\n+0 > udp (10)\n"
+            "+.1 < icmp unreachable port_unreachable [udp (10)]\n")
+    run(net, text + "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0\n"
+                    "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n")
+    with pytest.raises(PktError, match=r"t.pkt:6: getsockopt SO_ERROR: expected 0 but the socket's error is "
+                                       r"ECONNREFUSED"):
+        run(net, text + "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n")
+
+
+def test_udp_unsupported_option_named(net):
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: setsockopt SOL_SOCKET SO_RCVBUF on a "
+                                             r"UDP socket"):
+        run(net, "0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [1], 4) = 0\n")
