@@ -75,13 +75,28 @@ _SYSCTL_VALUE: dict[str, Callable[[int], object]] = {
     "tcp_syn_retries": int, "tcp_recovery": lambda v: bool(v & 1), "tcp_early_retrans": lambda v: v >= 3}
 
 
+#: Linux sysctls whose one value is the behaviour the Tern stack has (and the RFCs ask for): a script sets it so that
+#: a kernel DUT behaves as the script expects; any other value is refused on a DUT without the sysctl.
+#: tcp_syn_linear_timeouts=0: no linear SYN retransmissions, the RTO doubles from the first (RFC 6298 (5.5)).
+KERNEL_SYSCTLS = {"tcp_syn_linear_timeouts": 0}
+
+
 def _sysctl(runner: "Runner", m: re.Match) -> None:
     """``sysctl -q net.ipv4.tcp_sack=0``: later sockets get the DUT option (the stack's default stays)."""
     name, value = m.group(1), int(m.group(2))
+    if name in KERNEL_SYSCTLS:
+        sysctl = getattr(runner.dut, "sysctl", None)
+        if sysctl is not None:
+            sysctl(f"net.ipv4.{name}", value)
+        elif value != KERNEL_SYSCTLS[name]:
+            raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
+                                 f"unsupported feature: sysctl net.ipv4.{name}={value} (the DUT behaves as "
+                                 f"{name}={KERNEL_SYSCTLS[name]})")
+        return
     opt = SYSCTLS.get(name)
     if opt is None:
         raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
-                             f"unsupported feature: sysctl net.ipv4.{name} (known: {', '.join(SYSCTLS)})")
+                             f"unsupported feature: sysctl net.ipv4.{name} (known: {', '.join([*SYSCTLS, *KERNEL_SYSCTLS])})")
     runner.socket_defaults[opt] = _SYSCTL_VALUE.get(name, bool)(value)
 
 

@@ -329,3 +329,11 @@ def test_udp_unsupported_option_named(net):
     with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: setsockopt SOL_SOCKET SO_RCVBUF on a "
                                              r"UDP socket"):
         run(net, "0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [1], 4) = 0\n")
+
+
+def test_kernel_only_sysctl_with_the_tern_value(net):
+    # tcp_syn_linear_timeouts=0 is Tern's behaviour (the SYN RTO doubles from the first); another value is refused.
+    run(net, "0 `sysctl -q net.ipv4.tcp_syn_linear_timeouts=0`\n" + ACTIVE + "+1 > S 0:0(0) <...>\n")
+    with pytest.raises(PktUnsupported, match=r"t.pkt:1: unsupported feature: sysctl "
+                                             r"net.ipv4.tcp_syn_linear_timeouts=4 \(the DUT behaves as "):
+        run(net, "0 `sysctl -q net.ipv4.tcp_syn_linear_timeouts=4`\n" + ACTIVE)
