@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import ast as A
 from .errors import PktError, PktUnsupported
-from .syscalls import SOCKOPTS, Fd, arg_int, flag_names, tern_errno
+from .syscalls import ERRNO, SOCKOPTS, Fd, arg_int, flag_names, tern_errno
 
 if TYPE_CHECKING:
     from .runner import Runner
@@ -154,7 +154,7 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
                 return (0, None)
             err = s.info().error
             if err:
-                return (-1, STATE_ERR.get(err, err))
+                return (-1, STATE_ERR.get(err) or ERRNO.get(err, err))
             if st == "CLOSED":
                 return (-1, "ECONNREFUSED")
             return (-1, "EALREADY") if fd.nonblock else None
