@@ -40,7 +40,8 @@ def _linux(tmp_path: Path, script) -> None:
 #: Scripts of the corpus that run against Linux but wait on its timers for seconds of real time each (SYN-ACK
 #: ladders, keep-alive); `make run-linux` (pytest scenarios --dut linux) runs them, `make test` does not.
 SLOW = {"keepalive_per_connection.pkt": "15 s", "synack_long_ladder.pkt": "15 s", "syn_rto_ladder.pkt": "7 s",
-        "keepalive_answered_by_rst.pkt": "10 s", "synack_rto.pkt": "4 s", "fin_wait_1_rst.pkt": "2.5 s"}
+        "keepalive_answered_by_rst.pkt": "10 s", "synack_rto.pkt": "4 s", "fin_wait_1_rst.pkt": "2.5 s",
+        "keepalive_data_resets_idle_linux.pkt": "8 s"}
 #: Every script without the ``// dut: tern`` marker runs against Linux; those with ``// deviation linux:`` fail
 #: there (a strict xfail under ``--dut linux``), the others pass.
 LINUX_SCRIPTS = sorted(p.name for p in CORPUS.glob("*.pkt")
