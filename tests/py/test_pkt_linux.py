@@ -43,14 +43,24 @@ SLOW = {"keepalive_per_connection.pkt": "15 s", "synack_long_ladder.pkt": "15 s"
         "keepalive_answered_by_rst.pkt": "10 s", "synack_rto.pkt": "4 s", "fin_wait_1_rst.pkt": "2.5 s",
         "keepalive_data_resets_idle_linux.pkt": "8 s"}
 #: Every script without the ``// dut: tern`` marker runs against Linux; those with ``// deviation linux:`` fail
-#: there (a strict xfail under ``--dut linux``), the others pass.
+#: there (a strict xfail under ``--dut linux``), the others pass. ``// dut: linux`` marks a Linux-valued twin of a
+#: Tern-valued script (same checks, Linux's values where the RFCs leave them open).
 LINUX_SCRIPTS = sorted(p.name for p in CORPUS.glob("*.pkt")
                        if "// dut: tern" not in p.read_text() and "// deviation linux:" not in p.read_text())
 DEVIATIONS = sorted(p.name for p in CORPUS.glob("*.pkt") if "// deviation linux:" in p.read_text())
+TWINS = sorted(n for n in LINUX_SCRIPTS if "// dut: linux" in (CORPUS / n).read_text())
+#: ``make test`` runs every script both DUTs share (but the SLOW ones), one twin of each kind (quick-ACK, PSH,
+#: handshake values, API values) and one deviation per RFC marked; ``make run-linux`` (pytest scenarios --dut linux)
+#: runs them all. This keeps the module near 40 s of real time (each script needs a namespace of its own).
+TWINS_IN_MAKE_TEST = ("ts_echo_linux.pkt", "fast_retransmit_linux.pkt", "handshake_active_linux.pkt",
+                      "challenge_ack_limit_linux.pkt")
+DEVIATIONS_IN_MAKE_TEST = ("data_rto_ladder.pkt", "tcpi_rto_after_sample.pkt", "two_dupacks_no_retransmit.pkt",
+                           "icmp_host_unreachable_soft_syn_sent.pkt", "icmp_wrong_seq_ignored.pkt")
+MAKE_TEST = [n for n in LINUX_SCRIPTS if n not in SLOW and (n not in TWINS or n in TWINS_IN_MAKE_TEST)]
 
 
 @live
-@pytest.mark.parametrize("name", [n for n in LINUX_SCRIPTS if n not in SLOW])
+@pytest.mark.parametrize("name", MAKE_TEST)
 def test_corpus_scripts_pass_against_linux(tmp_path, name):
     _linux(tmp_path, parse_file(CORPUS / name))
 
@@ -77,7 +87,7 @@ def _deviation_failure(name: str) -> str:
 
 
 @live
-@pytest.mark.parametrize("name", DEVIATIONS)
+@pytest.mark.parametrize("name", DEVIATIONS_IN_MAKE_TEST)
 def test_deviation_scripts_fail_against_linux_for_the_marked_reason(tmp_path, name):
     with pytest.raises(PktError, match=_deviation_failure(name)):
         _linux(tmp_path, parse_file(CORPUS / name))
@@ -85,11 +95,15 @@ def test_deviation_scripts_fail_against_linux_for_the_marked_reason(tmp_path, na
 
 def test_linux_subset_is_the_corpus_measured():
     # The subset is the corpus minus Tern-valued scripts: if a script loses its marker it joins the subset.
-    assert len(LINUX_SCRIPTS) >= 48, LINUX_SCRIPTS
+    assert len(LINUX_SCRIPTS) >= 88, LINUX_SCRIPTS
     assert set(SLOW) <= set(LINUX_SCRIPTS)
-    assert len(DEVIATIONS) >= 13 and not set(DEVIATIONS) & set(LINUX_SCRIPTS)
+    assert set(TWINS_IN_MAKE_TEST) <= set(TWINS) and set(DEVIATIONS_IN_MAKE_TEST) <= set(DEVIATIONS)
+    assert len(DEVIATIONS) >= 14 and not set(DEVIATIONS) & set(LINUX_SCRIPTS)
     for name in DEVIATIONS:  # each marker names an RFC whose failure the test above knows
         _deviation_failure(name)
+    # Each twin names the Tern-valued script it mirrors, which exists.
+    for name in TWINS:
+        assert (CORPUS / name.replace("_linux.pkt", ".pkt")).exists(), name
 
 
 @live
