@@ -3,7 +3,9 @@ and a Linux-valued RTO (about 300 ms here, where Tern waits 1 s) is seen in a ti
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -26,7 +28,7 @@ RTO = """--tolerance_usecs=20000
 """
 
 
-def _linux(tmp_path: Path, script) -> None:
+def _linux_once(tmp_path: Path, script) -> None:
     from pyharness.linux_dut import LinuxNetwork, make_linux_dut
 
     net = LinuxNetwork(seed=1, artifacts=tmp_path)
@@ -35,6 +37,29 @@ def _linux(tmp_path: Path, script) -> None:
         run_script(script, dut, peer, net)
     finally:
         net.close()
+
+
+#: Runs of a script against Linux before a timing error counts. On a machine whose cores are busy (load average
+#: above 12 on 2 cores) the harness itself (the bridge, the helper process, the runner) runs tens of milliseconds
+#: late now and then, beyond the profile's tolerance; a DUT's wrong timing fails every run, the harness's lag does
+#: not. Errors of any other kind (a field, a result, an errno) fail at once.
+TIMING_ATTEMPTS = 3
+
+
+def _linux(tmp_path: Path, script, expect: Optional[str] = None) -> None:
+    """Run ``script`` against the Linux DUT; with ``expect`` (a regex), it must fail with a matching error."""
+    for attempt in range(TIMING_ATTEMPTS):
+        try:
+            _linux_once(tmp_path / f"run{attempt}", script)
+        except PktError as e:
+            if expect is not None and re.search(expect, str(e)):
+                return
+            if "timing error:" not in str(e) or attempt == TIMING_ATTEMPTS - 1:
+                raise
+            continue
+        if expect is None:
+            return
+        raise AssertionError(f"{script.path}: passed against Linux; expected a failure matching {expect!r}")
 
 
 #: Scripts of the corpus that run against Linux but wait on its timers for seconds of real time each (SYN-ACK
@@ -56,7 +81,11 @@ TWINS_IN_MAKE_TEST = ("ts_echo_linux.pkt", "fast_retransmit_linux.pkt", "handsha
                       "challenge_ack_limit_linux.pkt")
 DEVIATIONS_IN_MAKE_TEST = ("data_rto_ladder.pkt", "tcpi_rto_after_sample.pkt", "two_dupacks_no_retransmit.pkt",
                            "icmp_host_unreachable_soft_syn_sent.pkt", "icmp_wrong_seq_ignored.pkt")
-MAKE_TEST = [n for n in LINUX_SCRIPTS if n not in SLOW and (n not in TWINS or n in TWINS_IN_MAKE_TEST)]
+#: Scripts whose blocking call is polled through the helper process: with the other core busy (load average above
+#: 12) the harness answered late beyond the tolerance in 4 of 5 runs (`make run-linux` runs them).
+REALTIME_FRAGILE = {"blocking_accept.pkt": "a blocking accept() polled while the handshake runs"}
+MAKE_TEST = [n for n in LINUX_SCRIPTS if n not in SLOW and n not in REALTIME_FRAGILE
+             and (n not in TWINS or n in TWINS_IN_MAKE_TEST)]
 
 
 @live
@@ -89,8 +118,7 @@ def _deviation_failure(name: str) -> str:
 @live
 @pytest.mark.parametrize("name", DEVIATIONS_IN_MAKE_TEST)
 def test_deviation_scripts_fail_against_linux_for_the_marked_reason(tmp_path, name):
-    with pytest.raises(PktError, match=_deviation_failure(name)):
-        _linux(tmp_path, parse_file(CORPUS / name))
+    _linux(tmp_path, parse_file(CORPUS / name), expect=_deviation_failure(name))
 
 
 def test_linux_subset_is_the_corpus_measured():
@@ -110,8 +138,8 @@ def test_linux_subset_is_the_corpus_measured():
 def test_linux_rto_in_a_range_and_tern_value_refused(tmp_path):
     _linux(tmp_path / "a", parse(RTO + "+.25~+.8 > P. 1:101(100) ack 1\n", "rto.pkt"))
     # The positive control: Tern's 1 s RTO is not what Linux does.
-    with pytest.raises(PktError, match=r"rto.pkt:11: timing error: expected outbound packet at"):
-        _linux(tmp_path / "b", parse(RTO + "+1 > P. 1:101(100) ack 1\n", "rto.pkt"))
+    _linux(tmp_path / "b", parse(RTO + "+1 > P. 1:101(100) ack 1\n", "rto.pkt"),
+           expect=r"rto.pkt:11: timing error: expected outbound packet at 1\.\d+ sec but happened at 0\.[2-8]")
 
 
 #: Our own script in the style of Linux's packetdrill tests (gtests/net/tcp/shutdown): its init command, Linux's
