@@ -96,7 +96,8 @@ def _sysctl(runner: "Runner", m: re.Match) -> None:
     opt = SYSCTLS.get(name)
     if opt is None:
         raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
-                             f"unsupported feature: sysctl net.ipv4.{name} (known: {', '.join([*SYSCTLS, *KERNEL_SYSCTLS])})")
+                             f"unsupported feature: sysctl net.ipv4.{name} "
+                             f"(known: {', '.join([*SYSCTLS, *KERNEL_SYSCTLS])})")
     runner.socket_defaults[opt] = _SYSCTL_VALUE.get(name, bool)(value)
 
 
