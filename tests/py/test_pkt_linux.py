@@ -40,10 +40,13 @@ def _linux_once(tmp_path: Path, script) -> None:
 
 
 #: Runs of a script against Linux before a timing error counts. On a machine whose cores are busy (load average
-#: above 12 on 2 cores) the harness itself (the bridge, the helper process, the runner) runs tens of milliseconds
-#: late now and then, beyond the profile's tolerance; a DUT's wrong timing fails every run, the harness's lag does
-#: not. Errors of any other kind (a field, a result, an errno) fail at once.
+#: above 12 on 2 cores) the harness itself (the bridge, the helper process, the runner) runs tens, at worst hundreds
+#: of milliseconds late now and then, beyond the profile's tolerance: a call or an inbound segment comes late, or
+#: the kernel's retransmission timer fires before the late ACK (an unexpected outbound packet). A DUT's wrong
+#: timing or extra segment fails every run, the harness's lag does not. Errors of any other kind (a field, a
+#: result, an errno) fail at once.
 TIMING_ATTEMPTS = 3
+LAG_SYMPTOMS = ("timing error:", "unexpected outbound packet at")
 
 
 def _linux(tmp_path: Path, script, expect: Optional[str] = None) -> None:
@@ -54,7 +57,7 @@ def _linux(tmp_path: Path, script, expect: Optional[str] = None) -> None:
         except PktError as e:
             if expect is not None and re.search(expect, str(e)):
                 return
-            if "timing error:" not in str(e) or attempt == TIMING_ATTEMPTS - 1:
+            if not any(m in str(e) for m in LAG_SYMPTOMS) or attempt == TIMING_ATTEMPTS - 1:
                 raise
             continue
         if expect is None:

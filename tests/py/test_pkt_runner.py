@@ -325,6 +325,16 @@ def test_udp_so_error_reports_the_icmp_error_once(net):
         run(net, text + "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n")
 
 
+def test_blocking_poll_on_udp_returns_with_the_datagram(net):
+    text = ("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 bind(3, ..., ...) = 0\n"
+            "+0...0.1 poll([{fd=3, events=POLLIN, revents=POLLIN}], 1, 1000) = 1\n+.1 < udp (20)\n"
+            "+0 recv(3, ..., 100, 0) = 20\n")
+    run(net, text)
+    # The control: the poll times out after 50 ms with nothing (the datagram comes at 0.1).
+    with pytest.raises(PktError, match=r"t.pkt:3: poll: fd 3: expected revents 0x1 but got 0x0"):
+        run(net, text.replace("1, 1000) = 1", "1, 50) = 1"))
+
+
 def test_udp_unsupported_option_named(net):
     with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: setsockopt SOL_SOCKET SO_RCVBUF on a "
                                              r"UDP socket"):
