@@ -77,21 +77,22 @@ def option_text(o: TcpOption) -> str:
 
 @dataclass(frozen=True)
 class UdpPacket:
-    """A UDP datagram of the script: ``direction`` and payload ``length``."""
+    """A UDP datagram of the script: ``direction``, payload ``length`` and the IP TTL if written (``[ttl N]``)."""
 
     direction: str
     length: int
     line: int = 0
+    ttl: Optional[int] = None
 
     def text(self) -> str:
         """The packet in script syntax, as errors show it."""
-        return f"udp ({self.length})"
+        return (f"[ttl {self.ttl}] " if self.ttl is not None else "") + f"udp ({self.length})"
 
 
 @dataclass(frozen=True)
 class IcmpPacket:
     """An ICMP message: ``type``/``code`` names (``unreachable``, ``port_unreachable``...), ``mtu`` if any,
-    and the segment it quotes (``[seq:end(len)]``)."""
+    and what it quotes: a TCP segment (``[seq:end(len)]``) or a UDP datagram (``[udp (N)]``: ``quoted_udp`` N)."""
 
     direction: str
     type: str
@@ -99,6 +100,7 @@ class IcmpPacket:
     quoted: Optional[tuple[int, int, int]] = None
     mtu: Optional[int] = None
     line: int = 0
+    quoted_udp: Optional[int] = None
 
     def text(self) -> str:
         """The message in script syntax, as errors show it."""
@@ -107,6 +109,8 @@ class IcmpPacket:
             out += f" mtu {self.mtu}"
         if self.quoted is not None:
             out += " [%d:%d(%d)]" % self.quoted
+        if self.quoted_udp is not None:
+            out += f" [udp ({self.quoted_udp})]"
         return out
 
 

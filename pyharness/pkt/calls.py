@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import ast as A
 from .errors import PktError, PktUnsupported
-from .syscalls import SOCKOPTS, Fd, arg_int, flag_names, tern_errno
+from .syscalls import ERRNO, SOCKOPTS, Fd, arg_int, flag_names, tern_errno
 
 if TYPE_CHECKING:
     from .runner import Runner
@@ -23,7 +23,8 @@ EOF_STATES = ("CLOSE_WAIT", "LAST_ACK", "CLOSING", "TIME_WAIT", "CLOSED")
 SHUT = {"SHUT_RD": "rd", "SHUT_WR": "wr", "SHUT_RDWR": "rdwr", 0: "rd", 1: "wr", 2: "rdwr"}
 STATE_ERR = {None: 0, "CONN_RESET": "ECONNRESET", "CONN_REFUSED": "ECONNREFUSED", "TIMED_OUT": "ETIMEDOUT",
              "USER_TIMEOUT": "ETIMEDOUT"}
-ERRNO_NUM = {"ECONNRESET": 104, "ECONNREFUSED": 111, "ETIMEDOUT": 110, "EPIPE": 32}
+ERRNO_NUM = {"ECONNRESET": 104, "ECONNREFUSED": 111, "ETIMEDOUT": 110, "EPIPE": 32, "ENETUNREACH": 101,
+             "EHOSTUNREACH": 113, "ENOPROTOOPT": 92, "EMSGSIZE": 90, "EPROTO": 71}
 
 
 def _guard(fn: Callable[[], Result]) -> Callable[[], Result]:
@@ -153,7 +154,7 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
                 return (0, None)
             err = s.info().error
             if err:
-                return (-1, STATE_ERR.get(err, err))
+                return (-1, STATE_ERR.get(err) or ERRNO.get(err, err))
             if st == "CLOSED":
                 return (-1, "ECONNREFUSED")
             return (-1, "EALREADY") if fd.nonblock else None
@@ -207,20 +208,7 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
 
         return _guard(do_shutdown), False
     if name == "fcntl":
-        need(2)
-        cmd = args[1].name if isinstance(args[1], A.Name) else args[1]
-        if cmd == "F_SETFL":
-            need(3)
-            on = "O_NONBLOCK" in flag_names(args[2])
-
-            def do_setfl() -> Result:
-                fd.nonblock = on
-                return (0, None)
-
-            return do_setfl, False
-        if cmd == "F_GETFL":
-            return (lambda: (0x802 if fd.nonblock else 0x2, None)), False
-        raise PktUnsupported(path, line, f"unsupported feature: fcntl command {cmd!r} (F_SETFL, F_GETFL)")
+        return _fcntl(fd, call, line, path)
     # setsockopt / getsockopt
     need(4)
     level = args[1].name if isinstance(args[1], A.Name) else str(args[1])
@@ -274,6 +262,10 @@ def _revents(fd: Fd) -> int:
     """What poll() reports for a socket now."""
     s = fd.sock
     out = 0
+    if fd.udp:
+        # A UDP socket: readable while a datagram waits; always writable (a send never waits for room here).
+        # POLLERR is not reported: the DUTs' UDP sockets give their ICMP error only by taking it (SO_ERROR).
+        return (0x1 | 0x40 if s.pending else 0) | 0x4 | 0x100
     if fd.listening:
         return 0x1 if s.accept_pending else 0
     state = s.state
@@ -407,14 +399,23 @@ def _udp_call(r: "Runner", fd: Fd, fdn: int, call: A.Syscall, line: int,
         need(2 if name == "recvmsg" else 3)
         n = _msg_len(args[1], line, path) if name == "recvmsg" else arg_int(args[2], f"{name}() length", line,
                                                                             path)
+        # recv/recvfrom(..., MSG_TRUNC): the datagram's real length, even when longer than the buffer (udp(7)).
+        rflags = flag_names(args[2 if name == "recvmsg" else 3]) if len(args) > (2 if name == "recvmsg" else 3) \
+            else set()
+        unknown = rflags - {"0", "MSG_TRUNC", "MSG_DONTWAIT"}
+        if unknown:
+            raise PktUnsupported(path, line, f"unsupported feature: {name}() flags {', '.join(sorted(unknown))} "
+                                             "on a UDP socket (MSG_TRUNC, MSG_DONTWAIT)")
+        trunc = "MSG_TRUNC" in rflags and name != "recvmsg"
+        dontwait = "MSG_DONTWAIT" in rflags
 
         def do_recv() -> Result:
             got = s.recvfrom()
             if got is None:
-                return (-1, "EAGAIN") if fd.nonblock else None
-            return (min(len(got[0]), n), None)
+                return (-1, "EAGAIN") if fd.nonblock or dontwait else None
+            return (len(got[0]) if trunc else min(len(got[0]), n), None)
 
-        return _guard(do_recv), not fd.nonblock
+        return _guard(do_recv), not fd.nonblock and not dontwait
     if name == "close":
         def do_close() -> Result:
             s.close()
@@ -422,9 +423,119 @@ def _udp_call(r: "Runner", fd: Fd, fdn: int, call: A.Syscall, line: int,
             return (0, None)
 
         return _guard(do_close), False
-    if name == "fcntl" or name == "setsockopt" or name == "getsockopt":
-        raise PktUnsupported(path, line, f"unsupported feature: {name}() on a UDP socket")
+    if name == "setsockopt":
+        return _udp_setsockopt(fd, call, line, path)
+    if name == "getsockopt":
+        return _udp_getsockopt(fd, call, line, path)
+    if name == "fcntl":
+        return _fcntl(fd, call, line, path)
     raise PktUnsupported(path, line, f"unsupported feature: {name}() on a UDP socket")
+
+
+#: setsockopt on a UDP socket: (level, name) -> the socket method and how the script's integer becomes its value.
+UDP_SOCKOPTS: dict[tuple[str, str], tuple[Optional[str], Callable[[int], Any]]] = {
+    ("SOL_SOCKET", "SO_REUSEADDR"): (None, int),  # no bind conflict to override on the DUT's own port
+    ("SOL_SOCKET", "SO_REUSEPORT"): (None, int),
+    ("SOL_SOCKET", "SO_BROADCAST"): ("set_broadcast", bool),
+    ("IPPROTO_IP", "IP_TTL"): ("set_ttl", int),
+    # IP_PMTUDISC_DONT (0) clears DF; WANT (1), DO (2), PROBE (3) set it on the datagrams sent.
+    ("IPPROTO_IP", "IP_MTU_DISCOVER"): ("set_dont_fragment", lambda v: v != 0),
+}
+#: Named constants of UDP socket option values.
+UDP_OPT_VALUES = {"IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3}
+SOCK_TYPES = {"SOCK_STREAM": 1, "SOCK_DGRAM": 2}
+
+
+def _opt_names(call: A.Syscall) -> tuple[str, str]:
+    args = call.args
+    level = args[1].name if isinstance(args[1], A.Name) else str(args[1])
+    opt = args[2].name if isinstance(args[2], A.Name) else str(args[2])
+    return level, opt
+
+
+def _udp_setsockopt(fd: Fd, call: A.Syscall, line: int, path: str) -> tuple[Callable[[], Result], bool]:
+    """setsockopt on a UDP socket: SO_REUSEADDR/SO_REUSEPORT (no effect), SO_BROADCAST, IP_TTL, IP_MTU_DISCOVER."""
+    if len(call.args) < 4:
+        raise PktError(path, line, f"setsockopt() needs 4 arguments, got {len(call.args)}")
+    level, opt = _opt_names(call)
+    if (level, opt) not in UDP_SOCKOPTS:
+        raise PktUnsupported(path, line, f"unsupported feature: setsockopt {level} {opt} on a UDP socket "
+                                         f"(supported: {', '.join(o for _, o in UDP_SOCKOPTS)})")
+    method, conv = UDP_SOCKOPTS[(level, opt)]
+    value = arg_int(call.args[3], f"setsockopt {opt} value", line, path, UDP_OPT_VALUES)
+
+    def do_setsockopt() -> Result:
+        if method is not None:
+            getattr(fd.sock, method)(conv(value))
+        return (0, None)
+
+    return _guard(do_setsockopt), False
+
+
+def _udp_getsockopt(fd: Fd, call: A.Syscall, line: int, path: str) -> tuple[Callable[[], Result], bool]:
+    """getsockopt on a UDP socket: SO_ERROR (the socket's pending ICMP error, taken as the kernel does), SO_TYPE."""
+    if len(call.args) < 4:
+        raise PktError(path, line, f"getsockopt() needs 4 arguments, got {len(call.args)}")
+    level, opt = _opt_names(call)
+    want = call.args[3]
+    item = want.items[0] if isinstance(want, A.ListExpr) and want.items else None
+    if (level, opt) == ("SOL_SOCKET", "SO_TYPE"):
+        def do_type() -> Result:
+            exp = SOCK_TYPES.get(item.name, -1) if isinstance(item, A.Name) else item
+            if isinstance(exp, int) and exp != 2:
+                raise PktError(path, line, f"getsockopt SO_TYPE: expected {item!r} but the socket is SOCK_DGRAM")
+            return (0, None)
+
+        return do_type, False
+    if (level, opt) != ("SOL_SOCKET", "SO_ERROR"):
+        raise PktUnsupported(path, line, f"unsupported feature: getsockopt {level} {opt} on a UDP socket "
+                                         "(SO_ERROR, SO_TYPE)")
+
+    def do_error() -> Result:
+        err = fd.sock.take_error()
+        code = _udp_errno(err)
+        num = ERRNO_NUM.get(code, 0) if code else 0
+        if item is not None:
+            exp = ERRNO_NUM.get(item.name, -2) if isinstance(item, A.Name) else item
+            if isinstance(exp, int) and exp != num:
+                raise PktError(path, line, f"getsockopt SO_ERROR: expected {item!r} but the socket's error is "
+                                           f"{code or 0}")
+        return (0, None)
+
+    return _guard(do_error), False
+
+
+def _udp_errno(err: Any) -> Optional[str]:
+    """The errno a UDP socket's ICMP error (:class:`~pyharness.sockets.SockError`, or None) reports, as in the
+    kernel's table for ICMP errors (destination unreachable codes 0-4, time exceeded, parameter problem)."""
+    if err is None:
+        return None
+    typ, code = int(err.icmp_type), int(err.icmp_code)
+    if typ == 3:
+        return {0: "ENETUNREACH", 1: "EHOSTUNREACH", 2: "ENOPROTOOPT", 3: "ECONNREFUSED", 4: "EMSGSIZE"}.get(
+            code, "EHOSTUNREACH")
+    return "EPROTO" if typ == 12 else "EHOSTUNREACH"
+
+
+def _fcntl(fd: Fd, call: A.Syscall, line: int, path: str) -> tuple[Callable[[], Result], bool]:
+    """fcntl F_SETFL / F_GETFL with O_NONBLOCK."""
+    args = call.args
+    if len(args) < 2:
+        raise PktError(path, line, f"fcntl() needs 2 arguments, got {len(args)}")
+    cmd = args[1].name if isinstance(args[1], A.Name) else args[1]
+    if cmd == "F_SETFL":
+        if len(args) < 3:
+            raise PktError(path, line, f"fcntl() needs 3 arguments, got {len(args)}")
+        on = "O_NONBLOCK" in flag_names(args[2])
+
+        def do_setfl() -> Result:
+            fd.nonblock = on
+            return (0, None)
+
+        return do_setfl, False
+    if cmd == "F_GETFL":
+        return (lambda: (0x802 if fd.nonblock else 0x2, None)), False
+    raise PktUnsupported(path, line, f"unsupported feature: fcntl command {cmd!r} (F_SETFL, F_GETFL)")
 
 
 def _sockaddr_port(e: A.Expr, default: int) -> int:

@@ -4,7 +4,7 @@ The DUT is the run's (``--dut tern|linux``), built as the scenario bench is
 (DUT 10.0.0.1/24, scripted peer 10.0.0.2/24), so seeds, pcaps, artifacts and
 the replay line come from the pyharness plugin as for any scenario. Header
 comments give markers: ``// rfc: 9293 3.5, 9293 3.10.7.2``,
-``// deviation linux: <RFC text>``, ``// dut: tern``.
+``// deviation linux: <RFC text>``, ``// dut: tern`` (Tern's values), ``// dut: linux`` (a Linux-valued twin).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import pytest
 
 _HEADER = re.compile(r"^\s*//\s*(rfc|deviation linux|dut)\s*:\s*(.+?)\s*$")
 _DUT_REASON = "the script's windows, options and timers are the Tern DUT's values (docs/packetdrill.md)"
+#: ``// dut: linux``: the Linux-valued twin of a Tern-valued script (``NAME_linux.pkt`` beside ``NAME.pkt``).
+_TWIN_REASON = "the Linux-valued twin of a Tern-valued script: Linux's values where the RFCs leave them open"
 
 
 def _markers(path: Path) -> list:
@@ -32,7 +34,8 @@ def _markers(path: Path) -> list:
         elif key == "deviation linux":
             marks.append(pytest.mark.deviation("linux", reason=value))
         else:
-            marks.append(pytest.mark.dut(*[v.strip() for v in value.split(",")], reason=_DUT_REASON))
+            kinds = [v.strip() for v in value.split(",")]
+            marks.append(pytest.mark.dut(*kinds, reason=_TWIN_REASON if kinds == ["linux"] else _DUT_REASON))
     return marks
 
 

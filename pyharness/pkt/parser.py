@@ -193,7 +193,9 @@ class _Parser:
             self.expect("(", "'(' before the UDP length")
             n = self.integer("UDP payload length")
             self.expect(")", "')'")
-            return A.UdpPacket(direction, n, d.line)
+            if ecn is not None or tos is not None:
+                raise self.err("IP info of a UDP datagram: only [ttl N] is supported", d)
+            return A.UdpPacket(direction, n, d.line, ttl)
         if self.is_word("icmp"):
             return self.icmp(direction, d.line)
         flags = self.flags()
@@ -310,17 +312,24 @@ class _Parser:
         if self.is_word("mtu"):
             self.i += 1
             mtu = self.integer("MTU")
-        quoted = None
+        quoted = quoted_udp = None
         if self.accept("["):
-            s = self.integer("quoted sequence start")
-            self.expect(":", "':'")
-            e = self.integer("quoted sequence end")
-            self.expect("(", "'('")
-            n = self.integer("quoted length")
-            self.expect(")", "')'")
+            if self.is_word("udp"):
+                # packetdrill's [udp (N)]: the quoted datagram is a UDP one of N payload bytes
+                self.i += 1
+                self.expect("(", "'(' before the quoted UDP length")
+                quoted_udp = self.integer("quoted UDP length")
+                self.expect(")", "')'")
+            else:
+                s = self.integer("quoted sequence start")
+                self.expect(":", "':'")
+                e = self.integer("quoted sequence end")
+                self.expect("(", "'('")
+                n = self.integer("quoted length")
+                self.expect(")", "')'")
+                quoted = (s, e, n)
             self.expect("]", "']'")
-            quoted = (s, e, n)
-        return A.IcmpPacket(direction, typ, code, quoted, mtu, line)
+        return A.IcmpPacket(direction, typ, code, quoted, mtu, line, quoted_udp)
 
     # -- system calls -------------------------------------------------------
 

@@ -75,13 +75,29 @@ _SYSCTL_VALUE: dict[str, Callable[[int], object]] = {
     "tcp_syn_retries": int, "tcp_recovery": lambda v: bool(v & 1), "tcp_early_retrans": lambda v: v >= 3}
 
 
+#: Linux sysctls whose one value is the behaviour the Tern stack has (and the RFCs ask for): a script sets it so that
+#: a kernel DUT behaves as the script expects; any other value is refused on a DUT without the sysctl.
+#: tcp_syn_linear_timeouts=0: no linear SYN retransmissions, the RTO doubles from the first (RFC 6298 (5.5)).
+KERNEL_SYSCTLS = {"tcp_syn_linear_timeouts": 0}
+
+
 def _sysctl(runner: "Runner", m: re.Match) -> None:
     """``sysctl -q net.ipv4.tcp_sack=0``: later sockets get the DUT option (the stack's default stays)."""
     name, value = m.group(1), int(m.group(2))
+    if name in KERNEL_SYSCTLS:
+        sysctl = getattr(runner.dut, "sysctl", None)
+        if sysctl is not None:
+            sysctl(f"net.ipv4.{name}", value)
+        elif value != KERNEL_SYSCTLS[name]:
+            raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
+                                 f"unsupported feature: sysctl net.ipv4.{name}={value} (the DUT behaves as "
+                                 f"{name}={KERNEL_SYSCTLS[name]})")
+        return
     opt = SYSCTLS.get(name)
     if opt is None:
         raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
-                             f"unsupported feature: sysctl net.ipv4.{name} (known: {', '.join(SYSCTLS)})")
+                             f"unsupported feature: sysctl net.ipv4.{name} "
+                             f"(known: {', '.join([*SYSCTLS, *KERNEL_SYSCTLS])})")
     runner.socket_defaults[opt] = _SYSCTL_VALUE.get(name, bool)(value)
 
 
@@ -140,7 +156,14 @@ class Runner:
         self.start_ns = net.now_ns
         self.last_event: Optional[A.Event] = None
         self.last_script_us = 0
+        #: packetdrill's outbound TS val mapping: each TS val the script wrote for an outbound packet -> the live
+        #: value the DUT sent there, and the first such pair (the baseline inbound echoes are interpolated from).
         self.ts_map: dict[int, int] = {}
+        self.ts_base: Optional[tuple[int, int]] = None
+        #: The live TS val of the DUT's latest segment the script matched with ``<...>`` (no script value to map).
+        self.ts_unnamed: Optional[int] = None
+        #: The DUT port the script's latest inbound UDP datagram went to (what an ICMP error about it quotes).
+        self.udp_in_dport: Optional[int] = None
         #: Socket options every socket the script creates gets (from sysctl commands: :func:`register_command`).
         self.socket_defaults: dict[str, Any] = {}
         #: A RST went either way: the next SYN starts a new connection with a new ISS.
@@ -378,12 +401,45 @@ class Runner:
             if [A.option_text(o) for o in exp_opts] != [A.option_text(o) for o in actual]:
                 out.append(("options", ",".join(A.option_text(o) for o in exp_opts),
                             ",".join(A.option_text(o) for o in actual)))
-        for o in want.options or ():
-            if o.kind == "TS":
-                for a in self._options_of(tcp):
-                    if a.kind == "TS":
-                        self.ts_map[o.values[0]] = a.values[0]
+        if not out:
+            self._record_ts(want, tcp)
         return out
+
+    def _record_ts(self, want: A.TcpPacket, tcp: Any) -> None:
+        """Remember the live TS val of a matched outbound segment (packetdrill's ``set_outbound_ts_val_mapping``).
+
+        A script TS val names the live value: inbound ``TS ecr`` of that number echo it. ``<...>`` names none: the
+        live value is kept as the DUT's latest unnamed TS val, which an inbound echo of a number the script never
+        wrote stands for (see :meth:`_inbound_ecr`)."""
+        live = next((a.values[0] for a in self._options_of(tcp) if a.kind == "TS"), None)
+        if live is None:
+            return
+        script = next((o.values[0] for o in want.options or () if o.kind == "TS"), None)
+        if want.options is None:
+            self.ts_unnamed = live
+            return
+        if script is None:
+            return
+        self.ts_map[script] = live
+        if self.ts_base is None:
+            self.ts_base = (script, live)
+
+    def _inbound_ecr(self, ecr: int) -> int:
+        """The live value an inbound ``TS ecr`` stands for.
+
+        In packetdrill's order: a TS val the script wrote for an outbound segment -> the live value sent there;
+        else relative to the first such pair (packetdrill's ``--tcp_ts_ecr_scaled`` interpolation: the script's
+        TS values count the DUT's clock from its first one). Before any named value, an ecr of a number the
+        script never wrote echoes the live TS val of the DUT's latest ``<...>`` segment (the SYN or SYN-ACK whose
+        options differ per DUT): what a peer keeping TS.Recent (RFC 7323 4.3) echoes. Otherwise (0, or no TS
+        from the DUT yet) as written."""
+        if ecr in self.ts_map:
+            return self.ts_map[ecr]
+        if self.ts_base is not None:
+            return (self.ts_base[1] + ecr - self.ts_base[0]) % MOD
+        if self.ts_unnamed is not None and ecr != 0:
+            return self.ts_unnamed
+        return ecr
 
     def _expected_option(self, o: A.TcpOption, actual: list) -> A.TcpOption:
         """The script option as it must appear; the outbound TS val is not checked (no --tcp_ts_tick_usecs)."""
@@ -430,6 +486,9 @@ class Runner:
         n = int(udp.len) - 8  # the UDP length, not the Ethernet padding after it
         if n != want.length:
             out.append(("length", str(want.length), str(n)))
+        ip = frame.pkt.getlayer("IP")
+        if want.ttl is not None and ip is not None and int(ip.ttl) != want.ttl:
+            out.append(("ttl", str(want.ttl), str(int(ip.ttl))))
         return out
 
     def _icmp_code(self, p: A.IcmpPacket) -> tuple[int, Optional[int]]:
@@ -460,6 +519,39 @@ class Runner:
             out.append(("code", str(want.code), _icmp_name(int(icmp.type), int(icmp.code))))
         if want.mtu is not None and typ == 3 and int(icmp.nexthopmtu) != want.mtu:
             out.append(("mtu", str(want.mtu), str(int(icmp.nexthopmtu))))
+        if want.quoted is not None or want.quoted_udp is not None:
+            out += self._match_quoted(want, bytes(icmp.payload))
+        return out
+
+    def _match_quoted(self, want: A.IcmpPacket, quoted: bytes) -> list[tuple[str, str, str]]:
+        """Differences between the datagram the script says the DUT's ICMP error quotes (one the script's peer
+        sent: ``[udp (N)]`` its latest UDP datagram, ``[s:e(l)]`` a TCP segment at ``s``) and the quoted bytes:
+        the IP addresses and protocol, the ports, the UDP length or the TCP sequence number (RFC 792: "the
+        internet header plus the first 64 bits of the original datagram's data")."""
+        out: list[tuple[str, str, str]] = []
+        if len(quoted) < 20 or quoted[0] >> 4 != 4 or len(quoted) < (quoted[0] & 0xF) * 4 + 8:
+            return [("quoted datagram", "IP header and 8 bytes", f"{len(quoted)} bytes")]
+        ihl = (quoted[0] & 0xF) * 4
+        proto, src, dst = quoted[9], ".".join(map(str, quoted[12:16])), ".".join(map(str, quoted[16:20]))
+        l4 = quoted[ihl:ihl + 8]
+        sport, dport = int.from_bytes(l4[0:2], "big"), int.from_bytes(l4[2:4], "big")
+        want_proto = 17 if want.quoted_udp is not None else 6
+        want_dport = (self.udp_in_dport if want.quoted_udp is not None else self.dut_port)
+        for name, exp, got in (("quoted source", self.peer.ip, src), ("quoted destination", self.dut.ip, dst),
+                               ("quoted protocol", want_proto, proto), ("quoted source port", self.remote_port, sport),
+                               ("quoted destination port", want_dport, dport)):
+            if exp is not None and str(exp) != str(got):
+                out.append((name, str(exp), str(got)))
+        if proto != want_proto:
+            return out
+        if want.quoted_udp is not None:
+            ulen = int.from_bytes(l4[4:6], "big")
+            if ulen != want.quoted_udp + 8:
+                out.append(("quoted UDP length", str(want.quoted_udp + 8), str(ulen)))
+        elif want.quoted is not None:
+            seq = (int.from_bytes(l4[4:8], "big") - self.remote_isn) % MOD
+            if seq != want.quoted[0] % MOD:
+                out.append(("quoted seq", str(want.quoted[0]), str(seq)))
         return out
 
     def _actual_text(self, frame: Any) -> str:
@@ -472,6 +564,14 @@ class Runner:
             out = "icmp " + _icmp_name(int(icmp.type), int(icmp.code))
             if int(icmp.type) == 3 and int(icmp.code) == 4:
                 out += f" mtu {int(icmp.nexthopmtu)}"
+            q = bytes(icmp.payload)
+            if len(q) >= 28 and q[0] >> 4 == 4 and len(q) >= (q[0] & 0xF) * 4 + 8:
+                l4 = q[(q[0] & 0xF) * 4:]
+                if q[9] == 17:
+                    out += f" [udp ({int.from_bytes(l4[4:6], 'big') - 8})]"
+                elif q[9] == 6:
+                    seq = (int.from_bytes(l4[4:8], "big") - self.remote_isn) % MOD
+                    out += f" [{seq}:{seq}(0)]"
             return out
         udp = frame.pkt.getlayer(UDP)
         if udp is not None:
@@ -523,7 +623,7 @@ class Runner:
                 opts.append(("SAck", tuple((v + (self.local_isn or 0)) % MOD for v in o.values)))
             elif o.kind == "TS":
                 val, ecr = o.values
-                opts.append(("Timestamp", (val, self.ts_map.get(ecr, ecr))))
+                opts.append(("Timestamp", (val, self._inbound_ecr(ecr) if "." in p.flags else ecr)))
             else:
                 raise PktUnsupported(self.path, p.line, f"unsupported feature: TCP option {o.kind} in inbound packets")
         if p.options is None:
@@ -543,6 +643,7 @@ class Runner:
         from scapy.layers.inet import IP, UDP
 
         dport = self.dut_port if self.dut_port is not None else self.bind_port
+        self.udp_in_dport = dport
         self.peer.send(IP(src=self.peer.ip, dst=self.dut.ip, id=0) / UDP(sport=self.remote_port, dport=dport) /
                        bytes(p.length))
 
@@ -560,12 +661,21 @@ class Runner:
                 raise PktUnsupported(self.path, p.line, f"unsupported feature: ICMP {p.type} code {p.code!r} "
                                                         f"(known: {', '.join(codes)})")
             code = codes[p.code]
+        icmp = ICMP(type=typ, code=code, nexthopmtu=p.mtu or 0) if typ == 3 else ICMP(type=typ, code=code)
+        if p.quoted_udp is not None and self.dut_port is not None:
+            from scapy.layers.inet import UDP
+
+            # The DUT's datagram to the script's remote port (IP header and the 8-byte UDP header).
+            dgram = bytes(IP(src=self.dut.ip, dst=self.peer.ip, id=0, ttl=64) /
+                          UDP(sport=self.dut_port, dport=self.remote_port) / bytes(p.quoted_udp))[:28]
+            self.peer.send(IP(src=self.peer.ip, dst=self.dut.ip, id=0) / icmp / dgram)
+            return
         if p.quoted is None or self.dut_port is None:
-            raise self.fail("an inbound ICMP error needs the quoted segment [start:end(len)] of a known connection")
+            raise self.fail("an inbound ICMP error needs the quoted segment [start:end(len)] or datagram "
+                            "[udp (N)] of a known socket")
         seq = ((self.local_isn or 0) + p.quoted[0]) % MOD
         quoted = bytes(IP(src=self.dut.ip, dst=self.peer.ip, id=0, ttl=64) /
                        TCP(sport=self.dut_port, dport=self.remote_port, seq=seq, flags="A"))[:28]
-        icmp = ICMP(type=typ, code=code, nexthopmtu=p.mtu or 0) if typ == 3 else ICMP(type=typ, code=code)
         self.peer.send(IP(src=self.peer.ip, dst=self.dut.ip, id=0) / icmp / quoted)
 
     # -- commands and code --------------------------------------------------

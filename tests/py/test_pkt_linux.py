@@ -3,7 +3,9 @@ and a Linux-valued RTO (about 300 ms here, where Tern waits 1 s) is seen in a ti
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -26,7 +28,7 @@ RTO = """--tolerance_usecs=20000
 """
 
 
-def _linux(tmp_path: Path, script) -> None:
+def _linux_once(tmp_path: Path, script) -> None:
     from pyharness.linux_dut import LinuxNetwork, make_linux_dut
 
     net = LinuxNetwork(seed=1, artifacts=tmp_path)
@@ -37,47 +39,110 @@ def _linux(tmp_path: Path, script) -> None:
         net.close()
 
 
+#: Runs of a script against Linux before a timing error counts. On a machine whose cores are busy (load average
+#: above 12 on 2 cores) the harness itself (the bridge, the helper process, the runner) runs tens, at worst hundreds
+#: of milliseconds late now and then, beyond the profile's tolerance: a call or an inbound segment comes late, or
+#: the kernel's retransmission timer fires before the late ACK (an unexpected outbound packet). A DUT's wrong
+#: timing or extra segment fails every run, the harness's lag does not. Errors of any other kind (a field, a
+#: result, an errno) fail at once.
+TIMING_ATTEMPTS = 3
+LAG_SYMPTOMS = ("timing error:", "unexpected outbound packet at")
+
+
+def _linux(tmp_path: Path, script, expect: Optional[str] = None) -> None:
+    """Run ``script`` against the Linux DUT; with ``expect`` (a regex), it must fail with a matching error."""
+    for attempt in range(TIMING_ATTEMPTS):
+        try:
+            _linux_once(tmp_path / f"run{attempt}", script)
+        except PktError as e:
+            if expect is not None and re.search(expect, str(e)):
+                return
+            if not any(m in str(e) for m in LAG_SYMPTOMS) or attempt == TIMING_ATTEMPTS - 1:
+                raise
+            continue
+        if expect is None:
+            return
+        raise AssertionError(f"{script.path}: passed against Linux; expected a failure matching {expect!r}")
+
+
 #: Scripts of the corpus that run against Linux but wait on its timers for seconds of real time each (SYN-ACK
 #: ladders, keep-alive); `make run-linux` (pytest scenarios --dut linux) runs them, `make test` does not.
-SLOW = {"keepalive_per_connection.pkt": "15 s", "synack_long_ladder.pkt": "15 s",
-        "keepalive_answered_by_rst.pkt": "10 s", "synack_rto.pkt": "4 s", "fin_wait_1_rst.pkt": "2.5 s"}
+SLOW = {"keepalive_per_connection.pkt": "15 s", "synack_long_ladder.pkt": "15 s", "syn_rto_ladder.pkt": "7 s",
+        "keepalive_answered_by_rst.pkt": "10 s", "synack_rto.pkt": "4 s", "fin_wait_1_rst.pkt": "2.5 s",
+        "keepalive_data_resets_idle_linux.pkt": "8 s"}
 #: Every script without the ``// dut: tern`` marker runs against Linux; those with ``// deviation linux:`` fail
-#: there (a strict xfail under ``--dut linux``), the others pass.
+#: there (a strict xfail under ``--dut linux``), the others pass. ``// dut: linux`` marks a Linux-valued twin of a
+#: Tern-valued script (same checks, Linux's values where the RFCs leave them open).
 LINUX_SCRIPTS = sorted(p.name for p in CORPUS.glob("*.pkt")
                        if "// dut: tern" not in p.read_text() and "// deviation linux:" not in p.read_text())
 DEVIATIONS = sorted(p.name for p in CORPUS.glob("*.pkt") if "// deviation linux:" in p.read_text())
+TWINS = sorted(n for n in LINUX_SCRIPTS if "// dut: linux" in (CORPUS / n).read_text())
+#: ``make test`` runs every script both DUTs share (but the SLOW ones), one twin of each kind (quick-ACK, PSH,
+#: handshake values, API values) and one deviation per RFC marked; ``make run-linux`` (pytest scenarios --dut linux)
+#: runs them all. This keeps the module near 40 s of real time (each script needs a namespace of its own).
+TWINS_IN_MAKE_TEST = ("ts_echo_linux.pkt", "fast_retransmit_linux.pkt", "handshake_active_linux.pkt",
+                      "challenge_ack_limit_linux.pkt")
+DEVIATIONS_IN_MAKE_TEST = ("data_rto_ladder.pkt", "tcpi_rto_after_sample.pkt", "two_dupacks_no_retransmit.pkt",
+                           "icmp_host_unreachable_soft_syn_sent.pkt", "icmp_wrong_seq_ignored.pkt")
+#: Scripts whose blocking call is polled through the helper process: with the other core busy (load average above
+#: 12) the harness answered late beyond the tolerance in 4 of 5 runs (`make run-linux` runs them).
+REALTIME_FRAGILE = {"blocking_accept.pkt": "a blocking accept() polled while the handshake runs"}
+MAKE_TEST = [n for n in LINUX_SCRIPTS if n not in SLOW and n not in REALTIME_FRAGILE
+             and (n not in TWINS or n in TWINS_IN_MAKE_TEST)]
 
 
 @live
-@pytest.mark.parametrize("name", [n for n in LINUX_SCRIPTS if n not in SLOW])
+@pytest.mark.parametrize("name", MAKE_TEST)
 def test_corpus_scripts_pass_against_linux(tmp_path, name):
     _linux(tmp_path, parse_file(CORPUS / name))
 
 
+#: What each marked deviation makes a script fail with under Linux, by the RFC text its marker quotes.
+DEVIATION_FAILURES = {
+    # RFC 6298 (2.4)'s 1 s minimum RTO: Linux retransmits (or reports tcpi_rto) at a few hundred milliseconds.
+    # (A retransmission whose flags differ too is reported by its fields first: the times are on its two lines.)
+    "RFC 6298 (2.4)": r"timing error: expected outbound packet at 1\.\d+ sec but happened at 0\.[2-7]\d+ sec|"
+                      r"'tcpi_rto': [2-7]\d{5}\b|"
+                      r"bad outbound TCP packet: flags\nscript packet: 1\.\d+ .*\nactual packet: 0\.[2-7]\d+ ",
+    # RFC 1122 4.2.3.9: a soft error must not abort; Linux ends the SYN-SENT connection at once.
+    "RFC 1122 4.2.3.9": r"connect: expected errno EALREADY but got EHOSTUNREACH",
+    # RFC 5927 4.1: SND.UNA =< SEG.SEQ < SND.NXT; Linux takes SEG.SEQ = SND.NXT too and refuses the connect.
+    "RFC 5927 4.1": r"connect: expected errno EALREADY but got ECONNREFUSED",
+}
+
+
+def _deviation_failure(name: str) -> str:
+    marker = next(line for line in (CORPUS / name).read_text().splitlines() if line.startswith("// deviation linux:"))
+    found = [regex for rfc, regex in DEVIATION_FAILURES.items() if rfc in marker]
+    assert len(found) == 1, f"{name}: no expected failure for its marker {marker!r}"
+    return found[0]
+
+
 @live
-@pytest.mark.parametrize("name", DEVIATIONS)
+@pytest.mark.parametrize("name", DEVIATIONS_IN_MAKE_TEST)
 def test_deviation_scripts_fail_against_linux_for_the_marked_reason(tmp_path, name):
-    # The marked deviation is RFC 6298 (2.4)'s 1 s minimum RTO: Linux retransmits (or reports tcpi_rto) at a
-    # few hundred milliseconds where the script expects the 1 s of the RFC.
-    assert "RFC 6298 (2.4)" in (CORPUS / name).read_text()
-    with pytest.raises(PktError, match=r"timing error: expected outbound packet at 1\.\d+ sec but happened at "
-                                       r"0\.[2-7]\d+ sec|'tcpi_rto': [2-7]\d{5}\b"):
-        _linux(tmp_path, parse_file(CORPUS / name))
+    _linux(tmp_path, parse_file(CORPUS / name), expect=_deviation_failure(name))
 
 
 def test_linux_subset_is_the_corpus_measured():
     # The subset is the corpus minus Tern-valued scripts: if a script loses its marker it joins the subset.
-    assert len(LINUX_SCRIPTS) >= 48, LINUX_SCRIPTS
+    assert len(LINUX_SCRIPTS) >= 88, LINUX_SCRIPTS
     assert set(SLOW) <= set(LINUX_SCRIPTS)
-    assert len(DEVIATIONS) >= 11 and not set(DEVIATIONS) & set(LINUX_SCRIPTS)
+    assert set(TWINS_IN_MAKE_TEST) <= set(TWINS) and set(DEVIATIONS_IN_MAKE_TEST) <= set(DEVIATIONS)
+    assert len(DEVIATIONS) >= 14 and not set(DEVIATIONS) & set(LINUX_SCRIPTS)
+    for name in DEVIATIONS:  # each marker names an RFC whose failure the test above knows
+        _deviation_failure(name)
+    # Each twin names the Tern-valued script it mirrors, which exists.
+    for name in TWINS:
+        assert (CORPUS / name.replace("_linux.pkt", ".pkt")).exists(), name
 
 
 @live
 def test_linux_rto_in_a_range_and_tern_value_refused(tmp_path):
     _linux(tmp_path / "a", parse(RTO + "+.25~+.8 > P. 1:101(100) ack 1\n", "rto.pkt"))
     # The positive control: Tern's 1 s RTO is not what Linux does.
-    with pytest.raises(PktError, match=r"rto.pkt:11: timing error: expected outbound packet at"):
-        _linux(tmp_path / "b", parse(RTO + "+1 > P. 1:101(100) ack 1\n", "rto.pkt"))
+    _linux(tmp_path / "b", parse(RTO + "+1 > P. 1:101(100) ack 1\n", "rto.pkt"),
+           expect=r"rto.pkt:11: timing error: expected outbound packet at 1\.\d+ sec but happened at 0\.[2-8]")
 
 
 #: Our own script in the style of Linux's packetdrill tests (gtests/net/tcp/shutdown): its init command, Linux's

@@ -63,6 +63,13 @@ def test_udp_and_icmp_packets():
     assert one("+0 > udp (10)").action == A.UdpPacket(">", 10, 1)
     ic = one("+0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]").action
     assert (ic.type, ic.code, ic.mtu, ic.quoted) == ("unreachable", "frag_needed", 1200, (1, 1461, 1460))
+    # packetdrill's quoted UDP datagram, and the TTL of a UDP datagram
+    iu = one("+0 > icmp unreachable port_unreachable [udp (8)]").action
+    assert (iu.quoted, iu.quoted_udp, iu.text()) == (None, 8, "icmp unreachable port_unreachable [udp (8)]")
+    u = one("+0 > [ttl 5] udp (10)").action
+    assert (u.ttl, u.text()) == (5, "[ttl 5] udp (10)")
+    with pytest.raises(PktSyntaxError, match="only \\[ttl N\\] is supported"):
+        one("+0 > [ect0] udp (10)")
 
 
 def test_syscalls():

@@ -6,6 +6,7 @@ Each failing script has a passing twin (its positive control) that differs only 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -231,3 +232,118 @@ def test_poll_revents_checked(net):
 def test_getpeername_port_checked(net):
     with pytest.raises(PktError, match=r"getpeername: expected sin_port 1 but the socket's is 48879"):
         run(net, PASSIVE + "+0 getpeername(4, {sa_family=AF_INET, sin_port=htons(1)}, [16]) = 0\n")
+
+
+def _sent_ecrs(net, text: str) -> list[tuple[int, int]]:
+    """Run ``text`` and return (live TS val of the DUT's SYN, TS ecr of every segment the peer sent)."""
+    from scapy.layers.inet import TCP
+
+    dut, peer, _ = make_tern_dut(net)
+    sent: list = []
+    send = peer.send
+
+    def record(frame, *a, **kw):
+        sent.append(frame)
+        return send(frame, *a, **kw)
+
+    peer.send = record
+    r = run_script(parse(text, "t.pkt"), dut, peer, net)
+    ecrs = [dict(f[TCP].options).get("Timestamp", (0, None))[1] for f in sent if f.haslayer(TCP)]
+    return r, ecrs
+
+
+TS_ACTIVE = """0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
++0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
++0 > S 0:0(0) <...>
++.1 < S. 0:0(0) ack 1 win 5792 <mss 1460,sackOK,TS val 700 ecr 12345,nop,wscale 7>
++0 > . 1:1(0) ack 1 <nop,nop,TS val 5000 ecr 700>
++.1 < P. 1:101(100) ack 1 win 46 <nop,nop,TS val 800 ecr 5000>
++0 < P. 101:201(100) ack 1 win 46 <nop,nop,TS val 800 ecr 5030>
++0 > . 1:1(0) ack 201 <nop,nop,TS val 5300 ecr 800>
+"""
+
+
+def test_inbound_ecr_echoes_the_live_ts_val_the_script_named(net):
+    # packetdrill's mapping: the SYN's options are <...> (they differ per DUT), so the SYN-ACK's ecr (a number the
+    # script never wrote for an outbound packet) is the SYN's live TS val; ecr 5000 is the live value of the ACK the
+    # script wrote as TS val 5000, and 5030 is 30 ticks after it (the interpolation of --tcp_ts_ecr_scaled).
+    r, ecrs = _sent_ecrs(net, TS_ACTIVE)
+    assert ecrs[0] != 12345 and ecrs[1] != 5000, ecrs  # not the script's numbers as written
+    syn_val = r.ts_unnamed
+    ack_val = r.ts_map[5000]
+    assert syn_val is not None and ecrs == [syn_val, ack_val, (ack_val + 30) % 2**32]
+    assert r.ts_base == (5000, ack_val) and 12345 not in (syn_val, ack_val)
+
+
+def test_outbound_ts_val_is_not_checked_but_ecr_is(net):
+    # The control: the DUT's TS val is whatever its clock says (script 5000), its ecr must be the peer's value.
+    with pytest.raises(PktError, match=r"t.pkt:6: bad outbound TCP packet: options"):
+        run(net, TS_ACTIVE.replace("TS val 5000 ecr 700", "TS val 5000 ecr 701"))
+
+
+UDP_OPTS = (Path(__file__).resolve().parents[2] / "scenarios" / "pkt" / "udp_socket_options.pkt").read_text()
+
+
+def test_udp_socket_options_trunc_and_quoted_datagram(net):
+    run(net, UDP_OPTS)
+
+
+@pytest.mark.parametrize("change, error", [
+    # The TTL IP_TTL set is checked on the wire: 5, not the script's 6.
+    (("> [ttl 5] udp (10)", "> [ttl 6] udp (10)"), r":17: bad outbound UDP packet: ttl"),
+    # Without MSG_TRUNC a receive returns at most the buffer's length (100 of the 300 bytes).
+    (("recvfrom(3, ..., 100, MSG_TRUNC, ..., ...) = 300", "recvfrom(3, ..., 100, 0, ..., ...) = 300"),
+     r":21: recvfrom: expected result 300 but got 100"),
+    # The quoted datagram is the script's 8-byte one: UDP length 16, not 17.
+    (("[udp (8)]", "[udp (9)]"), r":29: bad outbound ICMP packet: quoted UDP length"),
+    (("revents=POLLOUT}], 1, 0) = 1", "revents=POLLIN|POLLOUT}], 1, 0) = 1"), r":18: poll: fd 3: expected revents"),
+    (("[SOCK_DGRAM]", "[SOCK_STREAM]"), r":14: getsockopt SO_TYPE: expected"),
+])
+def test_udp_socket_checks_fail_on_wrong_values(net, change, error):
+    with pytest.raises(PktError, match=error):
+        run(net, UDP_OPTS.replace(*change))
+
+
+def test_outbound_icmp_quoting_a_tcp_segment_fails(net):
+    # The DUT's port unreachable quotes the script's UDP datagram, not a TCP segment [0:0(0)].
+    with pytest.raises(PktError, match=r"t.pkt:29: bad outbound ICMP packet: quoted protocol\n"
+                                       r"script packet: .* \[0:0\(0\)\]\n"
+                                       r"actual packet: .* \[udp \(8\)\]"):
+        run(net, UDP_OPTS.replace("[udp (8)]", "[0:0(0)]"))
+
+
+def test_udp_so_error_reports_the_icmp_error_once(net):
+    # An ICMP port unreachable quoting the DUT's datagram: SO_ERROR reports ECONNREFUSED, then 0 (taken).
+    text = ("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 bind(3, ..., ...) = 0\n"
+            "+0 sendto(3, ..., 10, 0, ..., ...) = 10\n+0 > udp (10)\n"
+            "+.1 < icmp unreachable port_unreachable [udp (10)]\n")
+    run(net, text + "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0\n"
+                    "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n")
+    with pytest.raises(PktError, match=r"t.pkt:6: getsockopt SO_ERROR: expected 0 but the socket's error is "
+                                       r"ECONNREFUSED"):
+        run(net, text + "+0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0\n")
+
+
+def test_blocking_poll_on_udp_returns_with_the_datagram(net):
+    text = ("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 bind(3, ..., ...) = 0\n"
+            "+0...0.1 poll([{fd=3, events=POLLIN, revents=POLLIN}], 1, 1000) = 1\n+.1 < udp (20)\n"
+            "+0 recv(3, ..., 100, 0) = 20\n")
+    run(net, text)
+    # The control: the poll times out after 50 ms with nothing (the datagram comes at 0.1).
+    with pytest.raises(PktError, match=r"t.pkt:3: poll: fd 3: expected revents 0x1 but got 0x0"):
+        run(net, text.replace("1, 1000) = 1", "1, 50) = 1"))
+
+
+def test_udp_unsupported_option_named(net):
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: setsockopt SOL_SOCKET SO_RCVBUF on a "
+                                             r"UDP socket"):
+        run(net, "0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [1], 4) = 0\n")
+
+
+def test_kernel_only_sysctl_with_the_tern_value(net):
+    # tcp_syn_linear_timeouts=0 is Tern's behaviour (the SYN RTO doubles from the first); another value is refused.
+    run(net, "0 `sysctl -q net.ipv4.tcp_syn_linear_timeouts=0`\n" + ACTIVE + "+1 > S 0:0(0) <...>\n")
+    with pytest.raises(PktUnsupported, match=r"t.pkt:1: unsupported feature: sysctl "
+                                             r"net.ipv4.tcp_syn_linear_timeouts=4 \(the DUT behaves as "):
+        run(net, "0 `sysctl -q net.ipv4.tcp_syn_linear_timeouts=4`\n" + ACTIVE)
