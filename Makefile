@@ -196,7 +196,7 @@ demo-virtio: pyext
 # ---------------------------------------------------------------------------
 # test
 # ---------------------------------------------------------------------------
-test: format-check c-test asan-test py-test fuzz-test byos-test byos-test-lwip
+test: format-check c-test asan-test asan-scenarios py-test fuzz-test byos-test byos-test-lwip
 	@echo "make test: all passed"
 
 c-test: deps
@@ -209,6 +209,19 @@ asan-test: deps
 	cmake --build $(BUILD)/asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(BUILD)/asan --output-on-failure -j $$(nproc)
+
+# The scenarios that feed the parsers malformed input (DHCP, DHCPv6, DNS, mDNS, IGMP, the gateway's
+# DNS and DHCP), run through an AddressSanitizer+UBSan build of the CFFI extension. Python itself is not
+# instrumented: the sanitizer runtime is preloaded and leak checking is off (the interpreter's own).
+ASAN_SCENARIOS ?= scenarios/dhcp scenarios/dhcpv6 scenarios/dns scenarios/mdns scenarios/igmp \
+  scenarios/gateway/test_dns_server.py scenarios/gateway/test_dhcp_leases.py scenarios/gateway/test_transcript.py
+asan-scenarios: pyext
+	cmake -S . -B $(BUILD)/asan-py $(GEN) -DCMAKE_BUILD_TYPE=Debug -DTERN_SANITIZE=ON -DTERN_BUILD_PYTHON=ON \
+	  -DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=OFF -DPython_EXECUTABLE=$(abspath $(VPY))
+	cmake --build $(BUILD)/asan-py --target _ternffi
+	TERN_FFI_DIR=$(BUILD)/asan-py/pyharness LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(VPY) -m pytest $(ASAN_SCENARIOS) -q -p no:cacheprovider -n 2
 
 py-test: pyext
 	$(VPY) -m pytest tests/py $(wildcard scenarios) -q
