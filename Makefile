@@ -27,7 +27,7 @@ help:
 	@echo "make run     run the conformance suite; report in $(RUN_OUT)/report.md, $(RUN_OUT)/junit.xml, pcaps in $(RUN_OUT)/artifacts/"
 	@echo "make demo    run the demonstration scenario (pcaps in $(DEMO_OUT)/)"
 	@echo "make demo-virtio  a Linux guest in QEMU pings Tern's ping responder through vhost-user (docs/virtio.md)"
-	@echo "make test    C tests, ASan+UBSan C tests, pytest, short fuzz run (what CI runs)"
+	@echo "make test    C tests, ASan+UBSan C tests and parser scenarios, pytest, short fuzz run (what CI runs)"
 	@echo "make run-smoltcp  the suite against smoltcp 0.12 (cargo fetches it); compared with docs/smoltcp-differences.md"
 	@echo "make run-lwip     the suite against lwIP 2.1 (apt-get source fetches it); compared with docs/lwip-differences.md"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
