@@ -514,6 +514,7 @@ bool tern_dhcp_server_input(tern_stack *st, uint64_t now, const struct tern_ipv4
 /* ---- API ------------------------------------------------------------------------ */
 
 tern_err tern_dhcp_server_start(tern_stack *st, const tern_dhcp_server_config *cfg) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     tern_dhcp_server *s = &st->dhcps;
     if (s->running) {
         return tern_fail(st, TERN_ERR_BAD_STATE, "dhcp server: already running");
