@@ -30,7 +30,14 @@ static int host_is_little_endian(void) {
  * big-endian one with its bytes swapped once at the end. A 64-bit
  * accumulator cannot overflow before 2^32 words, far beyond any packet.
  */
-static uint32_t sum_chunk(const uint8_t *data, size_t len) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
+/* Two builds of the loop, the AVX2 one (32 bytes per step) chosen once at load time where the CPU
+ * has it (GCC/Clang function multi-versioning): the same sum, in about half the time. */
+__attribute__((target_clones("avx2", "default")))
+#endif
+static uint32_t
+sum_chunk(const uint8_t *data, size_t len) {
     /* One's-complement sums are byte-order independent up to a final swap
      * (RFC 1071 §2(B)), and any word size that is a multiple of 16 bits
      * works. Native 64-bit loads are split into their 32-bit halves and
@@ -62,6 +69,46 @@ static uint32_t sum_chunk(const uint8_t *data, size_t len) {
     }
     if (i < len) {
         tail += (uint32_t)data[i] << 8; /* odd byte padded with zero */
+    }
+    return fold((uint64_t)s + tail);
+}
+
+/* sum_chunk's loop with a store of each word read: one pass for the copy and the sum. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+uint32_t
+tern_csum_copy(uint8_t *dst, const uint8_t *src, size_t len) {
+    uint64_t lo = 0, hi = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        memcpy(dst + i, &w, 8);
+        lo += w & 0xffffffffu;
+        hi += w >> 32;
+    }
+    uint64_t acc = (lo & 0xffffffffu) + (lo >> 32) + (hi & 0xffffffffu) + (hi >> 32);
+    for (; i + 4 <= len; i += 4) {
+        uint32_t w;
+        memcpy(&w, src + i, 4);
+        memcpy(dst + i, &w, 4);
+        acc += w;
+    }
+    uint32_t s = fold(acc);
+    if (host_is_little_endian()) {
+        s = swap16(s);
+    }
+    uint64_t tail = 0;
+    for (; i + 2 <= len; i += 2) {
+        dst[i] = src[i];
+        dst[i + 1] = src[i + 1];
+        tail += (uint32_t)src[i] << 8 | src[i + 1];
+    }
+    if (i < len) {
+        dst[i] = src[i];
+        tail += (uint32_t)src[i] << 8; /* odd byte padded with zero */
     }
     return fold((uint64_t)s + tail);
 }

@@ -42,6 +42,17 @@ uint32_t tern_csum_add(uint32_t sum, const uint8_t *data, size_t len);
  */
 uint32_t tern_csum_add_at(uint32_t sum, const uint8_t *data, size_t len, size_t offset);
 
+/*
+ * tern_csum_copy: copy len bytes from src to dst (which must not overlap) and
+ * return their partial sum, tern_csum_add(0, src, len), taken in the same pass
+ * (the copy-and-checksum of the BSDs: the bytes are read once).
+ *   dst   where the bytes go (len bytes of room)
+ *   src   the bytes (may be NULL when len is 0)
+ *   len   number of bytes
+ * Returns the partial sum of the bytes as if src[0] were at an even offset.
+ */
+uint32_t tern_csum_copy(uint8_t *dst, const uint8_t *src, size_t len);
+
 /* tern_csum_add_u16: add one 16-bit value (host order) to the partial sum. */
 uint32_t tern_csum_add_u16(uint32_t sum, uint16_t v);
 

@@ -238,7 +238,13 @@ tern_err tern_tcp_emit(const struct tern_tcp_repr *r, const tern_addr *src, cons
     tern_put_u16(buf + 18, r->urgent);
     emit_options(&r->opt, buf + TERN_TCP_MIN_HDR_LEN);
     uint32_t s = tern_csum_pseudo(src, dst, TERN_IPPROTO_TCP, (uint32_t)total);
-    tern_put_u16(buf + 16, tern_csum_finish(tern_csum_add(s, buf, total)));
+    if (r->payload == NULL && r->payload_summed) {
+        /* The header's length is a multiple of 4: the payload starts at an even offset. */
+        s = tern_csum_add_u16(tern_csum_add(s, buf, hlen), (uint16_t)r->payload_sum);
+    } else {
+        s = tern_csum_add(s, buf, total);
+    }
+    tern_put_u16(buf + 16, tern_csum_finish(s));
     *written = total;
     return TERN_OK;
 }

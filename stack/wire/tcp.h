@@ -99,6 +99,10 @@ struct tern_tcp_repr {
     struct tern_tcp_options opt;
     const uint8_t *payload;
     size_t payload_len;
+    /* emit, payload NULL (already in place) only: payload_sum is its partial sum
+     * (tern_csum_copy, as tern_csum_add(0, ...) gives), so emit sums the header alone */
+    bool payload_summed;
+    uint32_t payload_sum;
 };
 
 /*

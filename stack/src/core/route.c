@@ -139,6 +139,7 @@ tern_err tern_route_lookup(const tern_stack *st, const tern_addr *dst, const ter
 
 tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len,
                         const tern_addr *gateway, uint32_t iface) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     bool v6 = tern_addr_is_v6(dst);
     unsigned width = v6 ? 128 : 32;
     if ((!v6 && !tern_addr_is_v4(dst)) || prefix_len > width) {
@@ -180,6 +181,7 @@ tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len
 }
 
 tern_err tern_route_del(tern_stack *st, const tern_addr *dst, uint8_t prefix_len) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     for (uint32_t i = 0; i < st->nroutes; i++) {
         tern_route *r = &st->routes[i];
         if (r->prefix_len == prefix_len && r->dst.family == dst->family &&

@@ -246,6 +246,7 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     memset(base, 0, l.total);
     tern_stack *st = (tern_stack *)base;
     st->cfg = c;
+    st->poll_cache = &st->poll_cache_mem; /* valid = false: computed at the first poll_at */
     tern_rng_seed(&st->rng, c.seed, 1);
     uint64_t k0 = tern_rng_next(&st->rng), k1 = tern_rng_next(&st->rng);
     for (int i = 0; i < 8; i++) {
@@ -306,6 +307,21 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
 
 /* ---- driver ---------------------------------------------------------------- */
 
+/*
+ * A TCP segment in one unfragmented IPv4 datagram or directly behind the IPv6
+ * header: what the IP layers do with it (deliver, forward, answer with ICMP)
+ * touches TCP, ARP and ND, never the quiet modules' timers (tern_poll_cache).
+ */
+static bool plain_tcp(const struct tern_eth_repr *eth) {
+    const uint8_t *ip = eth->payload;
+    if (eth->ethertype == TERN_ETHERTYPE_IPV4) {
+        return eth->payload_len >= 20 && ip[9] == TERN_IPPROTO_TCP &&
+               (((uint32_t)ip[6] << 8 | ip[7]) & 0x3fff) == 0;
+    }
+    return eth->ethertype == TERN_ETHERTYPE_IPV6 && eth->payload_len >= 40 &&
+           ip[6] == TERN_IPPROTO_TCP;
+}
+
 void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *frame,
                       size_t len) {
     st->call_frames = 0;
@@ -328,6 +344,9 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
     if (err != TERN_OK) {
         st->c.eth_truncated++;
         return;
+    }
+    if (!plain_tcp(&eth)) {
+        tern_poll_cache_drop(st);
     }
     if (eth.has_vlan && !st->iface[iface].accept_vlan) {
         st->c.eth_vlan_dropped++;
@@ -364,6 +383,7 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
 void tern_stack_poll(tern_stack *st, uint64_t now) {
     st->call_frames = 0;
     st->call_now = now;
+    tern_poll_cache_drop(st);
     tern_packet_poll(st, now);
     tern_ipv4_poll(st, now);
     tern_arp_poll(st, now);
@@ -380,17 +400,37 @@ static uint64_t min_u64(uint64_t a, uint64_t b) {
     return a < b ? a : b;
 }
 
+/* The quiet modules' earliest deadline (tern_poll_cache). */
+static uint64_t quiet_poll_at(const tern_stack *st) {
+    uint64_t t = tern_reasm_poll_at(st);
+    t = min_u64(t, tern_igmp_poll_at(st));
+    t = min_u64(t, tern_ipv6_quiet_poll_at(st));
+    t = min_u64(t, tern_services_quiet_poll_at(st));
+    return t;
+}
+
 uint64_t tern_stack_poll_at(const tern_stack *st) {
     if (st->loopback.count || tern_udp_has_output(st) || tern_ping_has_output(st) ||
         tern_packet_has_output(st)) {
         return 0; /* now */
     }
-    uint64_t t = tern_arp_poll_at(st);
-    t = min_u64(t, tern_reasm_poll_at(st));
-    t = min_u64(t, tern_igmp_poll_at(st));
-    t = min_u64(t, tern_ipv6_poll_at(st));
+    tern_poll_cache *pc = st->poll_cache;
+#ifdef TERN_POLL_CACHE_CHECK
+    /* Test builds: a cached deadline that is no longer the modules' own is a bug (a path that
+     * changes their timers without tern_poll_cache_drop); stop at once, in the test that found it.
+     */
+    if (pc->valid && pc->at != quiet_poll_at(st)) {
+        __builtin_trap();
+    }
+#endif
+    if (!pc->valid) {
+        pc->at = quiet_poll_at(st);
+        pc->valid = true;
+    }
+    uint64_t t = min_u64(pc->at, tern_arp_poll_at(st));
+    t = min_u64(t, tern_nd_poll_at(st));
+    t = min_u64(t, tern_dns_poll_at(st)); /* asks TCP about DNS over TCP */
     t = min_u64(t, tern_tcp_poll_at(st));
-    t = min_u64(t, tern_services_poll_at(st));
     return t;
 }
 
@@ -426,6 +466,7 @@ void tern_stack_get_counters(const tern_stack *st, tern_counters *out) {
 
 tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *addr,
                              uint8_t prefix_len) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface=%u: the host has %u interfaces",
                          iface, st->niface);
@@ -456,6 +497,7 @@ tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
 }
 
 tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *addr) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface=%u: the host has %u interfaces",
                          iface, st->niface);
@@ -482,6 +524,7 @@ tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
 }
 
 tern_err tern_iface_set_mtu(tern_stack *st, uint32_t iface, uint32_t mtu) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "iface=%u: the host has %u interfaces",
                          iface, st->niface);
@@ -495,5 +538,6 @@ tern_err tern_iface_set_mtu(tern_stack *st, uint32_t iface, uint32_t mtu) {
 }
 
 void tern_stack_set_forwarding(tern_stack *st, bool on) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     st->cfg.forwarding = on;
 }

@@ -283,6 +283,20 @@ typedef struct tern_ipv6_module tern_ipv6_module;
 /* A packet socket (core/packet.c). */
 typedef struct tern_packet_sock tern_packet_sock;
 
+/*
+ * The earliest deadline of the quiet modules (IPv4 and IPv6 reassembly, IGMP,
+ * IPv6 autoconfiguration with MLD and SLAAC, the DHCP client, mDNS), which
+ * the simulator asks for after every frame. Their timers change only in
+ * tern_stack_poll, in input other than a plain TCP segment, and in the public
+ * calls outside TCP, each of which drops the cache (tern_poll_cache_drop);
+ * poll_at recomputes it when dropped. The modules a TCP segment or call can
+ * change (TCP, ARP, ND, DNS over TCP, the send queues) are asked every time.
+ */
+typedef struct tern_poll_cache {
+    uint64_t at;
+    bool valid;
+} tern_poll_cache;
+
 struct tern_stack {
     tern_stack_config cfg; /* with every default filled in */
     tern_counters c;
@@ -329,6 +343,11 @@ struct tern_stack {
     tern_dns_resolver dns;    /* services/dns.c */
     tern_mdns_responder mdns; /* services/mdns.c */
 
+    /* poll_at's cache of the quiet modules' deadline (core/poll_cache.h): poll_at takes a
+     * const instance, so it writes the cache through this pointer to poll_cache_mem */
+    tern_poll_cache *poll_cache;
+    tern_poll_cache poll_cache_mem;
+
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
     /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to
      * 64 KiB; held datagrams are taken back at TERN_TX_HEADROOM + 40, hence the margin. */
@@ -336,6 +355,11 @@ struct tern_stack {
     uint8_t tx2[TERN_FRAME_MAX + 64];
     uint8_t loop_rx[65536]; /* a looped-back datagram being delivered */
 };
+
+/* The quiet modules' timers may have changed: poll_at recomputes their deadline. */
+static inline void tern_poll_cache_drop(tern_stack *st) {
+    st->poll_cache->valid = false;
+}
 
 /*
  * Has the current input or poll call sent its TERN_CALL_FRAMES_MAX frames?

@@ -355,6 +355,7 @@ static uint32_t iface_for(const tern_stack *st, const tern_addr *group, uint32_t
 }
 
 tern_err tern_udp_join(tern_stack *st, tern_sock s, const tern_addr *group, uint32_t iface) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     uint32_t idx;
     if (!tern_handle_decode(s, TERN_HANDLE_UDP, &idx) || !tern_udp_is_open(st, s)) {
         return tern_fail(st, TERN_ERR_CLOSED, "udp socket %#x: closed or not a UDP socket", s);
@@ -363,6 +364,7 @@ tern_err tern_udp_join(tern_stack *st, tern_sock s, const tern_addr *group, uint
 }
 
 tern_err tern_udp_leave(tern_stack *st, tern_sock s, const tern_addr *group, uint32_t iface) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (!tern_udp_is_open(st, s)) {
         return tern_fail(st, TERN_ERR_CLOSED, "udp socket %#x: closed or not a UDP socket", s);
     }
@@ -410,6 +412,7 @@ bool tern_igmp_sock_joined(const tern_stack *st, tern_sock s, const tern_addr *g
 }
 
 tern_err tern_igmp_set_version(tern_stack *st, uint32_t iface, uint8_t version) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface || (version != 2 && version != 3)) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
                          "igmp version=%u iface=%u: the version must be 2 or 3 on an existing "

@@ -702,6 +702,7 @@ void tern_ipv6_addr_removed(tern_stack *st, uint32_t iface, const tern_addr *add
 /* ---- public: joining groups ------------------------------------------------------------------ */
 
 tern_err tern_ipv6_join_group(tern_stack *st, uint32_t iface, const tern_addr *group) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface || !tern_addr_is_v6(group) || !tern_addr_is_multicast(group)) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
                          "join_group: iface=%u must exist and the group be IPv6 multicast", iface);
@@ -721,6 +722,7 @@ tern_err tern_ipv6_join_group(tern_stack *st, uint32_t iface, const tern_addr *g
 }
 
 tern_err tern_ipv6_leave_group(tern_stack *st, uint32_t iface, const tern_addr *group) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface || !tern_addr_is_v6(group)) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "leave_group: iface=%u, group not IPv6",
                          iface);

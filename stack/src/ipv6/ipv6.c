@@ -65,10 +65,9 @@ void tern_ipv6_poll(tern_stack *st, uint64_t now) {
     tern_ac_poll(st, now);
 }
 
-uint64_t tern_ipv6_poll_at(const tern_stack *st) {
-    uint64_t a = tern_nd_poll_at(st), b = tern_reasm6_poll_at(st), c = tern_ac_poll_at(st);
-    a = a < b ? a : b;
-    return a < c ? a : c;
+uint64_t tern_ipv6_quiet_poll_at(const tern_stack *st) {
+    uint64_t b = tern_reasm6_poll_at(st), c = tern_ac_poll_at(st);
+    return b < c ? b : c;
 }
 
 /* ---- output ------------------------------------------------------------------------- */

@@ -628,6 +628,7 @@ uint64_t tern_dhcp_client_poll_at(const tern_stack *st) {
 
 tern_err tern_dhcp_start(tern_stack *st, uint32_t iface, uint64_t now,
                          const tern_dhcp_client_config *cfg) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dhcp: no interface %u", iface);
     }
@@ -656,6 +657,7 @@ tern_err tern_dhcp_start(tern_stack *st, uint32_t iface, uint64_t now,
 }
 
 tern_err tern_dhcp_release(tern_stack *st, uint32_t iface, uint64_t now) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dhcp: no interface %u", iface);
     }
@@ -693,6 +695,7 @@ tern_err tern_dhcp_get_lease(const tern_stack *st, uint32_t iface, tern_dhcp_lea
 }
 
 tern_err tern_dhcp_next_event(tern_stack *st, uint32_t iface, tern_dhcp_event *out) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface) {
         return TERN_ERR_INVALID_ARGUMENT;
     }

@@ -544,6 +544,7 @@ bool tern_dhcp_server_input(tern_stack *st, uint64_t now, uint32_t iface, uint32
 /* ---- API ------------------------------------------------------------------------ */
 
 tern_err tern_dhcp_server_start(tern_stack *st, const tern_dhcp_server_config *cfg) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (cfg->iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dhcp server: no interface %u", cfg->iface);
     }

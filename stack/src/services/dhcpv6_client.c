@@ -836,6 +836,7 @@ uint64_t tern_dhcpv6_poll_at(const tern_stack *st) {
 
 tern_err tern_dhcpv6_start(tern_stack *st, uint32_t iface, uint64_t now,
                            const tern_dhcpv6_config *cfg) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dhcpv6: no interface %u", iface);
     }
@@ -884,6 +885,7 @@ tern_err tern_dhcpv6_start(tern_stack *st, uint32_t iface, uint64_t now,
 }
 
 tern_err tern_dhcpv6_stop(tern_stack *st, uint32_t iface, uint64_t now) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (iface >= st->niface) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dhcpv6: no interface %u", iface);
     }

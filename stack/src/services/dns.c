@@ -535,6 +535,7 @@ uint64_t tern_dns_poll_at(const tern_stack *st) {
 /* ---- API ------------------------------------------------------------------------ */
 
 tern_err tern_dns_configure(tern_stack *st, const tern_dns_config *cfg) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (cfg->n_servers > TERN_DNS_MAX_SERVERS) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dns: %u servers (at most %d)",
                          cfg->n_servers, TERN_DNS_MAX_SERVERS);
@@ -561,6 +562,7 @@ tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32
 
 tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, uint16_t qtype,
                                uint32_t *id) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     tern_dns_resolver *r = &st->dns;
     if (qtype != TERN_DNS_TYPE_A && qtype != TERN_DNS_TYPE_AAAA) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
@@ -641,6 +643,7 @@ tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, u
 }
 
 tern_err tern_dns_result(tern_stack *st, uint32_t id, tern_dns_answer *out) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     if (id >= TERN_DNS_MAX_QUERIES || !st->dns.q[id].used) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dns: no query %u", id);
     }
@@ -657,5 +660,6 @@ void tern_dns_get_counters(const tern_stack *st, tern_dns_counters *out) {
 }
 
 void tern_dns_flush_cache(tern_stack *st) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     memset(st->dns.cache, 0, sizeof st->dns.cache);
 }

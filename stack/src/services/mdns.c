@@ -370,6 +370,7 @@ static void begin_probing(tern_stack *st, uint64_t now, uint64_t extra) {
 }
 
 tern_err tern_mdns_start(tern_stack *st, uint32_t iface, const char *label, uint64_t now) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     tern_mdns_responder *r = &st->mdns;
     if (r->state != TERN_MDNS_OFF) {
         return tern_fail(st, TERN_ERR_BAD_STATE, "mdns: already running as %s", r->name);
@@ -430,6 +431,7 @@ static bool valid_txt(const uint8_t *txt, size_t len) {
 
 tern_err tern_mdns_add_service(tern_stack *st, const char *instance, const char *type,
                                uint16_t port, const uint8_t *txt, size_t txt_len, uint64_t now) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     tern_mdns_responder *r = &st->mdns;
     if (r->state == TERN_MDNS_OFF || r->svc) {
         return tern_fail(st, TERN_ERR_BAD_STATE, "mdns service: %s",
@@ -478,6 +480,7 @@ tern_err tern_mdns_add_service(tern_stack *st, const char *instance, const char 
 }
 
 tern_err tern_mdns_stop(tern_stack *st) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     tern_mdns_responder *r = &st->mdns;
     if (r->state == TERN_MDNS_OFF) {
         return tern_fail(st, TERN_ERR_BAD_STATE, "mdns: not running");

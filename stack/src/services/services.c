@@ -38,10 +38,9 @@ void tern_services_poll(tern_stack *st, uint64_t now) {
     tern_mdns_poll(st, now);
 }
 
-uint64_t tern_services_poll_at(const tern_stack *st) {
-    uint64_t a = tern_dhcp_client_poll_at(st), b = tern_dns_poll_at(st), c = tern_mdns_poll_at(st);
+uint64_t tern_services_quiet_poll_at(const tern_stack *st) {
+    uint64_t a = tern_dhcp_client_poll_at(st), c = tern_mdns_poll_at(st);
     uint64_t d = tern_dhcpv6_poll_at(st);
-    a = a < b ? a : b;
     a = a < d ? a : d;
     return a < c ? a : c;
 }

@@ -191,6 +191,8 @@ bool tern_services_udp_input(struct tern_stack *st, uint64_t now, uint32_t iface
 void tern_services_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
                              const struct tern_arp_repr *arp);
 void tern_services_poll(struct tern_stack *st, uint64_t now);
-uint64_t tern_services_poll_at(const struct tern_stack *st);
+/* The DHCP client's and mDNS's earliest deadline (the quiet part: tern_poll_cache); the
+ * resolver's is tern_dns_poll_at, which depends on TCP's state (DNS over TCP). */
+uint64_t tern_services_quiet_poll_at(const struct tern_stack *st);
 
 #endif /* TERN_SERVICES_H */

@@ -14,6 +14,7 @@
 #include "ipv6/ipv6.h"
 #include "tcp_cc.h"
 #include "tcp_private.h"
+#include "wire/checksum.h"
 
 uint32_t tcp_ts_clock(const tcp_pcb *p, uint64_t now) {
     /* RFC 7323 §5.4: a 1 ms timestamp clock with a random per-connection offset. */
@@ -44,15 +45,23 @@ static void add_ts(const tcp_pcb *p, uint64_t now, struct tern_tcp_options *o) {
     o->ts_ecr = p->ts_recent;
 }
 
-static void copy_out(const tern_stack *st, const tcp_pcb *p, uint32_t off, uint8_t *dst,
-                     uint32_t len) {
+/* Copy len bytes of the send ring from off to dst; returns their partial checksum, taken in the
+ * same pass (tern_csum_copy). */
+static uint32_t copy_out(const tern_stack *st, const tcp_pcb *p, uint32_t off, uint8_t *dst,
+                         uint32_t len) {
     const uint8_t *base = tcp_tx_base(st, p);
     uint32_t pos = (p->tx_head + off) % p->tx_cap;
     uint32_t first = p->tx_cap - pos < len ? p->tx_cap - pos : len;
-    memcpy(dst, base + pos, first);
+    uint32_t sum = tern_csum_copy(dst, base + pos, first);
     if (len > first) {
-        memcpy(dst + first, base, len - first);
+        /* The wrapped part starts at offset `first`: an odd one swaps its sum (RFC 1071 2(B)). */
+        uint32_t rest = tern_csum_copy(dst + first, base, len - first);
+        if (first & 1) {
+            rest = ((rest & 0xff) << 8) | (rest >> 8);
+        }
+        sum = tern_csum_add_u16(sum, (uint16_t)rest);
     }
+    return sum;
 }
 
 tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len,
@@ -112,7 +121,8 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
     uint8_t *buf = tern_ip_tx_payload(st);
     size_t hlen = tern_tcp_header_len(&r);
     if (len > 0) {
-        copy_out(st, p, seq - p->snd_buf_seq, buf + hlen, len);
+        r.payload_sum = copy_out(st, p, seq - p->snd_buf_seq, buf + hlen, len);
+        r.payload_summed = true;
     }
     r.payload = NULL;
     r.payload_len = len;

@@ -79,6 +79,7 @@ static tern_ping_sock *get(const tern_stack *st, tern_sock s) {
     }
 
 tern_err tern_ping_open(tern_stack *st, uint16_t ident, tern_sock *out) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     for (uint32_t i = 0; i < st->cfg.ping_sockets; i++) {
         if (st->ping[i].used && st->ping[i].ident == ident) {
             return tern_fail(st, TERN_ERR_ADDR_IN_USE, "ping ident=%u: already used", ident);
@@ -103,6 +104,7 @@ tern_err tern_ping_open(tern_stack *st, uint16_t ident, tern_sock *out) {
 
 tern_err tern_ping_send(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t seq,
                         const uint8_t *data, size_t len, uint8_t ttl, bool dont_fragment) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(p, st, s);
     tern_addr d = dst ? tern_addr_unmap(dst) : (tern_addr){0};
     dst = &d;
@@ -203,6 +205,7 @@ void tern_ping_poll(tern_stack *st, uint64_t now) {
 
 tern_err tern_ping_recv(tern_stack *st, tern_sock s, tern_ping_reply *out, uint8_t *buf,
                         size_t cap) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(p, st, s);
     const tern_pkt_meta *m = tern_pktq_peek(st, &p->rxq);
     if (!m) {
@@ -222,6 +225,7 @@ tern_err tern_ping_recv(tern_stack *st, tern_sock s, tern_ping_reply *out, uint8
 }
 
 tern_err tern_ping_take_error(tern_stack *st, tern_sock s, tern_sock_error *out) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(p, st, s);
     if (!p->has_error) {
         return TERN_ERR_EMPTY;
@@ -232,6 +236,7 @@ tern_err tern_ping_take_error(tern_stack *st, tern_sock s, tern_sock_error *out)
 }
 
 tern_err tern_ping_close(tern_stack *st, tern_sock s) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(p, st, s);
     tern_pktq_clear(st, &p->rxq);
     st->ping_tx_queued -= p->txq.count;

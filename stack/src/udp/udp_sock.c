@@ -71,6 +71,7 @@ bool tern_udp_port_in_use(const tern_stack *st, uint16_t port) {
 }
 
 tern_err tern_udp_open(tern_stack *st, tern_sock *out) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     for (uint32_t i = 0; i < st->cfg.udp_sockets; i++) {
         tern_udp_sock *u = &st->udp[i];
         if (!u->used) {
@@ -89,6 +90,7 @@ tern_err tern_udp_open(tern_stack *st, tern_sock *out) {
 }
 
 tern_err tern_udp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(u, st, s);
     if (u->bound) {
         return tern_fail(st, TERN_ERR_BAD_STATE, "udp bind: socket already bound to port %u",
@@ -133,6 +135,7 @@ tern_err tern_udp_local(const tern_stack *st, tern_sock s, tern_addr *addr, uint
 
 tern_err tern_udp_sendto(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t port,
                          const uint8_t *data, size_t len) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(u, st, s);
     tern_addr d = dst ? tern_addr_unmap(dst) : (tern_addr){0};
     dst = &d;
@@ -374,6 +377,7 @@ void tern_udp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
 
 tern_err tern_udp_recvfrom(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *len,
                            tern_addr *src, uint16_t *sport, tern_addr *dst, uint64_t *time) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(u, st, s);
     const tern_pkt_meta *m = tern_pktq_peek(st, &u->rxq);
     if (!m) {
@@ -402,6 +406,7 @@ size_t tern_udp_pending(const tern_stack *st, tern_sock s) {
 }
 
 tern_err tern_udp_set_ttl(tern_stack *st, tern_sock s, uint8_t ttl) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(u, st, s);
     if (ttl == 0) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "udp ttl=0: must be 1..255");
@@ -411,6 +416,7 @@ tern_err tern_udp_set_ttl(tern_stack *st, tern_sock s, uint8_t ttl) {
 }
 
 tern_err tern_udp_set_broadcast(tern_stack *st, tern_sock s, bool on) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(u, st, s);
     u->broadcast = on;
     return TERN_OK;
@@ -434,12 +440,14 @@ tern_err tern_udp_set_multicast_if(tern_stack *st, tern_sock s, uint32_t iface) 
 }
 
 tern_err tern_udp_set_dont_fragment(tern_stack *st, tern_sock s, bool on) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(u, st, s);
     u->df = on;
     return TERN_OK;
 }
 
 tern_err tern_udp_take_error(tern_stack *st, tern_sock s, tern_sock_error *out) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(u, st, s);
     if (!u->has_error) {
         return TERN_ERR_EMPTY;
@@ -450,6 +458,7 @@ tern_err tern_udp_take_error(tern_stack *st, tern_sock s, tern_sock_error *out) 
 }
 
 tern_err tern_udp_close(tern_stack *st, tern_sock s) {
+    tern_poll_cache_drop(st); /* may change a quiet module's timers */
     GET_OR_FAIL(u, st, s);
     tern_igmp_sock_closed(st, s);
     tern_pktq_clear(st, &u->rxq);
