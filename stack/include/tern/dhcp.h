@@ -230,7 +230,7 @@ typedef struct tern_dhcps_counters {
 tern_err tern_dhcp_server_start(tern_stack *st, const tern_dhcp_server_config *cfg);
 
 /*
- * tern_dhcp_server_leases: copy the lease table entries in use (not FREE)
+ * tern_dhcp_server_leases: copy the lease table entries in use (state other than TERN_DHCPS_FREE)
  * of every running server, server by server (in the order they were
  * started), each in table order; a lease's `iface` says whose it is.
  *   out, cap  where to put them; n receives how many there are (may be

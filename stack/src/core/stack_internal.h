@@ -340,8 +340,8 @@ struct tern_stack {
     tern_dhcp_server *dhcps; /* services/dhcp_server.c: cfg.dhcp_servers of them, in the arena */
     uint32_t ndhcps;
     tern_dhcpv6_client dhcp6c[TERN_MAX_IFACES]; /* services/dhcpv6_client.c */
-    tern_dns_resolver dns;    /* services/dns.c */
-    tern_mdns_responder mdns; /* services/mdns.c */
+    tern_dns_resolver dns;                      /* services/dns.c */
+    tern_mdns_responder mdns;                   /* services/mdns.c */
 
     /* poll_at's cache of the quiet modules' deadline (core/poll_cache.h): poll_at takes a
      * const instance, so it writes the cache through this pointer to poll_cache_mem */

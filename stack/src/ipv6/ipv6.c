@@ -123,8 +123,8 @@ static tern_err fragment(tern_stack *st, uint32_t iface, const uint8_t mac[6], c
     return TERN_OK;
 }
 
-/* Send a whole packet (ip, len: header and all; TERN_TX_HEADROOM - 40 bytes free before it) to
- * next_hop out of iface. */
+/* Send a whole packet (ip, len: header and all; TERN_TX_HEADROOM - 40 bytes of headroom before it)
+ * to next_hop out of iface. */
 static tern_err output_packet(tern_stack *st, uint64_t now, uint32_t iface,
                               const tern_addr *next_hop, uint8_t *ip, size_t len, uint32_t mtu,
                               bool dontfrag) {

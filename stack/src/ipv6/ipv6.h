@@ -104,8 +104,8 @@ typedef struct tern_ip6_tx {
  */
 tern_err tern_ipv6_send(tern_stack *st, uint64_t now, const tern_ip6_tx *tx, size_t payload_len);
 
-/* Send a whole packet (ip, len: header and all; TERN_TX_HEADROOM - 40 bytes free before it) to
- * next_hop out of iface, without fragmenting it (TERN_ERR_MSG_TOO_LONG above mtu); resolves the
+/* Send a whole packet (ip, len: header and all; TERN_TX_HEADROOM - 40 bytes of headroom before it)
+ * to next_hop out of iface, without fragmenting it (TERN_ERR_MSG_TOO_LONG above mtu); resolves the
  * next hop with Neighbor Discovery, holding the packet meanwhile. */
 tern_err tern_ipv6_output(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
                           uint8_t *ip, size_t len, uint32_t mtu);

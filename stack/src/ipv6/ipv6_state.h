@@ -47,7 +47,7 @@ struct tern_ipv6_module {
     tern_nd_iface nd_if[TERN_MAX_IFACES];
     tern_nd_entry *nd; /* cfg.nd_entries */
     /* entries at nd_hi and above were never taken (take_entry fills the first
-     * free one): the scans per lookup, poll and poll_at stop there */
+     * unused one): the scans per lookup, poll and poll_at stop there */
     uint32_t nd_hi;
     tern_pktq nd_waiting;
     tern_reasm6_slot *reasm;            /* cfg.reasm_slots */
