@@ -26,6 +26,7 @@ from scapy.layers.inet import ICMP, TCP
 from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6PacketTooBig, ICMPv6ParamProblem, ICMPv6TimeExceeded
 from scapy.packet import Raw
 
+from pyharness.dut import linux_deviation
 from pyharness.ipkit import tcp_overhead
 from tcpkit import EXACT, T, addr, family_of, ip, ip_of, ns, passive, seq_add, tcp_payload
 
@@ -135,6 +136,9 @@ SOFT_REPORTED6 = [(1, 0), (1, 2), (1, 3), (3, 0), (3, 1)]
 @pytest.mark.rfc("9293 3.9.2.2", "9293 MUST-54", "9293 MUST-56", "9293 SHLD-25", "9293 3.9.1.8", "9293 MUST-47",
                  "1122 4.2.3.9", "4443 3.1")
 @pytest.mark.parametrize("k", range(len(SOFT_REPORTED)), ids=[f"{t}-{c}" for t, c in SOFT_REPORTED])
+@linux_deviation('RFC 9293 §3.9.2.2: "a TCP implementation MUST NOT abort the connection (MUST-56), and it SHOULD '
+                 'make the information available to the application (SHLD-25)"; Linux keeps the soft error '
+                 '(sk_err_soft) but reports ETIMEDOUT when the connection then times out, over IPv4 and IPv6 alike')
 def test_soft_error_does_not_abort_and_is_reported_at_the_timeout(dut, peer, profile, k):
     """Over IPv6 the k-th error is SOFT_REPORTED6's (the ids name the ICMPv4 one)."""
     type_, code = (SOFT_REPORTED if family_of(dut) == "ipv4" else SOFT_REPORTED6)[k]
