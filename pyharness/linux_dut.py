@@ -27,6 +27,7 @@ socket option Linux has no per-socket equivalent for skips the scenario too.
 from __future__ import annotations
 
 import errno as _errno
+import ipaddress
 import json
 import os
 import subprocess
@@ -36,7 +37,7 @@ from typing import Any, Callable, Optional, Union
 
 from ._lib import ffi, lib
 from .bridge import RealtimeNetwork
-from .dut import DUT_IP, MS, PEER_IP, PREFIX, SEC, DutProfile
+from .dut import DUT_IP, DUT_IP6, MS, PEER_IP, PREFIX, PREFIX6, SEC, DutProfile
 from .errors import ConfigError, TernError, make_error
 from .netns import NetNamespace, unavailable
 from .nodes import default_mac
@@ -745,7 +746,7 @@ class LinuxDut:
         IPv6 the way a Linux host comes up by default (DAD, Router Solicitations, SLAAC from RAs, MLDv2
         reports); ``up=False`` leaves the interface down until :meth:`up` (an autoconfiguring host is brought
         up once linked, so that the peer sees its start-up)."""
-        from .dut import DUT_IP6, PREFIX6, family_addrs
+        from .dut import family_addrs
 
         self.net = net
         self.profile = profile
@@ -913,13 +914,20 @@ class LinuxDut:
         _skip("Linux DUT: the scenario reads the Tern stack's counters; mark it dut('tern')")
 
     def route_metric(self, name: str, value: str) -> None:
-        """Set a metric (rto_min, initcwnd, quickack...) on the route to the DUT's subnet (``ip route replace``)."""
+        """Set a metric (rto_min, initcwnd, quickack...) on the route to the DUT's subnet (``ip route replace``),
+        in the bench's family: the IPv4 subnet route, or on an IPv6 bench the prefix route of fd00::/64 (the
+        kernel's, metric 256, replaced in place: an IPv6 route of another metric would be a second route)."""
         self._metrics[name] = value
-        args = ["route", "replace", f"{DUT_IP.rsplit('.', 1)[0]}.0/{PREFIX}", "dev", self.ifname, "proto", "kernel",
-                "scope", "link", "src", DUT_IP]
+        metrics: list[str] = []
         for k, v in self._metrics.items():
-            args += [k, v]
-        self.ns.ip(*args)
+            metrics += [k, v]
+        if self.family == "ipv6":
+            net6 = str(ipaddress.ip_interface(f"{DUT_IP6}/{PREFIX6}").network)
+            self.ns.ip("-6", "route", "replace", net6, "dev", self.ifname, "proto", "kernel", "metric", "256",
+                       *metrics)
+        else:
+            self.ns.ip("route", "replace", f"{DUT_IP.rsplit('.', 1)[0]}.0/{PREFIX}", "dev", self.ifname, "proto",
+                       "kernel", "scope", "link", "src", DUT_IP, *metrics)
 
     def sysctl(self, name: str, value: Any) -> None:
         """Set a sysctl inside the DUT's namespace."""

@@ -54,7 +54,10 @@ def timed_out_flight(dut: Any, peer: Any, link: Any, profile: Any, ts: bool,
     assert (sock.info().ts_ok, sock.info().sack_ok) == (ts, sack)
     sock.send(bytes(60 * MSS))
     flight = data_segs(conn, within="15ms")
-    assert len(flight) == IW_SEGS and len({ns(s) for s in flight}) == 1
+    # One burst: the same instant in virtual time; in real time (the Linux DUT) within the profile's tolerance
+    # (the kernel's frames of one burst are read off the TAP device microseconds apart).
+    times = [ns(s) for s in flight]
+    assert len(flight) == IW_SEGS and max(times) - min(times) <= profile.tolerance(0)
     before = sock.info()
     # RFC 6298 (5.1): the timer started with the first segment; 10 ms later at the peer
     rx = conn.expect(seq=flight[0][TCP].seq, at=T(ns(flight[0]) + before.rto_ns), tolerance=EXACT)

@@ -251,6 +251,25 @@ def test_ipv6_bench_against_the_kernel(tmp_path):
         net.close()
 
 
+@live
+def test_route_metrics_go_on_the_route_of_the_bench_family(tmp_path):
+    """The TCP options Linux has only per route (initial_window -> initcwnd, rto_min) go on the route the
+    scenario's connection takes: the IPv4 subnet route, or on an IPv6 bench the fd00::/64 prefix route (once
+    they went on the IPv4 route only, and IPv6 connections kept IW 10)."""
+    from pyharness.linux_dut import LinuxNetwork, make_linux_dut
+
+    for family, show in (("ipv4", ["route", "show", "10.0.0.0/24"]), ("ipv6", ["-6", "route", "show", "fd00::/64"])):
+        net = LinuxNetwork(seed=1, artifacts=tmp_path / family)
+        try:
+            dut, _peer, _link = make_linux_dut(net, family=family)
+            dut.tcp_socket(initial_window=2, rto_min="300ms")
+            routes = [r for r in dut.ns.ip(*show).splitlines() if r.strip()]
+            assert len(routes) == 1, routes  # replaced in place, not a second route of another metric
+            assert "initcwnd 2" in routes[0] and "rto_min lock 300ms" in routes[0], routes
+        finally:
+            net.close()
+
+
 #: The IPv6 scenarios of `make test`'s Linux subset: wire checks only, no waits beyond a few seconds.
 IPV6_SUBSET = ["scenarios/icmpv6/test_icmpv6_echo.py", "scenarios/nd/test_nd_redirect.py"]
 
