@@ -164,6 +164,7 @@ def test_temporary_address_regenerated_before_deprecation(net):
 
 
 @pytest.mark.rfc("6724 5")
+@pytest.mark.dut("tern", reason="source address selection differs (RFC 6724 rules as Linux applies them to these addresses); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_link_local_source_for_link_local_destination(net):
     # Rule 2 (prefer appropriate scope): to a link-local requester the reply comes from the
     # link-local address, to a global one from the global address.
@@ -197,6 +198,7 @@ def test_deprecated_address_avoided_for_new_traffic(net):
 
 
 @pytest.mark.rfc("6724 5")
+@pytest.mark.dut("tern", reason="source address selection differs (RFC 6724 rules as Linux applies them to these addresses); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_longest_matching_prefix(net):
     # Rule 8: "If CommonPrefixLen(SA, D) > CommonPrefixLen(SB, D), then prefer SA."
     dut, peer, _ = bench(net, peer_ipv6=["2001:db8:2::99/64", "2001:db8:1::99/64"])
