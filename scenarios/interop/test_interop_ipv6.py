@@ -33,6 +33,8 @@ from pyharness.nd import link_local
 from pyharness.nodes import parse_mac
 from pyharness.sockets import PingReply
 
+from .bulk import SIZE, TCP, TCP_SACK, data, kernel_sends_to_tern, tern_sends_to_kernel
+
 KERNEL6 = "fd00:77::1"
 TERN6 = "fd00:77::2"
 #: Payload sizes around the boundaries: 1232 fills a 1280-byte packet (the IPv6 minimum MTU), 1452 a
@@ -160,17 +162,8 @@ def test_tern_pings6_kernel(make_bridge, size: int) -> None:
 # TCP
 # ---------------------------------------------------------------------------------------------------------------
 
-SIZE = 10 * 1024 * 1024
-SEED = 7
-CHUNK = 256 * 1024
-TCP = {"rx_buffer": 1 << 20, "tx_buffer": 1 << 20, "rto_min": "200ms"}
-TCP_SACK = {**TCP, "sack": True, "timestamps": True, "window_scaling": True}
 #: Loss on the simulated link, both directions (a frame lost is a segment or an ACK lost).
 LOSS = {"loss1": {"loss": 0.01}, "loss3": {"loss": 0.03}}
-
-
-def _data() -> bytes:
-    return random.Random(SEED).randbytes(SIZE)
 
 
 @pytest.mark.parametrize("cond", list(LOSS))
@@ -178,42 +171,13 @@ def test_kernel_sends_10mib_to_tern_over_ipv6(make_bridge, cond: str) -> None:
     """A kernel client's 10 MiB reach a Tern listener over IPv6 byte-exact (SHA-256) despite the loss
     (RFC 9293 section 3.10.7.4: in-order delivery, retransmission until acknowledged); both close with FINs."""
     b = bridge6(make_bridge, capture=False, tcp=TCP_SACK, **LOSS[cond])
-    ls = b.dut.tcp_listen(6970)
-    conn = None
-    h = hashlib.sha256()
-    got = 0
-    eof = False
-    rst_before_close = None
-    remote = None
-
-    def serve() -> None:
-        nonlocal conn, got, eof, rst_before_close, remote
-        if conn is None:
-            conn = ls.accept()
-            if conn is None:
-                return
-            remote = conn.info().remote
-        while not eof:
-            d = conn.recv(1 << 20)
-            if d is None:
-                break
-            if d == b"":
-                eof = True
-                rst_before_close = b.dut.counters().tcp_rst_sent
-                conn.close()
-                break
-            h.update(d)
-            got += len(d)
-
     t0 = time.monotonic()
-    status, out, err = b.run_process(b.helper("tcp_peer.py", "source", TERN6, "6970", str(SIZE), str(SEED)),
-                                     timeout=60, service=serve)
-    assert status == 0, f"kernel client: {out}\n{err}"
-    assert remote == KERNEL6, f"the connection came from {remote}, not over IPv6 from {KERNEL6}"
-    assert eof, f"the Tern side saw no FIN ({got} bytes)"
-    assert got == SIZE
-    assert h.hexdigest() == hashlib.sha256(_data()).hexdigest()
-    assert rst_before_close == 0
+    r = kernel_sends_to_tern(b, TERN6)
+    assert r.remote == KERNEL6, f"the connection came from {r.remote}, not over IPv6 from {KERNEL6}"
+    assert r.eof, f"the Tern side saw no FIN ({r.got} bytes)"
+    assert r.got == SIZE
+    assert r.sha256 == hashlib.sha256(data()).hexdigest()
+    assert r.rst_before_close == 0
     assert b.kernel.link.counters("a_to_b").dropped_loss > 0  # the loss happened
     assert time.monotonic() - t0 < 60
 
@@ -223,31 +187,7 @@ def test_tern_sends_10mib_to_kernel_over_ipv6(make_bridge, cond: str) -> None:
     """A Tern client's 10 MiB reach a kernel server over IPv6 byte-exact (SHA-256) despite the loss; both
     close with FINs, no reset."""
     b = bridge6(make_bridge, capture=False, tcp=TCP, **LOSS[cond])
-    server = b.ns.popen(b.helper("tcp_peer.py", "sink", KERNEL6, "5001"), text=True)
-    assert server.stdout.readline().strip() == "ready"
-    data = _data()
-    b.run_until(lambda: False, 0.001)
-    conn = b.dut.tcp_connect(KERNEL6, 5001)
-    sent = 0
-    closed = False
-
-    def push() -> bool:
-        nonlocal sent, closed
-        while sent < SIZE:
-            n = conn.send(data[sent:sent + CHUNK])
-            if n == 0:
-                break
-            sent += n
-        if sent == SIZE and not closed:
-            conn.close()
-            closed = True
-        return server.poll() is not None
-
-    assert b.run_until(push, 60), f"kernel server still running; sent {sent} of {SIZE}"
-    out = server.stdout.read().split()
-    assert server.returncode == 0, f"kernel server: {' '.join(out)}"
-    assert out == [str(SIZE), hashlib.sha256(data).hexdigest()]
-    assert b.dut.counters().tcp_rst_sent == 0
+    tern_sends_to_kernel(b, KERNEL6)
     assert b.kernel.link.counters("b_to_a").dropped_loss > 0
 
 
