@@ -527,6 +527,7 @@ class LinuxTcpSocket(_LinuxSocket):
                   "rx_buffer": ("sol", "SO_RCVBUF", int),
                   "tx_buffer": ("sol", "SO_SNDBUF", int),
                   "syn_retries": ("tcp", "TCP_SYNCNT", int),
+                  "quickack": ("tcp", "TCP_QUICKACK", int),
                   "user_timeout": ("tcp", "TCP_USER_TIMEOUT", lambda v: parse_time(v, "user_timeout") // MS),
                   "mss": ("tcp", "TCP_MAXSEG", int),
                   "ttl": ("ip", "IP_TTL", int),

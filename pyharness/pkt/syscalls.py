@@ -39,6 +39,9 @@ SOCKOPTS: dict[tuple[str, str], tuple[Optional[str], Callable[[int], Any]]] = {
     ("IPPROTO_TCP", "TCP_MAXSEG"): ("mss", int),
     ("IPPROTO_TCP", "TCP_USER_TIMEOUT"): ("user_timeout", lambda v: f"{v}ms"),
     ("IPPROTO_TCP", "TCP_SYNCNT"): ("syn_retries", int),
+    # Linux's quick-ACK mode (tcp(7)): 0 leaves it, so that the delayed ACK applies from the first segment (as
+    # Linux's own delayed-ACK scripts do). A DUT without a quick-ACK mode (Tern) refuses it, naming the option.
+    ("IPPROTO_TCP", "TCP_QUICKACK"): ("quickack", int),
 }
 
 SCRIPT_PORT = 8080  # packetdrill's default port of the DUT's socket (bind(..., ...)) and of the remote
