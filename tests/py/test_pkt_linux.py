@@ -69,7 +69,8 @@ def _linux(tmp_path: Path, script, expect: Optional[str] = None) -> None:
 #: ladders, keep-alive); `make run-linux` (pytest scenarios --dut linux) runs them, `make test` does not.
 SLOW = {"keepalive_per_connection.pkt": "15 s", "synack_long_ladder.pkt": "15 s", "syn_rto_ladder.pkt": "7 s",
         "keepalive_answered_by_rst.pkt": "10 s", "synack_rto.pkt": "4 s", "fin_wait_1_rst.pkt": "2.5 s",
-        "keepalive_data_resets_idle_linux.pkt": "8 s"}
+        "keepalive_data_resets_idle_linux.pkt": "8 s", "zero_window_probe_ladder_linux.pkt": "6 s",
+        "zero_window_probes_answered_keep_going_linux.pkt": "11 s"}
 #: Every script without the ``// dut: tern`` marker runs against Linux; those with ``// deviation linux:`` fail
 #: there (a strict xfail under ``--dut linux``), the others pass. ``// dut: linux`` marks a Linux-valued twin of a
 #: Tern-valued script (same checks, Linux's values where the RFCs leave them open).
@@ -78,12 +79,15 @@ LINUX_SCRIPTS = sorted(p.name for p in CORPUS.glob("*.pkt")
 DEVIATIONS = sorted(p.name for p in CORPUS.glob("*.pkt") if "// deviation linux:" in p.read_text())
 TWINS = sorted(n for n in LINUX_SCRIPTS if "// dut: linux" in (CORPUS / n).read_text())
 #: ``make test`` runs every script both DUTs share (but the SLOW ones), one twin of each kind (quick-ACK, PSH,
-#: handshake values, API values) and one deviation per RFC marked; ``make run-linux`` (pytest scenarios --dut linux)
-#: runs them all. This keeps the module near 40 s of real time (each script needs a namespace of its own).
+#: handshake values, API values, delayed ACK out of quick-ACK mode, zero-window probe, buffer-size windows, RFC 5961
+#: window edge) and one deviation per RFC marked; ``make run-linux`` (pytest scenarios --dut linux) runs them all.
+#: This keeps the module near 45 s of real time (each script needs a namespace of its own).
 TWINS_IN_MAKE_TEST = ("ts_echo_linux.pkt", "fast_retransmit_linux.pkt", "handshake_active_linux.pkt",
-                      "challenge_ack_limit_linux.pkt")
+                      "challenge_ack_limit_linux.pkt", "delayed_ack_linux.pkt", "zero_window_probe_answered_linux.pkt",
+                      "receive_window_fills_linux.pkt", "rfc5961_rst_last_in_window_linux.pkt")
 DEVIATIONS_IN_MAKE_TEST = ("data_rto_ladder.pkt", "tcpi_rto_after_sample.pkt", "two_dupacks_no_retransmit.pkt",
-                           "icmp_host_unreachable_soft_syn_sent.pkt", "icmp_wrong_seq_ignored.pkt")
+                           "icmp_host_unreachable_soft_syn_sent.pkt", "icmp_wrong_seq_ignored.pkt",
+                           "rfc5961_rst_just_outside_linux.pkt")
 #: Scripts whose blocking call is polled through the helper process: with the other core busy (load average above
 #: 12) the harness answered late beyond the tolerance in 4 of 5 runs (`make run-linux` runs them).
 REALTIME_FRAGILE = {"blocking_accept.pkt": "a blocking accept() polled while the handshake runs"}
@@ -108,6 +112,10 @@ DEVIATION_FAILURES = {
     "RFC 1122 4.2.3.9": r"connect: expected errno EALREADY but got EHOSTUNREACH",
     # RFC 5927 4.1: SND.UNA =< SEG.SEQ < SND.NXT; Linux takes SEG.SEQ = SND.NXT too and refuses the connect.
     "RFC 5927 4.1": r"connect: expected errno EALREADY but got ECONNREFUSED",
+    # RFC 9293 3.10.7.4: a RST outside the window is dropped silently; Linux answers one at SEG.SEQ = RCV.NXT +
+    # RCV.WND (the window's right edge) with a challenge ACK, while the script waits for its next inbound segment.
+    "RFC 9293 3.10.7.4": r"unexpected outbound packet at \d+\.\d+ sec \(the script expects none here\)\n"
+                         r"actual packet: \d+\.\d+ \. 1:1\(0\) ack 1 ",
 }
 
 
@@ -133,7 +141,7 @@ def test_linux_subset_is_the_corpus_measured():
     for name in DEVIATIONS:  # each marker names an RFC whose failure the test above knows
         _deviation_failure(name)
     # Each twin names the Tern-valued script it mirrors, which exists.
-    for name in TWINS:
+    for name in TWINS + [n for n in DEVIATIONS if "// dut: linux" in (CORPUS / n).read_text()]:
         assert (CORPUS / name.replace("_linux.pkt", ".pkt")).exists(), name
 
 
