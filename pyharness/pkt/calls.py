@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ..errors import ConfigError
 from . import ast as A
 from .errors import PktError, PktUnsupported
 from .syscalls import ERRNO, SOCKOPTS, Fd, arg_int, flag_names, tern_errno
@@ -239,7 +240,13 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
 
     def do_setsockopt() -> Result:
         if dut_opt is not None:
-            s.set_option(dut_opt, conv(value))
+            try:
+                s.set_option(dut_opt, conv(value))
+            except ConfigError as e:
+                # An option the runner knows but this DUT has not (TCP_QUICKACK on Tern, which has no quick-ACK
+                # mode): refused like any unsupported feature, naming the option and the line.
+                raise PktUnsupported(path, line, f"unsupported feature: setsockopt {level} {opt} on this DUT "
+                                                 f"({e})") from e
         return (0, None)
 
     return _guard(do_setsockopt), False

@@ -102,6 +102,13 @@ def test_backticks_refused_naming_the_line(net):
         run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 `sysctl x`\n")
 
 
+def test_option_the_dut_lacks_refused_naming_it_and_the_line(net):
+    # TCP_QUICKACK is Linux's quick-ACK mode (the delayed-ACK twins set it to 0); Tern has no such mode.
+    with pytest.raises(PktUnsupported, match=r"t.pkt:8: unsupported feature: setsockopt IPPROTO_TCP TCP_QUICKACK "
+                                             r"on this DUT \(unknown TCP socket option 'quickack'"):
+        run(net, PASSIVE + "+0 setsockopt(4, IPPROTO_TCP, TCP_QUICKACK, [0], 4) = 0\n")
+
+
 def test_backticks_with_a_handler(net):
     seen = []
     register_command(r"echo (\w+)", lambda r, m: seen.append(m.group(1)))
