@@ -114,6 +114,13 @@ class Helper:
         with open("/proc/sys/" + name.replace(".", "/")) as f:
             return f.read().strip()
 
+    def op_proc_net(self, name: str) -> str:
+        """The text of ``/proc/net/<name>`` (``netstat``, ``snmp``) as this process's namespace sees it."""
+        if name not in ("netstat", "snmp"):
+            raise ValueError(f"proc_net: {name!r} is not netstat or snmp")
+        with open("/proc/net/" + name) as f:
+            return f.read()
+
     def op_open(self, kind: str, ident: int = 1, family: str = "ipv4") -> int:
         """A socket of ``kind`` (udp, tcp, ping) in ``family`` (ipv4: AF_INET, ipv6: AF_INET6, IPv6 only)."""
         v6 = family == "ipv6"
@@ -303,6 +310,7 @@ class Helper:
                "TCP_CONGESTION": TCP_CONGESTION, "TCP_SYNCNT": TCP_SYNCNT, "TCP_USER_TIMEOUT": TCP_USER_TIMEOUT,
                "TCP_MAXSEG": socket.TCP_MAXSEG, "IP_TTL": socket.IP_TTL, "SO_BROADCAST": socket.SO_BROADCAST,
                "IP_MTU_DISCOVER": IP_MTU_DISCOVER, "SO_REUSEADDR": socket.SO_REUSEADDR,
+               "SO_OOBINLINE": socket.SO_OOBINLINE,
                "IPV6_UNICAST_HOPS": socket.IPV6_UNICAST_HOPS, "IPV6_MTU_DISCOVER": IPV6_MTU_DISCOVER}[name]
         s.setsockopt(lvl, opt, value.encode() if isinstance(value, str) else int(value))
         if name == "TCP_USER_TIMEOUT":

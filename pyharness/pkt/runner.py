@@ -78,7 +78,15 @@ _SYSCTL_VALUE: dict[str, Callable[[int], object]] = {
 #: Linux sysctls whose one value is the behaviour the Tern stack has (and the RFCs ask for): a script sets it so that
 #: a kernel DUT behaves as the script expects; any other value is refused on a DUT without the sysctl.
 #: tcp_syn_linear_timeouts=0: no linear SYN retransmissions, the RTO doubles from the first (RFC 6298 (5.5)).
-KERNEL_SYSCTLS = {"tcp_syn_linear_timeouts": 0}
+#: tcp_fin_timeout=60: an orphan connection stays in FIN-WAIT-2 60 s (Tern's fixed value; Linux's default).
+KERNEL_SYSCTLS = {"tcp_syn_linear_timeouts": 0, "tcp_fin_timeout": 60}
+
+#: Keep-alive sysctls: the system default of what TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT set per socket. A DUT with
+#: a kernel (Linux) gets the namespace sysctl, so the kernel's own default is what the script checks; a DUT without
+#: one (Tern) gets the socket option on every socket the script creates after it.
+KEEPALIVE_SYSCTLS: dict[str, tuple[str, Callable[[int], object]]] = {
+    "tcp_keepalive_time": ("keepidle", lambda v: f"{v}s"), "tcp_keepalive_intvl": ("keepintvl", lambda v: f"{v}s"),
+    "tcp_keepalive_probes": ("keepcnt", int)}
 
 
 def _sysctl(runner: "Runner", m: re.Match) -> None:
@@ -93,11 +101,19 @@ def _sysctl(runner: "Runner", m: re.Match) -> None:
                                  f"unsupported feature: sysctl net.ipv4.{name}={value} (the DUT behaves as "
                                  f"{name}={KERNEL_SYSCTLS[name]})")
         return
+    if name in KEEPALIVE_SYSCTLS:
+        sysctl = getattr(runner.dut, "sysctl", None)
+        if sysctl is not None:
+            sysctl(f"net.ipv4.{name}", value)
+        else:
+            opt, conv = KEEPALIVE_SYSCTLS[name]
+            runner.socket_defaults[opt] = conv(value)
+        return
     opt = SYSCTLS.get(name)
     if opt is None:
         raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
                              f"unsupported feature: sysctl net.ipv4.{name} "
-                             f"(known: {', '.join([*SYSCTLS, *KERNEL_SYSCTLS])})")
+                             f"(known: {', '.join([*SYSCTLS, *KERNEL_SYSCTLS, *KEEPALIVE_SYSCTLS])})")
     runner.socket_defaults[opt] = _SYSCTL_VALUE.get(name, bool)(value)
 
 
@@ -153,6 +169,9 @@ class Runner:
         self.fds: dict[int, Fd] = {}
         self.last_fd: Optional[int] = None
         self.pending: list[dict] = []
+        if script.realtime_s is not None and hasattr(net, "allow_realtime"):
+            # The script's ``// realtime: N s`` header: a real-time network lets it run that long from here.
+            net.allow_realtime(script.realtime_s)
         self.start_ns = net.now_ns
         self.last_event: Optional[A.Event] = None
         self.last_script_us = 0
