@@ -684,6 +684,13 @@ class LinuxTcpSocket(_LinuxSocket):
         r = self._raw_info()
         return "CLOSED" if r is None else r["state_name"]
 
+    @property
+    def error(self) -> Optional[str]:
+        """The connection's pending error, as ``info().error``, from one helper call: no counters, no segments
+        (a poll loop asks it every round; ``info()`` also reads /proc/net and the captured segments)."""
+        self._raw_info()  # records the kernel's sticky error (SO_ERROR) in self._error
+        return self._error
+
     def info(self) -> TcpInfo:
         """The connection's :class:`~pyharness.sockets.TcpInfo`, from ``struct tcp_info``."""
         r = self._raw_info()

@@ -487,6 +487,11 @@ class TcpSocket(_Socket):
         except TernError:
             return None
 
+    @property
+    def error(self) -> Optional[str]:
+        """The connection's pending error (``info().error``: ``"TIMED_OUT"``, ``"CONNECTION_RESET"``...) or None."""
+        return self.info().error
+
     def info(self) -> TcpInfo:
         """The connection's :class:`TcpInfo` (after close or abort: the last one, see :meth:`close`)."""
         from .errors import error_name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import ast as A
+from ..errors import ConfigError
 from .errors import PktError, PktUnsupported
 from .syscalls import ERRNO, SOCKOPTS, Fd, arg_int, flag_names, tern_errno
 
@@ -152,7 +153,7 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
             st = s.state
             if st == "ESTABLISHED" or st == "CLOSE_WAIT":
                 return (0, None)
-            err = s.info().error
+            err = s.error
             if err:
                 return (-1, STATE_ERR.get(err) or ERRNO.get(err, err))
             if st == "CLOSED":
@@ -219,7 +220,7 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
         want = args[3]
 
         def do_getsockopt() -> Result:
-            err = s.info().error
+            err = s.error
             code = STATE_ERR.get(err, err)
             num = ERRNO_NUM.get(code, 0) if isinstance(code, str) else 0
             if isinstance(want, A.ListExpr) and want.items:
@@ -239,7 +240,12 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
 
     def do_setsockopt() -> Result:
         if dut_opt is not None:
-            s.set_option(dut_opt, conv(value))
+            try:
+                s.set_option(dut_opt, conv(value))
+            except ConfigError as e:
+                # A value the DUT cannot take (Tern: SO_OOBINLINE 0): the script cannot run there, say why.
+                raise PktUnsupported(path, line, f"unsupported feature: setsockopt {opt} {value} on this DUT "
+                                                 f"({e})") from None
         return (0, None)
 
     return _guard(do_setsockopt), False
@@ -269,7 +275,7 @@ def _revents(fd: Fd) -> int:
     if fd.listening:
         return 0x1 if s.accept_pending else 0
     state = s.state
-    err = None if state in ("SYN_SENT",) else s.info().error
+    err = None if state in ("SYN_SENT",) else s.error
     if s.readable or state in EOF_STATES:
         out |= 0x1 | 0x40
     if state in ("ESTABLISHED", "CLOSE_WAIT") and s.writable:

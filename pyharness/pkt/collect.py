@@ -41,18 +41,10 @@ def _markers(path: Path) -> list:
 
 def _run_pkt(path: Path, request: pytest.FixtureRequest, net: Any) -> None:
     from ..plugin import dut_kind
+    from .bench import run_on_bench
     from .parser import parse_file
-    from .runner import run_script
 
-    if dut_kind(request.config) == "linux":
-        from ..linux_dut import make_linux_dut
-
-        dut, peer, _link = make_linux_dut(net)
-    else:
-        from ..dut import make_tern_dut
-
-        dut, peer, _link = make_tern_dut(net)
-    run_script(parse_file(path), dut, peer, net)
+    run_on_bench(parse_file(path), dut_kind(request.config), net)
 
 
 class PktFile(pytest.Module):

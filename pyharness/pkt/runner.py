@@ -175,6 +175,11 @@ class Runner:
         self.start_ns = net.now_ns
         self.last_event: Optional[A.Event] = None
         self.last_script_us = 0
+        #: When the previous event happened, what relative times count from: an outbound packet's arrival, not
+        #: the moment the runner had matched it (in real time the runner's own work, an import or a slow match,
+        #: would otherwise shift every later event); None: now.
+        self.anchor_us: Optional[int] = None
+        self.matched_at_us: Optional[int] = None
         #: packetdrill's outbound TS val mapping: each TS val the script wrote for an outbound packet -> the live
         #: value the DUT sent there, and the first such pair (the baseline inbound echoes are interpolated from).
         self.ts_map: dict[int, int] = {}
@@ -216,7 +221,7 @@ class Runner:
             return None, None
         if t.kind in (A.ABSOLUTE, A.ABSOLUTE_RANGE):
             return t.usecs, t.end_usecs
-        anchor = self.now_us
+        anchor = self.now_us if self.anchor_us is None else self.anchor_us
         if (self.last_event is not None and _inbound(self.last_event) and _inbound(ev)):
             anchor = self.last_script_us
         return anchor + t.usecs, (anchor + t.end_usecs if t.end_usecs is not None else None)
@@ -285,6 +290,8 @@ class Runner:
                     self._inbound_udp(act)
             self.last_event = ev
             self.last_script_us = exp if exp is not None else self.now_us
+            is_out = isinstance(act, (A.TcpPacket, A.UdpPacket, A.IcmpPacket)) and act.direction == ">"
+            self.anchor_us = self.matched_at_us if is_out else None
         self._finish()
         if self.s.cleanup_command is not None:
             self.event = A.Event(A.Time(A.ABSOLUTE, 0), self.s.cleanup_command, self.s.cleanup_line)
@@ -345,6 +352,7 @@ class Runner:
                             f"script packet: {_fmt_us(exp)} {pkt.text()}")
         f = self.peer._inbox.popleft()
         at = (f.time_ns - self.start_ns) // 1000
+        self.matched_at_us = at
         kind = "TCP" if isinstance(pkt, A.TcpPacket) else "UDP" if isinstance(pkt, A.UdpPacket) else "ICMP"
         diffs = (self._match(pkt, f) if kind == "TCP" else self._match_udp(pkt, f) if kind == "UDP"
                  else self._match_icmp(pkt, f))

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from pyharness.dut import make_tern_dut
-from pyharness.network import Network
-from pyharness.pkt import PktError, PktUnsupported, parse, register_command, run_script
+from pyharness.pkt import PktError, PktUnsupported, parse, register_command, run_on_bench, run_script
 
 PASSIVE = """0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    bind(3, ..., ...) = 0
@@ -26,11 +25,7 @@ PASSIVE = """0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 
 def run(net, text: str) -> None:
     """Run ``text`` on a fresh bench (``net`` is the test's network; a second run gets a network of its own)."""
-    if net.nodes:
-        with Network(seed=net.seed) as other:
-            return run(other, text)
-    dut, peer, _ = make_tern_dut(net)
-    run_script(parse(text, "t.pkt"), dut, peer, net)
+    run_on_bench(parse(text, "t.pkt"), "tern", net)
 
 
 def test_positive_control_delayed_ack(net):
