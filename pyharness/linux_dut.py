@@ -257,6 +257,12 @@ class LinuxNetwork(RealtimeNetwork):
             self._t0 = now
         return now
 
+    def mono_to_net_ns(self, mono_ns: int) -> int:
+        """A CLOCK_MONOTONIC reading (of any process on this machine) as the network's time (ns)."""
+        import time
+
+        return int(lib.sim_realtime_now(self._rt)) - (time.monotonic_ns() - int(mono_ns))
+
     def allow_realtime(self, seconds: int) -> None:
         """Let the scenario run ``seconds`` more of real time from now, if that is beyond its budget.
 
@@ -683,6 +689,15 @@ class LinuxTcpSocket(_LinuxSocket):
             return st
         r = self._raw_info()
         return "CLOSED" if r is None else r["state_name"]
+
+    def watch(self, events: int, timeout_ms: int = 60_000) -> None:
+        """Have the helper note when the socket becomes ready for ``events`` (poll bits), for :meth:`ready_at_ns`."""
+        self._rpc("watch", "watch()", sync=False, events=int(events), timeout_ms=int(timeout_ms))
+
+    def ready_at_ns(self) -> Optional[int]:
+        """When (network time, ns) the watched socket became ready, as the helper saw it; None if not yet."""
+        mono = self._rpc("ready_at", "ready_at()", sync=False)
+        return None if mono is None else self.dut.net.mono_to_net_ns(int(mono))
 
     @property
     def error(self) -> Optional[str]:

@@ -4,7 +4,8 @@ The DUT is the run's (``--dut tern|linux``), built as the scenario bench is
 (DUT 10.0.0.1/24, scripted peer 10.0.0.2/24), so seeds, pcaps, artifacts and
 the replay line come from the pyharness plugin as for any scenario. Header
 comments give markers: ``// rfc: 9293 3.5, 9293 3.10.7.2``,
-``// deviation linux: <RFC text>``, ``// dut: tern`` (Tern's values), ``// dut: linux`` (a Linux-valued twin).
+``// deviation linux: <RFC text>``, ``// dut: tern`` (Tern's values), ``// dut: linux`` (a Linux-valued twin),
+``// realtime: N s`` (the real time the script needs against a real-time DUT, read by the runner).
 """
 
 from __future__ import annotations
