@@ -304,8 +304,9 @@ class Runner:
     def _wait_for(self, ev: A.Event, exp_us: int) -> None:
         target = self.start_ns + exp_us * 1000
         # Blocked calls whose DUT times their completion itself (``_watch``) need no polling while the runner
-        # waits to act on time: in real time each poll is a round trip to the DUT that would make the action late.
-        watched = all("ready" in p for p in self.pending)
+        # waits to send an inbound packet on time: in real time each poll is a round trip to the DUT that would
+        # make the packet late. (Before a system call they are polled: it may use what they return.)
+        watched = _inbound(ev) and all("ready" in p for p in self.pending)
         if self._run_until(target, poll=not watched):
             self._unexpected(self.peer._inbox[0])
         late = self.now_us - exp_us
