@@ -16,8 +16,11 @@ import errno
 import json
 import os
 import socket
+import select
 import struct
 import sys
+import threading
+import time
 from typing import Any, Optional
 
 # <linux/tcp.h> and <linux/in.h> constants Python's socket module may lack.
@@ -113,6 +116,38 @@ class Helper:
     def op_read_sysctl(self, name: str) -> str:
         with open("/proc/sys/" + name.replace(".", "/")) as f:
             return f.read().strip()
+
+    def op_proc_net(self, name: str) -> str:
+        """The text of ``/proc/net/<name>`` (``netstat``, ``snmp``) as this process's namespace sees it."""
+        if name not in ("netstat", "snmp"):
+            raise ValueError(f"proc_net: {name!r} is not netstat or snmp")
+        with open("/proc/net/" + name) as f:
+            return f.read()
+
+    def op_watch(self, sid: int, events: int, timeout_ms: int) -> None:
+        """Note when the socket becomes ready for ``events`` (poll bits; errors and hang-ups always count).
+
+        A thread waits in poll() up to ``timeout_ms`` and records CLOCK_MONOTONIC at readiness (``op_ready_at``):
+        a blocking call's completion is timed where the kernel completes it, not when the harness next asks
+        (under load each question is a round trip through two busy processes).
+        """
+        e = self._get(sid)
+        fd = e["s"].fileno()
+        mark = object()
+        e["watch"] = mark
+        e["ready_at"] = None
+
+        def wait() -> None:
+            p = select.poll()
+            p.register(fd, events)
+            if p.poll(timeout_ms) and e.get("watch") is mark:
+                e["ready_at"] = time.monotonic_ns()
+
+        threading.Thread(target=wait, daemon=True).start()
+
+    def op_ready_at(self, sid: int) -> Optional[int]:
+        """CLOCK_MONOTONIC (ns) when the watched socket became ready (``op_watch``), or None."""
+        return self._get(sid).get("ready_at")
 
     def op_open(self, kind: str, ident: int = 1, family: str = "ipv4") -> int:
         """A socket of ``kind`` (udp, tcp, ping) in ``family`` (ipv4: AF_INET, ipv6: AF_INET6, IPv6 only)."""
@@ -304,6 +339,7 @@ class Helper:
                "TCP_USER_TIMEOUT": TCP_USER_TIMEOUT,
                "TCP_MAXSEG": socket.TCP_MAXSEG, "IP_TTL": socket.IP_TTL, "SO_BROADCAST": socket.SO_BROADCAST,
                "IP_MTU_DISCOVER": IP_MTU_DISCOVER, "SO_REUSEADDR": socket.SO_REUSEADDR,
+               "SO_OOBINLINE": socket.SO_OOBINLINE,
                "IPV6_UNICAST_HOPS": socket.IPV6_UNICAST_HOPS, "IPV6_MTU_DISCOVER": IPV6_MTU_DISCOVER}[name]
         s.setsockopt(lvl, opt, value.encode() if isinstance(value, str) else int(value))
         if name == "TCP_USER_TIMEOUT":

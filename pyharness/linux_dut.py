@@ -257,12 +257,29 @@ class LinuxNetwork(RealtimeNetwork):
             self._t0 = now
         return now
 
+    def mono_to_net_ns(self, mono_ns: int) -> int:
+        """A CLOCK_MONOTONIC reading (of any process on this machine) as the network's time (ns)."""
+        import time
+
+        return int(lib.sim_realtime_now(self._rt)) - (time.monotonic_ns() - int(mono_ns))
+
+    def allow_realtime(self, seconds: int) -> None:
+        """Let the scenario run ``seconds`` more of real time from now, if that is beyond its budget.
+
+        A packetdrill script declares its need with a ``// realtime: N s`` header (``pyharness.pkt``); the budget
+        never shrinks.
+        """
+        now = self.now_ns
+        assert self._t0 is not None
+        self.budget_ns = max(self.budget_ns, now - self._t0 + int(seconds) * SEC)
+
     def _check_budget(self, target: int, what: str) -> None:
         if self._t0 is None:
             self._t0 = int(lib.sim_now(self._handle()))
         if target != lib.SIM_NEVER and target - self._t0 > self.budget_ns:
             _skip(f"Linux DUT: {what} would need {(target - self._t0) / SEC:.1f} s of real time "
-                  f"(limit {self.budget_ns / SEC:.0f} s per scenario; profile {self.profile.name})")
+                  f"(limit {self.budget_ns / SEC:.0f} s per scenario; profile {self.profile.name}; a packetdrill "
+                  f"script declares a longer one with a '// realtime: N s' header)")
 
     def _advance(self, target: int, until_rx: bool = False) -> bool:  # type: ignore[override]
         """Run in real time until the wall clock reaches ``target``; with ``until_rx`` stop at a peer reception."""
@@ -521,6 +538,7 @@ class LinuxTcpSocket(_LinuxSocket):
         ctx = f"set_option({name!r}, {value!r})"
         simple = {"nodelay": ("tcp", "TCP_NODELAY", lambda v: int(bool(v))),
                   "keepalive": ("sol", "SO_KEEPALIVE", lambda v: int(bool(v))),
+                  "oobinline": ("sol", "SO_OOBINLINE", lambda v: int(bool(v))),
                   "keepidle": ("tcp", "TCP_KEEPIDLE", lambda v: _secs(v, "keepidle")),
                   "keepintvl": ("tcp", "TCP_KEEPINTVL", lambda v: _secs(v, "keepintvl")),
                   "keepcnt": ("tcp", "TCP_KEEPCNT", int),
@@ -672,6 +690,22 @@ class LinuxTcpSocket(_LinuxSocket):
             return st
         r = self._raw_info()
         return "CLOSED" if r is None else r["state_name"]
+
+    def watch(self, events: int, timeout_ms: int = 60_000) -> None:
+        """Have the helper note when the socket becomes ready for ``events`` (poll bits), for :meth:`ready_at_ns`."""
+        self._rpc("watch", "watch()", sync=False, events=int(events), timeout_ms=int(timeout_ms))
+
+    def ready_at_ns(self) -> Optional[int]:
+        """When (network time, ns) the watched socket became ready, as the helper saw it; None if not yet."""
+        mono = self._rpc("ready_at", "ready_at()", sync=False)
+        return None if mono is None else self.dut.net.mono_to_net_ns(int(mono))
+
+    @property
+    def error(self) -> Optional[str]:
+        """The connection's pending error, as ``info().error``, from one helper call: no counters, no segments
+        (a poll loop asks it every round; ``info()`` also reads /proc/net and the captured segments)."""
+        self._raw_info()  # records the kernel's sticky error (SO_ERROR) in self._error
+        return self._error
 
     def info(self) -> TcpInfo:
         """The connection's :class:`~pyharness.sockets.TcpInfo`, from ``struct tcp_info``."""
@@ -938,8 +972,12 @@ class LinuxDut:
     def netstat(self) -> dict[str, int]:
         """The namespace's TcpExt/Tcp/Ip/Icmp counters (``/proc/net/netstat`` and ``/proc/net/snmp``)."""
         out: dict[str, int] = {}
-        for path in ("/proc/net/netstat", "/proc/net/snmp"):
-            text = self.ns.run(["cat", path]).stdout.splitlines()
+        for name in ("netstat", "snmp"):
+            # Read by the helper, which lives in the namespace: a process per read (ip netns exec cat) took
+            # about 14 ms, and tcp_info reads these counters, so polling a blocking connect() through info()
+            # ran 30 ms late a round.
+            assert self.helper is not None
+            text = str(self.helper.call("proc_net", name=name)).splitlines()
             for names, values in zip(text[0::2], text[1::2]):
                 pre, *ks = names.split()
                 _, *vs = values.split()

@@ -453,7 +453,15 @@ class TcpSocket(_Socket):
             self.closed = True
 
     def set_option(self, name: str, value: Any) -> None:
-        """Set a socket option: ``nodelay``, ``keepalive``, ``rx_buffer``, ``mss``, ``sack``, ``rto_min``..."""
+        """Set a socket option: ``nodelay``, ``keepalive``, ``rx_buffer``, ``mss``, ``sack``, ``rto_min``...
+
+        ``oobinline`` (SO_OOBINLINE) may only be on: the stack always leaves urgent data in the stream, read in
+        order (``send(urgent=True)``), which is what SO_OOBINLINE asks of a BSD socket; off is refused.
+        """
+        if name == "oobinline":
+            if not value:
+                raise ConfigError("oobinline off is not supported: the Tern stack always reads urgent data inline")
+            return
         if name not in _TCP_OPTIONS:
             raise ConfigError(f"unknown TCP socket option {name!r}; known: {', '.join(_TCP_OPTIONS)}")
         cname, kind = _TCP_OPTIONS[name]
@@ -478,6 +486,11 @@ class TcpSocket(_Socket):
             return self.info()
         except TernError:
             return None
+
+    @property
+    def error(self) -> Optional[str]:
+        """The connection's pending error (``info().error``: ``"TIMED_OUT"``, ``"CONNECTION_RESET"``...) or None."""
+        return self.info().error
 
     def info(self) -> TcpInfo:
         """The connection's :class:`TcpInfo` (after close or abort: the last one, see :meth:`close`)."""

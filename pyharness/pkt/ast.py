@@ -213,3 +213,5 @@ class Script:
     #: after the end-of-script checks.
     cleanup_command: Optional[Command] = None
     cleanup_line: int = 0
+    #: Seconds of real time the script declares with its ``// realtime: N s`` header (None: the DUT's default).
+    realtime_s: Optional[int] = None

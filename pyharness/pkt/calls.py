@@ -153,7 +153,7 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
             st = s.state
             if st == "ESTABLISHED" or st == "CLOSE_WAIT":
                 return (0, None)
-            err = s.info().error
+            err = s.error
             if err:
                 return (-1, STATE_ERR.get(err) or ERRNO.get(err, err))
             if st == "CLOSED":
@@ -220,7 +220,7 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
         want = args[3]
 
         def do_getsockopt() -> Result:
-            err = s.info().error
+            err = s.error
             code = STATE_ERR.get(err, err)
             num = ERRNO_NUM.get(code, 0) if isinstance(code, str) else 0
             if isinstance(want, A.ListExpr) and want.items:
@@ -244,8 +244,9 @@ def attempt(r: "Runner", ev: A.Event, call: A.Syscall) -> tuple[Callable[[], Res
                 s.set_option(dut_opt, conv(value))
             except ConfigError as e:
                 # An option the runner knows but this DUT has not (TCP_QUICKACK on Tern, which has no quick-ACK
-                # mode): refused like any unsupported feature, naming the option and the line.
-                raise PktUnsupported(path, line, f"unsupported feature: setsockopt {level} {opt} on this DUT "
+                # mode), or a value it cannot take (Tern: SO_OOBINLINE 0, it always reads urgent data inline):
+                # refused like any unsupported feature, naming the option, the value and the line.
+                raise PktUnsupported(path, line, f"unsupported feature: setsockopt {level} {opt} {value} on this DUT "
                                                  f"({e})") from e
         return (0, None)
 
@@ -276,7 +277,7 @@ def _revents(fd: Fd) -> int:
     if fd.listening:
         return 0x1 if s.accept_pending else 0
     state = s.state
-    err = None if state in ("SYN_SENT",) else s.info().error
+    err = None if state in ("SYN_SENT",) else s.error
     if s.readable or state in EOF_STATES:
         out |= 0x1 | 0x40
     if state in ("ESTABLISHED", "CLOSE_WAIT") and s.writable:

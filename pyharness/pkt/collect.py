@@ -4,7 +4,8 @@ The DUT is the run's (``--dut tern|linux``), built as the scenario bench is
 (DUT 10.0.0.1/24, scripted peer 10.0.0.2/24), so seeds, pcaps, artifacts and
 the replay line come from the pyharness plugin as for any scenario. Header
 comments give markers: ``// rfc: 9293 3.5, 9293 3.10.7.2``,
-``// deviation linux: <RFC text>``, ``// dut: tern`` (Tern's values), ``// dut: linux`` (a Linux-valued twin).
+``// deviation linux: <RFC text>``, ``// dut: tern`` (Tern's values), ``// dut: linux`` (a Linux-valued twin),
+``// realtime: N s`` (the real time the script needs against a real-time DUT, read by the runner).
 """
 
 from __future__ import annotations
@@ -41,18 +42,10 @@ def _markers(path: Path) -> list:
 
 def _run_pkt(path: Path, request: pytest.FixtureRequest, net: Any) -> None:
     from ..plugin import dut_kind
+    from .bench import run_on_bench
     from .parser import parse_file
-    from .runner import run_script
 
-    if dut_kind(request.config) == "linux":
-        from ..linux_dut import make_linux_dut
-
-        dut, peer, _link = make_linux_dut(net)
-    else:
-        from ..dut import make_tern_dut
-
-        dut, peer, _link = make_tern_dut(net)
-    run_script(parse_file(path), dut, peer, net)
+    run_on_bench(parse_file(path), dut_kind(request.config), net)
 
 
 class PktFile(pytest.Module):

@@ -35,7 +35,29 @@ def parse_file(path: Union[str, Path]) -> A.Script:
 
 def parse(text: str, path: str = "<script>") -> A.Script:
     """Parse a script's text; raises :class:`~pyharness.pkt.errors.PktSyntaxError` naming the line."""
-    return _Parser(tokenize(text, path), path).script()
+    script = _Parser(tokenize(text, path), path).script()
+    script.realtime_s = realtime_budget(text, path)
+    return script
+
+
+#: The header marker ``// realtime: 70 s``: the script needs this long in real time against a real-time DUT.
+_REALTIME = re.compile(r"^\s*//\s*realtime\s*:(.*)$")
+
+
+def realtime_budget(text: str, path: str = "<script>") -> Optional[int]:
+    """The seconds of real time a script declares with ``// realtime: N s`` (None without the marker).
+
+    A real-time DUT (Linux) allows a scenario 20 s (``TERN_LINUX_BUDGET``); a script waiting on the kernel's
+    timers for longer (a 60 s TIME-WAIT) declares its need, and the runner allows it that long.
+    """
+    for n, line in enumerate(text.splitlines(), 1):
+        m = _REALTIME.match(line)
+        if m:
+            value = re.fullmatch(r"\s*(\d+)\s*s\s*", m.group(1))
+            if value is None or int(value.group(1)) == 0:
+                raise PktSyntaxError(path, n, f"bad realtime marker {m.group(1).strip()!r} (write: // realtime: 70 s)")
+            return int(value.group(1))
+    return None
 
 
 class _Parser:

@@ -78,7 +78,15 @@ _SYSCTL_VALUE: dict[str, Callable[[int], object]] = {
 #: Linux sysctls whose one value is the behaviour the Tern stack has (and the RFCs ask for): a script sets it so that
 #: a kernel DUT behaves as the script expects; any other value is refused on a DUT without the sysctl.
 #: tcp_syn_linear_timeouts=0: no linear SYN retransmissions, the RTO doubles from the first (RFC 6298 (5.5)).
-KERNEL_SYSCTLS = {"tcp_syn_linear_timeouts": 0}
+#: tcp_fin_timeout=60: an orphan connection stays in FIN-WAIT-2 60 s (Tern's fixed value; Linux's default).
+KERNEL_SYSCTLS = {"tcp_syn_linear_timeouts": 0, "tcp_fin_timeout": 60}
+
+#: Keep-alive sysctls: the system default of what TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT set per socket. A DUT with
+#: a kernel (Linux) gets the namespace sysctl, so the kernel's own default is what the script checks; a DUT without
+#: one (Tern) gets the socket option on every socket the script creates after it.
+KEEPALIVE_SYSCTLS: dict[str, tuple[str, Callable[[int], object]]] = {
+    "tcp_keepalive_time": ("keepidle", lambda v: f"{v}s"), "tcp_keepalive_intvl": ("keepintvl", lambda v: f"{v}s"),
+    "tcp_keepalive_probes": ("keepcnt", int)}
 
 
 def _sysctl(runner: "Runner", m: re.Match) -> None:
@@ -93,11 +101,19 @@ def _sysctl(runner: "Runner", m: re.Match) -> None:
                                  f"unsupported feature: sysctl net.ipv4.{name}={value} (the DUT behaves as "
                                  f"{name}={KERNEL_SYSCTLS[name]})")
         return
+    if name in KEEPALIVE_SYSCTLS:
+        sysctl = getattr(runner.dut, "sysctl", None)
+        if sysctl is not None:
+            sysctl(f"net.ipv4.{name}", value)
+        else:
+            opt, conv = KEEPALIVE_SYSCTLS[name]
+            runner.socket_defaults[opt] = conv(value)
+        return
     opt = SYSCTLS.get(name)
     if opt is None:
         raise PktUnsupported(runner.path, runner.event.line if runner.event else 1,
                              f"unsupported feature: sysctl net.ipv4.{name} "
-                             f"(known: {', '.join([*SYSCTLS, *KERNEL_SYSCTLS])})")
+                             f"(known: {', '.join([*SYSCTLS, *KERNEL_SYSCTLS, *KEEPALIVE_SYSCTLS])})")
     runner.socket_defaults[opt] = _SYSCTL_VALUE.get(name, bool)(value)
 
 
@@ -153,9 +169,17 @@ class Runner:
         self.fds: dict[int, Fd] = {}
         self.last_fd: Optional[int] = None
         self.pending: list[dict] = []
+        if script.realtime_s is not None and hasattr(net, "allow_realtime"):
+            # The script's ``// realtime: N s`` header: a real-time network lets it run that long from here.
+            net.allow_realtime(script.realtime_s)
         self.start_ns = net.now_ns
         self.last_event: Optional[A.Event] = None
         self.last_script_us = 0
+        #: When the previous event happened, what relative times count from: an outbound packet's arrival, not
+        #: the moment the runner had matched it (in real time the runner's own work, an import or a slow match,
+        #: would otherwise shift every later event); None: now.
+        self.anchor_us: Optional[int] = None
+        self.matched_at_us: Optional[int] = None
         #: packetdrill's outbound TS val mapping: each TS val the script wrote for an outbound packet -> the live
         #: value the DUT sent there, and the first such pair (the baseline inbound echoes are interpolated from).
         self.ts_map: dict[int, int] = {}
@@ -197,7 +221,7 @@ class Runner:
             return None, None
         if t.kind in (A.ABSOLUTE, A.ABSOLUTE_RANGE):
             return t.usecs, t.end_usecs
-        anchor = self.now_us
+        anchor = self.now_us if self.anchor_us is None else self.anchor_us
         if (self.last_event is not None and _inbound(self.last_event) and _inbound(ev)):
             anchor = self.last_script_us
         return anchor + t.usecs, (anchor + t.end_usecs if t.end_usecs is not None else None)
@@ -215,11 +239,13 @@ class Runner:
                     f"tolerance {_fmt_us(tol)} sec")
         return None
 
-    def _run_until(self, target_ns: int) -> bool:
-        """Run to ``target_ns``, stopping at the first frame the peer receives (True) and polling blocked calls."""
+    def _run_until(self, target_ns: int, poll: bool = True) -> bool:
+        """Run to ``target_ns``, stopping at the first frame the peer receives (True) and polling blocked calls
+        (unless ``poll`` is False)."""
 
         def arrived() -> bool:
-            self._poll_pending()
+            if poll:
+                self._poll_pending()
             self.peer._drain()
             return bool(self.peer._inbox)
 
@@ -264,8 +290,12 @@ class Runner:
                     self._inbound_icmp(act)
                 else:
                     self._inbound_udp(act)
+                if _inbound(ev) and self.pending:
+                    self._credit_lag(exp)
             self.last_event = ev
             self.last_script_us = exp if exp is not None else self.now_us
+            is_out = isinstance(act, (A.TcpPacket, A.UdpPacket, A.IcmpPacket)) and act.direction == ">"
+            self.anchor_us = self.matched_at_us if is_out else None
         self._finish()
         if self.s.cleanup_command is not None:
             self.event = A.Event(A.Time(A.ABSOLUTE, 0), self.s.cleanup_command, self.s.cleanup_line)
@@ -273,7 +303,11 @@ class Runner:
 
     def _wait_for(self, ev: A.Event, exp_us: int) -> None:
         target = self.start_ns + exp_us * 1000
-        if self._run_until(target):
+        # Blocked calls whose DUT times their completion itself (``_watch``) need no polling while the runner
+        # waits to send an inbound packet on time: in real time each poll is a round trip to the DUT that would
+        # make the packet late. (Before a system call they are polled: it may use what they return.)
+        watched = _inbound(ev) and all("ready" in p for p in self.pending)
+        if self._run_until(target, poll=not watched):
             self._unexpected(self.peer._inbox[0])
         late = self.now_us - exp_us
         if late > self._tolerance(exp_us):
@@ -283,7 +317,7 @@ class Runner:
     def _finish(self) -> None:
         last = self.s.events[-1].line if self.s.events else 1
         for p in list(self.pending):
-            end_ns = self.start_ns + (p["end"] + self._tolerance(p["end"])) * 1000
+            end_ns = self.start_ns + (p["end"] + self._tolerance(p["end"]) + p.get("lag", 0)) * 1000
             if self._run_until(end_ns):
                 self._unexpected(self.peer._inbox[0])
         if self.pending:
@@ -326,6 +360,7 @@ class Runner:
                             f"script packet: {_fmt_us(exp)} {pkt.text()}")
         f = self.peer._inbox.popleft()
         at = (f.time_ns - self.start_ns) // 1000
+        self.matched_at_us = at
         kind = "TCP" if isinstance(pkt, A.TcpPacket) else "UDP" if isinstance(pkt, A.UdpPacket) else "ICMP"
         diffs = (self._match(pkt, f) if kind == "TCP" else self._match_udp(pkt, f) if kind == "UDP"
                  else self._match_icmp(pkt, f))
@@ -707,6 +742,52 @@ class Runner:
 
     # -- system calls -------------------------------------------------------
 
+    def _watch(self, call: A.Syscall, entry: dict) -> None:
+        """On a DUT whose sockets can time their own readiness (the Linux DUT's helper, ``watch``), ask for it.
+
+        A blocking call completes when its socket becomes ready; the runner notices at its next poll, a round trip
+        through the helper that a busy machine stretches to tens of milliseconds. The time the helper noted is
+        the call's return time (``_poll_pending``). Virtual time needs none of this: the simulation stands still
+        while the runner polls.
+        """
+        if not self.realtime or not call.args:
+            return
+        from .calls import _poll_bits
+        from .syscalls import arg_int
+
+        waits: list[tuple[int, int]] = []
+        if call.name == "poll" and isinstance(call.args[0], A.ListExpr):
+            for item in call.args[0].items:
+                f = dict(item.fields) if isinstance(item, A.StructExpr) else {}
+                if "fd" in f and "events" in f:
+                    waits.append((arg_int(f["fd"], "poll fd", 0, self.path), _poll_bits(f["events"], 0, self.path)))
+        elif isinstance(call.args[0], int):
+            ev = {"connect": 0x4, "write": 0x4, "send": 0x4, "sendto": 0x4, "sendmsg": 0x4, "accept": 0x1,
+                  "read": 0x1, "recv": 0x1, "recvfrom": 0x1, "recvmsg": 0x1}.get(call.name)
+            if ev is not None:
+                waits.append((call.args[0], ev))
+        socks = []
+        for fdn, events in waits:
+            fd = self.fds.get(fdn)
+            if fd is None or not hasattr(fd.sock, "watch") or not events:
+                return
+            fd.sock.watch(events)
+            socks.append(fd.sock)
+        if socks:
+            entry["ready"] = socks
+
+    def _ready_at_us(self, entry: dict) -> Optional[int]:
+        """When the pending call's socket became ready, as its DUT noted (``_watch``); None if it cannot say."""
+        times = [t for t in (s.ready_at_ns() for s in entry.get("ready", ())) if t is not None]
+        return (min(times) - self.start_ns) // 1000 if times else None
+
+    def _credit_lag(self, exp_us: int) -> None:
+        """An inbound packet went out ``lag`` after its script time (the harness's own delay, within the tolerance
+        ``_wait_for`` checked): a blocking call pending now may return that much later, as it may wait for it."""
+        lag = max(0, self.now_us - exp_us)
+        for p in self.pending:
+            p["lag"] = max(p.get("lag", 0), lag)
+
     def _poll_pending(self) -> None:
         for p in list(self.pending):
             res = p["try"]()
@@ -714,11 +795,18 @@ class Runner:
                 continue
             self.pending.remove(p)
             at = self.now_us
+            ready = self._ready_at_us(p)
+            if ready is not None and p["start"] <= ready <= at:
+                # The kernel completed the call when the socket became ready; the runner only noticed now.
+                at = ready
             self._check_result(p["line"], p["call"], res)
             tol = self._tolerance(p["end"])
-            if at < p["end"] - tol or at > p["end"] + tol:
+            lag = p.get("lag", 0)
+            if at < p["end"] - tol or at > p["end"] + tol + lag:
+                sent_late = f" (+ {_fmt_us(lag)} sec: an inbound packet went out that late)" if lag else ""
                 raise self.fail(f"timing error: expected {p['name']} to return at {_fmt_us(p['end'])} sec but "
-                                f"it returned at {_fmt_us(at)} sec; tolerance {_fmt_us(tol)} sec", p["line"])
+                                f"it returned at {_fmt_us(at)} sec; tolerance {_fmt_us(tol)} sec{sent_late}",
+                                p["line"])
 
     def _syscall(self, ev: A.Event, call: A.Syscall, start: int) -> None:
         from .calls import attempt
@@ -734,7 +822,10 @@ class Runner:
                     raise self.fail(f"timing error: expected {call.name} to block until {_fmt_us(end)} sec but it "
                                     f"returned at {_fmt_us(self.now_us)} sec", ev.line)
                 return
-            self.pending.append({"try": attempt_fn, "end": end, "line": ev.line, "call": call, "name": call.name})
+            entry = {"try": attempt_fn, "end": end, "line": ev.line, "call": call, "name": call.name,
+                     "start": self.now_us}
+            self._watch(call, entry)
+            self.pending.append(entry)
             return
         if res is None:
             if blocking:

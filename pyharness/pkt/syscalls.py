@@ -30,6 +30,7 @@ SOCKOPTS: dict[tuple[str, str], tuple[Optional[str], Callable[[int], Any]]] = {
     ("SOL_SOCKET", "SO_REUSEADDR"): (None, int),  # Tern has no TIME-WAIT bind conflict to override
     ("SOL_SOCKET", "SO_REUSEPORT"): (None, int),
     ("SOL_SOCKET", "SO_KEEPALIVE"): ("keepalive", bool),
+    ("SOL_SOCKET", "SO_OOBINLINE"): ("oobinline", bool),  # Tern: always inline (on only); Linux: the option
     ("SOL_SOCKET", "SO_RCVBUF"): ("rx_buffer", int),
     ("SOL_SOCKET", "SO_SNDBUF"): ("tx_buffer", int),
     ("IPPROTO_TCP", "TCP_NODELAY"): ("nodelay", bool),

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from pyharness.dut import make_tern_dut
-from pyharness.network import Network
-from pyharness.pkt import PktError, PktUnsupported, parse, register_command, run_script
+from pyharness.pkt import PktError, PktUnsupported, parse, register_command, run_on_bench, run_script
 
 PASSIVE = """0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    bind(3, ..., ...) = 0
@@ -26,11 +25,7 @@ PASSIVE = """0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 
 def run(net, text: str) -> None:
     """Run ``text`` on a fresh bench (``net`` is the test's network; a second run gets a network of its own)."""
-    if net.nodes:
-        with Network(seed=net.seed) as other:
-            return run(other, text)
-    dut, peer, _ = make_tern_dut(net)
-    run_script(parse(text, "t.pkt"), dut, peer, net)
+    run_on_bench(parse(text, "t.pkt"), "tern", net)
 
 
 def test_positive_control_delayed_ack(net):
@@ -354,3 +349,69 @@ def test_kernel_only_sysctl_with_the_tern_value(net):
     with pytest.raises(PktUnsupported, match=r"t.pkt:1: unsupported feature: sysctl "
                                              r"net.ipv4.tcp_syn_linear_timeouts=4 \(the DUT behaves as "):
         run(net, "0 `sysctl -q net.ipv4.tcp_syn_linear_timeouts=4`\n" + ACTIVE)
+
+
+KEEPALIVE = """+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
++0 setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0
+""" + PASSIVE.split("\n", 1)[1]
+
+
+def test_keepalive_sysctl_is_the_default_idle_time(net):
+    # tcp_keepalive_time sets the idle time of sockets without TCP_KEEPIDLE (on Tern: the option on each new socket;
+    # on Linux the namespace sysctl). The probe is SND.NXT-1 after 10 s of quiet.
+    probe = "+10 > . 0:0(0) ack 1 win 32767\n"
+    run(net, "0 `sysctl -q net.ipv4.tcp_keepalive_time=10`\n" + KEEPALIVE + probe)
+    # The positive control: without the sysctl the idle time is two hours, nothing comes at 10 s.
+    with pytest.raises(PktError, match=r"t.pkt:10: timed out waiting for outbound packet at 10.100000 sec"):
+        run(net, "0 close(9) = -1 EBADF\n" + KEEPALIVE + probe)
+    run(net, "0 `sysctl -q net.ipv4.tcp_keepalive_time=5`\n0 `sysctl -q net.ipv4.tcp_keepalive_intvl=2`\n"
+             "0 `sysctl -q net.ipv4.tcp_keepalive_probes=1`\n" + KEEPALIVE + "+5 > . 0:0(0) ack 1 win 32767\n"
+             "+0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n+2 read(4, ..., 10) = -1 ETIMEDOUT\n")
+
+
+def test_fin_timeout_sysctl_takes_only_tern_value(net):
+    # Tern's FIN-WAIT-2 timeout is 60 s (Linux's default): a script may set that, not another value.
+    run(net, "0 `sysctl -q net.ipv4.tcp_fin_timeout=60`\n" + PASSIVE)
+    with pytest.raises(PktUnsupported, match=r"t.pkt:1: unsupported feature: sysctl net.ipv4.tcp_fin_timeout=5 "
+                                             r"\(the DUT behaves as tcp_fin_timeout=60\)"):
+        run(net, "0 `sysctl -q net.ipv4.tcp_fin_timeout=5`\n" + PASSIVE)
+
+
+def test_so_oobinline_on_is_tern_behaviour_off_is_refused(net):
+    urgent = "+0 < UP. 1:11(10) ack 1 win 257 urg 10\n+0 read(4, ..., 100) = 10\n+.2 > . 1:1(0) ack 11 win 32762\n"
+    run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_OOBINLINE, [1], 4) = 0\n"
+        + PASSIVE.split("\n", 1)[1] + urgent)
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: setsockopt SO_OOBINLINE 0 on this DUT "
+                                             r"\(oobinline off is not supported: the Tern stack always reads urgent"):
+        run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+                 "+0 setsockopt(3, SOL_SOCKET, SO_OOBINLINE, [0], 4) = 0\n" + PASSIVE.split("\n", 1)[1] + urgent)
+
+
+def test_realtime_marker_parsed_and_checked():
+    from pyharness.pkt import PktSyntaxError
+
+    assert parse("// realtime: 70 s\n0 close(9) = -1 EBADF\n", "t.pkt").realtime_s == 70
+    assert parse("0 close(9) = -1 EBADF\n", "t.pkt").realtime_s is None
+    with pytest.raises(PktSyntaxError, match=r"t.pkt:2: bad realtime marker '70' \(write: // realtime: 70 s\)"):
+        parse("// x\n// realtime: 70\n0 close(9) = -1 EBADF\n", "t.pkt")
+
+
+def test_relative_times_count_from_the_packets_arrival(net, monkeypatch):
+    # A runner that takes 50 ms to match the SYN-ACK (as a busy machine's runner does in real time): the ACK at
+    # +.1 still comes 100 ms after the SYN-ACK arrived, so the blocking accept returns on time.
+    from pyharness.pkt.runner import Runner
+
+    match = Runner._match
+
+    def slow_match(self, want, frame):
+        out = match(self, want, frame)
+        self.net.run(for_="50ms")
+        return out
+
+    monkeypatch.setattr(Runner, "_match", slow_match)
+    script = PASSIVE.replace("+0    accept(3, ..., ...) = 4\n", "").replace(
+        "+0    listen(3, 1) = 0\n", "+0    listen(3, 1) = 0\n+0...0.1 accept(3, ..., ...) = 4\n")
+    run(net, script)
+    # The control: with the ACK written 50 ms later the accept returns late, named.
+    with pytest.raises(PktError, match=r"accept blocked: expected to return at 0.100000 sec, still blocked at 0.15"):
+        run(net, script.replace("+.1   < .", "+.15  < ."))
