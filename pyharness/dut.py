@@ -177,6 +177,11 @@ class DutProfile:
     #: shifted right by Rcv.Wind.Shift): "down" (truncated: Tern) or "up" (Linux __tcp_select_window():
     #: ALIGN(window, 1 << rcv_wscale), so that a small window is not scaled away to 0).
     window_scale_rounding: str = "down"
+    #: MLD: how much later than the Maximum Response Delay a DUT's answer to a query may come (RFC 3810 section 6.2
+    #: draws the delay "randomly in the range (0, [Maximum Response Delay])"). Tern 0: exact. Linux two ticks: its
+    #: delay is counted in timer ticks and mld_gq_start_work() arms the drawn tick count + 2 (8 ms at HZ 250),
+    #: so that a query with a Maximum Response Delay under 2 ticks (1 ms, 0) is answered about 8 ms later.
+    mld_answer_late: int = 0
     #: Extra, backend-specific notes.
     notes: dict = field(default_factory=dict)
 
