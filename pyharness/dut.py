@@ -177,6 +177,11 @@ class DutProfile:
     #: shifted right by Rcv.Wind.Shift): "down" (truncated: Tern) or "up" (Linux __tcp_select_window():
     #: ALIGN(window, 1 << rcv_wscale), so that a small window is not scaled away to 0).
     window_scale_rounding: str = "down"
+    #: TCP: what a socket whose read side was shut down (shutdown(SHUT_RD)) does with data arriving afterwards:
+    #: "discard" (acknowledged, then dropped: Tern) or "deliver" (queued and readable as before: Linux, where
+    #: SHUT_RD only marks the socket). RFC 9293's user interface has no such call (its CLOSE is the sending
+    #: side's, section 3.10.4), so the choice is the implementation's.
+    shut_rd: str = "discard"
     #: MLD: how much later than the Maximum Response Delay a DUT's answer to a query may come (RFC 3810 section 6.2
     #: draws the delay "randomly in the range (0, [Maximum Response Delay])"). Tern 0: exact. Linux two ticks: its
     #: delay is counted in timer ticks and mld_gq_start_work() arms the drawn tick count + 2 (8 ms at HZ 250),
