@@ -182,6 +182,10 @@ class DutProfile:
     #: SHUT_RD only marks the socket). RFC 9293's user interface has no such call (its CLOSE is the sending
     #: side's, section 3.10.4), so the choice is the implementation's.
     shut_rd: str = "discard"
+    #: TCP: whether the sockets API's ABORT (RFC 9293 section 3.10.5) reaches a connection in TIME-WAIT. Tern: the
+    #: socket keeps its TCB until TIME-WAIT ends. Linux: a connection entering TIME-WAIT leaves its descriptor for
+    #: a timewait mini-socket (tcp_time_wait()), and close() with SO_LINGER 0 on the descriptor no longer reaches it.
+    abort_in_time_wait: bool = True
     #: MLD: how much later than the Maximum Response Delay a DUT's answer to a query may come (RFC 3810 section 6.2
     #: draws the delay "randomly in the range (0, [Maximum Response Delay])"). Tern 0: exact. Linux two ticks: its
     #: delay is counted in timer ticks and mld_gq_start_work() arms the drawn tick count + 2 (8 ms at HZ 250),
