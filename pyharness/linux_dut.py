@@ -219,6 +219,12 @@ class _RealtimePeer(Peer):
         super().send(pkt, port)
         net._sync()
 
+    def send_all(self, pkts: Any, port: int = 0) -> None:
+        net = self._net
+        net._sync()
+        super().send_all(pkts, port)  # queued at one instant, written to the TAP device by the next sync
+        net._sync()
+
     def expect(self, template: Any, within: Any = None, at: Any = None, tolerance: Any = None,
                port: Optional[int] = None, **kw: Any) -> Any:
         return super().expect(template, within=within, at=at, tolerance=tolerance, port=port, **kw)
