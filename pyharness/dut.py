@@ -182,6 +182,13 @@ class DutProfile:
     #: SHUT_RD only marks the socket). RFC 9293's user interface has no such call (its CLOSE is the sending
     #: side's, section 3.10.4), so the choice is the implementation's.
     shut_rd: str = "discard"
+    #: TCP: whether the ACK of a retransmitted segment that echoes the TSval of an earlier instance (RFC 7323
+    #: section 5.3: a receiver echoes TS.Recent, which a duplicate does not update) gives an RTT sample. RFC 6298
+    #: section 3: "The only case when TCP can safely take RTT samples from retransmitted segments is when the TCP
+    #: timestamp option [JBB92] is employed"; RFC 7323 section 4.1 allows a TSecr sample whenever SND.UNA
+    #: advances. Tern False: the echo spans a retransmission timeout, not the path; Linux True
+    #: (tcp_ack_update_rtt() takes tcp_rtt_tsopt_us() when Karn's rule leaves no sequence sample).
+    rtt_sample_from_older_echo: bool = False
     #: TCP: whether the sockets API's ABORT (RFC 9293 section 3.10.5) reaches a connection in TIME-WAIT. Tern: the
     #: socket keeps its TCB until TIME-WAIT ends. Linux: a connection entering TIME-WAIT leaves its descriptor for
     #: a timewait mini-socket (tcp_time_wait()), and close() with SO_LINGER 0 on the descriptor no longer reaches it.

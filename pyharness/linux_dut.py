@@ -139,6 +139,7 @@ LINUX_PROFILE = DutProfile(
     user_timeout_error="TIMED_OUT",  # tcp_write_err(): ETIMEDOUT, as for R2 (tcp_retries2)
     window_scale_rounding="up",  # __tcp_select_window(): ALIGN(window, 1 << rcv_wscale)
     min_send_window=48,  # tcp_bound_to_half_wnd(): MSS >= 68 - 20; smaller windows: tcp_write_wakeup() (persist)
+    rtt_sample_from_older_echo=True,  # tcp_ack_update_rtt(): tcp_rtt_tsopt_us() when seq_rtt_us < 0
     abort_in_time_wait=False,  # tcp_time_wait(): the descriptor's socket is closed, a timewait sock holds the TCB
     shut_rd="deliver",  # tcp_shutdown() acts on SEND_SHUTDOWN only; RCV_SHUTDOWN data is still queued
     mld_answer_late=2 * SEC // _config_hz(),  # mld_gq_start_work(): drawn ticks + 2
