@@ -182,6 +182,12 @@ class DutProfile:
     #: SHUT_RD only marks the socket). RFC 9293's user interface has no such call (its CLOSE is the sending
     #: side's, section 3.10.4), so the choice is the implementation's.
     shut_rd: str = "discard"
+    #: TCP: how a timed-out flight is found spurious: "rfc" (Tern: with timestamps the Eifel detection, RFC 3522
+    #: section 3.2, from the TSecr of the first ACK; without, F-RTO as RFC 5682 section 2.1 has it: two new
+    #: segments on the first ACK, the decision on the second), or "linux" (tcp_process_loss(): the RTO is undone
+    #: at the first ACK that acknowledges data never retransmitted, FLAG_ORIG_SACK_ACKED, whatever its TSecr,
+    #: and new data in F-RTO's step 2 b) goes out as far as cwnd allows). Both RFCs are Experimental.
+    spurious_rto: str = "rfc"
     #: TCP: whether the ACK of a retransmitted segment that echoes the TSval of an earlier instance (RFC 7323
     #: section 5.3: a receiver echoes TS.Recent, which a duplicate does not update) gives an RTT sample. RFC 6298
     #: section 3: "The only case when TCP can safely take RTT samples from retransmitted segments is when the TCP
