@@ -109,8 +109,9 @@ class Peer(Node):
 
     @property
     def needs_service(self) -> bool:
-        """True when the peer must see frames as they arrive (to answer ARP)."""
-        return bool(self.arp and self.ip) or bool(self.nd and self.ipv6_addresses) or bool(self._listeners)
+        """True when the peer must see frames as they arrive (to answer ARP, and Neighbor Solicitations: every
+        peer has its link-local address, given ``ipv6=`` or not)."""
+        return bool(self.arp and self.ip) or self.nd or bool(self._listeners)
 
     def counters(self) -> NodeCounters:
         """Frames and bytes this peer received and sent so far."""
