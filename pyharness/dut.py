@@ -177,6 +177,33 @@ class DutProfile:
     #: shifted right by Rcv.Wind.Shift): "down" (truncated: Tern) or "up" (Linux __tcp_select_window():
     #: ALIGN(window, 1 << rcv_wscale), so that a small window is not scaled away to 0).
     window_scale_rounding: str = "down"
+    #: TCP: what a socket whose read side was shut down (shutdown(SHUT_RD)) does with data arriving afterwards:
+    #: "discard" (acknowledged, then dropped: Tern) or "deliver" (queued and readable as before: Linux, where
+    #: SHUT_RD only marks the socket). RFC 9293's user interface has no such call (its CLOSE is the sending
+    #: side's, section 3.10.4), so the choice is the implementation's.
+    shut_rd: str = "discard"
+    #: TCP: how a timed-out flight is found spurious: "rfc" (Tern: with timestamps the Eifel detection, RFC 3522
+    #: section 3.2, from the TSecr of the first ACK; without, F-RTO as RFC 5682 section 2.1 has it: two new
+    #: segments on the first ACK, the decision on the second), or "linux" (tcp_process_loss(): the RTO is undone
+    #: at the first ACK that acknowledges data never retransmitted, FLAG_ORIG_SACK_ACKED, whatever its TSecr,
+    #: and new data in F-RTO's step 2 b) goes out as far as cwnd allows). Both RFCs are Experimental.
+    spurious_rto: str = "rfc"
+    #: TCP: whether the ACK of a retransmitted segment that echoes the TSval of an earlier instance (RFC 7323
+    #: section 5.3: a receiver echoes TS.Recent, which a duplicate does not update) gives an RTT sample. RFC 6298
+    #: section 3: "The only case when TCP can safely take RTT samples from retransmitted segments is when the TCP
+    #: timestamp option [JBB92] is employed"; RFC 7323 section 4.1 allows a TSecr sample whenever SND.UNA
+    #: advances. Tern False: the echo spans a retransmission timeout, not the path; Linux True
+    #: (tcp_ack_update_rtt() takes tcp_rtt_tsopt_us() when Karn's rule leaves no sequence sample).
+    rtt_sample_from_older_echo: bool = False
+    #: TCP: whether the sockets API's ABORT (RFC 9293 section 3.10.5) reaches a connection in TIME-WAIT. Tern: the
+    #: socket keeps its TCB until TIME-WAIT ends. Linux: a connection entering TIME-WAIT leaves its descriptor for
+    #: a timewait mini-socket (tcp_time_wait()), and close() with SO_LINGER 0 on the descriptor no longer reaches it.
+    abort_in_time_wait: bool = True
+    #: MLD: how much later than the Maximum Response Delay a DUT's answer to a query may come (RFC 3810 section 6.2
+    #: draws the delay "randomly in the range (0, [Maximum Response Delay])"). Tern 0: exact. Linux two ticks: its
+    #: delay is counted in timer ticks and mld_gq_start_work() arms the drawn tick count + 2 (8 ms at HZ 250),
+    #: so that a query with a Maximum Response Delay under 2 ticks (1 ms, 0) is answered about 8 ms later.
+    mld_answer_late: int = 0
     #: Extra, backend-specific notes.
     notes: dict = field(default_factory=dict)
 

@@ -139,6 +139,11 @@ LINUX_PROFILE = DutProfile(
     user_timeout_error="TIMED_OUT",  # tcp_write_err(): ETIMEDOUT, as for R2 (tcp_retries2)
     window_scale_rounding="up",  # __tcp_select_window(): ALIGN(window, 1 << rcv_wscale)
     min_send_window=48,  # tcp_bound_to_half_wnd(): MSS >= 68 - 20; smaller windows: tcp_write_wakeup() (persist)
+    spurious_rto="linux",  # tcp_process_loss(): undo on FLAG_ORIG_SACK_ACKED; REXMIT_NEW bounded by cwnd
+    rtt_sample_from_older_echo=True,  # tcp_ack_update_rtt(): tcp_rtt_tsopt_us() when seq_rtt_us < 0
+    abort_in_time_wait=False,  # tcp_time_wait(): the descriptor's socket is closed, a timewait sock holds the TCB
+    shut_rd="deliver",  # tcp_shutdown() acts on SEND_SHUTDOWN only; RCV_SHUTDOWN data is still queued
+    mld_answer_late=2 * SEC // _config_hz(),  # mld_gq_start_work(): drawn ticks + 2
     notes={"kernel": os.uname().release},
 )
 
@@ -214,6 +219,12 @@ class _RealtimePeer(Peer):
         net = self._net
         net._sync()
         super().send(pkt, port)
+        net._sync()
+
+    def send_all(self, pkts: Any, port: int = 0) -> None:
+        net = self._net
+        net._sync()
+        super().send_all(pkts, port)  # queued at one instant, written to the TAP device by the next sync
         net._sync()
 
     def expect(self, template: Any, within: Any = None, at: Any = None, tolerance: Any = None,
@@ -1116,7 +1127,9 @@ class LinuxDut:
             dsack_blocks_in=ns_ctr.get("TcpExt.TCPDSACKRecv", 0) + ns_ctr.get("TcpExt.TCPDSACKOfoRecv", 0),
             spurious_retransmits=int(r.get("dsack_dups", 0)),
             dsack_undos=ns_ctr.get("TcpExt.TCPDSACKUndo", 0),
-            spurious_rtos=ns_ctr.get("TcpExt.TCPSpuriousRTOs", 0),
+            # An RTO found spurious and undone: by F-RTO (TCPSpuriousRTOs) or by the timestamps of the ACK
+            # (tcp_try_undo_loss() without frto_undo counts TCPLossUndo instead)
+            spurious_rtos=ns_ctr.get("TcpExt.TCPSpuriousRTOs", 0) + ns_ctr.get("TcpExt.TCPLossUndo", 0),
             # Linux counts these in segments; TcpInfo (tern_tcp_info) in bytes
             unacked=int(r.get("unacked", 0)) * mss, sacked=int(r.get("sacked", 0)) * mss,
             lost=int(r.get("lost", 0)) * mss,

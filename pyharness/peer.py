@@ -109,8 +109,9 @@ class Peer(Node):
 
     @property
     def needs_service(self) -> bool:
-        """True when the peer must see frames as they arrive (to answer ARP)."""
-        return bool(self.arp and self.ip) or bool(self.nd and self.ipv6_addresses) or bool(self._listeners)
+        """True when the peer must see frames as they arrive (to answer ARP, and Neighbor Solicitations: every
+        peer has its link-local address, given ``ipv6=`` or not)."""
+        return bool(self.arp and self.ip) or self.nd or bool(self._listeners)
 
     def counters(self) -> NodeCounters:
         """Frames and bytes this peer received and sent so far."""
@@ -289,6 +290,13 @@ class Peer(Node):
         """
         data = self._frame_bytes(pkt)
         self._net._call(lib.sim_peer_send, self._id, port, data, len(data), context=f"{self.name}.send(port={port!r})")
+
+    def send_all(self, pkts: Any, port: int = 0) -> None:
+        """Send several frames out of ``port`` at the same instant, back to back, in order (as :meth:`send`
+        each). In virtual time this is a loop of :meth:`send`; a peer in real time (a kernel DUT behind TAP)
+        hands them over together, so that they reach the DUT microseconds apart, not one test-process step."""
+        for pkt in pkts:
+            Peer.send(self, pkt, port)
 
     def router_advertisement(self, prefixes: Any = (), dst: str = "ff02::1", port: int = 0, **fields: Any) -> Any:
         """Send a Router Advertisement from the peer's link-local address (the peer plays the

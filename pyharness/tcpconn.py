@@ -238,6 +238,16 @@ class TCPConn:
             self.snd_nxt = end
         return seg
 
+    def send_burst(self, payloads: list, flags: str = "A") -> list:
+        """Send one segment per payload at ``snd_nxt`` onwards, back to back at one instant
+        (:meth:`pyharness.peer.Peer.send_all`); return them. ``snd_nxt`` advances past them."""
+        segs = []
+        for payload in payloads:
+            segs.append(self.segment(flags, payload, seq=self.snd_nxt))
+            self.snd_nxt = seq_add(self.snd_nxt, len(payload))
+        self.peer.send_all(segs)
+        return segs
+
     def send_data(self, payload: bytes, flags: str = "PA") -> Any:
         """Send ``payload`` at ``snd_nxt`` with ``flags`` (default PSH+ACK)."""
         return self.send(flags=flags, payload=payload)

@@ -62,7 +62,9 @@ def bench(net: Any, peer_ipv6: Any = None, peer_nd: bool = True, **host: Any) ->
         host.pop("ipv4", None)
         if host:
             pytest.skip(f"Linux DUT: Tern host options {sorted(host)} have no Linux equivalent")
-        dut = LinuxDut(net, ipv4=None, ipv6=static, autoconf=static is None, up=False)
+        # With a static address the interface is as quiet as a Tern host without autoconfiguration: up before the
+        # peer is linked, its start-up MLD reports read off the TAP device (LinuxDut._quiet()).
+        dut = LinuxDut(net, ipv4=None, ipv6=static, autoconf=static is None, up=static is not None)
     else:
         dut = net.host("dut", **host)
     # The peer always has an address so that it answers Neighbor Solicitations as they come (for
@@ -74,7 +76,7 @@ def bench(net: Any, peer_ipv6: Any = None, peer_nd: bool = True, **host: Any) ->
     own = [f"{link_local(parse_mac(default_mac('peer')))}/64"]
     peer = net.peer("peer", ipv6=peer_ipv6 or own, nd=peer_nd)
     link = net.link(dut.tap if linux else dut, peer)
-    if linux:
+    if linux and static is None:
         dut.up()
     return dut, peer, link
 
@@ -147,6 +149,30 @@ def dad_within(dut: Any, tern: str = "1ms") -> str:
     delay for the first message after interface initialization and for addresses from multicast RAs and
     leaves the others open."""
     return "1.001s" if getattr(dut, "kind", None) == "linux" else tern
+
+
+def preferred(net: Any, dut: Any, *addrs: str) -> None:
+    """Run until every one of ``addrs`` is assigned (DAD over: "preferred"), formed by an event just before (a
+    unicast RA): on the Tern stack exactly RetransTimer after its probe, sent at once; the Linux kernel probes
+    after a random 0 to 1 s (:func:`dad_within`) and ends DAD on its timer wheel (``profile.tolerance``). A
+    source-address check made earlier sees a tentative address, and RFC 4862 section 5.4: "A tentative address
+    is not considered "assigned to an interface" in the traditional sense": another address is then the source,
+    whatever the DUT's source address selection."""
+    from pyharness.dut import tern_stack
+
+    bound = RETRANS_TIMER
+    if not tern_stack(dut):
+        bound += MAX_RTR_SOLICITATION_DELAY + dut.profile.tolerance(RETRANS_TIMER)
+    done = net.run(until=lambda: all(addr_state(dut, a) == "preferred" for a in addrs), for_=T(bound))
+    states = {a: addr_state(dut, a) for a in addrs}
+    assert done, f"not all assigned {bound / S:.3f} s after they were formed: {states}"
+
+
+def profile_of(dut: Any) -> Any:
+    """The DUT's profile (:class:`pyharness.dut.DutProfile`): a Tern host of this bench is the Tern profile."""
+    from pyharness.dut import TERN_PROFILE
+
+    return getattr(dut, "profile", TERN_PROFILE)
 
 
 def first_probe(peer: Any, target: str, within: str = "1.1s") -> Any:

@@ -12,7 +12,7 @@ import pytest
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6ND_NS, IPv6
 
 from autoconf_kit import (PREFIX, RETRANS_TIMER, S, T, addr_state, bench, dad_ns, echo, echo_reply, eui64_addr,
-                          first_probe, multicast_echo, na_for, ready)
+                          first_probe, multicast_echo, na_for, preferred, ready)
 from pyharness.dut import tern_stack
 
 pytestmark = pytest.mark.area("slaac")
@@ -164,14 +164,13 @@ def test_temporary_address_regenerated_before_deprecation(net):
 
 
 @pytest.mark.rfc("6724 5")
-@pytest.mark.dut("tern", reason="source address selection differs (RFC 6724 rules as Linux applies them to these addresses); not classified in depth yet (docs/linux-differences.md, IPv6)")
 def test_link_local_source_for_link_local_destination(net):
     # Rule 2 (prefer appropriate scope): to a link-local requester the reply comes from the
-    # link-local address, to a global one from the global address.
+    # link-local address, to a global one from the global address (once DAD made it assigned).
     dut, peer, _ = bench(net, peer_ipv6=["2001:db8:1::99/64"])
     ready(peer, dut)
     peer.router_advertisement(dst=ll_of(dut), router_lifetime=0, prefixes=[PREFIX])
-    net.run(for_="1.5s")
+    preferred(net, dut, eui64_addr(PREFIX, dut.mac))
     peer.send(multicast_echo(peer.link_local, seq=1))
     assert peer.expect(ICMPv6EchoReply(seq=1), within="10ms")[IPv6].src == ll_of(dut)
     peer.send(multicast_echo("2001:db8:1::99", seq=2))
@@ -197,14 +196,15 @@ def test_deprecated_address_avoided_for_new_traffic(net):
     assert peer.expect(ICMPv6EchoReply(seq=2), within="1ms")[IPv6].src == eui64_addr("2001:db8:2::/64", dut.mac)
 
 
-@pytest.mark.rfc("6724 5")
-@pytest.mark.dut("tern", reason="source address selection differs (RFC 6724 rules as Linux applies them to these addresses); not classified in depth yet (docs/linux-differences.md, IPv6)")
+@pytest.mark.rfc("6724 5", "4862 5.4")
 def test_longest_matching_prefix(net):
-    # Rule 8: "If CommonPrefixLen(SA, D) > CommonPrefixLen(SB, D), then prefer SA."
+    # Rule 8: "If CommonPrefixLen(SA, D) > CommonPrefixLen(SB, D), then prefer SA." Both addresses
+    # assigned first: while one is still tentative the other is the only candidate (the Linux
+    # kernel probes each after its own random delay, so a fixed wait saw 2001:db8:1:: tentative).
     dut, peer, _ = bench(net, peer_ipv6=["2001:db8:2::99/64", "2001:db8:1::99/64"])
     ready(peer, dut)
     peer.router_advertisement(dst=ll_of(dut), router_lifetime=0, prefixes=["2001:db8:1::/64", "2001:db8:2::/64"])
-    net.run(for_="1.5s")
+    preferred(net, dut, eui64_addr("2001:db8:1::/64", dut.mac), eui64_addr("2001:db8:2::/64", dut.mac))
     for seq, (req, want) in enumerate([("2001:db8:1::99", "2001:db8:1::/64"),
                                        ("2001:db8:2::99", "2001:db8:2::/64")]):
         peer.send(multicast_echo(req, seq=seq))

@@ -58,6 +58,16 @@ def classic_recovery(profile: Any) -> dict:
     return {}
 
 
+def fine_timing(profile: Any, resolution_ns: int, what: str) -> None:
+    """Skip a scenario that tells times apart at ``resolution_ns`` when the DUT's timing checks are looser than
+    that (``profile.tolerance``: 0 in virtual time; a kernel in real time, Linux, ~24 ms for short timers): its
+    result would say nothing about ``what``."""
+    tol = profile.tolerance(resolution_ns)
+    if tol >= resolution_ns:
+        pytest.skip(f"the scenario tells apart {resolution_ns / 1e6:g} ms steps of {what}; the {profile.name} DUT's "
+                    f"timing tolerance is {tol / 1e6:g} ms (DutProfile.tolerance)")
+
+
 def passive(dut: Any, peer: Any, *, port: int = SERVER_PORT, local_port: int = CLIENT_PORT,
             backlog: int = 8, peer_opts: Optional[dict] = None, **sockopts: Any) -> tuple[Any, Any, Any]:
     """The DUT listens on ``port`` and the peer connects: (peer conn, DUT socket, DUT listener)."""

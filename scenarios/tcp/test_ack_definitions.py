@@ -42,8 +42,11 @@ def test_data_segments_repeating_snd_una_are_not_duplicate_acks(dut, peer, profi
 
 
 @pytest.mark.rfc("5961 5.2", "9293 3.10.7.4")
-@pytest.mark.parametrize("below,acceptable", [(70000, False), (1000, True)], ids=["outside", "old_duplicate"])
+@pytest.mark.parametrize("below,acceptable", [(70000, False), (50, True)], ids=["outside", "old_duplicate"])
 def test_ack_too_far_below_snd_una_is_refused(dut, peer, below, acceptable):
+    # "old_duplicate" acknowledges 50 of the 100 bytes the DUT sent: an ACK it may have sent before. (1000 below
+    # SND.UNA was an ACK of bytes before the DUT's ISS, never sent; Linux refuses those, bounding the range by the
+    # bytes acknowledged so far, tcp_ack(): "do not accept ACK for bytes we never sent".)
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS}, nodelay=True)
     sock.send(b"x" * 100)
     d = conn.expect(flags="PA", within="10ms")

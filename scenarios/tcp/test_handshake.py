@@ -8,6 +8,7 @@ import pytest
 from scapy.layers.inet import TCP
 
 from pyharness import ANY
+from pyharness.dut import linux_deviation
 from pyharness.errors import ConfigError, NetworkError
 from pyharness.ipkit import default_mss, ip, tcp_overhead
 from tcpkit import (EXACT, CLIENT_PORT, T, ns, PEER_PORT, SERVER_PORT, active, drain, passive, seq_add,
@@ -86,6 +87,11 @@ def test_syn_with_data_is_delivered_after_the_handshake(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.10.7.3")
+@linux_deviation('RFC 9293 section 3.10.7.3 (SYN-SENT, our SYN acknowledged): "If there are other controls or text '
+                 'in the segment, then continue processing at the sixth step under Section 3.10.7.4 where the URG '
+                 'bit is checked; otherwise, return." Linux acknowledges only the SYN of a SYN-ACK carrying data '
+                 '(not TCP Fast Open) and frees the text: tcp_rcv_synsent_state_process() returns -1 after its ACK '
+                 'and tcp_rcv_state_process() drops the segment; the peer must send it again.')
 def test_syn_ack_with_data_in_syn_sent(dut, peer, peer_ip):
     sock = dut.tcp_connect(peer_ip, PEER_PORT)
     conn = peer.tcp(dut, local_port=PEER_PORT, isn=5000)

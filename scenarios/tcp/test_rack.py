@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, active, classic_recovery, ns, seq_add, warm_arp
+from tcpkit import EXACT, T, active, classic_recovery, fine_timing, ns, seq_add, warm_arp
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -43,6 +43,7 @@ def test_rack_retransmits_a_hole_one_reordering_window_after_the_rtt(dut, peer, 
     RFC 8985 §6.3), long before the 1 s RTO and the 40 ms tail loss probe."""
     if profile.loss_recovery != "rack":
         pytest.skip(f"the {profile.name} profile does not detect losses with RACK")
+    fine_timing(profile, 5 * MS, "RACK's reordering window (5 ms) after RACK.rtt")
     conn, sock, s1 = two_segments(dut, peer, link)
     sent = ns(s1) - 10 * MS
     r = conn.expect(seq=s1[TCP].seq, at=T(sent + 25 * MS + 10 * MS), tolerance=EXACT)

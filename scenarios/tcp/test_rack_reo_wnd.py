@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, active, classic_recovery, ns, seq_add, tcp_payload, warm_arp
+from tcpkit import EXACT, T, active, classic_recovery, fine_timing, ns, seq_add, tcp_payload, warm_arp
 from test_dsack_undo import data_segs
 
 pytestmark = pytest.mark.area("tcp")
@@ -31,6 +31,7 @@ def rack_conn(dut: Any, peer: Any, link: Any, profile: Any, **sockopts: Any) -> 
     """A SACK connection without timestamps over 10 ms + 10 ms."""
     if profile.loss_recovery != "rack" and not sockopts:
         pytest.skip(f"the {profile.name} profile does not detect losses with RACK")
+    fine_timing(profile, 5 * MS, "RACK's reordering window (RACK.min_RTT / 4 = 5 ms) and its growth")
     warm_arp(dut, peer)
     link.configure("both", delay="10ms")
     conn, sock = active(dut, peer, peer_opts={"mss": MSS, "sack": True}, sack=True, nodelay=True, **sockopts)

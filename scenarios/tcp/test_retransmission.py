@@ -308,7 +308,13 @@ RTTM = ('RFC 7323 §4.1: "A TSecr value received in a segment MAY be used to upd
         'measurement only if the segment advances the left edge of the send window, i.e., SND.UNA is increased."')
 
 
+RFC6298_23 = ('RFC 6298 (2.3): "After the computation, a host MUST update RTO <- SRTT + max (G, K*RTTVAR)" (with '
+              '(2.4)\'s minimum, here 200 ms, applied to the result); Linux: RTO = SRTT + max(4*RTTVAR, 200 ms) '
+              '(__tcp_set_rto(), TCP_RTO_MIN inside the max): 300 ms or more here, not 250 ms')
+
+
 @pytest.mark.rfc("7323 4.1", "6298 5.5", "6298 2.3")
+@linux_deviation(RFC6298_23)
 def test_timestamp_sample_ends_the_backoff(dut, peer, link, profile):
     """With timestamps, the ACK of a retransmission is an RTT sample (the TSecr it echoes is the
     retransmission's TSval, RFC 7323 §4.1's RTTM rule): the RTO is computed again from it and leaves its
@@ -329,9 +335,11 @@ def test_timestamp_sample_ends_the_backoff(dut, peer, link, profile):
     info = sock.info()
     assert info.snd_una == info.snd_nxt
     # SRTT was 100 ms from the handshake; one more 100 ms sample: RTTVAR = 3/4 * 50 ms, RTO = max(200 ms, ...)
-    assert info.srtt_ns == 100 * MS and info.rttvar_ns == 3 * 50 * MS // 4, RTTM
-    rto1 = max(100 * MS + 4 * info.rttvar_ns, 200 * MS)
-    assert info.rto_ns == rto1 < 4 * rto0, RTTM
+    # (exact in virtual time; a real-time DUT measures the bridge's latency too: the profile's tolerance)
+    tol = profile.timing_tolerance
+    assert abs(info.srtt_ns - 100 * MS) <= tol and abs(info.rttvar_ns - 3 * 50 * MS // 4) <= tol, RTTM
+    rto1 = max(100 * MS + 4 * (3 * 50 * MS // 4), 200 * MS)  # 250 ms
+    assert abs(info.rto_ns - rto1) <= tol and info.rto_ns < 4 * rto0, RTTM
     sock.send(b"lost once")
     d2 = conn.expect(flags="PA", payload=b"lost once", within="1s")
     conn.expect(flags="PA", seq=d2[TCP].seq, at=T(ns(d2) + rto1), tolerance=EXACT)
@@ -390,6 +398,12 @@ def test_ack_echoing_a_tsval_older_than_the_retransmission_gives_no_sample(dut, 
     dut.net.run(for_="60ms")
     info = sock.info()
     assert info.snd_una == info.snd_nxt
+    if profile.rtt_sample_from_older_echo:
+        # The DUT takes the echo as a sample (RFC 6298 section 3 and RFC 7323 section 4.1 allow it): it spans the
+        # first retransmission's timeout: the sample is at least the 2 RTOs from r1 to r2, and SRTT moves an
+        # eighth of the way towards it (RFC 6298 (2.3), alpha = 1/8).
+        assert info.srtt_ns >= srtt0 + (2 * rto0 - srtt0) // 8 - profile.timing_tolerance
+        return
     assert info.srtt_ns == srtt0 == 100 * MS, KARN_TS
     assert info.rto_ns == 4 * rto0, KARN_TS
     sock.send(b"lost once")

@@ -73,6 +73,9 @@ def test_eifel_detects_a_spurious_rto_and_restores_the_window(dut, peer, link, p
     the retransmission (the original was lost: genuine). Spurious: cwnd and ssthresh are back to their values
     before the RTO and the DUT sends a full window of new data at once (20 ms after the ACK left the peer);
     genuine: slow start from the loss window, two segments."""
+    if echo == "retransmission" and profile.spurious_rto != "rfc":
+        pytest.skip(f"the {profile.name} DUT undoes an RTO on an ACK of never-retransmitted data whatever the TSecr "
+                    f"(DutProfile.spurious_rto = {profile.spurious_rto!r}): Eifel's genuine case is not its algorithm")
     conn, sock, before, flight, rx = timed_out_flight(dut, peer, link, profile, ts=True)
     smss = before.snd_mss
     hi = end(flight, flight[0][TCP].seq)
@@ -83,7 +86,7 @@ def test_eifel_detects_a_spurious_rto_and_restores_the_window(dut, peer, link, p
                                          ("Timestamp", (peer.net.now_ns // MS + 1, ecr))])
     first = conn.expect(seq=hi, at=T(t_ack + 20 * MS), tolerance=EXACT)
     burst = [first] + data_segs(conn, within="1ms")
-    assert all(ns(s) == t_ack + 20 * MS for s in burst)
+    assert all(abs(ns(s) - (t_ack + 20 * MS)) <= profile.tolerance(20 * MS) for s in burst)  # one instant
     # nothing of the flight is sent again: every segment is new data, in sequence from hi
     assert [s[TCP].seq for s in burst] == [seq_add(hi, k * smss) for k in range(len(burst))]
     info = sock.info()
@@ -115,6 +118,9 @@ def test_frto_detects_a_spurious_rto_without_timestamps(dut, peer, link, profile
     duplicate ACK SACKing the new segments: genuine, the RTO recovery retransmits the second segment at once.
     Without SACK (F-RTO needs none) the duplicate ACK carries no news of the new segments: the RTO recovery
     still retransmits the second segment at once (the two new segments do not hold it back)."""
+    if profile.spurious_rto != "rfc":
+        pytest.skip(f"the {profile.name} DUT's F-RTO is its own variant (DutProfile.spurious_rto = "
+                    f"{profile.spurious_rto!r}), not RFC 5682 section 2.1's two new segments and second-ACK decision")
     conn, sock, before, flight, rx = timed_out_flight(dut, peer, link, profile, ts=False,
                                                       sack=second != "dupack-nosack")
     smss = before.snd_mss

@@ -131,3 +131,37 @@ def test_na_template_matches_partially() -> None:
               ICMPv6ND_NS(tgt="fd00::1") / ICMPv6NDOptSrcLLAddr(lladdr=peer.mac))
     na = peer.expect(ICMPv6ND_NA(S=1, O=1), within="1ms")
     assert na[ICMPv6ND_NA].tgt == "fd00::1" and na[ICMPv6ND_NA].R == 0
+
+
+def test_peer_without_ipv6_answers_for_its_link_local_address_at_once() -> None:
+    # A peer given no address at all still has its link-local one (fe80:: + its EUI-64) and answers a
+    # Neighbor Solicitation for it as it arrives, as a peer with ``ipv4=`` answers ARP: here while the test
+    # only runs the clock (no expect draining the inbox). The host's echo reply follows at the same instant.
+    net = Network(seed=1)
+    dut = net.host("dut", ipv6="fd00::1/64")
+    peer = net.peer("peer")
+    net.link(dut, peer)
+    peer.send(IPv6(src=peer.link_local, dst=dut.link_local) / ICMPv6EchoRequest(id=7, seq=1))
+    t = net.now_ns
+    net.run(for_="10ms")
+    got = []
+    while (p := peer.recv()) is not None:
+        got.append(p)
+    replies = [p for p in got if p.haslayer(ICMPv6EchoReply)]
+    assert peer.nd_answered == 1 and len(replies) == 1, [p.summary() for p in got]
+    assert replies[0].time_ns == t and replies[0][IPv6].dst == peer.link_local
+    assert dut.nd_lookup(peer.link_local) == (peer.mac, "REACHABLE")
+    assert not any(p.haslayer(ICMPv6ND_NS) for p in got)  # answered, not left in the inbox
+
+
+def test_peer_with_nd_off_leaves_its_link_local_solicitation_unanswered() -> None:
+    # Control of the test above: nd=False, and the solicitation waits in the inbox; no reply.
+    net = Network(seed=1)
+    dut = net.host("dut", ipv6="fd00::1/64")
+    peer = net.peer("peer", nd=False)
+    net.link(dut, peer)
+    peer.send(IPv6(src=peer.link_local, dst=dut.link_local) / ICMPv6EchoRequest(id=8, seq=1))
+    net.run(for_="10ms")
+    ns = peer.expect(ICMPv6ND_NS(tgt=peer.link_local), within="1ms")
+    assert ns is not None and peer.nd_answered == 0
+    peer.expect_nothing(for_="10ms", matching=ICMPv6EchoReply())
