@@ -88,11 +88,24 @@ static uint16_t sum16(const uint8_t *p, size_t n, uint32_t acc) {
     return (uint16_t)acc;
 }
 
-static void send_ra(gw_state *g, uint32_t port) {
+/* The address the port's RAs name as its recursive DNS server: the port's global address, or its
+ * link-local one (the DNS server answers on both, dns_server.c). */
+static void rdnss_addr(const gw_state *g, uint32_t port, uint8_t out[16]) {
+    static const uint8_t zero[16];
     const sim_gw_port_config *p = &g->cfg.port[port];
-    uint8_t f[14 + 40 + 16 + 8 + 8 + 32];
+    if (memcmp(p->addr6, zero, 16) != 0) {
+        memcpy(out, p->addr6, 16);
+    } else {
+        gw_link_local(p->mac, out);
+    }
+}
+
+static void send_ra(gw_state *g, uint32_t port, uint16_t router_lifetime) {
+    const sim_gw_port_config *p = &g->cfg.port[port];
+    uint8_t f[14 + 40 + 16 + 8 + 8 + 32 + 24];
     uint8_t *ip = f + 14, *ra = ip + 40;
-    size_t ralen = 16 + 8 + 8 + 32;
+    bool rdnss = g->cfg.dns;
+    size_t ralen = 16 + 8 + 8 + 32 + (rdnss ? 24 : 0);
     static const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
     memset(f, 0, sizeof f);
     memcpy(f, all_nodes_mac, 6);
@@ -110,7 +123,7 @@ static void send_ra(gw_state *g, uint32_t port) {
     ra[0] = 134;
     ra[4] = 64; /* Cur Hop Limit */
     ra[5] = 0;  /* M, O: no DHCPv6 */
-    gw_put16(ra + 6, (uint16_t)g->cfg.ra_lifetime_s);
+    gw_put16(ra + 6, router_lifetime);
     /* Reachable Time and Retrans Timer 0: unspecified by this router */
     uint8_t *o = ra + 16;
     o[0] = 1; /* Source Link-Layer Address (section 4.6.1) */
@@ -128,6 +141,17 @@ static void send_ra(gw_state *g, uint32_t port) {
     gw_put32(o + 4, g->cfg.ra_valid_s);
     gw_put32(o + 8, g->cfg.ra_preferred_s);
     memcpy(o + 16, p->addr6, 8); /* the /64 (the interface identifier bits zero) */
+    o += 32;
+    if (rdnss) {
+        /* Recursive DNS Server option (RFC 8106 section 5.1): type 25, length 3 (one address),
+         * the gateway's DNS server. "The value of Lifetime SHOULD by default be at least
+         * 3 * MaxRtrAdvInterval, where MaxRtrAdvInterval is the maximum RA interval as
+         * defined in [RFC4861]." */
+        o[0] = 25;
+        o[1] = 3;
+        gw_put32(o + 4, (uint32_t)((3 * g->cfg.ra_max_interval_ns + GW_SEC - 1) / GW_SEC));
+        rdnss_addr(g, port, o + 8);
+    }
     /* checksum over the pseudo-header (RFC 8200 section 8.1) */
     uint8_t ph[40];
     memcpy(ph, ip + 8, 32);
@@ -156,7 +180,7 @@ void gw_ra_poll(gw_state *g, uint64_t now) {
         if (!r->enabled || r->next_at > now) {
             continue;
         }
-        send_ra(g, i);
+        send_ra(g, i, (uint16_t)g->cfg.ra_lifetime_s);
         r->sent++;
         if (r->rs_pending) {
             r->solicited++;
