@@ -902,7 +902,7 @@ class Gateway(Node):
     # -- IPv6 --
     def ra_state(self, port: int = 0) -> dict[str, Any]:
         """The Router Advertisement schedule of node port ``port`` now: enabled, next_at, last_at (ns; None: never),
-        sent, solicited, rs_received."""
+        sent, solicited, rs_received, final_left (final RAs still to send after ra_stop)."""
         out = ffi.new("sim_gw_ra_state *")
         self._check(lib.sim_gateway_ra_state(self._net._handle(), self._id, port, out), f"ra_state({port})")
 
@@ -910,7 +910,14 @@ class Gateway(Node):
             return None if v == lib.SIM_NEVER else int(v)
 
         return {"enabled": bool(out.enabled), "next_at": t(out.next_at), "last_at": t(out.last_at),
-                "sent": int(out.sent), "solicited": int(out.solicited), "rs_received": int(out.rs_received)}
+                "sent": int(out.sent), "solicited": int(out.solicited), "rs_received": int(out.rs_received),
+                "final_left": int(out.final_left)}
+
+    def ra_stop(self, port: Optional[int] = None) -> None:
+        """Stop advertising on node port ``port`` (None: every advertising port, the gateway shutting down): the
+        final RAs of RFC 4861 6.2.5 (Router Lifetime 0), three of them 3 s apart, then silence."""
+        p = lib.SIM_GW_ALL_PORTS if port is None else port
+        self._check(lib.sim_gateway_ra_stop(self._net._handle(), self._id, p), f"ra_stop({port})")
 
     # -- introspection --
     def transcript(self, path: Union[str, "os.PathLike[str]", None] = None) -> list[str]:

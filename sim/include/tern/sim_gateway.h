@@ -361,6 +361,7 @@ typedef struct sim_gw_ra_state {
     uint32_t sent;      /* RAs sent */
     uint32_t solicited; /* of those, answers to a Router Solicitation */
     uint32_t rs_received;
+    uint32_t final_left; /* after sim_gateway_ra_stop: final RAs still to send */
 } sim_gw_ra_state;
 
 /*
@@ -369,6 +370,23 @@ typedef struct sim_gw_ra_state {
  * TERN_ERR_WRONG_KIND.
  */
 tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_state *out);
+
+#define SIM_GW_ALL_PORTS 0xffffffffu /* sim_gateway_ra_stop: every advertising port */
+
+/*
+ * sim_gateway_ra_stop: `port` ceases to be an advertising interface (the
+ * port is taken away, or with SIM_GW_ALL_PORTS the gateway shuts down):
+ * RFC 4861 section 6.2.5's final Router Advertisements, Router Lifetime 0
+ * (and RDNSS lifetime 0), MAX_FINAL_RTR_ADVERTISEMENTS (3) of them
+ * MIN_DELAY_BETWEEN_RAS (3 s) apart, the first now or 3 s after the previous
+ * RA; Router Solicitations are no longer answered, and after the third the
+ * port sends no RA (sim_gateway_ra_state: enabled false).
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (no such port);
+ * TERN_ERR_BAD_STATE (the port does not advertise, or is already stopping;
+ * never for SIM_GW_ALL_PORTS, which skips those); TERN_ERR_UNKNOWN_NODE;
+ * TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_ra_stop(sim *s, sim_node_id gw, uint32_t port);
 
 /* ---- transcript -------------------------------------------------------------- */
 

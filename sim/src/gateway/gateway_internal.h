@@ -95,7 +95,8 @@ typedef struct gw_cache_slot {
 /* The Router Advertisement schedule of a port (ra.c). */
 typedef struct gw_ra {
     bool enabled;
-    bool rs_pending; /* next_at answers a solicitation */
+    bool rs_pending;    /* next_at answers a solicitation */
+    uint8_t final_left; /* ceasing to advertise: final RAs (Router Lifetime 0) still to send */
     uint64_t next_at, last_at;
     uint32_t sent, solicited, rs_received;
 } gw_ra;
@@ -217,6 +218,8 @@ void gw_transcript_frame(gw_state *g, uint64_t now, uint32_t port, bool out, con
 void gw_ra_init(gw_state *g);
 void gw_ra_poll(gw_state *g, uint64_t now);
 uint64_t gw_ra_poll_at(const gw_state *g);
+/* Stop advertising on `port` (RFC 4861 6.2.5): its final RAs are scheduled. */
+tern_err gw_ra_stop(gw_state *g, uint32_t port, uint64_t now);
 /* A frame from `port`: a Router Solicitation schedules the answer (RFC 4861 6.2.6). */
 void gw_ra_input(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, uint64_t now);
 /* fe80::/64 with the modified EUI-64 of mac. */
