@@ -915,7 +915,8 @@ class Gateway(Node):
 
     def ra_stop(self, port: Optional[int] = None) -> None:
         """Stop advertising on node port ``port`` (None: every advertising port, the gateway shutting down): the
-        final RAs of RFC 4861 6.2.5 (Router Lifetime 0), three of them 3 s apart, then silence."""
+        final RAs of RFC 4861 6.2.5 (Router Lifetime 0), three of them 3 s apart, then silence (no RA, no answer to an
+        RS)."""
         p = lib.SIM_GW_ALL_PORTS if port is None else port
         self._check(lib.sim_gateway_ra_stop(self._net._handle(), self._id, p), f"ra_stop({port})")
 

@@ -379,8 +379,9 @@ tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_s
  * RFC 4861 section 6.2.5's final Router Advertisements, Router Lifetime 0
  * (and RDNSS lifetime 0), MAX_FINAL_RTR_ADVERTISEMENTS (3) of them
  * MIN_DELAY_BETWEEN_RAS (3 s) apart, the first now or 3 s after the previous
- * RA; Router Solicitations are no longer answered, and after the third the
- * port sends no RA (sim_gateway_ra_state: enabled false).
+ * RA (a Router Solicitation meanwhile gets the next final RA, no earlier);
+ * after the third the port sends no RA and answers no solicitation
+ * (sim_gateway_ra_state: enabled false).
  * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (no such port);
  * TERN_ERR_BAD_STATE (the port does not advertise, or is already stopping;
  * never for SIM_GW_ALL_PORTS, which skips those); TERN_ERR_UNKNOWN_NODE;

@@ -34,8 +34,9 @@
  *     MIN_DELAY_BETWEEN_RAS after the previous RA, the rate limit above), then
  *     one every MIN_DELAY_BETWEEN_RAS, so a guest that misses one still hears
  *     the next; their RDNSS lifetime is zero too (RFC 8106 section 5.1: the
- *     address "MUST no longer be used"). Solicitations are not answered any
- *     more, and after the last final RA the port is silent.
+ *     address "MUST no longer be used"). A solicitation meanwhile finds the
+ *     next final RA already as early as the rate limit allows (so it is the
+ *     answer), and after the last final RA the port is silent.
  * Constants of section 10: MAX_INITIAL_RTR_ADVERT_INTERVAL 16 s,
  * MAX_INITIAL_RTR_ADVERTISEMENTS 3, MAX_RA_DELAY_TIME 0.5 s,
  * MIN_DELAY_BETWEEN_RAS 3 s, MAX_FINAL_RTR_ADVERTISEMENTS 3.
@@ -238,7 +239,7 @@ void gw_ra_input(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, u
     }
     gw_ra *r = &g->ra[port];
     r->rs_received++;
-    if (r->rs_pending || r->final_left) {
+    if (r->rs_pending) {
         return; /* one answer for several solicitations, its delay from the first */
     }
     uint64_t delay = ra_random(g) % (MAX_RA_DELAY_TIME + 1);
