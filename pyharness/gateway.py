@@ -150,6 +150,14 @@ def _addr(field_name: str, value: Any) -> IPv4:
         raise GatewayConfigError(field_name, f"{value!r} is not an IPv4 address") from None
 
 
+def _record_addr(field_name: str, value: Any) -> "ipaddress.IPv4Address | ipaddress.IPv6Address":
+    """A DNS record's address: IPv4 (an A record) or IPv6 (an AAAA record, RFC 3596)."""
+    try:
+        return ipaddress.ip_address(value)
+    except (ValueError, TypeError):
+        raise GatewayConfigError(field_name, f"{value!r} is not an IPv4 or IPv6 address") from None
+
+
 def _iface(field_name: str, value: Any) -> ipaddress.IPv4Interface:
     try:
         itf = ipaddress.IPv4Interface(value)
@@ -564,7 +572,7 @@ def plan(name: str, profile: str = "fvp", **opts: Any) -> GatewayPlan:
     records: dict[str, list[str]] = {}
     for rname, ips in dict(dns_cfg.get("records") or {}).items():
         ips = [ips] if isinstance(ips, str) else list(ips)
-        records[str(rname)] = [str(_addr(f"dns.records[{rname!r}]", ip)) for ip in ips]
+        records[str(rname)] = [str(_record_addr(f"dns.records[{rname!r}]", ip)) for ip in ips]
     upstream = [str(_addr(f"dns.upstream[{i}]", u)) for i, u in enumerate(dns_cfg.get("upstream") or [])]
     dns = {"enabled": dns_on and dns_ip is not None, "domain": str(dns_cfg.get("domain", "tern")),
            "records": records, "upstream": upstream, "ttl": int(dns_cfg.get("ttl", 60))}
@@ -851,8 +859,12 @@ class Gateway(Node):
 
     # -- DNS --
     def dns_add(self, name: str, ip: str, ttl: int = 60) -> None:
-        """Add a user A record ``name`` -> ``ip``."""
-        a = _addr("dns.records", ip)
+        """Add a user record ``name`` -> ``ip``: an A record for an IPv4 address, AAAA (RFC 3596) for IPv6."""
+        a = _record_addr("dns.records", ip)
+        if a.version == 6:
+            self._check(lib.sim_gateway_dns_add6(self._net._handle(), self._id, name.encode(), a.packed, ttl),
+                        f"dns_add({name!r})")
+            return
         self._check(lib.sim_gateway_dns_add(self._net._handle(), self._id, name.encode(), int(a), ttl),
                     f"dns_add({name!r})")
 
@@ -865,6 +877,17 @@ class Gateway(Node):
             return None
         self._check(rc, f"dns_lookup({name!r})")
         return [str(IPv4(int(out[i]))) for i in range(min(16, int(n[0])))]
+
+    def dns_lookup6(self, name: str) -> Optional[list[str]]:
+        """What the DNS server answers locally to an AAAA query of ``name`` now: addresses, or None when it
+        would forward."""
+        out = ffi.new("uint8_t[8][16]")
+        n = ffi.new("uint32_t *")
+        rc = lib.sim_gateway_dns_lookup6(self._net._handle(), self._id, name.encode(), out, 8, n)
+        if rc == lib.TERN_ERR_EMPTY:
+            return None
+        self._check(rc, f"dns_lookup6({name!r})")
+        return [str(ipaddress.IPv6Address(bytes(ffi.buffer(out[i], 16)))) for i in range(min(8, int(n[0])))]
 
     def dns_cache(self) -> list[dict[str, Any]]:
         """The forwarder's cache now, oldest first: name, qtype, rcode, ancount, stored_at, expires_at (ns), hits."""
@@ -879,7 +902,7 @@ class Gateway(Node):
     # -- IPv6 --
     def ra_state(self, port: int = 0) -> dict[str, Any]:
         """The Router Advertisement schedule of node port ``port`` now: enabled, next_at, last_at (ns; None: never),
-        sent, solicited, rs_received."""
+        sent, solicited, rs_received, final_left (final RAs still to send after ra_stop)."""
         out = ffi.new("sim_gw_ra_state *")
         self._check(lib.sim_gateway_ra_state(self._net._handle(), self._id, port, out), f"ra_state({port})")
 
@@ -887,7 +910,15 @@ class Gateway(Node):
             return None if v == lib.SIM_NEVER else int(v)
 
         return {"enabled": bool(out.enabled), "next_at": t(out.next_at), "last_at": t(out.last_at),
-                "sent": int(out.sent), "solicited": int(out.solicited), "rs_received": int(out.rs_received)}
+                "sent": int(out.sent), "solicited": int(out.solicited), "rs_received": int(out.rs_received),
+                "final_left": int(out.final_left)}
+
+    def ra_stop(self, port: Optional[int] = None) -> None:
+        """Stop advertising on node port ``port`` (None: every advertising port, the gateway shutting down): the
+        final RAs of RFC 4861 6.2.5 (Router Lifetime 0), three of them 3 s apart, then silence (no RA, no answer to an
+        RS)."""
+        p = lib.SIM_GW_ALL_PORTS if port is None else port
+        self._check(lib.sim_gateway_ra_stop(self._net._handle(), self._id, p), f"ra_stop({port})")
 
     # -- introspection --
     def transcript(self, path: Union[str, "os.PathLike[str]", None] = None) -> list[str]:

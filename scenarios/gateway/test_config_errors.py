@@ -70,7 +70,7 @@ CASES = [
     ("fvp", {"dns": {"upstream": ["127.0.0.1"]}}, "dns.upstream[0]", "127.0.0.1 cannot be a server's address"),
     ("fvp", {"dns": {"enabled": False, "upstream": ["192.0.2.53"]}}, "dns.upstream", "given, but the DNS server is off"),
     ("fvp", {"dns": {"domain": "bad..name"}}, "dns.domain", "bad..name is not a domain name"),
-    ("fvp", {"dns": {"records": {"www.example": "1.2.3"}}}, "dns.records['www.example']", "'1.2.3' is not an IPv4 address"),
+    ("fvp", {"dns": {"records": {"www.example": "1.2.3"}}}, "dns.records['www.example']", "'1.2.3' is not an IPv4 or IPv6 address"),
     ("fvp", {"mtu": 50}, "mtu", "50 is outside 68..9000"),
     ("fvp", {"icmp_rate": 0}, "icmp_rate", "rate 0/s and burst 10 must be at least 1"),
     ("slirp", {"hostfwd": "tcp:5555-:22"}, "hostfwd[0]",

@@ -69,13 +69,15 @@ def global_addr(guest):
 @pytest.mark.rfc("4861 6.2.4", "4862 5.5.3")
 def test_ra_at_start_and_slaac(net):
     """The first RA goes out at 0 from the port's link-local address to ff02::1 with Hop Limit 255: router lifetime
-    30 s (3 x MaxRtrAdvInterval), the MTU option, the /64 prefix on-link and autonomous with 30 and 7 days; the
-    guest forms its SLAAC address in it and takes the gateway as default router."""
+    30 s (3 x MaxRtrAdvInterval), the MTU option, the /64 prefix on-link and autonomous with 30 and 7 days, the
+    gateway's DNS server in an RDNSS option (test_ipv6_dns.py); the guest forms its SLAAC address in it and takes the
+    gateway as default router."""
     gw, guest, _ = lab(net)
     net.run(for_="5s")
     first = ra_lines(gw)[0]
     assert first.startswith("0.000000000 out p0 ICMPv6 router advertisement fe80::")
-    assert first.endswith("> ff02::1 lifetime 30 mtu 1500 prefix 2001:db8:0:1::/64 valid 2592000 preferred 604800")
+    assert first.endswith("> ff02::1 lifetime 30 mtu 1500 prefix 2001:db8:0:1::/64 valid 2592000 preferred 604800"
+                          " rdnss 2001:db8:0:1::1 lifetime 30")
     a = global_addr(guest)
     iid = a.split("2001:db8:0:1:")[1]
     assert guest.ipv6_addresses()[0][0] == "fe80::" + iid  # the same interface identifier (modified EUI-64)

@@ -203,12 +203,95 @@ static void test_replayed_datagram(void) {
     sim_journal_close(j);
 }
 
+/* A journalled ICMP error (the host's error queue: port unreachable from 127.0.0.1 about the
+ * datagram 198.51.100.2:1024 -> 198.51.100.1:9 "abc") replayed at 7 ms: the bridge sends the
+ * gateway, at 7 ms, Destination Unreachable / Port Unreachable from its own address quoting the
+ * datagram as the gateway sent it (its IP identification 0x1234 and TTL 63, UDP header, payload).
+ */
+static void test_replayed_icmp_error(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_journal *j;
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_RECORD, &j) == TERN_OK);
+    const uint8_t err[4 + 3] = {127, 0, 0, 1, 'a', 'b', 'c'}; /* offender, quoted payload */
+    sim_journal_rec e = {.kind = SIM_JR_ICMP,
+                         .node = 1,
+                         .flow = 1,
+                         .t = 7 * MS,
+                         .addr = 0x7f000001u,
+                         .port = 9,
+                         .arg = 3 | 3 << 8,
+                         .len = sizeof err};
+    CHECK(sim_journal_write(j, &e, err) == TERN_OK);
+    sim_journal_rec end = {.kind = SIM_JR_RUN, .t = 10 * MS, .arg = SIM_RT_STOP_TIME};
+    CHECK(sim_journal_write(j, &end, NULL) == TERN_OK);
+    sim_journal_close(j);
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_REPLAY, &j) == TERN_OK);
+
+    sim_node_id peer, hb;
+    CHECK(sim_peer_add(s, "gw", 1, 0, &peer) == TERN_OK);
+    sim_hostbridge_config c = {
+        .mac = {2, 0, 0, 0, 0, 1}, .addr = BRIDGE, .prefix_len = 24, .gateway = GW};
+    CHECK(sim_hostbridge_add(s, "hb", &c, j, &hb) == TERN_OK);
+    sim_link_id l;
+    CHECK(sim_link_add(s, peer, 0, hb, 0, &l) == TERN_OK);
+    uint8_t f[14 + 28 + 3] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00};
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    put16(ip + 2, 28 + 3);
+    put16(ip + 4, 0x1234);
+    ip[8] = 63;
+    ip[9] = 17;
+    ip[12] = 198, ip[13] = 51, ip[14] = 100, ip[15] = 2;
+    ip[16] = 198, ip[17] = 51, ip[18] = 100, ip[19] = 1;
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) {
+        sum += get16(ip + i);
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    put16(ip + 10, (uint16_t)~sum);
+    put16(ip + 20, 1024);
+    put16(ip + 22, 9);
+    put16(ip + 24, 11);
+    memcpy(ip + 28, "abc", 3);
+    CHECK(sim_peer_send(s, peer, 0, f, sizeof f) == TERN_OK);
+
+    sim_realtime *rt;
+    CHECK(sim_realtime_create(s, &rt) == TERN_OK);
+    sim_realtime_set_journal(rt, j);
+    sim_realtime_stop why = SIM_RT_STOP_CALLBACK;
+    CHECK(sim_realtime_run(rt, 1000 * MS, 0, NULL, NULL, &why) == TERN_OK);
+    CHECK_EQ_U64(sim_now(s), 10 * MS);
+    uint8_t buf[2048];
+    size_t len;
+    uint32_t port;
+    uint64_t t;
+    CHECK(sim_peer_recv(s, peer, buf, sizeof buf, &len, &port, &t) == TERN_OK);
+    CHECK_EQ_U64(t, 7 * MS);
+    CHECK_EQ_U64(len, 14 + 20 + 8 + 28 + 3);
+    CHECK(sim_frame_check(buf, len, NULL, 0));
+    const uint8_t *rip = buf + 14, *icmp = buf + 34;
+    CHECK_EQ_U64(rip[9], 1);
+    CHECK_EQ_U64(get32(rip + 12), BRIDGE); /* the host's 127.0.0.1 appears as the bridge */
+    CHECK_EQ_U64(get32(rip + 16), GW);
+    CHECK_EQ_U64(icmp[0], 3);
+    CHECK_EQ_U64(icmp[1], 3);
+    CHECK(memcmp(icmp + 8, ip, 28 + 3) == 0); /* the datagram as the gateway sent it */
+    sim_hostbridge_counters hc;
+    CHECK(sim_hostbridge_get_counters(s, hb, &hc) == TERN_OK);
+    CHECK_EQ_U64(hc.icmp_errors, 1);
+    sim_realtime_destroy(rt);
+    sim_destroy(s);
+    sim_journal_close(j);
+}
+
 int main(void) {
     snprintf(path, sizeof path, "hostbridge-test-%d.journal", (int)getpid());
     RUN(test_round_trip);
     RUN(test_bad_files);
     RUN(test_bad_config);
     RUN(test_replayed_datagram);
+    RUN(test_replayed_icmp_error);
     unlink(path);
     return check_summary();
 }

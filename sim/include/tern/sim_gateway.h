@@ -21,12 +21,14 @@
  *     (no timers); sim_gateway_nat_table reads them at any virtual time.
  *   - Static port forwards (outside port -> inside address and port), TCP
  *     and UDP.
- *   - An authoritative DNS server (UDP port 53 on every gateway address)
- *     for the local domain (default "tern"): "gateway.<domain>", one name
- *     per guest whose DHCP lease is bound and whose DHCP messages carried a
- *     host name (option 12), and user records of any name; other names are
- *     forwarded to the configured upstream servers, the answer relayed back
- *     with the client's ID.
+ *   - An authoritative DNS server (UDP port 53 on every gateway address,
+ *     and on every port's IPv6 addresses) for the local domain (default
+ *     "tern"): "gateway.<domain>", one name per guest whose DHCP messages
+ *     carried a host name (option 12; A while its lease is bound, AAAA for
+ *     the IPv6 addresses it was seen using), and user A and AAAA records of
+ *     any name; other names (any type) are forwarded to the configured
+ *     upstream servers, the answer relayed back with the client's ID. Router
+ *     Advertisements name it in an RDNSS option (RFC 8106).
  *
  * The DHCP server is the stack's (tern/dhcp.h): configure it with
  * tern_dhcp_server_start on sim_gateway_stack(); it runs on one port.
@@ -239,6 +241,30 @@ tern_err sim_gateway_nat_table(sim *s, sim_node_id gw, sim_gw_nat_entry *out, ui
 tern_err sim_gateway_dns_add(sim *s, sim_node_id gw, const char *name, uint32_t addr, uint32_t ttl);
 
 /*
+ * sim_gateway_dns_add6: a user AAAA record (RFC 3596) `name` -> addr6 (16
+ * bytes, network order) with `ttl` seconds; otherwise as sim_gateway_dns_add
+ * (A and AAAA records of one name live side by side: each query type gets
+ * its own, another type an empty NOERROR answer).
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (a name that does not encode,
+ * addr6 NULL); TERN_ERR_NO_BUFFER after SIM_GW_DNS_RECORDS (A and AAAA
+ * together); TERN_ERR_UNKNOWN_NODE; TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_dns_add6(sim *s, sim_node_id gw, const char *name, const uint8_t addr6[16],
+                              uint32_t ttl);
+
+/*
+ * sim_gateway_dns_lookup6: what the DNS server answers locally for an AAAA
+ * query of `name` now (without forwarding): user AAAA records, the
+ * gateway's global IPv6 address for gateway.<domain>, the addresses a named
+ * guest was seen using.
+ *   addrs6, cap  receive the addresses (16 bytes each); n how many there are
+ * Returns TERN_OK (a local name; *n may be 0); TERN_ERR_EMPTY when the name
+ * is not local; TERN_ERR_UNKNOWN_NODE; TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_dns_lookup6(sim *s, sim_node_id gw, const char *name, uint8_t (*addrs6)[16],
+                                 uint32_t cap, uint32_t *n);
+
+/*
  * sim_gateway_dns_lookup: what the DNS server answers locally for an A
  * query of `name` now (without forwarding).
  *   addrs, cap  receive the addresses (host order); n how many there are
@@ -335,6 +361,7 @@ typedef struct sim_gw_ra_state {
     uint32_t sent;      /* RAs sent */
     uint32_t solicited; /* of those, answers to a Router Solicitation */
     uint32_t rs_received;
+    uint32_t final_left; /* after sim_gateway_ra_stop: final RAs still to send */
 } sim_gw_ra_state;
 
 /*
@@ -343,6 +370,24 @@ typedef struct sim_gw_ra_state {
  * TERN_ERR_WRONG_KIND.
  */
 tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_state *out);
+
+#define SIM_GW_ALL_PORTS 0xffffffffu /* sim_gateway_ra_stop: every advertising port */
+
+/*
+ * sim_gateway_ra_stop: `port` ceases to be an advertising interface (the
+ * port is taken away, or with SIM_GW_ALL_PORTS the gateway shuts down):
+ * RFC 4861 section 6.2.5's final Router Advertisements, Router Lifetime 0
+ * (and RDNSS lifetime 0), MAX_FINAL_RTR_ADVERTISEMENTS (3) of them
+ * MIN_DELAY_BETWEEN_RAS (3 s) apart, the first now or 3 s after the previous
+ * RA (a Router Solicitation meanwhile gets the next final RA, no earlier);
+ * after the third the port sends no RA and answers no solicitation
+ * (sim_gateway_ra_state: enabled false).
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (no such port);
+ * TERN_ERR_BAD_STATE (the port does not advertise, or is already stopping;
+ * never for SIM_GW_ALL_PORTS, which skips those); TERN_ERR_UNKNOWN_NODE;
+ * TERN_ERR_WRONG_KIND.
+ */
+tern_err sim_gateway_ra_stop(sim *s, sim_node_id gw, uint32_t port);
 
 /* ---- transcript -------------------------------------------------------------- */
 
@@ -369,7 +414,7 @@ tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_s
  *        about <proto> [<src>][:port] > [<dst>][:port]
  *   ICMPv6 router solicitation <src> > <dst>
  *   ICMPv6 router advertisement <src> > <dst> lifetime S [mtu N] [prefix P/len valid V
- *        preferred P]
+ *        preferred P] [rdnss <addr>... lifetime L]
  * (a message that does not parse: "<DHCP|DNS> malformed (<n> bytes)"; Neighbor Solicitations
  * and Advertisements and MLD reports are left out).
  * Received frames are decoded as they arrived (before NAT), sent ones as

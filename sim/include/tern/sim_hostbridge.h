@@ -73,7 +73,11 @@ typedef enum sim_journal_kind {
     SIM_JR_ECHO = 16,    /* an echo reply from addr, arg = sequence number, data after */
     SIM_JR_ACCEPT = 17,  /* a host connection to forward `flow`, from addr:port, arg = new flow */
     SIM_JR_BOUND = 18,   /* forward `flow` is bound to host port `port` */
-    SIM_JR_ERROR = 19    /* a UDP socket reported error arg */
+    SIM_JR_ERROR = 19,   /* a UDP socket reported error arg */
+    SIM_JR_ICMP = 20     /* an ICMP error (the host's error queue) about a datagram a UDP flow sent
+                          * to addr:port: arg = type | code << 8 | info << 16 (info: the next-hop
+                          * MTU of a fragmentation needed); data = the offender's IPv4 address
+                          * (4 bytes, network order), then the quoted UDP payload */
 } sim_journal_kind;
 
 /* One record (its bytes follow it in the file). */
@@ -180,6 +184,7 @@ typedef struct sim_hostbridge_counters {
     uint64_t bytes_to_host;  /* TCP bytes the host took */
     uint64_t bytes_to_guest; /* TCP bytes from the host */
     uint64_t udp_out, udp_in;
+    uint64_t icmp_errors; /* ICMP errors from the host's error queue, sent to the gateway */
     uint64_t echo_out, echo_in;
     uint64_t host_errors; /* host socket errors (socket, sendto...) */
     uint64_t dropped;     /* frames not bridged (no flow room, bad frames) */

@@ -2,18 +2,22 @@
  * The gateway's DNS server: authoritative for the local domain, a forwarder
  * for the rest (RFC 1035).
  *
- * Local data: user records of any name, "gateway.<domain>" (the first
- * address of the first inside port), and "<guest>.<domain>" for each guest
- * with a bound lease whose DHCP messages named it (names.c). A local name
- * with records is answered with them (AA set); a name inside the domain
- * without any is NXDOMAIN (AA set); another type for a local name is an
- * empty NOERROR answer. Other names are forwarded to the first upstream
- * server with a fresh ID from the gateway's seeded generator (RFC 5452
+ * Local data: user records of any name (A and AAAA, RFC 3596),
+ * "gateway.<domain>" (the first address of the first inside port, and its
+ * global IPv6 address when it has one), and "<guest>.<domain>" for each
+ * guest whose DHCP messages named it (names.c): A while it has a bound
+ * lease, AAAA for the IPv6 addresses it was seen using. A local name with
+ * records of the type asked is answered with them (AA set); a name inside
+ * the domain without any data is NXDOMAIN (AA set); another type for a
+ * local name is an empty NOERROR answer (RFC 2308 section 2.2, NODATA). Other names are forwarded
+ * to the first upstream server with a fresh ID from the gateway's seeded generator (RFC 5452
  * section 9.2); without an answer within upstream_timeout the next
  * upstream is asked, and after the last one the client gets SERVFAIL. An
  * upstream answer is accepted only from the server asked, from port 53, with
  * the ID sent (RFC 5452 section 9.1), and relayed with the client's ID.
  *
+ * Queries come over IPv4 or IPv6 (to the port's global IPv6 address or its
+ * link-local one, which its Router Advertisements name in RDNSS, ra.c).
  * Queries to port 53 of any gateway address are taken off the wire before
  * the stack sees them and answered with a frame built here, from the
  * address the query was sent to and to the MAC it came from: a resolver
@@ -33,6 +37,7 @@
 #define RCODE_NOTIMP 4
 #define RCODE_REFUSED 5
 #define BATCH 64 /* datagrams read per socket and call: bounded work */
+#define TYPE_AAAA 28
 
 tern_err gw_dns_start(gw_state *g) {
     tern_err e = tern_udp_open(g->stack, &g->up_sock);
@@ -83,27 +88,51 @@ static uint32_t gateway_addr(const gw_state *g) {
     return g->cfg.port[0].addr[0];
 }
 
+/* The first inside port's global IPv6 address, or NULL when it has none. */
+static const uint8_t *gateway_addr6(const gw_state *g) {
+    static const uint8_t zero[16];
+    for (uint32_t p = 0; p < g->cfg.nports; p++) {
+        if (!g->cfg.port[p].outside) {
+            return memcmp(g->cfg.port[p].addr6, zero, 16) ? g->cfg.port[p].addr6 : NULL;
+        }
+    }
+    return NULL;
+}
+
 tern_err gw_dns_local(gw_state *g, uint64_t now, const char *name, uint32_t *addrs, uint32_t cap,
-                      uint32_t *n, uint32_t *ttl, bool *exists) {
+                      uint32_t *n, uint8_t (*addrs6)[16], uint32_t cap6, uint32_t *n6,
+                      uint32_t *ttl, bool *exists) {
     char q[SIM_GW_NAME_MAX + 2], dom[SIM_GW_DOMAIN_MAX + 1];
     canon(name ? name : "", q, sizeof q);
     canon(g->cfg.domain, dom, sizeof dom);
     *n = 0;
+    *n6 = 0;
     *ttl = g->cfg.dns_ttl;
     *exists = false;
+    bool ttl_set = false;
     for (uint32_t i = 0; i < g->nrecords; i++) {
-        if (tern_dns_name_eq(g->records[i].name, q)) {
-            if (*n < cap) {
-                addrs[*n] = g->records[i].addr;
+        const gw_record *r = &g->records[i];
+        if (!tern_dns_name_eq(r->name, q)) {
+            continue;
+        }
+        if (r->v6) {
+            if (*n6 < cap6) {
+                memcpy(addrs6[*n6], r->addr6, 16);
             }
-            if (*n == 0) {
-                *ttl = g->records[i].ttl;
+            (*n6)++;
+        } else {
+            if (*n < cap) {
+                addrs[*n] = r->addr;
             }
             (*n)++;
-            *exists = true;
         }
+        if (!ttl_set) {
+            *ttl = r->ttl;
+            ttl_set = true;
+        }
+        *exists = true;
     }
-    if (*n) {
+    if (*exists) {
         return TERN_OK;
     }
     size_t ql = strlen(q), dl = strlen(dom);
@@ -120,16 +149,24 @@ tern_err gw_dns_local(gw_state *g, uint64_t now, const char *name, uint32_t *add
     uint32_t a = 0;
     if (strcmp(label, "gateway") == 0) {
         a = gateway_addr(g);
+        const uint8_t *a6 = gateway_addr6(g);
+        if (a6) {
+            if (cap6) {
+                memcpy(addrs6[0], a6, 16);
+            }
+            *n6 = 1;
+        }
     } else if (!strchr(label, '.')) {
         a = gw_names_lookup(g, now, label);
+        *n6 = gw_names_lookup6(g, label, addrs6, cap6);
     }
     if (a) {
         if (cap) {
             addrs[0] = a;
         }
         *n = 1;
-        *exists = true;
     }
+    *exists = *n > 0 || *n6 > 0;
     return TERN_OK;
 }
 
@@ -157,6 +194,33 @@ static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s) {
     return s;
 }
 
+/* Answer a client over IPv6: Ethernet, IPv6 (Hop Limit 64) and UDP from our port 53; the UDP
+ * checksum over the IPv6 pseudo-header (RFC 8200 section 8.1: mandatory). len <= 512. */
+static void send_to_client6(gw_state *g, const gw_client *c, const uint8_t *msg, size_t len) {
+    uint8_t f[14 + 40 + 8 + 512];
+    memcpy(f, c->mac, 6);
+    memcpy(f + 6, g->cfg.port[c->port].mac, 6);
+    gw_put16(f + 12, 0x86dd);
+    uint8_t *ip = f + 14;
+    memset(ip, 0, 40);
+    ip[0] = 0x60;
+    gw_put16(ip + 4, (uint16_t)(8 + len));
+    ip[6] = 17;
+    ip[7] = 64;
+    memcpy(ip + 8, c->server6, 16);
+    memcpy(ip + 24, c->addr6, 16);
+    uint8_t *udp = ip + 40;
+    gw_put16(udp, TERN_DNS_PORT);
+    gw_put16(udp + 2, c->udp_port);
+    gw_put16(udp + 4, (uint16_t)(8 + len));
+    gw_put16(udp + 6, 0);
+    memcpy(udp + 8, msg, len);
+    uint32_t sum = sum16(ip + 8, 32, 0) + 17 + (uint32_t)(8 + len);
+    uint16_t ck = (uint16_t)~fold16(sum16(udp, 8 + len, sum));
+    gw_put16(udp + 6, ck ? ck : 0xffff);
+    gw_send_frame(g, c->port, f, 14 + 40 + 8 + len);
+}
+
 /* Answer a client: Ethernet, IPv4 (TTL 64, DF clear) and UDP from our port 53, checksums done. */
 static void send_to_client(gw_state *g, const gw_client *c, const uint8_t *msg, size_t len) {
     uint8_t f[14 + 20 + 8 + 512];
@@ -165,6 +229,15 @@ static void send_to_client(gw_state *g, const gw_client *c, const uint8_t *msg, 
     bool truncated = len > 512;
     if (truncated) {
         len = 512;
+    }
+    if (c->v6) {
+        uint8_t m[512];
+        memcpy(m, msg, len);
+        if (truncated) {
+            m[2] |= (uint8_t)(TERN_DNS_FLAG_TC >> 8);
+        }
+        send_to_client6(g, c, m, len);
+        return;
     }
     memcpy(f, c->mac, 6);
     memcpy(f + 6, g->cfg.port[c->port].mac, 6);
@@ -230,12 +303,26 @@ static void answer_query(gw_state *g, const gw_client *cl, const uint8_t *msg, s
         send_to_client(g, cl, out, n);
         return;
     }
-    uint32_t addrs[16], n = 0, ttl = 0;
+    uint32_t addrs[16], n = 0, n6 = 0, ttl = 0;
+    uint8_t addrs6[8][16];
     bool exists = false;
-    if (gw_dns_local(g, now, q.name, addrs, 16, &n, &ttl, &exists) == TERN_OK) {
-        bool want_a = q.type == TERN_DNS_TYPE_A || q.type == 255;
-        uint16_t an = (uint16_t)(want_a ? (n > 16 ? 16 : n) : 0);
-        size_t w = reply_head(out, msg, off, h.flags, exists ? 0 : RCODE_NXDOMAIN, true, an);
+    if (gw_dns_local(g, now, q.name, addrs, 16, &n, addrs6, 8, &n6, &ttl, &exists) == TERN_OK) {
+        bool any = q.type == 255;
+        uint16_t an = (uint16_t)(q.type == TERN_DNS_TYPE_A || any ? (n > 16 ? 16 : n) : 0);
+        /* RFC 3596 section 2.1: "The AAAA resource record type is a record specific to the
+         * Internet class that stores a single IPv6 address." Type 28, 16 bytes of RDATA. */
+        uint16_t an6 = (uint16_t)(q.type == TYPE_AAAA || any ? (n6 > 8 ? 8 : n6) : 0);
+        /* only the records that fit the 512-byte message */
+        size_t room = sizeof out - off;
+        if (an > room / 16) {
+            an = (uint16_t)(room / 16);
+        }
+        room -= (size_t)an * 16;
+        if (an6 > room / 28) {
+            an6 = (uint16_t)(room / 28);
+        }
+        size_t w = reply_head(out, msg, off, h.flags, exists ? 0 : RCODE_NXDOMAIN, true,
+                              (uint16_t)(an + an6));
         for (uint16_t i = 0; i < an; i++) {
             gw_put16(out + w, 0xc000 | TERN_DNS_HDR_LEN); /* the question's name (RFC 1035 4.1.4) */
             gw_put16(out + w + 2, TERN_DNS_TYPE_A);
@@ -244,6 +331,15 @@ static void answer_query(gw_state *g, const gw_client *cl, const uint8_t *msg, s
             gw_put16(out + w + 10, 4);
             gw_put32(out + w + 12, addrs[i]);
             w += 16;
+        }
+        for (uint16_t i = 0; i < an6; i++) {
+            gw_put16(out + w, 0xc000 | TERN_DNS_HDR_LEN);
+            gw_put16(out + w + 2, TYPE_AAAA);
+            gw_put16(out + w + 4, TERN_DNS_CLASS_IN);
+            gw_put32(out + w + 6, ttl);
+            gw_put16(out + w + 10, 16);
+            memcpy(out + w + 12, addrs6[i], 16);
+            w += 28;
         }
         if (exists) {
             g->c.dns_local++;
@@ -336,8 +432,49 @@ static void expire(gw_state *g, uint64_t now) {
     }
 }
 
+/* An IPv6 query to port 53 of the port's global or link-local address (UDP right after the IPv6
+ * header), its checksum right: a zero checksum is invalid over IPv6 (RFC 8200 section 8.1). */
+static bool intercept6(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, uint64_t now) {
+    const uint8_t *ip = frame + 14;
+    size_t plen = gw_get16(ip + 4);
+    if (len < 14 + 40 + 8 || (ip[0] >> 4) != 6 || ip[6] != 17 || plen > len - 14 - 40 || plen < 8) {
+        return false;
+    }
+    const uint8_t *udp = ip + 40;
+    size_t ulen = gw_get16(udp + 4);
+    if (gw_get16(udp + 2) != TERN_DNS_PORT || ulen < 8 || ulen > plen) {
+        return false;
+    }
+    static const uint8_t zero[16];
+    const sim_gw_port_config *p = &g->cfg.port[port];
+    uint8_t ll[16];
+    gw_link_local(p->mac, ll);
+    bool global = memcmp(p->addr6, zero, 16) != 0 && memcmp(ip + 24, p->addr6, 16) == 0;
+    if (!global && memcmp(ip + 24, ll, 16) != 0) {
+        return false; /* not ours: the stack's (forwarded, or another segment's address) */
+    }
+    uint32_t sum = sum16(ip + 8, 32, 0) + 17 + (uint32_t)ulen;
+    if (gw_get16(udp + 6) == 0 || fold16(sum16(udp, ulen, sum)) != 0xffff) {
+        g->c.dns_malformed++; /* a bad checksum is silently discarded */
+        return true;
+    }
+    gw_client c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.mac, frame + 6, 6);
+    c.port = port;
+    c.udp_port = gw_get16(udp);
+    c.v6 = true;
+    memcpy(c.addr6, ip + 8, 16);
+    memcpy(c.server6, ip + 24, 16);
+    answer_query(g, &c, udp + 8, ulen - 8, now);
+    return true;
+}
+
 /* A query to port 53 of one of our addresses, unfragmented, its UDP checksum right. */
 bool gw_dns_intercept(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, uint64_t now) {
+    if (len >= 14 + 40 + 8 && gw_get16(frame + 12) == 0x86dd && port < g->cfg.nports) {
+        return intercept6(g, port, frame, len, now);
+    }
     if (len < 14 + 20 + 8 || gw_get16(frame + 12) != 0x0800) {
         return false;
     }
@@ -369,6 +506,7 @@ bool gw_dns_intercept(gw_state *g, uint32_t port, const uint8_t *frame, size_t l
         }
     }
     gw_client c;
+    memset(&c, 0, sizeof c);
     memcpy(c.mac, frame + 6, 6);
     c.port = port;
     c.addr = gw_get32(ip + 12);

@@ -73,6 +73,7 @@ static void gw_input(void *state, uint64_t now, uint32_t port, const uint8_t *fr
     g->now = now;
     gw_transcript_frame(g, now, port, false, frame, len);
     gw_ra_input(g, port, frame, len, now);
+    gw_names_snoop6(g, port, frame, len);
     if (corrupt_transit(g, frame, len)) {
         g->c.transit_bad_checksum++;
         return;
@@ -331,13 +332,8 @@ tern_err sim_gateway_nat_table(sim *s, sim_node_id gw, sim_gw_nat_entry *out, ui
     return TERN_OK;
 }
 
-tern_err sim_gateway_dns_add(sim *s, sim_node_id gw, const char *name, uint32_t addr,
-                             uint32_t ttl) {
-    tern_err err;
-    gw_state *g = gw_of(s, gw, &err);
-    if (!g) {
-        return err;
-    }
+/* A new user record named `name`, checked, into *out. */
+static tern_err record_new(sim *s, gw_state *g, const char *name, uint32_t ttl, gw_record **out) {
     size_t len = name ? strlen(name) : 0;
     if (len && name[len - 1] == '.') {
         len--;
@@ -362,10 +358,47 @@ tern_err sim_gateway_dns_add(sim *s, sim_node_id gw, const char *name, uint32_t 
         return sim_fail(s, TERN_ERR_NO_BUFFER, "dns records: all %d in use", SIM_GW_DNS_RECORDS);
     }
     gw_record *r = &g->records[g->nrecords++];
+    memset(r, 0, sizeof *r);
     memcpy(r->name, name, len);
     r->name[len] = 0;
-    r->addr = addr;
     r->ttl = ttl;
+    *out = r;
+    return TERN_OK;
+}
+
+tern_err sim_gateway_dns_add(sim *s, sim_node_id gw, const char *name, uint32_t addr,
+                             uint32_t ttl) {
+    tern_err err;
+    gw_state *g = gw_of(s, gw, &err);
+    if (!g) {
+        return err;
+    }
+    gw_record *r;
+    if ((err = record_new(s, g, name, ttl, &r)) != TERN_OK) {
+        return err;
+    }
+    r->addr = addr;
+    sim_ok(s);
+    return TERN_OK;
+}
+
+tern_err sim_gateway_dns_add6(sim *s, sim_node_id gw, const char *name, const uint8_t addr6[16],
+                              uint32_t ttl) {
+    tern_err err;
+    gw_state *g = gw_of(s, gw, &err);
+    if (!g) {
+        return err;
+    }
+    if (!addr6) {
+        return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "dns record %s: no IPv6 address",
+                        name ? name : "");
+    }
+    gw_record *r;
+    if ((err = record_new(s, g, name, ttl, &r)) != TERN_OK) {
+        return err;
+    }
+    r->v6 = true;
+    memcpy(r->addr6, addr6, 16);
     sim_ok(s);
     return TERN_OK;
 }
@@ -379,7 +412,24 @@ tern_err sim_gateway_dns_lookup(sim *s, sim_node_id gw, const char *name, uint32
     }
     uint32_t ttl;
     bool exists;
-    err = gw_dns_local(g, s->now, name, addrs, cap, n, &ttl, &exists);
+    uint32_t n6;
+    err = gw_dns_local(g, s->now, name, addrs, cap, n, NULL, 0, &n6, &ttl, &exists);
+    if (err == TERN_OK) {
+        sim_ok(s);
+    }
+    return err;
+}
+
+tern_err sim_gateway_dns_lookup6(sim *s, sim_node_id gw, const char *name, uint8_t (*addrs6)[16],
+                                 uint32_t cap, uint32_t *n) {
+    tern_err err;
+    gw_state *g = gw_of(s, gw, &err);
+    if (!g) {
+        return err;
+    }
+    uint32_t ttl, n4;
+    bool exists;
+    err = gw_dns_local(g, s->now, name, NULL, 0, &n4, addrs6, cap, n, &ttl, &exists);
     if (err == TERN_OK) {
         sim_ok(s);
     }

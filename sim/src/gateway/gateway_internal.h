@@ -24,9 +24,21 @@
 /* A user DNS record. */
 typedef struct gw_record {
     char name[SIM_GW_NAME_MAX + 1];
-    uint32_t addr;
+    bool v6;           /* an AAAA record (addr6), else an A record (addr) */
+    uint32_t addr;     /* A */
+    uint8_t addr6[16]; /* AAAA (RFC 3596) */
     uint32_t ttl;
 } gw_record;
+
+/* The IPv6 addresses a guest (by MAC) was seen using on an inside segment (names.c). */
+#define GW_GUEST_ADDR6 4
+typedef struct gw_guest6 {
+    uint8_t mac[6];
+    bool used;
+    uint8_t n;    /* addresses kept, at most GW_GUEST_ADDR6 */
+    uint8_t next; /* the slot the next new address takes (the oldest is forgotten) */
+    uint8_t addr[GW_GUEST_ADDR6][16];
+} gw_guest6;
 
 /* A guest's host name from its DHCP messages (option 12). */
 typedef struct gw_hostname {
@@ -42,6 +54,9 @@ typedef struct gw_client {
     uint32_t addr; /* host order */
     uint16_t udp_port;
     uint32_t server_addr; /* the gateway address it was sent to */
+    bool v6;              /* asked over IPv6: addr6 and server6 instead */
+    uint8_t addr6[16];
+    uint8_t server6[16];
 } gw_client;
 
 /* A query forwarded upstream, waiting for the answer. */
@@ -80,7 +95,8 @@ typedef struct gw_cache_slot {
 /* The Router Advertisement schedule of a port (ra.c). */
 typedef struct gw_ra {
     bool enabled;
-    bool rs_pending; /* next_at answers a solicitation */
+    bool rs_pending;    /* next_at answers a solicitation */
+    uint8_t final_left; /* ceasing to advertise: final RAs (Router Lifetime 0) still to send */
     uint64_t next_at, last_at;
     uint32_t sent, solicited, rs_received;
 } gw_ra;
@@ -117,6 +133,8 @@ typedef struct gw_state {
 
     gw_hostname names[SIM_GW_HOSTNAMES];
     uint32_t names_next;
+    gw_guest6 guests6[SIM_GW_HOSTNAMES];
+    uint32_t guests6_next;
 
     /* Router Advertisements (ra.c) */
     gw_ra ra[SIM_GW_MAX_PORTS];
@@ -164,9 +182,12 @@ tern_err gw_dns_start(gw_state *g);
 bool gw_dns_intercept(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, uint64_t now);
 void gw_dns_service(gw_state *g, uint64_t now);
 uint64_t gw_dns_poll_at(const gw_state *g);
-/* Local answer for name: TERN_OK with *n addresses, TERN_ERR_EMPTY when not local. */
+/* Local answer for name: TERN_OK with *n IPv4 addresses (A) and *n6 IPv6 addresses (AAAA; addrs6
+ * may be NULL with cap6 0), TERN_ERR_EMPTY when not local. *exists: the name has local data of
+ * either kind (or is the domain's apex). */
 tern_err gw_dns_local(gw_state *g, uint64_t now, const char *name, uint32_t *addrs, uint32_t cap,
-                      uint32_t *n, uint32_t *ttl, bool *exists);
+                      uint32_t *n, uint8_t (*addrs6)[16], uint32_t cap6, uint32_t *n6,
+                      uint32_t *ttl, bool *exists);
 
 /* dns_cache.c */
 struct tern_dns_question;
@@ -183,6 +204,11 @@ uint32_t gw_dns_cache_list(const gw_state *g, uint64_t now, sim_gw_dns_cache_ent
 void gw_names_snoop(gw_state *g, const uint8_t *frame, size_t len);
 /* The bound lease address of the guest called `label` now, or 0. */
 uint32_t gw_names_lookup(gw_state *g, uint64_t now, const char *label);
+/* An inside IPv6 frame on `port`: remember the global address its sender uses (its source, or
+ * the target of its Duplicate Address Detection). */
+void gw_names_snoop6(gw_state *g, uint32_t port, const uint8_t *frame, size_t len);
+/* The IPv6 addresses of the guest called `label` (up to cap into out); how many. */
+uint32_t gw_names_lookup6(const gw_state *g, const char *label, uint8_t (*out)[16], uint32_t cap);
 
 /* transcript.c: a line for the frame when it is DHCP, DNS or ICMP (out: sent, else received). */
 void gw_transcript_frame(gw_state *g, uint64_t now, uint32_t port, bool out, const uint8_t *frame,
@@ -192,6 +218,8 @@ void gw_transcript_frame(gw_state *g, uint64_t now, uint32_t port, bool out, con
 void gw_ra_init(gw_state *g);
 void gw_ra_poll(gw_state *g, uint64_t now);
 uint64_t gw_ra_poll_at(const gw_state *g);
+/* Stop advertising on `port` (RFC 4861 6.2.5): its final RAs are scheduled. */
+tern_err gw_ra_stop(gw_state *g, uint32_t port, uint64_t now);
 /* A frame from `port`: a Router Solicitation schedules the answer (RFC 4861 6.2.6). */
 void gw_ra_input(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, uint64_t now);
 /* fe80::/64 with the modified EUI-64 of mac. */

@@ -374,8 +374,15 @@ static void udp_in(hb_node *h, uint8_t *ip, size_t ihl, size_t total) {
     }
     f->last_used = h->now;
     h->c.udp_out++;
+    /* Its headers, for an ICMP error about it (on replay too: the quote must be the same). */
+    uint8_t *rec = f->sent[f->sent_n % HB_SENT];
+    memcpy(rec, ip, 20);
+    memcpy(rec + 20, l4, 8);
+    rec[0] = 0x45; /* options are not quoted back */
+    f->sent_n = (uint8_t)(f->sent_n + 1);
     if (h->live) {
-        hb_io_udp_send(h, f, host_of(h, dst), dport, l4 + 8, total - ihl - 8);
+        hb_io_udp_send(h, f, host_of(h, dst), dport, l4 + 8, total - ihl - 8,
+                       (gw_get16(ip + 6) & 0x4000) != 0);
     }
 }
 
@@ -559,6 +566,68 @@ static void accepted(hb_node *h, hb_flow *fwd, uint32_t id) {
     }
 }
 
+/*
+ * An ICMP error the host reported about a datagram of UDP flow f to dst:dport (journal record
+ * SIM_JR_ICMP), sent to the gateway as if the host had answered on the link: from the offender
+ * (the host's 127.0.0.1 shown as the bridge's address) to the flow's gateway-side address,
+ * quoting the datagram as the gateway sent it (its remembered IPv4 and UDP headers, and the
+ * payload the host quoted). The gateway's NAT translates it for the guest (RFC 5508 §4).
+ */
+static void icmp_error_in(hb_node *h, hb_flow *f, const sim_journal_rec *r, const uint8_t *data) {
+    if (f->state != HB_UDP || r->len < 4) {
+        return;
+    }
+    uint32_t dst = link_of(h, r->addr);
+    uint32_t off = link_of(h, gw_get32(data));
+    const uint8_t *payload = data + 4;
+    size_t plen = r->len - 4;
+    /* the newest datagram of the flow to that destination whose payload the quote can be */
+    const uint8_t *hdr = NULL;
+    uint32_t have = f->sent_n < HB_SENT ? f->sent_n : HB_SENT;
+    for (uint32_t i = 1; i <= have && !hdr; i++) {
+        const uint8_t *c = f->sent[(uint8_t)(f->sent_n - i) % HB_SENT];
+        /* port 0: a local error of an unconnected socket names no port (ip_local_error) */
+        if (gw_get32(c + 16) == dst && (r->port == 0 || gw_get16(c + 22) == r->port) &&
+            gw_get16(c + 24) >= 8 + plen) {
+            hdr = c;
+        }
+    }
+    uint8_t q[28];
+    if (hdr) {
+        memcpy(q, hdr, 28);
+    } else { /* no longer remembered: the headers rebuilt as the gateway would have sent them */
+        memset(q, 0, 28);
+        q[0] = 0x45;
+        gw_put16(q + 2, (uint16_t)(28 + plen));
+        q[8] = 63;
+        q[9] = P_UDP;
+        gw_put32(q + 12, f->gw_addr);
+        gw_put32(q + 16, dst);
+        gw_put16(q + 20, f->gw_port);
+        gw_put16(q + 22, r->port);
+        gw_put16(q + 24, (uint16_t)(8 + plen));
+        ip_checksum(q, 20);
+    }
+    /* RFC 1812 §4.3.2.3: "the ICMP datagram SHOULD contain as much of the original datagram as
+     * possible without the length of the ICMP datagram exceeding 576 bytes" */
+    size_t room = 576 - 20 - 8 - 28;
+    if (plen > room) {
+        plen = room;
+    }
+    uint8_t e[8 + 28 + 576];
+    uint8_t type = (uint8_t)r->arg, code = (uint8_t)(r->arg >> 8);
+    memset(e, 0, 8);
+    e[0] = type;
+    e[1] = code;
+    if (type == 3 && code == 4) {
+        gw_put16(e + 6, (uint16_t)((uint32_t)r->arg >> 16)); /* RFC 1191: Next-Hop MTU */
+    }
+    memcpy(e + 8, q, 28);
+    memcpy(e + 36, payload, plen);
+    h->c.icmp_errors++;
+    send_ip(h, P_ICMP, off, f->gw_addr, e, 36 + plen);
+}
+
 void hb_apply(hb_node *h, const sim_journal_rec *r, const uint8_t *data) {
     h->now = h->s->now;
     h->c.events++;
@@ -639,6 +708,9 @@ void hb_apply(hb_node *h, const sim_journal_rec *r, const uint8_t *data) {
         break;
     case SIM_JR_ERROR:
         h->c.host_errors++;
+        break;
+    case SIM_JR_ICMP:
+        icmp_error_in(h, f, r, data);
         break;
     default:
         break;

@@ -24,6 +24,9 @@
  * longer, so the last ACK of a retransmitted FIN still leaves from the address the guest used. */
 #define HB_MSL_NS (5ull * 1000000000ull)
 #define HB_TOMB_NS (2 * HB_MSL_NS + 1000000000ull)
+/* A UDP flow remembers the IPv4 and UDP headers of its last HB_SENT datagrams, so an ICMP error
+ * the host reports about one quotes it as the gateway sent it (its identification, TTL). */
+#define HB_SENT 4
 
 typedef enum hb_state {
     HB_FREE = 0,
@@ -60,7 +63,10 @@ typedef struct hb_flow {
     int connect_err;    /* live: a connect that failed at once (errno), reported by the service */
     uint64_t until;     /* HB_TCP_TOMB: when the rewriting ends */
     uint64_t last_used; /* UDP and echo flows: virtual time of the last datagram either way */
-    int fd;             /* live: the host socket, -1 when none */
+    uint8_t sent[HB_SENT][28]; /* UDP: headers (IPv4 without options, UDP) of the last datagrams */
+    uint8_t sent_n; /* UDP: datagrams recorded in `sent` (the newest at sent_n % HB_SENT - 1) */
+    uint8_t df;     /* live UDP: the socket's IP_MTU_DISCOVER as last set, 0: not yet, 1 + df */
+    int fd;         /* live: the host socket, -1 when none */
 } hb_flow;
 
 typedef struct hb_state_t {
@@ -91,7 +97,7 @@ void hb_apply(hb_node *h, const sim_journal_rec *rec, const uint8_t *data);
 tern_err hb_io_check_ping(hb_node *h);
 void hb_io_tcp_connect(hb_node *h, hb_flow *f, uint32_t addr, uint16_t port);
 void hb_io_udp_send(hb_node *h, hb_flow *f, uint32_t addr, uint16_t port, const uint8_t *d,
-                    size_t n);
+                    size_t n, bool df);
 void hb_io_echo_send(hb_node *h, hb_flow *f, uint32_t addr, uint16_t seq, const uint8_t *d,
                      size_t n);
 void hb_io_shutdown(hb_node *h, hb_flow *f);

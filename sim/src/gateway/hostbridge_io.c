@@ -10,6 +10,7 @@
 #define _GNU_SOURCE /* setns, accept4 */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -128,13 +129,31 @@ void hb_io_tcp_connect(hb_node *h, hb_flow *f, uint32_t addr, uint16_t port) {
 }
 
 void hb_io_udp_send(hb_node *h, hb_flow *f, uint32_t addr, uint16_t port, const uint8_t *d,
-                    size_t n) {
-    if (f->fd < 0 && (f->fd = ns_socket(h, SOCK_DGRAM, 0)) < 0) {
-        h->c.host_errors++;
-        return;
+                    size_t n, bool df) {
+    if (f->fd < 0) {
+        if ((f->fd = ns_socket(h, SOCK_DGRAM, 0)) < 0) {
+            h->c.host_errors++;
+            return;
+        }
+        /* ip(7) IP_RECVERR: the ICMP errors the host gets about this socket's datagrams are
+         * queued with their type, code, offender and quote (read in service_flow), not only
+         * left as a bare errno; they go back to the guest as ICMP errors. */
+        int one = 1;
+        if (setsockopt(f->fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one) != 0) {
+            h->c.host_errors++;
+        }
+    }
+    /* The guest's DF bit goes on to the host: a DF datagram over the host's path MTU is refused
+     * (EMSGSIZE, queued as a local error by IP_RECVERR) and becomes the guest's "fragmentation
+     * needed" (RFC 1191), one without DF is fragmented by the host as any router would. */
+    if (f->df != 1 + df) {
+        int pmtu = df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT;
+        if (setsockopt(f->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) == 0) {
+            f->df = (uint8_t)(1 + df);
+        }
     }
     struct sockaddr_in a = sin_of(addr, port);
-    if (sendto(f->fd, d, n, 0, (struct sockaddr *)&a, sizeof a) < 0) {
+    if (sendto(f->fd, d, n, 0, (struct sockaddr *)&a, sizeof a) < 0 && !(df && errno == EMSGSIZE)) {
         h->c.host_errors++;
     }
 }
@@ -259,6 +278,62 @@ static tern_err emit(hb_node *h, sim_hostbridge_clock_fn clock, void *ctx, sim_j
 
 static uint8_t rxbuf[SIM_JOURNAL_MAX_DATA];
 
+/*
+ * The oldest error of a UDP flow's error queue as a SIM_JR_ICMP record (ip(7) IP_RECVERR):
+ * the datagram's destination, the ICMP type and code (a local EMSGSIZE is the host's own
+ * "fragmentation needed"), the offender and the quoted payload. Returns false when the queue
+ * is empty or holds nothing to pass on as ICMP (then the socket's errno is read as before).
+ */
+static bool read_errqueue(hb_flow *f, sim_journal_rec *r) {
+    struct sockaddr_in dst;
+    union {
+        char buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {rxbuf + 4, sizeof rxbuf - 4};
+    struct msghdr m = {.msg_name = &dst,
+                       .msg_namelen = sizeof dst,
+                       .msg_iov = &iov,
+                       .msg_iovlen = 1,
+                       .msg_control = ctl.buf,
+                       .msg_controllen = sizeof ctl.buf};
+    ssize_t k = recvmsg(f->fd, &m, MSG_ERRQUEUE);
+    if (k < 0) {
+        return false;
+    }
+    const struct sock_extended_err *ee = NULL;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) {
+            ee = (const struct sock_extended_err *)CMSG_DATA(c);
+        }
+    }
+    if (!ee || m.msg_namelen < sizeof dst || dst.sin_family != AF_INET) {
+        return false;
+    }
+    uint32_t offender = htonl(0x7f000001u); /* a local error: the host itself */
+    uint8_t type, code;
+    if (ee->ee_origin == SO_EE_ORIGIN_ICMP) {
+        const struct sockaddr_in *o = (const struct sockaddr_in *)SO_EE_OFFENDER(ee);
+        if (o->sin_family == AF_INET) {
+            offender = o->sin_addr.s_addr;
+        }
+        type = ee->ee_type;
+        code = ee->ee_code;
+    } else if (ee->ee_origin == SO_EE_ORIGIN_LOCAL && ee->ee_errno == EMSGSIZE) {
+        type = 3; /* destination unreachable, fragmentation needed (RFC 1191) */
+        code = 4;
+    } else {
+        return false;
+    }
+    memcpy(rxbuf, &offender, 4);
+    r->kind = SIM_JR_ICMP;
+    r->addr = ntohl(dst.sin_addr.s_addr);
+    r->port = ntohs(dst.sin_port);
+    r->arg = (int32_t)((uint32_t)type | (uint32_t)code << 8 | (ee->ee_info & 0xffffu) << 16);
+    r->len = 4 + (uint32_t)k;
+    return true;
+}
+
 /* What one ready flow has: at most one event per call. */
 static tern_err service_flow(hb_node *h, hb_flow *f, short rev, sim_hostbridge_clock_fn clock,
                              void *ctx, size_t *n) {
@@ -314,6 +389,10 @@ static tern_err service_flow(hb_node *h, hb_flow *f, short rev, sim_hostbridge_c
     case HB_UDP:
     case HB_FWD_UDP:
     case HB_ECHO:
+        if (f->state == HB_UDP && (rev & POLLERR) && read_errqueue(f, &r)) {
+            (*n)++;
+            return emit(h, clock, ctx, &r, rxbuf);
+        }
         k = recvfrom(f->fd, rxbuf, sizeof rxbuf, 0, (struct sockaddr *)&a, &al);
         if (k < 0) {
             if (errno == EAGAIN) {

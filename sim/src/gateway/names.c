@@ -3,6 +3,14 @@
  * section 3.14) of the DHCP messages guests send is remembered by MAC, and
  * "<name>.<domain>" answers with the address the DHCP server has bound to
  * that MAC at the time of the query (so a name goes away with its lease).
+ *
+ * Its AAAA records (RFC 3596) are the global IPv6 addresses of the port's
+ * prefix that the guest with that MAC was seen using on the inside segment:
+ * the source of its packets, or the target of its Duplicate Address
+ * Detection (RFC 4862 section 5.4.2, a Neighbor Solicitation from the
+ * unspecified address), the address a SLAAC guest forms from the gateway's
+ * Router Advertisements. The last GW_GUEST_ADDR6 addresses of each guest are
+ * kept (a guest with temporary addresses changes them).
  */
 #include <string.h>
 
@@ -82,6 +90,95 @@ uint32_t gw_names_lookup(gw_state *g, uint64_t now, const char *label) {
                 return leases[k].address;
             }
         }
+    }
+    return 0;
+}
+
+/* addr inside port p's IPv6 prefix (and not the gateway's own address)? */
+static bool in_prefix6(const sim_gw_port_config *p, const uint8_t *addr) {
+    static const uint8_t zero[16];
+    uint32_t bits = p->prefix6_len;
+    if (memcmp(p->addr6, zero, 16) == 0 || bits == 0 || bits > 128 ||
+        memcmp(addr, p->addr6, 16) == 0) {
+        return false;
+    }
+    uint32_t bytes = bits / 8, rest = bits % 8;
+    if (memcmp(addr, p->addr6, bytes) != 0) {
+        return false;
+    }
+    uint8_t mask = (uint8_t)(0xff00u >> rest);
+    return rest == 0 || (addr[bytes] & mask) == (p->addr6[bytes] & mask);
+}
+
+static void learn6(gw_state *g, const uint8_t mac[6], const uint8_t *addr) {
+    gw_guest6 *e = NULL;
+    for (uint32_t i = 0; i < SIM_GW_HOSTNAMES && !e; i++) {
+        if (g->guests6[i].used && memcmp(g->guests6[i].mac, mac, 6) == 0) {
+            e = &g->guests6[i];
+        }
+    }
+    if (!e) { /* a new guest: the next slot in turn, as for host names */
+        e = &g->guests6[g->guests6_next];
+        g->guests6_next = (g->guests6_next + 1) % SIM_GW_HOSTNAMES;
+        memset(e, 0, sizeof *e);
+        e->used = true;
+        memcpy(e->mac, mac, 6);
+    }
+    for (uint32_t k = 0; k < e->n; k++) {
+        if (memcmp(e->addr[k], addr, 16) == 0) {
+            return;
+        }
+    }
+    memcpy(e->addr[e->next], addr, 16);
+    e->next = (uint8_t)((e->next + 1) % GW_GUEST_ADDR6);
+    if (e->n < GW_GUEST_ADDR6) {
+        e->n++;
+    }
+}
+
+void gw_names_snoop6(gw_state *g, uint32_t port, const uint8_t *frame, size_t len) {
+    if (port >= g->cfg.nports || (g->outside >= 0 && port == (uint32_t)g->outside) ||
+        len < 14 + 40 || gw_get16(frame + 12) != 0x86dd || (frame[6] & 1)) {
+        return;
+    }
+    const sim_gw_port_config *p = &g->cfg.port[port];
+    const uint8_t *ip = frame + 14;
+    if ((ip[0] >> 4) != 6) {
+        return;
+    }
+    static const uint8_t unspecified[16];
+    const uint8_t *src = ip + 8;
+    if (in_prefix6(p, src)) {
+        learn6(g, frame + 6, src);
+    } else if (memcmp(src, unspecified, 16) == 0 && ip[6] == 58 && ip[7] == 255 &&
+               len >= 14 + 40 + 24 && ip[40] == 135 && ip[41] == 0 && in_prefix6(p, ip + 48)) {
+        /* DAD: a Neighbor Solicitation from :: for the address the guest is about to use */
+        learn6(g, frame + 6, ip + 48);
+    }
+}
+
+uint32_t gw_names_lookup6(const gw_state *g, const char *label, uint8_t (*out)[16], uint32_t cap) {
+    for (uint32_t i = 0; i < SIM_GW_HOSTNAMES; i++) {
+        const gw_hostname *h = &g->names[i];
+        if (!h->used || !tern_dns_name_eq(h->name, label)) {
+            continue;
+        }
+        for (uint32_t k = 0; k < SIM_GW_HOSTNAMES; k++) {
+            const gw_guest6 *e = &g->guests6[k];
+            if (e->used && memcmp(e->mac, h->mac, 6) == 0) {
+                uint32_t n = 0;
+                /* oldest first: the order the guest formed them */
+                for (uint32_t j = 0; j < e->n; j++) {
+                    uint32_t at = (e->n < GW_GUEST_ADDR6 ? j : (e->next + j) % GW_GUEST_ADDR6);
+                    if (n < cap) {
+                        memcpy(out[n], e->addr[at], 16);
+                    }
+                    n++;
+                }
+                return n;
+            }
+        }
+        return 0;
     }
     return 0;
 }

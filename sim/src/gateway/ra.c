@@ -26,9 +26,20 @@
  *     (that RA answers); within MIN_DELAY_BETWEEN_RAS of the last RA the
  *     answer goes at last + MIN_DELAY_BETWEEN_RAS + the delay. Every RA is
  *     multicast to all-nodes and restarts the interval timer.
+ *   - ceasing to advertise (sim_gateway_ra_stop: the port is removed or the
+ *     gateway shuts down), section 6.2.5: "the router SHOULD transmit one or
+ *     more (but not more than MAX_FINAL_RTR_ADVERTISEMENTS) final multicast
+ *     Router Advertisements on the interface with a Router Lifetime field of
+ *     zero." The gateway sends all three, the first at once (or
+ *     MIN_DELAY_BETWEEN_RAS after the previous RA, the rate limit above), then
+ *     one every MIN_DELAY_BETWEEN_RAS, so a guest that misses one still hears
+ *     the next; their RDNSS lifetime is zero too (RFC 8106 section 5.1: the
+ *     address "MUST no longer be used"). A solicitation meanwhile finds the
+ *     next final RA already as early as the rate limit allows (so it is the
+ *     answer), and after the last final RA the port is silent.
  * Constants of section 10: MAX_INITIAL_RTR_ADVERT_INTERVAL 16 s,
  * MAX_INITIAL_RTR_ADVERTISEMENTS 3, MAX_RA_DELAY_TIME 0.5 s,
- * MIN_DELAY_BETWEEN_RAS 3 s.
+ * MIN_DELAY_BETWEEN_RAS 3 s, MAX_FINAL_RTR_ADVERTISEMENTS 3.
  */
 #include <string.h>
 
@@ -38,6 +49,7 @@
 #define MAX_INITIAL_RTR_ADVERTISEMENTS 3
 #define MAX_RA_DELAY_TIME (GW_SEC / 2)
 #define MIN_DELAY_BETWEEN_RAS (3 * GW_SEC)
+#define MAX_FINAL_RTR_ADVERTISEMENTS 3
 
 static uint64_t ra_random(gw_state *g) {
     /* xorshift64*, seeded from the gateway's seed (gateway.c) */
@@ -88,11 +100,24 @@ static uint16_t sum16(const uint8_t *p, size_t n, uint32_t acc) {
     return (uint16_t)acc;
 }
 
-static void send_ra(gw_state *g, uint32_t port) {
+/* The address the port's RAs name as its recursive DNS server: the port's global address, or its
+ * link-local one (the DNS server answers on both, dns_server.c). */
+static void rdnss_addr(const gw_state *g, uint32_t port, uint8_t out[16]) {
+    static const uint8_t zero[16];
     const sim_gw_port_config *p = &g->cfg.port[port];
-    uint8_t f[14 + 40 + 16 + 8 + 8 + 32];
+    if (memcmp(p->addr6, zero, 16) != 0) {
+        memcpy(out, p->addr6, 16);
+    } else {
+        gw_link_local(p->mac, out);
+    }
+}
+
+static void send_ra(gw_state *g, uint32_t port, uint16_t router_lifetime) {
+    const sim_gw_port_config *p = &g->cfg.port[port];
+    uint8_t f[14 + 40 + 16 + 8 + 8 + 32 + 24];
     uint8_t *ip = f + 14, *ra = ip + 40;
-    size_t ralen = 16 + 8 + 8 + 32;
+    bool rdnss = g->cfg.dns;
+    size_t ralen = 16 + 8 + 8 + 32 + (rdnss ? 24 : 0);
     static const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
     memset(f, 0, sizeof f);
     memcpy(f, all_nodes_mac, 6);
@@ -110,7 +135,7 @@ static void send_ra(gw_state *g, uint32_t port) {
     ra[0] = 134;
     ra[4] = 64; /* Cur Hop Limit */
     ra[5] = 0;  /* M, O: no DHCPv6 */
-    gw_put16(ra + 6, (uint16_t)g->cfg.ra_lifetime_s);
+    gw_put16(ra + 6, router_lifetime);
     /* Reachable Time and Retrans Timer 0: unspecified by this router */
     uint8_t *o = ra + 16;
     o[0] = 1; /* Source Link-Layer Address (section 4.6.1) */
@@ -128,6 +153,18 @@ static void send_ra(gw_state *g, uint32_t port) {
     gw_put32(o + 4, g->cfg.ra_valid_s);
     gw_put32(o + 8, g->cfg.ra_preferred_s);
     memcpy(o + 16, p->addr6, 8); /* the /64 (the interface identifier bits zero) */
+    o += 32;
+    if (rdnss) {
+        /* Recursive DNS Server option (RFC 8106 section 5.1): type 25, length 3 (one address),
+         * the gateway's DNS server. "The value of Lifetime SHOULD by default be at least
+         * 3 * MaxRtrAdvInterval, where MaxRtrAdvInterval is the maximum RA interval as
+         * defined in [RFC4861]." */
+        o[0] = 25;
+        o[1] = 3;
+        uint32_t life = (uint32_t)((3 * g->cfg.ra_max_interval_ns + GW_SEC - 1) / GW_SEC);
+        gw_put32(o + 4, router_lifetime ? life : 0); /* a final RA: the server goes too */
+        rdnss_addr(g, port, o + 8);
+    }
     /* checksum over the pseudo-header (RFC 8200 section 8.1) */
     uint8_t ph[40];
     memcpy(ph, ip + 8, 32);
@@ -156,7 +193,19 @@ void gw_ra_poll(gw_state *g, uint64_t now) {
         if (!r->enabled || r->next_at > now) {
             continue;
         }
-        send_ra(g, i);
+        if (r->final_left) {
+            send_ra(g, i, 0);
+            r->sent++;
+            r->last_at = now;
+            if (--r->final_left == 0) {
+                r->enabled = false; /* no longer an advertising interface */
+                r->next_at = SIM_NEVER;
+            } else {
+                r->next_at = now + MIN_DELAY_BETWEEN_RAS;
+            }
+            continue;
+        }
+        send_ra(g, i, (uint16_t)g->cfg.ra_lifetime_s);
         r->sent++;
         if (r->rs_pending) {
             r->solicited++;
@@ -205,6 +254,51 @@ void gw_ra_input(gw_state *g, uint32_t port, const uint8_t *frame, size_t len, u
     r->rs_pending = true;
 }
 
+tern_err gw_ra_stop(gw_state *g, uint32_t port, uint64_t now) {
+    if (port >= g->cfg.nports) {
+        return sim_fail(g->s, TERN_ERR_INVALID_ARGUMENT, "ra_stop: port %u, the gateway has %u",
+                        port, g->cfg.nports);
+    }
+    gw_ra *r = &g->ra[port];
+    if (!r->enabled || r->final_left) {
+        return sim_fail(g->s, TERN_ERR_BAD_STATE, "ra_stop: port %u %s", port,
+                        r->enabled ? "is already sending its final RAs" : "does not advertise");
+    }
+    r->final_left = MAX_FINAL_RTR_ADVERTISEMENTS;
+    r->rs_pending = false;
+    r->next_at = now;
+    if (r->last_at != SIM_NEVER && r->last_at + MIN_DELAY_BETWEEN_RAS > now) {
+        r->next_at = r->last_at + MIN_DELAY_BETWEEN_RAS; /* section 6.2.4's rate limit */
+    }
+    return TERN_OK;
+}
+
+tern_err sim_gateway_ra_stop(sim *s, sim_node_id gw, uint32_t port) {
+    sim_node *n = sim_get_node(s, gw);
+    if (!n) {
+        return sim_fail(s, TERN_ERR_UNKNOWN_NODE, "node %u: no such node", gw);
+    }
+    gw_state *g = gw_state_of(n);
+    if (!g) {
+        return sim_fail(s, TERN_ERR_WRONG_KIND, "node '%s' is a %s, not a gateway", n->name,
+                        n->kind);
+    }
+    uint32_t first = port == SIM_GW_ALL_PORTS ? 0 : port;
+    uint32_t last = port == SIM_GW_ALL_PORTS ? g->cfg.nports : port + 1;
+    for (uint32_t i = first; i < last; i++) {
+        if (port == SIM_GW_ALL_PORTS && (!g->ra[i].enabled || g->ra[i].final_left)) {
+            continue; /* shutting down: every port that still advertises */
+        }
+        tern_err e = gw_ra_stop(g, i, s->now);
+        if (e != TERN_OK) {
+            return e;
+        }
+    }
+    sim_node_wake(s, gw);
+    sim_ok(s);
+    return TERN_OK;
+}
+
 tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_state *out) {
     sim_node *n = sim_get_node(s, gw);
     if (!n) {
@@ -226,6 +320,7 @@ tern_err sim_gateway_ra_state(sim *s, sim_node_id gw, uint32_t port, sim_gw_ra_s
     out->sent = r->sent;
     out->solicited = r->solicited;
     out->rs_received = r->rs_received;
+    out->final_left = r->final_left;
     sim_ok(s);
     return TERN_OK;
 }

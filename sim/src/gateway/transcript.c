@@ -339,6 +339,13 @@ static bool icmp6_line(line *l, const uint8_t *ip, const uint8_t *m, size_t n) {
                 add(l, "/%u valid %u preferred %u", o[2], gw_get32(o + 4), gw_get32(o + 8));
             } else if (o[0] == 5 && o[1] == 1) {
                 add(l, " mtu %u", gw_get32(o + 4));
+            } else if (o[0] == 25 && o[1] >= 3) { /* RDNSS (RFC 8106 section 5.1) */
+                add(l, " rdnss");
+                for (size_t a = 8; a + 16 <= o[1] * 8u; a += 16) {
+                    add(l, " ");
+                    add_ip6(l, o + a);
+                }
+                add(l, " lifetime %u", gw_get32(o + 4));
             }
         }
     }
