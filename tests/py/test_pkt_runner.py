@@ -99,7 +99,7 @@ def test_backticks_refused_naming_the_line(net):
 
 def test_option_the_dut_lacks_refused_naming_it_and_the_line(net):
     # TCP_QUICKACK is Linux's quick-ACK mode (the delayed-ACK twins set it to 0); Tern has no such mode.
-    with pytest.raises(PktUnsupported, match=r"t.pkt:8: unsupported feature: setsockopt IPPROTO_TCP TCP_QUICKACK "
+    with pytest.raises(PktUnsupported, match=r"t.pkt:8: unsupported feature: setsockopt IPPROTO_TCP TCP_QUICKACK 0 "
                                              r"on this DUT \(unknown TCP socket option 'quickack'"):
         run(net, PASSIVE + "+0 setsockopt(4, IPPROTO_TCP, TCP_QUICKACK, [0], 4) = 0\n")
 
@@ -381,7 +381,7 @@ def test_so_oobinline_on_is_tern_behaviour_off_is_refused(net):
     urgent = "+0 < UP. 1:11(10) ack 1 win 257 urg 10\n+0 read(4, ..., 100) = 10\n+.2 > . 1:1(0) ack 11 win 32762\n"
     run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 setsockopt(3, SOL_SOCKET, SO_OOBINLINE, [1], 4) = 0\n"
         + PASSIVE.split("\n", 1)[1] + urgent)
-    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: setsockopt SO_OOBINLINE 0 on this DUT "
+    with pytest.raises(PktUnsupported, match=r"t.pkt:2: unsupported feature: setsockopt SOL_SOCKET SO_OOBINLINE 0 on this DUT "
                                              r"\(oobinline off is not supported: the Tern stack always reads urgent"):
         run(net, "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
                  "+0 setsockopt(3, SOL_SOCKET, SO_OOBINLINE, [0], 4) = 0\n" + PASSIVE.split("\n", 1)[1] + urgent)
