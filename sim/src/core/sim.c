@@ -93,6 +93,7 @@ void sim_destroy(sim *s) {
     free(s->nodes);
     free(s->links);
     sim_frame_pool_destroy(&s->pool);
+    sim_host_arena_destroy(&s->host_mem);
     free(s);
 }
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "event_queue.h"
+#include "host_arena.h"
 #include "link/loss.h"
 #include "rng.h"
 #include "link/tbf.h"
@@ -184,10 +185,11 @@ struct sim {
     sim_link *links;
     uint32_t nlinks, links_cap;
     sim_frame_pool pool;
-    bool peer_rx_flag;     /* a peer received a frame during sim_run */
-    bool running;          /* inside sim_run */
-    bool flooded;          /* a node went over SIM_LIVELOCK_FRAMES during sim_run (flood_node) */
-    sim_frame *delivering; /* the frame a node's input callback is reading, or NULL */
+    sim_host_arena host_mem; /* the Tern hosts' stack instances (host.c) */
+    bool peer_rx_flag;       /* a peer received a frame during sim_run */
+    bool running;            /* inside sim_run */
+    bool flooded;            /* a node went over SIM_LIVELOCK_FRAMES during sim_run (flood_node) */
+    sim_frame *delivering;   /* the frame a node's input callback is reading, or NULL */
     uint64_t frame_bytes_copied; /* bytes copied into frames so far (frame_pool.c, host.c) */
     sim_node_id flood_node;
     tern_err pending; /* a failure a node reported (sim_fail_later): sim_run returns it */
