@@ -107,14 +107,7 @@ typedef struct sim_linkdir {
     uint64_t queue_limit; /* frames; 0 = default sizing */
     uint64_t size_limit;  /* bytes; 0 = none */
     bool has_tbf;
-    sim_tbf tbf;
-
-    /* random streams, one per impairment (notes/link-models.md) */
-    sim_rng rng_duplicate, rng_loss, rng_corrupt, rng_jitter, rng_reorder, rng_fault, rng_copy;
-
-    /* scripted faults, in the order they were added */
-    sim_fault *faults;
-    uint32_t nfaults, faults_cap, next_fault_id;
+    uint32_t nfaults; /* scripted faults (below) */
 
     /* queue in front of the shaper and the line */
     sim_frame *q_head, *q_tail;
@@ -125,6 +118,17 @@ typedef struct sim_linkdir {
     uint64_t frames_entered;
 
     sim_link_counters c;
+
+    /* Read only when an impairment is on: after what every frame reads, so that a frame on a
+     * plain link touches a few cache lines of its direction, not all of them. */
+    sim_tbf tbf;
+
+    /* random streams, one per impairment (notes/link-models.md) */
+    sim_rng rng_duplicate, rng_loss, rng_corrupt, rng_jitter, rng_reorder, rng_fault, rng_copy;
+
+    /* scripted faults, in the order they were added */
+    sim_fault *faults;
+    uint32_t faults_cap, next_fault_id;
 } sim_linkdir;
 
 typedef struct sim_link {
@@ -147,22 +151,24 @@ typedef struct sim_link {
 typedef enum node_type { NODE_GENERIC, NODE_PEER, NODE_SWITCH } node_type;
 
 typedef struct sim_node {
-    char name[64];
-    char kind[32];
-    node_type type;
-    uint32_t nports;
-    sim_link_id *port_link; /* per port: link id + 1, 0 = none */
+    /* What every event for the node reads first (its first cache line or so); the names,
+     * read only for messages, last. */
     sim_node_ops ops;
     void *state;
-    uint64_t scheduled_at; /* time of the pending poll event, SIM_NEVER if none */
-    uint64_t gen;          /* poll events of older generations are stale */
-    /* livelock guard */
-    uint64_t idle_time;
-    uint32_t idle_polls;
+    uint64_t scheduled_at;  /* time of the pending poll event, SIM_NEVER if none */
+    uint64_t gen;           /* poll events of older generations are stale */
+    sim_link_id *port_link; /* per port: link id + 1, 0 = none */
+    node_type type;
+    uint32_t nports;
     bool progressed;
+    /* livelock guard */
+    uint32_t idle_polls;
+    uint64_t idle_time;
     uint64_t burst_time;   /* the instant burst_frames counts for */
     uint64_t burst_frames; /* frames sent at burst_time */
     sim_node_counters c;
+    char name[64];
+    char kind[32];
 } sim_node;
 
 /* ---- simulation -------------------------------------------------------- */
