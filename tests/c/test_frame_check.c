@@ -21,6 +21,25 @@
 #include "wire/tcp.h"
 #include "wire/udp.h"
 
+/*
+ * sim_frame_check and sim_frame_check_copy (the check done during the
+ * simulator's wire copy) on the same frame: the same verdict, the same reason,
+ * and the copy byte for byte the frame, with nothing written past it.
+ */
+static bool check_both(const uint8_t *f, size_t n, char *why, size_t cap) {
+    static uint8_t copy[SIM_MAX_FRAME + 1];
+    char why_copy[160] = "";
+    bool ok = sim_frame_check(f, n, why, cap);
+    memset(copy, 0xa5, n + 1);
+    bool ok_copy = sim_frame_check_copy(copy, f, n, why_copy, sizeof why_copy);
+    CHECK(ok == ok_copy);
+    if (!ok) {
+        CHECK(strcmp(why, why_copy) == 0);
+    }
+    CHECK(memcmp(copy, f, n) == 0);
+    CHECK_EQ_U64(copy[n], 0xa5);
+    return ok;
+}
 static const uint8_t MAC_A[6] = {2, 0, 0, 0, 0, 1}, MAC_B[6] = {2, 0, 0, 0, 0, 2};
 
 /* An Ethernet + IPv4 frame around l4 (protocol proto), built by the stack's emitters. */
@@ -105,9 +124,9 @@ static size_t icmp_frame(uint8_t *out, size_t cap) {
 /* The frame checks out; with the byte at `at` changed it fails, and the reason names `what`. */
 static void good_then_bad(uint8_t *f, size_t len, size_t at, const char *what) {
     char why[160] = "";
-    CHECK(sim_frame_check(f, len, why, sizeof why));
+    CHECK(check_both(f, len, why, sizeof why));
     f[at] ^= 0x10;
-    CHECK(!sim_frame_check(f, len, why, sizeof why));
+    CHECK(!check_both(f, len, why, sizeof why));
     CHECK_CONTAINS(why, what);
     f[at] ^= 0x10;
 }
@@ -152,14 +171,14 @@ static void test_every_length(void) {
             CHECK(tern_tcp_emit(&t, &a, &b, seg, sizeof seg, &w) == TERN_OK);
             size_t n = ip_frame(f, sizeof f, TERN_IPPROTO_TCP, seg, w, 0);
             char why[160] = "", want[16];
-            CHECK(sim_frame_check(f, n, why, sizeof why));
+            CHECK(check_both(f, n, why, sizeof why));
             snprintf(want, sizeof want, "be 0x%02x%02x", f[14 + 20 + 16], f[14 + 20 + 17]);
             f[14 + 20 + w - 1] ^= 0x01; /* the segment's last byte */
-            CHECK(!sim_frame_check(f, n, why, sizeof why));
+            CHECK(!check_both(f, n, why, sizeof why));
             CHECK_CONTAINS(why, "TCP checksum");
             f[14 + 20 + w - 1] ^= 0x01;
             f[14 + 20 + 16] ^= 0x01; /* the field itself: the right value is named */
-            CHECK(!sim_frame_check(f, n, why, sizeof why));
+            CHECK(!check_both(f, n, why, sizeof why));
             CHECK_CONTAINS(why, want);
         }
     }
@@ -170,16 +189,16 @@ static void test_what_is_not_checked(void) {
     char why[160];
     /* RFC 768: a UDP checksum of zero means none was computed */
     size_t n = udp_frame(f, sizeof f, true);
-    CHECK(sim_frame_check(f, n, why, sizeof why));
+    CHECK(check_both(f, n, why, sizeof why));
     /* a fragment's transport checksum covers the whole datagram */
     uint8_t junk[16] = {0, 80, 0, 81, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0, 0};
     n = ip_frame(f, sizeof f, TERN_IPPROTO_TCP, junk, sizeof junk, 0x2000);
-    CHECK(sim_frame_check(f, n, why, sizeof why));
+    CHECK(check_both(f, n, why, sizeof why));
     /* not IPv4 */
     memset(f, 0, 60);
     f[12] = 0x08;
     f[13] = 0x06;
-    CHECK(sim_frame_check(f, 60, why, sizeof why));
+    CHECK(check_both(f, 60, why, sizeof why));
 }
 
 static void test_malformed_ipv4_is_reported(void) {
@@ -187,7 +206,7 @@ static void test_malformed_ipv4_is_reported(void) {
     char why[160] = "";
     size_t n = tcp_frame(f, sizeof f);
     f[14 + 2] = 0x05; /* total length 0x05xx: beyond the frame */
-    CHECK(!sim_frame_check(f, n, why, sizeof why));
+    CHECK(!check_both(f, n, why, sizeof why));
     CHECK_CONTAINS(why, "total length");
 }
 
@@ -201,9 +220,9 @@ static void test_vlan(void) {
     v[14] = 0;
     v[15] = 5;
     memcpy(v + 16, f + 12, n - 12);
-    CHECK(sim_frame_check(v, n + 4, why, sizeof why));
+    CHECK(check_both(v, n + 4, why, sizeof why));
     v[16 + 2 + 20 + 16] ^= 1;
-    CHECK(!sim_frame_check(v, n + 4, why, sizeof why));
+    CHECK(!check_both(v, n + 4, why, sizeof why));
 }
 
 /* A host at 10.0.0.1 and a peer at 10.0.0.2, linked; the peer pings the host. */
@@ -266,7 +285,7 @@ static int received_bad(sim *s, sim_node_id peer, int *frames) {
     *frames = 0;
     while (sim_peer_recv(s, peer, buf, sizeof buf, &len, &port, &t) == TERN_OK) {
         (*frames)++;
-        if (!sim_frame_check(buf, len, why, sizeof why)) {
+        if (!check_both(buf, len, why, sizeof why)) {
             bad++;
         }
     }

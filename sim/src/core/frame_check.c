@@ -4,6 +4,31 @@
 #include <stdio.h>
 #include <string.h>
 
+/* ones_sum's end: fold the 32-bit words' sum acc, add sum and the bytes p[i..n) past them. */
+static uint32_t fold_tail(uint64_t acc, uint32_t sum, const uint8_t *p, size_t i, size_t n) {
+    uint32_t folded = (uint32_t)(acc >> 32) + (uint32_t)acc;
+    folded += folded < (uint32_t)acc;
+    folded = (folded >> 16) + (folded & 0xffff);
+    folded = (folded >> 16) + (folded & 0xffff);
+    const uint16_t one = 1;
+    uint8_t low_first;
+    memcpy(&low_first, &one, 1);
+    if (low_first) {
+        folded = (folded >> 8 | folded << 8) & 0xffff;
+    }
+    uint32_t total = sum + folded;
+    for (; i + 1 < n; i += 2) {
+        total += (uint32_t)p[i] << 8 | p[i + 1];
+    }
+    if (n & 1) {
+        total += (uint32_t)p[n - 1] << 8;
+    }
+    while (total >> 16) {
+        total = (total & 0xffff) + (total >> 16);
+    }
+    return total;
+}
+
 /*
  * RFC 1071: the 16-bit one's-complement sum of data, folded, added to sum.
  * Four bytes at a time into a 64-bit accumulator that cannot overflow for
@@ -30,27 +55,32 @@ ones_sum(uint32_t sum, const uint8_t *p, size_t n) {
         memcpy(&w, p + i, 4);
         acc += w;
     }
-    uint32_t folded = (uint32_t)(acc >> 32) + (uint32_t)acc;
-    folded += folded < (uint32_t)acc;
-    folded = (folded >> 16) + (folded & 0xffff);
-    folded = (folded >> 16) + (folded & 0xffff);
-    const uint16_t one = 1;
-    uint8_t low_first;
-    memcpy(&low_first, &one, 1);
-    if (low_first) {
-        folded = (folded >> 8 | folded << 8) & 0xffff;
+    return fold_tail(acc, sum, p, i, n);
+}
+
+/*
+ * ones_sum while copying p[0..n) to dst: the same sum (same loop, same
+ * folding), the bytes written as they are read, so that the frame the
+ * simulator copies anyway is checked in the same pass (sim_frame_check_copy).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&                             \
+    !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static uint32_t
+ones_sum_copy(uint32_t sum, uint8_t *restrict dst, const uint8_t *restrict p, size_t n) {
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t w;
+        memcpy(&w, p + i, 4);
+        memcpy(dst + i, &w, 4);
+        acc += w;
     }
-    uint32_t total = sum + folded;
-    for (; i + 1 < n; i += 2) {
-        total += (uint32_t)p[i] << 8 | p[i + 1];
+    for (size_t j = i; j < n; j++) {
+        dst[j] = p[j];
     }
-    if (n & 1) {
-        total += (uint32_t)p[n - 1] << 8;
-    }
-    while (total >> 16) {
-        total = (total & 0xffff) + (total >> 16);
-    }
-    return total;
+    return fold_tail(acc, sum, p, i, n);
 }
 
 static uint16_t get16(const uint8_t *p) {
@@ -66,7 +96,25 @@ static uint16_t expected(uint32_t sum_with_field, uint16_t field) {
     return (uint16_t)~s;
 }
 
-bool sim_frame_check(const uint8_t *frame, size_t len, char *why, size_t cap) {
+/* Where the bytes go when the check copies the frame, and how far they have gone. */
+typedef struct copier {
+    uint8_t *dst; /* NULL: only check */
+    const uint8_t *frame;
+    size_t done; /* frame[0..done) copied */
+} copier;
+
+/* The sum of p[0..n) (a part of the frame past what was copied so far), copying it on the way. */
+static uint32_t frame_sum(copier *c, uint32_t sum, const uint8_t *p, size_t n) {
+    if (!c->dst) {
+        return ones_sum(sum, p, n);
+    }
+    size_t at = (size_t)(p - c->frame);
+    memcpy(c->dst + c->done, c->frame + c->done, at - c->done);
+    c->done = at + n;
+    return ones_sum_copy(sum, c->dst + at, p, n);
+}
+
+static bool check(copier *c, const uint8_t *frame, size_t len, char *why, size_t cap) {
     if (len < 14) {
         return true;
     }
@@ -93,7 +141,7 @@ bool sim_frame_check(const uint8_t *frame, size_t len, char *why, size_t cap) {
         snprintf(why, cap, "IPv4 total length %zu outside %zu..%zu", total, ihl, avail);
         return false;
     }
-    uint32_t hs = ones_sum(0, ip, ihl);
+    uint32_t hs = frame_sum(c, 0, ip, ihl);
     if (hs != 0xffff) {
         snprintf(why, cap, "IPv4 header checksum 0x%04x, should be 0x%04x", get16(ip + 10),
                  expected(hs, get16(ip + 10)));
@@ -116,7 +164,7 @@ bool sim_frame_check(const uint8_t *frame, size_t len, char *why, size_t cap) {
             snprintf(why, cap, "an ICMP message of %zu bytes (under 4)", l4len);
             return false;
         }
-        s = ones_sum(0, l4, l4len);
+        s = frame_sum(c, 0, l4, l4len);
         break;
     case 6:
     case 17: { /* TCP, UDP: with the pseudo-header (RFC 9293 §3.1, RFC 768) */
@@ -137,7 +185,7 @@ bool sim_frame_check(const uint8_t *frame, size_t len, char *why, size_t cap) {
         pseudo[9] = proto;
         pseudo[10] = (uint8_t)(l4len >> 8);
         pseudo[11] = (uint8_t)l4len;
-        s = ones_sum(ones_sum(0, pseudo, sizeof pseudo), l4, l4len);
+        s = frame_sum(c, ones_sum(0, pseudo, sizeof pseudo), l4, l4len);
         break;
     }
     default:
@@ -152,4 +200,16 @@ bool sim_frame_check(const uint8_t *frame, size_t len, char *why, size_t cap) {
         return false;
     }
     return true;
+}
+
+bool sim_frame_check(const uint8_t *frame, size_t len, char *why, size_t cap) {
+    copier c = {NULL, frame, 0};
+    return check(&c, frame, len, why, cap);
+}
+
+bool sim_frame_check_copy(uint8_t *dst, const uint8_t *frame, size_t len, char *why, size_t cap) {
+    copier c = {dst, frame, 0};
+    bool ok = check(&c, frame, len, why, cap);
+    memcpy(dst + c.done, frame + c.done, len - c.done);
+    return ok;
 }

@@ -29,4 +29,13 @@
  */
 bool sim_frame_check(const uint8_t *frame, size_t len, char *why, size_t cap);
 
+/*
+ * sim_frame_check_copy: the same check, copying frame[0..len) to dst (which
+ * has room for len bytes and does not overlap it) in the same pass: the
+ * summed parts are written as they are summed, the rest copied around them.
+ * dst holds the whole frame afterwards whatever the verdict.
+ * Returns what sim_frame_check returns.
+ */
+bool sim_frame_check_copy(uint8_t *dst, const uint8_t *frame, size_t len, char *why, size_t cap);
+
 #endif

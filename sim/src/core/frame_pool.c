@@ -2,6 +2,14 @@
  * Frame buffers for frames in flight. Size classes of powers of two from
  * 128 B to 64 KiB, each with a free list, so a steady flow of frames
  * allocates nothing after warm-up.
+ *
+ * A frame's bytes may be shared (sim_frame_share): a node that forwards the
+ * frame it is receiving (a switch) hands the same bytes to every link it
+ * sends on instead of copying them. Each link traversal still has its own
+ * sim_frame (its queue link, jitter, capture number); only the bytes are
+ * shared, and a link that changes them (corruption, a corrupting fault)
+ * first takes a private copy (sim_frame_private), so no other receiver ever
+ * sees the change.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +26,7 @@ static unsigned size_class(size_t len) {
     return c;
 }
 
-sim_frame *sim_frame_alloc(sim *s, const uint8_t *data, size_t len) {
-    unsigned c = size_class(len);
+static sim_frame *take(sim *s, unsigned c) {
     sim_frame *f = s->pool.free[c];
     if (f) {
         s->pool.free[c] = f->next;
@@ -40,17 +47,78 @@ sim_frame *sim_frame_alloc(sim *s, const uint8_t *data, size_t len) {
     f->cap_no = 0;
     f->reorder = false;
     f->shaper_counted = false;
-    f->len = (uint32_t)len;
-    memcpy(f->data, data, len);
+    f->refs = 1;
+    f->owner = NULL;
+    f->bytes = f->data;
     return f;
+}
+
+sim_frame *sim_frame_alloc_raw(sim *s, size_t len) {
+    sim_frame *f = take(s, size_class(len));
+    if (f) {
+        f->len = (uint32_t)len;
+    }
+    return f;
+}
+
+sim_frame *sim_frame_alloc(sim *s, const uint8_t *data, size_t len) {
+    sim_frame *f = sim_frame_alloc_raw(s, len);
+    if (f) {
+        memcpy(f->data, data, len);
+        s->frame_bytes_copied += len;
+    }
+    return f;
+}
+
+sim_frame *sim_frame_share(sim *s, sim_frame *of) {
+    sim_frame *root = of->owner ? of->owner : of;
+    sim_frame *f = take(s, 0);
+    if (!f) {
+        return NULL;
+    }
+    root->refs++;
+    f->owner = root;
+    f->bytes = root->data;
+    f->len = of->len;
+    return f;
+}
+
+sim_frame *sim_frame_private(sim *s, sim_frame *f) {
+    if (!f->owner && f->refs == 1) {
+        return f; /* its bytes are its own already */
+    }
+    sim_frame *p = sim_frame_alloc(s, f->bytes, f->len);
+    if (!p) {
+        return NULL;
+    }
+    p->extra_delay = f->extra_delay;
+    p->jitter = f->jitter;
+    p->time = f->time;
+    p->port = f->port;
+    p->cap_no = f->cap_no;
+    p->reorder = f->reorder;
+    p->shaper_counted = f->shaper_counted;
+    sim_frame_free(s, f);
+    return p;
+}
+
+static void put(sim *s, sim_frame *f) {
+    f->next = s->pool.free[f->size_class];
+    s->pool.free[f->size_class] = f;
 }
 
 void sim_frame_free(sim *s, sim_frame *f) {
     if (!f) {
         return;
     }
-    f->next = s->pool.free[f->size_class];
-    s->pool.free[f->size_class] = f;
+    sim_frame *root = f->owner;
+    if (root) {
+        put(s, f); /* a traversal of shared bytes: drop its reference */
+        f = root;
+    }
+    if (--f->refs == 0) {
+        put(s, f);
+    }
 }
 
 void sim_frame_pool_destroy(sim_frame_pool *p) {

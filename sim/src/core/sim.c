@@ -93,6 +93,7 @@ void sim_destroy(sim *s) {
     free(s->nodes);
     free(s->links);
     sim_frame_pool_destroy(&s->pool);
+    sim_host_arena_destroy(&s->host_mem);
     free(s);
 }
 
@@ -236,18 +237,28 @@ tern_err sim_node_wake(sim *s, sim_node_id node) {
     return TERN_OK;
 }
 
-tern_err sim_node_send(sim *s, sim_node_id node, uint32_t port, const uint8_t *frame, size_t len) {
+/*
+ * What sim_node_send and sim_node_send_frame check and count before a frame
+ * enters a link. Returns the link direction it enters, or NULL when the port
+ * has no link (counted) or on an error (*err set).
+ */
+static sim_linkdir *send_prepare(sim *s, sim_node_id node, uint32_t port, size_t len,
+                                 tern_err *err) {
+    *err = TERN_OK;
     sim_node *n = sim_get_node(s, node);
     if (!n) {
-        return sim_fail(s, TERN_ERR_UNKNOWN_NODE, "node id %u: no such node", node);
+        *err = sim_fail(s, TERN_ERR_UNKNOWN_NODE, "node id %u: no such node", node);
+        return NULL;
     }
     if (port >= n->nports) {
-        return sim_fail(s, TERN_ERR_UNKNOWN_PORT, "node '%s' port=%u: it has ports 0..%u", n->name,
+        *err = sim_fail(s, TERN_ERR_UNKNOWN_PORT, "node '%s' port=%u: it has ports 0..%u", n->name,
                         port, n->nports - 1);
+        return NULL;
     }
     if (len == 0 || len > SIM_MAX_FRAME) {
-        return sim_fail(s, TERN_ERR_FRAME_SIZE, "node '%s' frame length=%zu: must be 1..%d",
+        *err = sim_fail(s, TERN_ERR_FRAME_SIZE, "node '%s' frame length=%zu: must be 1..%d",
                         n->name, len, SIM_MAX_FRAME);
+        return NULL;
     }
     /* Livelock guard, second half (DESIGN.md §7): a bounded number of
      * frames per node and instant. */
@@ -260,9 +271,10 @@ tern_err sim_node_send(sim *s, sim_node_id node, uint32_t port, const uint8_t *f
             s->flooded = true;
             s->flood_node = node;
         }
-        return sim_fail(s, TERN_ERR_LIVELOCK,
+        *err = sim_fail(s, TERN_ERR_LIVELOCK,
                         "livelock: node '%s' (%s) sent more than %u frames at t=%llu ns", n->name,
                         n->kind, (unsigned)SIM_LIVELOCK_FRAMES, (unsigned long long)s->now);
+        return NULL;
     }
     n->burst_frames++;
     if (n->burst_frames > n->c.max_burst_frames) {
@@ -273,11 +285,46 @@ tern_err sim_node_send(sim *s, sim_node_id node, uint32_t port, const uint8_t *f
     n->c.tx_bytes += len;
     if (!n->port_link[port]) {
         n->c.tx_no_link++;
-        return TERN_OK;
+        return NULL;
     }
     sim_link *l = &s->links[n->port_link[port] - 1];
     uint32_t dir = (l->node[0] == node && l->port[0] == port) ? 0 : 1;
-    sim_linkdir_enter(s, &l->d[dir], frame, len);
+    return &l->d[dir];
+}
+
+static sim_frame *frame_or_die(sim_frame *f, size_t len) {
+    if (!f) {
+        /* A frame silently vanishing would be a lie in the counters. */
+        fprintf(stderr, "tern sim: out of memory for a %zu-byte frame\n", len);
+        abort();
+    }
+    return f;
+}
+
+tern_err sim_node_send(sim *s, sim_node_id node, uint32_t port, const uint8_t *frame, size_t len) {
+    tern_err err;
+    sim_linkdir *ld = send_prepare(s, node, port, len, &err);
+    if (!ld) {
+        return err;
+    }
+    /* A node sending on the very bytes it is being handed (a switch forwarding
+     * or flooding a frame) shares them instead of copying: they cannot change
+     * while shared (frame_pool.c). */
+    sim_frame *d = s->delivering;
+    sim_frame *f = d && frame == d->bytes && len == d->len ? sim_frame_share(s, d)
+                                                           : sim_frame_alloc(s, frame, len);
+    sim_linkdir_enter(s, ld, frame_or_die(f, len));
+    return TERN_OK;
+}
+
+tern_err sim_node_send_frame(sim *s, sim_node_id node, uint32_t port, sim_frame *f) {
+    tern_err err;
+    sim_linkdir *ld = send_prepare(s, node, port, f->len, &err);
+    if (!ld) {
+        sim_frame_free(s, f);
+        return err;
+    }
+    sim_linkdir_enter(s, ld, f);
     return TERN_OK;
 }
 

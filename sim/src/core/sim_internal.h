@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "event_queue.h"
+#include "host_arena.h"
 #include "link/loss.h"
 #include "rng.h"
 #include "link/tbf.h"
@@ -25,7 +26,12 @@
 
 /* ---- frames ------------------------------------------------------------ */
 
-/* A frame travelling through a link. Allocated from the simulation's pool. */
+/*
+ * A frame travelling through a link. Allocated from the simulation's pool.
+ * Its bytes are at `bytes`: its own `data`, or the data of `owner` when they
+ * are shared with other frames (frame_pool.c). Shared bytes are read-only:
+ * whoever changes them takes sim_frame_private first.
+ */
 typedef struct sim_frame {
     struct sim_frame *next; /* FIFO link */
     uint64_t extra_delay;   /* added by a scripted delay fault */
@@ -35,9 +41,12 @@ typedef struct sim_frame {
     uint32_t cap;
     uint32_t port; /* peer receive queue: arrival port */
     uint8_t size_class;
-    uint64_t cap_no;     /* its number in the sender's capture (0: not captured) */
-    bool reorder;        /* skips the propagation delay */
-    bool shaper_counted; /* already counted in shaper_delayed */
+    uint64_t cap_no;         /* its number in the sender's capture (0: not captured) */
+    bool reorder;            /* skips the propagation delay */
+    bool shaper_counted;     /* already counted in shaper_delayed */
+    uint32_t refs;           /* frames reading this one's data (itself included) */
+    struct sim_frame *owner; /* the frame whose data `bytes` is, or NULL: its own */
+    uint8_t *bytes;          /* the frame's bytes */
     uint8_t data[];
 } sim_frame;
 
@@ -47,7 +56,16 @@ typedef struct sim_frame_pool {
     sim_frame *free[SIM_FRAME_CLASSES];
 } sim_frame_pool;
 
+/* A frame holding a copy of data[0..len); NULL when out of memory. */
 sim_frame *sim_frame_alloc(sim *s, const uint8_t *data, size_t len);
+/* A frame of len bytes whose contents the caller writes (at f->data); NULL when out of memory. */
+sim_frame *sim_frame_alloc_raw(sim *s, size_t len);
+/* Another frame with the same bytes as `of`, shared, not copied; NULL when out of memory. */
+sim_frame *sim_frame_share(sim *s, sim_frame *of);
+/* f itself if its bytes are its own alone, else a frame with a private copy of them and the same
+ * traversal state (f is released); NULL when out of memory (f is then kept). */
+sim_frame *sim_frame_private(sim *s, sim_frame *f);
+/* Release a frame (and its reference on shared bytes). */
 void sim_frame_free(sim *s, sim_frame *f);
 void sim_frame_pool_destroy(sim_frame_pool *p);
 
@@ -89,14 +107,7 @@ typedef struct sim_linkdir {
     uint64_t queue_limit; /* frames; 0 = default sizing */
     uint64_t size_limit;  /* bytes; 0 = none */
     bool has_tbf;
-    sim_tbf tbf;
-
-    /* random streams, one per impairment (notes/link-models.md) */
-    sim_rng rng_duplicate, rng_loss, rng_corrupt, rng_jitter, rng_reorder, rng_fault, rng_copy;
-
-    /* scripted faults, in the order they were added */
-    sim_fault *faults;
-    uint32_t nfaults, faults_cap, next_fault_id;
+    uint32_t nfaults; /* scripted faults (below) */
 
     /* queue in front of the shaper and the line */
     sim_frame *q_head, *q_tail;
@@ -107,6 +118,17 @@ typedef struct sim_linkdir {
     uint64_t frames_entered;
 
     sim_link_counters c;
+
+    /* Read only when an impairment is on: after what every frame reads, so that a frame on a
+     * plain link touches a few cache lines of its direction, not all of them. */
+    sim_tbf tbf;
+
+    /* random streams, one per impairment (notes/link-models.md) */
+    sim_rng rng_duplicate, rng_loss, rng_corrupt, rng_jitter, rng_reorder, rng_fault, rng_copy;
+
+    /* scripted faults, in the order they were added */
+    sim_fault *faults;
+    uint32_t faults_cap, next_fault_id;
 } sim_linkdir;
 
 typedef struct sim_link {
@@ -129,22 +151,24 @@ typedef struct sim_link {
 typedef enum node_type { NODE_GENERIC, NODE_PEER, NODE_SWITCH } node_type;
 
 typedef struct sim_node {
-    char name[64];
-    char kind[32];
-    node_type type;
-    uint32_t nports;
-    sim_link_id *port_link; /* per port: link id + 1, 0 = none */
+    /* What every event for the node reads first (its first cache line or so); the names,
+     * read only for messages, last. */
     sim_node_ops ops;
     void *state;
-    uint64_t scheduled_at; /* time of the pending poll event, SIM_NEVER if none */
-    uint64_t gen;          /* poll events of older generations are stale */
-    /* livelock guard */
-    uint64_t idle_time;
-    uint32_t idle_polls;
+    uint64_t scheduled_at;  /* time of the pending poll event, SIM_NEVER if none */
+    uint64_t gen;           /* poll events of older generations are stale */
+    sim_link_id *port_link; /* per port: link id + 1, 0 = none */
+    node_type type;
+    uint32_t nports;
     bool progressed;
+    /* livelock guard */
+    uint32_t idle_polls;
+    uint64_t idle_time;
     uint64_t burst_time;   /* the instant burst_frames counts for */
     uint64_t burst_frames; /* frames sent at burst_time */
     sim_node_counters c;
+    char name[64];
+    char kind[32];
 } sim_node;
 
 /* ---- simulation -------------------------------------------------------- */
@@ -167,9 +191,12 @@ struct sim {
     sim_link *links;
     uint32_t nlinks, links_cap;
     sim_frame_pool pool;
-    bool peer_rx_flag; /* a peer received a frame during sim_run */
-    bool running;      /* inside sim_run */
-    bool flooded;      /* a node went over SIM_LIVELOCK_FRAMES during sim_run (flood_node) */
+    sim_host_arena host_mem; /* the Tern hosts' stack instances (host.c) */
+    bool peer_rx_flag;       /* a peer received a frame during sim_run */
+    bool running;            /* inside sim_run */
+    bool flooded;            /* a node went over SIM_LIVELOCK_FRAMES during sim_run (flood_node) */
+    sim_frame *delivering;   /* the frame a node's input callback is reading, or NULL */
+    uint64_t frame_bytes_copied; /* bytes copied into frames so far (frame_pool.c, host.c) */
     sim_node_id flood_node;
     tern_err pending; /* a failure a node reported (sim_fail_later): sim_run returns it */
     char err[512];
@@ -189,6 +216,13 @@ void sim_ok(sim *s);
 sim_node *sim_get_node(sim *s, sim_node_id id);
 sim_link *sim_get_link(sim *s, sim_link_id id);
 
+/*
+ * sim_node_send with a frame the caller has filled (f->data, f->len): the
+ * link takes it over without another copy. The same checks as sim_node_send;
+ * f is released whatever happens. f->len must be 1..SIM_MAX_FRAME.
+ */
+tern_err sim_node_send_frame(sim *s, sim_node_id node, uint32_t port, sim_frame *f);
+
 /* Re-ask a node's poll_at and (re)schedule its poll event. */
 void sim_node_reschedule(sim *s, sim_node *n);
 
@@ -197,7 +231,8 @@ void sim_schedule(sim *s, uint64_t time, uint32_t kind, uint32_t target, uint64_
 
 /* link_pipeline.c */
 void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir);
-void sim_linkdir_enter(sim *s, sim_linkdir *ld, const uint8_t *data, size_t len);
+/* A frame enters the link direction; the pipeline owns f from here on. */
+void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f);
 void sim_linkdir_service(sim *s, sim_linkdir *ld);
 void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f);
 void sim_linkdir_destroy(sim *s, sim_linkdir *ld);

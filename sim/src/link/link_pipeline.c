@@ -55,8 +55,7 @@ static uint32_t target_of(const sim_linkdir *ld) {
     return (ld->link->id << 1) | ld->dir;
 }
 
-static sim_frame *alloc_or_die(sim *s, const uint8_t *data, size_t len) {
-    sim_frame *f = sim_frame_alloc(s, data, len);
+static sim_frame *or_die(sim_frame *f, size_t len) {
     if (!f) {
         /* A frame silently vanishing would be a lie in the counters. */
         fprintf(stderr, "tern sim: out of memory for a %zu-byte frame\n", len);
@@ -230,7 +229,9 @@ static void apply_fate(sim *s, sim_linkdir *ld, sim_frame *f, const frame_fate *
         return;
     }
     if (fate->corrupt) {
-        f->data[fate->corrupt_bit / 8] ^= (uint8_t)(1u << (fate->corrupt_bit % 8));
+        /* Shared bytes are never changed: another receiver reads them too. */
+        f = or_die(sim_frame_private(s, f), f->len);
+        f->bytes[fate->corrupt_bit / 8] ^= (uint8_t)(1u << (fate->corrupt_bit % 8));
         ld->c.corrupted++;
         note(s, ld, f, "corrupted");
     }
@@ -239,12 +240,13 @@ static void apply_fate(sim *s, sim_linkdir *ld, sim_frame *f, const frame_fate *
     admit(s, ld, f);
 }
 
-void sim_linkdir_enter(sim *s, sim_linkdir *ld, const uint8_t *data, size_t len) {
+void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
     sim_link *l = ld->link;
+    size_t len = f->len;
     ld->c.frames_in++;
     ld->c.bytes_in += len;
     /* The sender's end sees the frame as it leaves; ld->dir is also the sender's side. */
-    uint64_t cap_no = sim_capture_write(s, l, ld->dir, s->now, data, len);
+    uint64_t cap_no = sim_capture_write(s, l, ld->dir, s->now, f->bytes, len);
     uint64_t index = ++ld->frames_entered;
 
     bool duplicate = ld->duplicate && sim_prob_hit(ld->duplicate, sim_rng_u32(&ld->rng_duplicate));
@@ -255,14 +257,18 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, const uint8_t *data, size_t len)
     if (!l->up) {
         ld->c.dropped_down++;
         sim_capture_note(s, l, ld->dir, cap_no, "dropped link-down");
+        sim_frame_free(s, f);
         return;
     }
-    sim_frame *f = alloc_or_die(s, data, len);
     f->cap_no = cap_no;
     bool fault_duplicate = false;
     uint64_t fault_corrupted = ld->c.fault_corrupted;
+    if (ld->nfaults) {
+        /* A fault may corrupt the bytes: they must be this link's own. */
+        f = or_die(sim_frame_private(s, f), len);
+    }
     if (ld->nfaults &&
-        !sim_faults_apply(s, ld, index, f->data, len, &fault_duplicate, &f->extra_delay)) {
+        !sim_faults_apply(s, ld, index, f->bytes, len, &fault_duplicate, &f->extra_delay)) {
         ld->c.dropped_fault++;
         note(s, ld, f, "dropped fault");
         sim_frame_free(s, f);
@@ -276,7 +282,7 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, const uint8_t *data, size_t len)
     }
     sim_frame *copy = NULL;
     if (duplicate || fault_duplicate) {
-        copy = alloc_or_die(s, f->data, len);
+        copy = or_die(sim_frame_share(s, f), len); /* private again if corrupted */
         copy->extra_delay = f->extra_delay;
         copy->cap_no = cap_no;
         note(s, ld, f, duplicate ? "duplicated" : "duplicated fault");
@@ -306,14 +312,18 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
     ld->c.delivered++;
     ld->c.bytes_delivered += f->len;
     /* The receiver's end sees it as it arrives. */
-    (void)sim_capture_write(s, l, 1u - ld->dir, s->now, f->data, f->len);
+    (void)sim_capture_write(s, l, 1u - ld->dir, s->now, f->bytes, f->len);
     sim_node_id to = ld->to_node;
     sim_node *n = &s->nodes[to];
     n->progressed = true;
     n->c.rx_frames++;
     n->c.rx_bytes += f->len;
     if (n->ops.input) {
-        n->ops.input(n->state, s->now, ld->to_port, f->data, f->len);
+        /* A node sending these very bytes on shares them (sim_node_send). */
+        sim_frame *outer = s->delivering;
+        s->delivering = f;
+        n->ops.input(n->state, s->now, ld->to_port, f->bytes, f->len);
+        s->delivering = outer;
     }
     sim_frame_free(s, f);
     /* The node may have added nodes or links (moving the arrays): look it up again. */

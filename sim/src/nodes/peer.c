@@ -23,7 +23,10 @@ static void peer_input(void *state, uint64_t now, uint32_t port, const uint8_t *
         p->dropped++;
         return;
     }
-    sim_frame *f = sim_frame_alloc(p->s, frame, len);
+    /* The frame being delivered is kept by reference, not copied (frame_pool.c). */
+    sim_frame *d = p->s->delivering;
+    sim_frame *f = d && frame == d->bytes && len == d->len ? sim_frame_share(p->s, d)
+                                                           : sim_frame_alloc(p->s, frame, len);
     if (!f) {
         p->dropped++;
         return;
@@ -125,7 +128,7 @@ tern_err sim_peer_recv(sim *s, sim_node_id peer, uint8_t *buf, size_t cap, size_
         return sim_fail(s, TERN_ERR_BUFFER_TOO_SMALL, "peer recv cap=%zu: frame is %u bytes", cap,
                         f->len);
     }
-    memcpy(buf, f->data, f->len);
+    memcpy(buf, f->bytes, f->len);
     if (port) {
         *port = f->port;
     }
