@@ -92,6 +92,26 @@ static void send_ip(hb_node *h, uint8_t proto, uint32_t src, uint32_t dst, const
 
 /* ---- flows ------------------------------------------------------------------ */
 
+/* A relay buffer: a spare one when there is, else a new one (NULL: out of memory). */
+static uint8_t *buf_get(hb_node *h) {
+    return h->nspare ? h->spare[--h->nspare] : malloc(HB_BUF);
+}
+
+/* A relay buffer given back (NULL: none): kept for the next flow while there is room. */
+static void buf_put(hb_node *h, uint8_t *b) {
+    if (b && h->nspare < HB_SPARE_BUFS) {
+        h->spare[h->nspare++] = b;
+    } else {
+        free(b);
+    }
+}
+
+static void flow_buffers_put(hb_node *h, hb_flow *f) {
+    buf_put(h, f->to_host);
+    buf_put(h, f->to_guest);
+    f->to_host = f->to_guest = NULL;
+}
+
 hb_flow *hb_flow_by_id(hb_node *h, uint32_t id) {
     for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
         if (h->flows[i].state != HB_FREE && h->flows[i].id == id) {
@@ -123,9 +143,7 @@ static void flow_free(hb_node *h, hb_flow *f, bool reset) {
     if (f->has_lsock) {
         tern_tcp_close(h->stack, f->lsock);
     }
-    free(f->to_host);
-    free(f->to_guest);
-    f->to_host = f->to_guest = NULL;
+    flow_buffers_put(h, f);
     f->state = HB_FREE;
 }
 
@@ -142,9 +160,7 @@ static void retire(hb_node *h, hb_flow *f, bool reset_host) {
         tern_tcp_close(h->stack, f->lsock);
         f->has_lsock = false;
     }
-    free(f->to_host);
-    free(f->to_guest);
-    f->to_host = f->to_guest = NULL;
+    flow_buffers_put(h, f);
     f->has_sock = false;
     if (f->inbound) {
         f->state = HB_FREE;
@@ -294,8 +310,8 @@ static void pump(hb_node *h) {
 }
 
 static bool tcp_buffers(hb_node *h, hb_flow *f) {
-    f->to_host = malloc(HB_BUF);
-    f->to_guest = malloc(HB_BUF);
+    f->to_host = buf_get(h);
+    f->to_guest = buf_get(h);
     if (!f->to_host || !f->to_guest) {
         flow_free(h, f, true);
         return false;
@@ -501,6 +517,9 @@ static void hb_destroy(void *state) {
             free(h->flows[i].to_host);
             free(h->flows[i].to_guest);
         }
+    }
+    for (uint32_t i = 0; i < h->nspare; i++) {
+        free(h->spare[i]);
     }
     free(h->mem);
     free(h);
