@@ -452,11 +452,9 @@ static double run_gateway(bool bulk) {
     if (getenv("TERN_BENCH_STATS")) { /* the driver's counters, for profiling */
         sim_realtime_stats rs;
         sim_realtime_get_stats(rt, &rs);
-        fprintf(stderr,
-                "gateway %s: runs %llu rounds %llu sleeps %llu max_late %llu us\n",
-                bulk ? "bulk" : "conn", (unsigned long long)rs.runs,
-                (unsigned long long)rs.rounds, (unsigned long long)rs.sleeps,
-                (unsigned long long)(rs.max_late_ns / 1000));
+        fprintf(stderr, "gateway %s: runs %llu rounds %llu sleeps %llu max_late %llu us\n",
+                bulk ? "bulk" : "conn", (unsigned long long)rs.runs, (unsigned long long)rs.rounds,
+                (unsigned long long)rs.sleeps, (unsigned long long)(rs.max_late_ns / 1000));
     }
     sim_realtime_destroy(rt);
     sim_destroy(s);

@@ -113,7 +113,7 @@ static void flow_buffers_put(hb_node *h, hb_flow *f) {
 }
 
 hb_flow *hb_flow_by_id(hb_node *h, uint32_t id) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         if (h->flows[i].state != HB_FREE && h->flows[i].id == id) {
             return &h->flows[i];
         }
@@ -125,6 +125,9 @@ hb_flow *hb_flow_new(hb_node *h, hb_state st) {
     for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
         hb_flow *f = &h->flows[i];
         if (f->state == HB_FREE) {
+            if (i >= h->flows_end) {
+                h->flows_end = i + 1;
+            }
             memset(f, 0, sizeof *f);
             f->state = st;
             f->id = h->next_flow++;
@@ -171,7 +174,7 @@ static void retire(hb_node *h, hb_flow *f, bool reset_host) {
 }
 
 static hb_flow *find(hb_node *h, hb_state st, uint32_t gaddr, uint16_t gport) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if (f->state == st && f->gw_addr == gaddr && f->gw_port == gport) {
             return f;
@@ -181,7 +184,7 @@ static hb_flow *find(hb_node *h, hb_state st, uint32_t gaddr, uint16_t gport) {
 }
 
 static hb_flow *find_tcp(hb_node *h, uint32_t gaddr, uint16_t gport, uint32_t dst, uint16_t dport) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if ((f->state == HB_TCP_CONNECTING || f->state == HB_TCP_ACCEPTING ||
              f->state == HB_TCP_OPEN || f->state == HB_TCP_CLOSING || f->state == HB_TCP_TOMB) &&
@@ -198,7 +201,7 @@ static uint16_t local_port(hb_node *h) {
         uint16_t p = h->next_local;
         h->next_local = p >= 60999 ? 20000 : (uint16_t)(p + 1);
         bool used = false;
-        for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS && !used; i++) {
+        for (uint32_t i = 0, end = hb_flows_end(h); i < end && !used; i++) {
             used = h->flows[i].state != HB_FREE && h->flows[i].local_port == p;
         }
         if (!used) {
@@ -301,7 +304,7 @@ static void pump_tcp(hb_node *h, hb_flow *f) {
 }
 
 static void pump(hb_node *h) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if (f->state == HB_TCP_ACCEPTING || f->state == HB_TCP_OPEN || f->state == HB_TCP_CLOSING) {
             pump_tcp(h, f);
@@ -460,7 +463,7 @@ static void hb_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t le
         gw_get32(ip + 12) == h->cfg.addr) {
         size_t ihl = (size_t)(ip[0] & 15) * 4;
         uint16_t sport = gw_get16(ip + ihl);
-        for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+        for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
             hb_flow *f = &h->flows[i];
             if ((f->state == HB_TCP_ACCEPTING || f->state == HB_TCP_OPEN ||
                  f->state == HB_TCP_CLOSING || f->state == HB_TCP_TOMB) &&
@@ -475,7 +478,7 @@ static void hb_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t le
 
 /* UDP and echo flows idle for HB_IDLE_NS are closed (virtual time: the same live and on replay). */
 static void expire(hb_node *h) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if ((f->state == HB_UDP || f->state == HB_ECHO) && f->last_used + HB_IDLE_NS <= h->now) {
             flow_free(h, f, false);
@@ -496,7 +499,7 @@ static void hb_poll(void *state, uint64_t now) {
 static uint64_t hb_poll_at(void *state) {
     hb_node *h = state;
     uint64_t t = tern_stack_poll_at(h->stack);
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         const hb_flow *f = &h->flows[i];
         if ((f->state == HB_UDP || f->state == HB_ECHO) && f->last_used + HB_IDLE_NS < t) {
             t = f->last_used + HB_IDLE_NS;

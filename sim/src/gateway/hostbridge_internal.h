@@ -82,11 +82,22 @@ typedef struct hb_state_t {
     uint16_t next_local;
     uint16_t ip_id;
     hb_flow flows[SIM_HB_MAX_FLOWS];
+    uint32_t flows_end;            /* no flow in use at or above this index (see hb_flows_end) */
     uint8_t *spare[HB_SPARE_BUFS]; /* relay buffers to reuse */
     uint32_t nspare;
     sim_hostbridge_counters c;
     uint8_t buf[SIM_MAX_FRAME];
 } hb_node;
+
+/* The end of the flow slots to scan: every flow in use is below it. The scans (several per frame
+ * and per host event) stop there instead of going over all SIM_HB_MAX_FLOWS slots; the order of
+ * a scan is unchanged, so is everything that depends on it. */
+static inline uint32_t hb_flows_end(hb_node *h) {
+    while (h->flows_end && h->flows[h->flows_end - 1].state == HB_FREE) {
+        h->flows_end--;
+    }
+    return h->flows_end;
+}
 
 /* hostbridge.c */
 hb_flow *hb_flow_by_id(hb_node *h, uint32_t id);
