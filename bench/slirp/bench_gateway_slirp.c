@@ -407,6 +407,9 @@ static double run_gateway(bool bulk) {
     g.port[1].prefix_len = 24;
     g.port[1].outside = true;
     g.default_router = BRIDGE_IP;
+    /* Every connection keeps its NAT mapping for the transitory timeout (240 s, RFC 5382) after
+     * its close: room for all of them (libslirp has no table to fill). */
+    g.nat_max_mappings = CONNS + 64 < 65536 ? CONNS + 64 : 65536;
     if (sim_gateway_add(s, "gw", &g, &gw) != TERN_OK) {
         fprintf(stderr, "bench: %s\n", sim_last_error(s));
         exit(1);
