@@ -227,6 +227,9 @@ static short want(const hb_flow *f) {
 }
 
 uint32_t hb_io_pollfds(hb_node *h, struct pollfd *fds, uint32_t cap) {
+    /* The driver is about to wait: the events so far go to the file (the driver's own journal is
+     * usually this one; when it is not, this one is flushed here). */
+    (void)sim_journal_flush(h->j);
     uint32_t n = 0;
     for (uint32_t i = 0, end = hb_flows_end(h); i < end && n < cap; i++) {
         const hb_flow *f = &h->flows[i];
