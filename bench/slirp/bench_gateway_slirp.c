@@ -45,7 +45,8 @@
 
 static uint64_t BULK_BYTES = 32u << 20;
 static uint32_t CONNS = 300;
-#define ROUNDS 5
+#define MAX_ROUNDS 31
+static int ROUNDS = 7;
 #define RUN_LIMIT_S 60       /* a measurement that takes longer is killed and reported */
 #define GUEST_IP 0x0a00020fu /* 10.0.2.15 */
 #define GW_IP 0x0a000202u    /* 10.0.2.2: slirp's gateway and host alias; the Tern gateway */
@@ -55,6 +56,25 @@ static uint64_t mono_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of the calling thread (the one driving the guest and the gateway or libslirp). */
+static uint64_t cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* TERN_BENCH_STATS: wall and CPU time of a measurement on stderr, per unit of work (the CPU
+ * time per connection holds on a busy machine, where wall figures swing). */
+static void stats(const char *who, bool bulk, uint64_t wall, uint64_t cpu) {
+    if (!getenv("TERN_BENCH_STATS")) {
+        return;
+    }
+    double units = bulk ? (double)BULK_BYTES / (1 << 20) : CONNS;
+    fprintf(stderr, "%s %s: wall %.1f ms, cpu %.1f ms, cpu %.2f us per %s\n", who,
+            bulk ? "bulk" : "conn", (double)wall / 1e6, (double)cpu / 1e6,
+            (double)cpu / 1e3 / units, bulk ? "MiB" : "connection");
 }
 
 /* ---- the host side: a sink thread ---------------------------------------------- */
@@ -300,7 +320,7 @@ static double run_slirp(bool bulk) {
     a.port = sink_port;
     a.sink0 = atomic_load(&sink_bytes);
     a.conns0 = atomic_load(&sink_conns);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = mono_ns(), c0 = cpu_ns();
     for (;;) {
         uint64_t now = mono_ns();
         while (x.to_slirp.n) {
@@ -343,6 +363,7 @@ static double run_slirp(bool bulk) {
         slirp_pollfds_poll(x.slirp, r < 0, sl_get_revents, &x);
     }
     uint64_t dt = mono_ns() - t0;
+    stats("slirp", bulk, dt, cpu_ns() - c0);
     slirp_cleanup(x.slirp);
     free(mem);
     return bulk ? BULK_BYTES * 8.0 / (double)dt : CONNS * 1e9 / (double)dt;
@@ -386,6 +407,9 @@ static double run_gateway(bool bulk) {
     g.port[1].prefix_len = 24;
     g.port[1].outside = true;
     g.default_router = BRIDGE_IP;
+    /* Every connection keeps its NAT mapping for the transitory timeout (240 s, RFC 5382) after
+     * its close: room for all of them (libslirp has no table to fill). */
+    g.nat_max_mappings = CONNS + 64 < 65536 ? CONNS + 64 : 65536;
     if (sim_gateway_add(s, "gw", &g, &gw) != TERN_OK) {
         fprintf(stderr, "bench: %s\n", sim_last_error(s));
         exit(1);
@@ -417,7 +441,7 @@ static double run_gateway(bool bulk) {
     a.port = sink_port;
     a.sink0 = atomic_load(&sink_bytes);
     a.conns0 = atomic_load(&sink_conns);
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = mono_ns(), c0 = cpu_ns();
     sim_realtime_stop why = SIM_RT_STOP_TIME;
     while (why != SIM_RT_STOP_CALLBACK) {
         /* 1 ms slices: the sink thread's progress is not on a descriptor the driver polls */
@@ -427,6 +451,14 @@ static double run_gateway(bool bulk) {
         }
     }
     uint64_t dt = mono_ns() - t0;
+    stats("gateway", bulk, dt, cpu_ns() - c0);
+    if (getenv("TERN_BENCH_STATS")) { /* the driver's counters, for profiling */
+        sim_realtime_stats rs;
+        sim_realtime_get_stats(rt, &rs);
+        fprintf(stderr, "gateway %s: runs %llu rounds %llu sleeps %llu max_late %llu us\n",
+                bulk ? "bulk" : "conn", (unsigned long long)rs.runs, (unsigned long long)rs.rounds,
+                (unsigned long long)rs.sleeps, (unsigned long long)(rs.max_late_ns / 1000));
+    }
     sim_realtime_destroy(rt);
     sim_destroy(s);
     sim_journal_close(j);
@@ -504,6 +536,27 @@ static double measure(double (*fn)(bool), bool bulk) {
     return v;
 }
 
+/* The gateway's figure over libslirp's of the same round (run one after the other): the
+ * comparison that holds on a shared machine, where absolute figures swing with the load. */
+static void report_ratio(const char *name, const double *g, const double *s) {
+    double r[MAX_ROUNDS];
+    int ok = 0;
+    printf("bench_gateway_slirp: %s per round (gateway/slirp):", name);
+    for (int i = 0; i < ROUNDS; i++) {
+        if (g[i] > 0 && s[i] > 0) {
+            r[ok] = g[i] / s[i];
+            printf(" %.2f", r[ok]);
+            ok++;
+        }
+    }
+    if (ok) {
+        qsort(r, (size_t)ok, sizeof *r, cmp);
+        printf("; median %.3f\n", r[ok / 2]);
+    } else {
+        printf(" none\n");
+    }
+}
+
 static void report(const char *name, double *v, const char *unit, const char *fmt) {
     int ok = 0;
     for (int i = 0; i < ROUNDS; i++) {
@@ -531,20 +584,75 @@ int main(void) {
         BULK_BYTES = 4u << 20;
         CONNS = 50;
     }
+    /* TERN_BENCH_ROUNDS=n: rounds (odd, for a true median); TERN_BENCH_ONLY=bulk|conn: one
+     * workload (for profiling) */
+    const char *e = getenv("TERN_BENCH_ROUNDS");
+    if (e) {
+        ROUNDS = atoi(e);
+        if (ROUNDS < 1 || ROUNDS > MAX_ROUNDS) {
+            fprintf(stderr, "bench_gateway_slirp: TERN_BENCH_ROUNDS=%s: want 1..%d\n", e,
+                    MAX_ROUNDS);
+            return 2;
+        }
+    }
+    /* TERN_BENCH_CONNS=n: connections per measurement (a longer one to profile) */
+    if ((e = getenv("TERN_BENCH_CONNS"))) {
+        CONNS = (uint32_t)strtoul(e, NULL, 10);
+        if (CONNS < 1 || CONNS > 1000000) {
+            fprintf(stderr, "bench_gateway_slirp: TERN_BENCH_CONNS=%s: want 1..1000000\n", e);
+            return 2;
+        }
+    }
+    const char *only = getenv("TERN_BENCH_ONLY");
+    bool do_bulk = true, do_conn = true;
+    if (only) {
+        do_bulk = strcmp(only, "bulk") == 0;
+        do_conn = strcmp(only, "conn") == 0;
+        if (!do_bulk && !do_conn) {
+            fprintf(stderr, "bench_gateway_slirp: TERN_BENCH_ONLY=%s: want bulk or conn\n", only);
+            return 2;
+        }
+    }
     if (!own_namespace(why, sizeof why)) {
         printf("bench_gateway_slirp: skipped, no namespace of its own (%s)\n", why);
         return 0;
     }
-    double gt[ROUNDS], st[ROUNDS], gc[ROUNDS], sc[ROUNDS];
-    for (int r = 0; r < ROUNDS; r++) { /* alternating, so a busy moment hits both */
-        gt[r] = measure(run_gateway, true);
-        st[r] = measure(run_slirp, true);
-        gc[r] = measure(run_gateway, false);
-        sc[r] = measure(run_slirp, false);
+    double gt[MAX_ROUNDS], st[MAX_ROUNDS], gc[MAX_ROUNDS], sc[MAX_ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) { /* interleaved, so a busy moment hits both */
+        /* who goes first alternates too: neither always runs right after the other */
+        bool gw_first = r % 2 == 0;
+        if (do_bulk) {
+            if (gw_first) {
+                gt[r] = measure(run_gateway, true);
+                st[r] = measure(run_slirp, true);
+            } else {
+                st[r] = measure(run_slirp, true);
+                gt[r] = measure(run_gateway, true);
+            }
+        }
+        if (do_conn) {
+            if (gw_first) {
+                gc[r] = measure(run_gateway, false);
+                sc[r] = measure(run_slirp, false);
+            } else {
+                sc[r] = measure(run_slirp, false);
+                gc[r] = measure(run_gateway, false);
+            }
+        }
     }
-    report("gateway_tcp_gbps", gt, "Gbit/s", "%.3f");
-    report("slirp_tcp_gbps", st, "Gbit/s", "%.3f");
-    report("gateway_conn_per_sec", gc, "conn/s", "%.0f");
-    report("slirp_conn_per_sec", sc, "conn/s", "%.0f");
+    if (do_bulk) {
+        report_ratio("tcp", gt, st);
+    }
+    if (do_conn) {
+        report_ratio("conn", gc, sc);
+    }
+    if (do_bulk) {
+        report("gateway_tcp_gbps", gt, "Gbit/s", "%.3f");
+        report("slirp_tcp_gbps", st, "Gbit/s", "%.3f");
+    }
+    if (do_conn) {
+        report("gateway_conn_per_sec", gc, "conn/s", "%.0f");
+        report("slirp_conn_per_sec", sc, "conn/s", "%.0f");
+    }
     return 0;
 }

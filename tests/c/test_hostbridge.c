@@ -3,16 +3,21 @@
  * written and read back, files that are not journals or are cut short, bad
  * configurations, and a replayed host datagram leaving the bridge at its
  * recorded virtual time as a UDP datagram from the bridge's address (the
- * host's 127.0.0.1) to the NAT mapping that sent the first one.
+ * host's 127.0.0.1) to the NAT mapping that sent the first one, a replayed
+ * ICMP error quoting the guest's datagram, the journal on disk after each run,
+ * and more connections in a row than the bridge has flow slots, each closed by
+ * the guest first.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "core/frame_check.h"
 #include "tern/sim.h"
+#include "tern/sim_host.h"
 #include "tern/sim_hostbridge.h"
 #include "tern/sim_realtime.h"
 
@@ -285,6 +290,105 @@ static void test_replayed_icmp_error(void) {
     sim_journal_close(j);
 }
 
+static long long file_size(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* The journal buffers its records (no write(2) per host event), yet each real-time run leaves
+ * it complete on disk when it returns: a process that dies between runs loses nothing. */
+static void test_journal_on_disk_after_each_run(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_journal *j;
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_RECORD, &j) == TERN_OK);
+    sim_realtime *rt;
+    CHECK(sim_realtime_create(s, &rt) == TERN_OK);
+    sim_realtime_set_journal(rt, j);
+    sim_realtime_stop why;
+    const long long magic = 16, rec = (long long)sizeof(sim_journal_rec);
+    for (int i = 1; i <= 3; i++) {
+        CHECK(sim_realtime_run(rt, MS, 0, NULL, NULL, &why) == TERN_OK);
+        CHECK(why == SIM_RT_STOP_TIME);
+        CHECK_EQ_U64(sim_journal_count(j), (uint64_t)i); /* one RUN record per run */
+        CHECK_EQ_U64((uint64_t)file_size(path), (uint64_t)(magic + i * rec));
+    }
+    sim_realtime_now(rt); /* a NOW record, read by the caller's code between runs */
+    CHECK_EQ_U64((uint64_t)file_size(path), (uint64_t)(magic + 4 * rec));
+    sim_realtime_destroy(rt);
+    sim_destroy(s);
+    sim_journal_close(j);
+}
+
+/* A host event of flow `flow` applied as a replay applies it. */
+static void apply(sim *s, sim_node_id hb, sim_journal_kind kind, uint32_t flow) {
+    sim_journal_rec r = {.kind = kind, .node = hb, .flow = flow, .t = sim_now(s)};
+    CHECK(sim_hostbridge_apply(s, &r, NULL) == TERN_OK);
+}
+
+/*
+ * 1100 connections one after the other (more than SIM_HB_MAX_FLOWS = 1024), each closed by the
+ * guest first and then by the host, 4 ms each, so all within 4.4 s of virtual time. The
+ * bridge's stack ends each in CLOSED (LAST-ACK acknowledged): nothing more leaves for it, so its
+ * flow slot must be free again at once. Held for the 11 s TIME-WAIT rewriting instead, the
+ * 1025th SYN found no slot and was dropped.
+ */
+static void test_closed_flows_free_their_slots(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_journal *j;
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_RECORD, &j) == TERN_OK);
+    sim_journal_close(j);
+    CHECK(sim_journal_open(s, path, SIM_JOURNAL_REPLAY, &j) == TERN_OK);
+    tern_stack_config gc;
+    tern_stack_config_default(&gc, 3);
+    gc.niface = 1;
+    memcpy(gc.iface[0].mac, "\x02\0\0\0\0\x02", 6);
+    gc.iface[0].naddrs = 1;
+    gc.iface[0].addr[0] = tern_addr_v4_from_u32(GW);
+    gc.iface[0].prefix_len[0] = 24;
+    gc.tcp_sockets = 64; /* the guest's TIME-WAIT sockets are recycled, oldest first */
+    sim_node_id guest, hb;
+    CHECK(sim_host_add(s, "guest", &gc, &guest) == TERN_OK);
+    sim_hostbridge_config c = {
+        .mac = {2, 0, 0, 0, 0, 1}, .addr = BRIDGE, .prefix_len = 24, .gateway = GW};
+    CHECK(sim_hostbridge_add(s, "hb", &c, j, &hb) == TERN_OK);
+    sim_link_id l;
+    CHECK(sim_link_add(s, guest, 0, hb, 0, &l) == TERN_OK);
+    tern_stack *st = sim_host_stack(s, guest);
+    tern_addr dst = tern_addr_v4_from_u32(BRIDGE); /* the host's 127.0.0.1 */
+    const uint32_t n = SIM_HB_MAX_FLOWS + 76;
+    uint32_t established = 0;
+    for (uint32_t k = 1; k <= n; k++) {
+        tern_sock sk;
+        CHECK(tern_tcp_open(st, &sk) == TERN_OK);
+        CHECK(tern_tcp_connect(st, sk, &dst, 7007) == TERN_OK);
+        sim_node_wake(s, guest);
+        CHECK(sim_run(s, sim_now(s) + MS, 0, NULL) == TERN_OK); /* the SYN is held */
+        apply(s, hb, SIM_JR_CONNECT, k);                        /* the host connected */
+        CHECK(sim_run(s, sim_now(s) + MS, 0, NULL) == TERN_OK);
+        tern_tcp_info info;
+        CHECK(tern_tcp_get_info(st, sk, &info) == TERN_OK);
+        if (info.state != TERN_TCP_ESTABLISHED) {
+            break;
+        }
+        established++;
+        CHECK(tern_tcp_close(st, sk) == TERN_OK); /* the guest's FIN: the host socket shut */
+        sim_node_wake(s, guest);
+        CHECK(sim_run(s, sim_now(s) + MS, 0, NULL) == TERN_OK);
+        apply(s, hb, SIM_JR_EOF, k); /* the host closes too: the bridge's FIN, LAST-ACK */
+        CHECK(sim_run(s, sim_now(s) + MS, 0, NULL) == TERN_OK);
+    }
+    CHECK_EQ_U64(established, n);
+    CHECK(sim_now(s) < 11000 * MS);
+    sim_hostbridge_counters hc;
+    CHECK(sim_hostbridge_get_counters(s, hb, &hc) == TERN_OK);
+    CHECK_EQ_U64(hc.tcp_connects, n);
+    CHECK_EQ_U64(hc.dropped, 0);
+    sim_destroy(s);
+    sim_journal_close(j);
+}
+
 int main(void) {
     snprintf(path, sizeof path, "hostbridge-test-%d.journal", (int)getpid());
     RUN(test_round_trip);
@@ -292,6 +396,8 @@ int main(void) {
     RUN(test_bad_config);
     RUN(test_replayed_datagram);
     RUN(test_replayed_icmp_error);
+    RUN(test_closed_flows_free_their_slots);
+    RUN(test_journal_on_disk_after_each_run);
     unlink(path);
     return check_summary();
 }

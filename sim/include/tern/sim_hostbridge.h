@@ -119,6 +119,14 @@ uint64_t sim_journal_count(const sim_journal *j);
 tern_err sim_journal_write(sim_journal *j, const sim_journal_rec *rec, const uint8_t *data);
 
 /*
+ * sim_journal_flush: write out the records buffered so far (sim_journal_write
+ * does not; the real-time driver calls this before it waits and when a run
+ * ends, and sim_journal_close does). A no-op on a replay journal.
+ * Returns TERN_OK; TERN_ERR_IO (the file could not be written).
+ */
+tern_err sim_journal_flush(sim_journal *j);
+
+/*
  * sim_journal_peek: the next record of a replay journal, not consumed.
  *   rec   receives it; data (may be NULL) receives a pointer to its bytes,
  *         valid until the next call

@@ -92,8 +92,28 @@ static void send_ip(hb_node *h, uint8_t proto, uint32_t src, uint32_t dst, const
 
 /* ---- flows ------------------------------------------------------------------ */
 
+/* A relay buffer: a spare one when there is, else a new one (NULL: out of memory). */
+static uint8_t *buf_get(hb_node *h) {
+    return h->nspare ? h->spare[--h->nspare] : malloc(HB_BUF);
+}
+
+/* A relay buffer given back (NULL: none): kept for the next flow while there is room. */
+static void buf_put(hb_node *h, uint8_t *b) {
+    if (b && h->nspare < HB_SPARE_BUFS) {
+        h->spare[h->nspare++] = b;
+    } else {
+        free(b);
+    }
+}
+
+static void flow_buffers_put(hb_node *h, hb_flow *f) {
+    buf_put(h, f->to_host);
+    buf_put(h, f->to_guest);
+    f->to_host = f->to_guest = NULL;
+}
+
 hb_flow *hb_flow_by_id(hb_node *h, uint32_t id) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         if (h->flows[i].state != HB_FREE && h->flows[i].id == id) {
             return &h->flows[i];
         }
@@ -105,6 +125,9 @@ hb_flow *hb_flow_new(hb_node *h, hb_state st) {
     for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
         hb_flow *f = &h->flows[i];
         if (f->state == HB_FREE) {
+            if (i >= h->flows_end) {
+                h->flows_end = i + 1;
+            }
             memset(f, 0, sizeof *f);
             f->state = st;
             f->id = h->next_flow++;
@@ -123,9 +146,7 @@ static void flow_free(hb_node *h, hb_flow *f, bool reset) {
     if (f->has_lsock) {
         tern_tcp_close(h->stack, f->lsock);
     }
-    free(f->to_host);
-    free(f->to_guest);
-    f->to_host = f->to_guest = NULL;
+    flow_buffers_put(h, f);
     f->state = HB_FREE;
 }
 
@@ -142,9 +163,7 @@ static void retire(hb_node *h, hb_flow *f, bool reset_host) {
         tern_tcp_close(h->stack, f->lsock);
         f->has_lsock = false;
     }
-    free(f->to_host);
-    free(f->to_guest);
-    f->to_host = f->to_guest = NULL;
+    flow_buffers_put(h, f);
     f->has_sock = false;
     if (f->inbound) {
         f->state = HB_FREE;
@@ -155,7 +174,7 @@ static void retire(hb_node *h, hb_flow *f, bool reset_host) {
 }
 
 static hb_flow *find(hb_node *h, hb_state st, uint32_t gaddr, uint16_t gport) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if (f->state == st && f->gw_addr == gaddr && f->gw_port == gport) {
             return f;
@@ -165,7 +184,7 @@ static hb_flow *find(hb_node *h, hb_state st, uint32_t gaddr, uint16_t gport) {
 }
 
 static hb_flow *find_tcp(hb_node *h, uint32_t gaddr, uint16_t gport, uint32_t dst, uint16_t dport) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if ((f->state == HB_TCP_CONNECTING || f->state == HB_TCP_ACCEPTING ||
              f->state == HB_TCP_OPEN || f->state == HB_TCP_CLOSING || f->state == HB_TCP_TOMB) &&
@@ -182,7 +201,7 @@ static uint16_t local_port(hb_node *h) {
         uint16_t p = h->next_local;
         h->next_local = p >= 60999 ? 20000 : (uint16_t)(p + 1);
         bool used = false;
-        for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS && !used; i++) {
+        for (uint32_t i = 0, end = hb_flows_end(h); i < end && !used; i++) {
             used = h->flows[i].state != HB_FREE && h->flows[i].local_port == p;
         }
         if (!used) {
@@ -217,8 +236,14 @@ static void pump_tcp(hb_node *h, hb_flow *f) {
     tern_stack *st = h->stack;
     if (f->state == HB_TCP_CLOSING) {
         tern_tcp_info info;
-        if (tern_tcp_get_info(st, f->sock, &info) != TERN_OK || info.state == TERN_TCP_CLOSED ||
-            info.state == TERN_TCP_TIME_WAIT) {
+        if (tern_tcp_get_info(st, f->sock, &info) != TERN_OK || info.state == TERN_TCP_CLOSED) {
+            /* Closed (the guest acknowledged the stack's FIN, or the connection died): the stack
+             * sends nothing more for it, so nothing needs the rewriting; the slot goes at once.
+             * Held HB_TOMB_NS, it would cap the bridge at SIM_HB_MAX_FLOWS connections per 11 s
+             * (93 a second) whenever the guest closes first. */
+            tern_tcp_close(st, f->sock);
+            f->state = HB_FREE;
+        } else if (info.state == TERN_TCP_TIME_WAIT) {
             tern_tcp_close(st, f->sock); /* released; TIME-WAIT goes on without the handle */
             f->state = HB_TCP_TOMB;
             f->until = h->now + HB_TOMB_NS;
@@ -285,7 +310,7 @@ static void pump_tcp(hb_node *h, hb_flow *f) {
 }
 
 static void pump(hb_node *h) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if (f->state == HB_TCP_ACCEPTING || f->state == HB_TCP_OPEN || f->state == HB_TCP_CLOSING) {
             pump_tcp(h, f);
@@ -294,8 +319,8 @@ static void pump(hb_node *h) {
 }
 
 static bool tcp_buffers(hb_node *h, hb_flow *f) {
-    f->to_host = malloc(HB_BUF);
-    f->to_guest = malloc(HB_BUF);
+    f->to_host = buf_get(h);
+    f->to_guest = buf_get(h);
     if (!f->to_host || !f->to_guest) {
         flow_free(h, f, true);
         return false;
@@ -451,7 +476,7 @@ static void hb_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t le
         gw_get32(ip + 12) == h->cfg.addr) {
         size_t ihl = (size_t)(ip[0] & 15) * 4;
         uint16_t sport = gw_get16(ip + ihl);
-        for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+        for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
             hb_flow *f = &h->flows[i];
             if ((f->state == HB_TCP_ACCEPTING || f->state == HB_TCP_OPEN ||
                  f->state == HB_TCP_CLOSING || f->state == HB_TCP_TOMB) &&
@@ -466,7 +491,7 @@ static void hb_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t le
 
 /* UDP and echo flows idle for HB_IDLE_NS are closed (virtual time: the same live and on replay). */
 static void expire(hb_node *h) {
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if ((f->state == HB_UDP || f->state == HB_ECHO) && f->last_used + HB_IDLE_NS <= h->now) {
             flow_free(h, f, false);
@@ -487,7 +512,7 @@ static void hb_poll(void *state, uint64_t now) {
 static uint64_t hb_poll_at(void *state) {
     hb_node *h = state;
     uint64_t t = tern_stack_poll_at(h->stack);
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         const hb_flow *f = &h->flows[i];
         if ((f->state == HB_UDP || f->state == HB_ECHO) && f->last_used + HB_IDLE_NS < t) {
             t = f->last_used + HB_IDLE_NS;
@@ -508,6 +533,9 @@ static void hb_destroy(void *state) {
             free(h->flows[i].to_host);
             free(h->flows[i].to_guest);
         }
+    }
+    for (uint32_t i = 0; i < h->nspare; i++) {
+        free(h->spare[i]);
     }
     free(h->mem);
     free(h);

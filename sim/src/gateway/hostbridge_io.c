@@ -246,8 +246,11 @@ static short want(const hb_flow *f) {
 }
 
 uint32_t hb_io_pollfds(hb_node *h, struct pollfd *fds, uint32_t cap) {
+    /* The driver is about to wait: the events so far go to the file (the driver's own journal is
+     * usually this one; when it is not, this one is flushed here). */
+    (void)sim_journal_flush(h->j);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS && n < cap; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end && n < cap; i++) {
         const hb_flow *f = &h->flows[i];
         short ev = f->fd >= 0 ? want(f) : 0;
         if (ev) {
@@ -449,7 +452,7 @@ tern_err hb_io_service(hb_node *h, sim_hostbridge_clock_fn clock, void *ctx, siz
     uint32_t ids[SIM_HB_MAX_FLOWS];
     uint32_t k = 0;
     /* A host connection that could not even get a socket: refused without waiting on anything. */
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         hb_flow *f = &h->flows[i];
         if (f->state == HB_TCP_CONNECTING && f->fd < 0 && f->connect_err) {
             tern_err err = service_flow(h, f, 0, clock, ctx, n);
@@ -458,7 +461,7 @@ tern_err hb_io_service(hb_node *h, sim_hostbridge_clock_fn clock, void *ctx, siz
             }
         }
     }
-    for (uint32_t i = 0; i < SIM_HB_MAX_FLOWS; i++) {
+    for (uint32_t i = 0, end = hb_flows_end(h); i < end; i++) {
         const hb_flow *f = &h->flows[i];
         short ev = f->fd >= 0 ? want(f) : 0;
         if (ev) {

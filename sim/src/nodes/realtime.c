@@ -87,6 +87,15 @@ static uint64_t rt_now(sim_realtime *rt) {
     return v;
 }
 
+/* Out to the file before the driver waits or returns: what a crash loses is at most what
+ * happened since (sim_journal_write buffers). */
+static tern_err journal_flush(sim_realtime *rt) {
+    if (!rt->j || sim_journal_get_mode(rt->j) != SIM_JOURNAL_RECORD) {
+        return TERN_OK;
+    }
+    return sim_journal_flush(rt->j);
+}
+
 static tern_err journal(sim_realtime *rt, sim_journal_kind kind, uint64_t t, int32_t arg) {
     if (!rt->j || sim_journal_get_mode(rt->j) != SIM_JOURNAL_RECORD) {
         return TERN_OK;
@@ -128,6 +137,7 @@ uint64_t sim_realtime_now(sim_realtime *rt) {
     }
     uint64_t v = rt_now(rt);
     journal(rt, SIM_JR_NOW, v, 0);
+    journal_flush(rt); /* between runs: the caller's code runs next */
     return v;
 }
 
@@ -255,6 +265,10 @@ static tern_err wait_until(sim_realtime *rt, uint64_t until) {
             n += sim_hostbridge_pollfds(s, i, rt->wfds + n, rt->wcap - n);
         }
     }
+    tern_err err = journal_flush(rt);
+    if (err != TERN_OK) {
+        return err;
+    }
     int r = ppoll(n ? rt->wfds : NULL, n, &ts, NULL);
     if (r < 0 && errno != EINTR) {
         return sim_fail(rt->s, TERN_ERR_IO, "realtime: ppoll on %u TAP device(s): %s", rt->nfds,
@@ -265,6 +279,9 @@ static tern_err wait_until(sim_realtime *rt, uint64_t until) {
 
 static tern_err finish(sim_realtime *rt, sim_realtime_stop reason, sim_realtime_stop *why) {
     tern_err err = journal(rt, SIM_JR_RUN, rt->s->now, (int32_t)reason);
+    if (err == TERN_OK) {
+        err = journal_flush(rt);
+    }
     if (err != TERN_OK) {
         return err;
     }
