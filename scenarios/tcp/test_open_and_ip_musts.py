@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import IP, TCP, IPOption, IPOption_NOP, IPOption_Router_Alert
 
+from pyharness.dut import tern_stack
 from pyharness.errors import TernError
 from tcpkit import (CLIENT_PORT, PEER_PORT, SERVER_PORT, addr, drain, host_ifaces, ip, ip_of, passive, seq_add,
                     tcp_payload, ttl_of)
@@ -246,18 +247,28 @@ def test_data_is_never_buffered_indefinitely(dut, peer):
 
 
 @pytest.mark.rfc("9293 3.10.7.4", "9293 MUST-58", "9293 3.8.6.3")
-def test_acks_of_back_to_back_segments_are_aggregated(dut, peer, profile):
+def test_acks_of_back_to_back_segments_are_aggregated(dut, peer, profile, family):
     """§3.10.7.4: "the processing of received segments MUST be implemented to aggregate ACK segments
-    whenever possible (MUST-58)". Four full-sized segments arriving back to back draw two ACKs (one for
-    every second segment, §3.8.6.3), not four; the last ACK covers all of them."""
-    conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS})
+    whenever possible (MUST-58)". Four full-sized segments arriving back to back draw fewer than four ACKs but
+    at least one for every second segment (§3.8.6.3), and the last ACK covers all of them. The Tern stack sends
+    exactly two (one per second segment); Linux acknowledges the first full-sized segment after small ones at
+    once (its receive-MSS estimate grows) and holds the rest for its delayed-ACK timer while the window would
+    shrink: two or three."""
+    # A receive buffer the DUT's window starts at: a DUT that grows its window as data comes (Linux's
+    # tcp_grow_window) acknowledges every segment at once while it grows, to announce the larger window.
+    full = MSS if family == "ipv4" else MSS - 20  # full-sized on a 1500-byte link (IPv6's header is 20 longer)
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": full}, rx_buffer=16384)
     for _ in range(profile.quickacks):  # a DUT in quick-ACK mode at the start (Linux) first leaves it
         conn.send(flags="PA", payload=b"q")
-        conn.expect(flags="A", ack=conn.snd_nxt, within="10ms")
-    conn.send_burst([bytes(MSS)] * 4)  # at one instant (a real-time DUT gets them microseconds apart)
-    dut.net.run(for_="10ms")
+        sent = dut.net.now_ns
+        if conn.expect(flags="A", ack=conn.snd_nxt, within="1s").time_ns - sent > 10_000_000:
+            break  # a delayed ACK: quick-ACK mode is over (Linux's quick ACKs number window / (2 x MSS), at most 16)
+    conn.send_burst([bytes(full)] * 4)  # at one instant (a real-time DUT gets them microseconds apart)
+    dut.net.run(for_="300ms")
     acks = [p for p in peer.received() if TCP in p and p[TCP].sport == SERVER_PORT]
-    assert len(acks) == 2, f"{len(acks)} ACKs for 4 segments: {[p[TCP].ack for p in acks]}"
+    assert 2 <= len(acks) < 4, f"{len(acks)} ACKs for 4 segments: {[p[TCP].ack for p in acks]}"
+    if tern_stack(dut):
+        assert len(acks) == 2, f"{len(acks)} ACKs for 4 segments: {[p[TCP].ack for p in acks]}"
     assert acks[-1][TCP].ack == conn.snd_nxt
 
 

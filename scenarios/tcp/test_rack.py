@@ -83,8 +83,9 @@ def new_data_during_recovery(dut, peer, link, **sockopts):
     4th to 9th ACK."""
     warm_arp(dut, peer)
     link.configure("both", delay="10ms")
+    # ssthresh = FlightSize / 2 is Reno's (RFC 5681 (4)); a DUT whose default is CUBIC (Linux) takes 0.7 instead.
     conn, sock = active(dut, peer, peer_opts={"mss": MSS, "sack": True}, sack=True, nodelay=True,
-                        initial_window=20, **sockopts)
+                        initial_window=20, **{"congestion": "newreno", **sockopts})
     sock.send(bytes(40 * MSS))
     flight = [conn.expect(within="50ms")]
     while len(flight) < 20:
@@ -93,6 +94,10 @@ def new_data_during_recovery(dut, peer, link, **sockopts):
     top = seq_add(flight[-1][TCP].seq, MSS)
     for k in range(1, 4):
         sack_ack(conn, hole, seq_add(hole, (k + 1) * MSS))
+        if k < 3:
+            # 2 ms apart: a pacing DUT (Linux paces at 2 x cwnd / SRTT in slow start, 0.5 ms per segment here)
+            # would otherwise still hold the second limited-transmit segment when the third ACK arrives.
+            dut.net.run(for_="2ms")
     r = conn.expect(seq=hole, within="30ms")  # the fast retransmit
     assert sock.info().ssthresh == 10 * MSS
     dut.net.run(for_="1ms")
