@@ -131,6 +131,18 @@ uint32_t tern_csum_add_at(uint32_t sum, const uint8_t *data, size_t len, size_t 
     return fold((uint64_t)sum + s);
 }
 
+uint32_t tern_csum_copy_at(uint32_t sum, uint8_t *dst, const uint8_t *src, size_t len,
+                           size_t offset) {
+    if (len == 0) {
+        return fold(sum);
+    }
+    uint32_t s = tern_csum_copy(dst, src, len);
+    if (offset & 1) {
+        s = swap16(s); /* RFC 1071 section 2 (B), as tern_csum_add_at */
+    }
+    return fold((uint64_t)sum + s);
+}
+
 uint32_t tern_csum_add_u16(uint32_t sum, uint16_t v) {
     return fold((uint64_t)sum + v);
 }
