@@ -289,6 +289,7 @@ typedef struct tcp_pcb {
     uint32_t frto_recover, frto_sacked, eifel_ts;
     uint32_t frto_cwnd, frto_ssthresh;
     uint32_t spurious_rtos;
+    tern_route_cache route; /* IPv4: the route to raddr from laddr (tern_route_cached) */
 } tcp_pcb;
 
 /* One segment sent, in the RACK transmission log (tcp_rack.c). */
