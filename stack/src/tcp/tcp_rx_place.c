@@ -48,15 +48,17 @@ tern_err tcp_rx_parse(tern_stack *st, const tern_ip_rx *ip, struct tern_tcp_repr
      * anything not placeable, takes the ordinary parse, whose checksum comes first. */
     bool v4 = ip->src.family == TERN_AF_INET;
     if ((v4 && len > 65535) || ip->src.family != ip->dst.family ||
-        tern_tcp_parse(buf, len, NULL, NULL, seg) != TERN_OK || seg->payload_len == 0 ||
-        seg->src_port == 0 || seg->dst_port == 0) {
+        tern_tcp_parse(buf, len, NULL, NULL, seg) != TERN_OK || seg->src_port == 0 ||
+        seg->dst_port == 0) {
         return tern_tcp_parse(buf, len, &ip->src, &ip->dst, seg);
     }
     tcp_pcb *p = tcp_lookup(st, &ip->dst, seg->dst_port, &ip->src, seg->src_port);
     *pcb = p;
     *looked_up = true;
     if (!p || !placeable(p, seg)) {
-        return tern_tcp_parse(buf, len, &ip->src, &ip->dst, seg);
+        /* Parsed already (without errors): only the checksum is left to check. */
+        uint32_t s = tern_csum_pseudo(&ip->src, &ip->dst, TERN_IPPROTO_TCP, (uint32_t)len);
+        return tern_csum_finish(tern_csum_add(s, buf, len)) != 0 ? TERN_ERR_BAD_CHECKSUM : TERN_OK;
     }
     /* The ring's free space starts at rx_head + rx_len (= RCV.NXT) and may wrap. What does not
      * fit (beyond the free space; conn_input cuts it off the same way) is summed only. */
