@@ -113,8 +113,8 @@ def test_segment_across_the_buffer_wrap_is_verified_and_delivered(dut, peer, pro
 @pytest.mark.rfc("9293 3.1", "9293 MUST-3", "5961 3.2")
 def test_rst_with_bad_checksum_is_dropped(dut, peer, profile):
     """Segments that carry no data take the receiver's other path, where the checksum is checked on its own: a
-    RST at exactly RCV.NXT with a wrong checksum is dropped (counted, the connection stays). The positive
-    control: the same RST with its checksum right resets the connection."""
+    RST at exactly RCV.NXT with a wrong checksum is dropped (counted, the connection stays and acknowledges the
+    data that follows). The positive control: the same RST with its checksum right resets the connection."""
     conn, sock, _ = passive(dut, peer)
     before = bad_checksums(dut, profile)
     peer.send(conn.segment(flags="R", seq=conn.snd_nxt, chksum=0x1234))
@@ -122,6 +122,9 @@ def test_rst_with_bad_checksum_is_dropped(dut, peer, profile):
     assert sock.state == "ESTABLISHED"
     if before is not None:
         assert bad_checksums(dut, profile) == before + 1
+    conn.send(flags="PA", payload=b"alive")  # the connection still answers: its data is acknowledged
+    conn.expect(flags="A", ack=conn.snd_nxt, within=immediate(dut))
+    assert drain(sock) == b"alive"
     peer.send(conn.segment(flags="R", seq=conn.snd_nxt))
     dut.net.run(for_="1ms")
     assert sock.state == "CLOSED"
