@@ -53,6 +53,21 @@ uint32_t tern_csum_add_at(uint32_t sum, const uint8_t *data, size_t len, size_t 
  */
 uint32_t tern_csum_copy(uint8_t *dst, const uint8_t *src, size_t len);
 
+/*
+ * tern_csum_copy_at: tern_csum_copy for a chunk whose first byte sits at
+ * offset `offset` of the checksummed stream (as tern_csum_add_at), added to
+ * a partial sum: one pass copies the chunk and sums it.
+ *   sum     partial sum so far (0 to start)
+ *   dst     where the bytes go (len bytes of room, not overlapping src)
+ *   src     the bytes (may be NULL when len is 0)
+ *   len     number of bytes
+ *   offset  position of src[0] in the checksummed stream (only its parity
+ *           matters)
+ * Returns the new partial sum.
+ */
+uint32_t tern_csum_copy_at(uint32_t sum, uint8_t *dst, const uint8_t *src, size_t len,
+                           size_t offset);
+
 /* tern_csum_add_u16: add one 16-bit value (host order) to the partial sum. */
 uint32_t tern_csum_add_u16(uint32_t sum, uint16_t v);
 

@@ -89,6 +89,32 @@ static void test_copy_and_sum(void) {
     free(dst);
 }
 
+/* tern_csum_copy_at: a buffer copied in three chunks at every split, odd offsets included (the
+ * receive ring's wrap point can fall anywhere in a segment): the copy is exact and the sum is the
+ * whole buffer's. */
+static void test_copy_at_splits(void) {
+    uint8_t d[101], out[101];
+    for (size_t i = 0; i < sizeof d; i++) {
+        d[i] = (uint8_t)(i * 53 + 7);
+    }
+    uint16_t whole = tern_csum(d, sizeof d);
+    int ok = 1;
+    for (size_t a = 0; a <= sizeof d; a++) {
+        for (size_t b = a; b <= sizeof d; b += 5) {
+            memset(out, 0, sizeof out);
+            uint32_t s = tern_csum_copy_at(0x1234, out, d, a, 0);
+            s = tern_csum_copy_at(s, out + a, d + a, b - a, a);
+            s = tern_csum_copy_at(s, out + b, d + b, sizeof d - b, b);
+            ok &= tern_csum_finish(s) == tern_csum_finish(tern_csum_add(0x1234, d, sizeof d));
+            ok &= memcmp(out, d, sizeof d) == 0;
+            uint32_t z = tern_csum_copy_at(0, out, d, a, 0);
+            z = tern_csum_copy_at(z, out + a, d + a, sizeof d - a, a);
+            ok &= tern_csum_finish(z) == whole;
+        }
+    }
+    CHECK(ok);
+}
+
 static void test_incremental(void) {
     uint8_t d[101];
     for (size_t i = 0; i < sizeof d; i++) {
@@ -134,6 +160,17 @@ static void test_pseudo(void) {
     ph6[39] = 6;
     CHECK_EQ_U64(tern_csum_pseudo(&s6, &d6, 6, 0x10008), tern_csum_add(0, ph6, sizeof ph6));
     CHECK_EQ_U64(tern_csum_pseudo(&s, &d6, 6, 20), 0);
+    /* All-ones addresses and lengths: the carries of the one-pass pseudo-header sums. */
+    uint8_t ff[16];
+    memset(ff, 0xff, sizeof ff);
+    tern_addr f4 = tern_addr_v4(255, 255, 255, 255), f6 = tern_addr_v6_from_bytes(ff);
+    const uint8_t pf[] = {255, 255, 255, 255, 255, 255, 255, 255, 0, 255, 0xff, 0xff};
+    CHECK_EQ_U64(tern_csum_pseudo_v4(f4.bytes, f4.bytes, 255, 0xffff),
+                 tern_csum_add(0, pf, sizeof pf));
+    uint8_t pf6[40];
+    memset(pf6, 0xff, sizeof pf6);
+    pf6[36] = pf6[37] = pf6[38] = 0;
+    CHECK_EQ_U64(tern_csum_pseudo(&f6, &f6, 255, 0xffffffffu), tern_csum_add(0, pf6, sizeof pf6));
 }
 
 /* The plain RFC 1071 sum, 16 bits at a time: the reference for the fast one. */
@@ -170,6 +207,11 @@ static void test_fast_sum_matches_reference(void) {
         CHECK_EQ_U64(tern_csum(buf, big[k]), reference_csum(buf, big[k]));
     }
     memset(buf, 0xff, sizeof buf);
+    for (size_t off = 0; off < 8; off++) {
+        for (size_t n = 0; n <= 130; n++) { /* the header-sized loop and the vector one */
+            CHECK_EQ_U64(tern_csum(buf + off, n), reference_csum(buf + off, n));
+        }
+    }
     for (size_t n = 0; n <= 70000; n += 997) {
         CHECK_EQ_U64(tern_csum(buf, n), reference_csum(buf, n));
     }
@@ -180,6 +222,7 @@ int main(void) {
     RUN(test_ipv4_header);
     RUN(test_against_reference);
     RUN(test_copy_and_sum);
+    RUN(test_copy_at_splits);
     RUN(test_incremental);
     RUN(test_pseudo);
     RUN(test_fast_sum_matches_reference);

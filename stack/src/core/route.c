@@ -137,6 +137,39 @@ tern_err tern_route_lookup(const tern_stack *st, const tern_addr *dst, const ter
     return TERN_OK;
 }
 
+void tern_route_changed(tern_stack *st) {
+    if (++st->route_gen == 0) {
+        st->route_gen = 1; /* 0 marks an empty cache */
+    }
+}
+
+const tern_route_cache *tern_route_cached(const tern_stack *st, tern_route_cache *c,
+                                          const tern_addr *dst, const tern_addr *src) {
+    if (c->gen == st->route_gen && tern_addr_eq(&c->dst, dst) && tern_addr_eq(&c->src, src)) {
+#ifdef TERN_POLL_CACHE_CHECK
+        /* Test builds: a kept route that is no longer the table's is a bug (a change to what
+         * routes depend on without tern_route_changed); stop at once, in the test that found it. */
+        tern_route_result now;
+        if (tern_route_lookup(st, dst, src, &now) != TERN_OK || now.iface != c->rr.iface ||
+            now.mtu != c->rr.mtu || now.broadcast != c->rr.broadcast ||
+            !tern_addr_eq(&now.src, &c->rr.src) || !tern_addr_eq(&now.next_hop, &c->rr.next_hop) ||
+            tern_is_local_addr(st, dst, NULL) != c->local) {
+            __builtin_trap();
+        }
+#endif
+        return c;
+    }
+    if (!tern_addr_is_v4(dst) || tern_route_lookup(st, dst, src, &c->rr) != TERN_OK) {
+        c->gen = 0;
+        return NULL;
+    }
+    c->dst = *dst;
+    c->src = *src;
+    c->local = tern_is_local_addr(st, dst, NULL);
+    c->gen = st->route_gen;
+    return c;
+}
+
 tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len,
                         const tern_addr *gateway, uint32_t iface) {
     tern_poll_cache_drop(st); /* may change a quiet module's timers */
@@ -161,6 +194,7 @@ tern_err tern_route_add(tern_stack *st, const tern_addr *dst, uint8_t prefix_len
         return tern_fail(st, TERN_ERR_NO_BUFFER, "route: the table is full (%u routes)",
                          st->cfg.routes);
     }
+    tern_route_changed(st);
     tern_route *r = &st->routes[st->nroutes++];
     memset(r, 0, sizeof *r);
     /* Keep the destination masked so that lookups compare prefixes only. */
@@ -188,6 +222,7 @@ tern_err tern_route_del(tern_stack *st, const tern_addr *dst, uint8_t prefix_len
             tern_addr_prefix_match(&r->dst, dst, prefix_len)) {
             memmove(r, r + 1, (st->nroutes - i - 1) * sizeof *r);
             st->nroutes--;
+            tern_route_changed(st);
             return TERN_OK;
         }
     }

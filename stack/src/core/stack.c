@@ -247,6 +247,7 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     tern_stack *st = (tern_stack *)base;
     st->cfg = c;
     st->poll_cache = &st->poll_cache_mem; /* valid = false: computed at the first poll_at */
+    st->route_gen = 1;                    /* route caches start empty (gen 0) */
     tern_rng_seed(&st->rng, c.seed, 1);
     uint64_t k0 = tern_rng_next(&st->rng), k1 = tern_rng_next(&st->rng);
     for (int i = 0; i < 8; i++) {
@@ -493,6 +494,7 @@ tern_err tern_iface_add_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
     f->addr[f->naddrs] = *addr;
     f->prefix_len[f->naddrs] = prefix_len;
     f->naddrs++;
+    tern_route_changed(st);
     return TERN_OK;
 }
 
@@ -517,6 +519,7 @@ tern_err tern_iface_del_addr(tern_stack *st, uint32_t iface, const tern_addr *ad
                 f->prefix_len[j - 1] = f->prefix_len[j];
             }
             f->naddrs--;
+            tern_route_changed(st);
             return TERN_OK;
         }
     }
@@ -534,6 +537,7 @@ tern_err tern_iface_set_mtu(tern_stack *st, uint32_t iface, uint32_t mtu) {
                          mtu, TERN_MAX_MTU);
     }
     st->iface[iface].mtu = mtu;
+    tern_route_changed(st);
     return TERN_OK;
 }
 

@@ -167,6 +167,31 @@ typedef struct tern_route_result {
  */
 tern_err tern_route_lookup(const tern_stack *st, const tern_addr *dst, const tern_addr *src,
                            tern_route_result *out);
+
+/*
+ * An IPv4 route kept by its user (a TCP connection: one lookup per connection instead of
+ * one per segment, issue 19). It holds while st->route_gen is unchanged: every change to
+ * what an IPv4 route depends on (the interfaces' IPv4 addresses and MTUs, the route table)
+ * goes through tern_route_changed. IPv6 routes also follow Neighbor Discovery (redirects,
+ * default router reachability) and are not cached.
+ */
+typedef struct tern_route_cache {
+    tern_route_result rr;
+    tern_addr dst, src; /* the lookup's key */
+    uint32_t gen;       /* st->route_gen at the lookup; 0: empty */
+    bool local;         /* dst is one of our addresses (sent by loopback) */
+} tern_route_cache;
+
+/*
+ * The route from src to the IPv4 destination dst, from c when it still holds, else looked up
+ * and kept in c. Returns c, or NULL when dst is not IPv4 or has no route (the sender then
+ * looks up itself and fails as before).
+ */
+const tern_route_cache *tern_route_cached(const tern_stack *st, tern_route_cache *c,
+                                          const tern_addr *dst, const tern_addr *src);
+
+/* Something IPv4 routes depend on changed: every tern_route_cache is stale. */
+void tern_route_changed(tern_stack *st);
 /* Is addr one of our addresses? (*iface receives which interface, if not NULL.) */
 bool tern_is_local_addr(const tern_stack *st, const tern_addr *addr, uint32_t *iface);
 /* Is addr a broadcast (limited, or directed for one of our prefixes) as seen on iface? */
@@ -217,6 +242,7 @@ typedef struct tern_ip_tx {
     const uint8_t *options; /* IPv4 options, a multiple of 4 bytes, at most 40 (or NULL) */
     uint8_t options_len;
     uint32_t mcast_oif; /* IPv4 multicast: the outgoing interface + 1 (IP_MULTICAST_IF); 0: route */
+    const tern_route_cache *route; /* IPv4: dst's route from tern_route_cached, or NULL */
 } tern_ip_tx;
 
 /*
@@ -309,6 +335,7 @@ struct tern_stack {
     tern_iface iface[TERN_MAX_IFACES];
     tern_route *routes;
     uint32_t nroutes;
+    uint32_t route_gen; /* tern_route_cache's generation, never 0 (tern_route_changed) */
 
     tern_arp_entry *arp;
     uint32_t arp_resolving; /* entries in the INCOMPLETE state */

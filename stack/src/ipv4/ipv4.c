@@ -156,7 +156,9 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
         return TERN_ERR_MSG_TOO_LONG;
     }
     tern_route_result rr;
-    if (tern_route_lookup(st, &tx->dst, &tx->src, &rr) != TERN_OK) {
+    if (tx->route != NULL) {
+        rr = tx->route->rr; /* the sender's cached route (TCP: tern_route_cached) */
+    } else if (tern_route_lookup(st, &tx->dst, &tx->src, &rr) != TERN_OK) {
         st->c.ip_no_route++;
         return TERN_ERR_NO_ROUTE;
     }
@@ -184,7 +186,7 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
         h.options_len = tx->options_len;
     }
     uint8_t *payload = tern_ip_tx_payload(st);
-    if (tern_is_local_addr(st, &tx->dst, NULL)) {
+    if (tx->route != NULL ? tx->route->local : tern_is_local_addr(st, &tx->dst, NULL)) {
         /* To ourselves: delivered on the next poll, never re-entering input now. */
         struct tern_ipv4_repr r = h;
         r.payload = NULL; /* in place */

@@ -913,11 +913,12 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_r
     return process_text(st, p, now, seq, data, dlen, (f & TERN_TCP_FIN) != 0, fin_seq) && false;
 }
 
-void tern_tcp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip, uint32_t iface) {
-    (void)iface;
+static void segment_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
     st->c.tcp_in++;
     struct tern_tcp_repr seg;
-    tern_err e = tern_tcp_parse(ip->payload, ip->payload_len, &ip->src, &ip->dst, &seg);
+    tcp_pcb *found;
+    bool looked_up;
+    tern_err e = tcp_rx_parse(st, ip, &seg, &found, &looked_up);
     if (e == TERN_ERR_BAD_CHECKSUM) {
         st->c.tcp_bad_checksum++;
         return;
@@ -933,7 +934,7 @@ void tern_tcp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip, uint32_t
         st->c.tcp_malformed++;
         return;
     }
-    tcp_pcb *p = tcp_lookup(st, &ip->dst, seg.dst_port, &ip->src, seg.src_port);
+    tcp_pcb *p = looked_up ? found : tcp_lookup(st, &ip->dst, seg.dst_port, &ip->src, seg.src_port);
     if (p) {
         bool to_listener = conn_input(st, p, now, ip, &seg);
         if (p->kind == TCP_SOCKET && p->state != TERN_TCP_CLOSED && !to_listener) {
@@ -959,6 +960,12 @@ void tern_tcp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip, uint32_t
     /* RFC 9293 §3.10.7.1: CLOSED (no such connection) */
     st->c.tcp_no_socket++;
     tcp_send_rst_reply(st, now, ip, &seg);
+}
+
+void tern_tcp_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip, uint32_t iface) {
+    (void)iface;
+    segment_input(st, now, ip);
+    st->tcp->rx_placed = NULL; /* the frame's bytes are not ours beyond this call */
 }
 
 void tern_tcp_icmp_error(tern_stack *st, uint64_t now, const tern_sock_error *err,

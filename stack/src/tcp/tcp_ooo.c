@@ -45,7 +45,9 @@ uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t
         p->ooo_segments++;
         return 0;
     }
-    ring_write(tcp_rx_base(st, p), p->rx_cap, p->rx_head + p->rx_len, data, len);
+    if (!tcp_rx_placed(st, p, seq, data, len)) {
+        ring_write(tcp_rx_base(st, p), p->rx_cap, p->rx_head + p->rx_len, data, len);
+    }
     uint32_t advanced = len;
     p->rcv_nxt += len;
     p->rx_len += len;

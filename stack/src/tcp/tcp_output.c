@@ -136,6 +136,9 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
                      .protocol = TERN_IPPROTO_TCP,
                      .ttl = p->ttl,
                      .df = true /* RFC 1191 path MTU discovery */};
+    if (p->raddr.family == TERN_AF_INET) {
+        tx.route = tern_route_cached(st, &p->route, &p->raddr, &p->laddr);
+    }
     st->c.tcp_out++;
     p->segs_out++;
     if (len > 0) {

@@ -289,6 +289,7 @@ typedef struct tcp_pcb {
     uint32_t frto_recover, frto_sacked, eifel_ts;
     uint32_t frto_cwnd, frto_ssthresh;
     uint32_t spurious_rtos;
+    tern_route_cache route; /* IPv4: the route to raddr from laddr (tern_route_cached) */
 } tcp_pcb;
 
 /* One segment sent, in the RACK transmission log (tcp_rack.c). */
@@ -324,6 +325,12 @@ struct tern_tcp_module {
     uint32_t tw_cap, tw_hash_mask, tw_free, tw_oldest, tw_newest, tw_count;
     bool tw_reopen;             /* a SYN reopened a TIME-WAIT tuple: next passive ISN above */
     uint32_t tw_reopen_snd_nxt; /* the old incarnation's SND.NXT */
+    /* The payload of the segment being processed that tcp_rx_parse already copied into its
+     * connection's ring while verifying it (tcp_rx_place.c); NULL outside tern_tcp_input. */
+    const uint8_t *rx_placed;
+    const tcp_pcb *rx_placed_pcb;
+    uint32_t rx_placed_seq, rx_placed_len;
+    uint32_t rx_placed_head, rx_placed_at; /* the ring's rx_head and rx_len then */
 };
 
 /* ---- helpers (tcp_socket.c, tcp_lookup.c, tcp_heap.c) ---- */
@@ -511,6 +518,25 @@ void tcp_urg_output(tcp_pcb *p, struct tern_tcp_repr *r);
  */
 uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t *data,
                          uint32_t len, bool *ooo);
+
+/* ---- copy-and-checksum on receive (tcp_rx_place.c) ---- */
+/*
+ * Parse the TCP segment ip carries into seg and verify its checksum, as
+ * tern_tcp_parse does (same results, same order of checks). For the next
+ * in-order data segment of a connection the payload is copied into the
+ * connection's receive ring, past RCV.NXT, in the same pass as its sum; it is
+ * committed only by tcp_ooo_receive (tcp_rx_placed), never on a bad checksum.
+ *   pcb        the connection of the segment's 4-tuple when it was looked up
+ *              (NULL when there is none, or when *looked_up is false)
+ *   looked_up  whether the lookup was made (the caller then need not repeat it)
+ * Returns TERN_OK, TERN_ERR_BAD_CHECKSUM, TERN_ERR_TRUNCATED or TERN_ERR_MALFORMED.
+ */
+tern_err tcp_rx_parse(tern_stack *st, const tern_ip_rx *ip, struct tern_tcp_repr *seg,
+                      tcp_pcb **pcb, bool *looked_up);
+/* Whether the len bytes at data, in order at seq for p, are already in p's ring at rx_head +
+ * rx_len (placed by tcp_rx_parse for the segment being processed). */
+bool tcp_rx_placed(const tern_stack *st, const tcp_pcb *p, uint32_t seq, const uint8_t *data,
+                   uint32_t len);
 
 /* ---- SACK blocks we send (tcp_sack_out.c, RFC 2018 §4, RFC 2883 §4) ---- */
 /* Data at seq was queued out of order: its block is reported first from now on. */
