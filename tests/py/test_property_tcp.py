@@ -7,9 +7,9 @@ the first 24). It holds with the stack's defaults. In a deliberately broken
 configuration (``data_retries=1``: a retransmission budget smaller than the
 losses the link can produce, the "user timeout shorter than the RTO ladder"
 class that embedded stacks ship with), Hypothesis finds a counterexample and
-shrinks it to two drops: a data segment that no fast retransmit repairs and
-its RTO retransmission. The connection is then aborted with
-TERN_ERR_TIMED_OUT at the second RTO expiry.
+shrinks it to three drops: a data segment that no fast retransmit repairs, the
+tail loss probe sent in the RTO's place, and the RTO retransmission. The
+connection is then aborted with TERN_ERR_TIMED_OUT at the second RTO expiry.
 
 Settings are derandomized, without an example database, and with a small
 example budget, so the search is the same on every run and costs about a
@@ -67,12 +67,14 @@ def broken(cond: Conditions) -> bool:
 
 
 def test_hypothesis_finds_and_shrinks_the_retry_budget_bug() -> None:
-    # Up to two drops: with more, the derandomized search first meets three drops (4, 16, 17), where the
-    # retransmission of frame 4 shifts the numbers of the later frames, so the pair that breaks it (a segment
-    # and its retransmission, frames 14 and 15 without the first drop) is not reached by deleting drops.
-    bad = find(conditions(max_frames=24, max_drops=2, max_delayed=0), broken, settings=SEARCH)
-    # Shrunk to two drops: a segment and its retransmission.
-    assert len(bad.drops) == 2 and not bad.delays, bad
+    # Up to three drops: the last segment in flight, the tail loss probe that goes in the RTO's place (RFC 8985
+    # §7.2: its PTO, 2 SRTT + 200 ms with one segment out, is clamped to the RTO's time; a probe is no
+    # retransmission timeout and does not count against data_retries), and the RTO's retransmission. Two drops
+    # no longer break it (the probe repairs the tail), and this search needs 400 examples to meet the triple.
+    bad = find(conditions(max_frames=24, max_drops=3, max_delayed=0), broken,
+               settings=settings(SEARCH, max_examples=400))
+    # Shrunk to three drops: a segment, its probe and its RTO retransmission.
+    assert len(bad.drops) == 3 and not bad.delays, bad
     complete, state, error = transfer(bad, data_retries=1)
     assert not complete and state == "CLOSED" and error == "TIMED_OUT", (bad, state, error)
     # Minimal: either drop alone is survived...

@@ -212,7 +212,18 @@ void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
 }
 
-/* RFC 8985 §6.2 Step 4: the reordering window. */
+/* RFC 8985 §6.2 Step 4: the reordering window. §3.3.2: "The reordering
+ * window SHOULD be set to zero if no reordering has been observed on the
+ * connection so far, and either (a) three segments have been SACKed since
+ * the last recovery or (b) the sender is already in fast or RTO recovery."
+ * and "The RACK reordering window MUST be bounded, and this bound SHOULD be
+ * SRTT." The pseudocode of §6.2:
+ *   If RACK.reordering_seen is FALSE:
+ *     If in Fast or RTO recovery:
+ *       Return 0
+ *     Else if RACK.segs_sacked >= DupThresh:
+ *       Return 0
+ *   Return min(RACK.reo_wnd_mult * RACK.min_RTT / 4, SRTT) */
 static uint64_t reo_wnd(const tern_stack *st, const tcp_pcb *p) {
     if (!p->rack_reord) {
         /* No reordering seen so far: in recovery, or with DupThresh or
@@ -231,6 +242,13 @@ static uint64_t reo_wnd(const tern_stack *st, const tcp_pcb *p) {
     return w;
 }
 
+/* RFC 8985 §6.2 Step 5: "When an ACK is received or the RACK reordering
+ * timer expires, call RACK_detect_loss_and_arm_timer()." Each segment not
+ * yet acknowledged and sent before RACK.segment (RACK_sent_after) is lost
+ * once "Segment.xmit_ts + RACK.rtt + RACK.reo_wnd - Now()" has run out; the
+ * longest remaining time arms the reordering timer ("For timely loss
+ * detection, it is RECOMMENDED that the sender install a reordering
+ * timer."). */
 bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->t_rack = TERN_NEVER;
     if (!p->rack_on || !(p->flags & TCPF_SACK_OK) || p->rack_xmit == 0) {

@@ -55,6 +55,12 @@ void tcp_rtt_syn_timed_out_established(tcp_rtt *r) {
     }
 }
 
+void tcp_rtt_collapse(tcp_rtt *r) {
+    if (r->have_sample) {
+        compute(r);
+    }
+}
+
 void tcp_rtt_set_min(tcp_rtt *r, uint64_t rto_min) {
     r->rto_min = rto_min;
     if (r->have_sample) {

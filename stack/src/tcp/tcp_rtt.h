@@ -11,7 +11,8 @@
  *   (2.5) RTO above the maximum (60 s by default) is lowered to it;
  *   (5.5) each expiry doubles RTO (capped by the maximum) until a new sample
  *         recomputes it (Karn's algorithm: retransmitted segments are never
- *         sampled, which the caller ensures);
+ *         sampled, which the caller ensures), or, with RACK-TLP and
+ *         timestamps, until an ACK of new data (tcp_rtt_collapse, as Linux);
  *   (5.7) when the SYN timed out and no sample exists when the connection is
  *         established, RTO is set to 3 s.
  * Integer divisions truncate: RTTVAR = (3 * RTTVAR + |SRTT - R'|) / 4 and
@@ -43,6 +44,8 @@ void tcp_rtt_sample(tcp_rtt *r, uint64_t sample);
 void tcp_rtt_backoff(tcp_rtt *r);
 /* tcp_rtt_syn_timed_out_established: (5.7) RTO = 3 s if still without a sample. */
 void tcp_rtt_syn_timed_out_established(tcp_rtt *r);
+/* tcp_rtt_collapse: RTO from SRTT and RTTVAR again (drops the backoff), if there is a sample. */
+void tcp_rtt_collapse(tcp_rtt *r);
 /* tcp_rtt_set_min: change the minimum (socket option) and re-clamp. */
 void tcp_rtt_set_min(tcp_rtt *r, uint64_t rto_min);
 

@@ -191,13 +191,16 @@ void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         p->t_keep = TERN_NEVER;
         keep_fire(st, p, now);
     }
-    if (p->kind == TCP_SOCKET && p->t_rexmt <= now) {
-        p->t_rexmt = TERN_NEVER;
-        rexmt_fire(st, p, now);
-    }
+    /* The probe first: a PTO clamped to the RTO's time (RFC 8985 §7.2,
+     * tcp_tlp.c) is due with it, and goes in its place (tcp_tlp_fire
+     * re-arms the RTO). */
     if (p->kind == TCP_SOCKET && p->t_tlp <= now) {
         p->t_tlp = TERN_NEVER;
         tcp_tlp_fire(st, p, now);
+    }
+    if (p->kind == TCP_SOCKET && p->t_rexmt <= now) {
+        p->t_rexmt = TERN_NEVER;
+        rexmt_fire(st, p, now);
     }
     if (p->kind == TCP_SOCKET && p->t_rack <= now) {
         p->t_rack = TERN_NEVER;

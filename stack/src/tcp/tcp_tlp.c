@@ -53,9 +53,23 @@ void tcp_tlp_schedule(tcp_pcb *p, uint64_t now) {
         return; /* armed or not, nothing has happened that restarts it */
     }
     p->tlp &= (uint8_t)~TCP_TLP_RESTART;
-    /* RFC 8985 §7.2: PTO = 2 * SRTT, plus WCDelAckT when FlightSize is one
-     * segment (its ACK may be delayed); 1 s without an RTT sample; never
-     * later than the RTO: then the RTO comes first and no probe is armed. */
+    /* RFC 8985 §7.2:
+     *   TLP_calc_PTO():
+     *     If SRTT is available:
+     *       PTO = 2 * SRTT
+     *       If FlightSize is one segment:
+     *         PTO += TLP.max_ack_delay
+     *     Else:
+     *       PTO = 1 sec
+     *
+     *     If Now() + PTO > TCP_RTO_expiration():
+     *       PTO = TCP_RTO_expiration() - Now()
+     * TLP.max_ack_delay is WCDelAckT, 200 ms. The last step makes the probe
+     * go at the RTO's time in its place (as Linux: "If RTO is shorter, just
+     * schedule TLP in its place"): with one segment out and RTO.min at
+     * 200 ms the PTO is always past the RTO, and the probe, unlike the
+     * RTO, neither collapses cwnd to one segment nor backs the timer off.
+     * tcp_timer_fire runs the probe before the RTO when both are due. */
     uint64_t pto = TLP_NO_SRTT_NS;
     if (p->rtt.srtt) {
         pto = 2 * p->rtt.srtt;
@@ -63,9 +77,8 @@ void tcp_tlp_schedule(tcp_pcb *p, uint64_t now) {
             pto += TLP_WCDELACKT_NS;
         }
     }
-    if (p->t_rexmt != TERN_NEVER && now + pto >= p->t_rexmt) {
-        p->t_tlp = TERN_NEVER;
-        return;
+    if (p->t_rexmt != TERN_NEVER && now + pto > p->t_rexmt) {
+        pto = p->t_rexmt > now ? p->t_rexmt - now : 0;
     }
     p->t_tlp = now + pto;
 }
