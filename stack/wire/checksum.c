@@ -24,6 +24,31 @@ static int host_is_little_endian(void) {
 }
 
 /*
+ * The end of every sum: the words from byte i on in 32-bit steps into acc (a
+ * host-order sum), swapped once to network order, then the last 0-3 bytes read
+ * big-endian explicitly. Shared by the vector loop's tail and the header sum.
+ */
+static inline uint32_t sum_finish(uint64_t acc, const uint8_t *data, size_t i, size_t len) {
+    for (; i + 4 <= len; i += 4) {
+        uint32_t w;
+        memcpy(&w, data + i, 4);
+        acc += w;
+    }
+    uint32_t s = fold(acc);
+    if (host_is_little_endian()) {
+        s = swap16(s);
+    }
+    uint64_t tail = 0;
+    for (; i + 2 <= len; i += 2) {
+        tail += (uint32_t)data[i] << 8 | data[i + 1];
+    }
+    if (i < len) {
+        tail += (uint32_t)data[i] << 8; /* odd byte padded with zero */
+    }
+    return fold((uint64_t)s + tail);
+}
+
+/*
  * The sum is taken over 32-bit words loaded in host order with memcpy (no
  * unaligned access, no aliasing): RFC 1071 section 2 (B) shows the one's
  * complement sum is byte-order independent, so a little-endian sum is the
@@ -52,25 +77,8 @@ sum_chunk(const uint8_t *data, size_t len) {
         lo += w & 0xffffffffu;
         hi += w >> 32;
     }
-    uint64_t acc = (lo & 0xffffffffu) + (lo >> 32) + (hi & 0xffffffffu) + (hi >> 32);
-    for (; i + 4 <= len; i += 4) {
-        uint32_t w;
-        memcpy(&w, data + i, 4);
-        acc += w;
-    }
-    uint32_t s = fold(acc);
-    if (host_is_little_endian()) {
-        s = swap16(s);
-    }
-    /* The last 0-3 bytes, read big-endian explicitly. */
-    uint64_t tail = 0;
-    for (; i + 2 <= len; i += 2) {
-        tail += (uint32_t)data[i] << 8 | data[i + 1];
-    }
-    if (i < len) {
-        tail += (uint32_t)data[i] << 8; /* odd byte padded with zero */
-    }
-    return fold((uint64_t)s + tail);
+    return sum_finish((lo & 0xffffffffu) + (lo >> 32) + (hi & 0xffffffffu) + (hi >> 32), data, i,
+                      len);
 }
 
 /*
@@ -82,25 +90,7 @@ sum_chunk(const uint8_t *data, size_t len) {
 #define SMALL_SUM_MAX 64
 
 static inline uint32_t sum_small(const uint8_t *data, size_t len) {
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 4 <= len; i += 4) {
-        uint32_t w;
-        memcpy(&w, data + i, 4);
-        acc += w;
-    }
-    uint32_t s = fold(acc);
-    if (host_is_little_endian()) {
-        s = swap16(s);
-    }
-    uint64_t tail = 0;
-    for (; i + 2 <= len; i += 2) {
-        tail += (uint32_t)data[i] << 8 | data[i + 1];
-    }
-    if (i < len) {
-        tail += (uint32_t)data[i] << 8; /* odd byte padded with zero */
-    }
-    return fold((uint64_t)s + tail);
+    return sum_finish(0, data, 0, len);
 }
 
 static inline uint32_t sum_any(const uint8_t *data, size_t len) {
