@@ -11,10 +11,11 @@ and curl downloads it in the other, checked byte for byte. It prints, per fault 
   BENCH tap_loss_linux_sender_<fault> <seconds> s (curl's wall time, as the interop test measures it)
 
 so that the test's 30 s goal can be set against what a Linux sender achieves with the same (kernel) receiver.
+It lives in bench/manual/, outside `make bench`: with CUBIC one run takes up to five minutes.
 Real time: the figure depends on the machine's load (it prints the load average); a machine without the
 privileges for TAP devices and namespaces prints why and exits 0.
 
-usage: python bench/bench_tap_loss_linux_sender.py [--faults drop,corrupt] [--runs N] [--cc cubic] [--limit S]
+usage: python bench/manual/bench_tap_loss_linux_sender.py [--faults drop,corrupt] [--runs N] [--cc cubic] [--limit S]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # bench/manual/ -> the repository
 sys.path.insert(0, str(ROOT))
 
 from pyharness.bridge import RealtimeNetwork  # noqa: E402
