@@ -26,7 +26,7 @@ from scapy.layers.inet import ICMP, TCP
 from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6PacketTooBig, ICMPv6ParamProblem, ICMPv6TimeExceeded
 from scapy.packet import Raw
 
-from pyharness.dut import linux_deviation
+from pyharness.dut import linux_deviation, tern_stack
 from pyharness.ipkit import tcp_overhead
 from tcpkit import EXACT, T, addr, family_of, ip, ip_of, ns, passive, seq_add, tcp_payload
 
@@ -194,7 +194,8 @@ def test_soft_error_quoting_data_not_in_flight_is_not_reported(dut, peer):
 
 def burst_lengths(dut, peer, port: int, quench: bool) -> list[int]:
     """Open a connection, send 4 MSS, optionally receive a Source Quench about the first segment,
-    acknowledge everything, then send 20 MSS: the payload lengths of the burst that follows the ACK."""
+    acknowledge everything, then send 20 MSS: the payload lengths of the burst that follows the ACK (all of it,
+    within 50 ms: no retransmission timer is that short)."""
     conn, sock, listener = passive(dut, peer, port=port, local_port=port + 40000, peer_opts={"mss": MSS})
     sock.send(bytes(4 * MSS))
     segs = [conn.expect(within="10ms") for _ in range(4)]
@@ -202,8 +203,13 @@ def burst_lengths(dut, peer, port: int, quench: bool) -> list[int]:
         peer.send(icmp_error(dut, segs[0], 4, 0))
     dut.net.run(for_="5ms")
     sock.send(bytes(20 * MSS))
-    conn.send(flags="A", ack=seq_add(segs[-1][TCP].seq, MSS))
+    # What the window allows leaves before the ACK comes (a real-time DUT gets the write a moment after the call;
+    # had the ACK come first, the connection would not have been window-limited, and the window grows less).
     dut.net.run(for_="5ms")
+    conn.send(flags="A", ack=seq_add(segs[-1][TCP].seq, MSS))
+    # The whole burst the window allows (then the DUT waits for ACKs): a pacing DUT (Linux) spreads it over a few
+    # milliseconds, so a shorter wait would count however many left in time, not what the window let out.
+    dut.net.run(for_="50ms")
     got = [len(tcp_payload(p)) for p in peer.received() if TCP in p and p[TCP].dport == port + 40000]
     conn.reset()
     dut.net.run(for_="1ms")
@@ -217,7 +223,13 @@ def test_source_quench_is_silently_discarded(dut, peer):
     control = burst_lengths(dut, peer, 81, quench=False)
     quenched = burst_lengths(dut, peer, 82, quench=True)
     assert len(control) > 4, f"the control connection sent no burst: {control}"
-    assert quenched == control
+    if tern_stack(dut):
+        assert quenched == control
+    else:
+        # A DUT on real time (Linux) lets out a burst one or two segments longer or shorter from one connection to
+        # the next, quench or not (its pacing and window growth race the harness's ACK): a reaction to the quench
+        # (RFC 1122's slow start, cwnd one segment) would cut the burst to one or two segments.
+        assert len(quenched) >= len(control) - 2, (control, quenched)
 
 
 @pytest.mark.rfc("9293 3.9.2.2", "1122 4.2.3.9", "5927 4")
