@@ -38,6 +38,37 @@ static uint32_t get32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+#define GW_FRAME_LEN (14 + 28 + 3)
+
+/* The gateway (peer) sends the bridge the UDP datagram 198.51.100.2:1024 -> 198.51.100.1:dport
+ * carrying "abc" (UDP checksum 0: none), with the given IP identification and TTL; the frame it
+ * sent is left in f. */
+static void send_gateway_datagram(sim *s, sim_node_id peer, uint16_t ident, uint8_t ttl,
+                                  uint16_t dport, uint8_t f[GW_FRAME_LEN]) {
+    static const uint8_t eth[14] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00};
+    memset(f, 0, GW_FRAME_LEN);
+    memcpy(f, eth, sizeof eth);
+    uint8_t *ip = f + 14;
+    ip[0] = 0x45;
+    put16(ip + 2, 28 + 3);
+    put16(ip + 4, ident);
+    ip[8] = ttl;
+    ip[9] = 17;
+    ip[12] = 198, ip[13] = 51, ip[14] = 100, ip[15] = 2;
+    ip[16] = 198, ip[17] = 51, ip[18] = 100, ip[19] = 1;
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) {
+        sum += get16(ip + i);
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    put16(ip + 10, (uint16_t)~sum);
+    put16(ip + 20, 1024);
+    put16(ip + 22, dport);
+    put16(ip + 24, 11);
+    memcpy(ip + 28, "abc", 3);
+    CHECK(sim_peer_send(s, peer, 0, f, GW_FRAME_LEN) == TERN_OK);
+}
+
 static void test_round_trip(void) {
     sim *s;
     CHECK(sim_create(1, &s) == TERN_OK);
@@ -151,25 +182,8 @@ static void test_replayed_datagram(void) {
     sim_link_id l;
     CHECK(sim_link_add(s, peer, 0, hb, 0, &l) == TERN_OK);
     /* the NAT's first datagram: 198.51.100.2:1024 -> 198.51.100.1:7007 (UDP checksum 0: none) */
-    uint8_t f[14 + 28 + 3] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00};
-    uint8_t *ip = f + 14;
-    ip[0] = 0x45;
-    put16(ip + 2, 28 + 3);
-    ip[8] = 64;
-    ip[9] = 17;
-    ip[12] = 198, ip[13] = 51, ip[14] = 100, ip[15] = 2;
-    ip[16] = 198, ip[17] = 51, ip[18] = 100, ip[19] = 1;
-    uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2) {
-        sum += get16(ip + i);
-    }
-    sum = (sum & 0xffff) + (sum >> 16);
-    put16(ip + 10, (uint16_t)~sum);
-    put16(ip + 20, 1024);
-    put16(ip + 22, 7007);
-    put16(ip + 24, 11);
-    memcpy(ip + 28, "abc", 3);
-    CHECK(sim_peer_send(s, peer, 0, f, sizeof f) == TERN_OK);
+    uint8_t f[GW_FRAME_LEN];
+    send_gateway_datagram(s, peer, 0, 64, 7007, f);
 
     sim_realtime *rt;
     CHECK(sim_realtime_create(s, &rt) == TERN_OK);
@@ -240,26 +254,8 @@ static void test_replayed_icmp_error(void) {
     CHECK(sim_hostbridge_add(s, "hb", &c, j, &hb) == TERN_OK);
     sim_link_id l;
     CHECK(sim_link_add(s, peer, 0, hb, 0, &l) == TERN_OK);
-    uint8_t f[14 + 28 + 3] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00};
-    uint8_t *ip = f + 14;
-    ip[0] = 0x45;
-    put16(ip + 2, 28 + 3);
-    put16(ip + 4, 0x1234);
-    ip[8] = 63;
-    ip[9] = 17;
-    ip[12] = 198, ip[13] = 51, ip[14] = 100, ip[15] = 2;
-    ip[16] = 198, ip[17] = 51, ip[18] = 100, ip[19] = 1;
-    uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2) {
-        sum += get16(ip + i);
-    }
-    sum = (sum & 0xffff) + (sum >> 16);
-    put16(ip + 10, (uint16_t)~sum);
-    put16(ip + 20, 1024);
-    put16(ip + 22, 9);
-    put16(ip + 24, 11);
-    memcpy(ip + 28, "abc", 3);
-    CHECK(sim_peer_send(s, peer, 0, f, sizeof f) == TERN_OK);
+    uint8_t f[GW_FRAME_LEN];
+    send_gateway_datagram(s, peer, 0x1234, 63, 9, f);
 
     sim_realtime *rt;
     CHECK(sim_realtime_create(s, &rt) == TERN_OK);
@@ -281,7 +277,7 @@ static void test_replayed_icmp_error(void) {
     CHECK_EQ_U64(get32(rip + 16), GW);
     CHECK_EQ_U64(icmp[0], 3);
     CHECK_EQ_U64(icmp[1], 3);
-    CHECK(memcmp(icmp + 8, ip, 28 + 3) == 0); /* the datagram as the gateway sent it */
+    CHECK(memcmp(icmp + 8, f + 14, 28 + 3) == 0); /* the datagram as the gateway sent it */
     sim_hostbridge_counters hc;
     CHECK(sim_hostbridge_get_counters(s, hb, &hc) == TERN_OK);
     CHECK_EQ_U64(hc.icmp_errors, 1);
