@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _TCP_TIMES = ("rto_min", "rto_max", "rto_initial", "delack", "msl", "fin_wait2_timeout", "keepalive_idle",
               "keepalive_interval", "invalid_ack_interval")
 _TCP_SIZES = ("rx_buffer", "tx_buffer")
-_TCP_COUNTS = ("backlog_max", "ooo_max_holes", "syn_retries", "data_retries", "initial_window",
+_TCP_COUNTS = ("backlog_max", "ooo_max_holes", "lend_extents", "syn_retries", "data_retries", "initial_window",
                "keepalive_count", "challenge_ack_limit")
 _TCP_BOOLS = ("sack", "timestamps", "window_scaling", "tail_loss_probe", "dsack", "rack")
 #: Stack-wide keywords of Network.host, with their C field.

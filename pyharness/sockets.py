@@ -69,6 +69,14 @@ class _Socket:
         if rc != 0:
             self.host._check(rc, f"{self.proto}.{context}")
 
+    def _ok_said(self, rc: int, context: str) -> None:
+        """As :meth:`_ok`, with the stack's own message (``tern_stack_last_error``) for the errors a call sets it
+        for (the zero-copy calls' NO_BUFFER and BAD_STATE name what is wrong)."""
+        if rc in (lib.TERN_ERR_NO_BUFFER, lib.TERN_ERR_BAD_STATE):
+            msg = ffi.string(lib.tern_stack_last_error(self.host._st())).decode(errors="replace")
+            raise_error(rc, msg, f"{self.host.name}.{self.proto}.{context}")
+        self._ok(rc, context)
+
     def _take_error(self, fn: Any) -> Optional[SockError]:
         from .host import addr_text
 
@@ -417,6 +425,57 @@ class TcpSocket(_Socket):
         self._ok(rc, "recv()")
         return bytes(ffi.buffer(buf, got[0]))
 
+    def lend(self, data: Union[bytes, bytearray]) -> int:
+        """Queue ``data`` for sending without a copy (``tern_tcp_lend``); returns how many of its first bytes were
+        queued (0 if the send buffer is full).
+
+        The stack builds every segment carrying these bytes, retransmissions too, straight from ``data``'s own
+        memory: this object keeps a reference to it until :meth:`lend_done` passes the end of those bytes, and
+        the caller must not change a ``bytearray`` meanwhile (what the stack reads then is what goes out). Lent
+        and :meth:`send` data mix on one connection in call order. Raises ``ResourceError`` (NO_BUFFER) when
+        every lent-extent slot of the socket (``lend_extents``) holds an unacknowledged buffer.
+        """
+        buf = ffi.from_buffer("uint8_t[]", data)
+        lent = ffi.new("size_t *")
+        rc = self._call(self._f("tern_tcp_lend"), buf, len(data), lent, context="lend")
+        if rc == lib.TERN_ERR_WOULD_BLOCK:
+            return 0
+        self._ok_said(rc, f"lend({len(data)} bytes)")
+        n = int(lent[0])
+        if n:
+            self._lent_total = getattr(self, "_lent_total", 0) + n
+            self._lent = [*getattr(self, "_lent", []), (self._lent_total, buf, data)]
+        return n
+
+    def lend_done(self) -> int:
+        """Bytes lent over the socket's life (:meth:`lend`, in order) that the stack no longer needs: acknowledged
+        by the peer, or released when the connection ended (``tern_tcp_lend_done``). A lent buffer whose bytes
+        end at running total T may be reused once this is at least T."""
+        done = ffi.new("uint64_t *")
+        self._ok(self._call(self._f("tern_tcp_lend_done"), done, context="lend_done"), "lend_done()")
+        n = int(done[0])
+        self._lent = [x for x in getattr(self, "_lent", []) if x[0] > n]
+        return n
+
+    def recv_peek(self) -> Optional[list[bytes]]:
+        """The bytes readable now as they lie in the stack's receive buffer (``tern_tcp_recv_peek``): one span, or
+        two where the buffer wraps (copied into ``bytes`` for Python); ``[]`` at end of stream; None if nothing
+        yet. Nothing is consumed: :meth:`recv_consume` does that."""
+        span = ffi.new("tern_tcp_span[2]")
+        avail = ffi.new("size_t *")
+        rc = self._call(self._f("tern_tcp_recv_peek"), span, avail, context="recv_peek")
+        if rc == lib.TERN_ERR_WOULD_BLOCK:
+            return None
+        self._ok(rc, "recv_peek()")
+        return [bytes(ffi.buffer(span[i].data, span[i].len)) for i in range(2) if span[i].len]
+
+    def recv_consume(self, n: int) -> None:
+        """Drop the first ``n`` bytes :meth:`recv_peek` shows (``tern_tcp_recv_consume``), as a ``recv(n)`` that
+        copies nothing would; more than are shown raises ``ConfigError`` naming both counts."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise ConfigError(f"recv_consume: n must be a byte count >= 0, got {n!r}")
+        self._ok(self._call(self._f("tern_tcp_recv_consume"), n, context="recv_consume"), f"recv_consume({n})")
+
     def shutdown(self, how: Union[str, int] = "wr") -> None:
         """Shut down sending ("wr"), receiving ("rd") or both ("rdwr")."""
         h = {"rd": 0, "wr": 1, "rdwr": 2}.get(how, how) if isinstance(how, str) else how
@@ -433,7 +492,7 @@ class TcpSocket(_Socket):
         """
         if not self.closed:
             last = self._snapshot()
-            self._ok(self._call(self._f("tern_tcp_close"), context="close"), "close()")
+            self._ok_said(self._call(self._f("tern_tcp_close"), context="close"), "close()")
             self.last_info = last
             self.closed = True
 

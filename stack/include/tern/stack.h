@@ -93,6 +93,11 @@ typedef struct tern_iface_config {
 typedef struct tern_tcp_config {
     uint32_t rx_buffer;            /* bytes per socket; 0 means 65536 */
     uint32_t tx_buffer;            /* bytes per socket; 0 means 65536 */
+    /* Lent extents a socket holds at once (tern_tcp_lend): buffers of the application queued
+     * for sending without a copy and not yet acknowledged. A lend that continues the previous
+     * lent buffer in memory, with nothing queued between them, extends its extent and takes no
+     * new one. 0 means 8. */
+    uint32_t lend_extents;
     uint32_t backlog_max;          /* largest listen backlog; 0 means 128 */
     uint32_t ooo_max_holes;        /* out-of-order segments kept; 0 means 32 */
     uint64_t rto_min_ns;           /* 0 means 1 s (RFC 6298 (2.4)) */
@@ -729,6 +734,81 @@ tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
 tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *got);
 
 /*
+ * Zero-copy sending: tern_tcp_lend queues the application's own bytes for sending without copying
+ * them. Every segment that carries them (and every retransmission of it) is built straight from
+ * `data` into the outgoing frame, its checksum taken in the same pass. The application promises
+ * not to change or free data[0 .. *lent) until the stack no longer needs it, which
+ * tern_tcp_lend_done tells.
+ *
+ * Lent and copied data mix freely on one connection: tern_tcp_send and tern_tcp_lend queue in the
+ * order they are called, and both take room from the same send budget (tx_buffer bytes from SND.UNA
+ * on: tern_tcp_writable). Each lend takes one of the socket's lend_extents table entries (see
+ * tern_tcp_config), unless it continues the previous lent buffer in memory with nothing queued
+ * in between, which extends that entry.
+ *   data   the bytes (NULL only with len 0); they stay the application's memory
+ *   len    how many; 0 queues nothing and returns TERN_OK
+ *   lent   receives how many were queued (may be fewer than len: the room in the send budget;
+ *          the application lends the rest later); NULL allowed
+ * Returns TERN_OK; TERN_ERR_WOULD_BLOCK when the send budget is full (nothing queued);
+ * TERN_ERR_NO_BUFFER when every lend_extents entry holds an unacknowledged buffer (nothing queued:
+ * wait for tern_tcp_lend_done to advance); the other errors of tern_tcp_send in the states it
+ * refuses (TERN_ERR_NOT_CONNECTED, TERN_ERR_BAD_STATE after shutdown, a closed connection's error);
+ * TERN_ERR_INVALID_ARGUMENT (NULL data with len > 0) or TERN_ERR_CLOSED for a bad or stale handle.
+ *
+ * Lent bytes are neither copied nor kept after the connection ends: when it closes, resets or times
+ * out, or on tern_tcp_abort, the stack releases every lent buffer at once (tern_tcp_lend_done
+ * counts them). tern_tcp_close refuses while lent bytes are unacknowledged (the stack would go on
+ * reading them after the handle is gone): shut down sending, wait for tern_tcp_lend_done, then
+ * close; or abort.
+ */
+tern_err tern_tcp_lend(tern_stack *st, tern_sock s, const uint8_t *data, size_t len, size_t *lent);
+
+/*
+ * tern_tcp_lend_done: how many lent bytes, counted over the socket's life in the order they were
+ * lent, the stack no longer needs: acknowledged by the peer, or released because the connection
+ * ended. Lent buffers finish in the order they were lent, so the application's own running total
+ * of bytes lent tells which buffers it may reuse: a buffer that ended at total T is free once
+ * *done >= T (the completion counter of Linux's MSG_ZEROCOPY, counted in bytes).
+ *   done  receives the count
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT (done NULL, or a bad handle) or TERN_ERR_CLOSED (a
+ * stale handle).
+ */
+tern_err tern_tcp_lend_done(const tern_stack *st, tern_sock s, uint64_t *done);
+
+/* A run of received bytes inside the stack's receive buffer (tern_tcp_recv_peek). */
+typedef struct tern_tcp_span {
+    const uint8_t *data; /* the first byte (NULL when len is 0) */
+    size_t len;          /* bytes */
+} tern_tcp_span;
+
+/*
+ * Zero-copy receiving, in place: tern_tcp_recv_peek shows the in-order bytes received and not
+ * yet consumed where they lie in the socket's receive buffer, as one span or, where the buffer
+ * wraps, two (span[0] first); tern_tcp_recv_consume then drops the first n of them, as a
+ * tern_tcp_recv of n bytes would. Only bytes whose segment passed its checksum and was accepted
+ * are ever shown. The spans stay valid and unchanged until the next tern_tcp_recv_consume,
+ * tern_tcp_recv, tern_tcp_shutdown of receiving, tern_tcp_close or tern_tcp_abort of the socket
+ * (data arriving meanwhile is placed after them, never over them).
+ *   span   two spans, filled (span[1].len is 0 unless the bytes wrap; both 0 when none)
+ *   avail  receives span[0].len + span[1].len; NULL allowed
+ * In urgent mode the spans stop at the end of the urgent data, as tern_tcp_recv does (RFC 9293
+ * §3.9.1.3). Returns what tern_tcp_recv returns for a read: TERN_OK (with *avail 0: end of
+ * stream), TERN_ERR_WOULD_BLOCK when nothing is readable yet, TERN_ERR_NOT_CONNECTED, a closed
+ * connection's error; TERN_ERR_INVALID_ARGUMENT (span NULL, or a bad handle) or TERN_ERR_CLOSED
+ * (a stale handle).
+ */
+tern_err tern_tcp_recv_peek(tern_stack *st, tern_sock s, tern_tcp_span span[2], size_t *avail);
+
+/*
+ * tern_tcp_recv_consume: drop the first n bytes tern_tcp_recv_peek showed (and open the receive
+ * window as tern_tcp_recv does). n = 0 does nothing.
+ * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT when n is more than tern_tcp_recv_peek shows now
+ * (the message gives both), or for a bad handle; TERN_ERR_CLOSED for a stale handle;
+ * TERN_ERR_NOT_CONNECTED on a listener.
+ */
+tern_err tern_tcp_recv_consume(tern_stack *st, tern_sock s, size_t n);
+
+/*
  * The urgent mechanism (RFC 9293 §3.8.5). Urgent data is part of the stream:
  * it is sent and received in order, inline (as RFC 6093 advises), and the
  * urgent pointer marks where it ends ("the octet following the urgent data",
@@ -781,9 +861,10 @@ typedef struct tern_tcp_urgent_info {
 tern_err tern_tcp_get_urgent(const tern_stack *st, tern_sock s, tern_tcp_urgent_info *out);
 /* Shut down sending (how 1), receiving (0) or both (2). */
 tern_err tern_tcp_shutdown(tern_stack *st, tern_sock s, int how);
-/* Graceful close (FIN after queued data); the handle is released. */
+/* Graceful close (FIN after queued data); the handle is released. TERN_ERR_BAD_STATE (nothing
+ * done) while bytes lent with tern_tcp_lend are not yet acknowledged. */
 tern_err tern_tcp_close(tern_stack *st, tern_sock s);
-/* Abort: send RST, drop everything, release the handle. */
+/* Abort: send RST, drop everything (lent buffers are released at once), release the handle. */
 tern_err tern_tcp_abort(tern_stack *st, tern_sock s);
 tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, int64_t value);
 tern_err tern_tcp_get_info(const tern_stack *st, tern_sock s, tern_tcp_info *out);

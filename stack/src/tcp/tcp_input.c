@@ -242,8 +242,7 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
             if (n > p->tx_len) {
                 n = p->tx_len;
             }
-            p->tx_head = (p->tx_head + n) % p->tx_cap;
-            p->tx_len -= n;
+            tcp_sendq_acked(st, p, n);
             p->snd_buf_seq += n;
         }
         /* RFC 6298 §3 with Karn's algorithm: the timed segment, if it was

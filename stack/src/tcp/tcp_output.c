@@ -7,7 +7,8 @@
  * RST/ACK replies.
  *
  * Segments are written zero-copy into the IP layer's transmit scratch: header
- * by tern_tcp_emit, payload copied once from the send ring.
+ * by tern_tcp_emit, payload copied once from the send queue (the ring, or the
+ * application's lent buffers: tcp_sendq.c).
  */
 #include <string.h>
 
@@ -43,25 +44,6 @@ static void add_ts(const tcp_pcb *p, uint64_t now, struct tern_tcp_options *o) {
     o->has_timestamps = true;
     o->ts_val = tcp_ts_clock(p, now);
     o->ts_ecr = p->ts_recent;
-}
-
-/* Copy len bytes of the send ring from off to dst; returns their partial checksum, taken in the
- * same pass (tern_csum_copy). */
-static uint32_t copy_out(const tern_stack *st, const tcp_pcb *p, uint32_t off, uint8_t *dst,
-                         uint32_t len) {
-    const uint8_t *base = tcp_tx_base(st, p);
-    uint32_t pos = (p->tx_head + off) % p->tx_cap;
-    uint32_t first = p->tx_cap - pos < len ? p->tx_cap - pos : len;
-    uint32_t sum = tern_csum_copy(dst, base + pos, first);
-    if (len > first) {
-        /* The wrapped part starts at offset `first`: an odd one swaps its sum (RFC 1071 2(B)). */
-        uint32_t rest = tern_csum_copy(dst + first, base, len - first);
-        if (first & 1) {
-            rest = ((rest & 0xff) << 8) | (rest >> 8);
-        }
-        sum = tern_csum_add_u16(sum, (uint16_t)rest);
-    }
-    return sum;
 }
 
 tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len,
@@ -121,7 +103,7 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
     uint8_t *buf = tern_ip_tx_payload(st);
     size_t hlen = tern_tcp_header_len(&r);
     if (len > 0) {
-        r.payload_sum = copy_out(st, p, seq - p->snd_buf_seq, buf + hlen, len);
+        r.payload_sum = tcp_sendq_copy(st, p, seq - p->snd_buf_seq, buf + hlen, len);
         r.payload_summed = true;
     }
     r.payload = NULL;

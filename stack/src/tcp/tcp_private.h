@@ -229,6 +229,14 @@ typedef struct tcp_pcb {
     /* --- buffers (rings at fixed places, see tcp_rx_base/tcp_tx_base) --- */
     uint32_t rx_head, rx_len, rx_cap; /* rx_len: in-order bytes not yet read */
     uint32_t tx_head, tx_len, tx_cap; /* tx_len: bytes from snd_buf_seq on */
+    /* --- lent bytes (tcp_sendq.c): of the tx_len bytes queued, tx_lent_len live in the
+     *     application's buffers, described by the lend_n extents from lend_head on in the
+     *     socket's table; the other tx_len - tx_lent_len are in the ring from tx_head on.
+     *     tx_pos: the stream position (bytes ever queued, mod 2^32) of the byte at
+     *     snd_buf_seq; extents are placed by stream position, so that they need no ISS. --- */
+    uint32_t tx_lent_len, tx_pos;
+    uint32_t lend_head, lend_n;
+    uint64_t lend_total; /* bytes ever lent; those done: lend_total - tx_lent_len */
     uint32_t ooo_n, sack_n;           /* ranges in aux */
 
     /* --- statistics (tern_tcp_info) --- */
@@ -299,6 +307,12 @@ typedef struct tcp_xmit {
     uint32_t flags;    /* RACK_* in tcp_rack.c */
 } tcp_xmit;
 
+/* One lent buffer (tern_tcp_lend): len bytes at data, the stream's bytes from position pos on. */
+typedef struct tcp_lent {
+    const uint8_t *data;
+    uint32_t pos, len;
+} tcp_lent;
+
 /* The module's state. */
 struct tern_tcp_module {
     uint32_t nsock;
@@ -318,6 +332,8 @@ struct tern_tcp_module {
     uint32_t *hash;
     uint32_t *port_owners; /* 65536 counters */
     uint8_t *buffers;      /* per socket: rx_cap + tx_cap bytes */
+    tcp_lent *lend;        /* per socket: lend_cap lent extents (a ring, tcp_sendq.c) */
+    uint32_t lend_cap;
     tern_tcp_config cfg;   /* defaults filled in */
     /* TIME-WAIT table (tcp_timewait.c) */
     tcp_tw *tw;
@@ -350,6 +366,9 @@ static inline tcp_range *tcp_ooo_ranges(const tern_stack *st, const tcp_pcb *p) 
 }
 static inline tcp_xmit *tcp_rack_log(const tern_stack *st, const tcp_pcb *p) {
     return st->tcp->xlog + (size_t)tcp_index(st, p) * st->tcp->rack_cap;
+}
+static inline tcp_lent *tcp_lend_table(const tern_stack *st, const tcp_pcb *p) {
+    return st->tcp->lend + (size_t)tcp_index(st, p) * st->tcp->lend_cap;
 }
 static inline tcp_range *tcp_sack_ranges(const tern_stack *st, const tcp_pcb *p) {
     return tcp_ooo_ranges(st, p) + st->tcp->ooo_cap;
@@ -432,6 +451,23 @@ void tcp_syncookie_send(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_
  */
 int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx *ip,
                       const struct tern_tcp_repr *seg, tcp_pcb **child);
+/* ---- the send queue's bytes (tcp_sendq.c): the ring and lent extents ---- */
+/* Copy len queued bytes from queue offset off (bytes past snd_buf_seq) to dst and return their
+ * partial checksum, taken in the same pass (tern_csum_copy), as if dst[0] were at an even offset. */
+uint32_t tcp_sendq_copy(const tern_stack *st, const tcp_pcb *p, uint32_t off, uint8_t *dst,
+                        uint32_t len);
+/* Append n bytes (n <= tx_cap - tx_len) to the queue by copying them into the ring. */
+void tcp_sendq_append(tern_stack *st, tcp_pcb *p, const uint8_t *data, uint32_t n);
+/* The first n queued bytes (n <= tx_len) are acknowledged: drop them (the caller moves
+ * snd_buf_seq); lent extents they finish count as done. */
+void tcp_sendq_acked(tern_stack *st, tcp_pcb *p, uint32_t n);
+/* The connection will send no more data: release every lent buffer (counted as done) and drop
+ * the lent bytes from the queue. */
+void tcp_sendq_release_lent(tcp_pcb *p);
+/* May the user queue data now (tern_tcp_send, tern_tcp_lend)? TERN_OK, or the error to return;
+ * `who` names the call in the error message. */
+tern_err tcp_send_allowed(tern_stack *st, const tcp_pcb *p, const char *who);
+
 /* ---- output (tcp_output.c) ---- */
 /* Send what the windows allow, plus any pending ACK. */
 void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now);

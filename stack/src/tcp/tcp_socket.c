@@ -45,6 +45,8 @@ static void fill_defaults(tern_tcp_config *c) {
         c->rx_buffer = 65536;
     if (!c->tx_buffer)
         c->tx_buffer = 65536;
+    if (!c->lend_extents)
+        c->lend_extents = 8;
     if (!c->backlog_max)
         c->backlog_max = 128;
     if (!c->ooo_max_holes)
@@ -116,6 +118,7 @@ size_t tern_tcp_memory_size(const tern_stack_config *cfg) {
     sz += align16(hash_size((uint32_t)n) * sizeof(uint32_t)); /* buckets */
     sz += align16(TCP_PORTS * sizeof(uint32_t));
     sz += align16(n * ((size_t)c.rx_buffer + c.tx_buffer));
+    sz += align16(n * (size_t)c.lend_extents * sizeof(tcp_lent));
     sz += tcp_tw_memory_size(ntimewait(cfg));
     return sz;
 }
@@ -151,6 +154,9 @@ void tern_tcp_init(tern_stack *st, uint8_t *mem) {
     off += align16(TCP_PORTS * sizeof(uint32_t));
     t->buffers = mem + off;
     off += align16((size_t)n * ((size_t)c.rx_buffer + c.tx_buffer));
+    t->lend = (tcp_lent *)(void *)(mem + off);
+    t->lend_cap = c.lend_extents;
+    off += align16((size_t)n * c.lend_extents * sizeof(tcp_lent));
     memset(t->pcb, 0, n * sizeof(tcp_pcb));
     memset(t->hash, 0xff, hs * sizeof(uint32_t));
     memset(t->port_owners, 0, TCP_PORTS * sizeof(uint32_t));
@@ -284,6 +290,7 @@ void tcp_close_conn(tern_stack *st, tcp_pcb *p, tern_err err) {
     }
     p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = p->t_rack = TERN_NEVER;
     p->flags &= ~(uint32_t)(TCPF_ACK_NOW | TCPF_PERSIST);
+    tcp_sendq_release_lent(p); /* nothing sends them any more: the application has them back */
     tcp_set_state(st, p, TERN_TCP_CLOSED);
     if (!(p->flags & TCPF_HANDLE)) {
         tcp_pcb_free(st, p);
@@ -530,24 +537,9 @@ tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
     if (e) {
         return e;
     }
-    switch (p->state) {
-    case TERN_TCP_SYN_SENT:
-    case TERN_TCP_SYN_RECEIVED:
-    case TERN_TCP_ESTABLISHED:
-    case TERN_TCP_CLOSE_WAIT:
-        break; /* RFC 9293 §3.10.2: queued until ESTABLISHED in the first two */
-    case TERN_TCP_CLOSED:
-        if (p->err) {
-            return (tern_err)p->err;
-        }
-        return TERN_ERR_NOT_CONNECTED;
-    case TERN_TCP_LISTEN:
-        return TERN_ERR_NOT_CONNECTED;
-    default:
-        return tern_fail(st, TERN_ERR_BAD_STATE, "tcp_send: connection closing");
-    }
-    if (p->flags & TCPF_FIN_QUEUED) {
-        return tern_fail(st, TERN_ERR_BAD_STATE, "tcp_send: sending was shut down");
+    e = tcp_send_allowed(st, p, "tcp_send");
+    if (e) {
+        return e;
     }
     uint32_t room = p->tx_cap - p->tx_len;
     if (room == 0) {
@@ -557,14 +549,7 @@ tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
         return TERN_OK;
     }
     uint32_t n = len < room ? (uint32_t)len : room;
-    uint8_t *base = tcp_tx_base(st, p);
-    uint32_t pos = (p->tx_head + p->tx_len) % p->tx_cap;
-    uint32_t first = p->tx_cap - pos < n ? p->tx_cap - pos : n;
-    memcpy(base + pos, data, first);
-    if (n > first) {
-        memcpy(base, data + first, n - first);
-    }
-    p->tx_len += n;
+    tcp_sendq_append(st, p, data, n);
     if (sent) {
         *sent = n;
     }
@@ -572,15 +557,10 @@ tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
     return TERN_OK;
 }
 
-tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *got) {
-    tcp_pcb *p;
-    tern_err e = tcp_handle_get(st, s, &p);
-    if (got) {
-        *got = 0;
-    }
-    if (e) {
-        return e;
-    }
+/* What a read may return now (tern_tcp_recv, tern_tcp_recv_peek): TERN_OK with *n the bytes
+ * readable in one read (0: end of stream), or the error a read returns. */
+static tern_err readable_now(const tcp_pcb *p, uint32_t *n) {
+    *n = 0;
     if (p->state == TERN_TCP_LISTEN) {
         return TERN_ERR_NOT_CONNECTED;
     }
@@ -593,23 +573,16 @@ tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, si
         }
         return TERN_ERR_WOULD_BLOCK;
     }
-    uint32_t n = cap < p->rx_len ? (uint32_t)cap : p->rx_len;
     /* urgent and non-urgent octets never share one read (RFC 9293 §3.9.1.3) */
-    n = tcp_urg_read_limit(p, n);
-    const uint8_t *base = tcp_rx_base(st, p);
-    uint32_t first = p->rx_cap - p->rx_head < n ? p->rx_cap - p->rx_head : n;
-    if (buf) {
-        memcpy(buf, base + p->rx_head, first);
-        if (n > first) {
-            memcpy(buf + first, base, n - first);
-        }
-    }
+    *n = tcp_urg_read_limit(p, p->rx_len);
+    return TERN_OK;
+}
+
+/* The application took the first n readable bytes: free them, and open the window. */
+static void consumed(tern_stack *st, tcp_pcb *p, uint32_t n) {
     p->rx_head = (p->rx_head + n) % p->rx_cap;
     p->rx_len -= n;
     tcp_urg_consumed(p); /* the end of the urgent data read: "normal mode" */
-    if (got) {
-        *got = n;
-    }
     /* RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): announce the opened window
      * once it grew by min(buffer / 2, MSS). */
     if (tcp_synchronized(p) && !(p->flags & TCPF_FIN_RCVD)) {
@@ -620,6 +593,90 @@ tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, si
             p->flags |= TCPF_ACK_NOW;
             tcp_mark_dirty(st, p);
         }
+    }
+}
+
+tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, size_t *got) {
+    tcp_pcb *p;
+    tern_err e = tcp_handle_get(st, s, &p);
+    if (got) {
+        *got = 0;
+    }
+    if (e) {
+        return e;
+    }
+    uint32_t n;
+    e = readable_now(p, &n);
+    if (e || n == 0) {
+        return e;
+    }
+    if (cap < n) {
+        n = (uint32_t)cap;
+    }
+    const uint8_t *base = tcp_rx_base(st, p);
+    uint32_t first = p->rx_cap - p->rx_head < n ? p->rx_cap - p->rx_head : n;
+    if (buf) {
+        memcpy(buf, base + p->rx_head, first);
+        if (n > first) {
+            memcpy(buf + first, base, n - first);
+        }
+    }
+    consumed(st, p, n);
+    if (got) {
+        *got = n;
+    }
+    return TERN_OK;
+}
+
+tern_err tern_tcp_recv_peek(tern_stack *st, tern_sock s, tern_tcp_span span[2], size_t *avail) {
+    tcp_pcb *p;
+    if (avail) {
+        *avail = 0;
+    }
+    if (!span) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "tcp_recv_peek: span is NULL");
+    }
+    span[0] = span[1] = (tern_tcp_span){NULL, 0};
+    tern_err e = tcp_handle_get(st, s, &p);
+    if (e) {
+        return e;
+    }
+    uint32_t n;
+    e = readable_now(p, &n);
+    if (e || n == 0) {
+        return e;
+    }
+    const uint8_t *base = tcp_rx_base(st, p);
+    uint32_t first = p->rx_cap - p->rx_head < n ? p->rx_cap - p->rx_head : n;
+    span[0] = (tern_tcp_span){base + p->rx_head, first};
+    if (n > first) {
+        span[1] = (tern_tcp_span){base, n - first}; /* the bytes wrap to the ring's start */
+    }
+    if (avail) {
+        *avail = n;
+    }
+    return TERN_OK;
+}
+
+tern_err tern_tcp_recv_consume(tern_stack *st, tern_sock s, size_t n) {
+    tcp_pcb *p;
+    tern_err e = tcp_handle_get(st, s, &p);
+    if (e) {
+        return e;
+    }
+    if (p->state == TERN_TCP_LISTEN) {
+        return TERN_ERR_NOT_CONNECTED;
+    }
+    uint32_t have = 0;
+    if (readable_now(p, &have) != TERN_OK) {
+        have = 0;
+    }
+    if (n > have) {
+        return tern_fail(st, TERN_ERR_INVALID_ARGUMENT,
+                         "tcp_recv_consume: %zu bytes, but tern_tcp_recv_peek shows %u", n, have);
+    }
+    if (n > 0) {
+        consumed(st, p, (uint32_t)n);
     }
     return TERN_OK;
 }
@@ -679,6 +736,14 @@ tern_err tern_tcp_close(tern_stack *st, tern_sock s) {
         /* RFC 1122 §4.2.2.13: closing with unread data sends RST (data lost). */
         return tern_tcp_abort(st, s);
     }
+    if (p->tx_lent_len > 0) {
+        /* An orphan would go on reading the application's lent buffers after the handle that
+         * reports their completion is gone. */
+        return tern_fail(st, TERN_ERR_BAD_STATE,
+                         "tcp_close: %u lent bytes are not yet acknowledged; shut down sending and "
+                         "wait for tern_tcp_lend_done, or abort",
+                         p->tx_lent_len);
+    }
     orphan(p);
     if (!(p->flags & TCPF_FIN_QUEUED)) {
         p->flags |= TCPF_FIN_QUEUED;
@@ -708,6 +773,7 @@ tern_err tern_tcp_abort(tern_stack *st, tern_sock s) {
         return tern_tcp_close(st, s);
     }
     orphan(p);
+    tcp_sendq_release_lent(p); /* no more data goes out: the lent buffers are the application's */
     /* RFC 9293 §3.10.5 ABORT: a RST in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2
      * and CLOSE-WAIT; none in the other states. */
     bool rst = p->state == TERN_TCP_SYN_RECEIVED || p->state == TERN_TCP_ESTABLISHED ||
