@@ -7,6 +7,12 @@
  *                            interleaved with tcp_bulk_gbps's
  *   BENCH tcp_bulk_drop_1m   how much slower 1 MiB buffers are than 64 KiB
  *                            ones (issue 19: at most 10 %)
+ *   BENCH tcp_bulk_gbps_zc   tcp_bulk_gbps with the zero-copy calls: the sender
+ *                            lends the stream (tern_tcp_lend), the receiver
+ *                            checks it where it lies (tern_tcp_recv_peek);
+ *                            tcp_bulk_gbps_zc_64k the same with 64 KiB
+ *                            buffers, both interleaved with tcp_bulk_gbps's
+ *   BENCH tcp_bulk_zc_speedup  tcp_bulk_gbps_zc / tcp_bulk_gbps
  *   BENCH tcp6_bulk_gbps     the same over IPv6 (fd00::1 to fd00::2, MSS
  *                            1440 instead of 1460), its runs interleaved
  *                            with tcp_bulk_gbps's so that both see the same
@@ -129,6 +135,44 @@ static void check_stream(const uint8_t *got, size_t n, uint64_t off) {
  * One bulk transfer of `bytes` from host a to host b. Returns the virtual
  * seconds it took; *cpu and *wall receive the CPU and wall seconds.
  */
+/* The sender's and the receiver's calls: copying (tern_tcp_send / tern_tcp_recv into a sink) or
+ * zero-copy (tern_tcp_lend of the stream itself / tern_tcp_recv_peek, checked in place). */
+typedef enum { API_COPY, API_ZEROCOPY } bulk_api;
+static bulk_api g_api = API_COPY;
+
+/* Queue up to n bytes of the stream from `data`; how many went (0: none fit now). */
+static size_t bulk_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t n) {
+    size_t w = 0;
+    tern_err e = g_api == API_ZEROCOPY ? tern_tcp_lend(st, s, data, n, &w)
+                                       : tern_tcp_send(st, s, data, n, &w);
+    return e == TERN_OK ? w : 0; /* WOULD_BLOCK, or (lend) every extent busy: later */
+}
+
+/* Read and check what arrived, from stream offset *got on; false when nothing was readable. */
+static bool bulk_recv(tern_stack *st, tern_sock s, uint64_t *got) {
+    static uint8_t sink[1 << 20];
+    if (g_api == API_ZEROCOPY) {
+        tern_tcp_span span[2];
+        size_t n;
+        if (tern_tcp_recv_peek(st, s, span, &n) != TERN_OK || n == 0)
+            return false;
+        check_stream(span[0].data, span[0].len, *got);
+        check_stream(span[1].data, span[1].len, *got + span[0].len);
+        if (tern_tcp_recv_consume(st, s, n) != TERN_OK) {
+            fprintf(stderr, "bench_tcp: tern_tcp_recv_consume: %s\n", tern_stack_last_error(st));
+            exit(1);
+        }
+        *got += n;
+        return true;
+    }
+    size_t n;
+    if (tern_tcp_recv(st, s, sink, sizeof sink, &n) != TERN_OK || n == 0)
+        return false;
+    check_stream(sink, n, *got);
+    *got += n;
+    return true;
+}
+
 static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, uint32_t buf,
                    uint64_t seed, bool v6, double *cpu, double *wall) {
     sim *s;
@@ -158,7 +202,6 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     tern_addr dst = v6 ? addr6(2) : tern_addr_v4(10, 0, 0, 2);
     if (tern_tcp_connect(sa, cl, &dst, 5001))
         die(tern_stack_last_error(sa), s);
-    static uint8_t sink[1 << 20];
     make_stream();
     uint64_t sent = 0, got = 0, now = 0;
     uint64_t step = delay ? 2 * MS : 50000; /* app wake-up period, virtual */
@@ -167,19 +210,19 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
         if (!sv && tern_tcp_accept(sb, lis, &sv) != TERN_OK)
             sv = 0;
         while (sent < bytes) {
-            size_t at = (size_t)(sent % STREAM_PERIOD), w = 0;
+            size_t at = (size_t)(sent % STREAM_PERIOD);
             size_t n = STREAM_PERIOD - at;
             if (bytes - sent < n)
                 n = (size_t)(bytes - sent);
-            if (tern_tcp_send(sa, cl, stream + at, n, &w) != TERN_OK || w == 0)
+            /* Lent bytes are the stream itself, which never changes: the sender need not wait
+             * for tern_tcp_lend_done before lending the same period again. */
+            size_t w = bulk_send(sa, cl, stream + at, n);
+            if (w == 0)
                 break;
             sent += w;
         }
         if (sv) {
-            size_t n;
-            while (tern_tcp_recv(sb, sv, sink, sizeof sink, &n) == TERN_OK && n > 0) {
-                check_stream(sink, n, got);
-                got += n;
+            while (bulk_recv(sb, sv, &got)) {
             }
         }
         sim_node_wake(s, a);
@@ -196,6 +239,22 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
         fprintf(stderr, "bench_tcp: bulk: %llu bytes arrived, %llu were sent\n",
                 (unsigned long long)got, (unsigned long long)bytes);
         exit(1);
+    }
+    if (g_api == API_ZEROCOPY) {
+        /* Every lent byte is acknowledged once the last has arrived and been acknowledged. */
+        uint64_t done = 0;
+        for (int i = 0; i < 100 && done < bytes; i++) {
+            sim_node_wake(s, b);
+            now += 200 * MS;
+            if (sim_run(s, now, 0, NULL))
+                die("sim_run", s);
+            tern_tcp_lend_done(sa, cl, &done);
+        }
+        if (done != bytes) {
+            fprintf(stderr, "bench_tcp: bulk: %llu lent bytes done, %llu were lent\n",
+                    (unsigned long long)done, (unsigned long long)bytes);
+            exit(1);
+        }
     }
     sim_destroy(s);
     return (double)now / 1e9;
@@ -409,7 +468,8 @@ static void print_connections(void) {
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 5;      /* medians of 5 runs unless told */
-    const char *only = argc > 2 ? argv[2] : NULL; /* one figure: bulk, bulk6, lossy, pcb, conn */
+    /* one figure: bulk, bulkzc, bulk6, lossy, conn; or peer <buffer> [copy|zerocopy] */
+    const char *only = argc > 2 ? argv[2] : NULL;
     if (runs < 1)
         runs = 1;
     if (runs > 9)
@@ -421,8 +481,21 @@ int main(int argc, char **argv) {
     }
     /* bench/peers/bench_peers.py: one run at one buffer size (65536 or 1048576), named as the
      * peers' programs name theirs. */
+    if (only && strcmp(only, "bulkzc") == 0) {
+        g_api = API_ZEROCOPY;
+        printf("BENCH tcp_bulk_gbps_zc %.2f Gbit/s\n", bulk_gbps(false));
+        return 0;
+    }
     if (only && strcmp(only, "peer") == 0) {
         long buf = argc > 3 ? atol(argv[3]) : 1 << 20;
+        /* argv[4] "zerocopy": the zero-copy calls (bench/peers/README.md: "best APIs") */
+        const char *api = argc > 4 ? argv[4] : "copy";
+        if (strcmp(api, "copy") != 0 && strcmp(api, "zerocopy") != 0) {
+            fprintf(stderr, "bench_tcp: the API must be copy or zerocopy, not %s\n", api);
+            return 2;
+        }
+        g_api = strcmp(api, "zerocopy") == 0 ? API_ZEROCOPY : API_COPY;
+        const char *tag = g_api == API_ZEROCOPY ? "tern_zc" : "tern";
         if (buf < 4096 || buf > (64l << 20)) {
             fprintf(stderr, "bench_tcp: the buffer size must be 4096 to 64 MiB bytes, not %s\n",
                     argv[3]);
@@ -430,9 +503,9 @@ int main(int argc, char **argv) {
         }
         double g = bulk_gbps_buf(false, (uint32_t)buf);
         if (buf % (1 << 20) == 0)
-            printf("BENCH tcp_bulk_gbps_tern_%ldm %.2f Gbit/s\n", buf >> 20, g);
+            printf("BENCH tcp_bulk_gbps_%s_%ldm %.2f Gbit/s\n", tag, buf >> 20, g);
         else
-            printf("BENCH tcp_bulk_gbps_tern_%ldk %.2f Gbit/s\n", buf >> 10, g);
+            printf("BENCH tcp_bulk_gbps_%s_%ldk %.2f Gbit/s\n", tag, buf >> 10, g);
         return 0;
     }
     if (only && strcmp(only, "bulk6") == 0) {
@@ -457,18 +530,27 @@ int main(int argc, char **argv) {
     }
     /* IPv4, IPv6 and the 64 KiB buffers alternate, so that the medians see the same machine load.
      */
-    double v64[9];
+    double v64[9], zc[9], zc64[9];
     for (int i = 0; i < runs; i++) {
         v[i] = bulk_gbps(false);
         v6[i] = bulk_gbps(true);
         v64[i] = bulk_gbps_buf(false, 64 << 10);
+        g_api = API_ZEROCOPY;
+        zc[i] = bulk_gbps(false);
+        zc64[i] = bulk_gbps_buf(false, 64 << 10);
+        g_api = API_COPY;
     }
+    qsort(zc, (size_t)runs, sizeof zc[0], cmp_double);
+    qsort(zc64, (size_t)runs, sizeof zc64[0], cmp_double);
     qsort(v, (size_t)runs, sizeof v[0], cmp_double);
     qsort(v6, (size_t)runs, sizeof v6[0], cmp_double);
     qsort(v64, (size_t)runs, sizeof v64[0], cmp_double);
     printf("BENCH tcp_bulk_gbps %.2f Gbit/s\n", v[runs / 2]);
     printf("BENCH tcp_bulk_gbps_64k %.2f Gbit/s\n", v64[runs / 2]);
     printf("BENCH tcp_bulk_drop_1m %.1f %%\n", 100 * (1 - v[runs / 2] / v64[runs / 2]));
+    printf("BENCH tcp_bulk_gbps_zc %.2f Gbit/s\n", zc[runs / 2]);
+    printf("BENCH tcp_bulk_gbps_zc_64k %.2f Gbit/s\n", zc64[runs / 2]);
+    printf("BENCH tcp_bulk_zc_speedup %.3f x\n", zc[runs / 2] / v[runs / 2]);
     printf("BENCH tcp6_bulk_gbps %.2f Gbit/s\n", v6[runs / 2]);
     printf("BENCH tcp6_bulk_ratio %.3f x\n", v6[runs / 2] / v[runs / 2]);
     fflush(stdout);
