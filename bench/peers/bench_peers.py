@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 """Tern's bulk TCP figure beside smoltcp's and lwIP's, measured side by side (make bench-peers).
 
-Each round runs the three programs at both buffer sizes, in an order that rotates from round to
-round, so that every stack sees the same machine load; the medians over the rounds are printed as
-``BENCH tcp_bulk_gbps_<stack>_<size>``, with ``BENCH tcp_bulk_ratio_<peer>_<size>`` = Tern's median
-over the peer's, and the load average before and after (a figure from a busy machine is noisy; the
-ratios of interleaved rounds much less so). Every program checks every byte it receives and fails
-the run on a mismatch, which fails this script.
+Each round runs the programs at both buffer sizes, in an order that rotates from round to round, so
+that every stack sees the same machine load; the medians over the rounds are printed as
+``BENCH tcp_bulk_gbps_<stack>_<size>``, and the load average before and after (a figure from a busy
+machine is noisy; the ratios of interleaved rounds much less so). Two pairs of ratios:
+
+- copying APIs: ``BENCH tcp_bulk_ratio_<peer>_<size>`` = Tern (``tern_tcp_send`` / ``tern_tcp_recv``)
+  over the peer with its copying calls (smoltcp ``send_slice`` / ``recv_slice``; lwIP ``tcp_write``
+  with copy and ``pbuf`` reads), the figure earlier sessions compared;
+- best APIs: ``BENCH tcp_bulk_ratio_best_smoltcp_<size>`` = Tern's zero-copy calls (``tern_tcp_lend``
+  / ``tern_tcp_recv_peek``, the ``tern_zc`` figures) over smoltcp's in-place calls (``send(|buf|)`` /
+  ``recv(|buf|)``, the ``smoltcp_zc`` figures).
+
+Every program checks every byte it receives and fails the run on a mismatch, which fails this script.
 """
 
 from __future__ import annotations
@@ -27,10 +34,13 @@ def commands(build: Path) -> dict[str, dict[str, list[str]]]:
     """The command line of each stack's program at each buffer size."""
     smol = ROOT / "bench/peers/smoltcp/target/release/bench-smoltcp"
     lwip = ROOT / "bench/peers/lwip/build"
+    tern = str(build / "bench/bench_tcp")
     return {
-        "tern": {s: [str(build / "bench/bench_tcp"), "1", "peer", str(b)] for s, b in SIZES.items()},
-        "smoltcp": {s: [str(smol), str(BYTES), str(b)] for s, b in SIZES.items()},
+        "tern": {s: [tern, "1", "peer", str(b), "copy"] for s, b in SIZES.items()},
+        "smoltcp": {s: [str(smol), str(BYTES), str(b), "copy"] for s, b in SIZES.items()},
         "lwip": {s: [str(lwip / f"bench-lwip-{s}"), str(BYTES)] for s in SIZES},
+        "tern_zc": {s: [tern, "1", "peer", str(b), "zerocopy"] for s, b in SIZES.items()},
+        "smoltcp_zc": {s: [str(smol), str(BYTES), str(b), "zerocopy"] for s, b in SIZES.items()},
     }
 
 
@@ -63,7 +73,7 @@ def main() -> None:
     results: dict[tuple[str, str], list[float]] = {(st, s): [] for st in stacks for s in SIZES}
     load0 = os.getloadavg()
     for r in range(args.rounds):
-        order = stacks[r % 3 :] + stacks[: r % 3]
+        order = stacks[r % len(stacks) :] + stacks[: r % len(stacks)]
         for s in SIZES:
             for st in order:
                 results[st, s].append(run(cmds[st][s], f"tcp_bulk_gbps_{st}_{s}"))
@@ -73,8 +83,10 @@ def main() -> None:
         for st in stacks:
             print(f"BENCH tcp_bulk_gbps_{st}_{s} {med[st, s]:.2f} Gbit/s")
     for s in SIZES:
-        for peer in ("smoltcp", "lwip"):
+        for peer in ("smoltcp", "lwip"):  # copying APIs on both sides
             print(f"BENCH tcp_bulk_ratio_{peer}_{s} {med['tern', s] / med[peer, s]:.3f} x")
+    for s in SIZES:  # each stack's best API: Tern's zero-copy calls, smoltcp's in-place ones
+        print(f"BENCH tcp_bulk_ratio_best_smoltcp_{s} {med['tern_zc', s] / med['smoltcp_zc', s]:.3f} x")
     for st in stacks:
         print(f"BENCH tcp_bulk_drop_{st}_1m_vs_64k {100 * (1 - med[st, '1m'] / med[st, '64k']):.1f} %")
     print(

@@ -3,13 +3,18 @@
 //! transmit and verified on receive (smoltcp's default ChecksumCapabilities), one connection that
 //! carries `bytes` of the same stream pattern as Tern's, every received byte compared with it.
 //!
-//! Usage: bench-smoltcp [BYTES [BUFFER]]   (defaults 400 MiB and 1 MiB; TERN_BENCH_BYTES also sets
-//! BYTES). Prints `BENCH tcp_bulk_gbps_smoltcp_<size> <value> Gbit/s`: payload bits over the process
-//! CPU seconds the transfer took (CLOCK_PROCESS_CPUTIME_ID, as bench_tcp does).
+//! Usage: bench-smoltcp [BYTES [BUFFER [copy|zerocopy]]]   (defaults 400 MiB, 1 MiB, copy;
+//! TERN_BENCH_BYTES also sets BYTES). Prints `BENCH tcp_bulk_gbps_smoltcp_<size> <value> Gbit/s`
+//! (`tcp_bulk_gbps_smoltcp_zc_<size>` with zerocopy): payload bits over the process CPU seconds the
+//! transfer took (CLOCK_PROCESS_CPUTIME_ID, as bench_tcp does).
 //!
 //! The application wakes every 50 us of virtual time, as in bench_tcp: it writes what the send buffer
-//! takes, reads what has arrived into a 1 MiB buffer of its own (recv_slice: the same copies as
-//! tern_tcp_send / tern_tcp_recv), and both interfaces are polled until the link is quiet.
+//! takes, reads what has arrived, and both interfaces are polled until the link is quiet.
+//! - copy: send_slice from the stream, recv_slice into a 1 MiB buffer of its own (the same copies as
+//!   tern_tcp_send / tern_tcp_recv);
+//! - zerocopy: smoltcp's in-place calls, its best API: send(|buf|) writes the stream straight into
+//!   the socket's buffer, recv(|buf|) checks the received bytes where they lie (as
+//!   tern_tcp_recv_peek does); the counterpart of `bench_tcp 1 peer <buffer> zerocopy`.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -125,6 +130,26 @@ fn host(link: &Rc<RefCell<Link>>, side: usize, last: u8) -> (End, Interface) {
     (end, iface)
 }
 
+/// The n bytes `got` received at stream offset `off` are the stream's; else the run fails.
+fn check(stream: &[u8], got: &[u8], off: usize) {
+    let mut done = 0;
+    while done < got.len() {
+        let at = (off + done) % STREAM_PERIOD;
+        let k = (got.len() - done).min(STREAM_PERIOD - at);
+        if got[done..done + k] != stream[at..at + k] {
+            let i = (0..k).find(|&i| got[done + i] != stream[at + i]).unwrap();
+            eprintln!(
+                "bench-smoltcp: byte {} of the stream arrived as {:#04x}, sent as {:#04x}",
+                off + done + i,
+                got[done + i],
+                stream[at + i]
+            );
+            std::process::exit(1);
+        }
+        done += k;
+    }
+}
+
 fn size_name(buf: usize) -> String {
     if buf % (1 << 20) == 0 {
         format!("{}m", buf >> 20)
@@ -147,6 +172,14 @@ fn main() {
         _ => 400 << 20,
     };
     let buf = args.get(2).map_or(1 << 20, |a| parse(a, "BUFFER"));
+    let zerocopy = match args.get(3).map(String::as_str) {
+        None | Some("copy") => false,
+        Some("zerocopy") => true,
+        Some(other) => {
+            eprintln!("bench-smoltcp: the API must be copy or zerocopy, not {other:?}");
+            std::process::exit(2)
+        }
+    };
 
     let stream = make_stream();
     let link = Rc::new(RefCell::new(Link::default()));
@@ -172,30 +205,35 @@ fn main() {
         while sent < bytes {
             let at = sent % STREAM_PERIOD;
             let n = (STREAM_PERIOD - at).min(bytes - sent);
-            match c.send_slice(&stream[at..at + n]) {
+            let src = &stream[at..at + n];
+            let w = if zerocopy {
+                c.send(|room: &mut [u8]| {
+                    let k = room.len().min(src.len());
+                    room[..k].copy_from_slice(&src[..k]);
+                    (k, k)
+                })
+            } else {
+                c.send_slice(src)
+            };
+            match w {
                 Ok(w) if w > 0 => sent += w,
                 _ => break,
             }
         }
         let s = sb.get_mut::<tcp::Socket>(hs);
         while s.can_recv() {
-            let n = s.recv_slice(&mut sink).expect("recv on an established connection");
-            let mut done = 0;
-            while done < n {
-                let at = (got + done) % STREAM_PERIOD;
-                let k = (n - done).min(STREAM_PERIOD - at);
-                if sink[done..done + k] != stream[at..at + k] {
-                    let i = (0..k).find(|&i| sink[done + i] != stream[at + i]).unwrap();
-                    eprintln!(
-                        "bench-smoltcp: byte {} of the stream arrived as {:#04x}, sent as {:#04x}",
-                        got + done + i,
-                        sink[done + i],
-                        stream[at + i]
-                    );
-                    std::process::exit(1);
-                }
-                done += k;
+            let n = if zerocopy {
+                s.recv(|data: &mut [u8]| {
+                    check(&stream, data, got);
+                    (data.len(), data.len())
+                })
+            } else {
+                s.recv_slice(&mut sink).map(|n| {
+                    check(&stream, &sink[..n], got);
+                    n
+                })
             }
+            .expect("recv on an established connection");
             got += n;
         }
         loop {
@@ -214,7 +252,8 @@ fn main() {
     }
     let cpu = cpu_seconds() - c0;
     println!(
-        "BENCH tcp_bulk_gbps_smoltcp_{} {:.2} Gbit/s",
+        "BENCH tcp_bulk_gbps_smoltcp{}_{} {:.2} Gbit/s",
+        if zerocopy { "_zc" } else { "" },
         size_name(buf),
         bytes as f64 * 8.0 / cpu / 1e9
     );
