@@ -467,7 +467,7 @@ static void print_connections(void) {
 }
 
 int main(int argc, char **argv) {
-    int runs = argc > 1 ? atoi(argv[1]) : 5;      /* medians of 5 runs unless told */
+    int runs = argc > 1 ? atoi(argv[1]) : 5; /* medians of 5 runs unless told */
     /* one figure: bulk, bulkzc, bulk6, lossy, conn; or peer <buffer> [copy|zerocopy] */
     const char *only = argc > 2 ? argv[2] : NULL;
     if (runs < 1)

@@ -91,8 +91,8 @@ typedef struct tern_iface_config {
 
 /* TCP defaults for new sockets (RFC values unless noted). */
 typedef struct tern_tcp_config {
-    uint32_t rx_buffer;            /* bytes per socket; 0 means 65536 */
-    uint32_t tx_buffer;            /* bytes per socket; 0 means 65536 */
+    uint32_t rx_buffer; /* bytes per socket; 0 means 65536 */
+    uint32_t tx_buffer; /* bytes per socket; 0 means 65536 */
     /* Lent extents a socket holds at once (tern_tcp_lend): buffers of the application queued
      * for sending without a copy and not yet acknowledged. A lend that continues the previous
      * lent buffer in memory, with nothing queued between them, extends its extent and takes no

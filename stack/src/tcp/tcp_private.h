@@ -236,8 +236,8 @@ typedef struct tcp_pcb {
      *     snd_buf_seq; extents are placed by stream position, so that they need no ISS. --- */
     uint32_t tx_lent_len, tx_pos;
     uint32_t lend_head, lend_n;
-    uint64_t lend_total; /* bytes ever lent; those done: lend_total - tx_lent_len */
-    uint32_t ooo_n, sack_n;           /* ranges in aux */
+    uint64_t lend_total;    /* bytes ever lent; those done: lend_total - tx_lent_len */
+    uint32_t ooo_n, sack_n; /* ranges in aux */
 
     /* --- statistics (tern_tcp_info) --- */
     uint64_t bytes_acked, bytes_received;
@@ -334,7 +334,7 @@ struct tern_tcp_module {
     uint8_t *buffers;      /* per socket: rx_cap + tx_cap bytes */
     tcp_lent *lend;        /* per socket: lend_cap lent extents (a ring, tcp_sendq.c) */
     uint32_t lend_cap;
-    tern_tcp_config cfg;   /* defaults filled in */
+    tern_tcp_config cfg; /* defaults filled in */
     /* TIME-WAIT table (tcp_timewait.c) */
     tcp_tw *tw;
     uint32_t *tw_hash;
@@ -453,7 +453,8 @@ int tcp_syncookie_ack(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_ip_rx
                       const struct tern_tcp_repr *seg, tcp_pcb **child);
 /* ---- the send queue's bytes (tcp_sendq.c): the ring and lent extents ---- */
 /* Copy len queued bytes from queue offset off (bytes past snd_buf_seq) to dst and return their
- * partial checksum, taken in the same pass (tern_csum_copy), as if dst[0] were at an even offset. */
+ * partial checksum, taken in the same pass (tern_csum_copy), as if dst[0] were at an even offset.
+ */
 uint32_t tcp_sendq_copy(const tern_stack *st, const tcp_pcb *p, uint32_t off, uint8_t *dst,
                         uint32_t len);
 /* Append n bytes (n <= tx_cap - tx_len) to the queue by copying them into the ring. */
