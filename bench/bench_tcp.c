@@ -137,21 +137,26 @@ static void check_stream(const uint8_t *got, size_t n, uint64_t off) {
  */
 /* The sender's and the receiver's calls: copying (tern_tcp_send / tern_tcp_recv into a sink) or
  * zero-copy (tern_tcp_lend of the stream itself / tern_tcp_recv_peek, checked in place). */
-typedef enum { API_COPY, API_ZEROCOPY } bulk_api;
+typedef enum {
+    API_COPY = 0,
+    API_LEND = 1,                      /* the sender lends, the receiver copies */
+    API_PEEK = 2,                      /* the sender copies, the receiver reads in place */
+    API_ZEROCOPY = API_LEND | API_PEEK /* both */
+} bulk_api;
 static bulk_api g_api = API_COPY;
 
 /* Queue up to n bytes of the stream from `data`; how many went (0: none fit now). */
 static size_t bulk_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t n) {
     size_t w = 0;
-    tern_err e = g_api == API_ZEROCOPY ? tern_tcp_lend(st, s, data, n, &w)
-                                       : tern_tcp_send(st, s, data, n, &w);
+    tern_err e =
+        (g_api & API_LEND) ? tern_tcp_lend(st, s, data, n, &w) : tern_tcp_send(st, s, data, n, &w);
     return e == TERN_OK ? w : 0; /* WOULD_BLOCK, or (lend) every extent busy: later */
 }
 
 /* Read and check what arrived, from stream offset *got on; false when nothing was readable. */
 static bool bulk_recv(tern_stack *st, tern_sock s, uint64_t *got) {
     static uint8_t sink[1 << 20];
-    if (g_api == API_ZEROCOPY) {
+    if (g_api & API_PEEK) {
         tern_tcp_span span[2];
         size_t n;
         if (tern_tcp_recv_peek(st, s, span, &n) != TERN_OK || n == 0)
@@ -240,7 +245,7 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
                 (unsigned long long)got, (unsigned long long)bytes);
         exit(1);
     }
-    if (g_api == API_ZEROCOPY) {
+    if (g_api & API_LEND) {
         /* Every lent byte is acknowledged once the last has arrived and been acknowledged. */
         uint64_t done = 0;
         for (int i = 0; i < 100 && done < bytes; i++) {
@@ -468,7 +473,7 @@ static void print_connections(void) {
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 5; /* medians of 5 runs unless told */
-    /* one figure: bulk, bulkzc, bulk6, lossy, conn; or peer <buffer> [copy|zerocopy] */
+    /* one figure: bulk, bulkzc, bulk6, lossy, conn; or peer <buffer> [copy|zerocopy|lend|peek] */
     const char *only = argc > 2 ? argv[2] : NULL;
     if (runs < 1)
         runs = 1;
@@ -488,14 +493,28 @@ int main(int argc, char **argv) {
     }
     if (only && strcmp(only, "peer") == 0) {
         long buf = argc > 3 ? atol(argv[3]) : 1 << 20;
-        /* argv[4] "zerocopy": the zero-copy calls (bench/peers/README.md: "best APIs") */
+        /* argv[4]: copy; zerocopy, the zero-copy calls on both sides (bench/peers/README.md:
+         * "best APIs"); lend or peek, one side's alone (what each contributes) */
+        static const struct {
+            const char *name, *tag;
+            bulk_api api;
+        } apis[] = {{"copy", "tern", API_COPY},
+                    {"zerocopy", "tern_zc", API_ZEROCOPY},
+                    {"lend", "tern_lend", API_LEND},
+                    {"peek", "tern_peek", API_PEEK}};
         const char *api = argc > 4 ? argv[4] : "copy";
-        if (strcmp(api, "copy") != 0 && strcmp(api, "zerocopy") != 0) {
-            fprintf(stderr, "bench_tcp: the API must be copy or zerocopy, not %s\n", api);
+        const char *tag = NULL;
+        for (size_t i = 0; i < sizeof apis / sizeof apis[0]; i++) {
+            if (strcmp(api, apis[i].name) == 0) {
+                g_api = apis[i].api;
+                tag = apis[i].tag;
+            }
+        }
+        if (!tag) {
+            fprintf(stderr, "bench_tcp: the API must be copy, zerocopy, lend or peek, not %s\n",
+                    api);
             return 2;
         }
-        g_api = strcmp(api, "zerocopy") == 0 ? API_ZEROCOPY : API_COPY;
-        const char *tag = g_api == API_ZEROCOPY ? "tern_zc" : "tern";
         if (buf < 4096 || buf > (64l << 20)) {
             fprintf(stderr, "bench_tcp: the buffer size must be 4096 to 64 MiB bytes, not %s\n",
                     argv[3]);
