@@ -74,12 +74,11 @@ tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, i
         p->tx_cap = (uint32_t)value;
         return TERN_OK;
     case TERN_TCP_OPT_CONGESTION:
-        if (value != TERN_TCP_CC_NEWRENO && value != TERN_TCP_CC_CUBIC)
+        if (value != TERN_TCP_CC_NEWRENO && value != TERN_TCP_CC_CUBIC && value != TERN_TCP_CC_BBR)
             break;
         p->cc_id = (uint8_t)value;
-        if (p->flags & TCPF_CC_INIT) {
-            p->cubic = (tcp_cubic){0};
-        }
+        p->t_pace = 0; /* only BBR paces */
+        tcp_cc_reinit(p);
         return TERN_OK;
     case TERN_TCP_OPT_SYN_RETRIES:
         if (value < 1 || value > 255)
