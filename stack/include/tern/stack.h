@@ -141,6 +141,10 @@ typedef struct tern_tcp_config {
      * Linux's net.ipv4.tcp_dsack): report duplicate segments with D-SACK
      * blocks (RFC 2883); see TERN_TCP_OPT_DSACK. */
     bool dsack;
+    /* The congestion control of new sockets, a tern_tcp_cc (0: NewReno, 1: CUBIC, 2: BBR);
+     * TERN_TCP_OPT_CONGESTION changes it per socket. A value outside tern_tcp_cc makes
+     * tern_stack_create fail with TERN_ERR_INVALID_ARGUMENT. */
+    uint8_t congestion;
 } tern_tcp_config;
 
 typedef struct tern_stack_config {
@@ -704,9 +708,10 @@ typedef struct tern_tcp_info {
      * bottleneck bandwidth estimate BtlBw and the pacing rate in bytes per second, the round-trip
      * propagation time RTprop in ns (0: no sample yet), the gains in 1/256 units, the gain cycle's
      * phase (PROBE_BW), the packet-timed round trips counted, whether STARTUP found the pipe
-     * full, and the bytes delivered (ACKed or SACKed) as the delivery-rate estimator counts them */
+     * full, and the bytes delivered (ACKed or SACKed) as the delivery-rate estimator counts them;
+     * bbr_rtprop_stamp_ns: when RTprop was last measured (PROBE_RTT follows 10 s later) */
     uint32_t bbr_mode;
-    uint64_t bbr_btlbw, bbr_pacing_rate, bbr_rtprop_ns;
+    uint64_t bbr_btlbw, bbr_pacing_rate, bbr_rtprop_ns, bbr_rtprop_stamp_ns;
     uint32_t bbr_pacing_gain, bbr_cwnd_gain, bbr_cycle_index, bbr_round_count;
     bool bbr_filled_pipe;
     uint64_t delivered;
