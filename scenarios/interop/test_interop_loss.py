@@ -43,13 +43,15 @@ def _connection_stats(srv: subprocess.Popen, wait_s: float = 5.0) -> str:
 
 
 @pytest.mark.parametrize("fault", ["drop", "corrupt"])
-def test_httpd_sends_10_mib_through_15_percent_faults(tapns: NetNamespace, tmp_path: Path, fault: str) -> None:
+@pytest.mark.parametrize("cc", ["bbr"])
+def test_httpd_sends_10_mib_through_15_percent_faults(tapns: NetNamespace, tmp_path: Path, fault: str,
+                                                      cc: str) -> None:
     root = tmp_path / "www"
     root.mkdir()
     body = random.Random(22).randbytes(SIZE)
     (root / "blob.bin").write_bytes(body)
     srv = tapns.popen([str(example("tern-httpd")), "--tap", "tap0", "--port", "8080", "--root", str(root),
-                       f"--{fault}-chance", "15", "--seed", "22"], text=True)
+                       f"--{fault}-chance", "15", "--seed", "22", "--congestion", cc], text=True)
     _wait_ready(srv, "tern-httpd")
     out = tmp_path / "got"
     t0 = time.monotonic()
@@ -59,7 +61,7 @@ def test_httpd_sends_10_mib_through_15_percent_faults(tapns: NetNamespace, tmp_p
     took = time.monotonic() - t0
     stats = _connection_stats(srv)
     srv.kill()
-    print(f"tern-httpd -> curl, 10 MiB, {fault} 15 %: {took:.1f} s; {stats}")
+    print(f"tern-httpd ({cc}) -> curl, 10 MiB, {fault} 15 %: {took:.1f} s; {stats}")
     assert r.returncode == 0, f"curl failed after {took:.1f} s: {r.stderr}"
     assert out.stat().st_size == SIZE
     assert hashlib.sha256(out.read_bytes()).hexdigest() == hashlib.sha256(body).hexdigest()

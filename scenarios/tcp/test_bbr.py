@@ -110,10 +110,22 @@ def changes(samples: list[tuple[int, Any]], key: Callable[[Any], Any]) -> list[t
     return out
 
 
+def send_quantum(info: Any) -> int:
+    """BBRSetSendQuantum: 1 segment below 1.2 Mbit/s of pacing rate, 2 below 24 Mbit/s, else 1 ms of it (at most
+    64 KB)."""
+    rate = info.bbr_pacing_rate
+    if rate < 1_200_000 // 8:
+        return MSS
+    if rate < 24_000_000 // 8:
+        return 2 * MSS
+    return max(min(rate // 1000, 65536), 2 * MSS)
+
+
 def inflight_target(info: Any, gain: int) -> int:
-    """BBRInflight(gain): gain x BtlBw x RTprop plus the quantization budget (3 segments, 2 more in the 5/4 phase)."""
+    """BBRInflight(gain): gain x BtlBw x RTprop plus the quantization budget (3 send quanta, 2 segments more in
+    the 5/4 phase)."""
     bdp = info.bbr_btlbw * info.bbr_rtprop_ns // 1_000_000_000
-    w = (bdp * gain + BBR_UNIT - 1) // BBR_UNIT + 3 * MSS
+    w = (bdp * gain + BBR_UNIT - 1) // BBR_UNIT + 3 * send_quantum(info)
     if info.bbr_mode == "PROBE_BW" and info.bbr_cycle_index == 0:
         w += 2 * MSS
     return w
@@ -243,7 +255,8 @@ def data_frames(pcap) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("cc", ["bbr", "cubic"])
 def test_pacing_spaces_segments_at_the_pacing_rate(net, cc):
     """BBR paces: the initial window leaves one segment every len / pacing_rate (the initial pacing rate is
-    high_gain x IW / SRTT), not in a burst; CUBIC (the control) sends it back to back at the line rate."""
+    high_gain x IW / SRTT) after the first send quantum (2 segments at this rate), not in a burst; CUBIC (the
+    control) sends it all at once."""
     t = Transfer(net, congestion=cc, rate="100Mbit", capture=True)
     info = t.sock.info()
     t.sock.send(bytes(10 * MSS))
@@ -254,7 +267,8 @@ def test_pacing_spaces_segments_at_the_pacing_rate(net, cc):
     gaps = [b[0] - a[0] for a, b in zip(frames, frames[1:])]
     if cc == "bbr":
         assert info.bbr_pacing_rate == (10 * MSS * 1_000_000_000 // info.srtt_ns) * HIGH_GAIN // BBR_UNIT
-        assert gaps == [MSS * 1_000_000_000 // info.bbr_pacing_rate] * 9
+        assert send_quantum(info) == 2 * MSS
+        assert gaps == [0] + [MSS * 1_000_000_000 // info.bbr_pacing_rate] * 8
     else:
         assert gaps == [0] * 9  # all ten at once (the capture shows when the host sent them)
 

@@ -37,6 +37,31 @@ static uint32_t min_pipe_cwnd(const tcp_pcb *p) {
     return BBR_MIN_PIPE_SEGS * p->snd_mss;
 }
 
+/*
+ * §4.2.2 BBRSetSendQuantum: the data sent in one burst, by pacing rate: 1
+ * segment below 1.2 Mbit/s, 2 below 24 Mbit/s, above that the data of 1 ms
+ * at the pacing rate, at most 64 KB. Pacing lets a quantum go at once
+ * (tcp_pacing.c); the window budgets 3 quanta for it (BBRInflight).
+ */
+static void set_send_quantum(tcp_pcb *p) {
+    tcp_bbr *b = &p->bbr;
+    uint64_t q;
+    if (b->pacing_rate < 1200000 / 8) {
+        q = p->snd_mss;
+    } else if (b->pacing_rate < 24000000 / 8) {
+        q = 2u * p->snd_mss;
+    } else {
+        q = b->pacing_rate / 1000;
+        if (q > 65536) {
+            q = 65536;
+        }
+        if (q < 2u * p->snd_mss) {
+            q = 2u * p->snd_mss;
+        }
+    }
+    b->send_quantum = (uint32_t)q;
+}
+
 /* BBRInflight(gain): gain x BDP plus the quantization budget (§4.2.3.2). */
 static uint32_t bbr_inflight(const tcp_pcb *p, uint32_t gain) {
     const tcp_bbr *b = &p->bbr;
@@ -47,8 +72,8 @@ static uint32_t bbr_inflight(const tcp_pcb *p, uint32_t gain) {
     unsigned __int128 bdp = (unsigned __int128)b->btlbw * b->rtprop / 1000000000ULL;
     unsigned __int128 w = (bdp * gain + BBR_UNIT - 1) / BBR_UNIT;
     /* Quantization budget: 3 x send_quantum, and 2 segments more in the
-     * 5/4 phase; without TSO a send quantum is one segment. */
-    w += 3u * p->snd_mss;
+     * 5/4 phase. */
+    w += 3u * (uint64_t)(b->send_quantum ? b->send_quantum : p->snd_mss);
     if (b->mode == TERN_TCP_BBR_PROBE_BW && b->cycle_index == 0) {
         w += 2u * p->snd_mss;
     }
@@ -125,6 +150,7 @@ static void bbr_init(tcp_pcb *p) {
     uint64_t srtt = p->rtt.srtt ? p->rtt.srtt : BBR_NO_SRTT_NS;
     uint64_t nominal = (uint64_t)p->cwnd * 1000000000ULL / srtt;
     b->pacing_rate = nominal * BBR_HIGH_GAIN / BBR_UNIT;
+    set_send_quantum(p);
     b->prev_ca_state = TCP_CA_OPEN;
 }
 
@@ -370,6 +396,7 @@ static void bbr_cong_control(tern_stack *st, tcp_pcb *p, uint64_t now, const tcp
     check_probe_rtt(st, p, now, in_flight, rs);
     /* BBRUpdateControlParameters */
     set_pacing_rate_with_gain(p, b->pacing_gain);
+    set_send_quantum(p);
     set_cwnd(p, in_flight, rs);
 }
 

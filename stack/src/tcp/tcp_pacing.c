@@ -1,7 +1,9 @@
 /*
  * Pacing: a connection whose congestion control paces (BBR, tcp_cc_bbr.c)
  * sends a data segment of len bytes no earlier than len / pacing_rate after
- * the previous one. The next send time is a timer (tcp_pcb.t_pace) in the
+ * the previous one, less the credit of one send quantum (a token bucket one
+ * quantum deep: after an idle time a quantum may go at once, then segments
+ * follow at the pacing rate). The next send time is a timer (tcp_pcb.t_pace) in the
  * socket's deadline, so the stack's poll_at names it and the simulator or
  * the real-time bridge wakes the stack then; tcp_output stops at it. Only
  * data segments are paced (ACKs, SYNs, RSTs never wait). Times are integer
@@ -9,11 +11,26 @@
  */
 #include "tcp_cc.h"
 
+/* The pacing credit: a send quantum (BBR.send_quantum) may leave at once, so a segment may go
+ * (quantum - SMSS) / pacing_rate before its paced time. */
+static uint64_t credit(const tcp_pcb *p) {
+    uint32_t q = p->bbr.send_quantum;
+    if (q <= p->snd_mss || p->bbr.pacing_rate == 0) {
+        return 0;
+    }
+    return (uint64_t)((unsigned __int128)(q - p->snd_mss) * 1000000000ULL / p->bbr.pacing_rate);
+}
+
 bool tcp_pace_hold(tcp_pcb *p, uint64_t now) {
-    if (p->cc_id != TERN_TCP_CC_BBR || now >= p->bbr.pace_next) {
+    if (p->cc_id != TERN_TCP_CC_BBR) {
         return false;
     }
-    p->t_pace = p->bbr.pace_next;
+    uint64_t c = credit(p);
+    uint64_t at = p->bbr.pace_next > c ? p->bbr.pace_next - c : 0;
+    if (now >= at) {
+        return false;
+    }
+    p->t_pace = at;
     return true;
 }
 
