@@ -293,3 +293,25 @@ def test_a_loss_does_not_reduce_the_window(net, cc):
         assert done.cwnd >= at_loss.cwnd
     else:
         assert done.cwnd == at_loss.cwnd * 7 // 10
+
+
+@pytest.mark.parametrize("congestion", ["bbr", "newreno"])
+def test_dut_profile_selects_the_congestion_control(net, congestion):
+    """A DUT profile with ``congestion="bbr"`` gives its sockets BBR (tcp_info shows its mode and pacing rate);
+    the default profile (the control) leaves them NewReno, with no BBR state."""
+    from dataclasses import replace
+
+    from pyharness.dut import TERN_PROFILE, TernDut
+
+    dut = TernDut(net, profile=replace(TERN_PROFILE, congestion=congestion))
+    peer = net.host("b", ipv4="10.0.0.2/24")
+    net.link(dut.host, peer)
+    lis = peer.tcp_listen(5001)
+    sock = dut.tcp_connect("10.0.0.2", 5001)
+    assert net.run(until=lambda: sock.info().state == "ESTABLISHED", for_="1s")
+    assert lis is not None
+    info = sock.info()
+    if congestion == "bbr":
+        assert info.bbr_mode == "STARTUP" and info.bbr_pacing_gain == HIGH_GAIN and info.bbr_pacing_rate > 0
+    else:
+        assert info.bbr_mode is None and info.bbr_pacing_rate == 0
