@@ -51,7 +51,7 @@ static const setting SETTINGS[] = {
 
 typedef struct run_result {
     double mbps;
-    uint64_t rexmit, rto, tlp, spurious_rtos, srtt_ms;
+    uint64_t rexmit, rto, tlp, spurious_rtos, srtt_ms, dsacked;
 } run_result;
 
 static void fail(const char *what, const setting *st, uint64_t seed, sim *s) {
@@ -182,7 +182,8 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
                     info.rto_timeouts,
                     info.tlp_probes,
                     info.spurious_rtos,
-                    info.srtt_ns / MS};
+                    info.srtt_ns / MS,
+                    info.spurious_retransmits};
     sim_destroy(s);
     return r;
 }
@@ -231,10 +232,11 @@ int main(int argc, char **argv) {
                     fprintf(
                         stderr,
                         "  %s%s seed %d: %.2f Mbit/s rexmit %llu rto %llu (spurious %llu) tlp %llu "
-                        "srtt at the end %llu ms\n",
+                        "srtt at the end %llu ms, D-SACKed retransmissions %llu\n",
                         pre, st->name, i + 1, r.mbps, (unsigned long long)r.rexmit,
                         (unsigned long long)r.rto, (unsigned long long)r.spurious_rtos,
-                        (unsigned long long)r.tlp, (unsigned long long)r.srtt_ms);
+                        (unsigned long long)r.tlp, (unsigned long long)r.srtt_ms,
+                        (unsigned long long)r.dsacked);
             }
             printf("BENCH tcp_loss_goodput_%s%s %.2f Mbit/s\n", pre, st->name, median(mbps, seeds));
             printf("BENCH tcp_loss_rexmit_%s%s %.0f segments\n", pre, st->name, median(rex, seeds));
