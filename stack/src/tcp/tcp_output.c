@@ -533,7 +533,7 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
          * be at most the restart window before sending again. */
         tcp_cc_restart_after_idle(p);
     }
-    bool sent = false;
+    bool sent = false, paced = false;
     bool sack_recovery = (p->flags & TCPF_SACK_OK) && p->ca_state == TCP_CA_RECOVERY;
     for (;;) {
         if (tern_call_budget_spent(st)) {
@@ -541,7 +541,8 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
             break;
         }
         if (tcp_pace_hold(p, now)) {
-            break; /* a paced connection waits for its next send time (t_pace) */
+            paced = true; /* a paced connection waits for its next send time (t_pace) */
+            break;
         }
         /* 1. Retransmissions of lost data (RFC 6675 §4 NextSeg rule 1; after an
          *    RTO everything below `recover` is lost). */
@@ -598,7 +599,8 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
     uint32_t off = p->snd_nxt - p->snd_buf_seq;
     bool waiting =
         (p->tx_len > off) || ((p->flags & TCPF_FIN_QUEUED) && !(p->flags & TCPF_FIN_SENT));
-    /* ...and with a window too small to use (sender SWS avoidance holding
+    /* (Not while pacing holds the data back: the pacing timer sends it.)
+     * ...and with a window too small to use (sender SWS avoidance holding
      * back): the persist timer is also the "override timeout" of RFC 9293
      * §3.8.6.2.1, so a lost window update never stalls the connection. */
     if (p->cc_id == TERN_TCP_CC_BBR) {
@@ -607,7 +609,7 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
         uint32_t fl = (p->flags & TCPF_SACK_OK) ? tcp_pipe(st, p) : tcp_flight(p);
         tcp_rate_check_app_limited(p, fl, waiting, lost);
     }
-    if (waiting && tcp_flight(p) == 0 && !(p->flags & TCPF_PERSIST) &&
+    if (waiting && !paced && tcp_flight(p) == 0 && !(p->flags & TCPF_PERSIST) &&
         p->state != TERN_TCP_CLOSED) {
         p->flags |= TCPF_PERSIST;
         p->t_rexmt = now + p->rtt.rto;
