@@ -315,3 +315,22 @@ def test_dut_profile_selects_the_congestion_control(net, congestion):
         assert info.bbr_mode == "STARTUP" and info.bbr_pacing_gain == HIGH_GAIN and info.bbr_pacing_rate > 0
     else:
         assert info.bbr_mode is None and info.bbr_pacing_rate == 0
+
+
+def test_rate_samples_from_sacked_segments(net):
+    """While a hole stays open (a segment lost, and its first retransmission too), every ACK only SACKs: the
+    delivery-rate samples then come from the SACKed segments, so BBR goes on counting packet-timed round trips
+    (the draft's rate sample covers "packets ACKed or SACKed"); BtlBw stays at the bottleneck rate."""
+    t = Transfer(net)
+    assert t.run(lambda i: i.bbr_mode == "PROBE_BW" and i.bbr_cycle_index == 4, for_="3s")
+    now = t.sock.info()
+    target = (now.snd_nxt + 10 * MSS) % (1 << 32)  # segments are all full-sized: this one starts a segment
+    fault = t.link.fault("drop", bpf=f"tcp[4:4] = {target}", count=2)
+    entry = t.run(lambda i: i.fast_retransmits == 1, for_="1s")
+    assert entry is not None
+    holed, filled = t.run_tracking(lambda i: (i.snd_una - target) % (1 << 32) < 1 << 31 and i.snd_una != target,
+                                   for_="2s")
+    assert filled is not None and fault.hits == 2 and filled.rto_timeouts == 0
+    assert holed.bbr_round_count >= entry.bbr_round_count + 1, "round trips not counted while the hole was open"
+    assert filled.bbr_btlbw >= DATA_RATE_10M
+
