@@ -334,3 +334,15 @@ def test_rate_samples_from_sacked_segments(net):
     assert holed.bbr_round_count >= entry.bbr_round_count + 1, "round trips not counted while the hole was open"
     assert filled.bbr_btlbw >= DATA_RATE_10M
 
+
+
+def test_compressed_acks_do_not_inflate_the_rate(net):
+    """ACKs bunched on the way back (8 ms of jitter that never reorders) arrive faster than the data was
+    delivered: a rate sample's interval is the longer of its send and ACK intervals, so BtlBw stays within the
+    fastest rate BBR sends at in PROBE_BW (5/4 x the bottleneck's), where the ACK interval alone gives more."""
+    t = Transfer(net)
+    t.link.configure("b_to_a", delay="10ms", jitter="8ms")
+    t.run(lambda i: False, for_="3s")
+    info = t.sock.info()
+    assert info.bbr_mode == "PROBE_BW"
+    assert DATA_RATE_10M <= info.bbr_btlbw <= DATA_RATE_10M * 5 // 4
