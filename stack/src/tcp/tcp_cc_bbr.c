@@ -14,15 +14,19 @@
  * bytes, gains in 1/256 units (BBR_UNIT); the draft's packet counts are
  * segments of SMSS bytes here. The random start of the PROBE_BW gain cycle
  * comes from the stack's seeded generator (same seed, same bytes).
+ *
+ * Comments name the draft's pseudocode functions (BBRSetCwnd, ...) and
+ * paraphrase their rules; the draft's text could not be retrieved in the
+ * session that wrote this file to quote it.
  */
 #include "tcp_cc.h"
 
 #define BBR_UNIT 256u
-/* §4.3.2.1 BBRHighGain = 2/ln(2) (2.885): 739/256 */
+/* BBRHighGain = 2/ln(2) (2.885): 739/256 */
 #define BBR_HIGH_GAIN 739u
-/* §4.3.2.2: DRAIN uses BBR.pacing_gain = 1/BBRHighGain: 88/256 */
+/* DRAIN uses BBR.pacing_gain = 1/BBRHighGain: 88/256 */
 #define BBR_DRAIN_GAIN 88u
-/* §4.3.3: PROBE_BW's cwnd_gain of 2 */
+/* PROBE_BW's cwnd_gain of 2 */
 #define BBR_CWND_GAIN 512u
 #define BBR_GAIN_CYCLE_LEN 8u
 #define BBR_MIN_PIPE_SEGS 4u                         /* BBRMinPipeCwnd: 4 packets */
@@ -30,7 +34,7 @@
 #define BBR_PROBE_RTT_NS (200ULL * 1000000ULL)       /* ProbeRTTDuration: 200 ms */
 #define BBR_NO_SRTT_NS 1000000ULL                    /* SRTT ? SRTT : 1ms */
 
-/* §4.3.3 pacing_gain_cycle = [5/4, 3/4, 1, 1, 1, 1, 1, 1] */
+/* pacing_gain_cycle = [5/4, 3/4, 1, 1, 1, 1, 1, 1] */
 static const uint16_t bbr_gain_cycle[BBR_GAIN_CYCLE_LEN] = {320, 192, 256, 256, 256, 256, 256, 256};
 
 static uint32_t min_pipe_cwnd(const tcp_pcb *p) {
@@ -38,7 +42,7 @@ static uint32_t min_pipe_cwnd(const tcp_pcb *p) {
 }
 
 /*
- * §4.2.2 BBRSetSendQuantum: the data sent in one burst, by pacing rate: 1
+ * BBRSetSendQuantum: the data sent in one burst, by pacing rate: 1
  * segment below 1.2 Mbit/s, 2 below 24 Mbit/s, above that the data of 1 ms
  * at the pacing rate, at most 64 KB. Pacing lets a quantum go at once
  * (tcp_pacing.c); the window budgets 3 quanta for it (BBRInflight).
@@ -62,7 +66,7 @@ static void set_send_quantum(tcp_pcb *p) {
     b->send_quantum = (uint32_t)q;
 }
 
-/* BBRInflight(gain): gain x BDP plus the quantization budget (§4.2.3.2). */
+/* BBRInflight(gain): gain x BDP plus the quantization budget (). */
 static uint32_t bbr_inflight(const tcp_pcb *p, uint32_t gain) {
     const tcp_bbr *b = &p->bbr;
     if (b->rtprop == 0 || b->btlbw == 0) {
@@ -86,7 +90,7 @@ static uint32_t bbr_inflight(const tcp_pcb *p, uint32_t gain) {
 static void set_pacing_rate_with_gain(tcp_pcb *p, uint32_t gain) {
     tcp_bbr *b = &p->bbr;
     uint64_t rate = (uint64_t)((unsigned __int128)b->btlbw * gain / BBR_UNIT);
-    /* §4.2.1 if (BBR.filled_pipe || rate > BBR.pacing_rate)
+    /* if (BBR.filled_pipe || rate > BBR.pacing_rate)
      * BBR.pacing_rate = rate */
     if (rate > 0 && (b->filled_pipe || rate > b->pacing_rate)) {
         b->pacing_rate = rate;
@@ -112,7 +116,7 @@ static void enter_probe_bw(tern_stack *st, tcp_pcb *p, uint64_t now) {
     b->mode = TERN_TCP_BBR_PROBE_BW;
     b->pacing_gain = BBR_UNIT;
     b->cwnd_gain = BBR_CWND_GAIN;
-    /* §4.3.3: BBR.cycle_index = BBRGainCycleLen - 1 - random_int_between(0, 6)
+    /* BBR.cycle_index = BBRGainCycleLen - 1 - random_int_between(0, 6)
      * -- any phase but the 3/4 one follows (it drains only after a 5/4). */
     b->cycle_index =
         (uint8_t)(BBR_GAIN_CYCLE_LEN - 1 - tern_rng_below(&st->rng, BBR_GAIN_CYCLE_LEN - 1));
@@ -121,7 +125,7 @@ static void enter_probe_bw(tern_stack *st, tcp_pcb *p, uint64_t now) {
 
 static void save_cwnd(tcp_pcb *p) {
     tcp_bbr *b = &p->bbr;
-    /* §4.2.3.4 BBRSaveCwnd: the window before recovery or PROBE_RTT */
+    /* BBRSaveCwnd: the window before recovery or PROBE_RTT */
     if (p->ca_state == TCP_CA_OPEN && b->mode != TERN_TCP_BBR_PROBE_RTT) {
         b->prior_cwnd = b->cwnd;
     } else if (b->cwnd > b->prior_cwnd) {
@@ -141,11 +145,11 @@ static void bbr_init(tcp_pcb *p) {
     *b = (tcp_bbr){0};
     tcp_rate_reset(p);
     b->cwnd = p->cwnd;
-    /* §4.1 BBRInitRoundCounting, BBRInitFullPipe; RTprop = SRTT (the
+    /* BBRInitRoundCounting, BBRInitFullPipe; RTprop = SRTT (the
      * handshake's sample) with its stamp set at the first ACK */
     b->rtprop = p->rtt.srtt;
     enter_startup(p);
-    /* §4.2.1 BBRInitPacingRate: nominal_bandwidth = InitialCwnd / (SRTT ?
+    /* BBRInitPacingRate: nominal_bandwidth = InitialCwnd / (SRTT ?
      * SRTT : 1ms); BBR.pacing_rate = BBR.pacing_gain * nominal_bandwidth */
     uint64_t srtt = p->rtt.srtt ? p->rtt.srtt : BBR_NO_SRTT_NS;
     uint64_t nominal = (uint64_t)p->cwnd * 1000000000ULL / srtt;
@@ -168,9 +172,9 @@ static uint32_t bbr_ssthresh(tcp_pcb *p, uint64_t now, bool rto) {
     tcp_bbr *b = &p->bbr;
     save_cwnd(p);
     if (rto) {
-        /* §4.2.3.4: Upon retransmission timeout (RTO): BBR.prior_cwnd =
-         * BBRSaveCwnd(); cwnd = 1 (packets_in_flight is 0 after the RTO
-         * marks everything lost): the shared code sets cwnd to 1 SMSS. */
+        /* On an RTO the draft saves cwnd (BBRSaveCwnd) and lets one
+         * packet go (nothing counts in flight after the RTO marks it all
+         * lost): the shared code sets cwnd to 1 SMSS. */
         b->cwnd = p->snd_mss;
         b->prev_ca_state = TCP_CA_LOSS;
         b->packet_conservation = 0;
@@ -188,7 +192,7 @@ static void bbr_recovery_done(tcp_pcb *p, uint64_t now) {
 static void bbr_idle_restart(tcp_pcb *p) {
     tcp_bbr *b = &p->bbr;
     b->cwnd = p->cwnd;
-    /* §4.3.4.4 BBRHandleRestartFromIdle: BBR.idle_restart = true; if
+    /* BBRHandleRestartFromIdle: BBR.idle_restart = true; if
      * (BBR.state == ProbeBW) BBRSetPacingRateWithGain(1) */
     b->idle_restart = 1;
     if (b->mode == TERN_TCP_BBR_PROBE_BW) {
@@ -196,7 +200,7 @@ static void bbr_idle_restart(tcp_pcb *p) {
     }
 }
 
-/* §4.1.1.5 BBRUpdateRound and the BtlBw max filter over 10 rounds. */
+/* BBRUpdateRound and the BtlBw max filter over 10 rounds. */
 static void update_btlbw(tcp_pcb *p, const tcp_rate_sample *rs) {
     tcp_bbr *b = &p->bbr;
     b->round_start = 0;
@@ -230,7 +234,7 @@ static void update_btlbw(tcp_pcb *p, const tcp_rate_sample *rs) {
     b->btlbw = m;
 }
 
-/* §4.3.4.3 BBRIsNextCyclePhase */
+/* BBRIsNextCyclePhase */
 static bool is_next_cycle_phase(const tcp_pcb *p, uint64_t now, const tcp_rate_sample *rs) {
     const tcp_bbr *b = &p->bbr;
     bool is_full_length = now - b->cycle_stamp > b->rtprop;
@@ -244,7 +248,7 @@ static bool is_next_cycle_phase(const tcp_pcb *p, uint64_t now, const tcp_rate_s
     return is_full_length || rs->prior_in_flight <= bbr_inflight(p, BBR_UNIT);
 }
 
-/* §4.3.2.2 BBRCheckFullPipe: STARTUP ends after three rounds without
+/* BBRCheckFullPipe: STARTUP ends after three rounds without
  * 25 % growth of BtlBw. */
 static void check_full_pipe(tcp_pcb *p, const tcp_rate_sample *rs) {
     tcp_bbr *b = &p->bbr;
@@ -269,7 +273,7 @@ static void exit_probe_rtt(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
 }
 
-/* §4.3.5 PROBE_RTT */
+/* PROBE_RTT */
 static void check_probe_rtt(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t in_flight,
                             const tcp_rate_sample *rs) {
     tcp_bbr *b = &p->bbr;
@@ -307,8 +311,8 @@ static void check_probe_rtt(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t i
     }
 }
 
-/* §4.2.3 BBRSetCwnd, with BBRModulateCwndForRecovery (§4.2.3.4) and
- * BBRModulateCwndForProbeRTT (§4.2.3.5). */
+/* BBRSetCwnd, with BBRModulateCwndForRecovery () and
+ * BBRModulateCwndForProbeRTT (). */
 static void set_cwnd(tcp_pcb *p, uint32_t in_flight, const tcp_rate_sample *rs) {
     tcp_bbr *b = &p->bbr;
     uint32_t delivered = rs->newly_delivered;
@@ -319,20 +323,19 @@ static void set_cwnd(tcp_pcb *p, uint32_t in_flight, const tcp_rate_sample *rs) 
     }
     uint8_t state = p->ca_state;
     if (state == TCP_CA_RECOVERY && b->prev_ca_state == TCP_CA_OPEN) {
-        /* Upon entering Fast Recovery, set cwnd to the number of packets
-         * still in flight (allowing at least one for a fast retransmit):
-         * packet conservation for the first round of recovery. */
+        /* Entering fast recovery: cwnd becomes the data in flight plus
+         * what this ACK delivered (at least one segment, for the fast
+         * retransmit): packet conservation for the first round. */
         b->packet_conservation = 1;
         b->next_round_delivered = p->rate.delivered;
         b->cwnd = in_flight + (delivered > p->snd_mss ? delivered : p->snd_mss);
     } else if (state == TCP_CA_OPEN && b->prev_ca_state != TCP_CA_OPEN) {
-        /* Upon exiting loss recovery (RTO recovery or Fast Recovery),
-         * either by repairing all losses or undoing recovery, BBR restores
-         * the best-known cwnd value we had upon entering loss recovery */
+        /* Leaving fast or RTO recovery (repaired or undone): back to the
+         * window saved when it began (BBRRestoreCwnd). */
         restore_cwnd(p);
         b->packet_conservation = 0;
     } else if (b->packet_conservation && b->round_start) {
-        b->packet_conservation = 0; /* After one round trip in Fast Recovery */
+        b->packet_conservation = 0; /* conservation lasts one round trip */
     }
     b->prev_ca_state = state;
     if (b->packet_conservation) {
@@ -362,7 +365,7 @@ static void set_cwnd(tcp_pcb *p, uint32_t in_flight, const tcp_rate_sample *rs) 
     p->cwnd = b->cwnd;
 }
 
-/* §4.1 BBRUpdateOnACK: the model and state machine, then the control
+/* BBRUpdateOnACK: the model and state machine, then the control
  * parameters, from one ACK's rate sample. */
 static void bbr_cong_control(tern_stack *st, tcp_pcb *p, uint64_t now, const tcp_rate_sample *rs,
                              uint32_t in_flight) {
@@ -376,7 +379,7 @@ static void bbr_cong_control(tern_stack *st, tcp_pcb *p, uint64_t now, const tcp
         advance_cycle_phase(p, now); /* BBRCheckCyclePhase */
     }
     check_full_pipe(p, rs);
-    /* §4.3.2.2 BBRCheckDrain */
+    /* BBRCheckDrain */
     if (b->mode == TERN_TCP_BBR_STARTUP && b->filled_pipe) {
         b->mode = TERN_TCP_BBR_DRAIN;
         b->pacing_gain = BBR_DRAIN_GAIN;
@@ -385,7 +388,7 @@ static void bbr_cong_control(tern_stack *st, tcp_pcb *p, uint64_t now, const tcp
     if (b->mode == TERN_TCP_BBR_DRAIN && in_flight <= bbr_inflight(p, BBR_UNIT)) {
         enter_probe_bw(st, p, now);
     }
-    /* §4.1.2.3 BBRUpdateRTprop: BBR.rtprop_expired = Now() >
+    /* BBRUpdateRTprop: BBR.rtprop_expired = Now() >
      * BBR.rtprop_stamp + RTpropFilterLen; if (packet.rtt >= 0 and
      * (packet.rtt <= BBR.RTprop or BBR.rtprop_expired)) */
     b->rtprop_expired = now > b->rtprop_stamp + BBR_RTPROP_FILTER_NS;

@@ -37,14 +37,9 @@ void tcp_rate_reset(tcp_pcb *p) {
 }
 
 void tcp_rate_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len) {
-    /* draft §3.2 Transmitting a data packet: If there are no packets in
-     * flight yet, then we can start the delivery rate interval at the
-     * current time, since we know that any ACKs after now indicate that the
-     * network was able to deliver those packets completely in the sampling
-     * interval between now and the next ACK.
-     *   if (SND.NXT == SND.UNA)
-     *     C.first_sent_time  = Now()
-     *     C.delivered_time   = Now() */
+    /* The draft's send step (paraphrased): with nothing in flight, the
+     * sampling interval starts now, both C.first_sent_time and
+     * C.delivered_time; ACKs from here on measure delivery since now. */
     if (p->snd_nxt == p->snd_una) {
         p->rate.first_sent_time = now;
         p->rate.delivered_time = now;
@@ -55,9 +50,8 @@ void tcp_rate_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint3
     tcp_rate_rec *r = rec_at(st, p, p->rate.n++);
     r->seq = seq;
     r->end = seq + len;
-    /* P.first_sent_time = C.first_sent_time, P.delivered_time =
-     * C.delivered_time, P.delivered = C.delivered, P.is_app_limited =
-     * (C.app_limited != 0 ? true : false) */
+    /* The packet keeps the connection's delivery state as it is now:
+     * P.first_sent_time, P.delivered_time, P.delivered, P.is_app_limited. */
     r->first_sent_time = p->rate.first_sent_time;
     r->delivered_time = p->rate.delivered_time;
     r->delivered = p->rate.delivered;
@@ -68,20 +62,19 @@ void tcp_rate_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint3
 
 void tcp_rate_check_app_limited(tcp_pcb *p, uint32_t in_flight, bool data_waiting,
                                 bool lost_waiting) {
-    /* draft §3.4 Detecting application-limited phases: the sender has no
-     * data to send (The transport send buffer has less than SMSS of unsent
-     * data available to send), is not limited by cwnd (The amount of data
-     * considered in flight is less than the congestion window (cwnd)), and
-     * has no loss to repair (All the packets considered lost have been
-     * retransmitted): C.app_limited = (C.delivered + C.inflight) ? : 1. */
+    /* The draft's app-limited detection (paraphrased): no unsent data, data
+     * in flight below cwnd, and no loss waiting for a retransmission mean
+     * the application, not the network, sets the rate; samples up to the
+     * data in flight now are marked app-limited: C.app_limited = C.delivered
+     * + in flight, or 1 when that is 0. */
     if (!data_waiting && !lost_waiting && in_flight < p->cwnd) {
         uint32_t a = p->rate.delivered + in_flight;
         p->rate.app_limited = a ? a : 1;
     }
 }
 
-/* draft §3.3 UpdateRateSample(P): the most recently sent packet delivered
- * so far is the sample's start. */
+/* UpdateRateSample(P): the most recently sent packet delivered so far is
+ * the sample's start. */
 static void update_rate_sample(tcp_pcb *p, const tcp_rate_rec *r, tcp_rate_sample *rs,
                                uint64_t *chosen_sent) {
     bool newer = rs->prior_time == 0 || (int32_t)(r->delivered - rs->prior_delivered) > 0 ||
@@ -140,23 +133,23 @@ void tcp_rate_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t newly_de
         p->rate.head = p->rate.head + 1 >= st->tcp->rack_cap ? 0 : p->rate.head + 1;
         p->rate.n--;
     }
-    /* draft §3.3 GenerateRateSample: Clear app-limited field if bubble is
-     * ACKed and gone: if (C.app_limited and C.delivered > C.app_limited) */
+    /* GenerateRateSample: the app-limited bubble ends once everything in
+     * flight when it began is delivered (C.delivered > C.app_limited). */
     if (p->rate.app_limited && (int32_t)(p->rate.delivered - p->rate.app_limited) > 0) {
         p->rate.app_limited = 0;
     }
-    /* if (rs.prior_time == 0) return false (nothing delivered on this ACK) */
+    /* No packet delivered on this ACK: no sample. */
     if (rs->prior_time == 0) {
         return;
     }
     rs->delivered = p->rate.delivered - rs->prior_delivered;
-    /* draft §3.3: an interval shorter than the minimum RTT cannot be
+    /* An interval shorter than the minimum RTT cannot be
      * the delivery of a whole flight (ACK compression, or a spurious
      * retransmission's ACK); such a sample is not used. */
     if (rs->interval == 0 || (min_rtt && rs->interval < min_rtt)) {
         return;
     }
-    /* rs.delivery_rate = rs.delivered / rs.interval (bytes per second here) */
+    /* delivery_rate = delivered / interval (bytes per second here) */
     rs->delivery_rate = (uint64_t)((unsigned __int128)rs->delivered * 1000000000ULL / rs->interval);
     rs->valid = true;
 }
