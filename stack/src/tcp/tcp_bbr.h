@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 /* One transmission as the delivery-rate estimator sees it ("P." in the
- * draft, §3.2): the connection's delivery state when it was sent. */
+ * draft): the connection's delivery state when it was sent. */
 typedef struct tcp_rate_rec {
     uint32_t seq, end;        /* [seq, end): the sequence octets it carried */
     uint32_t delivered;       /* P.delivered: C.delivered when it was sent (bytes, mod 2^32) */
@@ -23,7 +23,7 @@ typedef struct tcp_rate_rec {
     uint64_t sent_time;       /* P.sent_time */
 } tcp_rate_rec;
 
-/* The connection's delivery state ("C." in the draft, §3.1) and the
+/* The connection's delivery state ("C." in the draft) and the
  * transmission log's ring [head, head + n). */
 typedef struct tcp_rate {
     uint32_t delivered;       /* C.delivered: bytes delivered (ACKed or SACKed), mod 2^32 */
@@ -33,7 +33,7 @@ typedef struct tcp_rate {
     uint32_t head, n;
 } tcp_rate;
 
-/* One ACK's rate sample ("rs." in the draft, §3.3), and what BBR needs
+/* One ACK's rate sample ("rs." in the draft), and what BBR needs
  * besides: the bytes this ACK delivered and those it marked lost. */
 typedef struct tcp_rate_sample {
     uint64_t delivery_rate;   /* rs.delivery_rate, bytes/s (valid only when `valid`) */
@@ -51,7 +51,7 @@ typedef struct tcp_rate_sample {
 
 #define TCP_BBR_BW_ROUNDS 10 /* BtlBwFilterLen */
 
-/* BBR's model and state machine (draft-cardwell-iccrg-bbr-congestion-control-00 §4). */
+/* BBR's model and state machine (draft-cardwell-iccrg-bbr-congestion-control-00). */
 typedef struct tcp_bbr {
     uint64_t bw_max[TCP_BBR_BW_ROUNDS]; /* the largest delivery rate of each of the last rounds */
     uint32_t bw_round[TCP_BBR_BW_ROUNDS];

@@ -52,7 +52,7 @@ void tcp_rate_reset(tcp_pcb *p);
 /* [seq, seq+len) of the sequence space is being sent now (before SND.NXT moves for new data). */
 void tcp_rate_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len);
 /* The sender ran out of data (data_waiting false) with room in cwnd and no loss to repair:
- * mark the delivery state app-limited (draft §3.4). */
+ * mark the delivery state app-limited (the draft's app-limited detection). */
 void tcp_rate_check_app_limited(tcp_pcb *p, uint32_t in_flight, bool data_waiting,
                                 bool lost_waiting);
 /* An ACK delivered newly_delivered bytes (SND.UNA and scoreboard already updated): fill rs
