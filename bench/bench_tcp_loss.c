@@ -9,14 +9,17 @@
  *   BENCH tcp_loss_rexmit_<p>    segments the sender retransmitted
  *   BENCH tcp_loss_rto_<p>       retransmission timeouts at the sender
  *   BENCH tcp_loss_tlp_<p>       tail loss probes the sender sent
+ * and the same four for the sender with BBR (TERN_TCP_CC_BBR) in place of
+ * CUBIC, named tcp_loss_goodput_bbr_<p> and so on.
  * <p> is the Bernoulli loss rate in per cent ("0.5", "1", ...) or "ge" for
  * Gilbert-Elliott bursts (netem's gemodel p 1 % r 30 % 1-h 50 % 1-k 0 %).
  *
  * The receiving application checks every byte against a position-dependent
  * pattern; a mismatch or an unfinished transfer makes the program exit with
  * status 1 (the run fails, not the figure). Usage:
- *   bench_tcp_loss [seeds [setting]]     seeds 1..15 (default 5), setting
- *                                        one of the <p> names above
+ *   bench_tcp_loss [seeds [setting [cc]]]  seeds 1..15 (default 5), setting
+ *                                        one of the <p> names above or "all",
+ *                                        cc "cubic", "bbr" or "both" (default)
  * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
  * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO, BENCH_ONE_WAY_US
  * the link's one-way delay (10 ms by default),
@@ -48,7 +51,7 @@ static const setting SETTINGS[] = {
 
 typedef struct run_result {
     double mbps;
-    uint64_t rexmit, rto, tlp, spurious_rtos, srtt_ms;
+    uint64_t rexmit, rto, tlp, spurious_rtos, srtt_ms, dsacked;
 } run_result;
 
 static void fail(const char *what, const setting *st, uint64_t seed, sim *s) {
@@ -88,7 +91,7 @@ static int64_t one_way_delay_ns(void) {
     return e ? (int64_t)atoi(e) * 1000 : (int64_t)(10 * MS);
 }
 
-static run_result run(const setting *st, uint64_t seed) {
+static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
     sim *s;
     if (sim_create(seed, &s))
         fail("sim_create", st, seed, NULL);
@@ -111,7 +114,7 @@ static run_result run(const setting *st, uint64_t seed) {
     tern_addr dst = tern_addr_v4(10, 0, 0, 2);
     if (tern_tcp_open(sb, &lis) || tern_tcp_bind(sb, lis, NULL, 5001) ||
         tern_tcp_listen(sb, lis, 8) || tern_tcp_open(sa, &cl) ||
-        tern_tcp_set_option(sa, cl, TERN_TCP_OPT_CONGESTION, TERN_TCP_CC_CUBIC) ||
+        tern_tcp_set_option(sa, cl, TERN_TCP_OPT_CONGESTION, (int64_t)cc) ||
         tern_tcp_connect(sa, cl, &dst, 5001))
         fail("sockets", st, seed, NULL);
     static uint8_t buf[1 << 18];
@@ -179,7 +182,8 @@ static run_result run(const setting *st, uint64_t seed) {
                     info.rto_timeouts,
                     info.tlp_probes,
                     info.spurious_rtos,
-                    info.srtt_ns / MS};
+                    info.srtt_ns / MS,
+                    info.spurious_retransmits};
     sim_destroy(s);
     return r;
 }
@@ -196,7 +200,12 @@ static double median(double *v, int n) {
 
 int main(int argc, char **argv) {
     int seeds = argc > 1 ? atoi(argv[1]) : 5;
-    const char *only = argc > 2 ? argv[2] : NULL;
+    const char *only = argc > 2 && strcmp(argv[2], "all") != 0 ? argv[2] : NULL;
+    const char *ccs = argc > 3 ? argv[3] : "both";
+    if (strcmp(ccs, "cubic") != 0 && strcmp(ccs, "bbr") != 0 && strcmp(ccs, "both") != 0) {
+        fprintf(stderr, "bench_tcp_loss: cc must be cubic, bbr or both, not %s\n", ccs);
+        return 2;
+    }
     if (seeds < 1 || seeds > MAX_SEEDS) {
         fprintf(stderr, "bench_tcp_loss: seeds must be 1..%d, not %s\n", MAX_SEEDS, argv[1]);
         return 2;
@@ -207,26 +216,34 @@ int main(int argc, char **argv) {
         if (only && strcmp(only, st->name) != 0)
             continue;
         found = true;
-        double mbps[MAX_SEEDS], rex[MAX_SEEDS], rto[MAX_SEEDS], tlp[MAX_SEEDS];
-        for (int i = 0; i < seeds; i++) {
-            run_result r = run(st, (uint64_t)i + 1);
-            mbps[i] = r.mbps;
-            rex[i] = (double)r.rexmit;
-            rto[i] = (double)r.rto;
-            tlp[i] = (double)r.tlp;
-            if (getenv("BENCH_VERBOSE"))
-                fprintf(stderr,
-                        "  %s seed %d: %.2f Mbit/s rexmit %llu rto %llu (spurious %llu) tlp %llu "
-                        "srtt at the end %llu ms\n",
-                        st->name, i + 1, r.mbps, (unsigned long long)r.rexmit,
+        for (int c = 0; c < 2; c++) {
+            tern_tcp_cc cc = c == 0 ? TERN_TCP_CC_CUBIC : TERN_TCP_CC_BBR;
+            const char *pre = c == 0 ? "" : "bbr_";
+            if (strcmp(ccs, "both") != 0 && strcmp(ccs, c == 0 ? "cubic" : "bbr") != 0)
+                continue;
+            double mbps[MAX_SEEDS], rex[MAX_SEEDS], rto[MAX_SEEDS], tlp[MAX_SEEDS];
+            for (int i = 0; i < seeds; i++) {
+                run_result r = run(st, (uint64_t)i + 1, cc);
+                mbps[i] = r.mbps;
+                rex[i] = (double)r.rexmit;
+                rto[i] = (double)r.rto;
+                tlp[i] = (double)r.tlp;
+                if (getenv("BENCH_VERBOSE"))
+                    fprintf(
+                        stderr,
+                        "  %s%s seed %d: %.2f Mbit/s rexmit %llu rto %llu (spurious %llu) tlp %llu "
+                        "srtt at the end %llu ms, D-SACKed retransmissions %llu\n",
+                        pre, st->name, i + 1, r.mbps, (unsigned long long)r.rexmit,
                         (unsigned long long)r.rto, (unsigned long long)r.spurious_rtos,
-                        (unsigned long long)r.tlp, (unsigned long long)r.srtt_ms);
+                        (unsigned long long)r.tlp, (unsigned long long)r.srtt_ms,
+                        (unsigned long long)r.dsacked);
+            }
+            printf("BENCH tcp_loss_goodput_%s%s %.2f Mbit/s\n", pre, st->name, median(mbps, seeds));
+            printf("BENCH tcp_loss_rexmit_%s%s %.0f segments\n", pre, st->name, median(rex, seeds));
+            printf("BENCH tcp_loss_rto_%s%s %.0f timeouts\n", pre, st->name, median(rto, seeds));
+            printf("BENCH tcp_loss_tlp_%s%s %.0f probes\n", pre, st->name, median(tlp, seeds));
+            fflush(stdout);
         }
-        printf("BENCH tcp_loss_goodput_%s %.2f Mbit/s\n", st->name, median(mbps, seeds));
-        printf("BENCH tcp_loss_rexmit_%s %.0f segments\n", st->name, median(rex, seeds));
-        printf("BENCH tcp_loss_rto_%s %.0f timeouts\n", st->name, median(rto, seeds));
-        printf("BENCH tcp_loss_tlp_%s %.0f probes\n", st->name, median(tlp, seeds));
-        fflush(stdout);
     }
     if (!found) {
         fprintf(stderr, "bench_tcp_loss: unknown setting %s (0.5 1 2 5 10 15 ge)\n", only);

@@ -117,7 +117,7 @@ def _kernel_receiver_poll(proc: Any, st: dict[str, Any], amount: int) -> bool:
 
 
 def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, linux_cc: str = "cubic",
-            tern_rto_min_ms: int = 0, receiver: str = "linux") -> tuple[float, bool]:
+            tern_rto_min_ms: int = 0, receiver: str = "linux", tern_cc: str = "cubic") -> tuple[float, bool]:
     """One transfer from ``sender`` to ``receiver`` (each "tern" or "linux"); returns (goodput in Mbit/s,
     finished). The time is the receiver's: from accepting the connection to holding the last byte."""
     net = RealtimeNetwork(seed=seed)
@@ -159,7 +159,7 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
         if receiver == "tern":
             lst = rx.tcp_listen(PORT)
         if sender == "tern":
-            sock = tx.tcp_connect(KERNEL_IP, PORT, congestion="cubic")  # as bench_tcp_loss.c, and Linux
+            sock = tx.tcp_connect(KERNEL_IP, PORT, congestion=tern_cc)  # cubic: as bench_tcp_loss.c, and Linux
             socks.append(sock)
         data = bytes(1 << 20)
         queued = 0
@@ -215,6 +215,10 @@ def main() -> int:
     ap.add_argument("--linux-cc", default="cubic",
                     help="the kernel sender's congestion control (TCP_CONGESTION; default cubic, as Tern's sender: "
                     "a machine's default may be bbr, which does not answer loss with a smaller window)")
+    ap.add_argument("--tern-cc", default="cubic", choices=("newreno", "cubic", "bbr"),
+                    help="the Tern sender's congestion control (default cubic)")
+    ap.add_argument("--congestion", default=None, choices=("newreno", "cubic", "bbr"),
+                    help="both senders' congestion control at once (kernel BBR against Tern BBR: --congestion bbr)")
     ap.add_argument("--tern-rto-min-ms", type=int, default=LINUX_RTO_MIN_MS,
                     help="the Tern host's RTO.min (default 200 ms, the kernel's TCP_RTO_MIN, so that both senders "
                     "wait alike; 0: the stack's own default, RFC 6298's 1 s)")
@@ -223,6 +227,9 @@ def main() -> int:
                     "its own, as curl in the interop test; tern: a Tern host with the stack's defaults)")
     ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated subset of " + ",".join(SETTINGS))
     args = ap.parse_args()
+    if args.congestion:
+        args.tern_cc = args.congestion
+        args.linux_cc = {"newreno": "reno"}.get(args.congestion, args.congestion)
     reason = unavailable()
     if reason:
         print(f"bench_tcp_loss_vs_linux: skipped: {reason}")
@@ -236,7 +243,7 @@ def main() -> int:
     tern_rto_min = f"{args.tern_rto_min_ms} ms" if args.tern_rto_min_ms else "the stack's default (1 s)"
     print(f"BENCH tcp_loss_vs_linux RTO.min: Tern {tern_rto_min}, Linux {LINUX_RTO_MIN_MS} ms "
           f"({'equal' if args.tern_rto_min_ms == LINUX_RTO_MIN_MS else 'NOT equal'}); "
-          f"congestion control: Tern cubic, Linux {args.linux_cc}; receiver for both senders: {args.receiver} "
+          f"congestion control: Tern {args.tern_cc}, Linux {args.linux_cc}; receiver for both senders: {args.receiver} "
           f"({'the kernel' if args.receiver == 'linux' else 'a Tern host'}); {args.amount} bytes, "
           f"{args.seeds} seeds", flush=True)
     for name in names:
@@ -245,7 +252,7 @@ def main() -> int:
             runs = []
             for seed in range(1, args.seeds + 1):
                 mbps, done = one_run(name, seed, sender, args.amount, args.limit, args.linux_cc,
-                                     args.tern_rto_min_ms, args.receiver)
+                                     args.tern_rto_min_ms, args.receiver, args.tern_cc)
                 if not done:
                     print(f"bench_tcp_loss_vs_linux: {sender} sender unfinished after {args.limit:.0f} s "
                           f"(setting {name}, seed {seed})", file=sys.stderr)

@@ -83,6 +83,7 @@ static const char common_help[] =
     "  --shell                 network shell on standard input: iface, ipv4, route, arp,\n"
     "                          conn, stats, ping ADDRESS [COUNT], help\n"
     "  --seed N                seed of the impairments and the stack (default 0)\n"
+    "  --congestion NAME       TCP congestion control: newreno (default), cubic or bbr\n"
     "  -h, --help              this help, to standard output\n";
 
 static void help_exit(const ex_program *p) {
@@ -231,7 +232,8 @@ void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
                                              "--seed",
                                              "--tx-rate-limit",
                                              "--rx-rate-limit",
-                                             "--shaping-interval"};
+                                             "--shaping-interval",
+                                             "--congestion"};
         bool is_common = false;
         for (size_t k = 0; k < sizeof common / sizeof common[0]; k++) {
             is_common |= !strcmp(a, common[k]);
@@ -288,6 +290,16 @@ void ex_parse(int *argc, char **argv, ex_options *o, const ex_program *p) {
             o->rx_rate_limit = parse_int(v, a, 0, 1000000);
         } else if (!strcmp(a, "--shaping-interval")) {
             o->shaping_interval_ms = parse_int(v, a, 1, 3600000);
+        } else if (!strcmp(a, "--congestion")) {
+            if (!strcmp(v, "newreno")) {
+                o->congestion = TERN_TCP_CC_NEWRENO;
+            } else if (!strcmp(v, "cubic")) {
+                o->congestion = TERN_TCP_CC_CUBIC;
+            } else if (!strcmp(v, "bbr")) {
+                o->congestion = TERN_TCP_CC_BBR;
+            } else {
+                ex_usage_error("--congestion '%s': one of newreno, cubic, bbr", v);
+            }
         } else if (!strcmp(a, "--seed")) {
             o->seed = (uint64_t)parse_int(v, a, 0, INT64_MAX);
         }
@@ -350,6 +362,7 @@ void ex_setup(ex_net *n, const ex_options *o) {
     cfg.tcp.timestamps = true;
     cfg.tcp.window_scaling = true;
     cfg.tcp.rto_min_ns = 200000000ull; /* as Linux: the link is a LAN */
+    cfg.tcp.congestion = o->congestion;
     check(n, sim_host_add(n->s, "tern", &cfg, &n->host), "host");
     n->st = sim_host_stack(n->s, n->host);
     if (o->gateway) {

@@ -39,6 +39,7 @@ typedef struct ex_options {
     int64_t rx_rate_limit;       /* --rx-rate-limit PACKETS per bucket (0: none) */
     int64_t shaping_interval_ms; /* --shaping-interval MS: the buckets' refill interval */
     bool shell;                  /* --shell: the network shell on standard input (shell.c) */
+    uint8_t congestion;          /* --congestion newreno|cubic|bbr: tern_tcp_cc (default newreno) */
     /* set by the program before ex_setup (0: the stack's defaults) */
     uint32_t tcp_sockets;  /* TCP sockets (listeners and connections) */
     uint32_t tcp_timewait; /* TIME-WAIT entries (kept without a socket) */

@@ -113,6 +113,11 @@ class DutProfile:
     #: TCP: the socket options that select the classic RFC 5681 / 6582 / 6675 loss recovery on this DUT (for
     #: scenarios that check its exact timelines), or None when the DUT cannot select it per socket.
     classic_recovery: Optional[dict] = field(default_factory=lambda: {"rack": False, "tail_loss_probe": False})
+    #: TCP: the congestion control of the DUT's sockets unless a scenario sets one (``congestion=`` socket option):
+    #: "newreno" (RFC 5681 / RFC 6582; Tern's default), "cubic" (RFC 9438) or "bbr" (BBRv1,
+    #: draft-cardwell-iccrg-bbr-congestion-control-00, with pacing; docs/bbr.md). A Tern DUT takes it as
+    #: tern_tcp_config.congestion.
+    congestion: str = "newreno"
     #: TCP: data segments ACKed at once at the start of a connection before delayed ACKs begin (Linux's
     #: quick-ACK mode; RFC 9293 §3.8.6.3 "SHOULD implement a delayed ACK" allows it).
     quickacks: int = 0
@@ -260,7 +265,9 @@ class TernDut:
         if family == "ipv6":
             # Dual stack: the IPv4 address stays (scenarios over IPv6 see no IPv4 traffic).
             host_options.setdefault("ipv6", f"{DUT_IP6}/{PREFIX6}")
-        self.host = net.host("dut", ipv4=f"{DUT_IP}/{PREFIX}", mtu=profile.mtu, **host_options)
+        tcp = dict(host_options.pop("tcp", None) or {})
+        tcp.setdefault("congestion", profile.congestion)
+        self.host = net.host("dut", ipv4=f"{DUT_IP}/{PREFIX}", mtu=profile.mtu, tcp=tcp, **host_options)
         self.mac = self.host.mac
 
     # Socket-level operations: what every DUT backend offers.

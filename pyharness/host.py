@@ -43,7 +43,7 @@ _STACK_SIZES = ("reasm_max_bytes",)
 HOST_OPTIONS = (*_STACK_COUNTS, *_STACK_TIMES, *_STACK_SIZES, "slaac", "dad", "dad_transmits", "stable_iid",
                 "ipv6_secret", "temporary_addresses", "temp_valid_lifetime", "temp_preferred_lifetime",
                 "prefer_public")
-TCP_OPTIONS = (*_TCP_TIMES, *_TCP_SIZES, *_TCP_COUNTS, *_TCP_BOOLS)
+TCP_OPTIONS = (*_TCP_TIMES, *_TCP_SIZES, *_TCP_COUNTS, *_TCP_BOOLS, "congestion")
 
 
 _PACKED: dict[str, bytes] = {}
@@ -644,6 +644,10 @@ def build_config(name: str, seed: int, ifaces: list[Interface], forwarding: bool
             setattr(cfg.tcp, k, parse_count(v, f"tcp.{k}"))
         elif k in _TCP_BOOLS:
             setattr(cfg.tcp, k, bool(v))
+        elif k == "congestion":
+            from .sockets import congestion_value
+
+            cfg.tcp.congestion = congestion_value(v)
         else:
             raise ConfigError(f"host {name!r}: unknown TCP option {k!r}; known: {', '.join(TCP_OPTIONS)}")
     msg = ffi.new("char[]", 256)

@@ -296,6 +296,18 @@ class PingSocket(_Socket):
             self.closed = True
 
 
+#: tern_tcp_cc by name (TERN_TCP_OPT_CONGESTION, tern_tcp_config.congestion).
+CONGESTION_CONTROLS = {"newreno": 0, "cubic": 1, "bbr": 2}
+_BBR_MODES = ("STARTUP", "DRAIN", "PROBE_BW", "PROBE_RTT")
+
+
+def congestion_value(value: str) -> int:
+    """The tern_tcp_cc of a congestion control's name ("newreno", "cubic", "bbr")."""
+    if value not in CONGESTION_CONTROLS:
+        raise ConfigError(f"congestion must be one of {', '.join(CONGESTION_CONTROLS)}, got {value!r}")
+    return CONGESTION_CONTROLS[value]
+
+
 _TCP_OPTIONS = {
     "nodelay": ("NODELAY", bool), "keepalive": ("KEEPALIVE", bool), "keepidle": ("KEEPIDLE_NS", "time"),
     "keepintvl": ("KEEPINTVL_NS", "time"), "keepcnt": ("KEEPCNT", int), "rx_buffer": ("RX_BUFFER", int),
@@ -361,6 +373,21 @@ class TcpInfo:
     lost: int
     in_flight: int
     error: Optional[str]
+    #: BBR (``congestion="bbr"``; 0 otherwise): the mode ("STARTUP", "DRAIN", "PROBE_BW", "PROBE_RTT"; None
+    #: for another congestion control), BtlBw and the pacing rate in bytes/s, RTprop in ns, the pacing and cwnd
+    #: gains in 1/256 units, when RTprop was last measured (``bbr_rtprop_stamp_ns``), the gain cycle's phase, the round trips counted, whether STARTUP filled the pipe, and
+    #: the bytes delivered as the delivery-rate estimator counts them.
+    bbr_mode: Optional[str] = None
+    bbr_btlbw: int = 0
+    bbr_pacing_rate: int = 0
+    bbr_rtprop_ns: int = 0
+    bbr_rtprop_stamp_ns: int = 0
+    bbr_pacing_gain: int = 0
+    bbr_cwnd_gain: int = 0
+    bbr_cycle_index: int = 0
+    bbr_round_count: int = 0
+    bbr_filled_pipe: bool = False
+    delivered: int = 0
 
 
 class TcpSocket(_Socket):
@@ -527,10 +554,7 @@ class TcpSocket(_Socket):
         if kind == "time":
             v = parse_time(value, name)
         elif kind == "cc":
-            ccs = {"newreno": lib.TERN_TCP_CC_NEWRENO, "cubic": lib.TERN_TCP_CC_CUBIC}
-            if value not in ccs:
-                raise ConfigError(f"congestion must be one of {', '.join(ccs)}, got {value!r}")
-            v = ccs[value]
+            v = congestion_value(value)
         else:
             v = int(value)
         opt = getattr(lib, f"TERN_TCP_OPT_{cname}")
@@ -570,8 +594,10 @@ class TcpSocket(_Socket):
                 v = addr_text(v)
             elif f == "error":
                 v = None if int(v) == 0 else error_name(int(v))
-            elif f in ("sack_ok", "ts_ok"):
+            elif f in ("sack_ok", "ts_ok", "bbr_filled_pipe"):
                 v = bool(v)
+            elif f == "bbr_mode":
+                v = _BBR_MODES[int(v)] if int(out.bbr_pacing_rate) else None
             else:
                 v = int(v)
             vals[f] = v

@@ -146,6 +146,10 @@ typedef struct tern_tcp_config {
      * Linux's net.ipv4.tcp_dsack): report duplicate segments with D-SACK
      * blocks (RFC 2883); see TERN_TCP_OPT_DSACK. */
     bool dsack;
+    /* The congestion control of new sockets, a tern_tcp_cc (0: NewReno, 1: CUBIC, 2: BBR);
+     * TERN_TCP_OPT_CONGESTION changes it per socket. A value outside tern_tcp_cc makes
+     * tern_stack_create fail with TERN_ERR_INVALID_ARGUMENT. */
+    uint8_t congestion;
 } tern_tcp_config;
 
 typedef struct tern_stack_config {
@@ -658,7 +662,23 @@ typedef enum tern_tcp_option {
     TERN_TCP_OPT_RACK,
 } tern_tcp_option;
 
-typedef enum tern_tcp_cc { TERN_TCP_CC_NEWRENO = 0, TERN_TCP_CC_CUBIC = 1 } tern_tcp_cc;
+/* Congestion control (TERN_TCP_OPT_CONGESTION): NewReno (RFC 5681/6582), CUBIC (RFC 9438), or
+ * BBR (BBRv1, draft-cardwell-iccrg-bbr-congestion-control-00: a model of the path's bottleneck
+ * bandwidth and round-trip time from delivery-rate samples, pacing at pacing_gain x BtlBw; only
+ * BBR paces). */
+typedef enum tern_tcp_cc {
+    TERN_TCP_CC_NEWRENO = 0,
+    TERN_TCP_CC_CUBIC = 1,
+    TERN_TCP_CC_BBR = 2,
+} tern_tcp_cc;
+
+/* BBR's state machine (tern_tcp_info.bbr_mode). */
+typedef enum tern_tcp_bbr_mode {
+    TERN_TCP_BBR_STARTUP = 0,   /* pacing_gain 2/ln 2: the delivery rate doubles per round */
+    TERN_TCP_BBR_DRAIN = 1,     /* pacing_gain ln 2/2: the queue STARTUP made drains */
+    TERN_TCP_BBR_PROBE_BW = 2,  /* the gain cycle 5/4, 3/4, 1 x 6 */
+    TERN_TCP_BBR_PROBE_RTT = 3, /* cwnd 4 segments for 200 ms and a round trip */
+} tern_tcp_bbr_mode;
 
 /* Like Linux's struct tcp_info: what conformance tests assert on. */
 typedef struct tern_tcp_info {
@@ -689,6 +709,17 @@ typedef struct tern_tcp_info {
      * ssthresh was undone (RFC 4015) */
     uint64_t spurious_rtos;
     uint32_t unacked, sacked, lost, in_flight;
+    /* BBR (congestion TERN_TCP_CC_BBR; all 0 otherwise): the mode (tern_tcp_bbr_mode), the
+     * bottleneck bandwidth estimate BtlBw and the pacing rate in bytes per second, the round-trip
+     * propagation time RTprop in ns (0: no sample yet), the gains in 1/256 units, the gain cycle's
+     * phase (PROBE_BW), the packet-timed round trips counted, whether STARTUP found the pipe
+     * full, and the bytes delivered (ACKed or SACKed) as the delivery-rate estimator counts them;
+     * bbr_rtprop_stamp_ns: when RTprop was last measured (PROBE_RTT follows 10 s later) */
+    uint32_t bbr_mode;
+    uint64_t bbr_btlbw, bbr_pacing_rate, bbr_rtprop_ns, bbr_rtprop_stamp_ns;
+    uint32_t bbr_pacing_gain, bbr_cwnd_gain, bbr_cycle_index, bbr_round_count;
+    bool bbr_filled_pipe;
+    uint64_t delivered;
     tern_err error; /* why the connection ended, TERN_OK while it lives */
 } tern_tcp_info;
 

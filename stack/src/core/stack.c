@@ -93,6 +93,10 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
     if (c.niface > TERN_MAX_IFACES) {
         BAD("niface=%u: at most %d interfaces", c.niface, TERN_MAX_IFACES);
     }
+    if (c.tcp.congestion > TERN_TCP_CC_BBR) {
+        BAD("tcp.congestion=%u: must be a tern_tcp_cc (0 NewReno, 1 CUBIC, 2 BBR)",
+            c.tcp.congestion);
+    }
     if (c.dhcp_servers > TERN_MAX_IFACES) {
         BAD("dhcp_servers=%u: at most %d (one per interface)", c.dhcp_servers, TERN_MAX_IFACES);
     }

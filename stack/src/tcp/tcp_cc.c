@@ -9,6 +9,8 @@ static const tcp_cc_ops *ops(const tcp_pcb *p) {
     switch (p->cc_id) {
     case TERN_TCP_CC_CUBIC:
         return tcp_cc_cubic_ops();
+    case TERN_TCP_CC_BBR:
+        return tcp_cc_bbr_ops();
     default:
         return tcp_cc_newreno_ops();
     }
@@ -54,6 +56,9 @@ void tcp_cc_init(tcp_pcb *p) {
 }
 
 void tcp_cc_on_ack(tcp_pcb *p, uint32_t acked, uint64_t now) {
+    if (ops(p)->cong_control) {
+        return; /* the algorithm sets cwnd at the end of the ACK (tcp_cc_ack_end) */
+    }
     if (p->cwnd < p->ssthresh) {
         /* RFC 5681 §3.1 slow start with RFC 3465 byte counting, L = 1 SMSS:
          * cwnd += min(N, SMSS) per ACK. */
@@ -86,4 +91,53 @@ void tcp_cc_restart_after_idle(tcp_pcb *p) {
     }
     p->bytes_acked_ca = 0;
     ops(p)->idle_restart(p);
+}
+
+void tcp_cc_reinit(tcp_pcb *p) {
+    if (p->flags & TCPF_CC_INIT) {
+        ops(p)->init(p);
+    }
+}
+
+bool tcp_cc_controls(const tcp_pcb *p) {
+    return ops(p)->cong_control != NULL;
+}
+
+/* Data in flight as loss recovery counts it: RFC 6675 pipe with SACK, else FlightSize. */
+static uint32_t in_flight(const tern_stack *st, const tcp_pcb *p) {
+    return (p->flags & TCPF_SACK_OK) ? tcp_pipe(st, p) : tcp_flight(p);
+}
+
+void tcp_cc_ack_begin(const tern_stack *st, const tcp_pcb *p, tcp_cc_ack_ctx *cx) {
+    cx->una = p->snd_una;
+    cx->lost_to = p->lost_to;
+    cx->sacked = 0;
+    cx->in_flight = 0;
+    if (ops(p)->cong_control) {
+        cx->sacked = (p->flags & TCPF_SACK_OK) ? tcp_sacked_bytes(st, p) : 0;
+        cx->in_flight = in_flight(st, p);
+    }
+}
+
+void tcp_cc_ack_end(tern_stack *st, tcp_pcb *p, uint64_t now, const tcp_cc_ack_ctx *cx) {
+    const tcp_cc_ops *o = ops(p);
+    if (!o->cong_control || !(p->flags & TCPF_CC_INIT)) {
+        return;
+    }
+    tcp_rate_sample rs = {0};
+    uint32_t sacked = (p->flags & TCPF_SACK_OK) ? tcp_sacked_bytes(st, p) : 0;
+    /* RFC 6937's DeliveredData: the change in SND.UNA plus the change in SACKed octets */
+    int64_t nd = (int64_t)(uint32_t)(p->snd_una - cx->una) + (int64_t)sacked - (int64_t)cx->sacked;
+    rs.prior_in_flight = cx->in_flight;
+    /* Newly lost: unSACKed octets between the old and the new lost boundary. */
+    uint32_t from = seq_max(cx->lost_to, p->snd_una);
+    if (seq_gt(p->lost_to, from)) {
+        uint32_t span = p->lost_to - from;
+        uint32_t cov = (p->flags & TCPF_SACK_OK) && p->sack_n
+                           ? tcp_ranges_covered(tcp_sack_ranges(st, p), p->sack_n, from, p->lost_to)
+                           : 0;
+        rs.losses = span - cov;
+    }
+    tcp_rate_on_ack(st, p, now, nd > 0 ? (uint32_t)nd : 0, p->bbr.rtprop, &rs);
+    o->cong_control(st, p, now, &rs, in_flight(st, p));
 }

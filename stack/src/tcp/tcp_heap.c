@@ -83,6 +83,8 @@ void tcp_timers_update(tern_stack *st, tcp_pcb *p) {
         d = p->t_tlp;
     if (p->t_rack < d)
         d = p->t_rack;
+    if (p->t_pace && p->t_pace < d)
+        d = p->t_pace; /* pacing (tcp_pacing.c), 0 when off */
     if (d == p->deadline && (d == TERN_NEVER) == (p->heap_pos == TCP_NONE)) {
         return;
     }

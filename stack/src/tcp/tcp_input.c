@@ -162,8 +162,9 @@ static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_option
  * the counters and sent the fast retransmit (counted in prr_out).
  */
 static void prr_on_ack(const tern_stack *st, tcp_pcb *p, uint32_t delivered) {
-    if (p->ca_state != TCP_CA_RECOVERY || !p->rack_on || !(p->flags & TCPF_SACK_OK)) {
-        return;
+    if (p->ca_state != TCP_CA_RECOVERY || !p->rack_on || !(p->flags & TCPF_SACK_OK) ||
+        tcp_cc_controls(p)) {
+        return; /* (BBR sets cwnd itself during recovery: packet conservation) */
     }
     p->prr_delivered += delivered;
     uint32_t pipe = tcp_pipe(st, p);
@@ -216,6 +217,8 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
     /* RFC 6937 DeliveredData: the change in SND.UNA plus the change in
      * SACKed octets (above SND.UNA) this ACK makes */
     uint32_t una0 = p->snd_una, sacked0 = sack ? tcp_sacked_bytes(st, p) : 0;
+    tcp_cc_ack_ctx cc_cx; /* what the ACK changes, for a rate-based algorithm (BBR) */
+    tcp_cc_ack_begin(st, p, &cc_cx);
     if (sack && seg->opt.sack_count) {
         uint32_t before = tcp_sacked_bytes(st, p);
         p->sack_blocks_in += tcp_sack_update(st, p, &seg->opt);
@@ -380,6 +383,7 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         p->high_rxt = p->snd_una;
         p->rxt_mark = p->snd_nxt;
     }
+    tcp_cc_ack_end(st, p, now, &cc_cx); /* BBR: rate sample, model, cwnd and pacing rate */
     /* RFC 9293 §3.10.7.4 fifth: update the send window from the newest segment. */
     if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, ack))) {
         p->snd_wnd = wnd;

@@ -129,6 +129,10 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
     if (len > 0 && p->ca_state == TCP_CA_RECOVERY) {
         p->prr_out += len; /* RFC 6937 §3: data sent during recovery */
     }
+    if (len > 0 && p->cc_id == TERN_TCP_CC_BBR && !(flags & (TERN_TCP_SYN | TERN_TCP_RST))) {
+        tcp_rate_sent(st, p, now, seq, len); /* delivery-rate state per segment */
+        tcp_pace_sent(p, now, len);          /* and its next send time */
+    }
     if ((len > 0 || (flags & TERN_TCP_FIN)) && !(flags & (TERN_TCP_SYN | TERN_TCP_RST))) {
         /* RFC 8985 §6.1: every transmission's time, for RACK */
         tcp_rack_sent(st, p, now, seq, len + ((flags & TERN_TCP_FIN) ? 1u : 0u));
@@ -511,11 +515,15 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
          * be at most the restart window before sending again. */
         tcp_cc_restart_after_idle(p);
     }
-    bool sent = false;
+    bool sent = false, paced = false;
     bool sack_recovery = (p->flags & TCPF_SACK_OK) && p->ca_state == TCP_CA_RECOVERY;
     for (;;) {
         if (tern_call_budget_spent(st)) {
             tcp_mark_dirty(st, p); /* bounded work per call: the next poll continues */
+            break;
+        }
+        if (tcp_pace_hold(p, now)) {
+            paced = true; /* a paced connection waits for its next send time (t_pace) */
             break;
         }
         /* 1. Retransmissions of lost data (RFC 6675 §4 NextSeg rule 1; after an
@@ -573,10 +581,17 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now) {
     uint32_t off = p->snd_nxt - p->snd_buf_seq;
     bool waiting =
         (p->tx_len > off) || ((p->flags & TCPF_FIN_QUEUED) && !(p->flags & TCPF_FIN_SENT));
-    /* ...and with a window too small to use (sender SWS avoidance holding
+    /* (Not while pacing holds the data back: the pacing timer sends it.)
+     * ...and with a window too small to use (sender SWS avoidance holding
      * back): the persist timer is also the "override timeout" of RFC 9293
      * §3.8.6.2.1, so a lost window update never stalls the connection. */
-    if (waiting && tcp_flight(p) == 0 && !(p->flags & TCPF_PERSIST) &&
+    if (p->cc_id == TERN_TCP_CC_BBR) {
+        uint32_t rseq, rlen;
+        bool lost = p->ca_state != TCP_CA_OPEN && tcp_next_rexmit(st, p, &rseq, &rlen);
+        uint32_t fl = (p->flags & TCPF_SACK_OK) ? tcp_pipe(st, p) : tcp_flight(p);
+        tcp_rate_check_app_limited(p, fl, waiting, lost);
+    }
+    if (waiting && !paced && tcp_flight(p) == 0 && !(p->flags & TCPF_PERSIST) &&
         p->state != TERN_TCP_CLOSED) {
         p->flags |= TCPF_PERSIST;
         p->t_rexmt = now + p->rtt.rto;

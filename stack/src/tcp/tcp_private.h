@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/stack_internal.h"
+#include "tcp_bbr.h"
 #include "tcp_ranges.h"
 #include "tcp_rtt.h"
 #include "tcp_seq.h"
@@ -210,6 +211,8 @@ typedef struct tcp_pcb {
     uint32_t lt_bytes; /* sent beyond cwnd by limited transmit since the first dup ACK (RFC 3042) */
     uint64_t last_snd; /* when data was last sent (RFC 5681 §4.1 restart after idle), 0 never */
     tcp_cubic cubic;
+    tcp_rate rate; /* delivery-rate estimation (tcp_rate.c), BBR connections only */
+    tcp_bbr bbr;   /* BBR (tcp_cc_bbr.c) and its pacing (tcp_pacing.c) */
 
     /* --- timers (absolute ns, TERN_NEVER when off) --- */
     uint64_t t_rexmt;  /* RTO, SYN retransmission, or persist */
@@ -217,6 +220,7 @@ typedef struct tcp_pcb {
     uint64_t t_keep;   /* keep-alive; TIME-WAIT and FIN-WAIT-2 (orphan) expiry */
     uint64_t t_user;   /* user timeout (RFC 9293 §3.8.3) */
     uint64_t t_tlp;    /* tail loss probe timeout, PTO (RFC 8985 §7.2) */
+    uint64_t t_pace;   /* pacing: the next send time of a paced connection (0: off) */
     uint64_t deadline; /* min of the above, the heap key */
     uint64_t last_rcv; /* time of the last segment received (keep-alive idleness) */
     uint64_t chal_start;
@@ -324,10 +328,11 @@ struct tern_tcp_module {
     uint32_t listeners; /* list of listeners through q_next */
     uint32_t heap_len;
     tcp_pcb *pcb;
-    uint32_t sack_cap; /* SACK scoreboard ranges per socket (tcp_sack_cap) */
-    uint32_t rack_cap; /* RACK transmission log records per socket (tcp_rack_log_cap) */
-    tcp_range *aux;    /* per socket: ooo_cap OOO ranges, then sack_cap scoreboard ranges */
-    tcp_xmit *xlog;    /* per socket: rack_cap records */
+    uint32_t sack_cap;  /* SACK scoreboard ranges per socket (tcp_sack_cap) */
+    uint32_t rack_cap;  /* RACK transmission log records per socket (tcp_rack_log_cap) */
+    tcp_range *aux;     /* per socket: ooo_cap OOO ranges, then sack_cap scoreboard ranges */
+    tcp_xmit *xlog;     /* per socket: rack_cap records */
+    tcp_rate_rec *rlog; /* per socket: rack_cap delivery-rate records (tcp_rate.c) */
     uint32_t *heap;
     uint32_t *hash;
     uint32_t *port_owners; /* 65536 counters */
@@ -369,6 +374,9 @@ static inline tcp_xmit *tcp_rack_log(const tern_stack *st, const tcp_pcb *p) {
 }
 static inline tcp_lent *tcp_lend_table(const tern_stack *st, const tcp_pcb *p) {
     return st->tcp->lend + (size_t)tcp_index(st, p) * st->tcp->lend_cap;
+}
+static inline tcp_rate_rec *tcp_rate_log(const tern_stack *st, const tcp_pcb *p) {
+    return st->tcp->rlog + (size_t)tcp_index(st, p) * st->tcp->rack_cap;
 }
 static inline tcp_range *tcp_sack_ranges(const tern_stack *st, const tcp_pcb *p) {
     return tcp_ooo_ranges(st, p) + st->tcp->ooo_cap;
@@ -664,6 +672,16 @@ void tcp_cc_on_loss(tcp_pcb *p, uint64_t now, bool rto);
 void tcp_cc_recovery_done(tcp_pcb *p, uint64_t now);
 /* Idle for longer than the RTO: cwnd to the restart window (RFC 5681 §4.1). */
 void tcp_cc_restart_after_idle(tcp_pcb *p);
+/* The algorithm changed on a live connection: its state starts afresh. */
+void tcp_cc_reinit(tcp_pcb *p);
+/* Whether the algorithm sets cwnd itself on every ACK (BBR): no PRR then. */
+bool tcp_cc_controls(const tcp_pcb *p);
+/* An acceptable ACK: before (begin, into the caller's context) and after (end) it updated
+ * SND.UNA, the scoreboard, loss recovery and cwnd; end gives the algorithm that controls
+ * cwnd (BBR) its rate sample. */
+typedef struct tcp_cc_ack_ctx tcp_cc_ack_ctx;
+void tcp_cc_ack_begin(const tern_stack *st, const tcp_pcb *p, tcp_cc_ack_ctx *cx);
+void tcp_cc_ack_end(tern_stack *st, tcp_pcb *p, uint64_t now, const tcp_cc_ack_ctx *cx);
 
 /* flight size (RFC 5681): data sent but not cumulatively acknowledged */
 static inline uint32_t tcp_flight(const tcp_pcb *p) {

@@ -114,6 +114,7 @@ size_t tern_tcp_memory_size(const tern_stack_config *cfg) {
     sz += align16(n * sizeof(tcp_pcb));
     sz += align16(n * (c.ooo_max_holes + tcp_sack_cap(c.tx_buffer)) * sizeof(tcp_range));
     sz += align16(n * tcp_rack_log_cap(c.tx_buffer) * sizeof(tcp_xmit));
+    sz += align16(n * tcp_rack_log_cap(c.tx_buffer) * sizeof(tcp_rate_rec));
     sz += align16(n * sizeof(uint32_t));                      /* heap */
     sz += align16(hash_size((uint32_t)n) * sizeof(uint32_t)); /* buckets */
     sz += align16(TCP_PORTS * sizeof(uint32_t));
@@ -144,6 +145,8 @@ void tern_tcp_init(tern_stack *st, uint8_t *mem) {
     off += align16((size_t)n * (c.ooo_max_holes + t->sack_cap) * sizeof(tcp_range));
     t->xlog = (tcp_xmit *)(void *)(mem + off);
     off += align16((size_t)n * t->rack_cap * sizeof(tcp_xmit));
+    t->rlog = (tcp_rate_rec *)(void *)(mem + off);
+    off += align16((size_t)n * t->rack_cap * sizeof(tcp_rate_rec));
     t->heap = (uint32_t *)(void *)(mem + off);
     off += align16(n * sizeof(uint32_t));
     uint32_t hs = hash_size(n);
@@ -202,7 +205,7 @@ void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p) {
         p->flags |= TCPF_TLP;
     p->dsack_on = c->dsack ? 1 : 0; /* RFC 2883 */
     p->rack_on = c->rack ? 1 : 0;   /* RFC 8985 */
-    p->cc_id = TERN_TCP_CC_NEWRENO;
+    p->cc_id = c->congestion;       /* tern_tcp_cc, checked by tern_stack_create */
 }
 
 tcp_pcb *tcp_pcb_alloc(tern_stack *st) {

@@ -74,12 +74,11 @@ tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, i
         p->tx_cap = (uint32_t)value;
         return TERN_OK;
     case TERN_TCP_OPT_CONGESTION:
-        if (value != TERN_TCP_CC_NEWRENO && value != TERN_TCP_CC_CUBIC)
+        if (value != TERN_TCP_CC_NEWRENO && value != TERN_TCP_CC_CUBIC && value != TERN_TCP_CC_BBR)
             break;
         p->cc_id = (uint8_t)value;
-        if (p->flags & TCPF_CC_INIT) {
-            p->cubic = (tcp_cubic){0};
-        }
+        p->t_pace = 0; /* only BBR paces */
+        tcp_cc_reinit(p);
         return TERN_OK;
     case TERN_TCP_OPT_SYN_RETRIES:
         if (value < 1 || value > 255)
@@ -224,6 +223,19 @@ void tcp_fill_info(const tern_stack *st, const tcp_pcb *p, tern_tcp_info *out) {
     out->spurious_retransmits = p->spurious_rexmits;
     out->dsack_undos = p->dsack_undos;
     out->spurious_rtos = p->spurious_rtos;
+    if (p->cc_id == TERN_TCP_CC_BBR && (p->flags & TCPF_CC_INIT)) {
+        out->bbr_mode = p->bbr.mode;
+        out->bbr_btlbw = p->bbr.btlbw;
+        out->bbr_pacing_rate = p->bbr.pacing_rate;
+        out->bbr_rtprop_ns = p->bbr.rtprop;
+        out->bbr_rtprop_stamp_ns = p->bbr.rtprop_stamp;
+        out->bbr_pacing_gain = p->bbr.pacing_gain;
+        out->bbr_cwnd_gain = p->bbr.cwnd_gain;
+        out->bbr_cycle_index = p->bbr.cycle_index;
+        out->bbr_round_count = p->bbr.round_count;
+        out->bbr_filled_pipe = p->bbr.filled_pipe != 0;
+        out->delivered = p->rate.delivered;
+    }
     out->unacked = tcp_flight(p);
     out->sacked = tcp_sacked_bytes(st, p);
     out->lost = 0;

@@ -206,6 +206,10 @@ void tcp_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         p->t_rack = TERN_NEVER;
         tcp_rack_timer_fire(st, p, now);
     }
+    if (p->kind == TCP_SOCKET && p->t_pace && p->t_pace <= now) {
+        p->t_pace = 0; /* the paced connection's next send time: send what may go */
+        tcp_output(st, p, now);
+    }
 }
 
 void tern_tcp_poll(tern_stack *st, uint64_t now) {
@@ -255,6 +259,8 @@ void tern_tcp_poll(tern_stack *st, uint64_t now) {
                 p->t_tlp = TERN_NEVER;
             if (p->t_rack <= now)
                 p->t_rack = TERN_NEVER;
+            if (p->t_pace && p->t_pace <= now)
+                p->t_pace = 0;
             tcp_timers_update(st, p);
         }
     }
