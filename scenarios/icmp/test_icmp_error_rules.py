@@ -67,7 +67,7 @@ def test_no_error_to_our_own_loopback_source(net, addr, answered):
     inside the host. With 127.0.0.1/8 configured, a datagram from 127.0.0.1 to a closed port of 127.0.0.1
     reaches UDP through the loopback and draws no port unreachable; the same from the DUT's own 10.0.0.1
     (the control) draws one, looped back to the sending socket at the instant it was sent. Nothing of
-    either crosses the link."""
+    either crosses the link, where a datagram for the peer does (the silence's positive control)."""
     dut, peer, _ = make_tern_dut(net)
     dut.host.add_address("127.0.0.1/8")
     s = dut.udp_socket(port=7020, addr=addr)
@@ -84,6 +84,8 @@ def test_no_error_to_our_own_loopback_source(net, addr, answered):
     else:
         assert (c.icmp_errors_sent, c.ip_loopback_in) == (0, 1)
         assert err is None, err
+    dut.udp_socket(port=7021).sendto(b"out", (PEER_IP, 9))
+    peer.expect(IP(src=DUT_IP, dst=PEER_IP) / UDP(sport=7021, dport=9), within="10ms")
 
 
 @pytest.mark.dut("tern", reason="the Tern profile returns a full Timestamp option with its overflow counted")
