@@ -56,6 +56,38 @@ def test_no_error_to_a_source_that_is_not_one_host(net, src, answered):
         peer.expect_nothing(for_="100ms", matching=ICMP())
 
 
+@pytest.mark.dut("tern", reason="gives the DUT a loopback address and has it send to itself (host API)")
+@pytest.mark.rfc("1122 3.2.2", "1122 3.2.1.3")
+@pytest.mark.parametrize("addr,answered", [("127.0.0.1", False), (DUT_IP, True)], ids=["loopback", "control"])
+def test_no_error_to_our_own_loopback_source(net, addr, answered):
+    """RFC 1122 §3.2.2: "An ICMP error message MUST NOT be sent as the result of receiving: [...] a datagram
+    whose source address does not define a single host -- e.g., a zero address, a loopback address, [...]".
+    From a link a 127/8 source never gets that far (RFC 1122 §3.2.1.3 (g): "Addresses of this form MUST NOT
+    appear outside a host", dropped as a martian), so the rule is met where such a datagram can exist:
+    inside the host. With 127.0.0.1/8 configured, a datagram from 127.0.0.1 to a closed port of 127.0.0.1
+    reaches UDP through the loopback and draws no port unreachable; the same from the DUT's own 10.0.0.1
+    (the control) draws one, looped back to the sending socket at the instant it was sent. Nothing of
+    either crosses the link, where a datagram for the peer does (the silence's positive control)."""
+    dut, peer, _ = make_tern_dut(net)
+    dut.host.add_address("127.0.0.1/8")
+    s = dut.udp_socket(port=7020, addr=addr)
+    t0 = net.now_ns
+    s.sendto(b"anyone?", (addr, 9999))
+    peer.expect_nothing(for_="100ms", matching=IP())
+    c = dut.counters()
+    assert c.udp_no_port == 1, "the datagram did not reach UDP's closed-port check"
+    err = s.take_error()
+    if answered:
+        assert (c.icmp_errors_sent, c.ip_loopback_in) == (1, 2)
+        assert err is not None
+        assert (err.icmp_type, err.icmp_code, err.sender, err.dst, err.time_ns) == (3, 3, addr, addr, t0)
+    else:
+        assert (c.icmp_errors_sent, c.ip_loopback_in) == (0, 1)
+        assert err is None, err
+    dut.udp_socket(port=7021).sendto(b"out", (PEER_IP, 9))
+    peer.expect(IP(src=DUT_IP, dst=PEER_IP) / UDP(sport=7021, dport=9), within="10ms")
+
+
 @pytest.mark.dut("tern", reason="the Tern profile returns a full Timestamp option with its overflow counted")
 @pytest.mark.rfc("791 3.1", "1122 3.2.2.6")
 @pytest.mark.parametrize("oflw,expected", [(0, 1), (14, 15)])

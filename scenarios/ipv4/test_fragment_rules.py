@@ -94,6 +94,34 @@ def test_datagram_larger_than_the_reassembly_limit_is_dropped(net, size, answere
         assert dut.counters().ip_reasm_dropped >= 1
 
 
+@pytest.mark.dut("tern", reason="sets the reassembly limit, a stack option")
+@pytest.mark.rfc("1122 3.3.2", "792 intro")
+@pytest.mark.parametrize("second_len,kept", [(1048, False), (1040, True)], ids=["past_limit", "at_limit"])
+def test_fragment_past_the_reassembly_limit_discards_the_datagram_at_once(net, second_len, kept):
+    """RFC 1122 §3.3.2: "EMTU_R MUST be greater than or equal to 576, SHOULD be either configurable or
+    indefinite"; configured to 4000 bytes, a fragment ending at byte 4008 discards the datagram in progress
+    at once (its bytes are never written: they would run past the slot's buffer), one ending exactly at
+    4000 is kept. Seen on the wire through RFC 792's time exceeded: "If a host reassembling a fragmented
+    datagram cannot complete the reassembly due to missing fragments within its time limit it discards the
+    datagram, and it may send a time exceeded message. If fragment zero is not available then no time
+    exceeded need be sent at all." The kept datagram (fragment zero held) draws a Time Exceeded exactly one
+    reassembly timeout after its first fragment; the discarded one nothing, its fragment zero being gone."""
+    dut, peer, _ = make_tern_dut(net, reasm_max_bytes=4000)
+    peer.send(IP(dst=DUT_IP) / ICMP(type=8, id=3, seq=1) / Raw(b"arp"))  # the DUT learns the peer's MAC
+    peer.expect(ICMP(type=0, id=3), within="10ms")
+    data = echo_payload(4400, ident=29)
+    peer.send(frag(29, data, 0, 1480, mf=True))
+    t0 = net.now_ns
+    peer.send(frag(29, data, 2960, second_len, mf=True))
+    timeout = dut.profile.reasm_timeout
+    if kept:
+        peer.expect(IP(src=DUT_IP) / ICMP(type=11, code=1), at=(t0 + timeout) / 1e9, tolerance=0)
+        assert dut.counters().ip_reasm_dropped == 0
+    else:
+        peer.expect_nothing(for_=(timeout + 1_000_000_000) / 1e9, matching=ICMP(type=11))
+        assert dut.counters().ip_reasm_dropped == 1
+
+
 @pytest.mark.rfc("791 3.2", "815 3")
 def test_contradicting_last_fragment_discards_the_datagram(dut, peer):
     """A last fragment ending at 1200 after bytes up to 1600 arrived contradicts them: the datagram is

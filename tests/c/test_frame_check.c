@@ -201,6 +201,20 @@ static void test_what_is_not_checked(void) {
     CHECK(check_both(f, 60, why, sizeof why));
 }
 
+/* The IPv4 header checksum (RFC 791 §3.1) recomputed after a test changed a header field. */
+static void fix_ip_sum(uint8_t *ip, size_t ihl) {
+    ip[10] = ip[11] = 0;
+    uint32_t s = 0;
+    for (size_t i = 0; i < ihl; i += 2) {
+        s += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+    }
+    while (s >> 16) {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    ip[10] = (uint8_t)(~s >> 8);
+    ip[11] = (uint8_t)~s;
+}
+
 static void test_malformed_ipv4_is_reported(void) {
     uint8_t f[300];
     char why[160] = "";
@@ -208,6 +222,58 @@ static void test_malformed_ipv4_is_reported(void) {
     f[14 + 2] = 0x05; /* total length 0x05xx: beyond the frame */
     CHECK(!check_both(f, n, why, sizeof why));
     CHECK_CONTAINS(why, "total length");
+    /* A total length under the header's own 20 bytes, in a header whose checksum is right:
+     * reported before any transport byte is summed (the transport length, total - IHL, would
+     * otherwise wrap around to nearly 2^64 bytes). */
+    n = tcp_frame(f, sizeof f);
+    f[14 + 2] = 0;
+    f[14 + 3] = 10;
+    fix_ip_sum(f + 14, 20);
+    CHECK(!check_both(f, n, why, sizeof why));
+    CHECK_CONTAINS(why, "IPv4 total length 10 outside 20..");
+    /* The smallest total length that holds the header is accepted: a datagram of the header
+     * alone (no TCP header: reported as such, not as a bad length). */
+    f[14 + 3] = 20;
+    fix_ip_sum(f + 14, 20);
+    CHECK(!check_both(f, n, why, sizeof why));
+    CHECK_CONTAINS(why, "a TCP header cut short (0 bytes)");
+    /* An IHL of 15 (60 bytes) in a frame with 40 bytes of IPv4: the header does not fit. */
+    n = tcp_frame(f, sizeof f);
+    f[14] = 0x4f;
+    CHECK(!check_both(f, 14 + 40, why, sizeof why));
+    CHECK_CONTAINS(why, "an IPv4 header that does not fit (version/IHL byte 0x4f, 40 bytes)");
+}
+
+/*
+ * RFC 1071 §2 (C), deferred carries: the carries out of the 32-bit word sum
+ * are added back in, and so is the carry out of folding that sum to 32 bits.
+ * An ICMP message whose host-order words are 0xffffffff, 0xffffffff and 1 sums
+ * to 0x1_ffffffff, whose two halves add to exactly 2^32: a fold that drops
+ * that end-around carry is one off, and names a wrong "should be" value. The
+ * message's checksum field (0xffff) is wrong; the value named is the RFC 1071
+ * sum done 16 bits at a time, and with it in the field the message checks out.
+ */
+static void test_end_around_carry(void) {
+    uint8_t msg[12];
+    const uint32_t words[3] = {0xffffffffu, 0xffffffffu, 1u};
+    memcpy(msg, words, sizeof msg);
+    uint32_t s = 0;
+    for (size_t i = 0; i < sizeof msg; i += 2) {
+        s += i == 2 ? 0u : (uint32_t)(msg[i] << 8 | msg[i + 1]); /* the field taken as zero */
+    }
+    while (s >> 16) {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    uint16_t want = (uint16_t)~s;
+    uint8_t f[100];
+    size_t n = ip_frame(f, sizeof f, TERN_IPPROTO_ICMP, msg, sizeof msg, 0);
+    char why[160] = "", text[64];
+    CHECK(!check_both(f, n, why, sizeof why));
+    snprintf(text, sizeof text, "ICMP checksum 0x%02x%02x, should be 0x%04x", msg[2], msg[3], want);
+    CHECK_CONTAINS(why, text);
+    f[14 + 20 + 2] = (uint8_t)(want >> 8);
+    f[14 + 20 + 3] = (uint8_t)want;
+    CHECK(check_both(f, n, why, sizeof why));
 }
 
 static void test_vlan(void) {
@@ -348,6 +414,7 @@ int main(void) {
     RUN(test_every_length);
     RUN(test_what_is_not_checked);
     RUN(test_malformed_ipv4_is_reported);
+    RUN(test_end_around_carry);
     RUN(test_vlan);
     RUN(test_link_corruption_is_not_the_hosts_fault);
     RUN(test_a_wrong_checksum_from_the_host_fails_the_run);

@@ -174,6 +174,60 @@ static void test_single_segment_waits_for_delayed_ack(void) {
     h_free(&h);
 }
 
+/* RFC 8985 §7.2: "If FlightSize is one segment: PTO += TLP.max_ack_delay".
+ * One full-sized segment (1000 octets, the MSS) is one segment: the PTO is
+ * 2 x SRTT + WCDelAckT; one octet more (two segments) and it is 2 x SRTT. */
+static void test_one_full_segment_waits_for_delayed_ack(void) {
+    for (int extra = 0; extra <= 1; extra++) {
+        harness h;
+        h_init(&h);
+        uint32_t hiss;
+        tern_sock c = accept_one(&h, &hiss, true);
+        uint64_t t0 = h.now;
+        CHECK_EQ_I64(send_and_drain(&h, c, 1000 + (size_t)extra), 1 + extra);
+        uint64_t pto = extra ? 20 * MS : 220 * MS;
+        h_run_until(&h, t0 + pto - 1);
+        CHECK_EQ_U64(h_pending(&h), 0);
+        h_run_until(&h, t0 + pto);
+        h_seg s;
+        CHECK(h_next(&h, &s));
+        CHECK_EQ_U64(s.time, t0 + pto);
+        /* §7.3 (2): the last segment again, one MSS ending at SND.NXT */
+        CHECK_EQ_U64(s.tcp.seq, hiss + 1 + (uint32_t)extra);
+        CHECK_EQ_U64(s.tcp.payload_len, 1000);
+        h_free(&h);
+    }
+}
+
+/* RFC 8985 §7.4.2: "If the TLP sender does not receive such an indication,
+ * then it MUST assume that the original data segment, the TLP retransmission,
+ * or a corresponding ACK was lost for congestion control purposes"; the
+ * indication is a D-SACK for the probe (RFC 2883: a first block at or below
+ * the cumulative ACK). With it the ACK covering the probe reduces nothing;
+ * the control is test_repaired_loss_reduces_cwnd, the same ACK without it. */
+static void test_dsacked_probe_keeps_cwnd(void) {
+    harness h;
+    h_init(&h);
+    uint32_t hiss;
+    tern_sock c = accept_one(&h, &hiss, true);
+    uint32_t una = hiss + 1;
+    uint64_t t0 = h.now;
+    CHECK_EQ_I64(send_and_drain(&h, c, 3000), 3);
+    h_run_until(&h, t0 + 20 * MS);
+    h_seg s;
+    CHECK(h_next(&h, &s));
+    CHECK_EQ_U64(s.tcp.seq, una + 2000);
+    tern_tcp_info before = h_info(&h, c);
+    CHECK_EQ_U64(before.cwnd, 10000);
+    h.now = t0 + 30 * MS;
+    peer_ack(&h, una + 3000, una + 2000, una + 3000);
+    tern_tcp_info i = h_info(&h, c);
+    CHECK_EQ_U64(i.ssthresh, before.ssthresh);
+    CHECK(i.cwnd >= 10000);
+    CHECK_EQ_U64(i.fast_retransmits, 0);
+    h_free(&h);
+}
+
 static void test_off_waits_for_the_rto(void) {
     harness h;
     h_init(&h);
@@ -205,6 +259,8 @@ int main(void) {
     RUN(test_sack_progress_allows_another_probe);
     RUN(test_repaired_loss_reduces_cwnd);
     RUN(test_single_segment_waits_for_delayed_ack);
+    RUN(test_one_full_segment_waits_for_delayed_ack);
+    RUN(test_dsacked_probe_keeps_cwnd);
     RUN(test_off_waits_for_the_rto);
     return check_summary();
 }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
+from typing import Any, Optional
 
 import pytest
 
@@ -60,3 +62,61 @@ def test_universalmutator_candidates_are_filtered():
     assert mutate.useful("x = y;", "/*x = y;*/")
     assert not mutate.useful("uint32_t x = y;", "uint(32-1)_t x = y;")
     assert not mutate.useful("if (a) {", "/*if (a) {*/")
+
+
+class _FakeRunner:
+    """Stands for mutate.Runner: records what test_mutant asks for; the C test ``killer`` fails."""
+
+    def __init__(self, tree: Path, killer: str) -> None:
+        self.tree, self.per_mutant, self.killer, self.calls = tree, 100.0, killer, []
+
+    def log(self, msg: str) -> None:
+        pass
+
+    def rebuild(self, timeout: float, target: str = "") -> tuple[bool, str]:
+        self.calls.append(("build", target))
+        return True, ""
+
+    def pytest(self, paths: list[str], timeout: float, workers: int) -> tuple[None, str]:
+        self.calls.append(("pytest", tuple(paths)))
+        return None, ""
+
+    def ctest(self, regex: str, timeout: float) -> tuple[Optional[str], str]:
+        self.calls.append(("ctest", regex))
+        return (f"ctest {self.killer}" if re.search(regex, self.killer) else None), ""
+
+
+def _one_mutant(tmp_path: Path) -> tuple[Any, Any]:
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "x.c").write_text("int x = 1;\n")
+    ml = mutate.MutantList([mutate.Area("stack", "^test_", ["scenarios/x"])])
+    return ml, mutate.Mutant("m1", "stack/x.c", "x = 1", "x = 2", "d")
+
+
+def test_a_c_test_hint_runs_first_and_alone(tmp_path):
+    """A mutant a C test killed last time: the whole build, then that one C test, and no scenario at all
+    (the scenarios of the TCP area take minutes); the source comes back unchanged."""
+    ml, m = _one_mutant(tmp_path)
+    r = _FakeRunner(tmp_path, "test_tcp_tlp")
+    o = mutate.test_mutant(r, ml, m, "ctest test_tcp_tlp", 1)
+    assert (o.status, o.by) == ("killed", "ctest test_tcp_tlp")
+    assert r.calls == [("build", "_ternffi"), ("build", ""), ("ctest", "^test_tcp_tlp$")]
+    assert (tmp_path / "stack" / "x.c").read_text() == "int x = 1;\n"
+
+
+def test_a_stale_c_test_hint_falls_through_to_the_area(tmp_path):
+    """When the hinted C test passes, the area's scenarios and C tests run as without a hint."""
+    ml, m = _one_mutant(tmp_path)
+    r = _FakeRunner(tmp_path, "test_other")
+    o = mutate.test_mutant(r, ml, m, "ctest test_tcp_tlp", 1)
+    assert (o.status, o.by) == ("killed", "ctest test_other")
+    assert r.calls == [("build", "_ternffi"), ("build", ""), ("ctest", "^test_tcp_tlp$"),
+                       ("pytest", ("scenarios/x",)), ("build", ""), ("ctest", "^test_")]
+
+
+def test_timeouts_are_not_remembered_as_killers():
+    assert mutate.is_named_killer("ctest test_tcp_tlp")
+    assert mutate.is_named_killer("scenarios/tcp/test_a.py::t[ipv4]")
+    for by in ("ctest (timeout: the mutant hangs, or the time per mutant ran out)", "pytest (exit 2; see output)",
+               "timeout (the tests did not finish in the time per mutant)", ""):
+        assert not mutate.is_named_killer(by), by

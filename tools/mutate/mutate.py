@@ -253,7 +253,7 @@ class Runner:
         code, out = run(["ctest", "--test-dir", str(self.build), "-R", regex, "-j", str(self.jobs),
                          "--stop-on-failure", "--timeout", str(int(max(timeout, 10)))], self.tree, timeout + 5)
         if code is None:
-            return "ctest (timeout: the mutant hangs)", out
+            return "ctest (timeout: the mutant hangs, or the time per mutant ran out)", out
         if code == 0:
             return None, out
         m = re.search(r"The following tests FAILED:\s*\n\s*\d+\s*-\s*(\S+)", out)
@@ -293,9 +293,11 @@ def apply(tree: Path, m: Mutant) -> str:
 def test_mutant(r: Runner, ml: MutantList, m: Mutant, hint: str, workers: int) -> Outcome:
     """Apply, build, test, restore one mutant.
 
-    Order, cheapest kill first: the extension alone is rebuilt and the test that killed this mutant in
-    the last run (``hint``) runs alone; then the scenarios of the area, stopping at the first failure;
-    then the rest of the build (the C tests) and the C tests of the area.
+    Order, cheapest kill first: the test that killed this mutant in the last run (``hint``) runs alone (a
+    scenario after rebuilding the extension alone; a C test after the whole build, since a mutant killed
+    only by a C test would otherwise wait for its area's scenarios, two minutes in the TCP area); then the
+    scenarios of the area, stopping at the first failure; then the rest of the build (the C tests) and the
+    C tests of the area.
     """
     t0 = time.monotonic()
     path = r.tree / m.file
@@ -312,7 +314,16 @@ def test_mutant(r: Runner, ml: MutantList, m: Mutant, hint: str, workers: int) -
         if not ok:
             return done("stillborn", detail=out.strip().splitlines()[-1][:200] if out.strip() else "build failed")
         area = ml.area_of(m.file)
-        if hint and not hint.startswith("ctest"):
+        hint_ctest = re.fullmatch(r"ctest ([\w.+-]+)", hint)
+        if hint_ctest:
+            ok, out = r.rebuild(min(left(), 300))
+            if not ok:
+                return done("stillborn", detail="the C tests do not build: " + out.strip().splitlines()[-1][:200])
+            r.log(f"{m.id}: last killer first: {hint}")
+            by, _ = r.ctest(f"^{re.escape(hint_ctest.group(1))}$", left())
+            if by:
+                return done("killed", by)
+        elif hint and not hint.startswith("ctest"):
             r.log(f"{m.id}: last killer first: {hint}")
             by, _ = r.pytest([hint], left(), 1)
             # exit 4: pytest found no such test (a renamed scenario): a stale hint, not a kill
@@ -364,6 +375,12 @@ def reason_of(o: Outcome) -> str:
             return f"missing test: {o.mutant.missing}"
         return "NO REASON GIVEN: add a test that kills it, or say in the list why it is equivalent"
     return o.detail
+
+
+def is_named_killer(by: str) -> bool:
+    """Whether ``by`` names one test worth running first next time: not a timeout, nor a run whose failing
+    test could not be read ("pytest (...)", "ctest (...)")."""
+    return bool(by) and not by.startswith(("pytest (", "ctest (", "timeout"))
 
 
 def table(outcomes: list[Outcome]) -> list[str]:
@@ -546,8 +563,11 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "mutants.md").write_text("# Mutation testing\n\n" + summary + "\n\n" + "\n".join(lines) + "\n")
     if not args.no_hints:
         merged = dict(hints)
-        merged.update({o.mutant.id: (o.by if o.status == "killed" and not o.by.startswith(("pytest (", "timeout"))
-                                     else "") for o in ordered if o.status in ("killed", "SURVIVED")})
+        for o in ordered:
+            if o.status == "SURVIVED":
+                merged[o.mutant.id] = ""
+            elif o.status == "killed" and is_named_killer(o.by):
+                merged[o.mutant.id] = o.by  # (a timeout keeps the killer named before)
         args.killers.write_text(json.dumps({k: v for k, v in sorted(merged.items()) if v}, indent=1) + "\n")
     print("\n".join(lines))
     print(summary)
