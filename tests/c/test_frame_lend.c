@@ -136,6 +136,8 @@ static void host_cfg(tern_stack_config *c, uint8_t last, side *sd, enum lend_mod
     c->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
     c->iface[0].prefix_len[0] = 24;
     c->tcp.rx_buffer = 16384; /* a window that fills: zero-window and window-update segments */
+    /* b without timestamps: its pure ACKs are 54-byte frames, padded to the Ethernet minimum */
+    c->tcp.timestamps = last == 1;
     c->output = env_output;
     c->output_ctx = sd;
     if (mode != NO_CALLBACKS) {
