@@ -78,7 +78,7 @@ sim_frame *sim_frame_share(sim *s, sim_frame *of) {
     }
     root->refs++;
     f->owner = root;
-    f->bytes = root->data;
+    f->bytes = root->bytes;
     f->len = of->len;
     return f;
 }

@@ -28,8 +28,10 @@
 
 /*
  * A frame travelling through a link. Allocated from the simulation's pool.
- * Its bytes are at `bytes`: its own `data`, or the data of `owner` when they
- * are shared with other frames (frame_pool.c). Shared bytes are read-only:
+ * Its bytes are at `bytes`: in its own `data` (at its start, or past the
+ * room for headers a host's stack left in front of a frame it built there,
+ * nodes/host.c), or in the data of `owner` when they are shared with other
+ * frames (frame_pool.c). Shared bytes are read-only:
  * whoever changes them takes sim_frame_private first.
  */
 typedef struct sim_frame {
@@ -51,6 +53,7 @@ typedef struct sim_frame {
 } sim_frame;
 
 #define SIM_FRAME_CLASSES 10 /* 128 B .. 64 KiB, powers of two */
+#define SIM_FRAME_DATA_MAX ((size_t)128 << (SIM_FRAME_CLASSES - 1)) /* the largest class */
 
 typedef struct sim_frame_pool {
     sim_frame *free[SIM_FRAME_CLASSES];

@@ -4,6 +4,7 @@
  * stack's output callback hands frames to sim_node_send on the port of the
  * same number as the interface.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,22 @@ typedef struct host_state {
     uint64_t sent; /* frames sent so far: the number of the next one is sent + 1 */
 } host_state;
 
+/* A frame's checksums were wrong (frame_check.h): fail the run, naming the host, the frame's
+ * number, port, time and the field. */
+static void host_bad_frame(host_state *h, uint32_t iface, size_t len, const char *why) {
+    sim_node *n = sim_get_node(h->s, h->id);
+    sim_fail_later(h->s, TERN_ERR_BAD_CHECKSUM,
+                   "host '%s' sent a frame with a wrong checksum: frame #%llu out of port %u "
+                   "at t=%llu ns, %zu bytes: %s",
+                   n ? n->name : "?", (unsigned long long)h->sent, iface,
+                   (unsigned long long)h->s->now, len, why);
+}
+
 /*
- * Every frame leaves through here: its checksums are verified before a link
- * sees it (frame_check.h), so a link's deliberate corruption never counts
- * against the host. A wrong one fails the simulation run (FrameError in
- * Python), naming the host, the frame's number, port, time and the field.
+ * Every frame leaves through here or host_frame_output: its checksums are
+ * verified before a link sees it (frame_check.h), so a link's deliberate
+ * corruption never counts against the host. A wrong one fails the
+ * simulation run (FrameError in Python).
  */
 static void host_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t len) {
     host_state *h = ctx;
@@ -43,8 +55,8 @@ static void host_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t 
     bool ok;
     sim_frame *f = NULL;
     if (len >= 1 && len <= SIM_MAX_FRAME) {
-        /* The simulator must copy the frame out of the stack's buffer anyway: it is
-         * checked in the same pass, and the copy handed over to the link. */
+        /* Built in the stack's own buffer: the simulator copies it out, and checks it in the
+         * same pass; the copy is handed over to the link. */
         f = sim_frame_alloc_raw(h->s, len);
     }
     if (f) {
@@ -54,12 +66,7 @@ static void host_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t 
         ok = sim_frame_check(frame, len, why, sizeof why);
     }
     if (!ok) {
-        sim_node *n = sim_get_node(h->s, h->id);
-        sim_fail_later(h->s, TERN_ERR_BAD_CHECKSUM,
-                       "host '%s' sent a frame with a wrong checksum: frame #%llu out of port %u "
-                       "at t=%llu ns, %zu bytes: %s",
-                       n ? n->name : "?", (unsigned long long)h->sent, iface,
-                       (unsigned long long)h->s->now, len, why);
+        host_bad_frame(h, iface, len, why);
     }
     if (f) {
         sim_node_send_frame(h->s, h->id, iface, f);
@@ -67,6 +74,47 @@ static void host_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t 
         /* a size sim_node_send refuses (and reports), or no memory for the copy */
         sim_node_send(h->s, h->id, iface, frame, len);
     }
+}
+
+/* The pool frame whose data is buf (a buffer host_frame_alloc lent). */
+static sim_frame *lent_frame(uint8_t *buf) {
+    return (sim_frame *)(void *)(buf - offsetof(sim_frame, data));
+}
+
+/*
+ * The stack's frame_alloc (tern/stack.h): a pool frame's data, so that the
+ * frame built in it travels as it is. NULL (the stack then uses output) for
+ * more than the largest pool class.
+ */
+static uint8_t *host_frame_alloc(void *ctx, size_t cap) {
+    host_state *h = ctx;
+    if (cap > SIM_FRAME_DATA_MAX) {
+        return NULL;
+    }
+    sim_frame *f = sim_frame_alloc_raw(h->s, cap);
+    return f ? f->data : NULL;
+}
+
+/* The stack's frame_output: the frame at buf + offset, in a lent pool frame, is checked where it
+ * lies (no copy) and enters the link as that frame. */
+static void host_frame_output(void *ctx, uint32_t iface, uint8_t *buf, size_t offset, size_t len) {
+    host_state *h = ctx;
+    h->sent++;
+    sim_frame *f = lent_frame(buf);
+    f->bytes = f->data + offset;
+    f->len = (uint32_t)len;
+    char why[160];
+    if (!sim_frame_check(f->bytes, len, why, sizeof why)) {
+        host_bad_frame(h, iface, len, why);
+    }
+    /* sim_node_send_frame reports a size a link refuses, and frees the frame in every case. */
+    sim_node_send_frame(h->s, h->id, iface, f);
+}
+
+/* The stack's frame_release: a lent pool frame comes back unused. */
+static void host_frame_release(void *ctx, uint8_t *buf) {
+    host_state *h = ctx;
+    sim_frame_free(h->s, lent_frame(buf));
 }
 
 static void host_input(void *state, uint64_t now, uint32_t port, const uint8_t *frame, size_t len) {
@@ -86,6 +134,9 @@ static uint64_t host_poll_at(void *state) {
 
 static void host_destroy(void *state) {
     host_state *h = state;
+    if (h->stack) {
+        tern_stack_release_frame(h->stack); /* a lent pool frame, back before the pool goes */
+    }
     if (h->mem_own) {
         free(h->mem);
     }
@@ -115,6 +166,11 @@ tern_err sim_host_add(sim *s, const char *name, const tern_stack_config *cfg, si
     tern_stack_config c = *cfg;
     c.output = host_output;
     c.output_ctx = h;
+    /* Frames built in pool frames leave without a copy (tern_frame_alloc_fn). */
+    c.frame_alloc = host_frame_alloc;
+    c.frame_output = host_frame_output;
+    c.frame_release = host_frame_release;
+    c.frame_ctx = h;
     size_t size = tern_stack_memory_size(&c);
 #ifdef HOST_MEM_OWN
     /* AddressSanitizer guards each allocation: one per host keeps an overrun of an

@@ -67,6 +67,56 @@ typedef struct tern_stack tern_stack;
 typedef void (*tern_output_fn)(void *ctx, uint32_t iface, const uint8_t *frame, size_t len);
 
 /*
+ * Frame-buffer lending (optional; docs/frame-lending.md). An environment that
+ * carries frames in buffers of its own (the simulator's frame pool) can lend
+ * the stack the buffer a frame is built in, so that the frame leaves without
+ * being copied. Set all three of tern_stack_config.frame_alloc, frame_output
+ * and frame_release, or none (tern_stack_validate refuses a partial set);
+ * without them every frame leaves through `output`, from the stack's own
+ * buffer, as before.
+ *
+ * The stack holds at most one lent buffer at a time, and only for frames it
+ * builds on its hot path (TCP segments); every other frame still leaves
+ * through `output`. It gives each buffer back exactly once: through
+ * frame_output when a frame built in it is sent, or through frame_release
+ * when none is (the datagram was held for address resolution, looped back,
+ * fragmented from it, or refused). A buffer held after a build that failed
+ * before it reached IP is kept for the next frame; tern_stack_release_frame
+ * gives it back.
+ */
+
+/*
+ * tern_frame_alloc_fn: lend the stack a buffer of at least cap bytes.
+ *   ctx  tern_stack_config.frame_ctx
+ *   cap  bytes the stack may write, from the buffer's start
+ * Returns the buffer (writable by the stack until it is given back), or NULL
+ * when the environment has none: the stack then builds the frame in its own
+ * buffer and sends it through `output`, and nothing is lost.
+ */
+typedef uint8_t *(*tern_frame_alloc_fn)(void *ctx, size_t cap);
+
+/*
+ * tern_frame_output_fn: a frame built in a lent buffer is sent on interface
+ * `iface`; the buffer's ownership passes back to the environment with the call
+ * (the stack never touches it again), whatever the environment does with it.
+ *   ctx     tern_stack_config.frame_ctx
+ *   iface   the interface, as for tern_output_fn
+ *   buf     the buffer frame_alloc returned
+ *   offset  where the frame starts in buf (the room in front is unused)
+ *   len     the frame's length in bytes (offset + len is within the cap asked for)
+ */
+typedef void (*tern_frame_output_fn)(void *ctx, uint32_t iface, uint8_t *buf, size_t offset,
+                                     size_t len);
+
+/*
+ * tern_frame_release_fn: a lent buffer comes back without a frame sent from
+ * it; its contents mean nothing.
+ *   ctx  tern_stack_config.frame_ctx
+ *   buf  the buffer frame_alloc returned
+ */
+typedef void (*tern_frame_release_fn)(void *ctx, uint8_t *buf);
+
+/*
  * Called with every datagram the host sent to one of its own addresses, at
  * the poll that delivers it (the loopback never crosses a link; this is the
  * place to capture it, as tcpdump -i lo does on Linux).
@@ -219,6 +269,11 @@ typedef struct tern_stack_config {
 
     tern_output_fn output;
     void *output_ctx;
+    /* Optional frame-buffer lending (see tern_frame_alloc_fn): all three or none (NULL). */
+    tern_frame_alloc_fn frame_alloc;
+    tern_frame_output_fn frame_output;
+    tern_frame_release_fn frame_release;
+    void *frame_ctx;
     /* Optional (NULL: none): sees each datagram delivered over the loopback. */
     tern_loopback_fn loopback_tap;
     void *loopback_ctx;
@@ -258,6 +313,14 @@ tern_err tern_stack_validate(const tern_stack_config *cfg, char *msg, size_t cap
  */
 tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, tern_stack **out,
                          char *msg, size_t cap);
+
+/*
+ * tern_stack_release_frame: give back, through frame_release, the lent buffer
+ * the stack keeps for its next frame (see tern_frame_alloc_fn), if it keeps
+ * one; nothing otherwise. Call it before the environment frees its buffers or
+ * the instance's memory.
+ */
+void tern_stack_release_frame(tern_stack *st);
 
 /* tern_stack_last_error: the message of the last failing call on st ("" if none). */
 const char *tern_stack_last_error(const tern_stack *st);

@@ -10,11 +10,7 @@
 #include "stack_internal.h"
 #include "wire/icmpv4.h"
 
-uint8_t *tern_ip_tx_payload(tern_stack *st) {
-    return st->tx + TERN_TX_HEADROOM;
-}
-
-tern_err tern_l4_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len) {
+static tern_err l4_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len) {
     switch (tx->dst.family) {
     case TERN_AF_INET:
         return tern_ip_send(st, now, tx, payload_len);
@@ -35,6 +31,12 @@ tern_err tern_l4_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "l4_send: destination family %u",
                          tx->dst.family);
     }
+}
+
+tern_err tern_l4_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t payload_len) {
+    tern_err e = l4_send(st, now, tx, payload_len);
+    tern_frame_lent_done(st); /* a lent buffer not handed over with a frame goes back */
+    return e;
 }
 
 void tern_l4_port_unreachable(tern_stack *st, uint64_t now, const tern_ip_rx *rx) {

@@ -97,6 +97,13 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
         BAD("tcp.congestion=%u: must be a tern_tcp_cc (0 NewReno, 1 CUBIC, 2 BBR)",
             c.tcp.congestion);
     }
+    int lending = (c.frame_alloc != NULL) + (c.frame_output != NULL) + (c.frame_release != NULL);
+    if (lending != 0 && lending != 3) {
+        BAD("frame_alloc=%s frame_output=%s frame_release=%s: frame lending needs all three "
+            "callbacks or none",
+            c.frame_alloc ? "set" : "NULL", c.frame_output ? "set" : "NULL",
+            c.frame_release ? "set" : "NULL");
+    }
     if (c.dhcp_servers > TERN_MAX_IFACES) {
         BAD("dhcp_servers=%u: at most %d (one per interface)", c.dhcp_servers, TERN_MAX_IFACES);
     }
@@ -251,7 +258,8 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     tern_stack *st = (tern_stack *)base;
     st->cfg = c;
     st->poll_cache = &st->poll_cache_mem; /* valid = false: computed at the first poll_at */
-    st->route_gen = 1;                    /* route caches start empty (gen 0) */
+    st->txp = st->tx + TERN_TX_HEADROOM;
+    st->route_gen = 1; /* route caches start empty (gen 0) */
     tern_rng_seed(&st->rng, c.seed, 1);
     uint64_t k0 = tern_rng_next(&st->rng), k1 = tern_rng_next(&st->rng);
     for (int i = 0; i < 8; i++) {
@@ -457,6 +465,9 @@ void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint1
     st->call_frames++;
     if (st->cfg.packet_sockets) {
         tern_packet_tap(st, st->call_now, iface, TERN_PACKET_OUT, frame, flen, NULL);
+    }
+    if (tern_frame_lent_output(st, iface, frame, flen)) {
+        return; /* built in a lent buffer: handed back with the frame, not copied */
     }
     if (st->cfg.output) {
         st->cfg.output(st->cfg.output_ctx, iface, frame, flen);

@@ -254,6 +254,25 @@ typedef struct tern_ip_tx {
 uint8_t *tern_ip_tx_payload(tern_stack *st);
 
 /*
+ * tern_ip_tx_frame: as tern_ip_tx_payload, for a payload of at most n bytes
+ * that will leave in one frame: in a buffer the environment lends
+ * (tern_frame_alloc_fn), so that the frame is handed over without a copy, or
+ * in tx when it lends none. The payload has TERN_TX_HEADROOM bytes of room in
+ * front and room for the Ethernet minimum's padding behind (core/frame_lend.c).
+ */
+uint8_t *tern_ip_tx_frame(tern_stack *st, size_t n);
+
+/*
+ * tern_frame_lent_output: if frame[0..len) lies in the lent buffer, hand it over
+ * (frame_output) and return true; else false (the caller sends it through output).
+ */
+bool tern_frame_lent_output(tern_stack *st, uint32_t iface, uint8_t *frame, size_t len);
+
+/* tern_frame_lent_done: the datagram at txp was sent or dropped: give back a lent
+ * buffer still held (frame_release) and point txp at tx again. */
+void tern_frame_lent_done(tern_stack *st);
+
+/*
  * tern_l4_send: send the datagram whose payload (an upper-layer header and
  * data, its checksum already right for tx->src and tx->dst) is at
  * tern_ip_tx_payload(st), over IPv4 or IPv6 by the family of tx->dst.
@@ -379,6 +398,11 @@ struct tern_stack {
     /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to
      * 64 KiB; held datagrams are taken back at TERN_TX_HEADROOM + 40, hence the margin. */
     uint8_t tx[TERN_TX_HEADROOM + 40 + 65536];
+    /* The payload of the datagram being built: tx + TERN_TX_HEADROOM (tern_ip_tx_payload) or
+     * in the buffer the environment lent (tern_ip_tx_frame). */
+    uint8_t *txp;
+    uint8_t *lent; /* the lent buffer the stack holds (core/frame_lend.c), or NULL */
+    size_t lent_cap;
     uint8_t tx2[TERN_FRAME_MAX + 64];
     uint8_t loop_rx[65536]; /* a looped-back datagram being delivered */
 };

@@ -185,7 +185,7 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
         h.options = tx->options;
         h.options_len = tx->options_len;
     }
-    uint8_t *payload = tern_ip_tx_payload(st);
+    uint8_t *payload = st->txp; /* tern_ip_tx_payload or tern_ip_tx_frame */
     if (tx->route != NULL ? tx->route->local : tern_is_local_addr(st, &tx->dst, NULL)) {
         /* To ourselves: delivered on the next poll, never re-entering input now. */
         struct tern_ipv4_repr r = h;

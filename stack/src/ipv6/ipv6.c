@@ -188,7 +188,7 @@ tern_err tern_ipv6_send(tern_stack *st, uint64_t now, const tern_ip6_tx *tx, siz
         memset(rr.src.bytes, 0, 16);
         rr.src.family = TERN_AF_INET6;
     }
-    uint8_t *p = tern_ip_tx_payload(st);
+    uint8_t *p = st->txp; /* tern_ip_tx_payload or tern_ip_tx_frame */
     uint8_t nh = tx->next_header;
     if (tx->hbh_len) {
         p -= tx->hbh_len;

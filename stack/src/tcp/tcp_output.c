@@ -100,8 +100,9 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
         }
     }
     tcp_urg_output(p, &r); /* RFC 9293 §3.8.5: URG while SND.UP is ahead */
-    uint8_t *buf = tern_ip_tx_payload(st);
     size_t hlen = tern_tcp_header_len(&r);
+    /* Built where the frame will travel when the environment lends a buffer (tern/stack.h). */
+    uint8_t *buf = tern_ip_tx_frame(st, hlen + len);
     if (len > 0) {
         r.payload_sum = tcp_sendq_copy(st, p, seq - p->snd_buf_seq, buf + hlen, len);
         r.payload_summed = true;
@@ -109,7 +110,7 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
     r.payload = NULL;
     r.payload_len = len;
     size_t written;
-    tern_err e = tern_tcp_emit(&r, &p->laddr, &p->raddr, buf, TERN_IP_PAYLOAD_MAX, &written);
+    tern_err e = tern_tcp_emit(&r, &p->laddr, &p->raddr, buf, hlen + len, &written);
     if (e) {
         return e;
     }
