@@ -341,6 +341,8 @@ class TcpInfo:
     zero_window_probes: int
     keepalives_sent: int
     challenge_acks: int
+    #: tail loss probes sent (RFC 8985 §7.3), whether new data or the last segment again.
+    tlp_probes: int
     #: D-SACK blocks received (RFC 2883); of them, those reporting retransmitted data (RFC 3708 §2); loss
     #: episodes found spurious whose congestion-window reduction was undone (RFC 3708 §3).
     dsack_blocks_in: int
