@@ -296,7 +296,7 @@ _TCP_OPTIONS = {
     "ttl": ("TTL", int), "sack": ("SACK", bool), "timestamps": ("TIMESTAMPS", bool),
     "window_scaling": ("WINDOW_SCALING", bool), "delack": ("DELACK_NS", "time"), "rto_min": ("RTO_MIN_NS", "time"),
     "initial_window": ("INITIAL_WINDOW", int), "tail_loss_probe": ("TAIL_LOSS_PROBE", bool), "rack": ("RACK", bool),
-    "dsack": ("DSACK", bool),
+    "dsack": ("DSACK", bool), "abc_l2": ("ABC_L2", bool),
 }
 
 

@@ -85,6 +85,7 @@ static void undo_rto(tcp_pcb *p) {
         p->ssthresh = p->frto_ssthresh;
     }
     p->bytes_acked_ca = 0;
+    p->ss_after_rto = 0; /* the timeout is undone: so is its slow start's L = 1 SMSS (tcp_cc.c) */
     p->ca_state = TCP_CA_OPEN;
     /* nothing outstanding is presumed lost any more: transmission goes on
      * with new data, no go-back-N (RFC 4015 §1, above) */
