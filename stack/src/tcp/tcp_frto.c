@@ -54,12 +54,12 @@
  *     (previously unsent) segments and proceed to step 3. If the TCP sender
  *     is not able to transmit any previously unsent data [...] the
  *     recommended action is to refrain from entering step 3 of this
- *     algorithm." -- FRTO_STEP2 below. The step also says "If duplicate ACKs
- *     arrive before the cumulative acknowledgment for retransmitted data,
- *     adjust the scoreboard according to the incoming SACK information. Stay
- *     in step 2"; here a duplicate ACK in step 2 ends F-RTO instead (the
- *     conventional RTO recovery goes on): a timeout it would have found
- *     spurious after such an ACK is recovered as a genuine one.
+ *     algorithm." -- FRTO_STEP2 below, which also follows the step's "If
+ *     duplicate ACKs arrive before the cumulative acknowledgment for
+ *     retransmitted data, adjust the scoreboard according to the incoming
+ *     SACK information. Stay in step 2 and wait for the next new
+ *     acknowledgment." on SACK connections (without SACK a duplicate ACK
+ *     ends F-RTO: it tells nothing of what arrived).
  *
  *   "3) The next acknowledgment arrives at the sender. Either a duplicate
  *   ACK or a new cumulative ACK (advancing the window) applies in this step.
@@ -180,7 +180,13 @@ void tcp_frto_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern
     switch (p->frto) {
     case FRTO_STEP2:
         if (dup) {
-            p->frto = FRTO_OFF; /* a duplicate ACK in step 2: F-RTO ends (see above) */
+            /* RFC 5682 §3 step 2: "Stay in step 2 and wait for the next new
+             * acknowledgment" (the SACK blocks are in the scoreboard
+             * already). Without SACK the duplicate ACK says nothing of what
+             * arrived: the conventional RTO recovery goes on. */
+            if (!(p->flags & TCPF_SACK_OK)) {
+                p->frto = FRTO_OFF;
+            }
             return;
         }
         if (!advanced) {
