@@ -111,8 +111,10 @@ class DutProfile:
     #: DupThresh rules (tern_tcp_config.rack and .tail_loss_probe).
     loss_recovery: str = "rack"
     #: TCP: the socket options that select the classic RFC 5681 / 6582 / 6675 loss recovery on this DUT (for
-    #: scenarios that check its exact timelines), or None when the DUT cannot select it per socket.
-    classic_recovery: Optional[dict] = field(default_factory=lambda: {"rack": False, "tail_loss_probe": False})
+    #: scenarios that check its exact timelines; for Tern also RFC 5681's slow start, 1 SMSS per ACK, instead of
+    #: RFC 3465's 2 SMSS, abc_l2), or None when the DUT cannot select it per socket.
+    classic_recovery: Optional[dict] = field(
+        default_factory=lambda: {"rack": False, "tail_loss_probe": False, "abc_l2": False})
     #: TCP: the congestion control of the DUT's sockets unless a scenario sets one (``congestion=`` socket option):
     #: "newreno" (RFC 5681 / RFC 6582; Tern's default), "cubic" (RFC 9438) or "bbr" (BBRv1,
     #: draft-cardwell-iccrg-bbr-congestion-control-00, with pacing; docs/bbr.md). A Tern DUT takes it as

@@ -32,7 +32,7 @@ _TCP_TIMES = ("rto_min", "rto_max", "rto_initial", "delack", "msl", "fin_wait2_t
 _TCP_SIZES = ("rx_buffer", "tx_buffer")
 _TCP_COUNTS = ("backlog_max", "ooo_max_holes", "lend_extents", "syn_retries", "data_retries", "initial_window",
                "keepalive_count", "challenge_ack_limit")
-_TCP_BOOLS = ("sack", "timestamps", "window_scaling", "tail_loss_probe", "dsack", "rack")
+_TCP_BOOLS = ("sack", "timestamps", "window_scaling", "tail_loss_probe", "dsack", "rack", "abc_l2")
 #: Stack-wide keywords of Network.host, with their C field.
 _STACK_COUNTS = ("arp_entries", "arp_queue", "routes", "reasm_slots", "packet_buffers", "udp_sockets", "udp_queue",
                  "ping_sockets", "tcp_sockets", "tcp_timewait", "arp_retries", "icmp_rate", "icmp_burst", "ttl",

@@ -1123,6 +1123,7 @@ class LinuxDut:
             zero_window_probes=int(r.get("probes", 0)) if state == "ESTABLISHED" else 0,
             keepalives_sent=int(r.get("probes", 0)),
             challenge_acks=ns_ctr.get("TcpExt.TCPChallengeACK", 0),
+            tlp_probes=ns_ctr.get("TcpExt.TCPLossProbes", 0),  # per namespace, as the other TcpExt counters
             # D-SACK: blocks received and undos per namespace; tcpi_dsack_dups counts the D-SACKed segments
             dsack_blocks_in=ns_ctr.get("TcpExt.TCPDSACKRecv", 0) + ns_ctr.get("TcpExt.TCPDSACKOfoRecv", 0),
             spurious_retransmits=int(r.get("dsack_dups", 0)),

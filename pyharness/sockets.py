@@ -316,7 +316,7 @@ _TCP_OPTIONS = {
     "ttl": ("TTL", int), "sack": ("SACK", bool), "timestamps": ("TIMESTAMPS", bool),
     "window_scaling": ("WINDOW_SCALING", bool), "delack": ("DELACK_NS", "time"), "rto_min": ("RTO_MIN_NS", "time"),
     "initial_window": ("INITIAL_WINDOW", int), "tail_loss_probe": ("TAIL_LOSS_PROBE", bool), "rack": ("RACK", bool),
-    "dsack": ("DSACK", bool),
+    "dsack": ("DSACK", bool), "abc_l2": ("ABC_L2", bool),
 }
 
 
@@ -361,6 +361,8 @@ class TcpInfo:
     zero_window_probes: int
     keepalives_sent: int
     challenge_acks: int
+    #: tail loss probes sent (RFC 8985 §7.3), whether new data or the last segment again.
+    tlp_probes: int
     #: D-SACK blocks received (RFC 2883); of them, those reporting retransmitted data (RFC 3708 §2); loss
     #: episodes found spurious whose congestion-window reduction was undone (RFC 3708 §3).
     dsack_blocks_in: int

@@ -162,3 +162,35 @@ def test_frto_detects_a_spurious_rto_without_timestamps(dut, peer, link, profile
         # seven outstanding (segments 5-9 and the two new ones): three go; spurious-sack: eleven outstanding,
         # two SACKed: one goes
         assert len(burst) == (1 if second == "sacks-original" else 3)
+
+
+@pytest.mark.dut("tern", reason="reads the spurious-RTO counter; Tern's F-RTO is RFC 5682 section 3's")
+@pytest.mark.rfc("5682 3")
+@pytest.mark.parametrize("first", ["dupack", "advances"], ids=["dupack-first", "control"])
+def test_frto_stays_in_step_2_on_a_duplicate_ack(dut, peer, link, profile, first):
+    """RFC 5682 section 3 step 2 (SACK-enhanced F-RTO): "If duplicate ACKs arrive before the cumulative
+    acknowledgment for retransmitted data, adjust the scoreboard according to the incoming SACK information.
+    Stay in step 2 and wait for the next new acknowledgment." Here the originals of segments 1-2 arrive late and
+    the peer SACKs them before the RTO retransmission of segment 0 arrives (a duplicate ACK); then the ACK of
+    the retransmission advances SND.UNA below "RecoveryPoint": step 2 b), "transmit up to two new (previously
+    unsent) segments and proceed to step 3", 20 ms after that ACK left the peer, not the next retransmission.
+    Step 3: the ACK of segments 3-4, sent once only, declares the timeout spurious. The control: the same
+    without the duplicate ACK first."""
+    conn, sock, before, flight, rx = timed_out_flight(dut, peer, link, profile, ts=False)
+    smss = before.snd_mss
+    base = flight[0][TCP].seq
+    hi = end(flight, base)
+    if first == "dupack":
+        sack_ack(conn, base, [(seq_add(base, smss), seq_add(base, 3 * smss))])
+        assert data_segs(conn, within="30ms") == [], "a duplicate ACK in F-RTO's step 2 sent data"
+    t1 = peer.net.now_ns
+    sack_ack(conn, seq_add(base, 3 * smss))
+    n1 = conn.expect(seq=hi, at=T(t1 + 20 * MS), tolerance=EXACT)
+    n2 = conn.expect(seq=seq_add(hi, smss), at=T(t1 + 20 * MS), tolerance=EXACT)
+    assert tcp_payload(n1) and tcp_payload(n2)
+    assert data_segs(conn, within="15ms") == [], "more than F-RTO's two new segments in step 2 b)"
+    sack_ack(conn, seq_add(base, 5 * smss))  # step 3 b): segments 3-4 were sent once only
+    conn.expect(flags="A", within="25ms")
+    info = sock.info()
+    assert info.spurious_rtos == 1 and (info.cwnd, info.ssthresh) == (before.cwnd, before.ssthresh)
+    assert info.total_retransmits == 1

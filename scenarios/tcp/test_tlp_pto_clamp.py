@@ -57,11 +57,13 @@ def test_probe_in_the_place_of_the_rto_with_one_segment_out(dut, peer):
     probe = conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + 200 * MS), tolerance=EXACT)
     info = sock.info()
     assert info.rto_timeouts == 0, "the RTO came instead of the probe"
+    assert info.tlp_probes == 1  # counted as a probe (RFC 8985 §7.3), not as a timeout
     assert info.cwnd == cwnd and info.rto_ns == 200 * MS  # no collapse, no backoff
     # unanswered: the RTO one (unbacked-off) RTO after the probe, not two
     conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(probe) + 200 * MS), tolerance=EXACT)
     info = sock.info()
     assert info.rto_timeouts == 1 and info.rto_ns == 400 * MS
+    assert info.tlp_probes == 1  # the RTO is no second probe
 
 
 @pytest.mark.dut("tern", reason="reads the timeout counter and cwnd from the socket")
@@ -75,5 +77,6 @@ def test_control_two_segments_out_probe_after_two_srtt(dut, peer):
     assert ns(d2) == ns(d) and len(d2[TCP].payload) == mss
     # FlightSize is two segments: PTO = 2 * SRTT from the last send, well before the RTO; the probe resends the
     # last segment (no new data to send)
+    assert sock.info().tlp_probes == 0  # positive control for the count: none before the PTO
     conn.expect(flags="PA", seq=d2[TCP].seq, at=T(ns(d2) + 2 * sock.info().srtt_ns), tolerance=EXACT)
-    assert sock.info().rto_timeouts == 0
+    assert (sock.info().rto_timeouts, sock.info().tlp_probes) == (0, 1)

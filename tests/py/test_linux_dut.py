@@ -108,7 +108,7 @@ def test_linux_deviation_is_strict_an_unexpected_pass_fails(pytester):
 
 def test_linux_profile_states_the_open_choices():
     assert (TERN_PROFILE.loss_recovery, LINUX_PROFILE.loss_recovery) == ("rack", "rack")
-    assert TERN_PROFILE.classic_recovery == {"rack": False, "tail_loss_probe": False}
+    assert TERN_PROFILE.classic_recovery == {"rack": False, "tail_loss_probe": False, "abc_l2": False}
     assert LINUX_PROFILE.classic_recovery is None
     assert (TERN_PROFILE.frag_overlap, LINUX_PROFILE.frag_overlap) == ("reassemble", "drop")
     assert TERN_PROFILE.backlog_extra == 0 and LINUX_PROFILE.backlog_extra == 1

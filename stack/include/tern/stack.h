@@ -200,6 +200,14 @@ typedef struct tern_tcp_config {
      * TERN_TCP_OPT_CONGESTION changes it per socket. A value outside tern_tcp_cc makes
      * tern_stack_create fail with TERN_ERR_INVALID_ARGUMENT. */
     uint8_t congestion;
+    /* Off in a zeroed configuration, on after tern_stack_config_default (the
+     * kernel's sender grows at least as fast): slow start with byte counting
+     * limit L = 2 SMSS (RFC 3465 §2.3, experimental) instead of RFC 5681
+     * §3.1's 1 SMSS per ACK, so that a receiver that acknowledges every
+     * second segment (RFC 5681 §4.2) still doubles cwnd each round trip. The
+     * slow start after a retransmission timeout keeps L = 1 SMSS. Off gives
+     * the classic RFC 5681 timeline. See TERN_TCP_OPT_ABC_L2. */
+    bool abc_l2;
 } tern_tcp_config;
 
 typedef struct tern_stack_config {
@@ -723,6 +731,11 @@ typedef enum tern_tcp_option {
      * tern_tcp_config.rack. Set it before data flows (switching it on
      * starts with an empty transmission log). */
     TERN_TCP_OPT_RACK,
+    /* 0/1: slow start grows cwnd by up to 2 SMSS per ACK (RFC 3465 §2.3,
+     * L = 2 SMSS; none after a retransmission timeout, where L = 1 SMSS)
+     * instead of 1 SMSS (RFC 5681 §3.1). Default: tern_tcp_config.abc_l2.
+     * Any time; a listener passes it on to its connections. */
+    TERN_TCP_OPT_ABC_L2,
 } tern_tcp_option;
 
 /* Congestion control (TERN_TCP_OPT_CONGESTION): NewReno (RFC 5681/6582), CUBIC (RFC 9438), or

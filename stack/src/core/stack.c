@@ -39,6 +39,7 @@ void tern_stack_config_default(tern_stack_config *cfg, uint64_t seed) {
     cfg->tcp.dsack = true;
     cfg->tcp.tail_loss_probe = true;
     cfg->tcp.rack = true;
+    cfg->tcp.abc_l2 = true;
     cfg->tcp.window_scaling = true;
 }
 

@@ -2,6 +2,25 @@
  * The shared part of congestion control: slow start (RFC 5681 §3.1), the
  * initial window (RFC 6928), cwnd after an RTO (RFC 5681 §3.1: one segment),
  * and dispatch to the socket's algorithm.
+ *
+ * Slow start's increase per ACK. RFC 5681 §3.1: "During slow start, a TCP
+ * increments cwnd by at most SMSS bytes for each ACK received that
+ * cumulatively acknowledges new data", "cwnd += min (N, SMSS)", and "We note
+ * that [RFC3465] allows for cwnd increases of more than SMSS bytes for
+ * incoming acknowledgments during slow start on an experimental basis;
+ * however, such behavior is not allowed as part of the standard." With a
+ * receiver that acknowledges every second full-sized segment (RFC 5681 §4.2,
+ * what Tern's and the kernel's receivers do in a bulk transfer), 1 SMSS per
+ * ACK grows cwnd by half a window per round trip instead of doubling it, and
+ * the window at the first loss is that much smaller (issue 22: a third of
+ * the goodput under bursty loss against a Tern receiver). The kernel's sender
+ * adds every segment an ACK covers. So the default (tern_tcp_config.abc_l2)
+ * is RFC 3465's byte counting with the limit L = 2 SMSS (its §2.3, an
+ * experimental RFC): slow start doubles per round trip with a delayed-ACK
+ * receiver too. The slow start that follows a retransmission timeout keeps
+ * L = 1 SMSS (an ACK then may cover data sent before the timeout, which says
+ * nothing about what the network delivers now). The classic profile turns
+ * abc_l2 off and has RFC 5681's (2) exactly.
  */
 #include "tcp_cc.h"
 
@@ -51,6 +70,7 @@ void tcp_cc_init(tcp_pcb *p) {
     p->cwnd = connection_iw(p);
     p->ssthresh = UINT32_MAX / 2; /* RFC 5681 §3.1: arbitrarily high */
     p->bytes_acked_ca = 0;
+    p->ss_after_rto = 0;
     p->flags |= TCPF_CC_INIT;
     ops(p)->init(p);
 }
@@ -60,12 +80,14 @@ void tcp_cc_on_ack(tcp_pcb *p, uint32_t acked, uint64_t now) {
         return; /* the algorithm sets cwnd at the end of the ACK (tcp_cc_ack_end) */
     }
     if (p->cwnd < p->ssthresh) {
-        /* RFC 5681 §3.1 slow start with RFC 3465 byte counting, L = 1 SMSS:
-         * cwnd += min(N, SMSS) per ACK. */
-        uint32_t inc = acked < p->snd_mss ? acked : p->snd_mss;
+        /* slow start: cwnd += min(N, L) per ACK, L = SMSS (RFC 5681 §3.1 (2))
+         * or 2 SMSS (RFC 3465 §2.3) but after an RTO */
+        uint32_t limit = p->abc_l2 && !p->ss_after_rto ? 2 * p->snd_mss : p->snd_mss;
+        uint32_t inc = acked < limit ? acked : limit;
         p->cwnd += inc;
         return;
     }
+    p->ss_after_rto = 0; /* slow start after the RTO is over */
     ops(p)->cong_avoid(p, acked, now);
 }
 
@@ -73,6 +95,7 @@ void tcp_cc_on_loss(tcp_pcb *p, uint64_t now, bool rto) {
     tcp_undo_begin(p); /* RFC 3708: the window before, in case the loss was spurious */
     p->ssthresh = ops(p)->ssthresh(p, now, rto);
     if (rto) {
+        p->ss_after_rto = 1; /* L = 1 SMSS until cwnd reaches ssthresh */
         /* RFC 5681 §3.1: after an RTO cwnd is the loss window, 1 SMSS. */
         p->cwnd = p->snd_mss;
         p->bytes_acked_ca = 0;

@@ -31,18 +31,54 @@
  * timestamp clock ticks every millisecond and the retransmission leaves at
  * least RTO.min after the original, so the two TSvals always differ.
  *
- * F-RTO, RFC 5682 §3.1 (SACK-enhanced), when the ACKs carry no timestamps:
- *   step 1: at the RTO (no recovery under way), retransmit the first
- *           unacknowledged segment; "recover" = SND.NXT;
- *   step 2: the first ACK after it: if it is a duplicate ACK or acknowledges
- *           up to "recover", the RTO recovery goes on as usual. If it
- *           advances SND.UNA below "recover", send up to two new segments
- *           (none available: as usual) and go to step 3;
- *   step 3: the next ACK: if it acknowledges data never retransmitted
- *           (SND.UNA advances again, or SACKs data below "recover" that was
- *           sent only once), the RTO was spurious. A duplicate ACK, or one
- *           that only SACKs the new data, says the window was lost: the
- *           RTO recovery goes on, retransmitting in slow start.
+ * F-RTO, RFC 5682 §3 (the SACK-enhanced algorithm), when the ACKs carry no
+ * timestamps. Its steps, quoted, and where they are done here
+ * (tcp_frto_on_rto, tcp_frto_on_ack):
+ *
+ *   "1) When the retransmission timer expires, retransmit the first
+ *   unacknowledged segment and set SpuriousRecovery to FALSE. [...] If
+ *   "RecoveryPoint" is larger than or equal to SND.UNA, do not enter step 2
+ *   of this algorithm." -- the timer retransmits SND.UNA; F-RTO starts only
+ *   on the first timeout outside a recovery (tcp_frto_on_rto), "recover"
+ *   below is RecoveryPoint.
+ *
+ *   "2) Wait until the acknowledgment of the data retransmitted due to the
+ *   timeout arrives at the sender. [...] When a new acknowledgment arrives,
+ *   set variable "RecoveryPoint" to indicate the highest sequence number
+ *   transmitted so far.
+ *     a) If the Cumulative Acknowledgment field covers "RecoveryPoint" but
+ *     not more than "RecoveryPoint", revert to the conventional RTO recovery
+ *     [...]. Do not enter step 3 of this algorithm.
+ *     b) Else, if the Cumulative Acknowledgment field does not cover
+ *     "RecoveryPoint" but is larger than SND.UNA, transmit up to two new
+ *     (previously unsent) segments and proceed to step 3. If the TCP sender
+ *     is not able to transmit any previously unsent data [...] the
+ *     recommended action is to refrain from entering step 3 of this
+ *     algorithm." -- FRTO_STEP2 below, which also follows the step's "If
+ *     duplicate ACKs arrive before the cumulative acknowledgment for
+ *     retransmitted data, adjust the scoreboard according to the incoming
+ *     SACK information. Stay in step 2 and wait for the next new
+ *     acknowledgment." on SACK connections (without SACK a duplicate ACK
+ *     ends F-RTO: it tells nothing of what arrived).
+ *
+ *   "3) The next acknowledgment arrives at the sender. Either a duplicate
+ *   ACK or a new cumulative ACK (advancing the window) applies in this step.
+ *     a) If the Cumulative Acknowledgment field or the SACK information
+ *     covers more than "RecoveryPoint", set the congestion window to no more
+ *     than 3 * MSS and proceed with the conventional RTO recovery,
+ *     retransmitting unacknowledged segments. Take this branch also when the
+ *     acknowledgment is a duplicate ACK and it does not acknowledge any new,
+ *     previously unacknowledged data below "RecoveryPoint" in the SACK
+ *     information.
+ *     b) If the Cumulative Acknowledgment field or a SACK information in the
+ *     ACK does not cover more than "RecoveryPoint" AND it acknowledges data
+ *     that was not acknowledged earlier (either with cumulative
+ *     acknowledgment or using SACK information), declare the timeout
+ *     spurious and set SpuriousRecovery to SPUR_TO." -- FRTO_STEP3 below:
+ *     3 b) undoes the RTO (undo_rto), 3 a) goes on retransmitting (genuine:
+ *     cwnd becomes at least pipe + 1 SMSS, i.e. the two new segments of step
+ *     2 b) and the first retransmission, 3 * MSS when nothing else is in
+ *     flight).
  *
  * State is a few words in the control block; work per ACK is O(1) plus one
  * scoreboard walk (bounded by its capacity).
@@ -85,6 +121,7 @@ static void undo_rto(tcp_pcb *p) {
         p->ssthresh = p->frto_ssthresh;
     }
     p->bytes_acked_ca = 0;
+    p->ss_after_rto = 0; /* the timeout is undone: so is its slow start's L = 1 SMSS (tcp_cc.c) */
     p->ca_state = TCP_CA_OPEN;
     /* nothing outstanding is presumed lost any more: transmission goes on
      * with new data, no go-back-N (RFC 4015 §1, above) */
@@ -143,7 +180,13 @@ void tcp_frto_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern
     switch (p->frto) {
     case FRTO_STEP2:
         if (dup) {
-            p->frto = FRTO_OFF; /* 2 a): a duplicate ACK */
+            /* RFC 5682 §3 step 2: "Stay in step 2 and wait for the next new
+             * acknowledgment" (the SACK blocks are in the scoreboard
+             * already). Without SACK the duplicate ACK says nothing of what
+             * arrived: the conventional RTO recovery goes on. */
+            if (!(p->flags & TCPF_SACK_OK)) {
+                p->frto = FRTO_OFF;
+            }
             return;
         }
         if (!advanced) {

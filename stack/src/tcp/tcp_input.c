@@ -676,6 +676,7 @@ tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_i
     c->keep_intvl_ns = l->keep_intvl_ns;
     c->dsack_on = l->dsack_on;
     c->rack_on = l->rack_on;
+    c->abc_l2 = l->abc_l2;
     c->rtt = l->rtt;
     tern_route_result rr;
     uint32_t mtu = 1500;

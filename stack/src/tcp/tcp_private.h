@@ -276,6 +276,9 @@ typedef struct tcp_pcb {
     uint64_t rack_xmit, rack_rtt, rack_min_rtt;
     uint64_t t_rack;
     uint8_t rack_on, rack_reord;
+    /* slow start's byte counting limit is 2 SMSS (RFC 3465 §2.3); the slow
+     * start that follows an RTO (until cwnd reaches ssthresh) keeps 1 SMSS */
+    uint8_t abc_l2, ss_after_rto;
     /* retransmission records (RACK_RXT) in the log: with none, the log holds
      * originals only, in sequence order as well as time order, and the
      * per-ACK scans stop at the first record in flight (tcp_rack.c) */

@@ -205,6 +205,7 @@ void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p) {
         p->flags |= TCPF_TLP;
     p->dsack_on = c->dsack ? 1 : 0; /* RFC 2883 */
     p->rack_on = c->rack ? 1 : 0;   /* RFC 8985 */
+    p->abc_l2 = c->abc_l2 ? 1 : 0;  /* RFC 3465 §2.3 */
     p->cc_id = c->congestion;       /* tern_tcp_cc, checked by tern_stack_create */
 }
 

@@ -145,6 +145,9 @@ tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, i
     case TERN_TCP_OPT_DSACK:
         p->dsack_on = value ? 1 : 0; /* RFC 2883 */
         return TERN_OK;
+    case TERN_TCP_OPT_ABC_L2:
+        p->abc_l2 = value ? 1 : 0; /* RFC 3465 §2.3 */
+        return TERN_OK;
     case TERN_TCP_OPT_DELACK_NS:
         if (value < 0)
             break;

@@ -108,6 +108,7 @@ void tcp_undo_on_ack(tcp_pcb *p, const struct tern_tcp_options *opt, uint32_t ac
         p->ssthresh = p->undo_ssthresh;
     }
     p->bytes_acked_ca = 0;
+    p->ss_after_rto = 0; /* an undone RTO's slow start is no longer one (tcp_cc.c) */
     p->dsack_undos++;
     p->undo_state = TCP_UNDO_NONE;
 }
