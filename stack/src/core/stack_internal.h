@@ -362,6 +362,7 @@ struct tern_stack {
     tern_ping_sock *ping;
     uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
     uint32_t ping_tx_queued; /* echo requests waiting in ping send queues */
+    uint32_t dns_queries;    /* DNS query slots in use (services/dns.c; poll_at needs no scan) */
     tern_tcp_module *tcp;
     tern_dhcp_client dhcpc[TERN_MAX_IFACES]; /* services/dhcp_client.c */
     tern_dhcp_server *dhcps; /* services/dhcp_server.c: cfg.dhcp_servers of them, in the arena */
