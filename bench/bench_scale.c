@@ -53,9 +53,9 @@
 
 #define MS 1000000ull
 #define SEC 1000000000ull
-#define ISLAND 10u       /* hosts per switch: the smallest N is one switch */
-#define XFER 16384u      /* bytes per TCP transfer */
-#define SIM_SECONDS 2ull /* virtual seconds per run */
+#define ISLAND 10u          /* hosts per switch: the smallest N is one switch */
+#define XFER 16384u         /* bytes per TCP transfer */
+#define SIM_SECONDS 2ull    /* virtual seconds per run */
 #define MIN_HOST_RUNS 2000u /* each size: at least this many hosts simulated per run */
 #define MAX_RUNS 15
 

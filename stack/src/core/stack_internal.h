@@ -338,8 +338,8 @@ struct tern_stack {
      * const instance, so it writes the cache through this pointer to poll_cache_mem */
     tern_poll_cache *poll_cache;
     tern_poll_cache poll_cache_mem;
-    uint64_t call_now;       /* the time of the current (or last) input or poll */
-    uint32_t call_frames;    /* frames sent by the current input or poll (TERN_CALL_FRAMES_MAX) */
+    uint64_t call_now;    /* the time of the current (or last) input or poll */
+    uint32_t call_frames; /* frames sent by the current input or poll (TERN_CALL_FRAMES_MAX) */
     uint32_t niface;
     uint32_t arp_resolving;  /* entries in the INCOMPLETE state */
     uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
