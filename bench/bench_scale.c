@@ -2,17 +2,30 @@
  * How the simulator's cost grows with the number of Tern hosts (issue 19,
  * make bench). Prints, for N = 10, 100, 1,000 and 10,000 hosts:
  *   BENCH sim_scale_cpu_us_<N>      process CPU microseconds per host per
- *                                   simulated second (setup excluded)
+ *                                   simulated second (setup excluded): the
+ *                                   median of the runs, with their spread
+ *                                   (min-max) after it
  *   BENCH sim_scale_mem_bytes_<N>   memory per host: what the process
  *                                   allocated for the simulation of N hosts
  *                                   and their switches (malloc), plus their
  *                                   stack instances (which the simulator maps
  *                                   in huge-page chunks of its own, outside
  *                                   malloc), over N
+ *   BENCH sim_scale_frames_<N>      frames and bytes each host sent and
+ *                                   received (the work per host: the same at
+ *                                   every N, checked)
  *   BENCH sim_scale_stack_bytes     one host's stack instance
  *                                   (tern_stack_memory_size of its config)
  *   BENCH sim_scale_cpu_ratio       the per-host figure at 10,000 hosts over
  *                                   the one at 10 (flat: within 2x)
+ *
+ * What one run measures: a run simulates N hosts REPS(N) times over, each
+ * time a new simulation, so that every size rests on at least MIN_HOST_RUNS
+ * host-runs of work (10 hosts: 200 simulations; 10,000 hosts: one): the
+ * small sizes then cost tens of ms of CPU per run instead of a fraction of
+ * one, and a scheduler tick or a cold cache no longer moves their figure.
+ * The figure is CPU over (REPS x N x SIM_SECONDS), the same quantity as a
+ * single simulation's.
  *
  * The network: hosts on learning switches of ISLAND ports, each switch with
  * its own /24 (10.0.k.0/24 for switch k), so that a broadcast (ARP, and the
@@ -22,8 +35,9 @@
  * its partner and must get the reply; every even host opens a TCP connection
  * to its partner and sends XFER bytes of a pattern, which the partner reads
  * and compares. A missing reply, a transfer short by a byte or a wrong byte
- * fails the run (exit 1). The run lasts SIM_SECONDS of virtual time: the
- * exchange, then the hosts' own timers (delayed ACKs, TIME-WAIT, IPv6
+ * fails the run (exit 1), and so does a host count of frames per host that
+ * differs from the 10-host one. The run lasts SIM_SECONDS of virtual time:
+ * the exchange, then the hosts' own timers (delayed ACKs, TIME-WAIT, IPv6
  * start-up) until the end.
  */
 #include <stdbool.h>
@@ -39,9 +53,11 @@
 
 #define MS 1000000ull
 #define SEC 1000000000ull
-#define ISLAND 10u       /* hosts per switch: the smallest N is one switch */
-#define XFER 16384u      /* bytes per TCP transfer */
-#define SIM_SECONDS 2ull /* virtual seconds per run */
+#define ISLAND 10u          /* hosts per switch: the smallest N is one switch */
+#define XFER 16384u         /* bytes per TCP transfer */
+#define SIM_SECONDS 2ull    /* virtual seconds per run */
+#define MIN_HOST_RUNS 2000u /* each size: at least this many hosts simulated per run */
+#define MAX_RUNS 15
 
 static double cpu_seconds(void) {
     struct timespec ts;
@@ -99,9 +115,14 @@ typedef struct host_app {
     bool pong, done_xfer;
 } host_app;
 
-/* One run with n hosts: *cpu_us CPU microseconds per host per simulated second, *mem bytes per
- * host. */
-static void run(uint32_t n, double *cpu_us, double *mem) {
+/* What the hosts of a simulation sent and received, summed over them. */
+typedef struct traffic {
+    uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+} traffic;
+
+/* One simulation of n hosts: returns the CPU seconds of its run phase; *mem bytes per host; adds
+ * the hosts' frame counters to *t. */
+static double simulate(uint32_t n, double *mem, traffic *t) {
     double heap0 = heap_bytes();
     sim *s;
     if (sim_create(7, &s))
@@ -222,11 +243,35 @@ static void run(uint32_t n, double *cpu_us, double *mem) {
     if (sim_run(s, SIM_SECONDS * SEC, 0, NULL))
         fail("sim_run failed%llu%llu", 0, 0);
     double cpu = cpu_seconds() - c0;
-    *cpu_us = cpu * 1e6 / n / (double)SIM_SECONDS;
+    for (uint32_t h = 0; h < n; h++) {
+        sim_node_counters nc;
+        if (sim_node_get_counters(s, host[h], &nc))
+            fail("host %llu: no counters%llu", h, 0);
+        t->tx_frames += nc.tx_frames;
+        t->tx_bytes += nc.tx_bytes;
+        t->rx_frames += nc.rx_frames;
+        t->rx_bytes += nc.rx_bytes;
+    }
     sim_destroy(s);
     free(host);
     free(app);
     free(st);
+    return cpu;
+}
+
+/* Simulations of n hosts that one run makes: at least MIN_HOST_RUNS hosts in all. */
+static uint32_t reps_for(uint32_t n) {
+    return (MIN_HOST_RUNS + n - 1) / n;
+}
+
+/* One run: reps_for(n) simulations of n hosts. *cpu_us CPU microseconds per host per simulated
+ * second over all of them, *mem bytes per host (the last simulation's), *t their traffic summed. */
+static void run(uint32_t n, double *cpu_us, double *mem, traffic *t) {
+    uint32_t reps = reps_for(n);
+    double cpu = 0;
+    for (uint32_t r = 0; r < reps; r++)
+        cpu += simulate(n, mem, t);
+    *cpu_us = cpu * 1e6 / ((double)reps * n * (double)SIM_SECONDS);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -236,24 +281,49 @@ static int cmp_double(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 5; /* medians of 5 runs unless told */
-    if (runs < 1 || runs > 9)
+    if (runs < 1 || runs > MAX_RUNS)
         runs = 5;
     static const uint32_t sizes[] = {10, 100, 1000, 10000};
     long only = argc > 2 ? atol(argv[2]) : 0; /* one size (a profile) */
     double first = 0, last = 0;
+    traffic ref = {0}; /* the traffic at the first size measured, over ref_sims host-simulations */
+    uint64_t ref_sims = 0;
+    uint32_t ref_n = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        if (only && sizes[i] != (uint32_t)only)
+        uint32_t n = sizes[i];
+        if (only && n != (uint32_t)only)
             continue;
-        double cpu[9], mem[9];
-        int r = sizes[i] >= 10000 && runs > 3 ? 3 : runs; /* the largest takes longest */
+        double cpu[MAX_RUNS], mem[MAX_RUNS];
+        int r = n >= 10000 && runs > 3 ? 3 : runs; /* the largest takes longest */
+        traffic t = {0};
         for (int k = 0; k < r; k++)
-            run(sizes[i], &cpu[k], &mem[k]);
+            run(n, &cpu[k], &mem[k], &t);
+        /* The work per host must not depend on n (same neighbourhood, same exchange): the frames
+         * each host sent and received, over every simulation of every run. */
+        uint64_t sims = (uint64_t)r * reps_for(n) * n; /* host-simulations */
+        if (!ref_n) {
+            ref = t;
+            ref_n = n;
+            ref_sims = sims;
+        } else if (t.tx_frames * ref_sims != ref.tx_frames * sims ||
+                   t.rx_frames * ref_sims != ref.rx_frames * sims ||
+                   t.tx_bytes * ref_sims != ref.tx_bytes * sims ||
+                   t.rx_bytes * ref_sims != ref.rx_bytes * sims) {
+            fail("%llu hosts: the hosts' traffic per host differs from the one at %llu hosts", n,
+                 ref_n);
+        }
         qsort(cpu, (size_t)r, sizeof cpu[0], cmp_double);
         qsort(mem, (size_t)r, sizeof mem[0], cmp_double);
-        printf("BENCH sim_scale_cpu_us_%u %.1f us/host/sim-s\n", sizes[i], cpu[r / 2]);
-        printf("BENCH sim_scale_mem_bytes_%u %.0f bytes/host\n", sizes[i], mem[r / 2]);
+        printf("BENCH sim_scale_cpu_us_%u %.1f us/host/sim-s (%d runs of %u simulations: "
+               "%.1f-%.1f, %.0f ms of CPU each)\n",
+               n, cpu[r / 2], r, reps_for(n), cpu[0], cpu[r - 1],
+               cpu[r / 2] * (double)reps_for(n) * n * (double)SIM_SECONDS / 1e3);
+        printf("BENCH sim_scale_mem_bytes_%u %.0f bytes/host\n", n, mem[r / 2]);
+        printf("BENCH sim_scale_frames_%u %.1f/%.1f frames/host sent/received (%.0f/%.0f bytes)\n",
+               n, (double)t.tx_frames / (double)sims, (double)t.rx_frames / (double)sims,
+               (double)t.tx_bytes / (double)sims, (double)t.rx_bytes / (double)sims);
         fflush(stdout);
-        if (i == 0)
+        if (!first)
             first = cpu[r / 2];
         last = cpu[r / 2];
     }

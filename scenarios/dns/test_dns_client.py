@@ -355,3 +355,34 @@ def test_bad_names_refused(two):
     for bad in ("a..b", "x" * 64 + ".org", ".".join(["a"] * 130), ""):
         with pytest.raises(ConfigError, match="name"):
             start(host, bad)
+
+
+def test_claimed_answer_leaves_other_query_timed(two):
+    """Two queries in flight; the first is answered and its result claimed (its slot freed): the
+    second, unanswered, is still asked of NS2 exactly 2 s after it started, and a third query
+    started after both are claimed goes out at once. (The resolver's timers are skipped only
+    while no slot is in use: a wrong count of slots in use shows here.)"""
+    net, host, p1, p2 = two
+    qa = start(host, "a.example.org")
+    qb = start(host, "b.example.org")
+    t0 = net.now_ns
+    sent = [p1.expect(QUERY, within="10ms"), p1.expect(QUERY, within="10ms")]
+    by_name = {bytes(q[DNSQR].qname): q for q in sent}
+    assert set(by_name) == {b"a.example.org.", b"b.example.org."}
+    answer(p1, by_name[b"a.example.org."],
+           DNSRR(rrname="a.example.org", type="A", rdata="192.0.2.7", ttl=60))
+    net.run(for_="1ms")
+    assert result(host, qa).addresses == ["192.0.2.7"]  # claimed: its slot is free
+    retry = p2.expect(IP(dst=NS2) / UDP(dport=53), within="3s")
+    assert bytes(retry[DNSQR].qname) == b"b.example.org."
+    assert retry.time_ns - t0 == 2 * S
+    answer(p2, retry, DNSRR(rrname="b.example.org", type="A", rdata="192.0.2.8", ttl=60))
+    net.run(for_="1ms")
+    assert result(host, qb).addresses == ["192.0.2.8"]  # both claimed: no slot in use
+    qc = start(host, "c.example.org")
+    t1 = net.now_ns
+    q = p1.expect(QUERY, within="10ms")
+    assert bytes(q[DNSQR].qname) == b"c.example.org." and q.time_ns == t1
+    answer(p1, q, DNSRR(rrname="c.example.org", type="A", rdata="192.0.2.9", ttl=60))
+    net.run(for_="1ms")
+    assert result(host, qc).addresses == ["192.0.2.9"]

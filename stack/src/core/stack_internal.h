@@ -342,67 +342,78 @@ typedef struct tern_poll_cache {
     bool valid;
 } tern_poll_cache;
 
+/*
+ * The instance. Its members are laid out by how often an event reads them (issue 19, the scale
+ * figures): with thousands of hosts no instance stays in the caches between two of its events,
+ * and every cache line an event touches is a miss. What every frame, poll and poll_at reads comes
+ * first, packed into a few lines; then the configuration, counters and interfaces (read by most
+ * events); then the transmit buffer, whose first lines every sent frame writes; and last what only
+ * a rarely used feature reads (the error text, DHCP, DNS, mDNS, the fragment and loopback
+ * buffers), so that an unused feature costs memory but no touched line.
+ */
 struct tern_stack {
-    tern_stack_config cfg; /* with every default filled in */
-    tern_counters c;
-    char err[256];
-    tern_rng rng;
-    uint8_t isn_key[16];
-    uint16_t ip_id;
-
-    uint32_t niface;
-    tern_iface iface[TERN_MAX_IFACES];
-    tern_route *routes;
-    uint32_t nroutes;
-    uint32_t route_gen; /* tern_route_cache's generation, never 0 (tern_route_changed) */
-
-    tern_arp_entry *arp;
-    uint32_t arp_resolving; /* entries in the INCOMPLETE state */
-    tern_pktq arp_waiting;  /* packets waiting for resolution (meta.dst = next hop) */
-    tern_pktq loopback;     /* datagrams we sent to one of our own addresses */
-    uint32_t call_frames;   /* frames sent by the current input or poll (TERN_CALL_FRAMES_MAX) */
-    uint64_t call_now;      /* the time of the current (or last) input or poll */
-    tern_packet_sock *pkt;  /* cfg.packet_sockets packet sockets (core/packet.c) */
-
-    tern_chunk *chunks;
-    uint32_t free_chunk;
-    tern_pkt *pkts;
-    uint32_t free_pkt;
-
-    tern_reasm_slot *reasm;
-    tern_igmp *igmp;
-    tern_ipv6_module *ip6; /* ipv6/ */
-
-    /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
-    uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */
-    uint64_t icmp_last;
-
-    tern_udp_sock *udp;
-    tern_ping_sock *ping;
-    uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
-    uint32_t ping_tx_queued; /* echo requests waiting in ping send queues */
-    tern_tcp_module *tcp;
-    tern_dhcp_client dhcpc[TERN_MAX_IFACES]; /* services/dhcp_client.c */
-    tern_dhcp_server *dhcps; /* services/dhcp_server.c: cfg.dhcp_servers of them, in the arena */
-    uint32_t ndhcps;
-    tern_dhcpv6_client dhcp6c[TERN_MAX_IFACES]; /* services/dhcpv6_client.c */
-    tern_dns_resolver dns;                      /* services/dns.c */
-    tern_mdns_responder mdns;                   /* services/mdns.c */
-
+    /* ---- hot: every frame, poll and poll_at ---- */
     /* poll_at's cache of the quiet modules' deadline (core/poll_cache.h): poll_at takes a
      * const instance, so it writes the cache through this pointer to poll_cache_mem */
     tern_poll_cache *poll_cache;
     tern_poll_cache poll_cache_mem;
+    uint64_t call_now;    /* the time of the current (or last) input or poll */
+    uint32_t call_frames; /* frames sent by the current input or poll (TERN_CALL_FRAMES_MAX) */
+    uint32_t niface;
+    uint32_t arp_resolving;  /* entries in the INCOMPLETE state */
+    uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
+    uint32_t ping_tx_queued; /* echo requests waiting in ping send queues */
+    uint32_t dns_queries;    /* DNS query slots in use (services/dns.c; poll_at needs no scan) */
+    tern_pktq loopback;      /* datagrams we sent to one of our own addresses */
+    tern_pktq arp_waiting;   /* packets waiting for resolution (meta.dst = next hop) */
+    tern_tcp_module *tcp;
+    tern_ipv6_module *ip6; /* ipv6/ */
+    tern_arp_entry *arp;
+    tern_udp_sock *udp;
+    tern_ping_sock *ping;
+    tern_route *routes;
+    uint32_t nroutes;
+    uint32_t route_gen; /* tern_route_cache's generation, never 0 (tern_route_changed) */
+    tern_chunk *chunks;
+    tern_pkt *pkts;
+    uint32_t free_chunk;
+    uint32_t free_pkt;
+    tern_packet_sock *pkt; /* cfg.packet_sockets packet sockets (core/packet.c) */
+    tern_reasm_slot *reasm;
+    tern_igmp *igmp;
+    uint16_t ip_id;
 
-    /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
-    /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to
-     * 64 KiB; held datagrams are taken back at TERN_TX_HEADROOM + 40, hence the margin. */
-    uint8_t tx[TERN_TX_HEADROOM + 40 + 65536];
+    /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
+    uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */
+    uint64_t icmp_last;
+    tern_rng rng;
+    uint8_t isn_key[16];
+
+    /* ---- warm: most events read some of these ---- */
+    tern_stack_config cfg; /* with every default filled in */
+    tern_counters c;
+    tern_iface iface[TERN_MAX_IFACES];
+
     /* The payload of the datagram being built: tx + TERN_TX_HEADROOM (tern_ip_tx_payload) or
      * in the buffer the environment lent (tern_ip_tx_frame). */
     uint8_t *txp;
     uint8_t *lent; /* the lent buffer the stack holds (core/frame_lend.c), or NULL */
     size_t lent_cap;
+
+    /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
+    /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to
+     * 64 KiB; held datagrams are taken back at TERN_TX_HEADROOM + 40, hence the margin.
+     * A frame touches only its own first lines of it. */
+    uint8_t tx[TERN_TX_HEADROOM + 40 + 65536];
+
+    /* ---- cold: read only by the features that use them ---- */
+    char err[256];
+    tern_dhcp_server *dhcps; /* services/dhcp_server.c: cfg.dhcp_servers of them, in the arena */
+    uint32_t ndhcps;
+    tern_dhcp_client dhcpc[TERN_MAX_IFACES];    /* services/dhcp_client.c */
+    tern_dhcpv6_client dhcp6c[TERN_MAX_IFACES]; /* services/dhcpv6_client.c */
+    tern_mdns_responder mdns;                   /* services/mdns.c */
+    tern_dns_resolver dns;                      /* services/dns.c */
     uint8_t tx2[TERN_FRAME_MAX + 64];
     uint8_t loop_rx[65536]; /* a looped-back datagram being delivered */
 };

@@ -752,6 +752,10 @@ void tern_igmp_poll(tern_stack *st, uint64_t now) {
     }
 }
 
+void tern_igmp_set_now(tern_stack *st, uint64_t now) {
+    st->igmp->now = now; /* what tern_igmp_poll would have set */
+}
+
 uint64_t tern_igmp_poll_at(const tern_stack *st) {
     const tern_igmp *g = st->igmp;
     uint64_t t = TERN_NEVER;

@@ -95,6 +95,9 @@ void tern_igmp_sock_closed(tern_stack *st, tern_sock s);
 tern_err tern_igmp_join(tern_stack *st, uint32_t iface, const tern_addr *group);
 tern_err tern_igmp_leave(tern_stack *st, uint32_t iface, const tern_addr *group);
 void tern_igmp_poll(tern_stack *st, uint64_t now);
+/* Instead of tern_igmp_poll while IGMP has nothing due (tern_stack_poll's cache says so): only
+ * IGMP's time (read by calls between polls) moves on to now. */
+void tern_igmp_set_now(tern_stack *st, uint64_t now);
 uint64_t tern_igmp_poll_at(const tern_stack *st);
 
 /* ---- memory ---------------------------------------------------------------- */

@@ -65,6 +65,12 @@ void tern_ipv6_poll(tern_stack *st, uint64_t now) {
     tern_ac_poll(st, now);
 }
 
+void tern_ipv6_poll_not_quiet(tern_stack *st, uint64_t now) {
+    tern_nd_poll(st, now);
+    tern_reasm6_poll(st, now);
+    st->ip6->ac_now = now; /* what tern_ac_poll would have set */
+}
+
 uint64_t tern_ipv6_quiet_poll_at(const tern_stack *st) {
     uint64_t b = tern_reasm6_poll_at(st), c = tern_ac_poll_at(st);
     return b < c ? b : c;

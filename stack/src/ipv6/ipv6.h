@@ -301,6 +301,10 @@ bool tern_ipv6_select_source(const tern_stack *st, uint32_t iface, const tern_ad
 size_t tern_ipv6_memory_size(const tern_stack_config *cfg);
 void tern_ipv6_init(tern_stack *st, uint8_t *mem);
 void tern_ipv6_poll(tern_stack *st, uint64_t now);
+/* tern_ipv6_poll while the quiet parts (autoconfiguration: SLAAC, MLD, Router Solicitations)
+ * have nothing due (tern_stack_poll's cache says so): Neighbor Discovery and reassembly only;
+ * autoconfiguration's time (read by calls between polls) moves on to now. */
+void tern_ipv6_poll_not_quiet(tern_stack *st, uint64_t now);
 /* IPv6 reassembly's and autoconfiguration's earliest deadline (the quiet part: tern_poll_cache);
  * ND's is tern_nd_poll_at, which TCP's sends change. */
 uint64_t tern_ipv6_quiet_poll_at(const tern_stack *st);

@@ -488,6 +488,9 @@ static void poll_tcp(tern_stack *st, uint64_t now, tern_dns_query_slot *q) {
 /* ---- timers -------------------------------------------------------------------- */
 
 void tern_dns_poll(tern_stack *st, uint64_t now) {
+    if (st->dns_queries == 0) {
+        return; /* the slots (kB apart, cold in a large simulation) are not read */
+    }
     tern_dns_resolver *r = &st->dns;
     for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
         tern_dns_query_slot *q = &r->q[i];
@@ -511,6 +514,9 @@ void tern_dns_poll(tern_stack *st, uint64_t now) {
 
 uint64_t tern_dns_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
+    if (st->dns_queries == 0) {
+        return t; /* asked after every frame: no read of the four slots, kB apart */
+    }
     for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
         const tern_dns_query_slot *q = &st->dns.q[i];
         if (!q->used || q->ans.status != TERN_DNS_PENDING) {
@@ -594,6 +600,7 @@ tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, u
     }
     memset(q, 0, sizeof *q);
     q->used = true;
+    st->dns_queries++;
     size_t n = strlen(name);
     if (n > 0 && name[n - 1] == '.') {
         n--;
@@ -651,6 +658,7 @@ tern_err tern_dns_result(tern_stack *st, uint32_t id, tern_dns_answer *out) {
     *out = q->ans;
     if (q->ans.status != TERN_DNS_PENDING) {
         q->used = false;
+        st->dns_queries--;
     }
     return TERN_OK;
 }
