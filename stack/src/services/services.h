@@ -100,6 +100,10 @@ typedef struct tern_dns_cache_entry {
 
 typedef struct tern_dns_resolver {
     tern_dns_config cfg;
+    /* Slots of q in use (issue 19): poll_at, asked after every frame, returns at once when
+     * none is, instead of reading each slot's flag (each on its own pages: a slot holds a TCP
+     * message buffer). */
+    uint32_t nused;
     tern_dns_query_slot q[TERN_DNS_MAX_QUERIES];
     tern_dns_cache_entry cache[TERN_DNS_CACHE_ENTRIES];
     tern_dns_counters c;
