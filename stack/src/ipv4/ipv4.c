@@ -465,7 +465,9 @@ static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
             rx_addr_keep(st, iface, &ip);
         }
     }
-    if (ip.mf || ip.frag_offset) {
+    /* MF or a fragment offset (ip.mf || ip.frag_offset), read from the header: the parse has
+     * just stored those fields apart, and one wide load of them stalls (no store forwarding). */
+    if ((((uint32_t)buf[6] << 8 | buf[7]) & 0x3fff) != 0) {
         st->c.ip_fragments_in++;
         struct tern_ipv4_repr whole;
         const uint8_t *hdr;
