@@ -35,7 +35,8 @@ def udp_to(peer, dut, dst: str, payload: bytes) -> None:
 def test_removed_address_no_longer_receives(dut, peer):
     """A second address takes two datagrams of one flow (the second one by the kept verdict); once
     the address is removed, the same flow is not for the DUT (counted ``ip_not_for_us``, nothing
-    delivered, nothing sent back); the DUT's remaining address still receives (positive control)."""
+    delivered, nothing sent back); the DUT's remaining address still receives and answers (positive
+    control)."""
     host = tern_host(dut)
     host.add_address(f"{EXTRA}/24")
     s = dut.udp_socket(port=PORT)
@@ -57,6 +58,9 @@ def test_removed_address_no_longer_receives(dut, peer):
     got = s.recvfrom()
     assert got is not None and got[0] == b"still"
     assert dut.counters().ip_not_for_us == before + 1
+    # ... and answers it over the wire from that address
+    s.sendto(b"answer", got[1])
+    peer.expect(IP(src=DUT_IP, dst=PEER_IP) / UDP(sport=PORT, dport=5000) / Raw(b"answer"), within="10ms")
 
 
 @pytest.mark.rfc("1122 4.2.3.10")
