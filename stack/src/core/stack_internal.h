@@ -192,6 +192,23 @@ const tern_route_cache *tern_route_cached(const tern_stack *st, tern_route_cache
 
 /* Something IPv4 routes depend on changed: every tern_route_cache is stale. */
 void tern_route_changed(tern_stack *st);
+/*
+ * The IPv4 receive path's last address verdict (issue 19): a datagram from a
+ * link whose source, destination and interface are these was found to have a
+ * lawful unicast source (not martian: RFC 1122 §3.2.1.3) and one of our
+ * unicast addresses as its destination, neither a broadcast on that interface
+ * nor multicast. The next datagram of the same flow skips those checks. Both
+ * depend only on the interfaces' IPv4 addresses and prefixes, which change
+ * through tern_route_changed only, so the verdict holds while st->route_gen is
+ * gen. Test builds (TERN_POLL_CACHE_CHECK) recompute it on every hit and trap
+ * on a difference.
+ */
+typedef struct tern_rx_addr_cache {
+    uint32_t gen;      /* st->route_gen when stored; 0: empty */
+    uint32_t iface;    /* the interface the datagram arrived on */
+    uint32_t src, dst; /* the addresses' four bytes, as stored in memory */
+} tern_rx_addr_cache;
+
 /* Is addr one of our addresses? (*iface receives which interface, if not NULL.) */
 bool tern_is_local_addr(const tern_stack *st, const tern_addr *addr, uint32_t *iface);
 /* Is addr a broadcast (limited, or directed for one of our prefixes) as seen on iface? */
@@ -373,7 +390,8 @@ struct tern_stack {
     tern_ping_sock *ping;
     tern_route *routes;
     uint32_t nroutes;
-    uint32_t route_gen; /* tern_route_cache's generation, never 0 (tern_route_changed) */
+    uint32_t route_gen;         /* tern_route_cache's generation, never 0 (tern_route_changed) */
+    tern_rx_addr_cache rx_addr; /* ipv4/ipv4.c: the last received flow's address verdict */
     tern_chunk *chunks;
     tern_pkt *pkts;
     uint32_t free_chunk;

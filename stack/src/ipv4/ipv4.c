@@ -241,8 +241,12 @@ void tern_ipv4_poll(tern_stack *st, uint64_t now) {
 
 /* ---- input --------------------------------------------------------------------- */
 
+/*
+ * `unicast`: the receive path found ip->dst to be one of our unicast addresses, neither a
+ * broadcast on iface nor multicast (TCP then need not ask again).
+ */
 static void deliver(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
-                    const uint8_t *hdr, uint32_t iface, bool link_broadcast) {
+                    const uint8_t *hdr, uint32_t iface, bool link_broadcast, bool unicast) {
     st->c.ip_delivered++;
     const tern_ip_rx rx = {.src = ip->src,
                            .dst = ip->dst,
@@ -266,8 +270,8 @@ static void deliver(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *i
         break;
     case TERN_IPPROTO_TCP:
         /* TCP is unicast only (RFC 9293 §3.9.1). */
-        if (!link_broadcast && !tern_is_broadcast_addr(st, &ip->dst, iface) &&
-            !tern_addr_is_multicast(&ip->dst)) {
+        if (!link_broadcast && (unicast || (!tern_is_broadcast_addr(st, &ip->dst, iface) &&
+                                            !tern_addr_is_multicast(&ip->dst)))) {
             tern_tcp_input(st, now, &rx, iface);
         }
         break;
@@ -368,6 +372,44 @@ static bool martian_source(const tern_stack *st, const struct tern_ipv4_repr *ip
     return false;
 }
 
+/* An IPv4 address's four bytes as one word (a cache key: byte order does not matter). */
+static uint32_t addr_word(const tern_addr *a) {
+    uint32_t w;
+    memcpy(&w, a->bytes, 4);
+    return w;
+}
+
+/*
+ * Does st->rx_addr hold the verdict for this datagram from a link: a lawful unicast source and
+ * one of our unicast addresses as destination (see tern_rx_addr_cache)? One TCP or UDP flow
+ * sends datagram after datagram with the same addresses; the checks then cost four compares
+ * instead of a scan of every interface address for each of martian_source, tern_is_local_addr
+ * and tern_is_broadcast_addr.
+ */
+static bool rx_addr_known(const tern_stack *st, uint32_t iface, const struct tern_ipv4_repr *ip) {
+    const tern_rx_addr_cache *c = &st->rx_addr;
+    bool hit = c->gen == st->route_gen && c->iface == iface && c->src == addr_word(&ip->src) &&
+               c->dst == addr_word(&ip->dst);
+#ifdef TERN_POLL_CACHE_CHECK
+    /* Test builds: a verdict the slow checks no longer give is a bug (an address change without
+     * tern_route_changed); stop at once, in the test that found it. */
+    if (hit && (ip->src.bytes[0] == 0 || martian_source(st, ip) ||
+                !tern_is_local_addr(st, &ip->dst, NULL) ||
+                tern_is_broadcast_addr(st, &ip->dst, iface) || tern_addr_is_multicast(&ip->dst))) {
+        __builtin_trap();
+    }
+#endif
+    return hit;
+}
+
+/* Keep the verdict of the slow checks for the next datagram of the flow. */
+static void rx_addr_keep(tern_stack *st, uint32_t iface, const struct tern_ipv4_repr *ip) {
+    st->rx_addr = (tern_rx_addr_cache){.gen = st->route_gen,
+                                       .iface = iface,
+                                       .src = addr_word(&ip->src),
+                                       .dst = addr_word(&ip->dst)};
+}
+
 void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
                      bool link_broadcast) {
     receive(st, now, iface, buf, len, link_broadcast, true);
@@ -398,34 +440,44 @@ static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
     if (ip.options_len) {
         st->c.ip_options++; /* parsed for length only, then ignored (RFC 1122 §3.2.1.8 allows) */
     }
-    if (from_link && martian_source(st, &ip)) {
-        st->c.ip_martian_src++; /* RFC 1122 §3.2.1.3: silently discarded */
-        return;
-    }
-    bool local = tern_is_local_addr(st, &ip.dst, NULL) ||
-                 tern_is_broadcast_addr(st, &ip.dst, iface) ||
-                 /* the groups joined on this interface, and all-hosts: every host belongs to
-                    224.0.0.1 (RFC 1112 §4) */
-                 (tern_addr_is_multicast(&ip.dst) && tern_igmp_is_member(st, iface, &ip.dst));
-    if (!local) {
-        if (st->cfg.forwarding) {
-            forward(st, now, &ip, buf, link_broadcast);
-        } else {
-            st->c.ip_not_for_us++;
+    bool unicast = from_link && rx_addr_known(st, iface, &ip);
+    if (!unicast) {
+        if (from_link && martian_source(st, &ip)) {
+            st->c.ip_martian_src++; /* RFC 1122 §3.2.1.3: silently discarded */
+            return;
         }
-        return;
+        bool mine = tern_is_local_addr(st, &ip.dst, NULL);
+        bool bcast = tern_is_broadcast_addr(st, &ip.dst, iface);
+        bool multicast = tern_addr_is_multicast(&ip.dst);
+        /* the groups joined on this interface, and all-hosts: every host belongs to
+           224.0.0.1 (RFC 1112 §4) */
+        if (!mine && !bcast && !(multicast && tern_igmp_is_member(st, iface, &ip.dst))) {
+            if (st->cfg.forwarding) {
+                forward(st, now, &ip, buf, link_broadcast);
+            } else {
+                st->c.ip_not_for_us++;
+            }
+            return;
+        }
+        unicast = mine && !bcast && !multicast;
+        /* A source 0.x is lawful only for some datagrams (martian_source): never kept. */
+        if (unicast && from_link && ip.src.bytes[0] != 0) {
+            rx_addr_keep(st, iface, &ip);
+        }
     }
-    if (ip.mf || ip.frag_offset) {
+    /* MF or a fragment offset (ip.mf || ip.frag_offset), read from the header: the parse has
+     * just stored those fields apart, and one wide load of them stalls (no store forwarding). */
+    if ((((uint32_t)buf[6] << 8 | buf[7]) & 0x3fff) != 0) {
         st->c.ip_fragments_in++;
         struct tern_ipv4_repr whole;
         const uint8_t *hdr;
         uint32_t slot;
         if (tern_reasm_input(st, now, &ip, buf, iface, &whole, &hdr, &slot)) {
             st->c.ip_reassembled++;
-            deliver(st, now, &whole, hdr, iface, link_broadcast);
+            deliver(st, now, &whole, hdr, iface, link_broadcast, unicast);
             tern_reasm_release(st, slot);
         }
         return;
     }
-    deliver(st, now, &ip, buf, iface, link_broadcast);
+    deliver(st, now, &ip, buf, iface, link_broadcast, unicast);
 }

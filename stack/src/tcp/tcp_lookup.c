@@ -56,19 +56,51 @@ void tcp_hash_remove(tern_stack *st, tcp_pcb *p) {
     p->flags &= ~(uint32_t)TCPF_HASHED;
 }
 
-tcp_pcb *tcp_lookup(tern_stack *st, const tern_addr *laddr, uint16_t lport, const tern_addr *raddr,
-                    uint16_t rport) {
+static bool tuple_is(const tcp_pcb *p, const tern_addr *laddr, uint16_t lport,
+                     const tern_addr *raddr, uint16_t rport) {
+    return p->lport == lport && p->rport == rport && addr_same(&p->raddr, raddr) &&
+           addr_same(&p->laddr, laddr);
+}
+
+/* The table's own answer: the chain of the tuple's hash bucket. */
+static tcp_pcb *lookup_chain(tern_stack *st, const tern_addr *laddr, uint16_t lport,
+                             const tern_addr *raddr, uint16_t rport) {
     tern_tcp_module *t = st->tcp;
     uint32_t i = t->hash[tcp_tuple_hash(laddr, lport, raddr, rport) & t->hash_mask];
     while (i != TCP_NONE) {
         tcp_pcb *p = &t->pcb[i];
-        if (p->lport == lport && p->rport == rport && addr_same(&p->raddr, raddr) &&
-            addr_same(&p->laddr, laddr)) {
+        if (tuple_is(p, laddr, lport, raddr, rport)) {
             return p;
         }
         i = p->hash_next;
     }
     return NULL;
+}
+
+tcp_pcb *tcp_lookup(tern_stack *st, const tern_addr *laddr, uint16_t lport, const tern_addr *raddr,
+                    uint16_t rport) {
+    tern_tcp_module *t = st->tcp;
+    /* The last answer first (issue 19: one hash and a bucket's chain less per segment of a bulk
+     * transfer). It needs no invalidation: a control block out of the table has TCPF_HASHED
+     * clear, and the table holds at most one with a given tuple (a connection is inserted only
+     * for a tuple no other one has), so a block in the table with the tuple is the answer. */
+    if (t->lookup_last != 0) {
+        tcp_pcb *p = &t->pcb[t->lookup_last - 1];
+        if ((p->flags & TCPF_HASHED) && tuple_is(p, laddr, lport, raddr, rport)) {
+#ifdef TERN_POLL_CACHE_CHECK
+            /* Test builds: the table must give the same block, or the premise above is broken. */
+            if (lookup_chain(st, laddr, lport, raddr, rport) != p) {
+                __builtin_trap();
+            }
+#endif
+            return p;
+        }
+    }
+    tcp_pcb *p = lookup_chain(st, laddr, lport, raddr, rport);
+    if (p != NULL) {
+        t->lookup_last = tcp_index(st, p) + 1;
+    }
+    return p;
 }
 
 tcp_pcb *tcp_lookup_listener(tern_stack *st, const tern_addr *laddr, uint16_t lport) {

@@ -349,6 +349,11 @@ struct tern_tcp_module {
     uint32_t tw_cap, tw_hash_mask, tw_free, tw_oldest, tw_newest, tw_count;
     bool tw_reopen;             /* a SYN reopened a TIME-WAIT tuple: next passive ISN above */
     uint32_t tw_reopen_snd_nxt; /* the old incarnation's SND.NXT */
+    /* tcp_lookup's last answer, as pool index + 1 (0: none). A connection's segments come in
+     * runs, so the next lookup is most often for the same tuple; the entry is believed only while
+     * that control block is in the table (TCPF_HASHED) with the very tuple asked for, which no
+     * other one in the table can have (tcp_lookup.c). */
+    uint32_t lookup_last;
     /* The payload of the segment being processed that tcp_rx_parse already copied into its
      * connection's ring while verifying it (tcp_rx_place.c); NULL outside tern_tcp_input. */
     const uint8_t *rx_placed;
