@@ -481,9 +481,10 @@ void tcp_sendq_acked(tern_stack *st, tcp_pcb *p, uint32_t n);
 /* The connection will send no more data: release every lent buffer (counted as done) and drop
  * the lent bytes from the queue. */
 void tcp_sendq_release_lent(tcp_pcb *p);
-/* May the user queue data now (tern_tcp_send, tern_tcp_lend)? TERN_OK, or the error to return;
- * `who` names the call in the error message. */
-tern_err tcp_send_allowed(tern_stack *st, const tcp_pcb *p, const char *who);
+/* How many of `len` bytes the user may queue now (tern_tcp_send, tern_tcp_lend): TERN_OK with *n
+ * the bytes the send queue takes (0 when len is 0), TERN_ERR_WOULD_BLOCK when the queue is full,
+ * or the error the state gives; `who` names the call in the error message. */
+tern_err tcp_send_room(tern_stack *st, const tcp_pcb *p, const char *who, size_t len, uint32_t *n);
 
 /* ---- output (tcp_output.c) ---- */
 /* Send what the windows allow, plus any pending ACK. */

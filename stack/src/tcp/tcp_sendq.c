@@ -159,7 +159,7 @@ void tcp_sendq_release_lent(tcp_pcb *p) {
 
 /* ---- the user calls ---- */
 
-tern_err tcp_send_allowed(tern_stack *st, const tcp_pcb *p, const char *who) {
+static tern_err tcp_send_allowed(tern_stack *st, const tcp_pcb *p, const char *who) {
     switch (p->state) {
     case TERN_TCP_SYN_SENT:
     case TERN_TCP_SYN_RECEIVED:
@@ -182,6 +182,20 @@ tern_err tcp_send_allowed(tern_stack *st, const tcp_pcb *p, const char *who) {
     return TERN_OK;
 }
 
+tern_err tcp_send_room(tern_stack *st, const tcp_pcb *p, const char *who, size_t len, uint32_t *n) {
+    *n = 0;
+    tern_err e = tcp_send_allowed(st, p, who);
+    if (e) {
+        return e;
+    }
+    uint32_t room = p->tx_cap - p->tx_len;
+    if (room == 0) {
+        return TERN_ERR_WOULD_BLOCK;
+    }
+    *n = len < room ? (uint32_t)len : room;
+    return TERN_OK;
+}
+
 tern_err tern_tcp_lend(tern_stack *st, tern_sock s, const uint8_t *data, size_t len, size_t *lent) {
     tcp_pcb *p;
     tern_err e = tcp_handle_get(st, s, &p);
@@ -194,18 +208,11 @@ tern_err tern_tcp_lend(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
     if (!data && len > 0) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "tcp_lend: data is NULL with len %zu", len);
     }
-    e = tcp_send_allowed(st, p, "tcp_lend");
-    if (e) {
+    uint32_t n;
+    e = tcp_send_room(st, p, "tcp_lend", len, &n);
+    if (e || n == 0) {
         return e;
     }
-    uint32_t room = p->tx_cap - p->tx_len;
-    if (room == 0) {
-        return TERN_ERR_WOULD_BLOCK;
-    }
-    if (len == 0) {
-        return TERN_OK;
-    }
-    uint32_t n = len < room ? (uint32_t)len : room;
     uint32_t tail = p->tx_pos + p->tx_len; /* the stream position the bytes take */
     tcp_lent *tab = tcp_lend_table(st, p);
     uint32_t cap = st->tcp->lend_cap;

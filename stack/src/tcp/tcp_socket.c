@@ -541,18 +541,11 @@ tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
     if (e) {
         return e;
     }
-    e = tcp_send_allowed(st, p, "tcp_send");
-    if (e) {
+    uint32_t n;
+    e = tcp_send_room(st, p, "tcp_send", len, &n);
+    if (e || n == 0) {
         return e;
     }
-    uint32_t room = p->tx_cap - p->tx_len;
-    if (room == 0) {
-        return TERN_ERR_WOULD_BLOCK;
-    }
-    if (len == 0) {
-        return TERN_OK;
-    }
-    uint32_t n = len < room ? (uint32_t)len : room;
     tcp_sendq_append(st, p, data, n);
     if (sent) {
         *sent = n;
