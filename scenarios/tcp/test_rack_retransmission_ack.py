@@ -1,10 +1,10 @@
-"""RACK and the ACK of a retransmitted segment (RFC 8985 §6.2 Step 2, issue 22): when the peer SACKs a
-segment that was sent twice, the ACK's TSecr tells which copy arrived. An ACK that echoes the original's
-TSval was made by the original, so it says nothing of when the retransmission arrived: taking it as the
-retransmission's RTT moves RACK.xmit_ts to the retransmission's send time and marks every retransmission
-sent before it lost, a spurious third copy (under pacing, where originals queue long, this made most of
-BBR's D-SACKed retransmissions at 2 % loss). The control: the same ACK echoing the retransmission's TSval
-does show the earlier retransmission lost, and it goes again at once."""
+"""RACK and the ACK of a retransmitted segment (RFC 8985 §6.2 Step 2, issue 22): when the peer's ACK covers a
+segment that was sent twice, the ACK's TSecr tells which copy filled the hole (RFC 7323 §4.3). An ACK that
+echoes the original's TSval was made by the original, so it says nothing of when the retransmission arrived:
+taking it as the retransmission's RTT moves RACK.xmit_ts to the retransmission's send time and marks every
+segment sent before it lost, spurious retransmissions (under pacing, where originals queue long, these were
+most of BBR's D-SACKed retransmissions at 2 % loss in bench_tcp_loss). The control: the same ACK echoing the
+retransmission's TSval does show the segments sent before it lost, and they go again at once."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def tsval(pkt: Any) -> int:
     return int(tcp_option(pkt, "Timestamp")[0])
 
 
-def sack(conn: Any, hole: int, left: int, right: int, tsecr: int) -> Any:
-    """The peer's ACK of ``hole`` with the SACK block [left, right) and the given TSecr."""
-    return conn.send(flags="A", ack=hole, options=[
+def sack(conn: Any, ack: int, left: int, right: int, tsecr: int) -> Any:
+    """The peer's ACK of ``ack`` with the SACK block [left, right) and the given TSecr."""
+    return conn.send(flags="A", ack=ack, options=[
         ("NOP", None), ("NOP", None), ("Timestamp", (conn._tsval(), tsecr)),
         ("NOP", None), ("NOP", None), ("SAck", (left, right))])
 
@@ -67,30 +67,31 @@ def two_retransmissions(dut: Any, peer: Any, link: Any, profile: Any) -> tuple[A
 
 
 @pytest.mark.rfc("8985 6.2")
-def test_an_ack_of_the_original_does_not_mark_earlier_retransmissions_lost(dut, peer, link, profile):
-    """The peer reports the second segment SACKed, echoing the original's TSval (the original arrived late,
-    the retransmission is still on its way): the first segment's retransmission is not marked lost, nor are the
-    originals sent after the 5th (before the retransmissions): none of them goes again in the next 10 ms (the
-    tail loss probe is 2 SRTT away); new data may."""
+def test_an_ack_made_by_the_original_does_not_mark_later_originals_lost(dut, peer, link, profile):
+    """The first segment's original arrives late and fills the hole: the peer's ACK covers it and echoes
+    the original's TSval (RFC 7323 §4.3: TS.Recent follows the segment that covered Last.ACK.sent). That
+    says nothing of when the retransmission (sent 20 ms after the originals) arrived, so RACK.xmit_ts stays
+    at the 5th segment's original, and the 6th to 10th, sent with it, are not lost: none of them goes again
+    within 10 ms of the ACK (the tail loss probe is 2 SRTT away)."""
     conn, sock, seg, r1, r2 = two_retransmissions(dut, peer, link, profile)
     hole = seg[0][TCP].seq
     before = sock.info().total_retransmits
-    sack(conn, hole, seq_add(hole, SEG), seq_add(hole, 5 * SEG), tsval(seg[1]))
+    sack(conn, seq_add(hole, SEG), seq_add(hole, 2 * SEG), seq_add(hole, 5 * SEG), tsval(seg[0]))
     dut.net.run(for_="20ms")  # what the DUT sends within 10 ms of the ACK's arrival
-    again = {seg[k][TCP].seq for k in (0, *range(5, 10))}  # the first segment, the originals after the 5th
-    resent = [p[TCP].seq for p in peer.received() if TCP in p and len(p[TCP].payload) and p[TCP].seq in again]
+    later = {seg[k][TCP].seq for k in range(5, 10)}
+    resent = [p[TCP].seq for p in peer.received() if TCP in p and len(p[TCP].payload) and p[TCP].seq in later]
     assert resent == [] and sock.info().total_retransmits == before, RFC8985_STEP2
 
 
 @pytest.mark.rfc("8985 6.2")
-def test_an_ack_of_the_retransmission_marks_earlier_retransmissions_lost(dut, peer, link, profile):
-    """Control: the same ACK echoing the retransmission's TSval shows the second retransmission delivered
-    25 ms after it left while the first, sent before it, is not: RACK.rtt 25 ms, reo_wnd 0 in recovery,
-    the first retransmission is lost and goes a third time on that ACK (it reaches the peer 20 ms after the
-    peer sent the ACK)."""
+def test_an_ack_made_by_the_retransmission_marks_earlier_segments_lost(dut, peer, link, profile):
+    """Control: the same ACK echoing the retransmission's TSval shows the first retransmission delivered
+    25 ms after it left, while the 6th to 10th, sent 20 ms before it, are not: RACK.rtt 25 ms, reo_wnd 0 in
+    recovery, so they are lost and the 6th goes again on that ACK (it reaches the peer 20 ms after the peer
+    sent the ACK)."""
     conn, sock, seg, r1, r2 = two_retransmissions(dut, peer, link, profile)
     hole = seg[0][TCP].seq
     sent = dut.net.now_ns
-    sack(conn, hole, seq_add(hole, SEG), seq_add(hole, 5 * SEG), tsval(r2))
-    r = conn.expect(seq=hole, at=T(sent + 10 * MS + 10 * MS), tolerance=EXACT)
+    sack(conn, seq_add(hole, SEG), seq_add(hole, 2 * SEG), seq_add(hole, 5 * SEG), tsval(r1))
+    r = conn.expect(seq=seg[5][TCP].seq, at=T(sent + 10 * MS + 10 * MS), tolerance=EXACT)
     assert len(r[TCP].payload) == SEG
