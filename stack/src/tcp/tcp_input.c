@@ -342,7 +342,8 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
     tcp_undo_on_ack(p, &seg->opt, ack); /* RFC 3708: D-SACKs, spurious reductions undone */
     tcp_frto_on_ack(st, p, now, &seg->opt, una0, new_sack); /* RFC 5682, RFC 3522: spurious RTOs */
     if (sack && p->rack_on) {
-        tcp_rack_on_ack(st, p, now); /* RFC 8985 §6.2 Steps 1-3 */
+        bool tsecr = (p->flags & TCPF_TS_OK) && seg->opt.has_timestamps;
+        tcp_rack_on_ack(st, p, now, tsecr, seg->opt.ts_ecr); /* RFC 8985 §6.2 Steps 1-3 */
         rack_step(st, p, now);
         uint32_t delivered = (p->snd_una - una0) + tcp_sacked_bytes(st, p) - sacked0;
         prr_on_ack(st, p, delivered);

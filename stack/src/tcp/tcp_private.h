@@ -633,8 +633,10 @@ void tcp_rack_reset(tcp_pcb *p);
 /* tcp_rack_sent: log a segment of len sequence octets (data and FIN) sent now. */
 void tcp_rack_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len);
 /* tcp_rack_on_ack: after an ACK updated SND.UNA and the scoreboard: RACK.rtt,
- * RACK.xmit_ts, RACK.fack, reordering (RFC 8985 §6.2 Steps 1-3). */
-void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now);
+ * RACK.xmit_ts, RACK.fack, reordering (RFC 8985 §6.2 Steps 1-3). has_tsecr:
+ * the ACK carried a timestamp option on a connection that uses them; tsecr:
+ * its TSecr (tells retransmissions' ACKs from the originals'). */
+void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, bool has_tsecr, uint32_t tsecr);
 /* tcp_rack_detect: RFC 8985 §6.2 Step 5: mark lost segments (moves lost_to,
  * pulls HighRxt back over lost retransmissions), arm or stop the reordering
  * timer t_rack. Returns true if it marked a segment lost. */

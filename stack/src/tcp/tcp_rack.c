@@ -155,7 +155,27 @@ static bool sent_after(uint64_t t1, uint32_t e1, uint64_t t2, uint32_t e2) {
     return t1 > t2 || (t1 == t2 && seq_gt(e1, e2));
 }
 
-void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
+/* RFC 8985 §6.2 Step 2: "To avoid spurious inferences, ignore a segment as
+ * invalid if any of its sequence range has been retransmitted before and if
+ * either of two conditions is true: 1. The Timestamp Echo Reply field
+ * (TSecr) of the ACK's timestamp option [RFC7323], if available, indicates
+ * the ACK was not acknowledging the last retransmission of the segment. 2.
+ * The segment was last retransmitted less than RACK.min_rtt ago."
+ * The TSecr tells which copy made the ACK only for a segment the ACK
+ * acknowledges cumulatively: the receiver echoes the segment that covered
+ * its Last.ACK.sent (RFC 7323 §4.3), the one that filled the hole. An ACK
+ * for data above a hole echoes an older in-sequence segment whatever copy
+ * arrived, so for SACKed segments only condition 2 can tell. */
+static bool ambiguous_rxt(const tcp_pcb *p, const tcp_xmit *x, uint64_t now, bool acked,
+                          bool has_tsecr, uint32_t tsecr) {
+    if (now - x->xmit < p->rack_min_rtt) {
+        return true; /* condition 2 */
+    }
+    /* condition 1: the echo is older than this copy (1 ms timestamp ticks) */
+    return acked && has_tsecr && seq_lt(tsecr, tcp_ts_clock(p, x->xmit));
+}
+
+void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, bool has_tsecr, uint32_t tsecr) {
     if (!p->rack_on || !(p->flags & TCPF_SACK_OK)) {
         return;
     }
@@ -180,10 +200,7 @@ void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now) {
         }
         x->flags |= RACK_DELIVERED;
         uint64_t rtt = now - x->xmit;
-        /* RFC 8985 §6.2 Step 2: a retransmission delivered sooner than
-         * RACK.min_RTT after it left may be the original's ACK: its time
-         * tells nothing. */
-        if ((x->flags & RACK_RXT) && rtt < p->rack_min_rtt) {
+        if ((x->flags & RACK_RXT) && ambiguous_rxt(p, x, now, acked, has_tsecr, tsecr)) {
             continue;
         }
         min_rtt_sample(p, now, rtt);
