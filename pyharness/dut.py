@@ -13,14 +13,14 @@ from the DUT's :class:`DutProfile`, never from literals in a scenario.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Optional
 from .errors import hide_from_traceback as __tracebackhide__  # noqa: F401  (pytest shows the test's line, not ours)
 
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut", "linux_deviation", "family_addrs", "FAMILIES",
+__all__ = ["CLASSIC_RECOVERY", "RACK_RECOVERY", "DutProfile", "TERN_PROFILE", "TernDut", "make_tern_dut", "linux_deviation", "family_addrs", "FAMILIES",
            "tern_stack"]
 
 MS = 1_000_000
@@ -47,6 +47,13 @@ def tern_stack(dut: Any) -> bool:
     and state can be read. A scenario checks the wire for every DUT and, under ``if tern_stack(dut):``, the Tern
     stack's counters that say why (another DUT, the Linux kernel, has no such counters)."""
     return getattr(dut, "kind", None) in ("host", "tern")
+
+
+#: The Tern stack's TCP options that select the classic loss recovery: RFC 5681 / RFC 6582 / RFC 6675 with
+#: DupThresh, no RACK-TLP (RFC 8985), and RFC 5681's slow start of 1 SMSS per ACK instead of RFC 3465's L = 2.
+CLASSIC_RECOVERY = {"rack": False, "tail_loss_probe": False, "abc_l2": False}
+#: The Tern stack's defaults among those options: RACK-TLP (RFC 8985) and RFC 3465's L = 2 SMSS slow start.
+RACK_RECOVERY = {"rack": True, "tail_loss_probe": True, "abc_l2": True}
 
 
 @dataclass(frozen=True)
@@ -113,8 +120,11 @@ class DutProfile:
     #: TCP: the socket options that select the classic RFC 5681 / 6582 / 6675 loss recovery on this DUT (for
     #: scenarios that check its exact timelines; for Tern also RFC 5681's slow start, 1 SMSS per ACK, instead of
     #: RFC 3465's 2 SMSS, abc_l2), or None when the DUT cannot select it per socket.
-    classic_recovery: Optional[dict] = field(
-        default_factory=lambda: {"rack": False, "tail_loss_probe": False, "abc_l2": False})
+    classic_recovery: Optional[dict] = field(default_factory=lambda: dict(CLASSIC_RECOVERY))
+    #: TCP: the socket options that select RACK-TLP (RFC 8985) and the stack's other defaults on this DUT, for
+    #: scenarios about them that must run in a suite run under the classic profile too (``--tcp-recovery
+    #: classic``); None when the DUT cannot select them per socket.
+    rack_recovery: Optional[dict] = field(default_factory=lambda: dict(RACK_RECOVERY))
     #: TCP: the congestion control of the DUT's sockets unless a scenario sets one (``congestion=`` socket option):
     #: "newreno" (RFC 5681 / RFC 6582; Tern's default), "cubic" (RFC 9438) or "bbr" (BBRv1,
     #: draft-cardwell-iccrg-bbr-congestion-control-00, with pacing; docs/bbr.md). A Tern DUT takes it as
@@ -260,6 +270,10 @@ class TernDut:
     def __init__(self, net: "Network", profile: DutProfile = TERN_PROFILE, family: str = "ipv4",
                  **host_options: Any):
         self.net = net
+        if getattr(net, "tcp_recovery", "rack") == "classic" and profile.loss_recovery == "rack":
+            # A run under the classic profile (--tcp-recovery classic): every host starts from
+            # CLASSIC_RECOVERY, and scenarios that compare against the loss recovery see it.
+            profile = replace(profile, loss_recovery="newreno")
         self.profile = profile
         #: The family the scenario runs over; ``ip`` and ``peer_ip`` are the bench's addresses in it.
         self.family = family

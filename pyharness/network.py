@@ -51,6 +51,11 @@ class Network:
         #: ``Network(seed=N)``; the pytest plugin sets it to the run's ``--seed`` (which the test's
         #: network seed derives from), so no second, unusable number is printed.
         self.seed_text = f"seed={seed}"
+        #: The loss recovery every Tern host of this network starts from, under its own ``tcp=``: "rack"
+        #: (the stack's defaults: RACK-TLP, RFC 8985, with RFC 3465's L = 2 SMSS slow start) or "classic"
+        #: (:data:`pyharness.dut.CLASSIC_RECOVERY`: RFC 5681 / 6582 / 6675 as written). The pytest plugin sets it from
+        #: ``--tcp-recovery`` so the whole suite can run under either (issue 22).
+        self.tcp_recovery = "rack"
         # scapy draws the defaults it randomises (RandShort fields...) from
         # Python's global generator; seeding it here makes those bytes follow
         # the network's seed too (DESIGN.md §6). scapy is imported first,
@@ -391,6 +396,7 @@ class Network:
         """
         import hashlib
 
+        from .dut import CLASSIC_RECOVERY
         from .host import Host, Interface, _iface, build_config
 
         self._check_name(name)
@@ -410,7 +416,12 @@ class Network:
                                    parse_count(spec.get("mtu", 1500) or 1500, "mtu"),
                                    bool(spec.get("accept_vlan", False))))
         seed = int.from_bytes(hashlib.sha256(f"{self._seed}\0host\0{name}".encode()).digest()[:8], "big")
-        cfg = build_config(name, seed, built, forwarding, dict(tcp or {}), options)
+        tcp = dict(tcp or {})
+        if self.tcp_recovery == "classic":
+            tcp = {**CLASSIC_RECOVERY, **tcp}
+        elif self.tcp_recovery != "rack":
+            raise ConfigError(f"tcp_recovery: {self.tcp_recovery!r} is not one of rack, classic")
+        cfg = build_config(name, seed, built, forwarding, tcp, options)
         out = ffi.new("sim_node_id *")
         self._call(lib.sim_host_add, name.encode(), cfg, out, context=f"host({name!r})")
         node = Host(self, name, int(out[0]), built, forwarding)

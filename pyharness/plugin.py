@@ -145,6 +145,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="device under test of the conformance scenarios: tern (default, or $TERN_DUT), linux "
                          "(the kernel in a network namespace, through TAP, in real time), a name registered in "
                          "the entry point group pyharness.duts, or package.module:Class (docs/dut-contract.md)")
+    group.addoption("--tcp-recovery", default=None, choices=("rack", "classic"),
+                    help="the Tern hosts' TCP loss recovery for the whole run: rack (default, or "
+                         "$TERN_TCP_RECOVERY: RACK-TLP, RFC 8985) or classic (RFC 5681 / 6582 / 6675 as written); "
+                         "scenarios that check one of them select it themselves")
     group.addoption("--replay-journal", default=None, metavar="PATH",
                     help="run the host bridge of the selected test from this journal (left beside the pcaps of the "
                          "run that recorded it) instead of the real host")
@@ -155,6 +159,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    tcp_recovery(config)  # a wrong $TERN_TCP_RECOVERY stops the run before any test, naming the value
 
 
 def dut_kind(config: pytest.Config) -> str:
@@ -175,6 +180,15 @@ def _dut_class(config: pytest.Config) -> Any:
     from .duts import load_dut
 
     return load_dut(dut_kind(config))
+
+
+def tcp_recovery(config: pytest.Config) -> str:
+    """The run's TCP loss recovery for Tern hosts: "rack" or "classic" (``--tcp-recovery``, else
+    ``$TERN_TCP_RECOVERY``, else rack)."""
+    kind = config.getoption("tcp_recovery", None) or os.environ.get("TERN_TCP_RECOVERY") or "rack"
+    if kind not in ("rack", "classic"):
+        raise pytest.UsageError(f"TERN_TCP_RECOVERY: {kind!r} is not one of rack, classic")
+    return kind
 
 
 def run_seed(config: pytest.Config) -> int:
@@ -325,6 +339,7 @@ def net(request: pytest.FixtureRequest) -> Iterator["Network"]:
         network = _dut_class(config).network(seed=seed, artifacts=adir, capture=capture)
     else:
         network = Network(seed=seed, artifacts=adir, capture=capture)
+        network.tcp_recovery = tcp_recovery(config)
     # One seed in messages, the one to paste: the run's (this network's seed derives from it and the test id).
     network.seed_text = f"replay with --seed {run_seed(config)}"
     request.node.stash[_net_key] = network

@@ -58,6 +58,18 @@ def classic_recovery(profile: Any) -> dict:
     return {}
 
 
+def rack_recovery(profile: Any) -> dict:
+    """The DUT socket options that select RACK-TLP (RFC 8985) with the stack's other defaults, for scenarios
+    about it: they then run in a suite run under the classic profile (``--tcp-recovery classic``) too. Skips
+    the test when the DUT cannot select it and does not use it by default."""
+    if profile.rack_recovery is not None:
+        return dict(profile.rack_recovery)
+    if profile.loss_recovery != "rack":
+        pytest.skip(f"the {profile.name} profile does not detect losses with RACK-TLP (RFC 8985) and cannot "
+                    "select it per socket")
+    return {}
+
+
 def fine_timing(profile: Any, resolution_ns: int, what: str) -> None:
     """Skip a scenario that tells times apart at ``resolution_ns`` when the DUT's timing checks are looser than
     that (``profile.tolerance``: 0 in virtual time; a kernel in real time, Linux, ~24 ms for short timers): its

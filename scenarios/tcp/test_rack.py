@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, active, classic_recovery, fine_timing, ns, seq_add, warm_arp
+from tcpkit import EXACT, T, active, classic_recovery, fine_timing, ns, rack_recovery, seq_add, warm_arp
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -41,10 +41,8 @@ def test_rack_retransmits_a_hole_one_reordering_window_after_the_rtt(dut, peer, 
     """One SACK (below DupThresh) for the segment sent with the hole: RACK.rtt is 20 ms, RACK.min_RTT 20 ms,
     RACK.reo_wnd 5 ms, so the hole is lost 25 ms after it left and retransmitted then (the reordering timer,
     RFC 8985 §6.3), long before the 1 s RTO and the 40 ms tail loss probe."""
-    if profile.loss_recovery != "rack":
-        pytest.skip(f"the {profile.name} profile does not detect losses with RACK")
     fine_timing(profile, 5 * MS, "RACK's reordering window (5 ms) after RACK.rtt")
-    conn, sock, s1 = two_segments(dut, peer, link)
+    conn, sock, s1 = two_segments(dut, peer, link, **rack_recovery(profile))
     sent = ns(s1) - 10 * MS
     r = conn.expect(seq=s1[TCP].seq, at=T(sent + 25 * MS + 10 * MS), tolerance=EXACT)
     assert len(r[TCP].payload) == MSS
@@ -122,9 +120,7 @@ def test_prr_sends_in_proportion_while_pipe_exceeds_ssthresh(dut, peer, link, pr
     - 1000 = 364 octets after the 5th ACK, CEIL(5000 * 10 / 22) - 2000 = 273 after the 7th, CEIL(7000 * 10 /
     22) - 3000 = 182 after the 9th: one new segment each, 3 for 7 delivered. RFC 6675 alone (cwnd = ssthresh)
     sends nothing until pipe falls below ssthresh (the control below)."""
-    if profile.loss_recovery != "rack":
-        pytest.skip(f"the {profile.name} profile does not use PRR with RACK")
-    assert new_data_during_recovery(dut, peer, link) == 3, PRR
+    assert new_data_during_recovery(dut, peer, link, **rack_recovery(profile)) == 3, PRR
 
 
 @pytest.mark.rfc("6675 5")

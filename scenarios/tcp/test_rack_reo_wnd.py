@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, active, classic_recovery, fine_timing, ns, seq_add, tcp_payload, warm_arp
+from tcpkit import EXACT, T, active, classic_recovery, fine_timing, ns, rack_recovery, seq_add, tcp_payload, warm_arp
 from test_dsack_undo import data_segs
 
 pytestmark = pytest.mark.area("tcp")
@@ -29,8 +29,7 @@ MSS = 1000
 
 def rack_conn(dut: Any, peer: Any, link: Any, profile: Any, **sockopts: Any) -> tuple[Any, Any]:
     """A SACK connection without timestamps over 10 ms + 10 ms."""
-    if profile.loss_recovery != "rack" and not sockopts:
-        pytest.skip(f"the {profile.name} profile does not detect losses with RACK")
+    sockopts = {**rack_recovery(profile), **sockopts}
     fine_timing(profile, 5 * MS, "RACK's reordering window (RACK.min_RTT / 4 = 5 ms) and its growth")
     warm_arp(dut, peer)
     link.configure("both", delay="10ms")
@@ -146,8 +145,6 @@ def test_rack_detects_a_lost_retransmission(dut, peer, link, profile, recovery):
     recovery) and sends segment 0 a third time as soon as that ACK arrives. The classic profile has no evidence for that (one SACKed segment after the retransmission,
     RFC 6675's rules need more) and waits for the RTO."""
     opts = classic_recovery(profile) if recovery == "classic" else {}
-    if recovery == "rack" and profile.loss_recovery != "rack":
-        pytest.skip(f"the {profile.name} profile does not detect losses with RACK")
     conn, sock = rack_conn(dut, peer, link, profile, **{"tail_loss_probe": False, **opts})
     sock.send(bytes(14 * MSS))
     flight = data_segs(conn, within="15ms")

@@ -14,7 +14,7 @@ import pytest
 from scapy.layers.inet import TCP
 
 from pyharness.tcpconn import tcp_option
-from tcpkit import EXACT, T, active, ns, seq_add, warm_arp
+from tcpkit import EXACT, T, active, ns, rack_recovery, seq_add, warm_arp
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -43,12 +43,10 @@ def two_retransmissions(dut: Any, peer: Any, link: Any, profile: Any) -> tuple[A
     """Ten segments over a 10 ms + 10 ms path with timestamps and SACK; the peer SACKs the 3rd to 5th, so
     RACK (reo_wnd 0 with DupThresh segments SACKed) finds the first two lost and the DUT retransmits both.
     Returns (conn, sock, the ten originals, the two retransmissions)."""
-    if profile.loss_recovery != "rack":
-        pytest.skip(f"the {profile.name} profile does not detect losses with RACK")
     warm_arp(dut, peer)
     link.configure("both", delay="10ms")
     conn, sock = active(dut, peer, peer_opts={"mss": MSS, "sack": True, "ts": True}, sack=True, nodelay=True,
-                        initial_window=10)
+                        initial_window=10, **rack_recovery(profile))
     assert sock.info().sack_ok
     sock.send(bytes(30 * SEG))  # more than the window: new data, not RFC 6675's rescue, follows later ACKs
     seg = [conn.expect(within="50ms")]

@@ -10,7 +10,7 @@ import pytest
 from pyharness.dut import linux_deviation
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, PEER_PORT, T, active, classic_recovery, ns, passive, seq_add, tcp_payload, warm_arp
+from tcpkit import EXACT, PEER_PORT, T, active, classic_recovery, ns, passive, rack_recovery, seq_add, tcp_payload, warm_arp
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -423,11 +423,9 @@ def test_ack_of_a_retransmission_ends_the_backoff_with_rack(dut, peer, link, pro
     is retransmitted one computed RTO after it, not 4 RTOs."""
     from test_spurious_rto import tsopt
 
-    if profile.loss_recovery != "rack":
-        pytest.skip(f"the {profile.name} profile does not recover losses with RACK-TLP by default")
     warm_arp(dut, peer)
     link.configure("both", delay="50ms")
-    conn, sock = active(dut, peer, rto_min="200ms", peer_opts={"ts": True})
+    conn, sock = active(dut, peer, rto_min="200ms", peer_opts={"ts": True}, **rack_recovery(profile))
     assert conn.ts_ok and sock.info().ts_ok
     rto0 = sock.info().rto_ns
     srtt0 = sock.info().srtt_ns

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, active, ns, seq_add, tcp_payload, warm_arp
+from tcpkit import EXACT, T, active, ns, rack_recovery, seq_add, tcp_payload, warm_arp
 from test_dsack_undo import data_segs, end
 
 pytestmark = pytest.mark.area("tcp")
@@ -45,12 +45,10 @@ def timed_out_flight(dut: Any, peer: Any, link: Any, profile: Any, ts: bool,
                      sack: bool = True) -> tuple[Any, Any, Any, list, Any]:
     """A connection (SACK if ``sack``, timestamps if ``ts``) over 10 ms + 10 ms whose initial window times out:
     returns (conn, sock, info before the RTO, the flight, the RTO retransmission as the peer received it)."""
-    if profile.loss_recovery != "rack":
-        pytest.skip(f"the {profile.name} profile has no spurious-RTO detection")
     warm_arp(dut, peer)
     link.configure("both", delay="10ms")
     conn, sock = active(dut, peer, peer_opts={"mss": MSS, "sack": sack, "ts": ts}, sack=sack, timestamps=ts,
-                        nodelay=True, tail_loss_probe=False)
+                        nodelay=True, **{**rack_recovery(profile), "tail_loss_probe": False})
     assert (sock.info().ts_ok, sock.info().sack_ok) == (ts, sack)
     sock.send(bytes(60 * MSS))
     flight = data_segs(conn, within="15ms")
