@@ -346,3 +346,35 @@ def test_compressed_acks_do_not_inflate_the_rate(net):
     info = t.sock.info()
     assert info.bbr_mode == "PROBE_BW"
     assert DATA_RATE_10M <= info.bbr_btlbw <= DATA_RATE_10M * 5 // 4
+
+
+def test_a_spurious_retransmission_does_not_end_a_round_early(net):
+    """Two data segments four apart are held back 8 ms on the way (reordering, no loss): RACK retransmits both
+    before their originals arrive, the second from the output loop during recovery, after the round trip then
+    running began. The second original's ACK covers its retransmission too, less than RTprop after the
+    retransmission was sent: no copy is delivered that fast, so the original made that ACK (as RFC 8985 §6.2
+    Step 2 reasons for RACK), and the rate sample and the packet-timed round trip are the original's: the round
+    does not end at that ACK. Taken from the retransmission, it ended there (at 10 and 15 % loss a third of the
+    rounds were such, a few ms long, and STARTUP's three-round plateau test ran on them). Three times; the
+    control: each hold-back did cause a retransmission the receiver reported as a duplicate (D-SACK)."""
+    t = Transfer(net)
+    assert t.run(lambda i: i.bbr_mode == "PROBE_BW", for_="3s")
+    before = t.sock.info()
+    for _ in range(3):
+        nxt = t.sock.info().snd_nxt
+        second = (nxt + 24 * MSS) % (1 << 32)  # all segments are full-sized: each of these starts a segment
+        faults = [t.link.fault("delay", bpf=f"tcp[4:4] = {(nxt + k * MSS) % (1 << 32)}", delay="8ms")
+                  for k in (20, 24)]
+        base = t.sock.info().total_retransmits
+        assert t.run(lambda i: i.total_retransmits == base + 2, for_="200ms")
+        rxt_at = t.net.now_ns
+        prior, acked = t.run_tracking(lambda i: (i.snd_una - second) % (1 << 32) < 1 << 31 and i.snd_una != second,
+                                      for_="100ms")
+        assert acked is not None and [f.hits for f in faults] == [1, 1]
+        assert t.net.now_ns - rxt_at < acked.bbr_rtprop_ns  # the ACK came sooner than any copy could
+        assert acked.bbr_round_count == prior.bbr_round_count, "the round ended at the original's ACK"
+        t.run(lambda i: False, for_="100ms")
+    after = t.sock.info()
+    assert after.total_retransmits - before.total_retransmits == 6
+    assert after.spurious_retransmits - before.spurious_retransmits == 6
+    assert after.rto_timeouts == before.rto_timeouts

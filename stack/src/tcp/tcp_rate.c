@@ -14,7 +14,9 @@
  * A retransmission appends a record of its own; when an ACK delivers a
  * range, every record of it is marked delivered and the newest one speaks
  * for the sample (the draft's most recently sent rule). Records leave at
- * the head once cumulatively acknowledged. When the ring is full a segment
+ * the head once cumulatively acknowledged; a retransmission delivered sooner
+ * than the minimum RTT after it was sent is not the copy that arrived, and
+ * does not speak for the sample. When the ring is full a segment
  * is sent without a record: it gives no sample (bounded memory, bounded work
  * per ACK: O(records in flight x SACK ranges)).
  */
@@ -120,6 +122,17 @@ void tcp_rate_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t newly_de
             continue;
         }
         r->flags |= TCP_RATE_DELIVERED; /* P.delivered_time = 0 */
+        if ((r->flags & TCP_RATE_RXT) && min_rtt && now - r->sent_time < min_rtt) {
+            /* A retransmission sent less than the minimum RTT ago cannot
+             * be the copy that made this ACK: an earlier copy did (the
+             * reasoning of RFC 8985 §6.2 Step 2, "The segment was last
+             * retransmitted less than RACK.min_rtt ago"). Its send state
+             * would start the sample and the packet-timed round trip at
+             * the retransmission, ending BBR's round trip a few ms after
+             * it began (issue 22: at 10 and 15 % loss a third of the
+             * rounds were such); the earlier copy's record speaks. */
+            continue;
+        }
         update_rate_sample(p, r, rs, &chosen_sent);
         if (!(r->flags & TCP_RATE_RXT) && r->sent_time >= newest_rtt_sent) {
             newest_rtt_sent = r->sent_time;
