@@ -5,8 +5,7 @@ template, issue 19; stack/src/ipv4/tx_template.c) instead of routing, resolving 
 segment. Whatever those headers depend on may change while the connection is open: the neighbour's MAC,
 the route, the ARP entry's lifetime, the interface MTU, the connection's TTL. Each scenario below sends one
 segment before the change (the control: the headers as they were) and checks the first segment after it
-over the wire. RFC 1122 §3.3.1.1: "To decide if the destination is on a connected network, the following
-algorithm MUST be used" for "an outgoing datagram", i.e. per datagram, not per connection.
+over the wire. RFC 1122 §3.3.1: "The IP layer chooses the correct next hop for each datagram it sends."
 """
 
 from __future__ import annotations
@@ -66,7 +65,7 @@ def test_neighbour_mac_change_reaches_the_next_segment(dut, peer):
     assert seg[Ether].dst == NEW_MAC, f"the segment after the announcement went to {seg[Ether].dst}"
 
 
-@pytest.mark.rfc("1122 3.3.1.1", "1122 3.3.1.2")
+@pytest.mark.rfc("1122 3.3.1", "1122 3.3.1.2")
 def test_route_to_another_gateway_reaches_the_next_segment(dut, peer):
     """The peer is reached through one gateway, then the route is changed to another: the next segment
     resolves the new gateway and goes to its MAC, with the same IP header (the destination is the peer)."""
@@ -93,8 +92,10 @@ def test_route_to_another_gateway_reaches_the_next_segment(dut, peer):
 
 @pytest.mark.rfc("1122 2.3.2.1")
 def test_neighbour_expiry_reaches_the_next_segment(dut, peer, profile):
-    """RFC 1122 §2.3.2.1 names "Timeout" among the ARP cache validation mechanisms: a connection's
-    segments stop going to the cached MAC when its entry times out. The peer refreshes the entry at t0;
+    """RFC 1122 §2.3.2.1: "An implementation of the Address Resolution Protocol (ARP) [LINK:2] MUST provide a
+    mechanism to flush out-of-date cache entries"; the Tern stack's is "(1) Timeout -- Periodically time out
+    cache entries, even if they are in use": a connection's segments stop going to the cached MAC when its
+    entry times out. The peer refreshes the entry at t0;
     a segment 1 ms before t0 + arp_timeout leaves at once (the control), one at t0 + arp_timeout makes
     the DUT ask for the peer's MAC again before it leaves."""
     conn, sock, _ = passive(dut, peer)
@@ -121,12 +122,14 @@ def test_neighbour_expiry_reaches_the_next_segment(dut, peer, profile):
     assert seg[Ether].dst == NEW_MAC  # held for the resolution, then sent to its answer
 
 
-@pytest.mark.rfc("1191 3", "1122 3.3.3")
+@pytest.mark.rfc("791 3.2")
 @pytest.mark.parametrize("mtu", [1000, 1430])
 def test_mtu_change_reaches_the_next_segment(dut, peer, mtu):
     """The interface MTU drops (to 1000; to 1430, 10 bytes below the 1440-byte datagrams sent so far) while a
-    connection is open: no datagram sent after the change is larger than the new MTU (RFC 1122 §3.3.3: a datagram with DF set is not fragmented, so TCP must send
-    smaller segments: RFC 1191 §3 "the sending host ... MUST reduce its assumed PMTU")."""
+    connection is open: no datagram sent after the change is larger than the new MTU. RFC 791 §3.2: "The
+    maximum sized datagram that can be transmitted through the next network is called the maximum
+    transmission unit (MTU)", and the segments carry DF: "If the Don't Fragment flag (DF) bit is set, then
+    internet fragmentation of this datagram is NOT permitted": TCP must send smaller segments."""
     host = _tern_host(dut)
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1460})
     sock.send(bytes(1400))
@@ -138,14 +141,15 @@ def test_mtu_change_reaches_the_next_segment(dut, peer, mtu):
     sock.send(bytes(1400))
     seg = peer.expect(IP(src=DUT_IP) / TCP(dport=conn.local_port), within="1s")
     assert seg[IP].len <= mtu, f"a {seg[IP].len}-byte datagram after the MTU went to {mtu}"
+    assert seg[IP].flags.DF and seg[IP].frag == 0  # a whole segment, not a fragment
     assert len(seg[TCP].payload) > 0
 
 
-@pytest.mark.rfc("1122 4.2.4.5")
+@pytest.mark.rfc("1122 3.2.1.7")
 def test_ttl_option_change_reaches_the_next_segment(dut, peer):
-    """RFC 1122 §3.2.1.7: "A host MUST NOT send a datagram with a Time-to-Live (TTL) value of zero", and the
-    TTL a TCP connection uses is the application's to set (§4.2.4.5 passes IP options through TCP): set
-    mid-connection, it is in the next segment."""
+    """RFC 1122 §3.2.1.7: "The IP layer MUST provide a means for the transport layer to set the TTL field of
+    every datagram that is sent": the connection's TTL option, set mid-connection, is in its next segment, and
+    set back to 0, the default TTL is again."""
     _tern_host(dut)
     conn, sock, _ = passive(dut, peer)
     sock.send(b"default-ttl")
