@@ -209,11 +209,10 @@ static size_t emit_options(const struct tern_tcp_options *o, uint8_t *p) {
     return i;
 }
 
-tern_err tern_tcp_emit(const struct tern_tcp_repr *r, const tern_addr *src, const tern_addr *dst,
-                       uint8_t *buf, size_t cap, size_t *written) {
-    if (src == NULL || dst == NULL || src->family != dst->family ||
-        (src->family != TERN_AF_INET && src->family != TERN_AF_INET6) ||
-        r->opt.sack_count > TERN_TCP_MAX_SACK_BLOCKS) {
+/* The emit proper, once the pseudo-header's partial sum without its length is known. */
+static tern_err emit(const struct tern_tcp_repr *r, uint32_t pseudo, uint8_t *buf, size_t cap,
+                     size_t *written) {
+    if (r->opt.sack_count > TERN_TCP_MAX_SACK_BLOCKS) {
         return TERN_ERR_INVALID_ARGUMENT;
     }
     size_t hlen = tern_tcp_header_len(r);
@@ -237,7 +236,9 @@ tern_err tern_tcp_emit(const struct tern_tcp_repr *r, const tern_addr *src, cons
     tern_put_u16(buf + 16, 0);
     tern_put_u16(buf + 18, r->urgent);
     emit_options(&r->opt, buf + TERN_TCP_MIN_HDR_LEN);
-    uint32_t s = tern_csum_pseudo(src, dst, TERN_IPPROTO_TCP, (uint32_t)total);
+    /* total < 65536: the pseudo-header's length is one 16-bit word in either family's sum (the
+     * IPv6 one's upper 16 bits are zero, RFC 8200 section 8.1). */
+    uint32_t s = tern_csum_add_u16(pseudo, (uint16_t)total);
     if (r->payload == NULL && r->payload_summed) {
         /* The header's length is a multiple of 4: the payload starts at an even offset. */
         s = tern_csum_add_u16(tern_csum_add(s, buf, hlen), (uint16_t)r->payload_sum);
@@ -247,4 +248,18 @@ tern_err tern_tcp_emit(const struct tern_tcp_repr *r, const tern_addr *src, cons
     tern_put_u16(buf + 16, tern_csum_finish(s));
     *written = total;
     return TERN_OK;
+}
+
+tern_err tern_tcp_emit(const struct tern_tcp_repr *r, const tern_addr *src, const tern_addr *dst,
+                       uint8_t *buf, size_t cap, size_t *written) {
+    if (src == NULL || dst == NULL || src->family != dst->family ||
+        (src->family != TERN_AF_INET && src->family != TERN_AF_INET6)) {
+        return TERN_ERR_INVALID_ARGUMENT;
+    }
+    return emit(r, tern_csum_pseudo(src, dst, TERN_IPPROTO_TCP, 0), buf, cap, written);
+}
+
+tern_err tern_tcp_emit_pseudo(const struct tern_tcp_repr *r, uint32_t pseudo, uint8_t *buf,
+                              size_t cap, size_t *written) {
+    return emit(r, pseudo, buf, cap, written);
 }

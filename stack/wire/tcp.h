@@ -167,4 +167,18 @@ size_t tern_tcp_header_len(const struct tern_tcp_repr *r);
 tern_err tern_tcp_emit(const struct tern_tcp_repr *r, const tern_addr *src, const tern_addr *dst,
                        uint8_t *buf, size_t cap, size_t *written);
 
+/*
+ * tern_tcp_emit_pseudo: tern_tcp_emit with the pseudo-header's partial sum
+ * given instead of the addresses: a sender that keeps the sum per connection
+ * (a header template, issue 19) does not add the addresses up per segment.
+ *   r        the segment, as for tern_tcp_emit
+ *   pseudo   tern_csum_pseudo(src, dst, TERN_IPPROTO_TCP, 0): the pseudo-
+ *            header without its length, which is added here
+ *   buf,cap  output buffer
+ *   written  receives header length + r->payload_len
+ * Returns as tern_tcp_emit (no address check: the sum stands for them).
+ */
+tern_err tern_tcp_emit_pseudo(const struct tern_tcp_repr *r, uint32_t pseudo, uint8_t *buf,
+                              size_t cap, size_t *written);
+
 #endif /* TERN_WIRE_TCP_H */

@@ -470,7 +470,10 @@ void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint1
     memcpy(frame + 6, st->iface[iface].mac, 6);
     frame[12] = (uint8_t)(ethertype >> 8);
     frame[13] = (uint8_t)ethertype;
-    size_t flen = len + TERN_ETH_HDR;
+    tern_eth_send(st, iface, frame, len + TERN_ETH_HDR);
+}
+
+void tern_eth_send(tern_stack *st, uint32_t iface, uint8_t *frame, size_t flen) {
     /* IEEE 802.3 minimum frame: pad with zeros, never with stale bytes (DESIGN.md §6). */
     if (flen < 60) {
         memset(frame + flen, 0, 60 - flen);

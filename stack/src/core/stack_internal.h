@@ -218,6 +218,31 @@ bool tern_is_broadcast_addr(const tern_stack *st, const tern_addr *addr, uint32_
  * before it). */
 void tern_eth_output(tern_stack *st, uint32_t iface, const uint8_t dst[6], uint16_t ethertype,
                      uint8_t *payload, size_t len);
+/* Send a frame whose Ethernet header is written already (a header template, ipv4/tx_template.c):
+ * what tern_eth_output does after writing it (padding to the minimum, counters, packet tap, a lent
+ * buffer handed back or the output callback). frame must have room for 60 bytes. */
+void tern_eth_send(tern_stack *st, uint32_t iface, uint8_t *frame, size_t flen);
+
+/*
+ * A sender's IPv4 header template (issue 19; the BSDs keep one per TCP connection): the Ethernet
+ * and IPv4 headers of its datagrams prebuilt, with the sums that do not change between datagrams,
+ * so that sending one is a copy, three field stores and an incremental checksum (RFC 1624) instead
+ * of a route, a neighbour lookup and two header builds. Built and checked by ipv4/tx_template.c.
+ * It holds while the route table (st->route_gen) and the ARP cache (st->arp_gen) are as they
+ * were, the neighbour entry has not expired, and the sender asks for the same TTL.
+ */
+typedef struct tern_ip4_tmpl {
+    uint8_t hdr[TERN_ETH_HDR + 20]; /* Ethernet + IPv4 header; length, ID and checksum zero */
+    uint8_t ttl_req;                /* the sender's TTL it was built for (0: the default) */
+    uint32_t route_gen;             /* st->route_gen when built; 0: empty */
+    uint32_t arp_gen;               /* st->arp_gen when built */
+    uint32_t iface;                 /* the outgoing interface */
+    uint32_t mtu;                   /* its MTU */
+    uint32_t ip_sum;                /* partial sum of hdr's IPv4 header (RFC 1071) */
+    uint32_t l4_sum;                /* pseudo-header partial sum, length 0 (RFC 9293 §3.1) */
+    uint64_t expires;               /* the neighbour entry's expiry */
+    struct tern_arp_entry *nb;      /* that entry: its last use is kept as the slow path keeps it */
+} tern_ip4_tmpl;
 
 /* ---- the transport layers' view of IP (either family) ------------------------ */
 
@@ -391,6 +416,7 @@ struct tern_stack {
     tern_route *routes;
     uint32_t nroutes;
     uint32_t route_gen;         /* tern_route_cache's generation, never 0 (tern_route_changed) */
+    uint32_t arp_gen;           /* bumped on every ARP entry change (tern_ip4_tmpl) */
     tern_rx_addr_cache rx_addr; /* ipv4/ipv4.c: the last received flow's address verdict */
     tern_chunk *chunks;
     tern_pkt *pkts;

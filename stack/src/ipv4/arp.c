@@ -45,6 +45,7 @@ static void set_state(tern_stack *st, tern_arp_entry *e, uint8_t state) {
         st->arp_resolving++;
     }
     e->state = state;
+    st->arp_gen++; /* header templates built on an entry are stale (tern_ip4_tmpl) */
 }
 
 static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) {
@@ -152,6 +153,24 @@ tern_err tern_arp_lookup(const tern_stack *st, uint64_t now, const tern_addr *ip
         }
     }
     return TERN_ERR_EMPTY;
+}
+
+tern_arp_entry *tern_arp_reachable(tern_stack *st, uint64_t now, uint32_t iface,
+                                   const tern_addr *next_hop) {
+    tern_arp_entry *e = find(st, iface, next_hop);
+    return e && e->state == ARP_REACHABLE && now < e->expires ? e : NULL;
+}
+
+const uint8_t *tern_arp_entry_mac(const tern_arp_entry *e) {
+    return e->mac;
+}
+
+uint64_t tern_arp_entry_expires(const tern_arp_entry *e) {
+    return e->expires;
+}
+
+void tern_arp_entry_used(tern_arp_entry *e, uint64_t now) {
+    e->used = now;
 }
 
 tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,

@@ -63,7 +63,42 @@ tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const te
  */
 tern_err tern_arp_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
                        const uint8_t *ip, size_t len);
+/*
+ * The resolved entry for next_hop on iface, as tern_arp_resolve would use it (reachable and not
+ * expired at now), or NULL; nothing starts resolving. For header templates, which keep the entry
+ * while st->arp_gen stands (every change to an entry bumps it).
+ */
+tern_arp_entry *tern_arp_reachable(tern_stack *st, uint64_t now, uint32_t iface,
+                                   const tern_addr *next_hop);
+/* The entry's MAC (6 bytes) and expiry. */
+const uint8_t *tern_arp_entry_mac(const tern_arp_entry *e);
+uint64_t tern_arp_entry_expires(const tern_arp_entry *e);
+/* A datagram went out through e at now (as tern_arp_resolve records it: least recently used
+ * entries are reused first). */
+void tern_arp_entry_used(tern_arp_entry *e, uint64_t now);
 void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len);
+
+/* ---- header templates (tx_template.c) ----------------------------------------- */
+
+/*
+ * The template for IPv4 datagrams from src to dst with the TTL ttl (0: the default) in t,
+ * rebuilt when stale (rc is the sender's kept route, tern_route_cached). Returns t; NULL when
+ * such datagrams do not go out as one unicast frame to a resolved neighbour (no route, to
+ * ourselves, broadcast or multicast, next hop not resolved: tern_ip_send then does what is
+ * needed, e.g. starts ARP). Test builds (TERN_POLL_CACHE_CHECK) check a kept template against a
+ * fresh build and trap on a difference.
+ */
+const tern_ip4_tmpl *tern_ip4_tmpl_get(tern_stack *st, uint64_t now, tern_ip4_tmpl *t,
+                                       tern_route_cache *rc, const tern_addr *src,
+                                       const tern_addr *dst, uint8_t ttl);
+/* Does a datagram with len payload bytes leave through t in one frame (within the MTU)? */
+bool tern_ip4_tmpl_fits(const tern_ip4_tmpl *t, size_t len);
+/*
+ * Send the datagram whose payload (len bytes, tern_ip4_tmpl_fits) is at st->txp through t: the
+ * same frame, counters and side effects as tern_ip_send for it (IP ID, the neighbour's use, packet
+ * tap, frame lending).
+ */
+void tern_ip4_tmpl_send(tern_stack *st, uint64_t now, const tern_ip4_tmpl *t, size_t len);
 void tern_arp_poll(tern_stack *st, uint64_t now);
 uint64_t tern_arp_poll_at(const tern_stack *st);
 

@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "ipv4/ipv4.h"
 #include "ipv6/ipv6.h"
 #include "tcp_cc.h"
 #include "tcp_private.h"
@@ -109,18 +110,17 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
     }
     r.payload = NULL;
     r.payload_len = len;
+    /* IPv4: the connection's header template when it holds (ipv4/tx_template.c), with the
+     * pseudo-header's sum kept in it. */
+    const tern_ip4_tmpl *t = NULL;
+    if (p->raddr.family == TERN_AF_INET) {
+        t = tern_ip4_tmpl_get(st, now, &p->tmpl, &p->route, &p->laddr, &p->raddr, p->ttl);
+    }
     size_t written;
-    tern_err e = tern_tcp_emit(&r, &p->laddr, &p->raddr, buf, hlen + len, &written);
+    tern_err e = t != NULL ? tern_tcp_emit_pseudo(&r, t->l4_sum, buf, hlen + len, &written)
+                           : tern_tcp_emit(&r, &p->laddr, &p->raddr, buf, hlen + len, &written);
     if (e) {
         return e;
-    }
-    tern_ip_tx tx = {.src = p->laddr,
-                     .dst = p->raddr,
-                     .protocol = TERN_IPPROTO_TCP,
-                     .ttl = p->ttl,
-                     .df = true /* RFC 1191 path MTU discovery */};
-    if (p->raddr.family == TERN_AF_INET) {
-        tx.route = tern_route_cached(st, &p->route, &p->raddr, &p->laddr);
     }
     st->c.tcp_out++;
     p->segs_out++;
@@ -153,6 +153,19 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
         p->flags &= ~(uint32_t)TCPF_ACK_NOW;
         p->segs_unacked = 0;
         p->t_delack = TERN_NEVER;
+    }
+    if (t != NULL && tern_ip4_tmpl_fits(t, written)) {
+        tern_ip4_tmpl_send(st, now, t, written);
+        tern_frame_lent_done(st); /* as tern_l4_send: the lent buffer went with the frame */
+        return TERN_OK;
+    }
+    tern_ip_tx tx = {.src = p->laddr,
+                     .dst = p->raddr,
+                     .protocol = TERN_IPPROTO_TCP,
+                     .ttl = p->ttl,
+                     .df = true /* RFC 1191 path MTU discovery */};
+    if (p->raddr.family == TERN_AF_INET) {
+        tx.route = tern_route_cached(st, &p->route, &p->raddr, &p->laddr);
     }
     e = tern_l4_send(st, now, &tx, written);
     if (e == TERN_ERR_MSG_TOO_LONG) {

@@ -305,6 +305,7 @@ typedef struct tcp_pcb {
     uint32_t frto_cwnd, frto_ssthresh;
     uint32_t spurious_rtos;
     tern_route_cache route; /* IPv4: the route to raddr from laddr (tern_route_cached) */
+    tern_ip4_tmpl tmpl;     /* IPv4: its segments' Ethernet + IPv4 headers (ipv4/tx_template.c) */
 } tcp_pcb;
 
 /* One segment sent, in the RACK transmission log (tcp_rack.c). */
