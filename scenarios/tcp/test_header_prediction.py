@@ -183,3 +183,30 @@ def test_pure_ack_with_a_sequence_number_below_the_window_is_not_taken(dut, peer
     assert took(mid, predicted(dut, profile), 0, 0)
     again = conn.expect(flags="PA", seq=seg[TCP].seq, within=f"{sock.info().rto_ns / 1e9 + 0.1}s")
     assert tcp_payload(again) == b"r" * 300
+
+
+@pytest.mark.rfc("9293 3.10.7.4", "5961 5.2")
+def test_pure_ack_of_data_never_sent_is_answered_not_taken(dut, peer, profile):
+    """The fifth check of RFC 793, kept by RFC 9293 §3.10.7.4 and quoted in RFC 5961 §5.2: "If the ACK
+    acknowledges something not yet sent (SEG.ACK > SND.NXT) then send an ACK, drop the segment, and return." A
+    pure ACK at RCV.NXT acknowledging the DUT's 300 bytes and 1000 more it never sent: an ACK
+    <SEQ=SND.NXT><ACK=RCV.NXT> in reply, and the 300 bytes, never acknowledged, are retransmitted when the
+    retransmission timer expires. The control: an ACK of exactly what was sent, taken on the short path, after
+    which nothing is retransmitted."""
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS})
+    rto = sock.info().rto_ns / 1e9
+    sock.send(b"p" * 100)
+    seg = conn.expect(flags="PA", within="10ms")
+    before = predicted(dut, profile)
+    conn.send(flags="A", ack=seq_add(seg[TCP].seq, 100))  # the control
+    conn.expect_nothing(for_=f"{rto + 0.5}s")
+    assert took(before, predicted(dut, profile), 0, 1)
+    sock.send(b"r" * 300)
+    seg = conn.expect(flags="PA", within="10ms")
+    snd_nxt = seq_add(seg[TCP].seq, 300)
+    mid = predicted(dut, profile)
+    inject(conn, flags="A", ack=seq_add(snd_nxt, 1000))
+    conn.expect(flags="A", seq=snd_nxt, ack=conn.snd_nxt, payload=b"", within=immediate(dut))
+    assert took(mid, predicted(dut, profile), 0, 0)
+    again = conn.expect(flags="PA", seq=seg[TCP].seq, within=f"{sock.info().rto_ns / 1e9 + 0.1}s")
+    assert tcp_payload(again) == b"r" * 300
