@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pytest
+from scapy.layers.inet import TCP
 from scapy.packet import Raw
 
 from tcpkit import drain, inject, passive, seq_add
@@ -36,6 +37,23 @@ def corrupted(conn: Any, payload: bytes, at: int, seq: Optional[int] = None) -> 
     return seg
 
 
+# One header bit flipped per case: a field whose flip leaves the segment the next in order (window, ACK, the FIN
+# flag: the receiver copies its payload into the buffer while it verifies it), and one whose flip does not
+# (the sequence number: the receiver checks the checksum on its own path).
+HEADER_FLIPS = {"window": ("window", 0x0400), "ack": ("ack", 0x00010000), "fin": ("flags", 0x01),
+                "seq": ("seq", 0x00000800)}
+
+
+def header_corrupted(conn: Any, payload: bytes, field: str) -> Any:
+    """The segment ``conn`` would send with ``payload``, its checksum computed, and then one bit of its TCP header
+    flipped (``field``, a key of HEADER_FLIPS)."""
+    name, bit = HEADER_FLIPS[field]
+    seg = conn.segment(flags="PA", payload=payload)
+    seg = seg.__class__(bytes(seg))  # the checksum is now a field of the packet, not recomputed
+    setattr(seg[TCP], name, int(getattr(seg[TCP], name)) ^ bit)
+    return seg
+
+
 def bad_checksums(dut: Any, profile: Any) -> Optional[int]:
     """The Tern stack's count of segments dropped for their checksum (None for another DUT)."""
     return dut.counters().tcp_bad_checksum if profile.name == "tern" else None
@@ -58,6 +76,26 @@ def test_corrupted_payload_byte_is_dropped_and_leaves_no_trace(dut, peer, profil
         assert bad_checksums(dut, profile) == before + 1
     conn.send(flags="PA", payload=good[:600])
     conn.send(flags="PA", payload=good[600:])
+    conn.expect(flags="A", ack=seq_add(base, 1000), within=immediate(dut))
+    assert drain(sock) == good
+
+
+@pytest.mark.rfc("9293 3.1", "9293 MUST-3")
+@pytest.mark.parametrize("field", sorted(HEADER_FLIPS))
+def test_corrupted_header_bit_is_dropped_and_leaves_no_trace(dut, peer, profile, field):
+    """The next in-order segment with one bit of its TCP header flipped after the checksum was computed (the
+    checksum covers the header as well as the text): no ACK, nothing delivered, counted. The positive control:
+    the same segment unflipped is acknowledged at once and delivered exactly."""
+    conn, sock, _ = passive(dut, peer)
+    base = conn.snd_nxt
+    good = pattern(1000, 5)
+    before = bad_checksums(dut, profile)
+    peer.send(header_corrupted(conn, good, field))
+    conn.expect_nothing(for_="500ms")
+    assert drain(sock) == b""
+    if before is not None:
+        assert bad_checksums(dut, profile) == before + 1
+    conn.send(flags="PA", payload=good)
     conn.expect(flags="A", ack=seq_add(base, 1000), within=immediate(dut))
     assert drain(sock) == good
 
@@ -88,7 +126,8 @@ def test_corrupted_segment_does_not_overwrite_data_queued_out_of_order(dut, peer
 def test_segment_across_the_buffer_wrap_is_verified_and_delivered(dut, peer, profile, lead):
     """A 4096-byte receive buffer that has carried ``lead`` bytes (read by the application): the next 1400-byte
     segment wraps around its end, at an odd split (3001) or an even one (3000). Corrupted after the wrap
-    point, it is dropped and counted; sent right, it is acknowledged and delivered byte for byte."""
+    point, or with a header bit flipped, it is dropped and counted; sent right, it is acknowledged and
+    delivered byte for byte."""
     conn, sock, _ = passive(dut, peer, rx_buffer=4096)
     base = conn.snd_nxt
     head = pattern(lead, 3)
@@ -105,6 +144,11 @@ def test_segment_across_the_buffer_wrap_is_verified_and_delivered(dut, peer, pro
     assert drain(sock) == b""
     if before is not None:
         assert bad_checksums(dut, profile) == before + 1
+    peer.send(header_corrupted(conn, tail, "window"))  # its payload right, a header bit flipped
+    conn.expect_nothing(for_="500ms")
+    assert drain(sock) == b""
+    if before is not None:
+        assert bad_checksums(dut, profile) == before + 2
     conn.send(flags="PA", payload=tail)
     conn.expect(flags="A", ack=seq_add(base, lead + 1400), within=immediate(dut))
     assert drain(sock) == tail

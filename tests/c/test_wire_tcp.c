@@ -322,6 +322,45 @@ static void test_data_offset(void) {
     CHECK_EQ_U64(r.reserved, 0xf);
 }
 
+/* The option parser recognises <NOP><NOP><Timestamps> (RFC 7323 Appendix A) in one compare: the
+ * same options as the general walk gives for the same option in other places of the list, and
+ * near misses of the layout take the walk (a wrong length is malformed or ignored as before). */
+static void test_timestamps_layout(void) {
+    struct tern_tcp_repr fast, walk;
+    static const uint8_t appendix_a[12] = {1,    1,    8,    10,   0xa1, 0xa2,
+                                           0xa3, 0xa4, 0xb1, 0xb2, 0xb3, 0xb4};
+    static const uint8_t ts_first[12] = {8,    10,   0xa1, 0xa2, 0xa3, 0xa4,
+                                         0xb1, 0xb2, 0xb3, 0xb4, 1,    1};
+    static const uint8_t ts_middle[12] = {1,    8,    10,   0xa1, 0xa2, 0xa3,
+                                          0xa4, 0xb1, 0xb2, 0xb3, 0xb4, 0};
+    CHECK_EQ_I64(parse_with_options(appendix_a, 12, &fast), TERN_OK);
+    CHECK(fast.opt.has_timestamps);
+    CHECK_EQ_U64(fast.opt.ts_val, 0xa1a2a3a4);
+    CHECK_EQ_U64(fast.opt.ts_ecr, 0xb1b2b3b4);
+    CHECK(!fast.opt.has_mss && !fast.opt.has_wscale && !fast.opt.sack_permitted);
+    CHECK_EQ_U64(fast.opt.sack_count, 0);
+    CHECK_EQ_I64(parse_with_options(ts_first, 12, &walk), TERN_OK);
+    CHECK(memcmp(&fast.opt, &walk.opt, sizeof fast.opt) == 0);
+    CHECK_EQ_I64(parse_with_options(ts_middle, 12, &walk), TERN_OK);
+    CHECK(memcmp(&fast.opt, &walk.opt, sizeof fast.opt) == 0);
+    /* near misses: a timestamps option of length 11 runs past the list; one of kind 8 and
+     * length 12 is the wrong length for timestamps and is ignored (RFC 7323 §2.1 layout) */
+    CHECK_EQ_I64(
+        parse_with_options((const uint8_t[]){1, 1, 8, 11, 1, 2, 3, 4, 5, 6, 7, 8}, 12, &walk),
+        TERN_ERR_MALFORMED);
+    CHECK_EQ_I64(
+        parse_with_options((const uint8_t[]){8, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 12, &walk),
+        TERN_OK);
+    CHECK(!walk.opt.has_timestamps);
+    /* the layout followed by more options (a SACK block): the walk, both options taken */
+    static const uint8_t ts_sack[24] = {1, 1, 8, 10, 0xa1, 0xa2, 0xa3, 0xa4, 0xb1, 0xb2, 0xb3, 0xb4,
+                                        1, 1, 5, 10, 0,    0,    0,    1,    0,    0,    0,    2};
+    CHECK_EQ_I64(parse_with_options(ts_sack, 24, &walk), TERN_OK);
+    CHECK(walk.opt.has_timestamps && walk.opt.ts_val == 0xa1a2a3a4 &&
+          walk.opt.ts_ecr == 0xb1b2b3b4);
+    CHECK_EQ_U64(walk.opt.sack_count, 1);
+}
+
 static void test_random_option_lists(void) {
     /* Exhaustive over every 4-byte option list from a set of interesting
      * bytes, then pseudo-random 40-byte lists: only OK or MALFORMED, never a
@@ -460,6 +499,7 @@ int main(void) {
     RUN(test_malformed_options);
     RUN(test_option_rules);
     RUN(test_data_offset);
+    RUN(test_timestamps_layout);
     RUN(test_random_option_lists);
     RUN(test_emit_zero_copy_and_invalid);
     RUN(test_ipv6);

@@ -498,6 +498,9 @@ typedef struct tern_counters {
      * per-connection rate limits (RFC 5961 §7; tern_tcp_config.challenge_ack_limit and
      * invalid_ack_interval_ns) */
     uint64_t tcp_acks_rate_limited;
+    /* segments that took header prediction's short paths (issue 19; they do what the general
+     * path of RFC 9293 §3.10.7.4 would): in-order data acknowledging nothing new, pure ACKs */
+    uint64_t tcp_predicted_data, tcp_predicted_ack;
     /* resources */
     uint64_t no_buffer; /* packet buffer pool exhausted */
     /* IPv6 (RFC 8200): packets in, delivered to an upper layer, sent (fragments included) */

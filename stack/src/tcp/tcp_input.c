@@ -728,16 +728,11 @@ static bool time_wait_reopens(tern_stack *st, tcp_pcb *p, const tern_ip_rx *ip,
     return true;
 }
 
-/* Returns true when the segment should go to a listener instead (TIME-WAIT reuse). */
-static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
-                       const struct tern_tcp_repr *seg) {
+/* RFC 9293 §3.10.7.4 in full for a synchronized state or SYN-RECEIVED. Returns true when the
+ * segment should go to a listener instead (TIME-WAIT reuse). */
+static bool conn_input_general(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
+                               const struct tern_tcp_repr *seg) {
     uint8_t f = seg->flags;
-    p->segs_in++;
-    p->dsack_pending = 0; /* RFC 2883 §4 (1): only a duplicate in the most recent packet */
-    if (p->state == TERN_TCP_SYN_SENT) {
-        syn_sent_input(st, p, now, ip, seg);
-        return false;
-    }
     uint32_t dlen = (uint32_t)seg->payload_len;
     uint32_t seglen = dlen + ((f & TERN_TCP_SYN) ? 1 : 0) + ((f & TERN_TCP_FIN) ? 1 : 0);
     /* RFC 7323 §3.2 and §5.3 (PAWS) */
@@ -927,6 +922,100 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_r
     }
     /* the part beyond the window is cut by the ring's free space */
     return process_text(st, p, now, seq, data, dlen, (f & TERN_TCP_FIN) != 0, fin_seq) && false;
+}
+
+/*
+ * Header prediction's short paths (which segments: tcp_predict.c), doing what
+ * conn_input_general does for them, in its order: TS.Recent (RFC 7323 §4.3),
+ * the time of the last segment, then for a pure ACK process_ack itself, and
+ * for in-order data the only effect process_ack has on it (the send-window
+ * update of RFC 9293 §3.10.7.4 fifth: SND.WL1 and SND.WL2 follow the segment)
+ * and the text step. The first check's acceptance test, the RST, SYN and
+ * ACK-range checks, the state switch and the URG step cannot change anything
+ * for these segments and are skipped.
+ */
+static void predicted_run(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg,
+                          tcp_hp_kind hp) {
+    if ((p->flags & TCPF_TS_OK) && seq_leq(seg->seq, p->last_ack_sent)) {
+        p->ts_recent = seg->opt.ts_val; /* tcp_predict: TSval at or after TS.Recent */
+        p->ts_recent_time = now;
+    }
+    p->last_rcv = now;
+    if (hp == TCP_HP_ACK) {
+        process_ack(st, p, now, seg, 0);
+        return;
+    }
+    if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, seg->ack))) {
+        p->snd_wl1 = seg->seq; /* SND.WND itself is unchanged (tcp_predict) */
+        p->snd_wl2 = seg->ack;
+        if (p->snd_wnd > p->max_snd_wnd) {
+            p->max_snd_wnd = p->snd_wnd;
+        }
+    }
+    uint32_t dlen = (uint32_t)seg->payload_len;
+    process_text(st, p, now, seg->seq, seg->payload, dlen, false, seg->seq + dlen);
+}
+
+#ifdef TERN_POLL_CACHE_CHECK
+/*
+ * Test builds: the general path decides, and the short path must agree. For in-order data
+ * (nothing in flight, so neither path sends anything) both run from the same state and the
+ * connection's control block and the stack's counters must come out byte for byte the same. A
+ * pure ACK's process_ack may send (RACK can start recovery), so it runs once; the checks the
+ * short path skips are made here instead.
+ */
+static void predicted(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
+                      const struct tern_tcp_repr *seg, tcp_hp_kind hp) {
+    if (hp == TCP_HP_ACK) {
+        uint32_t maxwnd = p->max_snd_wnd > 65535 ? p->max_snd_wnd : 65535;
+        if (!acceptable(p, seg->seq, 0) || seq_gt(seg->ack, p->snd_nxt) ||
+            seq_lt(seg->ack, p->snd_una - maxwnd) || p->state != TERN_TCP_ESTABLISHED) {
+            __builtin_trap();
+        }
+        predicted_run(st, p, now, seg, hp);
+        return;
+    }
+    tcp_pcb before, fast;
+    tern_counters c0 = st->c, c1;
+    memcpy(&before, p, sizeof before);
+    predicted_run(st, p, now, seg, hp);
+    memcpy(&fast, p, sizeof fast);
+    c1 = st->c;
+    memcpy(p, &before, sizeof before);
+    st->c = c0;
+    if (conn_input_general(st, p, now, ip, seg) || memcmp(p, &fast, sizeof fast) != 0 ||
+        memcmp(&st->c, &c1, sizeof c1) != 0) {
+        __builtin_trap();
+    }
+}
+#else
+static void predicted(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
+                      const struct tern_tcp_repr *seg, tcp_hp_kind hp) {
+    (void)ip;
+    predicted_run(st, p, now, seg, hp);
+}
+#endif
+
+/* Returns true when the segment should go to a listener instead (TIME-WAIT reuse). */
+static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
+                       const struct tern_tcp_repr *seg) {
+    p->segs_in++;
+    p->dsack_pending = 0; /* RFC 2883 §4 (1): only a duplicate in the most recent packet */
+    if (p->state == TERN_TCP_SYN_SENT) {
+        syn_sent_input(st, p, now, ip, seg);
+        return false;
+    }
+    tcp_hp_kind hp = tcp_predict(st, p, seg);
+    if (hp != TCP_HP_NONE) {
+        predicted(st, p, now, ip, seg, hp);
+        if (hp == TCP_HP_DATA) {
+            st->c.tcp_predicted_data++;
+        } else {
+            st->c.tcp_predicted_ack++;
+        }
+        return false;
+    }
+    return conn_input_general(st, p, now, ip, seg);
 }
 
 static void segment_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {

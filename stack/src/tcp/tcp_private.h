@@ -593,6 +593,16 @@ tern_err tcp_rx_parse(tern_stack *st, const tern_ip_rx *ip, struct tern_tcp_repr
 bool tcp_rx_placed(const tern_stack *st, const tcp_pcb *p, uint32_t seq, const uint8_t *data,
                    uint32_t len);
 
+/* ---- header prediction (tcp_predict.c) ---- */
+typedef enum {
+    TCP_HP_NONE = 0, /* the general path of RFC 9293 §3.10.7.4 */
+    TCP_HP_DATA,     /* in-order data, placed in the ring, acknowledging nothing new */
+    TCP_HP_ACK,      /* a pure ACK that moves SND.UNA, outside recovery, no SACK */
+} tcp_hp_kind;
+/* Whether seg (checksum verified, for p's 4-tuple) may take a short path that
+ * does exactly what conn_input's general path would (conditions in tcp_predict.c). */
+tcp_hp_kind tcp_predict(const tern_stack *st, const tcp_pcb *p, const struct tern_tcp_repr *seg);
+
 /* ---- SACK blocks we send (tcp_sack_out.c, RFC 2018 §4, RFC 2883 §4) ---- */
 /* Data at seq was queued out of order: its block is reported first from now on. */
 void tcp_sack_note_ooo(tern_stack *st, tcp_pcb *p, uint32_t seq);

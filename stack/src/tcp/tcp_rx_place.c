@@ -67,7 +67,12 @@ tern_err tcp_rx_parse(tern_stack *st, const tern_ip_rx *ip, struct tern_tcp_repr
     if (n > room) {
         n = room;
     }
-    uint32_t pos = (p->rx_head + p->rx_len) % p->rx_cap;
+    /* rx_head < rx_cap and rx_len < rx_cap: one compare wraps it (a division per segment was a
+     * visible cost of the receive path, issue 19) */
+    uint32_t pos = p->rx_head + p->rx_len;
+    if (pos >= p->rx_cap) {
+        pos -= p->rx_cap;
+    }
     uint32_t first = p->rx_cap - pos < n ? p->rx_cap - pos : n;
     uint8_t *ring = tcp_rx_base(st, p);
     const uint8_t *pl = seg->payload;
