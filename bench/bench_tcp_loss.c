@@ -177,10 +177,16 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
         }
         if (ci.rto_timeouts != last_rto) {
             if (getenv("BENCH_TRACE"))
-                fprintf(stderr, "rto at %llu ms after %llu ms: backoff %u rto %llu srtt %llu rttvar %llu una %u nxt %u inflight %u sacked %u lost %u cwnd %u ssth %u tlp %llu\n",
-                        (unsigned long long)(now / MS), (unsigned long long)((now - last_progress) / MS), ci.retransmits,
-                        (unsigned long long)(ci.rto_ns / MS), (unsigned long long)(ci.srtt_ns / 1000), (unsigned long long)(ci.rttvar_ns / 1000),
-                        ci.snd_una - ci.iss, ci.snd_nxt - ci.iss, ci.in_flight, ci.sacked, ci.lost, ci.cwnd, ci.ssthresh, (unsigned long long)ci.tlp_probes);
+                fprintf(stderr,
+                        "rto at %llu ms after %llu ms: backoff %u rto %llu srtt %llu rttvar %llu "
+                        "una %u nxt %u inflight %u sacked %u lost %u cwnd %u ssth %u tlp %llu\n",
+                        (unsigned long long)(now / MS),
+                        (unsigned long long)((now - last_progress) / MS), ci.retransmits,
+                        (unsigned long long)(ci.rto_ns / MS),
+                        (unsigned long long)(ci.srtt_ns / 1000),
+                        (unsigned long long)(ci.rttvar_ns / 1000), ci.snd_una - ci.iss,
+                        ci.snd_nxt - ci.iss, ci.in_flight, ci.sacked, ci.lost, ci.cwnd, ci.ssthresh,
+                        (unsigned long long)ci.tlp_probes);
             rto_wait += now - last_progress;
             backed_off += ci.retransmits > 1;
             last_rto = ci.rto_timeouts;
