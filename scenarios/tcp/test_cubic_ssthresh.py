@@ -1,12 +1,15 @@
-"""CUBIC's ssthresh on a loss (RFC 9438 §4.6) when the data in flight exceeds cwnd: an RTO that ends a fast
-recovery (issue 22: at 15 % loss both ways a third of the RTOs came during fast recovery).
+"""CUBIC's window after a loss (RFC 9438 §4.3, §4.6), at the small windows of a lossy path (issue 22: at 15 %
+loss both ways CUBIC's window lives at 2-4 segments, and how it is cut and regained decides the goodput).
 
-RFC 9438 §4.6 reduces the window from the data in flight: "ssthresh = flight_size * β_cubic", and allows
-"Some implementations of CUBIC currently use cwnd instead of flight_size when calculating a new ssthresh."
-Tern's CUBIC takes the larger of the two. The difference shows when an RTO comes during fast recovery: PRR
+ssthresh (§4.6): RFC 9438 reduces the data in flight, "ssthresh = flight_size * β_cubic", and allows "Some
+implementations of CUBIC currently use cwnd instead of flight_size when calculating a new ssthresh." Tern's
+CUBIC takes the larger of the two. The difference shows when an RTO comes during fast recovery: PRR
 (RFC 6937) has brought cwnd down towards ssthresh, so 0.7 x cwnd would reduce the window a second time for
-the same losses (0.7 x 0.7 of the window before them), where 0.7 x FlightSize keeps the episode's one
-reduction. The slow start after the RTO then runs up to that ssthresh.
+the same losses, where 0.7 x FlightSize keeps the episode's one reduction. The slow start after the RTO then
+runs up to that ssthresh.
+
+Regaining the window (§4.3): the Reno-friendly estimate W_est grows by 9/17 of a segment per round trip
+until it reaches cwnd_prior, the window the reduction was applied to, and by one segment from there.
 """
 
 from __future__ import annotations
@@ -58,3 +61,39 @@ def test_rto_during_recovery_takes_ssthresh_from_flight_size(dut, peer, profile)
         for s in segs:
             ack(conn, seq_add(s[TCP].seq, MSS))
     assert rounds == [2, 4, 8]
+
+
+def rounds_after_a_fast_recovery(dut, peer, profile, n):
+    """A CUBIC SACK connection loses the first segment of its initial window (10 segments) and repairs it
+    with fast recovery (ssthresh and cwnd 7 segments, cwnd_prior 10); the peer then acknowledges everything
+    and, for ``n`` round trips, each segment on its own. Returns the number of segments of each round."""
+    if profile.loss_recovery != "rack":
+        pytest.skip(f"the {profile.name} profile keeps the classic timelines (NewReno)")
+    conn, sock = bulk(dut, peer, 60 * MSS, sack=True, congestion="cubic")
+    flight = data_segs(conn)
+    assert len(flight) == 10
+    hole = flight[0][TCP].seq
+    ack(conn, hole, sack=[(seq_add(hole, MSS), seq_add(hole, 10 * MSS))])
+    sent = data_segs(conn)
+    assert sent[0][TCP].seq == hole and sock.info().ssthresh == 7 * MSS
+    ack(conn, seq_add(sent[-1][TCP].seq, MSS))  # everything: recovery is over, cwnd = ssthresh
+    rounds = []
+    for _ in range(n):
+        sock.send(bytes(20 * MSS))  # keep the send buffer ahead of the window (64 KiB)
+        segs = data_segs(conn, within="5ms")
+        rounds.append(len(segs))
+        for s in segs:
+            ack(conn, seq_add(s[TCP].seq, MSS))
+    return rounds
+
+
+@pytest.mark.rfc("9438 4.3")
+def test_reno_friendly_growth_speeds_up_once_w_est_reaches_cwnd_prior(dut, peer, profile):
+    """RFC 9438 §4.3: W_est grows by α_cubic = 3(1-β)/(1+β) = 9/17 segment per round trip after the
+    reduction, and "Once _W_est_ has grown to reach the _cwnd_ at the time of most recently setting
+    _ssthresh_ -- that is, _W_est_ >= _cwnd_prior_ -- the sender SHOULD set α__cubic_ to 1". The round
+    trips here take a fraction of a millisecond, so the cubic curve stays near its start and cwnd follows
+    W_est: one more segment every second round (9/17 of a segment per round) up to 10 segments (cwnd_prior),
+    then one more every round. With α_cubic kept at 9/17 the last six rounds would be 10, 10, 11, 11, 12, 12."""
+    rounds = rounds_after_a_fast_recovery(dut, peer, profile, 12)
+    assert rounds == [8, 8, 8, 8, 9, 9, 10, 11, 12, 13, 14, 14]

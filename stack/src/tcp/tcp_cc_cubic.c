@@ -65,8 +65,13 @@ static void cubic_cong_avoid(tcp_pcb *p, uint32_t acked, uint64_t now) {
         target = (uint64_t)p->cwnd * 3 / 2;
     }
     /* §4.3 Reno-friendly region: W_est += alpha * acked / cwnd segments, alpha = 3(1-b)/(1+b) =
-     * 9/17. */
-    uint64_t num = (uint64_t)9 * acked * p->snd_mss + c->est_acc;
+     * 9/17; and "Once _W_est_ has grown to reach the _cwnd_ at the time of most recently setting
+     * _ssthresh_ -- that is, _W_est_ >= _cwnd_prior_ -- the sender SHOULD set α__cubic_ to 1 to
+     * ensure that it can achieve the same congestion window increment rate as Reno, which uses
+     * AIMD(1, 0.5)." (issue 22: at 15 % loss both ways the window lives at 2-4 segments, where
+     * the window regained before the next loss decides the goodput) */
+    uint64_t an = c->w_est >= c->cwnd_prior ? 17 : 9;
+    uint64_t num = an * acked * p->snd_mss + c->est_acc;
     uint64_t den = (uint64_t)17 * p->cwnd;
     c->w_est += (uint32_t)(num / den);
     c->est_acc = (uint32_t)(num % den);
@@ -94,8 +99,8 @@ static void cubic_cong_avoid(tcp_pcb *p, uint32_t acked, uint64_t now) {
  * use cwnd instead of flight_size when calculating a new ssthresh" (Linux does, so that an
  * application-limited sender, whose flight is below cwnd, is not cut twice as hard). Here the
  * larger of the two: cwnd when the flight is smaller, the flight when it is larger. It is larger
- * when an RTO ends a fast recovery (RFC 9438 §4.8: on a timeout CUBIC "sets
- * ssthresh using β_cubic (same as in Section 4.6)"): PRR (RFC 6937) has
+ * when an RTO ends a fast recovery (RFC 9438 §4.8 takes ssthresh on a timeout
+ * as §4.6 does): PRR (RFC 6937) has
  * brought cwnd down towards the recovery's ssthresh by then, and 0.7 x cwnd
  * would reduce the window a second time for the same losses, where 0.7 x
  * FlightSize keeps one reduction per episode. At 15 % loss both ways a third
@@ -123,6 +128,7 @@ static uint32_t cubic_ssthresh(tcp_pcb *p, uint64_t now, bool rto) {
         c->w_last_max = cw;
         c->w_max = cw;
     }
+    c->cwnd_prior = cw; /* §4.3's cwnd_prior: the window this reduction applies to */
     c->epoch = 0;
     p->bytes_acked_ca = 0;
     /* §4.6: ssthresh = cwnd * beta_cubic, at least 2 segments. */

@@ -136,7 +136,9 @@ typedef struct tcp_cubic {
     uint32_t origin;     /* W_max at the epoch, bytes */
     uint32_t w_est;      /* Reno-friendly estimate (§4.3), bytes */
     uint32_t est_acc;    /* remainder for W_est growth */
-    uint64_t epoch;      /* start of the congestion-avoidance epoch, ns (0 = none) */
+    uint32_t
+        cwnd_prior; /* the window the last reduction was applied to (§4.3's cwnd_prior), bytes */
+    uint64_t epoch; /* start of the congestion-avoidance epoch, ns (0 = none) */
 } tcp_cubic;
 
 typedef struct tcp_pcb {
