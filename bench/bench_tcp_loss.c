@@ -23,7 +23,11 @@
  * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
  * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO, BENCH_ONE_WAY_US
  * the link's one-way delay (10 ms by default),
- * BENCH_VERBOSE=1 prints every run.
+ * BENCH_VERBOSE=1 prints every run (with the fast recoveries, and the time
+ * spent waiting for RTOs: for each timeout, the time since SND.UNA last
+ * moved), BENCH_TRACE=1 the sender's state at each RTO, BENCH_PCAP=<file>
+ * captures the link at the sender's end (sim_link_capture, with the
+ * .events file naming each loss).
  */
 #include <stdio.h>
 #include <stdlib.h>
