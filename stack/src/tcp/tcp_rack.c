@@ -139,7 +139,7 @@ static void reo_wnd_update(tcp_pcb *p) {
  * lost ACKs make several spurious RTOs per transfer and no segment is ever
  * reordered, to 2-4 x RACK.min_RTT / 4 for 16 recoveries at a time, which
  * delays every loss detection of a 2-3 segment window (issue 22:
- * bench_tcp_loss cubic at 15 %, RTO.min 200 ms, 9 seeds: 0.92 -> 0.94 Mbit/s median,
+ * bench_tcp_loss cubic at 15 %, RTO.min 200 ms, 15 seeds: 0.91 -> 0.94 Mbit/s mean,
  * see docs/tcp-loss-vs-linux.md).
  */
 void tcp_rack_timer_rxt(tcp_pcb *p, uint32_t seq, uint32_t end) {
