@@ -156,7 +156,12 @@ void tcp_rack_timer_rxt(tcp_pcb *p, uint32_t seq, uint32_t end) {
 }
 
 void tcp_rack_dsack(tcp_pcb *p, uint32_t left, uint32_t right) {
-    if (seq_geq(left, p->rack_trxt_lo) && seq_leq(right, p->rack_trxt_hi) &&
+    /* The range counts while SND.UNA is within a window of its top (a copy is
+     * reported when it arrives, within a window): an old one is forgotten
+     * before sequence arithmetic (RFC 9293 §3.4) could read it as current. */
+    bool recent =
+        seq_lt(p->snd_una, p->rack_trxt_hi) || p->snd_una - p->rack_trxt_hi <= p->max_snd_wnd;
+    if (recent && seq_geq(left, p->rack_trxt_lo) && seq_leq(right, p->rack_trxt_hi) &&
         seq_lt(p->rack_trxt_lo, p->rack_trxt_hi)) {
         return; /* a timer's retransmission was a duplicate: an ACK was lost */
     }
