@@ -63,20 +63,28 @@ def test_rto_during_recovery_takes_ssthresh_from_flight_size(dut, peer, profile)
     assert rounds == [2, 4, 8]
 
 
-def rounds_after_a_fast_recovery(dut, peer, profile, n):
+def after_a_fast_recovery(dut, peer, profile, window=None, **sockopts):
     """A CUBIC SACK connection loses the first segment of its initial window (10 segments) and repairs it
-    with fast recovery (ssthresh and cwnd 7 segments, cwnd_prior 10); the peer then acknowledges everything
-    and, for ``n`` round trips, each segment on its own. Returns the number of segments of each round."""
+    with fast recovery (ssthresh and cwnd 7 segments, cwnd_prior 10); the peer acknowledges everything
+    (offering ``window`` octets if given). Returns (conn, sock)."""
     if profile.loss_recovery != "rack":
         pytest.skip(f"the {profile.name} profile keeps the classic timelines (NewReno)")
-    conn, sock = bulk(dut, peer, 60 * MSS, sack=True, congestion="cubic")
+    conn, sock = bulk(dut, peer, 60 * MSS, sack=True, congestion="cubic", **sockopts)
     flight = data_segs(conn)
     assert len(flight) == 10
     hole = flight[0][TCP].seq
     ack(conn, hole, sack=[(seq_add(hole, MSS), seq_add(hole, 10 * MSS))])
     sent = data_segs(conn)
     assert sent[0][TCP].seq == hole and sock.info().ssthresh == 7 * MSS
-    ack(conn, seq_add(sent[-1][TCP].seq, MSS))  # everything: recovery is over, cwnd = ssthresh
+    # everything: recovery is over, cwnd = ssthresh
+    conn.send(flags="A", ack=seq_add(sent[-1][TCP].seq, MSS), window=window)
+    return conn, sock
+
+
+def rounds_after_a_fast_recovery(dut, peer, profile, n):
+    """After a fast recovery (after_a_fast_recovery) the peer acknowledges, for ``n`` round trips, each
+    segment on its own. Returns the number of segments of each round."""
+    conn, sock = after_a_fast_recovery(dut, peer, profile)
     rounds = []
     for _ in range(n):
         sock.send(bytes(20 * MSS))  # keep the send buffer ahead of the window (64 KiB)
@@ -97,3 +105,29 @@ def test_reno_friendly_growth_speeds_up_once_w_est_reaches_cwnd_prior(dut, peer,
     then one more every round. With α_cubic kept at 9/17 the last six rounds would be 10, 10, 11, 11, 12, 12."""
     rounds = rounds_after_a_fast_recovery(dut, peer, profile, 12)
     assert rounds == [8, 8, 8, 8, 9, 9, 10, 11, 12, 13, 14, 14]
+
+
+@pytest.mark.rfc("9438 5.8")
+def test_a_receiver_window_limited_sender_does_not_grow_cwnd(dut, peer, profile):
+    """RFC 9438 §5.8: "CUBIC does not increase its congestion window if a flow is application limited",
+    also when "limited by [...] the receiver application (via the receiver's advertised window)". After the
+    fast recovery (cwnd 7 segments) the peer offers a window of 3 segments for ten round trips (3 segments
+    each, 4 of cwnd unused), then acknowledges everything with a 64 KB window: the burst is cwnd, still 7
+    segments. The control: acknowledging with the full window in between, cwnd grows (12 rounds above)."""
+    # (no tail loss probe: the peer's answers wait for this test's 5 ms of silence, and a probe that is
+    # not reported as a duplicate would count as a loss, RFC 8985 §7.4)
+    conn, sock = after_a_fast_recovery(dut, peer, profile, window=3 * MSS, tail_loss_probe=False)
+    rounds = []
+    for _ in range(10):
+        sock.send(bytes(3 * MSS))
+        segs = data_segs(conn, within="5ms")
+        rounds.append(len(segs))
+        for s in segs:
+            conn.send(flags="A", ack=seq_add(s[TCP].seq, MSS), window=3 * MSS)
+    last = data_segs(conn, within="5ms")
+    assert len(last) == 3
+    sock.send(bytes(20 * MSS))
+    conn.send(flags="A", ack=seq_add(last[-1][TCP].seq, MSS), window=65535)
+    burst = data_segs(conn, within="5ms")
+    info = sock.info()
+    assert (rounds, len(burst), info.cwnd) == ([3] * 10, 7, 7 * MSS), (info.rto_timeouts, info.tlp_probes)

@@ -38,6 +38,16 @@ static uint64_t w_cubic(const tcp_pcb *p, int64_t t_ms) {
 
 static void cubic_cong_avoid(tcp_pcb *p, uint32_t acked, uint64_t now) {
     tcp_cubic *c = &p->cubic;
+    /* RFC 9438 §5.8: "A flow is application limited if it is currently sending less than what is
+     * allowed by the congestion window. This can happen if the flow is limited by either the
+     * sender application or the receiver application (via the receiver's advertised window) and
+     * thus sends less data than what is allowed by the sender's congestion window." and "CUBIC
+     * does not increase its congestion window if a flow is application limited." Limited here:
+     * the flight before this ACK left more than one segment of cwnd unused. (Without this, a
+     * receiver-window-limited sender's cwnd grew far past the window, faster with α_cubic 1.) */
+    if ((uint64_t)tcp_flight(p) + acked + p->snd_mss <= p->cwnd) {
+        return;
+    }
     if (c->epoch == 0) {
         /* RFC 9438 §4.2: a new congestion-avoidance epoch. */
         c->epoch = now ? now : 1;
