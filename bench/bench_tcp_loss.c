@@ -23,7 +23,11 @@
  * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
  * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO, BENCH_ONE_WAY_US
  * the link's one-way delay (10 ms by default),
- * BENCH_VERBOSE=1 prints every run.
+ * BENCH_VERBOSE=1 prints every run (with the fast recoveries, and the time
+ * spent waiting for RTOs: for each timeout, the time since SND.UNA last
+ * moved), BENCH_TRACE=1 the sender's state at each RTO, BENCH_PCAP=<file>
+ * captures the link at the sender's end (sim_link_capture, with the
+ * .events file naming each loss).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +56,7 @@ static const setting SETTINGS[] = {
 typedef struct run_result {
     double mbps;
     uint64_t rexmit, rto, tlp, spurious_rtos, srtt_ms, dsacked;
+    uint64_t fast, rto_wait_ms, rto_backed_off, done_ms; /* where the time went (BENCH_VERBOSE) */
 } run_result;
 
 static void fail(const char *what, const setting *st, uint64_t seed, sim *s) {
@@ -109,6 +114,8 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
                      : sim_link_set_loss_bernoulli(s, l, SIM_DIR_BOTH, st->loss);
     if (e)
         fail("loss model", st, seed, s);
+    if (getenv("BENCH_PCAP") && sim_link_capture(s, l, 0, getenv("BENCH_PCAP")))
+        fail("capture", st, seed, s);
     tern_stack *sa = sim_host_stack(s, a), *sb = sim_host_stack(s, b);
     tern_sock lis, cl, sv = 0;
     tern_addr dst = tern_addr_v4(10, 0, 0, 2);
@@ -120,6 +127,10 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
     static uint8_t buf[1 << 18];
     uint64_t sent = 0, got = 0, now = 0, done_at = 0;
     bool shut = false, eof = false;
+    /* Where the time goes (BENCH_VERBOSE): each RTO adds the time since the
+     * sender last saw SND.UNA move; rto_backed_off counts RTOs that fired
+     * with the timer already backed off (a consecutive timeout). */
+    uint64_t last_acked = 0, last_progress = 0, last_rto = 0, rto_wait = 0, backed_off = 0;
     while (!eof) {
         if (!sv && tern_tcp_accept(sb, lis, &sv) != TERN_OK)
             sv = 0;
@@ -161,9 +172,30 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
         }
         if (eof)
             break;
-        tern_tcp_info ci;
+        tern_tcp_info ci = {0};
         if (tern_tcp_get_info(sa, cl, &ci) == TERN_OK && ci.state == TERN_TCP_CLOSED)
             fail("the sender's connection closed before the transfer ended", st, seed, NULL);
+        if (ci.bytes_acked != last_acked) {
+            last_acked = ci.bytes_acked;
+            last_progress = now;
+        }
+        if (ci.rto_timeouts != last_rto) {
+            if (getenv("BENCH_TRACE"))
+                fprintf(stderr,
+                        "rto at %llu ms after %llu ms: backoff %u rto %llu srtt %llu rttvar %llu "
+                        "una %u nxt %u inflight %u sacked %u lost %u cwnd %u ssth %u tlp %llu\n",
+                        (unsigned long long)(now / MS),
+                        (unsigned long long)((now - last_progress) / MS), ci.retransmits,
+                        (unsigned long long)(ci.rto_ns / MS),
+                        (unsigned long long)(ci.srtt_ns / 1000),
+                        (unsigned long long)(ci.rttvar_ns / 1000), ci.snd_una - ci.iss,
+                        ci.snd_nxt - ci.iss, ci.in_flight, ci.sacked, ci.lost, ci.cwnd, ci.ssthresh,
+                        (unsigned long long)ci.tlp_probes);
+            rto_wait += now - last_progress;
+            backed_off += ci.retransmits > 1;
+            last_rto = ci.rto_timeouts;
+            last_progress = now; /* the next RTO's wait counts from this one */
+        }
         sim_node_wake(s, a);
         sim_node_wake(s, b);
         now += 1 * MS; /* the applications wake up every virtual millisecond */
@@ -183,7 +215,11 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
                     info.tlp_probes,
                     info.spurious_rtos,
                     info.srtt_ns / MS,
-                    info.spurious_retransmits};
+                    info.spurious_retransmits,
+                    info.fast_retransmits,
+                    rto_wait / MS,
+                    backed_off,
+                    done_at / MS};
     sim_destroy(s);
     return r;
 }
@@ -232,11 +268,14 @@ int main(int argc, char **argv) {
                     fprintf(
                         stderr,
                         "  %s%s seed %d: %.2f Mbit/s rexmit %llu rto %llu (spurious %llu) tlp %llu "
-                        "srtt at the end %llu ms, D-SACKed retransmissions %llu\n",
+                        "srtt at the end %llu ms, D-SACKed retransmissions %llu, recoveries %llu, "
+                        "%llu of %llu ms waiting for RTOs (%llu backed off)\n",
                         pre, st->name, i + 1, r.mbps, (unsigned long long)r.rexmit,
                         (unsigned long long)r.rto, (unsigned long long)r.spurious_rtos,
                         (unsigned long long)r.tlp, (unsigned long long)r.srtt_ms,
-                        (unsigned long long)r.dsacked);
+                        (unsigned long long)r.dsacked, (unsigned long long)r.fast,
+                        (unsigned long long)r.rto_wait_ms, (unsigned long long)r.done_ms,
+                        (unsigned long long)r.rto_backed_off);
             }
             printf("BENCH tcp_loss_goodput_%s%s %.2f Mbit/s\n", pre, st->name, median(mbps, seeds));
             printf("BENCH tcp_loss_rexmit_%s%s %.0f segments\n", pre, st->name, median(rex, seeds));

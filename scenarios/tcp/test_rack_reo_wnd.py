@@ -166,3 +166,29 @@ def test_rack_detects_a_lost_retransmission(dut, peer, link, profile, recovery):
         # the RTO, running since the flight left (RFC 6298 (5.1): no ACK advanced SND.UNA since)
         conn.expect(seq=base, at=T(ns(flight[0]) + sock.info().rto_ns), tolerance=EXACT)
         assert sock.info().rto_timeouts == 1
+
+
+@pytest.mark.rfc("8985 6.2", "8985 7.3", "2883 4")
+@pytest.mark.parametrize("timer", ["rto", "tlp"])
+def test_a_dsack_of_a_timers_retransmission_leaves_the_window(dut, peer, link, profile, timer):
+    """One segment goes out and its ACK is lost: the retransmission timer (tail loss probe off) or the tail
+    loss probe (no new data to send: RFC 8985 §7.3 retransmits the last segment) sends it again, and the
+    peer, which holds it, reports the copy with a D-SACK. That duplicate says an ACK was lost, not that RACK
+    marked a reordered segment lost: the next hole still goes 20 + 5 ms after it left (reo_wnd_mult 1). The
+    control: a D-SACK of RACK's own retransmission then raises the window to 10 ms (30 ms)."""
+    conn, sock = rack_conn(dut, peer, link, profile, tail_loss_probe=(timer == "tlp"))
+    assert hole_round(conn, sock) == 25 * MS
+    sock.send(bytes(MSS))
+    s = conn.expect(flags="PA", within="100ms")
+    r = conn.expect(seq=s[TCP].seq, within="3s")  # the ACK of s was lost: the timer sends it again
+    assert len(tcp_payload(r)) == MSS
+    info = sock.info()
+    assert (info.rto_timeouts, info.tlp_probes) == ((1, 0) if timer == "rto" else (0, 1))
+    end = seq_add(s[TCP].seq, MSS)
+    sack(conn, end, [(s[TCP].seq, end)])  # RFC 2883 §4: the copy, below the cumulative ACK
+    conn.peer.net.run(for_="50ms")
+    assert sock.info().dsack_blocks_in == 1
+    after_timer = hole_round(conn, sock)
+    dsack_of_last_retransmission(conn, sock)  # the control: RACK's retransmission reported twice
+    after_rack = hole_round(conn, sock)
+    assert (after_timer, after_rack) == (25 * MS, 30 * MS)

@@ -133,6 +133,12 @@ static void test_newreno_cc(void) {
     CHECK_EQ_U64(tcp_cc_initial_window(10, 8960), 17920); /* max(2*MSS, 14600) */
 }
 
+/* A cwnd-limited sender: the flight fills cwnd (RFC 9438 §5.8 grows cwnd only then). */
+static void cubic_ack(tcp_pcb *p, uint32_t acked, uint64_t now) {
+    p->snd_nxt = p->snd_una + p->cwnd;
+    tcp_cc_on_ack(p, acked, now);
+}
+
 static void test_cubic_cc(void) {
     CHECK_EQ_U64(tcp_cbrt_u64(27), 3);
     CHECK_EQ_U64(tcp_cbrt_u64(26), 2);
@@ -147,17 +153,22 @@ static void test_cubic_cc(void) {
     CHECK_EQ_U64(p->ssthresh, 70000); /* beta 0.7 */
     CHECK_EQ_U64(p->cubic.w_max, 100000);
     p->cwnd = p->ssthresh;
-    /* K = cbrt(W_max * (1 - beta) / C) = cbrt(30 / 0.4) = 4.217 s */
+    /* application limited (nothing in flight): no growth, no epoch (RFC 9438 §5.8) */
+    p->snd_nxt = p->snd_una;
     tcp_cc_on_ack(p, 1000, 2 * SEC);
+    CHECK_EQ_U64(p->cwnd, 70000);
+    CHECK_EQ_U64(p->cubic.epoch, 0);
+    /* K = cbrt(W_max * (1 - beta) / C) = cbrt(30 / 0.4) = 4.217 s */
+    cubic_ack(p, 1000, 2 * SEC);
     CHECK_EQ_U64(p->cubic.k_ms, 4217);
     uint32_t w = p->cwnd;
     for (int i = 0; i < 70; i++)
-        tcp_cc_on_ack(p, 1000, 2 * SEC + (uint64_t)i * MS);
+        cubic_ack(p, 1000, 2 * SEC + (uint64_t)i * MS);
     CHECK(p->cwnd > w); /* concave growth towards W_max */
     CHECK(p->cwnd < 100000);
     /* far past K: above W_max (convex region) */
     for (int i = 0; i < 2000; i++)
-        tcp_cc_on_ack(p, 1000, 12 * SEC);
+        cubic_ack(p, 1000, 12 * SEC);
     CHECK(p->cwnd > 100000);
 }
 

@@ -136,7 +136,9 @@ typedef struct tcp_cubic {
     uint32_t origin;     /* W_max at the epoch, bytes */
     uint32_t w_est;      /* Reno-friendly estimate (§4.3), bytes */
     uint32_t est_acc;    /* remainder for W_est growth */
-    uint64_t epoch;      /* start of the congestion-avoidance epoch, ns (0 = none) */
+    uint32_t
+        cwnd_prior; /* the window the last reduction was applied to (§4.3's cwnd_prior), bytes */
+    uint64_t epoch; /* start of the congestion-avoidance epoch, ns (0 = none) */
 } tcp_cubic;
 
 typedef struct tcp_pcb {
@@ -293,6 +295,11 @@ typedef struct tcp_pcb {
      * and the recovery episodes counted then */
     uint8_t rack_reo_mult, rack_reo_persist, rack_dsack_round_on, rack_in_recovery;
     uint32_t rack_dsack_round, rack_dsack_seen;
+    /* D-SACKs that may widen RACK's reordering window (rack_dsack_n), and
+     * the range [rack_trxt_lo, rack_trxt_hi) whose retransmissions a timer
+     * made (the RTO's recovery, a tail loss probe): a D-SACK inside it
+     * reports a lost ACK, not reordering (tcp_rack.c) */
+    uint32_t rack_dsack_n, rack_trxt_lo, rack_trxt_hi;
     uint32_t rack_episodes; /* fast_retransmits + rto_timeouts at the last ACK */
     /* PRR (RFC 6937) during a RACK connection's fast recovery: data
      * delivered and sent since it began, and the flight then (RecoverFS) */
@@ -648,6 +655,13 @@ void tcp_rack_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint3
  * the ACK carried a timestamp option on a connection that uses them; tsecr:
  * its TSecr (tells retransmissions' ACKs from the originals'). */
 void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, bool has_tsecr, uint32_t tsecr);
+/* tcp_rack_timer_rxt: the retransmissions of [seq, end) are made by a timer
+ * (RTO recovery, a tail loss probe); their D-SACKs leave the reordering
+ * window as it is. */
+void tcp_rack_timer_rxt(tcp_pcb *p, uint32_t seq, uint32_t end);
+/* tcp_rack_dsack: a D-SACK block [left, right) arrived: counts for the
+ * reordering window (RFC 8985 §6.2 Step 4) unless a timer retransmitted it. */
+void tcp_rack_dsack(tcp_pcb *p, uint32_t left, uint32_t right);
 /* tcp_rack_detect: RFC 8985 §6.2 Step 5: mark lost segments (moves lost_to,
  * pulls HighRxt back over lost retransmissions), arm or stop the reordering
  * timer t_rack. Returns true if it marked a segment lost. */

@@ -103,6 +103,7 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
      * holds is not sent again, and cleared on the second consecutive one,
      * which a reneging receiver causes. */
     p->ca_state = TCP_CA_LOSS;
+    tcp_rack_timer_rxt(p, p->snd_una, p->snd_nxt); /* RTO recovery resends these */
     p->recover = p->snd_nxt;
     p->lost_to = p->snd_nxt;
     p->high_rxt = p->snd_una;

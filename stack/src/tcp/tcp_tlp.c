@@ -145,6 +145,7 @@ void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
             n = p->snd_mss;
         }
         tcp_send_range(st, p, now, hi - n, n, true);
+        tcp_rack_timer_rxt(p, hi - n, hi); /* its D-SACK says an ACK was lost */
         p->tlp = TCP_TLP_OUT | TCP_TLP_RXT;
         p->tlp_end = p->snd_nxt; /* TLP.end_seq */
     }

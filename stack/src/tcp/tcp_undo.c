@@ -86,6 +86,7 @@ void tcp_undo_on_ack(tcp_pcb *p, const struct tern_tcp_options *opt, uint32_t ac
     }
     if (is_dsack(opt, ack)) {
         p->dsack_blocks_in++;
+        tcp_rack_dsack(p, opt->sack[0].left, opt->sack[0].right); /* RFC 8985 §6.2 Step 4 */
         uint32_t s = seq_max(opt->sack[0].left, p->undo_una);
         uint32_t e = seq_min(opt->sack[0].right, p->undo_high);
         if (p->undo_state == TCP_UNDO_ARMED && seq_lt(s, e)) {
