@@ -46,6 +46,7 @@ typedef struct sim_frame {
     uint64_t cap_no;         /* its number in the sender's capture (0: not captured) */
     bool reorder;            /* skips the propagation delay */
     bool shaper_counted;     /* already counted in shaper_delayed */
+    bool pooled;             /* on the pool's free stack (a second free is a bug: it aborts) */
     uint32_t refs;           /* frames reading this one's data (itself included) */
     struct sim_frame *owner; /* the frame whose data `bytes` is, or NULL: its own */
     uint8_t *bytes;          /* the frame's bytes */
@@ -55,8 +56,17 @@ typedef struct sim_frame {
 #define SIM_FRAME_CLASSES 10 /* 128 B .. 64 KiB, powers of two */
 #define SIM_FRAME_DATA_MAX ((size_t)128 << (SIM_FRAME_CLASSES - 1)) /* the largest class */
 
+/* The free frames of one size class, most recently freed last. */
+typedef struct sim_frame_stack {
+    sim_frame **v;
+    uint32_t n, cap;
+} sim_frame_stack;
+
 typedef struct sim_frame_pool {
-    sim_frame *free[SIM_FRAME_CLASSES];
+    sim_frame_stack free[SIM_FRAME_CLASSES];
+    /* Frames taken and not yet freed (each sim_frame, shared traversals included): 0 once every
+     * frame in flight has been delivered or dropped and no host holds a lent one. */
+    uint64_t live;
 } sim_frame_pool;
 
 /* A frame holding a copy of data[0..len); NULL when out of memory. */
@@ -111,6 +121,10 @@ typedef struct sim_linkdir {
     uint64_t size_limit;  /* bytes; 0 = none */
     bool has_tbf;
     uint32_t nfaults; /* scripted faults (below) */
+    /* No impairment that draws, queues, shapes, limits or faults is on (sim_linkdir_configured):
+     * a frame goes straight to the propagation delay, with nothing drawn, as the full pipeline
+     * would send it. Kept up to date by every setter; test builds check it on every frame. */
+    bool plain;
 
     /* queue in front of the shaper and the line */
     sim_frame *q_head, *q_tail;
@@ -234,6 +248,8 @@ void sim_schedule(sim *s, uint64_t time, uint32_t kind, uint32_t target, uint64_
 
 /* link_pipeline.c */
 void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir);
+/* After any change of ld's configuration: recompute what the pipeline may skip (ld->plain). */
+void sim_linkdir_configured(sim_linkdir *ld);
 /* A frame enters the link direction; the pipeline owns f from here on. */
 void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f);
 void sim_linkdir_service(sim *s, sim_linkdir *ld);
