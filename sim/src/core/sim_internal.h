@@ -39,6 +39,8 @@ typedef struct sim_frame {
     uint64_t extra_delay;   /* added by a scripted delay fault */
     int64_t jitter;         /* this frame's jitter offset, drawn when it entered */
     uint64_t time;          /* peer receive queue: arrival time */
+    uint64_t deliver_at;    /* delivery FIFO: when it arrives */
+    uint64_t deliver_seq;   /* delivery FIFO: its place among events of that time (event_queue.h) */
     uint32_t len;
     uint32_t cap;
     uint32_t port; /* peer receive queue: arrival port */
@@ -132,6 +134,11 @@ typedef struct sim_linkdir {
     uint64_t wire_free;    /* when the transmitter is free again */
     uint64_t wake_at;      /* pending dequeue event time, SIM_NEVER if none */
     uint64_t last_arrival; /* for in-order delivery */
+    /* Frames on their way to the other end, in the order they arrive (delivery FIFO, below). Only
+     * the head has an event in the queue (when head_queued); the others wait with their time and
+     * reserved sequence, so the order of events is what one event per frame gave. */
+    sim_frame *dq_head, *dq_tail;
+    bool head_queued;
     uint64_t frames_entered;
 
     sim_link_counters c;
@@ -193,7 +200,8 @@ typedef struct sim_node {
 enum sim_event_kind {
     EV_NODE_POLL = 1, /* target node, arg generation */
     EV_LINK_SERVICE,  /* target link*2+dir: try to dequeue */
-    EV_LINK_DELIVER,  /* target link*2+dir, ptr frame */
+    EV_LINK_DELIVER,  /* target link*2+dir, ptr frame (one that overtakes its FIFO) */
+    EV_LINK_FIFO,     /* target link*2+dir: deliver the head of its delivery FIFO */
     EV_LINK_STATE,    /* target link, arg 1 = up */
     EV_BENCH,         /* used by benchmarks of the bare queue */
 };
@@ -245,6 +253,9 @@ void sim_node_reschedule(sim *s, sim_node *n);
 
 /* Schedule an event; on allocation failure the simulation aborts (no event may be lost). */
 void sim_schedule(sim *s, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg, void *ptr);
+/* Frame f arrives at the end of ld at `arrival`: an event of its own, or its place in ld's
+ * delivery FIFO when it arrives no earlier than the FIFO's last frame. */
+void sim_schedule_delivery(sim *s, sim_linkdir *ld, sim_frame *f, uint64_t arrival);
 
 /* link_pipeline.c */
 void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir);

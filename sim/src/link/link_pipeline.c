@@ -50,6 +50,12 @@ void sim_linkdir_configured(sim_linkdir *ld) {
 }
 
 void sim_linkdir_destroy(sim *s, sim_linkdir *ld) {
+    while (ld->dq_head) {
+        sim_frame *next = ld->dq_head->next;
+        sim_frame_free(s, ld->dq_head);
+        ld->dq_head = next;
+    }
+    ld->dq_tail = NULL;
     while (ld->q_head) {
         sim_frame *next = ld->q_head->next;
         sim_frame_free(s, ld->q_head);
@@ -115,7 +121,7 @@ static void transmit(sim *s, sim_linkdir *ld, sim_frame *f, uint64_t t_done) {
     }
     /* A scripted delay may be overtaken by later frames: that is its purpose. */
     arrival += f->extra_delay;
-    sim_schedule(s, arrival, EV_LINK_DELIVER, target_of(ld), 0, f);
+    sim_schedule_delivery(s, ld, f, arrival);
 }
 
 static uint64_t serialization_ns(const sim_linkdir *ld, uint32_t len) {
