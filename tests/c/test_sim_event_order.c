@@ -463,7 +463,60 @@ static void test_event_order_through_renumbering(void) {
     seq_limit = SIM_EQ_SEQ_LIMIT;
 }
 
+/* sim_next_event_time asked by a node while it takes in a frame of a burst: the burst's next frame
+ * is the next event (it waits in the link's delivery FIFO, not in the queue, at that moment). */
+static uint64_t seen_next[8];
+static size_t nseen;
+
+static void note_next(void *state, uint64_t now, uint32_t port, const uint8_t *frame, size_t len) {
+    (void)state, (void)now, (void)port, (void)frame, (void)len;
+    if (nseen < 8) {
+        seen_next[nseen++] = sim_next_event_time(g_sim);
+    }
+}
+
+static bool burst_sent;
+
+static void send_burst(void *state, uint64_t now) {
+    (void)now;
+    sim_node_id *me = state;
+    for (uint32_t k = 0; k < 3; k++) {
+        uint8_t f[60];
+        build(f, sizeof f, 9, 0xff, 1, k);
+        CHECK(sim_node_send(g_sim, *me, 0, f, sizeof f) == TERN_OK);
+    }
+    burst_sent = true;
+}
+
+static uint64_t burst_at(void *state) {
+    (void)state;
+    return burst_sent ? SIM_NEVER : 1000;
+}
+
+static void test_next_event_time_inside_a_burst(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    g_sim = s;
+    static const sim_node_ops aops = {NULL, send_burst, burst_at, NULL};
+    static const sim_node_ops bops = {note_next, NULL, NULL, NULL};
+    static sim_node_id a, b;
+    CHECK(sim_node_add(s, "a", "sender", 1, &aops, &a, &a) == TERN_OK);
+    CHECK(sim_node_add(s, "b", "receiver", 1, &bops, &b, &b) == TERN_OK);
+    sim_link_id l;
+    CHECK(sim_link_add(s, a, 0, b, 0, &l) == TERN_OK);
+    CHECK(sim_link_set_delay(s, l, SIM_DIR_A_TO_B, 500, 0, false) == TERN_OK);
+    nseen = 0;
+    burst_sent = false;
+    CHECK(sim_run(s, 1 * MS, 0, NULL) == TERN_OK);
+    CHECK_EQ_U64(nseen, 3);
+    CHECK_EQ_U64(seen_next[0], 1500); /* frames 2 and 3 arrive at 1500 too */
+    CHECK_EQ_U64(seen_next[1], 1500);
+    CHECK_EQ_U64(seen_next[2], SIM_NEVER);
+    sim_destroy(s);
+}
+
 int main(void) {
+    RUN(test_next_event_time_inside_a_burst);
     RUN(test_event_order_unchanged);
     RUN(test_event_order_through_renumbering);
     return check_summary();

@@ -145,7 +145,9 @@ static void deliver_head(sim *s, uint32_t target) {
     }
     ld->head_queued = false;
     f->next = NULL;
+    s->fifo_open = target;
     sim_linkdir_deliver(s, ld, f);
+    s->fifo_open = UINT32_MAX;
 }
 
 /*
@@ -172,6 +174,7 @@ tern_err sim_create(uint64_t seed, sim **out) {
         return TERN_ERR_NO_MEMORY;
     }
     s->seed = seed;
+    s->fifo_open = UINT32_MAX;
     sim_eq_init(&s->q);
     *out = s;
     return TERN_OK;
@@ -226,6 +229,13 @@ uint64_t sim_seed(const sim *s) {
 
 uint64_t sim_next_event_time(sim *s) {
     uint64_t t = sim_eq_peek_time(&s->q);
+    /* Asked from a callback while a FIFO's head is delivered: the frame behind it is not queued. */
+    if (s->fifo_open != UINT32_MAX) {
+        const sim_linkdir *ld = &s->links[s->fifo_open >> 1].d[s->fifo_open & 1];
+        if (ld->dq_head && !ld->head_queued && ld->dq_head->deliver_at < t) {
+            t = ld->dq_head->deliver_at;
+        }
+    }
     return t == UINT64_MAX ? SIM_NEVER : t;
 }
 

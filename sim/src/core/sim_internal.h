@@ -223,7 +223,8 @@ struct sim {
     sim_frame *delivering;   /* the frame a node's input callback is reading, or NULL */
     uint64_t frame_bytes_copied; /* bytes copied into frames so far (frame_pool.c, host.c) */
     sim_node_id flood_node;
-    tern_err pending; /* a failure a node reported (sim_fail_later): sim_run returns it */
+    uint32_t fifo_open; /* the direction whose FIFO head is being delivered, or UINT32_MAX */
+    tern_err pending;   /* a failure a node reported (sim_fail_later): sim_run returns it */
     char err[512];
 };
 
