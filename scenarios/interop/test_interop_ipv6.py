@@ -202,7 +202,9 @@ def test_kernel_resolves_tern(make_bridge) -> None:
     "If the advertisement's Solicited flag is set, the state of the entry is set to REACHABLE")."""
     b = bridge6(make_bridge, programs=("ping",))
     status, received, out = ping6(b, TERN6, 56, count=1)
-    assert status == 0 and received == 1, out
+    # At least one: `ping -c 1 -w` sends another echo every 10 ms until the first reply, and on a loaded
+    # machine resolution plus the real-time bridge can take longer; each echo sent is answered.
+    assert status == 0 and received >= 1, out
     mac, states = kernel_neigh(b, TERN6)
     assert mac == b.dut.mac and "REACHABLE" in states, (mac, states)
     pkts = frames(b)
@@ -240,7 +242,7 @@ def test_kernel_probes_an_expired_entry_and_tern_confirms_it(make_bridge) -> Non
     for k, v in (("base_reachable_time_ms", 1000), ("delay_first_probe_time", 1)):
         b.ns.run(["sysctl", "-qw", f"net.ipv6.neigh.{dev}.{k}={v}"], check=True)
     status, received, out = ping6(b, TERN6, 56, count=1)
-    assert status == 0 and received == 1, out
+    assert status == 0 and received >= 1, out  # at least one: see test_kernel_resolves_tern
     seen: list[str] = []
 
     # The states are sampled with `ip neigh`: PROBE lasts one round trip (well under a millisecond here), so

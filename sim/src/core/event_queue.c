@@ -7,12 +7,14 @@
 
 #define SLOT_BITS 24
 #define SLOT_MASK ((1u << SLOT_BITS) - 1)
-#define SEQ_LIMIT (1ull << (64 - SLOT_BITS))
 #define NO_SLOT UINT32_MAX
+
+_Static_assert(SIM_EQ_SEQ_LIMIT == 1ull << (64 - SLOT_BITS), "sequences and slots share the tag");
 
 void sim_eq_init(sim_event_queue *q) {
     memset(q, 0, sizeof *q);
     q->free_slot = NO_SLOT;
+    q->seq_limit = SIM_EQ_SEQ_LIMIT;
 }
 
 void sim_eq_free(sim_event_queue *q) {
@@ -20,7 +22,9 @@ void sim_eq_free(sim_event_queue *q) {
         free(q->b[i].v);
     }
     free(q->slots);
+    uint64_t limit = q->seq_limit;
     sim_eq_init(q);
+    q->seq_limit = limit;
 }
 
 /* The bucket of a time relative to the last time taken out. */
@@ -117,9 +121,12 @@ uint64_t sim_eq_peek_time(sim_event_queue *q) {
     return q->min_time;
 }
 
-/* Renumber pending events 0..len-1 in their order, after 2^40 insertions. */
-static void renumber(sim_event_queue *q) {
+/* Renumber pending events 0..len-1 in their order, after 2^40 insertions. Taking them out in order
+ * moves `last` to the latest of them; it is put back, since later events may still be scheduled
+ * from the current time on. */
+void sim_eq_renumber(sim_event_queue *q) {
     size_t n = q->len, k = 0;
+    uint64_t last = q->last;
     sim_eq_key *all = malloc(n * sizeof *all + 1);
     if (!all) {
         abort(); /* cannot keep the order without it; happens once per 10^12 events */
@@ -127,26 +134,31 @@ static void renumber(sim_event_queue *q) {
     while (refill(q)) {
         all[k++] = q->b[0].v[q->head0++];
     }
+    q->b[0].len = 0;
+    q->head0 = 0;
+    q->last = last;
     for (size_t i = 0; i < n; i++) {
         all[i].tag = ((uint64_t)i << SLOT_BITS) | (all[i].tag & SLOT_MASK);
-        append(&q->b[bucket_of(q->last, all[i].time)], all[i]);
+        if (!append(&q->b[bucket_of(last, all[i].time)], all[i])) {
+            abort(); /* the buckets held these keys a moment ago */
+        }
     }
     q->next_seq = n;
     q->min_valid = false;
+    q->renumbers++;
     free(all);
 }
 
-bool sim_eq_push(sim_event_queue *q, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg,
-                 void *ptr) {
-    assert(time >= q->last);
+/* A payload slot for a new event; NO_SLOT when out of memory or at SIM_EQ_MAX_PENDING. */
+static uint32_t take_slot(sim_event_queue *q) {
     if (q->free_slot == NO_SLOT) {
         if (q->nslots >= SIM_EQ_MAX_PENDING) {
-            return false;
+            return NO_SLOT;
         }
         uint32_t ncap = q->nslots ? q->nslots * 2 : 256;
         sim_eq_payload *ns = realloc(q->slots, (size_t)ncap * sizeof *ns);
         if (!ns) {
-            return false;
+            return NO_SLOT;
         }
         for (uint32_t i = q->nslots; i < ncap; i++) {
             ns[i].target = i + 1 < ncap ? i + 1 : NO_SLOT;
@@ -155,15 +167,11 @@ bool sim_eq_push(sim_event_queue *q, uint64_t time, uint32_t kind, uint32_t targ
         q->slots = ns;
         q->nslots = ncap;
     }
-    if (q->next_seq == SEQ_LIMIT) {
-        renumber(q);
-    }
-    uint32_t slot = q->free_slot;
-    sim_eq_key key = {time, (q->next_seq << SLOT_BITS) | slot};
-    if (!append(&q->b[bucket_of(q->last, time)], key)) {
-        return false;
-    }
-    q->next_seq++;
+    return q->free_slot;
+}
+
+static void fill_slot(sim_event_queue *q, uint32_t slot, uint64_t time, uint32_t kind,
+                      uint32_t target, uint64_t arg, void *ptr) {
     sim_eq_payload *p = &q->slots[slot];
     q->free_slot = p->target;
     p->kind = kind;
@@ -174,6 +182,59 @@ bool sim_eq_push(sim_event_queue *q, uint64_t time, uint32_t kind, uint32_t targ
     if (q->min_valid && time < q->min_time) {
         q->min_time = time;
     }
+}
+
+bool sim_eq_push_seq(sim_event_queue *q, uint64_t time, uint64_t seq, uint32_t kind,
+                     uint32_t target, uint64_t arg, void *ptr) {
+    assert(time >= q->last && seq < q->next_seq);
+    uint32_t slot = take_slot(q);
+    if (slot == NO_SLOT) {
+        return false;
+    }
+    sim_eq_key key = {time, (seq << SLOT_BITS) | slot};
+    unsigned bi = bucket_of(q->last, time);
+    sim_eq_bucket *b = &q->b[bi];
+    if (!append(b, key)) {
+        return false;
+    }
+    if (bi == 0) {
+        /* Bucket 0 is in sequence order from head0 on: an older sequence moves in before the
+         * newer ones (usually it goes first, just where the event taken out last was). */
+        size_t at = b->len - 1;
+        while (at > q->head0 && b->v[at - 1].tag > key.tag) {
+            b->v[at] = b->v[at - 1];
+            at--;
+        }
+        b->v[at] = key;
+    }
+    fill_slot(q, slot, time, kind, target, arg, ptr);
+    return true;
+}
+
+bool sim_eq_before(sim_event_queue *q, uint64_t time, uint64_t seq) {
+    if (q->head0 < q->b[0].len) {
+        const sim_eq_key *k = &q->b[0].v[q->head0];
+        return time < k->time || (time == k->time && (seq << SLOT_BITS) < k->tag);
+    }
+    return time < sim_eq_peek_time(q);
+}
+
+bool sim_eq_push(sim_event_queue *q, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg,
+                 void *ptr) {
+    assert(time >= q->last);
+    uint32_t slot = take_slot(q);
+    if (slot == NO_SLOT) {
+        return false;
+    }
+    if (sim_eq_seq_exhausted(q)) {
+        sim_eq_renumber(q);
+    }
+    sim_eq_key key = {time, (q->next_seq << SLOT_BITS) | slot};
+    if (!append(&q->b[bucket_of(q->last, time)], key)) {
+        return false;
+    }
+    q->next_seq++;
+    fill_slot(q, slot, time, kind, target, arg, ptr);
     return true;
 }
 

@@ -70,7 +70,12 @@ typedef struct sim_event_queue {
     uint32_t nslots;    /* slots allocated */
     uint32_t free_slot; /* head of the free list, UINT32_MAX if empty */
     uint64_t next_seq;
+    uint64_t seq_limit; /* renumber when next_seq reaches it (SIM_EQ_SEQ_LIMIT; tests lower it) */
+    uint64_t renumbers; /* how many times the pending events were renumbered */
 } sim_event_queue;
+
+/* Sequences fit in 40 bits: past this many insertions the pending events are renumbered. */
+#define SIM_EQ_SEQ_LIMIT (1ull << 40)
 
 void sim_eq_init(sim_event_queue *q);
 void sim_eq_free(sim_event_queue *q);
@@ -82,6 +87,36 @@ void sim_eq_free(sim_event_queue *q);
  */
 bool sim_eq_push(sim_event_queue *q, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg,
                  void *ptr);
+
+/*
+ * sim_eq_reserve_seq: take the next insertion sequence without inserting anything, for an event
+ * kept outside the queue (a link direction's delivery FIFO, sim.c) that may enter it later with
+ * sim_eq_push_seq. The caller renumbers first (sim_eq_renumber) when sim_eq_seq_exhausted says
+ * so, after putting every reserved sequence it still holds into the queue.
+ */
+static inline uint64_t sim_eq_reserve_seq(sim_event_queue *q) {
+    return q->next_seq++;
+}
+
+static inline bool sim_eq_seq_exhausted(const sim_event_queue *q) {
+    return q->next_seq >= q->seq_limit;
+}
+
+/* Renumber the pending events 0..len-1 in their order (the next sequence is then len). */
+void sim_eq_renumber(sim_event_queue *q);
+
+/*
+ * sim_eq_push_seq: add an event with a sequence reserved earlier (sim_eq_reserve_seq). It takes
+ * its place by (time, seq) among the pending events, as if it had been pushed when the sequence
+ * was reserved. `time` must not be earlier than the last event taken out. Returns false when out
+ * of memory or when SIM_EQ_MAX_PENDING events are already pending.
+ */
+bool sim_eq_push_seq(sim_event_queue *q, uint64_t time, uint64_t seq, uint32_t kind,
+                     uint32_t target, uint64_t arg, void *ptr);
+
+/* sim_eq_before: whether (time, seq) comes before every pending event (false when unsure: equal
+ * to the earliest pending time with bucket 0 empty). */
+bool sim_eq_before(sim_event_queue *q, uint64_t time, uint64_t seq);
 
 /* sim_eq_peek_time: time of the earliest event, or UINT64_MAX when empty. */
 uint64_t sim_eq_peek_time(sim_event_queue *q);

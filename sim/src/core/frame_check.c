@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ones_sum's end: fold the 32-bit words' sum acc, add sum and the bytes p[i..n) past them. */
-static uint32_t fold_tail(uint64_t acc, uint32_t sum, const uint8_t *p, size_t i, size_t n) {
+/* ones_sum's end: fold the 32-bit words' sum acc, add sum and the bytes p[i..n) past them. Inlined
+ * into each build of the loops: a call per sum was a tenth of the check's instructions. */
+static inline __attribute__((always_inline)) uint32_t
+fold_tail(uint64_t acc, uint32_t sum, const uint8_t *p, size_t i, size_t n) {
     uint32_t folded = (uint32_t)(acc >> 32) + (uint32_t)acc;
     folded += folded < (uint32_t)acc;
     folded = (folded >> 16) + (folded & 0xffff);
@@ -87,6 +89,27 @@ static uint16_t get16(const uint8_t *p) {
     return (uint16_t)(p[0] << 8 | p[1]);
 }
 
+/*
+ * ones_sum for a few bytes (an IPv4 header, a pure ACK): the same words, accumulator and folding
+ * (so the same folded sum), without the call through the loops' load-time dispatch and their
+ * vector prologue, which cost more than the 20 bytes of a header. The loop is not vectorised: a
+ * header is five words.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-vectorize")))
+#endif
+static uint32_t
+small_sum(uint32_t sum, const uint8_t *p, size_t n) {
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t w;
+        memcpy(&w, p + i, 4);
+        acc += w;
+    }
+    return fold_tail(acc, sum, p, i, n);
+}
+
 /* What the field should hold: the complement of the sum with the field taken as zero. */
 static uint16_t expected(uint32_t sum_with_field, uint16_t field) {
     uint32_t s = sum_with_field + (uint16_t)~field; /* subtract the field (one's complement) */
@@ -106,7 +129,7 @@ typedef struct copier {
 /* The sum of p[0..n) (a part of the frame past what was copied so far), copying it on the way. */
 static uint32_t frame_sum(copier *c, uint32_t sum, const uint8_t *p, size_t n) {
     if (!c->dst) {
-        return ones_sum(sum, p, n);
+        return n <= 64 ? small_sum(sum, p, n) : ones_sum(sum, p, n);
     }
     size_t at = (size_t)(p - c->frame);
     memcpy(c->dst + c->done, c->frame + c->done, at - c->done);
@@ -177,15 +200,11 @@ static bool check(copier *c, const uint8_t *frame, size_t len, char *why, size_t
         if (proto == 17 && get16(l4 + 6) == 0) {
             return true; /* RFC 768: zero, no checksum was computed */
         }
-        uint8_t pseudo[12];
-        for (int i = 0; i < 8; i++) {
-            pseudo[i] = ip[12 + i];
-        }
-        pseudo[8] = 0;
-        pseudo[9] = proto;
-        pseudo[10] = (uint8_t)(l4len >> 8);
-        pseudo[11] = (uint8_t)l4len;
-        s = frame_sum(c, ones_sum(0, pseudo, sizeof pseudo), l4, l4len);
+        /* The pseudo-header's six 16-bit words (source, destination, zero and protocol, length),
+         * added as numbers: at most 6 * 0xffff, folded with the segment's sum. */
+        uint32_t pseudo = (uint32_t)get16(ip + 12) + get16(ip + 14) + get16(ip + 16) +
+                          get16(ip + 18) + proto + (uint32_t)l4len;
+        s = frame_sum(c, pseudo, l4, l4len);
         break;
     }
     default:

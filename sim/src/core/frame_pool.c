@@ -11,25 +11,34 @@
  * first takes a private copy (sim_frame_private), so no other receiver ever
  * sees the change.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_internal.h"
 
+/* The smallest class whose capacity (128 << class) holds len bytes: one bit scan, not a loop. */
 static unsigned size_class(size_t len) {
-    unsigned c = 0;
-    size_t cap = 128;
-    while (cap < len) {
-        cap <<= 1;
-        c++;
+    if (len <= 128) {
+        return 0;
     }
-    return c;
+    return 64u - (unsigned)__builtin_clzll((unsigned long long)len - 1) - 7u;
 }
 
+/*
+ * A free frame of class c. The free frames are a stack of pointers per class, not a list through
+ * the frames: taking one reads the stack's top, which is hot, instead of the next pointer inside
+ * the frame, a cache line the frame's last user wrote long ago (with a window of frames in flight
+ * it is no longer in the cache). Last in, first out: the frame freed most recently is handed out
+ * first.
+ */
 static sim_frame *take(sim *s, unsigned c) {
-    sim_frame *f = s->pool.free[c];
-    if (f) {
-        s->pool.free[c] = f->next;
+    sim_frame_stack *st = &s->pool.free[c];
+    sim_frame *f;
+    if (st->n) {
+        f = st->v[--st->n];
+        f->pooled = false;
+        s->pool.live++;
     } else {
         size_t cap = (size_t)128 << c;
         f = malloc(sizeof *f + cap);
@@ -38,6 +47,8 @@ static sim_frame *take(sim *s, unsigned c) {
         }
         f->cap = (uint32_t)cap;
         f->size_class = (uint8_t)c;
+        f->pooled = false;
+        s->pool.live++;
     }
     f->next = NULL;
     f->extra_delay = 0;
@@ -103,8 +114,25 @@ sim_frame *sim_frame_private(sim *s, sim_frame *f) {
 }
 
 static void put(sim *s, sim_frame *f) {
-    f->next = s->pool.free[f->size_class];
-    s->pool.free[f->size_class] = f;
+    if (f->pooled) {
+        /* Two owners believed they held it: both would write into the next frame taken. */
+        fprintf(stderr, "tern sim: a %u-byte frame was freed twice\n", f->cap);
+        abort();
+    }
+    f->pooled = true;
+    sim_frame_stack *st = &s->pool.free[f->size_class];
+    s->pool.live--;
+    if (st->n == st->cap) {
+        uint32_t ncap = st->cap ? st->cap * 2 : 64;
+        sim_frame **nv = realloc(st->v, ncap * sizeof *nv);
+        if (!nv) {
+            free(f); /* the pool is a cache: a frame it cannot keep goes back to the heap */
+            return;
+        }
+        st->v = nv;
+        st->cap = ncap;
+    }
+    st->v[st->n++] = f;
 }
 
 void sim_frame_free(sim *s, sim_frame *f) {
@@ -123,12 +151,12 @@ void sim_frame_free(sim *s, sim_frame *f) {
 
 void sim_frame_pool_destroy(sim_frame_pool *p) {
     for (unsigned c = 0; c < SIM_FRAME_CLASSES; c++) {
-        sim_frame *f = p->free[c];
-        while (f) {
-            sim_frame *next = f->next;
-            free(f);
-            f = next;
+        sim_frame_stack *st = &p->free[c];
+        for (uint32_t i = 0; i < st->n; i++) {
+            free(st->v[i]);
         }
-        p->free[c] = NULL;
+        free(st->v);
+        st->v = NULL;
+        st->n = st->cap = 0;
     }
 }

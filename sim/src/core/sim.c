@@ -40,15 +40,132 @@ void sim_ok(sim *s) {
     s->err[0] = '\0';
 }
 
+static void queue_full(sim *s) {
+    /* Losing an event would silently break determinism; there is no way
+     * to continue a simulation that cannot hold its own future. */
+    fprintf(stderr, "tern sim: out of memory growing the event queue (%zu events)\n",
+            sim_eq_len(&s->q));
+    abort();
+}
+
+/* ---- delivery FIFOs ------------------------------------------------------
+ *
+ * Frames on one link direction mostly arrive in the order they leave. Such a frame does not get
+ * an event of its own: it joins the direction's delivery FIFO with its arrival time and the
+ * insertion sequence an event would have had (reserved from the queue), and only the FIFO's head
+ * is in the queue. When the head has been delivered, the next frame runs at once if it comes
+ * before every pending event (sim_run), else it enters the queue with its reserved sequence:
+ * either way the events run in exactly the order one event per frame gave, ties included. A
+ * frame that would overtake the FIFO's last one (reordering, jitter that reorders, a scripted
+ * delay) gets an event of its own, as before.
+ */
+
+static sim_linkdir *linkdir_of(sim *s, uint32_t target) {
+    return &s->links[target >> 1].d[target & 1];
+}
+
+static void queue_head(sim *s, sim_linkdir *ld, uint32_t target) {
+    sim_frame *h = ld->dq_head;
+    if (!sim_eq_push_seq(&s->q, h->deliver_at, h->deliver_seq, EV_LINK_FIFO, target, 0, NULL)) {
+        queue_full(s);
+    }
+    ld->head_queued = true;
+}
+
+/*
+ * Before the queue renumbers its pending events, every sequence held outside it must be in it:
+ * the FIFOs' frames (but a head already queued) become events of their own.
+ */
+static void sequences_home(sim *s) {
+    for (uint32_t i = 0; i < s->nlinks; i++) {
+        for (uint32_t d = 0; d < 2; d++) {
+            sim_linkdir *ld = &s->links[i].d[d];
+            sim_frame *f = ld->dq_head;
+            if (f && ld->head_queued) {
+                f = f->next;
+                ld->dq_head->next = NULL;
+                ld->dq_tail = ld->dq_head;
+            } else {
+                ld->dq_head = ld->dq_tail = NULL;
+            }
+            while (f) {
+                sim_frame *next = f->next;
+                f->next = NULL;
+                if (!sim_eq_push_seq(&s->q, f->deliver_at, f->deliver_seq, EV_LINK_DELIVER,
+                                     (i << 1) | d, 0, f)) {
+                    queue_full(s);
+                }
+                f = next;
+            }
+        }
+    }
+    sim_eq_renumber(&s->q);
+}
+
 void sim_schedule(sim *s, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg, void *ptr) {
     assert(time >= s->now);
-    if (!sim_eq_push(&s->q, time, kind, target, arg, ptr)) {
-        /* Losing an event would silently break determinism; there is no way
-         * to continue a simulation that cannot hold its own future. */
-        fprintf(stderr, "tern sim: out of memory growing the event queue (%zu events)\n",
-                sim_eq_len(&s->q));
-        abort();
+    if (sim_eq_seq_exhausted(&s->q)) {
+        sequences_home(s);
     }
+    if (!sim_eq_push(&s->q, time, kind, target, arg, ptr)) {
+        queue_full(s);
+    }
+}
+
+void sim_schedule_delivery(sim *s, sim_linkdir *ld, sim_frame *f, uint64_t arrival) {
+    assert(arrival >= s->now);
+    uint32_t target = (ld->link->id << 1) | ld->dir;
+    if (ld->dq_tail && arrival < ld->dq_tail->deliver_at) {
+        sim_schedule(s, arrival, EV_LINK_DELIVER, target, 0, f); /* it overtakes the FIFO */
+        return;
+    }
+    if (sim_eq_seq_exhausted(&s->q)) {
+        sequences_home(s);
+    }
+    f->deliver_at = arrival;
+    f->deliver_seq = sim_eq_reserve_seq(&s->q);
+    f->next = NULL;
+    if (ld->dq_tail) {
+        ld->dq_tail->next = f;
+        ld->dq_tail = f;
+        return;
+    }
+    ld->dq_head = ld->dq_tail = f;
+    /* The FIFO was empty: its new head enters the queue now (as an event per frame would). */
+    queue_head(s, ld, target);
+}
+
+/* Deliver the head of a direction's FIFO (its event was just taken, or it runs directly). */
+static void deliver_head(sim *s, uint32_t target) {
+    sim_linkdir *ld = linkdir_of(s, target);
+    sim_frame *f = ld->dq_head;
+    ld->dq_head = f->next;
+    if (!ld->dq_head) {
+        ld->dq_tail = NULL;
+    }
+    ld->head_queued = false;
+    f->next = NULL;
+    s->fifo_open = target;
+    sim_linkdir_deliver(s, ld, f);
+    s->fifo_open = UINT32_MAX;
+}
+
+/*
+ * After a FIFO's head was delivered: the direction whose next frame runs next, directly (it
+ * comes before every pending event and by `until`), or UINT32_MAX, with that frame queued if the
+ * FIFO holds one whose event is not in the queue.
+ */
+static uint32_t after_head(sim *s, uint32_t target, uint64_t until) {
+    sim_linkdir *ld = linkdir_of(s, target); /* again: the input may have added links */
+    sim_frame *h = ld->dq_head;
+    if (!h || ld->head_queued) {
+        return UINT32_MAX;
+    }
+    if (h->deliver_at <= until && sim_eq_before(&s->q, h->deliver_at, h->deliver_seq)) {
+        return target;
+    }
+    queue_head(s, ld, target);
+    return UINT32_MAX;
 }
 
 tern_err sim_create(uint64_t seed, sim **out) {
@@ -57,6 +174,7 @@ tern_err sim_create(uint64_t seed, sim **out) {
         return TERN_ERR_NO_MEMORY;
     }
     s->seed = seed;
+    s->fifo_open = UINT32_MAX;
     sim_eq_init(&s->q);
     *out = s;
     return TERN_OK;
@@ -111,6 +229,13 @@ uint64_t sim_seed(const sim *s) {
 
 uint64_t sim_next_event_time(sim *s) {
     uint64_t t = sim_eq_peek_time(&s->q);
+    /* Asked from a callback while a FIFO's head is delivered: the frame behind it is not queued. */
+    if (s->fifo_open != UINT32_MAX) {
+        const sim_linkdir *ld = &s->links[s->fifo_open >> 1].d[s->fifo_open & 1];
+        if (ld->dq_head && !ld->head_queued && ld->dq_head->deliver_at < t) {
+            t = ld->dq_head->deliver_at;
+        }
+    }
     return t == UINT64_MAX ? SIM_NEVER : t;
 }
 
@@ -385,6 +510,9 @@ static tern_err dispatch(sim *s, const sim_event *ev) {
     case EV_LINK_DELIVER:
         sim_linkdir_deliver(s, &s->links[ev->target >> 1].d[ev->target & 1], ev->ptr);
         return TERN_OK;
+    case EV_LINK_FIFO:
+        deliver_head(s, ev->target);
+        return TERN_OK;
     case EV_LINK_STATE:
         set_link_state(s, &s->links[ev->target], ev->arg != 0);
         return TERN_OK;
@@ -449,11 +577,26 @@ tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why) {
     s->peer_rx_flag = false;
     s->running = true;
     sim_event ev;
-    while (sim_eq_peek_time(&s->q) <= until && sim_eq_pop(&s->q, &ev)) {
+    uint32_t direct = UINT32_MAX; /* a FIFO whose head runs next without the queue */
+    for (;;) {
+        if (direct != UINT32_MAX) {
+            ev.kind = EV_LINK_FIFO;
+            ev.target = direct;
+            ev.time = linkdir_of(s, direct)->dq_head->deliver_at;
+        } else if (!(sim_eq_peek_time(&s->q) <= until && sim_eq_pop(&s->q, &ev))) {
+            break;
+        }
         assert(ev.time >= s->now); /* time never goes backwards */
         s->now = ev.time;
         s->events++;
         tern_err err = dispatch(s, &ev);
+        direct = ev.kind == EV_LINK_FIFO ? after_head(s, ev.target, until) : UINT32_MAX;
+        if (direct != UINT32_MAX && (err != TERN_OK || s->flooded || s->pending != TERN_OK ||
+                                     ((flags & SIM_RUN_STOP_ON_PEER_RX) && s->peer_rx_flag))) {
+            /* sim_run returns below: the next frame waits in the queue like every other event. */
+            queue_head(s, linkdir_of(s, direct), direct);
+            direct = UINT32_MAX;
+        }
         if (err == TERN_OK && s->flooded) {
             /* A node's own callbacks ignore what sim_node_send returns: the
              * run stops here instead, with the message naming the node. */

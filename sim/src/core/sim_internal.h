@@ -39,6 +39,8 @@ typedef struct sim_frame {
     uint64_t extra_delay;   /* added by a scripted delay fault */
     int64_t jitter;         /* this frame's jitter offset, drawn when it entered */
     uint64_t time;          /* peer receive queue: arrival time */
+    uint64_t deliver_at;    /* delivery FIFO: when it arrives */
+    uint64_t deliver_seq;   /* delivery FIFO: its place among events of that time (event_queue.h) */
     uint32_t len;
     uint32_t cap;
     uint32_t port; /* peer receive queue: arrival port */
@@ -46,6 +48,7 @@ typedef struct sim_frame {
     uint64_t cap_no;         /* its number in the sender's capture (0: not captured) */
     bool reorder;            /* skips the propagation delay */
     bool shaper_counted;     /* already counted in shaper_delayed */
+    bool pooled;             /* on the pool's free stack (a second free is a bug: it aborts) */
     uint32_t refs;           /* frames reading this one's data (itself included) */
     struct sim_frame *owner; /* the frame whose data `bytes` is, or NULL: its own */
     uint8_t *bytes;          /* the frame's bytes */
@@ -55,8 +58,17 @@ typedef struct sim_frame {
 #define SIM_FRAME_CLASSES 10 /* 128 B .. 64 KiB, powers of two */
 #define SIM_FRAME_DATA_MAX ((size_t)128 << (SIM_FRAME_CLASSES - 1)) /* the largest class */
 
+/* The free frames of one size class, most recently freed last. */
+typedef struct sim_frame_stack {
+    sim_frame **v;
+    uint32_t n, cap;
+} sim_frame_stack;
+
 typedef struct sim_frame_pool {
-    sim_frame *free[SIM_FRAME_CLASSES];
+    sim_frame_stack free[SIM_FRAME_CLASSES];
+    /* Frames taken and not yet freed (each sim_frame, shared traversals included): 0 once every
+     * frame in flight has been delivered or dropped and no host holds a lent one. */
+    uint64_t live;
 } sim_frame_pool;
 
 /* A frame holding a copy of data[0..len); NULL when out of memory. */
@@ -111,6 +123,10 @@ typedef struct sim_linkdir {
     uint64_t size_limit;  /* bytes; 0 = none */
     bool has_tbf;
     uint32_t nfaults; /* scripted faults (below) */
+    /* No impairment that draws, queues, shapes, limits or faults is on (sim_linkdir_configured):
+     * a frame goes straight to the propagation delay, with nothing drawn, as the full pipeline
+     * would send it. Kept up to date by every setter; test builds check it on every frame. */
+    bool plain;
 
     /* queue in front of the shaper and the line */
     sim_frame *q_head, *q_tail;
@@ -118,6 +134,11 @@ typedef struct sim_linkdir {
     uint64_t wire_free;    /* when the transmitter is free again */
     uint64_t wake_at;      /* pending dequeue event time, SIM_NEVER if none */
     uint64_t last_arrival; /* for in-order delivery */
+    /* Frames on their way to the other end, in the order they arrive (delivery FIFO, below). Only
+     * the head has an event in the queue (when head_queued); the others wait with their time and
+     * reserved sequence, so the order of events is what one event per frame gave. */
+    sim_frame *dq_head, *dq_tail;
+    bool head_queued;
     uint64_t frames_entered;
 
     sim_link_counters c;
@@ -179,7 +200,8 @@ typedef struct sim_node {
 enum sim_event_kind {
     EV_NODE_POLL = 1, /* target node, arg generation */
     EV_LINK_SERVICE,  /* target link*2+dir: try to dequeue */
-    EV_LINK_DELIVER,  /* target link*2+dir, ptr frame */
+    EV_LINK_DELIVER,  /* target link*2+dir, ptr frame (one that overtakes its FIFO) */
+    EV_LINK_FIFO,     /* target link*2+dir: deliver the head of its delivery FIFO */
     EV_LINK_STATE,    /* target link, arg 1 = up */
     EV_BENCH,         /* used by benchmarks of the bare queue */
 };
@@ -201,7 +223,8 @@ struct sim {
     sim_frame *delivering;   /* the frame a node's input callback is reading, or NULL */
     uint64_t frame_bytes_copied; /* bytes copied into frames so far (frame_pool.c, host.c) */
     sim_node_id flood_node;
-    tern_err pending; /* a failure a node reported (sim_fail_later): sim_run returns it */
+    uint32_t fifo_open; /* the direction whose FIFO head is being delivered, or UINT32_MAX */
+    tern_err pending;   /* a failure a node reported (sim_fail_later): sim_run returns it */
     char err[512];
 };
 
@@ -231,9 +254,14 @@ void sim_node_reschedule(sim *s, sim_node *n);
 
 /* Schedule an event; on allocation failure the simulation aborts (no event may be lost). */
 void sim_schedule(sim *s, uint64_t time, uint32_t kind, uint32_t target, uint64_t arg, void *ptr);
+/* Frame f arrives at the end of ld at `arrival`: an event of its own, or its place in ld's
+ * delivery FIFO when it arrives no earlier than the FIFO's last frame. */
+void sim_schedule_delivery(sim *s, sim_linkdir *ld, sim_frame *f, uint64_t arrival);
 
 /* link_pipeline.c */
 void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir);
+/* After any change of ld's configuration: recompute what the pipeline may skip (ld->plain). */
+void sim_linkdir_configured(sim_linkdir *ld);
 /* A frame enters the link direction; the pipeline owns f from here on. */
 void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f);
 void sim_linkdir_service(sim *s, sim_linkdir *ld);

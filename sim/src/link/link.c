@@ -124,6 +124,7 @@ tern_err sim_link_set_rate(sim *s, sim_link_id link, sim_dir dir, int64_t bits_p
     }
     for (uint32_t d = lo; d <= hi; d++) {
         l->d[d].rate_bps = (uint64_t)bits_per_sec;
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -133,6 +134,7 @@ tern_err sim_link_clear_rate(sim *s, sim_link_id link, sim_dir dir) {
     RESOLVE(true);
     for (uint32_t d = lo; d <= hi; d++) {
         l->d[d].rate_bps = 0;
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -154,6 +156,7 @@ tern_err sim_link_set_delay(sim *s, sim_link_id link, sim_dir dir, int64_t delay
         l->d[d].delay_ns = (uint64_t)delay_ns;
         l->d[d].jitter_ns = (uint64_t)jitter_ns;
         l->d[d].jitter_reorders = jitter_reorders;
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -163,6 +166,7 @@ tern_err sim_link_clear_loss(sim *s, sim_link_id link, sim_dir dir) {
     RESOLVE(true);
     for (uint32_t d = lo; d <= hi; d++) {
         sim_loss_init_none(&l->d[d].loss);
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -176,6 +180,7 @@ tern_err sim_link_set_loss_bernoulli(sim *s, sim_link_id link, sim_dir dir, doub
     }
     for (uint32_t d = lo; d <= hi; d++) {
         sim_loss_init_bernoulli(&l->d[d].loss, p);
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -191,6 +196,7 @@ tern_err sim_link_set_loss_gilbert_elliott(sim *s, sim_link_id link, sim_dir dir
     }
     for (uint32_t d = lo; d <= hi; d++) {
         sim_loss_init_gilbert_elliott(&l->d[d].loss, p, r, one_minus_h, one_minus_k);
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -205,6 +211,7 @@ tern_err sim_link_set_loss_markov4(sim *s, sim_link_id link, sim_dir dir, double
     }
     for (uint32_t d = lo; d <= hi; d++) {
         sim_loss_init_markov4(&l->d[d].loss, p13, p31, p32, p23, p14);
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -218,6 +225,7 @@ tern_err sim_link_set_duplicate(sim *s, sim_link_id link, sim_dir dir, double p)
     }
     for (uint32_t d = lo; d <= hi; d++) {
         l->d[d].duplicate = sim_prob_from_double(p);
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -231,6 +239,7 @@ tern_err sim_link_set_corrupt(sim *s, sim_link_id link, sim_dir dir, double p) {
     }
     for (uint32_t d = lo; d <= hi; d++) {
         l->d[d].corrupt = sim_prob_from_double(p);
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -244,6 +253,7 @@ tern_err sim_link_set_reorder(sim *s, sim_link_id link, sim_dir dir, double p) {
     }
     for (uint32_t d = lo; d <= hi; d++) {
         l->d[d].reorder = sim_prob_from_double(p);
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -258,6 +268,7 @@ tern_err sim_link_set_queue_limit(sim *s, sim_link_id link, sim_dir dir, int64_t
     }
     for (uint32_t d = lo; d <= hi; d++) {
         l->d[d].queue_limit = (uint64_t)frames;
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -272,6 +283,7 @@ tern_err sim_link_set_size_limit(sim *s, sim_link_id link, sim_dir dir, int64_t 
     }
     for (uint32_t d = lo; d <= hi; d++) {
         l->d[d].size_limit = (uint64_t)bytes;
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -296,6 +308,7 @@ tern_err sim_link_set_tbf(sim *s, sim_link_id link, sim_dir dir, const sim_tbf_p
     for (uint32_t d = lo; d <= hi; d++) {
         sim_tbf_init(&l->d[d].tbf, p, s->now);
         l->d[d].has_tbf = true;
+        sim_linkdir_configured(&l->d[d]);
     }
     sim_ok(s);
     return TERN_OK;
@@ -305,6 +318,7 @@ tern_err sim_link_clear_tbf(sim *s, sim_link_id link, sim_dir dir) {
     RESOLVE(true);
     for (uint32_t d = lo; d <= hi; d++) {
         l->d[d].has_tbf = false;
+        sim_linkdir_configured(&l->d[d]);
         sim_linkdir_service(s, &l->d[d]);
     }
     sim_ok(s);
@@ -362,6 +376,7 @@ static tern_err add_fault(sim *s, sim_link_id link, sim_dir dir, sim_fault *f, i
     }
     f->id = ld->next_fault_id++;
     ld->faults[ld->nfaults++] = *f;
+    sim_linkdir_configured(ld);
     if (id) {
         *id = f->id;
     }

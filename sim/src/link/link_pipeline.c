@@ -35,9 +35,27 @@ void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir) {
     sim_rng_seed(&ld->rng_reorder, s->seed, sim_stream_id(l->id, dir, SIM_STREAM_REORDER));
     sim_rng_seed(&ld->rng_fault, s->seed, sim_stream_id(l->id, dir, SIM_STREAM_FAULT));
     sim_rng_seed(&ld->rng_copy, s->seed, sim_stream_id(l->id, dir, SIM_STREAM_COPY));
+    sim_linkdir_configured(ld);
+}
+
+/* Whether a frame entering ld meets no impairment: nothing to draw (duplicate, loss, corrupt,
+ * jitter, reorder), no scripted fault, no size limit, and no queue (no shaper, no line rate). */
+static bool is_plain(const sim_linkdir *ld) {
+    return !ld->duplicate && ld->loss.kind == SIM_LOSS_NONE && !ld->corrupt && !ld->jitter_ns &&
+           !ld->reorder && !ld->nfaults && !ld->size_limit && !ld->has_tbf && !ld->rate_bps;
+}
+
+void sim_linkdir_configured(sim_linkdir *ld) {
+    ld->plain = is_plain(ld);
 }
 
 void sim_linkdir_destroy(sim *s, sim_linkdir *ld) {
+    while (ld->dq_head) {
+        sim_frame *next = ld->dq_head->next;
+        sim_frame_free(s, ld->dq_head);
+        ld->dq_head = next;
+    }
+    ld->dq_tail = NULL;
     while (ld->q_head) {
         sim_frame *next = ld->q_head->next;
         sim_frame_free(s, ld->q_head);
@@ -103,7 +121,7 @@ static void transmit(sim *s, sim_linkdir *ld, sim_frame *f, uint64_t t_done) {
     }
     /* A scripted delay may be overtaken by later frames: that is its purpose. */
     arrival += f->extra_delay;
-    sim_schedule(s, arrival, EV_LINK_DELIVER, target_of(ld), 0, f);
+    sim_schedule_delivery(s, ld, f, arrival);
 }
 
 static uint64_t serialization_ns(const sim_linkdir *ld, uint32_t len) {
@@ -246,8 +264,27 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
     ld->c.frames_in++;
     ld->c.bytes_in += len;
     /* The sender's end sees the frame as it leaves; ld->dir is also the sender's side. */
-    uint64_t cap_no = sim_capture_write(s, l, ld->dir, s->now, f->bytes, len);
+    uint64_t cap_no =
+        l->capture[ld->dir] ? sim_capture_write(s, l, ld->dir, s->now, f->bytes, len) : 0;
     uint64_t index = ++ld->frames_entered;
+#ifdef SIM_PLAIN_CHECK
+    if (ld->plain != is_plain(ld)) {
+        /* A setter forgot sim_linkdir_configured: frames would skip an impairment (or draw). */
+        fprintf(stderr, "tern sim: link %u direction %u: kept plain=%d, configuration says %d\n",
+                l->id, ld->dir, ld->plain, is_plain(ld));
+        abort();
+    }
+#endif
+    if (ld->plain && l->up) {
+        /* Nothing to draw, fault, limit or queue: what the pipeline below does with such a frame
+         * (apply_fate with an empty fate, admit on an unlimited line), without asking each
+         * impairment. */
+        f->cap_no = cap_no;
+        f->jitter = 0;
+        f->reorder = false;
+        transmit(s, ld, f, s->now);
+        return;
+    }
 
     bool duplicate = ld->duplicate && sim_prob_hit(ld->duplicate, sim_rng_u32(&ld->rng_duplicate));
     frame_fate fate = {0};
@@ -312,7 +349,9 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
     ld->c.delivered++;
     ld->c.bytes_delivered += f->len;
     /* The receiver's end sees it as it arrives. */
-    (void)sim_capture_write(s, l, 1u - ld->dir, s->now, f->bytes, f->len);
+    if (l->capture[1u - ld->dir]) {
+        (void)sim_capture_write(s, l, 1u - ld->dir, s->now, f->bytes, f->len);
+    }
     sim_node_id to = ld->to_node;
     sim_node *n = &s->nodes[to];
     n->progressed = true;
