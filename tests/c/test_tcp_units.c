@@ -47,6 +47,13 @@ static void test_rtt(void) {
     CHECK_EQ_U64(r.rto, 3 * SEC); /* (5.7) */
     tcp_rtt_sample(&r, 0);        /* a zero RTT: G keeps RTO above SRTT, then the minimum */
     CHECK_EQ_U64(r.rto, 1 * SEC);
+    /* the handshake's timestamps gave a sample after a SYN timeout: (5.7)
+     * still sets 3 s, SRTT stays for the probe timeout (RFC 8985 §7.2) */
+    tcp_rtt_init(&r, 1 * SEC, 1 * SEC, 60 * SEC);
+    tcp_rtt_sample(&r, 100 * MS);
+    tcp_rtt_syn_timed_out_established(&r);
+    CHECK_EQ_U64(r.rto, 3 * SEC);
+    CHECK_EQ_U64(r.srtt, 100 * MS);
 }
 
 static void test_ranges(void) {

@@ -42,12 +42,40 @@ static void process_syn_options(tcp_pcb *p, const struct tern_tcp_repr *seg, uin
     tcp_update_snd_mss(p);
 }
 
-/* The connection is established (RFC 9293 §3.10.7.3 / §3.10.7.4 fifth). */
-static void established(tern_stack *st, tcp_pcb *p, uint64_t now) {
-    (void)st;
+static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_options *o);
+
+/*
+ * The connection is established (RFC 9293 §3.10.7.3 / §3.10.7.4 fifth); seg
+ * is the SYN-ACK (active open) or the ACK of our SYN-ACK (passive open).
+ *
+ * The handshake's RTT sample. A SYN that was never retransmitted is timed by
+ * its send time. After a retransmitted SYN (or SYN-ACK) Karn's rule forbids
+ * that, but RFC 6298 §3 makes the exception: "The only case when TCP can
+ * safely take RTT samples from retransmitted segments is when the TCP
+ * timestamp option [JBB92] is employed, since the timestamp option removes
+ * the ambiguity regarding which instance of the data segment triggered the
+ * acknowledgment." The answer's TSecr names the SYN instance it answers, so
+ * it is a sample (ts_rtt_sample, with its guard: an echo older than the
+ * latest retransmission, e.g. a first SYN held back behind ARP and answered
+ * late, gives none). SRTT is then known and the first data segment's probe
+ * timeout is RFC 8985 §7.2's 2 SRTT, not the 1 s it is "If SRTT is not
+ * available"; without timestamps there is no sample (Karn), as before.
+ *
+ * RFC 6298 (5.7) still holds: "If the timer expires awaiting the ACK of a SYN
+ * segment and the TCP implementation is using an RTO less than 3 seconds,
+ * the RTO MUST be re-initialized to 3 seconds when data transmission begins
+ * (i.e., after the three-way handshake completes)." So after a SYN timeout
+ * the RTO is 3 s even with the sample, until the first ACK of data brings a
+ * new measurement (RFC 6298 §5: "once a new RTT measurement is obtained
+ * (which can only happen when new data has been sent and acknowledged), the
+ * computations outlined in Section 2 are performed").
+ */
+static void established(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg) {
     tcp_set_state(st, p, TERN_TCP_ESTABLISHED);
     if ((p->flags & TCPF_RTT_TIMING) && !(p->flags & TCPF_SYN_RETRANSMITTED)) {
         tcp_rtt_sample(&p->rtt, now - p->rtt_time);
+    } else if (p->flags & TCPF_SYN_RETRANSMITTED) {
+        ts_rtt_sample(p, now, &seg->opt); /* RFC 7323 §4, RFC 6298 §3 (above) */
     }
     p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
     if (p->flags & TCPF_RTO_SYN_TIMEOUT) {
@@ -251,10 +279,14 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         /* RFC 6298 §3 with Karn's algorithm: the timed segment, if it was
          * never retransmitted (nanosecond precision, preferred); otherwise,
          * with timestamps, the echoed TSval (RFC 7323 §4). */
+        /* The ACK of a SYN-ACK that timed out was sampled in established(),
+         * before RFC 6298 (5.7) set the RTO to 3 s for the start of data
+         * transmission: neither sampled again nor collapsed here. */
+        bool syn_timed_out_ack = p->snd_una == p->iss && (p->flags & TCPF_RTO_SYN_TIMEOUT);
         if ((p->flags & TCPF_RTT_TIMING) && seq_gt(ack, p->rtt_seq)) {
             tcp_rtt_sample(&p->rtt, now - p->rtt_time);
             p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
-        } else {
+        } else if (!syn_timed_out_ack) {
             ts_rtt_sample(p, now, &seg->opt);
         }
         /* With RACK-TLP (the default; the classic profile keeps RFC 6298
@@ -265,7 +297,8 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
          * backoff on such an ACK. Without this, at 15 % loss both ways the
          * backoff outlived the answered retransmission and the next loss
          * waited 2.8 to 24 s (issue 22, the 10 MiB TAP transfer). */
-        if (p->rack_on && (p->flags & TCPF_TS_OK) && seg->opt.has_timestamps) {
+        if (p->rack_on && (p->flags & TCPF_TS_OK) && seg->opt.has_timestamps &&
+            !syn_timed_out_ack) {
             tcp_rtt_collapse(&p->rtt);
         }
         p->retries = 0;
@@ -565,7 +598,7 @@ static void syn_sent_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_
         p->snd_una = seg->ack;
     }
     if (seq_gt(p->snd_una, p->iss)) {
-        established(st, p, now);
+        established(st, p, now, seg);
         p->flags |= TCPF_ACK_NOW;
         /* RFC 9293 §3.10.7.3: "continue processing at the sixth step under
          * Section 3.10.7.4 where the URG bit is checked" */
@@ -833,7 +866,7 @@ static bool conn_input_general(tern_stack *st, tcp_pcb *p, uint64_t now, const t
             st->c.tcp_listen_overflow++;
             return false; /* accept queue full: dropped (see tcp_listen.c) */
         }
-        established(st, p, now);
+        established(st, p, now, seg);
         if (p->syn_data > 0 && p->rx_len == 0) {
             /* the SYN's queued text (RFC 9293 §3.10.7.2), in order now */
             p->rcv_nxt += p->syn_data;

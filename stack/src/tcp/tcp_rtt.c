@@ -47,11 +47,11 @@ void tcp_rtt_backoff(tcp_rtt *r) {
 }
 
 void tcp_rtt_syn_timed_out_established(tcp_rtt *r) {
-    if (!r->have_sample) { /* RFC 6298 (5.7) */
-        r->rto = TCP_RTT_AFTER_SYN_TIMEOUT_NS;
-        if (r->rto > r->rto_max) {
-            r->rto = r->rto_max;
-        }
+    /* RFC 6298 (5.7), with or without a sample from the handshake's
+     * timestamps: the next sample (2.3) recomputes the RTO. */
+    r->rto = TCP_RTT_AFTER_SYN_TIMEOUT_NS;
+    if (r->rto > r->rto_max) {
+        r->rto = r->rto_max;
     }
 }
 

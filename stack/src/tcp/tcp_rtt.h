@@ -13,8 +13,9 @@
  *         recomputes it (Karn's algorithm: retransmitted segments are never
  *         sampled, which the caller ensures), or, with RACK-TLP and
  *         timestamps, until an ACK of new data (tcp_rtt_collapse, as Linux);
- *   (5.7) when the SYN timed out and no sample exists when the connection is
- *         established, RTO is set to 3 s.
+ *   (5.7) when the SYN timed out, RTO is set to 3 s when the connection is
+ *         established, even if the handshake's timestamps gave a sample
+ *         (SRTT is then known: the probe timeout uses it).
  * Integer divisions truncate: RTTVAR = (3 * RTTVAR + |SRTT - R'|) / 4 and
  * SRTT = (7 * SRTT + R') / 8, both in nanoseconds.
  */
@@ -42,7 +43,7 @@ void tcp_rtt_init(tcp_rtt *r, uint64_t initial, uint64_t rto_min, uint64_t rto_m
 void tcp_rtt_sample(tcp_rtt *r, uint64_t sample);
 /* tcp_rtt_backoff: (5.5) RTO = min(2 RTO, max). */
 void tcp_rtt_backoff(tcp_rtt *r);
-/* tcp_rtt_syn_timed_out_established: (5.7) RTO = 3 s if still without a sample. */
+/* tcp_rtt_syn_timed_out_established: (5.7) RTO = 3 s (SRTT and RTTVAR kept). */
 void tcp_rtt_syn_timed_out_established(tcp_rtt *r);
 /* tcp_rtt_collapse: RTO from SRTT and RTTVAR again (drops the backoff), if there is a sample. */
 void tcp_rtt_collapse(tcp_rtt *r);

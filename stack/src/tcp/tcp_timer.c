@@ -71,6 +71,11 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
             tcp_close_conn(st, p, passive ? TERN_OK : timeout_error(p));
             return;
         }
+        /* With timestamps the answer's TSecr still gives a sample, if it
+         * echoes this retransmission or a later one (tcp_input.c
+         * established(), RFC 6298 §3). */
+        p->rxt_tsval = tcp_ts_clock(p, now);
+        p->flags |= TCPF_RXT_TSVAL;
         p->flags |= TCPF_SYN_RETRANSMITTED | TCPF_RTO_SYN_TIMEOUT;
         p->flags &= ~(uint32_t)TCPF_RTT_TIMING; /* Karn */
         tcp_rtt_backoff(&p->rtt);               /* RFC 6298 (5.5) */
