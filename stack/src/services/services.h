@@ -98,10 +98,14 @@ typedef struct tern_dns_cache_entry {
     tern_dns_answer ans;
 } tern_dns_cache_entry;
 
+/* The resolver. Its query slots (4.8 KB each: the TCP answer buffer) and cache entries are in the
+ * instance's arena, as many as the configuration's dns_queries and dns_cache (issue 19: a host
+ * that resolves nothing carries none). */
 typedef struct tern_dns_resolver {
     tern_dns_config cfg;
-    tern_dns_query_slot q[TERN_DNS_MAX_QUERIES];
-    tern_dns_cache_entry cache[TERN_DNS_CACHE_ENTRIES];
+    tern_dns_query_slot *q;      /* nq slots */
+    tern_dns_cache_entry *cache; /* ncache entries */
+    uint32_t nq, ncache;
     tern_dns_counters c;
 } tern_dns_resolver;
 
