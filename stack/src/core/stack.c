@@ -444,8 +444,7 @@ void tern_stack_poll(tern_stack *st, uint64_t now) {
     tern_udp_poll(st, now);
     tern_ping_poll(st, now);
     tern_tcp_poll(st, now);
-    tern_services_poll(st, now);
-}
+    tern_services_poll(st, now, quiet_idle);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b) {

@@ -194,7 +194,10 @@ bool tern_services_udp_input(struct tern_stack *st, uint64_t now, uint32_t iface
 /* Every valid ARP packet received on iface (conflict detection, RFC 5227). */
 void tern_services_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
                              const struct tern_arp_repr *arp);
-void tern_services_poll(struct tern_stack *st, uint64_t now);
+/* The services' poll. quiet_idle: the quiet modules' cached deadline (tern_poll_cache, which
+ * holds the DHCP clients' and mDNS's: tern_services_quiet_poll_at) is still ahead and nothing
+ * changed since it was computed, so only the resolver is polled. */
+void tern_services_poll(struct tern_stack *st, uint64_t now, bool quiet_idle);
 /* The DHCP client's and mDNS's earliest deadline (the quiet part: tern_poll_cache); the
  * resolver's is tern_dns_poll_at, which depends on TCP's state (DNS over TCP). */
 uint64_t tern_services_quiet_poll_at(const struct tern_stack *st);
