@@ -195,8 +195,8 @@ bool tern_services_udp_input(struct tern_stack *st, uint64_t now, uint32_t iface
 void tern_services_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
                              const struct tern_arp_repr *arp);
 /* The services' poll. quiet_idle: the quiet modules' cached deadline (tern_poll_cache, which
- * holds the DHCP clients' and mDNS's: tern_services_quiet_poll_at) is still ahead and nothing
- * changed since it was computed, so only the resolver is polled. */
+ * holds the DHCPv4 client's and mDNS's: tern_services_quiet_poll_at) is still ahead and nothing
+ * changed since it was computed, so only the resolver and the DHCPv6 client are polled. */
 void tern_services_poll(struct tern_stack *st, uint64_t now, bool quiet_idle);
 /* The DHCP client's and mDNS's earliest deadline (the quiet part: tern_poll_cache); the
  * resolver's is tern_dns_poll_at, which depends on TCP's state (DNS over TCP). */
