@@ -107,6 +107,11 @@ static void host_config(tern_stack_config *c, uint32_t h) {
     c->nd_queue = 4;
     c->reasm_slots = 1;
     c->reasm_max_bytes = 1500;
+    /* Features the hosts do not use cost no memory (issue 19: sized by the configuration). */
+    c->dns_queries = TERN_POOL_NONE;
+    c->dns_cache = TERN_POOL_NONE;
+    c->tcp.lend_extents = TERN_POOL_NONE;
+    c->tcp.bbr_sockets = TERN_POOL_NONE;
 }
 
 typedef struct host_app {

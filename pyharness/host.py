@@ -30,14 +30,14 @@ if TYPE_CHECKING:
 _TCP_TIMES = ("rto_min", "rto_max", "rto_initial", "delack", "msl", "fin_wait2_timeout", "keepalive_idle",
               "keepalive_interval", "invalid_ack_interval")
 _TCP_SIZES = ("rx_buffer", "tx_buffer")
-_TCP_COUNTS = ("backlog_max", "ooo_max_holes", "lend_extents", "syn_retries", "data_retries", "initial_window",
+_TCP_COUNTS = ("backlog_max", "ooo_max_holes", "lend_extents", "bbr_sockets", "syn_retries", "data_retries", "initial_window",
                "keepalive_count", "challenge_ack_limit")
 _TCP_BOOLS = ("sack", "timestamps", "window_scaling", "tail_loss_probe", "dsack", "rack", "abc_l2")
 #: Stack-wide keywords of Network.host, with their C field.
 _STACK_COUNTS = ("arp_entries", "arp_queue", "routes", "reasm_slots", "packet_buffers", "udp_sockets", "udp_queue",
                  "ping_sockets", "tcp_sockets", "tcp_timewait", "arp_retries", "icmp_rate", "icmp_burst", "ttl",
                  "ephemeral_low", "ephemeral_high", "nd_entries", "nd_queue", "packet_sockets", "packet_queue",
-                 "packet_snaplen")
+                 "packet_snaplen", "dns_queries", "dns_cache")
 _STACK_TIMES = ("arp_timeout", "arp_retry", "reasm_timeout")
 _STACK_SIZES = ("reasm_max_bytes",)
 HOST_OPTIONS = (*_STACK_COUNTS, *_STACK_TIMES, *_STACK_SIZES, "slaac", "dad", "dad_transmits", "stable_iid",

@@ -49,8 +49,8 @@
 
 #define TERN_DNS_MAX_SERVERS 4
 #define TERN_DNS_MAX_ADDRS 8
-#define TERN_DNS_MAX_QUERIES 4
-#define TERN_DNS_CACHE_ENTRIES 8
+#define TERN_DNS_MAX_QUERIES 4   /* the default of tern_stack_config.dns_queries */
+#define TERN_DNS_CACHE_ENTRIES 8 /* the default of tern_stack_config.dns_cache */
 #define TERN_DNS_MAX_CNAME 8
 #define TERN_DNS_NAME_MAX 253 /* characters of a dotted name */
 #define TERN_DNS_TCP_MAX 4096 /* the largest answer taken over TCP (longer: that server fails) */
@@ -114,7 +114,8 @@ tern_err tern_dns_configure(tern_stack *st, const tern_dns_config *cfg);
  * A cached answer completes the query at once (status OK, from_cache).
  * Returns TERN_OK; TERN_ERR_INVALID_ARGUMENT for a name that cannot be
  * encoded (empty label, label over 63, over 255 octets); TERN_ERR_NO_BUFFER
- * when TERN_DNS_MAX_QUERIES are pending or unclaimed.
+ * when the configuration's dns_queries (default TERN_DNS_MAX_QUERIES) are
+ * pending or unclaimed, or the resolver is off (dns_queries TERN_POOL_NONE).
  */
 tern_err tern_dns_resolve(tern_stack *st, uint64_t now, const char *name, uint32_t *id);
 

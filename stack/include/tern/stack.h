@@ -60,6 +60,9 @@
 /* tern_stack_config.ipv6_dad_transmits: no Duplicate Address Detection (RFC 4862 section 5.1:
  * DupAddrDetectTransmits zero). */
 #define TERN_DAD_OFF 255
+/* A pool size of tern_stack_config that turns the feature off: no memory for it (0 in a pool
+ * size field means its default). The field's comment says how its calls are refused. */
+#define TERN_POOL_NONE 0xffffffffu
 
 typedef struct tern_stack tern_stack;
 
@@ -146,8 +149,19 @@ typedef struct tern_tcp_config {
     /* Lent extents a socket holds at once (tern_tcp_lend): buffers of the application queued
      * for sending without a copy and not yet acknowledged. A lend that continues the previous
      * lent buffer in memory, with nothing queued between them, extends its extent and takes no
-     * new one. 0 means 8. */
+     * new one. 0 means 8; TERN_POOL_NONE: no table, no memory, and tern_tcp_lend is refused
+     * (TERN_ERR_NO_BUFFER naming tcp.lend_extents). */
     uint32_t lend_extents;
+    /* Sockets that can run BBR at once. A BBR socket needs a delivery-rate log (40 bytes per
+     * record, as many records as the RACK log: tx_buffer / 536 x 1.5 + 8), taken from a pool of
+     * this many when its congestion control becomes BBR (opened with congestion BBR, set by
+     * TERN_TCP_OPT_CONGESTION, or accepted by a BBR listener) and given back when it is freed or
+     * leaves BBR. 0 means every socket (tcp_sockets) when congestion is BBR, else 4; at most
+     * tcp_sockets. TERN_POOL_NONE: none. A socket that cannot get a log is refused BBR with
+     * TERN_ERR_NO_BUFFER naming tcp.bbr_sockets (tern_tcp_open with congestion BBR,
+     * tern_tcp_set_option); a BBR listener's connection request finding the pool empty is
+     * dropped, as when no socket is free. */
+    uint32_t bbr_sockets;
     uint32_t backlog_max;          /* largest listen backlog; 0 means 128 */
     uint32_t ooo_max_holes;        /* out-of-order segments kept; 0 means 32 */
     uint64_t rto_min_ns;           /* 0 means 1 s (RFC 6298 (2.4)) */
@@ -238,6 +252,13 @@ typedef struct tern_stack_config {
     uint32_t packet_snaplen;
     uint32_t dhcp_servers; /* DHCPv4 servers (tern/dhcp.h), at most one per interface, up to
                             * TERN_MAX_IFACES [1] */
+    /* The DNS resolver (tern/dns.h): queries pending or unclaimed at once, 1..64
+     * [TERN_DNS_MAX_QUERIES, 4; about 4.8 KB each]; TERN_POOL_NONE: no resolver, no memory
+     * (tern_dns_resolve fails with TERN_ERR_NO_BUFFER, naming dns_queries) */
+    uint32_t dns_queries;
+    /* Answers the resolver caches, 1..4096 [TERN_DNS_CACHE_ENTRIES, 8; about 660 bytes each];
+     * TERN_POOL_NONE: no cache (every resolution asks a server) */
+    uint32_t dns_cache;
 
     /* behaviour (0 means the default in brackets) */
     uint8_t ttl;               /* default TTL, and IPv6 CurHopLimit until an RA says [64] */

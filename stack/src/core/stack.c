@@ -59,6 +59,8 @@ static void apply_defaults(tern_stack_config *c) {
     DEFAULT(ping_sockets, 4);
     DEFAULT(tcp_sockets, 16);
     DEFAULT(dhcp_servers, 1);
+    DEFAULT(dns_queries, TERN_DNS_MAX_QUERIES);
+    DEFAULT(dns_cache, TERN_DNS_CACHE_ENTRIES);
     DEFAULT(ttl, 64);
     DEFAULT(arp_timeout_ns, 60 * NS_PER_SEC);
     DEFAULT(arp_retry_ns, 1 * NS_PER_SEC);
@@ -180,6 +182,12 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
         BAD("ipv6_dad_transmits=%u: 1..10, or TERN_DAD_OFF (%d)", c.ipv6_dad_transmits,
             TERN_DAD_OFF);
     }
+    if (c.dns_queries > 64 && c.dns_queries != TERN_POOL_NONE) {
+        BAD("dns_queries=%u: 1..64, or TERN_POOL_NONE (no resolver)", c.dns_queries);
+    }
+    if (c.dns_cache > 4096 && c.dns_cache != TERN_POOL_NONE) {
+        BAD("dns_cache=%u: 1..4096, or TERN_POOL_NONE (no cache)", c.dns_cache);
+    }
     if (c.icmp_rate > 1000000000u) {
         BAD("icmp_rate=%u: at most 10^9 per second", c.icmp_rate);
     }
@@ -187,9 +195,15 @@ tern_err tern_stack_validate(const tern_stack_config *in, char *msg, size_t cap)
     return TERN_OK;
 }
 
+/* A pool size of the configuration as a count (TERN_POOL_NONE: none). */
+static uint32_t pool_count(uint32_t size) {
+    return size == TERN_POOL_NONE ? 0 : size;
+}
+
 /* Where each part of the instance lives in the caller's block. */
 typedef struct layout {
-    size_t routes, chunks, pkts, arp, reasm, igmp, ip6, udp, ping, tcp, packet, dhcps, total;
+    size_t routes, chunks, pkts, arp, reasm, igmp, ip6, udp, ping, tcp, packet, dhcps, dnsq,
+        dnscache, total;
 } layout;
 
 static void compute_layout(const tern_stack_config *c, layout *l) {
@@ -218,6 +232,10 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     off = ALIGN16(off + tern_packet_memory_size(c));
     l->dhcps = off;
     off = ALIGN16(off + (size_t)c->dhcp_servers * sizeof(tern_dhcp_server));
+    l->dnsq = off;
+    off = ALIGN16(off + (size_t)pool_count(c->dns_queries) * sizeof(tern_dns_query_slot));
+    l->dnscache = off;
+    off = ALIGN16(off + (size_t)pool_count(c->dns_cache) * sizeof(tern_dns_cache_entry));
     l->total = off;
 }
 
@@ -295,6 +313,10 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     st->routes = (tern_route *)(base + l.routes);
     st->dhcps = (tern_dhcp_server *)(base + l.dhcps);
     st->ndhcps = c.dhcp_servers;
+    st->dns.q = (tern_dns_query_slot *)(base + l.dnsq);
+    st->dns.nq = pool_count(c.dns_queries);
+    st->dns.cache = (tern_dns_cache_entry *)(base + l.dnscache);
+    st->dns.ncache = pool_count(c.dns_cache);
     st->chunks = (tern_chunk *)(base + l.chunks);
     st->pkts = (tern_pkt *)(base + l.pkts);
     for (uint32_t i = 0; i < c.packet_buffers; i++) {
@@ -422,7 +444,7 @@ void tern_stack_poll(tern_stack *st, uint64_t now) {
     tern_udp_poll(st, now);
     tern_ping_poll(st, now);
     tern_tcp_poll(st, now);
-    tern_services_poll(st, now);
+    tern_services_poll(st, now, quiet_idle);
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b) {

@@ -25,7 +25,7 @@ static tern_addr v4(uint32_t a) {
 
 static tern_dns_cache_entry *cache_find(tern_dns_resolver *r, const char *name, uint16_t qtype,
                                         uint64_t now) {
-    for (uint32_t i = 0; i < TERN_DNS_CACHE_ENTRIES; i++) {
+    for (uint32_t i = 0; i < r->ncache; i++) {
         tern_dns_cache_entry *e = &r->cache[i];
         if (e->used && now >= e->expires_at) {
             e->used = false; /* the TTL ran out */
@@ -39,12 +39,13 @@ static tern_dns_cache_entry *cache_find(tern_dns_resolver *r, const char *name, 
 
 static void cache_put(tern_dns_resolver *r, const char *name, const tern_dns_answer *a,
                       uint64_t now) {
-    if (a->ttl == 0) {
-        return; /* RFC 1035 section 3.2.1: "Zero values are interpreted to mean that the RR can
-                   only be used for the transaction in progress, and should not be cached." */
+    if (a->ttl == 0 || r->ncache == 0) {
+        return; /* no cache configured; or RFC 1035 section 3.2.1: "Zero values are interpreted to
+                   mean that the RR can only be used for the transaction in progress, and should not
+                   be cached." */
     }
     tern_dns_cache_entry *slot = NULL;
-    for (uint32_t i = 0; i < TERN_DNS_CACHE_ENTRIES; i++) {
+    for (uint32_t i = 0; i < r->ncache; i++) {
         tern_dns_cache_entry *e = &r->cache[i];
         if (!e->used || now >= e->expires_at ||
             (e->ans.qtype == a->qtype && tern_dns_name_eq(e->name, name))) {
@@ -382,7 +383,7 @@ static bool on_answer(tern_stack *st, uint64_t now, tern_dns_query_slot *q, cons
 bool tern_dns_input(tern_stack *st, uint64_t now, const tern_addr *src,
                     const struct tern_udp_repr *udp) {
     tern_dns_resolver *r = &st->dns;
-    for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
+    for (uint32_t i = 0; i < r->nq; i++) {
         tern_dns_query_slot *q = &r->q[i];
         if (!q->used || q->ans.status != TERN_DNS_PENDING || !q->sent || q->tcp ||
             udp->dst_port != q->port) {
@@ -492,7 +493,7 @@ void tern_dns_poll(tern_stack *st, uint64_t now) {
         return; /* the slots (kB apart, cold in a large simulation) are not read */
     }
     tern_dns_resolver *r = &st->dns;
-    for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
+    for (uint32_t i = 0; i < r->nq; i++) {
         tern_dns_query_slot *q = &r->q[i];
         if (q->used && q->ans.status == TERN_DNS_PENDING && q->tcp) {
             poll_tcp(st, now, q);
@@ -515,7 +516,7 @@ void tern_dns_poll(tern_stack *st, uint64_t now) {
 /* The earliest deadline of the queries in use (every slot read). */
 static uint64_t queries_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
-    for (uint32_t i = 0; i < TERN_DNS_MAX_QUERIES; i++) {
+    for (uint32_t i = 0; i < st->dns.nq; i++) {
         const tern_dns_query_slot *q = &st->dns.q[i];
         if (!q->used || q->ans.status != TERN_DNS_PENDING) {
             continue;
@@ -598,17 +599,22 @@ tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, u
         r->cfg.timeout_ns = DEFAULT_TIMEOUT;
         r->cfg.rounds = r->cfg.rounds ? r->cfg.rounds : DEFAULT_ROUNDS;
     }
+    if (r->nq == 0) {
+        return tern_fail(st, TERN_ERR_NO_BUFFER,
+                         "dns: the resolver is off (dns_queries = TERN_POOL_NONE in the stack's "
+                         "configuration: no query slot)");
+    }
     tern_dns_query_slot *q = NULL;
     uint32_t k = 0;
-    for (; k < TERN_DNS_MAX_QUERIES; k++) {
+    for (; k < r->nq; k++) {
         if (!r->q[k].used) {
             q = &r->q[k];
             break;
         }
     }
     if (!q) {
-        return tern_fail(st, TERN_ERR_NO_BUFFER, "dns: %d queries pending or unclaimed",
-                         TERN_DNS_MAX_QUERIES);
+        return tern_fail(st, TERN_ERR_NO_BUFFER,
+                         "dns: %u queries pending or unclaimed (dns_queries)", r->nq);
     }
     memset(q, 0, sizeof *q);
     q->used = true;
@@ -663,7 +669,7 @@ tern_err tern_dns_resolve_type(tern_stack *st, uint64_t now, const char *name, u
 
 tern_err tern_dns_result(tern_stack *st, uint32_t id, tern_dns_answer *out) {
     tern_poll_cache_drop(st); /* may change a quiet module's timers */
-    if (id >= TERN_DNS_MAX_QUERIES || !st->dns.q[id].used) {
+    if (id >= st->dns.nq || !st->dns.q[id].used) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "dns: no query %u", id);
     }
     tern_dns_query_slot *q = &st->dns.q[id];
@@ -681,5 +687,5 @@ void tern_dns_get_counters(const tern_stack *st, tern_dns_counters *out) {
 
 void tern_dns_flush_cache(tern_stack *st) {
     tern_poll_cache_drop(st); /* may change a quiet module's timers */
-    memset(st->dns.cache, 0, sizeof st->dns.cache);
+    memset(st->dns.cache, 0, (size_t)st->dns.ncache * sizeof st->dns.cache[0]);
 }

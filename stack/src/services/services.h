@@ -98,10 +98,14 @@ typedef struct tern_dns_cache_entry {
     tern_dns_answer ans;
 } tern_dns_cache_entry;
 
+/* The resolver. Its query slots (4.8 KB each: the TCP answer buffer) and cache entries are in the
+ * instance's arena, as many as the configuration's dns_queries and dns_cache (issue 19: a host
+ * that resolves nothing carries none). */
 typedef struct tern_dns_resolver {
     tern_dns_config cfg;
-    tern_dns_query_slot q[TERN_DNS_MAX_QUERIES];
-    tern_dns_cache_entry cache[TERN_DNS_CACHE_ENTRIES];
+    tern_dns_query_slot *q;      /* nq slots */
+    tern_dns_cache_entry *cache; /* ncache entries */
+    uint32_t nq, ncache;
     tern_dns_counters c;
 } tern_dns_resolver;
 
@@ -190,7 +194,10 @@ bool tern_services_udp_input(struct tern_stack *st, uint64_t now, uint32_t iface
 /* Every valid ARP packet received on iface (conflict detection, RFC 5227). */
 void tern_services_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface,
                              const struct tern_arp_repr *arp);
-void tern_services_poll(struct tern_stack *st, uint64_t now);
+/* The services' poll. quiet_idle: the quiet modules' cached deadline (tern_poll_cache, which
+ * holds the DHCPv4 client's and mDNS's: tern_services_quiet_poll_at) is still ahead and nothing
+ * changed since it was computed, so only the resolver and the DHCPv6 client are polled. */
+void tern_services_poll(struct tern_stack *st, uint64_t now, bool quiet_idle);
 /* The DHCP client's and mDNS's earliest deadline (the quiet part: tern_poll_cache); the
  * resolver's is tern_dns_poll_at, which depends on TCP's state (DNS over TCP). */
 uint64_t tern_services_quiet_poll_at(const struct tern_stack *st);

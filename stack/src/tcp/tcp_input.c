@@ -699,6 +699,10 @@ tcp_pcb *tcp_listen_child(tern_stack *st, tcp_pcb *l, uint64_t now, const tern_i
     c->tx_cap = l->tx_cap;
     c->ttl = l->ttl;
     c->cc_id = l->cc_id;
+    if (!tcp_rate_log_attach(st, c)) { /* BBR with every delivery-rate log held: as no socket */
+        tcp_pcb_free(st, c);
+        return NULL;
+    }
     c->syn_retries = l->syn_retries;
     c->data_retries = l->data_retries;
     c->keep_cnt = l->keep_cnt;

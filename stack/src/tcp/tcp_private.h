@@ -4,7 +4,7 @@
  * functions the tcp_*.c files share.
  *
  * Memory (tern_tcp_memory_size): [tern_tcp_module][pcb x N][aux x N]
- * [timer heap x N][hash buckets][port owners x 65536][buffers x N]. Each
+ * [timer heap x N][hash buckets][port owners (tcp_ports.h)][buffers x N]. Each
  * socket has its receive and transmit ring buffers at a fixed place; the aux
  * block holds its out-of-order ranges and SACK scoreboard.
  *
@@ -23,6 +23,7 @@
 #include "tcp_ranges.h"
 #include "tcp_rtt.h"
 #include "tcp_seq.h"
+#include "tcp_ports.h"
 #include "tcp_timewait.h"
 #include "wire/tcp.h"
 
@@ -97,7 +98,7 @@ enum {
     TCPF_SEND_RST = 1u << 18,        /* aborted: send RST at the next output, then free */
     TCPF_PASSIVE = 1u << 19,         /* created by a listener */
     TCPF_IN_ACCEPTQ = 1u << 20,      /* on its listener's accept queue */
-    TCPF_BOUND = 1u << 21,           /* owns its local port (counted in port_owners) */
+    TCPF_BOUND = 1u << 21,           /* owns its local port (counted in the ports table) */
     TCPF_OOO_FIN = 1u << 22,         /* a FIN beyond a hole: rcv_fin_seq */
     TCPF_HASHED = 1u << 23,          /* in the 4-tuple table */
     TCPF_ZWP_OUT = 1u << 24,         /* a zero-window probe byte is outstanding */
@@ -214,6 +215,7 @@ typedef struct tcp_pcb {
     uint64_t last_snd; /* when data was last sent (RFC 5681 §4.1 restart after idle), 0 never */
     tcp_cubic cubic;
     tcp_rate rate; /* delivery-rate estimation (tcp_rate.c), BBR connections only */
+    uint32_t rlog; /* its delivery-rate log in the pool + 1 (tcp_rate_log); 0: none (not BBR) */
     tcp_bbr bbr;   /* BBR (tcp_cc_bbr.c) and its pacing (tcp_pacing.c) */
 
     /* --- timers (absolute ns, TERN_NEVER when off) --- */
@@ -343,12 +345,15 @@ struct tern_tcp_module {
     uint32_t rack_cap;  /* RACK transmission log records per socket (tcp_rack_log_cap) */
     tcp_range *aux;     /* per socket: ooo_cap OOO ranges, then sack_cap scoreboard ranges */
     tcp_xmit *xlog;     /* per socket: rack_cap records */
-    tcp_rate_rec *rlog; /* per socket: rack_cap delivery-rate records (tcp_rate.c) */
+    tcp_rate_rec *rlog; /* rlog_n logs of rack_cap delivery-rate records (tcp_rate.c), each
+                         * held by a BBR socket (tcp_pcb.rlog) or free */
+    uint32_t rlog_n;    /* logs in the pool (tern_tcp_config.bbr_sockets) */
+    uint32_t rlog_free; /* first free log, TCP_NONE: none (the next in its first record's seq) */
     uint32_t *heap;
     uint32_t *hash;
-    uint32_t *port_owners; /* 65536 counters */
-    uint8_t *buffers;      /* per socket: rx_cap + tx_cap bytes */
-    tcp_lent *lend;        /* per socket: lend_cap lent extents (a ring, tcp_sendq.c) */
+    tcp_ports ports;  /* sockets owning each local port (tcp_ports.c) */
+    uint8_t *buffers; /* per socket: rx_cap + tx_cap bytes */
+    tcp_lent *lend;   /* per socket: lend_cap lent extents (a ring, tcp_sendq.c) */
     uint32_t lend_cap;
     tern_tcp_config cfg; /* defaults filled in */
     /* TIME-WAIT table (tcp_timewait.c) */
@@ -391,9 +396,16 @@ static inline tcp_xmit *tcp_rack_log(const tern_stack *st, const tcp_pcb *p) {
 static inline tcp_lent *tcp_lend_table(const tern_stack *st, const tcp_pcb *p) {
     return st->tcp->lend + (size_t)tcp_index(st, p) * st->tcp->lend_cap;
 }
+/* A BBR socket's delivery-rate log (every BBR socket holds one: tcp_rate_log_attach). */
 static inline tcp_rate_rec *tcp_rate_log(const tern_stack *st, const tcp_pcb *p) {
-    return st->tcp->rlog + (size_t)tcp_index(st, p) * st->tcp->rack_cap;
+    return st->tcp->rlog + (size_t)(p->rlog - 1) * st->tcp->rack_cap;
 }
+/*
+ * Match p's delivery-rate log to its congestion control: a BBR socket without one takes one
+ * from the pool, a socket that is not BBR gives its back. Returns false (p unchanged) when p
+ * runs BBR and every log is held.
+ */
+bool tcp_rate_log_attach(tern_stack *st, tcp_pcb *p);
 static inline tcp_range *tcp_sack_ranges(const tern_stack *st, const tcp_pcb *p) {
     return tcp_ooo_ranges(st, p) + st->tcp->ooo_cap;
 }

@@ -208,6 +208,11 @@ tern_err tern_tcp_lend(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
     if (!data && len > 0) {
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "tcp_lend: data is NULL with len %zu", len);
     }
+    if (st->tcp->lend_cap == 0) {
+        return tern_fail(st, TERN_ERR_NO_BUFFER,
+                         "tcp_lend: lending is off (tcp.lend_extents = TERN_POOL_NONE: no table of "
+                         "lent extents)");
+    }
     uint32_t n;
     e = tcp_send_room(st, p, "tcp_lend", len, &n);
     if (e || n == 0) {

@@ -15,8 +15,6 @@
 #include "tcp_cc.h"
 #include "tcp_private.h"
 
-#define TCP_PORTS 65536u
-
 /* ---- configuration and memory ---- */
 
 /*
@@ -98,6 +96,23 @@ static uint32_t nsockets(const tern_stack_config *cfg) {
     return n > TCP_MAX_SOCKETS ? TCP_MAX_SOCKETS : n;
 }
 
+/* Delivery-rate logs in the pool (tern_tcp_config.bbr_sockets). */
+static uint32_t nratelogs(const tern_stack_config *cfg) {
+    uint32_t n = nsockets(cfg), v = cfg->tcp.bbr_sockets;
+    if (v == TERN_POOL_NONE) {
+        return 0;
+    }
+    if (v == 0) {
+        v = cfg->tcp.congestion == TERN_TCP_CC_BBR ? n : 4;
+    }
+    return v < n ? v : n;
+}
+
+/* Lent-extent entries per socket (tern_tcp_config.lend_extents, defaults filled in). */
+static uint32_t nlend(const tern_tcp_config *c) {
+    return c->lend_extents == TERN_POOL_NONE ? 0 : c->lend_extents;
+}
+
 static uint32_t ntimewait(const tern_stack_config *cfg) {
     if (cfg->tcp_timewait) {
         return cfg->tcp_timewait > TCP_MAX_SOCKETS ? TCP_MAX_SOCKETS : cfg->tcp_timewait;
@@ -114,12 +129,12 @@ size_t tern_tcp_memory_size(const tern_stack_config *cfg) {
     sz += align16(n * sizeof(tcp_pcb));
     sz += align16(n * (c.ooo_max_holes + tcp_sack_cap(c.tx_buffer)) * sizeof(tcp_range));
     sz += align16(n * tcp_rack_log_cap(c.tx_buffer) * sizeof(tcp_xmit));
-    sz += align16(n * tcp_rack_log_cap(c.tx_buffer) * sizeof(tcp_rate_rec));
+    sz += align16(nratelogs(cfg) * tcp_rack_log_cap(c.tx_buffer) * sizeof(tcp_rate_rec));
     sz += align16(n * sizeof(uint32_t));                      /* heap */
     sz += align16(hash_size((uint32_t)n) * sizeof(uint32_t)); /* buckets */
-    sz += align16(TCP_PORTS * sizeof(uint32_t));
+    sz += align16(tcp_ports_memory_size((uint32_t)n));
     sz += align16(n * ((size_t)c.rx_buffer + c.tx_buffer));
-    sz += align16(n * (size_t)c.lend_extents * sizeof(tcp_lent));
+    sz += align16(n * (size_t)nlend(&c) * sizeof(tcp_lent));
     sz += tcp_tw_memory_size(ntimewait(cfg));
     return sz;
 }
@@ -146,23 +161,27 @@ void tern_tcp_init(tern_stack *st, uint8_t *mem) {
     t->xlog = (tcp_xmit *)(void *)(mem + off);
     off += align16((size_t)n * t->rack_cap * sizeof(tcp_xmit));
     t->rlog = (tcp_rate_rec *)(void *)(mem + off);
-    off += align16((size_t)n * t->rack_cap * sizeof(tcp_rate_rec));
+    t->rlog_n = nratelogs(&st->cfg);
+    off += align16((size_t)t->rlog_n * t->rack_cap * sizeof(tcp_rate_rec));
+    for (uint32_t i = 0; i < t->rlog_n; i++) {
+        t->rlog[(size_t)i * t->rack_cap].seq = i + 1 < t->rlog_n ? i + 1 : TCP_NONE;
+    }
+    t->rlog_free = t->rlog_n ? 0 : TCP_NONE;
     t->heap = (uint32_t *)(void *)(mem + off);
     off += align16(n * sizeof(uint32_t));
     uint32_t hs = hash_size(n);
     t->hash = (uint32_t *)(void *)(mem + off);
     off += align16(hs * sizeof(uint32_t));
     t->hash_mask = hs - 1;
-    t->port_owners = (uint32_t *)(void *)(mem + off);
-    off += align16(TCP_PORTS * sizeof(uint32_t));
+    tcp_ports_init(&t->ports, mem + off, n);
+    off += align16(tcp_ports_memory_size(n));
     t->buffers = mem + off;
     off += align16((size_t)n * ((size_t)c.rx_buffer + c.tx_buffer));
     t->lend = (tcp_lent *)(void *)(mem + off);
-    t->lend_cap = c.lend_extents;
-    off += align16((size_t)n * c.lend_extents * sizeof(tcp_lent));
+    t->lend_cap = nlend(&c);
+    off += align16((size_t)n * t->lend_cap * sizeof(tcp_lent));
     memset(t->pcb, 0, n * sizeof(tcp_pcb));
     memset(t->hash, 0xff, hs * sizeof(uint32_t));
-    memset(t->port_owners, 0, TCP_PORTS * sizeof(uint32_t));
     for (uint32_t i = 0; i < n; i++) {
         t->pcb[i].hash_next = i + 1 < n ? i + 1 : TCP_NONE;
         t->pcb[i].heap_pos = TCP_NONE;
@@ -177,7 +196,7 @@ void tern_tcp_init(tern_stack *st, uint8_t *mem) {
 }
 
 bool tern_tcp_port_in_use(const tern_stack *st, uint16_t port) {
-    return st->tcp->port_owners[port] != 0;
+    return tcp_ports_owners(&st->tcp->ports, port) != 0;
 }
 
 /* ---- the pool ---- */
@@ -209,6 +228,28 @@ void tcp_pcb_defaults(tern_stack *st, tcp_pcb *p) {
     p->cc_id = c->congestion;       /* tern_tcp_cc, checked by tern_stack_create */
 }
 
+bool tcp_rate_log_attach(tern_stack *st, tcp_pcb *p) {
+    tern_tcp_module *t = st->tcp;
+    if (p->cc_id != TERN_TCP_CC_BBR) {
+        if (p->rlog) { /* back to the pool's head */
+            t->rlog[(size_t)(p->rlog - 1) * t->rack_cap].seq = t->rlog_free;
+            t->rlog_free = p->rlog - 1;
+            p->rlog = 0;
+        }
+        return true;
+    }
+    if (p->rlog) {
+        return true;
+    }
+    if (t->rlog_free == TCP_NONE) {
+        return false;
+    }
+    uint32_t i = t->rlog_free;
+    t->rlog_free = t->rlog[(size_t)i * t->rack_cap].seq;
+    p->rlog = i + 1;
+    return true;
+}
+
 tcp_pcb *tcp_pcb_alloc(tern_stack *st) {
     tern_tcp_module *t = st->tcp;
     if (t->free_head == TCP_NONE) {
@@ -233,6 +274,10 @@ tcp_pcb *tcp_pcb_alloc(tern_stack *st) {
     p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = p->t_rack = p->deadline =
         TERN_NEVER;
     tcp_pcb_defaults(st, p);
+    if (!tcp_rate_log_attach(st, p)) { /* congestion BBR, and every delivery-rate log held */
+        tcp_pcb_free(st, p);
+        return NULL;
+    }
     return p;
 }
 
@@ -246,8 +291,10 @@ void tcp_pcb_free(tern_stack *st, tcp_pcb *p) {
     }
     tcp_heap_remove(st, p);
     if (p->flags & TCPF_BOUND) {
-        t->port_owners[p->lport]--;
+        tcp_ports_disown(&t->ports, p->lport);
     }
+    p->cc_id = TERN_TCP_CC_NEWRENO;
+    tcp_rate_log_attach(st, p); /* gives its delivery-rate log back */
     p->kind = TCP_FREE;
     p->flags &= TCPF_DIRTY;
     p->gen = (uint16_t)((p->gen + 1) & 0xfff);
@@ -289,7 +336,7 @@ void tcp_close_conn(tern_stack *st, tcp_pcb *p, tern_err err) {
         tcp_hash_remove(st, p);
     }
     if (p->flags & TCPF_BOUND) {
-        st->tcp->port_owners[p->lport]--;
+        tcp_ports_disown(&st->tcp->ports, p->lport);
         p->flags &= ~(uint32_t)TCPF_BOUND;
     }
     p->t_rexmt = p->t_delack = p->t_keep = p->t_user = p->t_tlp = p->t_rack = TERN_NEVER;
@@ -391,6 +438,12 @@ static void orphan(tcp_pcb *p) {
 
 tern_err tern_tcp_open(tern_stack *st, tern_sock *out) {
     tcp_pcb *p = tcp_pcb_alloc(st);
+    if (!p && st->tcp->free_head != TCP_NONE) {
+        return tern_fail(st, TERN_ERR_NO_BUFFER,
+                         "tcp_open: congestion is BBR and all %u delivery-rate logs are held "
+                         "(tcp.bbr_sockets)",
+                         st->tcp->rlog_n);
+    }
     if (!p) {
         return tern_fail(st, TERN_ERR_NO_BUFFER, "tcp_open: all %u TCP sockets are in use",
                          st->tcp->nsock);
@@ -401,13 +454,13 @@ tern_err tern_tcp_open(tern_stack *st, tern_sock *out) {
 }
 
 static bool port_free_for_bind(const tern_stack *st, uint16_t port) {
-    return st->tcp->port_owners[port] == 0;
+    return tcp_ports_owners(&st->tcp->ports, port) == 0;
 }
 
 static void own_port(tern_stack *st, tcp_pcb *p, uint16_t port) {
     p->lport = port;
     p->flags |= TCPF_BOUND;
-    st->tcp->port_owners[port]++;
+    tcp_ports_own(&st->tcp->ports, port);
 }
 
 tern_err tern_tcp_bind(tern_stack *st, tern_sock s, const tern_addr *addr, uint16_t port) {
@@ -500,7 +553,8 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
         uint16_t chosen = 0;
         for (uint32_t i = 0; i < range && i < 1024 && !chosen; i++) {
             uint16_t cand = (uint16_t)(lo + (start + i) % range);
-            if (st->tcp->port_owners[cand] == 0 && !tcp_tw_lookup(st, &p->laddr, cand, dst, port)) {
+            if (tcp_ports_owners(&st->tcp->ports, cand) == 0 &&
+                !tcp_tw_lookup(st, &p->laddr, cand, dst, port)) {
                 chosen = cand;
             }
         }

@@ -76,7 +76,18 @@ tern_err tern_tcp_set_option(tern_stack *st, tern_sock s, tern_tcp_option opt, i
     case TERN_TCP_OPT_CONGESTION:
         if (value != TERN_TCP_CC_NEWRENO && value != TERN_TCP_CC_CUBIC && value != TERN_TCP_CC_BBR)
             break;
-        p->cc_id = (uint8_t)value;
+        {
+            uint8_t was = p->cc_id;
+            p->cc_id = (uint8_t)value;
+            if (!tcp_rate_log_attach(st, p)) {
+                p->cc_id = was;
+                return tern_fail(
+                    st, TERN_ERR_NO_BUFFER,
+                    "tcp_set_option: CONGESTION BBR needs a delivery-rate log and all %u "
+                    "are held (tcp.bbr_sockets)",
+                    st->tcp->rlog_n);
+            }
+        }
         p->t_pace = 0; /* only BBR paces */
         tcp_cc_reinit(p);
         return TERN_OK;
