@@ -18,7 +18,7 @@ import pytest
 from scapy.layers.inet import TCP
 
 from test_congestion import MSS, ack, bulk, data_segs
-from tcpkit import seq_add
+from tcpkit import rack_recovery, seq_add
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -28,9 +28,8 @@ def rto_during_recovery(dut, peer, profile):
     ends the wait). The initial window goes out; the peer SACKs all but the first segment: fast recovery
     (ssthresh 0.7 x IW), the first segment again and new data under PRR; the peer takes none of it, and the
     RTO fires. Returns (conn, sock, the flight size when the RTO fired, the cumulative ACK point)."""
-    if profile.loss_recovery != "rack":
-        pytest.skip(f"the {profile.name} profile keeps the classic timelines (NewReno)")
-    conn, sock = bulk(dut, peer, 40 * MSS, sack=True, congestion="cubic", tail_loss_probe=False)
+    conn, sock = bulk(dut, peer, 40 * MSS, sack=True, congestion="cubic",
+                      **{**rack_recovery(profile), "tail_loss_probe": False})
     flight = data_segs(conn)
     hole = flight[0][TCP].seq
     top = seq_add(flight[-1][TCP].seq, MSS)
@@ -67,9 +66,7 @@ def after_a_fast_recovery(dut, peer, profile, window=None, **sockopts):
     """A CUBIC SACK connection loses the first segment of its initial window (10 segments) and repairs it
     with fast recovery (ssthresh and cwnd 7 segments, cwnd_prior 10); the peer acknowledges everything
     (offering ``window`` octets if given). Returns (conn, sock)."""
-    if profile.loss_recovery != "rack":
-        pytest.skip(f"the {profile.name} profile keeps the classic timelines (NewReno)")
-    conn, sock = bulk(dut, peer, 60 * MSS, sack=True, congestion="cubic", **sockopts)
+    conn, sock = bulk(dut, peer, 60 * MSS, sack=True, congestion="cubic", **{**rack_recovery(profile), **sockopts})
     flight = data_segs(conn)
     assert len(flight) == 10
     hole = flight[0][TCP].seq
