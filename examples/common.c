@@ -460,10 +460,14 @@ static bool run_step(void *ctx, sim *s, uint64_t now) {
     if (interrupted) {
         return true;
     }
-    if (r->n->shell) {
+    /* The program's step first, then the shell: a command sees what the program made of the frames
+     * that arrived in this turn (a connection the kernel just completed is accepted, not still in
+     * the accept queue). */
+    bool stop = r->step ? r->step(r->ctx, s, now) : false;
+    if (!stop && r->n->shell) {
         ex_shell_step(r->n, now);
     }
-    return r->step ? r->step(r->ctx, s, now) : false;
+    return stop;
 }
 
 bool ex_run(ex_net *n, uint64_t timeout_ns, sim_realtime_step_fn step, void *ctx) {

@@ -188,7 +188,11 @@ def test_shell_ipv6_nbr_route_ping_and_conn(tapns6: NetNamespace) -> None:
                            "print(s.getsockname()[1], flush=True); time.sleep(30)"], text=True)
     try:
         kport = int(client.stdout.readline())
-        est = [ln for ln in sh.run("conn") if " ESTABLISHED " in ln]
+        # connect() returns when the kernel sends the handshake's last ACK; tern-server accepts
+        # when that ACK has arrived, on its own time.
+        conn = sh.run_until("conn", lambda ls: any(" ESTABLISHED " in ln and ln.endswith(" owner app") for ln in ls),
+                            "the kernel's connection accepted by tern-server")
+        est = [ln for ln in conn if " ESTABLISHED " in ln]
         assert len(est) == 1 and est[0].startswith(
             f"tcp [{TERN_IP6}]:6971 [{KERNEL_IP6}]:{kport} ESTABLISHED srtt-us "), est
         # MSS over IPv6: the MTU less 60 (the 40-byte IPv6 header and the 20-byte TCP header, as

@@ -12,7 +12,7 @@ import re
 import select
 import subprocess
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -51,6 +51,19 @@ class Shell:
             lines.append(line)
             if line == "ok" or line.startswith("error: "):
                 return lines
+
+    def run_until(self, command: str, done: Callable[[list[str]], bool], what: str,
+                  timeout: float = 10.0) -> list[str]:
+        """Repeat `command` until its answer satisfies `done` (for state that another process
+        reaches on its own time, such as the kernel's handshake completing and the program's
+        accept); fail naming `what` and the last answer when `timeout` seconds pass first."""
+        end = time.monotonic() + timeout
+        while True:
+            lines = self.run(command)
+            if done(lines):
+                return lines
+            assert time.monotonic() < end, f"{what}: not seen within {timeout} s; last answer {lines}"
+            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -111,7 +124,10 @@ def test_shell_commands_on_tern_server(quietns: NetNamespace) -> None:
     assert len(arp) == 2 and re.fullmatch(
         rf"{KERNEL_IP} at {_kernel_mac(quietns)} iface 0 expires-in-ms (\d+)", arp[0]), arp
     assert 0 < int(arp[0].rsplit(" ", 1)[1]) <= 60000  # the cache lifetime, 60 s
-    conn = sh.run("conn")
+    # The kernel's connect() returns when it sends the handshake's last ACK; the program accepts
+    # when that ACK has arrived, on its own time.
+    conn = sh.run_until("conn", lambda ls: any(" ESTABLISHED " in ln and ln.endswith(" owner app") for ln in ls),
+                        "the kernel's connection accepted by tern-server")
     est = [ln for ln in conn if " ESTABLISHED " in ln]
     assert len(est) == 1 and est[0].startswith(f"tcp {TERN_IP}:6971 {KERNEL_IP}:{kport} ESTABLISHED srtt-us "), conn
     assert re.search(r" snd-mss 1448 retransmits 0 owner app$", est[0]), est[0]
