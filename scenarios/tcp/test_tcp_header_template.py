@@ -5,7 +5,7 @@ issue 19; stack/src/tcp/tcp_hdr_tmpl.c): ports, data offset and RFC 7323 Appendi
 layout (or no options), with their checksum's constant part summed once; a data segment or an ACK stores its
 sequence and acknowledgment numbers, flags, window and timestamps and finishes the checksum incrementally
 (RFC 1624 §3). Any other shape must not come from the template: an ACK with SACK or D-SACK blocks (RFC 2018 §4,
-RFC 2883 §4), a segment with the urgent pointer (RFC 9293 §3.8.5), a RST (RFC 9293 §3.10.7). Each scenario sends
+RFC 2883 §4), a segment with the urgent pointer (RFC 9293 §3.8.5), a RST (RFC 9293 §3.10.5). Each scenario sends
 a steady-state segment first (the control), then one of the other shape, then the steady state again, and
 compares the headers on the wire field by field, their checksums recomputed from the bytes.
 """
@@ -140,11 +140,11 @@ def test_urgent_pointer_then_none(dut, peer, ts):
     expect_steady(conn, ts, flags="PA", payload=b"after")
 
 
-@pytest.mark.rfc("9293 3.10.7")
+@pytest.mark.rfc("9293 3.10.5")
 @pytest.mark.parametrize("ts", [False, True], ids=["no-timestamps", "timestamps"])
 def test_rst_after_the_steady_state(dut, peer, ts):
-    """After data both ways, an abort sends <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.4 ABORT call: "a reset segment
-    is sent: <SEQ=SND.NXT><CTL=RST>"): RST alone, no acknowledgment number, a zero window."""
+    """After data both ways, ABORT in a synchronized state sends <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.5): RST
+    alone, no acknowledgment number, a zero window."""
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": 1000, "ts": ts}, timestamps=ts)
     conn.send(flags="PA", payload=b"ping")
     dut.net.run(for_="1ms")
@@ -160,11 +160,10 @@ def test_rst_after_the_steady_state(dut, peer, ts):
 
 @pytest.mark.rfc("7323 3.2", "7323 4.3", "7323 2.3")
 def test_timestamps_and_window_follow_each_segment(dut, peer):
-    """Two data segments 7 ms apart, then the FIN: each TSval is the DUT's clock when it left (RFC 7323 §4.3: "The
-    timestamp value to be sent in TSval is to be obtained from a (virtual) clock that we call the "timestamp
-    clock""; Tern's ticks once per ms), each TSecr the TSval of the peer's latest segment (RFC 7323 §3.2: "TSecr
-    ... echoes a timestamp value that was sent by the remote TCP"), and each window the room left, scaled by the
-    shift the DUT announced (RFC 7323 §2.3: "the window field in every segment ... is implicitly scaled")."""
+    """Two data segments 7 ms apart, then the FIN: each TSval is the DUT's timestamp clock when it left (RFC 7323
+    §4.3; Tern's ticks once per ms of virtual time), each TSecr the TSval of the peer's latest segment (RFC 7323
+    §3.2, TS.Recent echoed), and each window the room the DUT offers, scaled by the shift it announced (RFC 7323
+    §2.3): none of these may come from a header built earlier."""
     if not hasattr(dut, "host"):
         pytest.skip("the Tern stack's timestamp clock (1 ms ticks, virtual time) and receive buffer")
     rx = 65536

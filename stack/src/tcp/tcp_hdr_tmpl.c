@@ -10,11 +10,12 @@
  * "HC' = ~(C + (-m) + m')", with every m zero (the template holds zero in the variable fields).
  *
  * What the template stands for never changes while a connection is synchronized: its addresses
- * and ports are fixed when it opens, and whether it uses timestamps is agreed on the SYNs (RFC
- * 7323 §3.2); the option layout is the template's key (hlen), so a template built for one layout
- * is rebuilt for the other. Segments of any other shape take tern_tcp_emit: SYNs (MSS, window
- * scale, SACK-permitted), RSTs, urgent data (URG and the pointer), and ACKs with SACK or D-SACK
- * blocks (RFC 2018 §4).
+ * and ports are fixed when it opens (tern_tcp_connect takes only a socket that never connected),
+ * and whether it uses timestamps is agreed on the SYNs (RFC 7323 §3.2); the option layout is the
+ * template's key (hlen), so a template built for one layout is rebuilt for the other. Every build
+ * but Release checks each header against tern_tcp_emit's for the same segment (tcp_output.c).
+ * Segments of any other shape take tern_tcp_emit: SYNs (MSS, window scale, SACK-permitted), RSTs,
+ * urgent data (URG and the pointer), and ACKs with SACK or D-SACK blocks (RFC 2018 §4).
  */
 #include <string.h>
 

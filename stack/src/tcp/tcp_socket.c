@@ -539,10 +539,6 @@ tern_err tern_tcp_connect(tern_stack *st, tern_sock s, const tern_addr *dst, uin
     p->laddr = rr.src;
     p->raddr = *dst;
     p->rport = port;
-    /* Header templates are built for one peer and port pair (tcp_hdr_tmpl.c, ipv4/tx_template.c):
-     * none built before this connect may stand for this one. */
-    p->hdr_tmpl.hlen = 0;
-    p->tmpl.route_gen = 0;
     if (!(p->flags & TCPF_BOUND)) {
         /* An ephemeral port (randomised start, RFC 6056 §3.3.1 style): among
          * the next 1024, the first nobody owns; failing that, the first whose
