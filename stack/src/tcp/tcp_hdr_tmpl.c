@@ -26,8 +26,11 @@
 /* RFC 7323 Appendix A's option list: NOP, NOP, kind 8, length 10, then TSval and TSecr. */
 #define TS_LAYOUT_LEN (TERN_TCP_MIN_HDR_LEN + 12)
 
-_Static_assert(sizeof(((tcp_hdr_tmpl *)0)->hdr) == TS_LAYOUT_LEN,
-               "the template holds a header with RFC 7323 Appendix A's options");
+/* The bytes the template keeps: up to the timestamps' values, which are per segment. */
+#define KEPT_LEN (TERN_TCP_MIN_HDR_LEN + 4)
+
+_Static_assert(sizeof(((tcp_hdr_tmpl *)0)->hdr) == KEPT_LEN,
+               "the template holds a header up to RFC 7323 Appendix A's TSval");
 
 bool tcp_hdr_tmpl_applies(const tcp_pcb *p, uint8_t flags, uint32_t len) {
     if ((flags & (uint8_t) ~(TERN_TCP_PSH | TERN_TCP_FIN)) != TERN_TCP_ACK) {
@@ -57,7 +60,8 @@ static void build(const tcp_pcb *p, tcp_hdr_tmpl *t, uint8_t hlen) {
         h[23] = 10;
     }
     /* The pseudo-header without its length (added per segment), and the constant words. */
-    t->sum = tern_csum_add(tern_csum_pseudo(&p->laddr, &p->raddr, TERN_IPPROTO_TCP, 0), h, hlen);
+    t->sum = tern_csum_add(tern_csum_pseudo(&p->laddr, &p->raddr, TERN_IPPROTO_TCP, 0), h,
+                           hlen < KEPT_LEN ? hlen : KEPT_LEN);
     t->hlen = hlen;
 }
 

@@ -145,11 +145,12 @@ typedef struct tcp_cubic {
 /*
  * A connection's TCP header template (tcp_hdr_tmpl.c, issue 19): the header of its steady-state
  * segments (ACK, maybe PSH or FIN; no SACK blocks, no urgent pointer; RFC 7323 Appendix A's
- * <NOP><NOP><Timestamps> or no options) with the fields that change per segment zero, and the
+ * <NOP><NOP><Timestamps> or no options) up to TSval, with the fields that change per segment zero,
+ * and the
  * partial sum of that header and of the pseudo-header without its length (RFC 9293 §3.1).
  */
 typedef struct tcp_hdr_tmpl {
-    uint8_t hdr[32]; /* ports, data offset, the options' kinds and lengths; the rest zero */
+    uint8_t hdr[24]; /* ports, data offset, the options' kinds and lengths; the rest zero */
     uint32_t sum;    /* partial sum (RFC 1071) of hdr[0..hlen) and the pseudo-header, length 0 */
     uint8_t hlen;    /* 20 (no options) or 32 (timestamps); 0: not built */
 } tcp_hdr_tmpl;
