@@ -7,8 +7,9 @@
  * RST/ACK replies.
  *
  * Segments are written zero-copy into the IP layer's transmit scratch: header
- * by tern_tcp_emit, payload copied once from the send queue (the ring, or the
- * application's lent buffers: tcp_sendq.c).
+ * from the connection's header template in the steady state (tcp_hdr_tmpl.c),
+ * by tern_tcp_emit otherwise; payload copied once from the send queue (the
+ * ring, or the application's lent buffers: tcp_sendq.c).
  */
 #include <string.h>
 
