@@ -55,8 +55,12 @@ typedef struct sim_frame {
     uint8_t data[];
 } sim_frame;
 
-#define SIM_FRAME_CLASSES 10 /* 128 B .. 64 KiB, powers of two */
-#define SIM_FRAME_DATA_MAX ((size_t)128 << (SIM_FRAME_CLASSES - 1)) /* the largest class */
+/* 128 B .. 1 KiB, the MTU class, 2 KiB .. 64 KiB: powers of two, and one class that holds a
+ * 1500-byte-MTU frame with the headroom a host's stack asks for (frame_pool.c). */
+#define SIM_FRAME_CLASSES 11
+#define SIM_FRAME_MTU_CLASS 4  /* between the 1 KiB and the 2 KiB classes */
+#define SIM_FRAME_MTU_CAP 1664 /* 13 x 128: 1514 bytes of frame, 150 of headroom and more */
+#define SIM_FRAME_DATA_MAX ((size_t)65536) /* the largest class */
 
 /* The free frames of one size class, most recently freed last. */
 typedef struct sim_frame_stack {

@@ -7,8 +7,9 @@
  * RST/ACK replies.
  *
  * Segments are written zero-copy into the IP layer's transmit scratch: header
- * by tern_tcp_emit, payload copied once from the send queue (the ring, or the
- * application's lent buffers: tcp_sendq.c).
+ * from the connection's header template in the steady state (tcp_hdr_tmpl.c),
+ * by tern_tcp_emit otherwise; payload copied once from the send queue (the
+ * ring, or the application's lent buffers: tcp_sendq.c).
  */
 #include <string.h>
 
@@ -47,80 +48,150 @@ static void add_ts(const tcp_pcb *p, uint64_t now, struct tern_tcp_options *o) {
     o->ts_ecr = p->ts_recent;
 }
 
-tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len,
-                          uint8_t flags) {
-    struct tern_tcp_repr r;
-    memset(&r, 0, sizeof r);
-    r.src_port = p->lport;
-    r.dst_port = p->rport;
-    r.seq = seq;
-    r.flags = flags;
-    uint32_t wnd = 0;
-    if (flags & TERN_TCP_ACK) {
-        r.ack = p->rcv_nxt;
+/* The window field of a segment with flags, and in *wnd the window it announces in bytes. */
+static uint16_t window_field(const tcp_pcb *p, uint8_t flags, uint32_t *wnd) {
+    if (flags & TERN_TCP_RST) {
+        *wnd = 0;
+        return 0;
     }
-    if (!(flags & TERN_TCP_RST)) {
-        wnd = tcp_rcv_window(p);
-        if (flags & TERN_TCP_SYN) {
-            /* RFC 7323 §2.2: the window of a SYN is never scaled. */
-            r.window = (uint16_t)(wnd > 65535 ? 65535 : wnd);
-            wnd = r.window;
-        } else {
-            r.window = (uint16_t)(wnd >> p->rcv_wscale);
-            wnd = (uint32_t)r.window << p->rcv_wscale;
-        }
+    uint32_t w = tcp_rcv_window(p);
+    uint16_t field;
+    if (flags & TERN_TCP_SYN) {
+        /* RFC 7323 §2.2: the window of a SYN is never scaled. */
+        field = (uint16_t)(w > 65535 ? 65535 : w);
+        *wnd = field;
+    } else {
+        field = (uint16_t)(w >> p->rcv_wscale);
+        *wnd = (uint32_t)field << p->rcv_wscale;
+    }
+    return field;
+}
+
+/* The segment's header fields and options in full (every shape: SYN, RST, SACK, URG). */
+static void build_repr(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint8_t flags,
+                       uint16_t window, struct tern_tcp_repr *r) {
+    memset(r, 0, sizeof *r);
+    r->src_port = p->lport;
+    r->dst_port = p->rport;
+    r->seq = seq;
+    r->flags = flags;
+    r->window = window;
+    if (flags & TERN_TCP_ACK) {
+        r->ack = p->rcv_nxt;
     }
     if (flags & TERN_TCP_SYN) {
-        r.opt.has_mss = true;
-        r.opt.mss = p->rcv_mss;
+        r->opt.has_mss = true;
+        r->opt.mss = p->rcv_mss;
         bool synack = (flags & TERN_TCP_ACK) != 0;
         if (synack ? (p->flags & TCPF_WS_OK) : (p->flags & TCPF_WANT_WS)) {
-            r.opt.has_wscale = true;
-            r.opt.wscale = p->rcv_wscale;
+            r->opt.has_wscale = true;
+            r->opt.wscale = p->rcv_wscale;
         }
         if (synack ? (p->flags & TCPF_SACK_OK) : (p->flags & TCPF_WANT_SACK)) {
-            r.opt.sack_permitted = true;
+            r->opt.sack_permitted = true;
         }
         if (synack ? (p->flags & TCPF_TS_OK) : (p->flags & TCPF_WANT_TS)) {
-            add_ts(p, now, &r.opt);
+            add_ts(p, now, &r->opt);
             if (!synack) {
-                r.opt.ts_ecr = 0; /* RFC 7323 §3.2 */
+                r->opt.ts_ecr = 0; /* RFC 7323 §3.2 */
             }
         }
     } else if (!(flags & TERN_TCP_RST) || (p->flags & TCPF_TS_OK)) {
         if (p->flags & TCPF_TS_OK) {
-            add_ts(p, now, &r.opt);
+            add_ts(p, now, &r->opt);
         }
         if ((p->flags & TCPF_SACK_OK) && (p->ooo_n > 0 || p->dsack_pending) &&
             (flags & TERN_TCP_ACK) && !(flags & TERN_TCP_RST)) {
             /* RFC 2018 §4: SACK blocks on every ACK while data is out of
              * order; RFC 2883 §4: a D-SACK block first, in one ACK only. */
-            r.opt.sack_count = tcp_sack_blocks_out(st, p, r.opt.sack, TERN_TCP_MAX_SACK_BLOCKS);
-            r.opt.sack_count = tern_tcp_sack_blocks_fit(&r.opt);
+            r->opt.sack_count = tcp_sack_blocks_out(st, p, r->opt.sack, TERN_TCP_MAX_SACK_BLOCKS);
+            r->opt.sack_count = tern_tcp_sack_blocks_fit(&r->opt);
             p->dsack_pending = 0;
         }
     }
-    tcp_urg_output(p, &r); /* RFC 9293 §3.8.5: URG while SND.UP is ahead */
-    size_t hlen = tern_tcp_header_len(&r);
-    /* Built where the frame will travel when the environment lends a buffer (tern/stack.h). */
-    uint8_t *buf = tern_ip_tx_frame(st, hlen + len);
-    if (len > 0) {
-        r.payload_sum = tcp_sendq_copy(st, p, seq - p->snd_buf_seq, buf + hlen, len);
-        r.payload_summed = true;
-    }
+    tcp_urg_output(p, r); /* RFC 9293 §3.8.5: URG while SND.UP is ahead */
+}
+
+#ifdef TERN_POLL_CACHE_CHECK
+/* Test builds: the header the template gave (hlen bytes at buf, the payload behind it summed to
+ * payload_sum) is, byte for byte and checksum included, the one tern_tcp_emit writes for the same
+ * segment from the pseudo-header's addresses (the slow path); stop at once on a difference. */
+static void check_hdr_tmpl(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint8_t flags,
+                           uint16_t window, uint8_t *buf, size_t hlen, uint32_t len,
+                           uint32_t payload_sum) {
+    uint8_t fast[TERN_TCP_MAX_HDR_LEN];
+    memcpy(fast, buf, hlen);
+    struct tern_tcp_repr r;
+    build_repr(st, p, now, seq, flags, window, &r); /* no side effect when the template applies */
     r.payload = NULL;
     r.payload_len = len;
+    r.payload_summed = true;
+    r.payload_sum = payload_sum;
+    size_t w;
+    if (tern_tcp_header_len(&r) != hlen ||
+        tern_tcp_emit(&r, &p->laddr, &p->raddr, buf, hlen + len, &w) != TERN_OK ||
+        w != hlen + len || memcmp(fast, buf, hlen) != 0) {
+        __builtin_trap();
+    }
+    /* and the segment as it stands verifies, payload included (RFC 9293 §3.1): the header was
+     * written around the payload, not over it */
+    uint32_t s = tern_csum_pseudo(&p->laddr, &p->raddr, TERN_IPPROTO_TCP, (uint32_t)(hlen + len));
+    if (tern_csum_finish(tern_csum_add(s, buf, hlen + len)) != 0) {
+        __builtin_trap();
+    }
+}
+#endif
+
+tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len,
+                          uint8_t flags) {
+    uint32_t wnd;
+    uint16_t window = window_field(p, flags, &wnd);
+    size_t written;
+    tern_err e;
     /* IPv4: the connection's header template when it holds (ipv4/tx_template.c), with the
      * pseudo-header's sum kept in it. */
     const tern_ip4_tmpl *t = NULL;
-    if (p->raddr.family == TERN_AF_INET) {
-        t = tern_ip4_tmpl_get(st, now, &p->tmpl, &p->route, &p->laddr, &p->raddr, p->ttl);
-    }
-    size_t written;
-    tern_err e = t != NULL ? tern_tcp_emit_pseudo(&r, t->l4_sum, buf, hlen + len, &written)
-                           : tern_tcp_emit(&r, &p->laddr, &p->raddr, buf, hlen + len, &written);
-    if (e) {
-        return e;
+    if (tcp_hdr_tmpl_applies(p, flags, len)) {
+        /* The steady state's header from the connection's TCP header template (tcp_hdr_tmpl.c),
+         * built where the frame will travel when the environment lends a buffer (tern/stack.h). */
+        const tcp_hdr_tmpl *h = tcp_hdr_tmpl_get(p);
+        uint8_t *buf = tern_ip_tx_frame(st, h->hlen + len);
+        uint32_t psum = 0;
+        if (len > 0) {
+            psum = tcp_sendq_copy(st, p, seq - p->snd_buf_seq, buf + h->hlen, len);
+        }
+        tcp_hdr_vals v = {.seq = seq, .ack = p->rcv_nxt, .flags = flags, .window = window};
+        if (h->hlen > TERN_TCP_MIN_HDR_LEN) {
+            v.ts_val = tcp_ts_clock(p, now);
+            v.ts_ecr = p->ts_recent;
+        }
+        tcp_hdr_tmpl_emit(h, buf, &v, len, psum);
+#ifdef TERN_POLL_CACHE_CHECK
+        check_hdr_tmpl(st, p, now, seq, flags, window, buf, h->hlen, len, psum);
+#endif
+        written = h->hlen + len;
+        if (p->raddr.family == TERN_AF_INET) {
+            t = tern_ip4_tmpl_get(st, now, &p->tmpl, &p->route, &p->laddr, &p->raddr, p->ttl);
+        }
+    } else {
+        struct tern_tcp_repr r;
+        build_repr(st, p, now, seq, flags, window, &r);
+        size_t hlen = tern_tcp_header_len(&r);
+        uint8_t *buf = tern_ip_tx_frame(st, hlen + len);
+        if (len > 0) {
+            r.payload_sum = tcp_sendq_copy(st, p, seq - p->snd_buf_seq, buf + hlen, len);
+            r.payload_summed = true;
+        }
+        r.payload = NULL;
+        r.payload_len = len;
+        if (p->raddr.family == TERN_AF_INET) {
+            t = tern_ip4_tmpl_get(st, now, &p->tmpl, &p->route, &p->laddr, &p->raddr, p->ttl);
+        }
+        e = t != NULL ? tern_tcp_emit_pseudo(&r, t->l4_sum, buf, hlen + len, &written)
+                      : tern_tcp_emit(&r, &p->laddr, &p->raddr, buf, hlen + len, &written);
+        if (e) {
+            return e;
+        }
     }
     st->c.tcp_out++;
     p->segs_out++;

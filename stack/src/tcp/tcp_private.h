@@ -142,6 +142,27 @@ typedef struct tcp_cubic {
     uint64_t epoch; /* start of the congestion-avoidance epoch, ns (0 = none) */
 } tcp_cubic;
 
+/*
+ * A connection's TCP header template (tcp_hdr_tmpl.c, issue 19): the header of its steady-state
+ * segments (ACK, maybe PSH or FIN; no SACK blocks, no urgent pointer; RFC 7323 Appendix A's
+ * <NOP><NOP><Timestamps> or no options) up to TSval, with the fields that change per segment zero,
+ * and the
+ * partial sum of that header and of the pseudo-header without its length (RFC 9293 §3.1).
+ */
+typedef struct tcp_hdr_tmpl {
+    uint8_t hdr[24]; /* ports, data offset, the options' kinds and lengths; the rest zero */
+    uint32_t sum;    /* partial sum (RFC 1071) of hdr[0..hlen) and the pseudo-header, length 0 */
+    uint8_t hlen;    /* 20 (no options) or 32 (timestamps); 0: not built */
+} tcp_hdr_tmpl;
+
+/* A segment's fields that the template leaves zero (tcp_hdr_tmpl_emit). */
+typedef struct tcp_hdr_vals {
+    uint32_t seq, ack;
+    uint8_t flags; /* TERN_TCP_ACK, with TERN_TCP_PSH and TERN_TCP_FIN as the segment needs */
+    uint16_t window;
+    uint32_t ts_val, ts_ecr; /* written when the template has timestamps */
+} tcp_hdr_vals;
+
 typedef struct tcp_pcb {
     /* --- identity and lists --- */
     tern_addr laddr, raddr;
@@ -315,6 +336,7 @@ typedef struct tcp_pcb {
     uint32_t spurious_rtos;
     tern_route_cache route; /* IPv4: the route to raddr from laddr (tern_route_cached) */
     tern_ip4_tmpl tmpl;     /* IPv4: its segments' Ethernet + IPv4 headers (ipv4/tx_template.c) */
+    tcp_hdr_tmpl hdr_tmpl;  /* its steady-state segments' TCP header (tcp_hdr_tmpl.c) */
 } tcp_pcb;
 
 /* One segment sent, in the RACK transmission log (tcp_rack.c). */
@@ -512,6 +534,17 @@ void tcp_output(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* Send one segment: [seq, seq+len) of the send buffer (len 0: none) with flags. */
 tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint32_t len,
                           uint8_t flags);
+
+/* ---- the TCP header template (tcp_hdr_tmpl.c) ---- */
+/* May a segment with flags and len payload bytes have the template's header? Not when it is a SYN
+ * or RST, carries urgent data, or SACK blocks are due (tcp_send_segment builds those in full). */
+bool tcp_hdr_tmpl_applies(const tcp_pcb *p, uint8_t flags, uint32_t len);
+/* p's template for its option layout (timestamps or none), built when empty or of the other. */
+const tcp_hdr_tmpl *tcp_hdr_tmpl_get(tcp_pcb *p);
+/* Write the header of a segment with v's fields and len payload bytes whose partial sum is
+ * payload_sum (tern_csum_copy's) at buf, its checksum finished incrementally (RFC 1624 §3). */
+void tcp_hdr_tmpl_emit(const tcp_hdr_tmpl *t, uint8_t *buf, const tcp_hdr_vals *v, uint32_t len,
+                       uint32_t payload_sum);
 /* Send an ACK now (RFC 9293: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>). */
 void tcp_send_ack(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* An ACK in answer to an unacceptable segment, throttled per RFC 5961 §7 when challenge is set. */
