@@ -24,6 +24,7 @@ import pytest
 
 from pyharness.netns import NetNamespace, unavailable
 
+from .kernel_tools import IperfServer, ns_ping
 from .test_interop_examples import KERNEL_IP, _wait_ready, example
 
 KERNEL_IP6 = "fd00:69::100"
@@ -58,9 +59,8 @@ def test_kernel_pings_and_talks_to_the_server_over_ipv6(tapns6: NetNamespace) ->
     and TCP 6969/6970 from Python over IPv6, and the same ports over IPv4 (one socket each)."""
     srv = tapns6.popen([str(example("tern-server")), "--tap", "tap0", "--ip6", f"{TERN_IP6}/64"], text=True)
     _wait_ready(srv, "tern-server")
-    r = tapns6.run(["ping", "-6", "-n", "-c", "2", "-i", "0.05", "-W", "5", "-s", "3000", TERN_IP6], timeout=30)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "2 received" in r.stdout
+    r = ns_ping(tapns6, TERN_IP6, count=2, interval=0.05, size=3000, ipv6=True)
+    assert r.status == 0 and r.received >= 2, r.output
     script = f"""
 import socket
 for fam, host in ((socket.AF_INET6, "{TERN_IP6}"), (socket.AF_INET, "192.168.69.1")):
