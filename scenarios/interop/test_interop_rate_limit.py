@@ -1,11 +1,12 @@
 """smoltcp's fault options on the examples: --tx-rate-limit / --rx-rate-limit N packets per bucket,
---shaping-interval MS, against the kernel's ping over a TAP device in a namespace the test creates.
+--shaping-interval MS, against 5 echo requests from the kernel (a raw ICMP socket, PING5) over a TAP device in
+a namespace the test creates.
 
 IPv6 is off in the namespace, so the kernel sends nothing the test did not ask for (no router
 solicitations, no MLD reports) and every token is accounted for: the kernel's ARP request, the
 host's ARP reply, then the echo requests and replies. The interval (10 s) is longer than the
-test, so the buckets are never refilled here (refilling is tested in virtual time by
-examples/test/test_bucket.c).
+test (the requests go within 0.4 s; then up to LINGER, 5 s, for late replies), so the buckets are never
+refilled here (refilling is tested in virtual time by examples/test/test_bucket.c).
 """
 
 from __future__ import annotations
