@@ -58,7 +58,8 @@ def test_stateful_lease_from_dnsmasq(make_bridge) -> None:
             assert (str(addr), 128, "preferred") in b.dut.ipv6_addresses()
             assert [e.kind for e in b.dut.dhcpv6_events()] == ["bound"]
             # the kernel reaches the leased address (ND and ICMPv6 over the lease)
-            status, out, err = b.run_process(["ping", "-6", "-c", "1", "-W", "3", str(addr)], timeout=15)
+            # deadline mode (-w): one reply, however late the bridge runs (-W 3 gave up after 3 s)
+            status, out, err = b.run_process(["ping", "-6", "-c", "1", "-w", "10", str(addr)], timeout=25)
             assert status == 0, out + err
         finally:
             server.terminate()

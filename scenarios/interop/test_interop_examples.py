@@ -22,6 +22,8 @@ import pytest
 
 from pyharness.netns import NetNamespace, unavailable
 
+from .kernel_tools import ns_ping
+
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL_IP = "192.168.69.100"
 TERN_IP = "192.168.69.1"
@@ -69,8 +71,8 @@ def test_server_answers_ping_udp_and_tcp(tapns: NetNamespace, interop_artifacts:
     adir.mkdir(parents=True, exist_ok=True)
     srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(adir / "server.pcap")], text=True)
     _wait_ready(srv, "tern-server")
-    r = tapns.run(["ping", "-n", "-c", "2", "-i", "0.05", "-W", "2", "-s", "3000", TERN_IP])
-    assert r.returncode == 0, r.stdout
+    r = ns_ping(tapns, TERN_IP, count=2, interval=0.05, size=3000)
+    assert r.status == 0 and r.received >= 2, r.output
     script = f"""
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(10)
@@ -106,6 +108,35 @@ def test_curl_gets_a_file_from_httpd(tapns: NetNamespace, tmp_path: Path) -> Non
     assert Path(str(out) + "2").read_bytes() == body
     r = tapns.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"http://{TERN_IP}:8080/missing"])
     assert r.stdout == "404"
+
+
+def test_kernel_ping_counts_a_reply_the_example_held_up(tapns: NetNamespace) -> None:
+    """A busy machine holds tern-server up (SIGSTOP) from 0.25 s to 1.75 s, between its first reply and the
+    second request (0.5 s): the second reply comes late and the kernel's ping (ns_ping, deadline mode) still
+    counts it. With ``-c 2 -i 0.5 -W 2`` ping gave up max(2 x RTT, 0.5 s) after its last request, at about
+    1 s, and reported "1 received"; the scenarios that ping an example asserted every reply."""
+    import threading
+
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0"], text=True)
+    _wait_ready(srv, "tern-server")
+    held: list[float] = []
+
+    def hold_up() -> None:
+        time.sleep(0.25)
+        os.killpg(srv.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        time.sleep(1.5)
+        os.killpg(srv.pid, signal.SIGCONT)
+        held.append(time.monotonic() - t0)
+
+    t = threading.Thread(target=hold_up)
+    t.start()
+    try:
+        r = ns_ping(tapns, TERN_IP, count=2, interval=0.5)
+    finally:
+        t.join()
+    assert held and held[0] >= 1.5, "tern-server was not held up"
+    assert r.status == 0 and r.received >= 2, r.output
 
 
 def test_httpget_and_ping_against_the_kernel(tapns: NetNamespace, tmp_path: Path) -> None:
@@ -258,8 +289,8 @@ def test_pcap_timestamps_are_wall_clock(tapns: NetNamespace, tmp_path: Path) -> 
     start = time.time()
     srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(pcap)], text=True)
     _wait_ready(srv, "tern-server")
-    r = tapns.run(["ping", "-n", "-c", "1", "-W", "2", TERN_IP])
-    assert r.returncode == 0, r.stdout
+    r = ns_ping(tapns, TERN_IP, count=1)
+    assert r.status == 0, r.output
     srv.send_signal(signal.SIGINT)
     srv.wait(timeout=10)
     end = time.time()

@@ -35,10 +35,12 @@ def dnsns(tmp_path: Path) -> Iterator[NetNamespace]:
         (tmp_path / "hello.txt").write_text("hello by name\n")
         ns.popen([sys.executable, "-m", "http.server", "--bind", KERNEL_IP, "8000"], cwd=tmp_path)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        while True:
             out = ns.run(["ss", "-lnH"]).stdout
             if f"{KERNEL_IP}:53 " in out and f"{KERNEL_IP}:8000 " in out:
                 break
+            # named here rather than as a DNS or HTTP failure of the test that follows
+            assert time.monotonic() < deadline, f"dnsmasq (53) and http.server (8000) not both listening:\n{out}"
             time.sleep(0.05)
         yield ns
 

@@ -47,7 +47,13 @@ def tapns_dnsmasq():
                 f"--dhcp-option=3,{TAP_KERNEL_IP}", f"--dhcp-option=6,{TAP_KERNEL_IP}",
                 "--address=/tern.test/192.168.69.99"]
         server = ns.popen(argv, text=True)
-        time.sleep(0.2)
+        # Ready once the kernel has its DHCP port bound (a fixed 0.2 s pause before; the client's first
+        # DISCOVER would go unanswered, and the lease wait for a retransmission, when dnsmasq started late).
+        deadline = time.monotonic() + 20
+        while not ns.run(["ss", "-lnuH", "sport", "= :67"]).stdout.strip():
+            assert server.poll() is None, f"dnsmasq ended: {server.communicate()}"
+            assert time.monotonic() < deadline, "dnsmasq did not bind udp 67 within 20 s"
+            time.sleep(0.05)
         yield ns, server
 
 

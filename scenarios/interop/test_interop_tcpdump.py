@@ -9,7 +9,9 @@ controls of "no [bad cksum]" and "no malformed" on the kernel's frames.
 
 from __future__ import annotations
 
+import os
 import re
+import select
 import signal
 import subprocess
 import time
@@ -79,6 +81,23 @@ s.send(eth + ip[:12])
 """
 
 
+def _read_until(proc: subprocess.Popen, needle: str, timeout: float = 20.0) -> str:
+    """What ``proc`` writes to standard output up to and including the first line holding ``needle``; fails
+    with the output so far after ``timeout`` seconds (tern-tcpdump's lines are line-buffered)."""
+    end = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    got = ""
+    while needle not in got or not got.endswith("\n"):
+        left = end - time.monotonic()
+        assert left > 0, f"tern-tcpdump printed no line with {needle!r} within {timeout} s:\n{got}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            chunk = os.read(fd, 65536).decode()
+            assert chunk, f"tern-tcpdump ended before a line with {needle!r}:\n{got}"
+            got += chunk
+    return got
+
+
 def test_tcpdump_decodes_arp_icmp_udp_tcp_sent_by_the_kernel(veth: tuple[NetNamespace, NetNamespace]) -> None:
     a, b = veth
     dump = a.popen([str(example("tern-tcpdump")), "va"], text=True)
@@ -93,10 +112,13 @@ def test_tcpdump_decodes_arp_icmp_udp_tcp_sent_by_the_kernel(veth: tuple[NetName
     assert srv.stdout.readline().strip() == "abc"
     r = a.run(["python3", "-c", INJECT], timeout=20)
     assert r.returncode == 0, r.stderr
-    time.sleep(0.3)
+    # The last frame the test sends is the truncated header: stop tern-tcpdump once it has printed that line
+    # (it was stopped 0.3 s after the injection, whether or not a busy machine had let it read the frame).
+    head = _read_until(dump, "IPv4 malformed: ")
     dump.send_signal(signal.SIGTERM)
     out, err = dump.communicate(timeout=10)
     assert dump.returncode == 0, err
+    out = head + out
     lines = out.splitlines()
 
     out_ab = f"out {MAC_A} > {MAC_B} "

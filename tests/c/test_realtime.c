@@ -244,7 +244,10 @@ static void test_kernel_ping(void) {
     sim_realtime *rt;
     CHECK(sim_realtime_create(s, &rt) == TERN_OK);
 
-    /* The kernel pings the Tern host, one small and one fragmented request. */
+    /* The kernel pings the Tern host, small and fragmented requests. Deadline mode (-w): ping exits
+     * 0 only once 2 replies came. With -c 2 -W 2 alone it gave up max(2 x RTT, the interval) after
+     * its second request and exited 0 with one reply; a test process held up then left that request
+     * unanswered in the TAP queue, and the count below was 3. */
     const char *sizes[] = {"56", "4000"};
     for (size_t i = 0; i < 2; i++) {
         child_wait c = {0, 0, false};
@@ -252,13 +255,13 @@ static void test_kernel_ping(void) {
         if (c.pid == 0) {
             int devnull = open("/dev/null", O_WRONLY);
             dup2(devnull, 1);
-            execlp("ping", "ping", "-n", "-c", "2", "-i", "0.05", "-W", "2", "-s", sizes[i],
+            execlp("ping", "ping", "-n", "-c", "2", "-i", "0.05", "-w", "10", "-s", sizes[i],
                    "10.77.0.2", (char *)NULL);
             _exit(127);
         }
         CHECK(c.pid > 0);
         sim_realtime_stop why;
-        CHECK(sim_realtime_run(rt, 10 * SEC, 0, child_step, &c, &why) == TERN_OK);
+        CHECK(sim_realtime_run(rt, 20 * SEC, 0, child_step, &c, &why) == TERN_OK);
         CHECK(why == SIM_RT_STOP_CALLBACK);
         CHECK(c.done && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0);
         if (!c.done) {
@@ -268,7 +271,9 @@ static void test_kernel_ping(void) {
     }
     tern_counters tc;
     tern_stack_get_counters(sim_host_stack(s, host), &tc);
-    CHECK_EQ_U64(tc.icmp_echo_replies_sent, 4);
+    /* At least the 2 + 2 replies ping counted; more when a late reply made it send a third request.
+     */
+    CHECK(tc.icmp_echo_replies_sent >= 4);
 
     /* The Tern host pings the kernel. */
     ping_wait w = {sim_host_stack(s, host), 0, 0, 1, 0, 0};
