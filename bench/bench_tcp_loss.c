@@ -23,8 +23,8 @@
  * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
  * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO, BENCH_ONE_WAY_US
  * the link's one-way delay (10 ms by default),
- * BENCH_SEED=<n> runs seed n alone (seeds = 1), BENCH_VERBOSE=1 prints every run (with the fast recoveries, and the time
- * spent waiting for RTOs: for each timeout, the time since SND.UNA last
+ * BENCH_SEED=<n> runs seed n alone (seeds = 1), BENCH_VERBOSE=1 prints every run (with the fast
+ * recoveries, and the time spent waiting for RTOs: for each timeout, the time since SND.UNA last
  * moved), BENCH_TRACE=1 the sender's state at each RTO, BENCH_BBR_TRACE=<ms>
  * the sender's BBR state (mode, BtlBw, cwnd, flight, rounds) every <ms>
  * virtual milliseconds and at each change of mode, BENCH_PCAP=<file>
@@ -133,7 +133,8 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
      * sender last saw SND.UNA move; rto_backed_off counts RTOs that fired
      * with the timer already backed off (a consecutive timeout). */
     uint64_t last_acked = 0, last_progress = 0, last_rto = 0, rto_wait = 0, backed_off = 0;
-    uint64_t bbr_trace_ms = getenv("BENCH_BBR_TRACE") ? (uint64_t)atoi(getenv("BENCH_BBR_TRACE")) : 0;
+    uint64_t bbr_trace_ms =
+        getenv("BENCH_BBR_TRACE") ? (uint64_t)atoi(getenv("BENCH_BBR_TRACE")) : 0;
     uint32_t last_mode = UINT32_MAX;
     while (!eof) {
         if (!sv && tern_tcp_accept(sb, lis, &sv) != TERN_OK)
@@ -276,7 +277,8 @@ int main(int argc, char **argv) {
                 continue;
             double mbps[MAX_SEEDS], rex[MAX_SEEDS], rto[MAX_SEEDS], tlp[MAX_SEEDS];
             for (int i = 0; i < seeds; i++) {
-                uint64_t seed = getenv("BENCH_SEED") ? (uint64_t)atoi(getenv("BENCH_SEED")) : (uint64_t)i + 1;
+                uint64_t seed =
+                    getenv("BENCH_SEED") ? (uint64_t)atoi(getenv("BENCH_SEED")) : (uint64_t)i + 1;
                 run_result r = run(st, seed, cc);
                 mbps[i] = r.mbps;
                 rex[i] = (double)r.rexmit;
