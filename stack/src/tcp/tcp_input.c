@@ -114,8 +114,9 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
      * HighRxt has been retransmitted once already, and RACK tells which of
      * those copies are lost (tcp_rack_next_relost). Starting over at
      * SND.UNA would send each of them again at once (issue 22: at 15 % loss
-     * about 600 needless copies per 10 MiB). */
-    p->high_rxt = p->rack_on ? seq_max(p->high_rxt, p->snd_una) : p->snd_una;
+     * about 600 needless copies per 10 MiB). Only where tcp_rack_rxt_alone
+     * holds (BBR); NewReno and CUBIC start over as RFC 6675 has it. */
+    p->high_rxt = tcp_rack_rxt_alone(p) ? seq_max(p->high_rxt, p->snd_una) : p->snd_una;
     p->flags &= ~(uint32_t)TCPF_RESCUE_SET;
     if (p->flags & TCPF_SACK_OK) {
         /* RFC 6675 §5 (4.2)-(4.3): cwnd = ssthresh, retransmit the first

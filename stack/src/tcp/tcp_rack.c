@@ -18,13 +18,15 @@
  * The result feeds the RFC 6675 machinery this stack already has: a lost
  * original moves the lost boundary (lost_to) over it, so NextSeg rule 1
  * retransmits it. A lost retransmission (RFC 8985 §6.2: RACK detects lost
- * retransmissions) stays marked in the log until it goes again:
- * tcp_rack_next_relost hands it to NextSeg, and SetPipe no longer counts it
- * in flight. Only that segment goes again: the retransmissions sent after
- * it are still in flight. (Pulling HighRxt back to it, as this file did
- * before, made NextSeg send every unSACKed segment above it a further time,
- * retransmissions sent a few ms earlier included: at 15 % loss some 1,100
- * to 1,500 needless copies per 10 MiB, where the kernel sent 41; issue 22.) The
+ * retransmissions) pulls HighRxt back to it, so that NextSeg sends it, and
+ * every unSACKed segment above it, again; on connections where
+ * tcp_rack_rxt_alone holds (BBR) it stays marked in the log instead until
+ * it goes again: tcp_rack_next_relost hands it to NextSeg, SetPipe no
+ * longer counts it in flight, and only that segment goes again, since the
+ * retransmissions sent after it are still in flight. (Pulled back, HighRxt
+ * made NextSeg send retransmissions sent a few ms earlier again: at 15 %
+ * loss, with the reset of HighRxt at each recovery's start, some 1,100 to
+ * 1,500 needless copies per 10 MiB, where the kernel sent 41; issue 22.) The
  * reordering timer (RFC 8985 §6.3) re-runs the detection when the earliest
  * candidate's time is up. Work per ACK is O(records in flight), bounded by
  * the ring's capacity.
@@ -354,8 +356,14 @@ bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now) {
         if (due <= now) {
             x->flags |= RACK_LOST;
             p->lost_to = seq_max(p->lost_to, x->end);
-            /* a lost retransmission: NextSeg sends it (alone) again */
-            relost |= (x->flags & RACK_RXT) != 0;
+            if (x->flags & RACK_RXT) {
+                if (tcp_rack_rxt_alone(p)) {
+                    relost = 1; /* NextSeg sends it (alone) again */
+                } else {
+                    /* NextSeg sends it, and all unSACKed above it, again */
+                    p->high_rxt = seq_max(p->snd_una, seq_min(p->high_rxt, x->seq));
+                }
+            }
             lost = true;
         } else if (due - now > timeout) {
             timeout = due - now;
