@@ -23,9 +23,11 @@
  * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
  * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO, BENCH_ONE_WAY_US
  * the link's one-way delay (10 ms by default),
- * BENCH_VERBOSE=1 prints every run (with the fast recoveries, and the time
- * spent waiting for RTOs: for each timeout, the time since SND.UNA last
- * moved), BENCH_TRACE=1 the sender's state at each RTO, BENCH_PCAP=<file>
+ * BENCH_SEED=<n> runs seed n alone (seeds = 1), BENCH_VERBOSE=1 prints every run (with the fast
+ * recoveries, and the time spent waiting for RTOs: for each timeout, the time since SND.UNA last
+ * moved), BENCH_TRACE=1 the sender's state at each RTO, BENCH_BBR_TRACE=<ms>
+ * the sender's BBR state (mode, BtlBw, cwnd, flight, rounds) every <ms>
+ * virtual milliseconds and at each change of mode, BENCH_PCAP=<file>
  * captures the link at the sender's end (sim_link_capture, with the
  * .events file naming each loss).
  */
@@ -131,6 +133,9 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
      * sender last saw SND.UNA move; rto_backed_off counts RTOs that fired
      * with the timer already backed off (a consecutive timeout). */
     uint64_t last_acked = 0, last_progress = 0, last_rto = 0, rto_wait = 0, backed_off = 0;
+    uint64_t bbr_trace_ms =
+        getenv("BENCH_BBR_TRACE") ? (uint64_t)atoi(getenv("BENCH_BBR_TRACE")) : 0;
+    uint32_t last_mode = UINT32_MAX;
     while (!eof) {
         if (!sv && tern_tcp_accept(sb, lis, &sv) != TERN_OK)
             sv = 0;
@@ -175,6 +180,19 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
         tern_tcp_info ci = {0};
         if (tern_tcp_get_info(sa, cl, &ci) == TERN_OK && ci.state == TERN_TCP_CLOSED)
             fail("the sender's connection closed before the transfer ended", st, seed, NULL);
+        if (bbr_trace_ms && ci.state != 0 &&
+            (now / MS % bbr_trace_ms == 0 || ci.bbr_mode != last_mode)) {
+            fprintf(stderr,
+                    "bbr %llu ms: mode %u btlbw %.2f Mbit/s pacing %.2f gain %u/%u round %u rtprop "
+                    "%llu us cwnd %u inflight %u sacked %u lost %u una %u recov %llu rexmit %llu\n",
+                    (unsigned long long)(now / MS), ci.bbr_mode, (double)ci.bbr_btlbw * 8 / 1e6,
+                    (double)ci.bbr_pacing_rate * 8 / 1e6, ci.bbr_pacing_gain, ci.bbr_cwnd_gain,
+                    ci.bbr_round_count, (unsigned long long)(ci.bbr_rtprop_ns / 1000), ci.cwnd,
+                    ci.in_flight, ci.sacked, ci.lost, ci.snd_una - ci.iss,
+                    (unsigned long long)ci.fast_retransmits,
+                    (unsigned long long)ci.total_retransmits);
+            last_mode = ci.bbr_mode;
+        }
         if (ci.bytes_acked != last_acked) {
             last_acked = ci.bytes_acked;
             last_progress = now;
@@ -259,7 +277,9 @@ int main(int argc, char **argv) {
                 continue;
             double mbps[MAX_SEEDS], rex[MAX_SEEDS], rto[MAX_SEEDS], tlp[MAX_SEEDS];
             for (int i = 0; i < seeds; i++) {
-                run_result r = run(st, (uint64_t)i + 1, cc);
+                uint64_t seed =
+                    getenv("BENCH_SEED") ? (uint64_t)atoi(getenv("BENCH_SEED")) : (uint64_t)i + 1;
+                run_result r = run(st, seed, cc);
                 mbps[i] = r.mbps;
                 rex[i] = (double)r.rexmit;
                 rto[i] = (double)r.rto;
@@ -270,7 +290,7 @@ int main(int argc, char **argv) {
                         "  %s%s seed %d: %.2f Mbit/s rexmit %llu rto %llu (spurious %llu) tlp %llu "
                         "srtt at the end %llu ms, D-SACKed retransmissions %llu, recoveries %llu, "
                         "%llu of %llu ms waiting for RTOs (%llu backed off)\n",
-                        pre, st->name, i + 1, r.mbps, (unsigned long long)r.rexmit,
+                        pre, st->name, (int)seed, r.mbps, (unsigned long long)r.rexmit,
                         (unsigned long long)r.rto, (unsigned long long)r.spurious_rtos,
                         (unsigned long long)r.tlp, (unsigned long long)r.srtt_ms,
                         (unsigned long long)r.dsacked, (unsigned long long)r.fast,

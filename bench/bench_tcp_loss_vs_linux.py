@@ -35,7 +35,7 @@ named on stderr). This runs in real time: the figures depend on the machine's lo
 privileges for TAP devices and namespaces prints why and exits 0 (benchmarks never fail a run on a figure).
 
 usage: python bench/bench_tcp_loss_vs_linux.py [--receiver linux|tern] [--amount BYTES] [--seeds N] [--limit S]
-       [--settings 0.5,1,...]
+       [--settings 0.5,1,...] [--first-seed K] [--senders tern,linux] [--pcap DIR]
 """
 
 from __future__ import annotations
@@ -117,9 +117,12 @@ def _kernel_receiver_poll(proc: Any, st: dict[str, Any], amount: int) -> bool:
 
 
 def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, linux_cc: str = "cubic",
-            tern_rto_min_ms: int = 0, receiver: str = "linux", tern_cc: str = "cubic") -> tuple[float, bool]:
+            tern_rto_min_ms: int = 0, receiver: str = "linux", tern_cc: str = "cubic",
+            pcap_dir: Optional[Path] = None) -> tuple[float, bool]:
     """One transfer from ``sender`` to ``receiver`` (each "tern" or "linux"); returns (goodput in Mbit/s,
-    finished). The time is the receiver's: from accepting the connection to holding the last byte."""
+    finished). The time is the receiver's: from accepting the connection to holding the last byte. With
+    ``pcap_dir`` the link is captured at the sender's end to ``<pcap_dir>/<setting>-<seed>-<sender>.pcap``
+    (with its ``.events`` file naming each loss)."""
     net = RealtimeNetwork(seed=seed)
     tcp: dict[str, Any] = {"rx_buffer": 1 << 20, "tx_buffer": 1 << 20}
     if tern_rto_min_ms:
@@ -153,6 +156,9 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
             link = net.link(tx, rx_tap, **imp)
             proc = rx_ns.popen([sys.executable, "-c", KERNEL_SCRIPT, "recv", str(PORT), str(amount)], text=True)
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        if pcap_dir is not None:
+            pcap_dir.mkdir(parents=True, exist_ok=True)
+            link.capture(pcap_dir / f"{setting}-{seed}-{sender}.pcap", side="a" if link.a.name != "tern_rx" else "b")
         if sender == "linux":
             ns = tx_ns if receiver == "linux" else k.ns
             ns.popen([sys.executable, "-c", KERNEL_SCRIPT, "send", KERNEL_IP, str(PORT), str(amount), linux_cc])
@@ -226,6 +232,10 @@ def main() -> int:
                     help="who receives, for both senders alike (default linux: a kernel socket in a namespace of "
                     "its own, as curl in the interop test; tern: a Tern host with the stack's defaults)")
     ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated subset of " + ",".join(SETTINGS))
+    ap.add_argument("--pcap", type=Path, default=None, metavar="DIR",
+                    help="capture every run's link at the sender's end to DIR/<setting>-<seed>-<sender>.pcap")
+    ap.add_argument("--first-seed", type=int, default=1, help="the seeds run are K .. K + seeds - 1 (default 1)")
+    ap.add_argument("--senders", default="tern,linux", help="which senders run (default tern,linux)")
     args = ap.parse_args()
     if args.congestion:
         args.tern_cc = args.congestion
@@ -236,9 +246,10 @@ def main() -> int:
         return 0
     names = [s for s in args.settings.split(",") if s]
     bad = [s for s in names if s not in SETTINGS]
-    if bad or args.seeds < 1 or args.amount < 1:
+    senders = [s for s in args.senders.split(",") if s]
+    if bad or args.seeds < 1 or args.amount < 1 or not senders or any(s not in ("tern", "linux") for s in senders):
         print(f"bench_tcp_loss_vs_linux: bad arguments: settings {bad or names}, seeds {args.seeds}, "
-              f"amount {args.amount}", file=sys.stderr)
+              f"amount {args.amount}, senders {senders}", file=sys.stderr)
         return 2
     tern_rto_min = f"{args.tern_rto_min_ms} ms" if args.tern_rto_min_ms else "the stack's default (1 s)"
     print(f"BENCH tcp_loss_vs_linux RTO.min: Tern {tern_rto_min}, Linux {LINUX_RTO_MIN_MS} ms "
@@ -248,11 +259,11 @@ def main() -> int:
           f"{args.seeds} seeds", flush=True)
     for name in names:
         med = {}
-        for sender in ("tern", "linux"):
+        for sender in senders:
             runs = []
-            for seed in range(1, args.seeds + 1):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 mbps, done = one_run(name, seed, sender, args.amount, args.limit, args.linux_cc,
-                                     args.tern_rto_min_ms, args.receiver, args.tern_cc)
+                                     args.tern_rto_min_ms, args.receiver, args.tern_cc, args.pcap)
                 if not done:
                     print(f"bench_tcp_loss_vs_linux: {sender} sender unfinished after {args.limit:.0f} s "
                           f"(setting {name}, seed {seed})", file=sys.stderr)
@@ -260,8 +271,9 @@ def main() -> int:
             med[sender] = statistics.median(runs)
             print(f"BENCH tcp_loss_vs_linux_{name}_{sender} {med[sender]:.3f} Mbit/s "
                   f"(runs: {' '.join(f'{r:.2f}' for r in runs)})", flush=True)
-        ratio = med["tern"] / med["linux"] if med["linux"] > 0 else float("inf")
-        print(f"BENCH tcp_loss_vs_linux_{name} {ratio:.3f} x", flush=True)
+        if len(senders) == 2:
+            ratio = med["tern"] / med["linux"] if med["linux"] > 0 else float("inf")
+            print(f"BENCH tcp_loss_vs_linux_{name} {ratio:.3f} x", flush=True)
     return 0
 
 

@@ -45,6 +45,29 @@ static void process_syn_options(tcp_pcb *p, const struct tern_tcp_repr *seg, uin
 static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_options *o);
 
 /*
+ * The initial window after a retransmitted SYN (or SYN-ACK). RFC 5681 §3.1
+ * (paraphrased; its text is quoted in scenarios/tcp/test_congestion.py) sets
+ * the initial window to one segment if the SYN or SYN/ACK is lost. A timer
+ * retransmits the SYN without knowing that: the first one may only have
+ * been held up, behind address resolution (a lost ARP reply costs 1 s, the
+ * SYN's own RTO) or on a slow path. With timestamps the answer tells: its
+ * TSecr echoes the TSval of the instance it answers (RFC 7323 §4.3), and an
+ * echo of the first SYN's TSval means that SYN arrived and nothing of the
+ * handshake was lost; the retransmission was spurious (the reasoning of
+ * RFC 3522's detection, applied to the SYN). Then the initial window is the
+ * full one. Issue 22: at 15 % loss, a lost ARP exchange in front of the SYN
+ * left a BBR connection with one segment, whose loss then cost the 1 s probe
+ * and a 3 s RTO (RFC 6298 (5.7)) before any data moved. Kept to BBR
+ * connections (tcp_rack_rxt_alone's reasoning): NewReno's and CUBIC's
+ * timelines after a held-up SYN stay as they were measured.
+ */
+static bool syn_was_delivered(const tcp_pcb *p, const struct tern_tcp_options *o) {
+    return (p->flags & TCPF_SYN_RETRANSMITTED) && p->cc_id == TERN_TCP_CC_BBR &&
+           (p->flags & TCPF_TS_OK) && o->has_timestamps &&
+           o->ts_ecr == tcp_ts_clock(p, p->rtt_time); /* rtt_time: the first SYN's send time */
+}
+
+/*
  * The connection is established (RFC 9293 §3.10.7.3 / §3.10.7.4 fifth); seg
  * is the SYN-ACK (active open) or the ACK of our SYN-ACK (passive open).
  *
@@ -81,6 +104,9 @@ static void established(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
     if (p->flags & TCPF_RTO_SYN_TIMEOUT) {
         tcp_rtt_syn_timed_out_established(&p->rtt); /* RFC 6298 (5.7) */
     }
+    if (syn_was_delivered(p, &seg->opt)) {
+        p->flags &= ~(uint32_t)TCPF_SYN_RETRANSMITTED; /* the initial window stays (below) */
+    }
     p->retries = 0;
     p->t_rexmt = TERN_NEVER;
     p->last_rcv = now;
@@ -108,7 +134,15 @@ static void enter_recovery(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->recover = p->snd_nxt; /* RFC 6582 recover, RFC 6675 (4.1) RecoveryPoint */
     p->ca_state = TCP_CA_RECOVERY;
     p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
-    p->high_rxt = p->snd_una;
+    /* RFC 6675 (4.3) starts HighRxt at the first retransmission. With RACK
+     * a recovery can begin while retransmissions of the last one, above
+     * its recovery point, are still in flight: everything unSACKed below
+     * HighRxt has been retransmitted once already, and RACK tells which of
+     * those copies are lost (tcp_rack_next_relost). Starting over at
+     * SND.UNA would send each of them again at once (issue 22: at 15 % loss
+     * about 600 needless copies per 10 MiB). Only where tcp_rack_rxt_alone
+     * holds (BBR); NewReno and CUBIC start over as RFC 6675 has it. */
+    p->high_rxt = tcp_rack_rxt_alone(p) ? seq_max(p->high_rxt, p->snd_una) : p->snd_una;
     p->flags &= ~(uint32_t)TCPF_RESCUE_SET;
     if (p->flags & TCPF_SACK_OK) {
         /* RFC 6675 §5 (4.2)-(4.3): cwnd = ssthresh, retransmit the first

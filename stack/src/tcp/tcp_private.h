@@ -301,6 +301,9 @@ typedef struct tcp_pcb {
     uint64_t rack_xmit, rack_rtt, rack_min_rtt;
     uint64_t t_rack;
     uint8_t rack_on, rack_reord;
+    /* RACK marked a retransmission lost that has not gone again yet: NextSeg
+     * and SetPipe look for it in the log (tcp_rack_next_relost) */
+    uint8_t rack_relost;
     /* slow start's byte counting limit is 2 SMSS (RFC 3465 §2.3); the slow
      * start that follows an RTO (until cwnd reaches ssthresh) keeps 1 SMSS */
     uint8_t abc_l2, ss_after_rto;
@@ -707,10 +710,30 @@ void tcp_rack_timer_rxt(tcp_pcb *p, uint32_t seq, uint32_t end);
 /* tcp_rack_dsack: a D-SACK block [left, right) arrived: counts for the
  * reordering window (RFC 8985 §6.2 Step 4) unless a timer retransmitted it. */
 void tcp_rack_dsack(tcp_pcb *p, uint32_t left, uint32_t right);
-/* tcp_rack_detect: RFC 8985 §6.2 Step 5: mark lost segments (moves lost_to,
- * pulls HighRxt back over lost retransmissions), arm or stop the reordering
- * timer t_rack. Returns true if it marked a segment lost. */
+/* tcp_rack_detect: RFC 8985 §6.2 Step 5: mark lost segments (moves lost_to;
+ * a lost retransmission waits in the log for tcp_rack_next_relost, or pulls
+ * HighRxt back to it: tcp_rack_rxt_alone), arm or stop the reordering timer
+ * t_rack. Returns true if it marked a segment lost. */
 bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now);
+/* tcp_rack_rxt_alone: RACK's lost retransmissions go again one by one
+ * (tcp_rack_next_relost), and a new recovery leaves HighRxt where it is, so
+ * that retransmissions still in flight are not sent again. On for BBR
+ * connections, which send at their model's rate whatever the loss, so that
+ * every needless copy takes the place of new data (issue 22: 1,100-1,500
+ * copies per 10 MiB at 15 % loss). NewReno and CUBIC keep HighRxt as
+ * before (pulled back to a lost retransmission, SND.UNA at a recovery's
+ * start): their figures and timelines were measured that way, and the
+ * change gave CUBIC mixed results (bench_tcp_loss, 5 seeds: -3 % to +1 %). */
+static inline bool tcp_rack_rxt_alone(const tcp_pcb *p) {
+    return p->rack_on && p->cc_id == TERN_TCP_CC_BBR;
+}
+/* tcp_rack_next_relost: the lowest unSACKed range (at most one SMSS) of a
+ * retransmission RACK marked lost that has not been sent again, below
+ * HighRxt; false if there is none. */
+bool tcp_rack_next_relost(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len);
+/* tcp_rack_relost_bytes: unSACKed octets of those retransmissions (below
+ * HighRxt, where SetPipe counts them as retransmitted and in flight). */
+uint32_t tcp_rack_relost_bytes(const tern_stack *st, const tcp_pcb *p);
 /* tcp_rack_timer_fire: t_rack expired: detect again, recover, send. */
 void tcp_rack_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* RFC 6675 IsLost boundary: unSACKed data below the returned sequence is lost. */

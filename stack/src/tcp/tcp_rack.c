@@ -17,8 +17,16 @@
  *
  * The result feeds the RFC 6675 machinery this stack already has: a lost
  * original moves the lost boundary (lost_to) over it, so NextSeg rule 1
- * retransmits it; a lost retransmission also pulls HighRxt back to it, so it
- * is sent again (RFC 8985 §6.2: RACK detects lost retransmissions). The
+ * retransmits it. A lost retransmission (RFC 8985 §6.2: RACK detects lost
+ * retransmissions) pulls HighRxt back to it, so that NextSeg sends it, and
+ * every unSACKed segment above it, again; on connections where
+ * tcp_rack_rxt_alone holds (BBR) it stays marked in the log instead until
+ * it goes again: tcp_rack_next_relost hands it to NextSeg, SetPipe no
+ * longer counts it in flight, and only that segment goes again, since the
+ * retransmissions sent after it are still in flight. (Pulled back, HighRxt
+ * made NextSeg send retransmissions sent a few ms earlier again: at 15 %
+ * loss, with the reset of HighRxt at each recovery's start, some 1,100 to
+ * 1,500 needless copies per 10 MiB, where the kernel sent 41; issue 22.) The
  * reordering timer (RFC 8985 §6.3) re-runs the detection when the earliest
  * candidate's time is up. Work per ACK is O(records in flight), bounded by
  * the ring's capacity.
@@ -61,6 +69,7 @@ void tcp_rack_reset(tcp_pcb *p) {
     p->rack_rtt = p->rack_min_rtt = 0;
     p->rack_min_cur = p->rack_min_prev = p->rack_epoch = 0;
     p->rack_reord = 0;
+    p->rack_relost = 0;
     p->rack_reo_mult = 1;
     p->rack_reo_persist = 0;
     p->rack_dsack_round_on = 0;
@@ -322,9 +331,14 @@ bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
     uint64_t wnd = reo_wnd(st, p), timeout = 0;
     bool lost = false;
+    uint8_t relost = 0;
     for (uint32_t i = 0; i < p->rack_n; i++) {
         tcp_xmit *x = rec_at(st, p, i);
-        if ((x->flags & (RACK_DELIVERED | RACK_STALE | RACK_LOST)) || seq_leq(x->end, p->snd_una)) {
+        if ((x->flags & (RACK_DELIVERED | RACK_STALE)) || seq_leq(x->end, p->snd_una)) {
+            continue;
+        }
+        if (x->flags & RACK_LOST) {
+            relost |= (x->flags & RACK_RXT) != 0; /* still waiting to go again */
             continue;
         }
         if (!sent_after(p->rack_xmit, p->rack_end, x->xmit, x->end)) {
@@ -343,8 +357,12 @@ bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now) {
             x->flags |= RACK_LOST;
             p->lost_to = seq_max(p->lost_to, x->end);
             if (x->flags & RACK_RXT) {
-                /* a lost retransmission: NextSeg sends it again */
-                p->high_rxt = seq_max(p->snd_una, seq_min(p->high_rxt, x->seq));
+                if (tcp_rack_rxt_alone(p)) {
+                    relost = 1; /* NextSeg sends it (alone) again */
+                } else {
+                    /* NextSeg sends it, and all unSACKed above it, again */
+                    p->high_rxt = seq_max(p->snd_una, seq_min(p->high_rxt, x->seq));
+                }
             }
             lost = true;
         } else if (due - now > timeout) {
@@ -354,5 +372,66 @@ bool tcp_rack_detect(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (timeout) {
         p->t_rack = now + timeout; /* RFC 8985 §6.3: the reordering timer */
     }
+    p->rack_relost = relost;
     return lost;
+}
+
+/* A retransmission RACK marked lost and not sent again since (a newer copy
+ * marks it stale), not delivered, below HighRxt (above it NextSeg's rule 1
+ * finds it anyway). */
+static bool relost_pending(const tcp_pcb *p, const tcp_xmit *x) {
+    return (x->flags & (RACK_RXT | RACK_LOST | RACK_DELIVERED | RACK_STALE)) ==
+               (RACK_RXT | RACK_LOST) &&
+           seq_gt(x->end, p->snd_una) && seq_leq(x->end, p->high_rxt);
+}
+
+bool tcp_rack_next_relost(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len) {
+    if (!p->rack_relost) {
+        return false;
+    }
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    bool found = false;
+    for (uint32_t i = 0; i < p->rack_n; i++) {
+        const tcp_xmit *x = rec_at(st, p, i);
+        if (!relost_pending(p, x)) {
+            continue;
+        }
+        /* its first unSACKed octets */
+        uint32_t s = seq_max(x->seq, p->snd_una);
+        for (uint32_t k = 0; k < p->sack_n; k++) {
+            if (seq_in(s, r[k].start, r[k].end)) {
+                s = r[k].end;
+            }
+        }
+        if (!seq_lt(s, x->end) || (found && !seq_lt(s, *seq))) {
+            continue;
+        }
+        uint32_t e = x->end;
+        for (uint32_t k = 0; k < p->sack_n; k++) {
+            if (seq_gt(r[k].start, s)) {
+                e = seq_min(e, r[k].start);
+                break;
+            }
+        }
+        *seq = s;
+        *len = e - s > p->snd_mss ? p->snd_mss : e - s;
+        found = true;
+    }
+    return found;
+}
+
+uint32_t tcp_rack_relost_bytes(const tern_stack *st, const tcp_pcb *p) {
+    if (!p->rack_relost) {
+        return 0;
+    }
+    const tcp_range *r = tcp_sack_ranges(st, p);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->rack_n; i++) {
+        const tcp_xmit *x = rec_at(st, p, i);
+        if (relost_pending(p, x)) {
+            uint32_t s = seq_max(x->seq, p->snd_una);
+            n += (x->end - s) - tcp_ranges_covered(r, p->sack_n, s, x->end);
+        }
+    }
+    return n;
 }

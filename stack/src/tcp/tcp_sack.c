@@ -65,11 +65,18 @@ uint32_t tcp_pipe(const tern_stack *st, const tcp_pcb *p) {
     uint32_t lost = seq_max(p->lost_to, p->snd_una);
     uint32_t pipe = unsacked(st, p, seq_min(lost, p->snd_nxt), p->snd_nxt);
     pipe += unsacked(st, p, p->snd_una, seq_min(seq_max(p->high_rxt, p->snd_una), p->snd_nxt));
-    return pipe;
+    /* a retransmission RACK found lost is no longer in flight */
+    uint32_t relost = tcp_rack_relost_bytes(st, p);
+    return pipe > relost ? pipe - relost : 0;
 }
 
 bool tcp_next_rexmit(const tern_stack *st, const tcp_pcb *p, uint32_t *seq, uint32_t *len) {
     const tcp_range *r = tcp_sack_ranges(st, p);
+    /* A retransmission RACK found lost (below HighRxt) goes first: it is the
+     * oldest data missing (RFC 8985 §6.2). */
+    if (tcp_rack_next_relost(st, p, seq, len)) {
+        return true;
+    }
     uint32_t s = seq_max(p->high_rxt, p->snd_una);
     for (uint32_t i = 0; i < p->sack_n; i++) {
         if (seq_in(s, r[i].start, r[i].end)) {
