@@ -18,6 +18,10 @@
  *                                   (tern_stack_memory_size of its config)
  *   BENCH sim_scale_cpu_ratio       the per-host figure at 10,000 hosts over
  *                                   the one at 10 (flat: within 2x)
+ *   BENCH sim_scale_loadavg         the machine's 1-minute load average
+ *                                   before and after the runs: a figure
+ *                                   taken beside other work is not a quiet
+ *                                   machine's
  *
  * What one run measures: a run simulates N hosts REPS(N) times over, each
  * time a new simulation, so that every size rests on at least MIN_HOST_RUNS
@@ -47,6 +51,17 @@
 #include <malloc.h>
 #include <time.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+/* Under `valgrind --tool=callgrind --instr-atstart=no` only the run phases are measured (the
+ * setup of 10,000 hosts, zeroing their instances, would take most of a cache simulation's time). */
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
 #include "tern/sim.h"
 #include "tern/sim_host.h"
 #include "tern/stack.h"
@@ -186,6 +201,7 @@ static double simulate(uint32_t n, double *mem, traffic *t) {
         }
         sim_node_wake(s, host[h]);
     }
+    CALLGRIND_START_INSTRUMENTATION;
     double c0 = cpu_seconds();
     uint64_t now = 0;
     uint32_t pending = 2 * n; /* pongs and finished transfers to come */
@@ -248,6 +264,7 @@ static double simulate(uint32_t n, double *mem, traffic *t) {
     if (sim_run(s, SIM_SECONDS * SEC, 0, NULL))
         fail("sim_run failed%llu%llu", 0, 0);
     double cpu = cpu_seconds() - c0;
+    CALLGRIND_STOP_INSTRUMENTATION;
     for (uint32_t h = 0; h < n; h++) {
         sim_node_counters nc;
         if (sim_node_get_counters(s, host[h], &nc))
@@ -284,13 +301,19 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The 1-minute load average, or -1 where the system does not give it. */
+static double load_1min(void) {
+    double l[1];
+    return getloadavg(l, 1) == 1 ? l[0] : -1.0;
+}
+
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 5; /* medians of 5 runs unless told */
     if (runs < 1 || runs > MAX_RUNS)
         runs = 5;
     static const uint32_t sizes[] = {10, 100, 1000, 10000};
     long only = argc > 2 ? atol(argv[2]) : 0; /* one size (a profile) */
-    double first = 0, last = 0;
+    double first = 0, last = 0, load0 = load_1min();
     traffic ref = {0}; /* the traffic at the first size measured, over ref_sims host-simulations */
     uint64_t ref_sims = 0;
     uint32_t ref_n = 0;
@@ -336,5 +359,7 @@ int main(int argc, char **argv) {
     host_config(&c, 0);
     printf("BENCH sim_scale_stack_bytes %zu bytes\n", tern_stack_memory_size(&c));
     printf("BENCH sim_scale_cpu_ratio %.2f x\n", last / first);
+    printf("BENCH sim_scale_loadavg %.2f %.2f (1-minute load average before and after)\n", load0,
+           load_1min());
     return 0;
 }

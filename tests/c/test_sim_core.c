@@ -88,6 +88,66 @@ static void test_queue_hold_model_with_ties(void) {
     sim_eq_free(&q);
 }
 
+/*
+ * Events entering with reserved sequences (sim_eq_push_seq, a delivery FIFO's next frame) at the
+ * instant being run, among thousands of newer events of that instant, as in a large simulation
+ * whose hosts all wake at the same millisecond: they come out in (time, sequence) order, mixed
+ * with events pushed at later times, and placing them costs a few key moves each, not a move of
+ * every newer key of the instant (issue 19: that made the cost per event grow with the hosts).
+ */
+static void test_queue_reserved_seqs_at_one_instant(void) {
+    enum { K = 2000, M = 8 };
+    sim_event_queue q;
+    sim_eq_init(&q);
+    static uint64_t reserved[K];
+    CHECK(sim_eq_push(&q, 0, 1, 0, 0, NULL)); /* the event run first */
+    for (uint32_t i = 0; i < K; i++) {
+        reserved[i] = sim_eq_reserve_seq(&q);
+        for (uint32_t j = 0; j < M; j++) {
+            CHECK(sim_eq_push(&q, 0, 1, 0, 0, NULL));
+        }
+    }
+    CHECK(sim_eq_push(&q, 3, 1, 0, 0, NULL)); /* a later time: after every event at 0 */
+    /* The first event of the instant runs, then the reserved sequences enter (the first just
+     * before the pending keys, the others between them), with pops and pushes between them. */
+    sim_event ev, prev;
+    bool ok = true;
+    uint32_t popped = 1, pushed = K * M + 2, late_pushes = 0;
+    CHECK(sim_eq_pop(&q, &ev));
+    CHECK_EQ_U64(ev.seq, 0);
+    prev = ev;
+    for (uint32_t i = 0; i < K; i++) {
+        CHECK(sim_eq_before(&q, 0, reserved[i]) == (i == 0));
+        CHECK(sim_eq_push_seq(&q, 0, reserved[i], 1, 1, 0, NULL));
+        if (i % 4 == 3) {
+            CHECK(sim_eq_pop(&q, &ev));
+            ok = ok && ev.time == 0 && ev.seq > prev.seq;
+            prev = ev;
+            popped++;
+            CHECK(sim_eq_push(&q, i % 8 == 7 ? 0 : 2, 1, 2, 0, NULL)); /* newest of its time */
+            pushed++;
+        }
+        late_pushes++;
+    }
+    pushed += late_pushes;
+    uint64_t t = 0, n_at_0 = popped;
+    while (sim_eq_pop(&q, &ev)) {
+        ok = ok && (ev.time > t || (ev.time == t && ev.seq > prev.seq));
+        t = ev.time;
+        n_at_0 += ev.time == 0;
+        prev = ev;
+        popped++;
+    }
+    CHECK(ok);
+    CHECK_EQ_U64(popped, pushed);
+    CHECK_EQ_U64(n_at_0, 1 + K * M + K + K / 8);
+    CHECK_EQ_U64(t, 3);
+    /* O(log K) moves per reserved sequence; moving every newer key of the instant took about
+     * K * K * M / 2 (16 million). */
+    CHECK(q.moves < 32u * K);
+    sim_eq_free(&q);
+}
+
 /* A node that wants to run at a list of times and records when it ran. */
 typedef struct timed_node {
     sim *s;
@@ -362,6 +422,7 @@ int main(void) {
     RUN(test_queue_orders_by_time_then_insertion);
     RUN(test_queue_large_random);
     RUN(test_queue_hold_model_with_ties);
+    RUN(test_queue_reserved_seqs_at_one_instant);
     RUN(test_nodes_run_at_their_deadlines_ties_in_order);
     RUN(test_livelock_guard_reports_the_node);
     RUN(test_progress_is_not_livelock);

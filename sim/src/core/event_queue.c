@@ -22,6 +22,7 @@ void sim_eq_free(sim_event_queue *q) {
         free(q->b[i].v);
     }
     free(q->slots);
+    free(q->late);
     uint64_t limit = q->seq_limit;
     sim_eq_init(q);
     q->seq_limit = limit;
@@ -47,6 +48,71 @@ static bool append(sim_eq_bucket *b, sim_eq_key key) {
     return true;
 }
 
+/* The late heap (event_queue.h): a binary min-heap of keys by tag (all of bucket 0's time). */
+static bool late_push(sim_event_queue *q, sim_eq_key key) {
+    if (q->late_len == q->late_cap) {
+        size_t ncap = q->late_cap ? q->late_cap * 2 : 16;
+        sim_eq_key *nv = realloc(q->late, ncap * sizeof *nv);
+        if (!nv) {
+            return false;
+        }
+        q->late = nv;
+        q->late_cap = ncap;
+    }
+    size_t at = q->late_len++;
+    while (at > 0 && q->late[(at - 1) / 2].tag > key.tag) {
+        q->late[at] = q->late[(at - 1) / 2];
+        at = (at - 1) / 2;
+        q->moves++;
+    }
+    q->late[at] = key;
+    return true;
+}
+
+static sim_eq_key late_pop(sim_event_queue *q) {
+    sim_eq_key top = q->late[0];
+    sim_eq_key last = q->late[--q->late_len];
+    size_t n = q->late_len, at = 0;
+    for (;;) {
+        size_t c = 2 * at + 1;
+        if (c >= n) {
+            break;
+        }
+        if (c + 1 < n && q->late[c + 1].tag < q->late[c].tag) {
+            c++;
+        }
+        if (q->late[c].tag > last.tag) {
+            break;
+        }
+        q->late[at] = q->late[c];
+        at = c;
+        q->moves++;
+    }
+    if (n) {
+        q->late[at] = last;
+    }
+    return top;
+}
+
+/* The earliest pending event of bucket 0's time (bucket 0 from head0, or the late heap), or NULL
+ * when both are empty. */
+static const sim_eq_key *first_key(const sim_event_queue *q) {
+    const sim_eq_key *k = q->head0 < q->b[0].len ? &q->b[0].v[q->head0] : NULL;
+    if (q->late_len && (!k || q->late[0].tag < k->tag)) {
+        return &q->late[0];
+    }
+    return k;
+}
+
+/* Take the earliest event of bucket 0's time out (there is one: refill returned true). */
+static sim_eq_key take_first(sim_event_queue *q) {
+    const sim_eq_bucket *b0 = &q->b[0];
+    if (q->late_len && (q->head0 == b0->len || q->late[0].tag < b0->v[q->head0].tag)) {
+        return late_pop(q);
+    }
+    return b0->v[q->head0++];
+}
+
 static int cmp_tag(const void *pa, const void *pb) {
     const sim_eq_key *a = pa, *b = pb;
     return (a->tag > b->tag) - (a->tag < b->tag);
@@ -59,7 +125,7 @@ static int cmp_tag(const void *pa, const void *pb) {
  */
 static bool refill(sim_event_queue *q) {
     sim_eq_bucket *b0 = &q->b[0];
-    if (q->head0 < b0->len) {
+    if (q->head0 < b0->len || q->late_len) {
         return true;
     }
     b0->len = 0;
@@ -100,7 +166,7 @@ static bool refill(sim_event_queue *q) {
 }
 
 uint64_t sim_eq_peek_time(sim_event_queue *q) {
-    if (q->head0 < q->b[0].len) {
+    if (q->head0 < q->b[0].len || q->late_len) {
         return q->last;
     }
     if (!q->min_valid) {
@@ -132,7 +198,7 @@ void sim_eq_renumber(sim_event_queue *q) {
         abort(); /* cannot keep the order without it; happens once per 10^12 events */
     }
     while (refill(q)) {
-        all[k++] = q->b[0].v[q->head0++];
+        all[k++] = take_first(q);
     }
     q->b[0].len = 0;
     q->head0 = 0;
@@ -194,26 +260,31 @@ bool sim_eq_push_seq(sim_event_queue *q, uint64_t time, uint64_t seq, uint32_t k
     sim_eq_key key = {time, (seq << SLOT_BITS) | slot};
     unsigned bi = bucket_of(q->last, time);
     sim_eq_bucket *b = &q->b[bi];
-    if (!append(b, key)) {
-        return false;
+    bool ok;
+    if (bi != 0 || q->head0 == b->len || b->v[b->len - 1].tag < key.tag) {
+        /* Another bucket (spread and sorted when its turn comes), or the newest of its instant:
+         * bucket 0 stays in sequence order from head0 on. */
+        ok = append(b, key);
+    } else if (q->head0 > 0 && key.tag < b->v[q->head0].tag) {
+        /* Older than every pending key of bucket 0: just before them, where the event taken out
+         * last was (the usual case: the next frame of a delivery FIFO whose head just ran). */
+        b->v[--q->head0] = key;
+        ok = true;
+    } else {
+        /* Between keys of bucket 0: into the late heap, not moving the newer keys up one by one
+         * (event_queue.h). */
+        ok = late_push(q, key);
     }
-    if (bi == 0) {
-        /* Bucket 0 is in sequence order from head0 on: an older sequence moves in before the
-         * newer ones (usually it goes first, just where the event taken out last was). */
-        size_t at = b->len - 1;
-        while (at > q->head0 && b->v[at - 1].tag > key.tag) {
-            b->v[at] = b->v[at - 1];
-            at--;
-        }
-        b->v[at] = key;
+    if (!ok) {
+        return false;
     }
     fill_slot(q, slot, time, kind, target, arg, ptr);
     return true;
 }
 
 bool sim_eq_before(sim_event_queue *q, uint64_t time, uint64_t seq) {
-    if (q->head0 < q->b[0].len) {
-        const sim_eq_key *k = &q->b[0].v[q->head0];
+    const sim_eq_key *k = first_key(q);
+    if (k) {
         return time < k->time || (time == k->time && (seq << SLOT_BITS) < k->tag);
     }
     return time < sim_eq_peek_time(q);
@@ -242,7 +313,7 @@ bool sim_eq_pop(sim_event_queue *q, sim_event *out) {
     if (!refill(q)) {
         return false;
     }
-    sim_eq_key top = q->b[0].v[q->head0++];
+    sim_eq_key top = take_first(q);
     q->min_valid = false;
     q->len--;
     uint32_t slot = (uint32_t)(top.tag & SLOT_MASK);

@@ -14,6 +14,14 @@
  * spread brings into bucket 0 are sorted by sequence, so bucket 0 is always
  * in insertion order.
  *
+ * An event entering with a sequence reserved earlier (sim_eq_push_seq) whose time is bucket 0's
+ * but whose sequence is older than the newest there would have to be inserted into the middle of
+ * bucket 0, moving every newer key of that instant: with thousands of events at one instant (a
+ * large simulation whose hosts all wake at the same millisecond) that was thousands of moves per
+ * frame, a cost per event that grew with the number of hosts (issue 19). Such events go to a
+ * small binary heap by sequence beside bucket 0 (`late`) instead, and an event is taken from
+ * whichever of the two holds the older sequence: the same order, O(log k) per event.
+ *
  * Keys are 16 bytes: the time, and a tag packing the insertion sequence (high
  * 40 bits) above the index of the event's payload slot (low 24 bits), so
  * comparing tags compares sequences. When the sequence would overflow 40
@@ -61,7 +69,14 @@ typedef struct sim_eq_bucket {
 
 typedef struct sim_event_queue {
     sim_eq_bucket b[SIM_EQ_BUCKETS];
-    size_t head0;      /* next key to take from bucket 0 */
+    size_t head0; /* next key to take from bucket 0 */
+    /* Events of bucket 0's time entered with a reserved sequence older than the newest in bucket 0
+     * (sim_eq_push_seq): a binary min-heap by tag. Empty whenever bucket 0 is refilled. */
+    sim_eq_key *late;
+    size_t late_len, late_cap;
+    /* Keys moved to place events entered with a reserved sequence (heap sifts, or shifts within
+     * bucket 0): the cost of keeping the order, which the tests bound. */
+    uint64_t moves;
     uint64_t last;     /* time of the last event taken out; nothing pending is earlier */
     uint64_t min_time; /* earliest pending time, valid when min_valid */
     bool min_valid;

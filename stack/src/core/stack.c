@@ -416,6 +416,25 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
     }
 }
 
+static uint64_t min_u64(uint64_t a, uint64_t b) {
+    return a < b ? a : b;
+}
+
+/* The earliest deadline of the quiet modules a quiet poll skips (tern_poll_cache.skipped). */
+static uint64_t skipped_quiet_poll_at(const tern_stack *st) {
+    uint64_t t = tern_igmp_poll_at(st);
+    t = min_u64(t, tern_ipv6_autoconf_poll_at(st));
+    return min_u64(t, tern_services_quiet_poll_at(st));
+}
+
+/* The earliest deadline of the quiet modules every poll runs: IPv4 and IPv6 reassembly, the
+ * DHCPv6 client (which follows its address's DAD at every poll). */
+static uint64_t polled_quiet_poll_at(const tern_stack *st) {
+    uint64_t t = tern_reasm_poll_at(st);
+    t = min_u64(t, tern_reasm6_poll_at(st));
+    return min_u64(t, tern_dhcpv6_poll_at(st));
+}
+
 void tern_stack_poll(tern_stack *st, uint64_t now) {
     st->call_frames = 0;
     st->call_now = now;
@@ -427,9 +446,11 @@ void tern_stack_poll(tern_stack *st, uint64_t now) {
      * could change their timers before their turn, so they run whenever one waits. Their notion of
      * the time still moves on (igmp and autoconf read it for calls between polls).
      */
-    const tern_poll_cache *pc = st->poll_cache;
+    tern_poll_cache *pc = st->poll_cache;
     bool quiet_idle = pc->valid && pc->at > now && st->loopback.count == 0;
-    tern_poll_cache_drop(st);
+    if (!quiet_idle) {
+        tern_poll_cache_drop(st);
+    }
     tern_packet_poll(st, now);
     tern_ipv4_poll(st, now);
     tern_arp_poll(st, now);
@@ -445,19 +466,11 @@ void tern_stack_poll(tern_stack *st, uint64_t now) {
     tern_ping_poll(st, now);
     tern_tcp_poll(st, now);
     tern_services_poll(st, now, quiet_idle);
-}
-
-static uint64_t min_u64(uint64_t a, uint64_t b) {
-    return a < b ? a : b;
-}
-
-/* The quiet modules' earliest deadline (tern_poll_cache). */
-static uint64_t quiet_poll_at(const tern_stack *st) {
-    uint64_t t = tern_reasm_poll_at(st);
-    t = min_u64(t, tern_igmp_poll_at(st));
-    t = min_u64(t, tern_ipv6_quiet_poll_at(st));
-    t = min_u64(t, tern_services_quiet_poll_at(st));
-    return t;
+    if (quiet_idle && pc->valid) {
+        /* The skipped modules' deadline holds (whatever in this poll changed their timers dropped
+         * the cache); the polled ones' may have moved, and their lines were just read. */
+        pc->at = min_u64(pc->skipped, polled_quiet_poll_at(st));
+    }
 }
 
 uint64_t tern_stack_poll_at(const tern_stack *st) {
@@ -470,12 +483,14 @@ uint64_t tern_stack_poll_at(const tern_stack *st) {
     /* Test builds: a cached deadline that is no longer the modules' own is a bug (a path that
      * changes their timers without tern_poll_cache_drop); stop at once, in the test that found it.
      */
-    if (pc->valid && pc->at != quiet_poll_at(st)) {
+    if (pc->valid && (pc->skipped != skipped_quiet_poll_at(st) ||
+                      pc->at != min_u64(pc->skipped, polled_quiet_poll_at(st)))) {
         __builtin_trap();
     }
 #endif
     if (!pc->valid) {
-        pc->at = quiet_poll_at(st);
+        pc->skipped = skipped_quiet_poll_at(st);
+        pc->at = min_u64(pc->skipped, polled_quiet_poll_at(st));
         pc->valid = true;
     }
     uint64_t t = min_u64(pc->at, tern_arp_poll_at(st));

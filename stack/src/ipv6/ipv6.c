@@ -71,9 +71,8 @@ void tern_ipv6_poll_not_quiet(tern_stack *st, uint64_t now) {
     st->ip6->ac_now = now; /* what tern_ac_poll would have set */
 }
 
-uint64_t tern_ipv6_quiet_poll_at(const tern_stack *st) {
-    uint64_t b = tern_reasm6_poll_at(st), c = tern_ac_poll_at(st);
-    return b < c ? b : c;
+uint64_t tern_ipv6_autoconf_poll_at(const tern_stack *st) {
+    return tern_ac_poll_at(st);
 }
 
 /* ---- output ------------------------------------------------------------------------- */

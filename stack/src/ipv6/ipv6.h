@@ -305,9 +305,10 @@ void tern_ipv6_poll(tern_stack *st, uint64_t now);
  * have nothing due (tern_stack_poll's cache says so): Neighbor Discovery and reassembly only;
  * autoconfiguration's time (read by calls between polls) moves on to now. */
 void tern_ipv6_poll_not_quiet(tern_stack *st, uint64_t now);
-/* IPv6 reassembly's and autoconfiguration's earliest deadline (the quiet part: tern_poll_cache);
- * ND's is tern_nd_poll_at, which TCP's sends change. */
-uint64_t tern_ipv6_quiet_poll_at(const tern_stack *st);
+/* Autoconfiguration's earliest deadline (SLAAC, MLD, Router Solicitations: the part of the quiet
+ * modules a quiet poll skips, tern_poll_cache). IPv6 reassembly's is tern_reasm6_poll_at (polled
+ * every time); ND's is tern_nd_poll_at, which TCP's sends change. */
+uint64_t tern_ipv6_autoconf_poll_at(const tern_stack *st);
 
 /* Reassembly (reasm6.c). */
 size_t tern_reasm6_memory_size(const tern_stack_config *cfg);

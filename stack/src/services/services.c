@@ -49,7 +49,5 @@ void tern_services_poll(tern_stack *st, uint64_t now, bool quiet_idle) {
 
 uint64_t tern_services_quiet_poll_at(const tern_stack *st) {
     uint64_t a = tern_dhcp_client_poll_at(st), c = tern_mdns_poll_at(st);
-    uint64_t d = tern_dhcpv6_poll_at(st);
-    a = a < d ? a : d;
     return a < c ? a : c;
 }

@@ -198,7 +198,8 @@ void tern_services_arp_input(struct tern_stack *st, uint64_t now, uint32_t iface
  * holds the DHCPv4 client's and mDNS's: tern_services_quiet_poll_at) is still ahead and nothing
  * changed since it was computed, so only the resolver and the DHCPv6 client are polled. */
 void tern_services_poll(struct tern_stack *st, uint64_t now, bool quiet_idle);
-/* The DHCP client's and mDNS's earliest deadline (the quiet part: tern_poll_cache); the
+/* The DHCPv4 client's and mDNS's earliest deadline (the part of the quiet modules a quiet poll
+ * skips: tern_poll_cache). The DHCPv6 client's is tern_dhcpv6_poll_at (polled every time); the
  * resolver's is tern_dns_poll_at, which depends on TCP's state (DNS over TCP). */
 uint64_t tern_services_quiet_poll_at(const struct tern_stack *st);
 
