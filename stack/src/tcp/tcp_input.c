@@ -235,6 +235,21 @@ void tcp_rack_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     tcp_output(st, p, now);
 }
 
+/* RFC 9293 §3.10.7.4 fifth: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
+ * updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <-
+ * SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK." wnd: SEG.WND, scaled. */
+static void send_window_update(tcp_pcb *p, const struct tern_tcp_repr *seg, uint32_t wnd) {
+    uint32_t ack = seg->ack;
+    if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, ack))) {
+        p->snd_wnd = wnd;
+        p->snd_wl1 = seg->seq;
+        p->snd_wl2 = ack;
+        if (wnd > p->max_snd_wnd) {
+            p->max_snd_wnd = wnd;
+        }
+    }
+}
+
 /* RFC 9293 §3.10.7.4 fifth (ESTABLISHED and later): an acceptable ACK. */
 static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg,
                         uint32_t dlen) {
@@ -418,15 +433,7 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         p->rxt_mark = p->snd_nxt;
     }
     tcp_cc_ack_end(st, p, now, &cc_cx); /* BBR: rate sample, model, cwnd and pacing rate */
-    /* RFC 9293 §3.10.7.4 fifth: update the send window from the newest segment. */
-    if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, ack))) {
-        p->snd_wnd = wnd;
-        p->snd_wl1 = seg->seq;
-        p->snd_wl2 = ack;
-        if (wnd > p->max_snd_wnd) {
-            p->max_snd_wnd = wnd;
-        }
-    }
+    send_window_update(p, seg, wnd);
     if (p->flags & TCPF_PERSIST) {
         p->retries = 0; /* the peer answers: probing goes on (RFC 9293 §3.8.6.1) */
         if (p->snd_wnd > 0) {
@@ -508,15 +515,7 @@ static void process_ack_lean(tern_stack *st, tcp_pcb *p, uint64_t now,
     if (p->rack_on && (p->flags & TCPF_SACK_OK)) {
         tcp_rack_on_ack_in_order(st, p, now);
     }
-    uint32_t wnd = (uint32_t)seg->window << p->snd_wscale;
-    if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, ack))) {
-        p->snd_wnd = wnd;
-        p->snd_wl1 = seg->seq;
-        p->snd_wl2 = ack;
-        if (wnd > p->max_snd_wnd) {
-            p->max_snd_wnd = wnd;
-        }
-    }
+    send_window_update(p, seg, (uint32_t)seg->window << p->snd_wscale);
 }
 
 static void process_fin(tern_stack *st, tcp_pcb *p, uint64_t now) {
