@@ -129,8 +129,8 @@ def test_an_ack_past_sacked_data_without_sack_blocks_takes_the_general_path(dut,
 
 @pytest.mark.rfc("3708 3", "6675 5")
 def test_acks_while_an_undo_is_armed_take_the_general_path_until_the_episode_is_dropped(dut, peer, profile):
-    """A genuine fast retransmit (segment 0 lost; the final ACK carries no D-SACK) leaves the undo of RFC 3708
-    armed: a D-SACK could still show the retransmission spurious, until SND.UNA has passed the recovery point
+    """A genuine fast retransmit (segment 0 lost; the final ACK carries no D-SACK) takes the general path for
+    its duplicate ACKs (SACK blocks) and the ACKs during the recovery, and leaves the undo of RFC 3708 armed: a D-SACK could still show the retransmission spurious, until SND.UNA has passed the recovery point
     by more than the peer's largest window (tcp_undo.c drops the episode then). Every ACK of new data up to
     that point takes the general path (which looks for the D-SACK and drops the episode); the first one
     beyond it drops it; from the next one on, ACKs are lean."""
@@ -142,13 +142,18 @@ def test_acks_while_an_undo_is_armed_take_the_general_path_until_the_episode_is_
     base = flight[0][TCP].seq
     hi = end(flight, base)
     sent = []
+    c0 = counts(dut)
     for k in (2, 3, 4):  # segment 0 is missing: three duplicate ACKs SACKing 1, 1-2, 1-3
         ack(conn, base, sack=[(seq_add(base, MSS), seq_add(base, k * MSS))])
         sent += data_segs(conn)
     assert [s[TCP].seq for s in sent].count(base) == 1 and sock.info().fast_retransmits == 1
     recover = end(sent, hi)  # SND.NXT when recovery began (RFC 6582 recover, tcp_undo_begin's undo_recover)
+    ack(conn, seq_add(base, 2 * MSS))  # a partial ACK during the recovery
+    sent += data_segs(conn)
     ack(conn, recover)  # the retransmission filled the hole: recovery ends (no D-SACK: genuine)
     pending = data_segs(conn)
+    # the duplicate ACKs (SACK blocks), the partial ACK and the full ACK during recovery: the general path
+    assert delta(c0, dut) == (0, 0)
     seen = []  # (ACK beyond recover, lean count) per ACK of new data
     while pending and len(seen) < 40:
         upto = end(pending, recover)
