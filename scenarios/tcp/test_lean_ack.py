@@ -203,3 +203,40 @@ def test_the_control_of_the_rto_case_is_lean(dut, peer, link, profile):
     sack_ack(conn, seq_add(base, MSS))
     conn.expect(seq=end(flight, base), within="25ms")
     assert delta(c0, dut) == (1, 1)
+
+
+@pytest.mark.rfc("8985 7.4", "8985 7.3")
+def test_the_ack_that_ends_a_tail_loss_probe_episode_takes_the_general_path(dut, peer):
+    """RFC 8985 §7.4: "If the TLP sender does not receive such an indication [a D-SACK] before the end of the
+    TLP recovery episode, then the TLP sender MUST estimate that either the original data segment or the TLP
+    retransmission were lost, and congestion control MUST react appropriately to that loss". Tail loss probes
+    without RACK (SACK on): two segments go unacknowledged, the probe retransmits the last one, then new data
+    goes out; the ACK of the two (no D-SACK) ends the episode with the loss response (ssthresh halved) on the
+    general ACK processing (which also settles the undo that response arms); the next ACK is lean."""
+    conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS, "sack": True}, sack=True, nodelay=True,
+                            rack=False, tail_loss_probe=True)
+    sock.send(bytes(2 * MSS))
+    flight = data_segs(conn)
+    base = flight[0][TCP].seq
+    assert [s[TCP].seq for s in flight] == [base, seq_add(base, MSS)]
+    # the probe: the last segment again (RFC 8985 §7.3 (2): no new data to send), at the PTO (here the RTO's
+    # time, 1 s without an RTT sample: RFC 8985 §7.2's clamp)
+    conn.expect(seq=seq_add(base, MSS), within="1.1s")
+    assert sock.info().tlp_probes == 1
+    sock.send(bytes(2 * MSS))
+    more = data_segs(conn)
+    assert [s[TCP].seq for s in more] == [seq_add(base, 2 * MSS), seq_add(base, 3 * MSS)]
+    before = sock.info()
+    c0 = counts(dut)
+    ack(conn, seq_add(base, 2 * MSS))
+    data_segs(conn)
+    assert delta(c0, dut) == (1, 0)
+    info = sock.info()
+    # the loss response: ssthresh = max(FlightSize / 2, 2 SMSS) = 2000 (RFC 5681 §3.1 equation (4), FlightSize
+    # 4000), cwnd = ssthresh; then the same ACK's 2000 octets grow cwnd by one SMSS in congestion avoidance
+    assert before.ssthresh > 2 * MSS and info.ssthresh == 2 * MSS, "no loss response at the episode's end"
+    assert info.cwnd == 3 * MSS
+    c1 = counts(dut)
+    ack(conn, seq_add(base, 4 * MSS))
+    data_segs(conn)
+    assert delta(c1, dut) == (1, 1)
