@@ -522,6 +522,9 @@ typedef struct tern_counters {
     /* segments that took header prediction's short paths (issue 19; they do what the general
      * path of RFC 9293 §3.10.7.4 would): in-order data acknowledging nothing new, pure ACKs */
     uint64_t tcp_predicted_data, tcp_predicted_ack;
+    /* of the pure ACKs, those processed on the lean ACK path: only what the ACK can change
+     * (outside every loss-recovery episode, no SACK information, not BBR) */
+    uint64_t tcp_predicted_ack_lean;
     /* resources */
     uint64_t no_buffer; /* packet buffer pool exhausted */
     /* IPv6 (RFC 8200): packets in, delivered to an upper layer, sent (fragments included) */

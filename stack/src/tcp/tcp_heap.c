@@ -88,6 +88,7 @@ void tcp_timers_update(tern_stack *st, tcp_pcb *p) {
     if (d == p->deadline && (d == TERN_NEVER) == (p->heap_pos == TCP_NONE)) {
         return;
     }
+    uint64_t old = p->deadline;
     p->deadline = d;
     if (d == TERN_NEVER) {
         tcp_heap_remove(st, p);
@@ -97,8 +98,12 @@ void tcp_timers_update(tern_stack *st, tcp_pcb *p) {
         uint32_t pos = t->heap_len++;
         heap_set(t, pos, tcp_index(st, p));
         heap_up(t, pos);
-    } else {
+    } else if (d < old) {
+        /* An earlier deadline can only move the block towards the top, a later one only
+         * away from it (each ACK re-arms the RTO and the probe timeout later: issue 19 found
+         * the second walk a per-segment cost); the heap ends as it would after both walks. */
         heap_up(t, p->heap_pos);
+    } else {
         heap_down(t, p->heap_pos);
     }
 }

@@ -269,6 +269,21 @@ void tcp_rack_timer_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     tcp_output(st, p, now);
 }
 
+/* RFC 9293 §3.10.7.4 fifth: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
+ * updated. If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <-
+ * SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK." wnd: SEG.WND, scaled. */
+static void send_window_update(tcp_pcb *p, const struct tern_tcp_repr *seg, uint32_t wnd) {
+    uint32_t ack = seg->ack;
+    if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, ack))) {
+        p->snd_wnd = wnd;
+        p->snd_wl1 = seg->seq;
+        p->snd_wl2 = ack;
+        if (wnd > p->max_snd_wnd) {
+            p->max_snd_wnd = wnd;
+        }
+    }
+}
+
 /* RFC 9293 §3.10.7.4 fifth (ESTABLISHED and later): an acceptable ACK. */
 static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct tern_tcp_repr *seg,
                         uint32_t dlen) {
@@ -452,15 +467,7 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
         p->rxt_mark = p->snd_nxt;
     }
     tcp_cc_ack_end(st, p, now, &cc_cx); /* BBR: rate sample, model, cwnd and pacing rate */
-    /* RFC 9293 §3.10.7.4 fifth: update the send window from the newest segment. */
-    if (seq_lt(p->snd_wl1, seg->seq) || (p->snd_wl1 == seg->seq && seq_leq(p->snd_wl2, ack))) {
-        p->snd_wnd = wnd;
-        p->snd_wl1 = seg->seq;
-        p->snd_wl2 = ack;
-        if (wnd > p->max_snd_wnd) {
-            p->max_snd_wnd = wnd;
-        }
-    }
+    send_window_update(p, seg, wnd);
     if (p->flags & TCPF_PERSIST) {
         p->retries = 0; /* the peer answers: probing goes on (RFC 9293 §3.8.6.1) */
         if (p->snd_wnd > 0) {
@@ -476,6 +483,73 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
             }
         }
     }
+}
+
+/*
+ * The lean ACK path (issue 19): process_ack for a pure ACK that moves SND.UNA
+ * when tcp_predict.c's lean_ack() holds. It does, in process_ack's order, only
+ * what such an ACK changes: TLP's restart on progress (RFC 8985 §7.2), the
+ * send queue's release, the RTT sample (RFC 6298 §3 with Karn's algorithm,
+ * RFC 7323 §4.1) and the RTO's collapse, SND.UNA, cwnd (RFC 5681 §3.1, through
+ * the connection's algorithm), the RTO and user timers (RFC 6298 (5.2)/(5.3)),
+ * RACK's delivered records (RFC 8985 §6.2 Steps 1-3) and the send window
+ * (RFC 9293 §3.10.7.4 fifth). What it leaves out does nothing for this ACK,
+ * each by the condition lean_ack() checks: the rate sample (not BBR), the
+ * scoreboard and DeliveredData (no SACK blocks, an empty scoreboard), the
+ * SYN's octet (SND.UNA is past the ISS), TLP's episode end (no probe
+ * retransmission out), the D-SACK undo (no episode armed), F-RTO and Eifel
+ * (off), RACK's reordering-window bookkeeping and loss detection
+ * (tcp_rack_in_order), duplicate-ACK counting (SND.UNA moves), recovery and
+ * PRR (CA_OPEN), zero-window probing (no persist, no probe out). Test builds
+ * run the general path beside it and trap on a difference (predicted()).
+ */
+static void process_ack_lean(tern_stack *st, tcp_pcb *p, uint64_t now,
+                             const struct tern_tcp_repr *seg) {
+    uint32_t ack = seg->ack;
+    uint32_t acked = ack - p->snd_una;
+    tcp_tlp_on_ack(p, now, ack, true, false);
+    if (seq_gt(ack, p->snd_buf_seq)) {
+        uint32_t n = ack - p->snd_buf_seq;
+        if (n > p->tx_len) {
+            n = p->tx_len;
+        }
+        tcp_sendq_acked(st, p, n);
+        p->snd_buf_seq += n;
+    }
+    if ((p->flags & TCPF_RTT_TIMING) && seq_gt(ack, p->rtt_seq)) {
+        tcp_rtt_sample(&p->rtt, now - p->rtt_time);
+        p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
+    } else {
+        ts_rtt_sample(p, now, &seg->opt);
+    }
+    if (p->rack_on && (p->flags & TCPF_TS_OK) && seg->opt.has_timestamps) {
+        tcp_rtt_collapse(&p->rtt);
+    }
+    p->retries = 0;
+    p->soft_err = 0;
+    p->snd_una = ack;
+    p->bytes_acked += acked;
+    if (seq_lt(p->high_rxt, ack)) {
+        p->high_rxt = ack;
+    }
+    if (seq_lt(p->lost_to, ack)) {
+        p->lost_to = ack;
+    }
+    p->recover = ack; /* CA_OPEN: recover follows SND.UNA (process_ack) */
+    tcp_cc_on_ack(p, acked, now);
+    p->dupacks = 0;
+    p->lt_bytes = 0;
+    if (p->snd_una == p->snd_nxt) {
+        p->t_rexmt = TERN_NEVER;
+        p->t_user = TERN_NEVER;
+    } else {
+        p->t_rexmt = now + p->rtt.rto;
+        p->t_user = p->user_timeout_ns ? now + p->user_timeout_ns : TERN_NEVER;
+    }
+    if (p->rack_on && (p->flags & TCPF_SACK_OK)) {
+        tcp_rack_on_ack_in_order(st, p, now);
+    }
+    send_window_update(p, seg, (uint32_t)seg->window << p->snd_wscale);
 }
 
 static void process_fin(tern_stack *st, tcp_pcb *p, uint64_t now) {
@@ -1012,6 +1086,10 @@ static void predicted_run(tern_stack *st, tcp_pcb *p, uint64_t now, const struct
         p->ts_recent_time = now;
     }
     p->last_rcv = now;
+    if (hp == TCP_HP_ACK_LEAN) {
+        process_ack_lean(st, p, now, seg);
+        return;
+    }
     if (hp == TCP_HP_ACK) {
         process_ack(st, p, now, seg, 0);
         return;
@@ -1028,15 +1106,98 @@ static void predicted_run(tern_stack *st, tcp_pcb *p, uint64_t now, const struct
 }
 
 #ifdef TERN_POLL_CACHE_CHECK
+/* What an ACK's processing may change outside the control block and the counters: the flags
+ * of RACK's transmission log and the lent buffers' table (tcp_sendq_acked). Test builds keep a
+ * copy on the stack to run both paths from the same state; a connection with more than this
+ * (send buffers beyond about 2.8 MiB) runs the lean path alone. */
+enum { CHECK_XMIT_MAX = 8192, CHECK_LENT_MAX = 256 };
+typedef struct ack_side_state {
+    uint32_t xflags[CHECK_XMIT_MAX];
+    tcp_lent lent[CHECK_LENT_MAX];
+} ack_side_state;
+
+static bool side_fits(const tern_stack *st) {
+    return st->tcp->rack_cap <= CHECK_XMIT_MAX && st->tcp->lend_cap <= CHECK_LENT_MAX;
+}
+
+static void side_save(const tern_stack *st, const tcp_pcb *p, ack_side_state *s) {
+    const tcp_xmit *log = tcp_rack_log(st, p);
+    for (uint32_t i = 0; i < st->tcp->rack_cap; i++) {
+        s->xflags[i] = log[i].flags;
+    }
+    if (st->tcp->lend_cap) {
+        memcpy(s->lent, tcp_lend_table(st, p), st->tcp->lend_cap * sizeof(tcp_lent));
+    }
+}
+
+static void side_restore(const tern_stack *st, const tcp_pcb *p, const ack_side_state *s) {
+    tcp_xmit *log = tcp_rack_log(st, p);
+    for (uint32_t i = 0; i < st->tcp->rack_cap; i++) {
+        log[i].flags = s->xflags[i];
+    }
+    if (st->tcp->lend_cap) {
+        memcpy(tcp_lend_table(st, p), s->lent, st->tcp->lend_cap * sizeof(tcp_lent));
+    }
+}
+
+static bool side_same(const tern_stack *st, const tcp_pcb *p, const ack_side_state *s) {
+    const tcp_xmit *log = tcp_rack_log(st, p);
+    for (uint32_t i = 0; i < st->tcp->rack_cap; i++) {
+        if (log[i].flags != s->xflags[i]) {
+            return false;
+        }
+    }
+    return st->tcp->lend_cap == 0 ||
+           memcmp(tcp_lend_table(st, p), s->lent, st->tcp->lend_cap * sizeof(tcp_lent)) == 0;
+}
+
+/*
+ * The lean ACK path beside the general one: conn_input_general from the same state (control
+ * block, counters, RACK's log, lent buffers), then the short path; both must come out byte for
+ * byte the same. Under lean_ack()'s conditions neither sends: a general path that sends (a
+ * recovery the conditions failed to exclude) counts tcp_out and traps here.
+ */
+static void predicted_lean_checked(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
+                                   const struct tern_tcp_repr *seg) {
+    if (!side_fits(st)) {
+        predicted_run(st, p, now, seg, TCP_HP_ACK_LEAN);
+        return;
+    }
+    _Static_assert(sizeof(ack_side_state) <= 40 * 1024, "test builds' stack use");
+    ack_side_state s0, s1;
+    tcp_pcb before, general;
+    tern_counters c0 = st->c, c1;
+    memcpy(&before, p, sizeof before);
+    side_save(st, p, &s0);
+    if (conn_input_general(st, p, now, ip, seg)) {
+        __builtin_trap();
+    }
+    memcpy(&general, p, sizeof general);
+    c1 = st->c;
+    side_save(st, p, &s1);
+    memcpy(p, &before, sizeof before);
+    st->c = c0;
+    side_restore(st, p, &s0);
+    predicted_run(st, p, now, seg, TCP_HP_ACK_LEAN);
+    if (memcmp(p, &general, sizeof general) != 0 || memcmp(&st->c, &c1, sizeof c1) != 0 ||
+        !side_same(st, p, &s1)) {
+        __builtin_trap();
+    }
+}
+
 /*
  * Test builds: the general path decides, and the short path must agree. For in-order data
  * (nothing in flight, so neither path sends anything) both run from the same state and the
- * connection's control block and the stack's counters must come out byte for byte the same. A
- * pure ACK's process_ack may send (RACK can start recovery), so it runs once; the checks the
- * short path skips are made here instead.
+ * connection's control block and the stack's counters must come out byte for byte the same; so
+ * for the lean ACK path (above). Another pure ACK's process_ack may send (RACK can start
+ * recovery), so it runs once; the checks the short path skips are made here instead.
  */
 static void predicted(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx *ip,
                       const struct tern_tcp_repr *seg, tcp_hp_kind hp) {
+    if (hp == TCP_HP_ACK_LEAN) {
+        predicted_lean_checked(st, p, now, ip, seg);
+        return;
+    }
     if (hp == TCP_HP_ACK) {
         uint32_t maxwnd = p->max_snd_wnd > 65535 ? p->max_snd_wnd : 65535;
         if (!acceptable(p, seg->seq, 0) || seq_gt(seg->ack, p->snd_nxt) ||
@@ -1083,6 +1244,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_r
             st->c.tcp_predicted_data++;
         } else {
             st->c.tcp_predicted_ack++;
+            st->c.tcp_predicted_ack_lean += hp == TCP_HP_ACK_LEAN;
         }
         return false;
     }

@@ -653,6 +653,7 @@ typedef enum {
     TCP_HP_NONE = 0, /* the general path of RFC 9293 §3.10.7.4 */
     TCP_HP_DATA,     /* in-order data, placed in the ring, acknowledging nothing new */
     TCP_HP_ACK,      /* a pure ACK that moves SND.UNA, outside recovery, no SACK */
+    TCP_HP_ACK_LEAN, /* such an ACK for which only what it can change is done (tcp_predict.c) */
 } tcp_hp_kind;
 /* Whether seg (checksum verified, for p's 4-tuple) may take a short path that
  * does exactly what conn_input's general path would (conditions in tcp_predict.c). */
@@ -703,6 +704,14 @@ void tcp_rack_sent(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq, uint3
  * the ACK carried a timestamp option on a connection that uses them; tsecr:
  * its TSecr (tells retransmissions' ACKs from the originals'). */
 void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, bool has_tsecr, uint32_t tsecr);
+/* tcp_rack_in_order: whether the next ACK that moves SND.UNA without SACK blocks is delivered
+ * in sequence order (no SACKed ranges, no retransmissions in the log) and leaves tcp_rack_detect
+ * nothing to find: no record after the latest delivered one was sent before it. */
+bool tcp_rack_in_order(const tern_stack *st, const tcp_pcb *p);
+/* tcp_rack_on_ack_in_order: tcp_rack_on_ack and tcp_rack_detect for such an ACK (SND.UNA
+ * already moved): RACK.rtt, RACK.min_RTT and the latest delivered record, the acknowledged head
+ * leaves the log, and the reordering timer is off. */
+void tcp_rack_on_ack_in_order(tern_stack *st, tcp_pcb *p, uint64_t now);
 /* tcp_rack_timer_rxt: the retransmissions of [seq, end) are made by a timer
  * (RTO recovery, a tail loss probe); their D-SACKs leave the reordering
  * window as it is. */

@@ -229,6 +229,31 @@ static bool ambiguous_rxt(const tcp_pcb *p, const tcp_xmit *x, uint64_t now, boo
     return acked && has_tsecr && seq_lt(tsecr, tcp_ts_clock(p, x->xmit));
 }
 
+/* The acknowledged head leaves the log. The log's base, its capacity and the counts are read
+ * once, not per record (rec_at's address arithmetic per record was most of this loop's cost on
+ * the bulk path, issue 19). */
+static void pop_acknowledged(const tern_stack *st, tcp_pcb *p) {
+    const tcp_xmit *log = tcp_rack_log(st, p);
+    uint32_t cap = st->tcp->rack_cap, head = p->rack_head, n = p->rack_n, rxt = 0;
+    while (n > 0) {
+        const tcp_xmit *x = log + head;
+        if (!seq_leq(x->end, p->snd_una) &&
+            !((x->flags & RACK_STALE) && seq_leq(x->seq, p->snd_una))) {
+            break;
+        }
+        rxt += (x->flags & RACK_RXT) != 0;
+        /* below the capacity: one compare wraps it (a division per record acknowledged was a
+         * top cost of the per-ACK path, issue 19) */
+        if (++head == cap) {
+            head = 0;
+        }
+        n--;
+    }
+    p->rack_head = head;
+    p->rack_n = n;
+    p->rack_rxt_n -= rxt;
+}
+
 void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, bool has_tsecr, uint32_t tsecr) {
     if (!p->rack_on || !(p->flags & TCPF_SACK_OK)) {
         return;
@@ -270,21 +295,7 @@ void tcp_rack_on_ack(tern_stack *st, tcp_pcb *p, uint64_t now, bool has_tsecr, u
         }
         p->rack_fack = seq_max(p->rack_fack, x->end);
     }
-    /* the acknowledged head leaves the log */
-    while (p->rack_n > 0) {
-        tcp_xmit *x = rec_at(st, p, 0);
-        if (!seq_leq(x->end, p->snd_una) &&
-            !((x->flags & RACK_STALE) && seq_leq(x->seq, p->snd_una))) {
-            break;
-        }
-        p->rack_rxt_n -= (x->flags & RACK_RXT) != 0;
-        /* below the capacity: one compare wraps it (a division per record acknowledged was a
-         * top cost of the per-ACK path, issue 19) */
-        if (++p->rack_head == st->tcp->rack_cap) {
-            p->rack_head = 0;
-        }
-        p->rack_n--;
-    }
+    pop_acknowledged(st, p);
 }
 
 /* RFC 8985 §6.2 Step 4: the reordering window. §3.3.2: "The reordering
@@ -434,4 +445,60 @@ uint32_t tcp_rack_relost_bytes(const tern_stack *st, const tcp_pcb *p) {
         }
     }
     return n;
+}
+
+/*
+ * The lean ACK path's part (issue 19; tcp_predict.c, tcp_input.c process_ack_lean): an ACK that
+ * moves SND.UNA, carries no SACK blocks, with an empty scoreboard and no retransmission in the
+ * log. Records are then delivered in log order, which is the order of their transmission times
+ * and sequence numbers (originals only: tcp_rack_sent appends them as SND.NXT moves, and time
+ * never goes backwards), so tcp_rack_on_ack's scan stops at the first record not acknowledged
+ * (its in_order case) and none of its records is a retransmission to judge (ambiguous_rxt).
+ *
+ * tcp_rack_detect then finds nothing when the latest delivered segment (RACK.xmit_ts,
+ * RACK.end_seq) was not sent after the log's head: every record left after the ACK is the head
+ * or after it, and the segments this ACK delivers were sent before them, so the first record
+ * that detect's scan does not skip was sent after RACK.segment and the scan ends there with no
+ * loss and no timer (RFC 8985 §6.2 Step 5: only a segment sent before RACK.segment can be
+ * lost). The latest delivered segment can lie after the head only when it was a retransmission
+ * (its record gone, the originals before it still in the log); then the general path runs.
+ */
+bool tcp_rack_in_order(const tern_stack *st, const tcp_pcb *p) {
+    if (p->sack_n != 0 || p->rack_rxt_n != 0) {
+        return false;
+    }
+    if (p->rack_n == 0 || p->rack_xmit == 0) {
+        return true; /* nothing left to lose, or RACK.segment only from this ACK's records */
+    }
+    const tcp_xmit *h = rec_at(st, p, 0);
+    return !sent_after(p->rack_xmit, p->rack_end, h->xmit, h->end);
+}
+
+void tcp_rack_on_ack_in_order(tern_stack *st, tcp_pcb *p, uint64_t now) {
+    /* RFC 8985 §6.2 Steps 1-3 for the acknowledged records (tcp_rack_on_ack, in order) */
+    tcp_xmit *log = tcp_rack_log(st, p);
+    uint32_t cap = st->tcp->rack_cap, j = p->rack_head;
+    for (uint32_t i = 0; i < p->rack_n; i++, j = j + 1 == cap ? 0 : j + 1) {
+        tcp_xmit *x = log + j;
+        if (x->flags & (RACK_DELIVERED | RACK_STALE)) {
+            continue;
+        }
+        if (!seq_leq(x->end, p->snd_una)) {
+            break;
+        }
+        x->flags |= RACK_DELIVERED;
+        uint64_t rtt = now - x->xmit;
+        min_rtt_sample(p, now, rtt);
+        if (sent_after(x->xmit, x->end, p->rack_xmit, p->rack_end)) {
+            p->rack_rtt = rtt;
+            p->rack_xmit = x->xmit;
+            p->rack_end = x->end;
+        }
+        if (seq_lt(x->end, p->rack_fack)) {
+            p->rack_reord = 1; /* Step 3 */
+        }
+        p->rack_fack = seq_max(p->rack_fack, x->end);
+    }
+    pop_acknowledged(st, p);
+    p->t_rack = TERN_NEVER; /* tcp_rack_detect: no loss, no reordering timer (above) */
 }
