@@ -57,10 +57,10 @@ void tcp_rtt_syn_timed_out_established(tcp_rtt *r) {
      * timestamps: the next sample recomputes the RTO, as (2.2)'s first one
      * if the handshake gave the only one (tcp_rtt_sample). */
     r->rto = TCP_RTT_AFTER_SYN_TIMEOUT_NS;
-    r->provisional = r->have_sample;
     if (r->rto > r->rto_max) {
         r->rto = r->rto_max;
     }
+    r->provisional = r->have_sample;
 }
 
 void tcp_rtt_collapse(tcp_rtt *r) {
