@@ -100,6 +100,9 @@ static void test_what_is_never_replaced(void) {
     CHECK(!sup(&ack, &next));
     seg other_port = tcp(false, 2, 40001, 1001, ACK, 40);
     CHECK(!sup(&d, &other_port));
+    seg other_dport = d;
+    other_dport.b[20 + 3] ^= 1; /* the same source port, another destination port */
+    CHECK(!sup(&d, &other_dport));
     seg other_host = tcp(false, 3, 40000, 1001, ACK, 40);
     CHECK(!sup(&d, &other_host));
     seg rst = tcp(false, 2, 40000, 1001, RST | ACK, 40);
