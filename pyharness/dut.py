@@ -236,7 +236,8 @@ class DutProfile:
 
 
 #: The Tern stack's profile: its documented defaults.
-TERN_PROFILE = DutProfile(name="tern", ip_protocols=(1, 2, 6, 17))  # ICMP, IGMP, TCP, UDP
+# ICMP, IGMP, TCP, UDP; the ARP queue keeps the latest datagrams, as RFC 1122 §2.3.2.2 asks (issue 22)
+TERN_PROFILE = DutProfile(name="tern", ip_protocols=(1, 2, 6, 17), arp_queue_keeps="newest")
 
 DUT_IP = "10.0.0.1"
 PEER_IP = "10.0.0.2"

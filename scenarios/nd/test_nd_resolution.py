@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from scapy.layers.inet6 import (ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr,
                                 ICMPv6NDOptSrcLLAddr, IPv6)
+from scapy.layers.inet import TCP
 from scapy.layers.l2 import Ether
 
 from v6kit import DUT6, PEER6, at, bench6, ns, to_dut
@@ -386,3 +387,25 @@ def test_solicited_advertisement_with_the_same_address_confirms_reachability(sil
     assert dut.nd_lookup(PEER6) == (peer.mac, "REACHABLE")
     ping(dut, peer, 20)
     peer.expect(ICMPv6EchoReply(id=20), within="1ms")
+
+
+@pytest.mark.rfc("4861 7.2.2", "1122 2.3.2.2")
+@pytest.mark.dut("tern", reason="which of a connection's queued segments the kernel keeps is its own choice "
+                 "(RFC 4861 7.2.2 only asks for at least one): this is Tern's rule")
+def test_a_syn_retransmitted_while_resolving_replaces_the_queued_one(silent, net):
+    """"The queue MUST hold at least one packet, and MAY contain more." (section 7.2.2). The SYN that TCP sends
+    again while the first solicitation is unanswered (RFC 6298's initial RTO, 1 s, as RetransTimer) is the latest
+    copy of the same segment: it replaces the queued one, so one SYN leaves at the advertisement, the
+    retransmission (issue 22; before, both left together). Control: the echo requests of
+    test_queue_keeps_the_newest_packets, different packets, all stay."""
+    dut, peer = silent
+    t0 = net.now_ns
+    dut.tcp_connect(PEER6, 7000)
+    peer.expect(ICMPv6ND_NS(tgt=PEER6), at=at(t0), tolerance="1ns")
+    peer.expect(ICMPv6ND_NS(tgt=PEER6), at=at(t0 + 1_000_000_000), tolerance="1ns")
+    peer.expect_nothing(for_="200ms", matching=TCP())
+    peer.send(na(dut, peer))
+    peer.expect(TCP(flags="S", dport=7000), at=at(t0 + 1_200_000_000), tolerance="1ns")
+    peer.expect_nothing(for_="1ns", matching=TCP(flags="S"))
+    if tern_stack(dut):
+        assert dut.counters().nd_queue_replaced == 1

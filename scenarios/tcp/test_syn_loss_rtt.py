@@ -30,6 +30,7 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import TCP
 
+from pyharness.template import Pred
 from tcpkit import EXACT, PEER_PORT, SERVER_PORT, T, ns, peer_ip_of, warm_arp
 
 pytestmark = pytest.mark.area("tcp")
@@ -39,6 +40,7 @@ SEC = 1_000_000_000
 ANSWER_DELAY = 100 * MS
 PTO_WITH_SRTT = 2 * ANSWER_DELAY + 200 * MS  # RFC 8985 §7.2 with one segment in flight (WCDelAckT 200 ms)
 PTO_WITHOUT_SRTT = 1 * SEC  # RFC 8985 §7.2: "Else: PTO = 1 sec"
+ANY_DATA = Pred(lambda f: "A" in str(f) and "S" not in str(f), "a data segment's flags")
 SOCKOPTS = {"sack": True, "tail_loss_probe": True, "rack": True, "nodelay": True}
 
 
@@ -133,3 +135,32 @@ def test_synack_echoing_the_first_syn_gives_no_sample(dut, peer, profile):
     conn.expect(flags="PA", seq=d[TCP].seq, payload=b"first data", at=T(ns(d) + PTO_WITHOUT_SRTT), tolerance=EXACT)
     info = sock.info()
     assert info.tlp_probes == 1 and info.srtt_ns == 0
+
+
+@pytest.mark.dut("tern", reason="reads SRTT from the socket")
+@pytest.mark.rfc("6298 2", "6298 5.7", "7323 4", "8985 7.2")
+def test_the_first_sample_of_data_replaces_the_handshakes(dut, peer, profile):
+    """After a SYN timeout the handshake's sample may time more than the path: a SYN sent again while the next
+    hop was being resolved waits in the ARP queue and its echo measures that wait (up to ARP's 1 s retry; seen in
+    bench_tcp_loss at 15 % loss, SRTT 1.04 s from a 20 ms path). RFC 6298 §5, after (5.7): "once a new RTT
+    measurement is obtained (which can only happen when new data has been sent and acknowledged), the
+    computations outlined in Section 2 are performed". The handshake's sample (100 ms here) gives SRTT for the
+    probe timeout until then, and the first sample of data starts the estimator as (2.2)'s first measurement:
+    SRTT = 10 ms, RTTVAR = 5 ms, so the next probe goes 2 SRTT = 20 ms after two segments left. Before, the
+    data sample was smoothed into the handshake's (2.3): SRTT = 7/8 x 100 + 1/8 x 10 = 88.75 ms, probe at
+    177.5 ms. The control is the test above: without a sample of data the handshake's SRTT is used."""
+    conn, sock = _active_after_lost_syn(dut, peer, profile, ts=True)
+    assert sock.info().srtt_ns == ANSWER_DELAY
+    sock.send(b"a" * 100)
+    d = conn.expect(flags="PA", payload=b"a" * 100, within="1ms")
+    dut.net.run(until=T(ns(d) + 10 * MS))
+    conn.send(flags="A")  # echoes d's TSval: a 10 ms sample
+    dut.net.run(for_="1ns")
+    # cwnd is 1 SMSS + the 100 octets acknowledged: a full segment and 100 octets, more than one segment in
+    # flight (the last one all that is queued, so sender SWS avoidance lets it go)
+    sock.send(b"b" * sock.info().cwnd)
+    segs = [conn.expect(flags=ANY_DATA, within="1ms") for _ in range(2)]
+    t_last = max(ns(s) for s in segs)
+    assert sock.info().srtt_ns == 10 * MS, "the data's sample did not replace the handshake's"
+    conn.expect_nothing(for_=f"{20 * MS - 1}ns", flags=ANY_DATA)
+    conn.expect(flags=ANY_DATA, at=T(t_last + 20 * MS), tolerance=EXACT)

@@ -45,6 +45,7 @@ SMOLTCP_PROFILE = dataclasses.replace(
     time_wait=10 * SEC,  # CLOSE_DELAY
     arp_timeout=60 * SEC,  # ENTRY_LIFETIME
     arp_retry=1 * SEC,  # SILENT_TIME
+    arp_queue_keeps="oldest",  # as the profile said before the Tern profile's changed to "newest" (issue 22)
     arp_failure_icmp=False,  # iface/interface: an unresolved neighbour is asked again while a socket waits; no ICMP
     # socket/icmp.rs accepts_v4: an ICMP socket bound to a UDP port takes an error whose quoted UDP source port
     # is the port, whoever the quoted source address was

@@ -473,7 +473,9 @@ typedef struct tern_counters {
     uint64_t arp_in, arp_malformed, arp_requests_sent, arp_replies_sent;
     uint64_t arp_gratuitous;        /* gratuitous announcements seen */
     uint64_t arp_resolution_failed; /* packets dropped after the retries */
-    uint64_t arp_queue_full;        /* packets dropped: no room to wait */
+    uint64_t arp_queue_full;        /* packets dropped: no room to wait (the oldest for the same
+                                       next hop, or the new one when none is held for it) */
+    uint64_t arp_queue_replaced;    /* held TCP segments replaced by their retransmission */
     uint64_t arp_rate_limited;      /* requests held back by the 1/s limit */
     uint64_t arp_evicted;           /* entries taken for another neighbour (never one in use) */
     uint64_t arp_table_full;        /* packets dropped: every entry in use */
@@ -567,6 +569,7 @@ typedef struct tern_counters {
     uint64_t nd_ns_sent, nd_na_sent;
     uint64_t nd_resolution_failed; /* packets dropped: no answer after MAX_MULTICAST_SOLICIT */
     uint64_t nd_queue_full;        /* packets dropped or replaced: no room to wait */
+    uint64_t nd_queue_replaced;    /* held TCP segments replaced by their retransmission */
     uint64_t nd_table_full;        /* packets dropped: every cache entry in use */
     uint64_t nd_unreachable;       /* entries deleted after MAX_UNICAST_SOLICIT probes (NUD) */
     /* IPv6 autoconfiguration (RFC 4862, RFC 4861 section 6.3, RFC 3810) */

@@ -155,3 +155,13 @@ void tern_pktq_clear(tern_stack *st, tern_pktq *q) {
         tern_pktq_drop(st, q);
     }
 }
+
+const uint8_t *tern_pktq_peek_bytes(const tern_stack *st, const tern_pktq *q, size_t *len) {
+    if (q->head == TERN_NO_CHUNK) {
+        *len = 0;
+        return NULL;
+    }
+    const tern_chunk *c = &st->chunks[st->pkts[q->head].chunk];
+    *len = c->len;
+    return c->data;
+}

@@ -110,6 +110,24 @@ void tern_pktq_drop(tern_stack *st, tern_pktq *q);
 void tern_pktq_rotate(tern_stack *st, tern_pktq *q);
 /* Drop everything. */
 void tern_pktq_clear(tern_stack *st, tern_pktq *q);
+/* The head packet's first bytes (its first chunk, at most TERN_CHUNK_DATA), their
+ * count in *len; NULL when the queue is empty. */
+const uint8_t *tern_pktq_peek_bytes(const tern_stack *st, const tern_pktq *q, size_t *len);
+
+/*
+ * Datagrams held for neighbour resolution (ARP, ND), held.c. A new datagram
+ * for next hop `dst` on `iface` replaces the held TCP segments it
+ * retransmits; the oldest one held for `dst` makes room when the queue is
+ * full. Both keep the order of the others.
+ */
+/* Is IP datagram `nw` a TCP segment of the same connection as `old` whose
+ * sequence space covers old's, which holds some (data, SYN or FIN)? */
+bool tern_held_supersedes(const uint8_t *old, size_t olen, const uint8_t *nw, size_t nlen);
+/* Drop from q the datagrams held for (iface, dst) that `ip` supersedes; returns how many. */
+uint32_t tern_held_drop_superseded(tern_stack *st, tern_pktq *q, uint32_t iface,
+                                   const tern_addr *dst, const uint8_t *ip, size_t len);
+/* Drop the oldest datagram held for (iface, dst); false if none is held. */
+bool tern_held_drop_oldest(tern_stack *st, tern_pktq *q, uint32_t iface, const tern_addr *dst);
 
 /* ---- interfaces, routes ------------------------------------------------ */
 

@@ -221,8 +221,24 @@ tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const te
     return TERN_ERR_WOULD_BLOCK;
 }
 
+/*
+ * Hold a datagram until its next hop resolves. RFC 1122 §2.3.2.2: "The link
+ * layer SHOULD save (rather than discard) at least one (the latest) packet
+ * of each set of packets destined to the same unresolved IP address, and
+ * transmit the saved packet when the address has been resolved." So the
+ * latest is what stays: a TCP segment replaces the held copies it
+ * retransmits (core/held.c says why), and when the queue is full the oldest
+ * datagram held for the same next hop makes room for it; only a datagram
+ * for a next hop with nothing held is refused when the queue is full.
+ */
 tern_err tern_arp_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
                        const uint8_t *ip, size_t len) {
+    st->c.arp_queue_replaced +=
+        tern_held_drop_superseded(st, &st->arp_waiting, iface, next_hop, ip, len);
+    if (st->arp_waiting.count >= st->arp_waiting.limit &&
+        tern_held_drop_oldest(st, &st->arp_waiting, iface, next_hop)) {
+        st->c.arp_queue_full++;
+    }
     tern_pkt_meta meta;
     memset(&meta, 0, sizeof meta);
     meta.dst = *next_hop;

@@ -195,6 +195,12 @@ tern_err tern_nd_hold(tern_stack *st, uint64_t now, uint32_t iface, const tern_a
         st->c.nd_queue_full++;
         return TERN_ERR_NO_BUFFER;
     }
+    /* RFC 4861 section 7.2.2: "The queue MUST hold at least one packet, and MAY contain more.";
+     * a TCP segment replaces the held copies it retransmits (core/held.c says why), so the
+     * original and its retransmission do not leave together once the neighbour answers. */
+    uint32_t replaced = tern_held_drop_superseded(st, &m->nd_waiting, iface, next_hop, ip, len);
+    e->queued -= replaced;
+    st->c.nd_queue_replaced += replaced;
     if (e->queued >= TERN_ND_QUEUE_PER_NEIGHBOR) {
         /* RFC 4861 section 7.2.2: "When a queue overflows, the new arrival SHOULD replace the
          * oldest entry." One pass over the queue keeps the others' order. */

@@ -22,13 +22,19 @@ void tcp_rtt_init(tcp_rtt *r, uint64_t initial, uint64_t rto_min, uint64_t rto_m
     r->rto_min = rto_min;
     r->rto_max = rto_max;
     r->have_sample = false;
+    r->provisional = false;
     /* RFC 6298 (2.1): the initial RTO is not subject to the minimum. */
     r->rto = initial > rto_max ? rto_max : initial;
 }
 
 void tcp_rtt_sample(tcp_rtt *r, uint64_t sample) {
-    if (!r->have_sample) {
-        /* RFC 6298 (2.2) */
+    if (!r->have_sample || r->provisional) {
+        /* RFC 6298 (2.2); after a SYN timeout, the first sample of data
+         * (RFC 6298 §5: "once a new RTT measurement is obtained (which can
+         * only happen when new data has been sent and acknowledged), the
+         * computations outlined in Section 2 are performed") replaces the
+         * handshake's, which may include time the SYN waited for ARP. */
+        r->provisional = false;
         r->srtt = sample;
         r->rttvar = sample / 2;
         r->have_sample = true;
@@ -48,11 +54,13 @@ void tcp_rtt_backoff(tcp_rtt *r) {
 
 void tcp_rtt_syn_timed_out_established(tcp_rtt *r) {
     /* RFC 6298 (5.7), with or without a sample from the handshake's
-     * timestamps: the next sample (2.3) recomputes the RTO. */
+     * timestamps: the next sample recomputes the RTO, as (2.2)'s first one
+     * if the handshake gave the only one (tcp_rtt_sample). */
     r->rto = TCP_RTT_AFTER_SYN_TIMEOUT_NS;
     if (r->rto > r->rto_max) {
         r->rto = r->rto_max;
     }
+    r->provisional = r->have_sample;
 }
 
 void tcp_rtt_collapse(tcp_rtt *r) {

@@ -15,7 +15,12 @@
  *         timestamps, until an ACK of new data (tcp_rtt_collapse, as Linux);
  *   (5.7) when the SYN timed out, RTO is set to 3 s when the connection is
  *         established, even if the handshake's timestamps gave a sample
- *         (SRTT is then known: the probe timeout uses it).
+ *         (SRTT is then known: the probe timeout uses it). That sample is
+ *         provisional: the first measurement of data starts the estimator
+ *         afresh, as (2.2)'s first sample, because a SYN sent again may have
+ *         waited below TCP before it left (ARP or ND resolution holds it,
+ *         up to their retry interval of 1 s) and its echo then times the
+ *         wait with the path.
  * Integer divisions truncate: RTTVAR = (3 * RTTVAR + |SRTT - R'|) / 4 and
  * SRTT = (7 * SRTT + R') / 8, both in nanoseconds.
  */
@@ -35,15 +40,17 @@ typedef struct tcp_rtt {
     uint64_t rto;          /* the current RTO, backoff included */
     uint64_t rto_min, rto_max;
     bool have_sample;
+    bool provisional; /* the only sample is the handshake's after a SYN timeout (5.7) */
 } tcp_rtt;
 
 /* tcp_rtt_init: (2.1) no sample, RTO = initial (clamped to max). */
 void tcp_rtt_init(tcp_rtt *r, uint64_t initial, uint64_t rto_min, uint64_t rto_max);
-/* tcp_rtt_sample: a new measurement (ns) per (2.2)/(2.3); recomputes RTO (drops the backoff). */
+/* tcp_rtt_sample: a new measurement (ns) per (2.2)/(2.3) ((2.2) also after a provisional
+ * sample); recomputes RTO (drops the backoff). */
 void tcp_rtt_sample(tcp_rtt *r, uint64_t sample);
 /* tcp_rtt_backoff: (5.5) RTO = min(2 RTO, max). */
 void tcp_rtt_backoff(tcp_rtt *r);
-/* tcp_rtt_syn_timed_out_established: (5.7) RTO = 3 s (SRTT and RTTVAR kept). */
+/* tcp_rtt_syn_timed_out_established: (5.7) RTO = 3 s (SRTT and RTTVAR kept, provisional). */
 void tcp_rtt_syn_timed_out_established(tcp_rtt *r);
 /* tcp_rtt_collapse: RTO from SRTT and RTTVAR again (drops the backoff), if there is a sample. */
 void tcp_rtt_collapse(tcp_rtt *r);
