@@ -44,6 +44,19 @@ static void process_syn_options(tcp_pcb *p, const struct tern_tcp_repr *seg, uin
 
 static void ts_rtt_sample(tcp_pcb *p, uint64_t now, const struct tern_tcp_options *o);
 
+/* The send queue's octets below ack are acknowledged: release them (a FIN
+ * or SYN the ACK also covers is not in the queue). Both ACK paths. */
+static void release_acked(tern_stack *st, tcp_pcb *p, uint32_t ack) {
+    if (seq_gt(ack, p->snd_buf_seq)) {
+        uint32_t n = ack - p->snd_buf_seq;
+        if (n > p->tx_len) {
+            n = p->tx_len;
+        }
+        tcp_sendq_acked(st, p, n);
+        p->snd_buf_seq += n;
+    }
+}
+
 /*
  * The initial window after a retransmitted SYN (or SYN-ACK). RFC 5681 §3.1
  * (paraphrased; its text is quoted in scenarios/tcp/test_congestion.py) sets
@@ -317,14 +330,7 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
          * SYN-RECEIVED (passive or simultaneous open) SND.UNA is still ISS:
          * the octet this ACK covers first is our SYN, not data. */
         uint32_t cc_acked = p->snd_una == p->iss ? acked - 1 : acked;
-        if (seq_gt(ack, p->snd_buf_seq)) {
-            uint32_t n = ack - p->snd_buf_seq;
-            if (n > p->tx_len) {
-                n = p->tx_len;
-            }
-            tcp_sendq_acked(st, p, n);
-            p->snd_buf_seq += n;
-        }
+        release_acked(st, p, ack);
         /* RFC 6298 §3 with Karn's algorithm: the timed segment, if it was
          * never retransmitted (nanosecond precision, preferred); otherwise,
          * with timestamps, the echoed TSval (RFC 7323 §4). */
@@ -508,14 +514,7 @@ static void process_ack_lean(tern_stack *st, tcp_pcb *p, uint64_t now,
     uint32_t ack = seg->ack;
     uint32_t acked = ack - p->snd_una;
     tcp_tlp_on_ack(p, now, ack, true, false);
-    if (seq_gt(ack, p->snd_buf_seq)) {
-        uint32_t n = ack - p->snd_buf_seq;
-        if (n > p->tx_len) {
-            n = p->tx_len;
-        }
-        tcp_sendq_acked(st, p, n);
-        p->snd_buf_seq += n;
-    }
+    release_acked(st, p, ack);
     if ((p->flags & TCPF_RTT_TIMING) && seq_gt(ack, p->rtt_seq)) {
         tcp_rtt_sample(&p->rtt, now - p->rtt_time);
         p->flags &= ~(uint32_t)TCPF_RTT_TIMING;
