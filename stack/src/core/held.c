@@ -29,10 +29,8 @@
 #include <string.h>
 
 #include "stack_internal.h"
-
-#define TCP_FIN 0x01
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
+#include "wire/bytes.h"
+#include "wire/tcp.h"
 
 /* One held datagram's TCP identity and sequence space. */
 typedef struct held_seg {
@@ -42,10 +40,6 @@ typedef struct held_seg {
     uint32_t seq, end;    /* [seq, end): SEG.SEQ and SEG.SEQ + SEG.LEN (RFC 9293 §3.4) */
     uint8_t flags;
 } held_seg;
-
-static uint32_t be32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Parse an IPv4 or IPv6 datagram as far as its TCP header; false unless it
  * is an unfragmented TCP segment whose headers are all present. */
@@ -59,7 +53,7 @@ static bool parse(const uint8_t *ip, size_t len, held_seg *s) {
             return false;
         }
         hl = (size_t)(ip[0] & 0x0f) * 4;
-        total = (size_t)ip[2] << 8 | ip[3];
+        total = tern_get_u16(ip + 2);
         if ((ip[6] & 0x3f) || ip[7]) {
             return false; /* MF or an offset: a fragment (held datagrams are whole) */
         }
@@ -70,7 +64,7 @@ static bool parse(const uint8_t *ip, size_t len, held_seg *s) {
             return false; /* TCP right after the fixed header only */
         }
         hl = 40;
-        total = 40 + ((size_t)ip[4] << 8 | ip[5]);
+        total = 40 + (size_t)tern_get_u16(ip + 4);
         s->addrs = ip + 8;
         s->addr_len = 32;
     } else {
@@ -86,10 +80,10 @@ static bool parse(const uint8_t *ip, size_t len, held_seg *s) {
     }
     s->tcp = t;
     s->flags = t[13];
-    s->seq = be32(t + 4);
+    s->seq = tern_get_u32(t + 4);
     uint32_t seglen = (uint32_t)(total - hl - thl);
-    seglen += (s->flags & TCP_SYN) ? 1u : 0u;
-    seglen += (s->flags & TCP_FIN) ? 1u : 0u;
+    seglen += (s->flags & TERN_TCP_SYN) ? 1u : 0u;
+    seglen += (s->flags & TERN_TCP_FIN) ? 1u : 0u;
     s->end = s->seq + seglen;
     return true;
 }
@@ -103,10 +97,10 @@ bool tern_held_supersedes(const uint8_t *old, size_t olen, const uint8_t *nw, si
         memcmp(o.tcp, n.tcp, 4) != 0) {
         return false; /* another connection (addresses, then ports) */
     }
-    if (o.end == o.seq || ((o.flags | n.flags) & TCP_RST)) {
+    if (o.end == o.seq || ((o.flags | n.flags) & TERN_TCP_RST)) {
         return false; /* no sequence space (a signal of its own), or a reset */
     }
-    if ((o.flags & TCP_SYN) != (n.flags & TCP_SYN)) {
+    if ((o.flags & TERN_TCP_SYN) != (n.flags & TERN_TCP_SYN)) {
         return false; /* a SYN and a data segment are different segments */
     }
     /* n covers o: n.seq <= o.seq and o.end <= n.end, modulo 2^32 (RFC 9293 §3.4) */
