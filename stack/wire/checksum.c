@@ -68,17 +68,21 @@ sum_chunk(const uint8_t *data, size_t len) {
      * works. Native 64-bit loads are split into their 32-bit halves and
      * added into 64-bit accumulators, which cannot overflow for any IP
      * datagram and carry no dependency between iterations, so the compiler
-     * vectorises the loop. The 0-7 trailing bytes follow in 32-bit steps. */
+     * vectorises the loop. The 0-7 trailing bytes follow in 32-bit steps.
+     * The loop counts words with a counter of its own: a loop on the byte
+     * offset that the tail goes on from (`for (; i + 8 <= len; i += 8)`)
+     * made GCC 12 keep an induction vector nothing reads in the vectorised
+     * loop, two instructions of eleven per 32 bytes (issue 19). */
     uint64_t lo = 0, hi = 0;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
+    size_t words = len / 8;
+    for (size_t k = 0; k < words; k++) {
         uint64_t w;
-        memcpy(&w, data + i, 8);
+        memcpy(&w, data + 8 * k, 8);
         lo += w & 0xffffffffu;
         hi += w >> 32;
     }
-    return sum_finish((lo & 0xffffffffu) + (lo >> 32) + (hi & 0xffffffffu) + (hi >> 32), data, i,
-                      len);
+    return sum_finish((lo & 0xffffffffu) + (lo >> 32) + (hi & 0xffffffffu) + (hi >> 32), data,
+                      8 * words, len);
 }
 
 /*
@@ -105,14 +109,15 @@ __attribute__((target_clones("avx2", "default")))
 uint32_t
 tern_csum_copy(uint8_t *dst, const uint8_t *src, size_t len) {
     uint64_t lo = 0, hi = 0;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
+    size_t words = len / 8; /* the loop's own counter: see sum_chunk */
+    for (size_t k = 0; k < words; k++) {
         uint64_t w;
-        memcpy(&w, src + i, 8);
-        memcpy(dst + i, &w, 8);
+        memcpy(&w, src + 8 * k, 8);
+        memcpy(dst + 8 * k, &w, 8);
         lo += w & 0xffffffffu;
         hi += w >> 32;
     }
+    size_t i = 8 * words;
     uint64_t acc = (lo & 0xffffffffu) + (lo >> 32) + (hi & 0xffffffffu) + (hi >> 32);
     for (; i + 4 <= len; i += 4) {
         uint32_t w;
