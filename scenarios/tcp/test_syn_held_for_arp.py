@@ -91,7 +91,7 @@ def first_flight(sock: Any, conn: Any) -> list:
     assert sock.state == "ESTABLISHED"
     sock.send(bytes(20 * MSS))
     segs = data_segs(conn, within="20ms")
-    assert len({len(tcp_payload(s)) for s in segs}) == 1, "full-sized segments"
+    assert len({len(tcp_payload(s)) for s in segs}) == 1, "full-sized segments (SMSS less the options)"
     return segs
 
 
