@@ -22,7 +22,9 @@
  *                                        cc "cubic", "bbr" or "both" (default)
  * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
  * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO, BENCH_ONE_WAY_US
- * the link's one-way delay (10 ms by default),
+ * the link's one-way delay (10 ms by default), BENCH_TX_KB and BENCH_RX_KB
+ * both hosts' send and receive buffers in KiB (1024 by default; a kernel's
+ * grow to tcp_wmem's and tcp_rmem's maximum),
  * BENCH_SEED=<n> runs seed n alone (seeds = 1), BENCH_VERBOSE=1 prints every run (with the fast
  * recoveries, the time spent waiting for RTOs: for each timeout, the time since SND.UNA last
  * moved, and both hosts' ARP requests), BENCH_TRACE=1 the sender's state at each RTO,
@@ -90,6 +92,10 @@ static void host_config(tern_stack_config *c, uint8_t last, uint64_t seed) {
         c->tcp.tail_loss_probe = atoi(getenv("BENCH_TLP")) != 0;
     if (getenv("BENCH_RTO_MIN_MS"))
         c->tcp.rto_min_ns = (uint64_t)atoi(getenv("BENCH_RTO_MIN_MS")) * MS;
+    if (getenv("BENCH_TX_KB"))
+        c->tcp.tx_buffer = (uint32_t)atoi(getenv("BENCH_TX_KB")) * 1024;
+    if (getenv("BENCH_RX_KB"))
+        c->tcp.rx_buffer = (uint32_t)atoi(getenv("BENCH_RX_KB")) * 1024;
 }
 
 /* BENCH_ONE_WAY_US: another one-way delay (e.g. 50 for a LAN like the TAP
