@@ -22,11 +22,13 @@
  *                                        cc "cubic", "bbr" or "both" (default)
  * Environment, for comparisons only: BENCH_TLP=0/1 sets the stack's
  * tail_loss_probe default, BENCH_RTO_MIN_MS its minimum RTO, BENCH_ONE_WAY_US
- * the link's one-way delay (10 ms by default),
+ * the link's one-way delay (10 ms by default), BENCH_TX_KB and BENCH_RX_KB
+ * both hosts' send and receive buffers in KiB (1024 by default; a kernel's
+ * grow to tcp_wmem's and tcp_rmem's maximum),
  * BENCH_SEED=<n> runs seed n alone (seeds = 1), BENCH_VERBOSE=1 prints every run (with the fast
- * recoveries, and the time spent waiting for RTOs: for each timeout, the time since SND.UNA last
- * moved), BENCH_TRACE=1 the sender's state at each RTO, BENCH_BBR_TRACE=<ms>
- * the sender's BBR state (mode, BtlBw, cwnd, flight, rounds) every <ms>
+ * recoveries, the time spent waiting for RTOs: for each timeout, the time since SND.UNA last
+ * moved, and both hosts' ARP requests), BENCH_TRACE=1 the sender's state at each RTO,
+ * BENCH_BBR_TRACE=<ms> the sender's BBR state (mode, BtlBw, cwnd, flight, rounds) every <ms>
  * virtual milliseconds and at each change of mode, BENCH_PCAP=<file>
  * captures the link at the sender's end (sim_link_capture, with the
  * .events file naming each loss).
@@ -59,6 +61,7 @@ typedef struct run_result {
     double mbps;
     uint64_t rexmit, rto, tlp, spurious_rtos, srtt_ms, dsacked;
     uint64_t fast, rto_wait_ms, rto_backed_off, done_ms; /* where the time went (BENCH_VERBOSE) */
+    uint64_t arp_requests, arp_replaced; /* both hosts' ARP requests and held segments replaced */
 } run_result;
 
 static void fail(const char *what, const setting *st, uint64_t seed, sim *s) {
@@ -89,6 +92,10 @@ static void host_config(tern_stack_config *c, uint8_t last, uint64_t seed) {
         c->tcp.tail_loss_probe = atoi(getenv("BENCH_TLP")) != 0;
     if (getenv("BENCH_RTO_MIN_MS"))
         c->tcp.rto_min_ns = (uint64_t)atoi(getenv("BENCH_RTO_MIN_MS")) * MS;
+    if (getenv("BENCH_TX_KB"))
+        c->tcp.tx_buffer = (uint32_t)atoi(getenv("BENCH_TX_KB")) * 1024;
+    if (getenv("BENCH_RX_KB"))
+        c->tcp.rx_buffer = (uint32_t)atoi(getenv("BENCH_RX_KB")) * 1024;
 }
 
 /* BENCH_ONE_WAY_US: another one-way delay (e.g. 50 for a LAN like the TAP
@@ -237,7 +244,14 @@ static run_result run(const setting *st, uint64_t seed, tern_tcp_cc cc) {
                     info.fast_retransmits,
                     rto_wait / MS,
                     backed_off,
-                    done_at / MS};
+                    done_at / MS,
+                    0,
+                    0};
+    tern_counters ka, kb;
+    tern_stack_get_counters(sa, &ka);
+    tern_stack_get_counters(sb, &kb);
+    r.arp_requests = ka.arp_requests_sent + kb.arp_requests_sent;
+    r.arp_replaced = ka.arp_queue_replaced + kb.arp_queue_replaced;
     sim_destroy(s);
     return r;
 }
@@ -289,13 +303,15 @@ int main(int argc, char **argv) {
                         stderr,
                         "  %s%s seed %d: %.2f Mbit/s rexmit %llu rto %llu (spurious %llu) tlp %llu "
                         "srtt at the end %llu ms, D-SACKed retransmissions %llu, recoveries %llu, "
-                        "%llu of %llu ms waiting for RTOs (%llu backed off)\n",
+                        "%llu of %llu ms waiting for RTOs (%llu backed off), ARP requests %llu "
+                        "(held segments replaced %llu)\n",
                         pre, st->name, (int)seed, r.mbps, (unsigned long long)r.rexmit,
                         (unsigned long long)r.rto, (unsigned long long)r.spurious_rtos,
                         (unsigned long long)r.tlp, (unsigned long long)r.srtt_ms,
                         (unsigned long long)r.dsacked, (unsigned long long)r.fast,
                         (unsigned long long)r.rto_wait_ms, (unsigned long long)r.done_ms,
-                        (unsigned long long)r.rto_backed_off);
+                        (unsigned long long)r.rto_backed_off, (unsigned long long)r.arp_requests,
+                        (unsigned long long)r.arp_replaced);
             }
             printf("BENCH tcp_loss_goodput_%s%s %.2f Mbit/s\n", pre, st->name, median(mbps, seeds));
             printf("BENCH tcp_loss_rexmit_%s%s %.0f segments\n", pre, st->name, median(rex, seeds));

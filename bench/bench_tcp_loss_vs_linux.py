@@ -118,13 +118,14 @@ def _kernel_receiver_poll(proc: Any, st: dict[str, Any], amount: int) -> bool:
 
 def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, linux_cc: str = "cubic",
             tern_rto_min_ms: int = 0, receiver: str = "linux", tern_cc: str = "cubic",
-            pcap_dir: Optional[Path] = None) -> tuple[float, bool]:
+            pcap_dir: Optional[Path] = None, tern_buffer_kib: int = 1024) -> tuple[float, bool]:
     """One transfer from ``sender`` to ``receiver`` (each "tern" or "linux"); returns (goodput in Mbit/s,
     finished). The time is the receiver's: from accepting the connection to holding the last byte. With
     ``pcap_dir`` the link is captured at the sender's end to ``<pcap_dir>/<setting>-<seed>-<sender>.pcap``
-    (with its ``.events`` file naming each loss)."""
+    (with its ``.events`` file naming each loss). ``tern_buffer_kib``: the Tern hosts' send and receive
+    buffers (fixed; a kernel socket's grow up to net.ipv4.tcp_wmem's and tcp_rmem's maximum)."""
     net = RealtimeNetwork(seed=seed)
-    tcp: dict[str, Any] = {"rx_buffer": 1 << 20, "tx_buffer": 1 << 20}
+    tcp: dict[str, Any] = {"rx_buffer": tern_buffer_kib << 10, "tx_buffer": tern_buffer_kib << 10}
     if tern_rto_min_ms:
         tcp["rto_min"] = f"{tern_rto_min_ms}ms"
     imp = {"rate": "100Mbit", "delay": "10ms", "loss": SETTINGS[setting]}
@@ -234,6 +235,9 @@ def main() -> int:
     ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated subset of " + ",".join(SETTINGS))
     ap.add_argument("--pcap", type=Path, default=None, metavar="DIR",
                     help="capture every run's link at the sender's end to DIR/<setting>-<seed>-<sender>.pcap")
+    ap.add_argument("--tern-buffer-kib", type=int, default=1024,
+                    help="the Tern hosts' send and receive buffers in KiB (default 1024; the kernel's grow to "
+                         "tcp_wmem's maximum, 4 MiB by default, and tcp_rmem's)")
     ap.add_argument("--first-seed", type=int, default=1, help="the seeds run are K .. K + seeds - 1 (default 1)")
     ap.add_argument("--senders", default="tern,linux", help="which senders run (default tern,linux)")
     args = ap.parse_args()
@@ -256,14 +260,15 @@ def main() -> int:
           f"({'equal' if args.tern_rto_min_ms == LINUX_RTO_MIN_MS else 'NOT equal'}); "
           f"congestion control: Tern {args.tern_cc}, Linux {args.linux_cc}; receiver for both senders: {args.receiver} "
           f"({'the kernel' if args.receiver == 'linux' else 'a Tern host'}); {args.amount} bytes, "
-          f"{args.seeds} seeds", flush=True)
+          f"{args.seeds} seeds; Tern buffers {args.tern_buffer_kib} KiB", flush=True)
     for name in names:
         med = {}
         for sender in senders:
             runs = []
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 mbps, done = one_run(name, seed, sender, args.amount, args.limit, args.linux_cc,
-                                     args.tern_rto_min_ms, args.receiver, args.tern_cc, args.pcap)
+                                     args.tern_rto_min_ms, args.receiver, args.tern_cc, args.pcap,
+                                     args.tern_buffer_kib)
                 if not done:
                     print(f"bench_tcp_loss_vs_linux: {sender} sender unfinished after {args.limit:.0f} s "
                           f"(setting {name}, seed {seed})", file=sys.stderr)

@@ -26,6 +26,7 @@ from scapy.layers.l2 import Ether
 
 from v6kit import DUT6, PEER6, at, bench6, ns, to_dut
 from pyharness.dut import tern_stack
+from pyharness.expect import ExpectationError
 
 pytestmark = pytest.mark.area("nd")
 
@@ -387,6 +388,35 @@ def test_solicited_advertisement_with_the_same_address_confirms_reachability(sil
     assert dut.nd_lookup(PEER6) == (peer.mac, "REACHABLE")
     ping(dut, peer, 20)
     peer.expect(ICMPv6EchoReply(id=20), within="1ms")
+
+
+@pytest.mark.rfc("5681 3.1", "6298 5", "4861 7.2.2")
+@pytest.mark.dut("tern", reason="the queue replacing a held SYN by its retransmission is Tern's rule (above)")
+def test_a_syn_that_never_left_keeps_the_initial_window(silent, net):
+    """The SYN that replaced its queued copy is the only one that crossed the link (the test above): it is the
+    first transmission, not a retransmission after a lost SYN (scenarios/tcp/test_syn_held_for_arp.py, over
+    ARP), so the connection starts with RFC 6928's 10 segments, not RFC 5681 §3.1's one (before: one)."""
+    dut, peer = silent
+    t0 = net.now_ns
+    sock = dut.tcp_connect(PEER6, 7000, nodelay=True)
+    peer.expect(ICMPv6ND_NS(tgt=PEER6), at=at(t0), tolerance="1ns")
+    peer.expect(ICMPv6ND_NS(tgt=PEER6), at=at(t0 + 1_000_000_000), tolerance="1ns")
+    peer.expect_nothing(for_="200ms", matching=TCP())
+    peer.send(na(dut, peer))
+    conn = peer.tcp(DUT6, local_port=7000, isn=5000, mss=1440)
+    conn.expect(flags="S", at=at(t0 + 1_200_000_000), tolerance="1ns")
+    conn.send(flags="SA")
+    conn.expect(flags="A", within="1ms")
+    sock.send(bytes(20 * 1440))
+    segs = []
+    while True:
+        try:
+            p = peer.expect(TCP(dport=7000), within="20ms")
+        except ExpectationError:
+            break
+        if len(bytes(p[TCP].payload)) > 0:
+            segs.append(p)
+    assert len(segs) == 10
 
 
 @pytest.mark.rfc("4861 7.2.2", "1122 2.3.2.2")

@@ -18,8 +18,8 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, PEER_PORT, T, ns, peer_ip_of, tcp_payload, warm_arp
-from test_dsack_undo import data_segs
+from tcpkit import EXACT, PEER_PORT, T, ns, peer_ip_of, warm_arp
+from test_syn_held_for_arp import first_flight as answered_first_flight
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -38,13 +38,7 @@ def first_flight(dut, peer, profile, congestion: str, echo_first: bool) -> list:
     dut.net.run(until=T(ns(again) + 100 * MS))
     echoed = first if echo_first else again
     conn.ts_recent = int(dict(echoed[TCP].options)["Timestamp"][0])
-    conn.send(flags="SA")
-    conn.expect(flags="A", within="10ms")
-    assert sock.state == "ESTABLISHED"
-    sock.send(bytes(20 * MSS))
-    segs = data_segs(conn, within="20ms")
-    assert len({len(tcp_payload(s)) for s in segs}) == 1, "full-sized segments (SMSS less the timestamps option)"
-    return segs
+    return answered_first_flight(sock, conn)
 
 
 @pytest.mark.rfc("5681 3.1", "7323 4.3", "6928 2")

@@ -125,6 +125,10 @@ uint32_t tern_held_drop_superseded(tern_stack *st, tern_pktq *q, uint32_t iface,
     return dropped;
 }
 
+uint64_t tern_held_replaced(const tern_stack *st) {
+    return st->c.arp_queue_replaced + st->c.nd_queue_replaced;
+}
+
 bool tern_held_drop_oldest(tern_stack *st, tern_pktq *q, uint32_t iface, const tern_addr *dst) {
     bool dropped = false;
     for (uint32_t n = q->count; n > 0; n--) {

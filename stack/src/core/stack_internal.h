@@ -126,6 +126,11 @@ bool tern_held_supersedes(const uint8_t *old, size_t olen, const uint8_t *nw, si
 /* Drop from q the datagrams held for (iface, dst) that `ip` supersedes; returns how many. */
 uint32_t tern_held_drop_superseded(tern_stack *st, tern_pktq *q, uint32_t iface,
                                    const tern_addr *dst, const uint8_t *ip, size_t len);
+/* How many held TCP segments the ARP and ND queues have replaced so far. A
+ * sender that reads it before and after sending a segment learns whether that
+ * segment replaced a held copy of itself, which then never left the host
+ * (tcp_timer.c, the SYN). */
+uint64_t tern_held_replaced(const tern_stack *st);
 /* Drop the oldest datagram held for (iface, dst); false if none is held. */
 bool tern_held_drop_oldest(tern_stack *st, tern_pktq *q, uint32_t iface, const tern_addr *dst);
 

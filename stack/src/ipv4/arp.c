@@ -126,8 +126,9 @@ static void send_arp(tern_stack *st, uint32_t iface, uint16_t op, const uint8_t 
     tern_eth_output(st, iface, eth_dst, TERN_ETHERTYPE_ARP, frame + TERN_ETH_HDR, n);
 }
 
-static void send_request(tern_stack *st, uint64_t now, tern_arp_entry *e) {
-    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+/* A request for e's address, broadcast (resolution) or to eth_dst (a poll). */
+static void send_request_to(tern_stack *st, uint64_t now, tern_arp_entry *e,
+                            const uint8_t eth_dst[6]) {
     static const uint8_t zero[6] = {0};
     tern_route_result rr;
     tern_addr spa = tern_addr_v4(0, 0, 0, 0);
@@ -137,11 +138,48 @@ static void send_request(tern_stack *st, uint64_t now, tern_arp_entry *e) {
     } else if (st->iface[e->iface].naddrs) {
         spa = st->iface[e->iface].addr[0];
     }
-    send_arp(st, e->iface, TERN_ARP_OP_REQUEST, bcast, zero, &e->ip, &spa);
+    send_arp(st, e->iface, TERN_ARP_OP_REQUEST, eth_dst, zero, &e->ip, &spa);
     st->c.arp_requests_sent++;
     e->requests++;
     e->last_request = now;
     e->next_request = now + st->cfg.arp_retry_ns;
+}
+
+static void send_request(tern_stack *st, uint64_t now, tern_arp_entry *e) {
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    send_request_to(st, now, e, bcast);
+}
+
+/*
+ * A datagram goes out through the resolved entry e. RFC 1122 §2.3.2.1 lists
+ * the ways to flush out-of-date entries: "(1) Timeout -- Periodically time
+ * out cache entries, even if they are in use. Note that this timeout should
+ * be restarted when the cache entry is "refreshed" (by observing the source
+ * fields, regardless of target address, of an ARP broadcast from the system
+ * in question)." and "(2) Unicast Poll -- Actively poll the remote host by
+ * periodically sending a point-to-point ARP Request to it, and delete the
+ * entry if no ARP Reply is received from N successive polls." With the
+ * timeout alone, a neighbour we talk to all the time is forgotten at the end
+ * of every lifetime and traffic waits for a broadcast resolution; under
+ * loss, for the request's retry (1 s) or longer (issue 22). So an entry in
+ * use near the end of its lifetime is polled as (2) says while it is still
+ * used: from arp_retries x arp_retry before its end until arp_retry before
+ * it (a later poll would hold the broadcast request at expiry back by the
+ * flood limit), a request to its cached address, at most one a second (the
+ * flood limit, §2.3.2.1), so arp_retries in all (N). Any ARP packet from
+ * the neighbour, the reply included, restarts the lifetime (tern_arp_input),
+ * and traffic never stops; unanswered, the entry times out when it would
+ * have and the next datagram resolves it afresh. (Linux's neighbour cache
+ * does the same with its STALE, DELAY and PROBE states and unicast probes.)
+ */
+static void used(tern_stack *st, tern_arp_entry *e, uint64_t now) {
+    e->used = now;
+    uint64_t window = st->cfg.arp_retry_ns * st->cfg.arp_retries;
+    if (now + window < e->expires || now + st->cfg.arp_retry_ns > e->expires ||
+        now < e->last_request + st->cfg.arp_retry_ns) {
+        return; /* none in the last arp_retry: it would hold back the resolution at expiry */
+    }
+    send_request_to(st, now, e, e->mac);
 }
 
 tern_err tern_arp_lookup(const tern_stack *st, uint64_t now, const tern_addr *ip, uint8_t mac[6]) {
@@ -169,8 +207,8 @@ uint64_t tern_arp_entry_expires(const tern_arp_entry *e) {
     return e->expires;
 }
 
-void tern_arp_entry_used(tern_arp_entry *e, uint64_t now) {
-    e->used = now;
+void tern_arp_entry_used(tern_stack *st, tern_arp_entry *e, uint64_t now) {
+    used(st, e, now);
 }
 
 tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const tern_addr *next_hop,
@@ -187,7 +225,7 @@ tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const te
     tern_arp_entry *e = find(st, iface, next_hop);
     if (e && e->state == ARP_REACHABLE && now < e->expires) {
         memcpy(mac, e->mac, 6);
-        e->used = now;
+        used(st, e, now);
         return TERN_OK;
     }
     if (e && e->state == ARP_INCOMPLETE) {

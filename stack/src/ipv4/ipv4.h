@@ -74,8 +74,8 @@ tern_arp_entry *tern_arp_reachable(tern_stack *st, uint64_t now, uint32_t iface,
 const uint8_t *tern_arp_entry_mac(const tern_arp_entry *e);
 uint64_t tern_arp_entry_expires(const tern_arp_entry *e);
 /* A datagram went out through e at now (as tern_arp_resolve records it: least recently used
- * entries are reused first). */
-void tern_arp_entry_used(tern_arp_entry *e, uint64_t now);
+ * entries are reused first; near the end of its lifetime, e is polled, arp.c used()). */
+void tern_arp_entry_used(tern_stack *st, tern_arp_entry *e, uint64_t now);
 void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len);
 
 /* ---- header templates (tx_template.c) ----------------------------------------- */

@@ -156,7 +156,7 @@ void tern_ip4_tmpl_send(tern_stack *st, uint64_t now, const tern_ip4_tmpl *t, si
 #ifdef TERN_POLL_CACHE_CHECK
     check_header(st, t, ip, id, len);
 #endif
-    tern_arp_entry_used(t->nb, now);
+    tern_arp_entry_used(st, t->nb, now);
     st->c.ip_out++;
     tern_eth_send(st, t->iface, frame, TERN_ETH_HDR + total);
 }

@@ -58,6 +58,46 @@ static void persist_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->t_rexmt = now + p->rtt.rto;
 }
 
+/*
+ * The SYN (or SYN-ACK) the timer just sent replaced a held copy in the ARP or
+ * ND queue (core/held.c) and no earlier copy was sent as a retransmission:
+ * every copy before it waited there for the neighbour and none left the
+ * host. What the timer sent is then the first transmission of the SYN, not
+ * a retransmission, for each rule that hangs on one:
+ *
+ * - RFC 6298 §5: "An implementation MUST manage the retransmission timer(s)
+ *   in such a way that a segment is never retransmitted too early, i.e.,
+ *   less than one RTO after the previous transmission of that segment." No
+ *   previous transmission reached the network, and (5.5)'s "back off the
+ *   timer" answers a segment the network did not acknowledge: the timer
+ *   restarts with the RTO unchanged, as for a first send ((5.1)). Nor is
+ *   the expiry counted towards R2 (RFC 9293 §3.8.3, counted in retries):
+ *   without the backoff the count would run out in seconds; ARP's own
+ *   retries end a resolution that never completes (RFC 1122 §2.3.2.2's
+ *   host unreachable), and the SYN then sent starts a new one, as a
+ *   retransmission.
+ * - RFC 6298 (5.7)'s 3 s RTO after the handshake is for a SYN that timed out
+ *   on the path; §7 explains it: "This document reduces the initial RTO from
+ *   the previous 3 seconds [PA00] to 1 second, unless the SYN or the ACK of
+ *   the SYN is lost". Nothing was lost: not applied.
+ * - Karn's rule (RFC 6298 §3) forbids samples from segments "that were
+ *   retransmitted (and thus for which it is ambiguous whether the reply was
+ *   for the first instance of the packet or a later instance)". One
+ *   instance left: the answer times it, from now (it may include the rest
+ *   of the wait for the neighbour, an overestimate on the safe side).
+ * - RFC 5681 §3.1's one-segment initial window is for a lost SYN or SYN/ACK:
+ *   the full initial window stays, for every congestion control.
+ *
+ * Issue 22: at 15 % loss the first ARP request of a connection was lost,
+ * the SYN's retransmission replaced the held SYN, and the connection began
+ * with one segment and a 3 s RTO although only ARP had lost a frame.
+ */
+static void syn_never_left(tcp_pcb *p, uint64_t now) {
+    p->retries--; /* not an R2 expiry (above) */
+    p->rtt_time = now;
+    p->flags |= TCPF_RTT_TIMING;
+}
+
 static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (p->flags & TCPF_PERSIST) {
         persist_fire(st, p, now);
@@ -71,6 +111,12 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
             tcp_close_conn(st, p, passive ? TERN_OK : timeout_error(p));
             return;
         }
+        uint64_t replaced = tern_held_replaced(st);
+        tcp_send_syn(st, p, now);
+        if (tern_held_replaced(st) != replaced && !(p->flags & TCPF_SYN_RETRANSMITTED)) {
+            syn_never_left(p, now);
+            return;
+        }
         /* With timestamps the answer's TSecr still gives a sample, if it
          * echoes this retransmission or a later one (tcp_input.c
          * established(), RFC 6298 §3). */
@@ -82,7 +128,6 @@ static void rexmt_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         p->t_rexmt = now + p->rtt.rto;          /* (5.6) */
         p->total_retransmits++;
         st->c.tcp_retransmits++;
-        tcp_send_syn(st, p, now);
         return;
     }
     if (!tcp_synchronized(p) || tcp_flight(p) == 0 || p->state == TERN_TCP_TIME_WAIT) {
