@@ -98,6 +98,16 @@ else:
     print("done", got, time.monotonic_ns(), flush=True)
 """
 
+SS_POLL = r"""
+import subprocess, sys, time
+with open(sys.argv[1], "w") as f:
+    while True:
+        t = time.monotonic_ns()
+        o = subprocess.run(["ss", "-tinHO", "dst", "10.77.0.1"], capture_output=True, text=True).stdout
+        for line in o.splitlines():
+            f.write(f"{t} {line}\n")
+"""
+
 
 def _kernel_receiver_poll(proc: Any, st: dict[str, Any], amount: int) -> bool:
     """Reads the kernel receiver's lines ("accepted T", "p N T", "done N T"; T its monotonic clock in ns) that
@@ -161,6 +171,10 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
             link.capture(pcap_dir / f"{setting}-{seed}-{sender}.pcap", side="a" if link.a.name != "tern_rx" else "b")
         if sender == "linux":
             ns = tx_ns if receiver == "linux" else k.ns
+            if pcap_dir is not None and os.environ.get("BENCH_BBR_TRACE"):
+                # the kernel sender's state (ss -ti) as often as ss runs, beside the capture
+                poller = ns.popen([sys.executable, "-c", SS_POLL, str(pcap_dir / f"{setting}-{seed}-linux.state")])
+                stack.callback(poller.kill)
             ns.popen([sys.executable, "-c", KERNEL_SCRIPT, "send", KERNEL_IP, str(PORT), str(amount), linux_cc])
         if receiver == "tern":
             lst = rx.tcp_listen(PORT)
@@ -170,9 +184,20 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
         data = bytes(1 << 20)
         queued = 0
         rsock: Optional[Any] = None
+        # BENCH_BBR_TRACE=1 (with --pcap): the Tern sender's state each slice, beside the capture.
+        trace = (open(pcap_dir / f"{setting}-{seed}-{sender}.state", "w")
+                 if pcap_dir is not None and sender == "tern" and os.environ.get("BENCH_BBR_TRACE") else None)
+        if trace is not None:
+            stack.callback(trace.close)
 
         def pump() -> bool:
             nonlocal queued, rsock
+            if trace is not None:
+                i = sock.info()
+                trace.write(f"{net.realtime_now_ns()} {i.bbr_mode} {i.bbr_btlbw} {i.bbr_pacing_rate} "
+                            f"{i.bbr_round_count} {i.cwnd} {i.in_flight} {i.snd_una - i.iss} "
+                            f"{i.snd_nxt - i.iss} {i.snd_wnd} {i.sacked} {i.lost} {i.fast_retransmits} "
+                            f"{i.total_retransmits} {i.rto_timeouts} {i.srtt_ns}\n")
             if sender == "tern":
                 while queued < amount:
                     n = sock.send(data[: min(len(data), amount - queued)])
