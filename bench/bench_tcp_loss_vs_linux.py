@@ -34,6 +34,12 @@ and a run that does not finish within ``--limit`` seconds counts with the goodpu
 named on stderr). This runs in real time: the figures depend on the machine's load, and a machine without the
 privileges for TAP devices and namespaces prints why and exits 0 (benchmarks never fail a run on a figure).
 
+With ``--pcap DIR`` and BENCH_BBR_TRACE=1 in the environment each run also writes the sender's state beside its
+capture, ``<setting>-<seed>-<sender>.state``: for the Tern sender one line per 1 ms slice (time in ns, BBR mode,
+BtlBw, pacing rate, round count, cwnd, in flight, SND.UNA and SND.NXT from the ISS, the peer's window, SACKed,
+lost, fast recoveries, retransmissions, RTOs, SRTT), for the kernel sender `ss -tinHO` as often as ss runs,
+each line behind the monotonic time it was taken (ss costs CPU: compare the kernel's figures without it).
+
 usage: python bench/bench_tcp_loss_vs_linux.py [--receiver linux|tern] [--amount BYTES] [--seeds N] [--limit S]
        [--settings 0.5,1,...] [--first-seed K] [--senders tern,linux] [--pcap DIR]
 """
