@@ -160,38 +160,7 @@ def test_startup_doubles_the_delivery_rate_per_round(net):
     assert min(first_four) >= 1.9 and max(first_four) <= 2.15, f"BtlBw by round: {bw} (ratios {ratios})"
 
 
-def test_full_pipe_then_drain_then_probe_bw(net):
-    """After three rounds without 25 % BtlBw growth STARTUP ends: DRAIN paces at 1/high_gain x BtlBw until the
-    data in flight is at most one BDP (plus the quantization budget), then PROBE_BW (cwnd gain 2) starts."""
-    t = Transfer(net)
-    samples = t.watch("600ms")
-    rounds = [(tm, i) for tm, i in changes(samples, lambda i: i.bbr_round_count)]
-    # BBRCheckFullPipe at each round start (the one that fills the pipe already shows DRAIN)
-    full_bw, count, expect_drain_round = 0, 0, None
-    for _, i in rounds:
-        if i.bbr_round_count == 0:
-            continue
-        if i.bbr_btlbw >= full_bw + full_bw // 4:
-            full_bw, count = i.bbr_btlbw, 0
-        else:
-            count += 1
-            if count == 3:
-                expect_drain_round = i.bbr_round_count
-                break
-    drain = [(tm, i) for tm, i in samples if i.bbr_mode == "DRAIN"]
-    assert drain, "no DRAIN"
-    d0 = drain[0][1]
-    assert d0.bbr_filled_pipe and d0.bbr_round_count == expect_drain_round
-    assert d0.bbr_pacing_gain == DRAIN_GAIN and d0.bbr_cwnd_gain == HIGH_GAIN
-    assert d0.bbr_pacing_rate == d0.bbr_btlbw * DRAIN_GAIN // BBR_UNIT
-    last_drain = drain[-1][1]
-    assert last_drain.in_flight > inflight_target(last_drain, BBR_UNIT)
-    probe = next(i for _, i in samples if i.bbr_mode == "PROBE_BW")
-    assert probe.in_flight <= inflight_target(probe, BBR_UNIT)
-    assert probe.bbr_cwnd_gain == 2 * BBR_UNIT
-
-
-def old_full_pipe_round(rounds: list[tuple[int, Any]]) -> Optional[int]:
+def draft_full_pipe_round(rounds: list[tuple[int, Any]]) -> Optional[int]:
     """The round at which draft-00's BBRCheckFullPipe alone (three rounds without 25 % BtlBw growth, every round
     counted) fills the pipe, from the info at each round start; None if it does not."""
     full_bw, count = 0, 0
@@ -205,6 +174,26 @@ def old_full_pipe_round(rounds: list[tuple[int, Any]]) -> Optional[int]:
             if count == 3:
                 return i.bbr_round_count
     return None
+
+
+def test_full_pipe_then_drain_then_probe_bw(net):
+    """After three rounds without 25 % BtlBw growth STARTUP ends: DRAIN paces at 1/high_gain x BtlBw until the
+    data in flight is at most one BDP (plus the quantization budget), then PROBE_BW (cwnd gain 2) starts."""
+    t = Transfer(net)
+    samples = t.watch("600ms")
+    # BBRCheckFullPipe at each round start (the one that fills the pipe already shows DRAIN)
+    expect_drain_round = draft_full_pipe_round(changes(samples, lambda i: i.bbr_round_count))
+    drain = [(tm, i) for tm, i in samples if i.bbr_mode == "DRAIN"]
+    assert drain, "no DRAIN"
+    d0 = drain[0][1]
+    assert d0.bbr_filled_pipe and d0.bbr_round_count == expect_drain_round
+    assert d0.bbr_pacing_gain == DRAIN_GAIN and d0.bbr_cwnd_gain == HIGH_GAIN
+    assert d0.bbr_pacing_rate == d0.bbr_btlbw * DRAIN_GAIN // BBR_UNIT
+    last_drain = drain[-1][1]
+    assert last_drain.in_flight > inflight_target(last_drain, BBR_UNIT)
+    probe = next(i for _, i in samples if i.bbr_mode == "PROBE_BW")
+    assert probe.in_flight <= inflight_target(probe, BBR_UNIT)
+    assert probe.bbr_cwnd_gain == 2 * BBR_UNIT
 
 
 #: The receiver's buffer that holds the flight below what STARTUP would send: 48 KB, about a fifth of the
@@ -224,11 +213,11 @@ def test_startup_leaves_out_rounds_the_receive_window_held_back(net, rx_buffer):
     t = Transfer(net, rate="100Mbit", rx_buffer=rx_buffer)
     samples = t.watch("1s")
     rounds = changes(samples, lambda i: i.bbr_round_count)
-    old_round = old_full_pipe_round(rounds)
-    assert old_round is not None, "BtlBw never stopped growing"
+    draft_round = draft_full_pipe_round(rounds)
+    assert draft_round is not None, "BtlBw never stopped growing"
     if rx_buffer == SMALL_RX:
         assert all(i.bbr_mode == "STARTUP" and not i.bbr_filled_pipe for _, i in samples)
-        assert rounds[-1][1].bbr_round_count >= old_round + 20, "rounds went on"
+        assert rounds[-1][1].bbr_round_count >= draft_round + 20, "rounds went on"
         assert max(i.in_flight for _, i in samples) <= SMALL_RX
         # each round after the plateau: its flight stayed below 5/4 of the BDP at the rate it tests for
         last = rounds[-1][1]
@@ -236,7 +225,7 @@ def test_startup_leaves_out_rounds_the_receive_window_held_back(net, rx_buffer):
         assert SMALL_RX < bdp + bdp // 4
     else:
         drain = next(i for _, i in samples if i.bbr_mode == "DRAIN")
-        assert drain.bbr_filled_pipe and drain.bbr_round_count == old_round
+        assert drain.bbr_filled_pipe and drain.bbr_round_count == draft_round
         assert drain.bbr_btlbw >= 100_000_000 // 8 * MSS // 1514 * 95 // 100
 
 
