@@ -34,6 +34,12 @@ and a run that does not finish within ``--limit`` seconds counts with the goodpu
 named on stderr). This runs in real time: the figures depend on the machine's load, and a machine without the
 privileges for TAP devices and namespaces prints why and exits 0 (benchmarks never fail a run on a figure).
 
+With ``--pcap DIR`` and BENCH_BBR_TRACE=1 in the environment each run also writes the sender's state beside its
+capture, ``<setting>-<seed>-<sender>.state``: for the Tern sender one line per 1 ms slice (time in ns, BBR mode,
+BtlBw, pacing rate, round count, cwnd, in flight, SND.UNA and SND.NXT from the ISS, the peer's window, SACKed,
+lost, fast recoveries, retransmissions, RTOs, SRTT), for the kernel sender `ss -tinHO` as often as ss runs,
+each line behind the monotonic time it was taken (ss costs CPU: compare the kernel's figures without it).
+
 usage: python bench/bench_tcp_loss_vs_linux.py [--receiver linux|tern] [--amount BYTES] [--seeds N] [--limit S]
        [--settings 0.5,1,...] [--first-seed K] [--senders tern,linux] [--pcap DIR]
 """
@@ -96,6 +102,16 @@ else:
         if got >= step:
             print("p", got, time.monotonic_ns(), flush=True); step += 1 << 20
     print("done", got, time.monotonic_ns(), flush=True)
+"""
+
+SS_POLL = r"""
+import subprocess, sys, time
+with open(sys.argv[1], "w") as f:
+    while True:
+        t = time.monotonic_ns()
+        o = subprocess.run(["ss", "-tinHO", "dst", "10.77.0.1"], capture_output=True, text=True).stdout
+        for line in o.splitlines():
+            f.write(f"{t} {line}\n")
 """
 
 
@@ -162,6 +178,10 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
             link.capture(pcap_dir / f"{setting}-{seed}-{sender}.pcap", side="a" if link.a.name != "tern_rx" else "b")
         if sender == "linux":
             ns = tx_ns if receiver == "linux" else k.ns
+            if pcap_dir is not None and os.environ.get("BENCH_BBR_TRACE"):
+                # the kernel sender's state (ss -ti) as often as ss runs, beside the capture
+                poller = ns.popen([sys.executable, "-c", SS_POLL, str(pcap_dir / f"{setting}-{seed}-linux.state")])
+                stack.callback(poller.kill)
             ns.popen([sys.executable, "-c", KERNEL_SCRIPT, "send", KERNEL_IP, str(PORT), str(amount), linux_cc])
         if receiver == "tern":
             lst = rx.tcp_listen(PORT)
@@ -171,9 +191,20 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
         data = bytes(1 << 20)
         queued = 0
         rsock: Optional[Any] = None
+        # BENCH_BBR_TRACE=1 (with --pcap): the Tern sender's state each slice, beside the capture.
+        trace = (open(pcap_dir / f"{setting}-{seed}-{sender}.state", "w")
+                 if pcap_dir is not None and sender == "tern" and os.environ.get("BENCH_BBR_TRACE") else None)
+        if trace is not None:
+            stack.callback(trace.close)
 
         def pump() -> bool:
             nonlocal queued, rsock
+            if trace is not None:
+                i = sock.info()
+                trace.write(f"{net.realtime_now_ns()} {i.bbr_mode} {i.bbr_btlbw} {i.bbr_pacing_rate} "
+                            f"{i.bbr_round_count} {i.cwnd} {i.in_flight} {i.snd_una - i.iss} "
+                            f"{i.snd_nxt - i.iss} {i.snd_wnd} {i.sacked} {i.lost} {i.fast_retransmits} "
+                            f"{i.total_retransmits} {i.rto_timeouts} {i.srtt_ns}\n")
             if sender == "tern":
                 while queued < amount:
                     n = sock.send(data[: min(len(data), amount - queued)])

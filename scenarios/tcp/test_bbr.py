@@ -37,11 +37,11 @@ class Transfer:
     sender's buffer full."""
 
     def __init__(self, net: Any, congestion: str = "bbr", rate: str = "10Mbit", delay: str = "10ms",
-                 buffer: int = 1 << 20, capture: bool = False) -> None:
+                 buffer: int = 1 << 20, capture: bool = False, rx_buffer: Optional[int] = None) -> None:
         self.net = net
         a = net.host("a", ipv4="10.0.0.1/24", tcp={"rx_buffer": buffer, "tx_buffer": buffer,
                                                      "congestion": congestion})
-        b = net.host("b", ipv4="10.0.0.2/24", tcp={"rx_buffer": buffer, "tx_buffer": buffer})
+        b = net.host("b", ipv4="10.0.0.2/24", tcp={"rx_buffer": rx_buffer or buffer, "tx_buffer": buffer})
         self.link = net.link(a, b, rate=rate, delay=delay)
         self.pcap = self.link.capture(side="a") if capture else None
         lis = b.tcp_listen(5001)
@@ -160,14 +160,10 @@ def test_startup_doubles_the_delivery_rate_per_round(net):
     assert min(first_four) >= 1.9 and max(first_four) <= 2.15, f"BtlBw by round: {bw} (ratios {ratios})"
 
 
-def test_full_pipe_then_drain_then_probe_bw(net):
-    """After three rounds without 25 % BtlBw growth STARTUP ends: DRAIN paces at 1/high_gain x BtlBw until the
-    data in flight is at most one BDP (plus the quantization budget), then PROBE_BW (cwnd gain 2) starts."""
-    t = Transfer(net)
-    samples = t.watch("600ms")
-    rounds = [(tm, i) for tm, i in changes(samples, lambda i: i.bbr_round_count)]
-    # BBRCheckFullPipe at each round start (the one that fills the pipe already shows DRAIN)
-    full_bw, count, expect_drain_round = 0, 0, None
+def draft_full_pipe_round(rounds: list[tuple[int, Any]]) -> Optional[int]:
+    """The round at which draft-00's BBRCheckFullPipe alone (three rounds without 25 % BtlBw growth, every round
+    counted) fills the pipe, from the info at each round start; None if it does not."""
+    full_bw, count = 0, 0
     for _, i in rounds:
         if i.bbr_round_count == 0:
             continue
@@ -176,8 +172,17 @@ def test_full_pipe_then_drain_then_probe_bw(net):
         else:
             count += 1
             if count == 3:
-                expect_drain_round = i.bbr_round_count
-                break
+                return i.bbr_round_count
+    return None
+
+
+def test_full_pipe_then_drain_then_probe_bw(net):
+    """After three rounds without 25 % BtlBw growth STARTUP ends: DRAIN paces at 1/high_gain x BtlBw until the
+    data in flight is at most one BDP (plus the quantization budget), then PROBE_BW (cwnd gain 2) starts."""
+    t = Transfer(net)
+    samples = t.watch("600ms")
+    # BBRCheckFullPipe at each round start (the one that fills the pipe already shows DRAIN)
+    expect_drain_round = draft_full_pipe_round(changes(samples, lambda i: i.bbr_round_count))
     drain = [(tm, i) for tm, i in samples if i.bbr_mode == "DRAIN"]
     assert drain, "no DRAIN"
     d0 = drain[0][1]
@@ -189,6 +194,39 @@ def test_full_pipe_then_drain_then_probe_bw(net):
     probe = next(i for _, i in samples if i.bbr_mode == "PROBE_BW")
     assert probe.in_flight <= inflight_target(probe, BBR_UNIT)
     assert probe.bbr_cwnd_gain == 2 * BBR_UNIT
+
+
+#: The receiver's buffer that holds the flight below what STARTUP would send: 48 KB, about a fifth of the
+#: 100 Mbit/s x 20 ms pipe.
+SMALL_RX = 48 * 1024
+
+
+@pytest.mark.parametrize("rx_buffer", [SMALL_RX, 1 << 20], ids=["window_limited", "control"])
+def test_startup_leaves_out_rounds_the_receive_window_held_back(net, rx_buffer):
+    """A round whose data in flight never reached 5/4 of the BDP at BBR.full_bw could not have shown the 25 %
+    growth STARTUP looks for (it delivers at most its flight per RTprop), so it does not count towards the three
+    rounds that fill the pipe (a deviation from draft-00, docs/bbr.md "bbr5a"). A receiver with a 48 KB buffer
+    holds the flight at 48 KB on a 250 KB pipe: BtlBw stops growing, draft-00's rule alone would end STARTUP
+    three rounds later, and STARTUP goes on for the whole second, each round's flight below 5/4 x full_bw x
+    RTprop. The control, a 1 MiB buffer: the flight grows past that, and STARTUP ends at the round where the
+    third round without growth ends, at the bottleneck's rate."""
+    t = Transfer(net, rate="100Mbit", rx_buffer=rx_buffer)
+    samples = t.watch("1s")
+    rounds = changes(samples, lambda i: i.bbr_round_count)
+    draft_round = draft_full_pipe_round(rounds)
+    assert draft_round is not None, "BtlBw never stopped growing"
+    if rx_buffer == SMALL_RX:
+        assert all(i.bbr_mode == "STARTUP" and not i.bbr_filled_pipe for _, i in samples)
+        assert rounds[-1][1].bbr_round_count >= draft_round + 20, "rounds went on"
+        assert max(i.in_flight for _, i in samples) <= SMALL_RX
+        # each round after the plateau: its flight stayed below 5/4 of the BDP at the rate it tests for
+        last = rounds[-1][1]
+        bdp = last.bbr_btlbw * last.bbr_rtprop_ns // 1_000_000_000
+        assert SMALL_RX < bdp + bdp // 4
+    else:
+        drain = next(i for _, i in samples if i.bbr_mode == "DRAIN")
+        assert drain.bbr_filled_pipe and drain.bbr_round_count == draft_round
+        assert drain.bbr_btlbw >= 100_000_000 // 8 * MSS // 1514 * 95 // 100
 
 
 def test_probe_bw_gain_cycle(net):

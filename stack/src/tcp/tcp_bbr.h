@@ -68,6 +68,7 @@ typedef struct tcp_bbr {
     uint32_t prior_cwnd; /* BBR.prior_cwnd */
     uint32_t target_cwnd;
     uint32_t send_quantum;           /* BBR.send_quantum, bytes: what pacing lets go at once */
+    uint32_t round_max_inflight;     /* the most data in flight at an ACK of this round (STARTUP) */
     uint16_t pacing_gain, cwnd_gain; /* x/256 */
     uint8_t mode;                    /* TCP_BBR_* (tern_tcp_bbr_mode) */
     uint8_t cycle_index;

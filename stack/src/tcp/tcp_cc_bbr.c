@@ -248,8 +248,33 @@ static bool is_next_cycle_phase(const tcp_pcb *p, uint64_t now, const tcp_rate_s
     return is_full_length || rs->prior_in_flight <= bbr_inflight(p, BBR_UNIT);
 }
 
+/*
+ * Whether the round that just ended could have shown the 25 % growth
+ * BBRCheckFullPipe looks for. A round delivers at most the data it has in
+ * flight per RTprop (Little's law), so a round whose flight never reached
+ * 5/4 of the BDP at BBR.full_bw could not have delivered 5/4 x full_bw,
+ * whatever the path's bandwidth. STARTUP's own window (2/ln 2 x BDP)
+ * allows that flight; what held it lower was the peer's receive window or
+ * the packet conservation of a recovery's first round (issue 22: at 10 %
+ * loss a kernel receiver's early window, filled with out-of-order data,
+ * held the flight at 26-72 KB for three rounds and ended STARTUP at 17
+ * Mbit/s of 100). Such a round does not count towards the three, as an
+ * application-limited one does not: a deviation from draft-00 (docs/bbr.md,
+ * "bbr5a"). The test is the weakest that is sound: one ACK of the round
+ * with that much in flight lets it count.
+ */
+static bool round_probed(const tcp_pcb *p) {
+    const tcp_bbr *b = &p->bbr;
+    if (b->rtprop == 0) {
+        return true;
+    }
+    unsigned __int128 need = (unsigned __int128)b->full_bw * b->rtprop / 1000000000ULL;
+    need += need / 4;
+    return b->round_max_inflight >= need;
+}
+
 /* BBRCheckFullPipe: STARTUP ends after three rounds without
- * 25 % growth of BtlBw. */
+ * 25 % growth of BtlBw (rounds that could not show it do not count). */
 static void check_full_pipe(tcp_pcb *p, const tcp_rate_sample *rs) {
     tcp_bbr *b = &p->bbr;
     if (b->filled_pipe || !b->round_start || rs->is_app_limited) {
@@ -258,6 +283,9 @@ static void check_full_pipe(tcp_pcb *p, const tcp_rate_sample *rs) {
     if (b->btlbw >= b->full_bw + b->full_bw / 4) {
         b->full_bw = b->btlbw;
         b->full_bw_count = 0;
+        return;
+    }
+    if (!round_probed(p)) {
         return;
     }
     if (++b->full_bw_count >= 3) {
@@ -378,7 +406,15 @@ static void bbr_cong_control(tern_stack *st, tcp_pcb *p, uint64_t now, const tcp
     if (b->mode == TERN_TCP_BBR_PROBE_BW && is_next_cycle_phase(p, now, rs)) {
         advance_cycle_phase(p, now); /* BBRCheckCyclePhase */
     }
+    /* the most data in flight this round: the data sent after the last
+     * ACK is in this ACK's prior_in_flight */
+    if (rs->prior_in_flight > b->round_max_inflight) {
+        b->round_max_inflight = rs->prior_in_flight;
+    }
     check_full_pipe(p, rs);
+    if (b->round_start) {
+        b->round_max_inflight = 0; /* a new round begins */
+    }
     /* BBRCheckDrain */
     if (b->mode == TERN_TCP_BBR_STARTUP && b->filled_pipe) {
         b->mode = TERN_TCP_BBR_DRAIN;
