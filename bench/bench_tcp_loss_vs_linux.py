@@ -8,7 +8,7 @@ each to the SAME kind of receiver (``--receiver``, default linux), so that the f
 receivers (they acknowledge differently: at 1 % loss, seed 1, a kernel receiver sent 877 ACKs for 1457 data
 segments, a Tern receiver 1104 for 1451; fewer ACKs give a sender less ACK clock and later SACK information):
 
-  tern   a Tern host sends (1 MiB socket buffers, the stack's defaults: SACK, timestamps, window scaling,
+  tern   a Tern host sends (socket buffers of the kernel sender's ceiling, tcp_wmem's maximum, --tern-buffer-kib; the stack's defaults: SACK, timestamps, window scaling,
          RACK-TLP, F-RTO; CUBIC, as in bench_tcp_loss.c);
   linux  a kernel socket (python, in a namespace of its own) sends: the namespace's defaults (RACK-TLP, F-RTO,
          PRR), congestion control CUBIC, set with TCP_CONGESTION (a machine's default may be BBR, which keeps
@@ -244,6 +244,14 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
         return st["moved"] * 8 / secs / 1e6, done
 
 
+def _kernel_wmem_max_kib() -> int:
+    """net.ipv4.tcp_wmem's maximum in KiB (the most a kernel sender's buffer grows to), or 4096."""
+    try:
+        return max(64, int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2]) >> 10)
+    except (OSError, ValueError, IndexError):
+        return 4096
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--amount", type=int, default=2 << 20, help="bytes per transfer (default 2 MiB; the issue's 10 MiB "
@@ -266,12 +274,15 @@ def main() -> int:
     ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated subset of " + ",".join(SETTINGS))
     ap.add_argument("--pcap", type=Path, default=None, metavar="DIR",
                     help="capture every run's link at the sender's end to DIR/<setting>-<seed>-<sender>.pcap")
-    ap.add_argument("--tern-buffer-kib", type=int, default=1024,
-                    help="the Tern hosts' send and receive buffers in KiB (default 1024; the kernel's grow to "
-                         "tcp_wmem's maximum, 4 MiB by default, and tcp_rmem's)")
+    ap.add_argument("--tern-buffer-kib", type=int, default=None,
+                    help="the Tern hosts' send and receive buffers in KiB (default: the kernel sender's own "
+                         "ceiling, net.ipv4.tcp_wmem's maximum, 4096 if it cannot be read; a kernel socket's "
+                         "buffers grow to it, so both senders may keep as much unacknowledged data)")
     ap.add_argument("--first-seed", type=int, default=1, help="the seeds run are K .. K + seeds - 1 (default 1)")
     ap.add_argument("--senders", default="tern,linux", help="which senders run (default tern,linux)")
     args = ap.parse_args()
+    if args.tern_buffer_kib is None:
+        args.tern_buffer_kib = _kernel_wmem_max_kib()
     if args.congestion:
         args.tern_cc = args.congestion
         args.linux_cc = {"newreno": "reno"}.get(args.congestion, args.congestion)
