@@ -8,8 +8,9 @@ each to the SAME kind of receiver (``--receiver``, default linux), so that the f
 receivers (they acknowledge differently: at 1 % loss, seed 1, a kernel receiver sent 877 ACKs for 1457 data
 segments, a Tern receiver 1104 for 1451; fewer ACKs give a sender less ACK clock and later SACK information):
 
-  tern   a Tern host sends (socket buffers of the kernel sender's ceiling, tcp_wmem's maximum, --tern-buffer-kib; the stack's defaults: SACK, timestamps, window scaling,
-         RACK-TLP, F-RTO; CUBIC, as in bench_tcp_loss.c);
+  tern   a Tern host sends (socket buffers as large as the kernel sender's can grow, tcp_wmem's maximum, or
+         --tern-buffer-kib; the stack's defaults: SACK, timestamps, window scaling, RACK-TLP, F-RTO; CUBIC, as
+         in bench_tcp_loss.c);
   linux  a kernel socket (python, in a namespace of its own) sends: the namespace's defaults (RACK-TLP, F-RTO,
          PRR), congestion control CUBIC, set with TCP_CONGESTION (a machine's default may be BBR, which keeps
          its rate under random loss and would compare congestion controls, not loss recovery);
