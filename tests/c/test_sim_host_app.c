@@ -119,12 +119,26 @@ static void test_without_app_nothing_answers(void) {
     CHECK_EQ_U64(tern_udp_pending(n.sa, n.ua), 0);
     CHECK_EQ_U64(tern_udp_pending(n.sb, n.app.sock), 1); /* it arrived; nobody read it */
     CHECK_EQ_U64(n.app.calls, 0);
-    /* Set later, the application first runs at b's next event, and it can be taken away. */
+    /* Set later, the application first runs at b's next event: a poll (b's own datagram to a,
+     * queued from outside, makes b ask for one at once), where it answers the waiting datagram. */
     CHECK(sim_host_set_app(n.s, n.b, echo, &n.app) == TERN_OK);
+    uint64_t t = sim_now(n.s);
+    tern_addr a = tern_addr_v4(10, 0, 0, 1);
+    CHECK(tern_udp_sendto(n.sb, n.app.sock, &a, 5000, (const uint8_t *)"own", 3) == TERN_OK);
     CHECK(sim_node_wake(n.s, n.b) == TERN_OK);
+    CHECK(sim_run(n.s, t + DELAY, 0, NULL) == TERN_OK);
+    CHECK_EQ_U64(n.app.first_call, t);
+    CHECK_EQ_U64(n.app.echoed, 1);
+    CHECK_EQ_U64(tern_udp_pending(n.sa, n.ua), 2); /* b's own and the echo, both sent at t */
+    /* Taken away: no more calls, though b still has events (another datagram for it). */
+    uint32_t calls = n.app.calls;
     CHECK(sim_host_set_app(n.s, n.b, NULL, NULL) == TERN_OK);
-    CHECK(sim_run(n.s, 40 * DELAY, 0, NULL) == TERN_OK);
-    CHECK_EQ_U64(n.app.calls, 0);
+    tern_addr b = tern_addr_v4(10, 0, 0, 2);
+    CHECK(tern_udp_sendto(n.sa, n.ua, &b, 7, (const uint8_t *)"again", 5) == TERN_OK);
+    CHECK(sim_node_wake(n.s, n.a) == TERN_OK);
+    CHECK(sim_run(n.s, t + 10 * DELAY, 0, NULL) == TERN_OK);
+    CHECK_EQ_U64(tern_udp_pending(n.sb, n.app.sock), 1);
+    CHECK_EQ_U64(n.app.calls, calls);
     sim_destroy(n.s);
 }
 
