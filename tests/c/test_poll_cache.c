@@ -49,20 +49,14 @@ static tern_stack *host(void **mem) {
     return st;
 }
 
-static void test_quiet_poll_keeps_the_cache(void) {
-    void *mem;
-    tern_stack *st = host(&mem);
-    if (!st) {
-        return;
-    }
-    /* Start-up (DAD, MLD reports, Router Solicitations): poll at every deadline the stack asks
-     * for until a quiet module's timer is at least 100 ms ahead and nothing is due in the next
-     * 5 ms. */
+/* Poll the host through its start-up until its cache is valid, a quiet deadline is at least
+ * 100 ms ahead and nothing is due in the next 5 ms; returns the time reached. */
+static uint64_t settle(tern_stack *st) {
     const tern_poll_cache *pc = st->poll_cache;
-    uint64_t now = 1000 * MS, next = 0;
+    uint64_t now = 1000 * MS;
     tern_stack_poll(st, now);
     for (int i = 0; i < 200; i++) {
-        next = tern_stack_poll_at(st);
+        uint64_t next = tern_stack_poll_at(st);
         if (next == TERN_NEVER ||
             (pc->valid && pc->at != TERN_NEVER && pc->at > now + 100 * MS && next > now + 5 * MS)) {
             break;
@@ -70,6 +64,19 @@ static void test_quiet_poll_keeps_the_cache(void) {
         now = next > now ? next : now + 1;
         tern_stack_poll(st, now);
     }
+    return now;
+}
+
+static void test_quiet_poll_keeps_the_cache(void) {
+    void *mem;
+    tern_stack *st = host(&mem);
+    if (!st) {
+        return;
+    }
+    /* Start-up (DAD, MLD reports, Router Solicitations) until a quiet module's timer is at least
+     * 100 ms ahead and nothing is due in the next 5 ms. */
+    const tern_poll_cache *pc = st->poll_cache;
+    uint64_t now = settle(st), next = tern_stack_poll_at(st);
     CHECK(pc->valid);
     CHECK(next > now + 5 * MS);
     uint64_t skipped = pc->skipped, at = pc->at;
@@ -102,24 +109,6 @@ static void test_quiet_poll_keeps_the_cache(void) {
     CHECK(after > at);
     CHECK(frames_out > sent || pc->skipped != skipped);
     free(mem);
-}
-
-/* Poll the host through its start-up until its cache is valid, a quiet deadline is at least
- * 100 ms ahead and nothing is due in the next 5 ms; returns the time reached. */
-static uint64_t settle(tern_stack *st) {
-    const tern_poll_cache *pc = st->poll_cache;
-    uint64_t now = 1000 * MS;
-    tern_stack_poll(st, now);
-    for (int i = 0; i < 200; i++) {
-        uint64_t next = tern_stack_poll_at(st);
-        if (next == TERN_NEVER ||
-            (pc->valid && pc->at != TERN_NEVER && pc->at > now + 100 * MS && next > now + 5 * MS)) {
-            break;
-        }
-        now = next > now ? next : now + 1;
-        tern_stack_poll(st, now);
-    }
-    return now;
 }
 
 static const uint8_t our_mac[6] = {0x02, 0, 0, 0, 0, 1};
