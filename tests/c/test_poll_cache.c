@@ -11,6 +11,10 @@
 #include "check.h"
 #include "core/stack_internal.h"
 #include "tern/stack.h"
+#include "wire/arp.h"
+#include "wire/ethernet.h"
+#include "wire/icmpv4.h"
+#include "wire/ipv4.h"
 
 #define MS 1000000ull
 
@@ -45,20 +49,14 @@ static tern_stack *host(void **mem) {
     return st;
 }
 
-static void test_quiet_poll_keeps_the_cache(void) {
-    void *mem;
-    tern_stack *st = host(&mem);
-    if (!st) {
-        return;
-    }
-    /* Start-up (DAD, MLD reports, Router Solicitations): poll at every deadline the stack asks
-     * for until a quiet module's timer is at least 100 ms ahead and nothing is due in the next
-     * 5 ms. */
+/* Poll the host through its start-up until its cache is valid, a quiet deadline is at least
+ * 100 ms ahead and nothing is due in the next 5 ms; returns the time reached. */
+static uint64_t settle(tern_stack *st) {
     const tern_poll_cache *pc = st->poll_cache;
-    uint64_t now = 1000 * MS, next = 0;
+    uint64_t now = 1000 * MS;
     tern_stack_poll(st, now);
     for (int i = 0; i < 200; i++) {
-        next = tern_stack_poll_at(st);
+        uint64_t next = tern_stack_poll_at(st);
         if (next == TERN_NEVER ||
             (pc->valid && pc->at != TERN_NEVER && pc->at > now + 100 * MS && next > now + 5 * MS)) {
             break;
@@ -66,6 +64,19 @@ static void test_quiet_poll_keeps_the_cache(void) {
         now = next > now ? next : now + 1;
         tern_stack_poll(st, now);
     }
+    return now;
+}
+
+static void test_quiet_poll_keeps_the_cache(void) {
+    void *mem;
+    tern_stack *st = host(&mem);
+    if (!st) {
+        return;
+    }
+    /* Start-up (DAD, MLD reports, Router Solicitations) until a quiet module's timer is at least
+     * 100 ms ahead and nothing is due in the next 5 ms. */
+    const tern_poll_cache *pc = st->poll_cache;
+    uint64_t now = settle(st), next = tern_stack_poll_at(st);
     CHECK(pc->valid);
     CHECK(next > now + 5 * MS);
     uint64_t skipped = pc->skipped, at = pc->at;
@@ -100,7 +111,164 @@ static void test_quiet_poll_keeps_the_cache(void) {
     free(mem);
 }
 
+static const uint8_t our_mac[6] = {0x02, 0, 0, 0, 0, 1};
+static const uint8_t peer_mac[6] = {0x02, 0, 0, 0, 0, 2};
+
+/* An Ethernet frame of the given type and payload from the peer to dst, into the host. */
+static void input(tern_stack *st, uint64_t now, const uint8_t dst[6], uint16_t type,
+                  const uint8_t *payload, size_t len) {
+    uint8_t frame[1514];
+    struct tern_eth_repr e;
+    memset(&e, 0, sizeof e);
+    memcpy(e.dst.b, dst, 6);
+    memcpy(e.src.b, peer_mac, 6);
+    e.ethertype = type;
+    e.payload = payload;
+    e.payload_len = len;
+    size_t w = 0;
+    CHECK(tern_eth_emit(&e, frame, sizeof frame, &w) == TERN_OK);
+    tern_stack_input(st, now, 0, frame, w);
+}
+
+/* An ARP request from the peer (10.0.0.2) for `target`, broadcast. */
+static void arp_request(tern_stack *st, uint64_t now, uint8_t target) {
+    struct tern_arp_repr a;
+    memset(&a, 0, sizeof a);
+    a.op = TERN_ARP_OP_REQUEST;
+    memcpy(a.sha.b, peer_mac, 6);
+    a.spa = tern_addr_v4(10, 0, 0, 2);
+    a.tpa = tern_addr_v4(10, 0, 0, target);
+    uint8_t buf[28];
+    size_t w = 0;
+    CHECK(tern_arp_emit(&a, buf, sizeof buf, &w) == TERN_OK);
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    input(st, now, bcast, TERN_ETHERTYPE_ARP, buf, w);
+}
+
+/* An ICMPv4 message of `type` (echo: identifier 1, sequence 7) from the peer to us. */
+static void icmp_in(tern_stack *st, uint64_t now, uint8_t type) {
+    static const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    struct tern_icmpv4_repr m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.echo_id = 1;
+    m.echo_seq = 7;
+    m.rest = (1u << 16) | 7u; /* a timestamp request's identifier and sequence */
+    m.payload = data;
+    m.payload_len = type == 13 ? 12 : sizeof data;
+    uint8_t icmp[64] = {0};
+    size_t iw = 0;
+    CHECK(tern_icmpv4_emit(&m, icmp, sizeof icmp, &iw) == TERN_OK);
+    struct tern_ipv4_repr ip;
+    memset(&ip, 0, sizeof ip);
+    ip.ttl = 64;
+    ip.protocol = TERN_IPPROTO_ICMP;
+    ip.src = tern_addr_v4(10, 0, 0, 2);
+    ip.dst = tern_addr_v4(10, 0, 0, 1);
+    ip.payload = icmp;
+    ip.payload_len = iw;
+    uint8_t dgram[128];
+    size_t w = 0;
+    CHECK(tern_ipv4_emit(&ip, dgram, sizeof dgram, &w) == TERN_OK);
+    input(st, now, our_mac, TERN_ETHERTYPE_IPV4, dgram, w);
+}
+
+/* An IPv6 datagram (an empty ICMPv6 body) to the MAC of multicast group ff02::<low>. */
+static void ipv6_multicast_in(tern_stack *st, uint64_t now, uint8_t low) {
+    uint8_t d[48] = {0x60, 0, 0, 0, 0, 8, 58, 255};
+    d[8] = 0xfe;
+    d[9] = 0x80;
+    d[23] = 2; /* fe80::2 */
+    d[24] = 0xff;
+    d[25] = 0x02;
+    d[39] = low;
+    const uint8_t mac[6] = {0x33, 0x33, 0, 0, 0, low};
+    input(st, now, mac, TERN_ETHERTYPE_IPV6, d, sizeof d);
+}
+
+/*
+ * Input that cannot move a quiet module's timer keeps the cache (core/stack.c,
+ * keeps_quiet_timers): ARP for us (answered) and not for us, an ICMP echo request (answered)
+ * and an echo reply (queued for the ping socket, then taken with tern_ping_recv), an IPv6
+ * multicast to a group the host is not in (refused by the MAC filter). Each is checked to have
+ * done its work, and poll_at after it checks the kept deadline against the modules' own
+ * (TERN_POLL_CACHE_CHECK). Positive controls: an ICMP timestamp request and an IPv6 multicast to
+ * all-nodes, which the host receives, drop it.
+ */
+static void test_inputs_that_keep_the_cache(void) {
+    void *mem;
+    tern_stack *st = host(&mem);
+    if (!st) {
+        return;
+    }
+    const tern_poll_cache *pc = st->poll_cache;
+    uint64_t now = settle(st) + MS;
+    tern_sock ping;
+    tern_addr peer = tern_addr_v4(10, 0, 0, 2);
+    CHECK(tern_ping_open(st, 1, &ping) == TERN_OK);
+    uint64_t at = tern_stack_poll_at(st); /* recomputed after the public call */
+    CHECK(pc->valid);
+    uint64_t quiet = pc->at;
+    CHECK(quiet > now + 50 * MS);
+
+    /* ARP request for us: answered, the peer's entry learned, the cache kept. */
+    uint64_t sent = frames_out;
+    tern_counters c0;
+    tern_stack_get_counters(st, &c0);
+    arp_request(st, now, 1);
+    CHECK_EQ_U64(frames_out, sent + 1);
+    CHECK(pc->valid);
+    CHECK_EQ_U64(tern_stack_poll_at(st), at);
+    /* ARP request for another host: nothing sent, the cache kept. */
+    arp_request(st, now, 3);
+    CHECK_EQ_U64(frames_out, sent + 1);
+    CHECK(pc->valid);
+    tern_counters c1;
+    tern_stack_get_counters(st, &c1);
+    CHECK_EQ_U64(c1.arp_in, c0.arp_in + 2);
+    CHECK_EQ_U64(c1.arp_replies_sent, c0.arp_replies_sent + 1);
+
+    /* Echo request: answered at once (the peer's address is resolved), the cache kept. */
+    icmp_in(st, now, TERN_ICMPV4_ECHO_REQUEST);
+    CHECK_EQ_U64(frames_out, sent + 2);
+    CHECK(pc->valid);
+    CHECK_EQ_U64(tern_stack_poll_at(st), at);
+
+    /* Our echo request out; the reply in: queued, taken, the cache kept throughout. */
+    CHECK(tern_ping_send(st, ping, &peer, 7, NULL, 8, 0, false) == TERN_OK);
+    tern_stack_poll(st, now);
+    CHECK_EQ_U64(frames_out, sent + 3);
+    tern_stack_poll_at(st);
+    CHECK(pc->valid);
+    icmp_in(st, now, TERN_ICMPV4_ECHO_REPLY);
+    CHECK(pc->valid);
+    tern_ping_reply r;
+    CHECK(tern_ping_recv(st, ping, &r, NULL, 0) == TERN_OK);
+    CHECK_EQ_U64(r.seq, 7);
+    CHECK(pc->valid);
+    CHECK_EQ_U64(tern_stack_poll_at(st), at);
+
+    /* IPv6 to all-routers (ff02::2): a host is not in the group; refused, the cache kept. */
+    tern_stack_get_counters(st, &c0);
+    ipv6_multicast_in(st, now, 2);
+    tern_stack_get_counters(st, &c1);
+    CHECK_EQ_U64(c1.eth_not_for_us, c0.eth_not_for_us + 1);
+    CHECK(pc->valid);
+    CHECK_EQ_U64(pc->at, quiet);
+
+    /* Positive controls: input the exemptions do not cover drops the cache. */
+    icmp_in(st, now, 13); /* timestamp request */
+    CHECK(!pc->valid);
+    CHECK_EQ_U64(tern_stack_poll_at(st), at);
+    CHECK(pc->valid);
+    ipv6_multicast_in(st, now, 1); /* all-nodes: the host is in it */
+    CHECK(!pc->valid);
+    CHECK_EQ_U64(tern_stack_poll_at(st), at);
+    free(mem);
+}
+
 int main(void) {
     RUN(test_quiet_poll_keeps_the_cache);
+    RUN(test_inputs_that_keep_the_cache);
     return check_summary();
 }

@@ -29,4 +29,21 @@ tern_err sim_host_add(sim *s, const char *name, const tern_stack_config *cfg, si
 /* sim_host_stack: the stack instance of a host node, or NULL if the node is not a host. */
 tern_stack *sim_host_stack(sim *s, sim_node_id node);
 
+/*
+ * sim_host_app_fn: an application running on a host inside the simulation, called with the
+ * host's stack after every frame the stack takes in and after every poll of it, at that event's
+ * virtual time `now`. Its socket calls act at that instant: the simulator asks the stack for its
+ * next deadline after the call, so what it queued is sent at `now`. It is woken by its own
+ * host's events only (a simulation of many hosts never visits the others for it), and must not
+ * add or remove nodes or links.
+ */
+typedef void (*sim_host_app_fn)(void *ctx, tern_stack *st, uint64_t now);
+
+/*
+ * sim_host_set_app: run fn(ctx, stack, now) on host `node` after each of its inputs and polls
+ * (fn NULL: no application, the default).
+ * Returns TERN_OK; TERN_ERR_UNKNOWN_NODE when `node` is not a host (the message names it).
+ */
+tern_err sim_host_set_app(sim *s, sim_node_id node, sim_host_app_fn fn, void *ctx);
+
 #endif /* TERN_SIM_HOST_H */

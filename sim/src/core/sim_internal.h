@@ -107,18 +107,38 @@ typedef struct sim_fault {
 
 /* ---- links ------------------------------------------------------------- */
 
-/* One direction of a link: its configuration, random streams, queue and counters. */
+/*
+ * One direction of a link: its configuration, random streams, queue and counters. What a frame
+ * on a plain link reads and writes (sim_linkdir_enter, transmit, the delivery FIFO,
+ * sim_linkdir_deliver) comes first, in one cache line, and the counters every frame moves after
+ * it: with thousands of hosts no direction stays in the caches between two of its frames, and
+ * each line a frame touches is a miss (issue 19, the scale figures).
+ */
 typedef struct sim_linkdir {
+    /* ---- every frame ---- */
     struct sim_link *link;
     uint32_t dir; /* 0 = a->b, 1 = b->a */
     sim_node_id to_node;
     uint32_t to_port;
-
-    /* configuration */
-    uint64_t rate_bps; /* line rate, 0 = unlimited */
-    uint64_t delay_ns;
-    uint64_t jitter_ns;
+    /* No impairment that draws, queues, shapes, limits or faults is on (sim_linkdir_configured):
+     * a frame goes straight to the propagation delay, with nothing drawn, as the full pipeline
+     * would send it. Kept up to date by every setter; test builds check it on every frame. */
+    bool plain;
     bool jitter_reorders;
+    bool head_queued;
+    uint64_t delay_ns;
+    uint64_t last_arrival; /* for in-order delivery */
+    /* Frames on their way to the other end, in the order they arrive (delivery FIFO, below). Only
+     * the head has an event in the queue (when head_queued); the others wait with their time and
+     * reserved sequence, so the order of events is what one event per frame gave. */
+    sim_frame *dq_head, *dq_tail;
+    uint64_t frames_entered;
+
+    sim_link_counters c; /* frames_in .. bytes_delivered first: every frame's */
+
+    /* ---- configuration: read when an impairment is on ---- */
+    uint64_t rate_bps; /* line rate, 0 = unlimited */
+    uint64_t jitter_ns;
     sim_loss loss;
     sim_prob duplicate;
     sim_prob corrupt;
@@ -127,28 +147,13 @@ typedef struct sim_linkdir {
     uint64_t size_limit;  /* bytes; 0 = none */
     bool has_tbf;
     uint32_t nfaults; /* scripted faults (below) */
-    /* No impairment that draws, queues, shapes, limits or faults is on (sim_linkdir_configured):
-     * a frame goes straight to the propagation delay, with nothing drawn, as the full pipeline
-     * would send it. Kept up to date by every setter; test builds check it on every frame. */
-    bool plain;
 
     /* queue in front of the shaper and the line */
     sim_frame *q_head, *q_tail;
     uint64_t q_len;
-    uint64_t wire_free;    /* when the transmitter is free again */
-    uint64_t wake_at;      /* pending dequeue event time, SIM_NEVER if none */
-    uint64_t last_arrival; /* for in-order delivery */
-    /* Frames on their way to the other end, in the order they arrive (delivery FIFO, below). Only
-     * the head has an event in the queue (when head_queued); the others wait with their time and
-     * reserved sequence, so the order of events is what one event per frame gave. */
-    sim_frame *dq_head, *dq_tail;
-    bool head_queued;
-    uint64_t frames_entered;
+    uint64_t wire_free; /* when the transmitter is free again */
+    uint64_t wake_at;   /* pending dequeue event time, SIM_NEVER if none */
 
-    sim_link_counters c;
-
-    /* Read only when an impairment is on: after what every frame reads, so that a frame on a
-     * plain link touches a few cache lines of its direction, not all of them. */
     sim_tbf tbf;
 
     /* random streams, one per impairment (notes/link-models.md) */
@@ -160,11 +165,11 @@ typedef struct sim_linkdir {
 } sim_linkdir;
 
 typedef struct sim_link {
+    /* What every frame reads (up, and whether either end is captured) first, beside the ends. */
     sim_link_id id;
     sim_node_id node[2];
     uint32_t port[2];
     bool up;
-    sim_linkdir d[2];
     /* One capture per end (index = side: 0 a, 1 b), each with its events file. */
     void *capture[2];        /* pcap_dumper_t*, or NULL */
     void *capture_pcap[2];   /* pcap_t* the dumper belongs to */
@@ -172,6 +177,7 @@ typedef struct sim_link {
     char *capture_events_path[2]; /* where that file goes (malloc'd), or NULL */
     uint64_t capture_count[2];    /* frames written to each capture so far */
     uint64_t capture_epoch;       /* added to virtual time in capture timestamps */
+    sim_linkdir d[2];
 } sim_link;
 
 /* ---- nodes ------------------------------------------------------------- */

@@ -27,8 +27,10 @@ typedef struct host_state {
     sim_node_id id;
     tern_stack *stack;
     void *mem;
-    bool mem_own;  /* mem is its own allocation (else in the simulation's host arena) */
-    uint64_t sent; /* frames sent so far: the number of the next one is sent + 1 */
+    bool mem_own;        /* mem is its own allocation (else in the simulation's host arena) */
+    uint64_t sent;       /* frames sent so far: the number of the next one is sent + 1 */
+    sim_host_app_fn app; /* sim_host_set_app, or NULL */
+    void *app_ctx;
 } host_state;
 
 /* A frame's checksums were wrong (frame_check.h): fail the run, naming the host, the frame's
@@ -120,11 +122,17 @@ static void host_frame_release(void *ctx, uint8_t *buf) {
 static void host_input(void *state, uint64_t now, uint32_t port, const uint8_t *frame, size_t len) {
     host_state *h = state;
     tern_stack_input(h->stack, now, port, frame, len);
+    if (h->app) {
+        h->app(h->app_ctx, h->stack, now);
+    }
 }
 
 static void host_poll(void *state, uint64_t now) {
     host_state *h = state;
     tern_stack_poll(h->stack, now);
+    if (h->app) {
+        h->app(h->app_ctx, h->stack, now);
+    }
 }
 
 static uint64_t host_poll_at(void *state) {
@@ -205,4 +213,15 @@ tern_stack *sim_host_stack(sim *s, sim_node_id node) {
         return NULL;
     }
     return ((host_state *)n->state)->stack;
+}
+
+tern_err sim_host_set_app(sim *s, sim_node_id node, sim_host_app_fn fn, void *ctx) {
+    sim_node *n = sim_get_node(s, node);
+    if (!n || n->ops.input != host_input) {
+        return sim_fail(s, TERN_ERR_UNKNOWN_NODE, "node id %u: not a host", node);
+    }
+    host_state *h = n->state;
+    h->app = fn;
+    h->app_ctx = ctx;
+    return TERN_OK;
 }

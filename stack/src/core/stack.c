@@ -13,6 +13,7 @@
 #include "udp/udp.h"
 #include "stack_internal.h"
 #include "wire/ethernet.h"
+#include "wire/icmpv4.h"
 
 #define NS_PER_SEC 1000000000ull
 #define ALIGN16(x) (((x) + 15) & ~(size_t)15)
@@ -344,15 +345,34 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
 /* ---- driver ---------------------------------------------------------------- */
 
 /*
- * A TCP segment in one unfragmented IPv4 datagram or directly behind the IPv6
- * header: what the IP layers do with it (deliver, forward, answer with ICMP)
- * touches TCP, ARP and ND, never the quiet modules' timers (tern_poll_cache).
+ * Input that cannot move a quiet module's timer (tern_poll_cache), so that it keeps poll_at's
+ * cache (issue 19: with thousands of hosts every recomputation reads a dozen cold lines):
+ *  - a TCP segment in one unfragmented IPv4 datagram or directly behind the IPv6 header: what
+ *    the IP layers do with it (deliver, forward, answer with ICMP) touches TCP, ARP and ND;
+ *  - an ICMP echo request or reply in one unfragmented IPv4 datagram: the request is answered
+ *    (tern_ip_send: ARP, or the loopback queue, which poll and poll_at check on their own), the
+ *    reply goes to a ping socket's queue (ipv4/icmp.c), neither reaches IGMP, IPv6
+ *    autoconfiguration, DHCP, mDNS or reassembly (unfragmented: no reassembly slot);
+ *  - ARP: its only path to a quiet module is the DHCPv4 client's conflict detection, which drops
+ *    the cache itself while it checks an address (tern_dhcp_client_arp_input).
+ * Frames the MAC filter refuses change nothing but a counter (tern_stack_input drops the cache
+ * only after that filter).
  */
-static bool plain_tcp(const struct tern_eth_repr *eth) {
+static bool keeps_quiet_timers(const struct tern_eth_repr *eth) {
     const uint8_t *ip = eth->payload;
+    if (eth->ethertype == TERN_ETHERTYPE_ARP) {
+        return true;
+    }
     if (eth->ethertype == TERN_ETHERTYPE_IPV4) {
-        return eth->payload_len >= 20 && ip[9] == TERN_IPPROTO_TCP &&
-               (((uint32_t)ip[6] << 8 | ip[7]) & 0x3fff) == 0;
+        if (eth->payload_len < 20 || (((uint32_t)ip[6] << 8 | ip[7]) & 0x3fff) != 0) {
+            return false; /* a fragment: reassembly's timer */
+        }
+        if (ip[9] == TERN_IPPROTO_TCP) {
+            return true;
+        }
+        size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+        return ip[9] == TERN_IPPROTO_ICMP && eth->payload_len > ihl &&
+               (ip[ihl] == TERN_ICMPV4_ECHO_REQUEST || ip[ihl] == TERN_ICMPV4_ECHO_REPLY);
     }
     return eth->ethertype == TERN_ETHERTYPE_IPV6 && eth->payload_len >= 40 &&
            ip[6] == TERN_IPPROTO_TCP;
@@ -381,9 +401,6 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
         st->c.eth_truncated++;
         return;
     }
-    if (!plain_tcp(&eth)) {
-        tern_poll_cache_drop(st);
-    }
     if (eth.has_vlan && !st->iface[iface].accept_vlan) {
         st->c.eth_vlan_dropped++;
         return;
@@ -398,6 +415,9 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
     if (!broadcast && !ipv4_multicast && !ipv6_multicast && memcmp(eth.dst.b, f->mac, 6) != 0) {
         st->c.eth_not_for_us++;
         return;
+    }
+    if (!keeps_quiet_timers(&eth)) {
+        tern_poll_cache_drop(st);
     }
     switch (eth.ethertype) {
     case TERN_ETHERTYPE_ARP:

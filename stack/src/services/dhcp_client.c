@@ -460,6 +460,9 @@ void tern_dhcp_client_arp_input(tern_stack *st, uint64_t now, uint32_t iface,
     if (c->lease.state != TERN_DHCP_CHECKING) {
         return;
     }
+    /* A conflict below moves this client's timers: ARP input keeps poll_at's cache of the quiet
+     * modules' deadline otherwise (core/stack.c, keeps_quiet_timers), so it goes here. */
+    tern_poll_cache_drop(st);
     uint32_t spa = tern_addr_v4_to_u32(&arp->spa), tpa = tern_addr_v4_to_u32(&arp->tpa);
     bool ours = memcmp(arp->sha.b, st->iface[iface].mac, 6) == 0;
     /* RFC 5227 section 2.1.1: "If during this period, from the beginning of

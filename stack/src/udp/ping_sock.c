@@ -205,7 +205,8 @@ void tern_ping_poll(tern_stack *st, uint64_t now) {
 
 tern_err tern_ping_recv(tern_stack *st, tern_sock s, tern_ping_reply *out, uint8_t *buf,
                         size_t cap) {
-    tern_poll_cache_drop(st); /* may change a quiet module's timers */
+    /* Only takes a reply off the socket's queue: no quiet module's timer moves, and poll_at's
+     * cache of their deadline stays (issue 19: an application asks every host for its reply). */
     GET_OR_FAIL(p, st, s);
     const tern_pkt_meta *m = tern_pktq_peek(st, &p->rxq);
     if (!m) {
@@ -225,7 +226,7 @@ tern_err tern_ping_recv(tern_stack *st, tern_sock s, tern_ping_reply *out, uint8
 }
 
 tern_err tern_ping_take_error(tern_stack *st, tern_sock s, tern_sock_error *out) {
-    tern_poll_cache_drop(st); /* may change a quiet module's timers */
+    /* Only reads and clears the socket's error: poll_at's cache stays (as in tern_ping_recv). */
     GET_OR_FAIL(p, st, s);
     if (!p->has_error) {
         return TERN_ERR_EMPTY;
