@@ -31,7 +31,7 @@ help:
 	@echo "make run-smoltcp  the suite against smoltcp 0.12 (cargo fetches it); compared with docs/smoltcp-differences.md"
 	@echo "make run-lwip     the suite against lwIP 2.1 (apt-get source fetches it); compared with docs/lwip-differences.md"
 	@echo "make bench   benchmarks (BENCH <name> <value> <unit>)"
-	@echo "make bench-peers  Tern's bulk TCP figure beside smoltcp's and lwIP's, interleaved (ROUNDS=18)"
+	@echo "make bench-peers  Tern's bulk TCP figure beside smoltcp's and lwIP's, interleaved (ROUNDS=20)"
 	@echo "make docs    the API reference of pyharness (pdoc), in $(BUILD)/docs/index.html"
 	@echo "make fuzz    each fuzz target FUZZ_TIME seconds (default 600), new corpus entries kept"
 	@echo "make format  clang-format the C sources"
@@ -266,7 +266,7 @@ bench: deps
 
 # bench-peers: the bulk workload of bench_tcp written for smoltcp (cargo, the duts/smoltcp version) and
 # lwIP (Debian's source package through duts/lwip's private apt configuration), run side by side.
-ROUNDS ?= 18
+ROUNDS ?= 20
 .PHONY: bench-peers
 bench-peers: deps
 	cmake -S . -B $(BUILD)/bench $(GEN) -DCMAKE_BUILD_TYPE=Release -DTERN_BUILD_TESTS=OFF -DTERN_BUILD_BENCH=ON

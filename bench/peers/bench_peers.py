@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Tern's bulk TCP figure beside smoltcp's and lwIP's, measured side by side (make bench-peers).
 
-Each round runs the programs at both buffer sizes, in an order that rotates from round to round, so
-that every stack sees the same machine load; the medians over the rounds are printed as
+Each round runs the programs at both buffer sizes, in an order that rotates from round to round and is
+reversed every second block of rounds (``balanced_order``), so that every stack sees the same machine load
+and runs in every position equally often, each pair of neighbours in both orders; the medians over the rounds are printed as
 ``BENCH tcp_bulk_gbps_<stack>_<size>``, and the load average before and after (a figure from a busy
 machine is noisy; the ratios of interleaved rounds much less so). Two pairs of ratios:
 
@@ -57,11 +58,25 @@ def run(cmd: list[str], name: str) -> float:
     return float(m.group(1))
 
 
+def balanced_order(stacks: list[str], r: int) -> list[str]:
+    """Round r's order: the list rotated by r, and reversed in every second block of len(stacks) rounds.
+
+    The program that runs first in a pair of back-to-back runs is favoured by 3-4 % on this machine (two
+    builds of equal speed, measured in both orders: docs/performance.md, branch rx19), so every stack must
+    run in every position equally often, and a stack that runs right after another must also run right
+    before it as often: over each 2 * len(stacks) rounds (10 for the five programs) both hold exactly.
+    """
+    k = r % len(stacks)
+    order = stacks[k:] + stacks[:k]
+    return order[::-1] if (r // len(stacks)) % 2 else order
+
+
 def main() -> None:
     """Parse the arguments, run the rounds, print the medians and ratios."""
     global BYTES
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=18, help="interleaved rounds (default 18)")
+    ap.add_argument("--rounds", type=int, default=20,
+                    help="interleaved rounds (default 20; a multiple of 10 puts every stack in every position equally)")
     ap.add_argument("--bytes", type=int, default=BYTES, help="bytes per transfer (default 400 MiB)")
     ap.add_argument("--build", type=Path, default=ROOT / "build/bench", help="Tern's bench build")
     args = ap.parse_args()
@@ -73,7 +88,7 @@ def main() -> None:
     results: dict[tuple[str, str], list[float]] = {(st, s): [] for st in stacks for s in SIZES}
     load0 = os.getloadavg()
     for r in range(args.rounds):
-        order = stacks[r % len(stacks) :] + stacks[: r % len(stacks)]
+        order = balanced_order(stacks, r)
         for s in SIZES:
             for st in order:
                 results[st, s].append(run(cmds[st][s], f"tcp_bulk_gbps_{st}_{s}"))
