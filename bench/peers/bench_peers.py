@@ -3,8 +3,8 @@
 
 Each round runs the programs at both buffer sizes, in an order that rotates from round to round and is
 reversed every second block of rounds (``balanced_order``), so that every stack sees the same machine load
-and runs in every position equally often, each pair of neighbours in both orders; the medians over the rounds are printed as
-``BENCH tcp_bulk_gbps_<stack>_<size>``, and the load average before and after (a figure from a busy
+and runs in every position equally often, each pair of neighbours in both orders; the medians over
+the rounds are printed as ``BENCH tcp_bulk_gbps_<stack>_<size>``, and the load average before and after (a figure from a busy
 machine is noisy; the ratios of interleaved rounds much less so). Two pairs of ratios:
 
 - copying APIs: ``BENCH tcp_bulk_ratio_<peer>_<size>`` = Tern (``tern_tcp_send`` / ``tern_tcp_recv``)
