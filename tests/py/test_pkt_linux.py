@@ -375,3 +375,34 @@ def test_a_call_the_runner_starts_late_is_its_own_lag(tmp_path, monkeypatch):
     assert [ln for ln, _ in late] == [10] and late[0][1] >= 280_000, late
     _linux(tmp_path / "b", parse(LATE_CALL.replace("+0...1 poll", "+0...0.5 poll"), "late_call.pkt"),
            expect=r"late_call.pkt:10: poll blocked: expected to return at \d\.\d+ sec, still blocked at ")
+
+
+@live
+def test_an_answer_counts_from_when_the_inbound_packet_went_out(tmp_path, monkeypatch):
+    """fast_retransmit_linux.pkt passed only on its second run with two busy loops beside it: 'expected outbound
+    packet at 0.139349 sec but happened at 0.110503 sec', the kernel's answer 29 ms "early": the `+0` after an
+    inbound packet counted from when the runner next read the clock, and it had been held up in between. The
+    same schedule made certain: the runner held up 200 ms right after it sent the data of line 8; the ACK of
+    line 9 (at +0, quick-ACK mode) is on time, counted from the sending."""
+    import time
+
+    from pyharness.pkt.runner import Runner
+
+    inbound = Runner._inbound_tcp
+
+    def held_up(self, pkt):
+        inbound(self, pkt)
+        if self.event.line == 8:
+            time.sleep(0.2)
+
+    monkeypatch.setattr(Runner, "_inbound_tcp", held_up)
+    runners: list = []
+
+    def once(tmp, script):
+        runners.append(run_on_bench(script, "linux", seed=1, artifacts=tmp))
+
+    _linux(tmp_path / "a", parse(LATE_CALL, "late_call.pkt"), once=once)
+    # The control: the answer's time is still checked: an ACK the script wants 100 ms after the data is not it.
+    _linux(tmp_path / "b", parse(LATE_CALL.replace("+0    > . 1:1(0) ack 11", "+.1   > . 1:1(0) ack 11"),
+                                 "late_call.pkt"),
+           expect=r"late_call.pkt:9: timing error: expected outbound packet at 0\.[3-9]\d+ sec but happened at ")
