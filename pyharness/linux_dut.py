@@ -52,12 +52,6 @@ __all__ = ["LINUX_PROFILE", "LINUX_SYSCTLS", "LinuxNetwork", "LinuxDut", "make_l
 REALTIME_BUDGET_S = float(os.environ.get("TERN_LINUX_BUDGET", "20"))
 #: run(until=predicate) without for_: real-time bound (the virtual-time rule is "60 s of quiet").
 UNBOUNDED_RUN_S = 20.0
-#: The nice value the harness runs at while a Linux DUT is up (and so the socket helper it starts): the runner,
-#: the bridge and the helper keep the real-time scenario's time, and on a machine whose cores are busy each
-#: wake-up of theirs otherwise waits behind the other processes (the helper's round trips took up to 95 ms at
-#: load average 14, 0.1 ms idle). Lowering the nice value needs root (CAP_SYS_NICE), as the DUT's namespace
-#: does; without it the harness runs at its own. TERN_HARNESS_NICE=0 keeps the inherited value.
-HARNESS_NICE = int(os.environ.get("TERN_HARNESS_NICE", "-10"))
 
 #: Sysctls set inside the DUT's namespace before its interface comes up (values the profile below states).
 LINUX_SYSCTLS = {
@@ -74,31 +68,6 @@ LINUX_SYSCTLS = {
     "net.ipv4.tcp_abort_on_overflow": 0,
     "net.ipv4.tcp_no_metrics_save": 1,
 }
-
-_nice = {"users": 0, "before": None}
-
-
-def _harness_nice(delta: int) -> bool:
-    """One more (+1) or one fewer (-1) open Linux network: the first lowers this thread's nice value to
-    HARNESS_NICE (Linux: per thread; the runner's), the last puts the old one back (that needs no privilege).
-    Returns whether this network holds a share (True after a +1 that counted)."""
-    if delta > 0:
-        if _nice["users"] == 0:
-            try:
-                before = os.getpriority(os.PRIO_PROCESS, 0)
-                if HARNESS_NICE >= before:
-                    return False
-                os.setpriority(os.PRIO_PROCESS, 0, HARNESS_NICE)
-            except OSError:  # no CAP_SYS_NICE: the harness runs at its own value
-                return False
-            _nice["before"] = before
-        _nice["users"] += 1
-        return True
-    _nice["users"] -= 1
-    if _nice["users"] == 0:
-        os.setpriority(os.PRIO_PROCESS, 0, _nice["before"])
-    return False
-
 
 def _config_hz() -> int:
     """The kernel's CONFIG_HZ (timer wheel tick), from /proc/config.gz or /boot/config-*; 250 if unknown."""
@@ -279,7 +248,6 @@ class LinuxNetwork(RealtimeNetwork):
         self.budget_ns = int(budget_s * SEC)
         self._t0: Optional[int] = None
         self._closers: list[Callable[[], None]] = []
-        self._niced = _harness_nice(+1)
 
     # -- clock --------------------------------------------------------------
 
@@ -385,8 +353,6 @@ class LinuxNetwork(RealtimeNetwork):
                 fn()
             except Exception:  # noqa: BLE001 - cleanup goes on
                 pass
-        if getattr(self, "_niced", False):
-            self._niced = _harness_nice(-1)
         super().close()
 
 

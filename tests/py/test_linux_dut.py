@@ -285,27 +285,3 @@ def test_ipv6_scenario_subset_passes_against_the_kernel():
                         "-p", "no:xdist", "-rs"], cwd=root, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert " passed" in r.stdout and "skipped" not in r.stdout and "failed" not in r.stdout, r.stdout[-3000:]
-
-
-@live
-def test_harness_and_helper_run_at_the_harness_nice_value_while_a_linux_network_is_open(tmp_path):
-    """The runner's thread and the socket helper it starts run at HARNESS_NICE while a Linux network is open
-    (root here, as the namespace needs), and the runner's value comes back when the last one closes."""
-    import os
-
-    from pyharness.linux_dut import HARNESS_NICE, LinuxNetwork, make_linux_dut
-
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    assert HARNESS_NICE < before, "the test needs a harness nice value below the process's own"
-    net = LinuxNetwork(seed=1, artifacts=tmp_path / "a")
-    second = LinuxNetwork(seed=2, artifacts=tmp_path / "b")
-    try:
-        dut, _peer, _link = make_linux_dut(net)
-        assert os.getpriority(os.PRIO_PROCESS, 0) == HARNESS_NICE
-        assert os.getpriority(os.PRIO_PROCESS, dut.helper.proc.pid) == HARNESS_NICE
-        second.close()  # one of two closed: the other still runs at the harness's value
-        assert os.getpriority(os.PRIO_PROCESS, 0) == HARNESS_NICE
-    finally:
-        second.close()
-        net.close()
-    assert os.getpriority(os.PRIO_PROCESS, 0) == before
