@@ -355,22 +355,37 @@ print("ok")
 def test_keepalive_port_aborts_at_its_user_timeout(tapns: NetNamespace, tmp_path: Path) -> None:
     """6971 promises keep-alive every 1 s and a user timeout of 2 s: with the kernel side gone silent (its
     interface down), the Tern host sends one probe 1 s after the last segment it received and a RST 2 s after
-    it (it used to send 9 probes and give up silently 10 s later)."""
+    it (it used to send 9 probes and give up silently 10 s later). The test waits for the connection, then for
+    its end (tern-server's shell), not a fixed 0.2 s and 3.5 s."""
     from scapy.layers.inet import TCP
     from scapy.utils import rdpcap
 
+    from .test_interop_shell import Shell
+
     pcap = tmp_path / "server.pcap"
-    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(pcap)], text=True)
-    _wait_ready(srv, "tern-server")
+    srv = tapns.popen([str(example("tern-server")), "--tap", "tap0", "--pcap", str(pcap), "--shell"],
+                      stdin=subprocess.PIPE)
+    assert "tern-server" in srv.stderr.readline().decode()
+    sh = Shell(srv)
     holder = tapns.popen([sys.executable, "-c", f"""
 import socket, time
 c = socket.create_connection(("{TERN_IP}", 6971), timeout=3); c.sendall(b"x"); print("up", flush=True)
 time.sleep(30)
 """], text=True)
     assert holder.stdout.readline().strip() == "up"
-    time.sleep(0.2)
+
+    def at_6971(lines: list[str]) -> list[str]:
+        return [ln for ln in lines if ln.startswith(f"tcp {TERN_IP}:6971 ")]
+
+    # The connection is up at tern-server (the kernel's "x" came with the handshake's last ACK); then the kernel
+    # goes silent. (A fixed 0.2 s was enough only if tern-server had read them by then.)
+    sh.run_until("conn", lambda ls: any(" ESTABLISHED " in ln for ln in at_6971(ls)),
+                 "the kernel's connection to 6971 accepted")
     tapns.ip("link", "set", "tap0", "down")
-    time.sleep(3.5)
+    # The RST goes when the connection ends: wait for that. A fixed 3.5 s after the interface went down held only
+    # while the RST fell due before the SIGINT: 2 s after the last segment tern-server read, so a tern-server that
+    # read it more than 1.7 s late stopped first. 30 s bounds a hang only; the end comes 2 to 3 s after it.
+    sh.run_until("conn", lambda ls: not at_6971(ls), "the 6971 connection ended by its user timeout", timeout=30)
     srv.send_signal(signal.SIGINT)
     srv.wait(timeout=10)
     segs = [p for p in rdpcap(str(pcap)) if p.haslayer(TCP) and 6971 in (p[TCP].sport, p[TCP].dport)]

@@ -12,6 +12,12 @@ from pathlib import Path
 from pyharness.network import Network
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A hang guard for each ``pyharness shell`` process, not a timing check: the process runs its scenario in
+#: virtual time and ends by itself, so nothing is waited for but its exit. Its cost is a Python start (cffi,
+#: scapy) and one second of virtual time, all CPU: the test's four runs took 10.6 s with both cores busy
+#: (load average 14) and 37 s on a busier machine, against 60 s each. A limit that should fire only on a
+#: hang must not depend on the machine's load, so it is ten minutes.
+SHELL_PROCESS_LIMIT_S = 600
 
 
 def two_hosts() -> tuple[Network, object, object]:
@@ -186,18 +192,22 @@ def test_shell_loop_and_pyharness_shell_command(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "pyharness.cli", "shell", f"{scenario}:build", "--host", "h2"]
     # build() returns at 1 s, h1's close just called: h2's connection, never accepted, is still
     # ESTABLISHED in the accept queue; at 1.5 s h1's FIN has come: CLOSE-WAIT.
-    r = subprocess.run([*cmd, "-c", "conn"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([*cmd, "-c", "conn"], capture_output=True, text=True,
+                       timeout=SHELL_PROCESS_LIMIT_S)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith("tcp *:80 *:0 LISTEN ") and lines[-1] == "ok"
     assert len(lines) == 3 and " [fd00::1]:" in lines[1] and " ESTABLISHED " in lines[1] and lines[1].endswith(
         " owner accept-queue"), lines
-    r = subprocess.run([*cmd, "--at", "1.5s"], input="conn\nipv4\n", capture_output=True, text=True, timeout=60)
+    r = subprocess.run([*cmd, "--at", "1.5s"], input="conn\nipv4\n", capture_output=True, text=True,
+                       timeout=SHELL_PROCESS_LIMIT_S)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert " CLOSE-WAIT " in lines[1] and lines[1].endswith(" owner accept-queue"), lines
     assert lines[-2:] == ["10.0.0.2/24 iface 0", "ok"]
-    r = subprocess.run([*cmd[:-2], "-c", "conn"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([*cmd[:-2], "-c", "conn"], capture_output=True, text=True,
+                       timeout=SHELL_PROCESS_LIMIT_S)
     assert r.returncode != 0 and "give --host (Tern hosts: h1, h2)" in r.stderr
-    r = subprocess.run([*cmd[:-1], "h9", "-c", "conn"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([*cmd[:-1], "h9", "-c", "conn"], capture_output=True, text=True,
+                       timeout=SHELL_PROCESS_LIMIT_S)
     assert r.returncode != 0 and "--host h9: no such Tern host" in r.stderr
