@@ -206,12 +206,17 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
                             f"{i.bbr_round_count} {i.cwnd} {i.in_flight} {i.snd_una - i.iss} "
                             f"{i.snd_nxt - i.iss} {i.snd_wnd} {i.sacked} {i.lost} {i.fast_retransmits} "
                             f"{i.total_retransmits} {i.rto_timeouts} {i.srtt_ns}\n")
-            if sender == "tern":
+            if sender == "tern" and queued < amount:
                 while queued < amount:
                     n = sock.send(data[: min(len(data), amount - queued)])
                     if n == 0:
                         break
                     queued += n
+                if queued == amount:
+                    # As the kernel's sender (KERNEL_SCRIPT's shutdown(SHUT_WR)): the FIN goes with the last,
+                    # short segment. Without it Nagle (RFC 9293 §3.7.4) holds that segment until all else is
+                    # acknowledged, one RTT or more at the end of every transfer (bbr6 in docs/bbr.md).
+                    sock.shutdown("wr")
             if receiver == "linux":
                 return _kernel_receiver_poll(proc, st, amount)
             if rsock is None:
