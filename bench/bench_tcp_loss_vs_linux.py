@@ -23,6 +23,10 @@ Both senders wait at least 200 ms for a retransmission timeout: the kernel's TCP
 RTO.min set to the same (``--tern-rto-min-ms``, default 200; the stack's own default stays RFC 6298 (2.4)'s 1 s,
 which the scenario timelines assume); the first BENCH line states both.
 
+Both senders' applications write all ``--amount`` bytes and then shut down their sending side (the FIN goes
+with the last, short segment; without it Nagle would hold that segment for an RTT or more, as it did for the Tern
+sender before bbr6 in docs/bbr.md).
+
 Goodput is amount * 8 / (the time from the receiver accepting the connection to the receiver holding the last
 byte, on the wall clock: the simulation's real-time clock for a Tern receiver, the receiving process's
 monotonic clock for a kernel receiver), the same measure for both senders. It prints, as medians over the seeds:
