@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_host_cfg.h"
 #include "tern/stack.h"
 
 #define MS 1000000ull
@@ -128,13 +129,7 @@ static void env_release(void *ctx, uint8_t *buf) {
 }
 
 static void host_cfg(tern_stack_config *c, uint8_t last, side *sd, enum lend_mode mode) {
-    tern_stack_config_default(c, 40 + last);
-    c->niface = 1;
-    uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
-    memcpy(c->iface[0].mac, mac, 6);
-    c->iface[0].naddrs = 1;
-    c->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
-    c->iface[0].prefix_len[0] = 24;
+    test_host_cfg_v4(c, 40 + last, 0, last);
     c->tcp.rx_buffer = 16384; /* a window that fills: zero-window and window-update segments */
     /* b without timestamps: its pure ACKs are 54-byte frames, padded to the Ethernet minimum */
     c->tcp.timestamps = last == 1;

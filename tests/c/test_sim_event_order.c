@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_host_cfg.h"
 #include "core/sim_internal.h"
 #include "tern/sim.h"
 #include "tern/sim_host.h"
@@ -163,13 +164,7 @@ static void relay_input(void *state, uint64_t now, uint32_t port, const uint8_t 
 }
 
 static void host_cfg(tern_stack_config *c, uint8_t last) {
-    tern_stack_config_default(c, 90 + last);
-    c->niface = 1;
-    uint8_t mac[6] = {0x02, 0, 0, 0, 1, last};
-    memcpy(c->iface[0].mac, mac, 6);
-    c->iface[0].naddrs = 1;
-    c->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
-    c->iface[0].prefix_len[0] = 24;
+    test_host_cfg_v4(c, 90 + last, 1, last);
 }
 
 static void link_counters(sim *s, sim_link_id l) {

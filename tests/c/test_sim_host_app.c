@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_host_cfg.h"
 #include "tern/sim.h"
 #include "tern/sim_host.h"
 
@@ -42,13 +43,7 @@ static void echo(void *ctx, tern_stack *st, uint64_t now) {
 }
 
 static void host_cfg(tern_stack_config *c, uint8_t last) {
-    tern_stack_config_default(c, 40 + last);
-    c->niface = 1;
-    uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
-    memcpy(c->iface[0].mac, mac, 6);
-    c->iface[0].naddrs = 1;
-    c->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
-    c->iface[0].prefix_len[0] = 24;
+    test_host_cfg_v4(c, 40 + last, 0, last);
 }
 
 typedef struct net {

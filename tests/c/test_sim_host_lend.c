@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_host_cfg.h"
 #include "core/sim_internal.h"
 #include "core/stack_internal.h"
 #include "tern/sim.h"
@@ -24,13 +25,7 @@ typedef struct net {
 } net;
 
 static void host_cfg(tern_stack_config *c, uint8_t last) {
-    tern_stack_config_default(c, 70 + last);
-    c->niface = 1;
-    uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
-    memcpy(c->iface[0].mac, mac, 6);
-    c->iface[0].naddrs = 1;
-    c->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
-    c->iface[0].prefix_len[0] = 24;
+    test_host_cfg_v4(c, 70 + last, 0, last);
 }
 
 /* Hosts a and b on a switch: a switch forwards the very frame it is handed, sharing its bytes. */

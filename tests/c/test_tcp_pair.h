@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_host_cfg.h"
 #include "tern/sim.h"
 #include "tern/sim_host.h"
 #include "tern/stack.h"
@@ -56,13 +57,7 @@ static inline uint8_t pair_pattern(uint64_t i) {
 }
 
 static inline void pair_host_cfg(tern_stack_config *c, uint8_t last, const pair_cfg *o) {
-    tern_stack_config_default(c, 100 + last + o->seed);
-    c->niface = 1;
-    uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
-    memcpy(c->iface[0].mac, mac, 6);
-    c->iface[0].naddrs = 1;
-    c->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
-    c->iface[0].prefix_len[0] = 24;
+    test_host_cfg_v4(c, 100 + last + o->seed, 0, last);
     c->tcp.sack = o->options && !o->no_sack;
     c->tcp.timestamps = c->tcp.window_scaling = o->options;
     c->tcp.rx_buffer = o->rx_buffer;

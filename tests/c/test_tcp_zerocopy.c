@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_host_cfg.h"
 #include "tern/sim.h"
 #include "tern/sim_host.h"
 #include "tern/stack.h"
@@ -31,13 +32,7 @@ static uint32_t next(uint32_t *x) {
 }
 
 static void host_cfg(tern_stack_config *c, uint8_t last) {
-    tern_stack_config_default(c, 300 + last);
-    c->niface = 1;
-    uint8_t mac[6] = {0x02, 0, 0, 0, 0, last};
-    memcpy(c->iface[0].mac, mac, 6);
-    c->iface[0].naddrs = 1;
-    c->iface[0].addr[0] = tern_addr_v4(10, 0, 0, last);
-    c->iface[0].prefix_len[0] = 24;
+    test_host_cfg_v4(c, 300 + last, 0, last);
     c->tcp.rx_buffer = 8192;
     c->tcp.tx_buffer = 16384;
     c->tcp.lend_extents = 3;
