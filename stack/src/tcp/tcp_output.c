@@ -495,6 +495,12 @@ static int send_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
     uint32_t off = p->snd_nxt - p->snd_buf_seq;
     uint32_t avail = p->tx_len > off ? p->tx_len - off : 0;
     bool fin_wanted = (p->flags & TCPF_FIN_QUEUED) != 0;
+    if (avail == 0 && !fin_wanted) {
+        /* Nothing queued: the windows below cannot make a segment (len would be 0, and a zero
+         * len is never congestion-limited). The receiver of a bulk transfer asks at every
+         * segment it takes in; this spares it the congestion window's sum (branch tx20). */
+        return 0;
+    }
     int64_t usable = (int64_t)(uint32_t)(p->snd_una + p->snd_wnd - p->snd_nxt);
     if (seq_lt(p->snd_una + p->snd_wnd, p->snd_nxt)) {
         usable = 0;
