@@ -418,8 +418,8 @@ void tcp_send_syn(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
 }
 
-/* How many bytes congestion control lets us put in flight beyond what is there. */
-static uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
+/* cwnd_room outside the steady state: limited transmit, recovery, after an RTO. */
+static uint32_t cwnd_room_repair(const tern_stack *st, const tcp_pcb *p) {
     uint64_t allowed = p->cwnd;
     uint32_t used;
     if (p->ca_state == TCP_CA_OPEN && (p->flags & TCPF_SACK_OK) && p->dupacks > 0) {
@@ -438,6 +438,18 @@ static uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
         used = tcp_pipe(st, p); /* RFC 6675 §5 / after an RTO */
     }
     return allowed > used ? (uint32_t)(allowed - used) : 0;
+}
+
+/* How many bytes congestion control lets us put in flight beyond what is there. The steady state
+ * (no loss being repaired, no duplicate ACK: no limited transmit) first and inline, as it is asked
+ * before every segment (branch tx20): cwnd - FlightSize, what the repair path's CA_OPEN branch
+ * computes with no duplicate ACK. */
+static inline uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
+    if (p->ca_state == TCP_CA_OPEN && p->dupacks == 0) {
+        uint32_t used = tcp_flight(p);
+        return p->cwnd > used ? p->cwnd - used : 0;
+    }
+    return cwnd_room_repair(st, p);
 }
 
 static void keepalive_arm(tern_stack *st, tcp_pcb *p, uint64_t now) {
