@@ -98,7 +98,7 @@ void tern_ip4_tmpl_check(tern_stack *st, uint64_t now, const tern_ip4_tmpl *t, c
                          const tern_addr *dst, uint8_t ttl);
 #endif
 /* The kept template's validity is a few compares, made at every segment: inline, so that the
- * steady state pays no call with seven arguments (branch tx20); the rebuild stays out of line. */
+ * steady state pays no call with seven arguments (issue 19); the rebuild stays out of line. */
 static inline const tern_ip4_tmpl *tern_ip4_tmpl_get(tern_stack *st, uint64_t now, tern_ip4_tmpl *t,
                                                      tern_route_cache *rc, const tern_addr *src,
                                                      const tern_addr *dst, uint8_t ttl) {

@@ -442,7 +442,7 @@ static uint32_t cwnd_room_repair(const tern_stack *st, const tcp_pcb *p) {
 
 /* How many bytes congestion control lets us put in flight beyond what is there. The steady state
  * (no loss being repaired, no duplicate ACK: no limited transmit) first and inline, as it is asked
- * before every segment (branch tx20): cwnd - FlightSize, what the repair path's CA_OPEN branch
+ * before every segment (issue 19): cwnd - FlightSize, what the repair path's CA_OPEN branch
  * computes with no duplicate ACK. */
 static inline uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
     if (p->ca_state == TCP_CA_OPEN && p->dupacks == 0) {
@@ -510,7 +510,7 @@ static int send_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (avail == 0 && !fin_wanted) {
         /* Nothing queued: the windows below cannot make a segment (len would be 0, and a zero
          * len is never congestion-limited). The receiver of a bulk transfer asks at every
-         * segment it takes in; this spares it the congestion window's sum (branch tx20). */
+         * segment it takes in; this spares it the congestion window's sum (issue 19). */
         return 0;
     }
     int64_t usable = (int64_t)(uint32_t)(p->snd_una + p->snd_wnd - p->snd_nxt);
