@@ -81,16 +81,36 @@ void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
 /* ---- header templates (tx_template.c) ----------------------------------------- */
 
 /*
- * The template for IPv4 datagrams from src to dst with the TTL ttl (0: the default) in t,
- * rebuilt when stale (rc is the sender's kept route, tern_route_cached). Returns t; NULL when
- * such datagrams do not go out as one unicast frame to a resolved neighbour (no route, to
- * ourselves, broadcast or multicast, next hop not resolved: tern_ip_send then does what is
- * needed, e.g. starts ARP). Test builds (TERN_POLL_CACHE_CHECK) check a kept template against a
- * fresh build and trap on a difference.
+ * tern_ip4_tmpl_get: the template for IPv4 datagrams from src to dst with the TTL ttl (0: the
+ * default) in t, rebuilt when stale (rc is the sender's kept route, tern_route_cached). Returns
+ * t; NULL when such datagrams do not go out as one unicast frame to a resolved neighbour (no
+ * route, to ourselves, broadcast or multicast, next hop not resolved: tern_ip_send then does what
+ * is needed, e.g. starts ARP). Test builds (TERN_POLL_CACHE_CHECK) check a kept template against
+ * a fresh build and trap on a difference. tern_ip4_tmpl_rebuild builds t afresh whatever it
+ * held, with the same returns.
  */
-const tern_ip4_tmpl *tern_ip4_tmpl_get(tern_stack *st, uint64_t now, tern_ip4_tmpl *t,
-                                       tern_route_cache *rc, const tern_addr *src,
-                                       const tern_addr *dst, uint8_t ttl);
+const tern_ip4_tmpl *tern_ip4_tmpl_rebuild(tern_stack *st, uint64_t now, tern_ip4_tmpl *t,
+                                           tern_route_cache *rc, const tern_addr *src,
+                                           const tern_addr *dst, uint8_t ttl);
+#ifdef TERN_POLL_CACHE_CHECK
+/* Test builds: trap unless the kept template t equals a fresh build for src, dst and ttl. */
+void tern_ip4_tmpl_check(tern_stack *st, uint64_t now, const tern_ip4_tmpl *t, const tern_addr *src,
+                         const tern_addr *dst, uint8_t ttl);
+#endif
+/* The kept template's validity is a few compares, made at every segment: inline, so that the
+ * steady state pays no call with seven arguments (issue 19); the rebuild stays out of line. */
+static inline const tern_ip4_tmpl *tern_ip4_tmpl_get(tern_stack *st, uint64_t now, tern_ip4_tmpl *t,
+                                                     tern_route_cache *rc, const tern_addr *src,
+                                                     const tern_addr *dst, uint8_t ttl) {
+    if (t->route_gen == st->route_gen && t->arp_gen == st->arp_gen && now < t->expires &&
+        t->ttl_req == ttl) {
+#ifdef TERN_POLL_CACHE_CHECK
+        tern_ip4_tmpl_check(st, now, t, src, dst, ttl);
+#endif
+        return t;
+    }
+    return tern_ip4_tmpl_rebuild(st, now, t, rc, src, dst, ttl);
+}
 /* Does a datagram with len payload bytes leave through t in one frame (within the MTU)? */
 bool tern_ip4_tmpl_fits(const tern_ip4_tmpl *t, size_t len);
 /*

@@ -122,16 +122,16 @@ static void check_header(const tern_stack *st, const tern_ip4_tmpl *t, const uin
 }
 #endif
 
-const tern_ip4_tmpl *tern_ip4_tmpl_get(tern_stack *st, uint64_t now, tern_ip4_tmpl *t,
-                                       tern_route_cache *rc, const tern_addr *src,
-                                       const tern_addr *dst, uint8_t ttl) {
-    if (t->route_gen == st->route_gen && t->arp_gen == st->arp_gen && now < t->expires &&
-        t->ttl_req == ttl) {
 #ifdef TERN_POLL_CACHE_CHECK
-        check(st, now, t, src, dst, ttl);
+void tern_ip4_tmpl_check(tern_stack *st, uint64_t now, const tern_ip4_tmpl *t, const tern_addr *src,
+                         const tern_addr *dst, uint8_t ttl) {
+    check(st, now, t, src, dst, ttl);
+}
 #endif
-        return t;
-    }
+
+const tern_ip4_tmpl *tern_ip4_tmpl_rebuild(tern_stack *st, uint64_t now, tern_ip4_tmpl *t,
+                                           tern_route_cache *rc, const tern_addr *src,
+                                           const tern_addr *dst, uint8_t ttl) {
     return build(st, now, t, rc, src, dst, ttl) ? t : NULL;
 }
 

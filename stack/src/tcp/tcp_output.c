@@ -418,8 +418,8 @@ void tcp_send_syn(tern_stack *st, tcp_pcb *p, uint64_t now) {
     }
 }
 
-/* How many bytes congestion control lets us put in flight beyond what is there. */
-static uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
+/* cwnd_room outside the steady state: limited transmit, recovery, after an RTO. */
+static uint32_t cwnd_room_repair(const tern_stack *st, const tcp_pcb *p) {
     uint64_t allowed = p->cwnd;
     uint32_t used;
     if (p->ca_state == TCP_CA_OPEN && (p->flags & TCPF_SACK_OK) && p->dupacks > 0) {
@@ -438,6 +438,18 @@ static uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
         used = tcp_pipe(st, p); /* RFC 6675 §5 / after an RTO */
     }
     return allowed > used ? (uint32_t)(allowed - used) : 0;
+}
+
+/* How many bytes congestion control lets us put in flight beyond what is there. The steady state
+ * (no loss being repaired, no duplicate ACK: no limited transmit) first and inline, as it is asked
+ * before every segment (issue 19): cwnd - FlightSize, what the repair path's CA_OPEN branch
+ * computes with no duplicate ACK. */
+static inline uint32_t cwnd_room(const tern_stack *st, const tcp_pcb *p) {
+    if (p->ca_state == TCP_CA_OPEN && p->dupacks == 0) {
+        uint32_t used = tcp_flight(p);
+        return p->cwnd > used ? p->cwnd - used : 0;
+    }
+    return cwnd_room_repair(st, p);
 }
 
 static void keepalive_arm(tern_stack *st, tcp_pcb *p, uint64_t now) {
@@ -495,6 +507,12 @@ static int send_new_data(tern_stack *st, tcp_pcb *p, uint64_t now) {
     uint32_t off = p->snd_nxt - p->snd_buf_seq;
     uint32_t avail = p->tx_len > off ? p->tx_len - off : 0;
     bool fin_wanted = (p->flags & TCPF_FIN_QUEUED) != 0;
+    if (avail == 0 && !fin_wanted) {
+        /* Nothing queued: the windows below cannot make a segment (len would be 0, and a zero
+         * len is never congestion-limited). The receiver of a bulk transfer asks at every
+         * segment it takes in; this spares it the congestion window's sum (issue 19). */
+        return 0;
+    }
     int64_t usable = (int64_t)(uint32_t)(p->snd_una + p->snd_wnd - p->snd_nxt);
     if (seq_lt(p->snd_una + p->snd_wnd, p->snd_nxt)) {
         usable = 0;
