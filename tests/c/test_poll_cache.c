@@ -69,6 +69,15 @@ static uint64_t settle(tern_stack *st) {
     return now;
 }
 
+/* A host past its start-up (settle) and the time 1 ms after it; NULL if it could not be made. */
+static tern_stack *settled_host(void **mem, uint64_t *now) {
+    tern_stack *st = host(mem);
+    if (st) {
+        *now = settle(st) + MS;
+    }
+    return st;
+}
+
 static void test_quiet_poll_keeps_the_cache(void) {
     void *mem;
     tern_stack *st = host(&mem);
@@ -199,12 +208,12 @@ static void ipv6_multicast_in(tern_stack *st, uint64_t now, uint8_t low) {
  */
 static void test_inputs_that_keep_the_cache(void) {
     void *mem;
-    tern_stack *st = host(&mem);
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
     if (!st) {
         return;
     }
     const tern_poll_cache *pc = st->poll_cache;
-    uint64_t now = settle(st) + MS;
     tern_sock ping;
     tern_addr peer = tern_addr_v4(10, 0, 0, 2);
     CHECK(tern_ping_open(st, 1, &ping) == TERN_OK);
@@ -302,13 +311,13 @@ static void ping_to(tern_stack *st, tern_sock ping, uint64_t now, uint8_t to) {
  */
 static void test_arp_moves_the_neighbour_deadline(void) {
     void *mem;
-    tern_stack *st = host(&mem);
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
     if (!st) {
         return;
     }
     const tern_poll_cache *pc = st->poll_cache;
     const uint64_t retry = st->cfg.arp_retry_ns;
-    uint64_t now = settle(st) + MS;
     tern_sock ping;
     CHECK(tern_ping_open(st, 1, &ping) == TERN_OK);
     uint64_t idle = tern_stack_poll_at(st);
@@ -359,12 +368,12 @@ static void test_arp_moves_the_neighbour_deadline(void) {
  */
 static void test_nd_moves_the_neighbour_deadline(void) {
     void *mem;
-    tern_stack *st = host(&mem);
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
     if (!st) {
         return;
     }
     const tern_poll_cache *pc = st->poll_cache;
-    uint64_t now = settle(st) + MS;
     tern_sock udp;
     CHECK(tern_udp_open(st, &udp) == TERN_OK);
     tern_stack_poll_at(st);
