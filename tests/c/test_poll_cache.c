@@ -31,9 +31,10 @@ static void count_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t
 
 /* A host with IPv6 on (link-local address, DAD, MLD reports, Router Solicitations at start-up),
  * IGMP and an IPv4 address: every quiet module but DHCP and mDNS has timers. */
-static tern_stack *host(void **mem) {
+static tern_stack *host_nd(void **mem, uint32_t nd_entries) {
     tern_stack_config c;
     tern_stack_config_default(&c, 1);
+    c.nd_entries = nd_entries; /* 0: the default */
     c.niface = 1;
     uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1};
     memcpy(c.iface[0].mac, mac, 6);
@@ -49,6 +50,10 @@ static tern_stack *host(void **mem) {
     char msg[128];
     CHECK(tern_stack_init(*mem, size, &c, &st, msg, sizeof msg) == TERN_OK);
     return st;
+}
+
+static tern_stack *host(void **mem) {
+    return host_nd(mem, 0);
 }
 
 /* Poll the host through its start-up until its cache is valid, a quiet deadline is at least
@@ -406,10 +411,56 @@ static void test_nd_moves_the_neighbour_deadline(void) {
     free(mem);
 }
 
+/*
+ * An ND entry evicted for a new one (take_entry, the table full) takes its deadline out of the
+ * cache. A one-entry table: fe80::5 learnt and confirmed reachable (its deadline ReachableTime
+ * on), then, half a second before that deadline, a datagram to fe80::6 evicts it; the new
+ * INCOMPLETE entry's retransmission (a RetransTimer on) is later, so a cache that kept the evicted
+ * deadline would answer it (and trap in test builds).
+ */
+static void test_nd_eviction_moves_the_neighbour_deadline(void) {
+    void *mem;
+    tern_stack *st = host_nd(&mem, 1);
+    if (!st) {
+        return;
+    }
+    const tern_poll_cache *pc = st->poll_cache;
+    uint64_t now = settle(st) + MS;
+    tern_addr a, b;
+    CHECK(tern_addr_parse("fe80::5", &a) == TERN_OK);
+    CHECK(tern_addr_parse("fe80::6", &b) == TERN_OK);
+    tern_nd_update_neighbor(st, now, 0, &a, peer_mac, false); /* STALE: no deadline */
+    tern_stack_poll_at(st);
+    CHECK_EQ_U64(pc->nb_at, TERN_NEVER);
+    tern_nd_confirm_reachable(st, now, &a); /* REACHABLE until now + ReachableTime */
+    tern_stack_poll_at(st);
+    CHECK(pc->nb_valid);
+    uint64_t reach = pc->nb_at;
+    CHECK(reach > now + 1000 * MS && reach != TERN_NEVER);
+
+    tern_sock udp;
+    CHECK(tern_udp_open(st, &udp) == TERN_OK);
+    tern_stack_poll(st, reach - 500 * MS);
+    tern_stack_poll_at(st);
+    CHECK_EQ_U64(pc->nb_at, reach); /* the control: still fe80::5's */
+    tern_counters c0, c1;
+    tern_stack_get_counters(st, &c0);
+    static const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    CHECK(tern_udp_sendto(st, udp, &b, 7, data, sizeof data) == TERN_OK);
+    tern_stack_poll(st, reach - 500 * MS);
+    tern_stack_get_counters(st, &c1);
+    CHECK_EQ_U64(c1.nd_table_full, c0.nd_table_full); /* fe80::5 was evicted, not refused */
+    tern_stack_poll_at(st);
+    CHECK(pc->nb_valid);
+    CHECK(pc->nb_at > reach && pc->nb_at != TERN_NEVER); /* fe80::6's retransmission */
+    free(mem);
+}
+
 int main(void) {
     RUN(test_quiet_poll_keeps_the_cache);
     RUN(test_inputs_that_keep_the_cache);
     RUN(test_arp_moves_the_neighbour_deadline);
     RUN(test_nd_moves_the_neighbour_deadline);
+    RUN(test_nd_eviction_moves_the_neighbour_deadline);
     return check_summary();
 }
