@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "core/stack_internal.h"
+#include "ipv6/ipv6.h"
 #include "tern/stack.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
@@ -30,9 +31,10 @@ static void count_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t
 
 /* A host with IPv6 on (link-local address, DAD, MLD reports, Router Solicitations at start-up),
  * IGMP and an IPv4 address: every quiet module but DHCP and mDNS has timers. */
-static tern_stack *host(void **mem) {
+static tern_stack *host_nd(void **mem, uint32_t nd_entries) {
     tern_stack_config c;
     tern_stack_config_default(&c, 1);
+    c.nd_entries = nd_entries; /* 0: the default */
     c.niface = 1;
     uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1};
     memcpy(c.iface[0].mac, mac, 6);
@@ -40,6 +42,7 @@ static tern_stack *host(void **mem) {
     c.iface[0].addr[0] = tern_addr_v4(10, 0, 0, 1);
     c.iface[0].prefix_len[0] = 24;
     c.ipv6_autoconf = true;
+    c.arp_retry_ns = 30 * MS; /* ARP's retransmissions before the quiet deadline (settle) */
     c.output = count_output;
     size_t size = tern_stack_memory_size(&c);
     *mem = aligned_alloc(64, (size + 63) & ~(size_t)63);
@@ -47,6 +50,10 @@ static tern_stack *host(void **mem) {
     char msg[128];
     CHECK(tern_stack_init(*mem, size, &c, &st, msg, sizeof msg) == TERN_OK);
     return st;
+}
+
+static tern_stack *host(void **mem) {
+    return host_nd(mem, 0);
 }
 
 /* Poll the host through its start-up until its cache is valid, a quiet deadline is at least
@@ -65,6 +72,15 @@ static uint64_t settle(tern_stack *st) {
         tern_stack_poll(st, now);
     }
     return now;
+}
+
+/* A host past its start-up (settle) and the time 1 ms after it; NULL if it could not be made. */
+static tern_stack *settled_host(void **mem, uint64_t *now) {
+    tern_stack *st = host(mem);
+    if (st) {
+        *now = settle(st) + MS;
+    }
+    return st;
 }
 
 static void test_quiet_poll_keeps_the_cache(void) {
@@ -197,12 +213,12 @@ static void ipv6_multicast_in(tern_stack *st, uint64_t now, uint8_t low) {
  */
 static void test_inputs_that_keep_the_cache(void) {
     void *mem;
-    tern_stack *st = host(&mem);
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
     if (!st) {
         return;
     }
     const tern_poll_cache *pc = st->poll_cache;
-    uint64_t now = settle(st) + MS;
     tern_sock ping;
     tern_addr peer = tern_addr_v4(10, 0, 0, 2);
     CHECK(tern_ping_open(st, 1, &ping) == TERN_OK);
@@ -267,8 +283,184 @@ static void test_inputs_that_keep_the_cache(void) {
     free(mem);
 }
 
+/* An ARP reply from 10.0.0.<from> (the peer's MAC) to us. */
+static void arp_reply(tern_stack *st, uint64_t now, uint8_t from) {
+    struct tern_arp_repr a;
+    memset(&a, 0, sizeof a);
+    a.op = TERN_ARP_OP_REPLY;
+    memcpy(a.sha.b, peer_mac, 6);
+    a.spa = tern_addr_v4(10, 0, 0, from);
+    memcpy(a.tha.b, our_mac, 6);
+    a.tpa = tern_addr_v4(10, 0, 0, 1);
+    uint8_t buf[28];
+    size_t w = 0;
+    CHECK(tern_arp_emit(&a, buf, sizeof buf, &w) == TERN_OK);
+    input(st, now, our_mac, TERN_ETHERTYPE_ARP, buf, w);
+}
+
+/* An echo request to 10.0.0.<to>, sent by a poll at now (ARP resolves the address first). */
+static void ping_to(tern_stack *st, tern_sock ping, uint64_t now, uint8_t to) {
+    tern_addr dst = tern_addr_v4(10, 0, 0, to);
+    CHECK(tern_ping_send(st, ping, &dst, to, NULL, 8, 0, false) == TERN_OK);
+    tern_stack_poll(st, now);
+}
+
+/*
+ * poll_at's cached neighbour deadline (tern_poll_cache.nb_at, branch poll20) follows ARP's
+ * retransmissions exactly, and a move that leaves the minimum where it is keeps the cache: two
+ * addresses resolving (A's next request first, B's 10 ms later), B answered (its deadline leaves,
+ * A's is still the minimum: kept, no scan), A's retransmission (its deadline moves on: the
+ * cache follows it), A answered (the minimum leaves: dropped; recomputed, nothing resolving).
+ * Every poll_at checks the kept value against ARP's own in test builds (TERN_POLL_CACHE_CHECK);
+ * the exact values are checked here as well, for Release builds.
+ */
+static void test_arp_moves_the_neighbour_deadline(void) {
+    void *mem;
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
+    if (!st) {
+        return;
+    }
+    const tern_poll_cache *pc = st->poll_cache;
+    const uint64_t retry = st->cfg.arp_retry_ns;
+    tern_sock ping;
+    CHECK(tern_ping_open(st, 1, &ping) == TERN_OK);
+    uint64_t idle = tern_stack_poll_at(st);
+    CHECK(pc->nb_valid);
+    CHECK_EQ_U64(pc->nb_at, TERN_NEVER);    /* nothing resolving */
+    CHECK(idle > now + 2 * retry + 5 * MS); /* the quiet deadline is not what is measured below */
+
+    /* A (10.0.0.5): one request out, its next one in `retry`. */
+    tern_counters c0, c1;
+    tern_stack_get_counters(st, &c0);
+    ping_to(st, ping, now, 5);
+    tern_stack_get_counters(st, &c1);
+    CHECK_EQ_U64(c1.arp_requests_sent, c0.arp_requests_sent + 1);
+    CHECK_EQ_U64(tern_stack_poll_at(st), now + retry);
+    CHECK(pc->nb_valid);
+    /* B (10.0.0.6) 10 ms later: a later deadline, A's is still the earliest. */
+    ping_to(st, ping, now + 10 * MS, 6);
+    CHECK(pc->nb_valid);
+    CHECK_EQ_U64(pc->nb_at, now + retry);
+    CHECK_EQ_U64(tern_stack_poll_at(st), now + retry);
+
+    /* B answered: its deadline leaves, which was not the minimum: the cache is kept. */
+    arp_reply(st, now + 20 * MS, 6);
+    CHECK(pc->nb_valid);
+    CHECK_EQ_U64(tern_stack_poll_at(st), now + retry);
+
+    /* A's retransmission at its deadline: the request goes out and the cache moves with it. */
+    tern_stack_get_counters(st, &c0);
+    tern_stack_poll(st, now + retry);
+    tern_stack_get_counters(st, &c1);
+    CHECK_EQ_U64(c1.arp_requests_sent, c0.arp_requests_sent + 1);
+    CHECK_EQ_U64(tern_stack_poll_at(st), now + 2 * retry);
+
+    /* Positive control: A answered, the minimum leaves: the cache is dropped, and poll_at is
+     * back at the idle host's deadline. */
+    arp_reply(st, now + retry + MS, 5);
+    CHECK(!pc->nb_valid);
+    CHECK_EQ_U64(tern_stack_poll_at(st), idle);
+    CHECK(pc->nb_valid);
+    CHECK_EQ_U64(pc->nb_at, TERN_NEVER);
+    free(mem);
+}
+
+/*
+ * The same for ND (RFC 4861 section 7.2.2): a UDP datagram to a link-local neighbour that never
+ * answers leaves an INCOMPLETE entry whose retransmission timer poll_at returns through the
+ * cache, moved at each solicitation, until the entry is given up and nothing is left.
+ */
+static void test_nd_moves_the_neighbour_deadline(void) {
+    void *mem;
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
+    if (!st) {
+        return;
+    }
+    const tern_poll_cache *pc = st->poll_cache;
+    tern_sock udp;
+    CHECK(tern_udp_open(st, &udp) == TERN_OK);
+    tern_stack_poll_at(st);
+    CHECK(pc->nb_valid);
+    CHECK_EQ_U64(pc->nb_at, TERN_NEVER);
+    tern_addr dst;
+    CHECK(tern_addr_parse("fe80::5", &dst) == TERN_OK);
+    static const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    CHECK(tern_udp_sendto(st, udp, &dst, 7, data, sizeof data) == TERN_OK);
+    tern_stack_poll(st, now);
+    uint64_t at = tern_stack_poll_at(st);
+    CHECK(pc->nb_valid);
+    CHECK(pc->nb_at > now && pc->nb_at != TERN_NEVER);
+    CHECK(at <= pc->nb_at);
+    /* The entry's deadline at each RetransTimer, moved on by the poll at it, until it goes. */
+    uint64_t step = pc->nb_at - now;
+    int polls = 0;
+    while (pc->nb_at != TERN_NEVER && polls < 10) {
+        uint64_t due = pc->nb_at;
+        tern_stack_poll(st, due);
+        tern_stack_poll_at(st);
+        CHECK(pc->nb_valid);
+        CHECK(pc->nb_at == TERN_NEVER || pc->nb_at == due + step);
+        polls++;
+    }
+    CHECK_EQ_U64(pc->nb_at, TERN_NEVER);
+    /* MAX_MULTICAST_SOLICIT (3) solicitations: two retransmission deadlines, then the entry is
+     * given up at the third. */
+    CHECK_EQ_U64(polls, TERN_ND_MAX_MULTICAST_SOLICIT);
+    free(mem);
+}
+
+/*
+ * An ND entry evicted for a new one (take_entry, the table full) takes its deadline out of the
+ * cache. A one-entry table: fe80::5 learnt and confirmed reachable (its deadline ReachableTime
+ * on), then, half a second before that deadline, a datagram to fe80::6 evicts it; the new
+ * INCOMPLETE entry's retransmission (a RetransTimer on) is later, so a cache that kept the evicted
+ * deadline would answer it (and trap in test builds).
+ */
+static void test_nd_eviction_moves_the_neighbour_deadline(void) {
+    void *mem;
+    tern_stack *st = host_nd(&mem, 1);
+    if (!st) {
+        return;
+    }
+    const tern_poll_cache *pc = st->poll_cache;
+    uint64_t now = settle(st) + MS;
+    tern_addr a, b;
+    CHECK(tern_addr_parse("fe80::5", &a) == TERN_OK);
+    CHECK(tern_addr_parse("fe80::6", &b) == TERN_OK);
+    tern_nd_update_neighbor(st, now, 0, &a, peer_mac, false); /* STALE: no deadline */
+    tern_stack_poll_at(st);
+    CHECK_EQ_U64(pc->nb_at, TERN_NEVER);
+    tern_nd_confirm_reachable(st, now, &a); /* REACHABLE until now + ReachableTime */
+    tern_stack_poll_at(st);
+    CHECK(pc->nb_valid);
+    uint64_t reach = pc->nb_at;
+    CHECK(reach > now + 1000 * MS && reach != TERN_NEVER);
+
+    tern_sock udp;
+    CHECK(tern_udp_open(st, &udp) == TERN_OK);
+    tern_stack_poll(st, reach - 500 * MS);
+    tern_stack_poll_at(st);
+    CHECK_EQ_U64(pc->nb_at, reach); /* the control: still fe80::5's */
+    tern_counters c0, c1;
+    tern_stack_get_counters(st, &c0);
+    static const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    CHECK(tern_udp_sendto(st, udp, &b, 7, data, sizeof data) == TERN_OK);
+    tern_stack_poll(st, reach - 500 * MS);
+    tern_stack_get_counters(st, &c1);
+    CHECK_EQ_U64(c1.nd_table_full, c0.nd_table_full); /* fe80::5 was evicted, not refused */
+    tern_stack_poll_at(st);
+    CHECK(pc->nb_valid);
+    CHECK(pc->nb_at > reach && pc->nb_at != TERN_NEVER); /* fe80::6's retransmission */
+    free(mem);
+}
+
 int main(void) {
     RUN(test_quiet_poll_keeps_the_cache);
     RUN(test_inputs_that_keep_the_cache);
+    RUN(test_arp_moves_the_neighbour_deadline);
+    RUN(test_nd_moves_the_neighbour_deadline);
+    RUN(test_nd_eviction_moves_the_neighbour_deadline);
     return check_summary();
 }

@@ -507,14 +507,22 @@ uint64_t tern_stack_poll_at(const tern_stack *st) {
                       pc->at != min_u64(pc->skipped, polled_quiet_poll_at(st)))) {
         __builtin_trap();
     }
+    /* The same for the neighbour caches' deadline: a timer write that did not report its move
+     * (tern_poll_cache_nb_moved) or drop it. */
+    if (pc->nb_valid && pc->nb_at != min_u64(tern_arp_poll_at(st), tern_nd_poll_at(st))) {
+        __builtin_trap();
+    }
 #endif
     if (!pc->valid) {
         pc->skipped = skipped_quiet_poll_at(st);
         pc->at = min_u64(pc->skipped, polled_quiet_poll_at(st));
         pc->valid = true;
     }
-    uint64_t t = min_u64(pc->at, tern_arp_poll_at(st));
-    t = min_u64(t, tern_nd_poll_at(st));
+    if (!pc->nb_valid) {
+        pc->nb_at = min_u64(tern_arp_poll_at(st), tern_nd_poll_at(st));
+        pc->nb_valid = true;
+    }
+    uint64_t t = min_u64(pc->at, pc->nb_at);
     t = min_u64(t, tern_dns_poll_at(st)); /* asks TCP about DNS over TCP */
     t = min_u64(t, tern_tcp_poll_at(st));
     return t;

@@ -400,7 +400,8 @@ typedef struct tern_packet_sock tern_packet_sock;
  * tern_stack_poll, in input other than a plain TCP segment, and in the public
  * calls outside TCP, each of which drops the cache (tern_poll_cache_drop);
  * poll_at recomputes it when dropped. The modules a TCP segment or call can
- * change (TCP, ARP, ND, DNS over TCP, the send queues) are asked every time.
+ * change are asked every time (TCP, DNS over TCP, the send queues) or have a
+ * cache of their own that their timer writes keep exact (ARP and ND: nb_at).
  *
  * A quiet poll (the cache valid and ahead of now) skips IGMP, autoconfiguration,
  * the DHCPv4 client and mDNS, so their deadline (`skipped`) still holds after it;
@@ -412,7 +413,9 @@ typedef struct tern_packet_sock tern_packet_sock;
 typedef struct tern_poll_cache {
     uint64_t at;      /* every quiet module's earliest deadline */
     uint64_t skipped; /* IGMP's, autoconfiguration's, the DHCPv4 client's and mDNS's */
+    uint64_t nb_at;   /* the neighbour caches' earliest deadline (ARP and ND), see below */
     bool valid;
+    bool nb_valid;
 } tern_poll_cache;
 
 /*
@@ -496,6 +499,32 @@ struct tern_stack {
 /* The quiet modules' timers may have changed: poll_at recomputes their deadline. */
 static inline void tern_poll_cache_drop(tern_stack *st) {
     st->poll_cache->valid = false;
+}
+
+/*
+ * The neighbour caches' deadline (tern_poll_cache.nb_at): the earliest retransmission of an
+ * INCOMPLETE ARP entry and the earliest ND entry timer. poll_at asked both after every frame,
+ * and ND's is a scan of its table; now it is cached beside the quiet modules' deadline and kept
+ * exact by the writes of those timers (branch poll20). A write that moves one entry's deadline
+ * from old to new (TERN_NEVER for an entry that counts for none) reports it here: a new deadline
+ * below the cached minimum is the new minimum; one that leaves the entry that may have held the
+ * minimum (old == nb_at) for a later time drops the cache, recomputed at the next poll_at; any
+ * other move leaves the minimum where it is.
+ */
+static inline void tern_poll_cache_drop_nb(tern_stack *st) {
+    st->poll_cache->nb_valid = false;
+}
+
+static inline void tern_poll_cache_nb_moved(tern_stack *st, uint64_t old, uint64_t new_at) {
+    tern_poll_cache *pc = st->poll_cache;
+    if (!pc->nb_valid) {
+        return;
+    }
+    if (new_at < pc->nb_at) {
+        pc->nb_at = new_at;
+    } else if (old == pc->nb_at && new_at != old) {
+        pc->nb_valid = false;
+    }
 }
 
 /*

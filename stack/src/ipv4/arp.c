@@ -37,7 +37,13 @@ void tern_arp_init(tern_stack *st, uint8_t *mem) {
 
 /* State changes go through here so the count of entries resolving stays right
  * (poll_at needs no scan while nothing resolves, the common case). */
+/* The entry's deadline in poll_at: its next request while it resolves, none otherwise. */
+static uint64_t entry_poll_at(const tern_arp_entry *e) {
+    return e->state == ARP_INCOMPLETE ? e->next_request : TERN_NEVER;
+}
+
 static void set_state(tern_stack *st, tern_arp_entry *e, uint8_t state) {
+    uint64_t old = entry_poll_at(e);
     if (e->state == ARP_INCOMPLETE) {
         st->arp_resolving--;
     }
@@ -46,6 +52,14 @@ static void set_state(tern_stack *st, tern_arp_entry *e, uint8_t state) {
     }
     e->state = state;
     st->arp_gen++; /* header templates built on an entry are stale (tern_ip4_tmpl) */
+    tern_poll_cache_nb_moved(st, old, entry_poll_at(e)); /* poll_at's cached deadline */
+}
+
+/* Every write of next_request goes through here, for poll_at's cached deadline. */
+static void set_next_request(tern_stack *st, tern_arp_entry *e, uint64_t at) {
+    uint64_t old = entry_poll_at(e);
+    e->next_request = at;
+    tern_poll_cache_nb_moved(st, old, entry_poll_at(e));
 }
 
 static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) {
@@ -142,7 +156,7 @@ static void send_request_to(tern_stack *st, uint64_t now, tern_arp_entry *e,
     st->c.arp_requests_sent++;
     e->requests++;
     e->last_request = now;
-    e->next_request = now + st->cfg.arp_retry_ns;
+    set_next_request(st, e, now + st->cfg.arp_retry_ns);
 }
 
 static void send_request(tern_stack *st, uint64_t now, tern_arp_entry *e) {
@@ -246,13 +260,16 @@ tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const te
         e->ip = *next_hop;
         e->iface = iface;
     }
+    /* Not INCOMPLETE here, so the entry counts in poll_at for no deadline: a stale next_request
+     * must not count for one while it starts resolving (its own is set below). */
+    e->next_request = TERN_NEVER;
     set_state(st, e, ARP_INCOMPLETE);
     e->requests = 0;
     e->updated = now;
     /* One request per second per address (RFC 1122 §2.3.2.1). */
     if (had_request && now < last + st->cfg.arp_retry_ns) {
         st->c.arp_rate_limited++;
-        e->next_request = last + st->cfg.arp_retry_ns;
+        set_next_request(st, e, last + st->cfg.arp_retry_ns);
     } else {
         send_request(st, now, e);
     }

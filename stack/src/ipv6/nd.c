@@ -25,6 +25,20 @@ static tern_nd_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) 
     return NULL;
 }
 
+/* The entry's deadline in poll_at: its timer unless it is free. */
+static uint64_t entry_poll_at(const tern_nd_entry *e) {
+    return e->state != TERN_ND_FREE ? e->timer : TERN_NEVER;
+}
+
+/* Every change of an entry's state or timer goes through here, for poll_at's cached deadline
+ * (tern_poll_cache_nb_moved). */
+static void set_entry(tern_stack *st, tern_nd_entry *e, uint8_t state, uint64_t timer) {
+    uint64_t old = entry_poll_at(e);
+    e->state = state;
+    e->timer = timer;
+    tern_poll_cache_nb_moved(st, old, entry_poll_at(e));
+}
+
 /* A free entry, or the least recently used one that holds no packets (never an INCOMPLETE one). */
 static tern_nd_entry *take_entry(tern_stack *st, uint64_t now, uint32_t iface,
                                  const tern_addr *ip) {
@@ -47,6 +61,7 @@ static tern_nd_entry *take_entry(tern_stack *st, uint64_t now, uint32_t iface,
     if (at >= st->ip6->nd_hi) {
         st->ip6->nd_hi = at + 1;
     }
+    set_entry(st, victim, TERN_ND_FREE, TERN_NEVER);
     memset(victim, 0, sizeof *victim);
     victim->ip = *ip;
     victim->iface = iface;
@@ -69,26 +84,23 @@ tern_nd_iface *tern_nd_iface_of(tern_stack *st, uint32_t iface) {
 }
 
 static void set_reachable(tern_stack *st, tern_nd_entry *e, uint64_t now) {
-    e->state = TERN_ND_REACHABLE;
     e->probes = 0;
-    e->timer = now + st->ip6->nd_if[e->iface].reachable_ns;
+    set_entry(st, e, TERN_ND_REACHABLE, now + st->ip6->nd_if[e->iface].reachable_ns);
 }
 
 /* A packet leaves for the neighbour of entry e. RFC 4861 section 7.3.3: "The first time a node
  * sends a packet to a neighbor whose entry is STALE, the sender changes the state to DELAY and sets
  * a timer to expire in DELAY_FIRST_PROBE_TIME seconds." Every packet counts, Neighbor
  * Advertisements too (appendix C: STALE, "Sending packet", DELAY). */
-static void packet_sent(tern_nd_entry *e, uint64_t now) {
+static void packet_sent(tern_stack *st, tern_nd_entry *e, uint64_t now) {
     if (e->state == TERN_ND_STALE) {
-        e->state = TERN_ND_DELAY;
-        e->timer = now + TERN_ND_DELAY_FIRST_PROBE_TIME_NS;
+        set_entry(st, e, TERN_ND_DELAY, now + TERN_ND_DELAY_FIRST_PROBE_TIME_NS);
     }
 }
 
-static void set_stale(tern_nd_entry *e) {
-    e->state = TERN_ND_STALE;
+static void set_stale(tern_stack *st, tern_nd_entry *e) {
     e->probes = 0;
-    e->timer = TERN_NEVER;
+    set_entry(st, e, TERN_ND_STALE, TERN_NEVER);
 }
 
 int tern_nd_state_of(const tern_stack *st, const tern_addr *ip, uint8_t mac[6]) {
@@ -277,9 +289,9 @@ tern_err tern_nd_resolve(tern_stack *st, uint64_t now, uint32_t iface, const ter
             return TERN_ERR_WOULD_BLOCK;
         }
         if (e->state == TERN_ND_REACHABLE && now >= e->timer) {
-            set_stale(e); /* ReachableTime ran out before the poll saw it */
+            set_stale(st, e); /* ReachableTime ran out before the poll saw it */
         }
-        packet_sent(e, now);
+        packet_sent(st, e, now);
         memcpy(mac, e->mac, 6);
         return TERN_OK;
     }
@@ -289,9 +301,8 @@ tern_err tern_nd_resolve(tern_stack *st, uint64_t now, uint32_t iface, const ter
         return TERN_ERR_NO_BUFFER;
     }
     /* Section 7.2.2: create an INCOMPLETE entry, solicit, retransmit every RetransTimer. */
-    e->state = TERN_ND_INCOMPLETE;
     e->probes = 1;
-    e->timer = now + st->ip6->nd_if[iface].retrans_ns;
+    set_entry(st, e, TERN_ND_INCOMPLETE, now + st->ip6->nd_if[iface].retrans_ns);
     /* "If the source address of the packet prompting the solicitation is the same as one of the
      * addresses assigned to the outgoing interface, that address SHOULD be placed in the IP Source
      * Address of the outgoing solicitation." */
@@ -327,14 +338,14 @@ void tern_nd_update_neighbor(tern_stack *st, uint64_t now, uint32_t iface, const
             return;
         }
         memcpy(e->mac, mac, 6);
-        set_stale(e);
+        set_stale(st, e);
     } else if (e->state == TERN_ND_INCOMPLETE) {
         memcpy(e->mac, mac, 6);
-        set_stale(e);
+        set_stale(st, e);
         release_queue(st, now, e, true);
     } else if (memcmp(e->mac, mac, 6) != 0) {
         memcpy(e->mac, mac, 6);
-        set_stale(e);
+        set_stale(st, e);
     }
     if (is_router) {
         e->is_router = true;
@@ -354,31 +365,30 @@ void tern_nd_poll(tern_stack *st, uint64_t now) {
         case TERN_ND_INCOMPLETE:
             if (e->probes < TERN_ND_MAX_MULTICAST_SOLICIT) {
                 e->probes++;
-                e->timer = now + retrans;
+                set_entry(st, e, e->state, now + retrans);
                 tern_nd_send_ns(st, now, e->iface, NULL, NULL, &e->ip, true);
             } else {
                 release_queue(st, now, e, false);
-                e->state = TERN_ND_FREE;
+                set_entry(st, e, TERN_ND_FREE, e->timer);
             }
             break;
         case TERN_ND_REACHABLE:
             /* Section 7.3.3: "When ReachableTime milliseconds have passed since receipt of the last
              * reachability confirmation for a neighbor, the Neighbor Cache entry's state changes
              * from REACHABLE to STALE." */
-            set_stale(e);
+            set_stale(st, e);
             break;
         case TERN_ND_DELAY:
             /* "If the entry is still in the DELAY state when the timer expires, the entry's state
              * changes to PROBE." and a unicast solicitation goes out at once. */
-            e->state = TERN_ND_PROBE;
             e->probes = 1;
-            e->timer = now + retrans;
+            set_entry(st, e, TERN_ND_PROBE, now + retrans);
             tern_nd_send_ns(st, now, e->iface, NULL, &e->ip, &e->ip, true);
             break;
         case TERN_ND_PROBE:
             if (e->probes < TERN_ND_MAX_UNICAST_SOLICIT) {
                 e->probes++;
-                e->timer = now + retrans;
+                set_entry(st, e, e->state, now + retrans);
                 tern_nd_send_ns(st, now, e->iface, NULL, &e->ip, &e->ip, true);
             } else {
                 /* "If no response is received after waiting RetransTimer milliseconds after
@@ -388,11 +398,11 @@ void tern_nd_poll(tern_stack *st, uint64_t now) {
                 if (e->is_router) {
                     tern_nd_router_lost(st, now, e->iface, &e->ip);
                 }
-                e->state = TERN_ND_FREE;
+                set_entry(st, e, TERN_ND_FREE, e->timer);
             }
             break;
         default:
-            e->timer = TERN_NEVER;
+            set_entry(st, e, e->state, TERN_NEVER);
             break;
         }
     }
@@ -470,7 +480,7 @@ static void ns_input(tern_stack *st, uint64_t now, uint32_t iface, const struct 
         send_na(st, iface, &ns->target, &ip->src, ns->opts.sll, true);
         tern_nd_entry *learnt = find(st, iface, &ip->src);
         if (learnt) {
-            packet_sent(learnt, now); /* the advertisement went to the (STALE) neighbour */
+            packet_sent(st, learnt, now); /* the advertisement went to the (STALE) neighbour */
         }
         return;
     }
@@ -486,7 +496,7 @@ static void ns_input(tern_stack *st, uint64_t now, uint32_t iface, const struct 
     if (e && e->state != TERN_ND_INCOMPLETE) {
         memcpy(mac, e->mac, 6);
         send_na(st, iface, &ns->target, &ip->src, mac, true);
-        packet_sent(e, now);
+        packet_sent(st, e, now);
         return;
     }
     struct tern_ndp_repr r;
@@ -546,7 +556,7 @@ static void na_input(tern_stack *st, uint64_t now, uint32_t iface, const struct 
         if (na->solicited) {
             set_reachable(st, e, now);
         } else {
-            set_stale(e);
+            set_stale(st, e);
         }
         e->is_router = na->router;
         release_queue(st, now, e, true);
@@ -559,7 +569,7 @@ static void na_input(tern_stack *st, uint64_t now, uint32_t iface, const struct 
          * update the entry in any other way. ... Otherwise, the received advertisement should be
          * ignored and MUST NOT update the cache." */
         if (e->state == TERN_ND_REACHABLE) {
-            set_stale(e);
+            set_stale(st, e);
         }
         return;
     }
@@ -569,7 +579,7 @@ static void na_input(tern_stack *st, uint64_t now, uint32_t iface, const struct 
     if (na->solicited) {
         set_reachable(st, e, now);
     } else if (differs) {
-        set_stale(e);
+        set_stale(st, e);
     }
     if (e->is_router && !na->router) {
         tern_nd_router_lost(st, now, iface, &e->ip);
