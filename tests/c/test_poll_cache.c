@@ -163,7 +163,8 @@ static void arp_request(tern_stack *st, uint64_t now, uint8_t target) {
 
 /* An ICMPv4 message of `type` (echo: identifier 1, sequence 7) from the peer to us. */
 static void icmp_in(tern_stack *st, uint64_t now, uint8_t type) {
-    static const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    /* an echo carries the first 8 bytes; a timestamp request (type 13) its three 4-byte times */
+    static const uint8_t data[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     struct tern_icmpv4_repr m;
     memset(&m, 0, sizeof m);
     m.type = type;
@@ -171,7 +172,7 @@ static void icmp_in(tern_stack *st, uint64_t now, uint8_t type) {
     m.echo_seq = 7;
     m.rest = (1u << 16) | 7u; /* a timestamp request's identifier and sequence */
     m.payload = data;
-    m.payload_len = type == 13 ? 12 : sizeof data;
+    m.payload_len = type == 13 ? 12 : 8;
     uint8_t icmp[64] = {0};
     size_t iw = 0;
     CHECK(tern_icmpv4_emit(&m, icmp, sizeof icmp, &iw) == TERN_OK);
