@@ -138,12 +138,17 @@ static void check_stream(const uint8_t *got, size_t n, uint64_t off) {
 /* The sender's and the receiver's calls: copying (tern_tcp_send / tern_tcp_recv into a sink) or
  * zero-copy (tern_tcp_lend of the stream itself / tern_tcp_recv_peek, checked in place). */
 typedef enum {
-    API_COPY = 0,
-    API_LEND = 1,                      /* the sender lends, the receiver copies */
-    API_PEEK = 2,                      /* the sender copies, the receiver reads in place */
-    API_ZEROCOPY = API_LEND | API_PEEK /* both */
+    API_COPY = 0,                       /* tern_tcp_send / tern_tcp_recv */
+    API_LEND = 1,                       /* the sender lends, the receiver copies */
+    API_PEEK = 2,                       /* the sender copies, the receiver reads in place */
+    API_ZEROCOPY = API_LEND | API_PEEK, /* both */
+    API_POST = 4 /* the sender copies, the receiver posts its buffer (tern_tcp_recv_post) */
 } bulk_api;
 static bulk_api g_api = API_COPY;
+/* The receiver's posted read (API_POST): whether its buffer is posted, and how many of the bytes
+ * filled in it were checked. */
+static bool g_posted;
+static size_t g_checked;
 
 /* Queue up to n bytes of the stream from `data`; how many went (0: none fit now). */
 static size_t bulk_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t n) {
@@ -169,6 +174,39 @@ static bool bulk_recv(tern_stack *st, tern_sock s, uint64_t *got) {
         }
         *got += n;
         return true;
+    }
+    if (g_api & API_POST) {
+        /* The application's buffer is posted: the stack fills it straight from the frames, and
+         * the bytes filled are checked where they landed, as tern_tcp_recv's would be. A full
+         * buffer is taken and posted again. */
+        if (!g_posted) {
+            if (tern_tcp_recv_post(st, s, sink, sizeof sink) != TERN_OK) {
+                fprintf(stderr, "bench_tcp: tern_tcp_recv_post: %s\n", tern_stack_last_error(st));
+                exit(1);
+            }
+            g_posted = true;
+            g_checked = 0;
+        }
+        size_t filled;
+        bool final;
+        if (tern_tcp_recv_posted(st, s, &filled, &final) != TERN_OK) {
+            fprintf(stderr, "bench_tcp: tern_tcp_recv_posted failed\n");
+            exit(1);
+        }
+        bool more = filled > g_checked;
+        check_stream(sink + g_checked, filled - g_checked, *got);
+        *got += filled - g_checked;
+        g_checked = filled;
+        if (final) {
+            size_t took;
+            if (tern_tcp_recv_take(st, s, &took) != TERN_OK || took != filled) {
+                fprintf(stderr, "bench_tcp: tern_tcp_recv_take: %s\n", tern_stack_last_error(st));
+                exit(1);
+            }
+            g_posted = false;
+            return filled == sizeof sink; /* full: post again; else the end of the stream */
+        }
+        return more;
     }
     size_t n;
     if (tern_tcp_recv(st, s, sink, sizeof sink, &n) != TERN_OK || n == 0)
@@ -208,6 +246,7 @@ static double bulk(uint64_t bytes, int64_t rate, uint64_t delay, double loss, ui
     if (tern_tcp_connect(sa, cl, &dst, 5001))
         die(tern_stack_last_error(sa), s);
     make_stream();
+    g_posted = false;
     uint64_t sent = 0, got = 0, now = 0;
     uint64_t step = delay ? 2 * MS : 50000; /* app wake-up period, virtual */
     double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
@@ -473,7 +512,8 @@ static void print_connections(void) {
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 5; /* medians of 5 runs unless told */
-    /* one figure: bulk, bulkzc, bulk6, lossy, conn; or peer <buffer> [copy|zerocopy|lend|peek] */
+    /* one figure: bulk, bulkzc, bulk6, lossy, conn; or peer <buffer> [copy|recv|zerocopy|lend|peek]
+     */
     const char *only = argc > 2 ? argv[2] : NULL;
     if (runs < 1)
         runs = 1;
@@ -493,12 +533,16 @@ int main(int argc, char **argv) {
     }
     if (only && strcmp(only, "peer") == 0) {
         long buf = argc > 3 ? atol(argv[3]) : 1 << 20;
-        /* argv[4]: copy; zerocopy, the zero-copy calls on both sides (bench/peers/README.md:
-         * "best APIs"); lend or peek, one side's alone (what each contributes) */
+        /* argv[4]: copy, the copying calls (tern_tcp_send, and the receiver's posted read,
+         * tern_tcp_recv_post: the application's buffer filled by the stack); recv, tern_tcp_recv
+         * instead of the posted read (what it saves); zerocopy, the zero-copy calls on both sides
+         * (bench/peers/README.md: "best APIs"); lend or peek, one side's alone (what each
+         * contributes) */
         static const struct {
             const char *name, *tag;
             bulk_api api;
-        } apis[] = {{"copy", "tern", API_COPY},
+        } apis[] = {{"copy", "tern", API_POST},
+                    {"recv", "tern_recv", API_COPY},
                     {"zerocopy", "tern_zc", API_ZEROCOPY},
                     {"lend", "tern_lend", API_LEND},
                     {"peek", "tern_peek", API_PEEK}};
@@ -511,8 +555,8 @@ int main(int argc, char **argv) {
             }
         }
         if (!tag) {
-            fprintf(stderr, "bench_tcp: the API must be copy, zerocopy, lend or peek, not %s\n",
-                    api);
+            fprintf(stderr,
+                    "bench_tcp: the API must be copy, recv, zerocopy, lend or peek, not %s\n", api);
             return 2;
         }
         if (buf < 4096 || buf > (64l << 20)) {

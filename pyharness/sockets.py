@@ -505,6 +505,55 @@ class TcpSocket(_Socket):
             raise ConfigError(f"recv_consume: n must be a byte count >= 0, got {n!r}")
         self._ok(self._call(self._f("tern_tcp_recv_consume"), n, context="recv_consume"), f"recv_consume({n})")
 
+    def recv_post(self, buf: Union[bytearray, memoryview]) -> None:
+        """Lend the stack ``buf`` to receive into (``tern_tcp_recv_post``): in-order data then goes from the
+        arriving segments straight into ``buf``'s own memory, behind the bytes the receive buffer held at the post
+        (they move in first). :meth:`recv_posted` tells how many bytes it holds, :meth:`recv_take` gives it back.
+
+        ``buf`` must be a writable ``bytearray`` (or a writable, contiguous byte ``memoryview``) of 1 byte or more;
+        this object keeps a reference to it until the take (or :meth:`close` / :meth:`abort`, after which the
+        stack never writes it). Its bytes past :meth:`recv_posted`'s count are unspecified. While it is posted,
+        :meth:`recv`, :meth:`recv_peek` and :meth:`recv_consume` raise ``StateError``; so does a second post.
+        """
+        if isinstance(buf, memoryview):
+            if buf.readonly or not buf.contiguous or buf.itemsize != 1:
+                raise ConfigError("recv_post: a memoryview must be writable, contiguous and of bytes")
+        elif not isinstance(buf, bytearray):
+            raise ConfigError(f"recv_post: buf must be a bytearray (the stack writes into it), got "
+                              f"{type(buf).__name__}")
+        if len(buf) == 0:
+            raise ConfigError("recv_post: buf must hold at least 1 byte")
+        cbuf = ffi.from_buffer("uint8_t[]", buf)
+        rc = self._call(self._f("tern_tcp_recv_post"), cbuf, len(buf), context="recv_post")
+        self._ok_said(rc, f"recv_post({len(buf)} bytes)")
+        self._posted = (cbuf, buf)
+
+    def recv_posted(self) -> tuple[int, bool]:
+        """``(filled, final)`` of the posted buffer (``tern_tcp_recv_posted``): the first ``filled`` bytes of it
+        are the stream's next bytes and never change; ``final`` is True when nothing more will land in it before
+        :meth:`recv_take` (full, the peer's FIN arrived, receiving shut down, the connection closed, or urgent data
+        pending). Raises ``EmptyError`` when no buffer is posted."""
+        filled = ffi.new("size_t *")
+        final = ffi.new("bool *")
+        rc = self._f("tern_tcp_recv_posted")(self.host._st(), self._h, filled, final)
+        if rc == lib.TERN_ERR_EMPTY:
+            raise_error(rc, "no buffer is posted (recv_post)", f"{self.host.name}.tcp.recv_posted()")
+        self._ok(rc, "recv_posted()")
+        return int(filled[0]), bool(final[0])
+
+    def recv_take(self) -> bytes:
+        """Take the posted buffer back (``tern_tcp_recv_take``; the stack forgets it) and return the bytes that
+        landed in it (a copy of its first ``filled`` bytes; the buffer itself holds them too). Raises
+        ``EmptyError`` when no buffer is posted."""
+        got = ffi.new("size_t *")
+        rc = self._call(self._f("tern_tcp_recv_take"), got, context="recv_take")
+        if rc == lib.TERN_ERR_EMPTY:
+            raise_error(rc, "no buffer is posted (recv_post)", f"{self.host.name}.tcp.recv_take()")
+        self._ok(rc, "recv_take()")
+        _, buf = getattr(self, "_posted", None) or (None, b"")
+        self._posted = None
+        return bytes(buf[:got[0]])
+
     def shutdown(self, how: Union[str, int] = "wr") -> None:
         """Shut down sending ("wr"), receiving ("rd") or both ("rdwr")."""
         h = {"rd": 0, "wr": 1, "rdwr": 2}.get(how, how) if isinstance(how, str) else how
@@ -524,6 +573,7 @@ class TcpSocket(_Socket):
             self._ok_said(self._call(self._f("tern_tcp_close"), context="close"), "close()")
             self.last_info = last
             self.closed = True
+            self._posted = None  # the stack forgot a posted buffer
 
     def abort(self) -> None:
         """Send RST and drop everything; the handle is released.
@@ -539,6 +589,7 @@ class TcpSocket(_Socket):
             self.last_info = last
             self._ok(self._call(self._f("tern_tcp_abort"), context="abort"), "abort()")
             self.closed = True
+            self._posted = None  # the stack forgot a posted buffer
 
     def set_option(self, name: str, value: Any) -> None:
         """Set a socket option: ``nodelay``, ``keepalive``, ``rx_buffer``, ``mss``, ``sack``, ``rto_min``...

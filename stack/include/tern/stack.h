@@ -946,6 +946,69 @@ tern_err tern_tcp_recv_peek(tern_stack *st, tern_sock s, tern_tcp_span span[2], 
 tern_err tern_tcp_recv_consume(tern_stack *st, tern_sock s, size_t n);
 
 /*
+ * A posted read: receiving straight into the application's buffer. tern_tcp_recv_post lends the
+ * stack buf[0 .. cap); in-order data then goes from the arriving segment into it in the pass that
+ * verifies the segment's checksum, without the receive buffer -> application copy of
+ * tern_tcp_recv. The stack keeps only the pointer (no copy of the buffer, no allocation) until
+ * tern_tcp_recv_take gives it back; the application must keep the memory valid until then, and
+ * not write it.
+ *
+ * Order is kept: at the post, the in-order bytes already in the receive buffer move into buf
+ * first; later bytes land in buf behind them, in stream order. Data goes to the receive buffer,
+ * as without a post, when buf is full (what does not fit), and for urgent data: in urgent mode
+ * (tern_tcp_get_urgent) buf stops filling (RFC 9293 §3.9.1.3: urgent and non-urgent octets are
+ * not delivered in one buffer), and the application takes it and reads with tern_tcp_recv.
+ * Bytes in buf count as read on arrival: the window the stack advertises stays the free space of
+ * its receive buffer (tcp rx_buffer), whatever cap is, and tern_tcp_readable counts only the
+ * receive buffer's bytes.
+ *
+ * Only bytes whose segment passed its checksum and was accepted are counted as filled. The
+ * stack never changes buf[0 .. filled) once filled, and the application may read those bytes
+ * while the buffer stays posted; buf[filled .. cap) is unspecified (a segment that failed its
+ * checksum may have been copied there, and counts nothing).
+ *
+ * While a buffer is posted, tern_tcp_recv, tern_tcp_recv_peek and tern_tcp_recv_consume are
+ * refused with TERN_ERR_BAD_STATE (take it first: its bytes come before the receive buffer's).
+ * tern_tcp_shutdown of receiving stops the filling (the buffer stays posted with what it holds).
+ * A connection that resets or times out keeps it posted too (take reports what is in it).
+ * tern_tcp_close and tern_tcp_abort make the stack forget the buffer: it is never written after
+ * they return, and its bytes count as read (close sends no RST for them, RFC 1122 §4.2.2.13
+ * concerns data not yet read).
+ *
+ * tern_tcp_recv_post:
+ *   buf, cap  the buffer, 1 <= cap <= UINT32_MAX
+ * Returns TERN_OK (bytes may be in it at once: tern_tcp_recv_posted); TERN_ERR_BAD_STATE when a
+ * buffer is posted already; TERN_ERR_INVALID_ARGUMENT (buf NULL, cap 0 or above UINT32_MAX, or a
+ * bad handle) or TERN_ERR_CLOSED (a stale handle); what tern_tcp_recv returns other than
+ * TERN_ERR_WOULD_BLOCK when it would refuse a read (TERN_ERR_NOT_CONNECTED on a listener or a
+ * connection never opened, a closed connection's error with nothing left to read). Posting after
+ * the end of the stream is allowed (the buffer stays empty and final).
+ */
+tern_err tern_tcp_recv_post(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap);
+
+/*
+ * tern_tcp_recv_posted: how many bytes the posted buffer holds.
+ *   filled  receives the count (required)
+ *   final   receives whether nothing more will be placed in it until it is taken: it is full,
+ *           the peer's FIN arrived (the stream ends after the filled bytes), receiving was shut
+ *           down, the connection closed (reset, timed out), or urgent data is pending; NULL
+ *           allowed
+ * Returns TERN_OK; TERN_ERR_EMPTY when no buffer is posted; TERN_ERR_INVALID_ARGUMENT (filled
+ * NULL, or a bad handle) or TERN_ERR_CLOSED (a stale handle).
+ */
+tern_err tern_tcp_recv_posted(const tern_stack *st, tern_sock s, size_t *filled, bool *final);
+
+/*
+ * tern_tcp_recv_take: give the posted buffer back; the stack forgets the pointer. Its first *got
+ * bytes are the stream's next bytes (tern_tcp_recv then reads what follows them).
+ *   got  receives the bytes filled; NULL allowed
+ * Returns TERN_OK; TERN_ERR_EMPTY when no buffer is posted; TERN_ERR_INVALID_ARGUMENT or
+ * TERN_ERR_CLOSED for a bad or stale handle (after tern_tcp_close or tern_tcp_abort the buffer
+ * is the application's again without a take).
+ */
+tern_err tern_tcp_recv_take(tern_stack *st, tern_sock s, size_t *got);
+
+/*
  * The urgent mechanism (RFC 9293 §3.8.5). Urgent data is part of the stream:
  * it is sent and received in order, inline (as RFC 6093 advises), and the
  * urgent pointer marks where it ends ("the octet following the urgent data",

@@ -607,6 +607,9 @@ static bool process_text(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq,
             p->rx_head = (p->rx_head + p->rx_len) % p->rx_cap;
             p->rx_len = 0;
         }
+        if (p->post_buf && p->rx_len > 0) {
+            tcp_post_fill(st, p); /* text that could not go to the posted buffer directly */
+        }
         if (ooo || had_ooo || adv != dlen) {
             /* RFC 5681 §4.2 / RFC 9293 §3.8.6.3: out-of-order data and gap
              * filling are acknowledged at once. */

@@ -45,12 +45,18 @@ uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t
         p->ooo_segments++;
         return 0;
     }
-    if (!tcp_rx_placed(st, p, seq, data, len)) {
+    /* Bytes placed in a posted buffer (tcp_rx_place.c) count as read on arrival: they advance
+     * RCV.NXT but take no room in the ring. */
+    uint32_t posted = 0;
+    if (tcp_rx_placed(st, p, seq, data, len)) {
+        posted = tcp_rx_placed_post(st, len);
+        p->post_len += posted;
+    } else {
         ring_write(tcp_rx_base(st, p), p->rx_cap, p->rx_head + p->rx_len, data, len);
     }
     uint32_t advanced = len;
     p->rcv_nxt += len;
-    p->rx_len += len;
+    p->rx_len += len - posted;
     if (p->ooo_n > 0) {
         /* RFC 9293 §3.10.7.4: queued segments that are now in order are delivered. */
         tcp_ranges_trim(r, &p->ooo_n, p->rcv_nxt);

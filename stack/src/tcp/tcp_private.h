@@ -265,7 +265,12 @@ typedef struct tcp_pcb {
      *     snd_buf_seq; extents are placed by stream position, so that they need no ISS. --- */
     uint32_t tx_lent_len, tx_pos;
     uint32_t lend_head, lend_n;
-    uint64_t lend_total;    /* bytes ever lent; those done: lend_total - tx_lent_len */
+    uint64_t lend_total; /* bytes ever lent; those done: lend_total - tx_lent_len */
+    /* --- a posted read (tcp_rx_post.c): the application's buffer post_buf[0 .. post_cap), the
+     *     first post_len bytes of it filled with the stream (as if read on arrival); NULL: none
+     *     posted. The pointer is the application's; the stack only writes through it. --- */
+    uint8_t *post_buf;
+    uint32_t post_cap, post_len;
     uint32_t ooo_n, sack_n; /* ranges in aux */
 
     /* --- statistics (tern_tcp_info) --- */
@@ -398,6 +403,9 @@ struct tern_tcp_module {
     const tcp_pcb *rx_placed_pcb;
     uint32_t rx_placed_seq, rx_placed_len;
     uint32_t rx_placed_head, rx_placed_at; /* the ring's rx_head and rx_len then */
+    /* Of rx_placed_len, the first rx_placed_post bytes went to the posted buffer at its
+     * rx_placed_post_at (its post_len then), the rest to the ring. */
+    uint32_t rx_placed_post, rx_placed_post_at;
 };
 
 /* ---- helpers (tcp_socket.c, tcp_lookup.c, tcp_heap.c) ---- */
@@ -643,10 +651,30 @@ uint32_t tcp_ooo_receive(tern_stack *st, tcp_pcb *p, uint32_t seq, const uint8_t
  */
 tern_err tcp_rx_parse(tern_stack *st, const tern_ip_rx *ip, struct tern_tcp_repr *seg,
                       tcp_pcb **pcb, bool *looked_up);
-/* Whether the len bytes at data, in order at seq for p, are already in p's ring at rx_head +
- * rx_len (placed by tcp_rx_parse for the segment being processed). */
+/* Whether the len bytes at data, in order at seq for p, are already in place (placed by
+ * tcp_rx_parse for the segment being processed): the first tcp_rx_placed_post(st, len) of them
+ * at the end of p's posted buffer, the rest in p's ring at rx_head + rx_len. */
 bool tcp_rx_placed(const tern_stack *st, const tcp_pcb *p, uint32_t seq, const uint8_t *data,
                    uint32_t len);
+static inline uint32_t tcp_rx_placed_post(const tern_stack *st, uint32_t len) {
+    return st->tcp->rx_placed_post < len ? st->tcp->rx_placed_post : len;
+}
+
+/* ---- a posted read (tcp_rx_post.c) ---- */
+/* How many in-order bytes arriving now may go straight into p's posted buffer: its room, or 0
+ * when none is posted or the ring holds bytes to read first (or urgent data is pending, which is
+ * read from the ring with tern_tcp_recv, RFC 9293 §3.9.1.3). */
+uint32_t tcp_post_room(const tcp_pcb *p);
+/* Move in-order bytes waiting in p's ring into its posted buffer while it has room (at the post,
+ * and after text was received that could not go there directly), as reads of them. */
+void tcp_post_fill(tern_stack *st, tcp_pcb *p);
+/* The read call's refusal while a buffer is posted: TERN_ERR_BAD_STATE, with a message. */
+tern_err tcp_post_refuses(tern_stack *st, const char *call);
+/* tcp_socket.c's read helpers, shared with tcp_rx_post.c: what a read may return now (TERN_OK
+ * with *n readable in one read, 0 meaning end of stream; or the read's error), and the
+ * application took the first n readable bytes (free them, open the window). */
+tern_err tcp_readable_now(const tcp_pcb *p, uint32_t *n);
+void tcp_rx_consumed(tern_stack *st, tcp_pcb *p, uint32_t n);
 
 /* ---- header prediction (tcp_predict.c) ---- */
 typedef enum {

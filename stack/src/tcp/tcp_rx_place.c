@@ -13,6 +13,13 @@
  * SYN's text (at the ring's head) is queued. So a corrupted segment leaves no
  * trace: it is dropped and counted (tcp_bad_checksum) exactly as before, before
  * anything in it is believed.
+ *
+ * With a read posted (tcp_rx_post.c) and nothing in the ring to read first, the
+ * payload is copied into the application's buffer instead, past the bytes it
+ * holds, and what does not fit there into the ring as above: the same one pass,
+ * and the bytes reach the application without the ring -> application copy.
+ * The posted buffer past its filled bytes holds nothing the application may
+ * believe either (stack.h says so), so a bad checksum leaves no trace there.
  */
 #include "tcp_private.h"
 #include "wire/checksum.h"
@@ -73,14 +80,23 @@ tern_err tcp_rx_parse(tern_stack *st, const tern_ip_rx *ip, struct tern_tcp_repr
     if (pos >= p->rx_cap) {
         pos -= p->rx_cap;
     }
-    uint32_t first = p->rx_cap - pos < n ? p->rx_cap - pos : n;
+    /* The first k bytes to the posted buffer (when it may take them, tcp_post_room), the other
+     * n - k to the ring. */
+    uint32_t k = tcp_post_room(p);
+    if (k > n) {
+        k = n;
+    }
+    uint32_t first = p->rx_cap - pos < n - k ? p->rx_cap - pos : n - k;
     uint8_t *ring = tcp_rx_base(st, p);
     const uint8_t *pl = seg->payload;
     /* The header's length is a multiple of 4: the payload starts at an even offset. */
     uint32_t s = tern_csum_pseudo(&ip->src, &ip->dst, TERN_IPPROTO_TCP, (uint32_t)len);
     s = tern_csum_add(s, buf, seg->header_len);
-    s = tern_csum_copy_at(s, ring + pos, pl, first, 0);
-    s = tern_csum_copy_at(s, ring, pl + first, n - first, first);
+    if (k > 0) {
+        s = tern_csum_copy_at(s, p->post_buf + p->post_len, pl, k, 0);
+    }
+    s = tern_csum_copy_at(s, ring + pos, pl + k, first, k);
+    s = tern_csum_copy_at(s, ring, pl + k + first, n - k - first, k + first);
     s = tern_csum_add_at(s, pl + n, seg->payload_len - n, n);
     if (tern_csum_finish(s) != 0) {
         return TERN_ERR_BAD_CHECKSUM; /* the bytes in the free space are not committed */
@@ -91,6 +107,8 @@ tern_err tcp_rx_parse(tern_stack *st, const tern_ip_rx *ip, struct tern_tcp_repr
     t->rx_placed_len = n;
     t->rx_placed_head = p->rx_head;
     t->rx_placed_at = p->rx_len;
+    t->rx_placed_post = k;
+    t->rx_placed_post_at = p->post_len;
     return TERN_OK;
 }
 
@@ -99,5 +117,5 @@ bool tcp_rx_placed(const tern_stack *st, const tcp_pcb *p, uint32_t seq, const u
     const tern_tcp_module *t = st->tcp;
     return t->rx_placed != NULL && t->rx_placed == data && t->rx_placed_pcb == p &&
            t->rx_placed_seq == seq && len <= t->rx_placed_len && p->rx_head == t->rx_placed_head &&
-           p->rx_len == t->rx_placed_at;
+           p->rx_len == t->rx_placed_at && p->post_len == t->rx_placed_post_at;
 }

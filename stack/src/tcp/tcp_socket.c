@@ -431,6 +431,10 @@ tern_err tcp_handle_get(const tern_stack *st, tern_sock s, tcp_pcb **out) {
 /* The handle no longer refers to p (close/abort): its generation moves on. */
 static void orphan(tcp_pcb *p) {
     p->flags &= ~(uint32_t)TCPF_HANDLE;
+    /* The handle that could take a posted buffer back is gone: the stack forgets it and never
+     * writes it again (the bytes in it were read on arrival). */
+    p->post_buf = NULL;
+    p->post_cap = p->post_len = 0;
     p->gen = (uint16_t)((p->gen + 1) & 0xfff);
 }
 
@@ -610,7 +614,7 @@ tern_err tern_tcp_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t 
 
 /* What a read may return now (tern_tcp_recv, tern_tcp_recv_peek): TERN_OK with *n the bytes
  * readable in one read (0: end of stream), or the error a read returns. */
-static tern_err readable_now(const tcp_pcb *p, uint32_t *n) {
+tern_err tcp_readable_now(const tcp_pcb *p, uint32_t *n) {
     *n = 0;
     if (p->state == TERN_TCP_LISTEN) {
         return TERN_ERR_NOT_CONNECTED;
@@ -630,7 +634,7 @@ static tern_err readable_now(const tcp_pcb *p, uint32_t *n) {
 }
 
 /* The application took the first n readable bytes: free them, and open the window. */
-static void consumed(tern_stack *st, tcp_pcb *p, uint32_t n) {
+void tcp_rx_consumed(tern_stack *st, tcp_pcb *p, uint32_t n) {
     p->rx_head = (p->rx_head + n) % p->rx_cap;
     p->rx_len -= n;
     tcp_urg_consumed(p); /* the end of the urgent data read: "normal mode" */
@@ -656,8 +660,11 @@ tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, si
     if (e) {
         return e;
     }
+    if (p->post_buf) {
+        return tcp_post_refuses(st, "tcp_recv");
+    }
     uint32_t n;
-    e = readable_now(p, &n);
+    e = tcp_readable_now(p, &n);
     if (e || n == 0) {
         return e;
     }
@@ -672,7 +679,7 @@ tern_err tern_tcp_recv(tern_stack *st, tern_sock s, uint8_t *buf, size_t cap, si
             memcpy(buf + first, base, n - first);
         }
     }
-    consumed(st, p, n);
+    tcp_rx_consumed(st, p, n);
     if (got) {
         *got = n;
     }
@@ -692,8 +699,11 @@ tern_err tern_tcp_recv_peek(tern_stack *st, tern_sock s, tern_tcp_span span[2], 
     if (e) {
         return e;
     }
+    if (p->post_buf) {
+        return tcp_post_refuses(st, "tcp_recv_peek");
+    }
     uint32_t n;
-    e = readable_now(p, &n);
+    e = tcp_readable_now(p, &n);
     if (e || n == 0) {
         return e;
     }
@@ -718,8 +728,11 @@ tern_err tern_tcp_recv_consume(tern_stack *st, tern_sock s, size_t n) {
     if (p->state == TERN_TCP_LISTEN) {
         return TERN_ERR_NOT_CONNECTED;
     }
+    if (p->post_buf) {
+        return tcp_post_refuses(st, "tcp_recv_consume");
+    }
     uint32_t have = 0;
-    if (readable_now(p, &have) != TERN_OK) {
+    if (tcp_readable_now(p, &have) != TERN_OK) {
         have = 0;
     }
     if (n > have) {
@@ -727,7 +740,7 @@ tern_err tern_tcp_recv_consume(tern_stack *st, tern_sock s, size_t n) {
                          "tcp_recv_consume: %zu bytes, but tern_tcp_recv_peek shows %u", n, have);
     }
     if (n > 0) {
-        consumed(st, p, (uint32_t)n);
+        tcp_rx_consumed(st, p, (uint32_t)n);
     }
     return TERN_OK;
 }
