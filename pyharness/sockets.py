@@ -451,7 +451,7 @@ class TcpSocket(_Socket):
         rc = self._call(self._f("tern_tcp_recv"), buf, n, got, context="recv")
         if rc == lib.TERN_ERR_WOULD_BLOCK:
             return None
-        self._ok(rc, "recv()")
+        self._ok_said(rc, "recv()")  # BAD_STATE: a buffer is posted (recv_post)
         return bytes(ffi.buffer(buf, got[0]))
 
     def lend(self, data: Union[bytes, bytearray]) -> int:
@@ -495,7 +495,7 @@ class TcpSocket(_Socket):
         rc = self._call(self._f("tern_tcp_recv_peek"), span, avail, context="recv_peek")
         if rc == lib.TERN_ERR_WOULD_BLOCK:
             return None
-        self._ok(rc, "recv_peek()")
+        self._ok_said(rc, "recv_peek()")
         return [bytes(ffi.buffer(span[i].data, span[i].len)) for i in range(2) if span[i].len]
 
     def recv_consume(self, n: int) -> None:
@@ -503,7 +503,8 @@ class TcpSocket(_Socket):
         copies nothing would; more than are shown raises ``ConfigError`` naming both counts."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ConfigError(f"recv_consume: n must be a byte count >= 0, got {n!r}")
-        self._ok(self._call(self._f("tern_tcp_recv_consume"), n, context="recv_consume"), f"recv_consume({n})")
+        rc = self._call(self._f("tern_tcp_recv_consume"), n, context="recv_consume")
+        self._ok_said(rc, f"recv_consume({n})")
 
     def recv_post(self, buf: Union[bytearray, memoryview]) -> None:
         """Lend the stack ``buf`` to receive into (``tern_tcp_recv_post``): in-order data then goes from the

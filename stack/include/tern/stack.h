@@ -972,8 +972,8 @@ tern_err tern_tcp_recv_consume(tern_stack *st, tern_sock s, size_t n);
  * tern_tcp_shutdown of receiving stops the filling (the buffer stays posted with what it holds).
  * A connection that resets or times out keeps it posted too (take reports what is in it).
  * tern_tcp_close and tern_tcp_abort make the stack forget the buffer: it is never written after
- * they return, and its bytes count as read (close sends no RST for them, RFC 1122 §4.2.2.13
- * concerns data not yet read).
+ * they return; its bytes were read on arrival, so tern_tcp_close sends no RST for them (the RST
+ * of RFC 1122 §4.2.2.13 is for received data still pending in the receive buffer).
  *
  * tern_tcp_recv_post:
  *   buf, cap  the buffer, 1 <= cap <= UINT32_MAX
