@@ -145,10 +145,8 @@ typedef enum {
     API_POST = 4 /* the sender copies, the receiver posts its buffer (tern_tcp_recv_post) */
 } bulk_api;
 static bulk_api g_api = API_COPY;
-/* The receiver's posted read (API_POST): whether its buffer is posted, and how many of the bytes
- * filled in it were checked. */
+/* The receiver's posted read (API_POST): whether its buffer is posted. */
 static bool g_posted;
-static size_t g_checked;
 
 /* Queue up to n bytes of the stream from `data`; how many went (0: none fit now). */
 static size_t bulk_send(tern_stack *st, tern_sock s, const uint8_t *data, size_t n) {
@@ -176,37 +174,33 @@ static bool bulk_recv(tern_stack *st, tern_sock s, uint64_t *got) {
         return true;
     }
     if (g_api & API_POST) {
-        /* The application's buffer is posted: the stack fills it straight from the frames, and
-         * the bytes filled are checked where they landed, as tern_tcp_recv's would be. A full
-         * buffer is taken and posted again. */
+        /* The application's buffer stays posted between its wake-ups: the stack fills it straight
+         * from the frames. At a wake-up the bytes filled are checked where they landed, as
+         * tern_tcp_recv's would be, and the buffer is taken and posted again whole (the bytes the
+         * receive buffer took meanwhile, if any, move in first) for what arrives until the next
+         * one: the calls of tern_tcp_recv(sink, 1 MiB), made before the data arrives. */
         if (!g_posted) {
             if (tern_tcp_recv_post(st, s, sink, sizeof sink) != TERN_OK) {
                 fprintf(stderr, "bench_tcp: tern_tcp_recv_post: %s\n", tern_stack_last_error(st));
                 exit(1);
             }
             g_posted = true;
-            g_checked = 0;
         }
-        size_t filled;
-        bool final;
-        if (tern_tcp_recv_posted(st, s, &filled, &final) != TERN_OK) {
+        size_t filled, took;
+        if (tern_tcp_recv_posted(st, s, &filled, NULL) != TERN_OK) {
             fprintf(stderr, "bench_tcp: tern_tcp_recv_posted failed\n");
             exit(1);
         }
-        bool more = filled > g_checked;
-        check_stream(sink + g_checked, filled - g_checked, *got);
-        *got += filled - g_checked;
-        g_checked = filled;
-        if (final) {
-            size_t took;
-            if (tern_tcp_recv_take(st, s, &took) != TERN_OK || took != filled) {
-                fprintf(stderr, "bench_tcp: tern_tcp_recv_take: %s\n", tern_stack_last_error(st));
-                exit(1);
-            }
-            g_posted = false;
-            return filled == sizeof sink; /* full: post again; else the end of the stream */
+        if (filled == 0)
+            return false;
+        check_stream(sink, filled, *got);
+        *got += filled;
+        if (tern_tcp_recv_take(st, s, &took) != TERN_OK || took != filled) {
+            fprintf(stderr, "bench_tcp: tern_tcp_recv_take: %s\n", tern_stack_last_error(st));
+            exit(1);
         }
-        return more;
+        g_posted = false;
+        return true;
     }
     size_t n;
     if (tern_tcp_recv(st, s, sink, sizeof sink, &n) != TERN_OK || n == 0)
