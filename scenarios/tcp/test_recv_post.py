@@ -91,22 +91,22 @@ def test_in_order_data_lands_in_the_posted_buffer_and_the_window_is_the_ring(dut
 
 
 def test_segment_longer_than_the_room_fills_it_and_the_rest_waits_in_the_ring(dut, peer):
-    """A posted 1500-byte buffer and 2000 bytes in two segments: the first 1500 land in it (final: full), the
-    last 500 wait in the receive buffer, so the ACK advertises exactly 4096 - 500; after the take, recv reads
-    those 500."""
+    """A posted 1501-byte buffer and 2000 bytes in two segments: the first 1501 land in it (final: full; the
+    second segment splits at an odd offset), the last 499 wait in the receive buffer, so the ACK advertises
+    exactly 4096 - 499; after the take, recv reads those 499."""
     conn, sock, base = setup(dut, peer)
-    buf = bytearray(1500)
+    buf = bytearray(1501)
     sock.recv_post(buf)
     data = pattern(2000, 2)
     conn.send(flags="PA", payload=data[:1000])
     conn.send(flags="PA", payload=data[1000:])
     ack = conn.expect(flags="A", ack=seq_add(base, 2000), within="10ms")
-    assert ack[TCP].window == RX - 500
-    assert sock.recv_posted() == (1500, True)
-    assert sock.readable == 500
-    assert sock.recv_take() == data[:1500]
-    assert bytes(buf) == data[:1500]
-    assert sock.recv() == data[1500:]
+    assert ack[TCP].window == RX - 499
+    assert sock.recv_posted() == (1501, True)
+    assert sock.readable == 499
+    assert sock.recv_take() == data[:1501]
+    assert bytes(buf) == data[:1501]
+    assert sock.recv() == data[1501:]
 
 
 def test_bytes_in_the_ring_move_in_first(dut, peer):
