@@ -664,7 +664,12 @@ static inline uint32_t tcp_rx_placed_post(const tern_stack *st, uint32_t len) {
 /* How many in-order bytes arriving now may go straight into p's posted buffer: its room, or 0
  * when none is posted or the ring holds bytes to read first (or urgent data is pending, which is
  * read from the ring with tern_tcp_recv, RFC 9293 §3.9.1.3). */
-uint32_t tcp_post_room(const tcp_pcb *p);
+static inline uint32_t tcp_post_room(const tcp_pcb *p) {
+    if (!p->post_buf || p->rx_len != 0 || (p->urg & TCP_URG_RCV)) {
+        return 0;
+    }
+    return p->post_cap - p->post_len;
+}
 /* Move in-order bytes waiting in p's ring into its posted buffer while it has room (at the post,
  * and after text was received that could not go there directly), as reads of them. */
 void tcp_post_fill(tern_stack *st, tcp_pcb *p);

@@ -31,13 +31,6 @@
 
 #include "tcp_private.h"
 
-uint32_t tcp_post_room(const tcp_pcb *p) {
-    if (!p->post_buf || p->rx_len != 0 || (p->urg & TCP_URG_RCV)) {
-        return 0;
-    }
-    return p->post_cap - p->post_len;
-}
-
 void tcp_post_fill(tern_stack *st, tcp_pcb *p) {
     if (!p->post_buf || (p->urg & TCP_URG_RCV) || (p->flags & TCPF_RCV_SHUT)) {
         return;
