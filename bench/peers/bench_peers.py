@@ -7,8 +7,8 @@ and runs in every position equally often, each pair of neighbours in both orders
 the rounds are printed as ``BENCH tcp_bulk_gbps_<stack>_<size>``, and the load average before and after (a figure from a busy
 machine is noisy; the ratios of interleaved rounds much less so). Two pairs of ratios:
 
-- copying APIs: ``BENCH tcp_bulk_ratio_<peer>_<size>`` = Tern (``tern_tcp_send`` / ``tern_tcp_recv``)
-  over the peer with its copying calls (smoltcp ``send_slice`` / ``recv_slice``; lwIP ``tcp_write``
+- copying APIs: ``BENCH tcp_bulk_ratio_<peer>_<size>`` = Tern (``tern_tcp_send`` / a posted read into the
+  application's buffer, ``tern_tcp_recv_post``; ``tern_tcp_recv`` until session 10) over the peer with its copying calls (smoltcp ``send_slice`` / ``recv_slice``; lwIP ``tcp_write``
   with copy and ``pbuf`` reads), the figure earlier sessions compared;
 - best APIs: ``BENCH tcp_bulk_ratio_best_smoltcp_<size>`` = Tern's zero-copy calls (``tern_tcp_lend``
   / ``tern_tcp_recv_peek``, the ``tern_zc`` figures) over smoltcp's in-place calls (``send(|buf|)`` /
