@@ -512,8 +512,8 @@ class TcpSocket(_Socket):
         (they move in first). :meth:`recv_posted` tells how many bytes it holds, :meth:`recv_take` gives it back.
 
         ``buf`` must be a writable ``bytearray`` (or a writable, contiguous byte ``memoryview``) of 1 byte or more;
-        this object keeps a reference to it until the take (or :meth:`close` / :meth:`abort`, after which the
-        stack never writes it). Its bytes past :meth:`recv_posted`'s count are unspecified. While it is posted,
+        the host keeps a reference to it until the take (or :meth:`close` / :meth:`abort`, after which the
+        stack never writes it), and it cannot be resized meanwhile. Its bytes past :meth:`recv_posted`'s count are unspecified. While it is posted,
         :meth:`recv`, :meth:`recv_peek` and :meth:`recv_consume` raise ``StateError``; so does a second post.
         """
         if isinstance(buf, memoryview):
@@ -527,7 +527,9 @@ class TcpSocket(_Socket):
         cbuf = ffi.from_buffer("uint8_t[]", buf)
         rc = self._call(self._f("tern_tcp_recv_post"), cbuf, len(buf), context="recv_post")
         self._ok_said(rc, f"recv_post({len(buf)} bytes)")
-        self._posted = (cbuf, buf)
+        # The stack writes into buf until the take: the host (which lives as long as its stack) keeps it
+        # alive, even if this socket object is dropped without a take or close.
+        self._posted_keep()[self._h] = (cbuf, buf)
 
     def recv_posted(self) -> tuple[int, bool]:
         """``(filled, final)`` of the posted buffer (``tern_tcp_recv_posted``): the first ``filled`` bytes of it
@@ -551,9 +553,15 @@ class TcpSocket(_Socket):
         if rc == lib.TERN_ERR_EMPTY:
             raise_error(rc, "no buffer is posted (recv_post)", f"{self.host.name}.tcp.recv_take()")
         self._ok(rc, "recv_take()")
-        _, buf = getattr(self, "_posted", None) or (None, b"")
-        self._posted = None
+        _, buf = self._posted_keep().pop(self._h, (None, b""))
         return bytes(buf[:got[0]])
+
+    def _posted_keep(self) -> dict:
+        """The posted buffers of the host's sockets, by handle (see :meth:`recv_post`)."""
+        keep = getattr(self.host, "_tcp_posted", None)
+        if keep is None:
+            keep = self.host._tcp_posted = {}
+        return keep
 
     def shutdown(self, how: Union[str, int] = "wr") -> None:
         """Shut down sending ("wr"), receiving ("rd") or both ("rdwr")."""
@@ -574,7 +582,7 @@ class TcpSocket(_Socket):
             self._ok_said(self._call(self._f("tern_tcp_close"), context="close"), "close()")
             self.last_info = last
             self.closed = True
-            self._posted = None  # the stack forgot a posted buffer
+            self._posted_keep().pop(self._h, None)  # the stack forgot a posted buffer
 
     def abort(self) -> None:
         """Send RST and drop everything; the handle is released.
@@ -590,7 +598,7 @@ class TcpSocket(_Socket):
             self.last_info = last
             self._ok(self._call(self._f("tern_tcp_abort"), context="abort"), "abort()")
             self.closed = True
-            self._posted = None  # the stack forgot a posted buffer
+            self._posted_keep().pop(self._h, None)  # the stack forgot a posted buffer
 
     def set_option(self, name: str, value: Any) -> None:
         """Set a socket option: ``nodelay``, ``keepalive``, ``rx_buffer``, ``mss``, ``sack``, ``rto_min``...
