@@ -10,7 +10,8 @@ its checksum is verified, and the bytes count as read on arrival. What these tes
 - bytes the receive buffer held at the post move into the posted buffer first;
 - out-of-order data waits in the receive buffer until the hole is filled, then all of it lands in order;
 - a corrupted segment counts nothing, and the next good one lands where it would have;
-- a FIN makes the buffer final and the end of the stream follows its bytes;
+- a FIN makes the buffer final and the end of the stream follows its bytes; a SYN's queued text lands when the
+  open completes;
 - urgent data is not placed in the posted buffer (RFC 9293 §3.9.1.3), a reset leaves what landed to take,
   shutdown of receiving stops the filling, and a close sends no RST for bytes that landed;
 - reads, a second post and bad input are refused with errors that say why.
@@ -27,6 +28,7 @@ from scapy.packet import Raw
 from pyharness import ANY
 from pyharness.errors import ConfigError, EmptyError, NetworkError, StateError
 from tcpkit import passive, seq_add
+from test_syn_sent_text import TEXT, crossing_syns
 
 pytestmark = [pytest.mark.area("tcp"),
               pytest.mark.dut("tern", reason="the Tern stack's posted read (tern_tcp_recv_post)")]
@@ -212,6 +214,23 @@ def test_urgent_data_waits_in_the_ring(dut, peer):
     conn.expect(flags="A", ack=seq_add(base, 600), within="300ms")
     assert sock.recv_posted() == (300, False)
     assert sock.recv_take() == more
+
+
+@pytest.mark.rfc("9293 3.10.7.3", "9293 3.5")
+def test_syn_text_lands_when_the_open_completes(dut, peer):
+    """A simultaneous open whose crossing SYN carries text (queued until ESTABLISHED): a buffer posted in
+    SYN-RECEIVED holds nothing yet; the peer's ACK completes the open and the text lands in it, none left in the
+    receive buffer."""
+    sock, conn, iss = crossing_syns(dut, peer)
+    buf = bytearray(100)
+    sock.recv_post(buf)
+    assert sock.recv_posted() == (0, False)
+    conn.send(flags="A", seq=7001 + len(TEXT), ack=seq_add(iss, 1))
+    conn.expect(flags="A", seq=seq_add(iss, 1), ack=7001 + len(TEXT), payload=b"", within="10ms")
+    assert sock.state == "ESTABLISHED"
+    assert sock.recv_posted() == (len(TEXT), False)
+    assert sock.readable == 0
+    assert sock.recv_take() == TEXT
 
 
 @pytest.mark.rfc("9293 3.10.7.4")

@@ -988,6 +988,7 @@ static bool conn_input_general(tern_stack *st, tcp_pcb *p, uint64_t now, const t
             p->bytes_received += p->syn_data;
             p->flags |= TCPF_ACK_NOW;
             tcp_urg_established(p);
+            tcp_post_fill(st, p); /* a buffer posted in SYN-RECEIVED takes it */
         }
         p->syn_data = 0;
         p->snd_wnd = (uint32_t)seg->window << p->snd_wscale;
