@@ -11,6 +11,12 @@
  *                                   stack instances (which the simulator maps
  *                                   in huge-page chunks of its own, outside
  *                                   malloc), over N
+ *   BENCH sim_scale_faults_<N>      minor page faults per host in the run
+ *                                   phases: memory first touched inside the
+ *                                   run (frames in flight, switch tables),
+ *                                   which the kernel zeroes on the process's
+ *                                   CPU time; a count, not a time, so it
+ *                                   does not move with the machine's load
  *   BENCH sim_scale_frames_<N>      frames and bytes each host sent and
  *                                   received (the work per host: the same at
  *                                   every N, checked)
@@ -49,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #if defined(__has_include)
@@ -195,7 +202,13 @@ static void app_run(void *ctx, tern_stack *st, uint64_t now) {
 /* What the hosts of a simulation sent and received, summed over them. */
 typedef struct traffic {
     uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+    uint64_t faults; /* minor page faults of the run phases: memory they touched first */
 } traffic;
+
+static uint64_t minor_faults(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_minflt : 0;
+}
 
 /* One simulation of n hosts: returns the CPU seconds of its run phase; *mem bytes per host; adds
  * the hosts' frame counters to *t. */
@@ -265,11 +278,13 @@ static double simulate(uint32_t n, double *mem, traffic *t) {
         sim_node_wake(s, host[h]);
     }
     CALLGRIND_START_INSTRUMENTATION;
+    uint64_t f0 = minor_faults();
     double c0 = cpu_seconds();
     /* The applications run inside the simulation, each at its own host's events. */
     if (sim_run(s, SIM_SECONDS * SEC, 0, NULL))
         fail("sim_run failed%llu%llu", 0, 0);
     double cpu = cpu_seconds() - c0;
+    t->faults += minor_faults() - f0;
     CALLGRIND_STOP_INSTRUMENTATION;
     if (pending > 0)
         fail("%llu of the exchanges did not finish in %llu s", pending, SIM_SECONDS);
@@ -355,6 +370,8 @@ int main(int argc, char **argv) {
                n, cpu[r / 2], r, reps_for(n), cpu[0], cpu[r - 1],
                cpu[r / 2] * (double)reps_for(n) * n * (double)SIM_SECONDS / 1e3);
         printf("BENCH sim_scale_mem_bytes_%u %.0f bytes/host\n", n, mem[r / 2]);
+        printf("BENCH sim_scale_faults_%u %.2f page faults/host (run phase)\n", n,
+               (double)t.faults / (double)sims);
         printf("BENCH sim_scale_frames_%u %.1f/%.1f frames/host sent/received (%.0f/%.0f bytes)\n",
                n, (double)t.tx_frames / (double)sims, (double)t.rx_frames / (double)sims,
                (double)t.tx_bytes / (double)sims, (double)t.rx_bytes / (double)sims);
