@@ -10,7 +10,6 @@
 #define NO_SLOT UINT32_MAX
 
 _Static_assert(SIM_EQ_SEQ_LIMIT == 1ull << (64 - SLOT_BITS), "sequences and slots share the tag");
-_Static_assert(SLOT_MASK == SIM_EQ_MAX_PENDING - 1, "sim_eq_ahead masks the slot the same way");
 
 void sim_eq_init(sim_event_queue *q) {
     memset(q, 0, sizeof *q);

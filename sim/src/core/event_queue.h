@@ -139,20 +139,6 @@ uint64_t sim_eq_peek_time(sim_event_queue *q);
 /* sim_eq_pop: remove the earliest event into *out. Returns false when empty. */
 bool sim_eq_pop(sim_event_queue *q, sim_event *out);
 
-/*
- * sim_eq_ahead: the payload of the event k places behind the next one in bucket 0 (k = 0: the
- * next one there), or NULL when bucket 0 holds fewer. A hint for prefetching only (sim_run): it is
- * not necessarily the k-th next event (one from the late heap, or a frame run directly, may come
- * first), and nothing may depend on it but which lines are fetched early.
- */
-static inline const sim_eq_payload *sim_eq_ahead(const sim_event_queue *q, size_t k) {
-    size_t at = q->head0 + k;
-    if (at >= q->b[0].len) {
-        return NULL;
-    }
-    return &q->slots[q->b[0].v[at].tag & (SIM_EQ_MAX_PENDING - 1)];
-}
-
 static inline size_t sim_eq_len(const sim_event_queue *q) {
     return q->len;
 }

@@ -17,16 +17,6 @@
 /* Other nodes a flood error names besides the one over the limit. */
 #define SIM_FLOOD_LIST 3
 
-/* A prefetch (sim_run, deliver_head). GCC takes a function whose only effect is __builtin_prefetch
- * for one without effects and drops its calls (gcc 12 kept none of sim_run's); the empty asm that
- * uses the address keeps them. */
-#define PREFETCH(addr)                                                                             \
-    do {                                                                                           \
-        const void *pf_ = (addr);                                                                  \
-        __builtin_prefetch(pf_);                                                                   \
-        __asm__ volatile("" : : "r"(pf_));                                                         \
-    } while (0)
-
 tern_err sim_fail(sim *s, tern_err code, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -76,8 +66,7 @@ static sim_linkdir *linkdir_of(sim *s, uint32_t target) {
 
 static void queue_head(sim *s, sim_linkdir *ld, uint32_t target) {
     sim_frame *h = ld->dq_head;
-    /* The head rides in the event as well, read only by sim_run's prefetch (prefetch_level1). */
-    if (!sim_eq_push_seq(&s->q, h->deliver_at, h->deliver_seq, EV_LINK_FIFO, target, 0, h)) {
+    if (!sim_eq_push_seq(&s->q, h->deliver_at, h->deliver_seq, EV_LINK_FIFO, target, 0, NULL)) {
         queue_full(s);
     }
     ld->head_queued = true;
@@ -150,10 +139,6 @@ void sim_schedule_delivery(sim *s, sim_linkdir *ld, sim_frame *f, uint64_t arriv
 static void deliver_head(sim *s, uint32_t target) {
     sim_linkdir *ld = linkdir_of(s, target);
     sim_frame *f = ld->dq_head;
-    if (f->next) {
-        /* after_head reads the next frame's time when this one has been delivered. */
-        PREFETCH(f->next);
-    }
     ld->dq_head = f->next;
     if (!ld->dq_head) {
         ld->dq_tail = NULL;
@@ -584,93 +569,6 @@ static tern_err flood_error(sim *s) {
                     others);
 }
 
-/*
- * Prefetching the events ahead (issue 19). With thousands of hosts, what an event acts on is no
- * longer in the caches, and it is reached through a chain of dependent loads: the event's payload,
- * the link direction, its frame, the receiving node, the node's state and its stack instance; each
- * miss can only start when the one before it has ended. The next events are known (bucket 0 of
- * the queue holds them in order), so sim_run walks their chains ahead of time, one level every
- * PF_STEP events, reading only lines an earlier level fetched: the payload 3 x PF_STEP events
- * ahead, the lines the payload names (link direction, link, frame; a polled node) 2 x PF_STEP
- * ahead, and through those the receiving node, the frame's bytes or a polled node's state
- * PF_STEP ahead. The misses of several events then overlap with the current one's work. A
- * prefetch changes no value: the order of events and everything they do are the same
- * (tests/c/test_sim_event_order.c). Measured (docs/performance.md, scale5): PF_STEP 2 took
- * about 5 % off the user CPU time at 10,000 hosts, one level every event (PF_STEP 1) nothing,
- * and a third level (the node's state and its stack instance's first lines) nothing more.
- */
-#define PF_STEP 2
-
-/* The receiving node of a link event (target link * 2 + direction), or NULL. */
-static inline const sim_node *link_event_node(const sim *s, const sim_eq_payload *p) {
-    if ((p->target >> 1) >= s->nlinks) {
-        return NULL;
-    }
-    const sim_linkdir *ld = &s->links[p->target >> 1].d[p->target & 1];
-    return ld->to_node < s->nnodes ? &s->nodes[ld->to_node] : NULL;
-}
-
-/* Level 1: the lines the payload names. */
-static inline void prefetch_level1(const sim *s, const sim_eq_payload *p) {
-    switch (p->kind) {
-    case EV_LINK_FIFO:
-    case EV_LINK_DELIVER:
-        if ((p->target >> 1) < s->nlinks) {
-            const sim_link *l = &s->links[p->target >> 1];
-            PREFETCH(l); /* up, the captures */
-            PREFETCH(&l->d[p->target & 1]);
-        }
-        if (p->ptr) {
-            PREFETCH(p->ptr); /* the frame (a FIFO's head rides in its event: queue_head) */
-        }
-        break;
-    case EV_NODE_POLL:
-        if (p->target < s->nnodes) {
-            PREFETCH(&s->nodes[p->target]);
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-/* Level 2: through the lines of level 1. */
-static inline void prefetch_level2(const sim *s, const sim_eq_payload *p) {
-    switch (p->kind) {
-    case EV_LINK_FIFO:
-    case EV_LINK_DELIVER: {
-        const sim_node *n = link_event_node(s, p);
-        if (n) {
-            PREFETCH(n);
-        }
-        if (p->ptr) {
-            PREFETCH(((const sim_frame *)p->ptr)->bytes);
-        }
-        break;
-    }
-    case EV_NODE_POLL:
-        if (p->target < s->nnodes) {
-            PREFETCH(s->nodes[p->target].state);
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-static inline void prefetch_ahead(const sim *s) {
-    const sim_eq_payload *p = sim_eq_ahead(&s->q, 3 * PF_STEP);
-    if (p) {
-        PREFETCH(p);
-    }
-    if ((p = sim_eq_ahead(&s->q, 2 * PF_STEP))) {
-        prefetch_level1(s, p);
-    }
-    if ((p = sim_eq_ahead(&s->q, PF_STEP))) {
-        prefetch_level2(s, p);
-    }
-}
-
 tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why) {
     if (until < s->now) {
         return sim_fail(s, TERN_ERR_TIME_BACKWARDS, "run until=%llu ns: before now=%llu ns",
@@ -691,7 +589,6 @@ tern_err sim_run(sim *s, uint64_t until, unsigned flags, sim_stop *why) {
         assert(ev.time >= s->now); /* time never goes backwards */
         s->now = ev.time;
         s->events++;
-        prefetch_ahead(s);
         tern_err err = dispatch(s, &ev);
         direct = ev.kind == EV_LINK_FIFO ? after_head(s, ev.target, until) : UINT32_MAX;
         if (direct != UINT32_MAX && (err != TERN_OK || s->flooded || s->pending != TERN_OK ||
