@@ -11,6 +11,18 @@
  *                                   stack instances (which the simulator maps
  *                                   in huge-page chunks of its own, outside
  *                                   malloc), over N
+ *   BENCH sim_scale_faults_<N>      minor page faults per host in the timed
+ *                                   run phases: memory first touched inside
+ *                                   the run (frames in flight, switch
+ *                                   tables), which the kernel zeroes on the
+ *                                   process's CPU time; a count, not a time,
+ *                                   so it does not move with the machine's
+ *                                   load (about 0 at every N: see below)
+ *   BENCH sim_scale_cold_cpu_us_<N> the same figure as sim_scale_cpu_us_<N>
+ *                                   for the untimed warm-up simulation: the
+ *                                   first of its size, on a heap given back
+ *                                   to the kernel before it, with its page
+ *                                   faults per host
  *   BENCH sim_scale_frames_<N>      frames and bytes each host sent and
  *                                   received (the work per host: the same at
  *                                   every N, checked)
@@ -31,6 +43,19 @@
  * The figure is CPU over (REPS x N x SIM_SECONDS), the same quantity as a
  * single simulation's.
  *
+ * Every size is measured alike: before its timed runs, one untimed warm-up
+ * simulation of the same size, and the process keeps its heap between
+ * simulations (malloc never maps a block of its own and never gives the top
+ * of the heap back, mallopt in main). Each timed simulation then allocates
+ * from pages an earlier one of the same size touched, as the 10-host runs'
+ * 200 simulations always did: without the warm-up the 10,000-host figure
+ * came from one simulation on fresh memory (glibc returned its large blocks
+ * to the kernel at every free) and carried 3-5 page faults per host, 4-12
+ * us/host/sim-s of the kernel's zeroing, which the small sizes never paid.
+ * What a first simulation costs is not hidden: the warm-up's own figure is
+ * printed (sim_scale_cold_cpu_us_<N>), measured after malloc_trim has given
+ * the earlier sizes' free memory back, so that it is cold at every size.
+ *
  * The network: hosts on learning switches of ISLAND ports, each switch with
  * its own /24 (10.0.k.0/24 for switch k), so that a broadcast (ARP, and the
  * IPv6 start-up multicasts) reaches the hosts of one switch and not all N:
@@ -49,6 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #if defined(__has_include)
@@ -195,7 +221,13 @@ static void app_run(void *ctx, tern_stack *st, uint64_t now) {
 /* What the hosts of a simulation sent and received, summed over them. */
 typedef struct traffic {
     uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
+    uint64_t faults; /* minor page faults of the run phases: memory they touched first */
 } traffic;
+
+static uint64_t minor_faults(void) {
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_minflt : 0;
+}
 
 /* One simulation of n hosts: returns the CPU seconds of its run phase; *mem bytes per host; adds
  * the hosts' frame counters to *t. */
@@ -265,11 +297,13 @@ static double simulate(uint32_t n, double *mem, traffic *t) {
         sim_node_wake(s, host[h]);
     }
     CALLGRIND_START_INSTRUMENTATION;
+    uint64_t f0 = minor_faults();
     double c0 = cpu_seconds();
     /* The applications run inside the simulation, each at its own host's events. */
     if (sim_run(s, SIM_SECONDS * SEC, 0, NULL))
         fail("sim_run failed%llu%llu", 0, 0);
     double cpu = cpu_seconds() - c0;
+    t->faults += minor_faults() - f0;
     CALLGRIND_STOP_INSTRUMENTATION;
     if (pending > 0)
         fail("%llu of the exchanges did not finish in %llu s", pending, SIM_SECONDS);
@@ -304,6 +338,15 @@ static void run(uint32_t n, double *cpu_us, double *mem, traffic *t) {
     *cpu_us = cpu * 1e6 / ((double)reps * n * (double)SIM_SECONDS);
 }
 
+/* Whether traffic t over sims host-simulations is, per host, the reference's (the work per host
+ * must not depend on n: same neighbourhood, same exchange). */
+static bool same_work(const traffic *t, uint64_t sims, const traffic *ref, uint64_t ref_sims) {
+    return t->tx_frames * ref_sims == ref->tx_frames * sims &&
+           t->rx_frames * ref_sims == ref->rx_frames * sims &&
+           t->tx_bytes * ref_sims == ref->tx_bytes * sims &&
+           t->rx_bytes * ref_sims == ref->rx_bytes * sims;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -319,6 +362,10 @@ int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 5; /* medians of 5 runs unless told */
     if (runs < 1 || runs > MAX_RUNS)
         runs = 5;
+    /* The heap stays the process's between simulations (see the top of the file): no block of
+     * its own mapping, whose free would unmap it, and no trimming of the heap's top at a free. */
+    if (!mallopt(M_MMAP_MAX, 0) || !mallopt(M_TRIM_THRESHOLD, -1))
+        fail("mallopt failed%llu%llu", 0, 0);
     static const uint32_t sizes[] = {10, 100, 1000, 10000};
     long only = argc > 2 ? atol(argv[2]) : 0; /* one size (a profile) */
     double first = 0, last = 0, load0 = load_1min();
@@ -331,30 +378,41 @@ int main(int argc, char **argv) {
             continue;
         double cpu[MAX_RUNS], mem[MAX_RUNS];
         int r = n >= 10000 && runs > 3 ? 3 : runs; /* the largest takes longest */
+        /* The warm-up: one simulation of n hosts, not timed with the runs, from a heap whose free
+         * memory the earlier sizes' simulations gave back (so its figure is a cold one). */
+        malloc_trim(0);
+        traffic cold = {0};
+        double cold_mem;
+        double cold_us = simulate(n, &cold_mem, &cold) * 1e6 / ((double)n * (double)SIM_SECONDS);
         traffic t = {0};
         for (int k = 0; k < r; k++)
             run(n, &cpu[k], &mem[k], &t);
         /* The work per host must not depend on n (same neighbourhood, same exchange): the frames
-         * each host sent and received, over every simulation of every run. */
+         * each host sent and received, over every simulation of every run, and the warm-up's. */
         uint64_t sims = (uint64_t)r * reps_for(n) * n; /* host-simulations */
         if (!ref_n) {
             ref = t;
             ref_n = n;
             ref_sims = sims;
-        } else if (t.tx_frames * ref_sims != ref.tx_frames * sims ||
-                   t.rx_frames * ref_sims != ref.rx_frames * sims ||
-                   t.tx_bytes * ref_sims != ref.tx_bytes * sims ||
-                   t.rx_bytes * ref_sims != ref.rx_bytes * sims) {
+        } else if (!same_work(&t, sims, &ref, ref_sims)) {
             fail("%llu hosts: the hosts' traffic per host differs from the one at %llu hosts", n,
                  ref_n);
         }
+        if (!same_work(&cold, n, &ref, ref_sims))
+            fail("%llu hosts: the warm-up's traffic per host differs from the one at %llu hosts", n,
+                 ref_n);
         qsort(cpu, (size_t)r, sizeof cpu[0], cmp_double);
         qsort(mem, (size_t)r, sizeof mem[0], cmp_double);
-        printf("BENCH sim_scale_cpu_us_%u %.1f us/host/sim-s (%d runs of %u simulations: "
-               "%.1f-%.1f, %.0f ms of CPU each)\n",
+        printf("BENCH sim_scale_cpu_us_%u %.1f us/host/sim-s (%d runs of %u simulations after "
+               "one warm-up, heap kept: %.1f-%.1f, %.0f ms of CPU each)\n",
                n, cpu[r / 2], r, reps_for(n), cpu[0], cpu[r - 1],
                cpu[r / 2] * (double)reps_for(n) * n * (double)SIM_SECONDS / 1e3);
+        printf("BENCH sim_scale_cold_cpu_us_%u %.1f us/host/sim-s (the warm-up: the first "
+               "simulation of %u hosts on a trimmed heap; %.2f page faults/host)\n",
+               n, cold_us, n, (double)cold.faults / (double)n);
         printf("BENCH sim_scale_mem_bytes_%u %.0f bytes/host\n", n, mem[r / 2]);
+        printf("BENCH sim_scale_faults_%u %.2f page faults/host (timed run phases)\n", n,
+               (double)t.faults / (double)sims);
         printf("BENCH sim_scale_frames_%u %.1f/%.1f frames/host sent/received (%.0f/%.0f bytes)\n",
                n, (double)t.tx_frames / (double)sims, (double)t.rx_frames / (double)sims,
                (double)t.tx_bytes / (double)sims, (double)t.rx_bytes / (double)sims);

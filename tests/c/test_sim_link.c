@@ -3,6 +3,7 @@
  * propagation, shaper), each impairment and its counters, scripted faults,
  * determinism, the switch, capture, and bad configuration.
  */
+#include <malloc.h>
 #include <math.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
@@ -523,6 +524,192 @@ static void test_switch_learns_floods_and_ages(void) {
     sim_destroy(s);
 }
 
+/* The switch's MAC table as one array of slots (switch.c before its slots went into blocks): FNV-1a
+ * of the MAC, linear probing, a new MAC in the first expired slot on its path or else the first
+ * empty one, at most `capacity` slots ever used. */
+typedef struct model_entry {
+    uint8_t mac[6];
+    bool used;
+    uint32_t port;
+    uint64_t last_seen;
+} model_entry;
+
+typedef struct model_switch {
+    model_entry slot[128];
+    uint32_t count, capacity;
+    uint64_t ageing;
+    sim_switch_counters c;
+} model_switch;
+
+static uint32_t model_hash(const uint8_t mac[6]) {
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 6; i++) {
+        h = (h ^ mac[i]) * 16777619u;
+    }
+    return h;
+}
+
+static model_entry *model_find(model_switch *m, const uint8_t mac[6]) {
+    for (uint32_t i = model_hash(mac) & 127u, n = 0; n < 128; i = (i + 1) & 127u, n++) {
+        if (!m->slot[i].used) {
+            return NULL;
+        }
+        if (memcmp(m->slot[i].mac, mac, 6) == 0) {
+            return &m->slot[i];
+        }
+    }
+    return NULL;
+}
+
+static void model_input(model_switch *m, uint64_t now, uint32_t port, const uint8_t *dst,
+                        const uint8_t *src) {
+    model_entry *e = model_find(m, src);
+    if (e) {
+        if (now - e->last_seen >= m->ageing) {
+            m->c.aged++;
+        } else if (e->port != port) {
+            m->c.moved++;
+        }
+        e->port = port;
+        e->last_seen = now;
+    } else {
+        model_entry *slot = NULL;
+        for (uint32_t i = model_hash(src) & 127u, n = 0; n < 128; i = (i + 1) & 127u, n++) {
+            model_entry *cand = &m->slot[i];
+            if (!cand->used) {
+                if (m->count < m->capacity) {
+                    m->count++;
+                    slot = cand;
+                }
+                break;
+            }
+            if (now - cand->last_seen >= m->ageing) {
+                m->c.aged++;
+                slot = cand;
+                break;
+            }
+        }
+        if (slot) {
+            memcpy(slot->mac, src, 6);
+            slot->used = true;
+            slot->port = port;
+            slot->last_seen = now;
+            m->c.learned++;
+        } else {
+            m->c.table_full++;
+        }
+    }
+    model_entry *d = model_find(m, dst);
+    if (d && now - d->last_seen < m->ageing) {
+        if (d->port == port) {
+            m->c.filtered++;
+        } else {
+            m->c.forwarded++;
+        }
+    } else {
+        m->c.flooded++;
+    }
+}
+
+/* The table's slots are kept in blocks allocated at their first entry (switch.c, issue 19): its
+ * behaviour must be the one array's. 64 entries (128 slots, 8 blocks), 16 busy MACs and 160 that
+ * come and go with 4 ms ageing, 3,000 frames: collisions across blocks, expired slots reused on the
+ * probe path, the table full; every counter and every MAC's lookup must match the model's at every
+ * step. */
+static void test_switch_table_matches_one_array(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    sim_node_id sw, h[4];
+    CHECK(sim_switch_add(s, "sw", 4, 4 * MS, 64, &sw) == TERN_OK);
+    const char *names[] = {"h0", "h1", "h2", "h3"};
+    for (uint32_t i = 0; i < 4; i++) {
+        sim_link_id l;
+        CHECK(sim_peer_add(s, names[i], 1, 0, &h[i]) == TERN_OK);
+        CHECK(sim_link_add(s, h[i], 0, sw, i, &l) == TERN_OK);
+    }
+    model_switch *m = calloc(1, sizeof *m);
+    m->capacity = 64;
+    m->ageing = 4 * MS;
+    uint32_t x = 12345;
+    uint8_t f[60] = {0}, buf[SIM_MAX_FRAME];
+    size_t len;
+    uint64_t t = 0;
+    bool mismatch = false;
+    for (uint32_t k = 0; k < 3000 && !mismatch; k++) {
+        x = x * 1103515245u + 12345u;
+        /* Half the frames between 16 busy MACs (live, each on its port), half from 160 others. */
+        uint32_t src = x & 1u ? (x >> 8) % 16 : 16 + (x >> 8) % 160;
+        uint32_t dst = x & 2u ? (x >> 16) % 16 : 16 + (x >> 16) % 160;
+        uint32_t port = src < 16 && (x >> 24) % 8 ? src & 3u : (x >> 4) & 3u;
+        uint8_t smac[6] = {2, 0, 0, 0, (uint8_t)(src >> 8), (uint8_t)src};
+        uint8_t dmac[6] = {2, 0, 0, 0, (uint8_t)(dst >> 8), (uint8_t)dst};
+        memcpy(f, dmac, 6);
+        memcpy(f + 6, smac, 6);
+        CHECK(sim_peer_send(s, h[port], 0, f, 60) == TERN_OK);
+        model_input(m, t, port, dmac, smac);
+        t += (x >> 28) * 10000ull; /* 0-150 us apart: the busy MACs stay, the others age */
+        CHECK(sim_run(s, t, 0, NULL) == TERN_OK);
+        for (uint32_t i = 0; i < 4; i++) {
+            while (sim_peer_recv(s, h[i], buf, sizeof buf, &len, NULL, NULL) == TERN_OK) {
+            }
+        }
+        sim_switch_counters c;
+        CHECK(sim_switch_get_counters(s, sw, &c) == TERN_OK);
+        mismatch = memcmp(&c, &m->c, sizeof c) != 0;
+        for (uint32_t mac = 0; mac < 176 && !mismatch; mac++) {
+            uint8_t q[6] = {2, 0, 0, 0, (uint8_t)(mac >> 8), (uint8_t)mac};
+            model_entry *e = model_find(m, q);
+            bool live = e && t - e->last_seen < m->ageing;
+            uint32_t at = UINT32_MAX;
+            tern_err err = sim_switch_lookup(s, sw, q, &at);
+            mismatch = live ? (err != TERN_OK || at != e->port) : err != TERN_ERR_EMPTY;
+        }
+    }
+    CHECK(!mismatch);
+    /* The run went through every path (a guard against a sequence that misses one). */
+    CHECK(m->c.aged > 100 && m->c.table_full > 100 && m->c.forwarded > 100 && m->c.moved > 100);
+    CHECK(m->c.flooded > 100 && m->c.filtered > 100 && m->c.learned > 200);
+    free(m);
+    sim_destroy(s);
+}
+
+/* What a switch of a few hosts costs with the default table (4,096 entries, 8,192 slots): the
+ * blocks its entries use, not 196 KB (issue 19: a thousand switches in bench_scale). 100 switches,
+ * 10 MACs learned by each: under 2 MB of heap in all (one 196 KB array each: 19.6 MB). */
+static void test_switch_table_memory_follows_its_entries(void) {
+    sim *s;
+    CHECK(sim_create(1, &s) == TERN_OK);
+    struct mallinfo2 m0 = mallinfo2();
+    for (uint32_t k = 0; k < 100; k++) {
+        char name[16];
+        sim_node_id sw, p;
+        sim_link_id l;
+        snprintf(name, sizeof name, "sw%u", k);
+        CHECK(sim_switch_add(s, name, 1, 0, 0, &sw) == TERN_OK);
+        snprintf(name, sizeof name, "p%u", k);
+        CHECK(sim_peer_add(s, name, 1, 0, &p) == TERN_OK);
+        CHECK(sim_link_add(s, p, 0, sw, 0, &l) == TERN_OK);
+        for (uint32_t i = 0; i < 10; i++) {
+            uint8_t f[60] = {0xff, 0xff, 0xff, 0xff,       0xff, 0xff,
+                             2,    0,    0,    (uint8_t)k, 0,    (uint8_t)i};
+            CHECK(sim_peer_send(s, p, 0, f, 60) == TERN_OK);
+        }
+    }
+    CHECK(sim_run(s, 1 * MS, 0, NULL) == TERN_OK);
+    struct mallinfo2 m1 = mallinfo2();
+    size_t grew = (m1.uordblks + m1.hblkhd) - (m0.uordblks + m0.hblkhd);
+    CHECK(grew < (size_t)2 << 20);
+    sim_switch_counters c;
+    uint32_t port;
+    uint8_t mac[6] = {2, 0, 0, 99, 0, 9};
+    CHECK(sim_switch_get_counters(s, 99 * 2, &c) ==
+          TERN_OK); /* the last switch (node ids 0, 2, ..) */
+    CHECK_EQ_U64(c.learned, 10);
+    CHECK(sim_switch_lookup(s, 99 * 2, mac, &port) == TERN_OK);
+    CHECK_EQ_U64(port, 0);
+    sim_destroy(s);
+}
+
 static void test_bad_link_configuration(void) {
     pair p = make_pair(13);
     sim *s = p.s;
@@ -599,6 +786,8 @@ int main(void) {
     RUN(test_determinism);
     RUN(test_capture_has_virtual_nanosecond_timestamps);
     RUN(test_switch_learns_floods_and_ages);
+    RUN(test_switch_table_matches_one_array);
+    RUN(test_switch_table_memory_follows_its_entries);
     RUN(test_bad_link_configuration);
     return check_summary();
 }
