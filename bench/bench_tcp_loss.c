@@ -96,6 +96,10 @@ static void host_config(tern_stack_config *c, uint8_t last, uint64_t seed) {
         c->tcp.tx_buffer = (uint32_t)atoi(getenv("BENCH_TX_KB")) * 1024;
     if (getenv("BENCH_RX_KB"))
         c->tcp.rx_buffer = (uint32_t)atoi(getenv("BENCH_RX_KB")) * 1024;
+    /* BENCH_DELACK_MS=40: the kernel's delayed-ACK timer (TCP_DELACK_MIN) on
+     * both hosts, to come nearer a kernel receiver's ACK stream. */
+    if (getenv("BENCH_DELACK_MS"))
+        c->tcp.delack_ns = (uint64_t)atoi(getenv("BENCH_DELACK_MS")) * MS;
 }
 
 /* BENCH_ONE_WAY_US: another one-way delay (e.g. 50 for a LAN like the TAP

@@ -80,8 +80,10 @@ def after_a_fast_recovery(dut, peer, profile, window=None, **sockopts):
 
 def rounds_after_a_fast_recovery(dut, peer, profile, n):
     """After a fast recovery (after_a_fast_recovery) the peer acknowledges, for ``n`` round trips, each
-    segment on its own. Returns the number of segments of each round."""
-    conn, sock = after_a_fast_recovery(dut, peer, profile)
+    segment on its own. Returns the number of segments of each round. (No tail loss probe: the peer's
+    answers wait for 5 ms of silence, longer than the PTO of 2 x SRTT here, and a probe in each round, a
+    retransmission since it is one (tcp_tlp.c), would take a round's segment.)"""
+    conn, sock = after_a_fast_recovery(dut, peer, profile, tail_loss_probe=False)
     rounds = []
     for _ in range(n):
         sock.send(bytes(20 * MSS))  # keep the send buffer ahead of the window (64 KiB)
@@ -99,9 +101,10 @@ def test_reno_friendly_growth_speeds_up_once_w_est_reaches_cwnd_prior(dut, peer,
     _ssthresh_ -- that is, _W_est_ >= _cwnd_prior_ -- the sender SHOULD set α__cubic_ to 1". The round
     trips here take a fraction of a millisecond, so the cubic curve stays near its start and cwnd follows
     W_est: one more segment every second round (9/17 of a segment per round) up to 10 segments (cwnd_prior),
-    then one more every round. With α_cubic kept at 9/17 the last six rounds would be 10, 10, 11, 11, 12, 12."""
+    then one more every round. With α_cubic kept at 9/17 the rounds after 10 would go on growing by one every
+    second round."""
     rounds = rounds_after_a_fast_recovery(dut, peer, profile, 12)
-    assert rounds == [8, 8, 8, 8, 9, 9, 10, 11, 12, 13, 14, 14]
+    assert rounds == [7, 7, 7, 8, 8, 9, 9, 10, 11, 12, 13, 14]
 
 
 @pytest.mark.rfc("9438 5.8")

@@ -142,14 +142,22 @@ static void test_repaired_loss_reduces_cwnd(void) {
     CHECK(h_next(&h, &s));
     CHECK_EQ_U64(s.tcp.seq, una + 2000);
     CHECK_EQ_U64(h_info(&h, c).cwnd, 10000); /* IW10 */
-    /* the ACK of everything, no D-SACK: the probe repaired a loss (§7.4):
-     * ssthresh = max(FlightSize / 2, 2 * SMSS) = 2000 (RFC 5681 (4)) */
+    /* the ACK of everything, exactly TLP.end_seq, no D-SACK: the original's
+     * ACK or the probe's; the episode stays open for a D-SACK (RFC 8985
+     * §7.4.2), no response yet */
     h.now = t0 + 30 * MS;
     peer_ack(&h, una + 3000, 0, 0);
     tern_tcp_info i = h_info(&h, c);
+    CHECK_EQ_U64(i.ssthresh, 0x7fffffff);
+    /* then an ACK above TLP.end_seq, still no D-SACK: the probe repaired a
+     * loss (§7.4.2): ssthresh = max(FlightSize / 2, 2 * SMSS) = 2000 (RFC
+     * 5681 (4); FlightSize 2000) and cwnd = ssthresh; this ACK's 2000
+     * octets count in congestion avoidance (RFC 5681 §3.1): one SMSS more */
+    CHECK_EQ_I64(send_and_drain(&h, c, 2000), 2);
+    h.now = t0 + 40 * MS;
+    peer_ack(&h, una + 5000, 0, 0);
+    i = h_info(&h, c);
     CHECK_EQ_U64(i.ssthresh, 2000);
-    /* cwnd = ssthresh, then this ACK's 3000 octets count in congestion
-     * avoidance (RFC 5681 §3.1): one SMSS more */
     CHECK_EQ_U64(i.cwnd, 3000);
     CHECK_EQ_U64(i.fast_retransmits, 0);
     h_free(&h);

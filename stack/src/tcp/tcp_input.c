@@ -317,7 +317,8 @@ static void process_ack(tern_stack *st, tcp_pcb *p, uint64_t now, const struct t
     /* RFC 8985 §7.4 episode end; RFC 2883 §4: a D-SACK is a first block
      * at or below the cumulative ACK. */
     bool dsack = sack && seg->opt.sack_count && seq_leq(seg->opt.sack[0].right, ack);
-    tcp_tlp_on_ack(p, now, ack, new_sack || seq_gt(ack, p->snd_una), dsack);
+    tcp_tlp_on_ack(p, now, ack, new_sack || seq_gt(ack, p->snd_una), dsack,
+                   sack && seg->opt.sack_count);
     /* RFC 5681 §2: a duplicate acknowledgment (answers to zero-window
      * probes are not: the window is zero). */
     bool dup5681 = ack == p->snd_una && dlen == 0 &&
@@ -513,7 +514,7 @@ static void process_ack_lean(tern_stack *st, tcp_pcb *p, uint64_t now,
                              const struct tern_tcp_repr *seg) {
     uint32_t ack = seg->ack;
     uint32_t acked = ack - p->snd_una;
-    tcp_tlp_on_ack(p, now, ack, true, false);
+    tcp_tlp_on_ack(p, now, ack, true, false, false);
     release_acked(st, p, ack);
     if ((p->flags & TCPF_RTT_TIMING) && seq_gt(ack, p->rtt_seq)) {
         tcp_rtt_sample(&p->rtt, now - p->rtt_time);

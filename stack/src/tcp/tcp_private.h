@@ -593,11 +593,14 @@ void tcp_tlp_schedule(tcp_pcb *p, uint64_t now);
 void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now);
 /*
  * An acceptable ACK: progress (SND.UNA advanced or new SACK information)
- * ends a probe episode and restarts the PTO; an ACK covering a probe that
- * was a retransmission, with no D-SACK (dsack) for it, means the probe
- * repaired a loss: congestion control responds (RFC 8985 §7.4).
+ * ends a probe episode and restarts the PTO. A probe that was a
+ * retransmission ends its episode (RFC 8985 §7.4) with a D-SACK (dsack) or a
+ * duplicate ACK without SACK blocks (sack_blocks false): it was redundant;
+ * or with an ACK above it without either: it repaired a loss, and congestion
+ * control responds. An ACK of exactly its end leaves the episode open.
  */
-void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack);
+void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack,
+                    bool sack_blocks);
 /* One new segment (at most SMSS, within the peer's window, cwnd not
  * consulted): a probe, or F-RTO's new data. False when none can go. */
 bool tcp_tlp_new_segment(tern_stack *st, tcp_pcb *p, uint64_t now);

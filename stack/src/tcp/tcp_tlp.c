@@ -98,8 +98,9 @@ static uint32_t highest_unsacked(const tern_stack *st, const tcp_pcb *p) {
 
 /* RFC 8985 §7.3 (1): a previously unsent segment, if the peer's window
  * allows; cwnd is not consulted (a probe is one segment beyond it, like an
- * RFC 3042 limited transmit). Returns false if none can go. Also F-RTO's
- * new segments (RFC 5682 §3.1 step 2 b), tcp_frto.c). */
+ * RFC 3042 limited transmit). Returns false if none can go. A probe sends
+ * one only when there is nothing unSACKed to resend (tcp_tlp_fire); F-RTO
+ * sends its new segments with it (RFC 5682 §3.1 step 2 b), tcp_frto.c). */
 bool tcp_tlp_new_segment(tern_stack *st, tcp_pcb *p, uint64_t now) {
     if (p->flags & TCPF_FIN_SENT) {
         return false;
@@ -131,16 +132,29 @@ void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         return;
     }
     p->tlp_probes++;
-    if (tcp_tlp_new_segment(st, p, now)) {
+    /* RFC 8985 §7.3's TLP_send_probe() sends "the lowest-sequence unsent
+     * Segment" when the peer's window allows, and only otherwise
+     * retransmits "the highest-sequence Segment sent". Here the probe is
+     * always that retransmission (new data only if nothing unSACKed is
+     * out), a deviation: a receiver that delays its ACKs (Linux: 40 ms or
+     * more; RFC 9293 §3.8.6.3 allows up to 0.5 s) holds the ACK of an
+     * in-order new segment, while it answers a duplicate (an unacceptable
+     * segment, RFC 9293 §3.10.7.4; with RFC 2883's D-SACK) or a filled
+     * hole (RFC 5681 §4.2) at once, and Linux then stays out of its
+     * delayed-ACK mode for a while. The probe exists to draw an ACK: at
+     * 15 % loss with 2-4 segments of window the new segment's delayed ACK
+     * cost more than the segment of goodput a needless retransmission does
+     * (issue 22, docs/tcp-loss-vs-linux.md, section cubic16). */
+    uint32_t hi = highest_unsacked(st, p);
+    if (hi == p->snd_una) {
+        if (!tcp_tlp_new_segment(st, p, now)) {
+            return;
+        }
         p->tlp = TCP_TLP_OUT;
     } else {
         /* RFC 8985 §7.3 (2): retransmit the last segment: the one ending
          * with the highest unSACKed octet (a SACKed one would tell nothing). */
-        uint32_t hi = highest_unsacked(st, p);
         uint32_t n = hi - p->snd_una;
-        if (n == 0) {
-            return;
-        }
         if (n > p->snd_mss) {
             n = p->snd_mss;
         }
@@ -154,21 +168,32 @@ void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
     p->t_tlp = TERN_NEVER;
 }
 
-void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack) {
+void tcp_tlp_on_ack(tcp_pcb *p, uint64_t now, uint32_t ack, bool progress, bool dsack,
+                    bool sack_blocks) {
     if (!(p->flags & TCPF_TLP)) {
         return;
     }
     if ((p->tlp & TCP_TLP_RXT) && seq_geq(ack, p->tlp_end)) {
-        /* RFC 8985 §7.4: the episode ends. Without a D-SACK (RFC 2883)
-         * saying the probe was a duplicate, either the original or the
-         * probe was lost: respond as to any loss (RFC 5681 §3.2 equation
-         * (4), cwnd = ssthresh as on entering RFC 6675 recovery), unless
-         * recovery or an RTO has already reduced the window. */
-        p->tlp &= (uint8_t)~TCP_TLP_RXT;
-        if (!dsack && p->ca_state == TCP_CA_OPEN) {
-            tcp_cc_on_loss(p, now, false);
-            p->cwnd = p->ssthresh;
-            p->lt_bytes = 0;
+        /* RFC 8985 §7.4.2, TLP_process_ack(): with a D-SACK (RFC 2883) for
+         * it, or a duplicate ACK without SACK blocks, the probe was
+         * redundant; an ACK above TLP.end_seq without either says the
+         * original or the probe was lost: respond as to any loss (RFC 5681
+         * §3.2 equation (4), cwnd = ssthresh as on entering RFC 6675
+         * recovery), unless recovery or an RTO has already reduced the
+         * window. An ACK of exactly TLP.end_seq moving SND.UNA is the
+         * original's (a delayed ACK: Linux holds the ACK of the last
+         * segment 40 ms, about the PTO) or the probe's: the episode stays
+         * open for the D-SACK that tells which. */
+        bool dup_plain = ack == p->snd_una && !sack_blocks && !dsack;
+        if (dsack || dup_plain) {
+            p->tlp &= (uint8_t)~TCP_TLP_RXT;
+        } else if (seq_gt(ack, p->tlp_end)) {
+            p->tlp &= (uint8_t)~TCP_TLP_RXT;
+            if (p->ca_state == TCP_CA_OPEN) {
+                tcp_cc_on_loss(p, now, false);
+                p->cwnd = p->ssthresh;
+                p->lt_bytes = 0;
+            }
         }
     }
     if (progress) {
