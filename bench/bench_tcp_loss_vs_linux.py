@@ -39,6 +39,12 @@ and a run that does not finish within ``--limit`` seconds counts with the goodpu
 named on stderr). This runs in real time: the figures depend on the machine's load, and a machine without the
 privileges for TAP devices and namespaces prints why and exits 0 (benchmarks never fail a run on a figure).
 
+With ``--pcap DIR`` each run's link is captured at both ends, ``<setting>-<seed>-<sender>.pcap`` at the sender's
+and ``<setting>-<seed>-<sender>-rx.pcap`` at the receiver's. An end's ``.events`` file names the fate of the frames
+THAT end sent: a receiver's ACK the link dropped is named only in the ``-rx`` file's (the sender's capture just
+lacks it; a 51 s stall at 15 %, seed 4, looked like ACKs lost in the bridge until both ends were read, see
+"silence" in docs/tcp-loss-vs-linux.md).
+
 With ``--pcap DIR`` and BENCH_BBR_TRACE=1 in the environment each run also writes the sender's state beside its
 capture, ``<setting>-<seed>-<sender>.state``: for the Tern sender one line per 1 ms slice (time in ns, BBR mode,
 BtlBw, pacing rate, round count, cwnd, in flight, SND.UNA and SND.NXT from the ISS, the peer's window, SACKed,
@@ -143,7 +149,8 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
     """One transfer from ``sender`` to ``receiver`` (each "tern" or "linux"); returns (goodput in Mbit/s,
     finished). The time is the receiver's: from accepting the connection to holding the last byte. With
     ``pcap_dir`` the link is captured at the sender's end to ``<pcap_dir>/<setting>-<seed>-<sender>.pcap``
-    (with its ``.events`` file naming each loss). ``tern_buffer_kib``: the Tern hosts' send and receive
+    and at the receiver's to ``...-<sender>-rx.pcap``, each with its ``.events`` file naming the losses of
+    the frames that end sent. ``tern_buffer_kib``: the Tern hosts' send and receive
     buffers (fixed; a kernel socket's grow up to net.ipv4.tcp_wmem's and tcp_rmem's maximum)."""
     net = RealtimeNetwork(seed=seed)
     tcp: dict[str, Any] = {"rx_buffer": tern_buffer_kib << 10, "tx_buffer": tern_buffer_kib << 10}
@@ -180,7 +187,11 @@ def one_run(setting: str, seed: int, sender: str, amount: int, limit_s: float, l
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         if pcap_dir is not None:
             pcap_dir.mkdir(parents=True, exist_ok=True)
-            link.capture(pcap_dir / f"{setting}-{seed}-{sender}.pcap", side="a" if link.a.name != "tern_rx" else "b")
+            tx_side = "a" if link.a.name != "tern_rx" else "b"
+            link.capture(pcap_dir / f"{setting}-{seed}-{sender}.pcap", side=tx_side)
+            # The receiver's end too: an end's .events names the fate of the frames THAT end sent, so the
+            # receiver's ACKs the link dropped are named only here (the sender's capture just lacks them).
+            link.capture(pcap_dir / f"{setting}-{seed}-{sender}-rx.pcap", side="b" if tx_side == "a" else "a")
         if sender == "linux":
             ns = tx_ns if receiver == "linux" else k.ns
             if pcap_dir is not None and os.environ.get("BENCH_BBR_TRACE"):
@@ -283,7 +294,8 @@ def main() -> int:
                     "its own, as curl in the interop test; tern: a Tern host with the stack's defaults)")
     ap.add_argument("--settings", default=",".join(SETTINGS), help="comma-separated subset of " + ",".join(SETTINGS))
     ap.add_argument("--pcap", type=Path, default=None, metavar="DIR",
-                    help="capture every run's link at the sender's end to DIR/<setting>-<seed>-<sender>.pcap")
+                    help="capture every run's link at the sender's end to DIR/<setting>-<seed>-<sender>.pcap "
+                    "and at the receiver's end to DIR/<setting>-<seed>-<sender>-rx.pcap")
     ap.add_argument("--tern-buffer-kib", type=int, default=None,
                     help="the Tern hosts' send and receive buffers in KiB (default: the kernel sender's own "
                          "ceiling, net.ipv4.tcp_wmem's maximum, 4096 if it cannot be read; a kernel socket's "
