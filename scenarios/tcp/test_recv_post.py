@@ -53,6 +53,13 @@ def corrupted(conn: Any, payload: bytes, at: int) -> Any:
     return seg
 
 
+def send_acked(conn: Any, payload: bytes, ack: int) -> Any:
+    """The peer sends ``payload`` in one segment (PSH, ACK); the DUT acknowledges up to ``ack`` within 300 ms.
+    Returns that ACK."""
+    conn.send(flags="PA", payload=payload)
+    return conn.expect(flags="A", ack=ack, within="300ms")
+
+
 def setup(dut: Any, peer: Any) -> tuple[Any, Any, int]:
     conn, sock, _ = passive(dut, peer, rx_buffer=RX)
     return conn, sock, conn.snd_nxt
@@ -76,8 +83,7 @@ def test_in_order_data_lands_in_the_posted_buffer_and_the_window_is_the_ring(dut
     assert sock.recv_posted() == (2000, False)
     assert bytes(buf[:2000]) == data[:2000]
     assert sock.readable == 0
-    conn.send(flags="PA", payload=data[2000:])
-    conn.expect(flags="A", ack=seq_add(base, 3000), within="300ms")
+    send_acked(conn, data[2000:], seq_add(base, 3000))
     assert sock.recv_posted() == (3000, False)
     assert bytes(buf[:3000]) == data
     with pytest.raises(StateError, match="a buffer is posted"):
@@ -87,8 +93,7 @@ def test_in_order_data_lands_in_the_posted_buffer_and_the_window_is_the_ring(dut
     with pytest.raises(StateError, match="a buffer is posted"):
         sock.recv_consume(0)
     assert sock.recv_take() == data
-    conn.send(flags="PA", payload=b"after")
-    conn.expect(flags="A", ack=seq_add(base, 3005), within="300ms")
+    send_acked(conn, b"after", seq_add(base, 3005))
     assert sock.recv() == b"after"
 
 
@@ -116,15 +121,13 @@ def test_bytes_in_the_ring_move_in_first(dut, peer):
     buffer at once, and the next 1000 land behind them, in stream order."""
     conn, sock, base = setup(dut, peer)
     data = pattern(2000, 3)
-    conn.send(flags="PA", payload=data[:1000])
-    conn.expect(flags="A", ack=seq_add(base, 1000), within="300ms")
+    send_acked(conn, data[:1000], seq_add(base, 1000))
     assert sock.readable == 1000
     buf = bytearray(4000)
     sock.recv_post(buf)
     assert sock.recv_posted() == (1000, False)
     assert sock.readable == 0
-    conn.send(flags="PA", payload=data[1000:])
-    conn.expect(flags="A", ack=seq_add(base, 2000), within="300ms")
+    send_acked(conn, data[1000:], seq_add(base, 2000))
     assert sock.recv_posted() == (2000, False)
     assert sock.recv_take() == data
 
@@ -159,16 +162,14 @@ def test_corrupted_segment_counts_nothing_and_the_next_lands(dut, peer, at):
     buf = bytearray(4000)
     sock.recv_post(buf)
     head, tail = pattern(500, 6), pattern(1000, 7)
-    conn.send(flags="PA", payload=head)
-    conn.expect(flags="A", ack=seq_add(base, 500), within="300ms")
+    send_acked(conn, head, seq_add(base, 500))
     bad = dut.counters().tcp_bad_checksum
     peer.send(corrupted(conn, tail, at))
     conn.expect_nothing(for_="500ms")
     assert dut.counters().tcp_bad_checksum == bad + 1
     assert sock.recv_posted() == (500, False)
     assert bytes(buf[:500]) == head
-    conn.send(flags="PA", payload=tail)
-    conn.expect(flags="A", ack=seq_add(base, 1500), within="300ms")
+    send_acked(conn, tail, seq_add(base, 1500))
     assert sock.recv_posted() == (1500, False)
     assert sock.recv_take() == head + tail
 
@@ -181,8 +182,7 @@ def test_fin_makes_the_buffer_final_and_the_stream_ends_after_it(dut, peer):
     buf = bytearray(4000)
     sock.recv_post(buf)
     data = pattern(1000, 8)
-    conn.send(flags="PA", payload=data[:600])
-    conn.expect(flags="A", ack=seq_add(base, 600), within="300ms")
+    send_acked(conn, data[:600], seq_add(base, 600))
     assert sock.recv_posted() == (600, False)
     conn.send(flags="FPA", payload=data[600:])
     conn.expect(flags="A", ack=seq_add(base, 1001), within="300ms")
@@ -200,8 +200,7 @@ def test_urgent_data_waits_in_the_ring(dut, peer):
     buf = bytearray(4000)
     sock.recv_post(buf)
     normal, urgent, more = pattern(200, 9), pattern(100, 10), pattern(300, 11)
-    conn.send(flags="PA", payload=normal)
-    conn.expect(flags="A", ack=seq_add(base, 200), within="300ms")
+    send_acked(conn, normal, seq_add(base, 200))
     conn.send(flags="PAU", payload=urgent, urgptr=100)
     conn.expect(flags="A", ack=seq_add(base, 300), within="300ms")
     assert sock.recv_posted() == (200, True)
@@ -210,8 +209,7 @@ def test_urgent_data_waits_in_the_ring(dut, peer):
     assert sock.recv() == urgent
     buf2 = bytearray(4000)
     sock.recv_post(buf2)
-    conn.send(flags="PA", payload=more)
-    conn.expect(flags="A", ack=seq_add(base, 600), within="300ms")
+    send_acked(conn, more, seq_add(base, 600))
     assert sock.recv_posted() == (300, False)
     assert sock.recv_take() == more
 
@@ -241,8 +239,7 @@ def test_reset_leaves_the_landed_bytes_to_take(dut, peer):
     buf = bytearray(4000)
     sock.recv_post(buf)
     data = pattern(700, 12)
-    conn.send(flags="PA", payload=data)
-    conn.expect(flags="A", ack=seq_add(base, 700), within="300ms")
+    send_acked(conn, data, seq_add(base, 700))
     conn.send(flags="R", seq=conn.snd_nxt)
     dut.net.run(for_="1ms")
     assert sock.state == "CLOSED"
@@ -259,13 +256,11 @@ def test_shutdown_of_receiving_stops_the_filling(dut, peer):
     buf = bytearray(4000)
     sock.recv_post(buf)
     data = pattern(500, 13)
-    conn.send(flags="PA", payload=data)
-    conn.expect(flags="A", ack=seq_add(base, 500), within="300ms")
+    send_acked(conn, data, seq_add(base, 500))
     assert sock.recv_posted() == (500, False)
     sock.shutdown("rd")
     assert sock.recv_posted() == (500, True)
-    conn.send(flags="PA", payload=pattern(800, 14))
-    conn.expect(flags="A", ack=seq_add(base, 1300), within="300ms")
+    send_acked(conn, pattern(800, 14), seq_add(base, 1300))
     assert sock.recv_posted() == (500, True)
     assert sock.recv_take() == data
 
@@ -277,16 +272,14 @@ def test_close_sends_no_rst_for_landed_bytes(dut, peer):
     buffer, unread, make the close send RST."""
     conn, sock, base = setup(dut, peer)
     sock.recv_post(bytearray(4000))
-    conn.send(flags="PA", payload=pattern(800, 15))
-    conn.expect(flags="A", ack=seq_add(base, 800), within="300ms")
+    send_acked(conn, pattern(800, 15), seq_add(base, 800))
     sock.close()
     conn.expect(flags=ANY, seq=conn.rcv_nxt, within="10ms")
     assert str(conn.last[TCP].flags) == "FA"
 
     conn2, sock2, _ = passive(dut, peer, port=5002, local_port=40002, rx_buffer=RX)
     base2 = conn2.snd_nxt
-    conn2.send(flags="PA", payload=pattern(800, 15))
-    conn2.expect(flags="A", ack=seq_add(base2, 800), within="300ms")
+    send_acked(conn2, pattern(800, 15), seq_add(base2, 800))
     sock2.close()
     conn2.expect(flags=ANY, seq=conn2.rcv_nxt, within="10ms")
     assert "R" in str(conn2.last[TCP].flags)
