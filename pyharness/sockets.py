@@ -513,8 +513,9 @@ class TcpSocket(_Socket):
 
         ``buf`` must be a writable ``bytearray`` (or a writable, contiguous byte ``memoryview``) of 1 byte or more;
         the host keeps a reference to it until the take (or :meth:`close` / :meth:`abort`, after which the
-        stack never writes it), and it cannot be resized meanwhile. Its bytes past :meth:`recv_posted`'s count are unspecified. While it is posted,
-        :meth:`recv`, :meth:`recv_peek` and :meth:`recv_consume` raise ``StateError``; so does a second post.
+        stack never writes it), and it cannot be resized meanwhile. Its bytes past :meth:`recv_posted`'s count
+        are unspecified. While it is posted, :meth:`recv`, :meth:`recv_peek` and :meth:`recv_consume` raise
+        ``StateError``; so does a second post.
         """
         if isinstance(buf, memoryview):
             if buf.readonly or not buf.contiguous or buf.itemsize != 1:
