@@ -121,6 +121,10 @@ class DutProfile:
     #: scenarios that check its exact timelines; for Tern also RFC 5681's slow start, 1 SMSS per ACK, instead of
     #: RFC 3465's 2 SMSS, abc_l2), or None when the DUT cannot select it per socket.
     classic_recovery: Optional[dict] = field(default_factory=lambda: dict(CLASSIC_RECOVERY))
+    #: TCP: whether a tail loss probe that retransmits (RFC 8985 §7.3) sends the segment's octets as two segments,
+    #: half each (Tern: two answers to draw, so one loss does not cost the RTO; stack/src/tcp/tcp_tlp.c), or as
+    #: the one segment (Linux, RFC 8985 §7.3's pseudocode).
+    tlp_probe_halves: bool = True
     #: TCP: the socket options that select RACK-TLP (RFC 8985) and the stack's other defaults on this DUT, for
     #: scenarios about them that must run in a suite run under the classic profile too (``--tcp-recovery
     #: classic``); None when the DUT cannot select them per socket.

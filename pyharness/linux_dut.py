@@ -119,6 +119,7 @@ LINUX_PROFILE = DutProfile(
     loss_recovery="rack",  # tcp_recovery 1 (RACK-TLP) + PRR
     classic_recovery=None,  # net.ipv4.tcp_recovery is per namespace, not per socket
     rack_recovery=None,  # the same: the namespace's tcp_recovery 1 (RACK-TLP) is the default
+    tlp_probe_halves=False,  # tcp_send_loss_probe(): the last skb, one segment
     quickacks=16,  # TCP_MAX_QUICKACKS: quick-ACK mode at the start of a connection
     backlog_extra=1,
     rx_buffer_is_window=False,  # SO_RCVBUF 4096 advertises 2920 (tcp_adv_win_scale)  # sk_acceptq_is_full: ack backlog > sk_max_ack_backlog

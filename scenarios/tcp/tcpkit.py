@@ -28,7 +28,7 @@ CLIENT_PORT = 40001  # the peer's port when it connects to the DUT
 
 __all__ = ["SERVER_PORT", "PEER_PORT", "CLIENT_PORT", "passive", "active", "drain", "to_state", "seq_add",
            "tcp_option", "tcp_payload", "DUT_IP", "PEER_IP", "ns", "T", "EXACT", "wire_tcp", "inject", "warm_arp", "send_raw_tcp",
-           "fill_window", "family_of", "ipv6_layer_gap", "peer_ip_of", "ip", "ip_of", "ttl_of", "addr", "host_ifaces", "port_unreachable"]
+           "fill_window", "expect_probe", "family_of", "ipv6_layer_gap", "peer_ip_of", "ip", "ip_of", "ttl_of", "addr", "host_ifaces", "port_unreachable"]
 
 
 def ns(pkt: Any) -> int:
@@ -44,6 +44,23 @@ EXACT = "1ns"
 def T(t_ns: int) -> str:
     """A virtual time in ns as a time argument for ``at=`` / ``within=`` ("1000000000ns")."""
     return f"{int(t_ns)}ns"
+
+
+def expect_probe(conn: Any, profile: Any, seq: int, length: int, **timing: Any) -> list:
+    """The tail loss probe that retransmits the octets [seq, seq + length) (RFC 8985 §7.3), expected with
+    ``timing`` (``within=`` or ``at=`` / ``tolerance=``): on a DUT whose profile says ``tlp_probe_halves``
+    (Tern) as two segments at one instant, of length // 2 octets and the rest (one segment when length is 1);
+    otherwise as one segment. Returns the segments."""
+    half = length // 2 if profile.tlp_probe_halves else 0
+    segs = []
+    if half:
+        first = conn.expect(seq=seq, **timing)
+        assert len(tcp_payload(first)) == half, f"the probe's first half: {len(tcp_payload(first))} octets"
+        segs.append(first)
+        timing = {"at": T(ns(first)), "tolerance": EXACT}
+    rest = conn.expect(seq=seq_add(seq, half), **timing)
+    assert len(tcp_payload(rest)) == length - half, f"the probe's last segment: {len(tcp_payload(rest))} octets"
+    return segs + [rest]
 
 
 def classic_recovery(profile: Any) -> dict:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import classic_recovery, passive, seq_add
+from tcpkit import classic_recovery, expect_probe, passive, seq_add
 from test_dsack_undo import ack, data_segs, end
 from test_spurious_rto import sack_ack, timed_out_flight
 
@@ -206,7 +206,7 @@ def test_the_control_of_the_rto_case_is_lean(dut, peer, link, profile):
 
 
 @pytest.mark.rfc("8985 7.4", "8985 7.3")
-def test_the_ack_that_ends_a_tail_loss_probe_episode_takes_the_general_path(dut, peer):
+def test_the_ack_that_ends_a_tail_loss_probe_episode_takes_the_general_path(dut, peer, profile):
     """RFC 8985 §7.4: "If the TLP sender does not receive such an indication [a D-SACK] before the end of the
     TLP recovery episode, then the TLP sender MUST estimate that either the original data segment or the TLP
     retransmission were lost, and congestion control MUST react appropriately to that loss". Tail loss probes
@@ -223,7 +223,7 @@ def test_the_ack_that_ends_a_tail_loss_probe_episode_takes_the_general_path(dut,
     assert [s[TCP].seq for s in flight] == [base, seq_add(base, MSS)]
     # the probe: the last segment again (RFC 8985 §7.3 (2): no new data to send), at the PTO (here the RTO's
     # time, 1 s without an RTT sample: RFC 8985 §7.2's clamp)
-    conn.expect(seq=seq_add(base, MSS), within="1.1s")
+    expect_probe(conn, profile, seq_add(base, MSS), MSS, within="1.1s")
     assert sock.info().tlp_probes == 1
     sock.send(bytes(2 * MSS))
     more = data_segs(conn)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, ns, passive, seq_add
+from tcpkit import EXACT, T, expect_probe, ns, passive, seq_add
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -29,7 +29,7 @@ MSS = 1000
 NO_SSTHRESH = 2**31 - 1
 
 
-def _probe_with_data_queued(dut, peer):
+def _probe_with_data_queued(dut, peer, profile):
     """SRTT a few ms, RTO.min 200 ms; twelve segments queued, ten go out (the initial window) and two wait for
     cwnd. Returns (conn, sock, the last segment sent, the probe)."""
     conn, sock, _ = passive(dut, peer, peer_opts={"mss": MSS, "sack": True}, sack=True, tail_loss_probe=True,
@@ -47,16 +47,16 @@ def _probe_with_data_queued(dut, peer):
     srtt = sock.info().srtt_ns
     assert 0 < srtt < 10 * MS and sock.info().rto_ns == 200 * MS
     # the probe at PTO = 2 x SRTT after the last send (FlightSize ten segments, well before the RTO)
-    probe = conn.expect(flags="A", at=T(ns(last) + 2 * srtt), tolerance=EXACT)
+    probe = expect_probe(conn, profile, last[TCP].seq, MSS, at=T(ns(last) + 2 * srtt), tolerance=EXACT)[0]
     return conn, sock, last, probe
 
 
 @pytest.mark.dut("tern", reason="Tern's probe content (a deviation from RFC 8985 §7.3), read from tcp_info")
 @pytest.mark.rfc("8985 7.2", "8985 7.3", "8985 7.4", "2883 4")
-def test_the_probe_resends_the_last_segment_and_its_dsack_ends_the_episode(dut, peer):
-    conn, sock, last, probe = _probe_with_data_queued(dut, peer)
-    # the last segment again, though two new ones are queued and the window has room for them
-    assert probe[TCP].seq == last[TCP].seq and len(probe[TCP].payload) == MSS
+def test_the_probe_resends_the_last_segment_and_its_dsack_ends_the_episode(dut, peer, profile):
+    conn, sock, last, probe = _probe_with_data_queued(dut, peer, profile)
+    # the last segment again (in two halves), though two new ones are queued and the window has room for them
+    assert probe[TCP].seq == last[TCP].seq
     assert (sock.info().tlp_probes, sock.info().rto_timeouts) == (1, 0)
     top = seq_add(last[TCP].seq, MSS)  # SND.NXT = TLP.end_seq
     # the original's (delayed) ACK of everything: exactly TLP.end_seq, no D-SACK yet: no loss response
@@ -76,10 +76,10 @@ def test_the_probe_resends_the_last_segment_and_its_dsack_ends_the_episode(dut, 
 
 @pytest.mark.dut("tern", reason="reads ssthresh from tcp_info")
 @pytest.mark.rfc("8985 7.4")
-def test_control_an_ack_above_the_probe_without_dsack_is_a_loss(dut, peer):
+def test_control_an_ack_above_the_probe_without_dsack_is_a_loss(dut, peer, profile):
     """The control: the same exchange without the D-SACK. The ACK above TLP.end_seq ends the episode as a
     repaired loss: ssthresh from the flight (CUBIC: 0.7 x FlightSize, RFC 9438 §4.6) and cwnd = ssthresh."""
-    conn, sock, last, probe = _probe_with_data_queued(dut, peer)
+    conn, sock, last, probe = _probe_with_data_queued(dut, peer, profile)
     assert probe[TCP].seq == last[TCP].seq
     top = seq_add(last[TCP].seq, MSS)
     conn.send(flags="A", ack=top)
@@ -94,11 +94,11 @@ def test_control_an_ack_above_the_probe_without_dsack_is_a_loss(dut, peer):
 
 @pytest.mark.dut("tern", reason="reads ssthresh from tcp_info")
 @pytest.mark.rfc("8985 7.4")
-def test_a_duplicate_ack_without_sack_blocks_ends_the_episode_as_redundant(dut, peer):
+def test_a_duplicate_ack_without_sack_blocks_ends_the_episode_as_redundant(dut, peer, profile):
     """A receiver without D-SACK answers the probe's duplicate with a plain duplicate ACK: the probe was
     redundant (RFC 8985 §7.4.2), and the ACK above TLP.end_seq after it is no loss (the control above: the
     same ACK with the episode still open is one)."""
-    conn, sock, last, probe = _probe_with_data_queued(dut, peer)
+    conn, sock, last, probe = _probe_with_data_queued(dut, peer, profile)
     assert probe[TCP].seq == last[TCP].seq
     top = seq_add(last[TCP].seq, MSS)
     conn.send(flags="A", ack=top)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import pytest
 from scapy.layers.inet import TCP
 
-from tcpkit import EXACT, T, ns, passive
+from tcpkit import EXACT, T, expect_probe, ns, passive
 
 pytestmark = pytest.mark.area("tcp")
 
@@ -48,13 +48,13 @@ def _warm(dut, peer):
 
 @pytest.mark.dut("tern", reason="reads the timeout counter and cwnd from the socket")
 @pytest.mark.rfc("8985 7.2", "8985 7.3", "6298 5.5")
-def test_probe_in_the_place_of_the_rto_with_one_segment_out(dut, peer):
+def test_probe_in_the_place_of_the_rto_with_one_segment_out(dut, peer, profile):
     conn, sock = _warm(dut, peer)
     cwnd = sock.info().cwnd
     sock.send(b"x" * 100)
     d = conn.expect(flags="PA", within="1ms")
     # PTO = 2 * SRTT + 200 ms > RTO (200 ms): the probe at the RTO's time, the last segment again
-    probe = conn.expect(flags="PA", seq=d[TCP].seq, at=T(ns(d) + 200 * MS), tolerance=EXACT)
+    probe = expect_probe(conn, profile, d[TCP].seq, 100, at=T(ns(d) + 200 * MS), tolerance=EXACT)[0]
     info = sock.info()
     assert info.rto_timeouts == 0, "the RTO came instead of the probe"
     assert info.tlp_probes == 1  # counted as a probe (RFC 8985 §7.3), not as a timeout
@@ -68,7 +68,7 @@ def test_probe_in_the_place_of_the_rto_with_one_segment_out(dut, peer):
 
 @pytest.mark.dut("tern", reason="reads the timeout counter and cwnd from the socket")
 @pytest.mark.rfc("8985 7.2")
-def test_control_two_segments_out_probe_after_two_srtt(dut, peer):
+def test_control_two_segments_out_probe_after_two_srtt(dut, peer, profile):
     conn, sock = _warm(dut, peer)
     mss = sock.info().snd_mss
     sock.send(bytes(2 * mss))
@@ -78,5 +78,5 @@ def test_control_two_segments_out_probe_after_two_srtt(dut, peer):
     # FlightSize is two segments: PTO = 2 * SRTT from the last send, well before the RTO; the probe resends the
     # last segment (no new data to send)
     assert sock.info().tlp_probes == 0  # positive control for the count: none before the PTO
-    conn.expect(flags="PA", seq=d2[TCP].seq, at=T(ns(d2) + 2 * sock.info().srtt_ns), tolerance=EXACT)
+    expect_probe(conn, profile, d2[TCP].seq, mss, at=T(ns(d2) + 2 * sock.info().srtt_ns), tolerance=EXACT)
     assert (sock.info().rto_timeouts, sock.info().tlp_probes) == (0, 1)

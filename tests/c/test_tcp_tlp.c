@@ -68,6 +68,21 @@ static int send_and_drain(harness *h, tern_sock c, size_t n) {
     return k;
 }
 
+/* The probe: [seq, seq + n) again, as two segments of n / 2 and n - n / 2
+ * octets, both at `at` (tcp_tlp.c, send_probe_halves), and nothing after. */
+static void check_probe(harness *h, uint64_t at, uint32_t seq, uint32_t n) {
+    h_seg s;
+    CHECK(h_next(h, &s));
+    CHECK_EQ_U64(s.time, at);
+    CHECK_EQ_U64(s.tcp.seq, seq);
+    CHECK_EQ_U64(s.tcp.payload_len, n / 2);
+    CHECK(h_next(h, &s));
+    CHECK_EQ_U64(s.time, at);
+    CHECK_EQ_U64(s.tcp.seq, seq + n / 2);
+    CHECK_EQ_U64(s.tcp.payload_len, n - n / 2);
+    CHECK(!h_next(h, &s));
+}
+
 static void test_probe_retransmits_tail(void) {
     harness h;
     h_init(&h);
@@ -80,15 +95,11 @@ static void test_probe_retransmits_tail(void) {
     h_run_until(&h, t0 + 20 * MS - 1);
     CHECK_EQ_U64(h_pending(&h), 0);
     h_run_until(&h, t0 + 20 * MS);
+    check_probe(&h, t0 + 20 * MS, una + 2000, 1000); /* the last segment (§7.3 (2)) */
     h_seg s;
-    CHECK(h_next(&h, &s));
-    CHECK_EQ_U64(s.time, t0 + 20 * MS);
-    CHECK_EQ_U64(s.tcp.seq, una + 2000); /* the last segment (§7.3 (2)) */
-    CHECK_EQ_U64(s.tcp.payload_len, 1000);
-    CHECK(!h_next(&h, &s));
     tern_tcp_info i = h_info(&h, c);
     CHECK_EQ_U64(i.tlp_probes, 1);
-    CHECK_EQ_U64(i.total_retransmits, 1);
+    CHECK_EQ_U64(i.total_retransmits, 2); /* one probe, two segments */
     CHECK_EQ_U64(i.rto_timeouts, 0);
     /* one probe per episode: then the RTO, re-armed at the probe (§7.3) */
     h_run_until(&h, t0 + 20 * MS + SEC - 1);
@@ -110,9 +121,8 @@ static void test_sack_progress_allows_another_probe(void) {
     uint64_t t0 = h.now;
     CHECK_EQ_I64(send_and_drain(&h, c, 3000), 3);
     h_run_until(&h, t0 + 20 * MS);
+    check_probe(&h, t0 + 20 * MS, una + 2000, 1000);
     h_seg s;
-    CHECK(h_next(&h, &s));
-    CHECK_EQ_U64(s.tcp.seq, una + 2000);
     /* 5 ms later the probe is SACKed: new information, a new episode; the
      * next probe 20 ms later repeats the highest unSACKed segment. */
     h.now = t0 + 25 * MS;
@@ -121,10 +131,7 @@ static void test_sack_progress_allows_another_probe(void) {
     h_run_until(&h, t0 + 45 * MS - 1);
     CHECK_EQ_U64(h_pending(&h), 0);
     h_run_until(&h, t0 + 45 * MS);
-    CHECK(h_next(&h, &s));
-    CHECK_EQ_U64(s.time, t0 + 45 * MS);
-    CHECK_EQ_U64(s.tcp.seq, una + 1000);
-    CHECK_EQ_U64(s.tcp.payload_len, 1000);
+    check_probe(&h, t0 + 45 * MS, una + 1000, 1000);
     CHECK_EQ_U64(h_info(&h, c).tlp_probes, 2);
     h_free(&h);
 }
@@ -138,9 +145,7 @@ static void test_repaired_loss_reduces_cwnd(void) {
     uint64_t t0 = h.now;
     CHECK_EQ_I64(send_and_drain(&h, c, 3000), 3);
     h_run_until(&h, t0 + 20 * MS);
-    h_seg s;
-    CHECK(h_next(&h, &s));
-    CHECK_EQ_U64(s.tcp.seq, una + 2000);
+    check_probe(&h, t0 + 20 * MS, una + 2000, 1000);
     CHECK_EQ_U64(h_info(&h, c).cwnd, 10000); /* IW10 */
     /* the ACK of everything, exactly TLP.end_seq, no D-SACK: the original's
      * ACK or the probe's; the episode stays open for a D-SACK (RFC 8985
@@ -174,11 +179,27 @@ static void test_single_segment_waits_for_delayed_ack(void) {
     h_run_until(&h, t0 + 220 * MS - 1);
     CHECK_EQ_U64(h_pending(&h), 0);
     h_run_until(&h, t0 + 220 * MS);
+    check_probe(&h, t0 + 220 * MS, hiss + 1, 500);
+    h_free(&h);
+}
+
+/* The control of the probe's two halves: one octet cannot be halved and
+ * goes whole, in one segment. */
+static void test_one_octet_probe_goes_whole(void) {
+    harness h;
+    h_init(&h);
+    uint32_t hiss;
+    tern_sock c = accept_one(&h, &hiss, true);
+    uint64_t t0 = h.now;
+    CHECK_EQ_I64(send_and_drain(&h, c, 1), 1);
+    h_run_until(&h, t0 + 220 * MS);
     h_seg s;
     CHECK(h_next(&h, &s));
     CHECK_EQ_U64(s.time, t0 + 220 * MS);
     CHECK_EQ_U64(s.tcp.seq, hiss + 1);
-    CHECK_EQ_U64(s.tcp.payload_len, 500);
+    CHECK_EQ_U64(s.tcp.payload_len, 1);
+    CHECK(!h_next(&h, &s));
+    CHECK_EQ_U64(h_info(&h, c).tlp_probes, 1);
     h_free(&h);
 }
 
@@ -197,12 +218,8 @@ static void test_one_full_segment_waits_for_delayed_ack(void) {
         h_run_until(&h, t0 + pto - 1);
         CHECK_EQ_U64(h_pending(&h), 0);
         h_run_until(&h, t0 + pto);
-        h_seg s;
-        CHECK(h_next(&h, &s));
-        CHECK_EQ_U64(s.time, t0 + pto);
-        /* §7.3 (2): the last segment again, one MSS ending at SND.NXT */
-        CHECK_EQ_U64(s.tcp.seq, hiss + 1 + (uint32_t)extra);
-        CHECK_EQ_U64(s.tcp.payload_len, 1000);
+        /* §7.3 (2): the last segment again, one MSS ending at SND.NXT (in two halves) */
+        check_probe(&h, t0 + pto, hiss + 1 + (uint32_t)extra, 1000);
         h_free(&h);
     }
 }
@@ -267,6 +284,7 @@ int main(void) {
     RUN(test_sack_progress_allows_another_probe);
     RUN(test_repaired_loss_reduces_cwnd);
     RUN(test_single_segment_waits_for_delayed_ack);
+    RUN(test_one_octet_probe_goes_whole);
     RUN(test_one_full_segment_waits_for_delayed_ack);
     RUN(test_dsacked_probe_keeps_cwnd);
     RUN(test_off_waits_for_the_rto);
