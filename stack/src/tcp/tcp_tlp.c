@@ -13,8 +13,9 @@
  * arm the PTO during fast recovery or while segments are SACKed because
  * RACK's reordering timer covers those cases. This stack detects losses with
  * RFC 6675 (DupThresh, IsLost), which has no such timer: here the PTO is also
- * armed in those cases, and a probe is one more ACK-clocked segment (at most
- * one per episode; an episode ends only with ACK progress).
+ * armed in those cases, and a probe is one more ACK-clocked segment's octets
+ * (at most one per episode; an episode ends only with ACK progress), sent as
+ * two segments when it is a retransmission (send_probe_halves).
  */
 #include "tcp_cc.h"
 #include "tcp_private.h"
@@ -178,7 +179,8 @@ void tcp_tlp_fire(tern_stack *st, tcp_pcb *p, uint64_t now) {
         p->tlp = TCP_TLP_OUT;
     } else {
         /* RFC 8985 §7.3 (2): retransmit the last segment: the one ending
-         * with the highest unSACKed octet (a SACKed one would tell nothing). */
+         * with the highest unSACKed octet (a SACKed one would tell nothing),
+         * in two halves (above). */
         uint32_t n = hi - p->snd_una;
         if (n > p->snd_mss) {
             n = p->snd_mss;
