@@ -7,8 +7,9 @@ the first 24). It holds with the stack's defaults. In a deliberately broken
 configuration (``data_retries=1``: a retransmission budget smaller than the
 losses the link can produce, the "user timeout shorter than the RTO ladder"
 class that embedded stacks ship with), Hypothesis finds a counterexample and
-shrinks it to three drops: a data segment that no fast retransmit repairs, the
-tail loss probe sent in the RTO's place, and the RTO retransmission. The
+shrinks it to four drops: a data segment that no fast retransmit repairs, the
+two halves of the tail loss probe sent in the RTO's place, and the RTO
+retransmission. The
 connection is then aborted with TERN_ERR_TIMED_OUT at the second RTO expiry.
 
 Settings are derandomized, without an example database, and with a small
@@ -67,20 +68,21 @@ def broken(cond: Conditions) -> bool:
 
 
 def test_hypothesis_finds_and_shrinks_the_retry_budget_bug() -> None:
-    # Up to three drops: the last segment in flight, the tail loss probe that goes in the RTO's place (RFC 8985
+    # Up to four drops: the last segment in flight, the tail loss probe that goes in the RTO's place (RFC 8985
     # §7.2: its PTO, 2 SRTT + 200 ms with one segment out, is clamped to the RTO's time; a probe is no
-    # retransmission timeout and does not count against data_retries), and the RTO's retransmission. Two drops
-    # no longer break it (the probe repairs the tail), and this search needs 400 examples to meet the triple.
-    bad = find(conditions(max_frames=24, max_drops=3, max_delayed=0), broken,
+    # retransmission timeout and does not count against data_retries) in its two halves (tcp_tlp.c), and the
+    # RTO's retransmission. Three drops no longer break it (one half of the probe repairs the tail), and this
+    # search needs 400 examples to meet the four.
+    bad = find(conditions(max_frames=24, max_drops=4, max_delayed=0), broken,
                settings=settings(SEARCH, max_examples=400))
-    # Shrunk to three drops: a segment, its probe and its RTO retransmission.
-    assert len(bad.drops) == 3 and not bad.delays, bad
+    # Shrunk to four drops: a segment, its probe's two halves and its RTO retransmission.
+    assert len(bad.drops) == 4 and not bad.delays, bad
     complete, state, error = transfer(bad, data_retries=1)
     assert not complete and state == "CLOSED" and error == "TIMED_OUT", (bad, state, error)
     # Minimal: either drop alone is survived...
     for keep in bad.drops:
         assert transfer(Conditions(drops=(keep,)), data_retries=1)[0], keep
-    # ...and the same two drops are survived with the default retry budget: the configuration is the bug.
+    # ...and the same drops are survived with the default retry budget: the configuration is the bug.
     assert transfer(bad)[0]
 
 
