@@ -114,7 +114,7 @@ void sim_schedule(sim *s, uint64_t time, uint32_t kind, uint32_t target, uint64_
 
 void sim_schedule_delivery(sim *s, sim_linkdir *ld, sim_frame *f, uint64_t arrival) {
     assert(arrival >= s->now);
-    uint32_t target = (ld->link->id << 1) | ld->dir;
+    uint32_t target = ld->target;
     if (ld->dq_tail && arrival < ld->dq_tail->deliver_at) {
         sim_schedule(s, arrival, EV_LINK_DELIVER, target, 0, f); /* it overtakes the FIFO */
         return;
@@ -493,6 +493,7 @@ static tern_err poll_node(sim *s, sim_node_id id, uint64_t gen) {
 static void set_link_state(sim *s, sim_link *l, bool up) {
     (void)s;
     l->up = up;
+    sim_link_watched(l);
 }
 
 static tern_err dispatch(sim *s, const sim_event *ev) {

@@ -79,10 +79,15 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
     }
     if (s->nlinks == s->links_cap) {
         uint32_t ncap = s->links_cap ? s->links_cap * 2 : 16;
-        sim_link *nl = realloc(s->links, ncap * sizeof *nl);
+        /* Aligned (sim_linkdir): realloc would not keep the alignment, so a new array. */
+        sim_link *nl = aligned_alloc(_Alignof(sim_link), ncap * sizeof *nl);
         if (!nl) {
             return sim_fail(s, TERN_ERR_NO_MEMORY, "link: out of memory");
         }
+        if (s->nlinks) {
+            memcpy(nl, s->links, s->nlinks * sizeof *nl);
+        }
+        free(s->links);
         /* Directions point back at their link: fix them after the move. */
         for (uint32_t i = 0; i < s->nlinks; i++) {
             nl[i].d[0].link = &nl[i];
