@@ -142,6 +142,13 @@ static void deliver_head(sim *s, uint32_t target) {
     ld->dq_head = f->next;
     if (!ld->dq_head) {
         ld->dq_tail = NULL;
+    } else {
+        /* The frame behind it is the next one after_head reads (its time), and mostly the next
+         * one delivered: asked for now, its header and its first bytes (where a host builds
+         * them; frame_pool.c) arrive while this frame is delivered. With thousands of hosts they
+         * are misses, each on the run loop's one chain of loads (issue 19). */
+        __builtin_prefetch(ld->dq_head);
+        __builtin_prefetch((const uint8_t *)ld->dq_head + SIM_FRAME_ALIGN);
     }
     ld->head_queued = false;
     f->next = NULL;
