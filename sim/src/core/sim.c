@@ -213,7 +213,7 @@ void sim_destroy(sim *s) {
         } else if (n->ops.destroy) {
             n->ops.destroy(n->state);
         }
-        free(n->port_link);
+        free(n->port_dir);
     }
     free(s->nodes);
     free(s->links);
@@ -290,7 +290,7 @@ tern_err sim_node_add(sim *s, const char *name, const char *kind, uint32_t nport
         s->nodes = nn;
         s->nodes_cap = ncap;
     }
-    sim_link_id *ports = calloc(nports, sizeof *ports);
+    uint32_t *ports = calloc(nports, sizeof *ports);
     if (!ports) {
         return sim_fail(s, TERN_ERR_NO_MEMORY, "node '%s': out of memory", name);
     }
@@ -300,7 +300,7 @@ tern_err sim_node_add(sim *s, const char *name, const char *kind, uint32_t nport
     snprintf(n->kind, sizeof n->kind, "%s", kind ? kind : "node");
     n->type = NODE_GENERIC;
     n->nports = nports;
-    n->port_link = ports;
+    n->port_dir = ports;
     n->ops = *ops;
     n->state = state;
     n->scheduled_at = SIM_NEVER;
@@ -415,13 +415,11 @@ static sim_linkdir *send_prepare(sim *s, sim_node_id node, uint32_t port, size_t
     n->progressed = true;
     n->c.tx_frames++;
     n->c.tx_bytes += len;
-    if (!n->port_link[port]) {
+    if (!n->port_dir[port]) {
         n->c.tx_no_link++;
         return NULL;
     }
-    sim_link *l = &s->links[n->port_link[port] - 1];
-    uint32_t dir = (l->node[0] == node && l->port[0] == port) ? 0 : 1;
-    return &l->d[dir];
+    return linkdir_of(s, n->port_dir[port] - 1);
 }
 
 static sim_frame *frame_or_die(sim_frame *f, size_t len) {

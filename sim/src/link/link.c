@@ -67,10 +67,11 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
             return sim_fail(s, TERN_ERR_UNKNOWN_PORT, "link port_%s=%u: node '%s' has ports 0..%u",
                             i ? "b" : "a", ports[i], n->name, n->nports - 1);
         }
-        if (n->port_link[ports[i]]) {
+        if (n->port_dir[ports[i]]) {
             return sim_fail(s, TERN_ERR_PORT_IN_USE,
                             "link port_%s=%u: port %u of node '%s' already has link %u",
-                            i ? "b" : "a", ports[i], ports[i], n->name, n->port_link[ports[i]] - 1);
+                            i ? "b" : "a", ports[i], ports[i], n->name,
+                            (n->port_dir[ports[i]] - 1) >> 1);
         }
     }
     if (a == b && port_a == port_b) {
@@ -106,8 +107,8 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
     l->up = true;
     sim_linkdir_init(s, l, 0);
     sim_linkdir_init(s, l, 1);
-    s->nodes[a].port_link[port_a] = l->id + 1;
-    s->nodes[b].port_link[port_b] = l->id + 1;
+    s->nodes[a].port_dir[port_a] = (l->id << 1 | 0) + 1; /* a sends into a->b */
+    s->nodes[b].port_dir[port_b] = (l->id << 1 | 1) + 1;
     *out = s->nlinks++;
     sim_ok(s);
     return TERN_OK;
