@@ -213,7 +213,9 @@ void sim_destroy(sim *s) {
         } else if (n->ops.destroy) {
             n->ops.destroy(n->state);
         }
-        free(n->port_dir);
+        if (n->port_dir != n->port_inline) {
+            free(n->port_dir);
+        }
     }
     free(s->nodes);
     free(s->links);
@@ -283,19 +285,36 @@ tern_err sim_node_add(sim *s, const char *name, const char *kind, uint32_t nport
     }
     if (s->nnodes == s->nodes_cap) {
         uint32_t ncap = s->nodes_cap ? s->nodes_cap * 2 : 16;
-        sim_node *nn = realloc(s->nodes, ncap * sizeof *nn);
+        /* Aligned (sim_node): realloc would not keep the alignment, so a new array. */
+        sim_node *nn = aligned_alloc(_Alignof(sim_node), ncap * sizeof *nn);
         if (!nn) {
             return sim_fail(s, TERN_ERR_NO_MEMORY, "node '%s': out of memory", name);
         }
+        if (s->nnodes) {
+            memcpy(nn, s->nodes, s->nnodes * sizeof *nn);
+        }
+        /* Ports kept inside a node moved with it. */
+        for (uint32_t i = 0; i < s->nnodes; i++) {
+            if (nn[i].nports <= SIM_NODE_PORTS_INLINE) {
+                nn[i].port_dir = nn[i].port_inline;
+            }
+        }
+        free(s->nodes);
         s->nodes = nn;
         s->nodes_cap = ncap;
     }
-    uint32_t *ports = calloc(nports, sizeof *ports);
-    if (!ports) {
-        return sim_fail(s, TERN_ERR_NO_MEMORY, "node '%s': out of memory", name);
+    uint32_t *ports = NULL;
+    if (nports > SIM_NODE_PORTS_INLINE) {
+        ports = calloc(nports, sizeof *ports);
+        if (!ports) {
+            return sim_fail(s, TERN_ERR_NO_MEMORY, "node '%s': out of memory", name);
+        }
     }
     sim_node *n = &s->nodes[s->nnodes];
     memset(n, 0, sizeof *n);
+    if (!ports) {
+        ports = n->port_inline;
+    }
     snprintf(n->name, sizeof n->name, "%s", name);
     snprintf(n->kind, sizeof n->kind, "%s", kind ? kind : "node");
     n->type = NODE_GENERIC;

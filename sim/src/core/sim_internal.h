@@ -229,10 +229,12 @@ void sim_link_watched(sim_link *l);
 
 typedef enum node_type { NODE_GENERIC, NODE_PEER, NODE_SWITCH } node_type;
 
+#define SIM_NODE_PORTS_INLINE 2u
+
 typedef struct sim_node {
     /* What every event for the node reads first (its first cache line or so); the names,
-     * read only for messages, last. */
-    sim_node_ops ops;
+     * read only for messages, last. Nodes start on a line (the array is aligned). */
+    _Alignas(64) sim_node_ops ops;
     void *state;
     uint64_t scheduled_at; /* time of the pending poll event, SIM_NEVER if none */
     uint64_t gen;          /* poll events of older generations are stale */
@@ -242,6 +244,10 @@ typedef struct sim_node {
     uint32_t *port_dir;
     node_type type;
     uint32_t nports;
+    /* port_dir's storage for a node of up to SIM_NODE_PORTS_INLINE ports (a host: its one port),
+     * beside what a sent frame reads of the node anyway instead of an allocation of its own
+     * (a line more per frame with thousands of hosts). */
+    uint32_t port_inline[SIM_NODE_PORTS_INLINE];
     bool progressed;
     /* livelock guard */
     uint32_t idle_polls;
