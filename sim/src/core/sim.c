@@ -488,6 +488,7 @@ static tern_err poll_node(sim *s, sim_node_id id, uint64_t gen) {
     n->progressed = false;
     n->c.polls++;
     if (n->ops.poll) {
+        sim_node_prefetch_out(s, n);
         n->ops.poll(n->state, s->now);
     }
     sim_node_reschedule(s, n);

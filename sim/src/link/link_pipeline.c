@@ -379,6 +379,7 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
         /* A node sending these very bytes on shares them (sim_node_send). */
         sim_frame *outer = s->delivering;
         s->delivering = f;
+        sim_node_prefetch_out(s, n);
         n->ops.input(n->state, s->now, ld->to_port, f->bytes, f->len);
         s->delivering = outer;
     }
