@@ -219,6 +219,7 @@ void sim_destroy(sim *s) {
     }
     free(s->nodes);
     free(s->links);
+    free(s->dest);
     sim_frame_pool_destroy(&s->pool);
     sim_host_arena_destroy(&s->host_mem);
     free(s);
@@ -609,6 +610,13 @@ static void prefetch_next(const sim *s) {
     const void *line = NULL;
     if (p->kind == EV_LINK_FIFO) {
         line = &s->links[p->target >> 1].d[p->target & 1];
+        const sim_dest *d = &s->dest[p->target];
+        __builtin_prefetch(d->state);
+        if (d->hot) {
+            __builtin_prefetch(d->hot);
+            __builtin_prefetch(d->hot + 64);
+            __builtin_prefetch(d->hot + 128);
+        }
     } else if (p->kind == EV_NODE_POLL && p->target < s->nnodes) {
         line = &s->nodes[p->target];
     }

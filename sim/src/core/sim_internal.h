@@ -248,6 +248,9 @@ typedef struct sim_node {
      * beside what a sent frame reads of the node anyway instead of an allocation of its own
      * (a line more per frame with thousands of hosts). */
     uint32_t port_inline[SIM_NODE_PORTS_INLINE];
+    /* The first lines an input or a poll of the node reads besides its state (a host: its stack
+     * instance), or NULL: prefetched before it runs (sim_dest). */
+    const uint8_t *hot;
     bool progressed;
     /* livelock guard */
     uint32_t idle_polls;
@@ -258,6 +261,14 @@ typedef struct sim_node {
     char name[64];
     char kind[32];
 } sim_node;
+
+/* Where a link direction delivers: the receiving node's state and hot lines (sim_node.hot),
+ * kept per direction beside the links so that the run loop can prefetch them for the next event
+ * from its target alone, without the direction's and the node's lines first (sim.c). */
+typedef struct sim_dest {
+    const void *state;
+    const uint8_t *hot;
+} sim_dest;
 
 /* ---- simulation -------------------------------------------------------- */
 
@@ -279,6 +290,7 @@ struct sim {
     uint32_t nnodes, nodes_cap;
     sim_link *links;
     uint32_t nlinks, links_cap;
+    sim_dest *dest; /* links_cap * 2: per link direction (link id * 2 + dir) */
     sim_frame_pool pool;
     sim_host_arena host_mem; /* the Tern hosts' stack instances (host.c) */
     bool peer_rx_flag;       /* a peer received a frame during sim_run */

@@ -85,6 +85,12 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
         if (!nl) {
             return sim_fail(s, TERN_ERR_NO_MEMORY, "link: out of memory");
         }
+        sim_dest *nd = realloc(s->dest, 2 * (size_t)ncap * sizeof *nd);
+        if (!nd) {
+            free(nl);
+            return sim_fail(s, TERN_ERR_NO_MEMORY, "link: out of memory");
+        }
+        s->dest = nd;
         if (s->nlinks) {
             memcpy(nl, s->links, s->nlinks * sizeof *nl);
         }
@@ -107,6 +113,8 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
     l->up = true;
     sim_linkdir_init(s, l, 0);
     sim_linkdir_init(s, l, 1);
+    s->dest[l->id << 1 | 0] = (sim_dest){s->nodes[b].state, s->nodes[b].hot}; /* a->b: to b */
+    s->dest[l->id << 1 | 1] = (sim_dest){s->nodes[a].state, s->nodes[a].hot};
     s->nodes[a].port_dir[port_a] = (l->id << 1 | 0) + 1; /* a sends into a->b */
     s->nodes[b].port_dir[port_b] = (l->id << 1 | 1) + 1;
     *out = s->nlinks++;
