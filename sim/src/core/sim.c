@@ -66,7 +66,9 @@ static sim_linkdir *linkdir_of(sim *s, uint32_t target) {
 
 static void queue_head(sim *s, sim_linkdir *ld, uint32_t target) {
     sim_frame *h = ld->dq_head;
-    if (!sim_eq_push_seq(&s->q, h->deliver_at, h->deliver_seq, EV_LINK_FIFO, target, 0, NULL)) {
+    /* The head rides along as the event's ptr: a hint for prefetch_next only (deliver_head takes
+     * the direction's head, which it is). */
+    if (!sim_eq_push_seq(&s->q, h->deliver_at, h->deliver_seq, EV_LINK_FIFO, target, 0, h)) {
         queue_full(s);
     }
     ld->head_queued = true;
@@ -610,6 +612,7 @@ static void prefetch_next(const sim *s) {
     const void *line = NULL;
     if (p->kind == EV_LINK_FIFO) {
         line = &s->links[p->target >> 1].d[p->target & 1];
+        __builtin_prefetch(p->ptr); /* the head frame (queue_head) */
         const sim_dest *d = &s->dest[p->target];
         __builtin_prefetch(d->state);
         if (d->hot) {

@@ -276,7 +276,7 @@ enum sim_event_kind {
     EV_NODE_POLL = 1, /* target node, arg generation */
     EV_LINK_SERVICE,  /* target link*2+dir: try to dequeue */
     EV_LINK_DELIVER,  /* target link*2+dir, ptr frame (one that overtakes its FIFO) */
-    EV_LINK_FIFO,     /* target link*2+dir: deliver the head of its delivery FIFO */
+    EV_LINK_FIFO,     /* target link*2+dir: deliver the head of its FIFO (ptr: that head, a hint) */
     EV_LINK_STATE,    /* target link, arg 1 = up */
     EV_BENCH,         /* used by benchmarks of the bare queue */
 };
