@@ -364,6 +364,79 @@ static void test_link_down_and_up(void) {
     sim_destroy(p.s);
 }
 
+/* The seqs of the frames in a pcap file, in order; how many. */
+static size_t pcap_seqs(const char *path, uint32_t *out, size_t cap) {
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
+    CHECK(pc != NULL);
+    size_t n = 0;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    while (pc && pcap_next_ex(pc, &h, &data) == 1) {
+        if (n < cap) {
+            out[n] = frame_seq(data);
+        }
+        n++;
+    }
+    if (pc) {
+        pcap_close(pc);
+    }
+    return n;
+}
+
+/*
+ * A plain link reads nothing of the link itself while it is up and captured at neither end (the
+ * direction's quiet flag, issue 19): a capture opened or closed, or the link set down or up,
+ * between frames must still take effect from the next frame on. Frames 1..8 on a plain link
+ * without delay, one per millisecond, with a change before most of them.
+ */
+static void test_capture_and_state_changes_between_frames(void) {
+    pair p = make_pair(14);
+    send_seq(&p, 1, 60); /* quiet: nothing captured, delivered */
+    CHECK(sim_run(p.s, 1 * MS, 0, NULL) == TERN_OK);
+    CHECK(sim_link_capture(p.s, p.l, 0, "q0.pcap") == TERN_OK); /* a's end: frames as they leave */
+    send_seq(&p, 2, 60);
+    CHECK(sim_run(p.s, 2 * MS, 0, NULL) == TERN_OK);
+    CHECK(sim_link_capture_close(p.s, p.l) == TERN_OK);
+    send_seq(&p, 3, 60); /* quiet again */
+    CHECK(sim_run(p.s, 3 * MS, 0, NULL) == TERN_OK);
+    CHECK(sim_link_capture(p.s, p.l, 1, "q1.pcap") == TERN_OK); /* b's end: frames as they arrive */
+    send_seq(&p, 4, 60);
+    CHECK(sim_run(p.s, 4 * MS, 0, NULL) == TERN_OK);
+    CHECK(sim_link_set_up(p.s, p.l, false) == TERN_OK); /* down, still captured */
+    send_seq(&p, 5, 60);
+    CHECK(sim_run(p.s, 5 * MS, 0, NULL) == TERN_OK);
+    CHECK(sim_link_capture_close(p.s, p.l) == TERN_OK); /* down, not captured */
+    send_seq(&p, 6, 60);
+    CHECK(sim_run(p.s, 6 * MS, 0, NULL) == TERN_OK);
+    CHECK(sim_link_set_up(p.s, p.l, true) == TERN_OK); /* quiet again */
+    send_seq(&p, 7, 60);
+    CHECK(sim_run(p.s, 7 * MS, 0, NULL) == TERN_OK);
+    CHECK(sim_link_schedule_state(p.s, p.l, 7 * MS + 1, false) == TERN_OK);
+    CHECK(sim_run(p.s, 8 * MS, 0, NULL) == TERN_OK);
+    send_seq(&p, 8, 60); /* down by a scheduled change */
+    CHECK(sim_run(p.s, SIM_NEVER, 0, NULL) == TERN_OK);
+    size_t n = drain(&p, got, 100);
+    uint32_t want_rx[] = {1, 2, 3, 4, 7};
+    CHECK_EQ_U64(n, 5);
+    for (size_t i = 0; i < n && i < 5; i++) {
+        CHECK_EQ_U64(got[i].seq, want_rx[i]);
+    }
+    sim_link_counters c;
+    CHECK(sim_link_get_counters(p.s, p.l, SIM_DIR_A_TO_B, &c) == TERN_OK);
+    CHECK_EQ_U64(c.frames_in, 8);
+    CHECK_EQ_U64(c.dropped_down, 3); /* 5, 6 and 8 */
+    uint32_t seqs[16];
+    CHECK_EQ_U64(pcap_seqs("q0.pcap", seqs, 16), 1);
+    CHECK_EQ_U64(seqs[0], 2);
+    /* b's end saw 4 arrive; 5 was dropped on the way in (a down link delivers nothing). */
+    CHECK_EQ_U64(pcap_seqs("q1.pcap", seqs, 16), 1);
+    CHECK_EQ_U64(seqs[0], 4);
+    sim_destroy(p.s);
+    unlink("q0.pcap");
+    unlink("q1.pcap");
+}
+
 /* Run one lossy, jittery, corrupting, duplicating scenario with a capture. */
 static void run_scenario(uint64_t seed, const char *pcap_path, bool dup, uint8_t *delivered,
                          size_t nframes) {
@@ -783,6 +856,7 @@ int main(void) {
     RUN(test_random_impairments_and_counters);
     RUN(test_jitter_keeps_order_unless_asked);
     RUN(test_link_down_and_up);
+    RUN(test_capture_and_state_changes_between_frames);
     RUN(test_determinism);
     RUN(test_capture_has_virtual_nanosecond_timestamps);
     RUN(test_switch_learns_floods_and_ages);

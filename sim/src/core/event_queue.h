@@ -139,6 +139,14 @@ uint64_t sim_eq_peek_time(sim_event_queue *q);
 /* sim_eq_pop: remove the earliest event into *out. Returns false when empty. */
 bool sim_eq_pop(sim_event_queue *q, sim_event *out);
 
+/* sim_eq_next_hint: the payload of the event most likely taken next (bucket 0's next key; the late
+ * heap is not looked at), or NULL. A hint for prefetching what that event will read, never for
+ * the order of events. */
+static inline const sim_eq_payload *sim_eq_next_hint(const sim_event_queue *q) {
+    const sim_eq_bucket *b0 = &q->b[0];
+    return q->head0 < b0->len ? &q->slots[b0->v[q->head0].tag & (SIM_EQ_MAX_PENDING - 1)] : NULL;
+}
+
 static inline size_t sim_eq_len(const sim_event_queue *q) {
     return q->len;
 }

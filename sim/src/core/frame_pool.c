@@ -46,6 +46,67 @@ static size_t class_cap(unsigned c) {
     return c == SIM_FRAME_MTU_CLASS ? SIM_FRAME_MTU_CAP : (size_t)128 << (c - 1);
 }
 
+/* Under AddressSanitizer every frame is its own allocation, so that an overrun of one is caught
+ * instead of landing in the next frame of its slab. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FRAME_OWN_ALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FRAME_OWN_ALLOC 1
+#endif
+#endif
+
+#define SLAB_FIRST 4u             /* frames in a class's first slab */
+#define SLAB_BYTES_MAX (1u << 20) /* a slab doubles up to this size (or one frame) */
+
+/* The bytes a frame of class c takes in its slab: a multiple of the alignment. */
+static size_t frame_stride(unsigned c) {
+    return (sizeof(sim_frame) + class_cap(c) + SIM_FRAME_ALIGN - 1) &
+           ~(size_t)(SIM_FRAME_ALIGN - 1);
+}
+
+/*
+ * A new frame of class c, never used: carved from the class's slab, a new slab when it is used
+ * up. Slabs, not one malloc per frame: aligned (sim_internal.h) without aligned_alloc's work for
+ * every frame, and a window of frames in flight is allocated a slab at a time. They go back to
+ * the heap with the pool (sim_frame_pool_destroy). NULL when out of memory.
+ */
+static sim_frame *carve(sim_frame_pool *p, unsigned c) {
+    size_t stride = frame_stride(c);
+#ifdef FRAME_OWN_ALLOC
+    (void)p;
+    return aligned_alloc(SIM_FRAME_ALIGN, stride);
+#else
+    sim_frame_carve *k = &p->carve[c];
+    if (k->next == k->end) {
+        if (p->nslabs == p->slabs_cap) {
+            uint32_t ncap = p->slabs_cap ? 2 * p->slabs_cap : 16;
+            void **nv = realloc(p->slabs, ncap * sizeof *nv);
+            if (!nv) {
+                return NULL;
+            }
+            p->slabs = nv;
+            p->slabs_cap = ncap;
+        }
+        uint32_t n = k->slab_frames ? k->slab_frames : SLAB_FIRST;
+        if (n > 1 && (size_t)n * stride > SLAB_BYTES_MAX) {
+            n = stride >= SLAB_BYTES_MAX ? 1 : (uint32_t)(SLAB_BYTES_MAX / stride);
+        }
+        uint8_t *slab = aligned_alloc(SIM_FRAME_ALIGN, n * stride);
+        if (!slab) {
+            return NULL;
+        }
+        p->slabs[p->nslabs++] = slab;
+        k->next = slab;
+        k->end = slab + n * stride;
+        k->slab_frames = 2 * n;
+    }
+    sim_frame *f = (sim_frame *)(void *)k->next;
+    k->next += stride;
+    return f;
+#endif
+}
+
 /*
  * A free frame of class c. The free frames are a stack of pointers per class, not a list through
  * the frames: taking one reads the stack's top, which is hot, instead of the next pointer inside
@@ -61,12 +122,11 @@ static sim_frame *take(sim *s, unsigned c) {
         f->pooled = false;
         s->pool.live++;
     } else {
-        size_t cap = class_cap(c);
-        f = malloc(sizeof *f + cap);
+        f = carve(&s->pool, c);
         if (!f) {
             return NULL;
         }
-        f->cap = (uint32_t)cap;
+        f->cap = (uint32_t)class_cap(c);
         f->size_class = (uint8_t)c;
         f->pooled = false;
         s->pool.live++;
@@ -147,7 +207,11 @@ static void put(sim *s, sim_frame *f) {
         uint32_t ncap = st->cap ? st->cap * 2 : 64;
         sim_frame **nv = realloc(st->v, ncap * sizeof *nv);
         if (!nv) {
-            free(f); /* the pool is a cache: a frame it cannot keep goes back to the heap */
+            /* The pool is a cache: a frame it cannot keep stays unused in its slab (or goes back
+             * to the heap, when it is an allocation of its own). */
+#ifdef FRAME_OWN_ALLOC
+            free(f);
+#endif
             return;
         }
         st->v = nv;
@@ -173,11 +237,20 @@ void sim_frame_free(sim *s, sim_frame *f) {
 void sim_frame_pool_destroy(sim_frame_pool *p) {
     for (unsigned c = 0; c < SIM_FRAME_CLASSES; c++) {
         sim_frame_stack *st = &p->free[c];
+#ifdef FRAME_OWN_ALLOC
         for (uint32_t i = 0; i < st->n; i++) {
             free(st->v[i]);
         }
+#endif
         free(st->v);
         st->v = NULL;
         st->n = st->cap = 0;
+        p->carve[c] = (sim_frame_carve){0};
     }
+    for (uint32_t i = 0; i < p->nslabs; i++) {
+        free(p->slabs[i]);
+    }
+    free(p->slabs);
+    p->slabs = NULL;
+    p->nslabs = p->slabs_cap = 0;
 }

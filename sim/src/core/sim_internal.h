@@ -33,27 +33,45 @@
  * nodes/host.c), or in the data of `owner` when they are shared with other
  * frames (frame_pool.c). Shared bytes are read-only:
  * whoever changes them takes sim_frame_private first.
+ *
+ * The header is SIM_FRAME_HDR bytes: in its first line what a delivery and
+ * sim_frame_free read (the FIFO link, the time and sequence, the bytes, the
+ * owner and references, the pool's flags), in the second what only entering
+ * a link writes. The pool carves frames at SIM_FRAME_ALIGN, so the header is
+ * one aligned pair of lines, and the headers a host's stack builds in front
+ * of an IPv4 segment (data + 40: Ethernet, IPv4 and TCP with timestamps, 66
+ * bytes) lie in the pair after it. With thousands of hosts no frame stays in
+ * the caches between its send and its delivery, and each line it spans is a
+ * miss (issue 19, the scale figures).
  */
 typedef struct sim_frame {
+    /* ---- the first line: what the delivery FIFO and sim_frame_free read ---- */
     struct sim_frame *next; /* FIFO link */
-    uint64_t extra_delay;   /* added by a scripted delay fault */
-    int64_t jitter;         /* this frame's jitter offset, drawn when it entered */
-    uint64_t time;          /* peer receive queue: arrival time */
     uint64_t deliver_at;    /* delivery FIFO: when it arrives */
     uint64_t deliver_seq;   /* delivery FIFO: its place among events of that time (event_queue.h) */
-    uint32_t len;
-    uint32_t cap;
-    uint32_t port; /* peer receive queue: arrival port */
-    uint8_t size_class;
-    uint64_t cap_no;         /* its number in the sender's capture (0: not captured) */
-    bool reorder;            /* skips the propagation delay */
-    bool shaper_counted;     /* already counted in shaper_delayed */
-    bool pooled;             /* on the pool's free stack (a second free is a bug: it aborts) */
-    uint32_t refs;           /* frames reading this one's data (itself included) */
+    uint8_t *bytes;         /* the frame's bytes */
     struct sim_frame *owner; /* the frame whose data `bytes` is, or NULL: its own */
-    uint8_t *bytes;          /* the frame's bytes */
-    uint8_t data[];
+    uint32_t len;
+    uint32_t refs;        /* frames reading this one's data (itself included) */
+    uint64_t extra_delay; /* added by a scripted delay fault */
+    uint32_t cap;
+    uint8_t size_class;
+    bool reorder;        /* skips the propagation delay */
+    bool shaper_counted; /* already counted in shaper_delayed */
+    bool pooled;         /* on the pool's free stack (a second free is a bug: it aborts) */
+    /* ---- the second line: written when the frame enters a link ---- */
+    int64_t jitter;  /* this frame's jitter offset, drawn when it entered */
+    uint64_t time;   /* peer receive queue: arrival time */
+    uint64_t cap_no; /* its number in the sender's capture (0: not captured) */
+    uint32_t port;   /* peer receive queue: arrival port */
+    _Alignas(16) uint8_t data[];
 } sim_frame;
+
+#define SIM_FRAME_ALIGN 128u
+#define SIM_FRAME_HDR 96u
+_Static_assert(sizeof(sim_frame) == SIM_FRAME_HDR && offsetof(sim_frame, data) == SIM_FRAME_HDR,
+               "the frame header is 1.5 lines, data behind");
+_Static_assert(offsetof(sim_frame, jitter) == 64, "what a delivery reads is in the first line");
 
 /* 128 B .. 1 KiB, the MTU class, 2 KiB .. 64 KiB: powers of two, and one class that holds a
  * 1500-byte-MTU frame with the headroom a host's stack asks for (frame_pool.c). */
@@ -68,8 +86,17 @@ typedef struct sim_frame_stack {
     uint32_t n, cap;
 } sim_frame_stack;
 
+/* Where new frames of one size class are carved (frame_pool.c). */
+typedef struct sim_frame_carve {
+    uint8_t *next, *end;  /* the rest of the class's current slab */
+    uint32_t slab_frames; /* frames in the class's next slab (doubling) */
+} sim_frame_carve;
+
 typedef struct sim_frame_pool {
     sim_frame_stack free[SIM_FRAME_CLASSES];
+    sim_frame_carve carve[SIM_FRAME_CLASSES];
+    void **slabs; /* every slab, freed with the pool */
+    uint32_t nslabs, slabs_cap;
     /* Frames taken and not yet freed (each sim_frame, shared traversals included): 0 once every
      * frame in flight has been delivered or dropped and no host holds a lent one. */
     uint64_t live;
@@ -107,6 +134,10 @@ typedef struct sim_fault {
 
 /* ---- links ------------------------------------------------------------- */
 
+/* A link direction starts an aligned pair of lines: what every frame reads and writes is its
+ * first line and the start of its second (sim_linkdir). */
+#define SIM_LINKDIR_ALIGN 128u
+
 /*
  * One direction of a link: its configuration, random streams, queue and counters. What a frame
  * on a plain link reads and writes (sim_linkdir_enter, transmit, the delivery FIFO,
@@ -115,25 +146,32 @@ typedef struct sim_fault {
  * each line a frame touches is a miss (issue 19, the scale figures).
  */
 typedef struct sim_linkdir {
-    /* ---- every frame ---- */
-    struct sim_link *link;
-    uint32_t dir; /* 0 = a->b, 1 = b->a */
+    /* ---- every frame: the first line ---- */
+    _Alignas(SIM_LINKDIR_ALIGN) struct sim_link *link;
+    uint32_t target; /* the link's id * 2 + dir: the delivery FIFO's event target */
     sim_node_id to_node;
     uint32_t to_port;
+    uint8_t dir; /* 0 = a->b, 1 = b->a */
     /* No impairment that draws, queues, shapes, limits or faults is on (sim_linkdir_configured):
      * a frame goes straight to the propagation delay, with nothing drawn, as the full pipeline
      * would send it. Kept up to date by every setter; test builds check it on every frame. */
     bool plain;
     bool jitter_reorders;
     bool head_queued;
+    /* The link is up and neither end is captured (sim_link_watched): a frame then reads nothing
+     * of the link itself, whose first line (up, the captures) is another miss per frame when
+     * thousands of links are in use. Kept up to date wherever up or a capture changes; test
+     * builds check it on every frame. */
+    bool quiet;
     uint64_t delay_ns;
     uint64_t last_arrival; /* for in-order delivery */
     /* Frames on their way to the other end, in the order they arrive (delivery FIFO, below). Only
      * the head has an event in the queue (when head_queued); the others wait with their time and
      * reserved sequence, so the order of events is what one event per frame gave. */
     sim_frame *dq_head, *dq_tail;
-    uint64_t frames_entered;
 
+    /* ---- every frame: the second line ---- */
+    uint64_t frames_entered;
     sim_link_counters c; /* frames_in .. bytes_delivered first: every frame's */
 
     /* ---- configuration: read when an impairment is on ---- */
@@ -180,20 +218,39 @@ typedef struct sim_link {
     sim_linkdir d[2];
 } sim_link;
 
+_Static_assert(offsetof(sim_linkdir, frames_entered) == 64, "every frame's fields: one line");
+_Static_assert(offsetof(sim_linkdir, c) + 4 * sizeof(uint64_t) <= 128,
+               "every frame's counters: the line after it");
+
+/* After l->up or one of its captures changed: recompute its directions' quiet flag. */
+void sim_link_watched(sim_link *l);
+
 /* ---- nodes ------------------------------------------------------------- */
 
 typedef enum node_type { NODE_GENERIC, NODE_PEER, NODE_SWITCH } node_type;
 
+#define SIM_NODE_PORTS_INLINE 2u
+
 typedef struct sim_node {
     /* What every event for the node reads first (its first cache line or so); the names,
-     * read only for messages, last. */
-    sim_node_ops ops;
+     * read only for messages, last. Nodes start on a line (the array is aligned). */
+    _Alignas(64) sim_node_ops ops;
     void *state;
-    uint64_t scheduled_at;  /* time of the pending poll event, SIM_NEVER if none */
-    uint64_t gen;           /* poll events of older generations are stale */
-    sim_link_id *port_link; /* per port: link id + 1, 0 = none */
+    uint64_t scheduled_at; /* time of the pending poll event, SIM_NEVER if none */
+    uint64_t gen;          /* poll events of older generations are stale */
+    /* Per port: the direction of its link that the port sends into, as link id * 2 + dir, plus
+     * one; 0 = no link. A sent frame goes to that direction without reading the link's ends
+     * (one line fewer per frame with thousands of links: issue 19). */
+    uint32_t *port_dir;
     node_type type;
     uint32_t nports;
+    /* port_dir's storage for a node of up to SIM_NODE_PORTS_INLINE ports (a host: its one port),
+     * beside what a sent frame reads of the node anyway instead of an allocation of its own
+     * (a line more per frame with thousands of hosts). */
+    uint32_t port_inline[SIM_NODE_PORTS_INLINE];
+    /* The first lines an input or a poll of the node reads besides its state (a host: its stack
+     * instance), or NULL: prefetched before it runs (sim_dest). */
+    const uint8_t *hot;
     bool progressed;
     /* livelock guard */
     uint32_t idle_polls;
@@ -205,13 +262,21 @@ typedef struct sim_node {
     char kind[32];
 } sim_node;
 
+/* Where a link direction delivers: the receiving node's state and hot lines (sim_node.hot),
+ * kept per direction beside the links so that the run loop can prefetch them for the next event
+ * from its target alone, without the direction's and the node's lines first (sim.c). */
+typedef struct sim_dest {
+    const void *state;
+    const uint8_t *hot;
+} sim_dest;
+
 /* ---- simulation -------------------------------------------------------- */
 
 enum sim_event_kind {
     EV_NODE_POLL = 1, /* target node, arg generation */
     EV_LINK_SERVICE,  /* target link*2+dir: try to dequeue */
     EV_LINK_DELIVER,  /* target link*2+dir, ptr frame (one that overtakes its FIFO) */
-    EV_LINK_FIFO,     /* target link*2+dir: deliver the head of its delivery FIFO */
+    EV_LINK_FIFO,     /* target link*2+dir: deliver the head of its FIFO (ptr: that head, a hint) */
     EV_LINK_STATE,    /* target link, arg 1 = up */
     EV_BENCH,         /* used by benchmarks of the bare queue */
 };
@@ -225,6 +290,7 @@ struct sim {
     uint32_t nnodes, nodes_cap;
     sim_link *links;
     uint32_t nlinks, links_cap;
+    sim_dest *dest; /* links_cap * 2: per link direction (link id * 2 + dir) */
     sim_frame_pool pool;
     sim_host_arena host_mem; /* the Tern hosts' stack instances (host.c) */
     bool peer_rx_flag;       /* a peer received a frame during sim_run */
@@ -258,6 +324,16 @@ sim_link *sim_get_link(sim *s, sim_link_id id);
  * f is released whatever happens. f->len must be 1..SIM_MAX_FRAME.
  */
 tern_err sim_node_send_frame(sim *s, sim_node_id node, uint32_t port, sim_frame *f);
+
+/* Before a node of one port runs (an input or a poll): prefetch the link direction it would send
+ * into, whose first lines sim_linkdir_enter reads when it answers (a host mostly does). With
+ * thousands of hosts they are a miss each, behind the node's own work (issue 19). */
+static inline void sim_node_prefetch_out(const sim *s, const sim_node *n) {
+    if (n->nports == 1 && n->port_dir[0]) {
+        uint32_t t = n->port_dir[0] - 1;
+        __builtin_prefetch(&s->links[t >> 1].d[t & 1]);
+    }
+}
 
 /* Re-ask a node's poll_at and (re)schedule its poll event. */
 void sim_node_reschedule(sim *s, sim_node *n);

@@ -26,6 +26,7 @@ static void close_side(sim_link *l, uint32_t side) {
     free(l->capture_events_path[side]);
     l->capture_events_path[side] = NULL;
     l->capture_count[side] = 0;
+    sim_link_watched(l);
 }
 
 void sim_capture_close_link(sim_link *l) {
@@ -80,6 +81,7 @@ tern_err sim_link_capture(sim *s, sim_link_id link, uint32_t side, const char *p
     l->capture_pcap[side] = p;
     l->capture_events_path[side] = events_path;
     l->capture_count[side] = 0;
+    sim_link_watched(l);
     sim_ok(s);
     return TERN_OK;
 }

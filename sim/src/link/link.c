@@ -67,10 +67,11 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
             return sim_fail(s, TERN_ERR_UNKNOWN_PORT, "link port_%s=%u: node '%s' has ports 0..%u",
                             i ? "b" : "a", ports[i], n->name, n->nports - 1);
         }
-        if (n->port_link[ports[i]]) {
+        if (n->port_dir[ports[i]]) {
             return sim_fail(s, TERN_ERR_PORT_IN_USE,
                             "link port_%s=%u: port %u of node '%s' already has link %u",
-                            i ? "b" : "a", ports[i], ports[i], n->name, n->port_link[ports[i]] - 1);
+                            i ? "b" : "a", ports[i], ports[i], n->name,
+                            (n->port_dir[ports[i]] - 1) >> 1);
         }
     }
     if (a == b && port_a == port_b) {
@@ -79,10 +80,21 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
     }
     if (s->nlinks == s->links_cap) {
         uint32_t ncap = s->links_cap ? s->links_cap * 2 : 16;
-        sim_link *nl = realloc(s->links, ncap * sizeof *nl);
+        /* Aligned (sim_linkdir): realloc would not keep the alignment, so a new array. */
+        sim_link *nl = aligned_alloc(_Alignof(sim_link), ncap * sizeof *nl);
         if (!nl) {
             return sim_fail(s, TERN_ERR_NO_MEMORY, "link: out of memory");
         }
+        sim_dest *nd = realloc(s->dest, 2 * (size_t)ncap * sizeof *nd);
+        if (!nd) {
+            free(nl);
+            return sim_fail(s, TERN_ERR_NO_MEMORY, "link: out of memory");
+        }
+        s->dest = nd;
+        if (s->nlinks) {
+            memcpy(nl, s->links, s->nlinks * sizeof *nl);
+        }
+        free(s->links);
         /* Directions point back at their link: fix them after the move. */
         for (uint32_t i = 0; i < s->nlinks; i++) {
             nl[i].d[0].link = &nl[i];
@@ -101,8 +113,10 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
     l->up = true;
     sim_linkdir_init(s, l, 0);
     sim_linkdir_init(s, l, 1);
-    s->nodes[a].port_link[port_a] = l->id + 1;
-    s->nodes[b].port_link[port_b] = l->id + 1;
+    s->dest[l->id << 1 | 0] = (sim_dest){s->nodes[b].state, s->nodes[b].hot}; /* a->b: to b */
+    s->dest[l->id << 1 | 1] = (sim_dest){s->nodes[a].state, s->nodes[a].hot};
+    s->nodes[a].port_dir[port_a] = (l->id << 1 | 0) + 1; /* a sends into a->b */
+    s->nodes[b].port_dir[port_b] = (l->id << 1 | 1) + 1;
     *out = s->nlinks++;
     sim_ok(s);
     return TERN_OK;

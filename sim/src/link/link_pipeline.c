@@ -20,10 +20,20 @@
 
 #define NS_PER_SEC 1000000000ull
 
+/* Up and captured at neither end: what sim_linkdir.quiet says. */
+static bool link_quiet(const sim_link *l) {
+    return l->up && !l->capture[0] && !l->capture[1];
+}
+
+void sim_link_watched(sim_link *l) {
+    l->d[0].quiet = l->d[1].quiet = link_quiet(l);
+}
+
 void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir) {
     sim_linkdir *ld = &l->d[dir];
     ld->link = l;
-    ld->dir = dir;
+    ld->target = (l->id << 1) | dir;
+    ld->dir = (uint8_t)dir;
     ld->to_node = l->node[1 - dir];
     ld->to_port = l->port[1 - dir];
     sim_loss_init_none(&ld->loss);
@@ -36,6 +46,7 @@ void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir) {
     sim_rng_seed(&ld->rng_fault, s->seed, sim_stream_id(l->id, dir, SIM_STREAM_FAULT));
     sim_rng_seed(&ld->rng_copy, s->seed, sim_stream_id(l->id, dir, SIM_STREAM_COPY));
     sim_linkdir_configured(ld);
+    ld->quiet = link_quiet(l);
 }
 
 /* Whether a frame entering ld meets no impairment: nothing to draw (duplicate, loss, corrupt,
@@ -259,14 +270,10 @@ static void apply_fate(sim *s, sim_linkdir *ld, sim_frame *f, const frame_fate *
 }
 
 void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
-    sim_link *l = ld->link;
+    sim_link *l = ld->link; /* its lines are read only when the direction is not quiet */
     size_t len = f->len;
     ld->c.frames_in++;
     ld->c.bytes_in += len;
-    /* The sender's end sees the frame as it leaves; ld->dir is also the sender's side. */
-    uint64_t cap_no =
-        l->capture[ld->dir] ? sim_capture_write(s, l, ld->dir, s->now, f->bytes, len) : 0;
-    uint64_t index = ++ld->frames_entered;
 #ifdef SIM_PLAIN_CHECK
     if (ld->plain != is_plain(ld)) {
         /* A setter forgot sim_linkdir_configured: frames would skip an impairment (or draw). */
@@ -274,8 +281,19 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
                 l->id, ld->dir, ld->plain, is_plain(ld));
         abort();
     }
+    if (ld->quiet != link_quiet(l)) {
+        /* A change of up or of a capture without sim_link_watched: frames would skip it. */
+        fprintf(stderr, "tern sim: link %u direction %u: kept quiet=%d, the link says %d\n", l->id,
+                ld->dir, ld->quiet, link_quiet(l));
+        abort();
+    }
 #endif
-    if (ld->plain && l->up) {
+    /* The sender's end sees the frame as it leaves; ld->dir is also the sender's side. */
+    uint64_t cap_no = !ld->quiet && l->capture[ld->dir]
+                          ? sim_capture_write(s, l, ld->dir, s->now, f->bytes, len)
+                          : 0;
+    uint64_t index = ++ld->frames_entered;
+    if (ld->plain && (ld->quiet || l->up)) {
         /* Nothing to draw, fault, limit or queue: what the pipeline below does with such a frame
          * (apply_fate with an empty fate, admit on an unlimited line), without asking each
          * impairment. */
@@ -339,8 +357,8 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
 }
 
 void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
-    sim_link *l = ld->link;
-    if (!l->up) {
+    sim_link *l = ld->link; /* its lines are read only when the direction is not quiet */
+    if (!ld->quiet && !l->up) {
         ld->c.dropped_down++;
         note(s, ld, f, "dropped link-down");
         sim_frame_free(s, f);
@@ -349,7 +367,7 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
     ld->c.delivered++;
     ld->c.bytes_delivered += f->len;
     /* The receiver's end sees it as it arrives. */
-    if (l->capture[1u - ld->dir]) {
+    if (!ld->quiet && l->capture[1u - ld->dir]) {
         (void)sim_capture_write(s, l, 1u - ld->dir, s->now, f->bytes, f->len);
     }
     sim_node_id to = ld->to_node;
@@ -361,6 +379,7 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
         /* A node sending these very bytes on shares them (sim_node_send). */
         sim_frame *outer = s->delivering;
         s->delivering = f;
+        sim_node_prefetch_out(s, n);
         n->ops.input(n->state, s->now, ld->to_port, f->bytes, f->len);
         s->delivering = outer;
     }

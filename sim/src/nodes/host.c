@@ -203,6 +203,8 @@ tern_err sim_host_add(sim *s, const char *name, const tern_stack_config *cfg, si
         host_destroy(h);
         return err;
     }
+    /* What an input or poll reads first of the instance (tern_stack's hot lines come first). */
+    s->nodes[h->id].hot = (const uint8_t *)h->stack;
     *out = h->id;
     return TERN_OK;
 }

@@ -160,7 +160,7 @@ static void switch_input(void *state, uint64_t now, uint32_t port, const uint8_t
     sw->c.flooded++;
     sim_node *n = sim_get_node(sw->s, sw->id);
     for (uint32_t p = 0; p < sw->nports; p++) {
-        if (p != port && n->port_link[p]) {
+        if (p != port && n->port_dir[p]) {
             sim_node_send(sw->s, sw->id, p, frame, len);
         }
     }

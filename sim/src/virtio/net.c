@@ -636,8 +636,8 @@ tern_err sim_virtio_net_get_config(sim *s, sim_node_id node, uint8_t *buf, size_
      * link on port 1 that is up) */
     uint16_t st = 0;
     sim_node *n = sim_get_node(s, node);
-    if (has(v, SIM_VIRTIO_NET_F_STATUS) && n->port_link[1] != 0) {
-        sim_link *l = sim_get_link(s, n->port_link[1] - 1);
+    if (has(v, SIM_VIRTIO_NET_F_STATUS) && n->port_dir[1] != 0) {
+        sim_link *l = sim_get_link(s, (n->port_dir[1] - 1) >> 1);
         st = l && l->up ? SIM_VIRTIO_NET_S_LINK_UP : 0;
     }
     buf[6] = (uint8_t)st;
