@@ -512,6 +512,12 @@ uint64_t tern_stack_poll_at(const tern_stack *st) {
     if (pc->nb_valid && pc->nb_at != min_u64(tern_arp_poll_at(st), tern_nd_poll_at(st))) {
         __builtin_trap();
     }
+    /* The counts of reassembly slots in use, which let poll and poll_at skip the slots. */
+    if (st->reasm_used != tern_reasm_used_scan(st) ||
+        st->reasm6_used != tern_reasm6_used_scan(st) ||
+        tern_igmp_groups_used(st) != tern_igmp_groups_used_scan(st)) {
+        __builtin_trap();
+    }
 #endif
     if (!pc->valid) {
         pc->skipped = skipped_quiet_poll_at(st);

@@ -460,6 +460,11 @@ struct tern_stack {
     tern_reasm_slot *reasm;
     tern_igmp *igmp;
     uint16_t ip_id;
+    /* Reassembly slots in use, IPv4's and IPv6's (ipv4/reasm.c, ipv6/reasm6.c): every poll and
+     * poll_at checks these in a line they read anyway, and scans the slots (a line or more each,
+     * cold with thousands of hosts: issue 19) only when one is in use. */
+    uint16_t reasm_used;
+    uint16_t reasm6_used;
 
     /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
     uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */
