@@ -645,6 +645,103 @@ static void test_igmp_group_count(void) {
     free(mem);
 }
 
+/* What a host sent: how many frames, and a hash of their times, interfaces and bytes. */
+struct sent_log {
+    uint64_t now; /* the time of the call in progress */
+    uint64_t frames;
+    uint64_t hash;
+};
+
+static void log_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t len) {
+    struct sent_log *l = ctx;
+    uint64_t h = l->hash ^ l->now ^ ((uint64_t)iface << 56);
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ frame[i]) * 0x100000001b3ull; /* FNV-1a */
+    }
+    l->hash = h;
+    l->frames++;
+}
+
+/* A host with an IPv4 address, and IPv6 autoconfiguration if `v6`, that logs what it sends. */
+static tern_stack *logging_host(void **mem, bool v6, struct sent_log *log) {
+    tern_stack_config c;
+    tern_stack_config_default(&c, 1);
+    c.niface = 1;
+    memcpy(c.iface[0].mac, our_mac, 6);
+    c.iface[0].naddrs = 1;
+    c.iface[0].addr[0] = tern_addr_v4(10, 0, 0, 1);
+    c.iface[0].prefix_len[0] = 24;
+    c.ipv6_autoconf = v6;
+    c.output = log_output;
+    c.output_ctx = log;
+    size_t size = tern_stack_memory_size(&c);
+    *mem = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    tern_stack *st = NULL;
+    char msg[128];
+    CHECK(tern_stack_init(*mem, size, &c, &st, msg, sizeof msg) == TERN_OK);
+    return st;
+}
+
+/* Poll from 0 (the simulator's first wake-up) at every deadline poll_at names, up to `until`;
+ * returns the polls made. */
+static int run_polls(tern_stack *st, struct sent_log *log, uint64_t until) {
+    uint64_t now = 0;
+    int polls = 0;
+    for (; polls < 1000 && now <= until; polls++) {
+        log->now = now;
+        tern_stack_poll(st, now);
+        uint64_t next = tern_stack_poll_at(st);
+        now = next > now ? next : now + 1;
+    }
+    return polls;
+}
+
+/*
+ * The cache is filled by tern_stack_init (issue 19: computed while the new instance's lines are
+ * in the cache, so that a host's first poll can be quiet instead of reading every quiet module's
+ * state cold), with what poll_at would compute then: the first poll of a host with nothing due
+ * is quiet and keeps it. Nothing else changes: beside each host, its twin whose cache is dropped
+ * before the first poll (the first poll then runs every module, as before) sends the same frames
+ * at the same times through its start-up (IPv6: DAD, MLD reports, Router Solicitations at their
+ * random delays; 5 s), with the same polls. Positive control: the twins did send.
+ */
+static void test_cache_filled_at_init(void) {
+    for (int v6 = 0; v6 < 2; v6++) {
+        void *mem[2];
+        struct sent_log log[2] = {{0}, {0}};
+        tern_stack *st[2];
+        int polls[2];
+        for (int twin = 0; twin < 2; twin++) {
+            st[twin] = logging_host(&mem[twin], v6, &log[twin]);
+            if (!st[twin]) {
+                return;
+            }
+            tern_poll_cache *pc = st[twin]->poll_cache;
+            CHECK(pc->valid);
+            uint64_t at = pc->at, skipped = pc->skipped;
+            CHECK(at > 0); /* nothing due at once: the first poll can be quiet */
+            tern_poll_cache_drop(st[twin]);
+            tern_stack_poll_at(st[twin]); /* recomputed: the same */
+            CHECK_EQ_U64(pc->at, at);
+            CHECK_EQ_U64(pc->skipped, skipped);
+            if (twin == 1) {
+                tern_poll_cache_drop(st[twin]);
+            }
+            log[twin].now = 0;
+            tern_stack_poll(st[twin], 0);
+            CHECK_EQ_U64(pc->valid, twin == 0); /* quiet: kept; dropped: not */
+            CHECK_EQ_U64(log[twin].frames, 0);
+            polls[twin] = run_polls(st[twin], &log[twin], 5000 * MS);
+        }
+        CHECK_EQ_U64(log[0].frames, log[1].frames);
+        CHECK_EQ_U64(log[0].hash, log[1].hash);
+        CHECK_EQ_U64(polls[0], polls[1]);
+        CHECK(log[0].frames > 0 || !v6); /* IPv6's start-up went out */
+        free(mem[0]);
+        free(mem[1]);
+    }
+}
+
 int main(void) {
     RUN(test_quiet_poll_keeps_the_cache);
     RUN(test_inputs_that_keep_the_cache);
@@ -653,5 +750,6 @@ int main(void) {
     RUN(test_nd_eviction_moves_the_neighbour_deadline);
     RUN(test_reassembly_counts);
     RUN(test_igmp_group_count);
+    RUN(test_cache_filled_at_init);
     return check_summary();
 }
