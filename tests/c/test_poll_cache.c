@@ -742,6 +742,38 @@ static void test_cache_filled_at_init(void) {
     }
 }
 
+/*
+ * Opening a ping socket and queueing an echo request keep the cache (they touch no quiet
+ * module; the request leaves in a poll, which poll_at asks for at once), so that a host set up
+ * with them still has its first poll quiet (bench_scale's hosts: issue 19). The request goes out
+ * at that poll. Positive control: opening a UDP socket drops it.
+ */
+static void test_ping_calls_keep_the_cache(void) {
+    void *mem;
+    struct sent_log log = {0};
+    tern_stack *st = logging_host(&mem, false, &log);
+    if (!st) {
+        return;
+    }
+    tern_poll_cache *pc = st->poll_cache;
+    CHECK(pc->valid);
+    uint64_t at = pc->at;
+    tern_sock ping, udp;
+    CHECK(tern_ping_open(st, 1, &ping) == TERN_OK);
+    CHECK(pc->valid);
+    tern_addr peer = tern_addr_v4(10, 0, 0, 2);
+    CHECK(tern_ping_send(st, ping, &peer, 1, NULL, 56, 0, false) == TERN_OK);
+    CHECK(pc->valid);
+    CHECK_EQ_U64(pc->at, at);
+    CHECK_EQ_U64(tern_stack_poll_at(st), 0); /* the request: a poll now */
+    tern_stack_poll(st, 0);
+    CHECK_EQ_U64(log.frames, 1); /* ARP for the peer, the request waiting for it */
+    CHECK(pc->valid);
+    CHECK(tern_udp_open(st, &udp) == TERN_OK);
+    CHECK(!pc->valid);
+    free(mem);
+}
+
 int main(void) {
     RUN(test_quiet_poll_keeps_the_cache);
     RUN(test_inputs_that_keep_the_cache);
@@ -751,5 +783,6 @@ int main(void) {
     RUN(test_reassembly_counts);
     RUN(test_igmp_group_count);
     RUN(test_cache_filled_at_init);
+    RUN(test_ping_calls_keep_the_cache);
     return check_summary();
 }
