@@ -398,10 +398,12 @@ typedef struct tern_packet_sock tern_packet_sock;
  * IPv6 autoconfiguration with MLD and SLAAC, the DHCP clients, mDNS), which
  * the simulator asks for after every frame. Their timers change only in
  * tern_stack_poll, in input other than a plain TCP segment, and in the public
- * calls outside TCP, each of which drops the cache (tern_poll_cache_drop);
- * poll_at recomputes it when dropped. The modules a TCP segment or call can
- * change are asked every time (TCP, DNS over TCP, the send queues) or have a
- * cache of their own that their timer writes keep exact (ARP and ND: nb_at).
+ * calls outside TCP (but tern_ping_open and tern_ping_send, which touch no
+ * quiet module), each of which drops the cache (tern_poll_cache_drop);
+ * tern_stack_init fills it and poll_at recomputes it when dropped. The
+ * modules a TCP segment or call can change are asked every time (TCP, DNS
+ * over TCP, the send queues) or have a cache of their own that their timer
+ * writes keep exact (ARP and ND: nb_at).
  *
  * A quiet poll (the cache valid and ahead of now) skips IGMP, autoconfiguration,
  * the DHCPv4 client and mDNS, so their deadline (`skipped`) still holds after it;
