@@ -10,7 +10,9 @@
 
 #include "check.h"
 #include "core/stack_internal.h"
+#include "ipv4/ipv4.h"
 #include "ipv6/ipv6.h"
+#include "tern/igmp.h"
 #include "tern/stack.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
@@ -457,11 +459,330 @@ static void test_nd_eviction_moves_the_neighbour_deadline(void) {
     free(mem);
 }
 
+/* An IPv4 fragment from the peer to us: 8 bytes of an ICMP datagram `id` at byte `off`. */
+static void frag4_in(tern_stack *st, uint64_t now, uint16_t id, uint16_t off, bool mf) {
+    static const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    struct tern_ipv4_repr ip;
+    memset(&ip, 0, sizeof ip);
+    ip.ttl = 64;
+    ip.protocol = TERN_IPPROTO_ICMP;
+    ip.id = id;
+    ip.mf = mf;
+    ip.frag_offset = off;
+    ip.src = tern_addr_v4(10, 0, 0, 2);
+    ip.dst = tern_addr_v4(10, 0, 0, 1);
+    ip.payload = data;
+    ip.payload_len = sizeof data;
+    uint8_t dgram[64];
+    size_t w = 0;
+    CHECK(tern_ipv4_emit(&ip, dgram, sizeof dgram, &w) == TERN_OK);
+    input(st, now, our_mac, TERN_ETHERTYPE_IPV4, dgram, w);
+}
+
+/* An IPv6 fragment from fe80::2 to all-nodes (ff02::1, which every host receives): 8 bytes of
+ * datagram `ident` at byte `off`. */
+static void frag6_in(tern_stack *st, uint64_t now, uint32_t ident, uint16_t off, bool more) {
+    uint8_t d[56] = {0x60, 0, 0, 0, 0, 16, 44, 64};
+    d[8] = 0xfe;
+    d[9] = 0x80;
+    d[23] = 2;
+    d[24] = 0xff;
+    d[25] = 0x02;
+    d[39] = 1;
+    d[40] = 58; /* the fragment header: next header ICMPv6 */
+    uint16_t om = (uint16_t)(off | (more ? 1 : 0));
+    d[42] = (uint8_t)(om >> 8);
+    d[43] = (uint8_t)om;
+    d[44] = (uint8_t)(ident >> 24);
+    d[45] = (uint8_t)(ident >> 16);
+    d[46] = (uint8_t)(ident >> 8);
+    d[47] = (uint8_t)ident;
+    static const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+    input(st, now, all_nodes_mac, TERN_ETHERTYPE_IPV6, d, sizeof d);
+}
+
+#define REASM_IS(st, v4, v6)                                                                       \
+    do {                                                                                           \
+        CHECK_EQ_U64((st)->reasm_used, (v4));                                                      \
+        CHECK_EQ_U64(tern_reasm_used_scan(st), (v4));                                              \
+        CHECK_EQ_U64((st)->reasm6_used, (v6));                                                     \
+        CHECK_EQ_U64(tern_reasm6_used_scan(st), (v6));                                             \
+    } while (0)
+
+/*
+ * The counts of reassembly slots in use (st->reasm_used, st->reasm6_used), which let every poll
+ * and poll_at skip the slots while none is in use (issue 19), follow each claim and release:
+ * a first fragment claims, its datagram completed releases, a fragment beyond the slots claims
+ * nothing, the slots' timeouts release them (IPv4 30 s, IPv6 60 s after their first fragment),
+ * and an IPv6 datagram given two different ends is dropped with its slot. The timeouts are
+ * positive controls of the skip: with the counts right, the polls at the deadlines do the work
+ * (timeout counters, ICMP Time Exceeded for a slot holding its first fragment).
+ */
+static void test_reassembly_counts(void) {
+    void *mem;
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
+    if (!st) {
+        return;
+    }
+    REASM_IS(st, 0, 0);
+    tern_counters c0, c1;
+    tern_stack_get_counters(st, &c0);
+    /* IPv4: datagram 1 in two fragments: claimed, then completed and released. */
+    frag4_in(st, now, 1, 8, false);
+    REASM_IS(st, 1, 0);
+    frag4_in(st, now, 1, 0, true);
+    REASM_IS(st, 0, 0);
+    /* Four slots (the default reasm_slots): four datagrams claim them all, a fifth nothing. */
+    frag4_in(st, now, 2, 0, true); /* holds its first fragment: an ICMP error at its timeout */
+    for (uint16_t id = 3; id <= 5; id++) {
+        frag4_in(st, now, id, 8, true);
+    }
+    REASM_IS(st, 4, 0);
+    frag4_in(st, now, 6, 8, true);
+    REASM_IS(st, 4, 0);
+    /* IPv6: the same, in its own slots. */
+    frag6_in(st, now, 1, 8, false);
+    REASM_IS(st, 4, 1);
+    frag6_in(st, now, 1, 0, true);
+    REASM_IS(st, 4, 0);
+    frag6_in(st, now, 2, 8, true);
+    frag6_in(st, now, 3, 0, true);
+    REASM_IS(st, 4, 2);
+    frag6_in(st, now, 4, 8, false); /* the last fragment: the datagram ends at byte 16 */
+    REASM_IS(st, 4, 3);
+    frag6_in(st, now, 4, 16, false); /* another end: dropped, its slot released */
+    REASM_IS(st, 4, 2);
+    /* The deadlines: one nanosecond early nothing times out, at them every slot does. */
+    uint64_t sent = frames_out;
+    tern_stack_poll(st, now + 30 * 1000 * MS - 1);
+    REASM_IS(st, 4, 2);
+    CHECK_EQ_U64(tern_stack_poll_at(st), now + 30 * 1000 * MS);
+    tern_stack_poll(st, now + 30 * 1000 * MS);
+    REASM_IS(st, 0, 2);
+    tern_stack_get_counters(st, &c1);
+    CHECK_EQ_U64(c1.ip_reasm_timeout, c0.ip_reasm_timeout + 4);
+    CHECK_EQ_U64(c1.icmp_errors_sent, c0.icmp_errors_sent + 1); /* datagram 2's (RFC 792) */
+    CHECK(frames_out > sent);
+    tern_stack_poll(st, now + 60 * 1000 * MS - 1);
+    REASM_IS(st, 0, 2);
+    tern_stack_poll(st, now + 60 * 1000 * MS);
+    REASM_IS(st, 0, 0);
+    tern_stack_get_counters(st, &c1);
+    CHECK_EQ_U64(c1.ip6_reasm_timeout, c0.ip6_reasm_timeout + 2);
+    free(mem);
+}
+
+#define IGMP_GROUPS_ARE(st, n)                                                                     \
+    do {                                                                                           \
+        CHECK_EQ_U64(tern_igmp_groups_used(st), (n));                                              \
+        CHECK_EQ_U64(tern_igmp_groups_used_scan(st), (n));                                         \
+    } while (0)
+
+/* Poll at every deadline up to `until`; returns the IGMP reports sent. */
+static uint64_t poll_until(tern_stack *st, uint64_t now, uint64_t until) {
+    tern_igmp_counters c;
+    tern_igmp_get_counters(st, &c);
+    uint64_t sent = c.reports_out;
+    for (int i = 0; i < 100; i++) {
+        uint64_t next = tern_stack_poll_at(st);
+        if (next > until) {
+            break;
+        }
+        now = next > now ? next : now;
+        tern_stack_poll(st, now);
+    }
+    tern_igmp_get_counters(st, &c);
+    return c.reports_out - sent;
+}
+
+/*
+ * IGMP's count of groups in use (which lets poll and poll_at skip the 16-entry table while it is
+ * empty, issue 19) follows every claim and release: a group's first join claims, a second socket
+ * or a second join of it claims nothing, the all-systems group (not reported) is released at its
+ * last leave, a reported group stays until its State-Change Reports are sent (RFC 3376 section
+ * 5.1: Robustness Variable times) and goes with the last, and a socket's close leaves its groups.
+ * The reports sent are the positive control of the skip: with groups in use, polls run the table.
+ */
+static void test_igmp_group_count(void) {
+    void *mem;
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
+    if (!st) {
+        return;
+    }
+    IGMP_GROUPS_ARE(st, 0);
+    tern_sock a, b;
+    CHECK(tern_udp_open(st, &a) == TERN_OK);
+    CHECK(tern_udp_open(st, &b) == TERN_OK);
+    tern_addr g1 = tern_addr_v4(239, 1, 1, 1), g2 = tern_addr_v4(239, 1, 1, 2);
+    tern_addr all = tern_addr_v4(224, 0, 0, 1);
+    CHECK(tern_udp_join(st, a, &g1, 0) == TERN_OK);
+    IGMP_GROUPS_ARE(st, 1);
+    CHECK(tern_udp_join(st, b, &g1, 0) == TERN_OK); /* a second member: the same entry */
+    CHECK(tern_udp_join(st, a, &g2, 0) == TERN_OK);
+    CHECK(tern_udp_join(st, a, &all, 0) == TERN_OK);
+    IGMP_GROUPS_ARE(st, 3);
+    /* The joins' reports (RFC 3376 section 5.1: the first at once, with both groups, then a
+     * retransmission of each at its random time). */
+    CHECK(poll_until(st, now, now + 5000 * MS) >= 2);
+    IGMP_GROUPS_ARE(st, 3);
+    CHECK(tern_udp_leave(st, a, &all, 0) == TERN_OK); /* not reported: released at once */
+    IGMP_GROUPS_ARE(st, 2);
+    CHECK(tern_udp_leave(st, a, &g1, 0) == TERN_OK); /* b is still a member */
+    IGMP_GROUPS_ARE(st, 2);
+    CHECK(tern_udp_close(st, a) == TERN_OK); /* leaves g2: its reports pending */
+    IGMP_GROUPS_ARE(st, 2);
+    now += 10000 * MS;
+    CHECK_EQ_U64(poll_until(st, now, now + 5000 * MS), 2);
+    IGMP_GROUPS_ARE(st, 1); /* g2 went with its last report */
+    CHECK(tern_udp_leave(st, b, &g1, 0) == TERN_OK);
+    IGMP_GROUPS_ARE(st, 1);
+    now += 10000 * MS;
+    CHECK_EQ_U64(poll_until(st, now, now + 5000 * MS), 2);
+    IGMP_GROUPS_ARE(st, 0);
+    CHECK_EQ_U64(poll_until(st, now, now + 5000 * MS), 0);
+    free(mem);
+}
+
+/* What a host sent: how many frames, and a hash of their times, interfaces and bytes. */
+struct sent_log {
+    uint64_t now; /* the time of the call in progress */
+    uint64_t frames;
+    uint64_t hash;
+};
+
+static void log_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t len) {
+    struct sent_log *l = ctx;
+    uint64_t h = l->hash ^ l->now ^ ((uint64_t)iface << 56);
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ frame[i]) * 0x100000001b3ull; /* FNV-1a */
+    }
+    l->hash = h;
+    l->frames++;
+}
+
+/* A host with an IPv4 address, and IPv6 autoconfiguration if `v6`, that logs what it sends. */
+static tern_stack *logging_host(void **mem, bool v6, struct sent_log *log) {
+    tern_stack_config c;
+    tern_stack_config_default(&c, 1);
+    c.niface = 1;
+    memcpy(c.iface[0].mac, our_mac, 6);
+    c.iface[0].naddrs = 1;
+    c.iface[0].addr[0] = tern_addr_v4(10, 0, 0, 1);
+    c.iface[0].prefix_len[0] = 24;
+    c.ipv6_autoconf = v6;
+    c.output = log_output;
+    c.output_ctx = log;
+    size_t size = tern_stack_memory_size(&c);
+    *mem = aligned_alloc(64, (size + 63) & ~(size_t)63);
+    tern_stack *st = NULL;
+    char msg[128];
+    CHECK(tern_stack_init(*mem, size, &c, &st, msg, sizeof msg) == TERN_OK);
+    return st;
+}
+
+/* Poll from 0 (the simulator's first wake-up) at every deadline poll_at names, up to `until`;
+ * returns the polls made. */
+static int run_polls(tern_stack *st, struct sent_log *log, uint64_t until) {
+    uint64_t now = 0;
+    int polls = 0;
+    for (; polls < 1000 && now <= until; polls++) {
+        log->now = now;
+        tern_stack_poll(st, now);
+        uint64_t next = tern_stack_poll_at(st);
+        now = next > now ? next : now + 1;
+    }
+    return polls;
+}
+
+/*
+ * The cache is filled by tern_stack_init (issue 19: computed while the new instance's lines are
+ * in the cache, so that a host's first poll can be quiet instead of reading every quiet module's
+ * state cold), with what poll_at would compute then: the first poll of a host with nothing due
+ * is quiet and keeps it. Nothing else changes: beside each host, its twin whose cache is dropped
+ * before the first poll (the first poll then runs every module, as before) sends the same frames
+ * at the same times through its start-up (IPv6: DAD, MLD reports, Router Solicitations at their
+ * random delays; 5 s), with the same polls. Positive control: the twins did send.
+ */
+static void test_cache_filled_at_init(void) {
+    for (int v6 = 0; v6 < 2; v6++) {
+        void *mem[2];
+        struct sent_log log[2] = {{0}, {0}};
+        tern_stack *st[2];
+        int polls[2];
+        for (int twin = 0; twin < 2; twin++) {
+            st[twin] = logging_host(&mem[twin], v6, &log[twin]);
+            if (!st[twin]) {
+                return;
+            }
+            tern_poll_cache *pc = st[twin]->poll_cache;
+            CHECK(pc->valid);
+            uint64_t at = pc->at, skipped = pc->skipped;
+            CHECK(at > 0); /* nothing due at once: the first poll can be quiet */
+            tern_poll_cache_drop(st[twin]);
+            tern_stack_poll_at(st[twin]); /* recomputed: the same */
+            CHECK_EQ_U64(pc->at, at);
+            CHECK_EQ_U64(pc->skipped, skipped);
+            if (twin == 1) {
+                tern_poll_cache_drop(st[twin]);
+            }
+            log[twin].now = 0;
+            tern_stack_poll(st[twin], 0);
+            CHECK_EQ_U64(pc->valid, twin == 0); /* quiet: kept; dropped: not */
+            CHECK_EQ_U64(log[twin].frames, 0);
+            polls[twin] = run_polls(st[twin], &log[twin], 5000 * MS);
+        }
+        CHECK_EQ_U64(log[0].frames, log[1].frames);
+        CHECK_EQ_U64(log[0].hash, log[1].hash);
+        CHECK_EQ_U64(polls[0], polls[1]);
+        CHECK(log[0].frames > 0 || !v6); /* IPv6's start-up went out */
+        free(mem[0]);
+        free(mem[1]);
+    }
+}
+
+/*
+ * Opening a ping socket and queueing an echo request keep the cache (they touch no quiet
+ * module; the request leaves in a poll, which poll_at asks for at once), so that a host set up
+ * with them still has its first poll quiet (bench_scale's hosts: issue 19). The request goes out
+ * at that poll. Positive control: opening a UDP socket drops it.
+ */
+static void test_ping_calls_keep_the_cache(void) {
+    void *mem;
+    struct sent_log log = {0};
+    tern_stack *st = logging_host(&mem, false, &log);
+    if (!st) {
+        return;
+    }
+    tern_poll_cache *pc = st->poll_cache;
+    CHECK(pc->valid);
+    uint64_t at = pc->at;
+    tern_sock ping, udp;
+    CHECK(tern_ping_open(st, 1, &ping) == TERN_OK);
+    CHECK(pc->valid);
+    tern_addr peer = tern_addr_v4(10, 0, 0, 2);
+    CHECK(tern_ping_send(st, ping, &peer, 1, NULL, 56, 0, false) == TERN_OK);
+    CHECK(pc->valid);
+    CHECK_EQ_U64(pc->at, at);
+    CHECK_EQ_U64(tern_stack_poll_at(st), 0); /* the request: a poll now */
+    tern_stack_poll(st, 0);
+    CHECK_EQ_U64(log.frames, 1); /* ARP for the peer, the request waiting for it */
+    CHECK(pc->valid);
+    CHECK(tern_udp_open(st, &udp) == TERN_OK);
+    CHECK(!pc->valid);
+    free(mem);
+}
+
 int main(void) {
     RUN(test_quiet_poll_keeps_the_cache);
     RUN(test_inputs_that_keep_the_cache);
     RUN(test_arp_moves_the_neighbour_deadline);
     RUN(test_nd_moves_the_neighbour_deadline);
     RUN(test_nd_eviction_moves_the_neighbour_deadline);
+    RUN(test_reassembly_counts);
+    RUN(test_igmp_group_count);
+    RUN(test_cache_filled_at_init);
+    RUN(test_ping_calls_keep_the_cache);
     return check_summary();
 }

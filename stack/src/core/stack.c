@@ -251,6 +251,8 @@ size_t tern_stack_memory_size(const tern_stack_config *cfg) {
     return l.total;
 }
 
+static void poll_cache_fill(const tern_stack *st);
+
 tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, tern_stack **out,
                          char *msg, size_t cap) {
     tern_err err = tern_stack_validate(cfg, msg, cap);
@@ -338,6 +340,13 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     tern_ping_init(st, base + l.ping);
     tern_tcp_init(st, base + l.tcp);
     tern_packet_init(st, base + l.packet);
+    /* poll_at's cache of the quiet modules' deadline, computed now, while the instance's lines
+     * are still in the cache from the writes above: without it the first poll is never quiet, and
+     * runs every quiet module's poll over state nothing has touched since (issue 19: with
+     * thousands of hosts, some 35 cold lines per host: MLD's groups, SLAAC's addresses,
+     * autoconfiguration's routers and prefixes). What poll_at would compute at this point, so
+     * nothing else changes: a public call after this that moves a quiet module's timer drops it. */
+    poll_cache_fill(st);
     *out = st;
     return TERN_OK;
 }
@@ -455,6 +464,14 @@ static uint64_t polled_quiet_poll_at(const tern_stack *st) {
     return min_u64(t, tern_dhcpv6_poll_at(st));
 }
 
+/* Computes poll_at's cache of the quiet modules' deadline (tern_poll_cache). */
+static void poll_cache_fill(const tern_stack *st) {
+    tern_poll_cache *pc = st->poll_cache;
+    pc->skipped = skipped_quiet_poll_at(st);
+    pc->at = min_u64(pc->skipped, polled_quiet_poll_at(st));
+    pc->valid = true;
+}
+
 void tern_stack_poll(tern_stack *st, uint64_t now) {
     st->call_frames = 0;
     st->call_now = now;
@@ -512,11 +529,15 @@ uint64_t tern_stack_poll_at(const tern_stack *st) {
     if (pc->nb_valid && pc->nb_at != min_u64(tern_arp_poll_at(st), tern_nd_poll_at(st))) {
         __builtin_trap();
     }
+    /* The counts of reassembly slots in use, which let poll and poll_at skip the slots. */
+    if (st->reasm_used != tern_reasm_used_scan(st) ||
+        st->reasm6_used != tern_reasm6_used_scan(st) ||
+        tern_igmp_groups_used(st) != tern_igmp_groups_used_scan(st)) {
+        __builtin_trap();
+    }
 #endif
     if (!pc->valid) {
-        pc->skipped = skipped_quiet_poll_at(st);
-        pc->at = min_u64(pc->skipped, polled_quiet_poll_at(st));
-        pc->valid = true;
+        poll_cache_fill(st);
     }
     if (!pc->nb_valid) {
         pc->nb_at = min_u64(tern_arp_poll_at(st), tern_nd_poll_at(st));

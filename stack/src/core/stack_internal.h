@@ -398,10 +398,12 @@ typedef struct tern_packet_sock tern_packet_sock;
  * IPv6 autoconfiguration with MLD and SLAAC, the DHCP clients, mDNS), which
  * the simulator asks for after every frame. Their timers change only in
  * tern_stack_poll, in input other than a plain TCP segment, and in the public
- * calls outside TCP, each of which drops the cache (tern_poll_cache_drop);
- * poll_at recomputes it when dropped. The modules a TCP segment or call can
- * change are asked every time (TCP, DNS over TCP, the send queues) or have a
- * cache of their own that their timer writes keep exact (ARP and ND: nb_at).
+ * calls outside TCP (but tern_ping_open and tern_ping_send, which touch no
+ * quiet module), each of which drops the cache (tern_poll_cache_drop);
+ * tern_stack_init fills it and poll_at recomputes it when dropped. The
+ * modules a TCP segment or call can change are asked every time (TCP, DNS
+ * over TCP, the send queues) or have a cache of their own that their timer
+ * writes keep exact (ARP and ND: nb_at).
  *
  * A quiet poll (the cache valid and ahead of now) skips IGMP, autoconfiguration,
  * the DHCPv4 client and mDNS, so their deadline (`skipped`) still holds after it;
@@ -460,6 +462,11 @@ struct tern_stack {
     tern_reasm_slot *reasm;
     tern_igmp *igmp;
     uint16_t ip_id;
+    /* Reassembly slots in use, IPv4's and IPv6's (ipv4/reasm.c, ipv6/reasm6.c): every poll and
+     * poll_at checks these in a line they read anyway, and scans the slots (a line or more each,
+     * cold with thousands of hosts: issue 19) only when one is in use. */
+    uint16_t reasm_used;
+    uint16_t reasm6_used;
 
     /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
     uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */

@@ -89,6 +89,10 @@ typedef struct igmp_iface {
 
 struct tern_igmp {
     uint64_t now; /* the time of the last input or poll (for calls that take no time) */
+    /* Entries of groups[] in use (group_claim, group_free): poll and poll_at, which read this
+     * line anyway, skip the table's 16 lines while it is empty (issue 19: every host's first
+     * poll read them cold). */
+    uint32_t ngroups;
     igmp_iface ifs[TERN_MAX_IFACES];
     igmp_group groups[TERN_IGMP_GROUPS];
     igmp_member members[TERN_IGMP_MEMBERSHIPS];
@@ -112,6 +116,21 @@ void tern_igmp_init(tern_stack *st, uint8_t *mem) {
 }
 
 /* ---- helpers ---------------------------------------------------------------- */
+
+/* The only writes of a group's `used`, which keep the count of groups in use exact. */
+static void group_free(tern_igmp *g, igmp_group *e) {
+    if (e->used) {
+        g->ngroups--;
+    }
+    e->used = false;
+}
+
+static void group_claim(tern_igmp *g, igmp_group *e) {
+    if (!e->used) {
+        g->ngroups++;
+    }
+    e->used = true;
+}
 
 /* (0, max] in nanoseconds, from the instance's generator ("a random value ... selected from the
  * range (0, Max Response Time]", RFC 2236 section 3). */
@@ -150,7 +169,7 @@ static void cancel_timers(tern_igmp *g, uint32_t iface) {
             continue;
         }
         if (!e->member) {
-            e->used = false;
+            group_free(g, e);
             continue;
         }
         e->report_at = e->change_at = e->query_at = TERN_NEVER;
@@ -251,7 +270,7 @@ static void group_left(tern_stack *st, igmp_group *e) {
     e->report_at = e->query_at = TERN_NEVER;
     e->unsolicited = 0;
     if (!reportable(&e->group)) {
-        e->used = false;
+        group_free(st->igmp, e);
         return;
     }
     if (f->mode == 3) {
@@ -263,7 +282,7 @@ static void group_left(tern_stack *st, igmp_group *e) {
          * Leave Group message to the all-routers multicast group (224.0.0.2)." */
         e->leave_pending = true;
     } else {
-        e->used = false; /* v1 has no leave; not the last reporter: "MAY send nothing" */
+        group_free(st->igmp, e); /* v1 has no leave; not the last reporter: "MAY send nothing" */
     }
 }
 
@@ -305,7 +324,7 @@ static tern_err join(tern_stack *st, tern_sock sock, const tern_addr *group, uin
                              TERN_IGMP_GROUPS);
         }
         memset(e, 0, sizeof *e);
-        e->used = true;
+        group_claim(g, e);
         e->iface = iface;
         e->group = *group;
         e->report_at = e->change_at = e->query_at = TERN_NEVER;
@@ -663,6 +682,9 @@ static void poll_v3(tern_stack *st, uint64_t now, uint32_t iface) {
     if (general) {
         f->general_at = TERN_NEVER;
     }
+    if (g->ngroups == 0) {
+        return; /* no group to report (the scan below would find none) */
+    }
     for (uint32_t i = 0; i < TERN_IGMP_GROUPS; i++) {
         igmp_group *e = &g->groups[i];
         if (!e->used || e->iface != iface || !reportable(&e->group)) {
@@ -678,7 +700,7 @@ static void poll_v3(tern_stack *st, uint64_t now, uint32_t iface) {
             } else {
                 e->change_at = TERN_NEVER;
                 if (!e->member) {
-                    e->used = false;
+                    group_free(g, e);
                 }
             }
         } else if (e->member && e->query_at <= now) {
@@ -710,6 +732,9 @@ static void poll_v3(tern_stack *st, uint64_t now, uint32_t iface) {
 
 static void poll_v12(tern_stack *st, uint64_t now, uint32_t iface, uint8_t mode) {
     tern_igmp *g = st->igmp;
+    if (g->ngroups == 0) {
+        return; /* no group to report or leave */
+    }
     for (uint32_t i = 0; i < TERN_IGMP_GROUPS; i++) {
         igmp_group *e = &g->groups[i];
         if (!e->used || e->iface != iface) {
@@ -717,7 +742,7 @@ static void poll_v12(tern_stack *st, uint64_t now, uint32_t iface, uint8_t mode)
         }
         if (e->leave_pending) {
             send_v12(st, now, iface, TERN_IGMP_V2_LEAVE, &e->group, &all_routers);
-            e->used = false;
+            group_free(g, e);
             continue;
         }
         if (!e->member || e->report_at > now) {
@@ -770,6 +795,9 @@ uint64_t tern_igmp_poll_at(const tern_stack *st) {
             t = f->v2_until;
         }
     }
+    if (g->ngroups == 0) {
+        return t; /* no group's timer */
+    }
     for (uint32_t i = 0; i < TERN_IGMP_GROUPS; i++) {
         const igmp_group *e = &g->groups[i];
         if (!e->used) {
@@ -784,4 +812,16 @@ uint64_t tern_igmp_poll_at(const tern_stack *st) {
         t = x < t ? x : t;
     }
     return t;
+}
+
+uint32_t tern_igmp_groups_used_scan(const tern_stack *st) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < TERN_IGMP_GROUPS; i++) {
+        n += st->igmp->groups[i].used;
+    }
+    return n;
+}
+
+uint32_t tern_igmp_groups_used(const tern_stack *st) {
+    return st->igmp->ngroups;
 }

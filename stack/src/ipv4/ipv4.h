@@ -134,6 +134,8 @@ void tern_ipv4_output_resolved(tern_stack *st, uint64_t now, uint32_t iface,
 void tern_ipv4_poll(tern_stack *st, uint64_t now);
 void tern_reasm_poll(tern_stack *st, uint64_t now);
 uint64_t tern_reasm_poll_at(const tern_stack *st);
+/* Reassembly slots in use, counted by a scan (test builds check st->reasm_used against it). */
+uint32_t tern_reasm_used_scan(const tern_stack *st);
 
 /* ---- IGMP (igmp.c; the public side is tern/igmp.h) ---------------------------- */
 
@@ -154,6 +156,10 @@ void tern_igmp_poll(tern_stack *st, uint64_t now);
  * IGMP's time (read by calls between polls) moves on to now. */
 void tern_igmp_set_now(tern_stack *st, uint64_t now);
 uint64_t tern_igmp_poll_at(const tern_stack *st);
+/* IGMP's groups in use: the count poll and poll_at consult, and a scan of the table (test
+ * builds check that they agree). */
+uint32_t tern_igmp_groups_used(const tern_stack *st);
+uint32_t tern_igmp_groups_used_scan(const tern_stack *st);
 
 /* ---- memory ---------------------------------------------------------------- */
 

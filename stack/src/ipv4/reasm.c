@@ -65,7 +65,9 @@ static bool bit(const uint8_t *bm, uint32_t i) {
 }
 
 static void discard(tern_stack *st, tern_reasm_slot *s) {
-    (void)st;
+    if (s->used) {
+        st->reasm_used--;
+    }
     s->used = false;
 }
 
@@ -92,6 +94,7 @@ static tern_reasm_slot *find_or_claim(tern_stack *st, uint64_t now, const struct
     }
     tern_reasm_slot *s = free_slot;
     s->used = true;
+    st->reasm_used++;
     s->src = f->src;
     s->dst = f->dst;
     s->id = f->id;
@@ -172,6 +175,9 @@ bool tern_reasm_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr 
 }
 
 void tern_reasm_poll(tern_stack *st, uint64_t now) {
+    if (st->reasm_used == 0) {
+        return; /* no slot to time out: spare the scan of cold slots */
+    }
     for (uint32_t i = 0; i < st->cfg.reasm_slots; i++) {
         tern_reasm_slot *s = &st->reasm[i];
         if (!s->used || s->deadline > now) {
@@ -197,6 +203,9 @@ void tern_reasm_poll(tern_stack *st, uint64_t now) {
 
 uint64_t tern_reasm_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
+    if (st->reasm_used == 0) {
+        return t;
+    }
     for (uint32_t i = 0; i < st->cfg.reasm_slots; i++) {
         const tern_reasm_slot *s = &st->reasm[i];
         if (s->used && s->deadline < t) {
@@ -204,4 +213,12 @@ uint64_t tern_reasm_poll_at(const tern_stack *st) {
         }
     }
     return t;
+}
+
+uint32_t tern_reasm_used_scan(const tern_stack *st) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < st->cfg.reasm_slots; i++) {
+        n += st->reasm[i].used;
+    }
+    return n;
 }

@@ -315,6 +315,8 @@ size_t tern_reasm6_memory_size(const tern_stack_config *cfg);
 void tern_reasm6_init(tern_stack *st, uint8_t *mem);
 void tern_reasm6_poll(tern_stack *st, uint64_t now);
 uint64_t tern_reasm6_poll_at(const tern_stack *st);
+/* IPv6 reassembly slots in use, counted by a scan (test builds check st->reasm6_used). */
+uint32_t tern_reasm6_used_scan(const tern_stack *st);
 /*
  * Feed a fragment: pkt[0..len) from the IPv6 header; frag_off is where the
  * fragment header starts (from the IPv6 header), nh_field where the Next

@@ -62,6 +62,9 @@ void tern_reasm6_init(tern_stack *st, uint8_t *mem) {
 
 void tern_reasm6_release(tern_stack *st, uint32_t slot) {
     tern_reasm6_slot *s = &st->ip6->reasm[slot];
+    if (s->used) {
+        st->reasm6_used--;
+    }
     uint8_t *buf = s->buf;
     memset(s, 0, sizeof *s);
     s->buf = buf;
@@ -100,6 +103,7 @@ bool tern_reasm6_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8
         idx = free_idx;
         s = &st->ip6->reasm[idx];
         s->used = true;
+        st->reasm6_used++;
         s->src = src;
         s->dst = dst;
         s->ident = fr.ident;
@@ -195,6 +199,9 @@ bool tern_reasm6_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8
 }
 
 void tern_reasm6_poll(tern_stack *st, uint64_t now) {
+    if (st->reasm6_used == 0) {
+        return; /* no slot to time out: spare the scan of cold slots */
+    }
     for (uint32_t i = 0; i < st->cfg.reasm_slots; i++) {
         tern_reasm6_slot *s = &st->ip6->reasm[i];
         if (!s->used || s->deadline > now) {
@@ -231,6 +238,9 @@ void tern_reasm6_poll(tern_stack *st, uint64_t now) {
 
 uint64_t tern_reasm6_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
+    if (st->reasm6_used == 0) {
+        return t;
+    }
     for (uint32_t i = 0; i < st->cfg.reasm_slots; i++) {
         const tern_reasm6_slot *s = &st->ip6->reasm[i];
         if (s->used && s->deadline < t) {
@@ -238,4 +248,12 @@ uint64_t tern_reasm6_poll_at(const tern_stack *st) {
         }
     }
     return t;
+}
+
+uint32_t tern_reasm6_used_scan(const tern_stack *st) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < st->cfg.reasm_slots; i++) {
+        n += st->ip6->reasm[i].used;
+    }
+    return n;
 }

@@ -79,7 +79,9 @@ static tern_ping_sock *get(const tern_stack *st, tern_sock s) {
     }
 
 tern_err tern_ping_open(tern_stack *st, uint16_t ident, tern_sock *out) {
-    tern_poll_cache_drop(st); /* may change a quiet module's timers */
+    /* Keeps poll_at's cache of the quiet modules' deadline (core/stack_internal.h): it writes
+     * only the ping sockets (issue 19: a host opened at start-up keeps the cache its
+     * tern_stack_init filled, so that its first poll can be quiet). */
     for (uint32_t i = 0; i < st->cfg.ping_sockets; i++) {
         if (st->ping[i].used && st->ping[i].ident == ident) {
             return tern_fail(st, TERN_ERR_ADDR_IN_USE, "ping ident=%u: already used", ident);
@@ -104,7 +106,9 @@ tern_err tern_ping_open(tern_stack *st, uint16_t ident, tern_sock *out) {
 
 tern_err tern_ping_send(tern_stack *st, tern_sock s, const tern_addr *dst, uint16_t seq,
                         const uint8_t *data, size_t len, uint8_t ttl, bool dont_fragment) {
-    tern_poll_cache_drop(st); /* may change a quiet module's timers */
+    /* Keeps poll_at's cache of the quiet modules' deadline: it reads the routes and writes only
+     * the socket's send queue, packet buffers and the transmit buffer; the request goes out in a
+     * poll (tern_ping_poll), which poll_at asks for (tern_ping_has_output). */
     GET_OR_FAIL(p, st, s);
     tern_addr d = dst ? tern_addr_unmap(dst) : (tern_addr){0};
     dst = &d;
