@@ -14,6 +14,7 @@
 #include "ipv6/ipv6.h"
 #include "tern/igmp.h"
 #include "tern/stack.h"
+#include "test_host_cfg.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
 #include "wire/icmpv4.h"
@@ -35,14 +36,8 @@ static void count_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t
  * IGMP and an IPv4 address: every quiet module but DHCP and mDNS has timers. */
 static tern_stack *host_nd(void **mem, uint32_t nd_entries) {
     tern_stack_config c;
-    tern_stack_config_default(&c, 1);
-    c.nd_entries = nd_entries; /* 0: the default */
-    c.niface = 1;
-    uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1};
-    memcpy(c.iface[0].mac, mac, 6);
-    c.iface[0].naddrs = 1;
-    c.iface[0].addr[0] = tern_addr_v4(10, 0, 0, 1);
-    c.iface[0].prefix_len[0] = 24;
+    test_host_cfg_v4(&c, 1, 0, 1); /* 02:00:00:00:00:01, 10.0.0.1/24 */
+    c.nd_entries = nd_entries;     /* 0: the default */
     c.ipv6_autoconf = true;
     c.arp_retry_ns = 30 * MS; /* ARP's retransmissions before the quiet deadline (settle) */
     c.output = count_output;
@@ -665,12 +660,7 @@ static void log_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t l
 /* A host with an IPv4 address, and IPv6 autoconfiguration if `v6`, that logs what it sends. */
 static tern_stack *logging_host(void **mem, bool v6, struct sent_log *log) {
     tern_stack_config c;
-    tern_stack_config_default(&c, 1);
-    c.niface = 1;
-    memcpy(c.iface[0].mac, our_mac, 6);
-    c.iface[0].naddrs = 1;
-    c.iface[0].addr[0] = tern_addr_v4(10, 0, 0, 1);
-    c.iface[0].prefix_len[0] = 24;
+    test_host_cfg_v4(&c, 1, 0, 1); /* our_mac, 10.0.0.1/24 */
     c.ipv6_autoconf = v6;
     c.output = log_output;
     c.output_ctx = log;
