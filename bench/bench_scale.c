@@ -23,6 +23,12 @@
  *                                   first of its size, on a heap given back
  *                                   to the kernel before it, with its page
  *                                   faults per host
+ *   BENCH sim_scale_setup_us_<N>    CPU microseconds per host to build a
+ *                                   simulation (switches, hosts and their
+ *                                   stack instances, links, sockets): not
+ *                                   part of the flat figure, but what a user
+ *                                   waits for before the first event; flat
+ *                                   too since node names are indexed
  *   BENCH sim_scale_frames_<N>      frames and bytes each host sent and
  *                                   received (the work per host: the same at
  *                                   every N, checked)
@@ -221,7 +227,8 @@ static void app_run(void *ctx, tern_stack *st, uint64_t now) {
 /* What the hosts of a simulation sent and received, summed over them. */
 typedef struct traffic {
     uint64_t tx_frames, tx_bytes, rx_frames, rx_bytes;
-    uint64_t faults; /* minor page faults of the run phases: memory they touched first */
+    uint64_t faults;  /* minor page faults of the run phases: memory they touched first */
+    double setup_cpu; /* CPU seconds of the set-ups (sim_create to the sockets, untimed) */
 } traffic;
 
 static uint64_t minor_faults(void) {
@@ -230,9 +237,10 @@ static uint64_t minor_faults(void) {
 }
 
 /* One simulation of n hosts: returns the CPU seconds of its run phase; *mem bytes per host; adds
- * the hosts' frame counters to *t. */
+ * the hosts' frame counters to *t and its set-up's CPU seconds to t->setup_cpu. */
 static double simulate(uint32_t n, double *mem, traffic *t) {
     double heap0 = heap_bytes();
+    double setup0 = cpu_seconds();
     sim *s;
     if (sim_create(7, &s))
         fail("sim_create failed%llu%llu", 0, 0);
@@ -299,6 +307,7 @@ static double simulate(uint32_t n, double *mem, traffic *t) {
     CALLGRIND_START_INSTRUMENTATION;
     uint64_t f0 = minor_faults();
     double c0 = cpu_seconds();
+    t->setup_cpu += c0 - setup0;
     /* The applications run inside the simulation, each at its own host's events. */
     if (sim_run(s, SIM_SECONDS * SEC, 0, NULL))
         fail("sim_run failed%llu%llu", 0, 0);
@@ -410,6 +419,9 @@ int main(int argc, char **argv) {
         printf("BENCH sim_scale_cold_cpu_us_%u %.1f us/host/sim-s (the warm-up: the first "
                "simulation of %u hosts on a trimmed heap; %.2f page faults/host)\n",
                n, cold_us, n, (double)cold.faults / (double)n);
+        printf("BENCH sim_scale_setup_us_%u %.1f us/host (CPU time to build a simulation: its "
+               "switches, hosts, links and sockets; the mean over the timed runs' simulations)\n",
+               n, t.setup_cpu * 1e6 / (double)sims);
         printf("BENCH sim_scale_mem_bytes_%u %.0f bytes/host\n", n, mem[r / 2]);
         printf("BENCH sim_scale_faults_%u %.2f page faults/host (timed run phases)\n", n,
                (double)t.faults / (double)sims);

@@ -220,6 +220,7 @@ void sim_destroy(sim *s) {
         }
     }
     free(s->nodes);
+    sim_node_names_free(&s->names);
     free(s->links);
     free(s->dest);
     sim_frame_pool_destroy(&s->pool);
@@ -265,6 +266,11 @@ sim_link *sim_get_link(sim *s, sim_link_id id) {
     return id < s->nlinks ? &s->links[id] : NULL;
 }
 
+/* Node id's name, for the index of names (node_names.h). */
+static const char *node_name_of(const void *ctx, uint32_t id) {
+    return ((const sim *)ctx)->nodes[id].name;
+}
+
 tern_err sim_node_add(sim *s, const char *name, const char *kind, uint32_t nports,
                       const sim_node_ops *ops, void *state, sim_node_id *out) {
     if (!name || !*name) {
@@ -285,6 +291,9 @@ tern_err sim_node_add(sim *s, const char *name, const char *kind, uint32_t nport
     }
     if (!ops) {
         return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "node '%s': ops must not be NULL", name);
+    }
+    if (!sim_node_names_reserve(&s->names, s->nnodes + 1, node_name_of, s)) {
+        return sim_fail(s, TERN_ERR_NO_MEMORY, "node '%s': out of memory", name);
     }
     if (s->nnodes == s->nodes_cap) {
         uint32_t ncap = s->nodes_cap ? s->nodes_cap * 2 : 16;
@@ -328,19 +337,16 @@ tern_err sim_node_add(sim *s, const char *name, const char *kind, uint32_t nport
     n->scheduled_at = SIM_NEVER;
     n->idle_time = SIM_NEVER;
     *out = s->nnodes++;
+    sim_node_names_put(&s->names, *out, node_name_of, s);
     sim_node_reschedule(s, n);
     sim_ok(s);
     return TERN_OK;
 }
 
 tern_err sim_node_find(const sim *s, const char *name, sim_node_id *out) {
-    for (uint32_t i = 0; i < s->nnodes; i++) {
-        if (strcmp(s->nodes[i].name, name) == 0) {
-            *out = i;
-            return TERN_OK;
-        }
-    }
-    return TERN_ERR_UNKNOWN_NODE;
+    return name && sim_node_names_find(&s->names, name, node_name_of, s, out)
+               ? TERN_OK
+               : TERN_ERR_UNKNOWN_NODE;
 }
 
 const char *sim_node_name(const sim *s, sim_node_id node) {

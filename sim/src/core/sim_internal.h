@@ -19,6 +19,7 @@
 
 #include "event_queue.h"
 #include "host_arena.h"
+#include "node_names.h"
 #include "link/loss.h"
 #include "rng.h"
 #include "link/tbf.h"
@@ -302,6 +303,7 @@ struct sim {
     uint32_t fifo_open; /* the direction whose FIFO head is being delivered, or UINT32_MAX */
     tern_err pending;   /* a failure a node reported (sim_fail_later): sim_run returns it */
     char err[512];
+    sim_node_names names; /* the nodes' names (sim_node_add, sim_node_find) */
 };
 
 /* Record a failure's message and return its code. */
