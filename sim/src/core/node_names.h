@@ -31,8 +31,7 @@ bool sim_node_names_reserve(sim_node_names *ix, uint32_t total, sim_node_name_fn
                             const void *ctx);
 
 /* Index node `id` (its name not in the index yet, room reserved). */
-void sim_node_names_put(sim_node_names *ix, uint32_t id, sim_node_name_fn name_of,
-                        const void *ctx);
+void sim_node_names_put(sim_node_names *ix, uint32_t id, sim_node_name_fn name_of, const void *ctx);
 
 void sim_node_names_free(sim_node_names *ix);
 
