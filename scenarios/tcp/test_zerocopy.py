@@ -199,10 +199,12 @@ def corrupted(conn: Any, payload: bytes, at: int) -> Any:
 
 @pytest.mark.rfc("9293 3.1", "9293 MUST-3")
 def test_receive_in_place_across_the_wrap_and_after_corruption(dut, peer):
-    """A 4096-byte receive buffer read in place: 3001 bytes show as one span and are consumed; a 1400-byte
-    segment corrupted after the wrap point shows nothing (no span, no ACK); the same segment right is
-    acknowledged and shows as two spans, 1095 bytes up to the buffer's end and 305 from its start; consuming
-    500 leaves the rest in place, and consuming more than is shown is refused."""
+    """A 4096-byte receive buffer read in place: 3001 bytes show as one span, and all but the last are
+    consumed (a buffer read empty starts again at its first byte, so one byte stays to keep the next
+    segment's place); a 1400-byte segment corrupted after the wrap point shows nothing (no span, no ACK);
+    the same segment right is acknowledged and shows as two spans, the byte left and 1095 bytes up to the
+    buffer's end, and 305 from its start; consuming 501 leaves the rest in place, and consuming more than
+    is shown is refused."""
     conn, sock, _ = passive(dut, peer, rx_buffer=4096)
     base = conn.snd_nxt
     head = pattern(3001, 3)
@@ -210,18 +212,18 @@ def test_receive_in_place_across_the_wrap_and_after_corruption(dut, peer):
         conn.send(flags="PA", payload=head[i:i + 1000])
     conn.expect(flags="A", ack=seq_add(base, 3001), within="300ms")
     assert sock.recv_peek() == [head]
-    sock.recv_consume(3001)
-    assert sock.recv_peek() is None
+    sock.recv_consume(3000)
+    assert sock.recv_peek() == [head[3000:]]
     dut.net.run(for_="300ms")
     peer.received()
     tail = pattern(1400, 4)
     peer.send(corrupted(conn, tail, 1300))
     conn.expect_nothing(for_="500ms")
-    assert sock.recv_peek() is None
+    assert sock.recv_peek() == [head[3000:]]
     conn.send(flags="PA", payload=tail)
     conn.expect(flags="A", ack=seq_add(base, 4401), within="300ms")
-    assert sock.recv_peek() == [tail[:1095], tail[1095:]]
-    sock.recv_consume(500)
+    assert sock.recv_peek() == [head[3000:] + tail[:1095], tail[1095:]]
+    sock.recv_consume(501)
     assert sock.recv_peek() == [tail[500:1095], tail[1095:]]
     with pytest.raises(ConfigError, match="901 bytes, but tern_tcp_recv_peek shows 900"):
         sock.recv_consume(901)

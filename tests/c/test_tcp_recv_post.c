@@ -11,6 +11,11 @@
  * test_segment_goes_straight_to_the_posted_buffer (white box): the one-pass placement is real. With
  * the receive ring painted, a segment that fits lands in the posted buffer without touching the
  * ring; one larger than the room puts its first part in the buffer and only the rest in the ring.
+ *
+ * test_drained_ring_starts_over, test_held_out_of_order_data_keeps_its_place (white box): a receive
+ * ring the application has read empty starts again at its first byte (tcp_rx_consumed), so a
+ * host that reads as data comes keeps reusing the same few lines of its ring; but not while
+ * out-of-order data is held in it, whose place is counted from the ring's head.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,11 +290,77 @@ static void test_close_forgets_the_buffer(void) {
     sim_destroy(pr.s);
 }
 
+/* Reads as data comes: a partial read leaves the head where the reading stopped; the read that
+ * empties the ring puts it back at 0, and the next segment is written from there. */
+static void test_drained_ring_starts_over(void) {
+    pair pr;
+    pair_open(&pr, 12, 8192);
+    tcp_pcb *p;
+    CHECK(tcp_handle_get(pr.sb, pr.sv, &p) == TERN_OK);
+    uint8_t *ring = tcp_rx_base(pr.sb, p);
+    size_t w, n;
+    uint8_t sink[4000];
+    CHECK(tern_tcp_send(pr.sa, pr.cl, stream, 1000, &w) == TERN_OK && w == 1000);
+    pair_run(&pr, 20 * MS);
+    CHECK(tern_tcp_recv(pr.sb, pr.sv, sink, 600, &n) == TERN_OK && n == 600);
+    CHECK_EQ_U64(p->rx_head, 600); /* control: a partial read moves the head */
+    CHECK(tern_tcp_recv(pr.sb, pr.sv, sink + 600, 400, &n) == TERN_OK && n == 400);
+    CHECK(memcmp(sink, stream, 1000) == 0);
+    CHECK_EQ_U64(p->rx_len, 0);
+    CHECK_EQ_U64(p->rx_head, 0);
+    CHECK(tern_tcp_send(pr.sa, pr.cl, stream + 1000, 3000, &w) == TERN_OK && w == 3000);
+    pair_run(&pr, 20 * MS);
+    CHECK_EQ_U64(p->rx_len, 3000);
+    CHECK(memcmp(ring, stream + 1000, 3000) == 0); /* from the ring's first byte */
+    CHECK(tern_tcp_recv(pr.sb, pr.sv, sink, sizeof sink, &n) == TERN_OK && n == 3000);
+    CHECK(memcmp(sink, stream + 1000, 3000) == 0);
+    CHECK_EQ_U64(p->rx_head, 0);
+    sim_destroy(pr.s);
+}
+
+/* The second of three segments is lost: the third is held out of order while the application
+ * reads the ring empty; the head must stay, or the third's bytes would be read at the wrong
+ * place once the second is retransmitted. Every byte arrives exact, and the ring starts over
+ * only when nothing is held. */
+static void test_held_out_of_order_data_keeps_its_place(void) {
+    pair pr;
+    pair_open(&pr, 13, 8192);
+    tcp_pcb *p;
+    CHECK(tcp_handle_get(pr.sb, pr.sv, &p) == TERN_OK);
+    size_t w, n;
+    uint8_t sink[4000];
+    CHECK(tern_tcp_send(pr.sa, pr.cl, stream, 1000, &w) == TERN_OK && w == 1000);
+    pair_run(&pr, 20 * MS);
+    CHECK(tern_tcp_recv(pr.sb, pr.sv, sink, 400, &n) == TERN_OK && n == 400);
+    uint32_t id;
+    CHECK(sim_link_fault_filter(pr.s, pr.l, SIM_DIR_A_TO_B, "tcp and greater 1000", 1,
+                                SIM_FAULT_DROP, 0, &id) == TERN_OK);
+    CHECK(tern_tcp_send(pr.sa, pr.cl, stream + 1000, 1000, &w) == TERN_OK && w == 1000);
+    pair_run(&pr, 1 * MS);
+    CHECK(tern_tcp_send(pr.sa, pr.cl, stream + 2000, 1000, &w) == TERN_OK && w == 1000);
+    pair_run(&pr, 3 * MS);
+    uint64_t hits = 0;
+    CHECK(sim_link_fault_hits(pr.s, pr.l, SIM_DIR_A_TO_B, id, &hits) == TERN_OK && hits == 1);
+    CHECK_EQ_U64(p->ooo_n, 1); /* the third segment, held */
+    CHECK(tern_tcp_recv(pr.sb, pr.sv, sink + 400, 600, &n) == TERN_OK && n == 600);
+    CHECK(memcmp(sink, stream, 1000) == 0);
+    CHECK_EQ_U64(p->rx_len, 0);
+    CHECK_EQ_U64(p->rx_head, 1000); /* not back at 0: the held bytes are counted from here */
+    pair_run(&pr, 3000 * MS);       /* the second segment again (the tail loss probe or the RTO) */
+    CHECK_EQ_U64(p->ooo_n, 0);
+    CHECK(tern_tcp_recv(pr.sb, pr.sv, sink, sizeof sink, &n) == TERN_OK && n == 2000);
+    CHECK(memcmp(sink, stream + 1000, 2000) == 0);
+    CHECK_EQ_U64(p->rx_head, 0);
+    sim_destroy(pr.s);
+}
+
 int main(void) {
     for (uint32_t i = 0; i < PERIOD; i++)
         stream[i] = (uint8_t)(i ^ (i >> 8) * 31);
     RUN(test_segment_goes_straight_to_the_posted_buffer);
     RUN(test_close_forgets_the_buffer);
     RUN(test_posted_reads_under_impairments);
+    RUN(test_drained_ring_starts_over);
+    RUN(test_held_out_of_order_data_keeps_its_place);
     return check_summary();
 }

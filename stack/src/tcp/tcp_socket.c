@@ -637,6 +637,13 @@ tern_err tcp_readable_now(const tcp_pcb *p, uint32_t *n) {
 void tcp_rx_consumed(tern_stack *st, tcp_pcb *p, uint32_t n) {
     p->rx_head = (p->rx_head + n) % p->rx_cap;
     p->rx_len -= n;
+    if (p->rx_len == 0 && p->ooo_n == 0) {
+        /* Read empty, nothing held beyond a hole (held bytes lie at rx_head + their offset): the
+         * next segment goes to the ring's first byte. An application that reads as data comes
+         * then keeps reusing the same few lines of the ring instead of walking all of it; with
+         * thousands of hosts every line walked to is a cache miss (issue 19). */
+        p->rx_head = 0;
+    }
     tcp_urg_consumed(p); /* the end of the urgent data read: "normal mode" */
     /* RFC 9293 §3.8.6.2.2 (receiver SWS avoidance): announce the opened window
      * once it grew by min(buffer / 2, MSS). */
