@@ -104,7 +104,8 @@ static void run(const impair *im, uint64_t seed, uint64_t bytes) {
             CHECK(tern_tcp_shutdown(sa, cl, 1) == TERN_OK);
             shut = true;
         }
-        while (sv && !bad) {
+        bool read_now = next(&rng) % 3 == 0; /* the reader wakes every third ms on average */
+        while (sv && !bad && read_now) {
             const uint8_t *parts[2];
             size_t lens[2] = {0, 0}, n = 0;
             if (next(&rng) % 2) {
@@ -142,6 +143,11 @@ static void run(const impair *im, uint64_t seed, uint64_t bytes) {
                 eof = true;
                 break;
             }
+            /* Now and then bytes stay unread until a later millisecond: a ring read empty starts
+             * again at its first byte, so a reader that always empties it never sees a span
+             * wrap. */
+            if (next(&rng) % 4 == 0)
+                break;
         }
         uint64_t d;
         CHECK(tern_tcp_lend_done(sa, cl, &d) == TERN_OK);
