@@ -215,8 +215,8 @@ void tern_packet_poll(tern_stack *st, uint64_t now) {
                 memset(frame + flen, 0, 60 - flen);
                 flen = 60;
             }
-            st->c.frames_out++;
-            st->c.bytes_out += flen;
+            st->hc.frames_out++;
+            st->hc.bytes_out += flen;
             st->call_frames++;
             tern_packet_tap(st, now, h.meta.iface, TERN_PACKET_OUT, frame, flen, p);
             if (st->cfg.output) {

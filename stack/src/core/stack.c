@@ -391,8 +391,8 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
                       size_t len) {
     st->call_frames = 0;
     st->call_now = now;
-    st->c.frames_in++;
-    st->c.bytes_in += len;
+    st->hc.frames_in++;
+    st->hc.bytes_in += len;
     if (iface >= st->niface) {
         st->c.bad_iface++;
         return;
@@ -565,8 +565,8 @@ void tern_eth_send(tern_stack *st, uint32_t iface, uint8_t *frame, size_t flen) 
         memset(frame + flen, 0, 60 - flen);
         flen = 60;
     }
-    st->c.frames_out++;
-    st->c.bytes_out += flen;
+    st->hc.frames_out++;
+    st->hc.bytes_out += flen;
     st->call_frames++;
     if (st->cfg.packet_sockets) {
         tern_packet_tap(st, st->call_now, iface, TERN_PACKET_OUT, frame, flen, NULL);
@@ -581,6 +581,22 @@ void tern_eth_send(tern_stack *st, uint32_t iface, uint8_t *frame, size_t flen) 
 
 void tern_stack_get_counters(const tern_stack *st, tern_counters *out) {
     *out = st->c;
+    /* the counters every frame writes live in the instance's head (tern_counters_hot) */
+    const tern_counters_hot *h = &st->hc;
+    out->frames_in = h->frames_in;
+    out->bytes_in = h->bytes_in;
+    out->arp_in = h->arp_in;
+    out->ip_in = h->ip_in;
+    out->ip_delivered = h->ip_delivered;
+    out->icmp_in = h->icmp_in;
+    out->tcp_in = h->tcp_in;
+    out->tcp_predicted_data = h->tcp_predicted_data;
+    out->frames_out = h->frames_out;
+    out->bytes_out = h->bytes_out;
+    out->ip_out = h->ip_out;
+    out->tcp_out = h->tcp_out;
+    out->tcp_predicted_ack = h->tcp_predicted_ack;
+    out->tcp_predicted_ack_lean = h->tcp_predicted_ack_lean;
 }
 
 /* ---- run-time configuration --------------------------------------------------- */

@@ -358,7 +358,7 @@ static void drop_waiting(tern_stack *st, uint32_t iface, const tern_addr *ip) {
 }
 
 void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len) {
-    st->c.arp_in++;
+    st->hc.arp_in++;
     struct tern_arp_repr r;
     if (tern_arp_parse(buf, len, &r) != TERN_OK) {
         st->c.arp_malformed++;
