@@ -17,6 +17,7 @@
 
 #define NS_PER_SEC 1000000000ull
 #define ALIGN16(x) (((x) + 15) & ~(size_t)15)
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 tern_err tern_fail(tern_stack *st, tern_err code, const char *fmt, ...) {
     va_list ap;
@@ -226,7 +227,9 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     l->udp = off;
     off = ALIGN16(off + tern_udp_memory_size(c));
     l->ping = off;
-    off = ALIGN16(off + tern_ping_memory_size(c));
+    /* TCP's module starts a line (64 bytes from a 64-byte aligned instance, as the simulator's
+     * are): its first line holds what every event reads (tcp_private.h) */
+    off = ALIGN64(off + tern_ping_memory_size(c));
     l->tcp = off;
     off = ALIGN16(off + tern_tcp_memory_size(c));
     l->packet = off;

@@ -362,51 +362,61 @@ typedef struct tcp_lent {
 
 /* The module's state. */
 struct tern_tcp_module {
-    uint32_t nsock;
-    uint32_t ooo_cap; /* OOO ranges per socket */
-    uint32_t rx_cap, tx_cap;
-    uint32_t hash_mask;
-    uint32_t free_head;
+    /* Laid out by use (issue 19): with thousands of hosts every line an event touches is a miss.
+     * The module starts a line (core/stack.c's layout). Line 0: what poll_at (after every event),
+     * poll and a segment's lookup read. */
     uint32_t dirty_head, dirty_tail;
-    uint32_t listeners; /* list of listeners through q_next */
     uint32_t heap_len;
-    tcp_pcb *pcb;
-    uint32_t sack_cap;  /* SACK scoreboard ranges per socket (tcp_sack_cap) */
-    uint32_t rack_cap;  /* RACK transmission log records per socket (tcp_rack_log_cap) */
-    tcp_range *aux;     /* per socket: ooo_cap OOO ranges, then sack_cap scoreboard ranges */
-    tcp_xmit *xlog;     /* per socket: rack_cap records */
-    tcp_rate_rec *rlog; /* rlog_n logs of rack_cap delivery-rate records (tcp_rate.c), each
-                         * held by a BBR socket (tcp_pcb.rlog) or free */
-    uint32_t rlog_n;    /* logs in the pool (tern_tcp_config.bbr_sockets) */
-    uint32_t rlog_free; /* first free log, TCP_NONE: none (the next in its first record's seq) */
-    uint32_t *heap;
-    uint32_t *hash;
-    tcp_ports ports;  /* sockets owning each local port (tcp_ports.c) */
-    uint8_t *buffers; /* per socket: rx_cap + tx_cap bytes */
-    tcp_lent *lend;   /* per socket: lend_cap lent extents (a ring, tcp_sendq.c) */
-    uint32_t lend_cap;
-    tern_tcp_config cfg; /* defaults filled in */
-    /* TIME-WAIT table (tcp_timewait.c) */
-    tcp_tw *tw;
-    uint32_t *tw_hash;
-    uint32_t tw_cap, tw_hash_mask, tw_free, tw_oldest, tw_newest, tw_count;
-    bool tw_reopen;             /* a SYN reopened a TIME-WAIT tuple: next passive ISN above */
-    uint32_t tw_reopen_snd_nxt; /* the old incarnation's SND.NXT */
+    uint32_t tw_oldest; /* the TIME-WAIT table's oldest entry (tcp_timewait.c) */
+    uint32_t nsock;
+    uint32_t hash_mask;
     /* tcp_lookup's last answer, as pool index + 1 (0: none). A connection's segments come in
      * runs, so the next lookup is most often for the same tuple; the entry is believed only while
      * that control block is in the table (TCPF_HASHED) with the very tuple asked for, which no
      * other one in the table can have (tcp_lookup.c). */
     uint32_t lookup_last;
+    uint32_t rx_cap;
+    tcp_pcb *pcb;
+    uint32_t *heap;
+    uint32_t *hash;
+    tcp_tw *tw; /* TIME-WAIT table (tcp_timewait.c) */
+    /* Line 1: a segment's input and output (the per-socket arrays and buffers). */
+    uint32_t tx_cap;
+    uint32_t ooo_cap;  /* OOO ranges per socket */
+    uint32_t sack_cap; /* SACK scoreboard ranges per socket (tcp_sack_cap) */
+    uint32_t rack_cap; /* RACK transmission log records per socket (tcp_rack_log_cap) */
+    tcp_range *aux;    /* per socket: ooo_cap OOO ranges, then sack_cap scoreboard ranges */
+    tcp_xmit *xlog;    /* per socket: rack_cap records */
+    uint8_t *buffers;  /* per socket: rx_cap + tx_cap bytes */
     /* The payload of the segment being processed that tcp_rx_parse already copied into its
      * connection's ring while verifying it (tcp_rx_place.c); NULL outside tern_tcp_input. */
     const uint8_t *rx_placed;
     const tcp_pcb *rx_placed_pcb;
     uint32_t rx_placed_seq, rx_placed_len;
+    /* Line 2 and on. */
     uint32_t rx_placed_head, rx_placed_at; /* the ring's rx_head and rx_len then */
     /* Of rx_placed_len, the first rx_placed_post bytes went to the posted buffer at its
      * rx_placed_post_at (its post_len then), the rest to the ring. */
     uint32_t rx_placed_post, rx_placed_post_at;
+    uint32_t free_head;
+    uint32_t listeners; /* list of listeners through q_next */
+    tcp_rate_rec *rlog; /* rlog_n logs of rack_cap delivery-rate records (tcp_rate.c), each
+                         * held by a BBR socket (tcp_pcb.rlog) or free */
+    uint32_t rlog_n;    /* logs in the pool (tern_tcp_config.bbr_sockets) */
+    uint32_t rlog_free; /* first free log, TCP_NONE: none (the next in its first record's seq) */
+    tcp_ports ports;    /* sockets owning each local port (tcp_ports.c) */
+    tcp_lent *lend;     /* per socket: lend_cap lent extents (a ring, tcp_sendq.c) */
+    uint32_t lend_cap;
+    tern_tcp_config cfg; /* defaults filled in */
+    /* the rest of the TIME-WAIT table */
+    uint32_t *tw_hash;
+    uint32_t tw_cap, tw_hash_mask, tw_free, tw_newest, tw_count;
+    bool tw_reopen;             /* a SYN reopened a TIME-WAIT tuple: next passive ISN above */
+    uint32_t tw_reopen_snd_nxt; /* the old incarnation's SND.NXT */
 };
+_Static_assert(offsetof(struct tern_tcp_module, tx_cap) == 64 &&
+                   offsetof(struct tern_tcp_module, rx_placed_head) == 128,
+               "tern_tcp_module's first two lines");
 
 /* ---- helpers (tcp_socket.c, tcp_lookup.c, tcp_heap.c) ---- */
 
