@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "test_host_cfg.h"
+#include "tern/packet.h"
 #include "tern/stack.h"
 
 #define MS 1000000ull
@@ -63,9 +64,11 @@ static void out_fn(void *ctx, uint32_t iface, const uint8_t *f, size_t len) {
     }
 }
 
-static void host_init(host *h, uint8_t last) {
+static void host_init(host *h, uint8_t last, uint32_t packet_sockets) {
     tern_stack_config c;
     test_host_cfg_v4(&c, 40 + last, 0, last);
+    c.packet_sockets = packet_sockets;
+    c.packet_queue = 4096;
     c.output = out_fn;
     c.output_ctx = h;
     size_t n = tern_stack_memory_size(&c);
@@ -146,15 +149,23 @@ static void receiver_app(host *h) {
     }
 }
 
-static void test_counters_match_the_wire(void) {
-    check_current = __func__;
+/* The exchange; B with a packet socket that sees every frame (tap) or none configured. */
+static void run(const char *name, bool tap) {
+    check_current = name;
     host a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    host_init(&a, 1);
-    host_init(&b, 2);
+    host_init(&a, 1, 0);
+    host_init(&b, 2, tap ? 1 : 0);
     a.peer = &b;
     b.peer = &a;
+    rx_lis = rx_sv = 0;
+    rx_got = 0;
+    rx_eof = false;
+    tern_sock pk = 0;
+    if (tap) {
+        CHECK(tern_packet_open(b.st, TERN_PACKET_ANY_IFACE, TERN_PACKET_ALL, &pk) == TERN_OK);
+    }
     tern_sock ping, cl;
     tern_addr ab = tern_addr_v4(10, 0, 0, 2);
     CHECK(tern_ping_open(a.st, 7, &ping) == TERN_OK);
@@ -206,13 +217,44 @@ static void test_counters_match_the_wire(void) {
     CHECK(ca.tcp_predicted_ack > 5 && ca.tcp_predicted_ack < ca.tcp_in);
     CHECK(ca.tcp_predicted_ack_lean > 5 && ca.tcp_predicted_ack_lean <= ca.tcp_predicted_ack);
     CHECK_EQ_U64(ca.tcp_predicted_data, 0); /* A receives no data */
+    if (tap) {
+        /* every frame B took in and sent, in the order it did */
+        uint64_t received = 0, dropped = 0;
+        CHECK(tern_packet_stats(b.st, pk, &received, &dropped) == TERN_OK);
+        CHECK_EQ_U64(received, b.in.frames + b.out.frames);
+        CHECK_EQ_U64(dropped, 0);
+        /* a frame of its own: poll_at asks for a poll at once, which sends it as it is */
+        uint8_t raw[60] = {0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x88, 0xb5, 'x'};
+        uint64_t out0 = b.out.frames;
+        CHECK(tern_packet_send(b.st, pk, 0, raw, sizeof raw) == TERN_OK);
+        CHECK_EQ_U64(tern_stack_poll_at(b.st), 0);
+        tern_stack_poll(b.st, 2010 * MS);
+        CHECK_EQ_U64(b.out.frames, out0 + 1);
+        CHECK(b.nq == 1 && b.q[0].len == sizeof raw && memcmp(b.q[0].b, raw, sizeof raw) == 0);
+        check_host("host B after its packet socket's frame", &b);
+    } else {
+        CHECK(tern_packet_open(b.st, TERN_PACKET_ANY_IFACE, TERN_PACKET_ALL, &pk) ==
+              TERN_ERR_NO_BUFFER);
+    }
     free(a.mem);
     free(b.mem);
     free(a.q);
     free(b.q);
 }
 
+static void test_counters_match_the_wire(void) {
+    run(__func__, false);
+}
+
+/* The same with a packet socket on B, which every frame in and out passes (tern_packet_tap), and
+ * which sends a frame of its own through poll (the configuration's count of packet sockets, which
+ * the instance keeps in a hot line). */
+static void test_packet_socket_sees_every_frame(void) {
+    run(__func__, true);
+}
+
 int main(void) {
     RUN(test_counters_match_the_wire);
+    RUN(test_packet_socket_sees_every_frame);
     return check_summary();
 }

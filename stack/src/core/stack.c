@@ -293,6 +293,7 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     }
     st->ip_id = (uint16_t)tern_rng_next(&st->rng);
     st->niface = c.niface;
+    st->npacket = (uint16_t)c.packet_sockets; /* validated: at most 64 */
     for (uint32_t i = 0; i < c.niface; i++) {
         tern_iface *f = &st->iface[i];
         memcpy(f->mac, c.iface[i].mac, 6);
@@ -400,7 +401,7 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
         st->c.bad_iface++;
         return;
     }
-    if (st->cfg.packet_sockets) {
+    if (st->npacket) {
         tern_packet_tap(st, now, iface, TERN_PACKET_IN, frame, len, NULL);
     }
     struct tern_eth_repr eth;
@@ -571,7 +572,7 @@ void tern_eth_send(tern_stack *st, uint32_t iface, uint8_t *frame, size_t flen) 
     st->hc.frames_out++;
     st->hc.bytes_out += flen;
     st->call_frames++;
-    if (st->cfg.packet_sockets) {
+    if (st->npacket) {
         tern_packet_tap(st, st->call_now, iface, TERN_PACKET_OUT, frame, flen, NULL);
     }
     if (tern_frame_lent_output(st, iface, frame, flen)) {

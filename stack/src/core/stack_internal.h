@@ -479,7 +479,10 @@ struct tern_stack {
      * cold with thousands of hosts: issue 19) only when one is in use. */
     uint16_t reasm_used;
     uint16_t reasm6_used;
-    uint16_t ip_id;             /* the next IPv4 Identification (every datagram sent) */
+    uint16_t ip_id; /* the next IPv4 Identification (every datagram sent) */
+    /* cfg.packet_sockets (at most 64; fixed at init), which every frame in and out, poll and
+     * poll_at ask: read here, in a hot line, instead of in the configuration's */
+    uint16_t npacket;
     tern_rx_addr_cache rx_addr; /* ipv4/ipv4.c: the last received flow's address verdict */
     /* The payload of the datagram being built: tx + TERN_TX_HEADROOM (tern_ip_tx_payload) or
      * in the buffer the environment lent (tern_ip_tx_frame). */
