@@ -215,7 +215,8 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     l->chunks = off;
     off = ALIGN16(off + (size_t)c->packet_buffers * sizeof(tern_chunk));
     l->pkts = off;
-    off = ALIGN16(off + (size_t)c->packet_buffers * sizeof(tern_pkt));
+    /* ARP's lookup keys start a line (ipv4/arp.c) */
+    off = ALIGN64(off + (size_t)c->packet_buffers * sizeof(tern_pkt));
     l->arp = off;
     off = ALIGN16(off + tern_arp_memory_size(c));
     l->reasm = off;
