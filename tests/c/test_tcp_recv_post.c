@@ -220,7 +220,7 @@ static void test_segment_goes_straight_to_the_posted_buffer(void) {
     uint8_t *ring = tcp_rx_base(pr.sb, p);
     memset(ring, 0xEE, p->rx_cap);
     static uint8_t buf[4000];
-    uint64_t fast = pr.sb->c.tcp_predicted_data;
+    uint64_t fast = pr.sb->hc.tcp_predicted_data;
     /* One 1000-byte segment, room 4000: straight into the buffer, the ring untouched. */
     CHECK(tern_tcp_recv_post(pr.sb, pr.sv, buf, sizeof buf) == TERN_OK);
     size_t w, filled;
@@ -234,7 +234,7 @@ static void test_segment_goes_straight_to_the_posted_buffer(void) {
     for (uint32_t i = 0; i < p->rx_cap; i++)
         untouched &= ring[i] == 0xEE;
     CHECK(untouched);
-    CHECK(pr.sb->c.tcp_predicted_data == fast + 1); /* the short path took it, placed */
+    CHECK(pr.sb->hc.tcp_predicted_data == fast + 1); /* the short path took it, placed */
     /* Room 700 for the next segment of 1000: its first 700 bytes go to the buffer, only the last
      * 300 into the ring, at its head; the 700 before them there were never written. */
     size_t took;

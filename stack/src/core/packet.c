@@ -59,7 +59,7 @@ static tern_sock handle_of(const tern_stack *st, const tern_packet_sock *p) {
 
 static tern_packet_sock *sock_of(const tern_stack *st, tern_sock s) {
     uint32_t idx = s & 0xffu;
-    if (idx == 0 || idx > st->cfg.packet_sockets) {
+    if (idx == 0 || idx > st->npacket) {
         return NULL;
     }
     tern_packet_sock *p = &st->pkt[idx - 1];
@@ -104,7 +104,7 @@ tern_err tern_packet_open(tern_stack *st, uint32_t iface, uint16_t ethertype, te
         return tern_fail(st, TERN_ERR_INVALID_ARGUMENT, "packet_open: iface=%u: the host has %u",
                          iface, st->niface);
     }
-    for (uint32_t i = 0; i < st->cfg.packet_sockets; i++) {
+    for (uint32_t i = 0; i < st->npacket; i++) {
         tern_packet_sock *p = &st->pkt[i];
         if (!p->used) {
             uint8_t gen = p->gen;
@@ -192,7 +192,7 @@ tern_err tern_packet_send(tern_stack *st, tern_sock s, uint32_t iface, const uin
 }
 
 bool tern_packet_has_output(const tern_stack *st) {
-    for (uint32_t i = 0; i < st->cfg.packet_sockets; i++) {
+    for (uint32_t i = 0; i < st->npacket; i++) {
         if (st->pkt[i].used && st->pkt[i].tx_count) {
             return true;
         }
@@ -201,7 +201,7 @@ bool tern_packet_has_output(const tern_stack *st) {
 }
 
 void tern_packet_poll(tern_stack *st, uint64_t now) {
-    for (uint32_t i = 0; i < st->cfg.packet_sockets; i++) {
+    for (uint32_t i = 0; i < st->npacket; i++) {
         tern_packet_sock *p = &st->pkt[i];
         while (p->used && p->tx_count && !tern_call_budget_spent(st)) {
             uint8_t *slot = p->tx + (size_t)p->tx_head * slot_size(&st->cfg);
@@ -215,8 +215,8 @@ void tern_packet_poll(tern_stack *st, uint64_t now) {
                 memset(frame + flen, 0, 60 - flen);
                 flen = 60;
             }
-            st->c.frames_out++;
-            st->c.bytes_out += flen;
+            st->hc.frames_out++;
+            st->hc.bytes_out += flen;
             st->call_frames++;
             tern_packet_tap(st, now, h.meta.iface, TERN_PACKET_OUT, frame, flen, p);
             if (st->cfg.output) {

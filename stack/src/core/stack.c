@@ -17,6 +17,7 @@
 
 #define NS_PER_SEC 1000000000ull
 #define ALIGN16(x) (((x) + 15) & ~(size_t)15)
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 tern_err tern_fail(tern_stack *st, tern_err code, const char *fmt, ...) {
     va_list ap;
@@ -214,7 +215,8 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     l->chunks = off;
     off = ALIGN16(off + (size_t)c->packet_buffers * sizeof(tern_chunk));
     l->pkts = off;
-    off = ALIGN16(off + (size_t)c->packet_buffers * sizeof(tern_pkt));
+    /* ARP's lookup keys start a line (ipv4/arp.c) */
+    off = ALIGN64(off + (size_t)c->packet_buffers * sizeof(tern_pkt));
     l->arp = off;
     off = ALIGN16(off + tern_arp_memory_size(c));
     l->reasm = off;
@@ -226,7 +228,9 @@ static void compute_layout(const tern_stack_config *c, layout *l) {
     l->udp = off;
     off = ALIGN16(off + tern_udp_memory_size(c));
     l->ping = off;
-    off = ALIGN16(off + tern_ping_memory_size(c));
+    /* TCP's module starts a line (64 bytes from a 64-byte aligned instance, as the simulator's
+     * are): its first line holds what every event reads (tcp_private.h) */
+    off = ALIGN64(off + tern_ping_memory_size(c));
     l->tcp = off;
     off = ALIGN16(off + tern_tcp_memory_size(c));
     l->packet = off;
@@ -290,6 +294,7 @@ tern_err tern_stack_init(void *mem, size_t len, const tern_stack_config *cfg, te
     }
     st->ip_id = (uint16_t)tern_rng_next(&st->rng);
     st->niface = c.niface;
+    st->npacket = (uint16_t)c.packet_sockets; /* validated: at most 64 */
     for (uint32_t i = 0; i < c.niface; i++) {
         tern_iface *f = &st->iface[i];
         memcpy(f->mac, c.iface[i].mac, 6);
@@ -391,13 +396,13 @@ void tern_stack_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_
                       size_t len) {
     st->call_frames = 0;
     st->call_now = now;
-    st->c.frames_in++;
-    st->c.bytes_in += len;
+    st->hc.frames_in++;
+    st->hc.bytes_in += len;
     if (iface >= st->niface) {
         st->c.bad_iface++;
         return;
     }
-    if (st->cfg.packet_sockets) {
+    if (st->npacket) {
         tern_packet_tap(st, now, iface, TERN_PACKET_IN, frame, len, NULL);
     }
     struct tern_eth_repr eth;
@@ -565,10 +570,10 @@ void tern_eth_send(tern_stack *st, uint32_t iface, uint8_t *frame, size_t flen) 
         memset(frame + flen, 0, 60 - flen);
         flen = 60;
     }
-    st->c.frames_out++;
-    st->c.bytes_out += flen;
+    st->hc.frames_out++;
+    st->hc.bytes_out += flen;
     st->call_frames++;
-    if (st->cfg.packet_sockets) {
+    if (st->npacket) {
         tern_packet_tap(st, st->call_now, iface, TERN_PACKET_OUT, frame, flen, NULL);
     }
     if (tern_frame_lent_output(st, iface, frame, flen)) {
@@ -581,6 +586,22 @@ void tern_eth_send(tern_stack *st, uint32_t iface, uint8_t *frame, size_t flen) 
 
 void tern_stack_get_counters(const tern_stack *st, tern_counters *out) {
     *out = st->c;
+    /* the counters every frame writes live in the instance's head (tern_counters_hot) */
+    const tern_counters_hot *h = &st->hc;
+    out->frames_in = h->frames_in;
+    out->bytes_in = h->bytes_in;
+    out->arp_in = h->arp_in;
+    out->ip_in = h->ip_in;
+    out->ip_delivered = h->ip_delivered;
+    out->icmp_in = h->icmp_in;
+    out->tcp_in = h->tcp_in;
+    out->tcp_predicted_data = h->tcp_predicted_data;
+    out->frames_out = h->frames_out;
+    out->bytes_out = h->bytes_out;
+    out->ip_out = h->ip_out;
+    out->tcp_out = h->tcp_out;
+    out->tcp_predicted_ack = h->tcp_predicted_ack;
+    out->tcp_predicted_ack_lean = h->tcp_predicted_ack_lean;
 }
 
 /* ---- run-time configuration --------------------------------------------------- */

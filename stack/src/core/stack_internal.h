@@ -421,16 +421,39 @@ typedef struct tern_poll_cache {
 } tern_poll_cache;
 
 /*
+ * The counters every frame in or out writes (issue 19): kept in two lines of the instance's head
+ * instead of the five lines of tern_counters they lie in, which with thousands of hosts were each
+ * a miss per frame. The same fields of tern_stack.c stay 0; tern_stack_get_counters reports these
+ * in their place.
+ */
+typedef struct tern_counters_hot {
+    /* a frame in: Ethernet, ARP, IPv4, ICMP, TCP, in-order data on header prediction's short
+     * path */
+    uint64_t frames_in, bytes_in, arp_in, ip_in, ip_delivered, icmp_in, tcp_in, tcp_predicted_data;
+    /* a frame out, and the ACKs on header prediction's short paths, which most often send */
+    uint64_t frames_out, bytes_out, ip_out, tcp_out, tcp_predicted_ack, tcp_predicted_ack_lean;
+} tern_counters_hot;
+
+/* Padding that puts the interfaces at the start of a line of the instance (checked below the
+ * struct). */
+#define TERN_STACK_PAD_IFACE 56
+
+/*
  * The instance. Its members are laid out by how often an event reads them (issue 19, the scale
  * figures): with thousands of hosts no instance stays in the caches between two of its events,
- * and every cache line an event touches is a miss. What every frame, poll and poll_at reads comes
- * first, packed into a few lines; then the configuration, counters and interfaces (read by most
- * events); then the transmit buffer, whose first lines every sent frame writes; and last what only
- * a rarely used feature reads (the error text, DHCP, DNS, mDNS, the fragment and loopback
- * buffers), so that an unused feature costs memory but no touched line.
+ * and every cache line an event touches is a miss. The simulator keeps its hosts' instances
+ * 64-byte aligned and asks for the first three lines (192 bytes) of the next event's instance
+ * before it runs; those hold what every frame, poll and poll_at reads or writes (the module
+ * pointers, the counts that let polls skip their tables, the transmit pointers), so that a quiet
+ * event reads no other line of the instance itself. Then the rest of the core's state; the
+ * interfaces (the first one's MAC, MTU and addresses in one line); the configuration (its output
+ * callbacks in one line); the counters; the transmit buffer, whose first lines every sent frame
+ * writes; and last what only a rarely used feature reads (the error text, DHCP, DNS, mDNS, the
+ * fragment and loopback buffers), so that an unused feature costs memory but no touched line.
+ * The _Static_asserts below the struct keep the hot lines where they are.
  */
 struct tern_stack {
-    /* ---- hot: every frame, poll and poll_at ---- */
+    /* ---- line 0: every input, poll and poll_at ---- */
     /* poll_at's cache of the quiet modules' deadline (core/poll_cache.h): poll_at takes a
      * const instance, so it writes the cache through this pointer to poll_cache_mem */
     tern_poll_cache *poll_cache;
@@ -438,52 +461,63 @@ struct tern_stack {
     uint64_t call_now;    /* the time of the current (or last) input or poll */
     uint32_t call_frames; /* frames sent by the current input or poll (TERN_CALL_FRAMES_MAX) */
     uint32_t niface;
-    uint32_t arp_resolving;  /* entries in the INCOMPLETE state */
-    uint32_t udp_tx_queued;  /* datagrams waiting in UDP send queues (poll_at needs no scan) */
+    uint32_t arp_resolving; /* entries in the INCOMPLETE state */
+    uint32_t udp_tx_queued; /* datagrams waiting in UDP send queues (poll_at needs no scan) */
+    /* ---- line 1 ---- */
     uint32_t ping_tx_queued; /* echo requests waiting in ping send queues */
     uint32_t dns_queries;    /* DNS query slots in use (services/dns.c; poll_at needs no scan) */
     tern_pktq loopback;      /* datagrams we sent to one of our own addresses */
-    tern_pktq arp_waiting;   /* packets waiting for resolution (meta.dst = next hop) */
     tern_tcp_module *tcp;
     tern_ipv6_module *ip6; /* ipv6/ */
     tern_arp_entry *arp;
-    tern_udp_sock *udp;
-    tern_ping_sock *ping;
-    tern_route *routes;
-    uint32_t nroutes;
-    uint32_t route_gen;         /* tern_route_cache's generation, never 0 (tern_route_changed) */
-    uint32_t arp_gen;           /* bumped on every ARP entry change (tern_ip4_tmpl) */
-    tern_rx_addr_cache rx_addr; /* ipv4/ipv4.c: the last received flow's address verdict */
-    tern_chunk *chunks;
-    tern_pkt *pkts;
-    uint32_t free_chunk;
-    uint32_t free_pkt;
-    tern_packet_sock *pkt; /* cfg.packet_sockets packet sockets (core/packet.c) */
-    tern_reasm_slot *reasm;
-    tern_igmp *igmp;
-    uint16_t ip_id;
+    tern_igmp *igmp;    /* a quiet poll writes its now (tern_igmp_set_now) */
+    uint32_t route_gen; /* tern_route_cache's generation, never 0 (tern_route_changed) */
+    uint32_t arp_gen;   /* bumped on every ARP entry change (tern_ip4_tmpl) */
+    /* ---- line 2 ---- */
     /* Reassembly slots in use, IPv4's and IPv6's (ipv4/reasm.c, ipv6/reasm6.c): every poll and
      * poll_at checks these in a line they read anyway, and scans the slots (a line or more each,
      * cold with thousands of hosts: issue 19) only when one is in use. */
     uint16_t reasm_used;
     uint16_t reasm6_used;
-
-    /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
-    uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */
-    uint64_t icmp_last;
-    tern_rng rng;
-    uint8_t isn_key[16];
-
-    /* ---- warm: most events read some of these ---- */
-    tern_stack_config cfg; /* with every default filled in */
-    tern_counters c;
-    tern_iface iface[TERN_MAX_IFACES];
-
+    uint16_t ip_id; /* the next IPv4 Identification (every datagram sent) */
+    /* cfg.packet_sockets (at most 64; fixed at init), which every frame in and out, poll and
+     * poll_at ask: read here, in a hot line, instead of in the configuration's */
+    uint16_t npacket;
+    tern_rx_addr_cache rx_addr; /* ipv4/ipv4.c: the last received flow's address verdict */
     /* The payload of the datagram being built: tx + TERN_TX_HEADROOM (tern_ip_tx_payload) or
      * in the buffer the environment lent (tern_ip_tx_frame). */
     uint8_t *txp;
     uint8_t *lent; /* the lent buffer the stack holds (core/frame_lend.c), or NULL */
     size_t lent_cap;
+    tern_ping_sock *ping;
+    tern_udp_sock *udp;
+
+    /* ---- lines 3 and 4: the counters a frame in (3) or out (4) writes ---- */
+    tern_counters_hot hc;
+
+    /* ---- the rest of the core: read by the features that use them ---- */
+    tern_pktq arp_waiting; /* packets waiting for resolution (meta.dst = next hop) */
+    tern_route *routes;
+    uint32_t nroutes;
+    uint32_t free_chunk;
+    tern_chunk *chunks;
+    tern_pkt *pkts;
+    uint32_t free_pkt;
+    tern_packet_sock *pkt; /* cfg.packet_sockets packet sockets (core/packet.c) */
+    tern_reasm_slot *reasm;
+    /* ICMP error rate limit: a token bucket (RFC 1122 §3.2.2 "SHOULD limit") */
+    uint64_t icmp_tokens_ns; /* time-valued tokens, like the link shaper */
+    uint64_t icmp_last;
+
+    /* ---- warm: most events read some of these ---- */
+    /* the interfaces, the first one's MAC, MTU and addresses in one line (padding before it) */
+    uint8_t pad_iface[TERN_STACK_PAD_IFACE];
+    tern_iface iface[TERN_MAX_IFACES];
+    /* these two put the configuration's output callbacks in one line */
+    tern_rng rng;
+    uint8_t isn_key[16];
+    tern_stack_config cfg; /* with every default filled in */
+    tern_counters c;
 
     /* transmit scratch: [Ethernet][IPv4][payload], and a second for fragments/ICMP */
     /* tx: headers (Ethernet, IPv4 with options) in front of a payload of up to
@@ -502,6 +536,18 @@ struct tern_stack {
     uint8_t tx2[TERN_FRAME_MAX + 64];
     uint8_t loop_rx[65536]; /* a looped-back datagram being delivered */
 };
+
+/* The simulator's early reads cover the first three lines (sim_node.hot); what every event reads
+ * must stay inside them. The interfaces and the configuration's callbacks start a line. */
+#define TERN_STACK_HOT_BYTES 192
+_Static_assert(offsetof(struct tern_stack, udp) + sizeof(void *) <= TERN_STACK_HOT_BYTES,
+               "the hot members fit in the first three lines");
+_Static_assert(offsetof(struct tern_stack, hc) == TERN_STACK_HOT_BYTES &&
+                   offsetof(tern_counters_hot, frames_out) == 64,
+               "the input counters in line 3, the output ones in line 4");
+_Static_assert(offsetof(struct tern_stack, iface) % 64 == 0, "TERN_STACK_PAD_IFACE");
+_Static_assert((offsetof(struct tern_stack, cfg) + offsetof(tern_stack_config, output)) % 64 == 0,
+               "the configuration's callbacks in one line");
 
 /* The quiet modules' timers may have changed: poll_at recomputes their deadline. */
 static inline void tern_poll_cache_drop(tern_stack *st) {

@@ -27,12 +27,36 @@ struct tern_arp_entry {
     uint32_t requests;     /* sent in this resolution */
 };
 
+/*
+ * The table's lookup keys (issue 19): in front of the entries, one 4-byte word per entry, the
+ * first four bytes of its address while it is in use (written at every change of state, after
+ * the address: set_state). find() compares the keys, which for a table of up to 16 entries lie in
+ * one line, and reads only the entries whose key matches, instead of the state, interface and
+ * address of every entry, a line or two each: every ARP request a switch floods makes every host
+ * look its sender up (RFC 826 "Packet Reception"), which is most often in no entry. A key only
+ * filters: an entry is still checked in full before it is taken, so a free entry's stale key
+ * costs a read and nothing else. Test builds check every lookup against the scan of the entries.
+ */
+static size_t keys_bytes(uint32_t entries) {
+    return ((size_t)entries * sizeof(uint32_t) + 63) & ~(size_t)63;
+}
+
+static uint32_t *arp_keys(const tern_stack *st) {
+    return (uint32_t *)(void *)((uint8_t *)st->arp - keys_bytes(st->cfg.arp_entries));
+}
+
+static uint32_t addr_key(const tern_addr *a) {
+    uint32_t w;
+    memcpy(&w, a->bytes, 4);
+    return w;
+}
+
 size_t tern_arp_memory_size(const tern_stack_config *cfg) {
-    return (size_t)cfg->arp_entries * sizeof(tern_arp_entry);
+    return keys_bytes(cfg->arp_entries) + (size_t)cfg->arp_entries * sizeof(tern_arp_entry);
 }
 
 void tern_arp_init(tern_stack *st, uint8_t *mem) {
-    st->arp = (tern_arp_entry *)mem;
+    st->arp = (tern_arp_entry *)(void *)(mem + keys_bytes(st->cfg.arp_entries));
 }
 
 /* State changes go through here so the count of entries resolving stays right
@@ -51,6 +75,7 @@ static void set_state(tern_stack *st, tern_arp_entry *e, uint8_t state) {
         st->arp_resolving++;
     }
     e->state = state;
+    arp_keys(st)[e - st->arp] = addr_key(&e->ip); /* find()'s key: the address set before */
     st->arp_gen++; /* header templates built on an entry are stale (tern_ip4_tmpl) */
     tern_poll_cache_nb_moved(st, old, entry_poll_at(e)); /* poll_at's cached deadline */
 }
@@ -62,7 +87,7 @@ static void set_next_request(tern_stack *st, tern_arp_entry *e, uint64_t at) {
     tern_poll_cache_nb_moved(st, old, entry_poll_at(e));
 }
 
-static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) {
+static tern_arp_entry *find_scan(tern_stack *st, uint32_t iface, const tern_addr *ip) {
     for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
         tern_arp_entry *e = &st->arp[i];
         if (e->state != ARP_FREE && e->iface == iface && tern_addr_eq(&e->ip, ip)) {
@@ -70,6 +95,31 @@ static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip)
         }
     }
     return NULL;
+}
+
+/* The first entry in use for ip on iface, through the keys (above). */
+static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip) {
+    const uint32_t *k = arp_keys(st);
+    uint32_t key = addr_key(ip);
+    tern_arp_entry *found = NULL;
+    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+        if (k[i] != key) {
+            continue;
+        }
+        tern_arp_entry *e = &st->arp[i];
+        if (e->state != ARP_FREE && e->iface == iface && tern_addr_eq(&e->ip, ip)) {
+            found = e;
+            break;
+        }
+    }
+#ifdef TERN_POLL_CACHE_CHECK
+    if (found != find_scan(st, iface, ip)) {
+        __builtin_trap(); /* a key not kept with its entry */
+    }
+#else
+    (void)find_scan;
+#endif
+    return found;
 }
 
 /*
@@ -358,7 +408,7 @@ static void drop_waiting(tern_stack *st, uint32_t iface, const tern_addr *ip) {
 }
 
 void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len) {
-    st->c.arp_in++;
+    st->hc.arp_in++;
     struct tern_arp_repr r;
     if (tern_arp_parse(buf, len, &r) != TERN_OK) {
         st->c.arp_malformed++;

@@ -255,7 +255,7 @@ static void error_received(tern_stack *st, uint64_t now, const struct tern_ipv4_
 void tern_icmp_input(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                      const uint8_t *hdr, bool link_broadcast) {
     (void)hdr;
-    st->c.icmp_in++;
+    st->hc.icmp_in++;
     struct tern_icmpv4_repr r;
     tern_err err = tern_icmpv4_parse(ip->payload, ip->payload_len, &r);
     if (err == TERN_ERR_BAD_CHECKSUM) {

@@ -82,7 +82,7 @@ static tern_err output_datagram(tern_stack *st, uint64_t now, const tern_route_r
         if (tern_ipv4_emit(&r, ip, hlen + len, &w) != TERN_OK) {
             return TERN_ERR_MALFORMED;
         }
-        st->c.ip_out++;
+        st->hc.ip_out++;
         tern_eth_output(st, rr->iface, mac, TERN_ETHERTYPE_IPV4, ip, w);
         return TERN_OK;
     }
@@ -114,7 +114,7 @@ static tern_err output_datagram(tern_stack *st, uint64_t now, const tern_route_r
         if (tern_ipv4_emit(&f, ip, sizeof st->tx2 - TERN_ETH_HDR, &w) != TERN_OK) {
             return TERN_ERR_MALFORMED;
         }
-        st->c.ip_out++;
+        st->hc.ip_out++;
         st->c.ip_fragments_out++;
         tern_eth_output(st, rr->iface, mac, TERN_ETHERTYPE_IPV4, ip, w);
         off += chunk;
@@ -200,7 +200,7 @@ tern_err tern_ip_send(tern_stack *st, uint64_t now, const tern_ip_tx *tx, size_t
         tern_pkt_meta meta;
         memset(&meta, 0, sizeof meta);
         meta.time = now;
-        st->c.ip_out++;
+        st->hc.ip_out++;
         return tern_pktq_push(st, &st->loopback, &meta, ip, w, NULL, 0);
     }
     return output_datagram(st, now, &rr, &h, payload, payload_len);
@@ -247,7 +247,7 @@ void tern_ipv4_poll(tern_stack *st, uint64_t now) {
  */
 static void deliver(tern_stack *st, uint64_t now, const struct tern_ipv4_repr *ip,
                     const uint8_t *hdr, uint32_t iface, bool link_broadcast, bool unicast) {
-    st->c.ip_delivered++;
+    st->hc.ip_delivered++;
     const tern_ip_rx rx = {.src = ip->src,
                            .dst = ip->dst,
                            .payload = ip->payload,
@@ -418,7 +418,7 @@ void tern_ipv4_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t
 /* A datagram from a link (from_link) or looped back to ourselves. */
 static void receive(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t *buf, size_t len,
                     bool link_broadcast, bool from_link) {
-    st->c.ip_in++;
+    st->hc.ip_in++;
     struct tern_ipv4_repr ip;
     tern_err err = tern_ipv4_parse(buf, len, &ip);
     switch (err) {

@@ -157,6 +157,6 @@ void tern_ip4_tmpl_send(tern_stack *st, uint64_t now, const tern_ip4_tmpl *t, si
     check_header(st, t, ip, id, len);
 #endif
     tern_arp_entry_used(st, t->nb, now);
-    st->c.ip_out++;
+    st->hc.ip_out++;
     tern_eth_send(st, t->iface, frame, TERN_ETH_HDR + total);
 }

@@ -1171,6 +1171,7 @@ static void predicted_lean_checked(tern_stack *st, tcp_pcb *p, uint64_t now, con
     ack_side_state s0, s1;
     tcp_pcb before, general;
     tern_counters c0 = st->c, c1;
+    tern_counters_hot h0 = st->hc, h1;
     memcpy(&before, p, sizeof before);
     side_save(st, p, &s0);
     if (conn_input_general(st, p, now, ip, seg)) {
@@ -1178,13 +1179,15 @@ static void predicted_lean_checked(tern_stack *st, tcp_pcb *p, uint64_t now, con
     }
     memcpy(&general, p, sizeof general);
     c1 = st->c;
+    h1 = st->hc;
     side_save(st, p, &s1);
     memcpy(p, &before, sizeof before);
     st->c = c0;
+    st->hc = h0;
     side_restore(st, p, &s0);
     predicted_run(st, p, now, seg, TCP_HP_ACK_LEAN);
     if (memcmp(p, &general, sizeof general) != 0 || memcmp(&st->c, &c1, sizeof c1) != 0 ||
-        !side_same(st, p, &s1)) {
+        memcmp(&st->hc, &h1, sizeof h1) != 0 || !side_same(st, p, &s1)) {
         __builtin_trap();
     }
 }
@@ -1213,14 +1216,17 @@ static void predicted(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_rx
     }
     tcp_pcb before, fast;
     tern_counters c0 = st->c, c1;
+    tern_counters_hot h0 = st->hc, h1;
     memcpy(&before, p, sizeof before);
     predicted_run(st, p, now, seg, hp);
     memcpy(&fast, p, sizeof fast);
     c1 = st->c;
+    h1 = st->hc;
     memcpy(p, &before, sizeof before);
     st->c = c0;
+    st->hc = h0;
     if (conn_input_general(st, p, now, ip, seg) || memcmp(p, &fast, sizeof fast) != 0 ||
-        memcmp(&st->c, &c1, sizeof c1) != 0) {
+        memcmp(&st->c, &c1, sizeof c1) != 0 || memcmp(&st->hc, &h1, sizeof h1) != 0) {
         __builtin_trap();
     }
 }
@@ -1245,10 +1251,10 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_r
     if (hp != TCP_HP_NONE) {
         predicted(st, p, now, ip, seg, hp);
         if (hp == TCP_HP_DATA) {
-            st->c.tcp_predicted_data++;
+            st->hc.tcp_predicted_data++;
         } else {
-            st->c.tcp_predicted_ack++;
-            st->c.tcp_predicted_ack_lean += hp == TCP_HP_ACK_LEAN;
+            st->hc.tcp_predicted_ack++;
+            st->hc.tcp_predicted_ack_lean += hp == TCP_HP_ACK_LEAN;
         }
         return false;
     }
@@ -1256,7 +1262,7 @@ static bool conn_input(tern_stack *st, tcp_pcb *p, uint64_t now, const tern_ip_r
 }
 
 static void segment_input(tern_stack *st, uint64_t now, const tern_ip_rx *ip) {
-    st->c.tcp_in++;
+    st->hc.tcp_in++;
     struct tern_tcp_repr seg;
     tcp_pcb *found;
     bool looked_up;

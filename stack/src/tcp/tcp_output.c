@@ -193,7 +193,7 @@ tern_err tcp_send_segment(tern_stack *st, tcp_pcb *p, uint64_t now, uint32_t seq
             return e;
         }
     }
-    st->c.tcp_out++;
+    st->hc.tcp_out++;
     p->segs_out++;
     if (len > 0) {
         p->last_snd = now; /* RFC 5681 §4.1: idle is measured from the last data sent */
@@ -338,7 +338,7 @@ void tcp_send_rst_reply(tern_stack *st, uint64_t now, const tern_ip_rx *ip,
         return;
     }
     tern_ip_tx tx = {.src = ip->dst, .dst = ip->src, .protocol = TERN_IPPROTO_TCP, .df = true};
-    st->c.tcp_out++;
+    st->hc.tcp_out++;
     st->c.tcp_rst_sent++;
     tern_l4_send(st, now, &tx, written);
 }

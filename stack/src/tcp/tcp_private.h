@@ -177,10 +177,6 @@ typedef struct tcp_pcb {
     uint32_t parent;     /* listener of a passive child */
     uint32_t q_next;     /* accept queue / listener list link */
 
-    /* --- listener --- */
-    uint32_t backlog, synq_len, acceptq_len, acceptq_head, acceptq_tail;
-    uint64_t cookie_time; /* when the listener last answered with a SYN cookie, 0 never */
-
     /* --- send sequence space (RFC 9293 §3.3.1) --- */
     uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
     uint32_t max_snd_wnd; /* largest window the peer offered (RFC 5961 §5.2, SWS) */
@@ -234,10 +230,6 @@ typedef struct tcp_pcb {
     uint32_t cwnd, ssthresh, bytes_acked_ca;
     uint32_t lt_bytes; /* sent beyond cwnd by limited transmit since the first dup ACK (RFC 3042) */
     uint64_t last_snd; /* when data was last sent (RFC 5681 §4.1 restart after idle), 0 never */
-    tcp_cubic cubic;
-    tcp_rate rate; /* delivery-rate estimation (tcp_rate.c), BBR connections only */
-    uint32_t rlog; /* its delivery-rate log in the pool + 1 (tcp_rate_log); 0: none (not BBR) */
-    tcp_bbr bbr;   /* BBR (tcp_cc_bbr.c) and its pacing (tcp_pacing.c) */
 
     /* --- timers (absolute ns, TERN_NEVER when off) --- */
     uint64_t t_rexmt;  /* RTO, SYN retransmission, or persist */
@@ -248,12 +240,9 @@ typedef struct tcp_pcb {
     uint64_t t_pace;   /* pacing: the next send time of a paced connection (0: off) */
     uint64_t deadline; /* min of the above, the heap key */
     uint64_t last_rcv; /* time of the last segment received (keep-alive idleness) */
-    uint64_t chal_start;
-    uint32_t chal_count;   /* RFC 5961 §7 challenge ACKs in the current second */
-    uint64_t oow_ack_next; /* no ACK to an unacceptable data-less segment before (0: any time) */
 
-    /* --- per-socket settings --- */
-    uint64_t delack_ns, user_timeout_ns, keep_idle_ns, keep_intvl_ns;
+    /* --- per-socket settings (the others in the cold part) --- */
+    uint64_t delack_ns;
 
     /* --- buffers (rings at fixed places, see tcp_rx_base/tcp_tx_base) --- */
     uint32_t rx_head, rx_len, rx_cap; /* rx_len: in-order bytes not yet read */
@@ -290,13 +279,7 @@ typedef struct tcp_pcb {
     uint8_t dsack_pending; /* dsack_left..dsack_right goes first in the next ACK */
     uint8_t undo_state;    /* TCP_UNDO_* */
     uint32_t dsack_left, dsack_right;
-    /* RFC 3708 §3 on one loss episode: the window before the reduction,
-     * the retransmitted range [undo_una, undo_high) and its bytes, and the
-     * bytes of it the peer reported as duplicates. */
-    uint32_t undo_cwnd, undo_ssthresh;
-    uint32_t undo_una, undo_high, undo_recover;
-    uint32_t undo_rexmit_bytes, undo_dsacked_bytes;
-    uint32_t dsack_blocks_in, spurious_rexmits, dsack_undos;
+    uint32_t dsack_blocks_in;
 
     /* --- RACK (RFC 8985 §6, tcp_rack.c): the transmission log's ring
      *     [rack_head, rack_head + rack_n), RACK.xmit_ts / end_seq / fack /
@@ -332,20 +315,50 @@ typedef struct tcp_pcb {
      * reports a lost ACK, not reordering (tcp_rack.c) */
     uint32_t rack_dsack_n, rack_trxt_lo, rack_trxt_hi;
     uint32_t rack_episodes; /* fast_retransmits + rto_timeouts at the last ACK */
-    /* PRR (RFC 6937) during a RACK connection's fast recovery: data
-     * delivered and sent since it began, and the flight then (RecoverFS) */
-    uint32_t prr_delivered, prr_out, prr_recover_fs;
-    /* Spurious RTOs (tcp_frto.c): F-RTO's step (RFC 5682 §3.1) and
-     * "recover", Eifel's RetransmitTS (RFC 3522 §3.2), the window before
-     * the RTO, and the undos done */
+    /* Spurious RTOs (tcp_frto.c): F-RTO's step (RFC 5682 §3.1) and Eifel's (RFC 3522), which
+     * every ACK asks; their "recover", RetransmitTS, the window before the RTO and the undos
+     * done are in the cold part */
     uint8_t frto, eifel;
-    uint32_t frto_recover, frto_sacked, eifel_ts;
-    uint32_t frto_cwnd, frto_ssthresh;
-    uint32_t spurious_rtos;
     tern_route_cache route; /* IPv4: the route to raddr from laddr (tern_route_cached) */
     tern_ip4_tmpl tmpl;     /* IPv4: its segments' Ethernet + IPv4 headers (ipv4/tx_template.c) */
     tcp_hdr_tmpl hdr_tmpl;  /* its steady-state segments' TCP header (tcp_hdr_tmpl.c) */
+
+    /* ---- cold: what the steady state of a connection does not read (issue 19: with thousands
+     * of hosts every line a segment touches is a miss, so the lines above hold what the
+     * established path reads and writes) ---- */
+    /* --- listener --- */
+    uint32_t backlog, synq_len, acceptq_len, acceptq_head, acceptq_tail;
+    uint64_t cookie_time; /* when the listener last answered with a SYN cookie, 0 never */
+    /* --- RFC 5961 §7 challenge ACKs, and the limit on ACKs to unacceptable segments --- */
+    uint64_t chal_start;
+    uint32_t chal_count;   /* RFC 5961 §7 challenge ACKs in the current second */
+    uint64_t oow_ack_next; /* no ACK to an unacceptable data-less segment before (0: any time) */
+    /* --- per-socket settings --- */
+    uint64_t user_timeout_ns, keep_idle_ns, keep_intvl_ns;
+    /* --- RFC 3708 §3 on one loss episode: the window before the reduction, the retransmitted
+     *     range [undo_una, undo_high) and its bytes, and the bytes of it the peer reported as
+     *     duplicates (tcp_undo.c) --- */
+    uint32_t undo_cwnd, undo_ssthresh;
+    uint32_t undo_una, undo_high, undo_recover;
+    uint32_t undo_rexmit_bytes, undo_dsacked_bytes;
+    uint32_t spurious_rexmits, dsack_undos;
+    /* --- PRR (RFC 6937) during a RACK connection's fast recovery: data delivered and sent since
+     *     it began, and the flight then (RecoverFS) --- */
+    uint32_t prr_delivered, prr_out, prr_recover_fs;
+    /* --- spurious RTOs (tcp_frto.c, beside frto and eifel above) --- */
+    uint32_t frto_recover, frto_sacked, eifel_ts;
+    uint32_t frto_cwnd, frto_ssthresh;
+    uint32_t spurious_rtos;
+    /* --- the congestion controls' own state: CUBIC, and BBR's with its delivery-rate log --- */
+    tcp_cubic cubic;
+    tcp_rate rate; /* delivery-rate estimation (tcp_rate.c), BBR connections only */
+    uint32_t rlog; /* its delivery-rate log in the pool + 1 (tcp_rate_log); 0: none (not BBR) */
+    tcp_bbr bbr;   /* BBR (tcp_cc_bbr.c) and its pacing (tcp_pacing.c) */
+    /* to a whole number of lines: the pool's control blocks start lines (tcp_socket.c), so that
+     * the hot part of each touches as few as it can */
+    uint8_t pad_to_line[8];
 } tcp_pcb;
+_Static_assert(sizeof(tcp_pcb) % 64 == 0, "tcp_pcb: pad_to_line");
 
 /* One segment sent, in the RACK transmission log (tcp_rack.c). */
 typedef struct tcp_xmit {
@@ -362,51 +375,61 @@ typedef struct tcp_lent {
 
 /* The module's state. */
 struct tern_tcp_module {
-    uint32_t nsock;
-    uint32_t ooo_cap; /* OOO ranges per socket */
-    uint32_t rx_cap, tx_cap;
-    uint32_t hash_mask;
-    uint32_t free_head;
+    /* Laid out by use (issue 19): with thousands of hosts every line an event touches is a miss.
+     * The module starts a line (core/stack.c's layout). Line 0: what poll_at (after every event),
+     * poll and a segment's lookup read. */
     uint32_t dirty_head, dirty_tail;
-    uint32_t listeners; /* list of listeners through q_next */
     uint32_t heap_len;
-    tcp_pcb *pcb;
-    uint32_t sack_cap;  /* SACK scoreboard ranges per socket (tcp_sack_cap) */
-    uint32_t rack_cap;  /* RACK transmission log records per socket (tcp_rack_log_cap) */
-    tcp_range *aux;     /* per socket: ooo_cap OOO ranges, then sack_cap scoreboard ranges */
-    tcp_xmit *xlog;     /* per socket: rack_cap records */
-    tcp_rate_rec *rlog; /* rlog_n logs of rack_cap delivery-rate records (tcp_rate.c), each
-                         * held by a BBR socket (tcp_pcb.rlog) or free */
-    uint32_t rlog_n;    /* logs in the pool (tern_tcp_config.bbr_sockets) */
-    uint32_t rlog_free; /* first free log, TCP_NONE: none (the next in its first record's seq) */
-    uint32_t *heap;
-    uint32_t *hash;
-    tcp_ports ports;  /* sockets owning each local port (tcp_ports.c) */
-    uint8_t *buffers; /* per socket: rx_cap + tx_cap bytes */
-    tcp_lent *lend;   /* per socket: lend_cap lent extents (a ring, tcp_sendq.c) */
-    uint32_t lend_cap;
-    tern_tcp_config cfg; /* defaults filled in */
-    /* TIME-WAIT table (tcp_timewait.c) */
-    tcp_tw *tw;
-    uint32_t *tw_hash;
-    uint32_t tw_cap, tw_hash_mask, tw_free, tw_oldest, tw_newest, tw_count;
-    bool tw_reopen;             /* a SYN reopened a TIME-WAIT tuple: next passive ISN above */
-    uint32_t tw_reopen_snd_nxt; /* the old incarnation's SND.NXT */
+    uint32_t tw_oldest; /* the TIME-WAIT table's oldest entry (tcp_timewait.c) */
+    uint32_t nsock;
+    uint32_t hash_mask;
     /* tcp_lookup's last answer, as pool index + 1 (0: none). A connection's segments come in
      * runs, so the next lookup is most often for the same tuple; the entry is believed only while
      * that control block is in the table (TCPF_HASHED) with the very tuple asked for, which no
      * other one in the table can have (tcp_lookup.c). */
     uint32_t lookup_last;
+    uint32_t rx_cap;
+    tcp_pcb *pcb;
+    uint32_t *heap;
+    uint32_t *hash;
+    tcp_tw *tw; /* TIME-WAIT table (tcp_timewait.c) */
+    /* Line 1: a segment's input and output (the per-socket arrays and buffers). */
+    uint32_t tx_cap;
+    uint32_t ooo_cap;  /* OOO ranges per socket */
+    uint32_t sack_cap; /* SACK scoreboard ranges per socket (tcp_sack_cap) */
+    uint32_t rack_cap; /* RACK transmission log records per socket (tcp_rack_log_cap) */
+    tcp_range *aux;    /* per socket: ooo_cap OOO ranges, then sack_cap scoreboard ranges */
+    tcp_xmit *xlog;    /* per socket: rack_cap records */
+    uint8_t *buffers;  /* per socket: rx_cap + tx_cap bytes */
     /* The payload of the segment being processed that tcp_rx_parse already copied into its
      * connection's ring while verifying it (tcp_rx_place.c); NULL outside tern_tcp_input. */
     const uint8_t *rx_placed;
     const tcp_pcb *rx_placed_pcb;
     uint32_t rx_placed_seq, rx_placed_len;
+    /* Line 2 and on. */
     uint32_t rx_placed_head, rx_placed_at; /* the ring's rx_head and rx_len then */
     /* Of rx_placed_len, the first rx_placed_post bytes went to the posted buffer at its
      * rx_placed_post_at (its post_len then), the rest to the ring. */
     uint32_t rx_placed_post, rx_placed_post_at;
+    uint32_t free_head;
+    uint32_t listeners; /* list of listeners through q_next */
+    tcp_rate_rec *rlog; /* rlog_n logs of rack_cap delivery-rate records (tcp_rate.c), each
+                         * held by a BBR socket (tcp_pcb.rlog) or free */
+    uint32_t rlog_n;    /* logs in the pool (tern_tcp_config.bbr_sockets) */
+    uint32_t rlog_free; /* first free log, TCP_NONE: none (the next in its first record's seq) */
+    tcp_ports ports;    /* sockets owning each local port (tcp_ports.c) */
+    tcp_lent *lend;     /* per socket: lend_cap lent extents (a ring, tcp_sendq.c) */
+    uint32_t lend_cap;
+    tern_tcp_config cfg; /* defaults filled in */
+    /* the rest of the TIME-WAIT table */
+    uint32_t *tw_hash;
+    uint32_t tw_cap, tw_hash_mask, tw_free, tw_newest, tw_count;
+    bool tw_reopen;             /* a SYN reopened a TIME-WAIT tuple: next passive ISN above */
+    uint32_t tw_reopen_snd_nxt; /* the old incarnation's SND.NXT */
 };
+_Static_assert(offsetof(struct tern_tcp_module, tx_cap) == 64 &&
+                   offsetof(struct tern_tcp_module, rx_placed_head) == 128,
+               "tern_tcp_module's first two lines");
 
 /* ---- helpers (tcp_socket.c, tcp_lookup.c, tcp_heap.c) ---- */
 

@@ -83,6 +83,10 @@ static size_t align16(size_t n) {
     return (n + 15) & ~(size_t)15;
 }
 
+static size_t align64(size_t n) {
+    return (n + 63) & ~(size_t)63;
+}
+
 static uint32_t hash_size(uint32_t n) {
     uint32_t h = 16;
     while (h < n) {
@@ -125,7 +129,7 @@ size_t tern_tcp_memory_size(const tern_stack_config *cfg) {
     tern_tcp_config c = cfg->tcp;
     fill_defaults(&c);
     size_t n = nsockets(cfg);
-    size_t sz = align16(sizeof(struct tern_tcp_module));
+    size_t sz = align64(sizeof(struct tern_tcp_module)); /* the control blocks start a line */
     sz += align16(n * sizeof(tcp_pcb));
     sz += align16(n * (c.ooo_max_holes + tcp_sack_cap(c.tx_buffer)) * sizeof(tcp_range));
     sz += align16(n * tcp_rack_log_cap(c.tx_buffer) * sizeof(tcp_xmit));
@@ -145,7 +149,7 @@ void tern_tcp_init(tern_stack *st, uint8_t *mem) {
     uint32_t n = nsockets(&st->cfg);
     size_t off = 0;
     tern_tcp_module *t = (tern_tcp_module *)(void *)mem;
-    off += align16(sizeof *t);
+    off += align64(sizeof *t); /* the control blocks start a line (tcp_private.h) */
     memset(t, 0, sizeof *t);
     t->cfg = c;
     t->nsock = n;
