@@ -100,6 +100,7 @@ typedef struct sim_frame_pool {
     /* Frames taken and not yet freed (each sim_frame, shared traversals included): 0 once every
      * frame in flight has been delivered or dropped and no host holds a lent one. */
     uint64_t live;
+    uint64_t taken; /* frames taken from the pool so far (tests: which frames a path made) */
 } sim_frame_pool;
 
 /* A frame holding a copy of data[0..len); NULL when out of memory. */
@@ -111,6 +112,10 @@ sim_frame *sim_frame_share(sim *s, sim_frame *of);
 /* f itself if its bytes are its own alone, else a frame with a private copy of them and the same
  * traversal state (f is released); NULL when out of memory (f is then kept). */
 sim_frame *sim_frame_private(sim *s, sim_frame *f);
+/* f, a frame just delivered, made ready to enter a link again as a new traversal of the same
+ * bytes: its traversal state (FIFO link, jitter, delays, capture number, receive-queue fields)
+ * as sim_frame_share would give a new one; its bytes, length and references are kept. */
+sim_frame *sim_frame_reuse(sim_frame *f);
 /* Release a frame (and its reference on shared bytes). */
 void sim_frame_free(sim *s, sim_frame *f);
 void sim_frame_pool_destroy(sim_frame_pool *p);
@@ -297,6 +302,8 @@ struct sim {
     bool running;            /* inside sim_run */
     bool flooded;            /* a node went over SIM_LIVELOCK_FRAMES during sim_run (flood_node) */
     sim_frame *delivering;   /* the frame a node's input callback is reading, or NULL */
+    /* The input sent `delivering` itself on (sim_node_send): its delivery must not free it. */
+    bool delivering_moved;
     uint64_t frame_bytes_copied; /* bytes copied into frames so far (frame_pool.c, host.c) */
     sim_node_id flood_node;
     uint32_t fifo_open; /* the direction whose FIFO head is being delivered, or UINT32_MAX */

@@ -375,15 +375,23 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
     n->progressed = true;
     n->c.rx_frames++;
     n->c.rx_bytes += f->len;
+    bool moved = false;
     if (n->ops.input) {
-        /* A node sending these very bytes on shares them (sim_node_send). */
+        /* A node sending these very bytes on shares them, or takes f itself on
+         * (sim_node_send). */
         sim_frame *outer = s->delivering;
+        bool outer_moved = s->delivering_moved;
         s->delivering = f;
+        s->delivering_moved = false;
         sim_node_prefetch_out(s, n);
         n->ops.input(n->state, s->now, ld->to_port, f->bytes, f->len);
+        moved = s->delivering_moved;
         s->delivering = outer;
+        s->delivering_moved = outer_moved;
     }
-    sim_frame_free(s, f);
+    if (!moved) {
+        sim_frame_free(s, f);
+    }
     /* The node may have added nodes or links (moving the arrays): look it up again. */
     sim_node_reschedule(s, &s->nodes[to]);
 }
