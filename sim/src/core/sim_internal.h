@@ -140,7 +140,7 @@ typedef struct sim_fault {
 /* ---- links ------------------------------------------------------------- */
 
 /* A link direction starts an aligned pair of lines: what every frame reads and writes is its
- * first line and the start of its second (sim_linkdir). */
+ * first line and (a delivery) the start of its second (sim_linkdir). */
 #define SIM_LINKDIR_ALIGN 128u
 
 /*
@@ -152,11 +152,11 @@ typedef struct sim_fault {
  */
 typedef struct sim_linkdir {
     /* ---- every frame: the first line ---- */
-    _Alignas(SIM_LINKDIR_ALIGN) struct sim_link *link;
-    uint32_t target; /* the link's id * 2 + dir: the delivery FIFO's event target */
+    /* The link's id * 2 + dir (0 = a->b, 1 = b->a): the delivery FIFO's event target, and where
+     * the link is (s->links[target >> 1]), which only a direction that is not quiet reads. */
+    _Alignas(SIM_LINKDIR_ALIGN) uint32_t target;
     sim_node_id to_node;
     uint32_t to_port;
-    uint8_t dir; /* 0 = a->b, 1 = b->a */
     /* No impairment that draws, queues, shapes, limits or faults is on (sim_linkdir_configured):
      * a frame goes straight to the propagation delay, with nothing drawn, as the full pipeline
      * would send it. Kept up to date by every setter; test builds check it on every frame. */
@@ -174,10 +174,11 @@ typedef struct sim_linkdir {
      * the head has an event in the queue (when head_queued); the others wait with their time and
      * reserved sequence, so the order of events is what one event per frame gave. */
     sim_frame *dq_head, *dq_tail;
-
-    /* ---- every frame: the second line ---- */
-    uint64_t frames_entered;
-    sim_link_counters c; /* frames_in .. bytes_delivered first: every frame's */
+    /* frames_in and bytes_in, which a frame entering counts, end the first line: a frame entering
+     * a plain, quiet direction reads and writes that line only; a delivery's counters
+     * (delivered, bytes_delivered) start the second. The frame count (the number of the frame
+     * entering, which the scripted faults select by) is frames_in itself. */
+    sim_link_counters c;
 
     /* ---- configuration: read when an impairment is on ---- */
     uint64_t rate_bps; /* line rate, 0 = unlimited */
@@ -223,9 +224,14 @@ typedef struct sim_link {
     sim_linkdir d[2];
 } sim_link;
 
-_Static_assert(offsetof(sim_linkdir, frames_entered) == 64, "every frame's fields: one line");
-_Static_assert(offsetof(sim_linkdir, c) + 4 * sizeof(uint64_t) <= 128,
-               "every frame's counters: the line after it");
+_Static_assert(offsetof(sim_linkdir, c) + offsetof(sim_link_counters, bytes_in) +
+                       sizeof(uint64_t) ==
+                   64,
+               "what a frame entering reads and writes: one line");
+_Static_assert(offsetof(sim_linkdir, c) + offsetof(sim_link_counters, bytes_delivered) +
+                       sizeof(uint64_t) <=
+                   128,
+               "a delivery's counters: the line after it");
 
 /* After l->up or one of its captures changed: recompute its directions' quiet flag. */
 void sim_link_watched(sim_link *l);
