@@ -107,6 +107,18 @@ static sim_frame *carve(sim_frame_pool *p, unsigned c) {
 #endif
 }
 
+/* A traversal's own state, as a frame starts it (take, sim_frame_reuse). */
+static void traversal_reset(sim_frame *f) {
+    f->next = NULL;
+    f->extra_delay = 0;
+    f->jitter = 0;
+    f->time = 0;
+    f->port = 0;
+    f->cap_no = 0;
+    f->reorder = false;
+    f->shaper_counted = false;
+}
+
 /*
  * A free frame of class c. The free frames are a stack of pointers per class, not a list through
  * the frames: taking one reads the stack's top, which is hot, instead of the next pointer inside
@@ -131,14 +143,8 @@ static sim_frame *take(sim *s, unsigned c) {
         f->pooled = false;
         s->pool.live++;
     }
-    f->next = NULL;
-    f->extra_delay = 0;
-    f->jitter = 0;
-    f->time = 0;
-    f->port = 0;
-    f->cap_no = 0;
-    f->reorder = false;
-    f->shaper_counted = false;
+    s->pool.taken++;
+    traversal_reset(f);
     f->refs = 1;
     f->owner = NULL;
     f->bytes = f->data;
@@ -172,6 +178,11 @@ sim_frame *sim_frame_share(sim *s, sim_frame *of) {
     f->owner = root;
     f->bytes = root->bytes;
     f->len = of->len;
+    return f;
+}
+
+sim_frame *sim_frame_reuse(sim_frame *f) {
+    traversal_reset(f);
     return f;
 }
 

@@ -101,6 +101,7 @@ typedef struct sim_frame_pool {
     /* Frames taken and not yet freed (each sim_frame, shared traversals included): 0 once every
      * frame in flight has been delivered or dropped and no host holds a lent one. */
     uint64_t live;
+    uint64_t taken; /* frames taken from the pool so far (tests: which frames a path made) */
 } sim_frame_pool;
 
 /* A frame holding a copy of data[0..len); NULL when out of memory. */
@@ -112,6 +113,10 @@ sim_frame *sim_frame_share(sim *s, sim_frame *of);
 /* f itself if its bytes are its own alone, else a frame with a private copy of them and the same
  * traversal state (f is released); NULL when out of memory (f is then kept). */
 sim_frame *sim_frame_private(sim *s, sim_frame *f);
+/* f, a frame just delivered, made ready to enter a link again as a new traversal of the same
+ * bytes: its traversal state (FIFO link, jitter, delays, capture number, receive-queue fields)
+ * as sim_frame_share would give a new one; its bytes, length and references are kept. */
+sim_frame *sim_frame_reuse(sim_frame *f);
 /* Release a frame (and its reference on shared bytes). */
 void sim_frame_free(sim *s, sim_frame *f);
 void sim_frame_pool_destroy(sim_frame_pool *p);
@@ -136,7 +141,7 @@ typedef struct sim_fault {
 /* ---- links ------------------------------------------------------------- */
 
 /* A link direction starts an aligned pair of lines: what every frame reads and writes is its
- * first line and the start of its second (sim_linkdir). */
+ * first line and (a delivery) the start of its second (sim_linkdir). */
 #define SIM_LINKDIR_ALIGN 128u
 
 /*
@@ -148,11 +153,11 @@ typedef struct sim_fault {
  */
 typedef struct sim_linkdir {
     /* ---- every frame: the first line ---- */
-    _Alignas(SIM_LINKDIR_ALIGN) struct sim_link *link;
-    uint32_t target; /* the link's id * 2 + dir: the delivery FIFO's event target */
+    /* The link's id * 2 + dir (0 = a->b, 1 = b->a): the delivery FIFO's event target, and where
+     * the link is (s->links[target >> 1]), which only a direction that is not quiet reads. */
+    _Alignas(SIM_LINKDIR_ALIGN) uint32_t target;
     sim_node_id to_node;
     uint32_t to_port;
-    uint8_t dir; /* 0 = a->b, 1 = b->a */
     /* No impairment that draws, queues, shapes, limits or faults is on (sim_linkdir_configured):
      * a frame goes straight to the propagation delay, with nothing drawn, as the full pipeline
      * would send it. Kept up to date by every setter; test builds check it on every frame. */
@@ -170,10 +175,11 @@ typedef struct sim_linkdir {
      * the head has an event in the queue (when head_queued); the others wait with their time and
      * reserved sequence, so the order of events is what one event per frame gave. */
     sim_frame *dq_head, *dq_tail;
-
-    /* ---- every frame: the second line ---- */
-    uint64_t frames_entered;
-    sim_link_counters c; /* frames_in .. bytes_delivered first: every frame's */
+    /* frames_in and bytes_in, which a frame entering counts, end the first line: a frame entering
+     * a plain, quiet direction reads and writes that line only; a delivery's counters
+     * (delivered, bytes_delivered) start the second. The frame count (the number of the frame
+     * entering, which the scripted faults select by) is frames_in itself. */
+    sim_link_counters c;
 
     /* ---- configuration: read when an impairment is on ---- */
     uint64_t rate_bps; /* line rate, 0 = unlimited */
@@ -219,9 +225,14 @@ typedef struct sim_link {
     sim_linkdir d[2];
 } sim_link;
 
-_Static_assert(offsetof(sim_linkdir, frames_entered) == 64, "every frame's fields: one line");
-_Static_assert(offsetof(sim_linkdir, c) + 4 * sizeof(uint64_t) <= 128,
-               "every frame's counters: the line after it");
+_Static_assert(offsetof(sim_linkdir, c) + offsetof(sim_link_counters, bytes_in) +
+                       sizeof(uint64_t) ==
+                   64,
+               "what a frame entering reads and writes: one line");
+_Static_assert(offsetof(sim_linkdir, c) + offsetof(sim_link_counters, bytes_delivered) +
+                       sizeof(uint64_t) <=
+                   128,
+               "a delivery's counters: the line after it");
 
 /* After l->up or one of its captures changed: recompute its directions' quiet flag. */
 void sim_link_watched(sim_link *l);
@@ -298,6 +309,8 @@ struct sim {
     bool running;            /* inside sim_run */
     bool flooded;            /* a node went over SIM_LIVELOCK_FRAMES during sim_run (flood_node) */
     sim_frame *delivering;   /* the frame a node's input callback is reading, or NULL */
+    /* The input sent `delivering` itself on (sim_node_send): its delivery must not free it. */
+    bool delivering_moved;
     uint64_t frame_bytes_copied; /* bytes copied into frames so far (frame_pool.c, host.c) */
     sim_node_id flood_node;
     uint32_t fifo_open; /* the direction whose FIFO head is being delivered, or UINT32_MAX */

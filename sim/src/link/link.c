@@ -95,11 +95,6 @@ tern_err sim_link_add(sim *s, sim_node_id a, uint32_t port_a, sim_node_id b, uin
             memcpy(nl, s->links, s->nlinks * sizeof *nl);
         }
         free(s->links);
-        /* Directions point back at their link: fix them after the move. */
-        for (uint32_t i = 0; i < s->nlinks; i++) {
-            nl[i].d[0].link = &nl[i];
-            nl[i].d[1].link = &nl[i];
-        }
         s->links = nl;
         s->links_cap = ncap;
     }

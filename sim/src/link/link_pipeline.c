@@ -25,15 +25,23 @@ static bool link_quiet(const sim_link *l) {
     return l->up && !l->capture[0] && !l->capture[1];
 }
 
+/* The link of a direction, and the direction's side (0 = a->b, the sender a): read only when the
+ * direction is not quiet (sim_linkdir). */
+static sim_link *link_of(sim *s, const sim_linkdir *ld) {
+    return &s->links[ld->target >> 1];
+}
+
+static uint32_t dir_of(const sim_linkdir *ld) {
+    return ld->target & 1u;
+}
+
 void sim_link_watched(sim_link *l) {
     l->d[0].quiet = l->d[1].quiet = link_quiet(l);
 }
 
 void sim_linkdir_init(sim *s, sim_link *l, uint32_t dir) {
     sim_linkdir *ld = &l->d[dir];
-    ld->link = l;
     ld->target = (l->id << 1) | dir;
-    ld->dir = (uint8_t)dir;
     ld->to_node = l->node[1 - dir];
     ld->to_port = l->port[1 - dir];
     sim_loss_init_none(&ld->loss);
@@ -80,10 +88,6 @@ void sim_linkdir_destroy(sim *s, sim_linkdir *ld) {
     ld->nfaults = 0;
 }
 
-static uint32_t target_of(const sim_linkdir *ld) {
-    return (ld->link->id << 1) | ld->dir;
-}
-
 static sim_frame *or_die(sim_frame *f, size_t len) {
     if (!f) {
         /* A frame silently vanishing would be a lie in the counters. */
@@ -112,7 +116,7 @@ static void wake(sim *s, sim_linkdir *ld, uint64_t at) {
         return;
     }
     ld->wake_at = at;
-    sim_schedule(s, at, EV_LINK_SERVICE, target_of(ld), 0, NULL);
+    sim_schedule(s, at, EV_LINK_SERVICE, ld->target, 0, NULL);
 }
 
 /* The frame's last bit leaves at t_done; it arrives after the propagation delay. */
@@ -177,7 +181,7 @@ void sim_linkdir_service(sim *s, sim_linkdir *ld) {
 /* Size limit, queue limit and shaper admission, then the queue (or straight on). */
 /* Note in the sender's capture what happened to frame f (if it was captured there). */
 static void note(sim *s, sim_linkdir *ld, const sim_frame *f, const char *what) {
-    sim_capture_note(s, ld->link, ld->dir, f->cap_no, what);
+    sim_capture_note(s, link_of(s, ld), dir_of(ld), f->cap_no, what);
 }
 
 static void admit(sim *s, sim_linkdir *ld, sim_frame *f) {
@@ -270,29 +274,28 @@ static void apply_fate(sim *s, sim_linkdir *ld, sim_frame *f, const frame_fate *
 }
 
 void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
-    sim_link *l = ld->link; /* its lines are read only when the direction is not quiet */
+    sim_link *l = link_of(s, ld); /* its lines are read only when the direction is not quiet */
+    uint32_t dir = dir_of(ld);
     size_t len = f->len;
-    ld->c.frames_in++;
+    uint64_t index = ++ld->c.frames_in; /* this frame's number (the faults select by it) */
     ld->c.bytes_in += len;
 #ifdef SIM_PLAIN_CHECK
     if (ld->plain != is_plain(ld)) {
         /* A setter forgot sim_linkdir_configured: frames would skip an impairment (or draw). */
         fprintf(stderr, "tern sim: link %u direction %u: kept plain=%d, configuration says %d\n",
-                l->id, ld->dir, ld->plain, is_plain(ld));
+                l->id, dir, ld->plain, is_plain(ld));
         abort();
     }
     if (ld->quiet != link_quiet(l)) {
         /* A change of up or of a capture without sim_link_watched: frames would skip it. */
         fprintf(stderr, "tern sim: link %u direction %u: kept quiet=%d, the link says %d\n", l->id,
-                ld->dir, ld->quiet, link_quiet(l));
+                dir, ld->quiet, link_quiet(l));
         abort();
     }
 #endif
-    /* The sender's end sees the frame as it leaves; ld->dir is also the sender's side. */
-    uint64_t cap_no = !ld->quiet && l->capture[ld->dir]
-                          ? sim_capture_write(s, l, ld->dir, s->now, f->bytes, len)
-                          : 0;
-    uint64_t index = ++ld->frames_entered;
+    /* The sender's end sees the frame as it leaves; the direction is also the sender's side. */
+    uint64_t cap_no =
+        !ld->quiet && l->capture[dir] ? sim_capture_write(s, l, dir, s->now, f->bytes, len) : 0;
     if (ld->plain && (ld->quiet || l->up)) {
         /* Nothing to draw, fault, limit or queue: what the pipeline below does with such a frame
          * (apply_fate with an empty fate, admit on an unlimited line), without asking each
@@ -311,7 +314,7 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
 
     if (!l->up) {
         ld->c.dropped_down++;
-        sim_capture_note(s, l, ld->dir, cap_no, "dropped link-down");
+        sim_capture_note(s, l, dir, cap_no, "dropped link-down");
         sim_frame_free(s, f);
         return;
     }
@@ -357,7 +360,7 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
 }
 
 void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
-    sim_link *l = ld->link; /* its lines are read only when the direction is not quiet */
+    sim_link *l = link_of(s, ld); /* its lines are read only when the direction is not quiet */
     if (!ld->quiet && !l->up) {
         ld->c.dropped_down++;
         note(s, ld, f, "dropped link-down");
@@ -367,23 +370,31 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
     ld->c.delivered++;
     ld->c.bytes_delivered += f->len;
     /* The receiver's end sees it as it arrives. */
-    if (!ld->quiet && l->capture[1u - ld->dir]) {
-        (void)sim_capture_write(s, l, 1u - ld->dir, s->now, f->bytes, f->len);
+    if (!ld->quiet && l->capture[1u - dir_of(ld)]) {
+        (void)sim_capture_write(s, l, 1u - dir_of(ld), s->now, f->bytes, f->len);
     }
     sim_node_id to = ld->to_node;
     sim_node *n = &s->nodes[to];
     n->progressed = true;
     n->c.rx_frames++;
     n->c.rx_bytes += f->len;
+    bool moved = false;
     if (n->ops.input) {
-        /* A node sending these very bytes on shares them (sim_node_send). */
+        /* A node sending these very bytes on shares them, or takes f itself on
+         * (sim_node_send). */
         sim_frame *outer = s->delivering;
+        bool outer_moved = s->delivering_moved;
         s->delivering = f;
+        s->delivering_moved = false;
         sim_node_prefetch_out(s, n);
         n->ops.input(n->state, s->now, ld->to_port, f->bytes, f->len);
+        moved = s->delivering_moved;
         s->delivering = outer;
+        s->delivering_moved = outer_moved;
     }
-    sim_frame_free(s, f);
+    if (!moved) {
+        sim_frame_free(s, f);
+    }
     /* The node may have added nodes or links (moving the arrays): look it up again. */
     sim_node_reschedule(s, &s->nodes[to]);
 }
