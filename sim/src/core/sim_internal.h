@@ -140,16 +140,21 @@ typedef struct sim_fault {
 
 /* ---- links ------------------------------------------------------------- */
 
-/* A link direction starts an aligned pair of lines: what every frame reads and writes is its
- * first line and (a delivery) the start of its second (sim_linkdir). */
+/* A link direction starts an aligned pair of lines: what a frame on a plain, quiet direction reads
+ * and writes, entering and delivered, is its first line (sim_linkdir). */
 #define SIM_LINKDIR_ALIGN 128u
+
+/* A direction's per-frame counters as kept in its first line (sim_linkdir.n). */
+typedef struct sim_linkdir_hot {
+    uint32_t frames_in, bytes_in, delivered, bytes_delivered;
+} sim_linkdir_hot;
 
 /*
  * One direction of a link: its configuration, random streams, queue and counters. What a frame
  * on a plain link reads and writes (sim_linkdir_enter, transmit, the delivery FIFO,
- * sim_linkdir_deliver) comes first, in one cache line, and the counters every frame moves after
- * it: with thousands of hosts no direction stays in the caches between two of its frames, and
- * each line a frame touches is a miss (issue 19, the scale figures).
+ * sim_linkdir_deliver), its counters included, comes first, in one cache line: with thousands of
+ * hosts no direction stays in the caches between two of its frames, and each line a frame
+ * touches is a miss (issue 19, the scale figures).
  */
 typedef struct sim_linkdir {
     /* ---- every frame: the first line ---- */
@@ -175,10 +180,14 @@ typedef struct sim_linkdir {
      * the head has an event in the queue (when head_queued); the others wait with their time and
      * reserved sequence, so the order of events is what one event per frame gave. */
     sim_frame *dq_head, *dq_tail;
-    /* frames_in and bytes_in, which a frame entering counts, end the first line: a frame entering
-     * a plain, quiet direction reads and writes that line only; a delivery's counters
-     * (delivered, bytes_delivered) start the second. The frame count (the number of the frame
-     * entering, which the scripted faults select by) is frames_in itself. */
+    /* What every frame entering (frames_in, bytes_in) and every delivery (delivered,
+     * bytes_delivered) counts ends the first line, 32 bits wide: a frame entering a plain, quiet
+     * direction and its delivery then read and write that line only. Each carries out of its 32
+     * bits into c's field of the same name (sim_linkdir_count), so c's holds the multiples of
+     * 2^32 and the count is their sum (sim_linkdir_counters puts the two together). */
+    sim_linkdir_hot n;
+
+    /* ---- the other counters, read and written only off the plain, quiet path ---- */
     sim_link_counters c;
 
     /* ---- configuration: read when an impairment is on ---- */
@@ -225,14 +234,28 @@ typedef struct sim_link {
     sim_linkdir d[2];
 } sim_link;
 
-_Static_assert(offsetof(sim_linkdir, c) + offsetof(sim_link_counters, bytes_in) +
-                       sizeof(uint64_t) ==
-                   64,
-               "what a frame entering reads and writes: one line");
-_Static_assert(offsetof(sim_linkdir, c) + offsetof(sim_link_counters, bytes_delivered) +
-                       sizeof(uint64_t) <=
-                   128,
-               "a delivery's counters: the line after it");
+_Static_assert(offsetof(sim_linkdir, n) + sizeof(sim_linkdir_hot) == 64,
+               "what a frame entering and its delivery read and write: one line");
+
+/* Add `add` to a per-frame counter kept in 32 bits (lo), carrying into its 64-bit high part (hi,
+ * a multiple of 2^32): the sum hi + lo is the exact count, whatever its size. */
+static inline void sim_linkdir_count(uint32_t *lo, uint64_t *hi, uint32_t add) {
+    uint32_t v = *lo + add;
+    if (v < add) { /* wrapped: lo + add reached 2^32 */
+        *hi += UINT64_C(1) << 32;
+    }
+    *lo = v;
+}
+
+/* A direction's counters as sim_link_counters reports them: c with the per-frame ones added. */
+static inline sim_link_counters sim_linkdir_counters(const sim_linkdir *ld) {
+    sim_link_counters out = ld->c;
+    out.frames_in += ld->n.frames_in;
+    out.bytes_in += ld->n.bytes_in;
+    out.delivered += ld->n.delivered;
+    out.bytes_delivered += ld->n.bytes_delivered;
+    return out;
+}
 
 /* After l->up or one of its captures changed: recompute its directions' quiet flag. */
 void sim_link_watched(sim_link *l);

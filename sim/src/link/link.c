@@ -339,7 +339,7 @@ tern_err sim_link_get_counters(const sim *cs, sim_link_id link, sim_dir dir,
     sim *s = (sim *)cs; /* only the error message is written */
     RESOLVE(false);
     (void)hi;
-    *out = l->d[lo].c;
+    *out = sim_linkdir_counters(&l->d[lo]);
     return TERN_OK;
 }
 

@@ -277,8 +277,8 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
     sim_link *l = link_of(s, ld); /* its lines are read only when the direction is not quiet */
     uint32_t dir = dir_of(ld);
     size_t len = f->len;
-    uint64_t index = ++ld->c.frames_in; /* this frame's number (the faults select by it) */
-    ld->c.bytes_in += len;
+    sim_linkdir_count(&ld->n.frames_in, &ld->c.frames_in, 1);
+    sim_linkdir_count(&ld->n.bytes_in, &ld->c.bytes_in, (uint32_t)len);
 #ifdef SIM_PLAIN_CHECK
     if (ld->plain != is_plain(ld)) {
         /* A setter forgot sim_linkdir_configured: frames would skip an impairment (or draw). */
@@ -319,6 +319,8 @@ void sim_linkdir_enter(sim *s, sim_linkdir *ld, sim_frame *f) {
         return;
     }
     f->cap_no = cap_no;
+    /* This frame's number, from 1 (the faults select by it). */
+    uint64_t index = ld->c.frames_in + ld->n.frames_in;
     bool fault_duplicate = false;
     uint64_t fault_corrupted = ld->c.fault_corrupted;
     if (ld->nfaults) {
@@ -367,8 +369,8 @@ void sim_linkdir_deliver(sim *s, sim_linkdir *ld, sim_frame *f) {
         sim_frame_free(s, f);
         return;
     }
-    ld->c.delivered++;
-    ld->c.bytes_delivered += f->len;
+    sim_linkdir_count(&ld->n.delivered, &ld->c.delivered, 1);
+    sim_linkdir_count(&ld->n.bytes_delivered, &ld->c.bytes_delivered, (uint32_t)f->len);
     /* The receiver's end sees it as it arrives. */
     if (!ld->quiet && l->capture[1u - dir_of(ld)]) {
         (void)sim_capture_write(s, l, 1u - dir_of(ld), s->now, f->bytes, f->len);
