@@ -17,6 +17,15 @@
  * the TLB (issue 19). The slots, the hash and the probe order are the same
  * as in one array, so which slot an entry takes, and so every lookup, ageing
  * and table_full count, is unchanged.
+ *
+ * Each port keeps two hints, in the switch's own allocation: the slot of the
+ * source MAC last seen on it and of the destination its last frame was
+ * looked up for. A host's port sees one source and mostly one destination,
+ * so a frame's two lookups usually read their slots only, not the block
+ * pointer first (with a thousand switches each a miss of its own, issue 19).
+ * A hint is used only when its slot holds the MAC looked up, and then it is
+ * the slot find would return (below): what is learned, aged and forwarded is
+ * unchanged.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +43,11 @@ typedef struct mac_entry {
 #define BLOCK_BITS 4u
 #define BLOCK (1u << BLOCK_BITS)
 
+/* A port's hints: slots (never freed while the switch lives), or NULL. */
+typedef struct port_hint {
+    mac_entry *src, *dst;
+} port_hint;
+
 typedef struct switch_state {
     sim *s;
     sim_node_id id;
@@ -44,6 +58,7 @@ typedef struct switch_state {
     uint32_t capacity;
     uint32_t count;
     sim_switch_counters c;
+    port_hint hint[]; /* nports */
 } switch_state;
 
 static uint32_t mac_hash(const uint8_t mac[6]) {
@@ -80,8 +95,23 @@ static mac_entry *find(switch_state *sw, const uint8_t mac[6]) {
     return NULL;
 }
 
+/* find, tried at *hint first. Exact: a MAC is in one slot at most (learn adds one only when find
+ * finds none) and slots never empty (a probe path never breaks), so a slot holding mac is the one
+ * find returns. */
+static mac_entry *find_hinted(switch_state *sw, mac_entry **hint, const uint8_t mac[6]) {
+    mac_entry *e = *hint;
+    if (e && memcmp(e->mac, mac, 6) == 0) {
+        return e;
+    }
+    e = find(sw, mac);
+    if (e) {
+        *hint = e;
+    }
+    return e;
+}
+
 static void learn(switch_state *sw, const uint8_t mac[6], uint32_t port, uint64_t now) {
-    mac_entry *e = find(sw, mac);
+    mac_entry *e = find_hinted(sw, &sw->hint[port].src, mac);
     if (e) {
         if (expired(sw, e, now)) {
             sw->c.aged++;
@@ -129,6 +159,7 @@ static void learn(switch_state *sw, const uint8_t mac[6], uint32_t port, uint64_
     slot->used = true;
     slot->port = port;
     slot->last_seen = now;
+    sw->hint[port].src = slot;
     sw->c.learned++;
 }
 
@@ -146,7 +177,7 @@ static void switch_input(void *state, uint64_t now, uint32_t port, const uint8_t
         learn(sw, src, port, now);
     }
     if (!(dst[0] & 1)) {
-        mac_entry *e = find(sw, dst);
+        mac_entry *e = find_hinted(sw, &sw->hint[port].dst, dst);
         if (e && !expired(sw, e, now)) {
             if (e->port == port) {
                 sw->c.filtered++;
@@ -185,7 +216,9 @@ tern_err sim_switch_add(sim *s, const char *name, uint32_t nports, uint64_t agei
         return sim_fail(s, TERN_ERR_INVALID_ARGUMENT, "switch '%s' table_size=%u: at most %u",
                         name ? name : "", table_size, 1u << 24);
     }
-    switch_state *sw = calloc(1, sizeof *sw);
+    /* Hints for every port; none when nports is out of range, which sim_node_add refuses. */
+    size_t hints = nports <= 1024 ? nports : 0;
+    switch_state *sw = calloc(1, sizeof *sw + hints * sizeof(port_hint));
     if (!sw) {
         return sim_fail(s, TERN_ERR_NO_MEMORY, "switch: out of memory");
     }
