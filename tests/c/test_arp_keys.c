@@ -79,18 +79,25 @@ static void run_until(tern_stack *st, uint64_t end) {
     now_ns = end;
 }
 
+/* Host 10.0.0.7 with a 4-entry ARP table and the configuration c, its wire record cleared, at 0. */
+static tern_stack *start(tern_stack_config *c, void **mem) {
+    c->arp_entries = 4;
+    c->output = out_fn;
+    size_t n = tern_stack_memory_size(c);
+    *mem = aligned_alloc(64, (n + 63) / 64 * 64);
+    tern_stack *st = NULL;
+    CHECK(tern_stack_init(*mem, n, c, &st, NULL, 0) == TERN_OK);
+    memset(&w, 0, sizeof w);
+    now_ns = 0;
+    return st;
+}
+
 static void test_freed_entry_is_not_found(void) {
     check_current = __func__;
     tern_stack_config c;
     test_host_cfg_v4(&c, 7, 0, 1);
-    c.arp_entries = 4;
-    c.output = out_fn;
-    size_t n = tern_stack_memory_size(&c);
-    void *mem = aligned_alloc(64, (n + 63) / 64 * 64);
-    tern_stack *st;
-    CHECK(tern_stack_init(mem, n, &c, &st, NULL, 0) == TERN_OK);
-    memset(&w, 0, sizeof w);
-    now_ns = 0;
+    void *mem;
+    tern_stack *st = start(&c, &mem);
     tern_sock ping;
     tern_addr nine = tern_addr_v4(10, 0, 0, 9);
     CHECK(tern_ping_open(st, 1, &ping) == TERN_OK);
@@ -135,17 +142,11 @@ static void test_unicast_poll_follows_the_configuration(void) {
     check_current = __func__;
     tern_stack_config c;
     test_host_cfg_v4(&c, 7, 0, 1);
-    c.arp_entries = 4;
     c.arp_timeout_ns = 10 * SEC;
     c.arp_retry_ns = 250 * MS;
     c.arp_retries = 5;
-    c.output = out_fn;
-    size_t n = tern_stack_memory_size(&c);
-    void *mem = aligned_alloc(64, (n + 63) / 64 * 64);
-    tern_stack *st;
-    CHECK(tern_stack_init(mem, n, &c, &st, NULL, 0) == TERN_OK);
-    memset(&w, 0, sizeof w);
-    now_ns = 0;
+    void *mem;
+    tern_stack *st = start(&c, &mem);
     arp_request_from_9(st, 1); /* for us: 10.0.0.9 learnt at 0, valid until 10 s */
     tern_arp_info info;
     CHECK(tern_arp_get(st, 0, &info) == TERN_OK);
