@@ -12,6 +12,8 @@
 #include "core/stack_internal.h"
 #include "ipv4/ipv4.h"
 #include "ipv6/ipv6.h"
+#include "ipv6/ipv6_state.h"
+#include "tern/dhcpv6.h"
 #include "tern/igmp.h"
 #include "tern/stack.h"
 #include "test_host_cfg.h"
@@ -23,13 +25,16 @@
 #define MS 1000000ull
 
 static uint64_t frames_out;
+static uint64_t solicits_out; /* DHCPv6 messages to the servers' port (547) */
 
 static void count_output(void *ctx, uint32_t iface, const uint8_t *frame, size_t len) {
     (void)ctx;
     (void)iface;
-    (void)frame;
-    (void)len;
     frames_out++;
+    if (len >= 58 && frame[12] == 0x86 && frame[13] == 0xdd && frame[20] == 17 &&
+        (frame[56] << 8 | frame[57]) == 547) {
+        solicits_out++;
+    }
 }
 
 /* A host with IPv6 on (link-local address, DAD, MLD reports, Router Solicitations at start-up),
@@ -764,6 +769,62 @@ static void test_ping_calls_keep_the_cache(void) {
     free(mem);
 }
 
+/*
+ * The quiet-poll flags (tern_poll_cache.active): a host that never took an ND entry nor started a
+ * DHCPv6 client has neither flag, and its polls read neither module. The first ND entry sets
+ * ND's (its solicitations are retransmitted: test_nd_moves_the_neighbour_deadline); starting the
+ * DHCPv6 client sets its flag and the client's Solicits go out at its timers, within the first
+ * second (RFC 8415 section 18.2.1's SOL_MAX_DELAY) and again a second or so later; stopping it
+ * (no lease: nothing to release) lets the next poll clear the flag, and no Solicit follows.
+ */
+static void test_active_flags(void) {
+    void *mem;
+    uint64_t now;
+    tern_stack *st = settled_host(&mem, &now);
+    if (!st) {
+        return;
+    }
+    const tern_poll_cache *pc = st->poll_cache;
+    CHECK_EQ_U64(pc->active, 0);
+    CHECK_EQ_U64(st->ip6->nd_hi, 0);
+    /* ND: a datagram to an unknown neighbour takes an entry */
+    tern_sock udp;
+    CHECK(tern_udp_open(st, &udp) == TERN_OK);
+    tern_addr dst;
+    CHECK(tern_addr_parse("fe80::5", &dst) == TERN_OK);
+    static const uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    CHECK(tern_udp_sendto(st, udp, &dst, 7, data, sizeof data) == TERN_OK);
+    tern_stack_poll(st, now);
+    CHECK_EQ_U64(st->ip6->nd_hi, 1);
+    CHECK_EQ_U64(pc->active, TERN_ACTIVE_ND);
+    /* DHCPv6: started, two Solicits in the first 2.5 s, driven by poll_at and poll alone */
+    solicits_out = 0;
+    CHECK(tern_dhcpv6_start(st, 0, now, NULL) == TERN_OK);
+    CHECK_EQ_U64(pc->active, TERN_ACTIVE_ND | TERN_ACTIVE_DHCP6);
+    uint64_t end = now + 2500 * MS;
+    for (int i = 0; i < 100 && now < end; i++) {
+        uint64_t at = tern_stack_poll_at(st);
+        now = at > end ? end : (at > now ? at : now);
+        tern_stack_poll(st, now);
+    }
+    CHECK_EQ_U64(solicits_out, 2);
+    CHECK(pc->active & TERN_ACTIVE_DHCP6);
+    /* stopped: the next poll clears the flag; nothing more is sent (the positive control above) */
+    CHECK(tern_dhcpv6_stop(st, 0, now) == TERN_OK);
+    tern_stack_poll(st, now);
+    CHECK_EQ_U64(pc->active & TERN_ACTIVE_DHCP6, 0);
+    for (int i = 0; i < 100 && now < end + 5000 * MS; i++) {
+        uint64_t at = tern_stack_poll_at(st);
+        if (at == TERN_NEVER) {
+            break;
+        }
+        now = at > now ? at : now;
+        tern_stack_poll(st, now);
+    }
+    CHECK_EQ_U64(solicits_out, 2);
+    free(mem);
+}
+
 int main(void) {
     RUN(test_quiet_poll_keeps_the_cache);
     RUN(test_inputs_that_keep_the_cache);
@@ -774,5 +835,6 @@ int main(void) {
     RUN(test_igmp_group_count);
     RUN(test_cache_filled_at_init);
     RUN(test_ping_calls_keep_the_cache);
+    RUN(test_active_flags);
     return check_summary();
 }

@@ -418,7 +418,17 @@ typedef struct tern_poll_cache {
     uint64_t nb_at;   /* the neighbour caches' earliest deadline (ARP and ND), see below */
     bool valid;
     bool nb_valid;
+    /* The modules that have work in a poll, or in an ARP input, only in some states, which every
+     * poll (or ARP input) read from a line of their own to find them not in it (issue 19): one
+     * bit each (TERN_ACTIVE_*), here in the instance's first line, which those calls read anyway.
+     * A bit is set where its module enters such a state and cleared, if ever, only where a scan
+     * finds none left, so a clear bit is never wrong; test builds check that at every skip. */
+    uint8_t active;
 } tern_poll_cache;
+
+#define TERN_ACTIVE_ND 1u             /* ND has taken an entry (ip6->nd_hi > 0): its timers */
+#define TERN_ACTIVE_DHCP6 2u          /* a DHCPv6 client may be running (not OFF) */
+#define TERN_ACTIVE_DHCP4_CHECKING 4u /* a DHCPv4 client has probed (CHECKING): ARP input */
 
 /*
  * The counters every frame in or out writes (issue 19): kept in two lines of the instance's head
@@ -545,6 +555,7 @@ _Static_assert(offsetof(struct tern_stack, udp) + sizeof(void *) <= TERN_STACK_H
 _Static_assert(offsetof(struct tern_stack, hc) == TERN_STACK_HOT_BYTES &&
                    offsetof(tern_counters_hot, frames_out) == 64,
                "the input counters in line 3, the output ones in line 4");
+_Static_assert(sizeof(tern_poll_cache) == 32, "the poll cache and its flags fill line 0's middle");
 _Static_assert(offsetof(struct tern_stack, iface) % 64 == 0, "TERN_STACK_PAD_IFACE");
 _Static_assert((offsetof(struct tern_stack, cfg) + offsetof(tern_stack_config, output)) % 64 == 0,
                "the configuration's callbacks in one line");

@@ -30,19 +30,39 @@ struct tern_arp_entry {
 /*
  * The table's lookup keys (issue 19): in front of the entries, one 4-byte word per entry, the
  * first four bytes of its address while it is in use (written at every change of state, after
- * the address: set_state). find() compares the keys, which for a table of up to 16 entries lie in
+ * the address: set_state). find() compares the keys, which for a table of up to 10 entries lie in
  * one line, and reads only the entries whose key matches, instead of the state, interface and
  * address of every entry, a line or two each: every ARP request a switch floods makes every host
  * look its sender up (RFC 826 "Packet Reception"), which is most often in no entry. A key only
  * filters: an entry is still checked in full before it is taken, so a free entry's stale key
  * costs a read and nothing else. Test builds check every lookup against the scan of the entries.
+ *
+ * Between the keys and the entries, the table's head: the configuration's ARP values, copied at
+ * init (the configuration is fixed then). The table's size is what every lookup reads first, and
+ * the retry interval and count what every datagram sent reads (used(): the unicast poll's
+ * window), the lifetime what every merge writes; in the configuration they lay in three lines
+ * that nothing else on those paths reads, and here they share the keys' last line.
  */
-static size_t keys_bytes(uint32_t entries) {
-    return ((size_t)entries * sizeof(uint32_t) + 63) & ~(size_t)63;
+typedef struct arp_head {
+    uint64_t timeout_ns; /* cfg.arp_timeout_ns */
+    uint64_t retry_ns;   /* cfg.arp_retry_ns */
+    uint32_t retries;    /* cfg.arp_retries */
+    uint32_t entries;    /* cfg.arp_entries */
+} arp_head;
+
+/* The keys and the head, in whole lines, so that the entries start one. */
+static size_t front_bytes(uint32_t entries) {
+    return ((size_t)entries * sizeof(uint32_t) + sizeof(arp_head) + 63) & ~(size_t)63;
 }
 
+static const arp_head *arp_hd(const tern_stack *st) {
+    return (const arp_head *)(const void *)((const uint8_t *)st->arp - sizeof(arp_head));
+}
+
+/* The keys end where the head starts. */
 static uint32_t *arp_keys(const tern_stack *st) {
-    return (uint32_t *)(void *)((uint8_t *)st->arp - keys_bytes(st->cfg.arp_entries));
+    uint8_t *head = (uint8_t *)st->arp - sizeof(arp_head);
+    return (uint32_t *)(void *)(head - (size_t)arp_hd(st)->entries * sizeof(uint32_t));
 }
 
 static uint32_t addr_key(const tern_addr *a) {
@@ -52,11 +72,16 @@ static uint32_t addr_key(const tern_addr *a) {
 }
 
 size_t tern_arp_memory_size(const tern_stack_config *cfg) {
-    return keys_bytes(cfg->arp_entries) + (size_t)cfg->arp_entries * sizeof(tern_arp_entry);
+    return front_bytes(cfg->arp_entries) + (size_t)cfg->arp_entries * sizeof(tern_arp_entry);
 }
 
 void tern_arp_init(tern_stack *st, uint8_t *mem) {
-    st->arp = (tern_arp_entry *)(void *)(mem + keys_bytes(st->cfg.arp_entries));
+    st->arp = (tern_arp_entry *)(void *)(mem + front_bytes(st->cfg.arp_entries));
+    arp_head *h = (arp_head *)(void *)((uint8_t *)st->arp - sizeof(arp_head));
+    h->timeout_ns = st->cfg.arp_timeout_ns;
+    h->retry_ns = st->cfg.arp_retry_ns;
+    h->retries = st->cfg.arp_retries;
+    h->entries = st->cfg.arp_entries;
 }
 
 /* State changes go through here so the count of entries resolving stays right
@@ -87,6 +112,7 @@ static void set_next_request(tern_stack *st, tern_arp_entry *e, uint64_t at) {
     tern_poll_cache_nb_moved(st, old, entry_poll_at(e));
 }
 
+/* The scan that find() is checked against in test builds: by the configuration's table size. */
 static tern_arp_entry *find_scan(tern_stack *st, uint32_t iface, const tern_addr *ip) {
     for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
         tern_arp_entry *e = &st->arp[i];
@@ -102,7 +128,8 @@ static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip)
     const uint32_t *k = arp_keys(st);
     uint32_t key = addr_key(ip);
     tern_arp_entry *found = NULL;
-    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+    uint32_t n = arp_hd(st)->entries;
+    for (uint32_t i = 0; i < n; i++) {
         if (k[i] != key) {
             continue;
         }
@@ -136,8 +163,9 @@ static tern_arp_entry *find(tern_stack *st, uint32_t iface, const tern_addr *ip)
  */
 static tern_arp_entry *allocate(tern_stack *st, uint64_t now) {
     tern_arp_entry *idle = NULL, *resolving = NULL;
-    uint64_t busy = st->cfg.arp_retry_ns * (st->cfg.arp_retries ? st->cfg.arp_retries : 1);
-    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+    const arp_head *h = arp_hd(st);
+    uint64_t busy = h->retry_ns * (h->retries ? h->retries : 1);
+    for (uint32_t i = 0; i < arp_hd(st)->entries; i++) {
         tern_arp_entry *e = &st->arp[i];
         if (e->state == ARP_FREE) {
             return e;
@@ -206,7 +234,7 @@ static void send_request_to(tern_stack *st, uint64_t now, tern_arp_entry *e,
     st->c.arp_requests_sent++;
     e->requests++;
     e->last_request = now;
-    set_next_request(st, e, now + st->cfg.arp_retry_ns);
+    set_next_request(st, e, now + arp_hd(st)->retry_ns);
 }
 
 static void send_request(tern_stack *st, uint64_t now, tern_arp_entry *e) {
@@ -238,16 +266,23 @@ static void send_request(tern_stack *st, uint64_t now, tern_arp_entry *e) {
  */
 static void used(tern_stack *st, tern_arp_entry *e, uint64_t now) {
     e->used = now;
-    uint64_t window = st->cfg.arp_retry_ns * st->cfg.arp_retries;
-    if (now + window < e->expires || now + st->cfg.arp_retry_ns > e->expires ||
-        now < e->last_request + st->cfg.arp_retry_ns) {
+    const arp_head *h = arp_hd(st);
+#ifdef TERN_POLL_CACHE_CHECK
+    if (h->retry_ns != st->cfg.arp_retry_ns || h->retries != st->cfg.arp_retries ||
+        h->timeout_ns != st->cfg.arp_timeout_ns) {
+        __builtin_trap(); /* the head's copy is not the configuration's */
+    }
+#endif
+    uint64_t window = h->retry_ns * h->retries;
+    if (now + window < e->expires || now + h->retry_ns > e->expires ||
+        now < e->last_request + h->retry_ns) {
         return; /* none in the last arp_retry: it would hold back the resolution at expiry */
     }
     send_request_to(st, now, e, e->mac);
 }
 
 tern_err tern_arp_lookup(const tern_stack *st, uint64_t now, const tern_addr *ip, uint8_t mac[6]) {
-    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+    for (uint32_t i = 0; i < arp_hd(st)->entries; i++) {
         const tern_arp_entry *e = &st->arp[i];
         if (e->state == ARP_REACHABLE && now < e->expires && tern_addr_eq(&e->ip, ip)) {
             memcpy(mac, e->mac, 6);
@@ -317,9 +352,9 @@ tern_err tern_arp_resolve(tern_stack *st, uint64_t now, uint32_t iface, const te
     e->requests = 0;
     e->updated = now;
     /* One request per second per address (RFC 1122 §2.3.2.1). */
-    if (had_request && now < last + st->cfg.arp_retry_ns) {
+    if (had_request && now < last + arp_hd(st)->retry_ns) {
         st->c.arp_rate_limited++;
-        set_next_request(st, e, last + st->cfg.arp_retry_ns);
+        set_next_request(st, e, last + arp_hd(st)->retry_ns);
     } else {
         send_request(st, now, e);
     }
@@ -445,7 +480,7 @@ void tern_arp_input(tern_stack *st, uint64_t now, uint32_t iface, const uint8_t 
     if (e) {
         memcpy(e->mac, r.sha.b, 6);
         set_state(st, e, ARP_REACHABLE);
-        e->expires = now + st->cfg.arp_timeout_ns;
+        e->expires = now + arp_hd(st)->timeout_ns;
         e->updated = now;
     }
     if (for_us && r.op == TERN_ARP_OP_REQUEST) {
@@ -461,12 +496,12 @@ void tern_arp_poll(tern_stack *st, uint64_t now) {
     if (st->arp_resolving == 0) {
         return;
     }
-    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+    for (uint32_t i = 0; i < arp_hd(st)->entries; i++) {
         tern_arp_entry *e = &st->arp[i];
         if (e->state != ARP_INCOMPLETE || e->next_request > now) {
             continue;
         }
-        if (e->requests >= st->cfg.arp_retries) {
+        if (e->requests >= arp_hd(st)->retries) {
             tern_addr ip = e->ip;
             uint32_t iface = e->iface;
             set_state(st, e, ARP_FREE);
@@ -482,7 +517,7 @@ uint64_t tern_arp_poll_at(const tern_stack *st) {
     if (st->arp_resolving == 0) {
         return t;
     }
-    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+    for (uint32_t i = 0; i < arp_hd(st)->entries; i++) {
         const tern_arp_entry *e = &st->arp[i];
         if (e->state == ARP_INCOMPLETE && e->next_request < t) {
             t = e->next_request;
@@ -493,7 +528,7 @@ uint64_t tern_arp_poll_at(const tern_stack *st) {
 
 tern_err tern_arp_get(const tern_stack *st, uint32_t index, tern_arp_info *out) {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < st->cfg.arp_entries; i++) {
+    for (uint32_t i = 0; i < arp_hd(st)->entries; i++) {
         const tern_arp_entry *e = &st->arp[i];
         if (e->state == ARP_FREE || n++ != index) {
             continue;

@@ -60,6 +60,7 @@ static tern_nd_entry *take_entry(tern_stack *st, uint64_t now, uint32_t iface,
     uint32_t at = (uint32_t)(victim - st->ip6->nd);
     if (at >= st->ip6->nd_hi) {
         st->ip6->nd_hi = at + 1;
+        st->poll_cache->active |= TERN_ACTIVE_ND; /* the polls scan the entries from now on */
     }
     set_entry(st, victim, TERN_ND_FREE, TERN_NEVER);
     memset(victim, 0, sizeof *victim);
@@ -354,7 +355,23 @@ void tern_nd_update_neighbor(tern_stack *st, uint64_t now, uint32_t iface, const
 
 /* ---- timers ----------------------------------------------------------------------------- */
 
+/* No entry was ever taken: nothing to scan, and the module's line is not read (issue 19). */
+static bool nd_unused(const tern_stack *st) {
+    if (st->poll_cache->active & TERN_ACTIVE_ND) {
+        return false;
+    }
+#ifdef TERN_POLL_CACHE_CHECK
+    if (st->ip6->nd_hi != 0) {
+        __builtin_trap(); /* an entry taken without the flag */
+    }
+#endif
+    return true;
+}
+
 void tern_nd_poll(tern_stack *st, uint64_t now) {
+    if (nd_unused(st)) {
+        return;
+    }
     for (uint32_t i = 0; i < st->ip6->nd_hi; i++) {
         tern_nd_entry *e = &st->ip6->nd[i];
         if (e->state == TERN_ND_FREE || e->timer > now) {
@@ -410,6 +427,9 @@ void tern_nd_poll(tern_stack *st, uint64_t now) {
 
 uint64_t tern_nd_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
+    if (nd_unused(st)) {
+        return t;
+    }
     for (uint32_t i = 0; i < st->ip6->nd_hi; i++) {
         const tern_nd_entry *e = &st->ip6->nd[i];
         if (e->state != TERN_ND_FREE && e->timer < t) {

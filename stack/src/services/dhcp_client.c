@@ -367,6 +367,7 @@ static void on_ack(tern_stack *st, uint32_t iface, tern_dhcp_client *c, uint64_t
      * packets spaced randomly and uniformly, PROBE_MIN to PROBE_MAX seconds
      * apart." */
     c->lease.state = TERN_DHCP_CHECKING;
+    st->poll_cache->active |= TERN_ACTIVE_DHCP4_CHECKING; /* ARP input reads the clients */
     c->offered = m->yiaddr;
     c->probes_sent = 0;
     c->next_at = now + tern_rng_below(&st->rng, PROBE_WAIT + 1);
@@ -451,9 +452,26 @@ bool tern_dhcp_client_input(tern_stack *st, uint64_t now, const struct tern_udp_
     return false;
 }
 
+/* No client ever probed (CHECKING): ARP input does not read the clients' lines (issue 19). The
+ * flag is set where a client enters CHECKING and stays set: a host that ran the client reads its
+ * state on every ARP input, as it did before the flag. */
+static bool none_checking(const tern_stack *st) {
+    if (st->poll_cache->active & TERN_ACTIVE_DHCP4_CHECKING) {
+        return false;
+    }
+#ifdef TERN_POLL_CACHE_CHECK
+    for (uint32_t i = 0; i < st->niface; i++) {
+        if (st->dhcpc[i].lease.state == TERN_DHCP_CHECKING) {
+            __builtin_trap(); /* a client probing without the flag */
+        }
+    }
+#endif
+    return true;
+}
+
 void tern_dhcp_client_arp_input(tern_stack *st, uint64_t now, uint32_t iface,
                                 const struct tern_arp_repr *arp) {
-    if (iface >= st->niface) {
+    if (none_checking(st) || iface >= st->niface) {
         return;
     }
     tern_dhcp_client *c = &st->dhcpc[iface];

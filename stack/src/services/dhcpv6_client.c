@@ -806,7 +806,27 @@ void tern_dhcpv6_dad_input(tern_stack *st, uint64_t now, uint32_t iface) {
     }
 }
 
+/* No client runs: the clients' lines are not read (issue 19). Clients leave OFF only through
+ * tern_dhcpv6_start, which sets the flag; a poll that finds every client OFF clears it. */
+static bool none_running(const tern_stack *st) {
+    if (st->poll_cache->active & TERN_ACTIVE_DHCP6) {
+        return false;
+    }
+#ifdef TERN_POLL_CACHE_CHECK
+    for (uint32_t i = 0; i < st->niface; i++) {
+        if (st->dhcp6c[i].lease.state != TERN_DHCPV6_OFF) {
+            __builtin_trap(); /* a client running without the flag */
+        }
+    }
+#endif
+    return true;
+}
+
 void tern_dhcpv6_poll(tern_stack *st, uint64_t now) {
+    if (none_running(st)) {
+        return;
+    }
+    bool running = false;
     for (uint32_t i = 0; i < st->niface; i++) {
         tern_dhcpv6_client *c = &st->dhcp6c[i];
         if (c->lease.state == TERN_DHCPV6_OFF) {
@@ -818,11 +838,18 @@ void tern_dhcpv6_poll(tern_stack *st, uint64_t now) {
         if (now >= c->lease.next_at) {
             client_timer(st, i, c, now);
         }
+        running |= c->lease.state != TERN_DHCPV6_OFF;
+    }
+    if (!running) {
+        st->poll_cache->active &= (uint8_t)~TERN_ACTIVE_DHCP6;
     }
 }
 
 uint64_t tern_dhcpv6_poll_at(const tern_stack *st) {
     uint64_t t = TERN_NEVER;
+    if (none_running(st)) {
+        return t;
+    }
     for (uint32_t i = 0; i < st->niface; i++) {
         const tern_dhcpv6_client *c = &st->dhcp6c[i];
         if (c->lease.state != TERN_DHCPV6_OFF && c->lease.next_at < t) {
@@ -857,6 +884,7 @@ tern_err tern_dhcpv6_start(tern_stack *st, uint32_t iface, uint64_t now,
                          "dhcpv6: mode %d (1 stateful, 2 stateless, 3 from RA flags)", (int)k.mode);
     }
     memset(c, 0, sizeof *c);
+    st->poll_cache->active |= TERN_ACTIVE_DHCP6; /* leaves OFF below: the polls read the clients */
     c->cfg = k;
     tern_dhcpv6_lease *l = &c->lease;
     const uint8_t *mac = st->iface[iface].mac;
