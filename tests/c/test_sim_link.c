@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_peer_pair.h"
 #include "tern/sim.h"
 
 #define MS 1000000ull
@@ -48,21 +49,6 @@ static void make_frame(uint8_t *f, size_t len, uint32_t seq, uint16_t dport) {
 
 static uint32_t frame_seq(const uint8_t *f) {
     return ((uint32_t)f[42] << 24) | ((uint32_t)f[43] << 16) | ((uint32_t)f[44] << 8) | f[45];
-}
-
-typedef struct pair {
-    sim *s;
-    sim_node_id a, b;
-    sim_link_id l;
-} pair;
-
-static pair make_pair(uint64_t seed) {
-    pair p;
-    CHECK(sim_create(seed, &p.s) == TERN_OK);
-    CHECK(sim_peer_add(p.s, "a", 1, 1u << 20, &p.a) == TERN_OK);
-    CHECK(sim_peer_add(p.s, "b", 1, 1u << 20, &p.b) == TERN_OK);
-    CHECK(sim_link_add(p.s, p.a, 0, p.b, 0, &p.l) == TERN_OK);
-    return p;
 }
 
 static void send_seq(pair *p, uint32_t seq, size_t len) {

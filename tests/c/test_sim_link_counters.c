@@ -10,25 +10,11 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_peer_pair.h"
 #include "core/sim_internal.h"
 #include "tern/sim.h"
 
 #define SEC 1000000000ull
-
-typedef struct pair {
-    sim *s;
-    sim_node_id a, b;
-    sim_link_id l;
-} pair;
-
-static pair make_pair(uint64_t seed) {
-    pair p;
-    CHECK(sim_create(seed, &p.s) == TERN_OK);
-    CHECK(sim_peer_add(p.s, "a", 1, 1u << 20, &p.a) == TERN_OK);
-    CHECK(sim_peer_add(p.s, "b", 1, 1u << 20, &p.b) == TERN_OK);
-    CHECK(sim_link_add(p.s, p.a, 0, p.b, 0, &p.l) == TERN_OK);
-    return p;
-}
 
 /* A frame of len bytes (a unicast Ethernet header, seq in bytes 14..17) from `from`. */
 static void send_seq(pair *p, sim_node_id from, uint32_t seq, size_t len) {
